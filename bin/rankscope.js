@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Entry shim. rankscope runs TypeScript directly through Node 24's type stripping. When the node on
+// PATH is older (a system Node 20, say), re-run this command under the Node 24 that the `node`
+// devDependency installed into node_modules.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
+  if (!existsSync(pinned)) {
+    console.error(`rankscope needs Node.js 24 or newer (this is ${process.version}); run \`npm ci\` first.`);
+    process.exit(1);
+  }
+  const child = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(child.status ?? 1);
+}
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv.slice(2));

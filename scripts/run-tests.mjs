@@ -1,0 +1,35 @@
+// Runs every test file under test/ with Node's built-in runner, under the pinned Node 24.
+// Usage: node scripts/run-tests.mjs [path-substring …] to run a subset.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const filters = process.argv.slice(2);
+
+function collect(dir) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) found.push(...collect(path));
+    else if (name.endsWith('.test.ts')) found.push(path);
+  }
+  return found;
+}
+
+const files = collect(join(root, 'test'))
+  .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
+const nodeBin = Number(process.versions.node.split('.')[0]) >= 24 || !existsSync(pinned) ? process.execPath : pinned;
+const result = spawnSync(
+  nodeBin,
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', '--disable-warning=ExperimentalWarning', ...files],
+  { stdio: 'inherit', cwd: root },
+);
+process.exit(result.status ?? 1);

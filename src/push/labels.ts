@@ -1,0 +1,83 @@
+// The Prometheus label-set text form `{a="b", c="d"}`, as it appears in Loki's protobuf push
+// (`StreamAdapter.labels`) and in its API responses.
+
+import type { Labels } from './types.ts';
+
+export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export class LabelParseError extends Error {
+  readonly position: number;
+  constructor(message: string, position: number) {
+    super(message);
+    this.name = 'LabelParseError';
+    this.position = position;
+  }
+}
+
+/** Sorted-by-name canonical text, e.g. `{job="train", rank="0"}`. */
+export function formatLabels(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let text = '{';
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0) text += ', ';
+    text += `${names[i]}=${JSON.stringify(labels[names[i]!])}`;
+  }
+  return text + '}';
+}
+
+/** Parses `{a="b", c="d"}`. Values use Go/JSON string escapes. Throws LabelParseError with the offset. */
+export function parseLabels(text: string): Labels {
+  const labels: Labels = {};
+  let i = skipSpace(text, 0);
+  if (text[i] !== '{') throw new LabelParseError(`expected '{' at offset ${i} in ${JSON.stringify(text)}`, i);
+  i = skipSpace(text, i + 1);
+  if (text[i] === '}') return finish(text, i, labels);
+  for (;;) {
+    const nameStart = i;
+    while (i < text.length && /[a-zA-Z0-9_]/.test(text[i]!)) i++;
+    const name = text.slice(nameStart, i);
+    if (!LABEL_NAME_PATTERN.test(name)) {
+      throw new LabelParseError(`invalid label name at offset ${nameStart} in ${JSON.stringify(text)}`, nameStart);
+    }
+    i = skipSpace(text, i);
+    if (text[i] !== '=') throw new LabelParseError(`expected '=' at offset ${i} in ${JSON.stringify(text)}`, i);
+    i = skipSpace(text, i + 1);
+    if (text[i] !== '"') throw new LabelParseError(`expected '"' at offset ${i} in ${JSON.stringify(text)}`, i);
+    const valueStart = i;
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    if (i >= text.length) {
+      throw new LabelParseError(`unterminated label value at offset ${valueStart} in ${JSON.stringify(text)}`, valueStart);
+    }
+    let value: string;
+    try {
+      value = JSON.parse(text.slice(valueStart, i + 1)) as string;
+    } catch {
+      throw new LabelParseError(`invalid escape in label value at offset ${valueStart} in ${JSON.stringify(text)}`, valueStart);
+    }
+    if (Object.hasOwn(labels, name)) {
+      throw new LabelParseError(`duplicate label name ${JSON.stringify(name)} in ${JSON.stringify(text)}`, nameStart);
+    }
+    labels[name] = value;
+    i = skipSpace(text, i + 1);
+    if (text[i] === ',') {
+      i = skipSpace(text, i + 1);
+      continue;
+    }
+    if (text[i] === '}') return finish(text, i, labels);
+    throw new LabelParseError(`expected ',' or '}' at offset ${i} in ${JSON.stringify(text)}`, i);
+  }
+}
+
+function finish(text: string, closeAt: number, labels: Labels): Labels {
+  const end = skipSpace(text, closeAt + 1);
+  if (end !== text.length) {
+    throw new LabelParseError(`unexpected text after '}' at offset ${end} in ${JSON.stringify(text)}`, end);
+  }
+  return labels;
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n')) i++;
+  return i;
+}

@@ -1,0 +1,126 @@
+// The store's public contract: what ingest writes and what the LogQL engine, the API and the ruler
+// read. Implementations live beside this file; consumers import only these types and `openStore`.
+
+import type { LabelPair, Labels, PushEntry } from '../push/types.ts';
+
+export type { LabelPair, Labels, PushEntry };
+
+export type MatchType = '=' | '!=' | '=~' | '!~';
+
+/** A stream-selector matcher. Regexes are fully anchored, as in Prometheus/Loki. */
+export interface LabelMatcher {
+  name: string;
+  type: MatchType;
+  value: string;
+}
+
+export interface AppendStream {
+  labels: Labels;
+  entries: PushEntry[];
+}
+
+export interface StreamInfo {
+  /** Hex of the stream's 128-bit hash (tenant + sorted labels). Stable across restarts. */
+  id: string;
+  labels: Labels;
+}
+
+/**
+ * A literal that every line the query can return must contain. The store uses these to skip blocks
+ * whose token filters prove no line contains the literal. It never filters lines itself.
+ */
+export interface RequiredLiteral {
+  literal: string;
+  caseInsensitive: boolean;
+}
+
+export interface BlockQuery {
+  tenant: string;
+  matchers: LabelMatcher[];
+  /** Inclusive. */
+  startNs: bigint;
+  /** Exclusive. */
+  endNs: bigint;
+  requiredLiterals?: RequiredLiteral[];
+}
+
+/** Where a persisted block lives, so a worker thread can fetch and decode it on its own. */
+export interface BlockLocation {
+  objectKey: string;
+  offset: number;
+  length: number;
+}
+
+/** A candidate block: metadata is in memory, the data loads on demand. */
+export interface BlockRef {
+  stream: StreamInfo;
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
+  entryCount: number;
+  /** Uncompressed size of the lines. */
+  rawBytes: number;
+  /** Set for blocks in parts; absent for blocks still in the in-memory head. */
+  location?: BlockLocation;
+  load(): Promise<BlockData>;
+}
+
+/**
+ * One stream's entries, sorted by timestamp ascending. Lines are stored back to back in `lines`
+ * (UTF-8) so literal filters can run `Buffer.indexOf` over the whole block before splitting.
+ * Line i spans `lines[i === 0 ? 0 : lineEnds[i - 1]] .. lines[lineEnds[i]]`. Lines may contain '\n'.
+ */
+export interface BlockData {
+  stream: StreamInfo;
+  timestampsNs: BigInt64Array;
+  lines: Buffer;
+  lineEnds: Uint32Array;
+  /** Per-line structured metadata, or undefined when no entry in the block has any. */
+  structuredMetadata?: Array<LabelPair[] | undefined>;
+}
+
+export interface IndexStats {
+  streams: number;
+  chunks: number;
+  entries: number;
+  bytes: number;
+}
+
+export interface VolumeEntry {
+  labels: Labels;
+  /** Per-bucket byte sums when a step is asked for; otherwise one total. */
+  bytes: number;
+}
+
+/** The read side, as the LogQL engine sees it. Tests may implement it in memory. */
+export interface LogSource {
+  /** Streams matching the matchers with data overlapping [startNs, endNs). */
+  series(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<StreamInfo[]>;
+  /** Candidate blocks, pruned by label index, partition, time range and token filters. */
+  selectBlocks(query: BlockQuery): Promise<BlockRef[]>;
+}
+
+export interface LogStore extends LogSource {
+  /** Resolves only after the entries are in the WAL and fsync'd (group commit). */
+  append(tenant: string, streams: AppendStream[]): Promise<void>;
+  labelNames(tenant: string, startNs: bigint, endNs: bigint, matchers?: LabelMatcher[]): Promise<string[]>;
+  labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, matchers?: LabelMatcher[]): Promise<string[]>;
+  stats(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<IndexStats>;
+  /** Cuts every head into parts and makes them durable in the object store. */
+  flush(): Promise<void>;
+  /** Runs one compaction pass now (it also runs in the background). */
+  compact(): Promise<void>;
+  /** Applies retention now (it also runs in the background). */
+  applyRetention(nowMs?: number): Promise<void>;
+  /** Figures for /metrics. */
+  metrics(): StoreMetrics;
+  /** Flushes and releases files. */
+  close(): Promise<void>;
+}
+
+export interface StoreMetrics {
+  walFsyncSeconds: { count: number; sum: number; buckets: Array<[upperBoundSeconds: number, count: number]> };
+  parts: number;
+  headStreams: number;
+  headBytes: number;
+  diskBytes: number;
+}
