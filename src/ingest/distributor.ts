@@ -1,0 +1,76 @@
+// The ingest path after decoding: validate against the tenant's limits, take the bytes from the
+// tenant's rate bucket, append to the store (which resolves once the WAL is fsync'd), then hand the
+// entries to live tail. No HTTP here; the push route maps outcomes to status codes.
+
+import type { PushStream } from '../push/types.ts';
+import type { LogStore } from '../store/types.ts';
+import { TenantRateLimiter } from './rate-limiter.ts';
+import type { TailHub } from './tail-hub.ts';
+import { validatePush, type DiscardReason, type ValidationLimits } from './validate.ts';
+
+export interface IngestLimits extends ValidationLimits {
+  ingestionRateBytesPerSecond: number;
+  ingestionBurstBytes: number;
+}
+
+/** Where ingest reports what it accepted and dropped (the server turns these into /metrics). */
+export interface IngestObserver {
+  accepted(tenant: string, lines: number, bytes: number): void;
+  discarded(tenant: string, reason: DiscardReason | 'rate_limited', lines: number, bytes: number): void;
+  truncated(tenant: string, lines: number): void;
+}
+
+export class IngestError extends Error {
+  /** 400 bad input, 429 rate limited. */
+  readonly statusCode: number;
+  constructor(statusCode: number, message: string) {
+    super(message);
+    this.name = 'IngestError';
+    this.statusCode = statusCode;
+  }
+}
+
+export interface PushOutcome {
+  acceptedLines: number;
+  acceptedBytes: number;
+  /** Per-stream/per-entry problems; the valid rest was ingested. Non-empty means answer 400. */
+  errors: string[];
+}
+
+export class Distributor {
+  private readonly store: LogStore;
+  private readonly limits: IngestLimits;
+  private readonly rateLimiter: TenantRateLimiter;
+  private readonly tailHub: TailHub | undefined;
+  private readonly observer: IngestObserver | undefined;
+
+  constructor(options: { store: LogStore; limits: IngestLimits; tailHub?: TailHub; observer?: IngestObserver }) {
+    this.store = options.store;
+    this.limits = options.limits;
+    this.rateLimiter = new TenantRateLimiter(options.limits.ingestionRateBytesPerSecond, options.limits.ingestionBurstBytes);
+    this.tailHub = options.tailHub;
+    this.observer = options.observer;
+  }
+
+  /** Resolves once every accepted entry is durable. Throws IngestError when nothing may be ingested. */
+  async push(tenant: string, streams: PushStream[], nowMs = Date.now()): Promise<PushOutcome> {
+    const validation = validatePush(streams, this.limits, nowMs);
+    for (const [reason, counts] of validation.discarded) this.observer?.discarded(tenant, reason, counts.lines, counts.bytes);
+    if (validation.truncatedLines > 0) this.observer?.truncated(tenant, validation.truncatedLines);
+    if (validation.acceptedLines === 0) {
+      if (validation.errors.length > 0) throw new IngestError(400, validation.errors.join('\n'));
+      throw new IngestError(400, 'error at least one valid stream is required for ingestion');
+    }
+    if (!this.rateLimiter.allow(tenant, validation.acceptedBytes, nowMs)) {
+      this.observer?.discarded(tenant, 'rate_limited', validation.acceptedLines, validation.acceptedBytes);
+      throw new IngestError(
+        429,
+        `ingestion rate limit exceeded for user ${tenant} (limit: ${Math.round(this.rateLimiter.ratePerSecondBytes)} bytes/sec) while attempting to ingest '${validation.acceptedLines}' lines totaling '${validation.acceptedBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`,
+      );
+    }
+    await this.store.append(tenant, validation.streams);
+    this.observer?.accepted(tenant, validation.acceptedLines, validation.acceptedBytes);
+    this.tailHub?.publish(tenant, validation.streams);
+    return { acceptedLines: validation.acceptedLines, acceptedBytes: validation.acceptedBytes, errors: validation.errors };
+  }
+}

@@ -1,0 +1,217 @@
+// Per-tenant push validation with Loki's rules and messages (pkg/validation/validate.go, see
+// shared/reference/loki-api.md §1.1). Invalid entries are dropped and reported; valid ones in the
+// same request are still ingested, as Loki does, and the request answers 400 with every message.
+// One pass, no per-entry allocation beyond the output arrays: this sits on the ingest hot path.
+
+import { formatLabels, LABEL_NAME_PATTERN } from '../push/labels.ts';
+import type { LabelPair, PushEntry, PushStream } from '../push/types.ts';
+
+export interface ValidationLimits {
+  maxLabelNamesPerSeries: number;
+  maxLabelNameLength: number;
+  maxLabelValueLength: number;
+  maxLineSizeBytes: number;
+  /** When set, over-long lines are cut to maxLineSizeBytes and counted instead of rejected. */
+  maxLineSizeTruncate: boolean;
+  rejectOldSamples: boolean;
+  rejectOldSamplesMaxAgeMs: number;
+  creationGracePeriodMs: number;
+  allowStructuredMetadata: boolean;
+  maxStructuredMetadataEntries: number;
+  maxStructuredMetadataSizeBytes: number;
+}
+
+/** Discard reasons, named as Loki's `loki_discarded_samples_total{reason}`. */
+export type DiscardReason =
+  | 'line_too_long'
+  | 'greater_than_max_sample_age'
+  | 'too_far_in_future'
+  | 'invalid_labels'
+  | 'max_label_names_per_series'
+  | 'label_name_too_long'
+  | 'label_value_too_long'
+  | 'disallowed_structured_metadata'
+  | 'structured_metadata_too_large'
+  | 'structured_metadata_too_many';
+
+export interface ValidationResult {
+  streams: PushStream[];
+  /** Loki error messages, one per rejected stream or entry. */
+  errors: string[];
+  acceptedLines: number;
+  /** UTF-8 bytes of accepted lines plus their structured metadata. */
+  acceptedBytes: number;
+  truncatedLines: number;
+  discarded: Map<DiscardReason, { lines: number; bytes: number }>;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+/** Validates a decoded push against the tenant's limits, relative to `nowMs`. */
+export function validatePush(streams: PushStream[], limits: ValidationLimits, nowMs: number): ValidationResult {
+  const result: ValidationResult = { streams: [], errors: [], acceptedLines: 0, acceptedBytes: 0, truncatedLines: 0, discarded: new Map() };
+  const oldestNs = limits.rejectOldSamples ? BigInt(nowMs - limits.rejectOldSamplesMaxAgeMs) * NS_PER_MS : -1n;
+  const newestNs = BigInt(nowMs + limits.creationGracePeriodMs) * NS_PER_MS;
+  const maxLineBytes = limits.maxLineSizeBytes;
+  // A string of n UTF-16 units is between n and 3n UTF-8 bytes, so most lines never need byteLength.
+  const certainlyShortChars = Math.floor(maxLineBytes / 3);
+
+  for (let stream of streams) {
+    stream = withoutEmptyLabels(stream);
+    const labelProblem = checkLabels(stream, limits);
+    if (labelProblem !== undefined) {
+      result.errors.push(labelProblem.message);
+      discard(result, labelProblem.reason, stream.entries.length, sumLineBytes(stream.entries));
+      continue;
+    }
+    if (stream.entries.length === 0) continue;
+    let streamText: string | undefined;
+    const accepted: PushEntry[] = [];
+    let changed = false;
+    for (const entry of stream.entries) {
+      let line = entry.line;
+      let lineBytes = line.length <= certainlyShortChars ? -1 : Buffer.byteLength(line);
+      if (lineBytes > maxLineBytes && maxLineBytes > 0) {
+        if (limits.maxLineSizeTruncate) {
+          line = truncateUtf8(line, maxLineBytes);
+          lineBytes = Buffer.byteLength(line);
+          result.truncatedLines++;
+        } else {
+          streamText ??= formatLabels(stream.labels);
+          result.errors.push(`max entry size '${maxLineBytes}' bytes exceeded for stream '${streamText}' while adding an entry with length '${lineBytes}' bytes`);
+          discard(result, 'line_too_long', 1, lineBytes);
+          continue;
+        }
+      }
+      if (entry.timestampNs < oldestNs) {
+        streamText ??= formatLabels(stream.labels);
+        result.errors.push(`entry for stream '${streamText}' has timestamp too old: ${formatNs(entry.timestampNs)}, oldest acceptable timestamp is: ${formatNs(oldestNs)}`);
+        discard(result, 'greater_than_max_sample_age', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
+        continue;
+      }
+      if (entry.timestampNs > newestNs) {
+        streamText ??= formatLabels(stream.labels);
+        result.errors.push(`entry for stream '${streamText}' has timestamp too new: ${formatNs(entry.timestampNs)}`);
+        discard(result, 'too_far_in_future', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
+        continue;
+      }
+      let metadataBytes = 0;
+      const metadata = entry.structuredMetadata;
+      if (metadata !== undefined && metadata.length > 0) {
+        const problem = checkMetadata(metadata, limits);
+        if (typeof problem !== 'number') {
+          streamText ??= formatLabels(stream.labels);
+          result.errors.push(problem.message.replace('%STREAM%', streamText));
+          discard(result, problem.reason, 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
+          continue;
+        }
+        metadataBytes = problem;
+      }
+      result.acceptedBytes += (lineBytes < 0 ? Buffer.byteLength(line) : lineBytes) + metadataBytes;
+      if (line === entry.line) accepted.push(entry);
+      else {
+        accepted.push({ ...entry, line });
+        changed = true;
+      }
+    }
+    if (accepted.length > 0) {
+      result.acceptedLines += accepted.length;
+      result.streams.push(accepted.length === stream.entries.length && !changed ? stream : { labels: stream.labels, entries: accepted });
+    }
+  }
+  return result;
+}
+
+function checkLabels(stream: PushStream, limits: ValidationLimits): { reason: DiscardReason; message: string } | undefined {
+  const names = Object.keys(stream.labels);
+  if (names.length === 0) {
+    return { reason: 'invalid_labels', message: 'error at least one label pair is required per stream' };
+  }
+  if (names.length > limits.maxLabelNamesPerSeries) {
+    return {
+      reason: 'max_label_names_per_series',
+      message: `entry for stream '${formatLabels(stream.labels)}' has ${names.length} label names; limit ${limits.maxLabelNamesPerSeries}`,
+    };
+  }
+  for (const name of names) {
+    if (!LABEL_NAME_PATTERN.test(name)) {
+      return { reason: 'invalid_labels', message: `error parsing labels '${formatLabels(stream.labels)}' with error: invalid label name ${JSON.stringify(name)}` };
+    }
+    if (name.length > limits.maxLabelNameLength) {
+      return { reason: 'label_name_too_long', message: `stream '${formatLabels(stream.labels)}' has label name too long: '${name}'` };
+    }
+    const value = stream.labels[name]!;
+    if (value.length > limits.maxLabelValueLength) {
+      return { reason: 'label_value_too_long', message: `stream '${formatLabels(stream.labels)}' has label value too long: '${value}'` };
+    }
+  }
+  return undefined;
+}
+
+/** Returns the metadata's byte size, or the problem (with %STREAM% to fill in). */
+function checkMetadata(metadata: LabelPair[], limits: ValidationLimits): number | { reason: DiscardReason; message: string } {
+  if (!limits.allowStructuredMetadata) {
+    return {
+      reason: 'disallowed_structured_metadata',
+      message: "stream '%STREAM%' includes structured metadata, but this feature is disallowed. Please see `limits_config.allow_structured_metadata` or contact your Loki administrator to enable it.",
+    };
+  }
+  if (metadata.length > limits.maxStructuredMetadataEntries) {
+    return {
+      reason: 'structured_metadata_too_many',
+      message: `stream '%STREAM%' has too many structured metadata labels: '${metadata.length}', limit: '${limits.maxStructuredMetadataEntries}'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it.`,
+    };
+  }
+  let bytes = 0;
+  for (const pair of metadata) {
+    if (!LABEL_NAME_PATTERN.test(pair.name)) {
+      return { reason: 'invalid_labels', message: `stream '%STREAM%' has invalid structured metadata name ${JSON.stringify(pair.name)}` };
+    }
+    bytes += pair.name.length + Buffer.byteLength(pair.value);
+  }
+  if (bytes > limits.maxStructuredMetadataSizeBytes) {
+    return {
+      reason: 'structured_metadata_too_large',
+      message: `stream '%STREAM%' has structured metadata too large: '${bytes}' bytes, limit: '${limits.maxStructuredMetadataSizeBytes}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it.`,
+    };
+  }
+  return bytes;
+}
+
+/** Prometheus semantics: an empty value means the label is absent, so it is not part of the stream. */
+function withoutEmptyLabels(stream: PushStream): PushStream {
+  let hasEmpty = false;
+  for (const name in stream.labels) if (stream.labels[name] === '') hasEmpty = true;
+  if (!hasEmpty) return stream;
+  const labels: Record<string, string> = {};
+  for (const name in stream.labels) if (stream.labels[name] !== '') labels[name] = stream.labels[name]!;
+  return { labels, entries: stream.entries };
+}
+
+function discard(result: ValidationResult, reason: DiscardReason, lines: number, bytes: number): void {
+  const counts = result.discarded.get(reason);
+  if (counts === undefined) result.discarded.set(reason, { lines, bytes });
+  else {
+    counts.lines += lines;
+    counts.bytes += bytes;
+  }
+}
+
+function sumLineBytes(entries: PushEntry[]): number {
+  let bytes = 0;
+  for (const entry of entries) bytes += Buffer.byteLength(entry.line);
+  return bytes;
+}
+
+/** Cuts to at most maxBytes of UTF-8 without splitting a character. */
+function truncateUtf8(line: string, maxBytes: number): string {
+  const bytes = Buffer.from(line);
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+function formatNs(ns: bigint): string {
+  return new Date(Number(ns / NS_PER_MS)).toISOString();
+}

@@ -1,0 +1,142 @@
+// Loki's JSON push bodies: v1 (`/loki/api/v1/push`) with `stream`/`values` and optional structured
+// metadata as a third element, and the legacy v0 form (`/api/prom/push`) with `labels`/`entries`.
+// See shared/reference/loki-api.md §1.1. Errors name the stream and entry index that was wrong.
+
+import { LabelParseError, parseLabels } from './labels.ts';
+import { PushDecodeError } from './protobuf.ts';
+import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
+
+const NS_PER_MS = 1_000_000n;
+const DECIMAL_NS = /^\d{1,20}$/;
+
+/** Decodes a v1 JSON push body (`{"streams":[{"stream":{…},"values":[["<ns>","line",{…}?]]}]}`). */
+export function decodeJsonPush(body: Buffer | string): PushStream[] {
+  const root = parseJson(body);
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
+    throw new PushDecodeError('malformed JSON push body: expected an object with a "streams" array');
+  }
+  const rawStreams = (root as { streams?: unknown }).streams;
+  if (rawStreams === undefined || rawStreams === null) return [];
+  if (!Array.isArray(rawStreams)) throw new PushDecodeError('malformed JSON push body: "streams" must be an array');
+  const streams: PushStream[] = new Array(rawStreams.length);
+  for (let s = 0; s < rawStreams.length; s++) {
+    const raw = rawStreams[s] as { stream?: unknown; values?: unknown; labels?: unknown; entries?: unknown } | null;
+    if (typeof raw !== 'object' || raw === null) throw new PushDecodeError(`malformed JSON push body: streams[${s}] must be an object`);
+    // Some clients send the v0 shape to the v1 path; accept it rather than fail on a known format.
+    if (raw.stream === undefined && (raw.labels !== undefined || raw.entries !== undefined)) {
+      streams[s] = decodeLegacyStream(raw, s);
+      continue;
+    }
+    const labels = decodeLabelObject(raw.stream, s);
+    streams[s] = { labels, entries: decodeValues(raw.values, s) };
+  }
+  return streams;
+}
+
+/** Decodes a legacy v0 body (`{"streams":[{"labels":"{a=\"b\"}","entries":[{"ts":"RFC3339","line":"…"}]}]}`). */
+export function decodeLegacyJsonPush(body: Buffer | string): PushStream[] {
+  const root = parseJson(body);
+  const rawStreams = (root as { streams?: unknown } | null)?.streams;
+  if (rawStreams === undefined || rawStreams === null) return [];
+  if (!Array.isArray(rawStreams)) throw new PushDecodeError('malformed JSON push body: "streams" must be an array');
+  return rawStreams.map((raw, s) => {
+    if (typeof raw !== 'object' || raw === null) throw new PushDecodeError(`malformed JSON push body: streams[${s}] must be an object`);
+    const stream = raw as { stream?: unknown; values?: unknown; labels?: unknown; entries?: unknown };
+    if (stream.stream !== undefined) return { labels: decodeLabelObject(stream.stream, s), entries: decodeValues(stream.values, s) };
+    return decodeLegacyStream(stream, s);
+  });
+}
+
+function parseJson(body: Buffer | string): unknown {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PushDecodeError(`malformed JSON push body: ${(error as Error).message}`);
+  }
+}
+
+function decodeLabelObject(raw: unknown, streamIndex: number): Labels {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].stream must be an object of label name to string value`);
+  }
+  const labels = raw as Record<string, unknown>;
+  for (const name in labels) {
+    if (typeof labels[name] !== 'string') {
+      throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].stream label ${JSON.stringify(name)} must have a string value`);
+    }
+  }
+  return labels as Labels;
+}
+
+function decodeValues(raw: unknown, streamIndex: number): PushEntry[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values must be an array`);
+  const entries: PushEntry[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const value = raw[i] as unknown[] | null;
+    if (value === null) continue;
+    if (!Array.isArray(value) || value.length < 2 || value.length > 3) {
+      throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values[${i}] must be ["<unix ns>", "<line>"] or ["<unix ns>", "<line>", {metadata}]`);
+    }
+    const timestamp = value[0];
+    const line = value[1];
+    if (typeof timestamp !== 'string' || !DECIMAL_NS.test(timestamp)) {
+      throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values[${i}][0] must be a string of decimal unix nanoseconds, got ${JSON.stringify(timestamp)}`);
+    }
+    if (typeof line !== 'string') {
+      throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values[${i}][1] must be a string log line`);
+    }
+    const entry: PushEntry = { timestampNs: BigInt(timestamp), line };
+    if (value.length === 3 && value[2] !== null) entry.structuredMetadata = decodeMetadata(value[2], streamIndex, i);
+    entries.push(entry);
+  }
+  return entries;
+}
+
+function decodeMetadata(raw: unknown, streamIndex: number, entryIndex: number): LabelPair[] | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values[${entryIndex}][2] must be an object of structured metadata`);
+  }
+  const pairs: LabelPair[] = [];
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value !== 'string') {
+      throw new PushDecodeError(`malformed JSON push body: structured metadata ${JSON.stringify(name)} of streams[${streamIndex}].values[${entryIndex}] must be a string`);
+    }
+    pairs.push({ name, value });
+  }
+  return pairs.length > 0 ? pairs : undefined;
+}
+
+function decodeLegacyStream(raw: { labels?: unknown; entries?: unknown }, streamIndex: number): PushStream {
+  if (typeof raw.labels !== 'string') throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].labels must be a label-set string`);
+  let labels: Labels;
+  try {
+    labels = parseLabels(raw.labels);
+  } catch (error) {
+    if (error instanceof LabelParseError) throw new PushDecodeError(`error parsing labels '${raw.labels}' with error: ${error.message}`);
+    throw error;
+  }
+  if (raw.entries === undefined || raw.entries === null) return { labels, entries: [] };
+  if (!Array.isArray(raw.entries)) throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].entries must be an array`);
+  const entries = raw.entries.map((item: unknown, i: number): PushEntry => {
+    const entry = item as { ts?: unknown; timestamp?: unknown; line?: unknown } | null;
+    const ts = entry?.ts ?? entry?.timestamp;
+    if (typeof ts !== 'string' || typeof entry?.line !== 'string') {
+      throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].entries[${i}] must be {"ts": "<RFC3339>", "line": "<line>"}`);
+    }
+    return { timestampNs: parseRfc3339Ns(ts, `streams[${streamIndex}].entries[${i}].ts`), line: entry.line };
+  });
+  return { labels, entries };
+}
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** RFC3339 with up to nanosecond fraction, to unix ns. Date.parse alone would drop sub-ms digits. */
+export function parseRfc3339Ns(text: string, where: string): bigint {
+  const match = RFC3339.exec(text);
+  const wholeMs = match ? Date.parse(`${match[1]}${match[3]}`) : Number.NaN;
+  if (!match || Number.isNaN(wholeMs)) throw new PushDecodeError(`malformed JSON push body: ${where} is not an RFC3339 timestamp: ${JSON.stringify(text)}`);
+  const fractionNs = BigInt((match[2] ?? '').padEnd(9, '0'));
+  return BigInt(wholeMs) * NS_PER_MS + fractionNs;
+}

@@ -1,0 +1,22 @@
+// X-Scope-OrgID handling (shared/reference/loki-api.md §0.1): with auth off every request belongs to
+// tenant `fake`; with auth on the header is required (401 `no org id`) and must be a valid tenant id.
+
+import type { FastifyRequest } from 'fastify';
+import { BadRequestError } from './query-params.ts';
+
+export const NO_AUTH_TENANT = 'fake';
+const TENANT_ID = /^[a-zA-Z0-9!\-_.*'()]{1,150}$/;
+
+/** The tenant of a request, or throws BadRequestError (401/400). Multi-tenant `a|b` is not supported. */
+export function resolveTenant(request: FastifyRequest, authEnabled: boolean): string {
+  if (!authEnabled) return NO_AUTH_TENANT;
+  const header = request.headers['x-scope-orgid'];
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') throw new BadRequestError('no org id', 401);
+  const tenant = value.trim();
+  if (tenant.includes('|')) throw new BadRequestError('multi-tenant queries are not enabled; send one tenant in X-Scope-OrgID', 400);
+  if (!TENANT_ID.test(tenant) || tenant === '.' || tenant === '..') {
+    throw new BadRequestError(`tenant ID '${tenant}' is invalid: use up to 150 characters of a-z, A-Z, 0-9 and !-_.*'()`, 401);
+  }
+  return tenant;
+}

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TailHub, type TailedEntry } from '../../src/ingest/tail-hub.ts';
+import { TenantRateLimiter } from '../../src/ingest/rate-limiter.ts';
+
+test('tail hub delivers matching entries of the subscribed tenant only, in time order', async () => {
+  const hub = new TailHub(10);
+  const received: TailedEntry[][] = [];
+  const subscription = hub.subscribe('t1', (labels, entry) => (entry.line.includes('NCCL') ? { labels, line: entry.line } : null), (batch) => received.push(batch));
+  hub.publish('t2', [{ labels: { rank: '0' }, entries: [{ timestampNs: 1n, line: 'NCCL other tenant' }] }]);
+  hub.publish('t1', [{ labels: { rank: '1' }, entries: [{ timestampNs: 5n, line: 'NCCL late' }, { timestampNs: 2n, line: 'NCCL early' }, { timestampNs: 3n, line: 'loss' }] }]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(received, [[
+    { labels: { rank: '1' }, line: 'NCCL early', timestampNs: 2n },
+    { labels: { rank: '1' }, line: 'NCCL late', timestampNs: 5n },
+  ]]);
+  subscription.close();
+  assert.equal(hub.subscriberCount, 0);
+  hub.close();
+});
+
+test('rate limiter allows the burst, then the rate, per tenant', () => {
+  const limiter = new TenantRateLimiter(100, 300);
+  assert.equal(limiter.allow('a', 300, 0), true);
+  assert.equal(limiter.allow('a', 1, 0), false);
+  assert.equal(limiter.allow('b', 200, 0), true);
+  assert.equal(limiter.allow('a', 100, 1000), true);
+  assert.equal(limiter.allow('a', 50, 1000), false);
+});

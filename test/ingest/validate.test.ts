@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validatePush, type ValidationLimits } from '../../src/ingest/validate.ts';
+
+const limits: ValidationLimits = {
+  maxLabelNamesPerSeries: 3,
+  maxLabelNameLength: 10,
+  maxLabelValueLength: 10,
+  maxLineSizeBytes: 16,
+  maxLineSizeTruncate: false,
+  rejectOldSamples: true,
+  rejectOldSamplesMaxAgeMs: 3_600_000,
+  creationGracePeriodMs: 600_000,
+  allowStructuredMetadata: true,
+  maxStructuredMetadataEntries: 2,
+  maxStructuredMetadataSizeBytes: 20,
+};
+const nowMs = 1_700_000_000_000;
+const now = BigInt(nowMs) * 1_000_000n;
+
+test('valid entries pass and are counted in lines and UTF-8 bytes', () => {
+  const result = validatePush([{ labels: { job: 'a' }, entries: [{ timestampNs: now, line: 'héllo' }, { timestampNs: now - 1n, line: 'x' }] }], limits, nowMs);
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.acceptedLines, 2);
+  assert.equal(result.acceptedBytes, 7);
+});
+
+test("each rule rejects with Loki's message and keeps the valid rest", () => {
+  const cases: Array<[Parameters<typeof validatePush>[0], RegExp]> = [
+    [[{ labels: {}, entries: [{ timestampNs: now, line: 'x' }] }], /^error at least one label pair is required per stream$/],
+    [[{ labels: { a: '1', b: '2', c: '3', d: '4' }, entries: [{ timestampNs: now, line: 'x' }] }], /^entry for stream '\{a="1", b="2", c="3", d="4"\}' has 4 label names; limit 3$/],
+    [[{ labels: { '1a': 'x' }, entries: [{ timestampNs: now, line: 'x' }] }], /error parsing labels .* invalid label name "1a"/],
+    [[{ labels: { averyverylongname: 'x' }, entries: [{ timestampNs: now, line: 'x' }] }], /has label name too long: 'averyverylongname'/],
+    [[{ labels: { a: 'averyverylongvalue' }, entries: [{ timestampNs: now, line: 'x' }] }], /has label value too long/],
+    [[{ labels: { a: 'b' }, entries: [{ timestampNs: now, line: 'x'.repeat(17) }] }], /^max entry size '16' bytes exceeded for stream '\{a="b"\}' while adding an entry with length '17' bytes$/],
+    [[{ labels: { a: 'b' }, entries: [{ timestampNs: now - 7_200_000_000_000n, line: 'x' }] }], /^entry for stream '\{a="b"\}' has timestamp too old: .*, oldest acceptable timestamp is: /],
+    [[{ labels: { a: 'b' }, entries: [{ timestampNs: now + 3_600_000_000_000n, line: 'x' }] }], /^entry for stream '\{a="b"\}' has timestamp too new: /],
+    [[{ labels: { a: 'b' }, entries: [{ timestampNs: now, line: 'x', structuredMetadata: [{ name: 'a', value: '1' }, { name: 'b', value: '1' }, { name: 'c', value: '1' }] }] }], /too many structured metadata labels/],
+    [[{ labels: { a: 'b' }, entries: [{ timestampNs: now, line: 'x', structuredMetadata: [{ name: 'k', value: 'v'.repeat(30) }] }] }], /structured metadata too large/],
+  ];
+  for (const [streams, pattern] of cases) {
+    const result = validatePush([...streams, { labels: { ok: 'yes' }, entries: [{ timestampNs: now, line: 'fine' }] }], limits, nowMs);
+    assert.equal(result.errors.length, 1, String(pattern));
+    assert.match(result.errors[0]!, pattern);
+    assert.equal(result.acceptedLines, 1);
+    assert.deepEqual(result.streams, [{ labels: { ok: 'yes' }, entries: [{ timestampNs: now, line: 'fine' }] }]);
+  }
+});
+
+test('truncate mode cuts long lines on a character boundary and counts them', () => {
+  const result = validatePush([{ labels: { a: 'b' }, entries: [{ timestampNs: now, line: 'ééééééééééé' }] }], { ...limits, maxLineSizeTruncate: true }, nowMs);
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.truncatedLines, 1);
+  assert.equal(result.streams[0]!.entries[0]!.line, 'éééééééé');
+});
+
+test('labels with empty values are dropped, as Prometheus treats them as absent', () => {
+  const result = validatePush([{ labels: { a: 'b', empty: '' }, entries: [{ timestampNs: now, line: 'x' }] }], limits, nowMs);
+  assert.deepEqual(result.streams[0]!.labels, { a: 'b' });
+});
