@@ -1,0 +1,240 @@
+// `rankscope agent`: tails files and Kubernetes pod logs, processes lines into entries and ships them
+// through the disk queue. One poll loop drives everything: rescan globs (new files, rotation), read
+// new bytes, close timed-out multiline entries, cut batches by age. Polling rather than fs.watch
+// because watch events are unreliable for rotation across filesystems and on network mounts, and a
+// 250 ms poll of a few dozen files costs little.
+
+import { glob } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Labels } from '../push/types.ts';
+import { pythonGroupsToJs, type AgentConfig, type SourceConfig } from './config.ts';
+import { FileTail } from './file-tail.ts';
+import { LineProcessor } from './line-processor.ts';
+import { AgentMetrics, serveMetrics } from './metrics.ts';
+import { parseContainerLogLine, PartialLineAssembler, podLabelsFromPath } from './pod-log.ts';
+import { PositionsFile, type FilePosition } from './positions.ts';
+import { Shipper } from './shipper.ts';
+
+// A file renamed away (rotation) is read for this long after it last grew, to catch lines the writer
+// still wrote before reopening, then closed.
+const ROTATED_FILE_GRACE_MS = 5000;
+// The same bound as the CRI runtime's own 16 KiB pieces times a generous factor.
+const MAX_ASSEMBLED_LINE_BYTES = 1024 * 1024;
+
+interface TrackedFile {
+  tail: FileTail;
+  source: SourceConfig;
+  processor: LineProcessor;
+  assembler: PartialLineAssembler | undefined;
+  /** Whether the path still matches the source's globs (false once rotated away). */
+  matched: boolean;
+  lastGrowthAtMs: number;
+}
+
+export interface AgentHandle {
+  metricsUrl: string | undefined;
+  metrics: AgentMetrics;
+  /** Runs one poll now (tests use it to avoid waiting for the timer). */
+  pollNow(): Promise<void>;
+  /** Flushes, saves positions, tries to deliver for up to `drainTimeoutMs`, and stops. */
+  stop(drainTimeoutMs?: number): Promise<void>;
+}
+
+export interface AgentOptions {
+  log?: (message: string) => void;
+}
+
+export async function startAgent(config: AgentConfig, options: AgentOptions = {}): Promise<AgentHandle> {
+  const log = options.log ?? ((message: string) => console.error(`rankscope agent: ${message}`));
+  const metrics = new AgentMetrics();
+  const positions = new PositionsFile(config.positions.file);
+  const shipper = new Shipper(
+    {
+      serverUrl: config.server.url,
+      ...(config.server.tenant !== undefined ? { tenant: config.server.tenant } : {}),
+      headers: config.server.headers,
+      timeoutMs: config.server.timeout_ms,
+      batchMaxBytes: config.batch.max_bytes,
+      batchMaxWaitMs: config.batch.max_wait_ms,
+      minBackoffMs: config.retry.min_backoff_ms,
+      maxBackoffMs: config.retry.max_backoff_ms,
+      queueDir: config.queue.dir,
+      queueMaxBytes: config.queue.max_bytes,
+      log,
+    },
+    metrics,
+  );
+  const tracked = new Map<string, TrackedFile>();
+  const countLines = metrics.counter('rankscope_agent_read_lines_total', 'Physical lines read from files.');
+  const countParseErrors = metrics.counter('rankscope_agent_parse_errors_total', 'Container log lines in neither CRI nor Docker format (shipped as they are).');
+  metrics.gauge('rankscope_agent_file_lag_bytes', 'Bytes written to a file but not read yet.', () =>
+    [...tracked.values()].map((file) => ({ labels: { path: file.tail.path }, value: file.tail.lagBytes })),
+  );
+  metrics.gauge('rankscope_agent_files_tailed', 'Files being tailed.', () => [{ labels: {}, value: tracked.size }]);
+
+  const savePositions = (): void => {
+    const files: FilePosition[] = [];
+    for (const file of tracked.values()) {
+      let offset = file.tail.offsetBytes;
+      const pending = [file.processor.pendingStartPosition(), file.assembler?.pendingStartPosition()];
+      for (const start of pending) if (start !== undefined && start < offset) offset = start;
+      files.push({ path: file.tail.path, identity: file.tail.identity, offsetBytes: offset });
+    }
+    positions.save(files);
+  };
+  shipper.onBatchWritten(savePositions);
+
+  const sink = (streamKey: string, labels: Labels, timestampNs: bigint, line: string): void => shipper.add(streamKey, labels, timestampNs, line);
+
+  function labelsFor(source: SourceConfig, path: string): Labels | undefined {
+    const labels: Labels = { ...config.labels, ...source.labels };
+    if (source.type === 'file') labels.filename = path;
+    else {
+      const pod = podLabelsFromPath(path, { workerRankOffset: source.worker_rank_offset });
+      if (pod === undefined) return undefined;
+      if (source.namespaces.length > 0 && !source.namespaces.includes(pod.namespace)) return undefined;
+      Object.assign(labels, pod);
+    }
+    if (source.path_labels !== undefined) {
+      const groups = new RegExp(pythonGroupsToJs(source.path_labels)).exec(path)?.groups;
+      for (const [name, value] of Object.entries(groups ?? {})) if (value !== undefined) labels[name] = value;
+    }
+    return labels;
+  }
+
+  async function scan(source: SourceConfig, nowMs: number, seen: Set<string>): Promise<void> {
+    const patterns = source.type === 'file' ? source.paths : [join(source.root, '*', '*', '*.log')];
+    const exclude = source.type === 'file' ? source.exclude : [];
+    for (const pattern of patterns) {
+      for await (const path of glob(pattern, { exclude })) {
+        let identity: string;
+        let sizeBytes: number;
+        try {
+          const stat = statSync(path, { bigint: true });
+          if (!stat.isFile()) continue;
+          identity = `${stat.dev}:${stat.ino}`;
+          sizeBytes = Number(stat.size);
+        } catch {
+          continue; // vanished between glob and stat
+        }
+        seen.add(identity);
+        const existing = tracked.get(identity);
+        if (existing !== undefined) {
+          existing.tail.path = path;
+          existing.matched = true;
+          continue;
+        }
+        const labels = labelsFor(source, path);
+        if (labels === undefined) continue;
+        const saved = positions.get(identity);
+        // An inode reused by a new, smaller file must not resume at the old offset.
+        const offset = saved !== undefined && saved.offsetBytes <= sizeBytes ? saved.offsetBytes : 0;
+        let tail: FileTail;
+        try {
+          tail = new FileTail(path, identity, offset, nowMs);
+        } catch (error) {
+          log(`cannot open ${path}: ${(error as Error).message}`);
+          continue;
+        }
+        tracked.set(identity, {
+          tail,
+          source,
+          processor: new LineProcessor(source.processing, labels, sink),
+          assembler: source.type === 'kubernetes_pods' ? new PartialLineAssembler(MAX_ASSEMBLED_LINE_BYTES) : undefined,
+          matched: true,
+          lastGrowthAtMs: nowMs,
+        });
+      }
+    }
+  }
+
+  function readFile(file: TrackedFile, nowMs: number): void {
+    const { processor, assembler } = file;
+    const lines = file.tail.readLines(
+      ({ text, startOffsetBytes }) => {
+        if (assembler === undefined) {
+          processor.push(text, {}, nowMs, startOffsetBytes);
+          return;
+        }
+        let piece;
+        try {
+          piece = parseContainerLogLine(text);
+        } catch {
+          countParseErrors(1);
+          processor.push(text, {}, nowMs, startOffsetBytes);
+          return;
+        }
+        const whole = assembler.add(piece, startOffsetBytes);
+        if (whole !== undefined) processor.push(whole.text, { stream: whole.stream, timestampNs: whole.timestampNs }, nowMs, whole.startPosition);
+      },
+      () => {
+        log(`${file.tail.path} was truncated (copytruncate rotation); reading it again from the start`);
+        processor.flushAll();
+      },
+    );
+    if (lines > 0) {
+      countLines(lines);
+      file.lastGrowthAtMs = nowMs;
+    }
+  }
+
+  let polling: Promise<void> | undefined;
+  let stopped = false;
+
+  async function pollOnce(): Promise<void> {
+    const nowMs = Date.now();
+    const seen = new Set<string>();
+    for (const source of config.sources) await scan(source, nowMs, seen);
+    for (const [identity, file] of tracked) {
+      if (!seen.has(identity)) file.matched = false;
+      try {
+        readFile(file, nowMs);
+      } catch (error) {
+        log(`reading ${file.tail.path} failed: ${(error as Error).message}`);
+      }
+      file.processor.tick(nowMs);
+      if (!file.matched && nowMs - file.lastGrowthAtMs >= ROTATED_FILE_GRACE_MS) {
+        file.processor.flushAll();
+        file.tail.close();
+        tracked.delete(identity);
+      }
+    }
+    shipper.tick(nowMs);
+  }
+
+  function poll(): Promise<void> {
+    // Polls never overlap: a slow scan delays the next one instead of racing it.
+    polling ??= pollOnce()
+      .catch((error: unknown) => log(`poll failed: ${(error as Error).message}`))
+      .finally(() => {
+        polling = undefined;
+      });
+    return polling;
+  }
+
+  const timer = setInterval(() => {
+    if (!stopped) void poll();
+  }, config.poll_interval_ms);
+  await poll();
+
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (config.metrics.listen !== undefined) metricsServer = await serveMetrics(metrics, config.metrics.listen);
+
+  return {
+    metricsUrl: metricsServer?.url,
+    metrics,
+    pollNow: poll,
+    async stop(drainTimeoutMs = 5000): Promise<void> {
+      stopped = true;
+      clearInterval(timer);
+      await polling;
+      // Pending multiline entries stay pending: positions point before them, so the next start
+      // re-reads and completes them instead of shipping half a traceback.
+      shipper.flush();
+      await shipper.close(drainTimeoutMs);
+      for (const file of tracked.values()) file.tail.close();
+      await metricsServer?.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// Turns physical lines from one source into labelled entries: `\r` redraws collapsed, the rank prefix
+// split off into a `rank` label, lines joined into multiline entries per stream and rank, then the
+// timestamp and level read from the entry. One instance per source file or per wrapped command,
+// because multiline state belongs to one writer.
+
+import { formatLabels } from '../push/labels.ts';
+import type { Labels } from '../push/types.ts';
+import type { ProcessingConfig } from './config.ts';
+import { pythonGroupsToJs } from './config.ts';
+import { collapseCarriageReturns, detectLevel, splitRankPrefix } from './line-text.ts';
+import { MultilineJoiner, type JoinedEntry } from './multiline.ts';
+import { nowNs, parseLineTimestamp, type TimestampOptions } from './timestamp.ts';
+
+export type EntrySink = (streamKey: string, labels: Labels, timestampNs: bigint, line: string) => void;
+
+export interface LineMeta {
+  /** The stream (stdout/stderr) when the source tells them apart. */
+  stream?: string;
+  /** A timestamp from the container runtime, used when the line carries none of its own. */
+  timestampNs?: bigint;
+}
+
+interface EntryMeta {
+  stream: string | undefined;
+  rank: string | undefined;
+  timestampNs: bigint | undefined;
+  readAtNs: bigint;
+}
+
+export class LineProcessor {
+  private readonly config: ProcessingConfig;
+  private readonly baseLabels: Labels;
+  private readonly sink: EntrySink;
+  private readonly joiner: MultilineJoiner<EntryMeta>;
+  private readonly timestampOptions: TimestampOptions;
+  private readonly labelsByVariant = new Map<string, { key: string; labels: Labels }>();
+
+  constructor(config: ProcessingConfig, baseLabels: Labels, sink: EntrySink) {
+    this.config = config;
+    this.baseLabels = baseLabels;
+    this.sink = sink;
+    this.timestampOptions = { format: config.timestamp.format, timeZone: config.timestamp.timezone };
+    const firstLine = config.multiline.first_line;
+    this.joiner = new MultilineJoiner<EntryMeta>(
+      {
+        pythonTraceback: config.multiline.python_traceback,
+        ...(firstLine !== undefined ? { firstLinePattern: new RegExp(pythonGroupsToJs(firstLine)) } : {}),
+        maxWaitMs: config.multiline.max_wait_ms,
+        maxLines: config.multiline.max_lines,
+      },
+      (entry) => this.emit(entry),
+    );
+  }
+
+  /** Processes one physical line (without its newline). `startPosition` is its offset in the source. */
+  push(text: string, meta: LineMeta, nowMs: number, startPosition = 0): void {
+    let line = text.endsWith('\r') && text.indexOf('\r') === text.length - 1 ? text.slice(0, -1) : text;
+    if (this.config.collapse_carriage_returns) line = collapseCarriageReturns(line);
+    let rank: string | undefined;
+    if (this.config.rank_prefix !== 'off') {
+      const prefix = splitRankPrefix(line);
+      if (prefix !== undefined) {
+        rank = prefix.rank;
+        if (this.config.rank_prefix === 'strip') line = prefix.rest;
+        // torchrun prefixes every physical line, so a redraw after the prefix is collapsed here.
+        if (this.config.collapse_carriage_returns && this.config.rank_prefix === 'strip') line = collapseCarriageReturns(line);
+      }
+    }
+    const key = `${meta.stream ?? ''}/${rank ?? ''}`;
+    this.joiner.push(key, line, { stream: meta.stream, rank, timestampNs: meta.timestampNs, readAtNs: nowNs() }, nowMs, startPosition);
+  }
+
+  private emit(entry: JoinedEntry<EntryMeta>): void {
+    const meta = entry.meta;
+    const timestampNs = parseLineTimestamp(entry.text, this.timestampOptions) ?? meta.timestampNs ?? meta.readAtNs;
+    let level: string | undefined;
+    if (this.config.detect_level) level = detectLevel(entry.text) ?? (entry.isTraceback ? 'error' : undefined);
+    const variant = `${meta.stream ?? ''}|${meta.rank ?? ''}|${level ?? ''}`;
+    let labelled = this.labelsByVariant.get(variant);
+    if (labelled === undefined) {
+      const labels: Labels = { ...this.baseLabels };
+      if (meta.stream !== undefined) labels.stream = meta.stream;
+      if (meta.rank !== undefined) labels.rank = meta.rank;
+      if (level !== undefined) labels.level = level;
+      labelled = { key: formatLabels(labels), labels };
+      this.labelsByVariant.set(variant, labelled);
+    }
+    this.sink(labelled.key, labelled.labels, timestampNs, entry.text);
+  }
+
+  /** Closes multiline entries that waited `max_wait_ms` without a continuation. */
+  tick(nowMs: number): void {
+    this.joiner.flushExpired(nowMs);
+  }
+
+  flushAll(): void {
+    this.joiner.flushAll();
+  }
+
+  pendingStartPosition(): number | undefined {
+    return this.joiner.pendingStartPosition();
+  }
+}

@@ -1,0 +1,55 @@
+// Pure per-line transforms applied before multiline joining: progress-bar redraw collapsing, the
+// rank prefix torchrun and PyTorch put on lines, and level detection.
+
+/**
+ * tqdm and friends redraw one terminal line with `\r`; the file then holds every intermediate state
+ * on one "line". Keep the last non-empty state, which is what a terminal would show.
+ */
+export function collapseCarriageReturns(line: string): string {
+  if (line.indexOf('\r') === -1) return line;
+  const states = line.split('\r');
+  for (let i = states.length - 1; i >= 0; i--) {
+    if (states[i]!.trim() !== '') return states[i]!;
+  }
+  return '';
+}
+
+export interface RankPrefix {
+  rank: string;
+  /** The line with the prefix removed (one following space is removed too). */
+  rest: string;
+}
+
+// `[rank3]:` is PyTorch's own prefix on distributed messages; `[default0]:` is torchrun's
+// `--tee`/`--log-line-prefix-template` default (role name + rank).
+const RANK_PREFIX_PATTERN = /^\[(?:rank|default)(\d{1,6})\]:[ ]?/;
+
+export function splitRankPrefix(line: string): RankPrefix | undefined {
+  const match = RANK_PREFIX_PATTERN.exec(line);
+  if (match === null) return undefined;
+  return { rank: match[1]!, rest: line.slice(match[0].length) };
+}
+
+export type Level = 'debug' | 'info' | 'warn' | 'error' | 'critical';
+
+// Upper-case words only: lower-case "error" occurs in ordinary prose ("0 errors"), upper-case
+// level words are what Python logging, glog-style NCCL output and most launchers print.
+const LEVEL_PATTERN = /\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\b/;
+const LEVEL_SCAN_CHARS = 256;
+
+const LEVEL_BY_WORD: Record<string, Level> = {
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  WARNING: 'warn',
+  ERROR: 'error',
+  CRITICAL: 'critical',
+  FATAL: 'critical',
+};
+
+/** The first level word in the first 256 characters, normalised; undefined when there is none. */
+export function detectLevel(line: string): Level | undefined {
+  const head = line.length > LEVEL_SCAN_CHARS ? line.slice(0, LEVEL_SCAN_CHARS) : line;
+  const match = LEVEL_PATTERN.exec(head);
+  return match === null ? undefined : LEVEL_BY_WORD[match[1]!];
+}

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseAgentConfig } from '../../src/agent/config.ts';
+
+const BASE = `server:\n  url: http://127.0.0.1:3100\nsources:\n  - name: train\n    type: file\n    paths: ["/data/*.log"]\n`;
+
+test('defaults fill a minimal config', () => {
+  const config = parseAgentConfig(BASE, 'agent.yaml');
+  assert.equal(config.batch.max_wait_ms, 1000);
+  const source = config.sources[0]!;
+  assert.equal(source.type, 'file');
+  assert.equal(source.processing.multiline.python_traceback, true);
+  assert.equal(source.processing.rank_prefix, 'strip');
+});
+
+test('bad keys name the file, line, key path and reason', () => {
+  const cases: [string, RegExp][] = [
+    [BASE.replace('  url:', '  bogus: 1\n  url:'), /agent\.yaml:2: server: Unrecognized key: "bogus"/],
+    [BASE.replace('paths: ["/data/*.log"]', 'paths: "/data/*.log"'), /agent\.yaml:6: sources\[0\]\.paths: .*expected array/],
+    [BASE + '    processing:\n      timestamp:\n        timezone: Mars/Base\n', /agent\.yaml:9: sources\[0\]\.processing\.timestamp\.timezone: unknown IANA time zone/],
+    [BASE + '    path_labels: "(unclosed"\n', /agent\.yaml:7: sources\[0\]\.path_labels: not a valid regular expression/],
+    [BASE.replace('type: file', 'type: journald'), /agent\.yaml:5: sources\[0\]\.type: /],
+    [BASE + 'labels:\n  bad-name: x\n', /agent\.yaml:\d+: labels\.bad-name: .*label names must match/],
+    ['server: [1\n', /agent\.yaml:\d+: invalid YAML/],
+  ];
+  for (const [text, pattern] of cases) assert.throws(() => parseAgentConfig(text, 'agent.yaml'), pattern, text);
+});
+
+test('the CLI exits non-zero on a bad config and accepts the shipped example', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rankscope-config-'));
+  try {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, BASE.replace('  url:', '  bogus: 1\n  url:'));
+    const run = (file: string) =>
+      spawnSync(process.execPath, ['bin/rankscope.js', 'agent', '--config', file, '--check'], { encoding: 'utf8', timeout: 30_000 });
+    const rejected = run(bad);
+    assert.equal(rejected.status, 2);
+    assert.match(rejected.stderr, /bad\.yaml:2: server: Unrecognized key: "bogus"/);
+    const example = join(dir, 'example.yaml');
+    writeFileSync(example, readFileSync('examples/agent.yaml', 'utf8'));
+    const accepted = run(example);
+    assert.equal(accepted.status, 0, accepted.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
