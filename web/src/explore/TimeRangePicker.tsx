@@ -49,7 +49,7 @@ export default function TimeRangePicker({ range, onChange }: Props) {
   return (
     <div className="time-picker" ref={box}>
       <button onClick={() => setOpen(!open)} data-testid="time-range-button" title="Time range">
-        🕑 {describe(range)}
+        {describe(range)}
       </button>
       {open && (
         <div className="time-picker-menu" data-testid="time-range-menu">

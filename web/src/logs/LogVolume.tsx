@@ -1,6 +1,6 @@
 // The log-volume panel above the lines: fetches count_over_time by level for the same query and range.
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { queryRange } from '../api/loki-client.ts';
+import { ApiError, queryRange } from '../api/loki-client.ts';
 import { msToNs, stepForRange, type ResolvedRange } from '../explore/time-range.ts';
 import { bucketsFromMatrix, volumeQuery, type VolumeBuckets } from './volume-data.ts';
 
@@ -24,17 +24,31 @@ export default function LogVolume({ query, range, onZoom }: Props) {
     const controller = new AbortController();
     setVolume({ state: 'loading' });
     const stepMs = stepForRange(range, VOLUME_BARS);
-    queryRange(
-      { query: volumeQuery(query, stepMs), startNs: msToNs(range.fromMs), endNs: msToNs(range.toMs), limit: 1000, direction: 'backward', stepMs },
-      controller.signal,
-    ).then(
-      (data) => {
+    const fetchVolume = (extractLevel: boolean) =>
+      queryRange(
+        {
+          query: volumeQuery(query, stepMs, extractLevel),
+          startNs: msToNs(range.fromMs),
+          endNs: msToNs(range.toMs),
+          limit: 1000,
+          direction: 'backward',
+          stepMs,
+        },
+        controller.signal,
+      );
+    // Levels read from the line text first; if the server rejects that stage, count by the level label only.
+    fetchVolume(true)
+      .catch((error: Error) => {
+        if (controller.signal.aborted || !(error instanceof ApiError) || error.status !== 400) throw error;
+        return fetchVolume(false);
+      })
+      .then((data) => {
         if (data.resultType !== 'matrix') throw new Error(`expected a matrix for the volume query, got ${data.resultType}`);
         setVolume({ state: 'ready', buckets: bucketsFromMatrix(data.result, range.fromMs, range.toMs, stepMs) });
-      },
-    ).catch((error: Error) => {
-      if (!controller.signal.aborted) setVolume({ state: 'error', message: error.message });
-    });
+      })
+      .catch((error: Error) => {
+        if (!controller.signal.aborted) setVolume({ state: 'error', message: error.message });
+      });
     return () => controller.abort();
   }, [query, range.fromMs, range.toMs]);
 

@@ -23,6 +23,8 @@ export interface LogRow {
 /** Labels that name where a line came from, most specific first; the first present one names the lane. */
 const LANE_LABELS = ['rank', 'global_rank', 'pod', 'node_rank', 'host', 'hostname', 'instance', 'container', 'filename', 'job'];
 const LEVEL_LABELS = ['level', 'detected_level', 'severity', 'lvl', 'loglevel'];
+const GLOG_PREFIX = /^(?:\[rank\d+\]:)?([IWEF])\d{4} \d\d:\d\d:\d\d/;
+const GLOG_LEVELS: Record<string, Level> = { I: 'info', W: 'warn', E: 'error', F: 'error' };
 const LEVEL_WORD = /\b(FATAL|CRITICAL|CRIT|PANIC|ERROR|ERR|WARNING|WARN|INFO|NOTICE|DEBUG|TRACE)\b/i;
 
 export function streamKeyOf(labels: Labels): string {
@@ -43,7 +45,7 @@ export function laneOf(stream: Labels): string {
 
 export function levelFromWord(word: string): Level {
   const upper = word.toUpperCase();
-  if (upper === 'FATAL' || upper === 'CRITICAL' || upper === 'CRIT' || upper === 'PANIC' || upper === 'ERROR' || upper === 'ERR') return 'error';
+  if (upper === 'FATAL' || upper === 'CRITICAL' || upper === 'CRIT' || upper === 'PANIC' || upper === 'ERROR' || upper === 'ERR' || upper === 'TRACEBACK') return 'error';
   if (upper === 'WARNING' || upper === 'WARN') return 'warn';
   if (upper === 'INFO' || upper === 'NOTICE') return 'info';
   if (upper === 'DEBUG' || upper === 'TRACE') return 'debug';
@@ -63,6 +65,9 @@ export function detectLevel(line: string, ...labelSets: Labels[]): Level {
   // Only the head of a line decides: a traceback's last line says ERROR-ish things deep inside.
   const head = line.length > 256 ? line.slice(0, 256) : line;
   if (head.startsWith('Traceback (most recent call last)')) return 'error';
+  // glog / c10 / torchrun prefix: I1121 11:02:58.748000 …
+  const glog = GLOG_PREFIX.exec(head);
+  if (glog) return GLOG_LEVELS[glog[1]];
   const match = LEVEL_WORD.exec(head);
   if (match) return levelFromWord(match[1]);
   if (/\b(OutOfMemoryError|CUDA out of memory|NCCL (?:error|timeout)|Watchdog caught collective operation timeout)\b/i.test(head)) return 'error';

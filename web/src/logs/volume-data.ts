@@ -11,10 +11,16 @@ export interface VolumeBuckets {
   total: number;
 }
 
+/** Reads a level word out of lines that carry no level label. A stream or metadata label named `level`
+ * wins: Loki renames a colliding extracted label to `level_extracted`. Only the first match counts, so a
+ * message mentioning "ERROR" after its INFO prefix stays info. */
+const LEVEL_EXTRACTION = '| regexp `\\b(?P<level>ERROR|WARN(?:ING)?|INFO|DEBUG|FATAL|CRITICAL|Traceback)\\b`';
+
 /** The metric query behind the histogram for a log query over buckets of stepMs. */
-export function volumeQuery(logQuery: string, stepMs: number): string {
+export function volumeQuery(logQuery: string, stepMs: number, extractLevel: boolean): string {
   const window = stepMs % 1000 === 0 ? `${stepMs / 1000}s` : `${stepMs}ms`;
-  return `sum by (level) (count_over_time(${logQuery} [${window}]))`;
+  const pipeline = extractLevel ? `${logQuery.trimEnd()} ${LEVEL_EXTRACTION}` : logQuery;
+  return `sum by (level) (count_over_time(${pipeline} [${window}]))`;
 }
 
 export function bucketsFromMatrix(result: RawSeries[], fromMs: number, toMs: number, stepMs: number): VolumeBuckets {
