@@ -20,14 +20,15 @@ export interface RankPrefix {
   rest: string;
 }
 
-// `[rank3]:` is PyTorch's own prefix on distributed messages; `[default0]:` is torchrun's
-// `--tee`/`--log-line-prefix-template` default (role name + rank).
-const RANK_PREFIX_PATTERN = /^\[(?:rank|default)(\d{1,6})\]:[ ]?/;
+// `[rank3]: ` (with a space) is PyTorch's own prefix on distributed messages; `[default0]:` (no
+// space) is torchrun's `--tee` prefix (role name + rank). Only the prefix itself is removed, so the
+// indentation of traceback frames survives.
+const RANK_PREFIX_PATTERN = /^\[(?:rank(\d{1,6})\]: ?|default(\d{1,6})\]:)/;
 
 export function splitRankPrefix(line: string): RankPrefix | undefined {
   const match = RANK_PREFIX_PATTERN.exec(line);
   if (match === null) return undefined;
-  return { rank: match[1]!, rest: line.slice(match[0].length) };
+  return { rank: (match[1] ?? match[2])!, rest: line.slice(match[0].length) };
 }
 
 export type Level = 'debug' | 'info' | 'warn' | 'error' | 'critical';
