@@ -1,0 +1,126 @@
+// The store's config section: snake_case YAML keys, every key with a default. The server composes
+// this schema into its own and maps it to StoreOptions with `storeOptionsFromConfig`.
+
+import { resolve, join } from 'node:path';
+import { z } from 'zod';
+import type { ObjectStoreConfig } from '../objstore/object-store.ts';
+import { parseDurationMs } from './duration.ts';
+
+const durationSchema = z.union([z.string(), z.number()]).transform((value, context) => {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) {
+      context.addIssue({ code: 'custom', message: `duration must be a non-negative number of seconds, got ${value}` });
+      return z.NEVER;
+    }
+    return value * 1000;
+  }
+  try {
+    return parseDurationMs(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const byteSizeSchema = z.union([z.number().int().positive(), z.string()]).transform((value, context) => {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(value);
+  if (match === null) {
+    context.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)}: expected e.g. 4MB, 512KiB or a byte count` });
+    return z.NEVER;
+  }
+  const unit = (match[2] ?? 'b').toLowerCase();
+  const multiplier = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
+  return Math.round(Number(match[1]) * multiplier);
+});
+
+export const s3ConfigSchema = z
+  .object({
+    endpoint: z.string().default(''),
+    bucket: z.string().default(''),
+    region: z.string().default('us-east-1'),
+    force_path_style: z.boolean().default(false),
+    access_key_id: z.string().default(''),
+    secret_access_key: z.string().default(''),
+    prefix: z.string().default(''),
+  })
+  .strict();
+
+export const objectStoreConfigSchema = z
+  .object({
+    backend: z.enum(['filesystem', 's3']).default('filesystem'),
+    s3: s3ConfigSchema.default(() => s3ConfigSchema.parse({})),
+  })
+  .strict()
+  .refine((config) => config.backend !== 's3' || config.s3.bucket !== '', {
+    message: 'object_store.s3.bucket is required when backend is s3',
+    path: ['s3', 'bucket'],
+  });
+
+export const storeConfigSchema = z
+  .object({
+    data_dir: z.string().default('./rankscope-data'),
+    wal: z
+      .object({ fsync: z.boolean().default(true) })
+      .strict()
+      .default({ fsync: true }),
+    head: z
+      .object({
+        /** Cut all heads into parts once their raw bytes pass this. */
+        cut_size: byteSizeSchema.default(64 * 1024 * 1024),
+        /** Cut heads whose oldest entry arrived this long ago. */
+        cut_age: durationSchema.default(300_000),
+      })
+      .strict()
+      .default({ cut_size: 64 * 1024 * 1024, cut_age: 300_000 }),
+    block_target_size: byteSizeSchema.default(2 * 1024 * 1024),
+    compaction_interval: durationSchema.default(60_000),
+    retention_period: durationSchema.default(0),
+    object_store: objectStoreConfigSchema.default(() => objectStoreConfigSchema.parse({})),
+  })
+  .strict();
+
+export type StoreConfig = z.output<typeof storeConfigSchema>;
+export type StoreConfigInput = z.input<typeof storeConfigSchema>;
+
+export interface StoreOptions {
+  dataDir: string;
+  walFsync: boolean;
+  headCutBytes: number;
+  headCutAgeMs: number;
+  blockTargetBytes: number;
+  /** 0 disables background compaction (compact() still works). */
+  compactionIntervalMs: number;
+  /** 0 keeps data forever. */
+  retentionPeriodMs: number;
+  /** Default: the filesystem backend under dataDir/objects. */
+  objectStore?: ObjectStoreConfig;
+}
+
+export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
+  const dataDir = resolve(config.data_dir);
+  const s3 = config.object_store.s3;
+  const objectStore: ObjectStoreConfig =
+    config.object_store.backend === 's3'
+      ? {
+          backend: 's3',
+          endpoint: s3.endpoint,
+          bucket: s3.bucket,
+          region: s3.region,
+          forcePathStyle: s3.force_path_style,
+          accessKeyId: s3.access_key_id,
+          secretAccessKey: s3.secret_access_key,
+          prefix: s3.prefix,
+        }
+      : { backend: 'filesystem', directory: join(dataDir, 'objects') };
+  return {
+    dataDir,
+    walFsync: config.wal.fsync,
+    headCutBytes: config.head.cut_size,
+    headCutAgeMs: config.head.cut_age,
+    blockTargetBytes: config.block_target_size,
+    compactionIntervalMs: config.compaction_interval,
+    retentionPeriodMs: config.retention_period,
+    objectStore,
+  };
+}

@@ -1,0 +1,161 @@
+// The part index: a small object beside each part's data object, listing its blocks (stream, time
+// range, entry count, raw bytes, byte range, token filter) and, per stream, the highest WAL sequence
+// number the part covers (so WAL replay after a crash skips what is already persisted).
+// It is loaded once and cached in memory; queries prune blocks using only this.
+//
+// Object layout: zstd( u32 json length | JSON | token filters back to back ).
+
+import { zstdDecompressSync } from 'node:zlib';
+import { zstdCompress } from './block.ts';
+import { decodeTokenFilter, encodeTokenFilter, type TokenFilter } from './token-filter.ts';
+import type { Labels, StreamInfo } from './types.ts';
+
+const PART_INDEX_VERSION = 1;
+
+export interface BlockMeta {
+  streamId: string;
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
+  entryCount: number;
+  rawBytes: number;
+  offset: number;
+  length: number;
+  filter: TokenFilter;
+}
+
+export interface PartStreamMeta {
+  info: StreamInfo;
+  /** Highest WAL seq whose entries for this stream (in this partition) the part holds; -1 if none. */
+  walSeq: bigint;
+}
+
+export interface PartMeta {
+  partId: string;
+  tenant: string;
+  /** UTC day number (days since the epoch). */
+  day: number;
+  /** Part ids this part supersedes (compaction). They are deleted once this part is durable. */
+  replaces: string[];
+  streams: Map<string, PartStreamMeta>;
+  blocks: BlockMeta[];
+  blocksByStream: Map<string, BlockMeta[]>;
+  rawBytes: number;
+  dataBytes: number;
+  indexBytes: number;
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
+}
+
+interface PartIndexJson {
+  version: number;
+  partId: string;
+  tenant: string;
+  day: number;
+  replaces: string[];
+  dataBytes: number;
+  streams: Array<{ id: string; labels: Labels; walSeq: string }>;
+  blocks: Array<{ stream: number; minTimeNs: string; maxTimeNs: string; entryCount: number; rawBytes: number; offset: number; length: number; filterLength: number }>;
+}
+
+export function encodePartIndex(meta: Omit<PartMeta, 'blocksByStream' | 'indexBytes'>): Buffer {
+  const streamNumbers = new Map<string, number>();
+  const json: PartIndexJson = {
+    version: PART_INDEX_VERSION,
+    partId: meta.partId,
+    tenant: meta.tenant,
+    day: meta.day,
+    replaces: meta.replaces,
+    dataBytes: meta.dataBytes,
+    streams: [],
+    blocks: [],
+  };
+  for (const stream of meta.streams.values()) {
+    streamNumbers.set(stream.info.id, json.streams.length);
+    json.streams.push({ id: stream.info.id, labels: stream.info.labels, walSeq: stream.walSeq.toString() });
+  }
+  const filters: Buffer[] = [];
+  for (const block of meta.blocks) {
+    const filter = encodeTokenFilter(block.filter);
+    filters.push(filter);
+    json.blocks.push({
+      stream: streamNumbers.get(block.streamId)!,
+      minTimeNs: block.minTimeNs.toString(),
+      maxTimeNs: block.maxTimeNs.toString(),
+      entryCount: block.entryCount,
+      rawBytes: block.rawBytes,
+      offset: block.offset,
+      length: block.length,
+      filterLength: filter.length,
+    });
+  }
+  const jsonBytes = Buffer.from(JSON.stringify(json));
+  const lengthPrefix = Buffer.allocUnsafe(4);
+  lengthPrefix.writeUInt32LE(jsonBytes.length, 0);
+  return zstdCompress(Buffer.concat([lengthPrefix, jsonBytes, ...filters]));
+}
+
+export function decodePartIndex(bytes: Buffer, indexKey: string): PartMeta {
+  let payload: Buffer;
+  try {
+    payload = zstdDecompressSync(bytes);
+  } catch (error) {
+    throw new Error(`part index ${indexKey}: cannot decompress: ${(error as Error).message}`);
+  }
+  const jsonLength = payload.readUInt32LE(0);
+  const json = JSON.parse(payload.toString('utf8', 4, 4 + jsonLength)) as PartIndexJson;
+  if (json.version !== PART_INDEX_VERSION) throw new Error(`part index ${indexKey}: unknown version ${json.version}`);
+  const streams = new Map<string, PartStreamMeta>();
+  const streamIds: string[] = [];
+  for (const stream of json.streams) {
+    streams.set(stream.id, { info: { id: stream.id, labels: stream.labels }, walSeq: BigInt(stream.walSeq) });
+    streamIds.push(stream.id);
+  }
+  let filterOffset = 4 + jsonLength;
+  const blocks: BlockMeta[] = [];
+  for (const block of json.blocks) {
+    const filter = decodeTokenFilter(payload.subarray(filterOffset, filterOffset + block.filterLength));
+    filterOffset += block.filterLength;
+    blocks.push({
+      streamId: streamIds[block.stream]!,
+      minTimeNs: BigInt(block.minTimeNs),
+      maxTimeNs: BigInt(block.maxTimeNs),
+      entryCount: block.entryCount,
+      rawBytes: block.rawBytes,
+      offset: block.offset,
+      length: block.length,
+      filter,
+    });
+  }
+  return finishPartMeta({
+    partId: json.partId,
+    tenant: json.tenant,
+    day: json.day,
+    replaces: json.replaces,
+    streams,
+    blocks,
+    dataBytes: json.dataBytes,
+    indexBytes: bytes.length,
+  });
+}
+
+/** Derives the lookup maps and totals. */
+export function finishPartMeta(
+  meta: Pick<PartMeta, 'partId' | 'tenant' | 'day' | 'replaces' | 'streams' | 'blocks' | 'dataBytes' | 'indexBytes'>,
+): PartMeta {
+  const blocksByStream = new Map<string, BlockMeta[]>();
+  let rawBytes = 0;
+  let minTimeNs: bigint | undefined;
+  let maxTimeNs: bigint | undefined;
+  for (const block of meta.blocks) {
+    let list = blocksByStream.get(block.streamId);
+    if (list === undefined) {
+      list = [];
+      blocksByStream.set(block.streamId, list);
+    }
+    list.push(block);
+    rawBytes += block.rawBytes;
+    if (minTimeNs === undefined || block.minTimeNs < minTimeNs) minTimeNs = block.minTimeNs;
+    if (maxTimeNs === undefined || block.maxTimeNs > maxTimeNs) maxTimeNs = block.maxTimeNs;
+  }
+  return { ...meta, blocksByStream, rawBytes, minTimeNs: minTimeNs ?? 0n, maxTimeNs: maxTimeNs ?? 0n };
+}

@@ -1,0 +1,25 @@
+// Reads parts: loads a part index (cached by the caller for the life of the part) and loads and
+// decodes single blocks by byte range, so only the blocks a query picked are fetched.
+
+import type { ObjectStore } from '../objstore/object-store.ts';
+import { decodeBlock } from './block.ts';
+import { partDataKey, partIndexKey } from './object-keys.ts';
+import { decodePartIndex, type BlockMeta, type PartMeta } from './part-index.ts';
+import type { BlockData, BlockLocation, StreamInfo } from './types.ts';
+
+export async function readPartIndex(objectStore: ObjectStore, tenant: string, day: number, partId: string): Promise<PartMeta> {
+  const key = partIndexKey(tenant, day, partId);
+  return decodePartIndex(await objectStore.get(key), key);
+}
+
+export function blockLocation(part: PartMeta, block: BlockMeta): BlockLocation {
+  return { objectKey: partDataKey(part.tenant, part.day, part.partId), offset: block.offset, length: block.length };
+}
+
+export async function readBlock(objectStore: ObjectStore, location: BlockLocation, stream: StreamInfo): Promise<BlockData> {
+  const bytes = await objectStore.getRange(location.objectKey, location.offset, location.length);
+  if (bytes.length !== location.length) {
+    throw new Error(`block ${location.objectKey}@${location.offset}: expected ${location.length} bytes, read ${bytes.length}`);
+  }
+  return decodeBlock(bytes, stream);
+}

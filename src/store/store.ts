@@ -1,0 +1,571 @@
+// The store: WAL → per-stream head → immutable parts in day partitions, behind the LogStore contract.
+// Structural changes (cuts, compaction, retention) run one at a time; appends and queries run beside
+// them. See DESIGN.md "Storage recipe" for the model.
+
+import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { openObjectStore } from '../objstore/open-object-store.ts';
+import type { ObjectStore } from '../objstore/object-store.ts';
+import { columnsFromEntries } from './block.ts';
+import { planCompaction, runCompaction } from './compaction.ts';
+import type { StoreOptions } from './config.ts';
+import { StreamHead } from './head.ts';
+import { compileMatcher, type CompiledMatcher } from './label-matcher.ts';
+import { LabelIndex } from './label-index.ts';
+import { dayOfNs, labelIndexKey, parseObjectKey, partDataKey, partIndexKey, TENANTS_PREFIX, type ParsedKey } from './object-keys.ts';
+import type { BlockMeta, PartMeta } from './part-index.ts';
+import { PartBuilder } from './part-writer.ts';
+import { blockLocation, readBlock, readPartIndex } from './part-reader.ts';
+import { Partition } from './partition.ts';
+import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
+import { labelsKey, streamId } from './stream-id.ts';
+import { mayContain } from './token-filter.ts';
+import type {
+  AppendStream,
+  BlockQuery,
+  BlockRef,
+  IndexStats,
+  LabelMatcher,
+  LogStore,
+  PushEntry,
+  StoreMetrics,
+  StreamInfo,
+} from './types.ts';
+import { Wal, type DurableRecord } from './wal.ts';
+import type { WalRecord } from './wal-record.ts';
+
+export type { StoreOptions } from './config.ts';
+
+/** Parts below this raw size are merged by compaction (a few head cuts' worth). */
+const SMALL_PART_BYTES = 256 * 1024 * 1024;
+/** One compaction merges at most this much raw data (memory is bounded per stream, not by this). */
+const MAX_MERGE_BYTES = 1024 * 1024 * 1024;
+/** Replaced parts stay readable this long, so queries that already picked their blocks finish. */
+const DELETE_GRACE_MS = 30_000;
+/** Backpressure: appends wait for the running cut when the head exceeds this many cut sizes. */
+const HEAD_BACKPRESSURE_FACTOR = 2;
+/** How many part indexes open() loads at once. */
+const OPEN_CONCURRENCY = 8;
+const FSYNC_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export async function openStore(options: StoreOptions): Promise<LogStore> {
+  return DiskLogStore.open(options);
+}
+
+interface PendingDelete {
+  keys: string[];
+  notBeforeMs: number;
+}
+
+interface PreparedLiteral {
+  bytes: Buffer;
+  caseInsensitive: boolean;
+}
+
+export class DiskLogStore implements LogStore {
+  private readonly options: StoreOptions;
+  readonly objectStore: ObjectStore;
+  private wal!: Wal;
+  /** tenant → day → partition. */
+  private readonly partitions = new Map<string, Map<number, Partition>>();
+  /** `tenant \0 labelsKey` → stream info, so the 128-bit hash is computed once per stream. */
+  private readonly streamInfos = new Map<string, StreamInfo>();
+  private heads = new Map<string, StreamHead>();
+  private headBytes = 0;
+  /** Head generations being written into parts; still visible to queries until registered. */
+  private readonly cutting: StreamHead[][] = [];
+  private structureChain: Promise<unknown> = Promise.resolve();
+  private flushInFlight: Promise<void> | undefined;
+  private readonly pendingDeletes: PendingDelete[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private readonly fsyncBucketCounts = new Array<number>(FSYNC_BUCKETS_SECONDS.length).fill(0);
+  private fsyncCount = 0;
+  private fsyncSumSeconds = 0;
+
+  private constructor(options: StoreOptions, objectStore: ObjectStore) {
+    this.options = options;
+    this.objectStore = objectStore;
+  }
+
+  static async open(options: StoreOptions): Promise<DiskLogStore> {
+    const objectStore = openObjectStore(options.objectStore ?? { backend: 'filesystem', directory: join(options.dataDir, 'objects') });
+    const store = new DiskLogStore(options, objectStore);
+    await store.loadParts();
+    let maxPersistedSeq = -1n;
+    for (const partition of store.allPartitions()) {
+      for (const seq of partition.persistedSeq.values()) if (seq > maxPersistedSeq) maxPersistedSeq = seq;
+    }
+    const { wal } = await Wal.open(
+      {
+        directory: join(options.dataDir, 'wal'),
+        fsync: options.walFsync,
+        minimumNextSeq: maxPersistedSeq + 1n,
+        onDurable: (record) => store.applyRecord(record, false),
+        onFsync: (seconds) => store.observeFsync(seconds),
+      },
+      (record: WalRecord) => store.applyRecord(record, true),
+    );
+    store.wal = wal;
+    store.startTimers();
+    return store;
+  }
+
+  // ---- open ----------------------------------------------------------------------------------
+
+  private async loadParts(): Promise<void> {
+    const keys = await this.objectStore.list(TENANTS_PREFIX);
+    const indexes: ParsedKey[] = [];
+    const dataKeys = new Map<string, string>();
+    const labelKeys: ParsedKey[] = [];
+    for (const key of keys) {
+      const parsed = parseObjectKey(key);
+      if (parsed === undefined) continue;
+      if (parsed.kind === 'part-index') indexes.push(parsed);
+      else if (parsed.kind === 'part-data') dataKeys.set(key, key);
+      else labelKeys.push(parsed);
+    }
+    const metas: PartMeta[] = [];
+    for (let i = 0; i < indexes.length; i += OPEN_CONCURRENCY) {
+      const batch = indexes.slice(i, i + OPEN_CONCURRENCY);
+      metas.push(...(await Promise.all(batch.map((parsed) => readPartIndex(this.objectStore, parsed.tenant, parsed.day, parsed.partId!)))));
+    }
+    // A compaction that crashed after writing its output but before deleting its inputs leaves both:
+    // the output lists the inputs in `replaces`, so drop them now.
+    const replaced = new Set<string>();
+    for (const meta of metas) for (const id of meta.replaces) replaced.add(id);
+    for (const meta of metas) {
+      dataKeys.delete(partDataKey(meta.tenant, meta.day, meta.partId));
+      if (replaced.has(meta.partId)) {
+        await this.objectStore.delete(partIndexKey(meta.tenant, meta.day, meta.partId));
+        await this.objectStore.delete(partDataKey(meta.tenant, meta.day, meta.partId));
+        continue;
+      }
+      this.partition(meta.tenant, meta.day).addPart(meta);
+    }
+    // Data objects without an index are parts whose write was interrupted.
+    for (const orphan of dataKeys.keys()) await this.objectStore.delete(orphan);
+    for (const parsed of labelKeys) {
+      const partition = this.partition(parsed.tenant, parsed.day);
+      LabelIndex.deserialize(await this.objectStore.get(labelIndexKey(parsed.tenant, parsed.day)), partition.labelIndex);
+      partition.persistedLabelVersion = partition.labelIndex.version;
+    }
+  }
+
+  private startTimers(): void {
+    const cutCheckMs = Math.min(5000, Math.max(50, Math.floor(this.options.headCutAgeMs / 2)));
+    this.timers.push(setInterval(() => this.checkHeadAge(), cutCheckMs).unref());
+    const maintenanceMs = this.options.compactionIntervalMs > 0 ? this.options.compactionIntervalMs : 60_000;
+    this.timers.push(
+      setInterval(() => {
+        const tasks: Array<Promise<void>> = [];
+        if (this.options.compactionIntervalMs > 0) tasks.push(this.compact());
+        if (this.options.retentionPeriodMs > 0) tasks.push(this.applyRetention());
+        Promise.all(tasks).catch((error: unknown) => reportBackgroundError('maintenance', error));
+      }, maintenanceMs).unref(),
+    );
+  }
+
+  // ---- write path ----------------------------------------------------------------------------
+
+  async append(tenant: string, streams: AppendStream[]): Promise<void> {
+    if (this.closed) throw new StoreError('store is closed');
+    if (typeof tenant !== 'string' || tenant === '') throw new StoreError('append: tenant must be a non-empty string');
+    const nonEmpty: AppendStream[] = [];
+    for (let s = 0; s < streams.length; s++) {
+      const stream = streams[s]!;
+      const entries = stream.entries;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        if (typeof entry.timestampNs !== 'bigint') throw new StoreError(`append: stream ${s} entry ${i}: timestampNs must be a bigint`);
+        if (typeof entry.line !== 'string') throw new StoreError(`append: stream ${s} entry ${i}: line must be a string`);
+      }
+      if (entries.length > 0) nonEmpty.push(stream);
+    }
+    if (nonEmpty.length === 0) return;
+    if (this.headBytes >= this.options.headCutBytes * HEAD_BACKPRESSURE_FACTOR && this.flushInFlight !== undefined) {
+      await this.flushInFlight;
+    }
+    await this.wal.append(tenant, nonEmpty);
+    if (this.headBytes >= this.options.headCutBytes) this.scheduleFlush();
+  }
+
+  /** Puts a durable WAL record into the head. During replay, skips what parts already hold. */
+  private applyRecord(record: DurableRecord | WalRecord, skipPersisted: boolean): void {
+    const nowMs = Date.now();
+    for (const stream of record.streams) {
+      if (stream.entries.length === 0) continue;
+      const key = record.tenant + '\u0000' + labelsKey(stream.labels);
+      let info = this.streamInfos.get(key);
+      if (info === undefined) {
+        const labels = { ...stream.labels };
+        info = { id: streamId(record.tenant, labels), labels };
+        this.streamInfos.set(key, info);
+      }
+      let entries: readonly PushEntry[] = stream.entries;
+      if (skipPersisted) {
+        entries = entries.filter((entry) => {
+          const partition = this.partitions.get(record.tenant)?.get(dayOfNs(entry.timestampNs));
+          return partition === undefined || !partition.isPersisted(info.id, record.seq);
+        });
+        if (entries.length === 0) continue;
+      }
+      let head = this.heads.get(key);
+      if (head === undefined) {
+        head = new StreamHead(record.tenant, info);
+        this.heads.set(key, head);
+      }
+      const before = head.rawBytes;
+      head.add(entries, record.seq, nowMs);
+      this.headBytes += head.rawBytes - before;
+      this.notePartitions(record.tenant, info, entries);
+    }
+  }
+
+  /** Registers the stream in each day partition its entries fall in (label index + time range). */
+  private notePartitions(tenant: string, info: StreamInfo, entries: readonly PushEntry[]): void {
+    let partition: Partition | undefined;
+    let minTimeNs = 0n;
+    let maxTimeNs = 0n;
+    for (let i = 0; i < entries.length; i++) {
+      const timestampNs = entries[i]!.timestampNs;
+      if (partition === undefined || timestampNs < partition.startNs || timestampNs >= partition.endNs) {
+        if (partition !== undefined) partition.noteStream(info, minTimeNs, maxTimeNs);
+        partition = this.partition(tenant, dayOfNs(timestampNs));
+        minTimeNs = timestampNs;
+        maxTimeNs = timestampNs;
+        continue;
+      }
+      if (timestampNs < minTimeNs) minTimeNs = timestampNs;
+      else if (timestampNs > maxTimeNs) maxTimeNs = timestampNs;
+    }
+    if (partition !== undefined) partition.noteStream(info, minTimeNs, maxTimeNs);
+  }
+
+  private partition(tenant: string, day: number): Partition {
+    let days = this.partitions.get(tenant);
+    if (days === undefined) {
+      days = new Map();
+      this.partitions.set(tenant, days);
+    }
+    let partition = days.get(day);
+    if (partition === undefined) {
+      partition = new Partition(tenant, day);
+      days.set(day, partition);
+    }
+    return partition;
+  }
+
+  private *allPartitions(): Generator<Partition> {
+    for (const days of this.partitions.values()) yield* days.values();
+  }
+
+  private observeFsync(seconds: number): void {
+    this.fsyncCount++;
+    this.fsyncSumSeconds += seconds;
+    for (let i = 0; i < FSYNC_BUCKETS_SECONDS.length; i++) if (seconds <= FSYNC_BUCKETS_SECONDS[i]!) this.fsyncBucketCounts[i]!++;
+  }
+
+  // ---- cuts ----------------------------------------------------------------------------------
+
+  private checkHeadAge(): void {
+    if (this.heads.size === 0 || this.flushInFlight !== undefined) return;
+    const cutBeforeMs = Date.now() - this.options.headCutAgeMs;
+    for (const head of this.heads.values()) {
+      if (head.firstAppendMs <= cutBeforeMs) {
+        this.scheduleFlush();
+        return;
+      }
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushInFlight !== undefined || this.closed) return;
+    this.flushInFlight = this.flush()
+      .catch((error: unknown) => reportBackgroundError('head cut', error))
+      .finally(() => {
+        this.flushInFlight = undefined;
+      });
+  }
+
+  flush(): Promise<void> {
+    return this.exclusive(() => this.cutHeads());
+  }
+
+  private async cutHeads(): Promise<void> {
+    if (this.heads.size > 0) {
+      // Records after this point land in a new segment, so older segments can go once persisted.
+      await this.wal.rotate();
+      this.cutting.push([...this.heads.values()]);
+      this.heads = new Map();
+      this.headBytes = 0;
+    }
+    // Oldest first; a generation that failed before is retried here.
+    while (this.cutting.length > 0) {
+      await this.writeGeneration(this.cutting[0]!);
+      this.cutting.shift();
+    }
+    await this.persistLabelIndexes();
+    let keepFromSeq = this.wal.peekNextSeq();
+    for (const head of this.heads.values()) if (head.minSeq >= 0n && head.minSeq < keepFromSeq) keepFromSeq = head.minSeq;
+    await this.wal.truncateBefore(keepFromSeq);
+  }
+
+  private async writeGeneration(heads: StreamHead[]): Promise<void> {
+    const cutoffNs = retentionCutoffNs(Date.now(), this.options.retentionPeriodMs);
+    const builders = new Map<string, PartBuilder>();
+    for (const head of heads) {
+      const entries = head.sortedEntries();
+      let first = 0;
+      // Split the stream by UTC day: a block never spans two partitions.
+      while (first < entries.length) {
+        const day = dayOfNs(entries[first]!.timestampNs);
+        const partition = this.partition(head.tenant, day);
+        let last = first + 1;
+        while (last < entries.length && entries[last]!.timestampNs < partition.endNs) last++;
+        if (cutoffNs === undefined || partition.endNs > cutoffNs) {
+          const builderKey = `${head.tenant}\u0000${day}`;
+          let builder = builders.get(builderKey);
+          if (builder === undefined) {
+            builder = new PartBuilder(head.tenant, day, this.options.blockTargetBytes);
+            builders.set(builderKey, builder);
+          }
+          builder.addStream(head.info, head.maxSeq, columnsFromEntries(first === 0 && last === entries.length ? entries : entries.slice(first, last)));
+          // Compression is CPU-bound; let acknowledgements and queries through between streams.
+          await yieldToEventLoop();
+        }
+        first = last;
+      }
+    }
+    const written: PartMeta[] = [];
+    for (const builder of builders.values()) written.push(await builder.write(this.objectStore));
+    // Register all at once, in the same tick as the caller drops the generation from `cutting`,
+    // so a query never sees an entry both in a part and in a head.
+    for (const part of written) this.partition(part.tenant, part.day).addPart(part);
+  }
+
+  private async persistLabelIndexes(): Promise<void> {
+    for (const partition of this.allPartitions()) {
+      if (partition.labelIndex.version === partition.persistedLabelVersion) continue;
+      const version = partition.labelIndex.version;
+      await this.objectStore.put(labelIndexKey(partition.tenant, partition.day), partition.labelIndex.serialize());
+      partition.persistedLabelVersion = version;
+    }
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.structureChain.then(task, task);
+    this.structureChain = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- compaction and retention --------------------------------------------------------------
+
+  compact(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.runPendingDeletes(Date.now());
+      for (const partition of [...this.allPartitions()]) {
+        const plan = planCompaction(partition, SMALL_PART_BYTES, MAX_MERGE_BYTES);
+        if (plan === undefined) continue;
+        const { part } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes);
+        const replacedIds = new Set(plan.parts.map((p) => p.partId));
+        partition.removeParts(replacedIds);
+        partition.addPart(part);
+        this.pendingDeletes.push({
+          keys: plan.parts.flatMap((p) => [partIndexKey(p.tenant, p.day, p.partId), partDataKey(p.tenant, p.day, p.partId)]),
+          notBeforeMs: Date.now() + DELETE_GRACE_MS,
+        });
+      }
+    });
+  }
+
+  private async runPendingDeletes(nowMs: number): Promise<void> {
+    const due = this.pendingDeletes.filter((pending) => pending.notBeforeMs <= nowMs);
+    for (const pending of due) {
+      for (const key of pending.keys) await this.objectStore.delete(key);
+      this.pendingDeletes.splice(this.pendingDeletes.indexOf(pending), 1);
+    }
+  }
+
+  applyRetention(nowMs: number = Date.now()): Promise<void> {
+    return this.exclusive(async () => {
+      const cutoffNs = retentionCutoffNs(nowMs, this.options.retentionPeriodMs);
+      if (cutoffNs === undefined) return;
+      for (const partition of expiredPartitions([...this.allPartitions()], cutoffNs)) {
+        this.partitions.get(partition.tenant)?.delete(partition.day);
+        await deletePartitionObjects(this.objectStore, partition.tenant, partition.day);
+      }
+      // Expired entries still in a head are dropped at the next cut (see writeGeneration).
+    });
+  }
+
+  // ---- read path -----------------------------------------------------------------------------
+
+  private partitionsInRange(tenant: string, startNs: bigint, endNs: bigint): Partition[] {
+    const days = this.partitions.get(tenant);
+    if (days === undefined) return [];
+    const found: Partition[] = [];
+    for (const partition of days.values()) if (partition.startNs < endNs && partition.endNs > startNs) found.push(partition);
+    return found;
+  }
+
+  async series(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<StreamInfo[]> {
+    return this.matchStreams(tenant, matchers.map(compileMatcher), startNs, endNs);
+  }
+
+  private matchStreams(tenant: string, compiled: CompiledMatcher[], startNs: bigint, endNs: bigint): StreamInfo[] {
+    const found = new Map<string, StreamInfo>();
+    for (const partition of this.partitionsInRange(tenant, startNs, endNs)) {
+      for (const id of partition.labelIndex.match(compiled)) {
+        if (found.has(id)) continue;
+        const range = partition.streamTimes.get(id);
+        if (range === undefined || range.maxTimeNs < startNs || range.minTimeNs >= endNs) continue;
+        found.set(id, partition.labelIndex.streams.get(id)!);
+      }
+    }
+    return [...found.values()];
+  }
+
+  async selectBlocks(query: BlockQuery): Promise<BlockRef[]> {
+    const { tenant, startNs, endNs } = query;
+    const compiled = query.matchers.map(compileMatcher);
+    const literals: PreparedLiteral[] = [];
+    for (const required of query.requiredLiterals ?? []) {
+      if (required.literal.length > 0) literals.push({ bytes: Buffer.from(required.literal, 'utf8'), caseInsensitive: required.caseInsensitive });
+    }
+    const refs: BlockRef[] = [];
+    const matchedIds = new Set<string>();
+    for (const partition of this.partitionsInRange(tenant, startNs, endNs)) {
+      const ids = partition.labelIndex.match(compiled);
+      if (ids.size === 0) continue;
+      for (const id of ids) matchedIds.add(id);
+      for (const part of partition.parts) {
+        if (part.maxTimeNs < startNs || part.minTimeNs >= endNs) continue;
+        if (ids.size < part.blocksByStream.size) {
+          for (const id of ids) {
+            const blocks = part.blocksByStream.get(id);
+            if (blocks !== undefined) for (const block of blocks) this.considerBlock(part, block, startNs, endNs, literals, refs);
+          }
+        } else {
+          for (const block of part.blocks) if (ids.has(block.streamId)) this.considerBlock(part, block, startNs, endNs, literals, refs);
+        }
+      }
+    }
+    if (matchedIds.size > 0) {
+      for (const head of this.heads.values()) this.considerHead(head, tenant, matchedIds, startNs, endNs, refs);
+      for (const generation of this.cutting) for (const head of generation) this.considerHead(head, tenant, matchedIds, startNs, endNs, refs);
+    }
+    return refs;
+  }
+
+  private considerBlock(part: PartMeta, block: BlockMeta, startNs: bigint, endNs: bigint, literals: PreparedLiteral[], refs: BlockRef[]): void {
+    if (block.maxTimeNs < startNs || block.minTimeNs >= endNs) return;
+    for (const literal of literals) if (!mayContain(block.filter, literal.bytes, literal.caseInsensitive)) return;
+    const stream = part.streams.get(block.streamId)!.info;
+    const location = blockLocation(part, block);
+    const objectStore = this.objectStore;
+    refs.push({
+      stream,
+      minTimeNs: block.minTimeNs,
+      maxTimeNs: block.maxTimeNs,
+      entryCount: block.entryCount,
+      rawBytes: block.rawBytes,
+      location,
+      load: () => readBlock(objectStore, location, stream),
+    });
+  }
+
+  private considerHead(head: StreamHead, tenant: string, matchedIds: Set<string>, startNs: bigint, endNs: bigint, refs: BlockRef[]): void {
+    if (head.tenant !== tenant || !matchedIds.has(head.info.id) || head.entries.length === 0) return;
+    if (head.maxTimeNs < startNs || head.minTimeNs >= endNs) return;
+    // Snapshot now: later appends must not change what this ref returns.
+    const data = head.toBlockData();
+    refs.push({
+      stream: head.info,
+      minTimeNs: head.minTimeNs,
+      maxTimeNs: head.maxTimeNs,
+      entryCount: data.timestampsNs.length,
+      rawBytes: data.lines.length,
+      load: () => Promise.resolve(data),
+    });
+  }
+
+  async labelNames(tenant: string, startNs: bigint, endNs: bigint, matchers: LabelMatcher[] = []): Promise<string[]> {
+    const names = new Set<string>();
+    for (const stream of this.matchStreams(tenant, matchers.map(compileMatcher), startNs, endNs)) {
+      for (const name in stream.labels) names.add(name);
+    }
+    return [...names].sort();
+  }
+
+  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, matchers: LabelMatcher[] = []): Promise<string[]> {
+    const values = new Set<string>();
+    for (const stream of this.matchStreams(tenant, matchers.map(compileMatcher), startNs, endNs)) {
+      const value = stream.labels[name];
+      if (value !== undefined) values.add(value);
+    }
+    return [...values].sort();
+  }
+
+  async stats(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<IndexStats> {
+    const streams = this.matchStreams(tenant, matchers.map(compileMatcher), startNs, endNs);
+    const blocks = await this.selectBlocks({ tenant, matchers, startNs, endNs });
+    let entries = 0;
+    let bytes = 0;
+    for (const block of blocks) {
+      entries += block.entryCount;
+      bytes += block.rawBytes;
+    }
+    return { streams: streams.length, chunks: blocks.length, entries, bytes };
+  }
+
+  metrics(): StoreMetrics {
+    let parts = 0;
+    let diskBytes = 0;
+    for (const partition of this.allPartitions()) {
+      parts += partition.parts.length;
+      for (const part of partition.parts) diskBytes += part.dataBytes + part.indexBytes;
+    }
+    let headStreams = this.heads.size;
+    for (const generation of this.cutting) headStreams += generation.length;
+    return {
+      walFsyncSeconds: {
+        count: this.fsyncCount,
+        sum: this.fsyncSumSeconds,
+        buckets: FSYNC_BUCKETS_SECONDS.map((bound, i): [number, number] => [bound, this.fsyncBucketCounts[i]!]),
+      },
+      parts,
+      headStreams,
+      headBytes: this.headBytes,
+      diskBytes,
+    };
+  }
+
+  /** The object-store config, so worker threads can open their own instance and read blocks. */
+  objectStoreConfig(): StoreOptions['objectStore'] {
+    return this.options.objectStore ?? { backend: 'filesystem', directory: join(this.options.dataDir, 'objects') };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.wal.idle();
+    if (this.flushInFlight !== undefined) await this.flushInFlight;
+    await this.flush();
+    await this.exclusive(() => this.runPendingDeletes(Number.POSITIVE_INFINITY));
+    await this.wal.close();
+    await this.objectStore.close();
+  }
+}
+
+function reportBackgroundError(task: string, error: unknown): void {
+  console.error(`rankscope store: background ${task} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+}

@@ -1,0 +1,265 @@
+// Write-ahead log: append-only segment files under data_dir/wal, named by the first sequence number
+// they may hold. Frame: u32 payload length | u32 CRC-32 of payload | payload.
+//
+// Group commit: append() queues an encoded record; one writer at a time writes everything queued with
+// a single writev and a single fsync, then resolves all of those appends together. So concurrent
+// pushes share the fsync cost, and an append resolves only once its bytes are on disk.
+
+import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { syncDirectory } from '../objstore/filesystem-store.ts';
+import { decodeWalRecord, encodeWalRecord, type WalRecord } from './wal-record.ts';
+import type { AppendStream } from './types.ts';
+
+const SEGMENT_SUFFIX = '.wal';
+const FRAME_HEADER_BYTES = 8;
+/** Rotate segments at this size so truncation can free space in steps. */
+const SEGMENT_TARGET_BYTES = 64 * 1024 * 1024;
+/** Cap one group-commit write so a huge queue does not build one giant iovec. */
+const MAX_GROUP_BYTES = 64 * 1024 * 1024;
+
+export interface WalOptions {
+  directory: string;
+  fsync: boolean;
+  /** The next seq must be above every seq already persisted in parts. */
+  minimumNextSeq: bigint;
+  /** Called for each record, in seq order, after it is durable and before its append resolves. */
+  onDurable: (record: DurableRecord) => void;
+  /** Reports each fsync's duration. */
+  onFsync?: (seconds: number) => void;
+}
+
+export interface DurableRecord {
+  seq: bigint;
+  tenant: string;
+  streams: readonly AppendStream[];
+}
+
+interface PendingAppend {
+  frame: Buffer;
+  record: DurableRecord;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface SegmentInfo {
+  firstSeq: bigint;
+  path: string;
+}
+
+export interface ReplayResult {
+  records: number;
+  corruptTails: string[];
+}
+
+function segmentName(firstSeq: bigint): string {
+  return firstSeq.toString().padStart(20, '0') + SEGMENT_SUFFIX;
+}
+
+export class Wal {
+  private readonly options: WalOptions;
+  private segments: SegmentInfo[] = [];
+  private file: FileHandle | undefined;
+  private segmentBytes = 0;
+  private nextSeq = 0n;
+  private queue: PendingAppend[] = [];
+  private writing: Promise<void> | undefined;
+  private closed = false;
+  private failure: Error | undefined;
+  private rotateWaiters: Array<() => void> = [];
+
+  private constructor(options: WalOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Opens the WAL: replays every record through `replay` (in seq order), then starts a fresh segment.
+   * A torn or corrupt frame ends its segment's replay (it can only be the tail of a crashed write).
+   */
+  static async open(options: WalOptions, replay: (record: WalRecord) => void): Promise<{ wal: Wal; replayed: ReplayResult }> {
+    const wal = new Wal(options);
+    await mkdir(options.directory, { recursive: true });
+    const names = (await readdir(options.directory)).filter((name) => name.endsWith(SEGMENT_SUFFIX)).sort();
+    let maxSeq = options.minimumNextSeq - 1n;
+    const result: ReplayResult = { records: 0, corruptTails: [] };
+    for (const name of names) {
+      const firstSeq = BigInt(name.slice(0, -SEGMENT_SUFFIX.length));
+      const path = join(options.directory, name);
+      wal.segments.push({ firstSeq, path });
+      if (firstSeq - 1n > maxSeq) maxSeq = firstSeq - 1n;
+      const bytes = await readFile(path);
+      let offset = 0;
+      while (offset < bytes.length) {
+        if (offset + FRAME_HEADER_BYTES > bytes.length) {
+          result.corruptTails.push(`${path}: torn frame header at byte ${offset}`);
+          break;
+        }
+        const length = bytes.readUInt32LE(offset);
+        const checksum = bytes.readUInt32LE(offset + 4);
+        const end = offset + FRAME_HEADER_BYTES + length;
+        if (end > bytes.length) {
+          result.corruptTails.push(`${path}: torn frame at byte ${offset}`);
+          break;
+        }
+        const payload = bytes.subarray(offset + FRAME_HEADER_BYTES, end);
+        if (crc32(payload) !== checksum) {
+          result.corruptTails.push(`${path}: checksum mismatch at byte ${offset}`);
+          break;
+        }
+        const record = decodeWalRecord(payload);
+        if (record.seq > maxSeq) maxSeq = record.seq;
+        replay(record);
+        result.records++;
+        offset = end;
+      }
+    }
+    wal.nextSeq = maxSeq + 1n;
+    await wal.startSegment();
+    return { wal, replayed: result };
+  }
+
+  private async startSegment(): Promise<void> {
+    if (this.file !== undefined) await this.file.close();
+    const path = join(this.options.directory, segmentName(this.nextSeq));
+    this.file = await open(path, 'a');
+    this.segmentBytes = 0;
+    this.segments.push({ firstSeq: this.nextSeq, path });
+    await syncDirectory(this.options.directory);
+  }
+
+  /** Sequence number the next append will get. */
+  peekNextSeq(): bigint {
+    return this.nextSeq;
+  }
+
+  append(tenant: string, streams: readonly AppendStream[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('WAL is closed'));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const seq = this.nextSeq++;
+    const payload = encodeWalRecord(seq, tenant, streams);
+    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(crc32(payload), 4);
+    const frame = Buffer.concat([header, payload]);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ frame, record: { seq, tenant, streams }, resolve, reject });
+      if (this.writing === undefined) this.writing = this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      // Bounded: each pass removes at least one queued append or rotation request; it ends when
+      // both are empty (appends after close are refused).
+      for (;;) {
+        await this.writeQueued();
+        if (this.rotateWaiters.length === 0) break;
+        const waiters = this.rotateWaiters.splice(0);
+        if (this.segmentBytes > 0 && this.failure === undefined) await this.startSegment();
+        for (const wake of waiters) wake();
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private async writeQueued(): Promise<void> {
+    {
+      while (this.queue.length > 0) {
+        let groupBytes = 0;
+        let take = 0;
+        while (take < this.queue.length && (take === 0 || groupBytes + this.queue[take]!.frame.length <= MAX_GROUP_BYTES)) {
+          groupBytes += this.queue[take]!.frame.length;
+          take++;
+        }
+        const group = this.queue.splice(0, take);
+        try {
+          const file = this.file!;
+          const frames = group.map((pending) => pending.frame);
+          let written = 0;
+          // writev may write partially; loop until all bytes are written (bounded by groupBytes).
+          while (written < groupBytes) {
+            const { bytesWritten } = await file.writev(remainingFrames(frames, written));
+            if (bytesWritten <= 0) throw new Error('WAL write made no progress');
+            written += bytesWritten;
+          }
+          if (this.options.fsync) {
+            const startedAt = performance.now();
+            await file.datasync();
+            this.options.onFsync?.((performance.now() - startedAt) / 1000);
+          }
+          this.segmentBytes += groupBytes;
+        } catch (error) {
+          // A failed write leaves the segment in an unknown state: refuse further appends.
+          this.failure = new Error(`WAL write failed: ${(error as Error).message}`);
+          for (const pending of group) pending.reject(this.failure);
+          for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+          return;
+        }
+        for (const pending of group) {
+          try {
+            this.options.onDurable(pending.record);
+            pending.resolve();
+          } catch (error) {
+            pending.reject(error as Error);
+          }
+        }
+        if (this.segmentBytes >= SEGMENT_TARGET_BYTES) await this.startSegment();
+      }
+    }
+  }
+
+  /**
+   * Starts a new segment (between group commits, without waiting for the queue to drain) so
+   * everything before it can be truncated once persisted.
+   */
+  rotate(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.rotateWaiters.push(resolve);
+      if (this.writing === undefined) this.writing = this.drain();
+    });
+  }
+
+  /** Deletes whole segments whose records all have seq < `keepFromSeq`. Never the active segment. */
+  async truncateBefore(keepFromSeq: bigint): Promise<number> {
+    let removed = 0;
+    while (this.segments.length > 1 && this.segments[1]!.firstSeq <= keepFromSeq) {
+      const segment = this.segments.shift()!;
+      await rm(segment.path, { force: true });
+      removed++;
+    }
+    if (removed > 0) await syncDirectory(this.options.directory);
+    return removed;
+  }
+
+  segmentCount(): number {
+    return this.segments.length;
+  }
+
+  async idle(): Promise<void> {
+    // Bounded: each drain empties the queue; new appends after close are refused.
+    while (this.writing !== undefined) await this.writing;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
+    await this.file?.close();
+    this.file = undefined;
+  }
+}
+
+function remainingFrames(frames: Buffer[], skipBytes: number): Buffer[] {
+  if (skipBytes === 0) return frames;
+  const rest: Buffer[] = [];
+  for (const frame of frames) {
+    if (skipBytes >= frame.length) {
+      skipBytes -= frame.length;
+      continue;
+    }
+    rest.push(skipBytes > 0 ? frame.subarray(skipBytes) : frame);
+    skipBytes = 0;
+  }
+  return rest;
+}
