@@ -40,6 +40,8 @@ export interface SyntheticLogOptions {
   ncclTimeoutMs?: number;
   checkpointEverySteps?: number;
   evalEverySteps?: number;
+  /** Multiplies the odds of rare lines (warnings, NCCL WARN, errors, handled tracebacks). Default 1. */
+  rareLineScale?: number;
   /** A failure that ends the run for good: the launcher prints ChildFailedError and nothing follows. */
   finalFailure?: { rank: number; atStep: number; kind: FailureKind };
 }
@@ -68,6 +70,7 @@ interface ResolvedOptions {
   ncclTimeoutUs: number;
   checkpointEverySteps: number;
   evalEverySteps: number;
+  rareLineScale: number;
   finalFailure: { rank: number; atStep: number; kind: FailureKind } | undefined;
   runId: string;
 }
@@ -96,6 +99,7 @@ function resolveOptions(options: SyntheticLogOptions): ResolvedOptions {
     ncclTimeoutUs: (options.ncclTimeoutMs ?? 600_000) * 1000,
     checkpointEverySteps: options.checkpointEverySteps ?? 1000,
     evalEverySteps: options.evalEverySteps ?? 2000,
+    rareLineScale: options.rareLineScale ?? 1,
     finalFailure,
     runId: hashHex(seed, 0x52554e, 0, 8),
   };
@@ -313,14 +317,14 @@ function tqdmDuration(seconds: number): string {
 
 const BAR_EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
-/** `Training:  12%|█▏        | 120/1000 [01:23<10:12,  1.43it/s]` */
-function tqdmLine(done: number, total: number, elapsedS: number, rate: number): string {
+/** `Training:  12%|█▏        | 120/1000 [01:23<10:12,  1.43it/s, loss=2.35]` (postfix from set_postfix). */
+function tqdmLine(done: number, total: number, elapsedS: number, rate: number, postfix: string): string {
   const fraction = Math.min(1, done / total);
   const eighths = Math.floor(fraction * 80);
   const bar = ('█'.repeat(Math.floor(eighths / 8)) + BAR_EIGHTHS[eighths % 8]).padEnd(10, ' ');
   const remaining = rate > 0 ? (total - done) / rate : 0;
   const percent = String(Math.floor(fraction * 100)).padStart(3, ' ');
-  return `Training: ${percent}%|${bar}| ${done}/${total} [${tqdmDuration(elapsedS)}<${tqdmDuration(remaining)}, ${rate.toFixed(2).padStart(5, ' ')}it/s]`;
+  return `Training: ${percent}%|${bar}| ${done}/${total} [${tqdmDuration(elapsedS)}<${tqdmDuration(remaining)}, ${rate.toFixed(2).padStart(5, ' ')}it/s, ${postfix}]`;
 }
 
 const LOGGING_SITES = ['train.py:214', 'train.py:231', 'trainer.py:1987', 'utils/metrics.py:88'];
@@ -410,12 +414,12 @@ function* rankLines(o: ResolvedOptions, rank: number): Generator<TimedLine> {
     const tokensPerSecond = (TOKENS_PER_STEP_PER_RANK * 1e6) / computeUs;
     const elapsedS = (startUs + durationUs - attemptStartUs) / 1e6;
     let t = offset(0.05);
-    yield { timeUs: at(t), line: prefix + tqdmLine(step, o.totalSteps, elapsedS, 1e6 / computeUs) };
+    yield { timeUs: at(t), line: prefix + tqdmLine(step, o.totalSteps, elapsedS, 1e6 / computeUs, `loss=${loss.toFixed(3)}, grad_norm=${gradNorm.toFixed(2)}`) };
     t = offset(0.92);
     const site = step % 10 === 0 ? LOGGING_SITES[1]! : LOGGING_SITES[0]!;
     yield {
       timeUs: at(t),
-      line: log(t, 'INFO', `step ${step}/${o.totalSteps} | loss ${loss.toFixed(4)} | lr ${pyExponent(learningRate, 2)} | grad_norm ${gradNorm.toFixed(3)} | tokens/s ${Math.round(tokensPerSecond)} | step_time ${Math.round(durationUs / 1000)}ms`, site),
+      line: log(t, 'INFO', `step ${step}/${o.totalSteps} | loss ${loss.toFixed(4)} | lr ${pyExponent(learningRate, 2)} | grad_norm ${gradNorm.toFixed(3)} | tokens/s ${Math.round(tokensPerSecond)} | step_time ${Math.round(durationUs / 1000)}ms | data_time ${(2 + 6 * random.next() ** 3).toFixed(1)}ms | mem ${(61 + 3 * random.next()).toFixed(2)}GiB`, site),
     };
     if (step % 10 === 0) {
       const epoch = step / 25_000;
@@ -457,7 +461,8 @@ function* rareLines(
   t: number,
   step: number,
 ): Generator<TimedLine> {
-  const roll = random.next();
+  // Odds per rank per step; the thresholds stack so one roll picks at most one rare line.
+  const roll = random.next() / o.rareLineScale;
   if (roll < 1 / 2500) {
     yield { timeUs: at(t), line: `${prefix}/usr/local/lib/python3.11/site-packages/torch/utils/checkpoint.py:91: UserWarning: None of the inputs have requires_grad=True. Gradients will be None` };
   } else if (roll < 1 / 2500 + 1 / 4000) {
@@ -649,6 +654,8 @@ export interface WriteSyntheticLogsOptions extends SyntheticLogOptions {
   targetBytes: number;
   /** One `combined.log`, or one file per rank and launcher. */
   layout: 'combined' | 'per-rank';
+  /** Sees every written entry, in order (the benchmark batches pushes from it in the same pass). */
+  onEntry?: (entry: SyntheticLogEntry) => void;
 }
 
 export interface WriteSyntheticLogsResult {
@@ -700,6 +707,7 @@ export async function writeSyntheticLogs(options: WriteSyntheticLogsOptions): Pr
     writer.pending.push(text);
     writer.pendingChars += text.length;
     pendingChars += text.length;
+    options.onEntry?.(entry);
     if (result.entries === 0) result.firstTimestampNs = entry.timestampNs;
     result.lastTimestampNs = entry.timestampNs;
     result.entries++;

@@ -15,7 +15,7 @@ function take(count: number, options: SyntheticLogOptions): SyntheticLogEntry[] 
 }
 
 // Short incident and checkpoint intervals so a small sample holds every kind of line.
-const busy: SyntheticLogOptions = { seed: 7, incidentEverySteps: 2500, checkpointEverySteps: 500, evalEverySteps: 1000 };
+const busy: SyntheticLogOptions = { seed: 7, incidentEverySteps: 2500, checkpointEverySteps: 500, evalEverySteps: 1000, rareLineScale: 4 };
 const sample = take(150_000, busy);
 const hasLine = (pattern: RegExp): boolean => sample.some((entry) => pattern.test(entry.line));
 
@@ -55,7 +55,7 @@ test('the sample holds every kind of line a training run prints', () => {
   const kinds: Record<string, RegExp> = {
     'python logging with [rankN]: prefix': /^\[rank\d+\]:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - INFO - /,
     'step line': /step \d+\/\d+ \| loss \d+\.\d{4} \| lr \d\.\d\de-\d\d \| grad_norm [\d.]+ \| tokens\/s \d+/,
-    'tqdm bar': /Training: +\d+%\|.{10}\| \d+\/\d+ \[[\d:]+<[\d:]+, +[\d.]+it\/s\]/,
+    'tqdm bar': /Training: +\d+%\|.{10}\| \d+\/\d+ \[[\d:]+<[\d:]+, +[\d.]+it\/s, loss=[\d.]+, grad_norm=[\d.]+\]/,
     'HF-Trainer dict': /^\{'loss': [\d.]+, 'grad_norm': [\d.]+, 'learning_rate': [\d.e-]+, 'epoch': [\d.]+\}$/,
     'HF eval dict': /^\{'eval_loss': /,
     'throughput/MFU': /throughput [\d.]+ tokens\/s\/gpu \| MFU [\d.]+%/,

@@ -1,0 +1,285 @@
+// `npm run bench`: generates ~1 GB of multi-rank training logs, pushes them into a real rankscope
+// server, and measures ingest, storage and queries, each against a reference (zstd, grep) timed in
+// the same run on the same machine. Prints a table and writes bench/out/results.json.
+// See bench/README.md for the options and how to read the figures.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND, type Dataset } from './dataset.ts';
+import { runIngest } from './ingest-bench.ts';
+import { timeCommand } from './process-usage.ts';
+import { measureQuery, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
+import { errorMessage, formatBytes, formatNumber, Report } from './report.ts';
+import { startServerChild, type ServerChild } from './server-child.ts';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MB = 1_000_000;
+
+const TARGET_INGEST_MB_PER_CORE_SECOND = 50;
+const TARGET_STORED_FRACTION = 0.1;
+
+interface BenchOptions {
+  sizeMb: number;
+  quick: boolean;
+  outDir: string;
+  pushers: number;
+  batchKb: number;
+  repeat: number;
+  seed: number;
+  keepData: boolean;
+  agent: boolean;
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'size-mb': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'out') },
+      pushers: { type: 'string', default: '4' },
+      'batch-kb': { type: 'string', default: '1024' },
+      repeat: { type: 'string', default: '3' },
+      seed: { type: 'string', default: '42' },
+      'keep-data': { type: 'boolean', default: false },
+      'no-agent': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent]');
+    process.exit(0);
+  }
+  const positive = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  return {
+    sizeMb: positive('size-mb', values['size-mb'] ?? (values.quick ? '50' : '1024')),
+    quick: values.quick,
+    outDir: values.out,
+    pushers: Math.round(positive('pushers', values.pushers)),
+    batchKb: positive('batch-kb', values['batch-kb']),
+    repeat: Math.round(positive('repeat', values.repeat)),
+    seed: Math.round(positive('seed', values.seed)),
+    keepData: values['keep-data'],
+    agent: !values['no-agent'],
+  };
+}
+
+async function directoryBytes(path: string): Promise<{ total: number; byEntry: Record<string, number> }> {
+  const byEntry: Record<string, number> = {};
+  let total = 0;
+  const walk = async (dir: string): Promise<number> => {
+    let sum = 0;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) sum += await walk(full);
+      else if (entry.isFile()) sum += (await stat(full)).size;
+    }
+    return sum;
+  };
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    const size = entry.isDirectory() ? await walk(full) : (await stat(full)).size;
+    byEntry[entry.name] = size;
+    total += size;
+  }
+  return { total, byEntry };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const report = new Report();
+  const results: Record<string, unknown> = {
+    startedAt: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    options,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemoryBytes: totalmem(), node: process.version },
+  };
+  const log = (message: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+  const rawDir = join(options.outDir, 'raw');
+  const dataDir = join(options.outDir, 'server-data');
+  await rm(rawDir, { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true });
+  await mkdir(options.outDir, { recursive: true });
+
+  // 1. Data. Timestamps end about an hour before now: recent enough for any "reject old samples"
+  // limit, never in the future.
+  const sizeBytes = Math.round(options.sizeMb * MB);
+  const spanSeconds = sizeBytes / GENERATED_BYTES_PER_SIMULATED_SECOND;
+  const startTimeNs = BigInt(Math.floor(Date.now() / 1000 - spanSeconds - 3600)) * 1_000_000_000n;
+  log(`generating ${formatBytes(sizeBytes)} of training logs (seed ${options.seed})…`);
+  const dataset: Dataset = await buildDataset({ dir: rawDir, sizeBytes, seed: options.seed, batchBytes: options.batchKb * 1024, startTimeNs });
+  const spanHours = Number(dataset.lastTimestampNs - dataset.firstTimestampNs) / 3.6e12;
+  results.dataset = {
+    rawPath: dataset.rawPath,
+    rawBytes: dataset.rawBytes,
+    lineBytes: dataset.lineBytes,
+    entries: dataset.entries,
+    streams: dataset.streams,
+    spanHours,
+    firstTimestamp: new Date(Number(dataset.firstTimestampNs / 1_000_000n)).toISOString(),
+    lastTimestamp: new Date(Number(dataset.lastTimestampNs / 1_000_000n)).toISOString(),
+    pushBatches: dataset.batches.length,
+    uniqueTokens: dataset.uniqueTokens.length,
+    expected: dataset.expected,
+    generateSeconds: dataset.generateSeconds,
+  };
+  report.add('data', 'raw text', `${formatBytes(dataset.rawBytes)}, ${formatNumber(dataset.entries)} entries`, '', '', `${dataset.streams} streams, ${formatNumber(spanHours)} h of run, generated in ${formatNumber(dataset.generateSeconds)} s`);
+
+  // 2. The compression reference.
+  let zstdBytes: number | undefined;
+  try {
+    const zstPath = join(rawDir, 'combined.log.zst');
+    const zstd = await timeCommand(['zstd', '-3', '-T1', '-q', '-f', '-o', zstPath, dataset.rawPath]);
+    if (zstd.exitCode !== 0) throw new Error(`zstd exited with ${zstd.exitCode}`);
+    zstdBytes = (await stat(zstPath)).size;
+    results.zstd = { bytes: zstdBytes, ratio: dataset.rawBytes / zstdBytes, seconds: zstd.wallSeconds, cpuSeconds: zstd.cpuSeconds };
+    report.add('storage', 'zstd -3 of the raw file', `${formatBytes(zstdBytes)} (raw/${formatNumber(dataset.rawBytes / zstdBytes)})`, '', '', `${formatNumber(dataset.rawBytes / MB / zstd.cpuSeconds)} MB/s per core`);
+  } catch (error) {
+    report.notAvailable('storage', 'zstd -3 of the raw file', errorMessage(error));
+  }
+
+  // 3. Ingest, then a SIGTERM that flushes every head into parts.
+  let server: ServerChild | undefined;
+  try {
+    log(`starting rankscope server on ${dataDir}…`);
+    server = await startServerChild(repoRoot, dataDir, undefined);
+    log(`pushing ${dataset.batches.length} batches with ${options.pushers} concurrent pushers to ${server.url}…`);
+    const ingest = await runIngest(server, dataset.batches, options.pushers);
+    const stopped = await server.stop();
+    server = undefined;
+    const flushCpuSeconds = Math.max(0, stopped.usage.cpuSeconds - ingest.serverCpuSecondsAtEnd);
+    results.ingest = { ...ingest, stopSeconds: stopped.stopSeconds, stopExitCode: stopped.exitCode, peakRssBytesWithFlush: stopped.usage.peakRssBytes, serverCpuSecondsTotal: stopped.usage.cpuSeconds };
+    const rawMb = ingest.rawBytes / MB;
+    report.atLeast('ingest', 'protobuf+snappy, fsync on, per core', rawMb / ingest.serverCpuSeconds, 'MB/s', TARGET_INGEST_MB_PER_CORE_SECOND, `server CPU ${formatNumber(ingest.serverCpuSeconds)} s for ${formatNumber(rawMb)} MB of lines`);
+    report.add('ingest', 'lines per core-second', `${formatNumber(ingest.entries / ingest.serverCpuSeconds)} lines/s`);
+    report.add('ingest', 'wall throughput', `${formatNumber(rawMb / ingest.wallSeconds)} MB/s`, '', '', `${options.pushers} pushers, ${formatNumber(ingest.wallSeconds)} s; client CPU ${formatNumber(ingest.clientCpuSeconds)} s; ${ingest.throttled} throttled`);
+    report.add('ingest', 'peak RSS of the server', formatBytes(stopped.usage.peakRssBytes));
+    report.add('ingest', 'SIGTERM flush to parts', `${formatNumber(stopped.stopSeconds)} s`, '', stopped.exitCode === 0 ? '' : 'MISS', `exit code ${stopped.exitCode}; server CPU over its whole life ${formatNumber(stopped.usage.cpuSeconds)} s (≥ ${formatNumber(flushCpuSeconds)} s after the pushes)`);
+    report.add('ingest', 'per core incl. start-up and flush', `${formatNumber(rawMb / stopped.usage.cpuSeconds)} MB/s`);
+
+    const disk = await directoryBytes(dataDir);
+    results.storage = { diskBytes: disk.total, byEntry: disk.byEntry, rawOverDisk: dataset.rawBytes / disk.total, zstdBytes };
+    report.atMost('storage', 'bytes on disk / raw', disk.total / dataset.rawBytes, '', TARGET_STORED_FRACTION, `${formatBytes(disk.total)} on disk (${Object.entries(disk.byEntry).map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ')})`);
+    if (zstdBytes !== undefined) report.add('storage', 'bytes on disk / zstd -3', `${formatNumber(disk.total / zstdBytes)}×`);
+  } catch (error) {
+    report.notAvailable('ingest', 'ingest through HTTP', errorMessage(error));
+    if (server !== undefined) {
+      log(`server output tail:\n${server.output().slice(-2000)}`);
+      await server.stop().catch(() => undefined);
+      server = undefined;
+    }
+  }
+
+  // 4. Queries against a restarted server: everything comes from parts on disk.
+  const queries: QueryMeasurement[] = [];
+  const queryErrors: Record<string, string> = {};
+  try {
+    if (!existsSync(dataDir)) throw new Error('no data was ingested');
+    const restartedMs = performance.now();
+    server = await startServerChild(repoRoot, dataDir, undefined);
+    report.add('query', 'restart until ready', `${formatNumber((performance.now() - restartedMs) / 1000)} s`);
+    const window = queryWindow(dataset);
+    const needle = dataset.uniqueTokens[Math.floor(dataset.uniqueTokens.length / 2)] ?? 'no-unique-token';
+    const grepCache = new Map();
+    for (const spec of querySpecs(dataset, window, needle)) {
+      log(`query ${spec.id}: ${spec.query}`);
+      try {
+        const measured = await measureQuery(server, spec, window, dataset, options.repeat, grepCache);
+        queries.push(measured);
+        addQueryRows(report, measured);
+      } catch (error) {
+        queryErrors[spec.id] = errorMessage(error);
+        report.notAvailable('query', spec.title, errorMessage(error));
+      }
+    }
+  } catch (error) {
+    report.notAvailable('query', 'queries', errorMessage(error));
+  } finally {
+    if (server !== undefined) await server.stop().catch(() => undefined);
+  }
+  results.queries = queries;
+  results.queryErrors = queryErrors;
+
+  // 5. The agent's own benchmark, when it exists.
+  const agentScript = join(repoRoot, 'bench', 'agent-bench.ts');
+  if (options.agent && existsSync(agentScript)) {
+    try {
+      log('running bench/agent-bench.ts…');
+      const agent = await runAgentBench(agentScript, options.quick, join(options.outDir, 'agent'));
+      results.agent = agent;
+      report.add('agent', 'bench/agent-bench.ts', agent.exitCode === 0 ? 'ran' : `exit ${agent.exitCode}`, '', agent.exitCode === 0 ? '' : 'MISS', 'its own figures are printed above the table and saved in results.json');
+    } catch (error) {
+      report.notAvailable('agent', 'bench/agent-bench.ts', errorMessage(error));
+    }
+  } else {
+    report.notAvailable('agent', 'bench/agent-bench.ts', options.agent ? 'bench/agent-bench.ts does not exist yet' : 'skipped (--no-agent)');
+  }
+
+  results.table = report.rows;
+  results.finishedAt = new Date().toISOString();
+  const resultsPath = join(options.outDir, 'results.json');
+  await writeFile(resultsPath, JSON.stringify(results, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2) + '\n');
+  if (!options.keepData) {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(rawDir, { recursive: true, force: true });
+  }
+  console.log(report.format());
+  console.log(`\nresults: ${resultsPath}`);
+}
+
+function addQueryRows(report: Report, m: QueryMeasurement): void {
+  const verdictWrong = m.correct ? undefined : `WRONG ANSWER: ${m.verifyMessage}`;
+  const context = `${formatNumber(m.latencyMs)} ms (first ${formatNumber(m.firstLatencyMs)} ms), server CPU ${formatNumber(m.serverCpuSeconds * 1000)} ms; grep ${formatNumber(m.grepMs)} ms → ${formatNumber(m.grepCount)} lines; answer ${formatNumber(m.answerTotal)}`;
+  if (m.target?.latencyMs !== undefined) {
+    report.atMost('query', `${m.title}: latency`, m.latencyMs, 'ms', m.target.latencyMs, verdictWrong ?? context);
+  } else {
+    report.add('query', `${m.title}: latency`, `${formatNumber(m.latencyMs)} ms`, '', m.correct ? '' : 'WRONG', verdictWrong ?? context);
+  }
+  if (m.target?.gbPerCoreSecond !== undefined) report.atLeast('query', `${m.title}: raw per core`, m.rawGbPerCoreSecond, 'GB/s', m.target.gbPerCoreSecond);
+  else if (m.target?.latencyMs === undefined) report.add('query', `${m.title}: raw per core`, `${formatNumber(m.rawGbPerCoreSecond)} GB/s`);
+  if (m.target?.grepRatio !== undefined) {
+    report.atMost('query', `${m.title}: time vs grep`, m.wallRatioVsGrep, '×', m.target.grepRatio, `CPU vs grep ${formatNumber(m.cpuRatioVsGrep)}×`);
+  } else if (m.target?.latencyMs === undefined) {
+    report.add('query', `${m.title}: time vs grep`, `${formatNumber(m.wallRatioVsGrep)}×`, '', '', `CPU vs grep ${formatNumber(m.cpuRatioVsGrep)}×`);
+  }
+}
+
+async function runAgentBench(script: string, quick: boolean, outDir: string): Promise<{ exitCode: number | null; output: string; figures?: unknown }> {
+  await mkdir(outDir, { recursive: true });
+  const args = [script, '--out', outDir];
+  if (quick) args.push('--quick');
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    output += chunk.toString('utf8');
+  });
+  const timer = setTimeout(() => child.kill('SIGTERM'), 15 * 60_000);
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  }).finally(() => clearTimeout(timer));
+  // The agent bench may print its figures as one JSON line; keep them if it does.
+  const jsonLine = output.split('\n').reverse().find((line) => line.trim().startsWith('{'));
+  let figures: unknown;
+  try {
+    figures = jsonLine === undefined ? undefined : JSON.parse(jsonLine);
+  } catch {
+    figures = undefined;
+  }
+  return { exitCode, output: output.slice(-20_000), ...(figures === undefined ? {} : { figures }) };
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${errorMessage(error)}`);
+  process.exitCode = 1;
+});
