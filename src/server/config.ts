@@ -1,0 +1,257 @@
+// The one server config: a zod schema over snake_case YAML keys, every key with a default, composing
+// the store's and the ruler's sections. Loading a file reports a bad key or value with the file path,
+// the line and column in the YAML, and the reason; docs/config.md and examples/rankscope.yaml are
+// checked against this schema by test/server/config.test.ts.
+
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, type Node as YamlNode } from 'yaml';
+import { z } from 'zod';
+import { rulerConfigSchema } from '../ruler/config.ts';
+import { storeConfigSchema } from '../store/config.ts';
+import { parseDurationMs } from '../store/duration.ts';
+
+/** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
+const durationMs = z.union([z.string(), z.number()]).transform((value, context) => {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value >= 0) return value * 1000;
+    context.addIssue({ code: 'custom', message: `expected a non-negative number of seconds, got ${value}` });
+    return z.NEVER;
+  }
+  try {
+    return parseDurationMs(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size such as `256KB`, `4MiB` or a byte count. KB and KiB both mean 1024, as Loki's defaults assume. */
+const sizeBytes = z.union([z.string(), z.number()]).transform((value, context) => {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= 0) return value;
+    context.addIssue({ code: 'custom', message: `expected a whole non-negative byte count, got ${value}` });
+    return z.NEVER;
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const multiplier = match ? SIZE_UNITS[(match[2] || 'b').toLowerCase()] : undefined;
+  if (match === null || multiplier === undefined) {
+    context.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)}: expected e.g. 256KB, 4MiB or a byte count` });
+    return z.NEVER;
+  }
+  return Math.round(Number(match[1]) * multiplier);
+});
+
+const listenAddress = z.string().refine((text) => parseListenAddress(text) !== undefined, {
+  message: 'expected HOST:PORT, e.g. 127.0.0.1:3100 or 0.0.0.0:3100 (port 0 picks a free port)',
+});
+
+export const serverSectionSchema = z
+  .object({
+    /** Address the HTTP API and UI listen on. */
+    listen: listenAddress.default('127.0.0.1:3100'),
+    /** Largest request body accepted before decompression (413 beyond). */
+    max_request_body_size: sizeBytes.prefault('16MB'),
+    /** Largest push body after gzip/deflate/snappy decompression (413 beyond). */
+    max_decompressed_body_size: sizeBytes.prefault('128MB'),
+    /** Server log level on stderr: fatal, error, warn, info, debug. */
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
+    /** On SIGTERM, how long to wait for in-flight requests and the store flush before giving up. */
+    shutdown_timeout: durationMs.prefault('30s'),
+  })
+  .strict();
+
+export const limitsSectionSchema = z
+  .object({
+    /**
+     * Per-tenant ingestion rate in MB/s. Loki defaults to 4; a training job's burst of tracebacks from
+     * every rank is far above that, and a single-node rankscope has one owner, so the default is higher.
+     */
+    ingestion_rate_mb: z.number().min(0).default(64),
+    /** Per-tenant burst in MB on top of the rate. */
+    ingestion_burst_size_mb: z.number().min(0).default(128),
+    max_label_names_per_series: z.number().int().min(1).default(15),
+    max_label_name_length: z.number().int().min(1).default(1024),
+    max_label_value_length: z.number().int().min(1).default(2048),
+    /** Longest accepted log line; 0 = no limit. */
+    max_line_size: sizeBytes.prefault('256KB'),
+    /** Cut longer lines to max_line_size (and count them) instead of rejecting them with 400. */
+    max_line_size_truncate: z.boolean().default(false),
+    reject_old_samples: z.boolean().default(true),
+    reject_old_samples_max_age: durationMs.prefault('1w'),
+    /** How far in the future a timestamp may be. */
+    creation_grace_period: durationMs.prefault('10m'),
+    allow_structured_metadata: z.boolean().default(true),
+    max_structured_metadata_entries_count: z.number().int().min(0).default(128),
+    max_structured_metadata_size: sizeBytes.prefault('64KB'),
+    /** A query running longer is cancelled with 504. */
+    query_timeout: durationMs.prefault('1m'),
+    max_entries_limit_per_query: z.number().int().min(1).default(5000),
+    max_query_series: z.number().int().min(1).default(500),
+    /** Longest time range one query may cover; 0 = unlimited. */
+    max_query_length: durationMs.prefault('721h'),
+    max_concurrent_tail_requests: z.number().int().min(1).default(10),
+    tail_max_duration: durationMs.prefault('1h'),
+  })
+  .strict();
+
+export const uiSectionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Built UI assets; empty = the package's web/dist. */
+    dist_dir: z.string().default(''),
+  })
+  .strict();
+
+export const queryEngineSectionSchema = z
+  .object({
+    /** Threads for large scans; 0 = one per core. */
+    worker_threads: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+// `.prefault({})` runs a missing section through its own defaults, so every nested key gets one.
+export const serverConfigSchema = z
+  .object({
+    /** Require X-Scope-OrgID on every tenant-scoped request (401 `no org id` without it). Off: tenant `fake`. */
+    auth_enabled: z.boolean().default(false),
+    server: serverSectionSchema.prefault({}),
+    limits: limitsSectionSchema.prefault({}),
+    query: queryEngineSectionSchema.prefault({}),
+    ui: uiSectionSchema.prefault({}),
+    store: storeConfigSchema.prefault({}),
+    ruler: rulerConfigSchema.prefault({}),
+  })
+  .strict();
+
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseListenAddress(text: string): { host: string; port: number } | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(text);
+  if (match === null) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  const host = match[1]!.replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+// Parsed configs hold durations as ms numbers, which the schema would read as seconds if parsed
+// again; remembering them lets startServer take either a parsed config or raw input.
+const parsedConfigs = new WeakSet<object>();
+
+function remember(config: ServerConfig): ServerConfig {
+  parsedConfigs.add(config);
+  return config;
+}
+
+/** Validates an in-code config (tests, demo, bench). Throws ConfigError listing every problem. */
+export function parseServerConfig(input: unknown): ServerConfig {
+  if (typeof input === 'object' && input !== null && parsedConfigs.has(input)) return input as ServerConfig;
+  const result = serverConfigSchema.safeParse(input ?? {});
+  if (result.success) return remember(result.data);
+  throw new ConfigError(result.error.issues.map((issue) => `${issuePath(issue)}: ${issue.message}`).join('\n'));
+}
+
+/** A value set on the command line, applied over the file at `path` (snake_case keys). */
+export interface ConfigOverride {
+  path: string[];
+  value: unknown;
+  /** How the user spelled it, for error messages, e.g. `--listen`. */
+  source: string;
+}
+
+/**
+ * Reads a YAML config file (or none), applies overrides, validates. Errors name the file, line and
+ * column of the offending key or value, or the flag that set it.
+ */
+export function loadServerConfig(filePath: string | undefined, overrides: ConfigOverride[] = []): ServerConfig {
+  let raw: unknown = {};
+  let locate: (path: PropertyKey[], unknownKey?: string) => string | undefined = () => undefined;
+  if (filePath !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(filePath, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`${filePath}: cannot read config file: ${(error as Error).message}`);
+    }
+    const lineCounter = new LineCounter();
+    const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    if (document.errors.length > 0) {
+      const first = document.errors[0]!;
+      const position = lineCounter.linePos(first.pos[0]);
+      throw new ConfigError(`${filePath}:${position.line}:${position.col}: invalid YAML: ${first.message.split('\n')[0]}`);
+    }
+    raw = document.toJS() ?? {};
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(`${filePath}:1:1: the config must be a mapping of sections (server, limits, store, …)`);
+    }
+    locate = (path, unknownKey) => {
+      const node = findNode(document.contents, path, unknownKey);
+      if (node?.range === undefined || node.range === null) return undefined;
+      const position = lineCounter.linePos(node.range[0]);
+      return `${filePath}:${position.line}:${position.col}`;
+    };
+  }
+  for (const override of overrides) setPath(raw as Record<string, unknown>, override.path, override.value);
+
+  const result = serverConfigSchema.safeParse(raw);
+  if (result.success) return remember(result.data);
+  const messages = result.error.issues.map((issue) => {
+    const path = issue.path;
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const fromFlag = overrides.find((override) => isPrefix(override.path, path));
+    if (fromFlag !== undefined) return `${fromFlag.source} ${JSON.stringify(fromFlag.value)}: ${issue.message}`;
+    const where = locate(path, unknownKeys[0]) ?? locate(path) ?? filePath ?? '(defaults)';
+    const keyPath = [...path, ...unknownKeys.slice(0, 1)].join('.');
+    return `${where}: ${keyPath === '' ? '' : `${keyPath}: `}${issue.message}`;
+  });
+  throw new ConfigError(messages.join('\n'));
+}
+
+function issuePath(issue: z.core.$ZodIssue): string {
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+  return [...issue.path, ...keys].join('.') || '(root)';
+}
+
+function isPrefix(prefix: string[], path: PropertyKey[]): boolean {
+  return prefix.length <= path.length ? prefix.every((key, i) => key === path[i]) : path.every((key, i) => key === prefix[i]);
+}
+
+/** The node at `path`; for an unknown key, the key itself so the line points at it. */
+function findNode(root: unknown, path: PropertyKey[], unknownKey?: string): YamlNode | undefined {
+  let node = root as YamlNode | null | undefined;
+  const keys = unknownKey === undefined ? path : [...path, unknownKey];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
+      if (pair === undefined) return node;
+      const last = i === keys.length - 1;
+      node = (last && unknownKey !== undefined ? pair.key : (pair.value ?? pair.key)) as YamlNode;
+    } else if (node !== null && node !== undefined && 'items' in node && Array.isArray(node.items) && typeof key === 'number') {
+      node = (node.items[key] as YamlNode | undefined) ?? node;
+    } else {
+      return node ?? undefined;
+    }
+  }
+  return node ?? undefined;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
