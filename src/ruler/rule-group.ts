@@ -1,0 +1,225 @@
+// One rule group at run time: its rules evaluated in order on the group's interval, as instant LogQL
+// queries at the evaluation time. Recording rules write samples; alerting rules update their state
+// machines and hand due alerts to the notifiers. A slow evaluation skips ticks rather than piling up.
+
+import type { QueryParams, QueryResult } from '../logql/api.ts';
+import type { Labels } from '../push/types.ts';
+import { AlertingRule, type NotifiedAlert, type EvaluatedSample } from './alerting-rule.ts';
+import type { RecordedSample } from './recorded-samples.ts';
+import type { RuleDefinition, RuleGroupDefinition } from './rule-file.ts';
+
+/** What the ruler needs from the LogQL engine (src/logql/index.ts `createEngine` satisfies it). */
+export interface RuleQueryEngine {
+  query(params: QueryParams): Promise<QueryResult>;
+}
+
+export class RecordingRule {
+  readonly definition: RuleDefinition;
+  health: 'ok' | 'err' | 'unknown' = 'unknown';
+  lastError = '';
+  lastEvaluationMs: number | undefined;
+  evaluationSeconds = 0;
+  constructor(definition: RuleDefinition) {
+    this.definition = definition;
+  }
+
+  identity(): string {
+    return JSON.stringify([this.definition.name, this.definition.expr, this.definition.labels]);
+  }
+
+  /** Samples to store: the result's labels with the rule's labels and `__name__` applied. */
+  toSamples(samples: EvaluatedSample[], nowMs: number, limit: number): RecordedSample[] {
+    const out: RecordedSample[] = [];
+    const seen = new Set<string>();
+    for (const sample of samples) {
+      const labels: Labels = { ...sample.labels, ...this.definition.labels, __name__: this.definition.name };
+      for (const [name, value] of Object.entries(labels)) if (value === '') delete labels[name];
+      const key = JSON.stringify(Object.entries(labels).sort());
+      if (seen.has(key)) {
+        this.fail('vector contains metrics with the same labelset after applying rule labels', nowMs);
+        return [];
+      }
+      seen.add(key);
+      out.push({ labels, value: sample.value });
+    }
+    if (limit > 0 && out.length > limit) {
+      this.fail(`exceeded limit of ${limit} with ${out.length} series`, nowMs);
+      return [];
+    }
+    this.health = 'ok';
+    this.lastError = '';
+    this.lastEvaluationMs = nowMs;
+    return out;
+  }
+
+  fail(message: string, nowMs: number): void {
+    this.health = 'err';
+    this.lastError = message;
+    this.lastEvaluationMs = nowMs;
+  }
+}
+
+export type Rule = AlertingRule | RecordingRule;
+
+export interface RuleGroupContext {
+  engine: RuleQueryEngine;
+  /** Called with each evaluation's recorded samples. */
+  record(tenant: string, timestampMs: number, samples: RecordedSample[]): void;
+  /** Called with alerts due for sending after each evaluation. */
+  notify(alerts: NotifiedAlert[]): void;
+  onEvaluation(group: RuleGroup, failures: number, durationSeconds: number): void;
+  onError(group: RuleGroup, rule: Rule, message: string): void;
+  resendDelayMs: number;
+  generatorURL(expr: string): string;
+  externalLabels: Labels;
+  externalURL: string;
+  resolvedRetentionMs: number;
+  /** Bounds one rule's query so a stuck query cannot stall the group forever. */
+  queryTimeoutMs: number;
+}
+
+/** Converts an instant query's result to samples; log queries cannot drive rules. */
+export function resultSamples(result: QueryResult): EvaluatedSample[] {
+  switch (result.resultType) {
+    case 'vector':
+      return result.samples.map((sample) => ({ labels: sample.labels, value: sample.value }));
+    case 'scalar':
+      return [{ labels: {}, value: result.value }];
+    case 'matrix':
+      // An instant query should not produce a matrix; take each series' last point if it does.
+      return result.series.filter((series) => series.samples.length > 0).map((series) => ({ labels: series.labels, value: series.samples[series.samples.length - 1]![1] }));
+    case 'streams':
+      throw new Error('rule expression returned log lines; rules need a metric query such as count_over_time(...)');
+  }
+}
+
+export class RuleGroup {
+  readonly tenant: string;
+  readonly namespace: string;
+  readonly definition: RuleGroupDefinition;
+  readonly intervalMs: number;
+  readonly rules: Rule[];
+  lastEvaluationMs: number | undefined;
+  evaluationSeconds = 0;
+  private readonly context: RuleGroupContext;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly abort = new AbortController();
+
+  constructor(tenant: string, namespace: string, definition: RuleGroupDefinition, defaultIntervalMs: number, context: RuleGroupContext) {
+    this.tenant = tenant;
+    this.namespace = namespace;
+    this.definition = definition;
+    this.intervalMs = definition.intervalMs ?? defaultIntervalMs;
+    this.context = context;
+    this.rules = definition.rules.map((rule) =>
+      rule.kind === 'alerting'
+        ? new AlertingRule(rule, { externalLabels: context.externalLabels, externalURL: context.externalURL, resolvedRetentionMs: context.resolvedRetentionMs })
+        : new RecordingRule(rule),
+    );
+  }
+
+  key(): string {
+    return `${this.tenant}\u0000${this.namespace}\u0000${this.definition.name}`;
+  }
+
+  /** Takes over alert state from the group this one replaces, rule by rule where unchanged. */
+  copyStateFrom(previous: RuleGroup): void {
+    const byIdentity = new Map(previous.rules.filter((rule) => rule instanceof AlertingRule).map((rule) => [rule.identity(), rule as AlertingRule]));
+    for (const rule of this.rules) {
+      if (!(rule instanceof AlertingRule)) continue;
+      const old = byIdentity.get(rule.identity());
+      if (old !== undefined) rule.copyStateFrom(old);
+    }
+    this.lastEvaluationMs = previous.lastEvaluationMs;
+  }
+
+  /** Starts ticking: the first evaluation right away, then one per interval. */
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      const startedMs = Date.now();
+      this.running = this.evaluate(startedMs).finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        // Next tick on the interval grid from this start; an overrun skips the missed ticks.
+        const elapsedMs = Date.now() - startedMs;
+        const delayMs = this.intervalMs - (elapsedMs % this.intervalMs);
+        this.timer = setTimeout(tick, delayMs);
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.abort.abort();
+    await this.running;
+  }
+
+  /** One evaluation of every rule at `nowMs`. Errors mark the rule unhealthy; the group goes on. */
+  async evaluate(nowMs: number): Promise<void> {
+    const started = performance.now();
+    let failures = 0;
+    const due: NotifiedAlert[] = [];
+    for (const rule of this.rules) {
+      if (this.stopped) return;
+      const ruleStarted = performance.now();
+      let samples: EvaluatedSample[];
+      try {
+        const timeNs = BigInt(nowMs) * 1_000_000n;
+        const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.context.queryTimeoutMs)]);
+        const result = await this.context.engine.query({
+          tenant: this.tenant,
+          query: rule.definition.expr,
+          startNs: timeNs,
+          endNs: timeNs,
+          stepMs: 0,
+          intervalMs: 0,
+          limit: 0,
+          direction: 'backward',
+          instant: true,
+          signal,
+        });
+        samples = resultSamples(result);
+      } catch (error) {
+        if (this.stopped) return;
+        failures++;
+        const message = (error as Error).message;
+        rule.fail(message, nowMs);
+        rule.evaluationSeconds = (performance.now() - ruleStarted) / 1000;
+        this.context.onError(this, rule, message);
+        continue;
+      }
+      if (rule instanceof RecordingRule) {
+        const recorded = rule.toSamples(samples, nowMs, this.definition.limit);
+        if (rule.health === 'err') {
+          failures++;
+          this.context.onError(this, rule, rule.lastError);
+        } else {
+          try {
+            this.context.record(this.tenant, nowMs, recorded);
+          } catch (error) {
+            failures++;
+            rule.fail(`writing recorded samples: ${(error as Error).message}`, nowMs);
+            this.context.onError(this, rule, rule.lastError);
+          }
+        }
+      } else {
+        rule.evaluate(samples, nowMs, this.definition.limit);
+        if (rule.health === 'err') {
+          failures++;
+          this.context.onError(this, rule, rule.lastError);
+        }
+        due.push(...rule.alertsToSend(nowMs, this.context.resendDelayMs, this.intervalMs, this.context.generatorURL(rule.definition.expr)));
+      }
+      rule.evaluationSeconds = (performance.now() - ruleStarted) / 1000;
+    }
+    this.lastEvaluationMs = nowMs;
+    this.evaluationSeconds = (performance.now() - started) / 1000;
+    if (due.length > 0) this.context.notify(due);
+    this.context.onEvaluation(this, failures, this.evaluationSeconds);
+  }
+}

@@ -1,0 +1,88 @@
+// PromQL series selectors for reading recorded samples back: `metric`, `metric{a="b", c=~"d.*"}` or
+// `{__name__="metric", …}`. Only selectors: the recorded-sample API is a lookup, not a PromQL engine.
+
+import type { LabelMatcher, MatchType } from '../store/types.ts';
+
+export class SelectorError extends Error {
+  readonly position: number;
+  constructor(message: string, position: number) {
+    super(message);
+    this.name = 'SelectorError';
+    this.position = position;
+  }
+}
+
+const METRIC_NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
+const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && /\s/.test(text[i]!)) i++;
+  return i;
+}
+
+function readString(text: string, i: number): { value: string; end: number } {
+  const quote = text[i];
+  if (quote === '`') {
+    const end = text.indexOf('`', i + 1);
+    if (end < 0) throw new SelectorError(`unterminated raw string at position ${i}`, i);
+    return { value: text.slice(i + 1, end), end: end + 1 };
+  }
+  if (quote !== '"' && quote !== "'") throw new SelectorError(`expected a quoted label value at position ${i}`, i);
+  let j = i + 1;
+  let raw = '';
+  while (j < text.length && text[j] !== quote) {
+    if (text[j] === '\\') {
+      raw += text.slice(j, j + 2);
+      j += 2;
+    } else raw += text[j++];
+  }
+  if (j >= text.length) throw new SelectorError(`unterminated string at position ${i}`, i);
+  try {
+    return { value: JSON.parse(`"${quote === "'" ? raw.replace(/\\'/g, "'").replace(/"/g, '\\"') : raw}"`) as string, end: j + 1 };
+  } catch {
+    throw new SelectorError(`invalid escape in string at position ${i}`, i);
+  }
+}
+
+/** Parses a selector into matchers (the metric name becomes `__name__="…"`). */
+export function parseSeriesSelector(text: string): LabelMatcher[] {
+  const matchers: LabelMatcher[] = [];
+  let i = skipSpace(text, 0);
+  METRIC_NAME.lastIndex = i;
+  const name = METRIC_NAME.exec(text);
+  if (name !== null) {
+    matchers.push({ name: '__name__', type: '=', value: name[0] });
+    i = skipSpace(text, METRIC_NAME.lastIndex);
+  }
+  if (text[i] === '{') {
+    i = skipSpace(text, i + 1);
+    while (text[i] !== '}') {
+      LABEL_NAME.lastIndex = i;
+      const label = LABEL_NAME.exec(text);
+      if (label === null) throw new SelectorError(`expected a label name at position ${i}`, i);
+      i = skipSpace(text, LABEL_NAME.lastIndex);
+      const op = (['=~', '!~', '!=', '='] as MatchType[]).find((candidate) => text.startsWith(candidate, i));
+      if (op === undefined) throw new SelectorError(`expected one of = != =~ !~ at position ${i}`, i);
+      i = skipSpace(text, i + op.length);
+      const { value, end } = readString(text, i);
+      if (op === '=~' || op === '!~') {
+        try {
+          new RegExp(value, 'u');
+        } catch (error) {
+          throw new SelectorError(`invalid regex ${JSON.stringify(value)}: ${(error as Error).message}`, i);
+        }
+      }
+      matchers.push({ name: label[0], type: op, value });
+      i = skipSpace(text, end);
+      if (text[i] === ',') i = skipSpace(text, i + 1);
+      else if (text[i] !== '}') throw new SelectorError(`expected ',' or '}' at position ${i}`, i);
+    }
+    i = skipSpace(text, i + 1);
+  }
+  if (i !== text.length) throw new SelectorError(`unexpected ${JSON.stringify(text.slice(i, i + 10))} at position ${i}: only series selectors are supported for recorded rules`, i);
+  if (matchers.length === 0) throw new SelectorError('empty selector: give a metric name or label matchers', 0);
+  if (!matchers.some((m) => (m.type === '=' && m.value !== '') || (m.type === '=~' && !new RegExp(`^(?:${m.value})$`, 'u').test('')))) {
+    throw new SelectorError('vector selector must contain at least one non-empty matcher', 0);
+  }
+  return matchers;
+}

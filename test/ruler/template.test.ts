@@ -1,0 +1,99 @@
+// Alert templates render as Prometheus renders them: the cases below are Prometheus's documented
+// outputs for its template functions and Go's text/template and fmt rules.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expandAlertTemplate, humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp } from '../../src/ruler/template-functions.ts';
+import { compileTemplate, TemplateError } from '../../src/ruler/template.ts';
+import { sprintf, formatFloatV } from '../../src/ruler/go-format.ts';
+
+const data = {
+  labels: { pod: 'trainer-3', rank: '3', job: 'llm', node: 'gpu-node-1.example.com:9100' },
+  value: 1234567.5,
+  externalLabels: { cluster: 'c1' },
+  externalURL: 'http://rankscope.example:3100/base',
+};
+
+const cases: Array<[template: string, expected: string]> = [
+  ['plain text, no actions', 'plain text, no actions'],
+  ['rank {{ $labels.rank }} on {{ .Labels.pod }}', 'rank 3 on trainer-3'],
+  ['{{ $value }}', '1.2345675e+06'],
+  ['{{ .Value }}', '1.2345675e+06'],
+  ['{{ $value | humanize }}', '1.235M'],
+  ['{{ humanize1024 1048576 }}', '1Mi'],
+  ['{{ humanizeDuration 3725 }}', '1h 2m 5s'],
+  ['{{ humanizePercentage 0.0567 }}', '5.67%'],
+  ['{{ printf "%.2f" $value }}', '1234567.50'],
+  ['{{ printf "%d|%5s|%-4s|%q|%x|%05.1f" 42 "ab" "c" "x" 255 3.14159 }}', '42|   ab|c   |"x"|ff|003.1'],
+  ['{{ printf "%s" }}', '%!s(MISSING)'],
+  ['{{ if gt $value 1000.0 }}big{{ else if gt $value 1.0 }}mid{{ else }}small{{ end }}', 'big'],
+  ['{{ if lt $value 10.0 }}small{{ else }}not small{{ end }}', 'not small'],
+  ['{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}', 'job=llm;node=gpu-node-1.example.com:9100;pod=trainer-3;rank=3;'],
+  ['{{ range $labels }}{{ . }},{{ end }}', 'llm,gpu-node-1.example.com:9100,trainer-3,3,'],
+  ['a   {{- " x " -}}   b', 'a x b'],
+  ['{{ toUpper "abc" }} {{ toLower "DeF" }} {{ title "hello world" }}', 'ABC def Hello World'],
+  ['{{ reReplaceAll "trainer-(.*)" "rank $1" $labels.pod }}', 'rank 3'],
+  ['{{ match "^trainer" $labels.pod }}', 'true'],
+  ['{{ $externalLabels.cluster }} {{ $externalURL }} {{ pathPrefix }}', 'c1 http://rankscope.example:3100/base /base'],
+  ['[{{ .Labels.missing }}]', '[]'],
+  ['{{ with $labels.rank }}R{{ . }}{{ end }}{{ with $labels.missing }}no{{ else }}none{{ end }}', 'R3none'],
+  ['{{ $x := 5 }}{{ $x }} {{ len $labels }} {{ 1000000.0 }} {{ 0.00001 }} {{ 123456.0 }}', '5 4 1e+06 1e-05 123456'],
+  ['{{ stripPort $labels.node }} {{ stripDomain $labels.node }}', 'gpu-node-1.example.com gpu-node-1:9100'],
+  ['{{ "3600" | parseDuration }}', '<error expanding template: error calling parseDuration: not a valid duration string: "3600">'],
+  ['{{ "1h" | parseDuration }}', '3600'],
+  ['{{ and "a" "" }}|{{ or "" "b" }}|{{ not true }}|{{ eq $labels.rank "1" "3" }}|{{ ne 1 2 }}', '|b|false|true|true'],
+  ['{{/* a comment */}}x{{ index $labels "pod" }}', 'xtrainer-3'],
+  ['{{ (printf "%s-%s" "a" "b") | toUpper }}', 'A-B'],
+  ['{{ nope }}', '<error expanding template: function "nope" not defined>'],
+  ['{{ $labels.pod', '<error expanding template: unclosed action: missing }}>'],
+  ['{{ if true }}unterminated', '<error expanding template: unexpected EOF: missing {{end}}>'],
+];
+
+test('alert templates render like Prometheus', () => {
+  for (const [template, expected] of cases) {
+    assert.equal(expandAlertTemplate(template, data), expected, `template ${JSON.stringify(template)}`);
+  }
+});
+
+test('humanize functions follow Prometheus formatting', () => {
+  const table: Array<[(v: unknown) => string, unknown, string]> = [
+    [humanize, 0, '0'],
+    [humanize, 1, '1'],
+    [humanize, 1234, '1.234k'],
+    [humanize, 0.001234, '1.234m'],
+    [humanize, 1e-9, '1n'],
+    [humanize, -12345678, '-12.35M'],
+    [humanize, Infinity, '+Inf'],
+    [humanize1024, 1, '1'],
+    [humanize1024, 1536, '1.5ki'],
+    [humanize1024, 1073741824, '1Gi'],
+    [humanizeDuration, 0, '0s'],
+    [humanizeDuration, 1.5, '1.5s'],
+    [humanizeDuration, 0.25, '250ms'],
+    [humanizeDuration, 60, '1m 0s'],
+    [humanizeDuration, 2 * 86400 + 5, '2d 0h 0m 5s'],
+    [humanizeDuration, -3725, '-1h 2m 5s'],
+    [humanizePercentage, 1, '100%'],
+    [humanizePercentage, 0.123456, '12.35%'],
+    [humanizeTimestamp, 1435065584.128, '2015-06-23 13:19:44.128 +0000 UTC'],
+    [humanize, '2048', '2.048k'],
+  ];
+  for (const [fn, input, expected] of table) assert.equal(fn(input), expected, `${fn.name}(${String(input)})`);
+});
+
+test('Go fmt value printing', () => {
+  assert.equal(formatFloatV(1), '1');
+  assert.equal(formatFloatV(0.5), '0.5');
+  assert.equal(formatFloatV(1e21), '1e+21');
+  assert.equal(formatFloatV(999999), '999999');
+  assert.equal(formatFloatV(1e-7), '1e-07');
+  assert.equal(formatFloatV(0.0001), '0.0001');
+  assert.equal(sprintf('%.3g|%e|%v|%t|%%', [1234.5, 12345.678, 2n, true]), '1.23e+03|1.234568e+04|2|true|%');
+  assert.equal(sprintf('%d', [1, 2]), '1%!(EXTRA float64=2)');
+});
+
+test('template syntax errors carry the offset', () => {
+  assert.throws(() => compileTemplate('ok {{ end }}'), (error: unknown) => error instanceof TemplateError && error.offset === 3);
+  assert.throws(() => compileTemplate('{{ "unterminated }}'), TemplateError);
+  assert.throws(() => compileTemplate('{{ | x }}'), TemplateError);
+  assert.throws(() => compileTemplate('{{ define "x" }}{{ end }}'), /not supported/);
+});
