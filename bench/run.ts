@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND, type Dataset } from './dataset.ts';
 import { runIngest } from './ingest-bench.ts';
 import { timeCommand } from './process-usage.ts';
+import { measureScanCeiling } from './scan-ceiling.ts';
 import { measureQuery, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
 import { errorMessage, formatBytes, formatNumber, Report } from './report.ts';
 import { startServerChild, type ServerChild } from './server-child.ts';
@@ -73,6 +74,21 @@ function parseOptions(argv: string[]): BenchOptions {
   };
 }
 
+/**
+ * The server runs with its shipped defaults (fsync on, default head and block sizes) except limits
+ * that would measure the limit instead of the server: the per-tenant ingestion rate, the query
+ * timeout, and the time a SIGTERM flush of ~1 GB of heads may take.
+ */
+const SERVER_CONFIG_YAML = `# written by bench/run.ts
+server:
+  shutdown_timeout: 10m
+limits:
+  ingestion_rate_mb: 100000
+  ingestion_burst_size_mb: 100000
+  query_timeout: 10m
+  max_query_series: 10000
+`;
+
 async function directoryBytes(path: string): Promise<{ total: number; byEntry: Record<string, number> }> {
   const byEntry: Record<string, number> = {};
   let total = 0;
@@ -109,6 +125,9 @@ async function main(): Promise<void> {
   await rm(rawDir, { recursive: true, force: true });
   await rm(dataDir, { recursive: true, force: true });
   await mkdir(options.outDir, { recursive: true });
+  const configPath = join(options.outDir, 'server.yaml');
+  await writeFile(configPath, SERVER_CONFIG_YAML);
+  results.serverConfig = SERVER_CONFIG_YAML;
 
   // 1. Data. Timestamps end about an hour before now: recent enough for any "reject old samples"
   // limit, never in the future.
@@ -147,11 +166,19 @@ async function main(): Promise<void> {
     report.notAvailable('storage', 'zstd -3 of the raw file', errorMessage(error));
   }
 
+  try {
+    const ceiling = await measureScanCeiling(dataset.rawPath, 'loss');
+    results.scanCeiling = ceiling;
+    report.add('reference', 'Node zstd-decompress + indexOf "loss"', `${formatNumber(ceiling.rawGbPerCoreSecond)} GB/s per core`, '', '', `2 MB zstd-3 chunks, one thread, ${formatNumber(ceiling.matchingLines)} lines: the ceiling for a JS literal scan`);
+  } catch (error) {
+    report.notAvailable('reference', 'Node zstd-decompress + indexOf', errorMessage(error));
+  }
+
   // 3. Ingest, then a SIGTERM that flushes every head into parts.
   let server: ServerChild | undefined;
   try {
     log(`starting rankscope server on ${dataDir}…`);
-    server = await startServerChild(repoRoot, dataDir, undefined);
+    server = await startServerChild(repoRoot, dataDir, configPath);
     log(`pushing ${dataset.batches.length} batches with ${options.pushers} concurrent pushers to ${server.url}…`);
     const ingest = await runIngest(server, dataset.batches, options.pushers);
     const stopped = await server.stop();
@@ -185,7 +212,7 @@ async function main(): Promise<void> {
   try {
     if (!existsSync(dataDir)) throw new Error('no data was ingested');
     const restartedMs = performance.now();
-    server = await startServerChild(repoRoot, dataDir, undefined);
+    server = await startServerChild(repoRoot, dataDir, configPath);
     report.add('query', 'restart until ready', `${formatNumber((performance.now() - restartedMs) / 1000)} s`);
     const window = queryWindow(dataset);
     const needle = dataset.uniqueTokens[Math.floor(dataset.uniqueTokens.length / 2)] ?? 'no-unique-token';
