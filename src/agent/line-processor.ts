@@ -55,17 +55,23 @@ export class LineProcessor {
   /** Processes one physical line (without its newline). `startPosition` is its offset in the source. */
   push(text: string, meta: LineMeta, nowMs: number, startPosition = 0): void {
     let line = text.endsWith('\r') && text.indexOf('\r') === text.length - 1 ? text.slice(0, -1) : text;
-    if (this.config.collapse_carriage_returns) line = collapseCarriageReturns(line);
     let rank: string | undefined;
-    if (this.config.rank_prefix !== 'off') {
-      const prefix = splitRankPrefix(line);
-      if (prefix !== undefined) {
-        rank = prefix.rank;
-        if (this.config.rank_prefix === 'strip') line = prefix.rest;
-        // torchrun prefixes every physical line, so a redraw after the prefix is collapsed here.
-        if (this.config.collapse_carriage_returns && this.config.rank_prefix === 'strip') line = collapseCarriageReturns(line);
+    let keptPrefix = '';
+    // The prefix comes first: a launcher prefixes the line it read, which may hold `\r` redraws, and
+    // each redraw may carry the prefix again (`[rank5]: 10%…\r[rank5]: 100%…`).
+    for (let pass = 0; pass < 2; pass++) {
+      if (this.config.rank_prefix !== 'off') {
+        const prefix = splitRankPrefix(line);
+        if (prefix !== undefined) {
+          rank = prefix.rank;
+          if (this.config.rank_prefix === 'keep') keptPrefix = line.slice(0, line.length - prefix.rest.length);
+          line = prefix.rest;
+        }
       }
+      if (!this.config.collapse_carriage_returns || line.indexOf('\r') === -1) break;
+      line = collapseCarriageReturns(line);
     }
+    line = keptPrefix + line;
     const key = `${meta.stream ?? ''}/${rank ?? ''}`;
     this.joiner.push(key, line, { stream: meta.stream, rank, timestampNs: meta.timestampNs, readAtNs: nowNs() }, nowMs, startPosition);
   }

@@ -22,7 +22,7 @@ export interface JoinedEntry<Meta> {
   isTraceback: boolean;
 }
 
-type TracebackState = 'none' | 'frames' | 'after-exception' | 'chain';
+type TracebackState = 'none' | 'frames' | 'message' | 'after-exception' | 'chain';
 
 interface Pending<Meta> {
   lines: string[];
@@ -83,7 +83,19 @@ export class MultilineJoiner<Meta> {
       case 'frames':
         // Frames and source lines are indented; the first unindented line is the exception.
         if (line === '' || line.startsWith(' ') || line.startsWith('\t') || TRACEBACK_START.test(line)) return true;
-        pending.traceback = CHAIN_MARKERS.test(line) ? 'chain' : 'after-exception';
+        // `SomeError: ` with the message on the following lines (torchrun's ChildFailedError block)
+        // keeps collecting until a blank line.
+        pending.traceback = CHAIN_MARKERS.test(line) ? 'chain' : /:\s*$/.test(line) ? 'message' : 'after-exception';
+        return true;
+      case 'message':
+        if (line === '') {
+          pending.traceback = 'after-exception';
+          return true;
+        }
+        if (TRACEBACK_START.test(line)) {
+          pending.traceback = 'frames';
+          return true;
+        }
         return true;
       case 'after-exception':
       case 'chain':

@@ -69,3 +69,21 @@ test('pending entries close by timeout, per key, and report their start position
   assert.deepEqual(out, ['rank1:plain', `rank0:${TRACEBACK.slice(0, 2).join('\n')}`]);
   assert.equal(joiner.pendingStartPosition(), undefined);
 });
+
+test('an exception whose message starts on the next line keeps it (torchrun ChildFailedError)', () => {
+  const block = [
+    'Traceback (most recent call last):',
+    '  File "/usr/local/bin/torchrun", line 8, in <module>',
+    '    sys.exit(main())',
+    'torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ',
+    '============================================================',
+    'train.py FAILED',
+    '------------------------------------------------------------',
+    'Root Cause (first observed failure):',
+    '[0]:',
+    '  rank      : 7 (local_rank: 3)',
+    '============================================================',
+  ];
+  const entries = joinAll([...block, '', 'after']);
+  assert.deepEqual(entries.map((entry) => entry.text), [block.join('\n'), 'after']);
+});
