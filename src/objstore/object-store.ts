@@ -39,6 +39,8 @@ export interface S3ObjectStoreConfig {
   secretAccessKey?: string;
   /** Prepended to every key, e.g. "rankscope/". */
   prefix: string;
+  /** Keys per ListObjectsV2 page (S3 caps it at 1000, the default). */
+  listPageSize?: number;
 }
 
 export type ObjectStoreConfig = FilesystemObjectStoreConfig | S3ObjectStoreConfig;

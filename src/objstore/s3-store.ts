@@ -15,6 +15,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly listPageSize: number | undefined;
 
   constructor(config: S3ObjectStoreConfig) {
     const clientConfig: S3ClientConfig = { region: config.region, forcePathStyle: config.forcePathStyle };
@@ -25,6 +26,7 @@ export class S3ObjectStore implements ObjectStore {
     this.client = new S3Client(clientConfig);
     this.bucket = config.bucket;
     this.prefix = config.prefix;
+    this.listPageSize = config.listPageSize;
   }
 
   private fullKey(key: string): string {
@@ -63,7 +65,7 @@ export class S3ObjectStore implements ObjectStore {
     // Bounded: each page advances the continuation token; S3 ends with IsTruncated=false.
     for (;;) {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: continuationToken }),
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: continuationToken, MaxKeys: this.listPageSize }),
       );
       for (const object of page.Contents ?? []) {
         if (object.Key !== undefined) keys.push(object.Key.slice(this.prefix.length));
