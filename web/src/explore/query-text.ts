@@ -82,7 +82,10 @@ export function withLabelFilter(query: string, name: string, operator: '=' | '!=
 }
 
 /** Names of labels that say where a line ran; dropped to see one moment across every rank. */
-const PLACEMENT_LABELS = new Set(['rank', 'global_rank', 'local_rank', 'node_rank', 'pod', 'node', 'host', 'hostname', 'instance', 'container', 'filename', 'stream', 'slurm_procid']);
+const PLACEMENT_LABELS = new Set([
+  'rank', 'global_rank', 'local_rank', 'node_rank', 'group_rank', 'pod', 'node', 'host', 'hostname', 'instance', 'container',
+  'filename', 'stream', 'fd', 'level', 'detected_level', 'component', 'slurm_procid', 'ompi_comm_world_rank', 'pmi_rank',
+]);
 
 /** The selector for "the same run, every rank": the stream's labels minus those naming a process. */
 export function allRanksSelector(stream: Record<string, string>): string {

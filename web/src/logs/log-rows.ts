@@ -23,7 +23,8 @@ export interface LogRow {
 /** Labels that name where a line came from, most specific first; the first present one names the lane. */
 const LANE_LABELS = ['rank', 'global_rank', 'pod', 'node_rank', 'host', 'hostname', 'instance', 'container', 'filename', 'job'];
 const LEVEL_LABELS = ['level', 'detected_level', 'severity', 'lvl', 'loglevel'];
-const GLOG_PREFIX = /^(?:\[rank\d+\]:)?([IWEF])\d{4} \d\d:\d\d:\d\d/;
+const RANK_PREFIX = /^\[(?:rank|default)\d+\]:/;
+const GLOG_PREFIX = /^([IWEF])\d{4} \d\d:\d\d:\d\d/;
 const GLOG_LEVELS: Record<string, Level> = { I: 'info', W: 'warn', E: 'error', F: 'error' };
 const LEVEL_WORD = /\b(FATAL|CRITICAL|CRIT|PANIC|ERROR|ERR|WARNING|WARN|INFO|NOTICE|DEBUG|TRACE)\b/i;
 
@@ -63,7 +64,10 @@ export function detectLevel(line: string, ...labelSets: Labels[]): Level {
     }
   }
   // Only the head of a line decides: a traceback's last line says ERROR-ish things deep inside.
-  const head = line.length > 256 ? line.slice(0, 256) : line;
+  let head = line.length > 256 ? line.slice(0, 256) : line;
+  // torchrun --tee prefixes each stderr line with [rankN]:; the level is what follows it.
+  const rankPrefix = RANK_PREFIX.exec(head);
+  if (rankPrefix) head = head.slice(rankPrefix[0].length);
   if (head.startsWith('Traceback (most recent call last)')) return 'error';
   // glog / c10 / torchrun prefix: I1121 11:02:58.748000 …
   const glog = GLOG_PREFIX.exec(head);
