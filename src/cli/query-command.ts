@@ -1,5 +1,160 @@
-// Placeholder until the query command lands; replaced by its owner.
-export async function run(_argv: string[]): Promise<number> {
-  console.error('rankscope query: not built yet');
-  return 1;
+// `rankscope query '<LogQL>'`: runs a query against a server's Loki API, like `logcli query`.
+// Log queries print one entry per line (oldest first by default, as logcli does); metric queries
+// print one row per sample.
+
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: rankscope query '<LogQL>' [options]
+
+  --server URL        server address (default $LOKI_ADDR or http://127.0.0.1:3100)
+  --since DUR         how far back to look (default 1h)
+  --from TIME         start (RFC3339 or unix seconds/ns); overrides --since
+  --to TIME           end (default now)
+  --limit N           maximum entries for log queries (default 30)
+  --step DUR          resolution step for metric queries
+  --instant           run an instant query at --to (metric queries)
+  --forward           oldest entries first from the server (default: newest first, printed oldest first)
+  --org-id TENANT     X-Scope-OrgID (default $LOKI_ORG_ID)
+  --output MODE       default | raw | json | table (default: default)
+  -h, --help          show this help`;
+
+interface StreamValue {
+  stream: Record<string, string>;
+  values: Array<[string, string, unknown?]>;
+}
+interface MetricSeries {
+  metric: Record<string, string>;
+  values?: Array<[number, string]>;
+  value?: [number, string];
+}
+interface QueryResponse {
+  status: string;
+  data: { resultType: string; result: unknown };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        server: { type: 'string' },
+        since: { type: 'string', default: '1h' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        limit: { type: 'string', default: '30' },
+        step: { type: 'string' },
+        instant: { type: 'boolean', default: false },
+        forward: { type: 'boolean', default: false },
+        'org-id': { type: 'string' },
+        output: { type: 'string', short: 'o', default: 'default' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`rankscope query: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(`rankscope query: expected exactly one LogQL query argument\n\n${USAGE}`);
+    return 2;
+  }
+  const output = values.output;
+  if (!['default', 'raw', 'json', 'table'].includes(output)) {
+    console.error(`rankscope query: --output must be default, raw, json or table, not ${JSON.stringify(output)}`);
+    return 2;
+  }
+  if (!/^\d+$/.test(values.limit) || Number(values.limit) <= 0) {
+    console.error(`rankscope query: --limit must be a positive integer, not ${JSON.stringify(values.limit)}`);
+    return 2;
+  }
+
+  const server = (values.server ?? process.env.LOKI_ADDR ?? 'http://127.0.0.1:3100').replace(/\/+$/, '');
+  const query = positionals[0]!;
+  const search = new URLSearchParams({ query, limit: values.limit, direction: values.forward ? 'forward' : 'backward' });
+  let path: string;
+  if (values.instant) {
+    path = '/loki/api/v1/query';
+    if (values.to !== undefined) search.set('time', values.to);
+  } else {
+    path = '/loki/api/v1/query_range';
+    if (values.from !== undefined) search.set('start', values.from);
+    else search.set('since', values.since);
+    if (values.to !== undefined) search.set('end', values.to);
+    if (values.step !== undefined) search.set('step', values.step);
+  }
+  const headers: Record<string, string> = {};
+  const orgId = values['org-id'] ?? process.env.LOKI_ORG_ID;
+  if (orgId !== undefined && orgId !== '') headers['X-Scope-OrgID'] = orgId;
+
+  let response: Response;
+  try {
+    response = await fetch(`${server}${path}?${search}`, { headers, signal: AbortSignal.timeout(120_000) });
+  } catch (error) {
+    console.error(`rankscope query: cannot reach ${server}: ${(error as Error).cause ?? (error as Error).message}`);
+    return 1;
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    console.error(`rankscope query: server answered ${response.status}: ${body.trim()}`);
+    return 1;
+  }
+  const answer = JSON.parse(body) as QueryResponse;
+  if (output === 'json') {
+    console.log(JSON.stringify(answer.data, null, 2));
+    return 0;
+  }
+  const { resultType, result } = answer.data;
+  if (resultType === 'streams') printStreams(result as StreamValue[], output);
+  else if (resultType === 'matrix' || resultType === 'vector') printSeries(result as MetricSeries[]);
+  else console.log(JSON.stringify(result));
+  return 0;
+}
+
+function printStreams(streams: StreamValue[], output: string): void {
+  const rows: Array<{ ns: bigint; labels: string; line: string }> = [];
+  for (const stream of streams) {
+    const labels = formatLabelSet(stream.stream);
+    for (const [ns, line] of stream.values) rows.push({ ns: BigInt(ns), labels, line });
+  }
+  // logcli prints newest-first answers oldest first, so the terminal reads like the log file.
+  rows.sort((a, b) => (a.ns === b.ns ? 0 : a.ns < b.ns ? -1 : 1));
+  const labelWidth = output === 'table' ? Math.min(60, Math.max(0, ...rows.map((row) => row.labels.length))) : 0;
+  for (const row of rows) {
+    if (output === 'raw') {
+      console.log(row.line);
+      continue;
+    }
+    const time = formatNs(row.ns);
+    if (output === 'table') console.log(`${time}  ${row.labels.padEnd(labelWidth)}  ${row.line}`);
+    else console.log(`${time} ${row.labels} ${row.line}`);
+  }
+}
+
+function printSeries(series: MetricSeries[]): void {
+  for (const item of series) {
+    const labels = formatLabelSet(item.metric);
+    const points = item.values ?? (item.value !== undefined ? [item.value] : []);
+    for (const [seconds, value] of points) console.log(`${new Date(seconds * 1000).toISOString()} ${labels} ${value}`);
+  }
+}
+
+function formatLabelSet(labels: Record<string, string>): string {
+  return `{${Object.keys(labels)
+    .sort()
+    .map((name) => `${name}=${JSON.stringify(labels[name])}`)
+    .join(', ')}}`;
+}
+
+function formatNs(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const iso = new Date(ms).toISOString();
+  const nanos = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return `${iso.slice(0, 19)}.${nanos}Z`;
 }

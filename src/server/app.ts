@@ -1,0 +1,196 @@
+// Wires an HTTP server around a store and a LogQL engine it is given: ingest (distributor, tail hub)
+// and the Fastify routes (push, query, tail, metrics, ready, UI). server.ts opens the real store and
+// engine and calls this; keeping the wiring free of how they are built keeps it testable on its own.
+
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
+import { Distributor, type IngestObserver } from '../ingest/distributor.ts';
+import { TailHub } from '../ingest/tail-hub.ts';
+import type { TailFilter } from '../ingest/tail-hub.ts';
+import type { LabelMatcher, LogStore } from '../store/types.ts';
+import { parseListenAddress, type ServerConfig } from './config.ts';
+import { MetricsRegistry } from './metrics.ts';
+import { pushRoutes } from './push-routes.ts';
+import { queryRoutes, type QueryEngine } from './query-routes.ts';
+import { tailRoutes } from './tail-routes.ts';
+import { PACKAGED_UI_DIR, uiRoutes } from './ui-routes.ts';
+
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:3100` (the bound port when 0 was asked for). */
+  url: string;
+  host: string;
+  port: number;
+  config: ServerConfig;
+  store: LogStore;
+  /** Stops accepting, waits for in-flight requests, flushes and closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Seconds buckets for query durations: 1 ms … 60 s. */
+const QUERY_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** What the HTTP layer needs from the domain modules. */
+export interface AppDependencies {
+  store: LogStore;
+  engine: QueryEngine;
+  parseSelector(text: string): LabelMatcher[];
+  formatQuery(text: string): string;
+  compileTailFilter(query: string): TailFilter;
+  /** More Prometheus text appended to /metrics (the ruler's). */
+  extraMetrics?: () => string;
+  /** Registers extra routes (the ruler's) and returns a hook to stop them on close. */
+  plugins?: Array<(app: FastifyInstance) => Promise<(() => Promise<void>) | void>>;
+}
+
+/** Listens and serves; on failure or close it closes the store it was given. */
+export async function startApp(config: ServerConfig, deps: AppDependencies): Promise<RunningServer> {
+  const listen = parseListenAddress(config.server.listen)!;
+  const { store, engine } = deps;
+  let app: FastifyInstance | undefined;
+  const hub = new TailHub();
+  const stopHooks: Array<() => Promise<void>> = [];
+  try {
+    const limits = config.limits;
+
+    const metrics = new MetricsRegistry();
+    const linesIngested = metrics.counter('rankscope_ingested_lines_total', 'Log lines accepted and durable, per tenant.');
+    const bytesIngested = metrics.counter('rankscope_ingested_bytes_total', 'UTF-8 bytes of accepted log lines and their structured metadata, per tenant.');
+    const linesDiscarded = metrics.counter('rankscope_discarded_lines_total', 'Log lines rejected at ingest, per tenant and reason.');
+    const bytesDiscarded = metrics.counter('rankscope_discarded_bytes_total', 'Bytes of log lines rejected at ingest, per tenant and reason.');
+    const linesTruncated = metrics.counter('rankscope_truncated_lines_total', 'Log lines cut to limits.max_line_size, per tenant.');
+    const pushRequests = metrics.counter('rankscope_push_requests_total', 'Push requests by HTTP status.');
+    const queryDuration = metrics.histogram('rankscope_query_duration_seconds', 'Read API request durations by endpoint and status.', QUERY_SECONDS_BUCKETS);
+    metrics.externalHistogram('rankscope_wal_fsync_duration_seconds', 'WAL group-commit fsync latency.', () => store.metrics().walFsyncSeconds);
+    metrics.gauge('rankscope_store_parts', 'Immutable parts in the store.', () => store.metrics().parts);
+    metrics.gauge('rankscope_head_streams', 'Streams with entries in the in-memory head.', () => store.metrics().headStreams);
+    metrics.gauge('rankscope_head_bytes', 'Raw bytes held in the in-memory head.', () => store.metrics().headBytes);
+    metrics.gauge('rankscope_store_disk_bytes', 'Bytes of parts in the object store.', () => store.metrics().diskBytes);
+    metrics.gauge('rankscope_tail_subscribers', 'Open live-tail connections.', () => hub.subscriberCount);
+    metrics.gauge('rankscope_tail_dropped_entries', 'Entries dropped for tail subscribers that fell behind.', () => hub.droppedEntries);
+    metrics.gauge('rankscope_build_info', 'Always 1; labelled with the version.', () => [[{ version: VERSION }, 1]]);
+
+    const observer: IngestObserver = {
+      accepted: (tenant, lines, bytes) => {
+        linesIngested.inc({ tenant }, lines);
+        bytesIngested.inc({ tenant }, bytes);
+      },
+      discarded: (tenant, reason, lines, bytes) => {
+        linesDiscarded.inc({ tenant, reason }, lines);
+        bytesDiscarded.inc({ tenant, reason }, bytes);
+      },
+      truncated: (tenant, lines) => linesTruncated.inc({ tenant }, lines),
+    };
+    const distributor = new Distributor({
+      store,
+      tailHub: hub,
+      observer,
+      limits: {
+        ingestionRateBytesPerSecond: limits.ingestion_rate_mb * 1024 * 1024,
+        ingestionBurstBytes: limits.ingestion_burst_size_mb * 1024 * 1024,
+        maxLabelNamesPerSeries: limits.max_label_names_per_series,
+        maxLabelNameLength: limits.max_label_name_length,
+        maxLabelValueLength: limits.max_label_value_length,
+        maxLineSizeBytes: limits.max_line_size,
+        maxLineSizeTruncate: limits.max_line_size_truncate,
+        rejectOldSamples: limits.reject_old_samples,
+        rejectOldSamplesMaxAgeMs: limits.reject_old_samples_max_age,
+        creationGracePeriodMs: limits.creation_grace_period,
+        allowStructuredMetadata: limits.allow_structured_metadata,
+        maxStructuredMetadataEntries: limits.max_structured_metadata_entries_count,
+        maxStructuredMetadataSizeBytes: limits.max_structured_metadata_size,
+      },
+    });
+
+    app = Fastify({
+      logger: { level: config.server.log_level, stream: process.stderr },
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: config.server.max_request_body_size,
+      forceCloseConnections: 'idle',
+      return503OnClosing: true,
+    });
+    let shuttingDown = false;
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const statusCode = error.statusCode ?? 500;
+      if (statusCode >= 500) {
+        request.log.error({ err: error, url: request.url }, 'internal error');
+        return reply.code(500).type('text/plain; charset=utf-8').send('internal server error');
+      }
+      const message = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body too large: more than ${config.server.max_request_body_size} bytes` : error.message;
+      return reply.code(statusCode).type('text/plain; charset=utf-8').send(message);
+    });
+
+    await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
+    await app.register(pushRoutes, {
+      distributor,
+      authEnabled: config.auth_enabled,
+      maxRequestBodyBytes: config.server.max_request_body_size,
+      maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
+      pushRequests,
+    });
+    await app.register(queryRoutes, {
+      store,
+      engine,
+      parseSelector: deps.parseSelector,
+      formatQuery: deps.formatQuery,
+      authEnabled: config.auth_enabled,
+      queryTimeoutMs: limits.query_timeout,
+      maxQueryLengthMs: limits.max_query_length,
+      queryDuration,
+      version: VERSION,
+    });
+    await app.register(tailRoutes, {
+      hub,
+      engine,
+      compileTailFilter: deps.compileTailFilter,
+      authEnabled: config.auth_enabled,
+      maxConcurrentTailRequests: limits.max_concurrent_tail_requests,
+      tailMaxDurationMs: limits.tail_max_duration,
+    });
+    app.get('/ready', async (_request, reply) =>
+      shuttingDown ? reply.code(503).type('text/plain; charset=utf-8').send('shutting down') : reply.type('text/plain; charset=utf-8').send('ready'),
+    );
+    app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));
+    for (const plugin of deps.plugins ?? []) {
+      const stop = await plugin(app);
+      if (stop) stopHooks.push(stop);
+    }
+    if (config.ui.enabled) await app.register(uiRoutes, { distDir: config.ui.dist_dir === '' ? PACKAGED_UI_DIR : config.ui.dist_dir });
+
+    await app.listen({ host: listen.host, port: listen.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : listen.port;
+    const urlHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+
+    let closing: Promise<void> | undefined;
+    const running = app;
+    return {
+      url: `http://${urlHost}:${port}`,
+      host: listen.host,
+      port,
+      config,
+      store,
+      close: () => {
+        closing ??= (async () => {
+          shuttingDown = true;
+          try {
+            for (const stop of stopHooks) await stop();
+            await running.close();
+          } finally {
+            hub.close();
+            await store.close();
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    hub.close();
+    for (const stop of stopHooks) await stop().catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,99 @@
+// POST /loki/api/v1/push and /api/prom/push: decompress (gzip, deflate), decode (JSON, or
+// snappy-compressed protobuf), then hand off to the distributor. 204 only after the store has the
+// entries fsync'd in its WAL. Bodies arrive as raw Buffers from our own parser, so no JSON.parse or
+// copy happens before we know the format (shared/reference/loki-api.md §1.1).
+
+import { gunzipSync, inflateSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Distributor, IngestError } from '../ingest/distributor.ts';
+import { decodeJsonPush, decodeLegacyJsonPush } from '../push/json.ts';
+import { PushDecodeError } from '../push/protobuf.ts';
+import { decodeSnappyPushRequestFast } from '../push/protobuf-decode.ts';
+import type { PushStream } from '../push/types.ts';
+import type { Counter } from './metrics.ts';
+import { BadRequestError } from './query-params.ts';
+import { resolveTenant } from './tenant.ts';
+
+export interface PushRoutesOptions {
+  distributor: Distributor;
+  authEnabled: boolean;
+  maxRequestBodyBytes: number;
+  maxDecompressedBodyBytes: number;
+  pushRequests: Counter;
+}
+
+export async function pushRoutes(app: FastifyInstance, options: PushRoutesOptions): Promise<void> {
+  // Every content type arrives as the raw bytes; the route decides how to decode them.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBodyBytes }, (_request, body, done) => done(null, body));
+
+  const handle = (legacy: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
+    let status = 204;
+    try {
+      const tenant = resolveTenant(request, options.authEnabled);
+      const body = decompress(request, options.maxDecompressedBodyBytes);
+      const streams = decode(request, body, legacy, options.maxDecompressedBodyBytes);
+      const outcome = await options.distributor.push(tenant, streams);
+      if (outcome.errors.length > 0) {
+        status = 400;
+        return sendText(reply, 400, outcome.errors.join('\n'));
+      }
+      return reply.code(204).send();
+    } catch (error) {
+      if (error instanceof IngestError || error instanceof BadRequestError) {
+        status = error.statusCode;
+        return sendText(reply, error.statusCode, error.message);
+      }
+      if (error instanceof PushDecodeError) {
+        status = 400;
+        return sendText(reply, 400, error.message);
+      }
+      status = 500;
+      throw error;
+    } finally {
+      options.pushRequests.inc({ status: String(status) });
+    }
+  };
+  app.post('/loki/api/v1/push', handle(false));
+  app.post('/api/prom/push', handle(true));
+}
+
+function sendText(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
+  return reply.code(statusCode).header('content-type', 'text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(message);
+}
+
+function decompress(request: FastifyRequest, maxBytes: number): Buffer {
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity' || encoding === 'snappy') return body;
+  if (encoding !== 'gzip' && encoding !== 'deflate') throw new BadRequestError(`Content-Encoding "${encoding}" not supported`);
+  try {
+    return encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: maxBytes }) : inflateSync(body, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if (error instanceof RangeError || (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new BadRequestError(`request body too large: more than ${maxBytes} bytes after ${encoding} decompression`, 413);
+    }
+    throw new BadRequestError(`malformed ${encoding} body: ${(error as Error).message}`);
+  }
+}
+
+function decode(request: FastifyRequest, body: Buffer, legacy: boolean, maxDecompressedBytes: number): PushStream[] {
+  const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType === '') throw new BadRequestError('mime: no media type (send Content-Type: application/json or application/x-protobuf)');
+  if (contentType === 'application/json') return legacy ? decodeLegacyJsonPush(body) : decodeJsonPush(body);
+  const uncompressedBytes = snappyUncompressedLength(body);
+  if (uncompressedBytes > maxDecompressedBytes) {
+    throw new BadRequestError(`request body too large: ${uncompressedBytes} bytes after snappy decompression, limit ${maxDecompressedBytes}`, 413);
+  }
+  return decodeSnappyPushRequestFast(body);
+}
+
+/** Snappy block format starts with the uncompressed length as a little-endian base-128 varint. */
+function snappyUncompressedLength(body: Buffer): number {
+  let length = 0;
+  for (let i = 0, shift = 1; i < Math.min(body.length, 5); i++, shift *= 128) {
+    length += (body[i]! & 0x7f) * shift;
+    if ((body[i]! & 0x80) === 0) return length;
+  }
+  throw new PushDecodeError('malformed snappy body: missing or invalid uncompressed-length header');
+}

@@ -1,0 +1,334 @@
+// Loki's read API: query, query_range, labels, label values, series, index/stats, index/volume(_range),
+// format_query and buildinfo, with Loki's parameters, JSON shapes and plain-text errors. Handlers are
+// thin: parameters in, engine/store call, encoder out.
+
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { QueryError, QueryLimitError, type QueryParams, type QueryResult } from '../logql/api.ts';
+import type { Labels } from '../push/types.ts';
+import type { LabelMatcher, LogStore } from '../store/types.ts';
+import { CATEGORIZE_LABELS, encodeLabels, encodeQueryResponse, formatSampleValue, formatUnixSeconds } from './loki-json.ts';
+import type { Histogram } from './metrics.ts';
+import {
+  BadRequestError,
+  nowNs,
+  parseBounds,
+  parseDirection,
+  parseInterval,
+  parseLimit,
+  parseStep,
+  parseTimestampNs,
+  requireQuery,
+  RequestParams,
+  type TimeBounds,
+} from './query-params.ts';
+import { resolveTenant } from './tenant.ts';
+
+export interface QueryEngine {
+  query(params: QueryParams): Promise<QueryResult>;
+}
+
+export interface QueryRoutesOptions {
+  store: LogStore;
+  engine: QueryEngine;
+  parseSelector(text: string): LabelMatcher[];
+  formatQuery(text: string): string;
+  authEnabled: boolean;
+  queryTimeoutMs: number;
+  maxQueryLengthMs: number;
+  queryDuration: Histogram;
+  version: string;
+}
+
+const NS_PER_MS = 1_000_000n;
+const JSON_TYPE = 'application/json; charset=UTF-8';
+
+type Handler = (request: FastifyRequest, params: RequestParams, tenant: () => string) => Promise<string>;
+
+export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  const route = (paths: string[], endpoint: string, handler: Handler) => {
+    const run = async (request: FastifyRequest, reply: FastifyReply) => {
+      const startedMs = performance.now();
+      let status = 200;
+      try {
+        const isForm = String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+        const params = RequestParams.from(request.url, isForm && typeof request.body === 'string' ? request.body : undefined);
+        const body = await handler(request, params, () => resolveTenant(request, options.authEnabled));
+        return reply.code(200).header('content-type', JSON_TYPE).send(body);
+      } catch (error) {
+        const answer = errorAnswer(error, request.log);
+        status = answer.statusCode;
+        return reply.code(answer.statusCode).header('content-type', 'text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(answer.message);
+      } finally {
+        options.queryDuration.observe((performance.now() - startedMs) / 1000, { endpoint, status: String(status) });
+      }
+    };
+    for (const path of paths) {
+      app.get(path, run);
+      app.post(path, run);
+    }
+  };
+
+  const runQuery = async (request: FastifyRequest, params: QueryParams): Promise<QueryResult> => {
+    const timeout = AbortSignal.timeout(options.queryTimeoutMs);
+    const clientGone = new AbortController();
+    const onClose = () => clientGone.abort(new ClientClosedError());
+    request.raw.once('close', onClose);
+    try {
+      const result = await options.engine.query({ ...params, signal: AbortSignal.any([timeout, clientGone.signal]) });
+      if (timeout.aborted) throw new QueryTimeoutError();
+      return result;
+    } catch (error) {
+      if (timeout.aborted) throw new QueryTimeoutError();
+      if (clientGone.signal.aborted) throw new ClientClosedError();
+      throw error;
+    } finally {
+      request.raw.off('close', onClose);
+    }
+  };
+
+  const encodeOptionsOf = (request: FastifyRequest, params: QueryParams) => ({
+    categorizeLabels: String(request.headers['x-loki-response-encoding-flags'] ?? '')
+      .split(',')
+      .some((flag) => flag.trim() === CATEGORIZE_LABELS),
+    direction: params.direction,
+  });
+
+  route(['/loki/api/v1/query'], 'query', async (request, params, tenant) => {
+    const query = requireQuery(params);
+    const timeNs = parseTimestampNs(params.get('time'), 'time', nowNs());
+    const queryParams: QueryParams = {
+      tenant: tenant(),
+      query,
+      startNs: timeNs,
+      endNs: timeNs,
+      stepMs: 0,
+      intervalMs: 0,
+      limit: parseLimit(params),
+      direction: parseDirection(params),
+      instant: true,
+    };
+    const result = await runQuery(request, queryParams);
+    return encodeQueryResponse(result, encodeOptionsOf(request, queryParams));
+  });
+
+  route(['/loki/api/v1/query_range', '/api/prom/query'], 'query_range', async (request, params, tenant) => {
+    const query = requireQuery(params);
+    const bounds = parseBounds(params);
+    checkQueryLength(bounds, options.maxQueryLengthMs);
+    const queryParams: QueryParams = {
+      tenant: tenant(),
+      query,
+      startNs: bounds.startNs,
+      endNs: bounds.endNs,
+      stepMs: parseStep(params, bounds),
+      intervalMs: parseInterval(params),
+      limit: parseLimit(params),
+      direction: parseDirection(params),
+      instant: false,
+    };
+    const result = await runQuery(request, queryParams);
+    return encodeQueryResponse(result, encodeOptionsOf(request, queryParams));
+  });
+
+  const selectorOf = (params: RequestParams): LabelMatcher[] | undefined => {
+    const query = params.get('query');
+    return query === undefined || query.trim() === '' ? undefined : parseSelectorParam(options, query);
+  };
+
+  route(['/loki/api/v1/labels', '/loki/api/v1/label', '/api/prom/label'], 'labels', async (_request, params, tenant) => {
+    const bounds = parseBounds(params);
+    const names = await options.store.labelNames(tenant(), bounds.startNs, bounds.endNs, selectorOf(params));
+    return names.length === 0 ? '{"status":"success"}' : `{"status":"success","data":${JSON.stringify(names)}}`;
+  });
+
+  route(['/loki/api/v1/label/:name/values', '/api/prom/label/:name/values'], 'label_values', async (request, params, tenant) => {
+    const bounds = parseBounds(params);
+    const name = (request.params as { name: string }).name;
+    const values = await options.store.labelValues(tenant(), name, bounds.startNs, bounds.endNs, selectorOf(params));
+    return values.length === 0 ? '{"status":"success"}' : `{"status":"success","data":${JSON.stringify(values)}}`;
+  });
+
+  route(['/loki/api/v1/series', '/api/prom/series'], 'series', async (_request, params, tenant) => {
+    const bounds = parseBounds(params);
+    const selectors = [...params.getAll('match[]'), ...params.getAll('match')].filter((text) => text.trim() !== '');
+    const matcherSets = selectors.length === 0 ? [[]] : selectors.map((text) => (text.trim() === '{}' ? [] : parseSelectorParam(options, text)));
+    const seen = new Map<string, Labels>();
+    for (const matchers of matcherSets) {
+      for (const stream of await options.store.series(tenant(), matchers, bounds.startNs, bounds.endNs)) seen.set(stream.id, stream.labels);
+    }
+    return `{"status":"success","data":[${[...seen.values()].map(encodeLabels).join(',')}]}`;
+  });
+
+  route(['/loki/api/v1/index/stats'], 'index_stats', async (_request, params, tenant) => {
+    const bounds = parseBounds(params);
+    const matchers = parseSelectorParam(options, requireQuery(params));
+    const stats = await options.store.stats(tenant(), matchers, bounds.startNs, bounds.endNs);
+    return JSON.stringify({ streams: stats.streams, chunks: stats.chunks, bytes: stats.bytes, entries: stats.entries });
+  });
+
+  const volume = (ranged: boolean): Handler => async (_request, params, tenant) => {
+    const bounds = parseBounds(params);
+    const matchers = parseSelectorParam(options, requireQuery(params));
+    const limitText = params.get('limit');
+    const limit = limitText === undefined || limitText === '' || limitText === '0' ? 100 : parseLimit(params);
+    const aggregateBy = params.get('aggregateBy') ?? 'series';
+    if (aggregateBy !== 'series' && aggregateBy !== 'labels') throw new BadRequestError('invalid aggregation option');
+    const targetLabels = (params.get('targetLabels') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const stepMs = ranged ? parseStep(params, bounds) : 0;
+    const series = await computeVolume(options.store, tenant(), matchers, bounds, { aggregateBy, targetLabels, stepMs });
+    series.sort((a, b) => b.totalBytes - a.totalBytes);
+    const top = series.slice(0, limit);
+    const endMs = Number(bounds.endNs / NS_PER_MS);
+    if (!ranged) {
+      const result = top.map((item) => `{"metric":${encodeLabels(item.labels)},"value":[${formatUnixSeconds(endMs)},"${formatSampleValue(item.totalBytes)}"]}`);
+      return `{"status":"success","data":{"resultType":"vector","result":[${result.join(',')}]}}`;
+    }
+    const result = top.map((item) => {
+      const values = [...item.bucketBytes.entries()].sort((a, b) => a[0] - b[0]).map(([timeMs, bytes]) => `[${formatUnixSeconds(timeMs)},"${formatSampleValue(bytes)}"]`);
+      return `{"metric":${encodeLabels(item.labels)},"values":[${values.join(',')}]}`;
+    });
+    return `{"status":"success","data":{"resultType":"matrix","result":[${result.join(',')}]}}`;
+  };
+  route(['/loki/api/v1/index/volume'], 'index_volume', volume(false));
+  route(['/loki/api/v1/index/volume_range'], 'index_volume_range', volume(true));
+
+  // format_query answers its own JSON shape on error too (loki-api.md §2.14).
+  const formatQueryHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const isForm = String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+    const params = RequestParams.from(request.url, isForm && typeof request.body === 'string' ? request.body : undefined);
+    try {
+      const formatted = options.formatQuery(params.get('query') ?? '');
+      return reply.header('content-type', JSON_TYPE).send(JSON.stringify({ status: 'success', data: formatted }));
+    } catch (error) {
+      const answer = errorAnswer(error, request.log);
+      if (answer.statusCode >= 500) return reply.code(500).type('text/plain; charset=utf-8').send(answer.message);
+      return reply.code(400).header('content-type', JSON_TYPE).send(JSON.stringify({ status: 'invalid-query', error: answer.message }));
+    }
+  };
+  app.get('/loki/api/v1/format_query', formatQueryHandler);
+  app.post('/loki/api/v1/format_query', formatQueryHandler);
+
+  app.get('/loki/api/v1/status/buildinfo', async (_request, reply) =>
+    reply.header('content-type', JSON_TYPE).send(
+      JSON.stringify({ version: options.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: `node ${process.version}` }),
+    ),
+  );
+}
+
+function parseSelectorParam(options: QueryRoutesOptions, text: string): LabelMatcher[] {
+  return options.parseSelector(text);
+}
+
+function checkQueryLength(bounds: TimeBounds, maxQueryLengthMs: number): void {
+  if (maxQueryLengthMs <= 0) return;
+  const lengthMs = Number((bounds.endNs - bounds.startNs) / NS_PER_MS);
+  if (lengthMs > maxQueryLengthMs) {
+    throw new BadRequestError(`the query time range exceeds the limit (query length: ${formatHours(lengthMs)}, limit: ${formatHours(maxQueryLengthMs)})`);
+  }
+}
+
+function formatHours(durationMs: number): string {
+  const hours = Math.floor(durationMs / 3_600_000);
+  const minutes = Math.floor((durationMs % 3_600_000) / 60_000);
+  const seconds = (durationMs % 60_000) / 1000;
+  return `${hours}h${minutes}m${seconds}s`;
+}
+
+export class QueryTimeoutError extends Error {
+  constructor() {
+    super(
+      'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed',
+    );
+    this.name = 'QueryTimeoutError';
+  }
+}
+
+export class ClientClosedError extends Error {
+  constructor() {
+    super('the request was cancelled by the client');
+    this.name = 'ClientClosedError';
+  }
+}
+
+/** Status and plain-text body for an error; internal errors are logged and never leak details. */
+export function errorAnswer(error: unknown, log: FastifyBaseLogger): { statusCode: number; message: string } {
+  if (error instanceof BadRequestError) return { statusCode: error.statusCode, message: error.message };
+  if (error instanceof QueryError) return { statusCode: 400, message: formatQueryError(error) };
+  if (error instanceof QueryLimitError) return { statusCode: 400, message: error.message };
+  if (error instanceof QueryTimeoutError) return { statusCode: 504, message: error.message };
+  if (error instanceof ClientClosedError) return { statusCode: 499, message: error.message };
+  // Errors from other modules' own classes that still mean "the user asked wrong" carry a position.
+  if (error instanceof Error && (error.name === 'QueryError' || error.name === 'LogQLParseError')) {
+    return { statusCode: 400, message: formatQueryError(error as QueryError) };
+  }
+  log.error({ err: error }, 'internal error while answering a query');
+  return { statusCode: 500, message: 'internal server error' };
+}
+
+function formatQueryError(error: QueryError): string {
+  if (error.message.startsWith('parse error')) return error.message;
+  if (error.line !== undefined && error.column !== undefined) return `parse error at line ${error.line}, col ${error.column}: ${error.message}`;
+  return error.message;
+}
+
+interface VolumeSeries {
+  labels: Labels;
+  totalBytes: number;
+  bucketBytes: Map<number, number>;
+}
+
+/**
+ * Byte volume per group from block metadata only (no block reads), as Loki answers from its index.
+ * A block's bytes are spread evenly over the steps its time span covers.
+ */
+async function computeVolume(
+  store: LogStore,
+  tenant: string,
+  matchers: LabelMatcher[],
+  bounds: TimeBounds,
+  options: { aggregateBy: 'series' | 'labels'; targetLabels: string[]; stepMs: number },
+): Promise<VolumeSeries[]> {
+  const blocks = await store.selectBlocks({ tenant, matchers, startNs: bounds.startNs, endNs: bounds.endNs + 1n });
+  // Loki groups by the selector's label names unless targetLabels are given.
+  const groupBy = options.targetLabels.length > 0 ? options.targetLabels : [...new Set(matchers.map((matcher) => matcher.name))];
+  const groups = new Map<string, VolumeSeries>();
+  const startMs = Number(bounds.startNs / NS_PER_MS);
+  const endMs = Number(bounds.endNs / NS_PER_MS);
+  const add = (labels: Labels, bytes: number, minMs: number, maxMs: number) => {
+    const key = encodeLabels(labels);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { labels, totalBytes: 0, bucketBytes: new Map() };
+      groups.set(key, group);
+    }
+    group.totalBytes += bytes;
+    if (options.stepMs > 0) {
+      const firstStep = Math.max(0, Math.ceil((Math.max(minMs, startMs) - startMs) / options.stepMs));
+      const lastStep = Math.max(firstStep, Math.ceil((Math.min(maxMs, endMs) - startMs) / options.stepMs));
+      const share = bytes / (lastStep - firstStep + 1);
+      for (let step = firstStep; step <= lastStep; step++) {
+        // Buckets are (t − step, t]; the last one closes at `end` rather than past it.
+        const timeMs = Math.min(startMs + step * options.stepMs, endMs);
+        group.bucketBytes.set(timeMs, (group.bucketBytes.get(timeMs) ?? 0) + share);
+      }
+    }
+  };
+  for (const block of blocks) {
+    const minMs = Number(block.minTimeNs / NS_PER_MS);
+    const maxMs = Number(block.maxTimeNs / NS_PER_MS);
+    if (options.aggregateBy === 'labels') {
+      for (const name of groupBy.length > 0 ? groupBy : Object.keys(block.stream.labels)) {
+        if (Object.hasOwn(block.stream.labels, name)) add({ [name]: '' }, block.rawBytes, minMs, maxMs);
+      }
+      continue;
+    }
+    const labels: Labels = {};
+    for (const name of groupBy) if (Object.hasOwn(block.stream.labels, name)) labels[name] = block.stream.labels[name]!;
+    add(groupBy.length > 0 ? labels : block.stream.labels, block.rawBytes, minMs, maxMs);
+  }
+  return [...groups.values()];
+}
