@@ -80,7 +80,17 @@ export class Sender {
         this.idle = false;
         continue;
       }
-      const outcome = await this.attempt(this.queue.read(batch));
+      let body: Buffer;
+      try {
+        body = this.queue.read(batch);
+      } catch (error) {
+        // Someone removed the file under us; nothing to resend, and the loop must not die.
+        this.options.log(`queued batch ${batch.fileName} is unreadable (${(error as Error).message}); skipping it`);
+        this.queue.shift();
+        this.countDropped(batch.entryCount, { reason: 'unreadable' });
+        continue;
+      }
+      const outcome = await this.attempt(body);
       if (this.stopped && outcome === 'retry') return;
       if (outcome === 'sent') {
         this.queue.shift();
