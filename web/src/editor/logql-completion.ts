@@ -1,6 +1,7 @@
 // Autocomplete for LogQL: label names and values come from the API (cached per editor), pipeline stages
 // and functions from fixed lists. The context is read from the text before the cursor.
-import type { CompletionContext, CompletionResult, Completion } from '@codemirror/autocomplete';
+import { startCompletion, type CompletionContext, type CompletionResult, type Completion } from '@codemirror/autocomplete';
+import type { EditorView } from '@codemirror/view';
 
 export interface LabelSource {
   names(): Promise<string[]>;
@@ -37,6 +38,25 @@ function escapeForString(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
+/** Inserts `name=""` with the cursor between the quotes, then offers that label's values at once. */
+function applyLabelName(view: EditorView, completion: Completion, from: number, to: number): void {
+  const closed = view.state.sliceDoc(to, to + 1) === '"';
+  const insert = `${completion.label}=${closed ? '"' : '""'}`;
+  view.dispatch({ changes: { from, to, insert }, selection: { anchor: from + completion.label.length + 2 }, userEvent: 'input.complete' });
+  startCompletion(view);
+}
+
+/** Inserts the value and steps past the closing quote, adding it when missing. */
+function applyLabelValue(view: EditorView, completion: Completion, from: number, to: number): void {
+  const text = escapeForString(completion.label);
+  const closed = view.state.sliceDoc(to, to + 1) === '"';
+  view.dispatch({
+    changes: { from, to, insert: closed ? text : `${text}"` },
+    selection: { anchor: from + text.length + 1 },
+    userEvent: 'input.complete',
+  });
+}
+
 export function logqlCompletion(source: LabelSource) {
   return async (context: CompletionContext): Promise<CompletionResult | null> => {
     const before = context.state.sliceDoc(Math.max(0, context.pos - 500), context.pos);
@@ -45,7 +65,7 @@ export function logqlCompletion(source: LabelSource) {
     if (valueContext && insideSelector(before)) {
       const values = await source.values(valueContext[1]);
       const typed = valueContext[3];
-      const options: Completion[] = values.map((value) => ({ label: value, apply: `${escapeForString(value)}"`, type: 'text' }));
+      const options: Completion[] = values.map((value) => ({ label: value, apply: applyLabelValue, type: 'text' }));
       return { from: context.pos - typed.length, options, validFor: /^[^"]*$/ };
     }
 
@@ -55,7 +75,7 @@ export function logqlCompletion(source: LabelSource) {
       const typed = nameContext[1] ?? '';
       return {
         from: context.pos - typed.length,
-        options: names.map((name) => ({ label: name, apply: `${name}="`, type: 'property' })),
+        options: names.map((name) => ({ label: name, apply: applyLabelName, type: 'property' })),
         validFor: /^[A-Za-z0-9_]*$/,
       };
     }
