@@ -1,0 +1,185 @@
+// The ruler API over real HTTP (127.0.0.1, random port): Loki's rule management in YAML, the
+// Prometheus-shaped rules/alerts listings Grafana reads, and recorded samples read back by name.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { parse } from 'yaml';
+import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
+import { defaultRulerConfig, startRuler, type Ruler } from '../../src/ruler/index.ts';
+import { rulerRoutes } from '../../src/server/ruler-routes.ts';
+
+const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
+const root = mkdtempSync(join(tmpdir(), 'rankscope-routes-'));
+let app: FastifyInstance;
+let ruler: Ruler;
+let base: string;
+
+class NoAuthError extends Error {
+  statusCode = 401;
+}
+
+before(async () => {
+  const engine = {
+    async query(params: QueryParams): Promise<QueryResult> {
+      const timestampMs = Number(params.endNs / 1_000_000n);
+      if (params.query.startsWith('sum by (job)')) {
+        return { resultType: 'vector', samples: [{ labels: { job: 'train' }, value: 42.5, timestampMs }, { labels: { job: 'eval' }, value: 1, timestampMs }], stats };
+      }
+      return { resultType: 'vector', samples: [{ labels: { pod: 'p1' }, value: 3, timestampMs }], stats };
+    },
+  };
+  ruler = startRuler({ engine, config: defaultRulerConfig({ poll_interval: '1h', enable_training_rules: true }), dataDir: join(root, 'data'), logger: { info() {}, warn() {}, error() {} } });
+  app = Fastify();
+  await app.register(rulerRoutes, {
+    ruler,
+    tenantOf: (request) => {
+      const header = request.headers['x-scope-orgid'];
+      if (typeof header !== 'string' || header === '') throw new NoAuthError('no org id');
+      return header;
+    },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+});
+
+after(async () => {
+  await app.close();
+  await ruler.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const headers = { 'x-scope-orgid': 'team-a' };
+
+const GROUP = `name: throughput
+interval: 100ms
+rules:
+  - record: job:lines:rate1m
+    expr: sum by (job) (rate({job=~".+"}[1m]))
+  - alert: ManyTracebacks
+    expr: sum by (pod) (count_over_time({job="train"} |= "Traceback" [1m])) > 0
+    for: 1h
+    labels:
+      severity: warning
+    annotations:
+      summary: "{{ $labels.pod }} has {{ $value }} tracebacks"
+`;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
+
+test('rule groups are set, listed, fetched and deleted per namespace (Loki API)', async () => {
+  let response = await fetch(`${base}/loki/api/v1/rules`, { headers });
+  assert.equal(response.status, 404);
+  assert.equal(await response.text(), 'no rule groups found');
+
+  response = await fetch(`${base}/loki/api/v1/rules/ops`, { method: 'POST', headers: { ...headers, 'content-type': 'application/yaml' }, body: GROUP });
+  assert.equal(response.status, 202);
+  assert.deepEqual(await response.json(), { status: 'success', data: null, errorType: '', error: '' });
+
+  response = await fetch(`${base}/loki/api/v1/rules`, { headers });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /yaml/);
+  const listed = parse(await response.text()) as Record<string, Array<{ name: string; rules: unknown[] }>>;
+  assert.deepEqual(Object.keys(listed), ['ops']);
+  assert.equal(listed.ops![0]!.name, 'throughput');
+  assert.equal(listed.ops![0]!.rules.length, 2);
+
+  response = await fetch(`${base}/loki/api/v1/rules/ops/throughput`, { headers });
+  const group = parse(await response.text()) as { name: string; interval: string; rules: Array<Record<string, unknown>> };
+  assert.equal(group.interval, '100ms');
+  assert.deepEqual(group.rules[1], {
+    alert: 'ManyTracebacks',
+    expr: 'sum by (pod) (count_over_time({job="train"} |= "Traceback" [1m])) > 0',
+    for: '1h',
+    labels: { severity: 'warning' },
+    annotations: { summary: '{{ $labels.pod }} has {{ $value }} tracebacks' },
+  });
+  assert.equal((await fetch(`${base}/loki/api/v1/rules/ops/nope`, { headers })).status, 404);
+  // The group is persisted as a file in the rule directory.
+  assert.match(readFileSync(join(root, 'data', 'rules', 'team-a', 'ops.yaml'), 'utf8'), /ManyTracebacks/);
+
+  // A bad group is a 400 that says where and what.
+  response = await fetch(`${base}/loki/api/v1/rules/ops`, { method: 'POST', headers, body: 'name: bad\nrules:\n  - alert: X\n    expr: up\n    for: later\n' });
+  assert.equal(response.status, 400);
+  assert.match(await response.text(), /ops \(request body\):5:10: for: not a valid duration string/);
+
+  // Another tenant sees nothing; no tenant header is 401.
+  assert.equal((await fetch(`${base}/loki/api/v1/rules/ops`, { headers: { 'x-scope-orgid': 'team-b' } })).status, 404);
+  assert.equal((await fetch(`${base}/loki/api/v1/rules`)).status, 401);
+
+  // Prometheus-shaped listings.
+  const rules = await until('the group to evaluate', async () => {
+    const body = (await (await fetch(`${base}/prometheus/api/v1/rules`, { headers })).json()) as {
+      status: string;
+      data: { groups: Array<{ name: string; file: string; interval: number; lastEvaluation: string; rules: Array<Record<string, unknown>> }> };
+    };
+    const alerting = body.data.groups[0]?.rules.find((r) => r.type === 'alerting');
+    return alerting?.state === 'pending' ? body : undefined;
+  });
+  assert.equal(rules.status, 'success');
+  const [g] = rules.data.groups;
+  assert.equal(g!.file, 'ops');
+  assert.equal(g!.interval, 0.1);
+  const [recording, alerting] = g!.rules;
+  assert.equal(recording!.type, 'recording');
+  assert.equal(recording!.health, 'ok');
+  assert.equal(alerting!.duration, 3600);
+  const alert = (alerting!.alerts as Array<Record<string, unknown>>)[0]!;
+  assert.deepEqual(alert.labels, { alertname: 'ManyTracebacks', pod: 'p1', severity: 'warning' });
+  assert.deepEqual(alert.annotations, { summary: 'p1 has 3 tracebacks' });
+  assert.equal(alert.state, 'pending');
+  assert.equal(alert.value, '3e+00');
+  const onlyRecording = (await (await fetch(`${base}/prometheus/api/v1/rules?type=record`, { headers })).json()) as { data: { groups: Array<{ rules: unknown[] }> } };
+  assert.equal(onlyRecording.data.groups[0]!.rules.length, 1);
+  const alerts = (await (await fetch(`${base}/prometheus/api/v1/alerts`, { headers })).json()) as { status: string; data: { alerts: Array<{ state: string }> } };
+  assert.equal(alerts.data.alerts[0]!.state, 'pending');
+
+  // Recorded samples read back by metric name, instant and range.
+  const vector = await until('recorded samples', async () => {
+    const body = (await (await fetch(`${base}/prometheus/api/v1/query?query=${encodeURIComponent('job:lines:rate1m{job="train"}')}`, { headers })).json()) as {
+      status: string;
+      data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    };
+    return body.data.result.length > 0 ? body : undefined;
+  });
+  assert.equal(vector.data.resultType, 'vector');
+  assert.deepEqual(vector.data.result[0]!.metric, { __name__: 'job:lines:rate1m', job: 'train' });
+  assert.equal(vector.data.result[0]!.value[1], '42.5');
+  const nowSeconds = Date.now() / 1000;
+  const matrix = (await (await fetch(`${base}/prometheus/api/v1/query_range?query=job:lines:rate1m&start=${nowSeconds - 5}&end=${nowSeconds}&step=1`, { headers })).json()) as {
+    data: { resultType: string; result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
+  };
+  assert.equal(matrix.data.resultType, 'matrix');
+  assert.deepEqual(matrix.data.result.map((s) => s.metric.job), ['eval', 'train']);
+  const bad = await fetch(`${base}/prometheus/api/v1/query?query=${encodeURIComponent('rate(x[5m])')}`, { headers });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /only series selectors are supported/);
+
+  response = await fetch(`${base}/loki/api/v1/rules/ops/throughput`, { method: 'DELETE', headers });
+  assert.equal(response.status, 202);
+  assert.equal((await fetch(`${base}/loki/api/v1/rules/ops`, { headers })).status, 404);
+  assert.equal((await fetch(`${base}/loki/api/v1/rules/ops`, { method: 'DELETE', headers })).status, 404);
+});
+
+test('the training pack is listed for the default tenant and is read-only', async () => {
+  const fake = { 'x-scope-orgid': 'fake' };
+  const listed = parse(await (await fetch(`${base}/loki/api/v1/rules/training`, { headers: fake })).text()) as Record<string, Array<{ rules: Array<{ alert?: string }> }>>;
+  const names = listed.training!.flatMap((g) => g.rules.map((r) => r.alert)).filter(Boolean);
+  for (const expected of ['RankPythonTraceback', 'CudaOutOfMemory', 'NcclWatchdogTimeout', 'TorchElasticChildFailed', 'HighWarningRatio', 'RankSilent']) {
+    assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
+  }
+  const response = await fetch(`${base}/loki/api/v1/rules/training`, { method: 'DELETE', headers: fake });
+  assert.equal(response.status, 400);
+  assert.match(await response.text(), /built-in training pack/);
+});
