@@ -1,0 +1,103 @@
+// Runs a log expression over the store: blocks from the store (pruned by time and required literals),
+// then the raw-byte filters, then the decoded-line predicates, then the label stages.
+
+import type { LabelPair, Labels } from '../../push/types.ts';
+import type { BlockData, BlockRef } from '../../store/types.ts';
+import type { LogExpr } from '../syntax/ast.ts';
+import { compilePipeline, runStages, type CompiledPipeline } from '../log/pipeline.ts';
+import type { PipelineEntry } from '../log/labels-builder.ts';
+import { decodeLine, lineBytes, lowerBound, rawFilterMask } from './block-scan.ts';
+import type { QueryContext } from './query-context.ts';
+
+export interface SelectOptions {
+  /** Inclusive. */
+  startNs: bigint;
+  /** Exclusive. */
+  endNs: bigint;
+  /** Iterate each block newest first. */
+  backward?: boolean;
+  /** Stop a block after this many accepted entries (a log query's limit). */
+  perBlockLimit?: number;
+}
+
+/** What the visitor gets for an entry that passed the whole pipeline. */
+export interface SelectedLine {
+  timestampNs: bigint;
+  streamLabels: Labels;
+  /** The pipeline's result; null when the pipeline has no label stages and no metadata was involved. */
+  entry: PipelineEntry | null;
+  metadata: LabelPair[] | undefined;
+  block: BlockData;
+  index: number;
+}
+
+export function selectPipeline(expr: LogExpr): CompiledPipeline {
+  return compilePipeline(expr.pipeline);
+}
+
+export async function selectBlocks(context: QueryContext, expr: LogExpr, pipeline: CompiledPipeline, options: SelectOptions): Promise<BlockRef[]> {
+  const blocks = await context.source.selectBlocks({
+    tenant: context.tenant,
+    matchers: expr.matchers,
+    startNs: options.startNs,
+    endNs: options.endNs,
+    requiredLiterals: pipeline.requiredLiterals,
+  });
+  return blocks;
+}
+
+/**
+ * Visits every entry of the block in [startNs, endNs) that passes the pipeline. `needLine` false lets
+ * a metric query that has only raw filters skip decoding entirely.
+ */
+export function scanBlock(
+  block: BlockData,
+  pipeline: CompiledPipeline,
+  options: SelectOptions,
+  context: QueryContext,
+  visit: (selected: SelectedLine, line: string | null) => void,
+  needLine: boolean,
+): void {
+  const from = lowerBound(block.timestampsNs, options.startNs);
+  const to = lowerBound(block.timestampsNs, options.endNs);
+  if (from >= to) return;
+  context.stats.linesProcessed += to - from;
+  context.stats.bytesProcessed += block.lineEnds[to - 1]! - (from === 0 ? 0 : block.lineEnds[from - 1]!);
+  const mask = rawFilterMask(block, from, to, pipeline.rawFilters);
+  const hasStages = pipeline.stages.length > 0 || pipeline.linePredicates.length > 0;
+  const metadataColumn = block.structuredMetadata;
+  const streamLabels = block.stream.labels;
+  let accepted = 0;
+  const limit = options.perBlockLimit ?? Infinity;
+  const step = options.backward ? -1 : 1;
+  for (let i = options.backward ? to - 1 : from; options.backward ? i >= from : i < to; i += step) {
+    if (mask !== null && mask[i - from] === 0) continue;
+    const metadata = metadataColumn?.[i];
+    const selected: SelectedLine = { timestampNs: block.timestampsNs[i]!, streamLabels, entry: null, metadata, block, index: i };
+    if (!hasStages && !metadata) {
+      visit(selected, needLine ? decodeLine(block, i) : null);
+    } else {
+      const line = decodeLine(block, i);
+      let passed = true;
+      for (const predicate of pipeline.linePredicates) {
+        if (!predicate(line)) {
+          passed = false;
+          break;
+        }
+      }
+      if (!passed) continue;
+      if (pipeline.stages.length === 0 && !metadata) {
+        visit(selected, line);
+      } else {
+        const entry = runStages(pipeline, streamLabels, metadata, selected.timestampNs, line);
+        if (!entry) continue;
+        selected.entry = entry;
+        visit(selected, entry.line);
+      }
+    }
+    accepted++;
+    if (accepted >= limit) break;
+  }
+}
+
+export { lineBytes };

@@ -1,0 +1,284 @@
+// Range aggregations (`count_over_time`, `rate`, `sum_over_time(… | unwrap x)`, …): gathers the
+// samples a log range produces, then slides Loki's window (t − range − offset, t − offset] over every
+// step. Lines are never materialised for counts when the pipeline has only raw-byte filters.
+
+import type { Labels } from '../../push/types.ts';
+import { QueryError } from '../api.ts';
+import type { RangeAggregation, Unwrap } from '../syntax/ast.ts';
+import { compileLabelFilter } from '../log/label-filter.ts';
+import { ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorType, LabelsBuilder } from '../log/labels-builder.ts';
+import { formatLabels } from '../../push/labels.ts';
+import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from '../log/units.ts';
+import { lineBytes } from './block-scan.ts';
+import { scanBlock, selectBlocks, selectPipeline, type SelectedLine } from './log-selection.ts';
+import type { QueryContext } from './query-context.ts';
+import { groupLabels, labelsKey } from './series-labels.ts';
+import { newSeries, type StepSeries } from './step-series.ts';
+
+interface SampleSeries {
+  labels: Labels;
+  key: string;
+  /** ns relative to the collection base. */
+  times: number[];
+  values: number[];
+  sorted: boolean;
+}
+
+const BLOCK_LOAD_CONCURRENCY = 4;
+
+export function pipelineErrorMessage(errorType: string, labels: Labels): string {
+  return (
+    `pipeline error: '${errorType}' for series: '${formatLabels(labels)}'.\n` +
+    `Use a label filter to intentionally skip this error. (e.g | __error__!="${errorType}").\n` +
+    `To skip all potential errors you can match empty errors.(e.g __error__="")\n` +
+    `The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )\n`
+  );
+}
+
+function convertUnwrapped(unwrap: Unwrap, text: string): number {
+  switch (unwrap.conversion) {
+    case '':
+      return parseGoFloat(text);
+    case 'duration':
+    case 'duration_seconds':
+      return parseGoDurationNs(text) / 1e9;
+    case 'bytes':
+      return parseHumanBytes(text);
+  }
+}
+
+export async function evaluateRangeAggregation(context: QueryContext, node: RangeAggregation, stepsNs: bigint[]): Promise<StepSeries[]> {
+  const range = node.range;
+  const rangeNs = range.rangeNs;
+  const offsetNs = range.offsetNs;
+  const firstNs = stepsNs[0]!;
+  const lastNs = stepsNs[stepsNs.length - 1]!;
+  const baseNs = firstNs - offsetNs - rangeNs;
+  const pipeline = selectPipeline(range.log);
+  const options = { startNs: baseNs + 1n, endNs: lastNs - offsetNs + 1n };
+  const refs = await selectBlocks(context, range.log, pipeline, options);
+  const series = new Map<string, SampleSeries>();
+  const unwrap = range.unwrap;
+  const postFilters = unwrap?.postFilters.map(compileLabelFilter) ?? [];
+  const op = node.op;
+  const grouping = node.grouping;
+  const wantBytes = op === 'bytes_over_time' || op === 'bytes_rate';
+
+  const addSample = (labels: Labels, timestampNs: bigint, value: number) => {
+    let target = labels;
+    if (grouping) target = groupLabels(labels, grouping.labels, grouping.without);
+    const key = labelsKey(target);
+    let entry = series.get(key);
+    if (!entry) {
+      entry = { labels: target, key, times: [], values: [], sorted: true };
+      series.set(key, entry);
+      context.checkSeries(series.size);
+    }
+    const t = Number(timestampNs - baseNs);
+    if (entry.times.length > 0 && entry.times[entry.times.length - 1]! > t) entry.sorted = false;
+    entry.times.push(t);
+    entry.values.push(value);
+  };
+
+  const visit = (selected: SelectedLine) => {
+    if (!unwrap && !selected.entry && !selected.metadata) {
+      addSample(selected.streamLabels, selected.timestampNs, wantBytes ? lineBytes(selected.block, selected.index) : 1);
+      return;
+    }
+    const builder = selected.entry?.labels ?? new LabelsBuilder(selected.streamLabels, selected.metadata);
+    let value = 1;
+    if (wantBytes) value = selected.entry ? Buffer.byteLength(selected.entry.line) : lineBytes(selected.block, selected.index);
+    if (unwrap) {
+      const text = builder.get(unwrap.label) ?? '';
+      builder.delete(unwrap.label);
+      try {
+        value = convertUnwrapped(unwrap, text);
+      } catch (error) {
+        value = 0;
+        builder.setError(ErrorType.sampleExtraction, error instanceof ConversionError ? error.message : String(error));
+      }
+      for (const filter of postFilters) if (!filter(builder)) return;
+    }
+    const errorType = builder.get(ERROR_LABEL);
+    if (errorType !== undefined) {
+      const labels = builder.toLabels();
+      delete labels[ERROR_DETAILS_LABEL];
+      throw new QueryError(pipelineErrorMessage(errorType, labels));
+    }
+    addSample(builder.toLabels(), selected.timestampNs, value);
+  };
+
+  const needLine = wantBytes && (pipeline.stages.length > 0 || pipeline.linePredicates.length > 0);
+  for (let i = 0; i < refs.length; i += BLOCK_LOAD_CONCURRENCY) {
+    context.checkDeadline();
+    const blocks = await Promise.all(refs.slice(i, i + BLOCK_LOAD_CONCURRENCY).map((ref) => ref.load()));
+    context.stats.blocksRead += blocks.length;
+    for (const block of blocks) scanBlock(block, pipeline, options, context, visit, needLine);
+  }
+
+  const stepCount = stepsNs.length;
+  const result: StepSeries[] = [];
+  const rangeSeconds = Number(rangeNs) / 1e9;
+  for (const samples of series.values()) {
+    if (!samples.sorted) sortSamples(samples);
+    const out = newSeries(samples.labels, samples.key, stepCount);
+    let lo = 0;
+    let hi = 0;
+    const times = samples.times;
+    for (let s = 0; s < stepCount; s++) {
+      const windowEnd = Number(stepsNs[s]! - offsetNs - baseNs);
+      const windowStart = windowEnd - Number(rangeNs);
+      while (hi < times.length && times[hi]! <= windowEnd) hi++;
+      while (lo < hi && times[lo]! <= windowStart) lo++;
+      if (hi <= lo) continue;
+      const value = aggregateWindow(node, samples, lo, hi, rangeSeconds, windowStart, windowEnd);
+      if (value === null) continue;
+      out.values[s] = value;
+      out.present[s] = 1;
+    }
+    if (out.present.some((p) => p === 1)) result.push(out);
+  }
+  if (op === 'absent_over_time') return absentSeries(node, result, stepCount);
+  return result;
+}
+
+function sortSamples(samples: SampleSeries): void {
+  const order = samples.times.map((_, i) => i).sort((a, b) => samples.times[a]! - samples.times[b]!);
+  samples.times = order.map((i) => samples.times[i]!);
+  samples.values = order.map((i) => samples.values[i]!);
+  samples.sorted = true;
+}
+
+function aggregateWindow(
+  node: RangeAggregation,
+  samples: SampleSeries,
+  lo: number,
+  hi: number,
+  rangeSeconds: number,
+  windowStart: number,
+  windowEnd: number,
+): number | null {
+  const values = samples.values;
+  const count = hi - lo;
+  let sum = 0;
+  switch (node.op) {
+    case 'count_over_time':
+      return count;
+    case 'absent_over_time':
+      return 1;
+    case 'rate':
+      if (!node.range.unwrap) return count / rangeSeconds;
+      for (let i = lo; i < hi; i++) sum += values[i]!;
+      return sum / rangeSeconds;
+    case 'bytes_over_time':
+    case 'sum_over_time':
+      for (let i = lo; i < hi; i++) sum += values[i]!;
+      return sum;
+    case 'bytes_rate':
+      for (let i = lo; i < hi; i++) sum += values[i]!;
+      return sum / rangeSeconds;
+    case 'avg_over_time': {
+      // Incremental mean, as Prometheus, to limit float error on long windows.
+      let mean = 0;
+      for (let i = lo; i < hi; i++) mean += (values[i]! - mean) / (i - lo + 1);
+      return mean;
+    }
+    case 'min_over_time': {
+      let min = values[lo]!;
+      for (let i = lo + 1; i < hi; i++) if (values[i]! < min || Number.isNaN(min)) min = values[i]!;
+      return min;
+    }
+    case 'max_over_time': {
+      let max = values[lo]!;
+      for (let i = lo + 1; i < hi; i++) if (values[i]! > max || Number.isNaN(max)) max = values[i]!;
+      return max;
+    }
+    case 'stdvar_over_time':
+    case 'stddev_over_time': {
+      let mean = 0;
+      let m2 = 0;
+      for (let i = lo; i < hi; i++) {
+        const n = i - lo + 1;
+        const delta = values[i]! - mean;
+        mean += delta / n;
+        m2 += delta * (values[i]! - mean);
+      }
+      const variance = m2 / count;
+      return node.op === 'stdvar_over_time' ? variance : Math.sqrt(variance);
+    }
+    case 'quantile_over_time':
+      return quantile(node.param ?? 0, values.slice(lo, hi));
+    case 'first_over_time':
+      return values[lo]!;
+    case 'last_over_time':
+      return values[hi - 1]!;
+    case 'rate_counter':
+      return extrapolatedCounterRate(samples.times, values, lo, hi, windowStart, windowEnd, rangeSeconds);
+  }
+}
+
+/** Prometheus's quantile: linear interpolation between closest ranks. */
+export function quantile(q: number, input: number[]): number {
+  if (input.length === 0) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const sorted = [...input].sort((a, b) => a - b);
+  const n = sorted.length;
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
+}
+
+/** Prometheus `extrapolatedRate` for counters (resets handled), over the window bounds. */
+function extrapolatedCounterRate(
+  times: number[],
+  values: number[],
+  lo: number,
+  hi: number,
+  windowStart: number,
+  windowEnd: number,
+  rangeSeconds: number,
+): number | null {
+  if (hi - lo < 2) return null;
+  let result = values[hi - 1]! - values[lo]!;
+  for (let i = lo + 1; i < hi; i++) if (values[i]! < values[i - 1]!) result += values[i - 1]!;
+  const firstT = times[lo]!;
+  const lastT = times[hi - 1]!;
+  let durationToStart = (firstT - windowStart) / 1e9;
+  const durationToEnd = (windowEnd - lastT) / 1e9;
+  const sampled = (lastT - firstT) / 1e9;
+  const averageBetween = sampled / (hi - lo - 1);
+  if (result > 0 && values[lo]! >= 0) {
+    const durationToZero = sampled * (values[lo]! / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  const threshold = averageBetween * 1.1;
+  let extrapolateTo = sampled;
+  extrapolateTo += durationToStart < threshold ? durationToStart : averageBetween / 2;
+  extrapolateTo += durationToEnd < threshold ? durationToEnd : averageBetween / 2;
+  if (sampled === 0) return null;
+  return (result * (extrapolateTo / sampled)) / rangeSeconds;
+}
+
+/** absent_over_time: 1 at steps where no series had a sample; labels from the selector's equalities. */
+function absentSeries(node: RangeAggregation, present: StepSeries[], steps: number): StepSeries[] {
+  const labels: Labels = {};
+  const seen = new Set<string>();
+  for (const matcher of node.range.log.matchers) {
+    if (matcher.type !== '=' || seen.has(matcher.name)) {
+      if (matcher.type === '=' && seen.has(matcher.name)) delete labels[matcher.name];
+      continue;
+    }
+    seen.add(matcher.name);
+    labels[matcher.name] = matcher.value;
+  }
+  const out = newSeries(labels, labelsKey(labels), steps);
+  for (let s = 0; s < steps; s++) {
+    if (present.some((series) => series.present[s] === 1)) continue;
+    out.values[s] = 1;
+    out.present[s] = 1;
+  }
+  return out.present.some((p) => p === 1) ? [out] : [];
+}

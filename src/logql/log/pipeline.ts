@@ -1,0 +1,138 @@
+// Builds a runnable pipeline from the AST's stages, and splits off what can run before a line is even
+// decoded: literal line filters (searched in raw block bytes) and the literals the store can use to
+// skip blocks.
+
+import type { LabelPair, Labels } from '../../push/types.ts';
+import type { RequiredLiteral } from '../../store/types.ts';
+import type { Stage } from '../syntax/ast.ts';
+import { analyzeRegexLiterals } from '../regex/literals.ts';
+import { decolorizeStage } from './decolorize.ts';
+import { dropLabelsStage } from './drop-labels.ts';
+import { jsonParserStage } from './json-parser.ts';
+import { keepLabelsStage } from './keep-labels.ts';
+import { labelFilterStage } from './label-filter.ts';
+import { labelFormatStage } from './label-format.ts';
+import { LabelsBuilder, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
+import { compileLineFilter, isPureLiteralFilter, lineFilterStage, literalNeedles, type LinePredicate } from './line-filter.ts';
+import { lineFormatStage } from './line-format.ts';
+import { logfmtParserStage } from './logfmt-parser.ts';
+import { patternParserStage } from './pattern-parser.ts';
+import { regexpParserStage } from './regexp-parser.ts';
+import { unpackParserStage } from './unpack-parser.ts';
+
+/** A filter on raw bytes: keep lines containing any needle (or, negated, none of them). */
+export interface RawLineFilter {
+  negated: boolean;
+  needles: Buffer[];
+}
+
+export interface CompiledPipeline {
+  /** Line filters hoisted to run on raw bytes, before decoding. */
+  rawFilters: RawLineFilter[];
+  /** Other line predicates hoisted ahead of every label stage (run on the decoded line). */
+  linePredicates: LinePredicate[];
+  /** Stages that need a label set. Empty when the pipeline is only line filters. */
+  stages: PipelineStage[];
+  requiredLiterals: RequiredLiteral[];
+}
+
+export interface PipelineOutput {
+  line: string;
+  labels: LabelsBuilder;
+}
+
+export function buildStage(stage: Stage): PipelineStage | null {
+  switch (stage.kind) {
+    case 'lineFilter': {
+      const predicate = compileLineFilter(stage);
+      return predicate ? lineFilterStage(predicate) : null;
+    }
+    case 'json':
+      return jsonParserStage(stage.params);
+    case 'logfmt':
+      return logfmtParserStage(stage);
+    case 'regexp':
+      return regexpParserStage(stage.pattern);
+    case 'pattern':
+      return patternParserStage(stage.pattern);
+    case 'unpack':
+      return unpackParserStage();
+    case 'labelFilter':
+      return labelFilterStage(stage.filter);
+    case 'lineFormat':
+      return lineFormatStage(stage.template);
+    case 'labelFormat':
+      return labelFormatStage(stage.ops);
+    case 'drop':
+      return dropLabelsStage(stage.labels);
+    case 'keep':
+      return keepLabelsStage(stage.labels);
+    case 'decolorize':
+      return decolorizeStage();
+  }
+}
+
+function changesLine(stage: Stage): boolean {
+  return stage.kind === 'lineFormat' || stage.kind === 'unpack' || stage.kind === 'decolorize';
+}
+
+export function compilePipeline(stages: Stage[]): CompiledPipeline {
+  const rawFilters: RawLineFilter[] = [];
+  const linePredicates: LinePredicate[] = [];
+  const rest: PipelineStage[] = [];
+  const requiredLiterals: RequiredLiteral[] = [];
+  let lineChanged = false;
+  for (const stage of stages) {
+    if (changesLine(stage)) lineChanged = true;
+    if (stage.kind === 'lineFilter' && !lineChanged) {
+      const predicate = compileLineFilter(stage);
+      if (!predicate) continue;
+      const needles = literalNeedles(stage);
+      if (needles && needles.needles.length === 1) {
+        requiredLiterals.push({ literal: needles.needles[0]!, caseInsensitive: needles.caseInsensitive });
+      }
+      if (isPureLiteralFilter(stage)) {
+        const texts =
+          stage.op === '|~' || stage.op === '!~'
+            ? stage.values.flatMap((v) => (v.kind === 'text' ? (analyzeRegexLiterals(v.value).alternatives ?? []) : []))
+            : stage.values.map((v) => (v.kind === 'text' ? v.value : ''));
+        rawFilters.push({ negated: stage.op === '!=' || stage.op === '!~', needles: texts.map((t) => Buffer.from(t, 'utf8')) });
+        continue;
+      }
+      linePredicates.push(predicate);
+      continue;
+    }
+    const built = buildStage(stage);
+    if (built) rest.push(built);
+  }
+  return { rawFilters, linePredicates, stages: rest, requiredLiterals };
+}
+
+/** Runs the non-hoisted stages. Returns null when a stage drops the entry. */
+export function runStages(
+  pipeline: CompiledPipeline,
+  streamLabels: Labels,
+  metadata: LabelPair[] | undefined,
+  timestampNs: bigint,
+  line: string,
+): PipelineEntry | null {
+  const entry: PipelineEntry = { timestampNs, line, labels: new LabelsBuilder(streamLabels, metadata) };
+  for (const stage of pipeline.stages) if (!stage.process(entry)) return null;
+  return entry;
+}
+
+/** Runs every stage (hoisted ones included) on one decoded line: for tail and single-entry tests. */
+export function runWholePipeline(
+  pipeline: CompiledPipeline,
+  streamLabels: Labels,
+  metadata: LabelPair[] | undefined,
+  timestampNs: bigint,
+  line: string,
+): PipelineEntry | null {
+  for (const raw of pipeline.rawFilters) {
+    const found = raw.needles.some((needle) => line.includes(needle.toString('utf8')));
+    if (found === raw.negated) return null;
+  }
+  for (const predicate of pipeline.linePredicates) if (!predicate(line)) return null;
+  return runStages(pipeline, streamLabels, metadata, timestampNs, line);
+}

@@ -1,0 +1,115 @@
+// Go's number, duration and byte-size parsing as Loki uses it for label filters, unwrap and the
+// template functions; the error texts are Go's, because they surface in `__error_details__`.
+
+export class ConversionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConversionError';
+  }
+}
+
+/** Go `strconv.ParseFloat(s, 64)`. */
+export function parseGoFloat(text: string): number {
+  const body = text.replaceAll('_', '');
+  if (/^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/.test(body)) return Number(body);
+  if (/^[+-]?0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*(?:[pP][+-]?\d+)?$/.test(body)) {
+    const sign = body.startsWith('-') ? -1 : 1;
+    const unsigned = body.replace(/^[+-]/, '').slice(2);
+    const [mantissa, exponent] = unsigned.split(/[pP]/);
+    const [intPart, fracPart = ''] = mantissa!.split('.');
+    const value = parseInt(intPart! || '0', 16) + (fracPart ? parseInt(fracPart, 16) / 16 ** fracPart.length : 0);
+    return sign * value * 2 ** Number(exponent ?? 0);
+  }
+  if (/^[+-]?(?:inf|infinity)$/i.test(body)) return body.startsWith('-') ? -Infinity : Infinity;
+  if (/^nan$/i.test(body)) return NaN;
+  throw new ConversionError(`strconv.ParseFloat: parsing ${goQuote(text)}: invalid syntax`);
+}
+
+const DURATION_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  'µs': 1e3,
+  'μs': 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/** Go `time.ParseDuration`, in nanoseconds (as a float to keep fractions of huge values sane). */
+export function parseGoDurationNs(text: string): number {
+  let rest = text;
+  let sign = 1;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    if (rest[0] === '-') sign = -1;
+    rest = rest.slice(1);
+  }
+  if (rest === '0') return 0;
+  if (rest === '') throw new ConversionError(`time: invalid duration ${goQuote(text)}`);
+  let total = 0;
+  while (rest.length > 0) {
+    const number = /^(\d*)(?:\.(\d*))?/.exec(rest)!;
+    if (number[0] === '' || number[0] === '.') throw new ConversionError(`time: invalid duration ${goQuote(text)}`);
+    rest = rest.slice(number[0].length);
+    const unit = /^[^\d.]*/.exec(rest)![0];
+    if (unit === '') throw new ConversionError(`time: missing unit in duration ${goQuote(text)}`);
+    const scale = DURATION_UNITS_NS[unit];
+    if (scale === undefined) throw new ConversionError(`time: unknown unit ${goQuote(unit)} in duration ${goQuote(text)}`);
+    rest = rest.slice(unit.length);
+    total += Number(number[0].startsWith('.') ? `0${number[0]}` : number[0]) * scale;
+  }
+  return sign * total;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  ki: 1024,
+  kib: 1024,
+  m: 1e6,
+  mb: 1e6,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1e9,
+  gb: 1e9,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1e12,
+  tb: 1e12,
+  ti: 1024 ** 4,
+  tib: 1024 ** 4,
+  p: 1e15,
+  pb: 1e15,
+  pi: 1024 ** 5,
+  pib: 1024 ** 5,
+  e: 1e18,
+  eb: 1e18,
+  ei: 1024 ** 6,
+  eib: 1024 ** 6,
+};
+
+/** go-humanize `ParseBytes`: `42kB`, `13 MiB`, `1,024`. */
+export function parseHumanBytes(text: string): number {
+  let lastDigit = 0;
+  let hasComma = false;
+  for (const ch of text) {
+    if (!(/[0-9.]/.test(ch) || ch === ',')) break;
+    if (ch === ',') hasComma = true;
+    lastDigit++;
+  }
+  let number = text.slice(0, lastDigit);
+  if (hasComma) number = number.replaceAll(',', '');
+  const value = Number(number);
+  if (number === '' || Number.isNaN(value)) throw new ConversionError(`strconv.ParseFloat: parsing ${goQuote(number)}: invalid syntax`);
+  const unit = text.slice(lastDigit).trim().toLowerCase();
+  const scale = BYTE_UNITS[unit];
+  if (scale === undefined) throw new ConversionError(`unhandled size name: ${unit}`);
+  return Math.floor(value * scale);
+}
+
+/** Go's %q for the ASCII strings these messages quote. */
+export function goQuote(text: string): string {
+  return JSON.stringify(text);
+}

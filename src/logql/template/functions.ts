@@ -1,0 +1,420 @@
+// The template function table: Loki's own functions (pkg/logql/log/fmt.go), the sprig subset Loki
+// exposes, and Go's template builtins. Each entry declares Go parameter types so arguments are checked
+// and converted the way Go's reflection-based call does, with Go's error wording.
+
+import { compileRe2, RegexSyntaxError } from '../regex/re2.ts';
+import { GoTime, formatGoTime, ianaZone, parseGoTime, utcZone } from './go-time.ts';
+import { formatGoFloat, goSprintf, goTypeName, isTrue, printGo, type GoValue } from './go-values.ts';
+import { ConversionError, parseGoDurationNs, parseHumanBytes } from '../log/units.ts';
+
+export type ParamType = 'string' | 'int' | 'float' | 'any' | 'time';
+
+export class FunctionCallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FunctionCallError';
+  }
+}
+
+export interface TemplateFunction {
+  params: ParamType[];
+  variadic?: ParamType;
+  call(...args: GoValue[]): GoValue;
+}
+
+/** Per-entry values reachable through `__line__` and `__timestamp__`. */
+export interface TemplateContext {
+  line: string;
+  timestampNs: bigint;
+}
+
+function fn(params: ParamType[], call: (...args: never[]) => GoValue, variadic?: ParamType): TemplateFunction {
+  return { params, variadic, call: call as (...args: GoValue[]) => GoValue };
+}
+
+/** cast.ToInt64 as sprig uses it: lenient, 0 on failure. */
+function toInt64(value: GoValue): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n;
+  if (typeof value === 'boolean') return value ? 1n : 0n;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^[+-]?\d+$/.test(text)) return BigInt(text);
+    if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(text)) return BigInt(text.replace(/^([+-]?)0[xX]/, '$10x'));
+    return 0n;
+  }
+  return 0n;
+}
+
+/** cast.ToFloat64: lenient, 0 on failure. */
+function toFloat64(value: GoValue): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'string') {
+    const n = Number(value.trim());
+    return value.trim() !== '' && !Number.isNaN(n) ? n : 0;
+  }
+  return 0;
+}
+
+function goTrim(text: string, cutset: string, left: boolean, right: boolean): string {
+  const chars = new Set(cutset);
+  const runes = [...text];
+  let start = 0;
+  let end = runes.length;
+  if (left) while (start < end && chars.has(runes[start]!)) start++;
+  if (right) while (end > start && chars.has(runes[end - 1]!)) end--;
+  return runes.slice(start, end).join('');
+}
+
+function goTrimSpace(text: string): string {
+  return text.replace(/^[\s\u0085\u00A0]+|[\s\u0085\u00A0]+$/g, '');
+}
+
+function compileOrFail(pattern: string) {
+  try {
+    return compileRe2(pattern);
+  } catch (error) {
+    if (error instanceof RegexSyntaxError) throw new FunctionCallError(error.message);
+    throw error;
+  }
+}
+
+/** Go regexp ReplaceAllString: `$1`, `${name}` expand; `$$` is a dollar. */
+function expandReplacement(template: string, match: RegExpExecArray, groupNames: string[]): string {
+  return template.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_whole, dollar: string, braced?: string, bare?: string) => {
+    if (dollar === '$') return '$';
+    const name = braced ?? bare!;
+    if (/^\d+$/.test(name)) return match[Number(name)] ?? '';
+    if (groupNames.includes(name)) return match.groups?.[/^[A-Za-z_]/.test(name) ? name : `_${name}`] ?? '';
+    return '';
+  });
+}
+
+function regexReplace(pattern: string, text: string, replacement: string, literal: boolean): string {
+  const compiled = compileOrFail(pattern);
+  const global = new RegExp(compiled.regexp.source, compiled.regexp.flags + 'g');
+  let out = '';
+  let last = 0;
+  let match: RegExpExecArray | null;
+  let guard = 0;
+  while ((match = global.exec(text)) !== null && guard++ <= text.length) {
+    out += text.slice(last, match.index) + (literal ? replacement : expandReplacement(replacement, match, compiled.groupNames));
+    last = match.index + match[0].length;
+    if (match[0].length === 0) {
+      if (global.lastIndex < text.length) out += text[global.lastIndex];
+      global.lastIndex++;
+      last = global.lastIndex;
+    }
+  }
+  return out + text.slice(Math.min(last, text.length));
+}
+
+function goQueryEscape(text: string): string {
+  return encodeURIComponent(text).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%7E/g, '~');
+}
+
+function goQueryUnescape(text: string): string {
+  const bad = /%(?![0-9a-fA-F]{2})/.exec(text);
+  if (bad) throw new FunctionCallError(`invalid URL escape ${JSON.stringify(text.slice(bad.index, bad.index + 3))}`);
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return Buffer.from(text.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+}
+
+function title(text: string): string {
+  return text.replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, before: string, letter: string) => before + letter.toUpperCase());
+}
+
+function toTime(value: GoValue): GoTime | null {
+  if (value instanceof GoTime) return value;
+  if (typeof value === 'bigint') return new GoTime(value * 1_000_000_000n);
+  if (typeof value === 'number') return new GoTime(BigInt(Math.trunc(value)) * 1_000_000_000n);
+  return null;
+}
+
+function unixToTime(epoch: string): GoTime {
+  if (!/^\d+$/.test(epoch)) throw new FunctionCallError(`unable to parse time '${epoch}': unsupported length`);
+  const value = BigInt(epoch);
+  switch (epoch.length) {
+    case 5:
+      return new GoTime(value * 86_400n * 1_000_000_000n);
+    case 10:
+      return new GoTime(value * 1_000_000_000n);
+    case 13:
+      return new GoTime(value * 1_000_000n);
+    case 16:
+      return new GoTime(value * 1_000n);
+    case 19:
+      return new GoTime(value);
+    default:
+      throw new FunctionCallError(`unable to parse time '${epoch}' with length ${epoch.length}`);
+  }
+}
+
+function b64decode(text: string): string {
+  return Buffer.from(text.replace(/=+$/, ''), 'base64').toString('utf8');
+}
+
+function compareOrdered(name: string, a: GoValue, b: GoValue): number {
+  const kind = (v: GoValue) => (typeof v === 'bigint' ? 'int' : typeof v === 'number' ? 'float' : typeof v === 'string' ? 'string' : goTypeName(v));
+  if (kind(a) !== kind(b)) throw new FunctionCallError(`incompatible types for comparison`);
+  if (typeof a === 'string' || typeof a === 'number' || typeof a === 'bigint') {
+    return a < (b as typeof a) ? -1 : a > (b as typeof a) ? 1 : 0;
+  }
+  throw new FunctionCallError(`invalid type for comparison`);
+  void name;
+}
+
+function goEqual(a: GoValue, b: GoValue): boolean {
+  if (a === null || b === null) return a === b;
+  const kindA = typeof a;
+  const kindB = typeof b;
+  if (kindA !== kindB) throw new FunctionCallError('incompatible types for comparison');
+  if (a instanceof GoTime && b instanceof GoTime) return a.unixNs === b.unixNs;
+  if (typeof a === 'object') throw new FunctionCallError('non-comparable type');
+  return a === b;
+}
+
+function goLen(value: GoValue): bigint {
+  if (typeof value === 'string') return BigInt(Buffer.byteLength(value));
+  if (Array.isArray(value)) return BigInt(value.length);
+  if (value !== null && typeof value === 'object' && !(value instanceof GoTime)) return BigInt(Object.keys(value).length);
+  throw new FunctionCallError(`len of type ${goTypeName(value)}`);
+}
+
+function fromJson(text: string): GoValue {
+  try {
+    const convert = (v: unknown): GoValue => {
+      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+      if (Array.isArray(v)) return v.map(convert);
+      const out: { [key: string]: GoValue } = {};
+      for (const [k, inner] of Object.entries(v as object)) out[k] = convert(inner);
+      return out;
+    };
+    return convert(JSON.parse(text));
+  } catch {
+    return {};
+  }
+}
+
+function round(value: GoValue, places: bigint, half?: GoValue): number {
+  const rounder = half === undefined ? 0.5 : toFloat64(half);
+  const n = toFloat64(value);
+  const pow = 10 ** Number(places);
+  const digit = pow * n;
+  const frac = digit - Math.trunc(digit);
+  const rounded = frac >= rounder ? Math.ceil(digit) : Math.floor(digit);
+  return rounded / pow;
+}
+
+export function createFunctionTable(context: () => TemplateContext): Record<string, TemplateFunction> {
+  const table: Record<string, TemplateFunction> = {
+    // Loki's own functions.
+    __line__: fn([], () => context().line),
+    __timestamp__: fn([], () => new GoTime(context().timestampNs)),
+    ToLower: fn(['string'], (s: string) => s.toLowerCase()),
+    ToUpper: fn(['string'], (s: string) => s.toUpperCase()),
+    Replace: fn(['string', 'string', 'string', 'int'], (s: string, old: string, replacement: string, n: bigint) => {
+      if (n < 0n) return s.split(old).join(replacement);
+      let out = s;
+      let from = 0;
+      for (let i = 0n; i < n; i++) {
+        const at = out.indexOf(old, from);
+        if (at < 0) break;
+        out = out.slice(0, at) + replacement + out.slice(at + old.length);
+        from = at + replacement.length + (old === '' ? 1 : 0);
+      }
+      return out;
+    }),
+    Trim: fn(['string', 'string'], (s: string, cut: string) => goTrim(s, cut, true, true)),
+    TrimLeft: fn(['string', 'string'], (s: string, cut: string) => goTrim(s, cut, true, false)),
+    TrimRight: fn(['string', 'string'], (s: string, cut: string) => goTrim(s, cut, false, true)),
+    TrimPrefix: fn(['string', 'string'], (s: string, p: string) => (s.startsWith(p) ? s.slice(p.length) : s)),
+    TrimSuffix: fn(['string', 'string'], (s: string, p: string) => (p && s.endsWith(p) ? s.slice(0, s.length - p.length) : s)),
+    TrimSpace: fn(['string'], (s: string) => goTrimSpace(s)),
+    regexReplaceAll: fn(['string', 'string', 'string'], (re: string, s: string, repl: string) => regexReplace(re, s, repl, false)),
+    regexReplaceAllLiteral: fn(['string', 'string', 'string'], (re: string, s: string, repl: string) => regexReplace(re, s, repl, true)),
+    count: fn(['string', 'string'], (re: string, s: string) => {
+      const compiled = compileOrFail(re);
+      const global = new RegExp(compiled.regexp.source, compiled.regexp.flags + 'g');
+      let n = 0n;
+      let match: RegExpExecArray | null;
+      while ((match = global.exec(s)) !== null) {
+        n++;
+        if (match[0].length === 0) global.lastIndex++;
+        if (global.lastIndex > s.length) break;
+      }
+      return n;
+    }),
+    urldecode: fn(['string'], (s: string) => goQueryUnescape(s)),
+    urlencode: fn(['string'], (s: string) => goQueryEscape(s)),
+    bytes: fn(['string'], (s: string) => {
+      try {
+        return parseHumanBytes(s);
+      } catch (error) {
+        throw new FunctionCallError((error as ConversionError).message);
+      }
+    }),
+    duration: fn(['string'], (s: string) => durationSeconds(s)),
+    duration_seconds: fn(['string'], (s: string) => durationSeconds(s)),
+    unixEpochMillis: fn(['time'], (t: GoTime) => String(t.unixNs / 1_000_000n)),
+    unixEpochNanos: fn(['time'], (t: GoTime) => String(t.unixNs)),
+    toDateInZone: fn(['string', 'string', 'string'], (layout: string, zone: string, s: string) => {
+      let resolver = utcZone;
+      try {
+        resolver = ianaZone(zone);
+      } catch {
+        resolver = utcZone;
+      }
+      try {
+        return parseGoTime(layout, s, resolver);
+      } catch {
+        return new GoTime(-62135596800n * 1_000_000_000n);
+      }
+    }),
+    unixToTime: fn(['string'], (s: string) => unixToTime(s)),
+    alignLeft: fn(['int', 'string'], (n: bigint, s: string) => {
+      const runes = [...s];
+      const count = Number(n);
+      return runes.length >= count ? runes.slice(0, count).join('') : s + ' '.repeat(count - runes.length);
+    }),
+    alignRight: fn(['int', 'string'], (n: bigint, s: string) => {
+      const runes = [...s];
+      const count = Number(n);
+      return runes.length >= count ? runes.slice(runes.length - count).join('') : ' '.repeat(count - runes.length) + s;
+    }),
+    b64dec: fn(['string'], (s: string) => b64decode(s)),
+    // sprig.
+    b64enc: fn(['string'], (s: string) => Buffer.from(s).toString('base64')),
+    lower: fn(['string'], (s: string) => s.toLowerCase()),
+    upper: fn(['string'], (s: string) => s.toUpperCase()),
+    title: fn(['string'], (s: string) => title(s)),
+    trunc: fn(['int', 'string'], (c: bigint, s: string) => {
+      const n = Number(c);
+      if (n < 0 && s.length + n > 0) return s.slice(s.length + n);
+      if (n >= 0 && s.length > n) return s.slice(0, n);
+      return s;
+    }),
+    substr: fn(['int', 'int', 'string'], (start: bigint, end: bigint, s: string) => {
+      const a = Number(start);
+      const b = Number(end);
+      if (a < 0) return s.slice(0, b);
+      if (b < 0 || b > s.length) return s.slice(a);
+      return s.slice(a, b);
+    }),
+    contains: fn(['string', 'string'], (sub: string, s: string) => s.includes(sub)),
+    hasPrefix: fn(['string', 'string'], (p: string, s: string) => s.startsWith(p)),
+    hasSuffix: fn(['string', 'string'], (p: string, s: string) => s.endsWith(p)),
+    indent: fn(['int', 'string'], (n: bigint, s: string) => indent(Number(n), s)),
+    nindent: fn(['int', 'string'], (n: bigint, s: string) => `\n${indent(Number(n), s)}`),
+    replace: fn(['string', 'string', 'string'], (old: string, replacement: string, s: string) => s.split(old).join(replacement)),
+    repeat: fn(['int', 'string'], (n: bigint, s: string) => s.repeat(Math.max(0, Number(n)))),
+    trim: fn(['string'], (s: string) => goTrimSpace(s)),
+    trimAll: fn(['string', 'string'], (cut: string, s: string) => goTrim(s, cut, true, true)),
+    trimSuffix: fn(['string', 'string'], (p: string, s: string) => (p && s.endsWith(p) ? s.slice(0, s.length - p.length) : s)),
+    trimPrefix: fn(['string', 'string'], (p: string, s: string) => (s.startsWith(p) ? s.slice(p.length) : s)),
+    int: fn(['any'], (v: GoValue) => (typeof v === 'string' && /^[+-]?\d*\.\d+$/.test(v.trim()) ? 0n : toInt64(v))),
+    int64: fn(['any'], (v: GoValue) => toInt64(v)),
+    float64: fn(['any'], (v: GoValue) => toFloat64(v)),
+    add: fn([], (...vs: GoValue[]) => vs.reduce<bigint>((sum, v) => sum + toInt64(v), 0n), 'any'),
+    add1: fn(['any'], (v: GoValue) => toInt64(v) + 1n),
+    sub: fn(['any', 'any'], (a: GoValue, b: GoValue) => toInt64(a) - toInt64(b)),
+    mul: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<bigint>((p, v) => p * toInt64(v), toInt64(a)), 'any'),
+    div: fn(['any', 'any'], (a: GoValue, b: GoValue) => {
+      const divisor = toInt64(b);
+      if (divisor === 0n) throw new FunctionCallError('runtime error: integer divide by zero');
+      return toInt64(a) / divisor;
+    }),
+    mod: fn(['any', 'any'], (a: GoValue, b: GoValue) => {
+      const divisor = toInt64(b);
+      if (divisor === 0n) throw new FunctionCallError('runtime error: integer divide by zero');
+      return toInt64(a) % divisor;
+    }),
+    addf: fn([], (...vs: GoValue[]) => vs.reduce<number>((sum, v) => sum + toFloat64(v), 0), 'any'),
+    subf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<number>((d, v) => d - toFloat64(v), toFloat64(a)), 'any'),
+    mulf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<number>((p, v) => p * toFloat64(v), toFloat64(a)), 'any'),
+    divf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<number>((q, v) => q / toFloat64(v), toFloat64(a)), 'any'),
+    max: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<bigint>((m, v) => (toInt64(v) > m ? toInt64(v) : m), toInt64(a)), 'any'),
+    min: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<bigint>((m, v) => (toInt64(v) < m ? toInt64(v) : m), toInt64(a)), 'any'),
+    maxf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => Math.max(toFloat64(a), ...vs.map(toFloat64)), 'any'),
+    minf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => Math.min(toFloat64(a), ...vs.map(toFloat64)), 'any'),
+    ceil: fn(['any'], (v: GoValue) => Math.ceil(toFloat64(v))),
+    floor: fn(['any'], (v: GoValue) => Math.floor(toFloat64(v))),
+    round: fn(['any', 'int'], (v: GoValue, p: bigint, ...rest: GoValue[]) => round(v, p, rest[0]), 'float'),
+    fromJson: fn(['string'], (s: string) => fromJson(s)),
+    date: fn(['string', 'any'], (layout: string, v: GoValue) => {
+      const time = toTime(v) ?? new GoTime(BigInt(Date.now()) * 1_000_000n);
+      return formatGoTime(time, layout);
+    }),
+    toDate: fn(['string', 'string'], (layout: string, s: string) => {
+      try {
+        return parseGoTime(layout, s);
+      } catch {
+        return new GoTime(-62135596800n * 1_000_000_000n);
+      }
+    }),
+    now: fn([], () => new GoTime(BigInt(Date.now()) * 1_000_000n)),
+    unixEpoch: fn(['time'], (t: GoTime) => String(t.unixNs / 1_000_000_000n - (t.unixNs % 1_000_000_000n < 0n ? 1n : 0n))),
+    default: fn(['any'], (d: GoValue, ...given: GoValue[]) => (given.length === 0 || !isTrue(given[0]!) ? d : given[0]!), 'any'),
+    // Go builtins (and/or/not/eq… are handled by the executor where they need laziness).
+    not: fn(['any'], (v: GoValue) => !isTrue(v)),
+    eq: fn(['any'], (a: GoValue, ...bs: GoValue[]) => {
+      if (bs.length === 0) throw new FunctionCallError('missing argument for comparison');
+      return bs.some((b) => goEqual(a, b));
+    }, 'any'),
+    ne: fn(['any', 'any'], (a: GoValue, b: GoValue) => !goEqual(a, b)),
+    lt: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('lt', a, b) < 0),
+    le: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('le', a, b) <= 0),
+    gt: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('gt', a, b) > 0),
+    ge: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('ge', a, b) >= 0),
+    len: fn(['any'], (v: GoValue) => goLen(v)),
+    index: fn(['any'], (v: GoValue, ...keys: GoValue[]) => {
+      let current = v;
+      for (const key of keys) {
+        if (Array.isArray(current)) {
+          const i = Number(toInt64(key));
+          if (i < 0 || i >= current.length) throw new FunctionCallError(`error calling index: index out of range: ${i}`);
+          current = current[i]!;
+        } else if (current !== null && typeof current === 'object' && !(current instanceof GoTime)) {
+          current = (current as Record<string, GoValue>)[printGo(key)] ?? null;
+        } else if (typeof current === 'string') {
+          current = BigInt(Buffer.from(current)[Number(toInt64(key))] ?? 0);
+        } else throw new FunctionCallError(`can't index item of type ${goTypeName(current)}`);
+      }
+      return current;
+    }, 'any'),
+    printf: fn(['string'], (format: string, ...args: GoValue[]) => goSprintf(format, args), 'any'),
+    print: fn([], (...args: GoValue[]) => goPrint(args), 'any'),
+    println: fn([], (...args: GoValue[]) => `${args.map(printGo).join(' ')}\n`, 'any'),
+  };
+  return table;
+}
+
+function durationSeconds(s: string): number {
+  try {
+    return parseGoDurationNs(s) / 1e9;
+  } catch (error) {
+    throw new FunctionCallError((error as Error).message);
+  }
+}
+
+function indent(n: number, s: string): string {
+  const pad = ' '.repeat(Math.max(0, n));
+  return pad + s.split('\n').join(`\n${pad}`);
+}
+
+/** fmt.Sprint: spaces between operands when neither is a string. */
+function goPrint(args: GoValue[]): string {
+  let out = '';
+  for (let i = 0; i < args.length; i++) {
+    if (i > 0 && typeof args[i] !== 'string' && typeof args[i - 1] !== 'string') out += ' ';
+    out += printGo(args[i]!);
+  }
+  return out;
+}
+
+export { formatGoFloat };
