@@ -55,8 +55,9 @@ export type LineFilterValue =
 
 /**
  * One line filter. `values` has more than one element when written with `or`
- * (`|= "a" or "b"`): for positive ops the line must match any value; for negative ops
- * (`!=`, `!~`, `!>`) it must match none of them.
+ * (`|= "a" or "b"`): the line must match any of them. The parser turns a negative filter written
+ * with `or` (`!= "a" or "b"`, meaning "none of") into consecutive single-value stages, so for
+ * `!=`, `!~` and `!>` `values` has exactly one element.
  */
 export interface LineFilterStage {
   kind: 'lineFilter';
@@ -229,6 +230,7 @@ export interface VectorAggregation {
   expr: SampleExpr;
   /** k of topk/bottomk/approx_topk. */
   param?: number;
+  /** Absent means `by ()`: everything aggregates into one series (the parser drops a written `by ()`). */
   grouping?: Grouping;
 }
 

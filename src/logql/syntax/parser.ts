@@ -38,6 +38,12 @@ import { foldLiteralBinary } from './constant-folding.ts';
 /** Loki rejects queries of this many bytes or more before parsing. */
 export const MAX_QUERY_BYTES = 131072;
 
+/**
+ * Parentheses and operators nest by recursion; a 128 KiB query of `(((…` would otherwise overflow
+ * the stack. Go's RE2 uses the same bound for regex nesting.
+ */
+const MAX_NESTING_DEPTH = 1000;
+
 const EMPTY_COMPATIBLE_MATCHERS_ERROR =
   'queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will';
 
@@ -149,6 +155,7 @@ class Parser {
   private readonly tokens: Token[];
   private readonly lexError: LexError | undefined;
   private index = 0;
+  private depth = 0;
   /** Errors Loki only reports after a successful parse (it stores them in the AST node). */
   readonly deferredErrors: string[] = [];
 
@@ -208,7 +215,23 @@ class Parser {
     return expr;
   }
 
+  /** Runs a recursive step with the nesting guard. */
+  private nested<T>(step: () => T): T {
+    if (++this.depth > MAX_NESTING_DEPTH) {
+      throw semanticError(`query nests too deeply (more than ${MAX_NESTING_DEPTH} levels)`);
+    }
+    try {
+      return step();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private parseExpression(minPrecedence: number): Expr {
+    return this.nested(() => this.parseExpressionUnguarded(minPrecedence));
+  }
+
+  private parseExpressionUnguarded(minPrecedence: number): Expr {
     let left = this.parsePrimary();
     for (;;) {
       const binary = BINARY_OPS[this.peek().type];
@@ -382,7 +405,8 @@ class Parser {
     const groupingBefore = grouping !== undefined;
     if (!groupingBefore) grouping = this.parseGrouping();
     const result: SampleExpr = { kind: 'vectorAggregation', op, expr };
-    if (grouping !== undefined) result.grouping = grouping;
+    // `by ()` is what Loki assumes when no grouping is written; keep one form for one meaning.
+    if (grouping !== undefined && (grouping.without || grouping.labels.length > 0)) result.grouping = grouping;
 
     if (op === 'topk' || op === 'bottomk' || op === 'approx_topk') {
       if (paramText === undefined) this.deferredErrors.push(`parameter required for operation ${op}`);
@@ -433,7 +457,7 @@ class Parser {
   private parseLogRangePart(): PartialLogRange {
     if (this.at('OPEN_PARENTHESIS')) {
       this.advance();
-      const inner = this.parseLogRangePart();
+      const inner = this.nested(() => this.parseLogRangePart());
       this.expect('CLOSE_PARENTHESIS');
       if ('complete' in inner) return inner;
       if (!this.at('RANGE')) return inner;
@@ -534,7 +558,14 @@ class Parser {
     for (;;) {
       const filterOp = LINE_FILTER_OPS[this.peek().type];
       if (filterOp !== undefined) {
-        stages.push(this.parseLineFilter(filterOp));
+        const filter = this.parseLineFilter(filterOp);
+        // A negative filter with `or` means "none of", which is exactly a chain of single filters;
+        // storing it as such keeps one form per meaning (and is how Loki prints it).
+        if (filter.op === '!=' || filter.op === '!~' || filter.op === '!>') {
+          for (const value of filter.values) stages.push({ kind: 'lineFilter', op: filter.op, values: [value] });
+        } else {
+          stages.push(filter);
+        }
         continue;
       }
       if (!this.at('PIPE')) return stages;
@@ -673,6 +704,10 @@ class Parser {
    * rest of the filter: `a, b or c` is `a and (b or c)`.
    */
   private parseLabelFilter(minPrecedence = 0): LabelFilter {
+    return this.nested(() => this.parseLabelFilterUnguarded(minPrecedence));
+  }
+
+  private parseLabelFilterUnguarded(minPrecedence: number): LabelFilter {
     let left = this.parseLabelFilterPrimary();
     for (;;) {
       if (this.at('COMMA') || this.at('IDENTIFIER') || this.at('OPEN_PARENTHESIS')) {

@@ -21,6 +21,8 @@ const POSIX_CLASSES = new Set([
 ]);
 const PERL_CLASS_LETTERS = new Set(['d', 'D', 's', 'S', 'w', 'W']);
 const MAX_REPEAT = 1000;
+/** Go's regexp/syntax limit; also keeps this recursive checker off the stack limit. */
+const MAX_NESTING_DEPTH = 1000;
 
 class RegexSyntaxError extends Error {
   constructor(code: string, fragment: string) {
@@ -49,6 +51,7 @@ class RegexChecker {
 
   /** Parses an alternation until `)` or end; returns whether it matches "". */
   parseAlternation(depth: number): boolean {
+    if (depth > MAX_NESTING_DEPTH) throw new RegexSyntaxError('expression nests too deeply', this.pattern);
     let nullable = this.parseConcatenation(depth);
     while (this.peek() === '|') {
       this.pos++;
