@@ -1,7 +1,8 @@
 // Entry point of one simulated node's launcher, a small stand-in for torchrun: it starts the node's
 // ranks as child processes with RANK/LOCAL_RANK/WORLD_SIZE/NODE_RANK set, and either
 // - tees their output to its own stdout/stderr with torchrun's `[default<rank>]:` prefix, or
-// - (with DEMO_LOG_DIR) lets each rank write <dir>/node<N>-rank<R>.log, as `torchrun --log-dir` does.
+// - (with DEMO_LOG_DIR) lets each rank write <dir>/node<N>-rank<R>.{stdout,stderr}.log, as
+//   `torchrun --log-dir` does.
 // When a rank fails it stops the others with SIGTERM and prints torchrun's ChildFailedError report;
 // on SIGTERM it stops its ranks and exits 1. Configuration comes from DEMO_* environment variables.
 
@@ -61,9 +62,13 @@ for (let localRank = 0; localRank < ranksPerNode; localRank++) {
   };
   let child: ChildProcess;
   if (logDir !== undefined) {
-    const fd = openSync(join(logDir, `node${nodeRank}-rank${rank}.log`), 'a');
-    child = spawn(process.execPath, [RANK_PROCESS], { env, stdio: ['ignore', fd, fd] });
-    closeSync(fd);
+    // Separate files per stream, as torchrun --log-dir keeps them: a tqdm bar on stderr that has no
+    // newline yet must not glue itself to a stdout line.
+    const stdoutFd = openSync(join(logDir, `node${nodeRank}-rank${rank}.stdout.log`), 'a');
+    const stderrFd = openSync(join(logDir, `node${nodeRank}-rank${rank}.stderr.log`), 'a');
+    child = spawn(process.execPath, [RANK_PROCESS], { env, stdio: ['ignore', stdoutFd, stderrFd] });
+    closeSync(stdoutFd);
+    closeSync(stderrFd);
   } else {
     child = spawn(process.execPath, [RANK_PROCESS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const prefix = `[default${rank}]:`;
