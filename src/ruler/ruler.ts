@@ -15,7 +15,8 @@ import { parseDurationMs } from './duration.ts';
 import { NotifierHub, type RulerLogger } from './notifier-hub.ts';
 import { RecordedSampleStore } from './recorded-samples.ts';
 import { RuleDirectory, type RuleNamespace, type RuleSnapshot } from './rule-directory.ts';
-import { formatRuleProblem, parseRuleFile, parseRuleGroup, type ExprValidator, type RuleGroupDefinition, type RuleProblem } from './rule-file.ts';
+import { formatRuleProblem, parseRuleFile, parseRuleGroup, type ExprValidator, type RuleGroupDefinition, type RuleParseOptions, type RuleProblem } from './rule-file.ts';
+import { validateRuleExpr } from './expr-validation.ts';
 import { RecordingRule, RuleGroup, type Rule, type RuleQueryEngine } from './rule-group.ts';
 import { formatFloatV } from './go-format.ts';
 
@@ -28,7 +29,7 @@ export interface RulerOptions {
   /** The server's data directory: default rule directory `<dataDir>/rules`, recorded samples in `<dataDir>/ruler`. */
   dataDir: string;
   logger?: RulerLogger;
-  /** Checks rule expressions at load time (LogQL parse + "is a metric query"). */
+  /** Checks rule expressions at load time; default: the LogQL parser, metric queries only. */
   validateExpr?: ExprValidator;
 }
 
@@ -87,6 +88,7 @@ export class Ruler {
   readonly config: RulerConfig;
   readonly directory: RuleDirectory;
   private readonly options: RulerOptions;
+  private readonly parseOptions: RuleParseOptions;
   private readonly logger: RulerLogger;
   private readonly notifier: NotifierHub;
   private readonly recorded: RecordedSampleStore;
@@ -108,7 +110,8 @@ export class Ruler {
     this.logger = options.logger ?? consoleLogger;
     this.defaultIntervalMs = parseDurationMs(options.config.evaluation_interval);
     const rulesDir = options.config.rules_dir === '' ? join(options.dataDir, 'rules') : options.config.rules_dir;
-    const parseOptions = options.validateExpr === undefined ? {} : { validateExpr: options.validateExpr };
+    const parseOptions = { validateExpr: options.validateExpr ?? validateRuleExpr };
+    this.parseOptions = parseOptions;
     const builtIn: RuleNamespace[] = [];
     if (options.config.enable_training_rules) {
       builtIn.push({
@@ -236,7 +239,7 @@ export class Ruler {
   }
 
   async setRuleGroup(tenant: string, namespace: string, yamlText: string): Promise<void> {
-    const parseOptions = this.options.validateExpr === undefined ? {} : { validateExpr: this.options.validateExpr };
+    const parseOptions = this.parseOptions;
     let group: RuleGroupDefinition;
     try {
       group = parseRuleGroup(yamlText, `${namespace} (request body)`, parseOptions);

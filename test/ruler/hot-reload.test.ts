@@ -59,7 +59,7 @@ test('edits apply without restart; a bad file keeps the last good rules and thei
     const kept = (ruler.prometheusRules('fake') as RulesData).groups[0]!.rules[0]!.alerts![0]!;
     assert.equal(kept.activeAt, activeAt, 'the unchanged rule keeps its pending alert across the reload');
 
-    writeFileSync(join(dir, 'team.yaml'), 'groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: up\n        for: soon\n');
+    writeFileSync(join(dir, 'team.yaml'), 'groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: vector(1)\n        for: soon\n');
     await until('the problem to be reported', () => (ruler.problems().length > 0 ? true : undefined));
     const [problem] = ruler.problems();
     assert.equal(problem!.path, join(dir, 'team.yaml'));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { parseRuleFile } from '../../src/ruler/rule-file.ts';
 import { TRAINING_RULES_PATH } from '../../src/ruler/index.ts';
+import { validateRuleExpr } from '../../src/ruler/expr-validation.ts';
 import { expandAlertTemplate } from '../../src/ruler/template-functions.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
@@ -54,6 +55,11 @@ test('promtool check rules accepts the pack with PromQL placeholders for the Log
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the pack\'s expressions are valid LogQL metric queries', () => {
+  const groups = parseRuleFile(readFileSync(TRAINING_RULES_PATH, 'utf8'), TRAINING_RULES_PATH, { validateExpr: validateRuleExpr });
+  assert.equal(groups.flatMap((group) => group.rules).length, 6);
 });
 
 test('every rule carries a severity and an annotation naming the rank or pod', () => {

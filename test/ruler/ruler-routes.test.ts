@@ -110,9 +110,17 @@ test('rule groups are set, listed, fetched and deleted per namespace (Loki API)'
   assert.match(readFileSync(join(root, 'data', 'rules', 'team-a', 'ops.yaml'), 'utf8'), /ManyTracebacks/);
 
   // A bad group is a 400 that says where and what.
-  response = await fetch(`${base}/loki/api/v1/rules/ops`, { method: 'POST', headers, body: 'name: bad\nrules:\n  - alert: X\n    expr: up\n    for: later\n' });
+  response = await fetch(`${base}/loki/api/v1/rules/ops`, { method: 'POST', headers, body: 'name: bad\nrules:\n  - alert: X\n    expr: vector(1)\n    for: later\n' });
   assert.equal(response.status, 400);
   assert.match(await response.text(), /ops \(request body\):5:10: for: not a valid duration string/);
+
+  // A LogQL syntax error is reported at its line and column in the body.
+  response = await fetch(`${base}/loki/api/v1/rules/ops`, { method: 'POST', headers, body: 'name: bad\nrules:\n  - alert: X\n    expr: sum(rate({job="x"}[1m]) >\n' });
+  assert.equal(response.status, 400);
+  assert.match(await response.text(), /ops \(request body\):4:\d+: could not parse expression: parse error at line 1, col \d+: syntax error/);
+  response = await fetch(`${base}/loki/api/v1/rules/ops`, { method: 'POST', headers, body: 'name: bad\nrules:\n  - alert: X\n    expr: \'{job="x"}\'\n' });
+  assert.equal(response.status, 400);
+  assert.match(await response.text(), /rules need a metric query/);
 
   // Another tenant sees nothing; no tenant header is 401.
   assert.equal((await fetch(`${base}/loki/api/v1/rules/ops`, { headers: { 'x-scope-orgid': 'team-b' } })).status, 404);
