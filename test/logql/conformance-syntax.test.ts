@@ -1,4 +1,5 @@
-// Runs the LogQL conformance cases for the syntax levels (parser, lexer, string, prettier) from
+// Runs the LogQL conformance cases for the syntax levels (parser, lexer, string, prettier, and the
+// matchers-api cases of the selector parser) from
 // ../shared/conformance/logql/cases.jsonl through src/logql/syntax. Every failure must be listed,
 // with its reason, in docs/logql-conformance-syntax.md.
 
@@ -10,14 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { QueryError } from '../../src/logql/api.ts';
 import type { Expr } from '../../src/logql/syntax/ast.ts';
 import { lex, tokenize } from '../../src/logql/syntax/lexer.ts';
-import { parseExpr } from '../../src/logql/syntax/parser.ts';
+import { parseExpr, parseSelector } from '../../src/logql/syntax/parser.ts';
 import { formatQuery } from '../../src/logql/syntax/prettier.ts';
 import { exprToString, stageToString } from '../../src/logql/syntax/printer.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const casesPath = resolve(repoRoot, '..', 'shared', 'conformance', 'logql', 'cases.jsonl');
 const knownDifferencesPath = join(repoRoot, 'docs', 'logql-conformance-syntax.md');
-const LEVELS = ['parser', 'lexer', 'string', 'prettier'] as const;
+const LEVELS = ['parser', 'lexer', 'string', 'prettier', 'matchers-api'] as const;
 /** Share of cases with an exact expectation that must pass (the issue's target). */
 const REQUIRED_PASS_RATIO = 0.95;
 
@@ -102,11 +103,25 @@ function runPrettierCase(c: ConformanceCase): Outcome {
   }
 }
 
+/** `match[]` of /series and the label endpoints: a bare selector or an error. */
+function runMatchersApiCase(c: ConformanceCase): Outcome {
+  let error: string | undefined;
+  try {
+    parseSelector(c.query);
+  } catch (caught) {
+    if (!(caught instanceof QueryError)) throw caught;
+    error = caught.message;
+  }
+  if (c.valid === (error === undefined)) return { pass: true };
+  return { pass: false, detail: error ?? 'accepted, but an error was expected' };
+}
+
 const RUNNERS: Record<(typeof LEVELS)[number], (c: ConformanceCase) => Outcome> = {
   parser: runParserCase,
   lexer: runLexerCase,
   string: runStringCase,
   prettier: runPrettierCase,
+  'matchers-api': runMatchersApiCase,
 };
 
 function knownDifferences(): Map<number, string> {
@@ -118,7 +133,7 @@ function knownDifferences(): Map<number, string> {
   return listed;
 }
 
-test('LogQL syntax conformance (parser, lexer, string, prettier)', { skip: !existsSync(casesPath) && `no cases at ${casesPath}` }, (t) => {
+test('LogQL syntax conformance (parser, lexer, string, prettier, matchers-api)', { skip: !existsSync(casesPath) && `no cases at ${casesPath}` }, (t) => {
   const cases = readFileSync(casesPath, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')

@@ -885,12 +885,14 @@ export function parseExpr(text: string): Expr {
 }
 
 /**
- * Parses a bare stream selector such as a `/series` `match[]` or the `query` of label endpoints.
- * `{}` is accepted (match everything); pipelines and metric queries are rejected.
+ * Parses a bare stream selector: a `/series` `match[]` or the `query` of label endpoints. `{}` is
+ * accepted and means "every stream"; any other selector must select something, as in queries.
+ * Pipelines and metric queries are rejected with Loki's `only label matchers are supported`.
  */
 export function parseSelector(text: string): LabelMatcher[] {
   const { expr, deferredErrors } = parseUnvalidated(text);
+  if (expr.kind !== 'log' || expr.pipeline.length > 0) throw new QueryError('only label matchers are supported');
   if (deferredErrors.length > 0) throw semanticError(deferredErrors[0] as string);
-  if (expr.kind !== 'log' || expr.pipeline.length > 0) throw semanticError('only stream selectors are accepted here, like {job="app"}');
+  if (expr.matchers.length > 0) validateSelector(expr.matchers);
   return expr.matchers;
 }

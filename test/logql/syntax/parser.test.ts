@@ -128,8 +128,9 @@ test('parseSelector accepts {} and plain selectors only', () => {
     { name: 'job', type: '=', value: 'train' },
     { name: 'rank', type: '!=', value: '3' },
   ]);
-  assert.throws(() => parseSelector('{a="b"} |= "x"'), QueryError);
-  assert.throws(() => parseSelector('rate({a="b"}[1m])'), QueryError);
+  assert.throws(() => parseSelector('{a="b"} |= "x"'), /^QueryError: only label matchers are supported$/);
+  assert.throws(() => parseSelector('rate({a="b"}[1m])'), /only label matchers are supported/);
+  assert.throws(() => parseSelector('{a!="b"}'), /queries require at least one regexp or equality matcher/);
   assert.throws(() => parseSelector('{a="b"'), /unexpected \$end/);
 });
 
