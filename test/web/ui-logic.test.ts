@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { allRanksSelector, exactSelector, findSelector, isLogQuery, matcherFor, splitMatchers, withLabelFilter, withLabelMatcher } from '../../web/src/explore/query-text.ts';
 import { parseTimeText, resolveRange, stepForRange } from '../../web/src/explore/time-range.ts';
 import { appendPage, colourOf, detectLevel, laneOf, mergeStreams } from '../../web/src/logs/log-rows.ts';
-import { bucketsFromMatrix, volumeQuery } from '../../web/src/logs/volume-data.ts';
+import { bucketsFromMatrix, selectorAndLineFilters, volumeQuery } from '../../web/src/logs/volume-data.ts';
 import { alignSeries, seriesFromMatrix, summarise } from '../../web/src/metrics/metric-data.ts';
 import { detectXYFields, xySeries } from '../../web/src/metrics/xy-data.ts';
 
@@ -61,7 +61,9 @@ test('streams merge into one timeline, newest first, with a lane and level per l
 
 test('volume buckets stack count_over_time by level on fixed buckets', () => {
   assert.match(volumeQuery('{job="t"}', 30_000, false), /^sum by \(level\) \(count_over_time\(\{job="t"\} \[30s\]\)\)$/);
-  assert.match(volumeQuery('{job="t"}', 30_000, true), /\| regexp `\\b\(\?P<level>ERROR\|/);
+  assert.match(volumeQuery('{job="t"} | json', 30_000, true), /^sum by \(level\) \(count_over_time\(\{job="t"\} \| json \| regexp `\(\?i\)\\b\(\?P<level>error\|.*` \| keep level \[30s\]\)\)$/);
+  assert.equal(selectorAndLineFilters('{job="t"} |= "a\\"}" or "b" !~ `x|y` | json | level="error"'), '{job="t"} |= "a\\"}" or "b" !~ `x|y`');
+  assert.equal(selectorAndLineFilters('{job="t"} | pattern "<_> loss <loss>"'), '{job="t"}');
   const buckets = bucketsFromMatrix(
     [
       { metric: { level: 'ERROR' }, values: [[60, '2'], [120, '1']] },

@@ -219,7 +219,7 @@ export default function Explore() {
         <div className="error-banner parse-error" data-testid="query-error">
           <div>{editorError.message}</div>
           <pre className="error-caret">
-            {draft.split('\n')[editorError.line - 1] ?? ''}
+            {draft.split('\n')[Math.max(editorError.line, 1) - 1] ?? ''}
             {'\n'}
             {' '.repeat(Math.max(editorError.column - 1, 0))}^
           </pre>

@@ -61,7 +61,7 @@ export default function LogList(props: LogListProps) {
   }, [anchorId, rows, virtualizer]);
 
   return (
-    <div ref={scroller} className="log-list" style={{ height: props.heightCss ?? '100%' }} data-testid={props.testId ?? 'log-list'} data-row-count={rows.length}>
+    <div ref={scroller} className="log-list" style={props.heightCss ? { height: props.heightCss, flex: 'none' } : undefined} data-testid={props.testId ?? 'log-list'} data-row-count={rows.length}>
       <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
         <div style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${items[0]?.start ?? 0}px)` }}>
           {items.map((item) => {
