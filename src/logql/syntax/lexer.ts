@@ -245,6 +245,8 @@ const DURATION_RUNES = new Set(['n', 'u', 'µ', 'm', 's', 'h', 'd', 'w', 'y']);
 const BYTE_SIZE_RUNES = new Set(['B', 'i', 'k', 'K', 'M', 'G', 'T', 'P']);
 const PARSER_FLAGS = new Set(['--strict', '--keep-empty']);
 const REPLACEMENT_CHAR = '\uFFFD';
+/** Loki's isFunction lookahead: optional space, then `(`, or `by (` / `without (`. */
+const FUNCTION_CALL_AHEAD = /\s*(\(|by\s*\(|without\s*\()/iuy;
 
 function isDecimal(ch: string | undefined): boolean {
   return ch !== undefined && ch >= '0' && ch <= '9';
@@ -482,8 +484,9 @@ class Lexer {
 
   /** Loki's isFunction: the next non-space text is `(`, or `by (` / `without (`. */
   private isFunctionCall(): boolean {
-    const rest = this.text.slice(this.pos).replace(/^\s+/u, '');
-    return /^(\(|by\s*\(|without\s*\()/iu.test(rest);
+    // A sticky regex looks only at the text after the word, so long queries stay linear.
+    FUNCTION_CALL_AHEAD.lastIndex = this.pos;
+    return FUNCTION_CALL_AHEAD.test(this.text);
   }
 
   private token(type: TokenType, start: number, value: string, lineKnown: boolean): Token {

@@ -156,6 +156,11 @@ class Parser {
   private readonly lexError: LexError | undefined;
   private index = 0;
   private depth = 0;
+  /**
+   * Height of binary and label-filter trees built by loops (`a + b + c …` is left-deep without
+   * recursion while parsing), so printers and evaluators that recurse stay within the stack.
+   */
+  private readonly treeHeight = new WeakMap<object, number>();
   /** Errors Loki only reports after a successful parse (it stores them in the AST node). */
   readonly deferredErrors: string[] = [];
 
@@ -225,6 +230,14 @@ class Parser {
     } finally {
       this.depth--;
     }
+  }
+
+  /** Records the height of a node built from two children; rejects trees deeper than the limit. */
+  private combine<T extends object>(node: T, left: object, right: object): T {
+    const height = 1 + Math.max(this.treeHeight.get(left) ?? 1, this.treeHeight.get(right) ?? 1);
+    if (height > MAX_NESTING_DEPTH) throw semanticError(`query nests too deeply (more than ${MAX_NESTING_DEPTH} levels)`);
+    this.treeHeight.set(node, height);
+    return node;
   }
 
   private parseExpression(minPrecedence: number): Expr {
@@ -299,7 +312,7 @@ class Parser {
     }
     const expr: SampleExpr = { kind: 'binary', op, left: leftSample, right: rightSample, returnBool: modifiers.returnBool };
     if (modifiers.matching !== undefined) expr.matching = modifiers.matching;
-    return expr;
+    return this.combine(expr, leftSample, rightSample);
   }
 
   private parsePrimary(): Expr {
@@ -310,7 +323,8 @@ class Parser {
       case 'OPEN_PARENTHESIS': {
         this.advance();
         const inner = this.parseExpression(0);
-        this.expect('CLOSE_PARENTHESIS');
+        // After an expression yacc could also take any binary operator: it names no expectation.
+        this.expect('CLOSE_PARENTHESIS', []);
         return inner;
       }
       case 'NUMBER':
@@ -375,7 +389,7 @@ class Parser {
     const expr = this.metricOperand(this.parseExpression(0));
     const args: string[] = [];
     for (let i = 0; i < 4; i++) {
-      this.expect('COMMA');
+      this.expect('COMMA', i === 0 ? [] : ['COMMA']);
       args.push(this.expect('STRING').value);
     }
     this.expect('CLOSE_PARENTHESIS');
@@ -401,7 +415,7 @@ class Parser {
       this.advance();
     }
     const expr = this.metricOperand(this.parseExpression(0));
-    this.expect('CLOSE_PARENTHESIS');
+    this.expect('CLOSE_PARENTHESIS', []);
     const groupingBefore = grouping !== undefined;
     if (!groupingBefore) grouping = this.parseGrouping();
     const result: SampleExpr = { kind: 'vectorAggregation', op, expr };
@@ -712,17 +726,20 @@ class Parser {
     for (;;) {
       if (this.at('COMMA') || this.at('IDENTIFIER') || this.at('OPEN_PARENTHESIS')) {
         if (this.at('COMMA')) this.advance();
-        left = { kind: 'and', left, right: this.parseLabelFilter(0) };
+        const right = this.parseLabelFilter(0);
+        left = this.combine<LabelFilter>({ kind: 'and', left, right }, left, right);
         continue;
       }
       if (this.at('AND') && minPrecedence <= 2) {
         this.advance();
-        left = { kind: 'and', left, right: this.parseLabelFilter(3) };
+        const right = this.parseLabelFilter(3);
+        left = this.combine<LabelFilter>({ kind: 'and', left, right }, left, right);
         continue;
       }
       if (this.at('OR') && minPrecedence <= 1) {
         this.advance();
-        left = { kind: 'or', left, right: this.parseLabelFilter(2) };
+        const right = this.parseLabelFilter(2);
+        left = this.combine<LabelFilter>({ kind: 'or', left, right }, left, right);
         continue;
       }
       return left;
@@ -733,7 +750,7 @@ class Parser {
     if (this.at('OPEN_PARENTHESIS')) {
       this.advance();
       const inner = this.parseLabelFilter(0);
-      this.expect('CLOSE_PARENTHESIS');
+      this.expect('CLOSE_PARENTHESIS', []);
       return inner;
     }
     const name = this.expect('IDENTIFIER').value;

@@ -118,6 +118,10 @@ test('parse-time validation', () => {
     ['{a="b"} |= "x" + 1', 'parse error : unexpected type for left leg of binary operation (+): *syntax.PipelineExpr'],
     [`{a="${'x'.repeat(MAX_QUERY_BYTES)}"}`, `parse error : input size too long (${MAX_QUERY_BYTES + 6} > ${MAX_QUERY_BYTES})`],
     ['('.repeat(5000) + '1' + ')'.repeat(5000), 'parse error : query nests too deeply (more than 1000 levels)'],
+    // Loops build left-deep trees without recursion; their height is bounded too.
+    [`${'vector(1)+'.repeat(13000)}vector(1)`, 'parse error : query nests too deeply (more than 1000 levels)'],
+    [`{a="b"} | ${'x="y" and '.repeat(3000)}x="y"`, 'parse error : query nests too deeply (more than 1000 levels)'],
+    [`{a="b"} | ${'x="y" '.repeat(3000)}`, 'parse error : query nests too deeply (more than 1000 levels)'],
   ];
   for (const [query, message] of table) assert.ok(parseError(query).startsWith(message), `${query.slice(0, 60)}: ${parseError(query)}`);
 });
