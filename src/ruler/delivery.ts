@@ -61,7 +61,9 @@ export async function postJson(url: string, body: unknown, timeoutMs: number, si
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname.split('/').length > 2 ? '/…' : parsed.pathname}`;
+    const segments = parsed.pathname.split('/').filter((segment) => segment !== '');
+    const path = segments.length === 0 ? '' : segments.length === 1 ? `/${segments[0]}` : `/${segments[0]}/…`;
+    return `${parsed.protocol}//${parsed.host}${path}`;
   } catch {
     return '<invalid url>';
   }
