@@ -1,7 +1,7 @@
 // Entry point of one simulated node's launcher, a small stand-in for torchrun: it starts the node's
 // ranks as child processes with RANK/LOCAL_RANK/WORLD_SIZE/NODE_RANK set, and either
 // - tees their output to its own stdout/stderr with torchrun's `[default<rank>]:` prefix, or
-// - (with DEMO_LOG_DIR) lets each rank write <dir>/node<N>-rank<R>.{stdout,stderr}.log, as
+// - (with DEMO_LOG_DIR) lets each rank write <dir>/<host>-rank<R>.{stdout,stderr}.log, as
 //   `torchrun --log-dir` does.
 // When a rank fails it stops the others with SIGTERM and prints torchrun's ChildFailedError report;
 // on SIGTERM it stops its ranks and exits 1. Configuration comes from DEMO_* environment variables.
@@ -32,7 +32,7 @@ const logDir = process.env.DEMO_LOG_DIR;
 let launcherLogFd: number | undefined;
 if (logDir !== undefined) {
   mkdirSync(logDir, { recursive: true });
-  launcherLogFd = openSync(join(logDir, `node${nodeRank}-launcher.log`), 'a');
+  launcherLogFd = openSync(join(logDir, `${host}-launcher.log`), 'a');
 }
 function launcherLog(text: string): void {
   if (launcherLogFd !== undefined) writeSync(launcherLogFd, text);
@@ -64,8 +64,8 @@ for (let localRank = 0; localRank < ranksPerNode; localRank++) {
   if (logDir !== undefined) {
     // Separate files per stream, as torchrun --log-dir keeps them: a tqdm bar on stderr that has no
     // newline yet must not glue itself to a stdout line.
-    const stdoutFd = openSync(join(logDir, `node${nodeRank}-rank${rank}.stdout.log`), 'a');
-    const stderrFd = openSync(join(logDir, `node${nodeRank}-rank${rank}.stderr.log`), 'a');
+    const stdoutFd = openSync(join(logDir, `${host}-rank${rank}.stdout.log`), 'a');
+    const stderrFd = openSync(join(logDir, `${host}-rank${rank}.stderr.log`), 'a');
     child = spawn(process.execPath, [RANK_PROCESS], { env, stdio: ['ignore', stdoutFd, stderrFd] });
     closeSync(stdoutFd);
     closeSync(stderrFd);

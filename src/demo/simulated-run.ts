@@ -13,7 +13,7 @@ const STOP_GRACE_MS = 5000;
 export type NodeOutput =
   /** stdout/stderr of the launcher; `wrap` is a command prefix (e.g. rankscope run … --). */
   | { kind: 'stdio'; wrap?: string[]; stdio?: 'ignore' | 'inherit' | 'pipe' }
-  /** Per-rank files node<N>-rank<R>.stdout.log / .stderr.log and node<N>-launcher.log in `dir`. */
+  /** Per-rank files node-<N>-rank<R>.stdout.log / .stderr.log and node-<N>-launcher.log in `dir`. */
   | { kind: 'files'; dir: string };
 
 export interface SimulatedRunOptions {

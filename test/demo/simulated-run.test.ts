@@ -22,37 +22,37 @@ test('2 nodes × 2 ranks: progress, loss lines, NCCL warning, a failing rank and
     const results = await run.done;
     assert.deepEqual(results.map((result) => result.exitCode), [1, 1], 'the failure takes both nodes down');
     assert.deepEqual(readdirSync(dir).sort(), [
-      'node0-launcher.log',
-      'node0-rank0.stderr.log',
-      'node0-rank0.stdout.log',
-      'node0-rank1.stderr.log',
-      'node0-rank1.stdout.log',
-      'node1-launcher.log',
-      'node1-rank2.stderr.log',
-      'node1-rank2.stdout.log',
-      'node1-rank3.stderr.log',
-      'node1-rank3.stdout.log',
+      'node-0-launcher.log',
+      'node-0-rank0.stderr.log',
+      'node-0-rank0.stdout.log',
+      'node-0-rank1.stderr.log',
+      'node-0-rank1.stdout.log',
+      'node-1-launcher.log',
+      'node-1-rank2.stderr.log',
+      'node-1-rank2.stdout.log',
+      'node-1-rank3.stderr.log',
+      'node-1-rank3.stdout.log',
     ]);
-    const rank0 = readFileSync(join(dir, 'node0-rank0.stdout.log'), 'utf8');
-    const rank0Errors = readFileSync(join(dir, 'node0-rank0.stderr.log'), 'utf8');
+    const rank0 = readFileSync(join(dir, 'node-0-rank0.stdout.log'), 'utf8');
+    const rank0Errors = readFileSync(join(dir, 'node-0-rank0.stderr.log'), 'utf8');
     assert.match(rank0, /^step 1 loss \d+\.\d{4} /m);
     assert.match(rank0, /\{'loss': \d+\.\d+, 'grad_norm': [\d.]+, 'learning_rate': [\d.e+-]+, 'epoch': 0\.25\}/);
     assert.match(rank0Errors, /\r +\d+%\|/, 'tqdm redraws with \\r');
     assert.match(rank0Errors, /throughput: [\d.]+ samples\/s/);
-    assert.match(readFileSync(join(dir, 'node1-rank2.stdout.log'), 'utf8'), /NCCL WARN/);
-    const failing = readFileSync(join(dir, 'node1-rank3.stderr.log'), 'utf8');
+    assert.match(readFileSync(join(dir, 'node-1-rank2.stdout.log'), 'utf8'), /NCCL WARN/);
+    const failing = readFileSync(join(dir, 'node-1-rank3.stderr.log'), 'utf8');
     assert.match(failing, /Traceback \(most recent call last\):\n(  .*\n)+torch\.OutOfMemoryError: CUDA out of memory/);
-    assert.doesNotMatch(readFileSync(join(dir, 'node1-rank3.stdout.log'), 'utf8'), /^step 13 /m, 'the failing rank stops at its step');
-    const launcher = readFileSync(join(dir, 'node1-launcher.log'), 'utf8');
+    assert.doesNotMatch(readFileSync(join(dir, 'node-1-rank3.stdout.log'), 'utf8'), /^step 13 /m, 'the failing rank stops at its step');
+    const launcher = readFileSync(join(dir, 'node-1-launcher.log'), 'utf8');
     assert.match(launcher, /ChildFailedError: \n=+\n\/workspace\/train\.py FAILED/);
     assert.match(launcher, /rank {6}: 3 \(local_rank: 1\)/);
-    assert.match(readFileSync(join(dir, 'node0-launcher.log'), 'utf8'), /SIGTERM/);
+    assert.match(readFileSync(join(dir, 'node-0-launcher.log'), 'utf8'), /SIGTERM/);
     // Same seed, same numbers: the loss of step 1 on rank 0 is reproducible.
     const again = mkdtempSync(join(tmpdir(), 'rankscope-sim-'));
     try {
       await startSimulatedRun({ seed: 7, nodes: 1, ranksPerNode: 1, steps: 3, stepMs: 10, failure: null, runId: 'sim-2', output: () => ({ kind: 'files', dir: again }) }).done;
       const firstLoss = (text: string) => /^step 1 loss (\S+)/m.exec(text)?.[1];
-      assert.equal(firstLoss(readFileSync(join(again, 'node0-rank0.stdout.log'), 'utf8')), firstLoss(rank0));
+      assert.equal(firstLoss(readFileSync(join(again, 'node-0-rank0.stdout.log'), 'utf8')), firstLoss(rank0));
     } finally {
       rmSync(again, { recursive: true, force: true });
     }
