@@ -34,6 +34,8 @@ import { formatFixed6, NumberSyntaxError, parseGoFloat } from './numbers.ts';
 import { patternParserError } from './pattern-syntax.ts';
 import { checkRegex } from './regex-syntax.ts';
 import { foldLiteralBinary } from './constant-folding.ts';
+import { stageToString } from './printer.ts';
+import { walkExpr } from './walk.ts';
 
 /** Loki rejects queries of this many bytes or more before parsing. */
 export const MAX_QUERY_BYTES = 131072;
@@ -882,6 +884,31 @@ function validateSelectors(expr: Expr): void {
   }
 }
 
+/** Loki's label_format rule: each target once per stage, and never `__error__`. */
+function labelFormatError(ops: LabelFormatOp[]): string | undefined {
+  const targets = new Set<string>();
+  for (const op of ops) {
+    if (op.dst === '__error__') return '__error__ cannot be formatted';
+    if (targets.has(op.dst)) return `multiple label name '${op.dst}' not allowed in a single format operation`;
+    targets.add(op.dst);
+  }
+  return undefined;
+}
+
+/**
+ * Checks Loki makes when it builds the pipeline (after selector validation), reported the way
+ * Loki reports them: `stage '<stage as printed>' : <reason>`.
+ */
+function validateStages(expr: Expr): void {
+  walkExpr(expr, {
+    stage: (stage) => {
+      if (stage.kind !== 'labelFormat') return;
+      const error = labelFormatError(stage.ops);
+      if (error !== undefined) throw semanticError(`stage '${stageToString(stage)}' : ${error}`);
+    },
+  });
+}
+
 function parseUnvalidated(text: string): { expr: Expr; deferredErrors: string[] } {
   const queryBytes = Buffer.byteLength(text, 'utf8');
   if (queryBytes >= MAX_QUERY_BYTES) throw semanticError(`input size too long (${queryBytes} > ${MAX_QUERY_BYTES})`);
@@ -898,6 +925,7 @@ export function parseExpr(text: string): Expr {
   const { expr, deferredErrors } = parseUnvalidated(text);
   if (deferredErrors.length > 0) throw semanticError(deferredErrors[0] as string);
   validateSelectors(expr);
+  validateStages(expr);
   return expr;
 }
 

@@ -110,6 +110,8 @@ test('parse-time validation', () => {
     ['{a="b"} | x=~"[z-a]"', 'parse error : error parsing regexp: invalid character class range: `z-a`'],
     ['{a="b"} | regexp "(\\\\d+)"', 'parse error : invalid regexp parser: at least one named capture must be supplied'],
     ['{a="b"} | pattern "<a><b>"', "parse error : invalid pattern parser: found consecutive capture '<a><b>': invalid expression"],
+    ['{a="b"} | label_format x=y, x="{{.z}}"', "parse error : stage '| label_format x=y,x=\"{{.z}}\"' : multiple label name 'x' not allowed in a single format operation"],
+    ['rate({a="b"} | label_format __error__=x [1m])', "parse error : stage '| label_format __error__=x' : __error__ cannot be formatted"],
     ['rate({a="b"} | unwrap x [1m]) by (y)', 'parse error : grouping not allowed for rate aggregation'],
     ['count_over_time({a="b"} | unwrap x [1m])', 'parse error : invalid aggregation count_over_time with unwrap'],
     ['max_over_time({a="b"}[1m])', 'parse error : invalid aggregation max_over_time without unwrap'],
