@@ -89,7 +89,9 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
     let value = 1;
     if (wantBytes) value = selected.entry ? Buffer.byteLength(selected.entry.line) : lineBytes(selected.block, selected.index);
     if (unwrap) {
-      const text = builder.get(unwrap.label) ?? '';
+      const text = builder.get(unwrap.label);
+      // An entry without the label yields no sample (Loki skips it rather than erroring).
+      if (text === undefined) return;
       builder.delete(unwrap.label);
       try {
         value = convertUnwrapped(unwrap, text);

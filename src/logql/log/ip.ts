@@ -79,12 +79,12 @@ function parseRange(pattern: string): IpRange {
   }
   const dash = pattern.indexOf('-');
   if (dash >= 0) {
-    const low = parseIp(pattern.slice(0, dash).trim());
-    const high = parseIp(pattern.slice(dash + 1).trim());
+    const low = parseIp(pattern.slice(0, dash));
+    const high = parseIp(pattern.slice(dash + 1));
     if (!low || !high || low.v6 !== high.v6 || high.value < low.value) throw new IpPatternError('ip: invalid pattern');
     return { v6: low.v6, low: low.value, high: high.value };
   }
-  const single = parseIp(pattern.trim());
+  const single = parseIp(pattern);
   if (!single) throw new IpPatternError('ip: invalid pattern');
   return { v6: single.v6, low: single.value, high: single.value };
 }
@@ -109,7 +109,7 @@ export function compileIpMatcher(pattern: string): IpMatcher {
         let end = i;
         while (end < line.length && IP_CHAR.test(line[end]!)) end++;
         let token = line.slice(i, end);
-        token = token.replace(/^[.:]+(?!:)/, '').replace(/\.+$/, '');
+        token = token.replace(/^\.+/, '').replace(/[.:]+$/, (tail) => (tail === '::' ? tail : ''));
         if ((token.includes('.') || token.includes(':')) && matches(token)) return true;
         i = end;
       }

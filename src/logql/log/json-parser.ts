@@ -10,18 +10,21 @@ export function jsonParserStage(params: ExtractionParam[]): PipelineStage {
   const compiled = params.map((param) => ({ label: param.label, path: parseJsonPath(param.expression) }));
   return {
     process(entry) {
-      let document: JsonNode;
-      try {
-        document = parseJsonDocument(entry.line);
-      } catch (error) {
-        entry.labels.setError(ErrorType.json, (error as Error).message);
-        return true;
+      let document: JsonNode | undefined;
+      if (entry.line.trim() !== '') {
+        try {
+          document = parseJsonDocument(entry.line);
+        } catch {
+          // Loki reports a bare JSONParserErr here (no details) and extracts nothing.
+          entry.labels.setError(ErrorType.json);
+          return true;
+        }
       }
       const seen = new Set<string>();
       for (const { label, path } of compiled) {
         if (seen.has(label)) continue;
         seen.add(label);
-        const node = resolvePath(document, path);
+        const node = document && path.length > 0 ? resolvePath(document, path) : undefined;
         const value = node ? jsonNodeText(entry.line, node) : '';
         entry.labels.setExtracted(label, cleanValue(value));
       }
@@ -30,8 +33,14 @@ export function jsonParserStage(params: ExtractionParam[]): PipelineStage {
   };
 }
 
+const MALFORMED_OBJECT = "Value looks like object, but can't find closing '}' symbol";
+
 function extractAll(entry: PipelineEntry): boolean {
   let document: JsonNode;
+  if (!entry.line.trimStart().startsWith('{')) {
+    entry.labels.setError(ErrorType.json, MALFORMED_OBJECT);
+    return true;
+  }
   try {
     document = parseJsonDocument(entry.line);
   } catch (error) {
@@ -39,7 +48,7 @@ function extractAll(entry: PipelineEntry): boolean {
     return true;
   }
   if (document.type !== 'object') {
-    entry.labels.setError(ErrorType.json, "Value looks like object, but can't find closing '}' symbol");
+    entry.labels.setError(ErrorType.json, MALFORMED_OBJECT);
     return true;
   }
   walk(entry, document, '');
@@ -49,8 +58,8 @@ function extractAll(entry: PipelineEntry): boolean {
 function walk(entry: PipelineEntry, node: JsonNode & { type: 'object' }, prefix: string): void {
   for (const [key, value] of node.entries) {
     const sanitized = sanitizeLabelKey(key, prefix === '');
-    if (sanitized === '') continue;
-    const name = prefix ? `${prefix}_${sanitized}` : sanitized;
+    // A key of only spaces sanitizes to "", and Loki then uses the other part alone (or "").
+    const name = prefix && sanitized ? `${prefix}_${sanitized}` : prefix || sanitized;
     if (value.type === 'object') {
       walk(entry, value, name);
       continue;
@@ -66,35 +75,59 @@ function cleanValue(value: string): string {
 
 type PathStep = string | number;
 
-/** Parses `a.b`, `a["key with space"]`, `list[0]`, and mixes of those. */
+/** Parses `a.b`, `a["key with space"]`, `list[0]`, and mixes of those. Errors use Loki's yacc wording. */
 export function parseJsonPath(expression: string): PathStep[] {
   const steps: PathStep[] = [];
-  let i = 0;
   const fail = (what: string): never => {
     throw new StageBuildError(`cannot parse expression [${expression}]: syntax error: ${what}`);
   };
-  if (expression.length === 0) fail('unexpected $end');
+  // Tokens: FIELD, DOT, LSB, RSB, STRING, INDEX.
+  type Token = { t: 'FIELD' | 'DOT' | 'LSB' | 'RSB' | 'STRING' | 'INDEX'; v: string };
+  const tokens: Token[] = [];
+  let i = 0;
   while (i < expression.length) {
     const c = expression[i]!;
-    if (c === '.') {
-      if (i === 0 || i === expression.length - 1) fail(`unexpected DOT`);
-      i++;
+    if (c === '.') { tokens.push({ t: 'DOT', v: c }); i++; continue; }
+    if (c === '[') { tokens.push({ t: 'LSB', v: c }); i++; continue; }
+    if (c === ']') { tokens.push({ t: 'RSB', v: c }); i++; continue; }
+    if (c === '"') {
+      const match = /^"(?:[^"\\]|\\.)*"/.exec(expression.slice(i));
+      if (!match) fail('unexpected $end, expecting RSB');
+      tokens.push({ t: 'STRING', v: JSON.parse(match![0]) as string });
+      i += match![0].length;
       continue;
     }
-    if (c === '[') {
-      const close = expression.indexOf(']', i);
-      if (close < 0) fail('unexpected $end, expecting RSB');
-      const inner = expression.slice(i + 1, close).trim();
-      if (/^\d+$/.test(inner)) steps.push(Number(inner));
-      else if (/^"(?:[^"\\]|\\.)*"$/.test(inner)) steps.push(JSON.parse(inner) as string);
-      else fail(`unexpected ${inner === '' ? 'RSB' : 'STRING'}`);
-      i = close + 1;
+    if (/\s/.test(c)) { i++; continue; }
+    const field = /^[^.[\]"\s]+/.exec(expression.slice(i))![0];
+    tokens.push({ t: /^\d+$/.test(field) && tokens[tokens.length - 1]?.t === 'LSB' ? 'INDEX' : 'FIELD', v: field });
+    i += field.length;
+  }
+  const unexpected = (token: Token | undefined, expecting?: string): never =>
+    fail(`unexpected ${token ? token.t : '$end'}${expecting ? `, expecting ${expecting}` : ''}`);
+  if (tokens.length === 0) return steps;
+  let k = 0;
+  const first = tokens[k];
+  if (first?.t === 'FIELD') { steps.push(first.v); k++; }
+  else if (first?.t !== 'LSB') unexpected(first, 'LSB or FIELD');
+  while (k < tokens.length) {
+    const token = tokens[k]!;
+    if (token.t === 'DOT') {
+      const next = tokens[k + 1];
+      if (next?.t !== 'FIELD') unexpected(next, 'FIELD');
+      steps.push(next!.v);
+      k += 2;
       continue;
     }
-    const match = /^[^.[\]]+/.exec(expression.slice(i))!;
-    if (!match || /[\s"]/.test(match[0])) fail(`unexpected FIELD`);
-    steps.push(match[0]);
-    i += match[0].length;
+    if (token.t === 'LSB') {
+      const inner = tokens[k + 1];
+      if (inner?.t !== 'STRING' && inner?.t !== 'INDEX') unexpected(inner, 'STRING or INDEX');
+      const close = tokens[k + 2];
+      if (close?.t !== 'RSB') unexpected(close, 'RSB');
+      steps.push(inner!.t === 'INDEX' ? Number(inner!.v) : inner!.v);
+      k += 3;
+      continue;
+    }
+    unexpected(token);
   }
   return steps;
 }

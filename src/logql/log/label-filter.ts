@@ -1,7 +1,7 @@
 // Label filters (`| status >= 500`, `| level="error" or duration > 1s`, `| addr = ip("10.0.0.0/8")`).
 
 import type { ComparisonOp, LabelFilter, LabelMatcher } from '../syntax/ast.ts';
-import { compileRe2, RegexSyntaxError } from '../regex/re2.ts';
+import { compileRe2, RegexSyntaxError, type RegexEngine } from '../regex/re2.ts';
 import { compileIpMatcher } from './ip.ts';
 import { ErrorType, type LabelsBuilder, type PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
@@ -18,7 +18,7 @@ export function compileMatcher(matcher: LabelMatcher): (value: string) => boolea
       return (value) => value !== matcher.value;
     case '=~':
     case '!~': {
-      let regexp: RegExp;
+      let regexp: RegexEngine;
       try {
         regexp = compileRe2(matcher.value, { anchored: true }).regexp;
       } catch (error) {

@@ -3,6 +3,7 @@
 
 import type { LogfmtParserStage } from '../syntax/ast.ts';
 import { ErrorType, sanitizeLabelKey, type PipelineStage } from './labels-builder.ts';
+import { StageBuildError } from './line-filter.ts';
 
 export interface LogfmtPair {
   key: string;
@@ -22,7 +23,8 @@ export function scanLogfmt(line: string, strict: boolean): LogfmtScan {
   let pos = 0;
   const n = line.length;
   const fail = (at: number, message: string): LogfmtScan | null => {
-    if (strict) return { pairs, error: `logfmt syntax error at pos ${at + 1} : ${message}` };
+    // Go reports byte positions.
+    if (strict) return { pairs, error: `logfmt syntax error at pos ${Buffer.byteLength(line.slice(0, at)) + 1} : ${message}` };
     // Skip to the next space and keep going.
     pos = at;
     while (pos < n && line.charCodeAt(pos) > 32) pos++;
@@ -152,7 +154,17 @@ function unquoteGo(text: string): string | null {
   return out;
 }
 
+/** A logfmt parameter's expression is a bare key; Loki's grammar rejects anything else. */
+function validateLogfmtKey(expression: string): void {
+  const bad = /[^\x21-\x7e]/u.exec(expression);
+  if (bad && !/\s/.test(bad[0])) throw new StageBuildError(`cannot parse expression [${expression}]: unexpected char ${bad[0]}`);
+  if (/\s/.test(expression.trim())) {
+    throw new StageBuildError(`cannot parse expression [${expression}]: syntax error: unexpected KEY`);
+  }
+}
+
 export function logfmtParserStage(stage: LogfmtParserStage): PipelineStage {
+  for (const param of stage.params) validateLogfmtKey(param.expression);
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.label])) : null;
   return {
     process(entry) {
@@ -166,7 +178,8 @@ export function logfmtParserStage(stage: LogfmtParserStage): PipelineStage {
           name = label;
         } else {
           name = sanitizeLabelKey(pair.key, true);
-          if (name === '') continue;
+          // The first occurrence of a key in the line wins.
+          if (name === '' || done.has(name)) continue;
         }
         if (pair.value === null && !stage.keepEmpty && !wanted) continue;
         done.add(name);

@@ -97,6 +97,8 @@ export function testPattern(pattern: CompiledPattern, line: string): boolean {
     const at = line.indexOf(node.text, offset);
     if (at < 0) return false;
     if (i === 0 && at !== 0) return false;
+    // A capture before this literal must not be empty.
+    if (i > 0 && at === offset) return false;
     offset = at + node.text.length;
   }
   const endsOnCapture = nodes[nodes.length - 1]!.kind === 'capture';

@@ -1,12 +1,13 @@
 // `| unpack`: the inverse of Promtail's `pack` stage. String members of a JSON object become labels;
 // the special `_entry` member replaces the log line.
 
-import { ErrorType, type PipelineStage } from './labels-builder.ts';
+import { ErrorType, sanitizeLabelKey, type PipelineStage } from './labels-builder.ts';
 import { parseJsonDocument } from './json-scanner.ts';
 
 export function unpackParserStage(): PipelineStage {
   return {
     process(entry) {
+      if (entry.line.trim() === '') return true;
       let document;
       try {
         document = parseJsonDocument(entry.line);
@@ -18,16 +19,14 @@ export function unpackParserStage(): PipelineStage {
         entry.labels.setError(ErrorType.json, 'expecting json object(6), but it is not');
         return true;
       }
-      let line: string | undefined;
+      // Only a packed entry (one with `_entry`) is unpacked; other JSON lines pass unchanged.
+      const packed = document.entries.find(([key, value]) => key === '_entry' && value.type === 'string');
+      if (!packed) return true;
       for (const [key, value] of document.entries) {
-        if (value.type !== 'string') continue;
-        if (key === '_entry') {
-          line = value.value;
-          continue;
-        }
-        entry.labels.setExtracted(key, value.value);
+        if (value.type !== 'string' || key === '_entry') continue;
+        entry.labels.setExtracted(sanitizeLabelKey(key, true), value.value);
       }
-      if (line !== undefined) entry.line = line;
+      entry.line = (packed[1] as { value: string }).value;
       return true;
     },
   };

@@ -5,13 +5,13 @@
 // on the backtracking engine and switch to the linear engine once one match attempt exceeds a
 // backtrack budget (`--enable-experimental-regexp-engine-on-excessive-backtracks`). That switch only
 // exists for patterns the linear engine can run: no `i`/`u` flags, no backreferences or lookaround,
-// and no huge counted repetitions. So we translate RE2 into a flagless JS pattern (case folding
+// and no large counted repetitions. So we translate RE2 into a flagless JS pattern (case folding
 // expanded into classes, RE2's ASCII classes spelled out), check that the linear engine accepts it,
-// and only then compile it for the fast path. A pattern the linear engine rejects is accepted only
-// when it has no nested or adjacent-ambiguous quantifiers (proved safe structurally), otherwise it is
-// a query error rather than a way to stall the server.
+// and only then compile it for the fast path. Every other pattern (`\pL`, `(x{1,2}){10}`, …) runs on
+// Google's RE2 compiled to WebAssembly (re2-wasm), which is linear by construction.
 
 import v8 from 'node:v8';
+import { RE2 } from 're2-wasm';
 
 v8.setFlagsFromString('--enable-experimental-regexp-engine');
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
@@ -23,11 +23,22 @@ export class RegexSyntaxError extends Error {
   }
 }
 
+/** The subset of RegExp both engines offer. */
+export interface RegexEngine {
+  lastIndex: number;
+  test(text: string): boolean;
+  exec(text: string): RegExpExecArray | null;
+}
+
 export interface CompiledRegex {
   /** The original RE2 text. */
   source: string;
   /** Unanchored, as RE2 `MatchString`. */
-  regexp: RegExp;
+  regexp: RegexEngine;
+  /** A fresh global-flag instance for find-all loops (replace, count). */
+  global(): RegexEngine;
+  /** 'v8' for the translated fast path, 're2' for the WebAssembly fallback. */
+  engine: 'v8' | 're2';
   /** Names of `(?P<name>…)` groups, in order of appearance. */
   groupNames: string[];
   /** Number of capturing groups (named and unnamed). */
@@ -102,45 +113,30 @@ export function compileRe2(source: string, options: { anchored?: boolean } = {})
     throw new RegexSyntaxError(`error parsing regexp: unexpected ): \`${source}\``);
   }
   if (options.anchored) body = `^(?:${body})$`;
-  const regexp = buildSafe(body, source, state.needsUnicode);
-  const compiled: CompiledRegex = { source, regexp, groupNames: state.groupNames, groupCount: state.groupCount };
+  const built = buildSafe(body, options.anchored ? `^(?:${source})$` : source, state.needsUnicode);
+  const compiled: CompiledRegex = { source, ...built, groupNames: state.groupNames, groupCount: state.groupCount };
   if (compileCache.size >= CACHE_LIMIT) compileCache.clear();
   compileCache.set(key, compiled);
   return compiled;
 }
 
-function buildSafe(body: string, source: string, needsUnicode: boolean): RegExp {
+function buildSafe(body: string, re2Source: string, needsUnicode: boolean): Pick<CompiledRegex, 'regexp' | 'global' | 'engine'> {
   if (!needsUnicode) {
+    let linearOk = false;
     try {
       new RegExp(body, 'l');
-      return new RegExp(body);
+      linearOk = true;
     } catch {
-      // The linear engine refused it (e.g. a{1000}); fall through to the structural check.
+      // The linear engine refused it (large counted repetitions); RE2 takes it below.
     }
-  }
-  if (!isStructurallySafe(body)) {
-    throw new RegexSyntaxError(
-      `error parsing regexp: pattern too complex to run in linear time: \`${source}\``,
-    );
+    if (linearOk) return { regexp: new RegExp(body), global: () => new RegExp(body, 'g'), engine: 'v8' };
   }
   try {
-    return new RegExp(body, needsUnicode ? 'u' : '');
+    const regexp = new RE2(re2Source, 'u') as unknown as RegexEngine;
+    return { regexp, global: () => new RE2(re2Source, 'gu') as unknown as RegexEngine, engine: 're2' };
   } catch (error) {
-    throw new RegexSyntaxError(`error parsing regexp: ${(error as Error).message}: \`${source}\``);
+    throw new RegexSyntaxError(`error parsing regexp: ${(error as Error).message}`);
   }
-}
-
-/**
- * True when no quantified group contains another quantifier or an alternation, and no two
- * quantified atoms sit back to back: the shapes that make backtracking super-linear.
- */
-function isStructurallySafe(body: string): boolean {
-  const quantifierAfterGroup = /\)(?:[*+?]|\{\d+(?:,\d*)?\})/;
-  if (!quantifierAfterGroup.test(body)) {
-    const quantifiers = body.match(/(?:[*+]|\{\d+,\d*\})/g) ?? [];
-    return quantifiers.length <= 1;
-  }
-  return false;
 }
 
 function translateAlternation(state: TranslateState): string {

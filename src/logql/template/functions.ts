@@ -6,6 +6,7 @@ import { compileRe2, RegexSyntaxError } from '../regex/re2.ts';
 import { GoTime, formatGoTime, ianaZone, parseGoTime, utcZone } from './go-time.ts';
 import { formatGoFloat, goSprintf, goTypeName, isTrue, printGo, type GoValue } from './go-values.ts';
 import { ConversionError, parseGoDurationNs, parseHumanBytes } from '../log/units.ts';
+import { decimalAdd, decimalDiv, decimalFromFloat, decimalMul, decimalNegate, ZERO, type Decimal } from './decimal.ts';
 
 export type ParamType = 'string' | 'int' | 'float' | 'any' | 'time';
 
@@ -94,7 +95,7 @@ function expandReplacement(template: string, match: RegExpExecArray, groupNames:
 
 function regexReplace(pattern: string, text: string, replacement: string, literal: boolean): string {
   const compiled = compileOrFail(pattern);
-  const global = new RegExp(compiled.regexp.source, compiled.regexp.flags + 'g');
+  const global = compiled.global();
   let out = '';
   let last = 0;
   let match: RegExpExecArray | null;
@@ -240,7 +241,7 @@ export function createFunctionTable(context: () => TemplateContext): Record<stri
     regexReplaceAllLiteral: fn(['string', 'string', 'string'], (re: string, s: string, repl: string) => regexReplace(re, s, repl, true)),
     count: fn(['string', 'string'], (re: string, s: string) => {
       const compiled = compileOrFail(re);
-      const global = new RegExp(compiled.regexp.source, compiled.regexp.flags + 'g');
+      const global = compiled.global();
       let n = 0n;
       let match: RegExpExecArray | null;
       while ((match = global.exec(s)) !== null) {
@@ -280,11 +281,13 @@ export function createFunctionTable(context: () => TemplateContext): Record<stri
     alignLeft: fn(['int', 'string'], (n: bigint, s: string) => {
       const runes = [...s];
       const count = Number(n);
+      if (count < 0) return s;
       return runes.length >= count ? runes.slice(0, count).join('') : s + ' '.repeat(count - runes.length);
     }),
     alignRight: fn(['int', 'string'], (n: bigint, s: string) => {
       const runes = [...s];
       const count = Number(n);
+      if (count < 0) return s;
       return runes.length >= count ? runes.slice(runes.length - count).join('') : ' '.repeat(count - runes.length) + s;
     }),
     b64dec: fn(['string'], (s: string) => b64decode(s)),
@@ -334,10 +337,11 @@ export function createFunctionTable(context: () => TemplateContext): Record<stri
       if (divisor === 0n) throw new FunctionCallError('runtime error: integer divide by zero');
       return toInt64(a) % divisor;
     }),
-    addf: fn([], (...vs: GoValue[]) => vs.reduce<number>((sum, v) => sum + toFloat64(v), 0), 'any'),
-    subf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<number>((d, v) => d - toFloat64(v), toFloat64(a)), 'any'),
-    mulf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<number>((p, v) => p * toFloat64(v), toFloat64(a)), 'any'),
-    divf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<number>((q, v) => q / toFloat64(v), toFloat64(a)), 'any'),
+    // sprig does float arithmetic in decimal (shopspring/decimal), so 0.1+0.2 is 0.3 there.
+    addf: fn([], (...vs: GoValue[]) => vs.reduce<Decimal>((sum, v) => decimalAdd(sum, decimalFromFloat(toFloat64(v))), ZERO).toFloat(), 'any'),
+    subf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<Decimal>((d, v) => decimalAdd(d, decimalNegate(decimalFromFloat(toFloat64(v)))), decimalFromFloat(toFloat64(a))).toFloat(), 'any'),
+    mulf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<Decimal>((p, v) => decimalMul(p, decimalFromFloat(toFloat64(v))), decimalFromFloat(toFloat64(a))).toFloat(), 'any'),
+    divf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<Decimal>((q, v) => decimalDiv(q, decimalFromFloat(toFloat64(v))), decimalFromFloat(toFloat64(a))).toFloat(), 'any'),
     max: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<bigint>((m, v) => (toInt64(v) > m ? toInt64(v) : m), toInt64(a)), 'any'),
     min: fn(['any'], (a: GoValue, ...vs: GoValue[]) => vs.reduce<bigint>((m, v) => (toInt64(v) < m ? toInt64(v) : m), toInt64(a)), 'any'),
     maxf: fn(['any'], (a: GoValue, ...vs: GoValue[]) => Math.max(toFloat64(a), ...vs.map(toFloat64)), 'any'),

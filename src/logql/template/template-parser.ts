@@ -200,15 +200,15 @@ class Parser {
         i += match![0].length;
         continue;
       }
+      if (c === '.' && /[0-9]/.test(source[i + 1] ?? '')) {
+        const num = /^\.\d+(?:[eE][+-]?\d+)?/.exec(source.slice(i))![0];
+        tokens.push({ t: 'number', text: num, pos: i });
+        i += num.length;
+        continue;
+      }
       if (c === '.' || c === '$') {
         const match = /^(?:\$[A-Za-z0-9_]*|)(?:\.[A-Za-z0-9_]+)*/.exec(source.slice(i))![0];
         if (c === '.' && match === '') {
-          if (/[0-9]/.test(source[i + 1] ?? '')) {
-            const num = /^\.\d+(?:[eE][+-]?\d+)?/.exec(source.slice(i))![0];
-            tokens.push({ t: 'number', text: num, pos: i });
-            i += num.length;
-            continue;
-          }
           tokens.push({ t: 'field', text: '.', pos: i });
           i++;
           continue;
