@@ -3,8 +3,7 @@
 // serves what the API needs: rule listings, Prometheus-shaped rule/alert state, rule edits, and
 // recorded samples. Knows no HTTP.
 
-import { watch, type FSWatcher } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Labels } from '../push/types.ts';
@@ -17,8 +16,8 @@ import { RecordedSampleStore } from './recorded-samples.ts';
 import { RuleDirectory, type RuleNamespace, type RuleSnapshot } from './rule-directory.ts';
 import { formatRuleProblem, parseRuleFile, parseRuleGroup, type ExprValidator, type RuleGroupDefinition, type RuleParseOptions, type RuleProblem } from './rule-file.ts';
 import { validateRuleExpr } from './expr-validation.ts';
-import { RecordingRule, RuleGroup, type Rule, type RuleQueryEngine } from './rule-group.ts';
 import { formatFloatV } from './go-format.ts';
+import { RecordingRule, RuleGroup, type Rule, type RuleQueryEngine } from './rule-group.ts';
 
 export const TRAINING_RULES_PATH = fileURLToPath(new URL('../../rules/training.yaml', import.meta.url));
 export const TRAINING_NAMESPACE = 'training';
