@@ -57,7 +57,24 @@ function applyLabelValue(view: EditorView, completion: Completion, from: number,
   });
 }
 
+/** A completion list that says why there is nothing to complete; choosing it changes nothing. */
+function unavailable(from: number, what: string, error: unknown): CompletionResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return { from, options: [{ label: `${what} unavailable: ${message}`, type: 'text', apply: () => undefined }], filter: false };
+}
+
 export function logqlCompletion(source: LabelSource) {
+  const complete = completeFrom(source);
+  return async (context: CompletionContext): Promise<CompletionResult | null> => {
+    try {
+      return await complete(context);
+    } catch (error) {
+      return unavailable(context.pos, 'label names and values', error);
+    }
+  };
+}
+
+function completeFrom(source: LabelSource) {
   return async (context: CompletionContext): Promise<CompletionResult | null> => {
     const before = context.state.sliceDoc(Math.max(0, context.pos - 500), context.pos);
 

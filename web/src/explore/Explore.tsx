@@ -35,11 +35,19 @@ function useLabelSource(window: TimeWindow): LabelSource {
     let names: Promise<string[]> | undefined;
     const values = new Map<string, Promise<string[]>>();
     return {
-      names: () => (names ??= labelNames(window).catch(() => ((names = undefined), []))),
+      // A failed fetch is not cached (the next keystroke retries) and rejects, so the editor says why.
+      names: () =>
+        (names ??= labelNames(window).catch((error: Error) => {
+          names = undefined;
+          throw error;
+        })),
       values: (name: string) => {
         let cached = values.get(name);
         if (!cached) {
-          cached = labelValues(name, window).catch(() => (values.delete(name), []));
+          cached = labelValues(name, window).catch((error: Error) => {
+            values.delete(name);
+            throw error;
+          });
           values.set(name, cached);
         }
         return cached;

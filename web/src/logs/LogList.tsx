@@ -22,6 +22,8 @@ export interface LogListProps {
 
 /** Ask for the next page this many rows before the end, so it arrives before the user gets there. */
 const LOAD_AHEAD_ROWS = 30;
+/** Within this distance of the bottom the reader counts as "at the end" (about two rows). */
+const STICK_TO_BOTTOM_PX = 48;
 
 export default function LogList(props: LogListProps) {
   const { rows, onLoadMore, hasMore, loadingMore, follow, anchorId } = props;
@@ -50,8 +52,15 @@ export default function LogList(props: LogListProps) {
     if (onLoadMore && hasMore && !loadingMore && lastIndex >= rows.length - LOAD_AHEAD_ROWS && rows.length > 0) onLoadMore();
   }, [lastIndex, rows.length, hasMore, loadingMore, onLoadMore]);
 
+  // Follow sticks to the newest line only while the reader is at the bottom; scrolling up to read
+  // stops it until they scroll back down.
+  const atBottom = useRef(true);
+  const onScroll = useCallback(() => {
+    const element = scroller.current;
+    if (element) atBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < STICK_TO_BOTTOM_PX;
+  }, []);
   useEffect(() => {
-    if (follow && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    if (follow && atBottom.current && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
   }, [follow, rows, virtualizer]);
 
   useEffect(() => {
@@ -61,7 +70,7 @@ export default function LogList(props: LogListProps) {
   }, [anchorId, rows, virtualizer]);
 
   return (
-    <div ref={scroller} className="log-list" style={props.heightCss ? { height: props.heightCss, flex: 'none' } : undefined} data-testid={props.testId ?? 'log-list'} data-row-count={rows.length}>
+    <div ref={scroller} onScroll={follow ? onScroll : undefined} className="log-list" style={props.heightCss ? { height: props.heightCss, flex: 'none' } : undefined} data-testid={props.testId ?? 'log-list'} data-row-count={rows.length}>
       <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
         <div style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${items[0]?.start ?? 0}px)` }}>
           {items.map((item) => {
