@@ -1,16 +1,45 @@
 // `rankscope rules check FILE…`: validates rule files without a server, like `promtool check rules`
 // but with LogQL expressions. Exit 0 when every file is valid, 1 when any has a problem, 2 on misuse.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateRuleExpr } from '../ruler/expr-validation.ts';
 import { formatRuleProblem, parseRuleFile, RuleFileError, type RuleProblem } from '../ruler/rule-file.ts';
 
-const USAGE = `usage: rankscope rules check [--output text|json] FILE…
+const USAGE = `usage: rankscope rules check [--output text|json] FILE|DIR…
 
 Checks Prometheus/Loki-format rule files: YAML structure, group and rule fields, durations, label
 names, Go templates in labels and annotations, and that every expr is a LogQL metric query.
-Problems are printed as FILE:LINE:COLUMN: reason. Exit status 1 when any file has a problem.`;
+A directory is checked like the server's rules_dir: its *.yaml/*.yml files and those of its
+per-tenant subdirectories. Problems are printed as FILE:LINE:COLUMN: reason. Exit status 1 when any
+file has a problem.`;
+
+/** Expands directories the way the ruler reads rules_dir: top-level files and one level of tenants. */
+function expandPaths(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const path of paths) {
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch {
+      // a missing path is reported by checkFile
+    }
+    if (!isDirectory) {
+      out.push(path);
+      continue;
+    }
+    for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (entry.isFile() && /^[^.~][^~]*\.ya?ml$/.test(entry.name)) out.push(join(path, entry.name));
+      else if (entry.isDirectory() && !entry.name.startsWith('.')) {
+        for (const inner of readdirSync(join(path, entry.name)).sort()) {
+          if (/^[^.~][^~]*\.ya?ml$/.test(inner)) out.push(join(path, entry.name, inner));
+        }
+      }
+    }
+  }
+  return out;
+}
 
 interface FileReport {
   path: string;
@@ -61,7 +90,12 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`rankscope rules check: --output must be text or json, not ${JSON.stringify(output)}`);
     return 2;
   }
-  const reports = files.map(checkFile);
+  const expanded = expandPaths(files);
+  if (expanded.length === 0) {
+    console.error(`rankscope rules check: no rule files (*.yaml, *.yml) in ${files.join(', ')}`);
+    return 1;
+  }
+  const reports = expanded.map(checkFile);
   if (output === 'json') {
     console.log(JSON.stringify(reports, null, 2));
   } else {

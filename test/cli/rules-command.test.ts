@@ -37,6 +37,12 @@ test('rules check validates files without a server', () => {
     assert.equal(result.status, 1);
     assert.match((JSON.parse(result.stdout) as Array<{ problems: Array<{ message: string }> }>)[0]!.problems[0]!.message, /cannot read file: ENOENT/);
 
+    // A directory is checked like rules_dir: both files, the bad one failing.
+    result = rankscope('rules', 'check', dir);
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /good\.yaml: SUCCESS/);
+    assert.match(result.stderr, /bad\.yaml: FAILED/);
+
     assert.equal(rankscope('rules', 'check').status, 2);
     assert.equal(rankscope('rules', 'lint', good).status, 2);
   } finally {
