@@ -12,7 +12,7 @@ import { QueryError } from '../../src/logql/api.ts';
 import type { Expr } from '../../src/logql/syntax/ast.ts';
 import { lex, tokenize } from '../../src/logql/syntax/lexer.ts';
 import { parseExpr, parseSelector } from '../../src/logql/syntax/parser.ts';
-import { formatQuery } from '../../src/logql/syntax/prettier.ts';
+import { formatQuery, prettyPrint } from '../../src/logql/syntax/prettier.ts';
 import { exprToString, stageToString } from '../../src/logql/syntax/printer.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -165,4 +165,27 @@ test('LogQL syntax conformance (parser, lexer, string, prettier, matchers-api)',
   assert.deepEqual(unlistedFailures, [], 'failures not listed in docs/logql-conformance-syntax.md');
   assert.deepEqual(listedButPassing, [], 'cases listed as failing in docs/logql-conformance-syntax.md now pass: remove them');
   assert.ok(passedTotal / runTotal >= REQUIRED_PASS_RATIO, `pass ratio ${passedTotal}/${runTotal} is below ${REQUIRED_PASS_RATIO}`);
+});
+
+test('printed and pretty forms of every parsable conformance query parse back to the same AST', { skip: !existsSync(casesPath) && `no cases at ${casesPath}` }, () => {
+  const queries = readFileSync(casesPath, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => queryText(JSON.parse(line) as ConformanceCase));
+  let checked = 0;
+  const problems: string[] = [];
+  for (const query of queries) {
+    const { expr } = parseOutcome(query);
+    if (expr === undefined) continue;
+    checked++;
+    for (const [form, text] of [['string', exprToString(expr)], ['pretty/20', prettyPrint(expr, 20)], ['pretty/100', prettyPrint(expr)]]) {
+      const reparsed = parseOutcome(text as string);
+      if (reparsed.expr === undefined || astJson(reparsed.expr) !== astJson(expr)) {
+        problems.push(`${form} of ${JSON.stringify(query).slice(0, 100)}: ${reparsed.error ?? 'different AST'}`);
+      }
+    }
+  }
+  console.log(`logql round trip: ${checked} parsable queries, each printed three ways`);
+  assert.ok(checked > 1000, `only ${checked} parsable queries`);
+  assert.deepEqual(problems, []);
 });

@@ -2,11 +2,12 @@
 // one-line form is longer than maxCharsPerLine is split, children indented by two spaces, pipeline
 // stages one per line, binary operators on their own line between their operands.
 
-import type { Expr, Grouping, LineFilterStage, LogExpr, LogRange, SampleExpr, Stage } from './ast.ts';
+import type { BinaryExpr, BinaryOp, Expr, Grouping, LineFilterStage, LogExpr, LogRange, SampleExpr, Stage } from './ast.ts';
 import { formatPrometheusDuration } from './durations.ts';
 import { formatGoFloat } from './numbers.ts';
 import { parseExpr } from './parser.ts';
 import {
+  binaryOperatorText,
   labelFilterToString,
   logExprToString,
   sampleExprToString,
@@ -17,6 +18,25 @@ import { quoteGoString } from './quoting.ts';
 
 /** Loki's default for format_query. */
 export const DEFAULT_MAX_CHARS_PER_LINE = 100;
+
+/** Binding strength of binary operators, as the parser applies it. */
+const BINARY_PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '>=': 3,
+  '<': 3,
+  '<=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  '^': 6,
+};
 
 function indent(level: number): string {
   return '  '.repeat(level);
@@ -78,11 +98,30 @@ class Prettier {
     return out;
   }
 
+  /**
+   * ` by (a, b)`. Loki prints nothing for `by ()` and a bare ` without` for `without ()`; the first
+   * changes a range aggregation's meaning and the second does not parse, so both keep `()` here.
+   */
   private grouping(grouping: Grouping | undefined): string {
     if (grouping === undefined) return '';
-    let out = grouping.without ? ' without' : grouping.labels.length > 0 ? ' by' : '';
-    if (grouping.labels.length > 0) out += ` (${grouping.labels.join(', ')})`;
-    return out;
+    return `${grouping.without ? ' without' : ' by'} (${grouping.labels.join(', ')})`;
+  }
+
+  /**
+   * A split binary operand that is itself a binary operation needs parentheses when precedence
+   * alone would regroup it (`10 / (a / 2)`). Loki's prettier drops them, changing the query; the
+   * one-line form keeps them because String() parenthesises every binary operation.
+   */
+  private operand(parent: BinaryExpr, child: SampleExpr, side: 'left' | 'right', level: number): string {
+    const text = this.sample(child, level);
+    if (child.kind !== 'binary' || !text.includes('\n')) return text;
+    const parentPrecedence = BINARY_PRECEDENCE[parent.op];
+    const childPrecedence = BINARY_PRECEDENCE[child.op];
+    const rightAssociative = parent.op === '^';
+    const needsParens = childPrecedence < parentPrecedence
+      || (childPrecedence === parentPrecedence && (side === 'right') !== rightAssociative);
+    if (!needsParens) return text;
+    return `${indent(level)}(\n${this.sample(child, level + 1)}\n${indent(level)})`;
   }
 
   private call(name: string, args: string[], level: number, suffix = ''): string {
@@ -104,15 +143,8 @@ class Prettier {
         return this.call(`${expr.op}${this.grouping(expr.grouping)}`, args, level);
       }
       case 'binary': {
-        let op: string = expr.op;
-        if (expr.returnBool) op += ' bool';
-        const matching = expr.matching;
-        if (matching !== undefined && matching.labels.length > 0) {
-          let group = matching.cardinality === 'many-to-one' ? 'group_left' : matching.cardinality === 'one-to-many' ? 'group_right' : '';
-          if (matching.include.length > 0) group = `${group} (${matching.include.join(', ')})`;
-          op = `${op} ${matching.on ? 'on' : 'ignoring'} (${matching.labels.join(', ')}) ${group}`;
-        }
-        return `${this.sample(expr.left, level + 1)}\n${indent(level)}${op}\n${this.sample(expr.right, level + 1)}`;
+        const op = binaryOperatorText(expr, ', ');
+        return `${this.operand(expr, expr.left, 'left', level + 1)}\n${indent(level)}${op}\n${this.operand(expr, expr.right, 'right', level + 1)}`;
       }
       case 'labelReplace': {
         const strings = [expr.dst, expr.replacement, expr.src, expr.regex].map((text) => indent(level + 1) + quoteGoString(text));

@@ -129,15 +129,20 @@ function groupingToString(grouping: Grouping): string {
   return `${grouping.without ? ' without ' : ' by '}(${grouping.labels.join(',')})`;
 }
 
-/** Operator text with its modifiers, as Loki's BinOpExpr.String() writes it. */
-function binaryOperatorToString(expr: BinaryExpr): string {
+/**
+ * Operator text with its modifiers, as Loki's BinOpExpr.String() writes it (`> bool on (a,b)
+ * group_left (c)`, with Loki's trailing space when there is no group modifier). Loki omits an
+ * `ignoring ()` even when `group_left`/`group_right` follows, which changes the meaning; it is kept
+ * here in that case. `separator` is `,` for String() and `, ` for the pretty form.
+ */
+export function binaryOperatorText(expr: BinaryExpr, separator: string): string {
   let op: string = expr.op;
   if (expr.returnBool) op += ' bool';
   const matching = expr.matching;
-  if (matching !== undefined && (matching.on || matching.labels.length > 0)) {
+  if (matching !== undefined && (matching.on || matching.labels.length > 0 || matching.cardinality !== 'one-to-one')) {
     let group = matching.cardinality === 'many-to-one' ? 'group_left' : matching.cardinality === 'one-to-many' ? 'group_right' : '';
-    if (matching.include.length > 0) group = `${group} (${matching.include.join(',')})`;
-    op = `${op} ${matching.on ? 'on' : 'ignoring'} (${matching.labels.join(',')}) ${group}`;
+    if (matching.include.length > 0) group = `${group} (${matching.include.join(separator)})`;
+    op = `${op} ${matching.on ? 'on' : 'ignoring'} (${matching.labels.join(separator)}) ${group}`;
   }
   return op;
 }
@@ -159,7 +164,7 @@ export function sampleExprToString(expr: SampleExpr): string {
       return `${expr.op}${grouping}(${param}${sampleExprToString(expr.expr)})`;
     }
     case 'binary':
-      return `(${sampleExprToString(expr.left)} ${binaryOperatorToString(expr)} ${sampleExprToString(expr.right)})`;
+      return `(${sampleExprToString(expr.left)} ${binaryOperatorText(expr, ',')} ${sampleExprToString(expr.right)})`;
     case 'literal':
       return formatGoFloat(expr.value);
     case 'vector':

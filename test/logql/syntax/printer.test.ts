@@ -53,3 +53,22 @@ test('formatQuery keeps short queries on one line and splits long ones', () => {
   );
   assert.throws(() => formatQuery('sum(rate({job="train"}'), /parse error at line 1, col 23/);
 });
+
+test('pretty form never changes what the query means, where Loki prettier would', () => {
+  const table: Array<[string, string]> = [
+    // Parentheses a split operand needs are kept.
+    ['10 / (count_over_time({job="postgres"}[5m]) / 2)', ['  10', '/', '  (', '      count_over_time(', '        {job="postgres"} [5m]', '      )', '    /', '      2', '  )'].join('\n')],
+    // `on ()` and `without ()` / `by ()` on range aggregations are kept.
+    ['rate({a="b"}[1m]) / on () rate({a="b"}[1m])', ['  rate({a="b"}[1m])', '/ on () ', '  rate({a="b"}[1m])'].join('\n')],
+    ['max_over_time({app="foo"} | unwrap bar [5m]) by ()', ['max_over_time(', '  {app="foo"}', '    | unwrap bar [5m]', ') by ()'].join('\n')],
+    ['max without () (count_over_time({a="b"}[5h]))', ['max without ()(', '  count_over_time(', '    {a="b"} [5h]', '  )', ')'].join('\n')],
+  ];
+  for (const [query, pretty] of table) {
+    assert.equal(formatQuery(query, 20), pretty, query);
+    assert.deepEqual(parseExpr(pretty), parseExpr(query), query);
+  }
+  // `ignoring ()` with a group modifier is printed, unlike Loki's String().
+  const grouped = 'rate({a="b"}[1m]) * ignoring () group_left rate({a="b"}[1m])';
+  assert.deepEqual(parseExpr(exprToString(parseExpr(grouped))), parseExpr(grouped));
+});
+
