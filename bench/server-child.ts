@@ -48,7 +48,7 @@ export async function startServerChild(repoRoot: string, dataDir: string, config
     child.on('error', (error) => reject(error));
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with code ${code} before it was ready:\n${output}`));
+      reject(new Error(`server exited with code ${code} before it was ready: ${summarize(output)}\n${output}`));
     });
   });
   await waitReady(url);
@@ -90,4 +90,10 @@ async function waitReady(url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`GET ${url}/ready never answered 200 (${lastError})`);
+}
+
+/** The line of a failed start-up's output that says why: the last error line, else the last line. */
+function summarize(output: string): string {
+  const lines = output.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return [...lines].reverse().find((line) => /error|cannot|invalid/i.test(line)) ?? lines.at(-1) ?? '(no output)';
 }
