@@ -40,6 +40,9 @@ export interface WebhookMessage {
   truncatedAlerts: number;
 }
 
+/** Longer than the ruler's default resolved_retention (15m), during which resolutions are re-sent. */
+const ANNOUNCED_RESOLUTION_MEMORY_MS = 60 * 60_000;
+
 /** Alertmanager writes the zero time for alerts with no end. */
 const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -77,6 +80,12 @@ export class AlertDispatcher {
   private readonly notify: (message: WebhookMessage) => Promise<boolean>;
   private readonly now: () => number;
   private stopped = false;
+  private readonly startedAtMs: number;
+  /**
+   * Resolutions already announced (fingerprint@endsAt → forget-after time). The ruler keeps re-sending
+   * a resolved alert for its retention; this stops each re-send from announcing it again.
+   */
+  private readonly announcedResolutions = new Map<string, number>();
 
   constructor(options: {
     receiver: string;
@@ -91,6 +100,7 @@ export class AlertDispatcher {
     this.externalURL = options.externalURL;
     this.notify = options.notify;
     this.now = options.now ?? Date.now;
+    this.startedAtMs = this.now();
   }
 
   get groupCount(): number {
@@ -105,8 +115,10 @@ export class AlertDispatcher {
       const key = `{}:${formatLabels(groupLabels)}`;
       let group = this.groups.get(key);
       if (group === undefined) {
-        // A group that only ever saw resolved alerts has nothing to tell.
-        if (alert.endsAtMs <= this.now()) continue;
+        // A resolved alert without a group has nothing to tell, unless it began before this process
+        // started: then it fired before a restart (the ruler restores alert state) and the receiver
+        // was told, so it should hear the resolution too.
+        if (alert.endsAtMs <= this.now() && !this.resolutionToAnnounce(alert)) continue;
         group = {
           key,
           groupLabels,
@@ -122,6 +134,17 @@ export class AlertDispatcher {
       }
       group.alerts.set(alert.fingerprint, alert);
     }
+  }
+
+  private resolutionToAnnounce(alert: NotifiedAlert): boolean {
+    const nowMs = this.now();
+    for (const [key, forgetAtMs] of this.announcedResolutions) if (forgetAtMs <= nowMs) this.announcedResolutions.delete(key);
+    return (
+      this.config.sendResolved &&
+      alert.startsAtMs < this.startedAtMs &&
+      alert.endsAtMs >= this.startedAtMs &&
+      !this.announcedResolutions.has(`${alert.fingerprint}@${alert.endsAtMs}`)
+    );
   }
 
   private groupLabelsOf(labels: Labels): Labels {
@@ -149,7 +172,11 @@ export class AlertDispatcher {
       for (const alert of group.alerts.values()) (alert.endsAtMs > nowMs ? firing : resolved).push(alert);
       const firingSet = new Set(firing.map((alert) => alert.fingerprint));
       const resolvedSet = new Set(resolved.map((alert) => alert.fingerprint));
-      const newlyResolved = [...resolvedSet].some((fingerprint) => !group.lastResolved.has(fingerprint) && group.lastFiring.has(fingerprint));
+      // Newly resolved: was firing at the last notification, or (first flush of a group made for a
+      // resolution after a restart) has not been announced yet.
+      const newlyResolved = resolved.some(
+        (alert) => !group.lastResolved.has(alert.fingerprint) && (group.lastFiring.has(alert.fingerprint) || (group.lastSentAtMs === undefined && !this.announcedResolutions.has(`${alert.fingerprint}@${alert.endsAtMs}`))),
+      );
       const changed = !sameSet(firingSet, group.lastFiring) && (firing.length > 0 || (this.config.sendResolved && newlyResolved));
       const repeatDue = firing.length > 0 && group.lastSentAtMs !== undefined && nowMs - group.lastSentAtMs >= this.config.repeatIntervalMs;
       if (changed || repeatDue || (this.config.sendResolved && newlyResolved)) {
@@ -161,6 +188,7 @@ export class AlertDispatcher {
           group.lastSentAtMs = nowMs;
           // Resolved alerts that were reported leave the group, unless they fired again meanwhile.
           for (const alert of resolved) {
+            if (this.config.sendResolved) this.announcedResolutions.set(`${alert.fingerprint}@${alert.endsAtMs}`, nowMs + ANNOUNCED_RESOLUTION_MEMORY_MS);
             const current = group.alerts.get(alert.fingerprint);
             if (current !== undefined && current.endsAtMs <= this.now()) group.alerts.delete(alert.fingerprint);
           }

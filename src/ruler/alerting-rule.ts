@@ -79,6 +79,17 @@ export class AlertingRule {
     this.lastEvaluationMs = previous.lastEvaluationMs;
   }
 
+  /**
+   * Takes alerts saved before a restart. They are re-sent on the next evaluation (lastSentAt is
+   * cleared), and resolve there if their condition no longer holds.
+   */
+  restore(alerts: Alert[]): void {
+    for (const alert of alerts) {
+      if (alert.state === 'inactive') continue;
+      this.active.set(alert.fingerprint, { ...alert, lastSentAtMs: undefined, validUntilMs: undefined });
+    }
+  }
+
   /** Applies one evaluation's result at `nowMs`. Returns the alerts after the update. */
   evaluate(samples: EvaluatedSample[], nowMs: number, limit = 0): Alert[] {
     const { definition, options } = this;

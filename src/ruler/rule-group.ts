@@ -4,7 +4,7 @@
 
 import type { QueryParams, QueryResult } from '../logql/api.ts';
 import type { Labels } from '../push/types.ts';
-import { AlertingRule, type NotifiedAlert, type EvaluatedSample } from './alerting-rule.ts';
+import { AlertingRule, type Alert, type EvaluatedSample, type NotifiedAlert } from './alerting-rule.ts';
 import type { RecordedSample } from './recorded-samples.ts';
 import type { RuleDefinition, RuleGroupDefinition } from './rule-file.ts';
 
@@ -133,6 +133,23 @@ export class RuleGroup {
       if (old !== undefined) rule.copyStateFrom(old);
     }
     this.lastEvaluationMs = previous.lastEvaluationMs;
+  }
+
+  /** Pending and firing alerts per alerting rule, keyed by rule identity, for the state file. */
+  saveState(): Record<string, Alert[]> {
+    const state: Record<string, Alert[]> = {};
+    for (const rule of this.rules) {
+      if (!(rule instanceof AlertingRule)) continue;
+      const alerts = rule.alerts().filter((alert) => alert.state !== 'inactive');
+      if (alerts.length > 0) state[rule.identity()] = alerts;
+    }
+    return state;
+  }
+
+  restoreState(state: Record<string, Alert[]>): void {
+    for (const rule of this.rules) {
+      if (rule instanceof AlertingRule && state[rule.identity()] !== undefined) rule.restore(state[rule.identity()]!);
+    }
   }
 
   /** Starts ticking: the first evaluation right away, then one per interval. */

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Labels } from '../push/types.ts';
 import type { LabelMatcher } from '../store/types.ts';
 import { AlertingRule } from './alerting-rule.ts';
+import { readAlertState, writeAlertState, type SavedAlertState } from './alert-state-file.ts';
 import type { RulerConfig } from './config.ts';
 import { parseDurationMs } from './duration.ts';
 import { NotifierHub, type RulerLogger } from './notifier-hub.ts';
@@ -57,6 +58,9 @@ export class RulerRequestError extends Error {
   }
 }
 
+/** How often alert state is saved besides on stop; bounds what a crash (SIGKILL) can lose. */
+const STATE_SAVE_INTERVAL_MS = 30_000;
+
 /** Debounce for bursts of fs.watch events (an editor's save is often write + rename + chmod). */
 const WATCH_DEBOUNCE_MS = 50;
 
@@ -96,6 +100,10 @@ export class Ruler {
   private watcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
+  private stateTimer: NodeJS.Timeout | undefined;
+  private readonly statePath: string;
+  /** Saved alerts not yet handed to their groups (consumed as groups first load). */
+  private restoredState: SavedAlertState = {};
   private appliedVersion = -1;
   private reportedProblems = '';
   private reloading: Promise<void> = Promise.resolve();
@@ -124,11 +132,18 @@ export class Ruler {
     this.directory = new RuleDirectory({ directory: rulesDir, defaultTenant: options.config.tenant, parseOptions, builtIn });
     this.notifier = new NotifierHub(options.config, this.logger);
     this.recorded = new RecordedSampleStore(join(options.dataDir, 'ruler', 'recorded'), parseDurationMs(options.config.recording_retention));
+    this.statePath = join(options.dataDir, 'ruler', 'alert-state.json');
   }
 
   /** Loads the rules, starts evaluating, and starts watching the directory. */
   start(): void {
+    const saved = readAlertState(this.statePath);
+    if (saved.problem !== undefined) this.logger.warn({ path: this.statePath }, saved.problem);
+    this.restoredState = saved.state;
     this.apply(this.directory.scan());
+    this.restoredState = {};
+    this.stateTimer = setInterval(() => this.saveState(), STATE_SAVE_INTERVAL_MS);
+    this.stateTimer.unref();
     try {
       this.watcher = watch(this.directory.directory, { recursive: true, persistent: false }, () => this.scheduleReload());
       this.watcher.on('error', (error) => {
@@ -211,6 +226,7 @@ export class Ruler {
           continue;
         }
         if (previous !== undefined) group.copyStateFrom(previous);
+        else if (this.restoredState[key] !== undefined) group.restoreState(this.restoredState[key]!);
         next.set(key, group);
       }
     }
@@ -414,15 +430,30 @@ export class Ruler {
     return `${lines.join('\n')}\n`;
   }
 
-  /** Stops evaluating and watching; queued Alertmanager batches get a bounded chance to go out. */
+  private saveState(): void {
+    const state: SavedAlertState = {};
+    for (const [key, group] of this.groups) {
+      const saved = group.saveState();
+      if (Object.keys(saved).length > 0) state[key] = saved;
+    }
+    try {
+      writeAlertState(this.statePath, state, Date.now());
+    } catch (error) {
+      this.logger.warn({ path: this.statePath, error: (error as Error).message }, 'cannot save alert state');
+    }
+  }
+
+  /** Stops evaluating and watching, saves alert state; queued Alertmanager batches get a bounded chance to go out. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.debounceTimer);
     clearInterval(this.pollTimer);
+    clearInterval(this.stateTimer);
     this.watcher?.close();
     await this.reloading;
     await Promise.all([...this.groups.values()].map((group) => group.stop()));
+    this.saveState();
     await this.notifier.close();
   }
 }
