@@ -28,6 +28,7 @@ export function readProcessUsage(pid: number): ProcessUsage | undefined {
     const userTicks = Number(fields[11]);
     const systemTicks = Number(fields[12]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    // A zombie (exited, not yet reaped) still has CPU times but no memory lines: report 0 then.
     const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
     return { cpuSeconds: (userTicks + systemTicks) / CLOCK_TICKS_PER_SECOND, peakRssBytes: kib('VmHWM'), rssBytes: kib('VmRSS') };
   } catch {

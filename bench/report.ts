@@ -72,6 +72,11 @@ export function formatNumber(value: number): string {
   return value.toPrecision(2);
 }
 
+/** Whole counts with thousands separators. */
+export function formatCount(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let value = bytes;

@@ -15,7 +15,7 @@ import { runIngest } from './ingest-bench.ts';
 import { timeCommand } from './process-usage.ts';
 import { measureScanCeiling } from './scan-ceiling.ts';
 import { measureQuery, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
-import { errorMessage, formatBytes, formatNumber, Report } from './report.ts';
+import { errorMessage, formatBytes, formatCount, formatNumber, Report } from './report.ts';
 import { startServerChild, type ServerChild } from './server-child.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     expected: dataset.expected,
     generateSeconds: dataset.generateSeconds,
   };
-  report.add('data', 'raw text', `${formatBytes(dataset.rawBytes)}, ${formatNumber(dataset.entries)} entries`, '', '', `${dataset.streams} streams, ${formatNumber(spanHours)} h of run, generated in ${formatNumber(dataset.generateSeconds)} s`);
+  report.add('data', 'raw text', `${formatBytes(dataset.rawBytes)}, ${formatCount(dataset.entries)} entries`, '', '', `${dataset.streams} streams, ${formatNumber(spanHours)} h of run, generated in ${formatNumber(dataset.generateSeconds)} s`);
 
   // 2. The compression reference.
   let zstdBytes: number | undefined;
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   try {
     const ceiling = await measureScanCeiling(dataset.rawPath, 'loss');
     results.scanCeiling = ceiling;
-    report.add('reference', 'Node zstd-decompress + indexOf "loss"', `${formatNumber(ceiling.rawGbPerCoreSecond)} GB/s per core`, '', '', `2 MB zstd-3 chunks, one thread, ${formatNumber(ceiling.matchingLines)} lines: the ceiling for a JS literal scan`);
+    report.add('reference', 'Node zstd-decompress + indexOf "loss"', `${formatNumber(ceiling.rawGbPerCoreSecond)} GB/s per core`, '', '', `2 MB zstd-3 chunks, one thread, ${formatCount(ceiling.matchingLines)} lines: the ceiling for a JS literal scan`);
   } catch (error) {
     report.notAvailable('reference', 'Node zstd-decompress + indexOf', errorMessage(error));
   }
@@ -228,6 +228,12 @@ async function main(): Promise<void> {
         report.notAvailable('query', spec.title, errorMessage(error));
       }
     }
+    const needleRun = queries.find((m) => m.id === 'needle');
+    const blocksInStore = Math.max(0, ...queries.map((m) => m.blocksTotal ?? 0));
+    if (needleRun !== undefined && blocksInStore > 0) {
+      // The token occurs once, so it is in exactly one block; the full scans saw every block.
+      report.add('query', 'needle: blocks holding the token', `1 of ${formatCount(blocksInStore)} (${formatNumber(100 / blocksInStore)}%)`, '< 0.01%', '', `the store read ${formatCount(needleRun.blocksRead ?? 0)} block(s) for it; below 10,000 blocks one block is more than 0.01%`);
+    }
   } catch (error) {
     report.notAvailable('query', 'queries', errorMessage(error));
   } finally {
@@ -265,7 +271,7 @@ async function main(): Promise<void> {
 
 function addQueryRows(report: Report, m: QueryMeasurement): void {
   const verdictWrong = m.correct ? undefined : `WRONG ANSWER: ${m.verifyMessage}`;
-  const context = `${formatNumber(m.latencyMs)} ms (first ${formatNumber(m.firstLatencyMs)} ms), server CPU ${formatNumber(m.serverCpuSeconds * 1000)} ms; grep ${formatNumber(m.grepMs)} ms → ${formatNumber(m.grepCount)} lines; answer ${formatNumber(m.answerTotal)}`;
+  const context = `${formatNumber(m.latencyMs)} ms (first ${formatNumber(m.firstLatencyMs)} ms), server CPU ${formatNumber(m.serverCpuSeconds * 1000)} ms; grep ${formatNumber(m.grepMs)} ms → ${formatCount(m.grepCount)} lines; answer ${m.id === 'loss-curve' ? `${m.answerSeries} series` : formatCount(m.answerTotal)}${m.blocksTotal === undefined ? '' : `; read ${formatCount(m.blocksRead ?? 0)} of ${formatCount(m.blocksTotal)} blocks`}`;
   if (m.target?.latencyMs !== undefined) {
     report.atMost('query', `${m.title}: latency`, m.latencyMs, 'ms', m.target.latencyMs, verdictWrong ?? context);
   } else {

@@ -55,7 +55,9 @@ export async function startServerChild(repoRoot: string, dataDir: string, config
   const pid = child.pid!;
   let lastUsage: ProcessUsage = readProcessUsage(pid) ?? { cpuSeconds: 0, peakRssBytes: 0, rssBytes: 0 };
   const usage = (): ProcessUsage => {
-    lastUsage = readProcessUsage(pid) ?? lastUsage;
+    const now = readProcessUsage(pid);
+    // The high-water mark only grows; an exiting process's last samples have no memory figures.
+    if (now !== undefined) lastUsage = { ...now, peakRssBytes: Math.max(now.peakRssBytes, lastUsage.peakRssBytes) };
     return lastUsage;
   };
   return {
