@@ -137,6 +137,9 @@ async function main(): Promise<void> {
   log(`generating ${formatBytes(sizeBytes)} of training logs (seed ${options.seed})…`);
   const dataset: Dataset = await buildDataset({ dir: rawDir, sizeBytes, seed: options.seed, batchBytes: options.batchKb * 1024, startTimeNs });
   const spanHours = Number(dataset.lastTimestampNs - dataset.firstTimestampNs) / 3.6e12;
+  if (dataset.lastTimestampNs > BigInt(Date.now()) * 1_000_000n) {
+    throw new Error(`the generated run ends in the future (${spanHours.toFixed(1)} h span); lower GENERATED_BYTES_PER_SIMULATED_SECOND in bench/dataset.ts`);
+  }
   results.dataset = {
     rawPath: dataset.rawPath,
     rawBytes: dataset.rawBytes,
