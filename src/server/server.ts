@@ -1,0 +1,52 @@
+// `startServer(config)`: opens the store, builds the LogQL engine, starts the ruler and the HTTP app
+// (src/server/app.ts). This is what the CLI, tests, the demo and the bench use; `close()` stops
+// accepting, stops the ruler, finishes in-flight requests and flushes the store.
+
+import { resolve } from 'node:path';
+import { compileTailFilter, createEngine, formatQuery, parseSelector } from '../logql/index.ts';
+import { startRuler, type Ruler } from '../ruler/index.ts';
+import { storeOptionsFromConfig } from '../store/config.ts';
+import { openStore } from '../store/store.ts';
+import { startApp, type RunningServer } from './app.ts';
+import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './config.ts';
+import { rulerRoutes } from './ruler-routes.ts';
+import { resolveTenant } from './tenant.ts';
+
+export type { RunningServer } from './app.ts';
+
+export async function startServer(input: ServerConfigInput | ServerConfig = {}): Promise<RunningServer> {
+  const config = parseServerConfig(input);
+  const store = await openStore(storeOptionsFromConfig(config.store));
+  let engine;
+  try {
+    engine = createEngine(store, {
+      timeoutMs: config.limits.query_timeout,
+      maxEntriesLimitPerQuery: config.limits.max_entries_limit_per_query,
+      maxQuerySeries: config.limits.max_query_series,
+      ...(config.query.worker_threads > 0 ? { workerThreads: config.query.worker_threads } : {}),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  let ruler: Ruler | undefined;
+  return startApp(config, {
+    store,
+    engine,
+    parseSelector,
+    formatQuery: (text: string) => formatQuery(text),
+    compileTailFilter,
+    extraMetrics: () => ruler?.metricsText() ?? '',
+    plugins: [
+      async (app) => {
+        if (config.ruler.enabled) {
+          ruler = startRuler({ engine, config: config.ruler, dataDir: resolve(config.store.data_dir), logger: app.log });
+        }
+        await app.register(rulerRoutes, { ruler, tenantOf: (request) => resolveTenant(request, config.auth_enabled) });
+        return async () => {
+          await ruler?.stop();
+        };
+      },
+    ],
+  });
+}
