@@ -16,6 +16,8 @@ const BLOOM_HASHES = 6;
 /** ~10 bits per distinct token gives about 1% false positives with 6 hashes. */
 const BLOOM_BITS_PER_TOKEN = 10;
 const FLAG_HAS_FOLDING_CHARS = 1;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 /** byte → 0..35 for [0-9a-zA-Z] (case-folded), -1 otherwise. */
 const CHAR_CLASS = new Int8Array(256).fill(-1);
@@ -38,57 +40,106 @@ function mixHash(hash: number): number {
   return (hash ^ (hash >>> 16)) >>> 0;
 }
 
+/**
+ * Distinct 32-bit token hashes, in an open-addressing table: a JS Set of numbers was the bottleneck
+ * (about 10x slower on blocks full of distinct numbers such as loss values).
+ */
+class HashSet32 {
+  table = new Int32Array(4096);
+  size = 0;
+  private mask = 4095;
+
+  add(hash: number): void {
+    const key = hash === 0 ? 1 : hash | 0; // 0 marks an empty slot
+    let slot = key & this.mask;
+    for (;;) {
+      const current = this.table[slot]!;
+      if (current === key) return;
+      if (current === 0) break;
+      slot = (slot + 1) & this.mask;
+    }
+    this.table[slot] = key;
+    this.size++;
+    if (this.size * 2 > this.table.length) this.grow();
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Int32Array(old.length * 2);
+    this.mask = this.table.length - 1;
+    for (let i = 0; i < old.length; i++) {
+      const key = old[i]!;
+      if (key === 0) continue;
+      let slot = key & this.mask;
+      while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.table[slot] = key;
+    }
+  }
+}
+
 /** Builds the filter over a block's concatenated line bytes (line boundaries are separators too). */
 export function buildTokenFilter(lines: Buffer, lineEnds: Uint32Array): TokenFilter {
   const trigrams = new Uint8Array(TRIGRAM_BITMAP_BYTES);
-  const tokenHashes = new Set<number>();
+  const tokenHashes = new HashSet32();
   let flags = 0;
   let lineStart = 0;
   for (let lineIndex = 0; lineIndex < lineEnds.length; lineIndex++) {
     const lineEnd = lineEnds[lineIndex]!;
+    // pair = code of the previous two alphanumerics (previous2 * 36 + previous1), or -1.
     let previous1 = -1;
-    let previous2 = -1;
-    let tokenHash = 0x811c9dc5;
-    let inToken = false;
+    let pair = -1;
+    let tokenHash = FNV_OFFSET;
     for (let i = lineStart; i < lineEnd; i++) {
       const byte = lines[i]!;
       const code = CHAR_CLASS[byte]!;
       if (code >= 0) {
-        if (previous1 >= 0 && previous2 >= 0) {
-          const bit = (previous2 * ALPHABET_SIZE + previous1) * ALPHABET_SIZE + code;
+        if (pair >= 0) {
+          const bit = pair * ALPHABET_SIZE + code;
           trigrams[bit >>> 3]! |= 1 << (bit & 7);
         }
-        previous2 = previous1;
+        pair = previous1 >= 0 ? previous1 * ALPHABET_SIZE + code : -1;
         previous1 = code;
-        tokenHash = Math.imul(tokenHash ^ code, 0x01000193);
-        inToken = true;
+        tokenHash = Math.imul(tokenHash ^ code, FNV_PRIME);
       } else {
-        previous1 = -1;
-        previous2 = -1;
-        if (inToken) {
-          tokenHashes.add(tokenHash >>> 0);
-          tokenHash = 0x811c9dc5;
-          inToken = false;
+        if (previous1 >= 0) {
+          tokenHashes.add(tokenHash);
+          tokenHash = FNV_OFFSET;
+          previous1 = -1;
+          pair = -1;
         }
-        if (byte === 0xc5 && lines[i + 1] === 0xbf) flags |= FLAG_HAS_FOLDING_CHARS;
-        else if (byte === 0xe2 && lines[i + 1] === 0x84 && lines[i + 2] === 0xaa) flags |= FLAG_HAS_FOLDING_CHARS;
+        if (byte >= 0xc5) {
+          if (byte === 0xc5 && lines[i + 1] === 0xbf) flags |= FLAG_HAS_FOLDING_CHARS;
+          else if (byte === 0xe2 && lines[i + 1] === 0x84 && lines[i + 2] === 0xaa) flags |= FLAG_HAS_FOLDING_CHARS;
+        }
       }
     }
-    if (inToken) tokenHashes.add(tokenHash >>> 0);
+    if (previous1 >= 0) tokenHashes.add(tokenHash);
     lineStart = lineEnd;
   }
   let bloomBits = 64;
   while (bloomBits < tokenHashes.size * BLOOM_BITS_PER_TOKEN) bloomBits *= 2;
   const bloom = new Uint8Array(bloomBits / 8);
   const mask = bloomBits - 1;
-  for (const hash of tokenHashes) {
-    const second = mixHash(hash) | 1;
-    for (let k = 0; k < BLOOM_HASHES; k++) {
-      const bit = (hash + Math.imul(k, second)) & mask;
-      bloom[bit >>> 3]! |= 1 << (bit & 7);
-    }
+  const table = tokenHashes.table;
+  for (let i = 0; i < table.length; i++) {
+    const hash = table[i]!;
+    if (hash !== 0) addToBloom(bloom, mask, hash >>> 0);
   }
   return { flags, trigrams, bloom };
+}
+
+function addToBloom(bloom: Uint8Array, mask: number, hash: number): void {
+  const second = mixHash(hash) | 1;
+  for (let k = 0; k < BLOOM_HASHES; k++) {
+    const bit = (hash + Math.imul(k, second)) & mask;
+    bloom[bit >>> 3]! |= 1 << (bit & 7);
+  }
+}
+
+/** The same key the builder stores: FNV-1a over case-folded codes, with 0 mapped to 1. */
+function tokenKey(hash: number): number {
+  const key = hash === 0 ? 1 : hash | 0;
+  return key >>> 0;
 }
 
 /** False only when no line of the block can contain `literal` (as a substring). */
@@ -120,13 +171,13 @@ export function mayContain(filter: TokenFilter, literal: Buffer, caseInsensitive
     // i is at a non-alphanumeric byte; find the next run.
     while (i < literal.length && CHAR_CLASS[literal[i]!]! < 0) i++;
     const runStart = i;
-    let hash = 0x811c9dc5;
+    let hash = FNV_OFFSET;
     while (i < literal.length && CHAR_CLASS[literal[i]!]! >= 0) {
-      hash = Math.imul(hash ^ CHAR_CLASS[literal[i]!]!, 0x01000193);
+      hash = Math.imul(hash ^ CHAR_CLASS[literal[i]!]!, FNV_PRIME);
       i++;
     }
     if (i >= literal.length || i === runStart) break; // run touches the end: may be a longer token
-    hash >>>= 0;
+    hash = tokenKey(hash);
     const second = mixHash(hash) | 1;
     for (let k = 0; k < BLOOM_HASHES; k++) {
       const bit = (hash + Math.imul(k, second)) & mask;

@@ -154,6 +154,9 @@ export class Wal {
       // both are empty (appends after close are refused).
       for (;;) {
         await this.writeQueued();
+        // Appends queued while writeQueued's promise settled must not be stranded: re-check here,
+        // synchronously with clearing `writing` below.
+        if (this.queue.length > 0) continue;
         if (this.rotateWaiters.length === 0) break;
         const waiters = this.rotateWaiters.splice(0);
         if (this.segmentBytes > 0 && this.failure === undefined) await this.startSegment();

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { columnsFromEntries, decodeBlock, encodeBlock, BlockDecodeError } from '../../src/store/block.ts';
+import type { PushEntry } from '../../src/store/types.ts';
+import { DAY_START_NS, linesOf } from './store-fixture.ts';
+
+const stream = { id: '0'.repeat(32), labels: { job: 'train' } };
+
+function roundTrip(entries: PushEntry[]): ReturnType<typeof decodeBlock> {
+  return decodeBlock(encodeBlock(columnsFromEntries(entries)), stream);
+}
+
+test('block round-trips timestamps exactly across the whole day, irregular gaps and duplicates', () => {
+  let seed = 7;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const timestamps: bigint[] = [DAY_START_NS, DAY_START_NS, DAY_START_NS + 1n];
+  let t = DAY_START_NS + 1n;
+  for (let i = 0; i < 5000; i++) {
+    // Mix nanosecond jitter, equal timestamps and jumps of hours.
+    const kind = random();
+    t += kind < 0.1 ? 0n : kind < 0.997 ? BigInt(Math.floor(random() * 1e9)) : BigInt(Math.floor(random() * 3.6e12));
+    timestamps.push(t);
+  }
+  assert.ok(t < DAY_START_NS + 86_400_000_000_000n - 1n);
+  timestamps.push(DAY_START_NS + 86_400_000_000_000n - 1n);
+  const entries = timestamps.map((timestampNs, i) => ({ timestampNs, line: `line ${i}` }));
+  const block = roundTrip(entries);
+  assert.equal(block.timestampsNs.length, entries.length);
+  for (let i = 0; i < entries.length; i++) assert.equal(block.timestampsNs[i], entries[i]!.timestampNs, `timestamp ${i}`);
+  assert.deepEqual(linesOf(block), entries.map((e) => e.line));
+});
+
+test('block keeps empty lines, embedded newlines, UTF-8 and structured metadata per line', () => {
+  const entries: PushEntry[] = [
+    { timestampNs: 10n, line: '' },
+    { timestampNs: 11n, line: 'Traceback (most recent call last):\n  File "train.py", line 3\nValueError: bad' },
+    { timestampNs: 12n, line: 'ünïcødé ✓ 日本語', structuredMetadata: [{ name: 'trace_id', value: 'abc' }] },
+    { timestampNs: 13n, line: 'plain' },
+  ];
+  const block = roundTrip(entries);
+  assert.deepEqual(linesOf(block), entries.map((e) => e.line));
+  assert.deepEqual(block.structuredMetadata, [undefined, undefined, [{ name: 'trace_id', value: 'abc' }], undefined]);
+  assert.equal(roundTrip([{ timestampNs: 1n, line: 'x' }]).structuredMetadata, undefined);
+});
+
+test('block handles timestamps before 1970 and an empty block', () => {
+  const entries = [
+    { timestampNs: -5_000_000_123n, line: 'a' },
+    { timestampNs: -1n, line: 'b' },
+    { timestampNs: 0n, line: 'c' },
+  ];
+  assert.deepEqual(Array.from(roundTrip(entries).timestampsNs), entries.map((e) => e.timestampNs));
+  assert.equal(roundTrip([]).timestampsNs.length, 0);
+});
+
+test('block compresses repetitive training logs by more than 8x', () => {
+  const entries: PushEntry[] = [];
+  for (let i = 0; i < 20000; i++) {
+    entries.push({
+      timestampNs: DAY_START_NS + BigInt(i) * 50_000_000n,
+      line: `[rank3] {'loss': ${(2.5 - i / 10000).toFixed(4)}, 'grad_norm': ${(1 + (i % 17) / 10).toFixed(2)}, 'learning_rate': 3e-05, 'epoch': ${(i / 20000).toFixed(3)}} step=${i}`,
+    });
+  }
+  const columns = columnsFromEntries(entries);
+  const encoded = encodeBlock(columns);
+  assert.ok(columns.lines.length / encoded.length > 8, `ratio ${columns.lines.length / encoded.length}`);
+});
+
+test('decodeBlock rejects truncated and foreign bytes with a clear error', () => {
+  const encoded = encodeBlock(columnsFromEntries([{ timestampNs: 1n, line: 'hello' }]));
+  assert.throws(() => decodeBlock(encoded.subarray(0, encoded.length - 3), stream), BlockDecodeError);
+  assert.throws(() => decodeBlock(Buffer.from('not a block at all, really'), stream), /unknown block version/);
+  assert.throws(() => decodeBlock(Buffer.alloc(4), stream), /too short/);
+});

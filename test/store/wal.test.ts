@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { appendFile, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Wal, type DurableRecord } from '../../src/store/wal.ts';
+import type { WalRecord } from '../../src/store/wal-record.ts';
+import { makeTempDir } from './store-fixture.ts';
+
+async function openWal(directory: string, durable: DurableRecord[] = [], fsyncs: number[] = []) {
+  const replayed: WalRecord[] = [];
+  const { wal, replayed: result } = await Wal.open(
+    { directory, fsync: true, minimumNextSeq: 0n, onDurable: (record) => durable.push(record), onFsync: (seconds) => fsyncs.push(seconds) },
+    (record) => replayed.push(record),
+  );
+  return { wal, replayed, result };
+}
+
+test('WAL replays every record in order after reopen, with labels, lines and metadata intact', async () => {
+  const dir = await makeTempDir('wal-replay');
+  try {
+    const { wal } = await openWal(dir.path);
+    await wal.append('tenant-a', [{ labels: { job: 'train', rank: '0' }, entries: [{ timestampNs: 5n, line: 'first\nwith newline' }] }]);
+    await wal.append('tenant-b', [
+      { labels: { job: 'eval' }, entries: [{ timestampNs: 7n, line: 'ünï', structuredMetadata: [{ name: 'trace', value: 'x' }] }, { timestampNs: 6n, line: '' }] },
+    ]);
+    await wal.close();
+    const { wal: again, replayed } = await openWal(dir.path);
+    assert.deepEqual(
+      replayed.map((record) => [record.seq, record.tenant, record.streams]),
+      [
+        [0n, 'tenant-a', [{ labels: { job: 'train', rank: '0' }, entries: [{ timestampNs: 5n, line: 'first\nwith newline' }] }]],
+        [1n, 'tenant-b', [{ labels: { job: 'eval' }, entries: [{ timestampNs: 7n, line: 'ünï', structuredMetadata: [{ name: 'trace', value: 'x' }] }, { timestampNs: 6n, line: '' }] }]],
+      ],
+    );
+    assert.equal(again.peekNextSeq(), 2n, 'sequence numbers continue after replay');
+    await again.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('WAL group commit: concurrent appends share fsyncs and resolve only after they are durable', async () => {
+  const dir = await makeTempDir('wal-group');
+  try {
+    const durable: DurableRecord[] = [];
+    const fsyncs: number[] = [];
+    const { wal } = await openWal(dir.path, durable, fsyncs);
+    const appends = Array.from({ length: 200 }, (_, i) =>
+      wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: BigInt(i), line: `line ${i}` }] }]).then(() => {
+        // By the time an append resolves, its record was handed over as durable.
+        assert.ok(durable.some((record) => record.seq === BigInt(i)));
+        return i;
+      }),
+    );
+    assert.equal(durable.length, 0, 'nothing is durable synchronously');
+    await Promise.all(appends);
+    assert.equal(durable.length, 200);
+    assert.deepEqual(durable.map((record) => record.seq), Array.from({ length: 200 }, (_, i) => BigInt(i)), 'durable in seq order');
+    assert.ok(fsyncs.length < 200 / 4, `200 concurrent appends took ${fsyncs.length} fsyncs`);
+    await wal.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('WAL stops replay at a torn or corrupt tail and keeps every record before it', async () => {
+  const dir = await makeTempDir('wal-torn');
+  try {
+    const { wal } = await openWal(dir.path);
+    for (let i = 0; i < 5; i++) await wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: BigInt(i), line: `line ${i}` }] }]);
+    await wal.close();
+    const [segment] = (await readdir(dir.path)).filter((name) => name.endsWith('.wal')).sort();
+    const path = join(dir.path, segment!);
+    const size = (await readFile(path)).length;
+    await truncate(path, size - 3); // a crash mid-write of the last frame
+    let reopened = await openWal(dir.path);
+    assert.equal(reopened.replayed.length, 4);
+    assert.equal(reopened.result.corruptTails.length, 1);
+    await reopened.wal.close();
+    // Flip a payload byte in the second frame: replay of that segment stops after the first.
+    const bytes = await readFile(path);
+    const firstFrameLength = 8 + bytes.readUInt32LE(0);
+    bytes[firstFrameLength + 20] ^= 0xff;
+    await writeFile(path, bytes);
+    reopened = await openWal(dir.path);
+    assert.equal(reopened.replayed.length, 1);
+    assert.match(reopened.result.corruptTails[0]!, /checksum mismatch/);
+    await reopened.wal.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('WAL rotate + truncateBefore deletes only whole segments below the kept sequence number', async () => {
+  const dir = await makeTempDir('wal-truncate');
+  try {
+    const { wal } = await openWal(dir.path);
+    await wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: 1n, line: 'a' }] }]); // seq 0
+    await wal.rotate();
+    await wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: 2n, line: 'b' }] }]); // seq 1
+    await wal.rotate();
+    await wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: 3n, line: 'c' }] }]); // seq 2
+    assert.equal(wal.segmentCount(), 3);
+    assert.equal(await wal.truncateBefore(1n), 1, 'segment holding seq 0 goes');
+    assert.equal(await wal.truncateBefore(1n), 0, 'seq 1 is still needed');
+    assert.equal(await wal.truncateBefore(100n), 1, 'the active segment always stays');
+    await wal.close();
+    const { wal: again, replayed } = await openWal(dir.path);
+    assert.deepEqual(replayed.map((record) => record.seq), [2n]);
+    assert.equal(again.peekNextSeq(), 3n);
+    await again.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('WAL keeps sequence numbers increasing even when every segment was truncated', async () => {
+  const dir = await makeTempDir('wal-seq');
+  try {
+    const { wal } = await openWal(dir.path);
+    for (let i = 0; i < 3; i++) await wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: 1n, line: 'a' }] }]);
+    await wal.rotate();
+    await wal.truncateBefore(wal.peekNextSeq());
+    await wal.close();
+    const { wal: again, replayed } = await openWal(dir.path);
+    assert.equal(replayed.length, 0);
+    assert.equal(again.peekNextSeq(), 3n, 'the empty active segment carries the next sequence number');
+    await again.close();
+    await appendFile(join(dir.path, 'not-a-segment.txt'), 'ignored');
+  } finally {
+    await dir.remove();
+  }
+});
