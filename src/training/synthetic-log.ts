@@ -352,6 +352,11 @@ function learningRateAt(step: number, totalSteps: number): number {
   return 3e-5 + 0.5 * (3e-4 - 3e-5) * (1 + Math.cos(Math.PI * progress));
 }
 
+/** A worker's process id: new for every group start, the same wherever the rank is mentioned. */
+function rankPid(o: ResolvedOptions, attempt: number, rank: number): number {
+  return 4000 + (hash3(o.seed, attempt, rank) % 60000);
+}
+
 function* rankLines(o: ResolvedOptions, rank: number): Generator<TimedLine> {
   const random = new SeededRandom(hash3(o.seed, 0x52414e4b, rank));
   const clock = new Clock();
@@ -369,7 +374,7 @@ function* rankLines(o: ResolvedOptions, rank: number): Generator<TimedLine> {
 
   for (const event of timeline(o)) {
     if (event.kind === 'attempt') {
-      pid = 4000 + ((hash3(o.seed, event.attempt, rank) % 60000) >>> 0);
+      pid = rankPid(o, event.attempt, rank);
       nccl = `${host}:${pid}:${pid + 59} [${localRank}]`;
       attemptStartUs = event.timeUs;
       let t = event.timeUs + 2_000_000 + random.int(3_000_000);
@@ -526,7 +531,7 @@ function* incidentLines(
   if (event.failure === 'nccl-timeout' && rank !== event.rank) {
     const seq = event.step * 3 + 1;
     const time = clock.glog(event.failUs);
-    const tid = 4000 + localRank * 17;
+    const tid = rankPid(o, event.attempt, rank) + 2;
     yield {
       timeUs: at(event.failUs + localRank * 211),
       line: `${prefix}[E${time} ${tid} ProcessGroupNCCL.cpp:616] [Rank ${rank}] Watchdog caught collective operation timeout: WorkNCCL(SeqNum=${seq}, OpType=ALLREDUCE, NumelIn=25165824, NumelOut=25165824, Timeout(ms)=${o.ncclTimeoutUs / 1000}) ran for ${o.ncclTimeoutUs / 1000 + 20 + random.int(40)} milliseconds before timing out.`,
@@ -566,9 +571,9 @@ function* launcherLines(o: ResolvedOptions, hostIndex: number): Generator<TimedL
       const victimLocal = event.rank % o.ranksPerHost;
       for (let local = 0; local < o.ranksPerHost; local++) {
         if (local === victimLocal) continue;
-        yield { timeUs: at(detectUs + local * 1000), line: glog('W', detectUs + local * 1000, 'torch/distributed/elastic/multiprocessing/api.py:897', `Sending process ${4000 + local} closing signal SIGTERM`) };
+        yield { timeUs: at(detectUs + local * 1000), line: glog('W', detectUs + local * 1000, 'torch/distributed/elastic/multiprocessing/api.py:897', `Sending process ${rankPid(o, event.attempt, victimHost * o.ranksPerHost + local)} closing signal SIGTERM`) };
       }
-      yield { timeUs: at(detectUs + 40_000), line: glog('E', detectUs + 40_000, 'torch/distributed/elastic/multiprocessing/api.py:869', `failed (exitcode: ${exitcode}) local_rank: ${victimLocal} (pid: ${4000 + victimLocal}) of binary: /usr/bin/python3`) };
+      yield { timeUs: at(detectUs + 40_000), line: glog('E', detectUs + 40_000, 'torch/distributed/elastic/multiprocessing/api.py:869', `failed (exitcode: ${exitcode}) local_rank: ${victimLocal} (pid: ${rankPid(o, event.attempt, event.rank)}) of binary: /usr/bin/python3`) };
     }
     const reportUs = detectUs + 60_000 + hostIndex * 1000;
     if (event.final) {
@@ -593,7 +598,7 @@ function* launcherLines(o: ResolvedOptions, hostIndex: number): Generator<TimedL
         `  time      : ${when}`,
         `  host      : node-${victimHost}`,
         `  rank      : ${event.rank} (local_rank: ${event.rank % o.ranksPerHost})`,
-        `  exitcode  : ${exitcode} (pid: ${4000 + (event.rank % o.ranksPerHost)})`,
+        `  exitcode  : ${exitcode} (pid: ${rankPid(o, event.attempt, event.rank)})`,
         '  error_file: <N/A>',
         '  traceback : To enable traceback see: https://pytorch.org/docs/stable/elastic/errors.html',
         '============================================================',
