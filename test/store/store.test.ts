@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openStore } from '../../src/store/store.ts';
+import type { LabelMatcher, LogStore } from '../../src/store/types.ts';
+import { DAY_START_NS, NS_PER_SECOND, entriesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
+
+const ALL_TIME = { startNs: 0n, endNs: 1n << 62n };
+
+async function withStore(name: string, overrides: Parameters<typeof testOptions>[1], body: (store: LogStore, dataDir: string) => Promise<void>) {
+  const dir = await makeTempDir(name);
+  try {
+    const store = await openStore(testOptions(dir.path, overrides));
+    try {
+      await body(store, dir.path);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+}
+
+test('appends are readable from the head, then from parts after flush, then after reopen', async () => {
+  const dir = await makeTempDir('store-basic');
+  try {
+    const options = testOptions(dir.path);
+    const store = await openStore(options);
+    await store.append('fake', [
+      { labels: { job: 'train', rank: '0' }, entries: [{ timestampNs: DAY_START_NS + 1n, line: 'rank0 step=1' }] },
+      { labels: { job: 'train', rank: '1' }, entries: [{ timestampNs: DAY_START_NS + 2n, line: 'rank1 step=1' }] },
+    ]);
+    await store.append('other-tenant', [{ labels: { job: 'train', rank: '0' }, entries: [{ timestampNs: DAY_START_NS, line: 'not yours' }] }]);
+    const expected = [`${DAY_START_NS + 1n} rank0 step=1`, `${DAY_START_NS + 2n} rank1 step=1`];
+    assert.deepEqual(await readAll(store, 'fake'), expected);
+    assert.equal(store.metrics().parts, 0);
+    assert.equal(store.metrics().headStreams, 3);
+    await store.flush();
+    assert.deepEqual(store.metrics().headStreams, 0);
+    assert.ok(store.metrics().parts >= 2, 'one part per tenant partition');
+    const refs = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'job', type: '=', value: 'train' }], ...ALL_TIME });
+    assert.ok(refs.every((ref) => ref.location !== undefined), 'flushed blocks have a location for worker threads');
+    assert.deepEqual(await readAll(store, 'fake'), expected);
+    await store.close();
+    const reopened = await openStore(options);
+    assert.deepEqual(await readAll(reopened, 'fake'), expected);
+    assert.deepEqual(await readAll(reopened, 'other-tenant'), [`${DAY_START_NS} not yours`]);
+    await reopened.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('out-of-order entries are accepted and read back sorted, also across late parts', async () => {
+  await withStore('store-order', {}, async (store) => {
+    const labels = { job: 'train', rank: '3' };
+    const order = [5, 1, 4, 2, 3];
+    for (const i of order) await store.append('fake', [{ labels, entries: [{ timestampNs: DAY_START_NS + BigInt(i) * NS_PER_SECOND, line: `line ${i}` }] }]);
+    const [head] = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'rank', type: '=', value: '3' }], ...ALL_TIME });
+    const headData = await head!.load();
+    assert.deepEqual(Array.from(headData.timestampsNs), [1, 2, 3, 4, 5].map((i) => DAY_START_NS + BigInt(i) * NS_PER_SECOND));
+    await store.flush();
+    // A late entry, older than everything persisted, becomes a new part.
+    await store.append('fake', [{ labels, entries: [{ timestampNs: DAY_START_NS, line: 'late' }] }]);
+    await store.flush();
+    const refs = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'rank', type: '=', value: '3' }], ...ALL_TIME });
+    assert.equal(refs.length, 2);
+    const timestamps = (await entriesOf(refs)).map((entry) => entry.timestampNs).sort((a, b) => (a < b ? -1 : 1));
+    assert.deepEqual(timestamps, [0, 1, 2, 3, 4, 5].map((i) => DAY_START_NS + BigInt(i) * NS_PER_SECOND));
+    for (const ref of refs) {
+      const data = await ref.load();
+      for (let i = 1; i < data.timestampsNs.length; i++) assert.ok(data.timestampsNs[i - 1]! <= data.timestampsNs[i]!, 'each block is sorted');
+    }
+  });
+});
+
+test('entries spanning two UTC days land in two partitions; time ranges prune partitions and blocks', async () => {
+  await withStore('store-days', {}, async (store) => {
+    const labels = { job: 'train' };
+    const day = 86_400n * NS_PER_SECOND;
+    await store.append('fake', [{ labels, entries: [{ timestampNs: DAY_START_NS + day - 1n, line: 'late evening' }, { timestampNs: DAY_START_NS + day, line: 'midnight' }] }]);
+    await store.flush();
+    assert.equal(store.metrics().parts, 2);
+    const firstDay = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'job', type: '=', value: 'train' }], startNs: DAY_START_NS, endNs: DAY_START_NS + day });
+    assert.deepEqual((await entriesOf(firstDay)).map((entry) => entry.line), ['late evening']);
+    const secondDay = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'job', type: '=', value: 'train' }], startNs: DAY_START_NS + day, endNs: DAY_START_NS + 2n * day });
+    assert.deepEqual((await entriesOf(secondDay)).map((entry) => entry.line), ['midnight']);
+    assert.deepEqual(await store.series('fake', [], DAY_START_NS + 2n * day, DAY_START_NS + 3n * day), []);
+  });
+});
+
+test('label index answers labelNames, labelValues and series with all four matcher types', async () => {
+  await withStore('store-labels', {}, async (store) => {
+    const streams = [
+      { job: 'train', rank: '0', node: 'gpu-a' },
+      { job: 'train', rank: '1', node: 'gpu-a' },
+      { job: 'train', rank: '10', node: 'gpu-b' },
+      { job: 'eval', rank: '0' },
+    ];
+    await store.append('fake', streams.map((labels, i) => ({ labels, entries: [{ timestampNs: DAY_START_NS + BigInt(i), line: `s${i}` }] })));
+    // Half in parts, half in the head: answers must be the same.
+    await store.flush();
+    await store.append('fake', [{ labels: { job: 'train', rank: '2', node: 'gpu-b', pod: 'p-2' }, entries: [{ timestampNs: DAY_START_NS + 9n, line: 'head only' }] }]);
+    const cases: Array<[LabelMatcher[], string[]]> = [
+      [[{ name: 'job', type: '=', value: 'train' }], ['0', '1', '10', '2']],
+      [[{ name: 'job', type: '!=', value: 'train' }], ['0']],
+      [[{ name: 'rank', type: '=~', value: '1.*' }], ['1', '10']],
+      [[{ name: 'rank', type: '=~', value: '1' }], ['1']], // anchored: "10" does not match "1"
+      [[{ name: 'job', type: '=', value: 'train' }, { name: 'rank', type: '!~', value: '1|2' }], ['0', '10']],
+      [[{ name: 'node', type: '=', value: '' }], ['0']], // only the stream without a node label
+      [[{ name: 'node', type: '!=', value: '' }, { name: 'node', type: '=~', value: '(?i)GPU-B' }], ['10', '2']],
+      [[{ name: 'pod', type: '!~', value: '.+' }], ['0', '0', '1', '10']],
+    ];
+    for (const [matchers, ranks] of cases) {
+      const series = await store.series('fake', matchers, ...Object.values(ALL_TIME) as [bigint, bigint]);
+      assert.deepEqual(series.map((s) => s.labels.rank).sort(), ranks, JSON.stringify(matchers));
+      for (const s of series) assert.match(s.id, /^[0-9a-f]{32}$/);
+    }
+    assert.deepEqual(await store.labelNames('fake', ALL_TIME.startNs, ALL_TIME.endNs), ['job', 'node', 'pod', 'rank']);
+    assert.deepEqual(await store.labelNames('fake', ALL_TIME.startNs, ALL_TIME.endNs, [{ name: 'job', type: '=', value: 'eval' }]), ['job', 'rank']);
+    assert.deepEqual(await store.labelValues('fake', 'rank', ALL_TIME.startNs, ALL_TIME.endNs), ['0', '1', '10', '2']);
+    assert.deepEqual(await store.labelValues('fake', 'node', ALL_TIME.startNs, ALL_TIME.endNs, [{ name: 'rank', type: '=', value: '0' }]), ['gpu-a']);
+    assert.deepEqual(await store.labelValues('fake', 'rank', DAY_START_NS + 9n, DAY_START_NS + 10n), ['2'], 'time range narrows values');
+    assert.deepEqual(await store.labelNames('nobody', ALL_TIME.startNs, ALL_TIME.endNs), []);
+    await assert.rejects(store.series('fake', [{ name: 'rank', type: '=~', value: '(' }], 0n, 1n), /invalid regex/);
+  });
+});
+
+test('stream ids are stable across tenants, label order and restarts', async () => {
+  const dir = await makeTempDir('store-ids');
+  try {
+    const options = testOptions(dir.path);
+    const store = await openStore(options);
+    await store.append('a', [{ labels: { x: '1', y: '2' }, entries: [{ timestampNs: DAY_START_NS, line: 'l' }] }]);
+    await store.append('a', [{ labels: { y: '2', x: '1' }, entries: [{ timestampNs: DAY_START_NS + 1n, line: 'l' }] }]);
+    await store.append('b', [{ labels: { x: '1', y: '2' }, entries: [{ timestampNs: DAY_START_NS, line: 'l' }] }]);
+    const [inA] = await store.series('a', [], ALL_TIME.startNs, ALL_TIME.endNs);
+    const [inB] = await store.series('b', [], ALL_TIME.startNs, ALL_TIME.endNs);
+    assert.equal((await store.series('a', [], ALL_TIME.startNs, ALL_TIME.endNs)).length, 1, 'label order does not make a new stream');
+    assert.notEqual(inA!.id, inB!.id);
+    await store.close();
+    const reopened = await openStore(options);
+    assert.equal((await reopened.series('a', [], ALL_TIME.startNs, ALL_TIME.endNs))[0]!.id, inA!.id);
+    await reopened.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('head is cut into a part by size, and by age', async () => {
+  await withStore('store-cut-size', { headCutBytes: 20_000 }, async (store) => {
+    for (let i = 0; i < 30; i++) {
+      await store.append('fake', [{ labels: { job: 'size' }, entries: Array.from({ length: 10 }, (_, k) => ({ timestampNs: DAY_START_NS + BigInt(i * 10 + k), line: 'x'.repeat(100) })) }]);
+    }
+    // 30 KB appended past a 20 KB threshold: a background cut must have produced a part.
+    const deadline = Date.now() + 10_000;
+    while (store.metrics().parts === 0 && Date.now() < deadline) await sleep(20);
+    assert.ok(store.metrics().parts >= 1);
+    assert.equal((await readAll(store, 'fake')).length, 300);
+  });
+  await withStore('store-cut-age', { headCutAgeMs: 200 }, async (store) => {
+    await store.append('fake', [{ labels: { job: 'age' }, entries: [{ timestampNs: DAY_START_NS, line: 'tiny' }] }]);
+    assert.equal(store.metrics().parts, 0);
+    const deadline = Date.now() + 10_000;
+    while (store.metrics().parts === 0 && Date.now() < deadline) await sleep(20);
+    assert.equal(store.metrics().parts, 1);
+    assert.equal(store.metrics().headStreams, 0);
+    assert.deepEqual(await readAll(store, 'fake'), [`${DAY_START_NS} tiny`]);
+  });
+});
+
+test('needle queries skip blocks by token filter and never miss a match', async () => {
+  await withStore('store-needle', { blockTargetBytes: 8 * 1024 }, async (store) => {
+    const entries = [];
+    for (let i = 0; i < 4000; i++) {
+      const line = i === 2500 ? 'RuntimeError: NCCL watchdog timeout on rank 3' : `step=${i} loss=${(2 - i / 4000).toFixed(4)} lr=3e-05`;
+      entries.push({ timestampNs: DAY_START_NS + BigInt(i) * 1000n, line });
+    }
+    await store.append('fake', [{ labels: { job: 'train' }, entries }]);
+    await store.flush();
+    const matchers: LabelMatcher[] = [{ name: 'job', type: '=', value: 'train' }];
+    const all = await store.selectBlocks({ tenant: 'fake', matchers, ...ALL_TIME });
+    assert.ok(all.length > 10, `expected many blocks, got ${all.length}`);
+    for (const [literal, caseInsensitive] of [['NCCL watchdog', false], ['nccl WATCHDOG', true], ['watchdog timeout', false], ['Error:', false]] as const) {
+      const picked = await store.selectBlocks({ tenant: 'fake', matchers, ...ALL_TIME, requiredLiterals: [{ literal, caseInsensitive }] });
+      assert.equal(picked.length, 1, `${literal} should keep exactly the one block with the error`);
+      assert.ok((await entriesOf(picked)).some((entry) => entry.line.includes('NCCL watchdog timeout')));
+    }
+    const none = await store.selectBlocks({ tenant: 'fake', matchers, ...ALL_TIME, requiredLiterals: [{ literal: 'Traceback', caseInsensitive: false }] });
+    assert.equal(none.length, 0);
+    // Two literals must both be possible.
+    const both = await store.selectBlocks({ tenant: 'fake', matchers, ...ALL_TIME, requiredLiterals: [{ literal: 'loss', caseInsensitive: false }, { literal: 'NCCL', caseInsensitive: false }] });
+    assert.ok(both.length <= 1);
+    // Short literals cannot be pruned by trigrams, so every block stays.
+    const short = await store.selectBlocks({ tenant: 'fake', matchers, ...ALL_TIME, requiredLiterals: [{ literal: 'lr', caseInsensitive: false }] });
+    assert.equal(short.length, all.length);
+  });
+});
+
+test('stats and metrics count streams, blocks, entries and bytes', async () => {
+  await withStore('store-stats', {}, async (store) => {
+    await store.append('fake', [
+      { labels: { job: 'a' }, entries: [{ timestampNs: DAY_START_NS, line: '12345' }, { timestampNs: DAY_START_NS + 1n, line: '678' }] },
+      { labels: { job: 'b' }, entries: [{ timestampNs: DAY_START_NS, line: 'xy' }] },
+    ]);
+    assert.deepEqual(await store.stats('fake', [{ name: 'job', type: '=~', value: 'a|b' }], ALL_TIME.startNs, ALL_TIME.endNs), { streams: 2, chunks: 2, entries: 3, bytes: 10 });
+    await store.flush();
+    assert.deepEqual(await store.stats('fake', [{ name: 'job', type: '=', value: 'a' }], ALL_TIME.startNs, ALL_TIME.endNs), { streams: 1, chunks: 1, entries: 2, bytes: 8 });
+    const metrics = store.metrics();
+    assert.ok(metrics.walFsyncSeconds.count >= 1);
+    assert.ok(metrics.walFsyncSeconds.buckets.at(-1)![1] <= metrics.walFsyncSeconds.count);
+    assert.ok(metrics.diskBytes > 0);
+    assert.equal(metrics.parts, 1);
+  });
+});
+
+test('append rejects malformed input with a clear error and keeps working', async () => {
+  await withStore('store-bad', {}, async (store) => {
+    await assert.rejects(store.append('fake', [{ labels: { job: 'x' }, entries: [{ timestampNs: 5 as unknown as bigint, line: 'x' }] }]), /stream 0 entry 0: timestampNs must be a bigint/);
+    await assert.rejects(store.append('', [{ labels: { job: 'x' }, entries: [] }]), /tenant/);
+    await store.append('fake', [{ labels: { job: 'x' }, entries: [] }]);
+    await store.append('fake', [{ labels: { job: 'x' }, entries: [{ timestampNs: DAY_START_NS, line: 'ok' }] }]);
+    assert.deepEqual(await readAll(store, 'fake'), [`${DAY_START_NS} ok`]);
+  });
+});
