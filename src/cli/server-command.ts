@@ -73,7 +73,9 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`rankscope server: cannot listen on ${config.server.listen}: ${(error as Error).message}`);
       return 1;
     }
-    console.error(`rankscope server: failed to start: ${(error as Error).stack ?? String(error)}`);
+    // The reason, not a stack: a locked data dir or an unreachable S3 bucket is the user's to fix.
+    console.error(`rankscope server: failed to start: ${(error as Error).message ?? String(error)}`);
+    if (process.env.RANKSCOPE_DEBUG) console.error((error as Error).stack);
     return 1;
   }
   console.log(`rankscope ready on ${server.url} (data: ${config.store.data_dir})`);

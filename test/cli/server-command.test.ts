@@ -13,6 +13,10 @@ test('rankscope server prints one ready line, answers /ready, and on SIGTERM flu
     const ready = await fetch(`${server.url}/ready`);
     assert.equal(ready.status, 200);
     assert.equal(await ready.text(), 'ready');
+    // A second server on the same port fails with a clear reason instead of a stack.
+    const busy = await runCommand(['server', '--listen', new URL(server.url).host, '--data-dir', join(dataDir, 'other')]);
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /^rankscope server: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/m);
     // The ruler is on by default and its API is mounted.
     const rules = await fetch(`${server.url}/prometheus/api/v1/rules`);
     assert.equal(rules.status, 200);
