@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/store/store.ts';
-import type { LabelMatcher, LogStore } from '../../src/store/types.ts';
+import type { LabelMatcher, Labels, LogStore } from '../../src/store/types.ts';
 import { DAY_START_NS, NS_PER_SECOND, entriesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
 
 const ALL_TIME = { startNs: 0n, endNs: 1n << 62n };
@@ -91,7 +91,7 @@ test('entries spanning two UTC days land in two partitions; time ranges prune pa
 
 test('label index answers labelNames, labelValues and series with all four matcher types', async () => {
   await withStore('store-labels', {}, async (store) => {
-    const streams = [
+    const streams: Labels[] = [
       { job: 'train', rank: '0', node: 'gpu-a' },
       { job: 'train', rank: '1', node: 'gpu-a' },
       { job: 'train', rank: '10', node: 'gpu-b' },
@@ -112,7 +112,7 @@ test('label index answers labelNames, labelValues and series with all four match
       [[{ name: 'pod', type: '!~', value: '.+' }], ['0', '0', '1', '10']],
     ];
     for (const [matchers, ranks] of cases) {
-      const series = await store.series('fake', matchers, ...Object.values(ALL_TIME) as [bigint, bigint]);
+      const series = await store.series('fake', matchers, ALL_TIME.startNs, ALL_TIME.endNs);
       assert.deepEqual(series.map((s) => s.labels.rank).sort(), ranks, JSON.stringify(matchers));
       for (const s of series) assert.match(s.id, /^[0-9a-f]{32}$/);
     }
