@@ -21,30 +21,43 @@ export interface TailSubscription {
   close(): void;
 }
 
+/** An entry a slow subscriber never got, reported to it as Loki's `dropped_entries`. */
+export interface DroppedEntry {
+  labels: Labels;
+  timestampNs: bigint;
+}
+
+export type TailDeliver = (entries: TailedEntry[], dropped: DroppedEntry[]) => void;
+
 interface Subscriber {
   tenant: string;
   filter: TailFilter;
   pending: TailedEntry[];
-  deliver(entries: TailedEntry[]): void;
+  dropped: DroppedEntry[];
+  deliver: TailDeliver;
 }
 
 /** Subscribers see entries within this delay of their push; well under the 1 s promise. */
 const DEFAULT_FLUSH_INTERVAL_MS = 50;
 /** Past this many undelivered matches a subscriber is too slow; its oldest matches are dropped. */
-const MAX_PENDING_ENTRIES = 50_000;
+const DEFAULT_MAX_PENDING_ENTRIES = 50_000;
+/** Dropped entries reported per flush; past this only the count grows. */
+const MAX_REPORTED_DROPS = 1000;
 
 export class TailHub {
   private readonly byTenant = new Map<string, Set<Subscriber>>();
   private readonly flushIntervalMs: number;
+  private readonly maxPendingEntries: number;
   private timer: NodeJS.Timeout | undefined;
   private droppedTotal = 0;
 
-  constructor(flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS) {
+  constructor(flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS, maxPendingEntries = DEFAULT_MAX_PENDING_ENTRIES) {
     this.flushIntervalMs = flushIntervalMs;
+    this.maxPendingEntries = maxPendingEntries;
   }
 
-  subscribe(tenant: string, filter: TailFilter, deliver: (entries: TailedEntry[]) => void): TailSubscription {
-    const subscriber: Subscriber = { tenant, filter, pending: [], deliver };
+  subscribe(tenant: string, filter: TailFilter, deliver: TailDeliver): TailSubscription {
+    const subscriber: Subscriber = { tenant, filter, pending: [], dropped: [], deliver };
     let set = this.byTenant.get(tenant);
     if (set === undefined) {
       set = new Set();
@@ -71,6 +84,11 @@ export class TailHub {
     return this.droppedTotal;
   }
 
+  /** Counts drops decided by a subscriber's transport (a socket that is not draining). */
+  countDropped(entries: number): void {
+    this.droppedTotal += entries;
+  }
+
   publish(tenant: string, streams: PushStream[]): void {
     const subscribers = this.byTenant.get(tenant);
     if (subscribers === undefined) return;
@@ -87,9 +105,11 @@ export class TailHub {
           if (match !== null) subscriber.pending.push({ ...match, timestampNs: entry.timestampNs });
         }
       }
-      if (subscriber.pending.length > MAX_PENDING_ENTRIES) {
-        const excess = subscriber.pending.length - MAX_PENDING_ENTRIES;
-        subscriber.pending.splice(0, excess);
+      if (subscriber.pending.length > this.maxPendingEntries) {
+        const excess = subscriber.pending.length - this.maxPendingEntries;
+        for (const entry of subscriber.pending.splice(0, excess)) {
+          if (subscriber.dropped.length < MAX_REPORTED_DROPS) subscriber.dropped.push({ labels: entry.labels, timestampNs: entry.timestampNs });
+        }
         this.droppedTotal += excess;
       }
     }
@@ -102,11 +122,13 @@ export class TailHub {
     this.timer = undefined;
     for (const set of this.byTenant.values()) {
       for (const subscriber of set) {
-        if (subscriber.pending.length === 0) continue;
+        if (subscriber.pending.length === 0 && subscriber.dropped.length === 0) continue;
         const batch = subscriber.pending;
+        const dropped = subscriber.dropped;
         subscriber.pending = [];
+        subscriber.dropped = [];
         batch.sort((a, b) => (a.timestampNs < b.timestampNs ? -1 : a.timestampNs > b.timestampNs ? 1 : 0));
-        subscriber.deliver(batch);
+        subscriber.deliver(batch, dropped);
       }
     }
   }

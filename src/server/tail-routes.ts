@@ -5,7 +5,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { TailedEntry, TailFilter, TailHub } from '../ingest/tail-hub.ts';
+import type { DroppedEntry, TailedEntry, TailFilter, TailHub } from '../ingest/tail-hub.ts';
 import type { QueryResult } from '../logql/api.ts';
 import { encodeLabels } from './loki-json.ts';
 import type { QueryEngine } from './query-routes.ts';
@@ -76,22 +76,23 @@ export async function tailRoutes(app: FastifyInstance, options: TailRoutesOption
     let backlog: TailedEntry[] | undefined = [];
     let historyKeys: Set<string> | undefined;
 
-    const send = (entries: TailedEntry[]) => {
-      if (closed || entries.length === 0) return;
+    const send = (entries: TailedEntry[], dropped: DroppedEntry[] = []) => {
+      if (closed || (entries.length === 0 && dropped.length === 0)) return;
       if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-        const dropped = entries.slice(0, MAX_DROPPED_PER_FRAME).map((entry) => `{"labels":${encodeLabels(entry.labels)},"timestamp":"${entry.timestampNs}"}`);
-        socket.send(`{"dropped_entries":[${dropped.join(',')}]}`);
+        // The client is not reading: tell it what it missed instead of queueing without bound.
+        options.hub.countDropped(entries.length);
+        socket.send(encodeTailFrame([], [...dropped, ...entries].slice(0, MAX_DROPPED_PER_FRAME)));
         return;
       }
-      socket.send(encodeTailFrame(entries));
+      socket.send(encodeTailFrame(entries, dropped.slice(0, MAX_DROPPED_PER_FRAME)));
     };
 
-    const subscription = options.hub.subscribe(tail.tenant, tail.filter, (entries) => {
+    const subscription = options.hub.subscribe(tail.tenant, tail.filter, (entries, dropped) => {
       if (backlog !== undefined) {
         backlog.push(...entries);
         return;
       }
-      send(historyKeys === undefined ? entries : entries.filter((entry) => !historyKeys!.has(entryKey(entry))));
+      send(historyKeys === undefined ? entries : entries.filter((entry) => !historyKeys!.has(entryKey(entry))), dropped);
     });
 
     const finish = () => {
@@ -160,7 +161,7 @@ function streamsOf(result: QueryResult): TailedEntry[] {
 }
 
 /** One frame, entries grouped by their label set, each stream's values in time order. */
-export function encodeTailFrame(entries: TailedEntry[]): string {
+export function encodeTailFrame(entries: TailedEntry[], dropped: DroppedEntry[] = []): string {
   const groups = new Map<string, string[]>();
   for (const entry of entries) {
     const key = encodeLabels(entry.labels);
@@ -172,5 +173,10 @@ export function encodeTailFrame(entries: TailedEntry[]): string {
     values.push(`["${entry.timestampNs}",${JSON.stringify(entry.line)}]`);
   }
   const streams = [...groups].map(([labels, values]) => `{"stream":${labels},"values":[${values.join(',')}]}`);
-  return `{"streams":[${streams.join(',')}]}`;
+  const droppedText = dropped.map((entry) => `{"labels":${encodeLabels(entry.labels)},"timestamp":"${entry.timestampNs}"}`);
+  // Both keys are omitempty in Loki's TailResponse.
+  const parts: string[] = [];
+  if (streams.length > 0) parts.push(`"streams":[${streams.join(',')}]`);
+  if (droppedText.length > 0) parts.push(`"dropped_entries":[${droppedText.join(',')}]`);
+  return `{${parts.join(',')}}`;
 }

@@ -27,3 +27,14 @@ test('rate limiter allows the burst, then the rate, per tenant', () => {
   assert.equal(limiter.allow('a', 100, 1000), true);
   assert.equal(limiter.allow('a', 50, 1000), false);
 });
+
+test('a subscriber that falls behind loses its oldest matches and is told which, as dropped entries', async () => {
+  const hub = new TailHub(10, 3);
+  const received: Array<{ lines: string[]; dropped: bigint[] }> = [];
+  hub.subscribe('t', (labels, entry) => ({ labels, line: entry.line }), (entries, dropped) => received.push({ lines: entries.map((e) => e.line), dropped: dropped.map((d) => d.timestampNs) }));
+  hub.publish('t', [{ labels: { rank: '0' }, entries: [1n, 2n, 3n, 4n, 5n].map((ns) => ({ timestampNs: ns, line: `l${ns}` })) }]);
+  hub.flush();
+  assert.deepEqual(received, [{ lines: ['l3', 'l4', 'l5'], dropped: [1n, 2n] }]);
+  assert.equal(hub.droppedEntries, 2);
+  hub.close();
+});

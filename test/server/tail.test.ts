@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { encodeTailFrame } from '../../src/server/tail-routes.ts';
 import { nowNs, pushJson, startTestServer, type TestServer } from './test-server.ts';
 
 interface TailFrame {
@@ -97,4 +98,9 @@ describe('live tail over WebSocket', () => {
     await assert.rejects(openTail(server.url, '{job="x"}'), /^Error: 401 no org id$/);
     await assert.rejects(openTail(server.url, '{job=', { 'X-Scope-OrgID': 'x' }), /^Error: 400 parse error/);
   });
+});
+
+test('tail frames follow Loki: streams and dropped_entries, each omitted when empty', () => {
+  assert.deepEqual(JSON.parse(encodeTailFrame([{ labels: { a: 'b' }, line: 'x', timestampNs: 5n }])), { streams: [{ stream: { a: 'b' }, values: [['5', 'x']] }] });
+  assert.deepEqual(JSON.parse(encodeTailFrame([], [{ labels: { a: 'b' }, timestampNs: 7n }])), { dropped_entries: [{ labels: { a: 'b' }, timestamp: '7' }] });
 });
