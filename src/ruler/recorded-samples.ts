@@ -143,6 +143,23 @@ export class RecordedSampleStore {
     return out;
   }
 
+  /** Label names across the tenant's recorded series (for metric browsers). */
+  labelNames(tenant: string): string[] {
+    const names = new Set<string>();
+    for (const stored of this.tenants.get(tenant)?.values() ?? []) for (const name of Object.keys(stored.labels)) names.add(name);
+    return [...names].sort();
+  }
+
+  /** Values of one label across the tenant's recorded series; `__name__` lists the recorded metrics. */
+  labelValues(tenant: string, name: string): string[] {
+    const values = new Set<string>();
+    for (const stored of this.tenants.get(tenant)?.values() ?? []) {
+      const value = stored.labels[name];
+      if (value !== undefined) values.add(value);
+    }
+    return [...values].sort();
+  }
+
   /** The latest sample per matching series in (timeMs - lookback, timeMs]. */
   instant(tenant: string, matchers: LabelMatcher[], timeMs: number): Array<{ labels: Labels; timestampMs: number; value: number }> {
     const out: Array<{ labels: Labels; timestampMs: number; value: number }> = [];

@@ -362,6 +362,14 @@ export class Ruler {
     return this.recorded.instant(tenant, matchers, timeMs);
   }
 
+  recordedLabelNames(tenant: string): string[] {
+    return this.recorded.labelNames(tenant);
+  }
+
+  recordedLabelValues(tenant: string, name: string): string[] {
+    return this.recorded.labelValues(tenant, name);
+  }
+
   queryRecordedRange(tenant: string, matchers: LabelMatcher[], startMs: number, endMs: number, stepMs: number): Array<{ labels: Labels; samples: Array<[number, number]> }> {
     return this.recorded.range(tenant, matchers, startMs, endMs, stepMs);
   }

@@ -86,3 +86,63 @@ export function parseSeriesSelector(text: string): LabelMatcher[] {
   }
   return matchers;
 }
+
+/**
+ * Evaluates a constant arithmetic expression (`1+1`, `(2 * 3) / 4`), or returns undefined when the
+ * text is not one. Grafana's Prometheus data source checks health with `1+1`; answering it lets a
+ * data source pointed at the recorded samples pass "Save & test".
+ */
+export function evaluateConstant(text: string): number | undefined {
+  if (!/^[\d\s.+\-*/()eE]+$/.test(text) || !/\d/.test(text)) return undefined;
+  let i = 0;
+  const skip = (): void => {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+  };
+  const primary = (): number | undefined => {
+    skip();
+    if (text[i] === '(') {
+      i++;
+      const value = sum();
+      skip();
+      if (value === undefined || text[i] !== ')') return undefined;
+      i++;
+      return value;
+    }
+    if (text[i] === '-' || text[i] === '+') {
+      const sign = text[i++] === '-' ? -1 : 1;
+      const value = primary();
+      return value === undefined ? undefined : sign * value;
+    }
+    const match = /^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?/.exec(text.slice(i));
+    if (match === null) return undefined;
+    i += match[0].length;
+    return Number(match[0]);
+  };
+  const product = (): number | undefined => {
+    let value = primary();
+    for (;;) {
+      skip();
+      const op = text[i];
+      if (value === undefined || (op !== '*' && op !== '/')) return value;
+      i++;
+      const right = primary();
+      if (right === undefined) return undefined;
+      value = op === '*' ? value * right : value / right;
+    }
+  };
+  const sum = (): number | undefined => {
+    let value = product();
+    for (;;) {
+      skip();
+      const op = text[i];
+      if (value === undefined || (op !== '+' && op !== '-')) return value;
+      i++;
+      const right = product();
+      if (right === undefined) return undefined;
+      value = op === '+' ? value + right : value - right;
+    }
+  };
+  const value = sum();
+  skip();
+  return i === text.length ? value : undefined;
+}

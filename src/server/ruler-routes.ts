@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { RulerRequestError, type Ruler } from '../ruler/index.ts';
 import { parseDurationMs } from '../ruler/duration.ts';
 import { ruleGroupToObject } from '../ruler/rule-file.ts';
-import { parseSeriesSelector, SelectorError } from '../ruler/series-selector.ts';
+import { evaluateConstant, parseSeriesSelector, SelectorError } from '../ruler/series-selector.ts';
 
 export interface RulerRoutesOptions {
   /** Undefined when the ruler is disabled: the endpoints then answer 404 like Loki without a ruler. */
@@ -170,6 +170,8 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
         const query = single(params.query);
         if (query === undefined || query.trim() === '') throw new PromBadData('invalid parameter "query": missing');
         const timeMs = parseTimeMs(single(params.time), 'time', Date.now());
+        const constant = evaluateConstant(query);
+        if (constant !== undefined) return reply.send({ status: 'success', data: { resultType: 'scalar', result: [timeMs / 1000, promValue(constant)] } });
         const result = context.ruler.queryRecorded(context.tenant, parseSeriesSelector(query), timeMs);
         return reply.send({
           status: 'success',
@@ -205,6 +207,17 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
         throw error;
       }
     };
+
+    app.get(`${prefix}/labels`, async (request, reply) => {
+      const context = withRuler(request, reply);
+      if (context === undefined) return reply;
+      return reply.send({ status: 'success', data: context.ruler.recordedLabelNames(context.tenant) });
+    });
+    app.get(`${prefix}/label/:name/values`, async (request: FastifyRequest<{ Params: { name: string } }>, reply) => {
+      const context = withRuler(request, reply);
+      if (context === undefined) return reply;
+      return reply.send({ status: 'success', data: context.ruler.recordedLabelValues(context.tenant, request.params.name) });
+    });
 
     app.get(`${prefix}/query`, instantQuery);
     app.post(`${prefix}/query`, instantQuery);

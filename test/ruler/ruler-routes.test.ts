@@ -170,6 +170,13 @@ test('rule groups are set, listed, fetched and deleted per namespace (Loki API)'
   };
   assert.equal(matrix.data.resultType, 'matrix');
   assert.deepEqual(matrix.data.result.map((s) => s.metric.job), ['eval', 'train']);
+  const names = (await (await fetch(`${base}/prometheus/api/v1/label/__name__/values`, { headers })).json()) as { data: string[] };
+  assert.deepEqual(names.data, ['job:lines:rate1m']);
+  const labelNames = (await (await fetch(`${base}/prometheus/api/v1/labels`, { headers })).json()) as { data: string[] };
+  assert.deepEqual(labelNames.data, ['__name__', 'job']);
+  // Grafana's Prometheus data source health check.
+  const health = (await (await fetch(`${base}/prometheus/api/v1/query?query=1%2B1&time=4000`, { headers })).json()) as { data: { resultType: string; result: [number, string] } };
+  assert.deepEqual(health.data, { resultType: 'scalar', result: [4000, '2'] });
   const bad = await fetch(`${base}/prometheus/api/v1/query?query=${encodeURIComponent('rate(x[5m])')}`, { headers });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: string }).error, /only series selectors are supported/);
