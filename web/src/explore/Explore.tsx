@@ -297,7 +297,7 @@ export default function Explore() {
                 <>
                   <section className="panel">
                     <Suspense fallback={<div className="status">Loading chart…</div>}>
-                      <TimeSeriesChart series={run.result.series} />
+                      <TimeSeriesChart series={run.result.series} rangeS={[run.request.range.fromMs / 1000, run.request.range.toMs / 1000]} />
                     </Suspense>
                   </section>
                   <MetricTable series={run.result.series} />

@@ -18,6 +18,7 @@ export const RELATIVE_CHOICES: Array<{ label: string; from: string }> = [
   { label: 'Last 5 minutes', from: 'now-5m' },
   { label: 'Last 15 minutes', from: 'now-15m' },
   { label: 'Last 1 hour', from: 'now-1h' },
+  { label: 'Last 3 hours', from: 'now-3h' },
   { label: 'Last 6 hours', from: 'now-6h' },
   { label: 'Last 24 hours', from: 'now-24h' },
   { label: 'Last 7 days', from: 'now-7d' },

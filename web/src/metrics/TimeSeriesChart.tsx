@@ -5,7 +5,8 @@ import UPlotChart from '../charts/UPlotChart.tsx';
 import { AXIS_STYLE, seriesColour } from '../charts/palette.ts';
 import { alignSeries, formatValue, type Series } from './metric-data.ts';
 
-export default function TimeSeriesChart({ series }: { series: Series[] }) {
+/** `rangeS` pins the x axis (seconds); without it uPlot would stretch a lone point across years. */
+export default function TimeSeriesChart({ series, rangeS }: { series: Series[]; rangeS?: [number, number] }) {
   const options = useMemo<Omit<uPlot.Options, 'width' | 'height'>>(
     () => ({
       series: [
@@ -22,9 +23,9 @@ export default function TimeSeriesChart({ series }: { series: Series[] }) {
       axes: [AXIS_STYLE, { ...AXIS_STYLE, size: 60 }],
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: rangeS ? { time: true, range: (): uPlot.Range.MinMax => [rangeS[0], rangeS[1]] } : { time: true } },
     }),
-    [series],
+    [series, rangeS?.[0], rangeS?.[1]],
   );
   const data = useMemo(() => alignSeries(series) as uPlot.AlignedData, [series]);
   return <UPlotChart options={options} data={data} heightPx={280} testId="metric-chart" />;

@@ -27,6 +27,18 @@ function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]):
   return value;
 }
 
+/** The run's own time span (a fresh run fills the chart, not a corner of the picked range), one step
+ * of margin either side. */
+function dataExtentS(series: Series[], stepS: number): [number, number] {
+  let minS = Infinity;
+  let maxS = -Infinity;
+  for (const one of series) {
+    minS = Math.min(minS, one.timesS[0] ?? Infinity);
+    maxS = Math.max(maxS, one.timesS[one.timesS.length - 1] ?? -Infinity);
+  }
+  return [minS - stepS, maxS + stepS];
+}
+
 function MetricPanel({ title, query, window, stepMs, testId }: { title: string; query: string; window: TimeWindow; stepMs: number; testId: string }) {
   const result = useLoad<Series[]>(
     async (signal) => {
@@ -50,7 +62,7 @@ function MetricPanel({ title, query, window, stepMs, testId }: { title: string; 
       {result.state === 'ready' && result.value.length > 0 && (
         <>
           <Suspense fallback={<div className="status small">Loading chart…</div>}>
-            <TimeSeriesChart series={result.value} />
+            <TimeSeriesChart series={result.value} rangeS={dataExtentS(result.value, stepMs / 1000)} />
           </Suspense>
           <MetricTable series={result.value} />
         </>
@@ -60,7 +72,7 @@ function MetricPanel({ title, query, window, stepMs, testId }: { title: string; 
 }
 
 export default function RunsView() {
-  const [range, setRange] = useState<TimeRangeText>({ from: 'now-6h', to: 'now' });
+  const [range, setRange] = useState<TimeRangeText>({ from: 'now-3h', to: 'now' });
   const [run, setRun] = useState<string | null>(null);
   const window = useMemo<TimeWindow | Error>(() => {
     try {
@@ -90,7 +102,7 @@ export default function RunsView() {
   else {
     const selector = runSelector(runs.value.label, selected);
     const rangeMs = Number((window.endNs - window.startNs) / 1_000_000n);
-    const stepMs = stepForRange({ fromMs: 0, toMs: rangeMs }, 200);
+    const stepMs = stepForRange({ fromMs: 0, toMs: rangeMs }, 1000);
     const windowS = Math.max(stepMs / 1000, 10);
     body = (
       <>
