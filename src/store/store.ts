@@ -321,6 +321,7 @@ export class DiskLogStore implements LogStore {
   private async writeGeneration(heads: StreamHead[]): Promise<void> {
     const cutoffNs = retentionCutoffNs(Date.now(), this.options.retentionPeriodMs);
     const builders = new Map<string, PartBuilder>();
+    const expired = new Set<Partition>();
     for (const head of heads) {
       const entries = head.sortedEntries();
       let first = 0;
@@ -330,7 +331,9 @@ export class DiskLogStore implements LogStore {
         const partition = this.partition(head.tenant, day);
         let last = first + 1;
         while (last < entries.length && entries[last]!.timestampNs < partition.endNs) last++;
-        if (cutoffNs === undefined || partition.endNs > cutoffNs) {
+        if (cutoffNs !== undefined && partition.endNs <= cutoffNs) {
+          expired.add(partition);
+        } else {
           const builderKey = `${head.tenant}\u0000${day}`;
           let builder = builders.get(builderKey);
           if (builder === undefined) {
@@ -349,6 +352,8 @@ export class DiskLogStore implements LogStore {
     // Register all at once, in the same tick as the caller drops the generation from `cutting`,
     // so a query never sees an entry both in a part and in a head.
     for (const part of written) this.partition(part.tenant, part.day).addPart(part);
+    // Late entries for already-expired days were dropped; forget partitions that only they created.
+    for (const partition of expired) if (partition.parts.length === 0) this.partitions.get(partition.tenant)?.delete(partition.day);
   }
 
   private async persistLabelIndexes(): Promise<void> {

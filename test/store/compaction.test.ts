@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { cp, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openObjectStore } from '../../src/objstore/open-object-store.ts';
+import { mergeBlocks } from '../../src/store/compaction.ts';
+import { openStore } from '../../src/store/store.ts';
+import type { AppendStream } from '../../src/store/types.ts';
+import { DAY_START_NS, linesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
+
+function batch(from: number, to: number, job = 'train'): AppendStream[] {
+  const entries = [];
+  for (let i = from; i < to; i++) entries.push({ timestampNs: DAY_START_NS + BigInt(i) * 1000n, line: `step ${i}` });
+  return [{ labels: { job }, entries }];
+}
+
+async function partKeys(dataDir: string): Promise<string[]> {
+  const store = openObjectStore({ backend: 'filesystem', directory: join(dataDir, 'objects') });
+  const keys = (await store.list('tenants/')).filter((key) => key.includes('/parts/'));
+  await store.close();
+  return keys;
+}
+
+test('compaction merges small parts and drops exact duplicates (same stream, timestamp and line)', async () => {
+  const dir = await makeTempDir('store-compact');
+  try {
+    const options = testOptions(dir.path, { blockTargetBytes: 1024 });
+    const store = await openStore(options);
+    await store.append('fake', batch(0, 100));
+    await store.flush();
+    // A client retry re-sends a batch that was already persisted...
+    await store.append('fake', batch(50, 150));
+    // ...and one that is still in the head.
+    await store.append('fake', batch(140, 150));
+    // Distinct lines at one timestamp are not duplicates and must survive.
+    await store.append('fake', [{ labels: { job: 'train' }, entries: [{ timestampNs: DAY_START_NS, line: 'same ts, other line' }] }]);
+    await store.flush();
+    await store.append('fake', batch(0, 10, 'eval'));
+    await store.flush();
+    assert.equal(store.metrics().parts, 3);
+    const before = await readAll(store, 'fake');
+    await store.compact();
+    assert.equal(store.metrics().parts, 1);
+    const after = await readAll(store, 'fake');
+    const expected = [
+      ...Array.from({ length: 150 }, (_, i) => `${DAY_START_NS + BigInt(i) * 1000n} step ${i}`),
+      ...Array.from({ length: 10 }, (_, i) => `${DAY_START_NS + BigInt(i) * 1000n} step ${i}`),
+      `${DAY_START_NS} same ts, other line`,
+    ].sort();
+    assert.deepEqual(after, expected);
+    assert.equal(before.length - after.length, 60, '50 + 10 duplicates dropped');
+    await store.close();
+    // Replaced parts are deleted on close (after their grace period elsewhere).
+    assert.equal((await partKeys(dir.path)).length, 2, 'one data and one index object');
+    const reopened = await openStore(options);
+    assert.deepEqual(await readAll(reopened, 'fake'), expected);
+    await reopened.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a compaction interrupted before deleting its inputs is finished on open, without duplicates', async () => {
+  const dir = await makeTempDir('store-compact-crash');
+  try {
+    const options = testOptions(dir.path);
+    const store = await openStore(options);
+    await store.append('fake', batch(0, 10));
+    await store.flush();
+    await store.append('fake', batch(10, 20));
+    await store.flush();
+    const objects = join(dir.path, 'objects');
+    const saved = join(dir.path, 'saved-objects');
+    await cp(objects, saved, { recursive: true });
+    await store.compact();
+    await store.close();
+    // Put the input parts back, as if the process died right after writing the merged part.
+    await cp(saved, objects, { recursive: true });
+    assert.equal((await partKeys(dir.path)).length, 6);
+    const reopened = await openStore(options);
+    assert.equal(reopened.metrics().parts, 1);
+    assert.equal((await readAll(reopened, 'fake')).length, 20);
+    await reopened.close();
+    assert.equal((await partKeys(dir.path)).length, 2);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('an interrupted part write (data without index) is removed on open', async () => {
+  const dir = await makeTempDir('store-orphan');
+  try {
+    const options = testOptions(dir.path);
+    const store = await openStore(options);
+    await store.append('fake', batch(0, 10));
+    await store.flush();
+    await store.close();
+    const objectStore = openObjectStore({ backend: 'filesystem', directory: join(dir.path, 'objects') });
+    const [dataKey] = (await objectStore.list('tenants/')).filter((key) => key.endsWith('.data'));
+    await objectStore.put(dataKey!.replace(/[^/]+\.data$/, '00000000000001-deadbeef0000.data'), Buffer.from('half-written'));
+    await objectStore.close();
+    const reopened = await openStore(options);
+    assert.equal((await readAll(reopened, 'fake')).length, 10);
+    await reopened.close();
+    const remaining = await readdir(join(dir.path, 'objects', 'tenants', 'fake', '2025-11-21', 'parts'));
+    assert.equal(remaining.length, 2);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('mergeBlocks keeps order, metadata and first copies; drops duplicates in long equal-timestamp runs', () => {
+  const stream = { id: 'x', labels: {} };
+  const block = (entries: Array<[bigint, string]>) => {
+    const lines = entries.map(([, line]) => line);
+    const buffer = Buffer.from(lines.join(''));
+    const lineEnds = new Uint32Array(lines.length);
+    let end = 0;
+    lines.forEach((line, i) => {
+      end += Buffer.byteLength(line);
+      lineEnds[i] = end;
+    });
+    return { stream, timestampsNs: BigInt64Array.from(entries.map(([ts]) => ts)), lines: buffer, lineEnds };
+  };
+  const run = Array.from({ length: 100 }, (_, i): [bigint, string] => [7n, `same-${i % 50}`]);
+  const merged = mergeBlocks([block([[9n, 'late'], [10n, 'z']]), block([[1n, 'a'], ...run, [9n, 'late']])]);
+  const data = { stream, ...merged.columns };
+  assert.equal(merged.duplicatesDropped, 51);
+  assert.deepEqual(linesOf(data), ['a', ...Array.from({ length: 50 }, (_, i) => `same-${i}`), 'late', 'z']);
+  assert.deepEqual(Array.from(data.timestampsNs), [1n, ...Array(50).fill(7n), 9n, 10n]);
+});
