@@ -254,6 +254,10 @@ export class Ruler {
   }
 
   async setRuleGroup(tenant: string, namespace: string, yamlText: string): Promise<void> {
+    // The namespace becomes a file name (percent-encoded); keep it within filesystem limits.
+    if (namespace.trim() === '' || encodeURIComponent(namespace).length > 200) {
+      throw new RulerRequestError('invalid namespace: it must be 1 to about 200 characters (it names a rule file)', 400);
+    }
     const parseOptions = this.parseOptions;
     let group: RuleGroupDefinition;
     try {

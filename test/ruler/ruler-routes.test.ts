@@ -122,6 +122,10 @@ test('rule groups are set, listed, fetched and deleted per namespace (Loki API)'
   assert.equal(response.status, 400);
   assert.match(await response.text(), /rules need a metric query/);
 
+  response = await fetch(`${base}/loki/api/v1/rules/${'n'.repeat(300)}`, { method: 'POST', headers, body: GROUP });
+  assert.equal(response.status, 400);
+  assert.match(await response.text(), /invalid namespace/);
+
   // Another tenant sees nothing; no tenant header is 401.
   assert.equal((await fetch(`${base}/loki/api/v1/rules/ops`, { headers: { 'x-scope-orgid': 'team-b' } })).status, 404);
   assert.equal((await fetch(`${base}/loki/api/v1/rules`)).status, 401);
