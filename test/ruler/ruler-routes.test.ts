@@ -122,7 +122,7 @@ test('rule groups are set, listed, fetched and deleted per namespace (Loki API)'
   assert.equal(response.status, 400);
   assert.match(await response.text(), /rules need a metric query/);
 
-  response = await fetch(`${base}/loki/api/v1/rules/${'n'.repeat(300)}`, { method: 'POST', headers, body: GROUP });
+  response = await fetch(`${base}/loki/api/v1/rules/${'$'.repeat(90)}`, { method: 'POST', headers, body: GROUP });
   assert.equal(response.status, 400);
   assert.match(await response.text(), /invalid namespace/);
 
