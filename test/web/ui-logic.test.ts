@@ -54,6 +54,7 @@ test('streams merge into one timeline, newest first, with a lane and level per l
   assert.equal(colourOf('rank 3'), colourOf('rank 3'));
   assert.notEqual(colourOf('rank 3'), colourOf('rank 4'));
   assert.equal(laneOf({ host: 'node-0', component: 'launcher' }), 'node-0');
+  assert.equal(laneOf({ host: 'node-1', node_rank: '1', job: 'train' }), 'node-1 agent');
   assert.equal(detectLevel('all good', { level: 'WARNING' }), 'warn');
   const again = appendPage(rows, mergeStreams([{ stream: { job: 'train', rank: '0' }, values: [['1000', rows[2].line], ['500', 'older']] }], 'backward'));
   assert.equal(again.length, 4, 'the overlapping line of the next page is dropped');

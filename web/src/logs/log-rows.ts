@@ -38,7 +38,11 @@ export function streamKeyOf(labels: Labels): string {
 export function laneOf(stream: Labels): string {
   for (const name of LANE_LABELS) {
     const value = stream[name];
-    if (value !== undefined && value !== '') return name === 'rank' || name === 'global_rank' ? `rank ${value}` : value;
+    if (value === undefined || value === '') continue;
+    if (name === 'rank' || name === 'global_rank') return `rank ${value}`;
+    // A launcher (torchrun's elastic agent) has a node rank but no rank of its own.
+    if (name === 'node_rank') return stream.host ? `${stream.host} agent` : `node ${value}`;
+    return value;
   }
   const key = streamKeyOf(stream);
   return key === '' ? '{}' : key;
