@@ -9,7 +9,7 @@
 // name and renamed, so a crash never leaves half a batch under a real name. Files are not fsync'd:
 // this protects against the process dying, not against the machine losing power.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -123,7 +123,11 @@ export class DiskQueue {
   shift(): void {
     const batch = this.batches.shift();
     if (batch === undefined) return;
-    rmSync(join(this.ownerDir, batch.fileName), { force: true });
+    try {
+      unlinkSync(join(this.ownerDir, batch.fileName));
+    } catch {
+      // already gone: the goal is reached
+    }
     this.queuedBytes -= batch.sizeBytes;
     this.queuedEntries -= batch.entryCount;
   }

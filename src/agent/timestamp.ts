@@ -83,11 +83,25 @@ function offsetToMs(offset: string): number {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
 }
 
+// Lines of one writer share their stamp's date-and-second part for a whole second; converting it
+// (field parsing, zone lookup) once per distinct second keeps timestamp parsing off the profile.
+let cachedSecondKey = '';
+let cachedSecondUtcMs: number | undefined;
+
 function fromFields(match: RegExpExecArray, fraction: string | undefined, offset: string | undefined, zone: string): bigint | undefined {
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((index) => Number(match[index]));
-  if (month! < 1 || month! > 12 || day! < 1 || day! > 31 || hour! > 23 || minute! > 59 || second! > 60) return undefined;
-  const wallMs = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!);
-  const utcMs = offset !== undefined ? wallMs - offsetToMs(offset) : wallClockToUtcMs(zone, wallMs);
+  const secondKey = `${match[1]}${match[2]}${match[3]}${match[4]}${match[5]}${match[6]}${offset ?? ''}|${zone}`;
+  let utcMs: number | undefined;
+  if (secondKey === cachedSecondKey) utcMs = cachedSecondUtcMs;
+  else {
+    const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((index) => Number(match[index]));
+    if (month! >= 1 && month! <= 12 && day! >= 1 && day! <= 31 && hour! <= 23 && minute! <= 59 && second! <= 60) {
+      const wallMs = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!);
+      utcMs = offset !== undefined ? wallMs - offsetToMs(offset) : wallClockToUtcMs(zone, wallMs);
+    }
+    cachedSecondKey = secondKey;
+    cachedSecondUtcMs = utcMs;
+  }
+  if (utcMs === undefined) return undefined;
   return BigInt(utcMs) * NS_PER_MS + fractionToNs(fraction);
 }
 
