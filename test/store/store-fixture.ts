@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoreOptions } from '../../src/store/config.ts';
-import type { BlockData, BlockRef, LogSource, PushEntry } from '../../src/store/types.ts';
+import type { BlockData, BlockRef, LabelMatcher, LogSource, PushEntry } from '../../src/store/types.ts';
 
 export async function makeTempDir(name: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `rankscope-${name}-`));
@@ -36,7 +36,7 @@ export function linesOf(block: BlockData): string[] {
 }
 
 /** Every entry the source returns for the query, as `ts line` strings, sorted. */
-export async function readAll(source: LogSource, tenant: string, matchers = [{ name: 'job', type: '=~' as const, value: '.+' }]): Promise<string[]> {
+export async function readAll(source: LogSource, tenant: string, matchers: LabelMatcher[] = [{ name: 'job', type: '=~', value: '.+' }]): Promise<string[]> {
   const refs = await source.selectBlocks({ tenant, matchers, startNs: 0n, endNs: 1n << 62n });
   return (await entriesOf(refs)).map((entry) => `${entry.timestampNs} ${entry.line}`).sort();
 }
