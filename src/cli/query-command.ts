@@ -3,6 +3,7 @@
 // print one row per sample.
 
 import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
 
 const USAGE = `usage: rankscope query '<LogQL>' [options]
 
@@ -13,6 +14,7 @@ const USAGE = `usage: rankscope query '<LogQL>' [options]
   --limit N           maximum entries for log queries (default 30)
   --step DUR          resolution step for metric queries
   --instant           run an instant query at --to (metric queries)
+  -t, --tail          follow new lines live (WebSocket tail) until interrupted
   --forward           oldest entries first from the server (default: newest first, printed oldest first)
   --org-id TENANT     X-Scope-OrgID (default $LOKI_ORG_ID)
   --output MODE       default | raw | json | table (default: default)
@@ -46,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
         limit: { type: 'string', default: '30' },
         step: { type: 'string' },
         instant: { type: 'boolean', default: false },
+        tail: { type: 'boolean', short: 't', default: false },
         forward: { type: 'boolean', default: false },
         'org-id': { type: 'string' },
         output: { type: 'string', short: 'o', default: 'default' },
@@ -93,6 +96,8 @@ export async function run(argv: string[]): Promise<number> {
   const orgId = values['org-id'] ?? process.env.LOKI_ORG_ID;
   if (orgId !== undefined && orgId !== '') headers['X-Scope-OrgID'] = orgId;
 
+  if (values.tail) return tail(server, query, values.limit, headers, output);
+
   let response: Response;
   try {
     response = await fetch(`${server}${path}?${search}`, { headers, signal: AbortSignal.timeout(120_000) });
@@ -135,6 +140,42 @@ function printStreams(streams: StreamValue[], output: string): void {
     if (output === 'table') console.log(`${time}  ${row.labels.padEnd(labelWidth)}  ${row.line}`);
     else console.log(`${time} ${row.labels} ${row.line}`);
   }
+}
+
+/** Follows the query live; prints each entry as it arrives, until SIGINT/SIGTERM or the server closes. */
+function tail(server: string, query: string, limit: string, headers: Record<string, string>, output: string): Promise<number> {
+  const url = `${server.replace(/^http/, 'ws')}/loki/api/v1/tail?${new URLSearchParams({ query, limit })}`;
+  const socket = new WebSocket(url, { headers });
+  return new Promise((resolve) => {
+    const stop = () => socket.close(1000);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { streams?: StreamValue[]; dropped_entries?: unknown[] };
+      if (output === 'json') console.log(JSON.stringify(frame));
+      else if (frame.streams !== undefined) printStreams(frame.streams, output);
+      if (frame.dropped_entries !== undefined && frame.dropped_entries.length > 0) {
+        console.error(`rankscope query: the server dropped ${frame.dropped_entries.length} entries (this terminal is too slow)`);
+      }
+    });
+    socket.on('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => {
+        console.error(`rankscope query: server answered ${response.statusCode}: ${body.trim()}`);
+        resolve(1);
+      });
+    });
+    socket.on('error', (error) => {
+      console.error(`rankscope query: cannot tail ${server}: ${error.message}`);
+      resolve(1);
+    });
+    socket.on('close', () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(0);
+    });
+  });
 }
 
 function printSeries(series: MetricSeries[]): void {

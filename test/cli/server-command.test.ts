@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand, startServerProcess } from './server-process.ts';
+import { spawn } from 'node:child_process';
+import { BIN, NODE, runCommand, startServerProcess } from './server-process.ts';
 
 test('rankscope server prints one ready line, answers /ready, and on SIGTERM flushes and exits 0', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rankscope-cli-'));
@@ -38,6 +39,34 @@ test('rankscope server prints one ready line, answers /ready, and on SIGTERM flu
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /server answered 400: parse error/);
 
+    // rankscope query --tail prints lines pushed after it started, and exits 0 on SIGINT.
+    const follower = spawn(NODE, [BIN, 'query', '{job="cli"} |= "live"', '--tail', '--server', server.url, '--output', 'raw'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    const sawLine = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tail printed ${JSON.stringify(followed)}`)), 10_000);
+      follower.stdout.on('data', (chunk: Buffer) => {
+        followed += chunk.toString();
+        if (followed.includes('live from tail')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const followerExit = new Promise<number | null>((resolve) => follower.once('exit', resolve));
+    for (let attempt = 0; attempt < 50 && !followed.includes('live from tail'); attempt++) {
+      // Pushed repeatedly until seen: the tail connection may not be open yet on the first push.
+      const tNs = BigInt(Date.now()) * 1_000_000n;
+      await fetch(`${server.url}/loki/api/v1/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ streams: [{ stream: { job: 'cli', kind: 'live' }, values: [[String(tNs), 'live from tail']] }] }),
+      });
+      await Promise.race([sawLine, new Promise((resolve) => setTimeout(resolve, 200))]);
+    }
+    await sawLine;
+    follower.kill('SIGINT');
+    assert.equal(await followerExit, 0);
+
     server.kill('SIGTERM');
     assert.equal(await server.exited, 0, server.stderr());
 
@@ -47,7 +76,7 @@ test('rankscope server prints one ready line, answers /ready, and on SIGTERM flu
       const metrics = await (await fetch(`${again.url}/metrics`)).text();
       const parts = /^rankscope_store_parts (\d+)$/m.exec(metrics);
       assert.ok(parts !== null && Number(parts[1]) >= 1, `parts after restart: ${parts?.[1]}`);
-      const lines = await runCommand(['query', '{job="cli"}', '--server', again.url, '--output', 'raw']);
+      const lines = await runCommand(['query', '{job="cli"} != "live"', '--server', again.url, '--output', 'raw']);
       assert.equal(lines.stdout, 'before sigterm one\nbefore sigterm two\n');
     } finally {
       again.kill('SIGINT');
