@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { storeConfigSchema, storeOptionsFromConfig } from '../../src/store/config.ts';
+import { formatDurationMs, parseDurationMs } from '../../src/store/duration.ts';
+
+test('durations parse Go/Prometheus style', () => {
+  const cases: Array<[string, number]> = [
+    ['0', 0],
+    ['500ms', 500],
+    ['90s', 90_000],
+    ['1h30m', 5_400_000],
+    ['7d', 604_800_000],
+    ['168h', 604_800_000],
+    ['2w', 1_209_600_000],
+    ['1.5h', 5_400_000],
+  ];
+  for (const [text, ms] of cases) assert.equal(parseDurationMs(text), ms, text);
+  for (const bad of ['', '7', '7x', 'h', '1h 30m', '-1h']) assert.throws(() => parseDurationMs(bad), /duration/, bad);
+  assert.equal(formatDurationMs(5_400_000), '1h30m');
+});
+
+test('store config: every key has a default', () => {
+  const config = storeConfigSchema.parse({});
+  assert.equal(config.data_dir, './rankscope-data');
+  assert.equal(config.wal.fsync, true);
+  assert.equal(config.retention_period, 0);
+  assert.equal(config.object_store.backend, 'filesystem');
+  const options = storeOptionsFromConfig(config);
+  assert.equal(options.dataDir, resolve('./rankscope-data'));
+  assert.equal(options.retentionPeriodMs, 0);
+  assert.deepEqual(options.objectStore, { backend: 'filesystem', directory: resolve('./rankscope-data/objects') });
+  assert.ok(options.headCutBytes > 0 && options.blockTargetBytes > 0 && options.headCutAgeMs > 0);
+});
+
+test('store config: durations, sizes and the s3 backend map to StoreOptions', () => {
+  const config = storeConfigSchema.parse({
+    data_dir: '/var/lib/rankscope',
+    wal: { fsync: false },
+    head: { cut_size: '32MB', cut_age: '2m' },
+    block_target_size: '4MiB',
+    compaction_interval: '30s',
+    retention_period: '7d',
+    object_store: {
+      backend: 's3',
+      s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'logs', force_path_style: true, access_key_id: 'k', secret_access_key: 's', prefix: 'rs/' },
+    },
+  });
+  const options = storeOptionsFromConfig(config);
+  assert.equal(options.walFsync, false);
+  assert.equal(options.headCutBytes, 32 * 1024 * 1024);
+  assert.equal(options.headCutAgeMs, 120_000);
+  assert.equal(options.blockTargetBytes, 4 * 1024 * 1024);
+  assert.equal(options.compactionIntervalMs, 30_000);
+  assert.equal(options.retentionPeriodMs, 604_800_000);
+  assert.deepEqual(options.objectStore, {
+    backend: 's3',
+    endpoint: 'http://127.0.0.1:9000',
+    bucket: 'logs',
+    region: 'us-east-1',
+    forcePathStyle: true,
+    accessKeyId: 'k',
+    secretAccessKey: 's',
+    prefix: 'rs/',
+  });
+});
+
+test('store config: bad keys and values are reported with their path', () => {
+  const issues = (input: unknown) => storeConfigSchema.safeParse(input).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? [];
+  assert.match(issues({ retention_period: '7x' }).join(), /retention_period: invalid duration "7x"/);
+  assert.match(issues({ head: { cut_size: 'huge' } }).join(), /head\.cut_size: invalid size "huge"/);
+  assert.match(issues({ object_store: { backend: 's3' } }).join(), /object_store\.s3\.bucket: object_store\.s3\.bucket is required/);
+  assert.match(issues({ object_store: { backend: 'gcs' } }).join(), /object_store\.backend/);
+  assert.match(issues({ wal: { fsync: 'yes' } }).join(), /wal\.fsync/);
+  assert.match(issues({ retention: '7d' }).join(), /retention/, 'unknown keys are errors');
+});
