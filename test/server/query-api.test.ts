@@ -1,6 +1,7 @@
 // The read API end to end, with response shapes compared field by field against the documented Loki
 // responses (shared/reference/loki-api.md §2).
 
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getJson, nowNs, pushJson, startTestServer, type TestServer } from './test-server.ts';
@@ -47,6 +48,33 @@ describe('query API against the real store and engine', () => {
     const endExclusive = await getJson(url('/loki/api/v1/query_range', { query: '{job="train", rank="0"}', start: String(baseNs), end: String(baseNs + 2n * SECOND_NS), direction: 'forward' }));
     const lines = (endExclusive.body as { data: { result: Array<{ values: string[][] }> } }).data.result.flatMap((stream) => stream.values.map((value) => value[1]));
     assert.deepEqual(lines, ['rank 0 step 0 loss 0.5', 'rank 0 step 1 loss 0.5']);
+  });
+
+  test('large answers are gzipped for clients that accept it, plain for those that do not', async () => {
+    const params = new URLSearchParams({ query: '{job="train"}', limit: '1000', ...range() });
+    const fetchRaw = (acceptEncoding: string) =>
+      new Promise<{ encoding: string | undefined; bytes: number }>((resolve, reject) => {
+        const req = request(`${server.url}/loki/api/v1/query_range?${params}`, { headers: { 'accept-encoding': acceptEncoding } }, (response) => {
+          let bytes = 0;
+          response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          response.on('end', () => resolve({ encoding: response.headers['content-encoding'], bytes }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // The 30 training lines are below the threshold; a stream outside the other tests' range is not.
+    const t = nowNs();
+    const values = Array.from({ length: 600 }, (_, i) => [String(t - 5_000_000_000n + BigInt(i)), `padding line ${i} ${'p'.repeat(80)}`]);
+    assert.equal((await pushJson(server.url, [{ stream: { job: 'train', rank: 'pad' }, values }])).status, 204);
+    const big = new URLSearchParams({ query: '{job="train", rank="pad"}', limit: '1000', start: String(t - 10_000_000_000n), end: String(t) });
+    params.set('query', big.get('query')!);
+    params.set('start', big.get('start')!);
+    params.set('end', big.get('end')!);
+    const plain = await fetchRaw('identity');
+    const zipped = await fetchRaw('gzip, deflate, br');
+    assert.equal(plain.encoding, undefined);
+    assert.equal(zipped.encoding, 'gzip');
+    assert.ok(zipped.bytes * 4 < plain.bytes, `gzip ${zipped.bytes} vs plain ${plain.bytes}`);
   });
 
   test('query_range metric query: matrix of [seconds, "value"] at each step', async () => {
