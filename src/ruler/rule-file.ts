@@ -25,6 +25,8 @@ export interface RuleGroupDefinition {
   intervalMs: number | undefined;
   /** Max alerts (or recorded series) per rule per evaluation; 0 = no limit. */
   limit: number;
+  /** Queries run this far in the past (`query_offset`, Loki's older `evaluation_delay`), for late logs. */
+  queryOffsetMs: number;
   rules: RuleDefinition[];
 }
 
@@ -58,6 +60,10 @@ export interface RuleParseOptions {
 
 const METRIC_NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const GROUP_KEYS = new Set(['name', 'interval', 'limit', 'rules', 'query_offset', 'evaluation_delay', 'source_tenants']);
+/** Accepted by Loki, refused here with a reason rather than silently ignored. */
+const UNSUPPORTED_GROUP_KEYS: Record<string, string> = {
+  source_tenants: 'source_tenants (federated rule groups across tenants) is not supported',
+};
 const RULE_KEYS = new Set(['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations']);
 
 class ProblemCollector {
@@ -230,6 +236,7 @@ function parseGroup(node: unknown, problems: ProblemCollector, options: RulePars
   let name: string | undefined;
   let intervalMs: number | undefined;
   let limit = 0;
+  let queryOffsetMs = 0;
   const rules: RuleDefinition[] = [];
   let sawRules = false;
   for (const pair of node.items) {
@@ -238,7 +245,12 @@ function parseGroup(node: unknown, problems: ProblemCollector, options: RulePars
       problems.at(pair.key as Node, `field ${key} not found in type rulefmt.RuleGroup`);
       continue;
     }
+    if (UNSUPPORTED_GROUP_KEYS[key] !== undefined) {
+      problems.at(pair.key as Node, UNSUPPORTED_GROUP_KEYS[key]!);
+      continue;
+    }
     if (key === 'name') name = scalarString(pair.value, problems, 'group name');
+    else if (key === 'query_offset' || key === 'evaluation_delay') queryOffsetMs = parseDurationField(pair.value, problems, key) ?? 0;
     else if (key === 'interval') {
       intervalMs = parseDurationField(pair.value, problems, 'interval');
       if (intervalMs === 0) {
@@ -267,7 +279,7 @@ function parseGroup(node: unknown, problems: ProblemCollector, options: RulePars
     return undefined;
   }
   if (!sawRules) problems.at(node, `group ${JSON.stringify(name)} has no rules field`);
-  return { name, intervalMs, limit, rules };
+  return { name, intervalMs, limit, queryOffsetMs, rules };
 }
 
 function parseYaml(text: string, path: string): { root: unknown; problems: ProblemCollector } {
@@ -329,6 +341,7 @@ export function ruleGroupToObject(group: RuleGroupDefinition): Record<string, un
   const result: Record<string, unknown> = { name: group.name };
   if (group.intervalMs !== undefined) result.interval = formatDurationMs(group.intervalMs);
   if (group.limit > 0) result.limit = group.limit;
+  if (group.queryOffsetMs > 0) result.query_offset = formatDurationMs(group.queryOffsetMs);
   result.rules = group.rules.map((rule) => {
     const out: Record<string, unknown> = rule.kind === 'alerting' ? { alert: rule.name } : { record: rule.name };
     out.expr = rule.expr;

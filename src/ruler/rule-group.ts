@@ -186,7 +186,8 @@ export class RuleGroup {
       const ruleStarted = performance.now();
       let samples: EvaluatedSample[];
       try {
-        const timeNs = BigInt(nowMs) * 1_000_000n;
+        // query_offset: evaluate as of a moment ago so late-arriving logs are counted.
+        const timeNs = BigInt(nowMs - this.definition.queryOffsetMs) * 1_000_000n;
         const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.context.queryTimeoutMs)]);
         const result = await this.context.engine.query({
           tenant: this.tenant,
@@ -217,7 +218,8 @@ export class RuleGroup {
           this.context.onError(this, rule, rule.lastError);
         } else {
           try {
-            this.context.record(this.tenant, nowMs, recorded);
+            // Samples carry the time they describe, as in Prometheus with query_offset.
+            this.context.record(this.tenant, nowMs - this.definition.queryOffsetMs, recorded);
           } catch (error) {
             failures++;
             rule.fail(`writing recorded samples: ${(error as Error).message}`, nowMs);

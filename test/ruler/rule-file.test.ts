@@ -51,6 +51,9 @@ test('a valid file parses into groups and rules', () => {
   });
   assert.equal(training!.rules[1]!.kind, 'recording');
   assert.equal(groups[1]!.intervalMs, undefined);
+  assert.equal(training!.queryOffsetMs, 0);
+  assert.equal(parseRuleFile('groups:\n  - name: late\n    query_offset: 30s\n    rules: []\n', 'x.yaml')[0]!.queryOffsetMs, 30_000);
+  assert.equal(parseRuleFile('groups:\n  - name: late\n    evaluation_delay: 1m\n    rules: []\n', 'x.yaml')[0]!.queryOffsetMs, 60_000);
   // Round trip through the YAML the API writes.
   assert.deepEqual(parseRuleFile(ruleGroupsToYaml(groups), 'again.yaml'), groups);
 });
@@ -69,6 +72,8 @@ test('problems carry path, line, column and reason', () => {
     ['groups:\n  - rules: []\n', 2, /Groupname must not be empty/],
     ['groups:\n  - name: a\n    name: b\n    rules: []\n', 3, /^yaml: Map keys must be unique/],
     ['groups:\n  - name: a\n    interval: 0\n    rules: []\n', 3, /interval must be greater than 0/],
+    ['groups:\n  - name: a\n    source_tenants: [b]\n    rules: []\n', 3, /source_tenants \(federated rule groups across tenants\) is not supported/],
+    ['groups:\n  - name: a\n    query_offset: soon\n    rules: []\n', 3, /query_offset: not a valid duration/],
   ];
   for (const [text, line, pattern] of table) {
     const problems = problemsOf(text);

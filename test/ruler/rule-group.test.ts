@@ -1,0 +1,99 @@
+// One evaluation of a rule group: instant queries at the evaluation time minus query_offset, recorded
+// samples stamped with that time and the rule's labels, alerts handed to the notifier, and a failing
+// rule marked unhealthy without stopping the others.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
+import type { NotifiedAlert } from '../../src/ruler/alerting-rule.ts';
+import type { RecordedSample } from '../../src/ruler/recorded-samples.ts';
+import { parseRuleFile } from '../../src/ruler/rule-file.ts';
+import { RuleGroup, type RuleGroupContext } from '../../src/ruler/rule-group.ts';
+
+const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
+
+const [definition] = parseRuleFile(
+  `groups:
+  - name: g
+    interval: 10s
+    query_offset: 30s
+    rules:
+      - record: job:errors:count1m
+        expr: sum by (job) (count_over_time({job="a"} |= "error" [1m]))
+        labels:
+          team: ml
+      - alert: Broken
+        expr: sum(count_over_time({job="broken"}[1m])) > 0
+      - alert: Logs
+        expr: sum by (job) (count_over_time({job="a"}[1m])) > 0
+        labels:
+          severity: page
+`,
+  'g.yaml',
+);
+
+test('a group evaluation queries, records, alerts and isolates failures', async () => {
+  const queries: QueryParams[] = [];
+  const recorded: Array<{ timestampMs: number; samples: RecordedSample[] }> = [];
+  const notified: NotifiedAlert[] = [];
+  const errors: string[] = [];
+  let evaluations = 0;
+  const context: RuleGroupContext = {
+    engine: {
+      async query(params: QueryParams): Promise<QueryResult> {
+        queries.push(params);
+        if (params.query.includes('broken')) throw new Error('query timed out');
+        return { resultType: 'vector', samples: [{ labels: { job: 'a' }, value: 7, timestampMs: Number(params.endNs / 1_000_000n) }], stats };
+      },
+    },
+    record: (_tenant, timestampMs, samples) => recorded.push({ timestampMs, samples }),
+    notify: (alerts) => notified.push(...alerts),
+    onEvaluation: () => evaluations++,
+    onError: (_group, rule, message) => errors.push(`${rule.definition.name}: ${message}`),
+    resendDelayMs: 60_000,
+    generatorURL: (expr) => `http://r/explore?query=${encodeURIComponent(expr)}`,
+    externalLabels: {},
+    externalURL: 'http://r',
+    resolvedRetentionMs: 900_000,
+    queryTimeoutMs: 5000,
+  };
+  const group = new RuleGroup('tenant-a', 'ns', definition!, 60_000, context);
+  assert.equal(group.intervalMs, 10_000);
+  const nowMs = 1_800_000_000_000;
+  await group.evaluate(nowMs);
+
+  assert.equal(queries.length, 3);
+  for (const query of queries) {
+    assert.equal(query.tenant, 'tenant-a');
+    assert.equal(query.instant, true);
+    assert.equal(query.startNs, query.endNs);
+    assert.equal(query.endNs, BigInt(nowMs - 30_000) * 1_000_000n, 'query_offset moves the query time back');
+  }
+  assert.deepEqual(recorded, [{ timestampMs: nowMs - 30_000, samples: [{ labels: { job: 'a', team: 'ml', __name__: 'job:errors:count1m' }, value: 7 }] }]);
+  assert.deepEqual(errors, ['Broken: query timed out']);
+  assert.equal(group.rules[1]!.health, 'err');
+  assert.equal(group.rules[2]!.health, 'ok');
+  assert.equal(notified.length, 1);
+  assert.deepEqual(notified[0]!.labels, { job: 'a', severity: 'page', alertname: 'Logs' });
+  assert.equal(notified[0]!.generatorURL, `http://r/explore?query=${encodeURIComponent('sum by (job) (count_over_time({job="a"}[1m])) > 0')}`);
+  assert.equal(evaluations, 1);
+});
+
+test('a log query result is a rule error that says what to write instead', async () => {
+  const errors: string[] = [];
+  const [logGroup] = parseRuleFile('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n', 'g.yaml');
+  const group = new RuleGroup('t', 'ns', logGroup!, 60_000, {
+    engine: { query: async () => ({ resultType: 'streams', streams: [], stats }) },
+    record: () => undefined,
+    notify: () => undefined,
+    onEvaluation: () => undefined,
+    onError: (_group, _rule, message) => errors.push(message),
+    resendDelayMs: 60_000,
+    generatorURL: () => '',
+    externalLabels: {},
+    externalURL: '',
+    resolvedRetentionMs: 900_000,
+    queryTimeoutMs: 5000,
+  });
+  await group.evaluate(Date.now());
+  assert.match(errors[0]!, /rules need a metric query such as count_over_time/);
+});
