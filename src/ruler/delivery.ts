@@ -34,11 +34,20 @@ export class DeliveryError extends Error {
 export async function postJson(url: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
+  // fetch refuses URLs with credentials; `http://user:pass@am:9093` becomes a Basic auth header.
+  const target = new URL(url);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'rankscope-ruler' };
+  if (target.username !== '' || target.password !== '') {
+    const credentials = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await fetch(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'rankscope-ruler' },
+      headers,
       body: JSON.stringify(body),
       signal: combined,
     });

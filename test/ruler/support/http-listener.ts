@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 export interface ReceivedRequest {
   path: string;
   body: unknown;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface Listener {
@@ -11,6 +12,8 @@ export interface Listener {
   received: ReceivedRequest[];
   /** Status to answer with (default 200); lets tests make deliveries fail. */
   setStatus(status: number): void;
+  /** Requests answered so far, failed ones included. */
+  attempts(): number;
   /** Resolves when a request satisfies `predicate`, or rejects after `timeoutMs`. */
   waitFor(predicate: (request: ReceivedRequest) => boolean, timeoutMs: number): Promise<ReceivedRequest>;
   close(): Promise<void>;
@@ -20,6 +23,7 @@ export async function startListener(): Promise<Listener> {
   const received: ReceivedRequest[] = [];
   const waiters: Array<{ predicate: (request: ReceivedRequest) => boolean; resolve: (request: ReceivedRequest) => void }> = [];
   let status = 200;
+  let attempts = 0;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -32,8 +36,9 @@ export async function startListener(): Promise<Listener> {
       }
       response.statusCode = status;
       response.end(status < 300 ? 'ok' : 'failing on purpose');
+      attempts++;
       if (status >= 300) return;
-      const entry = { path: request.url ?? '', body };
+      const entry = { path: request.url ?? '', body, headers: request.headers };
       received.push(entry);
       for (const waiter of [...waiters]) {
         if (waiter.predicate(entry)) {
@@ -50,6 +55,7 @@ export async function startListener(): Promise<Listener> {
     url: `http://127.0.0.1:${port}`,
     received,
     setStatus: (next) => (status = next),
+    attempts: () => attempts,
     waitFor: (predicate, timeoutMs) => {
       const already = received.find(predicate);
       if (already !== undefined) return Promise.resolve(already);
