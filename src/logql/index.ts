@@ -2,6 +2,7 @@
 // The server, the ruler and the CLI import only from here.
 
 import type { LogSource } from '../store/types.ts';
+import type { ObjectStoreConfig } from '../objstore/open-object-store.ts';
 import type { LabelPair, Labels, PushEntry } from '../push/types.ts';
 import { QueryError } from './api.ts';
 import { parseExpr } from './syntax/index.ts';
@@ -24,8 +25,12 @@ export interface EngineOptions {
   maxEntriesLimitPerQuery?: number;
   /** Loki's `max_query_series`; default 500. */
   maxQuerySeries?: number;
-  /** Threads for big scans; default = cores. */
+  /** Threads for big scans; default = cores. 1 keeps every scan on the main thread. */
   workerThreads?: number;
+  /** Where persisted blocks live, for worker threads; defaults to the store's own config. */
+  objectStore?: ObjectStoreConfig;
+  /** Scans with less raw text than this stay on the main thread; default 32 MiB. */
+  parallelScanMinRawBytes?: number;
 }
 
 export function createEngine(source: LogSource, options: EngineOptions = {}): LogQLEngine {

@@ -43,23 +43,14 @@ export function rawFilterMask(block: BlockData, from: number, to: number, filter
   let mask: Uint8Array | null = null;
   const startByte = lineStart(block, from);
   const endByte = block.lineEnds[to - 1]!;
-  const lines = block.lines;
   for (const filter of filters) {
     const hits = new Uint8Array(count);
-    for (const needle of filter.needles) {
-      let at = startByte;
-      while (at < endByte) {
-        const found = lines.indexOf(needle, at);
-        if (found < 0 || found + needle.length > endByte) break;
-        const line = lineAt(block.lineEnds, found, from);
-        // A match must lie entirely inside one line.
-        if (found + needle.length <= block.lineEnds[line]!) {
-          hits[line - from] = 1;
-          at = block.lineEnds[line]!;
-        } else {
-          at = found + 1;
-        }
-      }
+    if (filter.caseInsensitive) {
+      // Non-ASCII letters that fold to ASCII ones (KELVIN SIGN, LONG S) would be missed: skip the prefilter.
+      if (block.lines.indexOf(KELVIN_SIGN) >= 0 || block.lines.indexOf(LONG_S) >= 0) continue;
+      markCaseInsensitive(block, from, startByte, endByte, filter, hits);
+    } else {
+      markCaseSensitive(block, from, startByte, endByte, filter, hits);
     }
     if (filter.negated) for (let i = 0; i < count; i++) hits[i] = hits[i] ? 0 : 1;
     if (mask === null) mask = hits;
@@ -68,6 +59,55 @@ export function rawFilterMask(block: BlockData, from: number, to: number, filter
   return mask;
 }
 
+function markCaseSensitive(block: BlockData, from: number, startByte: number, endByte: number, filter: RawLineFilter, hits: Uint8Array): void {
+  const lines = block.lines;
+  for (const needle of filter.needles) {
+    let at = startByte;
+    while (at < endByte) {
+      const found = lines.indexOf(needle, at);
+      if (found < 0 || found + needle.length > endByte) break;
+      const line = lineAt(block.lineEnds, found, from);
+      // A match must lie entirely inside one line.
+      if (found + needle.length <= block.lineEnds[line]!) {
+        hits[line - from] = 1;
+        at = block.lineEnds[line]!;
+      } else {
+        at = found + 1;
+      }
+    }
+  }
+}
+
+const caseInsensitivePatterns = new WeakMap<RawLineFilter, RegExp>();
+
+/**
+ * ASCII needles, case-insensitively, over the block viewed as a latin1 string (one char per byte, so
+ * string offsets are byte offsets). The pattern is a plain alternation of literals: no backtracking risk.
+ */
+function markCaseInsensitive(block: BlockData, from: number, startByte: number, endByte: number, filter: RawLineFilter, hits: Uint8Array): void {
+  let pattern = caseInsensitivePatterns.get(filter);
+  if (!pattern) {
+    const alternatives = filter.needles.map((n) => n.toString('latin1').replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'));
+    pattern = new RegExp(alternatives.join('|'), 'gi');
+    caseInsensitivePatterns.set(filter, pattern);
+  }
+  const text = block.lines.toString('latin1', startByte, endByte);
+  pattern.lastIndex = 0;
+  let match: RegExpExecArray | null;
+  while ((match = pattern.exec(text)) !== null) {
+    const found = startByte + match.index;
+    const line = lineAt(block.lineEnds, found, from);
+    if (found + match[0].length <= block.lineEnds[line]!) {
+      hits[line - from] = 1;
+      pattern.lastIndex = block.lineEnds[line]! - startByte;
+    } else {
+      pattern.lastIndex = match.index + 1;
+    }
+  }
+}
+
+const KELVIN_SIGN = Buffer.from('\u212A', 'utf8');
+const LONG_S = Buffer.from('\u017F', 'utf8');
 export function decodeLine(block: BlockData, index: number): string {
   return block.lines.toString('utf8', lineStart(block, index), block.lineEnds[index]);
 }

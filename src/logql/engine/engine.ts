@@ -10,6 +10,8 @@ import { IpPatternError } from '../log/ip.ts';
 import { evaluateLogQuery } from './log-query.ts';
 import { evaluateSampleExpr } from './metric-evaluator.ts';
 import { QueryContext } from './query-context.ts';
+import { workerOffload } from './scan-pool.ts';
+import type { ObjectStoreConfig } from '../../objstore/open-object-store.ts';
 import { compareLabels } from './series-labels.ts';
 import { sortByValue } from './vector-aggregation.ts';
 
@@ -22,6 +24,13 @@ export interface EngineOptions {
   maxQuerySeries?: number;
   /** Threads for big scans (default: cores). */
   workerThreads?: number;
+  /**
+   * Where persisted blocks live, so worker threads can read them. Defaults to the source's
+   * `objectStoreConfig()` when it has one (the disk store does); without it scans stay on one thread.
+   */
+  objectStore?: ObjectStoreConfig;
+  /** Scans with less raw text than this stay on the main thread (default 32 MiB). */
+  parallelScanMinRawBytes?: number;
   /** Parses query text; injected so the engine does not depend on the parser's module layout. */
   parse: (text: string) => Expr;
 }
@@ -62,9 +71,14 @@ export function createLogQLEngine(source: LogSource, options: EngineOptions): Lo
     maxEntriesLimitPerQuery: options.maxEntriesLimitPerQuery ?? ENGINE_DEFAULTS.maxEntriesLimitPerQuery,
     maxQuerySeries: options.maxQuerySeries ?? ENGINE_DEFAULTS.maxQuerySeries,
   };
+  const threads = options.workerThreads ?? ENGINE_DEFAULTS.workerThreads;
+  const withConfig = source as LogSource & { objectStoreConfig?: () => ObjectStoreConfig | undefined };
+  const objectStore = options.objectStore ?? withConfig.objectStoreConfig?.();
+  const offload = objectStore && threads > 1 ? workerOffload(objectStore, threads, options.parallelScanMinRawBytes) : undefined;
   const evaluate = async (expr: Expr, params: QueryParams): Promise<QueryResult> => {
     const started = performance.now();
     const context = new QueryContext(source, params.tenant, limits, params.signal);
+    context.offload = offload;
     try {
       const result = await evaluateExpr(context, expr, params);
       context.stats.execTimeSeconds = (performance.now() - started) / 1000;
@@ -100,6 +114,8 @@ async function evaluateExpr(context: QueryContext, expr: Expr, params: QueryPara
       stats: context.stats,
     };
   }
+  // Loki's max_query_series applies to the result, not to intermediate vectors.
+  context.checkSeries(evaluated.series.length);
   if (params.instant) {
     let series = evaluated.series.filter((s) => s.present[0]);
     const order = resultOrder(expr);

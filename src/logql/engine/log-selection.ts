@@ -8,6 +8,7 @@ import { compilePipeline, runStages, type CompiledPipeline } from '../log/pipeli
 import type { PipelineEntry } from '../log/labels-builder.ts';
 import { decodeLine, lineBytes, lowerBound, rawFilterMask } from './block-scan.ts';
 import type { QueryContext } from './query-context.ts';
+import type { QueryStatistics } from '../api.ts';
 
 export interface SelectOptions {
   /** Inclusive. */
@@ -54,7 +55,7 @@ export function scanBlock(
   block: BlockData,
   pipeline: CompiledPipeline,
   options: SelectOptions,
-  context: QueryContext,
+  context: { stats: QueryStatistics },
   visit: (selected: SelectedLine, line: string | null) => void,
   needLine: boolean,
 ): void {

@@ -23,9 +23,7 @@ export async function evaluateSampleExpr(context: QueryContext, expr: SampleExpr
       return { kind: 'vector', series: [series] };
     }
     case 'rangeAggregation': {
-      const series = await evaluateRangeAggregation(context, expr, stepsNs);
-      context.checkSeries(series.length);
-      return { kind: 'vector', series };
+      return { kind: 'vector', series: await evaluateRangeAggregation(context, expr, stepsNs) };
     }
     case 'vectorAggregation': {
       const inner = await evaluateSampleExpr(context, expr.expr, stepsNs);
@@ -37,9 +35,7 @@ export async function evaluateSampleExpr(context: QueryContext, expr: SampleExpr
         evaluateSampleExpr(context, expr.left, stepsNs),
         evaluateSampleExpr(context, expr.right, stepsNs),
       ]);
-      const result = evaluateBinary(expr, left, right, steps);
-      if (result.kind === 'vector') context.checkSeries(result.series.length);
-      return result;
+      return evaluateBinary(expr, left, right, steps);
     }
     case 'labelReplace': {
       const inner = await evaluateSampleExpr(context, expr.expr, stepsNs);

@@ -2,7 +2,9 @@
 
 import type { QueryStatistics } from '../api.ts';
 import { QueryLimitError } from '../api.ts';
-import type { LogSource } from '../../store/types.ts';
+import type { BlockRef, LogSource } from '../../store/types.ts';
+import type { RangeAggregation } from '../syntax/ast.ts';
+import type { SampleSeries } from './range-aggregation.ts';
 
 export interface EngineLimits {
   timeoutMs: number;
@@ -10,7 +12,20 @@ export interface EngineLimits {
   maxQuerySeries: number;
 }
 
+/** Moves part of a scan to worker threads; returns the blocks left for the main thread. */
+export interface ScanOffload {
+  samples(
+    context: QueryContext,
+    node: RangeAggregation,
+    baseNs: bigint,
+    options: { startNs: bigint; endNs: bigint },
+    refs: BlockRef[],
+  ): Promise<{ remaining: BlockRef[]; done: Promise<SampleSeries[]> }>;
+}
+
 export class QueryContext {
+  /** Set when big scans may use worker threads. */
+  offload: ScanOffload | undefined;
   readonly source: LogSource;
   readonly tenant: string;
   readonly limits: EngineLimits;

@@ -11,18 +11,11 @@ import { formatLabels } from '../../push/labels.ts';
 import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from '../log/units.ts';
 import { lineBytes } from './block-scan.ts';
 import { scanBlock, selectBlocks, selectPipeline, type SelectedLine } from './log-selection.ts';
+import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryContext } from './query-context.ts';
 import { groupLabels, labelsKey } from './series-labels.ts';
 import { newSeries, type StepSeries } from './step-series.ts';
 
-interface SampleSeries {
-  labels: Labels;
-  key: string;
-  /** ns relative to the collection base. */
-  times: number[];
-  values: number[];
-  sorted: boolean;
-}
 
 const BLOCK_LOAD_CONCURRENCY = 4;
 
@@ -47,16 +40,30 @@ function convertUnwrapped(unwrap: Unwrap, text: string): number {
   }
 }
 
-export async function evaluateRangeAggregation(context: QueryContext, node: RangeAggregation, stepsNs: bigint[]): Promise<StepSeries[]> {
+/** The samples one part of a scan produced, per series; times are ns relative to the window base. */
+export interface SampleSeries {
+  labels: Labels;
+  key: string;
+  times: number[];
+  values: number[];
+  sorted: boolean;
+}
+
+export interface SampleCollector {
+  pipeline: CompiledPipeline;
+  /** Whether lines must be decoded even when no stage needs them (bytes_* after a line-changing stage). */
+  needLine: boolean;
+  visit(selected: SelectedLine): void;
+  series: Map<string, SampleSeries>;
+}
+
+/**
+ * Turns the entries of a log range into samples per series. Pure and self-contained, so a worker
+ * thread can run it on the blocks it loads and send the series back for merging.
+ */
+export function createSampleCollector(node: RangeAggregation, baseNs: bigint): SampleCollector {
   const range = node.range;
-  const rangeNs = range.rangeNs;
-  const offsetNs = range.offsetNs;
-  const firstNs = stepsNs[0]!;
-  const lastNs = stepsNs[stepsNs.length - 1]!;
-  const baseNs = firstNs - offsetNs - rangeNs;
   const pipeline = selectPipeline(range.log);
-  const options = { startNs: baseNs + 1n, endNs: lastNs - offsetNs + 1n };
-  const refs = await selectBlocks(context, range.log, pipeline, options);
   const series = new Map<string, SampleSeries>();
   const unwrap = range.unwrap;
   const postFilters = unwrap?.postFilters.map(compileLabelFilter) ?? [];
@@ -64,15 +71,20 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
   const grouping = node.grouping;
   const wantBytes = op === 'bytes_over_time' || op === 'bytes_rate';
 
-  const addSample = (labels: Labels, timestampNs: bigint, value: number) => {
-    let target = labels;
-    if (grouping) target = groupLabels(labels, grouping.labels, grouping.without);
-    const key = labelsKey(target);
-    let entry = series.get(key);
+  // Stream label objects are shared by every entry of a block, so their series is looked up once.
+  const streamSeries = new WeakMap<Labels, SampleSeries>();
+  const addSample = (labels: Labels, timestampNs: bigint, value: number, sharedLabels: boolean) => {
+    let entry = sharedLabels ? streamSeries.get(labels) : undefined;
     if (!entry) {
-      entry = { labels: target, key, times: [], values: [], sorted: true };
-      series.set(key, entry);
-      context.checkSeries(series.size);
+      let target = labels;
+      if (grouping) target = groupLabels(labels, grouping.labels, grouping.without);
+      const key = labelsKey(target);
+      entry = series.get(key);
+      if (!entry) {
+        entry = { labels: target, key, times: [], values: [], sorted: true };
+        series.set(key, entry);
+      }
+      if (sharedLabels) streamSeries.set(labels, entry);
     }
     const t = Number(timestampNs - baseNs);
     if (entry.times.length > 0 && entry.times[entry.times.length - 1]! > t) entry.sorted = false;
@@ -82,7 +94,7 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
 
   const visit = (selected: SelectedLine) => {
     if (!unwrap && !selected.entry && !selected.metadata) {
-      addSample(selected.streamLabels, selected.timestampNs, wantBytes ? lineBytes(selected.block, selected.index) : 1);
+      addSample(selected.streamLabels, selected.timestampNs, wantBytes ? lineBytes(selected.block, selected.index) : 1, true);
       return;
     }
     const builder = selected.entry?.labels ?? new LabelsBuilder(selected.streamLabels, selected.metadata);
@@ -107,16 +119,51 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
       delete labels[ERROR_DETAILS_LABEL];
       throw new QueryError(pipelineErrorMessage(errorType, labels));
     }
-    addSample(builder.toLabels(), selected.timestampNs, value);
+    addSample(builder.toLabels(), selected.timestampNs, value, false);
   };
 
   const needLine = wantBytes && (pipeline.stages.length > 0 || pipeline.linePredicates.length > 0);
-  for (let i = 0; i < refs.length; i += BLOCK_LOAD_CONCURRENCY) {
-    context.checkDeadline();
-    const blocks = await Promise.all(refs.slice(i, i + BLOCK_LOAD_CONCURRENCY).map((ref) => ref.load()));
-    context.stats.blocksRead += blocks.length;
-    for (const block of blocks) scanBlock(block, pipeline, options, context, visit, needLine);
+  return { pipeline, needLine, visit, series };
+}
+
+/** Adds a worker's (or another scan's) series into `into`. */
+export function mergeSampleSeries(into: Map<string, SampleSeries>, from: Iterable<SampleSeries>): void {
+  for (const part of from) {
+    const existing = into.get(part.key);
+    if (!existing) {
+      into.set(part.key, part);
+      continue;
+    }
+    if (existing.times.length > 0 && part.times.length > 0 && part.times[0]! < existing.times[existing.times.length - 1]!) existing.sorted = false;
+    if (!part.sorted) existing.sorted = false;
+    for (let i = 0; i < part.times.length; i++) {
+      existing.times.push(part.times[i]!);
+      existing.values.push(part.values[i]!);
+    }
   }
+}
+
+export function windowBounds(node: RangeAggregation, stepsNs: bigint[]): { baseNs: bigint; startNs: bigint; endNs: bigint } {
+  const baseNs = stepsNs[0]! - node.range.offsetNs - node.range.rangeNs;
+  return { baseNs, startNs: baseNs + 1n, endNs: stepsNs[stepsNs.length - 1]! - node.range.offsetNs + 1n };
+}
+
+export async function evaluateRangeAggregation(context: QueryContext, node: RangeAggregation, stepsNs: bigint[]): Promise<StepSeries[]> {
+  const rangeNs = node.range.rangeNs;
+  const offsetNs = node.range.offsetNs;
+  const { baseNs, startNs, endNs } = windowBounds(node, stepsNs);
+  const options = { startNs, endNs };
+  const collector = createSampleCollector(node, baseNs);
+  const refs = await selectBlocks(context, node.range.log, collector.pipeline, options);
+  const series = collector.series;
+  const offloaded = context.offload ? await context.offload.samples(context, node, baseNs, options, refs) : { remaining: refs, done: Promise.resolve([]) };
+  for (let i = 0; i < offloaded.remaining.length; i += BLOCK_LOAD_CONCURRENCY) {
+    context.checkDeadline();
+    const blocks = await Promise.all(offloaded.remaining.slice(i, i + BLOCK_LOAD_CONCURRENCY).map((ref) => ref.load()));
+    context.stats.blocksRead += blocks.length;
+    for (const block of blocks) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
+  }
+  mergeSampleSeries(series, await offloaded.done);
 
   const stepCount = stepsNs.length;
   const result: StepSeries[] = [];
@@ -140,7 +187,7 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
     }
     if (out.present.some((p) => p === 1)) result.push(out);
   }
-  if (op === 'absent_over_time') return absentSeries(node, result, stepCount);
+  if (node.op === 'absent_over_time') return absentSeries(node, result, stepCount);
   return result;
 }
 

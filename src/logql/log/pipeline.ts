@@ -20,10 +20,16 @@ import { patternParserStage } from './pattern-parser.ts';
 import { regexpParserStage } from './regexp-parser.ts';
 import { unpackParserStage } from './unpack-parser.ts';
 
-/** A filter on raw bytes: keep lines containing any needle (or, negated, none of them). */
+/**
+ * A filter on raw bytes: keep lines containing any needle (or, negated, none of them). A
+ * case-insensitive filter (ASCII needles, searched in an ASCII-lowercased copy of the block) is only a
+ * prefilter: the exact predicate still runs on the lines it keeps, because RE2's Unicode folding also
+ * maps e.g. the Kelvin sign to `k`.
+ */
 export interface RawLineFilter {
   negated: boolean;
   needles: Buffer[];
+  caseInsensitive: boolean;
 }
 
 export interface CompiledPipeline {
@@ -96,9 +102,11 @@ export function compilePipeline(stages: Stage[]): CompiledPipeline {
           stage.op === '|~' || stage.op === '!~'
             ? stage.values.flatMap((v) => (v.kind === 'text' ? (analyzeRegexLiterals(v.value).alternatives ?? []) : []))
             : stage.values.map((v) => (v.kind === 'text' ? v.value : ''));
-        rawFilters.push({ negated: stage.op === '!=' || stage.op === '!~', needles: texts.map((t) => Buffer.from(t, 'utf8')) });
+        rawFilters.push({ negated: stage.op === '!=' || stage.op === '!~', needles: texts.map((t) => Buffer.from(t, 'utf8')), caseInsensitive: false });
         continue;
       }
+      const prefilter = regexPrefilter(stage);
+      if (prefilter) rawFilters.push(prefilter);
       linePredicates.push(predicate);
       continue;
     }
@@ -106,6 +114,22 @@ export function compilePipeline(stages: Stage[]): CompiledPipeline {
     if (built) rest.push(built);
   }
   return { rawFilters, linePredicates, stages: rest, requiredLiterals };
+}
+
+/**
+ * A raw-byte prefilter for a positive regex filter: its literal alternatives (ASCII-folded when the
+ * regex is `(?i)`), or a literal every match must contain. Null when there is none.
+ */
+function regexPrefilter(stage: Stage & { kind: 'lineFilter' }): RawLineFilter | null {
+  if (stage.op !== '|~') return null;
+  const needles = literalNeedles(stage);
+  if (!needles || needles.needles.some((n) => n.length === 0)) return null;
+  if (needles.caseInsensitive) {
+    // eslint-disable-next-line no-control-regex
+    if (needles.needles.some((n) => /[^\x00-\x7f]/.test(n))) return null;
+    return { negated: false, needles: needles.needles.map((n) => Buffer.from(n.toLowerCase(), 'latin1')), caseInsensitive: true };
+  }
+  return { negated: false, needles: needles.needles.map((n) => Buffer.from(n, 'utf8')), caseInsensitive: false };
 }
 
 /** Runs the non-hoisted stages. Returns null when a stage drops the entry. */
@@ -130,6 +154,8 @@ export function runWholePipeline(
   line: string,
 ): PipelineEntry | null {
   for (const raw of pipeline.rawFilters) {
+    // Case-insensitive raw filters are prefilters only; their exact predicate is in linePredicates.
+    if (raw.caseInsensitive) continue;
     const found = raw.needles.some((needle) => line.includes(needle.toString('utf8')));
     if (found === raw.negated) return null;
   }
