@@ -169,10 +169,16 @@ export class Ruler {
 
   /** Rescans the directory and applies changes. Serialized, so concurrent triggers do not interleave. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => {
-      if (this.stopped) return;
-      this.apply(this.directory.scan());
-    });
+    this.reloading = this.reloading
+      .then(() => {
+        if (this.stopped) return;
+        this.apply(this.directory.scan());
+      })
+      .catch((error: unknown) => {
+        // An unreadable directory must not stop later reloads or crash the server.
+        this.counts.reloadFailures++;
+        this.logger.error({ dir: this.directory.directory, error: (error as Error).message }, 'rule reload failed; keeping the current rules');
+      });
     return this.reloading;
   }
 
