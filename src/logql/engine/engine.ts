@@ -98,6 +98,10 @@ export function createLogQLEngine(source: LogSource, options: EngineOptions): Lo
 
 async function evaluateExpr(context: QueryContext, expr: Expr, params: QueryParams): Promise<QueryResult> {
   if (expr.kind === 'log') {
+    // Loki 3 answers 400 to log queries sent as instant queries.
+    if (params.instant) {
+      throw new QueryError('log queries are not supported as an instant query type, please change your query to a range query type');
+    }
     const streams = await evaluateLogQuery(context, expr, params);
     return { resultType: 'streams', streams, stats: context.stats };
   }

@@ -125,7 +125,6 @@ function regexPrefilter(stage: Stage & { kind: 'lineFilter' }): RawLineFilter | 
   const needles = literalNeedles(stage);
   if (!needles || needles.needles.some((n) => n.length === 0)) return null;
   if (needles.caseInsensitive) {
-    // eslint-disable-next-line no-control-regex
     if (needles.needles.some((n) => /[^\x00-\x7f]/.test(n))) return null;
     return { negated: false, needles: needles.needles.map((n) => Buffer.from(n.toLowerCase(), 'latin1')), caseInsensitive: true };
   }
