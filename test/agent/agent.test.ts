@@ -1,4 +1,5 @@
-// The agent tailing real files in a temp dir and shipping to a real HTTP push receiver on 127.0.0.1.
+// The agent tailing real files in a temp dir and shipping to a real rankscope server on 127.0.0.1;
+// what arrived is read back through the Loki query API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -6,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentConfigSchema } from '../../src/agent/config.ts';
 import { startAgent } from '../../src/agent/agent.ts';
-import { startPushReceiver, waitFor, type PushReceiver } from './push-receiver.ts';
+import { startTestServer, type TestServer } from './test-server.ts';
 
-function configFor(dir: string, receiver: PushReceiver, sources: unknown[], extra: Record<string, unknown> = {}) {
+function configFor(dir: string, server: TestServer, sources: unknown[], extra: Record<string, unknown> = {}) {
   return agentConfigSchema.parse({
-    server: { url: receiver.url, tenant: 'team-a' },
+    server: { url: server.url },
     batch: { max_wait_ms: 50 },
     retry: { min_backoff_ms: 50, max_backoff_ms: 200 },
     queue: { dir: join(dir, 'queue') },
@@ -22,16 +23,18 @@ function configFor(dir: string, receiver: PushReceiver, sources: unknown[], extr
   });
 }
 
-async function withDir(body: (dir: string, receiver: PushReceiver) => Promise<void>): Promise<void> {
+async function withDir(body: (dir: string, server: TestServer) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rankscope-agent-'));
-  const receiver = await startPushReceiver();
+  const server = await startTestServer(dir);
   try {
-    await body(dir, receiver);
+    await body(dir, server);
   } finally {
-    await receiver.close();
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 400));
 
 const numbered = (from: number, to: number, prefix = 'line'): string => {
   let text = '';
@@ -45,23 +48,23 @@ function assertExactlyOnce(lines: string[], from: number, to: number, prefix = '
 }
 
 test('rotation by rename: the old file is read to its end, the new one from its start', async () => {
-  await withDir(async (dir, receiver) => {
+  await withDir(async (dir, server) => {
     const log = join(dir, 'train.log');
     writeFileSync(log, numbered(0, 100));
-    const agent = await startAgent(configFor(dir, receiver, [{ name: 'train', type: 'file', paths: [join(dir, '*.log')], labels: { job: 'train' } }]), { log: () => undefined });
+    const agent = await startAgent(configFor(dir, server, [{ name: 'train', type: 'file', paths: [join(dir, '*.log')], labels: { job: 'train' } }]), { log: () => undefined });
     try {
-      await waitFor(() => receiver.entries.length === 100, 5000, '100 entries');
+      await server.waitForEntries('{job="train"}', 100);
       appendFileSync(log, numbered(100, 150));
       renameSync(log, `${log}.1`);
       // The writer still holds the old file open and writes a little more before reopening.
       appendFileSync(`${log}.1`, numbered(150, 160));
       writeFileSync(log, numbered(160, 200));
-      await waitFor(() => receiver.entries.length >= 200, 5000, '200 entries');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assertExactlyOnce(receiver.entries.map((entry) => entry.line), 0, 200);
-      assert.equal(receiver.entries[0]!.tenant, 'team-a');
-      assert.equal(receiver.entries[0]!.labels.job, 'train');
-      assert.equal(receiver.entries[0]!.labels.host, 'test-node');
+      await server.waitForEntries('{job="train"}', 200);
+      await settle();
+      const entries = await server.query('{job="train"}');
+      assertExactlyOnce(entries.map((entry) => entry.line), 0, 200);
+      assert.equal(entries[0]!.labels.host, 'test-node');
+      assert.equal(entries[0]!.labels.filename, log, 'lines of the renamed file keep the label of the path they were written under');
     } finally {
       await agent.stop(1000);
     }
@@ -69,20 +72,20 @@ test('rotation by rename: the old file is read to its end, the new one from its 
 });
 
 test('rotation by copytruncate: lines after the truncation are read from the start', async () => {
-  await withDir(async (dir, receiver) => {
+  await withDir(async (dir, server) => {
     const log = join(dir, 'train.log');
     writeFileSync(log, numbered(0, 100));
-    const agent = await startAgent(configFor(dir, receiver, [{ name: 'train', type: 'file', paths: [log] }]), { log: () => undefined });
+    const agent = await startAgent(configFor(dir, server, [{ name: 'train', type: 'file', paths: [log] }]), { log: () => undefined });
     try {
-      await waitFor(() => receiver.entries.length === 100, 5000, '100 entries');
+      await server.waitForEntries('{host="test-node"}', 100);
       copyFileSync(log, `${log}.1`);
       truncateSync(log, 0);
       appendFileSync(log, numbered(100, 130));
-      await waitFor(() => receiver.entries.length >= 130, 5000, '130 entries');
+      await server.waitForEntries('{host="test-node"}', 130);
       appendFileSync(log, numbered(130, 200));
-      await waitFor(() => receiver.entries.length >= 200, 5000, '200 entries');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assertExactlyOnce(receiver.entries.map((entry) => entry.line), 0, 200);
+      await server.waitForEntries('{host="test-node"}', 200);
+      await settle();
+      assertExactlyOnce((await server.query('{host="test-node"}')).map((entry) => entry.line), 0, 200);
     } finally {
       await agent.stop(1000);
     }
@@ -90,24 +93,25 @@ test('rotation by copytruncate: lines after the truncation are read from the sta
 });
 
 test('restart from the positions file: no loss, no duplicates, a pending traceback completed', async () => {
-  await withDir(async (dir, receiver) => {
+  await withDir(async (dir, server) => {
     const log = join(dir, 'rank0.log');
-    const config = configFor(dir, receiver, [{ name: 'train', type: 'file', paths: [join(dir, 'rank*.log')], path_labels: 'rank(?P<rank>\\d+)\\.log$' }]);
+    const config = configFor(dir, server, [{ name: 'train', type: 'file', paths: [join(dir, 'rank*.log')], path_labels: 'rank(?P<rank>\\d+)\\.log$' }]);
     writeFileSync(log, numbered(0, 100) + 'Traceback (most recent call last):\n  File "train.py", line 3, in <module>\n');
     let agent = await startAgent(config, { log: () => undefined });
-    await waitFor(() => receiver.entries.length === 100, 5000, 'first 100');
+    await server.waitForEntries('{host="test-node"}', 100);
     await agent.stop(1000);
     // While the agent is down: the traceback finishes and more lines arrive.
     appendFileSync(log, 'ValueError: boom\n' + numbered(100, 150));
     agent = await startAgent(config, { log: () => undefined });
     try {
-      await waitFor(() => receiver.entries.length >= 151, 5000, '151 entries');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const lines = receiver.entries.map((entry) => entry.line);
+      await server.waitForEntries('{host="test-node"}', 151);
+      await settle();
+      const entries = await server.query('{host="test-node"}');
+      const lines = entries.map((entry) => entry.line);
       const traceback = lines.filter((line) => line.startsWith('Traceback'));
       assert.deepEqual(traceback, ['Traceback (most recent call last):\n  File "train.py", line 3, in <module>\nValueError: boom']);
       assertExactlyOnce(lines.filter((line) => !line.startsWith('Traceback')), 0, 150);
-      const tracebackEntry = receiver.entries.find((entry) => entry.line.startsWith('Traceback'))!;
+      const tracebackEntry = entries.find((entry) => entry.line.startsWith('Traceback'))!;
       assert.equal(tracebackEntry.labels.level, 'error');
       assert.equal(tracebackEntry.labels.rank, '0', 'rank from path_labels');
     } finally {
@@ -117,8 +121,12 @@ test('restart from the positions file: no loss, no duplicates, a pending traceba
 });
 
 test('new files are picked up while running; processing labels, timestamps and \\r redraws', async () => {
-  await withDir(async (dir, receiver) => {
-    const config = configFor(dir, receiver, [
+  await withDir(async (dir, server) => {
+    // A stamp from two hours ago written as Berlin wall-clock time (the server rejects very old ones).
+    const utcMs = Math.floor((Date.now() - 2 * 3600_000) / 1000) * 1000 + 250;
+    const berlinWallClock = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', dateStyle: 'short', timeStyle: 'medium' }).format(new Date(utcMs));
+    const warningLine = `${berlinWallClock},250 - WARNING - NCCL slow`;
+    const config = configFor(dir, server, [
       { name: 'train', type: 'file', paths: [join(dir, 'logs', '*.log')], processing: { timestamp: { timezone: 'Europe/Berlin' } } },
     ], { metrics: { listen: '127.0.0.1:0' } });
     mkdirSync(join(dir, 'logs'));
@@ -126,16 +134,17 @@ test('new files are picked up while running; processing labels, timestamps and \
     try {
       writeFileSync(
         join(dir, 'logs', 'late.log'),
-        '2024-07-01 12:00:00,250 - WARNING - NCCL slow\n' +
+        `${warningLine}\n` +
           '[rank5]: 10%|#   | 1/10\r[rank5]: 100%|####| 10/10\n' +
           '[default2]:Traceback (most recent call last):\n[default2]:  File "x.py", line 1, in <module>\n[default3]:step 7 loss 2.5\n[default2]:RuntimeError: NCCL timeout\n',
       );
-      await waitFor(() => receiver.entries.length >= 4, 5000, '4 entries');
-      await new Promise((resolve) => setTimeout(resolve, 1200)); // the traceback closes by timeout
-      const byLine = new Map(receiver.entries.map((entry) => [entry.line, entry]));
-      const warning = byLine.get('2024-07-01 12:00:00,250 - WARNING - NCCL slow')!;
+      // The traceback closes by the multiline timeout (1 s).
+      const entries = await server.waitForEntries('{host="test-node"}', 4);
+      const byLine = new Map(entries.map((entry) => [entry.line, entry]));
+      const warning = byLine.get(warningLine);
+      assert.ok(warning, `${warningLine} missing from ${[...byLine.keys()].join(' | ')}`);
       assert.equal(warning.labels.level, 'warn');
-      assert.equal(warning.timestampNs, BigInt(Date.parse('2024-07-01T10:00:00.250Z')) * 1_000_000n, 'Berlin summer time → UTC');
+      assert.equal(warning.timestampNs, BigInt(utcMs) * 1_000_000n, 'Berlin wall-clock time → UTC');
       assert.equal(byLine.get('100%|####| 10/10')?.labels.rank, '5');
       assert.equal(byLine.get('step 7 loss 2.5')?.labels.rank, '3');
       const traceback = byLine.get('Traceback (most recent call last):\n  File "x.py", line 1, in <module>\nRuntimeError: NCCL timeout');
@@ -152,7 +161,9 @@ test('new files are picked up while running; processing labels, timestamps and \
 });
 
 test('Kubernetes pod logs: CRI partial lines reassembled, Docker json-file, labels from the path', async () => {
-  await withDir(async (dir, receiver) => {
+  await withDir(async (dir, server) => {
+    const baseMs = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
+    const stamp = (nanos: string): string => new Date(baseMs).toISOString().replace('.000Z', `.${nanos}Z`);
     const root = join(dir, 'pods');
     const criDir = join(root, 'ml_llama-worker-3_1234-abcd', 'pytorch');
     const dockerDir = join(root, 'ml_llama-master-0_5678-efgh', 'pytorch');
@@ -160,23 +171,24 @@ test('Kubernetes pod logs: CRI partial lines reassembled, Docker json-file, labe
     mkdirSync(dockerDir, { recursive: true });
     writeFileSync(
       join(criDir, '0.log'),
-      "2024-05-01T12:00:00.000000001Z stdout P {'loss': 2.34\n" +
-        '2024-05-01T12:00:00.000000002Z stderr F NCCL WARN socket\n' +
-        "2024-05-01T12:00:00.000000003Z stdout F 56, 'epoch': 0.1}\n",
+      `${stamp('000000001')} stdout P {'loss': 2.34\n` +
+        `${stamp('000000002')} stderr F NCCL WARN socket\n` +
+        `${stamp('000000003')} stdout F 56, 'epoch': 0.1}\n`,
     );
-    writeFileSync(join(dockerDir, '0.log'), '{"log":"step 1 loss 2.0\\n","stream":"stdout","time":"2024-05-01T12:00:01Z"}\n');
-    const agent = await startAgent(configFor(dir, receiver, [{ name: 'pods', type: 'kubernetes_pods', root, worker_rank_offset: 1 }]), { log: () => undefined });
+    writeFileSync(join(dockerDir, '0.log'), `{"log":"step 1 loss 2.0\\n","stream":"stdout","time":"${stamp('5')}"}\n`);
+    const agent = await startAgent(configFor(dir, server, [{ name: 'pods', type: 'kubernetes_pods', root, worker_rank_offset: 1 }]), { log: () => undefined });
     try {
-      await waitFor(() => receiver.entries.length >= 3, 5000, '3 entries');
-      const byLine = new Map(receiver.entries.map((entry) => [entry.line, entry]));
+      const entries = await server.waitForEntries('{host="test-node"}', 3);
+      await settle();
+      const byLine = new Map(entries.map((entry) => [entry.line, entry]));
       const loss = byLine.get("{'loss': 2.3456, 'epoch': 0.1}");
       assert.ok(loss, `reassembled line missing from ${[...byLine.keys()].join(' | ')}`);
-      assert.equal(loss.timestampNs, 1714564800000000001n);
+      assert.equal(loss.timestampNs, BigInt(baseMs) * 1_000_000n + 1n, 'the first piece time, to the nanosecond');
       assert.deepEqual(loss.labels, { host: 'test-node', namespace: 'ml', pod: 'llama-worker-3', container: 'pytorch', app: 'llama', rank: '4', replica_type: 'worker', stream: 'stdout' });
       assert.equal(byLine.get('NCCL WARN socket')?.labels.level, 'warn');
       assert.equal(byLine.get('NCCL WARN socket')?.labels.stream, 'stderr');
       assert.equal(byLine.get('step 1 loss 2.0')?.labels.rank, '0');
-      assert.equal(receiver.entries.length, 3);
+      assert.equal((await server.query('{host="test-node"}')).length, 3);
     } finally {
       await agent.stop(1000);
     }

@@ -6,10 +6,10 @@ export interface QueriedEntry {
   line: string;
 }
 
-/** All entries matching `query` in the last hour (forward order, up to `limit`). */
+/** All entries matching `query` in the last day (oldest first, up to `limit`). */
 export async function queryEntries(serverUrl: string, query: string, limit = 5000, headers: Record<string, string> = {}): Promise<QueriedEntry[]> {
   const endNs = BigInt(Date.now() + 60_000) * 1_000_000n;
-  const startNs = endNs - 3_600_000_000_000n - 60_000_000_000n;
+  const startNs = endNs - 24n * 3_600_000_000_000n;
   const url = new URL('/loki/api/v1/query_range', serverUrl);
   url.searchParams.set('query', query);
   url.searchParams.set('start', startNs.toString());

@@ -11,6 +11,7 @@ import { startPushReceiver, waitFor, type PushReceiver } from './push-receiver.t
 function shipperFor(receiver: PushReceiver, queueDir: string, queueMaxBytes = 1 << 30, log: string[] = []): Shipper {
   return new Shipper({
     serverUrl: receiver.url,
+    tenant: 'team-a',
     batchMaxBytes: 4096,
     batchMaxWaitMs: 20,
     minBackoffMs: 20,
@@ -47,6 +48,7 @@ test('batches are cut by size, and 429 and 5xx are retried until accepted', asyn
     assert.equal(await shipper.close(5000), true);
     assert.deepEqual(receiver.entries.map((entry) => entry.line), Array.from({ length: 200 }, (_, i) => `entry ${i} ${'x'.repeat(80)}`), 'all, once, in order');
     assert.equal(shipper.metrics.value('rankscope_agent_sent_entries_total'), 200);
+    assert.ok(receiver.entries.every((entry) => entry.tenant === 'team-a'), 'X-Scope-OrgID on every push');
   });
 });
 

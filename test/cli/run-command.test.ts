@@ -1,11 +1,11 @@
-// `rankscope run` as a real child process, shipping to a push receiver on 127.0.0.1.
+// `rankscope run` as a real child process, shipping to a real rankscope server on 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPushReceiver, waitFor } from '../agent/push-receiver.ts';
+import { startTestServer } from '../agent/test-server.ts';
 
 interface RunResult {
   code: number | null;
@@ -39,15 +39,17 @@ const SCRIPT = [
 ].join('; ');
 
 test('output passes through unchanged, is shipped with env labels, and the exit code is returned', async () => {
-  const receiver = await startPushReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'rankscope-run-'));
+  const server = await startTestServer(dir);
+  const queueDir = join(dir, 'queue');
   try {
     const env = { RANK: '5', LOCAL_RANK: '1', WORLD_SIZE: '8', NODE_RANK: '1', SLURM_JOB_ID: '4242', TORCHELASTIC_RUN_ID: 'elastic-7' };
-    const result = await rankscopeRun(['--server', receiver.url, '--job', 'pretrain', '--label', 'team=nlp', '--queue-dir', dir, '--', 'sh', '-c', SCRIPT], env);
+    const result = await rankscopeRun(['--server', server.url, '--job', 'pretrain', '--label', 'team=nlp', '--queue-dir', queueDir, '--', 'sh', '-c', SCRIPT], env);
     assert.equal(result.code, 7);
     assert.equal(result.stdout, 'step 1 loss 2.5\n', 'stdout byte for byte');
     assert.ok(result.stderr.startsWith('[default1]: 50%|##  | 1/2\r[default1]:100%|####| 2/2\nTraceback'), result.stderr);
-    const byLine = new Map(receiver.entries.map((entry) => [entry.line, entry]));
+    const entries = await server.waitForEntries('{job="pretrain"}', 4);
+    const byLine = new Map(entries.map((entry) => [entry.line, entry]));
     const step = byLine.get('step 1 loss 2.5');
     assert.ok(step, `shipped: ${[...byLine.keys()].join(' | ')}`);
     assert.equal(step.labels.stream, 'stdout');
@@ -65,62 +67,66 @@ test('output passes through unchanged, is shipped with env labels, and the exit 
     assert.equal(progress?.labels.stream, 'stderr');
     const traceback = byLine.get('Traceback (most recent call last):\n  File "t.py", line 1, in <module>\nValueError: bad');
     assert.equal(traceback?.labels.level, 'error');
-    const final = receiver.entries.at(-1)!;
-    assert.match(final.line, /exited with code 7/);
-    assert.equal(final.labels.stream, 'rankscope');
-    assert.equal(receiver.entries.length, 4);
-    assert.deepEqual(readdirSync(dir), [], 'a delivered queue leaves nothing behind');
+    const final = entries.find((entry) => entry.labels.stream === 'rankscope');
+    assert.match(final?.line ?? '', /exited with code 7/);
+    assert.equal(final?.labels.level, 'error');
+    assert.equal(entries.length, 4);
+    assert.deepEqual(readdirSync(queueDir), [], 'a delivered queue leaves nothing behind');
   } finally {
-    await receiver.close();
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('signals are forwarded to the command and its death by signal is passed on', async () => {
-  const receiver = await startPushReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'rankscope-run-'));
+  const server = await startTestServer(dir);
+  const queueDir = join(dir, 'queue');
   try {
     let wrapperPid = 0;
     const running = rankscopeRun(
-      ['--server', receiver.url, '--queue-dir', dir, '--', 'sh', '-c', 'echo ready; trap "echo got-term; exit 143" TERM; while true; do sleep 0.05; done'],
+      ['--server', server.url, '--job', 'trap', '--queue-dir', queueDir, '--', 'sh', '-c', 'echo ready; trap "echo got-term; exit 143" TERM; while true; do sleep 0.05; done'],
       {},
       (pid) => (wrapperPid = pid),
     );
-    await waitFor(() => receiver.entries.some((entry) => entry.line === 'ready'), 10_000, 'ready line');
+    await server.waitForEntries('{job="trap"} |= "ready"', 1);
     process.kill(wrapperPid, 'SIGTERM');
     const result = await running;
     assert.equal(result.code, 143, 'the trap exit code comes back');
     assert.match(result.stdout, /got-term/);
-    assert.ok(receiver.entries.some((entry) => entry.line === 'got-term'));
+    assert.equal((await server.query('{job="trap"} |= "got-term"')).length, 1);
 
-    const killed = await rankscopeRun(['--server', receiver.url, '--queue-dir', dir, '--', 'sh', '-c', 'kill -KILL $$'], {});
+    const killed = await rankscopeRun(['--server', server.url, '--job', 'killed', '--queue-dir', queueDir, '--', 'sh', '-c', 'kill -KILL $$'], {});
     assert.equal(killed.signal, 'SIGKILL', 'the wrapper dies by the same signal');
-    assert.ok(receiver.entries.some((entry) => /killed by signal SIGKILL/.test(entry.line)));
+    assert.equal((await server.query('{job="killed", stream="rankscope"} |= "killed by signal SIGKILL"')).length, 1);
   } finally {
-    await receiver.close();
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('with the server down the command still runs; the next run with the same queue dir delivers', async () => {
-  const receiver = await startPushReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'rankscope-run-'));
+  const queueDir = join(dir, 'queue');
+  // Learn a free port, then leave it closed: the server is down during the first run.
+  const probe = await startTestServer(join(dir, 'probe'));
+  const url = probe.url;
+  await probe.close();
+  let server: Awaited<ReturnType<typeof startTestServer>> | undefined;
   try {
-    receiver.status = 503;
-    const offline = await rankscopeRun(['--server', receiver.url, '--queue-dir', dir, '--flush-timeout-ms', '300', '--', 'sh', '-c', 'echo first-run-line; exit 0'], {});
+    const offline = await rankscopeRun(['--server', url, '--job', 'offline', '--queue-dir', queueDir, '--flush-timeout-ms', '300', '--', 'sh', '-c', 'echo first-run-line; exit 0'], {});
     assert.equal(offline.code, 0);
     assert.equal(offline.stdout, 'first-run-line\n');
     assert.match(offline.stderr, /kept in .* and will be sent by the next/);
-    assert.equal(receiver.entries.length, 0);
-    receiver.status = 204;
-    const online = await rankscopeRun(['--server', receiver.url, '--queue-dir', dir, '--', 'sh', '-c', 'echo second-run-line'], {});
+    server = await startTestServer(dir, url.replace('http://', ''));
+    const online = await rankscopeRun(['--server', url, '--job', 'offline', '--queue-dir', queueDir, '--', 'sh', '-c', 'echo second-run-line'], {});
     assert.equal(online.code, 0);
-    const lines = receiver.entries.map((entry) => entry.line);
+    const lines = (await server.query('{job="offline"}')).map((entry) => entry.line);
     assert.equal(lines.filter((line) => line === 'first-run-line').length, 1);
     assert.equal(lines.filter((line) => line === 'second-run-line').length, 1);
     assert.equal(lines.filter((line) => /exited with code 0/.test(line)).length, 2);
   } finally {
-    await receiver.close();
+    await server?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
