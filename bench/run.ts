@@ -253,6 +253,7 @@ async function main(): Promise<void> {
       const agent = await runAgentBench(agentScript, options.quick, join(options.outDir, 'agent'));
       results.agent = agent;
       report.add('agent', 'bench/agent-bench.ts', agent.exitCode === 0 ? 'ran' : `exit ${agent.exitCode}`, '', agent.exitCode === 0 ? '' : 'MISS', 'its own figures are printed above the table and saved in results.json');
+      addAgentRows(report, agent.figures);
     } catch (error) {
       report.notAvailable('agent', 'bench/agent-bench.ts', errorMessage(error));
     }
@@ -287,6 +288,22 @@ function addQueryRows(report: Report, m: QueryMeasurement): void {
   } else if (m.target?.latencyMs === undefined) {
     report.add('query', `${m.title}: time vs grep`, `${formatNumber(m.wallRatioVsGrep)}×`, '', '', `CPU vs grep ${formatNumber(m.cpuRatioVsGrep)}×`);
   }
+}
+
+/** The agent bench's JSON figures, where present (it owns their names; absent ones are skipped). */
+function addAgentRows(report: Report, figures: unknown): void {
+  if (figures === null || typeof figures !== 'object') return;
+  const value = (name: string): number | undefined => {
+    const found = (figures as Record<string, unknown>)[name];
+    return typeof found === 'number' ? found : undefined;
+  };
+  const mbPerCore = value('mbPerCoreSecond');
+  const linesPerCore = value('linesPerCoreSecond');
+  const steadyCpu = value('steadyCpuFractionOfCore');
+  const steadyRssMb = value('steadyMaxRssMb');
+  if (mbPerCore !== undefined) report.add('agent', 'tailing into the server, per core', `${formatNumber(mbPerCore)} MB/s`, '', '', linesPerCore === undefined ? undefined : `${formatCount(linesPerCore)} lines/s per core`);
+  if (steadyCpu !== undefined) report.atMost('agent', 'CPU at a steady 10k lines/s', steadyCpu * 100, '% of a core', 5);
+  if (steadyRssMb !== undefined) report.atMost('agent', 'RSS at a steady 10k lines/s', steadyRssMb, 'MB', 100);
 }
 
 async function runAgentBench(script: string, quick: boolean, outDir: string): Promise<{ exitCode: number | null; output: string; figures?: unknown }> {
