@@ -56,6 +56,20 @@ test('block handles timestamps before 1970 and an empty block', () => {
   assert.equal(roundTrip([]).timestampsNs.length, 0);
 });
 
+test('block stores regular timestamps in a few bits each (unit and delta coding chosen per block)', () => {
+  // Millisecond clock with a steady 50 ms cadence: deltas of deltas are 0.
+  const regular = Array.from({ length: 10000 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i) * 50_000_000n, line: '' }));
+  assert.ok(encodeBlock(columnsFromEntries(regular)).length < 200);
+  // Irregular microsecond clock: plain deltas in µs units.
+  let t = DAY_START_NS;
+  const irregular = Array.from({ length: 10000 }, (_, i) => {
+    t += BigInt(1000 * ((i * 7919) % 5000));
+    return { timestampNs: t, line: '' };
+  });
+  const block = decodeBlock(encodeBlock(columnsFromEntries(irregular)), stream);
+  assert.deepEqual(Array.from(block.timestampsNs), irregular.map((entry) => entry.timestampNs));
+});
+
 test('block compresses repetitive training logs by more than 8x', () => {
   const entries: PushEntry[] = [];
   for (let i = 0; i < 20000; i++) {
@@ -72,6 +86,6 @@ test('block compresses repetitive training logs by more than 8x', () => {
 test('decodeBlock rejects truncated and foreign bytes with a clear error', () => {
   const encoded = encodeBlock(columnsFromEntries([{ timestampNs: 1n, line: 'hello' }]));
   assert.throws(() => decodeBlock(encoded.subarray(0, encoded.length - 3), stream), BlockDecodeError);
-  assert.throws(() => decodeBlock(Buffer.from('not a block at all, really'), stream), /unknown block version/);
+  assert.throws(() => decodeBlock(Buffer.from('not a block at all, really, truly not'), stream), /unknown block version/);
   assert.throws(() => decodeBlock(Buffer.alloc(4), stream), /too short/);
 });

@@ -82,7 +82,14 @@ test('token filter prunes needles absent from realistic training logs', () => {
   // "ss=" is a substring of "loss=" even though no token is "ss": trigram "lss" is absent, but the
   // literal's trigrams are only its own: must not be pruned.
   assert.ok(mayContain(filter, Buffer.from('ss='), false));
-  // The whole-token bloom: "rank" occurs only inside "rank7"-style tokens, so " rank " bounded by
-  // spaces is not a token of these lines. (Trigrams alone could not tell.)
+});
+
+test('the whole-token bloom prunes literals whose inner tokens never occur as whole tokens', () => {
+  // "rank" occurs only inside "rank7"-style tokens, so " rank " bounded by spaces is not a token of
+  // these lines; trigrams alone could not tell.
+  const lines = Array.from({ length: 2000 }, (_, i) => `[rank${i % 8}] heartbeat ok status=${i % 3 === 0 ? 'idle' : 'busy'} worker-${i % 16}`);
+  const filter = filterFor(lines);
   assert.equal(mayContain(filter, Buffer.from(' rank '), false), false);
+  assert.ok(mayContain(filter, Buffer.from(' heartbeat ok '), false));
+  assert.ok(mayContain(filter, Buffer.from('status=idle w'), true));
 });
