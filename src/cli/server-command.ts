@@ -81,14 +81,16 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`rankscope ready on ${server.url} (data: ${config.store.data_dir})`);
 
   return await new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppingSinceMs: number | undefined;
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        // A second signal means the user does not want to wait for the flush.
-        console.error(`rankscope server: ${signal} again, exiting without waiting`);
+      if (stoppingSinceMs !== undefined) {
+        // The same signal often arrives twice at once (sent to the process group and to us); only a
+        // later one means the user does not want to wait for the flush.
+        if (Date.now() - stoppingSinceMs < 1000) return;
+        console.error(`rankscope server: ${signal} again, exiting without waiting for the flush`);
         process.exit(1);
       }
-      stopping = true;
+      stoppingSinceMs = Date.now();
       console.error(`rankscope server: ${signal} received, flushing and shutting down`);
       const deadline = setTimeout(() => {
         console.error(`rankscope server: shutdown took longer than ${config.server.shutdown_timeout} ms, exiting`);
