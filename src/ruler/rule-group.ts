@@ -68,7 +68,7 @@ export interface RuleGroupContext {
   /** Called with alerts due for sending after each evaluation. */
   notify(alerts: NotifiedAlert[]): void;
   onEvaluation(group: RuleGroup, failures: number, durationSeconds: number): void;
-  onError(group: RuleGroup, rule: Rule, message: string): void;
+  onError(group: RuleGroup, rule: Rule | undefined, message: string): void;
   resendDelayMs: number;
   generatorURL(expr: string): string;
   externalLabels: Labels;
@@ -157,14 +157,17 @@ export class RuleGroup {
     const tick = (): void => {
       if (this.stopped) return;
       const startedMs = Date.now();
-      this.running = this.evaluate(startedMs).finally(() => {
-        this.running = undefined;
-        if (this.stopped) return;
-        // Next tick on the interval grid from this start; an overrun skips the missed ticks.
-        const elapsedMs = Date.now() - startedMs;
-        const delayMs = this.intervalMs - (elapsedMs % this.intervalMs);
-        this.timer = setTimeout(tick, delayMs);
-      });
+      this.running = this.evaluate(startedMs)
+        // evaluate() handles rule failures itself; anything else is a bug to log, not a crash.
+        .catch((error: unknown) => this.context.onError(this, undefined, `group evaluation failed: ${(error as Error).message}`))
+        .finally(() => {
+          this.running = undefined;
+          if (this.stopped) return;
+          // Next tick on the interval grid from this start; an overrun skips the missed ticks.
+          const elapsedMs = Date.now() - startedMs;
+          const delayMs = this.intervalMs - (elapsedMs % this.intervalMs);
+          this.timer = setTimeout(tick, delayMs);
+        });
     };
     tick();
   }

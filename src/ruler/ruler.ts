@@ -216,7 +216,7 @@ export class Ruler {
             this.counts.evaluationFailures += failures;
           },
           onError: (failed, rule, message) =>
-            this.logger.warn({ tenant: failed.tenant, namespace: failed.namespace, group: failed.definition.name, rule: rule.definition.name, error: message }, 'rule evaluation failed'),
+            this.logger.warn({ tenant: failed.tenant, namespace: failed.namespace, group: failed.definition.name, rule: rule?.definition.name ?? '', error: message }, 'rule evaluation failed'),
           resendDelayMs: parseDurationMs(this.config.resend_delay),
           generatorURL: (expr) => `${this.config.external_url.replace(/\/+$/, '')}/explore?query=${encodeURIComponent(expr)}`,
           externalLabels: this.config.external_labels,

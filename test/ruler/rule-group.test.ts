@@ -48,7 +48,7 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
     record: (_tenant, timestampMs, samples) => recorded.push({ timestampMs, samples }),
     notify: (alerts) => notified.push(...alerts),
     onEvaluation: () => evaluations++,
-    onError: (_group, rule, message) => errors.push(`${rule.definition.name}: ${message}`),
+    onError: (_group, rule, message) => errors.push(`${rule?.definition.name ?? '(group)'}: ${message}`),
     resendDelayMs: 60_000,
     generatorURL: (expr) => `http://r/explore?query=${encodeURIComponent(expr)}`,
     externalLabels: {},
