@@ -12,16 +12,18 @@
 
 const ALPHABET_SIZE = 36;
 export const TRIGRAM_BITMAP_BYTES = (ALPHABET_SIZE * ALPHABET_SIZE * ALPHABET_SIZE) / 8; // 5832
-const MAX_BLOOM_HASHES = 6;
-/** ~10 bits per distinct token gives about 1% false positives with 6 hashes. */
-const BLOOM_BITS_PER_TOKEN = 10;
+const TRIGRAM_COUNT = ALPHABET_SIZE * ALPHABET_SIZE * ALPHABET_SIZE;
 /**
- * The bloom may use at most 1/128 of the block's raw bytes. Blocks full of distinct numbers and
- * hashes (loss values, checkpoint digests) would otherwise get a bloom of incompressible bits that
- * outweighs the zstd-compressed lines (measured: 10 bits/token cost 40% of the stored size on the
- * synthetic training log). Fewer bits per token only raises false positives, never negatives.
+ * The bloom gets 1 bit per 32 raw bytes (2 MB block → 64 KiB bits = 8 KiB), filled directly while
+ * scanning: counting distinct tokens first (a hash set) made the filter the slowest part of a
+ * head cut (~30 MB/s). Blocks with few distinct tokens leave it sparse, and the part index is zstd
+ * compressed, so those cost little on disk; blocks full of distinct numbers and digests get a dense,
+ * less selective bloom (more false positives, never a false negative) instead of a huge one.
  */
-const MAX_BLOOM_FRACTION_OF_RAW = 1 / 128;
+const BLOOM_FRACTION_OF_RAW = 1 / 256;
+const MIN_BLOOM_BITS = 1024;
+const MAX_BLOOM_BITS = 1 << 20;
+const BLOOM_HASHES = 3;
 const FLAG_HAS_FOLDING_CHARS = 1;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
@@ -49,47 +51,14 @@ function mixHash(hash: number): number {
   return (hash ^ (hash >>> 16)) >>> 0;
 }
 
-/**
- * Distinct 32-bit token hashes, in an open-addressing table: a JS Set of numbers was the bottleneck
- * (about 10x slower on blocks full of distinct numbers such as loss values).
- */
-class HashSet32 {
-  table = new Int32Array(4096);
-  size = 0;
-  private mask = 4095;
-
-  add(hash: number): void {
-    const key = hash === 0 ? 1 : hash | 0; // 0 marks an empty slot
-    let slot = key & this.mask;
-    for (;;) {
-      const current = this.table[slot]!;
-      if (current === key) return;
-      if (current === 0) break;
-      slot = (slot + 1) & this.mask;
-    }
-    this.table[slot] = key;
-    this.size++;
-    if (this.size * 2 > this.table.length) this.grow();
-  }
-
-  private grow(): void {
-    const old = this.table;
-    this.table = new Int32Array(old.length * 2);
-    this.mask = this.table.length - 1;
-    for (let i = 0; i < old.length; i++) {
-      const key = old[i]!;
-      if (key === 0) continue;
-      let slot = key & this.mask;
-      while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
-      this.table[slot] = key;
-    }
-  }
-}
-
 /** Builds the filter over a block's concatenated line bytes (line boundaries are separators too). */
 export function buildTokenFilter(lines: Buffer, lineEnds: Uint32Array): TokenFilter {
-  const trigrams = new Uint8Array(TRIGRAM_BITMAP_BYTES);
-  const tokenHashes = new HashSet32();
+  // One byte per trigram while scanning (a plain store, no read-modify-write), packed to bits after.
+  const seen = new Uint8Array(TRIGRAM_COUNT);
+  let bloomBits = MIN_BLOOM_BITS;
+  while (bloomBits < lines.length * 8 * BLOOM_FRACTION_OF_RAW && bloomBits < MAX_BLOOM_BITS) bloomBits *= 2;
+  const bloom = new Uint8Array(bloomBits / 8);
+  const mask = bloomBits - 1;
   let flags = 0;
   let lineStart = 0;
   for (let lineIndex = 0; lineIndex < lineEnds.length; lineIndex++) {
@@ -102,16 +71,13 @@ export function buildTokenFilter(lines: Buffer, lineEnds: Uint32Array): TokenFil
       const byte = lines[i]!;
       const code = CHAR_CLASS[byte]!;
       if (code >= 0) {
-        if (pair >= 0) {
-          const bit = pair * ALPHABET_SIZE + code;
-          trigrams[bit >>> 3]! |= 1 << (bit & 7);
-        }
+        if (pair >= 0) seen[pair * ALPHABET_SIZE + code] = 1;
         pair = previous1 >= 0 ? previous1 * ALPHABET_SIZE + code : -1;
         previous1 = code;
         tokenHash = Math.imul(tokenHash ^ code, FNV_PRIME);
       } else {
         if (previous1 >= 0) {
-          tokenHashes.add(tokenHash);
+          addToBloom(bloom, mask, tokenKey(tokenHash));
           tokenHash = FNV_OFFSET;
           previous1 = -1;
           pair = -1;
@@ -122,27 +88,21 @@ export function buildTokenFilter(lines: Buffer, lineEnds: Uint32Array): TokenFil
         }
       }
     }
-    if (previous1 >= 0) tokenHashes.add(tokenHash);
+    if (previous1 >= 0) addToBloom(bloom, mask, tokenKey(tokenHash));
     lineStart = lineEnd;
   }
-  const maxBloomBits = Math.max(64, lines.length * 8 * MAX_BLOOM_FRACTION_OF_RAW);
-  let bloomBits = 64;
-  while (bloomBits < tokenHashes.size * BLOOM_BITS_PER_TOKEN && bloomBits * 2 <= maxBloomBits) bloomBits *= 2;
-  // Optimal hash count is ln2 * bits per token.
-  const bloomHashes = Math.max(1, Math.min(MAX_BLOOM_HASHES, Math.round((0.69 * bloomBits) / Math.max(1, tokenHashes.size))));
-  const bloom = new Uint8Array(bloomBits / 8);
-  const mask = bloomBits - 1;
-  const table = tokenHashes.table;
-  for (let i = 0; i < table.length; i++) {
-    const hash = table[i]!;
-    if (hash !== 0) addToBloom(bloom, mask, bloomHashes, hash >>> 0);
+  const trigrams = new Uint8Array(TRIGRAM_BITMAP_BYTES);
+  for (let byteIndex = 0; byteIndex < TRIGRAM_BITMAP_BYTES; byteIndex++) {
+    const base = byteIndex * 8;
+    trigrams[byteIndex] =
+      seen[base]! | (seen[base + 1]! << 1) | (seen[base + 2]! << 2) | (seen[base + 3]! << 3) | (seen[base + 4]! << 4) | (seen[base + 5]! << 5) | (seen[base + 6]! << 6) | (seen[base + 7]! << 7);
   }
-  return { flags, bloomHashes, trigrams, bloom };
+  return { flags, bloomHashes: BLOOM_HASHES, trigrams, bloom };
 }
 
-function addToBloom(bloom: Uint8Array, mask: number, hashes: number, hash: number): void {
+function addToBloom(bloom: Uint8Array, mask: number, hash: number): void {
   const second = mixHash(hash) | 1;
-  for (let k = 0; k < hashes; k++) {
+  for (let k = 0; k < BLOOM_HASHES; k++) {
     const bit = (hash + Math.imul(k, second)) & mask;
     bloom[bit >>> 3]! |= 1 << (bit & 7);
   }
