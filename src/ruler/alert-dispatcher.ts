@@ -181,7 +181,8 @@ export class AlertDispatcher {
       const repeatDue = firing.length > 0 && group.lastSentAtMs !== undefined && nowMs - group.lastSentAtMs >= this.config.repeatIntervalMs;
       if (changed || repeatDue || (this.config.sendResolved && newlyResolved)) {
         const shown = this.config.sendResolved ? [...firing, ...resolved] : firing;
-        const ok = await this.notify(this.message(group, shown, firing.length > 0 ? 'firing' : 'resolved', nowMs));
+        // notify() counts and logs its own failures; a throw is treated as one more failed delivery.
+        const ok = await this.notify(this.message(group, shown, firing.length > 0 ? 'firing' : 'resolved', nowMs)).catch(() => false);
         if (ok) {
           group.lastFiring = firingSet;
           group.lastResolved = resolvedSet;
