@@ -24,7 +24,6 @@ interface EntryMeta {
   stream: string | undefined;
   rank: string | undefined;
   timestampNs: bigint | undefined;
-  readAtNs: bigint;
 }
 
 export class LineProcessor {
@@ -73,12 +72,14 @@ export class LineProcessor {
     }
     line = keptPrefix + line;
     const key = `${meta.stream ?? ''}/${rank ?? ''}`;
-    this.joiner.push(key, line, { stream: meta.stream, rank, timestampNs: meta.timestampNs, readAtNs: nowNs() }, nowMs, startPosition);
+    this.joiner.push(key, line, { stream: meta.stream, rank, timestampNs: meta.timestampNs }, nowMs, startPosition);
   }
 
   private emit(entry: JoinedEntry<EntryMeta>): void {
     const meta = entry.meta;
-    const timestampNs = parseLineTimestamp(entry.text, this.timestampOptions) ?? meta.timestampNs ?? meta.readAtNs;
+    // Without a stamp of its own or from the runtime, an entry takes the time it is emitted: right
+    // after its last line was read for single lines, at most max_wait_ms later for multiline ones.
+    const timestampNs = parseLineTimestamp(entry.text, this.timestampOptions) ?? meta.timestampNs ?? nowNs();
     let level: string | undefined;
     if (this.config.detect_level) level = detectLevel(entry.text) ?? (entry.isTraceback ? 'error' : undefined);
     const variant = `${meta.stream ?? ''}|${meta.rank ?? ''}|${level ?? ''}`;

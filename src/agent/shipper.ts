@@ -3,10 +3,10 @@
 // server, shared by `rankscope agent` and `rankscope run`.
 
 import { formatLabels } from '../push/labels.ts';
-import { encodePushRequest } from '../push/protobuf.ts';
 import type { Labels, PushStream } from '../push/types.ts';
 import { DiskQueue } from './disk-queue.ts';
 import { AgentMetrics } from './metrics.ts';
+import { encodePushBody } from './push-encoder.ts';
 import { pushUrlFor, Sender } from './sender.ts';
 
 export interface ShipperOptions {
@@ -102,7 +102,7 @@ export class Shipper {
   /** Writes the current batch (if any) to the disk queue, then tells listeners and the sender. */
   flush(): void {
     if (this.batchEntries > 0) {
-      const body = encodePushRequest([...this.streams.values()]);
+      const body = encodePushBody([...this.streams.values()]);
       const entries = this.batchEntries;
       this.streams = new Map();
       this.batchBytes = 0;

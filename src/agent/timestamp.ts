@@ -73,7 +73,8 @@ export function wallClockToUtcMs(zone: string, wallClockAsUtcMs: number): number
 
 function fractionToNs(fraction: string | undefined): bigint {
   if (fraction === undefined || fraction === '') return 0n;
-  return BigInt(fraction.padEnd(9, '0'));
+  // Number parsing then one BigInt conversion is much cheaper than BigInt(string).
+  return BigInt(Number(fraction.padEnd(9, '0')));
 }
 
 function offsetToMs(offset: string): number {

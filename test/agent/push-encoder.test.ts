@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodePushBody } from '../../src/agent/push-encoder.ts';
+import { decodeSnappyPushRequest, encodePushRequest } from '../../src/push/protobuf.ts';
+import type { PushStream } from '../../src/push/types.ts';
+
+test('the agent encoder writes what the shared decoder reads', () => {
+  const streams: PushStream[] = [
+    {
+      labels: { job: 'train', rank: '3', note: 'quote " and \\ and ünïcode' },
+      entries: [
+        { timestampNs: 1_795_261_106_589_123_456n, line: 'step 1 loss 2.5' },
+        { timestampNs: 1_795_261_107_000_000_000n, line: 'Traceback (most recent call last):\n  File "x.py"\nValueError: ✗ bad' },
+        { timestampNs: 5n, line: '' },
+        { timestampNs: 0n, line: 'x'.repeat(70_000) },
+      ],
+    },
+    { labels: {}, entries: [{ timestampNs: 1n, line: '日本語' }] },
+  ];
+  const body = encodePushBody(streams);
+  assert.deepEqual(decodeSnappyPushRequest(body), streams);
+  // protobufjs also writes zero-valued timestamp fields; proto3 readers (Loki) accept both forms.
+  assert.deepEqual(decodeSnappyPushRequest(encodePushRequest(streams)), decodeSnappyPushRequest(body));
+  assert.deepEqual(decodeSnappyPushRequest(encodePushBody([])), []);
+});
