@@ -53,8 +53,11 @@ export const serverSectionSchema = z
     listen: listenAddress.default('127.0.0.1:3100'),
     /** Largest request body accepted before decompression (413 beyond). */
     max_request_body_size: sizeBytes.prefault('16MB'),
-    /** Largest push body after gzip/deflate/snappy decompression (413 beyond). */
-    max_decompressed_body_size: sizeBytes.prefault('128MB'),
+    /**
+     * Largest push body after gzip/deflate/snappy decompression (413 beyond). Decoded entries take
+     * several times their wire size in memory, so this bounds one request's heap use.
+     */
+    max_decompressed_body_size: sizeBytes.prefault('64MB'),
     /** Server log level on stderr: fatal, error, warn, info, debug. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
     /** On SIGTERM, how long to wait for in-flight requests and the store flush before giving up. */
