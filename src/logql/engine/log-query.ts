@@ -7,10 +7,13 @@ import type { LogEntryResult, QueryParams, StreamResult } from '../api.ts';
 import { QueryLimitError } from '../api.ts';
 import type { LogExpr } from '../syntax/ast.ts';
 import { scanBlock, selectBlocks, selectPipeline, type SelectedLine } from './log-selection.ts';
+import type { BlockData, BlockRef } from '../../store/types.ts';
+import type { CompiledPipeline } from '../log/pipeline.ts';
+import type { QueryStatistics } from '../api.ts';
 import type { QueryContext } from './query-context.ts';
 import { labelsKey } from './series-labels.ts';
 
-interface Candidate {
+export interface Candidate {
   timestampNs: bigint;
   line: string;
   labels: Labels;
@@ -28,12 +31,35 @@ export function checkEntriesLimit(context: QueryContext, limit: number): void {
   }
 }
 
+/**
+ * Log-query scans split into chunks of about this much raw text (4 of the store's 2 MB blocks), scanned
+ * in query order: small enough that the limit's cutoff is known early and later chunks are skipped.
+ */
+const CHUNK_RAW_BYTES = 8 * 1024 * 1024;
+
+export interface LogScanOptions {
+  startNs: bigint;
+  endNs: bigint;
+  backward: boolean;
+  perBlockLimit: number | undefined;
+}
+
+/** Scans loaded blocks and returns their candidates (at most perBlockLimit per block). */
+export function scanLogBlocks(blocks: BlockData[], pipeline: CompiledPipeline, options: LogScanOptions, context: { stats: QueryStatistics }): Candidate[] {
+  const candidates: Candidate[] = [];
+  const visit = (selected: SelectedLine, line: string | null) => {
+    candidates.push(toCandidate(selected, line!));
+  };
+  for (const block of blocks) scanBlock(block, pipeline, options, context, visit, true);
+  return candidates;
+}
+
 export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, params: QueryParams): Promise<StreamResult[]> {
   checkEntriesLimit(context, params.limit);
   const limit = params.limit > 0 ? params.limit : Infinity;
   const backward = params.direction === 'backward';
   const pipeline = selectPipeline(expr);
-  const options = {
+  const options: LogScanOptions = {
     startNs: params.startNs,
     endNs: params.endNs,
     backward,
@@ -47,26 +73,49 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
     const byTime = backward ? compareBig(b.timestampNs, a.timestampNs) : compareBig(a.timestampNs, b.timestampNs);
     return byTime !== 0 ? byTime : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   };
-  const visit = (selected: SelectedLine, line: string | null) => {
-    candidates.push(toCandidate(selected, line!));
-  };
-  for (let i = 0; i < refs.length; i += BLOCK_LOAD_CONCURRENCY) {
-    context.checkDeadline();
-    let batch = refs.slice(i, i + BLOCK_LOAD_CONCURRENCY);
-    if (cutoffNs !== null && options.perBlockLimit !== undefined) {
-      const cut = cutoffNs;
-      batch = batch.filter((ref) => (backward ? ref.maxTimeNs >= cut : ref.minTimeNs <= cut));
-      context.stats.blocksSkipped += BLOCK_LOAD_CONCURRENCY - batch.length;
-      if (batch.length === 0) break;
-    }
-    const blocks = await Promise.all(batch.map((ref) => ref.load()));
-    context.stats.blocksRead += blocks.length;
-    for (const block of blocks) scanBlock(block, pipeline, options, context, visit, true);
+  const merge = (found: Candidate[]) => {
+    for (const candidate of found) candidates.push(candidate);
     if (options.perBlockLimit !== undefined && candidates.length >= limit) {
       candidates.sort(order);
       candidates = candidates.slice(0, limit);
       cutoffNs = candidates[candidates.length - 1]!.timestampNs;
     }
+  };
+  // A block entirely past the cutoff cannot contribute once `limit` entries are known.
+  const beyondCutoff = (ref: BlockRef) =>
+    cutoffNs !== null && options.perBlockLimit !== undefined && (backward ? ref.maxTimeNs < cutoffNs : ref.minTimeNs > cutoffNs);
+
+  const scanLocally = async (chunk: BlockRef[]) => {
+    for (let i = 0; i < chunk.length; i += BLOCK_LOAD_CONCURRENCY) {
+      context.checkDeadline();
+      const batch = chunk.slice(i, i + BLOCK_LOAD_CONCURRENCY).filter((ref) => !beyondCutoff(ref));
+      if (batch.length === 0) return;
+      const blocks = await Promise.all(batch.map((ref) => ref.load()));
+      context.stats.blocksRead += blocks.length;
+      merge(scanLogBlocks(blocks, pipeline, options, context));
+    }
+  };
+  const offload = context.offload;
+  const parallel = offload !== undefined && offload.threads > 1 && offload.worthIt(refs);
+  const chunks = parallel ? chunkRefs(refs) : [refs];
+  const window = parallel ? offload!.threads : 1;
+  const inflight = new Set<Promise<void>>();
+  let next = 0;
+  while (next < chunks.length || inflight.size > 0) {
+    while (inflight.size < window && next < chunks.length) {
+      context.checkDeadline();
+      const chunk = chunks[next++]!.filter((ref) => !beyondCutoff(ref));
+      if (chunk.length === 0) {
+        context.stats.blocksSkipped += chunks.slice(next - 1).reduce((n, c) => n + c.length, 0);
+        next = chunks.length;
+        break;
+      }
+      const remote = parallel && chunk.every((ref) => ref.location !== undefined);
+      const task: Promise<void> = remote ? offload!.logs(context, expr, options, chunk).then(merge) : scanLocally(chunk);
+      const tracked = task.finally(() => inflight.delete(tracked));
+      inflight.add(tracked);
+    }
+    if (inflight.size > 0) await Promise.race(inflight);
   }
   candidates.sort(order);
   if (params.intervalMs > 0) candidates = applyInterval(candidates, BigInt(params.intervalMs) * 1_000_000n, backward, params);
@@ -74,11 +123,30 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
   return groupStreams(candidates);
 }
 
+/** Consecutive refs (in query order) grouped to about CHUNK_RAW_BYTES; head blocks get their own chunks. */
+function chunkRefs(refs: BlockRef[]): BlockRef[][] {
+  const chunks: BlockRef[][] = [];
+  let chunk: BlockRef[] = [];
+  let bytes = 0;
+  for (const ref of refs) {
+    const located = ref.location !== undefined;
+    if (chunk.length > 0 && (located !== (chunk[0]!.location !== undefined) || bytes + ref.rawBytes > CHUNK_RAW_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(ref);
+    bytes += ref.rawBytes;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 function compareBig(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function toCandidate(selected: SelectedLine, line: string): Candidate {
+export function toCandidate(selected: SelectedLine, line: string): Candidate {
   if (selected.entry) {
     const builder = selected.entry.labels;
     const labels = builder.toLabels();

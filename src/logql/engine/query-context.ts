@@ -3,7 +3,8 @@
 import type { QueryStatistics } from '../api.ts';
 import { QueryLimitError } from '../api.ts';
 import type { BlockRef, LogSource } from '../../store/types.ts';
-import type { RangeAggregation } from '../syntax/ast.ts';
+import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
+import type { Candidate, LogScanOptions } from './log-query.ts';
 import type { SampleSeries } from './range-aggregation.ts';
 
 export interface EngineLimits {
@@ -14,6 +15,11 @@ export interface EngineLimits {
 
 /** Moves part of a scan to worker threads; returns the blocks left for the main thread. */
 export interface ScanOffload {
+  threads: number;
+  /** Whether a scan over these blocks is big enough to be worth the workers. */
+  worthIt(refs: BlockRef[]): boolean;
+  /** Scans one chunk of persisted blocks of a log query in a worker. */
+  logs(context: QueryContext, expr: LogExpr, options: LogScanOptions, refs: BlockRef[]): Promise<Candidate[]>;
   samples(
     context: QueryContext,
     node: RangeAggregation,

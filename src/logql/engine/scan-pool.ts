@@ -5,24 +5,25 @@
 import { Worker } from 'node:worker_threads';
 import type { ObjectStoreConfig } from '../../objstore/open-object-store.ts';
 import type { BlockRef } from '../../store/types.ts';
-import { QueryError, QueryLimitError } from '../api.ts';
+import { QueryError, QueryLimitError, type QueryStatistics } from '../api.ts';
 import type { RangeAggregation } from '../syntax/ast.ts';
 import type { QueryContext, ScanOffload } from './query-context.ts';
 import type { SampleSeries } from './range-aggregation.ts';
-import type { SampleScanReply, SampleScanTask } from './scan-worker.ts';
+import type { ScanReply, ScanTask } from './scan-worker.ts';
+import type { Candidate } from './log-query.ts';
 
 /** Below this much raw text a scan stays on the main thread: worker start and messaging cost more. */
 export const PARALLEL_SCAN_MIN_RAW_BYTES = 32 * 1024 * 1024;
 /** About 8 blocks of the store's 2 MB target: small enough to balance, big enough to amortise. */
 const CHUNK_RAW_BYTES = 16 * 1024 * 1024;
 
-type Pending = { resolve: (reply: SampleScanReply) => void };
+type Pending = { resolve: (reply: ScanReply) => void };
 
 class ScanPool {
   readonly size: number;
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: SampleScanTask[] = [];
+  private readonly queue: ScanTask[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly busy = new Map<Worker, number>();
   private nextId = 1;
@@ -31,7 +32,7 @@ class ScanPool {
     this.size = size;
   }
 
-  run(task: Omit<SampleScanTask, 'id'>): Promise<SampleScanReply> {
+  run(task: ScanTask): Promise<ScanReply> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, { resolve });
@@ -55,7 +56,7 @@ class ScanPool {
 
   private spawn(): Worker {
     const worker = new Worker(new URL('./scan-worker.ts', import.meta.url));
-    worker.on('message', (reply: SampleScanReply) => {
+    worker.on('message', (reply: ScanReply) => {
       this.busy.delete(worker);
       this.idle.push(worker);
       worker.unref();
@@ -105,13 +106,37 @@ function rethrow(error: { name: string; message: string }): never {
   throw new Error(error.message);
 }
 
+function addStats(context: QueryContext, stats: QueryStatistics): void {
+  context.stats.blocksRead += stats.blocksRead;
+  context.stats.linesProcessed += stats.linesProcessed;
+  context.stats.bytesProcessed += stats.bytesProcessed;
+}
+
 /** An offload that sends persisted blocks of big scans to `threads` workers. */
 export function workerOffload(objectStore: ObjectStoreConfig, threads: number, minRawBytes = PARALLEL_SCAN_MIN_RAW_BYTES): ScanOffload {
+  const worthIt = (refs: BlockRef[]) => {
+    let locatedBytes = 0;
+    let located = 0;
+    for (const ref of refs) {
+      if (ref.location === undefined) continue;
+      located++;
+      locatedBytes += ref.rawBytes;
+    }
+    return threads > 1 && located > 0 && locatedBytes >= minRawBytes;
+  };
+  const describe = (refs: BlockRef[]) => refs.map((ref) => ({ location: ref.location!, stream: ref.stream }));
   return {
+    threads,
+    worthIt,
+    async logs(context, expr, options, refs): Promise<Candidate[]> {
+      const reply = await poolOf(threads).run({ kind: 'logs', id: 0, objectStore, expr, options, blocks: describe(refs) });
+      if ('error' in reply) rethrow(reply.error);
+      addStats(context, reply.stats);
+      return 'candidates' in reply ? reply.candidates : [];
+    },
     async samples(context: QueryContext, node: RangeAggregation, baseNs, options, refs: BlockRef[]) {
+      if (!worthIt(refs)) return { remaining: refs, done: Promise.resolve([]) };
       const located = refs.filter((ref) => ref.location !== undefined);
-      const locatedBytes = located.reduce((sum, ref) => sum + ref.rawBytes, 0);
-      if (threads < 2 || located.length === 0 || locatedBytes < minRawBytes) return { remaining: refs, done: Promise.resolve([]) };
       const pool = poolOf(threads);
       const chunks: BlockRef[][] = [];
       let chunk: BlockRef[] = [];
@@ -127,23 +152,14 @@ export function workerOffload(objectStore: ObjectStoreConfig, threads: number, m
       }
       if (chunk.length > 0) chunks.push(chunk);
       const replies = chunks.map((blocks) =>
-        pool.run({
-          objectStore,
-          node,
-          baseNs,
-          startNs: options.startNs,
-          endNs: options.endNs,
-          blocks: blocks.map((ref) => ({ location: ref.location!, stream: ref.stream })),
-        }),
+        pool.run({ kind: 'samples', id: 0, objectStore, node, baseNs, startNs: options.startNs, endNs: options.endNs, blocks: describe(blocks) }),
       );
       const done = (async () => {
         const series: SampleSeries[] = [];
         for (const reply of await Promise.all(replies)) {
           if ('error' in reply) rethrow(reply.error);
-          context.stats.blocksRead += reply.stats.blocksRead;
-          context.stats.linesProcessed += reply.stats.linesProcessed;
-          context.stats.bytesProcessed += reply.stats.bytesProcessed;
-          series.push(...reply.series);
+          addStats(context, reply.stats);
+          if ('series' in reply) series.push(...reply.series);
         }
         context.checkDeadline();
         return series;

@@ -6,24 +6,38 @@ import { parentPort } from 'node:worker_threads';
 import type { ObjectStore, ObjectStoreConfig } from '../../objstore/open-object-store.ts';
 import { openObjectStore } from '../../objstore/open-object-store.ts';
 import { readBlock } from '../../store/part-reader.ts';
-import type { BlockLocation, StreamInfo } from '../../store/types.ts';
+import type { BlockData, BlockLocation, StreamInfo } from '../../store/types.ts';
 import type { QueryStatistics } from '../api.ts';
-import type { RangeAggregation } from '../syntax/ast.ts';
-import { scanBlock } from './log-selection.ts';
+import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
+import { scanBlock, selectPipeline } from './log-selection.ts';
+import { scanLogBlocks, type Candidate, type LogScanOptions } from './log-query.ts';
 import { createSampleCollector, type SampleSeries } from './range-aggregation.ts';
 
-export interface SampleScanTask {
+interface TaskBase {
   id: number;
   objectStore: ObjectStoreConfig;
+  blocks: Array<{ location: BlockLocation; stream: StreamInfo }>;
+}
+
+export interface SampleScanTask extends TaskBase {
+  kind: 'samples';
   node: RangeAggregation;
   baseNs: bigint;
   startNs: bigint;
   endNs: bigint;
-  blocks: Array<{ location: BlockLocation; stream: StreamInfo }>;
 }
 
-export type SampleScanReply =
+export interface LogScanTask extends TaskBase {
+  kind: 'logs';
+  expr: LogExpr;
+  options: LogScanOptions;
+}
+
+export type ScanTask = SampleScanTask | LogScanTask;
+
+export type ScanReply =
   | { id: number; series: SampleSeries[]; stats: QueryStatistics }
+  | { id: number; candidates: Candidate[]; stats: QueryStatistics }
   | { id: number; error: { name: string; message: string } };
 
 const stores = new Map<string, ObjectStore>();
@@ -38,20 +52,33 @@ function storeFor(config: ObjectStoreConfig): ObjectStore {
   return store;
 }
 
-async function run(task: SampleScanTask): Promise<SampleScanReply> {
+/** Loads the task's blocks in order, reading the next while the current one is scanned. */
+async function forEachBlock(task: ScanTask, stats: QueryStatistics, visit: (block: BlockData) => void): Promise<void> {
+  const store = storeFor(task.objectStore);
+  const read = (i: number) => readBlock(store, task.blocks[i]!.location, task.blocks[i]!.stream);
+  let pending = task.blocks.length > 0 ? read(0) : null;
+  for (let i = 0; i < task.blocks.length; i++) {
+    const block = await pending!;
+    pending = i + 1 < task.blocks.length ? read(i + 1) : null;
+    stats.blocksRead++;
+    visit(block);
+  }
+}
+
+async function run(task: ScanTask): Promise<ScanReply> {
   const stats: QueryStatistics = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
   try {
-    const store = storeFor(task.objectStore);
+    if (task.kind === 'logs') {
+      const pipeline = selectPipeline(task.expr);
+      const candidates: Candidate[] = [];
+      await forEachBlock(task, stats, (block) => {
+        for (const candidate of scanLogBlocks([block], pipeline, task.options, { stats })) candidates.push(candidate);
+      });
+      return { id: task.id, candidates, stats };
+    }
     const collector = createSampleCollector(task.node, task.baseNs);
     const options = { startNs: task.startNs, endNs: task.endNs };
-    // Read the next block while the current one is scanned.
-    let pending = task.blocks.length > 0 ? readBlock(store, task.blocks[0]!.location, task.blocks[0]!.stream) : null;
-    for (let i = 0; i < task.blocks.length; i++) {
-      const block = await pending!;
-      pending = i + 1 < task.blocks.length ? readBlock(store, task.blocks[i + 1]!.location, task.blocks[i + 1]!.stream) : null;
-      stats.blocksRead++;
-      scanBlock(block, collector.pipeline, options, { stats }, collector.visit, collector.needLine);
-    }
+    await forEachBlock(task, stats, (block) => scanBlock(block, collector.pipeline, options, { stats }, collector.visit, collector.needLine));
     return { id: task.id, series: [...collector.series.values()], stats };
   } catch (error) {
     const failure = error as Error;
@@ -59,6 +86,6 @@ async function run(task: SampleScanTask): Promise<SampleScanReply> {
   }
 }
 
-parentPort?.on('message', (task: SampleScanTask) => {
+parentPort?.on('message', (task: ScanTask) => {
   void run(task).then((reply) => parentPort!.postMessage(reply));
 });

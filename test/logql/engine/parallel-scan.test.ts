@@ -62,6 +62,18 @@ test('parallel scans over persisted blocks match the single-threaded answer', as
     const withRank9 = vectorValues(await parallel.query(params('sum by (rank) (count_over_time({job="train"} |= "loss" [10m]))')));
     assert.ok(withRank9.some(([labels]) => labels === '{"rank":"9"}'), 'head blocks are counted too');
 
+    // Log queries: the same entries in the same order, whatever the direction, limit or needle.
+    const logParams = (query: string, direction: 'forward' | 'backward', limit: number): QueryParams => ({
+      tenant: 'fake', query, startNs: T0, endNs: T0 + 400n * SECOND_NS, stepMs: 0, intervalMs: 0, limit, direction, instant: false,
+    });
+    for (const [query, limit] of [['{job="train"} |= "NCCL"', 50], ['{job="train"} |~ "(?i)STEP 2990"', 100], ['{job="train"} | logfmt | loss > 0.5', 1000]] as const) {
+      for (const direction of ['forward', 'backward'] as const) {
+        const expected = await serial.query(logParams(query, direction, limit));
+        const actual = await parallel.query(logParams(query, direction, limit));
+        assert.deepEqual(actual.resultType === 'streams' && actual.streams, expected.resultType === 'streams' && expected.streams, `${query} ${direction}`);
+      }
+    }
+
     await assert.rejects(
       parallel.query(params('sum(sum_over_time({job="train"} | regexp "(?P<word>[a-z]+)" | unwrap word [10m]))')),
       (error: Error) => error instanceof QueryError && error.message.startsWith("pipeline error: 'SampleExtractionErr'"),
