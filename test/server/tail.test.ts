@@ -94,6 +94,30 @@ describe('live tail over WebSocket', () => {
     }
   });
 
+  test("a tenant's eleventh concurrent tail is refused with Loki's message; closing one frees a slot", async () => {
+    const tenant = { 'X-Scope-OrgID': 'tail-many' };
+    const tails = [];
+    for (let i = 0; i < 10; i++) tails.push(await openTail(server.url, '{job="many"}', tenant));
+    try {
+      await assert.rejects(openTail(server.url, '{job="many"}', tenant), /^Error: 400 max concurrent tail requests limit exceeded, count > limit \(11 > 10\)$/);
+      const other = await openTail(server.url, '{job="many"}', { 'X-Scope-OrgID': 'tail-other' });
+      other.socket.close();
+      const closed = new Promise((resolve) => tails[0]!.socket.once('close', resolve));
+      tails[0]!.socket.close();
+      await closed;
+      const deadline = Date.now() + 2000;
+      let reopened;
+      while (reopened === undefined && Date.now() < deadline) {
+        reopened = await openTail(server.url, '{job="many"}', tenant).catch(() => undefined);
+        if (reopened === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(reopened !== undefined, 'a slot frees up when a tail closes');
+      tails[0] = reopened;
+    } finally {
+      for (const tail of tails) tail.socket.close();
+    }
+  });
+
   test('bad tail requests are refused before the upgrade with a 4xx and a message', async () => {
     await assert.rejects(openTail(server.url, '{job="x"}'), /^Error: 401 no org id$/);
     await assert.rejects(openTail(server.url, '{job=', { 'X-Scope-OrgID': 'x' }), /^Error: 400 parse error/);
