@@ -27,8 +27,11 @@ export async function startTestServer(overrides: ServerConfigInput = {}): Promis
     dataDir,
     close: () => server.close(),
     dispose: async () => {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await server.close();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
