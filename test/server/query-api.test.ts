@@ -50,6 +50,27 @@ describe('query API against the real store and engine', () => {
     assert.deepEqual(lines, ['rank 0 step 0 loss 0.5', 'rank 0 step 1 loss 0.5']);
   });
 
+  test('stream selectors (=, !=, =~, !~) with line filters (|=, !=, |~, !~) end to end', async () => {
+    const cases: Array<[string, number]> = [
+      ['{job="train"}', 30],
+      ['{job="train", rank!="0"}', 20],
+      ['{job=~"tr.*", rank=~"1|2"}', 20],
+      ['{job="train", rank!~"[01]"}', 10],
+      ['{job="train"} |= "NCCL"', 3],
+      ['{job="train"} != "NCCL"', 27],
+      ['{job="train"} |~ "step [0-2] "', 9],
+      ['{job="train"} !~ "(?i)nccl|step 0 "', 24],
+      ['{job="train", rank="1"} |= "step" != "step 9" |~ "loss|NCCL"', 9],
+      ['{job=~".+"} |= "eval"', 1],
+    ];
+    for (const [query, count] of cases) {
+      const { status, body, text } = await getJson(url('/loki/api/v1/query_range', { query, limit: '1000', ...range() }));
+      assert.equal(status, 200, `${query}: ${text}`);
+      const lines = (body as { data: { result: Array<{ values: string[][] }> } }).data.result.flatMap((stream) => stream.values);
+      assert.equal(lines.length, count, query);
+    }
+  });
+
   test('large answers are gzipped for clients that accept it, plain for those that do not', async () => {
     const params = new URLSearchParams({ query: '{job="train"}', limit: '1000', ...range() });
     const fetchRaw = (acceptEncoding: string) =>
