@@ -17,6 +17,7 @@ import { createLogQLEngine } from '../../src/logql/engine/engine.ts';
 import { LabelsBuilder } from '../../src/logql/log/labels-builder.ts';
 import type { LabelPair, Labels } from '../../src/push/types.ts';
 import { MemorySource } from './engine/memory-source.ts';
+import { RE2 } from 're2-wasm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const casesPath = join(root, '..', 'shared', 'conformance', 'logql', 'cases.jsonl');
@@ -49,6 +50,7 @@ interface Case {
   preexisting_error_details?: string;
   selector_placeholder?: boolean;
   expression_path?: Array<string | number>;
+  expected_semantics?: string;
 }
 
 type Outcome = { status: 'pass' } | { status: 'fail'; reason: string } | { status: 'skip' };
@@ -67,8 +69,29 @@ function hasExactExpectation(c: Case): boolean {
     c.line_checks !== undefined ||
     c.error !== undefined ||
     c.error_prefix !== undefined ||
-    c.expression_path !== undefined
+    c.expression_path !== undefined ||
+    (c.expected_semantics !== undefined && c.input_lines !== undefined)
   );
+}
+
+/** Every byte 0x00..0xff, decoded as a log line would be (invalid UTF-8 becomes U+FFFD). */
+const ALL_BYTES_LINE = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('utf8');
+
+/**
+ * Test_SimplifiedRegex cases: our optimised line filter (literal rewrites, raw-byte prefilters) must
+ * keep exactly the lines a plain RE2 search keeps. RE2 itself (re2-wasm) is the oracle.
+ */
+function checkAgainstRe2(c: Case, log: LogExpr): Outcome {
+  const stage = log.pipeline[0];
+  if (!stage || stage.kind !== 'lineFilter' || stage.values.length !== 1 || stage.values[0]!.kind !== 'text') return { status: 'skip' };
+  const oracle = new RE2(stage.values[0]!.value, 'u');
+  const negated = stage.op === '!~';
+  for (const line of [...c.input_lines!, ALL_BYTES_LINE]) {
+    const expected = oracle.test(line) !== negated;
+    const kept = runLine(log, c, line) !== null;
+    if (kept !== expected) return { status: 'fail', reason: `line ${JSON.stringify(line.slice(0, 40))}: kept=${kept}, RE2 says ${expected}` };
+  }
+  return { status: 'pass' };
 }
 
 /**
@@ -211,6 +234,7 @@ async function runCase(c: Case): Promise<Outcome> {
   if (c.expected_sample_value !== undefined || c.expected_skip !== undefined) return runSampleCase(c, expr);
   const log = findLogExpr(expr);
   if (!log) return { status: 'skip' };
+  if (c.expected_semantics !== undefined && c.input_lines) return checkAgainstRe2(c, log);
   if (c.expression_path) {
     const stage = log.pipeline.find((s): s is Extract<Stage, { kind: 'json' }> => s.kind === 'json');
     if (!stage) return { status: 'skip' };
