@@ -4,6 +4,7 @@
 
 import type { ObjectStore } from '../objstore/object-store.ts';
 import type { BlockColumns } from './block.ts';
+import type { BlockEncoderPool } from './block-encoder-pool.ts';
 import { PartBuilder } from './part-writer.ts';
 import { blockLocation, readBlock } from './part-reader.ts';
 import type { PartMeta } from './part-index.ts';
@@ -39,7 +40,7 @@ export interface CompactionResult {
   duplicatesDropped: number;
 }
 
-export async function runCompaction(plan: CompactionPlan, objectStore: ObjectStore, blockTargetBytes: number): Promise<CompactionResult> {
+export async function runCompaction(plan: CompactionPlan, objectStore: ObjectStore, blockTargetBytes: number, encoder?: BlockEncoderPool): Promise<CompactionResult> {
   const { partition, parts } = plan;
   const builder = new PartBuilder(partition.tenant, partition.day, blockTargetBytes);
   const streamIds = new Set<string>();
@@ -61,7 +62,7 @@ export async function runCompaction(plan: CompactionPlan, objectStore: ObjectSto
     if (info === undefined) continue;
     const merged = mergeBlocks(blocks);
     duplicatesDropped += merged.duplicatesDropped;
-    builder.addStream(info, walSeq, merged.columns);
+    await builder.addStream(info, walSeq, merged.columns, encoder);
   }
   const part = await builder.write(objectStore, parts.map((p) => p.partId));
   return { part, duplicatesDropped };

@@ -95,6 +95,8 @@ export interface StoreOptions {
   retentionPeriodMs: number;
   /** Default: the filesystem backend under dataDir/objects. */
   objectStore?: ObjectStoreConfig;
+  /** Worker threads that encode blocks during head cuts and compaction; 0 encodes inline. Default: 1 when the machine has more than one core. */
+  encoderThreads?: number;
 }
 
 export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {

@@ -4,10 +4,11 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ObjectStore } from '../objstore/object-store.ts';
-import { encodeBlock, type BlockColumns } from './block.ts';
+import type { BlockColumns } from './block.ts';
+import type { BlockEncoderPool } from './block-encoder-pool.ts';
+import { encodeStreamBlocks } from './block-encoding.ts';
 import { partDataKey, partIndexKey } from './object-keys.ts';
 import { encodePartIndex, finishPartMeta, type BlockMeta, type PartMeta, type PartStreamMeta } from './part-index.ts';
-import { buildTokenFilter } from './token-filter.ts';
 import type { StreamInfo } from './types.ts';
 
 /** Part ids sort by creation time. */
@@ -20,7 +21,7 @@ export class PartBuilder {
   readonly tenant: string;
   readonly day: number;
   private readonly blockTargetBytes: number;
-  private readonly chunks: Buffer[] = [];
+  private readonly chunks: Uint8Array[] = [];
   private dataBytes = 0;
   private readonly blocks: BlockMeta[] = [];
   private readonly streams = new Map<string, PartStreamMeta>();
@@ -36,35 +37,25 @@ export class PartBuilder {
   }
 
   /** Adds one stream's sorted entries; splits them into blocks of about blockTargetBytes raw. */
-  addStream(info: StreamInfo, walSeq: bigint, columns: BlockColumns): void {
-    const count = columns.timestampsNs.length;
+  async addStream(info: StreamInfo, walSeq: bigint, columns: BlockColumns, encoder?: BlockEncoderPool): Promise<void> {
     const existing = this.streams.get(info.id);
     this.streams.set(info.id, { info, walSeq: existing !== undefined && existing.walSeq > walSeq ? existing.walSeq : walSeq });
-    let first = 0;
-    while (first < count) {
-      const startByte = first === 0 ? 0 : columns.lineEnds[first - 1]!;
-      let last = first + 1;
-      while (last < count && columns.lineEnds[last - 1]! - startByte < this.blockTargetBytes) last++;
-      this.addBlock(info, sliceColumns(columns, first, last));
-      first = last;
+    if (columns.timestampsNs.length === 0) return;
+    const blocks = encoder !== undefined ? await encoder.encode(columns, this.blockTargetBytes) : encodeStreamBlocks(columns, this.blockTargetBytes);
+    for (const block of blocks) {
+      this.blocks.push({
+        streamId: info.id,
+        minTimeNs: block.minTimeNs,
+        maxTimeNs: block.maxTimeNs,
+        entryCount: block.entryCount,
+        rawBytes: block.rawBytes,
+        offset: this.dataBytes,
+        length: block.bytes.length,
+        filter: block.filter,
+      });
+      this.chunks.push(block.bytes);
+      this.dataBytes += block.bytes.length;
     }
-  }
-
-  private addBlock(info: StreamInfo, columns: BlockColumns): void {
-    const encoded = encodeBlock(columns);
-    const count = columns.timestampsNs.length;
-    this.blocks.push({
-      streamId: info.id,
-      minTimeNs: columns.timestampsNs[0]!,
-      maxTimeNs: columns.timestampsNs[count - 1]!,
-      entryCount: count,
-      rawBytes: columns.lines.length,
-      offset: this.dataBytes,
-      length: encoded.length,
-      filter: buildTokenFilter(columns.lines, columns.lineEnds),
-    });
-    this.chunks.push(encoded);
-    this.dataBytes += encoded.length;
   }
 
   /** Writes data then index. Returns the part's metadata, as a reader would load it. */
@@ -85,19 +76,4 @@ export class PartBuilder {
   }
 }
 
-export function sliceColumns(columns: BlockColumns, first: number, last: number): BlockColumns {
-  if (first === 0 && last === columns.timestampsNs.length) return columns;
-  const startByte = first === 0 ? 0 : columns.lineEnds[first - 1]!;
-  const lineEnds = new Uint32Array(last - first);
-  for (let i = first; i < last; i++) lineEnds[i - first] = columns.lineEnds[i]! - startByte;
-  const sliced: BlockColumns = {
-    timestampsNs: columns.timestampsNs.subarray(first, last),
-    lines: columns.lines.subarray(startByte, columns.lineEnds[last - 1]!),
-    lineEnds,
-  };
-  if (columns.structuredMetadata !== undefined) {
-    const metadata = columns.structuredMetadata.slice(first, last);
-    if (metadata.some((pairs) => pairs !== undefined)) sliced.structuredMetadata = metadata;
-  }
-  return sliced;
-}
+export { sliceColumns } from './block-slice.ts';

@@ -2,11 +2,13 @@
 // Structural changes (cuts, compaction, retention) run one at a time; appends and queries run beside
 // them. See DESIGN.md "Storage recipe" for the model.
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openObjectStore } from '../objstore/open-object-store.ts';
 import type { ObjectStore } from '../objstore/object-store.ts';
 import { columnsFromEntries } from './block.ts';
+import { BlockEncoderPool } from './block-encoder-pool.ts';
 import { planCompaction, runCompaction } from './compaction.ts';
 import type { StoreOptions } from './config.ts';
 import { StreamHead } from './head.ts';
@@ -72,6 +74,7 @@ interface PreparedLiteral {
 export class DiskLogStore implements LogStore {
   private readonly options: StoreOptions;
   readonly objectStore: ObjectStore;
+  private readonly encoder: BlockEncoderPool;
   private wal!: Wal;
   /** tenant → day → partition. */
   private readonly partitions = new Map<string, Map<number, Partition>>();
@@ -93,6 +96,7 @@ export class DiskLogStore implements LogStore {
   private constructor(options: StoreOptions, objectStore: ObjectStore) {
     this.options = options;
     this.objectStore = objectStore;
+    this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 1 ? 1 : 0));
   }
 
   static async open(options: StoreOptions): Promise<DiskLogStore> {
@@ -340,8 +344,9 @@ export class DiskLogStore implements LogStore {
             builder = new PartBuilder(head.tenant, day, this.options.blockTargetBytes);
             builders.set(builderKey, builder);
           }
-          builder.addStream(head.info, head.maxSeq, columnsFromEntries(first === 0 && last === entries.length ? entries : entries.slice(first, last)));
-          // Compression is CPU-bound; let acknowledgements and queries through between streams.
+          // Encoding runs on a worker thread when there is one; otherwise yield between streams so
+          // acknowledgements and queries get through.
+          await builder.addStream(head.info, head.maxSeq, columnsFromEntries(first === 0 && last === entries.length ? entries : entries.slice(first, last)), this.encoder);
           await yieldToEventLoop();
         }
         first = last;
@@ -379,7 +384,7 @@ export class DiskLogStore implements LogStore {
       for (const partition of [...this.allPartitions()]) {
         const plan = planCompaction(partition, SMALL_PART_BYTES, MAX_MERGE_BYTES);
         if (plan === undefined) continue;
-        const { part } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes);
+        const { part } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder);
         const replacedIds = new Set(plan.parts.map((p) => p.partId));
         partition.removeParts(replacedIds);
         partition.addPart(part);
@@ -567,6 +572,7 @@ export class DiskLogStore implements LogStore {
     await this.flush();
     await this.exclusive(() => this.runPendingDeletes(Number.POSITIVE_INFINITY));
     await this.wal.close();
+    await this.encoder.close();
     await this.objectStore.close();
   }
 }

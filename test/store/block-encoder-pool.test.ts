@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { columnsFromEntries, decodeBlock } from '../../src/store/block.ts';
+import { BlockEncoderPool } from '../../src/store/block-encoder-pool.ts';
+import { mayContain } from '../../src/store/token-filter.ts';
+import { DAY_START_NS, linesOf } from './store-fixture.ts';
+
+test('blocks encoded on a worker thread equal those encoded inline, split at the target size', async () => {
+  const entries = Array.from({ length: 3000 }, (_, i) => ({
+    timestampNs: DAY_START_NS + BigInt(i) * 1_000_000n,
+    line: `step=${i} loss=${(2 - i / 3000).toFixed(4)}${i === 1234 ? ' CUDA out of memory' : ''}`,
+    ...(i % 1000 === 0 ? { structuredMetadata: [{ name: 'checkpoint', value: String(i) }] } : {}),
+  }));
+  const columns = columnsFromEntries(entries);
+  const threaded = new BlockEncoderPool(1);
+  const inline = new BlockEncoderPool(0);
+  try {
+    const [fromWorker, fromInline] = await Promise.all([threaded.encode(columns, 16 * 1024), inline.encode(columns, 16 * 1024)]);
+    assert.ok(fromWorker.length > 3, `expected several blocks, got ${fromWorker.length}`);
+    assert.equal(fromWorker.length, fromInline.length);
+    const stream = { id: 'x', labels: {} };
+    let decodedLines: string[] = [];
+    for (let i = 0; i < fromWorker.length; i++) {
+      assert.deepEqual(Buffer.from(fromWorker[i]!.bytes), Buffer.from(fromInline[i]!.bytes));
+      assert.deepEqual(fromWorker[i]!.filter, fromInline[i]!.filter);
+      decodedLines = decodedLines.concat(linesOf(decodeBlock(fromWorker[i]!.bytes, stream)));
+    }
+    assert.deepEqual(decodedLines, entries.map((entry) => entry.line));
+    const withNeedle = fromWorker.filter((block) => mayContain(block.filter, Buffer.from('out of memory'), false));
+    assert.equal(withNeedle.length, 1);
+    assert.equal(fromWorker.reduce((sum, block) => sum + block.entryCount, 0), 3000);
+  } finally {
+    await threaded.close();
+    await inline.close();
+  }
+});
