@@ -90,6 +90,9 @@ const EXTRA_FOLDS: Record<string, string> = {
   Σ: 'ς',
 };
 
+const SURROGATE_PAIR = '[\\uD800-\\uDBFF][\\uDC00-\\uDFFF]';
+const SURROGATES = '\\uD800-\\uDFFF';
+
 const compileCache = new Map<string, CompiledRegex>();
 const CACHE_LIMIT = 1000;
 
@@ -215,7 +218,10 @@ function translateAtom(state: TranslateState): string | null {
       return translateClass(state);
     case '.':
       state.pos++;
-      return state.dotAll ? '[\\s\\S]' : '.';
+      // RE2 matches code points; without the `u` flag V8 matches UTF-16 units, so a surrogate pair
+      // (an emoji) must be consumed as one character and never split. Lines decoded from UTF-8
+      // never hold lone surrogates, so excluding them from the single-unit branch loses nothing.
+      return state.dotAll ? `(?:${SURROGATE_PAIR}|[^${SURROGATES}])` : `(?:${SURROGATE_PAIR}|[^\\n${SURROGATES}])`;
     case '^':
       state.pos++;
       return state.multiLine ? '(?:^|(?<=\\n))' : '^';
@@ -344,7 +350,7 @@ function translateEscape(state: TranslateState, inClass: boolean): string {
   if (next === 'D' || next === 'S' || next === 'W') {
     const cls = PERL_CLASSES[next.toLowerCase()]!;
     if (inClass) throw new RegexSyntaxError(`error parsing regexp: negated class \\${next} inside a class is not supported`);
-    return `[^${cls}]`;
+    return `(?:${SURROGATE_PAIR}|[^${cls}${SURROGATES}])`;
   }
   if (!inClass) {
     if (next === 'A') return '^';
@@ -471,7 +477,7 @@ function translateClass(state: TranslateState): string {
   }
   if (text[state.pos] !== ']') throw new RegexSyntaxError(`error parsing regexp: missing closing ]: \`${text.slice(start)}\``);
   state.pos++;
-  return `[${negated ? '^' : ''}${out}]`;
+  return negated ? `(?:${SURROGATE_PAIR}|[^${out}${SURROGATES}])` : `[${out}]`;
 }
 
 function foldRange(low: string, high: string): string {

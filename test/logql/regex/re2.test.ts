@@ -54,3 +54,11 @@ test('literal analysis finds alternations and required substrings', () => {
   assert.equal(analyzeRegexLiterals('a?bcd*').required, 'bc');
   assert.equal(analyzeRegexLiterals('x.y').alternatives, undefined);
 });
+
+test('a character outside the BMP (an emoji) is one character, as in RE2', () => {
+  assert.equal(re2Test(compileRe2('^a.b$'), 'a😀b'), true);
+  assert.equal(re2Test(compileRe2('^a..b$'), 'a😀b'), false);
+  assert.equal(re2Test(compileRe2('^a[^x]b$'), 'a😀b'), true);
+  assert.equal(re2Test(compileRe2('^a\\Sb$'), 'a😀b'), true);
+  assert.equal(compileRe2('^(?P<c>.)b').regexp.exec('😀b')?.groups?.c, '😀');
+});
