@@ -132,6 +132,21 @@ interface Action {
 
 type Piece = { kind: 'text'; text: string } | { kind: 'action'; action: Action };
 
+/** The `}}` that closes an action, skipping any inside quoted strings (`{{ "}}" }}`). -1 if none. */
+function findActionEnd(source: string, from: number): number {
+  for (let i = from; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '"' || ch === '`' || ch === "'") {
+      let j = i + 1;
+      while (j < source.length && source[j] !== ch) j += ch !== '`' && source[j] === '\\' ? 2 : 1;
+      i = j;
+      continue;
+    }
+    if (ch === '}' && source[i + 1] === '}') return i;
+  }
+  return -1;
+}
+
 function splitPieces(source: string): Piece[] {
   const pieces: Piece[] = [];
   let i = 0;
@@ -148,7 +163,7 @@ function splitPieces(source: string): Piece[] {
     if (trimBefore) text = text.replace(/\s+$/, '');
     if (text !== '') pieces.push({ kind: 'text', text });
     const contentStart = open + (trimBefore ? 3 : 2);
-    const close = source.indexOf('}}', contentStart);
+    const close = findActionEnd(source, contentStart);
     if (close < 0) throw new TemplateError('unclosed action: missing }}', open);
     const trimAfter = source[close - 1] === '-' && /\s/.test(source[close - 2] ?? '');
     const content = source.slice(contentStart, trimAfter ? close - 1 : close);

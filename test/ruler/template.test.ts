@@ -43,6 +43,7 @@ const cases: Array<[template: string, expected: string]> = [
   ['{{ and "a" "" }}|{{ or "" "b" }}|{{ not true }}|{{ eq $labels.rank "1" "3" }}|{{ ne 1 2 }}', '|b|false|true|true'],
   ['{{/* a comment */}}x{{ index $labels "pod" }}', 'xtrainer-3'],
   ['{{ (printf "%s-%s" "a" "b") | toUpper }}', 'A-B'],
+  ['{{ "}}" }}|{{ printf "%s" "{{x}}" }}', '}}|{{x}}'],
   ['{{ nope }}', '<error expanding template: function "nope" not defined>'],
   ['{{ $labels.pod', '<error expanding template: unclosed action: missing }}>'],
   ['{{ if true }}unterminated', '<error expanding template: unexpected EOF: missing {{end}}>'],
