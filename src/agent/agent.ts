@@ -52,22 +52,37 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   const log = options.log ?? ((message: string) => console.error(`rankscope agent: ${message}`));
   const metrics = new AgentMetrics();
   const positions = new PositionsFile(config.positions.file);
-  const shipper = new Shipper(
-    {
-      serverUrl: config.server.url,
-      ...(config.server.tenant !== undefined ? { tenant: config.server.tenant } : {}),
-      headers: config.server.headers,
-      timeoutMs: config.server.timeout_ms,
-      batchMaxBytes: config.batch.max_bytes,
-      batchMaxWaitMs: config.batch.max_wait_ms,
-      minBackoffMs: config.retry.min_backoff_ms,
-      maxBackoffMs: config.retry.max_backoff_ms,
-      queueDir: config.queue.dir,
-      queueMaxBytes: config.queue.max_bytes,
-      log,
-    },
-    metrics,
-  );
+  // Bound first: a taken port then fails the start before anything else is running.
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (config.metrics.listen !== undefined) {
+    try {
+      metricsServer = await serveMetrics(metrics, config.metrics.listen);
+    } catch (error) {
+      throw new Error(`cannot serve metrics on ${config.metrics.listen}: ${(error as Error).message}`);
+    }
+  }
+  let shipper: Shipper;
+  try {
+    shipper = new Shipper(
+      {
+        serverUrl: config.server.url,
+        ...(config.server.tenant !== undefined ? { tenant: config.server.tenant } : {}),
+        headers: config.server.headers,
+        timeoutMs: config.server.timeout_ms,
+        batchMaxBytes: config.batch.max_bytes,
+        batchMaxWaitMs: config.batch.max_wait_ms,
+        minBackoffMs: config.retry.min_backoff_ms,
+        maxBackoffMs: config.retry.max_backoff_ms,
+        queueDir: config.queue.dir,
+        queueMaxBytes: config.queue.max_bytes,
+        log,
+      },
+      metrics,
+    );
+  } catch (error) {
+    await metricsServer?.close();
+    throw error;
+  }
   const tracked = new Map<string, TrackedFile>();
   const countLines = metrics.counter('rankscope_agent_read_lines_total', 'Physical lines read from files.');
   const countParseErrors = metrics.counter('rankscope_agent_parse_errors_total', 'Container log lines in neither CRI nor Docker format (shipped as they are).');
@@ -228,9 +243,6 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     if (!stopped) void poll();
   }, config.poll_interval_ms);
   await poll();
-
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  if (config.metrics.listen !== undefined) metricsServer = await serveMetrics(metrics, config.metrics.listen);
 
   return {
     metricsUrl: metricsServer?.url,

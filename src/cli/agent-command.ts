@@ -44,7 +44,13 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${values.config}: ok (${config.sources.length} sources)`);
     return 0;
   }
-  const agent = await startAgent(config);
+  let agent;
+  try {
+    agent = await startAgent(config);
+  } catch (error) {
+    console.error(`rankscope agent: cannot start: ${(error as Error).message}`);
+    return 1;
+  }
   console.error(
     `rankscope agent: shipping ${config.sources.map((source) => source.name).join(', ')} to ${config.server.url}` +
       (agent.metricsUrl !== undefined ? `; metrics at ${agent.metricsUrl}` : ''),

@@ -48,3 +48,19 @@ test('the CLI exits non-zero on a bad config and accepts the shipped example', (
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('start-up failures exit 1 with the reason, not a stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rankscope-config-'));
+  try {
+    const positions = join(dir, 'positions.json');
+    writeFileSync(positions, '{not json');
+    const config = join(dir, 'agent.yaml');
+    writeFileSync(config, `${BASE}queue:\n  dir: ${join(dir, 'queue')}\npositions:\n  file: ${positions}\n`);
+    const result = spawnSync(process.execPath, ['bin/rankscope.js', 'agent', '--config', config], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /cannot start: positions file .*positions\.json is not valid JSON/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
