@@ -266,6 +266,18 @@ function compiled(source: string): CompiledTemplate {
   return template;
 }
 
+/** One function table per external URL (in practice one per process), not one per expansion. */
+const functionTables = new Map<string, Record<string, TemplateFunction>>();
+function functionsFor(externalURL: string): Record<string, TemplateFunction> {
+  let table = functionTables.get(externalURL);
+  if (table === undefined) {
+    table = alertTemplateFunctions(externalURL);
+    if (functionTables.size > 100) functionTables.clear();
+    functionTables.set(externalURL, table);
+  }
+  return table;
+}
+
 /** Checks a label or annotation template's syntax; throws TemplateError. */
 export function checkAlertTemplate(source: string): void {
   compiled(source);
@@ -284,7 +296,7 @@ export function expandAlertTemplate(source: string, data: AlertTemplateData): st
       compiled(source),
       dot,
       { labels: data.labels, value: data.value, externalLabels: data.externalLabels, externalURL: data.externalURL },
-      alertTemplateFunctions(data.externalURL),
+      functionsFor(data.externalURL),
     );
   } catch (error) {
     const message = error instanceof TemplateError ? error.message : String(error);
@@ -294,5 +306,5 @@ export function expandAlertTemplate(source: string, data: AlertTemplateData): st
 
 /** Renders a notification template (Slack title/text) over Alertmanager-style data; throws TemplateError. */
 export function renderNotificationTemplate(source: string, data: unknown): string {
-  return executeTemplate(compiled(source), data, {}, alertTemplateFunctions(''));
+  return executeTemplate(compiled(source), data, {}, functionsFor(''));
 }
