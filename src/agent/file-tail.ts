@@ -10,6 +10,9 @@ const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 // A "line" longer than this without a newline is cut, so memory stays bounded.
 const MAX_LINE_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
+// The file's first bytes, remembered once read past: if they change, the file was truncated and
+// rewritten (copytruncate) even when it has already grown back past the old offset between polls.
+const FINGERPRINT_BYTES = 64;
 
 export interface TailedLine {
   text: string;
@@ -26,6 +29,8 @@ export class FileTail {
   lastSeenAtMs: number;
   private fd: number | undefined;
   private buffer = Buffer.allocUnsafe(64 * 1024);
+  private fingerprint: Buffer | undefined;
+  private readonly fingerprintCheck = Buffer.allocUnsafe(FINGERPRINT_BYTES);
 
   constructor(path: string, identity: string, offsetBytes: number, nowMs: number) {
     this.path = path;
@@ -44,8 +49,9 @@ export class FileTail {
   readLines(onLine: (line: TailedLine) => void, onTruncated: () => void): number {
     if (this.fd === undefined) return 0;
     const size = fstatSync(this.fd).size;
-    if (size < this.offsetBytes) {
+    if (size < this.offsetBytes || (size > this.offsetBytes && this.fingerprintChanged())) {
       this.offsetBytes = 0;
+      this.fingerprint = undefined;
       onTruncated();
     }
     this.sizeBytes = size;
@@ -77,7 +83,21 @@ export class FileTail {
         onLine({ text: this.buffer.toString('utf8', 0, got), startOffsetBytes });
       }
     }
+    if (this.fingerprint === undefined && this.offsetBytes >= FINGERPRINT_BYTES) this.fingerprintChanged();
     return linesRead;
+  }
+
+  /** Compares the file's first bytes with those seen before (only once there is new data to read). */
+  private fingerprintChanged(): boolean {
+    if (this.fd === undefined) return false;
+    if (this.fingerprint === undefined) {
+      if (this.offsetBytes < FINGERPRINT_BYTES) return false;
+      const got = readSync(this.fd, this.fingerprintCheck, 0, FINGERPRINT_BYTES, 0);
+      this.fingerprint = Buffer.from(this.fingerprintCheck.subarray(0, got));
+      return false;
+    }
+    const got = readSync(this.fd, this.fingerprintCheck, 0, this.fingerprint.length, 0);
+    return got !== this.fingerprint.length || !this.fingerprintCheck.subarray(0, got).equals(this.fingerprint);
   }
 
   get lagBytes(): number {
