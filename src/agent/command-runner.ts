@@ -65,14 +65,19 @@ export async function runCommand(options: CommandRunOptions): Promise<CommandRes
     stdout: new StreamLineSplitter((line) => processor.push(line, { stream: 'stdout' }, Date.now())),
     stderr: new StreamLineSplitter((line) => processor.push(line, { stream: 'stderr' }, Date.now())),
   };
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout.write(chunk);
-    splitters.stdout.write(chunk);
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr.write(chunk);
-    splitters.stderr.write(chunk);
-  });
+  // Pass-through honours backpressure: when our own stdout (a pipe to a slow reader) is full, the
+  // child's pipe is paused, so memory stays bounded and the child blocks as it would without us.
+  const passThrough = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream, splitter: StreamLineSplitter): void => {
+    from.on('data', (chunk: Buffer) => {
+      splitter.write(chunk);
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+  };
+  passThrough(child.stdout, stdout, splitters.stdout);
+  passThrough(child.stderr, stderr, splitters.stderr);
   const stdoutDone = new Promise<void>((resolve) => child.stdout.once('close', () => resolve()));
   const stderrDone = new Promise<void>((resolve) => child.stderr.once('close', () => resolve()));
 
