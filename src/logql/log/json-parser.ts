@@ -36,37 +36,152 @@ export function jsonParserStage(params: ExtractionParam[]): PipelineStage {
 const MALFORMED_OBJECT = "Value looks like object, but can't find closing '}' symbol";
 
 function extractAll(entry: PipelineEntry): boolean {
-  let document: JsonNode;
   if (!entry.line.trimStart().startsWith('{')) {
     entry.labels.setError(ErrorType.json, MALFORMED_OBJECT);
     return true;
   }
-  try {
-    document = parseJsonDocument(entry.line);
-  } catch (error) {
-    entry.labels.setError(ErrorType.json, (error as Error).message);
+  const pairs: string[] = [];
+  const error = flattenJsonObject(entry.line, pairs);
+  if (error !== null) {
+    entry.labels.setError(ErrorType.json, error);
     return true;
   }
-  if (document.type !== 'object') {
-    entry.labels.setError(ErrorType.json, MALFORMED_OBJECT);
-    return true;
-  }
-  walk(entry, document, '');
+  for (let i = 0; i < pairs.length; i += 2) entry.labels.setExtracted(pairs[i]!, cleanValue(pairs[i + 1]!));
   return true;
 }
 
-function walk(entry: PipelineEntry, node: JsonNode & { type: 'object' }, prefix: string): void {
-  for (const [key, value] of node.entries) {
-    const sanitized = sanitizeLabelKey(key, prefix === '');
-    // A key of only spaces sanitizes to "", and Loki then uses the other part alone (or "").
-    const name = prefix && sanitized ? `${prefix}_${sanitized}` : prefix || sanitized;
-    if (value.type === 'object') {
-      walk(entry, value, name);
-      continue;
+/**
+ * Flattens a JSON object line into [name, value, name, value, …] (nested keys joined with `_`,
+ * arrays skipped, scalars as written, null as ""). A single pass over the text with no intermediate
+ * tree: this runs on every line of a `| json` scan. Returns an error message or null.
+ */
+function flattenJsonObject(text: string, out: string[]): string | null {
+  let pos = 0;
+  const n = text.length;
+  const skipSpace = () => {
+    while (pos < n) {
+      const c = text.charCodeAt(pos);
+      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+      pos++;
     }
-    if (value.type === 'array') continue;
-    entry.labels.setExtracted(name, cleanValue(jsonNodeText(entry.line, value)));
-  }
+  };
+  /** Reads a string starting at the opening quote; returns null when unterminated or badly escaped. */
+  const readString = (): string | null => {
+    const start = pos + 1;
+    let i = start;
+    let escaped = false;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) break;
+      if (c === 92) {
+        escaped = true;
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    if (i >= n) return null;
+    pos = i + 1;
+    if (!escaped) return text.slice(start, i);
+    try {
+      return JSON.parse(text.slice(start - 1, i + 1).replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)) as string;
+    } catch {
+      return null;
+    }
+  };
+  /** Skips any value (used for arrays); false on malformed input. */
+  const skipValue = (depth: number): boolean => {
+    if (depth > 512) return false;
+    skipSpace();
+    const c = text.charCodeAt(pos);
+    if (c === 34) return readString() !== null;
+    if (c === 123 || c === 91) {
+      const close = c === 123 ? 125 : 93;
+      pos++;
+      skipSpace();
+      if (text.charCodeAt(pos) === close) {
+        pos++;
+        return true;
+      }
+      for (;;) {
+        if (c === 123) {
+          skipSpace();
+          if (text.charCodeAt(pos) !== 34 || readString() === null) return false;
+          skipSpace();
+          if (text.charCodeAt(pos) !== 58) return false;
+          pos++;
+        }
+        if (!skipValue(depth + 1)) return false;
+        skipSpace();
+        const next = text.charCodeAt(pos);
+        pos++;
+        if (next === 44) continue;
+        return next === close;
+      }
+    }
+    const start = pos;
+    while (pos < n) {
+      const d = text.charCodeAt(pos);
+      if (d === 44 || d === 125 || d === 93 || d === 32 || d === 9 || d === 10 || d === 13) break;
+      pos++;
+    }
+    return isScalar(text.slice(start, pos));
+  };
+  const readObject = (prefix: string, depth: number): string | null => {
+    if (depth > 512) return 'Value is too deeply nested';
+    pos++; // '{'
+    skipSpace();
+    if (text.charCodeAt(pos) === 125) {
+      pos++;
+      return null;
+    }
+    for (;;) {
+      skipSpace();
+      if (text.charCodeAt(pos) !== 34) return MALFORMED_OBJECT;
+      const key = readString();
+      if (key === null) return 'Value is string, but can\'t find closing \'"\' symbol';
+      skipSpace();
+      if (text.charCodeAt(pos) !== 58) return MALFORMED_OBJECT;
+      pos++;
+      skipSpace();
+      const sanitized = sanitizeLabelKey(key, prefix === '');
+      // A key of only spaces sanitizes to "", and Loki then uses the other part alone (or "").
+      const name = prefix && sanitized ? `${prefix}_${sanitized}` : prefix || sanitized;
+      const c = text.charCodeAt(pos);
+      if (c === 123) {
+        const error = readObject(name, depth + 1);
+        if (error !== null) return error;
+      } else if (c === 91) {
+        if (!skipValue(depth + 1)) return "Value is array, but can't find closing ']' symbol";
+      } else if (c === 34) {
+        const value = readString();
+        if (value === null) return 'Value is string, but can\'t find closing \'"\' symbol';
+        out.push(name, value);
+      } else {
+        const start = pos;
+        while (pos < n) {
+          const d = text.charCodeAt(pos);
+          if (d === 44 || d === 125 || d === 32 || d === 9 || d === 10 || d === 13) break;
+          pos++;
+        }
+        const raw = text.slice(start, pos);
+        if (!isScalar(raw)) return raw === '' ? 'Unexpected end of JSON input' : `Unknown value type at offset ${start}`;
+        out.push(name, raw === 'null' ? '' : raw);
+      }
+      skipSpace();
+      const next = text.charCodeAt(pos);
+      pos++;
+      if (next === 44) continue;
+      if (next === 125) return null;
+      return MALFORMED_OBJECT;
+    }
+  };
+  skipSpace();
+  return readObject('', 0);
+}
+
+function isScalar(raw: string): boolean {
+  return raw === 'true' || raw === 'false' || raw === 'null' || /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(raw);
 }
 
 function cleanValue(value: string): string {

@@ -9,7 +9,7 @@ export function keepLabelsStage(selections: LabelSelection[]): PipelineStage {
   const compiled = selections.map((s) => ({ name: s.name, test: s.matcher ? compileMatcher(s.matcher) : null }));
   return {
     process(entry) {
-      for (const [name, value] of [...entry.labels.values]) {
+      for (const [name, value] of entry.labels.entries()) {
         if (name === ERROR_LABEL || name === ERROR_DETAILS_LABEL) continue;
         const keep = compiled.some((c) => c.name === name && (c.test === null || c.test(value)));
         if (!keep) entry.labels.delete(name);

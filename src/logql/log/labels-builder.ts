@@ -19,81 +19,104 @@ export const ErrorType = {
 } as const;
 
 export class LabelsBuilder {
-  readonly values = new Map<string, string>();
-  readonly categories = new Map<string, LabelCategory>();
+  /** The stream's labels, shared and never copied: most entries never change them. */
+  private readonly stream: Labels;
+  /** Labels added or overridden by metadata, parsers and formatters. */
+  private readonly added = new Map<string, string>();
+  /** Names in `added` that came from structured metadata. */
+  private metadataNames: Set<string> | null = null;
+  /** Stream labels removed by drop/keep/rename. */
+  private deleted: Set<string> | null = null;
 
   constructor(stream: Labels, metadata?: LabelPair[]) {
-    for (const name in stream) {
-      this.values.set(name, stream[name]!);
-      this.categories.set(name, 'stream');
-    }
+    this.stream = stream;
     if (metadata) {
+      this.metadataNames = new Set();
       for (const pair of metadata) {
-        const name = this.categories.get(pair.name) === 'stream' ? `${pair.name}_extracted` : pair.name;
-        this.values.set(name, pair.value);
-        this.categories.set(name, 'metadata');
+        const name = Object.hasOwn(stream, pair.name) ? `${pair.name}_extracted` : pair.name;
+        this.added.set(name, pair.value);
+        this.metadataNames.add(name);
       }
     }
   }
 
   get(name: string): string | undefined {
-    return this.values.get(name);
+    const added = this.added.get(name);
+    if (added !== undefined) return added;
+    if (this.deleted?.has(name)) return undefined;
+    return Object.hasOwn(this.stream, name) ? this.stream[name] : undefined;
   }
 
   has(name: string): boolean {
-    return this.values.has(name);
+    return this.get(name) !== undefined;
   }
 
   /** True when the name is a stream or structured-metadata label (parsers must not overwrite it). */
   isBase(name: string): boolean {
-    const category = this.categories.get(name);
-    return category === 'stream' || category === 'metadata';
+    return Object.hasOwn(this.stream, name) || (this.metadataNames?.has(name) ?? false);
+  }
+
+  categoryOf(name: string): LabelCategory {
+    if (this.metadataNames?.has(name)) return 'metadata';
+    return Object.hasOwn(this.stream, name) ? 'stream' : 'parsed';
   }
 
   /** Stores a parser-extracted label, renaming it `<name>_extracted` when it would shadow a base label. */
   setExtracted(name: string, value: string): void {
     const target = this.isBase(name) ? `${name}_extracted` : name;
-    this.values.set(target, value);
-    this.categories.set(target, 'parsed');
+    this.added.set(target, value);
+    this.deleted?.delete(target);
   }
 
   /** Sets a label, keeping a base label's category (label_format on a stream label changes its value). */
   set(name: string, value: string): void {
-    this.values.set(name, value);
-    if (!this.categories.has(name)) this.categories.set(name, 'parsed');
+    this.added.set(name, value);
+    this.deleted?.delete(name);
   }
 
   delete(name: string): void {
-    this.values.delete(name);
-    this.categories.delete(name);
+    this.added.delete(name);
+    this.metadataNames?.delete(name);
+    if (Object.hasOwn(this.stream, name)) (this.deleted ??= new Set()).add(name);
   }
 
   hasError(): boolean {
-    return this.values.has(ERROR_LABEL);
+    return this.added.has(ERROR_LABEL);
   }
 
   /** Records an error; only the first one is kept, as in Loki. */
   setError(type: string, details?: string): void {
-    if (this.values.has(ERROR_LABEL)) return;
-    this.values.set(ERROR_LABEL, type);
-    this.categories.set(ERROR_LABEL, 'parsed');
-    if (details !== undefined) {
-      this.values.set(ERROR_DETAILS_LABEL, details);
-      this.categories.set(ERROR_DETAILS_LABEL, 'parsed');
+    if (this.added.has(ERROR_LABEL)) return;
+    this.added.set(ERROR_LABEL, type);
+    if (details !== undefined) this.added.set(ERROR_DETAILS_LABEL, details);
+  }
+
+  /** Every current label as [name, value] pairs: stream labels first, then added ones. */
+  entries(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const name in this.stream) {
+      if (this.added.has(name) || this.deleted?.has(name)) continue;
+      out.push([name, this.stream[name]!]);
     }
+    for (const pair of this.added) out.push(pair);
+    return out;
   }
 
   /** Every current label as a plain object. */
   toLabels(): Labels {
     const labels: Labels = {};
-    for (const [name, value] of this.values) labels[name] = value;
+    for (const name in this.stream) {
+      if (this.deleted?.has(name)) continue;
+      labels[name] = this.stream[name]!;
+    }
+    for (const [name, value] of this.added) labels[name] = value;
     return labels;
   }
 
   /** Labels of one category. */
   labelsOf(category: LabelCategory): Labels {
     const labels: Labels = {};
-    for (const [name, value] of this.values) if (this.categories.get(name) === category) labels[name] = value;
+    for (const [name, value] of this.entries()) if (this.categoryOf(name) === category) labels[name] = value;
     return labels;
   }
 }
@@ -112,6 +135,7 @@ export interface PipelineStage {
 
 /** Loki's label-name sanitizing for parsed keys: every char outside [a-zA-Z0-9_] becomes `_`. */
 export function sanitizeLabelKey(key: string, isPrefix: boolean): string {
+  if (isValidKey(key)) return key;
   let out = key.trim();
   if (out.length === 0) return out;
   if (isPrefix && out.charCodeAt(0) >= 48 && out.charCodeAt(0) <= 57) out = `_${out}`;
@@ -122,4 +146,15 @@ export function sanitizeLabelKey(key: string, isPrefix: boolean): string {
     result += ok ? out[i] : '_';
   }
   return result;
+}
+
+/** Fast path: most keys are already valid label names. */
+function isValidKey(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57);
+    if (!ok) return false;
+  }
+  return true;
 }
