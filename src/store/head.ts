@@ -1,15 +1,21 @@
-// The in-memory head: per stream, the entries acknowledged since the last cut. Entries may arrive in
-// any order; the head remembers whether they are still sorted and sorts (stably) only when read or
-// cut. Entries are kept as the decoded PushEntry objects (no copy on the hot path).
+// The in-memory head: per stream, the entries acknowledged since the last cut, kept as growing
+// columns (timestamps, UTF-8 lines back to back, line ends), not as the decoded PushEntry objects:
+// no per-entry objects outlive the push (the GC was 17% of ingest CPU before), queries get the head
+// as a block by taking views, and a cut hands the columns to the encoder as they are.
+// Entries may arrive in any order; the head remembers whether they are still sorted and sorts
+// (stably) only when read or cut.
 
-import { columnsFromEntries } from './block.ts';
-import type { BlockData, PushEntry, StreamInfo } from './types.ts';
+import type { BlockColumns } from './block.ts';
+import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
+
+const INITIAL_ENTRIES = 64;
+const INITIAL_LINE_BYTES = 4096;
 
 export class StreamHead {
   readonly tenant: string;
   readonly info: StreamInfo;
-  entries: PushEntry[] = [];
-  /** Approximate raw size: UTF-16 length of lines (exact for ASCII). */
+  count = 0;
+  /** Bytes of line text held (UTF-8). */
   rawBytes = 0;
   sorted = true;
   minTimeNs = 0n;
@@ -19,9 +25,10 @@ export class StreamHead {
   maxSeq = -1n;
   /** When the first entry of this head arrived (wall clock), for the age-based cut. */
   firstAppendMs = 0;
-  private version = 0;
-  private cachedVersion = -1;
-  private cachedData: BlockData | undefined;
+  private timestampsNs = new BigInt64Array(INITIAL_ENTRIES);
+  private lineEnds = new Uint32Array(INITIAL_ENTRIES);
+  private lines = Buffer.allocUnsafeSlow(INITIAL_LINE_BYTES);
+  private structuredMetadata: Array<LabelPair[] | undefined> | undefined;
 
   constructor(tenant: string, info: StreamInfo) {
     this.tenant = tenant;
@@ -30,18 +37,24 @@ export class StreamHead {
 
   add(entries: readonly PushEntry[], seq: bigint, nowMs: number): void {
     if (entries.length === 0) return;
-    const target = this.entries;
-    if (target.length === 0) {
+    if (this.count === 0) {
       this.minTimeNs = entries[0]!.timestampNs;
       this.maxTimeNs = entries[0]!.timestampNs;
       this.minSeq = seq;
       this.firstAppendMs = nowMs;
     }
-    let last = target.length > 0 ? target[target.length - 1]!.timestampNs : entries[0]!.timestampNs;
+    let worstCaseBytes = 0;
+    for (let i = 0; i < entries.length; i++) worstCaseBytes += entries[i]!.line.length * 3;
+    this.reserve(this.count + entries.length, this.rawBytes + worstCaseBytes);
+    const timestamps = this.timestampsNs;
+    const lineEnds = this.lineEnds;
+    const lines = this.lines;
+    let count = this.count;
+    let offset = this.rawBytes;
+    let last = count > 0 ? timestamps[count - 1]! : entries[0]!.timestampNs;
     let sorted = this.sorted;
     let minTimeNs = this.minTimeNs;
     let maxTimeNs = this.maxTimeNs;
-    let rawBytes = 0;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const timestampNs = entry.timestampNs;
@@ -49,37 +62,92 @@ export class StreamHead {
       last = timestampNs;
       if (timestampNs < minTimeNs) minTimeNs = timestampNs;
       if (timestampNs > maxTimeNs) maxTimeNs = timestampNs;
-      rawBytes += entry.line.length;
-      target.push(entry);
+      timestamps[count] = timestampNs;
+      offset += lines.write(entry.line, offset, 'utf8');
+      lineEnds[count] = offset;
+      const metadata = entry.structuredMetadata;
+      if (metadata !== undefined && metadata.length > 0) {
+        this.structuredMetadata ??= [];
+        this.structuredMetadata[count] = metadata;
+      }
+      count++;
     }
+    this.count = count;
+    this.rawBytes = offset;
     this.sorted = sorted;
     this.minTimeNs = minTimeNs;
     this.maxTimeNs = maxTimeNs;
-    this.rawBytes += rawBytes;
     this.maxSeq = seq;
-    this.version++;
   }
 
-  /** Entries sorted by timestamp (stable: equal timestamps keep arrival order). */
-  sortedEntries(): PushEntry[] {
-    if (!this.sorted) {
-      this.entries.sort(compareEntries);
-      this.sorted = true;
+  private reserve(entries: number, lineBytes: number): void {
+    if (entries > this.timestampsNs.length) {
+      let capacity = this.timestampsNs.length * 2;
+      while (capacity < entries) capacity *= 2;
+      const timestamps = new BigInt64Array(capacity);
+      timestamps.set(this.timestampsNs.subarray(0, this.count));
+      const lineEnds = new Uint32Array(capacity);
+      lineEnds.set(this.lineEnds.subarray(0, this.count));
+      this.timestampsNs = timestamps;
+      this.lineEnds = lineEnds;
     }
-    return this.entries;
+    if (lineBytes > this.lines.length) {
+      let capacity = this.lines.length * 2;
+      while (capacity < lineBytes) capacity *= 2;
+      const lines = Buffer.allocUnsafeSlow(capacity);
+      this.lines.copy(lines, 0, 0, this.rawBytes);
+      this.lines = lines;
+    }
   }
 
-  /** The head as one block, for queries. Cached until the next append. */
+  /**
+   * The head's entries sorted by timestamp (stable: equal timestamps keep arrival order), as views.
+   * Later appends never change bytes inside the returned range, and sorting swaps in new arrays,
+   * so a returned snapshot stays valid.
+   */
+  columns(): BlockColumns {
+    if (!this.sorted) this.sortInPlace();
+    const columns: BlockColumns = {
+      timestampsNs: this.timestampsNs.subarray(0, this.count),
+      lines: this.lines.subarray(0, this.rawBytes),
+      lineEnds: this.lineEnds.subarray(0, this.count),
+    };
+    if (this.structuredMetadata !== undefined) {
+      // A dense copy: the sparse array has holes where entries carry no metadata.
+      const metadata = new Array<LabelPair[] | undefined>(this.count);
+      for (let i = 0; i < this.count; i++) metadata[i] = this.structuredMetadata[i];
+      columns.structuredMetadata = metadata;
+    }
+    return columns;
+  }
+
   toBlockData(): BlockData {
-    if (this.cachedData !== undefined && this.cachedVersion === this.version) return this.cachedData;
-    const columns = columnsFromEntries(this.sortedEntries());
-    const data: BlockData = { stream: this.info, ...columns };
-    this.cachedData = data;
-    this.cachedVersion = this.version;
-    return data;
+    return { stream: this.info, ...this.columns() };
   }
-}
 
-export function compareEntries(a: PushEntry, b: PushEntry): number {
-  return a.timestampNs < b.timestampNs ? -1 : a.timestampNs > b.timestampNs ? 1 : 0;
+  private sortInPlace(): void {
+    const count = this.count;
+    const timestamps = this.timestampsNs;
+    const order = Array.from({ length: count }, (_, i) => i);
+    order.sort((a, b) => (timestamps[a]! < timestamps[b]! ? -1 : timestamps[a]! > timestamps[b]! ? 1 : a - b));
+    const sortedTimestamps = new BigInt64Array(this.timestampsNs.length);
+    const sortedEnds = new Uint32Array(this.lineEnds.length);
+    const sortedLines = Buffer.allocUnsafeSlow(this.lines.length);
+    const metadata = this.structuredMetadata;
+    const sortedMetadata: Array<LabelPair[] | undefined> | undefined = metadata === undefined ? undefined : [];
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      const from = order[i]!;
+      sortedTimestamps[i] = timestamps[from]!;
+      const start = from === 0 ? 0 : this.lineEnds[from - 1]!;
+      offset += this.lines.copy(sortedLines, offset, start, this.lineEnds[from]!);
+      sortedEnds[i] = offset;
+      if (sortedMetadata !== undefined && metadata![from] !== undefined) sortedMetadata[i] = metadata![from];
+    }
+    this.timestampsNs = sortedTimestamps;
+    this.lineEnds = sortedEnds;
+    this.lines = sortedLines;
+    this.structuredMetadata = sortedMetadata;
+    this.sorted = true;
+  }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openObjectStore } from '../objstore/open-object-store.ts';
 import type { ObjectStore } from '../objstore/object-store.ts';
-import { columnsFromEntries } from './block.ts';
+import { sliceColumns } from './block-slice.ts';
 import { BlockEncoderPool } from './block-encoder-pool.ts';
 import { planCompaction, runCompaction } from './compaction.ts';
 import type { StoreOptions } from './config.ts';
@@ -327,14 +327,15 @@ export class DiskLogStore implements LogStore {
     const builders = new Map<string, PartBuilder>();
     const expired = new Set<Partition>();
     for (const head of heads) {
-      const entries = head.sortedEntries();
+      const columns = head.columns();
+      const timestamps = columns.timestampsNs;
       let first = 0;
       // Split the stream by UTC day: a block never spans two partitions.
-      while (first < entries.length) {
-        const day = dayOfNs(entries[first]!.timestampNs);
+      while (first < timestamps.length) {
+        const day = dayOfNs(timestamps[first]!);
         const partition = this.partition(head.tenant, day);
         let last = first + 1;
-        while (last < entries.length && entries[last]!.timestampNs < partition.endNs) last++;
+        while (last < timestamps.length && timestamps[last]! < partition.endNs) last++;
         if (cutoffNs !== undefined && partition.endNs <= cutoffNs) {
           expired.add(partition);
         } else {
@@ -346,7 +347,7 @@ export class DiskLogStore implements LogStore {
           }
           // Encoding runs on a worker thread when there is one; otherwise yield between streams so
           // acknowledgements and queries get through.
-          await builder.addStream(head.info, head.maxSeq, columnsFromEntries(first === 0 && last === entries.length ? entries : entries.slice(first, last)), this.encoder);
+          await builder.addStream(head.info, head.maxSeq, sliceColumns(columns, first, last), this.encoder);
           await yieldToEventLoop();
         }
         first = last;
@@ -493,7 +494,7 @@ export class DiskLogStore implements LogStore {
   }
 
   private considerHead(head: StreamHead, tenant: string, matchedIds: Set<string>, startNs: bigint, endNs: bigint, refs: BlockRef[]): void {
-    if (head.tenant !== tenant || !matchedIds.has(head.info.id) || head.entries.length === 0) return;
+    if (head.tenant !== tenant || !matchedIds.has(head.info.id) || head.count === 0) return;
     if (head.maxTimeNs < startNs || head.minTimeNs >= endNs) return;
     // Snapshot now: later appends must not change what this ref returns.
     const data = head.toBlockData();
