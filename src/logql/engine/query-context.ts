@@ -7,6 +7,10 @@ import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
 import type { Candidate, LogScanOptions } from './log-query.ts';
 import type { SampleSeries } from './range-aggregation.ts';
 
+/** Loki's answer to a query that ran past query_timeout. */
+export const QUERY_TIMEOUT_MESSAGE =
+  'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
+
 export interface EngineLimits {
   timeoutMs: number;
   maxEntriesLimitPerQuery: number;
@@ -49,10 +53,11 @@ export class QueryContext {
 
   /** Throws when the query ran past its timeout or was cancelled. Called between blocks. */
   checkDeadline(): void {
-    if (this.signal?.aborted) throw new QueryLimitError('query cancelled');
-    if (Date.now() > this.deadlineMs) {
-      throw new QueryLimitError(`query timed out after ${this.limits.timeoutMs / 1000}s (query_timeout)`);
+    if (this.signal?.aborted) {
+      const reason: unknown = this.signal.reason;
+      throw reason instanceof Error && reason.name !== 'AbortError' && reason.name !== 'TimeoutError' ? reason : new QueryLimitError(QUERY_TIMEOUT_MESSAGE);
     }
+    if (Date.now() > this.deadlineMs) throw new QueryLimitError(QUERY_TIMEOUT_MESSAGE);
   }
 
   checkSeries(count: number): void {

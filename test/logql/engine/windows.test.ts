@@ -148,3 +148,17 @@ test('max series limit', async () => {
   const engine = createLogQLEngine(source, { parse: () => node, maxQuerySeries: 10 });
   await assert.rejects(engine.evaluate(node, rangeParams(100, 100, 1)), (e: Error) => e instanceof QueryLimitError && e.message === 'maximum of series (10) reached for a single query');
 });
+
+test('a query past its timeout, or whose signal aborts, stops with an error instead of running on', async () => {
+  const many = new MemorySource(
+    [{ labels: { app: 'big' }, entries: Array.from({ length: 20_000 }, (_, k) => ({ timestampNs: BigInt(k + 1) * 1_000_000n, line: `entry ${k} with some text` })) }],
+    { blockSize: 10 },
+  );
+  const node = rangeAgg('count_over_time', 100, 0, {}, { kind: 'log', matchers: [{ name: 'app', type: '=', value: 'big' }], pipeline: [{ kind: 'lineFilter', op: '|~', values: [{ kind: 'text', value: 'entry \\d+ with' }] }] });
+  const slow = createLogQLEngine(many, { parse: () => node, timeoutMs: 1 });
+  await assert.rejects(slow.evaluate(node, rangeParams(30, 30, 1)), (e: Error) => e instanceof QueryLimitError && e.message.startsWith('request timed out'));
+  const controller = new AbortController();
+  controller.abort(new Error('client went away'));
+  const engine = createLogQLEngine(many, { parse: () => node });
+  await assert.rejects(engine.evaluate(node, { ...rangeParams(30, 30, 1), signal: controller.signal }), /client went away/);
+});
