@@ -184,6 +184,8 @@ export class RuleGroup {
     const started = performance.now();
     let failures = 0;
     const due: NotifiedAlert[] = [];
+    // Prometheus's ALERTS series: 1 per pending or firing alert, so alert history can be charted.
+    const alertSeries: RecordedSample[] = [];
     for (const rule of this.rules) {
       if (this.stopped) return;
       const ruleStarted = performance.now();
@@ -236,12 +238,22 @@ export class RuleGroup {
           this.context.onError(this, rule, rule.lastError);
         }
         due.push(...rule.alertsToSend(nowMs, this.context.resendDelayMs, this.intervalMs, this.context.generatorURL(rule.definition.expr)));
+        for (const alert of rule.alerts()) {
+          if (alert.state !== 'inactive') alertSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS', alertstate: alert.state }, value: 1 });
+        }
       }
       rule.evaluationSeconds = (performance.now() - ruleStarted) / 1000;
     }
     this.lastEvaluationMs = nowMs;
     this.evaluationSeconds = (performance.now() - started) / 1000;
     if (due.length > 0) this.context.notify(due);
+    if (alertSeries.length > 0) {
+      try {
+        this.context.record(this.tenant, nowMs, alertSeries);
+      } catch (error) {
+        this.context.onError(this, undefined, `writing ALERTS samples: ${(error as Error).message}`);
+      }
+    }
     this.context.onEvaluation(this, failures, this.evaluationSeconds);
   }
 }

@@ -68,7 +68,11 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
     assert.equal(query.startNs, query.endNs);
     assert.equal(query.endNs, BigInt(nowMs - 30_000) * 1_000_000n, 'query_offset moves the query time back');
   }
-  assert.deepEqual(recorded, [{ timestampMs: nowMs - 30_000, samples: [{ labels: { job: 'a', team: 'ml', __name__: 'job:errors:count1m' }, value: 7 }] }]);
+  assert.deepEqual(recorded, [
+    { timestampMs: nowMs - 30_000, samples: [{ labels: { job: 'a', team: 'ml', __name__: 'job:errors:count1m' }, value: 7 }] },
+    // Prometheus's ALERTS series for the active alert, at the evaluation time.
+    { timestampMs: nowMs, samples: [{ labels: { job: 'a', severity: 'page', alertname: 'Logs', __name__: 'ALERTS', alertstate: 'firing' }, value: 1 }] },
+  ]);
   assert.deepEqual(errors, ['Broken: query timed out']);
   assert.equal(group.rules[1]!.health, 'err');
   assert.equal(group.rules[2]!.health, 'ok');

@@ -175,9 +175,14 @@ test('rule groups are set, listed, fetched and deleted per namespace (Loki API)'
   assert.equal(matrix.data.resultType, 'matrix');
   assert.deepEqual(matrix.data.result.map((s) => s.metric.job), ['eval', 'train']);
   const names = (await (await fetch(`${base}/prometheus/api/v1/label/__name__/values`, { headers })).json()) as { data: string[] };
-  assert.deepEqual(names.data, ['job:lines:rate1m']);
+  assert.deepEqual(names.data, ['ALERTS', 'job:lines:rate1m']);
   const labelNames = (await (await fetch(`${base}/prometheus/api/v1/labels`, { headers })).json()) as { data: string[] };
-  assert.deepEqual(labelNames.data, ['__name__', 'job']);
+  assert.deepEqual(labelNames.data, ['__name__', 'alertname', 'alertstate', 'job', 'pod', 'severity']);
+  // Prometheus's ALERTS series records the pending alert.
+  const alertsSeries = (await (await fetch(`${base}/prometheus/api/v1/query?query=${encodeURIComponent('ALERTS{alertstate="pending"}')}`, { headers })).json()) as {
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  assert.deepEqual(alertsSeries.data.result.map((r) => [r.metric.alertname, r.metric.pod, r.value[1]]), [['ManyTracebacks', 'p1', '1']]);
   // Grafana's Prometheus data source health check.
   const health = (await (await fetch(`${base}/prometheus/api/v1/query?query=1%2B1&time=4000`, { headers })).json()) as { data: { resultType: string; result: [number, string] } };
   assert.deepEqual(health.data, { resultType: 'scalar', result: [4000, '2'] });
