@@ -137,11 +137,10 @@ export class Wal {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const seq = this.nextSeq++;
-    const payload = encodeWalRecord(seq, tenant, streams);
-    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
-    const frame = Buffer.concat([header, payload]);
+    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES);
+    const payload = frame.subarray(FRAME_HEADER_BYTES);
+    frame.writeUInt32LE(payload.length, 0);
+    frame.writeUInt32LE(crc32(payload), 4);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ frame, record: { seq, tenant, streams }, resolve, reject });
       if (this.writing === undefined) this.writing = this.drain();
