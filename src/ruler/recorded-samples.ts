@@ -9,6 +9,12 @@ import { formatLabels } from '../push/labels.ts';
 import type { Labels } from '../push/types.ts';
 import type { LabelMatcher } from '../store/types.ts';
 
+/**
+ * Samples are held in memory (two 8-byte numbers each, plus array overhead): 2M samples is about
+ * 50 MB. Past it, appends fail (the rule reports the error) until retention frees room.
+ */
+export const MAX_RECORDED_SAMPLES = 2_000_000;
+
 /** Prometheus's default lookback delta. */
 export const LOOKBACK_MS = 5 * 60_000;
 
@@ -38,9 +44,12 @@ export class RecordedSampleStore {
   private readonly tenants = new Map<string, Map<string, StoredSeries>>();
   private sampleCount = 0;
 
-  constructor(directory: string, retentionMs: number) {
+  private readonly maxSamples: number;
+
+  constructor(directory: string, retentionMs: number, maxSamples = MAX_RECORDED_SAMPLES) {
     this.directory = directory;
     this.retentionMs = retentionMs;
+    this.maxSamples = maxSamples;
     mkdirSync(directory, { recursive: true });
     this.replay(Date.now());
   }
@@ -101,10 +110,13 @@ export class RecordedSampleStore {
   /** Appends one evaluation's samples (labels include __name__). */
   append(tenant: string, timestampMs: number, samples: RecordedSample[]): void {
     if (samples.length === 0) return;
+    this.dropExpired(tenant, timestampMs);
+    if (this.sampleCount + samples.length > this.maxSamples) {
+      throw new Error(`the recorded-sample store is full (${this.sampleCount} samples); lower ruler.recording_retention or record fewer series`);
+    }
     const record: RecordLine = { t: timestampMs, s: samples.map((sample) => [sample.labels, sample.value]) };
     appendFileSync(join(this.directory, `${encodeTenant(tenant)}.jsonl`), `${JSON.stringify(record)}\n`);
     this.insert(tenant, record);
-    this.dropExpired(tenant, timestampMs);
   }
 
   private dropExpired(tenant: string, nowMs: number): void {
