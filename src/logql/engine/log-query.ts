@@ -170,8 +170,16 @@ export function toCandidate(selected: SelectedLine, line: string): Candidate {
     }
     return { timestampNs: selected.timestampNs, line, labels, structuredMetadata: metadata, key: labelsKey(labels) };
   }
-  return { timestampNs: selected.timestampNs, line, labels: selected.streamLabels, key: labelsKey(selected.streamLabels) };
+  let key = streamKeys.get(selected.streamLabels);
+  if (key === undefined) {
+    key = labelsKey(selected.streamLabels);
+    streamKeys.set(selected.streamLabels, key);
+  }
+  return { timestampNs: selected.timestampNs, line, labels: selected.streamLabels, key };
 }
+
+/** Stream label objects are shared by all entries of a block: their key is computed once. */
+const streamKeys = new WeakMap<Labels, string>();
 
 /**
  * Loki's `interval`: walking in query order, an entry is kept only when it is at least `interval`
