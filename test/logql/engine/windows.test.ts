@@ -92,6 +92,9 @@ test('unwrap aggregations over a logfmt/regexp-extracted value', async () => {
     ['last_over_time', 0.02],
     ['quantile_over_time', 0.0155, 0.5],
     ['stdvar_over_time', 8.25e-6],
+    // Counter 0.011 … 0.020 over 9 s, extrapolated to the 10 s window (Prometheus rules): 0.001/s.
+    ['rate_counter', 0.001],
+    ['rate', 0.0155],
   ];
   for (const [op, expected, param] of expectations) {
     const result = await engineWith(node(op, param)).evaluate(node(op, param), at20);
@@ -161,4 +164,16 @@ test('a query past its timeout, or whose signal aborts, stops with an error inst
   controller.abort(new Error('client went away'));
   const engine = createLogQLEngine(many, { parse: () => node });
   await assert.rejects(engine.evaluate(node, { ...rangeParams(30, 30, 1), signal: controller.signal }), /client went away/);
+});
+
+test('log query interval keeps one entry per interval, counted from the first kept entry', async () => {
+  const expr = selector('a');
+  const params = { ...rangeParams(10, 20, 1), intervalMs: 3000, limit: 100 };
+  const seconds = async (direction: 'forward' | 'backward') => {
+    const result = await engineWith(expr).evaluate(expr, { ...params, direction });
+    return result.resultType === 'streams' ? result.streams[0]!.entries.map((e) => Number(e.timestampNs / SECOND_NS)) : [];
+  };
+  // [10s, 20s): forward 10, 13, 16, 19; backward from 19: 19, 16, 13, 10.
+  assert.deepEqual(await seconds('forward'), [10, 13, 16, 19]);
+  assert.deepEqual(await seconds('backward'), [19, 16, 13, 10]);
 });
