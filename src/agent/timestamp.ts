@@ -71,10 +71,12 @@ export function wallClockToUtcMs(zone: string, wallClockAsUtcMs: number): number
   return wallClockAsUtcMs - zoneOffsetMs(zone, firstGuessMs);
 }
 
+const POWERS_OF_TEN = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+
+/** `"25"` (of `.25`) → 250000000. Numbers, then one BigInt: BigInt(string) showed up in profiles. */
 function fractionToNs(fraction: string | undefined): bigint {
   if (fraction === undefined || fraction === '') return 0n;
-  // Number parsing then one BigInt conversion is much cheaper than BigInt(string).
-  return BigInt(Number(fraction.padEnd(9, '0')));
+  return BigInt(Number(fraction) * POWERS_OF_TEN[9 - fraction.length]!);
 }
 
 function offsetToMs(offset: string): number {
@@ -87,23 +89,25 @@ function offsetToMs(offset: string): number {
 // Lines of one writer share their stamp's date-and-second part for a whole second; converting it
 // (field parsing, zone lookup) once per distinct second keeps timestamp parsing off the profile.
 let cachedSecondKey = '';
-let cachedSecondUtcMs: number | undefined;
+let cachedSecondUtcNs: bigint | undefined;
 
 function fromFields(match: RegExpExecArray, fraction: string | undefined, offset: string | undefined, zone: string): bigint | undefined {
   const secondKey = `${match[1]}${match[2]}${match[3]}${match[4]}${match[5]}${match[6]}${offset ?? ''}|${zone}`;
-  let utcMs: number | undefined;
-  if (secondKey === cachedSecondKey) utcMs = cachedSecondUtcMs;
+  let secondNs: bigint | undefined;
+  if (secondKey === cachedSecondKey) secondNs = cachedSecondUtcNs;
   else {
+    let utcMs: number | undefined;
     const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((index) => Number(match[index]));
     if (month! >= 1 && month! <= 12 && day! >= 1 && day! <= 31 && hour! <= 23 && minute! <= 59 && second! <= 60) {
       const wallMs = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!);
       utcMs = offset !== undefined ? wallMs - offsetToMs(offset) : wallClockToUtcMs(zone, wallMs);
     }
+    secondNs = utcMs === undefined ? undefined : BigInt(utcMs) * NS_PER_MS;
     cachedSecondKey = secondKey;
-    cachedSecondUtcMs = utcMs;
+    cachedSecondUtcNs = secondNs;
   }
-  if (utcMs === undefined) return undefined;
-  return BigInt(utcMs) * NS_PER_MS + fractionToNs(fraction);
+  if (secondNs === undefined) return undefined;
+  return fraction === undefined ? secondNs : secondNs + fractionToNs(fraction);
 }
 
 function parseEpoch(match: RegExpExecArray): bigint {
