@@ -2,7 +2,7 @@
 
 import type { Labels } from '../../push/types.ts';
 import { QueryError } from '../api.ts';
-import type { LabelReplaceExpr, SampleExpr } from '../syntax/ast.ts';
+import type { LabelReplaceExpr, RangeAggregation, SampleExpr, VectorAggregation } from '../syntax/ast.ts';
 import { compileRe2, jsGroupName, RegexSyntaxError } from '../regex/re2.ts';
 import { evaluateBinary } from './binary-operation.ts';
 import type { QueryContext } from './query-context.ts';
@@ -26,6 +26,8 @@ export async function evaluateSampleExpr(context: QueryContext, expr: SampleExpr
       return { kind: 'vector', series: await evaluateRangeAggregation(context, expr, stepsNs) };
     }
     case 'vectorAggregation': {
+      const pushed = pushDownSum(expr);
+      if (pushed) return { kind: 'vector', series: await evaluateRangeAggregation(context, pushed, stepsNs) };
       const inner = await evaluateSampleExpr(context, expr.expr, stepsNs);
       if (inner.kind === 'scalar') throw new QueryError(`unexpected literal in ${expr.op} aggregation`);
       return { kind: 'vector', series: aggregateVector(expr, inner.series, steps) };
@@ -43,6 +45,20 @@ export async function evaluateSampleExpr(context: QueryContext, expr: SampleExpr
       return { kind: 'vector', series: labelReplace(expr, inner.series, steps) };
     }
   }
+}
+
+/** Range aggregations whose per-series values add up: summing series equals aggregating the group. */
+const ADDITIVE_RANGE_OPS = new Set<RangeAggregation['op']>(['count_over_time', 'bytes_over_time', 'sum_over_time', 'rate', 'bytes_rate']);
+
+/**
+ * `sum by (g) (count_over_time(…))` equals `count_over_time(…)` with the entries grouped by g: the
+ * range aggregation then keeps one series per group instead of one per parsed label set, which is
+ * far cheaper after a parser. Errors are still checked per entry, before grouping.
+ */
+function pushDownSum(expr: VectorAggregation): RangeAggregation | null {
+  const inner = expr.expr;
+  if (expr.op !== 'sum' || inner.kind !== 'rangeAggregation' || inner.grouping || !ADDITIVE_RANGE_OPS.has(inner.op)) return null;
+  return { ...inner, grouping: expr.grouping ?? { without: false, labels: [] } };
 }
 
 function labelReplace(expr: LabelReplaceExpr, input: StepSeries[], steps: number): StepSeries[] {

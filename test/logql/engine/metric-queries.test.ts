@@ -127,3 +127,20 @@ test('range queries produce one point per step, sorted series', async () => {
     { labels: { rank: '2' }, samples: [[40000, 1]] },
   ]);
 });
+
+test('sum over an additive range aggregation gives the same answer when grouped inside the scan', async () => {
+  // `… * 1` stops the push-down, so both evaluation paths are compared.
+  for (const inner of [
+    'count_over_time({job="train"} | regexp "(?P<word>\\\\w+)" [1m])',
+    'bytes_over_time({job="train"} [1m])',
+    'rate({job="train"} |= "loss" | logfmt | unwrap loss [1m])',
+    'sum_over_time({job="train"} |= "loss" | logfmt | unwrap loss [1m])',
+  ]) {
+    for (const grouping of ['', 'by (node)', 'without (rank)', 'by ()']) {
+      const pushed = await vector(`sum ${grouping} (${inner})`);
+      const plain = await vector(`sum ${grouping} (${inner} * 1)`);
+      assert.deepEqual(pushed, plain, `sum ${grouping} (${inner})`);
+      assert.ok(pushed.length > 0);
+    }
+  }
+});
