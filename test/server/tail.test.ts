@@ -96,7 +96,7 @@ describe('live tail over WebSocket', () => {
 
   test("a tenant's eleventh concurrent tail is refused with Loki's message; closing one frees a slot", async () => {
     const tenant = { 'X-Scope-OrgID': 'tail-many' };
-    const tails = [];
+    const tails: Array<Awaited<ReturnType<typeof openTail>>> = [];
     for (let i = 0; i < 10; i++) tails.push(await openTail(server.url, '{job="many"}', tenant));
     try {
       await assert.rejects(openTail(server.url, '{job="many"}', tenant), /^Error: 400 max concurrent tail requests limit exceeded, count > limit \(11 > 10\)$/);
