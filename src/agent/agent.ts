@@ -150,7 +150,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
         const offset = saved !== undefined && saved.offsetBytes <= sizeBytes ? saved.offsetBytes : 0;
         let tail: FileTail;
         try {
-          tail = new FileTail(path, identity, offset, nowMs);
+          tail = new FileTail(path, identity, offset);
         } catch (error) {
           log(`cannot open ${path}: ${(error as Error).message}`);
           continue;

@@ -21,23 +21,19 @@ export interface TailedLine {
 
 export class FileTail {
   readonly identity: string;
-  /** The path the file had when it was opened (labels use it; rotation renames do not change them). */
-  readonly openedPath: string;
+  /** Where the file is now (updated when a rename keeps it under a matching glob). */
   path: string;
   offsetBytes: number;
   sizeBytes = 0;
-  lastSeenAtMs: number;
   private fd: number | undefined;
   private buffer = Buffer.allocUnsafe(64 * 1024);
   private fingerprint: Buffer | undefined;
   private readonly fingerprintCheck = Buffer.allocUnsafe(FINGERPRINT_BYTES);
 
-  constructor(path: string, identity: string, offsetBytes: number, nowMs: number) {
+  constructor(path: string, identity: string, offsetBytes: number) {
     this.path = path;
-    this.openedPath = path;
     this.identity = identity;
     this.offsetBytes = offsetBytes;
-    this.lastSeenAtMs = nowMs;
     this.fd = openSync(path, 'r');
   }
 
