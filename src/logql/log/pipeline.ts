@@ -29,6 +29,8 @@ import { unpackParserStage } from './unpack-parser.ts';
 export interface RawLineFilter {
   negated: boolean;
   needles: Buffer[];
+  /** The same needles as strings, for entries that are already decoded (live tail). */
+  texts: string[];
   caseInsensitive: boolean;
 }
 
@@ -102,7 +104,7 @@ export function compilePipeline(stages: Stage[]): CompiledPipeline {
           stage.op === '|~' || stage.op === '!~'
             ? stage.values.flatMap((v) => (v.kind === 'text' ? (analyzeRegexLiterals(v.value).alternatives ?? []) : []))
             : stage.values.map((v) => (v.kind === 'text' ? v.value : ''));
-        rawFilters.push({ negated: stage.op === '!=' || stage.op === '!~', needles: texts.map((t) => Buffer.from(t, 'utf8')), caseInsensitive: false });
+        rawFilters.push({ negated: stage.op === '!=' || stage.op === '!~', needles: texts.map((t) => Buffer.from(t, 'utf8')), texts, caseInsensitive: false });
         continue;
       }
       const prefilter = regexPrefilter(stage);
@@ -126,9 +128,10 @@ function regexPrefilter(stage: Stage & { kind: 'lineFilter' }): RawLineFilter | 
   if (!needles || needles.needles.some((n) => n.length === 0)) return null;
   if (needles.caseInsensitive) {
     if (needles.needles.some((n) => /[^\x00-\x7f]/.test(n))) return null;
-    return { negated: false, needles: needles.needles.map((n) => Buffer.from(n.toLowerCase(), 'latin1')), caseInsensitive: true };
+    const lowered = needles.needles.map((n) => n.toLowerCase());
+    return { negated: false, needles: lowered.map((n) => Buffer.from(n, 'latin1')), texts: lowered, caseInsensitive: true };
   }
-  return { negated: false, needles: needles.needles.map((n) => Buffer.from(n, 'utf8')), caseInsensitive: false };
+  return { negated: false, needles: needles.needles.map((n) => Buffer.from(n, 'utf8')), texts: needles.needles, caseInsensitive: false };
 }
 
 /** Runs the non-hoisted stages. Returns null when a stage drops the entry. */
@@ -155,7 +158,7 @@ export function runWholePipeline(
   for (const raw of pipeline.rawFilters) {
     // Case-insensitive raw filters are prefilters only; their exact predicate is in linePredicates.
     if (raw.caseInsensitive) continue;
-    const found = raw.needles.some((needle) => line.includes(needle.toString('utf8')));
+    const found = raw.texts.some((needle) => line.includes(needle));
     if (found === raw.negated) return null;
   }
   for (const predicate of pipeline.linePredicates) if (!predicate(line)) return null;
