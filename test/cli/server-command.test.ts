@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { BIN, NODE, runCommand, startServerProcess } from './server-process.ts';
 
 test('rankscope server prints one ready line, answers /ready, and on SIGTERM flushes and exits 0', { timeout: 60_000 }, async () => {
@@ -29,6 +29,12 @@ test('rankscope server prints one ready line, answers /ready, and on SIGTERM flu
       body: JSON.stringify({ streams: [{ stream: { job: 'cli' }, values: [[String(t), 'before sigterm one'], [String(t + 1n), 'before sigterm two']] }] }),
     });
     assert.equal(push.status, 204);
+
+    // /metrics (ours and the ruler's) is valid Prometheus exposition text by Prometheus's own checker.
+    const metricsText = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metricsText, /^rankscope_ingested_lines_total\{tenant="fake"\} 2$/m);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: metricsText, encoding: 'utf8' });
+    assert.equal(promtool.status, 0, `promtool: ${promtool.stdout}${promtool.stderr}`);
 
     const query = await runCommand(['query', '{job="cli"}', '--server', server.url, '--output', 'raw', '--since', '5m']);
     assert.equal(query.code, 0, query.stderr);
