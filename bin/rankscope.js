@@ -2,7 +2,7 @@
 // Entry shim. rankscope runs TypeScript directly through Node 24's type stripping. When the node on
 // PATH is older (a system Node 20, say), re-run this command under the Node 24 that the `node`
 // devDependency installed into node_modules.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,20 @@ if (major < 24) {
     console.error(`rankscope needs Node.js 24 or newer (this is ${process.version}); run \`npm ci\` first.`);
     process.exit(1);
   }
-  const child = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(child.status ?? 1);
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Forward signals so `rankscope run` and `rankscope server` see Ctrl-C and SIGTERM, and mirror how the
+  // child ended (exit code, or death by signal) so callers can tell.
+  const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const signal of forwarded) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => {
+    if (signal !== null) {
+      for (const name of forwarded) process.removeAllListeners(name);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code ?? 1);
+  });
+} else {
+  const { main } = await import('../src/cli/main.ts');
+  await main(process.argv.slice(2));
 }
-const { main } = await import('../src/cli/main.ts');
-await main(process.argv.slice(2));
