@@ -118,7 +118,7 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
     if (inflight.size > 0) await Promise.race(inflight);
   }
   candidates.sort(order);
-  if (params.intervalMs > 0) candidates = applyInterval(candidates, BigInt(params.intervalMs) * 1_000_000n, backward, params);
+  if (params.intervalMs > 0) candidates = applyInterval(candidates, BigInt(params.intervalMs) * 1_000_000n, backward);
   if (candidates.length > limit) candidates = candidates.slice(0, limit);
   return groupStreams(candidates);
 }
@@ -183,10 +183,10 @@ const streamKeys = new WeakMap<Labels, string>();
 
 /**
  * Loki's `interval`: walking in query order, an entry is kept only when it is at least `interval`
- * after (forward) or before (backward) the previously kept one. Forward counts from the query start
- * in whole intervals; backward from the end.
+ * after (forward) or before (backward) the previously kept one, across all streams; the first entry
+ * in query order is always kept.
  */
-function applyInterval(candidates: Candidate[], intervalNs: bigint, backward: boolean, params: QueryParams): Candidate[] {
+function applyInterval(candidates: Candidate[], intervalNs: bigint, backward: boolean): Candidate[] {
   const kept: Candidate[] = [];
   let next: bigint | null = null;
   for (const candidate of candidates) {
@@ -200,7 +200,6 @@ function applyInterval(candidates: Candidate[], intervalNs: bigint, backward: bo
       next = backward ? candidate.timestampNs - intervalNs : candidate.timestampNs + intervalNs;
     }
   }
-  void params;
   return kept;
 }
 

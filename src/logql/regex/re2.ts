@@ -189,7 +189,8 @@ function translateSequence(state: TranslateState): string {
         state.pos++;
       }
       const next = text[state.pos];
-      if (next === '*' || next === '+' || (next === '?' && false)) {
+      // RE2 rejects a repetition of a repetition (`a**`, `a+{2}`); `a*?` is the lazy form, handled above.
+      if (next === '*' || next === '+' || (next === '{' && isRepeat(text, state.pos))) {
         throw new RegexSyntaxError(`error parsing regexp: invalid nested repetition operator: \`${op}${next}\``);
       }
       out += op;

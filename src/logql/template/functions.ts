@@ -166,8 +166,7 @@ function compareOrdered(name: string, a: GoValue, b: GoValue): number {
   if (typeof a === 'string' || typeof a === 'number' || typeof a === 'bigint') {
     return a < (b as typeof a) ? -1 : a > (b as typeof a) ? 1 : 0;
   }
-  throw new FunctionCallError(`invalid type for comparison`);
-  void name;
+  throw new FunctionCallError(`invalid type for comparison in ${name}`);
 }
 
 function goEqual(a: GoValue, b: GoValue): boolean {

@@ -68,11 +68,9 @@ function tokenizeLayout(layout: string): LayoutPart[] {
   let literal = '';
   let i = 0;
   outer: while (i < layout.length) {
-    const fraction = /^[.,](0+|9+)(?![0-9])/.exec(layout.slice(i));
-    if (fraction && /\d$/.test(layout.slice(0, i)) === false) {
-      // A fraction only counts right after seconds in Go; accept it after any text for simplicity.
-    }
-    if (fraction && (layout.slice(0, i).endsWith('05') || layout.slice(0, i).endsWith('5'))) {
+    // Go: `.000`, `,000`, `.999`, `,999` (a run not followed by a digit) are fractional seconds.
+    const fraction = /^[.,](0+|9+)(?![0-9])/.exec(layout.slice(i, i + 12));
+    if (fraction) {
       if (literal) parts.push({ literal });
       literal = '';
       parts.push({ fraction: fraction[0][0]!, digits: fraction[1]!.length, trim: fraction[1]![0] === '9' });
