@@ -66,9 +66,11 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
     }
     if (stream.entries.length === 0) continue;
     let streamText: string | undefined;
-    const accepted: PushEntry[] = [];
-    let changed = false;
-    for (const entry of stream.entries) {
+    // Built only once an entry is dropped or changed; until then the stream passes through as is.
+    let accepted: PushEntry[] | undefined;
+    const entries = stream.entries;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       let line = entry.line;
       let lineBytes = line.length <= certainlyShortChars ? -1 : Buffer.byteLength(line);
       if (lineBytes > maxLineBytes && maxLineBytes > 0) {
@@ -80,6 +82,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
           streamText ??= formatLabels(stream.labels);
           result.errors.push(`max entry size '${maxLineBytes}' bytes exceeded for stream '${streamText}' while adding an entry with length '${lineBytes}' bytes`);
           discard(result, 'line_too_long', 1, lineBytes);
+          accepted ??= entries.slice(0, index);
           continue;
         }
       }
@@ -87,12 +90,14 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
         streamText ??= formatLabels(stream.labels);
         result.errors.push(`entry for stream '${streamText}' has timestamp too old: ${formatNs(entry.timestampNs)}, oldest acceptable timestamp is: ${formatNs(oldestNs)}`);
         discard(result, 'greater_than_max_sample_age', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
+        accepted ??= entries.slice(0, index);
         continue;
       }
       if (entry.timestampNs > newestNs) {
         streamText ??= formatLabels(stream.labels);
         result.errors.push(`entry for stream '${streamText}' has timestamp too new: ${formatNs(entry.timestampNs)}`);
         discard(result, 'too_far_in_future', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
+        accepted ??= entries.slice(0, index);
         continue;
       }
       let metadataBytes = 0;
@@ -103,20 +108,23 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
           streamText ??= formatLabels(stream.labels);
           result.errors.push(problem.message.replace('%STREAM%', streamText));
           discard(result, problem.reason, 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
+          accepted ??= entries.slice(0, index);
           continue;
         }
         metadataBytes = problem;
       }
       result.acceptedBytes += (lineBytes < 0 ? Buffer.byteLength(line) : lineBytes) + metadataBytes;
-      if (line === entry.line) accepted.push(entry);
-      else {
+      if (line !== entry.line) {
+        accepted ??= entries.slice(0, index);
         accepted.push({ ...entry, line });
-        changed = true;
-      }
+      } else if (accepted !== undefined) accepted.push(entry);
     }
-    if (accepted.length > 0) {
+    if (accepted === undefined) {
+      result.acceptedLines += entries.length;
+      result.streams.push(stream);
+    } else if (accepted.length > 0) {
       result.acceptedLines += accepted.length;
-      result.streams.push(accepted.length === stream.entries.length && !changed ? stream : { labels: stream.labels, entries: accepted });
+      result.streams.push({ labels: stream.labels, entries: accepted });
     }
   }
   return result;

@@ -58,3 +58,20 @@ test('labels with empty values are dropped, as Prometheus treats them as absent'
   const result = validatePush([{ labels: { a: 'b', empty: '' }, entries: [{ timestampNs: now, line: 'x' }] }], limits, nowMs);
   assert.deepEqual(result.streams[0]!.labels, { a: 'b' });
 });
+
+test('dropping or truncating an entry mid-stream keeps the others in order; an untouched stream passes through as is', () => {
+  const entries = [
+    { timestampNs: now, line: 'first' },
+    { timestampNs: now, line: 'x'.repeat(17) },
+    { timestampNs: now + 1n, line: 'third' },
+  ];
+  const stream = { labels: { a: 'b' }, entries };
+  const rejected = validatePush([stream], limits, nowMs);
+  assert.deepEqual(rejected.streams, [{ labels: { a: 'b' }, entries: [entries[0], entries[2]] }]);
+  assert.equal(rejected.acceptedLines, 2);
+  const truncated = validatePush([stream], { ...limits, maxLineSizeTruncate: true }, nowMs);
+  assert.deepEqual(truncated.streams[0]!.entries.map((entry) => entry.line), ['first', 'x'.repeat(16), 'third']);
+  assert.equal(entries[1]!.line.length, 17, 'the caller’s entry is not mutated');
+  const clean = { labels: { a: 'b' }, entries: [entries[0]!, entries[2]!] };
+  assert.equal(validatePush([clean], limits, nowMs).streams[0], clean);
+});
