@@ -13,7 +13,7 @@ export function jsonParserStage(params: ExtractionParam[]): PipelineStage {
       let document: JsonNode | undefined;
       if (entry.line.trim() !== '') {
         try {
-          document = parseJsonDocument(entry.line);
+          document = parseJsonDocument(entry.line, true);
         } catch {
           // Loki reports a bare JSONParserErr here (no details) and extracts nothing.
           entry.labels.setError(ErrorType.json);

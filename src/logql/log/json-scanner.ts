@@ -17,8 +17,13 @@ export class JsonSyntaxError extends Error {
 
 const MAX_DEPTH = 512;
 
-export function parseJsonDocument(text: string): JsonNode {
-  const reader = { text, pos: 0 };
+/**
+ * Parses a JSON document. `lenientEnd` accepts input that ends where an object or array would still
+ * need its closing bracket (a truncated line): Loki's path lookups read only as far as the value they
+ * want, so `| json a="x"` still extracts from such lines.
+ */
+export function parseJsonDocument(text: string, lenientEnd = false): JsonNode {
+  const reader: Reader = { text, pos: 0, lenientEnd };
   skipSpace(reader);
   const node = readValue(reader, 0);
   skipSpace(reader);
@@ -28,6 +33,7 @@ export function parseJsonDocument(text: string): JsonNode {
 interface Reader {
   text: string;
   pos: number;
+  lenientEnd: boolean;
 }
 
 function skipSpace(reader: Reader): void {
@@ -94,6 +100,7 @@ function readObject(reader: Reader, depth: number): JsonNode {
       reader.pos++;
       return { type: 'object', start, end: reader.pos, entries };
     }
+    if (c === undefined && reader.lenientEnd) return { type: 'object', start, end: reader.pos, entries };
     throw new JsonSyntaxError("Value looks like object, but can't find closing '}' symbol");
   }
 }
@@ -120,6 +127,7 @@ function readArray(reader: Reader, depth: number): JsonNode {
       reader.pos++;
       return { type: 'array', start, end: reader.pos, items };
     }
+    if (c === undefined && reader.lenientEnd) return { type: 'array', start, end: reader.pos, items };
     throw new JsonSyntaxError("Value is array, but can't find closing ']' symbol");
   }
 }
