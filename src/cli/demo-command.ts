@@ -76,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     '',
     `  UI:        ${demo.url}/`,
     `  Loki API:  ${demo.url}/loki/api/v1/  (Grafana and logcli work against it)`,
+    `  alerts:    ${demo.url}/prometheus/api/v1/alerts  (training rule pack: tracebacks, OOM, NCCL, silent ranks)`,
     `  data:      ${demo.dataDir}${options.dataDir === undefined ? ' (removed on exit)' : ''}`,
     '',
     'Try these queries in the UI, or with `rankscope query`:',

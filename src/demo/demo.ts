@@ -49,7 +49,13 @@ export const EXAMPLE_QUERIES = [
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rankscope-demo-'));
-  const server = await startServer({ server: { listen: options.listen }, store: { data_dir: join(dataDir, 'store') } });
+  // The training rule pack is on, so the simulated rank failure also shows up as firing alerts
+  // (GET /prometheus/api/v1/alerts, and in Grafana's alerting view).
+  const server = await startServer({
+    server: { listen: options.listen },
+    store: { data_dir: join(dataDir, 'store') },
+    ruler: { enable_training_rules: true },
+  });
   const logsDir = join(dataDir, 'demo-logs');
   const queueDir = join(dataDir, 'agent-queue');
   let agent: AgentHandle | undefined;
