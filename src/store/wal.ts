@@ -148,68 +148,68 @@ export class Wal {
   }
 
   private async drain(): Promise<void> {
+    // Callers do `this.writing = this.drain()`: yield once so that assignment happens before the
+    // finally below clears it, even when there is nothing to await (a rotation of an empty segment).
+    await Promise.resolve();
     try {
-      // Bounded: each pass removes at least one queued append or rotation request; it ends when
-      // both are empty (appends after close are refused).
+      // Bounded: each pass writes one group or performs one rotation; it ends when both the queue
+      // and the rotation requests are empty (appends after close are refused). Rotation requests
+      // are served between groups, so a steady stream of appends cannot starve a head cut.
       for (;;) {
-        await this.writeQueued();
-        // Appends queued while writeQueued's promise settled must not be stranded: re-check here,
-        // synchronously with clearing `writing` below.
-        if (this.queue.length > 0) continue;
-        if (this.rotateWaiters.length === 0) break;
-        const waiters = this.rotateWaiters.splice(0);
-        if (this.segmentBytes > 0 && this.failure === undefined) await this.startSegment();
-        for (const wake of waiters) wake();
+        if (this.rotateWaiters.length > 0) {
+          const waiters = this.rotateWaiters.splice(0);
+          if (this.segmentBytes > 0 && this.failure === undefined) await this.startSegment();
+          for (const wake of waiters) wake();
+          continue;
+        }
+        if (this.queue.length === 0) break;
+        await this.writeGroup();
       }
     } finally {
       this.writing = undefined;
     }
   }
 
-  private async writeQueued(): Promise<void> {
-    {
-      while (this.queue.length > 0) {
-        let groupBytes = 0;
-        let take = 0;
-        while (take < this.queue.length && (take === 0 || groupBytes + this.queue[take]!.frame.length <= MAX_GROUP_BYTES)) {
-          groupBytes += this.queue[take]!.frame.length;
-          take++;
-        }
-        const group = this.queue.splice(0, take);
-        try {
-          const file = this.file!;
-          const frames = group.map((pending) => pending.frame);
-          let written = 0;
-          // writev may write partially; loop until all bytes are written (bounded by groupBytes).
-          while (written < groupBytes) {
-            const { bytesWritten } = await file.writev(remainingFrames(frames, written));
-            if (bytesWritten <= 0) throw new Error('WAL write made no progress');
-            written += bytesWritten;
-          }
-          if (this.options.fsync) {
-            const startedAt = performance.now();
-            await file.datasync();
-            this.options.onFsync?.((performance.now() - startedAt) / 1000);
-          }
-          this.segmentBytes += groupBytes;
-        } catch (error) {
-          // A failed write leaves the segment in an unknown state: refuse further appends.
-          this.failure = new Error(`WAL write failed: ${(error as Error).message}`);
-          for (const pending of group) pending.reject(this.failure);
-          for (const pending of this.queue.splice(0)) pending.reject(this.failure);
-          return;
-        }
-        for (const pending of group) {
-          try {
-            this.options.onDurable(pending.record);
-            pending.resolve();
-          } catch (error) {
-            pending.reject(error as Error);
-          }
-        }
-        if (this.segmentBytes >= SEGMENT_TARGET_BYTES) await this.startSegment();
+  private async writeGroup(): Promise<void> {
+    let groupBytes = 0;
+    let take = 0;
+    while (take < this.queue.length && (take === 0 || groupBytes + this.queue[take]!.frame.length <= MAX_GROUP_BYTES)) {
+      groupBytes += this.queue[take]!.frame.length;
+      take++;
+    }
+    const group = this.queue.splice(0, take);
+    try {
+      const file = this.file!;
+      const frames = group.map((pending) => pending.frame);
+      let written = 0;
+      // writev may write partially; loop until all bytes are written (bounded by groupBytes).
+      while (written < groupBytes) {
+        const { bytesWritten } = await file.writev(remainingFrames(frames, written));
+        if (bytesWritten <= 0) throw new Error('WAL write made no progress');
+        written += bytesWritten;
+      }
+      if (this.options.fsync) {
+        const startedAt = performance.now();
+        await file.datasync();
+        this.options.onFsync?.((performance.now() - startedAt) / 1000);
+      }
+      this.segmentBytes += groupBytes;
+    } catch (error) {
+      // A failed write leaves the segment in an unknown state: refuse further appends.
+      this.failure = new Error(`WAL write failed: ${(error as Error).message}`);
+      for (const pending of group) pending.reject(this.failure);
+      for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+      return;
+    }
+    for (const pending of group) {
+      try {
+        this.options.onDurable(pending.record);
+        pending.resolve();
+      } catch (error) {
+        pending.reject(error as Error);
       }
     }
+    if (this.segmentBytes >= SEGMENT_TARGET_BYTES) await this.startSegment();
   }
 
   /**

@@ -131,3 +131,25 @@ test('WAL keeps sequence numbers increasing even when every segment was truncate
     await dir.remove();
   }
 });
+
+test('WAL rotation of an empty segment, and rotation amid a stream of appends, both complete', async () => {
+  const dir = await makeTempDir('wal-rotate');
+  try {
+    const { wal } = await openWal(dir.path);
+    await wal.rotate(); // nothing written yet: no new segment, and idle()/close() must not hang
+    assert.equal(wal.segmentCount(), 1);
+    // Keep appending while a rotation is requested: it is served between group commits.
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; i < 2000 && !stop; i++) await wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: BigInt(i), line: 'busy' }] }]);
+    })();
+    await wal.append('t', [{ labels: { job: 'x' }, entries: [{ timestampNs: 0n, line: 'first' }] }]);
+    await wal.rotate();
+    stop = true;
+    await writer;
+    assert.equal(wal.segmentCount(), 2);
+    await wal.close();
+  } finally {
+    await dir.remove();
+  }
+});
