@@ -38,7 +38,12 @@ import type { WalRecord } from './wal-record.ts';
 
 export type { StoreOptions } from './config.ts';
 
-/** Parts below this raw size are merged by compaction (a few head cuts' worth). */
+/**
+ * Parts below this raw size (and below half a size-triggered head cut) are merged by compaction.
+ * Parts from size-triggered cuts already hold full blocks, so re-encoding them would spend CPU for
+ * little gain; the small parts from age-triggered cuts, shutdowns and many-stream heads are the
+ * ones with small blocks worth merging.
+ */
 const SMALL_PART_BYTES = 256 * 1024 * 1024;
 /** One compaction merges at most this much raw data (memory is bounded per stream, not by this). */
 const MAX_MERGE_BYTES = 1024 * 1024 * 1024;
@@ -383,7 +388,7 @@ export class DiskLogStore implements LogStore {
     return this.exclusive(async () => {
       await this.runPendingDeletes(Date.now());
       for (const partition of [...this.allPartitions()]) {
-        const plan = planCompaction(partition, SMALL_PART_BYTES, MAX_MERGE_BYTES);
+        const plan = planCompaction(partition, Math.min(SMALL_PART_BYTES, this.options.headCutBytes / 2), MAX_MERGE_BYTES);
         if (plan === undefined) continue;
         const { part } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder);
         const replacedIds = new Set(plan.parts.map((p) => p.partId));
