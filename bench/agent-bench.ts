@@ -133,7 +133,15 @@ async function main(): Promise<void> {
         rejectedEntries = metrics.get('rankscope_agent_dropped_entries_total{reason="rejected"}') ?? 0;
         const readLines = metrics.get('rankscope_agent_read_lines_total') ?? 0;
         const queuedEntries = metrics.get('rankscope_agent_queued_entries_total') ?? -1;
-        return readLines >= physicalLines && queuedEntries > 0 && sentEntries + rejectedEntries === queuedEntries && (metrics.get('rankscope_agent_queue_depth_batches') ?? 1) === 0;
+        // Every line read, the batch in memory written out (entries wait there up to the batch wait),
+        // and every queued batch answered.
+        return (
+          readLines >= physicalLines &&
+          queuedEntries > 0 &&
+          (metrics.get('rankscope_agent_batch_entries') ?? 1) === 0 &&
+          sentEntries + rejectedEntries === queuedEntries &&
+          (metrics.get('rankscope_agent_queue_depth_batches') ?? 1) === 0
+        );
       },
       600_000,
       'the agent to ship every line',

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import * as z from 'zod';
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
+import { pythonGroupsToJs } from './python-regex.ts';
 import { checkTimeZone } from './timestamp.ts';
 
 const labelName = z.string().regex(LABEL_NAME_PATTERN, 'label names must match [a-zA-Z_][a-zA-Z0-9_]*');
@@ -21,10 +22,7 @@ function compilesAsRegex(text: string): boolean {
   }
 }
 
-/** Promtail/Python configs write named groups as `(?P<name>…)`; JavaScript spells them `(?<name>…)`. */
-export function pythonGroupsToJs(pattern: string): string {
-  return pattern.replace(/\(\?P</g, '(?<');
-}
+export { pythonGroupsToJs };
 
 const regexText = z.string().refine(compilesAsRegex, { message: 'not a valid regular expression' });
 

@@ -6,7 +6,7 @@
 import { formatLabels } from '../push/labels.ts';
 import type { Labels } from '../push/types.ts';
 import type { ProcessingConfig } from './config.ts';
-import { pythonGroupsToJs } from './config.ts';
+import { pythonGroupsToJs } from './python-regex.ts';
 import { collapseCarriageReturns, detectLevel, splitRankPrefix } from './line-text.ts';
 import { MultilineJoiner, type JoinedEntry } from './multiline.ts';
 import { nowNs, parseLineTimestamp, type TimestampOptions } from './timestamp.ts';

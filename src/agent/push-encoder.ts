@@ -6,7 +6,7 @@
 
 import snappy from 'snappy';
 import { formatLabels } from '../push/labels.ts';
-import type { PushStream } from '../push/types.ts';
+import type { Labels, PushStream } from '../push/types.ts';
 
 const NS_PER_SECOND = 1_000_000_000n;
 // Wire types: 0 = varint, 2 = length-delimited. Tag byte = field number << 3 | wire type.
@@ -37,73 +37,123 @@ function writeVarint(buffer: Buffer, offset: number, value: number): number {
   return offset;
 }
 
-interface EntryLayout {
-  seconds: number;
-  nanos: number;
-  timestampSize: number;
-  lineBytes: number;
-  size: number;
+/** One stream's entries, already serialized as repeated `entries` fields of a `logproto.Stream`. */
+interface EncodedStream {
+  labelsText: string;
+  bytes: Buffer;
+  lengthBytes: number;
+}
+
+// A stream's entry buffer starts small (most batches spread over many streams) and doubles.
+const INITIAL_STREAM_BYTES = 4096;
+
+/**
+ * Builds one push body entry by entry. Each entry is serialized the moment it is added, so a batch
+ * is held as a few growing byte buffers (outside the JS heap) instead of one object, string and
+ * bigint per entry that would live until the batch is cut: at 10k lines/s with a 1 s batch wait,
+ * those survived young-generation GCs, were promoted, and made the old generation (and RSS) grow.
+ */
+export class PushBodyBuilder {
+  private streams = new Map<string, EncodedStream>();
+  private entries = 0;
+  private payloadBytes = 0;
+
+  get entryCount(): number {
+    return this.entries;
+  }
+
+  /** Serialized size so far, before compression. */
+  get sizeBytes(): number {
+    return this.payloadBytes;
+  }
+
+  /**
+   * Adds an entry to the stream `streamKey` (formatLabels(labels), or any key identifying them).
+   * `lineBytes` is Buffer.byteLength(line), when the caller has measured it already.
+   */
+  add(streamKey: string, labels: Labels, timestampNs: bigint, line: string, lineBytes = Buffer.byteLength(line)): void {
+    let stream = this.streams.get(streamKey);
+    if (stream === undefined) {
+      const labelsText = formatLabels(labels);
+      stream = { labelsText, bytes: Buffer.allocUnsafe(INITIAL_STREAM_BYTES), lengthBytes: 0 };
+      this.streams.set(streamKey, stream);
+      this.payloadBytes += 16 + Buffer.byteLength(labelsText);
+    }
+    const seconds = Number(timestampNs / NS_PER_SECOND);
+    const nanos = Number(timestampNs % NS_PER_SECOND);
+    // proto3 omits zero values.
+    const timestampSize = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
+    const entrySize = 1 + varintSize(timestampSize) + timestampSize + 1 + varintSize(lineBytes) + lineBytes;
+    const needed = 1 + varintSize(entrySize) + entrySize;
+    if (stream.lengthBytes + needed > stream.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(stream.bytes.length * 2, stream.lengthBytes + needed));
+      stream.bytes.copy(grown, 0, 0, stream.lengthBytes);
+      stream.bytes = grown;
+    }
+    const buffer = stream.bytes;
+    let offset = stream.lengthBytes;
+    buffer[offset++] = TAG_STREAM_ENTRIES;
+    offset = writeVarint(buffer, offset, entrySize);
+    buffer[offset++] = TAG_ENTRY_TIMESTAMP;
+    offset = writeVarint(buffer, offset, timestampSize);
+    if (seconds !== 0) {
+      buffer[offset++] = TAG_TIMESTAMP_SECONDS;
+      offset = writeVarint(buffer, offset, seconds);
+    }
+    if (nanos !== 0) {
+      buffer[offset++] = TAG_TIMESTAMP_NANOS;
+      offset = writeVarint(buffer, offset, nanos);
+    }
+    buffer[offset++] = TAG_ENTRY_LINE;
+    offset = writeVarint(buffer, offset, lineBytes);
+    offset += buffer.write(line, offset, 'utf8');
+    stream.lengthBytes = offset;
+    this.entries++;
+    this.payloadBytes += needed;
+  }
+
+  /** Returns the snappy-compressed PushRequest of everything added, and starts an empty body. */
+  finish(): Buffer {
+    let total = 0;
+    const streamSizes: number[] = [];
+    for (const stream of this.streams.values()) {
+      const labelsLength = Buffer.byteLength(stream.labelsText);
+      const size = 1 + varintSize(labelsLength) + labelsLength + stream.lengthBytes;
+      streamSizes.push(size);
+      total += 1 + varintSize(size) + size;
+    }
+    const buffer = Buffer.allocUnsafe(total);
+    let offset = 0;
+    let index = 0;
+    for (const stream of this.streams.values()) {
+      buffer[offset++] = TAG_REQUEST_STREAMS;
+      offset = writeVarint(buffer, offset, streamSizes[index++]!);
+      buffer[offset++] = TAG_STREAM_LABELS;
+      offset = writeVarint(buffer, offset, Buffer.byteLength(stream.labelsText));
+      offset += buffer.write(stream.labelsText, offset, 'utf8');
+      offset += stream.bytes.copy(buffer, offset, 0, stream.lengthBytes);
+    }
+    this.streams = new Map();
+    this.entries = 0;
+    this.payloadBytes = 0;
+    return snappy.compressSync(buffer);
+  }
 }
 
 /** Encodes streams as a snappy-compressed PushRequest, ready to POST as application/x-protobuf. */
 export function encodePushBody(streams: PushStream[]): Buffer {
-  const labelTexts: string[] = [];
-  const labelBytes: number[] = [];
-  const layouts: EntryLayout[][] = [];
-  const streamSizes: number[] = [];
-  let total = 0;
-  for (const stream of streams) {
-    const labels = formatLabels(stream.labels);
-    const labelsLength = Buffer.byteLength(labels);
-    let size = 1 + varintSize(labelsLength) + labelsLength;
-    const entries: EntryLayout[] = [];
+  const builder = new PushBodyBuilder();
+  for (let s = 0; s < streams.length; s++) {
+    const stream = streams[s]!;
+    // Streams stay separate even when two carry equal labels, as they were given; a stream without
+    // entries carries nothing and is left out.
+    const key = String(s);
     for (const entry of stream.entries) {
       if (entry.structuredMetadata !== undefined && entry.structuredMetadata.length > 0) {
         throw new Error('encodePushBody: structured metadata is not produced by the agent');
       }
-      const seconds = Number(entry.timestampNs / NS_PER_SECOND);
-      const nanos = Number(entry.timestampNs % NS_PER_SECOND);
-      // proto3 omits zero values.
-      const timestampSize = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
-      const lineBytes = Buffer.byteLength(entry.line);
-      const entrySize = 1 + varintSize(timestampSize) + timestampSize + 1 + varintSize(lineBytes) + lineBytes;
-      entries.push({ seconds, nanos, timestampSize, lineBytes, size: entrySize });
-      size += 1 + varintSize(entrySize) + entrySize;
-    }
-    labelTexts.push(labels);
-    labelBytes.push(labelsLength);
-    layouts.push(entries);
-    streamSizes.push(size);
-    total += 1 + varintSize(size) + size;
-  }
-  const buffer = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (let s = 0; s < streams.length; s++) {
-    buffer[offset++] = TAG_REQUEST_STREAMS;
-    offset = writeVarint(buffer, offset, streamSizes[s]!);
-    buffer[offset++] = TAG_STREAM_LABELS;
-    offset = writeVarint(buffer, offset, labelBytes[s]!);
-    offset += buffer.write(labelTexts[s]!, offset, 'utf8');
-    const entries = streams[s]!.entries;
-    const entryLayouts = layouts[s]!;
-    for (let e = 0; e < entries.length; e++) {
-      const layout = entryLayouts[e]!;
-      buffer[offset++] = TAG_STREAM_ENTRIES;
-      offset = writeVarint(buffer, offset, layout.size);
-      buffer[offset++] = TAG_ENTRY_TIMESTAMP;
-      offset = writeVarint(buffer, offset, layout.timestampSize);
-      if (layout.seconds !== 0) {
-        buffer[offset++] = TAG_TIMESTAMP_SECONDS;
-        offset = writeVarint(buffer, offset, layout.seconds);
-      }
-      if (layout.nanos !== 0) {
-        buffer[offset++] = TAG_TIMESTAMP_NANOS;
-        offset = writeVarint(buffer, offset, layout.nanos);
-      }
-      buffer[offset++] = TAG_ENTRY_LINE;
-      offset = writeVarint(buffer, offset, layout.lineBytes);
-      offset += buffer.write(entries[e]!.line, offset, 'utf8');
+      builder.add(key, stream.labels, entry.timestampNs, entry.line);
     }
   }
-  return snappy.compressSync(buffer);
+  return builder.finish();
 }

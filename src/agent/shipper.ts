@@ -3,10 +3,10 @@
 // server, shared by `rankscope agent` and `rankscope run`.
 
 import { formatLabels } from '../push/labels.ts';
-import type { Labels, PushStream } from '../push/types.ts';
+import type { Labels } from '../push/types.ts';
 import { DiskQueue } from './disk-queue.ts';
 import { AgentMetrics } from './metrics.ts';
-import { encodePushBody } from './push-encoder.ts';
+import { PushBodyBuilder } from './push-encoder.ts';
 import { pushUrlFor, Sender } from './sender.ts';
 
 export interface ShipperOptions {
@@ -23,7 +23,8 @@ export interface ShipperOptions {
   log: (message: string) => void;
 }
 
-// Per-entry overhead in a protobuf push (timestamp, field tags, lengths) for the size estimate.
+// Per-entry overhead in a protobuf push (timestamp, field tags, lengths): an upper bound used to
+// decide, before adding an entry, whether it still fits the batch.
 const ENTRY_OVERHEAD_BYTES = 16;
 
 export class Shipper {
@@ -31,9 +32,7 @@ export class Shipper {
   readonly queue: DiskQueue;
   readonly sender: Sender;
   private readonly options: ShipperOptions;
-  private streams = new Map<string, PushStream>();
-  private batchBytes = 0;
-  private batchEntries = 0;
+  private readonly batch = new PushBodyBuilder();
   private batchStartedAtMs = 0;
   private readonly batchWrittenListeners: (() => void)[] = [];
   private readonly countQueuedEntries: (by: number) => void;
@@ -62,6 +61,7 @@ export class Shipper {
     );
     this.countQueuedEntries = metrics.counter('rankscope_agent_queued_entries_total', 'Entries written to the disk queue.');
     this.countDroppedEntries = metrics.counter('rankscope_agent_dropped_entries_total', 'Entries dropped, by reason.');
+    metrics.gauge('rankscope_agent_batch_entries', 'Entries in the batch being built (not on disk yet).', () => [{ labels: {}, value: this.batch.entryCount }]);
     metrics.gauge('rankscope_agent_queue_depth_batches', 'Batches on disk waiting to be sent.', () => [{ labels: {}, value: this.queue.depthBatches }]);
     metrics.gauge('rankscope_agent_queue_depth_entries', 'Entries on disk waiting to be sent.', () => [{ labels: {}, value: this.queue.depthEntries }]);
     metrics.gauge('rankscope_agent_queue_depth_bytes', 'Bytes on disk waiting to be sent.', () => [{ labels: {}, value: this.queue.depthBytes }]);
@@ -79,34 +79,23 @@ export class Shipper {
    * lands in the next batch and positions committed with this batch never cover it.
    */
   add(streamKey: string | undefined, labels: Labels, timestampNs: bigint, line: string, nowMs = Date.now()): void {
-    const entryBytes = line.length + ENTRY_OVERHEAD_BYTES;
-    if (this.batchEntries > 0 && this.batchBytes + entryBytes > this.options.batchMaxBytes) this.flush();
-    const key = streamKey ?? formatLabels(labels);
-    let stream = this.streams.get(key);
-    if (stream === undefined) {
-      stream = { labels, entries: [] };
-      this.streams.set(key, stream);
-      this.batchBytes += key.length;
-    }
-    stream.entries.push({ timestampNs, line });
-    if (this.batchEntries === 0) this.batchStartedAtMs = nowMs;
-    this.batchEntries++;
-    this.batchBytes += entryBytes;
+    const lineBytes = Buffer.byteLength(line);
+    const entryBytes = lineBytes + ENTRY_OVERHEAD_BYTES;
+    if (this.batch.entryCount > 0 && this.batch.sizeBytes + entryBytes > this.options.batchMaxBytes) this.flush();
+    if (this.batch.entryCount === 0) this.batchStartedAtMs = nowMs;
+    this.batch.add(streamKey ?? formatLabels(labels), labels, timestampNs, line, lineBytes);
   }
 
   /** Writes the batch out when it is older than the batch wait. */
   tick(nowMs = Date.now()): void {
-    if (this.batchEntries > 0 && nowMs - this.batchStartedAtMs >= this.options.batchMaxWaitMs) this.flush();
+    if (this.batch.entryCount > 0 && nowMs - this.batchStartedAtMs >= this.options.batchMaxWaitMs) this.flush();
   }
 
   /** Writes the current batch (if any) to the disk queue, then tells listeners and the sender. */
   flush(): void {
-    if (this.batchEntries > 0) {
-      const body = encodePushBody([...this.streams.values()]);
-      const entries = this.batchEntries;
-      this.streams = new Map();
-      this.batchBytes = 0;
-      this.batchEntries = 0;
+    if (this.batch.entryCount > 0) {
+      const entries = this.batch.entryCount;
+      const body = this.batch.finish();
       if (this.queue.append(body, entries)) this.countQueuedEntries(entries);
       else {
         this.countDroppedEntries(entries, { reason: 'queue_full' });
