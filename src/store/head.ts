@@ -43,12 +43,14 @@ export class StreamHead {
       this.minSeq = seq;
       this.firstAppendMs = nowMs;
     }
-    let worstCaseBytes = 0;
-    for (let i = 0; i < entries.length; i++) worstCaseBytes += entries[i]!.line.length * 3;
-    this.reserve(this.count + entries.length, this.rawBytes + worstCaseBytes);
+    // Reserve for the ASCII size; a line that might not fit (3 bytes per UTF-16 unit at worst)
+    // grows the buffer on the spot. Reserving the worst case for every batch tripled head memory.
+    let asciiBytes = 0;
+    for (let i = 0; i < entries.length; i++) asciiBytes += entries[i]!.line.length;
+    this.reserve(this.count + entries.length, this.rawBytes + asciiBytes);
     const timestamps = this.timestampsNs;
     const lineEnds = this.lineEnds;
-    const lines = this.lines;
+    let lines = this.lines;
     let count = this.count;
     let offset = this.rawBytes;
     let last = count > 0 ? timestamps[count - 1]! : entries[0]!.timestampNs;
@@ -63,6 +65,11 @@ export class StreamHead {
       if (timestampNs < minTimeNs) minTimeNs = timestampNs;
       if (timestampNs > maxTimeNs) maxTimeNs = timestampNs;
       timestamps[count] = timestampNs;
+      if (offset + entry.line.length * 3 > lines.length) {
+        this.rawBytes = offset;
+        this.reserve(count, offset + entry.line.length * 3);
+        lines = this.lines;
+      }
       offset += lines.write(entry.line, offset, 'utf8');
       lineEnds[count] = offset;
       const metadata = entry.structuredMetadata;

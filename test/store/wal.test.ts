@@ -153,3 +153,20 @@ test('WAL rotation of an empty segment, and rotation amid a stream of appends, b
     await dir.remove();
   }
 });
+
+test('WAL records with multi-byte text far beyond the ASCII size estimate round-trip', async () => {
+  const dir = await makeTempDir('wal-utf8');
+  try {
+    const { wal } = await openWal(dir.path);
+    const entries = Array.from({ length: 50 }, (_, i) => ({ timestampNs: BigInt(i), line: '日本語🙂'.repeat(500 + i) }));
+    await wal.append('テナント', [{ labels: { job: 'ジョブ', rank: '0' }, entries }]);
+    await wal.close();
+    const { wal: again, replayed } = await openWal(dir.path);
+    assert.equal(replayed.length, 1);
+    assert.equal(replayed[0]!.tenant, 'テナント');
+    assert.deepEqual(replayed[0]!.streams, [{ labels: { job: 'ジョブ', rank: '0' }, entries }]);
+    await again.close();
+  } finally {
+    await dir.remove();
+  }
+});
