@@ -317,10 +317,7 @@ export class DiskLogStore implements LogStore {
       this.headBytes = 0;
     }
     // Oldest first; a generation that failed before is retried here.
-    while (this.cutting.length > 0) {
-      await this.writeGeneration(this.cutting[0]!);
-      this.cutting.shift();
-    }
+    while (this.cutting.length > 0) await this.writeGeneration(this.cutting[0]!);
     await this.persistLabelIndexes();
     let keepFromSeq = this.wal.peekNextSeq();
     for (const head of this.heads.values()) if (head.minSeq >= 0n && head.minSeq < keepFromSeq) keepFromSeq = head.minSeq;
@@ -360,9 +357,10 @@ export class DiskLogStore implements LogStore {
     }
     const written: PartMeta[] = [];
     for (const builder of builders.values()) written.push(await builder.write(this.objectStore));
-    // Register all at once, in the same tick as the caller drops the generation from `cutting`,
-    // so a query never sees an entry both in a part and in a head.
+    // Register the parts and drop the generation from `cutting` in one synchronous step, so a query
+    // never sees an entry both in a part and in a head (nor in neither).
     for (const part of written) this.partition(part.tenant, part.day).addPart(part);
+    this.cutting.splice(this.cutting.indexOf(heads), 1);
     // Late entries for already-expired days were dropped; forget partitions that only they created.
     for (const partition of expired) if (partition.parts.length === 0) this.partitions.get(partition.tenant)?.delete(partition.day);
   }
