@@ -4,6 +4,7 @@
 
 import type { PushStream } from '../push/types.ts';
 import type { LogStore } from '../store/types.ts';
+import { addDetectedLevels } from './level-detection.ts';
 import { TenantRateLimiter } from './rate-limiter.ts';
 import type { TailHub } from './tail-hub.ts';
 import { validatePush, type DiscardReason, type ValidationLimits } from './validate.ts';
@@ -11,6 +12,8 @@ import { validatePush, type DiscardReason, type ValidationLimits } from './valid
 export interface IngestLimits extends ValidationLimits {
   ingestionRateBytesPerSecond: number;
   ingestionBurstBytes: number;
+  /** Loki 3's discover_log_levels: add `detected_level` structured metadata to every entry. */
+  discoverLogLevels?: boolean;
 }
 
 /** Where ingest reports what it accepted and dropped (the server turns these into /metrics). */
@@ -68,6 +71,7 @@ export class Distributor {
         `ingestion rate limit exceeded for user ${tenant} (limit: ${Math.round(this.rateLimiter.ratePerSecondBytes)} bytes/sec) while attempting to ingest '${validation.acceptedLines}' lines totaling '${validation.acceptedBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`,
       );
     }
+    if (this.limits.discoverLogLevels === true) addDetectedLevels(validation.streams);
     await this.store.append(tenant, validation.streams);
     this.observer?.accepted(tenant, validation.acceptedLines, validation.acceptedBytes);
     this.tailHub?.publish(tenant, validation.streams);

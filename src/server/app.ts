@@ -101,6 +101,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         allowStructuredMetadata: limits.allow_structured_metadata,
         maxStructuredMetadataEntries: limits.max_structured_metadata_entries_count,
         maxStructuredMetadataSizeBytes: limits.max_structured_metadata_size,
+        discoverLogLevels: limits.discover_log_levels && limits.allow_structured_metadata,
       },
     });
 
@@ -140,6 +141,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       maxQueryLengthMs: limits.max_query_length,
       queryDuration,
       version: VERSION,
+      limits,
     });
     await app.register(tailRoutes, {
       hub,

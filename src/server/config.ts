@@ -86,6 +86,11 @@ export const limitsSectionSchema = z
     /** How far in the future a timestamp may be. */
     creation_grace_period: durationMs.prefault('10m'),
     allow_structured_metadata: z.boolean().default(true),
+    /**
+     * Loki 3's discover_log_levels: add a `detected_level` structured-metadata pair to every entry
+     * (Grafana's level colours, Logs Drilldown). Off by default: it splits log query results by level.
+     */
+    discover_log_levels: z.boolean().default(false),
     max_structured_metadata_entries_count: z.number().int().min(0).default(128),
     max_structured_metadata_size: sizeBytes.prefault('64KB'),
     /** A query running longer is cancelled with 504. */

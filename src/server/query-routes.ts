@@ -7,6 +7,8 @@ import { gzip } from 'node:zlib';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QueryError, QueryLimitError, type QueryParams, type QueryResult } from '../logql/api.ts';
 import type { Labels } from '../push/types.ts';
+import type { ServerConfig } from './config.ts';
+import { drilldownRoutes } from './drilldown-routes.ts';
 import { computeVolume } from './index-volume.ts';
 import type { LabelMatcher, LogStore } from '../store/types.ts';
 import { CATEGORIZE_LABELS, encodeLabels, encodeQueryResponse, formatSampleValue, formatUnixSeconds } from './loki-json.ts';
@@ -40,6 +42,8 @@ export interface QueryRoutesOptions {
   maxQueryLengthMs: number;
   queryDuration: Histogram;
   version: string;
+  /** For drilldown-limits and the sample sizes of detected fields and patterns. */
+  limits: ServerConfig['limits'];
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -95,7 +99,8 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
       if (timeout.aborted) throw new QueryTimeoutError();
       return result;
     } catch (error) {
-      if (timeout.aborted) throw new QueryTimeoutError();
+      // The engine keeps its own deadline and may pass it before the timer above has fired.
+      if (timeout.aborted || (error instanceof QueryLimitError && error.message === QueryTimeoutError.MESSAGE)) throw new QueryTimeoutError();
       if (clientGone.signal.aborted) throw new ClientClosedError();
       throw error;
     } finally {
@@ -153,20 +158,20 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   };
 
   route(['/loki/api/v1/labels', '/loki/api/v1/label', '/api/prom/label'], 'labels', async (_request, params, tenant) => {
-    const bounds = parseBounds(params);
+    const bounds = metadataBounds(parseBounds(params));
     const names = await options.store.labelNames(tenant(), bounds.startNs, bounds.endNs, selectorOf(params));
     return names.length === 0 ? '{"status":"success"}' : `{"status":"success","data":${JSON.stringify(names)}}`;
   });
 
   route(['/loki/api/v1/label/:name/values', '/api/prom/label/:name/values'], 'label_values', async (request, params, tenant) => {
-    const bounds = parseBounds(params);
+    const bounds = metadataBounds(parseBounds(params));
     const name = (request.params as { name: string }).name;
     const values = await options.store.labelValues(tenant(), name, bounds.startNs, bounds.endNs, selectorOf(params));
     return values.length === 0 ? '{"status":"success"}' : `{"status":"success","data":${JSON.stringify(values)}}`;
   });
 
   route(['/loki/api/v1/series', '/api/prom/series'], 'series', async (_request, params, tenant) => {
-    const bounds = parseBounds(params);
+    const bounds = metadataBounds(parseBounds(params));
     const selectors = [...params.getAll('match[]'), ...params.getAll('match')].filter((text) => text.trim() !== '');
     const matcherSets = selectors.length === 0 ? [[]] : selectors.map((text) => (text.trim() === '{}' ? [] : parseSelectorParam(options, text)));
     const seen = new Map<string, Labels>();
@@ -209,6 +214,16 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   route(['/loki/api/v1/index/volume'], 'index_volume', volume(false));
   route(['/loki/api/v1/index/volume_range'], 'index_volume_range', volume(true));
 
+  drilldownRoutes({
+    route,
+    runQuery,
+    store: options.store,
+    parseSelector: options.parseSelector,
+    limits: options.limits,
+    discoverLogLevels: options.limits.discover_log_levels && options.limits.allow_structured_metadata,
+    version: options.version,
+  });
+
   // format_query answers its own JSON shape on error too (loki-api.md §2.14).
   const formatQueryHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const isForm = String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
@@ -236,6 +251,16 @@ function parseSelectorParam(options: QueryRoutesOptions, text: string): LabelMat
   return options.parseSelector(text);
 }
 
+/**
+ * Label and series lookups over at least one millisecond. Loki answers them from chunk time ranges, so
+ * a point range (`start == end`, which Grafana's "show context" sends at the row's millisecond) still
+ * finds the streams around it; our index is exact, and the row's own nanoseconds lie after `start`.
+ */
+function metadataBounds(bounds: TimeBounds): TimeBounds {
+  const minimumNs = NS_PER_MS;
+  return bounds.endNs - bounds.startNs >= minimumNs ? bounds : { ...bounds, endNs: bounds.startNs + minimumNs };
+}
+
 function checkQueryLength(bounds: TimeBounds, maxQueryLengthMs: number): void {
   if (maxQueryLengthMs <= 0) return;
   const lengthMs = Number((bounds.endNs - bounds.startNs) / NS_PER_MS);
@@ -252,10 +277,10 @@ function formatHours(durationMs: number): string {
 }
 
 export class QueryTimeoutError extends Error {
+  static readonly MESSAGE =
+    'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
   constructor() {
-    super(
-      'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed',
-    );
+    super(QueryTimeoutError.MESSAGE);
     this.name = 'QueryTimeoutError';
   }
 }

@@ -43,7 +43,7 @@ export async function tailRoutes(app: FastifyInstance, options: TailRoutesOption
   const preValidation = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       const params = RequestParams.from(request.url);
-      const tenant = resolveTenant(request, options.authEnabled);
+      const tenant = resolveTenant(request, options.authEnabled, params.get('orgId'));
       const query = requireQuery(params);
       const delayText = params.get('delay_for');
       if (delayText !== undefined && delayText !== '') {

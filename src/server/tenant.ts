@@ -7,11 +7,16 @@ import { BadRequestError } from './query-params.ts';
 export const NO_AUTH_TENANT = 'fake';
 const TENANT_ID = /^[a-zA-Z0-9!\-_.*'()]{1,150}$/;
 
-/** The tenant of a request, or throws BadRequestError (401/400). Multi-tenant `a|b` is not supported. */
-export function resolveTenant(request: FastifyRequest, authEnabled: boolean): string {
+/**
+ * The tenant of a request, or throws BadRequestError (401/400). Multi-tenant `a|b` is not supported.
+ * `orgIdParam` is the tenant a browser WebSocket sends as `?orgId=` (it cannot set headers): it is
+ * used only when the header is absent, so a proxy that sets X-Scope-OrgID still decides.
+ */
+export function resolveTenant(request: FastifyRequest, authEnabled: boolean, orgIdParam?: string): string {
   if (!authEnabled) return NO_AUTH_TENANT;
   const header = request.headers['x-scope-orgid'];
-  const value = Array.isArray(header) ? header[0] : header;
+  const headerValue = Array.isArray(header) ? header[0] : header;
+  const value = headerValue === undefined || headerValue.trim() === '' ? orgIdParam : headerValue;
   if (value === undefined || value.trim() === '') throw new BadRequestError('no org id', 401);
   const tenant = value.trim();
   if (tenant.includes('|')) throw new BadRequestError('multi-tenant queries are not enabled; send one tenant in X-Scope-OrgID', 400);
