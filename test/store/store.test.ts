@@ -134,6 +134,8 @@ test('stream ids are stable across tenants, label order and restarts', async () 
     await store.append('a', [{ labels: { x: '1', y: '2' }, entries: [{ timestampNs: DAY_START_NS, line: 'l' }] }]);
     await store.append('a', [{ labels: { y: '2', x: '1' }, entries: [{ timestampNs: DAY_START_NS + 1n, line: 'l' }] }]);
     await store.append('b', [{ labels: { x: '1', y: '2' }, entries: [{ timestampNs: DAY_START_NS, line: 'l' }] }]);
+    // Tenant ids that are not safe as object-key segments are encoded, and survive a restart.
+    await store.append('../team a/b', [{ labels: { x: '1' }, entries: [{ timestampNs: DAY_START_NS, line: 'odd tenant' }] }]);
     const [inA] = await store.series('a', [], ALL_TIME.startNs, ALL_TIME.endNs);
     const [inB] = await store.series('b', [], ALL_TIME.startNs, ALL_TIME.endNs);
     assert.equal((await store.series('a', [], ALL_TIME.startNs, ALL_TIME.endNs)).length, 1, 'label order does not make a new stream');
@@ -141,6 +143,7 @@ test('stream ids are stable across tenants, label order and restarts', async () 
     await store.close();
     const reopened = await openStore(options);
     assert.equal((await reopened.series('a', [], ALL_TIME.startNs, ALL_TIME.endNs))[0]!.id, inA!.id);
+    assert.deepEqual(await readAll(reopened, '../team a/b', [{ name: 'x', type: '=', value: '1' }]), [`${DAY_START_NS} odd tenant`]);
     await reopened.close();
   } finally {
     await dir.remove();
