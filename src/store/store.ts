@@ -112,7 +112,7 @@ export class DiskLogStore implements LogStore {
     for (const partition of store.allPartitions()) {
       for (const seq of partition.persistedSeq.values()) if (seq > maxPersistedSeq) maxPersistedSeq = seq;
     }
-    const { wal } = await Wal.open(
+    const { wal, replayed } = await Wal.open(
       {
         directory: join(options.dataDir, 'wal'),
         fsync: options.walFsync,
@@ -123,6 +123,10 @@ export class DiskLogStore implements LogStore {
       (record: WalRecord) => store.applyRecord(record, true),
     );
     store.wal = wal;
+    for (const tail of replayed.corruptTails) {
+      // Expected after a crash mid-write (the unacknowledged tail); anything else deserves a look.
+      console.error(`rankscope store: WAL replay stopped early: ${tail}`);
+    }
     store.startTimers();
     return store;
   }
