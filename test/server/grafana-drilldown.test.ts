@@ -31,7 +31,7 @@ describe('Logs Drilldown against rankscope', () => {
       logfmt.push([String(ns), `level=${i % 3 === 0 ? 'warn' : 'info'} msg="request served" path=/api/v${i % 2} status=${200 + (i % 2) * 300} duration=${i + 1}ms size=${i}KB`, { pod: `pod-${i % 4}` }]);
       json.push([String(ns + 1n), JSON.stringify({ severity: 'ERROR', error: { code: 500 + (i % 5), retry: i % 2 === 0 }, message: `upload ${i} failed` })]);
     }
-    const streams = [
+    const streams: Array<{ stream: Record<string, string>; values: unknown[] }> = [
       { stream: { service_name: 'api', cluster: 'eu', region: 'west' }, values: logfmt },
       { stream: { service_name: 'uploader', cluster: 'eu', region: 'east' }, values: json },
       { stream: { service_name: 'batch', cluster: 'eu', region: 'east', job_id: '12345' }, values: [[String(baseNs), 'job started']] },
