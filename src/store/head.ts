@@ -35,7 +35,11 @@ export class StreamHead {
     this.info = info;
   }
 
-  add(entries: readonly PushEntry[], seq: bigint, nowMs: number): void {
+  /**
+   * Appends entries. With `encoded`, line bytes are copied from the WAL frame (spans give each
+   * line's [start, end)) instead of encoding the strings again.
+   */
+  add(entries: readonly PushEntry[], seq: bigint, nowMs: number, encoded?: { frame: Buffer; spans: Uint32Array }): void {
     if (entries.length === 0) return;
     if (this.count === 0) {
       this.minTimeNs = entries[0]!.timestampNs;
@@ -45,9 +49,14 @@ export class StreamHead {
     }
     // Reserve for the ASCII size; a line that might not fit (3 bytes per UTF-16 unit at worst)
     // grows the buffer on the spot. Reserving the worst case for every batch tripled head memory.
-    let asciiBytes = 0;
-    for (let i = 0; i < entries.length; i++) asciiBytes += entries[i]!.line.length;
-    this.reserve(this.count + entries.length, this.rawBytes + asciiBytes);
+    let expectedBytes = 0;
+    if (encoded !== undefined) {
+      const spans = encoded.spans;
+      for (let i = 0; i < entries.length; i++) expectedBytes += spans[i * 2 + 1]! - spans[i * 2]!;
+    } else {
+      for (let i = 0; i < entries.length; i++) expectedBytes += entries[i]!.line.length;
+    }
+    this.reserve(this.count + entries.length, this.rawBytes + expectedBytes);
     const timestamps = this.timestampsNs;
     const lineEnds = this.lineEnds;
     let lines = this.lines;
@@ -65,12 +74,17 @@ export class StreamHead {
       if (timestampNs < minTimeNs) minTimeNs = timestampNs;
       if (timestampNs > maxTimeNs) maxTimeNs = timestampNs;
       timestamps[count] = timestampNs;
-      if (offset + entry.line.length * 3 > lines.length) {
-        this.rawBytes = offset;
-        this.reserve(count, offset + entry.line.length * 3);
-        lines = this.lines;
+      if (encoded !== undefined) {
+        // Exact sizes were reserved above.
+        offset += encoded.frame.copy(lines, offset, encoded.spans[i * 2]!, encoded.spans[i * 2 + 1]!);
+      } else {
+        if (offset + entry.line.length * 3 > lines.length) {
+          this.rawBytes = offset;
+          this.reserve(count, offset + entry.line.length * 3);
+          lines = this.lines;
+        }
+        offset += lines.write(entry.line, offset, 'utf8');
       }
-      offset += lines.write(entry.line, offset, 'utf8');
       lineEnds[count] = offset;
       const metadata = entry.structuredMetadata;
       if (metadata !== undefined && metadata.length > 0) {

@@ -213,7 +213,9 @@ export class DiskLogStore implements LogStore {
   /** Puts a durable WAL record into the head. During replay, skips what parts already hold. */
   private applyRecord(record: DurableRecord | WalRecord, skipPersisted: boolean): void {
     const nowMs = Date.now();
-    for (const stream of record.streams) {
+    const durable = record as DurableRecord;
+    for (let s = 0; s < record.streams.length; s++) {
+      const stream = record.streams[s]!;
       if (stream.entries.length === 0) continue;
       const key = record.tenant + '\u0000' + labelsKey(stream.labels);
       let info = this.streamInfos.get(key);
@@ -236,7 +238,8 @@ export class DiskLogStore implements LogStore {
         this.heads.set(key, head);
       }
       const before = head.rawBytes;
-      head.add(entries, record.seq, nowMs);
+      const spans = durable.lineSpans?.[s];
+      head.add(entries, record.seq, nowMs, !skipPersisted && durable.frame !== undefined && spans !== undefined ? { frame: durable.frame, spans } : undefined);
       this.headBytes += head.rawBytes - before;
       this.notePartitions(record.tenant, info, entries);
     }

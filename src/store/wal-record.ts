@@ -43,11 +43,13 @@ class RecordWriter {
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
-  string(text: string): void {
+  /** Writes a length-prefixed UTF-8 string; returns its byte length (without the prefix). */
+  string(text: string): number {
     this.ensure(4 + text.length * 3);
     const written = this.buffer.write(text, this.offset + 4, 'utf8');
     this.view.setUint32(this.offset, written, true);
     this.offset += 4 + written;
+    return written;
   }
 
   u16(value: number): void {
@@ -73,7 +75,14 @@ class RecordWriter {
  * Encodes the payload after `headroomBytes` of unused space (where the WAL writes its frame header,
  * so the frame needs no second copy). Returns the whole buffer, headroom included.
  */
-export function encodeWalRecord(seq: bigint, tenant: string, streams: readonly AppendStream[], headroomBytes = 0): Buffer {
+export function encodeWalRecord(
+  seq: bigint,
+  tenant: string,
+  streams: readonly AppendStream[],
+  headroomBytes = 0,
+  /** When given, receives per stream the [start, end) byte offsets of each line in the result. */
+  lineSpans?: Uint32Array[],
+): Buffer {
   let estimate = headroomBytes + 64 + tenant.length * 3;
   for (const stream of streams) {
     estimate += 64;
@@ -96,10 +105,16 @@ export function encodeWalRecord(seq: bigint, tenant: string, streams: readonly A
     }
     const entries = stream.entries;
     out.u32(entries.length);
+    const spans = lineSpans === undefined ? undefined : new Uint32Array(entries.length * 2);
+    if (spans !== undefined) lineSpans!.push(spans);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       out.i64(entry.timestampNs);
-      out.string(entry.line);
+      const lineBytes = out.string(entry.line);
+      if (spans !== undefined) {
+        spans[i * 2] = out.offset - lineBytes;
+        spans[i * 2 + 1] = out.offset;
+      }
       const metadata = entry.structuredMetadata;
       out.u16(metadata === undefined ? 0 : metadata.length);
       if (metadata !== undefined) {

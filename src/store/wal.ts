@@ -34,6 +34,10 @@ export interface DurableRecord {
   seq: bigint;
   tenant: string;
   streams: readonly AppendStream[];
+  /** The encoded frame and, per stream, each line's [start, end) bytes in it: the head copies
+   * these bytes instead of encoding the strings a second time. */
+  frame?: Buffer;
+  lineSpans?: Uint32Array[];
 }
 
 interface PendingAppend {
@@ -137,12 +141,13 @@ export class Wal {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const seq = this.nextSeq++;
-    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES);
+    const lineSpans: Uint32Array[] = [];
+    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans);
     const payload = frame.subarray(FRAME_HEADER_BYTES);
     frame.writeUInt32LE(payload.length, 0);
     frame.writeUInt32LE(crc32(payload), 4);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ frame, record: { seq, tenant, streams }, resolve, reject });
+      this.queue.push({ frame, record: { seq, tenant, streams, frame, lineSpans }, resolve, reject });
       if (this.writing === undefined) this.writing = this.drain();
     });
   }
