@@ -6,6 +6,7 @@ import type { PushStream } from '../push/types.ts';
 import type { LogStore } from '../store/types.ts';
 import { addDetectedLevels } from './level-detection.ts';
 import { TenantRateLimiter } from './rate-limiter.ts';
+import { addServiceNames } from './service-name.ts';
 import type { TailHub } from './tail-hub.ts';
 import { validatePush, type DiscardReason, type ValidationLimits } from './validate.ts';
 
@@ -14,6 +15,8 @@ export interface IngestLimits extends ValidationLimits {
   ingestionBurstBytes: number;
   /** Loki 3's discover_log_levels: add `detected_level` structured metadata to every entry. */
   discoverLogLevels?: boolean;
+  /** Loki 3's discover_service_name: labels to copy into a missing `service_name`; empty = off. */
+  discoverServiceName?: readonly string[];
 }
 
 /** Where ingest reports what it accepted and dropped (the server turns these into /metrics). */
@@ -72,6 +75,7 @@ export class Distributor {
       );
     }
     if (this.limits.discoverLogLevels === true) addDetectedLevels(validation.streams);
+    if (this.limits.discoverServiceName !== undefined && this.limits.discoverServiceName.length > 0) addServiceNames(validation.streams, this.limits.discoverServiceName);
     await this.store.append(tenant, validation.streams);
     this.observer?.accepted(tenant, validation.acceptedLines, validation.acceptedBytes);
     this.tailHub?.publish(tenant, validation.streams);

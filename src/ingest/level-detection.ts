@@ -38,8 +38,8 @@ function canonicalLevel(value: string): string | undefined {
 }
 
 /**
- * Adds `detected_level` to every entry of the streams, in place (the streams were built by the
- * decoder for this request only). A stream with a level label shares one value for all its entries.
+ * Adds `detected_level` to every entry of the streams (setting each entry's metadata to a new array).
+ * A stream with a level label shares one value for all its entries.
  */
 export function addDetectedLevels(streams: PushStream[]): void {
   for (const stream of streams) {
@@ -47,16 +47,17 @@ export function addDetectedLevels(streams: PushStream[]): void {
     for (const entry of stream.entries) {
       const metadata = entry.structuredMetadata;
       if (metadata !== undefined) {
-        const existing = metadata.find((pair) => pair.name === DETECTED_LEVEL);
-        if (existing !== undefined) {
-          existing.value = canonicalLevel(existing.value) ?? existing.value;
+        const index = metadata.findIndex((pair) => pair.name === DETECTED_LEVEL);
+        if (index >= 0) {
+          const level = canonicalLevel(metadata[index]!.value);
+          if (level !== undefined && level !== metadata[index]!.value) entry.structuredMetadata = metadata.map((pair, i) => (i === index ? { name: DETECTED_LEVEL, value: level } : pair));
           continue;
         }
       }
       const level = fromLabel ?? (metadata !== undefined && metadata.length > 0 ? levelOfMetadata(metadata) : undefined) ?? detectLevelOfLine(entry.line);
       const pair: LabelPair = { name: DETECTED_LEVEL, value: level };
-      if (metadata === undefined) entry.structuredMetadata = [pair];
-      else metadata.push(pair);
+      // A new array: the caller's entry objects may share theirs.
+      entry.structuredMetadata = metadata === undefined ? [pair] : [...metadata, pair];
     }
   }
 }

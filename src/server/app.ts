@@ -102,6 +102,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         maxStructuredMetadataEntries: limits.max_structured_metadata_entries_count,
         maxStructuredMetadataSizeBytes: limits.max_structured_metadata_size,
         discoverLogLevels: limits.discover_log_levels && limits.allow_structured_metadata,
+        discoverServiceName: limits.discover_service_name,
       },
     });
 

@@ -91,6 +91,11 @@ export const limitsSectionSchema = z
      * (Grafana's level colours, Logs Drilldown). Off by default: it splits log query results by level.
      */
     discover_log_levels: z.boolean().default(false),
+    /**
+     * Loki 3's discover_service_name: a stream without `service_name` gets it from the first of these
+     * labels it has, else `unknown_service` (Logs Drilldown's service list). Empty (default) = off.
+     */
+    discover_service_name: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name')).default([]),
     max_structured_metadata_entries_count: z.number().int().min(0).default(128),
     max_structured_metadata_size: sizeBytes.prefault('64KB'),
     /** A query running longer is cancelled with 504. */

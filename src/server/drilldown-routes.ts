@@ -109,7 +109,7 @@ export function drilldownRoutes(context: DrilldownRoutesContext): void {
     return JSON.stringify({
       limits: {
         discover_log_levels: context.discoverLogLevels,
-        discover_service_name: [],
+        discover_service_name: limits.discover_service_name,
         log_level_fields: ['level', 'LEVEL', 'Level', 'log.level', 'severity', 'SEVERITY', 'Severity', 'SeverityText', 'lvl', 'LVL', 'Lvl', 'severity_text', 'Severity_Text', 'SEVERITY_TEXT'],
         max_entries_limit_per_query: limits.max_entries_limit_per_query,
         max_line_size_truncate: limits.max_line_size_truncate,

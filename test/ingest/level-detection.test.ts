@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addDetectedLevels, detectLevelOfLine } from '../../src/ingest/level-detection.ts';
+import { addServiceNames, LOKI_SERVICE_NAME_LABELS } from '../../src/ingest/service-name.ts';
 import type { PushStream } from '../../src/push/types.ts';
 
 test('level of a line: JSON and logfmt level fields (normalized), then keywords, else unknown', () => {
@@ -45,4 +46,18 @@ test('detected_level: an existing pair is normalized; a level label or metadata 
   assert.deepEqual(levelOf(0, 3), ['debug']);
   assert.deepEqual(levelOf(1, 0), ['trace']);
   assert.deepEqual(levelOf(2, 0), ['notice'], 'an unknown spelling from a label is kept as is');
+});
+
+test('service_name discovery: first configured label present, else unknown_service; an existing one is kept', () => {
+  const streams: PushStream[] = [
+    { labels: { job: 'train', app: 'trainer' }, entries: [] },
+    { labels: { job: 'train' }, entries: [] },
+    { labels: { host: 'x' }, entries: [] },
+    { labels: { service_name: 'given', app: 'other' }, entries: [] },
+  ];
+  addServiceNames(streams, LOKI_SERVICE_NAME_LABELS);
+  assert.deepEqual(
+    streams.map((stream) => stream.labels.service_name),
+    ['trainer', 'train', 'unknown_service', 'given'],
+  );
 });

@@ -22,7 +22,7 @@ describe('Logs Drilldown against rankscope', () => {
   const rfcEnd = new Date(Date.now() + 60_000).toISOString();
 
   before(async () => {
-    server = await startTestServer({ limits: { discover_log_levels: true } });
+    server = await startTestServer({ limits: { discover_log_levels: true, discover_service_name: ['service', 'app', 'job'] } });
     const baseNs = nowNs() - 300_000n * NS_PER_MS;
     const logfmt: unknown[] = [];
     const json: unknown[] = [];
@@ -35,6 +35,8 @@ describe('Logs Drilldown against rankscope', () => {
       { stream: { service_name: 'api', cluster: 'eu', region: 'west' }, values: logfmt },
       { stream: { service_name: 'uploader', cluster: 'eu', region: 'east' }, values: json },
       { stream: { service_name: 'batch', cluster: 'eu', region: 'east', job_id: '12345' }, values: [[String(baseNs), 'job started']] },
+      // No service_name: discovered from `app`.
+      { stream: { app: 'worker', cluster: 'eu', region: 'west' }, values: [[String(baseNs), 'worker ready to take jobs']] },
     ];
     assert.equal((await pushJson(server.url, streams)).status, 204);
   });
@@ -49,15 +51,19 @@ describe('Logs Drilldown against rankscope', () => {
     );
     assert.equal(status, 200);
     const result = (body as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
-    assert.deepEqual(result.map((item) => item.metric), [{ service_name: 'uploader' }, { service_name: 'api' }, { service_name: 'batch' }], 'largest volume first');
-    assert.ok(Number(result[0]!.value[1]) > Number(result[1]!.value[1]) && Number(result[1]!.value[1]) > Number(result[2]!.value[1]));
+    assert.deepEqual(
+      result.map((item) => item.metric),
+      [{ service_name: 'uploader' }, { service_name: 'api' }, { service_name: 'worker' }, { service_name: 'batch' }],
+      'largest volume first; worker got its service_name from app',
+    );
+    assert.ok(Number(result[0]!.value[1]) > Number(result[1]!.value[1]) && Number(result[1]!.value[1]) > Number(result[3]!.value[1]));
   });
 
   test('detected_labels: cardinalities from the label index; id-only labels dropped, static ones kept', async () => {
     const all = await getJson(`${server.url}/loki/api/v1/detected_labels?end=${encodeURIComponent(rfcEnd)}&query=&start=${encodeURIComponent(rfcStart)}`, DRILLDOWN);
     assert.equal(all.status, 200, all.text);
     const labels = Object.fromEntries((all.body as { detectedLabels: Array<{ label: string; cardinality: number }> }).detectedLabels.map((item) => [item.label, item.cardinality]));
-    assert.deepEqual(labels, { cluster: 1, region: 2, service_name: 3 }, 'job_id has only numeric values, an id');
+    assert.deepEqual(labels, { app: 1, cluster: 1, region: 2, service_name: 4 }, 'job_id has only numeric values, an id');
     const scoped = await getJson(
       `${server.url}/loki/api/v1/detected_labels?end=${encodeURIComponent(rfcEnd)}&query=${encodeURIComponent('{region="east"}')}&start=${encodeURIComponent(rfcStart)}`,
       DRILLDOWN,
@@ -138,10 +144,11 @@ describe('Logs Drilldown against rankscope', () => {
     assert.equal(status, 200);
     const answer = body as { limits: Record<string, unknown>; pattern_ingester_enabled: boolean; version: string };
     assert.equal(answer.limits.discover_log_levels, true);
+    assert.deepEqual(answer.limits.discover_service_name, ['service', 'app', 'job']);
     assert.equal(answer.limits.max_entries_limit_per_query, 5000);
     assert.equal(answer.limits.query_timeout, '1m');
     assert.equal(answer.limits.max_query_length, '721h');
-    assert.ok(Array.isArray(answer.limits.discover_service_name) && Array.isArray(answer.limits.log_level_fields));
+    assert.ok(Array.isArray(answer.limits.log_level_fields));
     assert.equal(answer.pattern_ingester_enabled, true);
     assert.equal(typeof answer.version, 'string');
   });
