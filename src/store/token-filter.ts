@@ -38,7 +38,7 @@ for (let c = 0; c < 26; c++) {
 
 export interface TokenFilter {
   flags: number;
-  /** Hash functions used by the bloom (fewer when it had to be capped). */
+  /** Hash functions used by the bloom (stored with the filter so the count can change later). */
   bloomHashes: number;
   trigrams: Uint8Array;
   /** Bit count is bloom.length * 8 (a power of two). */
