@@ -9,6 +9,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 // A "line" longer than this without a newline is cut, so memory stays bounded.
 const MAX_LINE_BYTES = 1024 * 1024;
+const READ_WINDOW_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 // The file's first bytes, remembered once read past: if they change, the file was truncated and
 // rewritten (copytruncate) even when it has already grown back past the old offset between polls.
@@ -26,7 +27,7 @@ export class FileTail {
   offsetBytes: number;
   sizeBytes = 0;
   private fd: number | undefined;
-  private buffer = Buffer.allocUnsafe(64 * 1024);
+  private buffer = Buffer.allocUnsafe(READ_WINDOW_BYTES);
   private fingerprint: Buffer | undefined;
   private readonly fingerprintCheck = Buffer.allocUnsafe(FINGERPRINT_BYTES);
 
@@ -54,8 +55,9 @@ export class FileTail {
     let linesRead = 0;
     let budgetBytes = READ_CHUNK_BYTES;
     while (this.offsetBytes < size && budgetBytes > 0) {
-      const want = Math.min(size - this.offsetBytes, budgetBytes, MAX_LINE_BYTES);
-      if (this.buffer.length < want) this.buffer = Buffer.allocUnsafe(Math.max(want, this.buffer.length * 2));
+      // Reads go through a window that grows only while one line does not fit, so a file that is
+      // behind does not make the agent hold megabytes of buffer (and the strings cut from it) at once.
+      const want = Math.min(size - this.offsetBytes, budgetBytes, this.buffer.length);
       const got = readSync(this.fd, this.buffer, 0, want, this.offsetBytes);
       if (got <= 0) break;
       budgetBytes -= got;
@@ -71,12 +73,21 @@ export class FileTail {
         onLine({ text, startOffsetBytes });
       }
       if (lineStart === 0) {
-        // No newline in a whole window: a huge line is cut at the window; an unfinished short one waits.
-        if (got < MAX_LINE_BYTES) break;
-        const startOffsetBytes = this.offsetBytes;
-        this.offsetBytes += got;
-        linesRead++;
-        onLine({ text: this.buffer.toString('utf8', 0, got), startOffsetBytes });
+        // No newline in what was read. A line longer than the largest window is cut there; a long
+        // line gets a bigger window when the file holds more than the window did; otherwise (the
+        // end of the file, or this poll's budget) the unfinished line waits for the next poll.
+        if (got >= MAX_LINE_BYTES) {
+          const startOffsetBytes = this.offsetBytes;
+          this.offsetBytes += got;
+          linesRead++;
+          onLine({ text: this.buffer.toString('utf8', 0, got), startOffsetBytes });
+          continue;
+        }
+        if (got === this.buffer.length && this.offsetBytes + got < size) {
+          this.buffer = Buffer.allocUnsafe(Math.min(MAX_LINE_BYTES, this.buffer.length * 2));
+          continue;
+        }
+        break;
       }
     }
     if (this.fingerprint === undefined && this.offsetBytes >= FINGERPRINT_BYTES) this.fingerprintChanged();

@@ -37,24 +37,37 @@ function writeVarint(buffer: Buffer, offset: number, value: number): number {
   return offset;
 }
 
-/** One stream's entries, already serialized as repeated `entries` fields of a `logproto.Stream`. */
-interface EncodedStream {
+/** One stream's entries in the batch: where each serialized entry lies in the shared buffer. */
+interface BatchStream {
   labelsText: string;
-  bytes: Buffer;
+  /** Start and end offsets of each entry in `PushBodyBuilder.entryBytes`, flattened in pairs. */
+  entryRanges: number[];
   lengthBytes: number;
 }
 
-// A stream's entry buffer starts small (most batches spread over many streams) and doubles.
-const INITIAL_STREAM_BYTES = 4096;
+// The shared buffers start at this size and double as needed; they are kept from batch to batch.
+const INITIAL_BUFFER_BYTES = 64 * 1024;
+
+function grown(buffer: Buffer, usedBytes: number, neededBytes: number): Buffer {
+  if (neededBytes <= buffer.length) return buffer;
+  const bigger = Buffer.allocUnsafe(Math.max(buffer.length * 2, neededBytes));
+  buffer.copy(bigger, 0, 0, usedBytes);
+  return bigger;
+}
 
 /**
  * Builds one push body entry by entry. Each entry is serialized the moment it is added, so a batch
- * is held as a few growing byte buffers (outside the JS heap) instead of one object, string and
- * bigint per entry that would live until the batch is cut: at 10k lines/s with a 1 s batch wait,
- * those survived young-generation GCs, were promoted, and made the old generation (and RSS) grow.
+ * is held as bytes instead of one object, string and bigint per entry that would live until the
+ * batch is cut: at 10k lines/s with a 1 s batch wait, those survived young-generation GCs, were
+ * promoted, and made the old generation grow. Entries of all streams go into one buffer (grouped by
+ * stream only when the body is assembled), and both that buffer and the assembly buffer are reused
+ * for every batch: allocating ~1 MB buffers per batch fragmented the C heap, whose RSS then stayed.
  */
 export class PushBodyBuilder {
-  private streams = new Map<string, EncodedStream>();
+  private streams = new Map<string, BatchStream>();
+  private entryBytes: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  private entryBytesUsed = 0;
+  private bodyBytes: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
   private entries = 0;
   private payloadBytes = 0;
 
@@ -75,7 +88,7 @@ export class PushBodyBuilder {
     let stream = this.streams.get(streamKey);
     if (stream === undefined) {
       const labelsText = formatLabels(labels);
-      stream = { labelsText, bytes: Buffer.allocUnsafe(INITIAL_STREAM_BYTES), lengthBytes: 0 };
+      stream = { labelsText, entryRanges: [], lengthBytes: 0 };
       this.streams.set(streamKey, stream);
       this.payloadBytes += 16 + Buffer.byteLength(labelsText);
     }
@@ -85,13 +98,9 @@ export class PushBodyBuilder {
     const timestampSize = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
     const entrySize = 1 + varintSize(timestampSize) + timestampSize + 1 + varintSize(lineBytes) + lineBytes;
     const needed = 1 + varintSize(entrySize) + entrySize;
-    if (stream.lengthBytes + needed > stream.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(stream.bytes.length * 2, stream.lengthBytes + needed));
-      stream.bytes.copy(grown, 0, 0, stream.lengthBytes);
-      stream.bytes = grown;
-    }
-    const buffer = stream.bytes;
-    let offset = stream.lengthBytes;
+    const start = this.entryBytesUsed;
+    const buffer = (this.entryBytes = grown(this.entryBytes, start, start + needed));
+    let offset = start;
     buffer[offset++] = TAG_STREAM_ENTRIES;
     offset = writeVarint(buffer, offset, entrySize);
     buffer[offset++] = TAG_ENTRY_TIMESTAMP;
@@ -107,7 +116,9 @@ export class PushBodyBuilder {
     buffer[offset++] = TAG_ENTRY_LINE;
     offset = writeVarint(buffer, offset, lineBytes);
     offset += buffer.write(line, offset, 'utf8');
-    stream.lengthBytes = offset;
+    this.entryBytesUsed = offset;
+    stream.entryRanges.push(start, offset);
+    stream.lengthBytes += offset - start;
     this.entries++;
     this.payloadBytes += needed;
   }
@@ -115,28 +126,28 @@ export class PushBodyBuilder {
   /** Returns the snappy-compressed PushRequest of everything added, and starts an empty body. */
   finish(): Buffer {
     let total = 0;
-    const streamSizes: number[] = [];
     for (const stream of this.streams.values()) {
       const labelsLength = Buffer.byteLength(stream.labelsText);
       const size = 1 + varintSize(labelsLength) + labelsLength + stream.lengthBytes;
-      streamSizes.push(size);
       total += 1 + varintSize(size) + size;
     }
-    const buffer = Buffer.allocUnsafe(total);
+    const buffer = (this.bodyBytes = grown(this.bodyBytes, 0, total));
     let offset = 0;
-    let index = 0;
     for (const stream of this.streams.values()) {
+      const labelsLength = Buffer.byteLength(stream.labelsText);
       buffer[offset++] = TAG_REQUEST_STREAMS;
-      offset = writeVarint(buffer, offset, streamSizes[index++]!);
+      offset = writeVarint(buffer, offset, 1 + varintSize(labelsLength) + labelsLength + stream.lengthBytes);
       buffer[offset++] = TAG_STREAM_LABELS;
-      offset = writeVarint(buffer, offset, Buffer.byteLength(stream.labelsText));
+      offset = writeVarint(buffer, offset, labelsLength);
       offset += buffer.write(stream.labelsText, offset, 'utf8');
-      offset += stream.bytes.copy(buffer, offset, 0, stream.lengthBytes);
+      const ranges = stream.entryRanges;
+      for (let r = 0; r < ranges.length; r += 2) offset += this.entryBytes.copy(buffer, offset, ranges[r]!, ranges[r + 1]!);
     }
     this.streams = new Map();
+    this.entryBytesUsed = 0;
     this.entries = 0;
     this.payloadBytes = 0;
-    return snappy.compressSync(buffer);
+    return snappy.compressSync(buffer.subarray(0, total));
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodePushBody } from '../../src/agent/push-encoder.ts';
+import { encodePushBody, PushBodyBuilder } from '../../src/agent/push-encoder.ts';
 import { decodeSnappyPushRequest, encodePushRequest } from '../../src/push/protobuf.ts';
 import type { PushStream } from '../../src/push/types.ts';
 
@@ -22,4 +22,23 @@ test('the agent encoder writes what the shared decoder reads', () => {
   // protobufjs also writes zero-valued timestamp fields; proto3 readers (Loki) accept both forms.
   assert.deepEqual(decodeSnappyPushRequest(encodePushRequest(streams)), decodeSnappyPushRequest(body));
   assert.deepEqual(decodeSnappyPushRequest(encodePushBody([])), []);
+});
+
+test('one builder, reused across batches, keeps each body to its own entries, grouped by stream', () => {
+  const builder = new PushBodyBuilder();
+  const a = { job: 'a' };
+  const b = { job: 'b', rank: '1' };
+  // Interleaved streams, and more bytes than the builder's initial buffers hold.
+  const long = 'y'.repeat(100_000);
+  builder.add('a', a, 1_000_000_001n, 'a1');
+  builder.add('b', b, 2n, long);
+  builder.add('a', a, 3n, 'a2 ünï');
+  assert.equal(builder.entryCount, 3);
+  assert.deepEqual(decodeSnappyPushRequest(builder.finish()), [
+    { labels: a, entries: [{ timestampNs: 1_000_000_001n, line: 'a1' }, { timestampNs: 3n, line: 'a2 ünï' }] },
+    { labels: b, entries: [{ timestampNs: 2n, line: long }] },
+  ]);
+  assert.equal(builder.entryCount, 0);
+  builder.add('b', b, 4n, 'b2');
+  assert.deepEqual(decodeSnappyPushRequest(builder.finish()), [{ labels: b, entries: [{ timestampNs: 4n, line: 'b2' }] }]);
 });
