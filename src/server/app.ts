@@ -11,6 +11,7 @@ import type { TailFilter } from '../ingest/tail-hub.ts';
 import type { LabelMatcher, LogStore } from '../store/types.ts';
 import { parseListenAddress, type ServerConfig } from './config.ts';
 import { MetricsRegistry } from './metrics.ts';
+import { MultiTenantStore } from './multi-tenant-store.ts';
 import { pushRoutes } from './push-routes.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
 import { tailRoutes } from './tail-routes.ts';
@@ -133,7 +134,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       pushRequests,
     });
     await app.register(queryRoutes, {
-      store,
+      store: new MultiTenantStore(store),
       engine,
       parseSelector: deps.parseSelector,
       formatQuery: deps.formatQuery,
@@ -143,6 +144,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       queryDuration,
       version: VERSION,
       limits,
+      multiTenantQueries: config.query.multi_tenant_queries_enabled,
     });
     await app.register(tailRoutes, {
       hub,

@@ -121,6 +121,8 @@ export const queryEngineSectionSchema = z
   .object({
     /** Threads for large scans; 0 = one per core. */
     worker_threads: z.number().int().min(0).default(0),
+    /** Reads may name several tenants, `X-Scope-OrgID: a|b`; results carry `__tenant_id__`. */
+    multi_tenant_queries_enabled: z.boolean().default(false),
   })
   .strict();
 

@@ -44,6 +44,8 @@ export interface QueryRoutesOptions {
   version: string;
   /** For drilldown-limits and the sample sizes of detected fields and patterns. */
   limits: ServerConfig['limits'];
+  /** Reads may name several tenants `a|b` (the store must then be a MultiTenantStore). */
+  multiTenantQueries: boolean;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -69,7 +71,7 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
       try {
         const isForm = String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
         const params = RequestParams.from(request.url, isForm && typeof request.body === 'string' ? request.body : undefined);
-        const body = await handler(request, params, () => resolveTenant(request, options.authEnabled));
+        const body = await handler(request, params, () => resolveTenant(request, options.authEnabled, undefined, options.multiTenantQueries));
         reply.code(200).header('content-type', JSON_TYPE).header('vary', 'Accept-Encoding');
         if (body.length >= GZIP_MIN_BYTES && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
           return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: 1 }));

@@ -9,6 +9,7 @@ import { storeOptionsFromConfig } from '../store/config.ts';
 import { openStore } from '../store/store.ts';
 import { startApp, type RunningServer } from './app.ts';
 import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './config.ts';
+import { MultiTenantStore } from './multi-tenant-store.ts';
 import { rulerRoutes } from './ruler-routes.ts';
 import { resolveTenant } from './tenant.ts';
 
@@ -19,7 +20,8 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
   const store = await openStore(storeOptionsFromConfig(config.store));
   let engine;
   try {
-    engine = createEngine(store, {
+    // Multi-tenant reads (`a|b`) go through the wrapper; single tenants pass straight through it.
+    engine = createEngine(new MultiTenantStore(store), {
       timeoutMs: config.limits.query_timeout,
       maxEntriesLimitPerQuery: config.limits.max_entries_limit_per_query,
       maxQuerySeries: config.limits.max_query_series,

@@ -8,20 +8,30 @@ export const NO_AUTH_TENANT = 'fake';
 const TENANT_ID = /^[a-zA-Z0-9!\-_.*'()]{1,150}$/;
 
 /**
- * The tenant of a request, or throws BadRequestError (401/400). Multi-tenant `a|b` is not supported.
- * `orgIdParam` is the tenant a browser WebSocket sends as `?orgId=` (it cannot set headers): it is
- * used only when the header is absent, so a proxy that sets X-Scope-OrgID still decides.
+ * The tenant of a request, or throws BadRequestError (401/400). `orgIdParam` is the tenant a browser
+ * WebSocket sends as `?orgId=` (it cannot set headers): it is used only when the header is absent, so a
+ * proxy that sets X-Scope-OrgID still decides. With `allowMultiple` (query.multi_tenant_queries_enabled)
+ * a read may name several tenants `a|b`; they come back deduplicated and sorted, joined by `|`.
  */
-export function resolveTenant(request: FastifyRequest, authEnabled: boolean, orgIdParam?: string): string {
+export function resolveTenant(request: FastifyRequest, authEnabled: boolean, orgIdParam?: string, allowMultiple = false): string {
   if (!authEnabled) return NO_AUTH_TENANT;
   const header = request.headers['x-scope-orgid'];
   const headerValue = Array.isArray(header) ? header[0] : header;
   const value = headerValue === undefined || headerValue.trim() === '' ? orgIdParam : headerValue;
   if (value === undefined || value.trim() === '') throw new BadRequestError('no org id', 401);
-  const tenant = value.trim();
-  if (tenant.includes('|')) throw new BadRequestError('multi-tenant queries are not enabled; send one tenant in X-Scope-OrgID', 400);
+  const text = value.trim();
+  if (text.includes('|')) {
+    if (!allowMultiple) throw new BadRequestError('multi-tenant queries are not enabled; send one tenant in X-Scope-OrgID (or set query.multi_tenant_queries_enabled)', 400);
+    const tenants = [...new Set(text.split('|').map((tenant) => tenant.trim()))].sort();
+    for (const tenant of tenants) checkTenant(tenant);
+    return tenants.join('|');
+  }
+  checkTenant(text);
+  return text;
+}
+
+function checkTenant(tenant: string): void {
   if (!TENANT_ID.test(tenant) || tenant === '.' || tenant === '..') {
     throw new BadRequestError(`tenant ID '${tenant}' is invalid: use up to 150 characters of a-z, A-Z, 0-9 and !-_.*'()`, 401);
   }
-  return tenant;
 }
