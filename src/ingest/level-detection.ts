@@ -4,16 +4,13 @@
 // in place), a level-ish stream label, a level-ish metadata pair, the OTLP severity number, a level
 // field of a JSON or logfmt line, and finally keywords in the line; nothing found → `unknown`.
 
-import { scanLogfmt } from '../logql/log/logfmt-parser.ts';
 import type { LabelPair, Labels, PushStream } from '../push/types.ts';
 
 export const DETECTED_LEVEL = 'detected_level';
 
 /** Field names that carry a level, in priority order (Loki's defaults). */
 const LEVEL_FIELDS = ['level', 'LEVEL', 'Level', 'log.level', 'severity', 'SEVERITY', 'Severity', 'SeverityText', 'lvl', 'LVL', 'Lvl', 'severity_text', 'Severity_Text', 'SEVERITY_TEXT'];
-const LEVEL_FIELD_SET = new Set(LEVEL_FIELDS);
 const LEVEL_FIELDS_LOWER = LEVEL_FIELDS.map((name) => name.toLowerCase());
-const MAX_JSON_DEPTH = 2;
 
 const CANONICAL_LEVELS: Record<string, string> = {
   trace: 'trace',
@@ -112,45 +109,42 @@ function looksLikeJson(line: string): boolean {
   return first.startsWith('{') && line.trimEnd().endsWith('}');
 }
 
+const KEY_ALTERNATION = LEVEL_FIELDS.map((name) => name.replace('.', '\\.')).join('|');
+/** `"level": "warn"` anywhere in a JSON object (a string value; Loki reads levels only from strings). */
+const JSON_LEVEL = new RegExp(`"(${KEY_ALTERNATION})"\\s*:\\s*"([^"\\\\]*)"`, 'g');
+/** `level=warn` / `Level="warn"` at the start of a logfmt pair; keys compare case-insensitively. */
+const LOGFMT_LEVEL = new RegExp(`(?:^|\\s)(${KEY_ALTERNATION})=(?:"([^"\\\\]*)"|([^\\s"]*))`, 'gi');
+
+/**
+ * The level field's value, scanned with one regex instead of parsing the line: at ingest this runs for
+ * every entry. JSON takes the first level key in document order; logfmt the highest-priority key.
+ */
 function levelOfJson(line: string): string | undefined {
-  let document: unknown;
-  try {
-    document = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  return findJsonLevel(document, 0);
+  JSON_LEVEL.lastIndex = 0;
+  return JSON_LEVEL.exec(line)?.[2];
 }
 
-function findJsonLevel(node: unknown, depth: number): string | undefined {
-  if (depth >= MAX_JSON_DEPTH || node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
-  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-    if (typeof value === 'string' && LEVEL_FIELD_SET.has(key)) return value;
-    if (typeof value === 'object') {
-      const nested = findJsonLevel(value, depth + 1);
-      if (nested !== undefined) return nested;
-    }
-  }
-  return undefined;
-}
-
-/** The value of the highest-priority level key (keys compared case-insensitively). */
 function levelOfLogfmt(line: string): string | undefined {
   let best = LEVEL_FIELDS_LOWER.length;
   let value: string | undefined;
-  for (const pair of scanLogfmt(line, false).pairs) {
-    const rank = LEVEL_FIELDS_LOWER.indexOf(pair.key.toLowerCase());
-    if (rank >= 0 && rank < best) {
+  LOGFMT_LEVEL.lastIndex = 0;
+  for (let match = LOGFMT_LEVEL.exec(line); match !== null; match = LOGFMT_LEVEL.exec(line)) {
+    const rank = LEVEL_FIELDS_LOWER.indexOf(match[1]!.toLowerCase());
+    if (rank < best) {
       best = rank;
-      value = pair.value ?? '';
+      value = match[2] ?? match[3] ?? '';
       if (rank === 0) break;
     }
   }
   return value;
 }
 
+/** Every keyword below in one pass: most lines without a level field have none of them. */
+const ANY_KEYWORD = /info|INFO|err:|ERR:|\[err\]|\[ERR\]|\[error\]|\[ERROR\]|warn:|WARN:|\[warn\]|\[WARN\]|warning|WARNING|critical:|CRITICAL:|\[critical\]|\[CRITICAL\]|debug|DEBUG/;
+
 /** Keyword search in Loki's order: info, error, warn, critical, debug. */
 function levelOfKeywords(line: string): string {
+  if (!ANY_KEYWORD.test(line)) return 'unknown';
   if (line.includes('info') || line.includes('INFO')) return 'info';
   if (/err:|ERR:|\[err\]|\[ERR\]|\[error\]|\[ERROR\]/.test(line)) return 'error';
   if (/warn:|WARN:|\[warn\]|\[WARN\]|warning|WARNING/.test(line)) return 'warn';
