@@ -173,6 +173,41 @@ describe('Grafana Explore against rankscope', () => {
     assert.equal(text, 'log queries are not supported as an instant query type, please change your query to a range query type');
   });
 
+  test('alert rule preview: instant metric query without limit; range rule with step=1000ms', async () => {
+    const instant = await getJson(
+      `${server.url}/loki/api/v1/query?direction=backward&query=sum+by+%28rank%29+%28count_over_time%28%7Bjob%3D%22train%22%2Crun%3D%22f59b15f0%22%7D+%7C%3D+%22out+of+memory%22+%5B15m%5D%29%29&time=${nowNs()}`,
+      CATEGORIZE,
+    );
+    assert.equal(instant.status, 200, instant.text);
+    const vector = (instant.body as { data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data;
+    assert.equal(vector.resultType, 'vector');
+    assert.deepEqual(vector.result.map((sample) => [sample.metric, sample.value[1]]), [[{ rank: '0' }, '4']]);
+    const endNs = nowNs();
+    const range = await getJson(
+      `${server.url}/loki/api/v1/query_range?${goQuery({ direction: 'backward', end: String(endNs), query: 'sum(count_over_time({job="train"}[10m]))', start: String(endNs - 600_000n * NS_PER_MS), step: '1000ms' })}`,
+      CATEGORIZE,
+    );
+    const matrix = (range.body as { data: { resultType: string; result: Array<{ values: Array<[number, string]> }> } }).data;
+    assert.equal(matrix.resultType, 'matrix');
+    const times = matrix.result[0]!.values.map(([time]) => time);
+    assert.ok(times.every((time, i) => i === 0 || Math.abs(time - times[i - 1]! - 1) < 1e-9), 'one point per second');
+    assert.equal(matrix.result[0]!.values.at(-1)![1], '21');
+  });
+
+  test('the browser Accept-Encoding: large answers come back gzipped', async () => {
+    const values = Array.from({ length: 30 }, (_, i) => [String(baseNs + BigInt(i)), `${i} ${'x'.repeat(3000)}`]);
+    assert.equal((await pushJson(server.url, [{ stream: { job: 'big' }, values }])).status, 204);
+    const endNs = nowNs() + 60_000n * NS_PER_MS;
+    const response = await fetch(
+      `${server.url}/loki/api/v1/query_range?${goQuery({ direction: 'backward', end: String(endNs), limit: '1000', query: '{job="big"}', start: String(endNs - 3_600_000n * NS_PER_MS), step: '2000ms' })}`,
+      { headers: { 'Accept-Encoding': 'gzip, deflate, br, zstd' } },
+    );
+    const text = await response.text();
+    assert.equal(response.status, 200, text.slice(0, 200));
+    assert.equal(response.headers.get('content-encoding'), 'gzip');
+    assert.equal((JSON.parse(text) as { data: StreamsData }).data.result.flatMap((stream) => stream.values).length, 30);
+  });
+
   test('one-day query splitting: adjacent chunks [a, b) and [b, c) return every line exactly once', async () => {
     const splitNs = baseNs + 7n * 1_000_000_000n;
     const endNs = nowNs() + 60_000n * NS_PER_MS;
