@@ -21,7 +21,12 @@ export function resolveTenant(request: FastifyRequest, authEnabled: boolean, org
   if (value === undefined || value.trim() === '') throw new BadRequestError('no org id', 401);
   const text = value.trim();
   if (text.includes('|')) {
-    if (!allowMultiple) throw new BadRequestError('multi-tenant queries are not enabled; send one tenant in X-Scope-OrgID (or set query.multi_tenant_queries_enabled)', 400);
+    if (!allowMultiple) {
+      throw new BadRequestError(
+        `X-Scope-OrgID names several tenants ('${text}'): pushes and tails take one, and reads only with query.multi_tenant_queries_enabled`,
+        400,
+      );
+    }
     const tenants = [...new Set(text.split('|').map((tenant) => tenant.trim()))].sort();
     for (const tenant of tenants) checkTenant(tenant);
     return tenants.join('|');

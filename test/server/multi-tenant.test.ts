@@ -66,8 +66,9 @@ describe('multi-tenant queries', () => {
   test('off by default (400), and a push never takes several tenants', async () => {
     const off = await getJson(`${plain.url}/loki/api/v1/query_range?query=${encodeURIComponent('{job="shared"}')}&${range()}`, BOTH);
     assert.equal(off.status, 400);
-    assert.match(off.text, /multi-tenant queries are not enabled/);
+    assert.match(off.text, /names several tenants \('team-b\|team-a'\).*multi_tenant_queries_enabled/);
     const push = await pushJson(server.url, [{ stream: { job: 'x' }, values: [[String(nowNs()), 'x']] }], BOTH);
     assert.equal(push.status, 400);
+    assert.match(await push.text(), /pushes and tails take one/);
   });
 });
