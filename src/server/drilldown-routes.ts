@@ -9,7 +9,7 @@ import type { LabelMatcher, LogStore } from '../store/types.ts';
 import type { ServerConfig } from './config.ts';
 import { detectedFieldValues, detectFields } from './detected-fields.ts';
 import { minePatterns } from './patterns.ts';
-import { BadRequestError, parseBounds, parseStep, requireQuery, type RequestParams } from './query-params.ts';
+import { BadRequestError, parseBounds, parseStep, parseStepMs, requireQuery, type RequestParams } from './query-params.ts';
 
 type Handler = (request: FastifyRequest, params: RequestParams, tenant: () => string) => Promise<string>;
 
@@ -97,7 +97,11 @@ export function drilldownRoutes(context: DrilldownRoutesContext): void {
 
   route(['/loki/api/v1/patterns'], 'patterns', async (request, params, tenant) => {
     const bounds = parseBounds(params);
-    const stepMs = parseStep(params, bounds);
+    // Drilldown sends its panel interval; a fine step over a long range only needs wider buckets, so
+    // it is widened to 11,000 buckets at most instead of failing like query_range does.
+    const stepText = params.get('step');
+    const rangeMs = Number((bounds.endNs - bounds.startNs) / 1_000_000n);
+    const stepMs = Math.max(stepText === undefined || stepText === '' ? parseStep(params, bounds) : parseStepMs(stepText, 'step'), Math.ceil(rangeMs / 11_000), 1);
     const streams = await sampleLines(request, params, tenant(), maxLines);
     const patterns = minePatterns(streams, stepMs, MAX_PATTERNS).map(({ pattern, samples, level }) => ({ pattern, samples, level }));
     return JSON.stringify({ status: 'success', data: patterns });

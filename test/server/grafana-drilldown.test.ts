@@ -133,6 +133,9 @@ describe('Logs Drilldown against rankscope', () => {
     }
     const served = data.filter((item) => item.pattern.includes('request served'));
     assert.deepEqual(served.map((item) => item.level).sort(), ['info', 'warn']);
+    // A 500ms step over a long range widens the buckets instead of failing.
+    const wide = await getJson(`${server.url}/loki/api/v1/patterns?end=${encodeURIComponent(rfcEnd)}&query=${encodeURIComponent('{cluster="eu"}')}&start=${encodeURIComponent(new Date(Date.now() - 7 * 86_400_000).toISOString())}&step=500ms`);
+    assert.equal(wide.status, 200, wide.text);
     // Drilldown turns a pattern into `|> "<pattern>"`; it must match the lines it came from.
     const filter = `{cluster="eu"} |> \`${upload.pattern}\``;
     const lines = await getJson(`${server.url}/loki/api/v1/query_range?query=${encodeURIComponent(filter)}&start=${nowNs() - 900_000n * NS_PER_MS}&limit=1000`);
