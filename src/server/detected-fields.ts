@@ -6,7 +6,7 @@
 import { parseJsonDocument, type JsonNode, jsonNodeText } from '../logql/log/json-scanner.ts';
 import { scanLogfmt } from '../logql/log/logfmt-parser.ts';
 import { sanitizeLabelKey } from '../logql/log/labels-builder.ts';
-import type { StreamResult } from '../logql/api.ts';
+import type { LogEntryResult, StreamResult } from '../logql/api.ts';
 
 export type DetectedFieldType = 'string' | 'int' | 'float' | 'boolean' | 'duration' | 'bytes';
 
@@ -67,6 +67,19 @@ function flattenJson(text: string, node: Extract<JsonNode, { type: 'object' }>, 
   }
 }
 
+/**
+ * The fields a parser finds in an entry's line, named as `| json` / `| logfmt` would add them: a name
+ * already taken by a stream label or structured metadata gets Loki's `_extracted` suffix.
+ */
+function lineFieldsOf(stream: StreamResult, entry: LogEntryResult): { parser: 'json' | 'logfmt'; fields: Array<{ name: string; value: string; jsonPath?: string[] }> } | undefined {
+  const parsed = parseLineFields(entry.line);
+  if (parsed === undefined) return undefined;
+  const taken = (name: string) =>
+    entry.structuredMetadata?.[name] !== undefined || (stream.labels[name] !== undefined && entry.parsed?.[name] === undefined);
+  for (const field of parsed.fields) if (taken(field.name)) field.name = `${field.name}_extracted`;
+  return parsed;
+}
+
 /** Loki's type guess from one value: int, float, boolean, Go duration, humanized bytes, else string. */
 export function detectValueType(value: string): DetectedFieldType {
   if (/^[+-]?\d+$/.test(value)) return 'int';
@@ -97,7 +110,7 @@ export function detectFields(streams: StreamResult[], fieldLimit: number): Detec
   for (const stream of streams) {
     for (const entry of stream.entries) {
       for (const name in entry.structuredMetadata ?? {}) add(name, entry.structuredMetadata![name]!, undefined, undefined);
-      const parsed = parseLineFields(entry.line);
+      const parsed = lineFieldsOf(stream, entry);
       const seen = new Set<string>();
       if (parsed !== undefined) {
         for (const field of parsed.fields) {
@@ -140,7 +153,7 @@ export function detectedFieldValues(streams: StreamResult[], name: string, limit
         values.add(fromParsed);
         continue;
       }
-      const field = parseLineFields(entry.line)?.fields.find((candidate) => candidate.name === name);
+      const field = lineFieldsOf(stream, entry)?.fields.find((candidate) => candidate.name === name);
       if (field !== undefined) values.add(field.value);
     }
   }

@@ -93,6 +93,27 @@ describe('Logs Drilldown against rankscope', () => {
     for (const hidden of ['__error__', '__error_details__', 'cluster', 'service_name']) assert.ok(!fields.has(hidden), `${hidden} is not a field`);
   });
 
+  test('a line field named like a stream label or metadata is reported as `| logfmt` names it (_extracted)', async () => {
+    const ns = String(nowNs() - 1_000n * NS_PER_MS);
+    const push = await pushJson(server.url, [{ stream: { service_name: 'clash', level: 'x' }, values: [[ns, 'level=info trace_id=abc msg=hi', { trace_id: 'meta' }]] }]);
+    assert.equal(push.status, 204);
+    const query = encodeURIComponent('{service_name="clash"}');
+    const { body } = await getJson(`${server.url}/loki/api/v1/detected_fields?end=${encodeURIComponent(rfcEnd)}&query=${query}&start=${encodeURIComponent(rfcStart)}`, DRILLDOWN);
+    const labels = (body as { fields: DetectedFieldJson[] }).fields.map((field) => [field.label, field.parsers]);
+    assert.deepEqual(labels, [
+      ['detected_level', null],
+      ['level_extracted', ['logfmt']],
+      ['msg', ['logfmt']],
+      ['trace_id', null],
+      ['trace_id_extracted', ['logfmt']],
+    ]);
+    const values = await getJson(`${server.url}/loki/api/v1/detected_field/level_extracted/values?end=${encodeURIComponent(rfcEnd)}&query=${query}&start=${encodeURIComponent(rfcStart)}`);
+    assert.deepEqual((values.body as { values: string[] }).values, ['info']);
+    // The name works in the filter Drilldown builds from it.
+    const filtered = await getJson(`${server.url}/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="clash"} | logfmt | level_extracted="info"')}&start=${nowNs() - 900_000n * NS_PER_MS}`);
+    assert.equal((filtered.body as { data: { result: unknown[] } }).data.result.length, 1);
+  });
+
   test('detected_field values (query builder / Drilldown): ns times, limit, the expression', async () => {
     const startNs = nowNs() - 900_000n * NS_PER_MS;
     const endNs = nowNs() + 60_000n * NS_PER_MS;
