@@ -9,7 +9,7 @@
 // name and renamed, so a crash never leaves half a batch under a real name. Files are not fsync'd:
 // this protects against the process dying, not against the machine losing power.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openAsBlob, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -115,8 +115,13 @@ export class DiskQueue {
     return this.batches[0];
   }
 
-  read(batch: QueuedBatch): Buffer {
-    return readFileSync(join(this.ownerDir, batch.fileName));
+  /**
+   * The batch as a file-backed Blob, for sending: an HTTP client streams it from disk in small
+   * chunks instead of holding the whole body for the length of a request (long enough for V8 to
+   * promote it, so its memory stayed until a rare full GC). Throws when the file is gone.
+   */
+  openBlob(batch: QueuedBatch): Promise<Blob> {
+    return openAsBlob(join(this.ownerDir, batch.fileName));
   }
 
   /** Removes the oldest batch after it was delivered (or rejected for good). */

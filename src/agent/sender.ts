@@ -80,9 +80,9 @@ export class Sender {
         this.idle = false;
         continue;
       }
-      let body: Buffer;
+      let body: Blob;
       try {
-        body = this.queue.read(batch);
+        body = await this.queue.openBlob(batch);
       } catch (error) {
         // Someone removed the file under us; nothing to resend, and the loop must not die.
         this.options.log(`queued batch ${batch.fileName} is unreadable (${(error as Error).message}); skipping it`);
@@ -115,7 +115,7 @@ export class Sender {
     return ceilingMs / 2 + Math.random() * (ceilingMs / 2);
   }
 
-  private async attempt(body: Buffer): Promise<'sent' | 'retry' | 'rejected'> {
+  private async attempt(body: Blob): Promise<'sent' | 'retry' | 'rejected'> {
     const headers: Record<string, string> = { ...this.options.headers, 'content-type': 'application/x-protobuf' };
     if (this.options.tenant !== undefined) headers['x-scope-orgid'] = this.options.tenant;
     let response: Response;
@@ -123,7 +123,7 @@ export class Sender {
       response = await fetch(this.options.pushUrl, {
         method: 'POST',
         headers,
-        body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+        body,
         signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abort.signal]),
       });
     } catch (error) {
