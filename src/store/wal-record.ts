@@ -29,8 +29,8 @@ class RecordWriter {
   view: DataView;
   offset: number;
 
-  constructor(capacity: number, offset: number) {
-    this.buffer = Buffer.allocUnsafe(capacity);
+  constructor(capacity: number, offset: number, allocate: (bytes: number) => Buffer) {
+    this.buffer = allocate(capacity);
     this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
     this.offset = offset;
   }
@@ -82,6 +82,8 @@ export function encodeWalRecord(
   headroomBytes = 0,
   /** When given, receives per stream the [start, end) byte offsets of each line in the result. */
   lineSpans?: Uint32Array[],
+  /** Supplies the output buffer (at least `bytes` long), e.g. from a pool of released frames. */
+  allocate: (bytes: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
   let estimate = headroomBytes + 64 + tenant.length * 3;
   for (const stream of streams) {
@@ -90,7 +92,7 @@ export function encodeWalRecord(
     const entries = stream.entries;
     for (let i = 0; i < entries.length; i++) estimate += 16 + entries[i]!.line.length;
   }
-  const out = new RecordWriter(estimate + (estimate >> 4), headroomBytes);
+  const out = new RecordWriter(estimate + (estimate >> 4), headroomBytes, allocate);
   out.ensure(8);
   out.view.setBigUint64(headroomBytes, seq, true);
   out.offset += 8;

@@ -18,6 +18,15 @@ const FRAME_HEADER_BYTES = 8;
 const SEGMENT_TARGET_BYTES = 64 * 1024 * 1024;
 /** Cap one group-commit write so a huge queue does not build one giant iovec. */
 const MAX_GROUP_BYTES = 64 * 1024 * 1024;
+/**
+ * Frame buffers are reused once their record is durable and copied into the head: a 1 MB push
+ * otherwise allocates a fresh 1 MB off-heap buffer, and that external memory is what drives V8 into
+ * extra collections during ingest. Small frames (< MIN) come from Node's shared pool anyway;
+ * huge ones are not worth keeping.
+ */
+const FRAME_POOL_SIZE = 8;
+const MIN_POOLED_FRAME_BYTES = 64 * 1024;
+const MAX_POOLED_FRAME_BYTES = 16 * 1024 * 1024;
 
 export interface WalOptions {
   directory: string;
@@ -72,6 +81,23 @@ export class Wal {
   private closed = false;
   private failure: Error | undefined;
   private rotateWaiters: Array<() => void> = [];
+  private readonly framePool: Buffer[] = [];
+  private readonly allocateFrame = (bytes: number): Buffer => {
+    const pool = this.framePool;
+    for (let i = pool.length - 1; i >= 0; i--) {
+      if (pool[i]!.length >= bytes) {
+        const buffer = pool[i]!;
+        pool[i] = pool[pool.length - 1]!;
+        pool.pop();
+        return buffer;
+      }
+    }
+    if (bytes < MIN_POOLED_FRAME_BYTES) return Buffer.allocUnsafe(bytes);
+    // Own memory (not a slice of Node's shared pool), rounded up so later frames of a similar size fit.
+    let capacity = MIN_POOLED_FRAME_BYTES;
+    while (capacity < bytes) capacity *= 2;
+    return Buffer.allocUnsafeSlow(capacity);
+  };
 
   private constructor(options: WalOptions) {
     this.options = options;
@@ -142,7 +168,7 @@ export class Wal {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const seq = this.nextSeq++;
     const lineSpans: Uint32Array[] = [];
-    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans);
+    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame);
     const payload = frame.subarray(FRAME_HEADER_BYTES);
     frame.writeUInt32LE(payload.length, 0);
     frame.writeUInt32LE(crc32(payload), 4);
@@ -213,8 +239,19 @@ export class Wal {
       } catch (error) {
         pending.reject(error as Error);
       }
+      // onDurable copied what it needs (synchronously); nothing else holds the frame.
+      this.releaseFrame(pending);
     }
     if (this.segmentBytes >= SEGMENT_TARGET_BYTES) await this.startSegment();
+  }
+
+  private releaseFrame(pending: PendingAppend): void {
+    const whole = pending.frame.buffer;
+    pending.record.frame = undefined;
+    pending.record.lineSpans = undefined;
+    if (pending.frame.byteOffset !== 0 || whole.byteLength < MIN_POOLED_FRAME_BYTES || whole.byteLength > MAX_POOLED_FRAME_BYTES) return;
+    if (this.framePool.length >= FRAME_POOL_SIZE) return;
+    this.framePool.push(Buffer.from(whole, 0, whole.byteLength));
   }
 
   /**
