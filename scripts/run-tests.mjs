@@ -27,9 +27,22 @@ if (files.length === 0) {
 }
 const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
 const nodeBin = Number(process.versions.node.split('.')[0]) >= 24 || !existsSync(pinned) ? process.execPath : pinned;
-const result = spawnSync(
-  nodeBin,
-  ['--test', '--test-concurrency=2', '--test-timeout=300000', '--disable-warning=ExperimentalWarning', ...files],
-  { stdio: 'inherit', cwd: root },
-);
-process.exit(result.status ?? 1);
+
+// Browser tests measure main-thread busy time and frame times, so they run after the rest, one file at
+// a time, instead of sharing the two cores with server and store tests.
+const isBrowserTest = (file) => file.includes(`${join('test', 'web')}`);
+const groups = [
+  { files: files.filter((file) => !isBrowserTest(file)), concurrency: 2 },
+  { files: files.filter(isBrowserTest), concurrency: 1 },
+].filter((group) => group.files.length > 0);
+
+let status = 0;
+for (const group of groups) {
+  const result = spawnSync(
+    nodeBin,
+    ['--test', `--test-concurrency=${group.concurrency}`, '--test-timeout=300000', '--disable-warning=ExperimentalWarning', ...group.files],
+    { stdio: 'inherit', cwd: root },
+  );
+  if (result.status !== 0) status = result.status ?? 1;
+}
+process.exit(status);
