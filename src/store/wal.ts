@@ -21,12 +21,12 @@ const MAX_GROUP_BYTES = 64 * 1024 * 1024;
 /**
  * Frame buffers are reused once their record is durable and copied into the head: a 1 MB push
  * otherwise allocates a fresh 1 MB off-heap buffer, and that external memory is what drives V8 into
- * extra collections during ingest. Small frames (< MIN) come from Node's shared pool anyway;
- * huge ones are not worth keeping.
+ * extra collections during ingest. Small frames (< MIN) are cheap to allocate anyway;
+ * frames above MAX (rare, huge pushes) are not kept, so the pool holds at most 8 × 4 MiB.
  */
 const FRAME_POOL_SIZE = 8;
 const MIN_POOLED_FRAME_BYTES = 64 * 1024;
-const MAX_POOLED_FRAME_BYTES = 16 * 1024 * 1024;
+const MAX_POOLED_FRAME_BYTES = 4 * 1024 * 1024;
 
 export interface WalOptions {
   directory: string;
