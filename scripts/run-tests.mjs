@@ -1,7 +1,8 @@
 // Runs every test file under test/ with Node's built-in runner, under the pinned Node 24.
 // Usage: node scripts/run-tests.mjs [path-substring …] to run a subset.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,13 +37,34 @@ const groups = [
   { files: files.filter(isBrowserTest), concurrency: 1 },
 ].filter((group) => group.files.length > 0);
 
+// Each group also writes TAP to a file, so the run can end with one line that totals both groups.
+const tapDir = mkdtempSync(join(tmpdir(), 'rankscope-tests-'));
 let status = 0;
-for (const group of groups) {
+let passed = 0;
+let failed = 0;
+for (const [index, group] of groups.entries()) {
+  const tapFile = join(tapDir, `group-${index}.tap`);
   const result = spawnSync(
     nodeBin,
-    ['--test', `--test-concurrency=${group.concurrency}`, '--test-timeout=300000', '--disable-warning=ExperimentalWarning', ...group.files],
+    [
+      '--test',
+      `--test-concurrency=${group.concurrency}`,
+      '--test-timeout=300000',
+      '--disable-warning=ExperimentalWarning',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tapFile}`,
+      ...group.files,
+    ],
     { stdio: 'inherit', cwd: root },
   );
   if (result.status !== 0) status = result.status ?? 1;
+  const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+  passed += Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
+  failed += Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
 }
+rmSync(tapDir, { recursive: true, force: true });
+if (status !== 0 && failed === 0) failed = 1;
+console.log(`\ntests: ${passed} passed, ${failed} failed`);
 process.exit(status);
