@@ -187,8 +187,11 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo): BlockData {
   const baseLow = Number(BigInt.asUintN(32, firstTimestampNs));
   const baseHigh = Number(BigInt.asIntN(64, firstTimestampNs) >> 32n);
   let position = 0;
-  let sinceFirst = 0;
   let delta = 0;
+  // The 64-bit timestamp as two exact doubles: each step (< 2^53, a block spans at most a day) is
+  // added to the low word and the carry moved to the high word only when it overflows.
+  let low = baseLow;
+  let high = baseHigh;
   for (let i = 0; i < count; i++) {
     if (i > 0) {
       let value = 0;
@@ -200,14 +203,12 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo): BlockData {
         scale *= 128;
       }
       delta = deltaOfDelta ? delta + unzigzag(value) : value;
-      sinceFirst += delta * unit;
-    }
-    const addLow = sinceFirst % TWO_POW_32;
-    let low = baseLow + addLow;
-    let high = baseHigh + (sinceFirst - addLow) / TWO_POW_32;
-    if (low >= TWO_POW_32) {
-      low -= TWO_POW_32;
-      high += 1;
+      low += delta * unit;
+      if (low >= TWO_POW_32) {
+        const carry = Math.floor(low / TWO_POW_32);
+        high += carry;
+        low -= carry * TWO_POW_32;
+      }
     }
     words[i * 2] = low;
     words[i * 2 + 1] = high;
