@@ -95,6 +95,19 @@ function agentConfig(dir: string, serverUrl: string, logDir: string): string {
   return path;
 }
 
+/**
+ * The file-backed part of a process's RSS (RssFile in /proc/<pid>/status), 0 once it is gone. For
+ * the agent that is mostly the node executable's own pages, which every Node process on the host
+ * shares; it is reported next to RSS (the verdict stays on RSS) to tell it from what the agent allocates.
+ */
+function readRssFileBytes(pid: number): number {
+  try {
+    return Number(/^RssFile:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -194,9 +207,11 @@ async function main(): Promise<void> {
     const before = readProcessUsage(steadyAgent.child.pid!)!;
     const measureStartedAt = Date.now();
     let maxRssBytes = 0;
+    let maxRssFileBytes = 0;
     while (Date.now() - measureStartedAt < (steadySeconds - warmupSeconds) * 1000) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       maxRssBytes = Math.max(maxRssBytes, readProcessUsage(steadyAgent.child.pid!)?.rssBytes ?? 0);
+      maxRssFileBytes = Math.max(maxRssFileBytes, readRssFileBytes(steadyAgent.child.pid!));
     }
     const after = readProcessUsage(steadyAgent.child.pid!)!;
     const measuredSeconds = (Date.now() - measureStartedAt) / 1000;
@@ -206,12 +221,13 @@ async function main(): Promise<void> {
     figures.steadyLinesPerSecond = STEADY_LINES_PER_SECOND;
     figures.steadyCpuFractionOfCore = Number(((after.cpuSeconds - before.cpuSeconds) / measuredSeconds).toFixed(4));
     figures.steadyMaxRssMb = Math.round(maxRssBytes / 1024 / 1024);
+    figures.steadyMaxRssFileMb = Math.round(maxRssFileBytes / 1024 / 1024);
     const cpuOk = figures.steadyCpuFractionOfCore < TARGET_STEADY_CPU_FRACTION;
     const rssOk = maxRssBytes < TARGET_STEADY_RSS_BYTES;
     figures.steadyVerdict = cpuOk && rssOk ? 'within target' : `MISS (${cpuOk ? '' : 'cpu '}${rssOk ? '' : 'rss'})`.replace(' )', ')');
     console.log(
       `agent at ${STEADY_LINES_PER_SECOND} lines/s: ${(figures.steadyCpuFractionOfCore * 100).toFixed(1)}% of a core (target < 5%), ` +
-        `RSS ${figures.steadyMaxRssMb} MB (target < 100 MB): ${figures.steadyVerdict}`,
+        `RSS ${figures.steadyMaxRssMb} MB (target < 100 MB; ${figures.steadyMaxRssFileMb} MB of it file-backed, mostly the node binary): ${figures.steadyVerdict}`,
     );
   } finally {
     await server.stop();

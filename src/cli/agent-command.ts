@@ -24,6 +24,8 @@ const USAGE = `usage: rankscope agent --config agent.yaml [--check | --print-con
 const binPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'rankscope.js');
 // Validation is quick; the bound only keeps a wedged child from hanging the start.
 const CONFIG_CHILD_TIMEOUT_MS = 60_000;
+// Whether this is the prebuilt bundle (scripts/build-agent.mjs) rather than the .ts sources.
+const prebuilt = !import.meta.url.endsWith('.ts');
 
 /** Validates in this process (for --check and --print-config): exit code, or the config. */
 async function loadInProcess(path: string): Promise<AgentConfig | number> {
@@ -105,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   console.error(
-    `rankscope agent: shipping ${config.sources.map((source) => source.name).join(', ')} to ${config.server.url}` +
+    `rankscope agent${prebuilt ? ' (prebuilt)' : ''}: shipping ${config.sources.map((source) => source.name).join(', ')} to ${config.server.url}` +
       (agent.metricsUrl !== undefined ? `; metrics at ${agent.metricsUrl}` : ''),
   );
   await new Promise<void>((resolve) => {
