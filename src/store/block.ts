@@ -27,6 +27,14 @@ const HEADER_BYTES = 1 + 4 + 8 + 1 + 4 + 4 + 4 + 4;
  * Numbers-heavy log lines favour level 1's match finder, and it is the cheapest on ingest.
  */
 export const ZSTD_LEVEL = 1;
+/**
+ * Hash table of 2^11 entries instead of level 1's default 2^13, for the block columns. A small
+ * table keeps mostly the newest position per hash, and consecutive log lines of one stream match
+ * best against the lines just before them. On one rank's 2 MB blocks of the synthetic training log:
+ * hashLog 13 → 7.4x, 12 → 7.8x, 11 → 8.15x, 10 → 8.3x, at the same encode and decode speed. On
+ * less repetitive text (dpkg/apt logs) 11 costs 1–3% against the default, so 11 rather than 10.
+ */
+export const ZSTD_BLOCK_HASH_LOG = 11;
 const TIMESTAMPS_DELTA = 0;
 const TIMESTAMPS_DELTA_OF_DELTA = 1;
 const TWO_POW_32 = 4294967296;
@@ -42,8 +50,10 @@ export class BlockDecodeError extends Error {
   }
 }
 
-export function zstdCompress(data: Uint8Array, level = ZSTD_LEVEL): Buffer {
-  return zstdCompressSync(data, { params: { [zlibConstants.ZSTD_c_compressionLevel]: level } });
+export function zstdCompress(data: Uint8Array, level = ZSTD_LEVEL, hashLog?: number): Buffer {
+  const params: Record<number, number> = { [zlibConstants.ZSTD_c_compressionLevel]: level };
+  if (hashLog !== undefined) params[zlibConstants.ZSTD_c_hashLog] = hashLog;
+  return zstdCompressSync(data, { params });
 }
 
 /** Columns ready to encode: timestamps sorted ascending. */
@@ -138,8 +148,11 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL): Buff
     meta.write(columns.lineEnds[i]! - lineStart);
     lineStart = columns.lineEnds[i]!;
   }
+  // The tuned hash size belongs to level 1 and the lines column (the varint column is the same size
+  // either way); any other level keeps zstd's own parameters.
+  const hashLog = zstdLevel === ZSTD_LEVEL ? ZSTD_BLOCK_HASH_LOG : undefined;
   const metaColumn = zstdCompress(meta.bytes(), zstdLevel);
-  const linesColumn = zstdCompress(columns.lines.subarray(0, lineStart), zstdLevel);
+  const linesColumn = zstdCompress(columns.lines.subarray(0, lineStart), zstdLevel, hashLog);
   const metadataColumn =
     columns.structuredMetadata === undefined
       ? Buffer.alloc(0)
