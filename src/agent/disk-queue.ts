@@ -9,7 +9,7 @@
 // name and renamed, so a crash never leaves half a batch under a real name. Files are not fsync'd:
 // this protects against the process dying, not against the machine losing power.
 
-import { mkdirSync, openAsBlob, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, type ReadStream, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -116,12 +116,14 @@ export class DiskQueue {
   }
 
   /**
-   * The batch as a file-backed Blob, for sending: an HTTP client streams it from disk in small
-   * chunks instead of holding the whole body for the length of a request (long enough for V8 to
-   * promote it, so its memory stayed until a rare full GC). Throws when the file is gone.
+   * Opens the batch for sending, as a stream read from disk in small chunks: holding whole bodies
+   * for the length of a request let V8 promote them, and their memory stayed until a rare full GC.
+   * Throws when the file is gone.
    */
-  openBlob(batch: QueuedBatch): Promise<Blob> {
-    return openAsBlob(join(this.ownerDir, batch.fileName));
+  openBody(batch: QueuedBatch): { sizeBytes: number; stream: () => ReadStream } {
+    const path = join(this.ownerDir, batch.fileName);
+    const sizeBytes = statSync(path).size;
+    return { sizeBytes, stream: () => createReadStream(path) };
   }
 
   /** Removes the oldest batch after it was delivered (or rejected for good). */
