@@ -1,7 +1,8 @@
 // The agent's own metrics in the Prometheus text exposition format, served on a configurable
 // address. Counters and gauges only; gauges that describe live state are read at scrape time.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from './node-http.ts';
 
 type LabelValues = Record<string, string>;
 
@@ -76,7 +77,7 @@ export async function serveMetrics(metrics: AgentMetrics, listen: string): Promi
   const colon = listen.lastIndexOf(':');
   const host = listen.slice(0, colon) || '127.0.0.1';
   const port = Number(listen.slice(colon + 1));
-  const server: Server = createServer((request, response) => {
+  const server: Server = http.createServer((request, response) => {
     if (request.method === 'GET' && (request.url === '/metrics' || request.url?.startsWith('/metrics?'))) {
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       response.end(metrics.render());

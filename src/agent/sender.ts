@@ -3,10 +3,11 @@
 // exponential backoff and jitter (the batch stays on disk meanwhile); other 4xx mean the server will
 // never accept the batch, so it is logged and dropped.
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { ReadStream } from 'node:fs';
 import type { DiskQueue } from './disk-queue.ts';
+import { http } from './node-http.ts';
 import type { AgentMetrics } from './metrics.ts';
 
 export interface SenderOptions {
@@ -121,18 +122,18 @@ export class Sender {
   // node:http rather than fetch: fetch's client (undici) and its buffers made up ~30 MB of the
   // agent's RSS. One keep-alive connection, since batches are sent one at a time.
   private httpAgent: HttpAgent | HttpsAgent | undefined;
-  private requestFn: typeof httpRequest | undefined;
+  private requestFn: typeof http.request | undefined;
 
-  private async client(): Promise<{ agent: HttpAgent | HttpsAgent; request: typeof httpRequest }> {
+  private async client(): Promise<{ agent: HttpAgent | HttpsAgent; request: typeof http.request }> {
     if (this.httpAgent === undefined || this.requestFn === undefined) {
       if (new URL(this.options.pushUrl).protocol === 'https:') {
         // Loaded only for https servers: TLS costs memory an http-only agent need not pay.
         const https = await import('node:https');
         this.httpAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-        this.requestFn = https.request as unknown as typeof httpRequest;
+        this.requestFn = https.request as unknown as typeof http.request;
       } else {
-        this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-        this.requestFn = httpRequest;
+        this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        this.requestFn = http.request;
       }
     }
     return { agent: this.httpAgent, request: this.requestFn };
