@@ -29,6 +29,16 @@ if (major < 24) {
     process.exit(code ?? 1);
   });
 } else {
-  const { main } = await import('../src/cli/main.ts');
-  await main(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // `rankscope agent` runs from its prebuilt plain-JS bundle while that matches the sources, so the
+  // long-running collector carries no type-stripping machinery (about 18 MB of RSS).
+  const prebuilt =
+    argv[0] === 'agent' ? await (await import('../src/agent/prebuilt.mjs')).loadPrebuiltAgentCommand(root) : undefined;
+  if (prebuilt !== undefined) {
+    const code = await prebuilt.run(argv.slice(1));
+    if (code !== 0) process.exitCode = code;
+  } else {
+    const { main } = await import('../src/cli/main.ts');
+    await main(argv);
+  }
 }
