@@ -72,6 +72,36 @@ async function typeQuery(query: string, realKeys: boolean): Promise<void> {
   assert.equal(await editor.textContent(), query, 'the editor holds exactly the typed query');
 }
 
+/**
+ * CodeMirror ignores Enter on a completion list younger than its interactionDelay (75 ms), so a list
+ * that pops up under a keystroke is not accepted by accident; that Enter inserts a newline instead. A
+ * user reads the list before choosing; the test waits, by the page's clock, until the list has been
+ * on screen that long. Call before typing: it notes when the list appears.
+ */
+async function watchCompletionOpening(): Promise<void> {
+  // Strings, not functions: the root tsconfig has no DOM types; this runs in the page.
+  await page.evaluate(`(() => {
+    delete window.completionOpenedAtMs;
+    const observer = new MutationObserver(() => {
+      if (document.querySelector('.cm-tooltip-autocomplete li') && window.completionOpenedAtMs === undefined) {
+        window.completionOpenedAtMs = performance.now();
+        observer.disconnect();
+      }
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+  })()`);
+}
+
+const COMPLETION_INTERACTION_DELAY_MS = 75;
+
+async function waitUntilCompletionAcceptsKeys(): Promise<void> {
+  await page.waitForFunction(
+    `window.completionOpenedAtMs !== undefined && performance.now() - window.completionOpenedAtMs > ${COMPLETION_INTERACTION_DELAY_MS + 10}`,
+    null,
+    { timeout: 10_000 },
+  );
+}
+
 async function runTyped(query: string, realKeys = false): Promise<void> {
   await typeQuery(query, realKeys);
   await page.keyboard.press('Control+Enter');
@@ -134,10 +164,14 @@ test('autocomplete offers label names and values from the API', async () => {
   await page.locator('.cm-content').click();
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Backspace');
+  await watchCompletionOpening();
   await page.keyboard.type('{ra', { delay: 10 });
   const options = page.locator('.cm-tooltip-autocomplete li');
   await options.getByText('rank', { exact: true }).waitFor();
+  await page.locator('.cm-tooltip-autocomplete li[aria-selected]').getByText('rank', { exact: true }).waitFor();
+  await waitUntilCompletionAcceptsKeys();
   await page.keyboard.press('Enter');
+  assert.equal(await page.locator('.cm-content').textContent(), '{rank=""}', 'Enter accepted rank (not a newline)');
   await options.getByText('7', { exact: true }).waitFor();
   const values = await options.allTextContents();
   assert.deepEqual(values.slice().sort(), ['0', '1', '2', '3', '4', '5', '6', '7'], 'values of rank');

@@ -77,6 +77,15 @@ export default function LogqlEditor(props: LogqlEditorProps) {
         EditorView.lineWrapping,
         placeholder('{job="train"} |= "loss"   (Ctrl/Cmd-Enter runs)'),
         EditorView.contentAttributes.of({ 'aria-label': 'LogQL query', 'data-testid': 'query-editor' }),
+        // Fetch the label names as soon as the editor is focused: the name list then opens right after `{`
+        // instead of a server round trip later, when it could pop up under the user's next keystroke
+        // (CodeMirror ignores Enter on a list younger than its interactionDelay, 75 ms, and inserts a
+        // newline instead). A failure here is not cached; the completion retries and shows the error.
+        EditorView.domEventHandlers({
+          focus: () => {
+            labels.names().catch(() => undefined);
+          },
+        }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) latest.current.onChange(update.state.doc.toString());
         }),
