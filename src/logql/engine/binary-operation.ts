@@ -4,41 +4,12 @@
 import type { Labels } from '../../push/types.ts';
 import { QueryError } from '../api.ts';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../syntax/ast.ts';
+// One definition of number-on-number semantics (Loki: x/0 and x%0 are NaN) for folding and evaluation.
+import { foldLiteralBinary as applyScalarOp } from '../syntax/constant-folding.ts';
 import { labelsKey } from './series-labels.ts';
 import { newSeries, type Evaluated, type StepSeries } from './step-series.ts';
 
 const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '>=', '<', '<=']);
-
-export function applyScalarOp(op: BinaryOp, left: number, right: number): number {
-  switch (op) {
-    case '+':
-      return left + right;
-    case '-':
-      return left - right;
-    case '*':
-      return left * right;
-    case '/':
-      return left / right;
-    case '%':
-      return left % right;
-    case '^':
-      return left ** right;
-    case '==':
-      return left === right ? 1 : 0;
-    case '!=':
-      return left !== right ? 1 : 0;
-    case '>':
-      return left > right ? 1 : 0;
-    case '>=':
-      return left >= right ? 1 : 0;
-    case '<':
-      return left < right ? 1 : 0;
-    case '<=':
-      return left <= right ? 1 : 0;
-    default:
-      return NaN;
-  }
-}
 
 export function evaluateBinary(node: BinaryExpr, left: Evaluated, right: Evaluated, steps: number): Evaluated {
   const op = node.op;

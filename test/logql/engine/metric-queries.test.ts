@@ -144,3 +144,16 @@ test('sum over an additive range aggregation gives the same answer when grouped 
     }
   }
 });
+
+test('division and modulo by zero give NaN, as Loki evaluates them (not +Inf as in JavaScript)', async () => {
+  for (const query of [
+    'count_over_time({job="train"}[1m]) / 0',
+    'count_over_time({job="train"}[1m]) % 0',
+    'count_over_time({job="train"}[1m]) / (count_over_time({job="train"}[1m]) * 0)',
+  ]) {
+    const values = (await vector(query)).map(([, value]) => value);
+    assert.equal(values.length, 3, query);
+    assert.ok(values.every((value) => Number.isNaN(value)), `${query} gave ${values.join(', ')}`);
+  }
+  assert.deepEqual((await vector('count_over_time({job="train"}[1m]) / 2')).map(([, v]) => v), [3, 1.5, 0.5]);
+});
