@@ -28,6 +28,7 @@ export interface ScanOffload {
     context: QueryContext,
     node: RangeAggregation,
     baseNs: bigint,
+    stepsNs: bigint[],
     options: { startNs: bigint; endNs: bigint },
     refs: BlockRef[],
   ): Promise<{ remaining: BlockRef[]; done: Promise<SampleSeries[]> }>;

@@ -15,6 +15,9 @@ import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryContext } from './query-context.ts';
 import { groupLabels, labelsKey } from './series-labels.ts';
 import { newSeries, type StepSeries } from './step-series.ts';
+import { bucketable, bucketOf, countBlockIntoBuckets, hasMetadata, stepEdges, type StepEdges } from './step-buckets.ts';
+import type { BlockData } from '../../store/types.ts';
+import type { QueryStatistics } from '../api.ts';
 
 
 const BLOCK_LOAD_CONCURRENCY = 4;
@@ -47,6 +50,10 @@ export interface SampleSeries {
   times: number[];
   values: number[];
   sorted: boolean;
+  /** Counts per interval between window edges (additive aggregations over raw filters only). */
+  bucketCounts?: Float64Array;
+  /** Line bytes per interval, for bytes_over_time / bytes_rate. */
+  bucketBytes?: Float64Array;
 }
 
 export interface SampleCollector {
@@ -55,13 +62,17 @@ export interface SampleCollector {
   needLine: boolean;
   visit(selected: SelectedLine): void;
   series: Map<string, SampleSeries>;
+  /** Window edges when the aggregation is counted per interval instead of per sample. */
+  edges: StepEdges | null;
+  /** Counts a block straight into intervals; false when the block needs the per-line path. */
+  countBlock(block: BlockData, options: { startNs: bigint; endNs: bigint }, stats: QueryStatistics): boolean;
 }
 
 /**
  * Turns the entries of a log range into samples per series. Pure and self-contained, so a worker
  * thread can run it on the blocks it loads and send the series back for merging.
  */
-export function createSampleCollector(node: RangeAggregation, baseNs: bigint): SampleCollector {
+export function createSampleCollector(node: RangeAggregation, baseNs: bigint, stepsNs?: bigint[]): SampleCollector {
   const range = node.range;
   const pipeline = selectPipeline(range.log);
   const series = new Map<string, SampleSeries>();
@@ -123,7 +134,28 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint): S
   };
 
   const needLine = wantBytes && (pipeline.stages.length > 0 || pipeline.linePredicates.length > 0);
-  return { pipeline, needLine, visit, series };
+  const edges = stepsNs && stepsNs.length > 0 && bucketable(node, pipeline) ? stepEdges(node, stepsNs, baseNs) : null;
+  const countBlock = (block: BlockData, options: { startNs: bigint; endNs: bigint }, stats: QueryStatistics): boolean => {
+    // Structured metadata becomes labels of the series, so such blocks take the per-line path.
+    if (edges === null || hasMetadata(block)) return false;
+    const labels = block.stream.labels;
+    let entry = streamSeries.get(labels);
+    if (!entry) {
+      const target = grouping ? groupLabels(labels, grouping.labels, grouping.without) : labels;
+      const key = labelsKey(target);
+      entry = series.get(key);
+      if (!entry) {
+        entry = { labels: target, key, times: [], values: [], sorted: true };
+        series.set(key, entry);
+      }
+      streamSeries.set(labels, entry);
+    }
+    entry.bucketCounts ??= new Float64Array(edges.relative.length);
+    if (wantBytes) entry.bucketBytes ??= new Float64Array(edges.relative.length);
+    countBlockIntoBuckets(block, pipeline, options, stats, edges, entry.bucketCounts, wantBytes ? entry.bucketBytes! : null);
+    return true;
+  };
+  return { pipeline, needLine, visit, series, edges, countBlock };
 }
 
 /** Adds a worker's (or another scan's) series into `into`. */
@@ -136,6 +168,14 @@ export function mergeSampleSeries(into: Map<string, SampleSeries>, from: Iterabl
     }
     if (existing.times.length > 0 && part.times.length > 0 && part.times[0]! < existing.times[existing.times.length - 1]!) existing.sorted = false;
     if (!part.sorted) existing.sorted = false;
+    if (part.bucketCounts) {
+      if (!existing.bucketCounts) existing.bucketCounts = part.bucketCounts;
+      else for (let k = 0; k < part.bucketCounts.length; k++) existing.bucketCounts[k]! += part.bucketCounts[k]!;
+    }
+    if (part.bucketBytes) {
+      if (!existing.bucketBytes) existing.bucketBytes = part.bucketBytes;
+      else for (let k = 0; k < part.bucketBytes.length; k++) existing.bucketBytes[k]! += part.bucketBytes[k]!;
+    }
     for (let i = 0; i < part.times.length; i++) {
       existing.times.push(part.times[i]!);
       existing.values.push(part.values[i]!);
@@ -153,21 +193,24 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
   const offsetNs = node.range.offsetNs;
   const { baseNs, startNs, endNs } = windowBounds(node, stepsNs);
   const options = { startNs, endNs };
-  const collector = createSampleCollector(node, baseNs);
+  const collector = createSampleCollector(node, baseNs, stepsNs);
   const refs = await selectBlocks(context, node.range.log, collector.pipeline, options);
   const series = collector.series;
-  const offloaded = context.offload ? await context.offload.samples(context, node, baseNs, options, refs) : { remaining: refs, done: Promise.resolve([]) };
+  const offloaded = context.offload ? await context.offload.samples(context, node, baseNs, stepsNs, options, refs) : { remaining: refs, done: Promise.resolve([]) };
   for (let i = 0; i < offloaded.remaining.length; i += BLOCK_LOAD_CONCURRENCY) {
     context.checkDeadline();
     const blocks = await Promise.all(offloaded.remaining.slice(i, i + BLOCK_LOAD_CONCURRENCY).map((ref) => ref.load()));
     context.stats.blocksRead += blocks.length;
-    for (const block of blocks) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
+    for (const block of blocks) {
+      if (!collector.countBlock(block, options, context.stats)) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
+    }
   }
   mergeSampleSeries(series, await offloaded.done);
 
   const stepCount = stepsNs.length;
   const result: StepSeries[] = [];
   const rangeSeconds = Number(rangeNs) / 1e9;
+  if (collector.edges !== null) return bucketedWindows(node, collector.edges, series, stepsNs, baseNs);
   for (const samples of series.values()) {
     if (!samples.sorted) sortSamples(samples);
     const out = newSeries(samples.labels, samples.key, stepCount);
@@ -188,6 +231,48 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
     if (out.present.some((p) => p === 1)) result.push(out);
   }
   if (node.op === 'absent_over_time') return absentSeries(node, result, stepCount);
+  return result;
+}
+
+/** Window values of an additive aggregation from its per-interval counts (samples folded in first). */
+function bucketedWindows(node: RangeAggregation, edges: StepEdges, series: Map<string, SampleSeries>, stepsNs: bigint[], baseNs: bigint): StepSeries[] {
+  const edgeCount = edges.relative.length;
+  const wantBytes = node.op === 'bytes_over_time' || node.op === 'bytes_rate';
+  const rangeSeconds = Number(node.range.rangeNs) / 1e9;
+  const endIndex = new Int32Array(stepsNs.length);
+  const startIndex = new Int32Array(stepsNs.length);
+  for (let s = 0; s < stepsNs.length; s++) {
+    const end = Number(stepsNs[s]! - node.range.offsetNs - baseNs);
+    endIndex[s] = bucketOf(edges, end);
+    startIndex[s] = bucketOf(edges, end - Number(node.range.rangeNs));
+  }
+  const result: StepSeries[] = [];
+  for (const samples of series.values()) {
+    const counts = samples.bucketCounts ?? new Float64Array(edgeCount);
+    const bytes = wantBytes ? (samples.bucketBytes ?? new Float64Array(edgeCount)) : null;
+    for (let i = 0; i < samples.times.length; i++) {
+      const k = bucketOf(edges, samples.times[i]!);
+      if (k >= edgeCount) continue;
+      counts[k]! += 1;
+      if (bytes !== null) bytes[k]! += samples.values[i]!;
+    }
+    // Prefix sums: interval k's running total includes everything up to edge k.
+    for (let k = 1; k < edgeCount; k++) {
+      counts[k]! += counts[k - 1]!;
+      if (bytes !== null) bytes[k]! += bytes[k - 1]!;
+    }
+    const out = newSeries(samples.labels, samples.key, stepsNs.length);
+    let any = false;
+    for (let s = 0; s < stepsNs.length; s++) {
+      const count = counts[endIndex[s]!]! - counts[startIndex[s]!]!;
+      if (count <= 0) continue;
+      const sum = bytes === null ? count : bytes[endIndex[s]!]! - bytes[startIndex[s]!]!;
+      out.values[s] = node.op === 'rate' || node.op === 'bytes_rate' ? sum / rangeSeconds : sum;
+      out.present[s] = 1;
+      any = true;
+    }
+    if (any) result.push(out);
+  }
   return result;
 }
 

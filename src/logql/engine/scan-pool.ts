@@ -134,7 +134,7 @@ export function workerOffload(objectStore: ObjectStoreConfig, threads: number, m
       addStats(context, reply.stats);
       return 'candidates' in reply ? reply.candidates : [];
     },
-    async samples(context: QueryContext, node: RangeAggregation, baseNs, options, refs: BlockRef[]) {
+    async samples(context: QueryContext, node: RangeAggregation, baseNs, stepsNs, options, refs: BlockRef[]) {
       if (!worthIt(refs)) return { remaining: refs, done: Promise.resolve([]) };
       const located = refs.filter((ref) => ref.location !== undefined);
       const pool = poolOf(threads);
@@ -152,7 +152,7 @@ export function workerOffload(objectStore: ObjectStoreConfig, threads: number, m
       }
       if (chunk.length > 0) chunks.push(chunk);
       const replies = chunks.map((blocks) =>
-        pool.run({ kind: 'samples', id: 0, objectStore, node, baseNs, startNs: options.startNs, endNs: options.endNs, blocks: describe(blocks) }),
+        pool.run({ kind: 'samples', id: 0, objectStore, node, baseNs, stepsNs, startNs: options.startNs, endNs: options.endNs, blocks: describe(blocks) }),
       );
       const done = (async () => {
         const series: SampleSeries[] = [];

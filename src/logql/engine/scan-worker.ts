@@ -23,6 +23,7 @@ export interface SampleScanTask extends TaskBase {
   kind: 'samples';
   node: RangeAggregation;
   baseNs: bigint;
+  stepsNs: bigint[];
   startNs: bigint;
   endNs: bigint;
 }
@@ -76,9 +77,11 @@ async function run(task: ScanTask): Promise<ScanReply> {
       });
       return { id: task.id, candidates, stats };
     }
-    const collector = createSampleCollector(task.node, task.baseNs);
+    const collector = createSampleCollector(task.node, task.baseNs, task.stepsNs);
     const options = { startNs: task.startNs, endNs: task.endNs };
-    await forEachBlock(task, stats, (block) => scanBlock(block, collector.pipeline, options, { stats }, collector.visit, collector.needLine));
+    await forEachBlock(task, stats, (block) => {
+      if (!collector.countBlock(block, options, stats)) scanBlock(block, collector.pipeline, options, { stats }, collector.visit, collector.needLine);
+    });
     return { id: task.id, series: [...collector.series.values()], stats };
   } catch (error) {
     const failure = error as Error;
