@@ -58,6 +58,8 @@ const threadCounts = [1, Number(values.threads)];
 try {
   for (const threads of threadCounts) {
     const engine = createEngine(store, { workerThreads: threads });
+    // A server's engine exists long before its first query: let eagerly started workers come up.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     for (const query of queries) {
       const step = query.includes('[1m]') ? 60_000 : 3_600_000;
       const params = { tenant: 'fake', query, startNs: firstNs, endNs: lastNs + 3_600_000_000_000n, stepMs: step, intervalMs: 0, limit: 100, direction: 'backward' as const, instant: false };
