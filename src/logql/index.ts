@@ -2,7 +2,6 @@
 // The server, the ruler and the CLI import only from here.
 
 import type { LogSource } from '../store/types.ts';
-import type { ObjectStoreConfig } from '../objstore/open-object-store.ts';
 import type { LabelPair, Labels, PushEntry } from '../push/types.ts';
 import { QueryError } from './api.ts';
 import { parseExpr } from './syntax/index.ts';
@@ -10,7 +9,7 @@ import { compilePipeline, runWholePipeline } from './log/pipeline.ts';
 import { StageBuildError } from './log/line-filter.ts';
 import { IpPatternError } from './log/ip.ts';
 import { compileMatcher } from './log/label-filter.ts';
-import { createLogQLEngine, ENGINE_DEFAULTS, type LogQLEngine } from './engine/engine.ts';
+import { createLogQLEngine, ENGINE_DEFAULTS, type EngineOptions as InternalEngineOptions, type LogQLEngine } from './engine/engine.ts';
 
 export { parseExpr, parseSelector, formatQuery } from './syntax/index.ts';
 export { QueryError, QueryLimitError } from './api.ts';
@@ -18,20 +17,8 @@ export type { QueryParams, QueryResult, StreamResult, SeriesResult, SampleResult
 export type { LogQLEngine };
 export { ENGINE_DEFAULTS };
 
-export interface EngineOptions {
-  /** Loki's `query_timeout`; default 60 000. */
-  timeoutMs?: number;
-  /** Loki's `max_entries_limit_per_query`; default 5000 (0 = unlimited). */
-  maxEntriesLimitPerQuery?: number;
-  /** Loki's `max_query_series`; default 500. */
-  maxQuerySeries?: number;
-  /** Threads for big scans; default = cores. 1 keeps every scan on the main thread. */
-  workerThreads?: number;
-  /** Where persisted blocks live, for worker threads; defaults to the store's own config. */
-  objectStore?: ObjectStoreConfig;
-  /** Scans with less raw text than this stay on the main thread; default 32 MiB. */
-  parallelScanMinRawBytes?: number;
-}
+/** The engine's options as callers give them; the parser is supplied here. Documented in engine/engine.ts. */
+export type EngineOptions = Omit<InternalEngineOptions, 'parse'>;
 
 export function createEngine(source: LogSource, options: EngineOptions = {}): LogQLEngine {
   return createLogQLEngine(source, { ...options, parse: parseExpr });
