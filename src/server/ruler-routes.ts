@@ -165,10 +165,8 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
     const instantQuery = async (request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
       const context = withRuler(request, reply);
       if (context === undefined) return reply;
-      const params = { ...request.query, ...(typeof request.body === 'string' ? Object.fromEntries(new URLSearchParams(request.body)) : {}) };
       try {
-        const query = single(params.query);
-        if (query === undefined || query.trim() === '') throw new PromBadData('invalid parameter "query": missing');
+        const { params, query } = queryParamsOf(request);
         const timeMs = parseTimeMs(single(params.time), 'time', Date.now());
         const constant = evaluateConstant(query);
         if (constant !== undefined) return reply.send({ status: 'success', data: { resultType: 'scalar', result: [timeMs / 1000, promValue(constant)] } });
@@ -186,10 +184,8 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
     const rangeQuery = async (request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
       const context = withRuler(request, reply);
       if (context === undefined) return reply;
-      const params = { ...request.query, ...(typeof request.body === 'string' ? Object.fromEntries(new URLSearchParams(request.body)) : {}) };
       try {
-        const query = single(params.query);
-        if (query === undefined || query.trim() === '') throw new PromBadData('invalid parameter "query": missing');
+        const { params, query } = queryParamsOf(request);
         const nowMs = Date.now();
         const endMs = parseTimeMs(single(params.end), 'end', nowMs);
         const startMs = parseTimeMs(single(params.start), 'start', endMs - 3_600_000);
@@ -224,4 +220,12 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
     app.get(`${prefix}/query_range`, rangeQuery);
     app.post(`${prefix}/query_range`, rangeQuery);
   }
+}
+
+/** Prometheus query endpoints take their parameters from the URL or a form body, and need `query`. */
+function queryParamsOf(request: FastifyRequest<{ Querystring: Query }>): { params: Query; query: string } {
+  const params: Query = { ...request.query, ...(typeof request.body === 'string' ? Object.fromEntries(new URLSearchParams(request.body)) : {}) };
+  const query = single(params.query);
+  if (query === undefined || query.trim() === '') throw new PromBadData('invalid parameter "query": missing');
+  return { params, query };
 }
