@@ -50,32 +50,31 @@ export class NotifierHub {
       void delivery.finally(() => this.inFlight.delete(delivery));
       return delivery;
     };
-    config.webhook.forEach((receiver, index) => {
-      const counters: DeliveryCounters = { receiver: receiver.name || `webhook-${index}`, kind: 'webhook', sent: 0, failedAttempts: 0, dropped: 0, lastError: '' };
+    // Webhook and Slack receivers differ only in their URL and how a message becomes a body.
+    const addReceiver = (
+      kind: 'webhook' | 'slack',
+      name: string,
+      receiver: Parameters<typeof groupingOf>[0],
+      url: string,
+      body: (message: WebhookMessage) => unknown,
+    ): void => {
+      const counters: DeliveryCounters = { receiver: name, kind, sent: 0, failedAttempts: 0, dropped: 0, lastError: '' };
       this.receiverCounters.push(counters);
       this.dispatchers.push(
         new AlertDispatcher({
           receiver: counters.receiver,
           config: groupingOf(receiver),
           externalURL: config.external_url,
-          notify: (message: WebhookMessage) => deliver(counters, (signal) => postJson(receiver.url, message, policy.timeoutMs, signal)),
+          notify: (message: WebhookMessage) => deliver(counters, (signal) => postJson(url, body(message), policy.timeoutMs, signal)),
         }),
       );
+    };
+    config.webhook.forEach((receiver, index) => {
+      addReceiver('webhook', receiver.name || `webhook-${index}`, receiver, receiver.url, (message) => message);
     });
     config.slack.forEach((receiver, index) => {
-      const counters: DeliveryCounters = { receiver: receiver.name || `slack-${index}`, kind: 'slack', sent: 0, failedAttempts: 0, dropped: 0, lastError: '' };
-      this.receiverCounters.push(counters);
-      this.dispatchers.push(
-        new AlertDispatcher({
-          receiver: counters.receiver,
-          config: groupingOf(receiver),
-          externalURL: config.external_url,
-          notify: (message: WebhookMessage) =>
-            deliver(counters, (signal) =>
-              postJson(receiver.webhook_url, slackPayload(message, { channel: receiver.channel, username: receiver.username, title: receiver.title, text: receiver.text }), policy.timeoutMs, signal),
-            ),
-        }),
-      );
+      const slack = { channel: receiver.channel, username: receiver.username, title: receiver.title, text: receiver.text };
+      addReceiver('slack', receiver.name || `slack-${index}`, receiver, receiver.webhook_url, (message) => slackPayload(message, slack));
     });
   }
 
