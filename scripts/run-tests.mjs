@@ -42,6 +42,8 @@ const tapDir = mkdtempSync(join(tmpdir(), 'rankscope-tests-'));
 let status = 0;
 let passed = 0;
 let failed = 0;
+let skipped = 0;
+const skippedNames = [];
 for (const [index, group] of groups.entries()) {
   const tapFile = join(tapDir, `group-${index}.tap`);
   const result = spawnSync(
@@ -63,8 +65,18 @@ for (const [index, group] of groups.entries()) {
   const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
   passed += Number(/^# pass (\d+)$/m.exec(tap)?.[1] ?? 0);
   failed += Number(/^# fail (\d+)$/m.exec(tap)?.[1] ?? 0);
+  skipped += Number(/^# skipped (\d+)$/m.exec(tap)?.[1] ?? 0) + Number(/^# todo (\d+)$/m.exec(tap)?.[1] ?? 0);
+  for (const match of tap.matchAll(/^\s*ok \d+ - (.*?) # (SKIP|TODO)\b ?(.*)$/gm)) skippedNames.push(`${match[1]} (${match[3] || match[2].toLowerCase()})`);
 }
 rmSync(tapDir, { recursive: true, force: true });
 if (status !== 0 && failed === 0) failed = 1;
-console.log(`\ntests: ${passed} passed, ${failed} failed`);
+// A skip is visible, and in CI every suite must run: the machine CI runs on installs every peer the
+// tests need (.ci/run), so a skip there means a missing install or a missing ../shared.
+if (skippedNames.length > 0) console.log(`\nskipped:\n${skippedNames.map((name) => `  - ${name}`).join('\n')}`);
+if (process.env.CI === 'true' && skipped > 0) {
+  console.log(`CI=true: ${skipped} skipped test(s) count as failures`);
+  failed += skipped;
+  status = 1;
+}
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(status);
