@@ -64,3 +64,13 @@ test('start-up failures exit 1 with the reason, not a stack trace', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the example config joins tracebacks but not untimestamped print() lines onto the line before', () => {
+  const config = parseAgentConfig(readFileSync('examples/agent.yaml', 'utf8'), 'examples/agent.yaml');
+  const multilines = config.sources.map((source) => source.processing.multiline).filter((multiline) => multiline !== undefined);
+  assert.ok(multilines.length > 0, 'the example shows multiline settings');
+  for (const multiline of multilines) {
+    assert.equal(multiline.python_traceback, true);
+    assert.equal(multiline.first_line, undefined);
+  }
+});
