@@ -2,9 +2,9 @@
 // into one timeline, levels, colours, volume buckets and step-vs-loss curves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allRanksSelector, exactSelector, findSelector, isLogQuery, matcherFor, splitMatchers, withLabelFilter, withLabelMatcher } from '../../web/src/explore/query-text.ts';
+import { allRanksSelector, exactSelector, findSelector, isLogQuery, matcherFor, processSelector, splitMatchers, starterQuery, withLabelFilter, withLabelMatcher } from '../../web/src/explore/query-text.ts';
 import { parseTimeText, resolveRange, stepForRange } from '../../web/src/explore/time-range.ts';
-import { appendPage, colourOf, detectLevel, laneOf, mergeStreams } from '../../web/src/logs/log-rows.ts';
+import { appendPage, colourOf, compareRows, detectLevel, laneOf, mergeSorted, mergeStreams, type LogRow } from '../../web/src/logs/log-rows.ts';
 import { bucketsFromMatrix, selectorAndLineFilters, volumeQuery } from '../../web/src/logs/volume-data.ts';
 import { alignSeries, seriesFromMatrix, summarise } from '../../web/src/metrics/metric-data.ts';
 import { detectXYFields, xySeries } from '../../web/src/metrics/xy-data.ts';
@@ -21,8 +21,40 @@ test('query text: selector edits respect quotes and replace an exact matcher on 
   assert.equal(matcherFor('host', ['a.b', 'c']), 'host=~"a\\\\.b|c"');
   assert.equal(isLogQuery('  {a="b"}'), true);
   assert.equal(isLogQuery('rate({a="b"}[1m])'), false);
-  assert.equal(allRanksSelector({ job: 'train', host: 'node-1', rank: '5', run: 'r1' }), '{job="train", run="r1"}');
+  assert.equal(allRanksSelector({ team: 'nlp', host: 'node-1', rank: '5', run: 'r1' }), '{run="r1", team="nlp"}');
   assert.equal(exactSelector({ rank: '5', job: 'train' }), '{job="train", rank="5"}');
+});
+
+test('context: every rank of the run whatever its per-rank labels; one process whatever the level', () => {
+  // A PyTorchJob's master pod carries replica_type=Master and the workers Worker: the run label alone is kept.
+  const master = { job: 'bert', replica_type: 'Master', pod: 'bert-master-0', rank: '0', level: 'info' };
+  const worker = { job: 'bert', replica_type: 'Worker', pod: 'bert-worker-3', rank: '4', level: 'error' };
+  assert.equal(allRanksSelector(master), '{job="bert"}');
+  assert.equal(allRanksSelector(worker), allRanksSelector(master));
+  assert.equal(allRanksSelector({ run_id: 'r-7', job: 'bert', rank: '1', replica_type: 'Worker' }), '{run_id="r-7"}');
+  assert.equal(allRanksSelector({ slurm_job_id: '10000', rank: '1' }), '{slurm_job_id="10000"}');
+  assert.equal(processSelector(worker), '{job="bert", pod="bert-worker-3", rank="4", replica_type="Worker"}');
+  assert.equal(processSelector({ rank: '2', detected_level: 'warn', job: 'x' }), '{job="x", rank="2"}');
+});
+
+test('starter query: the run label with its newest value, else another label with values', async () => {
+  const values: Record<string, string[]> = { job: ['demo-train'], run_id: [], host: ['node-0', 'node-1'] };
+  const valuesOf = async (name: string) => values[name] ?? [];
+  assert.equal(await starterQuery(['host', 'job', 'run_id'], valuesOf), '{job="demo-train"}');
+  values.run_id = ['run-1', 'run-2'];
+  assert.equal(await starterQuery(['host', 'job', 'run_id'], valuesOf), '{run_id="run-2"}');
+  assert.equal(await starterQuery(['__stream_shard__', 'host'], valuesOf), '{host="node-1"}');
+  assert.equal(await starterQuery([], valuesOf), undefined);
+});
+
+test('live rows: a late line is merged where its timestamp belongs', () => {
+  const row = (timestampNs: bigint, lane: string): LogRow => ({ id: `${lane}-${timestampNs}`, timestampNs, lane }) as unknown as LogRow;
+  const byTime = compareRows('forward');
+  const shown = [row(10n, 'a'), row(20n, 'a'), row(30n, 'a')];
+  assert.deepEqual(mergeSorted(shown, [row(40n, 'b')], byTime).map((r) => r.id), ['a-10', 'a-20', 'a-30', 'b-40']);
+  assert.deepEqual(mergeSorted(shown, [row(15n, 'b'), row(35n, 'b')], byTime).map((r) => r.id), ['a-10', 'b-15', 'a-20', 'a-30', 'b-35']);
+  assert.deepEqual(mergeSorted([], [row(5n, 'b')], byTime).map((r) => r.id), ['b-5']);
+  assert.deepEqual(mergeSorted(shown, [], byTime), shown);
 });
 
 test('time ranges: relative, epoch and dates resolve; bad text names the field', () => {

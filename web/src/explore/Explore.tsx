@@ -11,7 +11,7 @@ import LogVolume from '../logs/LogVolume.tsx';
 import MetricTable from '../metrics/MetricTable.tsx';
 import { detectXYFields } from '../metrics/xy-data.ts';
 import LabelBrowser from './LabelBrowser.tsx';
-import { isLogQuery, withLabelFilter, withLabelMatcher } from './query-text.ts';
+import { isLogQuery, starterQuery, withLabelFilter, withLabelMatcher } from './query-text.ts';
 import { loadOlderPage, runQuery, type RunRequest, type RunResult } from './query-run.ts';
 import TimeRangePicker from './TimeRangePicker.tsx';
 import { formatAbsolute, msToNs, resolveRange, type TimeRangeText } from './time-range.ts';
@@ -59,6 +59,8 @@ function useLabelSource(window: TimeWindow): LabelSource {
 export default function Explore() {
   const [committed, setCommitted] = useState<ExploreUrlState>(() => readUrlState());
   const [draft, setDraft] = useState(committed.query);
+  const draftRef = useRef(draft);
+  draftRef.current = draft;
   const [run, setRun] = useState<RunState>({ state: 'idle' });
   const [editorError, setEditorError] = useState<EditorError | null>(null);
   const [showBrowser, setShowBrowser] = useState(false);
@@ -120,6 +122,21 @@ export default function Explore() {
   // First load runs what the URL says; Back/Forward re-run the state they land on.
   useEffect(() => {
     if (committed.query !== '') execute(committed, false);
+    else {
+      // An empty Explore shows the newest run (or whatever the server holds) instead of a blank page.
+      labelSource
+        .names()
+        .then((names) => starterQuery(names, (name) => labelSource.values(name)))
+        .then(
+          (query) => {
+            // Only while the user has typed nothing and run nothing of their own.
+            if (query === undefined || draftRef.current !== '' || controller.current !== null) return;
+            setDraft(query);
+            execute({ ...committed, query }, false);
+          },
+          () => undefined,
+        );
+    }
     const onPop = () => {
       const state = readUrlState();
       setDraft(state.query);

@@ -87,8 +87,20 @@ const PLACEMENT_LABELS = new Set([
   'filename', 'stream', 'fd', 'level', 'detected_level', 'component', 'slurm_procid', 'ompi_comm_world_rank', 'pmi_rank',
 ]);
 
-/** The selector for "the same run, every rank": the stream's labels minus those naming a process. */
+/**
+ * Labels that name a training run, in the order the server picks a run's id by (run_id is set by
+ * `rankscope run`, torchelastic_run_id by torchrun, slurm_job_id by Slurm, job by most shippers).
+ */
+export const RUN_LABELS = ['run_id', 'torchelastic_run_id', 'slurm_job_id', 'job'] as const;
+
+/**
+ * The selector for "the same run, every rank". When the stream names its run, only that label is
+ * kept, so per-rank labels of any name (a PyTorchJob master's `replica_type`, a pod template hash)
+ * don't hide ranks; otherwise the stream's labels minus those naming a process.
+ */
 export function allRanksSelector(stream: Record<string, string>): string {
+  const runLabel = RUN_LABELS.find((name) => stream[name] !== undefined && stream[name] !== '');
+  if (runLabel !== undefined) return `{${runLabel}=${quoteValue(stream[runLabel]!)}}`;
   const kept = Object.keys(stream)
     .filter((name) => !PLACEMENT_LABELS.has(name))
     .sort()
@@ -98,6 +110,32 @@ export function allRanksSelector(stream: Record<string, string>): string {
     return `{${anyName}=~".+"}`;
   }
   return `{${kept.join(', ')}}`;
+}
+
+/** Labels that split one process's output by severity; "this stream" context shows every level. */
+const LEVEL_LABELS = new Set(['level', 'detected_level', 'severity']);
+
+/** The selector for one process's output (its stream), whatever the level of each line. */
+export function processSelector(stream: Record<string, string>): string {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(stream)) if (!LEVEL_LABELS.has(name)) kept[name] = value;
+  return exactSelector(kept);
+}
+
+/** Label names that make a useful first query, best first. */
+const STARTER_LABELS = [...RUN_LABELS, 'service_name', 'app', 'namespace', 'container', 'filename'];
+
+/**
+ * A first query that shows data: the first label of STARTER_LABELS (else any label) that has values
+ * in the range, with its last value (run ids and dates sort so that the last is usually the newest).
+ */
+export async function starterQuery(names: string[], valuesOf: (name: string) => Promise<string[]>): Promise<string | undefined> {
+  const candidates = [...STARTER_LABELS.filter((name) => names.includes(name)), ...names.filter((name) => !name.startsWith('__'))];
+  for (const name of new Set(candidates)) {
+    const values = await valuesOf(name);
+    if (values.length > 0) return `{${name}=${quoteValue(values[values.length - 1]!)}}`;
+  }
+  return undefined;
 }
 
 export function exactSelector(stream: Record<string, string>): string {

@@ -1,9 +1,10 @@
 // Live tail: new lines arrive over the WebSocket at any rate, but the page renders at most every
 // RENDER_INTERVAL_MS (in an animation frame), and keeps only the newest MAX_BUFFER_ROWS lines. Pausing
-// keeps receiving in the background (also capped) and shows it all on resume.
+// keeps receiving in the background (also capped) and shows it all on resume. Lines are shown in
+// timestamp order: a line that arrives late (another rank's agent shipped it later) is merged into place.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import LogList from '../logs/LogList.tsx';
-import { compareRows, rowsFromStreams, type LogRow } from '../logs/log-rows.ts';
+import { compareRows, mergeSorted, rowsFromStreams, type LogRow } from '../logs/log-rows.ts';
 import { openTail } from './tail-socket.ts';
 
 /** 10,000 rows is 10 s at the 1,000 lines/s target: enough to read back, small enough to re-sort cheaply. */
@@ -17,6 +18,8 @@ export const MAX_BUFFER_ROWS = 10_000;
  * wait only applies within RENDER_INTERVAL_MS of the previous render.
  */
 const RENDER_INTERVAL_MS = 250;
+
+const byTime = compareRows('forward');
 
 type Status = 'connecting' | 'live' | 'closed' | 'error';
 
@@ -43,10 +46,10 @@ export default function LiveTail({ query }: Props) {
     frame.current = 0;
     lastFlushMs.current = performance.now();
     if (pausedRef.current || pending.current.length === 0) return;
-    const batch = pending.current.sort(compareRows('forward'));
+    const batch = pending.current.sort(byTime);
     pending.current = [];
     setRows((previous) => {
-      const next = previous.length === 0 ? batch : previous.concat(batch);
+      const next = mergeSorted(previous, batch, byTime);
       if (next.length <= MAX_BUFFER_ROWS) return next;
       totals.current.droppedByBuffer += next.length - MAX_BUFFER_ROWS;
       return next.slice(next.length - MAX_BUFFER_ROWS);

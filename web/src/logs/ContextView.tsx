@@ -1,8 +1,8 @@
 // Context around one line: N lines before and after it in the same stream, or the same moment across
-// every rank of the run (the stream's labels minus those naming a process).
+// every rank of the run (the run's label alone, else the stream's labels minus those naming a process).
 import { useEffect, useState } from 'react';
 import { queryRange } from '../api/loki-client.ts';
-import { allRanksSelector, exactSelector } from '../explore/query-text.ts';
+import { allRanksSelector, processSelector } from '../explore/query-text.ts';
 import LogList from './LogList.tsx';
 import { appendPage, compareRows, mergeStreams, type LogRow } from './log-rows.ts';
 
@@ -29,7 +29,7 @@ function findAnchor(rows: LogRow[], row: LogRow): string | undefined {
 }
 
 async function loadStreamContext(row: LogRow, lines: number, signal: AbortSignal): Promise<{ rows: LogRow[]; query: string }> {
-  const query = exactSelector(row.stream);
+  const query = processSelector(row.stream);
   // End is exclusive, so +1 ns keeps the line itself (and any neighbour sharing its timestamp).
   const [before, after] = await Promise.all([
     queryRange({ query, startNs: row.timestampNs - SEARCH_SPAN_NS, endNs: row.timestampNs + 1n, limit: lines + 1, direction: 'backward' }, signal),

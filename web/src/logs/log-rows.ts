@@ -132,6 +132,30 @@ export function compareRows(direction: 'forward' | 'backward'): (a: LogRow, b: L
   };
 }
 
+/**
+ * Merges a sorted batch into sorted rows. Live lines arrive in the order ranks ship them, not in
+ * timestamp order; a late line is placed where its timestamp belongs. Only the tail from the first
+ * row newer than the batch's oldest line is re-merged, which for a live tail is a few rows.
+ */
+export function mergeSorted(rows: LogRow[], batch: LogRow[], compare: (a: LogRow, b: LogRow) => number): LogRow[] {
+  if (batch.length === 0) return rows;
+  if (rows.length === 0 || compare(rows[rows.length - 1]!, batch[0]!) <= 0) return rows.concat(batch);
+  let low = 0;
+  let high = rows.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compare(rows[middle]!, batch[0]!) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  const merged = rows.slice(0, low);
+  let i = low;
+  let j = 0;
+  while (i < rows.length && j < batch.length) merged.push(compare(rows[i]!, batch[j]!) <= 0 ? rows[i++]! : batch[j++]!);
+  while (i < rows.length) merged.push(rows[i++]!);
+  while (j < batch.length) merged.push(batch[j++]!);
+  return merged;
+}
+
 /** All streams on one timeline, ordered like the query asked. */
 export function mergeStreams(streams: RawStream[], direction: 'forward' | 'backward'): LogRow[] {
   return rowsFromStreams(streams).sort(compareRows(direction));
