@@ -2,6 +2,7 @@
 // address. Counters and gauges only; gauges that describe live state are read at scrape time.
 
 import type { Server } from 'node:http';
+import { writeFamily } from '../push/exposition-text.ts';
 import { http } from './node-http.ts';
 
 type LabelValues = Record<string, string>;
@@ -59,14 +60,7 @@ export class AgentMetrics {
   render(): string {
     const lines: string[] = [];
     for (const [name, family] of this.families) {
-      lines.push(`# HELP ${name} ${family.help}`, `# TYPE ${name} ${family.type}`);
-      const samples = family.collect !== undefined ? family.collect() : [...family.values.values()];
-      for (const sample of samples) {
-        const labels = Object.entries(sample.labels)
-          .map(([label, value]) => `${label}="${value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`)
-          .join(',');
-        lines.push(`${name}${labels === '' ? '' : `{${labels}}`} ${sample.value}`);
-      }
+      writeFamily(lines, name, family.type, family.help, family.collect !== undefined ? family.collect() : family.values.values());
     }
     return lines.join('\n') + '\n';
   }

@@ -17,7 +17,7 @@ import { RecordedSampleStore } from './recorded-samples.ts';
 import { RuleDirectory, type RuleNamespace, type RuleSnapshot } from './rule-directory.ts';
 import { formatRuleProblem, parseRuleFile, parseRuleGroup, type ExprValidator, type RuleGroupDefinition, type RuleParseOptions, type RuleProblem } from './rule-file.ts';
 import { validateRuleExpr } from './expr-validation.ts';
-import { formatFloatV } from './go-format.ts';
+import { writeFamily } from '../push/exposition-text.ts';
 import { RecordingRule, RuleGroup, type Rule, type RuleQueryEngine } from './rule-group.ts';
 
 export const TRAINING_RULES_PATH = fileURLToPath(new URL('../../rules/training.yaml', import.meta.url));
@@ -417,15 +417,8 @@ export class Ruler {
   metricsText(): string {
     const m = this.metrics();
     const lines: string[] = [];
-    const family = (name: string, type: 'counter' | 'gauge', help: string, samples: Array<[Labels, number]>): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, value] of samples) {
-        const labelText = Object.entries(labels)
-          .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`)
-          .join(',');
-        lines.push(`${name}${labelText === '' ? '' : `{${labelText}}`} ${formatFloatV(value)}`);
-      }
-    };
+    const family = (name: string, type: 'counter' | 'gauge', help: string, samples: Array<[Labels, number]>): void =>
+      writeFamily(lines, name, type, help, samples.map(([labels, value]) => ({ labels, value })));
     family('rankscope_ruler_rule_groups', 'gauge', 'Rule groups being evaluated.', [[{}, m.ruleGroups]]);
     family('rankscope_ruler_rules', 'gauge', 'Rules being evaluated.', [[{}, m.rules]]);
     family('rankscope_ruler_alerts', 'gauge', 'Active alerts by state.', [

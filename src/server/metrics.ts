@@ -1,13 +1,16 @@
-// A small Prometheus text-exposition registry (format 0.0.4) for /metrics: counters and histograms
-// with labels, plus gauges read at scrape time. Enough for our own figures; no client library needed.
+// A small Prometheus metrics registry for /metrics: counters and histograms with labels, plus gauges
+// read at scrape time. Enough for our own figures; no client library needed. The text is written by
+// push/exposition-text.ts, as every /metrics of ours is.
+
+import { histogramSamples, writeFamily, type ExpositionSample, type MetricType } from '../push/exposition-text.ts';
 
 type LabelValues = Record<string, string>;
 
 interface Family {
   name: string;
   help: string;
-  type: 'counter' | 'gauge' | 'histogram';
-  render(lines: string[]): void;
+  type: MetricType;
+  samples(): Iterable<ExpositionSample>;
 }
 
 export class Counter {
@@ -25,8 +28,8 @@ export class Counter {
   get(labels: LabelValues = {}): number {
     return this.values.get(labelKey(labels))?.value ?? 0;
   }
-  render(lines: string[]): void {
-    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${formatLabelValues(labels)} ${formatNumber(value)}`);
+  samples(): ExpositionSample[] {
+    return [...this.values.values()].map(({ labels, value }) => ({ labels, value }));
   }
 }
 
@@ -49,15 +52,12 @@ export class Histogram {
     series.sum += value;
     series.count++;
   }
-  render(lines: string[]): void {
+  samples(): ExpositionSample[] {
+    const samples: ExpositionSample[] = [];
     for (const { labels, counts, sum, count } of this.series.values()) {
-      for (let i = 0; i < this.upperBounds.length; i++) {
-        lines.push(`${this.name}_bucket${formatLabelValues({ ...labels, le: formatNumber(this.upperBounds[i]!) })} ${counts[i]}`);
-      }
-      lines.push(`${this.name}_bucket${formatLabelValues({ ...labels, le: '+Inf' })} ${count}`);
-      lines.push(`${this.name}_sum${formatLabelValues(labels)} ${formatNumber(sum)}`);
-      lines.push(`${this.name}_count${formatLabelValues(labels)} ${count}`);
+      samples.push(...histogramSamples(labels, this.upperBounds.map((upperBound, i) => [upperBound, counts[i]!]), sum, count));
     }
+    return samples;
   }
 }
 
@@ -66,13 +66,13 @@ export class MetricsRegistry {
 
   counter(name: string, help: string): Counter {
     const counter = new Counter(name);
-    this.families.push({ name, help, type: 'counter', render: (lines) => counter.render(lines) });
+    this.families.push({ name, help, type: 'counter', samples: () => counter.samples() });
     return counter;
   }
 
   histogram(name: string, help: string, upperBounds: number[]): Histogram {
     const histogram = new Histogram(name, upperBounds);
-    this.families.push({ name, help, type: 'histogram', render: (lines) => histogram.render(lines) });
+    this.families.push({ name, help, type: 'histogram', samples: () => histogram.samples() });
     return histogram;
   }
 
@@ -82,10 +82,9 @@ export class MetricsRegistry {
       name,
       help,
       type: 'gauge',
-      render: (lines) => {
+      samples: () => {
         const value = read();
-        if (typeof value === 'number') lines.push(`${name} ${formatNumber(value)}`);
-        else for (const [labels, sample] of value) lines.push(`${name}${formatLabelValues(labels)} ${formatNumber(sample)}`);
+        return typeof value === 'number' ? [{ labels: {}, value }] : value.map(([labels, sample]) => ({ labels, value: sample }));
       },
     });
   }
@@ -96,20 +95,16 @@ export class MetricsRegistry {
       name,
       help,
       type: 'histogram',
-      render: (lines) => {
+      samples: () => {
         const { count, sum, buckets } = read();
-        for (const [upperBound, bucketCount] of buckets) lines.push(`${name}_bucket{le="${formatNumber(upperBound)}"} ${bucketCount}`);
-        lines.push(`${name}_bucket{le="+Inf"} ${count}`, `${name}_sum ${formatNumber(sum)}`, `${name}_count ${count}`);
+        return histogramSamples({}, buckets, sum, count);
       },
     });
   }
 
   render(): string {
     const lines: string[] = [];
-    for (const family of this.families) {
-      lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
-      family.render(lines);
-    }
+    for (const family of this.families) writeFamily(lines, family.name, family.type, family.help, family.samples());
     return lines.join('\n') + '\n';
   }
 }
@@ -121,17 +116,4 @@ function labelKey(labels: LabelValues): string {
     .sort()
     .map((name) => `${name}\u0000${labels[name]}`)
     .join('\u0001');
-}
-
-function formatLabelValues(labels: LabelValues): string {
-  const names = Object.keys(labels);
-  if (names.length === 0) return '';
-  return `{${names.map((name) => `${name}="${labels[name]!.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`).join(',')}}`;
-}
-
-function formatNumber(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
 }
