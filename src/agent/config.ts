@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { describeIssues, parseYamlConfig } from '../config/yaml-config.ts';
 import * as z from 'zod';
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
 import { pythonGroupsToJs } from './python-regex.ts';
@@ -124,46 +124,17 @@ export class ConfigError extends Error {
   }
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const key of path) text += typeof key === 'number' ? `[${key}]` : `${text === '' ? '' : '.'}${String(key)}`;
-  return text === '' ? '(top level)' : text;
-}
-
 /** Parses and validates YAML text. `fileName` is only used in messages. */
 export function parseAgentConfig(text: string, fileName: string): AgentConfig {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (document.errors.length > 0) {
-    const first = document.errors[0]!;
-    const line = first.linePos?.[0].line ?? lineCounter.linePos(first.pos[0]).line;
-    throw new ConfigError(`${fileName}:${line}: invalid YAML: ${first.message.split('\n')[0]}`);
+  let file;
+  try {
+    file = parseYamlConfig(text, fileName);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
-  const result = agentConfigSchema.safeParse(document.toJS() ?? {});
+  const result = agentConfigSchema.safeParse(file.value);
   if (result.success) return result.data;
-  const messages = result.error.issues.map((issue) => {
-    // Point at the deepest node that exists: an unknown key's own entry, or a missing key's parent.
-    let path: PropertyKey[] = [...issue.path];
-    if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path = [...path, issue.keys[0]!];
-    let line: number | undefined;
-    for (let depth = path.length; depth >= 0 && line === undefined; depth--) {
-      const prefix = path.slice(0, depth) as (string | number)[];
-      const node = prefix.length === 0 ? document.contents : document.getIn(prefix, true);
-      if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
-      if (issue.code === 'unrecognized_keys' && depth === path.length && line === undefined) {
-        // Keys map to Scalar nodes only through the pair; find it via the parent map.
-        const parent = document.getIn(path.slice(0, -1) as (string | number)[], true) as { items?: { key: unknown }[] } | undefined;
-        const pair = parent?.items?.find((item) => isNode(item.key) && (item.key as { value?: unknown }).value === path[path.length - 1]);
-        const keyNode = pair?.key as { range?: [number, number, number] } | undefined;
-        if (keyNode?.range) line = lineCounter.linePos(keyNode.range[0]).line;
-      }
-    }
-    const where = issue.code === 'unrecognized_keys' ? formatPath(issue.path) : formatPath(path);
-    // A bad record key carries the key's own issue inside; its message says what a key must look like.
-    const nested = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
-    return `${fileName}:${line ?? 1}: ${where}: ${nested !== undefined ? `invalid key: ${nested}` : issue.message}`;
-  });
-  throw new ConfigError(messages.join('\n'));
+  throw new ConfigError(describeIssues(result.error.issues, file).join('\n'));
 }
 
 export function loadAgentConfig(path: string): AgentConfig {

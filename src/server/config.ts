@@ -4,7 +4,7 @@
 // checked against this schema by test/server/config.test.ts.
 
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Node as YamlNode } from 'yaml';
+import { describeIssues, formatConfigPath, issueKeyPath, issueMessage, parseYamlConfig, type YamlConfigText } from '../config/yaml-config.ts';
 import { z } from 'zod';
 import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
@@ -173,7 +173,7 @@ export function parseServerConfig(input: unknown): ServerConfig {
   if (typeof input === 'object' && input !== null && parsedConfigs.has(input)) return input as ServerConfig;
   const result = serverConfigSchema.safeParse(input ?? {});
   if (result.success) return remember(result.data);
-  throw new ConfigError(result.error.issues.map((issue) => `${issuePath(issue)}: ${issue.message}`).join('\n'));
+  throw new ConfigError(result.error.issues.map((issue) => `${formatConfigPath(issueKeyPath(issue))}: ${issueMessage(issue)}`).join('\n'));
 }
 
 /** A value set on the command line, applied over the file at `path` (snake_case keys). */
@@ -190,7 +190,7 @@ export interface ConfigOverride {
  */
 export function loadServerConfig(filePath: string | undefined, overrides: ConfigOverride[] = []): ServerConfig {
   let raw: unknown = {};
-  let locate: (path: PropertyKey[], unknownKey?: string) => string | undefined = () => undefined;
+  let file: YamlConfigText | undefined;
   if (filePath !== undefined) {
     let text: string;
     try {
@@ -198,67 +198,31 @@ export function loadServerConfig(filePath: string | undefined, overrides: Config
     } catch (error) {
       throw new ConfigError(`${filePath}: cannot read config file: ${(error as Error).message}`);
     }
-    const lineCounter = new LineCounter();
-    const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-    if (document.errors.length > 0) {
-      const first = document.errors[0]!;
-      const position = lineCounter.linePos(first.pos[0]);
-      throw new ConfigError(`${filePath}:${position.line}:${position.col}: invalid YAML: ${first.message.split('\n')[0]}`);
+    try {
+      file = parseYamlConfig(text, filePath);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
     }
-    raw = document.toJS() ?? {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) {
+    raw = file.value;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw new ConfigError(`${filePath}:1:1: the config must be a mapping of sections (server, limits, store, …)`);
     }
-    locate = (path, unknownKey) => {
-      const node = findNode(document.contents, path, unknownKey);
-      if (node?.range === undefined || node.range === null) return undefined;
-      const position = lineCounter.linePos(node.range[0]);
-      return `${filePath}:${position.line}:${position.col}`;
-    };
   }
   for (const override of overrides) setPath(raw as Record<string, unknown>, override.path, override.value);
 
   const result = serverConfigSchema.safeParse(raw);
   if (result.success) return remember(result.data);
   const messages = result.error.issues.map((issue) => {
-    const path = issue.path;
-    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    const fromFlag = overrides.find((override) => isPrefix(override.path, path));
-    if (fromFlag !== undefined) return `${fromFlag.source} ${JSON.stringify(fromFlag.value)}: ${issue.message}`;
-    const where = locate(path, unknownKeys[0]) ?? locate(path) ?? filePath ?? '(defaults)';
-    const keyPath = [...path, ...unknownKeys.slice(0, 1)].join('.');
-    return `${where}: ${keyPath === '' ? '' : `${keyPath}: `}${issue.message}`;
+    const fromFlag = overrides.find((override) => isPrefix(override.path, issue.path));
+    if (fromFlag !== undefined) return `${fromFlag.source} ${JSON.stringify(fromFlag.value)}: ${issueMessage(issue)}`;
+    if (file === undefined) return `(defaults): ${formatConfigPath(issueKeyPath(issue))}: ${issueMessage(issue)}`;
+    return describeIssues([issue], file)[0]!;
   });
   throw new ConfigError(messages.join('\n'));
 }
 
-function issuePath(issue: z.core.$ZodIssue): string {
-  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-  return [...issue.path, ...keys].join('.') || '(root)';
-}
-
 function isPrefix(prefix: string[], path: PropertyKey[]): boolean {
   return prefix.length <= path.length ? prefix.every((key, i) => key === path[i]) : path.every((key, i) => key === prefix[i]);
-}
-
-/** The node at `path`; for an unknown key, the key itself so the line points at it. */
-function findNode(root: unknown, path: PropertyKey[], unknownKey?: string): YamlNode | undefined {
-  let node = root as YamlNode | null | undefined;
-  const keys = unknownKey === undefined ? path : [...path, unknownKey];
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
-      if (pair === undefined) return node;
-      const last = i === keys.length - 1;
-      node = (last && unknownKey !== undefined ? pair.key : (pair.value ?? pair.key)) as YamlNode;
-    } else if (node !== null && node !== undefined && 'items' in node && Array.isArray(node.items) && typeof key === 'number') {
-      node = (node.items[key] as YamlNode | undefined) ?? node;
-    } else {
-      return node ?? undefined;
-    }
-  }
-  return node ?? undefined;
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -19,13 +19,13 @@ test('defaults fill a minimal config', () => {
 
 test('bad keys name the file, line, key path and reason', () => {
   const cases: [string, RegExp][] = [
-    [BASE.replace('  url:', '  bogus: 1\n  url:'), /agent\.yaml:2: server: Unrecognized key: "bogus"/],
-    [BASE.replace('paths: ["/data/*.log"]', 'paths: "/data/*.log"'), /agent\.yaml:6: sources\[0\]\.paths: .*expected array/],
-    [BASE + '    processing:\n      timestamp:\n        timezone: Mars/Base\n', /agent\.yaml:9: sources\[0\]\.processing\.timestamp\.timezone: unknown IANA time zone/],
-    [BASE + '    path_labels: "(unclosed"\n', /agent\.yaml:7: sources\[0\]\.path_labels: not a valid regular expression/],
-    [BASE.replace('type: file', 'type: journald'), /agent\.yaml:5: sources\[0\]\.type: /],
-    [BASE + 'labels:\n  bad-name: x\n', /agent\.yaml:\d+: labels\.bad-name: .*label names must match/],
-    ['server: [1\n', /agent\.yaml:\d+: invalid YAML/],
+    [BASE.replace('  url:', '  bogus: 1\n  url:'), /agent\.yaml:2:3: server\.bogus: Unrecognized key: "bogus"/],
+    [BASE.replace('paths: ["/data/*.log"]', 'paths: "/data/*.log"'), /agent\.yaml:6:\d+: sources\[0\]\.paths: .*expected array/],
+    [BASE + '    processing:\n      timestamp:\n        timezone: Mars/Base\n', /agent\.yaml:9:\d+: sources\[0\]\.processing\.timestamp\.timezone: unknown IANA time zone/],
+    [BASE + '    path_labels: "(unclosed"\n', /agent\.yaml:7:\d+: sources\[0\]\.path_labels: not a valid regular expression/],
+    [BASE.replace('type: file', 'type: journald'), /agent\.yaml:5:\d+: sources\[0\]\.type: /],
+    [BASE + 'labels:\n  bad-name: x\n', /agent\.yaml:\d+:\d+: labels\.bad-name: .*label names must match/],
+    ['server: [1\n', /agent\.yaml:\d+:\d+: invalid YAML/],
   ];
   for (const [text, pattern] of cases) assert.throws(() => parseAgentConfig(text, 'agent.yaml'), pattern, text);
 });
@@ -39,7 +39,7 @@ test('the CLI exits non-zero on a bad config and accepts the shipped example', (
       spawnSync(process.execPath, ['bin/rankscope.js', 'agent', '--config', file, '--check'], { encoding: 'utf8', timeout: 30_000 });
     const rejected = run(bad);
     assert.equal(rejected.status, 2);
-    assert.match(rejected.stderr, /bad\.yaml:2: server: Unrecognized key: "bogus"/);
+    assert.match(rejected.stderr, /bad\.yaml:2:3: server\.bogus: Unrecognized key: "bogus"/);
     const example = join(dir, 'example.yaml');
     writeFileSync(example, readFileSync('examples/agent.yaml', 'utf8'));
     const accepted = run(example);
