@@ -65,7 +65,7 @@ test('OpenMetrics 1.0: seconds timestamps, exemplars, _created, units and the re
 });
 
 test('bad input names the line and what was wrong', () => {
-  const cases: Array<[string, RegExp, 'prometheus-text' | 'openmetrics-text'?]> = [
+  const cases: Array<[string, RegExp, ('prometheus-text' | 'openmetrics-text')?]> = [
     ['ok 1\nbad{a="1" 2\n', /: line 2: expected "," or "}" in the label set/],
     ['m{a="1",a="2"} 1', /: line 1: label "a" appears twice/],
     ['m{a="x\\q"} 1', /: line 1: invalid escape "\\q"/],
