@@ -15,7 +15,7 @@ import { StreamHead } from './head.ts';
 import { compileMatcher, type CompiledMatcher } from './label-matcher.ts';
 import { LabelIndex } from './label-index.ts';
 import { dayOfNs, labelIndexKey, parseObjectKey, partDataKey, partIndexKey, TENANTS_PREFIX, type ParsedKey } from './object-keys.ts';
-import type { BlockMeta, PartMeta } from './part-index.ts';
+import { PartIndexError, type BlockMeta, type PartMeta } from './part-index.ts';
 import { PartBuilder } from './part-writer.ts';
 import { blockLocation, readPartIndex } from './part-reader.ts';
 import { blockReaderOver, type BlockReader } from './block-reader.ts';
@@ -37,7 +37,7 @@ import type {
   StreamInfo,
 } from './types.ts';
 import { Wal, type DurableRecord } from './wal.ts';
-import type { WalRecord } from './wal-record.ts';
+import { MAX_WAL_PAIRS, type WalRecord } from './wal-record.ts';
 
 export type { StoreOptions } from './config.ts';
 
@@ -155,7 +155,19 @@ export class DiskLogStore implements LogStore {
     const metas: PartMeta[] = [];
     for (let i = 0; i < indexes.length; i += OPEN_CONCURRENCY) {
       const batch = indexes.slice(i, i + OPEN_CONCURRENCY);
-      metas.push(...(await Promise.all(batch.map((parsed) => readPartIndex(this.objectStore, parsed.tenant, parsed.day, parsed.partId!)))));
+      const read = await Promise.all(
+        batch.map((parsed) =>
+          readPartIndex(this.objectStore, parsed.tenant, parsed.day, parsed.partId!).catch((error: unknown) => {
+            if (!(error instanceof PartIndexError)) throw error;
+            // A corrupt index: its part is left out (and its data object kept) rather than refusing
+            // to start; entries still in the WAL are replayed, and the operator has the files.
+            console.error(`rankscope store: part ${parsed.partId} of tenant ${parsed.tenant} skipped: ${error.message}`);
+            dataKeys.delete(partDataKey(parsed.tenant, parsed.day, parsed.partId!));
+            return undefined;
+          }),
+        ),
+      );
+      for (const meta of read) if (meta !== undefined) metas.push(meta);
     }
     // A compaction that crashed after writing its output but before deleting its inputs leaves both:
     // the output lists the inputs in `replaces`, so drop them now.
@@ -174,8 +186,14 @@ export class DiskLogStore implements LogStore {
     for (const orphan of dataKeys.keys()) await this.objectStore.delete(orphan);
     for (const parsed of labelKeys) {
       const partition = this.partition(parsed.tenant, parsed.day);
-      LabelIndex.deserialize(await this.objectStore.get(labelIndexKey(parsed.tenant, parsed.day)), partition.labelIndex);
-      partition.persistedLabelVersion = partition.labelIndex.version;
+      try {
+        LabelIndex.deserialize(await this.objectStore.get(labelIndexKey(parsed.tenant, parsed.day)), partition.labelIndex);
+        partition.persistedLabelVersion = partition.labelIndex.version;
+      } catch (error) {
+        // The parts' streams are already indexed from their part indexes; the next cut rewrites it.
+        console.error(`rankscope store: label index of tenant ${parsed.tenant} day ${parsed.day} unreadable, rebuilt from parts: ${(error as Error).message}`);
+        partition.persistedLabelVersion = -1;
+      }
     }
   }
 
@@ -202,10 +220,14 @@ export class DiskLogStore implements LogStore {
     for (let s = 0; s < streams.length; s++) {
       const stream = streams[s]!;
       const entries = stream.entries;
+      if (Object.keys(stream.labels).length > MAX_WAL_PAIRS) throw new StoreError(`append: stream ${s} has more than ${MAX_WAL_PAIRS} labels`);
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         if (typeof entry.timestampNs !== 'bigint') throw new StoreError(`append: stream ${s} entry ${i}: timestampNs must be a bigint`);
         if (typeof entry.line !== 'string') throw new StoreError(`append: stream ${s} entry ${i}: line must be a string`);
+        if (entry.structuredMetadata !== undefined && entry.structuredMetadata.length > MAX_WAL_PAIRS) {
+          throw new StoreError(`append: stream ${s} entry ${i} has more than ${MAX_WAL_PAIRS} structured metadata pairs`);
+        }
       }
       if (entries.length > 0) nonEmpty.push(stream);
     }
