@@ -12,6 +12,7 @@ import type { LabelMatcher, LogStore } from '../store/types.ts';
 import { parseListenAddress, type ServerConfig } from './config.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
+import { flushRoutes } from './flush-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
 import { tailRoutes } from './tail-routes.ts';
@@ -68,6 +69,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     metrics.gauge('rankscope_store_parts', 'Immutable parts in the store.', () => store.metrics().parts);
     metrics.gauge('rankscope_head_streams', 'Streams with entries in the in-memory head.', () => store.metrics().headStreams);
     metrics.gauge('rankscope_head_bytes', 'Raw bytes held in the in-memory head.', () => store.metrics().headBytes);
+    metrics.externalCounter('rankscope_duplicate_entries_discarded_total', 'Entries dropped as exact duplicates (same stream, timestamp and line) of stored ones, per tenant.', () => store.metrics().duplicateEntriesDiscarded.map(([tenant, entries]) => [{ tenant }, entries]));
     metrics.gauge('rankscope_store_disk_bytes', 'Bytes of parts in the object store.', () => store.metrics().diskBytes);
     metrics.gauge('rankscope_tail_subscribers', 'Open live-tail connections.', () => hub.subscriberCount);
     metrics.gauge('rankscope_tail_dropped_entries', 'Entries dropped for tail subscribers that fell behind.', () => hub.droppedEntries);
@@ -154,6 +156,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       maxConcurrentTailRequests: limits.max_concurrent_tail_requests,
       tailMaxDurationMs: limits.tail_max_duration,
     });
+    await app.register(flushRoutes, { store });
     app.get('/ready', async (_request, reply) =>
       shuttingDown ? reply.code(503).type('text/plain; charset=utf-8').send('shutting down') : reply.type('text/plain; charset=utf-8').send('ready'),
     );

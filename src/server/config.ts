@@ -74,7 +74,8 @@ export const limitsSectionSchema = z
     ingestion_rate_mb: z.number().min(0).default(64),
     /** Per-tenant burst in MB on top of the rate. */
     ingestion_burst_size_mb: z.number().min(0).default(128),
-    max_label_names_per_series: z.number().int().min(1).default(15),
+    // The WAL stores label and metadata counts as u16.
+    max_label_names_per_series: z.number().int().min(1).max(65_535).default(15),
     max_label_name_length: z.number().int().min(1).default(1024),
     max_label_value_length: z.number().int().min(1).default(2048),
     /** Longest accepted log line; 0 = no limit. */
@@ -96,7 +97,7 @@ export const limitsSectionSchema = z
      * labels it has, else `unknown_service` (Logs Drilldown's service list). Empty (default) = off.
      */
     discover_service_name: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name')).default([]),
-    max_structured_metadata_entries_count: z.number().int().min(0).default(128),
+    max_structured_metadata_entries_count: z.number().int().min(0).max(65_535).default(128),
     max_structured_metadata_size: sizeBytes.prefault('64KB'),
     /** A query running longer is cancelled with 504. */
     query_timeout: durationMs.prefault('1m'),

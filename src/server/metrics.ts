@@ -89,6 +89,18 @@ export class MetricsRegistry {
     });
   }
 
+  /** A counter kept elsewhere (the store's), read when scraped. */
+  externalCounter(name: string, help: string, read: () => Array<[LabelValues, number]>): void {
+    this.families.push({
+      name,
+      help,
+      type: 'counter',
+      render: (lines) => {
+        for (const [labels, sample] of read()) lines.push(`${name}${formatLabelValues(labels)} ${formatNumber(sample)}`);
+      },
+    });
+  }
+
   /** A histogram kept elsewhere (the store's WAL fsync timings), rendered at scrape time. */
   externalHistogram(name: string, help: string, read: () => { count: number; sum: number; buckets: Array<[number, number]> }): void {
     this.families.push({

@@ -3,7 +3,7 @@
 // read side so the LogQL engine and the label/series/stats endpoints see one merged source; a single
 // tenant passes straight through. Writes never take several tenants.
 
-import type { BlockQuery, BlockRef, IndexStats, LabelMatcher, Labels, LogStore, StoreMetrics, StreamInfo, AppendStream } from '../store/types.ts';
+import type { BlockQuery, BlockReaderConfig, BlockRef, IndexStats, LabelMatcher, Labels, LogStore, StoreMetrics, StreamInfo, AppendStream } from '../store/types.ts';
 
 export const TENANT_LABEL = '__tenant_id__';
 export const TENANT_SEPARATOR = '|';
@@ -143,6 +143,10 @@ export class MultiTenantStore implements LogStore {
 
   applyRetention(nowMs?: number): Promise<void> {
     return this.inner.applyRetention(nowMs);
+  }
+
+  blockReaderConfig(): BlockReaderConfig | undefined {
+    return this.inner.blockReaderConfig?.();
   }
 
   metrics(): StoreMetrics {

@@ -36,16 +36,31 @@ export class StreamHead {
   }
 
   /**
-   * Appends entries. With `encoded`, line bytes are copied from the WAL frame (spans give each
-   * line's [start, end)) instead of encoding the strings again.
+   * Appends entries, dropping exact duplicates (same timestamp and line bytes as an entry already in
+   * the head or earlier in the batch: Loki's rule for retried pushes). Returns how many were dropped.
+   * With `encoded`, line bytes are copied from the WAL frame (spans give each line's [start, end))
+   * instead of encoding the strings again.
    */
-  add(entries: readonly PushEntry[], seq: bigint, nowMs: number, encoded?: { frame: Buffer; spans: Uint32Array }): void {
-    if (entries.length === 0) return;
+  add(entries: readonly PushEntry[], seq: bigint, nowMs: number, encoded?: { frame: Buffer; spans: Uint32Array }): number {
+    if (entries.length === 0) return 0;
     if (this.count === 0) {
       this.minTimeNs = entries[0]!.timestampNs;
       this.maxTimeNs = entries[0]!.timestampNs;
       this.minSeq = seq;
       this.firstAppendMs = nowMs;
+    }
+    // An entry after everything held cannot be a duplicate (the common, in-order case). One at or
+    // before the newest held entry is looked up by binary search, so the held entries must be sorted.
+    let lookupStart = this.count;
+    if (this.count > 0) {
+      const newestNs = this.maxTimeNs;
+      for (let i = 0; i < entries.length; i++) {
+        if (entries[i]!.timestampNs <= newestNs) {
+          if (!this.sorted) this.sortInPlace();
+          lookupStart = 0;
+          break;
+        }
+      }
     }
     // Reserve for the ASCII size; a line that might not fit (3 bytes per UTF-16 unit at worst)
     // grows the buffer on the spot. Reserving the worst case for every batch tripled head memory.
@@ -66,14 +81,15 @@ export class StreamHead {
     let sorted = this.sorted;
     let minTimeNs = this.minTimeNs;
     let maxTimeNs = this.maxTimeNs;
+    // [lookupStart, sortedEnd) is sorted and binary-searchable; entries of this batch appended after
+    // it went out of order are found through `unsortedKeys` instead.
+    let sortedEnd = count;
+    let unsortedKeys: Set<string> | undefined;
+    let dropped = 0;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const timestampNs = entry.timestampNs;
-      if (timestampNs < last) sorted = false;
-      last = timestampNs;
-      if (timestampNs < minTimeNs) minTimeNs = timestampNs;
-      if (timestampNs > maxTimeNs) maxTimeNs = timestampNs;
-      timestamps[count] = timestampNs;
+      const lineStart = offset;
       if (encoded !== undefined) {
         // Exact sizes were reserved above.
         offset += encoded.frame.copy(lines, offset, encoded.spans[i * 2]!, encoded.spans[i * 2 + 1]!);
@@ -85,6 +101,25 @@ export class StreamHead {
         }
         offset += lines.write(entry.line, offset, 'utf8');
       }
+      if (count > 0 && timestampNs <= maxTimeNs) {
+        let duplicate = lookupStart < sortedEnd && timestampNs <= timestamps[sortedEnd - 1]! && this.holds(lookupStart, sortedEnd, timestampNs, lines, lineStart, offset);
+        if (!duplicate && unsortedKeys !== undefined) duplicate = unsortedKeys.has(entryKey(timestampNs, lines, lineStart, offset));
+        if (duplicate) {
+          offset = lineStart;
+          dropped++;
+          continue;
+        }
+      }
+      if (timestampNs < last) {
+        sorted = false;
+        unsortedKeys ??= new Set();
+      }
+      if (unsortedKeys !== undefined) unsortedKeys.add(entryKey(timestampNs, lines, lineStart, offset));
+      else sortedEnd = count + 1;
+      last = timestampNs;
+      if (timestampNs < minTimeNs) minTimeNs = timestampNs;
+      if (timestampNs > maxTimeNs) maxTimeNs = timestampNs;
+      timestamps[count] = timestampNs;
       lineEnds[count] = offset;
       const metadata = entry.structuredMetadata;
       if (metadata !== undefined && metadata.length > 0) {
@@ -99,6 +134,26 @@ export class StreamHead {
     this.minTimeNs = minTimeNs;
     this.maxTimeNs = maxTimeNs;
     this.maxSeq = seq;
+    return dropped;
+  }
+
+  /** Whether sorted entries [from, to) hold one with this timestamp and the bytes lines[start, end). */
+  private holds(from: number, to: number, timestampNs: bigint, lines: Buffer, start: number, end: number): boolean {
+    const timestamps = this.timestampsNs;
+    let low = from;
+    let high = to;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (timestamps[middle]! < timestampNs) low = middle + 1;
+      else high = middle;
+    }
+    const lineEnds = this.lineEnds;
+    const length = end - start;
+    for (let i = low; i < to && timestamps[i] === timestampNs; i++) {
+      const heldStart = i === 0 ? 0 : lineEnds[i - 1]!;
+      if (lineEnds[i]! - heldStart === length && lines.compare(lines, start, end, heldStart, lineEnds[i]!) === 0) return true;
+    }
+    return false;
   }
 
   private reserve(entries: number, lineBytes: number): void {
@@ -171,4 +226,9 @@ export class StreamHead {
     this.structuredMetadata = sortedMetadata;
     this.sorted = true;
   }
+}
+
+/** A set key for one entry: its timestamp and its line bytes (latin1 keeps every byte distinct). */
+function entryKey(timestampNs: bigint, lines: Buffer, start: number, end: number): string {
+  return `${timestampNs}\u0000${lines.toString('latin1', start, end)}`;
 }

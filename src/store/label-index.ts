@@ -1,6 +1,8 @@
 // Per-partition inverted index: label name → value → stream ids, plus each stream's labels.
-// Persisted per partition as JSON (the stream list; the inverted maps are rebuilt on load).
+// Persisted per partition as JSON (the stream list; the inverted maps are rebuilt on load), sealed
+// with a checksum.
 
+import { openSealedObject, sealObject } from './checksum.ts';
 import type { CompiledMatcher } from './label-matcher.ts';
 import type { Labels, StreamInfo } from './types.ts';
 
@@ -67,11 +69,11 @@ export class LabelIndex {
   serialize(): Buffer {
     const streams: Array<[string, Labels]> = [];
     for (const info of this.streams.values()) streams.push([info.id, info.labels]);
-    return Buffer.from(JSON.stringify({ version: 1, streams }));
+    return sealObject(Buffer.from(JSON.stringify({ version: 1, streams })));
   }
 
   static deserialize(bytes: Buffer, into: LabelIndex = new LabelIndex()): LabelIndex {
-    const parsed = JSON.parse(bytes.toString('utf8')) as { version: number; streams: Array<[string, Labels]> };
+    const parsed = JSON.parse(openSealedObject(bytes).toString('utf8')) as { version: number; streams: Array<[string, Labels]> };
     if (parsed.version !== 1 || !Array.isArray(parsed.streams)) throw new Error('label index: unknown format');
     for (const [id, labels] of parsed.streams) into.add({ id, labels });
     return into;

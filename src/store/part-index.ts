@@ -3,10 +3,12 @@
 // number the part covers (so WAL replay after a crash skips what is already persisted).
 // It is loaded once and cached in memory; queries prune blocks using only this.
 //
-// Object layout: zstd( u32 json length | JSON | token filters back to back ).
+// Object layout: sealed( zstd( u32 json length | JSON | token filters back to back ) ), where sealed
+// adds a CRC-32 (checksum.ts); indexes written before checksums lack the envelope and still load.
 
 import { zstdDecompressSync } from 'node:zlib';
 import { zstdCompress } from './block.ts';
+import { openSealedObject, sealObject } from './checksum.ts';
 import { decodeTokenFilter, encodeTokenFilter, type TokenFilter } from './token-filter.ts';
 import type { Labels, StreamInfo } from './types.ts';
 
@@ -91,19 +93,34 @@ export function encodePartIndex(meta: Omit<PartMeta, 'blocksByStream' | 'indexBy
   const jsonBytes = Buffer.from(JSON.stringify(json));
   const lengthPrefix = Buffer.allocUnsafe(4);
   lengthPrefix.writeUInt32LE(jsonBytes.length, 0);
-  return zstdCompress(Buffer.concat([lengthPrefix, jsonBytes, ...filters]));
+  return sealObject(zstdCompress(Buffer.concat([lengthPrefix, jsonBytes, ...filters])));
+}
+
+export class PartIndexError extends Error {
+  constructor(indexKey: string, message: string) {
+    super(`part index ${indexKey}: ${message}`);
+    this.name = 'PartIndexError';
+  }
 }
 
 export function decodePartIndex(bytes: Buffer, indexKey: string): PartMeta {
   let payload: Buffer;
   try {
-    payload = zstdDecompressSync(bytes);
+    payload = zstdDecompressSync(openSealedObject(bytes));
   } catch (error) {
-    throw new Error(`part index ${indexKey}: cannot decompress: ${(error as Error).message}`);
+    throw new PartIndexError(indexKey, `cannot read: ${(error as Error).message}`);
   }
+  if (payload.length < 4) throw new PartIndexError(indexKey, `${payload.length} bytes is too short`);
   const jsonLength = payload.readUInt32LE(0);
-  const json = JSON.parse(payload.toString('utf8', 4, 4 + jsonLength)) as PartIndexJson;
-  if (json.version !== PART_INDEX_VERSION) throw new Error(`part index ${indexKey}: unknown version ${json.version}`);
+  if (4 + jsonLength > payload.length) throw new PartIndexError(indexKey, `JSON length ${jsonLength} runs past the ${payload.length} bytes present`);
+  let json: PartIndexJson;
+  try {
+    json = JSON.parse(payload.toString('utf8', 4, 4 + jsonLength)) as PartIndexJson;
+  } catch (error) {
+    throw new PartIndexError(indexKey, `not JSON: ${(error as Error).message}`);
+  }
+  if (json.version !== PART_INDEX_VERSION) throw new PartIndexError(indexKey, `unknown version ${json.version}`);
+  if (!Array.isArray(json.streams) || !Array.isArray(json.blocks)) throw new PartIndexError(indexKey, 'streams or blocks missing');
   const streams = new Map<string, PartStreamMeta>();
   const streamIds: string[] = [];
   for (const stream of json.streams) {
@@ -112,11 +129,15 @@ export function decodePartIndex(bytes: Buffer, indexKey: string): PartMeta {
   }
   let filterOffset = 4 + jsonLength;
   const blocks: BlockMeta[] = [];
-  for (const block of json.blocks) {
+  for (const [index, block] of json.blocks.entries()) {
+    const streamId = streamIds[block.stream];
+    if (streamId === undefined) throw new PartIndexError(indexKey, `block ${index} names stream ${block.stream} of ${streamIds.length}`);
+    if (!(block.filterLength >= 0) || filterOffset + block.filterLength > payload.length) throw new PartIndexError(indexKey, `block ${index}'s token filter runs past the ${payload.length} bytes present`);
+    if (!(block.offset >= 0 && block.length >= 0 && block.offset + block.length <= json.dataBytes)) throw new PartIndexError(indexKey, `block ${index} lies outside the ${json.dataBytes} data bytes`);
     const filter = decodeTokenFilter(payload.subarray(filterOffset, filterOffset + block.filterLength));
     filterOffset += block.filterLength;
     blocks.push({
-      streamId: streamIds[block.stream]!,
+      streamId,
       minTimeNs: BigInt(block.minTimeNs),
       maxTimeNs: BigInt(block.maxTimeNs),
       entryCount: block.entryCount,

@@ -2,7 +2,7 @@
 // decodes single blocks by byte range, so only the blocks a query picked are fetched.
 
 import type { ObjectStore } from '../objstore/object-store.ts';
-import { decodeBlock } from './block.ts';
+import { BlockDecodeError, decodeBlock } from './block.ts';
 import { partDataKey, partIndexKey } from './object-keys.ts';
 import { decodePartIndex, type BlockMeta, type PartMeta } from './part-index.ts';
 import type { BlockData, BlockLocation, StreamInfo } from './types.ts';
@@ -21,5 +21,10 @@ export async function readBlock(objectStore: ObjectStore, location: BlockLocatio
   if (bytes.length !== location.length) {
     throw new Error(`block ${location.objectKey}@${location.offset}: expected ${location.length} bytes, read ${bytes.length}`);
   }
-  return decodeBlock(bytes, stream);
+  try {
+    return decodeBlock(bytes, stream);
+  } catch (error) {
+    if (error instanceof BlockDecodeError) error.message = `block ${location.objectKey}@${location.offset}: ${error.message}`;
+    throw error;
+  }
 }

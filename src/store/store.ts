@@ -15,9 +15,11 @@ import { StreamHead } from './head.ts';
 import { compileMatcher, type CompiledMatcher } from './label-matcher.ts';
 import { LabelIndex } from './label-index.ts';
 import { dayOfNs, labelIndexKey, parseObjectKey, partDataKey, partIndexKey, TENANTS_PREFIX, type ParsedKey } from './object-keys.ts';
-import type { BlockMeta, PartMeta } from './part-index.ts';
+import { PartIndexError, type BlockMeta, type PartMeta } from './part-index.ts';
 import { PartBuilder } from './part-writer.ts';
-import { blockLocation, readBlock, readPartIndex } from './part-reader.ts';
+import { blockLocation, readPartIndex } from './part-reader.ts';
+import { blockReaderOver, type BlockReader } from './block-reader.ts';
+import { mergeBlockData } from './block-merge.ts';
 import { Partition } from './partition.ts';
 import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
 import { labelsKey, streamId } from './stream-id.ts';
@@ -25,6 +27,7 @@ import { mayContain } from './token-filter.ts';
 import type {
   AppendStream,
   BlockQuery,
+  BlockReaderConfig,
   BlockRef,
   IndexStats,
   LabelMatcher,
@@ -34,7 +37,7 @@ import type {
   StreamInfo,
 } from './types.ts';
 import { Wal, type DurableRecord } from './wal.ts';
-import type { WalRecord } from './wal-record.ts';
+import { MAX_WAL_PAIRS, type WalRecord } from './wal-record.ts';
 
 export type { StoreOptions } from './config.ts';
 
@@ -79,6 +82,7 @@ interface PreparedLiteral {
 export class DiskLogStore implements LogStore {
   private readonly options: StoreOptions;
   readonly objectStore: ObjectStore;
+  private readonly blockReader: BlockReader;
   private readonly encoder: BlockEncoderPool;
   private wal!: Wal;
   /** tenant → day → partition. */
@@ -97,10 +101,13 @@ export class DiskLogStore implements LogStore {
   private readonly fsyncBucketCounts = new Array<number>(FSYNC_BUCKETS_SECONDS.length).fill(0);
   private fsyncCount = 0;
   private fsyncSumSeconds = 0;
+  /** Per tenant: entries dropped as exact duplicates of entries already held (head or compaction). */
+  private readonly duplicatesDropped = new Map<string, number>();
 
   private constructor(options: StoreOptions, objectStore: ObjectStore) {
     this.options = options;
     this.objectStore = objectStore;
+    this.blockReader = blockReaderOver(objectStore);
     this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 1 ? 1 : 0));
   }
 
@@ -148,7 +155,19 @@ export class DiskLogStore implements LogStore {
     const metas: PartMeta[] = [];
     for (let i = 0; i < indexes.length; i += OPEN_CONCURRENCY) {
       const batch = indexes.slice(i, i + OPEN_CONCURRENCY);
-      metas.push(...(await Promise.all(batch.map((parsed) => readPartIndex(this.objectStore, parsed.tenant, parsed.day, parsed.partId!)))));
+      const read = await Promise.all(
+        batch.map((parsed) =>
+          readPartIndex(this.objectStore, parsed.tenant, parsed.day, parsed.partId!).catch((error: unknown) => {
+            if (!(error instanceof PartIndexError)) throw error;
+            // A corrupt index: its part is left out (and its data object kept) rather than refusing
+            // to start; entries still in the WAL are replayed, and the operator has the files.
+            console.error(`rankscope store: part ${parsed.partId} of tenant ${parsed.tenant} skipped: ${error.message}`);
+            dataKeys.delete(partDataKey(parsed.tenant, parsed.day, parsed.partId!));
+            return undefined;
+          }),
+        ),
+      );
+      for (const meta of read) if (meta !== undefined) metas.push(meta);
     }
     // A compaction that crashed after writing its output but before deleting its inputs leaves both:
     // the output lists the inputs in `replaces`, so drop them now.
@@ -167,8 +186,14 @@ export class DiskLogStore implements LogStore {
     for (const orphan of dataKeys.keys()) await this.objectStore.delete(orphan);
     for (const parsed of labelKeys) {
       const partition = this.partition(parsed.tenant, parsed.day);
-      LabelIndex.deserialize(await this.objectStore.get(labelIndexKey(parsed.tenant, parsed.day)), partition.labelIndex);
-      partition.persistedLabelVersion = partition.labelIndex.version;
+      try {
+        LabelIndex.deserialize(await this.objectStore.get(labelIndexKey(parsed.tenant, parsed.day)), partition.labelIndex);
+        partition.persistedLabelVersion = partition.labelIndex.version;
+      } catch (error) {
+        // The parts' streams are already indexed from their part indexes; the next cut rewrites it.
+        console.error(`rankscope store: label index of tenant ${parsed.tenant} day ${parsed.day} unreadable, rebuilt from parts: ${(error as Error).message}`);
+        partition.persistedLabelVersion = -1;
+      }
     }
   }
 
@@ -195,10 +220,14 @@ export class DiskLogStore implements LogStore {
     for (let s = 0; s < streams.length; s++) {
       const stream = streams[s]!;
       const entries = stream.entries;
+      if (Object.keys(stream.labels).length > MAX_WAL_PAIRS) throw new StoreError(`append: stream ${s} has more than ${MAX_WAL_PAIRS} labels`);
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         if (typeof entry.timestampNs !== 'bigint') throw new StoreError(`append: stream ${s} entry ${i}: timestampNs must be a bigint`);
         if (typeof entry.line !== 'string') throw new StoreError(`append: stream ${s} entry ${i}: line must be a string`);
+        if (entry.structuredMetadata !== undefined && entry.structuredMetadata.length > MAX_WAL_PAIRS) {
+          throw new StoreError(`append: stream ${s} entry ${i} has more than ${MAX_WAL_PAIRS} structured metadata pairs`);
+        }
       }
       if (entries.length > 0) nonEmpty.push(stream);
     }
@@ -239,7 +268,9 @@ export class DiskLogStore implements LogStore {
       }
       const before = head.rawBytes;
       const spans = durable.lineSpans?.[s];
-      head.add(entries, record.seq, nowMs, !skipPersisted && durable.frame !== undefined && spans !== undefined ? { frame: durable.frame, spans } : undefined);
+      const dropped = head.add(entries, record.seq, nowMs, !skipPersisted && durable.frame !== undefined && spans !== undefined ? { frame: durable.frame, spans } : undefined);
+      // Replayed records were counted when they first arrived.
+      if (dropped > 0 && !skipPersisted) this.duplicatesDropped.set(record.tenant, (this.duplicatesDropped.get(record.tenant) ?? 0) + dropped);
       this.headBytes += head.rawBytes - before;
       this.notePartitions(record.tenant, info, entries);
     }
@@ -395,7 +426,8 @@ export class DiskLogStore implements LogStore {
       for (const partition of [...this.allPartitions()]) {
         const plan = planCompaction(partition, Math.min(SMALL_PART_BYTES, this.options.headCutBytes / 2), MAX_MERGE_BYTES);
         if (plan === undefined) continue;
-        const { part } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder);
+        const { part, duplicatesDropped } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder);
+        if (duplicatesDropped > 0) this.duplicatesDropped.set(partition.tenant, (this.duplicatesDropped.get(partition.tenant) ?? 0) + duplicatesDropped);
         const replacedIds = new Set(plan.parts.map((p) => p.partId));
         partition.removeParts(replacedIds);
         partition.addPart(part);
@@ -461,7 +493,7 @@ export class DiskLogStore implements LogStore {
     for (const required of query.requiredLiterals ?? []) {
       if (required.literal.length > 0) literals.push({ bytes: Buffer.from(required.literal, 'utf8'), caseInsensitive: required.caseInsensitive });
     }
-    const refs: BlockRef[] = [];
+    const candidates: Candidate[] = [];
     const matchedIds = new Set<string>();
     for (const partition of this.partitionsInRange(tenant, startNs, endNs)) {
       const ids = partition.labelIndex.match(compiled);
@@ -472,49 +504,55 @@ export class DiskLogStore implements LogStore {
         if (ids.size < part.blocksByStream.size) {
           for (const id of ids) {
             const blocks = part.blocksByStream.get(id);
-            if (blocks !== undefined) for (const block of blocks) this.considerBlock(part, block, startNs, endNs, literals, refs);
+            if (blocks !== undefined) for (const block of blocks) this.considerBlock(part, block, startNs, endNs, literals, candidates);
           }
         } else {
-          for (const block of part.blocks) if (ids.has(block.streamId)) this.considerBlock(part, block, startNs, endNs, literals, refs);
+          for (const block of part.blocks) if (ids.has(block.streamId)) this.considerBlock(part, block, startNs, endNs, literals, candidates);
         }
       }
     }
     if (matchedIds.size > 0) {
-      for (const head of this.heads.values()) this.considerHead(head, tenant, matchedIds, startNs, endNs, refs);
-      for (const generation of this.cutting) for (const head of generation) this.considerHead(head, tenant, matchedIds, startNs, endNs, refs);
+      for (const head of this.heads.values()) this.considerHead(head, tenant, matchedIds, startNs, endNs, candidates);
+      for (const generation of this.cutting) for (const head of generation) this.considerHead(head, tenant, matchedIds, startNs, endNs, candidates);
     }
-    return refs;
+    return mergeOverlapping(candidates);
   }
 
-  private considerBlock(part: PartMeta, block: BlockMeta, startNs: bigint, endNs: bigint, literals: PreparedLiteral[], refs: BlockRef[]): void {
+  private considerBlock(part: PartMeta, block: BlockMeta, startNs: bigint, endNs: bigint, literals: PreparedLiteral[], candidates: Candidate[]): void {
     if (block.maxTimeNs < startNs || block.minTimeNs >= endNs) return;
     for (const literal of literals) if (!mayContain(block.filter, literal.bytes, literal.caseInsensitive)) return;
     const stream = part.streams.get(block.streamId)!.info;
     const location = blockLocation(part, block);
-    const objectStore = this.objectStore;
-    refs.push({
-      stream,
-      minTimeNs: block.minTimeNs,
-      maxTimeNs: block.maxTimeNs,
-      entryCount: block.entryCount,
-      rawBytes: block.rawBytes,
-      location,
-      load: () => readBlock(objectStore, location, stream),
+    const reader = this.blockReader;
+    candidates.push({
+      source: part,
+      ref: {
+        stream,
+        minTimeNs: block.minTimeNs,
+        maxTimeNs: block.maxTimeNs,
+        entryCount: block.entryCount,
+        rawBytes: block.rawBytes,
+        location,
+        load: () => reader.read(location, stream),
+      },
     });
   }
 
-  private considerHead(head: StreamHead, tenant: string, matchedIds: Set<string>, startNs: bigint, endNs: bigint, refs: BlockRef[]): void {
+  private considerHead(head: StreamHead, tenant: string, matchedIds: Set<string>, startNs: bigint, endNs: bigint, candidates: Candidate[]): void {
     if (head.tenant !== tenant || !matchedIds.has(head.info.id) || head.count === 0) return;
     if (head.maxTimeNs < startNs || head.minTimeNs >= endNs) return;
     // Snapshot now: later appends must not change what this ref returns.
     const data = head.toBlockData();
-    refs.push({
-      stream: head.info,
-      minTimeNs: head.minTimeNs,
-      maxTimeNs: head.maxTimeNs,
-      entryCount: data.timestampsNs.length,
-      rawBytes: data.lines.length,
-      load: () => Promise.resolve(data),
+    candidates.push({
+      source: head,
+      ref: {
+        stream: head.info,
+        minTimeNs: head.minTimeNs,
+        maxTimeNs: head.maxTimeNs,
+        entryCount: data.timestampsNs.length,
+        rawBytes: data.lines.length,
+        load: () => Promise.resolve(data),
+      },
     });
   }
 
@@ -566,12 +604,12 @@ export class DiskLogStore implements LogStore {
       headStreams,
       headBytes: this.headBytes,
       diskBytes,
+      duplicateEntriesDiscarded: [...this.duplicatesDropped],
     };
   }
 
-  /** The object-store config, so worker threads can open their own instance and read blocks. */
-  objectStoreConfig(): StoreOptions['objectStore'] {
-    return this.options.objectStore ?? { backend: 'filesystem', directory: join(this.options.dataDir, 'objects') };
+  blockReaderConfig(): BlockReaderConfig {
+    return { objectStore: this.options.objectStore ?? { backend: 'filesystem', directory: join(this.options.dataDir, 'objects') } };
   }
 
   async close(): Promise<void> {
@@ -590,4 +628,83 @@ export class DiskLogStore implements LogStore {
 
 function reportBackgroundError(task: string, error: unknown): void {
   console.error(`rankscope store: background ${task} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+}
+
+/** A candidate block and where it comes from: a part, or a head (each is duplicate-free on its own). */
+interface Candidate {
+  source: object;
+  ref: BlockRef;
+}
+
+/**
+ * Makes every answer count a retried push once: blocks of one stream from different sources (head,
+ * parts) that overlap in time become one ref whose load merges them and drops exact duplicates.
+ * Blocks of one source never hold duplicates of each other (heads drop them on append; a part is
+ * cut from one head or written by compaction's merge), so the usual case, where a stream's sources
+ * follow each other in time, passes through untouched.
+ */
+export function mergeOverlapping(candidates: Candidate[]): BlockRef[] {
+  const byStream = new Map<string, Candidate[]>();
+  let multiSource = false;
+  for (const candidate of candidates) {
+    const list = byStream.get(candidate.ref.stream.id);
+    if (list === undefined) byStream.set(candidate.ref.stream.id, [candidate]);
+    else {
+      if (list[0]!.source !== candidate.source) multiSource = true;
+      list.push(candidate);
+    }
+  }
+  if (!multiSource) return candidates.map((candidate) => candidate.ref);
+  const refs: BlockRef[] = [];
+  for (const list of byStream.values()) {
+    if (list.length === 1 || list.every((candidate) => candidate.source === list[0]!.source)) {
+      for (const candidate of list) refs.push(candidate.ref);
+      continue;
+    }
+    list.sort((a, b) => (a.ref.minTimeNs < b.ref.minTimeNs ? -1 : a.ref.minTimeNs > b.ref.minTimeNs ? 1 : 0));
+    let cluster: Candidate[] = [];
+    let clusterMaxNs = 0n;
+    const emit = (): void => {
+      // Touching time ranges count as overlap: duplicates share their timestamp.
+      if (cluster.length > 1 && cluster.some((candidate) => candidate.source !== cluster[0]!.source)) refs.push(mergedRef(cluster.map((candidate) => candidate.ref)));
+      else for (const candidate of cluster) refs.push(candidate.ref);
+    };
+    for (const candidate of list) {
+      if (cluster.length > 0 && candidate.ref.minTimeNs > clusterMaxNs) {
+        emit();
+        cluster = [];
+      }
+      if (cluster.length === 0 || candidate.ref.maxTimeNs > clusterMaxNs) clusterMaxNs = candidate.ref.maxTimeNs;
+      cluster.push(candidate);
+    }
+    emit();
+  }
+  return refs;
+}
+
+function mergedRef(members: BlockRef[]): BlockRef {
+  const stream = members[0]!.stream;
+  let minTimeNs = members[0]!.minTimeNs;
+  let maxTimeNs = members[0]!.maxTimeNs;
+  let entryCount = 0;
+  let rawBytes = 0;
+  for (const member of members) {
+    if (member.minTimeNs < minTimeNs) minTimeNs = member.minTimeNs;
+    if (member.maxTimeNs > maxTimeNs) maxTimeNs = member.maxTimeNs;
+    entryCount += member.entryCount;
+    rawBytes += member.rawBytes;
+  }
+  const ref: BlockRef = {
+    stream,
+    minTimeNs,
+    maxTimeNs,
+    entryCount,
+    rawBytes,
+    load: async () => mergeBlockData(await Promise.all(members.map((member) => member.load())), stream),
+  };
+  if (members.every((member) => member.location !== undefined)) {
+    const [first, ...rest] = members.map((member) => member.location!);
+    ref.location = { ...first!, mergeWith: rest };
+  }
+  return ref;
 }

@@ -1,6 +1,7 @@
 // The store's public contract: what ingest writes and what the LogQL engine, the API and the ruler
 // read. Implementations live beside this file; consumers import only these types and `openStore`.
 
+import type { ObjectStoreConfig } from '../objstore/object-store.ts';
 import type { LabelPair, Labels, PushEntry } from '../push/types.ts';
 
 export type { LabelPair, Labels, PushEntry };
@@ -49,6 +50,16 @@ export interface BlockLocation {
   objectKey: string;
   offset: number;
   length: number;
+  /**
+   * Blocks of the same stream in other parts that overlap this one in time. A reader merges them
+   * all by timestamp and drops exact duplicates (see `openBlockReader`).
+   */
+  mergeWith?: BlockLocation[];
+}
+
+/** Plain data (structured-cloneable) from which a worker thread opens its own block reader. */
+export interface BlockReaderConfig {
+  objectStore: ObjectStoreConfig;
 }
 
 /** A candidate block: metadata is in memory, the data loads on demand. */
@@ -59,7 +70,12 @@ export interface BlockRef {
   entryCount: number;
   /** Uncompressed size of the lines. */
   rawBytes: number;
-  /** Set for blocks in parts; absent for blocks still in the in-memory head. */
+  /**
+   * Set for blocks in parts, so a worker can read them with `openBlockReader`; absent when the data
+   * is (partly) in the in-memory head. A ref may stand for several overlapping blocks of one stream
+   * (a retried push stored twice): `load()` and the reader then return them merged, without exact
+   * duplicates, and entryCount/rawBytes are the sums before that merge.
+   */
   location?: BlockLocation;
   load(): Promise<BlockData>;
 }
@@ -97,6 +113,8 @@ export interface LogSource {
   series(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<StreamInfo[]>;
   /** Candidate blocks, pruned by label index, partition, time range and token filters. */
   selectBlocks(query: BlockQuery): Promise<BlockRef[]>;
+  /** How worker threads read located blocks; absent when blocks cannot be read off this thread. */
+  blockReaderConfig?(): BlockReaderConfig | undefined;
 }
 
 export interface LogStore extends LogSource {
@@ -123,4 +141,6 @@ export interface StoreMetrics {
   headStreams: number;
   headBytes: number;
   diskBytes: number;
+  /** Per tenant: entries dropped as exact duplicates (same stream, timestamp and line). */
+  duplicateEntriesDiscarded: Array<[tenant: string, entries: number]>;
 }

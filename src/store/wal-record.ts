@@ -19,6 +19,12 @@ export class WalRecordError extends Error {
   }
 }
 
+/** Label and structured-metadata counts are u16 in the record. */
+export const MAX_WAL_PAIRS = 0xffff;
+/** The smallest encoded stream (label count + entry count) and entry (timestamp + line length + metadata count). */
+const MIN_STREAM_BYTES = 2 + 4;
+const MIN_ENTRY_BYTES = 8 + 4 + 2;
+
 /**
  * A growable output buffer. Sized from the text's UTF-16 length (exact for ASCII) plus slack, and
  * grown only when a string might not fit (3 bytes per UTF-16 unit in the worst case): allocating
@@ -100,6 +106,7 @@ export function encodeWalRecord(
   out.u32(streams.length);
   for (const stream of streams) {
     const names = Object.keys(stream.labels);
+    if (names.length > MAX_WAL_PAIRS) throw new WalRecordError(`a stream has ${names.length} labels; at most ${MAX_WAL_PAIRS} fit a WAL record`);
     out.u16(names.length);
     for (const name of names) {
       out.string(name);
@@ -118,6 +125,7 @@ export function encodeWalRecord(
         spans[i * 2 + 1] = out.offset;
       }
       const metadata = entry.structuredMetadata;
+      if (metadata !== undefined && metadata.length > MAX_WAL_PAIRS) throw new WalRecordError(`an entry has ${metadata.length} structured metadata pairs; at most ${MAX_WAL_PAIRS} fit a WAL record`);
       out.u16(metadata === undefined ? 0 : metadata.length);
       if (metadata !== undefined) {
         for (const pair of metadata) {
@@ -151,6 +159,8 @@ export function decodeWalRecord(payload: Buffer): WalRecord {
   need(4);
   const streamCount = payload.readUInt32LE(offset);
   offset += 4;
+  // Counts come from disk: each stream and entry takes bytes, so a count beyond them is corrupt.
+  if (streamCount * MIN_STREAM_BYTES > payload.length - offset) throw new WalRecordError(`record says ${streamCount} streams, only ${payload.length - offset} bytes follow`);
   const streams: AppendStream[] = [];
   for (let s = 0; s < streamCount; s++) {
     need(2);
@@ -164,6 +174,7 @@ export function decodeWalRecord(payload: Buffer): WalRecord {
     need(4);
     const entryCount = payload.readUInt32LE(offset);
     offset += 4;
+    if (entryCount * MIN_ENTRY_BYTES > payload.length - offset) throw new WalRecordError(`record says ${entryCount} entries, only ${payload.length - offset} bytes follow`);
     const entries: PushEntry[] = new Array(entryCount);
     for (let e = 0; e < entryCount; e++) {
       need(8);

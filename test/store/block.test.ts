@@ -87,5 +87,47 @@ test('decodeBlock rejects truncated and foreign bytes with a clear error', () =>
   const encoded = encodeBlock(columnsFromEntries([{ timestampNs: 1n, line: 'hello' }]));
   assert.throws(() => decodeBlock(encoded.subarray(0, encoded.length - 3), stream), BlockDecodeError);
   assert.throws(() => decodeBlock(Buffer.from('not a block at all, really, truly not'), stream), /unknown block version/);
-  assert.throws(() => decodeBlock(Buffer.alloc(4), stream), /too short/);
+  assert.throws(() => decodeBlock(Buffer.from([3, 0, 0, 0]), stream), /too short/);
+  assert.throws(() => decodeBlock(Buffer.alloc(0), stream), /empty/);
+});
+
+/** The same block as a version 2 block (no checksum), so tests can corrupt fields unnoticed by a CRC. */
+function withoutChecksum(block: Buffer): Buffer {
+  const old = Buffer.concat([Buffer.from([2]), block.subarray(5)]);
+  return old;
+}
+
+test('every byte of a block is covered by its checksum: any flipped bit is a clear error', () => {
+  const entries = Array.from({ length: 200 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i) * 1_000_000n, line: `step ${i} loss ${(i / 7).toFixed(4)}`, ...(i % 50 === 0 ? { structuredMetadata: [{ name: 'k', value: String(i) }] } : {}) }));
+  const encoded = encodeBlock(columnsFromEntries(entries));
+  assert.equal(decodeBlock(encoded, stream).timestampsNs.length, 200);
+  for (let position = 1; position < encoded.length; position += Math.max(1, Math.floor(encoded.length / 97))) {
+    const corrupt = Buffer.from(encoded);
+    corrupt[position]! ^= 0x10;
+    assert.throws(() => decodeBlock(corrupt, stream), (error: Error) => error instanceof BlockDecodeError && /checksum mismatch/.test(error.message), `byte ${position}`);
+  }
+});
+
+test('a block without checksum whose counts or lengths lie is an error, never a hang or a huge allocation', () => {
+  const entries = Array.from({ length: 100 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i * 1000), line: `line ${i}` }));
+  const old = withoutChecksum(encodeBlock(columnsFromEntries(entries)));
+  assert.deepEqual(linesOf(decodeBlock(old, stream)), entries.map((entry) => entry.line), 'version 2 blocks still decode');
+  // Entry count (u32 at byte 1) off by one either way, far too large, and zero.
+  const cases: Array<[string, number]> = [
+    ['count + 1', 101],
+    ['count - 1', 99],
+    ['count 2^32 - 1', 0xffffffff],
+    ['count 0', 0],
+  ];
+  for (const [name, count] of cases) {
+    const corrupt = Buffer.from(old);
+    corrupt.writeUInt32LE(count, 1);
+    assert.throws(() => decodeBlock(corrupt, stream), BlockDecodeError, name);
+  }
+  // Column lengths (u32 at bytes 18, 22, 26) that point past the block or into the wrong bytes.
+  for (const field of [18, 22, 26]) {
+    const corrupt = Buffer.from(old);
+    corrupt.writeUInt32LE(corrupt.readUInt32LE(field) + 3, field);
+    assert.throws(() => decodeBlock(corrupt, stream), BlockDecodeError, `field at ${field}`);
+  }
 });

@@ -36,3 +36,38 @@ test('head sorts out-of-order entries stably, keeps metadata aligned, and snapsh
   assert.equal(head.maxTimeNs, 599n);
   assert.equal(head.rawBytes, after.lines.length);
 });
+
+test('head drops exact duplicates (same timestamp and line bytes) and keeps same-timestamp different lines', () => {
+  // Each case: batches appended in order, then the lines the head must hold (sorted) and the drops.
+  const cases: Array<{ name: string; batches: Array<Array<[bigint, string]>>; lines: string[]; dropped: number[] }> = [
+    { name: 'retry of an in-order batch', batches: [[[1n, 'a'], [2n, 'b']], [[1n, 'a'], [2n, 'b']]], lines: ['a', 'b'], dropped: [0, 2] },
+    { name: 'same timestamp, other line', batches: [[[1n, 'a']], [[1n, 'a2'], [1n, 'a']]], lines: ['a', 'a2'], dropped: [0, 1] },
+    { name: 'duplicate inside one batch, in order', batches: [[[1n, 'a'], [1n, 'a'], [2n, 'b']]], lines: ['a', 'b'], dropped: [1] },
+    { name: 'duplicate inside one batch, out of order', batches: [[[5n, 'e'], [1n, 'a'], [5n, 'e'], [1n, 'a'], [3n, 'c']]], lines: ['a', 'c', 'e'], dropped: [2] },
+    { name: 'retry into an unsorted head', batches: [[[5n, 'e'], [1n, 'a']], [[9n, 'i']], [[1n, 'a'], [5n, 'e'], [9n, 'i'], [7n, 'g']]], lines: ['a', 'e', 'g', 'i'], dropped: [0, 0, 3] },
+    { name: 'multi-byte lines compare as bytes', batches: [[[1n, 'ü€'], [1n, 'ü€x']], [[1n, 'ü€'], [1n, 'ü€x']]], lines: ['ü€', 'ü€x'], dropped: [0, 2] },
+    { name: 'a later entry is never a duplicate', batches: [[[1n, 'a']], [[2n, 'a']]], lines: ['a', 'a'], dropped: [0, 0] },
+  ];
+  for (const { name, batches, lines, dropped } of cases) {
+    for (const encoded of [false, true]) {
+      const head = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
+      const drops = batches.map((batch, seq) => {
+        const entries = batch.map(([timestampNs, line]) => ({ timestampNs, line }));
+        if (!encoded) return head.add(entries, BigInt(seq), 1000);
+        // The WAL path: line bytes come from a frame with spans.
+        const frame = Buffer.from(batch.map(([, line]) => line).join(''), 'utf8');
+        const spans = new Uint32Array(batch.length * 2);
+        let offset = 0;
+        batch.forEach(([, line], i) => {
+          spans[i * 2] = offset;
+          offset += Buffer.byteLength(line);
+          spans[i * 2 + 1] = offset;
+        });
+        return head.add(entries, BigInt(seq), 1000, { frame, spans });
+      });
+      assert.deepEqual(drops, dropped, `${name} (encoded ${encoded}): drops`);
+      assert.deepEqual(linesOf(head.toBlockData()).sort(), lines, `${name} (encoded ${encoded}): lines`);
+      assert.equal(head.rawBytes, Buffer.byteLength(lines.join('')), `${name}: raw bytes`);
+    }
+  }
+});

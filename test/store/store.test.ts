@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openBlockReader } from '../../src/store/block-reader.ts';
 import { openStore } from '../../src/store/store.ts';
 import type { LabelMatcher, Labels, LogStore } from '../../src/store/types.ts';
 import { DAY_START_NS, NS_PER_SECOND, entriesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
@@ -249,5 +250,50 @@ test('queries running while a head is cut see every entry exactly once', async (
     assert.ok(checks > 0);
     assert.equal((await readAll(store, 'fake')).length, 8000);
     assert.equal(store.metrics().headStreams, 0);
+  });
+});
+
+test('overlapping blocks from different sources are read as one merged block without exact duplicates', async () => {
+  await withStore('store-merge', {}, async (store) => {
+    const push = (from: number, to: number, extra: string[] = []) =>
+      store.append('fake', [
+        {
+          labels: { job: 'merge' },
+          entries: [
+            ...Array.from({ length: to - from }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(from + i), line: `line ${from + i}` })),
+            ...extra.map((line) => ({ timestampNs: DAY_START_NS + BigInt(from), line })),
+          ],
+        },
+        // A stream whose parts follow each other in time: its blocks pass through unmerged.
+        { labels: { job: 'follow' }, entries: [{ timestampNs: DAY_START_NS + 1000n + BigInt(from), line: `follow ${from}` }] },
+      ]);
+    const expected = Array.from({ length: 30 }, (_, i) => `${DAY_START_NS + BigInt(i)} line ${i}`);
+    expected.push(`${DAY_START_NS + 10n} same timestamp, other line`);
+    expected.sort();
+    const mergeOnly = [{ name: 'job', type: '=' as const, value: 'merge' }];
+    await push(0, 20);
+    await store.flush();
+    // Part + head: the retry of 10..19 lands in the head beside the new 20..29.
+    await push(10, 30, ['same timestamp, other line']);
+    assert.deepEqual(await readAll(store, 'fake', mergeOnly), expected);
+    const refs = await store.selectBlocks({ tenant: 'fake', matchers: mergeOnly, ...ALL_TIME });
+    assert.equal(refs.length, 1, 'one merged ref');
+    assert.equal(refs[0]!.location, undefined, 'part of it is in memory');
+    // Part + part: the merged ref carries every location, and a worker-side reader merges them too.
+    await store.flush();
+    assert.deepEqual(await readAll(store, 'fake', mergeOnly), expected);
+    const partRefs = await store.selectBlocks({ tenant: 'fake', matchers: mergeOnly, ...ALL_TIME });
+    assert.equal(partRefs.length, 1);
+    assert.equal(partRefs[0]!.location?.mergeWith?.length, 1);
+    const reader = openBlockReader(store.blockReaderConfig!()!);
+    const merged = await reader.read(partRefs[0]!.location!, partRefs[0]!.stream);
+    assert.deepEqual(
+      (await entriesOf([{ ...partRefs[0]!, load: () => Promise.resolve(merged) }])).map((entry) => `${entry.timestampNs} ${entry.line}`).sort(),
+      expected,
+    );
+    const follow = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'job', type: '=', value: 'follow' }], ...ALL_TIME });
+    assert.equal(follow.length, 2, 'disjoint parts stay separate refs');
+    assert.ok(follow.every((ref) => ref.location !== undefined && ref.location.mergeWith === undefined));
+    assert.deepEqual(store.metrics().duplicateEntriesDiscarded, [], 'drops against parts are not head drops');
   });
 });

@@ -2,7 +2,7 @@
 // Loki's shapes and order. Limits (max entries, max series, timeout) fail with Loki's messages.
 
 import os from 'node:os';
-import type { LogSource } from '../../store/types.ts';
+import type { BlockReaderConfig, LogSource } from '../../store/types.ts';
 import { QueryError, type QueryParams, type QueryResult, type SampleResult, type SeriesResult } from '../api.ts';
 import type { Expr, SampleExpr } from '../syntax/ast.ts';
 import { StageBuildError } from '../log/line-filter.ts';
@@ -11,7 +11,6 @@ import { evaluateLogQuery } from './log-query.ts';
 import { evaluateSampleExpr } from './metric-evaluator.ts';
 import { QueryContext } from './query-context.ts';
 import { workerOffload } from './scan-pool.ts';
-import type { ObjectStoreConfig } from '../../objstore/open-object-store.ts';
 import { compareLabels } from './series-labels.ts';
 import { sortByValue } from './vector-aggregation.ts';
 
@@ -25,10 +24,10 @@ export interface EngineOptions {
   /** Threads for big scans (default: cores). */
   workerThreads?: number;
   /**
-   * Where persisted blocks live, so worker threads can read them. Defaults to the source's
-   * `objectStoreConfig()` when it has one (the disk store does); without it scans stay on one thread.
+   * How worker threads read persisted blocks. Defaults to the source's `blockReaderConfig()` when it
+   * has one (the disk store does); without it scans stay on one thread.
    */
-  objectStore?: ObjectStoreConfig;
+  blockReader?: BlockReaderConfig;
   /** Scans with less raw text than this stay on the main thread (default 32 MiB). */
   parallelScanMinRawBytes?: number;
   /** Parses query text; injected so the engine does not depend on the parser's module layout. */
@@ -72,9 +71,8 @@ export function createLogQLEngine(source: LogSource, options: EngineOptions): Lo
     maxQuerySeries: options.maxQuerySeries ?? ENGINE_DEFAULTS.maxQuerySeries,
   };
   const threads = options.workerThreads ?? ENGINE_DEFAULTS.workerThreads;
-  const withConfig = source as LogSource & { objectStoreConfig?: () => ObjectStoreConfig | undefined };
-  const objectStore = options.objectStore ?? withConfig.objectStoreConfig?.();
-  const offload = objectStore && threads > 1 ? workerOffload(objectStore, threads, options.parallelScanMinRawBytes) : undefined;
+  const blockReader = options.blockReader ?? source.blockReaderConfig?.();
+  const offload = blockReader && threads > 1 ? workerOffload(blockReader, threads, options.parallelScanMinRawBytes) : undefined;
   const evaluate = async (expr: Expr, params: QueryParams): Promise<QueryResult> => {
     const started = performance.now();
     const context = new QueryContext(source, params.tenant, limits, params.signal);

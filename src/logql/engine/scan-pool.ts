@@ -3,8 +3,7 @@
 // memory, no location) stay on the main thread, which scans them meanwhile.
 
 import { Worker } from 'node:worker_threads';
-import type { ObjectStoreConfig } from '../../objstore/open-object-store.ts';
-import type { BlockRef } from '../../store/types.ts';
+import type { BlockReaderConfig, BlockRef } from '../../store/types.ts';
 import { QueryError, QueryLimitError, type QueryStatistics } from '../api.ts';
 import type { RangeAggregation } from '../syntax/ast.ts';
 import type { QueryContext, ScanOffload } from './query-context.ts';
@@ -125,7 +124,7 @@ function addStats(context: QueryContext, stats: QueryStatistics): void {
 }
 
 /** An offload that sends persisted blocks of big scans to `threads` workers. */
-export function workerOffload(objectStore: ObjectStoreConfig, threads: number, minRawBytes = PARALLEL_SCAN_MIN_RAW_BYTES): ScanOffload {
+export function workerOffload(blockReader: BlockReaderConfig, threads: number, minRawBytes = PARALLEL_SCAN_MIN_RAW_BYTES): ScanOffload {
   const worthIt = (refs: BlockRef[]) => {
     let locatedBytes = 0;
     let located = 0;
@@ -142,7 +141,7 @@ export function workerOffload(objectStore: ObjectStoreConfig, threads: number, m
     threads,
     worthIt,
     async logs(context, expr, options, refs): Promise<Candidate[]> {
-      const reply = await poolOf(threads).run({ kind: 'logs', id: 0, objectStore, expr, options, blocks: describe(refs) });
+      const reply = await poolOf(threads).run({ kind: 'logs', id: 0, blockReader, expr, options, blocks: describe(refs) });
       if ('error' in reply) rethrow(reply.error);
       addStats(context, reply.stats);
       return 'candidates' in reply ? reply.candidates : [];
@@ -165,7 +164,7 @@ export function workerOffload(objectStore: ObjectStoreConfig, threads: number, m
       }
       if (chunk.length > 0) chunks.push(chunk);
       const replies = chunks.map((blocks) =>
-        pool.run({ kind: 'samples', id: 0, objectStore, node, baseNs, stepsNs, startNs: options.startNs, endNs: options.endNs, blocks: describe(blocks) }),
+        pool.run({ kind: 'samples', id: 0, blockReader, node, baseNs, stepsNs, startNs: options.startNs, endNs: options.endNs, blocks: describe(blocks) }),
       );
       const done = (async () => {
         const series: SampleSeries[] = [];

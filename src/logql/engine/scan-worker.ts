@@ -1,12 +1,10 @@
-// Worker-thread side of a parallel scan: loads its share of persisted blocks straight from the object
-// store, decodes them, and runs the same sample collector the main thread uses. Only the per-series
-// samples travel back, never lines.
+// Worker-thread side of a parallel scan: loads its share of persisted blocks through the store's
+// block reader (straight from the object store), decodes them, and runs the same sample collector
+// the main thread uses. Only the per-series samples travel back, never lines.
 
 import { parentPort } from 'node:worker_threads';
-import type { ObjectStore, ObjectStoreConfig } from '../../objstore/open-object-store.ts';
-import { openObjectStore } from '../../objstore/open-object-store.ts';
-import { readBlock } from '../../store/part-reader.ts';
-import type { BlockData, BlockLocation, StreamInfo } from '../../store/types.ts';
+import { openBlockReader, type BlockReader } from '../../store/block-reader.ts';
+import type { BlockData, BlockLocation, BlockReaderConfig, StreamInfo } from '../../store/types.ts';
 import type { QueryStatistics } from '../api.ts';
 import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
 import { scanBlock, selectPipeline } from './log-selection.ts';
@@ -15,7 +13,7 @@ import { createSampleCollector, type SampleSeries } from './range-aggregation.ts
 
 interface TaskBase {
   id: number;
-  objectStore: ObjectStoreConfig;
+  blockReader: BlockReaderConfig;
   blocks: Array<{ location: BlockLocation; stream: StreamInfo }>;
 }
 
@@ -41,22 +39,22 @@ export type ScanReply =
   | { id: number; candidates: Candidate[]; stats: QueryStatistics }
   | { id: number; error: { name: string; message: string } };
 
-const stores = new Map<string, ObjectStore>();
+const readers = new Map<string, BlockReader>();
 
-function storeFor(config: ObjectStoreConfig): ObjectStore {
+function readerFor(config: BlockReaderConfig): BlockReader {
   const key = JSON.stringify(config);
-  let store = stores.get(key);
-  if (!store) {
-    store = openObjectStore(config);
-    stores.set(key, store);
+  let reader = readers.get(key);
+  if (!reader) {
+    reader = openBlockReader(config);
+    readers.set(key, reader);
   }
-  return store;
+  return reader;
 }
 
 /** Loads the task's blocks in order, reading the next while the current one is scanned. */
 async function forEachBlock(task: ScanTask, stats: QueryStatistics, visit: (block: BlockData) => void): Promise<void> {
-  const store = storeFor(task.objectStore);
-  const read = (i: number) => readBlock(store, task.blocks[i]!.location, task.blocks[i]!.stream);
+  const reader = readerFor(task.blockReader);
+  const read = (i: number) => reader.read(task.blocks[i]!.location, task.blocks[i]!.stream);
   let pending = task.blocks.length > 0 ? read(0) : null;
   for (let i = 0; i < task.blocks.length; i++) {
     const block = await pending!;

@@ -1,0 +1,152 @@
+// Ingest through the flush (issue 9): generates the 8-rank training log, pushes it to a real server
+// child as protobuf+snappy requests (4 in flight), then POST /flush. Prints, each beside a reference
+// from the same run:
+// - MB of raw log per server CPU-second, counted from the first push to the end of POST /flush, so
+//   the head cuts and block encoding are in it;
+// - the server's peak RSS beside the data size;
+// - bytes stored after the flush as a share of raw, beside `zstd -3` and `zstd -19 --long=27`.
+//
+//   node bench/ingest-flush-bench.ts [--size-mb 244] [--pushers 4] [--batch-kb 1000] [--no-zstd19]
+//                                     [--config extra.yaml] [--out DIR] [--keep-data]
+// The last stdout line is the figures as JSON (bench/run.ts and scripts read it).
+
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND } from './dataset.ts';
+import { runIngest } from './ingest-bench.ts';
+import { timeCommand } from './process-usage.ts';
+import { errorMessage, formatBytes, formatNumber, Report } from './report.ts';
+import { startServerChild } from './server-child.ts';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MB = 1_000_000;
+/** Issue 9's targets on the 244 MB log. */
+const TARGET_MB_PER_CPU_SECOND = 62;
+const TARGET_PEAK_RSS_MB = 150;
+const TARGET_STORED_FRACTION = 0.1;
+const FLUSH_TIMEOUT_MS = 600_000;
+
+const BASE_CONFIG_YAML = `# written by bench/ingest-flush-bench.ts
+server:
+  shutdown_timeout: 10m
+limits:
+  ingestion_rate_mb: 100000
+  ingestion_burst_size_mb: 100000
+`;
+
+async function directoryBytes(path: string): Promise<number> {
+  let sum = 0;
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) sum += await directoryBytes(full);
+    else if (entry.isFile()) sum += (await stat(full)).size;
+  }
+  return sum;
+}
+
+async function zstdReference(rawPath: string, args: string[], outPath: string): Promise<{ bytes: number; cpuSeconds: number }> {
+  const run = await timeCommand(['zstd', ...args, '-T1', '-q', '-f', '-o', outPath, rawPath], { timeoutMs: 30 * 60_000 });
+  if (run.exitCode !== 0) throw new Error(`zstd ${args.join(' ')} exited with ${run.exitCode}`);
+  const bytes = (await stat(outPath)).size;
+  await rm(outPath, { force: true });
+  return { bytes, cpuSeconds: run.cpuSeconds };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'size-mb': { type: 'string', default: '244' },
+      pushers: { type: 'string', default: '4' },
+      'batch-kb': { type: 'string', default: '1000' },
+      seed: { type: 'string', default: '42' },
+      'no-zstd19': { type: 'boolean', default: false },
+      config: { type: 'string' },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'out', 'ingest-flush') },
+      'keep-data': { type: 'boolean', default: false },
+    },
+  });
+  const sizeBytes = Math.round(Number(values['size-mb']) * MB);
+  const pushers = Math.max(1, Math.round(Number(values.pushers)));
+  const batchBytes = Math.round(Number(values['batch-kb']) * 1000);
+  if (!(sizeBytes > 0) || !(batchBytes > 0)) throw new Error('--size-mb and --batch-kb must be positive numbers');
+  const outDir = values.out;
+  const rawDir = join(outDir, 'raw');
+  const dataDir = join(outDir, 'server-data');
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const configPath = join(outDir, 'server.yaml');
+  const extra = values.config === undefined ? '' : await readFile(values.config, 'utf8');
+  await writeFile(configPath, BASE_CONFIG_YAML + extra);
+  const log = (message: string): void => console.error(`[ingest-flush ${new Date().toISOString().slice(11, 19)}] ${message}`);
+  const report = new Report();
+  const figures: Record<string, number | string> = { command: `node bench/ingest-flush-bench.ts ${process.argv.slice(2).join(' ')}`.trim() };
+
+  const spanSeconds = sizeBytes / GENERATED_BYTES_PER_SIMULATED_SECOND;
+  const startTimeNs = BigInt(Math.floor(Date.now() / 1000 - spanSeconds - 3600)) * 1_000_000_000n;
+  log(`generating ${formatBytes(sizeBytes)} of training logs…`);
+  const dataset = await buildDataset({ dir: rawDir, sizeBytes, seed: Number(values.seed), batchBytes, startTimeNs });
+  figures.rawBytes = dataset.rawBytes;
+  figures.entries = dataset.entries;
+  figures.pushes = dataset.batches.length;
+  report.add('data', 'raw log', `${formatBytes(dataset.rawBytes)}, ${dataset.entries} lines`, '', '', `${dataset.streams} streams, ${dataset.batches.length} pushes of ~${formatBytes(batchBytes)}, ${pushers} in flight`);
+
+  const references: Array<[string, string[]]> = [['zstd -3', ['-3']]];
+  if (!values['no-zstd19']) references.push(['zstd -19 --long=27', ['-19', '--long=27']]);
+  const referenceBytes: Record<string, number> = {};
+  for (const [name, args] of references) {
+    log(`${name} of the raw file…`);
+    try {
+      const reference = await zstdReference(dataset.rawPath, args, join(rawDir, 'reference.zst'));
+      referenceBytes[name] = reference.bytes;
+      figures[name] = reference.bytes;
+      report.add('storage', name, `${formatBytes(reference.bytes)} (${formatNumber((100 * reference.bytes) / dataset.rawBytes)}% of raw)`, '', '', `${formatNumber(dataset.rawBytes / MB / reference.cpuSeconds)} MB per CPU-second`);
+    } catch (error) {
+      report.notAvailable('storage', name, errorMessage(error));
+    }
+  }
+
+  log('starting the server…');
+  const server = await startServerChild(repoRoot, dataDir, configPath);
+  try {
+    log(`pushing ${dataset.batches.length} batches…`);
+    const startCpu = server.usage().cpuSeconds;
+    const ingest = await runIngest(server, dataset.batches, pushers);
+    dataset.batches.length = 0;
+    const peakBeforeFlush = server.usage().peakRssBytes;
+    log('POST /flush…');
+    const flushStartedMs = performance.now();
+    const response = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(FLUSH_TIMEOUT_MS) });
+    if (response.status !== 204) throw new Error(`POST /flush answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    const flushSeconds = (performance.now() - flushStartedMs) / 1000;
+    const usage = server.usage();
+    const cpuSeconds = usage.cpuSeconds - startCpu;
+    const rawMb = ingest.rawBytes / MB;
+    figures.mbPerServerCpuSecond = rawMb / cpuSeconds;
+    figures.serverCpuSeconds = cpuSeconds;
+    figures.peakRssBytes = usage.peakRssBytes;
+    figures.peakRssBytesBeforeFlush = peakBeforeFlush;
+    figures.flushSeconds = flushSeconds;
+    figures.ingestWallSeconds = ingest.wallSeconds;
+    report.atLeast('ingest', 'raw MB per server CPU-second, pushes + flush', rawMb / cpuSeconds, 'MB', TARGET_MB_PER_CPU_SECOND, `${formatNumber(cpuSeconds)} CPU-s for ${formatNumber(rawMb)} MB of lines; pushes ${formatNumber(ingest.wallSeconds)} s wall, /flush ${formatNumber(flushSeconds)} s; ${ingest.throttled} throttled`);
+    report.atMost('ingest', `peak server RSS for ${formatBytes(dataset.rawBytes)} of log`, usage.peakRssBytes / MB, 'MB', TARGET_PEAK_RSS_MB, `${formatNumber(peakBeforeFlush / MB)} MB before the flush`);
+
+    const storedBytes = await directoryBytes(dataDir);
+    const walBytes = await directoryBytes(join(dataDir, 'wal')).catch(() => 0);
+    figures.storedBytes = storedBytes;
+    figures.walBytesAfterFlush = walBytes;
+    const notes = Object.entries(referenceBytes).map(([name, bytes]) => `${formatNumber(storedBytes / bytes)}× ${name}`);
+    report.atMost('storage', 'stored after POST /flush, % of raw', (100 * storedBytes) / dataset.rawBytes, '%', 100 * TARGET_STORED_FRACTION, `${formatBytes(storedBytes)} (WAL ${formatBytes(walBytes)}); ${notes.join(', ')}`);
+  } finally {
+    await server.stop();
+    if (!values['keep-data']) await rm(outDir, { recursive: true, force: true });
+  }
+  console.log(report.format());
+  console.log(JSON.stringify(figures));
+}
+
+main().catch((error: unknown) => {
+  console.error(`ingest-flush bench failed: ${errorMessage(error)}`);
+  process.exitCode = 1;
+});
