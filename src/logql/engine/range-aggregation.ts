@@ -18,7 +18,9 @@ import { newSeries, type StepSeries } from './step-series.ts';
 import { bucketable, bucketOf, countBlockIntoBuckets, hasMetadata, stepEdges, type StepEdges } from './step-buckets.ts';
 import type { BlockData } from '../../store/types.ts';
 import type { QueryStatistics } from '../api.ts';
+import type { SampleSeries } from './scan-types.ts';
 
+export type { SampleSeries };
 
 const BLOCK_LOAD_CONCURRENCY = 4;
 
@@ -41,19 +43,6 @@ function convertUnwrapped(unwrap: Unwrap, text: string): number {
     case 'bytes':
       return parseHumanBytes(text);
   }
-}
-
-/** The samples one part of a scan produced, per series; times are ns relative to the window base. */
-export interface SampleSeries {
-  labels: Labels;
-  key: string;
-  times: number[];
-  values: number[];
-  sorted: boolean;
-  /** Counts per interval between window edges (additive aggregations over raw filters only). */
-  bucketCounts?: Float64Array;
-  /** Line bytes per interval, for bytes_over_time / bytes_rate. */
-  bucketBytes?: Float64Array;
 }
 
 export interface SampleCollector {
