@@ -12,6 +12,7 @@ import { jsonParserStage } from './json-parser.ts';
 import { keepLabelsStage } from './keep-labels.ts';
 import { labelFilterStage } from './label-filter.ts';
 import { labelFormatStage } from './label-format.ts';
+import { labelPrefilters } from './label-prefilter.ts';
 import { LabelsBuilder, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
 import { compileLineFilter, isPureLiteralFilter, lineFilterStage, literalNeedles, type LinePredicate } from './line-filter.ts';
 import { lineFormatStage } from './line-format.ts';
@@ -32,6 +33,11 @@ export interface RawLineFilter {
   /** The same needles as strings, for entries that are already decoded (live tail). */
   texts: string[];
   caseInsensitive: boolean;
+  /**
+   * Set on prefilters implied by label filters (see label-prefilter.ts): they hold only for lines
+   * whose stream has none of these labels and that carry no structured metadata.
+   */
+  unlessLabels?: string[];
 }
 
 export interface CompiledPipeline {
@@ -84,7 +90,12 @@ function changesLine(stage: Stage): boolean {
   return stage.kind === 'lineFormat' || stage.kind === 'unpack' || stage.kind === 'decolorize';
 }
 
-export function compilePipeline(stages: Stage[]): CompiledPipeline {
+export interface PipelineOptions {
+  /** The label a metric query unwraps: lines without it give no sample. */
+  unwrapLabel?: string;
+}
+
+export function compilePipeline(stages: Stage[], options: PipelineOptions = {}): CompiledPipeline {
   const rawFilters: RawLineFilter[] = [];
   const linePredicates: LinePredicate[] = [];
   const rest: PipelineStage[] = [];
@@ -114,6 +125,9 @@ export function compilePipeline(stages: Stage[]): CompiledPipeline {
     }
     const built = buildStage(stage);
     if (built) rest.push(built);
+  }
+  for (const prefilter of labelPrefilters(stages, options.unwrapLabel)) {
+    rawFilters.push({ negated: false, needles: prefilter.needles.map((t) => Buffer.from(t, 'utf8')), texts: prefilter.needles, caseInsensitive: false, unlessLabels: prefilter.labels });
   }
   return { rawFilters, linePredicates, stages: rest, requiredLiterals };
 }
@@ -158,9 +172,17 @@ export function runWholePipeline(
   for (const raw of pipeline.rawFilters) {
     // Case-insensitive raw filters are prefilters only; their exact predicate is in linePredicates.
     if (raw.caseInsensitive) continue;
+    if (raw.unlessLabels && !labelPrefilterApplies(raw.unlessLabels, streamLabels, metadata !== undefined && metadata.length > 0)) continue;
     const found = raw.texts.some((needle) => line.includes(needle));
     if (found === raw.negated) return null;
   }
   for (const predicate of pipeline.linePredicates) if (!predicate(line)) return null;
   return runStages(pipeline, streamLabels, metadata, timestampNs, line);
+}
+
+/** Whether a label-implied prefilter holds for lines of this stream (see RawLineFilter.unlessLabels). */
+export function labelPrefilterApplies(labels: string[], streamLabels: Labels, hasMetadata: boolean): boolean {
+  if (hasMetadata) return false;
+  for (const name of labels) if (Object.hasOwn(streamLabels, name)) return false;
+  return true;
 }
