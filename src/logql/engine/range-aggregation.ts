@@ -6,6 +6,7 @@ import type { Labels } from '../../push/types.ts';
 import { QueryError } from '../api.ts';
 import type { RangeAggregation, Unwrap } from '../syntax/ast.ts';
 import { compileLabelFilter } from '../log/label-filter.ts';
+import { neededLabels } from '../log/label-hints.ts';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorType, LabelsBuilder } from '../log/labels-builder.ts';
 import { formatLabels } from '../../push/labels.ts';
 import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from '../log/units.ts';
@@ -64,11 +65,13 @@ export interface SampleCollector {
 export function createSampleCollector(node: RangeAggregation, baseNs: bigint, stepsNs?: bigint[]): SampleCollector {
   const range = node.range;
   const unwrap = range.unwrap;
-  const pipeline = selectPipeline(range.log, unwrap ? { unwrapLabel: unwrap.label } : {});
+  const grouping = node.grouping;
+  // Grouped `by (…)`, only the grouping labels and those the stages read can reach a series.
+  const needed = grouping && !grouping.without ? neededLabels(range.log.pipeline, grouping.labels, unwrap) : null;
+  const pipeline = selectPipeline(range.log, { ...(unwrap ? { unwrapLabel: unwrap.label } : {}), neededLabels: needed });
   const series = new Map<string, SampleSeries>();
   const postFilters = unwrap?.postFilters.map(compileLabelFilter) ?? [];
   const op = node.op;
-  const grouping = node.grouping;
   const wantBytes = op === 'bytes_over_time' || op === 'bytes_rate';
 
   // Stream label objects are shared by every entry of a block, so their series is looked up once.

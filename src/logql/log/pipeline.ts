@@ -13,6 +13,7 @@ import { keepLabelsStage } from './keep-labels.ts';
 import { labelFilterStage } from './label-filter.ts';
 import { labelFormatStage } from './label-format.ts';
 import { labelPrefilters } from './label-prefilter.ts';
+import type { NeededLabels } from './label-hints.ts';
 import { LabelsBuilder, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
 import { compileLineFilter, isPureLiteralFilter, lineFilterStage, literalNeedles, type LinePredicate } from './line-filter.ts';
 import { lineFormatStage } from './line-format.ts';
@@ -55,20 +56,20 @@ export interface PipelineOutput {
   labels: LabelsBuilder;
 }
 
-export function buildStage(stage: Stage): PipelineStage | null {
+export function buildStage(stage: Stage, needed: NeededLabels = null): PipelineStage | null {
   switch (stage.kind) {
     case 'lineFilter': {
       const predicate = compileLineFilter(stage);
       return predicate ? lineFilterStage(predicate) : null;
     }
     case 'json':
-      return jsonParserStage(stage.params);
+      return jsonParserStage(stage.params, needed);
     case 'logfmt':
-      return logfmtParserStage(stage);
+      return logfmtParserStage(stage, needed);
     case 'regexp':
-      return regexpParserStage(stage.pattern);
+      return regexpParserStage(stage.pattern, needed);
     case 'pattern':
-      return patternParserStage(stage.pattern);
+      return patternParserStage(stage.pattern, needed);
     case 'unpack':
       return unpackParserStage();
     case 'labelFilter':
@@ -93,6 +94,8 @@ function changesLine(stage: Stage): boolean {
 export interface PipelineOptions {
   /** The label a metric query unwraps: lines without it give no sample. */
   unwrapLabel?: string;
+  /** The parsed labels the rest of the query reads (see label-hints.ts); null or absent: all. */
+  neededLabels?: NeededLabels;
 }
 
 export function compilePipeline(stages: Stage[], options: PipelineOptions = {}): CompiledPipeline {
@@ -123,7 +126,7 @@ export function compilePipeline(stages: Stage[], options: PipelineOptions = {}):
       linePredicates.push(predicate);
       continue;
     }
-    const built = buildStage(stage);
+    const built = buildStage(stage, options.neededLabels ?? null);
     if (built) rest.push(built);
   }
   for (const prefilter of labelPrefilters(stages, options.unwrapLabel)) {
