@@ -2,6 +2,7 @@
 // counted at generation time and timed against the grep command that does the same job on the raw
 // file, in the same run.
 
+import { readFile } from 'node:fs/promises';
 import type { Dataset } from './dataset.ts';
 import { JSON_LOSS_THRESHOLD } from './dataset.ts';
 import { median, timeCommand, type TimedCommand } from './process-usage.ts';
@@ -28,8 +29,10 @@ export interface QuerySpec {
   grep: string[];
   /** Figure-specific target, printed beside the result. */
   target?: { latencyMs?: number; grepRatio?: number; gbPerCoreSecond?: number };
-  /** Returns a message when the answer is wrong. */
-  verify(answer: QueryAnswer): string | undefined;
+  /** Returns a message when the answer is wrong; `grepCount` is the grep's count in the same run. */
+  verify(answer: QueryAnswer, grepCount: number): string | undefined;
+  /** A parser query (json, logfmt, regexp, pattern): reported with its previous figure. */
+  parser?: boolean;
 }
 
 export interface QueryAnswer {
@@ -65,6 +68,8 @@ export interface QueryMeasurement {
   correct: boolean;
   verifyMessage?: string;
   bytesProcessed?: number;
+  /** The same query's figures in the previous run's results.json (same --out), when it had them. */
+  previous?: { latencyMs: number; wallRatioVsGrep: number; rawGbPerCoreSecond: number; finishedAt?: string };
   /** Blocks the store considered and the ones it had to read (Loki's index.totalChunks / postFilterChunks). */
   blocksTotal?: number;
   blocksRead?: number;
@@ -96,6 +101,75 @@ export function queryWindow(dataset: Pick<Dataset, 'firstTimestampNs' | 'lastTim
   const rangeEndNs = ((lastNs + step - 1n) / step) * step;
   return { firstNs, lastNs, instantTimeNs, instantRangeSeconds, rangeStartNs, rangeEndNs, stepSeconds };
 }
+
+/** The loss-curve stage list: the step line's loss, as a Grafana panel would read it. */
+const LOSS_PIPELINE = '|= "| loss " | pattern "<_> step <_>/<_> | loss <loss> | <_>" | unwrap loss';
+
+/**
+ * Parser queries (issue 9 item 5): each counts or reads lines the matching `grep -c` also counts, so
+ * the answer is checked against grep's count from the same run where the two must agree.
+ */
+export interface ParserQueryShape {
+  id: string;
+  title: string;
+  kind: 'instant' | 'range';
+  /** The query text for a whole-data-set range (`all`) and the range query's step. */
+  query(all: string, step: string): string;
+  grep: string[];
+  /** Whether the answer's total must equal grep's count. */
+  totalIsGrepCount: boolean;
+}
+
+export const PARSER_QUERY_SHAPES: ParserQueryShape[] = [
+  {
+    id: 'loss-curve',
+    title: 'pattern + unwrap loss avg_over_time',
+    kind: 'range',
+    query: (_all, step) => `avg by (rank) (avg_over_time({job="train"} ${LOSS_PIPELINE} [${step}]))`,
+    grep: ['-c', '-F', '| loss '],
+    totalIsGrepCount: false,
+  },
+  {
+    id: 'loss-curve-rank0',
+    title: 'loss curve of rank 0 (issue 9 shape)',
+    kind: 'range',
+    query: (_all, step) => `avg_over_time({job="train", rank="0"} ${LOSS_PIPELINE} [${step}])`,
+    grep: ['-c', '-E', '^\\[rank0\\]:.*\\| loss '],
+    totalIsGrepCount: false,
+  },
+  {
+    id: 'json-filter',
+    title: `json + label filter (loss > ${JSON_LOSS_THRESHOLD})`,
+    kind: 'instant',
+    query: (all) => `sum(count_over_time({job="train"} | json | event="train_metrics" and loss > ${JSON_LOSS_THRESHOLD} [${all}]))`,
+    grep: ['-c', '-F', '"event": "train_metrics"'],
+    totalIsGrepCount: false,
+  },
+  {
+    id: 'json-every-line',
+    title: `json on every line, __error__="" | loss > ${JSON_LOSS_THRESHOLD}`,
+    kind: 'instant',
+    query: (all) => `sum(count_over_time({job="train"} | json | __error__="" | loss > ${JSON_LOSS_THRESHOLD} [${all}]))`,
+    grep: ['-c', '-F', '"event": "train_metrics"'],
+    totalIsGrepCount: false,
+  },
+  {
+    id: 'logfmt',
+    title: 'logfmt | grad_norm != ""',
+    kind: 'instant',
+    query: (all) => `sum(count_over_time({job="train"} | logfmt | grad_norm != "" [${all}]))`,
+    grep: ['-c', '-F', 'grad_norm='],
+    totalIsGrepCount: true,
+  },
+  {
+    id: 'regexp',
+    title: 'regexp "step (?P<step>…)/…" | step != ""',
+    kind: 'instant',
+    query: (all) => `sum(count_over_time({job="train"} | regexp "step (?P<step>[0-9]+)/(?P<total>[0-9]+)" | step != "" [${all}]))`,
+    grep: ['-c', '-E', 'step [0-9]+/[0-9]+'],
+    totalIsGrepCount: true,
+  },
+];
 
 export function querySpecs(dataset: Dataset, window: QueryWindow, needle: string): QuerySpec[] {
   const all = `${window.instantRangeSeconds}s`;
@@ -151,27 +225,66 @@ export function querySpecs(dataset: Dataset, window: QueryWindow, needle: string
       target: { grepRatio: 3 },
       verify: expectTotal(Math.min(LOG_QUERY_LIMIT, dataset.expected.errorOrFail)),
     },
-    {
-      id: 'loss-curve',
-      title: 'pattern + unwrap loss avg_over_time',
-      kind: 'range',
-      query: `avg by (rank) (avg_over_time({job="train"} |= "| loss " | pattern "<_> step <_>/<_> | loss <loss> | <_>" | unwrap loss [${step}]))`,
-      grep: ['-c', '-F', '| loss '],
-      verify: (answer) => {
-        if (answer.series !== 8) return `${answer.series} series, expected one per rank (8)`;
-        const bad = answer.values.find((value) => !(value > 1 && value < 20));
-        return bad === undefined ? undefined : `loss value ${bad} outside the generated range`;
-      },
-    },
-    {
-      id: 'json-filter',
-      title: `json + label filter (loss > ${JSON_LOSS_THRESHOLD})`,
-      kind: 'instant',
-      query: `sum(count_over_time({job="train"} | json | event="train_metrics" and loss > ${JSON_LOSS_THRESHOLD} [${all}]))`,
-      grep: ['-c', '-F', '"event": "train_metrics"'],
-      verify: expectTotal(dataset.expected.jsonHighLoss),
-    },
+    ...PARSER_QUERY_SHAPES.map((shape) => parserSpec(shape, dataset, all, step)),
   ];
+}
+
+function parserSpec(shape: ParserQueryShape, dataset: Dataset, all: string, step: string): QuerySpec {
+  const spec: QuerySpec = {
+    id: shape.id,
+    title: shape.title,
+    kind: shape.kind,
+    query: shape.query(all, step),
+    grep: shape.grep,
+    parser: true,
+    // Issue 9: json, logfmt and regexp pipelines within 5× of grep -c on the same bytes.
+    ...(shape.id.startsWith('loss-curve') ? {} : { target: { grepRatio: 5 } }),
+    verify: (answer, grepCount) =>
+      shape.totalIsGrepCount && answer.total !== grepCount ? `counted ${answer.total}, grep counted ${grepCount}` : undefined,
+  };
+  const inRange = (answer: QueryAnswer) => answer.values.find((value) => !(value > 1 && value < 20));
+  if (shape.id === 'loss-curve') {
+    spec.verify = (answer) => {
+      if (answer.series !== 8) return `${answer.series} series, expected one per rank (8)`;
+      const bad = inRange(answer);
+      return bad === undefined ? undefined : `loss value ${bad} outside the generated range`;
+    };
+  } else if (shape.id === 'loss-curve-rank0') {
+    spec.verify = (answer) => {
+      if (answer.series !== 1) return `${answer.series} series, expected 1 (rank 0)`;
+      const bad = inRange(answer);
+      return bad === undefined ? undefined : `loss value ${bad} outside the generated range`;
+    };
+  } else if (shape.id.startsWith('json')) {
+    spec.verify = (answer) => (answer.total === dataset.expected.jsonHighLoss ? undefined : `counted ${answer.total}, expected ${dataset.expected.jsonHighLoss}`);
+  }
+  return spec;
+}
+
+/** The previous run's query figures by id, from results.json in the output directory (empty when absent). */
+export async function previousQueryFigures(resultsPath: string): Promise<Map<string, NonNullable<QueryMeasurement['previous']>>> {
+  const figures = new Map<string, NonNullable<QueryMeasurement['previous']>>();
+  let text: string;
+  try {
+    text = await readFile(resultsPath, 'utf8');
+  } catch {
+    return figures;
+  }
+  try {
+    const results = JSON.parse(text) as { finishedAt?: string; queries?: Array<Partial<QueryMeasurement>> };
+    for (const query of results.queries ?? []) {
+      if (typeof query.id !== 'string' || typeof query.latencyMs !== 'number') continue;
+      figures.set(query.id, {
+        latencyMs: query.latencyMs,
+        wallRatioVsGrep: query.wallRatioVsGrep ?? NaN,
+        rawGbPerCoreSecond: query.rawGbPerCoreSecond ?? NaN,
+        ...(results.finishedAt === undefined ? {} : { finishedAt: results.finishedAt }),
+      });
+    }
+  } catch {
+    // An unreadable previous file only means there is nothing to compare with.
+  }
+  return figures;
 }
 
 interface LokiResponse {
@@ -235,6 +348,7 @@ export async function measureQuery(
   dataset: Dataset,
   repeat: number,
   grepCache: Map<string, TimedCommand[]>,
+  previous?: QueryMeasurement['previous'],
 ): Promise<QueryMeasurement> {
   const latenciesMs: number[] = [];
   const cpuSeconds: number[] = [];
@@ -258,7 +372,8 @@ export async function measureQuery(
   const grepCpuSeconds = median(greps.map((g) => g.cpuSeconds));
   const latencyMs = median(latenciesMs);
   const serverCpuSeconds = median(cpuSeconds);
-  const verifyMessage = spec.verify(answer!);
+  const grepCount = Number(greps[0]!.stdout.trim());
+  const verifyMessage = spec.verify(answer!, grepCount);
   return {
     id: spec.id,
     title: spec.title,
@@ -272,7 +387,7 @@ export async function measureQuery(
     grepCommand: `LC_ALL=C grep ${spec.grep.map((arg) => (/^[\w.-]+$/.test(arg) ? arg : `'${arg}'`)).join(' ')} <raw>`,
     grepMs,
     grepCpuSeconds,
-    grepCount: Number(greps[0]!.stdout.trim()),
+    grepCount,
     wallRatioVsGrep: latencyMs / grepMs,
     cpuRatioVsGrep: grepCpuSeconds > 0 ? serverCpuSeconds / grepCpuSeconds : Infinity,
     answerTotal: answer!.total,
@@ -283,5 +398,6 @@ export async function measureQuery(
     ...optionalStat('blocksTotal', answer!.stats, 'totalChunks'),
     ...optionalStat('blocksRead', answer!.stats, 'postFilterChunks'),
     ...(spec.target === undefined ? {} : { target: spec.target }),
+    ...(previous === undefined ? {} : { previous }),
   };
 }

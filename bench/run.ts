@@ -14,7 +14,7 @@ import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND, type Dataset } from
 import { runIngest } from './ingest-bench.ts';
 import { timeCommand } from './process-usage.ts';
 import { measureScanCeiling } from './scan-ceiling.ts';
-import { measureQuery, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
+import { measureQuery, previousQueryFigures, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
 import { errorMessage, formatBytes, formatCount, formatNumber, Report } from './report.ts';
 import { startServerChild, type ServerChild } from './server-child.ts';
 
@@ -222,10 +222,11 @@ async function main(): Promise<void> {
     const window = queryWindow(dataset);
     const needle = dataset.uniqueTokens[Math.floor(dataset.uniqueTokens.length / 2)] ?? 'no-unique-token';
     const grepCache = new Map();
+    const previous = await previousQueryFigures(join(options.outDir, 'results.json'));
     for (const spec of querySpecs(dataset, window, needle)) {
       log(`query ${spec.id}: ${spec.query}`);
       try {
-        const measured = await measureQuery(server, spec, window, dataset, options.repeat, grepCache);
+        const measured = await measureQuery(server, spec, window, dataset, options.repeat, grepCache, spec.parser ? previous.get(spec.id) : undefined);
         queries.push(measured);
         addQueryRows(report, measured);
       } catch (error) {
@@ -277,7 +278,7 @@ async function main(): Promise<void> {
 
 function addQueryRows(report: Report, m: QueryMeasurement): void {
   const verdictWrong = m.correct ? undefined : `WRONG ANSWER: ${m.verifyMessage}`;
-  const context = `${formatNumber(m.latencyMs)} ms (first ${formatNumber(m.firstLatencyMs)} ms), server CPU ${formatNumber(m.serverCpuSeconds * 1000)} ms; grep ${formatNumber(m.grepMs)} ms → ${formatCount(m.grepCount)} lines; answer ${m.id === 'loss-curve' ? `${m.answerSeries} series` : formatCount(m.answerTotal)}${m.blocksTotal === undefined ? '' : `; read ${formatCount(m.blocksRead ?? 0)} of ${formatCount(m.blocksTotal)} blocks`}`;
+  const context = `${formatNumber(m.latencyMs)} ms (first ${formatNumber(m.firstLatencyMs)} ms), server CPU ${formatNumber(m.serverCpuSeconds * 1000)} ms; grep ${formatNumber(m.grepMs)} ms → ${formatCount(m.grepCount)} lines; answer ${m.id.startsWith('loss-curve') ? `${m.answerSeries} series` : formatCount(m.answerTotal)}${m.blocksTotal === undefined ? '' : `; read ${formatCount(m.blocksRead ?? 0)} of ${formatCount(m.blocksTotal)} blocks`}`;
   if (m.target?.latencyMs !== undefined) {
     report.atMost('query', `${m.title}: latency`, m.latencyMs, 'ms', m.target.latencyMs, verdictWrong ?? context);
   } else {
@@ -289,6 +290,10 @@ function addQueryRows(report: Report, m: QueryMeasurement): void {
     report.atMost('query', `${m.title}: time vs grep`, m.wallRatioVsGrep, '×', m.target.grepRatio, `CPU vs grep ${formatNumber(m.cpuRatioVsGrep)}×`);
   } else if (m.target?.latencyMs === undefined) {
     report.add('query', `${m.title}: time vs grep`, `${formatNumber(m.wallRatioVsGrep)}×`, '', '', `CPU vs grep ${formatNumber(m.cpuRatioVsGrep)}×`);
+  }
+  if (m.previous !== undefined) {
+    const p = m.previous;
+    report.add('query', `${m.title}: previous run`, `${formatNumber(p.latencyMs)} ms`, '', '', `${formatNumber(p.rawGbPerCoreSecond)} GB/s per core, ${formatNumber(p.wallRatioVsGrep)}× grep${p.finishedAt === undefined ? '' : ` (${p.finishedAt})`}`);
   }
 }
 

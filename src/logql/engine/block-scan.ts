@@ -3,7 +3,7 @@
 // visitor. Lines are decoded to strings only when the visitor asks for them.
 
 import type { BlockData } from '../../store/types.ts';
-import type { RawLineFilter } from '../log/pipeline.ts';
+import { labelPrefilterApplies, type RawLineFilter } from '../log/pipeline.ts';
 
 /** First index whose timestamp is >= ns (timestamps ascending). */
 export function lowerBound(timestamps: BigInt64Array, ns: bigint): number {
@@ -43,7 +43,12 @@ export function rawFilterMask(block: BlockData, from: number, to: number, filter
   let mask: Uint8Array | null = null;
   const startByte = lineStart(block, from);
   const endByte = block.lineEnds[to - 1]!;
+  let withMetadata: boolean | undefined;
   for (const filter of filters) {
+    if (filter.unlessLabels) {
+      withMetadata ??= hasMetadata(block);
+      if (!labelPrefilterApplies(filter.unlessLabels, block.stream.labels, withMetadata)) continue;
+    }
     const hits = new Uint8Array(count);
     if (filter.caseInsensitive) {
       // Non-ASCII letters that fold to ASCII ones (KELVIN SIGN, LONG S) would be missed: skip the prefilter.
@@ -59,14 +64,32 @@ export function rawFilterMask(block: BlockData, from: number, to: number, filter
   return mask;
 }
 
+/** Whether any line of the block carries structured metadata (it then becomes labels). */
+export function hasMetadata(block: BlockData): boolean {
+  const column = block.structuredMetadata;
+  if (!column) return false;
+  for (const pairs of column) if (pairs !== undefined && pairs.length > 0) return true;
+  return false;
+}
+
+/** lineAt for offsets that only grow: a few steps forward from the last line, else a binary search. */
+function nextLineAt(lineEnds: Uint32Array, at: number, last: number): number {
+  for (let line = last, steps = 0; steps < 8 && line < lineEnds.length; line++, steps++) {
+    if (lineEnds[line]! > at) return line;
+  }
+  return lineAt(lineEnds, at, last);
+}
+
 function markCaseSensitive(block: BlockData, from: number, startByte: number, endByte: number, filter: RawLineFilter, hits: Uint8Array): void {
   const lines = block.lines;
   for (const needle of filter.needles) {
     let at = startByte;
+    let last = from;
     while (at < endByte) {
       const found = lines.indexOf(needle, at);
       if (found < 0 || found + needle.length > endByte) break;
-      const line = lineAt(block.lineEnds, found, from);
+      const line = nextLineAt(block.lineEnds, found, last);
+      last = line;
       // A match must lie entirely inside one line.
       if (found + needle.length <= block.lineEnds[line]!) {
         hits[line - from] = 1;

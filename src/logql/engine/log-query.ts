@@ -12,15 +12,9 @@ import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryStatistics } from '../api.ts';
 import type { QueryContext } from './query-context.ts';
 import { labelsKey } from './series-labels.ts';
+import type { Candidate, LogScanOptions } from './scan-types.ts';
 
-export interface Candidate {
-  timestampNs: bigint;
-  line: string;
-  labels: Labels;
-  structuredMetadata?: Labels;
-  parsed?: Labels;
-  key: string;
-}
+export type { Candidate, LogScanOptions };
 
 const BLOCK_LOAD_CONCURRENCY = 4;
 
@@ -36,13 +30,6 @@ export function checkEntriesLimit(context: QueryContext, limit: number): void {
  * in query order: small enough that the limit's cutoff is known early and later chunks are skipped.
  */
 const CHUNK_RAW_BYTES = 8 * 1024 * 1024;
-
-export interface LogScanOptions {
-  startNs: bigint;
-  endNs: bigint;
-  backward: boolean;
-  perBlockLimit: number | undefined;
-}
 
 /** Scans loaded blocks and returns their candidates (at most perBlockLimit per block). */
 export function scanLogBlocks(blocks: BlockData[], pipeline: CompiledPipeline, options: LogScanOptions, context: { stats: QueryStatistics }): Candidate[] {

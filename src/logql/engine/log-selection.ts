@@ -4,8 +4,8 @@
 import type { LabelPair, Labels } from '../../push/types.ts';
 import type { BlockData, BlockRef } from '../../store/types.ts';
 import type { LogExpr } from '../syntax/ast.ts';
-import { compilePipeline, runStages, type CompiledPipeline } from '../log/pipeline.ts';
-import type { PipelineEntry } from '../log/labels-builder.ts';
+import { compilePipeline, type CompiledPipeline, type PipelineOptions } from '../log/pipeline.ts';
+import { LabelsBuilder, type PipelineEntry } from '../log/labels-builder.ts';
 import { decodeLine, lineBytes, lowerBound, rawFilterMask } from './block-scan.ts';
 import type { QueryContext } from './query-context.ts';
 import type { QueryStatistics } from '../api.ts';
@@ -32,8 +32,8 @@ export interface SelectedLine {
   index: number;
 }
 
-export function selectPipeline(expr: LogExpr): CompiledPipeline {
-  return compilePipeline(expr.pipeline);
+export function selectPipeline(expr: LogExpr, options?: PipelineOptions): CompiledPipeline {
+  return compilePipeline(expr.pipeline, options);
 }
 
 export async function selectBlocks(context: QueryContext, expr: LogExpr, pipeline: CompiledPipeline, options: SelectOptions): Promise<BlockRef[]> {
@@ -49,7 +49,8 @@ export async function selectBlocks(context: QueryContext, expr: LogExpr, pipelin
 
 /**
  * Visits every entry of the block in [startNs, endNs) that passes the pipeline. `needLine` false lets
- * a metric query that has only raw filters skip decoding entirely.
+ * a metric query that has only raw filters skip decoding entirely. The `selected` object, its entry
+ * and the entry's label builder are reused from line to line: a visitor copies what it keeps.
  */
 export function scanBlock(
   block: BlockData,
@@ -68,30 +69,35 @@ export function scanBlock(
   const hasStages = pipeline.stages.length > 0 || pipeline.linePredicates.length > 0;
   const metadataColumn = block.structuredMetadata;
   const streamLabels = block.stream.labels;
+  const predicates = pipeline.linePredicates;
+  const stages = pipeline.stages;
   let accepted = 0;
   const limit = options.perBlockLimit ?? Infinity;
   const step = options.backward ? -1 : 1;
-  for (let i = options.backward ? to - 1 : from; options.backward ? i >= from : i < to; i += step) {
+  const selected: SelectedLine = { timestampNs: 0n, streamLabels, entry: null, metadata: undefined, block, index: 0 };
+  let entry: PipelineEntry | null = null;
+  lines: for (let i = options.backward ? to - 1 : from; options.backward ? i >= from : i < to; i += step) {
     if (mask !== null && mask[i - from] === 0) continue;
     const metadata = metadataColumn?.[i];
-    const selected: SelectedLine = { timestampNs: block.timestampsNs[i]!, streamLabels, entry: null, metadata, block, index: i };
+    selected.timestampNs = block.timestampsNs[i]!;
+    selected.metadata = metadata;
+    selected.index = i;
+    selected.entry = null;
     if (!hasStages && !metadata) {
       visit(selected, needLine ? decodeLine(block, i) : null);
     } else {
       const line = decodeLine(block, i);
-      let passed = true;
-      for (const predicate of pipeline.linePredicates) {
-        if (!predicate(line)) {
-          passed = false;
-          break;
-        }
-      }
-      if (!passed) continue;
-      if (pipeline.stages.length === 0 && !metadata) {
+      for (let p = 0; p < predicates.length; p++) if (!predicates[p]!(line)) continue lines;
+      if (stages.length === 0 && !metadata) {
         visit(selected, line);
       } else {
-        const entry = runStages(pipeline, streamLabels, metadata, selected.timestampNs, line);
-        if (!entry) continue;
+        if (entry === null) entry = { timestampNs: selected.timestampNs, line, labels: new LabelsBuilder(streamLabels, metadata) };
+        else {
+          entry.timestampNs = selected.timestampNs;
+          entry.line = line;
+          entry.labels.reset(streamLabels, metadata);
+        }
+        for (let k = 0; k < stages.length; k++) if (!stages[k]!.process(entry)) continue lines;
         selected.entry = entry;
         visit(selected, entry.line);
       }

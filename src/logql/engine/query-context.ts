@@ -4,8 +4,7 @@ import type { QueryStatistics } from '../api.ts';
 import { QueryLimitError } from '../api.ts';
 import type { BlockRef, LogSource } from '../../store/types.ts';
 import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
-import type { Candidate, LogScanOptions } from './log-query.ts';
-import type { SampleSeries } from './range-aggregation.ts';
+import type { Candidate, LogScanOptions, SampleSeries } from './scan-types.ts';
 
 /** Loki's answer to a query that ran past query_timeout. */
 export const QUERY_TIMEOUT_MESSAGE =

@@ -6,19 +6,22 @@ import type { Labels } from '../../push/types.ts';
 import { QueryError } from '../api.ts';
 import type { RangeAggregation, Unwrap } from '../syntax/ast.ts';
 import { compileLabelFilter } from '../log/label-filter.ts';
+import { neededLabels } from '../log/label-hints.ts';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorType, LabelsBuilder } from '../log/labels-builder.ts';
 import { formatLabels } from '../../push/labels.ts';
 import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from '../log/units.ts';
-import { lineBytes } from './block-scan.ts';
+import { hasMetadata, lineBytes } from './block-scan.ts';
 import { scanBlock, selectBlocks, selectPipeline, type SelectedLine } from './log-selection.ts';
 import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryContext } from './query-context.ts';
 import { groupLabels, labelsKey } from './series-labels.ts';
 import { newSeries, type StepSeries } from './step-series.ts';
-import { bucketable, bucketOf, countBlockIntoBuckets, hasMetadata, stepEdges, type StepEdges } from './step-buckets.ts';
+import { bucketable, bucketOf, countBlockIntoBuckets, stepEdges, type StepEdges } from './step-buckets.ts';
 import type { BlockData } from '../../store/types.ts';
 import type { QueryStatistics } from '../api.ts';
+import type { SampleSeries } from './scan-types.ts';
 
+export type { SampleSeries };
 
 const BLOCK_LOAD_CONCURRENCY = 4;
 
@@ -43,19 +46,6 @@ function convertUnwrapped(unwrap: Unwrap, text: string): number {
   }
 }
 
-/** The samples one part of a scan produced, per series; times are ns relative to the window base. */
-export interface SampleSeries {
-  labels: Labels;
-  key: string;
-  times: number[];
-  values: number[];
-  sorted: boolean;
-  /** Counts per interval between window edges (additive aggregations over raw filters only). */
-  bucketCounts?: Float64Array;
-  /** Line bytes per interval, for bytes_over_time / bytes_rate. */
-  bucketBytes?: Float64Array;
-}
-
 export interface SampleCollector {
   pipeline: CompiledPipeline;
   /** Whether lines must be decoded even when no stage needs them (bytes_* after a line-changing stage). */
@@ -74,17 +64,19 @@ export interface SampleCollector {
  */
 export function createSampleCollector(node: RangeAggregation, baseNs: bigint, stepsNs?: bigint[]): SampleCollector {
   const range = node.range;
-  const pipeline = selectPipeline(range.log);
-  const series = new Map<string, SampleSeries>();
   const unwrap = range.unwrap;
+  const grouping = node.grouping;
+  // Grouped `by (…)`, only the grouping labels and those the stages read can reach a series.
+  const needed = grouping && !grouping.without ? neededLabels(range.log.pipeline, grouping.labels, unwrap) : null;
+  const pipeline = selectPipeline(range.log, { ...(unwrap ? { unwrapLabel: unwrap.label } : {}), neededLabels: needed });
+  const series = new Map<string, SampleSeries>();
   const postFilters = unwrap?.postFilters.map(compileLabelFilter) ?? [];
   const op = node.op;
-  const grouping = node.grouping;
   const wantBytes = op === 'bytes_over_time' || op === 'bytes_rate';
 
   // Stream label objects are shared by every entry of a block, so their series is looked up once.
   const streamSeries = new WeakMap<Labels, SampleSeries>();
-  const addSample = (labels: Labels, timestampNs: bigint, value: number, sharedLabels: boolean) => {
+  const seriesFor = (labels: Labels, sharedLabels: boolean): SampleSeries => {
     let entry = sharedLabels ? streamSeries.get(labels) : undefined;
     if (!entry) {
       let target = labels;
@@ -97,15 +89,39 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
       }
       if (sharedLabels) streamSeries.set(labels, entry);
     }
+    return entry;
+  };
+  // `by (…)`: the series key straight from the builder's values, in labelsKey's format, without
+  // copying the entry's labels (most entries land in an existing series).
+  const byNames = grouping && !grouping.without ? [...new Set(grouping.labels)].sort() : null;
+  const seriesForGroup = (builder: LabelsBuilder): SampleSeries => {
+    let key = '';
+    for (const name of byNames!) {
+      const value = builder.get(name);
+      if (value !== undefined && value !== '') key += `${name}\u0000${value}\u0001`;
+    }
+    let entry = series.get(key);
+    if (!entry) {
+      const labels: Labels = {};
+      for (const name of byNames!) {
+        const value = builder.get(name);
+        if (value !== undefined && value !== '') labels[name] = value;
+      }
+      entry = { labels, key, times: [], values: [], sorted: true };
+      series.set(key, entry);
+    }
+    return entry;
+  };
+  const push = (entry: SampleSeries, timestampNs: bigint, value: number) => {
     const t = Number(timestampNs - baseNs);
-    if (entry.times.length > 0 && entry.times[entry.times.length - 1]! > t) entry.sorted = false;
+    if (entry.sorted && entry.times.length > 0 && entry.times[entry.times.length - 1]! > t) entry.sorted = false;
     entry.times.push(t);
     entry.values.push(value);
   };
 
   const visit = (selected: SelectedLine) => {
     if (!unwrap && !selected.entry && !selected.metadata) {
-      addSample(selected.streamLabels, selected.timestampNs, wantBytes ? lineBytes(selected.block, selected.index) : 1, true);
+      push(seriesFor(selected.streamLabels, true), selected.timestampNs, wantBytes ? lineBytes(selected.block, selected.index) : 1);
       return;
     }
     const builder = selected.entry?.labels ?? new LabelsBuilder(selected.streamLabels, selected.metadata);
@@ -130,7 +146,11 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
       delete labels[ERROR_DETAILS_LABEL];
       throw new QueryError(pipelineErrorMessage(errorType, labels));
     }
-    addSample(builder.toLabels(), selected.timestampNs, value, false);
+    let target: SampleSeries;
+    if (builder.isStreamOnly()) target = seriesFor(selected.streamLabels, true);
+    else if (byNames !== null) target = seriesForGroup(builder);
+    else target = seriesFor(builder.toLabels(), false);
+    push(target, selected.timestampNs, value);
   };
 
   const needLine = wantBytes && (pipeline.stages.length > 0 || pipeline.linePredicates.length > 0);

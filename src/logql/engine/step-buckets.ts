@@ -59,13 +59,6 @@ function firstAfter(timestamps: BigInt64Array, ns: bigint, from: number, to: num
   return lo;
 }
 
-export function hasMetadata(block: BlockData): boolean {
-  const column = block.structuredMetadata;
-  if (!column) return false;
-  for (const pairs of column) if (pairs !== undefined && pairs.length > 0) return true;
-  return false;
-}
-
 /**
  * Adds the block's lines in [startNs, endNs) that pass the raw filters into `counts` (and their byte
  * lengths into `bytes` when given), per interval.

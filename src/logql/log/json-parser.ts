@@ -4,9 +4,10 @@ import type { ExtractionParam } from '../syntax/ast.ts';
 import { ErrorType, sanitizeLabelKey, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
 import { jsonNodeText, JsonSyntaxError, parseJsonDocument, type JsonNode } from './json-scanner.ts';
 import { StageBuildError } from './line-filter.ts';
+import { isNeeded, type NeededLabels } from './label-hints.ts';
 
-export function jsonParserStage(params: ExtractionParam[]): PipelineStage {
-  if (params.length === 0) return { process: extractAll };
+export function jsonParserStage(params: ExtractionParam[], needed: NeededLabels = null): PipelineStage {
+  if (params.length === 0) return { process: (entry) => extractAll(entry, needed) };
   const compiled = params.map((param) => ({ label: param.label, path: parseJsonPath(param.expression) }));
   return {
     process(entry) {
@@ -35,7 +36,7 @@ export function jsonParserStage(params: ExtractionParam[]): PipelineStage {
 
 const MALFORMED_OBJECT = "Value looks like object, but can't find closing '}' symbol";
 
-function extractAll(entry: PipelineEntry): boolean {
+function extractAll(entry: PipelineEntry, needed: NeededLabels): boolean {
   if (!entry.line.trimStart().startsWith('{')) {
     entry.labels.setError(ErrorType.json, MALFORMED_OBJECT);
     return true;
@@ -46,7 +47,9 @@ function extractAll(entry: PipelineEntry): boolean {
     entry.labels.setError(ErrorType.json, error);
     return true;
   }
-  for (let i = 0; i < pairs.length; i += 2) entry.labels.setExtracted(pairs[i]!, cleanValue(pairs[i + 1]!));
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (isNeeded(needed, pairs[i]!)) entry.labels.setExtracted(pairs[i]!, cleanValue(pairs[i + 1]!));
+  }
   return true;
 }
 

@@ -20,7 +20,7 @@ export const ErrorType = {
 
 export class LabelsBuilder {
   /** The stream's labels, shared and never copied: most entries never change them. */
-  private readonly stream: Labels;
+  private stream: Labels;
   /** Labels added or overridden by metadata, parsers and formatters. */
   private readonly added = new Map<string, string>();
   /** Names in `added` that came from structured metadata. */
@@ -30,10 +30,31 @@ export class LabelsBuilder {
 
   constructor(stream: Labels, metadata?: LabelPair[]) {
     this.stream = stream;
-    if (metadata) {
+    this.addMetadata(metadata);
+  }
+
+  /**
+   * Starts over for another entry: a scan keeps one builder for all its lines instead of allocating
+   * a map per line. Whoever wants the labels after the next reset copies them (toLabels).
+   */
+  reset(stream: Labels, metadata?: LabelPair[]): void {
+    this.stream = stream;
+    if (this.added.size > 0) this.added.clear();
+    this.metadataNames = null;
+    this.deleted = null;
+    this.addMetadata(metadata);
+  }
+
+  /** True when the labels are exactly the stream's (nothing added, nothing removed). */
+  isStreamOnly(): boolean {
+    return this.added.size === 0 && (this.deleted === null || this.deleted.size === 0);
+  }
+
+  private addMetadata(metadata: LabelPair[] | undefined): void {
+    if (metadata && metadata.length > 0) {
       this.metadataNames = new Set();
       for (const pair of metadata) {
-        const name = Object.hasOwn(stream, pair.name) ? `${pair.name}_extracted` : pair.name;
+        const name = Object.hasOwn(this.stream, pair.name) ? `${pair.name}_extracted` : pair.name;
         this.added.set(name, pair.value);
         this.metadataNames.add(name);
       }

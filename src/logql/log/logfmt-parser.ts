@@ -4,6 +4,7 @@
 import type { LogfmtParserStage } from '../syntax/ast.ts';
 import { ErrorType, sanitizeLabelKey, type PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
+import { isNeeded, type NeededLabels } from './label-hints.ts';
 
 export interface LogfmtPair {
   key: string;
@@ -163,13 +164,15 @@ function validateLogfmtKey(expression: string): void {
   }
 }
 
-export function logfmtParserStage(stage: LogfmtParserStage): PipelineStage {
+export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels = null): PipelineStage {
   for (const param of stage.params) validateLogfmtKey(param.expression);
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.label])) : null;
+  // One set for every line: cleared, not reallocated.
+  const done = new Set<string>();
   return {
     process(entry) {
       const scan = scanLogfmt(entry.line, stage.strict);
-      const done = new Set<string>();
+      done.clear();
       for (const pair of scan.pairs) {
         let name: string;
         if (wanted) {
@@ -179,7 +182,7 @@ export function logfmtParserStage(stage: LogfmtParserStage): PipelineStage {
         } else {
           name = sanitizeLabelKey(pair.key, true);
           // The first occurrence of a key in the line wins.
-          if (name === '' || done.has(name)) continue;
+          if (name === '' || done.has(name) || !isNeeded(needed, name)) continue;
         }
         if (pair.value === null && !stage.keepEmpty && !wanted) continue;
         done.add(name);

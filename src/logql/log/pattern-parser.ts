@@ -3,8 +3,9 @@
 import type { PipelineStage } from './labels-builder.ts';
 import { matchPattern, parsePattern, PatternSyntaxError } from './pattern.ts';
 import { StageBuildError } from './line-filter.ts';
+import { isNeeded, type NeededLabels } from './label-hints.ts';
 
-export function patternParserStage(text: string): PipelineStage {
+export function patternParserStage(text: string, needed: NeededLabels = null): PipelineStage {
   let pattern;
   try {
     pattern = parsePattern(text);
@@ -16,7 +17,7 @@ export function patternParserStage(text: string): PipelineStage {
   return {
     process(entry) {
       for (const [name, value] of matchPattern(pattern, entry.line)) {
-        if (name !== '_') entry.labels.setExtracted(name, value);
+        if (name !== '_' && isNeeded(needed, name)) entry.labels.setExtracted(name, value);
       }
       return true;
     },

@@ -12,6 +12,8 @@ import { jsonParserStage } from './json-parser.ts';
 import { keepLabelsStage } from './keep-labels.ts';
 import { labelFilterStage } from './label-filter.ts';
 import { labelFormatStage } from './label-format.ts';
+import { labelPrefilters } from './label-prefilter.ts';
+import type { NeededLabels } from './label-hints.ts';
 import { LabelsBuilder, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
 import { compileLineFilter, isPureLiteralFilter, lineFilterStage, literalNeedles, type LinePredicate } from './line-filter.ts';
 import { lineFormatStage } from './line-format.ts';
@@ -32,6 +34,11 @@ export interface RawLineFilter {
   /** The same needles as strings, for entries that are already decoded (live tail). */
   texts: string[];
   caseInsensitive: boolean;
+  /**
+   * Set on prefilters implied by label filters (see label-prefilter.ts): they hold only for lines
+   * whose stream has none of these labels and that carry no structured metadata.
+   */
+  unlessLabels?: string[];
 }
 
 export interface CompiledPipeline {
@@ -49,20 +56,20 @@ export interface PipelineOutput {
   labels: LabelsBuilder;
 }
 
-export function buildStage(stage: Stage): PipelineStage | null {
+export function buildStage(stage: Stage, needed: NeededLabels = null): PipelineStage | null {
   switch (stage.kind) {
     case 'lineFilter': {
       const predicate = compileLineFilter(stage);
       return predicate ? lineFilterStage(predicate) : null;
     }
     case 'json':
-      return jsonParserStage(stage.params);
+      return jsonParserStage(stage.params, needed);
     case 'logfmt':
-      return logfmtParserStage(stage);
+      return logfmtParserStage(stage, needed);
     case 'regexp':
-      return regexpParserStage(stage.pattern);
+      return regexpParserStage(stage.pattern, needed);
     case 'pattern':
-      return patternParserStage(stage.pattern);
+      return patternParserStage(stage.pattern, needed);
     case 'unpack':
       return unpackParserStage();
     case 'labelFilter':
@@ -84,7 +91,14 @@ function changesLine(stage: Stage): boolean {
   return stage.kind === 'lineFormat' || stage.kind === 'unpack' || stage.kind === 'decolorize';
 }
 
-export function compilePipeline(stages: Stage[]): CompiledPipeline {
+export interface PipelineOptions {
+  /** The label a metric query unwraps: lines without it give no sample. */
+  unwrapLabel?: string;
+  /** The parsed labels the rest of the query reads (see label-hints.ts); null or absent: all. */
+  neededLabels?: NeededLabels;
+}
+
+export function compilePipeline(stages: Stage[], options: PipelineOptions = {}): CompiledPipeline {
   const rawFilters: RawLineFilter[] = [];
   const linePredicates: LinePredicate[] = [];
   const rest: PipelineStage[] = [];
@@ -112,8 +126,11 @@ export function compilePipeline(stages: Stage[]): CompiledPipeline {
       linePredicates.push(predicate);
       continue;
     }
-    const built = buildStage(stage);
+    const built = buildStage(stage, options.neededLabels ?? null);
     if (built) rest.push(built);
+  }
+  for (const prefilter of labelPrefilters(stages, options.unwrapLabel)) {
+    rawFilters.push({ negated: false, needles: prefilter.needles.map((t) => Buffer.from(t, 'utf8')), texts: prefilter.needles, caseInsensitive: false, unlessLabels: prefilter.labels });
   }
   return { rawFilters, linePredicates, stages: rest, requiredLiterals };
 }
@@ -158,9 +175,17 @@ export function runWholePipeline(
   for (const raw of pipeline.rawFilters) {
     // Case-insensitive raw filters are prefilters only; their exact predicate is in linePredicates.
     if (raw.caseInsensitive) continue;
+    if (raw.unlessLabels && !labelPrefilterApplies(raw.unlessLabels, streamLabels, metadata !== undefined && metadata.length > 0)) continue;
     const found = raw.texts.some((needle) => line.includes(needle));
     if (found === raw.negated) return null;
   }
   for (const predicate of pipeline.linePredicates) if (!predicate(line)) return null;
   return runStages(pipeline, streamLabels, metadata, timestampNs, line);
+}
+
+/** Whether a label-implied prefilter holds for lines of this stream (see RawLineFilter.unlessLabels). */
+export function labelPrefilterApplies(labels: string[], streamLabels: Labels, hasMetadata: boolean): boolean {
+  if (hasMetadata) return false;
+  for (const name of labels) if (Object.hasOwn(streamLabels, name)) return false;
+  return true;
 }

@@ -4,8 +4,9 @@ import { compileRe2, jsGroupName, RegexSyntaxError } from '../regex/re2.ts';
 import { LABEL_NAME_PATTERN } from '../../push/labels.ts';
 import type { PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
+import { isNeeded, type NeededLabels } from './label-hints.ts';
 
-export function regexpParserStage(pattern: string): PipelineStage {
+export function regexpParserStage(pattern: string, needed: NeededLabels = null): PipelineStage {
   let compiled;
   try {
     compiled = compileRe2(pattern);
@@ -17,7 +18,7 @@ export function regexpParserStage(pattern: string): PipelineStage {
   for (const name of compiled.groupNames) {
     if (!LABEL_NAME_PATTERN.test(name)) throw new StageBuildError(`invalid extracted label name '${name}'`);
   }
-  const names = compiled.groupNames.map((name) => [name, jsGroupName(name)] as const);
+  const names = compiled.groupNames.filter((name) => isNeeded(needed, name)).map((name) => [name, jsGroupName(name)] as const);
   const regexp = compiled.regexp;
   return {
     process(entry) {

@@ -10,6 +10,7 @@ export class ConversionError extends Error {
 
 /** Go `strconv.ParseFloat(s, 64)`. */
 export function parseGoFloat(text: string): number {
+  if (isPlainDecimal(text)) return Number(text);
   const body = text.replaceAll('_', '');
   if (/^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/.test(body)) return Number(body);
   if (/^[+-]?0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*(?:[pP][+-]?\d+)?$/.test(body)) {
@@ -23,6 +24,21 @@ export function parseGoFloat(text: string): number {
   if (/^[+-]?(?:inf|infinity)$/i.test(body)) return body.startsWith('-') ? -Infinity : Infinity;
   if (/^nan$/i.test(body)) return NaN;
   throw new ConversionError(`strconv.ParseFloat: parsing ${goQuote(text)}: invalid syntax`);
+}
+
+/** `[+-]digits[.digits]`: what unwrapped values nearly always are, checked without a regex. */
+function isPlainDecimal(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  if (n > 0 && (text.charCodeAt(0) === 43 || text.charCodeAt(0) === 45)) i = 1;
+  const digitsStart = i;
+  while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  if (i === digitsStart) return false;
+  if (i < n && text.charCodeAt(i) === 46) {
+    i++;
+    while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  }
+  return i === n;
 }
 
 const DURATION_UNITS_NS: Record<string, number> = {

@@ -1,0 +1,234 @@
+// Raw-byte prefilters implied by label filters. A parsed label's value is text of the line (json and
+// logfmt may unescape it), so `| json | event="train_metrics"` can only keep lines whose bytes contain
+// `train_metrics` (or a backslash, for an escaped value), and `| logfmt | grad_norm != ""` only lines
+// that contain `grad` and `norm` (a sanitized key keeps its letters and digits). Such lines are
+// dropped before they are decoded or parsed; the label filter still runs on the lines that pass, so
+// this only skips lines the pipeline would drop anyway.
+//
+// The reasoning holds only while the label can come from a parser alone: every prefilter names the
+// label, and a block whose stream has that label, or that carries structured metadata, runs without it
+// (see `appliesToBlock`). Stages that rewrite the line or set labels from templates end the analysis.
+
+import type { LabelFilter, Stage } from '../syntax/ast.ts';
+import { analyzeRegexLiterals } from '../regex/literals.ts';
+import { compileMatcher } from './label-filter.ts';
+import { parsePattern } from './pattern.ts';
+
+/** Lines must contain one of `needles` unless the label already exists outside the parsers. */
+export interface LabelPrefilter {
+  needles: string[];
+  /** The labels the filter is about: a stream label of one of these names disables the prefilter. */
+  labels: string[];
+}
+
+/** How one parser stage can produce a label that a later filter reads. */
+type Producer =
+  | { kind: 'anyKey'; escapedKeys: boolean }
+  | { kind: 'named'; names: Set<string>; required: Map<string, string | null> }
+  | { kind: 'params'; names: Set<string> };
+
+const BACKSLASH = '\\';
+
+/** Walks the stages and returns the prefilters the label filters (and an unwrap label) imply. */
+export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPrefilter[] {
+  const out: LabelPrefilter[] = [];
+  const producers: Producer[] = [];
+  // Set once a stage may have put __error__ on a line: numeric filters then keep such lines.
+  let errorPossible = false;
+  const requireValue = (label: string, value: string): void => {
+    // `x = ""` also keeps lines without x.
+    if (value === '') return;
+    if (!analyzable(label) || value.includes(' ') || value.includes('\uFFFD')) return requireExisting(label);
+    if (!producers.some((p) => canProduce(p, label))) return;
+    // json and logfmt values may be written with escapes; regexp and pattern captures are plain text.
+    const escapes = producers.some((p) => p.kind !== 'named');
+    out.push({ labels: [label], needles: escapes ? [value, BACKSLASH] : [value] });
+  };
+  const requireExisting = (label: string): void => {
+    const needles = existenceNeedles(producers, label);
+    if (needles) out.push({ labels: [label], needles });
+  };
+  const visitFilter = (filter: LabelFilter): void => {
+    switch (filter.kind) {
+      case 'string': {
+        const { matcher } = filter;
+        if (matcher.type === '=') requireValue(matcher.name, matcher.value);
+        else if (!compileMatcher(matcher)('')) requireExisting(matcher.name);
+        return;
+      }
+      case 'number':
+      case 'duration':
+      case 'bytes':
+        if (!errorPossible) requireExisting(filter.name);
+        errorPossible = true;
+        return;
+      case 'ip':
+        return;
+      case 'and':
+        visitFilter(filter.left);
+        visitFilter(filter.right);
+        return;
+      case 'or': {
+        // Either side's first requirement: a line that passes passes one of the two sides.
+        const before = out.length;
+        visitFilter(filter.left);
+        const left = out.splice(before);
+        visitFilter(filter.right);
+        const right = out.splice(before);
+        if (left.length > 0 && right.length > 0) {
+          out.push({ labels: [...left[0]!.labels, ...right[0]!.labels], needles: [...left[0]!.needles, ...right[0]!.needles] });
+        }
+        return;
+      }
+    }
+  };
+  for (const stage of stages) {
+    switch (stage.kind) {
+      case 'lineFilter':
+      case 'drop':
+      case 'keep':
+        // Line filters see the unchanged line; drop and keep only remove labels, so a filter that needs
+        // a label still needs it.
+        continue;
+      case 'json':
+        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: true } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
+        errorPossible = true;
+        continue;
+      case 'logfmt':
+        // logfmt keys run to '=' unescaped; only quoted values have escapes.
+        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: false } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
+        if (stage.strict) errorPossible = true;
+        continue;
+      case 'regexp':
+        producers.push(regexpProducer(stage.pattern));
+        continue;
+      case 'pattern':
+        producers.push(patternProducer(stage.pattern));
+        continue;
+      case 'labelFilter':
+        visitFilter(stage.filter);
+        continue;
+      case 'unpack':
+      case 'lineFormat':
+      case 'labelFormat':
+      case 'decolorize':
+        // The line or the labels are rewritten from here on: nothing later is a property of raw bytes.
+        return out;
+    }
+  }
+  if (unwrapLabel !== undefined) requireExisting(unwrapLabel);
+  return out;
+}
+
+/** Labels whose origin the analysis can follow: not internal ones, not a renamed `_extracted` copy. */
+function analyzable(label: string): boolean {
+  return !label.startsWith('__') && !label.endsWith('_extracted');
+}
+
+function canProduce(producer: Producer, label: string): boolean {
+  return producer.kind === 'anyKey' || producer.names.has(label);
+}
+
+/** Needles (any of) every line on which some parser produces `label` contains; null when unknown. */
+function existenceNeedles(producers: Producer[], label: string): string[] | null {
+  if (!analyzable(label)) return null;
+  const needles: string[] = [];
+  for (const producer of producers) {
+    if (!canProduce(producer, label)) continue;
+    if (producer.kind === 'params') return null; // set even when the key is missing
+    if (producer.kind === 'anyKey') {
+      // A sanitized key keeps its ASCII letters and digits as they are in the line.
+      const run = longestAlphanumericRun(label);
+      if (run === '') return null;
+      needles.push(run);
+      if (producer.escapedKeys) needles.push(BACKSLASH);
+      continue;
+    }
+    const required = producer.required.get(label);
+    if (!required) return null;
+    needles.push(required);
+  }
+  // No parser produces it: only a stream label or metadata could, and those disable the prefilter.
+  return needles.length > 0 ? needles : null;
+}
+
+function longestAlphanumericRun(label: string): string {
+  let best = '';
+  for (const run of label.split(/[^A-Za-z0-9]+/)) if (run.length > best.length) best = run;
+  return best;
+}
+
+/** A regexp parser's captures exist only when it matched, so they need the regex's required literal. */
+function regexpProducer(pattern: string): Producer {
+  const names = new Set<string>();
+  const plain = withPlainGroups(pattern, names);
+  const plan = plain === null ? null : analyzeRegexLiterals(plain);
+  const literal = plan && !plan.caseInsensitive && plan.required ? plan.required : null;
+  return { kind: 'named', names, required: new Map([...names].map((name) => [name, literal])) };
+}
+
+/**
+ * The pattern with each `(?P<name>` / `(?<name>` group opener turned into `(`, collecting the names;
+ * null when the text has a construct this scan does not follow (`\Q…\E` quoting).
+ */
+function withPlainGroups(pattern: string, names: Set<string>): string | null {
+  if (pattern.includes('\\Q')) return null;
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      out += pattern.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      // A `]` right after `[` or `[^` is a literal member.
+      if (pattern[i + 1] === '^') out += pattern[++i];
+      if (pattern[i + 1] === ']') out += pattern[++i];
+      continue;
+    }
+    if (c === '(') {
+      const group = /^\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(pattern.slice(i, i + 260));
+      if (group) {
+        names.add(group[1]!);
+        out += '(';
+        i += group[0].length - 1;
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
+
+/** A pattern capture exists only when every literal before it was found. */
+function patternProducer(text: string): Producer {
+  const names = new Set<string>();
+  const required = new Map<string, string | null>();
+  let pattern;
+  try {
+    pattern = parsePattern(text);
+  } catch {
+    // The stage itself reports the syntax error when it is built.
+    return { kind: 'named', names, required };
+  }
+  let longest: string | null = null;
+  for (const node of pattern.nodes) {
+    if (node.kind === 'literal') {
+      if (longest === null || node.text.length > longest.length) longest = node.text;
+      continue;
+    }
+    if (node.name === '_') continue;
+    names.add(node.name);
+    required.set(node.name, longest);
+  }
+  return { kind: 'named', names, required };
+}

@@ -1,0 +1,57 @@
+// Parser hints: the labels a grouped metric query reads, and the same answers with and without them.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { neededLabels } from '../../../src/logql/log/label-hints.ts';
+import { parseExpr } from '../../../src/logql/syntax/parser.ts';
+import type { LogExpr } from '../../../src/logql/syntax/ast.ts';
+import { createEngine } from '../../../src/logql/index.ts';
+import type { QueryParams } from '../../../src/logql/api.ts';
+import { MemorySource } from '../engine/memory-source.ts';
+
+test('needed labels: grouping, label filters, drop/keep, unwrap and its filters; templates need all', () => {
+  const table: Array<[string, string[], string[] | null]> = [
+    ['{a="b"} | logfmt', ['level'], ['level']],
+    ['{a="b"} | json | status >= 500 or path=~"/api.*"', ['rank'], ['rank', 'status', 'path']],
+    ['{a="b"} | json | keep level | drop x', [], ['level', 'x']],
+    ['{a="b"} | json | host_extracted="n1"', [], ['host_extracted', 'host']],
+    ['{a="b"} | json | line_format "{{.msg}}"', ['level'], null],
+    ['{a="b"} | json | label_format x="{{.y}}"', ['level'], null],
+  ];
+  for (const [query, groupBy, expected] of table) {
+    const got = neededLabels((parseExpr(query) as LogExpr).pipeline, groupBy);
+    assert.deepEqual(got === null ? null : [...got].sort(), expected === null ? null : [...expected].sort(), query);
+  }
+  const unwrapped = neededLabels((parseExpr('{a="b"} | json') as LogExpr).pipeline, ['rank'], { label: 'latency', postFilters: [] });
+  assert.deepEqual([...unwrapped!].sort(), ['latency', 'rank']);
+});
+
+const SECOND_NS = 1_000_000_000n;
+const lines = ['level=info rank=3 ms=5', 'level=error ms=7 x=1', 'level=error level=info ms=2', 'ms=4', 'level=info rank=0 ms=abc bad"key=1'];
+const source = new MemorySource([
+  { labels: { job: 'x', rank: '0' }, entries: lines.map((line, i) => ({ timestampNs: BigInt(i + 1) * SECOND_NS, line })) },
+]);
+const engine = createEngine(source);
+
+async function vector(query: string): Promise<Array<[Record<string, string>, number]>> {
+  const params: QueryParams = { tenant: 'fake', query, startNs: 60n * SECOND_NS, endNs: 60n * SECOND_NS, stepMs: 0, intervalMs: 0, limit: 100, direction: 'backward', instant: true };
+  const result = await engine.query(params);
+  assert.equal(result.resultType, 'vector', query);
+  return result.resultType === 'vector' ? result.samples.map((s) => [s.labels, s.value]) : [];
+}
+
+test('a hinted parser gives the answer of an unhinted one', async () => {
+  // `sum without ()` keeps every label, so its inner aggregation runs without hints.
+  const pairs: Array<[string, string]> = [
+    ['sum by (level) (count_over_time({job="x"} | logfmt [1m]))', 'sum by (level) (sum without () (count_over_time({job="x"} | logfmt [1m])))'],
+    ['sum by (rank_extracted) (count_over_time({job="x"} | logfmt [1m]))', 'sum by (rank_extracted) (sum without () (count_over_time({job="x"} | logfmt [1m])))'],
+    ['sum by (level) (sum_over_time({job="x"} | logfmt | unwrap ms | __error__="" [1m]))', 'sum by (level) (sum without () (sum_over_time({job="x"} | logfmt | unwrap ms | __error__="" [1m])))'],
+    ['sum by (level) (count_over_time({job="x"} | pattern "level=<level> <_>" [1m]))', 'sum by (level) (sum without () (count_over_time({job="x"} | pattern "level=<level> <_>" [1m])))'],
+    ['sum by (level) (count_over_time({job="x"} | regexp "ms=(?P<ms>\\\\d+)" | ms > 3 [1m]))', 'sum by (level) (sum without () (count_over_time({job="x"} | regexp "ms=(?P<ms>\\\\d+)" | ms > 3 [1m])))'],
+  ];
+  for (const [hinted, full] of pairs) {
+    const expected = await vector(full);
+    assert.ok(expected.length > 0, full);
+    assert.deepEqual(await vector(hinted), expected, hinted);
+  }
+});

@@ -1,0 +1,95 @@
+// Raw-byte prefilters implied by label filters: which needles a pipeline gets, and that a query gives
+// the same answer with them as the stages alone would (escaped values, stream labels of the same
+// name, structured metadata, errors that numeric filters let through).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { labelPrefilters } from '../../../src/logql/log/label-prefilter.ts';
+import { parseExpr } from '../../../src/logql/syntax/parser.ts';
+import type { LogExpr } from '../../../src/logql/syntax/ast.ts';
+import { createEngine } from '../../../src/logql/index.ts';
+import type { QueryParams } from '../../../src/logql/api.ts';
+import { MemorySource } from '../engine/memory-source.ts';
+
+const cases: Array<[query: string, unwrap: string | undefined, expected: Array<[labels: string[], needles: string[]]>]> = [
+  ['{a="b"} | json | event="train_metrics"', undefined, [[['event'], ['train_metrics', '\\']]]],
+  ['{a="b"} | json | event="train_metrics" and loss > 2.5', undefined, [[['event'], ['train_metrics', '\\']]]],
+  ['{a="b"} | logfmt | grad_norm != ""', undefined, [[['grad_norm'], ['grad']]]],
+  ['{a="b"} | logfmt | level="error"', undefined, [[['level'], ['error', '\\']]]],
+  ['{a="b"} | logfmt | status >= 500', undefined, [[['status'], ['status']]]],
+  ['{a="b"} | logfmt --strict | status >= 500', undefined, []],
+  ['{a="b"} | regexp "step (?P<step>[0-9]+)/(?P<total>[0-9]+)" | step != ""', undefined, [[['step'], ['step ']]]],
+  ['{a="b"} | regexp "(?P<step>[0-9]+)" | step != ""', undefined, []],
+  ['{a="b"} | pattern "<_> step <_>/<_> | loss <loss> | <_>"', 'loss', [[['loss'], [' | loss ']]]],
+  ['{a="b"} | regexp "x=(?P<v>.*)" | v="yes"', undefined, [[['v'], ['yes']]]],
+  ['{a="b"} | json | level="error" or level="fatal"', undefined, [[['level', 'level'], ['error', '\\', 'fatal', '\\']]]],
+  // Labels that may not come from the line, and values a filter keeps when missing.
+  ['{a="b"} | json | x=""', undefined, []],
+  ['{a="b"} | json | x!="y"', undefined, []],
+  ['{a="b"} | json | __error__=""', undefined, []],
+  ['{a="b"} | json | x_extracted="y"', undefined, []],
+  ['{a="b"} | json x="a.b" | x != ""', undefined, []],
+  ['{a="b"} | json', 'latency', [[['latency'], ['latency', '\\']]]],
+  ['{a="b"} | x="y"', undefined, []],
+  // Rewritten lines or labels end the analysis.
+  ['{a="b"} | line_format "{{.a}}" | json | x="y"', undefined, []],
+  ['{a="b"} | json | label_format x="{{.y}}" | x="z"', undefined, []],
+];
+
+test('label filters imply raw-byte needles only where the line must contain them', () => {
+  for (const [query, unwrap, expected] of cases) {
+    const expr = parseExpr(query) as LogExpr;
+    const got = labelPrefilters(expr.pipeline, unwrap).map((f) => [f.labels, f.needles]);
+    assert.deepEqual(got, expected, query);
+  }
+});
+
+const SECOND_NS = 1_000_000_000n;
+const at = (s: number) => BigInt(s) * SECOND_NS;
+const lines = [
+  '{"event":"train_metrics","loss":3}',
+  '{"event":"train\\u005fmetrics","loss":4}',
+  '{"ev\\u0065nt":"train_metrics","loss":5}',
+  '{"event":"eval","loss":6}',
+  'event=train_metrics loss=7',
+  'event="train_metrics" loss=8',
+  'not json at all',
+  'level=error grad-norm=1.5 status=503',
+  'level="e\\u0072ror" grad_norm=2 status=abc',
+];
+const source = new MemorySource([
+  { labels: { job: 'x' }, entries: lines.map((line, i) => ({ timestampNs: at(i + 1), line })) },
+  // A stream label of the filtered name: the filter reads it, so no line may be skipped for its bytes.
+  { labels: { job: 'y', event: 'train_metrics', level: 'error' }, entries: lines.map((line, i) => ({ timestampNs: at(i + 1), line })) },
+  { labels: { job: 'z' }, entries: lines.map((line, i) => ({ timestampNs: at(i + 1), line, structuredMetadata: [{ name: 'level', value: 'error' }] })) },
+]);
+const engine = createEngine(source);
+
+async function count(query: string): Promise<Record<string, number>> {
+  const params: QueryParams = { tenant: 'fake', query, startNs: at(60), endNs: at(60), stepMs: 0, intervalMs: 0, limit: 100, direction: 'backward', instant: true };
+  const result = await engine.query(params);
+  assert.equal(result.resultType, 'vector');
+  return Object.fromEntries(result.resultType === 'vector' ? result.samples.map((s) => [s.labels.job ?? '', s.value]) : []);
+}
+
+test('queries count the same lines with the prefilters as the stages alone would', async () => {
+  const table: Array<[string, Record<string, number>]> = [
+    ['sum by (job) (count_over_time({job=~".+"} | json | event="train_metrics" | __error__="" [1m]))', { x: 3, y: 4, z: 3 }],
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | event="train_metrics" [1m]))', { x: 2, y: 9, z: 2 }],
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | level="error" [1m]))', { x: 2, y: 9, z: 9 }],
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | grad_norm != "" [1m]))', { x: 2, y: 2, z: 2 }],
+    // status=abc is a conversion error: the numeric filter keeps the line (with __error__).
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | status > 500 | __error__="" [1m]))', { x: 1, y: 1, z: 1 }],
+    ['sum by (job) (count_over_time({job=~".+"} | regexp "loss=(?P<loss>[0-9]+)" | loss != "" [1m]))', { x: 2, y: 2, z: 2 }],
+    ['sum by (job) (sum_over_time({job=~".+"} | json | __error__="" | unwrap loss [1m]))', { x: 18, y: 18, z: 18 }],
+  ];
+  for (const [query, expected] of table) assert.deepEqual(await count(query), expected, query);
+});
+
+test('a line a numeric filter keeps for its conversion error is not skipped for its bytes', async () => {
+  const params: QueryParams = { tenant: 'fake', query: '{job="x"} | logfmt | status > 500', startNs: 0n, endNs: at(60), stepMs: 0, intervalMs: 0, limit: 100, direction: 'forward', instant: false };
+  const result = await engine.query(params);
+  assert.equal(result.resultType, 'streams');
+  const found = result.resultType === 'streams' ? result.streams.flatMap((s) => s.entries.map((e) => [e.line, s.labels.__error__ ?? ''])) : [];
+  assert.deepEqual(found.sort(), [['level="e\\u0072ror" grad_norm=2 status=abc', 'LabelFilterErr'], ['level=error grad-norm=1.5 status=503', '']]);
+});
