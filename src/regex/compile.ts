@@ -12,6 +12,7 @@
 import v8 from 'node:v8';
 import type { ParsedRegex } from './ast.ts';
 import { parseRegex } from './parse.ts';
+import { LazyDfa } from './lazy-dfa.ts';
 import { compileProgram, type Program } from './program.ts';
 import { pikeSearch } from './pike-vm.ts';
 import { toV8Pattern } from './v8-translation.ts';
@@ -39,6 +40,8 @@ export interface CompiledRegex {
   groupNames: string[];
   /** Number of capturing groups, named and unnamed. */
   groupCount: number;
+  /** Frees what the regex holds beyond the garbage collector's reach (its DFA cache budget). */
+  release?: () => void;
 }
 
 /** How the text is wrapped before compiling. */
@@ -109,11 +112,14 @@ class PikeEngine implements RegexEngine {
   private readonly program: Program;
   private readonly parsed: ParsedRegex;
   private readonly isGlobal: boolean;
+  /** Answers test() and rejects non-matching texts before exec() pays for captures. */
+  private readonly dfa: LazyDfa;
 
-  constructor(program: Program, parsed: ParsedRegex, isGlobal: boolean) {
+  constructor(program: Program, parsed: ParsedRegex, isGlobal: boolean, dfa: LazyDfa) {
     this.program = program;
     this.parsed = parsed;
     this.isGlobal = isGlobal;
+    this.dfa = dfa;
   }
 
   private startOf(text: string): number {
@@ -127,12 +133,16 @@ class PikeEngine implements RegexEngine {
 
   test(text: string): boolean {
     if (this.isGlobal) return this.exec(text) !== null;
-    return pikeSearch(this.program, text, 0, false) !== null;
+    return this.dfa.matches(text) ?? pikeSearch(this.program, text, 0, false) !== null;
   }
 
   exec(text: string): RegExpExecArray | null {
     const start = this.startOf(text);
     if (start < 0) return null;
+    if (start === 0 && this.dfa.matches(text) === false) {
+      if (this.isGlobal) this.lastIndex = 0;
+      return null;
+    }
     const slots = pikeSearch(this.program, text, start, true);
     if (slots === null) {
       if (this.isGlobal) this.lastIndex = 0;
@@ -166,7 +176,14 @@ function build(source: string): CompiledRegex {
     return { ...base, engine: 'v8', regexp: new V8Engine(new RegExp(pattern), parsed), global: () => new V8Engine(new RegExp(pattern, 'g'), parsed) };
   }
   const program = compileProgram(parsed);
-  return { ...base, engine: 'pike', regexp: new PikeEngine(program, parsed, false), global: () => new PikeEngine(program, parsed, true) };
+  const dfa = new LazyDfa(program);
+  return {
+    ...base,
+    engine: 'pike',
+    regexp: new PikeEngine(program, parsed, false, dfa),
+    global: () => new PikeEngine(program, parsed, true, dfa),
+    release: () => dfa.release(),
+  };
 }
 
 function linearEngineAccepts(pattern: string): boolean {
@@ -199,7 +216,11 @@ export function compileRegex(source: string, mode: RegexMode = 'search'): Compil
     return cached;
   }
   const compiled = build(text);
-  if (cache.size >= MAX_CACHED_REGEXES) cache.delete(cache.keys().next().value!);
+  if (cache.size >= MAX_CACHED_REGEXES) {
+    const [oldestKey, oldest] = cache.entries().next().value!;
+    cache.delete(oldestKey);
+    oldest.release?.();
+  }
   cache.set(text, compiled);
   return compiled;
 }
