@@ -74,7 +74,7 @@ class Parser {
   }
 
   private parseAlternation(depth: number): RegexNode {
-    if (depth > MAX_NESTING_DEPTH) throw new RegexSyntaxError('expression nests too deeply', this.src, this.pos);
+    if (depth > MAX_NESTING_DEPTH) throw new RegexSyntaxError('expression nests too deeply', this.src, this.pos - 1);
     const subs = [this.parseConcat(depth)];
     while (this.src[this.pos] === '|') {
       this.pos++;

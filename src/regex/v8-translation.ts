@@ -15,6 +15,9 @@ const ANY_CHAR_NOT_NEWLINE = `(?:${SURROGATE_PAIR}|[^\\n\\uD800-\\uDFFF])`;
 
 class Untranslatable extends Error {}
 
+/** Depth of repetitions (other than `?`) around the node being translated. */
+let insideLoop = 0;
+
 function hex4(unit: number): string {
   return `\\u${unit.toString(16).toUpperCase().padStart(4, '0')}`;
 }
@@ -105,6 +108,9 @@ function translate(node: RegexNode): string {
       }
       break;
     case 'capture':
+      // RE2 keeps a group's last capture across later iterations that skip it ((?:(a)|b)+ on "ab"
+      // captures "a"); V8 resets it each iteration. Only the Pike VM gives RE2's answer there.
+      if (insideLoop > 0) throw new Untranslatable();
       return `(${translate(node.sub)})`;
     case 'concat':
       return node.subs.map(translate).join('');
@@ -119,7 +125,13 @@ function translate(node: RegexNode): string {
       if (greedy && max === UNBOUNDED && isAnyChar(node.sub)) {
         return `${node.sub.kind === 'anyChar' ? '[\\s\\S]' : '[^\\n]'}${quantifier}`;
       }
-      const atom = node.sub.kind === 'capture' ? translate(node.sub) : `(?:${translate(node.sub)})`;
+      if (max !== 1) insideLoop++;
+      let atom: string;
+      try {
+        atom = node.sub.kind === 'capture' ? translate(node.sub) : `(?:${translate(node.sub)})`;
+      } finally {
+        if (max !== 1) insideLoop--;
+      }
       return atom + quantifier + (greedy ? '' : '?');
     }
   }
@@ -128,6 +140,7 @@ function translate(node: RegexNode): string {
 
 /** The V8 pattern for a tree (captures numbered as RE2 numbers them), or undefined if V8 can't say it. */
 export function toV8Pattern(root: RegexNode): string | undefined {
+  insideLoop = 0;
   try {
     return translate(root);
   } catch (error) {

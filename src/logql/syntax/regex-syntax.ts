@@ -19,7 +19,10 @@ export interface RegexCheck {
   matchesEmpty: boolean;
 }
 
-/** Checks a regex with RE2's (Go's) rules through the one RE2 parser. Never throws. */
+/**
+ * Checks a regex with RE2's (Go's) rules through the one RE2 parser. Never throws. A search in ""
+ * can only match all of it, so the unanchored test answers whether the anchored form matches "".
+ */
 export function checkRegex(pattern: string): RegexCheck {
   let parsed: ParsedRegex;
   try {
@@ -29,7 +32,7 @@ export function checkRegex(pattern: string): RegexCheck {
     throw error;
   }
   const captureNames = parsed.captureNames.filter((name): name is string => name !== undefined);
-  return { captureNames, captureCount: parsed.captureCount, matchesEmpty: compileRegex(pattern, 'anchored').regexp.test('') };
+  return { captureNames, captureCount: parsed.captureCount, matchesEmpty: compileRegex(pattern).regexp.test('') };
 }
 
 const REGEX_SPECIAL = new Set(['.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$', '\\']);
