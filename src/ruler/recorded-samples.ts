@@ -6,6 +6,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatLabels } from '../push/labels.ts';
+import { compileRegex } from '../regex/index.ts';
 import type { Labels } from '../push/types.ts';
 import type { LabelMatcher } from '../store/types.ts';
 
@@ -139,7 +140,7 @@ export class RecordedSampleStore {
     if (series === undefined) return [];
     const compiled = matchers.map((matcher) => ({
       ...matcher,
-      regex: matcher.type === '=~' || matcher.type === '!~' ? new RegExp(`^(?:${matcher.value})$`, 'u') : undefined,
+      regex: matcher.type === '=~' || matcher.type === '!~' ? compileRegex(matcher.value, 'matcher').regexp : undefined,
     }));
     const out: StoredSeries[] = [];
     for (const stored of series.values()) {

@@ -1,6 +1,7 @@
 // PromQL series selectors for reading recorded samples back: `metric`, `metric{a="b", c=~"d.*"}` or
 // `{__name__="metric", …}`. Only selectors: the recorded-sample API is a lookup, not a PromQL engine.
 
+import { compileRegex, matchesWhole, RegexSyntaxError } from '../regex/index.ts';
 import type { LabelMatcher, MatchType } from '../store/types.ts';
 
 export class SelectorError extends Error {
@@ -67,9 +68,10 @@ export function parseSeriesSelector(text: string): LabelMatcher[] {
       const { value, end } = readString(text, i);
       if (op === '=~' || op === '!~') {
         try {
-          new RegExp(value, 'u');
+          compileRegex(value, 'matcher');
         } catch (error) {
-          throw new SelectorError(`invalid regex ${JSON.stringify(value)}: ${(error as Error).message}`, i);
+          if (!(error instanceof RegexSyntaxError)) throw error;
+          throw new SelectorError(`invalid regex ${JSON.stringify(value)}: ${error.message}`, i);
         }
       }
       matchers.push({ name: label[0], type: op, value });
@@ -81,7 +83,7 @@ export function parseSeriesSelector(text: string): LabelMatcher[] {
   }
   if (i !== text.length) throw new SelectorError(`unexpected ${JSON.stringify(text.slice(i, i + 10))} at position ${i}: only series selectors are supported for recorded rules`, i);
   if (matchers.length === 0) throw new SelectorError('empty selector: give a metric name or label matchers', 0);
-  if (!matchers.some((m) => (m.type === '=' && m.value !== '') || (m.type === '=~' && !new RegExp(`^(?:${m.value})$`, 'u').test('')))) {
+  if (!matchers.some((m) => (m.type === '=' && m.value !== '') || (m.type === '=~' && !matchesWhole(m.value, '')))) {
     throw new SelectorError('vector selector must contain at least one non-empty matcher', 0);
   }
   return matchers;

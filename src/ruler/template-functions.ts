@@ -3,6 +3,7 @@
 // alert-template entry point, which seeds $labels, $value, $externalLabels and $externalURL the way
 // Prometheus does.
 
+import { compileRegex, replaceAll, type CompiledRegex } from '../regex/index.ts';
 import { formatFloatG, formatGoTime, formatGoValue, sprintf } from './go-format.ts';
 import { compileTemplate, executeTemplate, isTruthy, TemplateError, type CompiledTemplate, type TemplateFunction } from './template.ts';
 import { parseDurationMs } from './duration.ts';
@@ -100,33 +101,14 @@ export function humanizeTimestamp(input: unknown): string {
   return formatGoTime(toTime(seconds));
 }
 
-/** Go regexp syntax differs from JS in a few spellings; translate the common ones. */
-function compileGoRegex(pattern: string): RegExp {
-  let flags = '';
-  let body = pattern;
-  const inline = /^\(\?([imsU]+)\)/.exec(body);
-  if (inline !== null) {
-    if (inline[1]!.includes('i')) flags += 'i';
-    if (inline[1]!.includes('s')) flags += 's';
-    if (inline[1]!.includes('m')) flags += 'm';
-    body = body.slice(inline[0].length);
-  }
-  body = body.replace(/\(\?P</g, '(?<');
-  return new RegExp(body, flags + 'u');
+/** A template's regex: RE2 through the one implementation; a bad pattern fails the expansion. */
+function compileTemplateRegex(pattern: unknown): CompiledRegex {
+  return compileRegex(toText(pattern));
 }
 
-function goExpandReplacement(replacement: string): string {
-  // Go: $1, ${1}, $name, ${name}; JS: $1, $<name>. `$$` is a literal dollar in both.
-  return replacement.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (whole, _all, braced?: string, bare?: string) => {
-    if (whole === '$$') return '$$';
-    const name = braced ?? bare!;
-    return /^[0-9]+$/.test(name) ? `$${name}` : `$<${name}>`;
-  });
-}
-
+/** Prometheus' reReplaceAll: Go's ReplaceAllString. */
 function reReplaceAll(pattern: unknown, replacement: unknown, text: unknown): string {
-  const regex = compileGoRegex(toText(pattern));
-  return toText(text).replace(new RegExp(regex.source, regex.flags + 'g'), goExpandReplacement(toText(replacement)));
+  return replaceAll(compileTemplateRegex(pattern), toText(text), toText(replacement), false);
 }
 
 function title(input: unknown): string {
@@ -223,7 +205,7 @@ export function alertTemplateFunctions(externalURL: string): Record<string, Temp
     toUpper: (value) => toText(value).toUpperCase(),
     toLower: (value) => toText(value).toLowerCase(),
     title,
-    match: (pattern, text) => compileGoRegex(toText(pattern)).test(toText(text)),
+    match: (pattern, text) => compileTemplateRegex(pattern).regexp.test(toText(text)),
     reReplaceAll,
     safeHtml: (value) => toText(value),
     stripPort,

@@ -3,6 +3,7 @@
 // read side so the LogQL engine and the label/series/stats endpoints see one merged source; a single
 // tenant passes straight through. Writes never take several tenants.
 
+import { matchesWhole } from '../regex/index.ts';
 import type { BlockQuery, BlockReaderConfig, BlockRef, IndexStats, LabelMatcher, Labels, LogStore, StoreMetrics, StreamInfo, AppendStream } from '../store/types.ts';
 
 export const TENANT_LABEL = '__tenant_id__';
@@ -20,9 +21,9 @@ function matcherAccepts(matcher: LabelMatcher, value: string): boolean {
     case '!=':
       return value !== matcher.value;
     case '=~':
-      return new RegExp(`^(?:${matcher.value})$`, 's').test(value);
+      return matchesWhole(matcher.value, value);
     case '!~':
-      return !new RegExp(`^(?:${matcher.value})$`, 's').test(value);
+      return !matchesWhole(matcher.value, value);
   }
 }
 

@@ -1,6 +1,8 @@
 // Stream-selector matchers, compiled once per query. Regexes are fully anchored and `.` matches
-// newlines, as Prometheus/Loki do (`^(?s:re)$`). Leading Go flag groups like `(?i)` become JS flags.
+// newlines, as Prometheus/Loki do (`^(?s:re)$`), and run on the one RE2 implementation (src/regex),
+// so no selector can take super-linear time.
 
+import { compileRegex, RegexSyntaxError, type RegexEngine } from '../regex/index.ts';
 import type { LabelMatcher } from './types.ts';
 
 export class MatcherError extends Error {
@@ -17,20 +19,13 @@ export interface CompiledMatcher {
   matchesEmpty: boolean;
 }
 
-/** Compiles an RE2-style pattern into an anchored JS RegExp. */
-export function compileAnchoredRegex(pattern: string): RegExp {
-  let flags = 's';
-  let body = pattern;
-  const flagGroup = /^\(\?([imsU]+)\)/.exec(body);
-  if (flagGroup !== null) {
-    if (flagGroup[1]!.includes('i')) flags += 'i';
-    if (flagGroup[1]!.includes('m')) flags += 'm';
-    body = body.slice(flagGroup[0].length);
-  }
+/** A regex matcher's test: RE2 `^(?s:re)$`, linear-time whatever the pattern. */
+function compileMatcherRegex(pattern: string): RegexEngine {
   try {
-    return new RegExp(`^(?:${body})$`, flags);
+    return compileRegex(pattern, 'matcher').regexp;
   } catch (error) {
-    throw new MatcherError(`invalid regex ${JSON.stringify(pattern)}: ${(error as Error).message}`);
+    if (error instanceof RegexSyntaxError) throw new MatcherError(`invalid regex ${JSON.stringify(pattern)}: ${error.message}`);
+    throw error;
   }
 }
 
@@ -44,12 +39,12 @@ export function compileMatcher(matcher: LabelMatcher): CompiledMatcher {
       matches = (value) => value !== matcher.value;
       break;
     case '=~': {
-      const regex = compileAnchoredRegex(matcher.value);
+      const regex = compileMatcherRegex(matcher.value);
       matches = (value) => regex.test(value);
       break;
     }
     case '!~': {
-      const regex = compileAnchoredRegex(matcher.value);
+      const regex = compileMatcherRegex(matcher.value);
       matches = (value) => !regex.test(value);
       break;
     }

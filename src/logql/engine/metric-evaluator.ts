@@ -3,7 +3,7 @@
 import type { Labels } from '../../push/types.ts';
 import { QueryError } from '../api.ts';
 import type { LabelReplaceExpr, RangeAggregation, SampleExpr, VectorAggregation } from '../syntax/ast.ts';
-import { compileRe2, jsGroupName, RegexSyntaxError } from '../regex/re2.ts';
+import { compileRegex, jsGroupName, RegexSyntaxError } from '../../regex/index.ts';
 import { evaluateBinary } from './binary-operation.ts';
 import type { QueryContext } from './query-context.ts';
 import { evaluateRangeAggregation } from './range-aggregation.ts';
@@ -64,7 +64,7 @@ function pushDownSum(expr: VectorAggregation): RangeAggregation | null {
 function labelReplace(expr: LabelReplaceExpr, input: StepSeries[], steps: number): StepSeries[] {
   let compiled;
   try {
-    compiled = compileRe2(expr.regex, { anchored: true });
+    compiled = compileRegex(expr.regex, 'anchored');
   } catch (error) {
     if (error instanceof RegexSyntaxError) throw new QueryError(`invalid regex in label_replace: ${error.message}`);
     throw error;

@@ -1,7 +1,7 @@
 // Label filters (`| status >= 500`, `| level="error" or duration > 1s`, `| addr = ip("10.0.0.0/8")`).
 
 import type { ComparisonOp, LabelFilter, LabelMatcher } from '../syntax/ast.ts';
-import { compileRe2, RegexSyntaxError, type RegexEngine } from '../regex/re2.ts';
+import { compileRegex, RegexSyntaxError, type RegexEngine } from '../../regex/index.ts';
 import { compileIpMatcher } from './ip.ts';
 import { ErrorType, type LabelsBuilder, type PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
@@ -20,7 +20,7 @@ export function compileMatcher(matcher: LabelMatcher): (value: string) => boolea
     case '!~': {
       let regexp: RegexEngine;
       try {
-        regexp = compileRe2(matcher.value, { anchored: true }).regexp;
+        regexp = compileRegex(matcher.value, 'matcher').regexp;
       } catch (error) {
         if (error instanceof RegexSyntaxError) throw new StageBuildError(error.message);
         throw error;

@@ -3,8 +3,7 @@
 // in raw block bytes before any line is decoded.
 
 import type { LineFilterStage } from '../syntax/ast.ts';
-import { compileRe2, RegexSyntaxError } from '../regex/re2.ts';
-import { analyzeRegexLiterals } from '../regex/literals.ts';
+import { analyzeRegexLiterals, compileRegex, RegexSyntaxError } from '../../regex/index.ts';
 import { compileIpMatcher } from './ip.ts';
 import { parsePattern, testPattern } from './pattern.ts';
 import type { PipelineEntry, PipelineStage } from './labels-builder.ts';
@@ -68,7 +67,7 @@ export function compileRegexPredicate(source: string): LinePredicate {
   }
   let compiled;
   try {
-    compiled = compileRe2(source);
+    compiled = compileRegex(source);
   } catch (error) {
     if (error instanceof RegexSyntaxError) throw new StageBuildError(error.message);
     throw error;

@@ -5,7 +5,7 @@
 import type { LabelPair, Labels } from '../../push/types.ts';
 import type { RequiredLiteral } from '../../store/types.ts';
 import type { Stage } from '../syntax/ast.ts';
-import { analyzeRegexLiterals } from '../regex/literals.ts';
+import { analyzeRegexLiterals } from '../../regex/index.ts';
 import { decolorizeStage } from './decolorize.ts';
 import { dropLabelsStage } from './drop-labels.ts';
 import { jsonParserStage } from './json-parser.ts';

@@ -1,6 +1,6 @@
 // `| regexp "(?P<name>re)"`: each named group becomes a label; no match extracts nothing.
 
-import { compileRe2, jsGroupName, RegexSyntaxError } from '../regex/re2.ts';
+import { compileRegex, jsGroupName, RegexSyntaxError } from '../../regex/index.ts';
 import { LABEL_NAME_PATTERN } from '../../push/labels.ts';
 import type { PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
@@ -9,7 +9,7 @@ import { isNeeded, type NeededLabels } from './label-hints.ts';
 export function regexpParserStage(pattern: string, needed: NeededLabels = null): PipelineStage {
   let compiled;
   try {
-    compiled = compileRe2(pattern);
+    compiled = compileRegex(pattern);
   } catch (error) {
     if (error instanceof RegexSyntaxError) throw new StageBuildError(error.message);
     throw error;

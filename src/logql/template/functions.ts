@@ -2,7 +2,7 @@
 // exposes, and Go's template builtins. Each entry declares Go parameter types so arguments are checked
 // and converted the way Go's reflection-based call does, with Go's error wording.
 
-import { compileRe2, RegexSyntaxError } from '../regex/re2.ts';
+import { compileRegex, countMatches, RegexSyntaxError, replaceAll } from '../../regex/index.ts';
 import { GoTime, formatGoTime, ianaZone, parseGoTime, utcZone } from './go-time.ts';
 import { formatGoFloat, goSprintf, goTypeName, isTrue, printGo, type GoValue } from './go-values.ts';
 import { ConversionError, parseGoDurationNs, parseHumanBytes } from '../log/units.ts';
@@ -75,41 +75,15 @@ function goTrimSpace(text: string): string {
 
 function compileOrFail(pattern: string) {
   try {
-    return compileRe2(pattern);
+    return compileRegex(pattern);
   } catch (error) {
     if (error instanceof RegexSyntaxError) throw new FunctionCallError(error.message);
     throw error;
   }
 }
 
-/** Go regexp ReplaceAllString: `$1`, `${name}` expand; `$$` is a dollar. */
-function expandReplacement(template: string, match: RegExpExecArray, groupNames: string[]): string {
-  return template.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_whole, dollar: string, braced?: string, bare?: string) => {
-    if (dollar === '$') return '$';
-    const name = braced ?? bare!;
-    if (/^\d+$/.test(name)) return match[Number(name)] ?? '';
-    if (groupNames.includes(name)) return match.groups?.[/^[A-Za-z_]/.test(name) ? name : `_${name}`] ?? '';
-    return '';
-  });
-}
-
 function regexReplace(pattern: string, text: string, replacement: string, literal: boolean): string {
-  const compiled = compileOrFail(pattern);
-  const global = compiled.global();
-  let out = '';
-  let last = 0;
-  let match: RegExpExecArray | null;
-  let guard = 0;
-  while ((match = global.exec(text)) !== null && guard++ <= text.length) {
-    out += text.slice(last, match.index) + (literal ? replacement : expandReplacement(replacement, match, compiled.groupNames));
-    last = match.index + match[0].length;
-    if (match[0].length === 0) {
-      if (global.lastIndex < text.length) out += text[global.lastIndex];
-      global.lastIndex++;
-      last = global.lastIndex;
-    }
-  }
-  return out + text.slice(Math.min(last, text.length));
+  return replaceAll(compileOrFail(pattern), text, replacement, literal);
 }
 
 function goQueryEscape(text: string): string {
@@ -238,18 +212,7 @@ export function createFunctionTable(context: () => TemplateContext): Record<stri
     TrimSpace: fn(['string'], (s: string) => goTrimSpace(s)),
     regexReplaceAll: fn(['string', 'string', 'string'], (re: string, s: string, repl: string) => regexReplace(re, s, repl, false)),
     regexReplaceAllLiteral: fn(['string', 'string', 'string'], (re: string, s: string, repl: string) => regexReplace(re, s, repl, true)),
-    count: fn(['string', 'string'], (re: string, s: string) => {
-      const compiled = compileOrFail(re);
-      const global = compiled.global();
-      let n = 0n;
-      let match: RegExpExecArray | null;
-      while ((match = global.exec(s)) !== null) {
-        n++;
-        if (match[0].length === 0) global.lastIndex++;
-        if (global.lastIndex > s.length) break;
-      }
-      return n;
-    }),
+    count: fn(['string', 'string'], (re: string, s: string) => BigInt(countMatches(compileOrFail(re), s))),
     urldecode: fn(['string'], (s: string) => goQueryUnescape(s)),
     urlencode: fn(['string'], (s: string) => goQueryEscape(s)),
     bytes: fn(['string'], (s: string) => {

@@ -3,7 +3,7 @@
 
 import type { LabelPair, Labels } from '../../../src/push/types.ts';
 import type { BlockData, BlockQuery, BlockRef, LabelMatcher, LogSource, StreamInfo } from '../../../src/store/types.ts';
-import { compileRe2 } from '../../../src/logql/regex/re2.ts';
+import { compileRegex } from '../../../src/regex/index.ts';
 import { formatLabels } from '../../../src/push/labels.ts';
 
 export interface MemoryEntry {
@@ -25,9 +25,9 @@ function matches(labels: Labels, matcher: LabelMatcher): boolean {
     case '!=':
       return value !== matcher.value;
     case '=~':
-      return compileRe2(matcher.value, { anchored: true }).regexp.test(value);
+      return compileRegex(matcher.value, 'matcher').regexp.test(value);
     case '!~':
-      return !compileRe2(matcher.value, { anchored: true }).regexp.test(value);
+      return !compileRegex(matcher.value, 'matcher').regexp.test(value);
   }
 }
 

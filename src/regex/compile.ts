@@ -1,0 +1,236 @@
+// Compiling an RE2 regex for execution, linear-time in every case, with a bounded cache.
+//
+// One parse (parse.ts) feeds both backends:
+// - V8, when the flagless translation (v8-translation.ts) is accepted by V8's linear-time engine.
+//   It then runs on V8's JIT-compiled backtracking engine, which V8 itself switches to the linear
+//   engine once a run exceeds a backtrack budget (`--enable-experimental-regexp-engine-on-excessive-
+//   backtracks`, 50,000 backtracks by default). Fast in the common case, linear in the worst.
+// - Our Pike VM (pike-vm.ts) for the rest: `\pL`, `(?m)$`, counted repetitions past V8's limit of
+//   16 copies (`[0-9a-f]{32}`).
+// Measured with bench/regex.ts: see the figures in its header.
+
+import v8 from 'node:v8';
+import type { ParsedRegex } from './ast.ts';
+import { parseRegex } from './parse.ts';
+import { LazyDfa } from './lazy-dfa.ts';
+import { compileProgram, type Program } from './program.ts';
+import { pikeSearch } from './pike-vm.ts';
+import { toV8Pattern } from './v8-translation.ts';
+
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+
+/** The subset of RegExp both backends offer (`exec` results carry `.groups` for named captures). */
+export interface RegexEngine {
+  lastIndex: number;
+  test(text: string): boolean;
+  exec(text: string): RegExpExecArray | null;
+}
+
+export interface CompiledRegex {
+  /** The RE2 text as compiled (for anchored forms, the wrapped text). */
+  source: string;
+  parsed: ParsedRegex;
+  /** Unanchored search, as RE2's `MatchString` / `FindStringSubmatch`. */
+  regexp: RegexEngine;
+  /** A fresh global instance for find-all loops (replace, count). */
+  global(): RegexEngine;
+  engine: 'v8' | 'pike';
+  /** Names of `(?P<name>…)` groups, in order of appearance. */
+  groupNames: string[];
+  /** Number of capturing groups, named and unnamed. */
+  groupCount: number;
+  /** Frees what the regex holds beyond the garbage collector's reach (its DFA cache budget). */
+  release?: () => void;
+}
+
+/** How the text is wrapped before compiling. */
+export type RegexMode =
+  /** As written: an unanchored search. */
+  | 'search'
+  /** `^(?:re)$`: Loki's label_replace. */
+  | 'anchored'
+  /** `^(?s:re)$`: a Prometheus label matcher (stream selectors, label filters, series selectors). */
+  | 'matcher';
+
+/** The text a mode compiles, so error messages quote what Go would quote. */
+export function wrapForMode(source: string, mode: RegexMode): string {
+  if (mode === 'anchored') return `^(?:${source})$`;
+  if (mode === 'matcher') return `^(?s:${source})$`;
+  return source;
+}
+
+/** The key used for a named group in `exec(...).groups` (names may start with a digit in RE2). */
+export function jsGroupName(name: string): string {
+  return name;
+}
+
+function groupsOf(parsed: ParsedRegex, match: ArrayLike<string | undefined>): Record<string, string | undefined> | undefined {
+  let groups: Record<string, string | undefined> | undefined;
+  for (let i = 1; i < parsed.captureNames.length; i++) {
+    const name = parsed.captureNames[i];
+    if (name === undefined) continue;
+    groups ??= Object.create(null) as Record<string, string | undefined>;
+    // Go's Expand and SubexpIndex take the first group of a name.
+    if (groups[name] === undefined) groups[name] = match[i];
+  }
+  return groups;
+}
+
+class V8Engine implements RegexEngine {
+  private readonly regexp: RegExp;
+  private readonly parsed: ParsedRegex;
+  private readonly named: boolean;
+
+  constructor(regexp: RegExp, parsed: ParsedRegex) {
+    this.regexp = regexp;
+    this.parsed = parsed;
+    this.named = parsed.captureNames.some((name) => name !== undefined);
+  }
+
+  get lastIndex(): number {
+    return this.regexp.lastIndex;
+  }
+
+  set lastIndex(value: number) {
+    this.regexp.lastIndex = value;
+  }
+
+  test(text: string): boolean {
+    return this.regexp.test(text);
+  }
+
+  exec(text: string): RegExpExecArray | null {
+    const match = this.regexp.exec(text);
+    if (match !== null && this.named) match.groups = groupsOf(this.parsed, match) as Record<string, string>;
+    return match;
+  }
+}
+
+class PikeEngine implements RegexEngine {
+  lastIndex = 0;
+  private readonly program: Program;
+  private readonly parsed: ParsedRegex;
+  private readonly isGlobal: boolean;
+  /** Answers test() and rejects non-matching texts before exec() pays for captures. */
+  private readonly dfa: LazyDfa;
+
+  constructor(program: Program, parsed: ParsedRegex, isGlobal: boolean, dfa: LazyDfa) {
+    this.program = program;
+    this.parsed = parsed;
+    this.isGlobal = isGlobal;
+    this.dfa = dfa;
+  }
+
+  private startOf(text: string): number {
+    if (!this.isGlobal) return 0;
+    if (this.lastIndex > text.length) {
+      this.lastIndex = 0;
+      return -1;
+    }
+    return this.lastIndex;
+  }
+
+  test(text: string): boolean {
+    if (this.isGlobal) return this.exec(text) !== null;
+    return this.dfa.matches(text) ?? pikeSearch(this.program, text, 0, false) !== null;
+  }
+
+  exec(text: string): RegExpExecArray | null {
+    const start = this.startOf(text);
+    if (start < 0) return null;
+    if (start === 0 && this.dfa.matches(text) === false) {
+      if (this.isGlobal) this.lastIndex = 0;
+      return null;
+    }
+    const slots = pikeSearch(this.program, text, start, true);
+    if (slots === null) {
+      if (this.isGlobal) this.lastIndex = 0;
+      return null;
+    }
+    const values: (string | undefined)[] = [];
+    for (let group = 0; group * 2 < slots.length; group++) {
+      const from = slots[group * 2]!;
+      const to = slots[group * 2 + 1]!;
+      values.push(from >= 0 && to >= 0 ? text.slice(from, to) : undefined);
+    }
+    const match = values as unknown as RegExpExecArray;
+    match.index = slots[0]!;
+    match.input = text;
+    match.groups = groupsOf(this.parsed, values) as Record<string, string>;
+    if (this.isGlobal) this.lastIndex = slots[1]!;
+    return match;
+  }
+}
+
+function build(source: string): CompiledRegex {
+  const parsed = parseRegex(source);
+  const base = {
+    source,
+    parsed,
+    groupNames: parsed.captureNames.filter((name): name is string => name !== undefined),
+    groupCount: parsed.captureCount,
+  };
+  const pattern = toV8Pattern(parsed.root);
+  if (pattern !== undefined && linearEngineAccepts(pattern)) {
+    return { ...base, engine: 'v8', regexp: new V8Engine(new RegExp(pattern), parsed), global: () => new V8Engine(new RegExp(pattern, 'g'), parsed) };
+  }
+  const program = compileProgram(parsed);
+  const dfa = new LazyDfa(program);
+  return {
+    ...base,
+    engine: 'pike',
+    regexp: new PikeEngine(program, parsed, false, dfa),
+    global: () => new PikeEngine(program, parsed, true, dfa),
+    release: () => dfa.release(),
+  };
+}
+
+function linearEngineAccepts(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'l');
+    return true;
+  } catch {
+    // Too many counted copies for the linear engine (it allows 16): the Pike VM runs it.
+    return false;
+  }
+}
+
+/**
+ * Bound on cached compiled regexes. Each costs a parse tree and either a V8 regex or a program of
+ * at most MAX_PROGRAM_SIZE instructions; a query names a handful, so 1,000 covers every live query
+ * while a client sending endless distinct patterns only cycles the cache. Evicted entries hold no
+ * native memory (no WebAssembly heap), so the garbage collector frees them.
+ */
+export const MAX_CACHED_REGEXES = 1000;
+
+const cache = new Map<string, CompiledRegex>();
+
+/** Compiles RE2 text (cached, least recently used evicted). Throws RegexSyntaxError on bad syntax. */
+export function compileRegex(source: string, mode: RegexMode = 'search'): CompiledRegex {
+  const text = wrapForMode(source, mode);
+  const cached = cache.get(text);
+  if (cached !== undefined) {
+    cache.delete(text);
+    cache.set(text, cached);
+    return cached;
+  }
+  const compiled = build(text);
+  if (cache.size >= MAX_CACHED_REGEXES) {
+    const [oldestKey, oldest] = cache.entries().next().value!;
+    cache.delete(oldestKey);
+    oldest.release?.();
+  }
+  cache.set(text, compiled);
+  return compiled;
+}
+
+/** Cache occupancy, for tests and metrics. */
+export function cachedRegexCount(): number {
+  return cache.size;
+}
+
+/** A matcher's regex (`^(?s:re)$`) tested against a whole value. */
+export function matchesWhole(source: string, value: string): boolean {
+  return compileRegex(source, 'matcher').regexp.test(value);
+}

@@ -1,0 +1,192 @@
+// "Does it match anywhere?" in O(text length), for the regexes the Pike VM runs. Like RE2's DFA,
+// the states (sets of program counters) are built lazily while scanning and cached, so a
+// character costs one table lookup once its transition is known. `.{1000}Z` over a 100k-character
+// line takes milliseconds here and seconds on the Pike VM.
+//
+// Assertions depend on the characters around a position, so a state also records what kind of
+// character led into it; the closure at a position is computed once the next character is known.
+//
+// Memory is bounded globally: all DFAs share one budget of stored program counters, and crossing
+// it flushes every cache (RE2 does the same per regex). A search that flushes too often gives up
+// and the caller falls back to the Pike VM, which is linear too.
+
+import { charSetContains } from './char-set.ts';
+import { ASSERTION_CODES, Op, type Program } from './program.ts';
+
+const KIND_START = 0;
+const KIND_END = 1;
+const KIND_NEWLINE = 2;
+const KIND_WORD = 3;
+const KIND_OTHER = 4;
+
+/** Program counters all DFAs may hold at once: ~16 MB of arrays plus ~20 MB of state keys. */
+const GLOBAL_BUDGET_PCS = 4_000_000;
+/** Flushes one search may cause before it hands over to the Pike VM. */
+const MAX_FLUSHES_PER_SEARCH = 3;
+
+interface State {
+  pcs: Int32Array;
+  kind: number;
+  ascii: (State | null | undefined)[];
+  other: Map<number, State | null>;
+}
+
+const MATCHED = null;
+
+const liveDfas = new Set<LazyDfa>();
+let usedPcs = 0;
+
+function flushAll(): void {
+  for (const dfa of liveDfas) dfa.clear();
+}
+
+function kindOf(codePoint: number): number {
+  if (codePoint === 0x0a) return KIND_NEWLINE;
+  if ((codePoint >= 0x30 && codePoint <= 0x39) || (codePoint >= 0x41 && codePoint <= 0x5a) || (codePoint >= 0x61 && codePoint <= 0x7a) || codePoint === 0x5f) {
+    return KIND_WORD;
+  }
+  return KIND_OTHER;
+}
+
+function conditions(before: number, after: number): number {
+  let flags = 0;
+  if (before === KIND_START) flags |= ASSERTION_CODES.beginText | ASSERTION_CODES.beginLine;
+  else if (before === KIND_NEWLINE) flags |= ASSERTION_CODES.beginLine;
+  if (after === KIND_END) flags |= ASSERTION_CODES.endText | ASSERTION_CODES.endLine;
+  else if (after === KIND_NEWLINE) flags |= ASSERTION_CODES.endLine;
+  flags |= (before === KIND_WORD) !== (after === KIND_WORD) ? ASSERTION_CODES.wordBoundary : ASSERTION_CODES.notWordBoundary;
+  return flags;
+}
+
+export class LazyDfa {
+  private readonly program: Program;
+  /** Without assertions the kind of the previous character never matters: fewer states. */
+  private readonly usesKinds: boolean;
+  private states = new Map<string, State>();
+  private start: State | undefined;
+  private storedPcs = 0;
+  private flushes = 0;
+  private readonly seen: Uint8Array;
+  private readonly stack: Int32Array;
+
+  constructor(program: Program) {
+    this.program = program;
+    this.usesKinds = program.assertions !== 0;
+    this.seen = new Uint8Array(program.ops.length);
+    this.stack = new Int32Array(program.ops.length * 2 + 4);
+  }
+
+  clear(): void {
+    usedPcs -= this.storedPcs;
+    this.storedPcs = 0;
+    this.states = new Map();
+    this.start = undefined;
+  }
+
+  /** Drops the cache for good (the compiled regex was evicted). */
+  release(): void {
+    this.clear();
+    liveDfas.delete(this);
+  }
+
+  private intern(pcs: number[], kind: number): State {
+    pcs.sort((a, b) => a - b);
+    const key = `${kind}:${pcs.join(',')}`;
+    let state = this.states.get(key);
+    if (state === undefined) {
+      if (usedPcs + pcs.length + 1 > GLOBAL_BUDGET_PCS) {
+        flushAll();
+        this.flushes++;
+      }
+      state = { pcs: Int32Array.from(pcs), kind, ascii: new Array<State | null | undefined>(128), other: new Map() };
+      this.states.set(key, state);
+      this.storedPcs += pcs.length + 1;
+      usedPcs += pcs.length + 1;
+      liveDfas.add(this);
+    }
+    return state;
+  }
+
+  /**
+   * The closure of the state's program counters (plus a fresh start thread where one may begin)
+   * under the conditions between its character and `next`, stepped over `codePoint`. Returns
+   * MATCHED when a match ends here.
+   */
+  private transition(state: State, codePoint: number, nextKind: number): State | null {
+    const { ops, args, args2 } = this.program;
+    const cond = conditions(state.kind, nextKind);
+    const seen = this.seen;
+    seen.fill(0);
+    const stack = this.stack;
+    const targets: number[] = [];
+    const seeds = state.pcs;
+    const withStart = !this.program.anchoredStart || state.kind === KIND_START;
+    // Seeds in reverse so the stack pops them in order; the start thread has the lowest priority.
+    let top = 0;
+    if (withStart) stack[top++] = 0;
+    for (let i = seeds.length - 1; i >= 0; i--) stack[top++] = seeds[i]!;
+    while (top > 0) {
+      const pc = stack[--top]!;
+      if (seen[pc] === 1) continue;
+      seen[pc] = 1;
+      switch (ops[pc]) {
+        case Op.Match:
+          return MATCHED;
+        case Op.Split:
+          stack[top++] = args2[pc]!;
+          stack[top++] = args[pc]!;
+          break;
+        case Op.Jump:
+          stack[top++] = args[pc]!;
+          break;
+        case Op.Assert:
+          if ((cond & args[pc]!) !== 0) stack[top++] = pc + 1;
+          break;
+        case Op.Save:
+          stack[top++] = pc + 1;
+          break;
+        case Op.Char:
+          if (codePoint === args[pc]) targets.push(pc + 1);
+          break;
+        case Op.Class: {
+          if (codePoint < 0) break;
+          const cls = this.program.classes[args[pc]!]!;
+          if (codePoint < 128 ? cls.ascii[codePoint] === 1 : charSetContains(cls.set, codePoint)) targets.push(pc + 1);
+          break;
+        }
+        case Op.AnyChar:
+          if (codePoint >= 0) targets.push(pc + 1);
+          break;
+        case Op.AnyCharNotNewline:
+          if (codePoint >= 0 && codePoint !== 0x0a) targets.push(pc + 1);
+          break;
+      }
+    }
+    if (codePoint < 0) return this.intern([], KIND_END);
+    return this.intern(targets, this.usesKinds ? nextKind : KIND_OTHER);
+  }
+
+  /** Whether the program matches somewhere in the text; undefined when the cache kept overflowing. */
+  matches(text: string): boolean | undefined {
+    this.flushes = 0;
+    this.start ??= this.intern([], KIND_START);
+    let state = this.start;
+    const anchored = this.program.anchoredStart;
+    for (let pos = 0; pos < text.length; ) {
+      const codePoint = text.codePointAt(pos)!;
+      pos += codePoint > 0xffff ? 2 : 1;
+      let next = codePoint < 128 ? state.ascii[codePoint] : state.other.get(codePoint);
+      if (next === undefined) {
+        const from = state;
+        next = this.transition(from, codePoint, this.usesKinds ? kindOf(codePoint) : KIND_OTHER);
+        if (this.flushes > MAX_FLUSHES_PER_SEARCH) return undefined;
+        if (codePoint < 128) from.ascii[codePoint] = next;
+        else if (from.other.size < 256) from.other.set(codePoint, next);
+      }
+      if (next === MATCHED) return true;
+      state = next;
+      if (anchored && state.pcs.length === 0) return false;
+    }
+    return this.transition(state, -1, KIND_END) === MATCHED;
+  }
+}
