@@ -131,6 +131,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       authEnabled: config.auth_enabled,
       maxRequestBodyBytes: config.server.max_request_body_size,
       maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
+      decodeLimits: { maxStreams: config.server.max_push_streams, maxEntries: config.server.max_push_entries, maxPairs: config.server.max_push_entries },
       pushRequests,
     });
     await app.register(queryRoutes, {

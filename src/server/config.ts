@@ -58,6 +58,14 @@ export const serverSectionSchema = z
      * several times their wire size in memory, so this bounds one request's heap use.
      */
     max_decompressed_body_size: sizeBytes.prefault('64MB'),
+    /**
+     * Most entries (and, separately, structured-metadata and JSON label pairs) one push may hold,
+     * counted while decoding (413 beyond): an empty protobuf entry is 2 bytes on the wire but ~100 in
+     * memory. A 1 MB agent batch of 120-byte lines is ~9k entries.
+     */
+    max_push_entries: z.number().int().min(1).default(500_000),
+    /** Most streams one push may hold, counted while decoding (413 beyond). */
+    max_push_streams: z.number().int().min(1).default(50_000),
     /** Server log level on stderr: fatal, error, warn, info, debug. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
     /** On SIGTERM, how long to wait for in-flight requests and the store flush before giving up. */
