@@ -155,9 +155,13 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       maxConcurrentTailRequests: limits.max_concurrent_tail_requests,
       tailMaxDurationMs: limits.tail_max_duration,
     });
-    app.get('/ready', async (_request, reply) =>
-      shuttingDown ? reply.code(503).type('text/plain; charset=utf-8').send('shutting down') : reply.type('text/plain; charset=utf-8').send('ready'),
-    );
+    app.get('/ready', async (_request, reply) => {
+      if (shuttingDown) return reply.code(503).type('text/plain; charset=utf-8').send('shutting down');
+      // Not ready while writes fail (a full disk): a load balancer should send pushes elsewhere.
+      const health = await store.writeHealth?.();
+      if (health !== undefined && !health.ok) return reply.code(503).type('text/plain; charset=utf-8').send(`not ready: ${health.reason}`);
+      return reply.type('text/plain; charset=utf-8').send('ready');
+    });
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));
     for (const plugin of deps.plugins ?? []) {
       const stop = await plugin(app);

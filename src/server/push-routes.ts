@@ -11,6 +11,7 @@ import { decodeJsonPush, decodeLegacyJsonPush } from '../push/json.ts';
 import { PushDecodeError } from '../push/protobuf.ts';
 import { decodeSnappyPushRequestFast } from '../push/protobuf-decode.ts';
 import type { PushStream } from '../push/types.ts';
+import { WalWriteError } from '../store/wal.ts';
 import type { Counter } from './metrics.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
@@ -46,6 +47,13 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
       if (error instanceof IngestError || error instanceof BadRequestError) {
         status = error.statusCode;
         return sendText(reply, error.statusCode, error.message);
+      }
+      if (error instanceof WalWriteError) {
+        // 507 Insufficient Storage for a full disk (as WebDAV and object stores answer), 503 for any
+        // other write failure: both tell a client nothing was stored and a retry may succeed.
+        status = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 507 : 503;
+        request.log.error({ err: error }, 'push not stored');
+        return sendText(reply, status, `${error.message}; nothing from this push was stored, retry once the server has disk space again`);
       }
       if (error instanceof PushTooLargeError) {
         status = error.statusCode;
