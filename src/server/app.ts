@@ -91,6 +91,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       limits: {
         ingestionRateBytesPerSecond: limits.ingestion_rate_mb * 1024 * 1024,
         ingestionBurstBytes: limits.ingestion_burst_size_mb * 1024 * 1024,
+        maxStreamsPerTenant: limits.max_global_streams_per_user,
         maxLabelNamesPerSeries: limits.max_label_names_per_series,
         maxLabelNameLength: limits.max_label_name_length,
         maxLabelValueLength: limits.max_label_value_length,
@@ -114,6 +115,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       forceCloseConnections: 'idle',
       return503OnClosing: true,
     });
+    applyConnectionTimeouts(app.server, config.server);
     let shuttingDown = false;
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const statusCode = error.statusCode ?? 500;
@@ -203,4 +205,19 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     await store.close();
     throw error;
   }
+}
+
+/**
+ * Read, header and idle timeouts on the Node server (whatever Fastify built: HTTP or HTTPS). Node
+ * checks the first two every connectionsCheckingInterval (30 s by default), far too coarse for a
+ * header timeout of seconds; the interval is read when the server starts listening.
+ */
+function applyConnectionTimeouts(server: FastifyInstance['server'], settings: ServerConfig['server']): void {
+  const readMs = settings.http_server_read_timeout;
+  const headerMs = settings.http_server_read_header_timeout > 0 && (readMs === 0 || settings.http_server_read_header_timeout < readMs) ? settings.http_server_read_header_timeout : readMs;
+  server.requestTimeout = readMs;
+  server.headersTimeout = headerMs;
+  server.keepAliveTimeout = settings.http_server_idle_timeout;
+  const smallestMs = Math.min(...[readMs, headerMs].filter((ms) => ms > 0), 30_000);
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(smallestMs / 4)));
 }

@@ -38,6 +38,10 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
       const body = decompress(request, options.maxDecompressedBodyBytes);
       const streams = decode(request, body, legacy, options.maxDecompressedBodyBytes, options.decodeLimits);
       const outcome = await options.distributor.push(tenant, streams);
+      if (outcome.streamLimitMessage !== undefined) {
+        status = 429;
+        return sendText(reply, 429, outcome.streamLimitMessage);
+      }
       if (outcome.errors.length > 0) {
         status = 400;
         return sendText(reply, 400, outcome.errors.join('\n'));
