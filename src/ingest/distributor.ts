@@ -7,12 +7,15 @@ import type { LogStore } from '../store/types.ts';
 import { addDetectedLevels } from './level-detection.ts';
 import { TenantRateLimiter } from './rate-limiter.ts';
 import { addServiceNames } from './service-name.ts';
+import { StreamLimiter } from './stream-limiter.ts';
 import type { TailHub } from './tail-hub.ts';
 import { validatePush, type DiscardReason, type ValidationLimits } from './validate.ts';
 
 export interface IngestLimits extends ValidationLimits {
   ingestionRateBytesPerSecond: number;
   ingestionBurstBytes: number;
+  /** Loki's max_global_streams_per_user: active streams per tenant; 0 = unlimited. */
+  maxStreamsPerTenant?: number;
   /** Loki 3's discover_log_levels: add `detected_level` structured metadata to every entry. */
   discoverLogLevels?: boolean;
   /** Loki 3's discover_service_name: labels to copy into a missing `service_name`; empty = off. */
@@ -22,7 +25,7 @@ export interface IngestLimits extends ValidationLimits {
 /** Where ingest reports what it accepted and dropped (the server turns these into /metrics). */
 export interface IngestObserver {
   accepted(tenant: string, lines: number, bytes: number): void;
-  discarded(tenant: string, reason: DiscardReason | 'rate_limited', lines: number, bytes: number): void;
+  discarded(tenant: string, reason: DiscardReason | 'rate_limited' | 'stream_limit', lines: number, bytes: number): void;
   truncated(tenant: string, lines: number): void;
 }
 
@@ -41,12 +44,15 @@ export interface PushOutcome {
   acceptedBytes: number;
   /** Per-stream/per-entry problems; the valid rest was ingested. Non-empty means answer 400. */
   errors: string[];
+  /** Set when new streams were refused by the active stream limit (the rest was ingested): answer 429. */
+  streamLimitMessage?: string;
 }
 
 export class Distributor {
   private readonly store: LogStore;
   private readonly limits: IngestLimits;
   private readonly rateLimiter: TenantRateLimiter;
+  private readonly streamLimiter: StreamLimiter;
   private readonly tailHub: TailHub | undefined;
   private readonly observer: IngestObserver | undefined;
 
@@ -54,6 +60,7 @@ export class Distributor {
     this.store = options.store;
     this.limits = options.limits;
     this.rateLimiter = new TenantRateLimiter(options.limits.ingestionRateBytesPerSecond, options.limits.ingestionBurstBytes);
+    this.streamLimiter = new StreamLimiter(options.limits.maxStreamsPerTenant ?? 0);
     this.tailHub = options.tailHub;
     this.observer = options.observer;
   }
@@ -67,6 +74,23 @@ export class Distributor {
       if (validation.errors.length > 0) throw new IngestError(400, validation.errors.join('\n'));
       throw new IngestError(400, 'error at least one valid stream is required for ingestion');
     }
+    const admitted = this.streamLimiter.admit(tenant, validation.streams, nowMs);
+    if (admitted.refused.length > 0) {
+      let lines = 0;
+      let bytes = 0;
+      for (const stream of admitted.refused) {
+        lines += stream.entries.length;
+        for (const entry of stream.entries) {
+          bytes += Buffer.byteLength(entry.line);
+          for (const pair of entry.structuredMetadata ?? []) bytes += pair.name.length + Buffer.byteLength(pair.value);
+        }
+      }
+      this.observer?.discarded(tenant, 'stream_limit', lines, bytes);
+      validation.streams = admitted.accepted;
+      validation.acceptedLines -= lines;
+      validation.acceptedBytes -= bytes;
+      if (admitted.accepted.length === 0) throw new IngestError(429, admitted.message!);
+    }
     if (!this.rateLimiter.allow(tenant, validation.acceptedBytes, nowMs)) {
       this.observer?.discarded(tenant, 'rate_limited', validation.acceptedLines, validation.acceptedBytes);
       throw new IngestError(
@@ -79,6 +103,11 @@ export class Distributor {
     await this.store.append(tenant, validation.streams);
     this.observer?.accepted(tenant, validation.acceptedLines, validation.acceptedBytes);
     this.tailHub?.publish(tenant, validation.streams);
-    return { acceptedLines: validation.acceptedLines, acceptedBytes: validation.acceptedBytes, errors: validation.errors };
+    return {
+      acceptedLines: validation.acceptedLines,
+      acceptedBytes: validation.acceptedBytes,
+      errors: validation.errors,
+      ...(admitted.message !== undefined ? { streamLimitMessage: admitted.message } : {}),
+    };
   }
 }

@@ -1,6 +1,7 @@
 // Per-tenant push validation with Loki's rules and messages (pkg/validation/validate.go, see
 // shared/reference/loki-api.md §1.1). Invalid entries are dropped and reported; valid ones in the
-// same request are still ingested, as Loki does, and the request answers 400 with every message.
+// same request are still ingested, as Loki does, and the request answers 400 with the first few
+// messages and a count of the rest (a push of millions of bad entries must not build millions of strings).
 // One pass, no per-entry allocation beyond the output arrays: this sits on the ingest hot path.
 
 import { formatLabels, LABEL_NAME_PATTERN } from '../push/labels.ts';
@@ -36,8 +37,13 @@ export type DiscardReason =
 
 export interface ValidationResult {
   streams: PushStream[];
-  /** Loki error messages, one per rejected stream or entry. */
+  /**
+   * Loki error messages for the first MAX_REPORTED_ERRORS rejected streams or entries, then one line
+   * counting the rest by reason.
+   */
   errors: string[];
+  /** Rejected streams plus rejected entries (of streams whose labels were valid). */
+  rejected: number;
   acceptedLines: number;
   /** UTF-8 bytes of accepted lines plus their structured metadata. */
   acceptedBytes: number;
@@ -46,10 +52,12 @@ export interface ValidationResult {
 }
 
 const NS_PER_MS = 1_000_000n;
+/** Messages listed in full; Loki lists every one, which for a hostile push is megabytes of text. */
+export const MAX_REPORTED_ERRORS = 10;
 
 /** Validates a decoded push against the tenant's limits, relative to `nowMs`. */
 export function validatePush(streams: PushStream[], limits: ValidationLimits, nowMs: number): ValidationResult {
-  const result: ValidationResult = { streams: [], errors: [], acceptedLines: 0, acceptedBytes: 0, truncatedLines: 0, discarded: new Map() };
+  const result: ValidationResult = { streams: [], errors: [], rejected: 0, acceptedLines: 0, acceptedBytes: 0, truncatedLines: 0, discarded: new Map() };
   const oldestNs = limits.rejectOldSamples ? BigInt(nowMs - limits.rejectOldSamplesMaxAgeMs) * NS_PER_MS : -1n;
   const newestNs = BigInt(nowMs + limits.creationGracePeriodMs) * NS_PER_MS;
   const maxLineBytes = limits.maxLineSizeBytes;
@@ -60,7 +68,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
     stream = withoutEmptyLabels(stream);
     const labelProblem = checkLabels(stream, limits);
     if (labelProblem !== undefined) {
-      result.errors.push(labelProblem.message);
+      if (report(result)) result.errors.push(labelProblem.message);
       discard(result, labelProblem.reason, stream.entries.length, sumLineBytes(stream.entries));
       continue;
     }
@@ -80,7 +88,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
           result.truncatedLines++;
         } else {
           streamText ??= formatLabels(stream.labels);
-          result.errors.push(`max entry size '${maxLineBytes}' bytes exceeded for stream '${streamText}' while adding an entry with length '${lineBytes}' bytes`);
+          if (report(result)) result.errors.push(`max entry size '${maxLineBytes}' bytes exceeded for stream '${streamText}' while adding an entry with length '${lineBytes}' bytes`);
           discard(result, 'line_too_long', 1, lineBytes);
           accepted ??= entries.slice(0, index);
           continue;
@@ -88,14 +96,14 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
       }
       if (entry.timestampNs < oldestNs) {
         streamText ??= formatLabels(stream.labels);
-        result.errors.push(`entry for stream '${streamText}' has timestamp too old: ${formatNs(entry.timestampNs)}, oldest acceptable timestamp is: ${formatNs(oldestNs)}`);
+        if (report(result)) result.errors.push(`entry for stream '${streamText}' has timestamp too old: ${formatNs(entry.timestampNs)}, oldest acceptable timestamp is: ${formatNs(oldestNs)}`);
         discard(result, 'greater_than_max_sample_age', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
         accepted ??= entries.slice(0, index);
         continue;
       }
       if (entry.timestampNs > newestNs) {
         streamText ??= formatLabels(stream.labels);
-        result.errors.push(`entry for stream '${streamText}' has timestamp too new: ${formatNs(entry.timestampNs)}`);
+        if (report(result)) result.errors.push(`entry for stream '${streamText}' has timestamp too new: ${formatNs(entry.timestampNs)}`);
         discard(result, 'too_far_in_future', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
         accepted ??= entries.slice(0, index);
         continue;
@@ -106,7 +114,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
         const problem = checkMetadata(metadata, limits);
         if (typeof problem !== 'number') {
           streamText ??= formatLabels(stream.labels);
-          result.errors.push(problem.message.replace('%STREAM%', streamText));
+          if (report(result)) result.errors.push(problem.message.replace('%STREAM%', streamText));
           discard(result, problem.reason, 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
           accepted ??= entries.slice(0, index);
           continue;
@@ -127,7 +135,17 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
       result.streams.push({ labels: stream.labels, entries: accepted });
     }
   }
+  if (result.rejected > result.errors.length) {
+    const byReason = [...result.discarded].map(([reason, counts]) => `${reason}=${counts.lines}`).join(', ');
+    result.errors.push(`... and ${result.rejected - result.errors.length} more rejected streams or entries not listed (discarded lines by reason: ${byReason})`);
+  }
   return result;
+}
+
+/** Counts a rejection; true while its message should still be listed. */
+function report(result: ValidationResult): boolean {
+  result.rejected++;
+  return result.errors.length < MAX_REPORTED_ERRORS;
 }
 
 function checkLabels(stream: PushStream, limits: ValidationLimits): { reason: DiscardReason; message: string } | undefined {
@@ -220,6 +238,8 @@ function truncateUtf8(line: string, maxBytes: number): string {
   return bytes.subarray(0, end).toString('utf8');
 }
 
+/** RFC3339 of a timestamp; one past what Date can show (±275k years) is printed as nanoseconds. */
 function formatNs(ns: bigint): string {
-  return new Date(Number(ns / NS_PER_MS)).toISOString();
+  const date = new Date(Number(ns / NS_PER_MS));
+  return Number.isNaN(date.getTime()) ? `${ns}ns` : date.toISOString();
 }

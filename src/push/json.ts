@@ -2,16 +2,22 @@
 // metadata as a third element, and the legacy v0 form (`/api/prom/push`) with `labels`/`entries`.
 // See shared/reference/loki-api.md §1.1. Errors name the stream and entry index that was wrong.
 
+import { DecodeBudget, PushTooLargeError, UNLIMITED_DECODE, type PushDecodeLimits } from './decode-limits.ts';
 import { LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
 const NS_PER_MS = 1_000_000n;
 const DECIMAL_NS = /^\d{1,20}$/;
+/** Deepest legal push: root → streams → stream → values → entry → metadata is 6; a little slack. */
+const MAX_DEPTH = 8;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /** Decodes a v1 JSON push body (`{"streams":[{"stream":{…},"values":[["<ns>","line",{…}?]]}]}`). */
-export function decodeJsonPush(body: Buffer | string): PushStream[] {
-  const root = parseJson(body);
+export function decodeJsonPush(body: Buffer | string, limits: PushDecodeLimits = UNLIMITED_DECODE): PushStream[] {
+  const root = parseJson(body, limits);
+  const budget = new DecodeBudget(limits);
   if (typeof root !== 'object' || root === null || Array.isArray(root)) {
     throw new PushDecodeError('malformed JSON push body: expected an object with a "streams" array');
   }
@@ -20,34 +26,38 @@ export function decodeJsonPush(body: Buffer | string): PushStream[] {
   if (!Array.isArray(rawStreams)) throw new PushDecodeError('malformed JSON push body: "streams" must be an array');
   const streams: PushStream[] = new Array(rawStreams.length);
   for (let s = 0; s < rawStreams.length; s++) {
+    budget.addStream();
     const raw = rawStreams[s] as { stream?: unknown; values?: unknown; labels?: unknown; entries?: unknown } | null;
     if (typeof raw !== 'object' || raw === null) throw new PushDecodeError(`malformed JSON push body: streams[${s}] must be an object`);
     // Some clients send the v0 shape to the v1 path; accept it rather than fail on a known format.
     if (raw.stream === undefined && (raw.labels !== undefined || raw.entries !== undefined)) {
-      streams[s] = decodeLegacyStream(raw, s);
+      streams[s] = decodeLegacyStream(raw, s, budget);
       continue;
     }
     const labels = decodeLabelObject(raw.stream, s);
-    streams[s] = { labels, entries: decodeValues(raw.values, s) };
+    streams[s] = { labels, entries: decodeValues(raw.values, s, budget) };
   }
   return streams;
 }
 
 /** Decodes a legacy v0 body (`{"streams":[{"labels":"{a=\"b\"}","entries":[{"ts":"RFC3339","line":"…"}]}]}`). */
-export function decodeLegacyJsonPush(body: Buffer | string): PushStream[] {
-  const root = parseJson(body);
+export function decodeLegacyJsonPush(body: Buffer | string, limits: PushDecodeLimits = UNLIMITED_DECODE): PushStream[] {
+  const root = parseJson(body, limits);
+  const budget = new DecodeBudget(limits);
   const rawStreams = (root as { streams?: unknown } | null)?.streams;
   if (rawStreams === undefined || rawStreams === null) return [];
   if (!Array.isArray(rawStreams)) throw new PushDecodeError('malformed JSON push body: "streams" must be an array');
   return rawStreams.map((raw, s) => {
+    budget.addStream();
     if (typeof raw !== 'object' || raw === null) throw new PushDecodeError(`malformed JSON push body: streams[${s}] must be an object`);
     const stream = raw as { stream?: unknown; values?: unknown; labels?: unknown; entries?: unknown };
-    if (stream.stream !== undefined) return { labels: decodeLabelObject(stream.stream, s), entries: decodeValues(stream.values, s) };
-    return decodeLegacyStream(stream, s);
+    if (stream.stream !== undefined) return { labels: decodeLabelObject(stream.stream, s), entries: decodeValues(stream.values, s, budget) };
+    return decodeLegacyStream(stream, s, budget);
   });
 }
 
-function parseJson(body: Buffer | string): unknown {
+function parseJson(body: Buffer | string, limits: PushDecodeLimits): unknown {
+  if (limits !== UNLIMITED_DECODE) checkJsonShape(typeof body === 'string' ? Buffer.from(body) : body, limits);
   const text = typeof body === 'string' ? body : body.toString('utf8');
   try {
     return JSON.parse(text);
@@ -69,9 +79,10 @@ function decodeLabelObject(raw: unknown, streamIndex: number): Labels {
   return labels as Labels;
 }
 
-function decodeValues(raw: unknown, streamIndex: number): PushEntry[] {
+function decodeValues(raw: unknown, streamIndex: number, budget: DecodeBudget): PushEntry[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values must be an array`);
+  budget.addEntries(raw.length);
   const entries: PushEntry[] = [];
   for (let i = 0; i < raw.length; i++) {
     const value = raw[i] as unknown[] | null;
@@ -88,18 +99,20 @@ function decodeValues(raw: unknown, streamIndex: number): PushEntry[] {
       throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values[${i}][1] must be a string log line`);
     }
     const entry: PushEntry = { timestampNs: BigInt(timestamp), line };
-    if (value.length === 3 && value[2] !== null) entry.structuredMetadata = decodeMetadata(value[2], streamIndex, i);
+    if (value.length === 3 && value[2] !== null) entry.structuredMetadata = decodeMetadata(value[2], streamIndex, i, budget);
     entries.push(entry);
   }
   return entries;
 }
 
-function decodeMetadata(raw: unknown, streamIndex: number, entryIndex: number): LabelPair[] | undefined {
+function decodeMetadata(raw: unknown, streamIndex: number, entryIndex: number, budget: DecodeBudget): LabelPair[] | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].values[${entryIndex}][2] must be an object of structured metadata`);
   }
   const pairs: LabelPair[] = [];
-  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+  const metadataEntries = Object.entries(raw as Record<string, unknown>);
+  budget.addPairs(metadataEntries.length);
+  for (const [name, value] of metadataEntries) {
     if (typeof value !== 'string') {
       throw new PushDecodeError(`malformed JSON push body: structured metadata ${JSON.stringify(name)} of streams[${streamIndex}].values[${entryIndex}] must be a string`);
     }
@@ -108,7 +121,7 @@ function decodeMetadata(raw: unknown, streamIndex: number, entryIndex: number): 
   return pairs.length > 0 ? pairs : undefined;
 }
 
-function decodeLegacyStream(raw: { labels?: unknown; entries?: unknown }, streamIndex: number): PushStream {
+function decodeLegacyStream(raw: { labels?: unknown; entries?: unknown }, streamIndex: number, budget: DecodeBudget): PushStream {
   if (typeof raw.labels !== 'string') throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].labels must be a label-set string`);
   let labels: Labels;
   try {
@@ -119,6 +132,7 @@ function decodeLegacyStream(raw: { labels?: unknown; entries?: unknown }, stream
   }
   if (raw.entries === undefined || raw.entries === null) return { labels, entries: [] };
   if (!Array.isArray(raw.entries)) throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].entries must be an array`);
+  budget.addEntries(raw.entries.length);
   const entries = raw.entries.map((item: unknown, i: number): PushEntry => {
     const entry = item as { ts?: unknown; timestamp?: unknown; line?: unknown } | null;
     const ts = entry?.ts ?? entry?.timestamp;
@@ -128,6 +142,47 @@ function decodeLegacyStream(raw: { labels?: unknown; entries?: unknown }, stream
     return { timestampNs: parseRfc3339Ns(ts, `streams[${streamIndex}].entries[${i}].ts`), line: entry.line };
   });
   return { labels, entries };
+}
+
+/**
+ * One pass over the raw bytes before JSON.parse builds anything: every entry is an array and every
+ * label or metadata pair an object key, so counting `[` and `:` outside strings bounds what parsing
+ * would allocate, and the nesting depth bounds its recursion. Strings are skipped with indexOf, so a
+ * body of long log lines costs little more than a memchr.
+ */
+function checkJsonShape(bytes: Buffer, limits: PushDecodeLimits): void {
+  // The streams array, one values array per stream, one array per entry.
+  const maxArrays = limits.maxEntries + limits.maxStreams + 1;
+  // "streams"; "stream" and "values" per stream; "ts" and "line" per legacy entry; then the pairs.
+  const maxKeys = limits.maxPairs + 2 * limits.maxEntries + 2 * limits.maxStreams + 1;
+  let arrays = 0;
+  let keys = 0;
+  let depth = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte === QUOTE) {
+      let end = bytes.indexOf(QUOTE, i + 1);
+      while (end > 0 && isEscaped(bytes, end)) end = bytes.indexOf(QUOTE, end + 1);
+      if (end < 0) return; // unterminated: JSON.parse names the error
+      i = end;
+    } else if (byte === 0x5b /* [ */ || byte === 0x7b /* { */) {
+      if (++depth > MAX_DEPTH) throw new PushDecodeError(`malformed JSON push body: nested deeper than ${MAX_DEPTH} levels at byte ${i}`);
+      if (byte === 0x5b && ++arrays > maxArrays) {
+        throw new PushTooLargeError(`push request has more than ${limits.maxEntries} entries (server.max_push_entries); send it in smaller batches`);
+      }
+    } else if (byte === 0x5d /* ] */ || byte === 0x7d /* } */) {
+      depth--;
+    } else if (byte === 0x3a /* : */ && ++keys > maxKeys) {
+      throw new PushTooLargeError(`push request has more than ${limits.maxPairs} label and structured metadata pairs (server.max_push_entries); send it in smaller batches`);
+    }
+  }
+}
+
+/** Whether the quote at `at` is preceded by an odd run of backslashes. */
+function isEscaped(bytes: Buffer, at: number): boolean {
+  let backslashes = 0;
+  for (let i = at - 1; i >= 0 && bytes[i] === BACKSLASH; i--) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;

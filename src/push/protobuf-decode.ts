@@ -7,11 +7,16 @@
 // snappy + decode + validation ≈ 130–140 MB/s (1.4 M lines/s) per core, against ~74 MB/s with protobufjs.
 
 import snappy from 'snappy';
+import { DecodeBudget, UNLIMITED_DECODE, type PushDecodeLimits } from './decode-limits.ts';
 import { LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
 const NS_PER_SECOND = 1_000_000_000n;
+/** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799;
+const MAX_NANOS = 999_999_999;
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -114,16 +119,21 @@ class Reader {
   }
 }
 
-/** Decodes an uncompressed PushRequest. Throws PushDecodeError with the byte offset of the problem. */
-export function decodePushRequestFast(body: Buffer): PushStream[] {
+/**
+ * Decodes an uncompressed PushRequest. Throws PushDecodeError with the byte offset of the problem, or
+ * PushTooLargeError as soon as a count passes `limits` (before the rest is built).
+ */
+export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE): PushStream[] {
   const reader = new Reader(body, 0);
+  const budget = new DecodeBudget(limits);
   const streams: PushStream[] = [];
   const limit = body.length;
   while (reader.offset < limit) {
     const key = reader.varint();
     if (key >>> 3 === 1 && (key & 7) === WIRE_LEN) {
       const end = reader.lengthEnd(limit);
-      streams.push(decodeStream(reader, end, streams.length));
+      budget.addStream();
+      streams.push(decodeStream(reader, end, streams.length, budget));
       reader.offset = end;
     } else {
       reader.skip(key & 7, limit);
@@ -132,7 +142,7 @@ export function decodePushRequestFast(body: Buffer): PushStream[] {
   return streams;
 }
 
-function decodeStream(reader: Reader, end: number, index: number): PushStream {
+function decodeStream(reader: Reader, end: number, index: number, budget: DecodeBudget): PushStream {
   let labelText = '';
   const entries: PushEntry[] = [];
   // Consecutive entries usually share a second; reuse its bigint instead of rebuilding it.
@@ -144,7 +154,8 @@ function decodeStream(reader: Reader, end: number, index: number): PushStream {
     if (field === 1 && wireType === WIRE_LEN) labelText = reader.string(end);
     else if (field === 2 && wireType === WIRE_LEN) {
       const entryEnd = reader.lengthEnd(end);
-      entries.push(decodeEntry(reader, entryEnd, secondsCache));
+      budget.addEntries(1);
+      entries.push(decodeEntry(reader, entryEnd, secondsCache, budget));
       reader.offset = entryEnd;
     } else reader.skip(wireType, end);
   }
@@ -160,7 +171,7 @@ function decodeStream(reader: Reader, end: number, index: number): PushStream {
   return { labels, entries };
 }
 
-function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: number; ns: bigint }): PushEntry {
+function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: number; ns: bigint }, budget: DecodeBudget): PushEntry {
   let seconds = 0;
   let secondsBig: bigint | undefined;
   let nanos = 0;
@@ -189,6 +200,7 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
       line = reader.string(end);
     } else if (field === 3 && wireType === WIRE_LEN) {
       const pairEnd = reader.lengthEnd(end);
+      budget.addPairs(1);
       let name = '';
       let value = '';
       while (reader.offset < pairEnd) {
@@ -203,6 +215,10 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
       reader.skip(wireType, end);
     }
   }
+  if (secondsBig !== undefined ? secondsBig < MIN_TIMESTAMP_SECONDS || secondsBig > MAX_TIMESTAMP_SECONDS : seconds > MAX_TIMESTAMP_SECONDS) {
+    reader.fail(`timestamp seconds ${secondsBig ?? seconds} outside 0001-01-01..9999-12-31 in the entry ending`);
+  }
+  if (nanos < -MAX_NANOS || nanos > MAX_NANOS) reader.fail(`timestamp nanos ${nanos} outside ±999999999 in the entry ending`);
   let secondsNs: bigint;
   if (secondsBig !== undefined) secondsNs = secondsBig * NS_PER_SECOND;
   else if (seconds === secondsCache.seconds) secondsNs = secondsCache.ns;
@@ -217,12 +233,12 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
 }
 
 /** Decodes a snappy block-compressed PushRequest body with the fast decoder. */
-export function decodeSnappyPushRequestFast(body: Buffer): PushStream[] {
+export function decodeSnappyPushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE): PushStream[] {
   let raw: Buffer;
   try {
     raw = snappy.uncompressSync(body) as Buffer;
   } catch (error) {
     throw new PushDecodeError(`malformed snappy body: ${(error as Error).message}`);
   }
-  return decodePushRequestFast(raw);
+  return decodePushRequestFast(raw, limits);
 }

@@ -34,18 +34,30 @@ interface CachedFile {
 
 const RULE_FILE = /^[^.~][^~]*\.ya?ml$/;
 
-export function namespaceOfFile(fileName: string): string {
-  const base = fileName.replace(/\.ya?ml$/, '');
+/**
+ * A tenant or namespace as one path segment. Percent-encoding is one-to-one, and `~` (editor backups,
+ * skipped by scans) and a leading `.` (hidden files) are escaped too, so no two names share a path and
+ * every written name is read back: tenant `A.yaml` gets its own directory, not tenant `A`'s file.
+ */
+export function encodePathSegment(name: string): string {
+  return encodeURIComponent(name).replace(/^\./, '%2E').replace(/~/g, '%7E');
+}
+
+/** The name a path segment stands for; a hand-made name that is not valid percent-encoding stays as is. */
+export function decodePathSegment(segment: string): string {
   try {
-    return decodeURIComponent(base);
+    return decodeURIComponent(segment);
   } catch {
-    return base;
+    return segment;
   }
 }
 
-/** File names keep namespaces readable while staying safe: `/`, `%`, leading dots and the like are escaped. */
+export function namespaceOfFile(fileName: string): string {
+  return decodePathSegment(fileName.replace(/\.ya?ml$/, ''));
+}
+
 export function fileNameOfNamespace(namespace: string): string {
-  return `${encodeURIComponent(namespace).replace(/^\./, '%2E')}.yaml`;
+  return `${encodePathSegment(namespace)}.yaml`;
 }
 
 export class RuleDirectory {
@@ -82,7 +94,8 @@ export class RuleDirectory {
       if (entry.isFile() && RULE_FILE.test(entry.name)) {
         files.push({ tenant: this.defaultTenant, path: join(this.directory, entry.name), fileName: entry.name });
       } else if (entry.isDirectory() && !entry.name.startsWith('.')) {
-        const tenant = namespaceOfFile(entry.name);
+        // A directory is a tenant: its whole name, not a file name without `.yaml`.
+        const tenant = decodePathSegment(entry.name);
         let inner;
         try {
           inner = readdirSync(join(this.directory, entry.name), { withFileTypes: true });
@@ -152,8 +165,7 @@ export class RuleDirectory {
     const existing = this.find(tenant, namespace);
     if (existing?.readOnly) throw new Error(`namespace ${JSON.stringify(namespace)} is built in and read-only`);
     // An existing namespace is rewritten in its own file; a new one goes under `<dir>/<tenant>/`.
-    const tenantDirectory = encodeURIComponent(tenant).replace(/^\./, '%2E');
-    const path = existing?.path ?? join(this.directory, tenantDirectory, fileNameOfNamespace(namespace));
+    const path = existing?.path ?? join(this.directory, encodePathSegment(tenant), fileNameOfNamespace(namespace));
     if (groups.length === 0) {
       try {
         unlinkSync(path);

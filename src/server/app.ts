@@ -93,6 +93,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       limits: {
         ingestionRateBytesPerSecond: limits.ingestion_rate_mb * 1024 * 1024,
         ingestionBurstBytes: limits.ingestion_burst_size_mb * 1024 * 1024,
+        maxStreamsPerTenant: limits.max_global_streams_per_user,
         maxLabelNamesPerSeries: limits.max_label_names_per_series,
         maxLabelNameLength: limits.max_label_name_length,
         maxLabelValueLength: limits.max_label_value_length,
@@ -116,6 +117,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       forceCloseConnections: 'idle',
       return503OnClosing: true,
     });
+    applyConnectionTimeouts(app.server, config.server);
     let shuttingDown = false;
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const statusCode = error.statusCode ?? 500;
@@ -133,6 +135,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       authEnabled: config.auth_enabled,
       maxRequestBodyBytes: config.server.max_request_body_size,
       maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
+      decodeLimits: { maxStreams: config.server.max_push_streams, maxEntries: config.server.max_push_entries, maxPairs: config.server.max_push_entries },
       pushRequests,
     });
     await app.register(queryRoutes, {
@@ -157,9 +160,13 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       tailMaxDurationMs: limits.tail_max_duration,
     });
     await app.register(flushRoutes, { store });
-    app.get('/ready', async (_request, reply) =>
-      shuttingDown ? reply.code(503).type('text/plain; charset=utf-8').send('shutting down') : reply.type('text/plain; charset=utf-8').send('ready'),
-    );
+    app.get('/ready', async (_request, reply) => {
+      if (shuttingDown) return reply.code(503).type('text/plain; charset=utf-8').send('shutting down');
+      // Not ready while writes fail (a full disk): a load balancer should send pushes elsewhere.
+      const health = await store.writeHealth?.();
+      if (health !== undefined && !health.ok) return reply.code(503).type('text/plain; charset=utf-8').send(`not ready: ${health.reason}`);
+      return reply.type('text/plain; charset=utf-8').send('ready');
+    });
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));
     for (const plugin of deps.plugins ?? []) {
       const stop = await plugin(app);
@@ -201,4 +208,19 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     await store.close();
     throw error;
   }
+}
+
+/**
+ * Read, header and idle timeouts on the Node server (whatever Fastify built: HTTP or HTTPS). Node
+ * checks the first two every connectionsCheckingInterval (30 s by default), far too coarse for a
+ * header timeout of seconds; the interval is read when the server starts listening.
+ */
+function applyConnectionTimeouts(server: FastifyInstance['server'], settings: ServerConfig['server']): void {
+  const readMs = settings.http_server_read_timeout;
+  const headerMs = settings.http_server_read_header_timeout > 0 && (readMs === 0 || settings.http_server_read_header_timeout < readMs) ? settings.http_server_read_header_timeout : readMs;
+  server.requestTimeout = readMs;
+  server.headersTimeout = headerMs;
+  server.keepAliveTimeout = settings.http_server_idle_timeout;
+  const smallestMs = Math.min(...[readMs, headerMs].filter((ms) => ms > 0), 30_000);
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(smallestMs / 4)));
 }

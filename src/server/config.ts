@@ -51,6 +51,15 @@ export const serverSectionSchema = z
   .object({
     /** Address the HTTP API and UI listen on. */
     listen: listenAddress.default('127.0.0.1:3100'),
+    /**
+     * Loki's http_server_read_timeout: the whole request (headers and body) must arrive within this, or
+     * the connection gets 408 and is closed, so slow clients cannot hold sockets. 0 = no limit.
+     */
+    http_server_read_timeout: durationMs.prefault('30s'),
+    /** The request headers must arrive within this (slowloris); at most the read timeout. 0 = the read timeout. */
+    http_server_read_header_timeout: durationMs.prefault('10s'),
+    /** Loki's http_server_idle_timeout: a keep-alive connection with no request for this long is closed. */
+    http_server_idle_timeout: durationMs.prefault('120s'),
     /** Largest request body accepted before decompression (413 beyond). */
     max_request_body_size: sizeBytes.prefault('16MB'),
     /**
@@ -58,6 +67,14 @@ export const serverSectionSchema = z
      * several times their wire size in memory, so this bounds one request's heap use.
      */
     max_decompressed_body_size: sizeBytes.prefault('64MB'),
+    /**
+     * Most entries (and, separately, structured-metadata and JSON label pairs) one push may hold,
+     * counted while decoding (413 beyond): an empty protobuf entry is 2 bytes on the wire but ~100 in
+     * memory. A 1 MB agent batch of 120-byte lines is ~9k entries.
+     */
+    max_push_entries: z.number().int().min(1).default(500_000),
+    /** Most streams one push may hold, counted while decoding (413 beyond). */
+    max_push_streams: z.number().int().min(1).default(50_000),
     /** Server log level on stderr: fatal, error, warn, info, debug. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
     /** On SIGTERM, how long to wait for in-flight requests and the store flush before giving up. */
@@ -80,6 +97,11 @@ export const limitsSectionSchema = z
     max_label_value_length: z.number().int().min(1).default(2048),
     /** Longest accepted log line; 0 = no limit. */
     max_line_size: sizeBytes.prefault('256KB'),
+    /**
+     * Active streams per tenant (a stream stays active until idle for 30m); new streams beyond it are
+     * refused with Loki's 429. Loki's default; 0 = unlimited. Each active stream costs head memory.
+     */
+    max_global_streams_per_user: z.number().int().min(0).default(5000),
     /** Cut longer lines to max_line_size (and count them) instead of rejecting them with 400. */
     max_line_size_truncate: z.boolean().default(false),
     reject_old_samples: z.boolean().default(true),

@@ -95,9 +95,7 @@ export class MetricsRegistry {
       name,
       help,
       type: 'counter',
-      render: (lines) => {
-        for (const [labels, sample] of read()) lines.push(`${name}${formatLabelValues(labels)} ${formatNumber(sample)}`);
-      },
+      samples: () => read().map(([labels, value]) => ({ labels, value })),
     });
   }
 

@@ -6,10 +6,12 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Distributor, IngestError } from '../ingest/distributor.ts';
+import { PushTooLargeError, type PushDecodeLimits } from '../push/decode-limits.ts';
 import { decodeJsonPush, decodeLegacyJsonPush } from '../push/json.ts';
 import { PushDecodeError } from '../push/protobuf.ts';
 import { decodeSnappyPushRequestFast } from '../push/protobuf-decode.ts';
 import type { PushStream } from '../push/types.ts';
+import { WalWriteError } from '../store/wal.ts';
 import type { Counter } from './metrics.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
@@ -19,6 +21,8 @@ export interface PushRoutesOptions {
   authEnabled: boolean;
   maxRequestBodyBytes: number;
   maxDecompressedBodyBytes: number;
+  /** Count limits checked while decoding (server.max_push_streams, server.max_push_entries). */
+  decodeLimits: PushDecodeLimits;
   pushRequests: Counter;
 }
 
@@ -32,8 +36,12 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
     try {
       const tenant = resolveTenant(request, options.authEnabled);
       const body = decompress(request, options.maxDecompressedBodyBytes);
-      const streams = decode(request, body, legacy, options.maxDecompressedBodyBytes);
+      const streams = decode(request, body, legacy, options.maxDecompressedBodyBytes, options.decodeLimits);
       const outcome = await options.distributor.push(tenant, streams);
+      if (outcome.streamLimitMessage !== undefined) {
+        status = 429;
+        return sendText(reply, 429, outcome.streamLimitMessage);
+      }
       if (outcome.errors.length > 0) {
         status = 400;
         return sendText(reply, 400, outcome.errors.join('\n'));
@@ -41,6 +49,17 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
       return reply.code(204).send();
     } catch (error) {
       if (error instanceof IngestError || error instanceof BadRequestError) {
+        status = error.statusCode;
+        return sendText(reply, error.statusCode, error.message);
+      }
+      if (error instanceof WalWriteError) {
+        // 507 Insufficient Storage for a full disk (as WebDAV and object stores answer), 503 for any
+        // other write failure: both tell a client nothing was stored and a retry may succeed.
+        status = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 507 : 503;
+        request.log.error({ err: error }, 'push not stored');
+        return sendText(reply, status, `${error.message}; nothing from this push was stored, retry once the server has disk space again`);
+      }
+      if (error instanceof PushTooLargeError) {
         status = error.statusCode;
         return sendText(reply, error.statusCode, error.message);
       }
@@ -77,15 +96,15 @@ function decompress(request: FastifyRequest, maxBytes: number): Buffer {
   }
 }
 
-function decode(request: FastifyRequest, body: Buffer, legacy: boolean, maxDecompressedBytes: number): PushStream[] {
+function decode(request: FastifyRequest, body: Buffer, legacy: boolean, maxDecompressedBytes: number, limits: PushDecodeLimits): PushStream[] {
   const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType === '') throw new BadRequestError('mime: no media type (send Content-Type: application/json or application/x-protobuf)');
-  if (contentType === 'application/json') return legacy ? decodeLegacyJsonPush(body) : decodeJsonPush(body);
+  if (contentType === 'application/json') return legacy ? decodeLegacyJsonPush(body, limits) : decodeJsonPush(body, limits);
   const uncompressedBytes = snappyUncompressedLength(body);
   if (uncompressedBytes > maxDecompressedBytes) {
     throw new BadRequestError(`request body too large: ${uncompressedBytes} bytes after snappy decompression, limit ${maxDecompressedBytes}`, 413);
   }
-  return decodeSnappyPushRequestFast(body);
+  return decodeSnappyPushRequestFast(body, limits);
 }
 
 /** Snappy block format starts with the uncompressed length as a little-endian base-128 varint. */

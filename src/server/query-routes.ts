@@ -95,7 +95,11 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
     const timeout = AbortSignal.timeout(options.queryTimeoutMs);
     const clientGone = new AbortController();
     const onClose = () => clientGone.abort(new ClientClosedError());
-    request.raw.once('close', onClose);
+    // The request stream emits 'close' as soon as its body has been read (every POST form), so a
+    // disconnect is the socket closing, not the request.
+    const socket = request.raw.socket;
+    if (socket.destroyed) throw new ClientClosedError();
+    socket.once('close', onClose);
     try {
       const result = await options.engine.query({ ...params, signal: AbortSignal.any([timeout, clientGone.signal]) });
       if (timeout.aborted) throw new QueryTimeoutError();
@@ -106,7 +110,7 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
       if (clientGone.signal.aborted) throw new ClientClosedError();
       throw error;
     } finally {
-      request.raw.off('close', onClose);
+      socket.off('close', onClose);
     }
   };
 

@@ -36,7 +36,7 @@ import type {
   StoreMetrics,
   StreamInfo,
 } from './types.ts';
-import { Wal, type DurableRecord } from './wal.ts';
+import { Wal, type DurableRecord, type WriteHealth } from './wal.ts';
 import { MAX_WAL_PAIRS, type WalRecord } from './wal-record.ts';
 
 export type { StoreOptions } from './config.ts';
@@ -583,6 +583,10 @@ export class DiskLogStore implements LogStore {
       bytes += block.rawBytes;
     }
     return { streams: streams.length, chunks: blocks.length, entries, bytes };
+  }
+
+  writeHealth(): Promise<WriteHealth> {
+    return this.wal.writeHealth();
   }
 
   metrics(): StoreMetrics {

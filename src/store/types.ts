@@ -131,6 +131,8 @@ export interface LogStore extends LogSource {
   applyRetention(nowMs?: number): Promise<void>;
   /** Figures for /metrics. */
   metrics(): StoreMetrics;
+  /** Whether appends can be expected to succeed (not after a failed WAL write until space returns). */
+  writeHealth?(): Promise<{ ok: true } | { ok: false; reason: string; code: string }>;
   /** Flushes and releases files. */
   close(): Promise<void>;
 }

@@ -4,8 +4,12 @@
 // Group commit: append() queues an encoded record; one writer at a time writes everything queued with
 // a single writev and a single fsync, then resolves all of those appends together. So concurrent
 // pushes share the fsync cost, and an append resolves only once its bytes are on disk.
+//
+// A failed write (ENOSPC above all) rejects its group and whatever was queued behind it, then cuts
+// the segment back to its last whole frame, so the next append may succeed once space returns: a
+// full disk costs the pushes that hit it (never acknowledged, so nothing is lost), not a restart.
 
-import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { syncDirectory } from '../objstore/filesystem-store.ts';
@@ -27,6 +31,22 @@ const MAX_GROUP_BYTES = 64 * 1024 * 1024;
 const FRAME_POOL_SIZE = 8;
 const MIN_POOLED_FRAME_BYTES = 64 * 1024;
 const MAX_POOLED_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** Free space below which a WAL that failed to write stays unhealthy (one group commit's worth). */
+const HEALTHY_FREE_BYTES = 4 * 1024 * 1024;
+
+/** A WAL write that failed; `code` is the system error (ENOSPC, EDQUOT, EIO…). Nothing of it was acknowledged. */
+export class WalWriteError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = 'WalWriteError';
+    this.code = code;
+  }
+}
+
+/** Whether appends can be expected to succeed; `reason` says why not. */
+export type WriteHealth = { ok: true } | { ok: false; reason: string; code: string };
 
 export interface WalOptions {
   directory: string;
@@ -79,7 +99,10 @@ export class Wal {
   private queue: PendingAppend[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;
-  private failure: Error | undefined;
+  /** The last write's failure, until a write succeeds again (or space is seen to return). */
+  private failure: WalWriteError | undefined;
+  /** Set when the segment could not be cut back after a failed write: nothing more may go after it. */
+  private damaged: Error | undefined;
   private rotateWaiters: Array<() => void> = [];
   private readonly framePool: Buffer[] = [];
   private readonly allocateFrame = (bytes: number): Buffer => {
@@ -150,12 +173,56 @@ export class Wal {
   }
 
   private async startSegment(): Promise<void> {
-    if (this.file !== undefined) await this.file.close();
     const path = join(this.options.directory, segmentName(this.nextSeq));
-    this.file = await open(path, 'a');
+    // Open the new segment before closing the old one, so a failure (a full disk) keeps a usable file.
+    // Append mode, so writes after a cut-back land at the new end. A file of this name can only hold a
+    // torn write with no whole frame (replay found none): empty it.
+    const file = await open(path, 'a');
+    try {
+      await file.truncate(0);
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      throw error;
+    }
+    if (this.file !== undefined) await this.file.close().catch(() => undefined);
+    this.file = file;
     this.segmentBytes = 0;
+    this.damaged = undefined;
     this.segments.push({ firstSeq: this.nextSeq, path });
     await syncDirectory(this.options.directory);
+  }
+
+  /** Rotates, or on failure keeps writing to the current segment (rotation only frees space sooner). */
+  private async tryStartSegment(): Promise<void> {
+    try {
+      await this.startSegment();
+    } catch (error) {
+      this.noteFailure(error);
+    }
+  }
+
+  private noteFailure(error: unknown): WalWriteError {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    const reason = code === 'ENOSPC' || code === 'EDQUOT' ? 'no space left on device' : (error as Error).message;
+    this.failure = new WalWriteError(`WAL write failed in ${this.options.directory}: ${reason} (${code})`, code);
+    return this.failure;
+  }
+
+  /**
+   * Healthy unless the last write failed; then healthy again once the filesystem has room for a
+   * group commit (so /ready recovers when space returns even before the next push tries).
+   */
+  async writeHealth(): Promise<WriteHealth> {
+    if (this.damaged !== undefined) return { ok: false, reason: this.damaged.message, code: 'EIO' };
+    const failure = this.failure;
+    if (failure === undefined) return { ok: true };
+    try {
+      const stats = await statfs(this.options.directory);
+      if (stats.bavail * stats.bsize >= HEALTHY_FREE_BYTES && this.failure === failure) this.failure = undefined;
+    } catch {
+      // Keep the failure: we cannot tell.
+    }
+    return this.failure === undefined ? { ok: true } : { ok: false, reason: this.failure.message, code: this.failure.code };
   }
 
   /** Sequence number the next append will get. */
@@ -165,7 +232,7 @@ export class Wal {
 
   append(tenant: string, streams: readonly AppendStream[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.damaged !== undefined) return Promise.reject(this.damaged);
     const seq = this.nextSeq++;
     const lineSpans: Uint32Array[] = [];
     const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame);
@@ -189,7 +256,7 @@ export class Wal {
       for (;;) {
         if (this.rotateWaiters.length > 0) {
           const waiters = this.rotateWaiters.splice(0);
-          if (this.segmentBytes > 0 && this.failure === undefined) await this.startSegment();
+          if (this.segmentBytes > 0 || this.damaged !== undefined) await this.tryStartSegment();
           for (const wake of waiters) wake();
           continue;
         }
@@ -209,6 +276,11 @@ export class Wal {
       take++;
     }
     const group = this.queue.splice(0, take);
+    if (this.damaged !== undefined) await this.tryStartSegment();
+    if (this.damaged !== undefined) {
+      for (const pending of group) pending.reject(this.damaged);
+      return;
+    }
     try {
       const file = this.file!;
       const frames = group.map((pending) => pending.frame);
@@ -225,11 +297,13 @@ export class Wal {
         this.options.onFsync?.((performance.now() - startedAt) / 1000);
       }
       this.segmentBytes += groupBytes;
+      this.failure = undefined;
     } catch (error) {
-      // A failed write leaves the segment in an unknown state: refuse further appends.
-      this.failure = new Error(`WAL write failed: ${(error as Error).message}`);
-      for (const pending of group) pending.reject(this.failure);
-      for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+      const failure = this.noteFailure(error);
+      for (const pending of group) pending.reject(failure);
+      // Those queued behind would hit the same full disk; answer them now rather than after a retry.
+      for (const pending of this.queue.splice(0)) pending.reject(failure);
+      await this.cutBackTornWrite();
       return;
     }
     for (const pending of group) {
@@ -242,7 +316,20 @@ export class Wal {
       // onDurable copied what it needs (synchronously); nothing else holds the frame.
       this.releaseFrame(pending);
     }
-    if (this.segmentBytes >= SEGMENT_TARGET_BYTES) await this.startSegment();
+    if (this.segmentBytes >= SEGMENT_TARGET_BYTES) await this.tryStartSegment();
+  }
+
+  /**
+   * Truncates the segment to its last whole frame (shrinking needs no free space) and makes that
+   * durable. If even that fails, the segment is damaged: the next group first starts a new segment.
+   */
+  private async cutBackTornWrite(): Promise<void> {
+    try {
+      await this.file!.truncate(this.segmentBytes);
+      await this.file!.datasync();
+    } catch (error) {
+      this.damaged = new Error(`WAL segment could not be repaired after a failed write: ${(error as Error).message}`);
+    }
   }
 
   private releaseFrame(pending: PendingAppend): void {

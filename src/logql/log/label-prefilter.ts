@@ -10,7 +10,7 @@
 // (see `appliesToBlock`). Stages that rewrite the line or set labels from templates end the analysis.
 
 import type { LabelFilter, Stage } from '../syntax/ast.ts';
-import { analyzeRegexLiterals } from '../regex/literals.ts';
+import { analyzeRegexLiterals } from '../../regex/index.ts';
 import { compileMatcher } from './label-filter.ts';
 import { parsePattern } from './pattern.ts';
 
