@@ -78,7 +78,7 @@ export const FAILURE_SIGNATURES: readonly FailureSignature[] = [
   sig('elastic-signal-exception', 'sigkill', 'warning', 'consequence', /SignalException: Process (\d+) got signal: (\d+)/, { pid: 1, signal: 2 }),
   sig('worker-group-succeeded', undefined, 'info', 'finish', /worker group successfully finished|Local worker group finished \(WorkerState\.SUCCEEDED\)|WorkerState\.SUCCEEDED/),
   // --- scheduler ----------------------------------------------------------------------------------
-  sig('slurm-cancelled', 'slurm_timeout', 'critical', 'scheduler', /\*\*\* (?:JOB|STEP) ([\d.]+) ON ([\w.-]+) CANCELLED AT (\S+)(?: DUE TO ([A-Z ]+?))?(?: \*\*\*|$)/, { job: 1, host: 2, time: 3, reason: 4 }),
+  sig('slurm-cancelled', 'slurm_timeout', 'critical', 'scheduler', /\*\*\* (?:JOB|STEP) (\S+) ON ([\w.-]+) CANCELLED AT (\S+)(?: DUE TO ([A-Z ]+?))?(?: \*\*\*|$)/, { job: 1, host: 2, time: 3, reason: 4 }),
   sig('slurm-step-aborted', 'slurm_timeout', 'warning', 'consequence', /srun: (?:Job step aborted|forcing job termination|Job \d+ step creation temporarily disabled)/),
   // --- kernel / cgroup OOM killer -----------------------------------------------------------------
   sig('kernel-oom-killed', 'kernel_oom', 'critical', 'kernel_oom', /(?:Memory cgroup out of memory|Out of memory): Kill(?:ed)? process (\d+) \(([^)]*)\)/, { pid: 1, command: 2 }),
@@ -114,7 +114,7 @@ export const FAILURE_SIGNATURES: readonly FailureSignature[] = [
   sig('connection-reset', 'connection_reset', 'error', 'consequence', /Connection reset by peer|Broken pipe|Failed to recv, got 0 bytes|DistNetworkError|Connection was likely closed/),
   // --- NCCL / IB errors of this rank -----------------------------------------------------------------------
   sig('ib-port-error', 'nccl_error', 'critical', 'cause', /NET\/IB : [\w:]* ?Got async event : (?:port error|local catastrophic error|device fatal)|IBV_EVENT_PORT_ERR|ibv_poll_cq error|port state (?:changed|went) to DOWN/),
-  sig('nccl-error', 'nccl_error', 'critical', 'cause', /NCCL error in: \S+, (unhandled system error|unhandled cuda error|internal error|invalid usage|invalid argument|remote process exited)[^\n]*?(?:NCCL version ([\d.]+))?/, { reason: 1, nccl_version: 2 }),
+  sig('nccl-error', 'nccl_error', 'critical', 'cause', /NCCL error in: \S+, (unhandled system error|unhandled cuda error|internal error|invalid usage|invalid argument)[^\n]*?(?:NCCL version ([\d.]+))?/, { reason: 1, nccl_version: 2 }),
   sig('nccl-error-code', 'nccl_error', 'critical', 'cause', /ncclSystemError|ncclInternalError|ncclUnhandledCudaError|ncclInvalidUsage|DistBackendError: NCCL error/),
   // --- signals of the rank itself -----------------------------------------------------------------------
   sig('fatal-signal', 'sigkill', 'critical', 'cause', /Fatal Python error: (Segmentation fault|Aborted|Bus error)|Signal (11|6|7) \((SIGSEGV|SIGABRT|SIGBUS)\) received by PID (\d+)/, { what: 1, signal: 2, signal_name: 3, pid: 4 }),
@@ -147,6 +147,8 @@ export function matchSignatures(text: string): SignatureHit[] {
       if (text.indexOf('Error') === -1 && text.indexOf('Exception') === -1 && text.indexOf('Interrupt') === -1 && text.indexOf('Failure') === -1) break;
     }
     if (signature.class !== undefined && hits.some((hit) => hit.signature.class === signature.class && hit.signature.role === signature.role)) continue;
+    // An entry that reports another rank's failure (an abort, a lost peer) is not also a cause of its own.
+    if (signature.role === 'cause' && hits.some((hit) => hit.signature.role === 'consequence' || hit.signature.role === 'peer')) continue;
     const match = signature.pattern.exec(text);
     if (match === null) continue;
     const fields: Record<string, string> = {};

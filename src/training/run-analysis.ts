@@ -12,6 +12,7 @@
 // - a scheduler kill or an all-rank divergence has no origin rank.
 
 import type { FailureClass, Severity } from './failure-signatures.ts';
+import { globalRank } from './run-identity.ts';
 import type { Hit, RankState, RunState } from './run-state.ts';
 
 export type RunStatus = 'running' | 'finished' | 'failed' | 'hung';
@@ -127,15 +128,29 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   const hits = run.hits.filter(inAttempt);
   const lastNsOf = (rank: RankState) => corrected(rank.lastNs, rank.host);
 
+  // Exit codes: the rank's own (wrapper, srun, torchrun's report), else the launcher's pid lines.
+  const exits = new Map<number, { code: number | null; signal: string | null }>();
+  for (const exit of run.launcherExits) {
+    if (exit.timeNs < attempt.startNs) continue;
+    const rank = run.pids.get(`${exit.host}:${exit.pid}`) ?? globalRank(exit.localRank, exit.nodeRank, run.processesPerNode) ?? (run.hosts.size <= 1 ? exit.localRank : undefined);
+    if (rank !== undefined && !exits.has(rank)) exits.set(rank, { code: exit.exitCode, signal: null });
+  }
+  for (const state of ranks) if (state.exitCode !== undefined) exits.set(state.rank, { code: state.exitCode, signal: state.exitSignal });
+  const exitCodeOf = (state: RankState) => exits.get(state.rank)?.code;
+  const killedBySigkill = (state: RankState) => {
+    const exit = exits.get(state.rank);
+    return exit !== undefined && (exit.code === -9 || exit.code === 137 || exit.signal === 'SIGKILL');
+  };
+
   // Caught: a cause on a rank that made progress afterwards.
   const harmless = (hit: Hit): boolean => {
     if (hit.signature.role === 'harmless') return true;
-    if (hit.rank === null || hit.signature.role !== 'cause') return false;
+    if (hit.rank === null || (hit.signature.role !== 'cause' && hit.signature.role !== 'consequence' && hit.signature.role !== 'peer')) return false;
     if (hit.signature.class === 'kernel_oom' || hit.signature.class === 'sigkill' || hit.signature.class === 'nan_loss') return false;
     const state = run.ranks.get(hit.rank);
     return state?.lastProgressNs !== undefined && state.lastProgressNs > hit.timeNs + 500n * NS_PER_MS;
   };
-  const isConsequence = (hit: Hit) => hit.signature.role === 'consequence' || hit.signature.role === 'peer';
+  const isConsequence = (hit: Hit) => (hit.signature.role === 'consequence' || hit.signature.role === 'peer') && !harmless(hit);
 
   const candidates: Candidate[] = [];
   const addCandidate = (rank: number | null, cls: FailureClass, timeNs: bigint, evidence: Hit[], summary: string) => candidates.push({ rank, class: cls, timeNs, hits: evidence, summary });
@@ -154,7 +169,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
       }
     }
     if (rank === undefined) {
-      const died = ranks.filter((state) => (hit.host === undefined || state.host === hit.host) && (state.exitCode === -9 || state.exitCode === 137 || state.exitSignal === 'SIGKILL'));
+      const died = ranks.filter((state) => (hit.host === undefined || state.host === hit.host) && killedBySigkill(state));
       if (died.length > 0) rank = died.sort((a, b) => (lastNsOf(a) < lastNsOf(b) ? -1 : 1))[0]!.rank;
     }
     if (rank !== undefined) killedRanks.add(rank);
@@ -173,8 +188,9 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   const ranksWithCause = new Set(candidates.map((candidate) => candidate.rank));
   const exitHits = hits.filter((hit) => hit.signature.role === 'exit');
   for (const state of ranks) {
-    if (state.exitCode === undefined || state.exitCode === 0 || ranksWithCause.has(state.rank)) continue;
-    const killed = state.exitCode === -9 || state.exitCode === 137 || state.exitSignal === 'SIGKILL';
+    const code = exitCodeOf(state);
+    if ((code === undefined && !killedBySigkill(state)) || code === 0 || ranksWithCause.has(state.rank)) continue;
+    const killed = killedBySigkill(state);
     const evidence = exitHits.filter((hit) => hit.rank === state.rank);
     if (killed) addCandidate(state.rank, 'sigkill', lastNsOf(state), evidence, `rank ${state.rank} was killed (SIGKILL) with no traceback`);
   }
@@ -219,12 +235,17 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
     first = { rank: root.rank, class: cls, timeNs: root.timeNs, hits: exitHits.filter((hit) => hit.rank === root.rank), summary: `launcher's root cause: rank ${root.rank} exited with ${root.exitCode ?? '?'}` };
   }
   if (first === undefined) {
-    const failedExit = ranks.filter((state) => state.exitCode !== undefined && state.exitCode !== 0 && state.exitCode !== -15 && state.exitCode !== 143 && state.exitSignal !== 'SIGTERM').sort((a, b) => (lastNsOf(a) < lastNsOf(b) ? -1 : 1))[0];
-    if (failedExit !== undefined) first = { rank: failedExit.rank, class: 'python_exception', timeNs: lastNsOf(failedExit), hits: exitHits.filter((hit) => hit.rank === failedExit.rank), summary: `rank ${failedExit.rank} exited with code ${failedExit.exitCode}` };
+    const failedExit = ranks
+      .filter((state) => {
+        const exit = exits.get(state.rank);
+        return exit !== undefined && exit.code !== 0 && exit.code !== -15 && exit.code !== 143 && exit.signal !== 'SIGTERM';
+      })
+      .sort((a, b) => (lastNsOf(a) < lastNsOf(b) ? -1 : 1))[0];
+    if (failedExit !== undefined) first = { rank: failedExit.rank, class: 'python_exception', timeNs: lastNsOf(failedExit), hits: exitHits.filter((hit) => hit.rank === failedExit.rank), summary: `rank ${failedExit.rank} exited with code ${exitCodeOf(failedExit) ?? exits.get(failedExit.rank)?.signal}` };
   }
 
   const failures = listFailures(run, hits, first, harmless, corrected);
-  const finished = run.finishes.some((hit) => corrected(hit.timeNs, hit.host) >= attempt.startNs - skewSlackNs) || (ranks.length > 0 && ranks.every((state) => state.exitCode === 0));
+  const finished = run.finishes.some((hit) => corrected(hit.timeNs, hit.host) >= attempt.startNs - skewSlackNs) || (ranks.length > 0 && ranks.every((state) => exitCodeOf(state) === 0));
 
   // Hung ranks: silent past their threshold while another rank logged later.
   const hungRanks: number[] = [];
@@ -259,7 +280,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   if (first !== undefined && first.class !== 'hang' && !options.ended && status === 'failed' && first.class === 'python_exception' && first.hits.length > 0 && first.rank !== null) {
     // A traceback may still turn out to be caught (progress follows); wait for the log to settle.
     const state = run.ranks.get(first.rank);
-    if (state !== undefined && state.exitCode === undefined && !consequences.length) status = 'running';
+    if (state !== undefined && !exits.has(state.rank) && !consequences.length) status = 'running';
   }
 
   const firstFailure: FirstFailure | null =
@@ -309,7 +330,10 @@ function originFromConsequences(run: RunState, ranks: RankState[], consequences:
     const [host] = [...named].sort((a, b) => b[1] - a[1])[0]!;
     const onHost = ranks.filter((state) => state.host === host || (host.length > 0 && state.host?.startsWith(`${host}.`)));
     const silent = onHost.filter((state) => !reporters.has(state.rank));
-    const pick = byStop(silent.length > 0 ? silent : onHost);
+    // A lost node takes all its ranks at once: the lowest rank among those that stopped together.
+    const first = byStop(silent.length > 0 ? silent : onHost);
+    const together = (silent.length > 0 ? silent : onHost).filter((state) => state.maxStep === first?.maxStep && lastNsOf(state) - lastNsOf(first!) <= SIMULTANEOUS_NS);
+    const pick = together.sort((a, b) => a.rank - b.rank)[0] ?? first;
     if (pick !== undefined) return { rank: pick.rank, class: peerClass, timeNs: lastNsOf(pick), hits: consequences.filter((hit) => hit.fields.peer !== undefined).slice(0, 5), summary: `peers lost their connection to ${host} (rank ${pick.rank})` };
   }
   if (timeouts.length > 0) {

@@ -26,6 +26,8 @@ const INTERVAL_SAMPLES = 63;
 const STEP_SAMPLES = 256;
 /** Hits kept per run; past this only causes, exits and scheduler hits are kept. */
 const MAX_HITS_PER_RUN = 5000;
+/** `[defaultN]:` lines of nodes > 0 held while the processes per node are unknown; past this, it is inferred. */
+const MAX_PENDING_LOCAL_LINES = 200_000;
 /** Evidence lines are cut to this many characters. */
 const MAX_EVIDENCE_CHARS = 4000;
 
@@ -48,6 +50,8 @@ export class RankState {
   exitCode: number | null | undefined;
   exitSignal: string | null = null;
   exitNs: bigint | undefined;
+  /** When `rankscope run`'s final entry for this rank was logged: a later line means a relaunch. */
+  wrapperExitNs: bigint | undefined;
   pid: number | undefined;
   address: string | undefined;
 
@@ -137,6 +141,10 @@ export class RunState {
   lastArrivalMs = 0;
   /** Bumped on every change; the analysis is cached per version. */
   version = 0;
+  /** torchrun's `failed (exitcode: …) local_rank: L (pid: P)` lines, resolved to ranks on demand. */
+  readonly launcherExits: Array<{ host: string | undefined; nodeRank: number | undefined; localRank: number; pid: number; exitCode: number; timeNs: bigint }> = [];
+  /** Lines with a local `[defaultN]:` prefix from a node > 0, held until the processes per node are known. */
+  private pendingLocal: Array<{ labels: Labels; streamKey: string; host: string | undefined; nodeRank: number; timeNs: bigint; line: string }> = [];
   private readonly reports = new Map<string, ReportEntry | undefined>();
   private readonly reportSection = new Map<string, 'failures' | 'root' | undefined>();
 
@@ -180,7 +188,17 @@ export class RunState {
     const prefix = splitLinePrefix(rawLine);
     if (prefix !== undefined) {
       line = prefix.rest;
-      if (rank === undefined) rank = prefix.kind === 'global' ? prefix.rank : (globalRank(prefix.rank, nodeRank, this.processesPerNode) ?? prefix.rank);
+      if (rank === undefined) {
+        if (prefix.kind === 'global') rank = prefix.rank;
+        else if (nodeRank !== undefined && nodeRank > 0 && this.processesPerNode === undefined) {
+          if (this.pendingLocal.length < MAX_PENDING_LOCAL_LINES) {
+            this.pendingLocal.push({ labels, streamKey, host, nodeRank, timeNs, line: rawLine });
+            return;
+          }
+          this.resolvePendingLocal();
+          rank = globalRank(prefix.rank, nodeRank, this.processesPerNode);
+        } else rank = globalRank(prefix.rank, nodeRank, this.processesPerNode) ?? prefix.rank;
+      }
     }
     if (rank === undefined) {
       this.addLauncherLine(labels, streamKey, host, nodeRank, timeNs, line);
@@ -190,7 +208,7 @@ export class RunState {
     if (host !== undefined) state.host = host;
     if (nodeRank !== undefined) state.nodeRank = nodeRank;
     // A rank that already exited and logs again was relaunched: a new attempt of the same run.
-    if (state.exitNs !== undefined && timeNs > state.exitNs + 1_000_000_000n && !line.startsWith('rankscope run:')) this.beginAttempt(timeNs);
+    if (state.wrapperExitNs !== undefined && timeNs > state.wrapperExitNs + 1_000_000_000n && !line.startsWith('rankscope run:')) this.beginAttempt(timeNs);
     const level = labels.level ?? labels.detected_level;
     state.noteLine(timeNs, line, level === 'error' || level === 'critical');
     const nccl = line.indexOf(' NCCL ') === -1 ? undefined : ncclProcessPrefix(line);
@@ -222,6 +240,7 @@ export class RunState {
         state.exitCode = hit.fields.exitcode !== undefined ? Number(hit.fields.exitcode) : null;
         state.exitSignal = hit.fields.signal_name ?? null;
         state.exitNs = timeNs;
+        state.wrapperExitNs = timeNs;
       }
       this.addHit(hit, rank, state.host, timeNs, line, labels);
     }
@@ -230,7 +249,10 @@ export class RunState {
   private addLauncherLine(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, text: string): void {
     const facts = launchFacts(text);
     if (facts !== undefined) {
-      if (facts.processesPerNode !== undefined) this.processesPerNode = facts.processesPerNode;
+      if (facts.processesPerNode !== undefined && this.processesPerNode === undefined) {
+        this.processesPerNode = facts.processesPerNode;
+        this.resolvePendingLocal();
+      }
       if (facts.worldSize !== undefined && facts.worldSize > 0) this.worldSize = Math.max(this.worldSize ?? 0, facts.worldSize);
       if (facts.restartCount !== undefined && facts.restartCount > 0) this.beginAttempt(timeNs, facts.restartCount + 1);
       else if (facts.restarting === true) this.beginAttempt(timeNs);
@@ -238,16 +260,8 @@ export class RunState {
     for (const line of text.includes('\n') ? text.split('\n') : [text]) this.readReportLine(streamKey, host, nodeRank, timeNs, line);
     for (const hit of matchSignatures(text)) {
       if (hit.signature.id === 'torchrun-worker-failed') {
-        const local = Number(hit.fields.local_rank);
-        const rank = globalRank(local, nodeRank, this.processesPerNode) ?? (this.nodeRanks.size <= 1 ? local : undefined);
-        if (rank !== undefined) {
-          const state = this.rankState(rank);
-          state.exitCode = Number(hit.fields.exitcode);
-          state.exitNs ??= timeNs;
-          if (host !== undefined) this.pids.set(`${host}:${hit.fields.pid}`, rank);
-          this.addHit(hit, rank, host, timeNs, text, labels);
-          continue;
-        }
+        // Resolved to a rank when analysed: by pid, else node rank × processes per node + local rank.
+        this.launcherExits.push({ host, nodeRank, localRank: Number(hit.fields.local_rank), pid: Number(hit.fields.pid), exitCode: Number(hit.fields.exitcode), timeNs });
       }
       if (hit.signature.id === 'srun-task-exit') {
         const rank = Number(hit.fields.task);
@@ -322,6 +336,23 @@ export class RunState {
     }
   }
 
+  /**
+   * Replays held `[defaultN]:` lines once the processes per node are known, or (when asked to settle
+   * with it still unknown) with it inferred as the highest local rank seen + 1.
+   */
+  resolvePendingLocal(): void {
+    if (this.pendingLocal.length === 0) return;
+    if (this.processesPerNode === undefined) {
+      let maxLocal = 0;
+      for (const pending of this.pendingLocal) maxLocal = Math.max(maxLocal, splitLinePrefix(pending.line)?.rank ?? 0);
+      for (const state of this.ranks.values()) if (state.nodeRank === 0) maxLocal = Math.max(maxLocal, state.rank);
+      this.processesPerNode = maxLocal + 1;
+    }
+    const pending = this.pendingLocal;
+    this.pendingLocal = [];
+    for (const entry of pending) this.addEntry(entry.labels, entry.streamKey, entry.host, entry.nodeRank, undefined, entry.timeNs, entry.line);
+  }
+
   private beginAttempt(timeNs: bigint, number?: number): void {
     if (this.attempts.length === 0) this.attempts.push({ number: 1, startNs: this.firstNs ?? timeNs });
     const last = this.attempts[this.attempts.length - 1]!;
@@ -332,6 +363,7 @@ export class RunState {
     for (const state of this.ranks.values()) {
       if (state.exitNs !== undefined && state.exitNs < timeNs) {
         state.exitNs = undefined;
+        state.wrapperExitNs = undefined;
         state.exitCode = undefined;
         state.exitSignal = null;
       }

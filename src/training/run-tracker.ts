@@ -139,6 +139,7 @@ export class RunTracker {
 
   verdict(run: RunState, nowMs = this.now()): RunVerdict {
     const ended = this.ended(run, nowMs);
+    if (ended) run.resolvePendingLocal();
     const cached = this.verdicts.get(run);
     if (cached !== undefined && cached.version === run.version && cached.ended === ended) return cached.verdict;
     const verdict = analyzeRun(run, { ended, hangIntervalMultiple: this.config.hang_interval_multiple, hangFloorMs: this.config.hang_floor });
