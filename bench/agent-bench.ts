@@ -1,5 +1,5 @@
 // `bench/agent-bench.ts [--quick] [--out DIR]`: the agent's benchmark, run by `npm run bench`.
-// 1. Throughput: generated per-rank training logs (src/training/synthetic-log.ts) are written first,
+// 1. Throughput: generated per-rank training logs (bench/synthetic-log.ts) are written first,
 //    then a real `rankscope agent` child process tails them into a real server; lines/s and MB/s are
 //    divided by the agent's own CPU seconds (from /proc), so they are per core.
 // 2. Steady load: a writer appends 10k lines/s over the rank files for a while; the agent's CPU (as
@@ -11,7 +11,7 @@ import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeSyntheticLogs, generateTrainingLog } from '../src/training/synthetic-log.ts';
+import { writeSyntheticLogs, generateTrainingLog } from './synthetic-log.ts';
 import { readProcessUsage } from './process-usage.ts';
 import { startServerChild } from './server-child.ts';
 

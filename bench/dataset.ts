@@ -5,7 +5,7 @@
 import { encodePushRequest } from '../src/push/protobuf.ts';
 import { formatLabels } from '../src/push/labels.ts';
 import type { PushStream } from '../src/push/types.ts';
-import { syntheticLabels, writeSyntheticLogs, type SyntheticLogEntry } from '../src/training/synthetic-log.ts';
+import { syntheticLabels, writeSyntheticLogs, type SyntheticLogEntry } from './synthetic-log.ts';
 
 export interface PushBatch {
   body: Buffer;

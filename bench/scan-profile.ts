@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateTrainingLog, syntheticLabels } from '../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticLabels } from './synthetic-log.ts';
 import { openStore } from '../src/store/store.ts';
 import { createEngine } from '../src/logql/index.ts';
 import type { PushEntry } from '../src/store/types.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { generateTrainingLog, syntheticLabels, syntheticFileName } from '../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticLabels, syntheticFileName } from './synthetic-log.ts';
 import { openStore } from '../src/store/store.ts';
 import type { AppendStream, PushEntry } from '../src/store/types.ts';
 

@@ -5,7 +5,7 @@
 
 import { constants as zlibConstants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { generateTrainingLog, syntheticFileName } from '../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticFileName } from './synthetic-log.ts';
 import { columnsFromEntries, decodeBlock, encodeBlock, type BlockColumns } from '../src/store/block.ts';
 import { sliceColumns } from '../src/store/block-slice.ts';
 import { buildTokenFilter } from '../src/store/token-filter.ts';

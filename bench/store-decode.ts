@@ -4,7 +4,7 @@
 
 import { zstdDecompressSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { generateTrainingLog, syntheticFileName } from '../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticFileName } from './synthetic-log.ts';
 import { columnsFromEntries, decodeBlock, encodeBlock } from '../src/store/block.ts';
 import { sliceColumns } from '../src/store/block-slice.ts';
 import type { PushEntry, StreamInfo } from '../src/store/types.ts';

@@ -7,7 +7,7 @@
 // ~160; no bloom at all ~220. The byte loop itself (lookup + branch + imul) is the floor in JS.
 
 import { parseArgs } from 'node:util';
-import { generateTrainingLog, syntheticFileName } from '../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticFileName } from './synthetic-log.ts';
 import { columnsFromEntries, type BlockColumns } from '../src/store/block.ts';
 import { sliceColumns } from '../src/store/block-slice.ts';
 import { buildTokenFilter, encodeTokenFilter, type TokenFilter } from '../src/store/token-filter.ts';

@@ -55,14 +55,17 @@ export class Distributor {
   private readonly streamLimiter: StreamLimiter;
   private readonly tailHub: TailHub | undefined;
   private readonly observer: IngestObserver | undefined;
+  private readonly onDurable: ((tenant: string, streams: PushStream[], nowMs: number) => void) | undefined;
 
-  constructor(options: { store: LogStore; limits: IngestLimits; tailHub?: TailHub; observer?: IngestObserver }) {
+  /** `onDurable` sees every accepted push once it is durable (the training run tracker). */
+  constructor(options: { store: LogStore; limits: IngestLimits; tailHub?: TailHub; observer?: IngestObserver; onDurable?: (tenant: string, streams: PushStream[], nowMs: number) => void }) {
     this.store = options.store;
     this.limits = options.limits;
     this.rateLimiter = new TenantRateLimiter(options.limits.ingestionRateBytesPerSecond, options.limits.ingestionBurstBytes);
     this.streamLimiter = new StreamLimiter(options.limits.maxStreamsPerTenant ?? 0);
     this.tailHub = options.tailHub;
     this.observer = options.observer;
+    this.onDurable = options.onDurable;
   }
 
   /** Resolves once every accepted entry is durable. Throws IngestError when nothing may be ingested. */
@@ -102,6 +105,7 @@ export class Distributor {
     if (this.limits.discoverServiceName !== undefined && this.limits.discoverServiceName.length > 0) addServiceNames(validation.streams, this.limits.discoverServiceName);
     await this.store.append(tenant, validation.streams);
     this.observer?.accepted(tenant, validation.acceptedLines, validation.acceptedBytes);
+    this.onDurable?.(tenant, validation.streams, nowMs);
     this.tailHub?.publish(tenant, validation.streams);
     return {
       acceptedLines: validation.acceptedLines,

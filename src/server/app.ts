@@ -3,12 +3,14 @@
 // engine and calls this; keeping the wiring free of how they are built keeps it testable on its own.
 
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { Distributor, type IngestObserver } from '../ingest/distributor.ts';
 import { TailHub } from '../ingest/tail-hub.ts';
 import type { TailFilter } from '../ingest/tail-hub.ts';
 import type { LabelMatcher, LogStore } from '../store/types.ts';
+import type { PushStream } from '../push/types.ts';
 import { parseListenAddress, type ServerConfig } from './config.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
@@ -16,6 +18,8 @@ import { flushRoutes } from './flush-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
 import { tailRoutes } from './tail-routes.ts';
+import { RunTracker } from '../training/run-tracker.ts';
+import { trainingRoutes } from './training-routes.ts';
 import { PACKAGED_UI_DIR, uiRoutes } from './ui-routes.ts';
 
 export interface RunningServer {
@@ -86,10 +90,21 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       },
       truncated: (tenant, lines) => linesTruncated.inc({ tenant }, lines),
     };
+    // Training runs are tracked as pushes become durable, rebuilt from the store on start, and write
+    // hang events back into the store for the ruler (src/training/run-tracker.ts).
+    const tracker = config.training.enabled
+      ? new RunTracker({ config: config.training, emit: (tenant, streams) => store.append(tenant, streams), tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json') })
+      : undefined;
+    if (tracker !== undefined) {
+      await tracker.rebuild(store);
+      tracker.start();
+      stopHooks.push(async () => tracker.stop());
+    }
     const distributor = new Distributor({
       store,
       tailHub: hub,
       observer,
+      ...(tracker !== undefined ? { onDurable: (tenant: string, streams: PushStream[], nowMs: number) => tracker.ingest(tenant, streams, nowMs) } : {}),
       limits: {
         ingestionRateBytesPerSecond: limits.ingestion_rate_mb * 1024 * 1024,
         ingestionBurstBytes: limits.ingestion_burst_size_mb * 1024 * 1024,
@@ -168,6 +183,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       return reply.type('text/plain; charset=utf-8').send('ready');
     });
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));
+    if (tracker !== undefined) await app.register(trainingRoutes, { tracker, authEnabled: config.auth_enabled });
     for (const plugin of deps.plugins ?? []) {
       const stop = await plugin(app);
       if (stop) stopHooks.push(stop);

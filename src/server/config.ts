@@ -8,6 +8,7 @@ import { describeIssues, formatConfigPath, issueKeyPath, issueMessage, parseYaml
 import { z } from 'zod';
 import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
+import { trainingConfigSchema } from '../training/config.ts';
 import { parseDurationMs } from '../store/duration.ts';
 
 /** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
@@ -160,6 +161,7 @@ export const serverConfigSchema = z
     ui: uiSectionSchema.prefault({}),
     store: storeConfigSchema.prefault({}),
     ruler: rulerConfigSchema.prefault({}),
+    training: trainingConfigSchema.prefault({}),
   })
   .strict();
 

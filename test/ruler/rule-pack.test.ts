@@ -39,7 +39,7 @@ test('promtool check rules accepts the pack with PromQL placeholders for the Log
     writeFileSync(copy, withPlaceholderExprs(text, 'vector(1) > 0'));
     const ok = promtool(copy);
     assert.equal(ok.status, 0, ok.output);
-    assert.match(ok.output, /SUCCESS: 6 rules found/);
+    assert.match(ok.output, /SUCCESS: 7 rules found/);
 
     // The check can fail: a broken template in the same copy is rejected.
     const broken = join(dir, 'broken.yaml');
@@ -59,22 +59,22 @@ test('promtool check rules accepts the pack with PromQL placeholders for the Log
 
 test('the pack\'s expressions are valid LogQL metric queries', () => {
   const groups = parseRuleFile(readFileSync(TRAINING_RULES_PATH, 'utf8'), TRAINING_RULES_PATH, { validateExpr: validateRuleExpr });
-  assert.equal(groups.flatMap((group) => group.rules).length, 6);
+  assert.equal(groups.flatMap((group) => group.rules).length, 7);
 });
 
 test('every rule carries a severity and an annotation naming the rank or pod', () => {
   const groups = parseRuleFile(readFileSync(TRAINING_RULES_PATH, 'utf8'), TRAINING_RULES_PATH);
   const rules = groups.flatMap((group) => group.rules);
-  assert.equal(rules.length, 6);
+  assert.equal(rules.length, 7);
   for (const rule of rules) {
     assert.ok(['warning', 'critical'].includes(rule.labels.severity ?? ''), `${rule.name} has a severity`);
     const summary = expandAlertTemplate(rule.annotations.summary ?? '', {
-      labels: { job: 'llm', rank: '7', pod: 'llm-worker-7', host: 'gpu-3' },
+      labels: { run: 'llm', rank: '7', pod: 'llm-worker-7', host: 'gpu-3' },
       value: 0.25,
       externalLabels: {},
       externalURL: '',
     });
     assert.ok(!summary.includes('<error'), `${rule.name}: ${summary}`);
-    assert.ok(/rank 7|Rank 7|llm-worker-7|job llm/.test(summary), `${rule.name} names where: ${summary}`);
+    assert.ok(/rank 7|Rank 7|llm-worker-7|run llm/.test(summary), `${rule.name} names where: ${summary}`);
   }
 });

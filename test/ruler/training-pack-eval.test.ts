@@ -1,6 +1,6 @@
 // The training pack's LogQL, evaluated by the real engine over a real store holding a hand-built
-// incident: each rule finds exactly the rank (or launcher) where its failure happened, and its
-// annotation names it.
+// incident: each rule finds exactly the rank (or launcher) where its failure happened, keyed on the
+// run (whichever run label the stream has), and its annotation names it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,7 +49,26 @@ before(async () => {
   }
   streams.push({
     labels: { job: 'llm', host: 'gpu-0', component: 'launcher' },
-    entries: [{ timestampNs: nowNs - 10n * SECOND_NS, line: 'torch.distributed.elastic.multiprocessing.errors.ChildFailedError: train.py FAILED' }],
+    entries: [
+      { timestampNs: nowNs - 12n * SECOND_NS, line: 'Traceback (most recent call last):\n  File "/usr/lib/python3/dist-packages/torch/distributed/elastic/agent/server/api.py", line 700, in run\nRuntimeError: rendezvous closed' },
+      { timestampNs: nowNs - 10n * SECOND_NS, line: 'torch.distributed.elastic.multiprocessing.errors.ChildFailedError: train.py FAILED' },
+    ],
+  });
+  // Pod logs the agent collected: no `job`, the run is named by torchelastic_run_id.
+  streams.push({
+    labels: { torchelastic_run_id: 'pytorchjob-7', rank: '5', pod: 'pytorchjob-7-worker-2', host: 'gpu-9' },
+    entries: [
+      { timestampNs: nowNs - 25n * SECOND_NS, line: 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.00 GiB. GPU 1 has a total capacity of 79.15 GiB' },
+      {
+        timestampNs: nowNs - 15n * SECOND_NS,
+        line: 'torch.distributed.DistBackendError: NCCL error in: ../torch/csrc/distributed/c10d/NCCLUtils.hpp:275, unhandled system error (run with NCCL_DEBUG=INFO for details), NCCL version 2.19.3',
+      },
+    ],
+  });
+  // The training tracker's hang event for rank 2 (src/training/run-tracker.ts writes these).
+  streams.push({
+    labels: { rankscope_event: 'rank_hung', run: 'llm', rank: '2', host: 'gpu-1' },
+    entries: [{ timestampNs: nowNs - 5n * SECOND_NS, line: JSON.stringify({ run: 'llm', rank: 2, host: 'gpu-1', silent_since: '2026-11-21T11:00:00Z', last_line: 'step 1790 loss 2.1' }) }],
   });
   await store.append('fake', streams);
 });
@@ -69,29 +88,39 @@ async function evaluate(name: string): Promise<Array<{ labels: Record<string, st
   }));
 }
 
-test('each training rule points at the rank or launcher where the failure happened', async () => {
-  const traceback = await evaluate('RankPythonTraceback');
-  assert.deepEqual(traceback.map((s) => s.labels), [{ job: 'llm', host: 'gpu-0', pod: 'llm-worker-1', rank: '1' }]);
-  assert.equal(traceback[0]!.summary, 'Python traceback on rank 1 (pod llm-worker-1) of job llm');
+test('each training rule points at the rank or launcher where the failure happened, keyed on the run', async () => {
+  const traceback = (await evaluate('RankPythonTraceback')).sort((a, b) => (a.labels.rank ?? '').localeCompare(b.labels.rank ?? ''));
+  assert.deepEqual(
+    traceback.map((s) => s.labels),
+    [
+      { run: 'llm', host: 'gpu-0' },
+      { run: 'llm', host: 'gpu-0', pod: 'llm-worker-1', rank: '1' },
+    ],
+  );
+  assert.deepEqual(traceback.map((s) => s.summary), ["Python traceback in the launcher's output of run llm", 'Python traceback on rank 1 (pod llm-worker-1) of run llm']);
 
   const oom = await evaluate('CudaOutOfMemory');
-  assert.deepEqual(oom.map((s) => s.labels.rank), ['3']);
-  assert.match(oom[0]!.summary, /rank 3 \(pod llm-worker-3\)/);
+  assert.deepEqual(oom.map((s) => `${s.labels.run}/${s.labels.rank}`), ['llm/3', 'pytorchjob-7/5']);
+  assert.match(oom[0]!.summary, /rank 3 \(pod llm-worker-3\) of run llm/);
+  assert.match(oom[1]!.summary, /rank 5 \(pod pytorchjob-7-worker-2\) of run pytorchjob-7/);
 
   const nccl = await evaluate('NcclWatchdogTimeout');
   assert.deepEqual(nccl.map((s) => s.labels.rank), ['0']);
 
+  const ncclError = await evaluate('NcclError');
+  assert.deepEqual(ncclError.map((s) => `${s.labels.run}/${s.labels.rank}`), ['pytorchjob-7/5']);
+
   const child = await evaluate('TorchElasticChildFailed');
-  assert.deepEqual(child.map((s) => s.labels), [{ job: 'llm', host: 'gpu-0' }]);
-  assert.match(child[0]!.summary, /job llm on gpu-0/);
+  assert.deepEqual(child.map((s) => s.labels), [{ run: 'llm', host: 'gpu-0' }]);
+  assert.match(child[0]!.summary, /run llm on gpu-0/);
 
   // 12 warnings among 3 ranks × 30 step lines (+ incident lines) in 5 minutes: about 11 %.
   const warnings = await evaluate('HighWarningRatio');
   assert.equal(warnings.length, 1);
   assert.ok(warnings[0]!.value > 0.05 && warnings[0]!.value < 0.2, `ratio ${warnings[0]!.value}`);
-  assert.match(warnings[0]!.summary, /^1\d\.\d+% of job llm's log lines are warnings$/);
+  assert.match(warnings[0]!.summary, /^1\d\.\d+% of run llm's log lines are warnings$/);
 
   const silent = await evaluate('RankSilent');
-  assert.deepEqual(silent.map((s) => s.labels), [{ job: 'llm', rank: '2' }]);
-  assert.equal(silent[0]!.summary, 'Rank 2 of job llm has gone silent while other ranks keep logging');
+  assert.deepEqual(silent.map((s) => s.labels), [{ run: 'llm', rank: '2', host: 'gpu-1', last_line: 'step 1790 loss 2.1', silent_since: '2026-11-21T11:00:00Z' }]);
+  assert.equal(silent[0]!.summary, 'Rank 2 of run llm on gpu-1 is hung');
 });

@@ -1,5 +1,5 @@
 // The web UI in real Chromium against a real `rankscope server`, fed a simulated 8-rank torchrun job
-// (src/training/synthetic-log.ts) through the push API. Each step leaves a screenshot in
+// (bench/synthetic-log.ts) through the push API. Each step leaves a screenshot in
 // test-artifacts/web/; the performance figures go to test-artifacts/web/measurements.json.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
-import { generateTrainingLog, syntheticLabels } from '../../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticLabels } from '../../bench/synthetic-log.ts';
 import type { PushStream } from '../../src/push/types.ts';
 import { formatLabels } from '../../src/push/labels.ts';
 import { launchChromium, type Chromium } from './chromium.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { generateTrainingLog, syntheticLabels, writeSyntheticLogs, type SyntheticLogEntry, type SyntheticLogOptions } from '../../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticLabels, writeSyntheticLogs, type SyntheticLogEntry, type SyntheticLogOptions } from '../../bench/synthetic-log.ts';
 
 function take(count: number, options: SyntheticLogOptions): SyntheticLogEntry[] {
   const entries: SyntheticLogEntry[] = [];

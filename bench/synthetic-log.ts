@@ -17,7 +17,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type { Labels } from '../push/types.ts';
+import type { Labels } from '../src/push/types.ts';
 
 export type FailureKind = 'oom' | 'nccl-timeout';
 

@@ -1,0 +1,89 @@
+// The training runs API (docs/training.md), thin over src/training/run-tracker.ts:
+//   GET /api/v1/runs[?status=&limit=]            runs, newest first
+//   GET /api/v1/runs/{id}                        one run with first_failure and hung_ranks
+//   GET /api/v1/runs/{id}/failures               the origin with evidence, and every failure seen
+//   GET /api/v1/runs/{id}/series                 the series names found
+//   GET /api/v1/runs/{id}/series?name=&rank=     points per rank
+// Tenants come from X-Scope-OrgID as for the Loki API. Errors are plain text: 400 bad parameter,
+// 404 unknown run.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT, SERIES_DEFAULT_MAX_POINTS, type RunTracker } from '../training/run-tracker.ts';
+import { BadRequestError } from './query-params.ts';
+import { resolveTenant } from './tenant.ts';
+
+export interface TrainingRoutesOptions {
+  tracker: RunTracker;
+  authEnabled: boolean;
+}
+
+const STATUSES = new Set(['running', 'finished', 'failed', 'hung']);
+const MAX_SERIES_POINTS = 100_000;
+
+type Query = Record<string, string | string[] | undefined>;
+
+function single(query: Query, name: string): string | undefined {
+  const value = query[name];
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+function wholeNumber(text: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new BadRequestError(`invalid ${name} ${JSON.stringify(text)}: expected a whole number from ${min} to ${max}`);
+  return Number(text);
+}
+
+export async function trainingRoutes(app: FastifyInstance, options: TrainingRoutesOptions): Promise<void> {
+  const { tracker } = options;
+  const handle = (handler: (request: FastifyRequest, tenant: string, query: Query) => unknown) => async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const tenant = resolveTenant(request, options.authEnabled);
+      const body = handler(request, tenant, (request.query ?? {}) as Query);
+      return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(body));
+    } catch (error) {
+      if (error instanceof BadRequestError) return reply.code(error.statusCode).type('text/plain; charset=utf-8').send(error.message);
+      throw error;
+    }
+  };
+  const runOf = (request: FastifyRequest, tenant: string) => {
+    const id = (request.params as { id: string }).id;
+    const run = tracker.run(tenant, id);
+    if (run === undefined) throw new BadRequestError(`run ${JSON.stringify(id)} not found`, 404);
+    return run;
+  };
+
+  app.get(
+    '/api/v1/runs',
+    handle((_request, tenant, query) => {
+      const status = single(query, 'status');
+      if (status !== undefined && status !== '' && !STATUSES.has(status)) throw new BadRequestError(`invalid status ${JSON.stringify(status)}: expected running, finished, failed or hung`);
+      const limit = wholeNumber(single(query, 'limit'), 'limit', 1, RUNS_MAX_LIMIT) ?? RUNS_DEFAULT_LIMIT;
+      return { runs: tracker.listRuns(tenant, { ...(status !== undefined && status !== '' ? { status } : {}), limit }) };
+    }),
+  );
+  app.get(
+    '/api/v1/runs/:id',
+    handle((request, tenant) => tracker.runDetail(runOf(request, tenant))),
+  );
+  app.get(
+    '/api/v1/runs/:id/failures',
+    handle((request, tenant) => tracker.failures(runOf(request, tenant))),
+  );
+  app.get(
+    '/api/v1/runs/:id/series',
+    handle((request, tenant, query) => {
+      const run = runOf(request, tenant);
+      const name = single(query, 'name');
+      if (name === undefined || name === '') return { names: run.series.names() };
+      const rank = wholeNumber(single(query, 'rank'), 'rank', 0, 10_000_000);
+      const maxPoints = wholeNumber(single(query, 'max_points'), 'max_points', 2, MAX_SERIES_POINTS) ?? SERIES_DEFAULT_MAX_POINTS;
+      const series = tracker.series(run, name, rank, maxPoints);
+      if (rank !== undefined) {
+        const one = series[0];
+        if (one === undefined) throw new BadRequestError(`run ${JSON.stringify(run.id)} has no series ${JSON.stringify(name)} for rank ${rank}`, 404);
+        return one;
+      }
+      return { name, series };
+    }),
+  );
+}

@@ -1,0 +1,399 @@
+// What the tracker keeps of one run as its lines arrive: ranks (first/last line, line intervals, last
+// step, step → time samples for clock alignment, exit), hosts and nodes, pids, signature hits with
+// their evidence, finish markers, attempts and the metric series. Updating is O(1) per line apart
+// from the extractors and signature matching; the verdict is computed from this by run-analysis.ts.
+
+import type { Labels } from '../push/types.ts';
+import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
+import { extractMetrics } from './metric-extractors.ts';
+import { globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
+import { RunSeries } from './series-store.ts';
+
+export interface Hit {
+  signature: FailureSignature;
+  fields: Record<string, string>;
+  /** The rank that logged it; null for launcher, node and scheduler streams. */
+  rank: number | null;
+  host: string | undefined;
+  timeNs: bigint;
+  line: string;
+  labels: Labels;
+}
+
+/** Recent line intervals kept per rank for its median (a ring). */
+const INTERVAL_SAMPLES = 63;
+/** Step → time samples kept per rank for clock alignment across nodes. */
+const STEP_SAMPLES = 256;
+/** Hits kept per run; past this only causes, exits and scheduler hits are kept. */
+const MAX_HITS_PER_RUN = 5000;
+/** `[defaultN]:` lines of nodes > 0 held while the processes per node are unknown; past this, it is inferred. */
+const MAX_PENDING_LOCAL_LINES = 200_000;
+/** Evidence lines are cut to this many characters. */
+const MAX_EVIDENCE_CHARS = 4000;
+
+export class RankState {
+  readonly rank: number;
+  host: string | undefined;
+  nodeRank: number | undefined;
+  firstNs = 0n;
+  lastNs = 0n;
+  lastLine = '';
+  lines = 0;
+  errorLines = 0;
+  readonly intervalsMs = new Float64Array(INTERVAL_SAMPLES);
+  intervalCount = 0;
+  private previousNs: bigint | undefined;
+  lastProgressNs: bigint | undefined;
+  maxStep: number | undefined;
+  maxStepNs: bigint | undefined;
+  readonly stepTimes = new Map<number, bigint>();
+  exitCode: number | null | undefined;
+  exitSignal: string | null = null;
+  exitNs: bigint | undefined;
+  /** When `rankscope run`'s final entry for this rank was logged: a later line means a relaunch. */
+  wrapperExitNs: bigint | undefined;
+  pid: number | undefined;
+  address: string | undefined;
+
+  constructor(rank: number) {
+    this.rank = rank;
+  }
+
+  noteLine(timeNs: bigint, line: string, isError: boolean): void {
+    if (this.lines === 0) {
+      this.firstNs = timeNs;
+      this.lastNs = timeNs;
+      this.lastLine = line;
+    } else {
+      if (timeNs < this.firstNs) this.firstNs = timeNs;
+      if (timeNs >= this.lastNs) {
+        this.lastNs = timeNs;
+        this.lastLine = line;
+      }
+    }
+    if (this.previousNs !== undefined && timeNs > this.previousNs) {
+      this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = Number(timeNs - this.previousNs) / 1e6;
+      this.intervalCount++;
+    }
+    this.previousNs = timeNs;
+    this.lines++;
+    if (isError) this.errorLines++;
+  }
+
+  noteProgress(timeNs: bigint, step: number | undefined): void {
+    if (this.lastProgressNs === undefined || timeNs > this.lastProgressNs) this.lastProgressNs = timeNs;
+    if (step === undefined) return;
+    if (this.maxStep === undefined || step > this.maxStep || (step === this.maxStep && timeNs > this.maxStepNs!)) {
+      this.maxStep = step;
+      this.maxStepNs = timeNs;
+    }
+    if (!this.stepTimes.has(step)) {
+      if (this.stepTimes.size >= STEP_SAMPLES) this.stepTimes.delete(this.stepTimes.keys().next().value!);
+      this.stepTimes.set(step, timeNs);
+    }
+  }
+
+  medianIntervalMs(): number | undefined {
+    const count = Math.min(this.intervalCount, INTERVAL_SAMPLES);
+    if (count === 0) return undefined;
+    const sorted = Array.from(this.intervalsMs.subarray(0, count)).sort((a, b) => a - b);
+    return sorted[Math.floor(count / 2)];
+  }
+}
+
+export interface Attempt {
+  /** 1-based. */
+  number: number;
+  startNs: bigint;
+}
+
+/** One torchrun `ChildFailedError` report, parsed line by line from the launcher's stream. */
+interface ReportEntry {
+  section: 'failures' | 'root';
+  host?: string;
+  rank?: number;
+  localRank?: number;
+  exitCode?: number;
+  pid?: number;
+}
+
+export class RunState {
+  readonly tenant: string;
+  readonly id: string;
+  readonly ranks = new Map<number, RankState>();
+  readonly hosts = new Set<string>();
+  readonly nodeRanks = new Set<string>();
+  readonly hits: Hit[] = [];
+  readonly finishes: Hit[] = [];
+  readonly series = new RunSeries();
+  /** `host:pid` → global rank. */
+  readonly pids = new Map<string, number>();
+  /** IP address → host, from NCCL bootstrap lines. */
+  readonly addresses = new Map<string, string>();
+  readonly attempts: Attempt[] = [];
+  /** Root cause named by the launcher's report (a rank number, not the `[N]:` list position). */
+  rootCause: { rank: number; exitCode: number | undefined; host: string | undefined; timeNs: bigint } | undefined;
+  worldSize: number | undefined;
+  processesPerNode: number | undefined;
+  firstNs: bigint | undefined;
+  lastNs: bigint | undefined;
+  /** Wall-clock ms of the newest arrival. */
+  lastArrivalMs = 0;
+  /** Bumped on every change; the analysis is cached per version. */
+  version = 0;
+  /** torchrun's `failed (exitcode: …) local_rank: L (pid: P)` lines, resolved to ranks on demand. */
+  readonly launcherExits: Array<{ host: string | undefined; nodeRank: number | undefined; localRank: number; pid: number; exitCode: number; timeNs: bigint }> = [];
+  /** Lines with a local `[defaultN]:` prefix from a node > 0, held until the processes per node are known. */
+  private pendingLocal: Array<{ labels: Labels; streamKey: string; host: string | undefined; nodeRank: number; timeNs: bigint; line: string }> = [];
+  private readonly reports = new Map<string, ReportEntry | undefined>();
+  private readonly reportSection = new Map<string, 'failures' | 'root' | undefined>();
+
+  constructor(tenant: string, id: string) {
+    this.tenant = tenant;
+    this.id = id;
+  }
+
+  private rankState(rank: number): RankState {
+    let state = this.ranks.get(rank);
+    if (state === undefined) {
+      state = new RankState(rank);
+      this.ranks.set(rank, state);
+    }
+    return state;
+  }
+
+  /** Takes one stream's entries (one push). */
+  addEntries(labels: Labels, entries: ReadonlyArray<{ timestampNs: bigint; line: string }>, arrivalMs: number): void {
+    this.version++;
+    this.lastArrivalMs = Math.max(this.lastArrivalMs, arrivalMs);
+    const host = labels.host ?? labels.hostname ?? labels.node ?? labels.nodename;
+    if (host !== undefined) this.hosts.add(host);
+    const nodeRankText = labels.node_rank ?? labels.group_rank;
+    if (nodeRankText !== undefined) this.nodeRanks.add(nodeRankText);
+    const nodeRank = parseRankNumber(nodeRankText);
+    const labelWorld = parseRankNumber(labels.world_size);
+    if (labelWorld !== undefined && labelWorld > 0) this.worldSize = Math.max(this.worldSize ?? 0, labelWorld);
+    const localWorld = parseRankNumber(labels.local_world_size);
+    if (localWorld !== undefined && localWorld > 0) this.processesPerNode ??= localWorld;
+    const labelRank = rankFromLabels(labels);
+    const streamKey = JSON.stringify(labels);
+    for (const entry of entries) this.addEntry(labels, streamKey, host, nodeRank, labelRank, entry.timestampNs, entry.line);
+  }
+
+  private addEntry(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, labelRank: number | undefined, timeNs: bigint, rawLine: string): void {
+    if (this.firstNs === undefined || timeNs < this.firstNs) this.firstNs = timeNs;
+    if (this.lastNs === undefined || timeNs > this.lastNs) this.lastNs = timeNs;
+    let rank = labelRank;
+    let line = rawLine;
+    const prefix = splitLinePrefix(rawLine);
+    if (prefix !== undefined) {
+      line = prefix.rest;
+      if (rank === undefined) {
+        if (prefix.kind === 'global') rank = prefix.rank;
+        else if (nodeRank !== undefined && nodeRank > 0 && this.processesPerNode === undefined) {
+          if (this.pendingLocal.length < MAX_PENDING_LOCAL_LINES) {
+            this.pendingLocal.push({ labels, streamKey, host, nodeRank, timeNs, line: rawLine });
+            return;
+          }
+          this.resolvePendingLocal();
+          rank = globalRank(prefix.rank, nodeRank, this.processesPerNode);
+        } else rank = globalRank(prefix.rank, nodeRank, this.processesPerNode) ?? prefix.rank;
+      }
+    }
+    if (rank === undefined) {
+      this.addLauncherLine(labels, streamKey, host, nodeRank, timeNs, line);
+      return;
+    }
+    const state = this.rankState(rank);
+    if (host !== undefined) state.host = host;
+    if (nodeRank !== undefined) state.nodeRank = nodeRank;
+    // A rank that already exited and logs again was relaunched: a new attempt of the same run.
+    if (state.wrapperExitNs !== undefined && timeNs > state.wrapperExitNs + 1_000_000_000n && !line.startsWith('rankscope run:')) this.beginAttempt(timeNs);
+    const level = labels.level ?? labels.detected_level;
+    state.noteLine(timeNs, line, level === 'error' || level === 'critical');
+    const nccl = line.indexOf(' NCCL ') === -1 ? undefined : ncclProcessPrefix(line);
+    if (nccl !== undefined) {
+      state.pid = nccl.pid;
+      this.pids.set(`${nccl.host}:${nccl.pid}`, rank);
+      state.host ??= nccl.host;
+      const address = /Bootstrap : Using \w+:([\d.]+)|NET\/Socket : Using \[\d+\]\w+:([\d.]+)/.exec(line);
+      if (address !== null) {
+        state.address = address[1] ?? address[2];
+        this.addresses.set(state.address!, nccl.host);
+      }
+    }
+    const metrics = extractMetrics(line);
+    if (metrics !== undefined) {
+      const timeNumber = Number(timeNs);
+      let progressed = false;
+      for (const [name, value] of metrics.values) {
+        this.series.add(name, rank, metrics.step, timeNumber, value);
+        if (name !== 'loss_scale' && name !== 'overflow') progressed = true;
+        if ((name === 'loss' || name === 'eval_loss') && !Number.isFinite(value)) {
+          this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(metrics.step !== undefined ? { step: String(metrics.step) } : {}) } }, rank, state.host, timeNs, line, labels);
+        }
+      }
+      if (progressed) state.noteProgress(timeNs, metrics.step);
+    }
+    for (const hit of matchSignatures(line)) {
+      if (hit.signature.role === 'exit' && (hit.signature.id === 'wrapper-exit-code' || hit.signature.id === 'wrapper-signal')) {
+        state.exitCode = hit.fields.exitcode !== undefined ? Number(hit.fields.exitcode) : null;
+        state.exitSignal = hit.fields.signal_name ?? null;
+        state.exitNs = timeNs;
+        state.wrapperExitNs = timeNs;
+      }
+      this.addHit(hit, rank, state.host, timeNs, line, labels);
+    }
+  }
+
+  private addLauncherLine(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, text: string): void {
+    const facts = launchFacts(text);
+    if (facts !== undefined) {
+      if (facts.processesPerNode !== undefined && this.processesPerNode === undefined) {
+        this.processesPerNode = facts.processesPerNode;
+        this.resolvePendingLocal();
+      }
+      if (facts.worldSize !== undefined && facts.worldSize > 0) this.worldSize = Math.max(this.worldSize ?? 0, facts.worldSize);
+      if (facts.restartCount !== undefined && facts.restartCount > 0) this.beginAttempt(timeNs, facts.restartCount + 1);
+      else if (facts.restarting === true) this.beginAttempt(timeNs);
+    }
+    for (const line of text.includes('\n') ? text.split('\n') : [text]) this.readReportLine(streamKey, host, nodeRank, timeNs, line);
+    for (const hit of matchSignatures(text)) {
+      if (hit.signature.id === 'torchrun-worker-failed') {
+        // Resolved to a rank when analysed: by pid, else node rank × processes per node + local rank.
+        this.launcherExits.push({ host, nodeRank, localRank: Number(hit.fields.local_rank), pid: Number(hit.fields.pid), exitCode: Number(hit.fields.exitcode), timeNs });
+      }
+      if (hit.signature.id === 'srun-task-exit') {
+        const rank = Number(hit.fields.task);
+        const state = this.rankState(rank);
+        state.host ??= hit.fields.host;
+        state.exitCode = hit.fields.exitcode !== undefined ? Number(hit.fields.exitcode) : hit.fields.how === 'Killed' ? -9 : -1;
+        state.exitNs ??= timeNs;
+      }
+      this.addHit(hit, null, host, timeNs, text, labels);
+    }
+  }
+
+  /** torchrun's failure report: `Failures:` / `Root Cause (first observed failure):` then `[N]:` blocks. */
+  private readReportLine(streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, line: string): void {
+    if (line.includes('Root Cause (first observed failure)')) {
+      this.closeReportEntry(streamKey, timeNs);
+      this.reportSection.set(streamKey, 'root');
+      return;
+    }
+    if (/^\s*Failures:\s*$/.test(line)) {
+      this.closeReportEntry(streamKey, timeNs);
+      this.reportSection.set(streamKey, 'failures');
+      return;
+    }
+    const section = this.reportSection.get(streamKey);
+    if (section === undefined) return;
+    if (/^\s*\[\d+\]:\s*$/.test(line)) {
+      this.closeReportEntry(streamKey, timeNs);
+      this.reports.set(streamKey, { section });
+      return;
+    }
+    if (/^={20,}/.test(line) && section === 'root') {
+      this.closeReportEntry(streamKey, timeNs);
+      this.reportSection.delete(streamKey);
+      return;
+    }
+    const entry = this.reports.get(streamKey);
+    if (entry === undefined) return;
+    let match = /^\s*rank\s*: (\d+) \(local_rank: (\d+)\)/.exec(line);
+    if (match !== null) {
+      entry.rank = Number(match[1]);
+      entry.localRank = Number(match[2]);
+      return;
+    }
+    match = /^\s*exitcode\s*: (-?\d+) \(pid: (\d+)\)/.exec(line);
+    if (match !== null) {
+      entry.exitCode = Number(match[1]);
+      entry.pid = Number(match[2]);
+      return;
+    }
+    match = /^\s*host\s*: (\S+)/.exec(line);
+    if (match !== null) entry.host = match[1]!;
+    void host;
+    void nodeRank;
+  }
+
+  private closeReportEntry(streamKey: string, timeNs: bigint): void {
+    const entry = this.reports.get(streamKey);
+    this.reports.delete(streamKey);
+    if (entry?.rank === undefined) return;
+    const state = this.rankState(entry.rank);
+    if (entry.host !== undefined) {
+      state.host ??= entry.host;
+      if (entry.pid !== undefined) this.pids.set(`${entry.host}:${entry.pid}`, entry.rank);
+    }
+    if (entry.exitCode !== undefined && state.exitCode === undefined) {
+      state.exitCode = entry.exitCode;
+      state.exitNs ??= timeNs;
+    }
+    if (entry.section === 'root' && this.rootCause === undefined) {
+      this.rootCause = { rank: entry.rank, exitCode: entry.exitCode, host: entry.host, timeNs };
+    }
+  }
+
+  /**
+   * Replays held `[defaultN]:` lines once the processes per node are known, or (when asked to settle
+   * with it still unknown) with it inferred as the highest local rank seen + 1.
+   */
+  resolvePendingLocal(): void {
+    if (this.pendingLocal.length === 0) return;
+    if (this.processesPerNode === undefined) {
+      let maxLocal = 0;
+      for (const pending of this.pendingLocal) maxLocal = Math.max(maxLocal, splitLinePrefix(pending.line)?.rank ?? 0);
+      for (const state of this.ranks.values()) if (state.nodeRank === 0) maxLocal = Math.max(maxLocal, state.rank);
+      this.processesPerNode = maxLocal + 1;
+    }
+    const pending = this.pendingLocal;
+    this.pendingLocal = [];
+    for (const entry of pending) this.addEntry(entry.labels, entry.streamKey, entry.host, entry.nodeRank, undefined, entry.timeNs, entry.line);
+  }
+
+  private beginAttempt(timeNs: bigint, number?: number): void {
+    if (this.attempts.length === 0) this.attempts.push({ number: 1, startNs: this.firstNs ?? timeNs });
+    const last = this.attempts[this.attempts.length - 1]!;
+    if (number !== undefined && number <= last.number) return;
+    if (number === undefined && timeNs <= last.startNs + 5_000_000_000n) return;
+    this.attempts.push({ number: number ?? last.number + 1, startNs: timeNs });
+    // Exits belong to the attempt that ended; a relaunched rank starts clean.
+    for (const state of this.ranks.values()) {
+      if (state.exitNs !== undefined && state.exitNs < timeNs) {
+        state.exitNs = undefined;
+        state.wrapperExitNs = undefined;
+        state.exitCode = undefined;
+        state.exitSignal = null;
+      }
+    }
+    this.rootCause = undefined;
+  }
+
+  private addHit(found: { signature: FailureSignature; fields: Record<string, string> }, rank: number | null, host: string | undefined, timeNs: bigint, line: string, labels: Labels): void {
+    const hit: Hit = { ...found, rank, host, timeNs, line: line.length > MAX_EVIDENCE_CHARS ? line.slice(0, MAX_EVIDENCE_CHARS) : line, labels };
+    if (found.signature.role === 'finish') {
+      if (this.finishes.length < 1000) this.finishes.push(hit);
+      return;
+    }
+    if (found.signature.role === 'harmless' && this.hits.length >= MAX_HITS_PER_RUN / 2) return;
+    if (this.hits.length >= MAX_HITS_PER_RUN && found.signature.role !== 'cause' && found.signature.role !== 'scheduler' && found.signature.role !== 'kernel_oom') return;
+    this.hits.push(hit);
+  }
+
+  /** The attempt in force (1 when there was no restart). */
+  currentAttempt(): Attempt {
+    return this.attempts[this.attempts.length - 1] ?? { number: 1, startNs: this.firstNs ?? 0n };
+  }
+}
+
+/** A loss value that is NaN or infinite, read by the extractors. */
+export const NAN_VALUE_SIGNATURE: FailureSignature = {
+  id: 'non-finite-loss-value',
+  class: 'nan_loss',
+  severity: 'critical',
+  role: 'cause',
+  pattern: /$^/,
+  fields: { value: 0, step: 0 },
+};

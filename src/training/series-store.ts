@@ -1,0 +1,116 @@
+// Per-rank metric series of one run: points appended as lines arrive, kept in growable typed arrays
+// (16 bytes a point), keyed by step when the line had one and by time otherwise. Reads sort lazily
+// (arrival order is usually log order) and thin long series to a point budget.
+
+export type SeriesAxis = 'step' | 'time';
+
+/** One series of one rank. Time x values are nanoseconds since the epoch (as a double: ns precision is kept to ~256 ns, enough for a chart). */
+export class PointSeries {
+  readonly axis: SeriesAxis;
+  private xs = new Float64Array(64);
+  private values = new Float64Array(64);
+  private count = 0;
+  private sorted = true;
+
+  constructor(axis: SeriesAxis) {
+    this.axis = axis;
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  add(x: number, value: number): void {
+    if (this.count === this.xs.length) {
+      const xs = new Float64Array(this.count * 2);
+      xs.set(this.xs);
+      this.xs = xs;
+      const values = new Float64Array(this.count * 2);
+      values.set(this.values);
+      this.values = values;
+    }
+    if (this.count > 0 && x < this.xs[this.count - 1]!) this.sorted = false;
+    this.xs[this.count] = x;
+    this.values[this.count] = value;
+    this.count++;
+  }
+
+  private sort(): void {
+    if (this.sorted) return;
+    const order = Array.from({ length: this.count }, (_, i) => i);
+    const xs = this.xs;
+    order.sort((a, b) => xs[a]! - xs[b]! || a - b);
+    const newXs = new Float64Array(this.xs.length);
+    const newValues = new Float64Array(this.values.length);
+    for (let i = 0; i < this.count; i++) {
+      newXs[i] = xs[order[i]!]!;
+      newValues[i] = this.values[order[i]!]!;
+    }
+    this.xs = newXs;
+    this.values = newValues;
+    this.sorted = true;
+  }
+
+  /** Points in x order; more than `maxPoints` are thinned evenly (first and last kept). */
+  points(maxPoints: number): Array<[number, number]> {
+    this.sort();
+    const out: Array<[number, number]> = [];
+    if (this.count <= maxPoints) {
+      for (let i = 0; i < this.count; i++) out.push([this.xs[i]!, this.values[i]!]);
+      return out;
+    }
+    const stride = (this.count - 1) / (maxPoints - 1);
+    for (let k = 0; k < maxPoints; k++) {
+      const i = Math.round(k * stride);
+      out.push([this.xs[i]!, this.values[i]!]);
+    }
+    return out;
+  }
+
+  /** The first point (in x order) whose value is NaN or infinite. */
+  firstNonFinite(): [number, number] | undefined {
+    this.sort();
+    for (let i = 0; i < this.count; i++) if (!Number.isFinite(this.values[i]!)) return [this.xs[i]!, this.values[i]!];
+    return undefined;
+  }
+}
+
+/** At most this many distinct series names per run: the generic fallback must not turn prose into thousands of series. */
+export const MAX_SERIES_NAMES_PER_RUN = 256;
+
+export class RunSeries {
+  /** name → rank → series. */
+  private readonly byName = new Map<string, Map<number, PointSeries>>();
+
+  names(): string[] {
+    return [...this.byName.keys()].sort();
+  }
+
+  ranksOf(name: string): number[] {
+    return [...(this.byName.get(name)?.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  get(name: string, rank: number): PointSeries | undefined {
+    return this.byName.get(name)?.get(rank);
+  }
+
+  /** Adds a point; the series' axis is fixed by its first point (a step series ignores stepless points). */
+  add(name: string, rank: number, step: number | undefined, timeNs: number, value: number): void {
+    let ranks = this.byName.get(name);
+    if (ranks === undefined) {
+      if (this.byName.size >= MAX_SERIES_NAMES_PER_RUN) return;
+      ranks = new Map();
+      this.byName.set(name, ranks);
+    }
+    let series = ranks.get(rank);
+    if (series === undefined) {
+      series = new PointSeries(step === undefined ? 'time' : 'step');
+      ranks.set(rank, series);
+    }
+    if (series.axis === 'step') {
+      if (step !== undefined) series.add(step, value);
+    } else {
+      series.add(timeNs, value);
+    }
+  }
+}
