@@ -367,7 +367,7 @@ async function runBlock(engine: PromQLEngine, block: EvalBlock, unsupported: str
       : await engine.instantQuery('', block.query, block.atMs);
   } catch (error) {
     const message = (error as Error).message;
-    if (block.expectFail === undefined) return outcome(false, unsupported ?? `unexpected error: ${message}`);
+    if (block.expectFail === undefined) return outcome(false, `${unsupported === undefined ? '' : `[${unsupported}] `}unexpected error: ${message}`);
     if (block.expectFail.message !== undefined && block.expectFail.message !== message) {
       return outcome(false, `expected error ${JSON.stringify(block.expectFail.message)}, got ${JSON.stringify(message)}`);
     }
@@ -378,6 +378,6 @@ async function runBlock(engine: PromQLEngine, block: EvalBlock, unsupported: str
   }
   if (block.expectFail !== undefined) return outcome(false, 'expected an error, got a result');
   const failure = checkResult(block, result);
-  if (failure !== undefined) return outcome(false, unsupported ?? failure);
+  if (failure !== undefined) return outcome(false, `${unsupported === undefined ? '' : `[${unsupported}] `}${failure}`);
   return outcome(true, '');
 }

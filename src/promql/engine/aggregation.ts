@@ -41,10 +41,12 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
     }
   }
   if (op === 'quantile' && scalarParam !== undefined) {
-    for (const q of scalarParam) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`);
+    for (const q of scalarParam) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`, expr.param?.pos);
   }
   if (op === 'limit_ratio' && scalarParam !== undefined) {
-    for (const r of scalarParam) if (r < -1 || r > 1) annotations.warn(`ratio value should be between -1 and 1, got ${r}`);
+    for (const r of scalarParam) {
+      if (r < -1 || r > 1) annotations.warn(`ratio value should be between -1 and 1, got ${r}, capping to ${r < 0 ? -1 : 1}`, expr.param?.pos);
+    }
   }
   const groups = new Map<string, Group>();
   const order: Group[] = [];

@@ -91,11 +91,12 @@ export class PromQLEngine {
       tenant,
       queryStartMs: startMs,
       queryEndMs: endMs,
+      queryStepMs: stepMs,
       lookbackDeltaMs: options.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
       defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
       maxSamples: this.options.maxSamples,
       signal,
-    });
+    }, typeof query === 'string' ? query : undefined);
     const count = isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1;
     const grid = { startMs, stepMs: isRange ? stepMs : 1, count };
     const evaluated = await evaluator.evaluate(expr, grid);

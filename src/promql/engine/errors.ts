@@ -1,3 +1,6 @@
+import type { PositionRange } from '../syntax/ast.ts';
+import { positionText } from '../syntax/errors.ts';
+
 // Errors a query can end with. The HTTP layer maps them: bad data or semantics → 422 (execution),
 // timeout and cancellation → 503, as Prometheus' API does.
 
@@ -16,16 +19,28 @@ export class PromQLQueryError extends Error {
 /** Prometheus' ErrTooManySamples text. */
 export const TOO_MANY_SAMPLES_MESSAGE = 'query processing would load too many samples into memory in query execution';
 
-/** Warnings and infos collected during evaluation (Prometheus annotations), deduplicated. */
+/**
+ * Warnings and infos collected during evaluation (Prometheus annotations), deduplicated. Like
+ * Prometheus, each names the position of the expression it is about: `… (1:25)`.
+ */
 export class Annotations {
   readonly warnings = new Set<string>();
   readonly infos = new Set<string>();
+  private readonly query: string | undefined;
 
-  warn(message: string): void {
-    this.warnings.add(`PromQL warning: ${message}`);
+  constructor(query?: string) {
+    this.query = query;
   }
 
-  info(message: string): void {
-    this.infos.add(`PromQL info: ${message}`);
+  warn(message: string, pos?: PositionRange): void {
+    this.warnings.add(`PromQL warning: ${message}${this.suffix(pos)}`);
+  }
+
+  info(message: string, pos?: PositionRange): void {
+    this.infos.add(`PromQL info: ${message}${this.suffix(pos)}`);
+  }
+
+  private suffix(pos: PositionRange | undefined): string {
+    return pos === undefined || this.query === undefined ? '' : ` (${positionText(this.query, pos.start)})`;
   }
 }

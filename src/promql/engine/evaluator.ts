@@ -29,6 +29,8 @@ export interface EvaluatorOptions {
   /** The query's own start and end, for `@ start()` / `@ end()`. */
   queryStartMs: number;
   queryEndMs: number;
+  /** 0 for instant queries. */
+  queryStepMs: number;
   lookbackDeltaMs: number;
   defaultSubqueryStepMs: number;
   maxSamples: number;
@@ -39,12 +41,13 @@ const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 const RATE_FUNCTIONS = new Set(['rate', 'increase', 'irate']);
 
 export class Evaluator {
-  readonly annotations = new Annotations();
+  readonly annotations: Annotations;
   private samplesInMemory = 0;
   private readonly options: EvaluatorOptions;
 
-  constructor(options: EvaluatorOptions) {
+  constructor(options: EvaluatorOptions, queryText?: string) {
     this.options = options;
+    this.annotations = new Annotations(queryText);
   }
 
   checkAbort(where: string): void {
@@ -246,19 +249,47 @@ export class Evaluator {
         series: series.map((s, k) => ({ labels: s.labels, values: timestamps[k]!.map((t) => t / 1000), present: s.present, dropName: true })),
       };
     }
+    const queryScalar = this.queryScalar(call.func);
+    if (queryScalar !== undefined) return { kind: 'scalar', values: new Float64Array(grid.count).fill(queryScalar) };
     const args: EvalValue[] = [];
     for (const arg of call.args) args.push(await this.evaluate(arg, grid));
+    if (call.func === 'min_of' || call.func === 'max_of') {
+      const a = (args[0] as { values: Float64Array }).values;
+      const b = (args[1] as { values: Float64Array }).values;
+      const pick = call.func === 'min_of' ? Math.min : Math.max;
+      return { kind: 'scalar', values: a.map((x, i) => pick(x, b[i]!)) };
+    }
     if (call.func === 'absent') {
       const vector = args[0]!;
       const present = new Uint8Array(grid.count);
       if (vector.kind === 'vector') for (const s of vector.series) for (let i = 0; i < grid.count; i++) present[i] ||= s.present[i]!;
       return absentResult(call.args[0]!, present, grid);
     }
+    if (grid.count > 1 && call.func.startsWith('sort')) {
+      this.annotations.warn(`sort is ineffective for range queries since results are always ordered by labels`, call.pos);
+    }
     try {
       return evaluateInstantFunction(call, args, grid, this.annotations);
     } catch (error) {
       if (error instanceof DuplicateLabelsetError) throw new PromQLQueryError(error.message);
       throw error;
+    }
+  }
+
+  /** step(), range(), start(), end(): properties of the query, in seconds. */
+  private queryScalar(name: string): number | undefined {
+    const o = this.options;
+    switch (name) {
+      case 'step':
+        return o.queryStepMs / 1000;
+      case 'range':
+        return (o.queryEndMs - o.queryStartMs) / 1000;
+      case 'start':
+        return o.queryStartMs / 1000;
+      case 'end':
+        return o.queryEndMs / 1000;
+      default:
+        return undefined;
     }
   }
 
@@ -279,7 +310,7 @@ export class Evaluator {
     }
     if (call.func === 'quantile_over_time') {
       for (const q of scalarArgs[0]!) {
-        if (!(q >= 0 && q <= 1)) this.annotations.warn(`quantile value should be between 0 and 1, got ${formatNumberForMessage(q)}`);
+        if (!(q >= 0 && q <= 1)) this.annotations.warn(`quantile value should be between 0 and 1, got ${formatNumberForMessage(q)}`, call.args[0]!.pos);
       }
     }
     const modifier = rangeArg.type === 'MatrixSelector' ? rangeArg.modifier : undefined;
@@ -316,7 +347,7 @@ export class Evaluator {
       if (checkCounterName) {
         const name = s.labels.__name__;
         if (name !== undefined && !COUNTER_SUFFIXES.some((suffix) => name.endsWith(suffix))) {
-          this.annotations.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`);
+          this.annotations.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, rangeArg.pos);
         }
       }
       out.push(result);

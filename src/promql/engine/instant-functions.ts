@@ -3,7 +3,7 @@
 // histogram_quantile/histogram_fraction. Range-window functions live in range-functions.ts.
 
 import type { Labels } from '../../push/types.ts';
-import type { Call } from '../syntax/ast.ts';
+import type { Call, PositionRange } from '../syntax/ast.ts';
 import { compileAnchoredRegex } from '../regex.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { bucketFraction, bucketQuantile, type Bucket } from './histogram-buckets.ts';
@@ -163,9 +163,9 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
     case 'label_join':
       return { kind: 'vector', series: labelJoin(vectorArg(args[0]), stringArg(args[1]), stringArg(args[2]), args.slice(3).map(stringArg), count) };
     case 'histogram_quantile':
-      return { kind: 'vector', series: histogramQuantile(scalarArg(args[0], count), vectorArg(args[1]), count, annotations) };
+      return { kind: 'vector', series: histogramQuantile(scalarArg(args[0], count), vectorArg(args[1]), count, annotations, call.args[0]!.pos, call.args[1]!.pos) };
     case 'histogram_fraction':
-      return { kind: 'vector', series: histogramFraction(scalarArg(args[0], count), scalarArg(args[1], count), vectorArg(args[2]), count) };
+      return { kind: 'vector', series: histogramFraction(scalarArg(args[0], count), scalarArg(args[1], count), vectorArg(args[2]), count, annotations, call.args[2]!.pos) };
     case 'histogram_avg':
     case 'histogram_count':
     case 'histogram_sum':
@@ -312,13 +312,13 @@ interface BucketGroup {
   members: Array<{ upperBound: number; series: StepVectorSeries }>;
 }
 
-function bucketGroups(series: StepVectorSeries[], annotations: Annotations): BucketGroup[] {
+function bucketGroups(series: StepVectorSeries[], annotations: Annotations, pos: PositionRange | undefined): BucketGroup[] {
   const groups = new Map<string, BucketGroup>();
   for (const s of series) {
     const le = s.labels.le;
     const upperBound = le === undefined ? NaN : parseBound(le);
     if (Number.isNaN(upperBound)) {
-      annotations.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le ?? '')} for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`);
+      annotations.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le ?? '')} for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`, pos);
       continue;
     }
     const labels: Labels = { ...s.labels };
@@ -349,10 +349,10 @@ function collectBuckets(group: BucketGroup, step: number): Bucket[] {
   return buckets;
 }
 
-function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations): StepVectorSeries[] {
-  for (const q of qs) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`);
+function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, qPos: PositionRange, vectorPos: PositionRange): StepVectorSeries[] {
+  for (const q of qs) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`, qPos);
   const out: StepVectorSeries[] = [];
-  for (const group of bucketGroups(series, annotations)) {
+  for (const group of bucketGroups(series, annotations, vectorPos)) {
     const result = newVectorSeries(group.labels, count);
     for (let i = 0; i < count; i++) {
       const buckets = collectBuckets(group, i);
@@ -360,7 +360,7 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
       const { value, forcedMonotonic } = bucketQuantile(qs[i]!, buckets);
       if (forcedMonotonic) {
         const name = group.members[0]?.series.labels.__name__ ?? '';
-        annotations.info(`input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(name)}`);
+        annotations.info(`input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(name)}`, vectorPos);
       }
       result.values[i] = value;
       result.present[i] = 1;
@@ -370,9 +370,9 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
   return out;
 }
 
-function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: StepVectorSeries[], count: number): StepVectorSeries[] {
+function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, vectorPos: PositionRange): StepVectorSeries[] {
   const out: StepVectorSeries[] = [];
-  for (const group of bucketGroups(series, new Annotations())) {
+  for (const group of bucketGroups(series, annotations, vectorPos)) {
     const result = newVectorSeries(group.labels, count);
     for (let i = 0; i < count; i++) {
       const buckets = collectBuckets(group, i);

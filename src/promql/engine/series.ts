@@ -57,10 +57,13 @@ export function sortedLabels(labels: Labels): Labels {
   return out;
 }
 
+/** Drops the metric name, and with it the type and unit labels that describe it (`__type__`, `__unit__`). */
 export function withoutName(labels: Labels): Labels {
-  if (!('__name__' in labels)) return labels;
+  if (!('__name__' in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;
   const out: Labels = { ...labels };
   delete out.__name__;
+  delete out.__type__;
+  delete out.__unit__;
   return out;
 }
 

@@ -106,10 +106,14 @@ export function tokenize(query: string): Token[] {
     }
     const two = query.slice(pos, pos + 2);
     const operator = OPERATORS.find((op) => op === two) ?? OPERATORS.find((op) => op === ch);
-    if (operator !== undefined && !(operator === '!' )) {
+    if (operator !== undefined) {
       pos += operator.length;
       push('operator', start, pos);
       continue;
+    }
+    if (ch === '}' && braceDepth === 0) {
+      push('error', start, start + 1, "unexpected character: '}'");
+      return tokens;
     }
     if (PUNCTUATION.has(ch)) {
       if (ch === '{') braceDepth++;

@@ -31,6 +31,8 @@ const KEYWORDS = new Set([
   'and', 'or', 'unless', 'atan2', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool',
   'offset', 'start', 'end', 'smoothed', 'anchored', 'fill', 'fill_left', 'fill_right',
 ]);
+/** Keywords that can never start a metric name (the others, like `fill` or `start`, are contextual). */
+const RESERVED = new Set(['and', 'or', 'unless', 'atan2', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset']);
 const WORD_OPERATORS = new Set(['and', 'or', 'unless', 'atan2']);
 const PRECEDENCE: Record<BinaryOp, number> = {
   or: 1,
@@ -218,7 +220,7 @@ class Parser {
     } else if (this.isKeyword('group_left') || this.isKeyword('group_right')) {
       throw this.unexpected(this.peek());
     }
-    while (this.isKeyword('fill') || this.isKeyword('fill_left') || this.isKeyword('fill_right')) {
+    while ((this.isKeyword('fill') || this.isKeyword('fill_left') || this.isKeyword('fill_right')) && this.isPunct('(', 1)) {
       const which = lower(this.next());
       this.expectPunct('(', 'fill modifier');
       const value = this.parseSignedNumber('fill modifier');
@@ -339,8 +341,9 @@ class Parser {
       if (token.kind === 'identifier' && AGGREGATORS.has(word as AggregateOp) && (this.isPunct('(', 1) || this.isKeyword('by', 1) || this.isKeyword('without', 1))) {
         return this.parseAggregate(word as AggregateOp);
       }
+      if (token.kind === 'identifier' && RESERVED.has(word)) throw this.unexpected(token);
       if (token.kind === 'identifier' && this.isPunct('(', 1)) return this.parseCall();
-      if (token.kind === 'identifier' && (KEYWORDS.has(word) || AGGREGATORS.has(word as AggregateOp))) throw this.unexpected(token);
+      if (token.kind === 'identifier' && (RESERVED.has(word) || AGGREGATORS.has(word as AggregateOp))) throw this.unexpected(token);
       this.next();
       return this.parseVectorSelector(token.text, token);
     }
