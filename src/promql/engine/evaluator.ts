@@ -37,6 +37,11 @@ export interface EvaluatorOptions {
   signal: AbortSignal | undefined;
 }
 
+/** Functions the experimental range modifiers apply to (Prometheus' lists, in its message order). */
+const MODIFIER_FUNCTIONS = {
+  anchored: ['changes', 'delta', 'increase', 'rate', 'resets'],
+  smoothed: ['delta', 'increase', 'rate'],
+};
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 const RATE_FUNCTIONS = new Set(['rate', 'increase', 'irate']);
 
@@ -143,7 +148,8 @@ export class Evaluator {
     const refs = this.refTimes(grid, selector.at, selector.offsetMs);
     if (grid.count === 0) return { series: [], timestamps: [] };
     const lookback = this.options.lookbackDeltaMs;
-    const data = await this.fetch(selector, Math.min(...minMax(refs)) - lookback + 1, minMax(refs)[1]);
+    const [minRef, maxRef] = minMax(refs);
+    const data = await this.fetch(selector, minRef - lookback + 1, maxRef + (selector.smoothed ? lookback : 0));
     const series: StepVectorSeries[] = [];
     const timestamps: Float64Array[] = [];
     for (const s of data) {
@@ -160,7 +166,11 @@ export class Evaluator {
         while (j + 1 < ts.length && ts[j + 1]! <= ref) j++;
         if (j < 0 || ts[j]! <= ref - lookback) continue;
         if (s.stale !== undefined && s.stale[j]) continue;
-        out.values[i] = s.values[j]!;
+        let value = s.values[j]!;
+        if (selector.smoothed && ts[j]! < ref && j + 1 < ts.length && !(s.stale !== undefined && s.stale[j + 1])) {
+          value += ((s.values[j + 1]! - value) * (ref - ts[j]!)) / (ts[j + 1]! - ts[j]!);
+        }
+        out.values[i] = value;
         out.present[i] = 1;
         if (chosen) chosen[i] = ts[j]!;
         any = true;
@@ -182,7 +192,9 @@ export class Evaluator {
       const refs = this.refTimes(grid, node.vector.at, node.vector.offsetMs);
       if (grid.count === 0) return { series: [], refs, rangeMs: node.rangeMs };
       const [minRef, maxRef] = minMax(refs);
-      const data = await this.fetch(node.vector, minRef - node.rangeMs + 1, maxRef);
+      // Anchored and smoothed windows also read the samples just outside the window.
+      const margin = node.modifier === undefined ? 0 : this.options.lookbackDeltaMs;
+      const data = await this.fetch(node.vector, minRef - node.rangeMs + 1 - margin, maxRef + margin);
       const series: RangeSeries[] = [];
       let total = 0;
       for (const s of data) {
@@ -314,10 +326,13 @@ export class Evaluator {
       }
     }
     const modifier = rangeArg.type === 'MatrixSelector' ? rangeArg.modifier : undefined;
+    if (modifier !== undefined && !MODIFIER_FUNCTIONS[modifier].includes(call.func)) {
+      throw new PromQLQueryError(`${modifier} modifier can only be used with: ${MODIFIER_FUNCTIONS[modifier].join(', ')} - not with ${call.func}`);
+    }
     const input = await this.rangeInput(rangeArg, grid);
     const keepName = KEEPS_METRIC_NAME.has(call.func);
     const out: StepVectorSeries[] = [];
-    const ctx: WindowContext = { refMs: 0, rangeMs: input.rangeMs, params: scalarArgs.map(() => 0), modifier };
+    const ctx: WindowContext = { refMs: 0, rangeMs: input.rangeMs, params: scalarArgs.map(() => 0), modifier, lookbackDeltaMs: this.options.lookbackDeltaMs };
     const checkCounterName = RATE_FUNCTIONS.has(call.func);
     for (const s of input.series) {
       const result = newVectorSeries(s.labels, grid.count, keepName ? s.dropName : true);
@@ -334,7 +349,8 @@ export class Evaluator {
         previousRef = ref;
         lo = advance(s.timestampsMs, lo, ref - input.rangeMs);
         hi = advance(s.timestampsMs, hi, ref);
-        if (hi === lo) continue;
+        // A smoothed window may interpolate between samples on both sides of it.
+        if (hi === lo && modifier !== 'smoothed') continue;
         ctx.refMs = ref;
         for (let p = 0; p < scalarArgs.length; p++) ctx.params[p] = scalarArgs[p]![i]!;
         const value = kernel(s.timestampsMs, s.values, lo, hi, ctx);

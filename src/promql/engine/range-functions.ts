@@ -13,6 +13,8 @@ export interface WindowContext {
   params: number[];
   /** `anchored` / `smoothed` range modifiers (experimental). */
   modifier: 'anchored' | 'smoothed' | undefined;
+  /** How far before the window an anchored/smoothed function may look for a sample. */
+  lookbackDeltaMs: number;
 }
 
 export type WindowKernel = (ts: Float64Array, vs: Float64Array, lo: number, hi: number, ctx: WindowContext) => number | undefined;
@@ -160,10 +162,99 @@ function doubleExponentialSmoothing(vs: Float64Array, lo: number, hi: number, sf
   return s1;
 }
 
+/**
+ * The sample an anchored window starts from: the last one at or before the window start (within the
+ * lookback delta), else the window's first sample. Windows here hold samples (start, end].
+ */
+function anchorIndex(ts: Float64Array, lo: number, ctx: WindowContext): number {
+  const start = ctx.refMs - ctx.rangeMs;
+  if (lo > 0 && ts[lo - 1]! <= start && ts[lo - 1]! > start - ctx.lookbackDeltaMs) return lo - 1;
+  return lo;
+}
+
+/** Interpolated value at `t` between samples i and i + 1; counters treat a drop as a reset from zero. */
+function interpolate(ts: Float64Array, vs: Float64Array, i: number, t: number, isCounter: boolean): number {
+  const a = vs[i]!;
+  let b = vs[i + 1]!;
+  if (isCounter && b < a) b += a;
+  return a + ((b - a) * (t - ts[i]!)) / (ts[i + 1]! - ts[i]!);
+}
+
+/** increase/delta with the `anchored` or `smoothed` modifier: no extrapolation, exact boundaries. */
+function boundedIncrease(ts: Float64Array, vs: Float64Array, lo: number, hi: number, ctx: WindowContext, isCounter: boolean, isRate: boolean): number | undefined {
+  const start = ctx.refMs - ctx.rangeMs;
+  const end = ctx.refMs;
+  let result: number;
+  if (ctx.modifier === 'anchored') {
+    if (hi === lo) return undefined;
+    const first = anchorIndex(ts, lo, ctx);
+    result = vs[hi - 1]! - vs[first]!;
+    if (isCounter) {
+      for (let i = first + 1; i < hi; i++) if (vs[i]! < vs[i - 1]!) result += vs[i - 1]!;
+    }
+  } else {
+    // Smoothed: interpolate at both boundaries; needs data on both sides of the window's edges.
+    const hasBefore = lo > 0 && ts[lo - 1]! > start - ctx.lookbackDeltaMs;
+    const hasAfter = hi < ts.length && ts[hi]! <= end + ctx.lookbackDeltaMs;
+    if (hi === lo && !(hasBefore && hasAfter)) return undefined;
+    // Points on the counter's adjusted scale: [startValue, samples in (start, end], endValue].
+    let startValue: number;
+    let firstInside = lo;
+    if (hasBefore) startValue = interpolate(ts, vs, lo - 1, start, isCounter);
+    else {
+      startValue = vs[lo]!;
+      firstInside = lo + 1;
+    }
+    let endValue: number;
+    const lastIndex = hi - 1;
+    if (hi === lo) {
+      endValue = interpolate(ts, vs, lo - 1, end, isCounter);
+      return scaleRate(endValue - startValue, ctx, isRate);
+    }
+    if (ts[lastIndex]! === end || !hasAfter) endValue = vs[lastIndex]!;
+    else endValue = interpolate(ts, vs, lastIndex, end, isCounter);
+    result = 0;
+    let previous = startValue;
+    if (hasBefore) {
+      // From the interpolated start to the first sample inside, on the adjusted scale.
+      const before = vs[lo - 1]!;
+      const first = vs[lo]!;
+      result += (isCounter && first < before ? first + before : first) - startValue;
+      previous = first;
+      firstInside = lo + 1;
+    }
+    for (let i = firstInside; i <= lastIndex; i++) {
+      const value = vs[i]!;
+      result += isCounter && value < previous ? value : value - previous;
+      previous = value;
+    }
+    result += endValue - vs[lastIndex]!;
+  }
+  return scaleRate(result, ctx, isRate);
+}
+
+function scaleRate(increase: number, ctx: WindowContext, isRate: boolean): number {
+  return isRate ? increase / (ctx.rangeMs / 1000) : increase;
+}
+
+function rateKernel(isCounter: boolean, isRate: boolean): WindowKernel {
+  return (ts, vs, lo, hi, ctx) =>
+    ctx.modifier === undefined ? extrapolatedRate(ts, vs, lo, hi, ctx, isCounter, isRate) : boundedIncrease(ts, vs, lo, hi, ctx, isCounter, isRate);
+}
+
+/** Anchored changes/resets also look at the step from the anchor sample into the window. */
+function countTransitions(vs: Float64Array, ts: Float64Array, lo: number, hi: number, ctx: WindowContext, counts: (previous: number, current: number) => boolean): number | undefined {
+  if (hi === lo) return undefined;
+  const first = ctx.modifier === 'anchored' ? anchorIndex(ts, lo, ctx) : lo;
+  let n = 0;
+  for (let i = first + 1; i < hi; i++) if (counts(vs[i - 1]!, vs[i]!)) n++;
+  return n;
+}
+
 export const WINDOW_KERNELS: Record<string, WindowKernel> = {
-  rate: (ts, vs, lo, hi, ctx) => extrapolatedRate(ts, vs, lo, hi, ctx, true, true),
-  increase: (ts, vs, lo, hi, ctx) => extrapolatedRate(ts, vs, lo, hi, ctx, true, false),
-  delta: (ts, vs, lo, hi, ctx) => extrapolatedRate(ts, vs, lo, hi, ctx, false, false),
+  rate: rateKernel(true, true),
+  increase: rateKernel(true, false),
+  delta: rateKernel(false, false),
   irate: (ts, vs, lo, hi) => instantRate(ts, vs, lo, hi, true),
   idelta: (ts, vs, lo, hi) => instantRate(ts, vs, lo, hi, false),
   deriv: (ts, vs, lo, hi) => (hi - lo < 2 ? undefined : linearRegression(ts, vs, lo, hi, ts[lo]!)[0]),
@@ -173,28 +264,9 @@ export const WINDOW_KERNELS: Record<string, WindowKernel> = {
     return slope * ctx.params[0]! + intercept;
   },
   double_exponential_smoothing: (_ts, vs, lo, hi, ctx) => doubleExponentialSmoothing(vs, lo, hi, ctx.params[0]!, ctx.params[1]!),
-  changes: (_ts, vs, lo, hi) => {
-    if (hi === lo) return undefined;
-    let changes = 0;
-    let previous = vs[lo]!;
-    for (let i = lo + 1; i < hi; i++) {
-      const current = vs[i]!;
-      if (current !== previous && !(Number.isNaN(current) && Number.isNaN(previous))) changes++;
-      previous = current;
-    }
-    return changes;
-  },
-  resets: (_ts, vs, lo, hi) => {
-    if (hi === lo) return undefined;
-    let resets = 0;
-    let previous = vs[lo]!;
-    for (let i = lo + 1; i < hi; i++) {
-      const current = vs[i]!;
-      if (current < previous) resets++;
-      previous = current;
-    }
-    return resets;
-  },
+  changes: (ts, vs, lo, hi, ctx) =>
+    countTransitions(vs, ts, lo, hi, ctx, (previous, current) => current !== previous && !(Number.isNaN(current) && Number.isNaN(previous))),
+  resets: (ts, vs, lo, hi, ctx) => countTransitions(vs, ts, lo, hi, ctx, (previous, current) => current < previous),
   avg_over_time: (_ts, vs, lo, hi) => (hi === lo ? undefined : kahanMean(vs, lo, hi)),
   sum_over_time: (_ts, vs, lo, hi) => {
     if (hi === lo) return undefined;

@@ -53,6 +53,8 @@ export interface VectorSelector {
   /** Set when the offset depends on the query (`offset step()`); `offsetMs` is then resolved by the engine. */
   offsetExpr?: DurationExpr;
   at: AtModifier | undefined;
+  /** Experimental `smoothed` modifier: the value is interpolated between the samples around each step. */
+  smoothed?: boolean;
   pos: PositionRange;
 }
 

@@ -540,9 +540,11 @@ class Parser {
       if (this.isPunct('[')) expr = this.parseRangeOrSubquery(expr);
       else if (this.isKeyword('offset')) expr = this.parseOffset(expr);
       else if (this.peek().kind === 'punct' && this.peek().text === '@') expr = this.parseAt(expr);
-      else if ((this.isKeyword('anchored') || this.isKeyword('smoothed')) && expr.type === 'MatrixSelector') {
+      else if ((this.isKeyword('anchored') || this.isKeyword('smoothed')) && (expr.type === 'MatrixSelector' || expr.type === 'VectorSelector')) {
         const word = lower(this.next()) as 'anchored' | 'smoothed';
-        expr = { ...expr, modifier: word, pos: { start: expr.pos.start, end: this.tokens[this.index - 1]!.pos.end } };
+        const pos = { start: expr.pos.start, end: this.tokens[this.index - 1]!.pos.end };
+        if (expr.type === 'MatrixSelector') expr = { ...expr, modifier: word, pos };
+        else expr = { ...expr, smoothed: word === 'smoothed', pos };
       } else return expr;
     }
   }

@@ -28,7 +28,7 @@ export function formatExpr(expr: Expr): string {
         matchers = matchers.filter((m) => !(m.name === '__name__' && m.type === '=' && m.value === expr.name));
       }
       const body = matchers.length > 0 || head === '' ? `{${matchers.map(formatMatcher).join(', ')}}` : '';
-      return `${head}${body}${formatModifiers(expr.offsetMs, expr.offsetExpr, expr.at)}`;
+      return `${head}${body}${formatModifiers(expr.offsetMs, expr.offsetExpr, expr.at)}${expr.smoothed ? ' smoothed' : ''}`;
     }
     case 'MatrixSelector': {
       const vector = formatExpr({ ...expr.vector, offsetMs: 0, offsetExpr: undefined, at: undefined });
