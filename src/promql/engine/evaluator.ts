@@ -9,6 +9,7 @@ import { KEEPS_METRIC_NAME } from '../syntax/functions.ts';
 import { aggregate } from './aggregation.ts';
 import { evaluateBinary } from './binary.ts';
 import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
+import { evaluateInfo } from './info-function.ts';
 import { evaluateInstantFunction } from './instant-functions.ts';
 import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
 import {
@@ -145,7 +146,12 @@ export class Evaluator {
 
   /** Instant-vector selection with lookback; optionally the timestamps of the samples chosen. */
   async selectVector(selector: VectorSelector, grid: StepGrid, withTimestamps: boolean): Promise<{ series: StepVectorSeries[]; timestamps: Float64Array[] }> {
-    const refs = this.refTimes(grid, selector.at, selector.offsetMs);
+    return this.selectAt(selector, this.refTimes(grid, selector.at, selector.offsetMs), withTimestamps);
+  }
+
+  /** Instant-vector selection at given reference times (one per step). */
+  async selectAt(selector: VectorSelector, refs: Float64Array, withTimestamps = true): Promise<{ series: StepVectorSeries[]; timestamps: Float64Array[] }> {
+    const grid = { count: refs.length };
     if (grid.count === 0) return { series: [], timestamps: [] };
     const lookback = this.options.lookbackDeltaMs;
     const [minRef, maxRef] = minMax(refs);
@@ -270,6 +276,11 @@ export class Evaluator {
       const b = (args[1] as { values: Float64Array }).values;
       const pick = call.func === 'min_of' ? Math.min : Math.max;
       return { kind: 'scalar', values: a.map((x, i) => pick(x, b[i]!)) };
+    }
+    if (call.func === 'info') {
+      const base = args[0]!.kind === 'vector' ? args[0]!.series : [];
+      const query = { startMs: this.options.queryStartMs, endMs: this.options.queryEndMs };
+      return { kind: 'vector', series: await evaluateInfo(base, call.args[1], call.args[0]!, grid, query, this) };
     }
     if (call.func === 'absent') {
       const vector = args[0]!;

@@ -84,6 +84,7 @@ class Parser {
   private readonly tokens: Token[];
   private index = 0;
   private depth = 0;
+  private allowEmptySelector = false;
   private readonly query: string;
 
   constructor(query: string) {
@@ -368,7 +369,10 @@ class Parser {
     if (!this.isPunct(')')) {
       for (;;) {
         if (this.peek().kind === 'eof') throw this.error('unclosed left parenthesis', this.peek().pos);
+        // info()'s second argument selects info series and may consist of matchers that match empty.
+        this.allowEmptySelector = signature.name === 'info' && args.length === 1;
         args.push(this.parseBinary(0));
+        this.allowEmptySelector = false;
         if (this.isPunct(',')) {
           this.next();
           if (this.isPunct(')')) throw this.unexpected(this.peek(), 'function call arguments', 'expression');
@@ -528,7 +532,7 @@ class Parser {
       matchers.unshift({ name: '__name__', type: '=', value: name });
     }
     const pos = { start: first.pos.start, end };
-    if (!matchers.some((m) => !matchesEmpty(m))) throw this.error('vector selector must contain at least one non-empty matcher', pos);
+    if (!this.allowEmptySelector && !matchers.some((m) => !matchesEmpty(m))) throw this.error('vector selector must contain at least one non-empty matcher', pos);
     const selector: VectorSelector = { type: 'VectorSelector', name: name ?? braceName, matchers, offsetMs: 0, at: undefined, pos };
     return selector;
   }
@@ -780,7 +784,7 @@ function parseNumber(text: string): number {
   return Number(text);
 }
 
-function matchesEmpty(matcher: MetricLabelMatcher): boolean {
+export function matchesEmpty(matcher: MetricLabelMatcher): boolean {
   switch (matcher.type) {
     case '=':
       return matcher.value === '';
