@@ -1,0 +1,235 @@
+// Aggregation operators (sum, avg, topk, quantile, count_values, limitk, …) step by step. Group
+// membership depends only on labels, so groups are formed once; values are then reduced per step.
+
+import type { Labels } from '../../push/types.ts';
+import type { AggregateExpr } from '../syntax/ast.ts';
+import { Annotations, PromQLQueryError } from './errors.ts';
+import { kahanSumInc, quantileOfSorted, sortFloatsNaNFirst } from './float-math.ts';
+import { kahanMean } from './range-functions.ts';
+import { compareLabels, hasAnyPoint, labelsKey, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { limitRatioHash } from './label-hash.ts';
+
+interface Group {
+  labels: Labels;
+  members: StepVectorSeries[];
+}
+
+function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
+  const out: Labels = {};
+  if (without) {
+    for (const name in labels) if (name !== '__name__' && !grouping.includes(name)) out[name] = labels[name]!;
+  } else {
+    for (const name of grouping) if (labels[name] !== undefined && labels[name] !== '') out[name] = labels[name]!;
+  }
+  return out;
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param: EvalValue | undefined, grid: StepGrid, annotations: Annotations): StepVectorSeries[] {
+  const count = grid.count;
+  const op = expr.op;
+  if (op === 'count_values') {
+    const label = param?.kind === 'string' ? param.value : '';
+    if (!LABEL_NAME.test(label) && !isValidUtf8Name(label)) throw new PromQLQueryError(`invalid label name ${JSON.stringify(label)}`);
+    return countValues(expr, input, label, count);
+  }
+  const scalarParam = param?.kind === 'scalar' ? param.values : undefined;
+  if (scalarParam !== undefined && (op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio')) {
+    for (let i = 0; i < count; i++) {
+      if (Number.isNaN(scalarParam[i]!)) throw new PromQLQueryError(op === 'limit_ratio' ? 'Ratio value is NaN' : 'Parameter value is NaN');
+    }
+  }
+  if (op === 'quantile' && scalarParam !== undefined) {
+    for (const q of scalarParam) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`, expr.param?.pos);
+  }
+  if (op === 'limit_ratio' && scalarParam !== undefined) {
+    for (const r of scalarParam) {
+      if (r < -1 || r > 1) annotations.warn(`ratio value should be between -1 and 1, got ${r}, capping to ${r < 0 ? -1 : 1}`, expr.param?.pos);
+    }
+  }
+  const groups = new Map<string, Group>();
+  const order: Group[] = [];
+  for (const s of input) {
+    const labels = groupLabels(s.labels, expr.grouping, expr.without);
+    const key = labelsKey(labels);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { labels, members: [] };
+      groups.set(key, group);
+      order.push(group);
+    }
+    group.members.push(s);
+  }
+  if (op === 'topk' || op === 'bottomk') return selectK(order, scalarParam!, op === 'topk', count);
+  if (op === 'limitk') return limitK(order, scalarParam!, count);
+  if (op === 'limit_ratio') return limitRatio(input, scalarParam!, count);
+  const out: StepVectorSeries[] = [];
+  const values: number[] = [];
+  for (const group of order) {
+    const dropName = group.members.some((m) => m.dropName) && group.labels.__name__ !== undefined;
+    const result = newVectorSeries(group.labels, count, dropName);
+    for (let i = 0; i < count; i++) {
+      values.length = 0;
+      for (const m of group.members) if (m.present[i]) values.push(m.values[i]!);
+      if (values.length === 0) continue;
+      result.values[i] = reduce(op, values, scalarParam?.[i] ?? NaN);
+      result.present[i] = 1;
+    }
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+function isValidUtf8Name(name: string): boolean {
+  return name.length > 0 && !name.includes('\uFFFD');
+}
+
+function reduce(op: AggregateExpr['op'], values: number[], param: number): number {
+  switch (op) {
+    case 'sum': {
+      let sum = 0;
+      let c = 0;
+      for (const v of values) [sum, c] = kahanSumInc(v, sum, c);
+      return Number.isFinite(sum) ? sum + c : sum;
+    }
+    case 'avg':
+      return kahanMean(values, 0, values.length);
+    case 'count':
+      return values.length;
+    case 'group':
+      return 1;
+    case 'min': {
+      let min = values[0]!;
+      for (const v of values) if (v < min || Number.isNaN(min)) min = v;
+      return min;
+    }
+    case 'max': {
+      let max = values[0]!;
+      for (const v of values) if (v > max || Number.isNaN(max)) max = v;
+      return max;
+    }
+    case 'stddev':
+    case 'stdvar': {
+      let n = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+      for (const v of values) {
+        n++;
+        const delta = v - (mean + cMean);
+        [mean, cMean] = kahanSumInc(delta / n, mean, cMean);
+        [aux, cAux] = kahanSumInc(delta * (v - (mean + cMean)), aux, cAux);
+      }
+      const variance = (aux + cAux) / n;
+      return op === 'stdvar' ? variance : Math.sqrt(variance);
+    }
+    case 'quantile':
+      return quantileOfSorted(param, sortFloatsNaNFirst(values.slice()));
+    default:
+      return NaN;
+  }
+}
+
+function countValues(expr: AggregateExpr, input: StepVectorSeries[], label: string, count: number): StepVectorSeries[] {
+  const outputs = new Map<string, StepVectorSeries>();
+  for (const s of input) {
+    const base = groupLabels(s.labels, expr.grouping, expr.without);
+    for (let i = 0; i < count; i++) {
+      if (!s.present[i]) continue;
+      const labels = { ...base, [label]: formatValueLabel(s.values[i]!) };
+      const key = labelsKey(labels);
+      let out = outputs.get(key);
+      if (out === undefined) {
+        out = newVectorSeries(labels, count);
+        outputs.set(key, out);
+      }
+      out.values[i] = (out.present[i] ? out.values[i]! : 0) + 1;
+      out.present[i] = 1;
+    }
+  }
+  return [...outputs.values()];
+}
+
+/** Go strconv.FormatFloat(v, 'f', -1, 64). */
+function formatValueLabel(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  if (Math.abs(value) < 1e21 && !String(value).includes('e')) return String(value);
+  return value.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
+}
+
+function selectK(groups: Group[], kValues: Float64Array, top: boolean, count: number): StepVectorSeries[] {
+  const outputs = new Map<StepVectorSeries, StepVectorSeries>();
+  // Order for instant results: Prometheus returns each group's heap sorted, groups in input order.
+  const order: StepVectorSeries[] = [];
+  for (const group of groups) {
+    for (let i = 0; i < count; i++) {
+      const k = Math.trunc(Math.min(kValues[i]!, 2 ** 53));
+      if (k < 1) continue;
+      const candidates = group.members.filter((m) => m.present[i]);
+      candidates.sort((a, b) => {
+        const va = a.values[i]!;
+        const vb = b.values[i]!;
+        // NaN always sorts last (it is never "top" nor "bottom").
+        if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
+        if (Number.isNaN(vb)) return -1;
+        if (va !== vb) return top ? vb - va : va - vb;
+        return 0;
+      });
+      for (const chosen of candidates.slice(0, k)) {
+        let out = outputs.get(chosen);
+        if (out === undefined) {
+          out = newVectorSeries(chosen.labels, count, chosen.dropName);
+          outputs.set(chosen, out);
+          order.push(out);
+        }
+        out.values[i] = chosen.values[i]!;
+        out.present[i] = 1;
+      }
+    }
+  }
+  return order;
+}
+
+function limitK(groups: Group[], kValues: Float64Array, count: number): StepVectorSeries[] {
+  const outputs = new Map<StepVectorSeries, StepVectorSeries>();
+  const order: StepVectorSeries[] = [];
+  for (const group of groups) {
+    const members = [...group.members].sort((a, b) => compareLabels(a.labels, b.labels));
+    for (let i = 0; i < count; i++) {
+      const k = Math.trunc(Math.min(kValues[i]!, 2 ** 53));
+      let taken = 0;
+      for (const m of members) {
+        if (taken >= k) break;
+        if (!m.present[i]) continue;
+        taken++;
+        let out = outputs.get(m);
+        if (out === undefined) {
+          out = newVectorSeries(m.labels, count, m.dropName);
+          outputs.set(m, out);
+          order.push(out);
+        }
+        out.values[i] = m.values[i]!;
+        out.present[i] = 1;
+      }
+    }
+  }
+  return order;
+}
+
+function limitRatio(input: StepVectorSeries[], ratios: Float64Array, count: number): StepVectorSeries[] {
+  const out: StepVectorSeries[] = [];
+  for (const s of input) {
+    const position = limitRatioHash(s.labels);
+    const result = newVectorSeries(s.labels, count, s.dropName);
+    for (let i = 0; i < count; i++) {
+      if (!s.present[i]) continue;
+      const ratio = Math.max(-1, Math.min(1, ratios[i]!));
+      const keep = ratio >= 0 ? position < ratio : position >= 1 + ratio;
+      if (!keep) continue;
+      result.values[i] = s.values[i]!;
+      result.present[i] = 1;
+    }
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}

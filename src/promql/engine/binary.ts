@@ -1,0 +1,272 @@
+// Binary operators: arithmetic, comparisons (filter or `bool`), set operators, and vector matching
+// (on/ignoring, group_left/group_right, fill) with Prometheus' result labels and errors. Pairs of
+// matching series are found once per query, then combined step by step over their arrays.
+
+import type { Labels } from '../../push/types.ts';
+import type { BinaryExpr, BinaryOp, VectorMatching } from '../syntax/ast.ts';
+import { PromQLQueryError } from './errors.ts';
+import { applyBinaryOp } from './float-math.ts';
+import { formatLabelSet, hasAnyPoint, labelsKey, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+
+const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
+
+export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue, grid: StepGrid): EvalValue {
+  const op = expr.op;
+  const comparison = COMPARISONS.has(op);
+  if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {
+    const values = new Float64Array(grid.count);
+    for (let i = 0; i < grid.count; i++) values[i] = applyBinaryOp(op, lhs.values[i]!, rhs.values[i]!);
+    return { kind: 'scalar', values };
+  }
+  if (lhs.kind === 'vector' && rhs.kind === 'scalar') return { kind: 'vector', series: vectorScalar(lhs.series, rhs.values, op, comparison, expr.returnBool, false, grid) };
+  if (lhs.kind === 'scalar' && rhs.kind === 'vector') return { kind: 'vector', series: vectorScalar(rhs.series, lhs.values, op, comparison, expr.returnBool, true, grid) };
+  if (lhs.kind !== 'vector' || rhs.kind !== 'vector') throw new PromQLQueryError('binary expression must contain only scalar and instant vector types');
+  const matching = expr.matching!;
+  if (op === 'and' || op === 'or' || op === 'unless') return { kind: 'vector', series: setOperation(op, lhs.series, rhs.series, matching, grid) };
+  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid) };
+}
+
+function vectorScalar(series: StepVectorSeries[], scalar: Float64Array, op: BinaryOp, comparison: boolean, returnBool: boolean, scalarOnLeft: boolean, grid: StepGrid): StepVectorSeries[] {
+  const out: StepVectorSeries[] = [];
+  const dropsName = !comparison || returnBool;
+  for (const input of series) {
+    const result = newVectorSeries(input.labels, grid.count, dropsName || input.dropName);
+    for (let i = 0; i < grid.count; i++) {
+      if (!input.present[i]) continue;
+      const value = input.values[i]!;
+      const computed = scalarOnLeft ? applyBinaryOp(op, scalar[i]!, value) : applyBinaryOp(op, value, scalar[i]!);
+      if (comparison) {
+        if (returnBool) result.values[i] = computed;
+        else if (computed === 0) continue;
+        else result.values[i] = value;
+      } else result.values[i] = computed;
+      result.present[i] = 1;
+    }
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+/** The labels two series are matched on. */
+function signature(labels: Labels, matching: VectorMatching): string {
+  const picked: Labels = {};
+  if (matching.on) {
+    for (const name of matching.matchingLabels) if (labels[name] !== undefined && labels[name] !== '') picked[name] = labels[name]!;
+  } else {
+    for (const name in labels) {
+      if (name === '__name__' || matching.matchingLabels.includes(name)) continue;
+      picked[name] = labels[name]!;
+    }
+  }
+  return labelsKey(picked);
+}
+
+function signatureLabels(labels: Labels, matching: VectorMatching): Labels {
+  const picked: Labels = {};
+  for (const name of Object.keys(labels).sort()) {
+    const listed = matching.matchingLabels.includes(name);
+    if (matching.on ? listed : !listed && name !== '__name__') picked[name] = labels[name]!;
+  }
+  return picked;
+}
+
+function groupBySignature(series: StepVectorSeries[], matching: VectorMatching): Map<string, StepVectorSeries[]> {
+  const groups = new Map<string, StepVectorSeries[]>();
+  for (const s of series) {
+    const sig = signature(s.labels, matching);
+    const group = groups.get(sig);
+    if (group) group.push(s);
+    else groups.set(sig, [s]);
+  }
+  return groups;
+}
+
+function presenceBySignature(groups: Map<string, StepVectorSeries[]>, count: number): Map<string, Uint8Array> {
+  const masks = new Map<string, Uint8Array>();
+  for (const [sig, members] of groups) {
+    const mask = new Uint8Array(count);
+    for (const s of members) for (let i = 0; i < count; i++) mask[i] ||= s.present[i]!;
+    masks.set(sig, mask);
+  }
+  return masks;
+}
+
+function setOperation(op: 'and' | 'or' | 'unless', lhs: StepVectorSeries[], rhs: StepVectorSeries[], matching: VectorMatching, grid: StepGrid): StepVectorSeries[] {
+  const count = grid.count;
+  const out: StepVectorSeries[] = [];
+  if (op === 'or') {
+    const lhsMasks = presenceBySignature(groupBySignature(lhs, matching), count);
+    out.push(...lhs);
+    for (const s of rhs) {
+      const mask = lhsMasks.get(signature(s.labels, matching));
+      if (mask === undefined) {
+        out.push(s);
+        continue;
+      }
+      const result = newVectorSeries(s.labels, count, s.dropName);
+      for (let i = 0; i < count; i++) {
+        if (!s.present[i] || mask[i]) continue;
+        result.values[i] = s.values[i]!;
+        result.present[i] = 1;
+      }
+      if (hasAnyPoint(result)) out.push(result);
+    }
+    return out;
+  }
+  const rhsMasks = presenceBySignature(groupBySignature(rhs, matching), count);
+  for (const s of lhs) {
+    const mask = rhsMasks.get(signature(s.labels, matching));
+    const result = newVectorSeries(s.labels, count, s.dropName);
+    for (let i = 0; i < count; i++) {
+      if (!s.present[i]) continue;
+      const matched = mask !== undefined && mask[i] === 1;
+      if (op === 'and' ? !matched : matched) continue;
+      result.values[i] = s.values[i]!;
+      result.present[i] = 1;
+    }
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+function resultLabels(many: Labels, one: Labels, matching: VectorMatching): Labels {
+  let out: Labels;
+  if (matching.card === 'one-to-one') {
+    out = {};
+    if (matching.on) {
+      for (const name of matching.matchingLabels) if (many[name] !== undefined) out[name] = many[name]!;
+    } else {
+      for (const name in many) if (!matching.matchingLabels.includes(name)) out[name] = many[name]!;
+    }
+  } else out = { ...many };
+  for (const name of matching.include) {
+    const value = one[name];
+    if (value !== undefined && value !== '') out[name] = value;
+    else delete out[name];
+  }
+  return out;
+}
+
+function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVectorSeries[], matching: VectorMatching, grid: StepGrid): StepVectorSeries[] {
+  const count = grid.count;
+  const op = expr.op;
+  const comparison = COMPARISONS.has(op);
+  const returnBool = expr.returnBool;
+  const swapped = matching.card === 'one-to-many';
+  const manySide = swapped ? rhs : lhs;
+  const oneSide = swapped ? lhs : rhs;
+  const oneGroups = groupBySignature(oneSide, matching);
+  const manyGroups = groupBySignature(manySide, matching);
+  const outputs = new Map<string, StepVectorSeries>();
+  const grouped = matching.card === 'many-to-one' || matching.card === 'one-to-many';
+
+  const emit = (labels: Labels, dropName: boolean, i: number, value: number): void => {
+    const key = labelsKey(labels);
+    let series = outputs.get(key);
+    if (series === undefined) {
+      series = newVectorSeries(labels, count, dropName);
+      outputs.set(key, series);
+    }
+    if (series.present[i]) {
+      throw new PromQLQueryError(grouped
+        ? 'multiple matches for labels: grouping labels must ensure unique matches'
+        : 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+    }
+    series.values[i] = value;
+    series.present[i] = 1;
+  };
+
+  const combine = (leftValue: number, rightValue: number, manyValue: number): number | undefined => {
+    const computed = applyBinaryOp(op, leftValue, rightValue);
+    if (!comparison) return computed;
+    if (returnBool) return computed;
+    return computed === 0 ? undefined : leftValue;
+    void manyValue;
+  };
+
+  for (const [sig, manys] of manyGroups) {
+    const ones = oneGroups.get(sig);
+    if (ones === undefined) {
+      if (matching.fillRight !== undefined && !swapped) fillUnmatched(manys, undefined, matching.fillRight, true);
+      if (matching.fillLeft !== undefined && swapped) fillUnmatched(manys, undefined, matching.fillLeft, false);
+      continue;
+    }
+    // Which "one" series is present at each step (-1: none); two at once is many-to-many.
+    const onePick = new Int32Array(count).fill(-1);
+    for (let k = 0; k < ones.length; k++) {
+      const present = ones[k]!.present;
+      for (let i = 0; i < count; i++) {
+        if (!present[i]) continue;
+        if (onePick[i] !== -1) {
+          const a = ones[onePick[i]!]!.labels;
+          const b = ones[k]!.labels;
+          const side = swapped ? 'left' : 'right';
+          throw new PromQLQueryError(`found duplicate series for the match group ${formatLabelSet(signatureLabels(b, matching))} on the ${side} hand-side of the operation: [${formatLabelSet(a)}, ${formatLabelSet(b)}];many-to-many matching not allowed: matching labels must be unique on one side`);
+        }
+        onePick[i] = k;
+      }
+    }
+    if (!grouped && manys.length > 1) {
+      const seen = new Uint8Array(count);
+      for (const m of manys) {
+        for (let i = 0; i < count; i++) {
+          if (!m.present[i] || onePick[i] === -1) continue;
+          if (seen[i]) throw new PromQLQueryError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+          seen[i] = 1;
+        }
+      }
+    }
+    const labelCache = new Map<number, Labels>();
+    for (const many of manys) {
+      labelCache.clear();
+      for (let i = 0; i < count; i++) {
+        if (!many.present[i]) continue;
+        const k = onePick[i]!;
+        if (k === -1) {
+          const fill = swapped ? matching.fillLeft : matching.fillRight;
+          if (fill === undefined) continue;
+          const value = swapped ? combine(fill, many.values[i]!, many.values[i]!) : combine(many.values[i]!, fill, many.values[i]!);
+          if (value !== undefined) emit(resultLabels(many.labels, {}, matching), !comparison || returnBool || many.dropName, i, value);
+          continue;
+        }
+        const one = ones[k]!;
+        const leftValue = swapped ? one.values[i]! : many.values[i]!;
+        const rightValue = swapped ? many.values[i]! : one.values[i]!;
+        const value = combine(leftValue, rightValue, many.values[i]!);
+        if (value === undefined) continue;
+        let labels = labelCache.get(k);
+        if (labels === undefined) {
+          labels = resultLabels(many.labels, one.labels, matching);
+          labelCache.set(k, labels);
+        }
+        emit(labels, !comparison || returnBool || many.dropName, i, value);
+      }
+    }
+  }
+  // The "one" side's series with no partner at some steps, when the missing side is filled.
+  const oneFill = swapped ? matching.fillRight : matching.fillLeft;
+  if (oneFill !== undefined) {
+    for (const [sig, ones] of oneGroups) {
+      const manys = manyGroups.get(sig) ?? [];
+      for (const one of ones) {
+        for (let i = 0; i < count; i++) {
+          if (!one.present[i] || manys.some((m) => m.present[i])) continue;
+          const value = swapped ? combine(one.values[i]!, oneFill, one.values[i]!) : combine(oneFill, one.values[i]!, one.values[i]!);
+          if (value !== undefined) emit(resultLabels(one.labels, {}, matching), true, i, value);
+        }
+      }
+    }
+  }
+
+  function fillUnmatched(manys: StepVectorSeries[], _ones: undefined, fill: number, manyIsLeft: boolean): void {
+    for (const many of manys) {
+      for (let i = 0; i < count; i++) {
+        if (!many.present[i]) continue;
+        const value = manyIsLeft ? combine(many.values[i]!, fill, many.values[i]!) : combine(fill, many.values[i]!, many.values[i]!);
+        if (value !== undefined) emit(resultLabels(many.labels, {}, matching), !comparison || returnBool || many.dropName, i, value);
+      }
+    }
+  }
+
+  return [...outputs.values()];
+}

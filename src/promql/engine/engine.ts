@@ -1,0 +1,229 @@
+// The PromQL engine's public surface: instant and range queries over a MetricsSource, with Prometheus
+// 3.x defaults (5m lookback, 1m default subquery step, 50M samples), a timeout or abort signal, and
+// results shaped for Prometheus' HTTP JSON (`toPrometheusData`).
+
+import type { Labels } from '../../push/types.ts';
+import type { MetricsSource } from '../../tsdb/types.ts';
+import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
+import type { DurationExpr, Expr } from '../syntax/ast.ts';
+import { evaluateDuration, parseExpr } from '../syntax/parser.ts';
+import { PromQLQueryError } from './errors.ts';
+import { Evaluator } from './evaluator.ts';
+import { compareLabels, DuplicateLabelsetError, mergeSameLabels, sortedLabels, withoutName, type EvalValue, type StepVectorSeries } from './series.ts';
+
+export interface PromQLEngineOptions {
+  /** How far back an instant selector looks for a sample (Prometheus' --query.lookback-delta). */
+  lookbackDeltaMs?: number;
+  /** Step of subqueries written without one (`[1h:]`); Prometheus uses the global evaluation interval. */
+  defaultSubqueryStepMs?: number;
+  /** Prometheus' --query.max-samples. */
+  maxSamples?: number;
+  /** Prometheus' --query.timeout. */
+  timeoutMs?: number;
+}
+
+export interface QueryOptions {
+  signal?: AbortSignal;
+  lookbackDeltaMs?: number;
+}
+
+export interface InstantSample {
+  labels: Labels;
+  timestampMs: number;
+  value: number;
+}
+
+export interface RangeSeriesResult {
+  labels: Labels;
+  timestampsMs: number[];
+  values: number[];
+}
+
+export type QueryValue =
+  | { resultType: 'vector'; result: InstantSample[] }
+  | { resultType: 'matrix'; result: RangeSeriesResult[] }
+  | { resultType: 'scalar'; result: { timestampMs: number; value: number } }
+  | { resultType: 'string'; result: { timestampMs: number; value: string } };
+
+export interface QueryResult {
+  value: QueryValue;
+  warnings: string[];
+  infos: string[];
+}
+
+export const DEFAULT_LOOKBACK_DELTA_MS = 5 * 60_000;
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+export const DEFAULT_MAX_SAMPLES = 50_000_000;
+export const DEFAULT_TIMEOUT_MS = 2 * 60_000;
+
+export class PromQLEngine {
+  private readonly source: MetricsSource;
+  private readonly options: Required<PromQLEngineOptions>;
+
+  constructor(source: MetricsSource, options: PromQLEngineOptions = {}) {
+    this.source = source;
+    this.options = {
+      lookbackDeltaMs: options.lookbackDeltaMs ?? DEFAULT_LOOKBACK_DELTA_MS,
+      defaultSubqueryStepMs: options.defaultSubqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS,
+      maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    };
+  }
+
+  async instantQuery(tenant: string, query: string | Expr, timeMs: number, options: QueryOptions = {}): Promise<QueryResult> {
+    return this.run(tenant, query, timeMs, timeMs, 0, options);
+  }
+
+  async rangeQuery(tenant: string, query: string | Expr, startMs: number, endMs: number, stepMs: number, options: QueryOptions = {}): Promise<QueryResult> {
+    if (!(stepMs > 0)) throw new PromQLQueryError('zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (endMs < startMs) throw new PromQLQueryError('end timestamp must not be before start time');
+    return this.run(tenant, query, startMs, endMs, stepMs, options);
+  }
+
+  private async run(tenant: string, query: string | Expr, startMs: number, endMs: number, stepMs: number, options: QueryOptions): Promise<QueryResult> {
+    const parsed = typeof query === 'string' ? parseExpr(query) : query;
+    const expr = resolveDurations(parsed, { stepMs, rangeMs: endMs - startMs });
+    const isRange = stepMs > 0;
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const evaluator = new Evaluator({
+      source: this.source,
+      tenant,
+      queryStartMs: startMs,
+      queryEndMs: endMs,
+      queryStepMs: stepMs,
+      lookbackDeltaMs: options.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
+      defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
+      maxSamples: this.options.maxSamples,
+      signal,
+    }, typeof query === 'string' ? query : undefined);
+    const count = isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1;
+    const grid = { startMs, stepMs: isRange ? stepMs : 1, count };
+    const evaluated = await evaluator.evaluate(expr, grid);
+    const value = isRange ? rangeResult(evaluated, grid) : instantResult(evaluated, startMs);
+    return { value, warnings: [...evaluator.annotations.warnings], infos: [...evaluator.annotations.infos] };
+  }
+}
+
+/** Removes `__name__` where an operation asked for it (delayed removal), then rejects collisions. */
+function finalizeVector(series: StepVectorSeries[], count: number): StepVectorSeries[] {
+  const cleaned = series.map((s) => (s.dropName ? { ...s, labels: withoutName(s.labels), dropName: false } : s));
+  try {
+    return mergeSameLabels(cleaned, count);
+  } catch (error) {
+    if (error instanceof DuplicateLabelsetError) throw new PromQLQueryError(error.message);
+    throw error;
+  }
+}
+
+function instantResult(value: EvalValue, timeMs: number): QueryValue {
+  switch (value.kind) {
+    case 'scalar':
+      return { resultType: 'scalar', result: { timestampMs: timeMs, value: value.values[0]! } };
+    case 'string':
+      return { resultType: 'string', result: { timestampMs: timeMs, value: value.value } };
+    case 'vector':
+      return {
+        resultType: 'vector',
+        result: finalizeVector(value.series, 1)
+          .filter((s) => s.present[0])
+          .map((s) => ({ labels: sortedLabels(s.labels), timestampMs: timeMs, value: s.values[0]! })),
+      };
+    case 'matrix': {
+      const series = value.series.map((s) => ({ ...s, labels: s.dropName ? withoutName(s.labels) : s.labels }));
+      const seen = new Set<string>();
+      for (const s of series) {
+        const key = JSON.stringify(sortedLabels(s.labels));
+        if (seen.has(key)) throw new PromQLQueryError('vector cannot contain metrics with the same labelset');
+        seen.add(key);
+      }
+      return {
+        resultType: 'matrix',
+        result: series
+          .map((s) => ({ labels: sortedLabels(s.labels), timestampsMs: Array.from(s.timestampsMs), values: Array.from(s.values) }))
+          .sort((a, b) => compareLabels(a.labels, b.labels)),
+      };
+    }
+  }
+}
+
+function rangeResult(value: EvalValue, grid: { startMs: number; stepMs: number; count: number }): QueryValue {
+  if (value.kind === 'string' || value.kind === 'matrix') {
+    const type = value.kind === 'string' ? 'string' : 'range vector';
+    throw new PromQLQueryError(`invalid expression type "${type}" for range query, must be Scalar or instant Vector`);
+  }
+  const series: StepVectorSeries[] = value.kind === 'scalar'
+    ? [{ labels: {}, values: value.values, present: new Uint8Array(grid.count).fill(1), dropName: false }]
+    : finalizeVector(value.series, grid.count);
+  const result: RangeSeriesResult[] = [];
+  for (const s of series) {
+    const timestampsMs: number[] = [];
+    const values: number[] = [];
+    for (let i = 0; i < grid.count; i++) {
+      if (!s.present[i]) continue;
+      timestampsMs.push(grid.startMs + i * grid.stepMs);
+      values.push(s.values[i]!);
+    }
+    if (timestampsMs.length > 0) result.push({ labels: sortedLabels(s.labels), timestampsMs, values });
+  }
+  result.sort((a, b) => compareLabels(a.labels, b.labels));
+  return { resultType: 'matrix', result };
+}
+
+/** Replaces `step()`/`range()` duration expressions with this query's values. */
+function resolveDurations(expr: Expr, query: { stepMs: number; rangeMs: number }): Expr {
+  const ms = (d: DurationExpr | undefined, fallback: number): number => {
+    if (d === undefined) return fallback;
+    const seconds = evaluateDuration(d, query) ?? 0;
+    return Math.trunc(Math.round(seconds * 1e6) / 1e3);
+  };
+  switch (expr.type) {
+    case 'VectorSelector':
+      return expr.offsetExpr === undefined ? expr : { ...expr, offsetMs: ms(expr.offsetExpr, expr.offsetMs), offsetExpr: undefined };
+    case 'MatrixSelector': {
+      const vector = resolveDurations(expr.vector, query) as typeof expr.vector;
+      if (expr.rangeExpr === undefined && vector === expr.vector) return expr;
+      return { ...expr, vector, rangeMs: ms(expr.rangeExpr, expr.rangeMs), rangeExpr: undefined };
+    }
+    case 'SubqueryExpr':
+      return {
+        ...expr,
+        expr: resolveDurations(expr.expr, query),
+        rangeMs: ms(expr.rangeExpr, expr.rangeMs),
+        stepMs: ms(expr.stepExpr, expr.stepMs),
+        offsetMs: ms(expr.offsetExpr, expr.offsetMs),
+        rangeExpr: undefined,
+        stepExpr: undefined,
+        offsetExpr: undefined,
+      };
+    case 'Call':
+      return { ...expr, args: expr.args.map((a) => resolveDurations(a, query)) };
+    case 'AggregateExpr':
+      return { ...expr, expr: resolveDurations(expr.expr, query), param: expr.param && resolveDurations(expr.param, query) };
+    case 'BinaryExpr':
+      return { ...expr, lhs: resolveDurations(expr.lhs, query), rhs: resolveDurations(expr.rhs, query) };
+    case 'UnaryExpr':
+    case 'ParenExpr':
+      return { ...expr, expr: resolveDurations(expr.expr, query) };
+    default:
+      return expr;
+  }
+}
+
+/** Prometheus' HTTP API `data` object: `{resultType, result}` with `[seconds, "value"]` pairs. */
+export function toPrometheusData(value: QueryValue): { resultType: string; result: unknown } {
+  const pair = (timestampMs: number, v: number): [number, string] => [timestampMs / 1000, formatPlainFloat(v)];
+  switch (value.resultType) {
+    case 'vector':
+      return { resultType: 'vector', result: value.result.map((s) => ({ metric: s.labels, value: pair(s.timestampMs, s.value) })) };
+    case 'matrix':
+      return {
+        resultType: 'matrix',
+        result: value.result.map((s) => ({ metric: s.labels, values: s.timestampsMs.map((t, i) => pair(t, s.values[i]!)) })),
+      };
+    case 'scalar':
+      return { resultType: 'scalar', result: pair(value.result.timestampMs, value.result.value) };
+    case 'string':
+      return { resultType: 'string', result: [value.result.timestampMs / 1000, value.result.value] };
+  }
+}

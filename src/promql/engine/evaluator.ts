@@ -1,0 +1,469 @@
+// Evaluates a PromQL expression over a grid of steps. Every node yields all its steps at once as
+// arrays (a range query is one pass over the tree, not one per step): selectors walk each series'
+// samples with a moving pointer, range functions slide a window over Float64Arrays, and subqueries
+// evaluate their inner expression on their own aligned grid and feed it back as samples.
+
+import type { MetricsSource, SeriesSamples } from '../../tsdb/types.ts';
+import type { AtModifier, Call, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../syntax/ast.ts';
+import { KEEPS_METRIC_NAME } from '../syntax/functions.ts';
+import { aggregate } from './aggregation.ts';
+import { evaluateBinary } from './binary.ts';
+import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
+import { evaluateInfo } from './info-function.ts';
+import { evaluateInstantFunction } from './instant-functions.ts';
+import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
+import {
+  DuplicateLabelsetError,
+  hasAnyPoint,
+  mergeSameLabels,
+  newVectorSeries,
+  stepTime,
+  type EvalValue,
+  type RangeSeries,
+  type StepGrid,
+  type StepVectorSeries,
+} from './series.ts';
+
+export interface EvaluatorOptions {
+  source: MetricsSource;
+  tenant: string;
+  /** The query's own start and end, for `@ start()` / `@ end()`. */
+  queryStartMs: number;
+  queryEndMs: number;
+  /** 0 for instant queries. */
+  queryStepMs: number;
+  lookbackDeltaMs: number;
+  defaultSubqueryStepMs: number;
+  maxSamples: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Functions the experimental range modifiers apply to (Prometheus' lists, in its message order). */
+const MODIFIER_FUNCTIONS = {
+  anchored: ['changes', 'delta', 'increase', 'rate', 'resets'],
+  smoothed: ['delta', 'increase', 'rate'],
+};
+const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
+const RATE_FUNCTIONS = new Set(['rate', 'increase', 'irate']);
+
+export class Evaluator {
+  readonly annotations: Annotations;
+  private samplesInMemory = 0;
+  private readonly options: EvaluatorOptions;
+
+  constructor(options: EvaluatorOptions, queryText?: string) {
+    this.options = options;
+    this.annotations = new Annotations(queryText);
+  }
+
+  checkAbort(where: string): void {
+    const signal = this.options.signal;
+    if (signal?.aborted) {
+      const reason = signal.reason as { name?: string } | undefined;
+      if (reason?.name === 'TimeoutError') throw new PromQLQueryError(`query timed out in ${where}`, 'timeout');
+      throw new PromQLQueryError(`query was canceled in ${where}`, 'canceled');
+    }
+  }
+
+  /** Accounts for samples held at once; over the limit the query fails as Prometheus' does. */
+  private account(samples: number): void {
+    this.samplesInMemory += samples;
+    if (this.samplesInMemory > this.options.maxSamples) throw new PromQLQueryError(TOO_MANY_SAMPLES_MESSAGE, 'too_many_samples');
+  }
+
+  async evaluate(expr: Expr, grid: StepGrid): Promise<EvalValue> {
+    this.checkAbort('expression evaluation');
+    switch (expr.type) {
+      case 'NumberLiteral':
+        return { kind: 'scalar', values: new Float64Array(grid.count).fill(expr.value) };
+      case 'StringLiteral':
+        return { kind: 'string', value: expr.value };
+      case 'ParenExpr':
+        return this.evaluate(expr.expr, grid);
+      case 'UnaryExpr': {
+        const inner = await this.evaluate(expr.expr, grid);
+        if (expr.op === '+') return inner;
+        if (inner.kind === 'scalar') return { kind: 'scalar', values: inner.values.map((v) => -v) };
+        if (inner.kind !== 'vector') return inner;
+        return {
+          kind: 'vector',
+          series: inner.series.map((s) => ({ labels: s.labels, values: s.values.map((v) => -v), present: s.present, dropName: true })),
+        };
+      }
+      case 'VectorSelector':
+        return { kind: 'vector', series: (await this.selectVector(expr, grid, false)).series };
+      case 'MatrixSelector':
+      case 'SubqueryExpr': {
+        const input = await this.rangeInput(expr, grid);
+        // A range vector as a value only exists at a single step (an instant query's result).
+        const refMs = input.refs[0] ?? grid.startMs;
+        const series: RangeSeries[] = [];
+        for (const s of input.series) {
+          const lo = upperBound(s.timestampsMs, refMs - input.rangeMs);
+          const hi = upperBound(s.timestampsMs, refMs);
+          if (hi > lo) {
+            series.push({ labels: s.labels, timestampsMs: s.timestampsMs.slice(lo, hi), values: s.values.slice(lo, hi), dropName: s.dropName });
+          }
+        }
+        return { kind: 'matrix', series };
+      }
+      case 'AggregateExpr': {
+        const input = await this.evaluate(expr.expr, grid);
+        const param = expr.param === undefined ? undefined : await this.evaluate(expr.param, grid);
+        if (input.kind !== 'vector') throw new PromQLQueryError(`unexpected ${input.kind} in aggregation`);
+        return { kind: 'vector', series: aggregate(expr, input.series, param, grid, this.annotations) };
+      }
+      case 'BinaryExpr': {
+        const lhs = await this.evaluate(expr.lhs, grid);
+        const rhs = await this.evaluate(expr.rhs, grid);
+        return evaluateBinary(expr, lhs, rhs, grid);
+      }
+      case 'Call':
+        return this.evaluateCall(expr, grid);
+    }
+  }
+
+  private refTimes(grid: StepGrid, at: AtModifier | undefined, offsetMs: number): Float64Array {
+    const refs = new Float64Array(grid.count);
+    if (at !== undefined) {
+      const atMs = at.kind === 'timestamp' ? at.timestampMs : at.kind === 'start' ? this.options.queryStartMs : this.options.queryEndMs;
+      refs.fill(atMs - offsetMs);
+      return refs;
+    }
+    for (let i = 0; i < grid.count; i++) refs[i] = stepTime(grid, i) - offsetMs;
+    return refs;
+  }
+
+  private async fetch(selector: VectorSelector, startMs: number, endMs: number): Promise<SeriesSamples[]> {
+    const data = await this.options.source.select(this.options.tenant, { matchers: selector.matchers, startMs, endMs });
+    this.checkAbort('query preparation');
+    let total = 0;
+    for (const s of data) total += s.timestampsMs.length;
+    this.account(total);
+    this.samplesInMemory -= total;
+    return data;
+  }
+
+  /** Instant-vector selection with lookback; optionally the timestamps of the samples chosen. */
+  async selectVector(selector: VectorSelector, grid: StepGrid, withTimestamps: boolean): Promise<{ series: StepVectorSeries[]; timestamps: Float64Array[] }> {
+    return this.selectAt(selector, this.refTimes(grid, selector.at, selector.offsetMs), withTimestamps);
+  }
+
+  /** Instant-vector selection at given reference times (one per step). */
+  async selectAt(selector: VectorSelector, refs: Float64Array, withTimestamps = true): Promise<{ series: StepVectorSeries[]; timestamps: Float64Array[] }> {
+    const grid = { count: refs.length };
+    if (grid.count === 0) return { series: [], timestamps: [] };
+    const lookback = this.options.lookbackDeltaMs;
+    const [minRef, maxRef] = minMax(refs);
+    const data = await this.fetch(selector, minRef - lookback + 1, maxRef + (selector.smoothed ? lookback : 0));
+    const series: StepVectorSeries[] = [];
+    const timestamps: Float64Array[] = [];
+    for (const s of data) {
+      const out = newVectorSeries(s.labels, grid.count);
+      const chosen = withTimestamps ? new Float64Array(grid.count) : undefined;
+      const ts = s.timestampsMs;
+      let any = false;
+      let j = -1;
+      let previousRef = -Infinity;
+      for (let i = 0; i < grid.count; i++) {
+        const ref = refs[i]!;
+        if (ref < previousRef) j = -1;
+        previousRef = ref;
+        while (j + 1 < ts.length && ts[j + 1]! <= ref) j++;
+        if (j < 0 || ts[j]! <= ref - lookback) continue;
+        if (s.stale !== undefined && s.stale[j]) continue;
+        let value = s.values[j]!;
+        if (selector.smoothed && ts[j]! < ref && j + 1 < ts.length && !(s.stale !== undefined && s.stale[j + 1])) {
+          value += ((s.values[j + 1]! - value) * (ref - ts[j]!)) / (ts[j + 1]! - ts[j]!);
+        }
+        out.values[i] = value;
+        out.present[i] = 1;
+        if (chosen) chosen[i] = ts[j]!;
+        any = true;
+      }
+      if (any) {
+        series.push(out);
+        if (chosen) timestamps.push(chosen);
+      }
+    }
+    let points = 0;
+    for (const s of series) for (let i = 0; i < grid.count; i++) points += s.present[i]!;
+    this.account(points);
+    return { series, timestamps };
+  }
+
+  /** Samples feeding range functions: a matrix selector's raw samples or a subquery's steps. */
+  async rangeInput(node: MatrixSelector | SubqueryExpr, grid: StepGrid): Promise<{ series: RangeSeries[]; refs: Float64Array; rangeMs: number }> {
+    if (node.type === 'MatrixSelector') {
+      const refs = this.refTimes(grid, node.vector.at, node.vector.offsetMs);
+      if (grid.count === 0) return { series: [], refs, rangeMs: node.rangeMs };
+      const [minRef, maxRef] = minMax(refs);
+      // Anchored and smoothed windows also read the samples just outside the window.
+      const margin = node.modifier === undefined ? 0 : this.options.lookbackDeltaMs;
+      const data = await this.fetch(node.vector, minRef - node.rangeMs + 1 - margin, maxRef + margin);
+      const series: RangeSeries[] = [];
+      let total = 0;
+      for (const s of data) {
+        const cleaned = withoutStaleMarkers(s);
+        if (cleaned.timestampsMs.length === 0) continue;
+        total += cleaned.timestampsMs.length;
+        series.push(cleaned);
+      }
+      this.account(total);
+      return { series, refs, rangeMs: node.rangeMs };
+    }
+    const refs = this.refTimes(grid, node.at, node.offsetMs);
+    if (grid.count === 0) return { series: [], refs, rangeMs: node.rangeMs };
+    const [minRef, maxRef] = minMax(refs);
+    const stepMs = node.stepMs > 0 ? node.stepMs : this.options.defaultSubqueryStepMs;
+    const lower = minRef - node.rangeMs;
+    // Go's integer division truncates toward zero; keep that for negative times too.
+    let startMs = stepMs * Math.trunc(lower / stepMs);
+    if (startMs < lower) startMs += stepMs;
+    const count = maxRef >= startMs ? Math.floor((maxRef - startMs) / stepMs) + 1 : 0;
+    const inner = await this.evaluate(node.expr, { startMs, stepMs, count });
+    if (inner.kind !== 'vector') throw new PromQLQueryError(`subquery is only allowed on instant vector, got ${inner.kind}`);
+    const series: RangeSeries[] = [];
+    for (const s of inner.series) {
+      let n = 0;
+      for (let i = 0; i < count; i++) n += s.present[i]!;
+      if (n === 0) continue;
+      const timestampsMs = new Float64Array(n);
+      const values = new Float64Array(n);
+      let k = 0;
+      for (let i = 0; i < count; i++) {
+        if (!s.present[i]) continue;
+        timestampsMs[k] = startMs + i * stepMs;
+        values[k++] = s.values[i]!;
+      }
+      series.push({ labels: s.labels, timestampsMs, values, dropName: s.dropName });
+    }
+    return { series, refs, rangeMs: node.rangeMs };
+  }
+
+  private async evaluateCall(call: Call, grid: StepGrid): Promise<EvalValue> {
+    const kernel = WINDOW_KERNELS[call.func];
+    if (kernel !== undefined) return this.evaluateWindowFunction(call, grid, kernel);
+    if (call.func === 'absent_over_time') {
+      const input = await this.rangeInput(call.args[0] as MatrixSelector | SubqueryExpr, grid);
+      const present = new Uint8Array(grid.count);
+      for (const s of input.series) {
+        let lo = 0;
+        let hi = 0;
+        for (let i = 0; i < grid.count; i++) {
+          const ref = input.refs[i]!;
+          lo = advance(s.timestampsMs, lo, ref - input.rangeMs);
+          hi = advance(s.timestampsMs, hi, ref);
+          if (hi > lo) present[i] = 1;
+        }
+      }
+      return absentResult(call.args[0]!, present, grid);
+    }
+    if (call.func === 'timestamp' && isVectorSelector(call.args[0]!)) {
+      const selector = unwrapParens(call.args[0]!) as VectorSelector;
+      const { series, timestamps } = await this.selectVector(selector, grid, true);
+      return {
+        kind: 'vector',
+        series: series.map((s, k) => ({ labels: s.labels, values: timestamps[k]!.map((t) => t / 1000), present: s.present, dropName: true })),
+      };
+    }
+    const queryScalar = this.queryScalar(call.func);
+    if (queryScalar !== undefined) return { kind: 'scalar', values: new Float64Array(grid.count).fill(queryScalar) };
+    const args: EvalValue[] = [];
+    for (const arg of call.args) args.push(await this.evaluate(arg, grid));
+    if (call.func === 'min_of' || call.func === 'max_of') {
+      const a = (args[0] as { values: Float64Array }).values;
+      const b = (args[1] as { values: Float64Array }).values;
+      const pick = call.func === 'min_of' ? Math.min : Math.max;
+      return { kind: 'scalar', values: a.map((x, i) => pick(x, b[i]!)) };
+    }
+    if (call.func === 'info') {
+      const base = args[0]!.kind === 'vector' ? args[0]!.series : [];
+      const query = { startMs: this.options.queryStartMs, endMs: this.options.queryEndMs };
+      return { kind: 'vector', series: await evaluateInfo(base, call.args[1], call.args[0]!, grid, query, this) };
+    }
+    if (call.func === 'absent') {
+      const vector = args[0]!;
+      const present = new Uint8Array(grid.count);
+      if (vector.kind === 'vector') for (const s of vector.series) for (let i = 0; i < grid.count; i++) present[i] ||= s.present[i]!;
+      return absentResult(call.args[0]!, present, grid);
+    }
+    if (grid.count > 1 && call.func.startsWith('sort')) {
+      this.annotations.warn(`sort is ineffective for range queries since results are always ordered by labels`, call.pos);
+    }
+    try {
+      return evaluateInstantFunction(call, args, grid, this.annotations);
+    } catch (error) {
+      if (error instanceof DuplicateLabelsetError) throw new PromQLQueryError(error.message);
+      throw error;
+    }
+  }
+
+  /** step(), range(), start(), end(): properties of the query, in seconds. */
+  private queryScalar(name: string): number | undefined {
+    const o = this.options;
+    switch (name) {
+      case 'step':
+        return o.queryStepMs / 1000;
+      case 'range':
+        return (o.queryEndMs - o.queryStartMs) / 1000;
+      case 'start':
+        return o.queryStartMs / 1000;
+      case 'end':
+        return o.queryEndMs / 1000;
+      default:
+        return undefined;
+    }
+  }
+
+  private async evaluateWindowFunction(call: Call, grid: StepGrid, kernel: (typeof WINDOW_KERNELS)[string]): Promise<EvalValue> {
+    const rangeArgIndex = call.args.findIndex((a) => a.type === 'MatrixSelector' || a.type === 'SubqueryExpr' || (a.type === 'ParenExpr' && unwrapParens(a).type !== 'VectorSelector'));
+    const rangeArg = unwrapParens(call.args[rangeArgIndex]!) as MatrixSelector | SubqueryExpr;
+    const scalarArgs: Float64Array[] = [];
+    for (let i = 0; i < call.args.length; i++) {
+      if (i === rangeArgIndex) continue;
+      const value = await this.evaluate(call.args[i]!, grid);
+      scalarArgs.push(value.kind === 'scalar' ? value.values : new Float64Array(grid.count).fill(NaN));
+    }
+    if (call.func === 'double_exponential_smoothing') {
+      for (const [index, name] of [[0, 'smoothing'], [1, 'trend']] as const) {
+        const factor = scalarArgs[index]![0]!;
+        if (!(factor > 0 && factor < 1)) throw new PromQLQueryError(`invalid ${name} factor. Expected: 0 < ${name === 'smoothing' ? 'sf' : 'tf'} < 1, got: ${factor.toFixed(6)}`);
+      }
+    }
+    if (call.func === 'quantile_over_time') {
+      for (const q of scalarArgs[0]!) {
+        if (!(q >= 0 && q <= 1)) this.annotations.warn(`quantile value should be between 0 and 1, got ${formatNumberForMessage(q)}`, call.args[0]!.pos);
+      }
+    }
+    const modifier = rangeArg.type === 'MatrixSelector' ? rangeArg.modifier : undefined;
+    if (modifier !== undefined && !MODIFIER_FUNCTIONS[modifier].includes(call.func)) {
+      throw new PromQLQueryError(`${modifier} modifier can only be used with: ${MODIFIER_FUNCTIONS[modifier].join(', ')} - not with ${call.func}`);
+    }
+    const input = await this.rangeInput(rangeArg, grid);
+    const keepName = KEEPS_METRIC_NAME.has(call.func);
+    const out: StepVectorSeries[] = [];
+    const ctx: WindowContext = { refMs: 0, rangeMs: input.rangeMs, params: scalarArgs.map(() => 0), modifier, lookbackDeltaMs: this.options.lookbackDeltaMs };
+    const checkCounterName = RATE_FUNCTIONS.has(call.func);
+    for (const s of input.series) {
+      const result = newVectorSeries(s.labels, grid.count, keepName ? s.dropName : true);
+      let lo = 0;
+      let hi = 0;
+      let previousRef = -Infinity;
+      let any = false;
+      for (let i = 0; i < grid.count; i++) {
+        const ref = input.refs[i]!;
+        if (ref < previousRef) {
+          lo = 0;
+          hi = 0;
+        }
+        previousRef = ref;
+        lo = advance(s.timestampsMs, lo, ref - input.rangeMs);
+        hi = advance(s.timestampsMs, hi, ref);
+        // A smoothed window may interpolate between samples on both sides of it.
+        if (hi === lo && modifier !== 'smoothed') continue;
+        ctx.refMs = ref;
+        for (let p = 0; p < scalarArgs.length; p++) ctx.params[p] = scalarArgs[p]![i]!;
+        const value = kernel(s.timestampsMs, s.values, lo, hi, ctx);
+        if (value === undefined) continue;
+        result.values[i] = value;
+        result.present[i] = 1;
+        any = true;
+      }
+      if (!any) continue;
+      if (checkCounterName) {
+        const name = s.labels.__name__;
+        if (name !== undefined && !COUNTER_SUFFIXES.some((suffix) => name.endsWith(suffix))) {
+          this.annotations.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, rangeArg.pos);
+        }
+      }
+      out.push(result);
+    }
+    this.checkAbort('expression evaluation');
+    return { kind: 'vector', series: out };
+  }
+}
+
+/** First index whose timestamp is > bound, starting the search at `from` (windows only move forward). */
+function advance(ts: Float64Array, from: number, bound: number): number {
+  let i = from;
+  while (i < ts.length && ts[i]! <= bound) i++;
+  return i;
+}
+
+/** First index whose timestamp is > bound (binary search). */
+function upperBound(ts: Float64Array, bound: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ts[mid]! <= bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function minMax(values: Float64Array): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
+function withoutStaleMarkers(s: SeriesSamples): RangeSeries {
+  if (s.stale === undefined || !s.stale.includes(1)) {
+    return { labels: s.labels, timestampsMs: s.timestampsMs, values: s.values, dropName: false };
+  }
+  const keep: number[] = [];
+  for (let i = 0; i < s.timestampsMs.length; i++) if (!s.stale[i]) keep.push(i);
+  return {
+    labels: s.labels,
+    timestampsMs: Float64Array.from(keep, (i) => s.timestampsMs[i]!),
+    values: Float64Array.from(keep, (i) => s.values[i]!),
+    dropName: false,
+  };
+}
+
+function unwrapParens(expr: Expr): Expr {
+  while (expr.type === 'ParenExpr') expr = expr.expr;
+  return expr;
+}
+
+function isVectorSelector(expr: Expr): boolean {
+  return unwrapParens(expr).type === 'VectorSelector';
+}
+
+/** absent()/absent_over_time(): 1 where the input had nothing, labelled from the selector's `=` matchers. */
+function absentResult(arg: Expr, inputPresent: Uint8Array, grid: StepGrid): EvalValue {
+  const labels: Record<string, string> = {};
+  const inner = unwrapParens(arg);
+  const selector = inner.type === 'VectorSelector' ? inner : inner.type === 'MatrixSelector' ? inner.vector : undefined;
+  if (selector !== undefined) {
+    const seen = new Set<string>();
+    for (const m of selector.matchers) {
+      if (m.name === '__name__') continue;
+      if (m.type === '=' && !seen.has(m.name)) labels[m.name] = m.value;
+      else delete labels[m.name];
+      seen.add(m.name);
+    }
+  }
+  const out = newVectorSeries(labels, grid.count);
+  for (let i = 0; i < grid.count; i++) {
+    if (inputPresent[i]) continue;
+    out.values[i] = 1;
+    out.present[i] = 1;
+  }
+  return { kind: 'vector', series: hasAnyPoint(out) ? [out] : [] };
+}
+
+function formatNumberForMessage(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+export { mergeSameLabels };

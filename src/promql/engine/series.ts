@@ -1,0 +1,127 @@
+// The engine's values. An instant vector over a query's steps is a list of series, each with a
+// Float64Array of values and a presence mask (a PromQL vector has no sample for a series at some
+// steps). Range vectors keep raw samples. Names are dropped late (Prometheus 3's delayed __name__
+// removal): a series that will lose `__name__` carries `dropName` until the result is built.
+
+import type { Labels } from '../../push/types.ts';
+
+export interface StepVectorSeries {
+  labels: Labels;
+  values: Float64Array;
+  present: Uint8Array;
+  dropName: boolean;
+}
+
+export interface RangeSeries {
+  labels: Labels;
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  dropName: boolean;
+}
+
+/** Evaluation times: startMs + i * stepMs for i < count. */
+export interface StepGrid {
+  startMs: number;
+  stepMs: number;
+  count: number;
+}
+
+export type EvalValue =
+  | { kind: 'scalar'; values: Float64Array }
+  | { kind: 'vector'; series: StepVectorSeries[] }
+  | { kind: 'matrix'; series: RangeSeries[] }
+  | { kind: 'string'; value: string };
+
+export function newVectorSeries(labels: Labels, count: number, dropName = false): StepVectorSeries {
+  return { labels, values: new Float64Array(count), present: new Uint8Array(count), dropName };
+}
+
+export function stepTime(grid: StepGrid, index: number): number {
+  return grid.startMs + index * grid.stepMs;
+}
+
+const SEPARATOR = '\xff';
+
+/** A string identifying a label set (names sorted). */
+export function labelsKey(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let key = '';
+  for (const name of names) key += name + SEPARATOR + labels[name] + SEPARATOR;
+  return key;
+}
+
+/** Labels with names in sorted order (so printing and JSON are stable). */
+export function sortedLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const name of Object.keys(labels).sort()) out[name] = labels[name]!;
+  return out;
+}
+
+/** Drops the metric name, and with it the type and unit labels that describe it (`__type__`, `__unit__`). */
+export function withoutName(labels: Labels): Labels {
+  if (!('__name__' in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;
+  const out: Labels = { ...labels };
+  delete out.__name__;
+  delete out.__type__;
+  delete out.__unit__;
+  return out;
+}
+
+/** Prometheus' labels.Compare: by sorted name/value pairs, shorter set first on a common prefix. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const an = Object.keys(a).sort();
+  const bn = Object.keys(b).sort();
+  const n = Math.min(an.length, bn.length);
+  for (let i = 0; i < n; i++) {
+    if (an[i] !== bn[i]) return an[i]! < bn[i]! ? -1 : 1;
+    const av = a[an[i]!]!;
+    const bv = b[bn[i]!]!;
+    if (av !== bv) return av < bv ? -1 : 1;
+  }
+  return an.length - bn.length;
+}
+
+/** Prometheus' text form of a label set: `{__name__="a", b="c"}`. */
+export function formatLabelSet(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  return `{${names.map((name) => `${name}=${JSON.stringify(labels[name])}`).join(', ')}}`;
+}
+
+export class DuplicateLabelsetError extends Error {}
+
+/**
+ * Merges series that share a label set. Two series present at the same step cannot be merged: that
+ * is Prometheus' "vector cannot contain metrics with the same labelset".
+ */
+export function mergeSameLabels(series: StepVectorSeries[], count: number): StepVectorSeries[] {
+  if (series.length < 2) return series;
+  const byKey = new Map<string, StepVectorSeries>();
+  const out: StepVectorSeries[] = [];
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    const existing = byKey.get(key);
+    if (existing === undefined) {
+      byKey.set(key, s);
+      out.push(s);
+      continue;
+    }
+    let merged = existing;
+    if (out.includes(existing) && existing === s) continue;
+    // Copy before writing: `existing` may be shared with another expression's value.
+    merged = { labels: existing.labels, values: existing.values.slice(), present: existing.present.slice(), dropName: existing.dropName };
+    out[out.indexOf(existing)] = merged;
+    byKey.set(key, merged);
+    for (let i = 0; i < count; i++) {
+      if (!s.present[i]) continue;
+      if (merged.present[i]) throw new DuplicateLabelsetError('vector cannot contain metrics with the same labelset');
+      merged.present[i] = 1;
+      merged.values[i] = s.values[i]!;
+    }
+  }
+  return out;
+}
+
+export function hasAnyPoint(series: StepVectorSeries): boolean {
+  for (let i = 0; i < series.present.length; i++) if (series.present[i]) return true;
+  return false;
+}

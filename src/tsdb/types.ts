@@ -1,0 +1,77 @@
+// The metrics store's public contract: what remote_write, the Pushgateway, scrape and the ruler write,
+// and what the PromQL engine and the Prometheus HTTP API read. Implementations live beside this file;
+// consumers import only these types (and the open function of the implementation).
+//
+// Timestamps are Unix milliseconds as numbers (exact up to 2^53 ms, far beyond any real date), as
+// Prometheus keeps them in int64 ms. Values are float64. A Prometheus staleness marker is not kept as a
+// NaN payload (JavaScript does not promise to keep NaN bit patterns); it is flagged per sample.
+
+import type { Labels } from '../push/types.ts';
+
+export type { Labels };
+
+export type MetricMatchType = '=' | '!=' | '=~' | '!~';
+
+/** A series matcher. Regexes are fully anchored, as in Prometheus. */
+export interface MetricLabelMatcher {
+  name: string;
+  type: MetricMatchType;
+  value: string;
+}
+
+/** One series' samples in [startMs, endMs], ascending by time, one sample per timestamp. */
+export interface SeriesSamples {
+  /** Includes `__name__`. */
+  labels: Labels;
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  /** 1 where the sample is a staleness marker (its value is then NaN); absent when none is. */
+  stale?: Uint8Array;
+}
+
+export interface SeriesSelectQuery {
+  matchers: MetricLabelMatcher[];
+  /** Inclusive. */
+  startMs: number;
+  /** Inclusive. */
+  endMs: number;
+}
+
+/** The read side, as the PromQL engine sees it. Tests may implement it in memory. */
+export interface MetricsSource {
+  select(tenant: string, query: SeriesSelectQuery): Promise<SeriesSamples[]>;
+  /** Label sets of series with samples in [startMs, endMs] matching any of the matcher sets. */
+  series(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): Promise<Labels[]>;
+  labelNames(tenant: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]>;
+  labelValues(tenant: string, name: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]>;
+}
+
+export interface MetricSample {
+  timestampMs: number;
+  value: number;
+  /** A staleness marker (value ignored). */
+  stale?: boolean;
+}
+
+export interface AppendSeries {
+  labels: Labels;
+  samples: MetricSample[];
+}
+
+/** Why a sample was not stored; the remote_write and Pushgateway handlers turn these into 400s. */
+export interface RejectedSample {
+  labels: Labels;
+  timestampMs: number;
+  reason: 'out_of_order' | 'too_old' | 'duplicate_timestamp' | 'invalid_labels';
+}
+
+export interface MetricsStore extends MetricsSource {
+  /**
+   * Resolves only after the accepted samples are in the WAL and fsync'd (group commit). Samples a
+   * Prometheus head would refuse are not stored and are listed in the result.
+   */
+  append(tenant: string, series: AppendSeries[]): Promise<{ accepted: number; rejected: RejectedSample[] }>;
+  /** Cuts the head into a block and makes it durable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
