@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeriesIndex } from '../../src/tsdb/series-index.ts';
-import type { MetricLabelMatcher } from '../../src/tsdb/types.ts';
+import type { Labels, MetricLabelMatcher } from '../../src/tsdb/types.ts';
 
-const series = [
+const series: Labels[] = [
   { __name__: 'up', job: 'node', instance: 'a' },
   { __name__: 'up', job: 'node', instance: 'b' },
   { __name__: 'up', job: 'dcgm', instance: 'a' },
