@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isMap, isPair, isScalar, type Node as YamlN
 import { z } from 'zod';
 import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
+import { tsdbConfigSchema } from '../tsdb/config.ts';
 import { parseDurationMs } from '../store/duration.ts';
 
 /** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
@@ -137,6 +138,7 @@ export const serverConfigSchema = z
     ui: uiSectionSchema.prefault({}),
     store: storeConfigSchema.prefault({}),
     ruler: rulerConfigSchema.prefault({}),
+    tsdb: tsdbConfigSchema.prefault({}),
   })
   .strict();
 

@@ -38,6 +38,8 @@ export interface TsdbOptions {
   /** How often the maintenance pass (cut, compaction, retention) runs; 0 = only when called. */
   maintenanceIntervalMs?: number;
   now?: () => number;
+  /** Close the object store on close() (the server opens one for the TSDB alone). */
+  ownsObjectStore?: boolean;
   onError?: (error: Error) => void;
 }
 
@@ -83,6 +85,7 @@ export class Tsdb implements MetricsStore {
       retentionMs: 0,
       maintenanceIntervalMs: 60_000,
       now: Date.now,
+      ownsObjectStore: false,
       ...options,
     };
     this.head = new Head({ blockRangeMs: this.options.blockRangeMs, outOfOrderWindowMs: this.options.outOfOrderWindowMs });
@@ -342,6 +345,7 @@ export class Tsdb implements MetricsStore {
       await this.serialized(() => this.cutHead());
     } finally {
       await this.wal.close();
+      if (this.options.ownsObjectStore) await this.store.close();
     }
   }
 }
