@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateTrainingLog, syntheticLabels } from '../src/training/synthetic-log.ts';
+import { generateTrainingLog, syntheticLabels } from './synthetic-log.ts';
 import { openStore } from '../src/store/store.ts';
 import { createEngine } from '../src/logql/index.ts';
 import type { PushEntry } from '../src/store/types.ts';

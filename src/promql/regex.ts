@@ -1,7 +1,7 @@
 // The one place PromQL reaches the RE2 implementation (label matchers, label_replace). Everything in
 // src/promql goes through these two functions, so switching to another RE2 module is one import here.
 
-import { compileRe2, re2Exec, RegexSyntaxError } from '../logql/regex/re2.ts';
+import { compileRegex, RegexSyntaxError } from '../regex/index.ts';
 
 export { RegexSyntaxError };
 
@@ -16,13 +16,17 @@ export interface AnchoredRegex {
 
 /** Compiles RE2 text, fully anchored. Throws RegexSyntaxError on bad syntax. */
 export function compileAnchoredRegex(source: string): AnchoredRegex {
-  const compiled = compileRe2(source, { anchored: true });
+  // Prometheus compiles matchers and label_replace regexes as `^(?s:re)$`.
+  const compiled = compileRegex(source, 'matcher');
   return {
     matches: (value) => {
       compiled.regexp.lastIndex = 0;
       return compiled.regexp.test(value);
     },
-    captures: (value) => re2Exec(compiled, value),
+    captures: (value) => {
+      compiled.regexp.lastIndex = 0;
+      return compiled.regexp.exec(value);
+    },
     groupNames: compiled.groupNames,
   };
 }

@@ -15,7 +15,10 @@ import { parseListenAddress, type ServerConfig } from './config.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
 import { flushRoutes } from './flush-routes.ts';
+import type { Tsdb } from '../tsdb/tsdb.ts';
+import { prometheusRoutes, type PromqlEngine } from './prometheus-routes.ts';
 import { pushRoutes } from './push-routes.ts';
+import { remoteWriteRoutes } from './remote-write-routes.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
 import { tailRoutes } from './tail-routes.ts';
 import { RunTracker } from '../training/run-tracker.ts';
@@ -29,6 +32,8 @@ export interface RunningServer {
   port: number;
   config: ServerConfig;
   store: LogStore;
+  /** The metrics store, when `tsdb.enabled`. */
+  tsdb?: Tsdb;
   /** Stops accepting, waits for in-flight requests, flushes and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -47,6 +52,10 @@ export interface AppDependencies {
   compileTailFilter(query: string): TailFilter;
   /** More Prometheus text appended to /metrics (the ruler's). */
   extraMetrics?: () => string;
+  /** The metrics store (remote_write, Prometheus API); closed (flushed) after the HTTP server. */
+  tsdb?: Tsdb;
+  /** The PromQL engine behind /api/v1/query…; without it those routes answer 503. */
+  promqlEngine?: PromqlEngine;
   /** Registers extra routes (the ruler's) and returns a hook to stop them on close. */
   plugins?: Array<(app: FastifyInstance) => Promise<(() => Promise<void>) | void>>;
 }
@@ -77,6 +86,13 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     metrics.gauge('rankscope_store_disk_bytes', 'Bytes of parts in the object store.', () => store.metrics().diskBytes);
     metrics.gauge('rankscope_tail_subscribers', 'Open live-tail connections.', () => hub.subscriberCount);
     metrics.gauge('rankscope_tail_dropped_entries', 'Entries dropped for tail subscribers that fell behind.', () => hub.droppedEntries);
+    const { tsdb } = deps;
+    if (tsdb !== undefined) {
+      metrics.gauge('rankscope_tsdb_head_series', 'Series in the TSDB head.', () => tsdb.stats().headSeries);
+      metrics.gauge('rankscope_tsdb_head_samples', 'Samples in the TSDB head.', () => tsdb.stats().headSamples);
+      metrics.gauge('rankscope_tsdb_blocks', 'TSDB blocks.', () => tsdb.stats().blocks);
+      metrics.gauge('rankscope_tsdb_block_bytes', 'Bytes of TSDB blocks in the object store.', () => tsdb.stats().blockBytes);
+    }
     metrics.gauge('rankscope_build_info', 'Always 1; labelled with the version.', () => [[{ version: VERSION }, 1]]);
 
     const observer: IngestObserver = {
@@ -182,6 +198,31 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       if (health !== undefined && !health.ok) return reply.code(503).type('text/plain; charset=utf-8').send(`not ready: ${health.reason}`);
       return reply.type('text/plain; charset=utf-8').send('ready');
     });
+    if (tsdb !== undefined) {
+      await app.register(remoteWriteRoutes, {
+        tsdb,
+        authEnabled: config.auth_enabled,
+        maxRequestBodyBytes: config.server.max_request_body_size,
+        maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
+        flush: async () => {
+          await tsdb.flush();
+          await store.flush();
+        },
+      });
+      await app.register(prometheusRoutes, {
+        tsdb,
+        engine: deps.promqlEngine,
+        authEnabled: config.auth_enabled,
+        queryTimeoutMs: limits.query_timeout,
+        version: VERSION,
+        // The ruler serves rules, alerts, labels, label values, query and query_range under
+        // /prometheus/api/v1 (recorded samples) and /api/prom/api/v1; this plugin takes the rest there.
+        prefixes: [
+          { prefix: '/api/v1', skip: [] },
+          { prefix: '/prometheus/api/v1', skip: ['/labels', '/label/:name/values', '/query', '/query_range'] },
+        ],
+      });
+    }
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));
     if (tracker !== undefined) await app.register(trainingRoutes, { tracker, authEnabled: config.auth_enabled });
     for (const plugin of deps.plugins ?? []) {
@@ -203,6 +244,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       port,
       config,
       store,
+      ...(deps.tsdb === undefined ? {} : { tsdb: deps.tsdb }),
       close: () => {
         closing ??= (async () => {
           shuttingDown = true;
@@ -211,7 +253,11 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
             await running.close();
           } finally {
             hub.close();
-            await store.close();
+            try {
+              await deps.tsdb?.close();
+            } finally {
+              await store.close();
+            }
           }
         })();
         return closing;
@@ -221,6 +267,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     hub.close();
     for (const stop of stopHooks) await stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
+    await deps.tsdb?.close().catch(() => undefined);
     await store.close();
     throw error;
   }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 import { trainingConfigSchema } from '../training/config.ts';
+import { tsdbConfigSchema } from '../tsdb/config.ts';
 import { parseDurationMs } from '../store/duration.ts';
 
 /** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
@@ -162,6 +163,7 @@ export const serverConfigSchema = z
     store: storeConfigSchema.prefault({}),
     ruler: rulerConfigSchema.prefault({}),
     training: trainingConfigSchema.prefault({}),
+    tsdb: tsdbConfigSchema.prefault({}),
   })
   .strict();
 

@@ -7,6 +7,9 @@ import { compileTailFilter, createEngine, formatQuery, parseSelector } from '../
 import { startRuler, type Ruler } from '../ruler/index.ts';
 import { storeOptionsFromConfig } from '../store/config.ts';
 import { openStore } from '../store/store.ts';
+import { openObjectStore } from '../objstore/open-object-store.ts';
+import { tsdbOptionsFromConfig } from '../tsdb/config.ts';
+import { openTsdb, type Tsdb } from '../tsdb/tsdb.ts';
 import { startApp, type RunningServer } from './app.ts';
 import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './config.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
@@ -31,9 +34,26 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     await store.close();
     throw error;
   }
+  let tsdb: Tsdb | undefined;
+  if (config.tsdb.enabled) {
+    const storeOptions = storeOptionsFromConfig(config.store);
+    const objectStore = openObjectStore(storeOptions.objectStore!);
+    try {
+      tsdb = await openTsdb({
+        ...tsdbOptionsFromConfig(config.tsdb, storeOptions.dataDir, objectStore),
+        ownsObjectStore: true,
+        onError: (error) => console.error(`rankscope tsdb: ${error.message}`),
+      });
+    } catch (error) {
+      await objectStore.close();
+      await store.close();
+      throw error;
+    }
+  }
   let ruler: Ruler | undefined;
   return startApp(config, {
     store,
+    ...(tsdb === undefined ? {} : { tsdb }),
     engine,
     parseSelector,
     formatQuery: (text: string) => formatQuery(text),

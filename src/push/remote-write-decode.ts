@@ -1,0 +1,330 @@
+// Hand-written decoders for Prometheus remote write bodies (snappy block-compressed protobuf):
+//   1.0  prometheus.WriteRequest            timeseries = 1 (labels = 1 {name 1, value 2}, samples = 2
+//        {value 1 double, timestamp 2 int64}, exemplars = 3, histograms = 4), metadata = 3
+//        {type 1, metric_family_name 2, help 4, unit 5}
+//   2.0  io.prometheus.write.v2.Request     symbols = 4 (symbols[0] must be ""), timeseries = 5
+//        (labels_refs = 1 packed uint32 pairs, samples = 2, histograms = 3, exemplars = 4,
+//        metadata = 5 {type 1, help_ref 3, unit_ref 4}, created_timestamp = 6)
+// Field numbers from shared/reference/prometheus-api.md §4.2–4.3 and the two specs. Every length is
+// checked against its enclosing message; errors name the byte offset. protobufjs (through Long for
+// int64) is the reference in test/push/remote-write-decode.test.ts; this one reads timestamps
+// straight into numbers. A value with the stale-NaN bit pattern 0x7ff0000000000002 is flagged stale.
+
+import snappy from 'snappy';
+import type { Labels } from './types.ts';
+
+export class RemoteWriteDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RemoteWriteDecodeError';
+  }
+}
+
+export interface RemoteWriteSample {
+  timestampMs: number;
+  value: number;
+  stale?: boolean;
+}
+
+export interface RemoteWriteSeries {
+  labels: Labels;
+  samples: RemoteWriteSample[];
+  /** Native histogram samples (not stored yet; the receiver refuses them). */
+  histograms: number;
+  exemplars: number;
+}
+
+export interface RemoteWriteMetadata {
+  family: string;
+  type: string;
+  help: string;
+  unit: string;
+}
+
+export interface RemoteWriteRequest {
+  series: RemoteWriteSeries[];
+  metadata: RemoteWriteMetadata[];
+}
+
+/** Prometheus' metric type enum, shared by 1.0 and 2.0 (2.0 calls 0 "unspecified"). */
+const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+const STALE_HI = 0x7ff00000;
+const STALE_LO = 0x00000002;
+
+class Reader {
+  readonly buffer: Buffer;
+  offset = 0;
+  private readonly message: string;
+
+  constructor(buffer: Buffer, message: string) {
+    this.buffer = buffer;
+    this.message = message;
+  }
+
+  fail(what: string): never {
+    throw new RemoteWriteDecodeError(`malformed protobuf ${this.message}: ${what} at byte ${this.offset}`);
+  }
+
+  /** An unsigned varint as a number (exact below 2^53; a larger one is an error here). */
+  varint(): number {
+    const buffer = this.buffer;
+    let result = 0;
+    let multiplier = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.offset >= buffer.length) this.fail('truncated varint');
+      const byte = buffer[this.offset++]!;
+      result += (byte & 0x7f) * multiplier;
+      if (byte < 0x80) return result;
+      multiplier *= 128;
+    }
+    this.fail('varint longer than 10 bytes');
+  }
+
+  /** An int64 varint (two's complement for negatives) as a number. */
+  int64(): number {
+    const start = this.offset;
+    const unsigned = this.varint();
+    if (unsigned <= Number.MAX_SAFE_INTEGER) return unsigned;
+    // Negative or huge: redo exactly with bigint.
+    this.offset = start;
+    let big = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      const byte = this.buffer[this.offset++]!;
+      big |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) break;
+      shift += 7n;
+    }
+    return Number(BigInt.asIntN(64, big));
+  }
+
+  lengthEnd(limit: number): number {
+    const length = this.varint();
+    const end = this.offset + length;
+    if (end > limit) this.fail(`length ${length} runs past the end of its message`);
+    return end;
+  }
+
+  string(limit: number): string {
+    const end = this.lengthEnd(limit);
+    const text = this.buffer.toString('utf8', this.offset, end);
+    this.offset = end;
+    return text;
+  }
+
+  /** A double; `stale` tells whether its bits are the stale marker. */
+  double(limit: number): number {
+    if (this.offset + 8 > limit) this.fail('truncated double');
+    const value = this.buffer.readDoubleLE(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  lastDoubleIsStale(): boolean {
+    return this.buffer.readUInt32LE(this.offset - 8) === STALE_LO && this.buffer.readUInt32LE(this.offset - 4) === STALE_HI;
+  }
+
+  skip(wireType: number, limit: number): void {
+    switch (wireType) {
+      case WIRE_VARINT:
+        this.varint();
+        break;
+      case WIRE_FIXED64:
+        this.offset += 8;
+        break;
+      case WIRE_LEN:
+        this.offset = this.lengthEnd(limit);
+        break;
+      case WIRE_FIXED32:
+        this.offset += 4;
+        break;
+      default:
+        this.fail(`unsupported wire type ${wireType}`);
+    }
+    if (this.offset > limit) this.fail('field runs past the end of its message');
+  }
+}
+
+function decodeSample(reader: Reader, end: number): RemoteWriteSample {
+  let value = 0;
+  let stale = false;
+  let timestampMs = 0;
+  while (reader.offset < end) {
+    const key = reader.varint();
+    if (key === 0x09) {
+      value = reader.double(end);
+      stale = reader.lastDoubleIsStale();
+    } else if (key === 0x10) timestampMs = reader.int64();
+    else reader.skip(key & 7, end);
+  }
+  return stale ? { timestampMs, value, stale } : { timestampMs, value };
+}
+
+function labelsText(labels: Labels): string {
+  return '{' + Object.keys(labels).map((name) => `${name}=${JSON.stringify(labels[name])}`).join(', ') + '}';
+}
+
+function addLabel(reader: Reader, labels: Labels, name: string, value: string): void {
+  if (Object.hasOwn(labels, name)) reader.fail(`duplicate label name ${JSON.stringify(name)} in series ${labelsText(labels)}`);
+  labels[name] = value;
+}
+
+/** Decodes an uncompressed prometheus.WriteRequest (remote write 1.0). */
+export function decodeWriteRequestV1(body: Buffer): RemoteWriteRequest {
+  const reader = new Reader(body, 'prometheus.WriteRequest');
+  const series: RemoteWriteSeries[] = [];
+  const metadata: RemoteWriteMetadata[] = [];
+  const limit = body.length;
+  while (reader.offset < limit) {
+    const key = reader.varint();
+    if (key === 0x0a) {
+      const end = reader.lengthEnd(limit);
+      const entry: RemoteWriteSeries = { labels: {}, samples: [], histograms: 0, exemplars: 0 };
+      while (reader.offset < end) {
+        const fieldKey = reader.varint();
+        if (fieldKey === 0x0a) {
+          const labelEnd = reader.lengthEnd(end);
+          let name = '';
+          let value = '';
+          while (reader.offset < labelEnd) {
+            const labelKey = reader.varint();
+            if (labelKey === 0x0a) name = reader.string(labelEnd);
+            else if (labelKey === 0x12) value = reader.string(labelEnd);
+            else reader.skip(labelKey & 7, labelEnd);
+          }
+          addLabel(reader, entry.labels, name, value);
+        } else if (fieldKey === 0x12) {
+          const sampleEnd = reader.lengthEnd(end);
+          entry.samples.push(decodeSample(reader, sampleEnd));
+          reader.offset = sampleEnd;
+        } else if (fieldKey === 0x1a) {
+          reader.offset = reader.lengthEnd(end);
+          entry.exemplars++;
+        } else if (fieldKey === 0x22) {
+          reader.offset = reader.lengthEnd(end);
+          entry.histograms++;
+        } else reader.skip(fieldKey & 7, end);
+      }
+      series.push(entry);
+    } else if (key === 0x1a) {
+      const end = reader.lengthEnd(limit);
+      const entry: RemoteWriteMetadata = { family: '', type: 'unknown', help: '', unit: '' };
+      while (reader.offset < end) {
+        const fieldKey = reader.varint();
+        if (fieldKey === 0x08) entry.type = METRIC_TYPES[reader.varint()] ?? 'unknown';
+        else if (fieldKey === 0x12) entry.family = reader.string(end);
+        else if (fieldKey === 0x22) entry.help = reader.string(end);
+        else if (fieldKey === 0x2a) entry.unit = reader.string(end);
+        else reader.skip(fieldKey & 7, end);
+      }
+      if (entry.family !== '') metadata.push(entry);
+    } else {
+      reader.skip(key & 7, limit);
+    }
+  }
+  return { series, metadata };
+}
+
+/** Decodes an uncompressed io.prometheus.write.v2.Request (remote write 2.0). */
+export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
+  const reader = new Reader(body, 'io.prometheus.write.v2.Request');
+  const limit = body.length;
+  // Symbols may come after the series on the wire: collect the series' spans, resolve afterwards.
+  const symbols: string[] = [];
+  const seriesSpans: Array<[number, number]> = [];
+  while (reader.offset < limit) {
+    const key = reader.varint();
+    if (key === 0x22) symbols.push(reader.string(limit));
+    else if (key === 0x2a) {
+      const start = reader.offset;
+      const end = reader.lengthEnd(limit);
+      seriesSpans.push([start, end]);
+      reader.offset = end;
+    } else reader.skip(key & 7, limit);
+  }
+  if (symbols.length > 0 && symbols[0] !== '') throw new RemoteWriteDecodeError('malformed io.prometheus.write.v2.Request: symbols[0] must be the empty string');
+  const symbol = (ref: number, what: string): string => {
+    if (ref >= symbols.length) reader.fail(`${what} refers to symbol ${ref} of ${symbols.length}`);
+    return symbols[ref]!;
+  };
+  const series: RemoteWriteSeries[] = [];
+  const metadata: RemoteWriteMetadata[] = [];
+  for (const [start] of seriesSpans) {
+    reader.offset = start;
+    const end = reader.lengthEnd(limit);
+    const refs: number[] = [];
+    const entry: RemoteWriteSeries = { labels: {}, samples: [], histograms: 0, exemplars: 0 };
+    let meta: { type: string; helpRef: number; unitRef: number } | undefined;
+    while (reader.offset < end) {
+      const fieldKey = reader.varint();
+      if (fieldKey === 0x0a) {
+        const refsEnd = reader.lengthEnd(end);
+        while (reader.offset < refsEnd) refs.push(reader.varint());
+        if (reader.offset !== refsEnd) reader.fail('packed labels_refs overrun');
+      } else if (fieldKey === 0x08) refs.push(reader.varint());
+      else if (fieldKey === 0x12) {
+        const sampleEnd = reader.lengthEnd(end);
+        entry.samples.push(decodeSample(reader, sampleEnd));
+        reader.offset = sampleEnd;
+      } else if (fieldKey === 0x1a) {
+        reader.offset = reader.lengthEnd(end);
+        entry.histograms++;
+      } else if (fieldKey === 0x22) {
+        reader.offset = reader.lengthEnd(end);
+        entry.exemplars++;
+      } else if (fieldKey === 0x2a) {
+        const metaEnd = reader.lengthEnd(end);
+        meta = { type: 'unknown', helpRef: 0, unitRef: 0 };
+        while (reader.offset < metaEnd) {
+          const metaKey = reader.varint();
+          if (metaKey === 0x08) meta.type = METRIC_TYPES[reader.varint()] ?? 'unknown';
+          else if (metaKey === 0x18) meta.helpRef = reader.varint();
+          else if (metaKey === 0x20) meta.unitRef = reader.varint();
+          else reader.skip(metaKey & 7, metaEnd);
+        }
+      } else reader.skip(fieldKey & 7, end);
+    }
+    if (refs.length % 2 !== 0) reader.fail(`labels_refs has an odd length ${refs.length}`);
+    for (let i = 0; i < refs.length; i += 2) addLabel(reader, entry.labels, symbol(refs[i]!, 'labels_refs'), symbol(refs[i + 1]!, 'labels_refs'));
+    if (meta !== undefined && entry.labels.__name__ !== undefined && (meta.type !== 'unknown' || meta.helpRef !== 0 || meta.unitRef !== 0)) {
+      metadata.push({ family: familyOf(entry.labels.__name__, meta.type), type: meta.type, help: symbol(meta.helpRef, 'help_ref'), unit: symbol(meta.unitRef, 'unit_ref') });
+    }
+    series.push(entry);
+  }
+  return { series, metadata };
+}
+
+/** The metric family of a series name: classic histogram and summary series share their base name. */
+function familyOf(name: string, type: string): string {
+  if (type === 'histogram' || type === 'gaugehistogram' || type === 'summary') {
+    for (const suffix of ['_bucket', '_count', '_sum']) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
+  }
+  return name;
+}
+
+/**
+ * Uncompresses a snappy block body, refusing one whose declared size (the block format's leading
+ * varint) is past `maxBytes` before inflating anything.
+ */
+export function uncompressRemoteWrite(body: Buffer, maxBytes: number): Buffer {
+  let declared = 0;
+  let multiplier = 1;
+  for (let i = 0; ; i++) {
+    if (i >= 5 || i >= body.length) throw new RemoteWriteDecodeError('malformed snappy body: no valid length header (is the body snappy block-compressed?)');
+    const byte = body[i]!;
+    declared += (byte & 0x7f) * multiplier;
+    if (byte < 0x80) break;
+    multiplier *= 128;
+  }
+  if (declared > maxBytes) throw new RemoteWriteDecodeError(`decompressed body would be ${declared} bytes, more than the limit of ${maxBytes}`);
+  try {
+    return snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+  } catch (error) {
+    throw new RemoteWriteDecodeError(`malformed snappy body: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,309 @@
+// Prometheus HTTP API over the TSDB (shared/reference/prometheus-api.md §3), at /api/v1/… and, for
+// the paths the ruler does not already serve there, /prometheus/api/v1/…: series, labels, label
+// values (with limit, match[], start/end), metadata, status/buildinfo (without `features`, so Grafana
+// does not take us for Mimir), GET and POST form bodies, Prometheus' JSON envelope and error types.
+// query, query_range, format_query and query_exemplars go to a PromqlEngine plugged in by the
+// server; without one they answer 503 `unavailable`.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseRfc3339Ns } from '../push/json.ts';
+import { parseSeriesSelector, SelectorError } from '../ruler/series-selector.ts';
+import type { Labels, MetricLabelMatcher, MetricsSource } from '../tsdb/types.ts';
+import type { MetricMetadata } from '../tsdb/tsdb.ts';
+import { BadRequestError, parseStepMs, RequestParams } from './query-params.ts';
+import { resolveTenant } from './tenant.ts';
+
+/** Prometheus' result shapes, as the engine returns them (samples as [seconds, "value"]). */
+export type PromqlResult =
+  | { resultType: 'vector'; result: Array<{ metric: Labels; value: [number, string] }> }
+  | { resultType: 'matrix'; result: Array<{ metric: Labels; values: Array<[number, string]> }> }
+  | { resultType: 'scalar'; result: [number, string] }
+  | { resultType: 'string'; result: [number, string] };
+
+export interface PromqlQueryOptions {
+  /** From the `timeout` parameter or the server's limit. */
+  timeoutMs: number;
+  /** `lookback_delta` parameter (Prometheus 2.43+), when given. */
+  lookbackDeltaMs?: number;
+}
+
+export interface PromqlAnswer {
+  data: PromqlResult;
+  warnings?: string[];
+  infos?: string[];
+}
+
+export interface PromqlExemplars {
+  seriesLabels: Labels;
+  exemplars: Array<{ labels: Labels; value: string; timestamp: number }>;
+}
+
+/**
+ * What the PromQL engine implements for these routes. Errors it throws may carry
+ * `errorType: 'bad_data' | 'execution' | 'timeout' | 'canceled'` (bad_data → 400, execution → 422,
+ * timeout/canceled → 503); anything else is an internal error (500).
+ */
+export interface PromqlEngine {
+  instantQuery(tenant: string, query: string, timeMs: number, options: PromqlQueryOptions): Promise<PromqlAnswer>;
+  rangeQuery(tenant: string, query: string, startMs: number, endMs: number, stepMs: number, options: PromqlQueryOptions): Promise<PromqlAnswer>;
+  /** Prometheus' canonical formatting of the expression; throws a bad_data error when it does not parse. */
+  formatQuery(query: string): string;
+  queryExemplars(tenant: string, query: string, startMs: number, endMs: number): Promise<PromqlExemplars[]>;
+}
+
+/** The TSDB as these routes read it. */
+export interface PrometheusReadStore extends MetricsSource {
+  getMetadata(tenant: string): Map<string, MetricMetadata>;
+}
+
+export interface PrometheusRoutesOptions {
+  tsdb: PrometheusReadStore;
+  /** Undefined until the PromQL engine is plugged in. */
+  engine: PromqlEngine | undefined;
+  authEnabled: boolean;
+  queryTimeoutMs: number;
+  version: string;
+  /** Path prefixes, each with the endpoints another plugin already serves under it (skipped here). */
+  prefixes: Array<{ prefix: string; skip: string[] }>;
+}
+
+const MIN_TIME_MS = -9_223_372_036_854; // Prometheus' minimum timestamp in ms (int64 ns bound)
+const MAX_TIME_MS = 9_223_372_036_854;
+/** Prometheus' cap on points per series of a range query. */
+const MAX_POINTS_PER_SERIES = 11_000;
+
+class PrometheusApiError extends Error {
+  readonly errorType: string;
+  readonly statusCode: number;
+  constructor(errorType: string, statusCode: number, message: string) {
+    super(message);
+    this.errorType = errorType;
+    this.statusCode = statusCode;
+  }
+}
+
+type Run = (context: { request: FastifyRequest; reply: FastifyReply; params: RequestParams; tenant: string }) => Promise<FastifyReply>;
+
+const badData = (message: string): PrometheusApiError => new PrometheusApiError('bad_data', 400, message);
+
+/** Prometheus' time parameter: float Unix seconds or RFC3339. */
+export function parsePrometheusTimeMs(text: string | undefined, name: string, fallbackMs: number): number {
+  if (text === undefined || text === '') return fallbackMs;
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    const ms = Number(text) * 1000;
+    if (!Number.isFinite(ms)) throw badData(`invalid parameter "${name}": cannot parse "${text}" to a valid timestamp`);
+    return Math.round(Math.min(Math.max(ms, MIN_TIME_MS), MAX_TIME_MS));
+  }
+  try {
+    return Number(parseRfc3339Ns(text, name) / 1_000_000n);
+  } catch {
+    throw badData(`invalid parameter "${name}": cannot parse "${text}" to a valid timestamp`);
+  }
+}
+
+function parseMatcherSets(params: RequestParams, required: boolean): MetricLabelMatcher[][] | undefined {
+  const selectors = params.getAll('match[]');
+  if (selectors.length === 0) {
+    if (required) throw badData('no match[] parameter provided');
+    return undefined;
+  }
+  return selectors.map((selector) => {
+    try {
+      return parseSeriesSelector(selector);
+    } catch (error) {
+      if (error instanceof SelectorError) throw badData(`invalid parameter "match[]": ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+function parseListLimit(params: RequestParams): number {
+  const text = params.get('limit');
+  if (text === undefined || text === '') return 0;
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 0) throw badData(`invalid parameter "limit": cannot parse "${text}" as a non-negative integer`);
+  return limit;
+}
+
+function parseRange(params: RequestParams): { startMs: number; endMs: number } {
+  const startMs = parsePrometheusTimeMs(params.get('start'), 'start', MIN_TIME_MS);
+  const endMs = parsePrometheusTimeMs(params.get('end'), 'end', MAX_TIME_MS);
+  if (endMs < startMs) throw badData('invalid parameter "end": end timestamp must not be before start time');
+  return { startMs, endMs };
+}
+
+function parseTimeoutMs(params: RequestParams, fallbackMs: number): number {
+  const text = params.get('timeout');
+  if (text === undefined || text === '') return fallbackMs;
+  try {
+    return Math.min(parseStepMs(text, 'timeout'), fallbackMs);
+  } catch {
+    throw badData(`invalid parameter "timeout": cannot parse "${text}" to a valid duration`);
+  }
+}
+
+function requireQuery(params: RequestParams): string {
+  const query = params.get('query');
+  if (query === undefined || query === '') throw badData('invalid parameter "query": unknown position: parse error: no expression found in input');
+  return query;
+}
+
+function limited<T>(items: T[], limit: number): { items: T[]; warnings?: string[] } {
+  if (limit <= 0 || items.length <= limit) return { items };
+  return { items: items.slice(0, limit), warnings: ['results truncated due to limit'] };
+}
+
+function paramsOf(request: FastifyRequest): RequestParams {
+  return RequestParams.from(request.url, typeof request.body === 'string' ? request.body : undefined);
+}
+
+function success(reply: FastifyReply, data: unknown, warnings?: string[], infos?: string[]): FastifyReply {
+  const body: Record<string, unknown> = { status: 'success', data };
+  if (warnings !== undefined && warnings.length > 0) body.warnings = warnings;
+  if (infos !== undefined && infos.length > 0) body.infos = infos;
+  return reply.type('application/json').send(body);
+}
+
+/** Maps an engine error's `errorType` to Prometheus' status codes. */
+function engineError(error: unknown): PrometheusApiError | undefined {
+  const errorType = (error as { errorType?: unknown } | undefined)?.errorType;
+  const message = (error as Error).message;
+  switch (errorType) {
+    case 'bad_data':
+      return new PrometheusApiError('bad_data', 400, message);
+    case 'execution':
+      return new PrometheusApiError('execution', 422, message);
+    case 'timeout':
+      return new PrometheusApiError('timeout', 503, message);
+    case 'canceled':
+      return new PrometheusApiError('canceled', 503, message);
+    default:
+      return undefined;
+  }
+}
+
+export async function prometheusRoutes(app: FastifyInstance, options: PrometheusRoutesOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  // Form bodies (application/x-www-form-urlencoded) as text; RequestParams merges them with the URL.
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4 * 1024 * 1024 }, (_request, body, done) => done(null, body));
+  const { tsdb } = options;
+
+  const handler =
+    (run: Run) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      try {
+        const tenant = resolveTenant(request, options.authEnabled);
+        return await run({ request, reply, params: paramsOf(request), tenant });
+      } catch (error) {
+        const mapped = error instanceof PrometheusApiError ? error : error instanceof BadRequestError ? new PrometheusApiError('bad_data', error.statusCode, error.message) : engineError(error);
+        if (mapped === undefined) throw error;
+        return reply.code(mapped.statusCode).type('application/json').send({ status: 'error', errorType: mapped.errorType, error: mapped.message });
+      }
+    };
+
+  const engineOrUnavailable = (): PromqlEngine => {
+    if (options.engine === undefined) throw new PrometheusApiError('unavailable', 503, 'PromQL engine not available');
+    return options.engine;
+  };
+
+  const endpoints: Array<{ path: string; methods: Array<'GET' | 'POST'>; run: Run }> = [];
+  const endpoint = (path: string, methods: Array<'GET' | 'POST'>, run: Run): void => {
+    endpoints.push({ path, methods, run });
+  };
+
+  endpoint('/series', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+    const matcherSets = parseMatcherSets(params, true)!;
+    const { startMs, endMs } = parseRange(params);
+    const { items, warnings } = limited(await tsdb.series(tenant, matcherSets, startMs, endMs), parseListLimit(params));
+    return success(reply, items, warnings);
+  });
+  endpoint('/labels', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+    const { startMs, endMs } = parseRange(params);
+    const names = await tsdb.labelNames(tenant, startMs, endMs, parseMatcherSets(params, false));
+    const { items, warnings } = limited(names, parseListLimit(params));
+    return success(reply, items, warnings);
+  });
+  endpoint('/label/:name/values', ['GET'], async ({ request, reply, params, tenant }) => {
+    const name = (request.params as { name: string }).name;
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw badData(`invalid label name: ${JSON.stringify(name)}`);
+    const { startMs, endMs } = parseRange(params);
+    const values = await tsdb.labelValues(tenant, name, startMs, endMs, parseMatcherSets(params, false));
+    const { items, warnings } = limited(values, parseListLimit(params));
+    return success(reply, items, warnings);
+  });
+  endpoint('/metadata', ['GET'], async ({ reply, params, tenant }) => {
+    const limit = parseListLimit(params);
+    const metric = params.get('metric');
+    const data: Record<string, MetricMetadata[]> = {};
+    let count = 0;
+    for (const [family, metadata] of [...tsdb.getMetadata(tenant)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (metric !== undefined && metric !== '' && family !== metric) continue;
+      if (limit > 0 && count >= limit) break;
+      data[family] = [metadata];
+      count++;
+    }
+    return success(reply, data);
+  });
+  endpoint('/status/buildinfo', ['GET'], async ({ reply }) =>
+    success(reply, { version: options.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: '' }),
+  );
+  endpoint('/query', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+    const engine = engineOrUnavailable();
+    const query = requireQuery(params);
+    const timeMs = parsePrometheusTimeMs(params.get('time'), 'time', Date.now());
+    const answer = await engine.instantQuery(tenant, query, timeMs, queryOptions(params));
+    return success(reply, answer.data, answer.warnings, answer.infos);
+  });
+  endpoint('/query_range', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+    const engine = engineOrUnavailable();
+    const query = requireQuery(params);
+    const startMs = parsePrometheusTimeMs(params.get('start'), 'start', Number.NaN);
+    const endMs = parsePrometheusTimeMs(params.get('end'), 'end', Number.NaN);
+    if (Number.isNaN(startMs)) throw badData('invalid parameter "start": cannot parse "" to a valid timestamp');
+    if (Number.isNaN(endMs)) throw badData('invalid parameter "end": cannot parse "" to a valid timestamp');
+    if (endMs < startMs) throw badData('invalid parameter "end": end timestamp must not be before start time');
+    const stepText = params.get('step');
+    if (stepText === undefined || stepText === '') throw badData('invalid parameter "step": cannot parse "" to a valid duration');
+    let stepMs: number;
+    try {
+      stepMs = parseStepMs(stepText, 'step');
+    } catch {
+      throw badData(`invalid parameter "step": cannot parse "${stepText}" to a valid duration`);
+    }
+    if (stepMs <= 0) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    const answer = await engine.rangeQuery(tenant, query, startMs, endMs, stepMs, queryOptions(params));
+    return success(reply, answer.data, answer.warnings, answer.infos);
+  });
+  endpoint('/format_query', ['GET', 'POST'], async ({ reply, params }) => {
+    const engine = engineOrUnavailable();
+    return success(reply, engine.formatQuery(requireQuery(params)));
+  });
+  endpoint('/query_exemplars', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+    const engine = engineOrUnavailable();
+    const query = requireQuery(params);
+    // Grafana's start-up probe sends milliseconds: any number is accepted as seconds.
+    const { startMs, endMs } = parseRange(params);
+    return success(reply, await engine.queryExemplars(tenant, query, startMs, endMs));
+  });
+
+  function queryOptions(params: RequestParams): PromqlQueryOptions {
+    const result: PromqlQueryOptions = { timeoutMs: parseTimeoutMs(params, options.queryTimeoutMs) };
+    const lookback = params.get('lookback_delta');
+    if (lookback !== undefined && lookback !== '') {
+      try {
+        result.lookbackDeltaMs = parseStepMs(lookback, 'lookback_delta');
+      } catch {
+        throw badData(`invalid parameter "lookback_delta": cannot parse "${lookback}" to a valid duration`);
+      }
+    }
+    return result;
+  }
+
+  for (const { prefix, skip } of options.prefixes) {
+    for (const { path, methods, run } of endpoints) {
+      if (skip.includes(path)) continue;
+      app.route({ method: methods, url: `${prefix}${path}`, handler: handler(run) });
+    }
+  }
+}

@@ -1,0 +1,127 @@
+// Prometheus remote write receiver: POST /api/v1/write and /prometheus/api/v1/write, 1.0 and 2.0
+// (shared/reference/prometheus-api.md §4.2–4.4). 204 only after the TSDB has the samples fsync'd in
+// its WAL; 400 naming the series for invalid samples (the valid ones of the request are kept, as the
+// spec allows); 415 for a content type or encoding we do not speak. 2.0 answers carry the
+// X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written headers. Also POST /flush.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatLabels } from '../push/labels.ts';
+import {
+  decodeWriteRequestV1,
+  decodeWriteRequestV2,
+  RemoteWriteDecodeError,
+  uncompressRemoteWrite,
+  type RemoteWriteRequest,
+} from '../push/remote-write-decode.ts';
+import type { AppendSeries, MetricsStore, RejectedSample } from '../tsdb/types.ts';
+import type { MetricMetadata } from '../tsdb/tsdb.ts';
+import { BadRequestError } from './query-params.ts';
+import { resolveTenant } from './tenant.ts';
+
+/** What the receiver needs from the metrics store. */
+export interface RemoteWriteTarget extends Pick<MetricsStore, 'append' | 'flush'> {
+  setMetadata(tenant: string, family: string, metadata: MetricMetadata): void;
+}
+
+export interface RemoteWriteRoutesOptions {
+  tsdb: RemoteWriteTarget;
+  authEnabled: boolean;
+  maxRequestBodyBytes: number;
+  maxDecompressedBodyBytes: number;
+  /** What POST /flush flushes (the TSDB, and the log store when the server passes it). */
+  flush: () => Promise<void>;
+}
+
+const PROTO_V1 = 'prometheus.WriteRequest';
+const PROTO_V2 = 'io.prometheus.write.v2.Request';
+/** At most this many rejected series are named in a 400 body. */
+const MAX_NAMED_REJECTIONS = 10;
+
+const REASON_TEXT: Record<RejectedSample['reason'], string> = {
+  out_of_order: 'out of order sample',
+  too_old: 'too old sample (outside the out-of-order window)',
+  duplicate_timestamp: 'duplicate sample for timestamp (a different value)',
+  invalid_labels: 'invalid labels (empty set, bad name or bad metric name)',
+};
+
+/** The protobuf message a request's Content-Type names, or undefined when we do not support it. */
+export function remoteWriteVersion(contentType: string | undefined): 1 | 2 | undefined {
+  if (contentType === undefined || contentType.trim() === '') return 1;
+  const [mediaType, ...parameters] = contentType.split(';').map((part) => part.trim());
+  if (mediaType!.toLowerCase() !== 'application/x-protobuf') return undefined;
+  let proto = PROTO_V1;
+  for (const parameter of parameters) {
+    const [name, value] = parameter.split('=').map((part) => part.trim());
+    if (name!.toLowerCase() === 'proto' && value !== undefined) proto = value.replace(/^"|"$/g, '');
+  }
+  if (proto === PROTO_V1) return 1;
+  if (proto === PROTO_V2) return 2;
+  return undefined;
+}
+
+export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWriteRoutesOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBodyBytes }, (_request, body, done) => done(null, body));
+
+  const write = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const version = remoteWriteVersion(request.headers['content-type']);
+    if (version === undefined) {
+      return text(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'])}: expected application/x-protobuf with proto=${PROTO_V1} (1.0) or proto=${PROTO_V2} (2.0)`);
+    }
+    const encoding = String(request.headers['content-encoding'] ?? 'snappy').trim().toLowerCase();
+    if (encoding !== 'snappy') return text(reply, 415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: remote write bodies are snappy block-compressed`);
+    let tenant: string;
+    try {
+      tenant = resolveTenant(request, options.authEnabled);
+    } catch (error) {
+      if (error instanceof BadRequestError) return text(reply, error.statusCode, error.message);
+      throw error;
+    }
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    let decoded: RemoteWriteRequest;
+    try {
+      const raw = uncompressRemoteWrite(body, options.maxDecompressedBodyBytes);
+      decoded = version === 1 ? decodeWriteRequestV1(raw) : decodeWriteRequestV2(raw);
+    } catch (error) {
+      if (error instanceof RemoteWriteDecodeError) return text(reply, 400, error.message);
+      throw error;
+    }
+    for (const meta of decoded.metadata) options.tsdb.setMetadata(tenant, meta.family, { type: meta.type, help: meta.help, unit: meta.unit });
+    const problems: string[] = [];
+    const series: AppendSeries[] = [];
+    for (const entry of decoded.series) {
+      if (entry.histograms > 0) problems.push(`native histogram samples are not supported yet (series ${formatLabels(entry.labels)})`);
+      if (entry.samples.length > 0) series.push({ labels: entry.labels, samples: entry.samples });
+    }
+    const result = await options.tsdb.append(tenant, series);
+    const rejectedBySeries = new Map<string, { reason: RejectedSample['reason']; timestampMs: number; count: number }>();
+    for (const rejected of result.rejected) {
+      const key = formatLabels(rejected.labels);
+      const seen = rejectedBySeries.get(key);
+      if (seen === undefined) rejectedBySeries.set(key, { reason: rejected.reason, timestampMs: rejected.timestampMs, count: 1 });
+      else seen.count++;
+    }
+    for (const [labels, { reason, timestampMs, count }] of [...rejectedBySeries].slice(0, MAX_NAMED_REJECTIONS)) {
+      problems.push(`${REASON_TEXT[reason]} for series ${labels} at timestamp ${timestampMs}${count > 1 ? ` (and ${count - 1} more of this series)` : ''}`);
+    }
+    if (rejectedBySeries.size > MAX_NAMED_REJECTIONS) problems.push(`… and ${rejectedBySeries.size - MAX_NAMED_REJECTIONS} more series with rejected samples`);
+    if (version === 2) {
+      // Exemplars are not stored yet, so none is reported written.
+      void reply.header('X-Prometheus-Remote-Write-Samples-Written', String(result.accepted));
+      void reply.header('X-Prometheus-Remote-Write-Histograms-Written', '0');
+      void reply.header('X-Prometheus-Remote-Write-Exemplars-Written', '0');
+    }
+    if (problems.length > 0) return text(reply, 400, problems.join('\n'));
+    return reply.code(204).send();
+  };
+  for (const path of ['/api/v1/write', '/prometheus/api/v1/write']) app.post(path, write);
+
+  app.post('/flush', async (_request, reply) => {
+    await options.flush();
+    return reply.code(204).send();
+  });
+}
+
+function text(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type('text/plain; charset=utf-8').send(message);
+}

@@ -1,0 +1,107 @@
+// Bit-level writer and reader for Gorilla chunks. Bits are packed most-significant first into bytes,
+// as in the Gorilla paper and Prometheus' XOR chunks. Values of up to 32 bits go in one call; 64-bit
+// words are written as two 32-bit halves (JavaScript bit operators work on 32 bits).
+
+export class BitWriter {
+  private bytes: Uint8Array;
+  /** Whole bytes written. */
+  private length = 0;
+  /** Bits pending in `current` (0..7), filled from the most significant end. */
+  private pendingBits = 0;
+  private current = 0;
+
+  constructor(initialBytes = 64) {
+    this.bytes = new Uint8Array(initialBytes);
+  }
+
+  /** Writes the low `count` bits of `value` (count 0..32), most significant first. */
+  write(value: number, count: number): void {
+    // Bounded: each pass consumes at least one bit of `count`.
+    while (count > 0) {
+      const room = 8 - this.pendingBits;
+      const take = count < room ? count : room;
+      const shift = count - take;
+      const bits = (value >>> shift) & ((1 << take) - 1);
+      this.current |= bits << (room - take);
+      this.pendingBits += take;
+      count -= take;
+      if (this.pendingBits === 8) {
+        if (this.length === this.bytes.length) this.grow();
+        this.bytes[this.length++] = this.current;
+        this.current = 0;
+        this.pendingBits = 0;
+      }
+    }
+  }
+
+  writeBit(bit: number): void {
+    this.write(bit, 1);
+  }
+
+  private grow(): void {
+    const grown = new Uint8Array(this.bytes.length * 2);
+    grown.set(this.bytes);
+    this.bytes = grown;
+  }
+
+  bitLength(): number {
+    return this.length * 8 + this.pendingBits;
+  }
+
+  /** A copy of the bytes written, the last one zero-padded. */
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.length + (this.pendingBits > 0 ? 1 : 0));
+    out.set(this.bytes.subarray(0, this.length));
+    if (this.pendingBits > 0) out[this.length] = this.current;
+    return out;
+  }
+}
+
+export class BitStreamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BitStreamError';
+  }
+}
+
+export class BitReader {
+  private readonly bytes: Uint8Array;
+  private bitOffset: number;
+  private readonly bitLimit: number;
+
+  constructor(bytes: Uint8Array, byteOffset = 0) {
+    this.bytes = bytes;
+    this.bitOffset = byteOffset * 8;
+    this.bitLimit = bytes.length * 8;
+  }
+
+  /** Reads `count` bits (0..32) as an unsigned number. Throws past the end of the bytes. */
+  read(count: number): number {
+    if (this.bitOffset + count > this.bitLimit) throw new BitStreamError(`chunk truncated: need ${count} bits at bit ${this.bitOffset} of ${this.bitLimit}`);
+    let result = 0;
+    // Bounded: each pass consumes at least one bit of `count`.
+    while (count > 0) {
+      const byte = this.bytes[this.bitOffset >>> 3]!;
+      const used = this.bitOffset & 7;
+      const available = 8 - used;
+      const take = count < available ? count : available;
+      const bits = (byte >>> (available - take)) & ((1 << take) - 1);
+      result = result * (1 << take) + bits;
+      this.bitOffset += take;
+      count -= take;
+    }
+    return result;
+  }
+
+  readBit(): number {
+    if (this.bitOffset >= this.bitLimit) throw new BitStreamError(`chunk truncated at bit ${this.bitOffset}`);
+    const bit = (this.bytes[this.bitOffset >>> 3]! >>> (7 - (this.bitOffset & 7))) & 1;
+    this.bitOffset++;
+    return bit;
+  }
+
+  /** Byte offset of the next whole byte (for reading byte-aligned headers). */
+  get position(): number {
+    return this.bitOffset;
+  }
+}

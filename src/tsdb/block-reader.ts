@@ -1,0 +1,134 @@
+// Reads one block: its meta, its index (loaded on first use and kept), and the chunks of the series a
+// query selects (one ranged read spanning them). A block just cut from the head is readable from
+// memory until its objects are durable.
+
+import type { ObjectStore } from '../objstore/object-store.ts';
+import { chunkAt, decodeBlockIndex, type BlockIndex, type BlockMeta, type ChunkRef } from './block.ts';
+import { decodeChunkInto } from './chunk.ts';
+import type { StoredChunk } from './head.ts';
+import type { Labels, MetricLabelMatcher, SeriesSamples } from './types.ts';
+
+export function blockDirectory(prefix: string, tenant: string, id: string): string {
+  return `${prefix}/${encodeURIComponent(tenant)}/${id}`;
+}
+
+export class BlockReader {
+  readonly meta: BlockMeta;
+  private readonly directory: string;
+  private memoryData: Buffer | undefined;
+  private index: BlockIndex | undefined;
+  private loading: Promise<BlockIndex> | undefined;
+
+  constructor(meta: BlockMeta, prefix: string, memoryData?: Buffer) {
+    this.meta = meta;
+    this.directory = blockDirectory(prefix, meta.tenant, meta.id);
+    this.memoryData = memoryData;
+  }
+
+  get dataKey(): string {
+    return `${this.directory}/data`;
+  }
+
+  get metaKey(): string {
+    return `${this.directory}/meta.json`;
+  }
+
+  /** The data is durable: drop the in-memory copy (the index stays loaded). */
+  persisted(): void {
+    this.memoryData = undefined;
+  }
+
+  get inMemory(): boolean {
+    return this.memoryData !== undefined;
+  }
+
+  /** Drops the decoded index (memory) when the block has not been read for a while. */
+  unloadIndex(): void {
+    if (this.memoryData === undefined) this.index = undefined;
+  }
+
+  overlaps(startMs: number, endMs: number): boolean {
+    return this.meta.maxTimeMs >= startMs && this.meta.minTimeMs <= endMs;
+  }
+
+  async loadIndex(store: ObjectStore): Promise<BlockIndex> {
+    if (this.index !== undefined) return this.index;
+    this.loading ??= (async () => {
+      const bytes = this.memoryData?.subarray(this.meta.indexOffset, this.meta.indexOffset + this.meta.indexLength)
+        ?? (await store.getRange(this.dataKey, this.meta.indexOffset, this.meta.indexLength));
+      this.index = decodeBlockIndex(bytes, this.meta.indexCrc32, this.meta.indexOffset);
+      return this.index;
+    })().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async readChunkSpan(store: ObjectStore, refs: ChunkRef[]): Promise<{ buffer: Buffer; base: number }> {
+    let start = Infinity;
+    let end = 0;
+    for (const ref of refs) {
+      if (ref.offset < start) start = ref.offset;
+      if (ref.offset + ref.length + 8 > end) end = ref.offset + ref.length + 8;
+    }
+    if (refs.length === 0) return { buffer: Buffer.alloc(0), base: 0 };
+    if (this.memoryData !== undefined) return { buffer: this.memoryData.subarray(start, end), base: start };
+    return { buffer: await store.getRange(this.dataKey, start, end - start), base: start };
+  }
+
+  /** Matching series with their samples in [startMs, endMs]. */
+  async select(store: ObjectStore, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number): Promise<SeriesSamples[]> {
+    const index = await this.loadIndex(store);
+    const ids = index.postings.select(matchers);
+    const wanted: Array<{ id: number; refs: ChunkRef[] }> = [];
+    const all: ChunkRef[] = [];
+    for (const id of ids) {
+      const refs = index.chunks[id]!.filter((ref) => ref.maxTimeMs >= startMs && ref.minTimeMs <= endMs);
+      if (refs.length === 0) continue;
+      wanted.push({ id, refs });
+      all.push(...refs);
+    }
+    const { buffer, base } = await this.readChunkSpan(store, all);
+    const out: SeriesSamples[] = [];
+    for (const { id, refs } of wanted) {
+      let capacity = 0;
+      for (const ref of refs) capacity += ref.count;
+      const timestampsMs = new Float64Array(capacity);
+      const values = new Float64Array(capacity);
+      const stale = new Uint8Array(capacity);
+      let count = 0;
+      for (const ref of refs) {
+        const bytes = chunkAt(buffer, base, ref);
+        if ((bytes[0]! << 8 | bytes[1]!) > ref.count) throw new Error(`block ${this.meta.id}: chunk at ${ref.offset} holds more samples than its index says`);
+        count = decodeChunkInto(bytes, timestampsMs, values, stale, count, startMs, endMs);
+      }
+      if (count === 0) continue;
+      const samples: SeriesSamples = { labels: index.labels[id]!, timestampsMs: timestampsMs.subarray(0, count), values: values.subarray(0, count) };
+      const staleView = stale.subarray(0, count);
+      if (staleView.includes(1)) samples.stale = staleView;
+      out.push(samples);
+    }
+    return out;
+  }
+
+  /** Label sets of matching series (the block's time range is checked by the caller). */
+  async seriesLabels(store: ObjectStore, matchers: readonly MetricLabelMatcher[]): Promise<Labels[]> {
+    const index = await this.loadIndex(store);
+    return index.postings.select(matchers).map((id) => index.labels[id]!);
+  }
+
+  /** The whole data object. */
+  async readData(store: ObjectStore): Promise<Buffer> {
+    return this.memoryData ?? (await store.get(this.dataKey));
+  }
+
+  /** Every series with all its chunks (for compaction). */
+  async readAll(store: ObjectStore): Promise<Array<{ labels: Labels; chunks: StoredChunk[] }>> {
+    const index = await this.loadIndex(store);
+    const buffer = this.memoryData ?? (await store.get(this.dataKey));
+    return index.labels.map((labels, id) => ({
+      labels,
+      chunks: index.chunks[id]!.map((ref) => ({ minTimeMs: ref.minTimeMs, maxTimeMs: ref.maxTimeMs, count: ref.count, bytes: chunkAt(buffer, 0, ref) })),
+    }));
+  }
+}

@@ -1,0 +1,295 @@
+// Gorilla chunks (Pelkonen et al., VLDB 2015), the layout Prometheus' XOR chunks use:
+//   u16 sample count (big-endian) | bit stream:
+//   sample 0: timestamp as 64 bits (two's complement ms), value as 64 raw IEEE-754 bits
+//   sample 1+: timestamp as a delta-of-delta (sample 1: delta from 0) in one of five buckets
+//     '0' = 0 | '10' + 14 bits | '110' + 17 bits | '1110' + 20 bits | '1111' + 64 bits
+//   value XORed with the previous value's bits:
+//     '0' = same value | '10' + the meaningful bits inside the previous leading/trailing-zero window |
+//     '11' + 5 bits leading zeros + 6 bits meaningful length (0 means 64) + the meaningful bits
+// A staleness marker is stored as Prometheus' stale NaN bit pattern 0x7ff0000000000002 and every
+// other NaN as 0x7ff8000000000000, so the marker survives a round trip distinctly (the contract in
+// types.ts carries it as a flag, because JavaScript does not promise to keep NaN payloads).
+
+import { BitReader, BitWriter } from './bit-stream.ts';
+
+/**
+ * Samples per chunk: Prometheus' figure. With a 15 s interval that is 30 min per chunk; past ~120 the
+ * compression gain per extra sample is small, and a query decodes whole chunks.
+ */
+export const SAMPLES_PER_CHUNK = 120;
+
+const STALE_HI = 0x7ff00000;
+const STALE_LO = 0x00000002;
+const NAN_HI = 0x7ff80000;
+const TWO_POW_32 = 4294967296;
+
+const floatScratch = new Float64Array(1);
+const wordScratch = new Uint32Array(floatScratch.buffer);
+/** Index of the high 32-bit word in `wordScratch` on this platform's byte order. */
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
+
+export class ChunkDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChunkDecodeError';
+  }
+}
+
+/** Decoded samples of one or more chunks; `stale` is set only when a marker is present. */
+export interface DecodedSamples {
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  stale?: Uint8Array;
+}
+
+function clz64(hi: number, lo: number): number {
+  return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
+}
+
+function ctz32(word: number): number {
+  return word === 0 ? 32 : 31 - Math.clz32(word & -word);
+}
+
+function ctz64(hi: number, lo: number): number {
+  return lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
+}
+
+/** Appends samples in timestamp order and produces the chunk bytes. */
+export class ChunkEncoder {
+  private readonly writer = new BitWriter(32);
+  count = 0;
+  minTimeMs = 0;
+  maxTimeMs = 0;
+  private previousDeltaMs = 0;
+  private previousHi = 0;
+  private previousLo = 0;
+  private leading = 0xff;
+  private trailing = 0;
+
+  /** Timestamps must increase; the head checks that before appending. */
+  append(timestampMs: number, value: number, stale = false): void {
+    let hi: number;
+    let lo: number;
+    if (stale) {
+      hi = STALE_HI;
+      lo = STALE_LO;
+    } else if (value !== value) {
+      hi = NAN_HI;
+      lo = 0;
+    } else {
+      floatScratch[0] = value;
+      hi = wordScratch[HI]!;
+      lo = wordScratch[LO]!;
+    }
+    const writer = this.writer;
+    if (this.count === 0) {
+      writeWord64(writer, timestampMs);
+      writer.write(hi, 32);
+      writer.write(lo, 32);
+      this.minTimeMs = timestampMs;
+    } else {
+      const deltaMs = timestampMs - this.maxTimeMs;
+      writeDeltaOfDelta(writer, deltaMs - this.previousDeltaMs);
+      this.previousDeltaMs = deltaMs;
+      this.writeValue(hi, lo);
+    }
+    this.maxTimeMs = timestampMs;
+    this.previousHi = hi;
+    this.previousLo = lo;
+    this.count++;
+  }
+
+  private writeValue(hi: number, lo: number): void {
+    const writer = this.writer;
+    const xorHi = (hi ^ this.previousHi) >>> 0;
+    const xorLo = (lo ^ this.previousLo) >>> 0;
+    if (xorHi === 0 && xorLo === 0) {
+      writer.writeBit(0);
+      return;
+    }
+    writer.writeBit(1);
+    let leading = clz64(xorHi, xorLo);
+    const trailing = ctz64(xorHi, xorLo);
+    if (leading > 31) leading = 31; // 5 bits hold the count
+    if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
+      writer.writeBit(0);
+      writeMeaningful(writer, xorHi, xorLo, this.trailing, 64 - this.leading - this.trailing);
+      return;
+    }
+    this.leading = leading;
+    this.trailing = trailing;
+    const meaningful = 64 - leading - trailing;
+    writer.writeBit(1);
+    writer.write(leading, 5);
+    writer.write(meaningful & 63, 6); // 64 is written as 0
+    writeMeaningful(writer, xorHi, xorLo, trailing, meaningful);
+  }
+
+  /** The chunk so far (the encoder stays usable). */
+  bytes(): Uint8Array {
+    const bits = this.writer.finish();
+    const out = new Uint8Array(2 + bits.length);
+    out[0] = this.count >>> 8;
+    out[1] = this.count & 0xff;
+    out.set(bits, 2);
+    return out;
+  }
+}
+
+function writeWord64(writer: BitWriter, integer: number): void {
+  const hi = Math.floor(integer / TWO_POW_32);
+  writer.write(hi >>> 0, 32);
+  writer.write((integer - hi * TWO_POW_32) >>> 0, 32);
+}
+
+function writeDeltaOfDelta(writer: BitWriter, dod: number): void {
+  if (dod === 0) writer.writeBit(0);
+  else if (dod >= -8191 && dod <= 8192) {
+    writer.write(0b10, 2);
+    writer.write(dod & 0x3fff, 14);
+  } else if (dod >= -65535 && dod <= 65536) {
+    writer.write(0b110, 3);
+    writer.write(dod & 0x1ffff, 17);
+  } else if (dod >= -524287 && dod <= 524288) {
+    writer.write(0b1110, 4);
+    writer.write(dod & 0xfffff, 20);
+  } else {
+    writer.write(0b1111, 4);
+    writeWord64(writer, dod);
+  }
+}
+
+/** Writes `count` bits of the 64-bit word (hi, lo) shifted right by `shift`. */
+function writeMeaningful(writer: BitWriter, hi: number, lo: number, shift: number, count: number): void {
+  let shiftedHi: number;
+  let shiftedLo: number;
+  if (shift === 0) {
+    shiftedHi = hi;
+    shiftedLo = lo;
+  } else if (shift < 32) {
+    shiftedLo = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+    shiftedHi = hi >>> shift;
+  } else {
+    shiftedLo = hi >>> (shift - 32);
+    shiftedHi = 0;
+  }
+  if (count > 32) {
+    writer.write(shiftedHi, count - 32);
+    writer.write(shiftedLo, 32);
+  } else {
+    writer.write(shiftedLo, count);
+  }
+}
+
+function readWord64(reader: BitReader): number {
+  const hi = reader.read(32);
+  const lo = reader.read(32);
+  return (hi | 0) * TWO_POW_32 + lo;
+}
+
+function readSigned(reader: BitReader, bits: number): number {
+  const raw = reader.read(bits);
+  return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
+}
+
+/** Number of samples a chunk declares (bounded by its bytes when decoded). */
+export function chunkSampleCount(bytes: Uint8Array): number {
+  if (bytes.length < 2) throw new ChunkDecodeError(`chunk of ${bytes.length} bytes has no header`);
+  return (bytes[0]! << 8) | bytes[1]!;
+}
+
+/**
+ * Decodes a chunk into the arrays at `at`, keeping only samples in [minTimeMs, maxTimeMs]; returns
+ * the new fill position. The arrays must have room for the chunk's declared count. A count larger
+ * than the bits present fails with ChunkDecodeError rather than reading past the end.
+ */
+export function decodeChunkInto(
+  bytes: Uint8Array,
+  timestampsMs: Float64Array,
+  values: Float64Array,
+  stale: Uint8Array,
+  at: number,
+  minTimeMs = -Infinity,
+  maxTimeMs = Infinity,
+): number {
+  const count = chunkSampleCount(bytes);
+  const reader = new BitReader(bytes, 2);
+  let timestampMs = 0;
+  let deltaMs = 0;
+  let hi = 0;
+  let lo = 0;
+  let leading = 0;
+  let trailing = 0;
+  try {
+    for (let i = 0; i < count; i++) {
+      if (i === 0) {
+        timestampMs = readWord64(reader);
+        hi = reader.read(32);
+        lo = reader.read(32);
+      } else {
+        let dod: number;
+        if (reader.readBit() === 0) dod = 0;
+        else if (reader.readBit() === 0) dod = readSigned(reader, 14);
+        else if (reader.readBit() === 0) dod = readSigned(reader, 17);
+        else if (reader.readBit() === 0) dod = readSigned(reader, 20);
+        else dod = readWord64(reader);
+        deltaMs += dod;
+        timestampMs += deltaMs;
+        if (reader.readBit() === 1) {
+          if (reader.readBit() === 1) {
+            leading = reader.read(5);
+            const meaningful = reader.read(6);
+            trailing = 64 - leading - (meaningful === 0 ? 64 : meaningful);
+            if (trailing < 0) throw new ChunkDecodeError(`invalid XOR window at sample ${i}`);
+          }
+          const meaningful = 64 - leading - trailing;
+          let xorHi: number;
+          let xorLo: number;
+          if (meaningful > 32) {
+            xorHi = reader.read(meaningful - 32);
+            xorLo = reader.read(32);
+          } else {
+            xorHi = 0;
+            xorLo = reader.read(meaningful);
+          }
+          if (trailing >= 32) {
+            xorHi = (xorLo << (trailing - 32)) >>> 0;
+            xorLo = 0;
+          } else if (trailing > 0) {
+            xorHi = ((xorHi << trailing) | (xorLo >>> (32 - trailing))) >>> 0;
+            xorLo = (xorLo << trailing) >>> 0;
+          }
+          hi = (hi ^ xorHi) >>> 0;
+          lo = (lo ^ xorLo) >>> 0;
+        }
+      }
+      if (timestampMs < minTimeMs || timestampMs > maxTimeMs) continue;
+      timestampsMs[at] = timestampMs;
+      if (hi === STALE_HI && lo === STALE_LO) {
+        values[at] = Number.NaN;
+        stale[at] = 1;
+      } else {
+        wordScratch[HI] = hi;
+        wordScratch[LO] = lo;
+        values[at] = floatScratch[0]!;
+        stale[at] = 0;
+      }
+      at++;
+    }
+  } catch (error) {
+    if (error instanceof ChunkDecodeError) throw error;
+    throw new ChunkDecodeError(`corrupt chunk: ${(error as Error).message}`);
+  }
+  return at;
+}
+
+/** Decodes one chunk (all samples). */
+export function decodeChunk(bytes: Uint8Array): DecodedSamples {
+  const count = chunkSampleCount(bytes);
+  const timestampsMs = new Float64Array(count);
+  const values = new Float64Array(count);
+  const stale = new Uint8Array(count);
+  decodeChunkInto(bytes, timestampsMs, values, stale, 0);
+  return stale.includes(1) ? { timestampsMs, values, stale } : { timestampsMs, values };
+}

@@ -1,0 +1,448 @@
+// The head: the in-memory newest part of the TSDB. Per tenant, a series index; per series, closed
+// Gorilla chunks, one open chunk being appended and a small sorted buffer of out-of-order samples.
+// Samples are checked here as a Prometheus head checks them (append-time, before the WAL write):
+// newer than the series' last sample → appended; same timestamp and same value → ignored; same
+// timestamp, other value → duplicate_timestamp; older → accepted only inside the out-of-order window
+// (relative to the tenant's newest sample), else out_of_order (window 0) or too_old.
+// Chunks never cross a block-range boundary, so a cut hands whole chunks to the block writer.
+
+import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK } from './chunk.ts';
+import { SeriesIndex, seriesKey } from './series-index.ts';
+import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
+import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
+
+export interface StoredChunk {
+  minTimeMs: number;
+  maxTimeMs: number;
+  count: number;
+  bytes: Uint8Array;
+}
+
+interface MemSeries {
+  id: number;
+  tenant: string;
+  labels: Labels;
+  chunks: StoredChunk[];
+  open: ChunkEncoder | undefined;
+  /** End (exclusive) of the block range the open chunk lies in. */
+  openRangeEndMs: number;
+  maxTimeMs: number;
+  lastValue: number;
+  lastStale: boolean;
+  /** Out-of-order samples (older than maxTimeMs), ascending by time. */
+  oooTimesMs: number[] | undefined;
+  oooValues: number[] | undefined;
+  oooStale: boolean[] | undefined;
+  /** Set when a sample arrived since the last cut; series without one are dropped at the cut. */
+  touched: boolean;
+}
+
+interface TenantHead {
+  index: SeriesIndex;
+  byKey: Map<string, MemSeries>;
+  maxTimeMs: number;
+}
+
+export interface HeadOptions {
+  blockRangeMs: number;
+  outOfOrderWindowMs: number;
+}
+
+/** What append() accepted, to be written to the WAL before the caller is answered. */
+export interface HeadAppendResult {
+  newSeries: WalSeriesEntry[];
+  samples: WalSamples;
+  accepted: number;
+  rejected: RejectedSample[];
+}
+
+/** One series' chunks as cut from the head, each lying inside one block range. */
+export interface CutSeries {
+  labels: Labels;
+  chunks: StoredChunk[];
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A brand-new series may start this far behind the tenant's newest sample even with no OOO window. */
+const NEW_SERIES_GRACE_MS = 60 * 60_000;
+
+export class Head {
+  private readonly options: HeadOptions;
+  private readonly tenants = new Map<string, TenantHead>();
+  private readonly byId = new Map<number, MemSeries>();
+  private nextId = 1;
+  sampleCount = 0;
+  minTimeMs = Infinity;
+
+  constructor(options: HeadOptions) {
+    this.options = options;
+  }
+
+  get seriesCount(): number {
+    return this.byId.size;
+  }
+
+  private tenant(name: string): TenantHead {
+    let head = this.tenants.get(name);
+    if (head === undefined) {
+      head = { index: new SeriesIndex(), byKey: new Map(), maxTimeMs: -Infinity };
+      this.tenants.set(name, head);
+    }
+    return head;
+  }
+
+  private createSeries(tenant: TenantHead, tenantName: string, key: string, labels: Labels, id = this.nextId++): MemSeries {
+    if (id >= this.nextId) this.nextId = id + 1;
+    const series: MemSeries = {
+      id, tenant: tenantName, labels, chunks: [], open: undefined, openRangeEndMs: 0, maxTimeMs: -Infinity,
+      lastValue: 0, lastStale: false, oooTimesMs: undefined, oooValues: undefined, oooStale: undefined, touched: true,
+    };
+    tenant.byKey.set(key, series);
+    tenant.index.add(id, labels);
+    this.byId.set(id, series);
+    return series;
+  }
+
+  /** Checks and applies samples; the caller writes the result to the WAL. */
+  append(tenantName: string, input: readonly AppendSeries[]): HeadAppendResult {
+    const tenant = this.tenant(tenantName);
+    const newSeries: WalSeriesEntry[] = [];
+    let total = 0;
+    for (const entry of input) total += entry.samples.length;
+    const samples: WalSamples = { ids: new Uint32Array(total), timestampsMs: new Float64Array(total), values: new Float64Array(total), stale: new Uint8Array(total), count: 0 };
+    const rejected: RejectedSample[] = [];
+    for (const entry of input) {
+      const labels = cleanLabels(entry.labels);
+      if (labels === undefined) {
+        for (const sample of entry.samples) rejected.push({ labels: entry.labels, timestampMs: sample.timestampMs, reason: 'invalid_labels' });
+        continue;
+      }
+      const key = seriesKey(labels);
+      let series = tenant.byKey.get(key);
+      for (const sample of entry.samples) {
+        const timestampMs = sample.timestampMs;
+        if (!Number.isSafeInteger(timestampMs)) {
+          rejected.push({ labels, timestampMs, reason: 'too_old' });
+          continue;
+        }
+        const stale = sample.stale === true;
+        const floor = tenant.maxTimeMs - Math.max(this.options.outOfOrderWindowMs, series === undefined || series.maxTimeMs === -Infinity ? NEW_SERIES_GRACE_MS : 0);
+        if (series === undefined) {
+          if (timestampMs < floor) {
+            rejected.push({ labels, timestampMs, reason: 'too_old' });
+            continue;
+          }
+          series = this.createSeries(tenant, tenantName, key, labels);
+          newSeries.push({ id: series.id, tenant: tenantName, labels });
+        }
+        const outcome = this.place(tenant, series, timestampMs, sample.value, stale, floor);
+        if (outcome === 'appended') {
+          const at = samples.count++;
+          samples.ids[at] = series.id;
+          samples.timestampsMs[at] = timestampMs;
+          samples.values[at] = sample.value;
+          samples.stale[at] = stale ? 1 : 0;
+        } else if (outcome !== 'ignored') {
+          rejected.push({ labels, timestampMs, reason: outcome });
+        }
+      }
+    }
+    return { newSeries, samples, accepted: samples.count, rejected };
+  }
+
+  /** Replays WAL series definitions (ids kept, so later samples resolve). */
+  replaySeries(entries: readonly WalSeriesEntry[]): void {
+    for (const entry of entries) {
+      if (this.byId.has(entry.id)) continue;
+      const tenant = this.tenant(entry.tenant);
+      const key = seriesKey(entry.labels);
+      const existing = tenant.byKey.get(key);
+      if (existing !== undefined) {
+        // The same label set under a second id (re-created after a cut): both ids map to one series.
+        this.byId.set(entry.id, existing);
+        if (entry.id >= this.nextId) this.nextId = entry.id + 1;
+        continue;
+      }
+      this.createSeries(tenant, entry.tenant, key, entry.labels, entry.id);
+    }
+  }
+
+  /** Replays WAL samples (accepted once): duplicates are ignored, nothing is rejected. Returns how
+   * many referred to an unknown series. */
+  replaySamples(walSamples: WalSamples): number {
+    let missing = 0;
+    const { ids, timestampsMs, values, stale, count } = walSamples;
+    for (let i = 0; i < count; i++) {
+      const series = this.byId.get(ids[i]!);
+      if (series === undefined) {
+        missing++;
+        continue;
+      }
+      this.place(this.tenants.get(series.tenant)!, series, timestampsMs[i]!, values[i]!, stale[i] === 1, -Infinity);
+    }
+    return missing;
+  }
+
+  private place(tenant: TenantHead, series: MemSeries, timestampMs: number, value: number, stale: boolean, floorMs: number): 'appended' | 'ignored' | RejectedSample['reason'] {
+    series.touched = true;
+    if (timestampMs > series.maxTimeMs) {
+      this.appendInOrder(series, timestampMs, value, stale);
+      if (timestampMs > tenant.maxTimeMs) tenant.maxTimeMs = timestampMs;
+      return 'appended';
+    }
+    if (timestampMs === series.maxTimeMs) {
+      return sameValue(series.lastValue, series.lastStale, value, stale) ? 'ignored' : 'duplicate_timestamp';
+    }
+    if (this.options.outOfOrderWindowMs <= 0 && floorMs !== -Infinity) return 'out_of_order';
+    if (timestampMs < floorMs) return 'too_old';
+    const existing = this.findSample(series, timestampMs);
+    if (existing !== undefined) return sameValue(existing.value, existing.stale, value, stale) ? 'ignored' : 'duplicate_timestamp';
+    this.insertOutOfOrder(series, timestampMs, value, stale);
+    return 'appended';
+  }
+
+  private appendInOrder(series: MemSeries, timestampMs: number, value: number, stale: boolean): void {
+    let open = series.open;
+    if (open !== undefined && (open.count >= SAMPLES_PER_CHUNK || timestampMs >= series.openRangeEndMs)) {
+      series.chunks.push({ minTimeMs: open.minTimeMs, maxTimeMs: open.maxTimeMs, count: open.count, bytes: open.bytes() });
+      open = undefined;
+    }
+    if (open === undefined) {
+      open = new ChunkEncoder();
+      series.open = open;
+      const range = this.options.blockRangeMs;
+      series.openRangeEndMs = (Math.floor(timestampMs / range) + 1) * range;
+    }
+    open.append(timestampMs, value, stale);
+    series.maxTimeMs = timestampMs;
+    series.lastValue = value;
+    series.lastStale = stale;
+    this.sampleCount++;
+    if (timestampMs < this.minTimeMs) this.minTimeMs = timestampMs;
+  }
+
+  private insertOutOfOrder(series: MemSeries, timestampMs: number, value: number, stale: boolean): void {
+    const times = (series.oooTimesMs ??= []);
+    const values = (series.oooValues ??= []);
+    const flags = (series.oooStale ??= []);
+    let at = times.length;
+    while (at > 0 && times[at - 1]! > timestampMs) at--;
+    times.splice(at, 0, timestampMs);
+    values.splice(at, 0, value);
+    flags.splice(at, 0, stale);
+    this.sampleCount++;
+    if (timestampMs < this.minTimeMs) this.minTimeMs = timestampMs;
+  }
+
+  private findSample(series: MemSeries, timestampMs: number): { value: number; stale: boolean } | undefined {
+    const times = series.oooTimesMs;
+    if (times !== undefined) {
+      const at = times.indexOf(timestampMs);
+      if (at >= 0) return { value: series.oooValues![at]!, stale: series.oooStale![at]! };
+    }
+    const decoded = decodeSeries(series, timestampMs, timestampMs);
+    if (decoded.count === 0) return undefined;
+    return { value: decoded.values[0]!, stale: decoded.stale[0] === 1 };
+  }
+
+  /** Series of the tenant matching the matchers, with their head samples in [startMs, endMs]. */
+  select(tenantName: string, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number): SeriesSamples[] {
+    const tenant = this.tenants.get(tenantName);
+    if (tenant === undefined) return [];
+    const out: SeriesSamples[] = [];
+    for (const id of tenant.index.select(matchers)) {
+      const series = this.byId.get(id)!;
+      const decoded = decodeSeries(series, startMs, endMs);
+      if (decoded.count === 0) continue;
+      const stale = decoded.stale.subarray(0, decoded.count);
+      const samples: SeriesSamples = { labels: series.labels, timestampsMs: decoded.timestampsMs.subarray(0, decoded.count), values: decoded.values.subarray(0, decoded.count) };
+      if (stale.includes(1)) samples.stale = stale;
+      out.push(samples);
+    }
+    return out;
+  }
+
+  /** Label sets of series with head samples overlapping [startMs, endMs] (matched by the index). */
+  seriesLabels(tenantName: string, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number): Labels[] {
+    const tenant = this.tenants.get(tenantName);
+    if (tenant === undefined) return [];
+    const out: Labels[] = [];
+    for (const id of tenant.index.select(matchers)) {
+      const series = this.byId.get(id)!;
+      if (overlaps(series, startMs, endMs)) out.push(series.labels);
+    }
+    return out;
+  }
+
+  tenantNames(): string[] {
+    return [...this.tenants.keys()];
+  }
+
+  /** Every live series, for the WAL segment preamble. */
+  liveSeries(): WalSeriesEntry[] {
+    const out: WalSeriesEntry[] = [];
+    for (const [id, series] of this.byId) if (series.id === id) out.push({ id, tenant: series.tenant, labels: series.labels });
+    return out;
+  }
+
+  /**
+   * Takes every sample out of the head, per tenant, leaving each series' last timestamp and value
+   * (so ordering checks still hold), and drops series that received nothing since the last cut.
+   */
+  cut(): Map<string, CutSeries[]> {
+    const out = new Map<string, CutSeries[]>();
+    for (const [tenantName, tenant] of this.tenants) {
+      const cutSeries: CutSeries[] = [];
+      const dropped = new Set<number>();
+      for (const [key, series] of tenant.byKey) {
+        if (!series.touched) {
+          dropped.add(series.id);
+          tenant.byKey.delete(key);
+          continue;
+        }
+        series.touched = false;
+        if (series.chunks.length === 0 && series.open === undefined && series.oooTimesMs === undefined) continue;
+        cutSeries.push({ labels: series.labels, chunks: this.takeChunks(series) });
+      }
+      tenant.index.remove(dropped);
+      for (const [id, series] of this.byId) if (dropped.has(series.id)) this.byId.delete(id);
+      if (cutSeries.length > 0) out.set(tenantName, cutSeries);
+      if (tenant.byKey.size === 0) this.tenants.delete(tenantName);
+    }
+    this.sampleCount = 0;
+    this.minTimeMs = Infinity;
+    return out;
+  }
+
+  private takeChunks(series: MemSeries): StoredChunk[] {
+    let chunks = series.chunks;
+    if (series.open !== undefined) chunks.push({ minTimeMs: series.open.minTimeMs, maxTimeMs: series.open.maxTimeMs, count: series.open.count, bytes: series.open.bytes() });
+    if (series.oooTimesMs !== undefined) {
+      // Rare: merge the out-of-order samples in and re-encode, one chunk list per block range.
+      const decoded = decodeSeries(series, -Infinity, Infinity);
+      chunks = encodeChunks(decoded.timestampsMs.subarray(0, decoded.count), decoded.values.subarray(0, decoded.count), decoded.stale.subarray(0, decoded.count), this.options.blockRangeMs);
+    }
+    series.chunks = [];
+    series.open = undefined;
+    series.oooTimesMs = undefined;
+    series.oooValues = undefined;
+    series.oooStale = undefined;
+    return chunks;
+  }
+}
+
+function overlaps(series: MemSeries, startMs: number, endMs: number): boolean {
+  for (const chunk of series.chunks) if (chunk.maxTimeMs >= startMs && chunk.minTimeMs <= endMs) return true;
+  if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) return true;
+  return series.oooTimesMs?.some((t) => t >= startMs && t <= endMs) ?? false;
+}
+
+function sameValue(a: number, aStale: boolean, b: number, bStale: boolean): boolean {
+  if (aStale || bStale) return aStale === bStale;
+  // Prometheus compares the float bits: NaN equals NaN, 0 differs from -0.
+  return a === b ? a !== 0 || Object.is(a, b) : a !== a && b !== b;
+}
+
+/** Drops empty-valued labels (Prometheus treats them as absent); undefined when the set is invalid. */
+function cleanLabels(labels: Labels): Labels | undefined {
+  let clean: Labels | undefined;
+  let count = 0;
+  for (const name in labels) {
+    const value = labels[name]!;
+    if (!LABEL_NAME.test(name) && name !== '__name__') return undefined;
+    if (value === '') {
+      clean ??= { ...labels };
+      delete clean[name];
+      continue;
+    }
+    count++;
+  }
+  const result = clean ?? labels;
+  if (count === 0) return undefined;
+  const name = result.__name__;
+  if (name !== undefined && !METRIC_NAME.test(name)) return undefined;
+  return result;
+}
+
+interface DecodedRun {
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  stale: Uint8Array;
+  count: number;
+}
+
+function decodeSeries(series: MemSeries, startMs: number, endMs: number): DecodedRun {
+  let capacity = series.oooTimesMs?.length ?? 0;
+  const parts: Uint8Array[] = [];
+  for (const chunk of series.chunks) {
+    if (chunk.maxTimeMs < startMs || chunk.minTimeMs > endMs) continue;
+    parts.push(chunk.bytes);
+    capacity += chunk.count;
+  }
+  if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) {
+    parts.push(series.open.bytes());
+    capacity += series.open.count;
+  }
+  let timestampsMs: Float64Array = new Float64Array(capacity);
+  let values: Float64Array = new Float64Array(capacity);
+  let stale: Uint8Array = new Uint8Array(capacity);
+  let count = 0;
+  for (const bytes of parts) count = decodeChunkInto(bytes, timestampsMs, values, stale, count, startMs, endMs);
+  const ooo = series.oooTimesMs;
+  if (ooo !== undefined) {
+    const merged = mergeSorted({ timestampsMs, values, stale, count }, ooo, series.oooValues!, series.oooStale!, startMs, endMs);
+    timestampsMs = merged.timestampsMs;
+    values = merged.values;
+    stale = merged.stale;
+    count = merged.count;
+  }
+  return { timestampsMs, values, stale, count };
+}
+
+function mergeSorted(run: DecodedRun, times: number[], vals: number[], flags: boolean[], startMs: number, endMs: number): DecodedRun {
+  const total = run.count + times.length;
+  const out: DecodedRun = { timestampsMs: new Float64Array(total), values: new Float64Array(total), stale: new Uint8Array(total), count: 0 };
+  let i = 0;
+  let j = 0;
+  while (i < run.count || j < times.length) {
+    const takeRun = j >= times.length || (i < run.count && run.timestampsMs[i]! <= times[j]!);
+    const at = out.count;
+    if (takeRun) {
+      out.timestampsMs[at] = run.timestampsMs[i]!;
+      out.values[at] = run.values[i]!;
+      out.stale[at] = run.stale[i]!;
+      i++;
+    } else {
+      const t = times[j]!;
+      j++;
+      if (t < startMs || t > endMs) continue;
+      out.timestampsMs[at] = t;
+      out.values[at] = vals[j - 1]!;
+      out.stale[at] = flags[j - 1]! ? 1 : 0;
+    }
+    out.count++;
+  }
+  return out;
+}
+
+/** Encodes ascending samples into chunks of up to SAMPLES_PER_CHUNK that do not cross a range boundary. */
+export function encodeChunks(timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, blockRangeMs: number): StoredChunk[] {
+  const chunks: StoredChunk[] = [];
+  let encoder: ChunkEncoder | undefined;
+  let rangeEndMs = 0;
+  for (let i = 0; i < timestampsMs.length; i++) {
+    const t = timestampsMs[i]!;
+    if (encoder !== undefined && (encoder.count >= SAMPLES_PER_CHUNK || t >= rangeEndMs)) {
+      chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: encoder.bytes() });
+      encoder = undefined;
+    }
+    if (encoder === undefined) {
+      encoder = new ChunkEncoder();
+      rangeEndMs = (Math.floor(t / blockRangeMs) + 1) * blockRangeMs;
+    }
+    encoder.append(t, values[i]!, stale[i] === 1);
+  }
+  if (encoder !== undefined) chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: encoder.bytes() });
+  return chunks;
+}

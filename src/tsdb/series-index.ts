@@ -1,0 +1,182 @@
+// The inverted index over one tenant's series (in the head, and loaded from each block): postings per
+// label pair, i.e. name → value → ascending series ids, as Prometheus' index keeps them. Selection
+// intersects the postings of matchers that need the label and subtracts those of matchers that also
+// match series without it (`a!="x"`, `a=~".*"`, `a=""`), as Prometheus' PostingsForMatchers does.
+
+import { compileMatcher, type CompiledMatcher } from '../store/label-matcher.ts';
+import type { Labels, MetricLabelMatcher } from './types.ts';
+
+export class SeriesIndex {
+  /** name → value → ascending ids. */
+  private readonly postings = new Map<string, Map<string, number[]>>();
+  private readonly labelsById = new Map<number, Labels>();
+  private allIdsCache: number[] | undefined;
+
+  get size(): number {
+    return this.labelsById.size;
+  }
+
+  labelsOf(id: number): Labels | undefined {
+    return this.labelsById.get(id);
+  }
+
+  /** Ids must be added in ascending order (the head's counter, a block's series order). */
+  add(id: number, labels: Labels): void {
+    this.labelsById.set(id, labels);
+    this.allIdsCache = undefined;
+    for (const name in labels) {
+      let values = this.postings.get(name);
+      if (values === undefined) {
+        values = new Map();
+        this.postings.set(name, values);
+      }
+      const value = labels[name]!;
+      const list = values.get(value);
+      if (list === undefined) values.set(value, [id]);
+      else if (list[list.length - 1]! < id) list.push(id);
+      else insertSorted(list, id);
+    }
+  }
+
+  /** Removes series (the head's garbage collection after a cut). */
+  remove(ids: ReadonlySet<number>): void {
+    if (ids.size === 0) return;
+    for (const id of ids) {
+      const labels = this.labelsById.get(id);
+      if (labels === undefined) continue;
+      this.labelsById.delete(id);
+      for (const name in labels) {
+        const values = this.postings.get(name)!;
+        const list = values.get(labels[name]!)!;
+        const at = list.indexOf(id);
+        if (at >= 0) list.splice(at, 1);
+        if (list.length === 0) values.delete(labels[name]!);
+        if (values.size === 0) this.postings.delete(name);
+      }
+    }
+    this.allIdsCache = undefined;
+  }
+
+  allIds(): number[] {
+    this.allIdsCache ??= [...this.labelsById.keys()].sort((a, b) => a - b);
+    return this.allIdsCache;
+  }
+
+  /** Ascending ids of the series matching every matcher. Throws MatcherError on a bad regex. */
+  select(matchers: readonly MetricLabelMatcher[]): number[] {
+    const compiled = matchers.map((matcher) => compileMatcher(matcher));
+    // Narrow first with the matchers that need the label, cheapest (equality) first.
+    const needing = compiled.filter((matcher) => !matcher.matchesEmpty);
+    const allowingEmpty = compiled.filter((matcher) => matcher.matchesEmpty);
+    needing.sort((a, b) => rank(matchers, a) - rank(matchers, b));
+    let result: number[] | undefined;
+    for (const matcher of needing) {
+      const matched = this.unionOf(matcher, true);
+      result = result === undefined ? matched : intersect(result, matched);
+      if (result.length === 0) return result;
+    }
+    result ??= this.allIds();
+    for (const matcher of allowingEmpty) {
+      const excluded = this.unionOf(matcher, false);
+      if (excluded.length > 0) result = subtract(result, excluded);
+    }
+    return result;
+  }
+
+  /** Union of the postings of the label's values that do (or do not) match. */
+  private unionOf(matcher: CompiledMatcher, wanted: boolean): number[] {
+    const values = this.postings.get(matcher.name);
+    if (values === undefined) return [];
+    const lists: number[][] = [];
+    for (const [value, list] of values) if (matcher.matches(value) === wanted) lists.push(list);
+    return unionAll(lists);
+  }
+
+  labelNames(ids?: readonly number[]): string[] {
+    if (ids === undefined) return [...this.postings.keys()].sort();
+    const names = new Set<string>();
+    for (const id of ids) for (const name in this.labelsById.get(id)) names.add(name);
+    return [...names].sort();
+  }
+
+  labelValues(name: string, ids?: readonly number[]): string[] {
+    if (ids === undefined) return [...(this.postings.get(name)?.keys() ?? [])].sort();
+    const values = new Set<string>();
+    for (const id of ids) {
+      const value = this.labelsById.get(id)?.[name];
+      if (value !== undefined) values.add(value);
+    }
+    return [...values].sort();
+  }
+
+  /** Every (name, value, ids) triple, names and values ascending: what a block stores. */
+  *postingEntries(): Generator<[string, string, readonly number[]]> {
+    for (const name of [...this.postings.keys()].sort()) {
+      const values = this.postings.get(name)!;
+      for (const value of [...values.keys()].sort()) yield [name, value, values.get(value)!];
+    }
+  }
+}
+
+function rank(source: readonly MetricLabelMatcher[], matcher: CompiledMatcher): number {
+  const type = source.find((candidate) => candidate.name === matcher.name)?.type;
+  return type === '=' ? 0 : 1;
+}
+
+function insertSorted(list: number[], id: number): void {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (list[mid]! < id) low = mid + 1;
+    else high = mid;
+  }
+  if (list[low] !== id) list.splice(low, 0, id);
+}
+
+export function intersect(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return out;
+}
+
+export function subtract(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (const x of a) {
+    while (j < b.length && b[j]! < x) j++;
+    if (j >= b.length || b[j] !== x) out.push(x);
+  }
+  return out;
+}
+
+export function unionAll(lists: readonly (readonly number[])[]): number[] {
+  if (lists.length === 0) return [];
+  if (lists.length === 1) return lists[0]!.slice();
+  const merged: number[] = [];
+  for (const list of lists) for (const id of list) merged.push(id);
+  merged.sort((a, b) => a - b);
+  let write = 0;
+  for (let i = 0; i < merged.length; i++) if (i === 0 || merged[i] !== merged[i - 1]) merged[write++] = merged[i]!;
+  merged.length = write;
+  return merged;
+}
+
+/** The key identifying a label set: sorted pairs joined by noncharacters (U+FFFF, U+FFFE) that label text does not carry. */
+export function seriesKey(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let key = '';
+  for (const name of names) key += name + '\uffff' + labels[name]! + '\ufffe';
+  return key;
+}

@@ -1,0 +1,140 @@
+// TSDB WAL record payload: what one append() made durable.
+//   u8 version (1) | f64 seq | u32 seriesCount | per new series:
+//     u32 id | str tenant | u16 labelCount | (str name, str value)*
+//   u32 sampleCount | per sample: u32 series id | f64 timestampMs | f64 value | u8 flags (1 = stale)
+// str = u32 byte length + UTF-8. A series appears once, in the record of the append that created it
+// (and again at the start of each new segment, so truncating old segments never orphans a sample).
+// Framing (length + CRC-32) is wal.ts's business; every read here is bounded by the payload.
+
+import type { Labels } from './types.ts';
+
+const VERSION = 1;
+const SAMPLE_BYTES = 4 + 8 + 8 + 1;
+
+export interface WalSeriesEntry {
+  id: number;
+  tenant: string;
+  labels: Labels;
+}
+
+export interface WalSamples {
+  ids: Uint32Array;
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  stale: Uint8Array;
+  count: number;
+}
+
+export interface TsdbWalRecord {
+  seq: number;
+  series: WalSeriesEntry[];
+  samples: WalSamples;
+}
+
+export class TsdbWalRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TsdbWalRecordError';
+  }
+}
+
+/** Encodes after `headroomBytes` of space left for the frame header; returns the whole buffer. */
+export function encodeTsdbWalRecord(record: TsdbWalRecord, headroomBytes: number): Buffer {
+  let estimate = headroomBytes + 1 + 8 + 4 + 4 + record.samples.count * SAMPLE_BYTES;
+  for (const entry of record.series) {
+    estimate += 4 + 4 + entry.tenant.length * 3 + 2;
+    for (const name in entry.labels) estimate += 8 + (name.length + entry.labels[name]!.length) * 3;
+  }
+  const buffer = Buffer.allocUnsafe(estimate);
+  let offset = headroomBytes;
+  buffer.writeUInt8(VERSION, offset);
+  buffer.writeDoubleLE(record.seq, offset + 1);
+  buffer.writeUInt32LE(record.series.length, offset + 9);
+  offset += 13;
+  const writeString = (text: string): void => {
+    const written = buffer.write(text, offset + 4, 'utf8');
+    buffer.writeUInt32LE(written, offset);
+    offset += 4 + written;
+  };
+  for (const entry of record.series) {
+    buffer.writeUInt32LE(entry.id, offset);
+    offset += 4;
+    writeString(entry.tenant);
+    const names = Object.keys(entry.labels);
+    buffer.writeUInt16LE(names.length, offset);
+    offset += 2;
+    for (const name of names) {
+      writeString(name);
+      writeString(entry.labels[name]!);
+    }
+  }
+  const { ids, timestampsMs, values, stale, count } = record.samples;
+  buffer.writeUInt32LE(count, offset);
+  offset += 4;
+  for (let i = 0; i < count; i++) {
+    buffer.writeUInt32LE(ids[i]!, offset);
+    buffer.writeDoubleLE(timestampsMs[i]!, offset + 4);
+    buffer.writeDoubleLE(values[i]!, offset + 12);
+    buffer.writeUInt8(stale[i]!, offset + 20);
+    offset += SAMPLE_BYTES;
+  }
+  return buffer.subarray(0, offset);
+}
+
+/** With `withSamples` false, the samples are skipped (the series pass of a replay). */
+export function decodeTsdbWalRecord(payload: Buffer, withSamples = true): TsdbWalRecord {
+  let offset = 0;
+  const need = (bytes: number): void => {
+    if (offset + bytes > payload.length) throw new TsdbWalRecordError(`record truncated at byte ${offset} (need ${bytes} of ${payload.length})`);
+  };
+  const readString = (): string => {
+    need(4);
+    const length = payload.readUInt32LE(offset);
+    need(4 + length);
+    const text = payload.toString('utf8', offset + 4, offset + 4 + length);
+    offset += 4 + length;
+    return text;
+  };
+  need(13);
+  const version = payload.readUInt8(0);
+  if (version !== VERSION) throw new TsdbWalRecordError(`unknown record version ${version}`);
+  const seq = payload.readDoubleLE(1);
+  const seriesCount = payload.readUInt32LE(9);
+  offset = 13;
+  const series: WalSeriesEntry[] = [];
+  for (let s = 0; s < seriesCount; s++) {
+    need(4);
+    const id = payload.readUInt32LE(offset);
+    offset += 4;
+    const tenant = readString();
+    need(2);
+    const labelCount = payload.readUInt16LE(offset);
+    offset += 2;
+    const labels: Labels = {};
+    for (let l = 0; l < labelCount; l++) {
+      const name = readString();
+      labels[name] = readString();
+    }
+    series.push({ id, tenant, labels });
+  }
+  need(4);
+  const count = payload.readUInt32LE(offset);
+  offset += 4;
+  need(count * SAMPLE_BYTES);
+  if (!withSamples) return { seq, series, samples: { ids: new Uint32Array(0), timestampsMs: new Float64Array(0), values: new Float64Array(0), stale: new Uint8Array(0), count: 0 } };
+  const samples: WalSamples = {
+    ids: new Uint32Array(count),
+    timestampsMs: new Float64Array(count),
+    values: new Float64Array(count),
+    stale: new Uint8Array(count),
+    count,
+  };
+  for (let i = 0; i < count; i++) {
+    samples.ids[i] = payload.readUInt32LE(offset);
+    samples.timestampsMs[i] = payload.readDoubleLE(offset + 4);
+    samples.values[i] = payload.readDoubleLE(offset + 12);
+    samples.stale[i] = payload.readUInt8(offset + 20);
+    offset += SAMPLE_BYTES;
+  }
+  return { seq, series, samples };
+}

@@ -1,0 +1,138 @@
+// The hand-written remote write decoders and encoders against protobufjs with schemas written here
+// from the specs (1.0: prometheus.WriteRequest; 2.0: io.prometheus.write.v2.Request).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import protobuf from 'protobufjs';
+import { decodeWriteRequestV1, decodeWriteRequestV2, RemoteWriteDecodeError, uncompressRemoteWrite } from '../../src/push/remote-write-decode.ts';
+import { encodeWriteRequestV1, encodeWriteRequestV2, snappyCompress } from '../../src/push/remote-write-encode.ts';
+
+const root = protobuf.Root.fromJSON({
+  nested: {
+    prometheus: {
+      nested: {
+        WriteRequest: { fields: { timeseries: { rule: 'repeated', type: 'TimeSeries', id: 1 }, metadata: { rule: 'repeated', type: 'MetricMetadata', id: 3 } } },
+        TimeSeries: {
+          fields: {
+            labels: { rule: 'repeated', type: 'Label', id: 1 },
+            samples: { rule: 'repeated', type: 'Sample', id: 2 },
+            exemplars: { rule: 'repeated', type: 'Exemplar', id: 3 },
+          },
+        },
+        Label: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
+        Sample: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
+        Exemplar: { fields: { labels: { rule: 'repeated', type: 'Label', id: 1 }, value: { type: 'double', id: 2 }, timestamp: { type: 'int64', id: 3 } } },
+        MetricMetadata: { fields: { type: { type: 'int32', id: 1 }, metricFamilyName: { type: 'string', id: 2 }, help: { type: 'string', id: 4 }, unit: { type: 'string', id: 5 } } },
+      },
+    },
+    v2: {
+      nested: {
+        Request: { fields: { symbols: { rule: 'repeated', type: 'string', id: 4 }, timeseries: { rule: 'repeated', type: 'TimeSeries', id: 5 } } },
+        TimeSeries: {
+          fields: {
+            labelsRefs: { rule: 'repeated', type: 'uint32', id: 1 },
+            samples: { rule: 'repeated', type: 'Sample', id: 2 },
+            exemplars: { rule: 'repeated', type: 'Exemplar', id: 4 },
+            metadata: { type: 'Metadata', id: 5 },
+            createdTimestamp: { type: 'int64', id: 6 },
+          },
+        },
+        Sample: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
+        Exemplar: { fields: { labelsRefs: { rule: 'repeated', type: 'uint32', id: 1 }, value: { type: 'double', id: 2 }, timestamp: { type: 'int64', id: 3 } } },
+        Metadata: { fields: { type: { type: 'int32', id: 1 }, helpRef: { type: 'uint32', id: 3 }, unitRef: { type: 'uint32', id: 4 } } },
+      },
+    },
+  },
+});
+const WriteRequest = root.lookupType('prometheus.WriteRequest');
+const RequestV2 = root.lookupType('v2.Request');
+
+const T = 1_767_225_600_000;
+
+test('1.0: protobufjs-encoded WriteRequest decodes to the same series, samples, exemplar counts and metadata', () => {
+  const message = WriteRequest.create({
+    timeseries: [
+      {
+        labels: [{ name: '__name__', value: 'http_requests_total' }, { name: 'job', value: 'api' }, { name: 'path', value: '/ünï' }],
+        samples: [{ value: 1, timestamp: T }, { value: 2.5, timestamp: T + 15_000 }, { value: -Infinity, timestamp: T + 30_000 }],
+        exemplars: [{ labels: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: T }],
+      },
+      { labels: [{ name: '__name__', value: 'negative_ts' }], samples: [{ value: 0, timestamp: -1000 }] },
+    ],
+    metadata: [{ type: 1, metricFamilyName: 'http_requests_total', help: 'Requests.', unit: '' }],
+  });
+  const decoded = decodeWriteRequestV1(Buffer.from(WriteRequest.encode(message).finish()));
+  assert.deepEqual(decoded, {
+    series: [
+      {
+        labels: { __name__: 'http_requests_total', job: 'api', path: '/ünï' },
+        samples: [{ timestampMs: T, value: 1 }, { timestampMs: T + 15_000, value: 2.5 }, { timestampMs: T + 30_000, value: -Infinity }],
+        histograms: 0,
+        exemplars: 1,
+      },
+      { labels: { __name__: 'negative_ts' }, samples: [{ timestampMs: -1000, value: 0 }], histograms: 0, exemplars: 0 },
+    ],
+    metadata: [{ family: 'http_requests_total', type: 'counter', help: 'Requests.', unit: '' }],
+  });
+});
+
+test('1.0: our encoder is read back by protobufjs, and the stale NaN keeps its bits', () => {
+  const body = encodeWriteRequestV1([{ labels: { job: 'x', __name__: 'up' }, samples: [{ timestampMs: T, value: 1 }, { timestampMs: T + 1, value: Number.NaN, stale: true }] }]);
+  const message = WriteRequest.toObject(WriteRequest.decode(body), { longs: Number }) as { timeseries: Array<{ labels: unknown[]; samples: Array<{ value: number; timestamp: number }> }> };
+  assert.deepEqual(message.timeseries[0]!.labels, [{ name: '__name__', value: 'up' }, { name: 'job', value: 'x' }]);
+  assert.equal(message.timeseries[0]!.samples[0]!.timestamp, T);
+  assert.ok(Number.isNaN(message.timeseries[0]!.samples[1]!.value));
+  const decoded = decodeWriteRequestV1(body);
+  assert.deepEqual(decoded.series[0]!.samples[1], { timestampMs: T + 1, value: Number.NaN, stale: true });
+});
+
+test('2.0: protobufjs-encoded Request resolves symbols, metadata and exemplar counts', () => {
+  const symbols = ['', '__name__', 'rpc_duration_seconds_bucket', 'le', '0.5', 'job', 'api', 'Latency.', 'seconds'];
+  const message = RequestV2.create({
+    symbols,
+    timeseries: [
+      {
+        labelsRefs: [1, 2, 5, 6, 3, 4],
+        samples: [{ value: 12, timestamp: T }],
+        exemplars: [{ labelsRefs: [], value: 0.3, timestamp: T }],
+        metadata: { type: 3, helpRef: 7, unitRef: 8 },
+      },
+    ],
+  });
+  const decoded = decodeWriteRequestV2(Buffer.from(RequestV2.encode(message).finish()));
+  assert.deepEqual(decoded, {
+    series: [{ labels: { __name__: 'rpc_duration_seconds_bucket', job: 'api', le: '0.5' }, samples: [{ timestampMs: T, value: 12 }], histograms: 0, exemplars: 1 }],
+    metadata: [{ family: 'rpc_duration_seconds', type: 'histogram', help: 'Latency.', unit: 'seconds' }],
+  });
+  const ours = encodeWriteRequestV2([{ labels: { __name__: 'up', job: 'api' }, samples: [{ timestampMs: T, value: 1 }], metadata: { type: 'gauge', help: 'Up.', unit: '' } }]);
+  const back = RequestV2.toObject(RequestV2.decode(ours), { longs: Number }) as { symbols: string[]; timeseries: Array<{ labelsRefs: number[] }> };
+  assert.equal(back.symbols[0], '');
+  assert.deepEqual(back.timeseries[0]!.labelsRefs.map((ref) => back.symbols[ref]), ['__name__', 'up', 'job', 'api']);
+  assert.deepEqual(decodeWriteRequestV2(ours).metadata, [{ family: 'up', type: 'gauge', help: 'Up.', unit: '' }]);
+});
+
+const malformed: Array<[string, () => unknown, RegExp]> = [
+  ['v2 symbol ref out of range', () => decodeWriteRequestV2(Buffer.from(RequestV2.encode(RequestV2.create({ symbols: ['', 'a'], timeseries: [{ labelsRefs: [1, 7] }] })).finish())), /refers to symbol 7 of 2/],
+  ['v2 odd labels_refs', () => decodeWriteRequestV2(Buffer.from(RequestV2.encode(RequestV2.create({ symbols: ['', 'a'], timeseries: [{ labelsRefs: [1] }] })).finish())), /odd length/],
+  ['v2 first symbol not empty', () => decodeWriteRequestV2(Buffer.from(RequestV2.encode(RequestV2.create({ symbols: ['a'] })).finish())), /symbols\[0\]/],
+  ['v1 duplicate label', () => decodeWriteRequestV1(Buffer.from(WriteRequest.encode(WriteRequest.create({ timeseries: [{ labels: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] }] })).finish())), /duplicate label name "a"/],
+  ['not snappy', () => uncompressRemoteWrite(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), 1 << 20), /malformed snappy/],
+  ['snappy bomb', () => uncompressRemoteWrite(snappyCompress(Buffer.alloc(2 << 20)), 1 << 20), /more than the limit/],
+];
+for (const [name, run, message] of malformed) {
+  test(`malformed: ${name}`, () => assert.throws(run, (error: unknown) => error instanceof RemoteWriteDecodeError && message.test(error.message)));
+}
+
+test('every truncation of a valid body fails cleanly or decodes a prefix, never crashes', () => {
+  const series = Array.from({ length: 5 }, (_, i) => ({ labels: { __name__: `m${i}`, job: 'x' }, samples: [{ timestampMs: T + i, value: i / 3 }] }));
+  for (const [encode, decode] of [[encodeWriteRequestV1, decodeWriteRequestV1], [encodeWriteRequestV2, decodeWriteRequestV2]] as const) {
+    const body = encode(series);
+    for (let cut = 0; cut < body.length; cut++) {
+      try {
+        decode(body.subarray(0, cut));
+      } catch (error) {
+        assert.ok(error instanceof RemoteWriteDecodeError, `cut at ${cut}: ${String(error)}`);
+      }
+    }
+  }
+});

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SeriesIndex } from '../../src/tsdb/series-index.ts';
+import type { Labels, MetricLabelMatcher } from '../../src/tsdb/types.ts';
+
+const series: Labels[] = [
+  { __name__: 'up', job: 'node', instance: 'a' },
+  { __name__: 'up', job: 'node', instance: 'b' },
+  { __name__: 'up', job: 'dcgm', instance: 'a' },
+  { __name__: 'gpu_util', job: 'dcgm', instance: 'a', gpu: '0' },
+  { __name__: 'gpu_util', job: 'dcgm', instance: 'a', gpu: '1' },
+];
+
+const index = new SeriesIndex();
+series.forEach((labels, id) => index.add(id + 1, labels));
+
+const m = (name: string, type: MetricLabelMatcher['type'], value: string): MetricLabelMatcher => ({ name, type, value });
+
+const cases: Array<[string, MetricLabelMatcher[], number[]]> = [
+  ['equality', [m('__name__', '=', 'up')], [1, 2, 3]],
+  ['intersection', [m('__name__', '=', 'up'), m('job', '=', 'node')], [1, 2]],
+  ['regex, anchored', [m('job', '=~', 'd.*')], [3, 4, 5]],
+  ['regex not anchored at the end does not match a prefix', [m('job', '=~', 'dc')], []],
+  ['negative equality subtracts', [m('__name__', '=', 'up'), m('instance', '!=', 'a')], [2]],
+  ['label absent matches empty', [m('job', '=', 'dcgm'), m('gpu', '=', '')], [3]],
+  ['label present', [m('gpu', '!=', '')], [4, 5]],
+  ['only empty-matching matchers start from all series', [m('gpu', '!~', '1')], [1, 2, 3, 4]],
+  ['(?i) flag', [m('job', '=~', '(?i)NODE')], [1, 2]],
+  ['no match', [m('__name__', '=', 'missing')], []],
+];
+
+for (const [name, matchers, expected] of cases) {
+  test(`series index: ${name}`, () => assert.deepEqual(index.select(matchers), expected));
+}
+
+test('series index: label names and values are sorted; removal updates postings', () => {
+  assert.deepEqual(index.labelNames(), ['__name__', 'gpu', 'instance', 'job']);
+  assert.deepEqual(index.labelValues('job'), ['dcgm', 'node']);
+  assert.deepEqual(index.labelValues('gpu', [1, 2, 4]), ['0']);
+  const copy = new SeriesIndex();
+  series.forEach((labels, id) => copy.add(id + 1, labels));
+  copy.remove(new Set([4, 5]));
+  assert.deepEqual(copy.labelNames(), ['__name__', 'instance', 'job']);
+  assert.deepEqual(copy.select([m('job', '=', 'dcgm')]), [3]);
+});
