@@ -190,7 +190,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       maxConcurrentTailRequests: limits.max_concurrent_tail_requests,
       tailMaxDurationMs: limits.tail_max_duration,
     });
-    await app.register(flushRoutes, { store });
+    await app.register(flushRoutes, { stores: deps.tsdb === undefined ? [store] : [store, deps.tsdb] });
     app.get('/ready', async (_request, reply) => {
       if (shuttingDown) return reply.code(503).type('text/plain; charset=utf-8').send('shutting down');
       // Not ready while writes fail (a full disk): a load balancer should send pushes elsewhere.
@@ -204,10 +204,6 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         authEnabled: config.auth_enabled,
         maxRequestBodyBytes: config.server.max_request_body_size,
         maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
-        flush: async () => {
-          await tsdb.flush();
-          await store.flush();
-        },
       });
       await app.register(prometheusRoutes, {
         tsdb,

@@ -2,7 +2,7 @@
 // (shared/reference/prometheus-api.md §4.2–4.4). 204 only after the TSDB has the samples fsync'd in
 // its WAL; 400 naming the series for invalid samples (the valid ones of the request are kept, as the
 // spec allows); 415 for a content type or encoding we do not speak. 2.0 answers carry the
-// X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written headers. Also POST /flush.
+// X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written headers.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatLabels } from '../push/labels.ts';
@@ -28,8 +28,6 @@ export interface RemoteWriteRoutesOptions {
   authEnabled: boolean;
   maxRequestBodyBytes: number;
   maxDecompressedBodyBytes: number;
-  /** What POST /flush flushes (the TSDB, and the log store when the server passes it). */
-  flush: () => Promise<void>;
 }
 
 const PROTO_V1 = 'prometheus.WriteRequest';
@@ -115,11 +113,6 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     return reply.code(204).send();
   };
   for (const path of ['/api/v1/write', '/prometheus/api/v1/write']) app.post(path, write);
-
-  app.post('/flush', async (_request, reply) => {
-    await options.flush();
-    return reply.code(204).send();
-  });
 }
 
 function text(reply: FastifyReply, status: number, message: string): FastifyReply {

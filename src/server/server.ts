@@ -10,6 +10,7 @@ import { openStore } from '../store/store.ts';
 import { openObjectStore } from '../objstore/open-object-store.ts';
 import { tsdbOptionsFromConfig } from '../tsdb/config.ts';
 import { openTsdb, type Tsdb } from '../tsdb/tsdb.ts';
+import { createPromqlApiEngine } from './promql-engine.ts';
 import { startApp, type RunningServer } from './app.ts';
 import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './config.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
@@ -53,7 +54,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
   let ruler: Ruler | undefined;
   return startApp(config, {
     store,
-    ...(tsdb === undefined ? {} : { tsdb }),
+    ...(tsdb === undefined ? {} : { tsdb, promqlEngine: createPromqlApiEngine(tsdb, { timeoutMs: config.limits.query_timeout }) }),
     engine,
     parseSelector,
     formatQuery: (text: string) => formatQuery(text),

@@ -113,10 +113,9 @@ const apiErrors: Array<[string, string, number, string]> = [
   ['series without match[]', '/api/v1/series', 400, 'bad_data'],
   ['bad selector', '/api/v1/series?match[]={a=', 400, 'bad_data'],
   ['bad time', '/api/v1/labels?start=yesterday', 400, 'bad_data'],
-  ['query without an engine', '/api/v1/query?query=up', 503, 'unavailable'],
-  ['query_range without an engine', '/api/v1/query_range?query=up&start=1&end=2&step=1', 503, 'unavailable'],
-  ['format_query without an engine', '/api/v1/format_query?query=up', 503, 'unavailable'],
-  ['exemplars without an engine', '/prometheus/api/v1/query_exemplars?query=test&start=1700000000000&end=1700000001000', 503, 'unavailable'],
+  ['query that does not parse', '/api/v1/query?query=up{', 400, 'bad_data'],
+  ['query_range with a zero step', '/api/v1/query_range?query=up&start=1&end=2&step=0', 400, 'bad_data'],
+  ['format_query that does not parse', '/api/v1/format_query?query=sum(', 400, 'bad_data'],
 ];
 for (const [name, path, status, errorType] of apiErrors) {
   test(`Prometheus API error: ${name}`, async () => {
@@ -126,6 +125,12 @@ for (const [name, path, status, errorType] of apiErrors) {
     assert.equal(body.errorType, errorType);
   });
 }
+
+test("Grafana's exemplar probe (times in milliseconds) is answered, with no exemplars kept yet", async () => {
+  const { status, body } = await api('/prometheus/api/v1/query_exemplars?query=test&start=1700000000000&end=1700000001000');
+  assert.equal(status, 200);
+  assert.deepEqual(body, { status: 'success', data: [] });
+});
 
 test('POST /flush cuts the head into blocks; the series are still listed', async () => {
   const response = await fetch(server.url + '/flush', { method: 'POST' });
