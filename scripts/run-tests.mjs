@@ -29,12 +29,13 @@ if (files.length === 0) {
 const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
 const nodeBin = Number(process.versions.node.split('.')[0]) >= 24 || !existsSync(pinned) ? process.execPath : pinned;
 
-// Browser tests measure main-thread busy time and frame times, so they run after the rest, one file at
-// a time, instead of sharing the two cores with server and store tests.
-const isBrowserTest = (file) => file.includes(`${join('test', 'web')}`);
+// Tests that measure time run after the rest, one file at a time, instead of sharing the two cores
+// with server and store tests: browser tests (main-thread busy time, frame times) and the hostile
+// suite (/ready must answer within 100 ms while the server is attacked).
+const isTimedTest = (file) => file.includes(`${join('test', 'web')}`) || file.includes(`${join('test', 'hostile')}`);
 const groups = [
-  { files: files.filter((file) => !isBrowserTest(file)), concurrency: 2 },
-  { files: files.filter(isBrowserTest), concurrency: 1 },
+  { files: files.filter((file) => !isTimedTest(file)), concurrency: 2 },
+  { files: files.filter(isTimedTest), concurrency: 1 },
 ].filter((group) => group.files.length > 0);
 
 // Each group also writes TAP to a file, so the run can end with one line that totals both groups.
