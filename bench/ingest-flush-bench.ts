@@ -65,6 +65,8 @@ async function main(): Promise<void> {
       config: { type: 'string' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'out', 'ingest-flush') },
       'keep-data': { type: 'boolean', default: false },
+      /** Print a timeline of the server's RSS and head bytes, sampled this often. */
+      'sample-ms': { type: 'string' },
     },
   });
   const sizeBytes = Math.round(Number(values['size-mb']) * MB);
@@ -111,6 +113,22 @@ async function main(): Promise<void> {
   const server = await startServerChild(repoRoot, dataDir, configPath);
   try {
     log(`pushing ${dataset.batches.length} batches…`);
+    const sampleMs = values['sample-ms'] === undefined ? 0 : Number(values['sample-ms']);
+    const timeline: string[] = [];
+    const sampleStartedMs = performance.now();
+    const sampler =
+      sampleMs > 0
+        ? setInterval(() => {
+            const rssMb = server.usage().rssBytes / MB;
+            void fetch(`${server.url}/metrics`)
+              .then((response) => response.text())
+              .then((text) => {
+                const headMb = Number(/^rankscope_head_bytes (\S+)$/m.exec(text)?.[1] ?? 0) / MB;
+                timeline.push(`${((performance.now() - sampleStartedMs) / 1000).toFixed(1)} s: RSS ${rssMb.toFixed(0)} MB, heads ${headMb.toFixed(1)} MB`);
+              })
+              .catch(() => undefined);
+          }, sampleMs)
+        : undefined;
     const startCpu = server.usage().cpuSeconds;
     const ingest = await runIngest(server, dataset.batches, pushers);
     dataset.batches.length = 0;
@@ -120,6 +138,10 @@ async function main(): Promise<void> {
     const response = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(FLUSH_TIMEOUT_MS) });
     if (response.status !== 204) throw new Error(`POST /flush answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
     const flushSeconds = (performance.now() - flushStartedMs) / 1000;
+    if (sampler !== undefined) {
+      clearInterval(sampler);
+      console.error(timeline.join('\n'));
+    }
     const usage = server.usage();
     const cpuSeconds = usage.cpuSeconds - startCpu;
     const rawMb = ingest.rawBytes / MB;

@@ -4,7 +4,14 @@
 
 import { Worker } from 'node:worker_threads';
 import type { BlockColumns } from './block.ts';
-import { encodeStreamBlocks, type EncodedBlock } from './block-encoding.ts';
+import { blockRanges, encodeStreamBlocks, type EncodedBlock } from './block-encoding.ts';
+import { sliceColumns } from './block-slice.ts';
+
+/**
+ * Raw bytes sent to the workers at once by default (the store's memory.encoder_bytes): a message
+ * is a structured-clone copy, and sending a whole stream (tens of MB) doubled a cut's memory.
+ */
+const DEFAULT_BUDGET_BYTES = 4 * 1024 * 1024;
 
 interface PendingTask {
   resolve: (blocks: EncodedBlock[]) => void;
@@ -21,25 +28,51 @@ type WorkerReply = { id: number; blocks: EncodedBlock[] } | { id: number; error:
 export class BlockEncoderPool {
   private readonly workers: PoolWorker[] = [];
   private readonly size: number;
+  private readonly budgetBytes: number;
   private nextId = 0;
   private nextWorker = 0;
   private closed = false;
 
   /** size 0 encodes inline on the calling thread. */
-  constructor(size: number) {
+  constructor(size: number, budgetBytes = DEFAULT_BUDGET_BYTES) {
     this.size = size;
+    this.budgetBytes = budgetBytes;
   }
 
+  /** Encodes one stream's columns into blocks, sending at most the budget's worth at a time. */
   async encode(columns: BlockColumns, blockTargetBytes: number): Promise<EncodedBlock[]> {
     if (this.size === 0 || this.closed) return encodeStreamBlocks(columns, blockTargetBytes);
+    const encoded: EncodedBlock[] = [];
+    const ranges = blockRanges(columns, blockTargetBytes);
+    // Bounded: every pass sends at least one block.
+    for (let next = 0; next < ranges.length; ) {
+      const batch: Array<Promise<EncodedBlock[]>> = [];
+      let batchBytes = 0;
+      while (next < ranges.length && (batch.length === 0 || batchBytes + rawBytesOf(columns, ranges[next]!) <= this.budgetBytes)) {
+        const [first, last] = ranges[next++]!;
+        batchBytes += rawBytesOf(columns, [first, last]);
+        batch.push(this.encodeOnWorker(sliceColumns(columns, first, last), blockTargetBytes));
+      }
+      for (const blocks of await Promise.all(batch)) encoded.push(...blocks);
+    }
+    return encoded;
+  }
+
+  private async encodeOnWorker(columns: BlockColumns, blockTargetBytes: number): Promise<EncodedBlock[]> {
     const poolWorker = this.workerFor();
     if (poolWorker === undefined) return encodeStreamBlocks(columns, blockTargetBytes);
     const id = this.nextId++;
     return new Promise<EncodedBlock[]>((resolve, reject) => {
       poolWorker.pending.set(id, { resolve, reject });
       poolWorker.worker.ref();
-      // Structured clone copies the columns: their buffers may be slices of Node's shared pool.
-      poolWorker.worker.postMessage({ id, columns, blockTargetBytes });
+      // A structured clone copies a view's whole ArrayBuffer (here the head's, many blocks long), so
+      // copy each column into its own exact-size buffer and move those to the worker instead.
+      const lines = new Uint8Array(columns.lines.length);
+      lines.set(columns.lines);
+      const timestampsNs = columns.timestampsNs.slice();
+      const lineEnds = columns.lineEnds.slice();
+      const message = { id, columns: { ...columns, lines, timestampsNs, lineEnds }, blockTargetBytes };
+      poolWorker.worker.postMessage(message, [lines.buffer as ArrayBuffer, timestampsNs.buffer as ArrayBuffer, lineEnds.buffer as ArrayBuffer]);
     });
   }
 
@@ -84,4 +117,8 @@ export class BlockEncoderPool {
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((poolWorker) => poolWorker.worker.terminate()));
   }
+}
+
+function rawBytesOf(columns: BlockColumns, [first, last]: [number, number]): number {
+  return columns.lineEnds[last - 1]! - (first === 0 ? 0 : columns.lineEnds[first - 1]!);
 }

@@ -14,25 +14,32 @@ export interface EncodedBlock {
   rawBytes: number;
 }
 
-/** Splits the columns into blocks of about `blockTargetBytes` raw and encodes each. */
-export function encodeStreamBlocks(columns: BlockColumns, blockTargetBytes: number): EncodedBlock[] {
+/** Entry ranges [first, last) of the blocks the columns split into, about `blockTargetBytes` raw each. */
+export function blockRanges(columns: BlockColumns, blockTargetBytes: number): Array<[first: number, last: number]> {
   const count = columns.timestampsNs.length;
-  const blocks: EncodedBlock[] = [];
+  const ranges: Array<[number, number]> = [];
   let first = 0;
   while (first < count) {
     const startByte = first === 0 ? 0 : columns.lineEnds[first - 1]!;
     let last = first + 1;
     while (last < count && columns.lineEnds[last - 1]! - startByte < blockTargetBytes) last++;
+    ranges.push([first, last]);
+    first = last;
+  }
+  return ranges;
+}
+
+/** Splits the columns into blocks of about `blockTargetBytes` raw and encodes each. */
+export function encodeStreamBlocks(columns: BlockColumns, blockTargetBytes: number): EncodedBlock[] {
+  return blockRanges(columns, blockTargetBytes).map(([first, last]) => {
     const slice = sliceColumns(columns, first, last);
-    blocks.push({
+    return {
       bytes: encodeBlock(slice),
       filter: buildTokenFilter(slice.lines, slice.lineEnds),
       minTimeNs: slice.timestampsNs[0]!,
       maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
       entryCount: last - first,
       rawBytes: slice.lines.length,
-    });
-    first = last;
-  }
-  return blocks;
+    };
+  });
 }

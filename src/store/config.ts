@@ -57,6 +57,23 @@ export const objectStoreConfigSchema = z
     path: ['s3', 'bucket'],
   });
 
+/**
+ * Byte budgets for the store's memory, measured with bench/ingest-flush-bench.ts on the 244 MB
+ * 8-rank training log (protobuf+snappy, 4 pushes in flight); see docs/config.md for the figures.
+ */
+const MEMORY_DEFAULTS = { head_bytes: 16 * 1024 * 1024, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024 };
+
+const memorySchema = z
+  .object({
+    /** Raw bytes all heads may hold; past it the largest heads are cut into parts early. */
+    head_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.head_bytes),
+    /** WAL frame buffers kept for reuse between group commits. */
+    wal_buffer_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.wal_buffer_bytes),
+    /** Raw bytes in flight to the block encoder thread during a cut. */
+    encoder_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.encoder_bytes),
+  })
+  .strict();
+
 export const storeConfigSchema = z
   .object({
     data_dir: z.string().default('./rankscope-data'),
@@ -73,6 +90,7 @@ export const storeConfigSchema = z
       })
       .strict()
       .default({ cut_size: 64 * 1024 * 1024, cut_age: 300_000 }),
+    memory: memorySchema.default(MEMORY_DEFAULTS),
     block_target_size: byteSizeSchema.default(2 * 1024 * 1024),
     compaction_interval: durationSchema.default(60_000),
     retention_period: durationSchema.default(0),
@@ -97,6 +115,12 @@ export interface StoreOptions {
   objectStore?: ObjectStoreConfig;
   /** Worker threads that encode blocks during head cuts and compaction; 0 encodes inline. Default: 1 when the machine has more than one core. */
   encoderThreads?: number;
+  /** Raw bytes all heads may hold before the largest are cut early. Default: no budget (cuts by headCutBytes only). */
+  headBudgetBytes?: number;
+  /** WAL frame buffers kept for reuse. Default: wal.ts's own. */
+  walBufferBytes?: number;
+  /** Raw bytes in flight to the encoder threads. Default: block-encoder-pool.ts's own. */
+  encoderBudgetBytes?: number;
 }
 
 export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
@@ -124,5 +148,8 @@ export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
     compactionIntervalMs: config.compaction_interval,
     retentionPeriodMs: config.retention_period,
     objectStore,
+    headBudgetBytes: config.memory.head_bytes,
+    walBufferBytes: config.memory.wal_buffer_bytes,
+    encoderBudgetBytes: config.memory.encoder_bytes,
   };
 }

@@ -8,8 +8,13 @@
 import type { BlockColumns } from './block.ts';
 import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
 
-const INITIAL_ENTRIES = 64;
-const INITIAL_LINE_BYTES = 4096;
+/**
+ * Small first allocations, grown by doubling: with 100k streams each holding a line or two, 64
+ * entries and 4 KiB each cost ~5 KB per stream. Buffers below 4 KiB come from Node's shared pool.
+ */
+const INITIAL_ENTRIES = 4;
+const INITIAL_LINE_BYTES = 256;
+const OWN_BUFFER_MIN_BYTES = 4096;
 
 export class StreamHead {
   readonly tenant: string;
@@ -27,7 +32,7 @@ export class StreamHead {
   firstAppendMs = 0;
   private timestampsNs = new BigInt64Array(INITIAL_ENTRIES);
   private lineEnds = new Uint32Array(INITIAL_ENTRIES);
-  private lines = Buffer.allocUnsafeSlow(INITIAL_LINE_BYTES);
+  private lines = Buffer.allocUnsafe(INITIAL_LINE_BYTES);
   private structuredMetadata: Array<LabelPair[] | undefined> | undefined;
 
   constructor(tenant: string, info: StreamInfo) {
@@ -170,7 +175,7 @@ export class StreamHead {
     if (lineBytes > this.lines.length) {
       let capacity = this.lines.length * 2;
       while (capacity < lineBytes) capacity *= 2;
-      const lines = Buffer.allocUnsafeSlow(capacity);
+      const lines = capacity < OWN_BUFFER_MIN_BYTES ? Buffer.allocUnsafe(capacity) : Buffer.allocUnsafeSlow(capacity);
       this.lines.copy(lines, 0, 0, this.rawBytes);
       this.lines = lines;
     }
@@ -208,7 +213,7 @@ export class StreamHead {
     order.sort((a, b) => (timestamps[a]! < timestamps[b]! ? -1 : timestamps[a]! > timestamps[b]! ? 1 : a - b));
     const sortedTimestamps = new BigInt64Array(this.timestampsNs.length);
     const sortedEnds = new Uint32Array(this.lineEnds.length);
-    const sortedLines = Buffer.allocUnsafeSlow(this.lines.length);
+    const sortedLines = this.lines.length < OWN_BUFFER_MIN_BYTES ? Buffer.allocUnsafe(this.lines.length) : Buffer.allocUnsafeSlow(this.lines.length);
     const metadata = this.structuredMetadata;
     const sortedMetadata: Array<LabelPair[] | undefined> | undefined = metadata === undefined ? undefined : [];
     let offset = 0;

@@ -108,7 +108,7 @@ export class DiskLogStore implements LogStore {
     this.options = options;
     this.objectStore = objectStore;
     this.blockReader = blockReaderOver(objectStore);
-    this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 1 ? 1 : 0));
+    this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 1 ? 1 : 0), options.encoderBudgetBytes);
   }
 
   static async open(options: StoreOptions): Promise<DiskLogStore> {
@@ -126,6 +126,7 @@ export class DiskLogStore implements LogStore {
         minimumNextSeq: maxPersistedSeq + 1n,
         onDurable: (record) => store.applyRecord(record, false),
         onFsync: (seconds) => store.observeFsync(seconds),
+        ...(options.walBufferBytes === undefined ? {} : { framePoolBytes: options.walBufferBytes }),
       },
       (record: WalRecord) => store.applyRecord(record, true),
     );
@@ -232,11 +233,14 @@ export class DiskLogStore implements LogStore {
       if (entries.length > 0) nonEmpty.push(stream);
     }
     if (nonEmpty.length === 0) return;
-    if (this.headBytes >= this.options.headCutBytes * HEAD_BACKPRESSURE_FACTOR && this.flushInFlight !== undefined) {
+    const headBudgetBytes = this.options.headBudgetBytes ?? Number.POSITIVE_INFINITY;
+    // Bounded: each pass waits for a running cut, which empties heads; new appends wait their turn.
+    while (this.headBytes >= Math.min(this.options.headCutBytes, headBudgetBytes) * HEAD_BACKPRESSURE_FACTOR && this.flushInFlight !== undefined) {
       await this.flushInFlight;
     }
     await this.wal.append(tenant, nonEmpty);
     if (this.headBytes >= this.options.headCutBytes) this.scheduleFlush();
+    else if (this.headBytes > headBudgetBytes) this.scheduleCut(() => this.cutLargest(headBudgetBytes));
   }
 
   /** Puts a durable WAL record into the head. During replay, skips what parts already hold. */
@@ -334,8 +338,12 @@ export class DiskLogStore implements LogStore {
   }
 
   private scheduleFlush(): void {
+    this.scheduleCut(() => this.cutHeads());
+  }
+
+  private scheduleCut(cut: () => Promise<void>): void {
     if (this.flushInFlight !== undefined || this.closed) return;
-    this.flushInFlight = this.flush()
+    this.flushInFlight = this.exclusive(cut)
       .catch((error: unknown) => reportBackgroundError('head cut', error))
       .finally(() => {
         this.flushInFlight = undefined;
@@ -354,6 +362,30 @@ export class DiskLogStore implements LogStore {
       this.heads = new Map();
       this.headBytes = 0;
     }
+    await this.persistCutting();
+  }
+
+  /**
+   * Over the head budget: cuts the largest heads (the ones whose blocks come out fullest) until the
+   * rest hold at most half the budget, so memory stays bounded without cutting every small stream.
+   */
+  private async cutLargest(headBudgetBytes: number): Promise<void> {
+    if (this.headBytes <= headBudgetBytes) return;
+    await this.wal.rotate();
+    const largestFirst = [...this.heads.entries()].sort((a, b) => b[1].rawBytes - a[1].rawBytes);
+    const chosen: StreamHead[] = [];
+    for (const [key, head] of largestFirst) {
+      if (this.headBytes <= headBudgetBytes / 2) break;
+      chosen.push(head);
+      this.heads.delete(key);
+      this.headBytes -= head.rawBytes;
+    }
+    this.cutting.push(chosen);
+    await this.persistCutting();
+  }
+
+  /** Writes every generation being cut into parts, then truncates the WAL below the heads left. */
+  private async persistCutting(): Promise<void> {
     // Oldest first; a generation that failed before is retried here.
     while (this.cutting.length > 0) await this.writeGeneration(this.cutting[0]!);
     await this.persistLabelIndexes();

@@ -26,9 +26,9 @@ const MAX_GROUP_BYTES = 64 * 1024 * 1024;
  * Frame buffers are reused once their record is durable and copied into the head: a 1 MB push
  * otherwise allocates a fresh 1 MB off-heap buffer, and that external memory is what drives V8 into
  * extra collections during ingest. Small frames (< MIN) are cheap to allocate anyway;
- * frames above MAX (rare, huge pushes) are not kept, so the pool holds at most 8 × 4 MiB.
+ * frames above MAX (rare, huge pushes) are not kept, and the pool holds at most framePoolBytes.
  */
-const FRAME_POOL_SIZE = 8;
+const DEFAULT_FRAME_POOL_BYTES = 8 * 4 * 1024 * 1024;
 const MIN_POOLED_FRAME_BYTES = 64 * 1024;
 const MAX_POOLED_FRAME_BYTES = 4 * 1024 * 1024;
 
@@ -57,6 +57,8 @@ export interface WalOptions {
   onDurable: (record: DurableRecord) => void;
   /** Reports each fsync's duration. */
   onFsync?: (seconds: number) => void;
+  /** Bytes of released frame buffers kept for reuse (the store's memory.wal_buffer_bytes). */
+  framePoolBytes?: number;
 }
 
 export interface DurableRecord {
@@ -105,6 +107,7 @@ export class Wal {
   private damaged: Error | undefined;
   private rotateWaiters: Array<() => void> = [];
   private readonly framePool: Buffer[] = [];
+  private framePoolHeldBytes = 0;
   private readonly allocateFrame = (bytes: number): Buffer => {
     const pool = this.framePool;
     for (let i = pool.length - 1; i >= 0; i--) {
@@ -112,6 +115,7 @@ export class Wal {
         const buffer = pool[i]!;
         pool[i] = pool[pool.length - 1]!;
         pool.pop();
+        this.framePoolHeldBytes -= buffer.length;
         return buffer;
       }
     }
@@ -337,7 +341,8 @@ export class Wal {
     pending.record.frame = undefined;
     pending.record.lineSpans = undefined;
     if (pending.frame.byteOffset !== 0 || whole.byteLength < MIN_POOLED_FRAME_BYTES || whole.byteLength > MAX_POOLED_FRAME_BYTES) return;
-    if (this.framePool.length >= FRAME_POOL_SIZE) return;
+    if (this.framePoolHeldBytes + whole.byteLength > (this.options.framePoolBytes ?? DEFAULT_FRAME_POOL_BYTES)) return;
+    this.framePoolHeldBytes += whole.byteLength;
     this.framePool.push(Buffer.from(whole, 0, whole.byteLength));
   }
 

@@ -12,7 +12,8 @@ test('blocks encoded on a worker thread equal those encoded inline, split at the
     ...(i % 1000 === 0 ? { structuredMetadata: [{ name: 'checkpoint', value: String(i) }] } : {}),
   }));
   const columns = columnsFromEntries(entries);
-  const threaded = new BlockEncoderPool(1);
+  // A budget of about one block: the stream goes to the worker one block per message.
+  const threaded = new BlockEncoderPool(1, 20 * 1024);
   const inline = new BlockEncoderPool(0);
   try {
     const [fromWorker, fromInline] = await Promise.all([threaded.encode(columns, 16 * 1024), inline.encode(columns, 16 * 1024)]);
@@ -29,6 +30,8 @@ test('blocks encoded on a worker thread equal those encoded inline, split at the
     const withNeedle = fromWorker.filter((block) => mayContain(block.filter, Buffer.from('out of memory'), false));
     assert.equal(withNeedle.length, 1);
     assert.equal(fromWorker.reduce((sum, block) => sum + block.entryCount, 0), 3000);
+    // The columns were copied for the worker, never moved: the caller's (a head's) stay intact.
+    assert.deepEqual(linesOf({ stream, ...columns }), entries.map((entry) => entry.line));
   } finally {
     await threaded.close();
     await inline.close();

@@ -151,6 +151,27 @@ test('stream ids are stable across tenants, label order and restarts', async () 
   }
 });
 
+test('heads over the memory budget are cut early, largest first; every entry stays readable', async () => {
+  await withStore('store-budget', { headBudgetBytes: 40_000 }, async (store) => {
+    const line = 'y'.repeat(100);
+    // One big stream and a few small ones: the big one goes first, the small ones stay in memory.
+    for (let i = 0; i < 50; i++) {
+      await store.append('fake', [
+        { labels: { job: 'big' }, entries: Array.from({ length: 10 }, (_, k) => ({ timestampNs: DAY_START_NS + BigInt(i * 10 + k), line })) },
+        ...(i < 3 ? [0, 1, 2].map((n) => ({ labels: { job: `small${n}` }, entries: [{ timestampNs: DAY_START_NS + BigInt(i), line: `small ${n} ${i}` }] })) : []),
+      ]);
+      assert.ok(store.metrics().headBytes <= 2 * 40_000 + 10 * 100, `heads stay within twice the budget (${store.metrics().headBytes})`);
+    }
+    const deadline = Date.now() + 10_000;
+    while (store.metrics().parts === 0 && Date.now() < deadline) await sleep(20);
+    assert.ok(store.metrics().parts >= 1);
+    assert.ok(store.metrics().headBytes <= 40_000);
+    const persisted = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'job', type: '=~', value: 'small.' }], ...ALL_TIME });
+    assert.ok(persisted.every((ref) => ref.location === undefined), 'the small streams were not cut');
+    assert.equal((await readAll(store, 'fake')).length, 500 + 9);
+  });
+});
+
 test('head is cut into a part by size, and by age', async () => {
   await withStore('store-cut-size', { headCutBytes: 20_000 }, async (store) => {
     for (let i = 0; i < 30; i++) {
