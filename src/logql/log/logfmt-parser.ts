@@ -216,8 +216,11 @@ export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels
     const raw = valueStart < 0 ? '' : (unquoted ?? line.slice(valueStart, valueEnd));
     labels!.setExtracted(name, raw.includes('\uFFFD') ? raw.replaceAll('\uFFFD', ' ') : raw);
   };
+  const reject = stage.strict || stage.keepEmpty || wanted || needed === null ? null : lineRejecter([...needed]);
   return {
     process(entry) {
+      // Nothing this query reads can come out of the line, and non-strict logfmt sets no error.
+      if (reject !== null && reject(entry.line)) return true;
       line = entry.line;
       labels = entry.labels;
       done.clear();
@@ -235,4 +238,41 @@ function plainKeyName(line: string, keyStart: number, keyEnd: number, names: str
   const length = keyEnd - keyStart;
   for (const name of names) if (name.length === length && line.startsWith(name, keyStart)) return name;
   return undefined;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * For a hinted, non-strict logfmt without --keep-empty: a test that is true only for lines that
+ * cannot give any of the needed labels a value. A key sanitizes to a name character by character
+ * (letters and digits kept, anything else `_`) after trimming spaces, which in a key can only be
+ * non-ASCII ones. So a name ending in a letter or digit needs its last run of those followed by `=`,
+ * or a non-ASCII character somewhere; any other name needs its longest run of letters and digits.
+ * Null when some name has no letter or digit.
+ */
+function lineRejecter(names: string[]): ((line: string) => boolean) | null {
+  const needles: Array<{ text: string; spacesMayPrecedeEquals: boolean }> = [];
+  for (const name of names) {
+    const runs = name.split(/[^A-Za-z0-9]+/);
+    const last = runs[runs.length - 1]!;
+    if (last !== '') {
+      needles.push({ text: `${last}=`, spacesMayPrecedeEquals: true });
+      continue;
+    }
+    let longest = '';
+    for (const run of runs) if (run.length > longest.length) longest = run;
+    if (longest === '') return null;
+    needles.push({ text: longest, spacesMayPrecedeEquals: false });
+  }
+  return (line) => {
+    let asciiChecked = false;
+    for (const needle of needles) {
+      if (line.includes(needle.text)) return false;
+      if (needle.spacesMayPrecedeEquals && !asciiChecked) {
+        if (NON_ASCII.test(line)) return false;
+        asciiChecked = true;
+      }
+    }
+    return true;
+  };
 }
