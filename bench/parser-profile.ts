@@ -73,7 +73,9 @@ const allSeconds = Number((lastNs - firstNs) / 1_000_000_000n) + 2;
 const engine = createEngine(store, { workerThreads: Number(values.threads) });
 await new Promise((resolve) => setTimeout(resolve, 1000));
 try {
-  for (const shape of PARSER_QUERY_SHAPES) {
+  // The floor: a literal count reads and decompresses every block as the parser queries do.
+  const floor = { id: 'literal-floor', kind: 'instant' as const, query: (all: string) => `sum(count_over_time({job="train"} |= "loss" [${all}]))`, grep: ['-c', '-F', 'loss'] };
+  for (const shape of [floor, ...PARSER_QUERY_SHAPES]) {
     if (values.only && !shape.id.includes(values.only)) continue;
     const query = shape.query(`${allSeconds + 86_400}s`, '1m');
     const grepStarted = performance.now();

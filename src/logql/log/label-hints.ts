@@ -4,12 +4,15 @@
 // storing it. Templates may read any label, so a line_format or label_format stage turns hints off.
 
 import type { LabelFilter, Stage } from '../syntax/ast.ts';
+import { ERROR_DETAILS_LABEL, ERROR_LABEL } from './labels-builder.ts';
 
 /** Null when every label may matter. */
 export type NeededLabels = ReadonlySet<string> | null;
 
 export function neededLabels(stages: Stage[], groupBy: string[], unwrap?: { label: string; postFilters: LabelFilter[] }): NeededLabels {
-  const names = new Set<string>(groupBy);
+  // A parsed key named __error__ (or __error_details__) reads as an error downstream, so parsers
+  // always store those.
+  const names = new Set<string>([...groupBy, ERROR_LABEL, ERROR_DETAILS_LABEL]);
   const add = (name: string) => {
     names.add(name);
     // A parser stores a key that shadows a stream label as `<key>_extracted`.

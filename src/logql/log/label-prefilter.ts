@@ -13,6 +13,7 @@ import type { LabelFilter, Stage } from '../syntax/ast.ts';
 import { analyzeRegexLiterals } from '../../regex/index.ts';
 import { compileMatcher } from './label-filter.ts';
 import { parsePattern } from './pattern.ts';
+import { ERROR_LABEL } from './labels-builder.ts';
 
 /** Lines must contain one of `needles` unless the label already exists outside the parsers. */
 export interface LabelPrefilter {
@@ -35,6 +36,8 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
   const producers: Producer[] = [];
   // Set once a stage may have put __error__ on a line: numeric filters then keep such lines.
   let errorPossible = false;
+  // Set after a `| json` without parameters: it marks every line that has no '{' with an error.
+  let jsonErrorsWithoutBrace = false;
   const requireValue = (label: string, value: string): void => {
     // `x = ""` also keeps lines without x.
     if (value === '') return;
@@ -52,6 +55,10 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
     switch (filter.kind) {
       case 'string': {
         const { matcher } = filter;
+        if (matcher.name === ERROR_LABEL) {
+          if (jsonErrorsWithoutBrace && matcher.type === '=' && matcher.value === '') out.push({ labels: [ERROR_LABEL], needles: ['{'] });
+          return;
+        }
         if (matcher.type === '=') requireValue(matcher.name, matcher.value);
         else if (!compileMatcher(matcher)('')) requireExisting(matcher.name);
         return;
@@ -85,12 +92,16 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
   for (const stage of stages) {
     switch (stage.kind) {
       case 'lineFilter':
-      case 'drop':
       case 'keep':
-        // Line filters see the unchanged line; drop and keep only remove labels, so a filter that needs
-        // a label still needs it.
+        // Line filters see the unchanged line; keep only removes labels (never __error__), so a filter
+        // that needs a label still needs it.
+        continue;
+      case 'drop':
+        // Dropping __error__ lets lines with a parse error through `__error__=""`.
+        if (stage.labels.some((selection) => selection.name === ERROR_LABEL)) jsonErrorsWithoutBrace = false;
         continue;
       case 'json':
+        if (stage.params.length === 0) jsonErrorsWithoutBrace = true;
         producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: true } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
         errorPossible = true;
         continue;

@@ -18,11 +18,78 @@ export const ErrorType = {
   templateFormat: 'TemplateFormatErr',
 } as const;
 
+/** Above this many added labels, lookups go through a Map index instead of a linear scan. */
+const INDEX_FROM_SIZE = 24;
+
+/**
+ * The labels an entry adds, in insertion order (a Map's semantics). A scan reuses one builder line
+ * after line: arrays keep their storage across resets, where a Map reallocates on clear and rehashes
+ * on delete (an unwrap deletes its label on every line), and most entries add a handful of labels.
+ */
+class AddedLabels {
+  readonly names: string[] = [];
+  readonly values: string[] = [];
+  size = 0;
+  private index: Map<string, number> | null = null;
+
+  indexOf(name: string): number {
+    if (this.index !== null) return this.index.get(name) ?? -1;
+    const names = this.names;
+    for (let i = 0; i < this.size; i++) if (names[i] === name) return i;
+    return -1;
+  }
+
+  get(name: string): string | undefined {
+    const i = this.indexOf(name);
+    return i < 0 ? undefined : this.values[i];
+  }
+
+  has(name: string): boolean {
+    return this.indexOf(name) >= 0;
+  }
+
+  set(name: string, value: string): void {
+    const i = this.indexOf(name);
+    if (i >= 0) {
+      this.values[i] = value;
+      return;
+    }
+    this.names[this.size] = name;
+    this.values[this.size] = value;
+    this.index?.set(name, this.size);
+    this.size++;
+    if (this.index === null && this.size > INDEX_FROM_SIZE) this.buildIndex();
+  }
+
+  delete(name: string): void {
+    const i = this.indexOf(name);
+    if (i < 0) return;
+    const { names, values } = this;
+    for (let k = i + 1; k < this.size; k++) {
+      names[k - 1] = names[k]!;
+      values[k - 1] = values[k]!;
+    }
+    this.size--;
+    this.index = null;
+    if (this.size > INDEX_FROM_SIZE) this.buildIndex();
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.index = null;
+  }
+
+  private buildIndex(): void {
+    this.index = new Map();
+    for (let i = 0; i < this.size; i++) this.index.set(this.names[i]!, i);
+  }
+}
+
 export class LabelsBuilder {
   /** The stream's labels, shared and never copied: most entries never change them. */
   private stream: Labels;
   /** Labels added or overridden by metadata, parsers and formatters. */
-  private readonly added = new Map<string, string>();
+  private readonly added = new AddedLabels();
   /** Names in `added` that came from structured metadata. */
   private metadataNames: Set<string> | null = null;
   /** Stream labels removed by drop/keep/rename. */
@@ -39,7 +106,7 @@ export class LabelsBuilder {
    */
   reset(stream: Labels, metadata?: LabelPair[]): void {
     this.stream = stream;
-    if (this.added.size > 0) this.added.clear();
+    this.added.clear();
     this.metadataNames = null;
     this.deleted = null;
     this.addMetadata(metadata);
@@ -119,7 +186,8 @@ export class LabelsBuilder {
       if (this.added.has(name) || this.deleted?.has(name)) continue;
       out.push([name, this.stream[name]!]);
     }
-    for (const pair of this.added) out.push(pair);
+    const added = this.added;
+    for (let i = 0; i < added.size; i++) out.push([added.names[i]!, added.values[i]!]);
     return out;
   }
 
@@ -130,7 +198,8 @@ export class LabelsBuilder {
       if (this.deleted?.has(name)) continue;
       labels[name] = this.stream[name]!;
     }
-    for (const [name, value] of this.added) labels[name] = value;
+    const added = this.added;
+    for (let i = 0; i < added.size; i++) labels[added.names[i]!] = added.values[i]!;
     return labels;
   }
 

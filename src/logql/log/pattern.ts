@@ -51,38 +51,47 @@ export function parsePattern(text: string): CompiledPattern {
 }
 
 /**
- * Captures in order (named and `<_>`), as Loki's matcher: the leading literal must start the line; each
- * capture runs to the next occurrence of the literal after it; when that literal is missing the capture
- * takes the rest of the line and matching stops.
+ * Loki's capture walk: the leading literal must start the line; each capture runs to the next
+ * occurrence of the literal after it; when that literal is missing the capture takes the rest of the
+ * line and matching stops. Reports each capture as (node index, start, end) offsets into the line,
+ * in order, and stops after the capture at node `lastNode` (a parser that stores nothing past it
+ * need not search further).
  */
-export function matchPattern(pattern: CompiledPattern, line: string): Array<[string, string]> {
-  const captures: Array<[string, string]> = [];
+export function walkCaptures(pattern: CompiledPattern, line: string, lastNode: number, visit: (node: number, start: number, end: number) => void): void {
   const nodes = pattern.nodes;
-  if (line.length === 0 || nodes.length === 0) return captures;
-  let rest = line;
+  if (line.length === 0 || nodes.length === 0) return;
+  let pos = 0;
   let index = 0;
   const first = nodes[0]!;
   if (first.kind === 'literal') {
-    if (!rest.startsWith(first.text)) return captures;
-    rest = rest.slice(first.text.length);
+    if (!line.startsWith(first.text)) return;
+    pos = first.text.length;
     index = 1;
   }
-  while (index < nodes.length) {
-    const capture = nodes[index] as { kind: 'capture'; name: string };
+  while (index < nodes.length && index <= lastNode) {
+    const capture = index;
     if (index === nodes.length - 1) {
-      captures.push([capture.name, rest]);
-      return captures;
+      visit(capture, pos, line.length);
+      return;
     }
-    const literal = nodes[index + 1] as { kind: 'literal'; text: string };
+    const literal = (nodes[index + 1] as { kind: 'literal'; text: string }).text;
     index += 2;
-    const at = rest.indexOf(literal.text);
+    const at = line.indexOf(literal, pos);
     if (at < 0) {
-      captures.push([capture.name, rest]);
-      return captures;
+      visit(capture, pos, line.length);
+      return;
     }
-    captures.push([capture.name, rest.slice(0, at)]);
-    rest = rest.slice(at + literal.text.length);
+    visit(capture, pos, at);
+    pos = at + literal.length;
   }
+}
+
+/** Captures in order (named and `<_>`) with their values. */
+export function matchPattern(pattern: CompiledPattern, line: string): Array<[string, string]> {
+  const captures: Array<[string, string]> = [];
+  walkCaptures(pattern, line, pattern.nodes.length - 1, (node, start, end) => {
+    captures.push([(pattern.nodes[node] as { kind: 'capture'; name: string }).name, line.slice(start, end)]);
+  });
   return captures;
 }
 

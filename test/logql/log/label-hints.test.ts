@@ -20,16 +20,20 @@ test('needed labels: grouping, label filters, drop/keep, unwrap and its filters;
   ];
   for (const [query, groupBy, expected] of table) {
     const got = neededLabels((parseExpr(query) as LogExpr).pipeline, groupBy);
-    assert.deepEqual(got === null ? null : [...got].sort(), expected === null ? null : [...expected].sort(), query);
+    const always = ['__error__', '__error_details__'];
+    assert.deepEqual(got === null ? null : [...got].sort(), expected === null ? null : [...expected, ...always].sort(), query);
   }
   const unwrapped = neededLabels((parseExpr('{a="b"} | json') as LogExpr).pipeline, ['rank'], { label: 'latency', postFilters: [] });
-  assert.deepEqual([...unwrapped!].sort(), ['latency', 'rank']);
+  assert.deepEqual([...unwrapped!].sort(), ['__error__', '__error_details__', 'latency', 'rank']);
 });
 
 const SECOND_NS = 1_000_000_000n;
 const lines = ['level=info rank=3 ms=5', 'level=error ms=7 x=1', 'level=error level=info ms=2', 'ms=4', 'level=info rank=0 ms=abc bad"key=1'];
+// Keys that sanitize to grad_norm without being written so: the parser must not skip their lines.
+const keyLines = ['a grad_norm=1', 'grad-norm=2', 'grad\u00a0norm\u00a0=3', '\u00a0grad_norm=4', 'x=grad_norm', 'grad_norm', 'grad_norm= y', 'none=1', '__error__=boom grad.norm=5'];
 const source = new MemorySource([
   { labels: { job: 'x', rank: '0' }, entries: lines.map((line, i) => ({ timestampNs: BigInt(i + 1) * SECOND_NS, line })) },
+  { labels: { job: 'y' }, entries: keyLines.map((line, i) => ({ timestampNs: BigInt(i + 1) * SECOND_NS, line })) },
 ]);
 const engine = createEngine(source);
 
@@ -49,9 +53,18 @@ test('a hinted parser gives the answer of an unhinted one', async () => {
     ['sum by (level) (count_over_time({job="x"} | pattern "level=<level> <_>" [1m]))', 'sum by (level) (sum without () (count_over_time({job="x"} | pattern "level=<level> <_>" [1m])))'],
     ['sum by (level) (count_over_time({job="x"} | regexp "ms=(?P<ms>\\\\d+)" | ms > 3 [1m]))', 'sum by (level) (sum without () (count_over_time({job="x"} | regexp "ms=(?P<ms>\\\\d+)" | ms > 3 [1m])))'],
   ];
+  pairs.push(
+    ['sum by (grad_norm) (count_over_time({job="y"} | logfmt | __error__!="boom" [1m]))', 'sum by (grad_norm) (sum without () (count_over_time({job="y"} | logfmt | __error__!="boom" [1m])))'],
+    ['sum by (grad_norm) (count_over_time({job="y"} | logfmt | __error__="" [1m]))', 'sum by (grad_norm) (sum without () (count_over_time({job="y"} | logfmt | __error__="" [1m])))'],
+  );
   for (const [hinted, full] of pairs) {
     const expected = await vector(full);
     assert.ok(expected.length > 0, full);
     assert.deepEqual(await vector(hinted), expected, hinted);
   }
+});
+
+test('a parsed key named __error__ fails a hinted metric query as it fails an unhinted one', async () => {
+  await assert.rejects(vector('sum by (grad_norm) (count_over_time({job="y"} | logfmt [1m]))'), /pipeline error: 'boom'/);
+  await assert.rejects(vector('sum by (grad_norm) (sum without () (count_over_time({job="y"} | logfmt [1m])))'), /pipeline error: 'boom'/);
 });

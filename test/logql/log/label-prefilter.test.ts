@@ -26,7 +26,11 @@ const cases: Array<[query: string, unwrap: string | undefined, expected: Array<[
   // Labels that may not come from the line, and values a filter keeps when missing.
   ['{a="b"} | json | x=""', undefined, []],
   ['{a="b"} | json | x!="y"', undefined, []],
-  ['{a="b"} | json | __error__=""', undefined, []],
+  // A json stage without parameters marks lines without '{' with an error.
+  ['{a="b"} | json | __error__=""', undefined, [[['__error__'], ['{']]]],
+  ['{a="b"} | json | drop __error__ | __error__=""', undefined, []],
+  ['{a="b"} | json x="y" | __error__=""', undefined, []],
+  ['{a="b"} | logfmt | __error__=""', undefined, []],
   ['{a="b"} | json | x_extracted="y"', undefined, []],
   ['{a="b"} | json x="a.b" | x != ""', undefined, []],
   ['{a="b"} | json', 'latency', [[['latency'], ['latency', '\\']]]],
@@ -82,6 +86,8 @@ test('queries count the same lines with the prefilters as the stages alone would
     ['sum by (job) (count_over_time({job=~".+"} | logfmt | status > 500 | __error__="" [1m]))', { x: 1, y: 1, z: 1 }],
     ['sum by (job) (count_over_time({job=~".+"} | regexp "loss=(?P<loss>[0-9]+)" | loss != "" [1m]))', { x: 2, y: 2, z: 2 }],
     ['sum by (job) (sum_over_time({job=~".+"} | json | __error__="" | unwrap loss [1m]))', { x: 18, y: 18, z: 18 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json | __error__="" [1m]))', { x: 4, y: 4, z: 4 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json | drop __error__, __error_details__ | __error__="" [1m]))', { x: 9, y: 9, z: 9 }],
   ];
   for (const [query, expected] of table) assert.deepEqual(await count(query), expected, query);
 });
