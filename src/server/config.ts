@@ -8,7 +8,7 @@ import { LineCounter, parseDocument, isMap, isPair, isScalar, type Node as YamlN
 import { z } from 'zod';
 import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
-import { parseDurationMs } from '../store/duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 
 /** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
 const durationMs = z.union([z.string(), z.number()]).transform((value, context) => {

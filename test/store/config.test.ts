@@ -2,23 +2,6 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { storeConfigSchema, storeOptionsFromConfig } from '../../src/store/config.ts';
-import { formatDurationMs, parseDurationMs } from '../../src/store/duration.ts';
-
-test('durations parse Go/Prometheus style', () => {
-  const cases: Array<[string, number]> = [
-    ['0', 0],
-    ['500ms', 500],
-    ['90s', 90_000],
-    ['1h30m', 5_400_000],
-    ['7d', 604_800_000],
-    ['168h', 604_800_000],
-    ['2w', 1_209_600_000],
-    ['1.5h', 5_400_000],
-  ];
-  for (const [text, ms] of cases) assert.equal(parseDurationMs(text), ms, text);
-  for (const bad of ['', '7', '7x', 'h', '1h 30m', '-1h']) assert.throws(() => parseDurationMs(bad), /duration/, bad);
-  assert.equal(formatDurationMs(5_400_000), '1h30m');
-});
 
 test('store config: every key has a default', () => {
   const config = storeConfigSchema.parse({});
