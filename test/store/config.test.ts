@@ -50,7 +50,7 @@ test('store config: durations, sizes and the s3 backend map to StoreOptions', ()
 
 test('store config: bad keys and values are reported with their path', () => {
   const issues = (input: unknown) => storeConfigSchema.safeParse(input).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? [];
-  assert.match(issues({ retention_period: '7x' }).join(), /retention_period: invalid duration "7x"/);
+  assert.match(issues({ retention_period: '7x' }).join(), /retention_period: not a valid duration string: "7x"/);
   assert.match(issues({ head: { cut_size: 'huge' } }).join(), /head\.cut_size: invalid size "huge"/);
   assert.match(issues({ object_store: { backend: 's3' } }).join(), /object_store\.s3\.bucket: object_store\.s3\.bucket is required/);
   assert.match(issues({ object_store: { backend: 'gcs' } }).join(), /object_store\.backend/);
