@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Labels } from '../push/types.ts';
 import type { AgentConfig, SourceConfig } from './config.ts';
-import { pythonGroupsToJs } from './python-regex.ts';
+import { compileRegex } from '../regex/index.ts';
 import { FileTail } from './file-tail.ts';
 import { LineProcessor } from './line-processor.ts';
 import { AgentMetrics, serveMetrics } from './metrics.ts';
@@ -116,7 +116,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       Object.assign(labels, pod);
     }
     if (source.path_labels !== undefined) {
-      const groups = new RegExp(pythonGroupsToJs(source.path_labels)).exec(path)?.groups;
+      const groups = compileRegex(source.path_labels).regexp.exec(path)?.groups;
       for (const [name, value] of Object.entries(groups ?? {})) if (value !== undefined) labels[name] = value;
     }
     return labels;

@@ -7,24 +7,21 @@ import { hostname } from 'node:os';
 import { describeIssues, parseYamlConfig } from '../config/yaml-config.ts';
 import * as z from 'zod';
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
-import { pythonGroupsToJs } from './python-regex.ts';
+import { parseRegex, RegexSyntaxError } from '../regex/index.ts';
 import { checkTimeZone } from './timestamp.ts';
 
 const labelName = z.string().regex(LABEL_NAME_PATTERN, 'label names must match [a-zA-Z_][a-zA-Z0-9_]*');
 const labelMap = z.record(labelName, z.string()).default({});
 
-function compilesAsRegex(text: string): boolean {
+/** A regex in RE2 syntax, as Promtail reads it; a bad one is reported with RE2's message. */
+const regexText = z.string().superRefine((text, context) => {
   try {
-    new RegExp(pythonGroupsToJs(text));
-    return true;
-  } catch {
-    return false;
+    parseRegex(text);
+  } catch (error) {
+    if (!(error instanceof RegexSyntaxError)) throw error;
+    context.addIssue({ code: 'custom', message: `not a valid regular expression (RE2 syntax): ${error.message}` });
   }
-}
-
-export { pythonGroupsToJs };
-
-const regexText = z.string().refine(compilesAsRegex, { message: 'not a valid regular expression' });
+});
 
 const timeZone = z.string().refine(
   (zone) => {

@@ -6,7 +6,7 @@
 import { formatLabels } from '../push/labels.ts';
 import type { Labels } from '../push/types.ts';
 import type { ProcessingConfig } from './config.ts';
-import { pythonGroupsToJs } from './python-regex.ts';
+import { compileRegex } from '../regex/index.ts';
 import { collapseCarriageReturns, detectLevel, splitRankPrefix } from './line-text.ts';
 import { MultilineJoiner, type JoinedEntry } from './multiline.ts';
 import { nowNs, parseLineTimestamp, type TimestampOptions } from './timestamp.ts';
@@ -43,7 +43,7 @@ export class LineProcessor {
     this.joiner = new MultilineJoiner<EntryMeta>(
       {
         pythonTraceback: config.multiline.python_traceback,
-        ...(firstLine !== undefined ? { firstLinePattern: new RegExp(pythonGroupsToJs(firstLine)) } : {}),
+        ...(firstLine !== undefined ? { firstLinePattern: compileRegex(firstLine).regexp } : {}),
         maxWaitMs: config.multiline.max_wait_ms,
         maxLines: config.multiline.max_lines,
       },

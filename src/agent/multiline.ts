@@ -6,9 +6,12 @@
 // tracebacks. A pending entry closes when the next entry starts, or after `maxWaitMs` without a new
 // line (the caller drives that with `flushExpired`), or at `maxLines`.
 
+import type { RegexEngine } from '../regex/index.ts';
+
 export interface MultilineOptions {
   pythonTraceback: boolean;
-  firstLinePattern?: RegExp;
+  /** RE2, linear-time (src/regex); a plain RegExp also fits. */
+  firstLinePattern?: RegexEngine;
   maxWaitMs: number;
   maxLines: number;
 }

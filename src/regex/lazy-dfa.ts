@@ -19,7 +19,7 @@ const KIND_NEWLINE = 2;
 const KIND_WORD = 3;
 const KIND_OTHER = 4;
 
-/** Program counters all DFAs may hold at once: ~16 MB of arrays plus ~20 MB of state keys. */
+/** Program counters all DFAs may hold at once: 16 MB. */
 const GLOBAL_BUDGET_PCS = 4_000_000;
 /** Flushes one search may cause before it hands over to the Pike VM. */
 const MAX_FLUSHES_PER_SEARCH = 3;
@@ -38,6 +38,12 @@ let usedPcs = 0;
 
 function flushAll(): void {
   for (const dfa of liveDfas) dfa.clear();
+}
+
+function sameCounters(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function kindOf(codePoint: number): number {
@@ -62,7 +68,8 @@ export class LazyDfa {
   private readonly program: Program;
   /** Without assertions the kind of the previous character never matters: fewer states. */
   private readonly usesKinds: boolean;
-  private states = new Map<string, State>();
+  /** States by hash of their counters; a bucket holds the (rare) collisions. */
+  private states = new Map<number, State[]>();
   private start: State | undefined;
   private storedPcs = 0;
   private flushes = 0;
@@ -89,21 +96,27 @@ export class LazyDfa {
     liveDfas.delete(this);
   }
 
+  /** The state for a set of program counters (any order), created on first sight. */
   private intern(pcs: number[], kind: number): State {
-    pcs.sort((a, b) => a - b);
-    const key = `${kind}:${pcs.join(',')}`;
-    let state = this.states.get(key);
-    if (state === undefined) {
-      if (usedPcs + pcs.length + 1 > GLOBAL_BUDGET_PCS) {
-        flushAll();
-        this.flushes++;
-      }
-      state = { pcs: Int32Array.from(pcs), kind, ascii: new Array<State | null | undefined>(128), other: new Map() };
-      this.states.set(key, state);
-      this.storedPcs += pcs.length + 1;
-      usedPcs += pcs.length + 1;
-      liveDfas.add(this);
+    const sorted = Int32Array.from(pcs).sort();
+    // FNV-1a over the kind and the counters: states are found by hash, then compared exactly.
+    let hash = (0x811c9dc5 ^ kind) >>> 0;
+    for (let i = 0; i < sorted.length; i++) hash = Math.imul(hash ^ sorted[i]!, 0x01000193) >>> 0;
+    let bucket = this.states.get(hash);
+    if (bucket !== undefined) {
+      for (const candidate of bucket) if (candidate.kind === kind && sameCounters(candidate.pcs, sorted)) return candidate;
     }
+    if (usedPcs + sorted.length + 1 > GLOBAL_BUDGET_PCS) {
+      flushAll();
+      this.flushes++;
+      bucket = undefined;
+    }
+    const state: State = { pcs: sorted, kind, ascii: new Array<State | null | undefined>(128), other: new Map() };
+    if (bucket === undefined) this.states.set(hash, (bucket = []));
+    bucket.push(state);
+    this.storedPcs += sorted.length + 1;
+    usedPcs += sorted.length + 1;
+    liveDfas.add(this);
     return state;
   }
 

@@ -103,6 +103,14 @@ class Parser {
         }
       }
       lastRepeatStart = -1;
+      if (ch === '\\' && this.src[this.pos + 1] === 'Q') {
+        // \Q…\E: each character is its own literal, so `\Qab\E*` repeats only the b (as RE2).
+        const end = this.src.indexOf('\\E', this.pos + 2);
+        const quoted = this.src.slice(this.pos + 2, end < 0 ? this.src.length : end);
+        this.pos = end < 0 ? this.src.length : end + 2;
+        for (const c of quoted) items.push(this.literal(c.codePointAt(0)!));
+        continue;
+      }
       const node = this.parseAtom(depth);
       if (node !== undefined) items.push(node);
     }
@@ -259,14 +267,6 @@ class Parser {
         return { kind: 'assert', assertion: 'notWordBoundary' };
       case 'C':
         throw new RegexSyntaxError('invalid escape sequence', '\\C', start);
-      case 'Q': {
-        const end = this.src.indexOf('\\E', start + 2);
-        const quoted = this.src.slice(start + 2, end < 0 ? this.src.length : end);
-        this.pos = end < 0 ? this.src.length : end + 2;
-        const literals = [...quoted].map((c) => this.literal(c.codePointAt(0)!));
-        if (literals.length === 0) return { kind: 'empty' };
-        return literals.length === 1 ? literals[0]! : { kind: 'concat', subs: literals };
-      }
     }
     const set: CharSet = { ranges: [], properties: [], negated: false };
     if (next === 'p' || next === 'P') {

@@ -67,10 +67,16 @@ class Builder {
     return this.ops.length - 1;
   }
 
+  /** Counted repetition compiles one class node many times; it is stored once. */
+  private readonly classIndex = new Map<CharSet, number>();
+
   addClass(set: CharSet): number {
+    const known = this.classIndex.get(set);
+    if (known !== undefined) return known;
     const ascii = new Uint8Array(128);
     for (let cp = 0; cp < 128; cp++) ascii[cp] = charSetContains(set, cp) ? 1 : 0;
     this.classes.push({ ascii, set });
+    this.classIndex.set(set, this.classes.length - 1);
     return this.classes.length - 1;
   }
 

@@ -15,8 +15,58 @@ const ANY_CHAR_NOT_NEWLINE = `(?:${SURROGATE_PAIR}|[^\\n\\uD800-\\uDFFF])`;
 
 class Untranslatable extends Error {}
 
-/** Depth of repetitions (other than `?`) around the node being translated. */
-let insideLoop = 0;
+/**
+ * Inside a repetition (other than `?`), whether the node being translated may sit out an
+ * iteration: it is under an alternation or an optional part of the loop's body.
+ */
+let mayMissIteration = false;
+let insideLoop = false;
+
+/** Whether a node can match the empty string. */
+function canBeEmpty(node: RegexNode): boolean {
+  switch (node.kind) {
+    case 'empty':
+    case 'assert':
+      return true;
+    case 'capture':
+      return canBeEmpty(node.sub);
+    case 'repeat':
+      return node.min === 0 || canBeEmpty(node.sub);
+    case 'concat':
+      return node.subs.every(canBeEmpty);
+    case 'alternate':
+      return node.subs.some(canBeEmpty);
+    default:
+      return false;
+  }
+}
+
+function hasCapture(node: RegexNode): boolean {
+  switch (node.kind) {
+    case 'capture':
+      return true;
+    case 'repeat':
+      return hasCapture(node.sub);
+    case 'concat':
+    case 'alternate':
+      return node.subs.some(hasCapture);
+    default:
+      return false;
+  }
+}
+
+/** Translates a child under changed loop context, restoring it afterwards. */
+function within(node: RegexNode, context: { insideLoop: boolean; mayMissIteration: boolean }): string {
+  const saved = { insideLoop, mayMissIteration };
+  insideLoop = context.insideLoop;
+  mayMissIteration = context.mayMissIteration;
+  try {
+    return translate(node);
+  } finally {
+    insideLoop = saved.insideLoop;
+    mayMissIteration = saved.mayMissIteration;
+  }
+}
 
 function hex4(unit: number): string {
   return `\\u${unit.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -110,12 +160,12 @@ function translate(node: RegexNode): string {
     case 'capture':
       // RE2 keeps a group's last capture across later iterations that skip it ((?:(a)|b)+ on "ab"
       // captures "a"); V8 resets it each iteration. Only the Pike VM gives RE2's answer there.
-      if (insideLoop > 0) throw new Untranslatable();
+      if (insideLoop && mayMissIteration) throw new Untranslatable();
       return `(${translate(node.sub)})`;
     case 'concat':
       return node.subs.map(translate).join('');
     case 'alternate':
-      return `(?:${node.subs.map(translate).join('|')})`;
+      return `(?:${node.subs.map((sub) => within(sub, { insideLoop, mayMissIteration: true })).join('|')})`;
     case 'repeat': {
       const { min, max, greedy } = node;
       const quantifier =
@@ -125,13 +175,12 @@ function translate(node: RegexNode): string {
       if (greedy && max === UNBOUNDED && isAnyChar(node.sub)) {
         return `${node.sub.kind === 'anyChar' ? '[\\s\\S]' : '[^\\n]'}${quantifier}`;
       }
-      if (max !== 1) insideLoop++;
-      let atom: string;
-      try {
-        atom = node.sub.kind === 'capture' ? translate(node.sub) : `(?:${translate(node.sub)})`;
-      } finally {
-        if (max !== 1) insideLoop--;
-      }
+      // V8 also stops a loop at an empty iteration where RE2 records it: captures in such loops
+      // go to the Pike VM too.
+      if (max !== 1 && hasCapture(node.sub) && canBeEmpty(node.sub)) throw new Untranslatable();
+      const context = max === 1 ? { insideLoop, mayMissIteration: mayMissIteration || min === 0 } : { insideLoop: true, mayMissIteration: insideLoop ? mayMissIteration || min === 0 : false };
+      const body = within(node.sub, context);
+      const atom = node.sub.kind === 'capture' ? body : `(?:${body})`;
       return atom + quantifier + (greedy ? '' : '?');
     }
   }
@@ -140,7 +189,8 @@ function translate(node: RegexNode): string {
 
 /** The V8 pattern for a tree (captures numbered as RE2 numbers them), or undefined if V8 can't say it. */
 export function toV8Pattern(root: RegexNode): string | undefined {
-  insideLoop = 0;
+  insideLoop = false;
+  mayMissIteration = false;
   try {
     return translate(root);
   } catch (error) {

@@ -2,11 +2,12 @@
 // its own; every key has a default so an empty `ruler:` (or none) gives a working ruler.
 
 import { z } from 'zod';
-import { parseDurationMs } from './duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 
+/** A duration kept as text (parsed where used); a YAML number is a count of seconds. */
 const duration = (fallback: string) =>
   z
-    .string()
+    .preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string())
     .default(fallback)
     .refine(
       (text) => {
@@ -17,7 +18,7 @@ const duration = (fallback: string) =>
           return false;
         }
       },
-      { message: 'expected a duration such as 500ms, 30s, 5m, 4h or 1d' },
+      { message: 'expected a number of seconds or a duration such as 500ms, 30s, 5m, 4h or 1d' },
     );
 
 /** A single string is accepted where a list is expected, so `alertmanager_url: http://am:9093` works. */

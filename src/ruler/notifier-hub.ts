@@ -7,7 +7,7 @@ import { AlertDispatcher, type GroupingConfig, type WebhookMessage } from './ale
 import { AlertmanagerClient } from './alertmanager-client.ts';
 import type { RulerConfig, SlackReceiverConfig, WebhookReceiverConfig } from './config.ts';
 import { deliverWithRetry, postJson, type DeliveryCounters, type RetryPolicy } from './delivery.ts';
-import { parseDurationMs } from './duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 import { slackPayload } from './slack-message.ts';
 
 export interface RulerLogger {

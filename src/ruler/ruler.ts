@@ -11,7 +11,7 @@ import type { LabelMatcher } from '../store/types.ts';
 import { AlertingRule } from './alerting-rule.ts';
 import { readAlertState, writeAlertState, type SavedAlertState } from './alert-state-file.ts';
 import type { RulerConfig } from './config.ts';
-import { parseDurationMs } from './duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 import { NotifierHub, type RulerLogger } from './notifier-hub.ts';
 import { RecordedSampleStore } from './recorded-samples.ts';
 import { RuleDirectory, type RuleNamespace, type RuleSnapshot } from './rule-directory.ts';

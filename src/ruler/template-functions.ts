@@ -6,7 +6,7 @@
 import { compileRegex, replaceAll, type CompiledRegex } from '../regex/index.ts';
 import { formatFloatG, formatGoTime, formatGoValue, sprintf } from './go-format.ts';
 import { compileTemplate, executeTemplate, isTruthy, TemplateError, type CompiledTemplate, type TemplateFunction } from './template.ts';
-import { parseDurationMs } from './duration.ts';
+import { parsePrometheusDuration } from '../duration/duration.ts';
 
 function toFloat(value: unknown): number {
   if (typeof value === 'number') return value;
@@ -210,7 +210,8 @@ export function alertTemplateFunctions(externalURL: string): Record<string, Temp
     safeHtml: (value) => toText(value),
     stripPort,
     stripDomain,
-    parseDuration: (value) => parseDurationMs(toText(value)) / 1000,
+    // Prometheus' parseDuration is model.ParseDuration: strict, no plain seconds.
+    parseDuration: (value) => Number(parsePrometheusDuration(toText(value))) / 1e9,
     args: (...values) => Object.fromEntries(values.map((value, i) => [`arg${i}`, value])),
     externalURL: () => externalURL,
     pathPrefix: () => {

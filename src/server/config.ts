@@ -10,7 +10,7 @@ import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 import { trainingConfigSchema } from '../training/config.ts';
 import { tsdbConfigSchema } from '../tsdb/config.ts';
-import { parseDurationMs } from '../store/duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 
 /** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
 const durationMs = z.union([z.string(), z.number()]).transform((value, context) => {

@@ -3,6 +3,7 @@
 // problem is a BadRequestError carrying Loki's plain-text message.
 
 import type { Direction } from '../logql/api.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 import { parseRfc3339Ns } from '../push/json.ts';
 
 export class BadRequestError extends Error {
@@ -71,26 +72,19 @@ export function parseTimestampNs(text: string | undefined, name: string, fallbac
   }
 }
 
-const PROMETHEUS_DURATION = /^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$/;
-const UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
-
-/** Prometheus model.ParseDuration (`1h30m`, `500ms`, `7d`) to milliseconds. */
-export function parsePrometheusDurationMs(text: string): number | undefined {
-  if (text === '' || text === '0') return text === '0' ? 0 : undefined;
-  const match = PROMETHEUS_DURATION.exec(text);
-  if (match === null) return undefined;
-  let totalMs = 0;
-  for (let i = 0; i < UNIT_MS.length; i++) {
-    const count = match[2 + i * 2];
-    if (count !== undefined) totalMs += Number(count) * UNIT_MS[i]!;
+/** A duration parameter (`since`) to milliseconds through the one duration parser, or undefined. */
+function parseDurationParamMs(text: string): number | undefined {
+  try {
+    return parseDurationMs(text);
+  } catch {
+    return undefined;
   }
-  return totalMs;
 }
 
-/** `step`/`interval`: float seconds or a Prometheus duration, to milliseconds. */
+/** `step`/`interval`: float seconds (a sign and exponent allowed, as Loki) or a duration, to milliseconds. */
 export function parseStepMs(text: string, name: string): number {
   if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const durationMs = parsePrometheusDurationMs(text);
+  const durationMs = parseDurationParamMs(text);
   if (durationMs === undefined) throw new BadRequestError(`invalid ${name} value: cannot parse "${text}" to a valid duration`);
   return durationMs;
 }
@@ -107,7 +101,7 @@ export function parseBounds(params: RequestParams): TimeBounds {
   let sinceMs = DEFAULT_SINCE_MS;
   const since = params.get('since');
   if (since !== undefined && since !== '') {
-    const parsed = parsePrometheusDurationMs(since);
+    const parsed = parseDurationParamMs(since);
     if (parsed === undefined) throw new BadRequestError(`could not parse 'since' parameter: not a valid duration string: "${since}"`);
     sinceMs = parsed;
   }

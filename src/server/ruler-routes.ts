@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'yaml';
 import { RulerRequestError, type Ruler } from '../ruler/index.ts';
-import { parseDurationMs } from '../ruler/duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 import { ruleGroupToObject } from '../ruler/rule-file.ts';
 import { evaluateConstant, parseSeriesSelector, SelectorError } from '../ruler/series-selector.ts';
 

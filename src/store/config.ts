@@ -4,7 +4,7 @@
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
 import type { ObjectStoreConfig } from '../objstore/object-store.ts';
-import { parseDurationMs } from './duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 
 const durationSchema = z.union([z.string(), z.number()]).transform((value, context) => {
   if (typeof value === 'number') {

@@ -1,7 +1,7 @@
 // The `training:` section of the server config: run tracking at ingest and hang detection.
 
 import { z } from 'zod';
-import { parseDurationMs } from '../store/duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 
 const duration = z.union([z.string(), z.number()]).transform((value, context) => {
   if (typeof value === 'number') return value * 1000;

@@ -3,7 +3,7 @@
 
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseDurationMs } from '../store/duration.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 import type { ObjectStore } from '../objstore/object-store.ts';
 import type { TsdbOptions } from './tsdb.ts';
 

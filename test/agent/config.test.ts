@@ -23,6 +23,8 @@ test('bad keys name the file, line, key path and reason', () => {
     [BASE.replace('paths: ["/data/*.log"]', 'paths: "/data/*.log"'), /agent\.yaml:6:\d+: sources\[0\]\.paths: .*expected array/],
     [BASE + '    processing:\n      timestamp:\n        timezone: Mars/Base\n', /agent\.yaml:9:\d+: sources\[0\]\.processing\.timestamp\.timezone: unknown IANA time zone/],
     [BASE + '    path_labels: "(unclosed"\n', /agent\.yaml:7:\d+: sources\[0\]\.path_labels: not a valid regular expression/],
+    // Promtail reads RE2: lookahead is valid JavaScript but not RE2.
+    [BASE + '    path_labels: "(?=x)"\n', /path_labels: not a valid regular expression \(RE2 syntax\): error parsing regexp: invalid or unsupported Perl syntax: `\(\?=`/],
     [BASE.replace('type: file', 'type: journald'), /agent\.yaml:5:\d+: sources\[0\]\.type: /],
     [BASE + 'labels:\n  bad-name: x\n', /agent\.yaml:\d+:\d+: labels\.bad-name: .*label names must match/],
     ['server: [1\n', /agent\.yaml:\d+:\d+: invalid YAML/],

@@ -129,3 +129,16 @@ test('1,500 distinct patterns compile and run; the cache stays bounded', () => {
   }
   assert.ok(cachedRegexCount() <= MAX_CACHED_REGEXES);
 });
+
+test('a capture inside a loop runs on V8 only when every iteration sets it', () => {
+  const table: Array<[string, 'v8' | 'pike']> = [
+    ['(\\w+=\\S+\\s?)+$', 'v8'], // the group is the whole body: same answer on both
+    ['(?i)(.|.)*Z', 'v8'],
+    ['(?:(a)|b)+', 'pike'], // a branch may skip the group
+    ['(?:x(a)?)+', 'pike'], // an optional group
+    ['(a*)*', 'pike'], // an empty iteration
+    ['(?:a|b)+', 'v8'], // no capture at all
+    ['(?:(a)+b)*', 'v8'],
+  ];
+  for (const [pattern, engine] of table) assert.equal(compileRegex(pattern).engine, engine, pattern);
+});

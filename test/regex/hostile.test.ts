@@ -59,7 +59,7 @@ test('hostile patterns take linear time on 50k and 100k-character lines', () => 
           const halfMs = bestOfThreeMs(run(half));
           const fullMs = bestOfThreeMs(run(full));
           const what = `${pattern} (${mode}, ${compiled.engine}, ${operation}) on ${filler}×100k: ${fullMs.toFixed(1)} ms vs ${halfMs.toFixed(1)} ms for half`;
-          assert.ok(fullMs <= 3 * halfMs + 25, `${what}: grows faster than linear`);
+          assert.ok(fullMs <= 3 * halfMs + 50, `${what}: grows faster than linear`);
           assert.ok(fullMs < 2000, `${what}: too slow`);
         }
       }

@@ -50,7 +50,7 @@ test('a bad key or value names the file, the line and the reason', () => {
         assert.ok(error instanceof ConfigError);
         assert.match(error.message, new RegExp(`^${file}:4:18: limits\\.max_line_size: invalid size "12XB"`, 'm'));
         assert.match(error.message, new RegExp(`^${file}:5:3: limits\\.bogus_key: Unrecognized key`, 'm'));
-        assert.match(error.message, new RegExp(`^${file}:7:21: store\\.retention_period: invalid duration "7x"`, 'm'));
+        assert.match(error.message, new RegExp(`^${file}:7:21: store\\.retention_period: not a valid duration string: "7x"`, 'm'));
         return true;
       },
     );
@@ -70,7 +70,7 @@ test('flags override the file, and a bad flag value names the flag', () => {
     const config = loadServerConfig(file, [{ path: ['server', 'listen'], value: '127.0.0.1:0', source: '--listen' }]);
     assert.equal(config.server.listen, '127.0.0.1:0');
     assert.equal(config.store.data_dir, '/from/file');
-    assert.throws(() => loadServerConfig(file, [{ path: ['store', 'retention_period'], value: 'soon', source: '--retention' }]), /: --retention "soon": invalid duration/);
+    assert.throws(() => loadServerConfig(file, [{ path: ['store', 'retention_period'], value: 'soon', source: '--retention' }]), /: --retention "soon": not a valid duration string/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
