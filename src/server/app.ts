@@ -3,6 +3,7 @@
 // engine and calls this; keeping the wiring free of how they are built keeps it testable on its own.
 
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { Distributor, type IngestObserver } from '../ingest/distributor.ts';
@@ -14,6 +15,7 @@ import { MetricsRegistry } from './metrics.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
 import { pushRoutes } from './push-routes.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
+import { QueryScheduler } from './query-scheduler.ts';
 import { tailRoutes } from './tail-routes.ts';
 import { PACKAGED_UI_DIR, uiRoutes } from './ui-routes.ts';
 
@@ -73,6 +75,13 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     metrics.gauge('rankscope_tail_dropped_entries', 'Entries dropped for tail subscribers that fell behind.', () => hub.droppedEntries);
     metrics.gauge('rankscope_build_info', 'Always 1; labelled with the version.', () => [[{ version: VERSION }, 1]]);
 
+    const scheduler = new QueryScheduler({
+      maxConcurrent: config.query.max_concurrent === 0 ? Math.max(1, availableParallelism() - 1) : config.query.max_concurrent,
+      maxConcurrentPerTenant: limits.max_concurrent_queries,
+      maxQueuedPerTenant: limits.max_outstanding_requests_per_tenant,
+    });
+    metrics.gauge('rankscope_queries_running', 'Log and metric queries evaluating now.', () => scheduler.counts().running);
+    metrics.gauge('rankscope_queries_queued', 'Log and metric queries waiting for a slot (query.max_concurrent, limits.max_concurrent_queries).', () => scheduler.counts().queued);
     const observer: IngestObserver = {
       accepted: (tenant, lines, bytes) => {
         linesIngested.inc({ tenant }, lines);
@@ -148,6 +157,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       version: VERSION,
       limits,
       multiTenantQueries: config.query.multi_tenant_queries_enabled,
+      scheduler,
     });
     await app.register(tailRoutes, {
       hub,
