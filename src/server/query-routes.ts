@@ -311,7 +311,8 @@ export function errorAnswer(error: unknown, log: FastifyBaseLogger): { statusCod
   if (error instanceof ClientClosedError) return { statusCode: 499, message: error.message };
   if (error instanceof TooManyOutstandingRequestsError) return { statusCode: 429, message: error.message };
   // Errors from other modules' own classes that still mean "the user asked wrong" carry a position.
-  if (error instanceof Error && (error.name === 'QueryError' || error.name === 'LogQLParseError')) {
+  // (MatcherError: the store's label matcher refusing a regex the parser let through.)
+  if (error instanceof Error && (error.name === 'QueryError' || error.name === 'LogQLParseError' || error.name === 'MatcherError')) {
     return { statusCode: 400, message: formatQueryError(error as QueryError) };
   }
   log.error({ err: error }, 'internal error while answering a query');
