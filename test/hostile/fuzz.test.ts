@@ -272,17 +272,26 @@ function queryCase(f: Fuzzer): { path: string; params: Record<string, string> } 
   }
   const endS = Math.floor(Date.now() / 1000) + 60;
   const startS = endS - 600;
+  let result: { path: string; params: Record<string, string> };
   switch (f.int(5)) {
     case 0:
-      return { path: '/loki/api/v1/query', params: { query, time: String(endS) } };
+      result = { path: '/loki/api/v1/query', params: { query, time: String(endS) } };
+      break;
     case 1:
-      return { path: '/loki/api/v1/format_query', params: { query } };
+      result = { path: '/loki/api/v1/format_query', params: { query } };
+      break;
     case 2:
-      return { path: '/loki/api/v1/index/stats', params: { query, start: String(startS), end: String(endS) } };
+      result = { path: '/loki/api/v1/index/stats', params: { query, start: String(startS), end: String(endS) } };
+      break;
     default:
-      return { path: '/loki/api/v1/query_range', params: { query, start: String(startS), end: String(endS), step: f.pick(['1', '15', '60', '0.5', '1m']), limit: f.pick(['10', '100', '5000']) } };
+      result = { path: '/loki/api/v1/query_range', params: { query, start: String(startS), end: String(endS), step: f.pick(['1', '15', '60', '0.5', '1m']), limit: f.pick(['10', '100', '5000']) } };
   }
+  // Now and then a parameter is hostile too.
+  if (f.chance(0.15)) result.params[f.pick(['start', 'end', 'time', 'step', 'limit', 'interval', 'since', 'direction'])] = f.pick(PARAM_VALUES);
+  return result;
 }
+
+const PARAM_VALUES = ['1e400', '-1e400', '-1', '0', '99999999999999999999', '-99999999999999999999', 'NaN', 'Infinity', '1e-9', '', 'abc', '9999999999y', '0.0000001', '2026-13-45T99:99:99Z', '1.5.5', '0x10'];
 
 describe('fuzz: mutated pushes and queries never get a 5xx', () => {
   let server: TestServer;
