@@ -164,7 +164,9 @@ function checkCounts(body: Buffer, limits: PushDecodeLimits): void {
  * PushTooLargeError when a count passes `limits` (checked before anything is built).
  */
 export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE): PushStream[] {
-  if (limits !== UNLIMITED_DECODE) checkCounts(body, limits);
+  // Entries and pairs take at least 2 bytes each, so a small body cannot pass those limits; streams are
+  // few enough per byte that the decoder's own count (before it builds each) suffices.
+  if (body.length >= 2 * Math.min(limits.maxEntries, limits.maxPairs)) checkCounts(body, limits);
   const reader = new Reader(body, 0);
   const budget = new DecodeBudget(limits);
   const streams: PushStream[] = [];
