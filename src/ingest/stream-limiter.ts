@@ -46,6 +46,8 @@ export class StreamLimiter {
     let firstRefused: string | undefined;
     for (const stream of streams) {
       const key = formatLabels(stream.labels);
+      // At the limit, streams that went idle since the last sweep make room before anything is refused.
+      if (!state.lastSeenMs.has(key) && state.lastSeenMs.size >= this.maxStreamsPerTenant && state.sweptMs !== nowMs) this.sweep(state, nowMs);
       if (state.lastSeenMs.has(key) || state.lastSeenMs.size < this.maxStreamsPerTenant) {
         state.lastSeenMs.set(key, nowMs);
         accepted.push(stream);

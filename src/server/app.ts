@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { Distributor, type IngestObserver } from '../ingest/distributor.ts';
@@ -20,6 +21,7 @@ import { prometheusRoutes, type PromqlEngine } from './prometheus-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { remoteWriteRoutes } from './remote-write-routes.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
+import { QueryScheduler } from './query-scheduler.ts';
 import { tailRoutes } from './tail-routes.ts';
 import { RunTracker } from '../training/run-tracker.ts';
 import { trainingRoutes } from './training-routes.ts';
@@ -95,6 +97,13 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     }
     metrics.gauge('rankscope_build_info', 'Always 1; labelled with the version.', () => [[{ version: VERSION }, 1]]);
 
+    const scheduler = new QueryScheduler({
+      maxConcurrent: config.query.max_concurrent === 0 ? Math.max(1, availableParallelism() - 1) : config.query.max_concurrent,
+      maxConcurrentPerTenant: limits.max_concurrent_queries,
+      maxQueuedPerTenant: limits.max_outstanding_requests_per_tenant,
+    });
+    metrics.gauge('rankscope_queries_running', 'Log and metric queries evaluating now.', () => scheduler.counts().running);
+    metrics.gauge('rankscope_queries_queued', 'Log and metric queries waiting for a slot (query.max_concurrent, limits.max_concurrent_queries).', () => scheduler.counts().queued);
     const observer: IngestObserver = {
       accepted: (tenant, lines, bytes) => {
         linesIngested.inc({ tenant }, lines);
@@ -181,6 +190,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       version: VERSION,
       limits,
       multiTenantQueries: config.query.multi_tenant_queries_enabled,
+      scheduler,
     });
     await app.register(tailRoutes, {
       hub,

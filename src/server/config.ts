@@ -123,6 +123,13 @@ export const limitsSectionSchema = z
     discover_service_name: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name')).default([]),
     max_structured_metadata_entries_count: z.number().int().min(0).max(65_535).default(128),
     max_structured_metadata_size: sizeBytes.prefault('64KB'),
+    /**
+     * Log and metric queries of one tenant evaluating at once; more wait in the tenant's queue
+     * (query.max_concurrent bounds all tenants together).
+     */
+    max_concurrent_queries: z.number().int().min(1).default(2),
+    /** As Loki's query scheduler: queries of one tenant waiting for a slot; beyond, 429 `too many outstanding requests`. */
+    max_outstanding_requests_per_tenant: z.number().int().min(1).default(100),
     /** A query running longer is cancelled with 504. */
     query_timeout: durationMs.prefault('1m'),
     max_entries_limit_per_query: z.number().int().min(1).default(5000),
@@ -146,6 +153,12 @@ export const queryEngineSectionSchema = z
   .object({
     /** Threads for large scans; 0 = one per core. */
     worker_threads: z.number().int().min(0).default(0),
+    /**
+     * As Loki's querier max_concurrent: log and metric queries evaluating at once over all tenants;
+     * the rest queue (round-robin by tenant), so queries cannot take every core from ingest and
+     * health checks. 0 = cores − 1 (at least 1).
+     */
+    max_concurrent: z.number().int().min(0).default(0),
     /** Reads may name several tenants, `X-Scope-OrgID: a|b`; results carry `__tenant_id__`. */
     multi_tenant_queries_enabled: z.boolean().default(false),
   })

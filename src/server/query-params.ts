@@ -83,7 +83,12 @@ function parseDurationParamMs(text: string): number | undefined {
 
 /** `step`/`interval`: float seconds (a sign and exponent allowed, as Loki) or a duration, to milliseconds. */
 export function parseStepMs(text: string, name: string): number {
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    const ms = Math.round(Number(text) * 1000);
+    // `1e400` parses to Infinity, which no later BigInt() can take.
+    if (!Number.isSafeInteger(ms)) throw new BadRequestError(`invalid ${name} value: "${text}" is out of range`);
+    return ms;
+  }
   const durationMs = parseDurationParamMs(text);
   if (durationMs === undefined) throw new BadRequestError(`invalid ${name} value: cannot parse "${text}" to a valid duration`);
   return durationMs;

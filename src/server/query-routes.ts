@@ -26,6 +26,7 @@ import {
   RequestParams,
   type TimeBounds,
 } from './query-params.ts';
+import { QueryScheduler, TooManyOutstandingRequestsError } from './query-scheduler.ts';
 import { resolveTenant } from './tenant.ts';
 
 export interface QueryEngine {
@@ -46,6 +47,8 @@ export interface QueryRoutesOptions {
   limits: ServerConfig['limits'];
   /** Reads may name several tenants `a|b` (the store must then be a MultiTenantStore). */
   multiTenantQueries: boolean;
+  /** Admission of log and metric queries (global and per-tenant concurrency, queue). */
+  scheduler: QueryScheduler;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -101,7 +104,8 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
     if (socket.destroyed) throw new ClientClosedError();
     socket.once('close', onClose);
     try {
-      const result = await options.engine.query({ ...params, signal: AbortSignal.any([timeout, clientGone.signal]) });
+      const signal = AbortSignal.any([timeout, clientGone.signal]);
+      const result = await options.scheduler.run(params.tenant, signal, () => options.engine.query({ ...params, signal }));
       if (timeout.aborted) throw new QueryTimeoutError();
       return result;
     } catch (error) {
@@ -305,8 +309,10 @@ export function errorAnswer(error: unknown, log: FastifyBaseLogger): { statusCod
   if (error instanceof QueryLimitError) return { statusCode: 400, message: error.message };
   if (error instanceof QueryTimeoutError) return { statusCode: 504, message: error.message };
   if (error instanceof ClientClosedError) return { statusCode: 499, message: error.message };
+  if (error instanceof TooManyOutstandingRequestsError) return { statusCode: 429, message: error.message };
   // Errors from other modules' own classes that still mean "the user asked wrong" carry a position.
-  if (error instanceof Error && (error.name === 'QueryError' || error.name === 'LogQLParseError')) {
+  // (MatcherError: the store's label matcher refusing a regex the parser let through.)
+  if (error instanceof Error && (error.name === 'QueryError' || error.name === 'LogQLParseError' || error.name === 'MatcherError')) {
     return { statusCode: 400, message: formatQueryError(error as QueryError) };
   }
   log.error({ err: error }, 'internal error while answering a query');

@@ -142,8 +142,10 @@ export async function tailRoutes(app: FastifyInstance, options: TailRoutesOption
     })();
   };
 
-  app.get('/loki/api/v1/tail', { websocket: true, preValidation }, handler);
-  app.get('/api/prom/tail', { websocket: true, preValidation }, handler);
+  // A plain GET (no Upgrade) gets a 400 that says what to do instead of an empty 404.
+  const notWebSocket = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(400).type('text/plain; charset=utf-8').send('live tail is a WebSocket: send the request with Connection: Upgrade and Upgrade: websocket');
+  for (const url of ['/loki/api/v1/tail', '/api/prom/tail']) app.route({ method: 'GET', url, preValidation, handler: notWebSocket, wsHandler: handler });
 }
 
 function entryKey(entry: TailedEntry): string {

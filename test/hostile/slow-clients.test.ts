@@ -40,10 +40,10 @@ describe('slow clients are cut off by the read, header and idle timeouts', () =>
     for (const { socket } of connections) socket.write('GET /ready HTTP/1.1\r\nHost: x\r\n');
     let stillOpen = connections.length;
     for (const { closed } of connections) void closed.then(() => stillOpen--);
-    // Keep trickling a header line every 200 ms: only the header timeout can end these.
+    // Keep trickling a header line every 400 ms: only the header timeout (1 s) can end these.
     const trickle = setInterval(() => {
       for (const { socket } of connections) if (!socket.destroyed) socket.write('X-Slow: 1\r\n');
-    }, 200);
+    }, 400);
     try {
       await waitFor(async () => (stillOpen === 0 ? true : undefined), 15_000, `all ${SLOW_SOCKETS} slow sockets to be closed (${stillOpen} still open)`);
     } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validatePush, type ValidationLimits } from '../../src/ingest/validate.ts';
+import { MAX_REPORTED_ERRORS, validatePush, type ValidationLimits } from '../../src/ingest/validate.ts';
 
 const limits: ValidationLimits = {
   maxLabelNamesPerSeries: 3,
@@ -74,4 +74,23 @@ test('dropping or truncating an entry mid-stream keeps the others in order; an u
   assert.equal(entries[1]!.line.length, 17, 'the caller’s entry is not mutated');
   const clean = { labels: { a: 'b' }, entries: [entries[0]!, entries[2]!] };
   assert.equal(validatePush([clean], limits, nowMs).streams[0], clean);
+});
+
+test('rejections are listed up to MAX_REPORTED_ERRORS, then counted by reason in one line', () => {
+  const entries = [
+    ...Array.from({ length: 30 }, (_, i) => ({ timestampNs: now - 7_200_000_000_000n - BigInt(i), line: 'old' })),
+    ...Array.from({ length: 5 }, () => ({ timestampNs: now, line: 'x'.repeat(17) })),
+    { timestampNs: now, line: 'kept' },
+  ];
+  const result = validatePush([{ labels: { job: 'a' }, entries }, { labels: {}, entries: [{ timestampNs: now, line: 'no labels' }] }], limits, nowMs);
+  assert.equal(result.rejected, 36);
+  assert.equal(result.errors.length, MAX_REPORTED_ERRORS + 1);
+  assert.match(result.errors[0]!, /has timestamp too old/);
+  assert.equal(result.errors.at(-1), '... and 26 more rejected streams or entries not listed (discarded lines by reason: greater_than_max_sample_age=30, line_too_long=5, invalid_labels=1)');
+  assert.equal(result.acceptedLines, 1);
+});
+
+test('a timestamp past what Date can print is reported in nanoseconds, not thrown', () => {
+  const result = validatePush([{ labels: { job: 'a' }, entries: [{ timestampNs: 10n ** 30n, line: 'far' }] }], limits, nowMs);
+  assert.deepEqual(result.errors, [`entry for stream '{job="a"}' has timestamp too new: ${10n ** 30n}ns`]);
 });

@@ -80,6 +80,7 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
       const blocks = await Promise.all(batch.map((ref) => ref.load()));
       context.stats.blocksRead += blocks.length;
       merge(scanLogBlocks(blocks, pipeline, options, context));
+      await context.pause();
     }
   };
   const offload = context.offload;

@@ -223,6 +223,7 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
     context.stats.blocksRead += blocks.length;
     for (const block of blocks) {
       if (!collector.countBlock(block, options, context.stats)) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
+      await context.pause();
     }
   }
   mergeSampleSeries(series, await offloaded.done);

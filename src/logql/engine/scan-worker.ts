@@ -2,6 +2,7 @@
 // block reader (straight from the object store), decodes them, and runs the same sample collector
 // the main thread uses. Only the per-series samples travel back, never lines.
 
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { openBlockReader, type BlockReader } from '../../store/block-reader.ts';
 import type { BlockData, BlockLocation, BlockReaderConfig, StreamInfo } from '../../store/types.ts';
@@ -10,6 +11,18 @@ import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
 import { scanBlock, selectPipeline } from './log-selection.ts';
 import { scanLogBlocks, type Candidate, type LogScanOptions } from './log-query.ts';
 import { createSampleCollector, type SampleSeries } from './range-aggregation.ts';
+
+/**
+ * Scans run below the main thread's priority, so the event loop that answers pushes and /ready gets
+ * a core first when queries keep every core busy. On Linux the nice value is per thread, and
+ * pid 0 means the calling thread; elsewhere (or without permission) the call may fail: not fatal.
+ */
+const SCAN_THREAD_NICE = 10;
+try {
+  setPriority(0, SCAN_THREAD_NICE);
+} catch {
+  // Equal priority: slower ingest under heavy queries, nothing worse.
+}
 
 interface TaskBase {
   id: number;

@@ -4,7 +4,7 @@
 
 import { compileRegex, countMatches, RegexSyntaxError, replaceAll } from '../../regex/index.ts';
 import { GoTime, formatGoTime, ianaZone, parseGoTime, utcZone } from './go-time.ts';
-import { formatGoFloat, goSprintf, goTypeName, isTrue, printGo, type GoValue } from './go-values.ts';
+import { checkTemplateTextSize, formatGoFloat, goSprintf, goTypeName, isTrue, printGo, type GoValue } from './go-values.ts';
 import { ConversionError, parseGoDurationNs, parseHumanBytes } from '../log/units.ts';
 import { decimalAdd, decimalDiv, decimalFromFloat, decimalMul, decimalNegate, ZERO, type Decimal } from './decimal.ts';
 
@@ -244,12 +244,14 @@ export function createFunctionTable(context: () => TemplateContext): Record<stri
       const runes = [...s];
       const count = Number(n);
       if (count < 0) return s;
+      checkTemplateTextSize('alignLeft', count);
       return runes.length >= count ? runes.slice(0, count).join('') : s + ' '.repeat(count - runes.length);
     }),
     alignRight: fn(['int', 'string'], (n: bigint, s: string) => {
       const runes = [...s];
       const count = Number(n);
       if (count < 0) return s;
+      checkTemplateTextSize('alignRight', count);
       return runes.length >= count ? runes.slice(runes.length - count).join('') : ' '.repeat(count - runes.length) + s;
     }),
     b64dec: fn(['string'], (s: string) => b64decode(s)),
@@ -277,7 +279,11 @@ export function createFunctionTable(context: () => TemplateContext): Record<stri
     indent: fn(['int', 'string'], (n: bigint, s: string) => indent(Number(n), s)),
     nindent: fn(['int', 'string'], (n: bigint, s: string) => `\n${indent(Number(n), s)}`),
     replace: fn(['string', 'string', 'string'], (old: string, replacement: string, s: string) => s.split(old).join(replacement)),
-    repeat: fn(['int', 'string'], (n: bigint, s: string) => s.repeat(Math.max(0, Number(n)))),
+    repeat: fn(['int', 'string'], (n: bigint, s: string) => {
+      const count = Math.max(0, Number(n));
+      checkTemplateTextSize('repeat', count * s.length);
+      return s.repeat(count);
+    }),
     trim: fn(['string'], (s: string) => goTrimSpace(s)),
     trimAll: fn(['string', 'string'], (cut: string, s: string) => goTrim(s, cut, true, true)),
     trimSuffix: fn(['string', 'string'], (p: string, s: string) => (p && s.endsWith(p) ? s.slice(0, s.length - p.length) : s)),
@@ -369,6 +375,7 @@ function durationSeconds(s: string): number {
 }
 
 function indent(n: number, s: string): string {
+  checkTemplateTextSize('indent', Math.max(0, n) * (1 + s.split('\n').length));
   const pad = ' '.repeat(Math.max(0, n));
   return pad + s.split('\n').join(`\n${pad}`);
 }

@@ -2,6 +2,7 @@
 // bool, nil (null), time.Time (GoTime), slices (arrays) and maps (plain objects). Printing follows
 // Go's fmt `%v`, which differs from JS (`1e+06`, `<nil>`, `map[a:1]`).
 
+import { QueryLimitError } from '../api.ts';
 import { GoTime } from './go-time.ts';
 
 export type GoValue = string | number | bigint | boolean | null | GoTime | GoValue[] | { [key: string]: GoValue };
@@ -58,6 +59,25 @@ export function isTrue(value: GoValue): boolean {
   return Object.keys(value).length > 0;
 }
 
+/**
+ * Longest text one template step may build (`repeat`, `alignLeft`/`alignRight`, `indent`, a printf
+ * width). Lines are at most limits.max_line_size (256 KB by default); 16 Mi characters leaves room
+ * while `repeat 600000000` is refused with a 400 instead of trying to build gigabytes (a 500 or an
+ * out-of-memory crash before).
+ */
+export const MAX_TEMPLATE_TEXT_CHARS = 16 * 1024 * 1024;
+
+export function checkTemplateTextSize(what: string, chars: number): void {
+  if (chars > MAX_TEMPLATE_TEXT_CHARS) {
+    throw new QueryLimitError(`template ${what} would build ${chars} characters; a template may build at most ${MAX_TEMPLATE_TEXT_CHARS}`);
+  }
+}
+
+/** JavaScript's toFixed/toExponential/toPrecision take 0..100 (1..100); Go takes any precision. */
+function jsPrecision(precision: number, minimum = 0): number {
+  return Math.max(minimum, Math.min(100, precision));
+}
+
 /** fmt.Sprintf for the verbs templates use. */
 export function goSprintf(format: string, args: GoValue[]): string {
   let out = '';
@@ -108,9 +128,9 @@ export function goSprintf(format: string, args: GoValue[]): string {
           text = `%!${verb}(${goTypeName(arg)}=${printGo(arg)})`;
           break;
         }
-        if (verb === 'e') text = n.toExponential(precision ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
-        else if (verb === 'g') text = precision === undefined ? formatGoFloat(n) : String(Number(n.toPrecision(precision)));
-        else text = n.toFixed(precision ?? 6);
+        if (verb === 'e') text = n.toExponential(jsPrecision(precision ?? 6)).replace(/e([+-])(\d)$/, 'e$10$2');
+        else if (verb === 'g') text = precision === undefined ? formatGoFloat(n) : String(Number(n.toPrecision(jsPrecision(precision, 1))));
+        else text = n.toFixed(jsPrecision(precision ?? 6));
         if (flags.includes('+') && n >= 0) text = `+${text}`;
         break;
       }
@@ -133,6 +153,7 @@ export function goSprintf(format: string, args: GoValue[]): string {
     }
     if (widthText !== undefined) {
       const width = Number(widthText);
+      checkTemplateTextSize(`printf width %${widthText}`, width);
       if (flags.includes('-')) text = text.padEnd(width);
       else if (flags.includes('0') && /[dfeg]/.test(verb!)) {
         const negative = text.startsWith('-');
