@@ -3,6 +3,7 @@
 // engine and calls this; keeping the wiring free of how they are built keeps it testable on its own.
 
 import { readFileSync } from 'node:fs';
+import type { Server as TlsServer } from 'node:tls';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { Distributor, type IngestObserver } from '../ingest/distributor.ts';
@@ -15,6 +16,8 @@ import { MultiTenantStore } from './multi-tenant-store.ts';
 import { pushRoutes } from './push-routes.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
 import { tailRoutes } from './tail-routes.ts';
+import { registerTokenAuth } from './auth.ts';
+import { readTlsOptions, reloadTlsOnChange } from './tls.ts';
 import { PACKAGED_UI_DIR, uiRoutes } from './ui-routes.ts';
 
 export interface RunningServer {
@@ -107,7 +110,9 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       },
     });
 
+    const tls = config.server.tls.cert_file === '' ? undefined : readTlsOptions(config.server.tls);
     app = Fastify({
+      ...(tls !== undefined ? { https: tls } : {}),
       logger: { level: config.server.log_level, stream: process.stderr },
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.server.max_request_body_size,
@@ -125,6 +130,17 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       return reply.code(statusCode).type('text/plain; charset=utf-8').send(message);
     });
 
+    if (config.auth.tokens_file !== '') {
+      stopHooks.push(
+        registerTokenAuth(app, {
+          tokensFile: config.auth.tokens_file,
+          openPaths: config.auth.open_paths,
+          reloadIntervalMs: config.auth.reload_interval,
+          multiTenantQueries: config.query.multi_tenant_queries_enabled,
+          log: app.log,
+        }),
+      );
+    }
     await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
     await app.register(pushRoutes, {
       distributor,
@@ -165,6 +181,10 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     if (config.ui.enabled) await app.register(uiRoutes, { distDir: config.ui.dist_dir === '' ? PACKAGED_UI_DIR : config.ui.dist_dir });
 
     await app.listen({ host: listen.host, port: listen.port });
+    if (tls !== undefined) {
+      const watch = reloadTlsOnChange(app.server as unknown as TlsServer, config.server.tls, config.server.tls.reload_interval, app.log);
+      stopHooks.push(async () => watch.close());
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : listen.port;
     const urlHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
@@ -172,7 +192,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     let closing: Promise<void> | undefined;
     const running = app;
     return {
-      url: `http://${urlHost}:${port}`,
+      url: `${tls !== undefined ? 'https' : 'http'}://${urlHost}:${port}`,
       host: listen.host,
       port,
       config,
