@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,18 @@ import { nowNs, startTestServer, waitFor, type TestServer } from './test-server.
 const writer = generateToken();
 const reader = generateToken();
 const TENANT = 'train';
+const PROMETHEUS_BIN = '/usr/bin/prometheus';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 describe('HTTPS with tokens', { skip: OPENSSL_MISSING ?? false }, () => {
   let ca: TestCa;
@@ -59,7 +72,8 @@ describe('HTTPS with tokens', { skip: OPENSSL_MISSING ?? false }, () => {
     );
     server = await startTestServer({
       auth_enabled: true,
-      auth: { tokens_file: tokensFile },
+      // /metrics behind a token too, so the Prometheus scrape below proves its basic_auth is used.
+      auth: { tokens_file: tokensFile, open_paths: ['/ready'] },
       server: { tls: { cert_file: certFile, key_file: keyFile, reload_interval: '50ms' } },
     });
   });
@@ -214,6 +228,47 @@ describe('HTTPS with tokens', { skip: OPENSSL_MISSING ?? false }, () => {
     assert.equal(lines.length, 3);
     assert.deepEqual(errors, []);
     logger.close();
+  });
+
+  test('Prometheus scrapes /metrics over HTTPS with basic_auth and tls_config.ca_file', { skip: existsSync(PROMETHEUS_BIN) ? false : `${PROMETHEUS_BIN} not installed` }, async () => {
+    const port = await freePort();
+    const passwordFile = join(dir, 'prometheus-password');
+    writeFileSync(passwordFile, reader);
+    const target = new URL(server.url).host;
+    const configFile = join(dir, 'prometheus.yml');
+    writeFileSync(
+      configFile,
+      [
+        'global: { scrape_interval: 1s, scrape_timeout: 1s }',
+        'scrape_configs:',
+        '  - job_name: rankscope',
+        '    scheme: https',
+        `    basic_auth: { username: ${TENANT}, password_file: ${passwordFile} }`,
+        `    tls_config: { ca_file: ${ca.caFile} }`,
+        `    static_configs: [{ targets: ['${target}'] }]`,
+        '  - job_name: rankscope-no-token',
+        '    scheme: https',
+        `    tls_config: { ca_file: ${ca.caFile} }`,
+        `    static_configs: [{ targets: ['${target}'] }]`,
+      ].join('\n'),
+    );
+    const prometheus = spawn(PROMETHEUS_BIN, [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    try {
+      const up = async (job: string) => {
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?${new URLSearchParams({ query: `up{job="${job}"}` })}`);
+          const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
+          return body.data.result[0]?.value[1];
+        } catch {
+          return undefined; // not listening yet
+        }
+      };
+      await waitFor(async () => ((await up('rankscope')) === '1' ? true : undefined), 20_000, 'Prometheus to scrape rankscope with its token');
+      assert.equal(await waitFor(() => up('rankscope-no-token'), 20_000, 'the tokenless scrape'), '0', 'without a token the scrape fails');
+    } finally {
+      prometheus.kill('SIGTERM');
+      await new Promise((resolve) => (prometheus.exitCode === null ? prometheus.once('exit', resolve) : resolve(undefined)));
+    }
   });
 
   const cli = (args: string[], env: Record<string, string> = {}) =>
