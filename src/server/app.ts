@@ -131,6 +131,9 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     });
 
     if (config.auth.tokens_file !== '') {
+      if (tls === undefined && !['127.0.0.1', '::1', 'localhost'].includes(listen.host)) {
+        app.log.warn(`auth.tokens_file is set but server.tls is not: tokens and logs cross the network to ${config.server.listen} in clear text (docs/auth.md)`);
+      }
       stopHooks.push(
         registerTokenAuth(app, {
           tokensFile: config.auth.tokens_file,

@@ -16,7 +16,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
 /** Shortest token `hash-token` accepts: below this a fast hash could be brute-forced offline. */
@@ -60,11 +60,11 @@ export class TokensFileError extends Error {
 
 /** Parses and validates a tokens file's text; errors name the file, the entry and the field. */
 export function parseTokensFile(text: string, fileName: string): TokenEntry[] {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
     const first = document.errors[0]!;
-    const line = first.linePos?.[0].line;
-    throw new TokensFileError(`${fileName}${line === undefined ? '' : `:${line}`}: invalid YAML: ${first.message.split('\n')[0]}`);
+    throw new TokensFileError(`${fileName}:${lineCounter.linePos(first.pos[0]).line}: invalid YAML: ${first.message.split('\n')[0]}`);
   }
   const result = tokensFileSchema.safeParse(document.toJS() ?? {});
   if (!result.success) {
