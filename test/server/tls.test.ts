@@ -308,6 +308,23 @@ describe('HTTPS with tokens', { skip: OPENSSL_MISSING ?? false }, () => {
     assert.equal(noCa.status, 1);
     assert.match(noCa.stderr, /not signed by a trusted CA; pass the CA with --ca-cert FILE/);
 
+    // --tail: the WebSocket carries the same credential and checks the same CA.
+    const tail = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'rankscope.js'), 'query', '{job="run-tls"} |= "run line"', '--tail', '--server', server.url, '--username', TENANT, '--password', reader, '--ca-cert', ca.caFile, '--output', 'raw'], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let tailed = '';
+    let tailErrors = '';
+    tail.stdout.on('data', (chunk: Buffer) => (tailed += chunk.toString()));
+    tail.stderr.on('data', (chunk: Buffer) => (tailErrors += chunk.toString()));
+    const tailExit = new Promise<number | null>((resolve) => tail.once('close', resolve));
+    try {
+      await waitFor(async () => (tailed.split('\n').filter((line) => line.startsWith('run line')).length === 3 ? true : undefined), 15_000, `the tailed lines (stderr: ${tailErrors})`);
+    } finally {
+      tail.kill('SIGTERM');
+    }
+    assert.equal(await tailExit, 0, tailErrors);
+
     const wrongPassword = await cli(['query', '{job="run-tls"} |= "run line"', '--server', server.url, '--username', TENANT, '--password', 'wrong', '--ca-cert', ca.caFile]);
     assert.equal(wrongPassword.status, 1);
     assert.match(wrongPassword.stderr, /server answered 401: invalid token/);
