@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { generateToken, hashToken } from '../../src/server/tokens-file.ts';
 import { CHROMIUM_PATH, launchChromium } from '../web/chromium.ts';
 import { buildWebUi, REPO_ROOT } from '../web/server-process.ts';
+import { httpsRequest, makeTestCa, OPENSSL_MISSING } from './tls-fixtures.ts';
 import { nowNs, pushJson, queryRangeUrl, startTestServer, waitFor, type TestServer } from './test-server.ts';
 
 const token = {
@@ -222,34 +223,44 @@ describe('the tokens file', () => {
 });
 
 describe('the web UI in chromium, with the browser\'s basic auth', { skip: existsSync(CHROMIUM_PATH) ? false : `chromium not found at ${CHROMIUM_PATH}` }, () => {
-  test('pages, queries and the live tail WebSocket all carry the credential', async () => {
-    buildWebUi();
-    const ui = await startTestServer({ auth_enabled: true, auth: { tokens_file: tokensFile }, ui: { enabled: true } });
-    const browser = await launchChromium({ httpCredentials: { username: 'team-a', password: token.writerA } });
-    try {
-      const push = async (line: string) => {
-        const response = await pushJson(ui.url, [{ stream: { job: 'ui-auth' }, values: [[String(nowNs()), line]] }], { authorization: bearer(token.writerA) });
-        assert.equal(response.status, 204);
-      };
-      await push('first line behind auth');
-      const page = await browser.context.newPage();
-      const unauthorized: string[] = [];
-      page.on('response', (response) => {
-        if (response.status() === 401 && !response.request().headers().authorization) return; // the challenge itself
-        if (response.status() >= 400) unauthorized.push(`${response.status()} ${response.url()}`);
-      });
-      await page.goto(`${ui.url}/?query=${encodeURIComponent('{job="ui-auth"}')}`);
-      await page.getByTestId('log-row').getByText('first line behind auth').waitFor({ timeout: 15_000 });
+  for (const scheme of ['http', 'https'] as const) {
+    test(`over ${scheme}: pages, queries and the live tail WebSocket all carry the credential`, { skip: scheme === 'https' && OPENSSL_MISSING !== undefined ? OPENSSL_MISSING : false }, async () => {
+      buildWebUi();
+      const ca = scheme === 'https' ? makeTestCa() : undefined;
+      const tls = ca === undefined ? {} : { cert_file: join(ca.dir, 'ui.crt'), key_file: join(ca.dir, 'ui.key') };
+      if (ca !== undefined) ca.issue({ certFile: tls.cert_file!, keyFile: tls.key_file!, commonName: 'rankscope-ui' });
+      const ui = await startTestServer({ auth_enabled: true, auth: { tokens_file: tokensFile }, ui: { enabled: true }, server: { tls } });
+      // The browser's trust store is not the test's to change; every other client in these tests checks the CA.
+      const browser = await launchChromium({ httpCredentials: { username: 'team-a', password: token.writerA }, ignoreHTTPSErrors: scheme === 'https' });
+      try {
+        assert.ok(ui.url.startsWith(`${scheme}://`));
+        const push = async (line: string) => {
+          const body = JSON.stringify({ streams: [{ stream: { job: 'ui-auth' }, values: [[String(nowNs()), line]] }] });
+          const headers = { authorization: bearer(token.writerA), 'content-type': 'application/json' };
+          const status = ca === undefined ? (await fetch(`${ui.url}/loki/api/v1/push`, { method: 'POST', headers, body })).status : (await httpsRequest(`${ui.url}/loki/api/v1/push`, { method: 'POST', headers, body, ca: ca.ca })).status;
+          assert.equal(status, 204);
+        };
+        await push(`first line behind auth over ${scheme}`);
+        const page = await browser.context.newPage();
+        const failed: string[] = [];
+        page.on('response', (response) => {
+          if (response.status() === 401 && !response.request().headers().authorization) return; // the challenge itself
+          if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+        });
+        await page.goto(`${ui.url}/?query=${encodeURIComponent('{job="ui-auth"}')}`);
+        await page.getByTestId('log-row').getByText(`first line behind auth over ${scheme}`).waitFor({ timeout: 15_000 });
 
-      await page.goto(`${ui.url}/?query=${encodeURIComponent('{job="ui-auth"}')}&live=1`);
-      await page.getByTestId('live-status').getByText('Live', { exact: true }).waitFor({ timeout: 15_000 });
-      const marker = `live-behind-auth-${Date.now()}`;
-      await push(marker);
-      await page.getByTestId('live-list').getByText(marker).waitFor({ timeout: 10_000 });
-      assert.deepEqual(unauthorized, [], 'no request failed');
-    } finally {
-      await browser.close();
-      await ui.dispose();
-    }
-  });
+        await page.goto(`${ui.url}/?query=${encodeURIComponent('{job="ui-auth"}')}&live=1`);
+        await page.getByTestId('live-status').getByText('Live', { exact: true }).waitFor({ timeout: 15_000 });
+        const marker = `live-behind-auth-${scheme}-${Date.now()}`;
+        await push(marker);
+        await page.getByTestId('live-list').getByText(marker).waitFor({ timeout: 10_000 });
+        assert.deepEqual(failed, [], 'no request failed');
+      } finally {
+        await browser.close();
+        await ui.dispose();
+        ca?.dispose();
+      }
+    });
+  }
 });
