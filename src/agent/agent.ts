@@ -8,7 +8,8 @@ import { glob } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Labels } from '../push/types.ts';
-import type { AgentConfig, SourceConfig } from './config.ts';
+import { clientAuthOf, clientTlsOf, type AgentConfig, type SourceConfig } from './config.ts';
+import { tlsConnectOptions } from './client-credentials.ts';
 import { compileRegex } from '../regex/index.ts';
 import { FileTail } from './file-tail.ts';
 import { LineProcessor } from './line-processor.ts';
@@ -62,6 +63,9 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       throw new Error(`cannot serve metrics on ${config.metrics.listen}: ${(error as Error).message}`);
     }
   }
+  if (config.server.tls_config.insecure_skip_verify && config.server.url.startsWith('https:')) {
+    log(`server.tls_config.insecure_skip_verify is set: the certificate of ${config.server.url} is not checked`);
+  }
   let shipper: Shipper;
   try {
     shipper = new Shipper(
@@ -69,6 +73,8 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
         serverUrl: config.server.url,
         ...(config.server.tenant !== undefined ? { tenant: config.server.tenant } : {}),
         headers: config.server.headers,
+        auth: clientAuthOf(config.server),
+        ...(config.server.url.startsWith('https:') ? { tls: tlsConnectOptions(clientTlsOf(config.server)) } : {}),
         timeoutMs: config.server.timeout_ms,
         batchMaxBytes: config.batch.max_bytes,
         batchMaxWaitMs: config.batch.max_wait_ms,

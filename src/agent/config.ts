@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describeIssues, parseYamlConfig } from '../config/yaml-config.ts';
 import * as z from 'zod';
+import type { ClientAuth, ClientTls } from './client-credentials.ts';
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
 import { parseRegex, RegexSyntaxError } from '../regex/index.ts';
 import { checkTimeZone } from './timestamp.ts';
@@ -78,12 +79,33 @@ const podSourceSchema = z.strictObject({
 });
 
 export const agentConfigSchema = z.strictObject({
-  server: z.strictObject({
-    url: z.url({ protocol: /^https?$/ }),
-    tenant: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).default({}),
-    timeout_ms: z.number().int().positive().default(10_000),
-  }),
+  server: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }),
+      tenant: z.string().min(1).optional(),
+      headers: z.record(z.string(), z.string()).default({}),
+      timeout_ms: z.number().int().positive().default(10_000),
+      // Credentials and TLS with Promtail's client names (docs/auth.md).
+      basic_auth: z
+        .strictObject({ username: z.string(), password: z.string().min(1).optional(), password_file: z.string().min(1).optional() })
+        .refine((auth) => (auth.password === undefined) !== (auth.password_file === undefined), { message: 'set one of password or password_file' })
+        .optional(),
+      bearer_token: z.string().min(1).optional(),
+      bearer_token_file: z.string().min(1).optional(),
+      tls_config: z
+        .strictObject({
+          ca_file: z.string().min(1).optional(),
+          cert_file: z.string().min(1).optional(),
+          key_file: z.string().min(1).optional(),
+          server_name: z.string().min(1).optional(),
+          insecure_skip_verify: z.boolean().default(false),
+        })
+        .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), { message: 'a client certificate needs both cert_file and key_file' })
+        .prefault({}),
+    })
+    .refine((server) => [server.basic_auth, server.bearer_token, server.bearer_token_file].filter((value) => value !== undefined).length <= 1, {
+      message: 'set at most one of basic_auth, bearer_token and bearer_token_file',
+    }),
   batch: z
     .strictObject({
       max_bytes: z.number().int().positive().default(1024 * 1024),
@@ -110,6 +132,29 @@ export const agentConfigSchema = z.strictObject({
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/** The server section's credentials in the shape the sender takes. */
+export function clientAuthOf(server: AgentConfig['server']): ClientAuth {
+  const basic = server.basic_auth;
+  return {
+    ...(basic !== undefined
+      ? { basicAuth: { username: basic.username, ...(basic.password !== undefined ? { password: basic.password } : {}), ...(basic.password_file !== undefined ? { passwordFile: basic.password_file } : {}) } }
+      : {}),
+    ...(server.bearer_token !== undefined ? { bearerToken: server.bearer_token } : {}),
+    ...(server.bearer_token_file !== undefined ? { bearerTokenFile: server.bearer_token_file } : {}),
+  };
+}
+
+export function clientTlsOf(server: AgentConfig['server']): ClientTls {
+  const tls = server.tls_config;
+  return {
+    ...(tls.ca_file !== undefined ? { caFile: tls.ca_file } : {}),
+    ...(tls.cert_file !== undefined ? { certFile: tls.cert_file } : {}),
+    ...(tls.key_file !== undefined ? { keyFile: tls.key_file } : {}),
+    ...(tls.server_name !== undefined ? { serverName: tls.server_name } : {}),
+    insecureSkipVerify: tls.insecure_skip_verify,
+  };
+}
 export type SourceConfig = AgentConfig['sources'][number];
 export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
 export type PodSourceConfig = z.infer<typeof podSourceSchema>;

@@ -6,6 +6,7 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { ReadStream } from 'node:fs';
+import { authorizationHeader, type ClientAuth, type TlsConnectOptions } from './client-credentials.ts';
 import type { DiskQueue } from './disk-queue.ts';
 import { http } from './node-http.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -14,6 +15,10 @@ export interface SenderOptions {
   pushUrl: string;
   tenant?: string;
   headers: Record<string, string>;
+  /** Basic auth or a bearer token; secret files are re-read on every push so rotation needs no restart. */
+  auth?: ClientAuth;
+  /** CA, client certificate, server name, verification (https servers only). */
+  tls?: TlsConnectOptions;
   timeoutMs: number;
   minBackoffMs: number;
   maxBackoffMs: number;
@@ -129,7 +134,7 @@ export class Sender {
       if (new URL(this.options.pushUrl).protocol === 'https:') {
         // Loaded only for https servers: TLS costs memory an http-only agent need not pay.
         const https = await import('node:https');
-        this.httpAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+        this.httpAgent = new https.Agent({ keepAlive: true, maxSockets: 1, ...this.options.tls });
         this.requestFn = https.request as unknown as typeof http.request;
       } else {
         this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -147,6 +152,8 @@ export class Sender {
       'content-length': String(body.sizeBytes),
     };
     if (this.options.tenant !== undefined) headers['x-scope-orgid'] = this.options.tenant;
+    const authorization = this.options.auth === undefined ? undefined : authorizationHeader(this.options.auth);
+    if (authorization !== undefined) headers.authorization = authorization;
     const { agent, request } = await this.client();
     const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abort.signal]);
     return new Promise((resolve, reject) => {
@@ -183,6 +190,14 @@ export class Sender {
       return 'retry';
     }
     if (status >= 200 && status < 300) return 'sent';
+    if (status === 401 || status === 403) {
+      // A wrong or rotated credential is fixed by the operator, not by the data: keep the batches.
+      this.countRetries(1, { reason: String(status) });
+      if (this.consecutiveFailures === 0) {
+        this.options.log(`push refused with HTTP ${status}: ${text.slice(0, 300)}; check the credentials (basic_auth, bearer_token); batches stay queued on disk and are retried with backoff`);
+      }
+      return 'retry';
+    }
     if (status === 429 || status >= 500) {
       this.countRetries(1, { reason: String(status) });
       if (this.consecutiveFailures === 0) this.options.log(`push got HTTP ${status}: ${text.slice(0, 200)}; retrying with backoff`);

@@ -4,6 +4,7 @@
 
 import { formatLabels } from '../push/labels.ts';
 import type { Labels } from '../push/types.ts';
+import type { ClientAuth, TlsConnectOptions } from './client-credentials.ts';
 import { DiskQueue } from './disk-queue.ts';
 import { AgentMetrics } from './metrics.ts';
 import { PushBodyBuilder } from './push-encoder.ts';
@@ -13,6 +14,8 @@ export interface ShipperOptions {
   serverUrl: string;
   tenant?: string;
   headers?: Record<string, string>;
+  auth?: ClientAuth;
+  tls?: TlsConnectOptions;
   timeoutMs?: number;
   batchMaxBytes: number;
   batchMaxWaitMs: number;
@@ -52,6 +55,8 @@ export class Shipper {
         pushUrl,
         ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
         headers: options.headers ?? {},
+        ...(options.auth !== undefined ? { auth: options.auth } : {}),
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
         timeoutMs: options.timeoutMs ?? 10_000,
         minBackoffMs: options.minBackoffMs,
         maxBackoffMs: options.maxBackoffMs,

@@ -12,6 +12,7 @@ const commands: Record<string, Command> = {
   run: { summary: 'wrap a launch and ship its output: rankscope run -- <cmd…>', load: () => import('./run-command.ts') },
   query: { summary: 'run a LogQL query against a server', load: () => import('./query-command.ts') },
   demo: { summary: 'server, agents and UI over a simulated multi-node training run', load: () => import('./demo-command.ts') },
+  auth: { summary: 'make tokens for the tokens file: rankscope auth add-token|hash-token', load: () => import('./auth-command.ts') },
   rules: { summary: 'check rule files: rankscope rules check FILE…', load: () => import('./rules-command.ts') },
 };
 

@@ -2,8 +2,11 @@
 // Log queries print one entry per line (oldest first by default, as logcli does); metric queries
 // print one row per sample.
 
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { authorizationHeader, ClientCredentialsError, tlsConnectOptions, type ClientAuth, type TlsConnectOptions } from '../agent/client-credentials.ts';
 
 const USAGE = `usage: rankscope query '<LogQL>' [options]
 
@@ -17,6 +20,14 @@ const USAGE = `usage: rankscope query '<LogQL>' [options]
   -t, --tail          follow new lines live (WebSocket tail) until interrupted
   --forward           oldest entries first from the server (default: newest first, printed oldest first)
   --org-id TENANT     X-Scope-OrgID (default $LOKI_ORG_ID)
+  --username NAME     basic auth user, the tenant (default $LOKI_USERNAME)
+  --password TOKEN    basic auth password, the token (default $LOKI_PASSWORD)
+  --bearer-token T    Authorization: Bearer T (default $LOKI_BEARER_TOKEN)
+  --bearer-token-file F  read the bearer token from F (default $LOKI_BEARER_TOKEN_FILE)
+  --ca-cert FILE      CA that signed the server's certificate (default $LOKI_CA_CERT_PATH)
+  --cert FILE         client certificate for mutual TLS (default $LOKI_CLIENT_CERT_PATH)
+  --key FILE          its key (default $LOKI_CLIENT_KEY_PATH)
+  --tls-skip-verify   do not check the server's certificate (default $LOKI_TLS_SKIP_VERIFY)
   --output MODE       default | raw | json | table (default: default)
   -h, --help          show this help`;
 
@@ -51,6 +62,14 @@ export async function run(argv: string[]): Promise<number> {
         tail: { type: 'boolean', short: 't', default: false },
         forward: { type: 'boolean', default: false },
         'org-id': { type: 'string' },
+        username: { type: 'string' },
+        password: { type: 'string' },
+        'bearer-token': { type: 'string' },
+        'bearer-token-file': { type: 'string' },
+        'ca-cert': { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'tls-skip-verify': { type: 'boolean' },
         output: { type: 'string', short: 'o', default: 'default' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -95,18 +114,46 @@ export async function run(argv: string[]): Promise<number> {
   const headers: Record<string, string> = {};
   const orgId = values['org-id'] ?? process.env.LOKI_ORG_ID;
   if (orgId !== undefined && orgId !== '') headers['X-Scope-OrgID'] = orgId;
-
-  if (values.tail) return tail(server, query, values.limit, headers, output);
-
-  let response: Response;
+  const env = process.env;
+  const username = values.username ?? env.LOKI_USERNAME;
+  const password = values.password ?? env.LOKI_PASSWORD;
+  const auth: ClientAuth =
+    username !== undefined && username !== ''
+      ? { basicAuth: { username, password: password ?? '' } }
+      : {
+          ...((values['bearer-token'] ?? env.LOKI_BEARER_TOKEN) ? { bearerToken: values['bearer-token'] ?? env.LOKI_BEARER_TOKEN } : {}),
+          ...((values['bearer-token-file'] ?? env.LOKI_BEARER_TOKEN_FILE) ? { bearerTokenFile: values['bearer-token-file'] ?? env.LOKI_BEARER_TOKEN_FILE } : {}),
+        };
+  let tls: TlsConnectOptions;
   try {
-    response = await fetch(`${server}${path}?${search}`, { headers, signal: AbortSignal.timeout(120_000) });
+    const authorization = authorizationHeader(auth);
+    if (authorization !== undefined) headers.Authorization = authorization;
+    const caFile = values['ca-cert'] ?? env.LOKI_CA_CERT_PATH;
+    const certFile = values.cert ?? env.LOKI_CLIENT_CERT_PATH;
+    const keyFile = values.key ?? env.LOKI_CLIENT_KEY_PATH;
+    tls = tlsConnectOptions({
+      ...(caFile ? { caFile } : {}),
+      ...(certFile ? { certFile } : {}),
+      ...(keyFile ? { keyFile } : {}),
+      insecureSkipVerify: values['tls-skip-verify'] === true || env.LOKI_TLS_SKIP_VERIFY === 'true',
+    });
   } catch (error) {
-    console.error(`rankscope query: cannot reach ${server}: ${(error as Error).cause ?? (error as Error).message}`);
+    if (!(error instanceof ClientCredentialsError)) throw error;
+    console.error(`rankscope query: ${error.message}`);
+    return 2;
+  }
+
+  if (values.tail) return tail(server, query, values.limit, headers, output, tls);
+
+  let response: { status: number; body: string };
+  try {
+    response = await getText(`${server}${path}?${search}`, headers, tls, 120_000);
+  } catch (error) {
+    console.error(`rankscope query: cannot reach ${server}: ${connectionErrorText(error)}`);
     return 1;
   }
-  const body = await response.text();
-  if (!response.ok) {
+  const body = response.body;
+  if (response.status < 200 || response.status > 299) {
     console.error(`rankscope query: server answered ${response.status}: ${body.trim()}`);
     return 1;
   }
@@ -143,9 +190,9 @@ function printStreams(streams: StreamValue[], output: string): void {
 }
 
 /** Follows the query live; prints each entry as it arrives, until SIGINT/SIGTERM or the server closes. */
-function tail(server: string, query: string, limit: string, headers: Record<string, string>, output: string): Promise<number> {
+function tail(server: string, query: string, limit: string, headers: Record<string, string>, output: string, tls: TlsConnectOptions): Promise<number> {
   const url = `${server.replace(/^http/, 'ws')}/loki/api/v1/tail?${new URLSearchParams({ query, limit })}`;
-  const socket = new WebSocket(url, { headers });
+  const socket = new WebSocket(url, { headers, ...tls });
   return new Promise((resolve) => {
     const stop = () => socket.close(1000);
     process.once('SIGINT', stop);
@@ -167,7 +214,7 @@ function tail(server: string, query: string, limit: string, headers: Record<stri
       });
     });
     socket.on('error', (error) => {
-      console.error(`rankscope query: cannot tail ${server}: ${error.message}`);
+      console.error(`rankscope query: cannot tail ${server}: ${connectionErrorText(error)}`);
       resolve(1);
     });
     socket.on('close', () => {
@@ -198,4 +245,30 @@ function formatNs(ns: bigint): string {
   const iso = new Date(ms).toISOString();
   const nanos = (ns % 1_000_000_000n).toString().padStart(9, '0');
   return `${iso.slice(0, 19)}.${nanos}Z`;
+}
+
+/** One GET over http or https (fetch cannot take a CA or client certificate without undici's Agent). */
+function getText(url: string, headers: Record<string, string>, tls: TlsConnectOptions, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const secure = url.startsWith('https:');
+    const options = { headers: { 'accept-encoding': 'identity', ...headers }, signal: AbortSignal.timeout(timeoutMs), ...(secure ? tls : {}) };
+    const request = (secure ? httpsRequest : httpRequest)(url, options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+const UNTRUSTED_CERTIFICATE = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED']);
+
+function connectionErrorText(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const message = (error as Error).message;
+  if (UNTRUSTED_CERTIFICATE.has(code)) return `${message}: the server's certificate is not signed by a trusted CA; pass the CA with --ca-cert FILE`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `${message}: the certificate does not name this host`;
+  return message;
 }

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
+import { ClientCredentialsError, tlsConnectOptions, type ClientAuth, type TlsConnectOptions } from '../agent/client-credentials.ts';
 import { runCommand } from '../agent/command-runner.ts';
 import { processingSchema } from '../agent/config.ts';
 import { runIdFromEnv, runLabelsFromEnv } from '../agent/run-labels.ts';
@@ -13,11 +14,19 @@ import { checkTimeZone } from '../agent/timestamp.ts';
 
 const USAGE = `usage: rankscope run [options] -- <command> [args…]
 
-  --server URL          Loki-compatible server (default $RANKSCOPE_SERVER or http://127.0.0.1:3100)
+  --server URL          Loki-compatible server (default $RANKSCOPE_URL, $RANKSCOPE_SERVER or
+                        http://127.0.0.1:3100)
   --job NAME            job label (default: the command's name)
   --label k=v           extra label, repeatable
   --run-id ID           run_id label (default $TORCHELASTIC_RUN_ID, $SLURM_JOB_ID, or a fresh id)
-  --tenant ID           X-Scope-OrgID header
+  --tenant ID           X-Scope-OrgID header (default $RANKSCOPE_TENANT)
+  --username NAME       basic auth user, the tenant (default $RANKSCOPE_USERNAME); the password is
+                        $RANKSCOPE_PASSWORD, else $RANKSCOPE_TOKEN
+  --bearer-token-file F file holding a token sent as Authorization: Bearer (default: $RANKSCOPE_TOKEN
+                        is sent so when no --username is given)
+  --ca-cert FILE        CA that signed the server's certificate (default $RANKSCOPE_CA_FILE)
+  --cert FILE, --key FILE  client certificate and key for mutual TLS
+  --insecure-skip-verify   do not check the server's certificate (explicit only)
   --queue-dir DIR       disk queue (default $RANKSCOPE_QUEUE_DIR or ~/.cache/rankscope/queue); lines
                         the server did not take are kept here and sent by the next run or agent
                         that uses the same dir and server
@@ -45,6 +54,12 @@ export async function run(argv: string[]): Promise<number> {
         label: { type: 'string', multiple: true },
         'run-id': { type: 'string' },
         tenant: { type: 'string' },
+        username: { type: 'string' },
+        'bearer-token-file': { type: 'string' },
+        'ca-cert': { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'insecure-skip-verify': { type: 'boolean' },
         'queue-dir': { type: 'string' },
         'flush-timeout-ms': { type: 'string' },
         timezone: { type: 'string' },
@@ -65,12 +80,29 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`rankscope run: no command given (put it after --)\n${USAGE}`);
     return 2;
   }
-  const serverUrl = values.server ?? process.env.RANKSCOPE_SERVER ?? 'http://127.0.0.1:3100';
+  const serverUrl = values.server ?? (process.env.RANKSCOPE_URL || undefined) ?? process.env.RANKSCOPE_SERVER ?? 'http://127.0.0.1:3100';
   try {
     const url = new URL(serverUrl);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
   } catch {
     console.error(`rankscope run: --server ${JSON.stringify(serverUrl)} is not an http(s) URL`);
+    return 2;
+  }
+  const tenant = values.tenant ?? (process.env.RANKSCOPE_TENANT || undefined);
+  const auth = clientAuthFromEnv(values, process.env);
+  let tls: TlsConnectOptions | undefined;
+  try {
+    tls = serverUrl.startsWith('https:')
+      ? tlsConnectOptions({
+          ...((values['ca-cert'] ?? process.env.RANKSCOPE_CA_FILE) ? { caFile: values['ca-cert'] ?? process.env.RANKSCOPE_CA_FILE } : {}),
+          ...(values.cert !== undefined ? { certFile: values.cert } : {}),
+          ...(values.key !== undefined ? { keyFile: values.key } : {}),
+          insecureSkipVerify: values['insecure-skip-verify'] === true,
+        })
+      : undefined;
+  } catch (error) {
+    if (!(error instanceof ClientCredentialsError)) throw error;
+    console.error(`rankscope run: ${error.message}`);
     return 2;
   }
   const flushTimeoutMs = Number(values['flush-timeout-ms'] ?? '10000');
@@ -110,7 +142,9 @@ export async function run(argv: string[]): Promise<number> {
       labels,
       shipper: {
         serverUrl,
-        ...(values.tenant !== undefined ? { tenant: values.tenant } : {}),
+        ...(tenant !== undefined ? { tenant } : {}),
+        ...(auth !== undefined ? { auth } : {}),
+        ...(tls !== undefined ? { tls } : {}),
         batchMaxBytes: 1024 * 1024,
         batchMaxWaitMs: 500,
         minBackoffMs: 250,
@@ -140,4 +174,14 @@ export async function run(argv: string[]): Promise<number> {
     return 128 + 1;
   }
   return result.exitCode ?? 1;
+}
+
+/** --username (or $RANKSCOPE_USERNAME) means basic auth; otherwise a token is sent as a bearer token. */
+function clientAuthFromEnv(values: { username?: string; 'bearer-token-file'?: string }, env: NodeJS.ProcessEnv): ClientAuth | undefined {
+  const username = values.username ?? (env.RANKSCOPE_USERNAME || undefined);
+  const password = env.RANKSCOPE_PASSWORD || env.RANKSCOPE_TOKEN || undefined;
+  if (username !== undefined) return { basicAuth: { username, ...(password !== undefined ? { password } : {}) } };
+  if (values['bearer-token-file'] !== undefined) return { bearerTokenFile: values['bearer-token-file'] };
+  if (env.RANKSCOPE_TOKEN) return { bearerToken: env.RANKSCOPE_TOKEN };
+  return undefined;
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
+import type { Server as TlsServer } from 'node:tls';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { Distributor, type IngestObserver } from '../ingest/distributor.ts';
@@ -25,6 +26,8 @@ import { QueryScheduler } from './query-scheduler.ts';
 import { tailRoutes } from './tail-routes.ts';
 import { RunTracker } from '../training/run-tracker.ts';
 import { trainingRoutes } from './training-routes.ts';
+import { registerTokenAuth } from './auth.ts';
+import { readTlsOptions, reloadTlsOnChange } from './tls.ts';
 import { PACKAGED_UI_DIR, uiRoutes } from './ui-routes.ts';
 
 export interface RunningServer {
@@ -150,7 +153,9 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       },
     });
 
+    const tls = config.server.tls.cert_file === '' ? undefined : readTlsOptions(config.server.tls);
     app = Fastify({
+      ...(tls !== undefined ? { https: tls } : {}),
       logger: { level: config.server.log_level, stream: process.stderr },
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.server.max_request_body_size,
@@ -169,6 +174,20 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       return reply.code(statusCode).type('text/plain; charset=utf-8').send(message);
     });
 
+    if (config.auth.tokens_file !== '') {
+      if (tls === undefined && !['127.0.0.1', '::1', 'localhost'].includes(listen.host)) {
+        app.log.warn(`auth.tokens_file is set but server.tls is not: tokens and logs cross the network to ${config.server.listen} in clear text (docs/auth.md)`);
+      }
+      stopHooks.push(
+        registerTokenAuth(app, {
+          tokensFile: config.auth.tokens_file,
+          openPaths: config.auth.open_paths,
+          reloadIntervalMs: config.auth.reload_interval,
+          multiTenantQueries: config.query.multi_tenant_queries_enabled,
+          log: app.log,
+        }),
+      );
+    }
     await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
     await app.register(pushRoutes, {
       distributor,
@@ -238,6 +257,10 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     if (config.ui.enabled) await app.register(uiRoutes, { distDir: config.ui.dist_dir === '' ? PACKAGED_UI_DIR : config.ui.dist_dir });
 
     await app.listen({ host: listen.host, port: listen.port });
+    if (tls !== undefined) {
+      const watch = reloadTlsOnChange(app.server as unknown as TlsServer, config.server.tls, config.server.tls.reload_interval, app.log);
+      stopHooks.push(async () => watch.close());
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : listen.port;
     const urlHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
@@ -245,7 +268,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     let closing: Promise<void> | undefined;
     const running = app;
     return {
-      url: `http://${urlHost}:${port}`,
+      url: `${tls !== undefined ? 'https' : 'http'}://${urlHost}:${port}`,
       host: listen.host,
       port,
       config,

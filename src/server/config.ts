@@ -49,6 +49,32 @@ const listenAddress = z.string().refine((text) => parseListenAddress(text) !== u
   message: 'expected HOST:PORT, e.g. 127.0.0.1:3100 or 0.0.0.0:3100 (port 0 picks a free port)',
 });
 
+export const tlsSectionSchema = z
+  .object({
+    /** PEM certificate (chain) to serve HTTPS with; empty (default) serves plain HTTP. */
+    cert_file: z.string().default(''),
+    /** PEM private key of cert_file. */
+    key_file: z.string().default(''),
+    /** PEM CA bundle; when set, every client must present a certificate it signed (mutual TLS). */
+    client_ca_file: z.string().default(''),
+    /** How often the files are checked for changes; a change is served to new connections. */
+    reload_interval: durationMs.prefault('5s'),
+  })
+  .strict()
+  .refine((tls) => (tls.cert_file === '') === (tls.key_file === ''), { message: 'set both cert_file and key_file, or neither', path: ['key_file'] })
+  .refine((tls) => tls.client_ca_file === '' || tls.cert_file !== '', { message: 'client_ca_file needs cert_file and key_file (mutual TLS runs over HTTPS)', path: ['client_ca_file'] });
+
+export const authSectionSchema = z
+  .object({
+    /** Tokens file (docs/auth.md); when set, every request but open_paths needs a token from it. Needs auth_enabled. */
+    tokens_file: z.string().default(''),
+    /** Paths answered without a token (exact paths, no query string). */
+    open_paths: z.array(z.string().startsWith('/', 'expected a path starting with /')).default(['/ready', '/metrics']),
+    /** How often the tokens file is checked for changes. */
+    reload_interval: durationMs.prefault('5s'),
+  })
+  .strict();
+
 export const serverSectionSchema = z
   .object({
     /** Address the HTTP API and UI listen on. */
@@ -81,6 +107,8 @@ export const serverSectionSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
     /** On SIGTERM, how long to wait for in-flight requests and the store flush before giving up. */
     shutdown_timeout: durationMs.prefault('30s'),
+    /** HTTPS (docs/auth.md). */
+    tls: tlsSectionSchema.prefault({}),
   })
   .strict();
 
@@ -169,6 +197,8 @@ export const serverConfigSchema = z
   .object({
     /** Require X-Scope-OrgID on every tenant-scoped request (401 `no org id` without it). Off: tenant `fake`. */
     auth_enabled: z.boolean().default(false),
+    /** Token authentication (docs/auth.md). */
+    auth: authSectionSchema.prefault({}),
     server: serverSectionSchema.prefault({}),
     limits: limitsSectionSchema.prefault({}),
     query: queryEngineSectionSchema.prefault({}),
@@ -178,7 +208,11 @@ export const serverConfigSchema = z
     training: trainingConfigSchema.prefault({}),
     tsdb: tsdbConfigSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.auth.tokens_file === '' || config.auth_enabled, {
+    message: 'a tokens file binds tokens to tenants, so it needs auth_enabled: true',
+    path: ['auth', 'tokens_file'],
+  });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;

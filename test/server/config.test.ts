@@ -10,7 +10,7 @@ const root = new URL('../../', import.meta.url);
 const examplePath = new URL('examples/rankscope.yaml', root).pathname;
 const docs = readFileSync(new URL('docs/config.md', root), 'utf8');
 /** Sections this schema defines itself; store and ruler document their own keys' meaning. */
-const OWN_SECTIONS = ['auth_enabled', 'server', 'limits', 'query', 'ui'];
+const OWN_SECTIONS = ['auth_enabled', 'auth', 'server', 'limits', 'query', 'ui'];
 
 function leafPaths(value: unknown, prefix: string[] = []): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || (prefix.length > 0 && Object.keys(value).length === 0)) {

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -11,9 +11,11 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Chromium> {
+/** `contextOptions`: e.g. httpCredentials, answered when the server asks for basic auth. */
+export async function launchChromium(contextOptions: Pick<BrowserContextOptions, 'httpCredentials' | 'ignoreHTTPSErrors'> = {}): Promise<Chromium> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'rankscope-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
+    ...contextOptions,
     executablePath: CHROMIUM_PATH,
     headless: true,
     viewport: { width: 1400, height: 900 },
