@@ -131,13 +131,18 @@ const GATE = /rror|xception|NCCL|ncc|Killed|[Kk]ill process|oom|memory|Traceback
 
 const TRACEBACK = 'Traceback (most recent call last)';
 
+/** Whether any signature could match: the cheap test every line gets (line-templates.ts caches it per template). */
+export function mayMatchSignature(text: string): boolean {
+  return GATE.test(text);
+}
+
 /**
  * The hits of one entry (a line, or a whole traceback the agent joined). Role-less matching: every
  * non-exception signature that matches is returned, then the traceback's exception line when no
  * cause/consequence signature already explained it.
  */
-export function matchSignatures(text: string): SignatureHit[] {
-  if (!GATE.test(text)) return [];
+export function matchSignatures(text: string, gatePassed = false): SignatureHit[] {
+  if (!gatePassed && !GATE.test(text)) return [];
   const hits: SignatureHit[] = [];
   let explained = false;
   for (const signature of FAILURE_SIGNATURES) {

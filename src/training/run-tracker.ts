@@ -29,6 +29,8 @@ export const RUNS_DEFAULT_LIMIT = 100;
 export const RUNS_MAX_LIMIT = 10_000;
 /** Default point budget per rank of one series answer. */
 export const SERIES_DEFAULT_MAX_POINTS = 5000;
+/** Default point budget of an all-ranks answer, shared by the ranks (at least 100 each): 64 ranks × 5000 points would be 6 MB of JSON. */
+export const SERIES_DEFAULT_TOTAL_POINTS = 20_000;
 
 export function formatRfc3339Nano(timeNs: bigint): string {
   const ms = timeNs / 1_000_000n;
@@ -237,8 +239,9 @@ export class RunTracker {
   }
 
   /** GET /api/v1/runs/{id}/series?name=…[&rank=…]. */
-  series(run: RunState, name: string, rank: number | undefined, maxPoints = SERIES_DEFAULT_MAX_POINTS): Array<{ name: string; rank: number; x: 'step' | 'time'; points: Array<[number | string, number | string]> }> {
+  series(run: RunState, name: string, rank: number | undefined, maxPointsPerRank?: number): Array<{ name: string; rank: number; x: 'step' | 'time'; points: Array<[number | string, number | string]> }> {
     const ranks = rank === undefined ? run.series.ranksOf(name) : [rank];
+    const maxPoints = maxPointsPerRank ?? (rank === undefined ? Math.max(100, Math.floor(SERIES_DEFAULT_TOTAL_POINTS / Math.max(1, ranks.length))) : SERIES_DEFAULT_MAX_POINTS);
     const out = [];
     for (const r of ranks) {
       const series = run.series.get(name, r);
