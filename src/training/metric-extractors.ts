@@ -289,7 +289,7 @@ export const EXTRACTORS: ReadonlyArray<{ name: string; gate: (line: string) => b
 /** Lines longer than this are tracebacks or dumps, not metric lines (a Lightning line with many `\r` redraws is the exception). */
 const MAX_METRIC_LINE_CHARS = 4096;
 /** A metric line has a number right after `=`, `:` or a word (`loss 2.3`), or a non-finite value. */
-const NUMBER_AFTER_KEY = /[=:]\s*[-+]?\.?\d|[A-Za-z_]\s+[-+]?\d|\b(?:nan|NaN|inf|Infinity)\b/;
+const NUMBER_AFTER_KEY = /[=:]\s*['"]?[-+]?\.?\d|\w\s+[-+]?\d|\b(?:nan|NaN|inf|Infinity)\b/;
 
 export function extractMetrics(line: string): ExtractedMetrics | undefined {
   if (line.length > MAX_METRIC_LINE_CHARS && line.indexOf('\r') === -1) return undefined;
