@@ -8,7 +8,7 @@
 // 404 unknown run.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT, SERIES_DEFAULT_MAX_POINTS, type RunTracker } from '../training/run-tracker.ts';
+import { RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT, type RunTracker } from '../training/run-tracker.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
 
@@ -76,7 +76,7 @@ export async function trainingRoutes(app: FastifyInstance, options: TrainingRout
       const name = single(query, 'name');
       if (name === undefined || name === '') return { names: run.series.names() };
       const rank = wholeNumber(single(query, 'rank'), 'rank', 0, 10_000_000);
-      const maxPoints = wholeNumber(single(query, 'max_points'), 'max_points', 2, MAX_SERIES_POINTS) ?? SERIES_DEFAULT_MAX_POINTS;
+      const maxPoints = wholeNumber(single(query, 'max_points'), 'max_points', 2, MAX_SERIES_POINTS);
       const series = tracker.series(run, name, rank, maxPoints);
       if (rank !== undefined) {
         const one = series[0];

@@ -83,7 +83,7 @@ export const FAILURE_SIGNATURES: readonly FailureSignature[] = [
   // --- kernel / cgroup OOM killer -----------------------------------------------------------------
   sig('kernel-oom-killed', 'kernel_oom', 'critical', 'kernel_oom', /(?:Memory cgroup out of memory|Out of memory): Kill(?:ed)? process (\d+) \(([^)]*)\)/, { pid: 1, command: 2 }),
   sig('kernel-oom-kill-line', 'kernel_oom', 'critical', 'kernel_oom', /oom-kill:.*?,task=([^,]+),pid=(\d+)/, { command: 1, pid: 2 }),
-  sig('slurm-oom-kill', 'kernel_oom', 'critical', 'kernel_oom', /Detected (\d+) oom[-_]kill events? in (?:StepId=)?([\w.]+)/, { count: 1, step: 2 }),
+  sig('slurm-oom-kill', 'kernel_oom', 'critical', 'kernel_oom', /Detected (\d+) oom[-_]kill events? in (?:StepId=)?(\d+(?:\.\w+)?)/, { count: 1, step: 2 }),
   // --- DataLoader workers --------------------------------------------------------------------------
   sig('dataloader-terminated', 'python_exception', 'warning', 'consequence', /DataLoader worker \(pid\(?s?\)? ?([\d, ]+)\)? is killed by signal: Terminated/, { pid: 1 }),
   sig('dataloader-killed', 'kernel_oom', 'critical', 'cause', /DataLoader worker \(pid\(?s?\)? ?([\d, ]+)\)? is killed by signal: Killed/, { pid: 1 }),
@@ -110,11 +110,11 @@ export const FAILURE_SIGNATURES: readonly FailureSignature[] = [
   sig('nccl-remote-error', 'nccl_error', 'error', 'consequence', /ncclRemoteError|remote process exited or there was a network error/),
   // --- connection errors naming the peer ------------------------------------------------------------------
   sig('connection-closed-peer', 'connection_reset', 'error', 'peer', /Connection closed by (?:remote )?peer \[?([A-Za-z0-9][\w.-]*?)\]?(?:<\d+>|:\d+)?(?=$|[\s,;)])/, { peer: 1 }),
-  sig('ib-completion-error', 'nccl_error', 'error', 'peer', /NET\/IB : Got completion from peer ([\w.:-]+?)(?:<\d+>)? with (?:error|status=)(\d+)/, { peer: 1, status: 2 }),
+  sig('ib-completion-error', 'nccl_error', 'error', 'peer', /NET\/IB : Got completion from peer ([\w.:-]+?)(?:<\d+>)? with (?:error |status=)(\d+)/, { peer: 1, status: 2 }),
   sig('connection-reset', 'connection_reset', 'error', 'consequence', /Connection reset by peer|Broken pipe|Failed to recv, got 0 bytes|DistNetworkError|Connection was likely closed/),
   // --- NCCL / IB errors of this rank -----------------------------------------------------------------------
   sig('ib-port-error', 'nccl_error', 'critical', 'cause', /NET\/IB : [\w:]* ?Got async event : (?:port error|local catastrophic error|device fatal)|IBV_EVENT_PORT_ERR|ibv_poll_cq error|port state (?:changed|went) to DOWN/),
-  sig('nccl-error', 'nccl_error', 'critical', 'cause', /NCCL error in: \S+, (unhandled system error|unhandled cuda error|internal error|invalid usage|invalid argument)[^\n]*?(?:NCCL version ([\d.]+))?/, { reason: 1, nccl_version: 2 }),
+  sig('nccl-error', 'nccl_error', 'critical', 'cause', /NCCL error in: \S+, (unhandled system error|unhandled cuda error|internal error|invalid usage|invalid argument)(?:[^\n]*?NCCL version ([\d.]+))?/, { reason: 1, nccl_version: 2 }),
   sig('nccl-error-code', 'nccl_error', 'critical', 'cause', /ncclSystemError|ncclInternalError|ncclUnhandledCudaError|ncclInvalidUsage|DistBackendError: NCCL error/),
   // --- signals of the rank itself -----------------------------------------------------------------------
   sig('fatal-signal', 'sigkill', 'critical', 'cause', /Fatal Python error: (Segmentation fault|Aborted|Bus error)|Signal (11|6|7) \((SIGSEGV|SIGABRT|SIGBUS)\) received by PID (\d+)/, { what: 1, signal: 2, signal_name: 3, pid: 4 }),
@@ -131,13 +131,18 @@ const GATE = /rror|xception|NCCL|ncc|Killed|[Kk]ill process|oom|memory|Traceback
 
 const TRACEBACK = 'Traceback (most recent call last)';
 
+/** Whether any signature could match: the cheap test every line gets (line-templates.ts caches it per template). */
+export function mayMatchSignature(text: string): boolean {
+  return GATE.test(text);
+}
+
 /**
  * The hits of one entry (a line, or a whole traceback the agent joined). Role-less matching: every
  * non-exception signature that matches is returned, then the traceback's exception line when no
  * cause/consequence signature already explained it.
  */
-export function matchSignatures(text: string): SignatureHit[] {
-  if (!GATE.test(text)) return [];
+export function matchSignatures(text: string, gatePassed = false): SignatureHit[] {
+  if (!gatePassed && !GATE.test(text)) return [];
   const hits: SignatureHit[] = [];
   let explained = false;
   for (const signature of FAILURE_SIGNATURES) {

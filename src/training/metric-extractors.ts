@@ -38,6 +38,10 @@ const CANONICAL_NAMES: Record<string, string> = {
   currsamplespersec: 'throughput',
   'samples/s': 'throughput',
   tokens_per_second: 'throughput',
+  tokens_per_s: 'throughput',
+  tokens_per_sec: 'throughput',
+  samples_per_sec: 'throughput',
+  'tokens/s': 'throughput',
   mfu: 'mfu',
   memory: 'memory',
   mem: 'memory',
@@ -151,24 +155,33 @@ function jsonLine(line: string): ExtractedMetrics | undefined {
   return result(out);
 }
 
-// --- Lightning tqdm: `Epoch 0:  22%|██▏  | 4/18 [00:17<01:02,  0.22it/s, loss=10.07, v_num=0]` ------
-const LIGHTNING = /Epoch (\d+):\s+\d+%\|[^|]*\|\s*(\d+)\/(\d+) \[[^\]]*?,\s*([\d.]+)it\/s((?:, [\w/.-]+=[^,\]]+)*)\]/;
+// --- tqdm bars: `Training:  42%|████▏     | 420/1000 [01:10<01:37, 5.97it/s, loss=2.31, lr=1e-4]` ---------
+// Parsed by hand (no backtracking regex): a bar line can be long, and many `\r` redraws share one
+// physical line, of which the last bar state is the newest. The bar's count is the step for plain
+// tqdm (HF Trainer's and most custom loops' bars count optimizer steps); Lightning's `Epoch N:` bars
+// count batches within the epoch, so they give the epoch and no step.
+const TQDM_COUNTS = /^\s*(\d+)\/(?:\d+|\?)\s*$/;
+const LIGHTNING_EPOCH = /Epoch (\d+):\s*$/;
 
-function lightning(line: string): ExtractedMetrics | undefined {
-  // Many `\r` redraws share one physical line; the last complete state is the newest.
-  const states = line.split('\r');
-  for (let i = states.length - 1; i >= 0; i--) {
-    const match = LIGHTNING.exec(states[i]!);
-    if (match === null) continue;
-    const out: ExtractedMetrics = { step: undefined, values: [['epoch', Number(match[1])]] };
-    for (const pair of match[5]!.split(', ')) {
-      const equals = pair.indexOf('=');
-      if (equals > 0) push(out, pair.slice(0, equals).trim(), pair.slice(equals + 1));
-    }
-    out.values.push(['iterations_per_second', Number(match[4])]);
-    return out;
+function tqdm(line: string): ExtractedMetrics | undefined {
+  const state = line.includes('\r') ? (line.split('\r').findLast((candidate) => candidate.includes('%|')) ?? '') : line;
+  const bar = state.indexOf('%|');
+  if (bar === -1) return undefined;
+  const barEnd = state.indexOf('|', bar + 2);
+  const open = barEnd === -1 ? -1 : state.indexOf('[', barEnd);
+  const close = open === -1 ? -1 : state.indexOf(']', open);
+  if (close === -1) return undefined;
+  const counts = TQDM_COUNTS.exec(state.slice(barEnd + 1, open));
+  if (counts === null) return undefined;
+  const epoch = LIGHTNING_EPOCH.exec(state.slice(0, bar).replace(/\s*\d+$/, ''));
+  const out: ExtractedMetrics = { step: epoch === null ? Number(counts[1]) : undefined, values: epoch === null ? [] : [['epoch', Number(epoch[1])]] };
+  for (const part of state.slice(open + 1, close).split(',')) {
+    const pair = part.trim();
+    const equals = pair.indexOf('=');
+    if (equals > 0) push(out, pair.slice(0, equals), pair.slice(equals + 1));
+    else if (pair.endsWith('it/s')) out.values.push(['iterations_per_second', Number(pair.slice(0, -4))]);
   }
-  return undefined;
+  return result(out);
 }
 
 // --- DeepSpeed ------------------------------------------------------------------------------------
@@ -231,29 +244,28 @@ function torchtitan(line: string): ExtractedMetrics | undefined {
 }
 
 // --- Generic fallback: `step 12 loss 2.31 lr 3e-4`, `loss=2.31`, `loss: 2.31` ---------------------------
-const STEP_WORDS = /^(?:.*?\b)?(?:global[ _]step|step|iteration|iter)[\s:=#]+(\d+)\b/i;
-const KEY_VALUE = /(?:^|[\s,|{(\[])([A-Za-z][\w/.@-]{0,39})\s*(?:=|: ?)\s*([-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?)%?)(?=$|[\s,|})\]])/gi;
-const WORD_NUMBER = /\b([a-z][a-z_]{1,29})\s+([-+]?(?:nan|inf|\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+))\b/g;
-/** Words that begin a plain-text metric: `loss 2.31`. Narrow, since prose has numbers too. */
-const WORD_METRICS = new Set(['loss', 'lr', 'grad_norm', 'eval_loss', 'val_loss', 'throughput', 'mfu', 'ppl', 'perplexity', 'accuracy', 'acc']);
+// Keys start only at a word start (the lookbehind), so a line costs one pass, not one per position.
+const STEP_WORDS = /\b(?:global[ _]step|step|iteration|iter)[\s:=#]+(\d+)\b/i;
+const KEY_VALUE = /(?<![\w/.@-])([A-Za-z][\w/.@-]{0,39})(?:\s*=\s*|: ?)([-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?)%?)(?=$|[\s,;|})\]])/gi;
+/** Plain-text `loss 2.31`: only these words, since prose has numbers too. */
+const WORD_NUMBER = /(?<!\w)(loss|lr|grad_norm|eval_loss|val_loss|throughput|mfu|ppl|perplexity|accuracy|acc)\s+([-+]?(?:nan|inf|\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+))\b/g;
 
 function generic(line: string): ExtractedMetrics | undefined {
   const out: ExtractedMetrics = { step: undefined, values: [] };
   let named = 0;
-  for (const pair of line.matchAll(KEY_VALUE)) {
-    const key = pair[1]!;
-    const lower = key.toLowerCase();
-    if (STEP_KEYS.has(lower) || CANONICAL_NAMES[lower] !== undefined) named++;
-    push(out, key, pair[2]!);
-  }
-  const stepMatch = STEP_WORDS.exec(line);
-  if (stepMatch !== null && out.step === undefined) out.step = Number(stepMatch[1]);
-  if (stepMatch !== null || out.values.length === 0) {
-    for (const pair of line.matchAll(WORD_NUMBER)) {
-      if (!WORD_METRICS.has(pair[1]!)) continue;
-      named++;
-      push(out, pair[1]!, pair[2]!);
+  if (line.includes('=') || line.includes(':')) {
+    for (const pair of line.matchAll(KEY_VALUE)) {
+      const key = pair[1]!;
+      const lower = key.toLowerCase();
+      if (STEP_KEYS.has(lower) || CANONICAL_NAMES[lower] !== undefined) named++;
+      push(out, key, pair[2]!);
     }
+  }
+  const stepMatch = out.step === undefined ? STEP_WORDS.exec(line) : null;
+  if (stepMatch !== null) out.step = Number(stepMatch[1]);
+  for (const pair of line.matchAll(WORD_NUMBER)) {
+    named++;
+    push(out, pair[1]!, pair[2]!);
   }
   // One stray `x=3` in prose is not a metric: ask for a known name, or several numbers together.
   if (named === 0 && out.values.length < 2) return undefined;
@@ -262,28 +274,29 @@ function generic(line: string): ExtractedMetrics | undefined {
 
 type Extractor = (line: string) => ExtractedMetrics | undefined;
 
-/** Format extractors, most specific first; the generic fallback runs when none matched. */
-export const EXTRACTORS: ReadonlyArray<{ name: string; extract: Extractor }> = [
-  { name: 'pytorch-examples', extract: pytorchExamples },
-  { name: 'hf-trainer', extract: pythonDict },
-  { name: 'json', extract: jsonLine },
-  { name: 'lightning', extract: lightning },
-  { name: 'deepspeed', extract: deepspeed },
-  { name: 'megatron', extract: megatron },
-  { name: 'torchtitan', extract: torchtitan },
-  { name: 'generic', extract: generic },
+/** Format extractors, most specific first; the generic fallback runs when none matched. Each has a literal gate that is cheap to test. */
+export const EXTRACTORS: ReadonlyArray<{ name: string; gate: (line: string) => boolean; extract: Extractor }> = [
+  { name: 'hf-trainer', gate: (line) => line.includes("{'"), extract: pythonDict },
+  { name: 'json', gate: (line) => line.includes('{"'), extract: jsonLine },
+  { name: 'tqdm', gate: (line) => line.includes('%|'), extract: tqdm },
+  { name: 'pytorch-examples', gate: (line) => line.includes('Epoch') || line.includes('Test set') || line.includes('* Acc@1'), extract: pytorchExamples },
+  { name: 'deepspeed', gate: (line) => line.includes('step=') || line.includes('OVERFLOW!'), extract: deepspeed },
+  { name: 'megatron', gate: (line) => line.includes('iteration'), extract: megatron },
+  { name: 'torchtitan', gate: (line) => line.includes('step:') && line.includes('loss:'), extract: torchtitan },
+  { name: 'generic', gate: () => true, extract: generic },
 ];
 
 /** Lines longer than this are tracebacks or dumps, not metric lines (a Lightning line with many `\r` redraws is the exception). */
 const MAX_METRIC_LINE_CHARS = 4096;
+/** A metric line has a number right after `=`, `:` or a word (`loss 2.3`), or a non-finite value. */
+const NUMBER_AFTER_KEY = /[=:]\s*['"]?[-+]?\.?\d|\w\s+[-+]?\d|\b(?:nan|NaN|inf|Infinity)\b/;
 
 export function extractMetrics(line: string): ExtractedMetrics | undefined {
   if (line.length > MAX_METRIC_LINE_CHARS && line.indexOf('\r') === -1) return undefined;
-  // Cheap gate: a metric line has a digit (or nan/inf) and one of `=`, `:`, or `loss`.
-  if (!/\d|nan|inf/i.test(line)) return undefined;
-  if (line.indexOf('=') === -1 && line.indexOf(':') === -1 && line.indexOf('loss') === -1) return undefined;
+  if (!NUMBER_AFTER_KEY.test(line)) return undefined;
   if (line.indexOf('Traceback (most recent call last)') !== -1) return undefined;
   for (const extractor of EXTRACTORS) {
+    if (!extractor.gate(line)) continue;
     const found = extractor.extract(line);
     if (found !== undefined) return found;
   }

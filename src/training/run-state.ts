@@ -5,7 +5,7 @@
 
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
-import { extractMetrics } from './metric-extractors.ts';
+import { LineTemplates } from './line-templates.ts';
 import { globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
 import { RunSeries } from './series-store.ts';
 
@@ -126,6 +126,7 @@ export class RunState {
   readonly hits: Hit[] = [];
   readonly finishes: Hit[] = [];
   readonly series = new RunSeries();
+  private readonly templates = new LineTemplates();
   /** `host:pid` → global rank. */
   readonly pids = new Map<string, number>();
   /** IP address → host, from NCCL bootstrap lines. */
@@ -222,7 +223,8 @@ export class RunState {
         this.addresses.set(state.address!, nccl.host);
       }
     }
-    const metrics = extractMetrics(line);
+    const reading = this.templates.read(line);
+    const metrics = reading.metrics;
     if (metrics !== undefined) {
       const timeNumber = Number(timeNs);
       let progressed = false;
@@ -235,7 +237,8 @@ export class RunState {
       }
       if (progressed) state.noteProgress(timeNs, metrics.step);
     }
-    for (const hit of matchSignatures(line)) {
+    if (!reading.mayMatchSignature) return;
+    for (const hit of matchSignatures(line, true)) {
       if (hit.signature.role === 'exit' && (hit.signature.id === 'wrapper-exit-code' || hit.signature.id === 'wrapper-signal')) {
         state.exitCode = hit.fields.exitcode !== undefined ? Number(hit.fields.exitcode) : null;
         state.exitSignal = hit.fields.signal_name ?? null;

@@ -29,6 +29,8 @@ export const RUNS_DEFAULT_LIMIT = 100;
 export const RUNS_MAX_LIMIT = 10_000;
 /** Default point budget per rank of one series answer. */
 export const SERIES_DEFAULT_MAX_POINTS = 5000;
+/** Default point budget of an all-ranks answer, shared by the ranks (at least 100 each): 64 ranks × 5000 points would be 6 MB of JSON. */
+export const SERIES_DEFAULT_TOTAL_POINTS = 20_000;
 
 export function formatRfc3339Nano(timeNs: bigint): string {
   const ms = timeNs / 1_000_000n;
@@ -49,8 +51,8 @@ export interface RunSummary {
   last_activity_at: string | null;
   duration_seconds: number | null;
   attempt: number;
-  first_failure_class: string | null;
-  first_failure_rank: number | null;
+  first_failure: { rank: number | null; class: string; time: string; host: string | null; summary: string } | null;
+  hung_ranks: number[];
 }
 
 type Emit = (tenant: string, streams: AppendStream[]) => Promise<void>;
@@ -180,15 +182,16 @@ export class RunTracker {
       last_activity_at: run.lastNs === undefined ? null : formatRfc3339Nano(run.lastNs),
       duration_seconds: run.firstNs === undefined || run.lastNs === undefined ? null : Number(run.lastNs - run.firstNs) / 1e9,
       attempt: run.currentAttempt().number,
-      first_failure_class: verdict.first?.class ?? null,
-      first_failure_rank: verdict.first?.rank ?? null,
+      first_failure:
+        verdict.first === null
+          ? null
+          : { rank: verdict.first.rank, class: verdict.first.class, time: formatRfc3339Nano(verdict.first.timeNs), host: verdict.first.host ?? null, summary: verdict.first.summary },
+      hung_ranks: verdict.hungRanks,
     };
   }
 
   /** GET /api/v1/runs/{id}. */
   runDetail(run: RunState): Record<string, unknown> {
-    const verdict = this.verdict(run);
-    const first = verdict.first;
     return {
       ...this.summary(run),
       node_ranks: [...run.nodeRanks].sort(),
@@ -210,8 +213,6 @@ export class RunTracker {
           exit_signal: rank.exitSignal,
         })),
       exit_codes: Object.fromEntries([...run.ranks.values()].filter((rank) => rank.exitCode !== undefined).map((rank) => [String(rank.rank), rank.exitCode])),
-      first_failure: first === null ? null : { rank: first.rank, class: first.class, time: formatRfc3339Nano(first.timeNs), host: first.host ?? null, summary: first.summary },
-      hung_ranks: verdict.hungRanks,
       series: run.series.names(),
     };
   }
@@ -237,8 +238,9 @@ export class RunTracker {
   }
 
   /** GET /api/v1/runs/{id}/series?name=…[&rank=…]. */
-  series(run: RunState, name: string, rank: number | undefined, maxPoints = SERIES_DEFAULT_MAX_POINTS): Array<{ name: string; rank: number; x: 'step' | 'time'; points: Array<[number | string, number | string]> }> {
+  series(run: RunState, name: string, rank: number | undefined, maxPointsPerRank?: number): Array<{ name: string; rank: number; x: 'step' | 'time'; points: Array<[number | string, number | string]> }> {
     const ranks = rank === undefined ? run.series.ranksOf(name) : [rank];
+    const maxPoints = maxPointsPerRank ?? (rank === undefined ? Math.max(100, Math.floor(SERIES_DEFAULT_TOTAL_POINTS / Math.max(1, ranks.length))) : SERIES_DEFAULT_MAX_POINTS);
     const out = [];
     for (const r of ranks) {
       const series = run.series.get(name, r);
