@@ -114,5 +114,6 @@ test('duplicate label sets and many-to-many matches fail with Prometheus message
     engine.instantQuery('t', 'requests_total + on() up', 30_000),
     /^PromQLQueryError: found duplicate series for the match group \{\} on the right hand-side of the operation: \[\{__name__="up", job="a"\}, \{__name__="up", job="b"\}\];many-to-many matching not allowed: matching labels must be unique on one side$/,
   );
-  await assert.rejects(engine.instantQuery('t', 'up + on() group_left requests_total', 30_000), /multiple matches for labels: grouping labels must ensure unique matches/);
+  await assert.rejects(engine.instantQuery('t', 'requests_total + on() up', 30_000), /many-to-many matching not allowed/);
+  await assert.rejects(engine.instantQuery('t', 'up + on() requests_total', 30_000), /multiple matches for labels: many-to-one matching must be explicit \(group_left\/group_right\)/);
 });
