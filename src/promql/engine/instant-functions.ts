@@ -7,7 +7,9 @@ import type { Call, PositionRange } from '../syntax/ast.ts';
 import { compileAnchoredRegex } from '../regex.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { bucketFraction, bucketQuantile, type Bucket } from './histogram-buckets.ts';
-import { compareLabels, hasAnyPoint, labelsKey, mergeSameLabels, newVectorSeries, stepTime, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { nativeHistogramFraction, nativeHistogramQuantile, nativeHistogramVariance } from './native-histogram-stats.ts';
+import type { NativeHistogram } from './native-histogram.ts';
+import { compareLabels, hasAnyPoint, histogramAt, labelsKey, mergeSameLabels, newVectorSeries, stepTime, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
 type MathFunction = (value: number) => number;
 
@@ -58,10 +60,36 @@ function mapValues(series: StepVectorSeries[], count: number, fn: (value: number
   for (const s of series) {
     const result = newVectorSeries(s.labels, count, dropName || s.dropName);
     for (let i = 0; i < count; i++) {
-      if (!s.present[i]) continue;
+      // Float functions skip histogram samples.
+      if (!s.present[i] || histogramAt(s, i) !== undefined) continue;
       const value = fn(s.values[i]!, i);
       if (value === undefined) continue;
       result.values[i] = value;
+      result.present[i] = 1;
+    }
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+const HISTOGRAM_READERS: Record<string, (h: NativeHistogram) => number> = {
+  histogram_count: (h) => h.count,
+  histogram_sum: (h) => h.sum,
+  histogram_avg: (h) => h.sum / h.count,
+  histogram_stddev: (h) => Math.sqrt(nativeHistogramVariance(h)),
+  histogram_stdvar: (h) => nativeHistogramVariance(h),
+};
+
+/** Applies a histogram → float function to the histogram samples (float samples are skipped). */
+function mapHistograms(series: StepVectorSeries[], count: number, fn: (h: NativeHistogram, step: number) => number): StepVectorSeries[] {
+  const out: StepVectorSeries[] = [];
+  for (const s of series) {
+    if (s.histograms === undefined) continue;
+    const result = newVectorSeries(s.labels, count, true);
+    for (let i = 0; i < count; i++) {
+      const h = histogramAt(s, i);
+      if (!s.present[i] || h === undefined) continue;
+      result.values[i] = fn(h, i);
       result.present[i] = 1;
     }
     if (hasAnyPoint(result)) out.push(result);
@@ -170,9 +198,10 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
     case 'histogram_count':
     case 'histogram_sum':
     case 'histogram_stddev':
-    case 'histogram_stdvar':
-      // Native histograms are not stored yet: float series have no histogram to read.
-      return { kind: 'vector', series: [] };
+    case 'histogram_stdvar': {
+      const read = HISTOGRAM_READERS[name]!;
+      return { kind: 'vector', series: mapHistograms(vectorArg(args[0]), count, (h) => read(h)) };
+    }
     case 'info':
       return { kind: 'vector', series: vectorArg(args[0]) };
     default:
@@ -345,13 +374,19 @@ function parseBound(text: string): number {
 
 function collectBuckets(group: BucketGroup, step: number): Bucket[] {
   const buckets: Bucket[] = [];
-  for (const m of group.members) if (m.series.present[step]) buckets.push({ upperBound: m.upperBound, count: m.series.values[step]! });
+  for (const m of group.members) if (m.series.present[step] && histogramAt(m.series, step) === undefined) buckets.push({ upperBound: m.upperBound, count: m.series.values[step]! });
   return buckets;
 }
 
 function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, qPos: PositionRange, vectorPos: PositionRange): StepVectorSeries[] {
   for (const q of qs) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`, qPos);
-  const out: StepVectorSeries[] = [];
+  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i) => {
+    if (Number.isNaN(h.sum) && h.count > 0) {
+      annotations.info(`input to histogram_quantile has NaN observations, result is NaN for metric name ${JSON.stringify('')}`, vectorPos);
+    }
+    return nativeHistogramQuantile(qs[i]!, h);
+  });
+  series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
     const result = newVectorSeries(group.labels, count);
     for (let i = 0; i < count; i++) {
@@ -371,7 +406,8 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
 }
 
 function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, vectorPos: PositionRange): StepVectorSeries[] {
-  const out: StepVectorSeries[] = [];
+  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i) => nativeHistogramFraction(lowers[i]!, uppers[i]!, h));
+  series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
     const result = newVectorSeries(group.labels, count);
     for (let i = 0; i < count; i++) {
