@@ -22,7 +22,7 @@ export function nativeHistogramQuantile(q: number, h: NativeHistogram): number {
   if (buckets.length === 0) return NaN;
   const forward = Number.isNaN(h.sum) || q < 0.5;
   const ordered = forward ? buckets : [...buckets].reverse();
-  let rank = forward ? q * h.count : (1 - q) * h.count;
+  const rank = forward ? q * h.count : (1 - q) * h.count;
   let count = 0;
   let bucket = ordered[0]!;
   for (const b of ordered) {
@@ -51,7 +51,7 @@ function fractionBelow(bucket: HistogramBucket, value: number, custom: boolean):
   if (value <= bucket.lower) return 0;
   if (value >= bucket.upper) return 1;
   let lower = bucket.lower;
-  let upper = bucket.upper;
+  const upper = bucket.upper;
   if (custom || bucket.isZero) {
     if (lower === -Infinity) {
       if (upper <= 0) return 1;
