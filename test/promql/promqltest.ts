@@ -441,7 +441,7 @@ export async function runTestFile(text: string): Promise<EvalOutcome[]> {
           parseError = error instanceof UnsupportedInput ? 'native histogram expected values are not supported' : `bad test line: ${(error as Error).message}`;
         }
       }
-      outcomes.push(await runBlock(engine, block, parseError ?? (unsupportedLoad ? 'loaded data has native histogram samples (not supported)' : undefined)));
+      outcomes.push(await runBlock(engine, block, parseError ?? (unsupportedLoad ? 'loaded data has start timestamps (@st), not supported' : undefined)));
       continue;
     }
     throw new Error(`unknown command at line ${i}: ${line}`);

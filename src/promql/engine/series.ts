@@ -28,6 +28,14 @@ export function histogramAt(series: { histograms?: Array<NativeHistogram | undef
   return series.histograms === undefined ? undefined : series.histograms[index];
 }
 
+/** Copies the sample (float or histogram) at step `i` from one series to another. */
+export function copyPoint(from: StepVectorSeries, to: StepVectorSeries, i: number): void {
+  to.values[i] = from.values[i]!;
+  to.present[i] = 1;
+  const histogram = histogramAt(from, i);
+  if (histogram !== undefined) setHistogram(to, i, histogram);
+}
+
 export function setHistogram(series: StepVectorSeries, index: number, histogram: NativeHistogram): void {
   series.histograms ??= new Array<NativeHistogram | undefined>(series.values.length);
   series.histograms[index] = histogram;
