@@ -6,6 +6,7 @@ import type { Labels } from '../../push/types.ts';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../syntax/ast.ts';
 import { PromQLQueryError } from './errors.ts';
 import { applyBinaryOp } from './float-math.ts';
+import { trimHistogram } from './native-histogram-stats.ts';
 import { combine, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
 import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVectorSeries, setHistogram, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
@@ -29,6 +30,7 @@ export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue,
 
 /** Histogram ⊙ scalar: only `*` (either side) and `/` (scalar on the right) are defined. */
 function histogramScalar(op: BinaryOp, h: NativeHistogram, scalar: number, scalarOnLeft: boolean): NativeHistogram | undefined {
+  if ((op === '</' || op === '>/') && !scalarOnLeft) return trimHistogram(h, scalar, op === '</');
   if (op === '*') return scaleHistogram(h, scalar);
   if (op === '/' && !scalarOnLeft) return scaleHistogram(h, 1 / scalar);
   return undefined;
@@ -36,7 +38,8 @@ function histogramScalar(op: BinaryOp, h: NativeHistogram, scalar: number, scala
 
 function vectorScalar(series: StepVectorSeries[], scalar: Float64Array, op: BinaryOp, comparison: boolean, returnBool: boolean, scalarOnLeft: boolean, grid: StepGrid): StepVectorSeries[] {
   const out: StepVectorSeries[] = [];
-  const dropsName = !comparison || returnBool;
+  // Trimming a histogram keeps its identity, like a comparison filter.
+  const dropsName = (!comparison || returnBool) && op !== '</' && op !== '>/';
   for (const input of series) {
     const result = newVectorSeries(input.labels, grid.count, dropsName || input.dropName);
     for (let i = 0; i < grid.count; i++) {

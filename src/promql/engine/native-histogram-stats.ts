@@ -3,7 +3,7 @@
 // and custom buckets linearly, as Prometheus' histogram_quantile and histogram_fraction do.
 
 import { kahanSumInc } from './float-math.ts';
-import { allBuckets, usesCustomBuckets, type HistogramBucket, type NativeHistogram } from './native-histogram.ts';
+import { allBuckets, copyHistogram, exponentialBound, usesCustomBuckets, type HistogramBucket, type NativeHistogram } from './native-histogram.ts';
 
 function interpolate(bucket: HistogramBucket, fraction: number, custom: boolean): number {
   if (custom || bucket.isZero) return bucket.lower + (bucket.upper - bucket.lower) * fraction;
@@ -101,4 +101,63 @@ export function nativeHistogramVariance(h: NativeHistogram): number {
     [variance, compensation] = kahanSumInc(bucket.count * delta * delta, variance, compensation);
   }
   return (variance + compensation) / h.count;
+}
+
+/** A representative value for a (possibly trimmed) bucket: geometric mean for exponential buckets. */
+function bucketMidpoint(lower: number, upper: number, exponential: boolean): number {
+  if (!exponential) {
+    if (lower === -Infinity) return upper;
+    if (upper === Infinity) return lower;
+    return (lower + upper) / 2;
+  }
+  const mid = Math.sqrt(Math.abs(lower) * Math.abs(upper));
+  return upper <= 0 ? -mid : mid;
+}
+
+/**
+ * The trim operators: `h </ x` keeps the observations at or below x, `h >/ x` those at or above it.
+ * A bucket the cutoff falls into keeps its interpolated share; the sum is re-estimated from what is
+ * left (an infinite cutoff that keeps everything leaves the histogram as it is).
+ */
+export function trimHistogram(h: NativeHistogram, cutoff: number, keepBelow: boolean): NativeHistogram {
+  if ((keepBelow && cutoff === Infinity) || (!keepBelow && cutoff === -Infinity)) return h;
+  const out = copyHistogram(h);
+  const custom = usesCustomBuckets(h);
+  let count = 0;
+  let sum = 0;
+  const keep = (bucket: HistogramBucket, exponential: boolean): number => {
+    const below = fractionBelow(bucket, cutoff, !exponential);
+    const share = keepBelow ? below : 1 - below;
+    if (share <= 0) return 0;
+    const lower = keepBelow ? bucket.lower : Math.max(bucket.lower, cutoff);
+    const upper = keepBelow ? Math.min(bucket.upper, cutoff) : bucket.upper;
+    const kept = bucket.count * share;
+    count += kept;
+    if (kept > 0) sum += kept * bucketMidpoint(lower, upper, exponential);
+    return kept;
+  };
+  if (custom) {
+    const cv = h.customValues ?? [];
+    for (const [index, c] of h.positive) {
+      const upper = index < cv.length ? cv[index]! : Infinity;
+      // The first custom bucket starts at zero when its bound is positive (as for quantiles).
+      const lower = index === 0 ? (upper > 0 ? 0 : -Infinity) : cv[index - 1]!;
+      const bucket = { lower, upper, count: c, isZero: false };
+      out.positive.set(index, keep(bucket, false));
+    }
+  } else {
+    for (const [index, c] of h.negative) {
+      out.negative.set(index, keep({ lower: -exponentialBound(index, h.schema), upper: -exponentialBound(index - 1, h.schema), count: c, isZero: false }, true));
+    }
+    // A zero bucket beside buckets of one sign only covers that side of zero.
+    const zeroLower = h.negative.size === 0 && h.positive.size > 0 ? 0 : -h.zeroThreshold;
+    const zeroUpper = h.positive.size === 0 && h.negative.size > 0 ? 0 : h.zeroThreshold;
+    out.zeroCount = keep({ lower: zeroLower, upper: zeroUpper, count: h.zeroCount, isZero: true }, false);
+    for (const [index, c] of h.positive) {
+      out.positive.set(index, keep({ lower: exponentialBound(index - 1, h.schema), upper: exponentialBound(index, h.schema), count: c, isZero: false }, true));
+    }
+  }
+  out.count = count;
+  out.sum = sum;
+  return out;
 }
