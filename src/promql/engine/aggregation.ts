@@ -62,7 +62,10 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
     }
     group.members.push(s);
   }
-  if (op === 'topk' || op === 'bottomk') return selectK(order, scalarParam!, op === 'topk', count);
+  if (op === 'topk' || op === 'bottomk') {
+    if (input.some((s) => s.histograms?.some((h, i) => h !== undefined && s.present[i]))) annotations.info(`ignored histogram in ${op} aggregation`, expr.pos);
+    return selectK(order, scalarParam!, op === 'topk', count);
+  }
   if (op === 'limitk') return limitK(order, scalarParam!, count);
   if (op === 'limit_ratio') return limitRatio(input, scalarParam!, count);
   const out: StepVectorSeries[] = [];

@@ -4,7 +4,7 @@
 
 import type { Labels } from '../../push/types.ts';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../syntax/ast.ts';
-import { PromQLQueryError } from './errors.ts';
+import { Annotations, PromQLQueryError } from './errors.ts';
 import { applyBinaryOp } from './float-math.ts';
 import { trimHistogram } from './native-histogram-stats.ts';
 import { combine, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
@@ -12,7 +12,9 @@ import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVect
 
 const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
-export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue, grid: StepGrid): EvalValue {
+export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue, grid: StepGrid, annotations: Annotations): EvalValue {
+  const incompatible = (left: string, right: string): void =>
+    annotations.info(`incompatible sample types encountered for binary operator ${JSON.stringify(expr.op)}: ${left} ${expr.op} ${right}`, expr.pos);
   const op = expr.op;
   const comparison = COMPARISONS.has(op);
   if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {
@@ -20,12 +22,12 @@ export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue,
     for (let i = 0; i < grid.count; i++) values[i] = applyBinaryOp(op, lhs.values[i]!, rhs.values[i]!);
     return { kind: 'scalar', values };
   }
-  if (lhs.kind === 'vector' && rhs.kind === 'scalar') return { kind: 'vector', series: vectorScalar(lhs.series, rhs.values, op, comparison, expr.returnBool, false, grid) };
-  if (lhs.kind === 'scalar' && rhs.kind === 'vector') return { kind: 'vector', series: vectorScalar(rhs.series, lhs.values, op, comparison, expr.returnBool, true, grid) };
+  if (lhs.kind === 'vector' && rhs.kind === 'scalar') return { kind: 'vector', series: vectorScalar(lhs.series, rhs.values, op, comparison, expr.returnBool, false, grid, incompatible) };
+  if (lhs.kind === 'scalar' && rhs.kind === 'vector') return { kind: 'vector', series: vectorScalar(rhs.series, lhs.values, op, comparison, expr.returnBool, true, grid, incompatible) };
   if (lhs.kind !== 'vector' || rhs.kind !== 'vector') throw new PromQLQueryError('binary expression must contain only scalar and instant vector types');
   const matching = expr.matching!;
   if (op === 'and' || op === 'or' || op === 'unless') return { kind: 'vector', series: setOperation(op, lhs.series, rhs.series, matching, grid) };
-  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid) };
+  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid, incompatible) };
 }
 
 /** Histogram ⊙ scalar: only `*` (either side) and `/` (scalar on the right) are defined. */
@@ -36,7 +38,16 @@ function histogramScalar(op: BinaryOp, h: NativeHistogram, scalar: number, scala
   return undefined;
 }
 
-function vectorScalar(series: StepVectorSeries[], scalar: Float64Array, op: BinaryOp, comparison: boolean, returnBool: boolean, scalarOnLeft: boolean, grid: StepGrid): StepVectorSeries[] {
+function vectorScalar(
+  series: StepVectorSeries[],
+  scalar: Float64Array,
+  op: BinaryOp,
+  comparison: boolean,
+  returnBool: boolean,
+  scalarOnLeft: boolean,
+  grid: StepGrid,
+  incompatible: (left: string, right: string) => void,
+): StepVectorSeries[] {
   const out: StepVectorSeries[] = [];
   // Trimming a histogram keeps its identity, like a comparison filter.
   const dropsName = (!comparison || returnBool) && op !== '</' && op !== '>/';
@@ -48,6 +59,8 @@ function vectorScalar(series: StepVectorSeries[], scalar: Float64Array, op: Bina
       if (histogram !== undefined) {
         const scaled = histogramScalar(op, histogram, scalar[i]!, scalarOnLeft);
         if (scaled !== undefined) setHistogram(result, i, scaled);
+        else if (scalarOnLeft) incompatible('float', 'histogram');
+        else incompatible('histogram', 'float');
         continue;
       }
       const value = input.values[i]!;
@@ -162,7 +175,14 @@ function resultLabels(many: Labels, one: Labels, matching: VectorMatching): Labe
   return out;
 }
 
-function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVectorSeries[], matching: VectorMatching, grid: StepGrid): StepVectorSeries[] {
+function vectorVector(
+  expr: BinaryExpr,
+  lhs: StepVectorSeries[],
+  rhs: StepVectorSeries[],
+  matching: VectorMatching,
+  grid: StepGrid,
+  incompatible: (left: string, right: string) => void,
+): StepVectorSeries[] {
   const count = grid.count;
   const op = expr.op;
   const comparison = COMPARISONS.has(op);
@@ -194,6 +214,13 @@ function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVector
 
   /** Vector ⊙ vector where a side is a histogram: h ± h, h * f, f * h, h / f, and h == / != h. */
   const combineHistograms = (left: number | NativeHistogram, right: number | NativeHistogram): number | NativeHistogram | undefined => {
+    const result = combineHistogramSamples(left, right);
+    if (result === undefined && !(comparison && !returnBool && (op === '==' || op === '!=') && typeof left !== 'number' && typeof right !== 'number')) {
+      incompatible(typeof left === 'number' ? 'float' : 'histogram', typeof right === 'number' ? 'float' : 'histogram');
+    }
+    return result;
+  };
+  const combineHistogramSamples = (left: number | NativeHistogram, right: number | NativeHistogram): number | NativeHistogram | undefined => {
     const lh = typeof left === 'number' ? undefined : left;
     const rh = typeof right === 'number' ? undefined : right;
     if (lh && rh) {

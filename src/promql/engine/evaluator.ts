@@ -131,7 +131,7 @@ export class Evaluator {
       case 'BinaryExpr': {
         const lhs = await this.evaluate(expr.lhs, grid);
         const rhs = await this.evaluate(expr.rhs, grid);
-        return evaluateBinary(expr, lhs, rhs, grid);
+        return evaluateBinary(expr, lhs, rhs, grid, this.annotations);
       }
       case 'Call':
         return this.evaluateCall(expr, grid);
@@ -341,11 +341,8 @@ export class Evaluator {
     const hasFloats = hi > lo;
     if (histogramKernel === undefined) {
       // Functions that only read floats ignore histogram samples.
-      if (!hasFloats) {
-        if (func !== 'absent_over_time') this.annotations.info(`ignored histograms in a range containing both floats and histograms for metric name ${JSON.stringify(name)}`, rangeArg.pos);
-        return undefined;
-      }
-      return WINDOW_KERNELS[func]!(floats.timestampsMs, floats.values, lo, hi, ctx);
+      if (hasFloats) this.annotations.info(`ignored histograms in a range containing both floats and histograms for metric name ${JSON.stringify(name)}`, rangeArg.pos);
+      return hasFloats ? WINDOW_KERNELS[func]!(floats.timestampsMs, floats.values, lo, hi, ctx) : undefined;
     }
     if (!hasFloats) return histogramKernel(histograms.timestampsMs, histograms.values, hLo, hHi, ctx, report);
     switch (func) {
