@@ -427,7 +427,7 @@ export class Evaluator {
     const input = await this.rangeInput(rangeArg, grid);
     const keepName = KEEPS_METRIC_NAME.has(call.func);
     const out: StepVectorSeries[] = [];
-    const ctx: WindowContext = { refMs: 0, rangeMs: input.rangeMs, params: scalarArgs.map(() => 0), modifier, lookbackDeltaMs: this.options.lookbackDeltaMs };
+    const ctx: WindowContext = { refMs: 0, rangeMs: input.rangeMs, params: scalarArgs.map(() => 0), modifier, stepMs: 0, lookbackDeltaMs: this.options.lookbackDeltaMs };
     const checkCounterName = RATE_FUNCTIONS.has(call.func);
     const histogramKernel = HISTOGRAM_KERNELS[call.func];
     for (const s of input.series) {
@@ -451,6 +451,7 @@ export class Evaluator {
         lo = advance(floats.timestampsMs, lo, ref - input.rangeMs);
         hi = advance(floats.timestampsMs, hi, ref);
         ctx.refMs = ref;
+        ctx.stepMs = stepTime(grid, i);
         for (let p = 0; p < scalarArgs.length; p++) ctx.params[p] = scalarArgs[p]![i]!;
         if (histograms !== undefined) {
           hLo = advance(histograms.timestampsMs, hLo, ref - input.rangeMs);

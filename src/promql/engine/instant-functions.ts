@@ -4,6 +4,7 @@
 
 import type { Labels } from '../../push/types.ts';
 import type { Call, PositionRange } from '../syntax/ast.ts';
+import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import { compileAnchoredRegex } from '../regex.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { bucketFraction, bucketQuantile, type Bucket } from './histogram-buckets.ts';
@@ -147,7 +148,7 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
       for (let i = 0; i < count; i++) {
         let found = 0;
         for (const s of input) {
-          if (!s.present[i]) continue;
+          if (!s.present[i] || histogramAt(s, i) !== undefined) continue;
           found++;
           values[i] = s.values[i]!;
         }
@@ -192,6 +193,19 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
       return { kind: 'vector', series: labelJoin(vectorArg(args[0]), stringArg(args[1]), stringArg(args[2]), args.slice(3).map(stringArg), count) };
     case 'histogram_quantile':
       return { kind: 'vector', series: histogramQuantile(scalarArg(args[0], count), vectorArg(args[1]), count, annotations, call.args[0]!.pos, call.args[1]!.pos) };
+    case 'histogram_quantiles': {
+      // One output series per quantile, told apart by the label named in the second argument.
+      const label = stringArg(args[1]);
+      const out: StepVectorSeries[] = [];
+      for (let k = 2; k < args.length; k++) {
+        const qs = scalarArg(args[k], count);
+        const value = formatQuantileLabel(qs[0]!);
+        for (const s of histogramQuantile(qs, vectorArg(args[0]), count, annotations, call.args[k]!.pos, call.args[0]!.pos)) {
+          out.push({ ...s, labels: { ...s.labels, [label]: value } });
+        }
+      }
+      return { kind: 'vector', series: out };
+    }
     case 'histogram_fraction':
       return { kind: 'vector', series: histogramFraction(scalarArg(args[0], count), scalarArg(args[1], count), vectorArg(args[2]), count, annotations, call.args[2]!.pos) };
     case 'histogram_avg':
@@ -209,9 +223,15 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
   }
 }
 
+function formatQuantileLabel(q: number): string {
+  const text = formatPlainFloat(q);
+  return Number.isFinite(q) && !text.includes('.') ? `${text}.0` : text;
+}
+
 /** Prometheus sorts sort()/sort_desc() output with NaN last either way; ties keep input order. */
 function sortByValue(series: StepVectorSeries[], descending: boolean): StepVectorSeries[] {
-  return [...series].sort((a, b) => {
+  // Histogram samples have no order; sort() drops them.
+  return series.filter((s) => histogramAt(s, 0) === undefined).sort((a, b) => {
     const va = a.values[0]!;
     const vb = b.values[0]!;
     if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
@@ -352,7 +372,6 @@ function bucketGroups(series: StepVectorSeries[], annotations: Annotations, pos:
     }
     const labels: Labels = { ...s.labels };
     delete labels.le;
-    delete labels.__name__;
     const key = labelsKey(labels);
     let group = groups.get(key);
     if (group === undefined) {
@@ -388,7 +407,7 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
   });
   series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
-    const result = newVectorSeries(group.labels, count);
+    const result = newVectorSeries(group.labels, count, true);
     for (let i = 0; i < count; i++) {
       const buckets = collectBuckets(group, i);
       if (buckets.length === 0) continue;
@@ -409,7 +428,7 @@ function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: S
   const out: StepVectorSeries[] = mapHistograms(series, count, (h, i) => nativeHistogramFraction(lowers[i]!, uppers[i]!, h));
   series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
-    const result = newVectorSeries(group.labels, count);
+    const result = newVectorSeries(group.labels, count, true);
     for (let i = 0; i < count; i++) {
       const buckets = collectBuckets(group, i);
       if (buckets.length === 0) continue;
