@@ -346,6 +346,19 @@ export class Evaluator {
     }
     if (!hasFloats) return histogramKernel(histograms.timestampsMs, histograms.values, hLo, hHi, ctx, report);
     switch (func) {
+      case 'irate':
+      case 'idelta': {
+        // Only the last two samples matter: both histograms or both floats, else the types mix.
+        const tail = [
+          ...[hHi - 2, hHi - 1].filter((k) => k >= hLo).map((k) => ({ t: histograms.timestampsMs[k]!, histogram: true })),
+          ...[hi - 2, hi - 1].filter((k) => k >= lo).map((k) => ({ t: floats.timestampsMs[k]!, histogram: false })),
+        ].sort((a, b) => b.t - a.t).slice(0, 2);
+        if (tail.length < 2) return undefined;
+        if (tail[0]!.histogram && tail[1]!.histogram) return histogramKernel(histograms.timestampsMs, histograms.values, hHi - 2, hHi, ctx, report);
+        if (!tail[0]!.histogram && !tail[1]!.histogram) return WINDOW_KERNELS[func]!(floats.timestampsMs, floats.values, hi - 2, hi, ctx);
+        this.annotations.warn(`encountered a mix of histograms and floats for metric name ${JSON.stringify(name)}`, rangeArg.pos);
+        return undefined;
+      }
       case 'count_over_time':
         return hHi - hLo + (hi - lo);
       case 'present_over_time':

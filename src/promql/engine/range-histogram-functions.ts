@@ -24,6 +24,11 @@ function difference(a: NativeHistogram, b: NativeHistogram, report: (problem: Hi
 }
 
 function histogramRate(ts: Float64Array, hs: NativeHistogram[], lo: number, hi: number, ctx: WindowContext, report: (problem: HistogramProblem) => void, isCounter: boolean, isRate: boolean): NativeHistogram | undefined {
+  if (ctx.modifier !== undefined) {
+    if (isCounter && hs.slice(lo, hi).some((h) => h.counterResetHint === 'gauge')) report('not-counter');
+    if (!isCounter && hi > lo && (hs[lo]!.counterResetHint !== 'gauge' || hs[hi - 1]!.counterResetHint !== 'gauge')) report('not-gauge');
+    return boundedHistogramIncrease(ts, hs, lo, hi, ctx, report, isCounter, isRate);
+  }
   const count = hi - lo;
   if (count < 2) return undefined;
   const first = hs[lo]!;
@@ -46,6 +51,75 @@ function histogramRate(ts: Float64Array, hs: NativeHistogram[], lo: number, hi: 
     result.counterResetHint = 'gauge';
     return isRate ? scaleHistogram(result, 1000 / ctx.rangeMs) : result;
   }
+  return extrapolate(result, ts, hs, lo, hi, ctx, isCounter, isRate);
+}
+
+function add(a: NativeHistogram, b: NativeHistogram, factor: number, report: (problem: HistogramProblem) => void): NativeHistogram | undefined {
+  const { result, problem } = combine(a, b, factor);
+  if (problem !== undefined) report(problem);
+  return result;
+}
+
+/** Histogram at `t` between samples i and i + 1; a counter reset counts from zero. */
+function interpolateHistogram(ts: Float64Array, hs: NativeHistogram[], i: number, t: number, isCounter: boolean, report: (problem: HistogramProblem) => void): NativeHistogram | undefined {
+  const a = hs[i]!;
+  let b: NativeHistogram | undefined = hs[i + 1]!;
+  if (isCounter && detectReset(b, a)) b = add(b, a, 1, report);
+  if (b === undefined) return undefined;
+  const step = add(b, a, -1, report);
+  if (step === undefined) return undefined;
+  return add(a, scaleHistogram(step, (t - ts[i]!) / (ts[i + 1]! - ts[i]!)), 1, report);
+}
+
+/** increase/rate/delta over histograms with the anchored or smoothed modifier (no extrapolation). */
+function boundedHistogramIncrease(ts: Float64Array, hs: NativeHistogram[], lo: number, hi: number, ctx: WindowContext, report: (problem: HistogramProblem) => void, isCounter: boolean, isRate: boolean): NativeHistogram | undefined {
+  const start = ctx.refMs - ctx.rangeMs;
+  const end = ctx.refMs;
+  // Points: the boundary values and the samples in between, summed pairwise with reset handling.
+  const points: NativeHistogram[] = [];
+  if (ctx.modifier === 'anchored') {
+    if (hi === lo) return undefined;
+    const first = lo > 0 && ts[lo - 1]! <= start && ts[lo - 1]! > start - ctx.lookbackDeltaMs ? lo - 1 : lo;
+    for (let i = first; i < hi; i++) points.push(hs[i]!);
+  } else {
+    const hasBefore = lo > 0 && ts[lo - 1]! > start - ctx.lookbackDeltaMs;
+    const hasAfter = hi < ts.length && ts[hi]! <= end + ctx.lookbackDeltaMs;
+    if (hi === lo && !(hasBefore && hasAfter)) return undefined;
+    if (hasBefore) {
+      const startValue = interpolateHistogram(ts, hs, lo - 1, start, isCounter, report);
+      if (startValue === undefined) return undefined;
+      points.push(startValue);
+    }
+    for (let i = lo; i < hi; i++) points.push(hs[i]!);
+    if (hi === lo || (hasAfter && ts[hi - 1]! !== end)) {
+      const endValue = interpolateHistogram(ts, hs, hi - 1, end, isCounter, report);
+      if (endValue === undefined) return undefined;
+      if (hi > lo && isCounter && detectReset(hs[hi]!, hs[hi - 1]!)) {
+        // The interpolated end sits on the reset's adjusted scale: add it as an increase over the last sample.
+        const increase = add(endValue, hs[hi - 1]!, -1, report);
+        if (increase === undefined) return undefined;
+        const adjusted = add(hs[hi - 1]!, increase, 1, report);
+        if (adjusted === undefined) return undefined;
+        points.push({ ...adjusted, counterResetHint: 'not_reset' });
+      } else points.push({ ...endValue, counterResetHint: 'not_reset' });
+    }
+  }
+  let result = add(points[points.length - 1]!, points[0]!, -1, report);
+  if (result === undefined) return undefined;
+  if (isCounter) {
+    for (let i = 1; i < points.length; i++) {
+      if (!detectReset(points[i]!, points[i - 1]!)) continue;
+      result = add(result, points[i - 1]!, 1, report);
+      if (result === undefined) return undefined;
+    }
+  }
+  result = { ...result, counterResetHint: 'gauge' };
+  return isRate ? scaleHistogram(result, 1000 / ctx.rangeMs) : result;
+}
+
+function extrapolate(result: NativeHistogram, ts: Float64Array, hs: NativeHistogram[], lo: number, hi: number, ctx: WindowContext, isCounter: boolean, isRate: boolean): NativeHistogram {
+  const count = hi - lo;
+  const first = hs[lo]!;
   const rangeStart = ctx.refMs - ctx.rangeMs;
   const firstT = ts[lo]!;
   const lastT = ts[hi - 1]!;
@@ -74,6 +148,7 @@ function histogramInstantRate(ts: Float64Array, hs: NativeHistogram[], lo: numbe
   let result: NativeHistogram | undefined = isRate && detectReset(last, previous) ? last : difference(last, previous, report);
   if (result === undefined) return undefined;
   if (!isRate && (last.counterResetHint !== 'gauge' || previous.counterResetHint !== 'gauge')) report('not-gauge');
+  if (isRate && (last.counterResetHint === 'gauge' || previous.counterResetHint === 'gauge')) report('not-counter');
   const intervalMs = ts[hi - 1]! - ts[hi - 2]!;
   if (intervalMs === 0) return undefined;
   if (isRate) result = scaleHistogram(result, 1000 / intervalMs);
