@@ -10,7 +10,7 @@ import { aggregate } from './aggregation.ts';
 import { evaluateBinary } from './binary.ts';
 import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
 import { evaluateInfo } from './info-function.ts';
-import { fromFloatHistogram, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { detectReset, fromFloatHistogram, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
 import { evaluateInstantFunction } from './instant-functions.ts';
 import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
 import { HISTOGRAM_KERNELS, type HistogramKernel, type HistogramProblem } from './range-histogram-functions.ts';
@@ -469,6 +469,14 @@ export class Evaluator {
         if (histograms !== undefined) {
           hLo = advance(histograms.timestampsMs, hLo, ref - input.rangeMs);
           hHi = advance(histograms.timestampsMs, hHi, ref);
+          if (call.func === 'changes' || call.func === 'resets') {
+            const value = mixedTransitions(call.func, floats, lo, hi, histograms, hLo, hHi, ctx);
+            if (value === undefined) continue;
+            result.values[i] = value;
+            result.present[i] = 1;
+            any = true;
+            continue;
+          }
           if (hHi > hLo) {
             const value = this.histogramWindow(call.func, histogramKernel, histograms, hLo, hHi, floats, lo, hi, ctx, report, name, rangeArg);
             if (value === undefined) continue;
@@ -528,6 +536,49 @@ function minMax(values: Float64Array): [number, number] {
     if (v > max) max = v;
   }
   return [min, max];
+}
+
+/**
+ * changes()/resets() over a series holding both floats and histograms (and the anchored sample
+ * before the window): a switch between the two types counts as a change and as a reset.
+ */
+function mixedTransitions(
+  func: 'changes' | 'resets',
+  floats: { timestampsMs: Float64Array; values: Float64Array },
+  lo: number,
+  hi: number,
+  histograms: HistogramView,
+  hLo: number,
+  hHi: number,
+  ctx: WindowContext,
+): number | undefined {
+  type Point = { t: number; value: number; histogram: NativeHistogram | undefined };
+  const points: Point[] = [];
+  for (let k = lo; k < hi; k++) points.push({ t: floats.timestampsMs[k]!, value: floats.values[k]!, histogram: undefined });
+  for (let k = hLo; k < hHi; k++) points.push({ t: histograms.timestampsMs[k]!, value: NaN, histogram: histograms.values[k]! });
+  if (points.length === 0) return undefined;
+  if (ctx.modifier === 'anchored') {
+    const start = ctx.refMs - ctx.rangeMs;
+    const floatAnchor = lo > 0 ? floats.timestampsMs[lo - 1]! : -Infinity;
+    const histogramAnchor = hLo > 0 ? histograms.timestampsMs[hLo - 1]! : -Infinity;
+    const anchorT = Math.max(floatAnchor, histogramAnchor);
+    if (anchorT <= start && anchorT > start - ctx.lookbackDeltaMs) {
+      points.push(anchorT === floatAnchor
+        ? { t: anchorT, value: floats.values[lo - 1]!, histogram: undefined }
+        : { t: anchorT, value: NaN, histogram: histograms.values[hLo - 1]! });
+    }
+  }
+  points.sort((a, b) => a.t - b.t);
+  let count = 0;
+  for (let k = 1; k < points.length; k++) {
+    const previous = points[k - 1]!;
+    const current = points[k]!;
+    if ((previous.histogram === undefined) !== (current.histogram === undefined)) count++;
+    else if (current.histogram !== undefined) {
+      if (func === 'changes' ? !histogramsEqual(current.histogram, previous.histogram!) : detectReset(current.histogram, previous.histogram!)) count++;
+    } else if (func === 'changes' ? current.value !== previous.value && !(Number.isNaN(current.value) && Number.isNaN(previous.value)) : current.value < previous.value) count++;
+  }
+  return count;
 }
 
 interface HistogramView {
