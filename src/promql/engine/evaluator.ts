@@ -10,7 +10,7 @@ import { aggregate } from './aggregation.ts';
 import { evaluateBinary } from './binary.ts';
 import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
 import { evaluateInfo } from './info-function.ts';
-import { detectReset, fromFloatHistogram, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { combine, detectReset, fromFloatHistogram, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
 import { evaluateInstantFunction } from './instant-functions.ts';
 import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
 import { HISTOGRAM_KERNELS, type HistogramKernel, type HistogramProblem } from './range-histogram-functions.ts';
@@ -188,8 +188,23 @@ export class Evaluator {
         if (j < 0 || ts[j]! <= ref - lookback) continue;
         if (s.stale !== undefined && s.stale[j]) continue;
         const histogram = s.histograms?.[j];
+        const interpolateNext = selector.smoothed === true && ts[j]! < ref && j + 1 < ts.length && !(s.stale !== undefined && s.stale[j + 1]);
+        if (interpolateNext && (histogram === undefined) !== (s.histograms?.[j + 1] === undefined)) {
+          this.annotations.warn(`encountered a mix of histograms and floats for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`, selector.pos);
+          continue;
+        }
         if (histogram !== undefined) {
-          setHistogram(out, i, fromFloatHistogram(histogram));
+          let value: NativeHistogram | undefined = fromFloatHistogram(histogram);
+          if (interpolateNext) {
+            const next = fromFloatHistogram(s.histograms![j + 1]!);
+            const step = combine(next, value, -1).result;
+            value = step === undefined ? undefined : combine(value, scaleHistogram(step, (ref - ts[j]!) / (ts[j + 1]! - ts[j]!)), 1).result;
+            if (value === undefined) {
+              this.annotations.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`, selector.pos);
+              continue;
+            }
+          }
+          setHistogram(out, i, value);
           if (chosen) chosen[i] = ts[j]!;
           any = true;
           continue;

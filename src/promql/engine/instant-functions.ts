@@ -82,7 +82,7 @@ const HISTOGRAM_READERS: Record<string, (h: NativeHistogram) => number> = {
 };
 
 /** Applies a histogram → float function to the histogram samples (float samples are skipped). */
-function mapHistograms(series: StepVectorSeries[], count: number, fn: (h: NativeHistogram, step: number) => number): StepVectorSeries[] {
+function mapHistograms(series: StepVectorSeries[], count: number, fn: (h: NativeHistogram, step: number, labels: Labels) => number): StepVectorSeries[] {
   const out: StepVectorSeries[] = [];
   for (const s of series) {
     if (s.histograms === undefined) continue;
@@ -90,7 +90,7 @@ function mapHistograms(series: StepVectorSeries[], count: number, fn: (h: Native
     for (let i = 0; i < count; i++) {
       const h = histogramAt(s, i);
       if (!s.present[i] || h === undefined) continue;
-      result.values[i] = fn(h, i);
+      result.values[i] = fn(h, i, s.labels);
       result.present[i] = 1;
     }
     if (hasAnyPoint(result)) out.push(result);
@@ -399,11 +399,13 @@ function collectBuckets(group: BucketGroup, step: number): Bucket[] {
 
 function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, qPos: PositionRange, vectorPos: PositionRange): StepVectorSeries[] {
   for (const q of qs) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`, qPos);
-  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i) => {
+  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i, labels) => {
+    const value = nativeHistogramQuantile(qs[i]!, h);
     if (Number.isNaN(h.sum) && h.count > 0) {
-      annotations.info(`input to histogram_quantile has NaN observations, result is NaN for metric name ${JSON.stringify('')}`, vectorPos);
+      const effect = Number.isNaN(value) ? 'result is NaN' : 'result is skewed higher';
+      annotations.info(`input to histogram_quantile has NaN observations, ${effect} for metric name ${JSON.stringify(labels.__name__ ?? '')}`, vectorPos);
     }
-    return nativeHistogramQuantile(qs[i]!, h);
+    return value;
   });
   series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
