@@ -6,7 +6,7 @@ import type { AggregateExpr } from '../syntax/ast.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { kahanSumInc, quantileOfSorted, sortFloatsNaNFirst } from './float-math.ts';
 import { kahanMean } from './range-functions.ts';
-import { combine, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { combine, compensateScalarSums, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
 import { compareLabels, copyPoint, hasAnyPoint, histogramAt, labelsKey, setHistogram, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 import { limitRatioHash } from './label-hash.ts';
 
@@ -123,6 +123,7 @@ function sumHistograms(histograms: NativeHistogram[], annotations: Annotations, 
     total = result;
   }
   if (reconciled) annotations.info('mismatched custom buckets were reconciled during aggregation', expr.pos);
+  if (total !== undefined) total = compensateScalarSums(total, histograms);
   return total === undefined ? undefined : { ...total, counterResetHint: histograms.every((h) => h.counterResetHint === 'gauge') ? 'gauge' : total.counterResetHint };
 }
 

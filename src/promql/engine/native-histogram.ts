@@ -182,6 +182,27 @@ export function combine(a: NativeHistogram, b: NativeHistogram, factor: number):
   return { result, problem };
 }
 
+/**
+ * Re-adds the scalar fields of a sum of histograms with Kahan compensation, so that large values
+ * that cancel (1e100 + 3.1 - 1e100) keep the small ones, as Prometheus' compensated histogram sums do.
+ */
+export function compensateScalarSums(total: NativeHistogram, parts: NativeHistogram[]): NativeHistogram {
+  const kahan = (pick: (h: NativeHistogram) => number): number => {
+    let sum = 0;
+    let c = 0;
+    for (const h of parts) {
+      const x = pick(h);
+      const t = sum + x;
+      if (!Number.isFinite(t)) c = 0;
+      else if (Math.abs(sum) >= Math.abs(x)) c += sum - t + x;
+      else c += x - t + sum;
+      sum = t;
+    }
+    return Number.isFinite(sum) ? sum + c : sum;
+  };
+  return { ...total, sum: kahan((h) => h.sum), count: kahan((h) => h.count) };
+}
+
 export function scaleHistogram(h: NativeHistogram, factor: number): NativeHistogram {
   const out = copyHistogram(h);
   out.count *= factor;

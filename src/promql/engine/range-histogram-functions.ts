@@ -4,7 +4,7 @@
 // through `report` so the evaluator can attach the position.
 
 import type { WindowContext } from './range-functions.ts';
-import { combine, detectReset, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { combine, compensateScalarSums, detectReset, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
 
 export type HistogramProblem = 'mixed-schemas' | 'not-counter' | 'not-gauge' | 'reconciled';
 
@@ -163,7 +163,7 @@ function histogramSum(hs: NativeHistogram[], lo: number, hi: number, report: (pr
     if (added.problem !== undefined) report(added.problem);
     sum = added.result;
   }
-  return sum === undefined ? undefined : { ...sum, counterResetHint: 'gauge' };
+  return sum === undefined ? undefined : { ...compensateScalarSums(sum, hs.slice(lo, hi)), counterResetHint: 'gauge' };
 }
 
 export const HISTOGRAM_KERNELS: Record<string, HistogramKernel> = {
