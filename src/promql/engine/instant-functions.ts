@@ -397,6 +397,25 @@ function collectBuckets(group: BucketGroup, step: number): Bucket[] {
   return buckets;
 }
 
+/**
+ * A classic bucket group and a native histogram with the same labels at the same step are ambiguous:
+ * Prometheus warns and returns neither. `out` holds the native results first, then the classic ones.
+ */
+function withoutClassicNativeMix(out: StepVectorSeries[], nativeCount: number, annotations: Annotations, pos: PositionRange): StepVectorSeries[] {
+  const natives = new Map(out.slice(0, nativeCount).map((s) => [labelsKey(s.labels), s]));
+  for (const classic of out.slice(nativeCount)) {
+    const native = natives.get(labelsKey(classic.labels));
+    if (native === undefined) continue;
+    for (let i = 0; i < classic.present.length; i++) {
+      if (!classic.present[i] || !native.present[i]) continue;
+      classic.present[i] = 0;
+      native.present[i] = 0;
+      annotations.warn(`vector contains a mix of classic and native histograms for metric name ${JSON.stringify(classic.labels.__name__ ?? '')}`, pos);
+    }
+  }
+  return out.filter(hasAnyPoint);
+}
+
 function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, qPos: PositionRange, vectorPos: PositionRange): StepVectorSeries[] {
   for (const q of qs) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`, qPos);
   const out: StepVectorSeries[] = mapHistograms(series, count, (h, i, labels) => {
@@ -407,6 +426,7 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
     }
     return value;
   });
+  const nativeCount = out.length;
   series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
     const result = newVectorSeries(group.labels, count, true);
@@ -423,11 +443,12 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
     }
     if (hasAnyPoint(result)) out.push(result);
   }
-  return out;
+  return withoutClassicNativeMix(out, nativeCount, annotations, vectorPos);
 }
 
 function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, vectorPos: PositionRange): StepVectorSeries[] {
   const out: StepVectorSeries[] = mapHistograms(series, count, (h, i) => nativeHistogramFraction(lowers[i]!, uppers[i]!, h));
+  const nativeCount = out.length;
   series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
     const result = newVectorSeries(group.labels, count, true);
@@ -439,5 +460,5 @@ function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: S
     }
     if (hasAnyPoint(result)) out.push(result);
   }
-  return out;
+  return withoutClassicNativeMix(out, nativeCount, annotations, vectorPos);
 }
