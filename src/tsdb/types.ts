@@ -27,6 +27,34 @@ export interface SeriesSamples {
   values: Float64Array;
   /** 1 where the sample is a staleness marker (its value is then NaN); absent when none is. */
   stale?: Uint8Array;
+  /**
+   * Native histogram samples: where an entry is defined, the sample at that index is this histogram
+   * and `values[i]` is ignored. Absent when the series has only float samples (the common case).
+   */
+  histograms?: Array<FloatHistogram | undefined>;
+}
+
+/** A bucket span of a native histogram: `length` buckets starting `offset` indexes after the previous span. */
+export interface HistogramSpan {
+  offset: number;
+  length: number;
+}
+
+/** A native histogram sample in Prometheus' float layout (bucket counts absolute, not deltas). */
+export interface FloatHistogram {
+  /** -4…8 for exponential buckets; -53 for custom bucket bounds (`customValues`). */
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  count: number;
+  sum: number;
+  positiveSpans: HistogramSpan[];
+  positiveBuckets: number[];
+  negativeSpans: HistogramSpan[];
+  negativeBuckets: number[];
+  /** Upper bounds of the custom buckets (schema -53), ascending, without +Inf. */
+  customValues?: number[];
+  counterResetHint?: 'unknown' | 'reset' | 'not_reset' | 'gauge';
 }
 
 export interface SeriesSelectQuery {

@@ -14,8 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const casesDir = join(root, '..', 'shared', 'conformance', 'promql', 'head');
 const docPath = join(root, 'docs', 'promql-conformance.md');
 
-/** The pass ratio this suite has reached; a drop below it is a regression. */
-const MIN_PASS_RATIO = 0.0;
+/** The issue asks for ≥ 95% of eval blocks; a drop below it fails the suite. */
+const MIN_PASS_RATIO = 0.95;
 
 function listedFailures(): Set<string> {
   if (!existsSync(docPath)) return new Set();

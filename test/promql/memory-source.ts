@@ -2,7 +2,7 @@
 // order, selected by matchers (RE2, fully anchored) and time, returned sorted by label set.
 
 import type { Labels } from '../../src/push/types.ts';
-import type { MetricLabelMatcher, MetricsSource, SeriesSamples, SeriesSelectQuery } from '../../src/tsdb/types.ts';
+import type { FloatHistogram, MetricLabelMatcher, MetricsSource, SeriesSamples, SeriesSelectQuery } from '../../src/tsdb/types.ts';
 import { compileAnchoredRegex } from '../../src/promql/regex.ts';
 import { compareLabels, labelsKey } from '../../src/promql/engine/series.ts';
 
@@ -11,6 +11,7 @@ interface StoredSeries {
   timestampsMs: number[];
   values: number[];
   stale: number[];
+  histograms: Array<FloatHistogram | undefined>;
 }
 
 export function matchesAll(labels: Labels, matchers: MetricLabelMatcher[]): boolean {
@@ -41,18 +42,23 @@ export class MemorySource implements MetricsSource {
     this.stored.clear();
   }
 
+  appendHistogram(labels: Labels, timestampMs: number, histogram: FloatHistogram): void {
+    this.append(labels, timestampMs, NaN, false, histogram);
+  }
+
   /** Appends one sample; a later sample at the same timestamp replaces the earlier one. */
-  append(labels: Labels, timestampMs: number, value: number, stale = false): void {
+  append(labels: Labels, timestampMs: number, value: number, stale = false, histogram?: FloatHistogram): void {
     const key = labelsKey(labels);
     let stored = this.stored.get(key);
     if (stored === undefined) {
-      stored = { labels: { ...labels }, timestampsMs: [], values: [], stale: [] };
+      stored = { labels: { ...labels }, timestampsMs: [], values: [], stale: [], histograms: [] };
       this.stored.set(key, stored);
     }
     const last = stored.timestampsMs.length - 1;
     if (last >= 0 && stored.timestampsMs[last]! === timestampMs) {
       stored.values[last] = value;
       stored.stale[last] = stale ? 1 : 0;
+      stored.histograms[last] = histogram;
       return;
     }
     if (last >= 0 && stored.timestampsMs[last]! > timestampMs) {
@@ -62,16 +68,19 @@ export class MemorySource implements MetricsSource {
       if (i >= 0 && stored.timestampsMs[i] === timestampMs) {
         stored.values[i] = value;
         stored.stale[i] = stale ? 1 : 0;
+        stored.histograms[i] = histogram;
         return;
       }
       stored.timestampsMs.splice(i + 1, 0, timestampMs);
       stored.values.splice(i + 1, 0, value);
       stored.stale.splice(i + 1, 0, stale ? 1 : 0);
+      stored.histograms.splice(i + 1, 0, histogram);
       return;
     }
     stored.timestampsMs.push(timestampMs);
     stored.values.push(stale ? NaN : value);
     stored.stale.push(stale ? 1 : 0);
+    stored.histograms.push(histogram);
   }
 
   async select(_tenant: string, query: SeriesSelectQuery): Promise<SeriesSamples[]> {
@@ -85,11 +94,13 @@ export class MemorySource implements MetricsSource {
       while (hi < ts.length && ts[hi]! <= query.endMs) hi++;
       if (hi === lo) continue;
       const stale = stored.stale.slice(lo, hi);
+      const histograms = stored.histograms.slice(lo, hi);
       out.push({
         labels: stored.labels,
         timestampsMs: Float64Array.from(ts.slice(lo, hi)),
         values: Float64Array.from(stored.values.slice(lo, hi)),
         ...(stale.includes(1) ? { stale: Uint8Array.from(stale) } : {}),
+        ...(histograms.some((h) => h !== undefined) ? { histograms } : {}),
       });
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));

@@ -9,6 +9,8 @@ import { unquoteGoString } from '../../src/logql/syntax/quoting.ts';
 import { tokenize } from '../../src/promql/syntax/lexer.ts';
 import { PromQLEngine, type QueryResult } from '../../src/promql/engine/engine.ts';
 import { labelsKey } from '../../src/promql/engine/series.ts';
+import type { FloatHistogram } from '../../src/tsdb/types.ts';
+import { compareHistograms, expandHistogramItem, splitValueItems } from './histogram-notation.ts';
 import { MemorySource } from './memory-source.ts';
 
 export interface EvalOutcome {
@@ -18,7 +20,7 @@ export interface EvalOutcome {
   reason: string;
 }
 
-type SeriesValue = { kind: 'value'; value: number } | { kind: 'omitted' } | { kind: 'stale' };
+type SeriesValue = { kind: 'value'; value: number } | { kind: 'histogram'; histogram: FloatHistogram } | { kind: 'omitted' } | { kind: 'stale' };
 
 interface ExpectedSeries {
   labels: Labels;
@@ -64,8 +66,11 @@ function parseNumberToken(text: string): number {
 /** Expands `1 2 _ stale 0+10x3 5-1x2 _x2 1x3` into values. */
 export function parseSeriesValues(text: string): SeriesValue[] {
   const out: SeriesValue[] = [];
-  for (const item of text.trim().split(/\s+/).filter((s) => s !== '')) {
-    if (item.startsWith('{{')) throw new UnsupportedInput('native histogram sample');
+  for (const item of splitValueItems(text.trim())) {
+    if (item.startsWith('{{')) {
+      for (const histogram of expandHistogramItem(item)) out.push({ kind: 'histogram', histogram });
+      continue;
+    }
     if (item === '_') {
       out.push({ kind: 'omitted' });
       continue;
@@ -194,6 +199,17 @@ function almostEqual(a: number, b: number): boolean {
   return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
 }
 
+function compareValue(expected: SeriesValue, value: number, histogram: FloatHistogram | undefined): string | undefined {
+  if (expected.kind === 'histogram') {
+    if (histogram === undefined) return `expected a histogram, got float ${value}`;
+    const difference = compareHistograms(expected.histogram, histogram);
+    return difference === undefined ? undefined : `histogram ${difference}`;
+  }
+  if (histogram !== undefined) return `expected float, got a histogram (count ${histogram.count})`;
+  if (expected.kind !== 'value') return `expected no value, got ${value}`;
+  return almostEqual(expected.value, value) ? undefined : `expected ${expected.value}, got ${value}`;
+}
+
 function formatLabels(labels: Labels): string {
   return `{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(', ')}}`;
 }
@@ -221,22 +237,22 @@ function checkResult(block: EvalBlock, result: QueryResult): string | undefined 
     const got = new Map(value.result.map((s) => [labelsKey(s.labels), s]));
     for (const [key, exp] of expected) {
       const actual = got.get(key);
-      const points: Array<[number, number]> = [];
+      const points: Array<[number, SeriesValue]> = [];
       exp.values.forEach((v, i) => {
-        if (v.kind === 'value') points.push([grid.startMs + i * grid.stepMs, v.value]);
+        if (v.kind === 'value' || v.kind === 'histogram') points.push([grid.startMs + i * grid.stepMs, v]);
       });
       if (actual === undefined) {
         if (points.length === 0) continue;
         return `missing series ${formatLabels(exp.labels)}`;
       }
-      const actualPoints = actual.timestampsMs.map((t, i) => [t, actual.values[i]!] as [number, number]);
-      if (actualPoints.length !== points.length) {
-        return `series ${formatLabels(exp.labels)}: expected ${points.length} points, got ${actualPoints.length} (${JSON.stringify(actualPoints)})`;
+      if (actual.timestampsMs.length !== points.length) {
+        return `series ${formatLabels(exp.labels)}: expected ${points.length} points, got ${actual.timestampsMs.length} (${JSON.stringify(actual.timestampsMs.map((t, i) => [t, actual.values[i]]))})`;
       }
       for (let i = 0; i < points.length; i++) {
-        if (points[i]![0] !== actualPoints[i]![0] || !almostEqual(points[i]![1], actualPoints[i]![1])) {
-          return `series ${formatLabels(exp.labels)}: expected ${JSON.stringify(points[i])}, got ${JSON.stringify(actualPoints[i])}`;
-        }
+        const [t, v] = points[i]!;
+        if (t !== actual.timestampsMs[i]) return `series ${formatLabels(exp.labels)}: point ${i} at ${actual.timestampsMs[i]}, expected ${t}`;
+        const difference = compareValue(v, actual.values[i]!, actual.histograms?.[i]);
+        if (difference !== undefined) return `series ${formatLabels(exp.labels)} at ${t}: ${difference}`;
       }
     }
     for (const [key, actual] of got) {
@@ -255,10 +271,8 @@ function checkResult(block: EvalBlock, result: QueryResult): string | undefined 
     const exp = block.series[i]!;
     const found = byKey.get(labelsKey(exp.labels));
     if (found === undefined) return `missing sample ${formatLabels(exp.labels)}; got ${samples.slice(0, 5).map((s) => formatLabels(s.labels)).join('; ')}`;
-    const expValue = exp.values[0];
-    if (expValue?.kind !== 'value' || !almostEqual(expValue.value, found.sample.value)) {
-      return `sample ${formatLabels(exp.labels)}: expected ${expValue?.kind === 'value' ? expValue.value : '?'}, got ${found.sample.value}`;
-    }
+    const difference = compareValue(exp.values[0] ?? { kind: 'omitted' }, found.sample.value, found.sample.histogram);
+    if (difference !== undefined) return `sample ${formatLabels(exp.labels)}: ${difference}`;
     if (block.ordered && found.index !== i) return `sample ${formatLabels(exp.labels)} at position ${found.index}, expected ${i}`;
   }
   return undefined;
@@ -292,6 +306,82 @@ function newBlock(line: number, command: string): EvalBlock {
   return block;
 }
 
+function appendValue(source: MemorySource, labels: Labels, timestampMs: number, v: SeriesValue): void {
+  if (v.kind === 'omitted') return;
+  if (v.kind === 'histogram') source.appendHistogram(labels, timestampMs, v.histogram);
+  else source.append(labels, timestampMs, v.kind === 'value' ? v.value : NaN, v.kind === 'stale');
+}
+
+/**
+ * load_with_nhcb: classic histograms (`x_bucket{le}`, `x_sum`, `x_count`) are also loaded as native
+ * histograms with custom buckets named `x`, one per sample position where every bucket has a value.
+ */
+function classicToNhcb(loaded: Array<{ labels: Labels; values: SeriesValue[] }>): Array<{ labels: Labels; values: SeriesValue[] }> {
+  const groups = new Map<string, { labels: Labels; buckets: Array<{ le: number; values: SeriesValue[] }>; sum?: SeriesValue[]; count?: SeriesValue[] }>();
+  const keyOf = (labels: Labels, base: string): string => {
+    const rest: Labels = { ...labels, __name__: base };
+    delete rest.le;
+    return labelsKey(rest);
+  };
+  for (const series of loaded) {
+    const name = series.labels.__name__ ?? '';
+    if (!name.endsWith('_bucket') || series.labels.le === undefined) continue;
+    const base = name.slice(0, -'_bucket'.length);
+    const key = keyOf(series.labels, base);
+    let group = groups.get(key);
+    if (group === undefined) {
+      const labels: Labels = { ...series.labels, __name__: base };
+      delete labels.le;
+      group = { labels, buckets: [] };
+      groups.set(key, group);
+    }
+    group.buckets.push({ le: parseNumberToken(series.labels.le), values: series.values });
+  }
+  for (const series of loaded) {
+    const name = series.labels.__name__ ?? '';
+    for (const suffix of ['_sum', '_count'] as const) {
+      if (!name.endsWith(suffix)) continue;
+      const group = groups.get(keyOf(series.labels, name.slice(0, -suffix.length)));
+      if (group !== undefined) group[suffix === '_sum' ? 'sum' : 'count'] = series.values;
+    }
+  }
+  const out: Array<{ labels: Labels; values: SeriesValue[] }> = [];
+  for (const group of groups.values()) {
+    group.buckets.sort((a, b) => a.le - b.le);
+    if (group.buckets[group.buckets.length - 1]?.le !== Infinity) continue;
+    const length = Math.max(...group.buckets.map((b) => b.values.length));
+    const values: SeriesValue[] = [];
+    for (let k = 0; k < length; k++) {
+      const cumulative = group.buckets.map((b) => b.values[k]);
+      if (cumulative.some((v) => v?.kind !== 'value')) {
+        values.push(cumulative.some((v) => v?.kind === 'stale') ? { kind: 'stale' } : { kind: 'omitted' });
+        continue;
+      }
+      const counts = cumulative.map((v) => (v as { value: number }).value);
+      const buckets = counts.map((c, j) => (j === 0 ? c : c - counts[j - 1]!));
+      const sum = group.sum?.[k];
+      const count = group.count?.[k];
+      values.push({
+        kind: 'histogram',
+        histogram: {
+          schema: -53,
+          zeroThreshold: 0,
+          zeroCount: 0,
+          count: count?.kind === 'value' ? count.value : counts[counts.length - 1]!,
+          sum: sum?.kind === 'value' ? sum.value : 0,
+          positiveSpans: [{ offset: 0, length: buckets.length }],
+          positiveBuckets: buckets,
+          negativeSpans: [],
+          negativeBuckets: [],
+          customValues: group.buckets.slice(0, -1).map((b) => b.le),
+        },
+      });
+    }
+    out.push({ labels: group.labels, values });
+  }
+  return out;
+}
+
 /** Runs one .test file; returns one outcome per eval block. */
 export async function runTestFile(text: string): Promise<EvalOutcome[]> {
   const source = new MemorySource();
@@ -311,23 +401,24 @@ export async function runTestFile(text: string): Promise<EvalOutcome[]> {
       continue;
     }
     if (line.startsWith('load')) {
-      const m = /^load(?:_with_nhcb)?\s+(\S+)/.exec(line);
-      const intervalMs = parseTimeMs(m![1]!);
+      const m = /^load(_with_nhcb)?\s+(\S+)/.exec(line);
+      const intervalMs = parseTimeMs(m![2]!);
+      const loaded: Array<{ labels: Labels; values: SeriesValue[] }> = [];
       while (i < lines.length && /^\s+\S/.test(lines[i]!) && !lines[i]!.trim().startsWith('#')) {
         const seriesLine = lines[i]!;
         i++;
         try {
           const { labels, rest } = parseSeriesLine(seriesLine);
           if (rest.trimStart().startsWith('@') || /^\S*@/.test(seriesLine.trim())) throw new UnsupportedInput('start timestamp series');
-          parseSeriesValues(rest).forEach((v, k) => {
-            if (v.kind === 'omitted') return;
-            source.append(labels, k * intervalMs, v.kind === 'value' ? v.value : NaN, v.kind === 'stale');
-          });
+          const values = parseSeriesValues(rest);
+          loaded.push({ labels, values });
+          values.forEach((v, k) => appendValue(source, labels, k * intervalMs, v));
         } catch (error) {
           if (error instanceof UnsupportedInput) unsupportedLoad = true;
           else throw error;
         }
       }
+      if (m![1] !== undefined) for (const series of classicToNhcb(loaded)) series.values.forEach((v, k) => appendValue(source, series.labels, k * intervalMs, v));
       continue;
     }
     if (line.startsWith('eval')) {
@@ -350,7 +441,7 @@ export async function runTestFile(text: string): Promise<EvalOutcome[]> {
           parseError = error instanceof UnsupportedInput ? 'native histogram expected values are not supported' : `bad test line: ${(error as Error).message}`;
         }
       }
-      outcomes.push(await runBlock(engine, block, parseError ?? (unsupportedLoad ? 'loaded data has native histogram samples (not supported)' : undefined)));
+      outcomes.push(await runBlock(engine, block, parseError ?? (unsupportedLoad ? 'loaded data has start timestamps (@st), not supported' : undefined)));
       continue;
     }
     throw new Error(`unknown command at line ${i}: ${line}`);

@@ -6,7 +6,8 @@ import type { AggregateExpr } from '../syntax/ast.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { kahanSumInc, quantileOfSorted, sortFloatsNaNFirst } from './float-math.ts';
 import { kahanMean } from './range-functions.ts';
-import { compareLabels, hasAnyPoint, labelsKey, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { combine, compensateScalarSums, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { compareLabels, copyPoint, hasAnyPoint, histogramAt, labelsKey, setHistogram, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 import { limitRatioHash } from './label-hash.ts';
 
 interface Group {
@@ -61,17 +62,45 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
     }
     group.members.push(s);
   }
-  if (op === 'topk' || op === 'bottomk') return selectK(order, scalarParam!, op === 'topk', count);
+  if (op === 'topk' || op === 'bottomk') {
+    if (input.some((s) => s.histograms?.some((h, i) => h !== undefined && s.present[i]))) annotations.info(`ignored histogram in ${op} aggregation`, expr.pos);
+    return selectK(order, scalarParam!, op === 'topk', count);
+  }
   if (op === 'limitk') return limitK(order, scalarParam!, count);
   if (op === 'limit_ratio') return limitRatio(input, scalarParam!, count);
   const out: StepVectorSeries[] = [];
   const values: number[] = [];
+  const histograms: NativeHistogram[] = [];
   for (const group of order) {
     const dropName = group.members.some((m) => m.dropName) && group.labels.__name__ !== undefined;
     const result = newVectorSeries(group.labels, count, dropName);
+    const metricName = group.members[0]?.labels.__name__ ?? '';
     for (let i = 0; i < count; i++) {
       values.length = 0;
-      for (const m of group.members) if (m.present[i]) values.push(m.values[i]!);
+      histograms.length = 0;
+      for (const m of group.members) {
+        if (!m.present[i]) continue;
+        const h = histogramAt(m, i);
+        if (h !== undefined) histograms.push(h);
+        else values.push(m.values[i]!);
+      }
+      if (histograms.length > 0) {
+        if (op === 'count' || op === 'group') {
+          result.values[i] = op === 'count' ? values.length + histograms.length : 1;
+          result.present[i] = 1;
+          continue;
+        }
+        if (op === 'sum' || op === 'avg') {
+          if (values.length > 0) {
+            annotations.warn(`encountered a mix of histograms and floats for metric name ${JSON.stringify(metricName)}`, expr.pos);
+            continue;
+          }
+          const total = sumHistograms(histograms, annotations, expr, metricName);
+          if (total !== undefined) setHistogram(result, i, op === 'avg' ? scaleHistogram(total, 1 / histograms.length) : total);
+          continue;
+        }
+        annotations.info(`ignored histogram in ${op} aggregation`, expr.pos);
+      }
       if (values.length === 0) continue;
       result.values[i] = reduce(op, values, scalarParam?.[i] ?? NaN);
       result.present[i] = 1;
@@ -79,6 +108,23 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
     if (hasAnyPoint(result)) out.push(result);
   }
   return out;
+}
+
+function sumHistograms(histograms: NativeHistogram[], annotations: Annotations, expr: AggregateExpr, metricName: string): NativeHistogram | undefined {
+  let total: NativeHistogram | undefined = histograms[0]!;
+  let reconciled = false;
+  for (let k = 1; k < histograms.length && total !== undefined; k++) {
+    const { result, problem } = combine(total, histograms[k]!, 1);
+    if (problem === 'mixed-schemas') {
+      annotations.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(metricName)}`, expr.pos);
+      return undefined;
+    }
+    if (problem === 'reconciled') reconciled = true;
+    total = result;
+  }
+  if (reconciled) annotations.info('mismatched custom buckets were reconciled during aggregation', expr.pos);
+  if (total !== undefined) total = compensateScalarSums(total, histograms);
+  return total === undefined ? undefined : { ...total, counterResetHint: histograms.every((h) => h.counterResetHint === 'gauge') ? 'gauge' : total.counterResetHint };
 }
 
 function isValidUtf8Name(name: string): boolean {
@@ -133,7 +179,7 @@ function countValues(expr: AggregateExpr, input: StepVectorSeries[], label: stri
   for (const s of input) {
     const base = groupLabels(s.labels, expr.grouping, expr.without);
     for (let i = 0; i < count; i++) {
-      if (!s.present[i]) continue;
+      if (!s.present[i] || histogramAt(s, i) !== undefined) continue;
       const labels = { ...base, [label]: formatValueLabel(s.values[i]!) };
       const key = labelsKey(labels);
       let out = outputs.get(key);
@@ -165,7 +211,7 @@ function selectK(groups: Group[], kValues: Float64Array, top: boolean, count: nu
     for (let i = 0; i < count; i++) {
       const k = Math.trunc(Math.min(kValues[i]!, 2 ** 53));
       if (k < 1) continue;
-      const candidates = group.members.filter((m) => m.present[i]);
+      const candidates = group.members.filter((m) => m.present[i] && histogramAt(m, i) === undefined);
       candidates.sort((a, b) => {
         const va = a.values[i]!;
         const vb = b.values[i]!;
@@ -182,8 +228,7 @@ function selectK(groups: Group[], kValues: Float64Array, top: boolean, count: nu
           outputs.set(chosen, out);
           order.push(out);
         }
-        out.values[i] = chosen.values[i]!;
-        out.present[i] = 1;
+        copyPoint(chosen, out, i);
       }
     }
   }
@@ -208,8 +253,7 @@ function limitK(groups: Group[], kValues: Float64Array, count: number): StepVect
           outputs.set(m, out);
           order.push(out);
         }
-        out.values[i] = m.values[i]!;
-        out.present[i] = 1;
+        copyPoint(m, out, i);
       }
     }
   }
@@ -226,8 +270,7 @@ function limitRatio(input: StepVectorSeries[], ratios: Float64Array, count: numb
       const ratio = Math.max(-1, Math.min(1, ratios[i]!));
       const keep = ratio >= 0 ? position < ratio : position >= 1 + ratio;
       if (!keep) continue;
-      result.values[i] = s.values[i]!;
-      result.present[i] = 1;
+      copyPoint(s, result, i);
     }
     if (hasAnyPoint(result)) out.push(result);
   }

@@ -4,13 +4,17 @@
 
 import type { Labels } from '../../push/types.ts';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../syntax/ast.ts';
-import { PromQLQueryError } from './errors.ts';
+import { Annotations, PromQLQueryError } from './errors.ts';
 import { applyBinaryOp } from './float-math.ts';
-import { formatLabelSet, hasAnyPoint, labelsKey, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { trimHistogram } from './native-histogram-stats.ts';
+import { combine, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVectorSeries, setHistogram, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
 const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
-export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue, grid: StepGrid): EvalValue {
+export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue, grid: StepGrid, annotations: Annotations): EvalValue {
+  const incompatible = (left: string, right: string): void =>
+    annotations.info(`incompatible sample types encountered for binary operator ${JSON.stringify(expr.op)}: ${left} ${expr.op} ${right}`, expr.pos);
   const op = expr.op;
   const comparison = COMPARISONS.has(op);
   if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {
@@ -18,21 +22,47 @@ export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue,
     for (let i = 0; i < grid.count; i++) values[i] = applyBinaryOp(op, lhs.values[i]!, rhs.values[i]!);
     return { kind: 'scalar', values };
   }
-  if (lhs.kind === 'vector' && rhs.kind === 'scalar') return { kind: 'vector', series: vectorScalar(lhs.series, rhs.values, op, comparison, expr.returnBool, false, grid) };
-  if (lhs.kind === 'scalar' && rhs.kind === 'vector') return { kind: 'vector', series: vectorScalar(rhs.series, lhs.values, op, comparison, expr.returnBool, true, grid) };
+  if (lhs.kind === 'vector' && rhs.kind === 'scalar') return { kind: 'vector', series: vectorScalar(lhs.series, rhs.values, op, comparison, expr.returnBool, false, grid, incompatible) };
+  if (lhs.kind === 'scalar' && rhs.kind === 'vector') return { kind: 'vector', series: vectorScalar(rhs.series, lhs.values, op, comparison, expr.returnBool, true, grid, incompatible) };
   if (lhs.kind !== 'vector' || rhs.kind !== 'vector') throw new PromQLQueryError('binary expression must contain only scalar and instant vector types');
   const matching = expr.matching!;
   if (op === 'and' || op === 'or' || op === 'unless') return { kind: 'vector', series: setOperation(op, lhs.series, rhs.series, matching, grid) };
-  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid) };
+  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid, incompatible) };
 }
 
-function vectorScalar(series: StepVectorSeries[], scalar: Float64Array, op: BinaryOp, comparison: boolean, returnBool: boolean, scalarOnLeft: boolean, grid: StepGrid): StepVectorSeries[] {
+/** Histogram ⊙ scalar: only `*` (either side) and `/` (scalar on the right) are defined. */
+function histogramScalar(op: BinaryOp, h: NativeHistogram, scalar: number, scalarOnLeft: boolean): NativeHistogram | undefined {
+  if ((op === '</' || op === '>/') && !scalarOnLeft) return trimHistogram(h, scalar, op === '</');
+  if (op === '*') return scaleHistogram(h, scalar);
+  if (op === '/' && !scalarOnLeft) return scaleHistogram(h, 1 / scalar);
+  return undefined;
+}
+
+function vectorScalar(
+  series: StepVectorSeries[],
+  scalar: Float64Array,
+  op: BinaryOp,
+  comparison: boolean,
+  returnBool: boolean,
+  scalarOnLeft: boolean,
+  grid: StepGrid,
+  incompatible: (left: string, right: string) => void,
+): StepVectorSeries[] {
   const out: StepVectorSeries[] = [];
-  const dropsName = !comparison || returnBool;
+  // Trimming a histogram keeps its identity, like a comparison filter.
+  const dropsName = (!comparison || returnBool) && op !== '</' && op !== '>/';
   for (const input of series) {
     const result = newVectorSeries(input.labels, grid.count, dropsName || input.dropName);
     for (let i = 0; i < grid.count; i++) {
       if (!input.present[i]) continue;
+      const histogram = histogramAt(input, i);
+      if (histogram !== undefined) {
+        const scaled = histogramScalar(op, histogram, scalar[i]!, scalarOnLeft);
+        if (scaled !== undefined) setHistogram(result, i, scaled);
+        else if (scalarOnLeft) incompatible('float', 'histogram');
+        else incompatible('histogram', 'float');
+        continue;
+      }
       const value = input.values[i]!;
       const computed = scalarOnLeft ? applyBinaryOp(op, scalar[i]!, value) : applyBinaryOp(op, value, scalar[i]!);
       if (comparison) {
@@ -106,8 +136,7 @@ function setOperation(op: 'and' | 'or' | 'unless', lhs: StepVectorSeries[], rhs:
       const result = newVectorSeries(s.labels, count, s.dropName);
       for (let i = 0; i < count; i++) {
         if (!s.present[i] || mask[i]) continue;
-        result.values[i] = s.values[i]!;
-        result.present[i] = 1;
+        copyPoint(s, result, i);
       }
       if (hasAnyPoint(result)) out.push(result);
     }
@@ -121,8 +150,7 @@ function setOperation(op: 'and' | 'or' | 'unless', lhs: StepVectorSeries[], rhs:
       if (!s.present[i]) continue;
       const matched = mask !== undefined && mask[i] === 1;
       if (op === 'and' ? !matched : matched) continue;
-      result.values[i] = s.values[i]!;
-      result.present[i] = 1;
+      copyPoint(s, result, i);
     }
     if (hasAnyPoint(result)) out.push(result);
   }
@@ -147,7 +175,14 @@ function resultLabels(many: Labels, one: Labels, matching: VectorMatching): Labe
   return out;
 }
 
-function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVectorSeries[], matching: VectorMatching, grid: StepGrid): StepVectorSeries[] {
+function vectorVector(
+  expr: BinaryExpr,
+  lhs: StepVectorSeries[],
+  rhs: StepVectorSeries[],
+  matching: VectorMatching,
+  grid: StepGrid,
+  incompatible: (left: string, right: string) => void,
+): StepVectorSeries[] {
   const count = grid.count;
   const op = expr.op;
   const comparison = COMPARISONS.has(op);
@@ -160,7 +195,7 @@ function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVector
   const outputs = new Map<string, StepVectorSeries>();
   const grouped = matching.card === 'many-to-one' || matching.card === 'one-to-many';
 
-  const emit = (labels: Labels, dropName: boolean, i: number, value: number): void => {
+  const emit = (labels: Labels, dropName: boolean, i: number, value: number | NativeHistogram): void => {
     const key = labelsKey(labels);
     let series = outputs.get(key);
     if (series === undefined) {
@@ -172,16 +207,45 @@ function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVector
         ? 'multiple matches for labels: grouping labels must ensure unique matches'
         : 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
     }
-    series.values[i] = value;
+    if (typeof value === 'number') series.values[i] = value;
+    else setHistogram(series, i, value);
     series.present[i] = 1;
   };
 
-  const combine = (leftValue: number, rightValue: number, manyValue: number): number | undefined => {
+  /** Vector ⊙ vector where a side is a histogram: h ± h, h * f, f * h, h / f, and h == / != h. */
+  const combineHistograms = (left: number | NativeHistogram, right: number | NativeHistogram): number | NativeHistogram | undefined => {
+    const result = combineHistogramSamples(left, right);
+    if (result === undefined && !(comparison && !returnBool && (op === '==' || op === '!=') && typeof left !== 'number' && typeof right !== 'number')) {
+      incompatible(typeof left === 'number' ? 'float' : 'histogram', typeof right === 'number' ? 'float' : 'histogram');
+    }
+    return result;
+  };
+  const combineHistogramSamples = (left: number | NativeHistogram, right: number | NativeHistogram): number | NativeHistogram | undefined => {
+    const lh = typeof left === 'number' ? undefined : left;
+    const rh = typeof right === 'number' ? undefined : right;
+    if (lh && rh) {
+      if (op === '+' || op === '-') {
+        const { result, problem } = combine(lh, rh, op === '+' ? 1 : -1);
+        return problem === 'mixed-schemas' ? undefined : result;
+      }
+      if (op === '==' || op === '!=') {
+        const equal = histogramsEqual(lh, rh) === (op === '==');
+        if (returnBool) return equal ? 1 : 0;
+        return equal ? lh : undefined;
+      }
+      return undefined;
+    }
+    if (lh && typeof right === 'number') return op === '*' ? scaleHistogram(lh, right) : op === '/' ? scaleHistogram(lh, 1 / right) : undefined;
+    if (rh && typeof left === 'number') return op === '*' ? scaleHistogram(rh, left) : undefined;
+    return undefined;
+  };
+  const sampleAt = (s: StepVectorSeries, i: number): number | NativeHistogram => histogramAt(s, i) ?? s.values[i]!;
+
+  const combineValues = (leftValue: number, rightValue: number): number | undefined => {
     const computed = applyBinaryOp(op, leftValue, rightValue);
     if (!comparison) return computed;
     if (returnBool) return computed;
     return computed === 0 ? undefined : leftValue;
-    void manyValue;
   };
 
   for (const [sig, manys] of manyGroups) {
@@ -225,14 +289,19 @@ function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVector
         if (k === -1) {
           const fill = swapped ? matching.fillLeft : matching.fillRight;
           if (fill === undefined) continue;
-          const value = swapped ? combine(fill, many.values[i]!, many.values[i]!) : combine(many.values[i]!, fill, many.values[i]!);
+          const value = swapped ? combineValues(fill, many.values[i]!) : combineValues(many.values[i]!, fill);
           if (value !== undefined) emit(resultLabels(many.labels, {}, matching), !comparison || returnBool || many.dropName, i, value);
           continue;
         }
         const one = ones[k]!;
-        const leftValue = swapped ? one.values[i]! : many.values[i]!;
-        const rightValue = swapped ? many.values[i]! : one.values[i]!;
-        const value = combine(leftValue, rightValue, many.values[i]!);
+        let value: number | NativeHistogram | undefined;
+        if (histogramAt(one, i) !== undefined || histogramAt(many, i) !== undefined) {
+          value = swapped ? combineHistograms(sampleAt(one, i), sampleAt(many, i)) : combineHistograms(sampleAt(many, i), sampleAt(one, i));
+        } else {
+          const leftValue = swapped ? one.values[i]! : many.values[i]!;
+          const rightValue = swapped ? many.values[i]! : one.values[i]!;
+          value = combineValues(leftValue, rightValue);
+        }
         if (value === undefined) continue;
         let labels = labelCache.get(k);
         if (labels === undefined) {
@@ -251,7 +320,7 @@ function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVector
       for (const one of ones) {
         for (let i = 0; i < count; i++) {
           if (!one.present[i] || manys.some((m) => m.present[i])) continue;
-          const value = swapped ? combine(one.values[i]!, oneFill, one.values[i]!) : combine(oneFill, one.values[i]!, one.values[i]!);
+          const value = swapped ? combineValues(one.values[i]!, oneFill) : combineValues(oneFill, one.values[i]!);
           if (value !== undefined) emit(resultLabels(one.labels, {}, matching), true, i, value);
         }
       }
@@ -262,7 +331,7 @@ function vectorVector(expr: BinaryExpr, lhs: StepVectorSeries[], rhs: StepVector
     for (const many of manys) {
       for (let i = 0; i < count; i++) {
         if (!many.present[i]) continue;
-        const value = manyIsLeft ? combine(many.values[i]!, fill, many.values[i]!) : combine(fill, many.values[i]!, many.values[i]!);
+        const value = manyIsLeft ? combineValues(many.values[i]!, fill) : combineValues(fill, many.values[i]!);
         if (value !== undefined) emit(resultLabels(many.labels, {}, matching), !comparison || returnBool || many.dropName, i, value);
       }
     }

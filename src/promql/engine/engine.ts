@@ -3,13 +3,14 @@
 // results shaped for Prometheus' HTTP JSON (`toPrometheusData`).
 
 import type { Labels } from '../../push/types.ts';
-import type { MetricsSource } from '../../tsdb/types.ts';
+import type { FloatHistogram, MetricsSource } from '../../tsdb/types.ts';
+import { allBuckets, fromFloatHistogram, toFloatHistogram, usesCustomBuckets, type NativeHistogram } from './native-histogram.ts';
 import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import type { DurationExpr, Expr } from '../syntax/ast.ts';
 import { evaluateDuration, parseExpr } from '../syntax/parser.ts';
 import { PromQLQueryError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
-import { compareLabels, DuplicateLabelsetError, mergeSameLabels, sortedLabels, withoutName, type EvalValue, type StepVectorSeries } from './series.ts';
+import { compareLabels, DuplicateLabelsetError, histogramAt, mergeSameLabels, sortedLabels, withoutName, type EvalValue, type StepVectorSeries } from './series.ts';
 
 export interface PromQLEngineOptions {
   /** How far back an instant selector looks for a sample (Prometheus' --query.lookback-delta). */
@@ -31,12 +32,16 @@ export interface InstantSample {
   labels: Labels;
   timestampMs: number;
   value: number;
+  /** Set when the sample is a native histogram (`value` is then meaningless). */
+  histogram?: FloatHistogram;
 }
 
 export interface RangeSeriesResult {
   labels: Labels;
   timestampsMs: number[];
   values: number[];
+  /** Aligned with `timestampsMs` when the series has native histogram samples. */
+  histograms?: Array<FloatHistogram | undefined>;
 }
 
 export type QueryValue =
@@ -127,7 +132,10 @@ function instantResult(value: EvalValue, timeMs: number): QueryValue {
         resultType: 'vector',
         result: finalizeVector(value.series, 1)
           .filter((s) => s.present[0])
-          .map((s) => ({ labels: sortedLabels(s.labels), timestampMs: timeMs, value: s.values[0]! })),
+          .map((s) => {
+            const histogram = histogramAt(s, 0);
+            return { labels: sortedLabels(s.labels), timestampMs: timeMs, value: s.values[0]!, ...(histogram ? { histogram: toFloatHistogram(histogram) } : {}) };
+          }),
       };
     case 'matrix': {
       const series = value.series.map((s) => ({ ...s, labels: s.dropName ? withoutName(s.labels) : s.labels }));
@@ -140,7 +148,12 @@ function instantResult(value: EvalValue, timeMs: number): QueryValue {
       return {
         resultType: 'matrix',
         result: series
-          .map((s) => ({ labels: sortedLabels(s.labels), timestampsMs: Array.from(s.timestampsMs), values: Array.from(s.values) }))
+          .map((s) => ({
+            labels: sortedLabels(s.labels),
+            timestampsMs: Array.from(s.timestampsMs),
+            values: Array.from(s.values),
+            ...(s.histograms ? { histograms: s.histograms.map((h) => h && toFloatHistogram(h)) } : {}),
+          }))
           .sort((a, b) => compareLabels(a.labels, b.labels)),
       };
     }
@@ -159,12 +172,17 @@ function rangeResult(value: EvalValue, grid: { startMs: number; stepMs: number; 
   for (const s of series) {
     const timestampsMs: number[] = [];
     const values: number[] = [];
+    const histograms: Array<FloatHistogram | undefined> | undefined = s.histograms ? [] : undefined;
     for (let i = 0; i < grid.count; i++) {
       if (!s.present[i]) continue;
       timestampsMs.push(grid.startMs + i * grid.stepMs);
       values.push(s.values[i]!);
+      if (histograms) {
+        const h: NativeHistogram | undefined = s.histograms![i];
+        histograms.push(h && toFloatHistogram(h));
+      }
     }
-    if (timestampsMs.length > 0) result.push({ labels: sortedLabels(s.labels), timestampsMs, values });
+    if (timestampsMs.length > 0) result.push({ labels: sortedLabels(s.labels), timestampsMs, values, ...(histograms ? { histograms } : {}) });
   }
   result.sort((a, b) => compareLabels(a.labels, b.labels));
   return { resultType: 'matrix', result };
@@ -215,15 +233,40 @@ export function toPrometheusData(value: QueryValue): { resultType: string; resul
   const pair = (timestampMs: number, v: number): [number, string] => [timestampMs / 1000, formatPlainFloat(v)];
   switch (value.resultType) {
     case 'vector':
-      return { resultType: 'vector', result: value.result.map((s) => ({ metric: s.labels, value: pair(s.timestampMs, s.value) })) };
+      return {
+        resultType: 'vector',
+        result: value.result.map((s) =>
+          s.histogram ? { metric: s.labels, histogram: [s.timestampMs / 1000, histogramJson(s.histogram)] } : { metric: s.labels, value: pair(s.timestampMs, s.value) },
+        ),
+      };
     case 'matrix':
       return {
         resultType: 'matrix',
-        result: value.result.map((s) => ({ metric: s.labels, values: s.timestampsMs.map((t, i) => pair(t, s.values[i]!)) })),
+        result: value.result.map((s) => {
+          const out: { metric: Labels; values?: Array<[number, string]>; histograms?: Array<[number, unknown]> } = { metric: s.labels };
+          const floats = s.timestampsMs.flatMap((t, i) => (s.histograms?.[i] ? [] : [pair(t, s.values[i]!)]));
+          const histograms = s.timestampsMs.flatMap((t, i) => (s.histograms?.[i] ? [[t / 1000, histogramJson(s.histograms[i]!)] as [number, unknown]] : []));
+          if (floats.length > 0 || histograms.length === 0) out.values = floats;
+          if (histograms.length > 0) out.histograms = histograms;
+          return out;
+        }),
       };
     case 'scalar':
       return { resultType: 'scalar', result: pair(value.result.timestampMs, value.result.value) };
     case 'string':
       return { resultType: 'string', result: [value.result.timestampMs / 1000, value.result.value] };
   }
+}
+
+/** Prometheus' JSON for a native histogram: counts as strings, buckets as [boundaryRule, lower, upper, count]. */
+function histogramJson(h: FloatHistogram): { count: string; sum: string; buckets: Array<[number, string, string, string]> } {
+  const buckets: Array<[number, string, string, string]> = [];
+  const native = fromFloatHistogram(h);
+  for (const b of allBuckets(native)) {
+    if (b.count === 0) continue;
+    // 0: (lower, upper], 1: [lower, upper), 3: [lower, upper] (the zero bucket).
+    const rule = b.isZero ? 3 : b.upper <= 0 && !usesCustomBuckets(native) ? 1 : 0;
+    buckets.push([rule, formatPlainFloat(b.lower), formatPlainFloat(b.upper), formatPlainFloat(b.count)]);
+  }
+  return { count: formatPlainFloat(h.count), sum: formatPlainFloat(h.sum), buckets };
 }

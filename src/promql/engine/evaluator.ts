@@ -10,13 +10,16 @@ import { aggregate } from './aggregation.ts';
 import { evaluateBinary } from './binary.ts';
 import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
 import { evaluateInfo } from './info-function.ts';
+import { combine, detectReset, fromFloatHistogram, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
 import { evaluateInstantFunction } from './instant-functions.ts';
 import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
+import { HISTOGRAM_KERNELS, type HistogramKernel, type HistogramProblem } from './range-histogram-functions.ts';
 import {
   DuplicateLabelsetError,
   hasAnyPoint,
   mergeSameLabels,
   newVectorSeries,
+  setHistogram,
   stepTime,
   type EvalValue,
   type RangeSeries,
@@ -87,7 +90,13 @@ export class Evaluator {
         if (inner.kind !== 'vector') return inner;
         return {
           kind: 'vector',
-          series: inner.series.map((s) => ({ labels: s.labels, values: s.values.map((v) => -v), present: s.present, dropName: true })),
+          series: inner.series.map((s) => ({
+            labels: s.labels,
+            values: s.values.map((v) => -v),
+            present: s.present,
+            dropName: true,
+            ...(s.histograms ? { histograms: s.histograms.map((h) => h && scaleHistogram(h, -1)) } : {}),
+          })),
         };
       }
       case 'VectorSelector':
@@ -102,7 +111,13 @@ export class Evaluator {
           const lo = upperBound(s.timestampsMs, refMs - input.rangeMs);
           const hi = upperBound(s.timestampsMs, refMs);
           if (hi > lo) {
-            series.push({ labels: s.labels, timestampsMs: s.timestampsMs.slice(lo, hi), values: s.values.slice(lo, hi), dropName: s.dropName });
+            series.push({
+              labels: s.labels,
+              timestampsMs: s.timestampsMs.slice(lo, hi),
+              values: s.values.slice(lo, hi),
+              dropName: s.dropName,
+              ...(s.histograms ? { histograms: s.histograms.slice(lo, hi) } : {}),
+            });
           }
         }
         return { kind: 'matrix', series };
@@ -116,7 +131,7 @@ export class Evaluator {
       case 'BinaryExpr': {
         const lhs = await this.evaluate(expr.lhs, grid);
         const rhs = await this.evaluate(expr.rhs, grid);
-        return evaluateBinary(expr, lhs, rhs, grid);
+        return evaluateBinary(expr, lhs, rhs, grid, this.annotations);
       }
       case 'Call':
         return this.evaluateCall(expr, grid);
@@ -172,8 +187,30 @@ export class Evaluator {
         while (j + 1 < ts.length && ts[j + 1]! <= ref) j++;
         if (j < 0 || ts[j]! <= ref - lookback) continue;
         if (s.stale !== undefined && s.stale[j]) continue;
+        const histogram = s.histograms?.[j];
+        const interpolateNext = selector.smoothed === true && ts[j]! < ref && j + 1 < ts.length && !(s.stale !== undefined && s.stale[j + 1]);
+        if (interpolateNext && (histogram === undefined) !== (s.histograms?.[j + 1] === undefined)) {
+          this.annotations.warn(`encountered a mix of histograms and floats for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`, selector.pos);
+          continue;
+        }
+        if (histogram !== undefined) {
+          let value: NativeHistogram | undefined = fromFloatHistogram(histogram);
+          if (interpolateNext) {
+            const next = fromFloatHistogram(s.histograms![j + 1]!);
+            const step = combine(next, value, -1).result;
+            value = step === undefined ? undefined : combine(value, scaleHistogram(step, (ref - ts[j]!) / (ts[j + 1]! - ts[j]!)), 1).result;
+            if (value === undefined) {
+              this.annotations.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`, selector.pos);
+              continue;
+            }
+          }
+          setHistogram(out, i, value);
+          if (chosen) chosen[i] = ts[j]!;
+          any = true;
+          continue;
+        }
         let value = s.values[j]!;
-        if (selector.smoothed && ts[j]! < ref && j + 1 < ts.length && !(s.stale !== undefined && s.stale[j + 1])) {
+        if (selector.smoothed && ts[j]! < ref && j + 1 < ts.length && !(s.stale !== undefined && s.stale[j + 1]) && s.histograms?.[j + 1] === undefined) {
           value += ((s.values[j + 1]! - value) * (ref - ts[j]!)) / (ts[j + 1]! - ts[j]!);
         }
         out.values[i] = value;
@@ -230,13 +267,15 @@ export class Evaluator {
       if (n === 0) continue;
       const timestampsMs = new Float64Array(n);
       const values = new Float64Array(n);
+      const histograms = s.histograms ? new Array<NativeHistogram | undefined>(n) : undefined;
       let k = 0;
       for (let i = 0; i < count; i++) {
         if (!s.present[i]) continue;
         timestampsMs[k] = startMs + i * stepMs;
+        if (histograms) histograms[k] = s.histograms![i];
         values[k++] = s.values[i]!;
       }
-      series.push({ labels: s.labels, timestampsMs, values, dropName: s.dropName });
+      series.push({ labels: s.labels, timestampsMs, values, dropName: s.dropName, ...(histograms ? { histograms } : {}) });
     }
     return { series, refs, rangeMs: node.rangeMs };
   }
@@ -299,6 +338,79 @@ export class Evaluator {
     }
   }
 
+  /** A window holding histogram samples (and maybe floats): the histogram kernel decides, mixes are refused. */
+  private histogramWindow(
+    func: string,
+    histogramKernel: HistogramKernel | undefined,
+    histograms: HistogramView,
+    hLo: number,
+    hHi: number,
+    floats: { timestampsMs: Float64Array; values: Float64Array },
+    lo: number,
+    hi: number,
+    ctx: WindowContext,
+    report: (problem: HistogramProblem) => void,
+    name: string,
+    rangeArg: MatrixSelector | SubqueryExpr,
+  ): NativeHistogram | number | undefined {
+    const hasFloats = hi > lo;
+    if (histogramKernel === undefined) {
+      // Functions that only read floats ignore histogram samples.
+      if (hasFloats) this.annotations.info(`ignored histograms in a range containing both floats and histograms for metric name ${JSON.stringify(name)}`, rangeArg.pos);
+      return hasFloats ? WINDOW_KERNELS[func]!(floats.timestampsMs, floats.values, lo, hi, ctx) : undefined;
+    }
+    if (!hasFloats) return histogramKernel(histograms.timestampsMs, histograms.values, hLo, hHi, ctx, report);
+    switch (func) {
+      case 'irate':
+      case 'idelta': {
+        // Only the last two samples matter: both histograms or both floats, else the types mix.
+        const tail = [
+          ...[hHi - 2, hHi - 1].filter((k) => k >= hLo).map((k) => ({ t: histograms.timestampsMs[k]!, histogram: true })),
+          ...[hi - 2, hi - 1].filter((k) => k >= lo).map((k) => ({ t: floats.timestampsMs[k]!, histogram: false })),
+        ].sort((a, b) => b.t - a.t).slice(0, 2);
+        if (tail.length < 2) return undefined;
+        if (tail[0]!.histogram && tail[1]!.histogram) return histogramKernel(histograms.timestampsMs, histograms.values, hHi - 2, hHi, ctx, report);
+        if (!tail[0]!.histogram && !tail[1]!.histogram) return WINDOW_KERNELS[func]!(floats.timestampsMs, floats.values, hi - 2, hi, ctx);
+        this.annotations.warn(`encountered a mix of histograms and floats for metric name ${JSON.stringify(name)}`, rangeArg.pos);
+        return undefined;
+      }
+      case 'count_over_time':
+        return hHi - hLo + (hi - lo);
+      case 'present_over_time':
+        return 1;
+      case 'last_over_time':
+      case 'ts_of_last_over_time':
+        return histograms.timestampsMs[hHi - 1]! > floats.timestampsMs[hi - 1]!
+          ? histogramKernel(histograms.timestampsMs, histograms.values, hLo, hHi, ctx, report)
+          : WINDOW_KERNELS[func]!(floats.timestampsMs, floats.values, lo, hi, ctx);
+      case 'first_over_time':
+      case 'ts_of_first_over_time':
+        return histograms.timestampsMs[hLo]! < floats.timestampsMs[lo]!
+          ? histogramKernel(histograms.timestampsMs, histograms.values, hLo, hHi, ctx, report)
+          : WINDOW_KERNELS[func]!(floats.timestampsMs, floats.values, lo, hi, ctx);
+      default:
+        this.annotations.warn(`encountered a mix of histograms and floats for metric name ${JSON.stringify(name)}`, rangeArg.pos);
+        return undefined;
+    }
+  }
+
+  reportHistogramProblem(problem: HistogramProblem, name: string, call: Call, rangeArg: MatrixSelector | SubqueryExpr): void {
+    switch (problem) {
+      case 'mixed-schemas':
+        this.annotations.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(name)}`, rangeArg.pos);
+        break;
+      case 'not-counter':
+        this.annotations.warn(`this native histogram metric is not a counter: ${JSON.stringify(name)}`, rangeArg.pos);
+        break;
+      case 'not-gauge':
+        this.annotations.warn(`this native histogram metric is not a gauge: ${JSON.stringify(name)}`, rangeArg.pos);
+        break;
+      case 'reconciled':
+        this.annotations.info(`mismatched custom buckets were reconciled during ${call.func === 'delta' || call.func === 'rate' || call.func === 'increase' || call.func === 'idelta' || call.func === 'irate' ? 'subtraction' : 'aggregation'}`, rangeArg.pos);
+        break;
+    }
+  }
+
   /** step(), range(), start(), end(): properties of the query, in seconds. */
   private queryScalar(name: string): number | undefined {
     const o = this.options;
@@ -343,37 +455,65 @@ export class Evaluator {
     const input = await this.rangeInput(rangeArg, grid);
     const keepName = KEEPS_METRIC_NAME.has(call.func);
     const out: StepVectorSeries[] = [];
-    const ctx: WindowContext = { refMs: 0, rangeMs: input.rangeMs, params: scalarArgs.map(() => 0), modifier, lookbackDeltaMs: this.options.lookbackDeltaMs };
+    const ctx: WindowContext = { refMs: 0, rangeMs: input.rangeMs, params: scalarArgs.map(() => 0), modifier, stepMs: 0, lookbackDeltaMs: this.options.lookbackDeltaMs };
     const checkCounterName = RATE_FUNCTIONS.has(call.func);
+    const histogramKernel = HISTOGRAM_KERNELS[call.func];
     for (const s of input.series) {
       const result = newVectorSeries(s.labels, grid.count, keepName ? s.dropName : true);
+      const { floats, histograms } = splitSamples(s);
+      const name = s.labels.__name__ ?? '';
+      const report = (problem: HistogramProblem): void => this.reportHistogramProblem(problem, name, call, rangeArg);
       let lo = 0;
       let hi = 0;
+      let hLo = 0;
+      let hHi = 0;
       let previousRef = -Infinity;
       let any = false;
+      let anyFloat = false;
       for (let i = 0; i < grid.count; i++) {
         const ref = input.refs[i]!;
         if (ref < previousRef) {
-          lo = 0;
-          hi = 0;
+          lo = hi = hLo = hHi = 0;
         }
         previousRef = ref;
-        lo = advance(s.timestampsMs, lo, ref - input.rangeMs);
-        hi = advance(s.timestampsMs, hi, ref);
+        lo = advance(floats.timestampsMs, lo, ref - input.rangeMs);
+        hi = advance(floats.timestampsMs, hi, ref);
+        ctx.refMs = ref;
+        ctx.stepMs = stepTime(grid, i);
+        for (let p = 0; p < scalarArgs.length; p++) ctx.params[p] = scalarArgs[p]![i]!;
+        if (histograms !== undefined) {
+          hLo = advance(histograms.timestampsMs, hLo, ref - input.rangeMs);
+          hHi = advance(histograms.timestampsMs, hHi, ref);
+          if (call.func === 'changes' || call.func === 'resets') {
+            const value = mixedTransitions(call.func, floats, lo, hi, histograms, hLo, hHi, ctx);
+            if (value === undefined) continue;
+            result.values[i] = value;
+            result.present[i] = 1;
+            any = true;
+            continue;
+          }
+          if (hHi > hLo) {
+            const value = this.histogramWindow(call.func, histogramKernel, histograms, hLo, hHi, floats, lo, hi, ctx, report, name, rangeArg);
+            if (value === undefined) continue;
+            if (typeof value === 'number') result.values[i] = value;
+            else setHistogram(result, i, value);
+            result.present[i] = 1;
+            any = true;
+            continue;
+          }
+        }
         // A smoothed window may interpolate between samples on both sides of it.
         if (hi === lo && modifier !== 'smoothed') continue;
-        ctx.refMs = ref;
-        for (let p = 0; p < scalarArgs.length; p++) ctx.params[p] = scalarArgs[p]![i]!;
-        const value = kernel(s.timestampsMs, s.values, lo, hi, ctx);
+        const value = kernel(floats.timestampsMs, floats.values, lo, hi, ctx);
         if (value === undefined) continue;
         result.values[i] = value;
         result.present[i] = 1;
         any = true;
+        anyFloat = true;
       }
       if (!any) continue;
-      if (checkCounterName) {
-        const name = s.labels.__name__;
-        if (name !== undefined && !COUNTER_SUFFIXES.some((suffix) => name.endsWith(suffix))) {
+      if (checkCounterName && anyFloat) {
+        if (name !== '' && !COUNTER_SUFFIXES.some((suffix) => name.endsWith(suffix))) {
           this.annotations.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, rangeArg.pos);
         }
       }
@@ -413,9 +553,72 @@ function minMax(values: Float64Array): [number, number] {
   return [min, max];
 }
 
+/**
+ * changes()/resets() over a series holding both floats and histograms (and the anchored sample
+ * before the window): a switch between the two types counts as a change and as a reset.
+ */
+function mixedTransitions(
+  func: 'changes' | 'resets',
+  floats: { timestampsMs: Float64Array; values: Float64Array },
+  lo: number,
+  hi: number,
+  histograms: HistogramView,
+  hLo: number,
+  hHi: number,
+  ctx: WindowContext,
+): number | undefined {
+  type Point = { t: number; value: number; histogram: NativeHistogram | undefined };
+  const points: Point[] = [];
+  for (let k = lo; k < hi; k++) points.push({ t: floats.timestampsMs[k]!, value: floats.values[k]!, histogram: undefined });
+  for (let k = hLo; k < hHi; k++) points.push({ t: histograms.timestampsMs[k]!, value: NaN, histogram: histograms.values[k]! });
+  if (points.length === 0) return undefined;
+  if (ctx.modifier === 'anchored') {
+    const start = ctx.refMs - ctx.rangeMs;
+    const floatAnchor = lo > 0 ? floats.timestampsMs[lo - 1]! : -Infinity;
+    const histogramAnchor = hLo > 0 ? histograms.timestampsMs[hLo - 1]! : -Infinity;
+    const anchorT = Math.max(floatAnchor, histogramAnchor);
+    if (anchorT <= start && anchorT > start - ctx.lookbackDeltaMs) {
+      points.push(anchorT === floatAnchor
+        ? { t: anchorT, value: floats.values[lo - 1]!, histogram: undefined }
+        : { t: anchorT, value: NaN, histogram: histograms.values[hLo - 1]! });
+    }
+  }
+  points.sort((a, b) => a.t - b.t);
+  let count = 0;
+  for (let k = 1; k < points.length; k++) {
+    const previous = points[k - 1]!;
+    const current = points[k]!;
+    if ((previous.histogram === undefined) !== (current.histogram === undefined)) count++;
+    else if (current.histogram !== undefined) {
+      if (func === 'changes' ? !histogramsEqual(current.histogram, previous.histogram!) : detectReset(current.histogram, previous.histogram!)) count++;
+    } else if (func === 'changes' ? current.value !== previous.value && !(Number.isNaN(current.value) && Number.isNaN(previous.value)) : current.value < previous.value) count++;
+  }
+  return count;
+}
+
+interface HistogramView {
+  timestampsMs: Float64Array;
+  values: NativeHistogram[];
+}
+
+/** A range series' float samples and histogram samples as two time-ordered views. */
+function splitSamples(s: RangeSeries): { floats: { timestampsMs: Float64Array; values: Float64Array }; histograms: HistogramView | undefined } {
+  if (s.histograms === undefined || !s.histograms.some((h) => h !== undefined)) {
+    return { floats: { timestampsMs: s.timestampsMs, values: s.values }, histograms: undefined };
+  }
+  const floatIndexes: number[] = [];
+  const histogramIndexes: number[] = [];
+  s.histograms.forEach((h, i) => (h === undefined ? floatIndexes : histogramIndexes).push(i));
+  return {
+    floats: { timestampsMs: Float64Array.from(floatIndexes, (i) => s.timestampsMs[i]!), values: Float64Array.from(floatIndexes, (i) => s.values[i]!) },
+    histograms: { timestampsMs: Float64Array.from(histogramIndexes, (i) => s.timestampsMs[i]!), values: histogramIndexes.map((i) => s.histograms![i]!) },
+  };
+}
+
 function withoutStaleMarkers(s: SeriesSamples): RangeSeries {
+  const histograms = s.histograms?.map((h) => h && fromFloatHistogram(h));
   if (s.stale === undefined || !s.stale.includes(1)) {
-    return { labels: s.labels, timestampsMs: s.timestampsMs, values: s.values, dropName: false };
+    return { labels: s.labels, timestampsMs: s.timestampsMs, values: s.values, dropName: false, ...(histograms ? { histograms } : {}) };
   }
   const keep: number[] = [];
   for (let i = 0; i < s.timestampsMs.length; i++) if (!s.stale[i]) keep.push(i);
@@ -424,6 +627,7 @@ function withoutStaleMarkers(s: SeriesSamples): RangeSeries {
     timestampsMs: Float64Array.from(keep, (i) => s.timestampsMs[i]!),
     values: Float64Array.from(keep, (i) => s.values[i]!),
     dropName: false,
+    ...(histograms ? { histograms: keep.map((i) => histograms[i]) } : {}),
   };
 }
 

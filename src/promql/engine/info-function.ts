@@ -7,6 +7,7 @@ import type { MetricLabelMatcher } from '../../tsdb/types.ts';
 import type { Expr, VectorSelector } from '../syntax/ast.ts';
 import { matchesEmpty } from '../syntax/parser.ts';
 import { compileAnchoredRegex } from '../regex.ts';
+import { PromQLQueryError } from './errors.ts';
 import { labelsKey, newVectorSeries, stepTime, type StepGrid, type StepVectorSeries } from './series.ts';
 
 const IDENTIFYING_LABELS = ['instance', 'job'];
@@ -73,6 +74,9 @@ export async function evaluateInfo(
   const refs = referenceTimes(baseExpr, times, query.startMs, query.endMs);
   const selector: VectorSelector = { type: 'VectorSelector', name: undefined, matchers: [...nameMatchers, ...dataMatchers], offsetMs: 0, at: undefined, pos: { start: 0, end: 0 } };
   const info = await source.selectAt(selector, refs);
+  if (info.series.some((s) => s.histograms?.some((h) => h !== undefined))) {
+    throw new PromQLQueryError('info() requires info metrics to be float samples, got a native histogram');
+  }
   const identity = (labels: Labels): string => IDENTIFYING_LABELS.map((name) => labels[name] ?? '').join('\xff');
   const infoByIdentity = new Map<string, number[]>();
   const explicitNames = new Set(nameMatchers.filter((m) => m.type === '=').map((m) => m.value));

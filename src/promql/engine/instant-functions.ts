@@ -4,10 +4,13 @@
 
 import type { Labels } from '../../push/types.ts';
 import type { Call, PositionRange } from '../syntax/ast.ts';
+import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import { compileAnchoredRegex } from '../regex.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { bucketFraction, bucketQuantile, type Bucket } from './histogram-buckets.ts';
-import { compareLabels, hasAnyPoint, labelsKey, mergeSameLabels, newVectorSeries, stepTime, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { nativeHistogramFraction, nativeHistogramQuantile, nativeHistogramVariance } from './native-histogram-stats.ts';
+import type { NativeHistogram } from './native-histogram.ts';
+import { compareLabels, hasAnyPoint, histogramAt, labelsKey, mergeSameLabels, newVectorSeries, stepTime, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
 type MathFunction = (value: number) => number;
 
@@ -58,10 +61,36 @@ function mapValues(series: StepVectorSeries[], count: number, fn: (value: number
   for (const s of series) {
     const result = newVectorSeries(s.labels, count, dropName || s.dropName);
     for (let i = 0; i < count; i++) {
-      if (!s.present[i]) continue;
+      // Float functions skip histogram samples.
+      if (!s.present[i] || histogramAt(s, i) !== undefined) continue;
       const value = fn(s.values[i]!, i);
       if (value === undefined) continue;
       result.values[i] = value;
+      result.present[i] = 1;
+    }
+    if (hasAnyPoint(result)) out.push(result);
+  }
+  return out;
+}
+
+const HISTOGRAM_READERS: Record<string, (h: NativeHistogram) => number> = {
+  histogram_count: (h) => h.count,
+  histogram_sum: (h) => h.sum,
+  histogram_avg: (h) => h.sum / h.count,
+  histogram_stddev: (h) => Math.sqrt(nativeHistogramVariance(h)),
+  histogram_stdvar: (h) => nativeHistogramVariance(h),
+};
+
+/** Applies a histogram → float function to the histogram samples (float samples are skipped). */
+function mapHistograms(series: StepVectorSeries[], count: number, fn: (h: NativeHistogram, step: number, labels: Labels) => number): StepVectorSeries[] {
+  const out: StepVectorSeries[] = [];
+  for (const s of series) {
+    if (s.histograms === undefined) continue;
+    const result = newVectorSeries(s.labels, count, true);
+    for (let i = 0; i < count; i++) {
+      const h = histogramAt(s, i);
+      if (!s.present[i] || h === undefined) continue;
+      result.values[i] = fn(h, i, s.labels);
       result.present[i] = 1;
     }
     if (hasAnyPoint(result)) out.push(result);
@@ -119,7 +148,7 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
       for (let i = 0; i < count; i++) {
         let found = 0;
         for (const s of input) {
-          if (!s.present[i]) continue;
+          if (!s.present[i] || histogramAt(s, i) !== undefined) continue;
           found++;
           values[i] = s.values[i]!;
         }
@@ -164,15 +193,29 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
       return { kind: 'vector', series: labelJoin(vectorArg(args[0]), stringArg(args[1]), stringArg(args[2]), args.slice(3).map(stringArg), count) };
     case 'histogram_quantile':
       return { kind: 'vector', series: histogramQuantile(scalarArg(args[0], count), vectorArg(args[1]), count, annotations, call.args[0]!.pos, call.args[1]!.pos) };
+    case 'histogram_quantiles': {
+      // One output series per quantile, told apart by the label named in the second argument.
+      const label = stringArg(args[1]);
+      const out: StepVectorSeries[] = [];
+      for (let k = 2; k < args.length; k++) {
+        const qs = scalarArg(args[k], count);
+        const value = formatQuantileLabel(qs[0]!);
+        for (const s of histogramQuantile(qs, vectorArg(args[0]), count, annotations, call.args[k]!.pos, call.args[0]!.pos)) {
+          out.push({ ...s, labels: { ...s.labels, [label]: value } });
+        }
+      }
+      return { kind: 'vector', series: out };
+    }
     case 'histogram_fraction':
       return { kind: 'vector', series: histogramFraction(scalarArg(args[0], count), scalarArg(args[1], count), vectorArg(args[2]), count, annotations, call.args[2]!.pos) };
     case 'histogram_avg':
     case 'histogram_count':
     case 'histogram_sum':
     case 'histogram_stddev':
-    case 'histogram_stdvar':
-      // Native histograms are not stored yet: float series have no histogram to read.
-      return { kind: 'vector', series: [] };
+    case 'histogram_stdvar': {
+      const read = HISTOGRAM_READERS[name]!;
+      return { kind: 'vector', series: mapHistograms(vectorArg(args[0]), count, (h) => read(h)) };
+    }
     case 'info':
       return { kind: 'vector', series: vectorArg(args[0]) };
     default:
@@ -180,9 +223,15 @@ export function evaluateInstantFunction(call: Call, args: EvalValue[], grid: Ste
   }
 }
 
+function formatQuantileLabel(q: number): string {
+  const text = formatPlainFloat(q);
+  return Number.isFinite(q) && !text.includes('.') ? `${text}.0` : text;
+}
+
 /** Prometheus sorts sort()/sort_desc() output with NaN last either way; ties keep input order. */
 function sortByValue(series: StepVectorSeries[], descending: boolean): StepVectorSeries[] {
-  return [...series].sort((a, b) => {
+  // Histogram samples have no order; sort() drops them.
+  return series.filter((s) => histogramAt(s, 0) === undefined).sort((a, b) => {
     const va = a.values[0]!;
     const vb = b.values[0]!;
     if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
@@ -323,7 +372,6 @@ function bucketGroups(series: StepVectorSeries[], annotations: Annotations, pos:
     }
     const labels: Labels = { ...s.labels };
     delete labels.le;
-    delete labels.__name__;
     const key = labelsKey(labels);
     let group = groups.get(key);
     if (group === undefined) {
@@ -345,15 +393,43 @@ function parseBound(text: string): number {
 
 function collectBuckets(group: BucketGroup, step: number): Bucket[] {
   const buckets: Bucket[] = [];
-  for (const m of group.members) if (m.series.present[step]) buckets.push({ upperBound: m.upperBound, count: m.series.values[step]! });
+  for (const m of group.members) if (m.series.present[step] && histogramAt(m.series, step) === undefined) buckets.push({ upperBound: m.upperBound, count: m.series.values[step]! });
   return buckets;
+}
+
+/**
+ * A classic bucket group and a native histogram with the same labels at the same step are ambiguous:
+ * Prometheus warns and returns neither. `out` holds the native results first, then the classic ones.
+ */
+function withoutClassicNativeMix(out: StepVectorSeries[], nativeCount: number, annotations: Annotations, pos: PositionRange): StepVectorSeries[] {
+  const natives = new Map(out.slice(0, nativeCount).map((s) => [labelsKey(s.labels), s]));
+  for (const classic of out.slice(nativeCount)) {
+    const native = natives.get(labelsKey(classic.labels));
+    if (native === undefined) continue;
+    for (let i = 0; i < classic.present.length; i++) {
+      if (!classic.present[i] || !native.present[i]) continue;
+      classic.present[i] = 0;
+      native.present[i] = 0;
+      annotations.warn(`vector contains a mix of classic and native histograms for metric name ${JSON.stringify(classic.labels.__name__ ?? '')}`, pos);
+    }
+  }
+  return out.filter(hasAnyPoint);
 }
 
 function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, qPos: PositionRange, vectorPos: PositionRange): StepVectorSeries[] {
   for (const q of qs) if (!(q >= 0 && q <= 1)) annotations.warn(`quantile value should be between 0 and 1, got ${Number.isNaN(q) ? 'NaN' : q}`, qPos);
-  const out: StepVectorSeries[] = [];
+  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i, labels) => {
+    const value = nativeHistogramQuantile(qs[i]!, h);
+    if (Number.isNaN(h.sum) && h.count > 0) {
+      const effect = Number.isNaN(value) ? 'result is NaN' : 'result is skewed higher';
+      annotations.info(`input to histogram_quantile has NaN observations, ${effect} for metric name ${JSON.stringify(labels.__name__ ?? '')}`, vectorPos);
+    }
+    return value;
+  });
+  const nativeCount = out.length;
+  series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
-    const result = newVectorSeries(group.labels, count);
+    const result = newVectorSeries(group.labels, count, true);
     for (let i = 0; i < count; i++) {
       const buckets = collectBuckets(group, i);
       if (buckets.length === 0) continue;
@@ -367,13 +443,15 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
     }
     if (hasAnyPoint(result)) out.push(result);
   }
-  return out;
+  return withoutClassicNativeMix(out, nativeCount, annotations, vectorPos);
 }
 
 function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, vectorPos: PositionRange): StepVectorSeries[] {
-  const out: StepVectorSeries[] = [];
+  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i) => nativeHistogramFraction(lowers[i]!, uppers[i]!, h));
+  const nativeCount = out.length;
+  series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {
-    const result = newVectorSeries(group.labels, count);
+    const result = newVectorSeries(group.labels, count, true);
     for (let i = 0; i < count; i++) {
       const buckets = collectBuckets(group, i);
       if (buckets.length === 0) continue;
@@ -382,5 +460,5 @@ function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: S
     }
     if (hasAnyPoint(result)) out.push(result);
   }
-  return out;
+  return withoutClassicNativeMix(out, nativeCount, annotations, vectorPos);
 }

@@ -13,6 +13,8 @@ export interface WindowContext {
   params: number[];
   /** `anchored` / `smoothed` range modifiers (experimental). */
   modifier: 'anchored' | 'smoothed' | undefined;
+  /** The step's evaluation time (predict_linear predicts from it even under @ and offset). */
+  stepMs: number;
   /** How far before the window an anchored/smoothed function may look for a sample. */
   lookbackDeltaMs: number;
 }
@@ -260,7 +262,7 @@ export const WINDOW_KERNELS: Record<string, WindowKernel> = {
   deriv: (ts, vs, lo, hi) => (hi - lo < 2 ? undefined : linearRegression(ts, vs, lo, hi, ts[lo]!)[0]),
   predict_linear: (ts, vs, lo, hi, ctx) => {
     if (hi - lo < 2) return undefined;
-    const [slope, intercept] = linearRegression(ts, vs, lo, hi, ctx.refMs);
+    const [slope, intercept] = linearRegression(ts, vs, lo, hi, ctx.stepMs);
     return slope * ctx.params[0]! + intercept;
   },
   double_exponential_smoothing: (_ts, vs, lo, hi, ctx) => doubleExponentialSmoothing(vs, lo, hi, ctx.params[0]!, ctx.params[1]!),
@@ -309,6 +311,7 @@ export const WINDOW_KERNELS: Record<string, WindowKernel> = {
   quantile_over_time: (_ts, vs, lo, hi, ctx) => (hi === lo ? undefined : quantileOfSorted(ctx.params[0]!, sortedWindow(vs, lo, hi))),
   mad_over_time: (_ts, vs, lo, hi) => {
     if (hi === lo) return undefined;
+    for (let i = lo; i < hi; i++) if (Number.isNaN(vs[i]!)) return NaN;
     const median = quantileOfSorted(0.5, sortedWindow(vs, lo, hi));
     const deviations = new Float64Array(hi - lo);
     for (let i = lo; i < hi; i++) deviations[i - lo] = Math.abs(vs[i]! - median);

@@ -4,12 +4,15 @@
 // removal): a series that will lose `__name__` carries `dropName` until the result is built.
 
 import type { Labels } from '../../push/types.ts';
+import type { NativeHistogram } from './native-histogram.ts';
 
 export interface StepVectorSeries {
   labels: Labels;
   values: Float64Array;
   present: Uint8Array;
   dropName: boolean;
+  /** Native histogram samples: where defined (and present), the step's sample is this histogram. */
+  histograms?: Array<NativeHistogram | undefined>;
 }
 
 export interface RangeSeries {
@@ -17,6 +20,26 @@ export interface RangeSeries {
   timestampsMs: Float64Array;
   values: Float64Array;
   dropName: boolean;
+  histograms?: Array<NativeHistogram | undefined>;
+}
+
+/** The histogram sample of a series at a step, if that sample is one. */
+export function histogramAt(series: { histograms?: Array<NativeHistogram | undefined> }, index: number): NativeHistogram | undefined {
+  return series.histograms === undefined ? undefined : series.histograms[index];
+}
+
+/** Copies the sample (float or histogram) at step `i` from one series to another. */
+export function copyPoint(from: StepVectorSeries, to: StepVectorSeries, i: number): void {
+  to.values[i] = from.values[i]!;
+  to.present[i] = 1;
+  const histogram = histogramAt(from, i);
+  if (histogram !== undefined) setHistogram(to, i, histogram);
+}
+
+export function setHistogram(series: StepVectorSeries, index: number, histogram: NativeHistogram): void {
+  series.histograms ??= new Array<NativeHistogram | undefined>(series.values.length);
+  series.histograms[index] = histogram;
+  series.present[index] = 1;
 }
 
 /** Evaluation times: startMs + i * stepMs for i < count. */
@@ -108,7 +131,13 @@ export function mergeSameLabels(series: StepVectorSeries[], count: number): Step
     let merged = existing;
     if (out.includes(existing) && existing === s) continue;
     // Copy before writing: `existing` may be shared with another expression's value.
-    merged = { labels: existing.labels, values: existing.values.slice(), present: existing.present.slice(), dropName: existing.dropName };
+    merged = {
+      labels: existing.labels,
+      values: existing.values.slice(),
+      present: existing.present.slice(),
+      dropName: existing.dropName,
+      ...(existing.histograms ? { histograms: existing.histograms.slice() } : {}),
+    };
     out[out.indexOf(existing)] = merged;
     byKey.set(key, merged);
     for (let i = 0; i < count; i++) {
@@ -116,6 +145,8 @@ export function mergeSameLabels(series: StepVectorSeries[], count: number): Step
       if (merged.present[i]) throw new DuplicateLabelsetError('vector cannot contain metrics with the same labelset');
       merged.present[i] = 1;
       merged.values[i] = s.values[i]!;
+      const histogram = histogramAt(s, i);
+      if (histogram !== undefined) setHistogram(merged, i, histogram);
     }
   }
   return out;

@@ -14,7 +14,9 @@ export interface PositionRange {
 export type BinaryOp =
   | '+' | '-' | '*' | '/' | '%' | '^' | 'atan2'
   | '==' | '!=' | '>' | '<' | '>=' | '<='
-  | 'and' | 'or' | 'unless';
+  | 'and' | 'or' | 'unless'
+  /** Experimental histogram trim operators: keep observations below / above a cutoff. */
+  | '</' | '>/';
 
 export type AggregateOp =
   | 'sum' | 'avg' | 'count' | 'min' | 'max' | 'group' | 'stddev' | 'stdvar'

@@ -51,6 +51,7 @@ const table: Array<[string, ValueType[], number, ValueType]> = [
   ['histogram_count', [V], 0, V],
   ['histogram_fraction', [S, S, V], 0, V],
   ['histogram_quantile', [S, V], 0, V],
+  ['histogram_quantiles', [V, STR, S], -1, V],
   ['histogram_stddev', [V], 0, V],
   ['histogram_stdvar', [V], 0, V],
   ['histogram_sum', [V], 0, V],

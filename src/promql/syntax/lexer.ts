@@ -22,7 +22,7 @@ export interface Token {
   pos: PositionRange;
 }
 
-const OPERATORS = ['==', '!=', '<=', '>=', '=~', '!~', '+', '-', '*', '/', '%', '^', '<', '>', '='];
+const OPERATORS = ['</', '>/', '==', '!=', '<=', '>=', '=~', '!~', '+', '-', '*', '/', '%', '^', '<', '>', '='];
 const PUNCTUATION = new Set(['(', ')', '{', '}', '[', ']', ',', ':', '@']);
 const DURATION_UNITS = /^([0-9]+(ms|[smhdwy]))+/;
 
