@@ -40,6 +40,8 @@ interface MemSeries {
 interface TenantHead {
   index: SeriesIndex;
   byKey: Map<string, MemSeries>;
+  /** Interned label objects (AppendSeries.labelsInterned) of live series: a lookup by identity. */
+  byLabelsObject: Map<Labels, MemSeries>;
   maxTimeMs: number;
 }
 
@@ -86,7 +88,7 @@ export class Head {
   private tenant(name: string): TenantHead {
     let head = this.tenants.get(name);
     if (head === undefined) {
-      head = { index: new SeriesIndex(), byKey: new Map(), maxTimeMs: -Infinity };
+      head = { index: new SeriesIndex(), byKey: new Map(), byLabelsObject: new Map(), maxTimeMs: -Infinity };
       this.tenants.set(name, head);
     }
     return head;
@@ -113,13 +115,22 @@ export class Head {
     const samples: WalSamples = { ids: new Uint32Array(total), timestampsMs: new Float64Array(total), values: new Float64Array(total), stale: new Uint8Array(total), count: 0 };
     const rejected: RejectedSample[] = [];
     for (const entry of input) {
-      const labels = cleanLabels(entry.labels);
-      if (labels === undefined) {
-        for (const sample of entry.samples) rejected.push({ labels: entry.labels, timestampMs: sample.timestampMs, reason: 'invalid_labels' });
-        continue;
+      const interned = entry.labelsInterned === true;
+      let series = interned ? tenant.byLabelsObject.get(entry.labels) : undefined;
+      let labels: Labels;
+      let key = '';
+      if (series !== undefined) labels = series.labels;
+      else {
+        const clean = cleanLabels(entry.labels);
+        if (clean === undefined) {
+          for (const sample of entry.samples) rejected.push({ labels: entry.labels, timestampMs: sample.timestampMs, reason: 'invalid_labels' });
+          continue;
+        }
+        labels = clean;
+        key = seriesKey(labels);
+        series = tenant.byKey.get(key);
+        if (series !== undefined && interned) tenant.byLabelsObject.set(entry.labels, series);
       }
-      const key = seriesKey(labels);
-      let series = tenant.byKey.get(key);
       for (const sample of entry.samples) {
         const timestampMs = sample.timestampMs;
         if (!Number.isSafeInteger(timestampMs)) {
@@ -134,6 +145,7 @@ export class Head {
             continue;
           }
           series = this.createSeries(tenant, tenantName, key, labels);
+          if (interned) tenant.byLabelsObject.set(entry.labels, series);
           newSeries.push({ id: series.id, tenant: tenantName, labels });
         }
         const outcome = this.place(tenant, series, timestampMs, sample.value, stale, floor);
@@ -306,6 +318,7 @@ export class Head {
         cutSeries.push({ labels: series.labels, chunks: this.takeChunks(series) });
       }
       tenant.index.remove(dropped);
+      if (dropped.size > 0) for (const [object, series] of tenant.byLabelsObject) if (dropped.has(series.id)) tenant.byLabelsObject.delete(object);
       for (const [id, series] of this.byId) if (dropped.has(series.id)) this.byId.delete(id);
       if (cutSeries.length > 0) out.set(tenantName, cutSeries);
       if (tenant.byKey.size === 0) this.tenants.delete(tenantName);
