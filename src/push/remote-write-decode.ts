@@ -161,7 +161,7 @@ function decodeSample(reader: Reader, end: number): RemoteWriteSample {
     const key = reader.varint();
     if (key === 0x09) {
       value = reader.double(end);
-      stale = reader.lastDoubleIsStale();
+      stale = value !== value && reader.lastDoubleIsStale();
     } else if (key === 0x10) timestampMs = reader.int64();
     else reader.skip(key & 7, end);
   }
@@ -213,17 +213,16 @@ interface LabelCacheEntry {
   next: LabelCacheEntry | undefined;
 }
 
-/** A 53-bit hash of a byte range (two 32-bit multiplicative hashes). */
+/** A 32-bit multiplicative hash of a byte range, four bytes a step (collisions are verified). */
 function hashBytes(bytes: Buffer, start: number, end: number): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x27d4eb2f;
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i]!;
-    h1 = Math.imul(h1 ^ byte, 0x01000193);
-    h2 = Math.imul(h2 ^ byte, 0x5bd1e995);
+  let hash = 0x811c9dc5 ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    hash = Math.imul(hash ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), 0x5bd1e995);
+    hash ^= hash >>> 15;
   }
-  h2 ^= h2 >>> 13;
-  return (h1 >>> 0) * 2097152 + (h2 >>> 11);
+  for (; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
 }
 
 function decodeLabelsV1(reader: Reader, start: number, end: number, into: Labels): void {
