@@ -187,6 +187,11 @@ function addLabel(reader: Reader, labels: Labels, name: string, value: string): 
  */
 export class LabelCache {
   private readonly entries = new Map<number, LabelCacheEntry>();
+  /**
+   * One copy of each label name and value: a decoded string is a fresh copy, and values such as
+   * `job="dcgm"` or a GPU model name repeat across every series of a node (~300 bytes a series).
+   */
+  private readonly strings = new Map<string, string>();
   private readonly maxEntries: number;
 
   constructor(maxEntries = 2_000_000) {
@@ -201,8 +206,18 @@ export class LabelCache {
     return undefined;
   }
 
+  intern(text: string): string {
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    this.strings.set(text, text);
+    return text;
+  }
+
   set(body: Buffer, start: number, end: number, hash: number, labels: Labels): void {
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    if (this.entries.size >= this.maxEntries) {
+      this.entries.clear();
+      this.strings.clear();
+    }
     this.entries.set(hash, { bytes: Buffer.from(body.subarray(start, end)), labels, next: this.entries.get(hash) });
   }
 }
@@ -225,7 +240,7 @@ function hashBytes(bytes: Buffer, start: number, end: number): number {
   return hash >>> 0;
 }
 
-function decodeLabelsV1(reader: Reader, start: number, end: number, into: Labels): void {
+function decodeLabelsV1(reader: Reader, start: number, end: number, into: Labels, cache?: LabelCache): void {
   reader.offset = start;
   while (reader.offset < end) {
     const fieldKey = reader.varint();
@@ -242,7 +257,8 @@ function decodeLabelsV1(reader: Reader, start: number, end: number, into: Labels
       else if (labelKey === 0x12) value = reader.string(labelEnd);
       else reader.skip(labelKey & 7, labelEnd);
     }
-    addLabel(reader, into, name, value);
+    if (cache === undefined) addLabel(reader, into, name, value);
+    else addLabel(reader, into, cache.intern(name), cache.intern(value));
   }
 }
 
@@ -277,7 +293,7 @@ export function decodeWriteRequestV1(body: Buffer, labelCache?: LabelCache): Rem
         const cached = labelCache.get(body, labelsStart, labelsEnd, hash);
         if (cached !== undefined) entry.labels = cached;
         else {
-          decodeLabelsV1(reader, labelsStart, labelsEnd, entry.labels);
+          decodeLabelsV1(reader, labelsStart, labelsEnd, entry.labels, labelCache);
           labelCache.set(body, labelsStart, labelsEnd, hash, entry.labels);
         }
         entry.interned = true;
