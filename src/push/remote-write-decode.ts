@@ -27,7 +27,10 @@ export interface RemoteWriteSample {
 }
 
 export interface RemoteWriteSeries {
+  /** Shared with other requests through the label cache: treat as immutable. */
   labels: Labels;
+  /** True when `labels` came from (or went into) a LabelCache: the same object for the same bytes. */
+  interned?: boolean;
   samples: RemoteWriteSample[];
   /** Native histogram samples (not stored yet; the receiver refuses them). */
   histograms: number;
@@ -158,7 +161,7 @@ function decodeSample(reader: Reader, end: number): RemoteWriteSample {
     const key = reader.varint();
     if (key === 0x09) {
       value = reader.double(end);
-      stale = reader.lastDoubleIsStale();
+      stale = value !== value && reader.lastDoubleIsStale();
     } else if (key === 0x10) timestampMs = reader.int64();
     else reader.skip(key & 7, end);
   }
@@ -174,8 +177,93 @@ function addLabel(reader: Reader, labels: Labels, name: string, value: string): 
   labels[name] = value;
 }
 
+/**
+ * Caches decoded label sets by their raw bytes across requests: a sender repeats each series' labels
+ * in every request, and decoding them (UTF-8 strings, a fresh object) was the largest share of
+ * receive time. A hit returns the same (immutable) object, which the TSDB then finds by identity.
+ * Keys are a hash of the bytes (a Map keyed by long strings probed slowly: ~2 µs a lookup for
+ * 200-byte label blocks with long common prefixes), verified against a copy of the bytes.
+ * Cleared whole when it reaches `maxEntries`.
+ */
+export class LabelCache {
+  private readonly entries = new Map<number, LabelCacheEntry>();
+  /**
+   * One copy of each label name and value: a decoded string is a fresh copy, and values such as
+   * `job="dcgm"` or a GPU model name repeat across every series of a node (~300 bytes a series).
+   */
+  private readonly strings = new Map<string, string>();
+  private readonly maxEntries: number;
+
+  constructor(maxEntries = 2_000_000) {
+    this.maxEntries = maxEntries;
+  }
+
+  get(body: Buffer, start: number, end: number, hash: number): Labels | undefined {
+    // Bounded: the chain holds only entries whose hashes collided.
+    for (let entry = this.entries.get(hash); entry !== undefined; entry = entry.next) {
+      if (entry.bytes.length === end - start && body.compare(entry.bytes, 0, entry.bytes.length, start, end) === 0) return entry.labels;
+    }
+    return undefined;
+  }
+
+  intern(text: string): string {
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    this.strings.set(text, text);
+    return text;
+  }
+
+  set(body: Buffer, start: number, end: number, hash: number, labels: Labels): void {
+    if (this.entries.size >= this.maxEntries) {
+      this.entries.clear();
+      this.strings.clear();
+    }
+    this.entries.set(hash, { bytes: Buffer.from(body.subarray(start, end)), labels, next: this.entries.get(hash) });
+  }
+}
+
+interface LabelCacheEntry {
+  bytes: Buffer;
+  labels: Labels;
+  next: LabelCacheEntry | undefined;
+}
+
+/** A 32-bit multiplicative hash of a byte range, four bytes a step (collisions are verified). */
+function hashBytes(bytes: Buffer, start: number, end: number): number {
+  let hash = 0x811c9dc5 ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    hash = Math.imul(hash ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), 0x5bd1e995);
+    hash ^= hash >>> 15;
+  }
+  for (; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
+}
+
+function decodeLabelsV1(reader: Reader, start: number, end: number, into: Labels, cache?: LabelCache): void {
+  reader.offset = start;
+  while (reader.offset < end) {
+    const fieldKey = reader.varint();
+    if (fieldKey !== 0x0a) {
+      reader.skip(fieldKey & 7, end);
+      continue;
+    }
+    const labelEnd = reader.lengthEnd(end);
+    let name = '';
+    let value = '';
+    while (reader.offset < labelEnd) {
+      const labelKey = reader.varint();
+      if (labelKey === 0x0a) name = reader.string(labelEnd);
+      else if (labelKey === 0x12) value = reader.string(labelEnd);
+      else reader.skip(labelKey & 7, labelEnd);
+    }
+    if (cache === undefined) addLabel(reader, into, name, value);
+    else addLabel(reader, into, cache.intern(name), cache.intern(value));
+  }
+}
+
 /** Decodes an uncompressed prometheus.WriteRequest (remote write 1.0). */
-export function decodeWriteRequestV1(body: Buffer): RemoteWriteRequest {
+export function decodeWriteRequestV1(body: Buffer, labelCache?: LabelCache): RemoteWriteRequest {
   const reader = new Reader(body, 'prometheus.WriteRequest');
   const series: RemoteWriteSeries[] = [];
   const metadata: RemoteWriteMetadata[] = [];
@@ -184,21 +272,38 @@ export function decodeWriteRequestV1(body: Buffer): RemoteWriteRequest {
     const key = reader.varint();
     if (key === 0x0a) {
       const end = reader.lengthEnd(limit);
-      const entry: RemoteWriteSeries = { labels: {}, samples: [], histograms: 0, exemplars: 0 };
+      const seriesStart = reader.offset;
+      // First pass: where the labels are (senders write them first and contiguous).
+      let labelsStart = -1;
+      let labelsEnd = -1;
+      let contiguous = true;
       while (reader.offset < end) {
+        const fieldStart = reader.offset;
         const fieldKey = reader.varint();
         if (fieldKey === 0x0a) {
-          const labelEnd = reader.lengthEnd(end);
-          let name = '';
-          let value = '';
-          while (reader.offset < labelEnd) {
-            const labelKey = reader.varint();
-            if (labelKey === 0x0a) name = reader.string(labelEnd);
-            else if (labelKey === 0x12) value = reader.string(labelEnd);
-            else reader.skip(labelKey & 7, labelEnd);
-          }
-          addLabel(reader, entry.labels, name, value);
-        } else if (fieldKey === 0x12) {
+          if (labelsStart < 0) labelsStart = fieldStart;
+          else if (labelsEnd !== fieldStart) contiguous = false;
+          reader.offset = reader.lengthEnd(end);
+          labelsEnd = reader.offset;
+        } else reader.skip(fieldKey & 7, end);
+      }
+      const entry: RemoteWriteSeries = { labels: {}, samples: [], histograms: 0, exemplars: 0 };
+      if (labelsStart >= 0 && contiguous && labelCache !== undefined) {
+        const hash = hashBytes(body, labelsStart, labelsEnd);
+        const cached = labelCache.get(body, labelsStart, labelsEnd, hash);
+        if (cached !== undefined) entry.labels = cached;
+        else {
+          decodeLabelsV1(reader, labelsStart, labelsEnd, entry.labels, labelCache);
+          labelCache.set(body, labelsStart, labelsEnd, hash, entry.labels);
+        }
+        entry.interned = true;
+      } else if (labelsStart >= 0) {
+        decodeLabelsV1(reader, seriesStart, end, entry.labels);
+      }
+      reader.offset = seriesStart;
+      while (reader.offset < end) {
+        const fieldKey = reader.varint();
+        if (fieldKey === 0x12) {
           const sampleEnd = reader.lengthEnd(end);
           entry.samples.push(decodeSample(reader, sampleEnd));
           reader.offset = sampleEnd;

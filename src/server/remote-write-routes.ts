@@ -9,6 +9,7 @@ import { formatLabels } from '../push/labels.ts';
 import {
   decodeWriteRequestV1,
   decodeWriteRequestV2,
+  LabelCache,
   RemoteWriteDecodeError,
   uncompressRemoteWrite,
   type RemoteWriteRequest,
@@ -61,6 +62,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBodyBytes }, (_request, body, done) => done(null, body));
 
+  const labelCache = new LabelCache();
   const write = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const version = remoteWriteVersion(request.headers['content-type']);
     if (version === undefined) {
@@ -79,7 +81,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     let decoded: RemoteWriteRequest;
     try {
       const raw = uncompressRemoteWrite(body, options.maxDecompressedBodyBytes);
-      decoded = version === 1 ? decodeWriteRequestV1(raw) : decodeWriteRequestV2(raw);
+      decoded = version === 1 ? decodeWriteRequestV1(raw, labelCache) : decodeWriteRequestV2(raw);
     } catch (error) {
       if (error instanceof RemoteWriteDecodeError) return text(reply, 400, error.message);
       throw error;
@@ -89,7 +91,8 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     const series: AppendSeries[] = [];
     for (const entry of decoded.series) {
       if (entry.histograms > 0) problems.push(`native histogram samples are not supported yet (series ${formatLabels(entry.labels)})`);
-      if (entry.samples.length > 0) series.push({ labels: entry.labels, samples: entry.samples });
+      if (entry.samples.length === 0) continue;
+      series.push(entry.interned === true ? { labels: entry.labels, samples: entry.samples, labelsInterned: true } : { labels: entry.labels, samples: entry.samples });
     }
     const result = await options.tsdb.append(tenant, series);
     const rejectedBySeries = new Map<string, { reason: RejectedSample['reason']; timestampMs: number; count: number }>();

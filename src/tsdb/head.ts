@@ -7,7 +7,7 @@
 // Chunks never cross a block-range boundary, so a cut hands whole chunks to the block writer.
 
 import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK } from './chunk.ts';
-import { SeriesIndex, seriesKey } from './series-index.ts';
+import { LabelSetMap, SeriesIndex } from './series-index.ts';
 import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
 
@@ -39,7 +39,9 @@ interface MemSeries {
 
 interface TenantHead {
   index: SeriesIndex;
-  byKey: Map<string, MemSeries>;
+  byLabels: LabelSetMap<MemSeries>;
+  /** Interned label objects (AppendSeries.labelsInterned) of live series: a lookup by identity. */
+  byLabelsObject: Map<Labels, MemSeries>;
   maxTimeMs: number;
 }
 
@@ -86,19 +88,19 @@ export class Head {
   private tenant(name: string): TenantHead {
     let head = this.tenants.get(name);
     if (head === undefined) {
-      head = { index: new SeriesIndex(), byKey: new Map(), maxTimeMs: -Infinity };
+      head = { index: new SeriesIndex(), byLabels: new LabelSetMap(), byLabelsObject: new Map(), maxTimeMs: -Infinity };
       this.tenants.set(name, head);
     }
     return head;
   }
 
-  private createSeries(tenant: TenantHead, tenantName: string, key: string, labels: Labels, id = this.nextId++): MemSeries {
+  private createSeries(tenant: TenantHead, tenantName: string, labels: Labels, id = this.nextId++): MemSeries {
     if (id >= this.nextId) this.nextId = id + 1;
     const series: MemSeries = {
       id, tenant: tenantName, labels, chunks: [], open: undefined, openRangeEndMs: 0, maxTimeMs: -Infinity,
       lastValue: 0, lastStale: false, oooTimesMs: undefined, oooValues: undefined, oooStale: undefined, touched: true,
     };
-    tenant.byKey.set(key, series);
+    tenant.byLabels.add(series);
     tenant.index.add(id, labels);
     this.byId.set(id, series);
     return series;
@@ -113,13 +115,20 @@ export class Head {
     const samples: WalSamples = { ids: new Uint32Array(total), timestampsMs: new Float64Array(total), values: new Float64Array(total), stale: new Uint8Array(total), count: 0 };
     const rejected: RejectedSample[] = [];
     for (const entry of input) {
-      const labels = cleanLabels(entry.labels);
-      if (labels === undefined) {
-        for (const sample of entry.samples) rejected.push({ labels: entry.labels, timestampMs: sample.timestampMs, reason: 'invalid_labels' });
-        continue;
+      const interned = entry.labelsInterned === true;
+      let series = interned ? tenant.byLabelsObject.get(entry.labels) : undefined;
+      let labels: Labels;
+      if (series !== undefined) labels = series.labels;
+      else {
+        const clean = cleanLabels(entry.labels);
+        if (clean === undefined) {
+          for (const sample of entry.samples) rejected.push({ labels: entry.labels, timestampMs: sample.timestampMs, reason: 'invalid_labels' });
+          continue;
+        }
+        labels = clean;
+        series = tenant.byLabels.get(labels);
+        if (series !== undefined && interned) tenant.byLabelsObject.set(entry.labels, series);
       }
-      const key = seriesKey(labels);
-      let series = tenant.byKey.get(key);
       for (const sample of entry.samples) {
         const timestampMs = sample.timestampMs;
         if (!Number.isSafeInteger(timestampMs)) {
@@ -133,7 +142,8 @@ export class Head {
             rejected.push({ labels, timestampMs, reason: 'too_old' });
             continue;
           }
-          series = this.createSeries(tenant, tenantName, key, labels);
+          series = this.createSeries(tenant, tenantName, labels);
+          if (interned) tenant.byLabelsObject.set(entry.labels, series);
           newSeries.push({ id: series.id, tenant: tenantName, labels });
         }
         const outcome = this.place(tenant, series, timestampMs, sample.value, stale, floor);
@@ -156,15 +166,14 @@ export class Head {
     for (const entry of entries) {
       if (this.byId.has(entry.id)) continue;
       const tenant = this.tenant(entry.tenant);
-      const key = seriesKey(entry.labels);
-      const existing = tenant.byKey.get(key);
+      const existing = tenant.byLabels.get(entry.labels);
       if (existing !== undefined) {
         // The same label set under a second id (re-created after a cut): both ids map to one series.
         this.byId.set(entry.id, existing);
         if (entry.id >= this.nextId) this.nextId = entry.id + 1;
         continue;
       }
-      this.createSeries(tenant, entry.tenant, key, entry.labels, entry.id);
+      this.createSeries(tenant, entry.tenant, entry.labels, entry.id);
     }
   }
 
@@ -295,10 +304,10 @@ export class Head {
     for (const [tenantName, tenant] of this.tenants) {
       const cutSeries: CutSeries[] = [];
       const dropped = new Set<number>();
-      for (const [key, series] of tenant.byKey) {
+      for (const series of [...tenant.byLabels.values()]) {
         if (!series.touched) {
           dropped.add(series.id);
-          tenant.byKey.delete(key);
+          tenant.byLabels.delete(series);
           continue;
         }
         series.touched = false;
@@ -306,9 +315,10 @@ export class Head {
         cutSeries.push({ labels: series.labels, chunks: this.takeChunks(series) });
       }
       tenant.index.remove(dropped);
+      if (dropped.size > 0) for (const [object, series] of tenant.byLabelsObject) if (dropped.has(series.id)) tenant.byLabelsObject.delete(object);
       for (const [id, series] of this.byId) if (dropped.has(series.id)) this.byId.delete(id);
       if (cutSeries.length > 0) out.set(tenantName, cutSeries);
-      if (tenant.byKey.size === 0) this.tenants.delete(tenantName);
+      if (tenant.byLabels.size === 0) this.tenants.delete(tenantName);
     }
     this.sampleCount = 0;
     this.minTimeMs = Infinity;

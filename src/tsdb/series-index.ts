@@ -180,3 +180,74 @@ export function seriesKey(labels: Labels): string {
   for (const name of names) key += name + '\uffff' + labels[name]! + '\ufffe';
   return key;
 }
+
+/** A 53-bit hash of a label set, independent of property order (two 32-bit hashes over sorted pairs). */
+export function labelsHash(labels: Labels): number {
+  const names = Object.keys(labels).sort();
+  let h1 = 0x811c9dc5;
+  let h2 = 0x27d4eb2f;
+  for (const name of names) {
+    const text = name + '\uffff' + labels[name]! + '\ufffe';
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ code, 0x01000193);
+      h2 = Math.imul(h2 ^ code, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+  }
+  return (h1 >>> 0) * 2097152 + ((h2 >>> 0) >>> 11);
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  let count = 0;
+  for (const name in a) {
+    if (b[name] !== a[name]) return false;
+    count++;
+  }
+  for (const _ in b) count--;
+  return count === 0;
+}
+
+/**
+ * Entries keyed by label set through labelsHash, verified by comparing labels: a canonical key
+ * string per series (~250 bytes for 8 labels) would cost more memory than the rest of its index entry.
+ */
+export class LabelSetMap<T extends { labels: Labels }> {
+  private readonly entries = new Map<number, T | T[]>();
+  size = 0;
+
+  get(labels: Labels, hash = labelsHash(labels)): T | undefined {
+    const found = this.entries.get(hash);
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return sameLabels(found.labels, labels) ? found : undefined;
+    return found.find((entry) => sameLabels(entry.labels, labels));
+  }
+
+  /** Adds an entry whose label set is not present yet. */
+  add(entry: T, hash = labelsHash(entry.labels)): void {
+    const found = this.entries.get(hash);
+    if (found === undefined) this.entries.set(hash, entry);
+    else if (Array.isArray(found)) found.push(entry);
+    else this.entries.set(hash, [found, entry]);
+    this.size++;
+  }
+
+  delete(entry: T, hash = labelsHash(entry.labels)): void {
+    const found = this.entries.get(hash);
+    if (found === entry) this.entries.delete(hash);
+    else if (Array.isArray(found)) {
+      const rest = found.filter((candidate) => candidate !== entry);
+      if (rest.length === found.length) return;
+      this.entries.set(hash, rest.length === 1 ? rest[0]! : rest);
+    } else return;
+    this.size--;
+  }
+
+  *values(): Generator<T> {
+    for (const found of this.entries.values()) {
+      if (Array.isArray(found)) yield* found;
+      else yield found;
+    }
+  }
+}

@@ -84,6 +84,12 @@ export interface MetricSample {
 export interface AppendSeries {
   labels: Labels;
   samples: MetricSample[];
+  /**
+   * Optional: the `labels` object is interned (one shared object per label set, never mutated, e.g.
+   * from remote_write's label cache), so the store may find the series by object identity instead of
+   * building the canonical key. Added for remote_write; leaving it unset is always correct.
+   */
+  labelsInterned?: boolean;
 }
 
 /** Why a sample was not stored; the remote_write and Pushgateway handlers turn these into 400s. */

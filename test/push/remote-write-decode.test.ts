@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeWriteRequestV1, decodeWriteRequestV2, RemoteWriteDecodeError, uncompressRemoteWrite } from '../../src/push/remote-write-decode.ts';
+import { decodeWriteRequestV1, decodeWriteRequestV2, LabelCache, RemoteWriteDecodeError, uncompressRemoteWrite } from '../../src/push/remote-write-decode.ts';
 import { encodeWriteRequestV1, encodeWriteRequestV2, snappyCompress } from '../../src/push/remote-write-encode.ts';
 
 const root = protobuf.Root.fromJSON({
@@ -135,4 +135,24 @@ test('every truncation of a valid body fails cleanly or decodes a prefix, never 
       }
     }
   }
+});
+
+test('the label cache returns one shared object per label bytes, and verifies bytes on a hash collision', () => {
+  const cache = new LabelCache();
+  const body = encodeWriteRequestV1([
+    { labels: { __name__: 'a', job: 'x' }, samples: [{ timestampMs: T, value: 1 }] },
+    { labels: { __name__: 'b', job: 'x' }, samples: [{ timestampMs: T, value: 2 }] },
+  ]);
+  const first = decodeWriteRequestV1(body, cache);
+  const second = decodeWriteRequestV1(body, cache);
+  assert.equal(first.series[0]!.labels, second.series[0]!.labels, 'same object for the same bytes');
+  assert.equal(second.series[0]!.interned, true);
+  assert.notEqual(first.series[0]!.labels, first.series[1]!.labels);
+  // Forced collision: two different byte ranges under one hash value.
+  const bytes = Buffer.from('aaaabbbb');
+  cache.set(bytes, 0, 4, 7, { l: 'aaaa' });
+  cache.set(bytes, 4, 8, 7, { l: 'bbbb' });
+  assert.deepEqual(cache.get(bytes, 0, 4, 7), { l: 'aaaa' });
+  assert.deepEqual(cache.get(bytes, 4, 8, 7), { l: 'bbbb' });
+  assert.equal(cache.get(Buffer.from('cccc'), 0, 4, 7), undefined);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SeriesIndex } from '../../src/tsdb/series-index.ts';
+import { labelsHash, LabelSetMap, SeriesIndex } from '../../src/tsdb/series-index.ts';
 import type { Labels, MetricLabelMatcher } from '../../src/tsdb/types.ts';
 
 const series: Labels[] = [
@@ -42,4 +42,22 @@ test('series index: label names and values are sorted; removal updates postings'
   copy.remove(new Set([4, 5]));
   assert.deepEqual(copy.labelNames(), ['__name__', 'instance', 'job']);
   assert.deepEqual(copy.select([m('job', '=', 'dcgm')]), [3]);
+});
+
+test('label-set map: order-independent hash, collisions verified by comparing labels', () => {
+  assert.equal(labelsHash({ a: '1', b: '2' }), labelsHash({ b: '2', a: '1' }));
+  assert.notEqual(labelsHash({ a: '1', b: '2' }), labelsHash({ a: '12' }));
+  const map = new LabelSetMap<{ labels: Labels; n: number }>();
+  const x = { labels: { a: '1' }, n: 1 };
+  const y = { labels: { a: '2' }, n: 2 };
+  map.add(x, 42);
+  map.add(y, 42); // forced collision
+  assert.equal(map.get({ a: '1' }, 42), x);
+  assert.equal(map.get({ a: '2' }, 42), y);
+  assert.equal(map.get({ a: '3' }, 42), undefined);
+  assert.equal(map.get({ a: '1', b: '' }, 42), undefined, 'an extra label is another set');
+  map.delete(x, 42);
+  assert.equal(map.get({ a: '1' }, 42), undefined);
+  assert.equal(map.get({ a: '2' }, 42), y);
+  assert.equal(map.size, 1);
 });

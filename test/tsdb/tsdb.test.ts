@@ -159,3 +159,19 @@ test('a corrupt block chunk is reported, not decoded', async () => {
     await temp.cleanup();
   }
 });
+
+test('interned label objects and equal plain label sets resolve to one series', async () => {
+  const temp = await tempTsdb('interned');
+  try {
+    const tsdb = await temp.open();
+    const interned = { __name__: 'up', job: 'a' };
+    await tsdb.append('fake', [{ labels: interned, samples: [{ timestampMs: T0, value: 1 }], labelsInterned: true }]);
+    await tsdb.append('fake', [{ labels: { job: 'a', __name__: 'up' }, samples: [{ timestampMs: T0 + 1000, value: 2 }] }]);
+    await tsdb.append('fake', [{ labels: interned, samples: [{ timestampMs: T0 + 2000, value: 3 }], labelsInterned: true }]);
+    assert.deepEqual(flatten(await tsdb.select('fake', { matchers: ALL, startMs: 0, endMs: T0 + 5000 })), { '__name__=up,job=a': [[T0, 1], [T0 + 1000, 2], [T0 + 2000, 3]] });
+    assert.equal(tsdb.stats().headSeries, 1);
+    await tsdb.close();
+  } finally {
+    await temp.cleanup();
+  }
+});

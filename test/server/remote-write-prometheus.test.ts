@@ -1,0 +1,166 @@
+// A real Prometheus (Debian's 2.42 binary) scrapes a target served by this test and remote_writes to
+// rankscope; the series, label and metadata APIs then show what Prometheus itself holds.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startTestServer, type TestServer } from './test-server.ts';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const WAIT_MS = 60_000;
+
+let server: TestServer;
+let target: Server;
+let prometheus: ChildProcess;
+let prometheusUrl: string;
+let prometheusLog = '';
+let dir: string;
+let scrapes = 0;
+
+function exposition(): string {
+  scrapes++;
+  return [
+    '# HELP test_requests_total Requests served.',
+    '# TYPE test_requests_total counter',
+    `test_requests_total{path="/a"} ${scrapes * 3}`,
+    `test_requests_total{path="/b"} ${scrapes}`,
+    '# HELP test_temperature_celsius GPU temperature.',
+    '# TYPE test_temperature_celsius gauge',
+    `test_temperature_celsius{gpu="0"} ${60 + (scrapes % 5)}`,
+    '# HELP test_latency_seconds Latency.',
+    '# TYPE test_latency_seconds histogram',
+    `test_latency_seconds_bucket{le="0.1"} ${scrapes}`,
+    `test_latency_seconds_bucket{le="1"} ${scrapes * 2}`,
+    `test_latency_seconds_bucket{le="+Inf"} ${scrapes * 2}`,
+    `test_latency_seconds_sum ${scrapes * 0.7}`,
+    `test_latency_seconds_count ${scrapes * 2}`,
+    '# HELP test_step_seconds Step time.',
+    '# TYPE test_step_seconds summary',
+    'test_step_seconds{quantile="0.5"} 0.25',
+    'test_step_seconds{quantile="0.99"} 0.5',
+    `test_step_seconds_sum ${scrapes * 0.3}`,
+    `test_step_seconds_count ${scrapes}`,
+    '',
+  ].join('\n');
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  // Bounded by the deadline; each probe is one HTTP round trip.
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; Prometheus log:\n${prometheusLog.slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function data<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  const body = (await response.json()) as { status: string; data: T };
+  assert.equal(body.status, 'success', `${url}: ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+const sortKey = (labels: Record<string, string>): string => JSON.stringify(Object.entries(labels).sort());
+
+before(async () => {
+  server = await startTestServer();
+  target = createServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+    response.end(exposition());
+  });
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  const targetPort = (target.address() as AddressInfo).port;
+  dir = mkdtempSync(join(tmpdir(), 'rankscope-prometheus-'));
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: target',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${targetPort}']`,
+      'remote_write:',
+      `  - url: ${server.url}/api/v1/write`,
+      '    queue_config:',
+      '      batch_send_deadline: 1s',
+      '      min_backoff: 100ms',
+      '    metadata_config:',
+      '      send_interval: 1s',
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  prometheusUrl = `http://127.0.0.1:${port}`;
+  prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog += chunk.toString()));
+});
+
+after(async () => {
+  if (prometheus !== undefined && prometheus.exitCode === null) {
+    const exited = new Promise((resolve) => prometheus.once('exit', resolve));
+    prometheus.kill('SIGTERM');
+    await exited;
+  }
+  target?.close();
+  await server?.dispose();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+test('Prometheus 2.42 remote_writes its scrapes; series, labels and metadata match its own API', { timeout: 120_000, skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed` }, async () => {
+  const names = ['test_requests_total', 'test_temperature_celsius', 'test_latency_seconds_bucket', 'test_latency_seconds_sum', 'test_latency_seconds_count', 'test_step_seconds', 'test_step_seconds_sum', 'test_step_seconds_count', 'up', 'scrape_duration_seconds'];
+  const match = names.map((name) => `match[]=${name}`).join('&');
+  // Wait until every series Prometheus holds has arrived here.
+  const theirs = await waitFor('Prometheus to scrape the target', async () => {
+    const series = await data<Array<Record<string, string>>>(`${prometheusUrl}/api/v1/series?${match}`);
+    // 12 series in the exposition, plus up and scrape_duration_seconds.
+    return series.length >= 14 ? series : undefined;
+  });
+  const ours = await waitFor('the series to arrive by remote_write', async () => {
+    const series = await data<Array<Record<string, string>>>(`${server.url}/api/v1/series?${match}`);
+    return series.length >= theirs.length ? series : undefined;
+  });
+  assert.deepEqual(ours.map(sortKey).sort(), theirs.map(sortKey).sort());
+  assert.ok(ours.some((labels) => labels.__name__ === 'test_latency_seconds_bucket' && labels.le === '+Inf'), 'classic histogram buckets are plain series');
+  assert.ok(ours.some((labels) => labels.__name__ === 'test_step_seconds' && labels.quantile === '0.99'), 'summary quantiles are plain series');
+
+  const ourJobs = await data<string[]>(`${server.url}/api/v1/label/job/values`);
+  assert.deepEqual(ourJobs, ['target']);
+  const ourLabels = await data<string[]>(`${server.url}/api/v1/labels?match[]={job="target"}`);
+  const theirLabels = await data<string[]>(`${prometheusUrl}/api/v1/labels?match[]={job="target"}`);
+  assert.deepEqual(ourLabels, theirLabels);
+
+  const metadata = await waitFor('remote_write metadata', async () => {
+    const found = await data<Record<string, Array<{ type: string; help: string }>>>(`${server.url}/api/v1/metadata`);
+    return found.test_latency_seconds !== undefined && found.test_requests_total !== undefined ? found : undefined;
+  });
+  assert.deepEqual(metadata.test_latency_seconds![0], { type: 'histogram', help: 'Latency.', unit: '' });
+  assert.deepEqual(metadata.test_requests_total![0], { type: 'counter', help: 'Requests served.', unit: '' });
+
+  // Samples: the counter's values grow with each scrape, in order, as Prometheus scraped them.
+  const matchers = [{ name: '__name__', type: '=' as const, value: 'test_requests_total' }, { name: 'path', type: '=' as const, value: '/b' }];
+  const samples = await waitFor('three scrapes of the counter', async () => {
+    const found = await server.tsdb!.select('fake', { matchers, startMs: 0, endMs: Date.now() + 60_000 });
+    return found.length === 1 && found[0]!.values.length >= 3 ? found : undefined;
+  });
+  const values = [...samples[0]!.values];
+  const times = [...samples[0]!.timestampsMs];
+  for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 500, `about one scrape a second: ${times.join(', ')}`);
+  for (let i = 1; i < values.length; i++) assert.ok(values[i]! > values[i - 1]!, `counter increases: ${values.join(', ')}`);
+});
