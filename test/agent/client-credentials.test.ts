@@ -48,10 +48,10 @@ test('the agent config takes Promtail\'s client keys and refuses two credentials
   assert.deepEqual(clientAuthOf(config.server), { basicAuth: { username: 'team-a', passwordFile: '/run/secret' } });
   assert.equal(config.server.tls_config.insecure_skip_verify, false);
   const cases: Array<[string, RegExp]> = [
-    ['  basic_auth:\n    username: a\n    password: b\n  bearer_token: c\n', /agent\.yaml:\d+: server: set at most one of basic_auth, bearer_token and bearer_token_file/],
+    ['  basic_auth:\n    username: a\n    password: b\n  bearer_token: c\n', /agent\.yaml:\d+:\d+: server: set at most one of basic_auth, bearer_token and bearer_token_file/],
     ['  basic_auth:\n    username: a\n', /server\.basic_auth: set one of password or password_file/],
     ['  tls_config:\n    cert_file: /c.crt\n', /server\.tls_config: a client certificate needs both cert_file and key_file/],
-    ['  tls_config:\n    insecure: true\n', /server\.tls_config: Unrecognized key: "insecure"/],
+    ['  tls_config:\n    insecure: true\n', /server\.tls_config\.insecure: Unrecognized key: "insecure"/],
   ];
   for (const [extra, pattern] of cases) assert.throws(() => parseAgentConfig(base.replace('{extra}', extra), 'agent.yaml'), pattern, extra);
 });
