@@ -144,9 +144,19 @@ describe('live tail', () => {
       socket.once('unexpected-response', (_request, response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        // The server must close a refused upgrade's connection itself, or a client could hold it (and shutdown) open.
+        const closedByServer = new Promise<void>((resolveClose, rejectClose) => {
+          const timer = setTimeout(() => rejectClose(new Error('the server left a refused upgrade open')), 5000);
+          response.socket.once('close', () => {
+            clearTimeout(timer);
+            resolveClose();
+          });
+        });
         response.on('end', () => {
-          socket.terminate();
-          resolve({ status: response.statusCode ?? 0, body });
+          closedByServer.then(() => resolve({ status: response.statusCode ?? 0, body }), (error: unknown) => {
+            socket.terminate();
+            reject(error as Error);
+          });
         });
       });
       socket.once('error', reject);
