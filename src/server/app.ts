@@ -174,6 +174,8 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       return reply.code(statusCode).type('text/plain; charset=utf-8').send(message);
     });
 
+    await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
+    // After the WebSocket plugin: its onRequest hook marks upgrades, so a refused upgrade's socket is closed.
     if (config.auth.tokens_file !== '') {
       if (tls === undefined && !['127.0.0.1', '::1', 'localhost'].includes(listen.host)) {
         app.log.warn(`auth.tokens_file is set but server.tls is not: tokens and logs cross the network to ${config.server.listen} in clear text (docs/auth.md)`);
@@ -188,7 +190,6 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         }),
       );
     }
-    await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
     await app.register(pushRoutes, {
       distributor,
       authEnabled: config.auth_enabled,

@@ -38,7 +38,10 @@ export function requiredAccess(method: string, path: string, openPaths: Readonly
 
 export interface AuthRequest {
   method: string;
-  /** Path without the query string. */
+  /**
+   * The route the router matched (`/loki/api/v1/label/:name/values`), or the percent-decoded path when
+   * none did. Never the raw path: `/%6Coki/api/v1/labels` reaches the labels route too.
+   */
   path: string;
   authorization: string | undefined;
   /** X-Scope-OrgID as sent, if any. */
@@ -48,7 +51,16 @@ export interface AuthRequest {
 }
 
 export type AuthDecision =
-  | { ok: true; tokenName?: string; /** The tenant(s) to serve, `a|b` for a multi-tenant read; absent for open and tenant-less requests. */ tenant?: string }
+  | {
+      ok: true;
+      tokenName?: string;
+      /**
+       * The tenant(s) to serve, `a|b` for a multi-tenant read. Absent on an authenticated request: then
+       * any X-Scope-OrgID the client sent must be dropped, so a route outside the API trees (one added
+       * later, say) fails closed with `no org id` instead of trusting the header.
+       */
+      tenant?: string;
+    }
   | { ok: false; statusCode: 400 | 401 | 403; message: string };
 
 export interface AuthPolicy {
@@ -80,26 +92,37 @@ export function authorize(entries: readonly TokenEntry[], request: AuthRequest, 
   if (needs === 'read-write' && entry.access !== 'read-write') {
     return { ok: false, statusCode: 403, message: `token "${entry.name}" is read-only: ${request.method} ${request.path} needs a read-write token` };
   }
-  if (needs === 'authenticated') return { ok: true, tokenName: entry.name };
+  const spanningRead = needs === 'read' && !TAIL_PATHS.has(request.path);
+  const narrowed = narrowTenants(entry, allowed, request, spanningRead, spanningRead && policy.multiTenantQueries);
+  if (needs === 'authenticated') return 'tenant' in narrowed ? { ok: true, tokenName: entry.name, tenant: narrowed.tenant } : { ok: true, tokenName: entry.name };
+  if ('tenant' in narrowed) return { ok: true, tokenName: entry.name, tenant: narrowed.tenant };
+  return { ok: false, ...narrowed };
+}
 
+/** The one tenant (or, for a read that may span them, the tenants) left after X-Scope-OrgID narrows the token. */
+function narrowTenants(
+  entry: TokenEntry,
+  allowedByUser: string[] | undefined,
+  request: AuthRequest,
+  spanningRead: boolean,
+  canSpan: boolean,
+): { tenant: string } | { statusCode: 400 | 401 | 403; message: string } {
+  let allowed = allowedByUser;
   const orgId = nonEmpty(request.orgIdHeader) ?? (TAIL_PATHS.has(request.path) ? nonEmpty(request.orgIdParam) : undefined);
   if (orgId !== undefined) {
     const named = splitTenants(orgId);
     const outside = allowed === undefined ? [] : named.filter((tenant) => !allowed!.includes(tenant));
-    if (outside.length > 0) return { ok: false, statusCode: 403, message: `token "${entry.name}" does not allow tenant '${outside[0]}' (X-Scope-OrgID); it allows ${allowed!.join(', ')}` };
+    if (outside.length > 0) return { statusCode: 403, message: `token "${entry.name}" does not allow tenant '${outside[0]}' (X-Scope-OrgID); it allows ${allowed!.join(', ')}` };
     allowed = named;
   }
   if (allowed === undefined || allowed.length === 0) {
-    return { ok: false, statusCode: 401, message: `no org id: token "${entry.name}" is good for every tenant; name one as the basic auth user or in X-Scope-OrgID` };
+    return { statusCode: 401, message: `no org id: token "${entry.name}" is good for every tenant; name one as the basic auth user or in X-Scope-OrgID` };
   }
-  if (allowed.length > 1) {
-    const canSpan = needs === 'read' && !TAIL_PATHS.has(request.path) && policy.multiTenantQueries;
-    if (!canSpan) {
-      const why = needs === 'read' && !TAIL_PATHS.has(request.path) ? ' (or set query.multi_tenant_queries_enabled to read them together)' : '';
-      return { ok: false, statusCode: 400, message: `token "${entry.name}" allows several tenants (${allowed.join(', ')}): name one as the basic auth user or in X-Scope-OrgID${why}` };
-    }
+  if (allowed.length > 1 && !canSpan) {
+    const why = spanningRead ? ' (or set query.multi_tenant_queries_enabled to read them together)' : '';
+    return { statusCode: 400, message: `token "${entry.name}" allows several tenants (${allowed.join(', ')}): name one as the basic auth user or in X-Scope-OrgID${why}` };
   }
-  return { ok: true, tokenName: entry.name, tenant: [...allowed].sort().join('|') };
+  return { tenant: [...allowed].sort().join('|') };
 }
 
 type Credential = { token: string; username?: string } | { error: string };
@@ -117,6 +140,14 @@ export function parseAuthorization(header: string | undefined): Credential | und
   const token = decoded.slice(colon + 1);
   if (token === '') return { error: 'basic auth without a password (the password is the token)' };
   return { username: decoded.slice(0, colon), token };
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function splitTenants(text: string): string[] {
@@ -153,7 +184,7 @@ export function registerTokenAuth(app: FastifyInstance, options: TokenAuthOption
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const queryAt = request.url.indexOf('?');
-    const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
+    const path = request.routeOptions.url ?? decodePath(queryAt < 0 ? request.url : request.url.slice(0, queryAt));
     const header = request.headers['x-scope-orgid'];
     const decision = authorize(
       entries,
@@ -171,6 +202,7 @@ export function registerTokenAuth(app: FastifyInstance, options: TokenAuthOption
       return reply.code(decision.statusCode).type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(decision.message);
     }
     if (decision.tenant !== undefined) request.headers['x-scope-orgid'] = decision.tenant;
+    else if (decision.tokenName !== undefined) delete request.headers['x-scope-orgid'];
   });
   return async () => watch.close();
 }

@@ -10,11 +10,11 @@
 // Why SHA-256 and not a salted slow hash (scrypt, bcrypt): those exist to make guessing a *chosen*
 // password from a stolen hash expensive. Our tokens are 32 random bytes made by `rankscope auth
 // add-token`, so there is nothing to guess (2^256 tries), and a salt adds nothing against that.
-// A fast hash keeps the check at about a microsecond on every push, where scrypt at its safe cost
+// A fast hash keeps the check to microseconds on every push (bench/auth-check.ts), where scrypt at its safe cost
 // (~50 ms and 16 MB) would have to be cached or would let one client with wrong passwords occupy
 // libuv's threadpool, which the WAL's fsync shares. `hash-token` refuses short tokens for that reason.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -99,7 +99,7 @@ export function readTokensFile(path: string): TokenEntry[] {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** A fresh token: 32 random bytes, base64url, with a prefix that secret scanners can match. */
@@ -112,7 +112,7 @@ export function generateToken(): string {
  * time taken says nothing about which entry (or which hash prefix) came close.
  */
 export function findToken(entries: readonly TokenEntry[], token: string): TokenEntry | undefined {
-  const digest = createHash('sha256').update(token, 'utf8').digest();
+  const digest = hash('sha256', token, 'buffer');
   let found: TokenEntry | undefined;
   for (const entry of entries) {
     if (timingSafeEqual(entry.digest, digest) && found === undefined) found = entry;

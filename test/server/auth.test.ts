@@ -99,10 +99,14 @@ describe('who may do what', () => {
     ['a POST form query is a read', 'POST', '/loki/api/v1/labels', { authorization: bearer(token.readerA), 'content-type': 'application/x-www-form-urlencoded' }, 200, /"status":"success"/],
     ['changing rules needs read-write', 'DELETE', '/loki/api/v1/rules/ns', { authorization: bearer(token.readerA) }, 403, /is read-only/],
     ['the UI needs a token', 'GET', '/', {}, 401, /authentication required/],
+    // The router decodes %XX, so a check on the raw path would miss that these reach the API routes.
+    ['a percent-encoded API path, X-Scope-OrgID outside', 'GET', '/%6Coki/api/v1/labels', { authorization: bearer(token.readerA), 'x-scope-orgid': 'team-b' }, 403, /does not allow tenant 'team-b'/],
+    ['a percent-encoded tail path, orgId outside', 'GET', `/%6Coki/api/v1/tail?query=${encodeURIComponent('{job="auth"}')}&orgId=team-b`, { authorization: bearer(token.readerA) }, 403, /does not allow tenant 'team-b'/],
+    ['a percent-encoded push path with a read-only token', 'POST', '/loki/api/v1/pu%73h', { authorization: bearer(token.readerA), 'content-type': 'application/json' }, 403, /is read-only/],
   ];
   for (const [what, method, path, headers, status, pattern] of cases) {
     test(`${what}: ${status}`, async () => {
-      const response = await fetch(`${server.url}${path}`, { method, headers, ...(path.endsWith('push') ? { body: pushBody() } : {}) });
+      const response = await fetch(`${server.url}${path}`, { method, headers, ...(/(push|pu%73h)$/.test(path) ? { body: pushBody() } : {}) });
       const text = await response.text();
       assert.equal(response.status, status, text);
       assert.match(text, pattern);
@@ -144,9 +148,19 @@ describe('live tail', () => {
       socket.once('unexpected-response', (_request, response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        // The server must close a refused upgrade's connection itself, or a client could hold it (and shutdown) open.
+        const closedByServer = new Promise<void>((resolveClose, rejectClose) => {
+          const timer = setTimeout(() => rejectClose(new Error('the server left a refused upgrade open')), 5000);
+          response.socket.once('close', () => {
+            clearTimeout(timer);
+            resolveClose();
+          });
+        });
         response.on('end', () => {
-          socket.terminate();
-          resolve({ status: response.statusCode ?? 0, body });
+          closedByServer.then(() => resolve({ status: response.statusCode ?? 0, body }), (error: unknown) => {
+            socket.terminate();
+            reject(error as Error);
+          });
         });
       });
       socket.once('error', reject);
