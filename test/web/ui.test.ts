@@ -265,15 +265,47 @@ test('a bad query shows the server parse error at its position', async () => {
   await screenshot('07-bad-query');
 });
 
-test('the training-run view draws a loss curve per rank from the raw output', async () => {
+test('training runs: the list, a run page with activity, first failure, loss per rank and another run overlaid', async () => {
+  // A second, small run to compare with: two ranks printing their loss.
+  const nowMs = Date.now();
+  const compareEntries = [];
+  for (let step = 1; step <= 60; step++) {
+    for (const rank of [0, 1]) {
+      compareEntries.push({ labels: { job: 'train-b', host: 'node-9', rank: String(rank) }, timestampNs: BigInt(nowMs - 120_000 + step * 1000 + rank) * NS_PER_MS, line: `step ${step} loss ${(9 - step / 10).toFixed(3)}` });
+    }
+  }
+  await pushEntries(compareEntries);
+  const runs = (await (await fetch(`${server.url}/api/v1/runs`)).json()) as { runs: Array<{ id: string; status: string; ranks_seen: number[]; first_failure: unknown }> };
+  const seeded = runs.runs.find((run) => run.ranks_seen.length === 8);
+  assert.ok(seeded, `the seeded 8-rank run is tracked: ${JSON.stringify(runs.runs.map((run) => run.id))}`);
   await page.goto(`${server.url}/?view=runs`);
-  const loss = page.getByTestId('run-loss');
-  await loss.getByTestId('metric-chart').locator('canvas').waitFor();
-  assert.equal(await loss.getByTestId('metric-table').locator('tbody tr').count(), 8, 'one loss series per rank');
-  const means = await loss.locator('tbody tr td:nth-child(5)').allTextContents();
-  assert.ok(means.every((mean) => Number(mean) > 5 && Number(mean) < 12), `loss read from the lines: ${means.join(', ')}`);
-  await page.getByTestId('run-failures').getByTestId('metric-table').waitFor();
-  await screenshot('10-training-run');
+  const row = page.locator(`[data-testid=run-row][data-run="${seeded.id}"]`);
+  await row.waitFor();
+  assert.equal(await row.getByTestId('run-status').textContent(), seeded.status);
+  await screenshot('10-training-runs');
+  await row.click();
+  const runPage = page.getByTestId('run-page');
+  await runPage.waitFor();
+  assert.equal(await runPage.getByTestId('run-status').textContent(), seeded.status);
+  const strip = page.getByTestId('activity-strip');
+  await strip.locator('canvas').waitFor();
+  assert.equal(await strip.getAttribute('data-ranks'), '8', 'one activity row per rank');
+  const loss = page.getByTestId('run-series-loss');
+  await loss.locator('canvas').first().waitFor();
+  assert.match((await loss.locator('.panel-header').textContent()) ?? '', /Loss vs step · 8 ranks/);
+  await page.getByTestId('compare-run').selectOption('train-b');
+  await loss.getByText('train-b (mean loss)').first().waitFor();
+  if (seeded.first_failure !== null) {
+    const evidence = page.getByTestId('evidence-line').first();
+    await evidence.waitFor();
+    await screenshot('11-training-run');
+    await evidence.click();
+    await page.getByTestId('context-view').waitFor();
+    await screenshot('12-failure-context');
+    await page.keyboard.press('Escape');
+  } else {
+    await screenshot('11-training-run');
+  }
 });
 
 test('dragging across the volume histogram zooms the time range', async () => {

@@ -12,6 +12,8 @@ const SEARCH_SPAN_NS = 6n * 3600n * 1_000_000_000n;
 
 interface Props {
   row: LogRow;
+  /** Which context opens first: the line's own stream, or every rank of its run. */
+  initialMode?: Mode;
   onClose(): void;
 }
 
@@ -47,8 +49,8 @@ async function loadRanksContext(row: LogRow, windowMs: number, signal: AbortSign
   return { rows: data.resultType === 'streams' ? mergeStreams(data.result, 'forward') : [], query };
 }
 
-export default function ContextView({ row, onClose }: Props) {
-  const [mode, setMode] = useState<Mode>('stream');
+export default function ContextView({ row, initialMode = 'stream', onClose }: Props) {
+  const [mode, setMode] = useState<Mode>(initialMode);
   const [lines, setLines] = useState(25);
   const [windowMs, setWindowMs] = useState(5000);
   const [state, setState] = useState<ContextState>({ loading: true, error: null, rows: [], query: '' });
