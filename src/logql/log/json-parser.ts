@@ -7,7 +7,8 @@ import { StageBuildError } from './line-filter.ts';
 import { isNeeded, type NeededLabels } from './label-hints.ts';
 
 export function jsonParserStage(params: ExtractionParam[], needed: NeededLabels = null): PipelineStage {
-  if (params.length === 0) return { process: (entry) => extractAll(entry, needed) };
+  const neededNames = needed === null ? null : [...needed];
+  if (params.length === 0) return { process: (entry) => extractAll(entry, needed, neededNames) };
   const compiled = params.map((param) => ({ label: param.label, path: parseJsonPath(param.expression) }));
   return {
     process(entry) {
@@ -36,13 +37,13 @@ export function jsonParserStage(params: ExtractionParam[], needed: NeededLabels 
 
 const MALFORMED_OBJECT = "Value looks like object, but can't find closing '}' symbol";
 
-function extractAll(entry: PipelineEntry, needed: NeededLabels): boolean {
+function extractAll(entry: PipelineEntry, needed: NeededLabels, neededNames: string[] | null): boolean {
   if (!entry.line.trimStart().startsWith('{')) {
     entry.labels.setError(ErrorType.json, MALFORMED_OBJECT);
     return true;
   }
   const pairs: string[] = [];
-  const error = flattenJsonObject(entry.line, pairs);
+  const error = flattenJsonObject(entry.line, pairs, neededNames);
   if (error !== null) {
     entry.labels.setError(ErrorType.json, error);
     return true;
@@ -57,8 +58,12 @@ function extractAll(entry: PipelineEntry, needed: NeededLabels): boolean {
  * Flattens a JSON object line into [name, value, name, value, …] (nested keys joined with `_`,
  * arrays skipped, scalars as written, null as ""). A single pass over the text with no intermediate
  * tree: this runs on every line of a `| json` scan. Returns an error message or null.
+ *
+ * With `neededNames` (parser hints), a top-level key that is already a plain label name is compared
+ * in place, and the value of one no query reads is validated without building its string; the whole
+ * line is still walked, so malformed JSON fails exactly as without hints.
  */
-function flattenJsonObject(text: string, out: string[]): string | null {
+function flattenJsonObject(text: string, out: string[], neededNames: string[] | null): string | null {
   let pos = 0;
   const n = text.length;
   const skipSpace = () => {
@@ -68,8 +73,11 @@ function flattenJsonObject(text: string, out: string[]): string | null {
       pos++;
     }
   };
-  /** Reads a string starting at the opening quote; returns null when unterminated or badly escaped. */
-  const readString = (): string | null => {
+  /**
+   * Reads a string starting at the opening quote; returns null when unterminated or badly escaped.
+   * `skip`: only validate (an unescaped string then reads as "").
+   */
+  const readString = (skip = false): string | null => {
     const start = pos + 1;
     let i = start;
     let escaped = false;
@@ -85,7 +93,7 @@ function flattenJsonObject(text: string, out: string[]): string | null {
     }
     if (i >= n) return null;
     pos = i + 1;
-    if (!escaped) return text.slice(start, i);
+    if (!escaped) return skip ? '' : text.slice(start, i);
     try {
       return JSON.parse(text.slice(start - 1, i + 1).replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)) as string;
     } catch {
@@ -141,25 +149,37 @@ function flattenJsonObject(text: string, out: string[]): string | null {
     for (;;) {
       skipSpace();
       if (text.charCodeAt(pos) !== 34) return MALFORMED_OBJECT;
-      const key = readString();
-      if (key === null) return 'Value is string, but can\'t find closing \'"\' symbol';
+      // name: the label this key's scalar or string value becomes; null when no query reads it.
+      let name: string | null;
+      /** Where a plain top-level key's text ends (its closing quote), or -1. */
+      const plainEnd = neededNames !== null && prefix === '' ? plainKeyEnd(text, pos + 1) : -1;
+      const keyStart = pos + 1;
+      if (plainEnd > 0) {
+        // A plain key is its own label name: compare it in place instead of slicing every key.
+        name = neededName(text, keyStart, plainEnd, neededNames!);
+        pos = plainEnd + 1;
+      } else {
+        const key = readString();
+        if (key === null) return 'Value is string, but can\'t find closing \'"\' symbol';
+        const sanitized = sanitizeLabelKey(key, prefix === '');
+        // A key of only spaces sanitizes to "", and Loki then uses the other part alone (or "").
+        name = prefix && sanitized ? `${prefix}_${sanitized}` : prefix || sanitized;
+      }
       skipSpace();
       if (text.charCodeAt(pos) !== 58) return MALFORMED_OBJECT;
       pos++;
       skipSpace();
-      const sanitized = sanitizeLabelKey(key, prefix === '');
-      // A key of only spaces sanitizes to "", and Loki then uses the other part alone (or "").
-      const name = prefix && sanitized ? `${prefix}_${sanitized}` : prefix || sanitized;
       const c = text.charCodeAt(pos);
       if (c === 123) {
-        const error = readObject(name, depth + 1);
+        // Nested keys are named after this one, needed or not.
+        const error = readObject(name ?? text.slice(keyStart, plainEnd), depth + 1);
         if (error !== null) return error;
       } else if (c === 91) {
         if (!skipValue(depth + 1)) return "Value is array, but can't find closing ']' symbol";
       } else if (c === 34) {
-        const value = readString();
+        const value = readString(name === null);
         if (value === null) return 'Value is string, but can\'t find closing \'"\' symbol';
-        out.push(name, value);
+        if (name !== null) out.push(name, value);
       } else {
         const start = pos;
         while (pos < n) {
@@ -167,9 +187,13 @@ function flattenJsonObject(text: string, out: string[]): string | null {
           if (d === 44 || d === 125 || d === 32 || d === 9 || d === 10 || d === 13) break;
           pos++;
         }
-        const raw = text.slice(start, pos);
-        if (!isScalar(raw)) return raw === '' ? 'Unexpected end of JSON input' : `Unknown value type at offset ${start}`;
-        out.push(name, raw === 'null' ? '' : raw);
+        if (name === null) {
+          if (!isScalarAt(text, start, pos)) return pos === start ? 'Unexpected end of JSON input' : `Unknown value type at offset ${start}`;
+        } else {
+          const raw = text.slice(start, pos);
+          if (!isScalar(raw)) return raw === '' ? 'Unexpected end of JSON input' : `Unknown value type at offset ${start}`;
+          out.push(name, raw === 'null' ? '' : raw);
+        }
       }
       skipSpace();
       const next = text.charCodeAt(pos);
@@ -185,6 +209,52 @@ function flattenJsonObject(text: string, out: string[]): string | null {
 
 function isScalar(raw: string): boolean {
   return raw === 'true' || raw === 'false' || raw === 'null' || /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(raw);
+}
+
+/** isScalar on text[start, end) without slicing it. */
+function isScalarAt(text: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (length === 4 && (text.startsWith('true', start) || text.startsWith('null', start))) return true;
+  if (length === 5 && text.startsWith('false', start)) return true;
+  let i = start;
+  if (i < end && text.charCodeAt(i) === 45) i++;
+  const digits = (): boolean => {
+    const from = i;
+    while (i < end && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    return i > from;
+  };
+  if (!digits()) return false;
+  if (i < end && text.charCodeAt(i) === 46) {
+    i++;
+    if (!digits()) return false;
+  }
+  if (i < end && (text.charCodeAt(i) === 101 || text.charCodeAt(i) === 69)) {
+    i++;
+    if (i < end && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++;
+    if (!digits()) return false;
+  }
+  return i === end;
+}
+
+/**
+ * Where a key starting at `from` closes when it is a plain label name (letters, digits and `_`, not
+ * starting with a digit, no escapes); -1 otherwise.
+ */
+function plainKeyEnd(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) return i > from ? i : -1;
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57 && i > from);
+    if (!ok) return -1;
+  }
+  return -1;
+}
+
+/** The needed name equal to text[start, end), or null. */
+function neededName(text: string, start: number, end: number, names: string[]): string | null {
+  const length = end - start;
+  for (const name of names) if (name.length === length && text.startsWith(name, start)) return name;
+  return null;
 }
 
 function cleanValue(value: string): string {
