@@ -64,25 +64,44 @@ function extractAll(entry: PipelineEntry, needed: NeededLabels, neededNames: str
  * line is still walked, so malformed JSON fails exactly as without hints.
  */
 function flattenJsonObject(text: string, out: string[], neededNames: string[] | null): string | null {
-  let pos = 0;
-  const n = text.length;
-  const skipSpace = () => {
-    while (pos < n) {
-      const c = text.charCodeAt(pos);
+  return flattener.run(text, out, neededNames);
+}
+
+class JsonFlattener {
+  private text = '';
+  private n = 0;
+  private pos = 0;
+  private out: string[] = [];
+  private neededNames: string[] | null = null;
+
+  run(text: string, out: string[], neededNames: string[] | null): string | null {
+    this.text = text;
+    this.n = text.length;
+    this.pos = 0;
+    this.out = out;
+    this.neededNames = neededNames;
+    this.skipSpace();
+    return this.readObject('', 0);
+  }
+
+  private skipSpace(): void {
+    while (this.pos < this.n) {
+      const c = this.text.charCodeAt(this.pos);
       if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
-      pos++;
+      this.pos++;
     }
-  };
+  }
+
   /**
    * Reads a string starting at the opening quote; returns null when unterminated or badly escaped.
    * `skip`: only validate (an unescaped string then reads as "").
    */
-  const readString = (skip = false): string | null => {
-    const start = pos + 1;
+  private readString(skip = false): string | null {
+    const start = this.pos + 1;
     let i = start;
     let escaped = false;
-    while (i < n) {
-      const c = text.charCodeAt(i);
+    while (i < this.n) {
+      const c = this.text.charCodeAt(i);
       if (c === 34) break;
       if (c === 92) {
         escaped = true;
@@ -91,121 +110,124 @@ function flattenJsonObject(text: string, out: string[], neededNames: string[] | 
       }
       i++;
     }
-    if (i >= n) return null;
-    pos = i + 1;
-    if (!escaped) return skip ? '' : text.slice(start, i);
+    if (i >= this.n) return null;
+    this.pos = i + 1;
+    if (!escaped) return skip ? '' : this.text.slice(start, i);
     try {
-      return JSON.parse(text.slice(start - 1, i + 1).replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)) as string;
+      return JSON.parse(this.text.slice(start - 1, i + 1).replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)) as string;
     } catch {
       return null;
     }
-  };
+  }
+
   /** Skips any value (used for arrays); false on malformed input. */
-  const skipValue = (depth: number): boolean => {
+  private skipValue(depth: number): boolean {
     if (depth > 512) return false;
-    skipSpace();
-    const c = text.charCodeAt(pos);
-    if (c === 34) return readString() !== null;
+    this.skipSpace();
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 34) return this.readString() !== null;
     if (c === 123 || c === 91) {
       const close = c === 123 ? 125 : 93;
-      pos++;
-      skipSpace();
-      if (text.charCodeAt(pos) === close) {
-        pos++;
+      this.pos++;
+      this.skipSpace();
+      if (this.text.charCodeAt(this.pos) === close) {
+        this.pos++;
         return true;
       }
       for (;;) {
         if (c === 123) {
-          skipSpace();
-          if (text.charCodeAt(pos) !== 34 || readString() === null) return false;
-          skipSpace();
-          if (text.charCodeAt(pos) !== 58) return false;
-          pos++;
+          this.skipSpace();
+          if (this.text.charCodeAt(this.pos) !== 34 || this.readString() === null) return false;
+          this.skipSpace();
+          if (this.text.charCodeAt(this.pos) !== 58) return false;
+          this.pos++;
         }
-        if (!skipValue(depth + 1)) return false;
-        skipSpace();
-        const next = text.charCodeAt(pos);
-        pos++;
+        if (!this.skipValue(depth + 1)) return false;
+        this.skipSpace();
+        const next = this.text.charCodeAt(this.pos);
+        this.pos++;
         if (next === 44) continue;
         return next === close;
       }
     }
-    const start = pos;
-    while (pos < n) {
-      const d = text.charCodeAt(pos);
+    const start = this.pos;
+    while (this.pos < this.n) {
+      const d = this.text.charCodeAt(this.pos);
       if (d === 44 || d === 125 || d === 93 || d === 32 || d === 9 || d === 10 || d === 13) break;
-      pos++;
+      this.pos++;
     }
-    return isScalar(text.slice(start, pos));
-  };
-  const readObject = (prefix: string, depth: number): string | null => {
+    return isScalar(this.text.slice(start, this.pos));
+  }
+
+  private readObject(prefix: string, depth: number): string | null {
     if (depth > 512) return 'Value is too deeply nested';
-    pos++; // '{'
-    skipSpace();
-    if (text.charCodeAt(pos) === 125) {
-      pos++;
+    this.pos++; // '{'
+    this.skipSpace();
+    if (this.text.charCodeAt(this.pos) === 125) {
+      this.pos++;
       return null;
     }
     for (;;) {
-      skipSpace();
-      if (text.charCodeAt(pos) !== 34) return MALFORMED_OBJECT;
+      this.skipSpace();
+      if (this.text.charCodeAt(this.pos) !== 34) return MALFORMED_OBJECT;
       // name: the label this key's scalar or string value becomes; null when no query reads it.
       let name: string | null;
       /** Where a plain top-level key's text ends (its closing quote), or -1. */
-      const plainEnd = neededNames !== null && prefix === '' ? plainKeyEnd(text, pos + 1) : -1;
-      const keyStart = pos + 1;
+      const plainEnd = this.neededNames !== null && prefix === '' ? plainKeyEnd(this.text, this.pos + 1) : -1;
+      const keyStart = this.pos + 1;
       if (plainEnd > 0) {
         // A plain key is its own label name: compare it in place instead of slicing every key.
-        name = neededName(text, keyStart, plainEnd, neededNames!);
-        pos = plainEnd + 1;
+        name = neededName(this.text, keyStart, plainEnd, this.neededNames!);
+        this.pos = plainEnd + 1;
       } else {
-        const key = readString();
+        const key = this.readString();
         if (key === null) return 'Value is string, but can\'t find closing \'"\' symbol';
         const sanitized = sanitizeLabelKey(key, prefix === '');
         // A key of only spaces sanitizes to "", and Loki then uses the other part alone (or "").
         name = prefix && sanitized ? `${prefix}_${sanitized}` : prefix || sanitized;
       }
-      skipSpace();
-      if (text.charCodeAt(pos) !== 58) return MALFORMED_OBJECT;
-      pos++;
-      skipSpace();
-      const c = text.charCodeAt(pos);
+      this.skipSpace();
+      if (this.text.charCodeAt(this.pos) !== 58) return MALFORMED_OBJECT;
+      this.pos++;
+      this.skipSpace();
+      const c = this.text.charCodeAt(this.pos);
       if (c === 123) {
         // Nested keys are named after this one, needed or not.
-        const error = readObject(name ?? text.slice(keyStart, plainEnd), depth + 1);
+        const error = this.readObject(name ?? this.text.slice(keyStart, plainEnd), depth + 1);
         if (error !== null) return error;
       } else if (c === 91) {
-        if (!skipValue(depth + 1)) return "Value is array, but can't find closing ']' symbol";
+        if (!this.skipValue(depth + 1)) return "Value is array, but can't find closing ']' symbol";
       } else if (c === 34) {
-        const value = readString(name === null);
+        const value = this.readString(name === null);
         if (value === null) return 'Value is string, but can\'t find closing \'"\' symbol';
-        if (name !== null) out.push(name, value);
+        if (name !== null) this.out.push(name, value);
       } else {
-        const start = pos;
-        while (pos < n) {
-          const d = text.charCodeAt(pos);
+        const start = this.pos;
+        while (this.pos < this.n) {
+          const d = this.text.charCodeAt(this.pos);
           if (d === 44 || d === 125 || d === 32 || d === 9 || d === 10 || d === 13) break;
-          pos++;
+          this.pos++;
         }
         if (name === null) {
-          if (!isScalarAt(text, start, pos)) return pos === start ? 'Unexpected end of JSON input' : `Unknown value type at offset ${start}`;
+          if (!isScalarAt(this.text, start, this.pos)) return this.pos === start ? 'Unexpected end of JSON input' : `Unknown value type at offset ${start}`;
         } else {
-          const raw = text.slice(start, pos);
+          const raw = this.text.slice(start, this.pos);
           if (!isScalar(raw)) return raw === '' ? 'Unexpected end of JSON input' : `Unknown value type at offset ${start}`;
-          out.push(name, raw === 'null' ? '' : raw);
+          this.out.push(name, raw === 'null' ? '' : raw);
         }
       }
-      skipSpace();
-      const next = text.charCodeAt(pos);
-      pos++;
+      this.skipSpace();
+      const next = this.text.charCodeAt(this.pos);
+      this.pos++;
       if (next === 44) continue;
       if (next === 125) return null;
       return MALFORMED_OBJECT;
     }
-  };
-  skipSpace();
-  return readObject('', 0);
+  }
 }
+
+/** One flattener for every line (the walk is synchronous, so it is never re-entered). */
+const flattener = new JsonFlattener();
 
 function isScalar(raw: string): boolean {
   return raw === 'true' || raw === 'false' || raw === 'null' || /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(raw);
