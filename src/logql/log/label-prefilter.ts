@@ -7,7 +7,9 @@
 //
 // The reasoning holds only while the label can come from a parser alone: every prefilter names the
 // label, and a block whose stream has that label, or that carries structured metadata, runs without it
-// (see `appliesToBlock`). Stages that rewrite the line or set labels from templates end the analysis.
+// (see `labelPrefilterApplies` in pipeline.ts). Stages that rewrite the line or set labels from
+// templates end the analysis. Measured with bench/parser-profile.ts: `| json | event="train_metrics"`
+// on the bench log parses 41k of 911k lines and costs about what a literal count of the same bytes does.
 
 import type { LabelFilter, Stage } from '../syntax/ast.ts';
 import { analyzeRegexLiterals } from '../regex/literals.ts';
