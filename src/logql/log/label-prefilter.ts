@@ -1,7 +1,7 @@
 // Raw-byte prefilters implied by label filters. A parsed label's value is text of the line (json and
 // logfmt may unescape it), so `| json | event="train_metrics"` can only keep lines whose bytes contain
 // `train_metrics` (or a backslash, for an escaped value), and `| logfmt | grad_norm != ""` only lines
-// that contain `grad` and `norm` (a sanitized key keeps its letters and digits). Such lines are
+// that contain `grad` (a sanitized key keeps the name's runs of letters and digits). Other lines are
 // dropped before they are decoded or parsed; the label filter still runs on the lines that pass, so
 // this only skips lines the pipeline would drop anyway.
 //
