@@ -1,13 +1,15 @@
 // Raw-byte prefilters implied by label filters. A parsed label's value is text of the line (json and
 // logfmt may unescape it), so `| json | event="train_metrics"` can only keep lines whose bytes contain
 // `train_metrics` (or a backslash, for an escaped value), and `| logfmt | grad_norm != ""` only lines
-// that contain `grad` and `norm` (a sanitized key keeps its letters and digits). Such lines are
+// that contain `grad` (a sanitized key keeps the name's runs of letters and digits). Other lines are
 // dropped before they are decoded or parsed; the label filter still runs on the lines that pass, so
 // this only skips lines the pipeline would drop anyway.
 //
 // The reasoning holds only while the label can come from a parser alone: every prefilter names the
 // label, and a block whose stream has that label, or that carries structured metadata, runs without it
-// (see `appliesToBlock`). Stages that rewrite the line or set labels from templates end the analysis.
+// (see `labelPrefilterApplies` in pipeline.ts). Stages that rewrite the line or set labels from
+// templates end the analysis. Measured with bench/parser-profile.ts: `| json | event="train_metrics"`
+// on the bench log parses 41k of 911k lines and costs about what a literal count of the same bytes does.
 
 import type { LabelFilter, Stage } from '../syntax/ast.ts';
 import { analyzeRegexLiterals } from '../../regex/index.ts';

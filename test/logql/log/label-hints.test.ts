@@ -31,7 +31,22 @@ const SECOND_NS = 1_000_000_000n;
 const lines = ['level=info rank=3 ms=5', 'level=error ms=7 x=1', 'level=error level=info ms=2', 'ms=4', 'level=info rank=0 ms=abc bad"key=1'];
 // Keys that sanitize to grad_norm without being written so: the parser must not skip their lines.
 const keyLines = ['a grad_norm=1', 'grad-norm=2', 'grad\u00a0norm\u00a0=3', '\u00a0grad_norm=4', 'x=grad_norm', 'grad_norm', 'grad_norm= y', 'none=1', '__error__=boom grad.norm=5'];
+// JSON the hinted walk must read exactly as the full one: nested objects under unneeded keys, escaped
+// and non-plain keys, every scalar type, and malformed values after the needed key.
+const jsonLines = [
+  '{"level":"info","a":{"b":"x","c":{"d":1}},"n":1.5e3}',
+  '{"ts":"t","lev\\u0065l":"warn","arr":[1,{"q":[2]}],"ok":true,"none":null}',
+  '{"x":"1","level":"error","bad":tru}',
+  '{"level":"error","x":-0.5E-2,"y":false}',
+  '{"x":"unterminated, "level":"debug"}',
+  '{"9lives":"cat","level":"info","  ":"spaces","a-b":"dash"}',
+  '{"x":01,"level":"info"}',
+  '{"level":"info","x":"\\q"}',
+  '{"level":"info"} trailing',
+  '{"level":"info","a":{"b":"y"}}',
+];
 const source = new MemorySource([
+  { labels: { job: 'j' }, entries: jsonLines.map((line, i) => ({ timestampNs: BigInt(i + 1) * SECOND_NS, line })) },
   { labels: { job: 'x', rank: '0' }, entries: lines.map((line, i) => ({ timestampNs: BigInt(i + 1) * SECOND_NS, line })) },
   { labels: { job: 'y' }, entries: keyLines.map((line, i) => ({ timestampNs: BigInt(i + 1) * SECOND_NS, line })) },
 ]);
@@ -57,6 +72,14 @@ test('a hinted parser gives the answer of an unhinted one', async () => {
     ['sum by (grad_norm) (count_over_time({job="y"} | logfmt | __error__!="boom" [1m]))', 'sum by (grad_norm) (sum without () (count_over_time({job="y"} | logfmt | __error__!="boom" [1m])))'],
     ['sum by (grad_norm) (count_over_time({job="y"} | logfmt | __error__="" [1m]))', 'sum by (grad_norm) (sum without () (count_over_time({job="y"} | logfmt | __error__="" [1m])))'],
   );
+  for (const by of ['level', 'a_b', 'a_c_d', 'n', 'ok', 'none', '_9lives', 'a_b, level']) {
+    for (const tail of ['| __error__=""', '| drop __error__, __error_details__']) {
+      pairs.push([
+        `sum by (${by}) (count_over_time({job="j"} | json ${tail} [1m]))`,
+        `sum by (${by}) (sum without () (count_over_time({job="j"} | json ${tail} [1m])))`,
+      ]);
+    }
+  }
   for (const [hinted, full] of pairs) {
     const expected = await vector(full);
     assert.ok(expected.length > 0, full);
