@@ -258,6 +258,8 @@ export class Evaluator {
     let startMs = stepMs * Math.trunc(lower / stepMs);
     if (startMs < lower) startMs += stepMs;
     const count = maxRef >= startMs ? Math.floor((maxRef - startMs) / stepMs) + 1 : 0;
+    // Every inner step holds at least one value per series: refuse grids no query could hold.
+    if (count > this.options.maxSamples) throw new PromQLQueryError(TOO_MANY_SAMPLES_MESSAGE, 'too_many_samples');
     const inner = await this.evaluate(node.expr, { startMs, stepMs, count });
     if (inner.kind !== 'vector') throw new PromQLQueryError(`subquery is only allowed on instant vector, got ${inner.kind}`);
     const series: RangeSeries[] = [];
