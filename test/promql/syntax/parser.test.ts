@@ -31,6 +31,8 @@ const valid: Array<[query: string, printed: string]> = [
   ['rate(foo[5m])[30m:1m]', 'rate(foo[5m])[30m:1m]'],
   ['max_over_time(foo[1h:])', 'max_over_time(foo[1h:])'],
   ['a + on(b) group_left(c) d', 'a + on (b) group_left (c) d'],
+  ['a + ignoring() b', 'a + b'],
+  ['sum by () (x)', 'sum(x)'],
   ['a > bool ignoring(x) b', 'a > bool ignoring (x) b'],
   ['a and b or c unless d', 'a and b or c unless d'],
   ['-2 ^ 2', '-2 ^ 2'],
