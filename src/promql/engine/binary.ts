@@ -251,8 +251,9 @@ function vectorVector(
   for (const [sig, manys] of manyGroups) {
     const ones = oneGroups.get(sig);
     if (ones === undefined) {
-      if (matching.fillRight !== undefined && !swapped) fillUnmatched(manys, undefined, matching.fillRight, true);
-      if (matching.fillLeft !== undefined && swapped) fillUnmatched(manys, undefined, matching.fillLeft, false);
+      // As in Prometheus, group_right swaps the sides before matching, and the fill values with them:
+      // fill_right always stands in for a missing "one" partner, fill_left for a missing "many" one.
+      if (matching.fillRight !== undefined) fillUnmatched(manys, undefined, matching.fillRight, !swapped);
       continue;
     }
     // Which "one" series is present at each step (-1: none); two at once is many-to-many.
@@ -287,7 +288,7 @@ function vectorVector(
         if (!many.present[i]) continue;
         const k = onePick[i]!;
         if (k === -1) {
-          const fill = swapped ? matching.fillLeft : matching.fillRight;
+          const fill = matching.fillRight;
           if (fill === undefined) continue;
           const value = swapped ? combineValues(fill, many.values[i]!) : combineValues(many.values[i]!, fill);
           if (value !== undefined) emit(resultLabels(many.labels, {}, matching), !comparison || returnBool || many.dropName, i, value);
@@ -313,7 +314,7 @@ function vectorVector(
     }
   }
   // The "one" side's series with no partner at some steps, when the missing side is filled.
-  const oneFill = swapped ? matching.fillRight : matching.fillLeft;
+  const oneFill = matching.fillLeft;
   if (oneFill !== undefined) {
     for (const [sig, ones] of oneGroups) {
       const manys = manyGroups.get(sig) ?? [];
@@ -321,7 +322,8 @@ function vectorVector(
         for (let i = 0; i < count; i++) {
           if (!one.present[i] || manys.some((m) => m.present[i])) continue;
           const value = swapped ? combineValues(one.values[i]!, oneFill) : combineValues(oneFill, one.values[i]!);
-          if (value !== undefined) emit(resultLabels(one.labels, {}, matching), true, i, value);
+          // A filled-in partner has only the match group's labels to contribute.
+          if (value !== undefined) emit(signatureLabels(one.labels, matching), true, i, value);
         }
       }
     }
