@@ -34,8 +34,14 @@ export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue,
 function histogramScalar(op: BinaryOp, h: NativeHistogram, scalar: number, scalarOnLeft: boolean): NativeHistogram | undefined {
   if ((op === '</' || op === '>/') && !scalarOnLeft) return trimHistogram(h, scalar, op === '</');
   if (op === '*') return scaleHistogram(h, scalar);
-  if (op === '/' && !scalarOnLeft) return scaleHistogram(h, 1 / scalar);
+  if (op === '/' && !scalarOnLeft) return divideHistogram(h, scalar);
   return undefined;
+}
+
+/** h / x; dividing by zero leaves no buckets, only count, sum and zero count as ±Inf or NaN (as Prometheus). */
+function divideHistogram(h: NativeHistogram, divisor: number): NativeHistogram {
+  if (divisor !== 0) return scaleHistogram(h, 1 / divisor);
+  return { ...h, count: h.count / 0, sum: h.sum / 0, zeroCount: h.count / 0, positive: new Map(), negative: new Map() };
 }
 
 function vectorScalar(
@@ -235,7 +241,7 @@ function vectorVector(
       }
       return undefined;
     }
-    if (lh && typeof right === 'number') return op === '*' ? scaleHistogram(lh, right) : op === '/' ? scaleHistogram(lh, 1 / right) : undefined;
+    if (lh && typeof right === 'number') return op === '*' ? scaleHistogram(lh, right) : op === '/' ? divideHistogram(lh, right) : undefined;
     if (rh && typeof left === 'number') return op === '*' ? scaleHistogram(rh, left) : undefined;
     return undefined;
   };
