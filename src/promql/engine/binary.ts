@@ -27,7 +27,8 @@ export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue,
   if (lhs.kind !== 'vector' || rhs.kind !== 'vector') throw new PromQLQueryError('binary expression must contain only scalar and instant vector types');
   const matching = expr.matching!;
   if (op === 'and' || op === 'or' || op === 'unless') return { kind: 'vector', series: setOperation(op, lhs.series, rhs.series, matching, grid) };
-  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid, incompatible) };
+  const reconciled = (): void => annotations.info(`mismatched custom buckets were reconciled during ${op === '+' ? 'addition' : 'subtraction'}`, expr.pos);
+  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid, incompatible, reconciled) };
 }
 
 /** Histogram ⊙ scalar: only `*` (either side) and `/` (scalar on the right) are defined. */
@@ -188,6 +189,7 @@ function vectorVector(
   matching: VectorMatching,
   grid: StepGrid,
   incompatible: (left: string, right: string) => void,
+  reconciled: () => void,
 ): StepVectorSeries[] {
   const count = grid.count;
   const op = expr.op;
@@ -232,6 +234,7 @@ function vectorVector(
     if (lh && rh) {
       if (op === '+' || op === '-') {
         const { result, problem } = combine(lh, rh, op === '+' ? 1 : -1);
+        if (problem === 'reconciled') reconciled();
         return problem === 'mixed-schemas' ? undefined : result;
       }
       if (op === '==' || op === '!=') {
