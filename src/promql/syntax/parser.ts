@@ -230,13 +230,21 @@ class Parser extends TokenCursor {
 
   private numberValue(token: Token): number | undefined {
     if (token.kind === 'number') return parseNumber(token.text);
-    if (token.kind === 'duration') return Number(parsePrometheusDuration(token.text) / 1_000_000n) / 1000;
+    if (token.kind === 'duration') return this.durationSeconds(token);
     if (token.kind === 'identifier') {
       const word = token.text.toLowerCase();
       if (word === 'inf') return Infinity;
       if (word === 'nan') return NaN;
     }
     return undefined;
+  }
+
+  private durationSeconds(token: Token): number {
+    try {
+      return Number(parsePrometheusDuration(token.text) / 1_000_000n) / 1000;
+    } catch (error) {
+      throw this.error((error as Error).message, token.pos);
+    }
   }
 
   private parsePrimary(): Expr {
@@ -624,7 +632,7 @@ class Parser extends TokenCursor {
     const token = this.peek();
     if (token.kind === 'duration') {
       this.next();
-      return { kind: 'literal', seconds: Number(parsePrometheusDuration(token.text) / 1_000_000n) / 1000 };
+      return { kind: 'literal', seconds: this.durationSeconds(token) };
     }
     if (token.kind === 'number') {
       this.next();

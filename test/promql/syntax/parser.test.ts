@@ -70,6 +70,7 @@ const invalid: Array<[query: string, message: string]> = [
   ['foo{a="b" c="d"}', '1:11: parse error: unexpected identifier "c" in label matching, expected "," or "}"'],
   ['x{__name__="y"}', '1:1: parse error: metric name must not be set twice: "x" or "y"'],
   ['foo[5mm]', '1:5: parse error: bad number or duration syntax: "5mm"'],
+  ['foo[5m1h]', '1:5: parse error: not a valid duration string: "5m1h"'],
   ['"unterminated', '1:1: parse error: unterminated quoted string'],
   ['foo + bool bar', '1:1: parse error: bool modifier can only be used on comparison operators'],
   ['1 == 1', '1:1: parse error: comparisons between scalars must use BOOL modifier'],
