@@ -3,6 +3,7 @@
 
 export { parseExpr, parseMetricSelector } from './syntax/parser.ts';
 export { formatExpr } from './syntax/printer.ts';
+export { prettifyExpr } from './syntax/prettier.ts';
 export { PromQLParseError } from './syntax/errors.ts';
 export { typeOf } from './syntax/types.ts';
 export type { Expr, ValueType } from './syntax/ast.ts';

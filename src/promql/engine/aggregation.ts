@@ -134,9 +134,16 @@ function isValidUtf8Name(name: string): boolean {
 function reduce(op: AggregateExpr['op'], values: number[], param: number): number {
   switch (op) {
     case 'sum': {
+      // Neumaier summation inlined (this is the hottest reduction; no tuple per addition).
       let sum = 0;
       let c = 0;
-      for (const v of values) [sum, c] = kahanSumInc(v, sum, c);
+      for (const v of values) {
+        const t = sum + v;
+        if (!Number.isFinite(t)) c = 0;
+        else if (Math.abs(sum) >= Math.abs(v)) c += sum - t + v;
+        else c += v - t + sum;
+        sum = t;
+      }
       return Number.isFinite(sum) ? sum + c : sum;
     }
     case 'avg':

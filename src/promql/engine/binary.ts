@@ -27,15 +27,22 @@ export function evaluateBinary(expr: BinaryExpr, lhs: EvalValue, rhs: EvalValue,
   if (lhs.kind !== 'vector' || rhs.kind !== 'vector') throw new PromQLQueryError('binary expression must contain only scalar and instant vector types');
   const matching = expr.matching!;
   if (op === 'and' || op === 'or' || op === 'unless') return { kind: 'vector', series: setOperation(op, lhs.series, rhs.series, matching, grid) };
-  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid, incompatible) };
+  const reconciled = (): void => annotations.info(`mismatched custom buckets were reconciled during ${op === '+' ? 'addition' : 'subtraction'}`, expr.pos);
+  return { kind: 'vector', series: vectorVector(expr, lhs.series, rhs.series, matching, grid, incompatible, reconciled) };
 }
 
 /** Histogram ⊙ scalar: only `*` (either side) and `/` (scalar on the right) are defined. */
 function histogramScalar(op: BinaryOp, h: NativeHistogram, scalar: number, scalarOnLeft: boolean): NativeHistogram | undefined {
   if ((op === '</' || op === '>/') && !scalarOnLeft) return trimHistogram(h, scalar, op === '</');
   if (op === '*') return scaleHistogram(h, scalar);
-  if (op === '/' && !scalarOnLeft) return scaleHistogram(h, 1 / scalar);
+  if (op === '/' && !scalarOnLeft) return divideHistogram(h, scalar);
   return undefined;
+}
+
+/** h / x; dividing by zero leaves no buckets, only count, sum and zero count as ±Inf or NaN (as Prometheus). */
+function divideHistogram(h: NativeHistogram, divisor: number): NativeHistogram {
+  if (divisor !== 0) return scaleHistogram(h, 1 / divisor);
+  return { ...h, count: h.count / 0, sum: h.sum / 0, zeroCount: h.count / 0, positive: new Map(), negative: new Map() };
 }
 
 function vectorScalar(
@@ -182,6 +189,7 @@ function vectorVector(
   matching: VectorMatching,
   grid: StepGrid,
   incompatible: (left: string, right: string) => void,
+  reconciled: () => void,
 ): StepVectorSeries[] {
   const count = grid.count;
   const op = expr.op;
@@ -226,6 +234,7 @@ function vectorVector(
     if (lh && rh) {
       if (op === '+' || op === '-') {
         const { result, problem } = combine(lh, rh, op === '+' ? 1 : -1);
+        if (problem === 'reconciled') reconciled();
         return problem === 'mixed-schemas' ? undefined : result;
       }
       if (op === '==' || op === '!=') {
@@ -235,7 +244,7 @@ function vectorVector(
       }
       return undefined;
     }
-    if (lh && typeof right === 'number') return op === '*' ? scaleHistogram(lh, right) : op === '/' ? scaleHistogram(lh, 1 / right) : undefined;
+    if (lh && typeof right === 'number') return op === '*' ? scaleHistogram(lh, right) : op === '/' ? divideHistogram(lh, right) : undefined;
     if (rh && typeof left === 'number') return op === '*' ? scaleHistogram(rh, left) : undefined;
     return undefined;
   };
@@ -251,8 +260,9 @@ function vectorVector(
   for (const [sig, manys] of manyGroups) {
     const ones = oneGroups.get(sig);
     if (ones === undefined) {
-      if (matching.fillRight !== undefined && !swapped) fillUnmatched(manys, undefined, matching.fillRight, true);
-      if (matching.fillLeft !== undefined && swapped) fillUnmatched(manys, undefined, matching.fillLeft, false);
+      // As in Prometheus, group_right swaps the sides before matching, and the fill values with them:
+      // fill_right always stands in for a missing "one" partner, fill_left for a missing "many" one.
+      if (matching.fillRight !== undefined) fillUnmatched(manys, undefined, matching.fillRight, !swapped);
       continue;
     }
     // Which "one" series is present at each step (-1: none); two at once is many-to-many.
@@ -287,7 +297,7 @@ function vectorVector(
         if (!many.present[i]) continue;
         const k = onePick[i]!;
         if (k === -1) {
-          const fill = swapped ? matching.fillLeft : matching.fillRight;
+          const fill = matching.fillRight;
           if (fill === undefined) continue;
           const value = swapped ? combineValues(fill, many.values[i]!) : combineValues(many.values[i]!, fill);
           if (value !== undefined) emit(resultLabels(many.labels, {}, matching), !comparison || returnBool || many.dropName, i, value);
@@ -313,7 +323,7 @@ function vectorVector(
     }
   }
   // The "one" side's series with no partner at some steps, when the missing side is filled.
-  const oneFill = swapped ? matching.fillRight : matching.fillLeft;
+  const oneFill = matching.fillLeft;
   if (oneFill !== undefined) {
     for (const [sig, ones] of oneGroups) {
       const manys = manyGroups.get(sig) ?? [];
@@ -321,7 +331,8 @@ function vectorVector(
         for (let i = 0; i < count; i++) {
           if (!one.present[i] || manys.some((m) => m.present[i])) continue;
           const value = swapped ? combineValues(one.values[i]!, oneFill) : combineValues(oneFill, one.values[i]!);
-          if (value !== undefined) emit(resultLabels(one.labels, {}, matching), true, i, value);
+          // A filled-in partner has only the match group's labels to contribute.
+          if (value !== undefined) emit(signatureLabels(one.labels, matching), true, i, value);
         }
       }
     }

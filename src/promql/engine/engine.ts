@@ -7,10 +7,11 @@ import type { FloatHistogram, MetricsSource } from '../../tsdb/types.ts';
 import { allBuckets, fromFloatHistogram, toFloatHistogram, usesCustomBuckets, type NativeHistogram } from './native-histogram.ts';
 import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import type { DurationExpr, Expr } from '../syntax/ast.ts';
-import { evaluateDuration, parseExpr } from '../syntax/parser.ts';
+import { evaluateDuration } from '../syntax/duration-expr.ts';
+import { parseExpr } from '../syntax/parser.ts';
 import { PromQLQueryError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
-import { compareLabels, DuplicateLabelsetError, histogramAt, mergeSameLabels, sortedLabels, withoutName, type EvalValue, type StepVectorSeries } from './series.ts';
+import { DuplicateLabelsetError, sortByLabels, histogramAt, mergeSameLabels, sortedLabels, withoutName, type EvalValue, type StepVectorSeries } from './series.ts';
 
 export interface PromQLEngineOptions {
   /** How far back an instant selector looks for a sample (Prometheus' --query.lookback-delta). */
@@ -60,6 +61,7 @@ export const DEFAULT_LOOKBACK_DELTA_MS = 5 * 60_000;
 export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
 export const DEFAULT_MAX_SAMPLES = 50_000_000;
 export const DEFAULT_TIMEOUT_MS = 2 * 60_000;
+export const MAX_POINTS_PER_SERIES = 11_000;
 
 export class PromQLEngine {
   private readonly source: MetricsSource;
@@ -80,8 +82,12 @@ export class PromQLEngine {
   }
 
   async rangeQuery(tenant: string, query: string | Expr, startMs: number, endMs: number, stepMs: number, options: QueryOptions = {}): Promise<QueryResult> {
-    if (!(stepMs > 0)) throw new PromQLQueryError('zero or negative query resolution step widths are not accepted. Try a positive integer');
-    if (endMs < startMs) throw new PromQLQueryError('end timestamp must not be before start time');
+    if (!(stepMs > 0)) throw new PromQLQueryError('zero or negative query resolution step widths are not accepted. Try a positive integer', 'bad_data');
+    if (endMs < startMs) throw new PromQLQueryError('end timestamp must not be before start time', 'bad_data');
+    // Prometheus' API refuses more than 11,000 points per series; the engine enforces it for every caller.
+    if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) {
+      throw new PromQLQueryError('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)', 'bad_data');
+    }
     return this.run(tenant, query, startMs, endMs, stepMs, options);
   }
 
@@ -147,14 +153,13 @@ function instantResult(value: EvalValue, timeMs: number): QueryValue {
       }
       return {
         resultType: 'matrix',
-        result: series
+        result: sortByLabels(series
           .map((s) => ({
             labels: sortedLabels(s.labels),
             timestampsMs: Array.from(s.timestampsMs),
             values: Array.from(s.values),
             ...(s.histograms ? { histograms: s.histograms.map((h) => h && toFloatHistogram(h)) } : {}),
-          }))
-          .sort((a, b) => compareLabels(a.labels, b.labels)),
+          }))),
       };
     }
   }
@@ -184,8 +189,7 @@ function rangeResult(value: EvalValue, grid: { startMs: number; stepMs: number; 
     }
     if (timestampsMs.length > 0) result.push({ labels: sortedLabels(s.labels), timestampsMs, values, ...(histograms ? { histograms } : {}) });
   }
-  result.sort((a, b) => compareLabels(a.labels, b.labels));
-  return { resultType: 'matrix', result };
+  return { resultType: 'matrix', result: sortByLabels(result) };
 }
 
 /** Replaces `step()`/`range()` duration expressions with this query's values. */

@@ -1,10 +1,10 @@
 import type { PositionRange } from '../syntax/ast.ts';
 import { positionText } from '../syntax/errors.ts';
 
-// Errors a query can end with. The HTTP layer maps them: bad data or semantics → 422 (execution),
-// timeout and cancellation → 503, as Prometheus' API does.
+// Errors a query can end with. The HTTP layer maps them as Prometheus' API does: bad_data → 400,
+// execution and too_many_samples → 422, timeout and canceled → 503.
 
-export type QueryErrorKind = 'execution' | 'timeout' | 'canceled' | 'too_many_samples';
+export type QueryErrorKind = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'too_many_samples';
 
 export class PromQLQueryError extends Error {
   readonly kind: QueryErrorKind;

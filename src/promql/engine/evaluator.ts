@@ -10,7 +10,8 @@ import { aggregate } from './aggregation.ts';
 import { evaluateBinary } from './binary.ts';
 import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
 import { evaluateInfo } from './info-function.ts';
-import { combine, detectReset, fromFloatHistogram, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { combine, fromFloatHistogram, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { advance, minMax, mixedTransitions, splitSamples, upperBound, withoutStaleMarkers, type HistogramView } from './sample-windows.ts';
 import { evaluateInstantFunction } from './instant-functions.ts';
 import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
 import { HISTOGRAM_KERNELS, type HistogramKernel, type HistogramProblem } from './range-histogram-functions.ts';
@@ -258,6 +259,8 @@ export class Evaluator {
     let startMs = stepMs * Math.trunc(lower / stepMs);
     if (startMs < lower) startMs += stepMs;
     const count = maxRef >= startMs ? Math.floor((maxRef - startMs) / stepMs) + 1 : 0;
+    // Every inner step holds at least one value per series: refuse grids no query could hold.
+    if (count > this.options.maxSamples) throw new PromQLQueryError(TOO_MANY_SAMPLES_MESSAGE, 'too_many_samples');
     const inner = await this.evaluate(node.expr, { startMs, stepMs, count });
     if (inner.kind !== 'vector') throw new PromQLQueryError(`subquery is only allowed on instant vector, got ${inner.kind}`);
     const series: RangeSeries[] = [];
@@ -522,113 +525,6 @@ export class Evaluator {
     this.checkAbort('expression evaluation');
     return { kind: 'vector', series: out };
   }
-}
-
-/** First index whose timestamp is > bound, starting the search at `from` (windows only move forward). */
-function advance(ts: Float64Array, from: number, bound: number): number {
-  let i = from;
-  while (i < ts.length && ts[i]! <= bound) i++;
-  return i;
-}
-
-/** First index whose timestamp is > bound (binary search). */
-function upperBound(ts: Float64Array, bound: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ts[mid]! <= bound) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function minMax(values: Float64Array): [number, number] {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of values) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return [min, max];
-}
-
-/**
- * changes()/resets() over a series holding both floats and histograms (and the anchored sample
- * before the window): a switch between the two types counts as a change and as a reset.
- */
-function mixedTransitions(
-  func: 'changes' | 'resets',
-  floats: { timestampsMs: Float64Array; values: Float64Array },
-  lo: number,
-  hi: number,
-  histograms: HistogramView,
-  hLo: number,
-  hHi: number,
-  ctx: WindowContext,
-): number | undefined {
-  type Point = { t: number; value: number; histogram: NativeHistogram | undefined };
-  const points: Point[] = [];
-  for (let k = lo; k < hi; k++) points.push({ t: floats.timestampsMs[k]!, value: floats.values[k]!, histogram: undefined });
-  for (let k = hLo; k < hHi; k++) points.push({ t: histograms.timestampsMs[k]!, value: NaN, histogram: histograms.values[k]! });
-  if (points.length === 0) return undefined;
-  if (ctx.modifier === 'anchored') {
-    const start = ctx.refMs - ctx.rangeMs;
-    const floatAnchor = lo > 0 ? floats.timestampsMs[lo - 1]! : -Infinity;
-    const histogramAnchor = hLo > 0 ? histograms.timestampsMs[hLo - 1]! : -Infinity;
-    const anchorT = Math.max(floatAnchor, histogramAnchor);
-    if (anchorT <= start && anchorT > start - ctx.lookbackDeltaMs) {
-      points.push(anchorT === floatAnchor
-        ? { t: anchorT, value: floats.values[lo - 1]!, histogram: undefined }
-        : { t: anchorT, value: NaN, histogram: histograms.values[hLo - 1]! });
-    }
-  }
-  points.sort((a, b) => a.t - b.t);
-  let count = 0;
-  for (let k = 1; k < points.length; k++) {
-    const previous = points[k - 1]!;
-    const current = points[k]!;
-    if ((previous.histogram === undefined) !== (current.histogram === undefined)) count++;
-    else if (current.histogram !== undefined) {
-      if (func === 'changes' ? !histogramsEqual(current.histogram, previous.histogram!) : detectReset(current.histogram, previous.histogram!)) count++;
-    } else if (func === 'changes' ? current.value !== previous.value && !(Number.isNaN(current.value) && Number.isNaN(previous.value)) : current.value < previous.value) count++;
-  }
-  return count;
-}
-
-interface HistogramView {
-  timestampsMs: Float64Array;
-  values: NativeHistogram[];
-}
-
-/** A range series' float samples and histogram samples as two time-ordered views. */
-function splitSamples(s: RangeSeries): { floats: { timestampsMs: Float64Array; values: Float64Array }; histograms: HistogramView | undefined } {
-  if (s.histograms === undefined || !s.histograms.some((h) => h !== undefined)) {
-    return { floats: { timestampsMs: s.timestampsMs, values: s.values }, histograms: undefined };
-  }
-  const floatIndexes: number[] = [];
-  const histogramIndexes: number[] = [];
-  s.histograms.forEach((h, i) => (h === undefined ? floatIndexes : histogramIndexes).push(i));
-  return {
-    floats: { timestampsMs: Float64Array.from(floatIndexes, (i) => s.timestampsMs[i]!), values: Float64Array.from(floatIndexes, (i) => s.values[i]!) },
-    histograms: { timestampsMs: Float64Array.from(histogramIndexes, (i) => s.timestampsMs[i]!), values: histogramIndexes.map((i) => s.histograms![i]!) },
-  };
-}
-
-function withoutStaleMarkers(s: SeriesSamples): RangeSeries {
-  const histograms = s.histograms?.map((h) => h && fromFloatHistogram(h));
-  if (s.stale === undefined || !s.stale.includes(1)) {
-    return { labels: s.labels, timestampsMs: s.timestampsMs, values: s.values, dropName: false, ...(histograms ? { histograms } : {}) };
-  }
-  const keep: number[] = [];
-  for (let i = 0; i < s.timestampsMs.length; i++) if (!s.stale[i]) keep.push(i);
-  return {
-    labels: s.labels,
-    timestampsMs: Float64Array.from(keep, (i) => s.timestampsMs[i]!),
-    values: Float64Array.from(keep, (i) => s.values[i]!),
-    dropName: false,
-    ...(histograms ? { histograms: keep.map((i) => histograms[i]) } : {}),
-  };
 }
 
 function unwrapParens(expr: Expr): Expr {

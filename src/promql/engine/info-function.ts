@@ -5,7 +5,7 @@
 import type { Labels } from '../../push/types.ts';
 import type { MetricLabelMatcher } from '../../tsdb/types.ts';
 import type { Expr, VectorSelector } from '../syntax/ast.ts';
-import { matchesEmpty } from '../syntax/parser.ts';
+import { matchesEmpty } from '../syntax/matchers.ts';
 import { compileAnchoredRegex } from '../regex.ts';
 import { PromQLQueryError } from './errors.ts';
 import { labelsKey, newVectorSeries, stepTime, type StepGrid, type StepVectorSeries } from './series.ts';

@@ -447,7 +447,12 @@ function histogramQuantile(qs: Float64Array, series: StepVectorSeries[], count: 
 }
 
 function histogramFraction(lowers: Float64Array, uppers: Float64Array, series: StepVectorSeries[], count: number, annotations: Annotations, vectorPos: PositionRange): StepVectorSeries[] {
-  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i) => nativeHistogramFraction(lowers[i]!, uppers[i]!, h));
+  const out: StepVectorSeries[] = mapHistograms(series, count, (h, i, labels) => {
+    if (Number.isNaN(h.sum) && h.count > 0) {
+      annotations.info(`input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name ${JSON.stringify(labels.__name__ ?? '')}`, vectorPos);
+    }
+    return nativeHistogramFraction(lowers[i]!, uppers[i]!, h);
+  });
   const nativeCount = out.length;
   series = series.filter((s) => s.histograms === undefined || s.histograms.some((h, i) => h === undefined && s.present[i]));
   for (const group of bucketGroups(series, annotations, vectorPos)) {

@@ -40,7 +40,8 @@ export function nativeHistogramQuantile(q: number, h: NativeHistogram): number {
     } else if (bucket.upper === Infinity) return bucket.lower;
   }
   if (count > h.count) count = h.count;
-  if (count < rank) return bucket.upper;
+  // The rank lies beyond every bucket: only NaN observations (counted but in no bucket) get there.
+  if (count < rank) return Number.isNaN(h.sum) ? NaN : bucket.upper;
   // Position of the rank inside the bucket, counted from its lower end.
   const inBucket = forward ? rank - (count - bucket.count) : bucket.count - (rank - (count - bucket.count));
   return interpolate(bucket, inBucket / bucket.count, custom);

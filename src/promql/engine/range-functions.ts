@@ -97,8 +97,36 @@ export function linearRegression(ts: Float64Array, vs: Float64Array, lo: number,
   return [slope, intercept];
 }
 
+/** Neumaier-compensated sum of values[lo, hi), without a tuple per addition (hot in *_over_time). */
+export function neumaierSum(values: ArrayLike<number>, lo: number, hi: number): number {
+  let sum = 0;
+  let c = 0;
+  for (let i = lo; i < hi; i++) {
+    const v = values[i]!;
+    const t = sum + v;
+    if (!Number.isFinite(t)) c = 0;
+    else if (Math.abs(sum) >= Math.abs(v)) c += sum - t + v;
+    else c += v - t + sum;
+    sum = t;
+  }
+  return Number.isFinite(sum) ? sum + c : sum;
+}
+
 /** Mean with Kahan summation, switching to an incremental mean on overflow (Prometheus 3.x). */
 export function kahanMean(values: ArrayLike<number>, lo: number, hi: number): number {
+  // Common case first: the compensated sum stays finite, so sum/n + c/n needs no incremental mean.
+  let fastSum = 0;
+  let fastC = 0;
+  let finite = true;
+  for (let i = lo; i < hi && finite; i++) {
+    const v = values[i]!;
+    const t = fastSum + v;
+    if (!Number.isFinite(t)) finite = i === lo || Number.isNaN(t);
+    else if (Math.abs(fastSum) >= Math.abs(v)) fastC += fastSum - t + v;
+    else fastC += v - t + fastSum;
+    fastSum = t;
+  }
+  if (finite) return fastSum / (hi - lo) + fastC / (hi - lo);
   let sum = 0, mean = 0, count = 0, kahanC = 0;
   let incremental = false;
   for (let i = lo; i < hi; i++) {
@@ -270,12 +298,7 @@ export const WINDOW_KERNELS: Record<string, WindowKernel> = {
     countTransitions(vs, ts, lo, hi, ctx, (previous, current) => current !== previous && !(Number.isNaN(current) && Number.isNaN(previous))),
   resets: (ts, vs, lo, hi, ctx) => countTransitions(vs, ts, lo, hi, ctx, (previous, current) => current < previous),
   avg_over_time: (_ts, vs, lo, hi) => (hi === lo ? undefined : kahanMean(vs, lo, hi)),
-  sum_over_time: (_ts, vs, lo, hi) => {
-    if (hi === lo) return undefined;
-    let sum = 0, c = 0;
-    for (let i = lo; i < hi; i++) [sum, c] = kahanSumInc(vs[i]!, sum, c);
-    return Number.isFinite(sum) ? sum + c : sum;
-  },
+  sum_over_time: (_ts, vs, lo, hi) => (hi === lo ? undefined : neumaierSum(vs, lo, hi)),
   count_over_time: (_ts, _vs, lo, hi) => (hi === lo ? undefined : hi - lo),
   min_over_time: (_ts, vs, lo, hi) => {
     if (hi === lo) return undefined;

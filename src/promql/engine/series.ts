@@ -104,6 +104,19 @@ export function compareLabels(a: Labels, b: Labels): number {
   return an.length - bn.length;
 }
 
+/** Sorts by label set in Prometheus' order (labels.Compare), computing each series' key once. */
+export function sortByLabels<T extends { labels: Labels }>(items: T[]): T[] {
+  // NUL separators make plain string order equal labels.Compare: a name that is a prefix of another
+  // sorts first, and a shorter set that is a prefix of a longer one sorts first.
+  const keyed = items.map((item) => {
+    let key = '';
+    for (const name of Object.keys(item.labels).sort()) key += `${name}\x00${item.labels[name]}\x00`;
+    return { key, item };
+  });
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.item);
+}
+
 /** Prometheus' text form of a label set: `{__name__="a", b="c"}`. */
 export function formatLabelSet(labels: Labels): string {
   const names = Object.keys(labels).sort();

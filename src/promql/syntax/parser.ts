@@ -12,28 +12,21 @@ import type {
   BinaryOp,
   DurationExpr,
   Expr,
-  PositionRange,
   ValueType,
   VectorMatching,
   VectorSelector,
 } from './ast.ts';
 import { PromQLParseError } from './errors.ts';
 import { documentedType, FUNCTIONS } from './functions.ts';
-import { tokenize, type Token } from './lexer.ts';
+import type { Token } from './lexer.ts';
+import { AGGREGATORS, lower, TokenCursor, WORD_OPERATORS } from './token-cursor.ts';
+import { evaluateDuration } from './duration-expr.ts';
+import { matchesEmpty } from './matchers.ts';
 import { typeOf } from './types.ts';
 
-const AGGREGATORS = new Set<AggregateOp>([
-  'sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar',
-  'topk', 'bottomk', 'count_values', 'quantile', 'limitk', 'limit_ratio',
-]);
 const PARAMETRIC = new Set<AggregateOp>(['topk', 'bottomk', 'count_values', 'quantile', 'limitk', 'limit_ratio']);
-const KEYWORDS = new Set([
-  'and', 'or', 'unless', 'atan2', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool',
-  'offset', 'start', 'end', 'smoothed', 'anchored', 'fill', 'fill_left', 'fill_right',
-]);
 /** Keywords that can never start a metric name (the others, like `fill` or `start`, are contextual). */
 const RESERVED = new Set(['and', 'or', 'unless', 'atan2', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset']);
-const WORD_OPERATORS = new Set(['and', 'or', 'unless', 'atan2']);
 const PRECEDENCE: Record<BinaryOp, number> = {
   or: 1,
   and: 2,
@@ -78,22 +71,13 @@ export function parseMetricSelector(query: string): MetricLabelMatcher[] {
   return expr.matchers;
 }
 
-function lower(token: Token): string {
-  return token.kind === 'identifier' ? token.text.toLowerCase() : '';
-}
 
-class Parser {
-  private readonly tokens: Token[];
-  private index = 0;
+class Parser extends TokenCursor {
   private depth = 0;
   private allowEmptySelector = false;
-  private readonly query: string;
 
   constructor(query: string) {
-    this.query = query;
-    this.tokens = tokenize(query);
-    const last = this.tokens[this.tokens.length - 1]!;
-    if (last.kind === 'error') throw new PromQLParseError(last.text, last.pos, query);
+    super(query);
   }
 
   parseTop(): Expr {
@@ -105,71 +89,6 @@ class Parser {
       throw this.unexpected(next);
     }
     return expr;
-  }
-
-  // ---- token helpers ----
-
-  private peek(offset = 0): Token {
-    return this.tokens[Math.min(this.index + offset, this.tokens.length - 1)]!;
-  }
-
-  private next(): Token {
-    const token = this.peek();
-    if (this.index < this.tokens.length - 1) this.index++;
-    return token;
-  }
-
-  private isPunct(text: string, offset = 0): boolean {
-    const token = this.peek(offset);
-    return token.kind === 'punct' && token.text === text;
-  }
-
-  private isKeyword(word: string, offset = 0): boolean {
-    return lower(this.peek(offset)) === word;
-  }
-
-  private error(message: string, pos: PositionRange): PromQLParseError {
-    return new PromQLParseError(message, pos, this.query);
-  }
-
-  private describe(token: Token): string {
-    switch (token.kind) {
-      case 'eof':
-        return 'end of input';
-      case 'identifier': {
-        const word = token.text.toLowerCase();
-        if (AGGREGATORS.has(word as AggregateOp)) return `<aggr:${word}>`;
-        if (WORD_OPERATORS.has(word)) return `<op:${word}>`;
-        if (KEYWORDS.has(word)) return `<${word}>`;
-        return `identifier ${JSON.stringify(token.text)}`;
-      }
-      case 'metric identifier':
-        return `metric identifier ${JSON.stringify(token.text)}`;
-      case 'operator':
-        return `<op:${token.text}>`;
-      case 'punct':
-        return JSON.stringify(token.text);
-      default: {
-        const quoted = JSON.stringify(token.text);
-        const shown = token.text.length > 10 ? `${JSON.stringify(token.text.slice(0, 10))}...` : quoted;
-        return `${token.kind} ${shown}`;
-      }
-    }
-  }
-
-  private unexpected(token: Token, context?: string, expected?: string): PromQLParseError {
-    if (token.kind === 'eof' && context === 'label matching') return this.error('unexpected end of input inside braces', token.pos);
-    let message = `unexpected ${this.describe(token)}`;
-    if (context !== undefined) message += ` in ${context}`;
-    if (expected !== undefined) message += `, expected ${expected}`;
-    return this.error(message, token.pos);
-  }
-
-  private expectPunct(text: string, context: string, expected = JSON.stringify(text)): Token {
-    const token = this.peek();
-    if (token.kind === 'punct' && token.text === text) return this.next();
-    if (text === ')' && token.kind === 'eof') throw this.error('unclosed left parenthesis', token.pos);
-    throw this.unexpected(token, context, expected);
   }
 
   // ---- expressions ----
@@ -311,13 +230,21 @@ class Parser {
 
   private numberValue(token: Token): number | undefined {
     if (token.kind === 'number') return parseNumber(token.text);
-    if (token.kind === 'duration') return Number(parsePrometheusDuration(token.text) / 1_000_000n) / 1000;
+    if (token.kind === 'duration') return this.durationSeconds(token);
     if (token.kind === 'identifier') {
       const word = token.text.toLowerCase();
       if (word === 'inf') return Infinity;
       if (word === 'nan') return NaN;
     }
     return undefined;
+  }
+
+  private durationSeconds(token: Token): number {
+    try {
+      return Number(parsePrometheusDuration(token.text) / 1_000_000n) / 1000;
+    } catch (error) {
+      throw this.error((error as Error).message, token.pos);
+    }
   }
 
   private parsePrimary(): Expr {
@@ -705,7 +632,7 @@ class Parser {
     const token = this.peek();
     if (token.kind === 'duration') {
       this.next();
-      return { kind: 'literal', seconds: Number(parsePrometheusDuration(token.text) / 1_000_000n) / 1000 };
+      return { kind: 'literal', seconds: this.durationSeconds(token) };
     }
     if (token.kind === 'number') {
       this.next();
@@ -738,63 +665,9 @@ class Parser {
   }
 }
 
-/** Seconds of a duration expression; undefined when it needs `step()`/`range()` and `query` is not given. */
-export function evaluateDuration(expr: DurationExpr, query: { stepMs: number; rangeMs: number } | undefined): number | undefined {
-  switch (expr.kind) {
-    case 'literal':
-      return expr.seconds;
-    case 'step':
-      return query === undefined ? undefined : query.stepMs / 1000;
-    case 'range':
-      return query === undefined ? undefined : query.rangeMs / 1000;
-    case 'unary': {
-      const value = evaluateDuration(expr.expr, query);
-      return value === undefined ? undefined : expr.op === '-' ? -value : value;
-    }
-    case 'call': {
-      const a = evaluateDuration(expr.args[0], query);
-      const b = evaluateDuration(expr.args[1], query);
-      if (a === undefined || b === undefined) return undefined;
-      return expr.func === 'min_of' ? Math.min(a, b) : Math.max(a, b);
-    }
-    case 'binary': {
-      const a = evaluateDuration(expr.lhs, query);
-      const b = evaluateDuration(expr.rhs, query);
-      if (a === undefined || b === undefined) return undefined;
-      switch (expr.op) {
-        case '+':
-          return a + b;
-        case '-':
-          return a - b;
-        case '*':
-          return a * b;
-        case '/':
-          return a / b;
-        case '%':
-          return a % b;
-        case '^':
-          return a ** b;
-      }
-    }
-  }
-}
-
 /** Prometheus reads numbers with Go's ParseInt(base 0) first (hex, octal), then ParseFloat. */
 function parseNumber(text: string): number {
   if (/^0[xX][0-9a-fA-F]+$/.test(text)) return Number.parseInt(text.slice(2), 16);
   if (/^0[0-7]+$/.test(text)) return Number.parseInt(text.slice(1), 8);
   return Number(text);
-}
-
-export function matchesEmpty(matcher: MetricLabelMatcher): boolean {
-  switch (matcher.type) {
-    case '=':
-      return matcher.value === '';
-    case '!=':
-      return matcher.value !== '';
-    case '=~':
-      return compileAnchoredRegex(matcher.value).matches('');
-    case '!~':
-      return !compileAnchoredRegex(matcher.value).matches('');
-  }
 }

@@ -44,25 +44,30 @@ export function formatExpr(expr: Expr): string {
     case 'Call':
       return `${expr.func}(${expr.args.map(formatExpr).join(', ')})`;
     case 'AggregateExpr': {
-      let grouping = '';
-      if (expr.without) grouping = ` without (${expr.grouping.map(formatLabelName).join(', ')}) `;
-      else if (expr.grouping.length > 0 || expr.hasGrouping) grouping = ` by (${expr.grouping.map(formatLabelName).join(', ')}) `;
       const args = expr.param ? `${formatExpr(expr.param)}, ${formatExpr(expr.expr)}` : formatExpr(expr.expr);
-      return `${expr.op}${grouping}(${args})`;
+      return `${aggregationPrefix(expr)}(${args})`;
     }
     case 'BinaryExpr':
       return `${formatExpr(expr.lhs)} ${expr.op}${expr.returnBool ? ' bool' : ''}${formatMatching(expr.matching)} ${formatExpr(expr.rhs)}`;
   }
 }
 
-function formatMatching(matching: VectorMatching | undefined): string {
+/** `sum by (job) ` / `sum without (a) ` / `sum`: the aggregation up to its argument list. */
+export function aggregationPrefix(expr: Extract<Expr, { type: 'AggregateExpr' }>): string {
+  if (expr.without) return `${expr.op} without (${expr.grouping.map(formatLabelName).join(', ')}) `;
+  if (expr.grouping.length > 0) return `${expr.op} by (${expr.grouping.map(formatLabelName).join(', ')}) `;
+  return expr.op;
+}
+
+/** ` on (a) group_left (b)` as Prometheus prints vector matching (nothing for a bare `ignoring ()`). */
+export function formatMatching(matching: VectorMatching | undefined): string {
   if (matching === undefined) return '';
   let out = '';
-  if (matching.explicit || matching.matchingLabels.length > 0) {
+  if (matching.matchingLabels.length > 0 || matching.on) {
     out += ` ${matching.on ? 'on' : 'ignoring'} (${matching.matchingLabels.map(formatLabelName).join(', ')})`;
-  }
-  if (matching.card === 'many-to-one' || matching.card === 'one-to-many') {
-    out += ` ${matching.card === 'many-to-one' ? 'group_left' : 'group_right'} (${matching.include.map(formatLabelName).join(', ')})`;
+    if (matching.card === 'many-to-one' || matching.card === 'one-to-many') {
+      out += ` ${matching.card === 'many-to-one' ? 'group_left' : 'group_right'} (${matching.include.map(formatLabelName).join(', ')})`;
+    }
   }
   if (matching.fillLeft !== undefined && matching.fillLeft === matching.fillRight) out += ` fill (${formatGoFloat(matching.fillLeft)})`;
   else {

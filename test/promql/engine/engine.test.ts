@@ -117,3 +117,10 @@ test('duplicate label sets and many-to-many matches fail with Prometheus message
   await assert.rejects(engine.instantQuery('t', 'requests_total + on() up', 30_000), /many-to-many matching not allowed/);
   await assert.rejects(engine.instantQuery('t', 'up + on() requests_total', 30_000), /multiple matches for labels: many-to-one matching must be explicit \(group_left\/group_right\)/);
 });
+
+test('range queries refuse bad steps and too many points; huge subquery grids hit the sample limit', async () => {
+  const engine = new PromQLEngine(source(), { maxSamples: 1_000_000 });
+  await assert.rejects(engine.rangeQuery('t', 'up', 0, 60_000, 0), (error: unknown) => error instanceof PromQLQueryError && error.kind === 'bad_data');
+  await assert.rejects(engine.rangeQuery('t', 'up', 0, 12_000_000, 1_000), /exceeded maximum resolution of 11,000 points per timeseries/);
+  await assert.rejects(engine.instantQuery('t', 'max_over_time(up[1y:1ms])', 600_000), (error: unknown) => error instanceof PromQLQueryError && error.kind === 'too_many_samples');
+});
