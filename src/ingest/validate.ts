@@ -4,7 +4,7 @@
 // messages and a count of the rest (a push of millions of bad entries must not build millions of strings).
 // One pass, no per-entry allocation beyond the output arrays: this sits on the ingest hot path.
 
-import { clipText, formatLabels, LABEL_NAME_PATTERN } from '../push/labels.ts';
+import { clipText, formatLabels, LABEL_NAME_PATTERN, quoteClipped } from '../push/labels.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from '../push/types.ts';
 
 export interface ValidationLimits {
@@ -70,7 +70,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
     stream = withoutEmptyLabels(stream);
     const labelProblem = checkLabels(stream, limits);
     if (labelProblem !== undefined) {
-      if (report(result)) result.errors.push(labelProblem.message);
+      if (report(result)) result.errors.push(labelProblem.message());
       discard(result, labelProblem.reason, stream.entries.length, sumLineBytes(stream.entries));
       continue;
     }
@@ -150,27 +150,27 @@ function report(result: ValidationResult): boolean {
   return result.errors.length < MAX_REPORTED_ERRORS;
 }
 
-function checkLabels(stream: PushStream, limits: ValidationLimits): { reason: DiscardReason; message: string } | undefined {
+function checkLabels(stream: PushStream, limits: ValidationLimits): { reason: DiscardReason; message: () => string } | undefined {
   const names = Object.keys(stream.labels);
   if (names.length === 0) {
-    return { reason: 'invalid_labels', message: 'error at least one label pair is required per stream' };
+    return { reason: 'invalid_labels', message: () => 'error at least one label pair is required per stream' };
   }
   if (names.length > limits.maxLabelNamesPerSeries) {
     return {
       reason: 'max_label_names_per_series',
-      message: `entry for stream '${streamTextOf(stream.labels)}' has ${names.length} label names; limit ${limits.maxLabelNamesPerSeries}`,
+      message: () => `entry for stream '${streamTextOf(stream.labels)}' has ${names.length} label names; limit ${limits.maxLabelNamesPerSeries}`,
     };
   }
   for (const name of names) {
     if (!LABEL_NAME_PATTERN.test(name)) {
-      return { reason: 'invalid_labels', message: `error parsing labels '${streamTextOf(stream.labels)}' with error: invalid label name ${JSON.stringify(name)}` };
+      return { reason: 'invalid_labels', message: () => `error parsing labels '${streamTextOf(stream.labels)}' with error: invalid label name ${quoteClipped(name)}` };
     }
     if (name.length > limits.maxLabelNameLength) {
-      return { reason: 'label_name_too_long', message: `stream '${streamTextOf(stream.labels)}' has label name too long: '${clipText(name, QUOTED_CHARS)}'` };
+      return { reason: 'label_name_too_long', message: () => `stream '${streamTextOf(stream.labels)}' has label name too long: '${clipText(name, QUOTED_CHARS)}'` };
     }
     const value = stream.labels[name]!;
     if (value.length > limits.maxLabelValueLength) {
-      return { reason: 'label_value_too_long', message: `stream '${streamTextOf(stream.labels)}' has label value too long: '${clipText(value, QUOTED_CHARS)}'` };
+      return { reason: 'label_value_too_long', message: () => `stream '${streamTextOf(stream.labels)}' has label value too long: '${clipText(value, QUOTED_CHARS)}'` };
     }
   }
   return undefined;
@@ -193,7 +193,7 @@ function checkMetadata(metadata: LabelPair[], limits: ValidationLimits): number 
   let bytes = 0;
   for (const pair of metadata) {
     if (!LABEL_NAME_PATTERN.test(pair.name)) {
-      return { reason: 'invalid_labels', message: `stream '%STREAM%' has invalid structured metadata name ${JSON.stringify(pair.name)}` };
+      return { reason: 'invalid_labels', message: `stream '%STREAM%' has invalid structured metadata name ${quoteClipped(pair.name)}` };
     }
     bytes += pair.name.length + Buffer.byteLength(pair.value);
   }
