@@ -143,6 +143,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       maxRequestBodyBytes: config.server.max_request_body_size,
       maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
       decodeLimits: { maxStreams: config.server.max_push_streams, maxEntries: config.server.max_push_entries, maxPairs: config.server.max_push_entries },
+      maxInflightBytes: config.server.max_inflight_push_bytes,
       pushRequests,
     });
     await app.register(queryRoutes, {
