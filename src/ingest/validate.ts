@@ -213,10 +213,11 @@ function checkMetadata(metadata: LabelPair[], limits: ValidationLimits): number 
  */
 function streamTextOf(labels: Labels): string {
   const names = Object.keys(labels);
-  if (names.length <= 64) return clipText(formatLabels(labels), QUOTED_CHARS);
-  const first: Labels = {};
-  for (const name of names.slice(0, 16)) first[name] = labels[name]!;
-  return `${formatLabels(first).slice(0, -1)}, … (${names.length} labels)}`;
+  // Values are cut before formatting, so a 30 MB value is not escaped in full to be thrown away.
+  const shown: Labels = {};
+  for (const name of names.slice(0, names.length <= 64 ? 64 : 16)) shown[name] = clipText(labels[name]!, QUOTED_CHARS);
+  if (names.length <= 64) return clipText(formatLabels(shown), QUOTED_CHARS);
+  return `${formatLabels(shown).slice(0, -1)}, … (${names.length} labels)}`;
 }
 
 function withoutEmptyLabels(stream: PushStream): PushStream {
