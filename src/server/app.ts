@@ -167,6 +167,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       authEnabled: config.auth_enabled,
       maxConcurrentTailRequests: limits.max_concurrent_tail_requests,
       tailMaxDurationMs: limits.tail_max_duration,
+      scheduler,
     });
     app.get('/ready', async (_request, reply) => {
       if (shuttingDown) return reply.code(503).type('text/plain; charset=utf-8').send('shutting down');
