@@ -103,6 +103,11 @@ export const serverSectionSchema = z
     max_push_entries: z.number().int().min(1).default(500_000),
     /** Most streams one push may hold, counted while decoding (413 beyond). */
     max_push_streams: z.number().int().min(1).default(50_000),
+    /**
+     * Decompressed push bytes being ingested at once over all requests; a push that would pass it gets
+     * 429 (clients retry). One push always fits when it is alone, so this bounds concurrency, not size.
+     */
+    max_inflight_push_bytes: sizeBytes.prefault('256MB'),
     /** Server log level on stderr: fatal, error, warn, info, debug. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
     /** On SIGTERM, how long to wait for in-flight requests and the store flush before giving up. */
