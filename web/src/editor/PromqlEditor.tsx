@@ -10,7 +10,7 @@ import { syntaxHighlighting } from '@codemirror/language';
 import { setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { PromQLExtension } from '@prometheus-io/codemirror-promql';
 import { tenantHeaders } from '../api/prometheus-client.ts';
-import type { EditorError } from './LogqlEditor.tsx';
+import { errorRange, queryEditorTheme, type EditorError } from './editor-theme.ts';
 import { queryHighlight } from './logql-language.ts';
 
 export interface PromqlEditorProps {
@@ -19,19 +19,6 @@ export interface PromqlEditorProps {
   onRun(value: string): void;
   error: EditorError | null;
 }
-
-const theme = EditorView.theme(
-  {
-    '&': { backgroundColor: '#11151c', color: '#e0e0e0', fontSize: '13px', border: '1px solid #2a3140', borderRadius: '4px' },
-    '&.cm-focused': { outline: '1px solid #4a90e2' },
-    '.cm-content': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace', caretColor: '#fff', padding: '6px 0' },
-    '.cm-scroller': { maxHeight: '160px' },
-    '.cm-tooltip': { backgroundColor: '#1b2130', border: '1px solid #2a3140' },
-    '.cm-tooltip-autocomplete ul li[aria-selected]': { backgroundColor: '#2d4f7c' },
-    '.cm-lintRange-error': { textDecoration: 'underline wavy #ff5252', backgroundImage: 'none' },
-  },
-  { dark: true },
-);
 
 export default function PromqlEditor(props: PromqlEditorProps) {
   const host = useRef<HTMLDivElement>(null);
@@ -69,7 +56,7 @@ export default function PromqlEditor(props: PromqlEditorProps) {
           keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
           promql.asExtension(),
           syntaxHighlighting(queryHighlight),
-          theme,
+          queryEditorTheme,
           EditorView.lineWrapping,
           placeholder('sum by (rank) (rate(DCGM_FI_DEV_GPU_UTIL[5m]))   (Ctrl/Cmd-Enter runs)'),
           EditorView.contentAttributes.of({ 'aria-label': 'PromQL query', 'data-testid': 'promql-editor' }),
@@ -99,9 +86,8 @@ export default function PromqlEditor(props: PromqlEditorProps) {
     if (!current) return;
     const diagnostics: Diagnostic[] = [];
     if (props.error) {
-      const line = current.state.doc.line(Math.min(Math.max(props.error.line, 1), current.state.doc.lines));
-      const from = Math.min(line.from + Math.max(props.error.column - 1, 0), line.to);
-      diagnostics.push({ from: from < line.to ? from : Math.max(line.from, from - 1), to: from < line.to ? from + 1 : line.to, severity: 'error', message: props.error.message, source: 'server' });
+      const { from, to } = errorRange(current.state, props.error);
+      diagnostics.push({ from, to, severity: 'error', message: props.error.message, source: 'server' });
     }
     current.dispatch(setDiagnostics(current.state, diagnostics));
   }, [props.error, props.value]);
