@@ -25,13 +25,20 @@ const GLOBAL_BUDGET_PCS = 4_000_000;
 const MAX_FLUSHES_PER_SEARCH = 3;
 
 interface State {
+  /** Index in `byId`; row `id` of the ASCII transition table. */
+  id: number;
   pcs: Int32Array;
   kind: number;
-  ascii: (State | null | undefined)[];
-  other: Map<number, State | null>;
+  /** Transitions on code points ≥ 128 (bounded), to a state id or MATCHED_ID. */
+  other: Map<number, number>;
+  /** Whether a match ends when the text ends in this state (computed on first need). */
+  matchesAtEnd: boolean | undefined;
 }
 
-const MATCHED = null;
+/** Transition table entries: 0 unknown, MATCHED_ID a match ends here, otherwise target id + 1. */
+const MATCHED_ID = -1;
+const UNKNOWN = 0;
+
 
 const liveDfas = new Set<LazyDfa>();
 let usedPcs = 0;
@@ -70,6 +77,9 @@ export class LazyDfa {
   private readonly usesKinds: boolean;
   /** States by hash of their counters; a bucket holds the (rare) collisions. */
   private states = new Map<number, State[]>();
+  private byId: State[] = [];
+  /** ASCII transitions: entry `id · 128 + c` (see UNKNOWN, MATCHED_ID). */
+  private table = new Int32Array(128 * 16);
   private start: State | undefined;
   private storedPcs = 0;
   private flushes = 0;
@@ -87,6 +97,8 @@ export class LazyDfa {
     usedPcs -= this.storedPcs;
     this.storedPcs = 0;
     this.states = new Map();
+    this.byId = [];
+    this.table = new Int32Array(128 * 16);
     this.start = undefined;
   }
 
@@ -111,7 +123,13 @@ export class LazyDfa {
       this.flushes++;
       bucket = undefined;
     }
-    const state: State = { pcs: sorted, kind, ascii: new Array<State | null | undefined>(128), other: new Map() };
+    const state: State = { id: this.byId.length, pcs: sorted, kind, other: new Map(), matchesAtEnd: undefined };
+    this.byId.push(state);
+    if ((state.id + 1) * 128 > this.table.length) {
+      const grown = new Int32Array(this.table.length * 2);
+      grown.set(this.table);
+      this.table = grown;
+    }
     if (bucket === undefined) this.states.set(hash, (bucket = []));
     bucket.push(state);
     this.storedPcs += sorted.length + 1;
@@ -123,9 +141,9 @@ export class LazyDfa {
   /**
    * The closure of the state's program counters (plus a fresh start thread where one may begin)
    * under the conditions between its character and `next`, stepped over `codePoint`. Returns
-   * MATCHED when a match ends here.
+   * undefined when a match ends here.
    */
-  private transition(state: State, codePoint: number, nextKind: number): State | null {
+  private transition(state: State, codePoint: number, nextKind: number): State | undefined {
     const { ops, args, args2 } = this.program;
     const cond = conditions(state.kind, nextKind);
     const seen = this.seen;
@@ -144,7 +162,7 @@ export class LazyDfa {
       seen[pc] = 1;
       switch (ops[pc]) {
         case Op.Match:
-          return MATCHED;
+          return undefined;
         case Op.Split:
           stack[top++] = args2[pc]!;
           stack[top++] = args[pc]!;
@@ -183,23 +201,46 @@ export class LazyDfa {
   matches(text: string): boolean | undefined {
     this.flushes = 0;
     this.start ??= this.intern([], KIND_START);
-    let state = this.start;
+    let id = this.start.id;
     const anchored = this.program.anchoredStart;
-    for (let pos = 0; pos < text.length; ) {
-      const codePoint = text.codePointAt(pos)!;
-      pos += codePoint > 0xffff ? 2 : 1;
-      let next = codePoint < 128 ? state.ascii[codePoint] : state.other.get(codePoint);
-      if (next === undefined) {
-        const from = state;
-        next = this.transition(from, codePoint, this.usesKinds ? kindOf(codePoint) : KIND_OTHER);
-        if (this.flushes > MAX_FLUSHES_PER_SEARCH) return undefined;
-        if (codePoint < 128) from.ascii[codePoint] = next;
-        else if (from.other.size < 256) from.other.set(codePoint, next);
+    const length = text.length;
+    let table = this.table;
+    for (let pos = 0; pos < length; ) {
+      const unit = text.charCodeAt(pos);
+      let next = unit < 128 ? table[(id << 7) | unit]! : UNKNOWN;
+      if (next > 0) {
+        id = next - 1;
+        pos++;
+      } else if (next === MATCHED_ID) {
+        return true;
+      } else {
+        const codePoint = unit < 128 ? unit : text.codePointAt(pos)!;
+        pos += codePoint > 0xffff ? 2 : 1;
+        const from = this.byId[id]!;
+        const known = codePoint < 128 ? UNKNOWN : from.other.get(codePoint);
+        if (known !== undefined && known !== UNKNOWN) {
+          next = known;
+        } else {
+          const target = this.transition(from, codePoint, this.usesKinds ? kindOf(codePoint) : KIND_OTHER);
+          table = this.table; // interning may have grown or flushed it
+          if (this.flushes > MAX_FLUSHES_PER_SEARCH) return undefined;
+          if (this.flushes > 0 && this.byId[from.id] !== from) {
+            // The cache was flushed under us: carry on from the new state, unrecorded.
+            if (target === undefined) return true;
+            id = target.id;
+            continue;
+          }
+          next = target === undefined ? MATCHED_ID : target.id + 1;
+          if (codePoint < 128) table[(from.id << 7) | codePoint] = next;
+          else if (from.other.size < 256) from.other.set(codePoint, next);
+        }
+        if (next === MATCHED_ID) return true;
+        id = next - 1;
       }
-      if (next === MATCHED) return true;
-      state = next;
-      if (anchored && state.pcs.length === 0) return false;
+      if (anchored && this.byId[id]!.pcs.length === 0) return false;
     }
-    return this.transition(state, -1, KIND_END) === MATCHED;
+    const state = this.byId[id]!;
+    state.matchesAtEnd ??= this.transition(state, -1, KIND_END) === undefined;
+    return state.matchesAtEnd;
   }
 }
