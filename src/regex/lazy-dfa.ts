@@ -41,6 +41,11 @@ const UNKNOWN = 0;
 
 
 const liveDfas = new Set<LazyDfa>();
+
+// Closure scratch, shared by all DFAs (a transition never runs inside another), grown to the
+// largest program: a thousand cached regexes hold no per-regex scratch.
+let seenScratch = new Uint8Array(0);
+let stackScratch = new Int32Array(0);
 let usedPcs = 0;
 
 function flushAll(): void {
@@ -83,14 +88,10 @@ export class LazyDfa {
   private start: State | undefined;
   private storedPcs = 0;
   private flushes = 0;
-  private readonly seen: Uint8Array;
-  private readonly stack: Int32Array;
 
   constructor(program: Program) {
     this.program = program;
     this.usesKinds = program.assertions !== 0;
-    this.seen = new Uint8Array(program.ops.length);
-    this.stack = new Int32Array(program.ops.length * 2 + 4);
   }
 
   clear(): void {
@@ -146,9 +147,14 @@ export class LazyDfa {
   private transition(state: State, codePoint: number, nextKind: number): State | undefined {
     const { ops, args, args2 } = this.program;
     const cond = conditions(state.kind, nextKind);
-    const seen = this.seen;
-    seen.fill(0);
-    const stack = this.stack;
+    const instructions = ops.length;
+    if (seenScratch.length < instructions) {
+      seenScratch = new Uint8Array(instructions);
+      stackScratch = new Int32Array(instructions * 3 + 4); // seeds, plus two per Split
+    }
+    const seen = seenScratch;
+    seen.fill(0, 0, instructions);
+    const stack = stackScratch;
     const targets: number[] = [];
     const seeds = state.pcs;
     const withStart = !this.program.anchoredStart || state.kind === KIND_START;
