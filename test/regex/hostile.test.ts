@@ -63,7 +63,7 @@ test('hostile patterns finish on 100k-character lines and grow linearly up to 40
         run(long)();
         const longMs = bestOfThreeMs(run(long));
         // Linear: 4× the input, ~4× the time. Quadratic would be 16×.
-        assert.ok(longMs <= 8 * shortMs + 100, `${what}: ${longMs.toFixed(1)} ms on 400k vs ${shortMs.toFixed(1)} ms on 100k`);
+        assert.ok(longMs <= 8 * shortMs + 250, `${what}: ${longMs.toFixed(1)} ms on 400k vs ${shortMs.toFixed(1)} ms on 100k`);
       }
     }
   }
