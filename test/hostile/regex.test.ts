@@ -139,6 +139,15 @@ test('hostile regexes in every position answer while /ready stays responsive, an
     });
     assert.equal(posted.status, 202, posted.text);
     await waitForEvaluation(url);
+
+    // Series selectors over the recorded samples (the ruler's Prometheus API) take the same regexes.
+    for (const regex of HOSTILE) {
+      const selector = `{__name__=~${JSON.stringify(`hostile:.*|${regex}`)}, job=~${JSON.stringify(regex)}}`;
+      for (const path of [`/prometheus/api/v1/query?${qs({ query: selector })}`, `/prometheus/api/v1/query_range?${qs({ query: selector, start: String(Date.now() / 1000 - 600), end: String(Date.now() / 1000), step: '15' })}`]) {
+        const answer = await send(url, path, { headers: { 'x-scope-orgid': TENANT } });
+        assert.ok(answer.status === 200 || answer.status === 400, `${path}: ${answer.status} ${answer.text.slice(0, 300)}`);
+      }
+    }
   } finally {
     const latencies = await probes.stop();
     assert.ok(latencies.length >= 5, `only ${latencies.length} /ready probes ran`);
