@@ -39,6 +39,10 @@ interface State {
 const MATCHED_ID = -1;
 const UNKNOWN = 0;
 
+/** slowStep's answers besides 0 (carry on). */
+const SLOW_MATCHED = -1;
+const SLOW_GAVE_UP = -2;
+
 
 const liveDfas = new Set<LazyDfa>();
 
@@ -208,45 +212,60 @@ export class LazyDfa {
     this.flushes = 0;
     this.start ??= this.intern([], KIND_START);
     let id = this.start.id;
-    const anchored = this.program.anchoredStart;
     const length = text.length;
+    const checkDead = this.program.anchoredStart;
     let table = this.table;
-    for (let pos = 0; pos < length; ) {
+    let pos = 0;
+    while (pos < length) {
+      // The hot loop: one table lookup per ASCII character once its transition is known.
       const unit = text.charCodeAt(pos);
-      let next = unit < 128 ? table[(id << 7) | unit]! : UNKNOWN;
+      const next = unit < 128 ? table[(id << 7) | unit]! : UNKNOWN;
       if (next > 0) {
         id = next - 1;
         pos++;
-      } else if (next === MATCHED_ID) {
-        return true;
-      } else {
-        const codePoint = unit < 128 ? unit : text.codePointAt(pos)!;
-        pos += codePoint > 0xffff ? 2 : 1;
-        const from = this.byId[id]!;
-        const known = codePoint < 128 ? UNKNOWN : from.other.get(codePoint);
-        if (known !== undefined && known !== UNKNOWN) {
-          next = known;
-        } else {
-          const target = this.transition(from, codePoint, this.usesKinds ? kindOf(codePoint) : KIND_OTHER);
-          table = this.table; // interning may have grown or flushed it
-          if (this.flushes > MAX_FLUSHES_PER_SEARCH) return undefined;
-          if (this.flushes > 0 && this.byId[from.id] !== from) {
-            // The cache was flushed under us: carry on from the new state, unrecorded.
-            if (target === undefined) return true;
-            id = target.id;
-            continue;
-          }
-          next = target === undefined ? MATCHED_ID : target.id + 1;
-          if (codePoint < 128) table[(from.id << 7) | codePoint] = next;
-          else if (from.other.size < 256) from.other.set(codePoint, next);
-        }
-        if (next === MATCHED_ID) return true;
-        id = next - 1;
+        continue;
       }
-      if (anchored && this.byId[id]!.pcs.length === 0) return false;
+      if (next === MATCHED_ID) return true;
+      const result = this.slowStep(text, pos, id);
+      if (result < 0) return result === SLOW_MATCHED ? true : undefined;
+      id = this.slowId;
+      pos = this.slowPos;
+      table = this.table;
+      if (checkDead && this.byId[id]!.pcs.length === 0) return false;
     }
     const state = this.byId[id]!;
     state.matchesAtEnd ??= this.transition(state, -1, KIND_END) === undefined;
     return state.matchesAtEnd;
+  }
+
+  private slowId = 0;
+  private slowPos = 0;
+
+  /**
+   * One character whose transition is not in the table: computes (and records) it. Leaves the new
+   * state and position in slowId/slowPos and returns 0, or a SLOW_* code.
+   */
+  private slowStep(text: string, pos: number, id: number): number {
+    const unit = text.charCodeAt(pos);
+    const codePoint = unit < 128 ? unit : text.codePointAt(pos)!;
+    this.slowPos = pos + (codePoint > 0xffff ? 2 : 1);
+    const from = this.byId[id]!;
+    let next = codePoint < 128 ? UNKNOWN : (from.other.get(codePoint) ?? UNKNOWN);
+    if (next === UNKNOWN) {
+      const target = this.transition(from, codePoint, this.usesKinds ? kindOf(codePoint) : KIND_OTHER);
+      if (this.flushes > MAX_FLUSHES_PER_SEARCH) return SLOW_GAVE_UP;
+      if (this.flushes > 0 && this.byId[from.id] !== from) {
+        // The cache was flushed under us: carry on from the new state, unrecorded.
+        if (target === undefined) return SLOW_MATCHED;
+        this.slowId = target.id;
+        return 0;
+      }
+      next = target === undefined ? MATCHED_ID : target.id + 1;
+      if (codePoint < 128) this.table[(from.id << 7) | codePoint] = next;
+      else if (from.other.size < 256) from.other.set(codePoint, next);
+    }
+    if (next === MATCHED_ID) return SLOW_MATCHED;
+    this.slowId = next - 1;
+    return 0;
   }
 }
