@@ -5,9 +5,10 @@
 //   It then runs on V8's JIT-compiled backtracking engine, which V8 itself switches to the linear
 //   engine once a run exceeds a backtrack budget (`--enable-experimental-regexp-engine-on-excessive-
 //   backtracks`, 50,000 backtracks by default). Fast in the common case, linear in the worst.
-// - Our Pike VM (pike-vm.ts) for the rest: `\pL`, `(?m)$`, counted repetitions past V8's limit of
-//   16 copies (`[0-9a-f]{32}`).
-// Measured with bench/regex.ts: see the figures in its header.
+// - Our lazy DFA (lazy-dfa.ts, for test()) and Pike VM (pike-vm.ts, for captures) for the rest:
+//   `\pL`, `(?m)$`, counted repetitions past V8's limit of 16 copies (`[0-9a-f]{32}`), captures
+//   whose RE2 value V8 would get wrong. Texts of 4096+ characters see the DFA first on both paths.
+// Measured with bench/regex.ts (figures in bench/README.md, "Regex engines").
 
 import v8 from 'node:v8';
 import type { ParsedRegex } from './ast.ts';
