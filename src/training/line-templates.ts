@@ -28,17 +28,39 @@ function isLetter(code: number): boolean {
   return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
 }
 
-/** Splits `line` into number tokens (tokenStarts/tokenEnds) and returns the template and token count, or undefined past MAX_TOKENS. */
-function tokenize(line: string): { template: string; count: number } | undefined {
-  let count = 0;
+/** The template text of the line last tokenized (only built for a template not seen before). */
+function templateText(line: string, count: number): string {
   let template = '';
   let last = 0;
+  for (let index = 0; index < count; index++) {
+    template += line.slice(last, tokenStarts[index]) + PLACEHOLDER;
+    last = tokenEnds[index]!;
+  }
+  return template + line.slice(last);
+}
+
+/**
+ * Splits `line` into number tokens (tokenStarts/tokenEnds) and hashes its template (two 32-bit
+ * FNV-style hashes folded into one exact 53-bit number), building no string. Returns the token count
+ * and the key, or undefined past MAX_TOKENS.
+ */
+function tokenize(line: string): { key: number; count: number } | undefined {
+  let count = 0;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
   const length = line.length;
+  let previous = 32;
   for (let i = 0; i < length; i++) {
     const code = line.charCodeAt(i);
+    if (i > 0) previous = line.charCodeAt(i - 1);
+    // Fast path: plain text (not a digit, '.', 'n', 'N', 'i', 'I') is hashed and passed.
+    if (!(code <= 57 && code >= 46) && code !== 110 && code !== 78 && code !== 105 && code !== 73) {
+      h1 = Math.imul(h1 ^ code, 16777619);
+      h2 = Math.imul(h2 ^ code, 0x5bd1e995) ^ (h2 >>> 15);
+      continue;
+    }
     let start = -1;
     let end = i;
-    const previous = i === 0 ? 32 : line.charCodeAt(i - 1);
     if (isDigit(code) || (code === 46 && i + 1 < length && isDigit(line.charCodeAt(i + 1)) && !isDigit(previous))) {
       if (isLetter(previous) && previous !== 95 && !(previous === 101 || previous === 69)) {
         // A digit inside a word (`mlx5_2`, `v100`) is part of the text, not a number.
@@ -75,16 +97,20 @@ function tokenize(line: string): { template: string; count: number } | undefined
         if ((previous === 45 || previous === 43) && i >= 1) start = i - 1;
       }
     }
-    if (start === -1) continue;
+    if (start === -1) {
+      h1 = Math.imul(h1 ^ code, 16777619);
+      h2 = Math.imul(h2 ^ code, 0x5bd1e995) ^ (h2 >>> 15);
+      continue;
+    }
     if (count === MAX_TOKENS) return undefined;
-    template += line.slice(last, start) + PLACEHOLDER;
+    h1 = Math.imul(h1 ^ 1, 16777619);
+    h2 = Math.imul(h2 ^ 1, 0x5bd1e995) ^ (h2 >>> 15);
     tokenStarts[count] = start;
     tokenEnds[count] = end;
     count++;
-    last = end;
     i = end - 1;
   }
-  return { template: last === 0 ? line : template + line.slice(last), count };
+  return { key: (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff), count };
 }
 
 function tokenValue(line: string, index: number): number {
@@ -113,8 +139,12 @@ interface TemplateInfo {
   confirmed: boolean;
   /** Lines seen (to stop re-checking a template that has no metrics after a few). */
   seen: number;
+  /** Lines whose values matched several tokens; past MAX_AMBIGUOUS the template stays on the extractors. */
+  ambiguous: number;
   /** Whether the template's words can match a failure signature (numbers play no part in the gate). */
   mayMatch: boolean;
+  /** Number tokens of the template (a cheap guard against a hash collision). */
+  tokens: number;
 }
 
 export interface LineReading {
@@ -127,33 +157,40 @@ export interface LineReading {
 const MAX_TEMPLATES = 4096;
 /** A template with no metrics is re-checked on this many lines before it is trusted to have none. */
 const EMPTY_CHECKS = 2;
+/** Lines of a template whose values stay ambiguous (two fields always equal) before it keeps using the extractors. */
+const MAX_AMBIGUOUS = 8;
 
-function planFor(line: string, count: number, found: ExtractedMetrics): Plan | 'slow' {
+/**
+ * Which token each extracted value came from. A value equal to several tokens (step 5 on the 5th of
+ * the month) is ambiguous on this line: 'ambiguous' asks to try the next line of the template.
+ */
+function planFor(line: string, count: number, found: ExtractedMetrics): Plan | 'slow' | 'ambiguous' {
+  const values = new Float64Array(count);
+  for (let index = 0; index < count; index++) values[index] = tokenValue(line, index);
   const used = new Uint8Array(count);
-  const take = (value: number, from: number): number => {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let index = pass === 0 ? from : 0; index < count; index++) {
-        if (used[index] === 0 && sameValue(tokenValue(line, index), value)) {
-          used[index] = 1;
-          return index;
-        }
+  let ambiguous = false;
+  const take = (value: number): number => {
+    let found = -1;
+    for (let index = 0; index < count; index++) {
+      if (used[index] === 0 && sameValue(values[index]!, value)) {
+        if (found !== -1) ambiguous = true;
+        else found = index;
       }
     }
-    return -1;
+    if (found !== -1) used[found] = 1;
+    return found;
   };
-  const stepToken = found.step === undefined ? -1 : take(found.step, 0);
+  const stepToken = found.step === undefined ? -1 : take(found.step);
   if (found.step !== undefined && stepToken === -1) return 'slow';
   const tokens: number[] = [];
   const names: string[] = [];
-  let from = 0;
   for (const [name, value] of found.values) {
-    const index = take(value, from);
+    const index = take(value);
     if (index === -1) return 'slow';
     tokens.push(index);
     names.push(name);
-    from = index + 1;
   }
-  return { stepToken, tokens, names };
+  return ambiguous ? 'ambiguous' : { stepToken, tokens, names };
 }
 
 function readPlan(line: string, plan: Plan): ExtractedMetrics {
@@ -168,19 +205,21 @@ function samePlan(a: Plan, b: Plan): boolean {
 
 /** Per-run cache of line templates. */
 export class LineTemplates {
-  private readonly templates = new Map<string, TemplateInfo>();
+  /** Template hash → info. Two 32-bit hashes make a collision among a run's few thousand templates negligible (~1e-9). */
+  private readonly templates = new Map<number, TemplateInfo>();
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
     if (line.indexOf('\r') !== -1 || line.length > 2048) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
     const tokens = tokenize(line);
     if (tokens === undefined) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-    let info = this.templates.get(tokens.template);
+    let info = this.templates.get(tokens.key);
     if (info === undefined) {
       if (this.templates.size >= MAX_TEMPLATES) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-      info = { plan: undefined, confirmed: false, seen: 0, mayMatch: mayMatchSignature(tokens.template) || mayMatchSignature(line) };
-      this.templates.set(tokens.template, info);
+      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(line, tokens.count)) || mayMatchSignature(line), tokens: tokens.count };
+      this.templates.set(tokens.key, info);
     }
+    if (info.tokens !== tokens.count) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
     info.seen++;
     if (info.confirmed) {
       if (info.plan === undefined) return { metrics: undefined, mayMatchSignature: info.mayMatch };
@@ -189,6 +228,14 @@ export class LineTemplates {
     }
     const found = extractMetrics(line);
     const plan = found === undefined ? undefined : planFor(line, tokens.count, found);
+    if (plan === 'ambiguous') {
+      info.seen--;
+      if (++info.ambiguous >= MAX_AMBIGUOUS) {
+        info.plan = 'slow';
+        info.confirmed = true;
+      }
+      return { metrics: found, mayMatchSignature: info.mayMatch };
+    }
     if (info.seen === 1) info.plan = plan;
     else if (plan === undefined && info.plan === undefined) info.confirmed = info.seen >= EMPTY_CHECKS;
     else if (plan !== undefined && plan !== 'slow' && info.plan !== undefined && info.plan !== 'slow' && samePlan(plan, info.plan)) info.confirmed = true;

@@ -71,7 +71,8 @@ export class RankState {
         this.lastLine = line;
       }
     }
-    if (this.previousNs !== undefined && timeNs > this.previousNs) {
+    // Every 4th interval is enough for a median, and spares a BigInt subtraction on the others.
+    if ((this.lines & 3) === 0 && this.previousNs !== undefined && timeNs > this.previousNs) {
       this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = Number(timeNs - this.previousNs) / 1e6;
       this.intervalCount++;
     }
