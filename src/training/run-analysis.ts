@@ -122,8 +122,9 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   const offsets = hostClockOffsets(allRanks);
   const corrected = (timeNs: bigint, host: string | undefined): bigint => timeNs - (host === undefined ? 0n : (offsets.get(host) ?? 0n));
   const skewSlackNs = 5_000_000_000n;
-  const inAttempt = (hit: Hit) => corrected(hit.timeNs, hit.host) >= attempt.startNs - (attempt.number > 1 ? 0n : skewSlackNs);
-  const ranks = allRanks.filter((rank) => rank.lines > 0 && rank.lastNs >= attempt.startNs);
+  const attemptStartNs = attempt.number > 1 ? corrected(attempt.startNs, attempt.host) : attempt.startNs - skewSlackNs;
+  const inAttempt = (hit: Hit) => corrected(hit.timeNs, hit.host) >= attemptStartNs;
+  const ranks = allRanks.filter((rank) => rank.lines > 0 && corrected(rank.lastNs, rank.host) >= attemptStartNs);
   const rankByNumber = new Map(ranks.map((rank) => [rank.rank, rank]));
   const hits = run.hits.filter(inAttempt);
   const lastNsOf = (rank: RankState) => corrected(rank.lastNs, rank.host);
@@ -131,11 +132,13 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   // Exit codes: the rank's own (wrapper, srun, torchrun's report), else the launcher's pid lines.
   const exits = new Map<number, { code: number | null; signal: string | null }>();
   for (const exit of run.launcherExits) {
-    if (exit.timeNs < attempt.startNs) continue;
+    if (corrected(exit.timeNs, exit.host) < attemptStartNs) continue;
     const rank = run.pids.get(`${exit.host}:${exit.pid}`) ?? globalRank(exit.localRank, exit.nodeRank, run.processesPerNode) ?? (run.hosts.size <= 1 ? exit.localRank : undefined);
     if (rank !== undefined && !exits.has(rank)) exits.set(rank, { code: exit.exitCode, signal: null });
   }
-  for (const state of ranks) if (state.exitCode !== undefined) exits.set(state.rank, { code: state.exitCode, signal: state.exitSignal });
+  for (const state of ranks) {
+    if (state.exitCode !== undefined && state.exitNs !== undefined && corrected(state.exitNs, state.host) >= attemptStartNs) exits.set(state.rank, { code: state.exitCode, signal: state.exitSignal });
+  }
   const exitCodeOf = (state: RankState) => exits.get(state.rank)?.code;
   const killedBySigkill = (state: RankState) => {
     const exit = exits.get(state.rank);
@@ -229,7 +232,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   // Only consequences: the rank they point at.
   const consequences = hits.filter(isConsequence);
   if (first === undefined && consequences.length > 0) first = originFromConsequences(run, ranks, consequences, lastNsOf);
-  if (first === undefined && run.rootCause !== undefined && run.rootCause.timeNs >= attempt.startNs) {
+  if (first === undefined && run.rootCause !== undefined && corrected(run.rootCause.timeNs, run.rootCause.host) >= attemptStartNs) {
     const root = run.rootCause;
     const cls: FailureClass = root.exitCode === -9 ? 'sigkill' : root.exitCode !== undefined && root.exitCode < 0 ? 'sigkill' : 'python_exception';
     first = { rank: root.rank, class: cls, timeNs: root.timeNs, hits: exitHits.filter((hit) => hit.rank === root.rank), summary: `launcher's root cause: rank ${root.rank} exited with ${root.exitCode ?? '?'}` };
@@ -245,7 +248,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   }
 
   const failures = listFailures(run, hits, first, harmless, corrected);
-  const finished = run.finishes.some((hit) => corrected(hit.timeNs, hit.host) >= attempt.startNs - skewSlackNs) || (ranks.length > 0 && ranks.every((state) => exitCodeOf(state) === 0));
+  const finished = run.finishes.some((hit) => corrected(hit.timeNs, hit.host) >= attemptStartNs) || (ranks.length > 0 && ranks.every((state) => exitCodeOf(state) === 0));
 
   // Hung ranks: silent past their threshold while another rank logged later.
   const hungRanks: number[] = [];
@@ -389,6 +392,7 @@ function listFailures(run: RunState, hits: Hit[], first: Candidate | undefined, 
   const views: FailureView[] = [];
   for (const hit of hits) {
     if (hit.signature.class === undefined && hit.signature.role !== 'exit') continue;
+    if (hit.signature.role === 'exit' && hit.fields.exitcode === '0') continue;
     const isFirst = first?.hits.includes(hit) ?? false;
     views.push({
       rank: hit.rank,

@@ -393,6 +393,46 @@ const BUILDERS: Record<string, Builder> = {
     return { status: 'hung', rank: culprit, class: 'hang', hungRanks: [culprit] };
   },
 
+  elastic_restart(plan) {
+    const { log, rng } = plan;
+    // Attempt 1 dies of an OOM; torchrun restarts the group (new pids, steps resume from a checkpoint);
+    // the verdict is about attempt 2, which finishes or fails on another rank.
+    const steps = int(rng, 15, 30);
+    const first = int(rng, 0, log.worldSize - 1);
+    train(plan, 1, steps);
+    const t = stepTime(plan, steps) + 200;
+    log.rank(first, t, traceback(TRAIN_FRAMES, 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 4.00 GiB. GPU 0 has a total capacity of 79.15 GiB of which 2.1 GiB is free.'), 'stderr');
+    log.wrapperExit(first, t + 100, 1);
+    launcherReport(plan, log.nodeOf(first), t + 600, [{ rank: first, exitcode: 1 }], { rank: first, exitcode: 1 });
+    for (let rank = 0; rank < log.worldSize; rank++) if (rank !== first) log.wrapperExit(rank, t + 700, null, 'SIGTERM');
+    const restartMs = t + 3000;
+    for (let node = 0; node < log.topology.nodes; node++) {
+      log.launcher(node, restartMs, `[default] Worker group FAILED. 3/3 attempts left; will restart worker group`);
+      log.launcher(node, restartMs + 500, `[default] Rendezvous complete for workers. Result:\n  restart_count=1\n  master_addr=${log.topology.hosts[0]}\n  group_rank=${node}\n  group_world_size=${log.topology.nodes}`);
+    }
+    for (let rank = 0; rank < log.worldSize; rank++) log.topology.pids[rank] = int(rng, 1000, 400000);
+    const resumed = Math.max(1, steps - int(rng, 2, 8));
+    const offset = restartMs + 2000 - resumed * plan.stepMs;
+    const second: Plan = { ...plan, startMs: offset };
+    for (let rank = 0; rank < log.worldSize; rank++) log.rank(rank, offset + resumed * plan.stepMs - 500, `${pythonTime(offset)} - INFO - train - resuming from checkpoint step ${resumed}`);
+    const more = int(rng, 10, 25);
+    if (rng() < 0.5) {
+      train(second, resumed + 1, resumed + more);
+      const end = stepTime(second, resumed + more) + 500;
+      for (let node = 0; node < log.topology.nodes; node++) log.launcher(node, end + 1000, `I${torchLogTime(end + 1000)} 140 torch/distributed/elastic/agent/server/api.py:879] [default] worker group successfully finished. Waiting 300 seconds for other agents to finish.`);
+      for (let rank = 0; rank < log.worldSize; rank++) log.wrapperExit(rank, end + 1500, 0);
+      return { status: 'finished', rank: null, class: null, hungRanks: [] };
+    }
+    const culprit = int(rng, 0, log.worldSize - 1);
+    train(second, resumed + 1, resumed + more);
+    const failAt = stepTime(second, resumed + more) + 250;
+    log.rank(culprit, failAt, traceback(TRAIN_FRAMES, "KeyError: 'attention_mask'"), 'stderr');
+    log.wrapperExit(culprit, failAt + 200, 1);
+    remoteConsequences(second, culprit, failAt, 'remote', 0);
+    launcherReport(second, log.nodeOf(culprit), failAt + 800, [{ rank: culprit, exitcode: 1 }], { rank: culprit, exitcode: 1 });
+    return { status: 'failed', rank: culprit, class: 'python_exception', hungRanks: [] };
+  },
+
   healthy(plan) {
     const { log, rng } = plan;
     const steps = int(rng, 30, 60);
