@@ -52,11 +52,11 @@ function tokenize(line: string): { key: number; count: number } | undefined {
   let previous = 32;
   for (let i = 0; i < length; i++) {
     const code = line.charCodeAt(i);
-    if (i > 0) previous = line.charCodeAt(i - 1);
-    // Fast path: plain text (not a digit, '.', 'n', 'N', 'i', 'I') is hashed and passed.
+    // Fast path: plain text (not a digit, '.', '/', 'n', 'N', 'i', 'I') is hashed and passed.
     if (!(code <= 57 && code >= 46) && code !== 110 && code !== 78 && code !== 105 && code !== 73) {
       h1 = Math.imul(h1 ^ code, 16777619);
-      h2 = Math.imul(h2 ^ code, 0x5bd1e995) ^ (h2 >>> 15);
+      h2 = (Math.imul(h2, 31) + code) | 0;
+      previous = code;
       continue;
     }
     let start = -1;
@@ -66,6 +66,7 @@ function tokenize(line: string): { key: number; count: number } | undefined {
         // A digit inside a word (`mlx5_2`, `v100`) is part of the text, not a number.
         while (end < length && (isDigit(line.charCodeAt(end)) || isLetter(line.charCodeAt(end)))) end++;
         i = end - 1;
+        previous = line.charCodeAt(i);
         continue;
       }
       start = i;
@@ -99,16 +100,18 @@ function tokenize(line: string): { key: number; count: number } | undefined {
     }
     if (start === -1) {
       h1 = Math.imul(h1 ^ code, 16777619);
-      h2 = Math.imul(h2 ^ code, 0x5bd1e995) ^ (h2 >>> 15);
+      h2 = (Math.imul(h2, 31) + code) | 0;
+      previous = code;
       continue;
     }
     if (count === MAX_TOKENS) return undefined;
     h1 = Math.imul(h1 ^ 1, 16777619);
-    h2 = Math.imul(h2 ^ 1, 0x5bd1e995) ^ (h2 >>> 15);
+    h2 = (Math.imul(h2, 31) + 1) | 0;
     tokenStarts[count] = start;
     tokenEnds[count] = end;
     count++;
     i = end - 1;
+    previous = line.charCodeAt(end - 1);
   }
   return { key: (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff), count };
 }
