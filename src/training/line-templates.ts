@@ -44,7 +44,12 @@ function templateText(line: string, count: number): string {
  * FNV-style hashes folded into one exact 53-bit number), building no string. Returns the token count
  * and the key, or undefined past MAX_TOKENS.
  */
-function tokenize(line: string): { key: number; count: number } | undefined {
+/** Results of the last tokenize(): a small-integer map key, a second hash to confirm it, the token count. */
+let tokenKey = 0;
+let tokenCheck = 0;
+let tokenCount = 0;
+
+function tokenize(line: string): boolean {
   let count = 0;
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
@@ -104,7 +109,7 @@ function tokenize(line: string): { key: number; count: number } | undefined {
       previous = code;
       continue;
     }
-    if (count === MAX_TOKENS) return undefined;
+    if (count === MAX_TOKENS) return false;
     h1 = Math.imul(h1 ^ 1, 16777619);
     h2 = (Math.imul(h2, 31) + 1) | 0;
     tokenStarts[count] = start;
@@ -113,14 +118,20 @@ function tokenize(line: string): { key: number; count: number } | undefined {
     i = end - 1;
     previous = line.charCodeAt(end - 1);
   }
-  return { key: (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff), count };
+  // A Smi key (31 bits) keeps the map free of heap-number keys; h2 confirms a hit.
+  tokenKey = h1 >>> 1;
+  tokenCheck = h2;
+  tokenCount = count;
+  return true;
 }
 
 function tokenValue(line: string, index: number): number {
-  const text = line.slice(tokenStarts[index], tokenEnds[index]);
-  const lower = text.toLowerCase();
-  if (lower.endsWith('nan')) return Number.NaN;
-  if (lower.endsWith('inf')) return lower.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const start = tokenStarts[index]!;
+  const sign = line.charCodeAt(start);
+  const first = sign === 45 || sign === 43 ? line.charCodeAt(start + 1) : sign;
+  if (first === 110 || first === 78) return Number.NaN;
+  if (first === 105 || first === 73) return sign === 45 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const text = line.slice(start, tokenEnds[index]);
   return Number(text.indexOf(',') === -1 ? text : text.replace(/,/g, ''));
 }
 
@@ -146,8 +157,9 @@ interface TemplateInfo {
   ambiguous: number;
   /** Whether the template's words can match a failure signature (numbers play no part in the gate). */
   mayMatch: boolean;
-  /** Number tokens of the template (a cheap guard against a hash collision). */
+  /** Number tokens of the template and its second hash (guards against a collision of the first). */
   tokens: number;
+  check: number;
 }
 
 export interface LineReading {
@@ -208,21 +220,21 @@ function samePlan(a: Plan, b: Plan): boolean {
 
 /** Per-run cache of line templates. */
 export class LineTemplates {
-  /** Template hash → info. Two 32-bit hashes make a collision among a run's few thousand templates negligible (~1e-9). */
+  /** Template hash → info; the second hash and token count stored in the info make a collision negligible. */
   private readonly templates = new Map<number, TemplateInfo>();
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
     if (line.indexOf('\r') !== -1 || line.length > 2048) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-    const tokens = tokenize(line);
-    if (tokens === undefined) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-    let info = this.templates.get(tokens.key);
+    if (!tokenize(line)) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+    const count = tokenCount;
+    let info = this.templates.get(tokenKey);
     if (info === undefined) {
       if (this.templates.size >= MAX_TEMPLATES) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(line, tokens.count)) || mayMatchSignature(line), tokens: tokens.count };
-      this.templates.set(tokens.key, info);
+      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(line, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
+      this.templates.set(tokenKey, info);
     }
-    if (info.tokens !== tokens.count) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+    if (info.tokens !== count || info.check !== tokenCheck) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
     info.seen++;
     if (info.confirmed) {
       if (info.plan === undefined) return { metrics: undefined, mayMatchSignature: info.mayMatch };
@@ -230,7 +242,7 @@ export class LineTemplates {
       return { metrics: readPlan(line, info.plan), mayMatchSignature: info.mayMatch };
     }
     const found = extractMetrics(line);
-    const plan = found === undefined ? undefined : planFor(line, tokens.count, found);
+    const plan = found === undefined ? undefined : planFor(line, count, found);
     if (plan === 'ambiguous') {
       info.seen--;
       if (++info.ambiguous >= MAX_AMBIGUOUS) {
