@@ -247,7 +247,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
     if (failedExit !== undefined) first = { rank: failedExit.rank, class: 'python_exception', timeNs: lastNsOf(failedExit), hits: exitHits.filter((hit) => hit.rank === failedExit.rank), summary: `rank ${failedExit.rank} exited with code ${exitCodeOf(failedExit) ?? exits.get(failedExit.rank)?.signal}` };
   }
 
-  const failures = listFailures(run, hits, first, harmless, corrected);
+  const failures = listFailures(hits, first, harmless, corrected);
   const finished = run.finishes.some((hit) => corrected(hit.timeNs, hit.host) >= attemptStartNs) || (ranks.length > 0 && ranks.every((state) => exitCodeOf(state) === 0));
 
   // Hung ranks: silent past their threshold while another rank logged later.
@@ -388,7 +388,7 @@ function evidenceFor(run: RunState, first: Candidate, consequences: Hit[]): Evid
   return lines.slice(0, 10);
 }
 
-function listFailures(run: RunState, hits: Hit[], first: Candidate | undefined, harmless: (hit: Hit) => boolean, corrected: (timeNs: bigint, host: string | undefined) => bigint): FailureView[] {
+function listFailures(hits: Hit[], first: Candidate | undefined, harmless: (hit: Hit) => boolean, corrected: (timeNs: bigint, host: string | undefined) => bigint): FailureView[] {
   const views: FailureView[] = [];
   for (const hit of hits) {
     if (hit.signature.class === undefined && hit.signature.role !== 'exit') continue;
@@ -414,6 +414,5 @@ function listFailures(run: RunState, hits: Hit[], first: Candidate | undefined, 
     const diff = corrected(a.timeNs, a.host) - corrected(b.timeNs, b.host);
     return diff < 0n ? -1 : diff > 0n ? 1 : 0;
   });
-  void run;
   return views.slice(0, 1000);
 }

@@ -270,7 +270,7 @@ export class RunState {
       if (facts.restartCount !== undefined && facts.restartCount > 0) this.beginAttempt(timeNs, facts.restartCount + 1, host);
       else if (facts.restarting === true) this.beginAttempt(timeNs, undefined, host);
     }
-    for (const line of text.includes('\n') ? text.split('\n') : [text]) this.readReportLine(streamKey, host, nodeRank, timeNs, line);
+    for (const line of text.includes('\n') ? text.split('\n') : [text]) this.readReportLine(streamKey, timeNs, line);
     for (const hit of matchSignatures(text)) {
       if (hit.signature.id === 'torchrun-worker-failed') {
         // Resolved to a rank when analysed: by pid, else node rank × processes per node + local rank.
@@ -288,7 +288,7 @@ export class RunState {
   }
 
   /** torchrun's failure report: `Failures:` / `Root Cause (first observed failure):` then `[N]:` blocks. */
-  private readReportLine(streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, line: string): void {
+  private readReportLine(streamKey: string, timeNs: bigint, line: string): void {
     if (line.includes('Root Cause (first observed failure)')) {
       this.closeReportEntry(streamKey, timeNs);
       this.reportSection.set(streamKey, 'root');
@@ -327,8 +327,6 @@ export class RunState {
     }
     match = /^\s*host\s*: (\S+)/.exec(line);
     if (match !== null) entry.host = match[1]!;
-    void host;
-    void nodeRank;
   }
 
   private closeReportEntry(streamKey: string, timeNs: bigint): void {
