@@ -158,7 +158,13 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   const candidates: Candidate[] = [];
   const addCandidate = (rank: number | null, cls: FailureClass, timeNs: bigint, evidence: Hit[], summary: string) => candidates.push({ rank, class: cls, timeNs, hits: evidence, summary });
 
-  // Kernel OOM killer: pid → rank (same host first), else a rank of that host that died of -9.
+  // Kernel OOM killer: pid → rank (same host first; DataLoader workers through the rank that reported
+  // them killed), else a rank of that host that died of -9.
+  const workerPids = new Map<string, number>();
+  for (const hit of hits) {
+    if (hit.signature.id !== 'dataloader-killed' || hit.rank === null) continue;
+    for (const pid of (hit.fields.pid ?? '').split(/[,\s]+/)) if (pid !== '') workerPids.set(pid, hit.rank);
+  }
   const killedRanks = new Set<number>();
   for (const hit of hits) {
     if (hit.signature.role !== 'kernel_oom') continue;
@@ -166,6 +172,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
     let rank: number | undefined;
     if (pid !== undefined) {
       if (hit.host !== undefined) rank = run.pids.get(`${hit.host}:${pid}`);
+      rank ??= workerPids.get(pid);
       if (rank === undefined) {
         const matches = [...run.pids].filter(([key]) => key.endsWith(`:${pid}`));
         if (matches.length === 1) rank = matches[0]![1];
@@ -199,7 +206,10 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   }
 
   // NaN / inf: the first step (or time) per rank; a tie across ranks means all diverged.
-  const nanHits = hits.filter((hit) => hit.signature.class === 'nan_loss' && hit.signature.role === 'cause' && hit.rank !== null);
+  const allNanHits = hits.filter((hit) => hit.signature.class === 'nan_loss' && hit.signature.role === 'cause' && hit.rank !== null);
+  // Order by step when NaNs were read with steps (a step is causal; a time is not), else by time.
+  const steppedNanHits = allNanHits.filter((hit) => hit.fields.step !== undefined);
+  const nanHits = steppedNanHits.length > 0 ? steppedNanHits : allNanHits;
   if (nanHits.length > 0) {
     const firstByRank = new Map<number, Hit>();
     for (const hit of nanHits) {
@@ -211,7 +221,8 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
     const tied = firsts.filter((hit) => nanOrder(hit, first, corrected) === 0);
     const lossRanks = run.series.ranksOf('loss').filter((rank) => rankByNumber.has(rank));
     const allTogether = tied.length > 1 || lossRanks.length <= 1;
-    addCandidate(allTogether ? null : first.rank, 'nan_loss', corrected(first.timeNs, first.host), tied, allTogether ? 'loss became NaN/inf on every rank together' : `loss became NaN/inf on rank ${first.rank} first`);
+    const earliestNs = allNanHits.reduce((min, hit) => (corrected(hit.timeNs, hit.host) < min ? corrected(hit.timeNs, hit.host) : min), corrected(first.timeNs, first.host));
+    addCandidate(allTogether ? null : first.rank, 'nan_loss', earliestNs, tied, allTogether ? 'loss became NaN/inf on every rank together' : `loss became NaN/inf on rank ${first.rank} first`);
   }
 
   const scheduler = hits.filter((hit) => hit.signature.role === 'scheduler').sort((a, b) => (a.timeNs < b.timeNs ? -1 : 1))[0];

@@ -295,6 +295,16 @@ const BUILDERS: Record<string, Builder> = {
     const t = stepTime(plan, steps) + 300;
     const node = log.nodeOf(culprit);
     const pid = log.topology.pids[culprit]!;
+    if (rng() < 0.3) {
+      // Host RAM runs out in a DataLoader worker: the kernel kills the worker; the rank raises.
+      const worker = pid + int(rng, 5, 60);
+      log.kernel(node, t, `[${(12345 + t / 1000).toFixed(6)}] Out of memory: Killed process ${worker} (pt_data_worker) total-vm:48765432kB, anon-rss:30432100kB, file-rss:0kB, shmem-rss:8000kB, UID:1000 pgtables:60000kB oom_score_adj:0`);
+      log.rank(culprit, t + between(rng, 200, 1500), traceback(['/usr/lib/python3/dist-packages/torch/utils/data/dataloader.py", line 1133, in _try_get_data'], `RuntimeError: DataLoader worker (pid ${worker}) is killed by signal: Killed. `), 'stderr');
+      log.wrapperExit(culprit, t + 2000, 1);
+      remoteConsequences(plan, culprit, t + 1500, 'remote', 0);
+      launcherReport(plan, node, t + 2500, [{ rank: culprit, exitcode: 1 }], { rank: culprit, exitcode: 1 });
+      return { status: 'failed', rank: culprit, class: 'kernel_oom', hungRanks: [] };
+    }
     if (rng() < 0.6) {
       log.kernel(node, t, `[${(12345 + t / 1000).toFixed(6)}] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0-1,global_oom,task_memcg=/user.slice,task=python,pid=${pid},uid=1000`);
       log.kernel(node, t + 1, `[${(12345 + t / 1000).toFixed(6)}] Out of memory: Killed process ${pid} (python) total-vm:184467440kB, anon-rss:120334112kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:240000kB oom_score_adj:0`);
