@@ -95,7 +95,7 @@ function train(plan: Plan, from: number, to: number, ranks = plan.printers, opti
       const value = nanStep !== undefined && step >= nanStep ? Number.NaN : loss + (rng() - 0.5) * 0.02;
       log.rank(rank, plan.startMs + step * plan.stepMs + between(rng, 0, 40), progressLine(plan, rank, step, value));
     }
-    if (rng() < 0.05) {
+    if (ranks.length > 0 && rng() < 0.05) {
       const rank = pick(rng, ranks);
       log.rank(rank, plan.startMs + step * plan.stepMs + 100, `[deepspeed] OVERFLOW! Rank ${rank} Skipping step. Attempted loss scale: 65536, reducing to 32768`);
     }
