@@ -17,6 +17,7 @@ import { measureScanCeiling } from './scan-ceiling.ts';
 import { measureQuery, previousQueryFigures, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
 import { errorMessage, formatBytes, formatCount, formatNumber, Report } from './report.ts';
 import { startServerChild, type ServerChild } from './server-child.ts';
+import { runTrainingBench } from './training-bench.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
@@ -262,6 +263,18 @@ async function main(): Promise<void> {
     }
   } else {
     report.notAvailable('agent', 'bench/agent-bench.ts', options.agent ? 'bench/agent-bench.ts does not exist yet' : 'skipped (--no-agent)');
+  }
+
+  // 6. Training runs (issue 11): run-tracking cost at ingest and the series API on a big run.
+  try {
+    log('running bench/training-bench.ts…');
+    const training = await runTrainingBench({ lines: options.quick ? 1_000_000 : 10_000_000, ingestMb: options.quick ? 30 : 200 });
+    results.training = training;
+    report.add('training', 'ingest CPU with run tracking', `+${formatNumber(training.trackerCpuRatio * 100)}%`, '≤ 15%', training.trackerCpuRatio <= 0.15 ? '' : 'MISS', `server CPU ${formatNumber(training.ingestCpuSecondsWithout)} s → ${formatNumber(training.ingestCpuSecondsWith)} s over ${formatCount(training.ingestLines)} lines`);
+    report.add('training', `series API, ${formatCount(training.seriesLines)}-line run, all ranks`, `${formatNumber(training.seriesAllRanksMs)} ms`, '< 200 ms', training.seriesAllRanksMs < 200 ? '' : 'MISS', `${formatCount(training.seriesPoints)} points`);
+    report.add('training', 'series API, one rank', `${formatNumber(training.seriesOneRankMs)} ms`, '< 200 ms', training.seriesOneRankMs < 200 ? '' : 'MISS');
+  } catch (error) {
+    report.notAvailable('training', 'bench/training-bench.ts', errorMessage(error));
   }
 
   results.table = report.rows;
