@@ -192,7 +192,10 @@ export class RunState {
     if (this.lastNs === undefined || timeNs > this.lastNs) this.lastNs = timeNs;
     let rank = labelRank;
     let line = rawLine;
-    const prefix = splitLinePrefix(rawLine);
+    // The agent turns torchrun's `[defaultN]:` into a `local_rank` label when it can't tell the global
+    // rank; such a line is a local prefix already split off.
+    const localLabel = labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined;
+    const prefix = splitLinePrefix(rawLine) ?? (localLabel !== undefined ? { kind: 'local' as const, rank: localLabel, rest: rawLine } : undefined);
     if (prefix !== undefined) {
       line = prefix.rest;
       if (rank === undefined) {
