@@ -11,6 +11,7 @@
 // types.ts carries it as a flag, because JavaScript does not promise to keep NaN payloads).
 
 import { BitReader, BitWriter } from './bit-stream.ts';
+import { DECIMAL_CHUNK_FLAG, decimalExponent, decodeDecimalChunkInto, encodeDecimalChunk } from './decimal-chunk.ts';
 
 /**
  * Samples per chunk: Prometheus' figure. With a 15 s interval that is 30 min per chunk; past ~120 the
@@ -196,7 +197,22 @@ function readSigned(reader: BitReader, bits: number): number {
 /** Number of samples a chunk declares (bounded by its bytes when decoded). */
 export function chunkSampleCount(bytes: Uint8Array): number {
   if (bytes.length < 2) throw new ChunkDecodeError(`chunk of ${bytes.length} bytes has no header`);
-  return (bytes[0]! << 8) | bytes[1]!;
+  return ((bytes[0]! << 8) | bytes[1]!) & ~DECIMAL_CHUNK_FLAG & 0xffff;
+}
+
+/**
+ * The chunk to keep for an encoder's samples: its XOR bytes, or the decimal layout (decimal-chunk.ts)
+ * when every value is a short decimal and that comes out smaller.
+ */
+export function sealChunk(encoder: ChunkEncoder): Uint8Array {
+  const xor = encoder.bytes();
+  if (encoder.count < 2) return xor;
+  const decoded = decodeChunk(xor);
+  if (decoded.stale !== undefined) return xor;
+  const exponent = decimalExponent(decoded.values, encoder.count);
+  if (exponent < 0) return xor;
+  const decimal = encodeDecimalChunk(decoded.timestampsMs, decoded.values, encoder.count, exponent);
+  return decimal !== undefined && decimal.length < xor.length ? decimal : xor;
 }
 
 /**
@@ -214,6 +230,13 @@ export function decodeChunkInto(
   maxTimeMs = Infinity,
 ): number {
   const count = chunkSampleCount(bytes);
+  if ((bytes[0]! & 0x80) !== 0) {
+    try {
+      return decodeDecimalChunkInto(bytes, count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs);
+    } catch (error) {
+      throw new ChunkDecodeError(`corrupt decimal chunk: ${(error as Error).message}`);
+    }
+  }
   const reader = new BitReader(bytes, 2);
   let timestampMs = 0;
   let deltaMs = 0;
