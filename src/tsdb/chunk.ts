@@ -127,13 +127,15 @@ export class ChunkEncoder {
     writeMeaningful(writer, xorHi, xorLo, trailing, meaningful);
   }
 
-  /** The chunk so far (the encoder stays usable). */
+  /**
+   * The chunk so far (the encoder stays usable). Small chunks are carved from Node's shared buffer
+   * pool: a separate ArrayBuffer per chunk costs ~200 bytes of bookkeeping, more than a chunk's data.
+   */
   bytes(): Uint8Array {
-    const bits = this.writer.finish();
-    const out = new Uint8Array(2 + bits.length);
+    const out = Buffer.allocUnsafe(2 + this.writer.byteLength());
     out[0] = this.count >>> 8;
     out[1] = this.count & 0xff;
-    out.set(bits, 2);
+    this.writer.copyInto(out, 2);
     return out;
   }
 }

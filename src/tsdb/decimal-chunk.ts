@@ -115,12 +115,12 @@ export function encodeDecimalChunk(timestampsMs: Float64Array, values: Float64Ar
     previousT = t;
     previousV = v;
   }
-  const bits = writer.finish();
-  const out = new Uint8Array(3 + bits.length);
+  // From Node's shared buffer pool, as ChunkEncoder.bytes() does.
+  const out = Buffer.allocUnsafe(3 + writer.byteLength());
   out[0] = ((count | DECIMAL_CHUNK_FLAG) >>> 8) & 0xff;
   out[1] = count & 0xff;
   out[2] = exponent;
-  out.set(bits, 3);
+  writer.copyInto(out, 3);
   return out;
 }
 
