@@ -16,7 +16,7 @@ const ALLOWED: Record<string, string[]> = {
   push: [],
   regex: [],
   duration: [],
-  config: [],
+  config: ['duration'],
   store: ['objstore', 'push', 'regex', 'duration', 'config'],
   tsdb: ['objstore', 'push', 'regex', 'duration', 'store', 'config'],
   ingest: ['push', 'store', 'tsdb', 'regex', 'duration', 'config'],
