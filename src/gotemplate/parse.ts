@@ -282,10 +282,12 @@ class Parser {
         case 'template':
         case 'block': {
           stream.nextNonSpace();
+          // Go places a template node at its name, and reports errors there.
+          const namePos = stream.peekNonSpace().pos;
           const name = this.templateName(stream, first.text);
           const pipeline = stream.peekNonSpace().t === 'eof' ? null : this.parsePipeline(stream, first.text);
           if (first.text === 'block') this.define(name, open);
-          return { kind: 'template', name, pipeline, pos: open };
+          return { kind: 'template', name, pipeline, pos: namePos };
         }
         case 'define': {
           stream.nextNonSpace();

@@ -78,12 +78,12 @@ export class Template {
   }
 
   /** Runs the main template with `dot` as `.` and `$`; throws TemplateExecError or TemplateLimitError. */
-  execute(dot: GoValue, variables: Record<string, GoValue> = {}): string {
+  execute(dot: GoValue, variables: Record<string, GoValue> = NO_VARIABLES): string {
     return new Execution(this, dot, variables).run(this.root, this.name, dot);
   }
 
   /** Runs a named template of the set. */
-  executeTemplate(name: string, dot: GoValue, variables: Record<string, GoValue> = {}): string {
+  executeTemplate(name: string, dot: GoValue, variables: Record<string, GoValue> = NO_VARIABLES): string {
     const definition = this.definitions.get(name);
     if (definition === undefined) throw new TemplateExecError(`template: no template ${JSON.stringify(name)} associated with template ${JSON.stringify(this.name)}`);
     return new Execution(this, dot, variables).run(definition, name, dot);
@@ -131,9 +131,10 @@ interface Variable {
   value: GoValue;
 }
 
+const NO_VARIABLES: Record<string, GoValue> = {};
+
 class Execution implements TemplateRuntime {
   private readonly template: Template;
-  private readonly globals: Variable[];
   private vars: Variable[];
   private output = '';
   private iterations = 0;
@@ -144,15 +145,15 @@ class Execution implements TemplateRuntime {
 
   constructor(template: Template, dot: GoValue, variables: Record<string, GoValue>) {
     this.template = template;
-    this.globals = [{ name: '$', value: dot }];
-    for (const [name, value] of Object.entries(variables)) this.globals.push({ name: name.startsWith('$') ? name : `$${name}`, value });
-    this.vars = this.globals;
+    this.vars = [{ name: '$', value: dot }];
+    if (variables !== NO_VARIABLES) {
+      for (const name in variables) this.vars.push({ name: name.startsWith('$') ? name : `$${name}`, value: variables[name]! });
+    }
   }
 
   run(definition: Definition, name: string, dot: GoValue): string {
     this.parsed = definition.parsed;
     this.running = name;
-    this.vars = [...this.globals];
     this.runList(definition.list, dot);
     return this.output;
   }
@@ -227,7 +228,7 @@ class Execution implements TemplateRuntime {
           this.runRange(node, dot);
           break;
         case 'template':
-          this.callTemplate(node.name, node.pipeline ? this.runPipeline(node.pipeline, dot) : null, node.pos);
+          this.callTemplate(node.name, node.pipeline ? this.runPipeline(node.pipeline, dot) : null, node.pos, node.pipeline ? ' …' : '');
           break;
         case 'break':
           throw BREAK;
@@ -258,11 +259,11 @@ class Execution implements TemplateRuntime {
     this.vars = vars;
   }
 
-  private callTemplate(name: string, dot: GoValue, pos: number): void {
+  private callTemplate(name: string, dot: GoValue, pos: number, pipelineText = ''): void {
     const definition = this.template.lookup(name);
     if (definition === undefined) {
       if (pos < 0) throw new FunctionCallError(`no template ${JSON.stringify(name)} associated with template ${JSON.stringify(this.template.name)}`);
-      this.fail(pos, `template ${name}`, `no such template ${JSON.stringify(name)}`);
+      this.fail(pos, `{{template ${JSON.stringify(name)}${pipelineText}}}`, `template ${JSON.stringify(name)} not defined`);
     }
     this.enter(pos);
     // A called template sees only `$` (its own dot), as in Go.
@@ -383,7 +384,8 @@ class Execution implements TemplateRuntime {
       else if (isPlainMap(current)) current = Object.hasOwn(current, field) ? current[field]! : null;
       // A slice type's methods (Alertmanager's .Alerts.Firing) are own properties of the array.
       else if (Array.isArray(current) && Object.hasOwn(current, field) && !/^\d+$/.test(field)) current = (current as unknown as Record<string, GoValue>)[field]!;
-      else if (current === null) this.fail(pos, text, `nil pointer evaluating interface {}.${field}`);
+      // Go: a field of a missing map entry (an invalid value) is again missing, not an error.
+      else if (current === null) return null;
       else this.fail(pos, text, `can't evaluate field ${field} in type ${goTypeName(current)}`);
     }
     return current;
@@ -411,7 +413,10 @@ class Execution implements TemplateRuntime {
       const value = operand === undefined ? piped! : this.evalOperand(operand, dot);
       const type = i < fixed ? fn.params[i]! : fn.variadic!;
       const arg = convertArg(value, type, operand?.kind === 'number');
-      if (arg instanceof Error) this.fail(pos, name, `wrong type for value; ${arg.message}`);
+      if (arg instanceof Error) {
+        if (operand === undefined) this.fail(pos, name, `wrong type for value; ${arg.message}`);
+        this.fail(operand.pos, operandText(operand), `wrong type for value; ${arg.message}`);
+      }
       converted[i] = arg;
     }
     try {
