@@ -142,6 +142,8 @@ class Execution implements TemplateRuntime {
   /** The definition running now and its name, for error positions. */
   private parsed!: ParsedTemplate;
   private running = '';
+  /** Templates parsed by executeSource, looked up before the set's. */
+  private overlay: Template | null = null;
 
   constructor(template: Template, dot: GoValue, variables: Record<string, GoValue>) {
     this.template = template;
@@ -169,9 +171,13 @@ class Execution implements TemplateRuntime {
       this.enter(-1);
       const definition = inner.lookup(name)!;
       const saved = this.swap(definition.parsed, name, [{ name: '$', value: dot }]);
+      // The source's own defines are callable while it runs, over the set's (Helm's tpl clones the set).
+      const savedOverlay = this.overlay;
+      this.overlay = inner;
       try {
         this.runList(definition.list, dot);
       } finally {
+        this.overlay = savedOverlay;
         this.restore(saved);
         this.depth--;
       }
@@ -260,7 +266,7 @@ class Execution implements TemplateRuntime {
   }
 
   private callTemplate(name: string, dot: GoValue, pos: number, pipelineText = ''): void {
-    const definition = this.template.lookup(name);
+    const definition = this.overlay?.lookup(name) ?? this.template.lookup(name);
     if (definition === undefined) {
       if (pos < 0) throw new FunctionCallError(`no template ${JSON.stringify(name)} associated with template ${JSON.stringify(this.template.name)}`);
       this.fail(pos, `{{template ${JSON.stringify(name)}${pipelineText}}}`, `template ${JSON.stringify(name)} not defined`);

@@ -127,6 +127,10 @@ test('a context table extends and may replace builtins; functions can run templa
   template.addSource('_helpers.tpl', '{{ define "helper" }}h={{ . }}{{ end }}');
   assert.equal(template.executeTemplate('helper', 'v'), 'h=v');
   assert.deepEqual(template.templateNames(), ['_helpers.tpl', 'chart', 'helper', 'name']);
+  assert.equal(template.execute({ A: 'a', F: 1n, L: [] }), 'A-APP! mine a1');
+  const tplDefines = new Template('t', '{{ tpl "{{ define \\"own\\" }}o{{ end }}{{ template \\"own\\" }}{{ template \\"name\\" . }}" . }}', { functions });
+  tplDefines.addSource('names', '{{ define "name" }}n{{ end }}');
+  assert.equal(tplDefines.execute(data), 'on');
 });
 
 test('variables a context pre-declares are visible everywhere in the main template', () => {
