@@ -121,9 +121,10 @@ function checkNames(parsed: ParsedTemplate, functions: FunctionTable, predeclare
       } else if (node.kind === 'template' && node.pipeline) visitPipeline(node.pipeline, new Set(scope));
     }
   };
-  const topScope = (): Set<string> => new Set(['$', ...predeclared]);
-  visit(parsed.root, topScope());
-  for (const list of parsed.definitions.values()) visit(list, topScope());
+  visit(parsed.root, new Set(['$', ...predeclared]));
+  // A defined template runs with only `$` (its own dot), as in Go and in Prometheus, whose
+  // $labels/$value are declared in the main template's text.
+  for (const list of parsed.definitions.values()) visit(list, new Set(['$']));
 }
 
 interface Variable {

@@ -136,4 +136,5 @@ test('a context table extends and may replace builtins; functions can run templa
 test('variables a context pre-declares are visible everywhere in the main template', () => {
   const template = new Template('t', '{{ $labels.pod }}/{{ range .L }}{{ $value }}{{ end }}', { variables: ['$labels', '$value'] });
   assert.equal(template.execute(data, { labels: StringMap.of({ pod: 'p' }), value: 1.5 }), 'p/1.51.51.5');
+  assert.throws(() => new Template('t', '{{ define "d" }}{{ $value }}{{ end }}', { variables: ['$value'] }), /undefined variable "\$value"/);
 });

@@ -104,5 +104,7 @@ test('rule-file checks report the template problem and its offset', () => {
   assert.throws(() => checkAlertTemplate('{{ "unterminated }}'), TemplateParseError);
   assert.throws(() => checkAlertTemplate('{{ | x }}'), TemplateParseError);
   assert.throws(() => checkAlertTemplate('{{ $nope }}'), /undefined variable "\$nope"/);
-  checkAlertTemplate('{{ define "x" }}{{ $labels.pod }}{{ end }}{{ template "x" }}');
+  checkAlertTemplate('{{ define "x" }}{{ .pod }}{{ end }}{{ template "x" $labels }}');
+  // As in Prometheus, $labels and the rest are variables of the main template, not of a define.
+  assert.throws(() => checkAlertTemplate('{{ define "x" }}{{ $labels.pod }}{{ end }}'), /undefined variable "\$labels"/);
 });
