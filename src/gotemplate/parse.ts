@@ -38,7 +38,7 @@ export type TemplateNode =
   | ControlNode
   | { kind: 'break' | 'continue'; pos: number }
   /** `{{template "name" pipeline}}` (also what `{{block}}` leaves in place). */
-  | { kind: 'template'; name: string; pipeline: Pipeline | null; pos: number };
+  | { kind: 'template'; name: string; pipeline: Pipeline | null; pos: number; /** Go's String() of the node, for errors. */ text: string };
 
 /** One parsed source: its main list and the templates it defines with define/block. */
 export interface ParsedTemplate {
@@ -103,7 +103,9 @@ class Parser {
   }
 
   fail(pos: number, message: string): never {
-    throw new TemplateParseError(`template: ${this.name}:${this.lineOf(pos)}: ${message}`, pos);
+    // A position of -1 is the end of an action's tokens: report the action's end.
+    const at = pos < 0 ? Math.max(0, this.pos - 1) : pos;
+    throw new TemplateParseError(`template: ${this.name}:${this.lineOf(at)}: ${message}`, at);
   }
 
   parseList(): { list: TemplateNode[]; terminator: Terminator | null } {
@@ -285,9 +287,11 @@ class Parser {
           // Go places a template node at its name, and reports errors there.
           const namePos = stream.peekNonSpace().pos;
           const name = this.templateName(stream, first.text);
-          const pipeline = stream.peekNonSpace().t === 'eof' ? null : this.parsePipeline(stream, first.text);
+          const pipeline = stream.peekNonSpace().t === 'eof' ? null : this.parsePipeline(stream, `${first.text} clause`);
+          const pipelineText = pipeline === null ? '' : ` ${this.source.slice(pipeline.pos, this.pos).replace(/-?}}$/, '').trim()}`;
+          const text = `{{template ${JSON.stringify(name)}${pipelineText}}}`;
           if (first.text === 'block') this.define(name, open);
-          return { kind: 'template', name, pipeline, pos: namePos };
+          return { kind: 'template', name, pipeline, pos: namePos, text };
         }
         case 'define': {
           stream.nextNonSpace();
@@ -376,6 +380,8 @@ class Parser {
     }
     if (declare.length === 0) stream.index = save;
     const commands: Command[] = [];
+    const head = stream.peekNonSpace();
+    if (head.t === 'eof' || head.t === 'rparen') this.fail(head.pos, `missing value for ${context}`);
     for (;;) {
       const command = this.parseCommand(stream);
       commands.push(command);

@@ -235,7 +235,7 @@ class Execution implements TemplateRuntime {
           this.runRange(node, dot);
           break;
         case 'template':
-          this.callTemplate(node.name, node.pipeline ? this.runPipeline(node.pipeline, dot) : null, node.pos, node.pipeline ? ' …' : '');
+          this.callTemplate(node.name, node.pipeline ? this.runPipeline(node.pipeline, dot) : null, node.pos, node.text);
           break;
         case 'break':
           throw BREAK;
@@ -266,11 +266,11 @@ class Execution implements TemplateRuntime {
     this.vars = vars;
   }
 
-  private callTemplate(name: string, dot: GoValue, pos: number, pipelineText = ''): void {
+  private callTemplate(name: string, dot: GoValue, pos: number, nodeText = ''): void {
     const definition = this.overlay?.lookup(name) ?? this.template.lookup(name);
     if (definition === undefined) {
       if (pos < 0) throw new FunctionCallError(`no template ${JSON.stringify(name)} associated with template ${JSON.stringify(this.template.name)}`);
-      this.fail(pos, `{{template ${JSON.stringify(name)}${pipelineText}}}`, `template ${JSON.stringify(name)} not defined`);
+      this.fail(pos, nodeText, `template ${JSON.stringify(name)} not defined`);
     }
     this.enter(pos);
     // A called template sees only `$` (its own dot), as in Go.

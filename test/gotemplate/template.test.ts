@@ -68,6 +68,10 @@ const errors: Array<[template: string, error: RegExp | string]> = [
   ['{{ $x }}', 'template: t:1: undefined variable "$x"'],
   ['{{ $x := 1 }}{{ define "T" }}{{ $x }}{{ end }}', 'template: t:1: undefined variable "$x"'],
   ['{{ break }}', 'template: t:1: {{break}} outside {{range}}'],
+  ['{{ if }}x{{ end }}', 'template: t:1: missing value for if'],
+  ['a\nb\n{{ with }}x{{ end }}', 'template: t:3: missing value for with'],
+  ['{{ }}', 'template: t:1: missing value for command'],
+  ['{{ (  ) }}', 'template: t:1: missing value for parenthesized pipeline'],
   ['{{ .A.B }}', 'template: t:1:3: executing "t" at <.A.B>: can\'t evaluate field B in type string'],
   ['\n  {{ index .L 5 }}', 'template: t:2:5: executing "t" at <index>: error calling index: index out of range: 5'],
   ['{{ len }}', 'template: t:1:3: executing "t" at <len>: wrong number of args for len: want 1 got 0'],
@@ -75,6 +79,7 @@ const errors: Array<[template: string, error: RegExp | string]> = [
   ['{{ eq 1 "a" }}', 'template: t:1:3: executing "t" at <eq>: error calling eq: incompatible types for comparison'],
   ['{{ .A 1 }}', 'template: t:1:3: executing "t" at <.A>: A is not a method but has arguments'],
   ['{{ template "nope" }}', 'template: t:1:12: executing "t" at <{{template "nope"}}>: template "nope" not defined'],
+  ['{{ template "nope" .A -}} ', 'template: t:1:12: executing "t" at <{{template "nope" .A}}>: template "nope" not defined'],
   ['{{ call .A }}', 'template: t:1:3: executing "t" at <call>: error calling call: non-function of type string'],
   ['{{ range .A }}{{ end }}', /^template: t:1:\d+: executing "t" at <.*>: range can't iterate over x$/],
 ];
