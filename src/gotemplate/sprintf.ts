@@ -1,4 +1,4 @@
-// fmt.Sprintf for the verbs templates use (%v %s %q %d %f %F %e %E %g %G %x %X %t %c %%, with the
+// fmt.Sprintf for the verbs templates use (%v %s %q %d %b %o %f %F %e %E %g %G %x %X %t %c %T %%, with the
 // flags - + # 0 space, width and precision), and fmt.Sprint / fmt.Sprintln. A verb that does not fit
 // its argument prints Go's `%!d(string=x)` form, a missing argument `%!s(MISSING)`, extra ones
 // `%!(EXTRA …)`, as Go does: a template's printf never throws on a user's format.
@@ -132,8 +132,14 @@ function formatVerb(verb: string, arg: GoValue, spec: VerbSpec): string {
     case 'c':
       return typeof arg === 'bigint' && arg >= 0n && arg <= 0x10ffffn ? String.fromCodePoint(Number(arg)) : badVerb(verb, arg);
     case 'd':
-      if (typeof arg === 'bigint') return signed((arg < 0n ? -arg : arg).toString(), arg < 0n, spec);
-      return badVerb(verb, arg);
+    case 'b':
+    case 'o': {
+      if (typeof arg !== 'bigint') return badVerb(verb, arg);
+      const radix = verb === 'd' ? 10 : verb === 'b' ? 2 : 8;
+      return signed((arg < 0n ? -arg : arg).toString(radix), arg < 0n, spec);
+    }
+    case 'T':
+      return arg === null ? '<nil>' : goTypeName(arg);
     case 'x':
     case 'X': {
       let text: string;

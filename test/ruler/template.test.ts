@@ -5,8 +5,6 @@ import assert from 'node:assert/strict';
 import { expandAlertTemplate, humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp } from '../../src/ruler/template-functions.ts';
 import { checkAlertTemplate } from '../../src/ruler/template-functions.ts';
 import { TemplateParseError } from '../../src/gotemplate/errors.ts';
-import { goSprintf } from '../../src/gotemplate/sprintf.ts';
-import { formatGoFloat } from '../../src/gotemplate/value.ts';
 
 const data = {
   labels: { pod: 'trainer-3', rank: '3', job: 'llm', node: 'gpu-node-1.example.com:9100' },
@@ -86,17 +84,6 @@ test('humanize functions follow Prometheus formatting', () => {
     [humanize, '2048', '2.048k'],
   ];
   for (const [fn, input, expected] of table) assert.equal(fn(input), expected, `${fn.name}(${String(input)})`);
-});
-
-test('Go fmt value printing', () => {
-  assert.equal(formatGoFloat(1), '1');
-  assert.equal(formatGoFloat(0.5), '0.5');
-  assert.equal(formatGoFloat(1e21), '1e+21');
-  assert.equal(formatGoFloat(999999), '999999');
-  assert.equal(formatGoFloat(1e-7), '1e-07');
-  assert.equal(formatGoFloat(0.0001), '0.0001');
-  assert.equal(goSprintf('%.3g|%e|%v|%t|%%', [1234.5, 12345.678, 2n, true]), '1.23e+03|1.234568e+04|2|true|%');
-  assert.equal(goSprintf('%d', [1n, 2]), '1%!(EXTRA float64=2)');
 });
 
 test('rule-file checks report the template problem and its offset', () => {
