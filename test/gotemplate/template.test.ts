@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { fn, runtimeFn } from '../../src/gotemplate/builtins.ts';
 import { TemplateExecError, TemplateLimitError, TemplateParseError } from '../../src/gotemplate/errors.ts';
 import { MAX_RANGE_ITERATIONS, MAX_TEMPLATE_DEPTH, Template } from '../../src/gotemplate/template.ts';
-import { GoFunc, StringMap, type GoValue } from '../../src/gotemplate/value.ts';
+import { GoFunc, StringMap, toGoValue, type GoValue } from '../../src/gotemplate/value.ts';
 
 const data: GoValue = {
   A: 'x',
@@ -142,4 +142,10 @@ test('variables a context pre-declares are visible everywhere in the main templa
   const template = new Template('t', '{{ $labels.pod }}/{{ range .L }}{{ $value }}{{ end }}', { variables: ['$labels', '$value'] });
   assert.equal(template.execute(data, { labels: StringMap.of({ pod: 'p' }), value: 1.5 }), 'p/1.51.51.5');
   assert.throws(() => new Template('t', '{{ define "d" }}{{ $value }}{{ end }}', { variables: ['$value'] }), /undefined variable "\$value"/);
+});
+
+test('parsed YAML/JSON data is generic Go data: nested maps, lists, numbers as float64 (how a chart sees .Values)', () => {
+  const dot = toGoValue({ Values: { replicas: 3, image: { tag: 'v1' }, ports: [{ name: 'http', port: 3100 }], enabled: false, big: 2e7 }, Release: { Name: 'rs' } });
+  const source = '{{ .Release.Name }}:{{ .Values.image.tag }} x{{ .Values.replicas }}{{ range .Values.ports }} {{ .name }}={{ .port }}{{ end }}{{ if not .Values.enabled }} off{{ end }} {{ .Values.big }} [{{ .Values.nope }}]';
+  assert.equal(new Template('chart', source).execute(dot), 'rs:v1 x3 http=3100 off 2e+07 [<no value>]');
 });
