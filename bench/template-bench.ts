@@ -3,10 +3,11 @@
 // reference timed in the same run: hand-written JavaScript building the same text (the floor no
 // template engine beats).
 //   node_modules/.bin/node bench/template-bench.ts [--lines 100000]
-// Figures (2-core shared machine, 100k lines, best of 5 per run, best of 3 runs alternated with the
-// engine before src/gotemplate/ on the same machine): fields 41 ms (before 50; hand-written JS 2.9),
-// pipeline + __line__ 68 ms (before 83; JS 6.1), if/else + printf 131 ms (before 156; JS 4.6),
-// single field 3.7 ms (before 3.8; JS 2.1). The machine is shared, so single runs vary by 2x.
+// Figures (2-core shared machine, 100k lines, best of 5 per run, best of 2 runs alternated with the
+// engine before src/gotemplate/, same machine, quiet moment): fields 15.5 ms (before 20.2; hand-written
+// JS 3.2), pipeline + __line__ 23.9 ms (before 38.7; JS 5.6), if/else + printf 49.8 ms (before 77.5;
+// JS 5.1), single field 4.5 ms (before 4.2; JS 2.2, both a direct label read). Under load single
+// runs vary by 2-3x, so compare only runs alternated in one session.
 
 import { parseArgs } from 'node:util';
 import { compileTemplate } from '../src/logql/template/template.ts';
