@@ -17,6 +17,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { childFailedReportLines, torchrunStamp } from '../src/demo/torch-output.ts';
 import type { Labels } from '../src/push/types.ts';
 
 export type FailureKind = 'oom' | 'nccl-timeout';
@@ -577,32 +578,15 @@ function* launcherLines(o: ResolvedOptions, hostIndex: number): Generator<TimedL
     }
     const reportUs = detectUs + 60_000 + hostIndex * 1000;
     if (event.final) {
-      const when = new Date(event.failUs / 1000).toISOString().slice(0, 19).replace('T', '_');
-      const body = [
-        'Traceback (most recent call last):',
-        '  File "/usr/local/bin/torchrun", line 8, in <module>',
-        '    sys.exit(main())',
-        '  File "/usr/local/lib/python3.11/site-packages/torch/distributed/run.py", line 919, in main',
-        '    run(args)',
-        '  File "/usr/local/lib/python3.11/site-packages/torch/distributed/launcher/api.py", line 263, in launch_agent',
-        '    raise ChildFailedError(',
-        'torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ',
-        '============================================================',
-        'train.py FAILED',
-        '------------------------------------------------------------',
-        'Failures:',
-        '  <NO_OTHER_FAILURES>',
-        '------------------------------------------------------------',
-        'Root Cause (first observed failure):',
-        '[0]:',
-        `  time      : ${when}`,
-        `  host      : node-${victimHost}`,
-        `  rank      : ${event.rank} (local_rank: ${event.rank % o.ranksPerHost})`,
-        `  exitcode  : ${exitcode} (pid: ${rankPid(o, event.attempt, event.rank)})`,
-        '  error_file: <N/A>',
-        '  traceback : To enable traceback see: https://pytorch.org/docs/stable/elastic/errors.html',
-        '============================================================',
-      ];
+      const body = childFailedReportLines({
+        script: 'train.py',
+        time: torchrunStamp(new Date(event.failUs / 1000)),
+        host: `node-${victimHost}`,
+        rank: event.rank,
+        localRank: event.rank % o.ranksPerHost,
+        exitCode: exitcode,
+        pid: rankPid(o, event.attempt, event.rank),
+      });
       if (hostIndex === victimHost) yield { timeUs: at(reportUs), line: body.join('\n') };
       return;
     }

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } from '../src/push/remote-write-encode.ts';
 import { readProcessUsage, type ProcessUsage } from './process-usage.ts';
 import { startServerChild } from './server-child.ts';
+import { seededRandom } from '../src/demo/torch-output.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const INTERVAL_MS = 15_000;
@@ -38,17 +39,7 @@ const hours = Number(args.hours);
 const batchSize = Number(args.batch);
 const concurrency = Number(args.concurrency);
 
-/** mulberry32: a small seeded PRNG, so every run sends the same values. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 type Kind = 'counter' | 'gauge_int' | 'gauge_float' | 'percent';
 interface WorkloadSeries {

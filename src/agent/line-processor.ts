@@ -27,11 +27,13 @@ interface EntryMeta {
   timestampNs: bigint | undefined;
 }
 
-/** node_rank × processes per node + local rank, when the base labels carry both. */
+/** node_rank × processes per node + local rank, when the base labels carry both (node 0 needs no size). */
 function globalRankOf(localRank: number, labels: Labels): number | undefined {
   const nodeRank = Number(labels.node_rank ?? labels.group_rank);
   const perNode = Number(labels.local_world_size ?? labels.nproc_per_node);
-  if (!Number.isInteger(nodeRank) || nodeRank < 0 || !Number.isInteger(perNode) || perNode <= 0 || labels.node_rank === undefined && labels.group_rank === undefined) return undefined;
+  if (labels.node_rank === undefined && labels.group_rank === undefined) return undefined;
+  if (nodeRank === 0) return localRank;
+  if (!Number.isInteger(nodeRank) || nodeRank < 0 || !Number.isInteger(perNode) || perNode <= 0) return undefined;
   return nodeRank * perNode + localRank;
 }
 

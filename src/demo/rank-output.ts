@@ -4,6 +4,8 @@
 // decides when to write. Loss follows a seeded noisy power-law decay so every rank's curve differs a
 // little, as data-parallel ranks' local losses do.
 
+import { childFailedReportLines, seededRandom, torchrunStamp } from './torch-output.ts';
+
 export interface RankIdentity {
   rank: number;
   localRank: number;
@@ -20,18 +22,6 @@ export interface RankPlan {
   failAtStep: number | undefined;
   /** Whether this rank prints the NCCL warning. */
   ncclWarning: boolean;
-}
-
-/** A small deterministic PRNG (mulberry32): the same seed gives the same run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface OutputLine {
@@ -139,34 +129,11 @@ export class RankOutput {
   }
 }
 
-/** torchrun's report after a worker failed: the launcher's own traceback plus the failure table. */
+/** torchrun's report after a worker failed: its error line, then the launcher's traceback and the failure table. */
 export function childFailedReport(failed: RankIdentity, exitCode: number, now: Date): string {
-  const stamp = now.toISOString().slice(0, 19).replace('T', '_');
   return [
     `${pythonTime(now)} - ERROR - torch.distributed.elastic.multiprocessing.api - failed (exitcode: ${exitCode}) local_rank: ${failed.localRank} (pid: ${failed.pid}) of binary: /usr/bin/python3`,
-    'Traceback (most recent call last):',
-    '  File "/usr/local/bin/torchrun", line 8, in <module>',
-    '    sys.exit(main())',
-    '  File "/usr/local/lib/python3.11/site-packages/torch/distributed/run.py", line 919, in main',
-    '    run(args)',
-    '  File "/usr/local/lib/python3.11/site-packages/torch/distributed/launcher/api.py", line 269, in launch_agent',
-    '    raise ChildFailedError(',
-    'torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ',
-    '============================================================',
-    '/workspace/train.py FAILED',
-    '------------------------------------------------------------',
-    'Failures:',
-    '  <NO_OTHER_FAILURES>',
-    '------------------------------------------------------------',
-    'Root Cause (first observed failure):',
-    '[0]:',
-    `  time      : ${stamp}`,
-    `  host      : ${failed.host}`,
-    `  rank      : ${failed.rank} (local_rank: ${failed.localRank})`,
-    `  exitcode  : ${exitCode} (pid: ${failed.pid})`,
-    '  error_file: <N/A>',
-    '  traceback : To enable traceback see: https://pytorch.org/docs/stable/elastic/errors.html',
-    '============================================================',
+    ...childFailedReportLines({ script: '/workspace/train.py', time: torchrunStamp(now), host: failed.host, rank: failed.rank, localRank: failed.localRank, exitCode, pid: failed.pid }),
     '',
   ].join('\n');
 }

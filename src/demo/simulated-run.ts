@@ -77,6 +77,7 @@ export function startSimulatedRun(options: SimulatedRunOptions): SimulatedRun {
       NODE_RANK: String(nodeRank),
       GROUP_RANK: String(nodeRank),
       WORLD_SIZE: String(options.nodes * options.ranksPerNode),
+      LOCAL_WORLD_SIZE: String(options.ranksPerNode),
     };
     if (output.kind === 'files') env.DEMO_LOG_DIR = output.dir;
     const launcher = [process.execPath, NODE_LAUNCHER];

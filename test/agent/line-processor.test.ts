@@ -83,4 +83,6 @@ test("torchrun's local [defaultN]: prefix is a global rank only where the node's
   };
   assert.deepEqual(out({ job: 't', node_rank: '1', local_world_size: '4' }), [{ job: 't', node_rank: '1', local_world_size: '4', local_rank: '2', rank: '6' }]);
   assert.deepEqual(out({ job: 't', node_rank: '1' }), [{ job: 't', node_rank: '1', local_rank: '2' }]);
+  assert.deepEqual(out({ job: 't', node_rank: '0' }), [{ job: 't', node_rank: '0', local_rank: '2', rank: '2' }]);
+  assert.deepEqual(out({ job: 't' }), [{ job: 't', local_rank: '2' }]);
 });

@@ -11,6 +11,7 @@ import snappy from 'snappy';
 import { encodePushRequest } from '../../src/push/protobuf.ts';
 import type { PushStream } from '../../src/push/types.ts';
 import { nowNs, startTestServer, type TestServer } from '../server/test-server.ts';
+import { seededRandom } from '../../src/demo/torch-output.ts';
 
 const SEED = 20_261_206;
 const PUSH_CASES = 5_200;
@@ -19,17 +20,7 @@ const CONCURRENCY = 4;
 const ANSWER_TIMEOUT_MS = 10_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 class Fuzzer {
   readonly next: () => number;

@@ -6,7 +6,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../src/demo/rank-output.ts';
+import { seededRandom } from '../../src/demo/torch-output.ts';
 import { getJson, pushJson, startTestServer, waitFor, type TestServer } from '../server/test-server.ts';
 import { buildScenario } from './scenarios/simulator.ts';
 import type { Scenario } from './scenarios/scenario-log.ts';

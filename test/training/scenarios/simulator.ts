@@ -4,7 +4,7 @@
 // skew stamps before their cause, and torchrun root-cause blocks that name the wrong rank. Every
 // choice (topology, label scheme, log format, timing, which rank, which wording) comes from a seed.
 
-import { seededRandom } from '../../../src/demo/rank-output.ts';
+import { seededRandom } from '../../../src/demo/torch-output.ts';
 import { ScenarioLog, type GroundTruth, type LabelScheme, type Scenario } from './scenario-log.ts';
 
 type Random = () => number;
