@@ -103,9 +103,11 @@ export class LineProcessor {
       if (meta.rank !== undefined && meta.rankScope === 'local') {
         // torchrun's `[defaultN]:` is the rank within the node: it becomes `local_rank`, and `rank`
         // only when the node's rank and size say which global rank it is.
+        // The wrapper's own RANK (if any) is not this line's: the prefix names the process.
         labels.local_rank = meta.rank;
+        delete labels.rank;
         const global = globalRankOf(Number(meta.rank), this.baseLabels);
-        if (global !== undefined && labels.rank === undefined) labels.rank = String(global);
+        if (global !== undefined) labels.rank = String(global);
       } else if (meta.rank !== undefined) labels.rank = meta.rank;
       if (level !== undefined) labels.level = level;
       labelled = { key: formatLabels(labels), labels };

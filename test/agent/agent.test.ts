@@ -148,9 +148,9 @@ test('new files are picked up while running; processing labels, timestamps and \
       assert.equal(warning.labels.level, 'warn');
       assert.equal(warning.timestampNs, BigInt(utcMs) * 1_000_000n, 'Berlin wall-clock time → UTC');
       assert.equal(byLine.get('100%|####| 10/10')?.labels.rank, '5');
-      assert.equal(byLine.get('step 7 loss 2.5')?.labels.rank, '3');
+      assert.equal(byLine.get('step 7 loss 2.5')?.labels.local_rank, '3', "torchrun's --tee prefix is the rank within the node");
       const traceback = byLine.get('Traceback (most recent call last):\n  File "x.py", line 1, in <module>\nRuntimeError: NCCL timeout');
-      assert.equal(traceback?.labels.rank, '2', 'interleaved ranks keep their tracebacks apart');
+      assert.equal(traceback?.labels.local_rank, '2', 'interleaved ranks keep their tracebacks apart');
       assert.equal(traceback?.labels.filename, join(dir, 'logs', 'late.log'));
       const metricsText = await (await fetch(agent.metricsUrl!)).text();
       assert.match(metricsText, /rankscope_agent_sent_entries_total 4/);

@@ -63,7 +63,9 @@ test('output passes through unchanged, is shipped with env labels, and the exit 
     assert.equal(step.labels.team, 'nlp');
     assert.ok(step.labels.host);
     const progress = byLine.get('100%|####| 2/2');
-    assert.equal(progress?.labels.rank, '1', 'a torchrun prefix overrides the env rank');
+    // The prefix names the process: local rank 1; its global rank needs LOCAL_WORLD_SIZE, which is unset.
+    assert.equal(progress?.labels.local_rank, '1', 'a torchrun prefix overrides the env local rank');
+    assert.equal(progress?.labels.rank, undefined, "and the wrapper's env rank is not the prefixed line's");
     assert.equal(progress?.labels.stream, 'stderr');
     const traceback = byLine.get('Traceback (most recent call last):\n  File "t.py", line 1, in <module>\nValueError: bad');
     assert.equal(traceback?.labels.level, 'error');
