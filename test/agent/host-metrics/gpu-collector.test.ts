@@ -1,0 +1,82 @@
+// The nvidia-smi stream's lifecycle against the stand-in: fields an older driver refuses are
+// dropped and the stream restarted; `onlyRunId` keeps a run's GPUs only; stop ends the child.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { GpuCollector } from '../../../src/agent/host-metrics/gpu-collector.ts';
+import type { MetricSample } from '../../../src/agent/host-metrics/metric-sample.ts';
+import { waitFor } from '../../server/test-server.ts';
+import { writeProcess } from './node-fixture.ts';
+import { writeComputeApps, writeStandInNvidiaSmi } from './stand-in-nvidia-smi.ts';
+
+async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rankscope-gpu-collector-'));
+  try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('an older driver that does not know temperature.memory: said once, collected without it', async () => {
+  await withDir(async (dir) => {
+    const nvidiaSmiPath = writeStandInNvidiaSmi(join(dir, 'bin'), { gpus: [{ uuid: 'GPU-a' }], unknownFields: ['temperature.memory'] });
+    const samples: MetricSample[] = [];
+    const logs: string[] = [];
+    const collector = new GpuCollector({ nvidiaSmiPath, intervalMs: 100, procRoot: join(dir, 'proc'), host: 'h', emit: (batch) => samples.push(...batch), log: (message) => logs.push(message) });
+    collector.start();
+    try {
+      await waitFor(async () => (samples.some((sample) => sample.labels.__name__ === 'DCGM_FI_DEV_GPU_UTIL') ? true : undefined), 10_000, 'GPU samples');
+      assert.equal(collector.state, 'running');
+      assert.deepEqual(logs, ['nvidia-smi does not know the field temperature.memory (older driver); collecting without it']);
+      assert.ok(!samples.some((sample) => sample.labels.__name__ === 'DCGM_FI_DEV_MEMORY_TEMP'));
+      assert.ok(samples.some((sample) => sample.labels.__name__ === 'DCGM_FI_DEV_GPU_TEMP'));
+      assert.equal(collector.starts, 2);
+    } finally {
+      await collector.stop();
+    }
+  });
+});
+
+test('onlyRunId and onlyRank (rankscope run --gpu-metrics) keep the GPUs of that run and rank', async () => {
+  await withDir(async (dir) => {
+    const binDir = join(dir, 'bin');
+    const nvidiaSmiPath = writeStandInNvidiaSmi(binDir, { gpus: [{ uuid: 'GPU-a' }, { uuid: 'GPU-b' }, { uuid: 'GPU-c' }] });
+    const procRoot = join(dir, 'proc');
+    writeProcess(procRoot, 10, { RANKSCOPE_RUN_ID: 'mine', RANK: '0' });
+    writeProcess(procRoot, 11, { RANKSCOPE_RUN_ID: 'mine', RANK: '1' });
+    writeProcess(procRoot, 12, { RANKSCOPE_RUN_ID: 'other', RANK: '0' });
+    writeComputeApps(binDir, [
+      { pid: 10, gpuUuid: 'GPU-a', usedMemoryMiB: 1 },
+      { pid: 11, gpuUuid: 'GPU-b', usedMemoryMiB: 1 },
+      { pid: 12, gpuUuid: 'GPU-c', usedMemoryMiB: 1 },
+    ]);
+    for (const [onlyRank, expected] of [[undefined, ['GPU-a', 'GPU-b']], ['1', ['GPU-b']]] as const) {
+      const seen = new Set<string>();
+      const collector = new GpuCollector({
+        nvidiaSmiPath,
+        intervalMs: 100,
+        procRoot,
+        host: 'h',
+        onlyRunId: 'mine',
+        ...(onlyRank !== undefined ? { onlyRank } : {}),
+        emit: (batch) => batch.forEach((sample) => seen.add(sample.labels.uuid!)),
+        log: () => undefined,
+      });
+      collector.start();
+      try {
+        await waitFor(async () => (collector.attributedGpus().size === 3 ? true : undefined), 10_000, 'attribution');
+        // Lines read before attribution is known are dropped (no owner yet); wait for more rounds.
+        const calls = (): number => readFileSync(join(binDir, 'calls.log'), 'utf8').split('\n').length;
+        const before = calls();
+        await waitFor(async () => (calls() > before + 1 ? true : undefined), 10_000, 'more compute-apps rounds');
+        assert.deepEqual([...seen].sort(), expected);
+      } finally {
+        await collector.stop();
+      }
+    }
+  });
+});
