@@ -61,6 +61,7 @@ test('onlyRunId and onlyRank (rankscope run --gpu-metrics) keep the GPUs of that
         intervalMs: 100,
         procRoot,
         host: 'h',
+        attributionIntervalMs: 100,
         onlyRunId: 'mine',
         ...(onlyRank !== undefined ? { onlyRank } : {}),
         emit: (batch) => batch.forEach((sample) => seen.add(sample.labels.uuid!)),
