@@ -12,8 +12,10 @@ import type { Labels } from '../../push/types.ts';
 import { StreamLineSplitter } from '../stream-lines.ts';
 import { attributeGpus, parseComputeApps, processRunLabels, QUERY_COMPUTE_APPS_ARGS } from './gpu-attribution.ts';
 import type { MetricSample } from './metric-sample.ts';
+import { PcieThroughputStream, type PcieThroughput } from './nvidia-smi-dmon.ts';
 import {
   gpuLabels,
+  type GpuReading,
   invalidFieldOf,
   NvidiaSmiLineError,
   parseQueryGpuLine,
@@ -70,6 +72,9 @@ export class GpuCollector {
   private appsTimer: NodeJS.Timeout | undefined;
   private appsRunning = false;
   private attribution = new Map<string, Labels>();
+  /** The last reading of each GPU index, to label dmon's lines (which name the index only). */
+  private readonly readingsByIndex = new Map<string, GpuReading>();
+  private pcie: PcieThroughputStream | undefined;
   state: GpuCollectorState = 'starting';
   /** Lines nvidia-smi printed that were not GPU lines. */
   malformedLines = 0;
@@ -134,7 +139,7 @@ export class GpuCollector {
         if (!this.saidNoGpu) {
           this.saidNoGpu = true;
           const what = `${this.options.nvidiaSmiPath} ${spawnError !== undefined ? 'cannot be started' : 'failed'}: ${reason}`;
-          this.options.log(this.options.required ? `GPU metrics are required (gpu: on) but ${what}; retrying every ${ABSENT_RETRY_MS / 1000} s` : `no GPU metrics on this machine: ${what}; the other metrics are still collected`);
+          this.options.log(this.options.required ? `GPU metrics are required (gpu: on) but ${what}; retrying every ${ABSENT_RETRY_MS / 1000} s` : `no GPU metrics on this machine: ${what}; everything else is collected as usual`);
         }
         if (!this.options.required) {
           this.state = 'no_gpu';
@@ -157,15 +162,41 @@ export class GpuCollector {
     child.once('close', finish);
   }
 
-  private onReading(reading: ReturnType<typeof parseQueryGpuLine>): void {
+  /** A GPU's series labels with its owner's run labels; undefined when this collector skips it. */
+  private labelsOf(reading: GpuReading): Labels | undefined {
+    const owner = this.attribution.get(reading.uuid);
+    if (this.options.onlyRunId !== undefined && owner?.run_id !== this.options.onlyRunId) return undefined;
+    if (this.options.onlyRank !== undefined && owner?.rank !== this.options.onlyRank) return undefined;
+    return { ...this.options.labels, ...gpuLabels(reading, this.options.host), ...owner };
+  }
+
+  private onPcie(throughput: PcieThroughput): void {
+    const reading = this.readingsByIndex.get(throughput.index);
+    const base = reading === undefined ? undefined : this.labelsOf(reading);
+    if (base === undefined) return;
+    const timestampMs = Date.now();
+    const samples: MetricSample[] = [];
+    if (throughput.rxKBps !== undefined) samples.push({ labels: { ...base, __name__: 'DCGM_FI_DEV_PCIE_RX_THROUGHPUT' }, value: throughput.rxKBps, timestampMs });
+    if (throughput.txKBps !== undefined) samples.push({ labels: { ...base, __name__: 'DCGM_FI_DEV_PCIE_TX_THROUGHPUT' }, value: throughput.txKBps, timestampMs });
+    if (samples.length > 0) this.options.emit(samples);
+  }
+
+  private onReading(reading: GpuReading): void {
+    this.readingsByIndex.set(reading.index, reading);
     if (!this.sawGpuLine) {
       this.sawGpuLine = true;
       this.state = 'running';
+      // Started once GPUs are known to be there, so a machine without them hears about it once.
+      this.pcie = new PcieThroughputStream(
+        this.options.nvidiaSmiPath,
+        this.options.intervalMs,
+        (throughput) => this.onPcie(throughput),
+        (reason) => this.options.log(`no PCIe throughput from nvidia-smi dmon -s t: ${reason}; the other GPU metrics are collected`),
+      );
+      this.pcie.start();
     }
-    const owner = this.attribution.get(reading.uuid);
-    if (this.options.onlyRunId !== undefined && owner?.run_id !== this.options.onlyRunId) return;
-    if (this.options.onlyRank !== undefined && owner?.rank !== this.options.onlyRank) return;
-    const base: Labels = { ...this.options.labels, ...gpuLabels(reading, this.options.host), ...owner };
+    const base = this.labelsOf(reading);
+    if (base === undefined) return;
     const timestampMs = Date.now();
     const samples: MetricSample[] = [];
     for (const [metric, value] of reading.values) {
@@ -194,6 +225,7 @@ export class GpuCollector {
     this.state = 'stopped';
     clearTimeout(this.restartTimer);
     clearInterval(this.appsTimer);
+    await this.pcie?.stop();
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));

@@ -2,8 +2,8 @@
 // written for dcgm-exporter work unchanged. Units are the ones DCGM reports: MiB for frame buffer,
 // W for power, °C, MHz, % and plain counts. nvidia-smi's csv `nounits` output already uses these.
 //
-// Not in query mode and therefore not collected here: PCIe and NVLink throughput (only `nvidia-smi
-// dmon` / NVML counters report them) and XID events (NVML event API or the kernel log).
+// Not in query mode: PCIe throughput (read from `nvidia-smi dmon -s t`, nvidia-smi-dmon.ts), NVLink
+// throughput and XID events (NVML's event API or the kernel log; not collected).
 
 import type { Labels } from '../../push/types.ts';
 

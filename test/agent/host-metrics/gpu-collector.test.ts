@@ -81,3 +81,29 @@ test('onlyRunId and onlyRank (rankscope run --gpu-metrics) keep the GPUs of that
     }
   });
 });
+
+test('a GPU without dmon -s t (older driver): said once, the query-gpu metrics still flow', async () => {
+  await withDir(async (dir) => {
+    const nvidiaSmiPath = writeStandInNvidiaSmi(join(dir, 'bin'), { gpus: [{ uuid: 'GPU-a' }], noDmon: true });
+    let utilSamples = 0;
+    const logs: string[] = [];
+    const collector = new GpuCollector({
+      nvidiaSmiPath,
+      intervalMs: 100,
+      procRoot: join(dir, 'proc'),
+      host: 'h',
+      emit: (batch) => (utilSamples += batch.filter((sample) => sample.labels.__name__ === 'DCGM_FI_DEV_GPU_UTIL').length),
+      log: (message) => logs.push(message),
+    });
+    collector.start();
+    try {
+      await waitFor(async () => (logs.length > 0 && utilSamples >= 1 ? true : undefined), 10_000, 'the dmon refusal');
+      const seen = utilSamples;
+      await waitFor(async () => (utilSamples >= seen + 3 ? true : undefined), 10_000, 'more GPU lines');
+      assert.deepEqual(logs, ['no PCIe throughput from nvidia-smi dmon -s t: Failed to process command line. (exit 3); the other GPU metrics are collected']);
+      assert.equal(collector.state, 'running');
+    } finally {
+      await collector.stop();
+    }
+  });
+});

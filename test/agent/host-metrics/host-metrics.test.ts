@@ -124,6 +124,9 @@ test('two GPUs used by two ranks: every GPU series carries DCGM names, dcgm-expo
         ['DCGM_FI_DEV_SM_CLOCK', '5', '1980'],
         ['DCGM_FI_DEV_MEM_CLOCK', '5', '2619'],
         ['DCGM_FI_DEV_PCIE_LINK_GEN', '5', '5'],
+        // From the second long-lived stream, dmon -s t: MB/s → KB/s.
+        ['DCGM_FI_DEV_PCIE_RX_THROUGHPUT', '5', String(120 * 1024)],
+        ['DCGM_FI_DEV_PCIE_TX_THROUGHPUT', '6', String(85 * 1024)],
         ['DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', '6', '2'],
         ['DCGM_FI_DEV_CLOCK_THROTTLE_REASONS', '6', '4'],
       ];
@@ -147,6 +150,7 @@ test('two GPUs used by two ranks: every GPU series carries DCGM names, dcgm-expo
       const calls = readFileSync(join(binDir, 'calls.log'), 'utf8').trim().split('\n');
       const streams = calls.filter((call) => call.startsWith('--query-gpu='));
       assert.equal(streams.length, 1, `nvidia-smi streams started: ${streams.length}`);
+      assert.deepEqual(calls.filter((call) => call.startsWith('dmon')), ['dmon -s t -d 1']);
       assert.match(streams[0]!, / --format=csv,noheader,nounits -lms 200$/);
       assert.ok(calls.some((call) => call.startsWith('--query-compute-apps=pid,gpu_uuid,used_memory')));
       assert.equal(agent.hostMetrics!.gpu!.state, 'running');

@@ -3,6 +3,7 @@
 // "[N/A]" / "[Not Supported]" for what a GPU cannot report, hex throttle bitmasks, Yes/No):
 //   --query-gpu=<fields> --format=csv,noheader,nounits -lms <ms>   one line per GPU, every <ms>
 //   --query-compute-apps=pid,gpu_uuid,used_memory --format=…        lines read from apps.csv
+//   dmon -s t -d <s>                                                 PCIe rx/tx MB/s per GPU
 // An unknown field is refused as the real one refuses it. The recorded values are an 8×H100 SXM
 // node's (no fan, row remapping instead of page retirement, so those read [N/A]).
 
@@ -39,6 +40,9 @@ export const H100_FIELDS: Record<string, string> = {
   'retired_pages.pending': '[N/A]',
   'pcie.link.gen.current': '5',
   'pcie.link.width.current': '16',
+  // dmon -s t columns (MB/s), not query fields.
+  rxpci: '120',
+  txpci: '85',
 };
 
 const SCRIPT = `#!/usr/bin/env python3
@@ -59,8 +63,21 @@ if apps is not None:
     if os.path.exists(path):
         sys.stdout.write(open(path).read())
     sys.exit(0)
+if args[:1] == ['dmon']:
+    if spec.get('no_dmon'):
+        print('Failed to process command line.')
+        sys.exit(3)
+    period = int(args[args.index('-d') + 1]) if '-d' in args else 1
+    sys.stdout.write('# gpu  rxpci  txpci \\n# Idx   MB/s   MB/s \\n')
+    while True:
+        for i, gpu in enumerate(spec['gpus']):
+            values = dict(spec['defaults'])
+            values.update(gpu.get('fields', {}))
+            sys.stdout.write('%5d %6s %6s \\n' % (i, values['rxpci'], values['txpci']))
+        sys.stdout.flush()
+        time.sleep(period)
 if query is None:
-    print('stand-in nvidia-smi: only query modes are recorded')
+    print('stand-in nvidia-smi: only query modes and dmon -s t are recorded')
     sys.exit(2)
 fields = query.split(',')
 for field in fields:
@@ -90,6 +107,8 @@ export interface StandInOptions {
   unknownFields?: string[];
   /** Print this and exit 9 for every call, as nvidia-smi does without a driver. */
   fail?: string;
+  /** Refuse `dmon` (an old GPU or driver). */
+  noDmon?: boolean;
 }
 
 /** Writes `nvidia-smi` into `binDir`; returns its path. Re-calling rewrites the recorded data. */
@@ -98,7 +117,7 @@ export function writeStandInNvidiaSmi(binDir: string, options: StandInOptions): 
   const path = join(binDir, 'nvidia-smi');
   writeFileSync(path, SCRIPT);
   chmodSync(path, 0o755);
-  writeFileSync(join(binDir, 'gpus.json'), JSON.stringify({ gpus: options.gpus, defaults: H100_FIELDS, unknown: options.unknownFields ?? [], fail: options.fail ?? null }));
+  writeFileSync(join(binDir, 'gpus.json'), JSON.stringify({ gpus: options.gpus, defaults: H100_FIELDS, unknown: options.unknownFields ?? [], fail: options.fail ?? null, no_dmon: options.noDmon === true }));
   return path;
 }
 
