@@ -157,8 +157,10 @@ export const agentConfigSchema = z.strictObject({
     .prefault({}),
   poll_interval_ms: z.number().int().positive().default(250),
   labels: z.record(labelName, z.string()).default({ host: hostname() }),
-  sources: z.array(z.discriminatedUnion('type', [fileSourceSchema, podSourceSchema])).min(1),
-});
+  sources: z.array(z.discriminatedUnion('type', [fileSourceSchema, podSourceSchema])).default([]),
+})
+  // An agent may only collect metrics (a GPU node whose logs another agent tails), but never nothing.
+  .refine((config) => config.sources.length > 0 || config.metrics.enabled, { path: ['sources'], message: 'expected at least one source (or metrics.enabled: true)' });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 

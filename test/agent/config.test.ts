@@ -88,3 +88,9 @@ test('metrics: collection is off by default; interval is a duration; bad values 
   const example = parseAgentConfig(readFileSync('examples/agent.yaml', 'utf8'), 'examples/agent.yaml').metrics;
   assert.equal(example.enabled, true);
 });
+
+test('sources may be left out only by an agent that collects metrics', () => {
+  const serverOnly = 'server:\n  url: http://127.0.0.1:3100\n';
+  assert.throws(() => parseAgentConfig(serverOnly, 'agent.yaml'), /sources: expected at least one source \(or metrics\.enabled: true\)/);
+  assert.deepEqual(parseAgentConfig(`${serverOnly}metrics:\n  enabled: true\n`, 'agent.yaml').sources, []);
+});
