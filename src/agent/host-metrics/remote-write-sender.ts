@@ -11,6 +11,8 @@ import type { AgentMetrics } from '../metrics.ts';
 import { http } from '../node-http.ts';
 import type { MetricSample } from './metric-sample.ts';
 
+const REJECTION_LOG_INTERVAL_MS = 60_000;
+
 export interface RemoteWriteSenderOptions {
   writeUrl: string;
   tenant?: string;
@@ -41,6 +43,7 @@ export class RemoteWriteSender {
   private sending: Promise<void> | undefined;
   private retryAtMs = 0;
   private consecutiveFailures = 0;
+  private lastRejectionLogAtMs = Number.NEGATIVE_INFINITY;
   private httpAgent: HttpAgent | HttpsAgent | undefined;
   private requestFn: typeof http.request | undefined;
   private readonly countSent: (by?: number) => void;
@@ -165,7 +168,11 @@ export class RemoteWriteSender {
     // 400 names samples the server will never take (out of order, bad labels); the valid ones of
     // the request are stored, so resending would only repeat the complaint.
     this.countDropped(batch.length, { reason: 'rejected' });
-    this.options.log(`remote write rejected with HTTP ${status}: ${text.slice(0, 300)}`);
+    // A clock step makes every sample out of order for a while: say so once a minute, not per send.
+    if (Date.now() - this.lastRejectionLogAtMs >= REJECTION_LOG_INTERVAL_MS) {
+      this.lastRejectionLogAtMs = Date.now();
+      this.options.log(`remote write rejected with HTTP ${status} (samples dropped and counted): ${text.slice(0, 300)}`);
+    }
     return 'rejected';
   }
 

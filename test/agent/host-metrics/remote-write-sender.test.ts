@@ -66,6 +66,13 @@ test('an outage keeps at most max_buffered_samples, counts the dropped ones, and
     }, 5000, 'the backlog to drain');
     assert.deepEqual(received.sort((a, b) => a - b), Array.from({ length: 100 }, (_, index) => 50 + index), 'the newest 100 samples, each once');
     assert.equal(metrics.value('rankscope_agent_metrics_sent_samples_total'), 100);
+    // A 400 (out-of-order samples) is not retried: the samples are dropped and counted.
+    status = 400;
+    sender.add([sample(500), sample(501)]);
+    await sender.flush();
+    assert.equal(sender.bufferedSamples, 0);
+    assert.equal(metrics.value('rankscope_agent_metrics_dropped_samples_total', { reason: 'rejected' }), 2);
+    assert.match(logs.at(-1)!, /remote write rejected with HTTP 400/);
     const last = headersSeen.at(-1)!;
     assert.equal(last['x-scope-orgid'], 'team-a');
     assert.equal(last.authorization, 'Bearer secret-token');
