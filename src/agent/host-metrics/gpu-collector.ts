@@ -75,6 +75,8 @@ export class GpuCollector {
   /** The last reading of each GPU index, to label dmon's lines (which name the index only). */
   private readonly readingsByIndex = new Map<string, GpuReading>();
   private pcie: PcieThroughputStream | undefined;
+  /** Per GPU uuid: the owner its series were sent under, and those series' labels. */
+  private readonly seriesByGpu = new Map<string, { ownerKey: string; series: Map<string, Labels> }>();
   state: GpuCollectorState = 'starting';
   /** Lines nvidia-smi printed that were not GPU lines. */
   malformedLines = 0;
@@ -170,14 +172,41 @@ export class GpuCollector {
     return { ...this.options.labels, ...gpuLabels(reading, this.options.host), ...owner };
   }
 
+  /**
+   * When a GPU's owner changes (a run starts or ends on it), every series sent under the old owner
+   * gets a staleness marker, as Prometheus marks a vanished target's series, so
+   * `DCGM_FI_DEV_GPU_UTIL{run_id="…"}` ends with the run instead of lingering for the 5 m lookback.
+   */
+  private markOwnerChange(uuid: string, base: Labels | undefined, timestampMs: number, samples: MetricSample[]): void {
+    const ownerKey = base === undefined ? '' : `${base.run_id ?? ''}\0${base.rank ?? ''}\0${base.local_rank ?? ''}`;
+    const previous = this.seriesByGpu.get(uuid);
+    if (previous !== undefined && previous.ownerKey !== ownerKey) {
+      for (const labels of previous.series.values()) samples.push({ labels, value: Number.NaN, timestampMs, stale: true });
+      this.seriesByGpu.delete(uuid);
+    }
+    if (base !== undefined && !this.seriesByGpu.has(uuid)) this.seriesByGpu.set(uuid, { ownerKey, series: new Map() });
+  }
+
+  private remember(uuid: string, samples: MetricSample[]): void {
+    const series = this.seriesByGpu.get(uuid)?.series;
+    if (series === undefined) return;
+    for (const sample of samples) if (sample.stale !== true) series.set(`${sample.labels.__name__}\0${sample.labels.reason ?? ''}`, sample.labels);
+  }
+
   private onPcie(throughput: PcieThroughput): void {
     const reading = this.readingsByIndex.get(throughput.index);
-    const base = reading === undefined ? undefined : this.labelsOf(reading);
-    if (base === undefined) return;
+    if (reading === undefined) return;
+    const base = this.labelsOf(reading);
     const timestampMs = Date.now();
     const samples: MetricSample[] = [];
+    this.markOwnerChange(reading.uuid, base, timestampMs, samples);
+    if (base === undefined) {
+      if (samples.length > 0) this.options.emit(samples);
+      return;
+    }
     if (throughput.rxKBps !== undefined) samples.push({ labels: { ...base, __name__: 'DCGM_FI_DEV_PCIE_RX_THROUGHPUT' }, value: throughput.rxKBps, timestampMs });
     if (throughput.txKBps !== undefined) samples.push({ labels: { ...base, __name__: 'DCGM_FI_DEV_PCIE_TX_THROUGHPUT' }, value: throughput.txKBps, timestampMs });
+    this.remember(reading.uuid, samples);
     if (samples.length > 0) this.options.emit(samples);
   }
 
@@ -196,15 +225,20 @@ export class GpuCollector {
       this.pcie.start();
     }
     const base = this.labelsOf(reading);
-    if (base === undefined) return;
     const timestampMs = Date.now();
     const samples: MetricSample[] = [];
+    this.markOwnerChange(reading.uuid, base, timestampMs, samples);
+    if (base === undefined) {
+      if (samples.length > 0) this.options.emit(samples);
+      return;
+    }
     for (const [metric, value] of reading.values) {
       samples.push({ labels: { ...base, __name__: metric }, value, timestampMs });
       if (metric === 'DCGM_FI_DEV_CLOCK_THROTTLE_REASONS') {
         for (const { reason, active } of throttleReasons(value)) samples.push({ labels: { ...base, __name__: THROTTLE_REASON_METRIC, reason }, value: active, timestampMs });
       }
     }
+    this.remember(reading.uuid, samples);
     this.options.emit(samples);
   }
 

@@ -7,4 +7,6 @@ export interface MetricSample {
   labels: Labels;
   value: number;
   timestampMs: number;
+  /** A Prometheus staleness marker: the series ended (its GPU changed owner). */
+  stale?: boolean;
 }

@@ -119,7 +119,7 @@ export class RemoteWriteSender {
       const key = JSON.stringify(sample.labels);
       let series = bySeries.get(key);
       if (series === undefined) bySeries.set(key, (series = { labels: sample.labels, samples: [] }));
-      series.samples.push({ timestampMs: sample.timestampMs, value: sample.value });
+      series.samples.push(sample.stale === true ? { timestampMs: sample.timestampMs, value: Number.NaN, stale: true } : { timestampMs: sample.timestampMs, value: sample.value });
     }
     for (const series of bySeries.values()) series.samples.sort((a, b) => a.timestampMs - b.timestampMs);
     const body = snappyCompress(encodeWriteRequestV1([...bySeries.values()]));

@@ -107,3 +107,43 @@ test('a GPU without dmon -s t (older driver): said once, the query-gpu metrics s
     }
   });
 });
+
+test('when a run leaves a GPU, its series get staleness markers and the GPU carries on unattributed', async () => {
+  await withDir(async (dir) => {
+    const binDir = join(dir, 'bin');
+    const nvidiaSmiPath = writeStandInNvidiaSmi(binDir, { gpus: [{ uuid: 'GPU-a' }] });
+    const procRoot = join(dir, 'proc');
+    writeProcess(procRoot, 10, { RANKSCOPE_RUN_ID: 'r1', RANK: '0' });
+    writeComputeApps(binDir, [{ pid: 10, gpuUuid: 'GPU-a', usedMemoryMiB: 1 }]);
+    const samples: MetricSample[] = [];
+    const collector = new GpuCollector({ nvidiaSmiPath, intervalMs: 100, attributionIntervalMs: 100, procRoot, host: 'h', emit: (batch) => samples.push(...batch), log: () => undefined });
+    collector.start();
+    try {
+      const util = (sample: MetricSample) => sample.labels.__name__ === 'DCGM_FI_DEV_GPU_UTIL';
+      await waitFor(async () => (samples.some((sample) => util(sample) && sample.labels.run_id === 'r1' && sample.stale !== true) ? true : undefined), 10_000, 'attributed samples');
+      // Readings before the first compute-apps answer were unattributed; those series were marked
+      // stale when the run was found. Look at what follows the run's end only.
+      const runEndsAt = samples.length;
+      writeComputeApps(binDir, []);
+      const after = (): MetricSample[] => samples.slice(runEndsAt);
+      await waitFor(
+        async () => {
+          const firstStale = after().findIndex((sample) => sample.stale === true);
+          return firstStale !== -1 && after().slice(firstStale).some((sample) => util(sample) && sample.labels.run_id === undefined) ? true : undefined;
+        },
+        10_000,
+        'unattributed samples after the run',
+      );
+      const stale = after().filter((sample) => sample.stale === true);
+      assert.ok(stale.every((sample) => sample.labels.run_id === 'r1' && Number.isNaN(sample.value)), 'only the run\'s series are marked');
+      assert.ok(stale.some(util), 'DCGM_FI_DEV_GPU_UTIL{run_id="r1"} is marked');
+      // Each of the run's series is marked once, and nothing of the run is sent after its marker.
+      const names = stale.map((sample) => `${sample.labels.__name__}/${sample.labels.reason ?? ''}`);
+      assert.equal(new Set(names).size, names.length);
+      const firstStale = after().findIndex((sample) => sample.stale === true);
+      assert.ok(after().slice(firstStale).every((sample) => sample.stale === true || sample.labels.run_id === undefined));
+    } finally {
+      await collector.stop();
+    }
+  });
+});

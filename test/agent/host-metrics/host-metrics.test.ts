@@ -115,6 +115,11 @@ test('two GPUs used by two ranks: every GPU series carries DCGM names, dcgm-expo
       assert.equal(rank6!.metric.gpu, '1');
       assert.equal(rank6!.value[1], '3');
 
+      // Series sent before the first compute-apps answer (unattributed) were ended by staleness
+      // markers: the node's live GPU series are exactly the two attributed ones.
+      const live = await waitForSeries('DCGM_FI_DEV_GPU_UTIL{host="gpu-node-7"}', 2);
+      assert.deepEqual(live.map((series) => series.metric.rank).sort(), ['5', '6']);
+
       // Units as DCGM reports them, one series per GPU of the run.
       const table: [string, string, string][] = [
         ['DCGM_FI_DEV_FB_USED', '5', '60123'],
