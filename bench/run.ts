@@ -306,6 +306,21 @@ async function main(): Promise<void> {
     report.notAvailable('training', 'bench/training-bench.ts', errorMessage(error));
   }
 
+  // 7. What GPU and node collection adds to the agent (bench/agent-gpu-bench.ts).
+  if (options.agent) {
+    try {
+      log('running bench/agent-gpu-bench.ts…');
+      const gpu = await runAgentBench(join(repoRoot, 'bench', 'agent-gpu-bench.ts'), options.quick, join(options.outDir, 'agent-gpu'));
+      results.agentGpu = gpu;
+      const figures = gpu.figures as { extraCpuFraction?: number; cpuFractionWithout?: number; extraRssMb?: number; verdict?: string } | undefined;
+      if (gpu.exitCode === 0 && figures?.extraCpuFraction !== undefined) {
+        report.add('agent', 'GPU collection: extra CPU (8 GPUs, 1 s)', `${formatNumber(figures.extraCpuFraction * 100)}% of a core`, '< 1%', figures.verdict === 'ok' ? 'ok' : 'MISS', `agent without collection in the same run: ${formatNumber((figures.cpuFractionWithout ?? 0) * 100)}%; +${figures.extraRssMb} MB RSS`);
+      } else report.notAvailable('agent', 'bench/agent-gpu-bench.ts', `exit ${gpu.exitCode}`);
+    } catch (error) {
+      report.notAvailable('agent', 'bench/agent-gpu-bench.ts', errorMessage(error));
+    }
+  }
+
   results.table = report.rows;
   results.finishedAt = new Date().toISOString();
   const resultsPath = join(options.outDir, 'results.json');

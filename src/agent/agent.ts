@@ -17,6 +17,8 @@ import { AgentMetrics, serveMetrics } from './metrics.ts';
 import { parseContainerLogLine, PartialLineAssembler, podLabelsFromPath } from './pod-log.ts';
 import { PositionsFile, type FilePosition } from './positions.ts';
 import { Shipper } from './shipper.ts';
+import { startAgentHostMetrics } from './host-metrics/agent-host-metrics.ts';
+import type { HostMetricsHandle } from './host-metrics/host-metrics.ts';
 
 // A file renamed away (rotation) is read for this long after it last grew, to catch lines the writer
 // still wrote before reopening, then closed.
@@ -40,6 +42,8 @@ interface TrackedFile {
 export interface AgentHandle {
   metricsUrl: string | undefined;
   metrics: AgentMetrics;
+  /** GPU and node collection, when `metrics.enabled`. */
+  hostMetrics: HostMetricsHandle | undefined;
   /** Runs one poll now, including a glob scan (tests use it to avoid waiting for the timer). */
   pollNow(): Promise<void>;
   /** Flushes, saves positions, tries to deliver for up to `drainTimeoutMs`, and stops. */
@@ -90,6 +94,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     await metricsServer?.close();
     throw error;
   }
+  const hostMetrics = config.metrics.enabled ? startAgentHostMetrics(config, metrics, log) : undefined;
   const tracked = new Map<string, TrackedFile>();
   const countLines = metrics.counter('rankscope_agent_read_lines_total', 'Physical lines read from files.');
   const countParseErrors = metrics.counter('rankscope_agent_parse_errors_total', 'Container log lines in neither CRI nor Docker format (shipped as they are).');
@@ -254,6 +259,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   return {
     metricsUrl: metricsServer?.url,
     metrics,
+    hostMetrics,
     async pollNow(): Promise<void> {
       await polling;
       forceScan = true;
@@ -266,7 +272,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       // Pending multiline entries stay pending: positions point before them, so the next start
       // re-reads and completes them instead of shipping half a traceback.
       shipper.flush();
-      await shipper.close(drainTimeoutMs);
+      await Promise.all([shipper.close(drainTimeoutMs), hostMetrics?.stop(drainTimeoutMs)]);
       for (const file of tracked.values()) file.tail.close();
       await metricsServer?.close();
     },

@@ -23,6 +23,8 @@ export interface CommandRunOptions {
   log: (message: string) => void;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
+  /** The command's environment (default: ours). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CommandResult {
@@ -51,7 +53,7 @@ export async function runCommand(options: CommandRunOptions): Promise<CommandRes
   const interactive = process.stdin.isTTY === true;
   let child;
   try {
-    child = spawn(options.command, options.args, { stdio: ['inherit', 'pipe', 'pipe'], detached: !interactive });
+    child = spawn(options.command, options.args, { stdio: ['inherit', 'pipe', 'pipe'], detached: !interactive, ...(options.env !== undefined ? { env: options.env } : {}) });
   } catch (error) {
     await shipper.close(0);
     throw error;

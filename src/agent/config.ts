@@ -10,6 +10,7 @@ import type { ClientAuth, ClientTls } from './client-credentials.ts';
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
 import { parseRegex, RegexSyntaxError } from '../regex/index.ts';
 import { checkTimeZone } from './timestamp.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 
 const labelName = z.string().regex(LABEL_NAME_PATTERN, 'label names must match [a-zA-Z_][a-zA-Z0-9_]*');
 const labelMap = z.record(labelName, z.string()).default({});
@@ -35,6 +36,22 @@ const timeZone = z.string().refine(
   },
   { message: 'unknown IANA time zone (e.g. "UTC", "Europe/Berlin", "America/New_York")' },
 );
+
+/** How often GPU and node metrics are read: a duration (`15s`, `500ms`) or seconds; 100 ms at least. */
+const collectionIntervalMs = z.union([z.string(), z.number()]).transform((value, context) => {
+  let intervalMs: number;
+  try {
+    intervalMs = typeof value === 'number' ? value * 1000 : parseDurationMs(value);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+  if (!(intervalMs >= 100)) {
+    context.addIssue({ code: 'custom', message: `interval must be at least 100ms, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return intervalMs;
+});
 
 export const processingSchema = z.strictObject({
   timestamp: z
@@ -125,11 +142,25 @@ export const agentConfigSchema = z.strictObject({
     })
     .prefault({}),
   positions: z.strictObject({ file: z.string().min(1).default('./rankscope-agent/positions.json') }).prefault({}),
-  metrics: z.strictObject({ listen: z.string().regex(/^[^:\s]*:\d+$/, 'expected HOST:PORT').optional() }).prefault({}),
+  metrics: z
+    .strictObject({
+      listen: z.string().regex(/^[^:\s]*:\d+$/, 'expected HOST:PORT').optional(),
+      // GPU and node collection (host-metrics/), shipped by remote write to the server.
+      enabled: z.boolean().default(false),
+      interval: collectionIntervalMs.prefault('15s'),
+      gpu: z.enum(['auto', 'on', 'off']).default('auto'),
+      nvidia_smi_path: z.string().min(1).default('nvidia-smi'),
+      proc_root: z.string().min(1).default('/proc'),
+      sys_root: z.string().min(1).default('/sys'),
+      max_buffered_samples: z.number().int().positive().default(500_000),
+    })
+    .prefault({}),
   poll_interval_ms: z.number().int().positive().default(250),
   labels: z.record(labelName, z.string()).default({ host: hostname() }),
-  sources: z.array(z.discriminatedUnion('type', [fileSourceSchema, podSourceSchema])).min(1),
-});
+  sources: z.array(z.discriminatedUnion('type', [fileSourceSchema, podSourceSchema])).default([]),
+})
+  // An agent may only collect metrics (a GPU node whose logs another agent tails), but never nothing.
+  .refine((config) => config.sources.length > 0 || config.metrics.enabled, { path: ['sources'], message: 'expected at least one source (or metrics.enabled: true)' });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 

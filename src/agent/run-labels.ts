@@ -20,6 +20,12 @@ export const RUN_ENV_VARIABLES = [
   'TORCHELASTIC_RUN_ID',
 ] as const;
 
+/**
+ * Set by `rankscope run` in its command's environment, so every process of the launch (and the
+ * agent, which reads /proc/<pid>/environ to attribute GPUs) knows the run id its logs carry.
+ */
+export const RUN_ID_ENV_VARIABLE = 'RANKSCOPE_RUN_ID';
+
 const RANK_SOURCES = ['RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK', 'PMI_RANK'] as const;
 
 /** A run id shared by all wrappers of one launch when the launcher provides one, else fresh. */

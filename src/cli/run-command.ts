@@ -9,7 +9,10 @@ import { LABEL_NAME_PATTERN } from '../push/labels.ts';
 import { ClientCredentialsError, tlsConnectOptions, type ClientAuth, type TlsConnectOptions } from '../agent/client-credentials.ts';
 import { runCommand } from '../agent/command-runner.ts';
 import { processingSchema } from '../agent/config.ts';
-import { runIdFromEnv, runLabelsFromEnv } from '../agent/run-labels.ts';
+import { RUN_ID_ENV_VARIABLE, runIdFromEnv, runLabelsFromEnv } from '../agent/run-labels.ts';
+import { startRunGpuMetrics } from '../agent/host-metrics/run-gpu-metrics.ts';
+import type { HostMetricsHandle } from '../agent/host-metrics/host-metrics.ts';
+import { parseDurationMs } from '../duration/duration.ts';
 import { checkTimeZone } from '../agent/timestamp.ts';
 
 const USAGE = `usage: rankscope run [options] -- <command> [args…]
@@ -32,7 +35,10 @@ const USAGE = `usage: rankscope run [options] -- <command> [args…]
                         that uses the same dir and server
   --flush-timeout-ms N  how long to keep delivering after the command exits (default 10000)
   --timezone ZONE       IANA zone of timestamps printed without an offset (default UTC)
-  --keep-rank-prefix    keep [rank3]: / [default0]: prefixes in the line (they always become labels)`;
+  --keep-rank-prefix    keep [rank3]: / [default0]: prefixes in the line (they always become labels)
+  --gpu-metrics         also ship GPU metrics (DCGM names, by remote write) of the GPUs this run's
+                        processes use, labelled with their run_id and rank; needs nvidia-smi
+  --metrics-interval D  how often GPU metrics are read with --gpu-metrics (default 15s)`;
 
 function defaultQueueDir(): string {
   if (process.env.RANKSCOPE_QUEUE_DIR) return process.env.RANKSCOPE_QUEUE_DIR;
@@ -64,6 +70,8 @@ export async function run(argv: string[]): Promise<number> {
         'flush-timeout-ms': { type: 'string' },
         timezone: { type: 'string' },
         'keep-rank-prefix': { type: 'boolean' },
+        'gpu-metrics': { type: 'boolean' },
+        'metrics-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -133,6 +141,17 @@ export async function run(argv: string[]): Promise<number> {
   const log = (message: string): void => {
     process.stderr.write(`rankscope run: ${message}\n`);
   };
+  let gpuMetrics: HostMetricsHandle | undefined;
+  if (values['gpu-metrics'] === true) {
+    let intervalMs: number;
+    try {
+      intervalMs = parseDurationMs(values['metrics-interval'] ?? '15s');
+    } catch (error) {
+      console.error(`rankscope run: --metrics-interval: ${(error as Error).message}`);
+      return 2;
+    }
+    gpuMetrics = startRunGpuMetrics({ serverUrl, ...(tenant !== undefined ? { tenant } : {}), ...(auth !== undefined ? { auth } : {}), ...(tls !== undefined ? { tls } : {}), intervalMs, labels, log });
+  }
   const queueDir = values['queue-dir'] ?? defaultQueueDir();
   let result;
   try {
@@ -158,11 +177,14 @@ export async function run(argv: string[]): Promise<number> {
       }),
       flushTimeoutMs,
       log,
+      env: { ...process.env, [RUN_ID_ENV_VARIABLE]: labels.run_id },
     });
   } catch (error) {
     log((error as Error).message);
+    await gpuMetrics?.stop(0);
     return 127;
   }
+  await gpuMetrics?.stop(flushTimeoutMs);
   if (!result.delivered) {
     log(`${result.queuedEntries} entries could not be delivered to ${serverUrl} yet; they are kept in ${queueDir} and will be sent by the next \`rankscope run\` or \`rankscope agent\` using that queue dir and server`);
   }

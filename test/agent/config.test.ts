@@ -76,3 +76,21 @@ test('the example config joins tracebacks but not untimestamped print() lines on
     assert.equal(multiline.first_line, undefined);
   }
 });
+
+test('metrics: collection is off by default; interval is a duration; bad values name the key', () => {
+  const defaults = parseAgentConfig(BASE, 'agent.yaml').metrics;
+  assert.deepEqual({ ...defaults }, { enabled: false, interval: 15_000, gpu: 'auto', nvidia_smi_path: 'nvidia-smi', proc_root: '/proc', sys_root: '/sys', max_buffered_samples: 500_000 });
+  assert.equal(parseAgentConfig(`${BASE}metrics:\n  enabled: true\n  interval: 500ms\n`, 'agent.yaml').metrics.interval, 500);
+  assert.equal(parseAgentConfig(`${BASE}metrics:\n  interval: 2\n`, 'agent.yaml').metrics.interval, 2000);
+  assert.throws(() => parseAgentConfig(`${BASE}metrics:\n  interval: 10ms\n`, 'agent.yaml'), /agent\.yaml:\d+:\d+: metrics\.interval: interval must be at least 100ms/);
+  assert.throws(() => parseAgentConfig(`${BASE}metrics:\n  interval: soon\n`, 'agent.yaml'), /metrics\.interval: not a valid duration string/);
+  assert.throws(() => parseAgentConfig(`${BASE}metrics:\n  gpu: maybe\n`, 'agent.yaml'), /metrics\.gpu: /);
+  const example = parseAgentConfig(readFileSync('examples/agent.yaml', 'utf8'), 'examples/agent.yaml').metrics;
+  assert.equal(example.enabled, true);
+});
+
+test('sources may be left out only by an agent that collects metrics', () => {
+  const serverOnly = 'server:\n  url: http://127.0.0.1:3100\n';
+  assert.throws(() => parseAgentConfig(serverOnly, 'agent.yaml'), /sources: expected at least one source \(or metrics\.enabled: true\)/);
+  assert.deepEqual(parseAgentConfig(`${serverOnly}metrics:\n  enabled: true\n`, 'agent.yaml').sources, []);
+});
