@@ -5,12 +5,17 @@
 import type { QueryParams, QueryResult } from '../logql/api.ts';
 import type { Labels } from '../push/types.ts';
 import { AlertingRule, type Alert, type EvaluatedSample, type NotifiedAlert } from './alerting-rule.ts';
-import type { RecordedSample } from './recorded-samples.ts';
 import type { RuleDefinition, RuleGroupDefinition } from './rule-file.ts';
 
 /** What the ruler needs from the LogQL engine (src/logql/index.ts `createEngine` satisfies it). */
 export interface RuleQueryEngine {
   query(params: QueryParams): Promise<QueryResult>;
+}
+
+/** A sample a rule writes: a recording rule's output, or an ALERTS / ALERTS_FOR_STATE sample. */
+export interface RecordedSample {
+  labels: Labels;
+  value: number;
 }
 
 export class RecordingRule {
@@ -63,8 +68,8 @@ export type Rule = AlertingRule | RecordingRule;
 
 export interface RuleGroupContext {
   engine: RuleQueryEngine;
-  /** Called with each evaluation's recorded samples. */
-  record(tenant: string, timestampMs: number, samples: RecordedSample[]): void;
+  /** Called with each evaluation's recorded samples; resolves once they are stored (the TSDB's WAL). */
+  record(tenant: string, timestampMs: number, samples: RecordedSample[]): Promise<void> | void;
   /** Called with alerts due for sending after each evaluation. */
   notify(alerts: NotifiedAlert[]): void;
   onEvaluation(group: RuleGroup, failures: number, durationSeconds: number): void;
@@ -184,7 +189,8 @@ export class RuleGroup {
     const started = performance.now();
     let failures = 0;
     const due: NotifiedAlert[] = [];
-    // Prometheus's ALERTS series: 1 per pending or firing alert, so alert history can be charted.
+    // Prometheus's ALERTS series (1 per pending or firing alert, so alert history can be charted) and
+    // ALERTS_FOR_STATE (when each became active, in seconds).
     const alertSeries: RecordedSample[] = [];
     for (const rule of this.rules) {
       if (this.stopped) return;
@@ -224,7 +230,7 @@ export class RuleGroup {
         } else {
           try {
             // Samples carry the time they describe, as in Prometheus with query_offset.
-            this.context.record(this.tenant, nowMs - this.definition.queryOffsetMs, recorded);
+            await this.context.record(this.tenant, nowMs - this.definition.queryOffsetMs, recorded);
           } catch (error) {
             failures++;
             rule.fail(`writing recorded samples: ${(error as Error).message}`, nowMs);
@@ -239,7 +245,9 @@ export class RuleGroup {
         }
         due.push(...rule.alertsToSend(nowMs, this.context.resendDelayMs, this.intervalMs, this.context.generatorURL(rule.definition.expr)));
         for (const alert of rule.alerts()) {
-          if (alert.state !== 'inactive') alertSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS', alertstate: alert.state }, value: 1 });
+          if (alert.state === 'inactive') continue;
+          alertSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS', alertstate: alert.state }, value: 1 });
+          alertSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS_FOR_STATE' }, value: alert.activeAtMs / 1000 });
         }
       }
       rule.evaluationSeconds = (performance.now() - ruleStarted) / 1000;
@@ -249,7 +257,7 @@ export class RuleGroup {
     if (due.length > 0) this.context.notify(due);
     if (alertSeries.length > 0) {
       try {
-        this.context.record(this.tenant, nowMs, alertSeries);
+        await this.context.record(this.tenant, nowMs, alertSeries);
       } catch (error) {
         this.context.onError(this, undefined, `writing ALERTS samples: ${(error as Error).message}`);
       }

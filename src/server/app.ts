@@ -241,11 +241,12 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         authEnabled: config.auth_enabled,
         queryTimeoutMs: limits.query_timeout,
         version: VERSION,
-        // The ruler serves rules, alerts, labels, label values, query and query_range under
-        // /prometheus/api/v1 (recorded samples) and /api/prom/api/v1; this plugin takes the rest there.
+        // Recording rules write into the TSDB, so every prefix serves queries from it; the ruler
+        // serves only rules and alerts under these prefixes (ruler-routes.ts).
         prefixes: [
           { prefix: '/api/v1', skip: [] },
-          { prefix: '/prometheus/api/v1', skip: ['/labels', '/label/:name/values', '/query', '/query_range'] },
+          { prefix: '/prometheus/api/v1', skip: [] },
+          { prefix: '/api/prom/api/v1', skip: [] },
         ],
       });
     }

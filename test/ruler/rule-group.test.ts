@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
 import type { NotifiedAlert } from '../../src/ruler/alerting-rule.ts';
-import type { RecordedSample } from '../../src/ruler/recorded-samples.ts';
+import type { RecordedSample } from '../../src/ruler/rule-group.ts';
 import { parseRuleFile } from '../../src/ruler/rule-file.ts';
 import { RuleGroup, type RuleGroupContext } from '../../src/ruler/rule-group.ts';
 
@@ -45,7 +45,9 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
         return { resultType: 'vector', samples: [{ labels: { job: 'a' }, value: 7, timestampMs: Number(params.endNs / 1_000_000n) }], stats };
       },
     },
-    record: (_tenant, timestampMs, samples) => recorded.push({ timestampMs, samples }),
+    record: (_tenant, timestampMs, samples) => {
+      recorded.push({ timestampMs, samples });
+    },
     notify: (alerts) => notified.push(...alerts),
     onEvaluation: () => evaluations++,
     onError: (_group, rule, message) => errors.push(`${rule?.definition.name ?? '(group)'}: ${message}`),
@@ -70,8 +72,14 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
   }
   assert.deepEqual(recorded, [
     { timestampMs: nowMs - 30_000, samples: [{ labels: { job: 'a', team: 'ml', __name__: 'job:errors:count1m' }, value: 7 }] },
-    // Prometheus's ALERTS series for the active alert, at the evaluation time.
-    { timestampMs: nowMs, samples: [{ labels: { job: 'a', severity: 'page', alertname: 'Logs', __name__: 'ALERTS', alertstate: 'firing' }, value: 1 }] },
+    // Prometheus's ALERTS and ALERTS_FOR_STATE series for the active alert, at the evaluation time.
+    {
+      timestampMs: nowMs,
+      samples: [
+        { labels: { job: 'a', severity: 'page', alertname: 'Logs', __name__: 'ALERTS', alertstate: 'firing' }, value: 1 },
+        { labels: { job: 'a', severity: 'page', alertname: 'Logs', __name__: 'ALERTS_FOR_STATE' }, value: nowMs / 1000 },
+      ],
+    },
   ]);
   assert.deepEqual(errors, ['Broken: query timed out']);
   assert.equal(group.rules[1]!.health, 'err');
