@@ -241,6 +241,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         authEnabled: config.auth_enabled,
         queryTimeoutMs: limits.query_timeout,
         version: VERSION,
+        scheduler,
         // Recording rules write into the TSDB, so every prefix serves queries from it; the ruler
         // serves only rules and alerts under these prefixes (ruler-routes.ts).
         prefixes: [
