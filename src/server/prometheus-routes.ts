@@ -8,7 +8,8 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseRfc3339Ns } from '../push/json.ts';
-import { parseSeriesSelector, SelectorError } from '../ruler/series-selector.ts';
+import { PromQLParseError } from '../promql/syntax/errors.ts';
+import { parseMetricSelector } from '../promql/syntax/parser.ts';
 import type { Labels, MetricLabelMatcher, MetricsSource } from '../tsdb/types.ts';
 import type { MetricMetadata } from '../tsdb/tsdb.ts';
 import { BadRequestError, parseStepMs, RequestParams } from './query-params.ts';
@@ -115,9 +116,9 @@ function parseMatcherSets(params: RequestParams, required: boolean): MetricLabel
   }
   return selectors.map((selector) => {
     try {
-      return parseSeriesSelector(selector);
+      return parseMetricSelector(selector);
     } catch (error) {
-      if (error instanceof SelectorError) throw badData(`invalid parameter "match[]": ${error.message}`);
+      if (error instanceof PromQLParseError) throw badData(`invalid parameter "match[]": ${error.message}`);
       throw error;
     }
   });
