@@ -1,7 +1,8 @@
 // `rankscope demo`: a server, plus a simulated 2-node × 4-rank training run shipped through both real
 // collection paths: node 0's launcher is wrapped by `rankscope run` (a child process), node 1's ranks
 // write log files that an agent tails. Runs repeat (the failing rank takes each one down, then the
-// "job" restarts with a new run id) until stopped.
+// "job" restarts with a new run id) until stopped. Every rank also remote_writes DCGM-style GPU
+// metrics and its loss and step time (rank-metrics.ts), so PromQL answers beside LogQL with no setup.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,13 @@ export const EXAMPLE_QUERIES = [
   ['one rank', `{job="${DEMO_JOB}", rank="3"}`],
   ['loss per rank from raw stdout', `avg by (rank) (avg_over_time({job="${DEMO_JOB}"} |~ "^step [0-9]+ loss" | regexp "loss (?P<loss>[0-9.]+)" | unwrap loss [30s]))`],
   ['lines per second by level', `sum by (level) (rate({job="${DEMO_JOB}"}[1m]))`],
+] as const;
+
+/** PromQL over the metrics the simulated ranks remote_write (GET /api/v1/query, Grafana's Prometheus data source). */
+export const EXAMPLE_PROMQL_QUERIES = [
+  ['GPU utilisation per rank', `avg by (rank) (DCGM_FI_DEV_GPU_UTIL{job="${DEMO_JOB}"})`],
+  ['training loss per rank', `train_loss{job="${DEMO_JOB}"}`],
+  ['slowest rank step time per run', `max by (run_id) (train_step_duration_seconds{job="${DEMO_JOB}"})`],
 ] as const;
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
@@ -121,7 +129,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
               ],
             }
           : { kind: 'files', dir: join(logsDir, runId) },
-      env: { RANKSCOPE_QUEUE_DIR: join(dataDir, 'run-queue') },
+      env: { RANKSCOPE_QUEUE_DIR: join(dataDir, 'run-queue'), DEMO_METRICS_URL: `${server.url}/api/v1/write`, DEMO_JOB },
     });
     current = run;
     void run.done.then((results) => {
