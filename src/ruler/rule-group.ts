@@ -16,6 +16,12 @@ export interface RuleQueryEngine {
 export interface RecordedSample {
   labels: Labels;
   value: number;
+  /** A staleness marker: the series was written by the previous evaluation and not by this one. */
+  stale?: boolean;
+}
+
+function seriesKey(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export class RecordingRule {
@@ -111,6 +117,8 @@ export class RuleGroup {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
+  /** Series each rule wrote in its last successful evaluation, to mark the vanished ones stale. */
+  private readonly previousSeries = new Map<Rule, Map<string, Labels>>();
 
   constructor(tenant: string, namespace: string, definition: RuleGroupDefinition, defaultIntervalMs: number, context: RuleGroupContext) {
     this.tenant = tenant;
@@ -184,6 +192,17 @@ export class RuleGroup {
     await this.running;
   }
 
+  /** Staleness markers for series the rule wrote last time and not now; remembers this evaluation's. */
+  private staleMarkers(rule: Rule, written: RecordedSample[]): RecordedSample[] {
+    const current = new Map(written.map((sample) => [seriesKey(sample.labels), sample.labels]));
+    const markers: RecordedSample[] = [];
+    for (const [key, labels] of this.previousSeries.get(rule) ?? []) {
+      if (!current.has(key)) markers.push({ labels, value: Number.NaN, stale: true });
+    }
+    this.previousSeries.set(rule, current);
+    return markers;
+  }
+
   /** One evaluation of every rule at `nowMs`. Errors mark the rule unhealthy; the group goes on. */
   async evaluate(nowMs: number): Promise<void> {
     const started = performance.now();
@@ -230,7 +249,7 @@ export class RuleGroup {
         } else {
           try {
             // Samples carry the time they describe, as in Prometheus with query_offset.
-            await this.context.record(this.tenant, nowMs - this.definition.queryOffsetMs, recorded);
+            await this.context.record(this.tenant, nowMs - this.definition.queryOffsetMs, [...recorded, ...this.staleMarkers(rule, recorded)]);
           } catch (error) {
             failures++;
             rule.fail(`writing recorded samples: ${(error as Error).message}`, nowMs);
@@ -244,11 +263,15 @@ export class RuleGroup {
           this.context.onError(this, rule, rule.lastError);
         }
         due.push(...rule.alertsToSend(nowMs, this.context.resendDelayMs, this.intervalMs, this.context.generatorURL(rule.definition.expr)));
+        const ruleSeries: RecordedSample[] = [];
         for (const alert of rule.alerts()) {
           if (alert.state === 'inactive') continue;
-          alertSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS', alertstate: alert.state }, value: 1 });
-          alertSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS_FOR_STATE' }, value: alert.activeAtMs / 1000 });
+          ruleSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS', alertstate: alert.state }, value: 1 });
+          ruleSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS_FOR_STATE' }, value: alert.activeAtMs / 1000 });
         }
+        // A resolved alert, or a pending one that turned firing, leaves its old series stale at once
+        // rather than visible for the lookback window.
+        alertSeries.push(...ruleSeries, ...this.staleMarkers(rule, ruleSeries));
       }
       rule.evaluationSeconds = (performance.now() - ruleStarted) / 1000;
     }

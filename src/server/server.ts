@@ -90,7 +90,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
 async function appendRecorded(tsdb: Tsdb, tenant: string, timestampMs: number, samples: RecordedSample[]): Promise<void> {
   const { rejected } = await tsdb.append(
     tenant,
-    samples.map((sample) => ({ labels: sample.labels, samples: [{ timestampMs, value: sample.value }] })),
+    samples.map((sample) => ({ labels: sample.labels, samples: [{ timestampMs, value: sample.value, ...(sample.stale === true ? { stale: true } : {}) }] })),
   );
   if (rejected.length > 0) {
     const first = rejected[0]!;

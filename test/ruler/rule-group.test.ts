@@ -109,3 +109,39 @@ test('a log query result is a rule error that says what to write instead', async
   await group.evaluate(Date.now());
   assert.match(errors[0]!, /rules need a metric query such as count_over_time/);
 });
+
+test('series a rule wrote last time and not now get staleness markers (recorded, ALERTS, ALERTS_FOR_STATE)', async () => {
+  const [staleGroup] = parseRuleFile(
+    'groups:\n  - name: g\n    rules:\n      - record: job:x\n        expr: sum by (job) (count_over_time({job=~".+"}[1m]))\n      - alert: Any\n        expr: sum by (job) (count_over_time({job=~".+"}[1m])) > 0\n',
+    'g.yaml',
+  );
+  let jobs = ['a', 'b'];
+  const written: Array<{ timestampMs: number; samples: RecordedSample[] }> = [];
+  const group = new RuleGroup('t', 'ns', staleGroup!, 60_000, {
+    engine: { query: async () => ({ resultType: 'vector', samples: jobs.map((job) => ({ labels: { job }, value: 1, timestampMs: 0 })), stats }) },
+    record: (_tenant, timestampMs, samples) => {
+      written.push({ timestampMs, samples });
+    },
+    notify: () => undefined,
+    onEvaluation: () => undefined,
+    onError: () => undefined,
+    resendDelayMs: 60_000,
+    generatorURL: () => '',
+    externalLabels: {},
+    externalURL: '',
+    resolvedRetentionMs: 900_000,
+    queryTimeoutMs: 5000,
+  });
+  await group.evaluate(1_000_000);
+  assert.ok(written.every((w) => w.samples.every((sample) => sample.stale === undefined)), 'nothing is stale on the first evaluation');
+  written.length = 0;
+  jobs = ['a'];
+  await group.evaluate(1_060_000);
+  const stale = written.flatMap((w) => w.samples.filter((sample) => sample.stale === true).map((sample) => [w.timestampMs, sample.labels.__name__, sample.labels.job]));
+  assert.deepEqual(stale, [
+    [1_060_000, 'job:x', 'b'],
+    [1_060_000, 'ALERTS', 'b'],
+    [1_060_000, 'ALERTS_FOR_STATE', 'b'],
+  ]);
+  assert.ok(written.flatMap((w) => w.samples).every((sample) => sample.stale === true || sample.labels.job === 'a'));
+});
