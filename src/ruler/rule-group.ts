@@ -145,7 +145,34 @@ export class RuleGroup {
       const old = byIdentity.get(rule.identity());
       if (old !== undefined) rule.copyStateFrom(old);
     }
+    // Series of rules that stay identical are this group's now; the old group marks only the rest stale.
+    const previousByIdentity = new Map(previous.rules.map((rule) => [`${rule.constructor.name}:${rule.identity()}`, rule]));
+    for (const rule of this.rules) {
+      const old = previousByIdentity.get(`${rule.constructor.name}:${rule.identity()}`);
+      const series = old === undefined ? undefined : previous.previousSeries.get(old);
+      if (old === undefined || series === undefined) continue;
+      this.previousSeries.set(rule, series);
+      previous.previousSeries.delete(old);
+    }
     this.lastEvaluationMs = previous.lastEvaluationMs;
+  }
+
+  /**
+   * After the group was removed or replaced (not on shutdown): staleness markers for every series its
+   * rules last wrote, so a deleted recording rule's series ends at once, as Prometheus ends it.
+   */
+  async markStale(nowMs: number): Promise<void> {
+    const markers: RecordedSample[] = [];
+    for (const series of this.previousSeries.values()) {
+      for (const labels of series.values()) markers.push({ labels, value: Number.NaN, stale: true });
+    }
+    this.previousSeries.clear();
+    if (markers.length === 0) return;
+    try {
+      await this.context.record(this.tenant, nowMs, markers);
+    } catch (error) {
+      this.context.onError(this, undefined, `writing staleness markers: ${(error as Error).message}`);
+    }
   }
 
   /** Pending and firing alerts per alerting rule, keyed by rule identity, for the state file. */

@@ -281,7 +281,7 @@ export class Ruler {
       }
     }
     for (const [key, group] of this.groups) {
-      if (next.get(key) !== group) void group.stop();
+      if (next.get(key) !== group) void group.stop().then(() => group.markStale(Date.now()));
     }
     for (const [key, group] of next) {
       if (this.groups.get(key) !== group) group.start();

@@ -145,3 +145,34 @@ test('series a rule wrote last time and not now get staleness markers (recorded,
   ]);
   assert.ok(written.flatMap((w) => w.samples).every((sample) => sample.stale === true || sample.labels.job === 'a'));
 });
+
+test('a removed or replaced group marks stale what its rules wrote, except what an identical rule takes over', async () => {
+  const file = (exprB: string) =>
+    `groups:\n  - name: g\n    rules:\n      - record: job:a\n        expr: sum by (job) (count_over_time({job="a"}[1m]))\n      - record: job:b\n        expr: ${exprB}\n`;
+  const written: RecordedSample[] = [];
+  const context: RuleGroupContext = {
+    engine: { query: async () => ({ resultType: 'vector', samples: [{ labels: { job: 'x' }, value: 1, timestampMs: 0 }], stats }) },
+    record: (_tenant, _timestampMs, samples) => {
+      written.push(...samples);
+    },
+    notify: () => undefined,
+    onEvaluation: () => undefined,
+    onError: () => undefined,
+    resendDelayMs: 60_000,
+    generatorURL: () => '',
+    externalLabels: {},
+    externalURL: '',
+    resolvedRetentionMs: 900_000,
+    queryTimeoutMs: 5000,
+  };
+  const old = new RuleGroup('t', 'ns', parseRuleFile(file('sum by (job) (count_over_time({job="b"}[1m]))'), 'g.yaml')[0]!, 60_000, context);
+  await old.evaluate(1_000_000);
+  const replacement = new RuleGroup('t', 'ns', parseRuleFile(file('sum by (job) (count_over_time({job="c"}[1m]))'), 'g.yaml')[0]!, 60_000, context);
+  replacement.copyStateFrom(old);
+  written.length = 0;
+  await old.markStale(1_010_000);
+  assert.deepEqual(written, [{ labels: { job: 'x', __name__: 'job:b' }, value: Number.NaN, stale: true }], "job:a is the replacement's now; job:b changed");
+  written.length = 0;
+  await replacement.markStale(1_020_000);
+  assert.deepEqual(written.map((sample) => sample.labels.__name__), ['job:a']);
+});
