@@ -1,7 +1,8 @@
 // PromQL rules end to end through the real server and a REAL Alertmanager: a plain Prometheus rule
 // file (promtool accepts it unchanged) in ruler.prometheus_rules_dir is evaluated over samples that
 // arrive by remote_write; its alert fires in Alertmanager and its recording rule's output (and a LogQL
-// recording rule's, beside it) is queryable through the Prometheus API. The ruler APIs list it.
+// recording rule's, beside it) is queryable through the Prometheus API; once resolved, its ALERTS
+// series ends at once (staleness marker). The ruler APIs list it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -173,6 +174,12 @@ test('a PromQL alert over remote_written samples fires in Alertmanager; recorded
   assert.equal(alertSeries.metric.rank, '5');
   const forState = await instant('ALERTS_FOR_STATE{alertname="GpuTooHot"}');
   assert.ok(Math.abs(Number(forState.data.result[0]!.value[1]) - nowMs / 1000) < 60);
+
+  // The GPU cools down: the alert resolves and its ALERTS series ends at once (a staleness marker),
+  // not five minutes later when the lookback window runs out.
+  await remoteWrite([{ labels: { __name__: 'gpu_temp_celsius', job: 'train', rank: '5' }, samples: [{ timestampMs: Date.now(), value: 70 }] }]);
+  await until('ALERTS to end with the resolved alert', async () => ((await instant('ALERTS{alertname="GpuTooHot"}')).data.result.length === 0 ? true : undefined));
+  assert.deepEqual((await instant('ALERTS_FOR_STATE{alertname="GpuTooHot"}')).data.result, []);
 
   // The ruler APIs list the PromQL rules: Prometheus JSON at /api/v1/rules, YAML at Loki's and Mimir's paths.
   const rules = (await (await fetch(`${server!.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ file: string; name: string; rules: Array<{ name: string; health: string }> }> } };
