@@ -244,11 +244,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         scheduler,
         // Recording rules write into the TSDB, so every prefix serves queries from it; the ruler
         // serves only rules and alerts under these prefixes (ruler-routes.ts).
-        prefixes: [
-          { prefix: '/api/v1', skip: [] },
-          { prefix: '/prometheus/api/v1', skip: [] },
-          { prefix: '/api/prom/api/v1', skip: [] },
-        ],
+        prefixes: ['/api/v1', '/prometheus/api/v1', '/api/prom/api/v1'],
       });
     }
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));

@@ -1,5 +1,5 @@
-// Prometheus HTTP API over the TSDB (shared/reference/prometheus-api.md §3), at /api/v1/… and, for
-// the paths the ruler does not already serve there, /prometheus/api/v1/…: series, labels, label
+// Prometheus HTTP API over the TSDB (shared/reference/prometheus-api.md §3), at /api/v1/…,
+// /prometheus/api/v1/… and /api/prom/api/v1/… (rules and alerts are the ruler's): series, labels, label
 // values (with limit, match[], start/end), metadata, status/buildinfo (without `features`, so Grafana
 // does not take us for Mimir), GET and POST form bodies, Prometheus' JSON envelope and error types.
 // query, query_range, format_query and query_exemplars go to a PromqlEngine plugged in by the
@@ -70,8 +70,8 @@ export interface PrometheusRoutesOptions {
   version: string;
   /** Admission shared with LogQL queries (query-routes.ts); without one, queries run at once. */
   scheduler?: QueryScheduler;
-  /** Path prefixes, each with the endpoints another plugin already serves under it (skipped here). */
-  prefixes: Array<{ prefix: string; skip: string[] }>;
+  /** Path prefixes every endpoint is served under (`/api/v1`, `/prometheus/api/v1`, …). */
+  prefixes: string[];
 }
 
 const MIN_TIME_MS = -9_223_372_036_854; // Prometheus' minimum timestamp in ms (int64 ns bound)
@@ -335,9 +335,8 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
     return result;
   }
 
-  for (const { prefix, skip } of options.prefixes) {
+  for (const prefix of options.prefixes) {
     for (const { path, methods, run } of endpoints) {
-      if (skip.includes(path)) continue;
       app.route({ method: methods, url: `${prefix}${path}`, handler: handler(run) });
     }
   }

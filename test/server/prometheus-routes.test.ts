@@ -39,7 +39,7 @@ before(async () => {
     queryTimeoutMs: 30_000,
     version: 'test',
     scheduler,
-    prefixes: [{ prefix: '/api/v1', skip: [] }],
+    prefixes: ['/api/v1'],
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
