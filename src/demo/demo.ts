@@ -4,7 +4,7 @@
 // "job" restarts with a new run id) until stopped. Every rank also remote_writes DCGM-style GPU
 // metrics and its loss and step time (rank-metrics.ts), so PromQL answers beside LogQL with no setup.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,15 +54,34 @@ export const EXAMPLE_PROMQL_QUERIES = [
   ['slowest rank step time per run', `max by (run_id) (train_step_duration_seconds{job="${DEMO_JOB}"})`],
 ] as const;
 
+/** A PromQL alert over the ranks' metrics, beside the LogQL training pack: the failing rank's GPU idles. */
+const DEMO_PROMQL_RULES = `groups:
+  - name: gpu
+    interval: 2s
+    rules:
+      - alert: RankGpuIdle
+        expr: max by (run_id, host, rank) (DCGM_FI_DEV_GPU_UTIL{job="${DEMO_JOB}"}) < 10
+        labels:
+          severity: warning
+        annotations:
+          summary: "rank {{ $labels.rank }} on {{ $labels.host }}: GPU at {{ $value }}% utilisation"
+      - record: run:gpu_util:avg
+        expr: avg by (run_id) (DCGM_FI_DEV_GPU_UTIL{job="${DEMO_JOB}"})
+`;
+
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rankscope-demo-'));
   // The training rule pack is on, so the simulated rank failure also shows up as firing alerts
-  // (GET /prometheus/api/v1/alerts, and in Grafana's alerting view).
+  // (GET /prometheus/api/v1/alerts, and in Grafana's alerting view), and so does a PromQL rule over
+  // the ranks' GPU metrics.
+  const promqlRulesDir = join(dataDir, 'prometheus-rules');
+  mkdirSync(promqlRulesDir, { recursive: true });
+  writeFileSync(join(promqlRulesDir, 'gpu.yaml'), DEMO_PROMQL_RULES);
   const server = await startServer({
     server: { listen: options.listen },
     store: { data_dir: join(dataDir, 'store') },
-    ruler: { enable_training_rules: true },
+    ruler: { enable_training_rules: true, prometheus_rules_dir: promqlRulesDir },
   });
   const logsDir = join(dataDir, 'demo-logs');
   const queueDir = join(dataDir, 'agent-queue');

@@ -78,6 +78,17 @@ test('demo smoke test: starts, ships a multi-node run, answers queries, exits 0 
     const loss = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent('max(train_loss{job="demo-train"}) > 1')}`)).json()) as Vector;
     assert.equal(loss.data.result.length, 1, 'the loss the ranks print is also a metric');
 
+    // The demo's PromQL rule: the failing rank's GPU idles, and the alert names it.
+    let idle: { labels: Record<string, string> } | undefined;
+    const alertDeadline = Date.now() + 30_000;
+    while (idle === undefined && Date.now() < alertDeadline) {
+      const alerts = (await (await fetch(`${url}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
+      idle = alerts.data.alerts.find((alert) => alert.labels.alertname === 'RankGpuIdle' && alert.state === 'firing');
+      if (idle === undefined) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.ok(idle, 'the PromQL GPU-idle alert fires for the failing rank');
+    assert.equal(idle.labels.rank, '7');
+
     child.kill('SIGINT');
     const result = await exited;
     assert.deepEqual(result, { code: 0, signal: null }, `clean exit (stderr: ${stderr.slice(-500)})`);
