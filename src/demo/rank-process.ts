@@ -5,7 +5,6 @@
 // it also remote_writes its GPU and training metrics there (rank-metrics.ts).
 
 import { hostname } from 'node:os';
-import { RankMetrics } from './rank-metrics.ts';
 import { RankOutput, type RankIdentity } from './rank-output.ts';
 
 function intFromEnv(name: string, fallback?: number): number {
@@ -33,10 +32,12 @@ const identity: RankIdentity = {
 const seed = intFromEnv('DEMO_SEED', 1);
 const output = new RankOutput(identity, { seed, steps, failAtStep: failStep, ncclWarning: process.env.DEMO_NCCL_WARNING === '1' });
 const metricsUrl = process.env.DEMO_METRICS_URL;
+// Loaded only when asked for: without metrics a rank starts as fast as before (start-up skew between
+// ranks is what the simulator's timing relies on).
 const metrics =
   metricsUrl === undefined || metricsUrl === ''
     ? undefined
-    : new RankMetrics({ url: metricsUrl, identity, runId: process.env.TORCHELASTIC_RUN_ID ?? 'demo', job: process.env.DEMO_JOB ?? 'demo-train', seed });
+    : new (await import('./rank-metrics.ts')).RankMetrics({ url: metricsUrl, identity, runId: process.env.TORCHELASTIC_RUN_ID ?? 'demo', job: process.env.DEMO_JOB ?? 'demo-train', seed });
 
 function write(lines: { stream: 'stdout' | 'stderr'; text: string }[]): void {
   // Writes to files and pipes are synchronous on Linux, so nothing is lost when the process exits.
