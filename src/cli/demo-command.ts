@@ -3,7 +3,7 @@
 // few queries, and runs until Ctrl-C (or --duration), then exits 0.
 
 import { parseArgs } from 'node:util';
-import { EXAMPLE_QUERIES, startDemo } from '../demo/demo.ts';
+import { EXAMPLE_PROMQL_QUERIES, EXAMPLE_QUERIES, startDemo } from '../demo/demo.ts';
 
 const USAGE = `usage: rankscope demo [--listen HOST:PORT] [--data-dir DIR] [--duration SECONDS]
 
@@ -76,11 +76,15 @@ export async function run(argv: string[]): Promise<number> {
     '',
     `  UI:        ${demo.url}/`,
     `  Loki API:  ${demo.url}/loki/api/v1/  (Grafana and logcli work against it)`,
-    `  alerts:    ${demo.url}/prometheus/api/v1/alerts  (training rule pack: tracebacks, OOM, NCCL, silent ranks)`,
+    `  alerts:    ${demo.url}/prometheus/api/v1/alerts  (training rule pack: tracebacks, OOM, NCCL, silent ranks; PromQL: an idle GPU)`,
+    `  metrics:   ${demo.url}/api/v1/query  (PromQL; a Grafana Prometheus data source works against ${demo.url})`,
     `  data:      ${demo.dataDir}${options.dataDir === undefined ? ' (removed on exit)' : ''}`,
     '',
     'Try these queries in the UI, or with `rankscope query`:',
     ...EXAMPLE_QUERIES.map(([what, query]) => `  # ${what}\n  ${query}`),
+    '',
+    "And PromQL over the ranks' GPU and training metrics (remote_written by each rank), e.g.:",
+    ...EXAMPLE_PROMQL_QUERIES.map(([what, query]) => `  # ${what}\n  curl -G ${demo.url}/api/v1/query --data-urlencode 'query=${query}'`),
     '',
     'Press Ctrl-C to stop.',
     '',

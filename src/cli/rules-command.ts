@@ -1,16 +1,18 @@
 // `rankscope rules check FILE…`: validates rule files without a server, like `promtool check rules`
-// but with LogQL expressions. Exit 0 when every file is valid, 1 when any has a problem, 2 on misuse.
+// but with LogQL expressions (or PromQL ones with --promql). Exit 0 when every file is valid, 1 when any has a problem, 2 on misuse.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { validateRuleExpr } from '../ruler/expr-validation.ts';
+import { validatePromqlRuleExpr, validateRuleExpr } from '../ruler/expr-validation.ts';
+import type { ExprValidator } from '../ruler/rule-file.ts';
 import { formatRuleProblem, parseRuleFile, RuleFileError, type RuleProblem } from '../ruler/rule-file.ts';
 
-const USAGE = `usage: rankscope rules check [--output text|json] FILE|DIR…
+const USAGE = `usage: rankscope rules check [--output text|json] [--promql] FILE|DIR…
 
 Checks Prometheus/Loki-format rule files: YAML structure, group and rule fields, durations, label
-names, Go templates in labels and annotations, and that every expr is a LogQL metric query.
+names, Go templates in labels and annotations, and that every expr is a LogQL metric query (with
+--promql: a PromQL instant vector or scalar, for files of ruler.prometheus_rules_dir).
 A directory is checked like the server's rules_dir: its *.yaml/*.yml files and those of its
 per-tenant subdirectories. Problems are printed as FILE:LINE:COLUMN: reason. Exit status 1 when any
 file has a problem.`;
@@ -48,7 +50,7 @@ interface FileReport {
   problems: RuleProblem[];
 }
 
-function checkFile(path: string): FileReport {
+function checkFile(path: string, validateExpr: ExprValidator): FileReport {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -56,7 +58,7 @@ function checkFile(path: string): FileReport {
     return { path, groups: 0, rules: 0, problems: [{ path, line: 0, column: 0, message: `cannot read file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
   }
   try {
-    const groups = parseRuleFile(text, path, { validateExpr: validateRuleExpr });
+    const groups = parseRuleFile(text, path, { validateExpr });
     return { path, groups: groups.length, rules: groups.reduce((sum, group) => sum + group.rules.length, 0), problems: [] };
   } catch (error) {
     if (error instanceof RuleFileError) return { path, groups: 0, rules: 0, problems: error.problems };
@@ -67,7 +69,7 @@ function checkFile(path: string): FileReport {
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { output: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { output: { type: 'string', default: 'text' }, promql: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
   } catch (error) {
     console.error(`rankscope rules: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -95,7 +97,8 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`rankscope rules check: no rule files (*.yaml, *.yml) in ${files.join(', ')}`);
     return 1;
   }
-  const reports = expanded.map(checkFile);
+  const validateExpr = parsed.values.promql === true ? validatePromqlRuleExpr : validateRuleExpr;
+  const reports = expanded.map((path) => checkFile(path, validateExpr));
   if (output === 'json') {
     console.log(JSON.stringify(reports, null, 2));
   } else {

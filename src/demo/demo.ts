@@ -1,9 +1,10 @@
 // `rankscope demo`: a server, plus a simulated 2-node × 4-rank training run shipped through both real
 // collection paths: node 0's launcher is wrapped by `rankscope run` (a child process), node 1's ranks
 // write log files that an agent tails. Runs repeat (the failing rank takes each one down, then the
-// "job" restarts with a new run id) until stopped.
+// "job" restarts with a new run id) until stopped. Every rank also remote_writes DCGM-style GPU
+// metrics and its loss and step time (rank-metrics.ts), so PromQL answers beside LogQL with no setup.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,15 +47,41 @@ export const EXAMPLE_QUERIES = [
   ['lines per second by level', `sum by (level) (rate({job="${DEMO_JOB}"}[1m]))`],
 ] as const;
 
+/** PromQL over the metrics the simulated ranks remote_write (GET /api/v1/query, Grafana's Prometheus data source). */
+export const EXAMPLE_PROMQL_QUERIES = [
+  ['GPU utilisation per rank', `avg by (rank) (DCGM_FI_DEV_GPU_UTIL{job="${DEMO_JOB}"})`],
+  ['training loss per rank', `train_loss{job="${DEMO_JOB}"}`],
+  ['slowest rank step time per run', `max by (run_id) (train_step_duration_seconds{job="${DEMO_JOB}"})`],
+] as const;
+
+/** A PromQL alert over the ranks' metrics, beside the LogQL training pack: the failing rank's GPU idles. */
+const DEMO_PROMQL_RULES = `groups:
+  - name: gpu
+    interval: 2s
+    rules:
+      - alert: RankGpuIdle
+        expr: max by (run_id, host, rank) (DCGM_FI_DEV_GPU_UTIL{job="${DEMO_JOB}"}) < 10
+        labels:
+          severity: warning
+        annotations:
+          summary: "rank {{ $labels.rank }} on {{ $labels.host }}: GPU at {{ $value }}% utilisation"
+      - record: run:gpu_util:avg
+        expr: avg by (run_id) (DCGM_FI_DEV_GPU_UTIL{job="${DEMO_JOB}"})
+`;
+
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rankscope-demo-'));
   // The training rule pack is on, so the simulated rank failure also shows up as firing alerts
-  // (GET /prometheus/api/v1/alerts, and in Grafana's alerting view).
+  // (GET /prometheus/api/v1/alerts, and in Grafana's alerting view), and so does a PromQL rule over
+  // the ranks' GPU metrics.
+  const promqlRulesDir = join(dataDir, 'prometheus-rules');
+  mkdirSync(promqlRulesDir, { recursive: true });
+  writeFileSync(join(promqlRulesDir, 'gpu.yaml'), DEMO_PROMQL_RULES);
   const server = await startServer({
     server: { listen: options.listen },
     store: { data_dir: join(dataDir, 'store') },
-    ruler: { enable_training_rules: true },
+    ruler: { enable_training_rules: true, prometheus_rules_dir: promqlRulesDir },
   });
   const logsDir = join(dataDir, 'demo-logs');
   const queueDir = join(dataDir, 'agent-queue');
@@ -121,7 +148,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
               ],
             }
           : { kind: 'files', dir: join(logsDir, runId) },
-      env: { RANKSCOPE_QUEUE_DIR: join(dataDir, 'run-queue') },
+      env: { RANKSCOPE_QUEUE_DIR: join(dataDir, 'run-queue'), DEMO_METRICS_URL: `${server.url}/api/v1/write`, DEMO_JOB },
     });
     current = run;
     void run.done.then((results) => {

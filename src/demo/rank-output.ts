@@ -56,6 +56,8 @@ export class RankOutput {
   private readonly plan: RankPlan;
   private readonly random: () => number;
   private readonly lossOffset: number;
+  /** The loss printed by the latest step() (NaN before the first), for the rank's metrics. */
+  lastLoss = Number.NaN;
 
   constructor(identity: RankIdentity, plan: RankPlan) {
     this.identity = identity;
@@ -91,6 +93,7 @@ export class RankOutput {
     const { rank, localRank, worldSize } = this.identity;
     const lines: OutputLine[] = [];
     const loss = this.lossAt(step);
+    this.lastLoss = loss;
     const itPerSecond = 1000 / stepMs;
     if (localRank === 0) {
       // tqdm redraws its bar in place; a line ends only every 10 steps (and at the end).

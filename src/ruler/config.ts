@@ -73,6 +73,11 @@ export const rulerConfigSchema = z
     enabled: z.boolean().default(true),
     /** Directory of rule files; `<dir>/*.yaml` belong to `tenant`, `<dir>/<tenant>/*.yaml` to that tenant. Empty = `<data_dir>/rules`. */
     rules_dir: z.string().default(''),
+    /**
+     * Directory of PromQL rule files, laid out like rules_dir (`<dir>/*.yaml` for `tenant`,
+     * `<dir>/<tenant>/*.yaml`), evaluated over the metrics store. Empty = `<data_dir>/prometheus-rules`.
+     */
+    prometheus_rules_dir: z.string().default(''),
     /** Tenant that owns top-level rule files and the training pack (Loki's no-auth tenant is `fake`). */
     tenant: z.string().default('fake'),
     /** Load the shipped training rule pack (rules/training.yaml) as namespace `training`. */
@@ -96,8 +101,6 @@ export const rulerConfigSchema = z
     retry_backoff: duration('500ms'),
     retry_max_backoff: duration('30s'),
     max_attempts: z.number().int().min(1).max(100).default(5),
-    /** Recorded samples older than this are dropped from the recording store. */
-    recording_retention: duration('7d'),
     webhook: z.array(webhookReceiverSchema).default([]),
     slack: z.array(slackReceiverSchema).default([]),
   })

@@ -4,7 +4,9 @@ import { Ruler, type RulerOptions } from './ruler.ts';
 
 export { rulerConfigSchema, defaultRulerConfig, type RulerConfig } from './config.ts';
 export { Ruler, RulerRequestError, TRAINING_RULES_PATH, type RulerMetrics, type RulerOptions } from './ruler.ts';
-export type { RuleQueryEngine } from './rule-group.ts';
+export type { RecordedSample, RuleQueryEngine } from './rule-group.ts';
+export { promqlRuleEngine, type PromqlInstantEngine } from './promql-rule-engine.ts';
+export type { RuleLanguage } from './rule-directory.ts';
 export type { RulerLogger } from './notifier-hub.ts';
 export { parseRuleFile, RuleFileError, formatRuleProblem, type RuleProblem } from './rule-file.ts';
 

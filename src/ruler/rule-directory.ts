@@ -15,7 +15,11 @@ export interface RuleNamespace {
   groups: RuleGroupDefinition[];
   /** Built-in namespaces (the training pack) cannot be changed through the API. */
   readOnly: boolean;
+  /** Which engine evaluates its rules: said by the directory the file lives in, not by a key in it. */
+  language: RuleLanguage;
 }
+
+export type RuleLanguage = 'logql' | 'promql';
 
 export interface RuleSnapshot {
   namespaces: RuleNamespace[];
@@ -65,12 +69,14 @@ export class RuleDirectory {
   private readonly defaultTenant: string;
   private readonly parseOptions: RuleParseOptions;
   private readonly builtIn: RuleNamespace[];
+  readonly language: RuleLanguage;
   private readonly cache = new Map<string, CachedFile>();
   private snapshot: RuleSnapshot = { namespaces: [], problems: [], version: 0 };
   private lastKey = '';
 
-  constructor(options: { directory: string; defaultTenant: string; parseOptions: RuleParseOptions; builtIn?: RuleNamespace[] }) {
+  constructor(options: { directory: string; defaultTenant: string; parseOptions: RuleParseOptions; builtIn?: RuleNamespace[]; language?: RuleLanguage }) {
     this.directory = options.directory;
+    this.language = options.language ?? 'logql';
     this.defaultTenant = options.defaultTenant;
     this.parseOptions = options.parseOptions;
     this.builtIn = options.builtIn ?? [];
@@ -146,7 +152,7 @@ export class RuleDirectory {
         continue;
       }
       seen.add(key);
-      namespaces.push({ tenant: file.tenant, namespace, path: file.path, groups: cached.good, readOnly: false });
+      namespaces.push({ tenant: file.tenant, namespace, path: file.path, groups: cached.good, readOnly: false, language: this.language });
     }
     for (const path of this.cache.keys()) if (!present.has(path)) this.cache.delete(path);
     const key = JSON.stringify(namespaces.map((ns) => [ns.tenant, ns.namespace, ns.groups]));

@@ -5,12 +5,23 @@
 import type { QueryParams, QueryResult } from '../logql/api.ts';
 import type { Labels } from '../push/types.ts';
 import { AlertingRule, type Alert, type EvaluatedSample, type NotifiedAlert } from './alerting-rule.ts';
-import type { RecordedSample } from './recorded-samples.ts';
 import type { RuleDefinition, RuleGroupDefinition } from './rule-file.ts';
 
 /** What the ruler needs from the LogQL engine (src/logql/index.ts `createEngine` satisfies it). */
 export interface RuleQueryEngine {
   query(params: QueryParams): Promise<QueryResult>;
+}
+
+/** A sample a rule writes: a recording rule's output, or an ALERTS / ALERTS_FOR_STATE sample. */
+export interface RecordedSample {
+  labels: Labels;
+  value: number;
+  /** A staleness marker: the series was written by the previous evaluation and not by this one. */
+  stale?: boolean;
+}
+
+function seriesKey(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export class RecordingRule {
@@ -63,8 +74,8 @@ export type Rule = AlertingRule | RecordingRule;
 
 export interface RuleGroupContext {
   engine: RuleQueryEngine;
-  /** Called with each evaluation's recorded samples. */
-  record(tenant: string, timestampMs: number, samples: RecordedSample[]): void;
+  /** Called with each evaluation's recorded samples; resolves once they are stored (the TSDB's WAL). */
+  record(tenant: string, timestampMs: number, samples: RecordedSample[]): Promise<void> | void;
   /** Called with alerts due for sending after each evaluation. */
   notify(alerts: NotifiedAlert[]): void;
   onEvaluation(group: RuleGroup, failures: number, durationSeconds: number): void;
@@ -106,6 +117,8 @@ export class RuleGroup {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
+  /** Series each rule wrote in its last successful evaluation, to mark the vanished ones stale. */
+  private readonly previousSeries = new Map<Rule, Map<string, Labels>>();
 
   constructor(tenant: string, namespace: string, definition: RuleGroupDefinition, defaultIntervalMs: number, context: RuleGroupContext) {
     this.tenant = tenant;
@@ -132,7 +145,34 @@ export class RuleGroup {
       const old = byIdentity.get(rule.identity());
       if (old !== undefined) rule.copyStateFrom(old);
     }
+    // Series of rules that stay identical are this group's now; the old group marks only the rest stale.
+    const previousByIdentity = new Map(previous.rules.map((rule) => [`${rule.constructor.name}:${rule.identity()}`, rule]));
+    for (const rule of this.rules) {
+      const old = previousByIdentity.get(`${rule.constructor.name}:${rule.identity()}`);
+      const series = old === undefined ? undefined : previous.previousSeries.get(old);
+      if (old === undefined || series === undefined) continue;
+      this.previousSeries.set(rule, series);
+      previous.previousSeries.delete(old);
+    }
     this.lastEvaluationMs = previous.lastEvaluationMs;
+  }
+
+  /**
+   * After the group was removed or replaced (not on shutdown): staleness markers for every series its
+   * rules last wrote, so a deleted recording rule's series ends at once, as Prometheus ends it.
+   */
+  async markStale(nowMs: number): Promise<void> {
+    const markers: RecordedSample[] = [];
+    for (const series of this.previousSeries.values()) {
+      for (const labels of series.values()) markers.push({ labels, value: Number.NaN, stale: true });
+    }
+    this.previousSeries.clear();
+    if (markers.length === 0) return;
+    try {
+      await this.context.record(this.tenant, nowMs, markers);
+    } catch (error) {
+      this.context.onError(this, undefined, `writing staleness markers: ${(error as Error).message}`);
+    }
   }
 
   /** Pending and firing alerts per alerting rule, keyed by rule identity, for the state file. */
@@ -179,12 +219,24 @@ export class RuleGroup {
     await this.running;
   }
 
+  /** Staleness markers for series the rule wrote last time and not now; remembers this evaluation's. */
+  private staleMarkers(rule: Rule, written: RecordedSample[]): RecordedSample[] {
+    const current = new Map(written.map((sample) => [seriesKey(sample.labels), sample.labels]));
+    const markers: RecordedSample[] = [];
+    for (const [key, labels] of this.previousSeries.get(rule) ?? []) {
+      if (!current.has(key)) markers.push({ labels, value: Number.NaN, stale: true });
+    }
+    this.previousSeries.set(rule, current);
+    return markers;
+  }
+
   /** One evaluation of every rule at `nowMs`. Errors mark the rule unhealthy; the group goes on. */
   async evaluate(nowMs: number): Promise<void> {
     const started = performance.now();
     let failures = 0;
     const due: NotifiedAlert[] = [];
-    // Prometheus's ALERTS series: 1 per pending or firing alert, so alert history can be charted.
+    // Prometheus's ALERTS series (1 per pending or firing alert, so alert history can be charted) and
+    // ALERTS_FOR_STATE (when each became active, in seconds).
     const alertSeries: RecordedSample[] = [];
     for (const rule of this.rules) {
       if (this.stopped) return;
@@ -224,7 +276,7 @@ export class RuleGroup {
         } else {
           try {
             // Samples carry the time they describe, as in Prometheus with query_offset.
-            this.context.record(this.tenant, nowMs - this.definition.queryOffsetMs, recorded);
+            await this.context.record(this.tenant, nowMs - this.definition.queryOffsetMs, [...recorded, ...this.staleMarkers(rule, recorded)]);
           } catch (error) {
             failures++;
             rule.fail(`writing recorded samples: ${(error as Error).message}`, nowMs);
@@ -238,9 +290,15 @@ export class RuleGroup {
           this.context.onError(this, rule, rule.lastError);
         }
         due.push(...rule.alertsToSend(nowMs, this.context.resendDelayMs, this.intervalMs, this.context.generatorURL(rule.definition.expr)));
+        const ruleSeries: RecordedSample[] = [];
         for (const alert of rule.alerts()) {
-          if (alert.state !== 'inactive') alertSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS', alertstate: alert.state }, value: 1 });
+          if (alert.state === 'inactive') continue;
+          ruleSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS', alertstate: alert.state }, value: 1 });
+          ruleSeries.push({ labels: { ...alert.labels, __name__: 'ALERTS_FOR_STATE' }, value: alert.activeAtMs / 1000 });
         }
+        // A resolved alert, or a pending one that turned firing, leaves its old series stale at once
+        // rather than visible for the lookback window.
+        alertSeries.push(...ruleSeries, ...this.staleMarkers(rule, ruleSeries));
       }
       rule.evaluationSeconds = (performance.now() - ruleStarted) / 1000;
     }
@@ -249,7 +307,7 @@ export class RuleGroup {
     if (due.length > 0) this.context.notify(due);
     if (alertSeries.length > 0) {
       try {
-        this.context.record(this.tenant, nowMs, alertSeries);
+        await this.context.record(this.tenant, nowMs, alertSeries);
       } catch (error) {
         this.context.onError(this, undefined, `writing ALERTS samples: ${(error as Error).message}`);
       }

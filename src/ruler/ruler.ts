@@ -1,32 +1,39 @@
-// The ruler: loads rule namespaces from the rule directory (plus the training pack), runs one
-// RuleGroup per group, reloads on file changes (fs.watch, with a bounded poll as a fallback), and
-// serves what the API needs: rule listings, Prometheus-shaped rule/alert state, rule edits, and
-// recorded samples. Knows no HTTP.
+// The ruler: loads rule namespaces from the LogQL rule directory (plus the training pack) and the
+// PromQL rule directory, runs one RuleGroup per group, reloads on file changes (fs.watch, with a
+// bounded poll as a fallback), and serves what the API needs: rule listings, Prometheus-shaped
+// rule/alert state and rule edits. Recorded samples go to the metrics store it is given. Knows no HTTP.
 
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Labels } from '../push/types.ts';
-import type { LabelMatcher } from '../store/types.ts';
 import { AlertingRule } from './alerting-rule.ts';
 import { readAlertState, writeAlertState, type SavedAlertState } from './alert-state-file.ts';
 import type { RulerConfig } from './config.ts';
 import { parseDurationMs } from '../duration/duration.ts';
 import { NotifierHub, type RulerLogger } from './notifier-hub.ts';
-import { RecordedSampleStore } from './recorded-samples.ts';
-import { RuleDirectory, type RuleNamespace, type RuleSnapshot } from './rule-directory.ts';
+import { RuleDirectory, type RuleLanguage, type RuleNamespace, type RuleSnapshot } from './rule-directory.ts';
 import { formatRuleProblem, parseRuleFile, parseRuleGroup, type ExprValidator, type RuleGroupDefinition, type RuleParseOptions, type RuleProblem } from './rule-file.ts';
-import { validateRuleExpr } from './expr-validation.ts';
+import { validatePromqlRuleExpr, validateRuleExpr } from './expr-validation.ts';
+import { missingPromqlEngine } from './promql-rule-engine.ts';
 import { writeFamily } from '../push/exposition-text.ts';
-import { RecordingRule, RuleGroup, type Rule, type RuleQueryEngine } from './rule-group.ts';
+import { RecordingRule, RuleGroup, type RecordedSample, type Rule, type RuleQueryEngine } from './rule-group.ts';
 
 export const TRAINING_RULES_PATH = fileURLToPath(new URL('../../rules/training.yaml', import.meta.url));
 export const TRAINING_NAMESPACE = 'training';
 
 export interface RulerOptions {
+  /** Evaluates LogQL rules. */
   engine: RuleQueryEngine;
+  /** Evaluates PromQL rules (promql-rule-engine.ts adapts the PromQL engine); without it they fail with a reason. */
+  promqlEngine?: RuleQueryEngine;
+  /**
+   * Stores recording-rule output and the ALERTS / ALERTS_FOR_STATE series (the server appends them to
+   * the TSDB); resolves once they are durable. Without it, recording rules fail with a reason.
+   */
+  appendSamples?: (tenant: string, timestampMs: number, samples: RecordedSample[]) => Promise<void>;
   config: RulerConfig;
-  /** The server's data directory: default rule directory `<dataDir>/rules`, recorded samples in `<dataDir>/ruler`. */
+  /** The server's data directory: default rule directories `<dataDir>/rules` and `<dataDir>/prometheus-rules`, alert state in `<dataDir>/ruler`. */
   dataDir: string;
   logger?: RulerLogger;
   /** Checks rule expressions at load time; default: the LogQL parser, metric queries only. */
@@ -44,7 +51,6 @@ export interface RulerMetrics {
   reloadFailures: number;
   lastReloadSuccessful: boolean;
   ruleFileProblems: number;
-  recordedSamples: number;
   notifications: Array<{ receiver: string; kind: string; sent: number; failedAttempts: number; dropped: number; queueLength: number }>;
 }
 
@@ -89,15 +95,19 @@ export function formatAlertValue(value: number): string {
 
 export class Ruler {
   readonly config: RulerConfig;
+  /** LogQL rule files (and the training pack). */
   readonly directory: RuleDirectory;
+  /** PromQL rule files: same layout and format, evaluated by the PromQL engine. */
+  readonly promqlDirectory: RuleDirectory;
   private readonly options: RulerOptions;
   private readonly parseOptions: RuleParseOptions;
   private readonly logger: RulerLogger;
   private readonly notifier: NotifierHub;
-  private readonly recorded: RecordedSampleStore;
   private readonly groups = new Map<string, RuleGroup>();
   private readonly defaultIntervalMs: number;
-  private watcher: FSWatcher | undefined;
+  private watchers: FSWatcher[] = [];
+  private snapshot: RuleSnapshot = { namespaces: [], problems: [], version: 0 };
+  private snapshotKey = '';
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
@@ -127,11 +137,18 @@ export class Ruler {
         path: TRAINING_RULES_PATH,
         groups: parseRuleFile(readFileSync(TRAINING_RULES_PATH, 'utf8'), TRAINING_RULES_PATH, parseOptions),
         readOnly: true,
+        language: 'logql',
       });
     }
     this.directory = new RuleDirectory({ directory: rulesDir, defaultTenant: options.config.tenant, parseOptions, builtIn });
+    const promqlRulesDir = options.config.prometheus_rules_dir === '' ? join(options.dataDir, 'prometheus-rules') : options.config.prometheus_rules_dir;
+    this.promqlDirectory = new RuleDirectory({
+      directory: promqlRulesDir,
+      defaultTenant: options.config.tenant,
+      parseOptions: { validateExpr: validatePromqlRuleExpr },
+      language: 'promql',
+    });
     this.notifier = new NotifierHub(options.config, this.logger);
-    this.recorded = new RecordedSampleStore(join(options.dataDir, 'ruler', 'recorded'), parseDurationMs(options.config.recording_retention));
     this.statePath = join(options.dataDir, 'ruler', 'alert-state.json');
   }
 
@@ -140,19 +157,22 @@ export class Ruler {
     const saved = readAlertState(this.statePath);
     if (saved.problem !== undefined) this.logger.warn({ path: this.statePath }, saved.problem);
     this.restoredState = saved.state;
-    this.apply(this.directory.scan());
+    this.apply(this.scan());
     this.restoredState = {};
     this.stateTimer = setInterval(() => this.saveState(), STATE_SAVE_INTERVAL_MS);
     this.stateTimer.unref();
-    try {
-      this.watcher = watch(this.directory.directory, { recursive: true, persistent: false }, () => this.scheduleReload());
-      this.watcher.on('error', (error) => {
-        this.logger.warn({ error: error.message, dir: this.directory.directory }, 'rule directory watch failed; relying on polling');
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch (error) {
-      this.logger.warn({ error: (error as Error).message, dir: this.directory.directory }, 'cannot watch rule directory; relying on polling');
+    for (const directory of [this.directory, this.promqlDirectory]) {
+      try {
+        const watcher = watch(directory.directory, { recursive: true, persistent: false }, () => this.scheduleReload());
+        watcher.on('error', (error) => {
+          this.logger.warn({ error: error.message, dir: directory.directory }, 'rule directory watch failed; relying on polling');
+          watcher.close();
+          this.watchers = this.watchers.filter((other) => other !== watcher);
+        });
+        this.watchers.push(watcher);
+      } catch (error) {
+        this.logger.warn({ error: (error as Error).message, dir: directory.directory }, 'cannot watch rule directory; relying on polling');
+      }
     }
     const pollMs = parseDurationMs(this.config.poll_interval);
     if (pollMs > 0) {
@@ -172,7 +192,7 @@ export class Ruler {
     this.reloading = this.reloading
       .then(() => {
         if (this.stopped) return;
-        this.apply(this.directory.scan());
+        this.apply(this.scan());
       })
       .catch((error: unknown) => {
         // An unreadable directory must not stop later reloads or crash the server.
@@ -180,6 +200,30 @@ export class Ruler {
         this.logger.error({ dir: this.directory.directory, error: (error as Error).message }, 'rule reload failed; keeping the current rules');
       });
     return this.reloading;
+  }
+
+  /**
+   * Both directories as one snapshot. A tenant's namespace names are shared by its LogQL and PromQL
+   * files (the ruler API addresses namespaces by name), so a PromQL file reusing a LogQL name is refused.
+   */
+  private scan(): RuleSnapshot {
+    const logql = this.directory.scan();
+    const promql = this.promqlDirectory.scan();
+    const namespaces = [...logql.namespaces];
+    const problems = [...logql.problems, ...promql.problems];
+    const taken = new Set(logql.namespaces.map((ns) => `${ns.tenant}\u0000${ns.namespace}`));
+    for (const ns of promql.namespaces) {
+      if (taken.has(`${ns.tenant}\u0000${ns.namespace}`)) {
+        problems.push({ path: ns.path, line: 0, column: 0, message: `namespace ${JSON.stringify(ns.namespace)} of tenant ${JSON.stringify(ns.tenant)} is already defined by a LogQL rule file; rename one of them` });
+        continue;
+      }
+      namespaces.push(ns);
+    }
+    const key = `${logql.version}:${promql.version}`;
+    const version = key === this.snapshotKey ? this.snapshot.version : this.snapshot.version + 1;
+    this.snapshotKey = key;
+    this.snapshot = { namespaces, problems, version };
+    return this.snapshot;
   }
 
   private apply(snapshot: RuleSnapshot): void {
@@ -208,8 +252,8 @@ export class Ruler {
     for (const ns of namespaces) {
       for (const definition of ns.groups) {
         const group = new RuleGroup(ns.tenant, ns.namespace, definition, this.defaultIntervalMs, {
-          engine: this.options.engine,
-          record: (tenant, timestampMs, samples) => this.recorded.append(tenant, timestampMs, samples),
+          engine: ns.language === 'promql' ? (this.options.promqlEngine ?? missingPromqlEngine) : this.options.engine,
+          record: (tenant, timestampMs, samples) => this.record(tenant, timestampMs, samples),
           notify: (alerts) => this.notifier.send(alerts),
           onEvaluation: (_group, failures) => {
             this.counts.evaluations++;
@@ -218,7 +262,7 @@ export class Ruler {
           onError: (failed, rule, message) =>
             this.logger.warn({ tenant: failed.tenant, namespace: failed.namespace, group: failed.definition.name, rule: rule?.definition.name ?? '', error: message }, 'rule evaluation failed'),
           resendDelayMs: parseDurationMs(this.config.resend_delay),
-          generatorURL: (expr) => `${this.config.external_url.replace(/\/+$/, '')}/explore?query=${encodeURIComponent(expr)}`,
+          generatorURL: (expr) => this.generatorURL(ns.language, expr),
           externalLabels: this.config.external_labels,
           externalURL: this.config.external_url,
           resolvedRetentionMs: parseDurationMs(this.config.resolved_retention),
@@ -237,7 +281,7 @@ export class Ruler {
       }
     }
     for (const [key, group] of this.groups) {
-      if (next.get(key) !== group) void group.stop();
+      if (next.get(key) !== group) void group.stop().then(() => group.markStale(Date.now()));
     }
     for (const [key, group] of next) {
       if (this.groups.get(key) !== group) group.start();
@@ -247,45 +291,67 @@ export class Ruler {
     this.logger.info({ groups: this.groups.size }, 'rules loaded');
   }
 
+  private async record(tenant: string, timestampMs: number, samples: RecordedSample[]): Promise<void> {
+    if (samples.length === 0) return;
+    if (this.options.appendSamples === undefined) throw new Error('recorded samples need the metrics store: set tsdb.enabled: true');
+    await this.options.appendSamples(tenant, timestampMs, samples);
+  }
+
+  /** Where an alert links back to: Explore with the query, on the logs or the metrics side. */
+  private generatorURL(language: RuleLanguage, expr: string): string {
+    const base = `${this.config.external_url.replace(/\/+$/, '')}/explore?query=${encodeURIComponent(expr)}`;
+    return language === 'promql' ? `${base}&source=metrics` : base;
+  }
+
   /** Problems with rule files in the latest scan (path, line, reason). */
   problems(): RuleProblem[] {
-    return this.directory.current().problems;
+    return this.snapshot.problems;
   }
 
   // ------------------------------------------------------------------------------------------------
   // Loki ruler API.
 
   namespaces(tenant: string): RuleNamespace[] {
-    return this.directory.current().namespaces.filter((ns) => ns.tenant === tenant);
+    return this.snapshot.namespaces.filter((ns) => ns.tenant === tenant);
   }
 
-  async setRuleGroup(tenant: string, namespace: string, yamlText: string): Promise<void> {
+  private find(tenant: string, namespace: string): RuleNamespace | undefined {
+    return this.snapshot.namespaces.find((ns) => ns.tenant === tenant && ns.namespace === namespace);
+  }
+
+  /**
+   * Creates or replaces a group. An existing namespace keeps its language; a new one is created in
+   * `language`'s directory (the Loki API creates LogQL namespaces, the Prometheus config API PromQL ones).
+   */
+  async setRuleGroup(tenant: string, namespace: string, yamlText: string, language: RuleLanguage = 'logql'): Promise<void> {
     // The namespace becomes a file name (percent-encoded); keep it within filesystem limits.
     if (namespace.trim() === '' || encodeURIComponent(namespace).length > 200) {
       throw new RulerRequestError('invalid namespace: it must be 1 to about 200 characters (it names a rule file)', 400);
     }
-    const parseOptions = this.parseOptions;
+    await this.reloading;
+    const existing = this.find(tenant, namespace);
+    const target = (existing?.language ?? language) === 'promql' ? this.promqlDirectory : this.directory;
     let group: RuleGroupDefinition;
     try {
-      group = parseRuleGroup(yamlText, `${namespace} (request body)`, parseOptions);
+      group = parseRuleGroup(yamlText, `${namespace} (request body)`, target === this.promqlDirectory ? { validateExpr: validatePromqlRuleExpr } : this.parseOptions);
     } catch (error) {
       throw new RulerRequestError((error as Error).message, 400);
     }
-    await this.reloading;
-    const existing = this.directory.find(tenant, namespace);
     if (existing?.readOnly) throw new RulerRequestError(`namespace ${JSON.stringify(namespace)} is the built-in training pack; turn it off with ruler.enable_training_rules: false`, 400);
     const groups = existing === undefined ? [group] : existing.groups.some((g) => g.name === group.name) ? existing.groups.map((g) => (g.name === group.name ? group : g)) : [...existing.groups, group];
-    this.apply(this.directory.writeNamespace(tenant, namespace, groups));
+    target.writeNamespace(tenant, namespace, groups);
+    this.apply(this.scan());
   }
 
   async deleteRuleGroup(tenant: string, namespace: string, groupName: string | undefined): Promise<void> {
     await this.reloading;
-    const existing = this.directory.find(tenant, namespace);
+    const existing = this.find(tenant, namespace);
     if (existing === undefined) throw new RulerRequestError('no rule groups found', 404);
     if (existing.readOnly) throw new RulerRequestError(`namespace ${JSON.stringify(namespace)} is the built-in training pack; turn it off with ruler.enable_training_rules: false`, 400);
     if (groupName !== undefined && !existing.groups.some((g) => g.name === groupName)) throw new RulerRequestError('group does not exist', 404);
     const groups = groupName === undefined ? [] : existing.groups.filter((g) => g.name !== groupName);
-    this.apply(this.directory.writeNamespace(tenant, namespace, groups));
+    (existing.language === 'promql' ? this.promqlDirectory : this.directory).writeNamespace(tenant, namespace, groups);
+    this.apply(this.scan());
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -367,23 +433,6 @@ export class Ruler {
     return { alerts };
   }
 
-  /** Recorded series: the latest sample of each matching series at `timeMs`. */
-  queryRecorded(tenant: string, matchers: LabelMatcher[], timeMs: number): Array<{ labels: Labels; timestampMs: number; value: number }> {
-    return this.recorded.instant(tenant, matchers, timeMs);
-  }
-
-  recordedLabelNames(tenant: string): string[] {
-    return this.recorded.labelNames(tenant);
-  }
-
-  recordedLabelValues(tenant: string, name: string): string[] {
-    return this.recorded.labelValues(tenant, name);
-  }
-
-  queryRecordedRange(tenant: string, matchers: LabelMatcher[], startMs: number, endMs: number, stepMs: number): Array<{ labels: Labels; samples: Array<[number, number]> }> {
-    return this.recorded.range(tenant, matchers, startMs, endMs, stepMs);
-  }
-
   // ------------------------------------------------------------------------------------------------
 
   metrics(): RulerMetrics {
@@ -407,8 +456,7 @@ export class Ruler {
       alertsPending,
       ...this.counts,
       lastReloadSuccessful: this.lastReloadSuccessful,
-      ruleFileProblems: this.directory.current().problems.length,
-      recordedSamples: this.recorded.samples,
+      ruleFileProblems: this.snapshot.problems.length,
       notifications: this.notifier.counters().map(({ receiver, kind, sent, failedAttempts, dropped, queueLength }) => ({ receiver, kind, sent, failedAttempts, dropped, queueLength })),
     };
   }
@@ -431,7 +479,6 @@ export class Ruler {
     family('rankscope_ruler_config_reload_failures_total', 'counter', 'Rule reloads that found a bad file.', [[{}, m.reloadFailures]]);
     family('rankscope_ruler_config_last_reload_successful', 'gauge', '1 when no rule file has problems.', [[{}, m.lastReloadSuccessful ? 1 : 0]]);
     family('rankscope_ruler_rule_file_problems', 'gauge', 'Problems in rule files (their last good rules keep running).', [[{}, m.ruleFileProblems]]);
-    family('rankscope_ruler_recorded_samples', 'gauge', 'Samples held by the recording-rule store.', [[{}, m.recordedSamples]]);
     const byReceiver = (pick: (n: RulerMetrics['notifications'][number]) => number): Array<[Labels, number]> =>
       m.notifications.map((n) => [{ receiver: n.receiver, kind: n.kind }, pick(n)]);
     family('rankscope_ruler_notifications_sent_total', 'counter', 'Notifications delivered, per receiver.', byReceiver((n) => n.sent));
@@ -461,7 +508,8 @@ export class Ruler {
     clearTimeout(this.debounceTimer);
     clearInterval(this.pollTimer);
     clearInterval(this.stateTimer);
-    this.watcher?.close();
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
     await this.reloading;
     await Promise.all([...this.groups.values()].map((group) => group.stop()));
     this.saveState();

@@ -243,12 +243,10 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         authEnabled: config.auth_enabled,
         queryTimeoutMs: limits.query_timeout,
         version: VERSION,
-        // The ruler serves rules, alerts, labels, label values, query and query_range under
-        // /prometheus/api/v1 (recorded samples) and /api/prom/api/v1; this plugin takes the rest there.
-        prefixes: [
-          { prefix: '/api/v1', skip: [] },
-          { prefix: '/prometheus/api/v1', skip: ['/labels', '/label/:name/values', '/query', '/query_range'] },
-        ],
+        scheduler,
+        // Recording rules write into the TSDB, so every prefix serves queries from it; the ruler
+        // serves only rules and alerts under these prefixes (ruler-routes.ts).
+        prefixes: ['/api/v1', '/prometheus/api/v1', '/api/prom/api/v1'],
       });
     }
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));

@@ -1,16 +1,19 @@
-// Prometheus HTTP API over the TSDB (shared/reference/prometheus-api.md §3), at /api/v1/… and, for
-// the paths the ruler does not already serve there, /prometheus/api/v1/…: series, labels, label
+// Prometheus HTTP API over the TSDB (shared/reference/prometheus-api.md §3), at /api/v1/…,
+// /prometheus/api/v1/… and /api/prom/api/v1/… (rules and alerts are the ruler's): series, labels, label
 // values (with limit, match[], start/end), metadata, status/buildinfo (without `features`, so Grafana
 // does not take us for Mimir), GET and POST form bodies, Prometheus' JSON envelope and error types.
 // query, query_range, format_query and query_exemplars go to a PromqlEngine plugged in by the
-// server; without one they answer 503 `unavailable`.
+// server; without one they answer 503 `unavailable`. query and query_range take a slot from the
+// server's QueryScheduler, as LogQL queries do, so heavy PromQL cannot starve ingest or other tenants.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseRfc3339Ns } from '../push/json.ts';
-import { parseSeriesSelector, SelectorError } from '../ruler/series-selector.ts';
+import { PromQLParseError } from '../promql/syntax/errors.ts';
+import { parseMetricSelector } from '../promql/syntax/parser.ts';
 import type { Labels, MetricLabelMatcher, MetricsSource } from '../tsdb/types.ts';
 import type { MetricMetadata } from '../tsdb/tsdb.ts';
 import { BadRequestError, parseStepMs, RequestParams } from './query-params.ts';
+import { TooManyOutstandingRequestsError, type QueryScheduler } from './query-scheduler.ts';
 import { resolveTenant } from './tenant.ts';
 
 /** Prometheus' result shapes, as the engine returns them (samples as [seconds, "value"]). */
@@ -25,6 +28,8 @@ export interface PromqlQueryOptions {
   timeoutMs: number;
   /** `lookback_delta` parameter (Prometheus 2.43+), when given. */
   lookbackDeltaMs?: number;
+  /** Aborts on the deadline (which started when the request arrived) or when the client goes. */
+  signal?: AbortSignal;
 }
 
 export interface PromqlAnswer {
@@ -63,8 +68,10 @@ export interface PrometheusRoutesOptions {
   authEnabled: boolean;
   queryTimeoutMs: number;
   version: string;
-  /** Path prefixes, each with the endpoints another plugin already serves under it (skipped here). */
-  prefixes: Array<{ prefix: string; skip: string[] }>;
+  /** Admission shared with LogQL queries (query-routes.ts); without one, queries run at once. */
+  scheduler?: QueryScheduler;
+  /** Path prefixes every endpoint is served under (`/api/v1`, `/prometheus/api/v1`, …). */
+  prefixes: string[];
 }
 
 const MIN_TIME_MS = -9_223_372_036_854; // Prometheus' minimum timestamp in ms (int64 ns bound)
@@ -109,9 +116,9 @@ function parseMatcherSets(params: RequestParams, required: boolean): MetricLabel
   }
   return selectors.map((selector) => {
     try {
-      return parseSeriesSelector(selector);
+      return parseMetricSelector(selector);
     } catch (error) {
-      if (error instanceof SelectorError) throw badData(`invalid parameter "match[]": ${error.message}`);
+      if (error instanceof PromQLParseError) throw badData(`invalid parameter "match[]": ${error.message}`);
       throw error;
     }
   });
@@ -247,14 +254,14 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
   endpoint('/status/buildinfo', ['GET'], async ({ reply }) =>
     success(reply, { version: options.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: '' }),
   );
-  endpoint('/query', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+  endpoint('/query', ['GET', 'POST'], async ({ request, reply, params, tenant }) => {
     const engine = engineOrUnavailable();
     const query = requireQuery(params);
     const timeMs = parsePrometheusTimeMs(params.get('time'), 'time', Date.now());
-    const answer = await engine.instantQuery(tenant, query, timeMs, queryOptions(params));
+    const answer = await scheduled(request, tenant, params, (queryOptions) => engine.instantQuery(tenant, query, timeMs, queryOptions));
     return success(reply, answer.data, answer.warnings, answer.infos);
   });
-  endpoint('/query_range', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+  endpoint('/query_range', ['GET', 'POST'], async ({ request, reply, params, tenant }) => {
     const engine = engineOrUnavailable();
     const query = requireQuery(params);
     const startMs = parsePrometheusTimeMs(params.get('start'), 'start', Number.NaN);
@@ -272,7 +279,7 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
     }
     if (stepMs <= 0) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
     if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
-    const answer = await engine.rangeQuery(tenant, query, startMs, endMs, stepMs, queryOptions(params));
+    const answer = await scheduled(request, tenant, params, (queryOptions) => engine.rangeQuery(tenant, query, startMs, endMs, stepMs, queryOptions));
     return success(reply, answer.data, answer.warnings, answer.infos);
   });
   endpoint('/format_query', ['GET', 'POST'], async ({ reply, params }) => {
@@ -287,6 +294,34 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
     return success(reply, await engine.queryExemplars(tenant, query, startMs, endMs));
   });
 
+  /**
+   * Runs an evaluation in a scheduler slot. The deadline starts when the request arrives, so time spent
+   * queued counts against it (as in Loki); a client that goes away leaves the queue and stops the query.
+   */
+  async function scheduled<T>(request: FastifyRequest, tenant: string, params: RequestParams, evaluate: (queryOptions: PromqlQueryOptions) => Promise<T>): Promise<T> {
+    const base = queryOptions(params);
+    const timeout = AbortSignal.timeout(base.timeoutMs);
+    const clientGone = new AbortController();
+    const onClose = (): void => clientGone.abort(new Error('the request was cancelled by the client'));
+    // The request stream closes once a POST form body is read; a disconnect is the socket closing.
+    const socket = request.raw.socket;
+    socket.once('close', onClose);
+    try {
+      const run = (): Promise<T> => evaluate({ ...base, signal: AbortSignal.any([timeout, clientGone.signal]) });
+      return options.scheduler === undefined ? await run() : await options.scheduler.run(tenant, AbortSignal.any([timeout, clientGone.signal]), run);
+    } catch (error) {
+      if (error instanceof TooManyOutstandingRequestsError) throw new PrometheusApiError('unavailable', 429, error.message);
+      if (engineError(error) === undefined) {
+        // Aborted while waiting for a slot: the engine never saw it.
+        if (timeout.aborted) throw new PrometheusApiError('timeout', 503, 'query timed out in query queue');
+        if (clientGone.signal.aborted) throw new PrometheusApiError('canceled', 503, 'query was canceled in query queue');
+      }
+      throw error;
+    } finally {
+      socket.off('close', onClose);
+    }
+  }
+
   function queryOptions(params: RequestParams): PromqlQueryOptions {
     const result: PromqlQueryOptions = { timeoutMs: parseTimeoutMs(params, options.queryTimeoutMs) };
     const lookback = params.get('lookback_delta');
@@ -300,9 +335,8 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
     return result;
   }
 
-  for (const { prefix, skip } of options.prefixes) {
+  for (const prefix of options.prefixes) {
     for (const { path, methods, run } of endpoints) {
-      if (skip.includes(path)) continue;
       app.route({ method: methods, url: `${prefix}${path}`, handler: handler(run) });
     }
   }

@@ -37,7 +37,7 @@ export function createPromqlApiEngine(source: MetricsSource, options: PromQLEngi
     ...(result.infos.length > 0 ? { infos: result.infos } : {}),
   });
   const queryOptions = (options: PromqlQueryOptions) => ({
-    signal: AbortSignal.timeout(options.timeoutMs),
+    signal: options.signal ?? AbortSignal.timeout(options.timeoutMs),
     ...(options.lookbackDeltaMs !== undefined ? { lookbackDeltaMs: options.lookbackDeltaMs } : {}),
   });
   return {

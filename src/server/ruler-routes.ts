@@ -1,13 +1,14 @@
-// The ruler's HTTP API, thin over src/ruler: Loki's rule-management endpoints (YAML), the
-// Prometheus-compatible rule and alert listings Grafana reads, and a Prometheus-style instant/range
-// query over recorded-rule samples. Tenants come from the server's resolver (X-Scope-OrgID rules).
+// The ruler's HTTP API, thin over src/ruler: Loki's rule-management endpoints (YAML; LogQL and PromQL
+// namespaces alike), Mimir's `/prometheus/config/v1/rules` (PromQL namespaces), and the
+// Prometheus-compatible rule and alert listings Grafana reads. Recorded samples live in the TSDB and
+// are queried through the Prometheus API (prometheus-routes.ts). Tenants come from the server's
+// resolver (X-Scope-OrgID rules).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'yaml';
 import { RulerRequestError, type Ruler } from '../ruler/index.ts';
-import { parseDurationMs } from '../duration/duration.ts';
 import { ruleGroupToObject } from '../ruler/rule-file.ts';
-import { evaluateConstant, parseSeriesSelector, SelectorError } from '../ruler/series-selector.ts';
+import type { RuleLanguage } from '../ruler/rule-directory.ts';
 
 export interface RulerRoutesOptions {
   /** Undefined when the ruler is disabled: the endpoints then answer 404 like Loki without a ruler. */
@@ -17,8 +18,6 @@ export interface RulerRoutesOptions {
 }
 
 const ACCEPTED = { status: 'success', data: null, errorType: '', error: '' };
-/** Range queries over recorded samples: Prometheus's own cap on points per series. */
-const MAX_POINTS = 11_000;
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -35,35 +34,8 @@ function yamlReply(reply: FastifyReply, value: unknown): FastifyReply {
   return reply.type('application/yaml').send(stringify(value, { lineWidth: 0 }));
 }
 
-/** Prometheus's time parameter: float Unix seconds or RFC3339. */
-function parseTimeMs(text: string | undefined, name: string, fallbackMs: number): number {
-  if (text === undefined || text === '') return fallbackMs;
-  if (/^[-+]?[0-9]+(\.[0-9]+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new PromBadData(`invalid parameter "${name}": cannot parse "${text}" to a valid timestamp`);
-  return ms;
-}
-
-function parseStepMs(text: string | undefined): number {
-  if (text === undefined || text === '') throw new PromBadData('invalid parameter "step": missing');
-  if (/^[0-9]+(\.[0-9]+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  try {
-    return parseDurationMs(text);
-  } catch {
-    throw new PromBadData(`invalid parameter "step": cannot parse "${text}" to a valid duration`);
-  }
-}
-
-class PromBadData extends Error {}
-
 function promError(reply: FastifyReply, message: string, status = 400): FastifyReply {
   return reply.code(status).send({ status: 'error', errorType: status === 400 ? 'bad_data' : 'unavailable', error: message });
-}
-
-function promValue(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (!Number.isFinite(value)) return value > 0 ? '+Inf' : '-Inf';
-  return String(value);
 }
 
 export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOptions): Promise<void> {
@@ -85,10 +57,13 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
     throw error;
   };
 
-  const listRules = async (request: FastifyRequest<{ Params: { namespace?: string } }>, reply: FastifyReply) => {
+  /** Lists namespaces: every one, or (Mimir's API) only PromQL ones. */
+  const listRules = (only: RuleLanguage | undefined) => async (request: FastifyRequest<{ Params: { namespace?: string } }>, reply: FastifyReply) => {
     const context = withRuler(request, reply);
     if (context === undefined) return reply;
-    const namespaces = context.ruler.namespaces(context.tenant).filter((ns) => request.params.namespace === undefined || ns.namespace === request.params.namespace);
+    const namespaces = context.ruler
+      .namespaces(context.tenant)
+      .filter((ns) => (only === undefined || ns.language === only) && (request.params.namespace === undefined || ns.namespace === request.params.namespace));
     if (namespaces.length === 0 || namespaces.every((ns) => ns.groups.length === 0)) {
       return reply.code(404).type('text/plain; charset=utf-8').send('no rule groups found');
     }
@@ -106,13 +81,14 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
     return yamlReply(reply, ruleGroupToObject(group));
   };
 
-  const setGroup = async (request: FastifyRequest<{ Params: { namespace: string } }>, reply: FastifyReply) => {
+  /** Creates or replaces a group; a new namespace is created in `language` (an existing one keeps its own). */
+  const setGroup = (language: RuleLanguage) => async (request: FastifyRequest<{ Params: { namespace: string } }>, reply: FastifyReply) => {
     const context = withRuler(request, reply);
     if (context === undefined) return reply;
     const body = typeof request.body === 'string' ? request.body : '';
     if (body.trim() === '') return reply.code(400).type('text/plain; charset=utf-8').send('empty request body: send one rule group as YAML');
     try {
-      await context.ruler.setRuleGroup(context.tenant, request.params.namespace, body);
+      await context.ruler.setRuleGroup(context.tenant, request.params.namespace, body, language);
     } catch (error) {
       return sendRulerError(reply, error);
     }
@@ -130,16 +106,21 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
     return reply.code(202).send(ACCEPTED);
   };
 
-  for (const prefix of ['/loki/api/v1/rules', '/api/prom/rules']) {
-    app.get(prefix, listRules);
-    app.get(`${prefix}/:namespace`, listRules);
+  const rulePrefixes: Array<{ prefix: string; language: RuleLanguage; only?: RuleLanguage }> = [
+    { prefix: '/loki/api/v1/rules', language: 'logql' },
+    { prefix: '/api/prom/rules', language: 'logql' },
+    { prefix: '/prometheus/config/v1/rules', language: 'promql', only: 'promql' },
+  ];
+  for (const { prefix, language, only } of rulePrefixes) {
+    app.get(prefix, listRules(only));
+    app.get(`${prefix}/:namespace`, listRules(only));
     app.get(`${prefix}/:namespace/:groupName`, getGroup);
-    app.post(`${prefix}/:namespace`, setGroup);
+    app.post(`${prefix}/:namespace`, setGroup(language));
     app.delete(`${prefix}/:namespace`, deleteRules);
     app.delete(`${prefix}/:namespace/:groupName`, deleteRules);
   }
 
-  for (const prefix of ['/prometheus/api/v1', '/api/prom/api/v1']) {
+  for (const prefix of ['/api/v1', '/prometheus/api/v1', '/api/prom/api/v1']) {
     app.get(`${prefix}/rules`, async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
       const context = withRuler(request, reply);
       if (context === undefined) return reply;
@@ -161,71 +142,5 @@ export async function rulerRoutes(app: FastifyInstance, options: RulerRoutesOpti
       if (context === undefined) return reply;
       return reply.send({ status: 'success', data: context.ruler.prometheusAlerts(context.tenant), errorType: '', error: '' });
     });
-
-    const instantQuery = async (request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
-      const context = withRuler(request, reply);
-      if (context === undefined) return reply;
-      try {
-        const { params, query } = queryParamsOf(request);
-        const timeMs = parseTimeMs(single(params.time), 'time', Date.now());
-        const constant = evaluateConstant(query);
-        if (constant !== undefined) return reply.send({ status: 'success', data: { resultType: 'scalar', result: [timeMs / 1000, promValue(constant)] } });
-        const result = context.ruler.queryRecorded(context.tenant, parseSeriesSelector(query), timeMs);
-        return reply.send({
-          status: 'success',
-          data: { resultType: 'vector', result: result.map((sample) => ({ metric: sample.labels, value: [sample.timestampMs / 1000, promValue(sample.value)] })) },
-        });
-      } catch (error) {
-        if (error instanceof PromBadData || error instanceof SelectorError) return promError(reply, error.message);
-        throw error;
-      }
-    };
-
-    const rangeQuery = async (request: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
-      const context = withRuler(request, reply);
-      if (context === undefined) return reply;
-      try {
-        const { params, query } = queryParamsOf(request);
-        const nowMs = Date.now();
-        const endMs = parseTimeMs(single(params.end), 'end', nowMs);
-        const startMs = parseTimeMs(single(params.start), 'start', endMs - 3_600_000);
-        const stepMs = parseStepMs(single(params.step));
-        if (endMs < startMs) throw new PromBadData('end timestamp must not be before start time');
-        if (stepMs <= 0) throw new PromBadData('zero or negative query resolution step widths are not accepted. Try a positive integer');
-        if ((endMs - startMs) / stepMs > MAX_POINTS) throw new PromBadData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
-        const result = context.ruler.queryRecordedRange(context.tenant, parseSeriesSelector(query), startMs, endMs, stepMs);
-        return reply.send({
-          status: 'success',
-          data: { resultType: 'matrix', result: result.map((series) => ({ metric: series.labels, values: series.samples.map(([t, v]) => [t / 1000, promValue(v)]) })) },
-        });
-      } catch (error) {
-        if (error instanceof PromBadData || error instanceof SelectorError) return promError(reply, error.message);
-        throw error;
-      }
-    };
-
-    app.get(`${prefix}/labels`, async (request, reply) => {
-      const context = withRuler(request, reply);
-      if (context === undefined) return reply;
-      return reply.send({ status: 'success', data: context.ruler.recordedLabelNames(context.tenant) });
-    });
-    app.get(`${prefix}/label/:name/values`, async (request: FastifyRequest<{ Params: { name: string } }>, reply) => {
-      const context = withRuler(request, reply);
-      if (context === undefined) return reply;
-      return reply.send({ status: 'success', data: context.ruler.recordedLabelValues(context.tenant, request.params.name) });
-    });
-
-    app.get(`${prefix}/query`, instantQuery);
-    app.post(`${prefix}/query`, instantQuery);
-    app.get(`${prefix}/query_range`, rangeQuery);
-    app.post(`${prefix}/query_range`, rangeQuery);
   }
-}
-
-/** Prometheus query endpoints take their parameters from the URL or a form body, and need `query`. */
-function queryParamsOf(request: FastifyRequest<{ Querystring: Query }>): { params: Query; query: string } {
-  const params: Query = { ...request.query, ...(typeof request.body === 'string' ? Object.fromEntries(new URLSearchParams(request.body)) : {}) };
-  const query = single(params.query);
-  if (query === undefined || query.trim() === '') throw new PromBadData('invalid parameter "query": missing');
-  return { params, query };
 }

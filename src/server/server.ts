@@ -4,7 +4,8 @@
 
 import { resolve } from 'node:path';
 import { compileTailFilter, createEngine, formatQuery, parseSelector } from '../logql/index.ts';
-import { startRuler, type Ruler } from '../ruler/index.ts';
+import { promqlRuleEngine, startRuler, type RecordedSample, type Ruler } from '../ruler/index.ts';
+import { PromQLEngine } from '../promql/engine/engine.ts';
 import { storeOptionsFromConfig } from '../store/config.ts';
 import { openStore } from '../store/store.ts';
 import { openObjectStore } from '../objstore/open-object-store.ts';
@@ -63,7 +64,18 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     plugins: [
       async (app) => {
         if (config.ruler.enabled) {
-          ruler = startRuler({ engine, config: config.ruler, dataDir: resolve(config.store.data_dir), logger: app.log });
+          ruler = startRuler({
+            engine,
+            ...(tsdb === undefined
+              ? {}
+              : {
+                  promqlEngine: promqlRuleEngine(new PromQLEngine(tsdb, { timeoutMs: config.limits.query_timeout })),
+                  appendSamples: (tenant: string, timestampMs: number, samples: RecordedSample[]) => appendRecorded(tsdb, tenant, timestampMs, samples),
+                }),
+            config: config.ruler,
+            dataDir: resolve(config.store.data_dir),
+            logger: app.log,
+          });
         }
         await app.register(rulerRoutes, { ruler, tenantOf: (request) => resolveTenant(request, config.auth_enabled) });
         return async () => {
@@ -72,4 +84,16 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
       },
     ],
   });
+}
+
+/** Recording-rule output and ALERTS series into the TSDB; a refused sample fails the rule with the reason. */
+async function appendRecorded(tsdb: Tsdb, tenant: string, timestampMs: number, samples: RecordedSample[]): Promise<void> {
+  const { rejected } = await tsdb.append(
+    tenant,
+    samples.map((sample) => ({ labels: sample.labels, samples: [{ timestampMs, value: sample.value, ...(sample.stale === true ? { stale: true } : {}) }] })),
+  );
+  if (rejected.length > 0) {
+    const first = rejected[0]!;
+    throw new Error(`${rejected.length} of ${samples.length} samples refused by the metrics store (first: ${first.reason} for ${JSON.stringify(first.labels)} at ${first.timestampMs})`);
+  }
 }

@@ -49,3 +49,23 @@ test('rules check validates files without a server', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('rules check --promql checks expressions as PromQL (files of ruler.prometheus_rules_dir)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rankscope-rules-check-promql-'));
+  try {
+    const gpu = join(dir, 'gpu.yaml');
+    writeFileSync(gpu, 'groups:\n  - name: g\n    rules:\n      - alert: Idle\n        expr: avg by (rank) (DCGM_FI_DEV_GPU_UTIL) < 5\n        for: 2m\n');
+    let result = rankscope('rules', 'check', '--promql', gpu);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /gpu\.yaml: SUCCESS: 1 rules found in 1 groups/);
+    // The same file is not LogQL, and a LogQL file is not PromQL.
+    assert.equal(rankscope('rules', 'check', gpu).status, 1);
+    const logs = join(dir, 'logs.yaml');
+    writeFileSync(logs, 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: sum(rate({job="x"} |= "error" [5m])) > 1\n');
+    result = rankscope('rules', 'check', '--promql', logs);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /logs\.yaml:5:\d+: could not parse expression/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

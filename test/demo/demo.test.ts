@@ -1,5 +1,6 @@
 // `rankscope demo` as a real child process: it starts, its data is queryable through the Loki API
-// (through both the run-wrapper path and the agent path), and Ctrl-C stops it with exit code 0.
+// (through both the run-wrapper path and the agent path), the ranks' remote_written metrics answer
+// PromQL, and Ctrl-C stops it with exit code 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -25,6 +26,7 @@ test('demo smoke test: starts, ships a multi-node run, answers queries, exits 0 
     await waitFor(() => /UI: +http:\/\/127\.0\.0\.1:\d+\//.test(stdout), 30_000, `the UI URL (stderr: ${stderr})`);
     const url = /UI: +(http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)![1]!;
     assert.match(stdout, /\{job="demo-train"\} \|= "Traceback"/, 'example queries are printed');
+    assert.match(stdout, /--data-urlencode 'query=avg by \(rank\) \(DCGM_FI_DEV_GPU_UTIL\{job="demo-train"\}\)'/, 'an example PromQL query is printed');
 
     // The failing rank (7, on node 1) reaches step 60 after ~4 s. Poll until both collection paths
     // delivered (runs repeat, so a slow start only delays this).
@@ -57,6 +59,35 @@ test('demo smoke test: starts, ships a multi-node run, answers queries, exits 0 
     assert.ok(warnings.length > 0, 'the NCCL warning with level=warn');
     const progress = await queryEntries(url, '{job="demo-train"} |= "it/s]"');
     assert.ok(progress.length > 0 && progress.every((entry) => !entry.line.includes('\r')), 'progress bars collapsed');
+
+    // Every rank remote_writes its GPU and training metrics: PromQL answers with one series per rank.
+    type Vector = { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    let gpu: Vector | undefined;
+    const metricsDeadline = Date.now() + 30_000;
+    while (Date.now() < metricsDeadline) {
+      gpu = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent('avg by (rank, gpu, host, run_id) (DCGM_FI_DEV_GPU_UTIL{job="demo-train"})')}`)).json()) as Vector;
+      if (new Set(gpu.data.result.map((sample) => sample.metric.rank)).size === 8) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(gpu?.status, 'success');
+    assert.deepEqual([...new Set(gpu!.data.result.map((sample) => sample.metric.rank))].sort(), ['0', '1', '2', '3', '4', '5', '6', '7']);
+    const rank5 = gpu!.data.result.find((sample) => sample.metric.rank === '5')!;
+    assert.equal(rank5.metric.gpu, '1');
+    assert.equal(rank5.metric.host, 'node-1');
+    assert.ok(rank5.metric.run_id?.startsWith('demo-'));
+    const loss = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent('max(train_loss{job="demo-train"}) > 1')}`)).json()) as Vector;
+    assert.equal(loss.data.result.length, 1, 'the loss the ranks print is also a metric');
+
+    // The demo's PromQL rule: the failing rank's GPU idles, and the alert names it.
+    let idle: { labels: Record<string, string> } | undefined;
+    const alertDeadline = Date.now() + 30_000;
+    while (idle === undefined && Date.now() < alertDeadline) {
+      const alerts = (await (await fetch(`${url}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
+      idle = alerts.data.alerts.find((alert) => alert.labels.alertname === 'RankGpuIdle' && alert.state === 'firing');
+      if (idle === undefined) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.ok(idle, 'the PromQL GPU-idle alert fires for the failing rank');
+    assert.equal(idle.labels.rank, '7');
 
     child.kill('SIGINT');
     const result = await exited;

@@ -16,7 +16,9 @@ test('2 nodes × 2 ranks: progress, loss lines, NCCL warning, a failing rank and
       // Long enough that node 0 is still running when node 1 fails, even if node 1 starts late.
       steps: 100,
       stepMs: 30,
-      failure: { rank: 3, step: 12 },
+      // Step 40 (1.2 s in): node 0's rank 0 must reach step 5 first even when its processes start
+      // up to a second after node 1's on a loaded machine (step 12 failed 1 run in 3 at load 11).
+      failure: { rank: 3, step: 40 },
       runId: 'sim-1',
       output: () => ({ kind: 'files', dir }),
     });
@@ -43,7 +45,7 @@ test('2 nodes × 2 ranks: progress, loss lines, NCCL warning, a failing rank and
     assert.match(readFileSync(join(dir, 'node-1-rank2.stdout.log'), 'utf8'), /NCCL WARN/);
     const failing = readFileSync(join(dir, 'node-1-rank3.stderr.log'), 'utf8');
     assert.match(failing, /Traceback \(most recent call last\):\n(  .*\n)+torch\.OutOfMemoryError: CUDA out of memory/);
-    assert.doesNotMatch(readFileSync(join(dir, 'node-1-rank3.stdout.log'), 'utf8'), /^step 13 /m, 'the failing rank stops at its step');
+    assert.doesNotMatch(readFileSync(join(dir, 'node-1-rank3.stdout.log'), 'utf8'), /^step 41 /m, 'the failing rank stops at its step');
     const launcher = readFileSync(join(dir, 'node-1-launcher.log'), 'utf8');
     assert.match(launcher, /ChildFailedError: \n=+\n\/workspace\/train\.py FAILED/);
     assert.match(launcher, /rank {6}: 3 \(local_rank: 1\)/);

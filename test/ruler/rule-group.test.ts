@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
 import type { NotifiedAlert } from '../../src/ruler/alerting-rule.ts';
-import type { RecordedSample } from '../../src/ruler/recorded-samples.ts';
+import type { RecordedSample } from '../../src/ruler/rule-group.ts';
 import { parseRuleFile } from '../../src/ruler/rule-file.ts';
 import { RuleGroup, type RuleGroupContext } from '../../src/ruler/rule-group.ts';
 
@@ -45,7 +45,9 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
         return { resultType: 'vector', samples: [{ labels: { job: 'a' }, value: 7, timestampMs: Number(params.endNs / 1_000_000n) }], stats };
       },
     },
-    record: (_tenant, timestampMs, samples) => recorded.push({ timestampMs, samples }),
+    record: (_tenant, timestampMs, samples) => {
+      recorded.push({ timestampMs, samples });
+    },
     notify: (alerts) => notified.push(...alerts),
     onEvaluation: () => evaluations++,
     onError: (_group, rule, message) => errors.push(`${rule?.definition.name ?? '(group)'}: ${message}`),
@@ -70,8 +72,14 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
   }
   assert.deepEqual(recorded, [
     { timestampMs: nowMs - 30_000, samples: [{ labels: { job: 'a', team: 'ml', __name__: 'job:errors:count1m' }, value: 7 }] },
-    // Prometheus's ALERTS series for the active alert, at the evaluation time.
-    { timestampMs: nowMs, samples: [{ labels: { job: 'a', severity: 'page', alertname: 'Logs', __name__: 'ALERTS', alertstate: 'firing' }, value: 1 }] },
+    // Prometheus's ALERTS and ALERTS_FOR_STATE series for the active alert, at the evaluation time.
+    {
+      timestampMs: nowMs,
+      samples: [
+        { labels: { job: 'a', severity: 'page', alertname: 'Logs', __name__: 'ALERTS', alertstate: 'firing' }, value: 1 },
+        { labels: { job: 'a', severity: 'page', alertname: 'Logs', __name__: 'ALERTS_FOR_STATE' }, value: nowMs / 1000 },
+      ],
+    },
   ]);
   assert.deepEqual(errors, ['Broken: query timed out']);
   assert.equal(group.rules[1]!.health, 'err');
@@ -100,4 +108,71 @@ test('a log query result is a rule error that says what to write instead', async
   });
   await group.evaluate(Date.now());
   assert.match(errors[0]!, /rules need a metric query such as count_over_time/);
+});
+
+test('series a rule wrote last time and not now get staleness markers (recorded, ALERTS, ALERTS_FOR_STATE)', async () => {
+  const [staleGroup] = parseRuleFile(
+    'groups:\n  - name: g\n    rules:\n      - record: job:x\n        expr: sum by (job) (count_over_time({job=~".+"}[1m]))\n      - alert: Any\n        expr: sum by (job) (count_over_time({job=~".+"}[1m])) > 0\n',
+    'g.yaml',
+  );
+  let jobs = ['a', 'b'];
+  const written: Array<{ timestampMs: number; samples: RecordedSample[] }> = [];
+  const group = new RuleGroup('t', 'ns', staleGroup!, 60_000, {
+    engine: { query: async () => ({ resultType: 'vector', samples: jobs.map((job) => ({ labels: { job }, value: 1, timestampMs: 0 })), stats }) },
+    record: (_tenant, timestampMs, samples) => {
+      written.push({ timestampMs, samples });
+    },
+    notify: () => undefined,
+    onEvaluation: () => undefined,
+    onError: () => undefined,
+    resendDelayMs: 60_000,
+    generatorURL: () => '',
+    externalLabels: {},
+    externalURL: '',
+    resolvedRetentionMs: 900_000,
+    queryTimeoutMs: 5000,
+  });
+  await group.evaluate(1_000_000);
+  assert.ok(written.every((w) => w.samples.every((sample) => sample.stale === undefined)), 'nothing is stale on the first evaluation');
+  written.length = 0;
+  jobs = ['a'];
+  await group.evaluate(1_060_000);
+  const stale = written.flatMap((w) => w.samples.filter((sample) => sample.stale === true).map((sample) => [w.timestampMs, sample.labels.__name__, sample.labels.job]));
+  assert.deepEqual(stale, [
+    [1_060_000, 'job:x', 'b'],
+    [1_060_000, 'ALERTS', 'b'],
+    [1_060_000, 'ALERTS_FOR_STATE', 'b'],
+  ]);
+  assert.ok(written.flatMap((w) => w.samples).every((sample) => sample.stale === true || sample.labels.job === 'a'));
+});
+
+test('a removed or replaced group marks stale what its rules wrote, except what an identical rule takes over', async () => {
+  const file = (exprB: string) =>
+    `groups:\n  - name: g\n    rules:\n      - record: job:a\n        expr: sum by (job) (count_over_time({job="a"}[1m]))\n      - record: job:b\n        expr: ${exprB}\n`;
+  const written: RecordedSample[] = [];
+  const context: RuleGroupContext = {
+    engine: { query: async () => ({ resultType: 'vector', samples: [{ labels: { job: 'x' }, value: 1, timestampMs: 0 }], stats }) },
+    record: (_tenant, _timestampMs, samples) => {
+      written.push(...samples);
+    },
+    notify: () => undefined,
+    onEvaluation: () => undefined,
+    onError: () => undefined,
+    resendDelayMs: 60_000,
+    generatorURL: () => '',
+    externalLabels: {},
+    externalURL: '',
+    resolvedRetentionMs: 900_000,
+    queryTimeoutMs: 5000,
+  };
+  const old = new RuleGroup('t', 'ns', parseRuleFile(file('sum by (job) (count_over_time({job="b"}[1m]))'), 'g.yaml')[0]!, 60_000, context);
+  await old.evaluate(1_000_000);
+  const replacement = new RuleGroup('t', 'ns', parseRuleFile(file('sum by (job) (count_over_time({job="c"}[1m]))'), 'g.yaml')[0]!, 60_000, context);
+  replacement.copyStateFrom(old);
+  written.length = 0;
+  await old.markStale(1_010_000);
+  assert.deepEqual(written, [{ labels: { job: 'x', __name__: 'job:b' }, value: Number.NaN, stale: true }], "job:a is the replacement's now; job:b changed");
+  written.length = 0;
+  await replacement.markStale(1_020_000);
+  assert.deepEqual(written.map((sample) => sample.labels.__name__), ['job:a']);
 });

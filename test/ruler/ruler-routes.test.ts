@@ -1,5 +1,5 @@
 // The ruler API over real HTTP (127.0.0.1, random port): Loki's rule management in YAML, the
-// Prometheus-shaped rules/alerts listings Grafana reads, and recorded samples read back by name.
+// Prometheus-shaped rules/alerts listings Grafana reads, and what the rules hand to the metrics store.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parse } from 'yaml';
 import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
-import { defaultRulerConfig, startRuler, type Ruler } from '../../src/ruler/index.ts';
+import { defaultRulerConfig, startRuler, type RecordedSample, type Ruler } from '../../src/ruler/index.ts';
 import { rulerRoutes } from '../../src/server/ruler-routes.ts';
 
 const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
@@ -16,6 +16,8 @@ const root = mkdtempSync(join(tmpdir(), 'rankscope-routes-'));
 let app: FastifyInstance;
 let ruler: Ruler;
 let base: string;
+/** What the ruler appended to the metrics store, per tenant. */
+const appended: Array<{ tenant: string; timestampMs: number; samples: RecordedSample[] }> = [];
 
 class NoAuthError extends Error {
   statusCode = 401;
@@ -31,7 +33,15 @@ before(async () => {
       return { resultType: 'vector', samples: [{ labels: { pod: 'p1' }, value: 3, timestampMs }], stats };
     },
   };
-  ruler = startRuler({ engine, config: defaultRulerConfig({ poll_interval: '1h', enable_training_rules: true }), dataDir: join(root, 'data'), logger: { info() {}, warn() {}, error() {} } });
+  ruler = startRuler({
+    engine,
+    appendSamples: async (tenant, timestampMs, samples) => {
+      appended.push({ tenant, timestampMs, samples });
+    },
+    config: defaultRulerConfig({ poll_interval: '1h', enable_training_rules: true }),
+    dataDir: join(root, 'data'),
+    logger: { info() {}, warn() {}, error() {} },
+  });
   app = Fastify();
   await app.register(rulerRoutes, {
     ruler,
@@ -157,38 +167,21 @@ test('rule groups are set, listed, fetched and deleted per namespace (Loki API)'
   const alerts = (await (await fetch(`${base}/prometheus/api/v1/alerts`, { headers })).json()) as { status: string; data: { alerts: Array<{ state: string }> } };
   assert.equal(alerts.data.alerts[0]!.state, 'pending');
 
-  // Recorded samples read back by metric name, instant and range.
-  const vector = await until('recorded samples', async () => {
-    const body = (await (await fetch(`${base}/prometheus/api/v1/query?query=${encodeURIComponent('job:lines:rate1m{job="train"}')}`, { headers })).json()) as {
-      status: string;
-      data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
-    };
-    return body.data.result.length > 0 ? body : undefined;
-  });
-  assert.equal(vector.data.resultType, 'vector');
-  assert.deepEqual(vector.data.result[0]!.metric, { __name__: 'job:lines:rate1m', job: 'train' });
-  assert.equal(vector.data.result[0]!.value[1], '42.5');
-  const nowSeconds = Date.now() / 1000;
-  const matrix = (await (await fetch(`${base}/prometheus/api/v1/query_range?query=job:lines:rate1m&start=${nowSeconds - 5}&end=${nowSeconds}&step=1`, { headers })).json()) as {
-    data: { resultType: string; result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
-  };
-  assert.equal(matrix.data.resultType, 'matrix');
-  assert.deepEqual(matrix.data.result.map((s) => s.metric.job), ['eval', 'train']);
-  const names = (await (await fetch(`${base}/prometheus/api/v1/label/__name__/values`, { headers })).json()) as { data: string[] };
-  assert.deepEqual(names.data, ['ALERTS', 'job:lines:rate1m']);
-  const labelNames = (await (await fetch(`${base}/prometheus/api/v1/labels`, { headers })).json()) as { data: string[] };
-  assert.deepEqual(labelNames.data, ['__name__', 'alertname', 'alertstate', 'job', 'pod', 'severity']);
-  // Prometheus's ALERTS series records the pending alert.
-  const alertsSeries = (await (await fetch(`${base}/prometheus/api/v1/query?query=${encodeURIComponent('ALERTS{alertstate="pending"}')}`, { headers })).json()) as {
-    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
-  };
-  assert.deepEqual(alertsSeries.data.result.map((r) => [r.metric.alertname, r.metric.pod, r.value[1]]), [['ManyTracebacks', 'p1', '1']]);
-  // Grafana's Prometheus data source health check.
-  const health = (await (await fetch(`${base}/prometheus/api/v1/query?query=1%2B1&time=4000`, { headers })).json()) as { data: { resultType: string; result: [number, string] } };
-  assert.deepEqual(health.data, { resultType: 'scalar', result: [4000, '2'] });
-  const bad = await fetch(`${base}/prometheus/api/v1/query?query=${encodeURIComponent('rate(x[5m])')}`, { headers });
-  assert.equal(bad.status, 400);
-  assert.match(((await bad.json()) as { error: string }).error, /only series selectors are supported/);
+  // Recorded samples and Prometheus's ALERTS / ALERTS_FOR_STATE series go to the metrics store.
+  const names = (tenant: string) => new Set(appended.filter((a) => a.tenant === tenant).flatMap((a) => a.samples.map((sample) => sample.labels.__name__)));
+  assert.deepEqual([...names('team-a')].sort(), ['ALERTS', 'ALERTS_FOR_STATE', 'job:lines:rate1m']);
+  const recorded = appended.find((a) => a.tenant === 'team-a' && a.samples.some((sample) => sample.labels.__name__ === 'job:lines:rate1m'))!;
+  assert.deepEqual(recorded.samples, [
+    { labels: { job: 'train', __name__: 'job:lines:rate1m' }, value: 42.5 },
+    { labels: { job: 'eval', __name__: 'job:lines:rate1m' }, value: 1 },
+  ]);
+  const alertSamples = appended.find((a) => a.tenant === 'team-a' && a.samples.some((sample) => sample.labels.__name__ === 'ALERTS'))!.samples;
+  assert.deepEqual(alertSamples[0], { labels: { alertname: 'ManyTracebacks', pod: 'p1', severity: 'warning', __name__: 'ALERTS', alertstate: 'pending' }, value: 1 });
+  assert.equal(alertSamples[1]!.labels.__name__, 'ALERTS_FOR_STATE');
+  assert.ok(Math.abs(alertSamples[1]!.value - Date.now() / 1000) < 60, 'ALERTS_FOR_STATE holds when the alert became active, in seconds');
+  // The same listings under /api/v1, where Grafana's Prometheus data source reads them.
+  const apiRules = (await (await fetch(`${base}/api/v1/rules`, { headers })).json()) as { data: { groups: Array<{ file: string }> } };
+  assert.deepEqual(apiRules.data.groups.map((group) => group.file), ['ops']);
 
   response = await fetch(`${base}/loki/api/v1/rules/ops/throughput`, { method: 'DELETE', headers });
   assert.equal(response.status, 202);
