@@ -7,7 +7,8 @@
 import type { Labels } from '../push/types.ts';
 import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } from '../push/remote-write-encode.ts';
 import type { RemoteWriteMetadata } from '../push/remote-write-decode.ts';
-import { seededRandom, type RankIdentity } from './rank-output.ts';
+import type { RankIdentity } from './rank-output.ts';
+import { seededRandom } from './torch-output.ts';
 
 /** A batch a second: 8 ranks make 8 small requests a second, far below what ingest notices. */
 const FLUSH_INTERVAL_MS = 1000;
