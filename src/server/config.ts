@@ -10,6 +10,7 @@ import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 import { trainingConfigSchema } from '../training/config.ts';
 import { tsdbConfigSchema } from '../tsdb/config.ts';
+import { pushgatewayConfigSchema } from '../pushgateway/config.ts';
 import { parseDurationMs } from '../duration/duration.ts';
 
 /** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
@@ -207,6 +208,7 @@ export const serverConfigSchema = z
     ruler: rulerConfigSchema.prefault({}),
     training: trainingConfigSchema.prefault({}),
     tsdb: tsdbConfigSchema.prefault({}),
+    pushgateway: pushgatewayConfigSchema.prefault({}),
   })
   .strict()
   .refine((config) => config.auth.tokens_file === '' || config.auth_enabled, {

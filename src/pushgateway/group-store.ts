@@ -1,0 +1,252 @@
+// The Pushgateway's state: per tenant, the pushed groups (one per grouping key), each with its metric
+// families, the time of its last successful and last failed push, and rankscope's opt-in TTL. Pure: no
+// HTTP, no files, no clock of its own (callers pass `nowMs`), so every rule below is testable alone.
+//
+// Rules (Pushgateway 1.x, shared/reference/prometheus-api.md §4.1, checked against Debian's 1.5.1):
+// - a sample's labels of the grouping key's names are overwritten by the key; `instance` is "" when absent;
+// - PUT replaces every family of the group, POST only the families of the names it carries;
+// - a push is checked against all groups as they would be after it: one type per metric name, no two
+//   series with the same name and labels, no timestamps, no name rankscope's own /metrics uses. A push
+//   that fails is not applied but sets the group's push_failure_time_seconds (creating the group);
+// - push_time_seconds and push_failure_time_seconds belong to the group and override pushed ones.
+
+import type { ExpositionType, ParsedExposition } from '../push/exposition-parse.ts';
+import type { Labels } from '../push/types.ts';
+import { groupingKeyId } from './grouping-key.ts';
+
+export type FamilyType = 'COUNTER' | 'GAUGE' | 'HISTOGRAM' | 'SUMMARY' | 'UNTYPED';
+
+export interface PushedSample {
+  /** The sample's own name (`h_bucket`, `s_sum`, …). */
+  name: string;
+  /** Final labels: body labels, then the grouping key over them, `instance` defaulting to "". */
+  labels: Labels;
+  value: number;
+}
+
+export interface PushedFamily {
+  type: FamilyType;
+  help?: string;
+  /** When the push that brought this family was applied. */
+  pushTimeMs: number;
+  samples: PushedSample[];
+}
+
+export interface PushGroup {
+  /** The grouping key, `job` included. */
+  labels: Labels;
+  families: Record<string, PushedFamily>;
+  /** 0 = never. */
+  pushTimeMs: number;
+  /** 0 = never. */
+  pushFailureTimeMs: number;
+  /** rankscope extension: the group is removed this long after its last successful push; absent = never. */
+  ttlMs?: number;
+  /** When the group was first created (a TTL counts from here until the first successful push). */
+  createdMs: number;
+}
+
+export type PushMethod = 'PUT' | 'POST';
+
+export const PUSH_TIME_METRIC = 'push_time_seconds';
+export const PUSH_FAILURE_TIME_METRIC = 'push_failure_time_seconds';
+export const PUSH_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway succeeded.';
+export const PUSH_FAILURE_TIME_HELP = 'Last Unix time when changing this group in the Pushgateway failed.';
+
+/** Names our own /metrics exposes: a pushed family of such a name would collide with them. */
+const RESERVED_NAME_PREFIX = 'rankscope_';
+
+/** A push the consistency check refused; the message follows the Pushgateway's 400 body. */
+export class PushRejectedError extends Error {
+  override name = 'PushRejectedError';
+  constructor(reasons: string[]) {
+    super(`pushed metrics are invalid or inconsistent with existing metrics: ${reasons.length === 1 ? reasons[0] : `${reasons.length} error(s) occurred:\n${reasons.map((reason) => `* ${reason}`).join('\n')}`}`);
+  }
+}
+
+/** Families of one push, labelled for its group; throws PushRejectedError on timestamps. */
+export function familiesOfPush(parsed: ParsedExposition, groupLabels: Labels, nowMs: number): Record<string, PushedFamily> {
+  const families: Record<string, PushedFamily> = {};
+  const reasons: string[] = [];
+  for (const sample of parsed.samples) {
+    if (sample.timestampMs !== undefined) {
+      reasons.push('pushed metrics must not have timestamps');
+      break;
+    }
+    if (sample.family === PUSH_TIME_METRIC || sample.family === PUSH_FAILURE_TIME_METRIC) continue;
+    let family = families[sample.family];
+    if (family === undefined) {
+      const parsedFamily = parsed.families.get(sample.family);
+      family = { type: familyTypeOf(parsedFamily?.type ?? 'untyped'), pushTimeMs: nowMs, samples: [] };
+      if (parsedFamily?.help !== undefined) family.help = parsedFamily.help;
+      families[sample.family] = family;
+    }
+    const labels: Labels = { ...sample.labels, ...groupLabels };
+    labels.instance ??= '';
+    family.samples.push({ name: sample.name, labels, value: sample.value });
+  }
+  if (reasons.length > 0) throw new PushRejectedError(reasons);
+  return families;
+}
+
+function familyTypeOf(type: ExpositionType): FamilyType {
+  switch (type) {
+    case 'counter':
+      return 'COUNTER';
+    case 'gauge':
+      return 'GAUGE';
+    case 'histogram':
+      return 'HISTOGRAM';
+    case 'summary':
+      return 'SUMMARY';
+    default:
+      return 'UNTYPED';
+  }
+}
+
+/** The series a group exposes, as the Pushgateway's /metrics lists them: its families, then its push times. */
+export function exposedSamples(group: PushGroup): PushedSample[] {
+  const samples: PushedSample[] = [];
+  for (const family of Object.values(group.families)) samples.push(...family.samples);
+  const timeLabels: Labels = { ...group.labels };
+  timeLabels.instance ??= '';
+  samples.push({ name: PUSH_TIME_METRIC, labels: timeLabels, value: group.pushTimeMs / 1000 });
+  samples.push({ name: PUSH_FAILURE_TIME_METRIC, labels: timeLabels, value: group.pushFailureTimeMs / 1000 });
+  return samples;
+}
+
+export interface PushResult {
+  group: PushGroup;
+  /** The group before the push (undefined when it is new). */
+  previous: PushGroup | undefined;
+}
+
+/** All tenants' groups. Mutations return the new group; callers persist and sample after each one. */
+export class PushGroupStore {
+  private readonly tenants = new Map<string, Map<string, PushGroup>>();
+
+  /** Restores groups (from the groups file). */
+  load(tenant: string, groups: PushGroup[]): void {
+    const byKey = this.groupsOf(tenant);
+    for (const group of groups) byKey.set(groupingKeyId(group.labels), group);
+  }
+
+  tenantIds(): string[] {
+    return [...this.tenants.keys()];
+  }
+
+  groups(tenant: string): PushGroup[] {
+    return [...(this.tenants.get(tenant)?.values() ?? [])];
+  }
+
+  get(tenant: string, groupLabels: Labels): PushGroup | undefined {
+    return this.tenants.get(tenant)?.get(groupingKeyId(groupLabels));
+  }
+
+  /**
+   * Applies a push of already-labelled families (see familiesOfPush), or records its failure and
+   * throws PushRejectedError. `ttlMs` undefined keeps the group's TTL; 0 removes it.
+   */
+  push(tenant: string, method: PushMethod, groupLabels: Labels, families: Record<string, PushedFamily> | PushRejectedError, nowMs: number, ttlMs?: number): PushResult {
+    const byKey = this.groupsOf(tenant);
+    const key = groupingKeyId(groupLabels);
+    const previous = byKey.get(key);
+    let candidate: PushGroup;
+    let reasons: string[];
+    if (families instanceof PushRejectedError) {
+      candidate = previous ?? newGroup(groupLabels, nowMs);
+      reasons = [families.message.replace(/^pushed metrics are invalid or inconsistent with existing metrics: /, '')];
+    } else {
+      const merged = method === 'PUT' ? { ...families } : { ...previous?.families, ...families };
+      candidate = { ...(previous ?? newGroup(groupLabels, nowMs)), families: merged, pushTimeMs: nowMs };
+      reasons = this.inconsistencies(byKey, key, candidate);
+    }
+    if (reasons.length > 0) {
+      const failed: PushGroup = { ...(previous ?? newGroup(groupLabels, nowMs)), pushFailureTimeMs: nowMs };
+      if (ttlMs !== undefined && previous === undefined) setTtl(failed, ttlMs);
+      byKey.set(key, failed);
+      throw new PushRejectedError(reasons);
+    }
+    if (ttlMs !== undefined) setTtl(candidate, ttlMs);
+    byKey.set(key, candidate);
+    return { group: candidate, previous };
+  }
+
+  /** Removes a group; returns it, or undefined when there was none. */
+  delete(tenant: string, groupLabels: Labels): PushGroup | undefined {
+    const byKey = this.tenants.get(tenant);
+    const key = groupingKeyId(groupLabels);
+    const group = byKey?.get(key);
+    byKey?.delete(key);
+    return group;
+  }
+
+  /** Removes and returns the groups whose TTL ran out at `nowMs`. */
+  expire(nowMs: number): Array<{ tenant: string; group: PushGroup }> {
+    const expired: Array<{ tenant: string; group: PushGroup }> = [];
+    for (const [tenant, byKey] of this.tenants) {
+      for (const [key, group] of byKey) {
+        if (group.ttlMs === undefined) continue;
+        if (nowMs >= Math.max(group.pushTimeMs, group.createdMs) + group.ttlMs) {
+          byKey.delete(key);
+          expired.push({ tenant, group });
+        }
+      }
+    }
+    return expired;
+  }
+
+  /** What would be wrong with all groups once `candidate` replaces the group at `key`. */
+  private inconsistencies(byKey: Map<string, PushGroup>, key: string, candidate: PushGroup): string[] {
+    const reasons: string[] = [];
+    const typeOf = new Map<string, { type: FamilyType; group: Labels }>();
+    const seenSeries = new Set<string>();
+    const check = (group: PushGroup): void => {
+      for (const [name, family] of Object.entries(group.families)) {
+        if (name.startsWith(RESERVED_NAME_PREFIX)) {
+          reasons.push(`metric family ${name} collides with rankscope's own metrics (the ${RESERVED_NAME_PREFIX} prefix is reserved)`);
+        }
+        const known = typeOf.get(name);
+        if (known === undefined) typeOf.set(name, { type: family.type, group: group.labels });
+        for (const sample of family.samples) {
+          if (known !== undefined && known.type !== family.type) {
+            reasons.push(`collected metric ${JSON.stringify(sample.name)} ${formatLabelSet(sample.labels)} is ${family.type}, but the metric is ${known.type} in group ${formatLabelSet(known.group)}`);
+          }
+          const seriesKey = `${sample.name}${formatLabelSet(sample.labels)}`;
+          if (seenSeries.has(seriesKey)) reasons.push(`collected metric ${JSON.stringify(sample.name)} ${formatLabelSet(sample.labels)} was collected before with the same name and label values`);
+          seenSeries.add(seriesKey);
+        }
+      }
+    };
+    // Existing groups first, so a clash is reported against the group that was there before.
+    for (const [otherKey, group] of byKey) if (otherKey !== key) check(group);
+    check(candidate);
+    return reasons;
+  }
+
+  private groupsOf(tenant: string): Map<string, PushGroup> {
+    let byKey = this.tenants.get(tenant);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.tenants.set(tenant, byKey);
+    }
+    return byKey;
+  }
+}
+
+function newGroup(labels: Labels, nowMs: number): PushGroup {
+  return { labels: { ...labels }, families: {}, pushTimeMs: 0, pushFailureTimeMs: 0, createdMs: nowMs };
+}
+
+function setTtl(group: PushGroup, ttlMs: number): void {
+  if (ttlMs > 0) group.ttlMs = ttlMs;
+  else delete group.ttlMs;
+}
+
+/** `{a="1",b="2"}` with names sorted. */
+export function formatLabelSet(labels: Labels): string {
+  return `{${Object.keys(labels)
+    .sort()
+    .map((name) => `${name}=${JSON.stringify(labels[name])}`)
+    .join(',')}}`;
+}

@@ -1,0 +1,170 @@
+// The Pushgateway, embedded: pushed groups (group-store.ts) kept durable in a file (group-file.ts) and
+// written into the TSDB by the sampler (sampler.ts) at each push and every sample interval, with the
+// opt-in TTL applied at each tick. Every change runs in one queue, so a push's consistency check, its
+// file write and its samples are never interleaved with another change, and a DELETE keeps its order
+// relative to pushes (as the Pushgateway guarantees).
+
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { parseExposition } from '../push/exposition-parse.ts';
+import type { Labels } from '../push/types.ts';
+import { readGroupsFile, writeGroupsFile, type GroupsByTenant } from './group-file.ts';
+import { familiesOfPush, PushGroupStore, PushRejectedError, type PushGroup, type PushMethod } from './group-store.ts';
+import { groupingKeyId } from './grouping-key.ts';
+import { PushSampler, type MetricsAppender } from './sampler.ts';
+
+export interface PushgatewayOptions {
+  /** The groups file lives at `<dataDir>/pushgateway/groups.json`. */
+  dataDir: string;
+  metrics: MetricsAppender;
+  /** How often every group's last values are written (Prometheus' scrape_interval of a Pushgateway). */
+  sampleIntervalMs: number;
+  /** TTL of groups pushed without one; 0 = groups live until deleted (the Pushgateway's behaviour). */
+  defaultTtlMs: number;
+  now?: () => number;
+  onError?: (error: Error) => void;
+}
+
+export class PushBodyError extends Error {
+  override name = 'PushBodyError';
+}
+
+export class Pushgateway {
+  private readonly options: PushgatewayOptions;
+  private readonly store = new PushGroupStore();
+  private readonly sampler: PushSampler;
+  private readonly filePath: string;
+  private readonly now: () => number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly startTimeMs: number;
+
+  private constructor(options: PushgatewayOptions) {
+    this.options = options;
+    this.sampler = new PushSampler(options.metrics);
+    this.filePath = join(options.dataDir, 'pushgateway', 'groups.json');
+    this.now = options.now ?? Date.now;
+    this.startTimeMs = this.now();
+  }
+
+  /** Loads the groups pushed before a restart and starts sampling. */
+  static async open(options: PushgatewayOptions): Promise<Pushgateway> {
+    const gateway = new Pushgateway(options);
+    const saved = await readGroupsFile(gateway.filePath);
+    for (const [tenant, groups] of Object.entries(saved)) gateway.store.load(tenant, groups);
+    gateway.scheduleTick();
+    return gateway;
+  }
+
+  get sampleIntervalMs(): number {
+    return this.options.sampleIntervalMs;
+  }
+
+  /**
+   * Applies a text-format push (gzip-compressed when `contentEncoding` says so). Throws PushBodyError
+   * for an unreadable body (nothing recorded), PushRejectedError for a push the consistency check
+   * refuses (the group's failure time is recorded). `ttlMs` undefined: the group keeps its TTL, or
+   * gets the default when new.
+   */
+  push(tenant: string, method: PushMethod, groupLabels: Labels, body: Buffer, contentEncoding: string | undefined, ttlMs?: number): Promise<PushGroup> {
+    return this.enqueue(async () => {
+      const text = decodeBody(body, contentEncoding);
+      let parsed;
+      try {
+        parsed = parseExposition(text, 'prometheus-text');
+      } catch (error) {
+        throw new PushBodyError(`text format parsing error in ${(error as Error).message}`);
+      }
+      const nowMs = this.now();
+      let families;
+      try {
+        families = familiesOfPush(parsed, groupLabels, nowMs);
+      } catch (error) {
+        if (!(error instanceof PushRejectedError)) throw error;
+        families = error;
+      }
+      const isNew = this.store.get(tenant, groupLabels) === undefined;
+      const effectiveTtlMs = ttlMs ?? (isNew && this.options.defaultTtlMs > 0 ? this.options.defaultTtlMs : undefined);
+      try {
+        const { group } = this.store.push(tenant, method, groupLabels, families, nowMs, effectiveTtlMs);
+        await this.persist();
+        await this.sampler.sample(tenant, groupingKeyId(group.labels), group, nowMs);
+        return group;
+      } catch (error) {
+        if (error instanceof PushRejectedError) {
+          await this.persist();
+          await this.sampler.sample(tenant, groupingKeyId(groupLabels), this.store.get(tenant, groupLabels), nowMs);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Removes a group (a no-op when there is none); its series get staleness markers. */
+  delete(tenant: string, groupLabels: Labels): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.store.delete(tenant, groupLabels) === undefined) return;
+      await this.persist();
+      await this.sampler.sample(tenant, groupingKeyId(groupLabels), undefined, this.now());
+    });
+  }
+
+  groups(tenant: string): PushGroup[] {
+    return this.store.groups(tenant);
+  }
+
+  /** Expires groups past their TTL and writes every group's values at the current time. */
+  tick(): Promise<void> {
+    return this.enqueue(async () => {
+      const nowMs = this.now();
+      const expired = this.store.expire(nowMs);
+      if (expired.length > 0) await this.persist();
+      for (const { tenant, group } of expired) await this.sampler.sample(tenant, groupingKeyId(group.labels), undefined, nowMs);
+      for (const tenant of this.store.tenantIds()) {
+        for (const group of this.store.groups(tenant)) await this.sampler.sample(tenant, groupingKeyId(group.labels), group, nowMs);
+      }
+    });
+  }
+
+  /** Stops sampling and waits for changes in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.queue.catch(() => undefined);
+  }
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.tick()
+        .catch((error: unknown) => this.options.onError?.(error as Error))
+        .finally(() => this.scheduleTick());
+    }, this.options.sampleIntervalMs);
+    this.timer.unref();
+  }
+
+  private persist(): Promise<void> {
+    const groups: GroupsByTenant = {};
+    for (const tenant of this.store.tenantIds()) groups[tenant] = this.store.groups(tenant);
+    return writeGroupsFile(this.filePath, groups);
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work, work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Decompressed body text; gzip is the one encoding besides identity that clients send. */
+function decodeBody(body: Buffer, contentEncoding: string | undefined, maxBytes = 64 * 1024 * 1024): string {
+  const encoding = (contentEncoding ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return body.toString('utf8');
+  if (encoding !== 'gzip') throw new PushBodyError(`unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: send gzip or an uncompressed body`);
+  try {
+    return gunzipSync(body, { maxOutputLength: maxBytes }).toString('utf8');
+  } catch (error) {
+    throw new PushBodyError(`cannot gunzip the body: ${(error as Error).message}`);
+  }
+}
