@@ -11,6 +11,7 @@ import { storeConfigSchema } from '../store/config.ts';
 import { trainingConfigSchema } from '../training/config.ts';
 import { tsdbConfigSchema } from '../tsdb/config.ts';
 import { pushgatewayConfigSchema } from '../pushgateway/config.ts';
+import { scrapeConfigsSchema } from '../scrape/config.ts';
 import { parseDurationMs } from '../duration/duration.ts';
 
 /** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
@@ -209,6 +210,8 @@ export const serverConfigSchema = z
     training: trainingConfigSchema.prefault({}),
     tsdb: tsdbConfigSchema.prefault({}),
     pushgateway: pushgatewayConfigSchema.prefault({}),
+    /** Prometheus' scrape_configs (docs/config.md); scraped series go to the TSDB. */
+    scrape_configs: scrapeConfigsSchema.default([]),
   })
   .strict()
   .refine((config) => config.auth.tokens_file === '' || config.auth_enabled, {
