@@ -107,12 +107,32 @@ function familyTypeOf(type: ExpositionType): FamilyType {
 /** The series a group exposes, as the Pushgateway's /metrics lists them: its families, then its push times. */
 export function exposedSamples(group: PushGroup): PushedSample[] {
   const samples: PushedSample[] = [];
-  for (const family of Object.values(group.families)) samples.push(...family.samples);
+  for (const [name, family] of Object.entries(group.families)) {
+    samples.push(...family.samples);
+    if (family.type === 'HISTOGRAM') samples.push(...missingInfBuckets(name, family));
+  }
   const timeLabels: Labels = { ...group.labels };
   timeLabels.instance ??= '';
   samples.push({ name: PUSH_TIME_METRIC, labels: timeLabels, value: group.pushTimeMs / 1000 });
   samples.push({ name: PUSH_FAILURE_TIME_METRIC, labels: timeLabels, value: group.pushFailureTimeMs / 1000 });
   return samples;
+}
+
+/** The `+Inf` buckets a histogram was pushed without (protobuf may omit it), valued at its count, as the text exposition always has them. */
+function missingInfBuckets(name: string, family: PushedFamily): PushedSample[] {
+  const withInf = new Set<string>();
+  for (const sample of family.samples) {
+    if (sample.name === `${name}_bucket` && /^\+?Inf$/.test(sample.labels.le ?? '')) {
+      const { le: _le, ...rest } = sample.labels;
+      withInf.add(formatLabelSet(rest));
+    }
+  }
+  const added: PushedSample[] = [];
+  for (const sample of family.samples) {
+    if (sample.name !== `${name}_count` || withInf.has(formatLabelSet(sample.labels))) continue;
+    added.push({ name: `${name}_bucket`, labels: { ...sample.labels, le: '+Inf' }, value: sample.value });
+  }
+  return added;
 }
 
 export interface PushResult {

@@ -6,7 +6,8 @@
 
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parseExposition } from '../push/exposition-parse.ts';
+import { parseExposition, type ParsedExposition } from '../push/exposition-parse.ts';
+import { decodeMetricFamiliesDelimited, isDelimitedMetricFamily } from '../push/metric-family-proto.ts';
 import type { Labels } from '../push/types.ts';
 import { readGroupsFile, writeGroupsFile, type GroupsByTenant } from './group-file.ts';
 import { familiesOfPush, PushGroupStore, PushRejectedError, type PushGroup, type PushMethod } from './group-store.ts';
@@ -23,6 +24,11 @@ export interface PushgatewayOptions {
   defaultTtlMs: number;
   now?: () => number;
   onError?: (error: Error) => void;
+}
+
+export interface PushBodyHeaders {
+  contentType?: string | undefined;
+  contentEncoding?: string | undefined;
 }
 
 export class PushBodyError extends Error {
@@ -62,20 +68,15 @@ export class Pushgateway {
   }
 
   /**
-   * Applies a text-format push (gzip-compressed when `contentEncoding` says so). Throws PushBodyError
+   * Applies a push: delimited protobuf when the Content-Type says so, else the text format; gzip
+   * when the Content-Encoding says so. Throws PushBodyError
    * for an unreadable body (nothing recorded), PushRejectedError for a push the consistency check
    * refuses (the group's failure time is recorded). `ttlMs` undefined: the group keeps its TTL, or
    * gets the default when new.
    */
-  push(tenant: string, method: PushMethod, groupLabels: Labels, body: Buffer, contentEncoding: string | undefined, ttlMs?: number): Promise<PushGroup> {
+  push(tenant: string, method: PushMethod, groupLabels: Labels, body: Buffer, headers: PushBodyHeaders, ttlMs?: number): Promise<PushGroup> {
     return this.enqueue(async () => {
-      const text = decodeBody(body, contentEncoding);
-      let parsed;
-      try {
-        parsed = parseExposition(text, 'prometheus-text');
-      } catch (error) {
-        throw new PushBodyError(`text format parsing error in ${(error as Error).message}`);
-      }
+      const parsed = parseBody(decodeBody(body, headers.contentEncoding), headers.contentType);
       const nowMs = this.now();
       let families;
       try {
@@ -157,13 +158,28 @@ export class Pushgateway {
   }
 }
 
-/** Decompressed body text; gzip is the one encoding besides identity that clients send. */
-function decodeBody(body: Buffer, contentEncoding: string | undefined, maxBytes = 64 * 1024 * 1024): string {
+function parseBody(body: Buffer, contentType: string | undefined): ParsedExposition {
+  if (isDelimitedMetricFamily(contentType)) {
+    try {
+      return decodeMetricFamiliesDelimited(body);
+    } catch (error) {
+      throw new PushBodyError(`protobuf parsing error: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return parseExposition(body.toString('utf8'), 'prometheus-text');
+  } catch (error) {
+    throw new PushBodyError(`text format parsing error in ${(error as Error).message}`);
+  }
+}
+
+/** The decompressed body; gzip is the one encoding besides identity that clients send. */
+function decodeBody(body: Buffer, contentEncoding: string | undefined, maxBytes = 64 * 1024 * 1024): Buffer {
   const encoding = (contentEncoding ?? '').trim().toLowerCase();
-  if (encoding === '' || encoding === 'identity') return body.toString('utf8');
+  if (encoding === '' || encoding === 'identity') return body;
   if (encoding !== 'gzip') throw new PushBodyError(`unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: send gzip or an uncompressed body`);
   try {
-    return gunzipSync(body, { maxOutputLength: maxBytes }).toString('utf8');
+    return gunzipSync(body, { maxOutputLength: maxBytes });
   } catch (error) {
     throw new PushBodyError(`cannot gunzip the body: ${(error as Error).message}`);
   }

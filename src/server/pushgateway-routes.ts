@@ -1,7 +1,7 @@
 // The Pushgateway API on the server's port (shared/reference/prometheus-api.md §4.1): PUT, POST and
-// DELETE /metrics/job/<JOB>{/<LABEL>/<VALUE>} (`@base64` names), text bodies (gzip too), and the
-// JSON API GET /api/v1/metrics and /api/v1/status. PUT/POST answer 200 once the group is durable and
-// its samples are in the TSDB; DELETE answers 202. rankscope's extension: a per-group TTL, from the
+// DELETE /metrics/job/<JOB>{/<LABEL>/<VALUE>} (`@base64` names), text and delimited-protobuf bodies
+// (gzip too), and the JSON API GET /api/v1/metrics and /api/v1/status. PUT/POST answer 200 once the
+// group is durable and its samples are in the TSDB; DELETE answers 202. rankscope's extension: a per-group TTL, from the
 // `ttl` query parameter or the `Rankscope-Push-TTL` header (a duration such as `30m`; `0` removes it).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -48,13 +48,9 @@ export async function pushgatewayRoutes(app: FastifyInstance, options: Pushgatew
       await gateway.delete(tenant, groupLabels);
       return reply.code(202).send();
     }
-    const contentType = headerValue(request.headers['content-type']) ?? '';
-    if (/application\/vnd\.google\.protobuf/i.test(contentType)) {
-      return text(reply, 415, 'delimited protobuf pushes are not supported yet: push the text format (Content-Type: text/plain; version=0.0.4)');
-    }
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     try {
-      await gateway.push(tenant, request.method === 'PUT' ? 'PUT' : 'POST', groupLabels, body, headerValue(request.headers['content-encoding']), ttlMs);
+      await gateway.push(tenant, request.method === 'PUT' ? 'PUT' : 'POST', groupLabels, body, { contentType: headerValue(request.headers['content-type']), contentEncoding: headerValue(request.headers['content-encoding']) }, ttlMs);
     } catch (error) {
       if (error instanceof PushBodyError || error instanceof PushRejectedError) return text(reply, 400, error.message);
       throw error;

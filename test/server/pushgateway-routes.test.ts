@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { parseExposition } from '../../src/push/exposition-parse.ts';
+import { encodeMetricFamiliesDelimited } from '../../src/push/metric-family-proto.ts';
 import { startTestServer, type TestServer } from './test-server.ts';
 
 const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway';
@@ -62,10 +63,20 @@ after(async () => {
 interface Step {
   method: 'PUT' | 'POST' | 'DELETE';
   path: string;
-  body?: string;
+  body?: string | Buffer;
   gzip?: boolean;
   status: number;
 }
+
+const PROTOBUF_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
+
+/** What a Go client pushes: delimited MetricFamily messages (client_model types 0 counter … 4 histogram). */
+const PROTOBUF_BODY = encodeMetricFamiliesDelimited([
+  { name: 'proto_requests_total', help: 'Requests.', type: 0, metric: [{ label: [{ name: 'code', value: '200' }], counter: { value: 12 } }] },
+  { name: 'proto_temperature', type: 1, metric: [{ gauge: { value: 21.5 } }] },
+  { name: 'proto_latency_seconds', help: 'Latency.', type: 4, metric: [{ histogram: { sample_count: 4, sample_sum: 1.25, bucket: [{ cumulative_count: 1, upper_bound: 0.1 }, { cumulative_count: 3, upper_bound: 1 }] } }] },
+  { name: 'proto_step_seconds', type: 2, metric: [{ summary: { sample_count: 2, sample_sum: 0.5, quantile: [{ quantile: 0.5, value: 0.2 }] } }] },
+]);
 
 const HISTOGRAM_AND_SUMMARY = [
   '# HELP h A histogram.',
@@ -111,10 +122,14 @@ const STEPS: Step[] = [
   { method: 'DELETE', path: 'job/j3', status: 202 },
   { method: 'DELETE', path: 'job/nope', status: 202 },
   { method: 'PUT', path: 'job/j11/odd', body: 'foo 1\n', status: 400 },
+  { method: 'PUT', path: 'job/proto/instance/p1', body: PROTOBUF_BODY, status: 200 },
+  { method: 'POST', path: 'job/proto/instance/p2', body: PROTOBUF_BODY, gzip: true, status: 200 },
+  // Garbage that claims to be protobuf.
+  { method: 'PUT', path: 'job/proto/instance/p3', body: Buffer.from([0x05, 0xff, 0xff]), status: 400 },
 ];
 
 async function send(baseUrl: string, step: Step): Promise<number> {
-  const headers: Record<string, string> = { 'content-type': 'text/plain; version=0.0.4' };
+  const headers: Record<string, string> = { 'content-type': Buffer.isBuffer(step.body) ? PROTOBUF_TYPE : 'text/plain; version=0.0.4' };
   let body: Buffer | undefined = step.body === undefined ? undefined : Buffer.from(step.body);
   if (step.gzip === true && body !== undefined) {
     body = gzipSync(body);
@@ -178,6 +193,7 @@ test('the same pushes get the same answers and the same groups and series as the
   assert.ok(theirSeries.length >= 30, `the Pushgateway exposes ${theirSeries.length} pushed series`);
   assert.deepEqual(ourSeries.sort(), theirSeries.sort());
   assert.ok(ourSeries.some((key) => key.startsWith('__name__="h_bucket",job="j13",le="+Inf"')), 'histogram buckets are series');
+  assert.ok(ourSeries.includes('__name__="proto_latency_seconds_bucket",instance="p1",job="proto",le="+Inf" 4'), 'a protobuf histogram gets its +Inf bucket');
   assert.ok(!ourSeries.some((key) => key.includes('bar_total')), 'a replaced family is stale, so gone from queries');
 });
 
