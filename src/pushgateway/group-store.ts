@@ -201,6 +201,14 @@ export class PushGroupStore {
     return group;
   }
 
+  /** Puts a group back as it was before a change that could not be made durable (undefined: absent). */
+  restore(tenant: string, groupLabels: Labels, group: PushGroup | undefined): void {
+    const byKey = this.groupsOf(tenant);
+    const key = groupingKeyId(groupLabels);
+    if (group === undefined) byKey.delete(key);
+    else byKey.set(key, group);
+  }
+
   /** Removes and returns the groups whose TTL ran out at `nowMs`. */
   expire(nowMs: number): Array<{ tenant: string; group: PushGroup }> {
     const expired: Array<{ tenant: string; group: PushGroup }> = [];

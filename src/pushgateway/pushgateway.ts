@@ -85,28 +85,29 @@ export class Pushgateway {
         if (!(error instanceof PushRejectedError)) throw error;
         families = error;
       }
-      const isNew = this.store.get(tenant, groupLabels) === undefined;
-      const effectiveTtlMs = ttlMs ?? (isNew && this.options.defaultTtlMs > 0 ? this.options.defaultTtlMs : undefined);
+      const before = this.store.get(tenant, groupLabels);
+      const effectiveTtlMs = ttlMs ?? (before === undefined && this.options.defaultTtlMs > 0 ? this.options.defaultTtlMs : undefined);
+      let group: PushGroup;
       try {
-        const { group } = this.store.push(tenant, method, groupLabels, families, nowMs, effectiveTtlMs);
-        await this.persist();
-        await this.sampler.sample(tenant, groupingKeyId(group.labels), group, nowMs);
-        return group;
+        group = this.store.push(tenant, method, groupLabels, families, nowMs, effectiveTtlMs).group;
       } catch (error) {
-        if (error instanceof PushRejectedError) {
-          await this.persist();
-          await this.sampler.sample(tenant, groupingKeyId(groupLabels), this.store.get(tenant, groupLabels), nowMs);
-        }
+        if (!(error instanceof PushRejectedError)) throw error;
+        await this.persistOrRestore(tenant, groupLabels, before);
+        await this.sampler.sample(tenant, groupingKeyId(groupLabels), this.store.get(tenant, groupLabels), nowMs);
         throw error;
       }
+      await this.persistOrRestore(tenant, groupLabels, before);
+      await this.sampler.sample(tenant, groupingKeyId(group.labels), group, nowMs);
+      return group;
     });
   }
 
   /** Removes a group (a no-op when there is none); its series get staleness markers. */
   delete(tenant: string, groupLabels: Labels): Promise<void> {
     return this.enqueue(async () => {
-      if (this.store.delete(tenant, groupLabels) === undefined) return;
-      await this.persist();
+      const before = this.store.delete(tenant, groupLabels);
+      if (before === undefined) return;
+      await this.persistOrRestore(tenant, groupLabels, before);
       await this.sampler.sample(tenant, groupingKeyId(groupLabels), undefined, this.now());
     });
   }
@@ -143,6 +144,16 @@ export class Pushgateway {
         .finally(() => this.scheduleTick());
     }, this.options.sampleIntervalMs);
     this.timer.unref();
+  }
+
+  /** Persists; if that fails, puts the group back as it was, so memory never holds what the file does not. */
+  private async persistOrRestore(tenant: string, groupLabels: Labels, before: PushGroup | undefined): Promise<void> {
+    try {
+      await this.persist();
+    } catch (error) {
+      this.store.restore(tenant, groupLabels, before);
+      throw error;
+    }
   }
 
   private persist(): Promise<void> {
