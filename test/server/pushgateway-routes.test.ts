@@ -197,6 +197,25 @@ test('the same pushes get the same answers and the same groups and series as the
   assert.ok(!ourSeries.some((key) => key.includes('bar_total')), 'a replaced family is stale, so gone from queries');
 });
 
+test('pushed series equal what a scrape of the real Pushgateway with honor_labels: true stores', { skip: existsSync(PUSHGATEWAY) ? false : `${PUSHGATEWAY} is not installed` }, async () => {
+  // Runs after the sequence above: both gateways hold the same groups.
+  const scraper = await startTestServer({ scrape_configs: [{ job_name: 'pgscrape', scrape_interval: '200ms', honor_labels: true, static_configs: [{ targets: [gatewayUrl.replace('http://', '')] }] }] });
+  try {
+    const selector = encodeURIComponent('{job=~".+",job!="pgscrape",__name__!~"up|scrape_.*"}');
+    const rows = async (url: string): Promise<string[]> => {
+      const answer = (await (await fetch(`${url}/api/v1/query?query=${selector}`)).json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      return answer.data.result.map((row) => seriesKey(row.metric, Number(row.value[1]))).sort();
+    };
+    const scraped = await waitFor('the scrape of the Pushgateway', async () => {
+      const result = await rows(scraper.url);
+      return result.length > 0 ? result : undefined;
+    });
+    assert.deepEqual(await rows(server.url), scraped);
+  } finally {
+    await scraper.dispose();
+  }
+});
+
 test('the sampler writes each group every interval, so it answers between pushes', async () => {
   const pushed = await fetch(`${server.url}/metrics/job/sampled`, { method: 'PUT', body: '# TYPE sampled_value gauge\nsampled_value 42\n' });
   assert.equal(pushed.status, 200);
