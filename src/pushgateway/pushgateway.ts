@@ -122,10 +122,14 @@ export class Pushgateway {
       const nowMs = this.now();
       const expired = this.store.expire(nowMs);
       if (expired.length > 0) await this.persist();
-      for (const { tenant, group } of expired) await this.sampler.sample(tenant, groupingKeyId(group.labels), undefined, nowMs);
+      const byTenant = new Map<string, Array<{ groupId: string; group: PushGroup | undefined }>>();
+      for (const { tenant, group } of expired) byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), { groupId: groupingKeyId(group.labels), group: undefined }]);
       for (const tenant of this.store.tenantIds()) {
-        for (const group of this.store.groups(tenant)) await this.sampler.sample(tenant, groupingKeyId(group.labels), group, nowMs);
+        const entries = byTenant.get(tenant) ?? [];
+        for (const group of this.store.groups(tenant)) entries.push({ groupId: groupingKeyId(group.labels), group });
+        byTenant.set(tenant, entries);
       }
+      for (const [tenant, entries] of byTenant) await this.sampler.sampleAll(tenant, entries, nowMs);
     });
   }
 
