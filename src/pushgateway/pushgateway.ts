@@ -97,6 +97,11 @@ export class Pushgateway {
         throw error;
       }
       await this.persistOrRestore(tenant, groupLabels, before);
+      if (!(families instanceof PushRejectedError)) {
+        for (const [name, family] of Object.entries(families)) {
+          this.options.metrics.setMetadata?.(tenant, name, { type: family.type === 'UNTYPED' ? 'unknown' : family.type.toLowerCase(), help: family.help ?? '', unit: '' });
+        }
+      }
       await this.sampler.sample(tenant, groupingKeyId(group.labels), group, nowMs);
       return group;
     });

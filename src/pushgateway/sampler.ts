@@ -8,7 +8,10 @@ import type { Labels } from '../push/types.ts';
 import type { AppendSeries, MetricsStore } from '../tsdb/types.ts';
 import { exposedSamples, type PushGroup } from './group-store.ts';
 
-export type MetricsAppender = Pick<MetricsStore, 'append'>;
+/** Where pushed groups go: their samples, and their families' type and help (for /api/v1/metadata). */
+export interface MetricsAppender extends Pick<MetricsStore, 'append'> {
+  setMetadata?(tenant: string, family: string, metadata: { type: string; help: string; unit: string }): void;
+}
 
 export class PushSampler {
   private readonly appender: MetricsAppender;

@@ -14,7 +14,10 @@ import type { ScrapeConfig } from './config.ts';
 import { relabel } from './relabel.ts';
 import type { ScrapeTarget } from './target.ts';
 
-export type MetricsAppender = Pick<MetricsStore, 'append'>;
+/** Where scrapes go: the samples, and the families' type, help and unit (for /api/v1/metadata). */
+export interface MetricsAppender extends Pick<MetricsStore, 'append'> {
+  setMetadata?(tenant: string, family: string, metadata: { type: string; help: string; unit: string }): void;
+}
 
 /** What Prometheus 2.x sends: OpenMetrics first, then the 0.0.4 text format. */
 export const SCRAPE_ACCEPT_HEADER = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -93,6 +96,10 @@ export class ScrapeLoop {
     const seen = new Set<string>();
     if (parsed !== undefined) {
       samplesScraped = parsed.samples.length;
+      for (const family of parsed.families.values()) {
+        if (family.help === undefined && (family.type === 'untyped' || family.type === 'unknown')) continue;
+        this.options.appender.setMetadata?.(this.options.tenant, family.name, { type: family.type === 'untyped' ? 'unknown' : family.type, help: family.help ?? '', unit: family.unit ?? '' });
+      }
       for (const sample of parsed.samples) {
         const labels = relabel(sampleLabels(sample.name, sample.labels, target.labels, config.honor_labels), config.metric_relabel_configs);
         if (labels === undefined) continue;

@@ -219,6 +219,8 @@ test('pushed series equal what a scrape of the real Pushgateway with honor_label
 test('the sampler writes each group every interval, so it answers between pushes', async () => {
   const pushed = await fetch(`${server.url}/metrics/job/sampled`, { method: 'PUT', body: '# TYPE sampled_value gauge\nsampled_value 42\n' });
   assert.equal(pushed.status, 200);
+  const metadata = (await (await fetch(`${server.url}/api/v1/metadata?metric=sampled_value`)).json()) as { data: Record<string, Array<{ type: string }>> };
+  assert.equal(metadata.data.sampled_value?.[0]?.type, 'gauge', 'pushed TYPE lines feed /api/v1/metadata');
   // Samples arrive with no further push: wait for three in the last few seconds.
   await waitFor('the sampler to write the group again', async () => {
     const response = await (await fetch(`${server.url}/api/v1/query?query=${encodeURIComponent('count_over_time(sampled_value[10s])')}`)).json();

@@ -105,6 +105,8 @@ test('a target is scraped into the TSDB: labels, exported_ clashes, relabeling, 
   assert.equal(await report('scrape_samples_post_metric_relabeling'), 2);
   assert.ok((await report('scrape_duration_seconds')) >= 0);
   assert.ok((await query('scrape_series_added{job="trainer"}')).length === 1);
+  const metadata = (await (await fetch(`${server.url}/api/v1/metadata?metric=train_loss`)).json()) as { data: Record<string, Array<{ type: string }>> };
+  assert.equal(metadata.data.train_loss?.[0]?.type, 'gauge', 'TYPE lines feed /api/v1/metadata');
   const first = requests.find((request) => request.url === '/metrics')!;
   assert.match(String(first.headers.accept), /^application\/openmetrics-text;version=1\.0\.0/);
   assert.equal(first.headers['x-prometheus-scrape-timeout-seconds'], '0.2');
