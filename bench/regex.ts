@@ -3,9 +3,7 @@
 // the same way (the speed we would have with no safety), and String.includes of a literal (the
 // linear floor). Also the hostile set on one 100k-character line.
 //   node_modules/.bin/node bench/regex.ts [--lines 20000]
-// Figures (2-core shared machine, best of 3): see the note printed at the end of a run; the
-// decision it supports is in src/regex/compile.ts: V8 where its linear engine accepts the
-// translation (same speed as a plain RegExp), the Pike VM with a lazy DFA for the rest.
+// Figures and the decision they support: bench/README.md ("Regex engines") and src/regex/compile.ts.
 
 import { parseArgs } from 'node:util';
 import { compileRegex } from '../src/regex/index.ts';
@@ -37,9 +35,10 @@ function makeLines(count: number): string[] {
   return lines;
 }
 
-function bestOfThreeMs(run: () => void): number {
+/** Best of five: the first runs of a script pay for JIT tiering, and the machine is shared. */
+function bestOfFiveMs(run: () => void): number {
   let best = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const started = performance.now();
     run();
     best = Math.min(best, performance.now() - started);
@@ -66,17 +65,17 @@ console.log(`${lineCount} lines, ${totalMb.toFixed(1)} MB`);
 console.log('pattern'.padEnd(44), 'engine', 'test MB/s', 'exec MB/s', 'V8 RegExp MB/s', 'includes MB/s');
 for (const [pattern, jsSame, literal] of TYPICAL) {
   const compiled = compileRegex(pattern);
-  const testMs = bestOfThreeMs(() => {
+  const testMs = bestOfFiveMs(() => {
     for (const line of lines) compiled.regexp.test(line);
   });
-  const execMs = bestOfThreeMs(() => {
+  const execMs = bestOfFiveMs(() => {
     for (const line of lines) compiled.regexp.exec(line);
   });
   const native = jsSame ? new RegExp(pattern) : undefined;
-  const nativeMs = native === undefined ? NaN : bestOfThreeMs(() => {
+  const nativeMs = native === undefined ? NaN : bestOfFiveMs(() => {
     for (const line of lines) native.test(line);
   });
-  const includesMs = bestOfThreeMs(() => {
+  const includesMs = bestOfFiveMs(() => {
     for (const line of lines) line.includes(literal);
   });
   const rate = (ms: number): string => (Number.isNaN(ms) ? '-' : (totalMb / (ms / 1000)).toFixed(0));
@@ -85,13 +84,13 @@ for (const [pattern, jsSame, literal] of TYPICAL) {
 
 const HOSTILE = ['(?i)(.|.)*Z', '(a*)*b', '(a|a)*b', '(x+x+)+y', '(?i)((a+)+)+b', '.{1000}Z', '[a-z]{1000}Z', '(?i)(.*a){20}Z'];
 const longLine = 'a'.repeat(50_000) + 'x'.repeat(50_000);
-const scanMs = bestOfThreeMs(() => void longLine.includes('Z'));
+const scanMs = bestOfFiveMs(() => void longLine.includes('Z'));
 console.log(`\nhostile, one 100k-character line (String.includes reference: ${scanMs.toFixed(2)} ms)`);
 for (const pattern of HOSTILE) {
   for (const mode of ['search', 'matcher'] as const) {
     const compiled = compileRegex(pattern, mode);
-    const ms = bestOfThreeMs(() => void compiled.regexp.test(longLine));
-    const execMs = bestOfThreeMs(() => void compiled.regexp.exec(longLine));
+    const ms = bestOfFiveMs(() => void compiled.regexp.test(longLine));
+    const execMs = bestOfFiveMs(() => void compiled.regexp.exec(longLine));
     console.log(`${pattern.padEnd(18)} ${mode.padEnd(8)} ${compiled.engine.padEnd(5)} test ${ms.toFixed(1).padStart(7)} ms  exec ${execMs.toFixed(1).padStart(7)} ms`);
   }
 }

@@ -17,12 +17,17 @@ import { measureScanCeiling } from './scan-ceiling.ts';
 import { measureQuery, previousQueryFigures, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
 import { errorMessage, formatBytes, formatCount, formatNumber, Report } from './report.ts';
 import { startServerChild, type ServerChild } from './server-child.ts';
+import { runTrainingBench } from './training-bench.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
 
 const TARGET_INGEST_MB_PER_CORE_SECOND = 50;
 const TARGET_STORED_FRACTION = 0.1;
+/** Issue 9: raw MB per server CPU-second from the first push to the end of POST /flush. */
+const TARGET_INGEST_WITH_FLUSH_MB_PER_CPU_SECOND = 62;
+/** Issue 9: peak server RSS while ingesting the 1 GB bench. */
+const TARGET_PEAK_RSS_MB_1GB = 256;
 
 interface BenchOptions {
   sizeMb: number;
@@ -34,6 +39,7 @@ interface BenchOptions {
   seed: number;
   keepData: boolean;
   agent: boolean;
+  ingestFlush: boolean;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -49,11 +55,12 @@ function parseOptions(argv: string[]): BenchOptions {
       seed: { type: 'string', default: '42' },
       'keep-data': { type: 'boolean', default: false },
       'no-agent': { type: 'boolean', default: false },
+      'no-ingest-flush': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent]');
+    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent] [--no-ingest-flush]');
     process.exit(0);
   }
   const positive = (name: string, text: string): number => {
@@ -71,6 +78,7 @@ function parseOptions(argv: string[]): BenchOptions {
     seed: Math.round(positive('seed', values.seed)),
     keepData: values['keep-data'],
     agent: !values['no-agent'],
+    ingestFlush: !values['no-ingest-flush'],
   };
 }
 
@@ -186,15 +194,23 @@ async function main(): Promise<void> {
     const ingest = await runIngest(server, dataset.batches, options.pushers);
     // The encoded requests (a third of the raw size) are not needed any more.
     dataset.batches.length = 0;
+    // POST /flush cuts every head into parts, so this figure includes the cuts and the encoding.
+    const flushStartedMs = performance.now();
+    const flushed = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(30 * 60_000) });
+    if (flushed.status !== 204) throw new Error(`POST /flush answered ${flushed.status}: ${(await flushed.text()).slice(0, 300)}`);
+    const flushSeconds = (performance.now() - flushStartedMs) / 1000;
+    const afterFlush = server.usage();
+    const cpuWithFlushSeconds = afterFlush.cpuSeconds - (ingest.serverCpuSecondsAtEnd - ingest.serverCpuSeconds);
     const stopped = await server.stop();
     server = undefined;
     const flushCpuSeconds = Math.max(0, stopped.usage.cpuSeconds - ingest.serverCpuSecondsAtEnd);
-    results.ingest = { ...ingest, stopSeconds: stopped.stopSeconds, stopExitCode: stopped.exitCode, peakRssBytesWithFlush: stopped.usage.peakRssBytes, serverCpuSecondsTotal: stopped.usage.cpuSeconds };
+    results.ingest = { ...ingest, flushSeconds, serverCpuSecondsWithFlush: cpuWithFlushSeconds, peakRssBytesAfterFlush: afterFlush.peakRssBytes, stopSeconds: stopped.stopSeconds, stopExitCode: stopped.exitCode, peakRssBytesWithFlush: stopped.usage.peakRssBytes, serverCpuSecondsTotal: stopped.usage.cpuSeconds };
     const rawMb = ingest.rawBytes / MB;
     report.atLeast('ingest', 'protobuf+snappy, fsync on, per core', rawMb / ingest.serverCpuSeconds, 'MB/s', TARGET_INGEST_MB_PER_CORE_SECOND, `server CPU ${formatNumber(ingest.serverCpuSeconds)} s for ${formatNumber(rawMb)} MB of lines`);
     report.add('ingest', 'lines per core-second', `${formatNumber(ingest.entries / ingest.serverCpuSeconds)} lines/s`);
     report.add('ingest', 'wall throughput', `${formatNumber(rawMb / ingest.wallSeconds)} MB/s`, '', '', `${options.pushers} pushers, ${formatNumber(ingest.wallSeconds)} s; client CPU ${formatNumber(ingest.clientCpuSeconds)} s; ${ingest.throttled} throttled`);
-    report.add('ingest', 'peak RSS of the server', formatBytes(stopped.usage.peakRssBytes));
+    report.atLeast('ingest', 'per CPU-second, first push to end of POST /flush', rawMb / cpuWithFlushSeconds, 'MB/s', TARGET_INGEST_WITH_FLUSH_MB_PER_CPU_SECOND, `server CPU ${formatNumber(cpuWithFlushSeconds)} s; /flush took ${formatNumber(flushSeconds)} s`);
+    report.atMost('ingest', `peak server RSS ingesting ${formatBytes(dataset.rawBytes)}`, afterFlush.peakRssBytes / MB, 'MB', TARGET_PEAK_RSS_MB_1GB, `through POST /flush; ${formatBytes(stopped.usage.peakRssBytes)} including the shutdown`);
     report.add('ingest', 'SIGTERM flush to parts', `${formatNumber(stopped.stopSeconds)} s`, '', stopped.exitCode === 0 ? '' : 'MISS', `exit code ${stopped.exitCode}; server CPU over its whole life ${formatNumber(stopped.usage.cpuSeconds)} s (≥ ${formatNumber(flushCpuSeconds)} s after the pushes)`);
     report.add('ingest', 'per core incl. start-up and flush', `${formatNumber(rawMb / stopped.usage.cpuSeconds)} MB/s`);
 
@@ -248,7 +264,21 @@ async function main(): Promise<void> {
   results.queries = queries;
   results.queryErrors = queryErrors;
 
-  // 5. The agent's own benchmark, when it exists.
+  // 5. Issue 9's ingest figures on the 244 MB, 8-rank log: CPU through POST /flush, peak RSS, and the
+  // stored size against zstd -3 and zstd -19 --long=27 (bench/ingest-flush-bench.ts).
+  if (options.ingestFlush) {
+    try {
+      log('running bench/ingest-flush-bench.ts…');
+      const args = options.quick ? ['--size-mb', '50', '--no-zstd19'] : [];
+      const figures = await runJsonBench(join(repoRoot, 'bench', 'ingest-flush-bench.ts'), [...args, '--out', join(options.outDir, 'ingest-flush')]);
+      results.ingestFlush = figures;
+      addIngestFlushRows(report, figures);
+    } catch (error) {
+      report.notAvailable('ingest 244 MB', 'bench/ingest-flush-bench.ts', errorMessage(error));
+    }
+  }
+
+  // 6. The agent's own benchmark, when it exists.
   const agentScript = join(repoRoot, 'bench', 'agent-bench.ts');
   if (options.agent && existsSync(agentScript)) {
     try {
@@ -262,6 +292,18 @@ async function main(): Promise<void> {
     }
   } else {
     report.notAvailable('agent', 'bench/agent-bench.ts', options.agent ? 'bench/agent-bench.ts does not exist yet' : 'skipped (--no-agent)');
+  }
+
+  // 6. Training runs (issue 11): run-tracking cost at ingest and the series API on a big run.
+  try {
+    log('running bench/training-bench.ts…');
+    const training = await runTrainingBench({ lines: options.quick ? 1_000_000 : 10_000_000, ingestMb: options.quick ? 30 : 200 });
+    results.training = training;
+    report.add('training', 'ingest CPU with run tracking', `+${formatNumber(training.trackerCpuRatio * 100)}%`, '≤ 15%', training.trackerCpuRatio <= 0.15 ? '' : 'MISS', `server CPU ${formatNumber(training.ingestCpuSecondsWithout)} s → ${formatNumber(training.ingestCpuSecondsWith)} s over ${formatCount(training.ingestLines)} lines`);
+    report.add('training', `series API, ${formatCount(training.seriesLines)}-line run, all ranks`, `${formatNumber(training.seriesAllRanksMs)} ms`, '< 200 ms', training.seriesAllRanksMs < 200 ? '' : 'MISS', `${formatCount(training.seriesPoints)} points`);
+    report.add('training', 'series API, one rank', `${formatNumber(training.seriesOneRankMs)} ms`, '< 200 ms', training.seriesOneRankMs < 200 ? '' : 'MISS');
+  } catch (error) {
+    report.notAvailable('training', 'bench/training-bench.ts', errorMessage(error));
   }
 
   results.table = report.rows;
@@ -295,6 +337,34 @@ function addQueryRows(report: Report, m: QueryMeasurement): void {
     const p = m.previous;
     report.add('query', `${m.title}: previous run`, `${formatNumber(p.latencyMs)} ms`, '', '', `${formatNumber(p.rawGbPerCoreSecond)} GB/s per core, ${formatNumber(p.wallRatioVsGrep)}× grep${p.finishedAt === undefined ? '' : ` (${p.finishedAt})`}`);
   }
+}
+
+/** Runs a bench script that prints its table and, last, its figures as one JSON line. */
+async function runJsonBench(script: string, args: string[]): Promise<Record<string, number | string>> {
+  const child = spawn(process.execPath, [script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    output += chunk.toString('utf8');
+  });
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  if (exitCode !== 0) throw new Error(`${script} exited with ${exitCode}`);
+  const jsonLine = output.split('\n').reverse().find((line) => line.trim().startsWith('{'));
+  if (jsonLine === undefined) throw new Error(`${script} printed no figures`);
+  return JSON.parse(jsonLine) as Record<string, number | string>;
+}
+
+function addIngestFlushRows(report: Report, figures: Record<string, number | string>): void {
+  const number = (name: string): number => (typeof figures[name] === 'number' ? (figures[name] as number) : Number.NaN);
+  const rawBytes = number('rawBytes');
+  const note = `${figures.command as string}; ${formatBytes(rawBytes)}, ${number('pushes')} pushes`;
+  report.atLeast('ingest 244 MB', 'per CPU-second, first push to end of POST /flush', number('mbPerServerCpuSecond'), 'MB/s', TARGET_INGEST_WITH_FLUSH_MB_PER_CPU_SECOND, note);
+  report.atMost('ingest 244 MB', `peak server RSS for ${formatBytes(rawBytes)} of log`, number('peakRssBytes') / MB, 'MB', 150);
+  const references = ['zstd -3', 'zstd -19 --long=27'].filter((name) => typeof figures[name] === 'number');
+  report.atMost('ingest 244 MB', 'stored after POST /flush, % of raw', (100 * number('storedBytes')) / rawBytes, '%', 100 * TARGET_STORED_FRACTION, references.map((name) => `${name}: ${formatNumber((100 * number(name)) / rawBytes)}%`).join(', '));
 }
 
 /** The agent bench's JSON figures, where present (it owns their names; absent ones are skipped). */

@@ -251,7 +251,9 @@ async function main(): Promise<void> {
     row('RSS at end of ingest, MB', oursAfter.rssBytes / 1e6, promAfter.rssBytes / 1e6, '');
     row('RSS per active series, bytes', oursAfter.rssBytes / workload.length, promAfter.rssBytes / workload.length, 'lower is better', 0);
     row('RSS above idle per active series, bytes', (oursAfter.rssBytes - oursBefore.rssBytes) / workload.length, (promAfter.rssBytes - promBefore.rssBytes) / workload.length, 'lower is better', 0);
-    if (promBlocks.samples > 0) row('bytes per sample in compacted blocks', oursObjects / samples, promBlocks.bytes / promBlocks.samples, 'lower is better', 3);
+    if (promBlocks.samples > 0) row('bytes per sample in compacted blocks', oursObjects / samples, promBlocks.bytes / promBlocks.samples, `lower is better (Prometheus: its ${promBlocks.blocks} block(s), ${promBlocks.samples} samples)`, 3);
+    else console.log(`${'bytes per sample in blocks (rankscope)'.padEnd(40)} ${(oursObjects / samples).toFixed(3).padStart(12)}  (Prometheus cut no block yet: it needs a head spanning 3 h)`);
+    console.log(`${'rankscope WAL left after the flush, bytes'.padEnd(40)} ${String(oursWal).padStart(12)}`);
     row('bytes per sample, whole data dir', (oursObjects + oursWal) / samples, promTotal / samples, 'Prometheus keeps its head in WAL + chunks_head', 3);
     const results = { series: workload.length, steps, samples, seed: Number(args.seed), wallSeconds, ours: { cpuSeconds: oursCpu, rssBytes: oursAfter.rssBytes, idleRssBytes: oursBefore.rssBytes, blockBytes: oursObjects, walBytes: oursWal }, prometheus: { cpuSeconds: promCpu, rssBytes: promAfter.rssBytes, idleRssBytes: promBefore.rssBytes, blocks: promBlocks, totalBytes: promTotal }, errors: Object.fromEntries(targets.map((target) => [target.name, target.errors])) };
     writeFileSync(join(repoRoot, 'bench', 'out', 'tsdb-results.json'), JSON.stringify(results, null, 2));

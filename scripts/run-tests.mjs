@@ -31,8 +31,8 @@ const nodeBin = Number(process.versions.node.split('.')[0]) >= 24 || !existsSync
 
 // Tests that measure time run after the rest, one file at a time, instead of sharing the two cores
 // with server and store tests: browser tests (main-thread busy time, frame times) and the hostile
-// suite (/ready must answer within 100 ms while the server is attacked).
-const isTimedTest = (file) => file.includes(`${join('test', 'web')}`) || file.includes(`${join('test', 'hostile')}`);
+// suite (/ready must answer within 100 ms while the server is attacked) and the regex linear-time check.
+const isTimedTest = (file) => file.includes(`${join('test', 'web')}`) || file.includes(`${join('test', 'hostile')}`) || file.includes(join('test', 'regex', 'hostile'));
 const groups = [
   { files: files.filter((file) => !isTimedTest(file)), concurrency: 2 },
   { files: files.filter(isTimedTest), concurrency: 1 },

@@ -23,7 +23,16 @@ export interface LineMeta {
 interface EntryMeta {
   stream: string | undefined;
   rank: string | undefined;
+  rankScope: 'global' | 'local' | undefined;
   timestampNs: bigint | undefined;
+}
+
+/** node_rank × processes per node + local rank, when the base labels carry both. */
+function globalRankOf(localRank: number, labels: Labels): number | undefined {
+  const nodeRank = Number(labels.node_rank ?? labels.group_rank);
+  const perNode = Number(labels.local_world_size ?? labels.nproc_per_node);
+  if (!Number.isInteger(nodeRank) || nodeRank < 0 || !Number.isInteger(perNode) || perNode <= 0 || labels.node_rank === undefined && labels.group_rank === undefined) return undefined;
+  return nodeRank * perNode + localRank;
 }
 
 export class LineProcessor {
@@ -55,6 +64,7 @@ export class LineProcessor {
   push(text: string, meta: LineMeta, nowMs: number, startPosition = 0): void {
     let line = text.endsWith('\r') && text.indexOf('\r') === text.length - 1 ? text.slice(0, -1) : text;
     let rank: string | undefined;
+    let rankScope: 'global' | 'local' | undefined;
     let keptPrefix = '';
     // The prefix comes first: a launcher prefixes the line it read, which may hold `\r` redraws, and
     // each redraw may carry the prefix again (`[rank5]: 10%…\r[rank5]: 100%…`).
@@ -63,6 +73,7 @@ export class LineProcessor {
         const prefix = splitRankPrefix(line);
         if (prefix !== undefined) {
           rank = prefix.rank;
+          rankScope = prefix.scope;
           if (this.config.rank_prefix === 'keep') keptPrefix = line.slice(0, line.length - prefix.rest.length);
           line = prefix.rest;
         }
@@ -72,7 +83,7 @@ export class LineProcessor {
     }
     line = keptPrefix + line;
     const key = `${meta.stream ?? ''}/${rank ?? ''}`;
-    this.joiner.push(key, line, { stream: meta.stream, rank, timestampNs: meta.timestampNs }, nowMs, startPosition);
+    this.joiner.push(key, line, { stream: meta.stream, rank, rankScope, timestampNs: meta.timestampNs }, nowMs, startPosition);
   }
 
   private emit(entry: JoinedEntry<EntryMeta>): void {
@@ -82,12 +93,18 @@ export class LineProcessor {
     const timestampNs = parseLineTimestamp(entry.text, this.timestampOptions) ?? meta.timestampNs ?? nowNs();
     let level: string | undefined;
     if (this.config.detect_level) level = detectLevel(entry.text) ?? (entry.isTraceback ? 'error' : undefined);
-    const variant = `${meta.stream ?? ''}|${meta.rank ?? ''}|${level ?? ''}`;
+    const variant = `${meta.stream ?? ''}|${meta.rankScope ?? ''}${meta.rank ?? ''}|${level ?? ''}`;
     let labelled = this.labelsByVariant.get(variant);
     if (labelled === undefined) {
       const labels: Labels = { ...this.baseLabels };
       if (meta.stream !== undefined) labels.stream = meta.stream;
-      if (meta.rank !== undefined) labels.rank = meta.rank;
+      if (meta.rank !== undefined && meta.rankScope === 'local') {
+        // torchrun's `[defaultN]:` is the rank within the node: it becomes `local_rank`, and `rank`
+        // only when the node's rank and size say which global rank it is.
+        labels.local_rank = meta.rank;
+        const global = globalRankOf(Number(meta.rank), this.baseLabels);
+        if (global !== undefined && labels.rank === undefined) labels.rank = String(global);
+      } else if (meta.rank !== undefined) labels.rank = meta.rank;
       if (level !== undefined) labels.level = level;
       labelled = { key: formatLabels(labels), labels };
       this.labelsByVariant.set(variant, labelled);

@@ -16,6 +16,8 @@ export function collapseCarriageReturns(line: string): string {
 
 export interface RankPrefix {
   rank: string;
+  /** `[rankN]:` is PyTorch's global rank; torchrun's `[defaultN]:` is the rank within the node. */
+  scope: 'global' | 'local';
   /** The line with the prefix removed (one following space is removed too). */
   rest: string;
 }
@@ -28,7 +30,7 @@ const RANK_PREFIX_PATTERN = /^\[(?:rank(\d{1,6})\]: ?|default(\d{1,6})\]:)/;
 export function splitRankPrefix(line: string): RankPrefix | undefined {
   const match = RANK_PREFIX_PATTERN.exec(line);
   if (match === null) return undefined;
-  return { rank: (match[1] ?? match[2])!, rest: line.slice(match[0].length) };
+  return match[1] !== undefined ? { rank: match[1], scope: 'global', rest: line.slice(match[0].length) } : { rank: match[2]!, scope: 'local', rest: line.slice(match[0].length) };
 }
 
 export type Level = 'debug' | 'info' | 'warn' | 'error' | 'critical';

@@ -10,6 +10,7 @@ export const RUN_ENV_VARIABLES = [
   'RANK',
   'LOCAL_RANK',
   'WORLD_SIZE',
+  'LOCAL_WORLD_SIZE',
   'NODE_RANK',
   'GROUP_RANK',
   'SLURM_PROCID',

@@ -4,8 +4,8 @@
 // messages and a count of the rest (a push of millions of bad entries must not build millions of strings).
 // One pass, no per-entry allocation beyond the output arrays: this sits on the ingest hot path.
 
-import { formatLabels, LABEL_NAME_PATTERN } from '../push/labels.ts';
-import type { LabelPair, PushEntry, PushStream } from '../push/types.ts';
+import { clipText, formatLabels, LABEL_NAME_PATTERN, quoteClipped } from '../push/labels.ts';
+import type { LabelPair, Labels, PushEntry, PushStream } from '../push/types.ts';
 
 export interface ValidationLimits {
   maxLabelNamesPerSeries: number;
@@ -52,6 +52,8 @@ export interface ValidationResult {
 }
 
 const NS_PER_MS = 1_000_000n;
+/** Stream texts and label values in messages are cut past this: Loki's limits allow 2 KB values. */
+const QUOTED_CHARS = 4096;
 /** Messages listed in full; Loki lists every one, which for a hostile push is megabytes of text. */
 export const MAX_REPORTED_ERRORS = 10;
 
@@ -68,7 +70,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
     stream = withoutEmptyLabels(stream);
     const labelProblem = checkLabels(stream, limits);
     if (labelProblem !== undefined) {
-      if (report(result)) result.errors.push(labelProblem.message);
+      if (report(result)) result.errors.push(labelProblem.message());
       discard(result, labelProblem.reason, stream.entries.length, sumLineBytes(stream.entries));
       continue;
     }
@@ -87,7 +89,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
           lineBytes = Buffer.byteLength(line);
           result.truncatedLines++;
         } else {
-          streamText ??= formatLabels(stream.labels);
+          streamText ??= streamTextOf(stream.labels);
           if (report(result)) result.errors.push(`max entry size '${maxLineBytes}' bytes exceeded for stream '${streamText}' while adding an entry with length '${lineBytes}' bytes`);
           discard(result, 'line_too_long', 1, lineBytes);
           accepted ??= entries.slice(0, index);
@@ -95,14 +97,14 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
         }
       }
       if (entry.timestampNs < oldestNs) {
-        streamText ??= formatLabels(stream.labels);
+        streamText ??= streamTextOf(stream.labels);
         if (report(result)) result.errors.push(`entry for stream '${streamText}' has timestamp too old: ${formatNs(entry.timestampNs)}, oldest acceptable timestamp is: ${formatNs(oldestNs)}`);
         discard(result, 'greater_than_max_sample_age', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
         accepted ??= entries.slice(0, index);
         continue;
       }
       if (entry.timestampNs > newestNs) {
-        streamText ??= formatLabels(stream.labels);
+        streamText ??= streamTextOf(stream.labels);
         if (report(result)) result.errors.push(`entry for stream '${streamText}' has timestamp too new: ${formatNs(entry.timestampNs)}`);
         discard(result, 'too_far_in_future', 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
         accepted ??= entries.slice(0, index);
@@ -113,7 +115,7 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
       if (metadata !== undefined && metadata.length > 0) {
         const problem = checkMetadata(metadata, limits);
         if (typeof problem !== 'number') {
-          streamText ??= formatLabels(stream.labels);
+          streamText ??= streamTextOf(stream.labels);
           if (report(result)) result.errors.push(problem.message.replace('%STREAM%', streamText));
           discard(result, problem.reason, 1, lineBytes < 0 ? Buffer.byteLength(line) : lineBytes);
           accepted ??= entries.slice(0, index);
@@ -148,27 +150,27 @@ function report(result: ValidationResult): boolean {
   return result.errors.length < MAX_REPORTED_ERRORS;
 }
 
-function checkLabels(stream: PushStream, limits: ValidationLimits): { reason: DiscardReason; message: string } | undefined {
+function checkLabels(stream: PushStream, limits: ValidationLimits): { reason: DiscardReason; message: () => string } | undefined {
   const names = Object.keys(stream.labels);
   if (names.length === 0) {
-    return { reason: 'invalid_labels', message: 'error at least one label pair is required per stream' };
+    return { reason: 'invalid_labels', message: () => 'error at least one label pair is required per stream' };
   }
   if (names.length > limits.maxLabelNamesPerSeries) {
     return {
       reason: 'max_label_names_per_series',
-      message: `entry for stream '${formatLabels(stream.labels)}' has ${names.length} label names; limit ${limits.maxLabelNamesPerSeries}`,
+      message: () => `entry for stream '${streamTextOf(stream.labels)}' has ${names.length} label names; limit ${limits.maxLabelNamesPerSeries}`,
     };
   }
   for (const name of names) {
     if (!LABEL_NAME_PATTERN.test(name)) {
-      return { reason: 'invalid_labels', message: `error parsing labels '${formatLabels(stream.labels)}' with error: invalid label name ${JSON.stringify(name)}` };
+      return { reason: 'invalid_labels', message: () => `error parsing labels '${streamTextOf(stream.labels)}' with error: invalid label name ${quoteClipped(name)}` };
     }
     if (name.length > limits.maxLabelNameLength) {
-      return { reason: 'label_name_too_long', message: `stream '${formatLabels(stream.labels)}' has label name too long: '${name}'` };
+      return { reason: 'label_name_too_long', message: () => `stream '${streamTextOf(stream.labels)}' has label name too long: '${clipText(name, QUOTED_CHARS)}'` };
     }
     const value = stream.labels[name]!;
     if (value.length > limits.maxLabelValueLength) {
-      return { reason: 'label_value_too_long', message: `stream '${formatLabels(stream.labels)}' has label value too long: '${value}'` };
+      return { reason: 'label_value_too_long', message: () => `stream '${streamTextOf(stream.labels)}' has label value too long: '${clipText(value, QUOTED_CHARS)}'` };
     }
   }
   return undefined;
@@ -191,7 +193,7 @@ function checkMetadata(metadata: LabelPair[], limits: ValidationLimits): number 
   let bytes = 0;
   for (const pair of metadata) {
     if (!LABEL_NAME_PATTERN.test(pair.name)) {
-      return { reason: 'invalid_labels', message: `stream '%STREAM%' has invalid structured metadata name ${JSON.stringify(pair.name)}` };
+      return { reason: 'invalid_labels', message: `stream '%STREAM%' has invalid structured metadata name ${quoteClipped(pair.name)}` };
     }
     bytes += pair.name.length + Buffer.byteLength(pair.value);
   }
@@ -205,6 +207,19 @@ function checkMetadata(metadata: LabelPair[], limits: ValidationLimits): number 
 }
 
 /** Prometheus semantics: an empty value means the label is absent, so it is not part of the stream. */
+/**
+ * The stream as messages quote it: Loki's sorted `{a="b", …}`, cut to a few hundred characters. A
+ * hostile set of thousands of labels is quoted by its first names, unsorted, without sorting them all.
+ */
+function streamTextOf(labels: Labels): string {
+  const names = Object.keys(labels);
+  // Values are cut before formatting, so a 30 MB value is not escaped in full to be thrown away.
+  const shown: Labels = {};
+  for (const name of names.slice(0, names.length <= 64 ? 64 : 16)) shown[name] = clipText(labels[name]!, QUOTED_CHARS);
+  if (names.length <= 64) return clipText(formatLabels(shown), QUOTED_CHARS);
+  return `${formatLabels(shown).slice(0, -1)}, … (${names.length} labels)}`;
+}
+
 function withoutEmptyLabels(stream: PushStream): PushStream {
   let hasEmpty = false;
   for (const name in stream.labels) if (stream.labels[name] === '') hasEmpty = true;

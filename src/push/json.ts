@@ -2,8 +2,8 @@
 // metadata as a third element, and the legacy v0 form (`/api/prom/push`) with `labels`/`entries`.
 // See shared/reference/loki-api.md §1.1. Errors name the stream and entry index that was wrong.
 
-import { DecodeBudget, PushTooLargeError, UNLIMITED_DECODE, type PushDecodeLimits } from './decode-limits.ts';
-import { LabelParseError, parseLabels } from './labels.ts';
+import { DecodeBudget, MAX_LABEL_SET_CHARS, PushTooLargeError, UNLIMITED_DECODE, type PushDecodeLimits } from './decode-limits.ts';
+import { clipText, LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
@@ -11,6 +11,12 @@ const NS_PER_MS = 1_000_000n;
 const DECIMAL_NS = /^\d{1,20}$/;
 /** Deepest legal push: root → streams → stream → values → entry → metadata is 6; a little slack. */
 const MAX_DEPTH = 8;
+/**
+ * Most keys one JSON object of a push may have: a label set or an entry's metadata. Loki's default
+ * limits allow 15 labels and 128 metadata pairs; a million keys in one object made JSON.parse and
+ * validation take seconds before any limit was checked.
+ */
+const MAX_KEYS_PER_OBJECT = 10_000;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -123,11 +129,14 @@ function decodeMetadata(raw: unknown, streamIndex: number, entryIndex: number, b
 
 function decodeLegacyStream(raw: { labels?: unknown; entries?: unknown }, streamIndex: number, budget: DecodeBudget): PushStream {
   if (typeof raw.labels !== 'string') throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].labels must be a label-set string`);
+  if (raw.labels.length > MAX_LABEL_SET_CHARS) {
+    throw new PushDecodeError(`malformed JSON push body: streams[${streamIndex}].labels is ${raw.labels.length} characters, more than ${MAX_LABEL_SET_CHARS}: '${clipText(raw.labels)}'`);
+  }
   let labels: Labels;
   try {
     labels = parseLabels(raw.labels);
   } catch (error) {
-    if (error instanceof LabelParseError) throw new PushDecodeError(`error parsing labels '${raw.labels}' with error: ${error.message}`);
+    if (error instanceof LabelParseError) throw new PushDecodeError(`error parsing labels '${clipText(raw.labels)}' with error: ${error.message}`);
     throw error;
   }
   if (raw.entries === undefined || raw.entries === null) return { labels, entries: [] };
@@ -158,6 +167,7 @@ function checkJsonShape(bytes: Buffer, limits: PushDecodeLimits): void {
   let arrays = 0;
   let keys = 0;
   let depth = 0;
+  const keysAtDepth = new Uint32Array(MAX_DEPTH + 1);
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
     if (byte === QUOTE) {
@@ -167,13 +177,19 @@ function checkJsonShape(bytes: Buffer, limits: PushDecodeLimits): void {
       i = end;
     } else if (byte === 0x5b /* [ */ || byte === 0x7b /* { */) {
       if (++depth > MAX_DEPTH) throw new PushDecodeError(`malformed JSON push body: nested deeper than ${MAX_DEPTH} levels at byte ${i}`);
+      keysAtDepth[depth] = 0;
       if (byte === 0x5b && ++arrays > maxArrays) {
         throw new PushTooLargeError(`push request has more than ${limits.maxEntries} entries (server.max_push_entries); send it in smaller batches`);
       }
     } else if (byte === 0x5d /* ] */ || byte === 0x7d /* } */) {
       depth--;
-    } else if (byte === 0x3a /* : */ && ++keys > maxKeys) {
-      throw new PushTooLargeError(`push request has more than ${limits.maxPairs} label and structured metadata pairs (server.max_push_entries); send it in smaller batches`);
+    } else if (byte === 0x3a /* : */) {
+      if (++keys > maxKeys) {
+        throw new PushTooLargeError(`push request has more than ${limits.maxPairs} label and structured metadata pairs (server.max_push_entries); send it in smaller batches`);
+      }
+      if (depth > 0 && ++keysAtDepth[depth]! > MAX_KEYS_PER_OBJECT) {
+        throw new PushDecodeError(`malformed JSON push body: an object with more than ${MAX_KEYS_PER_OBJECT} keys at byte ${i} (labels and structured metadata have a few dozen)`);
+      }
     }
   }
 }

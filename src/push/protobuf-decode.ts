@@ -7,8 +7,8 @@
 // snappy + decode + validation ≈ 130–140 MB/s (1.4 M lines/s) per core, against ~74 MB/s with protobufjs.
 
 import snappy from 'snappy';
-import { DecodeBudget, PushTooLargeError, UNLIMITED_DECODE, type PushDecodeLimits } from './decode-limits.ts';
-import { LabelParseError, parseLabels } from './labels.ts';
+import { DecodeBudget, MAX_LABEL_SET_CHARS, PushTooLargeError, UNLIMITED_DECODE, type PushDecodeLimits } from './decode-limits.ts';
+import { clipText, LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
@@ -202,12 +202,15 @@ function decodeStream(reader: Reader, end: number, index: number, budget: Decode
       reader.offset = entryEnd;
     } else reader.skip(wireType, end);
   }
+  if (labelText.length > MAX_LABEL_SET_CHARS) {
+    throw new PushDecodeError(`labels of stream ${index} are ${labelText.length} characters, more than ${MAX_LABEL_SET_CHARS}: '${clipText(labelText)}'`);
+  }
   let labels: Labels;
   try {
     labels = parseLabels(labelText);
   } catch (error) {
     if (error instanceof LabelParseError) {
-      throw new PushDecodeError(`error parsing labels '${labelText}' of stream ${index} with error: ${error.message}`);
+      throw new PushDecodeError(`error parsing labels '${clipText(labelText)}' of stream ${index} with error: ${error.message}`);
     }
     throw error;
   }

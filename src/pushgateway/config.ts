@@ -1,21 +1,9 @@
 // The `pushgateway:` section of the server config (snake_case YAML keys, every key with a default).
 
 import { z } from 'zod';
-import { parseDurationMs } from '../duration/duration.ts';
+import { durationMsSchema } from '../config/config-values.ts';
 
-const durationMs = z.union([z.string(), z.number()]).transform((value, context) => {
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return value * 1000;
-    context.addIssue({ code: 'custom', message: `expected a non-negative number of seconds, got ${value}` });
-    return z.NEVER;
-  }
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const durationMs = durationMsSchema;
 
 export const pushgatewayConfigSchema = z
   .object({

@@ -5,9 +5,10 @@
 //   It then runs on V8's JIT-compiled backtracking engine, which V8 itself switches to the linear
 //   engine once a run exceeds a backtrack budget (`--enable-experimental-regexp-engine-on-excessive-
 //   backtracks`, 50,000 backtracks by default). Fast in the common case, linear in the worst.
-// - Our Pike VM (pike-vm.ts) for the rest: `\pL`, `(?m)$`, counted repetitions past V8's limit of
-//   16 copies (`[0-9a-f]{32}`).
-// Measured with bench/regex.ts: see the figures in its header.
+// - Our lazy DFA (lazy-dfa.ts, for test()) and Pike VM (pike-vm.ts, for captures) for the rest:
+//   `\pL`, `(?m)$`, counted repetitions past V8's limit of 16 copies (`[0-9a-f]{32}`), captures
+//   whose RE2 value V8 would get wrong. Texts of 4096+ characters see the DFA first on both paths.
+// Measured with bench/regex.ts (figures in bench/README.md, "Regex engines").
 
 import v8 from 'node:v8';
 import type { ParsedRegex } from './ast.ts';
@@ -77,15 +78,47 @@ function groupsOf(parsed: ParsedRegex, match: ArrayLike<string | undefined>): Re
   return groups;
 }
 
+/**
+ * Texts at least this long are first checked by the lazy DFA. V8's backtracking engine falls back
+ * to its linear engine only after 50,000 backtracks, and that engine runs at ~1 MB/s: a hostile
+ * pattern costs 50-100 ms per 100k-character line there, ~1 ms in the DFA (bench/regex.ts). On
+ * short lines V8's JIT is faster and the fallback cost small, so they go straight to V8.
+ */
+const LONG_TEXT_CHARS = 4096;
+
+/** The DFA of a V8-run regex, built on the first long text. */
+class LongTextGuard {
+  private dfa: LazyDfa | undefined;
+  private readonly parsed: ParsedRegex;
+
+  constructor(parsed: ParsedRegex) {
+    this.parsed = parsed;
+  }
+
+  /** false when the text surely has no match; undefined when V8 must answer. */
+  matches(text: string): boolean | undefined {
+    if (text.length < LONG_TEXT_CHARS) return undefined;
+    this.dfa ??= new LazyDfa(compileProgram(this.parsed));
+    return this.dfa.matches(text);
+  }
+
+  release(): void {
+    this.dfa?.release();
+    this.dfa = undefined;
+  }
+}
+
 class V8Engine implements RegexEngine {
   private readonly regexp: RegExp;
   private readonly parsed: ParsedRegex;
   private readonly named: boolean;
+  private readonly guard: LongTextGuard;
 
-  constructor(regexp: RegExp, parsed: ParsedRegex) {
+  constructor(regexp: RegExp, parsed: ParsedRegex, guard: LongTextGuard) {
     this.regexp = regexp;
     this.parsed = parsed;
     this.named = parsed.captureNames.some((name) => name !== undefined);
+    this.guard = guard;
   }
 
   get lastIndex(): number {
@@ -97,10 +130,18 @@ class V8Engine implements RegexEngine {
   }
 
   test(text: string): boolean {
+    if (!this.regexp.global) {
+      const answer = this.guard.matches(text);
+      if (answer !== undefined) return answer;
+    }
     return this.regexp.test(text);
   }
 
   exec(text: string): RegExpExecArray | null {
+    if ((!this.regexp.global || this.regexp.lastIndex === 0) && this.guard.matches(text) === false) {
+      this.regexp.lastIndex = 0;
+      return null;
+    }
     const match = this.regexp.exec(text);
     if (match !== null && this.named) match.groups = groupsOf(this.parsed, match) as Record<string, string>;
     return match;
@@ -173,7 +214,14 @@ function build(source: string): CompiledRegex {
   };
   const pattern = toV8Pattern(parsed.root);
   if (pattern !== undefined && linearEngineAccepts(pattern)) {
-    return { ...base, engine: 'v8', regexp: new V8Engine(new RegExp(pattern), parsed), global: () => new V8Engine(new RegExp(pattern, 'g'), parsed) };
+    const guard = new LongTextGuard(parsed);
+    return {
+      ...base,
+      engine: 'v8',
+      regexp: new V8Engine(new RegExp(pattern), parsed, guard),
+      global: () => new V8Engine(new RegExp(pattern, 'g'), parsed, guard),
+      release: () => guard.release(),
+    };
   }
   const program = compileProgram(parsed);
   const dfa = new LazyDfa(program);

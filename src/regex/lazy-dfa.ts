@@ -25,15 +25,31 @@ const GLOBAL_BUDGET_PCS = 4_000_000;
 const MAX_FLUSHES_PER_SEARCH = 3;
 
 interface State {
+  /** Index in `byId`; row `id` of the ASCII transition table. */
+  id: number;
   pcs: Int32Array;
   kind: number;
-  ascii: (State | null | undefined)[];
-  other: Map<number, State | null>;
+  /** Transitions on code points ≥ 128 (bounded), to a state id or MATCHED_ID. */
+  other: Map<number, number>;
+  /** Whether a match ends when the text ends in this state (computed on first need). */
+  matchesAtEnd: boolean | undefined;
 }
 
-const MATCHED = null;
+/** Transition table entries: 0 unknown, MATCHED_ID a match ends here, otherwise target id + 1. */
+const MATCHED_ID = -1;
+const UNKNOWN = 0;
+
+/** slowStep's answers besides 0 (carry on). */
+const SLOW_MATCHED = -1;
+const SLOW_GAVE_UP = -2;
+
 
 const liveDfas = new Set<LazyDfa>();
+
+// Closure scratch, shared by all DFAs (a transition never runs inside another), grown to the
+// largest program: a thousand cached regexes hold no per-regex scratch.
+let seenScratch = new Uint8Array(0);
+let stackScratch = new Int32Array(0);
 let usedPcs = 0;
 
 function flushAll(): void {
@@ -70,23 +86,24 @@ export class LazyDfa {
   private readonly usesKinds: boolean;
   /** States by hash of their counters; a bucket holds the (rare) collisions. */
   private states = new Map<number, State[]>();
+  private byId: State[] = [];
+  /** ASCII transitions: entry `id · 128 + c` (see UNKNOWN, MATCHED_ID). */
+  private table = new Int32Array(128 * 16);
   private start: State | undefined;
   private storedPcs = 0;
   private flushes = 0;
-  private readonly seen: Uint8Array;
-  private readonly stack: Int32Array;
 
   constructor(program: Program) {
     this.program = program;
     this.usesKinds = program.assertions !== 0;
-    this.seen = new Uint8Array(program.ops.length);
-    this.stack = new Int32Array(program.ops.length * 2 + 4);
   }
 
   clear(): void {
     usedPcs -= this.storedPcs;
     this.storedPcs = 0;
     this.states = new Map();
+    this.byId = [];
+    this.table = new Int32Array(128 * 16);
     this.start = undefined;
   }
 
@@ -111,7 +128,13 @@ export class LazyDfa {
       this.flushes++;
       bucket = undefined;
     }
-    const state: State = { pcs: sorted, kind, ascii: new Array<State | null | undefined>(128), other: new Map() };
+    const state: State = { id: this.byId.length, pcs: sorted, kind, other: new Map(), matchesAtEnd: undefined };
+    this.byId.push(state);
+    if ((state.id + 1) * 128 > this.table.length) {
+      const grown = new Int32Array(this.table.length * 2);
+      grown.set(this.table);
+      this.table = grown;
+    }
     if (bucket === undefined) this.states.set(hash, (bucket = []));
     bucket.push(state);
     this.storedPcs += sorted.length + 1;
@@ -123,14 +146,19 @@ export class LazyDfa {
   /**
    * The closure of the state's program counters (plus a fresh start thread where one may begin)
    * under the conditions between its character and `next`, stepped over `codePoint`. Returns
-   * MATCHED when a match ends here.
+   * undefined when a match ends here.
    */
-  private transition(state: State, codePoint: number, nextKind: number): State | null {
+  private transition(state: State, codePoint: number, nextKind: number): State | undefined {
     const { ops, args, args2 } = this.program;
     const cond = conditions(state.kind, nextKind);
-    const seen = this.seen;
-    seen.fill(0);
-    const stack = this.stack;
+    const instructions = ops.length;
+    if (seenScratch.length < instructions) {
+      seenScratch = new Uint8Array(instructions);
+      stackScratch = new Int32Array(instructions * 3 + 4); // seeds, plus two per Split
+    }
+    const seen = seenScratch;
+    seen.fill(0, 0, instructions);
+    const stack = stackScratch;
     const targets: number[] = [];
     const seeds = state.pcs;
     const withStart = !this.program.anchoredStart || state.kind === KIND_START;
@@ -144,7 +172,7 @@ export class LazyDfa {
       seen[pc] = 1;
       switch (ops[pc]) {
         case Op.Match:
-          return MATCHED;
+          return undefined;
         case Op.Split:
           stack[top++] = args2[pc]!;
           stack[top++] = args[pc]!;
@@ -183,23 +211,61 @@ export class LazyDfa {
   matches(text: string): boolean | undefined {
     this.flushes = 0;
     this.start ??= this.intern([], KIND_START);
-    let state = this.start;
-    const anchored = this.program.anchoredStart;
-    for (let pos = 0; pos < text.length; ) {
-      const codePoint = text.codePointAt(pos)!;
-      pos += codePoint > 0xffff ? 2 : 1;
-      let next = codePoint < 128 ? state.ascii[codePoint] : state.other.get(codePoint);
-      if (next === undefined) {
-        const from = state;
-        next = this.transition(from, codePoint, this.usesKinds ? kindOf(codePoint) : KIND_OTHER);
-        if (this.flushes > MAX_FLUSHES_PER_SEARCH) return undefined;
-        if (codePoint < 128) from.ascii[codePoint] = next;
-        else if (from.other.size < 256) from.other.set(codePoint, next);
+    let id = this.start.id;
+    const length = text.length;
+    const checkDead = this.program.anchoredStart;
+    let table = this.table;
+    let pos = 0;
+    while (pos < length) {
+      // The hot loop: one table lookup per ASCII character once its transition is known.
+      const unit = text.charCodeAt(pos);
+      const next = unit < 128 ? table[(id << 7) | unit]! : UNKNOWN;
+      if (next > 0) {
+        id = next - 1;
+        pos++;
+        continue;
       }
-      if (next === MATCHED) return true;
-      state = next;
-      if (anchored && state.pcs.length === 0) return false;
+      if (next === MATCHED_ID) return true;
+      const result = this.slowStep(text, pos, id);
+      if (result < 0) return result === SLOW_MATCHED ? true : undefined;
+      id = this.slowId;
+      pos = this.slowPos;
+      table = this.table;
+      if (checkDead && this.byId[id]!.pcs.length === 0) return false;
     }
-    return this.transition(state, -1, KIND_END) === MATCHED;
+    const state = this.byId[id]!;
+    state.matchesAtEnd ??= this.transition(state, -1, KIND_END) === undefined;
+    return state.matchesAtEnd;
+  }
+
+  private slowId = 0;
+  private slowPos = 0;
+
+  /**
+   * One character whose transition is not in the table: computes (and records) it. Leaves the new
+   * state and position in slowId/slowPos and returns 0, or a SLOW_* code.
+   */
+  private slowStep(text: string, pos: number, id: number): number {
+    const unit = text.charCodeAt(pos);
+    const codePoint = unit < 128 ? unit : text.codePointAt(pos)!;
+    this.slowPos = pos + (codePoint > 0xffff ? 2 : 1);
+    const from = this.byId[id]!;
+    let next = codePoint < 128 ? UNKNOWN : (from.other.get(codePoint) ?? UNKNOWN);
+    if (next === UNKNOWN) {
+      const target = this.transition(from, codePoint, this.usesKinds ? kindOf(codePoint) : KIND_OTHER);
+      if (this.flushes > MAX_FLUSHES_PER_SEARCH) return SLOW_GAVE_UP;
+      if (this.flushes > 0 && this.byId[from.id] !== from) {
+        // The cache was flushed under us: carry on from the new state, unrecorded.
+        if (target === undefined) return SLOW_MATCHED;
+        this.slowId = target.id;
+        return 0;
+      }
+      next = target === undefined ? MATCHED_ID : target.id + 1;
+      if (codePoint < 128) this.table[(from.id << 7) | codePoint] = next;
+      else if (from.other.size < 256) from.other.set(codePoint, next);
+    }
+    if (next === MATCHED_ID) return SLOW_MATCHED;
+    this.slowId = next - 1;
+    return 0;
   }
 }

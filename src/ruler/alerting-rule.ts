@@ -97,7 +97,7 @@ export class AlertingRule {
     for (const sample of samples) {
       const sampleLabels: Labels = { ...sample.labels };
       delete sampleLabels.__name__;
-      const data = { labels: sampleLabels, value: sample.value, externalLabels: options.externalLabels, externalURL: options.externalURL };
+      const data = { labels: sampleLabels, value: sample.value, externalLabels: options.externalLabels, externalURL: options.externalURL, ruleName: definition.name };
       const labels: Labels = { ...sampleLabels };
       for (const [name, template] of Object.entries(definition.labels)) {
         const value = expandAlertTemplate(template, data);

@@ -5,8 +5,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
 import { formatDurationMs, parseDurationMs } from '../duration/duration.ts';
-import { checkAlertTemplate } from './template-functions.ts';
-import { TemplateError } from './template.ts';
+import { checkAlertTemplate, TemplateError } from './template-functions.ts';
 
 export interface RuleDefinition {
   kind: 'alerting' | 'recording';

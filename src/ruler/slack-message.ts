@@ -3,8 +3,8 @@
 // and text rendered from Go templates over the same data Alertmanager gives its templates.
 
 import type { WebhookMessage } from './alert-dispatcher.ts';
-import { renderNotificationTemplate } from './template-functions.ts';
-import { TemplateError } from './template.ts';
+import { StringMap, type GoValue } from '../gotemplate/value.ts';
+import { renderNotificationTemplate, TemplateError } from './template-functions.ts';
 
 export interface SlackTemplates {
   channel: string;
@@ -13,12 +13,12 @@ export interface SlackTemplates {
   text: string;
 }
 
-/** Alertmanager's template data: .Status, .Alerts (with .Firing/.Resolved), .GroupLabels, … */
-function templateData(message: WebhookMessage): Record<string, unknown> {
+/** Alertmanager's template data: .Status, .Alerts (with .Firing/.Resolved), .GroupLabels, … (label sets are map[string]string). */
+function templateData(message: WebhookMessage): GoValue {
   const alerts = message.alerts.map((alert) => ({
     Status: alert.status,
-    Labels: alert.labels,
-    Annotations: alert.annotations,
+    Labels: StringMap.of(alert.labels),
+    Annotations: StringMap.of(alert.annotations),
     StartsAt: alert.startsAt,
     EndsAt: alert.endsAt,
     GeneratorURL: alert.generatorURL,
@@ -33,16 +33,16 @@ function templateData(message: WebhookMessage): Record<string, unknown> {
     Receiver: message.receiver,
     Status: message.status,
     Alerts: list,
-    GroupLabels: message.groupLabels,
-    CommonLabels: message.commonLabels,
-    CommonAnnotations: message.commonAnnotations,
+    GroupLabels: StringMap.of(message.groupLabels),
+    CommonLabels: StringMap.of(message.commonLabels),
+    CommonAnnotations: StringMap.of(message.commonAnnotations),
     ExternalURL: message.externalURL,
   };
 }
 
-function render(template: string, data: unknown): string {
+function render(name: string, template: string, data: GoValue): string {
   try {
-    return renderNotificationTemplate(template, data);
+    return renderNotificationTemplate(name, template, data);
   } catch (error) {
     if (error instanceof TemplateError) return `<error expanding template: ${error.message}>`;
     throw error;
@@ -51,8 +51,8 @@ function render(template: string, data: unknown): string {
 
 export function slackPayload(message: WebhookMessage, templates: SlackTemplates): Record<string, unknown> {
   const data = templateData(message);
-  const title = render(templates.title, data);
-  const text = render(templates.text, data).trimEnd();
+  const title = render('title', templates.title, data);
+  const text = render('text', templates.text, data).trimEnd();
   const payload: Record<string, unknown> = {
     username: templates.username,
     attachments: [

@@ -1,12 +1,17 @@
-// The functions alert templates can call: Go text/template's builtins and the ones Prometheus adds
-// for alerts (humanize*, toUpper, reReplaceAll, …), with Prometheus's formatting rules. Also the
-// alert-template entry point, which seeds $labels, $value, $externalLabels and $externalURL the way
-// Prometheus does.
+// Prometheus's alert-template context for the Go-template engine (src/gotemplate/): the functions
+// Prometheus adds for alerts (humanize*, toUpper, reReplaceAll, match, label, value, sortByLabel, …,
+// with Prometheus's formatting rules) and the data it pre-defines (.Labels, .Value, .ExternalLabels,
+// .ExternalURL and $labels, $value, $externalLabels, $externalURL). Go's builtins come from the engine.
 
 import { compileRegex, replaceAll, type CompiledRegex } from '../regex/index.ts';
-import { formatFloatG, formatGoTime, formatGoValue, sprintf } from './go-format.ts';
-import { compileTemplate, executeTemplate, isTruthy, TemplateError, type CompiledTemplate, type TemplateFunction } from './template.ts';
+import { fn, FunctionCallError, type FunctionTable } from '../gotemplate/builtins.ts';
+import { TemplateError, TemplateParseError } from '../gotemplate/errors.ts';
+import { Template } from '../gotemplate/template.ts';
+import { GoTime } from '../gotemplate/time.ts';
+import { formatFloatG, isPlainMap, printGo, StringMap, type GoValue } from '../gotemplate/value.ts';
 import { parsePrometheusDuration } from '../duration/duration.ts';
+
+export { TemplateError };
 
 function toFloat(value: unknown): number {
   if (typeof value === 'number') return value;
@@ -16,15 +21,15 @@ function toFloat(value: unknown): number {
     if (/^[-+]?(inf|infinity)$/i.test(trimmed)) return trimmed.startsWith('-') ? -Infinity : Infinity;
     if (/^nan$/i.test(trimmed)) return NaN;
     const parsed = Number(trimmed);
-    if (trimmed === '' || Number.isNaN(parsed)) throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(value)}: invalid syntax`);
+    if (trimmed === '' || Number.isNaN(parsed)) throw new FunctionCallError(`strconv.ParseFloat: parsing ${JSON.stringify(value)}: invalid syntax`);
     return parsed;
   }
   if (typeof value === 'boolean') return value ? 1 : 0;
-  throw new Error(`can't convert ${formatGoValue(value)} to a number`);
+  throw new FunctionCallError(`can't convert ${printGo(value as GoValue)} to a number`);
 }
 
 function toText(value: unknown): string {
-  return typeof value === 'string' ? value : formatGoValue(value);
+  return typeof value === 'string' ? value : printGo(value as GoValue);
 }
 
 export function humanize(input: unknown): string {
@@ -89,16 +94,16 @@ export function humanizePercentage(input: unknown): string {
   return `${formatFloatG(toFloat(input) * 100, 4)}%`;
 }
 
-function toTime(input: unknown): Date {
+function toTime(input: unknown): GoTime {
   const seconds = toFloat(input);
-  if (!Number.isFinite(seconds)) throw new Error(`${formatGoValue(seconds)} cannot be represented as a time`);
-  return new Date(Math.round(seconds * 1000));
+  if (!Number.isFinite(seconds)) throw new FunctionCallError(`${printGo(seconds)} cannot be represented as a time`);
+  return new GoTime(BigInt(Math.round(seconds * 1000)) * 1_000_000n);
 }
 
 export function humanizeTimestamp(input: unknown): string {
   const seconds = toFloat(input);
   if (!Number.isFinite(seconds)) return formatFloatG(seconds, 4);
-  return formatGoTime(toTime(seconds));
+  return toTime(seconds).toString();
 }
 
 /** A template's regex: RE2 through the one implementation; a bad pattern fails the expansion. */
@@ -113,23 +118,6 @@ function reReplaceAll(pattern: unknown, replacement: unknown, text: unknown): st
 
 function title(input: unknown): string {
   return toText(input).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_whole, before: string, letter: string) => before + letter.toUpperCase());
-}
-
-function compare(a: unknown, b: unknown): number {
-  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) {
-    if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
-    const x = Number(a);
-    const y = Number(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  throw new Error(`incompatible types for comparison: ${formatGoValue(a)} and ${formatGoValue(b)}`);
-}
-
-function equal(a: unknown, b: unknown): boolean {
-  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) return compare(a, b) === 0;
-  if (typeof a !== typeof b) throw new Error(`incompatible types for comparison: ${formatGoValue(a)} and ${formatGoValue(b)}`);
-  return a === b;
 }
 
 function stripPort(input: unknown): string {
@@ -152,80 +140,68 @@ function stripDomain(input: unknown): string {
   return name.split('.')[0]! + port;
 }
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[ch]!);
+/** A query result sample as Prometheus's template helpers see it: `.Labels` and `.Value`. */
+function sampleOf(value: GoValue, name: string): { Labels: StringMap; Value: GoValue } {
+  if (isPlainMap(value) && value.Labels instanceof StringMap) return value as { Labels: StringMap; Value: GoValue };
+  throw new FunctionCallError(`${name} needs a query result sample (.Labels and .Value), got ${printGo(value)}`);
+}
 
-/** Go's builtins, then Prometheus's alert-template functions. */
-export function alertTemplateFunctions(externalURL: string): Record<string, TemplateFunction> {
+function samplesOf(value: GoValue, name: string): GoValue[] {
+  if (!Array.isArray(value)) throw new FunctionCallError(`${name} needs a list of query result samples, got ${printGo(value)}`);
+  return value;
+}
+
+/** Prometheus's alert-template functions (rules/alerting.go and template/template.go). */
+export function alertTemplateFunctions(externalURL: string): FunctionTable {
+  const text = (call: (value: string) => GoValue) => fn(['any'], (value: GoValue) => call(toText(value)));
   return {
-    and: (...args) => {
-      for (const arg of args) if (!isTruthy(arg)) return arg;
-      return args[args.length - 1];
-    },
-    or: (...args) => {
-      for (const arg of args) if (isTruthy(arg)) return arg;
-      return args[args.length - 1];
-    },
-    not: (value) => !isTruthy(value),
-    len: (value) => {
-      if (typeof value === 'string') return BigInt(Buffer.byteLength(value));
-      if (Array.isArray(value)) return BigInt(value.length);
-      if (value instanceof Map) return BigInt(value.size);
-      if (value !== null && typeof value === 'object') return BigInt(Object.keys(value).length);
-      throw new Error(`len of type ${typeof value}`);
-    },
-    index: (collection, ...keys) => {
-      let value = collection;
-      for (const key of keys) {
-        if (Array.isArray(value)) value = value[Number(key)];
-        else if (value instanceof Map) value = value.has(key) ? value.get(key) : '';
-        else if (value !== null && typeof value === 'object') value = (value as Record<string, unknown>)[toText(key)] ?? '';
-        else throw new Error(`can't index item of type ${typeof value}`);
-      }
-      return value;
-    },
-    print: (...args) => args.map((arg, i) => (i > 0 && typeof arg !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + toText(arg)).join(''),
-    println: (...args) => `${args.map(toText).join(' ')}\n`,
-    printf: (format, ...args) => sprintf(toText(format), args),
-    eq: (a, ...others) => others.some((b) => equal(a, b)),
-    ne: (a, b) => !equal(a, b),
-    lt: (a, b) => compare(a, b) < 0,
-    le: (a, b) => compare(a, b) <= 0,
-    gt: (a, b) => compare(a, b) > 0,
-    ge: (a, b) => compare(a, b) >= 0,
-    html: (value) => escapeHtml(toText(value)),
-    js: (value) => JSON.stringify(toText(value)).slice(1, -1).replace(/</g, '\\u003C').replace(/>/g, '\\u003E'),
-    urlquery: (value) => encodeURIComponent(toText(value)).replace(/%20/g, '+'),
-    humanize,
-    humanize1024,
-    humanizeDuration,
-    humanizePercentage,
-    humanizeTimestamp,
-    toTime,
-    toUpper: (value) => toText(value).toUpperCase(),
-    toLower: (value) => toText(value).toLowerCase(),
-    title,
-    match: (pattern, text) => compileTemplateRegex(pattern).regexp.test(toText(text)),
-    reReplaceAll,
-    safeHtml: (value) => toText(value),
-    stripPort,
-    stripDomain,
+    humanize: fn(['any'], (value: GoValue) => humanize(value)),
+    humanize1024: fn(['any'], (value: GoValue) => humanize1024(value)),
+    humanizeDuration: fn(['any'], (value: GoValue) => humanizeDuration(value)),
+    humanizePercentage: fn(['any'], (value: GoValue) => humanizePercentage(value)),
+    humanizeTimestamp: fn(['any'], (value: GoValue) => humanizeTimestamp(value)),
+    toTime: fn(['any'], (value: GoValue) => toTime(value)),
+    toUpper: text((value) => value.toUpperCase()),
+    toLower: text((value) => value.toLowerCase()),
+    title: text((value) => title(value)),
+    match: fn(['any', 'any'], (pattern: GoValue, value: GoValue) => compileTemplateRegex(pattern).regexp.test(toText(value))),
+    reReplaceAll: fn(['any', 'any', 'any'], (pattern: GoValue, replacement: GoValue, value: GoValue) => reReplaceAll(pattern, replacement, value)),
+    safeHtml: text((value) => value),
+    stripPort: text((value) => stripPort(value)),
+    stripDomain: text((value) => stripDomain(value)),
     // Prometheus' parseDuration is model.ParseDuration: strict, no plain seconds.
-    parseDuration: (value) => Number(parsePrometheusDuration(toText(value))) / 1e9,
-    args: (...values) => Object.fromEntries(values.map((value, i) => [`arg${i}`, value])),
-    externalURL: () => externalURL,
-    pathPrefix: () => {
+    parseDuration: fn(['any'], (value: GoValue) => Number(parsePrometheusDuration(toText(value))) / 1e9),
+    args: fn([], (...values: GoValue[]) => Object.fromEntries(values.map((value, i) => [`arg${i}`, value])), 'any'),
+    externalURL: fn([], () => externalURL),
+    pathPrefix: fn([], () => {
       try {
         return new URL(externalURL).pathname.replace(/\/$/, '');
       } catch {
         return '';
       }
-    },
-    // Prometheus's query-backed helpers need a synchronous PromQL engine; rankscope's LogQL engine is
-    // asynchronous, so these fail with a clear message rather than rendering something misleading.
-    query: () => {
-      throw new Error('query is not supported in rankscope alert templates; put the value in the rule expression');
-    },
+    }),
+    // Helpers over query results (what `query` returns in Prometheus).
+    first: fn(['any'], (list: GoValue) => {
+      const samples = samplesOf(list, 'first');
+      if (samples.length === 0) throw new FunctionCallError('first() called on vector with no elements');
+      return samples[0]!;
+    }),
+    label: fn(['string', 'any'], (name: string, sample: GoValue) => sampleOf(sample, 'label').Labels.get(name) ?? ''),
+    value: fn(['any'], (sample: GoValue) => sampleOf(sample, 'value').Value),
+    strvalue: fn(['any'], (sample: GoValue) => sampleOf(sample, 'strvalue').Labels.get('__value__') ?? ''),
+    sortByLabel: fn(['string', 'any'], (name: string, list: GoValue) => {
+      const samples = samplesOf(list, 'sortByLabel').map((sample) => sampleOf(sample, 'sortByLabel'));
+      return samples.sort((a, b) => {
+        const x = a.Labels.get(name) ?? '';
+        const y = b.Labels.get(name) ?? '';
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }),
+    // Prometheus's query-backed helper needs a synchronous PromQL engine; rankscope's engines are
+    // asynchronous, so it fails with a clear message rather than rendering something misleading.
+    query: fn(['string'], () => {
+      throw new FunctionCallError('query is not supported in rankscope alert templates; put the value in the rule expression');
+    }),
   };
 }
 
@@ -234,24 +210,19 @@ export interface AlertTemplateData {
   value: number;
   externalLabels: Record<string, string>;
   externalURL: string;
+  /** The alerting rule's name: Prometheus names the template `__alert_<name>` in its errors. */
+  ruleName?: string;
 }
 
-const compiledCache = new Map<string, CompiledTemplate>();
+const ALERT_VARIABLES = ['$labels', '$value', '$externalLabels', '$externalURL'];
+/** Bounds an alert label or annotation (they go out in every notification). */
+const MAX_ALERT_TEMPLATE_OUTPUT_CHARS = 1 << 20;
 const COMPILED_CACHE_LIMIT = 2000;
-
-function compiled(source: string): CompiledTemplate {
-  let template = compiledCache.get(source);
-  if (template === undefined) {
-    template = compileTemplate(source);
-    if (compiledCache.size >= COMPILED_CACHE_LIMIT) compiledCache.clear();
-    compiledCache.set(source, template);
-  }
-  return template;
-}
+const compiledCache = new Map<string, Template>();
 
 /** One function table per external URL (in practice one per process), not one per expansion. */
-const functionTables = new Map<string, Record<string, TemplateFunction>>();
-function functionsFor(externalURL: string): Record<string, TemplateFunction> {
+const functionTables = new Map<string, FunctionTable>();
+function functionsFor(externalURL: string): FunctionTable {
   let table = functionTables.get(externalURL);
   if (table === undefined) {
     table = alertTemplateFunctions(externalURL);
@@ -261,9 +232,28 @@ function functionsFor(externalURL: string): Record<string, TemplateFunction> {
   return table;
 }
 
-/** Checks a label or annotation template's syntax; throws TemplateError. */
+function compiled(name: string, source: string, externalURL: string, variables: string[]): Template {
+  const key = `${name}\0${externalURL}\0${source}`;
+  let template = compiledCache.get(key);
+  if (template === undefined) {
+    template = new Template(name, source, { functions: functionsFor(externalURL), variables, maxOutputChars: MAX_ALERT_TEMPLATE_OUTPUT_CHARS });
+    if (compiledCache.size >= COMPILED_CACHE_LIMIT) compiledCache.clear();
+    compiledCache.set(key, template);
+  }
+  return template;
+}
+
+/**
+ * Checks a label or annotation template's syntax; throws TemplateParseError whose message is Go's
+ * without the `template: NAME:LINE: ` prefix (the rule file's position says where).
+ */
 export function checkAlertTemplate(source: string): void {
-  compiled(source);
+  try {
+    compiled('__alert', source, '', ALERT_VARIABLES);
+  } catch (error) {
+    if (error instanceof TemplateParseError) throw new TemplateParseError(error.message.replace(/^template: __alert:\d+: /, ''), error.offset);
+    throw error;
+  }
 }
 
 /**
@@ -273,21 +263,28 @@ export function checkAlertTemplate(source: string): void {
  */
 export function expandAlertTemplate(source: string, data: AlertTemplateData): string {
   if (!source.includes('{{')) return source;
+  const name = `__alert_${data.ruleName ?? ''}`;
+  let template: Template;
   try {
-    const dot = { Labels: data.labels, Value: data.value, ExternalLabels: data.externalLabels, ExternalURL: data.externalURL };
-    return executeTemplate(
-      compiled(source),
-      dot,
-      { labels: data.labels, value: data.value, externalLabels: data.externalLabels, externalURL: data.externalURL },
-      functionsFor(data.externalURL),
+    template = compiled(name, source, data.externalURL, ALERT_VARIABLES);
+  } catch (error) {
+    if (error instanceof TemplateError) return `<error expanding template: error parsing template ${name}: ${error.message}>`;
+    throw error;
+  }
+  const labels = StringMap.of(data.labels);
+  const externalLabels = StringMap.of(data.externalLabels);
+  try {
+    return template.execute(
+      { Labels: labels, Value: data.value, ExternalLabels: externalLabels, ExternalURL: data.externalURL },
+      { labels, value: data.value, externalLabels, externalURL: data.externalURL },
     );
   } catch (error) {
-    const message = error instanceof TemplateError ? error.message : String(error);
-    return `<error expanding template: ${message}>`;
+    if (error instanceof TemplateError) return `<error expanding template: error executing template ${name}: ${error.message}>`;
+    throw error;
   }
 }
 
 /** Renders a notification template (Slack title/text) over Alertmanager-style data; throws TemplateError. */
-export function renderNotificationTemplate(source: string, data: unknown): string {
-  return executeTemplate(compiled(source), data, {}, functionsFor(''));
+export function renderNotificationTemplate(name: string, source: string, data: GoValue): string {
+  return compiled(name, source, '', []).execute(data);
 }

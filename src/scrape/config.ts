@@ -4,22 +4,10 @@
 // so a bad one is reported with its place in the config file.
 
 import { z } from 'zod';
-import { parseDurationMs } from '../duration/duration.ts';
+import { durationMsSchema } from '../config/config-values.ts';
 import { compileRegex } from '../regex/index.ts';
 
-const durationMs = z.union([z.string(), z.number()]).transform((value, context) => {
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return value * 1000;
-    context.addIssue({ code: 'custom', message: `expected a non-negative number of seconds, got ${value}` });
-    return z.NEVER;
-  }
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const durationMs = durationMsSchema;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

@@ -201,6 +201,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       maxRequestBodyBytes: config.server.max_request_body_size,
       maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
       decodeLimits: { maxStreams: config.server.max_push_streams, maxEntries: config.server.max_push_entries, maxPairs: config.server.max_push_entries },
+      maxInflightBytes: config.server.max_inflight_push_bytes,
       pushRequests,
     });
     await app.register(queryRoutes, {
@@ -224,6 +225,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       authEnabled: config.auth_enabled,
       maxConcurrentTailRequests: limits.max_concurrent_tail_requests,
       tailMaxDurationMs: limits.tail_max_duration,
+      scheduler,
     });
     await app.register(flushRoutes, { stores: deps.tsdb === undefined ? [store] : [store, deps.tsdb] });
     app.get('/ready', async (_request, reply) => {

@@ -12,40 +12,10 @@ import { trainingConfigSchema } from '../training/config.ts';
 import { tsdbConfigSchema } from '../tsdb/config.ts';
 import { pushgatewayConfigSchema } from '../pushgateway/config.ts';
 import { scrapeConfigsSchema } from '../scrape/config.ts';
-import { parseDurationMs } from '../duration/duration.ts';
+import { byteSizeSchema, durationMsSchema } from '../config/config-values.ts';
 
-/** A duration such as `30s`, `1h30m` or `7d`, or a number of seconds; parsed to milliseconds. */
-const durationMs = z.union([z.string(), z.number()]).transform((value, context) => {
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return value * 1000;
-    context.addIssue({ code: 'custom', message: `expected a non-negative number of seconds, got ${value}` });
-    return z.NEVER;
-  }
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
-
-const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
-
-/** A size such as `256KB`, `4MiB` or a byte count. KB and KiB both mean 1024, as Loki's defaults assume. */
-const sizeBytes = z.union([z.string(), z.number()]).transform((value, context) => {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= 0) return value;
-    context.addIssue({ code: 'custom', message: `expected a whole non-negative byte count, got ${value}` });
-    return z.NEVER;
-  }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
-  const multiplier = match ? SIZE_UNITS[(match[2] || 'b').toLowerCase()] : undefined;
-  if (match === null || multiplier === undefined) {
-    context.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)}: expected e.g. 256KB, 4MiB or a byte count` });
-    return z.NEVER;
-  }
-  return Math.round(Number(match[1]) * multiplier);
-});
+const durationMs = durationMsSchema;
+const sizeBytes = byteSizeSchema;
 
 const listenAddress = z.string().refine((text) => parseListenAddress(text) !== undefined, {
   message: 'expected HOST:PORT, e.g. 127.0.0.1:3100 or 0.0.0.0:3100 (port 0 picks a free port)',
@@ -105,6 +75,11 @@ export const serverSectionSchema = z
     max_push_entries: z.number().int().min(1).default(500_000),
     /** Most streams one push may hold, counted while decoding (413 beyond). */
     max_push_streams: z.number().int().min(1).default(50_000),
+    /**
+     * Decompressed push bytes being ingested at once over all requests; a push that would pass it gets
+     * 429 (clients retry). One push always fits when it is alone, so this bounds concurrency, not size.
+     */
+    max_inflight_push_bytes: sizeBytes.prefault('256MB'),
     /** Server log level on stderr: fatal, error, warn, info, debug. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
     /** On SIGTERM, how long to wait for in-flight requests and the store flush before giving up. */

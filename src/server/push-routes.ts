@@ -24,6 +24,8 @@ export interface PushRoutesOptions {
   maxDecompressedBodyBytes: number;
   /** Count limits checked while decoding (server.max_push_streams, server.max_push_entries). */
   decodeLimits: PushDecodeLimits;
+  /** Decompressed push bytes being ingested at once over all requests (server.max_inflight_push_bytes). */
+  maxInflightBytes: number;
   pushRequests: Counter;
 }
 
@@ -32,11 +34,17 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBodyBytes }, (_request, body, done) => done(null, body));
 
+  const inflight = new InflightBytes(options.maxInflightBytes);
   const handle = (legacy: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     let status = 204;
+    const reservation = inflight.reservation();
     try {
       const tenant = resolveTenant(request, options.authEnabled);
+      const compressed = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      // What decompression will produce, when the body says (snappy); else the bytes as they came.
+      reservation.grow(isJson(request) ? compressed.length : Math.max(compressed.length, snappyDeclaredLength(compressed)));
       const body = await decompress(request, options.maxDecompressedBodyBytes);
+      reservation.grow(body.length);
       const streams = await decode(request, body, legacy, options.maxDecompressedBodyBytes, options.decodeLimits);
       const outcome = await options.distributor.push(tenant, streams);
       if (outcome.streamLimitMessage !== undefined) {
@@ -71,11 +79,61 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
       status = 500;
       throw error;
     } finally {
+      reservation.release();
       options.pushRequests.inc({ status: String(status) });
     }
   };
   app.post('/loki/api/v1/push', handle(false));
   app.post('/api/prom/push', handle(true));
+}
+
+/**
+ * Bounds the decompressed push bytes held at once: each request's body expands up to
+ * max_decompressed_body_size and its decoded entries take a few times that, so fifty concurrent
+ * maximal pushes could otherwise take gigabytes. One push always fits when nothing else is in flight.
+ */
+class InflightBytes {
+  private readonly maxBytes: number;
+  private bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  reservation(): { grow(toBytes: number): void; release(): void } {
+    let held = 0;
+    return {
+      grow: (toBytes: number) => {
+        if (toBytes <= held) return;
+        const more = toBytes - held;
+        if (this.bytes - held > 0 && this.bytes + more > this.maxBytes) {
+          throw new BadRequestError(
+            `too many push bytes in flight: ${this.bytes} bytes are being ingested and this push needs ${toBytes}, limit ${this.maxBytes} (server.max_inflight_push_bytes); retry shortly`,
+            429,
+          );
+        }
+        this.bytes += more;
+        held = toBytes;
+      },
+      release: () => {
+        this.bytes -= held;
+        held = 0;
+      },
+    };
+  }
+}
+
+function isJson(request: FastifyRequest): boolean {
+  return String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/** The uncompressed length a snappy body declares, or 0 when it has no valid header. */
+function snappyDeclaredLength(body: Buffer): number {
+  try {
+    return snappyUncompressedLength(body);
+  } catch {
+    return 0;
+  }
 }
 
 function sendText(reply: FastifyReply, statusCode: number, message: string): FastifyReply {

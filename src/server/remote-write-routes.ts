@@ -78,23 +78,17 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
       throw error;
     }
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    let decoded: RemoteWriteRequest;
+    let started: ReturnType<typeof startAppend>;
     try {
+      // Decoded objects live only in this synchronous step; just the outcome waits for the fsync.
       const raw = uncompressRemoteWrite(body, options.maxDecompressedBodyBytes);
-      decoded = version === 1 ? decodeWriteRequestV1(raw, labelCache) : decodeWriteRequestV2(raw);
+      started = startAppend(options.tsdb, tenant, version === 1 ? decodeWriteRequestV1(raw, labelCache) : decodeWriteRequestV2(raw));
     } catch (error) {
       if (error instanceof RemoteWriteDecodeError) return text(reply, 400, error.message);
       throw error;
     }
-    for (const meta of decoded.metadata) options.tsdb.setMetadata(tenant, meta.family, { type: meta.type, help: meta.help, unit: meta.unit });
-    const problems: string[] = [];
-    const series: AppendSeries[] = [];
-    for (const entry of decoded.series) {
-      if (entry.histograms > 0) problems.push(`native histogram samples are not supported yet (series ${formatLabels(entry.labels)})`);
-      if (entry.samples.length === 0) continue;
-      series.push(entry.interned === true ? { labels: entry.labels, samples: entry.samples, labelsInterned: true } : { labels: entry.labels, samples: entry.samples });
-    }
-    const result = await options.tsdb.append(tenant, series);
+    const { pending, problems } = started;
+    const result = await pending;
     const rejectedBySeries = new Map<string, { reason: RejectedSample['reason']; timestampMs: number; count: number }>();
     for (const rejected of result.rejected) {
       const key = formatLabels(rejected.labels);
@@ -116,6 +110,18 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     return reply.code(204).send();
   };
   for (const path of ['/api/v1/write', '/prometheus/api/v1/write']) app.post(path, write);
+}
+
+function startAppend(tsdb: RemoteWriteTarget, tenant: string, decoded: RemoteWriteRequest): { pending: ReturnType<RemoteWriteTarget['append']>; problems: string[] } {
+  for (const meta of decoded.metadata) tsdb.setMetadata(tenant, meta.family, { type: meta.type, help: meta.help, unit: meta.unit });
+  const problems: string[] = [];
+  const series: AppendSeries[] = [];
+  for (const entry of decoded.series) {
+    if (entry.histograms > 0) problems.push(`native histogram samples are not supported yet (series ${formatLabels(entry.labels)})`);
+    if (entry.samples.length === 0) continue;
+    series.push(entry.interned === true ? { labels: entry.labels, samples: entry.samples, labelsInterned: true } : { labels: entry.labels, samples: entry.samples });
+  }
+  return { pending: tsdb.append(tenant, series), problems };
 }
 
 function text(reply: FastifyReply, status: number, message: string): FastifyReply {

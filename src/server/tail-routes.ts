@@ -10,6 +10,7 @@ import type { QueryResult } from '../logql/api.ts';
 import { encodeLabels } from './loki-json.ts';
 import type { QueryEngine } from './query-routes.ts';
 import { errorAnswer } from './query-routes.ts';
+import type { QueryScheduler } from './query-scheduler.ts';
 import { BadRequestError, nowNs, parseLimit, parseTimestampNs, requireQuery, RequestParams } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
 
@@ -20,6 +21,8 @@ export interface TailRoutesOptions {
   authEnabled: boolean;
   maxConcurrentTailRequests: number;
   tailMaxDurationMs: number;
+  /** The history query on connect waits its turn with the other queries. */
+  scheduler?: QueryScheduler;
 }
 
 /** A subscriber whose socket has this much unsent data gets `dropped_entries` instead of lines. */
@@ -116,7 +119,7 @@ export async function tailRoutes(app: FastifyInstance, options: TailRoutesOption
       let history: TailedEntry[] = [];
       try {
         const now = nowNs();
-        const result = await options.engine.query({
+        const params = {
           tenant: tail.tenant,
           query: tail.query,
           startNs: tail.startNs < now ? tail.startNs : now,
@@ -124,9 +127,10 @@ export async function tailRoutes(app: FastifyInstance, options: TailRoutesOption
           stepMs: 1000,
           intervalMs: 0,
           limit: tail.limit,
-          direction: 'backward',
+          direction: 'backward' as const,
           instant: false,
-        });
+        };
+        const result = options.scheduler === undefined ? await options.engine.query(params) : await options.scheduler.run(tail.tenant, undefined, () => options.engine.query(params));
         history = streamsOf(result);
       } catch (error) {
         const answer = errorAnswer(error, request.log);

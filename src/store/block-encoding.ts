@@ -3,7 +3,7 @@
 
 import { encodeBlock, type BlockColumns } from './block.ts';
 import { sliceColumns } from './block-slice.ts';
-import { buildTokenFilter, type TokenFilter } from './token-filter.ts';
+import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter, type TokenFilter } from './token-filter.ts';
 
 export interface EncodedBlock {
   bytes: Uint8Array;
@@ -35,7 +35,7 @@ export function encodeStreamBlocks(columns: BlockColumns, blockTargetBytes: numb
     const slice = sliceColumns(columns, first, last);
     return {
       bytes: encodeBlock(slice),
-      filter: buildTokenFilter(slice.lines, slice.lineEnds),
+      filter: slice.lines.length < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(slice.lines, slice.lineEnds),
       minTimeNs: slice.timestampsNs[0]!,
       maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
       entryCount: last - first,

@@ -5,7 +5,8 @@
 //   u32 CRC-32 of every byte after this field (version 3 only)
 //   u32 entry count
 //   i64 first timestamp (ns)
-//   u8  timestamp coding: 0 = deltas, 1 = deltas of deltas (whichever is smaller for this block)
+//   u8  timestamp coding: 0 = deltas, 1 = deltas of deltas (whichever is smaller for this block);
+//       bit 7 set (version 3): the columns below are stored as they are, not zstd'd (tiny blocks)
 //   u32 timestamp unit: every delta is a multiple of it (1000 for µs clocks, 1000000 for ms ...)
 //   u32 meta column length   — zstd( varints: zigzag timestamp codes, then line lengths )
 //   u32 lines column length  — zstd( lines back to back )
@@ -43,6 +44,13 @@ export const ZSTD_LEVEL = 1;
 export const ZSTD_BLOCK_HASH_LOG = 11;
 const TIMESTAMPS_DELTA = 0;
 const TIMESTAMPS_DELTA_OF_DELTA = 1;
+/** Set in the coding byte (version 3) when the columns are stored as they are, not zstd'd. */
+const COLUMNS_RAW = 0x80;
+/**
+ * Blocks with fewer line and meta bytes than this store their columns uncompressed: zstd's per-call
+ * context setup (~0.1 ms) dominated cuts of many one-line streams, and saves a few hundred bytes at most.
+ */
+const MIN_COMPRESSED_BYTES = 1024;
 const TWO_POW_32 = 4294967296;
 /** zlib's minimum chunk size. */
 const MIN_DECOMPRESS_CHUNK_BYTES = 64;
@@ -161,18 +169,20 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL): Buff
   // The tuned hash size belongs to level 1 and the lines column (the varint column is the same size
   // either way); any other level keeps zstd's own parameters.
   const hashLog = zstdLevel === ZSTD_LEVEL ? ZSTD_BLOCK_HASH_LOG : undefined;
-  const metaColumn = zstdCompress(meta.bytes(), zstdLevel);
-  const linesColumn = zstdCompress(columns.lines.subarray(0, lineStart), zstdLevel, hashLog);
+  const raw = lineStart + meta.length < MIN_COMPRESSED_BYTES;
+  const pack = (column: Buffer, columnHashLog?: number): Buffer => (raw ? column : zstdCompress(column, zstdLevel, columnHashLog));
+  const metaColumn = pack(meta.bytes());
+  const linesColumn = pack(columns.lines.subarray(0, lineStart), hashLog);
   const metadataColumn =
     columns.structuredMetadata === undefined
       ? Buffer.alloc(0)
-      : zstdCompress(Buffer.from(JSON.stringify(columns.structuredMetadata.map((pairs) => (pairs === undefined ? null : pairs.map((p) => [p.name, p.value]))))), zstdLevel);
+      : pack(Buffer.from(JSON.stringify(columns.structuredMetadata.map((pairs) => (pairs === undefined ? null : pairs.map((p) => [p.name, p.value]))))));
   const headerBytes = 1 + CHECKSUM_BYTES + FIELDS_BYTES;
   const block = Buffer.allocUnsafe(headerBytes + metaColumn.length + linesColumn.length + metadataColumn.length);
   let offset = block.writeUInt8(BLOCK_VERSION, 0) + CHECKSUM_BYTES;
   offset = block.writeUInt32LE(count, offset);
   offset = block.writeBigInt64LE(firstTimestampNs, offset);
-  offset = block.writeUInt8(coding, offset);
+  offset = block.writeUInt8(coding | (raw ? COLUMNS_RAW : 0), offset);
   offset = block.writeUInt32LE(unit, offset);
   offset = block.writeUInt32LE(metaColumn.length, offset);
   offset = block.writeUInt32LE(linesColumn.length, offset);
@@ -200,7 +210,9 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo): BlockData {
   }
   const count = block.readUInt32LE(fieldsStart);
   const firstTimestampNs = block.readBigInt64LE(fieldsStart + 4);
-  const coding = block[fieldsStart + 12]!;
+  const codingByte = block[fieldsStart + 12]!;
+  const raw = version === BLOCK_VERSION && (codingByte & COLUMNS_RAW) !== 0;
+  const coding = raw ? codingByte & ~COLUMNS_RAW : codingByte;
   const unit = block.readUInt32LE(fieldsStart + 13);
   const metaLength = block.readUInt32LE(fieldsStart + 17);
   const linesLength = block.readUInt32LE(fieldsStart + 21);
@@ -212,7 +224,7 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo): BlockData {
   }
   let offset = headerBytes;
   // Each entry has at least one varint (its length) and every other one a timestamp varint too.
-  const meta = decompressColumn(block.subarray(offset, offset + metaLength), MAX_VARINT_BYTES * 2 * count + 16, 'meta');
+  const meta = raw ? block.subarray(offset, offset + metaLength) : decompressColumn(block.subarray(offset, offset + metaLength), MAX_VARINT_BYTES * 2 * count + 16, 'meta');
   offset += metaLength;
   if (count > 0 && meta.length < 2 * count - 1) throw new BlockDecodeError(`block says ${count} entries, its meta column has only ${meta.length} bytes`);
   const metaEnd = meta.length;
@@ -269,13 +281,15 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo): BlockData {
   }
   // The lengths column gives the exact output size: one output chunk instead of zlib's default
   // 16 KiB chunks concatenated afterwards (measured ~2x faster on 2 MB blocks).
-  const lines = linesLength === 0 ? Buffer.alloc(0) : decompressColumn(block.subarray(linesStart, linesStart + linesLength), lineEnd, 'lines');
+  const lines =
+    linesLength === 0 ? Buffer.alloc(0) : raw ? Buffer.from(block.subarray(linesStart, linesStart + linesLength)) : decompressColumn(block.subarray(linesStart, linesStart + linesLength), lineEnd, 'lines');
   if (lineEnd !== lines.length) {
     throw new BlockDecodeError(`block columns disagree: lengths sum to ${lineEnd}, lines column has ${lines.length} bytes`);
   }
   const data: BlockData = { stream, timestampsNs, lines, lineEnds };
   if (metadataLength > 0) {
-    const json = decompressColumn(block.subarray(offset, offset + metadataLength), MAX_LINES_BYTES, 'structured metadata').toString('utf8');
+    const metadataColumn = block.subarray(offset, offset + metadataLength);
+    const json = (raw ? metadataColumn : decompressColumn(metadataColumn, MAX_LINES_BYTES, 'structured metadata')).toString('utf8');
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);

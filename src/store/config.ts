@@ -4,35 +4,11 @@
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
 import type { ObjectStoreConfig } from '../objstore/object-store.ts';
-import { parseDurationMs } from '../duration/duration.ts';
+import { byteSizeSchema as anyByteSizeSchema, durationMsSchema } from '../config/config-values.ts';
 
-const durationSchema = z.union([z.string(), z.number()]).transform((value, context) => {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) {
-      context.addIssue({ code: 'custom', message: `duration must be a non-negative number of seconds, got ${value}` });
-      return z.NEVER;
-    }
-    return value * 1000;
-  }
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
-
-const byteSizeSchema = z.union([z.number().int().positive(), z.string()]).transform((value, context) => {
-  if (typeof value === 'number') return value;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(value);
-  if (match === null) {
-    context.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)}: expected e.g. 4MB, 512KiB or a byte count` });
-    return z.NEVER;
-  }
-  const unit = (match[2] ?? 'b').toLowerCase();
-  const multiplier = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
-  return Math.round(Number(match[1]) * multiplier);
-});
+const durationSchema = durationMsSchema;
+/** Store sizes (blocks, budgets) must be positive. */
+const byteSizeSchema = anyByteSizeSchema.refine((bytes) => bytes > 0, { message: 'expected a positive size' });
 
 export const s3ConfigSchema = z
   .object({

@@ -15,6 +15,26 @@ import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
 const INITIAL_ENTRIES = 4;
 const INITIAL_LINE_BYTES = 256;
 const OWN_BUFFER_MIN_BYTES = 4096;
+/**
+ * Every head's first timestamp and line-end arrays are views into a shared slab: two ArrayBuffers
+ * per head (each with its own backing store for the GC to track) made WAL replay of 100k+ streams
+ * mostly garbage-collector time. A slab is freed once all heads using it were cut or grew out of it.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabOffset = 0;
+
+function firstArrays(): { timestampsNs: BigInt64Array; lineEnds: Uint32Array } {
+  const bytes = INITIAL_ENTRIES * (8 + 4);
+  if (slabOffset + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const timestampsNs = new BigInt64Array(slab, slabOffset, INITIAL_ENTRIES);
+  const lineEnds = new Uint32Array(slab, slabOffset + INITIAL_ENTRIES * 8, INITIAL_ENTRIES);
+  slabOffset += bytes;
+  return { timestampsNs, lineEnds };
+}
 
 export class StreamHead {
   readonly tenant: string;
@@ -30,14 +50,17 @@ export class StreamHead {
   maxSeq = -1n;
   /** When the first entry of this head arrived (wall clock), for the age-based cut. */
   firstAppendMs = 0;
-  private timestampsNs = new BigInt64Array(INITIAL_ENTRIES);
-  private lineEnds = new Uint32Array(INITIAL_ENTRIES);
+  private timestampsNs: BigInt64Array;
+  private lineEnds: Uint32Array;
   private lines = Buffer.allocUnsafe(INITIAL_LINE_BYTES);
   private structuredMetadata: Array<LabelPair[] | undefined> | undefined;
 
   constructor(tenant: string, info: StreamInfo) {
     this.tenant = tenant;
     this.info = info;
+    const { timestampsNs, lineEnds } = firstArrays();
+    this.timestampsNs = timestampsNs;
+    this.lineEnds = lineEnds;
   }
 
   /**

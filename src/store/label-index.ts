@@ -7,7 +7,12 @@ import type { CompiledMatcher } from './label-matcher.ts';
 import type { Labels, StreamInfo } from './types.ts';
 
 export class LabelIndex {
-  private readonly postings = new Map<string, Map<string, Set<string>>>();
+  /**
+   * name → value → the ids of streams with it: one id as a plain string, a Set from the second on.
+   * Most values (pod names, ranks of one job) belong to one stream, and a Set each made the index
+   * most of the memory and replay time of 100k-stream tenants.
+   */
+  private readonly postings = new Map<string, Map<string, string | Set<string>>>();
   readonly streams = new Map<string, StreamInfo>();
   /** Bumped on every new stream, so callers can tell whether to persist. */
   version = 0;
@@ -22,12 +27,10 @@ export class LabelIndex {
         this.postings.set(name, values);
       }
       const value = info.labels[name]!;
-      let ids = values.get(value);
-      if (ids === undefined) {
-        ids = new Set();
-        values.set(value, ids);
-      }
-      ids.add(info.id);
+      const ids = values.get(value);
+      if (ids === undefined) values.set(value, info.id);
+      else if (typeof ids === 'string') values.set(value, new Set([ids, info.id]));
+      else ids.add(info.id);
     }
     this.version++;
     return true;
@@ -61,7 +64,11 @@ export class LabelIndex {
     if (values === undefined) return matched;
     for (const [value, ids] of values) {
       if (!matcher.matches(value)) continue;
-      for (const id of ids) if (within === undefined || within.has(id)) matched.add(id);
+      if (typeof ids === 'string') {
+        if (within === undefined || within.has(ids)) matched.add(ids);
+      } else {
+        for (const id of ids) if (within === undefined || within.has(id)) matched.add(id);
+      }
     }
     return matched;
   }

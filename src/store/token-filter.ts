@@ -25,6 +25,19 @@ const MIN_BLOOM_BITS = 1024;
 const MAX_BLOOM_BITS = 1 << 20;
 const BLOOM_HASHES = 3;
 const FLAG_HAS_FOLDING_CHARS = 1;
+/** Set on blocks too small to be worth a filter: they are always read. */
+const FLAG_UNFILTERED = 2;
+/**
+ * Blocks with less line text than this get no filter. A filter is at least 5,832 + 128 bytes and
+ * its build clears and packs a 46,656-byte table: with 100,000 one-line streams, filters were most
+ * of a cut's time and of its part index, for blocks that cost less to read than their filter.
+ */
+export const MIN_FILTERED_BLOCK_BYTES = 1024;
+
+/** The filter of a block too small to filter: mayContain always says yes. */
+export function unfilteredTokenFilter(): TokenFilter {
+  return { flags: FLAG_UNFILTERED, bloomHashes: 0, trigrams: new Uint8Array(0), bloom: new Uint8Array(0) };
+}
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
@@ -116,6 +129,7 @@ function tokenKey(hash: number): number {
 
 /** False only when no line of the block can contain `literal` (as a substring). */
 export function mayContain(filter: TokenFilter, literal: Buffer, caseInsensitive: boolean): boolean {
+  if ((filter.flags & FLAG_UNFILTERED) !== 0) return true;
   if (caseInsensitive && (filter.flags & FLAG_HAS_FOLDING_CHARS) !== 0) return true;
   const trigrams = filter.trigrams;
   let previous1 = -1;
@@ -163,6 +177,7 @@ export function mayContain(filter: TokenFilter, literal: Buffer, caseInsensitive
 const FILTER_HEADER_BYTES = 2;
 
 export function encodeTokenFilter(filter: TokenFilter): Buffer {
+  if ((filter.flags & FLAG_UNFILTERED) !== 0) return Buffer.from([filter.flags, 0]);
   const bytes = Buffer.allocUnsafe(FILTER_HEADER_BYTES + TRIGRAM_BITMAP_BYTES + filter.bloom.length);
   bytes[0] = filter.flags;
   bytes[1] = filter.bloomHashes;
@@ -172,6 +187,7 @@ export function encodeTokenFilter(filter: TokenFilter): Buffer {
 }
 
 export function decodeTokenFilter(bytes: Uint8Array): TokenFilter {
+  if (bytes.length === FILTER_HEADER_BYTES && (bytes[0]! & FLAG_UNFILTERED) !== 0) return unfilteredTokenFilter();
   if (bytes.length < FILTER_HEADER_BYTES + TRIGRAM_BITMAP_BYTES + 8) throw new Error(`token filter too short: ${bytes.length} bytes`);
   return {
     flags: bytes[0]!,

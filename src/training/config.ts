@@ -1,17 +1,9 @@
 // The `training:` section of the server config: run tracking at ingest and hang detection.
 
 import { z } from 'zod';
-import { parseDurationMs } from '../duration/duration.ts';
+import { durationMsSchema } from '../config/config-values.ts';
 
-const duration = z.union([z.string(), z.number()]).transform((value, context) => {
-  if (typeof value === 'number') return value * 1000;
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const duration = durationMsSchema;
 
 export const trainingConfigSchema = z
   .object({

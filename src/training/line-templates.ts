@@ -28,22 +28,50 @@ function isLetter(code: number): boolean {
   return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
 }
 
-/** Splits `line` into number tokens (tokenStarts/tokenEnds) and returns the template and token count, or undefined past MAX_TOKENS. */
-function tokenize(line: string): { template: string; count: number } | undefined {
-  let count = 0;
+/** The template text of the line last tokenized (only built for a template not seen before). */
+function templateText(line: string, count: number): string {
   let template = '';
   let last = 0;
+  for (let index = 0; index < count; index++) {
+    template += line.slice(last, tokenStarts[index]) + PLACEHOLDER;
+    last = tokenEnds[index]!;
+  }
+  return template + line.slice(last);
+}
+
+/**
+ * Splits `line` into number tokens (tokenStarts/tokenEnds) and hashes its template (two 32-bit
+ * FNV-style hashes folded into one exact 53-bit number), building no string. Returns the token count
+ * and the key, or undefined past MAX_TOKENS.
+ */
+/** Results of the last tokenize(): a small-integer map key, a second hash to confirm it, the token count. */
+let tokenKey = 0;
+let tokenCheck = 0;
+let tokenCount = 0;
+
+function tokenize(line: string): boolean {
+  let count = 0;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
   const length = line.length;
+  let previous = 32;
   for (let i = 0; i < length; i++) {
     const code = line.charCodeAt(i);
+    // Fast path: plain text (not a digit, '.', '/', 'n', 'N', 'i', 'I') is hashed and passed.
+    if (!(code <= 57 && code >= 46) && code !== 110 && code !== 78 && code !== 105 && code !== 73) {
+      h1 = Math.imul(h1 ^ code, 16777619);
+      h2 = (Math.imul(h2, 31) + code) | 0;
+      previous = code;
+      continue;
+    }
     let start = -1;
     let end = i;
-    const previous = i === 0 ? 32 : line.charCodeAt(i - 1);
     if (isDigit(code) || (code === 46 && i + 1 < length && isDigit(line.charCodeAt(i + 1)) && !isDigit(previous))) {
       if (isLetter(previous) && previous !== 95 && !(previous === 101 || previous === 69)) {
         // A digit inside a word (`mlx5_2`, `v100`) is part of the text, not a number.
         while (end < length && (isDigit(line.charCodeAt(end)) || isLetter(line.charCodeAt(end)))) end++;
         i = end - 1;
+        previous = line.charCodeAt(i);
         continue;
       }
       start = i;
@@ -75,23 +103,35 @@ function tokenize(line: string): { template: string; count: number } | undefined
         if ((previous === 45 || previous === 43) && i >= 1) start = i - 1;
       }
     }
-    if (start === -1) continue;
-    if (count === MAX_TOKENS) return undefined;
-    template += line.slice(last, start) + PLACEHOLDER;
+    if (start === -1) {
+      h1 = Math.imul(h1 ^ code, 16777619);
+      h2 = (Math.imul(h2, 31) + code) | 0;
+      previous = code;
+      continue;
+    }
+    if (count === MAX_TOKENS) return false;
+    h1 = Math.imul(h1 ^ 1, 16777619);
+    h2 = (Math.imul(h2, 31) + 1) | 0;
     tokenStarts[count] = start;
     tokenEnds[count] = end;
     count++;
-    last = end;
     i = end - 1;
+    previous = line.charCodeAt(end - 1);
   }
-  return { template: last === 0 ? line : template + line.slice(last), count };
+  // A Smi key (31 bits) keeps the map free of heap-number keys; h2 confirms a hit.
+  tokenKey = h1 >>> 1;
+  tokenCheck = h2;
+  tokenCount = count;
+  return true;
 }
 
 function tokenValue(line: string, index: number): number {
-  const text = line.slice(tokenStarts[index], tokenEnds[index]);
-  const lower = text.toLowerCase();
-  if (lower.endsWith('nan')) return Number.NaN;
-  if (lower.endsWith('inf')) return lower.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const start = tokenStarts[index]!;
+  const sign = line.charCodeAt(start);
+  const first = sign === 45 || sign === 43 ? line.charCodeAt(start + 1) : sign;
+  if (first === 110 || first === 78) return Number.NaN;
+  if (first === 105 || first === 73) return sign === 45 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const text = line.slice(start, tokenEnds[index]);
   return Number(text.indexOf(',') === -1 ? text : text.replace(/,/g, ''));
 }
 
@@ -113,8 +153,13 @@ interface TemplateInfo {
   confirmed: boolean;
   /** Lines seen (to stop re-checking a template that has no metrics after a few). */
   seen: number;
+  /** Lines whose values matched several tokens; past MAX_AMBIGUOUS the template stays on the extractors. */
+  ambiguous: number;
   /** Whether the template's words can match a failure signature (numbers play no part in the gate). */
   mayMatch: boolean;
+  /** Number tokens of the template and its second hash (guards against a collision of the first). */
+  tokens: number;
+  check: number;
 }
 
 export interface LineReading {
@@ -127,33 +172,40 @@ export interface LineReading {
 const MAX_TEMPLATES = 4096;
 /** A template with no metrics is re-checked on this many lines before it is trusted to have none. */
 const EMPTY_CHECKS = 2;
+/** Lines of a template whose values stay ambiguous (two fields always equal) before it keeps using the extractors. */
+const MAX_AMBIGUOUS = 8;
 
-function planFor(line: string, count: number, found: ExtractedMetrics): Plan | 'slow' {
+/**
+ * Which token each extracted value came from. A value equal to several tokens (step 5 on the 5th of
+ * the month) is ambiguous on this line: 'ambiguous' asks to try the next line of the template.
+ */
+function planFor(line: string, count: number, found: ExtractedMetrics): Plan | 'slow' | 'ambiguous' {
+  const values = new Float64Array(count);
+  for (let index = 0; index < count; index++) values[index] = tokenValue(line, index);
   const used = new Uint8Array(count);
-  const take = (value: number, from: number): number => {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let index = pass === 0 ? from : 0; index < count; index++) {
-        if (used[index] === 0 && sameValue(tokenValue(line, index), value)) {
-          used[index] = 1;
-          return index;
-        }
+  let ambiguous = false;
+  const take = (value: number): number => {
+    let found = -1;
+    for (let index = 0; index < count; index++) {
+      if (used[index] === 0 && sameValue(values[index]!, value)) {
+        if (found !== -1) ambiguous = true;
+        else found = index;
       }
     }
-    return -1;
+    if (found !== -1) used[found] = 1;
+    return found;
   };
-  const stepToken = found.step === undefined ? -1 : take(found.step, 0);
+  const stepToken = found.step === undefined ? -1 : take(found.step);
   if (found.step !== undefined && stepToken === -1) return 'slow';
   const tokens: number[] = [];
   const names: string[] = [];
-  let from = 0;
   for (const [name, value] of found.values) {
-    const index = take(value, from);
+    const index = take(value);
     if (index === -1) return 'slow';
     tokens.push(index);
     names.push(name);
-    from = index + 1;
   }
-  return { stepToken, tokens, names };
+  return ambiguous ? 'ambiguous' : { stepToken, tokens, names };
 }
 
 function readPlan(line: string, plan: Plan): ExtractedMetrics {
@@ -168,19 +220,21 @@ function samePlan(a: Plan, b: Plan): boolean {
 
 /** Per-run cache of line templates. */
 export class LineTemplates {
-  private readonly templates = new Map<string, TemplateInfo>();
+  /** Template hash → info; the second hash and token count stored in the info make a collision negligible. */
+  private readonly templates = new Map<number, TemplateInfo>();
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
     if (line.indexOf('\r') !== -1 || line.length > 2048) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-    const tokens = tokenize(line);
-    if (tokens === undefined) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-    let info = this.templates.get(tokens.template);
+    if (!tokenize(line)) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+    const count = tokenCount;
+    let info = this.templates.get(tokenKey);
     if (info === undefined) {
       if (this.templates.size >= MAX_TEMPLATES) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-      info = { plan: undefined, confirmed: false, seen: 0, mayMatch: mayMatchSignature(tokens.template) || mayMatchSignature(line) };
-      this.templates.set(tokens.template, info);
+      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(line, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
+      this.templates.set(tokenKey, info);
     }
+    if (info.tokens !== count || info.check !== tokenCheck) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
     info.seen++;
     if (info.confirmed) {
       if (info.plan === undefined) return { metrics: undefined, mayMatchSignature: info.mayMatch };
@@ -188,7 +242,15 @@ export class LineTemplates {
       return { metrics: readPlan(line, info.plan), mayMatchSignature: info.mayMatch };
     }
     const found = extractMetrics(line);
-    const plan = found === undefined ? undefined : planFor(line, tokens.count, found);
+    const plan = found === undefined ? undefined : planFor(line, count, found);
+    if (plan === 'ambiguous') {
+      info.seen--;
+      if (++info.ambiguous >= MAX_AMBIGUOUS) {
+        info.plan = 'slow';
+        info.confirmed = true;
+      }
+      return { metrics: found, mayMatchSignature: info.mayMatch };
+    }
     if (info.seen === 1) info.plan = plan;
     else if (plan === undefined && info.plan === undefined) info.confirmed = info.seen >= EMPTY_CHECKS;
     else if (plan !== undefined && plan !== 'slow' && info.plan !== undefined && info.plan !== 'slow' && samePlan(plan, info.plan)) info.confirmed = true;

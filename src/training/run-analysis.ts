@@ -122,8 +122,9 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   const offsets = hostClockOffsets(allRanks);
   const corrected = (timeNs: bigint, host: string | undefined): bigint => timeNs - (host === undefined ? 0n : (offsets.get(host) ?? 0n));
   const skewSlackNs = 5_000_000_000n;
-  const inAttempt = (hit: Hit) => corrected(hit.timeNs, hit.host) >= attempt.startNs - (attempt.number > 1 ? 0n : skewSlackNs);
-  const ranks = allRanks.filter((rank) => rank.lines > 0 && rank.lastNs >= attempt.startNs);
+  const attemptStartNs = attempt.number > 1 ? corrected(attempt.startNs, attempt.host) : attempt.startNs - skewSlackNs;
+  const inAttempt = (hit: Hit) => corrected(hit.timeNs, hit.host) >= attemptStartNs;
+  const ranks = allRanks.filter((rank) => rank.lines > 0 && corrected(rank.lastNs, rank.host) >= attemptStartNs);
   const rankByNumber = new Map(ranks.map((rank) => [rank.rank, rank]));
   const hits = run.hits.filter(inAttempt);
   const lastNsOf = (rank: RankState) => corrected(rank.lastNs, rank.host);
@@ -131,11 +132,13 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   // Exit codes: the rank's own (wrapper, srun, torchrun's report), else the launcher's pid lines.
   const exits = new Map<number, { code: number | null; signal: string | null }>();
   for (const exit of run.launcherExits) {
-    if (exit.timeNs < attempt.startNs) continue;
+    if (corrected(exit.timeNs, exit.host) < attemptStartNs) continue;
     const rank = run.pids.get(`${exit.host}:${exit.pid}`) ?? globalRank(exit.localRank, exit.nodeRank, run.processesPerNode) ?? (run.hosts.size <= 1 ? exit.localRank : undefined);
     if (rank !== undefined && !exits.has(rank)) exits.set(rank, { code: exit.exitCode, signal: null });
   }
-  for (const state of ranks) if (state.exitCode !== undefined) exits.set(state.rank, { code: state.exitCode, signal: state.exitSignal });
+  for (const state of ranks) {
+    if (state.exitCode !== undefined && state.exitNs !== undefined && corrected(state.exitNs, state.host) >= attemptStartNs) exits.set(state.rank, { code: state.exitCode, signal: state.exitSignal });
+  }
   const exitCodeOf = (state: RankState) => exits.get(state.rank)?.code;
   const killedBySigkill = (state: RankState) => {
     const exit = exits.get(state.rank);
@@ -155,7 +158,13 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   const candidates: Candidate[] = [];
   const addCandidate = (rank: number | null, cls: FailureClass, timeNs: bigint, evidence: Hit[], summary: string) => candidates.push({ rank, class: cls, timeNs, hits: evidence, summary });
 
-  // Kernel OOM killer: pid → rank (same host first), else a rank of that host that died of -9.
+  // Kernel OOM killer: pid → rank (same host first; DataLoader workers through the rank that reported
+  // them killed), else a rank of that host that died of -9.
+  const workerPids = new Map<string, number>();
+  for (const hit of hits) {
+    if (hit.signature.id !== 'dataloader-killed' || hit.rank === null) continue;
+    for (const pid of (hit.fields.pid ?? '').split(/[,\s]+/)) if (pid !== '') workerPids.set(pid, hit.rank);
+  }
   const killedRanks = new Set<number>();
   for (const hit of hits) {
     if (hit.signature.role !== 'kernel_oom') continue;
@@ -163,6 +172,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
     let rank: number | undefined;
     if (pid !== undefined) {
       if (hit.host !== undefined) rank = run.pids.get(`${hit.host}:${pid}`);
+      rank ??= workerPids.get(pid);
       if (rank === undefined) {
         const matches = [...run.pids].filter(([key]) => key.endsWith(`:${pid}`));
         if (matches.length === 1) rank = matches[0]![1];
@@ -196,7 +206,10 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   }
 
   // NaN / inf: the first step (or time) per rank; a tie across ranks means all diverged.
-  const nanHits = hits.filter((hit) => hit.signature.class === 'nan_loss' && hit.signature.role === 'cause' && hit.rank !== null);
+  const allNanHits = hits.filter((hit) => hit.signature.class === 'nan_loss' && hit.signature.role === 'cause' && hit.rank !== null);
+  // Order by step when NaNs were read with steps (a step is causal; a time is not), else by time.
+  const steppedNanHits = allNanHits.filter((hit) => hit.fields.step !== undefined);
+  const nanHits = steppedNanHits.length > 0 ? steppedNanHits : allNanHits;
   if (nanHits.length > 0) {
     const firstByRank = new Map<number, Hit>();
     for (const hit of nanHits) {
@@ -208,7 +221,8 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
     const tied = firsts.filter((hit) => nanOrder(hit, first, corrected) === 0);
     const lossRanks = run.series.ranksOf('loss').filter((rank) => rankByNumber.has(rank));
     const allTogether = tied.length > 1 || lossRanks.length <= 1;
-    addCandidate(allTogether ? null : first.rank, 'nan_loss', corrected(first.timeNs, first.host), tied, allTogether ? 'loss became NaN/inf on every rank together' : `loss became NaN/inf on rank ${first.rank} first`);
+    const earliestNs = allNanHits.reduce((min, hit) => (corrected(hit.timeNs, hit.host) < min ? corrected(hit.timeNs, hit.host) : min), corrected(first.timeNs, first.host));
+    addCandidate(allTogether ? null : first.rank, 'nan_loss', earliestNs, tied, allTogether ? 'loss became NaN/inf on every rank together' : `loss became NaN/inf on rank ${first.rank} first`);
   }
 
   const scheduler = hits.filter((hit) => hit.signature.role === 'scheduler').sort((a, b) => (a.timeNs < b.timeNs ? -1 : 1))[0];
@@ -229,7 +243,7 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
   // Only consequences: the rank they point at.
   const consequences = hits.filter(isConsequence);
   if (first === undefined && consequences.length > 0) first = originFromConsequences(run, ranks, consequences, lastNsOf);
-  if (first === undefined && run.rootCause !== undefined && run.rootCause.timeNs >= attempt.startNs) {
+  if (first === undefined && run.rootCause !== undefined && corrected(run.rootCause.timeNs, run.rootCause.host) >= attemptStartNs) {
     const root = run.rootCause;
     const cls: FailureClass = root.exitCode === -9 ? 'sigkill' : root.exitCode !== undefined && root.exitCode < 0 ? 'sigkill' : 'python_exception';
     first = { rank: root.rank, class: cls, timeNs: root.timeNs, hits: exitHits.filter((hit) => hit.rank === root.rank), summary: `launcher's root cause: rank ${root.rank} exited with ${root.exitCode ?? '?'}` };
@@ -244,8 +258,8 @@ export function analyzeRun(run: RunState, options: AnalysisOptions): RunVerdict 
     if (failedExit !== undefined) first = { rank: failedExit.rank, class: 'python_exception', timeNs: lastNsOf(failedExit), hits: exitHits.filter((hit) => hit.rank === failedExit.rank), summary: `rank ${failedExit.rank} exited with code ${exitCodeOf(failedExit) ?? exits.get(failedExit.rank)?.signal}` };
   }
 
-  const failures = listFailures(run, hits, first, harmless, corrected);
-  const finished = run.finishes.some((hit) => corrected(hit.timeNs, hit.host) >= attempt.startNs - skewSlackNs) || (ranks.length > 0 && ranks.every((state) => exitCodeOf(state) === 0));
+  const failures = listFailures(hits, first, harmless, corrected);
+  const finished = run.finishes.some((hit) => corrected(hit.timeNs, hit.host) >= attemptStartNs) || (ranks.length > 0 && ranks.every((state) => exitCodeOf(state) === 0));
 
   // Hung ranks: silent past their threshold while another rank logged later.
   const hungRanks: number[] = [];
@@ -385,10 +399,11 @@ function evidenceFor(run: RunState, first: Candidate, consequences: Hit[]): Evid
   return lines.slice(0, 10);
 }
 
-function listFailures(run: RunState, hits: Hit[], first: Candidate | undefined, harmless: (hit: Hit) => boolean, corrected: (timeNs: bigint, host: string | undefined) => bigint): FailureView[] {
+function listFailures(hits: Hit[], first: Candidate | undefined, harmless: (hit: Hit) => boolean, corrected: (timeNs: bigint, host: string | undefined) => bigint): FailureView[] {
   const views: FailureView[] = [];
   for (const hit of hits) {
     if (hit.signature.class === undefined && hit.signature.role !== 'exit') continue;
+    if (hit.signature.role === 'exit' && hit.fields.exitcode === '0') continue;
     const isFirst = first?.hits.includes(hit) ?? false;
     views.push({
       rank: hit.rank,
@@ -410,6 +425,5 @@ function listFailures(run: RunState, hits: Hit[], first: Candidate | undefined, 
     const diff = corrected(a.timeNs, a.host) - corrected(b.timeNs, b.host);
     return diff < 0n ? -1 : diff > 0n ? 1 : 0;
   });
-  void run;
   return views.slice(0, 1000);
 }

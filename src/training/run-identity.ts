@@ -42,6 +42,20 @@ const LOCAL_PREFIX = /^\[([A-Za-z_][A-Za-z_-]*?)(\d{1,4})\]:/;
 
 export function splitLinePrefix(line: string): LinePrefix | undefined {
   if (line.charCodeAt(0) !== 91 /* [ */) return undefined;
+  // `[rankN]:` by hand: it prefixes most lines of a torchrun job, so no regex match array per line.
+  if (line.startsWith('[rank')) {
+    let i = 5;
+    let rank = 0;
+    while (i < line.length && i < 12) {
+      const code = line.charCodeAt(i);
+      if (code < 48 || code > 57) break;
+      rank = rank * 10 + code - 48;
+      i++;
+    }
+    if (i > 5 && line.charCodeAt(i) === 93 /* ] */ && line.charCodeAt(i + 1) === 58 /* : */) {
+      return { kind: 'global', rank, rest: line.slice(line.charCodeAt(i + 2) === 32 ? i + 3 : i + 2) };
+    }
+  }
   let match = GLOBAL_PREFIX.exec(line);
   if (match !== null) return { kind: 'global', rank: Number(match[1]), rest: line.slice(match[0].length) };
   match = LOCAL_PREFIX.exec(line);

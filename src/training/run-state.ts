@@ -28,6 +28,8 @@ const STEP_SAMPLES = 256;
 const MAX_HITS_PER_RUN = 5000;
 /** `[defaultN]:` lines of nodes > 0 held while the processes per node are unknown; past this, it is inferred. */
 const MAX_PENDING_LOCAL_LINES = 200_000;
+/** Node clocks differ by a few seconds: an exit and a restart this close are one event. */
+const RESTART_SKEW_NS = 10_000_000_000n;
 /** Evidence lines are cut to this many characters. */
 const MAX_EVIDENCE_CHARS = 4000;
 
@@ -71,7 +73,8 @@ export class RankState {
         this.lastLine = line;
       }
     }
-    if (this.previousNs !== undefined && timeNs > this.previousNs) {
+    // Every 4th interval is enough for a median, and spares a BigInt subtraction on the others.
+    if ((this.lines & 3) === 0 && this.previousNs !== undefined && timeNs > this.previousNs) {
       this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = Number(timeNs - this.previousNs) / 1e6;
       this.intervalCount++;
     }
@@ -87,7 +90,8 @@ export class RankState {
       this.maxStep = step;
       this.maxStepNs = timeNs;
     }
-    if (!this.stepTimes.has(step)) {
+    // Every 8th step is enough to align node clocks (all ranks keep the same ones), at an eighth of the map work.
+    if ((step & 7) === 0 && !this.stepTimes.has(step)) {
       if (this.stepTimes.size >= STEP_SAMPLES) this.stepTimes.delete(this.stepTimes.keys().next().value!);
       this.stepTimes.set(step, timeNs);
     }
@@ -104,7 +108,9 @@ export class RankState {
 export interface Attempt {
   /** 1-based. */
   number: number;
+  /** On the clock of `host` (the analysis aligns it like any other time). */
   startNs: bigint;
+  host: string | undefined;
 }
 
 /** One torchrun `ChildFailedError` report, parsed line by line from the launcher's stream. */
@@ -186,7 +192,10 @@ export class RunState {
     if (this.lastNs === undefined || timeNs > this.lastNs) this.lastNs = timeNs;
     let rank = labelRank;
     let line = rawLine;
-    const prefix = splitLinePrefix(rawLine);
+    // The agent turns torchrun's `[defaultN]:` into a `local_rank` label when it can't tell the global
+    // rank; such a line is a local prefix already split off.
+    const localLabel = labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined;
+    const prefix = splitLinePrefix(rawLine) ?? (localLabel !== undefined ? { kind: 'local' as const, rank: localLabel, rest: rawLine } : undefined);
     if (prefix !== undefined) {
       line = prefix.rest;
       if (rank === undefined) {
@@ -209,7 +218,11 @@ export class RunState {
     if (host !== undefined) state.host = host;
     if (nodeRank !== undefined) state.nodeRank = nodeRank;
     // A rank that already exited and logs again was relaunched: a new attempt of the same run.
-    if (state.wrapperExitNs !== undefined && timeNs > state.wrapperExitNs + 1_000_000_000n && !line.startsWith('rankscope run:')) this.beginAttempt(timeNs);
+    if (state.wrapperExitNs !== undefined && timeNs > state.wrapperExitNs + 1_000_000_000n && !line.startsWith('rankscope run:')) {
+      // Unless an attempt (an elastic restart the launcher announced) already began around that exit.
+      if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
+      state.wrapperExitNs = undefined;
+    }
     const level = labels.level ?? labels.detected_level;
     state.noteLine(timeNs, line, level === 'error' || level === 'critical');
     const nccl = line.indexOf(' NCCL ') === -1 ? undefined : ncclProcessPrefix(line);
@@ -257,10 +270,10 @@ export class RunState {
         this.resolvePendingLocal();
       }
       if (facts.worldSize !== undefined && facts.worldSize > 0) this.worldSize = Math.max(this.worldSize ?? 0, facts.worldSize);
-      if (facts.restartCount !== undefined && facts.restartCount > 0) this.beginAttempt(timeNs, facts.restartCount + 1);
-      else if (facts.restarting === true) this.beginAttempt(timeNs);
+      if (facts.restartCount !== undefined && facts.restartCount > 0) this.beginAttempt(timeNs, facts.restartCount + 1, host);
+      else if (facts.restarting === true) this.beginAttempt(timeNs, undefined, host);
     }
-    for (const line of text.includes('\n') ? text.split('\n') : [text]) this.readReportLine(streamKey, host, nodeRank, timeNs, line);
+    for (const line of text.includes('\n') ? text.split('\n') : [text]) this.readReportLine(streamKey, timeNs, line);
     for (const hit of matchSignatures(text)) {
       if (hit.signature.id === 'torchrun-worker-failed') {
         // Resolved to a rank when analysed: by pid, else node rank × processes per node + local rank.
@@ -271,14 +284,14 @@ export class RunState {
         const state = this.rankState(rank);
         state.host ??= hit.fields.host;
         state.exitCode = hit.fields.exitcode !== undefined ? Number(hit.fields.exitcode) : hit.fields.how === 'Killed' ? -9 : -1;
-        state.exitNs ??= timeNs;
+        state.exitNs = timeNs;
       }
       this.addHit(hit, null, host, timeNs, text, labels);
     }
   }
 
   /** torchrun's failure report: `Failures:` / `Root Cause (first observed failure):` then `[N]:` blocks. */
-  private readReportLine(streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, line: string): void {
+  private readReportLine(streamKey: string, timeNs: bigint, line: string): void {
     if (line.includes('Root Cause (first observed failure)')) {
       this.closeReportEntry(streamKey, timeNs);
       this.reportSection.set(streamKey, 'root');
@@ -317,8 +330,6 @@ export class RunState {
     }
     match = /^\s*host\s*: (\S+)/.exec(line);
     if (match !== null) entry.host = match[1]!;
-    void host;
-    void nodeRank;
   }
 
   private closeReportEntry(streamKey: string, timeNs: bigint): void {
@@ -330,11 +341,12 @@ export class RunState {
       state.host ??= entry.host;
       if (entry.pid !== undefined) this.pids.set(`${entry.host}:${entry.pid}`, entry.rank);
     }
-    if (entry.exitCode !== undefined && state.exitCode === undefined) {
+    if (entry.exitCode !== undefined && (state.exitNs === undefined || timeNs > state.exitNs + RESTART_SKEW_NS)) {
       state.exitCode = entry.exitCode;
-      state.exitNs ??= timeNs;
+      state.exitSignal = null;
+      state.exitNs = timeNs;
     }
-    if (entry.section === 'root' && this.rootCause === undefined) {
+    if (entry.section === 'root' && (this.rootCause === undefined || timeNs > this.rootCause.timeNs)) {
       this.rootCause = { rank: entry.rank, exitCode: entry.exitCode, host: entry.host, timeNs };
     }
   }
@@ -356,22 +368,30 @@ export class RunState {
     for (const entry of pending) this.addEntry(entry.labels, entry.streamKey, entry.host, entry.nodeRank, undefined, entry.timeNs, entry.line);
   }
 
-  private beginAttempt(timeNs: bigint, number?: number): void {
-    if (this.attempts.length === 0) this.attempts.push({ number: 1, startNs: this.firstNs ?? timeNs });
+  private beginAttempt(timeNs: bigint, number: number | undefined, host: string | undefined): void {
+    if (this.attempts.length === 0) this.attempts.push({ number: 1, startNs: this.firstNs ?? timeNs, host: undefined });
     const last = this.attempts[this.attempts.length - 1]!;
-    if (number !== undefined && number <= last.number) return;
-    if (number === undefined && timeNs <= last.startNs + 5_000_000_000n) return;
-    this.attempts.push({ number: number ?? last.number + 1, startNs: timeNs });
-    // Exits belong to the attempt that ended; a relaunched rank starts clean.
-    for (const state of this.ranks.values()) {
-      if (state.exitNs !== undefined && state.exitNs < timeNs) {
-        state.exitNs = undefined;
-        state.wrapperExitNs = undefined;
-        state.exitCode = undefined;
-        state.exitSignal = null;
+    if (number !== undefined && number <= last.number) {
+      // The same restart announced by another node: keep the latest announcement. Workers start only
+      // once every node has joined, and a node whose clock runs ahead must not pull the start before
+      // the failure that caused the restart.
+      const same = this.attempts.find((attempt) => attempt.number === number);
+      if (same !== undefined && timeNs > same.startNs) {
+        same.startNs = timeNs;
+        same.host = host;
       }
+      return;
     }
-    this.rootCause = undefined;
+    if (number === undefined && timeNs <= last.startNs + RESTART_SKEW_NS) {
+      if (timeNs > last.startNs && this.attempts.length > 1) {
+        last.startNs = timeNs;
+        last.host = host;
+      }
+      return;
+    }
+    this.attempts.push({ number: number ?? last.number + 1, startNs: timeNs, host });
+    // Exits and the launcher's report belong to the attempt that ended; the analysis keeps only those
+    // logged after the attempt began, so nothing is cleared here (arrival order must not matter).
   }
 
   private addHit(found: { signature: FailureSignature; fields: Record<string, string> }, rank: number | null, host: string | undefined, timeNs: bigint, line: string, labels: Labels): void {
@@ -387,7 +407,7 @@ export class RunState {
 
   /** The attempt in force (1 when there was no restart). */
   currentAttempt(): Attempt {
-    return this.attempts[this.attempts.length - 1] ?? { number: 1, startNs: this.firstNs ?? 0n };
+    return this.attempts[this.attempts.length - 1] ?? { number: 1, startNs: this.firstNs ?? 0n, host: undefined };
   }
 }
 

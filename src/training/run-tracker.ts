@@ -22,6 +22,10 @@ export interface IngestedStream {
 
 /** A run with no line for this long after its newest log timestamp arrived late is a replay. */
 const REPLAY_LAG_MS = 120_000;
+/** A live run is final after at most this long without a new line. */
+const LIVE_FINAL_MAX_MS = 30_000;
+/** A hung run that has been silent this long is abandoned: its hang events (and so the alert) stop. */
+const HANG_EVENTS_MAX_QUIET_MS = 15 * 60_000;
 /** Hang events are written at most this often per hung rank. */
 const HANG_EVENT_INTERVAL_MS = 15_000;
 /** Default and maximum of `?limit=` on the runs list. */
@@ -128,15 +132,22 @@ export class RunTracker {
     return runs;
   }
 
+  /** A run whose newest line arrived long after it was logged: an import, a replay, a late agent. */
+  private isReplay(run: RunState): boolean {
+    const lastLogMs = run.lastNs === undefined ? 0 : Number(run.lastNs / 1_000_000n);
+    return run.lastArrivalMs - lastLogMs > REPLAY_LAG_MS;
+  }
+
   /** Whether the run's log is over: quiet for the finalize period (replays) or its hang threshold (live). */
   private ended(run: RunState, nowMs: number): boolean {
     const quietMs = nowMs - run.lastArrivalMs;
-    const lastLogMs = run.lastNs === undefined ? 0 : Number(run.lastNs / 1_000_000n);
-    const replay = run.lastArrivalMs - lastLogMs > REPLAY_LAG_MS;
-    if (replay) return quietMs >= this.config.finalize_after;
+    if (this.isReplay(run)) return quietMs >= this.config.finalize_after;
+    // Live: quiet for the run's hang threshold, but never longer than 30 s (the promise of
+    // docs/training.md: final at most 30 s after the last line arrived), unless configured so.
     let medianMs = 0;
     for (const rank of run.ranks.values()) medianMs = Math.max(medianMs, rank.medianIntervalMs() ?? 0);
-    return quietMs >= Math.max(this.config.finalize_after, this.config.hang_interval_multiple * medianMs, this.config.hang_floor);
+    const thresholdMs = Math.max(this.config.finalize_after, this.config.hang_interval_multiple * medianMs, this.config.hang_floor);
+    return quietMs >= Math.min(thresholdMs, Math.max(LIVE_FINAL_MAX_MS, this.config.finalize_after));
   }
 
   verdict(run: RunState, nowMs = this.now()): RunVerdict {
@@ -274,6 +285,8 @@ export class RunTracker {
       for (const [tenant, runs] of this.tenants) {
         const streams: AppendStream[] = [];
         for (const run of runs.values()) {
+          // Only live runs alert: not replays of old logs, and not a run abandoned long ago.
+          if (nowMs - run.lastArrivalMs > HANG_EVENTS_MAX_QUIET_MS || this.isReplay(run)) continue;
           const verdict = this.verdict(run, nowMs);
           if (verdict.status !== 'hung') continue;
           for (const rank of verdict.hungRanks) {

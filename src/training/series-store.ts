@@ -4,6 +4,13 @@
 
 export type SeriesAxis = 'step' | 'time';
 
+/**
+ * Points kept per series of one rank before it is thinned by half (16 bytes a point: 4 MB). The API
+ * thins to a few thousand points anyway; a 10M-step run keeps every 32nd or so, non-finite values
+ * always.
+ */
+export const MAX_POINTS_PER_SERIES = 262_144;
+
 /** One series of one rank. Time x values are nanoseconds since the epoch (as a double: ns precision is kept to ~256 ns, enough for a chart). */
 export class PointSeries {
   readonly axis: SeriesAxis;
@@ -11,6 +18,9 @@ export class PointSeries {
   private values = new Float64Array(64);
   private count = 0;
   private sorted = true;
+  /** Keep one point in `stride` once the series has been halved (memory stays bounded on long runs). */
+  private stride = 1;
+  private skipped = 0;
 
   constructor(axis: SeriesAxis) {
     this.axis = axis;
@@ -21,6 +31,8 @@ export class PointSeries {
   }
 
   add(x: number, value: number): void {
+    if (this.stride > 1 && ++this.skipped % this.stride !== 0 && Number.isFinite(value)) return;
+    if (this.count === MAX_POINTS_PER_SERIES) this.halve();
     if (this.count === this.xs.length) {
       const xs = new Float64Array(this.count * 2);
       xs.set(this.xs);
@@ -33,6 +45,19 @@ export class PointSeries {
     this.xs[this.count] = x;
     this.values[this.count] = value;
     this.count++;
+  }
+
+  /** Drops every other point (in x order, first kept) and keeps one new point in twice as many from now on. */
+  private halve(): void {
+    this.sort();
+    let kept = 0;
+    for (let i = 0; i < this.count; i += 2) {
+      this.xs[kept] = this.xs[i]!;
+      this.values[kept] = this.values[i]!;
+      kept++;
+    }
+    this.count = kept;
+    this.stride *= 2;
   }
 
   private sort(): void {

@@ -48,11 +48,21 @@ export class BitWriter {
     return this.length * 8 + this.pendingBits;
   }
 
+  /** Bytes needed for what was written (the last byte zero-padded). */
+  byteLength(): number {
+    return this.length + (this.pendingBits > 0 ? 1 : 0);
+  }
+
+  /** Copies the bytes written into `target` at `offset`. */
+  copyInto(target: Uint8Array, offset: number): void {
+    target.set(this.bytes.subarray(0, this.length), offset);
+    if (this.pendingBits > 0) target[offset + this.length] = this.current;
+  }
+
   /** A copy of the bytes written, the last one zero-padded. */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.length + (this.pendingBits > 0 ? 1 : 0));
-    out.set(this.bytes.subarray(0, this.length));
-    if (this.pendingBits > 0) out[this.length] = this.current;
+    const out = new Uint8Array(this.byteLength());
+    this.copyInto(out, 0);
     return out;
   }
 }

@@ -4,7 +4,7 @@
 
 import type { ObjectStore } from '../objstore/object-store.ts';
 import { chunkAt, decodeBlockIndex, type BlockIndex, type BlockMeta, type ChunkRef } from './block.ts';
-import { decodeChunkInto } from './chunk.ts';
+import { chunkSampleCount, decodeChunkInto } from './chunk.ts';
 import type { StoredChunk } from './head.ts';
 import type { Labels, MetricLabelMatcher, SeriesSamples } from './types.ts';
 
@@ -99,7 +99,7 @@ export class BlockReader {
       let count = 0;
       for (const ref of refs) {
         const bytes = chunkAt(buffer, base, ref);
-        if ((bytes[0]! << 8 | bytes[1]!) > ref.count) throw new Error(`block ${this.meta.id}: chunk at ${ref.offset} holds more samples than its index says`);
+        if (chunkSampleCount(bytes) > ref.count) throw new Error(`block ${this.meta.id}: chunk at ${ref.offset} holds more samples than its index says`);
         count = decodeChunkInto(bytes, timestampsMs, values, stale, count, startMs, endMs);
       }
       if (count === 0) continue;

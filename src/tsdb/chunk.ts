@@ -11,6 +11,7 @@
 // types.ts carries it as a flag, because JavaScript does not promise to keep NaN payloads).
 
 import { BitReader, BitWriter } from './bit-stream.ts';
+import { DECIMAL_CHUNK_FLAG, decimalExponent, decodeDecimalChunkInto, encodeDecimalChunk } from './decimal-chunk.ts';
 
 /**
  * Samples per chunk: Prometheus' figure. With a 15 s interval that is 30 min per chunk; past ~120 the
@@ -126,13 +127,15 @@ export class ChunkEncoder {
     writeMeaningful(writer, xorHi, xorLo, trailing, meaningful);
   }
 
-  /** The chunk so far (the encoder stays usable). */
+  /**
+   * The chunk so far (the encoder stays usable). Small chunks are carved from Node's shared buffer
+   * pool: a separate ArrayBuffer per chunk costs ~200 bytes of bookkeeping, more than a chunk's data.
+   */
   bytes(): Uint8Array {
-    const bits = this.writer.finish();
-    const out = new Uint8Array(2 + bits.length);
+    const out = Buffer.allocUnsafe(2 + this.writer.byteLength());
     out[0] = this.count >>> 8;
     out[1] = this.count & 0xff;
-    out.set(bits, 2);
+    this.writer.copyInto(out, 2);
     return out;
   }
 }
@@ -196,7 +199,22 @@ function readSigned(reader: BitReader, bits: number): number {
 /** Number of samples a chunk declares (bounded by its bytes when decoded). */
 export function chunkSampleCount(bytes: Uint8Array): number {
   if (bytes.length < 2) throw new ChunkDecodeError(`chunk of ${bytes.length} bytes has no header`);
-  return (bytes[0]! << 8) | bytes[1]!;
+  return ((bytes[0]! << 8) | bytes[1]!) & ~DECIMAL_CHUNK_FLAG & 0xffff;
+}
+
+/**
+ * The chunk to keep for an encoder's samples: its XOR bytes, or the decimal layout (decimal-chunk.ts)
+ * when every value is a short decimal and that comes out smaller.
+ */
+export function sealChunk(encoder: ChunkEncoder): Uint8Array {
+  const xor = encoder.bytes();
+  if (encoder.count < 2) return xor;
+  const decoded = decodeChunk(xor);
+  if (decoded.stale !== undefined) return xor;
+  const exponent = decimalExponent(decoded.values, encoder.count);
+  if (exponent < 0) return xor;
+  const decimal = encodeDecimalChunk(decoded.timestampsMs, decoded.values, encoder.count, exponent);
+  return decimal !== undefined && decimal.length < xor.length ? decimal : xor;
 }
 
 /**
@@ -214,6 +232,13 @@ export function decodeChunkInto(
   maxTimeMs = Infinity,
 ): number {
   const count = chunkSampleCount(bytes);
+  if ((bytes[0]! & 0x80) !== 0) {
+    try {
+      return decodeDecimalChunkInto(bytes, count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs);
+    } catch (error) {
+      throw new ChunkDecodeError(`corrupt decimal chunk: ${(error as Error).message}`);
+    }
+  }
   const reader = new BitReader(bytes, 2);
   let timestampMs = 0;
   let deltaMs = 0;

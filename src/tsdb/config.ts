@@ -3,23 +3,11 @@
 
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseDurationMs } from '../duration/duration.ts';
+import { durationMsSchema } from '../config/config-values.ts';
 import type { ObjectStore } from '../objstore/object-store.ts';
 import type { TsdbOptions } from './tsdb.ts';
 
-const durationMs = z.union([z.string(), z.number()]).transform((value, context) => {
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return value * 1000;
-    context.addIssue({ code: 'custom', message: `expected a non-negative number of seconds, got ${value}` });
-    return z.NEVER;
-  }
-  try {
-    return parseDurationMs(value);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const durationMs = durationMsSchema;
 
 export const tsdbConfigSchema = z
   .object({

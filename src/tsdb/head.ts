@@ -6,7 +6,7 @@
 // (relative to the tenant's newest sample), else out_of_order (window 0) or too_old.
 // Chunks never cross a block-range boundary, so a cut hands whole chunks to the block writer.
 
-import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK } from './chunk.ts';
+import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk } from './chunk.ts';
 import { LabelSetMap, SeriesIndex } from './series-index.ts';
 import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
@@ -214,7 +214,7 @@ export class Head {
   private appendInOrder(series: MemSeries, timestampMs: number, value: number, stale: boolean): void {
     let open = series.open;
     if (open !== undefined && (open.count >= SAMPLES_PER_CHUNK || timestampMs >= series.openRangeEndMs)) {
-      series.chunks.push({ minTimeMs: open.minTimeMs, maxTimeMs: open.maxTimeMs, count: open.count, bytes: open.bytes() });
+      series.chunks.push({ minTimeMs: open.minTimeMs, maxTimeMs: open.maxTimeMs, count: open.count, bytes: sealChunk(open) });
       open = undefined;
     }
     if (open === undefined) {
@@ -327,7 +327,7 @@ export class Head {
 
   private takeChunks(series: MemSeries): StoredChunk[] {
     let chunks = series.chunks;
-    if (series.open !== undefined) chunks.push({ minTimeMs: series.open.minTimeMs, maxTimeMs: series.open.maxTimeMs, count: series.open.count, bytes: series.open.bytes() });
+    if (series.open !== undefined) chunks.push({ minTimeMs: series.open.minTimeMs, maxTimeMs: series.open.maxTimeMs, count: series.open.count, bytes: sealChunk(series.open) });
     if (series.oooTimesMs !== undefined) {
       // Rare: merge the out-of-order samples in and re-encode, one chunk list per block range.
       const decoded = decodeSeries(series, -Infinity, Infinity);
@@ -444,7 +444,7 @@ export function encodeChunks(timestampsMs: Float64Array, values: Float64Array, s
   for (let i = 0; i < timestampsMs.length; i++) {
     const t = timestampsMs[i]!;
     if (encoder !== undefined && (encoder.count >= SAMPLES_PER_CHUNK || t >= rangeEndMs)) {
-      chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: encoder.bytes() });
+      chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: sealChunk(encoder) });
       encoder = undefined;
     }
     if (encoder === undefined) {
@@ -453,6 +453,6 @@ export function encodeChunks(timestampsMs: Float64Array, values: Float64Array, s
     }
     encoder.append(t, values[i]!, stale[i] === 1);
   }
-  if (encoder !== undefined) chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: encoder.bytes() });
+  if (encoder !== undefined) chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: sealChunk(encoder) });
   return chunks;
 }

@@ -23,7 +23,7 @@ test('processing table', () => {
       name: 'torchrun prefix, tqdm redraws, level',
       lines: [['[default3]: 10%|#  | 1/10\r 20%|## | 2/10', 'stderr'], ['[rank0]: WARNING: slow', 'stderr']],
       want: [
-        { labels: { job: 't', stream: 'stderr', rank: '3' }, line: ' 20%|## | 2/10' },
+        { labels: { job: 't', stream: 'stderr', local_rank: '3' }, line: ' 20%|## | 2/10' },
         { labels: { job: 't', stream: 'stderr', rank: '0', level: 'warn' }, line: 'WARNING: slow' },
       ],
     },
@@ -55,8 +55,8 @@ test('processing table', () => {
         ['[default0]:ValueError: 0'],
       ],
       want: [
-        { labels: { job: 't', rank: '0', level: 'error' }, line: 'Traceback (most recent call last):\n  File "a.py", line 1, in <module>\nValueError: 0' },
-        { labels: { job: 't', rank: '1', level: 'error' }, line: 'Traceback (most recent call last):\n  File "b.py", line 2, in <module>\nKeyError: 1' },
+        { labels: { job: 't', local_rank: '0', level: 'error' }, line: 'Traceback (most recent call last):\n  File "a.py", line 1, in <module>\nValueError: 0' },
+        { labels: { job: 't', local_rank: '1', level: 'error' }, line: 'Traceback (most recent call last):\n  File "b.py", line 2, in <module>\nKeyError: 1' },
       ],
     },
     {
@@ -70,4 +70,17 @@ test('processing table', () => {
     },
   ];
   for (const { name, lines, processing, want } of cases) assert.deepEqual(run(lines, processing), want, name);
+});
+
+test("torchrun's local [defaultN]: prefix is a global rank only where the node's rank and size are known", () => {
+  const lines: [string, string?][] = [['[default2]:step 5 loss 1.0']];
+  const out = (baseLabels: Record<string, string>) => {
+    const entries: Record<string, string>[] = [];
+    const processor = new LineProcessor(processingSchema.parse({}), baseLabels, (_key, labels) => entries.push({ ...labels }));
+    for (const [text] of lines) processor.push(text, {}, 0);
+    processor.flushAll();
+    return entries;
+  };
+  assert.deepEqual(out({ job: 't', node_rank: '1', local_world_size: '4' }), [{ job: 't', node_rank: '1', local_world_size: '4', local_rank: '2', rank: '6' }]);
+  assert.deepEqual(out({ job: 't', node_rank: '1' }), [{ job: 't', node_rank: '1', local_rank: '2' }]);
 });

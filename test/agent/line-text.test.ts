@@ -13,10 +13,10 @@ test('carriage-return redraws collapse to the last visible state', () => {
 });
 
 test('rank prefixes from PyTorch and torchrun become a rank', () => {
-  assert.deepEqual(splitRankPrefix('[rank3]: RuntimeError: NCCL timeout'), { rank: '3', rest: 'RuntimeError: NCCL timeout' });
-  assert.deepEqual(splitRankPrefix('[default0]:step 10 loss 2.3'), { rank: '0', rest: 'step 10 loss 2.3' });
-  assert.deepEqual(splitRankPrefix('[default12]:  File "x.py"'), { rank: '12', rest: '  File "x.py"' });
-  assert.deepEqual(splitRankPrefix('[rank1]:   File "x.py"'), { rank: '1', rest: '  File "x.py"' });
+  assert.deepEqual(splitRankPrefix('[rank3]: RuntimeError: NCCL timeout'), { rank: '3', scope: 'global', rest: 'RuntimeError: NCCL timeout' });
+  assert.deepEqual(splitRankPrefix('[default0]:step 10 loss 2.3'), { rank: '0', scope: 'local', rest: 'step 10 loss 2.3' });
+  assert.deepEqual(splitRankPrefix('[default12]:  File "x.py"'), { rank: '12', scope: 'local', rest: '  File "x.py"' });
+  assert.deepEqual(splitRankPrefix('[rank1]:   File "x.py"'), { rank: '1', scope: 'global', rest: '  File "x.py"' });
   assert.equal(splitRankPrefix('[INFO] not a rank'), undefined);
   assert.equal(splitRankPrefix('x [rank3]: late'), undefined);
 });

@@ -10,22 +10,23 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const srcDir = join(root, 'src');
 
-/** Module → the modules it may import. Leaf libraries (formats, regex, durations, config files) import nothing of ours. */
+/** Module → the modules it may import. Leaf libraries (formats, regex, durations, config files, the Go-template engine) import nothing of ours. */
 const ALLOWED: Record<string, string[]> = {
   objstore: [],
   push: [],
   regex: [],
   duration: [],
-  config: [],
+  config: ['duration'],
+  gotemplate: [],
   store: ['objstore', 'push', 'regex', 'duration', 'config'],
   tsdb: ['objstore', 'push', 'regex', 'duration', 'store', 'config'],
   ingest: ['push', 'store', 'tsdb', 'regex', 'duration', 'config'],
-  logql: ['push', 'store', 'regex', 'duration', 'config'],
+  logql: ['push', 'store', 'regex', 'duration', 'config', 'gotemplate'],
   promql: ['push', 'tsdb', 'regex', 'duration', 'logql', 'config'],
   scrape: ['push', 'tsdb', 'regex', 'duration', 'promql', 'config'],
   pushgateway: ['push', 'tsdb', 'duration', 'config'],
   training: ['push', 'store', 'regex', 'duration', 'logql', 'config'],
-  ruler: ['push', 'store', 'tsdb', 'regex', 'duration', 'logql', 'promql', 'training', 'config'],
+  ruler: ['push', 'store', 'tsdb', 'regex', 'duration', 'logql', 'promql', 'training', 'config', 'gotemplate'],
   cluster: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'config'],
   server: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config'],
   agent: ['push', 'regex', 'duration', 'config'],

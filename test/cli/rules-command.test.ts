@@ -26,7 +26,7 @@ test('rules check validates files without a server', () => {
     let result = rankscope('rules', 'check', good, join(import.meta.dirname, '..', '..', 'rules', 'training.yaml'));
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /good\.yaml: SUCCESS: 1 rules found in 1 groups/);
-    assert.match(result.stdout, /training\.yaml: SUCCESS: 7 rules found/);
+    assert.match(result.stdout, /training\.yaml: SUCCESS: 7 rules found in 2 groups/);
 
     result = rankscope('rules', 'check', good, bad);
     assert.equal(result.status, 1);

@@ -26,6 +26,14 @@ function varint(value: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/** One stream with the given label-set text and one entry. */
+function labelsPushRequest(labelText: string): Buffer {
+  const labels = Buffer.from(labelText);
+  const entry = Buffer.from([0x0a, 0x02, 0x08, 0x01, 0x12, 0x01, 0x78]);
+  const streamBody = Buffer.concat([Buffer.from([0x0a]), varint(labels.length), labels, Buffer.from([0x12, entry.length]), entry]);
+  return Buffer.concat([Buffer.from([0x0a]), varint(streamBody.length), streamBody]);
+}
+
 /** One entry whose timestamp has the given raw varint bytes as seconds. */
 function timestampPushRequest(secondsVarint: Buffer, line: string): Buffer {
   const labels = Buffer.from('{job="ts"}');
@@ -45,13 +53,13 @@ describe('amplification and overflow pushes', () => {
     await server.dispose();
   });
 
-  const push = async (body: Buffer, headers: Record<string, string>) => {
+  const push = async (body: Buffer, headers: Record<string, string>, path = '/loki/api/v1/push') => {
     const startedMs = performance.now();
-    const response = await fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', headers, body });
+    const response = await fetch(`${server.url}${path}`, { method: 'POST', headers, body });
     return { status: response.status, text: await response.text(), elapsedMs: performance.now() - startedMs };
   };
 
-  const cases: Array<{ name: string; body: () => Buffer; headers: Record<string, string>; status: number; message: RegExp }> = [
+  const cases: Array<{ name: string; body: () => Buffer; headers: Record<string, string>; status: number; message: RegExp; path?: string }> = [
     {
       name: '2.77 MB snappy protobuf of 31M empty entries',
       body: () => snappy.compressSync(emptyEntriesPushRequest(31_000_000)),
@@ -77,8 +85,8 @@ describe('amplification and overflow pushes', () => {
       name: 'gzip JSON of one metadata object with 3M keys',
       body: () => gzipSync(`{"streams":[{"stream":{"job":"amp"},"values":[["1","x",{${'"a":"",'.repeat(3_000_000)}"b":""}]]}]}`),
       headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-      status: 413,
-      message: /label and structured metadata pairs/,
+      status: 400,
+      message: /an object with more than 10000 keys at byte \d+/,
     },
     {
       name: 'JSON nested 100k levels deep',
@@ -110,11 +118,50 @@ describe('amplification and overflow pushes', () => {
     },
   ];
 
+  cases.push(
+    {
+      name: 'snappy protobuf whose label name is 30 MB',
+      body: () => snappy.compressSync(labelsPushRequest(`{${'a'.repeat(30_000_000)}="x"}`)),
+      headers: { 'content-type': 'application/x-protobuf' },
+      status: 400,
+      message: /labels of stream 0 are 30000006 characters, more than 262144: '\{a{199}… \(30000006 characters\)'$/,
+    },
+    {
+      name: 'snappy protobuf whose label set has 1M pairs',
+      body: () => snappy.compressSync(labelsPushRequest(`{${Array.from({ length: 1_000_000 }, (_, i) => `a${i}="x"`).join(',')}}`)),
+      headers: { 'content-type': 'application/x-protobuf' },
+      status: 400,
+      message: /labels of stream 0 are \d+ characters, more than 262144/,
+    },
+    {
+      name: 'JSON stream object with 1M label keys',
+      body: () => gzipSync(`{"streams":[{"stream":{${Array.from({ length: 1_000_000 }, (_, i) => `"a${i}":"x"`).join(',')}},"values":[["1","x"]]}]}`),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      status: 400,
+      message: /an object with more than 10000 keys/,
+    },
+    {
+      name: 'JSON label value of 30 MB',
+      body: () => gzipSync(`{"streams":[{"stream":{"job":"${'v'.repeat(30_000_000)}"},"values":[["${nowNs()}","x"]]}]}`),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      status: 400,
+      message: /has label value too long: 'v{4096}… \(30000000 characters\)'$/,
+    },
+    {
+      name: 'legacy JSON whose labels string is 30 MB',
+      body: () => gzipSync(`{"streams":[{"labels":"{job=\\"${'v'.repeat(30_000_000)}\\"}","entries":[{"ts":"2026-01-01T00:00:00Z","line":"x"}]}]}`),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      status: 400,
+      message: /labels is 30000008 characters, more than 262144/,
+      path: '/api/prom/push',
+    },
+  );
+
   for (const item of cases) {
     test(`${item.name}: ${item.status} with a message, promptly, /ready answering throughout`, async () => {
       const body = item.body();
       const ready = watchReady(server.url);
-      const answer = await push(body, item.headers);
+      const answer = await push(body, item.headers, item.path);
       const readiness = await ready.stop();
       assert.equal(answer.status, item.status, answer.text.slice(0, 300));
       assert.match(answer.text, item.message);

@@ -17,7 +17,7 @@ const PUSH_CASES = 5_200;
 const QUERY_CASES = 3_200;
 const CONCURRENCY = 4;
 const ANSWER_TIMEOUT_MS = 10_000;
-const MAX_BODY_BYTES = 256 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** mulberry32: small, fast, and the same sequence on every machine. */
 function random(seed: number): () => number {
@@ -73,7 +73,7 @@ function mutateBytes(f: Fuzzer, input: Buffer): Buffer {
       case 4: {
         // Duplicate a slice many times: the amplification shape.
         const slice = bytes.subarray(at, Math.min(bytes.length, at + 1 + f.int(24)));
-        const copies = Math.min(1 + f.int(2000), Math.floor(MAX_BODY_BYTES / Math.max(1, slice.length)));
+        const copies = Math.min(1 + f.int(500), Math.floor(MAX_BODY_BYTES / Math.max(1, slice.length)));
         bytes = Buffer.concat([bytes.subarray(0, at), ...Array.from({ length: copies }, () => slice), bytes.subarray(at)]);
         break;
       }
@@ -273,7 +273,8 @@ function queryCase(f: Fuzzer): { path: string; params: Record<string, string> } 
   const endS = Math.floor(Date.now() / 1000) + 60;
   const startS = endS - 600;
   let result: { path: string; params: Record<string, string> };
-  switch (f.int(5)) {
+  const range = { start: String(startS), end: String(endS) };
+  switch (f.int(10)) {
     case 0:
       result = { path: '/loki/api/v1/query', params: { query, time: String(endS) } };
       break;
@@ -281,7 +282,16 @@ function queryCase(f: Fuzzer): { path: string; params: Record<string, string> } 
       result = { path: '/loki/api/v1/format_query', params: { query } };
       break;
     case 2:
-      result = { path: '/loki/api/v1/index/stats', params: { query, start: String(startS), end: String(endS) } };
+      result = { path: f.pick(['/loki/api/v1/index/stats', '/loki/api/v1/index/volume', '/loki/api/v1/index/volume_range']), params: { query, ...range, step: '60' } };
+      break;
+    case 3:
+      result = { path: f.pick(['/loki/api/v1/series', '/api/prom/series']), params: { 'match[]': query, ...range } };
+      break;
+    case 4:
+      result = { path: f.pick(['/loki/api/v1/labels', '/loki/api/v1/label/rank/values', '/loki/api/v1/detected_labels']), params: { query, ...range } };
+      break;
+    case 5:
+      result = { path: f.pick(['/loki/api/v1/detected_fields', '/loki/api/v1/detected_field/loss/values', '/loki/api/v1/patterns']), params: { query, ...range } };
       break;
     default:
       result = { path: '/loki/api/v1/query_range', params: { query, start: String(startS), end: String(endS), step: f.pick(['1', '15', '60', '0.5', '1m']), limit: f.pick(['10', '100', '5000']) } };

@@ -25,6 +25,9 @@ const TEXTS = [
   'HeLLo hello', '\u212A k K', 'ΣΑΣ σς', 'STRASSE straße', 'x-1_y é ü Ω', '日本語123', 'k=v loss=2.31 a=b', 'deadbeef01', '😀😁😂x',
   'a😀b', 'xxyyzz', '.*.*', 'AaBb',
 ];
+// Past 4096 characters a V8-run regex is first checked by the lazy DFA: long texts cover that path.
+const LONG_TEXTS = ['x'.repeat(5000) + ' abcd word', 'x y\n'.repeat(1500), 'a😀b '.repeat(1200) + 'Ωmega 123'];
+TEXTS.push(...LONG_TEXTS);
 
 function rangesOf(match: ArrayLike<string | undefined> | null): (string | undefined)[] | null {
   return match === null ? null : Array.from(match);

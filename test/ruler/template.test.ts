@@ -3,14 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandAlertTemplate, humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp } from '../../src/ruler/template-functions.ts';
-import { compileTemplate, TemplateError } from '../../src/ruler/template.ts';
-import { sprintf, formatFloatV } from '../../src/ruler/go-format.ts';
+import { checkAlertTemplate } from '../../src/ruler/template-functions.ts';
+import { TemplateParseError } from '../../src/gotemplate/errors.ts';
 
 const data = {
   labels: { pod: 'trainer-3', rank: '3', job: 'llm', node: 'gpu-node-1.example.com:9100' },
   value: 1234567.5,
   externalLabels: { cluster: 'c1' },
   externalURL: 'http://rankscope.example:3100/base',
+  ruleName: 'Slow',
 };
 
 const cases: Array<[template: string, expected: string]> = [
@@ -38,15 +39,19 @@ const cases: Array<[template: string, expected: string]> = [
   ['{{ with $labels.rank }}R{{ . }}{{ end }}{{ with $labels.missing }}no{{ else }}none{{ end }}', 'R3none'],
   ['{{ $x := 5 }}{{ $x }} {{ len $labels }} {{ 1000000.0 }} {{ 0.00001 }} {{ 123456.0 }}', '5 4 1e+06 1e-05 123456'],
   ['{{ stripPort $labels.node }} {{ stripDomain $labels.node }}', 'gpu-node-1.example.com gpu-node-1:9100'],
-  ['{{ "3600" | parseDuration }}', '<error expanding template: error calling parseDuration: not a valid duration string: "3600">'],
+  ['{{ "3600" | parseDuration }}', '<error expanding template: error executing template __alert_Slow: template: __alert_Slow:1:12: executing "__alert_Slow" at <parseDuration>: error calling parseDuration: not a valid duration string: "3600">'],
   ['{{ "1h" | parseDuration }}', '3600'],
   ['{{ and "a" "" }}|{{ or "" "b" }}|{{ not true }}|{{ eq $labels.rank "1" "3" }}|{{ ne 1 2 }}', '|b|false|true|true'],
   ['{{/* a comment */}}x{{ index $labels "pod" }}', 'xtrainer-3'],
   ['{{ (printf "%s-%s" "a" "b") | toUpper }}', 'A-B'],
   ['{{ "}}" }}|{{ printf "%s" "{{x}}" }}', '}}|{{x}}'],
-  ['{{ nope }}', '<error expanding template: function "nope" not defined>'],
-  ['{{ $labels.pod', '<error expanding template: unclosed action: missing }}>'],
-  ['{{ if true }}unterminated', '<error expanding template: unexpected EOF: missing {{end}}>'],
+  ['{{ nope }}', '<error expanding template: error parsing template __alert_Slow: template: __alert_Slow:1: function "nope" not defined>'],
+  ['{{ $labels.pod', '<error expanding template: error parsing template __alert_Slow: template: __alert_Slow:1: unclosed action>'],
+  ['{{ if true }}unterminated', '<error expanding template: error parsing template __alert_Slow: template: __alert_Slow:1: unexpected EOF>'],
+  ['{{ if gt $value 1000 }}x{{ end }}', '<error expanding template: error executing template __alert_Slow: template: __alert_Slow:1:6: executing "__alert_Slow" at <gt>: error calling gt: incompatible types for comparison>'],
+  ['{{ define "pod" }}pod {{ .pod }}{{ end }}{{ template "pod" $labels }} at {{ $value | humanize }}', 'pod trainer-3 at 1.235M'],
+  ['{{ $x := 0 }}{{ range $i, $k := args "a" "b" "c" }}{{ if eq $i "arg1" }}{{ continue }}{{ end }}{{ $k }}{{ end }}', 'ac'],
+  ['{{ with query "up" }}{{ . | first | value }}{{ end }}', '<error expanding template: error executing template __alert_Slow: template: __alert_Slow:1:8: executing "__alert_Slow" at <query>: error calling query: query is not supported in rankscope alert templates; put the value in the rule expression>'],
 ];
 
 test('alert templates render like Prometheus', () => {
@@ -81,20 +86,12 @@ test('humanize functions follow Prometheus formatting', () => {
   for (const [fn, input, expected] of table) assert.equal(fn(input), expected, `${fn.name}(${String(input)})`);
 });
 
-test('Go fmt value printing', () => {
-  assert.equal(formatFloatV(1), '1');
-  assert.equal(formatFloatV(0.5), '0.5');
-  assert.equal(formatFloatV(1e21), '1e+21');
-  assert.equal(formatFloatV(999999), '999999');
-  assert.equal(formatFloatV(1e-7), '1e-07');
-  assert.equal(formatFloatV(0.0001), '0.0001');
-  assert.equal(sprintf('%.3g|%e|%v|%t|%%', [1234.5, 12345.678, 2n, true]), '1.23e+03|1.234568e+04|2|true|%');
-  assert.equal(sprintf('%d', [1, 2]), '1%!(EXTRA float64=2)');
-});
-
-test('template syntax errors carry the offset', () => {
-  assert.throws(() => compileTemplate('ok {{ end }}'), (error: unknown) => error instanceof TemplateError && error.offset === 3);
-  assert.throws(() => compileTemplate('{{ "unterminated }}'), TemplateError);
-  assert.throws(() => compileTemplate('{{ | x }}'), TemplateError);
-  assert.throws(() => compileTemplate('{{ define "x" }}{{ end }}'), /not supported/);
+test('rule-file checks report the template problem and its offset', () => {
+  assert.throws(() => checkAlertTemplate('ok {{ end }}'), (error: unknown) => error instanceof TemplateParseError && error.offset === 3 && error.message === 'unexpected {{end}}');
+  assert.throws(() => checkAlertTemplate('{{ "unterminated }}'), TemplateParseError);
+  assert.throws(() => checkAlertTemplate('{{ | x }}'), TemplateParseError);
+  assert.throws(() => checkAlertTemplate('{{ $nope }}'), /undefined variable "\$nope"/);
+  checkAlertTemplate('{{ define "x" }}{{ .pod }}{{ end }}{{ template "x" $labels }}');
+  // As in Prometheus, $labels and the rest are variables of the main template, not of a define.
+  assert.throws(() => checkAlertTemplate('{{ define "x" }}{{ $labels.pod }}{{ end }}'), /undefined variable "\$labels"/);
 });

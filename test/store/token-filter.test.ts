@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { columnsFromEntries } from '../../src/store/block.ts';
-import { buildTokenFilter, decodeTokenFilter, encodeTokenFilter, mayContain, type TokenFilter } from '../../src/store/token-filter.ts';
+import { buildTokenFilter, decodeTokenFilter, encodeTokenFilter, mayContain, unfilteredTokenFilter, type TokenFilter } from '../../src/store/token-filter.ts';
 
 function seededRandom(seed: number): () => number {
   let state = seed;
@@ -92,4 +92,11 @@ test('the whole-token bloom prunes literals whose inner tokens never occur as wh
   assert.equal(mayContain(filter, Buffer.from(' rank '), false), false);
   assert.ok(mayContain(filter, Buffer.from(' heartbeat ok '), false));
   assert.ok(mayContain(filter, Buffer.from('status=idle w'), true));
+});
+
+test('blocks too small to filter carry a 2-byte marker that never prunes', () => {
+  const encoded = encodeTokenFilter(unfilteredTokenFilter());
+  assert.equal(encoded.length, 2);
+  const decoded = decodeTokenFilter(encoded);
+  for (const literal of ['anything', 'NCCL watchdog', 'x']) assert.ok(mayContain(decoded, Buffer.from(literal), false) && mayContain(decoded, Buffer.from(literal), true));
 });

@@ -12,7 +12,7 @@ import { buildScenario } from './scenarios/simulator.ts';
 import type { Scenario } from './scenarios/scenario-log.ts';
 
 const SEED = Number(process.env.SCENARIO_SEED ?? '20241127');
-const COUNT = Number(process.env.SCENARIO_COUNT ?? '52');
+const COUNT = Number(process.env.SCENARIO_COUNT ?? '56');
 
 let server: TestServer;
 before(async () => {

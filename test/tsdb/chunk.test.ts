@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChunkDecodeError, ChunkEncoder, decodeChunk } from '../../src/tsdb/chunk.ts';
+import { ChunkDecodeError, ChunkEncoder, decodeChunk, sealChunk } from '../../src/tsdb/chunk.ts';
 
 function roundTrip(samples: Array<[number, number, boolean?]>): ReturnType<typeof decodeChunk> {
   const encoder = new ChunkEncoder();
@@ -45,4 +45,46 @@ test('a truncated or lying chunk fails with ChunkDecodeError, never reads past i
   const lying = Uint8Array.from(bytes);
   lying[0] = 0xff; // declares 65k samples
   assert.throws(() => decodeChunk(lying), ChunkDecodeError);
+});
+
+/** Scrape-like timestamps: 15 s apart with a millisecond of jitter every third sample. */
+function sealedRoundTrip(values: number[]): { bytes: Uint8Array; xorBytes: number; decoded: ReturnType<typeof decodeChunk> } {
+  const encoder = new ChunkEncoder();
+  values.forEach((value, i) => encoder.append(1_700_000_000_000 + i * 15_000 + (i % 3 === 0 ? 1 : 0), value));
+  const bytes = sealChunk(encoder);
+  return { bytes, xorBytes: encoder.bytes().length, decoded: decodeChunk(bytes) };
+}
+
+const decimalCases: Array<{ name: string; values: number[]; decimal: boolean; maxFractionOfXor?: number }> = [
+  { name: 'counter in hundredths', values: Array.from({ length: 120 }, (_, i) => Math.round((1234.5 + i * 7.37 + ((i * 37) % 11) / 10) * 100) / 100), decimal: true, maxFractionOfXor: 0.5 },
+  { name: 'integer gauge, mostly flat', values: Array.from({ length: 120 }, (_, i) => 60 + (i % 17 === 0 ? 1 : 0)), decimal: true, maxFractionOfXor: 0.8 },
+  { name: 'three decimals random walk', values: Array.from({ length: 120 }, (_, i) => Math.round((300 + Math.sin(i) * 5) * 1000) / 1000), decimal: true, maxFractionOfXor: 0.6 },
+  { name: 'huge integers', values: Array.from({ length: 50 }, (_, i) => 2 ** 52 + i * 1_000_003), decimal: true },
+  { name: 'full-precision floats stay XOR', values: Array.from({ length: 120 }, (_, i) => Math.sin(i) / 3), decimal: false },
+  { name: '0.1 + 0.2 stays XOR', values: [0.1, 0.1 + 0.2, 0.5], decimal: false },
+  { name: '-0 keeps its sign (XOR)', values: [1, -0, 2], decimal: false },
+  { name: 'Infinity stays XOR', values: [1, Infinity, 2], decimal: false },
+];
+for (const { name, values, decimal, maxFractionOfXor } of decimalCases) {
+  test(`sealed chunk: ${name}`, () => {
+    const { bytes, xorBytes, decoded } = sealedRoundTrip(values);
+    assert.equal((bytes[0]! & 0x80) !== 0, decimal, 'layout');
+    values.forEach((value, i) => assert.ok(Object.is(decoded.values[i], value), `sample ${i}: ${decoded.values[i]} vs ${value}`));
+    assert.equal(decoded.timestampsMs.length, values.length);
+    if (maxFractionOfXor !== undefined) assert.ok(bytes.length <= xorBytes * maxFractionOfXor, `${bytes.length} bytes against ${xorBytes} as XOR`);
+  });
+}
+
+test('a sealed chunk with a stale marker stays XOR and keeps the marker', () => {
+  const encoder = new ChunkEncoder();
+  encoder.append(1000, 1);
+  encoder.append(2000, Number.NaN, true);
+  encoder.append(3000, 2);
+  const decoded = decodeChunk(sealChunk(encoder));
+  assert.deepEqual([...decoded.stale!], [0, 1, 0]);
+});
+
+test('a truncated decimal chunk fails with ChunkDecodeError', () => {
+  const { bytes } = sealedRoundTrip(Array.from({ length: 120 }, (_, i) => i * 2));
+  for (const cut of [2, 3, 10, bytes.length - 2]) assert.throws(() => decodeChunk(bytes.subarray(0, cut)), ChunkDecodeError);
 });

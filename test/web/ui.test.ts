@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { generateTrainingLog, syntheticLabels } from '../../bench/synthetic-log.ts';
 import type { PushStream } from '../../src/push/types.ts';
 import { formatLabels } from '../../src/push/labels.ts';
+import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } from '../../src/push/remote-write-encode.ts';
 import { launchChromium, type Chromium } from './chromium.ts';
 import { buildWebUi, REPO_ROOT, startRankscope, type RankscopeServer } from './server-process.ts';
 
@@ -306,6 +307,45 @@ test('training runs: the list, a run page with activity, first failure, loss per
   } else {
     await screenshot('11-training-run');
   }
+});
+
+test('metrics: switch Explore to PromQL, autocomplete a metric name, and chart GPU utilisation per rank', async () => {
+  const nowMs = Math.floor(Date.now() / 15_000) * 15_000;
+  const series: RemoteWriteSeriesInput[] = [];
+  for (let rank = 0; rank < 4; rank++) {
+    const samples = [];
+    for (let i = 40; i >= 0; i--) samples.push({ timestampMs: nowMs - i * 15_000, value: rank === 3 ? 2 : 90 + rank + (i % 3) });
+    series.push({ labels: { __name__: 'DCGM_FI_DEV_GPU_UTIL', gpu: String(rank), host: 'node-0', rank: String(rank), job: 'train' }, samples });
+  }
+  const written = await fetch(`${server.url}/api/v1/write`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' },
+    body: snappyCompress(encodeWriteRequestV1(series, [])),
+  });
+  assert.equal(written.status, 204, await written.text());
+  await page.goto(`${server.url}/`);
+  await page.getByTestId('datasource').selectOption('metrics');
+  const editor = page.getByTestId('promql-editor');
+  await editor.waitFor();
+  await editor.click();
+  await page.keyboard.type('DCGM_FI_DEV_GPU_U', { delay: 5 });
+  await page.locator('.cm-tooltip-autocomplete').getByText('DCGM_FI_DEV_GPU_UTIL').first().waitFor();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText('avg by (rank) (DCGM_FI_DEV_GPU_UTIL{job="train"})');
+  await page.keyboard.press('Control+Enter');
+  const chart = page.getByTestId('metric-chart');
+  await chart.locator('canvas').waitFor();
+  assert.match((await page.getByTestId('result-summary').textContent()) ?? '', /^4 series/);
+  assert.equal(await page.getByTestId('metric-table').locator('tbody tr').count(), 4, 'one series per rank');
+  assert.equal(new URL(page.url()).searchParams.get('ds'), 'metrics', 'the data source is in the URL');
+  await screenshot('13-metrics-explore');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText('sum(rate(DCGM_FI_DEV_GPU_UTIL[5m])');
+  await page.keyboard.press('Control+Enter');
+  await page.getByTestId('query-error').getByText(/parse error/).waitFor();
+  await page.getByTestId('datasource').selectOption('logs');
+  await page.getByTestId('query-editor').waitFor();
 });
 
 test('dragging across the volume histogram zooms the time range', async () => {

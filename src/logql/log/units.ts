@@ -1,6 +1,8 @@
 // Go's number, duration and byte-size parsing as Loki uses it for label filters, unwrap and the
 // template functions; the error texts are Go's, because they surface in `__error_details__`.
 
+import { parseGoDuration } from '../../duration/duration.ts';
+
 export class ConversionError extends Error {
   constructor(message: string) {
     super(message);
@@ -41,40 +43,13 @@ function isPlainDecimal(text: string): boolean {
   return i === n;
 }
 
-const DURATION_UNITS_NS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
-/** Go `time.ParseDuration`, in nanoseconds (as a float to keep fractions of huge values sane). */
+/** Go `time.ParseDuration` (the one in src/duration), in nanoseconds as a number, with Loki's conversion error. */
 export function parseGoDurationNs(text: string): number {
-  let rest = text;
-  let sign = 1;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest[0] === '-') sign = -1;
-    rest = rest.slice(1);
+  try {
+    return Number(parseGoDuration(text));
+  } catch (error) {
+    throw new ConversionError((error as Error).message);
   }
-  if (rest === '0') return 0;
-  if (rest === '') throw new ConversionError(`time: invalid duration ${goQuote(text)}`);
-  let total = 0;
-  while (rest.length > 0) {
-    const number = /^(\d*)(?:\.(\d*))?/.exec(rest)!;
-    if (number[0] === '' || number[0] === '.') throw new ConversionError(`time: invalid duration ${goQuote(text)}`);
-    rest = rest.slice(number[0].length);
-    const unit = /^[^\d.]*/.exec(rest)![0];
-    if (unit === '') throw new ConversionError(`time: missing unit in duration ${goQuote(text)}`);
-    const scale = DURATION_UNITS_NS[unit];
-    if (scale === undefined) throw new ConversionError(`time: unknown unit ${goQuote(unit)} in duration ${goQuote(text)}`);
-    rest = rest.slice(unit.length);
-    total += Number(number[0].startsWith('.') ? `0${number[0]}` : number[0]) * scale;
-  }
-  return sign * total;
 }
 
 const BYTE_UNITS: Record<string, number> = {

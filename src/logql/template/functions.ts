@@ -1,36 +1,20 @@
-// The template function table: Loki's own functions (pkg/logql/log/fmt.go), the sprig subset Loki
-// exposes, and Go's template builtins. Each entry declares Go parameter types so arguments are checked
-// and converted the way Go's reflection-based call does, with Go's error wording.
+// LogQL's template function table (line_format, label_format): Loki's own functions
+// (pkg/logql/log/fmt.go: __line__, __timestamp__, ToLower, Replace, regexReplaceAll, bytes, duration,
+// unixEpochMillis, alignLeft, …) and the sprig subset Loki exposes. Go's builtins (printf, eq, len,
+// index, …) come from the engine in src/gotemplate/. Each entry declares Go parameter types so
+// arguments are checked and converted the way Go's reflection-based call does.
 
 import { compileRegex, countMatches, RegexSyntaxError, replaceAll } from '../../regex/index.ts';
-import { GoTime, formatGoTime, ianaZone, parseGoTime, utcZone } from './go-time.ts';
-import { checkTemplateTextSize, formatGoFloat, goSprintf, goTypeName, isTrue, printGo, type GoValue } from './go-values.ts';
+import { fn, FunctionCallError, type FunctionTable } from '../../gotemplate/builtins.ts';
+import { GoTime, formatGoTime, ianaZone, parseGoTime, utcZone } from '../../gotemplate/time.ts';
+import { checkTemplateTextSize, isTrue, type GoValue } from '../../gotemplate/value.ts';
 import { ConversionError, parseGoDurationNs, parseHumanBytes } from '../log/units.ts';
 import { decimalAdd, decimalDiv, decimalFromFloat, decimalMul, decimalNegate, ZERO, type Decimal } from './decimal.ts';
-
-export type ParamType = 'string' | 'int' | 'float' | 'any' | 'time';
-
-export class FunctionCallError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FunctionCallError';
-  }
-}
-
-export interface TemplateFunction {
-  params: ParamType[];
-  variadic?: ParamType;
-  call(...args: GoValue[]): GoValue;
-}
 
 /** Per-entry values reachable through `__line__` and `__timestamp__`. */
 export interface TemplateContext {
   line: string;
   timestampNs: bigint;
-}
-
-function fn(params: ParamType[], call: (...args: never[]) => GoValue, variadic?: ParamType): TemplateFunction {
-  return { params, variadic, call: call as (...args: GoValue[]) => GoValue };
 }
 
 /** cast.ToInt64 as sprig uses it: lenient, 0 on failure. */
@@ -134,32 +118,6 @@ function b64decode(text: string): string {
   return Buffer.from(text.replace(/=+$/, ''), 'base64').toString('utf8');
 }
 
-function compareOrdered(name: string, a: GoValue, b: GoValue): number {
-  const kind = (v: GoValue) => (typeof v === 'bigint' ? 'int' : typeof v === 'number' ? 'float' : typeof v === 'string' ? 'string' : goTypeName(v));
-  if (kind(a) !== kind(b)) throw new FunctionCallError(`incompatible types for comparison`);
-  if (typeof a === 'string' || typeof a === 'number' || typeof a === 'bigint') {
-    return a < (b as typeof a) ? -1 : a > (b as typeof a) ? 1 : 0;
-  }
-  throw new FunctionCallError(`invalid type for comparison in ${name}`);
-}
-
-function goEqual(a: GoValue, b: GoValue): boolean {
-  if (a === null || b === null) return a === b;
-  const kindA = typeof a;
-  const kindB = typeof b;
-  if (kindA !== kindB) throw new FunctionCallError('incompatible types for comparison');
-  if (a instanceof GoTime && b instanceof GoTime) return a.unixNs === b.unixNs;
-  if (typeof a === 'object') throw new FunctionCallError('non-comparable type');
-  return a === b;
-}
-
-function goLen(value: GoValue): bigint {
-  if (typeof value === 'string') return BigInt(Buffer.byteLength(value));
-  if (Array.isArray(value)) return BigInt(value.length);
-  if (value !== null && typeof value === 'object' && !(value instanceof GoTime)) return BigInt(Object.keys(value).length);
-  throw new FunctionCallError(`len of type ${goTypeName(value)}`);
-}
-
 function fromJson(text: string): GoValue {
   try {
     const convert = (v: unknown): GoValue => {
@@ -185,8 +143,8 @@ function round(value: GoValue, places: bigint, half?: GoValue): number {
   return rounded / pow;
 }
 
-export function createFunctionTable(context: () => TemplateContext): Record<string, TemplateFunction> {
-  const table: Record<string, TemplateFunction> = {
+export function createFunctionTable(context: () => TemplateContext): FunctionTable {
+  const table: FunctionTable = {
     // Loki's own functions.
     __line__: fn([], () => context().line),
     __timestamp__: fn([], () => new GoTime(context().timestampNs)),
@@ -332,36 +290,6 @@ export function createFunctionTable(context: () => TemplateContext): Record<stri
     now: fn([], () => new GoTime(BigInt(Date.now()) * 1_000_000n)),
     unixEpoch: fn(['time'], (t: GoTime) => String(t.unixNs / 1_000_000_000n - (t.unixNs % 1_000_000_000n < 0n ? 1n : 0n))),
     default: fn(['any'], (d: GoValue, ...given: GoValue[]) => (given.length === 0 || !isTrue(given[0]!) ? d : given[0]!), 'any'),
-    // Go builtins (and/or/not/eq… are handled by the executor where they need laziness).
-    not: fn(['any'], (v: GoValue) => !isTrue(v)),
-    eq: fn(['any'], (a: GoValue, ...bs: GoValue[]) => {
-      if (bs.length === 0) throw new FunctionCallError('missing argument for comparison');
-      return bs.some((b) => goEqual(a, b));
-    }, 'any'),
-    ne: fn(['any', 'any'], (a: GoValue, b: GoValue) => !goEqual(a, b)),
-    lt: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('lt', a, b) < 0),
-    le: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('le', a, b) <= 0),
-    gt: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('gt', a, b) > 0),
-    ge: fn(['any', 'any'], (a: GoValue, b: GoValue) => compareOrdered('ge', a, b) >= 0),
-    len: fn(['any'], (v: GoValue) => goLen(v)),
-    index: fn(['any'], (v: GoValue, ...keys: GoValue[]) => {
-      let current = v;
-      for (const key of keys) {
-        if (Array.isArray(current)) {
-          const i = Number(toInt64(key));
-          if (i < 0 || i >= current.length) throw new FunctionCallError(`error calling index: index out of range: ${i}`);
-          current = current[i]!;
-        } else if (current !== null && typeof current === 'object' && !(current instanceof GoTime)) {
-          current = (current as Record<string, GoValue>)[printGo(key)] ?? null;
-        } else if (typeof current === 'string') {
-          current = BigInt(Buffer.from(current)[Number(toInt64(key))] ?? 0);
-        } else throw new FunctionCallError(`can't index item of type ${goTypeName(current)}`);
-      }
-      return current;
-    }, 'any'),
-    printf: fn(['string'], (format: string, ...args: GoValue[]) => goSprintf(format, args), 'any'),
-    print: fn([], (...args: GoValue[]) => goPrint(args), 'any'),
-    println: fn([], (...args: GoValue[]) => `${args.map(printGo).join(' ')}\n`, 'any'),
   };
   return table;
 }
@@ -379,15 +307,3 @@ function indent(n: number, s: string): string {
   const pad = ' '.repeat(Math.max(0, n));
   return pad + s.split('\n').join(`\n${pad}`);
 }
-
-/** fmt.Sprint: spaces between operands when neither is a string. */
-function goPrint(args: GoValue[]): string {
-  let out = '';
-  for (let i = 0; i < args.length; i++) {
-    if (i > 0 && typeof args[i] !== 'string' && typeof args[i - 1] !== 'string') out += ' ';
-    out += printGo(args[i]!);
-  }
-  return out;
-}
-
-export { formatGoFloat };

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTemplate, TemplateExecError, TemplateParseError } from '../../../src/logql/template/template.ts';
+import { QueryLimitError } from '../../../src/logql/api.ts';
 
 function render(source: string, labels: Record<string, string>, line = 'the line', timestampNs = 1_600_000_000_123_000_000n): string {
   return compileTemplate('line', source).execute({ get: (n) => labels[n], all: () => labels, line, timestampNs });
@@ -49,4 +50,15 @@ test("errors carry Go's wording and position", () => {
   );
   assert.throws(() => render('{{.foo Replace "foo"}}', { foo: 'x' }), /foo is not a method but has arguments/);
   assert.throws(() => render('{{ trunc .a "x" }}', { a: '3' }), /wrong type for value; expected int; got string/);
+});
+
+test('labels are a map[string]string: a missing label reads as "" however it is read', () => {
+  assert.equal(render('[{{ index . "missing" }}][{{ $.missing }}][{{ .missing }}]{{ len . }}', { a: 'x' }), '[][][]1');
+  assert.equal(render('{{ range $k, $v := . }}{{ $k }}={{ $v }} {{ end }}', { b: '2', a: '1' }), 'a=1 b=2 ');
+  assert.equal(render('{{ define "lvl" }}<{{ . }}>{{ end }}{{ template "lvl" .level }}', { level: 'warn' }), '<warn>');
+});
+
+test('a template past the engine limits fails the query (400), not the line', () => {
+  assert.throws(() => render('{{ repeat 600000000 "ab" }}', {}), (e: Error) => e instanceof QueryLimitError && /template repeat would build 1200000000 characters/.test(e.message));
+  assert.throws(() => render('{{ range 2000000 }}{{ end }}', {}), QueryLimitError);
 });

@@ -95,7 +95,7 @@ function train(plan: Plan, from: number, to: number, ranks = plan.printers, opti
       const value = nanStep !== undefined && step >= nanStep ? Number.NaN : loss + (rng() - 0.5) * 0.02;
       log.rank(rank, plan.startMs + step * plan.stepMs + between(rng, 0, 40), progressLine(plan, rank, step, value));
     }
-    if (rng() < 0.05) {
+    if (ranks.length > 0 && rng() < 0.05) {
       const rank = pick(rng, ranks);
       log.rank(rank, plan.startMs + step * plan.stepMs + 100, `[deepspeed] OVERFLOW! Rank ${rank} Skipping step. Attempted loss scale: 65536, reducing to 32768`);
     }
@@ -295,6 +295,16 @@ const BUILDERS: Record<string, Builder> = {
     const t = stepTime(plan, steps) + 300;
     const node = log.nodeOf(culprit);
     const pid = log.topology.pids[culprit]!;
+    if (rng() < 0.3) {
+      // Host RAM runs out in a DataLoader worker: the kernel kills the worker; the rank raises.
+      const worker = pid + int(rng, 5, 60);
+      log.kernel(node, t, `[${(12345 + t / 1000).toFixed(6)}] Out of memory: Killed process ${worker} (pt_data_worker) total-vm:48765432kB, anon-rss:30432100kB, file-rss:0kB, shmem-rss:8000kB, UID:1000 pgtables:60000kB oom_score_adj:0`);
+      log.rank(culprit, t + between(rng, 200, 1500), traceback(['/usr/lib/python3/dist-packages/torch/utils/data/dataloader.py", line 1133, in _try_get_data'], `RuntimeError: DataLoader worker (pid ${worker}) is killed by signal: Killed. `), 'stderr');
+      log.wrapperExit(culprit, t + 2000, 1);
+      remoteConsequences(plan, culprit, t + 1500, 'remote', 0);
+      launcherReport(plan, node, t + 2500, [{ rank: culprit, exitcode: 1 }], { rank: culprit, exitcode: 1 });
+      return { status: 'failed', rank: culprit, class: 'kernel_oom', hungRanks: [] };
+    }
     if (rng() < 0.6) {
       log.kernel(node, t, `[${(12345 + t / 1000).toFixed(6)}] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0-1,global_oom,task_memcg=/user.slice,task=python,pid=${pid},uid=1000`);
       log.kernel(node, t + 1, `[${(12345 + t / 1000).toFixed(6)}] Out of memory: Killed process ${pid} (python) total-vm:184467440kB, anon-rss:120334112kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:240000kB oom_score_adj:0`);
@@ -391,6 +401,46 @@ const BUILDERS: Record<string, Builder> = {
     const more = int(rng, 40, 80);
     train(plan, steps + 1, steps + more, plan.printers.filter((rank) => rank !== culprit));
     return { status: 'hung', rank: culprit, class: 'hang', hungRanks: [culprit] };
+  },
+
+  elastic_restart(plan) {
+    const { log, rng } = plan;
+    // Attempt 1 dies of an OOM; torchrun restarts the group (new pids, steps resume from a checkpoint);
+    // the verdict is about attempt 2, which finishes or fails on another rank.
+    const steps = int(rng, 15, 30);
+    const first = int(rng, 0, log.worldSize - 1);
+    train(plan, 1, steps);
+    const t = stepTime(plan, steps) + 200;
+    log.rank(first, t, traceback(TRAIN_FRAMES, 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 4.00 GiB. GPU 0 has a total capacity of 79.15 GiB of which 2.1 GiB is free.'), 'stderr');
+    log.wrapperExit(first, t + 100, 1);
+    launcherReport(plan, log.nodeOf(first), t + 600, [{ rank: first, exitcode: 1 }], { rank: first, exitcode: 1 });
+    for (let rank = 0; rank < log.worldSize; rank++) if (rank !== first) log.wrapperExit(rank, t + 700, null, 'SIGTERM');
+    const restartMs = t + 3000;
+    for (let node = 0; node < log.topology.nodes; node++) {
+      log.launcher(node, restartMs, `[default] Worker group FAILED. 3/3 attempts left; will restart worker group`);
+      log.launcher(node, restartMs + 500, `[default] Rendezvous complete for workers. Result:\n  restart_count=1\n  master_addr=${log.topology.hosts[0]}\n  group_rank=${node}\n  group_world_size=${log.topology.nodes}`);
+    }
+    for (let rank = 0; rank < log.worldSize; rank++) log.topology.pids[rank] = int(rng, 1000, 400000);
+    const resumed = Math.max(1, steps - int(rng, 2, 8));
+    const offset = restartMs + 2000 - resumed * plan.stepMs;
+    const second: Plan = { ...plan, startMs: offset };
+    for (let rank = 0; rank < log.worldSize; rank++) log.rank(rank, offset + resumed * plan.stepMs - 500, `${pythonTime(offset)} - INFO - train - resuming from checkpoint step ${resumed}`);
+    const more = int(rng, 10, 25);
+    if (rng() < 0.5) {
+      train(second, resumed + 1, resumed + more);
+      const end = stepTime(second, resumed + more) + 500;
+      for (let node = 0; node < log.topology.nodes; node++) log.launcher(node, end + 1000, `I${torchLogTime(end + 1000)} 140 torch/distributed/elastic/agent/server/api.py:879] [default] worker group successfully finished. Waiting 300 seconds for other agents to finish.`);
+      for (let rank = 0; rank < log.worldSize; rank++) log.wrapperExit(rank, end + 1500, 0);
+      return { status: 'finished', rank: null, class: null, hungRanks: [] };
+    }
+    const culprit = int(rng, 0, log.worldSize - 1);
+    train(second, resumed + 1, resumed + more);
+    const failAt = stepTime(second, resumed + more) + 250;
+    log.rank(culprit, failAt, traceback(TRAIN_FRAMES, "KeyError: 'attention_mask'"), 'stderr');
+    log.wrapperExit(culprit, failAt + 200, 1);
+    remoteConsequences(second, culprit, failAt, 'remote', 0);
+    launcherReport(second, log.nodeOf(culprit), failAt + 800, [{ rank: culprit, exitcode: 1 }], { rank: culprit, exitcode: 1 });
+    return { status: 'failed', rank: culprit, class: 'python_exception', hungRanks: [] };
   },
 
   healthy(plan) {

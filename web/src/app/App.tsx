@@ -5,28 +5,54 @@ import Explore from '../explore/Explore.tsx';
 import { getTenant, setTenant } from '../api/loki-client.ts';
 
 const RunsView = lazy(() => import('../runs/RunsView.tsx'));
+const MetricsExplore = lazy(() => import('../explore/MetricsExplore.tsx'));
 
 type View = 'explore' | 'runs';
+type DataSource = 'logs' | 'metrics';
 
 function viewFromUrl(): View {
   return new URLSearchParams(window.location.search).get('view') === 'runs' ? 'runs' : 'explore';
 }
 
+function dataSourceFromUrl(): DataSource {
+  return new URLSearchParams(window.location.search).get('ds') === 'metrics' ? 'metrics' : 'logs';
+}
+
+/** Explore's data source: logs (LogQL over the log store) or metrics (PromQL over the TSDB). */
+function DataSourceSwitch({ value, onChange }: { value: DataSource; onChange(next: DataSource): void }) {
+  return (
+    <select value={value} onChange={(event) => onChange(event.target.value as DataSource)} aria-label="Data source" data-testid="datasource" title="Query logs with LogQL or metrics with PromQL">
+      <option value="logs">Logs (LogQL)</option>
+      <option value="metrics">Metrics (PromQL)</option>
+    </select>
+  );
+}
+
 export default function App() {
   const [tenant, setTenantText] = useState(getTenant());
   const [view, setView] = useState<View>(viewFromUrl);
+  const [dataSource, setDataSource] = useState<DataSource>(dataSourceFromUrl);
 
   useEffect(() => {
-    const onPop = () => setView(viewFromUrl());
+    const onPop = () => {
+      setView(viewFromUrl());
+      setDataSource(dataSourceFromUrl());
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
 
   const go = (next: View) => {
     if (next === view) return;
-    window.history.pushState(null, '', next === 'runs' ? '/?view=runs' : '/');
+    window.history.pushState(null, '', next === 'runs' ? '/?view=runs' : dataSource === 'metrics' ? '/?ds=metrics' : '/');
     setView(next);
   };
+  const switchSource = (next: DataSource) => {
+    if (next === dataSource) return;
+    window.history.pushState(null, '', next === 'metrics' ? '/?ds=metrics' : '/');
+    setDataSource(next);
+  };
+  const sourceSwitch = <DataSourceSwitch value={dataSource} onChange={switchSource} />;
 
   return (
     <div className="app">
@@ -54,9 +80,13 @@ export default function App() {
           />
         </label>
       </header>
-      {view === 'explore' ? (
-        <Explore />
-      ) : (
+      {view === 'explore' && dataSource === 'logs' && <Explore sourceSwitch={sourceSwitch} />}
+      {view === 'explore' && dataSource === 'metrics' && (
+        <Suspense fallback={<div className="status">Loading metrics…</div>}>
+          <MetricsExplore sourceSwitch={sourceSwitch} />
+        </Suspense>
+      )}
+      {view === 'runs' && (
         <Suspense fallback={<div className="status">Loading runs…</div>}>
           <RunsView />
         </Suspense>

@@ -6,15 +6,11 @@ import { EditorState } from '@codemirror/state';
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete';
 import { setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { errorRange, queryEditorTheme, type EditorError } from './editor-theme.ts';
 import { logql } from './logql-language.ts';
 import { logqlCompletion, type LabelSource } from './logql-completion.ts';
 
-export interface EditorError {
-  message: string;
-  /** 1-based. */
-  line: number;
-  column: number;
-}
+export type { EditorError };
 
 export interface LogqlEditorProps {
   value: string;
@@ -22,28 +18,6 @@ export interface LogqlEditorProps {
   onRun(value: string): void;
   labels: LabelSource;
   error: EditorError | null;
-}
-
-const theme = EditorView.theme(
-  {
-    '&': { backgroundColor: '#11151c', color: '#e0e0e0', fontSize: '13px', border: '1px solid #2a3140', borderRadius: '4px' },
-    '&.cm-focused': { outline: '1px solid #4a90e2' },
-    '.cm-content': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace', caretColor: '#fff', padding: '6px 0' },
-    '.cm-scroller': { maxHeight: '160px' },
-    '.cm-tooltip': { backgroundColor: '#1b2130', border: '1px solid #2a3140' },
-    '.cm-tooltip-autocomplete ul li[aria-selected]': { backgroundColor: '#2d4f7c' },
-    '.cm-lintRange-error': { textDecoration: 'underline wavy #ff5252', backgroundImage: 'none' },
-  },
-  { dark: true },
-);
-
-/** Offsets of a 1-based line/column in the document, clamped so a position past the end still shows. */
-function errorRange(state: EditorState, error: EditorError): { from: number; to: number } {
-  const lineNumber = Math.min(Math.max(error.line, 1), state.doc.lines);
-  const line = state.doc.line(lineNumber);
-  const from = Math.min(line.from + Math.max(error.column - 1, 0), line.to);
-  if (from < line.to) return { from, to: from + 1 };
-  return { from: Math.max(line.from, from - 1), to: line.to };
 }
 
 export default function LogqlEditor(props: LogqlEditorProps) {
@@ -73,7 +47,7 @@ export default function LogqlEditor(props: LogqlEditorProps) {
         autocompletion({ override: [logqlCompletion(labels)], activateOnTyping: true }),
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
         logql(),
-        theme,
+        queryEditorTheme,
         EditorView.lineWrapping,
         placeholder('{job="train"} |= "loss"   (Ctrl/Cmd-Enter runs)'),
         EditorView.contentAttributes.of({ 'aria-label': 'LogQL query', 'data-testid': 'query-editor' }),

@@ -28,7 +28,8 @@ export const logqlLanguage = LRLanguage.define({
   languageData: { closeBrackets: { brackets: ['(', '[', '{', '"', '`'] }, commentTokens: { line: '#' } },
 });
 
-const logqlHighlight = HighlightStyle.define([
+/** The query colours, shared by the LogQL and PromQL editors. */
+export const queryHighlight = HighlightStyle.define([
   { tag: tags.string, color: '#a5d6a7' },
   { tag: tags.number, color: '#ffcc80' },
   { tag: tags.variableName, color: '#90caf9' },
@@ -40,5 +41,5 @@ const logqlHighlight = HighlightStyle.define([
 ]);
 
 export function logql(): LanguageSupport {
-  return new LanguageSupport(logqlLanguage, [syntaxHighlighting(logqlHighlight)]);
+  return new LanguageSupport(logqlLanguage, [syntaxHighlighting(queryHighlight)]);
 }

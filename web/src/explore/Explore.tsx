@@ -56,7 +56,7 @@ function useLabelSource(window: TimeWindow): LabelSource {
   }, [window.startNs, window.endNs]);
 }
 
-export default function Explore() {
+export default function Explore({ sourceSwitch }: { sourceSwitch?: React.ReactNode }) {
   const [committed, setCommitted] = useState<ExploreUrlState>(() => readUrlState());
   const [draft, setDraft] = useState(committed.query);
   const draftRef = useRef(draft);
@@ -211,6 +211,7 @@ export default function Explore() {
   return (
     <div className="explore">
       <div className="query-bar">
+        {sourceSwitch}
         <button onClick={() => setShowBrowser(!showBrowser)} data-testid="label-browser-button">
           Label browser
         </button>

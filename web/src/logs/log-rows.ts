@@ -21,7 +21,7 @@ export interface LogRow {
 }
 
 /** Labels that name where a line came from, most specific first; the first present one names the lane. */
-const LANE_LABELS = ['rank', 'global_rank', 'pod', 'node_rank', 'host', 'hostname', 'instance', 'container', 'filename', 'job'];
+const LANE_LABELS = ['rank', 'global_rank', 'local_rank', 'pod', 'node_rank', 'host', 'hostname', 'instance', 'container', 'filename', 'job'];
 const LEVEL_LABELS = ['level', 'detected_level', 'severity', 'lvl', 'loglevel'];
 const RANK_PREFIX = /^\[(?:rank|default)\d+\]:/;
 const GLOG_PREFIX = /^([IWEF])\d{4} \d\d:\d\d:\d\d/;
@@ -40,6 +40,8 @@ export function laneOf(stream: Labels): string {
     const value = stream[name];
     if (value === undefined || value === '') continue;
     if (name === 'rank' || name === 'global_rank') return `rank ${value}`;
+    // torchrun's per-node rank, when the global one is not known: the node says which process it is.
+    if (name === 'local_rank') return `${stream.host ?? stream.node_rank ?? 'node'} local ${value}`;
     // A launcher (torchrun's elastic agent) has a node rank but no rank of its own.
     if (name === 'node_rank') return stream.host ? `${stream.host} agent` : `node ${value}`;
     return value;

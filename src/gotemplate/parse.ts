@@ -1,12 +1,12 @@
-// A parser for the subset of Go's text/template that LogQL's line_format and label_format use:
-// text, actions with pipelines, variables, if/else if/else, range, with, comments and trim markers.
+// Go's text/template syntax: text, actions with pipelines (parenthesised, with `.Field` chains),
+// variables (`$x :=`, `$x =`, `$i, $v :=` in range), if/else if/else, range (with break and
+// continue), with/else with, define/template/block, comments and trim markers. The AST is plain
+// data; every node keeps its offset into the source, so errors name the line (and, when executing,
+// the column) as Go does: `template: NAME:LINE: message`.
 
-export class TemplateParseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TemplateParseError';
-  }
-}
+import { TemplateParseError } from './errors.ts';
+
+export { TemplateParseError };
 
 export type Operand =
   | { kind: 'dot'; pos: number }
@@ -36,7 +36,17 @@ export type TemplateNode =
   | { kind: 'text'; text: string }
   | { kind: 'action'; pipeline: Pipeline; pos: number }
   | ControlNode
-  | { kind: 'break' | 'continue'; pos: number };
+  | { kind: 'break' | 'continue'; pos: number }
+  /** `{{template "name" pipeline}}` (also what `{{block}}` leaves in place). */
+  | { kind: 'template'; name: string; pipeline: Pipeline | null; pos: number; /** Go's String() of the node, for errors. */ text: string };
+
+/** One parsed source: its main list and the templates it defines with define/block. */
+export interface ParsedTemplate {
+  name: string;
+  source: string;
+  root: TemplateNode[];
+  definitions: Map<string, TemplateNode[]>;
+}
 
 export interface ControlNode {
   kind: 'if' | 'with' | 'range';
@@ -56,11 +66,14 @@ type Token =
   | { t: 'number'; text: string; pos: number }
   | { t: 'char'; value: number; pos: number };
 
-export function parseTemplate(name: string, source: string): TemplateNode[] {
+/** Go's limit on nested control structures is the stack; ours is explicit so hostile input fails cleanly. */
+const MAX_NESTING_DEPTH = 100;
+
+export function parseTemplate(name: string, source: string): ParsedTemplate {
   const parser = new Parser(name, source);
   const { list, terminator } = parser.parseList();
   if (terminator) parser.fail(terminator.pos, `unexpected {{${terminator.word}}}`);
-  return list;
+  return { name, source, root: list, definitions: parser.definitions };
 }
 
 interface Terminator {
@@ -74,6 +87,10 @@ class Parser {
   readonly name: string;
   readonly source: string;
   pos = 0;
+  readonly definitions = new Map<string, TemplateNode[]>();
+  /** Enclosing ranges (break/continue are legal only inside one) and all control structures. */
+  rangeDepth = 0;
+  depth = 0;
   constructor(name: string, source: string) {
     this.name = name;
     this.source = source;
@@ -86,7 +103,9 @@ class Parser {
   }
 
   fail(pos: number, message: string): never {
-    throw new TemplateParseError(`template: ${this.name}:${this.lineOf(pos)}: ${message}`);
+    // A position of -1 is the end of an action's tokens: report the action's end.
+    const at = pos < 0 ? Math.max(0, this.pos - 1) : pos;
+    throw new TemplateParseError(`template: ${this.name}:${this.lineOf(at)}: ${message}`, at);
   }
 
   parseList(): { list: TemplateNode[]; terminator: Terminator | null } {
@@ -259,20 +278,62 @@ class Parser {
         case 'break':
         case 'continue':
           stream.nextNonSpace();
+          if (this.rangeDepth === 0) this.fail(open, `{{${first.text}}} outside {{range}}`);
+          if (stream.peekNonSpace().t !== 'eof') this.fail(first.pos, `unexpected ${describe(stream.peekNonSpace())} in {{${first.text}}}`);
           return { kind: first.text, pos: open };
         case 'template':
-        case 'define':
-        case 'block':
-          this.fail(first.pos, `${first.text} is not supported in LogQL templates`);
+        case 'block': {
+          stream.nextNonSpace();
+          // Go places a template node at its name, and reports errors there.
+          const namePos = stream.peekNonSpace().pos;
+          const name = this.templateName(stream, first.text);
+          const pipeline = stream.peekNonSpace().t === 'eof' ? null : this.parsePipeline(stream, `${first.text} clause`);
+          const pipelineText = pipeline === null ? '' : ` ${this.source.slice(pipeline.pos, this.pos).replace(/-?}}$/, '').trim()}`;
+          const text = `{{template ${JSON.stringify(name)}${pipelineText}}}`;
+          if (first.text === 'block') this.define(name, open);
+          return { kind: 'template', name, pipeline, pos: namePos, text };
+        }
+        case 'define': {
+          stream.nextNonSpace();
+          if (this.depth > 0) this.fail(open, 'unexpected <define> in command');
+          const name = this.templateName(stream, 'define');
+          if (stream.peekNonSpace().t !== 'eof') this.fail(stream.peekNonSpace().pos, `unexpected ${describe(stream.peekNonSpace())} in define clause`);
+          this.define(name, open);
+          return null;
+        }
       }
     }
     if (first.t === 'eof') this.fail(open, 'missing value for command');
     return { kind: 'action', pipeline: this.parsePipeline(stream, 'command'), pos: first.pos };
   }
 
-  parseControl(kind: 'if' | 'with' | 'range', stream: TokenStream, open: number): TemplateNode {
-    const pipeline = this.parsePipeline(stream, kind);
+  templateName(stream: TokenStream, context: string): string {
+    const token = stream.nextNonSpace();
+    if (token.t !== 'string') this.fail(token.pos < 0 ? this.pos : token.pos, `unexpected ${describe(token)} in ${context} clause`);
+    return token.value;
+  }
+
+  /** The body of a define or block, up to its {{end}}, stored under its name (a later definition replaces an earlier one, as in Go). */
+  define(name: string, open: number): void {
+    const savedRange = this.rangeDepth;
+    this.rangeDepth = 0;
+    this.depth++;
     const body = this.parseList();
+    this.depth--;
+    this.rangeDepth = savedRange;
+    if (!body.terminator) this.fail(open, 'unexpected EOF');
+    if (body.terminator.word !== 'end') this.fail(body.terminator.pos, `unexpected {{${body.terminator.word}}}`);
+    this.definitions.set(name, body.list);
+  }
+
+  parseControl(kind: 'if' | 'with' | 'range', stream: TokenStream, open: number): TemplateNode {
+    if (this.depth >= MAX_NESTING_DEPTH) this.fail(open, `control structures nested deeper than ${MAX_NESTING_DEPTH}`);
+    const pipeline = this.parsePipeline(stream, kind);
+    if (kind === 'range') this.rangeDepth++;
+    this.depth++;
+    const body = this.parseList();
+    this.depth--;
+    if (kind === 'range') this.rangeDepth--;
     if (!body.terminator) this.fail(open, `unexpected EOF`);
     let elseList: TemplateNode[] | null = null;
     if (body.terminator!.word === 'else') {
@@ -283,7 +344,9 @@ class Parser {
         // `else if` chains: the nested node consumes the shared {{end}}.
         elseList = [this.parseControl(kind, rest, body.terminator!.pos)];
       } else {
+        this.depth++;
         const elseBody = this.parseList();
+        this.depth--;
         if (!elseBody.terminator || elseBody.terminator.word !== 'end') this.fail(open, 'expected end; found EOF');
         elseList = elseBody.list;
       }
@@ -317,6 +380,8 @@ class Parser {
     }
     if (declare.length === 0) stream.index = save;
     const commands: Command[] = [];
+    const head = stream.peekNonSpace();
+    if (head.t === 'eof' || head.t === 'rparen') this.fail(head.pos, `missing value for ${context}`);
     for (;;) {
       const command = this.parseCommand(stream);
       commands.push(command);

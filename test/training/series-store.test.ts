@@ -1,0 +1,38 @@
+// Series points: sorted on read, thinned to a budget on read, bounded in memory on long runs (halved,
+// non-finite values always kept), and the axis fixed by a series' first point.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_POINTS_PER_SERIES, PointSeries, RunSeries } from '../../src/training/series-store.ts';
+
+test('points come back in x order and thinned evenly to the budget, first and last kept', () => {
+  const series = new PointSeries('step');
+  for (const step of [3, 1, 2, 5, 4]) series.add(step, step * 10);
+  assert.deepEqual(series.points(100), [[1, 10], [2, 20], [3, 30], [4, 40], [5, 50]]);
+  assert.deepEqual(series.points(3), [[1, 10], [3, 30], [5, 50]]);
+});
+
+test('a long series stays bounded and keeps its non-finite values', () => {
+  const series = new PointSeries('step');
+  const total = MAX_POINTS_PER_SERIES * 3;
+  for (let step = 0; step < total; step++) series.add(step, step === total - 7 ? Number.NaN : 1);
+  assert.ok(series.length <= MAX_POINTS_PER_SERIES, `${series.length} points kept`);
+  assert.ok(series.length >= MAX_POINTS_PER_SERIES / 2);
+  const points = series.points(Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(points[0], [0, 1]);
+  assert.ok(points.some(([step, value]) => step === total - 7 && Number.isNaN(value)), 'the NaN point is kept');
+});
+
+test('a series is keyed by step or by time from its first point', () => {
+  const run = new RunSeries();
+  run.add('loss', 0, 1, 1e18, 2.5);
+  run.add('loss', 0, undefined, 2e18, 2.4);
+  run.add('lr', 0, undefined, 1e18, 1e-4);
+  run.add('lr', 0, 7, 2e18, 2e-4);
+  assert.equal(run.get('loss', 0)!.axis, 'step');
+  assert.deepEqual(run.get('loss', 0)!.points(10), [[1, 2.5]], 'a step series ignores stepless points');
+  assert.equal(run.get('lr', 0)!.axis, 'time');
+  assert.deepEqual(run.get('lr', 0)!.points(10), [[1e18, 1e-4], [2e18, 2e-4]]);
+  assert.deepEqual(run.names(), ['loss', 'lr']);
+  assert.deepEqual(run.ranksOf('loss'), [0]);
+});
