@@ -1,12 +1,16 @@
-// The pushed groups on disk: one JSON file under the data dir, rewritten whole after every change and
-// replaced atomically (write a temporary file, fsync it, rename it over the old one, fsync the
-// directory), so a crash leaves either the old or the new state and a 200 means the push survives a
-// restart. Reading checks every field: a damaged file is an error naming the file and the field,
-// never a silently empty gateway.
+// The pushed groups on disk: one JSON file per group under `<dataDir>/pushgateway/groups/`, named by
+// a hash of its tenant and grouping key, written atomically (a temporary file, fsync, rename over the
+// old one, fsync of the directory) so a crash leaves the old or the new group and a 200 means the push
+// survives a restart. A change rewrites only its own group's file (one file for all groups made each
+// push cost as much as all groups together). Reading checks every field: a damaged file is an error
+// naming the file and the field, never a silently empty gateway.
 
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Labels } from '../push/types.ts';
 import type { PushedFamily, PushGroup } from './group-store.ts';
+import { groupingKeyId } from './grouping-key.ts';
 
 const FILE_VERSION = 1;
 const FAMILY_TYPES = new Set(['COUNTER', 'GAUGE', 'HISTOGRAM', 'SUMMARY', 'UNTYPED']);
@@ -17,11 +21,16 @@ export class GroupFileError extends Error {
   override name = 'GroupFileError';
 }
 
-export async function writeGroupsFile(path: string, groups: GroupsByTenant): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+function groupFileName(tenant: string, groupLabels: Labels): string {
+  return `${createHash('sha256').update(`${tenant}\u0000${groupingKeyId(groupLabels)}`).digest('hex')}.json`;
+}
+
+export async function writeGroupFile(directory: string, tenant: string, group: PushGroup): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  const path = join(directory, groupFileName(tenant, group.labels));
   const temporaryPath = `${path}.tmp`;
   // Non-finite values (NaN, ±Inf are valid sample values) are not JSON: they are written as strings.
-  const text = JSON.stringify({ version: FILE_VERSION, tenants: groups }, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value));
+  const text = JSON.stringify({ version: FILE_VERSION, tenant, group }, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value));
   const file = await open(temporaryPath, 'w');
   try {
     await file.writeFile(text);
@@ -30,36 +39,49 @@ export async function writeGroupsFile(path: string, groups: GroupsByTenant): Pro
     await file.close();
   }
   await rename(temporaryPath, path);
-  const directory = await open(dirname(path), 'r');
+  await syncDirectory(directory);
+}
+
+export async function removeGroupFile(directory: string, tenant: string, groupLabels: Labels): Promise<void> {
+  await rm(join(directory, groupFileName(tenant, groupLabels)), { force: true });
+  await syncDirectory(directory).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
   try {
-    await directory.sync();
+    await handle.sync();
   } finally {
-    await directory.close();
+    await handle.close();
   }
 }
 
-/** The groups in the file, or none when it does not exist yet. */
-export async function readGroupsFile(path: string): Promise<GroupsByTenant> {
-  let text: string;
+/** Every group in the directory, or none when it does not exist yet. */
+export async function readGroupFiles(directory: string): Promise<GroupsByTenant> {
+  let names: string[];
   try {
-    text = await readFile(path, 'utf8');
+    names = await readdir(directory);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw error;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new GroupFileError(`${path}: not JSON: ${(error as Error).message}`);
-  }
-  const root = record(parsed, `${path}`);
-  if (root.version !== FILE_VERSION) throw new GroupFileError(`${path}: unsupported version ${JSON.stringify(root.version)}`);
-  const tenants = record(root.tenants, `${path}: tenants`);
   const result: GroupsByTenant = {};
-  for (const [tenant, groups] of Object.entries(tenants)) {
-    if (!Array.isArray(groups)) throw new GroupFileError(`${path}: tenants.${tenant} is not a list`);
-    result[tenant] = groups.map((group, index) => readGroup(group, `${path}: tenants.${tenant}[${index}]`));
+  for (const name of names.sort()) {
+    // A temporary file is a write that never finished: the group's previous file stands.
+    if (!name.endsWith('.json')) continue;
+    const path = join(directory, name);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      throw new GroupFileError(`${path}: not JSON: ${(error as Error).message}`);
+    }
+    const root = record(parsed, path);
+    if (root.version !== FILE_VERSION) throw new GroupFileError(`${path}: unsupported version ${JSON.stringify(root.version)}`);
+    if (typeof root.tenant !== 'string') throw new GroupFileError(`${path}: tenant is not a string`);
+    (result[root.tenant] ??= []).push(readGroup(root.group, `${path}: group`));
   }
   return result;
 }

@@ -141,14 +141,98 @@ export interface PushResult {
   previous: PushGroup | undefined;
 }
 
+/**
+ * One tenant's groups with the indexes the consistency check needs, kept as groups change: which
+ * group owns each series, and which groups hold each metric name with which type. A push is then
+ * checked in time proportional to its own size, not to every group's (measured: 253 ms per push with
+ * 1,000 groups of 50 series when every push rescanned all groups).
+ */
+class TenantGroups {
+  readonly groups = new Map<string, PushGroup>();
+  private readonly seriesOwner = new Map<string, string>();
+  private readonly familyTypes = new Map<string, Map<FamilyType, Set<string>>>();
+  private readonly seriesKeysOf = new WeakMap<PushGroup, string[]>();
+
+  set(key: string, group: PushGroup): void {
+    this.remove(key);
+    this.groups.set(key, group);
+    const keys = this.seriesKeys(group);
+    for (const seriesKey of keys) this.seriesOwner.set(seriesKey, key);
+    for (const [name, family] of Object.entries(group.families)) {
+      let byType = this.familyTypes.get(name);
+      if (byType === undefined) {
+        byType = new Map();
+        this.familyTypes.set(name, byType);
+      }
+      let holders = byType.get(family.type);
+      if (holders === undefined) {
+        holders = new Set();
+        byType.set(family.type, holders);
+      }
+      holders.add(key);
+    }
+  }
+
+  remove(key: string): PushGroup | undefined {
+    const group = this.groups.get(key);
+    if (group === undefined) return undefined;
+    this.groups.delete(key);
+    for (const seriesKey of this.seriesKeys(group)) if (this.seriesOwner.get(seriesKey) === key) this.seriesOwner.delete(seriesKey);
+    for (const [name, family] of Object.entries(group.families)) {
+      const byType = this.familyTypes.get(name);
+      byType?.get(family.type)?.delete(key);
+      if (byType?.get(family.type)?.size === 0) byType.delete(family.type);
+      if (byType?.size === 0) this.familyTypes.delete(name);
+    }
+    return group;
+  }
+
+  /** What would be wrong with all groups once `candidate` replaces the group at `key`. */
+  inconsistencies(key: string, candidate: PushGroup): string[] {
+    const reasons: string[] = [];
+    const seen = new Set<string>();
+    for (const [name, family] of Object.entries(candidate.families)) {
+      if (name.startsWith(RESERVED_NAME_PREFIX)) reasons.push(`metric family ${name} collides with rankscope's own metrics (the ${RESERVED_NAME_PREFIX} prefix is reserved)`);
+      let otherType: { type: FamilyType; holder: string } | undefined;
+      for (const [type, holders] of this.familyTypes.get(name) ?? []) {
+        if (type === family.type) continue;
+        const holder = [...holders].find((holderKey) => holderKey !== key);
+        if (holder !== undefined) otherType = { type, holder };
+      }
+      for (const sample of family.samples) {
+        const labelText = formatLabelSet(sample.labels);
+        if (otherType !== undefined) {
+          reasons.push(`collected metric ${JSON.stringify(sample.name)} ${labelText} is ${family.type}, but the metric is ${otherType.type} in group ${formatLabelSet(this.groups.get(otherType.holder)!.labels)}`);
+        }
+        const seriesKey = `${sample.name}${labelText}`;
+        const owner = this.seriesOwner.get(seriesKey);
+        if (seen.has(seriesKey) || (owner !== undefined && owner !== key)) {
+          reasons.push(`collected metric ${JSON.stringify(sample.name)} ${labelText} was collected before with the same name and label values`);
+        }
+        seen.add(seriesKey);
+      }
+    }
+    return reasons;
+  }
+
+  private seriesKeys(group: PushGroup): string[] {
+    let keys = this.seriesKeysOf.get(group);
+    if (keys === undefined) {
+      keys = Object.values(group.families).flatMap((family) => family.samples.map((sample) => `${sample.name}${formatLabelSet(sample.labels)}`));
+      this.seriesKeysOf.set(group, keys);
+    }
+    return keys;
+  }
+}
+
 /** All tenants' groups. Mutations return the new group; callers persist and sample after each one. */
 export class PushGroupStore {
-  private readonly tenants = new Map<string, Map<string, PushGroup>>();
+  private readonly tenants = new Map<string, TenantGroups>();
 
-  /** Restores groups (from the groups file). */
+  /** Restores groups (from the group files). */
   load(tenant: string, groups: PushGroup[]): void {
-    const byKey = this.groupsOf(tenant);
-    for (const group of groups) byKey.set(groupingKeyId(group.labels), group);
+    const tenantGroups = this.groupsOf(tenant);
+    for (const group of groups) tenantGroups.set(groupingKeyId(group.labels), group);
   }
 
   tenantIds(): string[] {
@@ -156,11 +240,11 @@ export class PushGroupStore {
   }
 
   groups(tenant: string): PushGroup[] {
-    return [...(this.tenants.get(tenant)?.values() ?? [])];
+    return [...(this.tenants.get(tenant)?.groups.values() ?? [])];
   }
 
   get(tenant: string, groupLabels: Labels): PushGroup | undefined {
-    return this.tenants.get(tenant)?.get(groupingKeyId(groupLabels));
+    return this.tenants.get(tenant)?.groups.get(groupingKeyId(groupLabels));
   }
 
   /**
@@ -168,9 +252,9 @@ export class PushGroupStore {
    * throws PushRejectedError. `ttlMs` undefined keeps the group's TTL; 0 removes it.
    */
   push(tenant: string, method: PushMethod, groupLabels: Labels, families: Record<string, PushedFamily> | PushRejectedError, nowMs: number, ttlMs?: number): PushResult {
-    const byKey = this.groupsOf(tenant);
+    const tenantGroups = this.groupsOf(tenant);
     const key = groupingKeyId(groupLabels);
-    const previous = byKey.get(key);
+    const previous = tenantGroups.groups.get(key);
     let candidate: PushGroup;
     let reasons: string[];
     if (families instanceof PushRejectedError) {
@@ -179,44 +263,40 @@ export class PushGroupStore {
     } else {
       const merged = method === 'PUT' ? { ...families } : { ...previous?.families, ...families };
       candidate = { ...(previous ?? newGroup(groupLabels, nowMs)), families: merged, pushTimeMs: nowMs };
-      reasons = this.inconsistencies(byKey, key, candidate);
+      reasons = tenantGroups.inconsistencies(key, candidate);
     }
     if (reasons.length > 0) {
       const failed: PushGroup = { ...(previous ?? newGroup(groupLabels, nowMs)), pushFailureTimeMs: nowMs };
       if (ttlMs !== undefined && previous === undefined) setTtl(failed, ttlMs);
-      byKey.set(key, failed);
+      tenantGroups.set(key, failed);
       throw new PushRejectedError(reasons);
     }
     if (ttlMs !== undefined) setTtl(candidate, ttlMs);
-    byKey.set(key, candidate);
+    tenantGroups.set(key, candidate);
     return { group: candidate, previous };
   }
 
   /** Removes a group; returns it, or undefined when there was none. */
   delete(tenant: string, groupLabels: Labels): PushGroup | undefined {
-    const byKey = this.tenants.get(tenant);
-    const key = groupingKeyId(groupLabels);
-    const group = byKey?.get(key);
-    byKey?.delete(key);
-    return group;
+    return this.tenants.get(tenant)?.remove(groupingKeyId(groupLabels));
   }
 
   /** Puts a group back as it was before a change that could not be made durable (undefined: absent). */
   restore(tenant: string, groupLabels: Labels, group: PushGroup | undefined): void {
-    const byKey = this.groupsOf(tenant);
+    const tenantGroups = this.groupsOf(tenant);
     const key = groupingKeyId(groupLabels);
-    if (group === undefined) byKey.delete(key);
-    else byKey.set(key, group);
+    if (group === undefined) tenantGroups.remove(key);
+    else tenantGroups.set(key, group);
   }
 
   /** Removes and returns the groups whose TTL ran out at `nowMs`. */
   expire(nowMs: number): Array<{ tenant: string; group: PushGroup }> {
     const expired: Array<{ tenant: string; group: PushGroup }> = [];
-    for (const [tenant, byKey] of this.tenants) {
-      for (const [key, group] of byKey) {
+    for (const [tenant, tenantGroups] of this.tenants) {
+      for (const [key, group] of [...tenantGroups.groups]) {
         if (group.ttlMs === undefined) continue;
         if (nowMs >= Math.max(group.pushTimeMs, group.createdMs) + group.ttlMs) {
-          byKey.delete(key);
+          tenantGroups.remove(key);
           expired.push({ tenant, group });
         }
       }
@@ -224,41 +304,13 @@ export class PushGroupStore {
     return expired;
   }
 
-  /** What would be wrong with all groups once `candidate` replaces the group at `key`. */
-  private inconsistencies(byKey: Map<string, PushGroup>, key: string, candidate: PushGroup): string[] {
-    const reasons: string[] = [];
-    const typeOf = new Map<string, { type: FamilyType; group: Labels }>();
-    const seenSeries = new Set<string>();
-    const check = (group: PushGroup): void => {
-      for (const [name, family] of Object.entries(group.families)) {
-        if (name.startsWith(RESERVED_NAME_PREFIX)) {
-          reasons.push(`metric family ${name} collides with rankscope's own metrics (the ${RESERVED_NAME_PREFIX} prefix is reserved)`);
-        }
-        const known = typeOf.get(name);
-        if (known === undefined) typeOf.set(name, { type: family.type, group: group.labels });
-        for (const sample of family.samples) {
-          if (known !== undefined && known.type !== family.type) {
-            reasons.push(`collected metric ${JSON.stringify(sample.name)} ${formatLabelSet(sample.labels)} is ${family.type}, but the metric is ${known.type} in group ${formatLabelSet(known.group)}`);
-          }
-          const seriesKey = `${sample.name}${formatLabelSet(sample.labels)}`;
-          if (seenSeries.has(seriesKey)) reasons.push(`collected metric ${JSON.stringify(sample.name)} ${formatLabelSet(sample.labels)} was collected before with the same name and label values`);
-          seenSeries.add(seriesKey);
-        }
-      }
-    };
-    // Existing groups first, so a clash is reported against the group that was there before.
-    for (const [otherKey, group] of byKey) if (otherKey !== key) check(group);
-    check(candidate);
-    return reasons;
-  }
-
-  private groupsOf(tenant: string): Map<string, PushGroup> {
-    let byKey = this.tenants.get(tenant);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.tenants.set(tenant, byKey);
+  private groupsOf(tenant: string): TenantGroups {
+    let tenantGroups = this.tenants.get(tenant);
+    if (tenantGroups === undefined) {
+      tenantGroups = new TenantGroups();
+      this.tenants.set(tenant, tenantGroups);
     }
-    return byKey;
+    return tenantGroups;
   }
 }
 

@@ -1,4 +1,4 @@
-// The Pushgateway, embedded: pushed groups (group-store.ts) kept durable in a file (group-file.ts) and
+// The Pushgateway, embedded: pushed groups (group-store.ts) kept durable a file per group (group-file.ts) and
 // written into the TSDB by the sampler (sampler.ts) at each push and every sample interval, with the
 // opt-in TTL applied at each tick. Every change runs in one queue, so a push's consistency check, its
 // file write and its samples are never interleaved with another change, and a DELETE keeps its order
@@ -9,13 +9,13 @@ import { gunzipSync } from 'node:zlib';
 import { parseExposition, type ParsedExposition } from '../push/exposition-parse.ts';
 import { decodeMetricFamiliesDelimited, isDelimitedMetricFamily } from '../push/metric-family-proto.ts';
 import type { Labels } from '../push/types.ts';
-import { readGroupsFile, writeGroupsFile, type GroupsByTenant } from './group-file.ts';
+import { readGroupFiles, removeGroupFile, writeGroupFile } from './group-file.ts';
 import { familiesOfPush, PushGroupStore, PushRejectedError, type PushGroup, type PushMethod } from './group-store.ts';
 import { groupingKeyId } from './grouping-key.ts';
 import { PushSampler, type MetricsAppender } from './sampler.ts';
 
 export interface PushgatewayOptions {
-  /** The groups file lives at `<dataDir>/pushgateway/groups.json`. */
+  /** Groups are kept under `<dataDir>/pushgateway/groups/`, a file each. */
   dataDir: string;
   metrics: MetricsAppender;
   /** How often every group's last values are written (Prometheus' scrape_interval of a Pushgateway). */
@@ -39,7 +39,7 @@ export class Pushgateway {
   private readonly options: PushgatewayOptions;
   private readonly store = new PushGroupStore();
   private readonly sampler: PushSampler;
-  private readonly filePath: string;
+  private readonly groupsDirectory: string;
   private readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -49,7 +49,7 @@ export class Pushgateway {
   private constructor(options: PushgatewayOptions) {
     this.options = options;
     this.sampler = new PushSampler(options.metrics);
-    this.filePath = join(options.dataDir, 'pushgateway', 'groups.json');
+    this.groupsDirectory = join(options.dataDir, 'pushgateway', 'groups');
     this.now = options.now ?? Date.now;
     this.startTimeMs = this.now();
   }
@@ -57,7 +57,7 @@ export class Pushgateway {
   /** Loads the groups pushed before a restart and starts sampling. */
   static async open(options: PushgatewayOptions): Promise<Pushgateway> {
     const gateway = new Pushgateway(options);
-    const saved = await readGroupsFile(gateway.filePath);
+    const saved = await readGroupFiles(gateway.groupsDirectory);
     for (const [tenant, groups] of Object.entries(saved)) gateway.store.load(tenant, groups);
     gateway.scheduleTick();
     return gateway;
@@ -126,7 +126,7 @@ export class Pushgateway {
     return this.enqueue(async () => {
       const nowMs = this.now();
       const expired = this.store.expire(nowMs);
-      if (expired.length > 0) await this.persist();
+      for (const { tenant, group } of expired) await removeGroupFile(this.groupsDirectory, tenant, group.labels);
       const byTenant = new Map<string, Array<{ groupId: string; group: PushGroup | undefined }>>();
       for (const { tenant, group } of expired) byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), { groupId: groupingKeyId(group.labels), group: undefined }]);
       for (const tenant of this.store.tenantIds()) {
@@ -155,20 +155,16 @@ export class Pushgateway {
     this.timer.unref();
   }
 
-  /** Persists; if that fails, puts the group back as it was, so memory never holds what the file does not. */
+  /** Persists the group's state; if that fails, puts it back as it was, so memory never holds what disk does not. */
   private async persistOrRestore(tenant: string, groupLabels: Labels, before: PushGroup | undefined): Promise<void> {
     try {
-      await this.persist();
+      const group = this.store.get(tenant, groupLabels);
+      if (group === undefined) await removeGroupFile(this.groupsDirectory, tenant, groupLabels);
+      else await writeGroupFile(this.groupsDirectory, tenant, group);
     } catch (error) {
       this.store.restore(tenant, groupLabels, before);
       throw error;
     }
-  }
-
-  private persist(): Promise<void> {
-    const groups: GroupsByTenant = {};
-    for (const tenant of this.store.tenantIds()) groups[tenant] = this.store.groups(tenant);
-    return writeGroupsFile(this.filePath, groups);
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {

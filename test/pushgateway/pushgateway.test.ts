@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pushgateway } from '../../src/pushgateway/pushgateway.ts';
@@ -33,12 +33,15 @@ test('a push that cannot be made durable fails and leaves the group as it was', 
   withGateway(async (dir, open) => {
     const gateway = await open();
     await gateway.push('t', 'PUT', { job: 'j' }, Buffer.from('m 1\n'), TEXT);
-    // A directory where the temporary file must go makes the write fail.
-    mkdirSync(join(dir, 'pushgateway', 'groups.json.tmp'));
-    await assert.rejects(gateway.push('t', 'PUT', { job: 'j' }, Buffer.from('m 2\n'), TEXT), /EISDIR/);
-    await assert.rejects(gateway.delete('t', { job: 'j' }), /EISDIR/);
+    // A file where the groups directory must be makes every write fail.
+    const groupsDirectory = join(dir, 'pushgateway', 'groups');
+    renameSync(groupsDirectory, `${groupsDirectory}.moved`);
+    writeFileSync(groupsDirectory, '');
+    await assert.rejects(gateway.push('t', 'PUT', { job: 'j' }, Buffer.from('m 2\n'), TEXT), /EEXIST|ENOTDIR/);
+    await assert.rejects(gateway.delete('t', { job: 'j' }), /ENOTDIR/);
     assert.equal(gateway.groups('t')[0]!.families.m!.samples[0]!.value, 1);
-    rmSync(join(dir, 'pushgateway', 'groups.json.tmp'), { recursive: true });
+    rmSync(groupsDirectory);
+    renameSync(`${groupsDirectory}.moved`, groupsDirectory);
     await gateway.push('t', 'PUT', { job: 'j' }, Buffer.from('m 3\n'), TEXT);
     await gateway.stop();
     const reopened = await open();
@@ -60,7 +63,7 @@ test('the default TTL applies to new groups; a tick expires them with staleness 
 
 test('an unreadable groups file is an error naming the file, not an empty gateway', () =>
   withGateway(async (dir, open) => {
-    mkdirSync(join(dir, 'pushgateway'), { recursive: true });
-    writeFileSync(join(dir, 'pushgateway', 'groups.json'), '{"version":1,"tenants":{"t":[{"families":{},"labels":{"job":3}}]}}');
-    await assert.rejects(open(), /groups\.json: tenants\.t\[0\]\.labels\.job is not a string/);
+    mkdirSync(join(dir, 'pushgateway', 'groups'), { recursive: true });
+    writeFileSync(join(dir, 'pushgateway', 'groups', 'damaged.json'), '{"version":1,"tenant":"t","group":{"families":{},"labels":{"job":3}}}');
+    await assert.rejects(open(), /damaged\.json: group\.labels\.job is not a string/);
   }));
