@@ -21,6 +21,11 @@ import type { Tsdb } from '../tsdb/tsdb.ts';
 import { prometheusRoutes, type PromqlEngine } from './prometheus-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { remoteWriteRoutes } from './remote-write-routes.ts';
+import { Pushgateway } from '../pushgateway/pushgateway.ts';
+import { pushgatewayRoutes } from './pushgateway-routes.ts';
+import { ScrapeManager } from '../scrape/scrape-manager.ts';
+import { scrapeRoutes } from './scrape-routes.ts';
+import { NO_AUTH_TENANT } from './tenant.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
 import { QueryScheduler } from './query-scheduler.ts';
 import { tailRoutes } from './tail-routes.ts';
@@ -237,6 +242,24 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         maxRequestBodyBytes: config.server.max_request_body_size,
         maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
       });
+      if (config.pushgateway.enabled) {
+        const pushgateway = await Pushgateway.open({
+          dataDir: resolve(config.store.data_dir),
+          metrics: tsdb,
+          sampleIntervalMs: config.pushgateway.sample_interval,
+          defaultTtlMs: config.pushgateway.default_ttl,
+          onError: (error) => app?.log.error({ err: error }, 'pushgateway sampler'),
+        });
+        stopHooks.push(() => pushgateway.stop());
+        await app.register(pushgatewayRoutes, { gateway: pushgateway, authEnabled: config.auth_enabled, maxRequestBodyBytes: config.server.max_request_body_size, version: VERSION, defaultTtlMs: config.pushgateway.default_ttl });
+      }
+      // Scraped series go to the tenant every request has with auth off (docs/config.md, scrape_configs).
+      const scrapeManager = config.scrape_configs.length > 0 ? new ScrapeManager({ configs: config.scrape_configs, appender: tsdb, tenant: NO_AUTH_TENANT, log: (message) => app?.log.warn(message) }) : undefined;
+      if (scrapeManager !== undefined) {
+        scrapeManager.start();
+        stopHooks.push(() => scrapeManager.stop());
+      }
+      await app.register(scrapeRoutes, { manager: scrapeManager });
       await app.register(prometheusRoutes, {
         tsdb,
         engine: deps.promqlEngine,

@@ -10,6 +10,8 @@ import { rulerConfigSchema } from '../ruler/config.ts';
 import { storeConfigSchema } from '../store/config.ts';
 import { trainingConfigSchema } from '../training/config.ts';
 import { tsdbConfigSchema } from '../tsdb/config.ts';
+import { pushgatewayConfigSchema } from '../pushgateway/config.ts';
+import { scrapeConfigsSchema } from '../scrape/config.ts';
 import { byteSizeSchema, durationMsSchema } from '../config/config-values.ts';
 
 const durationMs = durationMsSchema;
@@ -182,6 +184,9 @@ export const serverConfigSchema = z
     ruler: rulerConfigSchema.prefault({}),
     training: trainingConfigSchema.prefault({}),
     tsdb: tsdbConfigSchema.prefault({}),
+    pushgateway: pushgatewayConfigSchema.prefault({}),
+    /** Prometheus' scrape_configs (docs/config.md); scraped series go to the TSDB. */
+    scrape_configs: scrapeConfigsSchema.default([]),
   })
   .strict()
   .refine((config) => config.auth.tokens_file === '' || config.auth_enabled, {

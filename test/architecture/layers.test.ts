@@ -24,13 +24,14 @@ const ALLOWED: Record<string, string[]> = {
   logql: ['push', 'store', 'regex', 'duration', 'config', 'gotemplate'],
   promql: ['push', 'tsdb', 'regex', 'duration', 'logql', 'config'],
   scrape: ['push', 'tsdb', 'regex', 'duration', 'promql', 'config'],
+  pushgateway: ['push', 'tsdb', 'duration', 'config'],
   training: ['push', 'store', 'regex', 'duration', 'logql', 'config'],
   ruler: ['push', 'store', 'tsdb', 'regex', 'duration', 'logql', 'promql', 'training', 'config', 'gotemplate'],
   cluster: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'config'],
-  server: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'ruler', 'training', 'cluster', 'config'],
+  server: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config'],
   agent: ['push', 'regex', 'duration', 'config'],
   demo: ['agent', 'server', 'push', 'training', 'duration', 'config'],
-  cli: ['agent', 'demo', 'server', 'push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'ruler', 'training', 'cluster', 'config'],
+  cli: ['agent', 'demo', 'server', 'push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config'],
 };
 
 function sourceFiles(dir: string): string[] {

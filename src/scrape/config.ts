@@ -1,0 +1,119 @@
+// The top-level `scrape_configs:` key of the server config, in Prometheus' own format and key names
+// (prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config): the subset
+// rankscope scrapes with, every key with Prometheus' default. Regexes of relabel rules are checked here,
+// so a bad one is reported with its place in the config file.
+
+import { z } from 'zod';
+import { durationMsSchema } from '../config/config-values.ts';
+import { compileRegex } from '../regex/index.ts';
+
+const durationMs = durationMsSchema;
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export const RELABEL_ACTIONS = ['replace', 'keep', 'drop', 'keepequal', 'dropequal', 'hashmod', 'labelmap', 'labeldrop', 'labelkeep', 'lowercase', 'uppercase'] as const;
+export type RelabelAction = (typeof RELABEL_ACTIONS)[number];
+
+const regexText = z.string().superRefine((source, context) => {
+  try {
+    compileRegex(source, 'anchored');
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `invalid regex: ${(error as Error).message}` });
+  }
+});
+
+export const relabelConfigSchema = z
+  .object({
+    source_labels: z.array(z.string().regex(LABEL_NAME, 'expected a label name')).default([]),
+    separator: z.string().default(';'),
+    target_label: z.string().default(''),
+    regex: regexText.default('(.*)'),
+    modulus: z.number().int().min(0).default(0),
+    replacement: z.string().default('$1'),
+    action: z.enum(RELABEL_ACTIONS).default('replace'),
+  })
+  .strict()
+  .superRefine((rule, context) => {
+    const needsTarget: RelabelAction[] = ['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal'];
+    if (needsTarget.includes(rule.action) && rule.target_label === '') context.addIssue({ code: 'custom', message: `relabel action ${rule.action} needs target_label`, path: ['target_label'] });
+    if (rule.action === 'hashmod' && rule.modulus === 0) context.addIssue({ code: 'custom', message: 'relabel action hashmod needs a modulus above 0', path: ['modulus'] });
+    if (['lowercase', 'uppercase', 'keepequal', 'dropequal', 'hashmod'].includes(rule.action) && rule.target_label !== '' && !LABEL_NAME.test(rule.target_label)) {
+      context.addIssue({ code: 'custom', message: `${JSON.stringify(rule.target_label)} is not a valid label name`, path: ['target_label'] });
+    }
+  });
+
+export type RelabelConfig = z.output<typeof relabelConfigSchema>;
+
+export const staticConfigSchema = z
+  .object({
+    /** `host:port` of each target. */
+    targets: z.array(z.string().min(1)).default([]),
+    labels: z.record(z.string().regex(LABEL_NAME, 'expected a label name'), z.string()).default({}),
+  })
+  .strict();
+
+export const fileSdConfigSchema = z
+  .object({
+    /** JSON (.json) or YAML (.yml, .yaml) files of target groups; `*` is allowed in the file name. */
+    files: z.array(z.string().min(1)).min(1),
+    /** How often the files' modification times are checked. */
+    refresh_interval: durationMs.prefault('5m'),
+  })
+  .strict();
+
+export const basicAuthSchema = z
+  .object({
+    username: z.string().default(''),
+    password: z.string().default(''),
+    password_file: z.string().default(''),
+  })
+  .strict();
+
+export const scrapeConfigSchema = z
+  .object({
+    job_name: z.string().min(1),
+    scrape_interval: durationMs.prefault('15s'),
+    /** Defaults to 10s, or to scrape_interval when that is shorter. */
+    scrape_timeout: durationMs.optional(),
+    metrics_path: z.string().startsWith('/').default('/metrics'),
+    scheme: z.enum(['http', 'https']).default('http'),
+    params: z.record(z.string(), z.array(z.string())).default({}),
+    basic_auth: basicAuthSchema.optional(),
+    bearer_token: z.string().default(''),
+    bearer_token_file: z.string().default(''),
+    honor_labels: z.boolean().default(false),
+    honor_timestamps: z.boolean().default(true),
+    /** More samples than this (after metric_relabel_configs) fail the scrape; 0 = no limit. */
+    sample_limit: z.number().int().min(0).default(0),
+    static_configs: z.array(staticConfigSchema).default([]),
+    file_sd_configs: z.array(fileSdConfigSchema).default([]),
+    relabel_configs: z.array(relabelConfigSchema).default([]),
+    metric_relabel_configs: z.array(relabelConfigSchema).default([]),
+  })
+  .strict()
+  .transform((config, context) => {
+    const scrapeTimeoutMs = config.scrape_timeout ?? Math.min(10_000, config.scrape_interval);
+    if (scrapeTimeoutMs > config.scrape_interval) {
+      context.addIssue({ code: 'custom', message: `scrape_timeout (${scrapeTimeoutMs} ms) is greater than scrape_interval (${config.scrape_interval} ms)`, path: ['scrape_timeout'] });
+      return z.NEVER;
+    }
+    if (config.scrape_interval < 10) {
+      context.addIssue({ code: 'custom', message: 'scrape_interval must be at least 10ms', path: ['scrape_interval'] });
+      return z.NEVER;
+    }
+    if (config.bearer_token !== '' && config.basic_auth !== undefined) {
+      context.addIssue({ code: 'custom', message: 'at most one of basic_auth and bearer_token may be set', path: ['bearer_token'] });
+      return z.NEVER;
+    }
+    return { ...config, scrape_timeout: scrapeTimeoutMs };
+  });
+
+export type ScrapeConfig = z.output<typeof scrapeConfigSchema>;
+
+export const scrapeConfigsSchema = z.array(scrapeConfigSchema).superRefine((configs, context) => {
+  const seen = new Set<string>();
+  for (const [index, config] of configs.entries()) {
+    if (seen.has(config.job_name)) context.addIssue({ code: 'custom', message: `found multiple scrape configs with job name ${JSON.stringify(config.job_name)}`, path: [index, 'job_name'] });
+    seen.add(config.job_name);
+  }
+});

@@ -1,0 +1,127 @@
+// Runs the scrape_configs: per job, its targets from static_configs and file_sd_configs (re-read as
+// the files change), relabeled into scrape targets, each with its own ScrapeLoop. A target that
+// appears starts a loop; one that goes away stops its loop, which marks its series stale. It also
+// answers what /api/v1/targets shows.
+
+import { createHash } from 'node:crypto';
+import type { Labels } from '../push/types.ts';
+import type { ScrapeConfig } from './config.ts';
+import { FileDiscovery } from './file-sd.ts';
+import { ScrapeLoop, type MetricsAppender, type ScrapeStatus } from './scrape-loop.ts';
+import { discoveredLabelsOf, populateTarget, type ScrapeTarget, type TargetGroup } from './target.ts';
+
+export interface ScrapeManagerOptions {
+  configs: ScrapeConfig[];
+  appender: MetricsAppender;
+  /** The tenant scraped series are written to. */
+  tenant: string;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+export interface ActiveTargetView {
+  target: ScrapeTarget;
+  status: ScrapeStatus;
+  config: ScrapeConfig;
+}
+
+interface Job {
+  config: ScrapeConfig;
+  fileDiscoveries: Array<{ discovery: FileDiscovery; refreshMs: number }>;
+  loops: Map<string, ScrapeLoop>;
+  dropped: Labels[];
+  timers: NodeJS.Timeout[];
+}
+
+export class ScrapeManager {
+  private readonly options: ScrapeManagerOptions;
+  private readonly jobs: Job[] = [];
+  private syncing: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(options: ScrapeManagerOptions) {
+    this.options = options;
+    for (const config of options.configs) {
+      const fileDiscoveries = config.file_sd_configs.map((sd) => ({ discovery: new FileDiscovery(sd.files, (message) => options.log?.(`scrape job ${config.job_name}: ${message}`)), refreshMs: sd.refresh_interval }));
+      this.jobs.push({ config, fileDiscoveries, loops: new Map(), dropped: [], timers: [] });
+    }
+  }
+
+  start(): void {
+    for (const job of this.jobs) {
+      for (const { discovery } of job.fileDiscoveries) discovery.refresh();
+      this.enqueueSync(job);
+      for (const { discovery, refreshMs } of job.fileDiscoveries) {
+        const timer = setInterval(() => {
+          if (discovery.refresh()) this.enqueueSync(job);
+        }, refreshMs);
+        timer.unref();
+        job.timers.push(timer);
+      }
+    }
+  }
+
+  /** Stops every loop (their series are marked stale). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const job of this.jobs) for (const timer of job.timers) clearInterval(timer);
+    await this.syncing;
+    await Promise.all(this.jobs.flatMap((job) => [...job.loops.values()].map((loop) => loop.stop().catch((error: unknown) => this.options.log?.(`scrape: ${(error as Error).message}`)))));
+  }
+
+  activeTargets(): ActiveTargetView[] {
+    return this.jobs.flatMap((job) => [...job.loops.values()].map((loop) => ({ target: loop.target, status: loop.status, config: job.config })));
+  }
+
+  droppedTargets(): Array<{ job: string; discoveredLabels: Labels }> {
+    return this.jobs.flatMap((job) => job.dropped.map((discoveredLabels) => ({ job: job.config.job_name, discoveredLabels })));
+  }
+
+  private enqueueSync(job: Job): void {
+    this.syncing = this.syncing.then(() => this.sync(job)).catch((error: unknown) => this.options.log?.(`scrape job ${job.config.job_name}: ${(error as Error).message}`));
+  }
+
+  /** Starts loops for new targets and stops those of targets that are gone. */
+  private async sync(job: Job): Promise<void> {
+    if (this.stopped) return;
+    const { config } = job;
+    const groups: TargetGroup[] = [
+      ...config.static_configs.map((staticConfig, index) => ({ targets: staticConfig.targets, labels: staticConfig.labels, source: `static_configs[${index}]` })),
+      ...job.fileDiscoveries.flatMap(({ discovery }) => discovery.groups()),
+    ];
+    const wanted = new Map<string, ScrapeTarget>();
+    const dropped: Labels[] = [];
+    for (const group of groups) {
+      for (const address of group.targets) {
+        const populated = populateTarget(discoveredLabelsOf(address, group, config), config);
+        if (populated.kind === 'active') wanted.set(populated.target.key, populated.target);
+        else dropped.push(populated.discoveredLabels);
+        if (populated.kind === 'error') this.options.log?.(`scrape job ${config.job_name}: target ${address}: ${populated.message}`);
+      }
+    }
+    job.dropped = dropped;
+    const gone = [...job.loops].filter(([key]) => !wanted.has(key));
+    for (const [key] of gone) job.loops.delete(key);
+    for (const [key, target] of wanted) {
+      if (job.loops.has(key)) continue;
+      const loop = new ScrapeLoop({
+        target,
+        config,
+        appender: this.options.appender,
+        tenant: this.options.tenant,
+        offsetMs: offsetOf(target.key, config.scrape_interval),
+        ...(this.options.now !== undefined ? { now: this.options.now } : {}),
+        onError: (error) => this.options.log?.(`scrape ${target.url}: ${error.message}`),
+      });
+      job.loops.set(key, loop);
+      loop.start();
+    }
+    await Promise.all(gone.map(([, loop]) => loop.stop()));
+  }
+}
+
+/** Where in the interval a target is scraped: fixed by its identity, so targets spread evenly. */
+export function offsetOf(key: string, intervalMs: number): number {
+  const digest = createHash('sha256').update(key).digest();
+  return Number(digest.readBigUInt64BE(0) % BigInt(Math.max(1, Math.round(intervalMs))));
+}

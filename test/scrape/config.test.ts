@@ -1,0 +1,52 @@
+// scrape_configs: Prometheus' key names and defaults, documented key by key in docs/config.md, and
+// config errors that name the job's place in the file.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RELABEL_ACTIONS, relabelConfigSchema, scrapeConfigSchema } from '../../src/scrape/config.ts';
+import { ConfigError, loadServerConfig } from '../../src/server/config.ts';
+
+const docs = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
+
+test('Prometheus defaults: 15s interval, 10s timeout capped by the interval, /metrics over http', () => {
+  const config = scrapeConfigSchema.parse({ job_name: 'j' });
+  assert.equal(config.scrape_interval, 15_000);
+  assert.equal(config.scrape_timeout, 10_000);
+  assert.equal(config.metrics_path, '/metrics');
+  assert.equal(config.scheme, 'http');
+  assert.equal(config.honor_labels, false);
+  assert.equal(config.honor_timestamps, true);
+  assert.equal(scrapeConfigSchema.parse({ job_name: 'j', scrape_interval: '5s' }).scrape_timeout, 5000);
+});
+
+test('every scrape_configs key is documented, and every documented one exists', () => {
+  const keys = Object.keys(scrapeConfigSchema.parse({ job_name: 'j', basic_auth: { username: 'u' } }));
+  for (const key of keys) assert.ok(docs.includes(`\`scrape_configs[].${key}\``), `docs/config.md does not document scrape_configs[].${key}`);
+  for (const [, documented] of docs.matchAll(/`scrape_configs\[\]\.([a-z_]+)`/g)) assert.ok(keys.includes(documented!), `docs/config.md documents scrape_configs[].${documented}, which the schema does not have`);
+  for (const key of Object.keys(relabelConfigSchema.parse({ target_label: 'x' }))) assert.ok(docs.includes(`\`${key}\``), `docs/config.md does not mention the relabel key ${key}`);
+  for (const action of RELABEL_ACTIONS) assert.ok(docs.includes(`\`${action}\``), `docs/config.md does not mention the relabel action ${action}`);
+});
+
+test('a bad scrape config names the file, the line and the job', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rankscope-scrape-config-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, ['scrape_configs:', '  - job_name: a', '    scrape_interval: 5s', '    scrape_timeout: 10s', '  - job_name: b', '    static_configs:', '      - targets: [x:1]', '        bogus: 1', '  - job_name: b', ''].join('\n'));
+    assert.throws(
+      () => loadServerConfig(file),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /bad\.yaml:4:21: scrape_configs\[0\]\.scrape_timeout: scrape_timeout \(10000 ms\) is greater than scrape_interval \(5000 ms\)/);
+        assert.match(error.message, new RegExp(`${file}:8:9: scrape_configs\\[1\\]\\.static_configs\\[0\\]\\.bogus: Unrecognized key`));
+        return true;
+      },
+    );
+    writeFileSync(file, ['scrape_configs:', '  - job_name: b', '  - job_name: b', ''].join('\n'));
+    assert.throws(() => loadServerConfig(file), /scrape_configs\[1\]\.job_name: found multiple scrape configs with job name "b"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
