@@ -10,6 +10,7 @@ import snappy from 'snappy';
 import { DecodeBudget, MAX_LABEL_SET_CHARS, PushTooLargeError, UNLIMITED_DECODE, type PushDecodeLimits } from './decode-limits.ts';
 import { clipText, LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
+import { ProtobufReader, WIRE_LEN } from './protobuf-reader.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
 const NS_PER_SECOND = 1_000_000_000n;
@@ -18,104 +19,11 @@ const MIN_TIMESTAMP_SECONDS = -62_135_596_800;
 const MAX_TIMESTAMP_SECONDS = 253_402_300_799;
 const MAX_NANOS = 999_999_999;
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
 
-class Reader {
-  readonly buffer: Buffer;
-  offset: number;
-
+/** The PushRequest reader: the shared wire-format primitives, with PushDecodeError. */
+class Reader extends ProtobufReader {
   constructor(buffer: Buffer, offset: number) {
-    this.buffer = buffer;
-    this.offset = offset;
-  }
-
-  fail(what: string): never {
-    throw new PushDecodeError(`malformed protobuf PushRequest: ${what} at byte ${this.offset}`);
-  }
-
-  /** A varint that fits a JS number exactly (< 2^53); larger ones take the bigint path. */
-  varint(): number {
-    const buffer = this.buffer;
-    let result = 0;
-    let multiplier = 1;
-    for (let i = 0; i < 7; i++) {
-      if (this.offset >= buffer.length) this.fail('truncated varint');
-      const byte = buffer[this.offset++]!;
-      result += (byte & 0x7f) * multiplier;
-      if (byte < 0x80) return result;
-      multiplier *= 128;
-    }
-    this.offset -= 7;
-    const big = this.bigVarint();
-    if (big > BigInt(Number.MAX_SAFE_INTEGER)) this.fail('varint out of range');
-    return Number(big);
-  }
-
-  bigVarint(): bigint {
-    const buffer = this.buffer;
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (this.offset >= buffer.length) this.fail('truncated varint');
-      const byte = buffer[this.offset++]!;
-      result |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) return result;
-      shift += 7n;
-    }
-    this.fail('varint longer than 10 bytes');
-  }
-
-  /** How many bytes the varint starting here spans (without consuming it). */
-  nextVarintBytes(): number {
-    let i = this.offset;
-    while (i < this.buffer.length && this.buffer[i]! >= 0x80) i++;
-    return i - this.offset + 1;
-  }
-
-  /** End offset of a length-delimited field starting here. */
-  lengthEnd(limit: number): number {
-    const length = this.varint();
-    const end = this.offset + length;
-    if (end > limit) this.fail(`length ${length} runs past the end of its message`);
-    return end;
-  }
-
-  string(limit: number): string {
-    const end = this.lengthEnd(limit);
-    const text = this.buffer.toString('utf8', this.offset, end);
-    this.offset = end;
-    return text;
-  }
-
-  skip(wireType: number, limit: number): void {
-    switch (wireType) {
-      case WIRE_VARINT:
-        this.varintSkip();
-        return;
-      case WIRE_FIXED64:
-        this.offset += 8;
-        break;
-      case WIRE_LEN:
-        this.offset = this.lengthEnd(limit);
-        return;
-      case WIRE_FIXED32:
-        this.offset += 4;
-        break;
-      default:
-        this.fail(`unsupported wire type ${wireType}`);
-    }
-    if (this.offset > limit) this.fail('field runs past the end of its message');
-  }
-
-  private varintSkip(): void {
-    for (let i = 0; i < 10; i++) {
-      if (this.offset >= this.buffer.length) this.fail('truncated varint');
-      if (this.buffer[this.offset++]! < 0x80) return;
-    }
-    this.fail('varint longer than 10 bytes');
+    super(buffer, offset, 'PushRequest', (message) => new PushDecodeError(message));
   }
 }
 

@@ -11,6 +11,7 @@
 // straight into numbers. A value with the stale-NaN bit pattern 0x7ff0000000000002 is flagged stale.
 
 import snappy from 'snappy';
+import { ProtobufReader } from './protobuf-reader.ts';
 import type { Labels } from './types.ts';
 
 export class RemoteWriteDecodeError extends Error {
@@ -52,104 +53,18 @@ export interface RemoteWriteRequest {
 /** Prometheus' metric type enum, shared by 1.0 and 2.0 (2.0 calls 0 "unspecified"). */
 const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
 const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
 
-class Reader {
-  readonly buffer: Buffer;
-  offset = 0;
-  private readonly message: string;
-
+/** A remote_write reader: the shared wire-format primitives, plus Prometheus' stale-marker check. */
+class Reader extends ProtobufReader {
   constructor(buffer: Buffer, message: string) {
-    this.buffer = buffer;
-    this.message = message;
+    super(buffer, 0, message, (text) => new RemoteWriteDecodeError(text));
   }
 
-  fail(what: string): never {
-    throw new RemoteWriteDecodeError(`malformed protobuf ${this.message}: ${what} at byte ${this.offset}`);
-  }
-
-  /** An unsigned varint as a number (exact below 2^53; a larger one is an error here). */
-  varint(): number {
-    const buffer = this.buffer;
-    let result = 0;
-    let multiplier = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.offset >= buffer.length) this.fail('truncated varint');
-      const byte = buffer[this.offset++]!;
-      result += (byte & 0x7f) * multiplier;
-      if (byte < 0x80) return result;
-      multiplier *= 128;
-    }
-    this.fail('varint longer than 10 bytes');
-  }
-
-  /** An int64 varint (two's complement for negatives) as a number. */
-  int64(): number {
-    const start = this.offset;
-    const unsigned = this.varint();
-    if (unsigned <= Number.MAX_SAFE_INTEGER) return unsigned;
-    // Negative or huge: redo exactly with bigint.
-    this.offset = start;
-    let big = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      const byte = this.buffer[this.offset++]!;
-      big |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-      shift += 7n;
-    }
-    return Number(BigInt.asIntN(64, big));
-  }
-
-  lengthEnd(limit: number): number {
-    const length = this.varint();
-    const end = this.offset + length;
-    if (end > limit) this.fail(`length ${length} runs past the end of its message`);
-    return end;
-  }
-
-  string(limit: number): string {
-    const end = this.lengthEnd(limit);
-    const text = this.buffer.toString('utf8', this.offset, end);
-    this.offset = end;
-    return text;
-  }
-
-  /** A double; `stale` tells whether its bits are the stale marker. */
-  double(limit: number): number {
-    if (this.offset + 8 > limit) this.fail('truncated double');
-    const value = this.buffer.readDoubleLE(this.offset);
-    this.offset += 8;
-    return value;
-  }
-
+  /** Whether the double just read has the bits of Prometheus' staleness marker (a NaN payload). */
   lastDoubleIsStale(): boolean {
     return this.buffer.readUInt32LE(this.offset - 8) === STALE_LO && this.buffer.readUInt32LE(this.offset - 4) === STALE_HI;
-  }
-
-  skip(wireType: number, limit: number): void {
-    switch (wireType) {
-      case WIRE_VARINT:
-        this.varint();
-        break;
-      case WIRE_FIXED64:
-        this.offset += 8;
-        break;
-      case WIRE_LEN:
-        this.offset = this.lengthEnd(limit);
-        break;
-      case WIRE_FIXED32:
-        this.offset += 4;
-        break;
-      default:
-        this.fail(`unsupported wire type ${wireType}`);
-    }
-    if (this.offset > limit) this.fail('field runs past the end of its message');
   }
 }
 
