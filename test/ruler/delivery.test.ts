@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deliverWithRetry, postJson, redactUrl, type DeliveryCounters } from '../../src/ruler/delivery.ts';
-import { freePort } from './support/alertmanager-process.ts';
+import { freePort } from '../support/peers.ts';
 import { startListener } from './support/http-listener.ts';
 
 const policy = { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20, timeoutMs: 2000 };

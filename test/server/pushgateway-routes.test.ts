@@ -8,11 +8,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { parseExposition } from '../../src/push/exposition-parse.ts';
 import { encodeMetricFamiliesDelimited } from '../../src/push/metric-family-proto.ts';
 import { startTestServer, type TestServer } from './test-server.ts';
+import { freePort, pollUntil } from '../support/peers.ts';
 
 const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway';
 const WAIT_MS = 20_000;
@@ -22,23 +22,9 @@ let gateway: ChildProcess | undefined;
 let gatewayUrl: string;
 let gatewayLog = '';
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  // Bounded by the deadline; each probe is one HTTP round trip.
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; pushgateway log:\n${gatewayLog.slice(-2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return pollUntil(what, probe, { timeoutMs: WAIT_MS, intervalMs: 50, context: () => `pushgateway log:\n${gatewayLog.slice(-2000)}` });
 }
 
 before(async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from './test-server.ts';
+import { freePort, pollUntil } from '../support/peers.ts';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const WAIT_MS = 60_000;
@@ -49,23 +50,9 @@ function exposition(): string {
   ].join('\n');
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  // Bounded by the deadline; each probe is one HTTP round trip.
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; Prometheus log:\n${prometheusLog.slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return pollUntil(what, probe, { timeoutMs: WAIT_MS, intervalMs: 250, context: () => `Prometheus log:\n${prometheusLog.slice(-3000)}` });
 }
 
 async function data<T>(url: string): Promise<T> {

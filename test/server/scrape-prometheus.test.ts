@@ -6,11 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startTestServer, type TestServer } from './test-server.ts';
+import { freePort } from '../support/peers.ts';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const WAIT_MS = 30_000;
@@ -45,13 +45,6 @@ let prometheusUrl: string;
 let dir: string;
 let prometheusLog = '';
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 before(async () => {
   server = await startTestServer(parseYaml(SCRAPE_CONFIGS) as { scrape_configs: [] });

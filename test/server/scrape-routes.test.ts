@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startTestServer, type TestServer } from './test-server.ts';
+import { pollUntil } from '../support/peers.ts';
 
 const WAIT_MS = 15_000;
 
@@ -22,15 +23,8 @@ let sdDir: string;
 let lines: string[] = ['# TYPE train_loss gauge', 'train_loss{rank="0",job="exporter"} 1.5', 'train_loss{rank="1"} 2.5', '# TYPE dropped_metric gauge', 'dropped_metric 1'];
 const requests: IncomingMessage[] = [];
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  // Bounded by the deadline; each probe is one HTTP round trip.
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return pollUntil(what, probe, { timeoutMs: WAIT_MS, intervalMs: 50 });
 }
 
 interface Row {

@@ -2,23 +2,12 @@
 // config and storage dir under os.tmpdir(), a free port, and a bounded wait for /-/ready.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../support/peers.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningAlertmanager {
   url: string;
