@@ -296,17 +296,46 @@ test('training runs: the list, a run page with activity, first failure, loss per
   assert.match((await loss.locator('.panel-header').textContent()) ?? '', /Loss vs step · 8 ranks/);
   await page.getByTestId('compare-run').selectOption('train-b');
   await loss.getByText('train-b (mean loss)').first().waitFor();
-  if (seeded.first_failure !== null) {
-    const evidence = page.getByTestId('evidence-line').first();
-    await evidence.waitFor();
-    await screenshot('11-training-run');
-    await evidence.click();
-    await page.getByTestId('context-view').waitFor();
-    await screenshot('12-failure-context');
-    await page.keyboard.press('Escape');
-  } else {
-    await screenshot('11-training-run');
+  await screenshot('11-training-run');
+
+  // A run that failed: rank 1 runs out of GPU memory and the launcher reports its exit.
+  const failNowMs = Date.now();
+  const oomLines: Array<{ labels: Record<string, string>; timestampNs: bigint; line: string }> = [];
+  for (const rank of [0, 1]) {
+    for (let step = 1; step <= 20; step++) {
+      oomLines.push({ labels: { job: 'oom-run', host: 'node-0', rank: String(rank) }, timestampNs: BigInt(failNowMs - 60_000 + step * 1000 + rank) * NS_PER_MS, line: `step ${step} loss ${(3 - step / 20).toFixed(3)}` });
+    }
   }
+  oomLines.push({
+    labels: { job: 'oom-run', host: 'node-0', rank: '1' },
+    timestampNs: BigInt(failNowMs - 38_000) * NS_PER_MS,
+    line: 'Traceback (most recent call last):\n  File "train.py", line 10, in <module>\n    loss.backward()\ntorch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 1 has a total capacity of 79.15 GiB of which 1.12 GiB is free.',
+  });
+  oomLines.push({ labels: { job: 'oom-run', host: 'node-0' }, timestampNs: BigInt(failNowMs - 37_000) * NS_PER_MS, line: 'torch.distributed.elastic.multiprocessing.api: [ERROR] failed (exitcode: 1) local_rank: 1 (pid: 4242) of binary: /usr/bin/python3' });
+  await pushEntries(oomLines);
+  await page.getByTestId('runs-back').click();
+  const failedRow = page.locator('[data-testid=run-row][data-run="oom-run"]');
+  await failedRow.getByTestId('run-status').getByText('failed').waitFor();
+  assert.match((await failedRow.locator('.failure-cell').textContent()) ?? '', /cuda_oom · rank 1/);
+  await failedRow.click();
+  const failure = page.getByTestId('first-failure');
+  await failure.waitFor();
+  assert.match((await failure.locator('.panel-header').textContent()) ?? '', /cuda_oom · rank 1/);
+  const evidence = page.getByTestId('evidence-line').first();
+  await evidence.waitFor();
+  assert.match((await evidence.textContent()) ?? '', /OutOfMemoryError/);
+  const failedStrip = page.getByTestId('activity-strip');
+  await failedStrip.locator('canvas').waitFor();
+  assert.equal(await failedStrip.getAttribute('data-ranks'), '2');
+  assert.ok(Number(await failedStrip.getAttribute('data-error-cells')) >= 1, 'the traceback shows as an error cell');
+  await screenshot('12-failed-run');
+  await evidence.click();
+  const context = page.getByTestId('context-view');
+  await context.waitFor();
+  await context.getByText('step 20 loss').first().waitFor();
+  assert.ok((await context.getByText('OutOfMemoryError').count()) > 0, 'the failing line is in its cross-rank context');
+  await screenshot('13-failure-context');
+  await page.keyboard.press('Escape');
 });
 
 test('metrics: switch Explore to PromQL, autocomplete a metric name, and chart GPU utilisation per rank', async () => {
@@ -339,7 +368,7 @@ test('metrics: switch Explore to PromQL, autocomplete a metric name, and chart G
   assert.match((await page.getByTestId('result-summary').textContent()) ?? '', /^4 series/);
   assert.equal(await page.getByTestId('metric-table').locator('tbody tr').count(), 4, 'one series per rank');
   assert.equal(new URL(page.url()).searchParams.get('ds'), 'metrics', 'the data source is in the URL');
-  await screenshot('13-metrics-explore');
+  await screenshot('14-metrics-explore');
   await page.keyboard.press('Control+A');
   await page.keyboard.insertText('sum(rate(DCGM_FI_DEV_GPU_UTIL[5m])');
   await page.keyboard.press('Control+Enter');

@@ -50,7 +50,7 @@ export default function ActivityStrip({ grid, hungRanks }: { grid: ActivityGrid;
     return () => observer.disconnect();
   }, [grid, hungRanks]);
   return (
-    <div className="activity-strip" data-testid="activity-strip" data-ranks={grid.ranks.length}>
+    <div className="activity-strip" data-testid="activity-strip" data-ranks={grid.ranks.length} data-error-cells={grid.cells.reduce((sum, row) => sum + row.filter((cell) => cell.level === 'error').length, 0)}>
       <canvas ref={canvas} />
     </div>
   );

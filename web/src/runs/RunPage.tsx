@@ -24,6 +24,8 @@ const PANEL_SERIES: Array<[name: string, title: string]> = [
   ['throughput', 'Throughput'],
 ];
 const ACTIVITY_BUCKETS = 240;
+/** Lines that read as errors in training output, whatever level label they were shipped with. */
+const ERROR_LINE_PATTERN = 'Traceback|ERROR|Error:|Exception|FATAL|CRITICAL|OutOfMemory';
 const REFRESH_MS = 10_000;
 const OVERLAY_COLOUR = '#f2cc0c';
 
@@ -64,10 +66,17 @@ function Activity({ run, window }: { run: RunDetail; window: TimeWindow }) {
       if (selector === null) return null;
       const spanS = Number(window.endNs - window.startNs) / 1e9;
       const stepS = Math.max(1, Math.ceil(spanS / ACTIVITY_BUCKETS));
-      const data = await queryRange({ query: `sum by (rank, level) (count_over_time(${selector} [${stepS}s]))`, startNs: window.startNs, endNs: window.endNs, limit: 1000, direction: 'forward', stepMs: stepS * 1000 }, signal);
-      if (data.resultType !== 'matrix') return null;
+      const range = { startNs: window.startNs, endNs: window.endNs, limit: 1000, direction: 'forward' as const, stepMs: stepS * 1000 };
+      // Lines by level label where the shipper set one, plus lines that read as errors whatever their
+      // labels (a traceback pushed without a level is still red).
+      const [byLevel, errors] = await Promise.all([
+        queryRange({ ...range, query: `sum by (rank, level) (count_over_time(${selector} [${stepS}s]))` }, signal),
+        queryRange({ ...range, query: `sum by (rank) (count_over_time(${selector} |~ ${JSON.stringify(ERROR_LINE_PATTERN)} [${stepS}s]))` }, signal),
+      ]);
+      if (byLevel.resultType !== 'matrix' || errors.resultType !== 'matrix') return null;
+      const errorSeries = errors.result.map((series) => ({ ...series, metric: { ...series.metric, level: 'error' } }));
       const startS = Math.floor(Number(window.startNs / 1_000_000n) / 1000 / stepS) * stepS;
-      return activityGrid(data.result as never, startS, Number(window.endNs / 1_000_000_000n), stepS);
+      return activityGrid([...byLevel.result, ...errorSeries] as never, startS, Number(window.endNs / 1_000_000_000n), stepS);
     },
     [run.id, window.startNs, window.endNs],
   );
