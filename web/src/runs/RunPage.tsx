@@ -36,11 +36,19 @@ function toNs(text: string): bigint {
   return BigInt(Math.floor(wholeMs / 1000)) * 1_000_000_000n + BigInt(fraction);
 }
 
+/** Selectors found per run id: a running run's page reloads every 10 s and its run label never changes. */
+const selectorByRun = new Map<string, string>();
+
 /** The stream selector of a run: the first run label whose value is the run's id has streams. */
 async function runSelector(id: string, window: TimeWindow, signal: AbortSignal): Promise<string | null> {
+  const known = selectorByRun.get(id);
+  if (known !== undefined) return known;
   for (const label of RUN_LABELS) {
     const selector = `{${label}=${quoteValue(id)}}`;
-    if ((await listSeries(selector, window, signal)).length > 0) return selector;
+    if ((await listSeries(selector, window, signal)).length > 0) {
+      selectorByRun.set(id, selector);
+      return selector;
+    }
   }
   return null;
 }
