@@ -21,6 +21,9 @@ import { RecordingRule, RuleGroup, type RecordedSample, type Rule, type RuleQuer
 
 export const TRAINING_RULES_PATH = fileURLToPath(new URL('../../rules/training.yaml', import.meta.url));
 export const TRAINING_NAMESPACE = 'training';
+/** The pack's GPU rules: PromQL over the metrics store, loaded with the LogQL pack (a file holds one language). */
+export const TRAINING_GPU_RULES_PATH = fileURLToPath(new URL('../../rules/training-gpu.yaml', import.meta.url));
+export const TRAINING_GPU_NAMESPACE = 'training-gpu';
 
 export interface RulerOptions {
   /** Evaluates LogQL rules. */
@@ -142,10 +145,22 @@ export class Ruler {
     }
     this.directory = new RuleDirectory({ directory: rulesDir, defaultTenant: options.config.tenant, parseOptions, builtIn });
     const promqlRulesDir = options.config.prometheus_rules_dir === '' ? join(options.dataDir, 'prometheus-rules') : options.config.prometheus_rules_dir;
+    const builtInPromql: RuleNamespace[] = [];
+    if (options.config.enable_training_rules) {
+      builtInPromql.push({
+        tenant: options.config.tenant,
+        namespace: TRAINING_GPU_NAMESPACE,
+        path: TRAINING_GPU_RULES_PATH,
+        groups: parseRuleFile(readFileSync(TRAINING_GPU_RULES_PATH, 'utf8'), TRAINING_GPU_RULES_PATH, { validateExpr: validatePromqlRuleExpr }),
+        readOnly: true,
+        language: 'promql',
+      });
+    }
     this.promqlDirectory = new RuleDirectory({
       directory: promqlRulesDir,
       defaultTenant: options.config.tenant,
       parseOptions: { validateExpr: validatePromqlRuleExpr },
+      builtIn: builtInPromql,
       language: 'promql',
     });
     this.notifier = new NotifierHub(options.config, this.logger);

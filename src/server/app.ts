@@ -18,6 +18,7 @@ import { MetricsRegistry } from './metrics.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
 import { flushRoutes } from './flush-routes.ts';
 import type { Tsdb } from '../tsdb/tsdb.ts';
+import type { AppendSeries } from '../tsdb/types.ts';
 import { prometheusRoutes, type PromqlEngine } from './prometheus-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { remoteWriteRoutes } from './remote-write-routes.ts';
@@ -126,7 +127,13 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     // Training runs are tracked as pushes become durable, rebuilt from the store on start, and write
     // hang events back into the store for the ruler (src/training/run-tracker.ts).
     const tracker = config.training.enabled
-      ? new RunTracker({ config: config.training, emit: (tenant, streams) => store.append(tenant, streams), tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json') })
+      ? new RunTracker({
+          config: config.training,
+          emit: (tenant, streams) => store.append(tenant, streams),
+          // The ranks' silent/logging state as a metric, for PromQL rules over GPU series (rules/training-gpu.yaml).
+          ...(tsdb !== undefined ? { emitSamples: async (tenant: string, series: AppendSeries[]) => void (await tsdb.append(tenant, series)) } : {}),
+          tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json'),
+        })
       : undefined;
     if (tracker !== undefined) {
       await tracker.rebuild(store);
@@ -273,7 +280,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       });
     }
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));
-    if (tracker !== undefined) await app.register(trainingRoutes, { tracker, authEnabled: config.auth_enabled });
+    if (tracker !== undefined) await app.register(trainingRoutes, { tracker, authEnabled: config.auth_enabled, queryTimeoutMs: limits.query_timeout, ...(deps.promqlEngine !== undefined ? { metrics: deps.promqlEngine } : {}) });
     for (const plugin of deps.plugins ?? []) {
       const stop = await plugin(app);
       if (stop) stopHooks.push(stop);

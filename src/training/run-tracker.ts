@@ -2,7 +2,10 @@
 // runs (run-state.ts) and answers the runs API with plain objects (times as RFC3339 with
 // nanoseconds, ranks as numbers). A periodic check finds live hangs and writes one event entry per
 // hung rank into the log store (stream `{rankscope_event="rank_hung", run, rank, host}`), which the
-// training rule pack's RankHung rule alerts on; events stop when the run is no longer hung.
+// training rule pack's RankHung rule alerts on; events stop when the run is no longer hung. The same
+// check writes `rankscope_training_rank_silent{run_id, rank}` (1 silent, 0 logging) for the ranks of
+// live runs into the metrics store, so PromQL rules can join the tracker's view with GPU series
+// (rules/training-gpu.yaml); ranks of runs that end get staleness markers.
 // After a restart, runs are rebuilt from the log store itself (so nothing acknowledged is lost,
 // kill -9 included).
 
@@ -11,6 +14,7 @@ import { dirname } from 'node:path';
 import type { Labels } from '../push/types.ts';
 import type { AppendStream, LogSource } from '../store/types.ts';
 import type { TrainingConfig } from './config.ts';
+import type { RankActivity } from './gpu-correlation.ts';
 import { analyzeRun, type EvidenceLine, type FailureView, type RunVerdict } from './run-analysis.ts';
 import { runIdOf, TRAINING_EVENT_LABEL } from './run-identity.ts';
 import { RunState } from './run-state.ts';
@@ -60,6 +64,15 @@ export interface RunSummary {
 }
 
 type Emit = (tenant: string, streams: AppendStream[]) => Promise<void>;
+/** Samples for the metrics store, in the shape its append takes (the tracker does not import it). */
+export interface RankStateSeries {
+  labels: Labels;
+  samples: Array<{ timestampMs: number; value: number; stale?: boolean }>;
+}
+type EmitSamples = (tenant: string, series: RankStateSeries[]) => Promise<void>;
+
+/** The tracker's rank state as a metric: 1 while a rank of a live run is silent, 0 while it logs. */
+export const RANK_SILENT_METRIC = 'rankscope_training_rank_silent';
 
 export class RunTracker {
   private readonly config: TrainingConfig;
@@ -67,15 +80,21 @@ export class RunTracker {
   private readonly verdicts = new WeakMap<RunState, { version: number; ended: boolean; verdict: RunVerdict }>();
   private readonly lastEventMs = new Map<string, number>();
   private readonly emit: Emit | undefined;
+  private readonly emitSamples: EmitSamples | undefined;
+  private readonly log: (message: string) => void;
+  /** Per tenant, the rank-state series written by the last check (key → labels), to end them with staleness markers. */
+  private readonly rankStateSeries = new Map<string, Map<string, Labels>>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private readonly now: () => number;
   /** Where the tenants with runs are listed, so a restart knows whom to rebuild. */
   private readonly tenantsFile: string | undefined;
 
-  constructor(options: { config: TrainingConfig; emit?: Emit; now?: () => number; tenantsFile?: string }) {
+  constructor(options: { config: TrainingConfig; emit?: Emit; emitSamples?: EmitSamples; log?: (message: string) => void; now?: () => number; tenantsFile?: string }) {
     this.config = options.config;
     this.emit = options.emit;
+    this.emitSamples = options.emitSamples;
+    this.log = options.log ?? ((message) => console.error(`rankscope training: ${message}`));
     this.now = options.now ?? Date.now;
     this.tenantsFile = options.tenantsFile;
   }
@@ -158,6 +177,25 @@ export class RunTracker {
     const verdict = analyzeRun(run, { ended, hangIntervalMultiple: this.config.hang_interval_multiple, hangFloorMs: this.config.hang_floor });
     this.verdicts.set(run, { version: run.version, ended, verdict });
     return verdict;
+  }
+
+  /**
+   * Each rank as the GPU correlation needs it: silent when hung, or when the whole run is hung and
+   * its log has ended (every rank stopped: a deadlock).
+   */
+  rankActivity(run: RunState, nowMs = this.now()): RankActivity[] {
+    const verdict = this.verdict(run, nowMs);
+    const allStopped = verdict.status === 'hung' && this.ended(run, nowMs);
+    const hung = new Set(verdict.hungRanks);
+    return [...run.ranks.values()]
+      .filter((rank) => rank.lines > 0)
+      .sort((a, b) => a.rank - b.rank)
+      .map((rank) => ({ rank: rank.rank, silent: allStopped || hung.has(rank.rank), lastLineMs: Number(rank.lastNs / 1_000_000n), lastLine: rank.lastLine }));
+  }
+
+  /** Whether a run is live (not a replay, not abandoned): only live runs alert. */
+  isLive(run: RunState, nowMs = this.now()): boolean {
+    return nowMs - run.lastArrivalMs <= HANG_EVENTS_MAX_QUIET_MS && !this.isReplay(run);
   }
 
   run(tenant: string, id: string): RunState | undefined {
@@ -284,10 +322,19 @@ export class RunTracker {
     try {
       for (const [tenant, runs] of this.tenants) {
         const streams: AppendStream[] = [];
+        const rankStates = new Map<string, { labels: Labels; silent: boolean }>();
         for (const run of runs.values()) {
           // Only live runs alert: not replays of old logs, and not a run abandoned long ago.
-          if (nowMs - run.lastArrivalMs > HANG_EVENTS_MAX_QUIET_MS || this.isReplay(run)) continue;
+          if (!this.isLive(run, nowMs)) continue;
           const verdict = this.verdict(run, nowMs);
+          if (verdict.status === 'running' || verdict.status === 'hung') {
+            for (const activity of this.rankActivity(run, nowMs)) {
+              const labels: Labels = { __name__: RANK_SILENT_METRIC, run_id: run.id, rank: String(activity.rank) };
+              const host = run.ranks.get(activity.rank)?.host;
+              if (host !== undefined) labels.host = host;
+              rankStates.set(`${run.id}\u0000${activity.rank}`, { labels, silent: activity.silent });
+            }
+          }
           if (verdict.status !== 'hung') continue;
           for (const rank of verdict.hungRanks) {
             const key = `${tenant}\u0000${run.id}\u0000${rank}`;
@@ -310,11 +357,29 @@ export class RunTracker {
           await this.emit(tenant, streams);
           written += streams.length;
         }
+        await this.writeRankStates(tenant, rankStates, nowMs);
       }
     } finally {
       this.checking = false;
     }
     return written;
+  }
+
+  /** The rank-state samples of one check, and staleness markers for the ranks no longer live. */
+  private async writeRankStates(tenant: string, current: Map<string, { labels: Labels; silent: boolean }>, nowMs: number): Promise<void> {
+    if (this.emitSamples === undefined) return;
+    const previous = this.rankStateSeries.get(tenant) ?? new Map<string, Labels>();
+    const series: RankStateSeries[] = [];
+    for (const { labels, silent } of current.values()) series.push({ labels, samples: [{ timestampMs: nowMs, value: silent ? 1 : 0 }] });
+    for (const [key, labels] of previous) if (!current.has(key)) series.push({ labels, samples: [{ timestampMs: nowMs, value: 0, stale: true }] });
+    if (series.length === 0) return;
+    try {
+      await this.emitSamples(tenant, series);
+      this.rankStateSeries.set(tenant, new Map([...current].map(([key, { labels }]) => [key, labels])));
+    } catch (error) {
+      // The next check writes the state again; the log side (hang events) is unaffected.
+      this.log(`cannot write ${RANK_SILENT_METRIC} for tenant ${tenant}: ${(error as Error).message}`);
+    }
   }
 
   /**
