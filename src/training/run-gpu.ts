@@ -2,8 +2,10 @@
 // (the run page's strip, one row per rank and GPU) and the verdict of gpu-correlation.ts, read with
 // PromQL from the metrics store through a small source interface (the server passes its engine).
 //
-// Both queries average the samples inside each step (`avg_over_time(…[step])`) rather than taking
-// PromQL's 5-minute lookback, so a GPU whose series stopped shows as no data, not as its last value.
+// Both queries average the samples inside a window (`avg_over_time(…[w])`) rather than taking PromQL's
+// 5-minute lookback, so a GPU whose series stopped shows as no data, not as its last value. The
+// verdict's window is its step (a sample speaks only for its own moment); the strip's is at least
+// 15 s, the agent's default collection interval, so a strip finer than the samples has no holes.
 
 import { judgeGpus, type GpuVerdict, type RankGpuSeries } from './gpu-correlation.ts';
 import type { RunState } from './run-state.ts';
@@ -19,6 +21,8 @@ export const GPU_STRIP_BUCKETS = 240;
 const VERDICT_BUCKETS = 300;
 /** Margin the run page shows around a run's first and last line. */
 const WINDOW_MARGIN_MS = 30_000;
+/** The strip's smallest averaging window (the agent's default collection interval). */
+const STRIP_MIN_RANGE_MS = 15_000;
 /** A hung run's GPUs are judged at most this long after its last line (it may have been killed since). */
 const VERDICT_MAX_SPAN_MS = 30 * 60_000;
 
@@ -37,8 +41,8 @@ export function defaultGpuWindow(tracker: RunTracker, run: RunState, nowMs: numb
   return { startMs, endMs, stepMs: Math.max(1000, Math.ceil((endMs - startMs) / GPU_STRIP_BUCKETS / 1000) * 1000) };
 }
 
-function utilQuery(runId: string, stepMs: number): string {
-  return `max by (rank, gpu, uuid, host) (avg_over_time(${GPU_UTIL_METRIC}{run_id=${JSON.stringify(runId)}, rank!=""}[${Math.max(1, Math.round(stepMs / 1000))}s]))`;
+function utilQuery(runId: string, rangeMs: number): string {
+  return `max by (rank, gpu, uuid, host) (avg_over_time(${GPU_UTIL_METRIC}{run_id=${JSON.stringify(runId)}, rank!=""}[${Math.max(1, Math.round(rangeMs / 1000))}s]))`;
 }
 
 function toSeries(matrix: Awaited<ReturnType<MetricsRangeQuery>>): RankGpuSeries[] {
@@ -78,7 +82,7 @@ function verdictJson(verdict: GpuVerdict | null): Record<string, unknown> | null
 
 /** The strip over `window` and the verdict judged at `nowMs`. */
 export async function runGpuView(tracker: RunTracker, run: RunState, query: MetricsRangeQuery, window: RunGpuWindow, nowMs: number): Promise<Record<string, unknown>> {
-  const strip = toSeries(await query(utilQuery(run.id, window.stepMs), window.startMs, window.endMs, window.stepMs));
+  const strip = toSeries(await query(utilQuery(run.id, Math.max(window.stepMs, STRIP_MIN_RANGE_MS)), window.startMs, window.endMs, window.stepMs));
   const status = tracker.verdict(run, nowMs).status;
   let verdict: GpuVerdict | null = null;
   if (status === 'hung' || (status === 'running' && tracker.isLive(run, nowMs))) {

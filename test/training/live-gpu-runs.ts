@@ -25,6 +25,11 @@ export interface LiveRuns {
   stop(): Promise<void>;
 }
 
+/** The step line every simulated rank prints (the history a test seeds uses it too, so curves join). */
+export function stepLine(step: number): string {
+  return `step ${step} loss ${(3.2 - step * 0.004).toFixed(3)} lr 3.0e-4 tokens/s 41250`;
+}
+
 /** A rank that logs for `hangAfterTicks` ticks (forever when undefined) with its GPU at `percent`. */
 export function rank(rankNumber: number, percent: number, hangAfterTicks?: number): SimulatedRank {
   return { rank: rankNumber, logging: (tick) => hangAfterTicks === undefined || tick < hangAfterTicks, gpuPercent: () => percent };
@@ -35,7 +40,8 @@ async function checked(response: Promise<Response>, what: string): Promise<void>
   if (answer.status !== 204 && answer.status !== 200) throw new Error(`${what}: HTTP ${answer.status} ${await answer.text()}`);
 }
 
-export function startLiveRuns(serverUrl: string, runs: SimulatedRun[], tickMs = 250): LiveRuns {
+/** `firstStep`: the step the first tick prints (after a seeded history). */
+export function startLiveRuns(serverUrl: string, runs: SimulatedRun[], tickMs = 250, firstStep = 1): LiveRuns {
   let tick = 0;
   let stopped = false;
   let failure: Error | undefined;
@@ -47,7 +53,7 @@ export function startLiveRuns(serverUrl: string, runs: SimulatedRun[], tickMs = 
       for (const run of runs) {
         for (const simulated of run.ranks) {
           const labels = { run_id: run.id, rank: String(simulated.rank), host: `gpu-node-${Math.floor(simulated.rank / 8)}` };
-          if (simulated.logging(tick)) streams.push({ stream: labels, values: [[String(BigInt(nowMs) * 1_000_000n), `step ${tick + 1} loss ${(3 - tick * 0.001).toFixed(3)} lr 1.0e-4`]] });
+          if (simulated.logging(tick)) streams.push({ stream: labels, values: [[String(BigInt(nowMs) * 1_000_000n), stepLine(firstStep + tick)]] });
           series.push({
             labels: { __name__: 'DCGM_FI_DEV_GPU_UTIL', ...labels, gpu: String(simulated.rank % 8), uuid: `GPU-${run.id}-${simulated.rank}`, Hostname: labels.host },
             samples: [{ timestampMs: nowMs, value: simulated.gpuPercent(tick) }],

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RankSeries } from '../../web/src/api/training-client.ts';
-import { activityGrid, alignCurves, curvesOf, formatDuration, MAX_RANK_LINES, pointNumber, sharedXRange } from '../../web/src/runs/run-data.ts';
+import { activityGrid, alignCurves, curvesOf, formatDuration, gpuGrid, MAX_RANK_LINES, pointNumber, sharedXRange, utilizationColour } from '../../web/src/runs/run-data.ts';
 
 const series = (rank: number, points: RankSeries['points'], x: 'step' | 'time' = 'step'): RankSeries => ({ name: 'loss', rank, x, points });
 
@@ -57,4 +57,33 @@ test('activity: a rank × time grid of the worst level per interval', () => {
 
 test('durations read as people say them', () => {
   assert.deepEqual([4.25, 38, 125, 7384, undefined].map(formatDuration), ['4.3 s', '38 s', '2 min 5 s', '2 h 3 min', '–']);
+});
+
+test('GPU strip: rows per rank (and GPU when a rank has several) on the activity grid\'s buckets; no sample is null, not 0', () => {
+  const grid = gpuGrid(
+    [
+      { rank: 1, gpu: '1', uuid: 'GPU-b', host: 'n0', points: [[100, 97], [110, 0]] },
+      { rank: 0, gpu: '3', uuid: 'GPU-d', host: 'n0', points: [[100, 100], [130, 50], [500, 99]] },
+      { rank: 0, gpu: '2', uuid: 'GPU-c', host: 'n0', points: [[90, 12]] },
+    ],
+    100,
+    130,
+    10,
+  );
+  assert.equal(grid.buckets, 4);
+  assert.deepEqual(grid.rows.map((row) => row.label), ['rank 0/g2', 'rank 0/g3', 'rank 1']);
+  assert.deepEqual(grid.cells, [
+    [null, null, null, null],
+    [100, null, null, 50],
+    [97, 0, null, null],
+  ]);
+});
+
+test('utilization colours run from dark (idle) to bright (busy), clamped', () => {
+  assert.equal(utilizationColour(0), '#223048');
+  assert.equal(utilizationColour(100), '#5fe0ff');
+  assert.equal(utilizationColour(250), utilizationColour(100));
+  assert.equal(utilizationColour(-5), utilizationColour(0));
+  const brightness = (colour: string) => [1, 3, 5].reduce((sum, i) => sum + parseInt(colour.slice(i, i + 2), 16), 0);
+  assert.ok(brightness(utilizationColour(30)) < brightness(utilizationColour(60)));
 });

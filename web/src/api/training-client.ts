@@ -100,3 +100,45 @@ export async function getSeries(id: string, name: string, signal?: AbortSignal, 
   const body = await getJson<{ series: RankSeries[] }>(`/api/v1/runs/${enc(id)}/series`, { name, max_points: String(maxPoints) }, signal);
   return body.series;
 }
+
+/** One rank's GPU in the run's window: [Unix seconds, utilization %] per step. */
+export interface GpuRow {
+  rank: number;
+  gpu: string;
+  uuid: string;
+  host: string;
+  points: Array<[number, number]>;
+}
+
+export interface GpuFinding {
+  rank: number;
+  gpu: string;
+  uuid: string;
+  host: string;
+  silent_since: string;
+  last_line: string;
+  mean_percent: number;
+  min_percent: number;
+  samples: number;
+}
+
+/** What the GPUs say beside the logs: silent ranks on busy GPUs (a deadlock), or logging ranks on idle ones. */
+export interface GpuVerdict {
+  kind: 'nccl_deadlock' | 'busy_silent_rank' | 'idle_gpu';
+  summary: string;
+  findings: GpuFinding[];
+}
+
+export interface RunGpu {
+  metric: string;
+  step_seconds?: number;
+  ranks: GpuRow[];
+  verdict: GpuVerdict | null;
+  /** Set when the server keeps no metrics. */
+  note?: string;
+}
+
+/** DCGM_FI_DEV_GPU_UTIL per rank over [startS, endS] at `stepS`, and the GPU verdict (docs/training.md). */
+export function getRunGpu(id: string, window: { startS: number; endS: number; stepS: number }, signal?: AbortSignal): Promise<RunGpu> {
+  return getJson(`/api/v1/runs/${enc(id)}/gpu`, { start: String(window.startS), end: String(window.endS), step: String(window.stepS) }, signal);
+}

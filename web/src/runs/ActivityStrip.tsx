@@ -6,7 +6,8 @@ import { LEVEL_COLOURS } from '../charts/palette.ts';
 import type { ActivityGrid, ActivityLevel } from './run-data.ts';
 
 const ROW_PX = 14;
-const LABEL_PX = 64;
+/** Width of the rank labels; the GPU strip uses the same so their time columns line up. */
+export const STRIP_LABEL_PX = 64;
 const COLOURS: Record<ActivityLevel, string> = { error: LEVEL_COLOURS.error, warn: LEVEL_COLOURS.warn, info: LEVEL_COLOURS.info, none: '#161b24' };
 
 export default function ActivityStrip({ grid, hungRanks }: { grid: ActivityGrid; hungRanks: number[] }) {
@@ -25,22 +26,30 @@ export default function ActivityStrip({ grid, hungRanks }: { grid: ActivityGrid;
       const context = element.getContext('2d')!;
       context.scale(ratio, ratio);
       context.clearRect(0, 0, widthPx, heightPx);
-      const cellPx = (widthPx - LABEL_PX) / grid.buckets;
+      const cellPx = (widthPx - STRIP_LABEL_PX) / grid.buckets;
       context.font = '11px monospace';
       context.textBaseline = 'middle';
       grid.ranks.forEach((rank, row) => {
         const y = row * ROW_PX;
-        context.fillStyle = hungRanks.includes(rank) ? LEVEL_COLOURS.error : '#9aa4b2';
-        context.fillText(`rank ${rank}${hungRanks.includes(rank) ? ' ⏸' : ''}`, 2, y + ROW_PX / 2);
+        const hung = hungRanks.includes(rank);
+        context.fillStyle = hung ? LEVEL_COLOURS.error : '#9aa4b2';
+        const label = `rank ${rank}`;
+        context.fillText(label, 2, y + ROW_PX / 2);
+        if (hung) {
+          // A pause sign as two bars: the ⏸ glyph is missing from common monospace fonts.
+          const x = 2 + context.measureText(label).width + 4;
+          context.fillRect(x, y + 3, 2, ROW_PX - 6);
+          context.fillRect(x + 4, y + 3, 2, ROW_PX - 6);
+        }
         grid.cells[row]!.forEach((cell, bucket) => {
           context.fillStyle = COLOURS[cell.level];
-          context.fillRect(LABEL_PX + bucket * cellPx, y + 1, Math.max(cellPx - 0.5, 0.5), ROW_PX - 2);
+          context.fillRect(STRIP_LABEL_PX + bucket * cellPx, y + 1, Math.max(cellPx - 0.5, 0.5), ROW_PX - 2);
         });
       });
       context.fillStyle = '#9aa4b2';
       const startText = new Date(grid.startS * 1000).toLocaleTimeString();
       const endText = new Date((grid.startS + grid.stepS * (grid.buckets - 1)) * 1000).toLocaleTimeString();
-      context.fillText(startText, LABEL_PX, grid.ranks.length * ROW_PX + 9);
+      context.fillText(startText, STRIP_LABEL_PX, grid.ranks.length * ROW_PX + 9);
       context.textAlign = 'right';
       context.fillText(endText, widthPx - 2, grid.ranks.length * ROW_PX + 9);
     };

@@ -1,14 +1,18 @@
-// One training run: status and size, a rank × time activity strip, the first failure with its
-// evidence (each line opens the cross-rank context at that moment), hung ranks, and the curves read
-// from the raw stdout (loss, eval loss, lr, grad norm, throughput) on one shared x axis, with another
-// run's loss overlaid for comparison.
+// One training run: status and size, a rank × time activity strip with each rank's GPU utilization
+// under it on the same time columns, the first failure with its evidence (each line opens the
+// cross-rank context at that moment), hung ranks and what their GPUs read (a silent rank on a busy
+// GPU is the NCCL-deadlock signature), and the curves read from the raw stdout (loss, eval loss, lr,
+// grad norm, throughput) on one shared x axis, with another run's loss overlaid for comparison.
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { queryRange, series as listSeries, type TimeWindow } from '../api/loki-client.ts';
-import { getFailures, getRun, getSeries, listRuns, type EvidenceLine, type RunDetail } from '../api/training-client.ts';
+import { getFailures, getRun, getRunGpu, getSeries, listRuns, type EvidenceLine, type RunDetail, type RunGpu } from '../api/training-client.ts';
 import { quoteValue, RUN_LABELS } from '../explore/query-text.ts';
 import { detectLevel, laneOf, streamKeyOf, type LogRow } from '../logs/log-rows.ts';
 import ActivityStrip from './ActivityStrip.tsx';
-import { activityGrid, curvesOf, describeFailure, formatDuration, meanBand, runDurationS, sharedXRange, type CurveSet } from './run-data.ts';
+import GpuStrip, { UtilizationLegend } from './GpuStrip.tsx';
+import GpuVerdictPanel from './GpuVerdict.tsx';
+import { activityGrid, curvesOf, describeFailure, formatDuration, gpuGrid, meanBand, runDurationS, sharedXRange, type CurveSet } from './run-data.ts';
+import type { Loadable } from './use-load.ts';
 import { StatusBadge } from './RunList.tsx';
 import RunChart from './RunChart.tsx';
 import { useLoad } from './use-load.ts';
@@ -27,6 +31,8 @@ const ACTIVITY_BUCKETS = 240;
 /** Lines that read as errors in training output, whatever level label they were shipped with. */
 const ERROR_LINE_PATTERN = 'Traceback|ERROR|Error:|Exception|FATAL|CRITICAL|OutOfMemory';
 const REFRESH_MS = 10_000;
+/** A hung or running run this recently active is live: its page runs up to now, so a hang's GPUs show. */
+const LIVE_WITHIN_MS = 15 * 60_000;
 const OVERLAY_COLOUR = '#f2cc0c';
 
 function toNs(text: string): bigint {
@@ -67,13 +73,19 @@ function evidenceRow(evidence: EvidenceLine, index: number): LogRow {
   };
 }
 
+/** The activity and GPU strips' shared columns: an aligned start, a step, the end. */
+function stripColumns(window: TimeWindow): { startS: number; endS: number; stepS: number } {
+  const spanS = Number(window.endNs - window.startNs) / 1e9;
+  const stepS = Math.max(1, Math.ceil(spanS / ACTIVITY_BUCKETS));
+  return { startS: Math.floor(Number(window.startNs / 1_000_000n) / 1000 / stepS) * stepS, endS: Number(window.endNs / 1_000_000_000n), stepS };
+}
+
 function Activity({ run, window }: { run: RunDetail; window: TimeWindow }) {
   const activity = useLoad(
     async (signal) => {
       const selector = await runSelector(run.id, window, signal);
       if (selector === null) return null;
-      const spanS = Number(window.endNs - window.startNs) / 1e9;
-      const stepS = Math.max(1, Math.ceil(spanS / ACTIVITY_BUCKETS));
+      const { startS, endS, stepS } = stripColumns(window);
       const range = { startNs: window.startNs, endNs: window.endNs, limit: 1000, direction: 'forward' as const, stepMs: stepS * 1000 };
       // Lines by level label where the shipper set one, plus lines that read as errors whatever their
       // labels (a traceback pushed without a level is still red).
@@ -83,8 +95,7 @@ function Activity({ run, window }: { run: RunDetail; window: TimeWindow }) {
       ]);
       if (byLevel.resultType !== 'matrix' || errors.resultType !== 'matrix') return null;
       const errorSeries = errors.result.map((series) => ({ ...series, metric: { ...series.metric, level: 'error' } }));
-      const startS = Math.floor(Number(window.startNs / 1_000_000n) / 1000 / stepS) * stepS;
-      return activityGrid([...byLevel.result, ...errorSeries] as never, startS, Number(window.endNs / 1_000_000_000n), stepS);
+      return activityGrid([...byLevel.result, ...errorSeries] as never, startS, endS, stepS);
     },
     [run.id, window.startNs, window.endNs],
   );
@@ -96,6 +107,37 @@ function Activity({ run, window }: { run: RunDetail; window: TimeWindow }) {
       {activity.state === 'loading' && <div className="status small">Loading…</div>}
       {activity.state === 'error' && <div className="error-banner small">{activity.message}</div>}
       {activity.state === 'ready' && (activity.value === null || activity.value.ranks.length === 0 ? <div className="status small">No per-rank lines.</div> : <ActivityStrip grid={activity.value} hungRanks={run.hung_ranks} />)}
+    </section>
+  );
+}
+
+function GpuSection({ run, window, gpu }: { run: RunDetail; window: TimeWindow; gpu: Loadable<RunGpu> }) {
+  const grid = useMemo(() => {
+    if (gpu.state !== 'ready' || gpu.value.ranks.length === 0) return null;
+    const { startS, endS, stepS } = stripColumns(window);
+    return gpuGrid(gpu.value.ranks, startS, endS, stepS);
+  }, [gpu, window.startNs, window.endNs]);
+  // Red ticks where ranks went silent: the verdict's ranks, else the hung ranks' last lines.
+  const silentSinceS = useMemo(() => {
+    const since = new Map<number, number>();
+    for (const rank of run.ranks ?? []) if (run.hung_ranks.includes(rank.rank) && rank.last_activity_at) since.set(rank.rank, Date.parse(rank.last_activity_at) / 1000);
+    if (gpu.state === 'ready' && gpu.value.verdict && gpu.value.verdict.kind !== 'idle_gpu') {
+      for (const finding of gpu.value.verdict.findings) since.set(finding.rank, Date.parse(finding.silent_since) / 1000);
+    }
+    return since;
+  }, [run, gpu]);
+  if (gpu.state === 'ready' && gpu.value.ranks.length === 0) return null;
+  return (
+    <section className="panel" data-testid="run-gpu">
+      <header className="panel-header">
+        <span>
+          GPU utilization per rank <span className="muted">· {gpu.state === 'ready' ? gpu.value.metric : 'DCGM_FI_DEV_GPU_UTIL'} by run_id and rank; red tick = rank went silent</span>
+        </span>
+        <UtilizationLegend />
+      </header>
+      {gpu.state === 'loading' && <div className="status small">Loading…</div>}
+      {gpu.state === 'error' && <div className="error-banner small">{gpu.message}</div>}
+      {grid !== null && <GpuStrip grid={grid} silentSinceS={silentSinceS} />}
     </section>
   );
 }
@@ -199,8 +241,8 @@ function Curves({ run }: { run: RunDetail }) {
 }
 
 export default function RunPage({ id, onBack }: { id: string; onBack(): void }) {
-  const [contextRow, setContextRow] = useState<LogRow | null>(null);
-  const run = useLoad((signal) => getRun(id, signal), [id], REFRESH_MS);
+  // The load time comes with the run, so the window of a live run (up to now) moves once per refresh, not per render.
+  const run = useLoad(async (signal) => ({ detail: await getRun(id, signal), loadedAtMs: Date.now() }), [id], REFRESH_MS);
   if (run.state === 'loading') return <div className="status">Loading run {id}…</div>;
   if (run.state === 'error') {
     return (
@@ -209,10 +251,17 @@ export default function RunPage({ id, onBack }: { id: string; onBack(): void }) 
       </div>
     );
   }
-  const detail = run.value;
+  return <RunBody detail={run.value.detail} loadedAtMs={run.value.loadedAtMs} onBack={onBack} />;
+}
+
+function RunBody({ detail, loadedAtMs, onBack }: { detail: RunDetail; loadedAtMs: number; onBack(): void }) {
+  const [contextRow, setContextRow] = useState<LogRow | null>(null);
+  const lastNs = toNs(detail.last_activity_at);
+  const live = (detail.status === 'running' || detail.status === 'hung') && loadedAtMs - Number(lastNs / 1_000_000n) < LIVE_WITHIN_MS;
   const startNs = toNs(detail.started_at) - 30_000_000_000n;
-  const endNs = toNs(detail.last_activity_at) + 30_000_000_000n;
-  const window: TimeWindow = { startNs, endNs };
+  const endNs = live ? BigInt(loadedAtMs) * 1_000_000n : lastNs + 30_000_000_000n;
+  const window: TimeWindow = useMemo(() => ({ startNs, endNs }), [startNs, endNs]);
+  const gpu = useLoad((signal) => getRunGpu(detail.id, stripColumns(window), signal), [detail.id, window.startNs, window.endNs, detail.status]);
   const silent = new Map((detail.ranks ?? []).map((rank) => [rank.rank, rank]));
   return (
     <div className="run-page" data-testid="run-page">
@@ -233,8 +282,10 @@ export default function RunPage({ id, onBack }: { id: string; onBack(): void }) 
           {detail.hung_ranks.map((rank) => silent.get(rank)?.last_line && <pre key={rank}>{`rank ${rank} last line: ${silent.get(rank)!.last_line}`}</pre>)}
         </div>
       )}
+      {gpu.state === 'ready' && gpu.value.verdict && <GpuVerdictPanel verdict={gpu.value.verdict} />}
       <FailurePanel run={detail} onContext={setContextRow} />
       <Activity run={detail} window={window} />
+      <GpuSection run={detail} window={window} gpu={gpu} />
       <Curves run={detail} />
       {contextRow && (
         <Suspense fallback={null}>

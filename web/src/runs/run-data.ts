@@ -1,7 +1,7 @@
 // Pure shaping of training-run data for the run page: numbers from the API's point values, per-rank
 // curves on one x axis, the mean with a min–max band when ranks are many, the rank × time activity
 // grid, and the words the page prints (durations, statuses).
-import type { PointValue, RankSeries, RunSummary } from '../api/training-client.ts';
+import type { GpuRow, PointValue, RankSeries, RunSummary } from '../api/training-client.ts';
 
 /** Above this many ranks a panel draws the mean and a min–max band instead of one line per rank. */
 export const MAX_RANK_LINES = 8;
@@ -147,6 +147,48 @@ export function activityGrid(matrix: Array<{ metric: Record<string, string>; val
     }
   }
   return { ranks, startS, stepS, buckets, cells };
+}
+
+export interface GpuGrid {
+  /** One row per rank and GPU: `rank N`, or `rank N/gK` when a rank drives several GPUs. */
+  rows: Array<{ rank: number; gpu: string; label: string }>;
+  startS: number;
+  stepS: number;
+  buckets: number;
+  /** cells[row][bucket]: utilization in %, or null where no sample fell. */
+  cells: Array<Array<number | null>>;
+}
+
+/** The GPU rows on the activity strip's buckets (same start, step and count), so the two line up. */
+export function gpuGrid(rows: GpuRow[], startS: number, endS: number, stepS: number): GpuGrid {
+  const buckets = Math.max(1, Math.floor((endS - startS) / stepS) + 1);
+  const sorted = [...rows].sort((a, b) => a.rank - b.rank || a.host.localeCompare(b.host) || Number(a.gpu) - Number(b.gpu));
+  const gpusOfRank = new Map<number, number>();
+  for (const row of sorted) gpusOfRank.set(row.rank, (gpusOfRank.get(row.rank) ?? 0) + 1);
+  const cells = sorted.map((row) => {
+    const line: Array<number | null> = new Array<number | null>(buckets).fill(null);
+    for (const [timeS, percent] of row.points) {
+      const bucket = Math.round((timeS - startS) / stepS);
+      if (bucket >= 0 && bucket < buckets && Number.isFinite(percent)) line[bucket] = percent;
+    }
+    return line;
+  });
+  return {
+    rows: sorted.map((row) => ({ rank: row.rank, gpu: row.gpu, label: gpusOfRank.get(row.rank)! > 1 ? `rank ${row.rank}/g${row.gpu}` : `rank ${row.rank}` })),
+    startS,
+    stepS,
+    buckets,
+    cells,
+  };
+}
+
+/** Utilization → colour: dark slate at 0%, through blue, to bright cyan at 100% (busy reads bright). */
+export function utilizationColour(percent: number): string {
+  const t = Math.min(1, Math.max(0, percent / 100));
+  const from = [0x22, 0x30, 0x48];
+  const to = [0x5f, 0xe0, 0xff];
+  const channel = (i: number) => Math.round(from[i]! + (to[i]! - from[i]!) * t).toString(16).padStart(2, '0');
+  return `#${channel(0)}${channel(1)}${channel(2)}`;
 }
 
 export function formatDuration(seconds: number | undefined): string {
