@@ -109,7 +109,15 @@ export async function trainingRoutes(app: FastifyInstance, options: TrainingRout
         tracker,
         run,
         async (promql, startMs, endMs, stepMs) => {
-          const answer = await metrics.rangeQuery(tenant, promql, startMs, endMs, stepMs, { timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+          let answer;
+          try {
+            answer = await metrics.rangeQuery(tenant, promql, startMs, endMs, stepMs, { timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+          } catch (error) {
+            // The engine tags its errors (promql-engine.ts): a timeout is the server's to retry, the rest a query that failed.
+            const errorType = (error as { errorType?: string }).errorType;
+            if (errorType === undefined) throw error;
+            throw new BadRequestError(`GPU utilization query failed (${errorType}): ${(error as Error).message}`, errorType === 'timeout' || errorType === 'canceled' ? 503 : 422);
+          }
           return answer.data.resultType === 'matrix' ? answer.data.result : [];
         },
         window,

@@ -6,6 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import Fastify from 'fastify';
+import { trainingRoutes, type TrainingRoutesOptions } from '../../src/server/training-routes.ts';
+import { trainingConfigSchema } from '../../src/training/config.ts';
+import { RunTracker } from '../../src/training/run-tracker.ts';
 import { getJson, startTestServer, waitFor, type TestServer } from '../server/test-server.ts';
 import { rank, startLiveRuns, type LiveRuns } from './live-gpu-runs.ts';
 
@@ -125,4 +129,28 @@ test('bad windows are refused with what is wrong; an unknown run is a 404', asyn
   const missing = await getJson(`${server.url}/api/v1/runs/no-such-run/gpu`);
   assert.equal(missing.status, 404);
   assert.match(missing.text, /run "no-such-run" not found/);
+});
+
+test('a metrics query that times out is a 503 that says so; a server without a metrics store answers with a note', async () => {
+  const tracker = new RunTracker({ config: trainingConfigSchema.parse({}) });
+  tracker.ingest('fake', [{ labels: { run_id: 'r1', rank: '0' }, entries: [{ timestampNs: BigInt(Date.now()) * 1_000_000n, line: 'step 1 loss 2' }] }]);
+  const answer = async (metrics: TrainingRoutesOptions['metrics']) => {
+    const app = Fastify();
+    await app.register(trainingRoutes, { tracker, authEnabled: false, ...(metrics !== undefined ? { metrics } : {}) });
+    try {
+      return await app.inject({ method: 'GET', url: '/api/v1/runs/r1/gpu' });
+    } finally {
+      await app.close();
+    }
+  };
+  const timedOut = await answer({
+    rangeQuery: async () => {
+      throw Object.assign(new Error('query timed out in expression evaluation'), { errorType: 'timeout' });
+    },
+  });
+  assert.equal(timedOut.statusCode, 503);
+  assert.equal(timedOut.body, 'GPU utilization query failed (timeout): query timed out in expression evaluation');
+  const without = await answer(undefined);
+  assert.equal(without.statusCode, 200);
+  assert.deepEqual(JSON.parse(without.body), { metric: 'DCGM_FI_DEV_GPU_UTIL', ranks: [], verdict: null, note: 'no metrics store on this server (tsdb.enabled: false)' });
 });
