@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,6 +19,7 @@ import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { pollUntil } from '../support/peers.ts';
 import { rank, startLiveRuns, type LiveRuns } from '../training/live-gpu-runs.ts';
 import { ALERTMANAGER_BIN, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
+import { fastGpuPack } from './support/gpu-pack.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 const skip = existsSync(ALERTMANAGER_BIN) ? false : `${ALERTMANAGER_BIN} is not installed (apt-get install prometheus-alertmanager)`;
@@ -42,14 +43,6 @@ interface AmAlert {
   status: { state: string };
 }
 
-/** The shipped pack with short `for:` and intervals, each alert marked so the built-in copy's alerts are told apart. */
-function fastCopy(): string {
-  return readFileSync(TRAINING_GPU_RULES_PATH, 'utf8')
-    .replace(/^(\s+)for: \S+$/gm, '$1for: 2s')
-    .replace(/^(\s+)interval: \S+$/gm, '$1interval: 1s')
-    .replace(/^(\s+)category: training-gpu$/gm, '$1category: training-gpu\n$1copy: fast');
-}
-
 before(async () => {
   if (skip !== false) return;
   root = mkdtempSync(join(tmpdir(), 'rankscope-gpu-pack-'));
@@ -63,7 +56,7 @@ receivers:
   - name: none
 `);
   mkdirSync(join(root, 'prometheus-rules'));
-  writeFileSync(join(root, 'prometheus-rules', 'gpu-fast.yaml'), fastCopy());
+  writeFileSync(join(root, 'prometheus-rules', 'gpu-fast.yaml'), fastGpuPack());
   server = await startServer({
     server: { listen: '127.0.0.1:0', log_level: 'error' },
     store: { data_dir: join(root, 'data') },
