@@ -146,7 +146,8 @@ export class Ruler {
     this.directory = new RuleDirectory({ directory: rulesDir, defaultTenant: options.config.tenant, parseOptions, builtIn });
     const promqlRulesDir = options.config.prometheus_rules_dir === '' ? join(options.dataDir, 'prometheus-rules') : options.config.prometheus_rules_dir;
     const builtInPromql: RuleNamespace[] = [];
-    if (options.config.enable_training_rules) {
+    // Without a metrics store (tsdb.enabled: false) the GPU rules could only fail at every evaluation.
+    if (options.config.enable_training_rules && options.promqlEngine !== undefined) {
       builtInPromql.push({
         tenant: options.config.tenant,
         namespace: TRAINING_GPU_NAMESPACE,

@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { TRAINING_GPU_RULES_PATH } from '../../src/ruler/index.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { pollUntil } from '../support/peers.ts';
+import { startTestServer } from '../server/test-server.ts';
 import { rank, startLiveRuns, type LiveRuns } from '../training/live-gpu-runs.ts';
 import { ALERTMANAGER_BIN, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
 import { fastGpuPack } from './support/gpu-pack.ts';
@@ -100,6 +101,17 @@ test('enable_training_rules loads the GPU rules as the read-only PromQL namespac
   const edit = await fetch(`${server!.url}/loki/api/v1/rules/training-gpu`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: 'name: mine\nrules: []\n' });
   assert.equal(edit.status, 400);
   assert.match(await edit.text(), /built-in training pack/);
+});
+
+test('without a metrics store the GPU rules are not loaded (they could only fail); the LogQL pack is', async () => {
+  const logsOnly = await startTestServer({ tsdb: { enabled: false }, ruler: { enabled: true, enable_training_rules: true, poll_interval: '1h' } });
+  try {
+    const body = (await (await fetch(`${logsOnly.url}/loki/api/v1/rules`)).text());
+    assert.match(body, /^training:$/m);
+    assert.doesNotMatch(body, /training-gpu/);
+  } finally {
+    await logsOnly.dispose();
+  }
 });
 
 test('a hung run on busy GPUs fires GpuBusyWhileRankSilent, a logging rank on an idle GPU fires GpuIdleWhileRankRunning, a healthy run fires nothing', { skip }, async () => {
