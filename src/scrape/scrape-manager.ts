@@ -1,5 +1,5 @@
-// Runs the scrape_configs: per job, its targets from static_configs and file_sd_configs (re-read as
-// the files change), relabeled into scrape targets, each with its own ScrapeLoop. A target that
+// Runs the scrape_configs: per job, its targets from static_configs, file_sd_configs (re-read as
+// the files change) and kubernetes_sd_configs (listed and watched), relabeled into scrape targets, each with its own ScrapeLoop. A target that
 // appears starts a loop; one that goes away stops its loop, which marks its series stale. It also
 // answers what /api/v1/targets shows.
 
@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Labels } from '../push/types.ts';
 import type { ScrapeConfig } from './config.ts';
 import { FileDiscovery } from './file-sd.ts';
+import { KubernetesDiscovery } from './kubernetes-sd.ts';
 import { ScrapeLoop, type MetricsAppender, type ScrapeStatus } from './scrape-loop.ts';
 import { discoveredLabelsOf, populateTarget, type ScrapeTarget, type TargetGroup } from './target.ts';
 
@@ -28,6 +29,7 @@ export interface ActiveTargetView {
 interface Job {
   config: ScrapeConfig;
   fileDiscoveries: Array<{ discovery: FileDiscovery; refreshMs: number }>;
+  kubernetesDiscoveries: KubernetesDiscovery[];
   loops: Map<string, ScrapeLoop>;
   dropped: Labels[];
   timers: NodeJS.Timeout[];
@@ -38,18 +40,33 @@ export class ScrapeManager {
   private readonly jobs: Job[] = [];
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly pendingSyncs = new Set<Job>();
 
   constructor(options: ScrapeManagerOptions) {
     this.options = options;
     for (const config of options.configs) {
       const fileDiscoveries = config.file_sd_configs.map((sd) => ({ discovery: new FileDiscovery(sd.files, (message) => options.log?.(`scrape job ${config.job_name}: ${message}`)), refreshMs: sd.refresh_interval }));
-      this.jobs.push({ config, fileDiscoveries, loops: new Map(), dropped: [], timers: [] });
+      const job: Job = { config, fileDiscoveries, kubernetesDiscoveries: [], loops: new Map(), dropped: [], timers: [] };
+      const log = (message: string) => options.log?.(`scrape job ${config.job_name}: kubernetes_sd: ${message}`);
+      job.kubernetesDiscoveries = config.kubernetes_sd_configs.map((sd) => new KubernetesDiscovery(sd, () => this.scheduleSync(job), log));
+      this.jobs.push(job);
     }
+  }
+
+  /** Watch events come in bursts (a list, a rollout): one sync per burst. */
+  private scheduleSync(job: Job): void {
+    if (this.pendingSyncs.has(job) || this.stopped) return;
+    this.pendingSyncs.add(job);
+    setImmediate(() => {
+      this.pendingSyncs.delete(job);
+      this.enqueueSync(job);
+    });
   }
 
   start(): void {
     for (const job of this.jobs) {
       for (const { discovery } of job.fileDiscoveries) discovery.refresh();
+      for (const discovery of job.kubernetesDiscoveries) discovery.start();
       this.enqueueSync(job);
       for (const { discovery, refreshMs } of job.fileDiscoveries) {
         const timer = setInterval(() => {
@@ -65,6 +82,7 @@ export class ScrapeManager {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const job of this.jobs) for (const timer of job.timers) clearInterval(timer);
+    await Promise.all(this.jobs.flatMap((job) => job.kubernetesDiscoveries.map((discovery) => discovery.stop())));
     await this.syncing;
     await Promise.all(this.jobs.flatMap((job) => [...job.loops.values()].map((loop) => loop.stop().catch((error: unknown) => this.options.log?.(`scrape: ${(error as Error).message}`)))));
   }
@@ -88,6 +106,7 @@ export class ScrapeManager {
     const groups: TargetGroup[] = [
       ...config.static_configs.map((staticConfig, index) => ({ targets: staticConfig.targets, labels: staticConfig.labels, source: `static_configs[${index}]` })),
       ...job.fileDiscoveries.flatMap(({ discovery }) => discovery.groups()),
+      ...job.kubernetesDiscoveries.flatMap((discovery) => discovery.groups()),
     ];
     const wanted = new Map<string, ScrapeTarget>();
     const dropped: Labels[] = [];
