@@ -129,6 +129,7 @@ export const scrapeConfigSchema = z
   });
 
 export type ScrapeConfig = z.output<typeof scrapeConfigSchema>;
+export type ScrapeConfigInput = z.input<typeof scrapeConfigSchema>;
 
 export const scrapeConfigsSchema = z.array(scrapeConfigSchema).superRefine((configs, context) => {
   const seen = new Set<string>();

@@ -140,7 +140,19 @@ export function endpointsTargets(endpoints: Endpoints, service: Service | undefi
           labels[`${META}endpoint_address_target_kind`] = a.targetRef.kind;
           labels[`${META}endpoint_address_target_name`] = a.targetRef.name;
         }
-        if (pod) Object.assign(labels, podLabels(pod));
+        if (pod) {
+          Object.assign(labels, podLabels(pod));
+          // The container that serves this port, as Prometheus labels it.
+          for (const container of pod.spec?.containers ?? []) {
+            const served = container.ports?.find((p) => p.containerPort === port.port);
+            if (served === undefined) continue;
+            labels[`${META}pod_container_name`] = container.name;
+            labels[`${META}pod_container_image`] = container.image ?? '';
+            labels[`${META}pod_container_port_name`] = served.name ?? '';
+            labels[`${META}pod_container_port_number`] = String(served.containerPort);
+            labels[`${META}pod_container_port_protocol`] = served.protocol ?? 'TCP';
+          }
+        }
         groups.push({ targets: [joinHostPort(a.ip, port.port)], labels, source });
       }
     }

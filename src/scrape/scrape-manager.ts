@@ -28,6 +28,8 @@ export interface ActiveTargetView {
 
 interface Job {
   config: ScrapeConfig;
+  /** `config` for scrape_configs of the file; another origin's jobs are replaced as a set (replaceJobs). */
+  origin: string;
   fileDiscoveries: Array<{ discovery: FileDiscovery; refreshMs: number }>;
   kubernetesDiscoveries: KubernetesDiscovery[];
   loops: Map<string, ScrapeLoop>;
@@ -41,16 +43,57 @@ export class ScrapeManager {
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly pendingSyncs = new Set<Job>();
+  private started = false;
 
   constructor(options: ScrapeManagerOptions) {
     this.options = options;
-    for (const config of options.configs) {
-      const fileDiscoveries = config.file_sd_configs.map((sd) => ({ discovery: new FileDiscovery(sd.files, (message) => options.log?.(`scrape job ${config.job_name}: ${message}`)), refreshMs: sd.refresh_interval }));
-      const job: Job = { config, fileDiscoveries, kubernetesDiscoveries: [], loops: new Map(), dropped: [], timers: [] };
-      const log = (message: string) => options.log?.(`scrape job ${config.job_name}: kubernetes_sd: ${message}`);
-      job.kubernetesDiscoveries = config.kubernetes_sd_configs.map((sd) => new KubernetesDiscovery(sd, () => this.scheduleSync(job), log));
-      this.jobs.push(job);
+    for (const config of options.configs) this.jobs.push(this.makeJob(config, 'config'));
+  }
+
+  private makeJob(config: ScrapeConfig, origin: string): Job {
+    const log = (message: string) => this.options.log?.(`scrape job ${config.job_name}: ${message}`);
+    const fileDiscoveries = config.file_sd_configs.map((sd) => ({ discovery: new FileDiscovery(sd.files, log), refreshMs: sd.refresh_interval }));
+    const job: Job = { config, origin, fileDiscoveries, kubernetesDiscoveries: [], loops: new Map(), dropped: [], timers: [] };
+    job.kubernetesDiscoveries = config.kubernetes_sd_configs.map((sd) => new KubernetesDiscovery(sd, () => this.scheduleSync(job), (message) => log(`kubernetes_sd: ${message}`)));
+    return job;
+  }
+
+  /**
+   * Replaces the jobs that came from `origin` (the monitor objects of Kubernetes, say) with `configs`:
+   * a job whose config is unchanged keeps its loops; a changed or removed one is stopped (its series
+   * marked stale) and a new or changed one started. Jobs of other origins are untouched; a job name
+   * already taken by another origin is refused.
+   */
+  async replaceJobs(origin: string, configs: ScrapeConfig[]): Promise<void> {
+    const wanted = new Map(configs.map((config) => [config.job_name, config]));
+    const removed: Job[] = [];
+    for (const job of [...this.jobs]) {
+      if (job.origin !== origin) {
+        if (wanted.delete(job.config.job_name)) this.options.log?.(`scrape job ${job.config.job_name} from ${origin}: the name is taken by another job; ignored`);
+        continue;
+      }
+      const next = wanted.get(job.config.job_name);
+      if (next !== undefined && JSON.stringify(next) === JSON.stringify(job.config)) {
+        wanted.delete(job.config.job_name);
+        continue;
+      }
+      removed.push(job);
+      this.jobs.splice(this.jobs.indexOf(job), 1);
     }
+    await Promise.all(removed.map((job) => this.stopJob(job)));
+    for (const config of wanted.values()) {
+      const job = this.makeJob(config, origin);
+      this.jobs.push(job);
+      if (this.started && !this.stopped) this.startJob(job);
+    }
+  }
+
+  private async stopJob(job: Job): Promise<void> {
+    for (const timer of job.timers) clearInterval(timer);
+    await Promise.all(job.kubernetesDiscoveries.map((discovery) => discovery.stop()));
+    const loops = [...job.loops.values()];
+    job.loops.clear();
+    await Promise.all(loops.map((loop) => loop.stop().catch((error: unknown) => this.options.log?.(`scrape: ${(error as Error).message}`))));
   }
 
   /** Watch events come in bursts (a list, a rollout): one sync per burst. */
@@ -64,17 +107,20 @@ export class ScrapeManager {
   }
 
   start(): void {
-    for (const job of this.jobs) {
-      for (const { discovery } of job.fileDiscoveries) discovery.refresh();
-      for (const discovery of job.kubernetesDiscoveries) discovery.start();
-      this.enqueueSync(job);
-      for (const { discovery, refreshMs } of job.fileDiscoveries) {
-        const timer = setInterval(() => {
-          if (discovery.refresh()) this.enqueueSync(job);
-        }, refreshMs);
-        timer.unref();
-        job.timers.push(timer);
-      }
+    this.started = true;
+    for (const job of this.jobs) this.startJob(job);
+  }
+
+  private startJob(job: Job): void {
+    for (const { discovery } of job.fileDiscoveries) discovery.refresh();
+    for (const discovery of job.kubernetesDiscoveries) discovery.start();
+    this.enqueueSync(job);
+    for (const { discovery, refreshMs } of job.fileDiscoveries) {
+      const timer = setInterval(() => {
+        if (discovery.refresh()) this.enqueueSync(job);
+      }, refreshMs);
+      timer.unref();
+      job.timers.push(timer);
     }
   }
 
@@ -101,7 +147,7 @@ export class ScrapeManager {
 
   /** Starts loops for new targets and stops those of targets that are gone. */
   private async sync(job: Job): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.jobs.includes(job)) return;
     const { config } = job;
     const groups: TargetGroup[] = [
       ...config.static_configs.map((staticConfig, index) => ({ targets: staticConfig.targets, labels: staticConfig.labels, source: `static_configs[${index}]` })),
