@@ -14,7 +14,8 @@ import { compileRegex } from '../regex/index.ts';
 import { FileTail } from './file-tail.ts';
 import { LineProcessor } from './line-processor.ts';
 import { AgentMetrics, serveMetrics } from './metrics.ts';
-import { parseContainerLogLine, PartialLineAssembler, podLabelsFromPath } from './pod-log.ts';
+import { parseContainerLogLine, PartialLineAssembler, podLabelsFromPath, podUidFromPath } from './pod-log.ts';
+import { PodMetadata } from './pod-metadata.ts';
 import { PositionsFile, type FilePosition } from './positions.ts';
 import { Shipper } from './shipper.ts';
 import { startAgentHostMetrics } from './host-metrics/agent-host-metrics.ts';
@@ -117,7 +118,18 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
 
   const sink = (streamKey: string, labels: Labels, timestampNs: bigint, line: string): void => shipper.add(streamKey, labels, timestampNs, line);
 
-  function labelsFor(source: SourceConfig, path: string): Labels | undefined {
+  // Pod sources that read pod labels and environment from the API; their files wait for the first list.
+  const podMetadata = new Map<SourceConfig, PodMetadata>();
+  for (const source of config.sources) {
+    if (source.type !== 'kubernetes_pods' || !source.kubernetes_api.enabled) continue;
+    const metadata = new PodMetadata({ apiServer: source.kubernetes_api.api_server, nodeName: source.kubernetes_api.node_name }, log);
+    metadata.start();
+    podMetadata.set(source, metadata);
+  }
+  const firstSeenAtMs = new Map<string, number>();
+
+  /** A file's labels; undefined skips it, 'wait' leaves it for a later scan (its pod is not known yet). */
+  function labelsFor(source: SourceConfig, path: string, nowMs: number): Labels | undefined | 'wait' {
     const labels: Labels = { ...config.labels, ...source.labels };
     if (source.type === 'file') labels.filename = path;
     else {
@@ -125,6 +137,17 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       if (pod === undefined) return undefined;
       if (source.namespaces.length > 0 && !source.namespaces.includes(pod.namespace)) return undefined;
       Object.assign(labels, pod);
+      const metadata = podMetadata.get(source);
+      if (metadata !== undefined) {
+        const fromApi = metadata.ready() ? metadata.labelsFor(podUidFromPath(path) ?? '', pod.container) : undefined;
+        if (fromApi === undefined) {
+          const since = firstSeenAtMs.get(path) ?? nowMs;
+          firstSeenAtMs.set(path, since);
+          if (nowMs - since < source.kubernetes_api.wait_for_pod_ms) return 'wait';
+          log(`${path}: pod not found in the Kubernetes API after ${source.kubernetes_api.wait_for_pod_ms} ms; reading it with the labels of its path only`);
+        } else Object.assign(labels, fromApi);
+        firstSeenAtMs.delete(path);
+      }
     }
     if (source.path_labels !== undefined) {
       const groups = compileRegex(source.path_labels).regexp.exec(path)?.groups;
@@ -155,8 +178,8 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
           existing.matched = true;
           continue;
         }
-        const labels = labelsFor(source, path);
-        if (labels === undefined) continue;
+        const labels = labelsFor(source, path, nowMs);
+        if (labels === undefined || labels === 'wait') continue;
         const saved = positions.get(identity);
         // An inode reused by a new, smaller file must not resume at the old offset.
         const offset = saved !== undefined && saved.offsetBytes <= sizeBytes ? saved.offsetBytes : 0;
@@ -272,7 +295,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       // Pending multiline entries stay pending: positions point before them, so the next start
       // re-reads and completes them instead of shipping half a traceback.
       shipper.flush();
-      await Promise.all([shipper.close(drainTimeoutMs), hostMetrics?.stop(drainTimeoutMs)]);
+      await Promise.all([shipper.close(drainTimeoutMs), hostMetrics?.stop(drainTimeoutMs), ...[...podMetadata.values()].map((metadata) => metadata.stop())]);
       for (const file of tracked.values()) file.tail.close();
       await metricsServer?.close();
     },

@@ -90,6 +90,16 @@ const podSourceSchema = z.strictObject({
   root: z.string().min(1).default('/var/log/pods'),
   namespaces: z.array(z.string().min(1)).default([]),
   worker_rank_offset: z.number().int().min(0).default(0),
+  // Pod labels and environment from the Kubernetes API (src/agent/pod-metadata.ts): node, training job, replica, RANK.
+  kubernetes_api: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      api_server: z.string().default(''),
+      node_name: z.string().default(''),
+      /** How long a new pod's log waits for the pod to appear in the watch before it is read without its metadata. */
+      wait_for_pod_ms: z.number().int().min(0).default(10_000),
+    })
+    .prefault({}),
   labels: labelMap,
   path_labels: regexText.optional(),
   processing: processingSchema.prefault({}),

@@ -50,6 +50,12 @@ export function podLabelsFromPath(path: string, options: PodRankOptions): PodLog
   return labels;
 }
 
+/** The pod's uid, the third part of `<namespace>_<pod>_<uid>` in a pod log path. */
+export function podUidFromPath(path: string): string | undefined {
+  const parts = basename(dirname(dirname(path))).split('_');
+  return parts.length === 3 ? parts[2] : undefined;
+}
+
 export interface ContainerLogLine {
   timestampNs: bigint;
   stream: 'stdout' | 'stderr';

@@ -91,6 +91,8 @@ class Parser {
   /** Enclosing ranges (break/continue are legal only inside one) and all control structures. */
   rangeDepth = 0;
   depth = 0;
+  /** Set by an action ending in `-}}`: the next text, in whichever list, loses its leading space. */
+  trimNextText = false;
   constructor(name: string, source: string) {
     this.name = name;
     this.source = source;
@@ -111,12 +113,13 @@ class Parser {
   parseList(): { list: TemplateNode[]; terminator: Terminator | null } {
     const list: TemplateNode[] = [];
     const source = this.source;
-    let trimNextText = false;
     while (this.pos < source.length) {
       const open = source.indexOf('{{', this.pos);
       let text = source.slice(this.pos, open < 0 ? source.length : open);
-      if (trimNextText) text = text.replace(/^[ \t\r\n]+/, '');
-      trimNextText = false;
+      // A `-}}` trims the text after its action, whichever list that text belongs to: the body of
+      // the if/range/define it opened, or the list after the {{end}} that closed one.
+      if (this.trimNextText) text = text.replace(/^[ \t\r\n]+/, '');
+      this.trimNextText = false;
       if (open < 0) {
         if (text) list.push({ kind: 'text', text });
         this.pos = source.length;
@@ -138,7 +141,7 @@ class Parser {
         const trimRight = /^[ \t\r\n]+-}}/.exec(rest);
         if (trimRight) {
           end += trimRight[0].length;
-          trimNextText = true;
+          this.trimNextText = true;
         } else if (rest.startsWith('}}')) end += 2;
         else this.fail(open, 'comment ends before closing delimiter');
         this.pos = end;
@@ -146,7 +149,7 @@ class Parser {
       }
       const { tokens, end, trimRight } = this.lexAction(actionStart, open);
       this.pos = end;
-      trimNextText = trimRight;
+      this.trimNextText = trimRight;
       const node = this.parseAction(tokens, open);
       if (node === null) continue;
       if ('word' in node) return { list, terminator: node };

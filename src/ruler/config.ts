@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 // The ruler's section of the server config (`ruler:` in YAML). The server composes this schema into
 // its own; every key has a default so an empty `ruler:` (or none) gives a working ruler.
 
@@ -113,4 +114,9 @@ export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
 /** The config with every default applied, for tests and callers that build one in code. */
 export function defaultRulerConfig(overrides: Record<string, unknown> = {}): RulerConfig {
   return rulerConfigSchema.parse(overrides);
+}
+
+/** Where PromQL rule files live: prometheus_rules_dir, else `<data_dir>/prometheus-rules`. */
+export function promqlRulesDirOf(config: Pick<RulerConfig, 'prometheus_rules_dir'>, dataDir: string): string {
+  return config.prometheus_rules_dir === '' ? join(dataDir, 'prometheus-rules') : config.prometheus_rules_dir;
 }

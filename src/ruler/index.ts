@@ -2,7 +2,7 @@
 
 import { Ruler, type RulerOptions } from './ruler.ts';
 
-export { rulerConfigSchema, defaultRulerConfig, type RulerConfig } from './config.ts';
+export { rulerConfigSchema, defaultRulerConfig, promqlRulesDirOf, type RulerConfig } from './config.ts';
 export { Ruler, RulerRequestError, TRAINING_GPU_NAMESPACE, TRAINING_GPU_RULES_PATH, TRAINING_RULES_PATH, type RulerMetrics, type RulerOptions } from './ruler.ts';
 export type { RecordedSample, RuleQueryEngine } from './rule-group.ts';
 export { promqlRuleEngine, type PromqlInstantEngine } from './promql-rule-engine.ts';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Labels } from '../push/types.ts';
 import { AlertingRule } from './alerting-rule.ts';
 import { readAlertState, writeAlertState, type SavedAlertState } from './alert-state-file.ts';
-import type { RulerConfig } from './config.ts';
+import { promqlRulesDirOf, type RulerConfig } from './config.ts';
 import { parseDurationMs } from '../duration/duration.ts';
 import { NotifierHub, type RulerLogger } from './notifier-hub.ts';
 import { RuleDirectory, type RuleLanguage, type RuleNamespace, type RuleSnapshot } from './rule-directory.ts';
@@ -144,7 +144,7 @@ export class Ruler {
       });
     }
     this.directory = new RuleDirectory({ directory: rulesDir, defaultTenant: options.config.tenant, parseOptions, builtIn });
-    const promqlRulesDir = options.config.prometheus_rules_dir === '' ? join(options.dataDir, 'prometheus-rules') : options.config.prometheus_rules_dir;
+    const promqlRulesDir = promqlRulesDirOf(options.config, options.dataDir);
     const builtInPromql: RuleNamespace[] = [];
     // Without a metrics store (tsdb.enabled: false) the GPU rules could only fail at every evaluation.
     if (options.config.enable_training_rules && options.promqlEngine !== undefined) {

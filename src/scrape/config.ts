@@ -61,6 +61,25 @@ export const fileSdConfigSchema = z
   })
   .strict();
 
+export const kubernetesSdConfigSchema = z
+  .object({
+    role: z.enum(['pod', 'endpoints', 'service', 'node']),
+    /** Empty: in-cluster (the pod's service account). */
+    api_server: z.string().default(''),
+    bearer_token_file: z.string().default(''),
+    tls_config: z.object({ ca_file: z.string().default(''), insecure_skip_verify: z.boolean().default(false) }).strict().prefault({}),
+    namespaces: z.object({ names: z.array(z.string().min(1)).default([]) }).strict().prefault({}),
+    selectors: z
+      .array(z.object({ role: z.enum(['pod', 'endpoints', 'service', 'node']), label: z.string().default(''), field: z.string().default('') }).strict())
+      .default([]),
+  })
+  .strict()
+  .superRefine((config, context) => {
+    if (config.api_server !== '' && !/^https?:\/\//.test(config.api_server)) context.addIssue({ code: 'custom', message: 'api_server must be an http(s) URL', path: ['api_server'] });
+  });
+
+export type KubernetesSdConfig = z.output<typeof kubernetesSdConfigSchema>;
+
 export const basicAuthSchema = z
   .object({
     username: z.string().default(''),
@@ -87,6 +106,7 @@ export const scrapeConfigSchema = z
     sample_limit: z.number().int().min(0).default(0),
     static_configs: z.array(staticConfigSchema).default([]),
     file_sd_configs: z.array(fileSdConfigSchema).default([]),
+    kubernetes_sd_configs: z.array(kubernetesSdConfigSchema).default([]),
     relabel_configs: z.array(relabelConfigSchema).default([]),
     metric_relabel_configs: z.array(relabelConfigSchema).default([]),
   })
@@ -109,6 +129,7 @@ export const scrapeConfigSchema = z
   });
 
 export type ScrapeConfig = z.output<typeof scrapeConfigSchema>;
+export type ScrapeConfigInput = z.input<typeof scrapeConfigSchema>;
 
 export const scrapeConfigsSchema = z.array(scrapeConfigSchema).superRefine((configs, context) => {
   const seen = new Set<string>();

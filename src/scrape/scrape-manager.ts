@@ -1,5 +1,5 @@
-// Runs the scrape_configs: per job, its targets from static_configs and file_sd_configs (re-read as
-// the files change), relabeled into scrape targets, each with its own ScrapeLoop. A target that
+// Runs the scrape_configs: per job, its targets from static_configs, file_sd_configs (re-read as
+// the files change) and kubernetes_sd_configs (listed and watched), relabeled into scrape targets, each with its own ScrapeLoop. A target that
 // appears starts a loop; one that goes away stops its loop, which marks its series stale. It also
 // answers what /api/v1/targets shows.
 
@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Labels } from '../push/types.ts';
 import type { ScrapeConfig } from './config.ts';
 import { FileDiscovery } from './file-sd.ts';
+import { KubernetesDiscovery } from './kubernetes-sd.ts';
 import { ScrapeLoop, type MetricsAppender, type ScrapeStatus } from './scrape-loop.ts';
 import { discoveredLabelsOf, populateTarget, type ScrapeTarget, type TargetGroup } from './target.ts';
 
@@ -27,7 +28,10 @@ export interface ActiveTargetView {
 
 interface Job {
   config: ScrapeConfig;
+  /** `config` for scrape_configs of the file; another origin's jobs are replaced as a set (replaceJobs). */
+  origin: string;
   fileDiscoveries: Array<{ discovery: FileDiscovery; refreshMs: number }>;
+  kubernetesDiscoveries: KubernetesDiscovery[];
   loops: Map<string, ScrapeLoop>;
   dropped: Labels[];
   timers: NodeJS.Timeout[];
@@ -38,26 +42,85 @@ export class ScrapeManager {
   private readonly jobs: Job[] = [];
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly pendingSyncs = new Set<Job>();
+  private started = false;
 
   constructor(options: ScrapeManagerOptions) {
     this.options = options;
-    for (const config of options.configs) {
-      const fileDiscoveries = config.file_sd_configs.map((sd) => ({ discovery: new FileDiscovery(sd.files, (message) => options.log?.(`scrape job ${config.job_name}: ${message}`)), refreshMs: sd.refresh_interval }));
-      this.jobs.push({ config, fileDiscoveries, loops: new Map(), dropped: [], timers: [] });
+    for (const config of options.configs) this.jobs.push(this.makeJob(config, 'config'));
+  }
+
+  private makeJob(config: ScrapeConfig, origin: string): Job {
+    const log = (message: string) => this.options.log?.(`scrape job ${config.job_name}: ${message}`);
+    const fileDiscoveries = config.file_sd_configs.map((sd) => ({ discovery: new FileDiscovery(sd.files, log), refreshMs: sd.refresh_interval }));
+    const job: Job = { config, origin, fileDiscoveries, kubernetesDiscoveries: [], loops: new Map(), dropped: [], timers: [] };
+    job.kubernetesDiscoveries = config.kubernetes_sd_configs.map((sd) => new KubernetesDiscovery(sd, () => this.scheduleSync(job), (message) => log(`kubernetes_sd: ${message}`)));
+    return job;
+  }
+
+  /**
+   * Replaces the jobs that came from `origin` (the monitor objects of Kubernetes, say) with `configs`:
+   * a job whose config is unchanged keeps its loops; a changed or removed one is stopped (its series
+   * marked stale) and a new or changed one started. Jobs of other origins are untouched; a job name
+   * already taken by another origin is refused.
+   */
+  async replaceJobs(origin: string, configs: ScrapeConfig[]): Promise<void> {
+    const wanted = new Map(configs.map((config) => [config.job_name, config]));
+    const removed: Job[] = [];
+    for (const job of [...this.jobs]) {
+      if (job.origin !== origin) {
+        if (wanted.delete(job.config.job_name)) this.options.log?.(`scrape job ${job.config.job_name} from ${origin}: the name is taken by another job; ignored`);
+        continue;
+      }
+      const next = wanted.get(job.config.job_name);
+      if (next !== undefined && JSON.stringify(next) === JSON.stringify(job.config)) {
+        wanted.delete(job.config.job_name);
+        continue;
+      }
+      removed.push(job);
+      this.jobs.splice(this.jobs.indexOf(job), 1);
+    }
+    await Promise.all(removed.map((job) => this.stopJob(job)));
+    for (const config of wanted.values()) {
+      const job = this.makeJob(config, origin);
+      this.jobs.push(job);
+      if (this.started && !this.stopped) this.startJob(job);
     }
   }
 
-  start(): void {
-    for (const job of this.jobs) {
-      for (const { discovery } of job.fileDiscoveries) discovery.refresh();
+  private async stopJob(job: Job): Promise<void> {
+    for (const timer of job.timers) clearInterval(timer);
+    await Promise.all(job.kubernetesDiscoveries.map((discovery) => discovery.stop()));
+    const loops = [...job.loops.values()];
+    job.loops.clear();
+    await Promise.all(loops.map((loop) => loop.stop().catch((error: unknown) => this.options.log?.(`scrape: ${(error as Error).message}`))));
+  }
+
+  /** Watch events come in bursts (a list, a rollout): one sync per burst. */
+  private scheduleSync(job: Job): void {
+    if (this.pendingSyncs.has(job) || this.stopped) return;
+    this.pendingSyncs.add(job);
+    setImmediate(() => {
+      this.pendingSyncs.delete(job);
       this.enqueueSync(job);
-      for (const { discovery, refreshMs } of job.fileDiscoveries) {
-        const timer = setInterval(() => {
-          if (discovery.refresh()) this.enqueueSync(job);
-        }, refreshMs);
-        timer.unref();
-        job.timers.push(timer);
-      }
+    });
+  }
+
+  start(): void {
+    this.started = true;
+    for (const job of this.jobs) this.startJob(job);
+  }
+
+  private startJob(job: Job): void {
+    for (const { discovery } of job.fileDiscoveries) discovery.refresh();
+    for (const discovery of job.kubernetesDiscoveries) discovery.start();
+    this.enqueueSync(job);
+    for (const { discovery, refreshMs } of job.fileDiscoveries) {
+      const timer = setInterval(() => {
+        if (discovery.refresh()) this.enqueueSync(job);
+      }, refreshMs);
+      timer.unref();
+      job.timers.push(timer);
     }
   }
 
@@ -65,6 +128,7 @@ export class ScrapeManager {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const job of this.jobs) for (const timer of job.timers) clearInterval(timer);
+    await Promise.all(this.jobs.flatMap((job) => job.kubernetesDiscoveries.map((discovery) => discovery.stop())));
     await this.syncing;
     await Promise.all(this.jobs.flatMap((job) => [...job.loops.values()].map((loop) => loop.stop().catch((error: unknown) => this.options.log?.(`scrape: ${(error as Error).message}`)))));
   }
@@ -83,11 +147,12 @@ export class ScrapeManager {
 
   /** Starts loops for new targets and stops those of targets that are gone. */
   private async sync(job: Job): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.jobs.includes(job)) return;
     const { config } = job;
     const groups: TargetGroup[] = [
       ...config.static_configs.map((staticConfig, index) => ({ targets: staticConfig.targets, labels: staticConfig.labels, source: `static_configs[${index}]` })),
       ...job.fileDiscoveries.flatMap(({ discovery }) => discovery.groups()),
+      ...job.kubernetesDiscoveries.flatMap((discovery) => discovery.groups()),
     ];
     const wanted = new Map<string, ScrapeTarget>();
     const dropped: Labels[] = [];

@@ -25,6 +25,8 @@ import { remoteWriteRoutes } from './remote-write-routes.ts';
 import { Pushgateway } from '../pushgateway/pushgateway.ts';
 import { pushgatewayRoutes } from './pushgateway-routes.ts';
 import { ScrapeManager } from '../scrape/scrape-manager.ts';
+import { promqlRulesDirOf } from '../ruler/index.ts';
+import { KubernetesMonitors } from './kubernetes-monitors.ts';
 import { scrapeRoutes } from './scrape-routes.ts';
 import { NO_AUTH_TENANT } from './tenant.ts';
 import { queryRoutes, type QueryEngine } from './query-routes.ts';
@@ -261,9 +263,18 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         await app.register(pushgatewayRoutes, { gateway: pushgateway, authEnabled: config.auth_enabled, maxRequestBodyBytes: config.server.max_request_body_size, version: VERSION, defaultTtlMs: config.pushgateway.default_ttl });
       }
       // Scraped series go to the tenant every request has with auth off (docs/config.md, scrape_configs).
-      const scrapeManager = config.scrape_configs.length > 0 ? new ScrapeManager({ configs: config.scrape_configs, appender: tsdb, tenant: NO_AUTH_TENANT, log: (message) => app?.log.warn(message) }) : undefined;
+      const monitorsConfig = config.kubernetes_monitors;
+      const scrapeManager =
+        config.scrape_configs.length > 0 || monitorsConfig.enabled ? new ScrapeManager({ configs: config.scrape_configs, appender: tsdb, tenant: NO_AUTH_TENANT, log: (message) => app?.log.warn(message) }) : undefined;
       if (scrapeManager !== undefined) {
         scrapeManager.start();
+        if (monitorsConfig.enabled) {
+          const rulesDir = config.ruler.enabled ? promqlRulesDirOf(config.ruler, resolve(config.store.data_dir)) : undefined;
+          const monitors = new KubernetesMonitors(monitorsConfig, scrapeManager, rulesDir, (message) => app?.log.warn(message));
+          monitors.start();
+          // Stopped before the manager, so no job is added to a stopped manager.
+          stopHooks.push(() => monitors.stop());
+        }
         stopHooks.push(() => scrapeManager.stop());
       }
       await app.register(scrapeRoutes, { manager: scrapeManager });

@@ -12,6 +12,7 @@ import { trainingConfigSchema } from '../training/config.ts';
 import { tsdbConfigSchema } from '../tsdb/config.ts';
 import { pushgatewayConfigSchema } from '../pushgateway/config.ts';
 import { scrapeConfigsSchema } from '../scrape/config.ts';
+import { kubernetesMonitorsConfigSchema } from './kubernetes-monitors.ts';
 import { byteSizeSchema, durationMsSchema } from '../config/config-values.ts';
 
 const durationMs = durationMsSchema;
@@ -187,6 +188,8 @@ export const serverConfigSchema = z
     pushgateway: pushgatewayConfigSchema.prefault({}),
     /** Prometheus' scrape_configs (docs/config.md); scraped series go to the TSDB. */
     scrape_configs: scrapeConfigsSchema.default([]),
+    /** ServiceMonitor, PodMonitor and PrometheusRule objects from the Kubernetes API (docs/deploy.md). */
+    kubernetes_monitors: kubernetesMonitorsConfigSchema.prefault({}),
   })
   .strict()
   .refine((config) => config.auth.tokens_file === '' || config.auth_enabled, {

@@ -18,20 +18,24 @@ const ALLOWED: Record<string, string[]> = {
   duration: [],
   config: ['duration'],
   gotemplate: [],
+  // The Kubernetes API client (list and watch) for scrape discovery and the agent's pod metadata.
+  kubernetes: [],
+  // `helm template` for our chart: Helm's functions over the Go-template engine (sprig's string part is LogQL's table).
+  helm: ['gotemplate', 'logql'],
   store: ['objstore', 'push', 'regex', 'duration', 'config'],
   tsdb: ['objstore', 'push', 'regex', 'duration', 'store', 'config'],
   ingest: ['push', 'store', 'tsdb', 'regex', 'duration', 'config'],
   logql: ['push', 'store', 'regex', 'duration', 'config', 'gotemplate'],
   promql: ['push', 'tsdb', 'regex', 'duration', 'logql', 'config'],
-  scrape: ['push', 'tsdb', 'regex', 'duration', 'promql', 'config'],
+  scrape: ['push', 'tsdb', 'regex', 'duration', 'promql', 'config', 'kubernetes'],
   pushgateway: ['push', 'tsdb', 'duration', 'config'],
   training: ['push', 'store', 'regex', 'duration', 'logql', 'config'],
   ruler: ['push', 'store', 'tsdb', 'regex', 'duration', 'logql', 'promql', 'training', 'config', 'gotemplate'],
   cluster: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'config'],
-  server: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config'],
-  agent: ['push', 'regex', 'duration', 'config'],
+  server: ['kubernetes', 'push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config'],
+  agent: ['push', 'regex', 'duration', 'config', 'kubernetes'],
   demo: ['agent', 'server', 'push', 'training', 'duration', 'config'],
-  cli: ['agent', 'demo', 'server', 'push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config'],
+  cli: ['kubernetes', 'agent', 'demo', 'server', 'push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -55,6 +55,12 @@ const outputs: Array<[template: string, expected: string]> = [
   ['{{ (index .Nested "inner").v }} {{ .Nested.inner.v }}', 'deep deep'],
   ['a {{- /* a comment */ -}} b', 'ab'],
   ['{{ 1 }}  {{- 2 -}}  {{ 3 }}', '123'],
+  // A trim marker reaches the text on the other side of a control boundary: into the body of the
+  // if/range/define it opens, and past the {{end}}/{{else}} that closes one.
+  ['{{ if true -}}\n  hi {{- end }}|{{ if true }}a{{ end -}}\n  b', 'hi|ab'],
+  ['{{ range .L -}}\n  {{ . }}\n{{- end }}', '102030'],
+  ['{{ if false }}x{{ else -}}\n  y{{ end }}', 'y'],
+  ['{{ define "d" -}}\n  body\n{{- end -}}\n[{{ template "d" }}]', '[body]'],
   ['{{ define "T" }}<{{ . }}>{{ end }}{{ template "T" .A }}{{ template "T" 5 }}{{ template "T" }}', '<x><5><<no value>>'],
   ['{{ block "B" .A }}default {{ . }}{{ end }}', 'default x'],
   ['{{ define "T" }}{{ $ }}{{ end }}{{ $y := 1 }}{{ template "T" .F }}', '2.5'],
