@@ -2,36 +2,19 @@
 // rank's GPU, dark slate when idle to bright cyan when busy, background where no sample fell. A rank
 // that went silent gets a red tick at its last line, so "dark in the activity strip, bright here" (a
 // rank stuck while its GPU spins, the NCCL-deadlock signature) reads at a glance.
-import { useEffect, useRef } from 'react';
 import { LEVEL_COLOURS } from '../charts/palette.ts';
-import { STRIP_LABEL_PX } from './ActivityStrip.tsx';
 import { utilizationColour, type GpuGrid } from './run-data.ts';
+import { ROW_PX, STRIP_LABEL_PX, useStripCanvas } from './strip-canvas.ts';
 
-const ROW_PX = 14;
 const NO_SAMPLE_COLOUR = '#161b24';
 /** At or above this a cell counts as busy (the verdict's threshold). */
 const BUSY_PERCENT = 80;
 const IDLE_PERCENT = 10;
 
 export default function GpuStrip({ grid, silentSinceS }: { grid: GpuGrid; silentSinceS: Map<number, number> }) {
-  const canvas = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    const element = canvas.current;
-    if (!element) return;
-    const draw = () => {
-      const widthPx = Math.max(element.parentElement?.clientWidth ?? 600, 300);
-      const heightPx = grid.rows.length * ROW_PX + 18;
-      const ratio = window.devicePixelRatio || 1;
-      element.width = widthPx * ratio;
-      element.height = heightPx * ratio;
-      element.style.width = `${widthPx}px`;
-      element.style.height = `${heightPx}px`;
-      const context = element.getContext('2d')!;
-      context.scale(ratio, ratio);
-      context.clearRect(0, 0, widthPx, heightPx);
-      const cellPx = (widthPx - STRIP_LABEL_PX) / grid.buckets;
-      context.font = '11px monospace';
-      context.textBaseline = 'middle';
+  const canvas = useStripCanvas(
+    { rows: grid.rows.length, buckets: grid.buckets, startS: grid.startS, stepS: grid.stepS },
+    (context, cellPx) => {
       grid.rows.forEach((row, index) => {
         const y = index * ROW_PX;
         const silentS = silentSinceS.get(row.rank);
@@ -49,19 +32,9 @@ export default function GpuStrip({ grid, silentSinceS }: { grid: GpuGrid; silent
           }
         }
       });
-      context.fillStyle = '#9aa4b2';
-      const startText = new Date(grid.startS * 1000).toLocaleTimeString();
-      const endText = new Date((grid.startS + grid.stepS * (grid.buckets - 1)) * 1000).toLocaleTimeString();
-      context.textAlign = 'left';
-      context.fillText(startText, STRIP_LABEL_PX, grid.rows.length * ROW_PX + 9);
-      context.textAlign = 'right';
-      context.fillText(endText, widthPx - 2, grid.rows.length * ROW_PX + 9);
-    };
-    draw();
-    const observer = new ResizeObserver(draw);
-    if (element.parentElement) observer.observe(element.parentElement);
-    return () => observer.disconnect();
-  }, [grid, silentSinceS]);
+    },
+    [grid, silentSinceS],
+  );
   const cells = grid.cells.flat().filter((percent): percent is number => percent !== null);
   return (
     <div
