@@ -197,7 +197,8 @@ function readTarget(input: unknown, path: string, panel: JsonObject, kind: Panel
     legendFormat: optionalString(input, 'legendFormat', `${path}.`),
     instant: input.instant === true && input.range !== true,
     format,
-    interval: typeof input.interval === 'string' ? input.interval : '',
+    // Grafana's min interval: the query's own, else the panel's.
+    interval: typeof input.interval === 'string' && input.interval !== '' ? input.interval : typeof panel.interval === 'string' ? panel.interval : '',
   };
 }
 

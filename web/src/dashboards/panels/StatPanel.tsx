@@ -1,0 +1,25 @@
+// A stat panel: each series reduced to one number (Grafana's reducer), coloured by the thresholds.
+import type { DataPanel } from '../dashboard-types.ts';
+import { reduceSeries, thresholdColour, type PanelSeries } from '../panel-data.ts';
+import { formatUnit } from '../units.ts';
+
+export default function StatPanel({ panel, series, heightPx }: { panel: DataPanel; series: PanelSeries[]; heightPx: number }) {
+  const { unit, decimals, thresholds, reducer } = panel.display;
+  const shown = series.slice(0, 24);
+  const fontPx = Math.max(14, Math.min(heightPx * 0.55, 64) / Math.sqrt(Math.max(1, shown.length)));
+  return (
+    <div className="stat-panel" data-testid="stat-values">
+      {shown.map((one, index) => {
+        const value = reduceSeries(one.values, reducer);
+        return (
+          <div className="stat-item" key={`${one.name}/${index}`}>
+            <span className="stat-value" style={{ color: thresholdColour(value, thresholds), fontSize: fontPx }}>
+              {formatUnit(value, unit, { decimals })}
+            </span>
+            {shown.length > 1 && <span className="stat-name">{one.name}</span>}
+          </div>
+        );
+      })}
+    </div>
+  );
+}

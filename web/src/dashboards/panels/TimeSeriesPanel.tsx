@@ -1,0 +1,75 @@
+// A time series panel: one uPlot line per series over the dashboard's range, the y axis in the
+// panel's unit, and a compact legend under it (click a name to show only that series).
+import { useMemo, useState } from 'react';
+import type uPlot from 'uplot';
+import UPlotChart from '../../charts/UPlotChart.tsx';
+import { AXIS_STYLE, seriesColour } from '../../charts/palette.ts';
+import type { DataPanel } from '../dashboard-types.ts';
+import type { PanelSeries } from '../panel-data.ts';
+import type { QueryWindow } from '../dashboard-client.ts';
+import { formatUnit } from '../units.ts';
+
+const LEGEND_HEIGHT_PX = 22;
+
+/** One shared, sorted x array; a series without a point at some x gets null there (a gap). */
+export function alignPanelSeries(series: PanelSeries[]): [number[], ...Array<Array<number | null>>] {
+  const times = new Set<number>();
+  for (const one of series) for (const time of one.timesS) times.add(time);
+  const xs = [...times].sort((a, b) => a - b);
+  const position = new Map(xs.map((time, index) => [time, index]));
+  return [
+    xs,
+    ...series.map((one) => {
+      const column = new Array<number | null>(xs.length).fill(null);
+      one.timesS.forEach((time, index) => {
+        const value = one.values[index];
+        column[position.get(time)!] = value === null || value === undefined || !Number.isFinite(value) ? null : value;
+      });
+      return column;
+    }),
+  ];
+}
+
+export default function TimeSeriesPanel({ panel, series, window, heightPx }: { panel: DataPanel; series: PanelSeries[]; window: QueryWindow | undefined; heightPx: number }) {
+  const [solo, setSolo] = useState<string | null>(null);
+  const { unit, decimals, min, max } = panel.display;
+  const options = useMemo<Omit<uPlot.Options, 'width' | 'height'>>(
+    () => ({
+      series: [
+        {},
+        ...series.map((one, index) => ({
+          label: one.name,
+          stroke: seriesColour(index),
+          fill: `${seriesColour(index)}14`,
+          width: 1.5,
+          spanGaps: false,
+          show: solo === null || solo === one.name,
+          points: { show: one.values.length < 40 },
+          value: (_plot: uPlot, value: number | null) => formatUnit(value, unit, { decimals }),
+        })),
+      ],
+      axes: [AXIS_STYLE, { ...AXIS_STYLE, size: 64, values: (_plot: uPlot, ticks: number[]) => ticks.map((tick) => formatUnit(tick, unit, { decimals })) }],
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: {
+        x: window ? { time: true, range: (): uPlot.Range.MinMax => [window.startS, window.endS] } : { time: true },
+        y: { range: (_plot: uPlot, dataMin: number, dataMax: number): uPlot.Range.MinMax => [min ?? Math.min(0, dataMin ?? 0), max ?? (dataMax === dataMin ? (dataMax ?? 0) + 1 : dataMax)] },
+      },
+    }),
+    [series, window?.startS, window?.endS, unit, decimals, min, max, solo],
+  );
+  const data = useMemo(() => alignPanelSeries(series) as uPlot.AlignedData, [series]);
+  return (
+    <div className="ts-panel">
+      <UPlotChart options={options} data={data} heightPx={Math.max(60, heightPx - LEGEND_HEIGHT_PX)} testId="panel-chart" />
+      <div className="ts-legend" style={{ height: LEGEND_HEIGHT_PX }}>
+        {series.map((one, index) => (
+          <button key={`${one.refId}/${one.name}/${index}`} className={solo !== null && solo !== one.name ? 'ts-legend-item dim' : 'ts-legend-item'} onClick={() => setSolo(solo === one.name ? null : one.name)} title={one.name}>
+            <span className="swatch" style={{ background: seriesColour(index) }} />
+            {one.name}
+          </button>
+        ))}
+      </div>
+    </div>
+  );
+}
