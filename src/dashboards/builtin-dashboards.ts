@@ -145,7 +145,8 @@ function trainingRun(): JsonObject {
     'Training run',
     'Per rank: GPU utilization and SM activity, memory, power, temperature and interconnect throughput, beside the loss, throughput and step time read from the logs and the run’s error lines. Ranks whose GPU idles while the others work show red.',
     ['training', 'gpu'],
-    [queryVariable('run_id', 'Run', 'label_values(DCGM_FI_DEV_GPU_UTIL, run_id)', { sort: 2 }), queryVariable('rank', 'Rank', 'label_values(DCGM_FI_DEV_GPU_UTIL{run_id="$run_id"}, rank)', { multi: true }), { ...queryVariable('host', 'Host', 'label_values(DCGM_FI_DEV_GPU_UTIL{run_id="$run_id"}, host)', { multi: true }), hide: 2 }],
+    [queryVariable('run_id', 'Run', 'label_values(DCGM_FI_DEV_GPU_UTIL, run_id)', { sort: 2 }), queryVariable('rank', 'Rank', 'label_values(DCGM_FI_DEV_GPU_UTIL{run_id="$run_id"}, rank)', { multi: true }), // All hosts means the run's hosts, not `.*`: the InfiniBand panel has no run label to narrow by.
+      { ...queryVariable('host', 'Host', 'label_values(DCGM_FI_DEV_GPU_UTIL{run_id="$run_id"}, host)', { multi: true }), allValue: null, hide: 2 }],
     [
       row(next(), 'Is every GPU busy?', 0),
       panel(next(), { type: 'stat', title: 'Ranks with a GPU', at: [0, 1, 4, 4], queries: [{ expr: 'count(max by (rank) (DCGM_FI_DEV_GPU_UTIL{run_id="$run_id"}))', instant: true }], thresholds: ['blue'] }),
@@ -193,10 +194,10 @@ function inference(): JsonObject {
       panel(next(), { type: 'timeseries', title: 'Inter-token latency', at: [8, 1, 8, 8], queries: quantiles(`${rate('vllm:inter_token_latency_seconds_bucket')} or ${rate('vllm:time_per_output_token_seconds_bucket')}`), unit: 's', min: 0 }),
       panel(next(), { type: 'timeseries', title: 'End-to-end request latency', at: [16, 1, 8, 8], queries: quantiles(rate('vllm:e2e_request_latency_seconds_bucket')), unit: 's', min: 0 }),
       panel(next(), { type: 'heatmap', title: 'Time to first token, distribution', at: [0, 9, 12, 8], queries: [{ expr: `sum by (le) (increase(vllm:time_to_first_token_seconds_bucket{${MODEL}}[$__rate_interval]))`, legendFormat: '{{le}}', format: 'heatmap' }], unit: 's' }),
-      panel(next(), { type: 'stat', title: 'TTFT p90, last 5 minutes', at: [12, 9, 4, 4], queries: [{ expr: `histogram_quantile(0.9, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{${MODEL}}[5m])))`, instant: true }], unit: 's', thresholds: ['green', [0.5, 'orange'], [2, 'red']], decimals: 3 }),
+      panel(next(), { type: 'stat', title: 'TTFT p90, last 5 minutes', at: [12, 9, 4, 4], queries: [{ expr: `histogram_quantile(0.9, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{${MODEL}}[5m])))`, instant: true }], unit: 's', thresholds: ['green', [0.5, 'orange'], [2, 'red']] }),
       panel(next(), { type: 'stat', title: 'Requests finished, last 5 minutes', at: [16, 9, 4, 4], queries: [{ expr: `sum(increase(vllm:request_success_total{${MODEL}}[5m]))`, instant: true }], thresholds: ['blue'], decimals: 0 }),
       panel(next(), { type: 'gauge', title: 'KV-cache usage', at: [20, 9, 4, 8], queries: [{ expr: `100 * max(vllm:kv_cache_usage_perc{${MODEL}} or vllm:gpu_cache_usage_perc{${MODEL}})`, instant: true }], unit: 'percent', min: 0, max: 100, thresholds: ['green', [80, 'orange'], [95, 'red']], decimals: 0 }),
-      panel(next(), { type: 'bargauge', title: 'Finish reasons, last hour', at: [12, 13, 8, 4], queries: [{ expr: `sum by (finished_reason) (increase(vllm:request_success_total{${MODEL}}[1h]))`, legendFormat: '{{finished_reason}}', instant: true }], thresholds: ['blue'], decimals: 0 }),
+      panel(next(), { type: 'bargauge', title: 'Finish reasons, last hour', at: [12, 13, 8, 4], queries: [{ expr: `sum by (finished_reason) (increase(vllm:request_success_total{${MODEL}}[1h]))`, legendFormat: '{{finished_reason}}', instant: true }], thresholds: ['blue'] }),
       row(next(), 'Load', 17),
       panel(next(), { type: 'timeseries', title: 'Requests running and waiting', at: [0, 18, 8, 8], queries: [{ expr: `sum(vllm:num_requests_running{${MODEL}})`, legendFormat: 'running' }, { expr: `sum(vllm:num_requests_waiting{${MODEL}})`, legendFormat: 'waiting' }], min: 0 }),
       panel(next(), { type: 'timeseries', title: 'KV-cache usage', at: [8, 18, 8, 8], queries: [{ expr: `100 * max by (model_name) (vllm:kv_cache_usage_perc{${MODEL}} or vllm:gpu_cache_usage_perc{${MODEL}})`, legendFormat: '{{model_name}}' }], unit: 'percent', min: 0, max: 100 }),

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { filterByRegex, formatDurationS, interpolate, legendName, parseIntervalS, parseVariableQuery, sortValues, type VariableState } from '../../web/src/dashboards/interpolate.ts';
 import { formatUnit } from '../../web/src/dashboards/units.ts';
-import { heatmapFromBuckets, reduceSeries, stepFor, thresholdColour, type PanelSeries } from '../../web/src/dashboards/panel-data.ts';
+import { heatmapFromBuckets, reduceSeries, stepFor, thresholdColour, trimEmptyBuckets, type PanelSeries } from '../../web/src/dashboards/panel-data.ts';
 import { layoutPanels } from '../../web/src/dashboards/grid-layout.ts';
 import type { PanelView, VariableView } from '../../web/src/dashboards/dashboard-types.ts';
 
@@ -112,6 +112,8 @@ test('histogram buckets become per-bucket heatmap cells, sorted by le with +Inf 
     [4, 11],
   ]);
   assert.equal(heatmap.maxCount, 11);
+  const sparse = heatmapFromBuckets(['0.1', '0.2', '0.5', '1', '2', '5', '+Inf'].map((le, index) => bucket(le, index < 2 ? [0, 0] : index === 2 ? [3, 6] : [5, 9])));
+  assert.deepEqual(trimEmptyBuckets(sparse).upperBounds, [0.2, 0.5, 1, 2], 'one empty bucket kept below the first used and above the last');
 });
 
 test('steps: about one point per 25 px, rounded, never under the min interval', () => {

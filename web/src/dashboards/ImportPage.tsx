@@ -54,7 +54,10 @@ export default function ImportPage({ onImported, onCancel }: { onImported(uid: s
           }}
         />
       </label>
-      <textarea className="import-text" value={text} onChange={(event) => setText(event.target.value)} placeholder='{"title": "…", "panels": […]}' spellCheck={false} data-testid="dashboard-import-text" />
+      <textarea className="import-text" value={text} onChange={(event) => {
+          setText(event.target.value);
+          setError(null);
+        }} placeholder='{"title": "…", "panels": […]}' spellCheck={false} data-testid="dashboard-import-text" />
       <div className="import-actions">
         <label>
           <input type="checkbox" checked={overwrite} onChange={(event) => setOverwrite(event.target.checked)} /> Replace a dashboard with the same uid

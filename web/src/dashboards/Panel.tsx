@@ -52,8 +52,8 @@ export default function Panel({ panel, context }: { panel: PanelView; context: P
           {panel.title || '\u00a0'}
         </span>
         {panel.description !== '' && (
-          <span className="dash-panel-info" title={panel.description}>
-            ⓘ
+          <span className="dash-panel-info" title={panel.description} aria-label={panel.description}>
+            i
           </span>
         )}
       </header>

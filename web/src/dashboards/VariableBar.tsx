@@ -62,7 +62,7 @@ export default function VariableBar({ states, errors, onSelect }: { states: Map<
         const { variable } = state;
         const error = errors.get(variable.name);
         return (
-          <label className="var-field" key={variable.name}>
+          <div className="var-field" key={variable.name}>
             <span className="var-label">{variable.label}</span>
             {variable.kind === 'textbox' ? (
               <TextboxPicker state={state} onChange={(values) => onSelect(variable.name, values)} />
@@ -84,7 +84,7 @@ export default function VariableBar({ states, errors, onSelect }: { states: Map<
                 ⚠
               </span>
             )}
-          </label>
+          </div>
         );
       })}
     </div>

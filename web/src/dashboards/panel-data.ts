@@ -162,3 +162,18 @@ export function heatmapFromBuckets(series: PanelSeries[]): HeatmapData {
   );
   return { timesS, upperBounds: withBound.map((entry) => entry.le), counts, maxCount };
 }
+
+/**
+ * Drops the buckets below the lowest and above the highest one that ever holds an observation
+ * (keeping one empty bucket each side), so a histogram declared up to hours does not squeeze the
+ * milliseconds where its observations are into a sliver.
+ */
+export function trimEmptyBuckets(heatmap: HeatmapData): HeatmapData {
+  const used = heatmap.counts.map((row) => row.some((count) => count > 0));
+  const first = used.indexOf(true);
+  if (first < 0) return heatmap;
+  const last = used.lastIndexOf(true);
+  const from = Math.max(0, first - 1);
+  const to = Math.min(heatmap.counts.length, last + 2);
+  return { ...heatmap, upperBounds: heatmap.upperBounds.slice(from, to), counts: heatmap.counts.slice(from, to) };
+}

@@ -91,6 +91,11 @@ export function useVariables(view: DashboardView | undefined, macros: Macros, wi
   }, [view, selections, window.startS === 0 ? 0 : Math.floor(window.startS / 60), Math.floor(window.endS / 60)]);
 
   const select = useCallback((name: string, values: string[]) => {
+    // Shown at once; the choices below it are looked up again by the effect.
+    setStates((previous) => {
+      const state = previous?.get(name);
+      return previous === undefined || state === undefined ? previous : new Map(previous).set(name, { ...state, selected: values });
+    });
     setSelections((previous) => {
       const next = new Map(previous);
       next.set(name, values);

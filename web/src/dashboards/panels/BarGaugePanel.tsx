@@ -16,6 +16,7 @@ export default function BarGaugePanel({ panel, series }: { panel: DataPanel; ser
         const fraction = row.value === null ? 0 : Math.min(1, Math.max(0, (row.value - min) / (max - min || 1)));
         const colour = thresholdColour(row.value, thresholds);
         return (
+          // display: contents: the name column is as wide as the longest name across all rows.
           <div className="bargauge-row" key={`${row.name}/${index}`} data-testid="bargauge-row">
             <span className="bargauge-name" title={row.name}>
               {row.name}

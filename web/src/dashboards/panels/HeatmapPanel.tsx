@@ -2,7 +2,7 @@
 // each cell shaded by the observations in that bucket and step. Drawn on a canvas sized to the panel.
 import { useEffect, useMemo, useRef } from 'react';
 import type { DataPanel } from '../dashboard-types.ts';
-import { heatmapFromBuckets, type PanelSeries } from '../panel-data.ts';
+import { heatmapFromBuckets, trimEmptyBuckets, type PanelSeries } from '../panel-data.ts';
 import { formatUnit } from '../units.ts';
 
 const AXIS_LEFT_PX = 64;
@@ -20,7 +20,7 @@ function shade(fraction: number): string {
 
 export default function HeatmapPanel({ panel, series, heightPx }: { panel: DataPanel; series: PanelSeries[]; heightPx: number }) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const heatmap = useMemo(() => heatmapFromBuckets(series), [series]);
+  const heatmap = useMemo(() => trimEmptyBuckets(heatmapFromBuckets(series)), [series]);
   const unit = panel.display.unit === '' ? 's' : panel.display.unit;
 
   useEffect(() => {

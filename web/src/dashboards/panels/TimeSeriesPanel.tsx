@@ -40,20 +40,32 @@ export default function TimeSeriesPanel({ panel, series, window, heightPx }: { p
         ...series.map((one, index) => ({
           label: one.name,
           stroke: seriesColour(index),
-          fill: `${seriesColour(index)}14`,
+          // A light fill reads well under a few lines; under many it turns into a muddy block.
+          ...(series.length <= 3 ? { fill: `${seriesColour(index)}14` } : {}),
           width: 1.5,
           spanGaps: false,
           show: solo === null || solo === one.name,
-          points: { show: one.values.length < 40 },
+          points: { show: one.values.length < 12 },
           value: (_plot: uPlot, value: number | null) => formatUnit(value, unit, { decimals }),
         })),
       ],
-      axes: [AXIS_STYLE, { ...AXIS_STYLE, size: 64, values: (_plot: uPlot, ticks: number[]) => ticks.map((tick) => formatUnit(tick, unit, { decimals })) }],
+      axes: [
+        AXIS_STYLE,
+        {
+          ...AXIS_STYLE,
+          // As wide as the longest tick label ("68.6 GiB", "1.5 k req/s"), about 7 px a character.
+          size: (_plot: uPlot, values: string[] | undefined) => Math.max(40, ...(values ?? []).map((text) => text.length * 7.5 + 24)),
+          // Whole-number panels (counts of GPUs, errors) get whole-number ticks, not 0.5 steps rounded twice.
+          ...(decimals === 0 ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000] } : {}),
+          values: (_plot: uPlot, ticks: number[]) => ticks.map((tick) => formatUnit(tick, unit, { decimals })),
+        },
+      ],
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: window ? { time: true, range: (): uPlot.Range.MinMax => [window.startS, window.endS] } : { time: true },
-        y: { range: (_plot: uPlot, dataMin: number, dataMax: number): uPlot.Range.MinMax => [min ?? Math.min(0, dataMin ?? 0), max ?? (dataMax === dataMin ? (dataMax ?? 0) + 1 : dataMax)] },
+        // Grafana's auto range unless the panel pins min or max (a loss curve should not be squashed onto 0).
+        y: min === undefined && max === undefined ? {} : { range: (_plot: uPlot, dataMin: number, dataMax: number): uPlot.Range.MinMax => [min ?? dataMin, max ?? (dataMax === dataMin ? (dataMax ?? 0) + 1 : dataMax)] },
       },
     }),
     [series, window?.startS, window?.endS, unit, decimals, min, max, solo],
