@@ -56,6 +56,8 @@ export function usePanelData(panel: DataPanel, context: PanelContext): PanelData
           streams.push(...result.value.streams);
         } else errors.push(`${panel.targets[index]!.refId}: ${(result.reason as Error).message}`);
       });
+      // Legends, bars and table rows in a stable, natural order (rank 2 before rank 10), per query.
+      series.sort((a, b) => a.refId.localeCompare(b.refId) || a.name.localeCompare(b.name, undefined, { numeric: true }));
       setData({ loading: false, series, streams, errors, window });
     });
     return () => controller.abort();
