@@ -272,7 +272,7 @@ function readVariables(json: JsonObject, inputs: Map<string, string>): VariableV
     if (typeof input.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(input.name)) throw new DashboardError(`${path}.name`, `a variable needs a name of letters, digits and _, got ${JSON.stringify(input.name)}`);
     const kind = VARIABLE_KINDS.find((candidate) => candidate === input.type);
     if (kind === undefined) return; // ad hoc filters, system variables: not templated here
-    const query = isObject(input.query) ? (typeof input.query.query === 'string' ? input.query.query : '') : typeof input.query === 'string' ? input.query : '';
+    const query = isObject(input.query) ? objectQuery(input.query) : typeof input.query === 'string' ? input.query : '';
     const current = isObject(input.current) ? input.current.value : undefined;
     const currentValues = Array.isArray(current) ? current.filter((value): value is string => typeof value === 'string') : typeof current === 'string' ? [current] : [];
     const options = Array.isArray(input.options) ? input.options.filter(isObject).map((option) => option.value).filter((value): value is string => typeof value === 'string') : [];
@@ -294,6 +294,18 @@ function readVariables(json: JsonObject, inputs: Map<string, string>): VariableV
     });
   });
   return variables;
+}
+
+/**
+ * The query of a variable saved as an object: Prometheus' editor keeps `{query}`; Loki's keeps
+ * `{type: 1, label, stream}` (label values), `{type: 0}` (label names).
+ */
+function objectQuery(query: JsonObject): string {
+  if (typeof query.query === 'string') return query.query;
+  const stream = typeof query.stream === 'string' && query.stream.trim() !== '' ? query.stream.trim() : undefined;
+  if (typeof query.label === 'string' && query.label !== '') return stream === undefined ? `label_values(${query.label})` : `label_values(${stream}, ${query.label})`;
+  if (query.type === 0) return stream === undefined ? 'label_names()' : `label_names(${stream})`;
+  return '';
 }
 
 function variableDatasource(reference: unknown, context: ReadContext): DatasourceType {

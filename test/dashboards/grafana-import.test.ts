@@ -69,7 +69,7 @@ test('each panel of a Grafana dashboard becomes a kind we draw, or unsupported i
   assert.deepEqual(logs.problems, ['query B: data source type "influxdb" is not supported here (prometheus and loki are)'], 'a query we cannot run is said, not dropped');
 });
 
-test('template variables: data source, label_values query, custom; ad hoc filters are not templated', () => {
+test('template variables: data source, label_values query (Prometheus and Loki editor forms), custom; ad hoc filters are not templated', () => {
   const view = dashboardView(fixture());
   assert.deepEqual(
     view.variables.map((variable) => [variable.name, variable.kind, variable.datasource, variable.query, variable.hidden]),
@@ -77,6 +77,7 @@ test('template variables: data source, label_values query, custom; ad hoc filter
       ['ds', 'datasource', 'prometheus', 'prometheus', true],
       ['host', 'query', 'prometheus', 'label_values(DCGM_FI_DEV_GPU_UTIL, Hostname)', false],
       ['window', 'custom', undefined, '5m,15m,1h', false],
+      ['log_host', 'query', 'loki', 'label_values({job="kernel"}, host)', false],
     ],
   );
   const host = view.variables[1]!;

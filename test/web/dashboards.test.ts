@@ -4,7 +4,8 @@
 // Cluster) drawn with data. Screenshots go to test-artifacts/web/dashboards-*.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { launchChromium, type Chromium } from './chromium.ts';
@@ -101,6 +102,7 @@ test('import a Grafana dashboard by pasting its JSON: supported panels draw, oth
   assert.match((await panel('Hottest GPU').textContent()) ?? '', /°C/);
   assert.ok(Number(await panel('Request latency').getByTestId('heatmap').getAttribute('data-max-count')) > 0, 'the heatmap has observations');
   assert.ok((await panel('XID errors').locator('tbody tr').count()) >= 1);
+  assert.deepEqual(await page.getByTestId('var-log_host').locator('option').allTextContents(), ['All', 'node-1'], 'a Loki label_values variable');
   assert.match((await panel('Kernel XID lines').getByTestId('logs-panel-row').first().textContent()) ?? '', /Xid .*79/);
   assert.match((await panel('Kernel XID lines').getByTestId('panel-problem').textContent()) ?? '', /data source type "influxdb" is not supported/);
   assert.deepEqual(await noDataPanels(), []);
@@ -113,6 +115,32 @@ test('import a Grafana dashboard by pasting its JSON: supported panels draw, oth
   const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, unknown>;
   const original = JSON.parse(FIXTURE) as Record<string, unknown>;
   assert.deepEqual({ ...exported, id: original.id, version: original.version }, original, 'the export is the imported JSON, unknown fields included');
+});
+
+test('import by uploading the file Grafana exported; the same uid again is refused until replace is ticked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rankscope-dashboard-upload-'));
+  try {
+    const file = join(dir, 'gpu-nodes-copy.json');
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(FIXTURE) as Record<string, unknown>), uid: 'gpu-nodes-copy', title: 'GPU nodes (copy)' }));
+    await page.goto(`${server.url}/?view=dashboards&import=1`);
+    await page.getByTestId('dashboard-import-file').setInputFiles(file);
+    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-import-text"]').value.includes('gpu-nodes-copy')`, null, { timeout: WAIT_MS });
+    await page.getByTestId('dashboard-import-submit').click();
+    await page.getByTestId('dashboard-title').getByText('GPU nodes (copy)').waitFor();
+
+    await page.goto(`${server.url}/?view=dashboards&import=1`);
+    await page.getByTestId('dashboard-import-file').setInputFiles(file);
+    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-import-text"]').value.length > 0`, null, { timeout: WAIT_MS });
+    await page.getByTestId('dashboard-import-submit').click();
+    assert.match((await page.getByTestId('dashboard-import-error').textContent()) ?? '', /a dashboard with uid "gpu-nodes-copy" exists already/);
+    await page.getByLabel('Replace a dashboard with the same uid').check();
+    await page.getByTestId('dashboard-import-submit').click();
+    await page.getByTestId('dashboard-page').waitFor();
+    await page.goto(`${server.url}/?view=dashboards`);
+    await page.getByTestId('dashboard-entry').filter({ hasText: 'GPU nodes (copy)' }).getByText('v2,', { exact: false }).waitFor();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('Training run: every rank’s GPU beside the loss from the logs; the idle rank stands out', async () => {
