@@ -201,9 +201,14 @@ test('Cluster: nodes, GPUs, busy and idle GPUs by run, XID errors and throttling
   const busy = panel('Busy GPUs by run').getByTestId('bargauge-row');
   assert.deepEqual((await busy.allTextContents()).sort(), ['run-bert-ft4', 'run-llama-7b7']);
   assert.deepEqual(await panel('Idle GPUs by run').getByTestId('bargauge-row').allTextContents(), ['run-llama-7b1']);
-  assert.equal(await panel('GPUs').locator('tbody tr').count(), 16);
+  assert.equal(await panel('Every GPU, its run and rank').locator('tbody tr').count(), 16);
   assert.deepEqual(await panel('Throttled GPUs by host and reason').locator('.ts-legend-item').allTextContents(), ['node-1 hw_thermal_slowdown']);
   assert.deepEqual(await panel('GPUs with XID errors by host').locator('.ts-legend-item').allTextContents(), ['node-1']);
   assert.deepEqual(await noDataPanels(), []);
   await screenshot('05-cluster');
+  // Auto refresh: a GPU that starts reporting shows up without a reload.
+  await page.getByTestId('auto-refresh').selectOption('5s');
+  assert.equal(new URL(page.url()).searchParams.get('refresh'), '5s');
+  await remoteWrite(server.url, [{ labels: { __name__: 'DCGM_FI_DEV_GPU_UTIL', job: 'rankscope-agent', host: 'node-4', gpu: '0' }, samples: [{ timestampMs: Date.now(), value: 0 }] }]);
+  await page.waitForFunction(`document.querySelector('[data-panel-title="GPUs"] [data-testid="stat-values"]').textContent.trim() === '17'`, null, { timeout: WAIT_MS });
 });

@@ -25,7 +25,7 @@ export default function DashboardList({ onOpen, onImport }: { onOpen(uid: string
             <tr>
               <th>Title</th>
               <th>Tags</th>
-              <th className="numeric">Panels</th>
+              <th className="dash-numeric">Panels</th>
               <th>Saved</th>
             </tr>
           </thead>
@@ -42,18 +42,18 @@ export default function DashboardList({ onOpen, onImport }: { onOpen(uid: string
                   >
                     {entry.title}
                   </a>
-                  {entry.builtIn && <span className="tag">built-in</span>}
+                  {entry.builtIn && <span className="dash-tag">built-in</span>}
                 </td>
                 <td>
                   {entry.tags
                     .filter((tag) => tag !== 'rankscope')
                     .map((tag) => (
-                      <span className="tag" key={tag}>
+                      <span className="dash-tag" key={tag}>
                         {tag}
                       </span>
                     ))}
                 </td>
-                <td className="numeric">{entry.panels}</td>
+                <td className="dash-numeric">{entry.panels}</td>
                 <td className="muted">{entry.builtIn ? 'built in' : entry.updatedMs !== undefined ? `v${entry.version}, ${new Date(entry.updatedMs).toLocaleString()}` : `v${entry.version}`}</td>
               </tr>
             ))}

@@ -98,11 +98,11 @@ function Loaded({ view, meta, onDeleted }: { view: DashboardView; meta: Dashboar
         <h1 className="dashboard-title" data-testid="dashboard-title" title={view.description}>
           {view.title}
         </h1>
-        {meta.builtIn && <span className="tag">built-in</span>}
+        {meta.builtIn && <span className="dash-tag">built-in</span>}
         {view.tags
           .filter((tag) => tag !== 'rankscope')
           .map((tag) => (
-            <span className="tag" key={tag}>
+            <span className="dash-tag" key={tag}>
               {tag}
             </span>
           ))}

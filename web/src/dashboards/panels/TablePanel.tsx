@@ -17,7 +17,7 @@ export default function TablePanel({ panel, series }: { panel: DataPanel; series
             {columns.map((name) => (
               <th key={name}>{name}</th>
             ))}
-            <th className="numeric">Value</th>
+            <th className="dash-numeric">Value</th>
           </tr>
         </thead>
         <tbody>
@@ -28,7 +28,7 @@ export default function TablePanel({ panel, series }: { panel: DataPanel; series
                 {columns.map((name) => (
                   <td key={name}>{one.labels[name] ?? ''}</td>
                 ))}
-                <td className="numeric" style={coloured ? { color: thresholdColour(value, thresholds) } : undefined}>
+                <td className="dash-numeric" style={coloured ? { color: thresholdColour(value, thresholds) } : undefined}>
                   {formatUnit(value, unit, { decimals })}
                 </td>
               </tr>

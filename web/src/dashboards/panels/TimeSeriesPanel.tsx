@@ -77,7 +77,7 @@ export default function TimeSeriesPanel({ panel, series, window, heightPx }: { p
       <div className="ts-legend" style={{ height: LEGEND_HEIGHT_PX }}>
         {series.map((one, index) => (
           <button key={`${one.refId}/${one.name}/${index}`} className={solo !== null && solo !== one.name ? 'ts-legend-item dim' : 'ts-legend-item'} onClick={() => setSolo(solo === one.name ? null : one.name)} title={one.name}>
-            <span className="swatch" style={{ background: seriesColour(index) }} />
+            <span className="ts-swatch" style={{ background: seriesColour(index) }} />
             {one.name}
           </button>
         ))}
