@@ -161,6 +161,18 @@ test('Training run: every rank’s GPU beside the loss from the logs; the idle r
   assert.deepEqual(await noDataPanels(), []);
   await screenshot('03-training-run');
 
+  // Hovering a chart lists every rank's value at that time, highest first: the idle rank comes last.
+  const over = panel('GPU utilization per rank').locator('.u-over');
+  const box = (await over.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.95, box.y + box.height / 2);
+  const tooltip = panel('GPU utilization per rank').getByTestId('panel-tooltip');
+  await tooltip.waitFor();
+  const tooltipRows = await tooltip.locator('.ts-tooltip-row').allTextContents();
+  assert.equal(tooltipRows.length, 8);
+  assert.match(tooltipRows[7]!, new RegExp(`^rank ${IDLE_RANK}\\d%$`));
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboards-03b-tooltip.png'), clip: { x: box.x - 80, y: box.y - 40, width: box.width + 100, height: box.height + 80 } });
+  await page.mouse.move(0, 0);
+
   // Narrow to two ranks: the URL carries the choice and the panels follow.
   await page.getByTestId('var-rank').click();
   await page.getByTestId('var-menu-rank').getByLabel('0', { exact: true }).check();

@@ -10,6 +10,23 @@ import type { QueryWindow } from '../dashboard-client.ts';
 import { formatUnit } from '../units.ts';
 
 const LEGEND_HEIGHT_PX = 22;
+const TOOLTIP_ROWS = 10;
+
+interface Hover {
+  /** Cursor position in the panel, px. */
+  leftPx: number;
+  topPx: number;
+  /** Index into the aligned x array. */
+  index: number;
+  /** Plot width, to flip the tooltip left of the cursor past the middle. */
+  widthPx: number;
+}
+
+function clockOf(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
 
 /** One shared, sorted x array; a series without a point at some x gets null there (a gap). */
 export function alignPanelSeries(series: PanelSeries[]): [number[], ...Array<Array<number | null>>] {
@@ -32,6 +49,7 @@ export function alignPanelSeries(series: PanelSeries[]): [number[], ...Array<Arr
 
 export default function TimeSeriesPanel({ panel, series, window, heightPx }: { panel: DataPanel; series: PanelSeries[]; window: QueryWindow | undefined; heightPx: number }) {
   const [solo, setSolo] = useState<string | null>(null);
+  const [hover, setHover] = useState<Hover | null>(null);
   const { unit, decimals, min, max } = panel.display;
   const options = useMemo<Omit<uPlot.Options, 'width' | 'height'>>(
     () => ({
@@ -62,6 +80,16 @@ export default function TimeSeriesPanel({ panel, series, window, heightPx }: { p
       ],
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
+      // A tooltip with every series' value at the cursor, as Grafana's "multi" tooltip.
+      hooks: {
+        setCursor: [
+          (plot: uPlot) => {
+            const { idx, left, top } = plot.cursor;
+            if (idx === null || idx === undefined || left === undefined || left < 0 || top === undefined) setHover(null);
+            else setHover({ leftPx: plot.over.offsetLeft + left, topPx: plot.over.offsetTop + top, index: idx, widthPx: plot.over.clientWidth + plot.over.offsetLeft });
+          },
+        ],
+      },
       scales: {
         x: window ? { time: true, range: (): uPlot.Range.MinMax => [window.startS, window.endS] } : { time: true },
         // Grafana's auto range unless the panel pins min or max (a loss curve should not be squashed onto 0).
@@ -71,9 +99,34 @@ export default function TimeSeriesPanel({ panel, series, window, heightPx }: { p
     [series, window?.startS, window?.endS, unit, decimals, min, max, solo],
   );
   const data = useMemo(() => alignPanelSeries(series) as uPlot.AlignedData, [series]);
+  const rows =
+    hover === null
+      ? []
+      : series
+          .map((one, index) => ({ name: one.name, colour: seriesColour(index), value: (data[index + 1] as Array<number | null>)[hover.index] ?? null }))
+          .filter((row) => row.value !== null && (solo === null || solo === row.name))
+          .sort((a, b) => (b.value ?? 0) - (a.value ?? 0));
+  const time = hover === null ? undefined : (data[0] as number[])[hover.index];
   return (
-    <div className="ts-panel">
+    <div className="ts-panel" onMouseLeave={() => setHover(null)}>
       <UPlotChart options={options} data={data} heightPx={Math.max(60, heightPx - LEGEND_HEIGHT_PX)} testId="panel-chart" />
+      {hover !== null && time !== undefined && rows.length > 0 && (
+        <div
+          className="ts-tooltip"
+          data-testid="panel-tooltip"
+          style={{ top: Math.max(0, hover.topPx - 10), ...(hover.leftPx > hover.widthPx / 2 ? { right: `calc(100% - ${hover.leftPx - 12}px)` } : { left: hover.leftPx + 12 }) }}
+        >
+          <div className="ts-tooltip-time">{clockOf(time)}</div>
+          {rows.slice(0, TOOLTIP_ROWS).map((row) => (
+            <div className="ts-tooltip-row" key={row.name}>
+              <span className="ts-swatch" style={{ background: row.colour }} />
+              <span className="ts-tooltip-name">{row.name}</span>
+              <span className="ts-tooltip-value">{formatUnit(row.value, unit, { decimals })}</span>
+            </div>
+          ))}
+          {rows.length > TOOLTIP_ROWS && <div className="muted">and {rows.length - TOOLTIP_ROWS} more</div>}
+        </div>
+      )}
       <div className="ts-legend" style={{ height: LEGEND_HEIGHT_PX }}>
         {series.map((one, index) => (
           <button key={`${one.refId}/${one.name}/${index}`} className={solo !== null && solo !== one.name ? 'ts-legend-item dim' : 'ts-legend-item'} onClick={() => setSolo(solo === one.name ? null : one.name)} title={one.name}>
