@@ -34,6 +34,8 @@ interface PanelSpec {
   reducer?: string;
   /** Minimum step (Grafana's panel `interval`). */
   interval?: string;
+  /** Time series: areas stacked on each other. */
+  stacked?: boolean;
 }
 
 function panel(id: number, spec: PanelSpec): JsonObject {
@@ -48,7 +50,7 @@ function panel(id: number, spec: PanelSpec): JsonObject {
     const [base, ...steps] = spec.thresholds;
     defaults.thresholds = { mode: 'absolute', steps: [{ color: base, value: null }, ...steps.map(([value, color]) => ({ color, value }))] };
   }
-  if (spec.type === 'timeseries') defaults.custom = { drawStyle: 'line', lineWidth: 1, fillOpacity: 8, showPoints: 'never', spanNulls: false };
+  if (spec.type === 'timeseries') defaults.custom = { drawStyle: 'line', lineWidth: 1, fillOpacity: spec.stacked === true ? 40 : 8, showPoints: 'never', spanNulls: false, stacking: { mode: spec.stacked === true ? 'normal' : 'none', group: 'A' } };
   const options: JsonObject =
     spec.type === 'logs'
       ? { showTime: true, wrapLogMessage: true, sortOrder: 'Descending', enableLogDetails: true, dedupStrategy: 'none' }
@@ -199,7 +201,7 @@ function inference(): JsonObject {
       panel(next(), { type: 'gauge', title: 'KV-cache usage', at: [20, 9, 4, 8], queries: [{ expr: `100 * max(vllm:kv_cache_usage_perc{${MODEL}} or vllm:gpu_cache_usage_perc{${MODEL}})`, instant: true }], unit: 'percent', min: 0, max: 100, thresholds: ['green', [80, 'orange'], [95, 'red']], decimals: 0 }),
       panel(next(), { type: 'bargauge', title: 'Finish reasons, last hour', at: [12, 13, 8, 4], queries: [{ expr: `sum by (finished_reason) (increase(vllm:request_success_total{${MODEL}}[1h]))`, legendFormat: '{{finished_reason}}', instant: true }], thresholds: ['blue'] }),
       row(next(), 'Load', 17),
-      panel(next(), { type: 'timeseries', title: 'Requests running and waiting', at: [0, 18, 8, 8], queries: [{ expr: `sum(vllm:num_requests_running{${MODEL}})`, legendFormat: 'running' }, { expr: `sum(vllm:num_requests_waiting{${MODEL}})`, legendFormat: 'waiting' }], min: 0 }),
+      panel(next(), { type: 'timeseries', title: 'Requests running and waiting (stacked)', at: [0, 18, 8, 8], queries: [{ expr: `sum(vllm:num_requests_running{${MODEL}})`, legendFormat: 'running' }, { expr: `sum(vllm:num_requests_waiting{${MODEL}})`, legendFormat: 'waiting' }], min: 0, stacked: true }),
       panel(next(), { type: 'timeseries', title: 'KV-cache usage', at: [8, 18, 8, 8], queries: [{ expr: `100 * max by (model_name) (vllm:kv_cache_usage_perc{${MODEL}} or vllm:gpu_cache_usage_perc{${MODEL}})`, legendFormat: '{{model_name}}' }], unit: 'percent', min: 0, max: 100 }),
       panel(next(), { type: 'timeseries', title: 'Tokens per second', at: [16, 18, 8, 8], queries: [{ expr: `sum(${rate('vllm:prompt_tokens_total')})`, legendFormat: 'prompt' }, { expr: `sum(${rate('vllm:generation_tokens_total')})`, legendFormat: 'generation' }], unit: 'short', min: 0 }),
       panel(next(), { type: 'logs', title: 'Server logs', logs: true, at: [0, 26, 24, 10], queries: [{ expr: '$log_selector' }] }),

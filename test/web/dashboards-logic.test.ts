@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { filterByRegex, formatDurationS, interpolate, legendName, parseIntervalS, parseVariableQuery, sortValues, type VariableState } from '../../web/src/dashboards/interpolate.ts';
 import { formatUnit } from '../../web/src/dashboards/units.ts';
-import { heatmapFromBuckets, reduceSeries, stepFor, thresholdColour, trimEmptyBuckets, type PanelSeries } from '../../web/src/dashboards/panel-data.ts';
+import { alignPanelSeries, heatmapFromBuckets, reduceSeries, stackColumns, stepFor, thresholdColour, trimEmptyBuckets, type PanelSeries } from '../../web/src/dashboards/panel-data.ts';
 import { layoutPanels } from '../../web/src/dashboards/grid-layout.ts';
 import type { PanelView, VariableView } from '../../web/src/dashboards/dashboard-types.ts';
 
@@ -114,6 +114,23 @@ test('histogram buckets become per-bucket heatmap cells, sorted by le with +Inf 
   assert.equal(heatmap.maxCount, 11);
   const sparse = heatmapFromBuckets(['0.1', '0.2', '0.5', '1', '2', '5', '+Inf'].map((le, index) => bucket(le, index < 2 ? [0, 0] : index === 2 ? [3, 6] : [5, 9])));
   assert.deepEqual(trimEmptyBuckets(sparse).upperBounds, [0.2, 0.5, 1, 2], 'one empty bucket kept below the first used and above the last');
+});
+
+test('series share one x array with gaps where a series has no point; stacking adds each on the ones before', () => {
+  const one = (refId: string, timesS: number[], values: Array<number | null>): PanelSeries => ({ name: refId, labels: {}, refId, timesS, values });
+  const aligned = alignPanelSeries([one('a', [10, 20, 30], [1, 2, 3]), one('b', [20, 40], [5, Infinity]), one('c', [10, 20, 30], [1, null, 1])]);
+  assert.deepEqual(aligned, [
+    [10, 20, 30, 40],
+    [1, 2, 3, null],
+    [null, 5, null, null],
+    [1, null, 1, null],
+  ]);
+  assert.deepEqual(stackColumns(aligned), [
+    [10, 20, 30, 40],
+    [1, 2, 3, null],
+    [null, 7, null, null],
+    [2, null, 4, null],
+  ]);
 });
 
 test('steps: about one point per 25 px, rounded, never under the min interval', () => {

@@ -197,7 +197,7 @@ test('Inference (vLLM): latency quantiles, load, KV cache, tokens, finish reason
   assert.ok(Number(await heatmap.getAttribute('data-max-count')) > 0);
   assert.match((await panel('KV-cache usage').first().textContent()) ?? '', /\d+%/);
   assert.deepEqual((await panel('Finish reasons, last hour').locator('.bargauge-name').allTextContents()).sort(), ['abort', 'length', 'stop']);
-  assert.deepEqual(await panel('Requests running and waiting').locator('.ts-legend-item').allTextContents(), ['running', 'waiting']);
+  assert.deepEqual(await panel('Requests running and waiting (stacked)').locator('.ts-legend-item').allTextContents(), ['running', 'waiting']);
   assert.deepEqual(await panel('Tokens per second').locator('.ts-legend-item').allTextContents(), ['prompt', 'generation']);
   assert.match((await panel('Server logs').textContent()) ?? '', /Avg prompt throughput/);
   assert.deepEqual(await noDataPanels(), []);

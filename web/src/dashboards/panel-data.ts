@@ -49,6 +49,44 @@ export function seriesFromVector(result: RawVectorSample[], refId: string, legen
   }));
 }
 
+/** One shared, sorted x array; a series without a point at some x gets null there (a gap). */
+export function alignPanelSeries(series: PanelSeries[]): [number[], ...Array<Array<number | null>>] {
+  const times = new Set<number>();
+  for (const one of series) for (const time of one.timesS) times.add(time);
+  const xs = [...times].sort((a, b) => a - b);
+  const position = new Map(xs.map((time, index) => [time, index]));
+  return [
+    xs,
+    ...series.map((one) => {
+      const column = new Array<number | null>(xs.length).fill(null);
+      one.timesS.forEach((time, index) => {
+        const value = one.values[index];
+        column[position.get(time)!] = value === null || value === undefined || !Number.isFinite(value) ? null : value;
+      });
+      return column;
+    }),
+  ];
+}
+
+/**
+ * Grafana's "normal" stacking: each series drawn on top of the ones before it (a missing point
+ * counts as 0 underneath, and stays a gap itself).
+ */
+export function stackColumns(aligned: [number[], ...Array<Array<number | null>>]): [number[], ...Array<Array<number | null>>] {
+  const [xs, ...columns] = aligned;
+  const running = new Array<number>(xs.length).fill(0);
+  return [
+    xs,
+    ...columns.map((column) =>
+      column.map((value, index) => {
+        if (value === null) return null;
+        running[index] = running[index]! + value;
+        return running[index]!;
+      }),
+    ),
+  ];
+}
+
 /** Grafana's reducers (fieldReducers) for the ones dashboards use; null when there is nothing to reduce. */
 export function reduceSeries(values: Array<number | null>, reducer: string): number | null {
   const present = values.filter((value): value is number => value !== null && !Number.isNaN(value));

@@ -5,7 +5,7 @@ import type uPlot from 'uplot';
 import UPlotChart from '../../charts/UPlotChart.tsx';
 import { AXIS_STYLE, seriesColour } from '../../charts/palette.ts';
 import type { DataPanel } from '../dashboard-types.ts';
-import type { PanelSeries } from '../panel-data.ts';
+import { alignPanelSeries, stackColumns, type PanelSeries } from '../panel-data.ts';
 import type { QueryWindow } from '../dashboard-client.ts';
 import { formatUnit } from '../units.ts';
 
@@ -28,29 +28,10 @@ function clockOf(seconds: number): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
-/** One shared, sorted x array; a series without a point at some x gets null there (a gap). */
-export function alignPanelSeries(series: PanelSeries[]): [number[], ...Array<Array<number | null>>] {
-  const times = new Set<number>();
-  for (const one of series) for (const time of one.timesS) times.add(time);
-  const xs = [...times].sort((a, b) => a - b);
-  const position = new Map(xs.map((time, index) => [time, index]));
-  return [
-    xs,
-    ...series.map((one) => {
-      const column = new Array<number | null>(xs.length).fill(null);
-      one.timesS.forEach((time, index) => {
-        const value = one.values[index];
-        column[position.get(time)!] = value === null || value === undefined || !Number.isFinite(value) ? null : value;
-      });
-      return column;
-    }),
-  ];
-}
-
 export default function TimeSeriesPanel({ panel, series, window, heightPx }: { panel: DataPanel; series: PanelSeries[]; window: QueryWindow | undefined; heightPx: number }) {
   const [solo, setSolo] = useState<string | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
-  const { unit, decimals, min, max } = panel.display;
+  const { unit, decimals, min, max, stacked } = panel.display;
   const options = useMemo<Omit<uPlot.Options, 'width' | 'height'>>(
     () => ({
       series: [
@@ -58,8 +39,9 @@ export default function TimeSeriesPanel({ panel, series, window, heightPx }: { p
         ...series.map((one, index) => ({
           label: one.name,
           stroke: seriesColour(index),
-          // A light fill reads well under a few lines; under many it turns into a muddy block.
-          ...(series.length <= 3 ? { fill: `${seriesColour(index)}14` } : {}),
+          // Stacked areas are filled; otherwise a light fill reads well under a few lines, and under
+          // many it turns into a muddy block.
+          ...(stacked ? { fill: `${seriesColour(index)}55` } : series.length <= 3 ? { fill: `${seriesColour(index)}14` } : {}),
           width: 1.5,
           spanGaps: false,
           show: solo === null || solo === one.name,
@@ -78,6 +60,8 @@ export default function TimeSeriesPanel({ panel, series, window, heightPx }: { p
           values: (_plot: uPlot, ticks: number[]) => ticks.map((tick) => formatUnit(tick, unit, { decimals })),
         },
       ],
+      // Each stacked area fills down to the one below it, not to zero.
+      ...(stacked ? { bands: series.slice(1).map((_one, index) => ({ series: [index + 2, index + 1] as [number, number] })) } : {}),
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       // A tooltip with every series' value at the cursor, as Grafana's "multi" tooltip.
@@ -96,17 +80,18 @@ export default function TimeSeriesPanel({ panel, series, window, heightPx }: { p
         y: min === undefined && max === undefined ? {} : { range: (_plot: uPlot, dataMin: number, dataMax: number): uPlot.Range.MinMax => [min ?? dataMin, max ?? (dataMax === dataMin ? (dataMax ?? 0) + 1 : dataMax)] },
       },
     }),
-    [series, window?.startS, window?.endS, unit, decimals, min, max, solo],
+    [series, window?.startS, window?.endS, unit, decimals, min, max, solo, stacked],
   );
-  const data = useMemo(() => alignPanelSeries(series) as uPlot.AlignedData, [series]);
+  const values = useMemo(() => alignPanelSeries(series), [series]);
+  const data = useMemo(() => (stacked ? stackColumns(values) : values) as uPlot.AlignedData, [values, stacked]);
   const rows =
     hover === null
       ? []
       : series
-          .map((one, index) => ({ name: one.name, colour: seriesColour(index), value: (data[index + 1] as Array<number | null>)[hover.index] ?? null }))
+          .map((one, index) => ({ name: one.name, colour: seriesColour(index), value: values[index + 1]![hover.index] ?? null }))
           .filter((row) => row.value !== null && (solo === null || solo === row.name))
           .sort((a, b) => (b.value ?? 0) - (a.value ?? 0));
-  const time = hover === null ? undefined : (data[0] as number[])[hover.index];
+  const time = hover === null ? undefined : values[0][hover.index];
   return (
     <div className="ts-panel" onMouseLeave={() => setHover(null)}>
       <UPlotChart options={options} data={data} heightPx={Math.max(60, heightPx - LEGEND_HEIGHT_PX)} testId="panel-chart" />
