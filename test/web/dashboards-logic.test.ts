@@ -8,6 +8,8 @@ import { formatUnit } from '../../web/src/dashboards/units.ts';
 import { alignPanelSeries, heatmapFromBuckets, reduceSeries, stackColumns, stepFor, thresholdColour, trimEmptyBuckets, type PanelSeries } from '../../web/src/dashboards/panel-data.ts';
 import { layoutPanels } from '../../web/src/dashboards/grid-layout.ts';
 import type { PanelView, VariableView } from '../../web/src/dashboards/dashboard-types.ts';
+import { parseExpr as parsePromql } from '../../src/promql/index.ts';
+import { parseExpr as parseLogql } from '../../src/logql/index.ts';
 
 function variable(name: string, options: Partial<VariableView> = {}): VariableView {
   return { name, label: name, kind: 'query', query: '', options: [], multi: false, includeAll: false, current: [], regex: '', sort: 0, hidden: false, ...options };
@@ -32,12 +34,17 @@ test('interpolation: single, All with and without allValue, multi values, format
     ['up{host=~"$host"}', 'up{host=~"(node-0|node\\\\.1)"}'],
     ['up{gpu=~"$gpu"}', 'up{gpu=~"(0|2)"}'],
     ['up{model_name=~"$model"}', 'up{model_name=~"meta-llama/Llama-3\\\\.1-8B"}'],
-    ['up{gpu=~"$none"}', 'up{gpu=~"(?!)"}'],
+    ['up{gpu=~"$none"}', 'up{gpu=~"[^\\\\s\\\\S]"}'],
     ['${gpu:csv} ${gpu:pipe} ${gpu:json} ${host:raw}', '0,2 0|2 ["0","2"] node-0,node.1'],
     ['rate(x[$__rate_interval]) [$__interval] [$__range] $__interval_ms $__range_s [$__auto]', 'rate(x[1m]) [15s] [1h] 15000 3600 [15s]'],
     ['$unknown stays', '$unknown stays'],
   ];
   for (const [input, expected] of cases) assert.equal(interpolate(input, states, macros), expected, input);
+  // What the substitutions produce is valid PromQL and LogQL (RE2 regexes: no lookahead).
+  for (const name of ['run_id', 'rank', 'host', 'gpu', 'model', 'none']) {
+    parsePromql(interpolate(`up{a=~"$${name}"}`, states, macros));
+    parseLogql(interpolate(`{job="x", a=~"$${name}"}`, states, macros));
+  }
   assert.equal(interpolate('[$__rate_interval]', states, { ...macros, intervalS: 120 }), '[135s]', 'step plus a scrape interval once the step passes 4 scrapes');
   assert.deepEqual([formatDurationS(90), formatDurationS(120), formatDurationS(7200), formatDurationS(0.2)], ['90s', '2m', '2h', '1s']);
   assert.deepEqual([parseIntervalS('15s'), parseIntervalS('>1m'), parseIntervalS('500ms'), parseIntervalS('x')], [15, 60, 0.5, undefined]);

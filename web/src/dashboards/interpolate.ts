@@ -100,8 +100,8 @@ function formatValue(state: VariableState, format: string | undefined): string {
       return values.length === 1 ? regexEscapeForQuery(values[0]!) : `(${values.map(regexEscapeForQuery).join('|')})`;
     default:
       if (!multi && !includeAll) return values[0] ?? '';
-      // Nothing to match: a regex that matches nothing rather than everything.
-      if (values.length === 0) return '(?!)';
+      // Nothing to match: a regex (RE2 has no lookahead) that matches nothing rather than everything.
+      if (values.length === 0) return '[^\\\\s\\\\S]';
       return values.length === 1 ? regexEscapeForQuery(values[0]!) : `(${values.map(regexEscapeForQuery).join('|')})`;
   }
 }
