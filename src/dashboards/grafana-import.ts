@@ -231,16 +231,26 @@ function resolveDatasource(reference: unknown, kind: PanelKind | undefined, cont
   return kind === 'logs' ? 'loki' : 'prometheus';
 }
 
+/**
+ * The field defaults: `fieldConfig.defaults`, or where Grafana 6.x–7.0 kept them, in
+ * `options.fieldOptions.defaults` (Grafana migrates those on load; so do we, without rewriting).
+ */
+function fieldDefaults(panel: JsonObject): JsonObject {
+  if (isObject(panel.fieldConfig) && isObject(panel.fieldConfig.defaults) && Object.keys(panel.fieldConfig.defaults).length > 0) return panel.fieldConfig.defaults;
+  const legacy = isObject(panel.options) && isObject(panel.options.fieldOptions) ? panel.options.fieldOptions : {};
+  return isObject(legacy.defaults) ? legacy.defaults : {};
+}
+
 function readThresholds(panel: JsonObject): Threshold[] {
-  const defaults = isObject(panel.fieldConfig) && isObject(panel.fieldConfig.defaults) ? panel.fieldConfig.defaults : {};
+  const defaults = fieldDefaults(panel);
   const thresholds = isObject(defaults.thresholds) && Array.isArray(defaults.thresholds.steps) ? defaults.thresholds.steps : [];
   return thresholds.filter(isObject).map((step) => ({ value: optionalNumber(step.value) ?? null, color: typeof step.color === 'string' ? step.color : 'green' }));
 }
 
 function readDisplay(panel: JsonObject): PanelDisplay {
-  const defaults = isObject(panel.fieldConfig) && isObject(panel.fieldConfig.defaults) ? panel.fieldConfig.defaults : {};
+  const defaults = fieldDefaults(panel);
   const options = isObject(panel.options) ? panel.options : {};
-  const reduce = isObject(options.reduceOptions) ? options.reduceOptions : {};
+  const reduce = isObject(options.reduceOptions) ? options.reduceOptions : isObject(options.fieldOptions) ? options.fieldOptions : {};
   const calcs = Array.isArray(reduce.calcs) ? reduce.calcs.filter((calc): calc is string => typeof calc === 'string') : [];
   const custom = isObject(defaults.custom) ? defaults.custom : {};
   const stacking = isObject(custom.stacking) ? custom.stacking : {};

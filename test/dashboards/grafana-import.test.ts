@@ -116,6 +116,24 @@ test('dashboards before schema 16 (rows[].panels with spans) are laid out on the
   assert.ok(single.kind === 'stat' && single.targets[0]!.datasource === 'loki', 'a data source named Loki is Loki');
 });
 
+test('Grafana 6.x–7.0 panels keep unit, min, max, thresholds and reducer in options.fieldOptions', () => {
+  const view = dashboardView({
+    title: 'old gauge',
+    panels: [
+      {
+        id: 1,
+        type: 'gauge',
+        gridPos: { x: 0, y: 0, w: 6, h: 8 },
+        options: { fieldOptions: { calcs: ['sum'], defaults: { unit: 'watt', min: 0, max: 2400, thresholds: { steps: [{ color: 'green', value: null }, { color: 'red', value: 2200 }] } } } },
+        targets: [{ expr: 'sum(DCGM_FI_DEV_POWER_USAGE)', refId: 'A' }],
+      },
+    ],
+  });
+  const gauge = view.panels[0]!;
+  assert.ok(gauge.kind === 'gauge');
+  assert.deepEqual([gauge.display.unit, gauge.display.min, gauge.display.max, gauge.display.reducer, gauge.display.thresholds.length], ['watt', 0, 2400, 'sum', 2]);
+});
+
 test('a dashboard we cannot read is refused with the JSON path of the problem', () => {
   const cases: Array<[input: unknown, message: RegExp]> = [
     [[], /^a dashboard is a JSON object$/],
