@@ -60,8 +60,9 @@ export default function HeatmapPanel({ panel, series, heightPx }: { panel: DataP
       for (let tick = 0; tick < ticks; tick++) {
         const index = Math.round((tick / (ticks - 1)) * (timesS.length - 1));
         const date = new Date(timesS[index]! * 1000);
-        const text = `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
-        context.fillText(text, Math.min(widthPx - 32, AXIS_LEFT_PX + index * cellWidth), heightPx - 4);
+        const withSeconds = timesS[timesS.length - 1]! - timesS[0]! < 600;
+        const text = `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}${withSeconds ? `:${String(date.getSeconds()).padStart(2, '0')}` : ''}`;
+        context.fillText(text, Math.min(widthPx - 50, AXIS_LEFT_PX + index * cellWidth), heightPx - 4);
       }
     };
     draw();
