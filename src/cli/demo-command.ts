@@ -78,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     `  Loki API:  ${demo.url}/loki/api/v1/  (Grafana and logcli work against it)`,
     `  alerts:    ${demo.url}/prometheus/api/v1/alerts  (training rule pack: tracebacks, OOM, NCCL, silent ranks; PromQL: an idle GPU)`,
     `  metrics:   ${demo.url}/api/v1/query  (PromQL; a Grafana Prometheus data source works against ${demo.url})`,
+    `  dashboards: ${demo.url}/?view=dashboards&uid=rankscope-training-run  (Training run per rank; also Cluster, and Inference over a simulated vLLM)`,
     `  data:      ${demo.dataDir}${options.dataDir === undefined ? ' (removed on exit)' : ''}`,
     '',
     'Try these queries in the UI, or with `rankscope query`:',

@@ -12,6 +12,7 @@ import { startServer } from '../server/server.ts';
 import { agentConfigSchema } from '../agent/config.ts';
 import { startAgent, type AgentHandle } from '../agent/agent.ts';
 import { startSimulatedRun, type SimulatedRun } from './simulated-run.ts';
+import { startSimulatedVllm } from './simulated-vllm.ts';
 
 const RANKSCOPE_BIN = fileURLToPath(new URL('../../bin/rankscope.js', import.meta.url));
 export const DEMO_JOB = 'demo-train';
@@ -159,6 +160,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     });
   };
   startRun();
+  // A vLLM server's metrics and logs beside the training run, for the built-in Inference dashboard.
+  const vllm = startSimulatedVllm({ serverUrl: server.url, seed: options.seed });
 
   return {
     url: server.url,
@@ -168,6 +171,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       stopped = true;
       clearTimeout(restartTimer);
       await current?.stop();
+      await vllm.stop();
       await runAgent.stop(3000);
       await server.close();
       if (temporary) rmSync(dataDir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 // What one simulated rank reports as metrics, the way a DCGM exporter and a training script's
-// Prometheus client would: GPU utilisation, memory used and temperature (DCGM field names), the
-// training loss it also prints, and step time. Samples are buffered and shipped to the server with
-// remote_write 1.0 about once a second, so metrics sit beside the logs in `rankscope demo` with no
-// scrape setup. Sending never blocks or fails the rank: a refused or lost batch is dropped.
+// Prometheus client would: GPU utilisation, SM activity, memory, power, temperature and PCIe
+// throughput (DCGM field names), the training loss it also prints, and step time. Samples are
+// buffered and shipped to the server with remote_write 1.0 about once a second, so metrics sit beside
+// the logs in `rankscope demo` (and its built-in dashboards) with no scrape setup. Sending never
+// blocks or fails the rank: a refused or lost batch is dropped.
 
 import type { Labels } from '../push/types.ts';
 import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } from '../push/remote-write-encode.ts';
@@ -18,6 +19,11 @@ const METADATA: RemoteWriteMetadata[] = [
   { family: 'DCGM_FI_DEV_GPU_UTIL', type: 'gauge', help: 'GPU utilization (in %).', unit: '' },
   { family: 'DCGM_FI_DEV_FB_USED', type: 'gauge', help: 'Framebuffer memory used (in MiB).', unit: '' },
   { family: 'DCGM_FI_DEV_GPU_TEMP', type: 'gauge', help: 'GPU temperature (in C).', unit: '' },
+  { family: 'DCGM_FI_DEV_FB_FREE', type: 'gauge', help: 'Framebuffer memory free (in MiB).', unit: '' },
+  { family: 'DCGM_FI_DEV_POWER_USAGE', type: 'gauge', help: 'Power draw (in W).', unit: '' },
+  { family: 'DCGM_FI_PROF_SM_ACTIVE', type: 'gauge', help: 'The ratio of cycles an SM has at least 1 warp assigned.', unit: '' },
+  { family: 'DCGM_FI_DEV_PCIE_RX_THROUGHPUT', type: 'gauge', help: 'PCIe rx throughput (in KB/s).', unit: '' },
+  { family: 'DCGM_FI_DEV_PCIE_TX_THROUGHPUT', type: 'gauge', help: 'PCIe tx throughput (in KB/s).', unit: '' },
   { family: 'train_loss', type: 'gauge', help: 'Training loss of the last step on this rank.', unit: '' },
   { family: 'train_step', type: 'gauge', help: 'Last finished optimizer step on this rank.', unit: '' },
   { family: 'train_step_duration_seconds', type: 'gauge', help: 'Wall-clock time of the last step on this rank.', unit: 'seconds' },
@@ -57,8 +63,15 @@ export class RankMetrics {
     // A healthy data-parallel rank keeps its GPU busy; the failing one idles as it dies.
     const utilization = values.failed ? 3 + this.random() * 4 : 86 + this.random() * 12;
     this.add('DCGM_FI_DEV_GPU_UTIL', this.gpuLabels, timestampMs, Math.round(utilization));
-    this.add('DCGM_FI_DEV_FB_USED', this.gpuLabels, timestampMs, Math.round(61_000 + Math.min(step, 50) * 180 + this.random() * 400));
+    const usedMiB = Math.round(61_000 + Math.min(step, 50) * 180 + this.random() * 400);
+    this.add('DCGM_FI_DEV_FB_USED', this.gpuLabels, timestampMs, usedMiB);
+    this.add('DCGM_FI_DEV_FB_FREE', this.gpuLabels, timestampMs, 81_559 - usedMiB);
     this.add('DCGM_FI_DEV_GPU_TEMP', this.gpuLabels, timestampMs, Math.round(62 + utilization / 8 + this.random() * 3));
+    // What the built-in Training run dashboard shows beside utilisation (src/dashboards/builtin-dashboards.ts).
+    this.add('DCGM_FI_DEV_POWER_USAGE', this.gpuLabels, timestampMs, Math.round(70 + utilization * 6.2 + this.random() * 20));
+    this.add('DCGM_FI_PROF_SM_ACTIVE', this.gpuLabels, timestampMs, Math.round((utilization / 100) * (0.82 + this.random() * 0.1) * 1000) / 1000);
+    this.add('DCGM_FI_DEV_PCIE_RX_THROUGHPUT', this.gpuLabels, timestampMs, Math.round(utilization * 2000 + this.random() * 10_000));
+    this.add('DCGM_FI_DEV_PCIE_TX_THROUGHPUT', this.gpuLabels, timestampMs, Math.round(utilization * 1700 + this.random() * 10_000));
     this.add('train_loss', this.rankLabels, timestampMs, values.loss);
     this.add('train_step', this.rankLabels, timestampMs, step);
     this.add('train_step_duration_seconds', this.rankLabels, timestampMs, values.stepSeconds);

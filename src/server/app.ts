@@ -34,6 +34,8 @@ import { QueryScheduler } from './query-scheduler.ts';
 import { tailRoutes } from './tail-routes.ts';
 import { RunTracker } from '../training/run-tracker.ts';
 import { trainingRoutes } from './training-routes.ts';
+import { DashboardStore } from '../dashboards/dashboard-store.ts';
+import { dashboardRoutes } from './dashboard-routes.ts';
 import { registerTokenAuth } from './auth.ts';
 import { readTlsOptions, reloadTlsOnChange } from './tls.ts';
 import { PACKAGED_UI_DIR, uiRoutes } from './ui-routes.ts';
@@ -292,6 +294,8 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     }
     app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render() + (deps.extraMetrics?.() ?? '')));
     if (tracker !== undefined) await app.register(trainingRoutes, { tracker, authEnabled: config.auth_enabled, queryTimeoutMs: limits.query_timeout, ...(deps.promqlEngine !== undefined ? { metrics: deps.promqlEngine } : {}) });
+    const dashboards = new DashboardStore({ dataDir: resolve(config.store.data_dir), onUnreadable: (path, error) => app?.log.warn(`dashboard file ${path} left out: ${error.message}`) });
+    await app.register(dashboardRoutes, { store: dashboards, authEnabled: config.auth_enabled });
     for (const plugin of deps.plugins ?? []) {
       const stop = await plugin(app);
       if (stop) stopHooks.push(stop);

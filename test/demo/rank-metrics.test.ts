@@ -30,7 +30,7 @@ test('steps are batched into remote_write requests carrying the rank labels', as
   await metrics.flush();
   assert.equal(bodies.length, 2);
   const [first, second] = bodies.map((body) => decodeWriteRequestV1(uncompressRemoteWrite(body, 1 << 20)));
-  assert.deepEqual(first!.metadata.map((m) => m.family).sort(), ['DCGM_FI_DEV_FB_USED', 'DCGM_FI_DEV_GPU_TEMP', 'DCGM_FI_DEV_GPU_UTIL', 'train_loss', 'train_step', 'train_step_duration_seconds']);
+  assert.deepEqual(first!.metadata.map((m) => m.family).sort(), ['DCGM_FI_DEV_FB_FREE', 'DCGM_FI_DEV_FB_USED', 'DCGM_FI_DEV_GPU_TEMP', 'DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_PCIE_RX_THROUGHPUT', 'DCGM_FI_DEV_PCIE_TX_THROUGHPUT', 'DCGM_FI_DEV_POWER_USAGE', 'DCGM_FI_PROF_SM_ACTIVE', 'train_loss', 'train_step', 'train_step_duration_seconds']);
   assert.deepEqual(second!.metadata, [], 'metadata is sent once');
   const byName = new Map(second!.series.map((series) => [series.labels.__name__, series]));
   assert.deepEqual(byName.get('DCGM_FI_DEV_GPU_UTIL')!.labels, { __name__: 'DCGM_FI_DEV_GPU_UTIL', job: 'demo-train', host: 'node-1', rank: '5', run_id: 'run-1', gpu: '1' });

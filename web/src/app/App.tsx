@@ -1,4 +1,4 @@
-// The page frame: brand, the two views (Explore, Runs), and the tenant the UI queries as.
+// The page frame: brand, the views (Explore, Runs, Dashboards), and the tenant the UI queries as.
 // The view is part of the URL (?view=runs), so it survives a reload and can be shared.
 import { lazy, Suspense, useEffect, useState } from 'react';
 import Explore from '../explore/Explore.tsx';
@@ -6,12 +6,14 @@ import { getTenant, setTenant } from '../api/loki-client.ts';
 
 const RunsView = lazy(() => import('../runs/RunsView.tsx'));
 const MetricsExplore = lazy(() => import('../explore/MetricsExplore.tsx'));
+const DashboardsView = lazy(() => import('../dashboards/DashboardsView.tsx'));
 
-type View = 'explore' | 'runs';
+type View = 'explore' | 'runs' | 'dashboards';
 type DataSource = 'logs' | 'metrics';
 
 function viewFromUrl(): View {
-  return new URLSearchParams(window.location.search).get('view') === 'runs' ? 'runs' : 'explore';
+  const view = new URLSearchParams(window.location.search).get('view');
+  return view === 'runs' || view === 'dashboards' ? view : 'explore';
 }
 
 function dataSourceFromUrl(): DataSource {
@@ -44,7 +46,7 @@ export default function App() {
 
   const go = (next: View) => {
     if (next === view) return;
-    window.history.pushState(null, '', next === 'runs' ? '/?view=runs' : dataSource === 'metrics' ? '/?ds=metrics' : '/');
+    window.history.pushState(null, '', next !== 'explore' ? `/?view=${next}` : dataSource === 'metrics' ? '/?ds=metrics' : '/');
     setView(next);
   };
   const switchSource = (next: DataSource) => {
@@ -66,6 +68,9 @@ export default function App() {
           </button>
           <button className={view === 'runs' ? 'tab active' : 'tab'} onClick={() => go('runs')} data-testid="nav-runs">
             Training runs
+          </button>
+          <button className={view === 'dashboards' ? 'tab active' : 'tab'} onClick={() => go('dashboards')} data-testid="nav-dashboards">
+            Dashboards
           </button>
         </nav>
         <span className="spacer" />
@@ -89,6 +94,11 @@ export default function App() {
       {view === 'runs' && (
         <Suspense fallback={<div className="status">Loading runs…</div>}>
           <RunsView />
+        </Suspense>
+      )}
+      {view === 'dashboards' && (
+        <Suspense fallback={<div className="status">Loading dashboards…</div>}>
+          <DashboardsView />
         </Suspense>
       )}
     </div>
