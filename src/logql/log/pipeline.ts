@@ -31,7 +31,11 @@ import { unpackParserStage } from './unpack-parser.ts';
 export interface RawLineFilter {
   negated: boolean;
   needles: Buffer[];
-  /** The same needles as strings, for entries that are already decoded (live tail). */
+  /**
+   * The needles as strings, for entries that are already decoded (live tail). A label prefilter may
+   * search shorter byte strings than these (see LabelPrefilter.rawNeedles): both hold for every line
+   * the pipeline keeps.
+   */
   texts: string[];
   caseInsensitive: boolean;
   /**
@@ -130,7 +134,7 @@ export function compilePipeline(stages: Stage[], options: PipelineOptions = {}):
     if (built) rest.push(built);
   }
   for (const prefilter of labelPrefilters(stages, options.unwrapLabel)) {
-    rawFilters.push({ negated: false, needles: prefilter.needles.map((t) => Buffer.from(t, 'utf8')), texts: prefilter.needles, caseInsensitive: false, unlessLabels: prefilter.labels });
+    rawFilters.push({ negated: false, needles: prefilter.rawNeedles, texts: prefilter.needles, caseInsensitive: false, unlessLabels: prefilter.labels });
   }
   return { rawFilters, linePredicates, stages: rest, requiredLiterals };
 }
