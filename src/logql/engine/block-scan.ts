@@ -88,7 +88,9 @@ function nextLineAt(lineEnds: Uint32Array, at: number, last: number): number {
 function markCaseSensitive(block: BlockData, from: number, to: number, endByte: number, filter: RawLineFilter, hits: Uint8Array, mask: Uint8Array | null): void {
   const lines = block.lines;
   const lineEnds = block.lineEnds;
-  for (const needle of filter.needles) {
+  for (let n = 0; n < filter.needles.length; n++) {
+    const needle = filter.needles[n]!;
+    const followedBy = filter.followedBy?.[n] ?? null;
     let line = from;
     let at = lineStart(block, from);
     while (line < to) {
@@ -105,8 +107,9 @@ function markCaseSensitive(block: BlockData, from: number, to: number, endByte: 
       const found = lines.indexOf(needle, at);
       if (found < 0 || found + needle.length > endByte) break;
       const hit = nextLineAt(lineEnds, found, line);
-      // A match must lie entirely inside one line.
-      if (found + needle.length <= lineEnds[hit]!) {
+      // A match must lie entirely inside one line (with the byte after it, when that is constrained).
+      const matchEnd = found + needle.length;
+      if (followedBy === null ? matchEnd <= lineEnds[hit]! : matchEnd < lineEnds[hit]! && followedBy[lines[matchEnd]!] === 1) {
         hits[hit - from] = 1;
         line = hit + 1;
         at = lineEnds[hit]!;

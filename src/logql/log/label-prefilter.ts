@@ -17,14 +17,20 @@ import { compileMatcher } from './label-filter.ts';
 import { parsePattern } from './pattern.ts';
 import { ERROR_LABEL, GO_SPACE_CHARS } from './labels-builder.ts';
 
+export interface RawNeedle {
+  bytes: Buffer;
+  /** When set, a match counts only when the byte after it (in the same line) has a 1 here. */
+  followedBy: Uint8Array | null;
+}
+
 /** Lines must contain one of `needles` unless the label already exists outside the parsers. */
 export interface LabelPrefilter {
   needles: string[];
   /**
-   * What the block scan searches for: the needles' UTF-8 bytes, or shorter byte strings where a needle
-   * set would take too many passes (any line with a needle contains one of these).
+   * What the block scan searches for: the needles' UTF-8 bytes, or a shorter byte string and the bytes
+   * that may follow it where a needle set would take many passes (any line with a needle has one).
    */
-  rawNeedles: Buffer[];
+  rawNeedles: RawNeedle[];
   /** The labels the filter is about: a stream label of one of these names disables the prefilter. */
   labels: string[];
 }
@@ -43,7 +49,12 @@ const BACKSLASH = '\\';
 
 /** The characters a logfmt key may end in that trimming removes (ASCII spaces end the key instead). */
 const KEY_TRAILING_SPACES = [...GO_SPACE_CHARS].filter((c) => c.charCodeAt(0) > 127);
-const KEY_TRAILING_SPACE_LEAD_BYTES = [...new Set(KEY_TRAILING_SPACES.map((c) => Buffer.from(c, 'utf8')[0]!))];
+/** '=' and the first UTF-8 byte of each of those spaces: what may follow a logfmt key's last run. */
+const AFTER_KEY_RUN = new Uint8Array(256);
+AFTER_KEY_RUN[0x3d] = 1;
+for (const space of KEY_TRAILING_SPACES) AFTER_KEY_RUN[Buffer.from(space, 'utf8')[0]!] = 1;
+
+const plainNeedle = (text: string): RawNeedle => ({ bytes: Buffer.from(text, 'utf8'), followedBy: null });
 
 /** Walks the stages and returns the prefilters the label filters (and an unwrap label) imply. */
 export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPrefilter[] {
@@ -156,7 +167,7 @@ function canProduce(producer: Producer, label: string): boolean {
   return producer.kind === 'anyKey' || producer.names.has(label);
 }
 
-function prefilter(labels: string[], needles: string[], rawNeedles = needles.map((needle) => Buffer.from(needle, 'utf8'))): LabelPrefilter {
+function prefilter(labels: string[], needles: string[], rawNeedles = needles.map(plainNeedle)): LabelPrefilter {
   return { labels, needles, rawNeedles };
 }
 
@@ -164,8 +175,8 @@ function prefilter(labels: string[], needles: string[], rawNeedles = needles.map
 function existenceNeedles(producers: Producer[], label: string): LabelPrefilter | null {
   if (!analyzable(label)) return null;
   const needles: string[] = [];
-  const rawNeedles: Buffer[] = [];
-  const add = (texts: string[], raw = texts.map((text) => Buffer.from(text, 'utf8'))) => {
+  const rawNeedles: RawNeedle[] = [];
+  const add = (texts: string[], raw = texts.map(plainNeedle)) => {
     needles.push(...texts);
     rawNeedles.push(...raw);
   };
@@ -177,11 +188,8 @@ function existenceNeedles(producers: Producer[], label: string): LabelPrefilter 
       if (last !== undefined) {
         // logfmt keys run to '=' and are trimmed of Go's spaces (only non-ASCII ones can be in a key)
         // before they are sanitized: the name's last run is followed by '=' or by one of those spaces.
-        // The block scan looks for the spaces' UTF-8 lead bytes instead: 4 passes rather than 19.
-        add(
-          [`${last}=`, ...KEY_TRAILING_SPACES.map((space) => `${last}${space}`)],
-          [Buffer.from(`${last}=`), ...KEY_TRAILING_SPACE_LEAD_BYTES.map((lead) => Buffer.concat([Buffer.from(last), Buffer.of(lead)]))],
-        );
+        // The block scan makes one pass for the run and checks the byte after it, not 20 passes.
+        add([`${last}=`, ...KEY_TRAILING_SPACES.map((space) => `${last}${space}`)], [{ bytes: Buffer.from(last, 'utf8'), followedBy: AFTER_KEY_RUN }]);
         continue;
       }
       // A sanitized key keeps its ASCII letters and digits as they are in the line.

@@ -224,6 +224,13 @@ export interface PipelineEntry {
 /** A pipeline stage: returns false to drop the entry. */
 export interface PipelineStage {
   process(entry: PipelineEntry): boolean;
+  /**
+   * The same stage on a line that is not decoded yet: the line is bytes[start, end) of a block and
+   * `entry.line` is not valid. Stages that never read the line (label filters, drop, keep) and the
+   * byte-level parsers have it; a scan decodes the line only before the first stage without it, or
+   * when the caller wants the line.
+   */
+  processRaw?(entry: PipelineEntry, bytes: Buffer, start: number, end: number): boolean;
 }
 
 /**
