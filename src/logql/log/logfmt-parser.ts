@@ -21,6 +21,21 @@ export interface LogfmtScan {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// Byte classes, so the key and value loops make one table lookup per byte. A key ends at '=', '"' or a
+// space (any byte <= 32); it is a plain label name when it has only letters, digits and '_'.
+const ENDS_KEY = 1;
+const NOT_NAME = 2;
+const HIGH = 4;
+const ENDS_VALUE = 1;
+const BAD_IN_VALUE = 2;
+const KEY_BYTE = new Uint8Array(256);
+const VALUE_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const nameByte = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+  KEY_BYTE[c] = c <= 32 || c === 61 || c === 34 ? ENDS_KEY : (nameByte ? 0 : NOT_NAME) | (c >= 0x80 ? HIGH : 0);
+  VALUE_BYTE[c] = c <= 32 ? ENDS_VALUE : c === 61 || c === 34 ? BAD_IN_VALUE : c >= 0x80 ? HIGH : 0;
+}
 const REPLACEMENT = '\uFFFD';
 
 /**
@@ -69,15 +84,16 @@ class LogfmtScanner {
         return false;
       }
       const keyStart = pos;
-      let keyPlain = true;
-      let keyHigh = false;
+      // A key may not start with a digit to be a plain name.
+      let keyFlags = b[pos]! >= 48 && b[pos]! <= 57 ? NOT_NAME : 0;
       while (pos < n) {
-        const c = b[pos]!;
-        if (c === 61 || c === 34 || c <= 32) break;
-        if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57 && pos > keyStart))) keyPlain = false;
-        if (c >= 0x80) keyHigh = true;
+        const flags = KEY_BYTE[b[pos]!]!;
+        if (flags & ENDS_KEY) break;
+        keyFlags |= flags;
         pos++;
       }
+      const keyPlain = keyFlags === 0;
+      const keyHigh = (keyFlags & HIGH) !== 0;
       if (pos >= n || b[pos]! <= 32) return this.found(keyStart, pos, keyPlain, -1, -1, undefined, pos);
       if (b[pos] === 34) {
         if (this.strict) return this.fail(pos, `unexpected '"'`);
@@ -137,20 +153,16 @@ class LogfmtScanner {
         return this.found(keyStart, keyEnd, keyPlain, quoteStart + 1, close, undefined, pos);
       }
       const valueStart = pos;
-      let bad = 0;
-      this.valueHigh = false;
+      let valueFlags = 0;
       while (pos < n) {
-        const c = b[pos]!;
-        if (c === 61 || c === 34) {
-          bad = c;
-          break;
-        }
-        if (c <= 32) break;
-        if (c >= 0x80) this.valueHigh = true;
+        const flags = VALUE_BYTE[b[pos]!]!;
+        if (flags & (ENDS_VALUE | BAD_IN_VALUE)) break;
+        valueFlags |= flags;
         pos++;
       }
-      if (bad !== 0) {
-        if (this.strict) return this.fail(pos, `unexpected '${bad === 61 ? '=' : '"'}'`);
+      this.valueHigh = valueFlags !== 0;
+      if (pos < n && VALUE_BYTE[b[pos]!]! & BAD_IN_VALUE) {
+        if (this.strict) return this.fail(pos, `unexpected '${b[pos] === 61 ? '=' : '"'}'`);
         pos = this.skipToken(pos);
         continue;
       }
@@ -247,7 +259,12 @@ function validateLogfmtKey(expression: string): void {
 export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels = null): PipelineStage {
   for (const param of stage.params) validateLogfmtKey(param.expression);
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.label])) : null;
-  const neededNames = needed === null ? null : [...needed].map((name) => ({ name, bytes: Buffer.from(name, 'latin1') }));
+  // Needed names by length: most keys of a line are skipped on their length alone.
+  let neededByLength: Array<NeededName[] | undefined> | null = null;
+  if (needed !== null) {
+    neededByLength = [];
+    for (const name of needed) (neededByLength[name.length] ??= []).push({ name, bytes: Buffer.from(name, 'latin1') });
+  }
   // One scanner and one set for every line, not one per line.
   const scanner = new LogfmtScanner();
   const done = new Set<string>();
@@ -263,9 +280,11 @@ export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels
         name = label;
       } else {
         if (scanner.valueStart < 0 && !stage.keepEmpty) continue;
-        if (neededNames !== null && scanner.keyPlain) {
+        if (neededByLength !== null && scanner.keyPlain) {
           // A plain key is its own label name: compare it in place instead of decoding every key.
-          const found = plainKeyName(bytes, scanner.keyStart, scanner.keyEnd, neededNames);
+          const candidates = neededByLength[scanner.keyEnd - scanner.keyStart];
+          if (candidates === undefined) continue;
+          const found = plainKeyName(bytes, scanner.keyStart, candidates);
           if (found === undefined) continue;
           name = found;
         } else {
@@ -294,12 +313,17 @@ export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels
   };
 }
 
-function plainKeyName(bytes: Buffer, keyStart: number, keyEnd: number, names: Array<{ name: string; bytes: Buffer }>): string | undefined {
-  const length = keyEnd - keyStart;
-  names: for (const { name, bytes: nameBytes } of names) {
-    if (nameBytes.length !== length) continue;
-    for (let i = 0; i < length; i++) if (bytes[keyStart + i] !== nameBytes[i]) continue names;
-    return name;
+interface NeededName {
+  name: string;
+  bytes: Buffer;
+}
+
+/** The needed name (of the key's length) that bytes at keyStart spell, if any. */
+function plainKeyName(bytes: Buffer, keyStart: number, names: NeededName[]): string | undefined {
+  names: for (let k = 0; k < names.length; k++) {
+    const nameBytes = names[k]!.bytes;
+    for (let i = 0; i < nameBytes.length; i++) if (bytes[keyStart + i] !== nameBytes[i]) continue names;
+    return names[k]!.name;
   }
   return undefined;
 }
