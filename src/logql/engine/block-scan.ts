@@ -106,6 +106,11 @@ function markCaseSensitive(block: BlockData, from: number, to: number, endByte: 
       }
       const found = lines.indexOf(needle, at);
       if (found < 0 || found + needle.length > endByte) break;
+      if (followedBy !== null && followedBy[lines[found + needle.length]!] !== 1) {
+        // Most hits of a constrained needle fail on the next byte: search on without finding the line.
+        at = found + 1;
+        continue;
+      }
       const hit = nextLineAt(lineEnds, found, line);
       // A match must lie entirely inside one line (with the byte after it, when that is constrained).
       const matchEnd = found + needle.length;

@@ -37,3 +37,22 @@ test('chained raw filters mark exactly the lines the per-line pipeline keeps', (
     assert.deepEqual(viaBytes, perLine, `${query} on lines ${from}..${to} of ${JSON.stringify(lines)}`);
   }
 });
+
+test('a needle with constrained next bytes marks the lines whose match is followed by one of them', () => {
+  const random = seededRandom(11);
+  const pieces = ['ab', 'ab=', 'ab\u00a0=', 'ab\u3000', 'ab\u00e9', 'b=', 'a', '=', ' ', 'xab'];
+  const followedBy = new Uint8Array(256);
+  for (const byte of [0x3d, 0xc2, 0xe3]) followedBy[byte] = 1;
+  const filter = { negated: false, needles: [Buffer.from('ab')], followedBy: [followedBy], texts: ['ab'], caseInsensitive: false };
+  for (let round = 0; round < 200; round++) {
+    const lines = Array.from({ length: 1 + Math.floor(random() * 20) }, () => Array.from({ length: Math.floor(random() * 4) }, () => pieces[Math.floor(random() * pieces.length)]!).join(''));
+    const block = encodeBlock({ id: 's', labels: { a: 'b' } }, lines.map((line, i) => ({ timestampNs: BigInt(i), line })));
+    const mask = rawFilterMask(block, 0, lines.length, [filter]);
+    const expected = lines.map((line) => {
+      const bytes = Buffer.from(line);
+      for (let at = bytes.indexOf('ab'); at >= 0; at = bytes.indexOf('ab', at + 1)) if (at + 2 < bytes.length && followedBy[bytes[at + 2]!] === 1) return 1;
+      return 0;
+    });
+    assert.deepEqual([...mask!], expected, JSON.stringify(lines));
+  }
+});
