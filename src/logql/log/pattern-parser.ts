@@ -19,15 +19,20 @@ export function patternParserStage(text: string, needed: NeededLabels = null): P
   const stores = nodes.map((node) => node.kind === 'capture' && node.name !== '_' && isNeeded(needed, node.name));
   const lastStored = stores.lastIndexOf(true);
   let current: PipelineEntry | null = null;
+  let line: Buffer = Buffer.alloc(0);
   const store = (node: number, start: number, end: number) => {
-    if (stores[node]) current!.labels.setExtracted((nodes[node] as { kind: 'capture'; name: string }).name, current!.line.slice(start, end));
+    if (stores[node]) current!.labels.setExtracted((nodes[node] as { kind: 'capture'; name: string }).name, line.toString('utf8', start, end));
+  };
+  const walk = (entry: PipelineEntry, bytes: Buffer) => {
+    if (lastStored < 0) return true;
+    current = entry;
+    line = bytes;
+    walkCaptures(pattern, bytes, lastStored, store);
+    return true;
   };
   return {
-    process(entry) {
-      if (lastStored < 0) return true;
-      current = entry;
-      walkCaptures(pattern, entry.line, lastStored, store);
-      return true;
-    },
+    process: (entry) => walk(entry, Buffer.from(entry.line, 'utf8')),
+    // The line's own view, so that a literal's search never runs on into the block's next lines.
+    processRaw: (entry, bytes, start, end) => walk(entry, bytes.subarray(start, end)),
   };
 }

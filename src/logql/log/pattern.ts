@@ -15,6 +15,8 @@ export interface CompiledPattern {
   nodes: PatternNode[];
   /** Named captures (excluding `<_>`), in order. */
   names: string[];
+  /** Each literal node's UTF-8 bytes (null for captures), for matching a line's bytes. */
+  literalBytes: Array<Buffer | null>;
 }
 
 const CAPTURE = /^<([A-Za-z_][A-Za-z0-9_]*)>/;
@@ -47,25 +49,27 @@ export function parsePattern(text: string): CompiledPattern {
     if (names.includes(node.name)) throw new PatternSyntaxError(`duplicate capture name (${node.name}): invalid expression`);
     names.push(node.name);
   }
-  return { nodes, names };
+  return { nodes, names, literalBytes: nodes.map((node) => (node.kind === 'literal' ? Buffer.from(node.text, 'utf8') : null)) };
 }
 
 /**
  * Loki's capture walk: the leading literal must start the line; each capture runs to the next
  * occurrence of the literal after it; when that literal is missing the capture takes the rest of the
- * line and matching stops. Reports each capture as (node index, start, end) offsets into the line,
- * in order, and stops after the capture at node `lastNode` (a parser that stores nothing past it
- * need not search further).
+ * line and matching stops. Runs on the line's UTF-8 bytes (a block's, with no decoded line; searching
+ * UTF-8 for UTF-8 finds what searching the text finds). Reports each capture as (node index, start,
+ * end) byte offsets into `line`, in order, and stops after the capture at node `lastNode` (a parser
+ * that stores nothing past it need not search further).
  */
-export function walkCaptures(pattern: CompiledPattern, line: string, lastNode: number, visit: (node: number, start: number, end: number) => void): void {
+export function walkCaptures(pattern: CompiledPattern, line: Buffer, lastNode: number, visit: (node: number, start: number, end: number) => void): void {
   const nodes = pattern.nodes;
+  const literals = pattern.literalBytes;
   if (line.length === 0 || nodes.length === 0) return;
   let pos = 0;
   let index = 0;
-  const first = nodes[0]!;
-  if (first.kind === 'literal') {
-    if (!line.startsWith(first.text)) return;
-    pos = first.text.length;
+  const first = literals[0];
+  if (first) {
+    if (line.length < first.length || line.compare(first, 0, first.length, 0, first.length) !== 0) return;
+    pos = first.length;
     index = 1;
   }
   while (index < nodes.length && index <= lastNode) {
@@ -74,9 +78,9 @@ export function walkCaptures(pattern: CompiledPattern, line: string, lastNode: n
       visit(capture, pos, line.length);
       return;
     }
-    const literal = (nodes[index + 1] as { kind: 'literal'; text: string }).text;
+    const literal = literals[index + 1]!;
     index += 2;
-    const at = line.indexOf(literal, pos);
+    const at = findBytes(line, literal, pos);
     if (at < 0) {
       visit(capture, pos, line.length);
       return;
@@ -86,11 +90,35 @@ export function walkCaptures(pattern: CompiledPattern, line: string, lastNode: n
   }
 }
 
+/**
+ * Below this many byte comparisons at worst (line bytes left × literal length), a plain loop searches:
+ * Buffer.indexOf costs ~0.3 µs per call before it compares anything, more than a log line's worth of
+ * loop (the loss-curve pattern makes 3 searches per line). Above it, the native search bounds the cost.
+ */
+const LOOP_SEARCH_MAX_STEPS = 1 << 16;
+
+/** The first offset >= from where `literal` occurs in `line`, or -1. */
+export function findBytes(line: Buffer, literal: Buffer, from: number): number {
+  const n = line.length;
+  const m = literal.length;
+  if ((n - from) * m > LOOP_SEARCH_MAX_STEPS) return line.indexOf(literal, from);
+  if (m === 0) return from <= n ? from : -1;
+  const first = literal[0]!;
+  const last = n - m;
+  outer: for (let i = from; i <= last; i++) {
+    if (line[i] !== first) continue;
+    for (let k = 1; k < m; k++) if (line[i + k] !== literal[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 /** Captures in order (named and `<_>`) with their values. */
 export function matchPattern(pattern: CompiledPattern, line: string): Array<[string, string]> {
   const captures: Array<[string, string]> = [];
-  walkCaptures(pattern, line, pattern.nodes.length - 1, (node, start, end) => {
-    captures.push([(pattern.nodes[node] as { kind: 'capture'; name: string }).name, line.slice(start, end)]);
+  const bytes = Buffer.from(line, 'utf8');
+  walkCaptures(pattern, bytes, pattern.nodes.length - 1, (node, start, end) => {
+    captures.push([(pattern.nodes[node] as { kind: 'capture'; name: string }).name, bytes.toString('utf8', start, end)]);
   });
   return captures;
 }
