@@ -11,8 +11,12 @@ import type { SampleSeries } from './range-aggregation.ts';
 import type { ScanReply, ScanTask } from './scan-worker.ts';
 import type { Candidate } from './log-query.ts';
 
-/** Below this much raw text a scan stays on the main thread: worker start and messaging cost more. */
-export const PARALLEL_SCAN_MIN_RAW_BYTES = 32 * 1024 * 1024;
+/**
+ * Below this much raw text a scan stays on the main thread: messaging costs more. 16 MB is ~50 ms of
+ * one core at the scan's ~0.3 GB/s, against ~1 ms per chunk of messaging once the pool is warm; at
+ * 32 MB, one rank's share of issue 9's 244 MB log (about 30 MB) ran on one core.
+ */
+export const PARALLEL_SCAN_MIN_RAW_BYTES = 16 * 1024 * 1024;
 /** About 8 blocks of the store's 2 MB target: small enough to balance, big enough to amortise. */
 const CHUNK_RAW_BYTES = 16 * 1024 * 1024;
 /**
