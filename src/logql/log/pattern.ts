@@ -102,7 +102,7 @@ export function findBytes(line: Buffer, literal: Buffer, from: number): number {
   const n = line.length;
   const m = literal.length;
   if ((n - from) * m > LOOP_SEARCH_MAX_STEPS) return line.indexOf(literal, from);
-  if (m === 0) return from <= n ? from : -1;
+  if (m === 0) return Math.min(from, n);
   const first = literal[0]!;
   const last = n - m;
   outer: for (let i = from; i <= last; i++) {
