@@ -62,13 +62,21 @@ class LogfmtScanner {
   /** The value has bytes outside ASCII (it is then decoded as UTF-8). */
   private valueHigh = false;
   error: string | undefined = undefined;
+  /**
+   * Non-strict only: pairs the caller would drop are passed over inside next() (no return per pair).
+   * `skipEmpty`: pairs without a value. `keyLengths`: plain keys whose length has no 1 here.
+   */
+  private skipEmpty = false;
+  private keyLengths: Uint8Array | null = null;
 
-  reset(bytes: Buffer, start: number, end: number, strict: boolean): void {
+  reset(bytes: Buffer, start: number, end: number, strict: boolean, keyLengths: Uint8Array | null = null, skipEmpty = false): void {
     this.bytes = bytes;
     this.pos = start;
     this.lineStart = start;
     this.end = end;
     this.strict = strict;
+    this.keyLengths = strict ? null : keyLengths;
+    this.skipEmpty = !strict && skipEmpty;
     this.error = undefined;
   }
 
@@ -94,7 +102,10 @@ class LogfmtScanner {
       }
       const keyPlain = keyFlags === 0;
       const keyHigh = (keyFlags & HIGH) !== 0;
-      if (pos >= n || b[pos]! <= 32) return this.found(keyStart, pos, keyPlain, -1, -1, undefined, pos);
+      if (pos >= n || b[pos]! <= 32) {
+        if (this.skipEmpty) continue;
+        return this.found(keyStart, pos, keyPlain, -1, -1, undefined, pos);
+      }
       if (b[pos] === 34) {
         if (this.strict) return this.fail(pos, `unexpected '"'`);
         pos = this.skipToken(pos);
@@ -114,7 +125,13 @@ class LogfmtScanner {
       }
       const keyEnd = pos;
       pos++;
-      if (pos >= n || b[pos]! <= 32) return this.found(keyStart, keyEnd, keyPlain, -1, -1, undefined, pos);
+      const lengths = this.keyLengths;
+      // A plain key of no needed length: only where its value ends matters.
+      const unwanted = lengths !== null && keyPlain && (keyEnd - keyStart >= lengths.length || lengths[keyEnd - keyStart] === 0);
+      if (pos >= n || b[pos]! <= 32) {
+        if (this.skipEmpty || unwanted) continue;
+        return this.found(keyStart, keyEnd, keyPlain, -1, -1, undefined, pos);
+      }
       if (b[pos] === 34) {
         const quoteStart = pos;
         let escaped = false;
@@ -146,11 +163,18 @@ class LogfmtScanner {
             pos = this.skipToken(pos);
             continue;
           }
+          if (unwanted || (unquoted === '' && this.skipEmpty)) continue;
           if (unquoted === '') return this.found(keyStart, keyEnd, keyPlain, -1, -1, undefined, pos);
           return this.found(keyStart, keyEnd, keyPlain, quoteStart + 1, close, unquoted, pos);
         }
+        if (unwanted || (close === quoteStart + 1 && this.skipEmpty)) continue;
         if (close === quoteStart + 1) return this.found(keyStart, keyEnd, keyPlain, -1, -1, undefined, pos);
         return this.found(keyStart, keyEnd, keyPlain, quoteStart + 1, close, undefined, pos);
+      }
+      if (unwanted) {
+        // A valid value and a bad token ('=' or '"' inside) both end at the next space.
+        while (pos < n && b[pos]! > 32) pos++;
+        continue;
       }
       const valueStart = pos;
       let valueFlags = 0;
@@ -259,17 +283,20 @@ function validateLogfmtKey(expression: string): void {
 export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels = null): PipelineStage {
   for (const param of stage.params) validateLogfmtKey(param.expression);
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.label])) : null;
-  // Needed names by length: most keys of a line are skipped on their length alone.
+  // Needed names by length: most keys of a line are skipped on their length alone, inside the scanner.
   let neededByLength: Array<NeededName[] | undefined> | null = null;
-  if (needed !== null) {
+  let keyLengths: Uint8Array | null = null;
+  if (needed !== null && !wanted) {
     neededByLength = [];
     for (const name of needed) (neededByLength[name.length] ??= []).push({ name, bytes: Buffer.from(name, 'latin1') });
+    keyLengths = new Uint8Array(neededByLength.length);
+    for (let length = 0; length < neededByLength.length; length++) keyLengths[length] = neededByLength[length] === undefined ? 0 : 1;
   }
   // One scanner and one set for every line, not one per line.
   const scanner = new LogfmtScanner();
   const done = new Set<string>();
   const parse = (entry: PipelineEntry, bytes: Buffer, start: number, end: number): boolean => {
-    scanner.reset(bytes, start, end, stage.strict);
+    scanner.reset(bytes, start, end, stage.strict, keyLengths, !wanted && !stage.keepEmpty);
     done.clear();
     const labels = entry.labels;
     while (scanner.next()) {
