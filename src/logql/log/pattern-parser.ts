@@ -23,16 +23,18 @@ export function patternParserStage(text: string, needed: NeededLabels = null): P
   const store = (node: number, start: number, end: number) => {
     if (stores[node]) current!.labels.setExtracted((nodes[node] as { kind: 'capture'; name: string }).name, line.toString('utf8', start, end));
   };
-  const walk = (entry: PipelineEntry, bytes: Buffer) => {
+  const walk = (entry: PipelineEntry, bytes: Buffer, start: number, end: number) => {
     if (lastStored < 0) return true;
     current = entry;
     line = bytes;
-    walkCaptures(pattern, bytes, lastStored, store);
+    walkCaptures(pattern, bytes, start, end, lastStored, store);
     return true;
   };
   return {
-    process: (entry) => walk(entry, Buffer.from(entry.line, 'utf8')),
-    // The line's own view, so that a literal's search never runs on into the block's next lines.
-    processRaw: (entry, bytes, start, end) => walk(entry, bytes.subarray(start, end)),
+    process(entry) {
+      const bytes = Buffer.from(entry.line, 'utf8');
+      return walk(entry, bytes, 0, bytes.length);
+    },
+    processRaw: walk,
   };
 }

@@ -55,34 +55,34 @@ export function parsePattern(text: string): CompiledPattern {
 /**
  * Loki's capture walk: the leading literal must start the line; each capture runs to the next
  * occurrence of the literal after it; when that literal is missing the capture takes the rest of the
- * line and matching stops. Runs on the line's UTF-8 bytes (a block's, with no decoded line; searching
- * UTF-8 for UTF-8 finds what searching the text finds). Reports each capture as (node index, start,
- * end) byte offsets into `line`, in order, and stops after the capture at node `lastNode` (a parser
- * that stores nothing past it need not search further).
+ * line and matching stops. Runs on the line's UTF-8 bytes, bytes[start, end) (a block's, with no
+ * decoded line; searching UTF-8 for UTF-8 finds what searching the text finds). Reports each capture
+ * as (node index, start, end) byte offsets into `bytes`, in order, and stops after the capture at node
+ * `lastNode` (a parser that stores nothing past it need not search further).
  */
-export function walkCaptures(pattern: CompiledPattern, line: Buffer, lastNode: number, visit: (node: number, start: number, end: number) => void): void {
+export function walkCaptures(pattern: CompiledPattern, bytes: Buffer, start: number, end: number, lastNode: number, visit: (node: number, start: number, end: number) => void): void {
   const nodes = pattern.nodes;
   const literals = pattern.literalBytes;
-  if (line.length === 0 || nodes.length === 0) return;
-  let pos = 0;
+  if (end <= start || nodes.length === 0) return;
+  let pos = start;
   let index = 0;
   const first = literals[0];
   if (first) {
-    if (line.length < first.length || line.compare(first, 0, first.length, 0, first.length) !== 0) return;
-    pos = first.length;
+    if (end - start < first.length || bytes.compare(first, 0, first.length, start, start + first.length) !== 0) return;
+    pos = start + first.length;
     index = 1;
   }
   while (index < nodes.length && index <= lastNode) {
     const capture = index;
     if (index === nodes.length - 1) {
-      visit(capture, pos, line.length);
+      visit(capture, pos, end);
       return;
     }
     const literal = literals[index + 1]!;
     index += 2;
-    const at = findBytes(line, literal, pos);
+    const at = findBytes(bytes, literal, pos, end);
     if (at < 0) {
-      visit(capture, pos, line.length);
+      visit(capture, pos, end);
       return;
     }
     visit(capture, pos, at);
@@ -91,23 +91,26 @@ export function walkCaptures(pattern: CompiledPattern, line: Buffer, lastNode: n
 }
 
 /**
- * Below this many byte comparisons at worst (line bytes left × literal length), a plain loop searches:
- * Buffer.indexOf costs ~0.3 µs per call before it compares anything, more than a log line's worth of
- * loop (the loss-curve pattern makes 3 searches per line). Above it, the native search bounds the cost.
+ * Below this many byte comparisons at worst (bytes left × literal length), a plain loop searches:
+ * Buffer.indexOf costs more per call than a log line's worth of loop (the loss-curve pattern makes 3
+ * searches per line). Above it, the native search runs on the line's own view, so that it never
+ * runs on into a block's next lines.
  */
 const LOOP_SEARCH_MAX_STEPS = 1 << 16;
 
-/** The first offset >= from where `literal` occurs in `line`, or -1. */
-export function findBytes(line: Buffer, literal: Buffer, from: number): number {
-  const n = line.length;
+/** The first offset in [from, end) where `literal` occurs whole before `end`, or -1. */
+export function findBytes(bytes: Buffer, literal: Buffer, from: number, end: number): number {
   const m = literal.length;
-  if ((n - from) * m > LOOP_SEARCH_MAX_STEPS) return line.indexOf(literal, from);
-  if (m === 0) return Math.min(from, n);
+  if ((end - from) * m > LOOP_SEARCH_MAX_STEPS) {
+    const at = bytes.subarray(from, end).indexOf(literal);
+    return at < 0 ? -1 : from + at;
+  }
+  if (m === 0) return Math.min(from, end);
   const first = literal[0]!;
-  const last = n - m;
+  const last = end - m;
   outer: for (let i = from; i <= last; i++) {
-    if (line[i] !== first) continue;
-    for (let k = 1; k < m; k++) if (line[i + k] !== literal[k]) continue outer;
+    if (bytes[i] !== first) continue;
+    for (let k = 1; k < m; k++) if (bytes[i + k] !== literal[k]) continue outer;
     return i;
   }
   return -1;
@@ -117,7 +120,7 @@ export function findBytes(line: Buffer, literal: Buffer, from: number): number {
 export function matchPattern(pattern: CompiledPattern, line: string): Array<[string, string]> {
   const captures: Array<[string, string]> = [];
   const bytes = Buffer.from(line, 'utf8');
-  walkCaptures(pattern, bytes, pattern.nodes.length - 1, (node, start, end) => {
+  walkCaptures(pattern, bytes, 0, bytes.length, pattern.nodes.length - 1, (node, start, end) => {
     captures.push([(pattern.nodes[node] as { kind: 'capture'; name: string }).name, bytes.toString('utf8', start, end)]);
   });
   return captures;

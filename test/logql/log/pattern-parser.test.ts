@@ -47,7 +47,13 @@ test('the byte search finds what indexOf finds, in short and long texts', () => 
   for (const text of texts) {
     const bytes = Buffer.from(text);
     for (const needle of ['ab', 'abd', 'é', 'x', 'a', '']) {
-      for (const from of [0, 1, 3]) assert.equal(findBytes(bytes, Buffer.from(needle), from), bytes.indexOf(Buffer.from(needle), from), `${needle} in ${text.slice(0, 10)} from ${from}`);
+      for (const from of [0, 1, 3]) {
+        for (const end of [bytes.length, bytes.length - 1]) {
+          if (end < from) continue;
+          const expected = bytes.subarray(0, end).indexOf(Buffer.from(needle), from);
+          assert.equal(findBytes(bytes, Buffer.from(needle), from, end), expected, `${needle} in ${text.slice(0, 10)} from ${from} to ${end}`);
+        }
+      }
     }
   }
 });
