@@ -48,7 +48,7 @@ export function compileLineFilter(stage: LineFilterStage): LinePredicate | null 
 }
 
 function parsePatternFilter(text: string) {
-  if (text === '') return { nodes: [], names: [], literalBytes: [] };
+  if (text === '') return { nodes: [], names: [] };
   const pattern = parsePattern(text);
   if (pattern.names.length > 0) throw new StageBuildError(`named captures are not allowed: found '<${pattern.names[0]}>'`);
   return pattern;

@@ -19,22 +19,15 @@ export function patternParserStage(text: string, needed: NeededLabels = null): P
   const stores = nodes.map((node) => node.kind === 'capture' && node.name !== '_' && isNeeded(needed, node.name));
   const lastStored = stores.lastIndexOf(true);
   let current: PipelineEntry | null = null;
-  let line: Buffer = Buffer.alloc(0);
   const store = (node: number, start: number, end: number) => {
-    if (stores[node]) current!.labels.setExtracted((nodes[node] as { kind: 'capture'; name: string }).name, line.toString('utf8', start, end));
-  };
-  const walk = (entry: PipelineEntry, bytes: Buffer, start: number, end: number) => {
-    if (lastStored < 0) return true;
-    current = entry;
-    line = bytes;
-    walkCaptures(pattern, bytes, start, end, lastStored, store);
-    return true;
+    if (stores[node]) current!.labels.setExtracted((nodes[node] as { kind: 'capture'; name: string }).name, current!.line.slice(start, end));
   };
   return {
     process(entry) {
-      const bytes = Buffer.from(entry.line, 'utf8');
-      return walk(entry, bytes, 0, bytes.length);
+      if (lastStored < 0) return true;
+      current = entry;
+      walkCaptures(pattern, entry.line, lastStored, store);
+      return true;
     },
-    processRaw: walk,
   };
 }

@@ -15,8 +15,6 @@ export interface CompiledPattern {
   nodes: PatternNode[];
   /** Named captures (excluding `<_>`), in order. */
   names: string[];
-  /** Each literal node's UTF-8 bytes (null for captures), for matching a line's bytes. */
-  literalBytes: Array<Buffer | null>;
 }
 
 const CAPTURE = /^<([A-Za-z_][A-Za-z0-9_]*)>/;
@@ -49,40 +47,38 @@ export function parsePattern(text: string): CompiledPattern {
     if (names.includes(node.name)) throw new PatternSyntaxError(`duplicate capture name (${node.name}): invalid expression`);
     names.push(node.name);
   }
-  return { nodes, names, literalBytes: nodes.map((node) => (node.kind === 'literal' ? Buffer.from(node.text, 'utf8') : null)) };
+  return { nodes, names };
 }
 
 /**
  * Loki's capture walk: the leading literal must start the line; each capture runs to the next
  * occurrence of the literal after it; when that literal is missing the capture takes the rest of the
- * line and matching stops. Runs on the line's UTF-8 bytes, bytes[start, end) (a block's, with no
- * decoded line; searching UTF-8 for UTF-8 finds what searching the text finds). Reports each capture
- * as (node index, start, end) byte offsets into `bytes`, in order, and stops after the capture at node
- * `lastNode` (a parser that stores nothing past it need not search further).
+ * line and matching stops. Reports each capture as (node index, start, end) offsets into the line,
+ * in order, and stops after the capture at node `lastNode` (a parser that stores nothing past it
+ * need not search further).
  */
-export function walkCaptures(pattern: CompiledPattern, bytes: Buffer, start: number, end: number, lastNode: number, visit: (node: number, start: number, end: number) => void): void {
+export function walkCaptures(pattern: CompiledPattern, line: string, lastNode: number, visit: (node: number, start: number, end: number) => void): void {
   const nodes = pattern.nodes;
-  const literals = pattern.literalBytes;
-  if (end <= start || nodes.length === 0) return;
-  let pos = start;
+  if (line.length === 0 || nodes.length === 0) return;
+  let pos = 0;
   let index = 0;
-  const first = literals[0];
-  if (first) {
-    if (end - start < first.length || bytes.compare(first, 0, first.length, start, start + first.length) !== 0) return;
-    pos = start + first.length;
+  const first = nodes[0]!;
+  if (first.kind === 'literal') {
+    if (!line.startsWith(first.text)) return;
+    pos = first.text.length;
     index = 1;
   }
   while (index < nodes.length && index <= lastNode) {
     const capture = index;
     if (index === nodes.length - 1) {
-      visit(capture, pos, end);
+      visit(capture, pos, line.length);
       return;
     }
-    const literal = literals[index + 1]!;
+    const literal = (nodes[index + 1] as { kind: 'literal'; text: string }).text;
     index += 2;
-    const at = findBytes(bytes, literal, pos, end);
+    const at = line.indexOf(literal, pos);
     if (at < 0) {
-      visit(capture, pos, end);
+      visit(capture, pos, line.length);
       return;
     }
     visit(capture, pos, at);
@@ -90,38 +86,11 @@ export function walkCaptures(pattern: CompiledPattern, bytes: Buffer, start: num
   }
 }
 
-/**
- * Below this many byte comparisons at worst (bytes left × literal length), a plain loop searches:
- * Buffer.indexOf costs more per call than a log line's worth of loop (the loss-curve pattern makes 3
- * searches per line). Above it, the native search runs on the line's own view, so that it never
- * runs on into a block's next lines.
- */
-const LOOP_SEARCH_MAX_STEPS = 1 << 16;
-
-/** The first offset in [from, end) where `literal` occurs whole before `end`, or -1. */
-export function findBytes(bytes: Buffer, literal: Buffer, from: number, end: number): number {
-  const m = literal.length;
-  if ((end - from) * m > LOOP_SEARCH_MAX_STEPS) {
-    const at = bytes.subarray(from, end).indexOf(literal);
-    return at < 0 ? -1 : from + at;
-  }
-  if (m === 0) return Math.min(from, end);
-  const first = literal[0]!;
-  const last = end - m;
-  outer: for (let i = from; i <= last; i++) {
-    if (bytes[i] !== first) continue;
-    for (let k = 1; k < m; k++) if (bytes[i + k] !== literal[k]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 /** Captures in order (named and `<_>`) with their values. */
 export function matchPattern(pattern: CompiledPattern, line: string): Array<[string, string]> {
   const captures: Array<[string, string]> = [];
-  const bytes = Buffer.from(line, 'utf8');
-  walkCaptures(pattern, bytes, 0, bytes.length, pattern.nodes.length - 1, (node, start, end) => {
-    captures.push([(pattern.nodes[node] as { kind: 'capture'; name: string }).name, bytes.toString('utf8', start, end)]);
+  walkCaptures(pattern, line, pattern.nodes.length - 1, (node, start, end) => {
+    captures.push([(pattern.nodes[node] as { kind: 'capture'; name: string }).name, line.slice(start, end)]);
   });
   return captures;
 }
