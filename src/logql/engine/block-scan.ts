@@ -55,7 +55,7 @@ export function rawFilterMask(block: BlockData, from: number, to: number, filter
       if (block.lines.indexOf(KELVIN_SIGN) >= 0 || block.lines.indexOf(LONG_S) >= 0) continue;
       markCaseInsensitive(block, from, startByte, endByte, filter, hits);
     } else {
-      markCaseSensitive(block, from, startByte, endByte, filter, hits);
+      markCaseSensitive(block, from, to, endByte, filter, hits, mask);
     }
     if (filter.negated) for (let i = 0; i < count; i++) hits[i] = hits[i] ? 0 : 1;
     if (mask === null) mask = hits;
@@ -80,21 +80,46 @@ function nextLineAt(lineEnds: Uint32Array, at: number, last: number): number {
   return lineAt(lineEnds, at, last);
 }
 
-function markCaseSensitive(block: BlockData, from: number, startByte: number, endByte: number, filter: RawLineFilter, hits: Uint8Array): void {
+/**
+ * Marks the lines in [from, to) that contain one of the filter's needles. Lines an earlier filter
+ * already dropped (`mask` 0) are not searched: after `|= "x" | json | loss > 1` the second needle is
+ * looked for from the start of the next line that still passes, not in every line.
+ */
+function markCaseSensitive(block: BlockData, from: number, to: number, endByte: number, filter: RawLineFilter, hits: Uint8Array, mask: Uint8Array | null): void {
   const lines = block.lines;
-  for (const needle of filter.needles) {
-    let at = startByte;
-    let last = from;
-    while (at < endByte) {
+  const lineEnds = block.lineEnds;
+  for (let n = 0; n < filter.needles.length; n++) {
+    const needle = filter.needles[n]!;
+    const followedBy = filter.followedBy?.[n] ?? null;
+    let line = from;
+    let at = lineStart(block, from);
+    while (line < to) {
+      if (mask !== null || line > from) {
+        // Skip lines that are already decided: dropped by an earlier filter or hit by an earlier needle.
+        let next = line;
+        while (next < to && ((mask !== null && mask[next - from] === 0) || hits[next - from] === 1)) next++;
+        if (next >= to) break;
+        if (next > line) {
+          line = next;
+          at = lineStart(block, next);
+        }
+      }
       const found = lines.indexOf(needle, at);
       if (found < 0 || found + needle.length > endByte) break;
-      const line = nextLineAt(block.lineEnds, found, last);
-      last = line;
-      // A match must lie entirely inside one line.
-      if (found + needle.length <= block.lineEnds[line]!) {
-        hits[line - from] = 1;
-        at = block.lineEnds[line]!;
+      if (followedBy !== null && followedBy[lines[found + needle.length]!] !== 1) {
+        // Most hits of a constrained needle fail on the next byte: search on without finding the line.
+        at = found + 1;
+        continue;
+      }
+      const hit = nextLineAt(lineEnds, found, line);
+      // A match must lie entirely inside one line (with the byte after it, when that is constrained).
+      const matchEnd = found + needle.length;
+      if (followedBy === null ? matchEnd <= lineEnds[hit]! : matchEnd < lineEnds[hit]! && followedBy[lines[matchEnd]!] === 1) {
+        hits[hit - from] = 1;
+        line = hit + 1;
+        at = lineEnds[hit]!;
       } else {
+        line = hit;
         at = found + 1;
       }
     }

@@ -71,6 +71,12 @@ export function scanBlock(
   const streamLabels = block.stream.labels;
   const predicates = pipeline.linePredicates;
   const stages = pipeline.stages;
+  // Stages from the first one on that can run on the line's bytes: the line is decoded only when a
+  // later stage or the visitor reads it (a metric query after `| logfmt | x != ""` never does).
+  let rawStages = 0;
+  while (rawStages < stages.length && stages[rawStages]!.processRaw !== undefined && predicates.length === 0) rawStages++;
+  const bytes = block.lines;
+  const lineEnds = block.lineEnds;
   let accepted = 0;
   const limit = options.perBlockLimit ?? Infinity;
   const step = options.backward ? -1 : 1;
@@ -86,7 +92,7 @@ export function scanBlock(
     if (!hasStages && !metadata) {
       visit(selected, needLine ? decodeLine(block, i) : null);
     } else {
-      const line = decodeLine(block, i);
+      const line = rawStages > 0 ? '' : decodeLine(block, i);
       for (let p = 0; p < predicates.length; p++) if (!predicates[p]!(line)) continue lines;
       if (stages.length === 0 && !metadata) {
         visit(selected, line);
@@ -97,9 +103,15 @@ export function scanBlock(
           entry.line = line;
           entry.labels.reset(streamLabels, metadata);
         }
-        for (let k = 0; k < stages.length; k++) if (!stages[k]!.process(entry)) continue lines;
+        if (rawStages > 0) {
+          const start = i === 0 ? 0 : lineEnds[i - 1]!;
+          const end = lineEnds[i]!;
+          for (let k = 0; k < rawStages; k++) if (!stages[k]!.processRaw!(entry, bytes, start, end)) continue lines;
+          if (rawStages < stages.length || needLine) entry.line = decodeLine(block, i);
+        }
+        for (let k = rawStages; k < stages.length; k++) if (!stages[k]!.process(entry)) continue lines;
         selected.entry = entry;
-        visit(selected, entry.line);
+        visit(selected, rawStages === stages.length && !needLine ? null : entry.line);
       }
     }
     accepted++;

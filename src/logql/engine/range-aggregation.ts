@@ -16,7 +16,7 @@ import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryContext } from './query-context.ts';
 import { groupLabels, labelsKey } from './series-labels.ts';
 import { newSeries, type StepSeries } from './step-series.ts';
-import { bucketable, bucketOf, countBlockIntoBuckets, stepEdges, type StepEdges } from './step-buckets.ts';
+import { additiveWithoutUnwrap, bucketOf, countBlockIntoBuckets, stepEdges, type StepEdges } from './step-buckets.ts';
 import type { BlockData } from '../../store/types.ts';
 import type { QueryStatistics } from '../api.ts';
 import type { SampleSeries } from './scan-types.ts';
@@ -112,12 +112,28 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
     }
     return entry;
   };
-  const push = (entry: SampleSeries, timestampNs: bigint, value: number) => {
+  // Additive aggregations count straight into the intervals between window edges, whole blocks at a
+  // time when only raw filters run (countBlock), else line by line: no sample arrays to grow and sort.
+  const edges = stepsNs && stepsNs.length > 0 && additiveWithoutUnwrap(node) ? stepEdges(node, stepsNs, baseNs) : null;
+  const pushSample = (entry: SampleSeries, timestampNs: bigint, value: number) => {
     const t = Number(timestampNs - baseNs);
     if (entry.sorted && entry.times.length > 0 && entry.times[entry.times.length - 1]! > t) entry.sorted = false;
     entry.times.push(t);
     entry.values.push(value);
   };
+  /** The interval the previous line fell in: lines come in time order within a block. */
+  let lastInterval = 0;
+  const countSample = (entry: SampleSeries, timestampNs: bigint, value: number) => {
+    const relative = edges!.relative;
+    const t = Number(timestampNs - baseNs);
+    let k = lastInterval;
+    if (!(k < relative.length && relative[k]! >= t && (k === 0 || relative[k - 1]! < t))) k = lastInterval = bucketOf(edges!, t);
+    // Past the last window's end: in no window.
+    if (k >= relative.length) return;
+    (entry.bucketCounts ??= new Float64Array(relative.length))[k]! += 1;
+    if (wantBytes) (entry.bucketBytes ??= new Float64Array(relative.length))[k]! += value;
+  };
+  const push = edges === null ? pushSample : countSample;
 
   const visit = (selected: SelectedLine) => {
     if (!unwrap && !selected.entry && !selected.metadata) {
@@ -154,10 +170,10 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
   };
 
   const needLine = wantBytes && (pipeline.stages.length > 0 || pipeline.linePredicates.length > 0);
-  const edges = stepsNs && stepsNs.length > 0 && bucketable(node, pipeline) ? stepEdges(node, stepsNs, baseNs) : null;
+  const wholeBlocks = edges !== null && pipeline.stages.length === 0 && pipeline.linePredicates.length === 0;
   const countBlock = (block: BlockData, options: { startNs: bigint; endNs: bigint }, stats: QueryStatistics): boolean => {
     // Structured metadata becomes labels of the series, so such blocks take the per-line path.
-    if (edges === null || hasMetadata(block)) return false;
+    if (!wholeBlocks || hasMetadata(block)) return false;
     const labels = block.stream.labels;
     let entry = streamSeries.get(labels);
     if (!entry) {

@@ -1,9 +1,9 @@
-// Additive range aggregations (count_over_time, rate, bytes_over_time, bytes_rate without unwrap)
-// over a pipeline of raw-byte filters only: instead of one sample per matching line, matches are
-// counted straight into the intervals between window edges. Every window (t − range − offset,
-// t − offset] is a run of whole intervals, so its value is a difference of prefix sums. Per matching
-// line there is no string, no object and no BigInt arithmetic; a block costs one binary search per
-// interval it touches.
+// Additive range aggregations (count_over_time, rate, bytes_over_time, bytes_rate without unwrap):
+// instead of one sample per matching line, matches are counted straight into the intervals between
+// window edges. Every window (t − range − offset, t − offset] is a run of whole intervals, so its value
+// is a difference of prefix sums. Over a pipeline of raw-byte filters only, a whole block is counted at
+// once: per matching line there is no string, no object and no BigInt arithmetic, and a block costs one
+// binary search per interval it touches. After parsers, the collector counts line by line.
 
 import type { BlockData } from '../../store/types.ts';
 import type { QueryStatistics } from '../api.ts';
@@ -18,9 +18,9 @@ export interface StepEdges {
   relative: Float64Array;
 }
 
-export function bucketable(node: RangeAggregation, pipeline: CompiledPipeline): boolean {
+/** Aggregations whose window value is a count or a byte sum, so they can be kept per interval. */
+export function additiveWithoutUnwrap(node: RangeAggregation): boolean {
   if (node.range.unwrap) return false;
-  if (pipeline.stages.length > 0 || pipeline.linePredicates.length > 0) return false;
   return node.op === 'count_over_time' || node.op === 'rate' || node.op === 'bytes_over_time' || node.op === 'bytes_rate';
 }
 

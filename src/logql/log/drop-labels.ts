@@ -6,7 +6,7 @@ import { compileMatcher } from './label-filter.ts';
 
 export function dropLabelsStage(selections: LabelSelection[]): PipelineStage {
   const compiled = selections.map((s) => ({ name: s.name, test: s.matcher ? compileMatcher(s.matcher) : null }));
-  return {
+  const stage: PipelineStage = {
     process(entry) {
       for (const { name, test } of compiled) {
         const value = entry.labels.get(name);
@@ -16,4 +16,7 @@ export function dropLabelsStage(selections: LabelSelection[]): PipelineStage {
       return true;
     },
   };
+  // Labels only: the line need not be decoded.
+  stage.processRaw = stage.process;
+  return stage;
 }

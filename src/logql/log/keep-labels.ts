@@ -7,7 +7,7 @@ import { compileMatcher } from './label-filter.ts';
 
 export function keepLabelsStage(selections: LabelSelection[]): PipelineStage {
   const compiled = selections.map((s) => ({ name: s.name, test: s.matcher ? compileMatcher(s.matcher) : null }));
-  return {
+  const stage: PipelineStage = {
     process(entry) {
       for (const [name, value] of entry.labels.entries()) {
         if (name === ERROR_LABEL || name === ERROR_DETAILS_LABEL) continue;
@@ -17,4 +17,7 @@ export function keepLabelsStage(selections: LabelSelection[]): PipelineStage {
       return true;
     },
   };
+  // Labels only: the line need not be decoded.
+  stage.processRaw = stage.process;
+  return stage;
 }

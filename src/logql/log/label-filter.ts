@@ -3,7 +3,7 @@
 import type { ComparisonOp, LabelFilter, LabelMatcher } from '../syntax/ast.ts';
 import { compileRegex, RegexSyntaxError, type RegexEngine } from '../../regex/index.ts';
 import { compileIpMatcher } from './ip.ts';
-import { ErrorType, type LabelsBuilder, type PipelineStage } from './labels-builder.ts';
+import { ErrorType, type LabelsBuilder, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
 import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from './units.ts';
 
@@ -113,5 +113,6 @@ export function compileLabelFilter(filter: LabelFilter): LabelPredicate {
 
 export function labelFilterStage(filter: LabelFilter): PipelineStage {
   const predicate = compileLabelFilter(filter);
-  return { process: (entry) => predicate(entry.labels) };
+  const process = (entry: PipelineEntry) => predicate(entry.labels);
+  return { process, processRaw: process };
 }

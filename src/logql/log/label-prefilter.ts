@@ -15,22 +15,46 @@ import type { LabelFilter, Stage } from '../syntax/ast.ts';
 import { analyzeRegexLiterals } from '../../regex/index.ts';
 import { compileMatcher } from './label-filter.ts';
 import { parsePattern } from './pattern.ts';
-import { ERROR_LABEL } from './labels-builder.ts';
+import { ERROR_LABEL, GO_SPACE_CHARS } from './labels-builder.ts';
+
+export interface RawNeedle {
+  bytes: Buffer;
+  /** When set, a match counts only when the byte after it (in the same line) has a 1 here. */
+  followedBy: Uint8Array | null;
+}
 
 /** Lines must contain one of `needles` unless the label already exists outside the parsers. */
 export interface LabelPrefilter {
   needles: string[];
+  /**
+   * What the block scan searches for: the needles' UTF-8 bytes, or a shorter byte string and the bytes
+   * that may follow it where a needle set would take many passes (any line with a needle has one).
+   */
+  rawNeedles: RawNeedle[];
   /** The labels the filter is about: a stream label of one of these names disables the prefilter. */
   labels: string[];
 }
 
 /** How one parser stage can produce a label that a later filter reads. */
 type Producer =
-  | { kind: 'anyKey'; escapedKeys: boolean }
+  /**
+   * Any key of the line, sanitized. `valueAfterEquals`: a key gives a label only when '=' follows it
+   * (logfmt without --keep-empty), so a name ending in a letter or digit needs `<last run>=`.
+   */
+  | { kind: 'anyKey'; escapedKeys: boolean; valueAfterEquals: boolean }
   | { kind: 'named'; names: Set<string>; required: Map<string, string | null> }
   | { kind: 'params'; names: Set<string> };
 
 const BACKSLASH = '\\';
+
+/** The characters a logfmt key may end in that trimming removes (ASCII spaces end the key instead). */
+const KEY_TRAILING_SPACES = [...GO_SPACE_CHARS].filter((c) => c.charCodeAt(0) > 127);
+/** '=' and the first UTF-8 byte of each of those spaces: what may follow a logfmt key's last run. */
+const AFTER_KEY_RUN = new Uint8Array(256);
+AFTER_KEY_RUN[0x3d] = 1;
+for (const space of KEY_TRAILING_SPACES) AFTER_KEY_RUN[Buffer.from(space, 'utf8')[0]!] = 1;
+
+const plainNeedle = (text: string): RawNeedle => ({ bytes: Buffer.from(text, 'utf8'), followedBy: null });
 
 /** Walks the stages and returns the prefilters the label filters (and an unwrap label) imply. */
 export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPrefilter[] {
@@ -47,18 +71,18 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
     if (!producers.some((p) => canProduce(p, label))) return;
     // json and logfmt values may be written with escapes; regexp and pattern captures are plain text.
     const escapes = producers.some((p) => p.kind !== 'named');
-    out.push({ labels: [label], needles: escapes ? [value, BACKSLASH] : [value] });
+    out.push(prefilter([label], escapes ? [value, BACKSLASH] : [value]));
   };
   const requireExisting = (label: string): void => {
     const needles = existenceNeedles(producers, label);
-    if (needles) out.push({ labels: [label], needles });
+    if (needles) out.push(needles);
   };
   const visitFilter = (filter: LabelFilter): void => {
     switch (filter.kind) {
       case 'string': {
         const { matcher } = filter;
         if (matcher.name === ERROR_LABEL) {
-          if (jsonErrorsWithoutBrace && matcher.type === '=' && matcher.value === '') out.push({ labels: [ERROR_LABEL], needles: ['{'] });
+          if (jsonErrorsWithoutBrace && matcher.type === '=' && matcher.value === '') out.push(prefilter([ERROR_LABEL], ['{']));
           return;
         }
         if (matcher.type === '=') requireValue(matcher.name, matcher.value);
@@ -85,7 +109,8 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
         visitFilter(filter.right);
         const right = out.splice(before);
         if (left.length > 0 && right.length > 0) {
-          out.push({ labels: [...left[0]!.labels, ...right[0]!.labels], needles: [...left[0]!.needles, ...right[0]!.needles] });
+          const [a, b] = [left[0]!, right[0]!];
+          out.push({ labels: [...a.labels, ...b.labels], needles: [...a.needles, ...b.needles], rawNeedles: [...a.rawNeedles, ...b.rawNeedles] });
         }
         return;
       }
@@ -104,12 +129,12 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
         continue;
       case 'json':
         if (stage.params.length === 0) jsonErrorsWithoutBrace = true;
-        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: true } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
+        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: true, valueAfterEquals: false } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
         errorPossible = true;
         continue;
       case 'logfmt':
         // logfmt keys run to '=' unescaped; only quoted values have escapes.
-        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: false } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
+        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: false, valueAfterEquals: !stage.keepEmpty } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
         if (stage.strict) errorPossible = true;
         continue;
       case 'regexp':
@@ -142,27 +167,43 @@ function canProduce(producer: Producer, label: string): boolean {
   return producer.kind === 'anyKey' || producer.names.has(label);
 }
 
+function prefilter(labels: string[], needles: string[], rawNeedles = needles.map(plainNeedle)): LabelPrefilter {
+  return { labels, needles, rawNeedles };
+}
+
 /** Needles (any of) every line on which some parser produces `label` contains; null when unknown. */
-function existenceNeedles(producers: Producer[], label: string): string[] | null {
+function existenceNeedles(producers: Producer[], label: string): LabelPrefilter | null {
   if (!analyzable(label)) return null;
   const needles: string[] = [];
+  const rawNeedles: RawNeedle[] = [];
+  const add = (texts: string[], raw = texts.map(plainNeedle)) => {
+    needles.push(...texts);
+    rawNeedles.push(...raw);
+  };
   for (const producer of producers) {
     if (!canProduce(producer, label)) continue;
     if (producer.kind === 'params') return null; // set even when the key is missing
     if (producer.kind === 'anyKey') {
+      const last = producer.valueAfterEquals ? /[A-Za-z0-9]+$/.exec(label)?.[0] : undefined;
+      if (last !== undefined) {
+        // logfmt keys run to '=' and are trimmed of Go's spaces (only non-ASCII ones can be in a key)
+        // before they are sanitized: the name's last run is followed by '=' or by one of those spaces.
+        // The block scan makes one pass for the run and checks the byte after it, not 20 passes.
+        add([`${last}=`, ...KEY_TRAILING_SPACES.map((space) => `${last}${space}`)], [{ bytes: Buffer.from(last, 'utf8'), followedBy: AFTER_KEY_RUN }]);
+        continue;
+      }
       // A sanitized key keeps its ASCII letters and digits as they are in the line.
       const run = longestAlphanumericRun(label);
       if (run === '') return null;
-      needles.push(run);
-      if (producer.escapedKeys) needles.push(BACKSLASH);
+      add(producer.escapedKeys ? [run, BACKSLASH] : [run]);
       continue;
     }
     const required = producer.required.get(label);
     if (!required) return null;
-    needles.push(required);
+    add([required]);
   }
   // No parser produces it: only a stream label or metadata could, and those disable the prefilter.
-  return needles.length > 0 ? needles : null;
+  return needles.length > 0 ? { labels: [label], needles, rawNeedles } : null;
 }
 
 function longestAlphanumericRun(label: string): string {

@@ -224,19 +224,43 @@ export interface PipelineEntry {
 /** A pipeline stage: returns false to drop the entry. */
 export interface PipelineStage {
   process(entry: PipelineEntry): boolean;
+  /**
+   * The same stage on a line that is not decoded yet: the line is bytes[start, end) of a block and
+   * `entry.line` is not valid. Stages that never read the line (label filters, drop, keep) and the
+   * byte-level parsers have it; a scan decodes the line only before the first stage without it, or
+   * when the caller wants the line.
+   */
+  processRaw?(entry: PipelineEntry, bytes: Buffer, start: number, end: number): boolean;
 }
 
-/** Loki's label-name sanitizing for parsed keys: every char outside [a-zA-Z0-9_] becomes `_`. */
+/**
+ * The characters Go's strings.TrimSpace removes (unicode.IsSpace). JavaScript's trim differs: it keeps
+ * U+0085 and removes U+FEFF.
+ */
+export const GO_SPACE_CHARS = '\t\n\v\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
+
+function isGoSpace(c: number): boolean {
+  return c <= 32 ? c === 32 || (c >= 9 && c <= 13) : c >= 0x85 && GO_SPACE_CHARS.includes(String.fromCharCode(c));
+}
+
+/**
+ * Loki's label-name sanitizing for parsed keys: spaces trimmed, then every character (code point, as
+ * Go maps runes) outside [a-zA-Z0-9_] becomes `_`.
+ */
 export function sanitizeLabelKey(key: string, isPrefix: boolean): string {
   if (isValidKey(key)) return key;
-  let out = key.trim();
-  if (out.length === 0) return out;
-  if (isPrefix && out.charCodeAt(0) >= 48 && out.charCodeAt(0) <= 57) out = `_${out}`;
-  let result = '';
-  for (let i = 0; i < out.length; i++) {
-    const c = out.charCodeAt(i);
+  let start = 0;
+  let end = key.length;
+  while (start < end && isGoSpace(key.charCodeAt(start))) start++;
+  while (end > start && isGoSpace(key.charCodeAt(end - 1))) end--;
+  if (start === end) return '';
+  let result = isPrefix && key.charCodeAt(start) >= 48 && key.charCodeAt(start) <= 57 ? '_' : '';
+  for (let i = start; i < end; i++) {
+    const c = key.charCodeAt(i);
     const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-    result += ok ? out[i] : '_';
+    result += ok ? key[i] : '_';
+    // A surrogate pair is one rune.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < end && (key.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
   }
   return result;
 }

@@ -1,8 +1,10 @@
-// `| logfmt [--strict] [--keep-empty] [label="key", …]`, following go-logfmt's scanner: keys run to
-// '=' or a space, values are bare (to the next space) or quoted with Go escapes.
+// `| logfmt [--strict] [--keep-empty] [label="key", …]`, following go-logfmt's scanner over the line's
+// UTF-8 bytes, as Go reads it: keys run to '=' or a space, values are bare (to the next space) or quoted
+// with Go escapes. Every token boundary is an ASCII byte, so the scan needs no decoded line: a metric
+// query hands it a block's bytes, and only the keys and values the query keeps become strings.
 
 import type { LogfmtParserStage } from '../syntax/ast.ts';
-import { ErrorType, sanitizeLabelKey, type LabelsBuilder, type PipelineStage } from './labels-builder.ts';
+import { ErrorType, sanitizeLabelKey, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
 import { isNeeded, type NeededLabels } from './label-hints.ts';
 
@@ -18,131 +20,225 @@ export interface LogfmtScan {
   error?: string;
 }
 
-/**
- * What the scanner reports for each pair, by position so that a hinted parser can skip keys without
- * building their strings. `valueStart` < 0: no value (a standalone key, `key=` or `key=""`).
- * `unquoted` is set when a quoted value had escapes (the value's text is then that string).
- * `keyPlain`: the key is already a valid label name (letters, digits, `_`, no leading digit).
- */
-type PairVisitor = (keyStart: number, keyEnd: number, keyPlain: boolean, valueStart: number, valueEnd: number, unquoted: string | undefined) => void;
+const EMPTY = Buffer.alloc(0);
+
+// Byte classes, so the key and value loops make one table lookup per byte. A key ends at '=', '"' or a
+// space (any byte <= 32); it is a plain label name when it has only letters, digits and '_'.
+const ENDS_KEY = 1;
+const NOT_NAME = 2;
+const HIGH = 4;
+const ENDS_VALUE = 1;
+const BAD_IN_VALUE = 2;
+const KEY_BYTE = new Uint8Array(256);
+const VALUE_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const nameByte = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+  KEY_BYTE[c] = c <= 32 || c === 61 || c === 34 ? ENDS_KEY : (nameByte ? 0 : NOT_NAME) | (c >= 0x80 ? HIGH : 0);
+  VALUE_BYTE[c] = c <= 32 ? ENDS_VALUE : c === 61 || c === 34 ? BAD_IN_VALUE : c >= 0x80 ? HIGH : 0;
+}
+const REPLACEMENT = '\uFFFD';
 
 /**
- * The scanner: reports pairs in order and returns an error message (strict mode stops at the first
- * malformed pair) or undefined. Non-strict mode skips a bad token up to the next space.
+ * The scanner: next() finds the pairs of bytes[start, end) in order, and reports each by position so
+ * that a hinted parser can skip keys without building their strings. A class with fields rather than
+ * closures: it runs on every line of a scan. Strict mode stops at the first malformed pair (`error`);
+ * otherwise a bad token is skipped up to the next space.
  */
-function scanPairs(line: string, strict: boolean, visit: PairVisitor): string | undefined {
-  let pos = 0;
-  const n = line.length;
-  /** Go reports byte positions. */
-  const errorAt = (at: number, message: string) => `logfmt syntax error at pos ${Buffer.byteLength(line.slice(0, at)) + 1} : ${message}`;
-  const skipToken = (at: number) => {
-    pos = at;
-    while (pos < n && line.charCodeAt(pos) > 32) pos++;
-  };
-  outer: while (pos < n) {
-    while (pos < n && line.charCodeAt(pos) <= 32) pos++;
-    if (pos >= n) break;
-    const keyStart = pos;
-    let keyPlain = true;
-    let keyReplacement = false;
-    while (pos < n) {
-      const c = line.charCodeAt(pos);
-      if (c === 61) break; // '='
-      if (c === 34) {
-        // '"'
-        if (strict) return errorAt(pos, `unexpected '"'`);
-        skipToken(pos);
-        continue outer;
+class LogfmtScanner {
+  bytes: Buffer = EMPTY;
+  private pos = 0;
+  private end = 0;
+  private lineStart = 0;
+  private strict = false;
+  keyStart = 0;
+  keyEnd = 0;
+  /** The key is already a valid label name (letters, digits, `_`, no leading digit). */
+  keyPlain = true;
+  /** < 0: no value (a standalone key, `key=` or `key=""`). */
+  valueStart = -1;
+  valueEnd = -1;
+  /** A quoted value's text when it had escapes. */
+  unquoted: string | undefined = undefined;
+  /** The value has bytes outside ASCII (it is then decoded as UTF-8). */
+  private valueHigh = false;
+  error: string | undefined = undefined;
+  /**
+   * Non-strict only: pairs the caller would drop are passed over inside next() (no return per pair).
+   * `skipEmpty`: pairs without a value. `keyLengths`: plain keys whose length has no 1 here.
+   */
+  private skipEmpty = false;
+  private keyLengths: Uint8Array | null = null;
+
+  reset(bytes: Buffer, start: number, end: number, strict: boolean, keyLengths: Uint8Array | null = null, skipEmpty = false): void {
+    this.bytes = bytes;
+    this.pos = start;
+    this.lineStart = start;
+    this.end = end;
+    this.strict = strict;
+    this.keyLengths = strict ? null : keyLengths;
+    this.skipEmpty = !strict && skipEmpty;
+    this.error = undefined;
+  }
+
+  /** Moves to the next pair; false at the end of the line or at a strict-mode error. */
+  next(): boolean {
+    const b = this.bytes;
+    const n = this.end;
+    let pos = this.pos;
+    for (;;) {
+      while (pos < n && b[pos]! <= 32) pos++;
+      if (pos >= n) {
+        this.pos = pos;
+        return false;
       }
-      if (c <= 32) {
-        visit(keyStart, pos, keyPlain, -1, -1, undefined);
-        continue outer;
+      const keyStart = pos;
+      // A key may not start with a digit to be a plain name.
+      let keyFlags = b[pos]! >= 48 && b[pos]! <= 57 ? NOT_NAME : 0;
+      while (pos < n) {
+        const flags = KEY_BYTE[b[pos]!]!;
+        if (flags & ENDS_KEY) break;
+        keyFlags |= flags;
+        pos++;
       }
-      if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57 && pos > keyStart))) keyPlain = false;
-      if (c === 0xfffd) keyReplacement = true;
-      pos++;
-    }
-    if (pos >= n) {
-      visit(keyStart, pos, keyPlain, -1, -1, undefined);
-      break;
-    }
-    // at '='
-    if (pos === keyStart) {
-      if (strict) return errorAt(pos, `unexpected '='`);
-      skipToken(pos);
-      continue;
-    }
-    if (keyReplacement) {
-      if (strict) return errorAt(pos, 'invalid key');
-      skipToken(pos);
-      continue;
-    }
-    const keyEnd = pos;
-    pos++;
-    if (pos >= n || line.charCodeAt(pos) <= 32) {
-      visit(keyStart, keyEnd, keyPlain, -1, -1, undefined);
-      continue;
-    }
-    if (line.charCodeAt(pos) === 34) {
-      const quoteStart = pos;
-      let escaped = false;
-      let hasEscape = false;
-      let end = -1;
-      for (let i = pos + 1; i < n; i++) {
-        const c = line.charCodeAt(i);
-        if (escaped) escaped = false;
-        else if (c === 92) {
-          escaped = true;
-          hasEscape = true;
-        } else if (c === 34) {
-          end = i;
-          break;
-        }
+      const keyPlain = keyFlags === 0;
+      const keyHigh = (keyFlags & HIGH) !== 0;
+      if (pos >= n || b[pos]! <= 32) {
+        if (this.skipEmpty) continue;
+        return this.found(keyStart, pos, keyPlain, -1, -1, undefined, pos);
       }
-      if (end < 0) {
-        if (strict) return errorAt(n, 'unterminated quoted value');
-        pos = n;
+      if (b[pos] === 34) {
+        if (this.strict) return this.fail(pos, `unexpected '"'`);
+        pos = this.skipToken(pos);
         continue;
       }
-      pos = end + 1;
-      if (hasEscape) {
-        const unquoted = unquoteGo(line.slice(quoteStart + 1, end));
-        if (unquoted === null) {
-          if (strict) return errorAt(pos, 'invalid quoted value');
-          skipToken(pos);
+      // at '='
+      if (pos === keyStart) {
+        if (this.strict) return this.fail(pos, `unexpected '='`);
+        pos = this.skipToken(pos);
+        continue;
+      }
+      // An invalid UTF-8 sequence (or U+FFFD itself) makes the key invalid.
+      if (keyHigh && b.toString('utf8', keyStart, pos).includes(REPLACEMENT)) {
+        if (this.strict) return this.fail(pos, 'invalid key');
+        pos = this.skipToken(pos);
+        continue;
+      }
+      const keyEnd = pos;
+      pos++;
+      const lengths = this.keyLengths;
+      // A plain key of no needed length: only where its value ends matters.
+      const unwanted = lengths !== null && keyPlain && (keyEnd - keyStart >= lengths.length || lengths[keyEnd - keyStart] === 0);
+      if (pos >= n || b[pos]! <= 32) {
+        if (this.skipEmpty || unwanted) continue;
+        return this.found(keyStart, keyEnd, keyPlain, -1, -1, undefined, pos);
+      }
+      if (b[pos] === 34) {
+        const quoteStart = pos;
+        let escaped = false;
+        let hasEscape = false;
+        let close = -1;
+        this.valueHigh = false;
+        for (let i = pos + 1; i < n; i++) {
+          const c = b[i]!;
+          if (c >= 0x80) this.valueHigh = true;
+          if (escaped) escaped = false;
+          else if (c === 92) {
+            escaped = true;
+            hasEscape = true;
+          } else if (c === 34) {
+            close = i;
+            break;
+          }
+        }
+        if (close < 0) {
+          if (this.strict) return this.fail(n, 'unterminated quoted value');
+          pos = n;
           continue;
         }
-        if (unquoted === '') visit(keyStart, keyEnd, keyPlain, -1, -1, undefined);
-        else visit(keyStart, keyEnd, keyPlain, quoteStart + 1, end, unquoted);
+        pos = close + 1;
+        if (hasEscape) {
+          const unquoted = unquoteGo(b.toString('utf8', quoteStart + 1, close));
+          if (unquoted === null) {
+            if (this.strict) return this.fail(pos, 'invalid quoted value');
+            pos = this.skipToken(pos);
+            continue;
+          }
+          if (unwanted || (unquoted === '' && this.skipEmpty)) continue;
+          if (unquoted === '') return this.found(keyStart, keyEnd, keyPlain, -1, -1, undefined, pos);
+          return this.found(keyStart, keyEnd, keyPlain, quoteStart + 1, close, unquoted, pos);
+        }
+        if (unwanted || (close === quoteStart + 1 && this.skipEmpty)) continue;
+        if (close === quoteStart + 1) return this.found(keyStart, keyEnd, keyPlain, -1, -1, undefined, pos);
+        return this.found(keyStart, keyEnd, keyPlain, quoteStart + 1, close, undefined, pos);
+      }
+      if (unwanted) {
+        // A valid value and a bad token ('=' or '"' inside) both end at the next space.
+        while (pos < n && b[pos]! > 32) pos++;
         continue;
       }
-      if (end === quoteStart + 1) visit(keyStart, keyEnd, keyPlain, -1, -1, undefined);
-      else visit(keyStart, keyEnd, keyPlain, quoteStart + 1, end, undefined);
-      continue;
-    }
-    const valueStart = pos;
-    while (pos < n) {
-      const c = line.charCodeAt(pos);
-      if (c === 61 || c === 34) {
-        if (strict) return errorAt(pos, `unexpected '${c === 61 ? '=' : '"'}'`);
-        skipToken(pos);
-        continue outer;
+      const valueStart = pos;
+      let valueFlags = 0;
+      while (pos < n) {
+        const flags = VALUE_BYTE[b[pos]!]!;
+        if (flags & (ENDS_VALUE | BAD_IN_VALUE)) break;
+        valueFlags |= flags;
+        pos++;
       }
-      if (c <= 32) break;
-      pos++;
+      this.valueHigh = valueFlags !== 0;
+      if (pos < n && VALUE_BYTE[b[pos]!]! & BAD_IN_VALUE) {
+        if (this.strict) return this.fail(pos, `unexpected '${b[pos] === 61 ? '=' : '"'}'`);
+        pos = this.skipToken(pos);
+        continue;
+      }
+      return this.found(keyStart, keyEnd, keyPlain, valueStart, pos, undefined, pos);
     }
-    visit(keyStart, keyEnd, keyPlain, valueStart, pos, undefined);
   }
-  return undefined;
+
+  /** The key's text as written. */
+  key(): string {
+    return this.bytes.toString('utf8', this.keyStart, this.keyEnd);
+  }
+
+  /** The value's text ("" when there is none). */
+  value(): string {
+    if (this.valueStart < 0) return '';
+    if (this.unquoted !== undefined) return this.unquoted;
+    return this.bytes.toString(this.valueHigh ? 'utf8' : 'latin1', this.valueStart, this.valueEnd);
+  }
+
+  private found(keyStart: number, keyEnd: number, keyPlain: boolean, valueStart: number, valueEnd: number, unquoted: string | undefined, pos: number): true {
+    this.keyStart = keyStart;
+    this.keyEnd = keyEnd;
+    this.keyPlain = keyPlain;
+    this.valueStart = valueStart;
+    this.valueEnd = valueEnd;
+    this.unquoted = unquoted;
+    this.pos = pos;
+    return true;
+  }
+
+  /** Go reports byte positions, counted from 1. */
+  private fail(at: number, message: string): false {
+    this.error = `logfmt syntax error at pos ${at - this.lineStart + 1} : ${message}`;
+    this.pos = this.end;
+    return false;
+  }
+
+  private skipToken(at: number): number {
+    let pos = at;
+    while (pos < this.end && this.bytes[pos]! > 32) pos++;
+    return pos;
+  }
 }
 
 /** Scans a line. In strict mode it stops at the first error; otherwise it skips the bad token. */
 export function scanLogfmt(line: string, strict: boolean): LogfmtScan {
+  const scanner = new LogfmtScanner();
+  const bytes = Buffer.from(line, 'utf8');
+  scanner.reset(bytes, 0, bytes.length, strict);
   const pairs: LogfmtPair[] = [];
-  const error = scanPairs(line, strict, (keyStart, keyEnd, _plain, valueStart, valueEnd, unquoted) => {
-    pairs.push({ key: line.slice(keyStart, keyEnd), value: valueStart < 0 ? null : (unquoted ?? line.slice(valueStart, valueEnd)) });
-  });
-  return error === undefined ? { pairs } : { pairs, error };
+  while (scanner.next()) pairs.push({ key: scanner.key(), value: scanner.valueStart < 0 ? null : scanner.value() });
+  return scanner.error === undefined ? { pairs } : { pairs, error: scanner.error };
 }
 
 function unquoteGo(text: string): string | null {
@@ -187,92 +283,74 @@ function validateLogfmtKey(expression: string): void {
 export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels = null): PipelineStage {
   for (const param of stage.params) validateLogfmtKey(param.expression);
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.label])) : null;
-  const neededNames = needed === null ? null : [...needed];
-  // One set and one visitor for every line, not one per line.
-  const done = new Set<string>();
-  let line = '';
-  let labels: LabelsBuilder | null = null;
-  const visit = (keyStart: number, keyEnd: number, keyPlain: boolean, valueStart: number, valueEnd: number, unquoted: string | undefined) => {
-    let name: string;
-    if (wanted) {
-      const label = wanted.get(line.slice(keyStart, keyEnd));
-      if (label === undefined || done.has(label)) return;
-      name = label;
-    } else {
-      if (valueStart < 0 && !stage.keepEmpty) return;
-      if (neededNames !== null && keyPlain) {
-        // A plain key is its own label name: compare it in place instead of slicing every key.
-        const found = plainKeyName(line, keyStart, keyEnd, neededNames);
-        if (found === undefined) return;
-        name = found;
-      } else {
-        name = sanitizeLabelKey(line.slice(keyStart, keyEnd), true);
-        if (name === '' || !isNeeded(needed, name)) return;
-      }
-      // The first occurrence of a key in the line wins.
-      if (done.has(name)) return;
-    }
-    done.add(name);
-    const raw = valueStart < 0 ? '' : (unquoted ?? line.slice(valueStart, valueEnd));
-    labels!.setExtracted(name, raw.includes('\uFFFD') ? raw.replaceAll('\uFFFD', ' ') : raw);
-  };
-  const reject = stage.strict || stage.keepEmpty || wanted || needed === null ? null : lineRejecter([...needed]);
-  return {
-    process(entry) {
-      // Nothing this query reads can come out of the line, and non-strict logfmt sets no error.
-      if (reject !== null && reject(entry.line)) return true;
-      line = entry.line;
-      labels = entry.labels;
-      done.clear();
-      const error = scanPairs(line, stage.strict, visit);
-      if (wanted) {
-        for (const label of wanted.values()) if (!done.has(label) && stage.keepEmpty) entry.labels.setExtracted(label, '');
-      }
-      if (error !== undefined) entry.labels.setError(ErrorType.logfmt, error);
-      return true;
-    },
-  };
-}
-
-function plainKeyName(line: string, keyStart: number, keyEnd: number, names: string[]): string | undefined {
-  const length = keyEnd - keyStart;
-  for (const name of names) if (name.length === length && line.startsWith(name, keyStart)) return name;
-  return undefined;
-}
-
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/**
- * For a hinted, non-strict logfmt without --keep-empty: a test that is true only for lines that
- * cannot give any of the needed labels a value. A key sanitizes to a name character by character
- * (letters and digits kept, anything else `_`) after trimming spaces, which in a key can only be
- * non-ASCII ones. So a name ending in a letter or digit needs its last run of those followed by `=`,
- * or a non-ASCII character somewhere; any other name needs its longest run of letters and digits.
- * Null when some name has no letter or digit.
- */
-function lineRejecter(names: string[]): ((line: string) => boolean) | null {
-  const needles: Array<{ text: string; spacesMayPrecedeEquals: boolean }> = [];
-  for (const name of names) {
-    const runs = name.split(/[^A-Za-z0-9]+/);
-    const last = runs[runs.length - 1]!;
-    if (last !== '') {
-      needles.push({ text: `${last}=`, spacesMayPrecedeEquals: true });
-      continue;
-    }
-    let longest = '';
-    for (const run of runs) if (run.length > longest.length) longest = run;
-    if (longest === '') return null;
-    needles.push({ text: longest, spacesMayPrecedeEquals: false });
+  // Needed names by length: most keys of a line are skipped on their length alone, inside the scanner.
+  let neededByLength: Array<NeededName[] | undefined> | null = null;
+  let keyLengths: Uint8Array | null = null;
+  if (needed !== null && !wanted) {
+    neededByLength = [];
+    for (const name of needed) (neededByLength[name.length] ??= []).push({ name, bytes: Buffer.from(name, 'latin1') });
+    keyLengths = new Uint8Array(neededByLength.length);
+    for (let length = 0; length < neededByLength.length; length++) keyLengths[length] = neededByLength[length] === undefined ? 0 : 1;
   }
-  return (line) => {
-    let asciiChecked = false;
-    for (const needle of needles) {
-      if (line.includes(needle.text)) return false;
-      if (needle.spacesMayPrecedeEquals && !asciiChecked) {
-        if (NON_ASCII.test(line)) return false;
-        asciiChecked = true;
+  // One scanner and one set for every line, not one per line.
+  const scanner = new LogfmtScanner();
+  const done = new Set<string>();
+  const parse = (entry: PipelineEntry, bytes: Buffer, start: number, end: number): boolean => {
+    scanner.reset(bytes, start, end, stage.strict, keyLengths, !wanted && !stage.keepEmpty);
+    done.clear();
+    const labels = entry.labels;
+    while (scanner.next()) {
+      let name: string;
+      if (wanted) {
+        const label = wanted.get(scanner.key());
+        if (label === undefined || done.has(label)) continue;
+        name = label;
+      } else {
+        if (scanner.valueStart < 0 && !stage.keepEmpty) continue;
+        if (neededByLength !== null && scanner.keyPlain) {
+          // A plain key is its own label name: compare it in place instead of decoding every key.
+          const candidates = neededByLength[scanner.keyEnd - scanner.keyStart];
+          if (candidates === undefined) continue;
+          const found = plainKeyName(bytes, scanner.keyStart, candidates);
+          if (found === undefined) continue;
+          name = found;
+        } else {
+          name = sanitizeLabelKey(scanner.key(), true);
+          if (name === '' || !isNeeded(needed, name)) continue;
+        }
+        // The first occurrence of a key in the line wins.
+        if (done.has(name)) continue;
       }
+      done.add(name);
+      const raw = scanner.value();
+      labels.setExtracted(name, raw.includes(REPLACEMENT) ? raw.replaceAll(REPLACEMENT, ' ') : raw);
     }
+    if (wanted && stage.keepEmpty) {
+      for (const label of wanted.values()) if (!done.has(label)) labels.setExtracted(label, '');
+    }
+    if (scanner.error !== undefined) labels.setError(ErrorType.logfmt, scanner.error);
     return true;
   };
+  return {
+    process(entry) {
+      const bytes = Buffer.from(entry.line, 'utf8');
+      return parse(entry, bytes, 0, bytes.length);
+    },
+    processRaw: parse,
+  };
+}
+
+interface NeededName {
+  name: string;
+  bytes: Buffer;
+}
+
+/** The needed name (of the key's length) that bytes at keyStart spell, if any. */
+function plainKeyName(bytes: Buffer, keyStart: number, names: NeededName[]): string | undefined {
+  names: for (let k = 0; k < names.length; k++) {
+    const nameBytes = names[k]!.bytes;
+    for (let i = 0; i < nameBytes.length; i++) if (bytes[keyStart + i] !== nameBytes[i]) continue names;
+    return names[k]!.name;
+  }
+  return undefined;
 }

@@ -31,9 +31,18 @@ import { unpackParserStage } from './unpack-parser.ts';
 export interface RawLineFilter {
   negated: boolean;
   needles: Buffer[];
-  /** The same needles as strings, for entries that are already decoded (live tail). */
+  /**
+   * The needles as strings, for entries that are already decoded (live tail). A label prefilter may
+   * search shorter byte strings than these (see LabelPrefilter.rawNeedles): both hold for every line
+   * the pipeline keeps.
+   */
   texts: string[];
   caseInsensitive: boolean;
+  /**
+   * Per needle (case-sensitive filters only): the bytes that may follow a match in the same line, as a
+   * 256-entry table; null or absent: any. Lets one pass for `norm` stand for `norm=` and `norm\u00a0`.
+   */
+  followedBy?: Array<Uint8Array | null>;
   /**
    * Set on prefilters implied by label filters (see label-prefilter.ts): they hold only for lines
    * whose stream has none of these labels and that carry no structured metadata.
@@ -130,7 +139,15 @@ export function compilePipeline(stages: Stage[], options: PipelineOptions = {}):
     if (built) rest.push(built);
   }
   for (const prefilter of labelPrefilters(stages, options.unwrapLabel)) {
-    rawFilters.push({ negated: false, needles: prefilter.needles.map((t) => Buffer.from(t, 'utf8')), texts: prefilter.needles, caseInsensitive: false, unlessLabels: prefilter.labels });
+    const needles = prefilter.rawNeedles;
+    rawFilters.push({
+      negated: false,
+      needles: needles.map((needle) => needle.bytes),
+      ...(needles.some((needle) => needle.followedBy !== null) ? { followedBy: needles.map((needle) => needle.followedBy) } : {}),
+      texts: prefilter.needles,
+      caseInsensitive: false,
+      unlessLabels: prefilter.labels,
+    });
   }
   return { rawFilters, linePredicates, stages: rest, requiredLiterals };
 }
