@@ -1,0 +1,68 @@
+// rankscope's PromQL answers against a real Prometheus (Debian's 2.42): both servers receive the same
+// fixed-seed workload by remote write (bench/promql-compare-workload.ts), then every query of the
+// table in bench/promql-compare-queries.ts goes through both HTTP APIs, instant and range, and the
+// answers must agree: status and error type, result type, label sets, timestamps, and values within
+// float tolerance. Evaluation times keep every window's lower bound off the samples, where 2.42's
+// left-closed windows and 3.x's left-open ones would differ.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { compareAnswers, PROMETHEUS_BINARY, remoteWriteToAll, runQuery, startPrometheusReceiver, type PrometheusPeer } from '../../bench/promql-compare-peers.ts';
+import { compareQueries } from '../../bench/promql-compare-queries.ts';
+import { compareWorkload, type CompareWorkload } from '../../bench/promql-compare-workload.ts';
+import { pollUntil } from '../support/peers.ts';
+import { startTestServer, type TestServer } from '../server/test-server.ts';
+
+const HOURS = 2;
+/** The cases whose right answer is no series at all. */
+const EXPECTED_EMPTY = ['absent of present', 'staleness marker: gone at once', 'no marker: past lookback'];
+const available = existsSync(PROMETHEUS_BINARY);
+
+let server: TestServer | undefined;
+let prometheus: PrometheusPeer | undefined;
+let workDir: string | undefined;
+let workload: CompareWorkload;
+
+before(async () => {
+  if (!available) return;
+  workDir = mkdtempSync(join(tmpdir(), 'rankscope-promql-compare-'));
+  // The workload ends a minute before now, so no sample is in the future for either server.
+  const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  workload = compareWorkload({ series: 120, hours: HOURS, seed: 12, startMs: endMs - HOURS * 3_600_000 });
+  [server, prometheus] = await Promise.all([startTestServer(), startPrometheusReceiver(workDir)]);
+  await remoteWriteToAll([server.url, prometheus.url], workload, { batchSeries: 500, concurrency: 2 });
+});
+
+after(async () => {
+  await prometheus?.stop();
+  await server?.dispose();
+  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
+});
+
+test('the same PromQL queries give the same answers from rankscope and Prometheus 2.42', { timeout: 300_000, skip: available ? false : `${PROMETHEUS_BINARY} is not installed` }, async () => {
+  // Both acknowledged every write; wait until both also count every series at the last scrape.
+  const countSpec = { id: 'count', query: 'count({__name__=~".+"})', timeMs: workload.endMs };
+  await pollUntil('both servers to hold the workload', async () => {
+    const answers = await Promise.all([runQuery(server!.url, countSpec), runQuery(prometheus!.url, countSpec)]);
+    const counts = answers.map((answer) => ((answer.data?.result as Array<{ value: [number, string] }> | undefined)?.[0]?.value[1]));
+    return counts[0] !== undefined && counts[0] === counts[1] && Number(counts[0]) > 0 ? counts : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 200, context: () => prometheus!.log() });
+
+  const specs = compareQueries(workload.startMs, workload.endMs);
+  const failures: string[] = [];
+  const empty: string[] = [];
+  for (const spec of specs) {
+    const [ours, theirs] = await Promise.all([runQuery(server!.url, spec), runQuery(prometheus!.url, spec)]);
+    const differences = compareAnswers(spec, ours, theirs);
+    if (differences.length > 0) failures.push(`${spec.id} (${spec.range === undefined ? 'instant' : 'range'}) ${spec.query}\n    ${differences.slice(0, 5).join('\n    ')}`);
+    const result = theirs.data?.result;
+    if (theirs.status === 'success' && Array.isArray(result) && result.length === 0) empty.push(spec.id);
+  }
+  console.log(`# Prometheus comparison: ${specs.length - failures.length}/${specs.length} queries agree over ${workload.seriesCount} series × ${workload.steps} scrapes`);
+  assert.deepEqual(failures, [], `${failures.length} of ${specs.length} queries differ from Prometheus:\n${failures.join('\n')}`);
+  // A table of empty answers would agree trivially: only the cases about absence may be empty.
+  assert.deepEqual(empty, EXPECTED_EMPTY);
+});
