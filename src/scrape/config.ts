@@ -69,6 +69,51 @@ export const basicAuthSchema = z
   })
   .strict();
 
+/** Prometheus' tls_config: how a job's https targets are verified and which client certificate it shows. */
+export const tlsConfigSchema = z
+  .object({
+    /** CA certificates (PEM) that verify the target's certificate, inline or from a file; default: the system's. */
+    ca: z.string().default(''),
+    ca_file: z.string().default(''),
+    /** Client certificate and key (PEM) for targets that ask for one, inline or from files. */
+    cert: z.string().default(''),
+    cert_file: z.string().default(''),
+    key: z.string().default(''),
+    key_file: z.string().default(''),
+    /** Name sent as SNI and checked against the certificate instead of the target's host. */
+    server_name: z.string().default(''),
+    insecure_skip_verify: z.boolean().default(false),
+    min_version: z.enum(['', 'TLS10', 'TLS11', 'TLS12', 'TLS13']).default(''),
+    max_version: z.enum(['', 'TLS10', 'TLS11', 'TLS12', 'TLS13']).default(''),
+  })
+  .strict()
+  .superRefine((tls, context) => {
+    // Prometheus' own checks (common/config TLSConfig.Validate), with its wording.
+    for (const [inline, file] of [['ca', 'ca_file'], ['cert', 'cert_file'], ['key', 'key_file']] as const) {
+      if (tls[inline] !== '' && tls[file] !== '') context.addIssue({ code: 'custom', message: `at most one of ${inline} and ${file} must be configured`, path: [file] });
+    }
+    const hasCert = tls.cert !== '' || tls.cert_file !== '';
+    const hasKey = tls.key !== '' || tls.key_file !== '';
+    if (hasCert && !hasKey) context.addIssue({ code: 'custom', message: 'exactly one of key or key_file must be configured when a client certificate is configured', path: ['key_file'] });
+    if (hasKey && !hasCert) context.addIssue({ code: 'custom', message: 'exactly one of cert or cert_file must be configured when a client key is configured', path: ['cert_file'] });
+  });
+
+export type TlsConfig = z.output<typeof tlsConfigSchema>;
+
+/** Prometheus' authorization: an `Authorization: <type> <credentials>` header on every scrape. */
+export const authorizationSchema = z
+  .object({
+    type: z.string().default('Bearer'),
+    credentials: z.string().default(''),
+    /** Read at each scrape, so a rotated token is picked up. */
+    credentials_file: z.string().default(''),
+  })
+  .strict()
+  .superRefine((authorization, context) => {
+    if (authorization.type.toLowerCase() === 'basic') context.addIssue({ code: 'custom', message: 'authorization type cannot be set to "basic", use "basic_auth" instead', path: ['type'] });
+    if (authorization.credentials !== '' && authorization.credentials_file !== '') context.addIssue({ code: 'custom', message: 'at most one of authorization credentials & credentials_file must be configured', path: ['credentials_file'] });
+  });
+
 export const scrapeConfigSchema = z
   .object({
     job_name: z.string().min(1),
@@ -81,6 +126,8 @@ export const scrapeConfigSchema = z
     basic_auth: basicAuthSchema.optional(),
     bearer_token: z.string().default(''),
     bearer_token_file: z.string().default(''),
+    authorization: authorizationSchema.optional(),
+    tls_config: tlsConfigSchema.prefault({}),
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
     /** More samples than this (after metric_relabel_configs) fail the scrape; 0 = no limit. */
@@ -103,6 +150,11 @@ export const scrapeConfigSchema = z
     }
     if (config.bearer_token !== '' && config.basic_auth !== undefined) {
       context.addIssue({ code: 'custom', message: 'at most one of basic_auth and bearer_token may be set', path: ['bearer_token'] });
+      return z.NEVER;
+    }
+    const bearer = config.bearer_token !== '' || config.bearer_token_file !== '';
+    if (config.authorization !== undefined && (bearer || config.basic_auth !== undefined)) {
+      context.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured', path: ['authorization'] });
       return z.NEVER;
     }
     return { ...config, scrape_timeout: scrapeTimeoutMs };
