@@ -6,7 +6,8 @@ import type { AggregateExpr } from '../syntax/ast.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { kahanSumInc, quantileOfSorted, sortFloatsNaNFirst } from './float-math.ts';
 import { kahanMean } from './range-functions.ts';
-import { combine, compensateScalarSums, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { combine, compensateScalarSums, histogramText, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import { compareLabels, copyPoint, hasAnyPoint, histogramAt, labelsKey, setHistogram, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 import { limitRatioHash } from './label-hash.ts';
 
@@ -186,8 +187,10 @@ function countValues(expr: AggregateExpr, input: StepVectorSeries[], label: stri
   for (const s of input) {
     const base = groupLabels(s.labels, expr.grouping, expr.without);
     for (let i = 0; i < count; i++) {
-      if (!s.present[i] || histogramAt(s, i) !== undefined) continue;
-      const labels = { ...base, [label]: formatValueLabel(s.values[i]!) };
+      if (!s.present[i]) continue;
+      // A histogram counts under its text form, as upstream's FloatHistogram.String() writes it.
+      const histogram = histogramAt(s, i);
+      const labels = { ...base, [label]: histogram !== undefined ? histogramText(histogram) : formatPlainFloat(s.values[i]!) };
       const key = labelsKey(labels);
       let out = outputs.get(key);
       if (out === undefined) {
@@ -199,15 +202,6 @@ function countValues(expr: AggregateExpr, input: StepVectorSeries[], label: stri
     }
   }
   return [...outputs.values()];
-}
-
-/** Go strconv.FormatFloat(v, 'f', -1, 64). */
-function formatValueLabel(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  if (Math.abs(value) < 1e21 && !String(value).includes('e')) return String(value);
-  return value.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
 }
 
 function selectK(groups: Group[], kValues: Float64Array, top: boolean, count: number): StepVectorSeries[] {

@@ -3,6 +3,7 @@
 // Addition brings both sides to the coarser schema and the wider zero bucket, as Prometheus does.
 
 import type { FloatHistogram, HistogramSpan } from '../../tsdb/types.ts';
+import { formatGoFloat } from '../../logql/syntax/numbers.ts';
 
 export const CUSTOM_BUCKETS_SCHEMA = -53;
 
@@ -231,6 +232,21 @@ export function allBuckets(h: NativeHistogram): HistogramBucket[] {
     out.push({ lower: exponentialBound(index - 1, h.schema), upper: exponentialBound(index, h.schema), count: h.positive.get(index)!, isZero: false });
   }
   return out;
+}
+
+/**
+ * The histogram as upstream's FloatHistogram.String() prints it (count_values uses it as a label
+ * value): `{count:20, sum:10, [-2,-1):2, [-0.001,0.001]:2, (0.5,1]:1}`, Go %g numbers, negative
+ * buckets from the most negative, empty buckets left out.
+ */
+export function histogramText(h: NativeHistogram): string {
+  const parts = [`count:${formatGoFloat(h.count)}`, `sum:${formatGoFloat(h.sum)}`];
+  for (const bucket of allBuckets(h)) {
+    if (bucket.count === 0) continue;
+    const [open, close] = bucket.isZero ? ['[', ']'] : bucket.upper <= 0 && !usesCustomBuckets(h) ? ['[', ')'] : ['(', ']'];
+    parts.push(`${open}${formatGoFloat(bucket.lower)},${formatGoFloat(bucket.upper)}${close}:${formatGoFloat(bucket.count)}`);
+  }
+  return `{${parts.join(', ')}}`;
 }
 
 /** Whether `current` starts over relative to `previous` (a counter reset). */
