@@ -204,25 +204,42 @@ function countValues(expr: AggregateExpr, input: StepVectorSeries[], label: stri
   return [...outputs.values()];
 }
 
+/** Beyond this k, a full sort per step is cheaper than keeping the k best by insertion. */
+const INSERTION_SELECT_MAX_K = 64;
+
 function selectK(groups: Group[], kValues: Float64Array, top: boolean, count: number): StepVectorSeries[] {
   const outputs = new Map<StepVectorSeries, StepVectorSeries>();
   // Order for instant results: Prometheus returns each group's heap sorted, groups in input order.
   const order: StepVectorSeries[] = [];
+  // Negative when `a` ranks before `b`; NaN always ranks last (it is never "top" nor "bottom").
+  const rank = (a: number, b: number): number => {
+    if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
+    if (Number.isNaN(b)) return -1;
+    return a === b ? 0 : top ? b - a : a - b;
+  };
+  const best: StepVectorSeries[] = [];
   for (const group of groups) {
     for (let i = 0; i < count; i++) {
       const k = Math.trunc(Math.min(kValues[i]!, 2 ** 53));
       if (k < 1) continue;
-      const candidates = group.members.filter((m) => m.present[i] && histogramAt(m, i) === undefined);
-      candidates.sort((a, b) => {
-        const va = a.values[i]!;
-        const vb = b.values[i]!;
-        // NaN always sorts last (it is never "top" nor "bottom").
-        if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
-        if (Number.isNaN(vb)) return -1;
-        if (va !== vb) return top ? vb - va : va - vb;
-        return 0;
-      });
-      for (const chosen of candidates.slice(0, k)) {
+      best.length = 0;
+      if (k <= INSERTION_SELECT_MAX_K) {
+        // The k best so far, best first; ties keep input order (as the stable sort below does).
+        for (const m of group.members) {
+          if (!m.present[i] || histogramAt(m, i) !== undefined) continue;
+          const value = m.values[i]!;
+          if (best.length === k && rank(value, best[k - 1]!.values[i]!) >= 0) continue;
+          let at = best.length;
+          while (at > 0 && rank(value, best[at - 1]!.values[i]!) < 0) at--;
+          best.splice(at, 0, m);
+          if (best.length > k) best.pop();
+        }
+      } else {
+        for (const m of group.members) if (m.present[i] && histogramAt(m, i) === undefined) best.push(m);
+        best.sort((a, b) => rank(a.values[i]!, b.values[i]!));
+        if (best.length > k) best.length = k;
+      }
+      for (const chosen of best) {
         let out = outputs.get(chosen);
         if (out === undefined) {
           out = newVectorSeries(chosen.labels, count, chosen.dropName);
