@@ -114,6 +114,26 @@ export const authorizationSchema = z
     if (authorization.credentials !== '' && authorization.credentials_file !== '') context.addIssue({ code: 'custom', message: 'at most one of authorization credentials & credentials_file must be configured', path: ['credentials_file'] });
   });
 
+/** Prometheus' oauth2: a token from the client-credentials grant, sent as the scrape's Authorization. */
+export const oauth2Schema = z
+  .object({
+    client_id: z.string().min(1),
+    client_secret: z.string().default(''),
+    /** Read at each token request. */
+    client_secret_file: z.string().default(''),
+    scopes: z.array(z.string()).default([]),
+    token_url: z.string().url(),
+    endpoint_params: z.record(z.string(), z.string()).default({}),
+    /** For the token endpoint (the targets' is the job's tls_config). */
+    tls_config: tlsConfigSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((oauth2, context) => {
+    if (oauth2.client_secret !== '' && oauth2.client_secret_file !== '') context.addIssue({ code: 'custom', message: 'at most one of oauth2 client_secret & client_secret_file must be configured', path: ['client_secret_file'] });
+  });
+
+export type OAuth2Config = z.output<typeof oauth2Schema>;
+
 export const scrapeConfigSchema = z
   .object({
     job_name: z.string().min(1),
@@ -127,6 +147,7 @@ export const scrapeConfigSchema = z
     bearer_token: z.string().default(''),
     bearer_token_file: z.string().default(''),
     authorization: authorizationSchema.optional(),
+    oauth2: oauth2Schema.optional(),
     tls_config: tlsConfigSchema.prefault({}),
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
@@ -153,8 +174,9 @@ export const scrapeConfigSchema = z
       return z.NEVER;
     }
     const bearer = config.bearer_token !== '' || config.bearer_token_file !== '';
-    if (config.authorization !== undefined && (bearer || config.basic_auth !== undefined)) {
-      context.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured', path: ['authorization'] });
+    const schemes = [config.basic_auth !== undefined, config.authorization !== undefined, config.oauth2 !== undefined, bearer].filter(Boolean).length;
+    if (schemes > 1) {
+      context.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization, oauth2 and bearer_token & bearer_token_file must be configured', path: [config.oauth2 !== undefined ? 'oauth2' : 'authorization'] });
       return z.NEVER;
     }
     return { ...config, scrape_timeout: scrapeTimeoutMs };
