@@ -103,3 +103,30 @@ test('series, labels and label values over the same data match Prometheus 2.42',
   }
   assert.deepEqual(failures, []);
 });
+
+test('time and step parameters in every form Prometheus takes give the same answers', { timeout: 120_000, skip: available ? false : `${PROMETHEUS_BINARY} is not installed` }, async () => {
+  const endMs = workload.endMs - 90_000;
+  const rfc3339 = (ms: number): string => new Date(ms).toISOString();
+  const cases: Array<[path: string, params: Record<string, string>]> = [
+    ['query', { query: 'sum(rate(http_requests_total[5m]))', time: rfc3339(endMs) }],
+    ['query', { query: 'sum(rate(http_requests_total[5m]))', time: (endMs / 1000).toFixed(3) }],
+    ['query_range', { query: 'sum by (job) (rate(http_requests_total[5m]))', start: rfc3339(endMs - 3_600_000), end: rfc3339(endMs), step: '1m30s' }],
+    ['query_range', { query: 'avg(DCGM_FI_DEV_GPU_TEMP)', start: String((endMs - 3_600_000) / 1000), end: String(endMs / 1000), step: '45.5' }],
+    ['query_range', { query: 'max(DCGM_FI_DEV_GPU_UTIL)', start: String(endMs / 1000), end: String(endMs / 1000 - 60), step: '15' }],
+    ['query_range', { query: 'max(DCGM_FI_DEV_GPU_UTIL)', start: String(endMs / 1000), end: String(endMs / 1000 + 60), step: '0' }],
+    ['query_range', { query: 'max(DCGM_FI_DEV_GPU_UTIL)', start: 'yesterday', end: String(endMs / 1000), step: '15' }],
+    ['query', { query: 'max(DCGM_FI_DEV_GPU_UTIL)', time: String(endMs / 1000), timeout: '1x' }],
+  ];
+  const failures: string[] = [];
+  for (const [path, params] of cases) {
+    const spec = { id: `${path} ${JSON.stringify(params)}`, query: params.query! };
+    const [ours, theirs] = await Promise.all([server!.url, prometheus!.url].map(async (baseUrl) => {
+      const response = await fetch(`${baseUrl}/api/v1/${path}?${new URLSearchParams(params)}`);
+      return { httpStatus: response.status, ...((await response.json()) as { status: string; errorType?: string; error?: string; data?: { resultType: string; result: unknown } }) };
+    }));
+    const differences = compareAnswers(path === 'query' ? { ...spec, timeMs: 0 } : { ...spec, range: { startMs: 0, endMs: 0, stepMs: 1 } }, ours!, theirs!);
+    if (ours!.httpStatus !== theirs!.httpStatus) differences.push(`HTTP ${ours!.httpStatus} vs ${theirs!.httpStatus}`);
+    if (differences.length > 0) failures.push(`${spec.id}: ${differences.slice(0, 3).join('; ')}`);
+  }
+  assert.deepEqual(failures, []);
+});
