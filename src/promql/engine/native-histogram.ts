@@ -258,9 +258,14 @@ export function detectReset(current: NativeHistogram, previous: NativeHistogram)
   if (current.schema > previous.schema) return true;
   if (current.zeroThreshold < previous.zeroThreshold) return true;
   const schema = Math.min(current.schema, previous.schema);
-  if (usesCustomBuckets(current) && !sameBounds(current.customValues, previous.customValues)) return true;
-  const cur = usesCustomBuckets(current) ? current : atSchema(current, schema);
-  const prev = usesCustomBuckets(previous) ? previous : atSchema(previous, schema);
+  let cur = usesCustomBuckets(current) ? current : atSchema(current, schema);
+  let prev = usesCustomBuckets(previous) ? previous : atSchema(previous, schema);
+  if (usesCustomBuckets(current) && !sameBounds(current.customValues, previous.customValues)) {
+    // Changed custom bounds are no reset by themselves: both are compared on the bounds they share.
+    const common = (current.customValues ?? []).filter((v) => (previous.customValues ?? []).includes(v));
+    cur = remapCustom(current, common);
+    prev = remapCustom(previous, common);
+  }
   if (cur.zeroCount < prev.zeroCount) return true;
   for (const [side, prevSide] of [[cur.positive, prev.positive], [cur.negative, prev.negative]] as const) {
     for (const [index, count] of prevSide) if ((side.get(index) ?? 0) < count) return true;
