@@ -6,7 +6,7 @@ import type { AggregateExpr } from '../syntax/ast.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { kahanSumInc, quantileOfSorted, sortFloatsNaNFirst } from './float-math.ts';
 import { kahanMean } from './range-functions.ts';
-import { combine, compensateScalarSums, histogramText, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { averageHistograms, combine, compensateScalarSums, histogramText, type NativeHistogram } from './native-histogram.ts';
 import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import { compareLabels, copyPoint, hasAnyPoint, histogramAt, labelsKey, setHistogram, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 import { limitRatioHash } from './label-hash.ts';
@@ -97,7 +97,7 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
             continue;
           }
           const total = sumHistograms(histograms, annotations, expr, metricName);
-          if (total !== undefined) setHistogram(result, i, op === 'avg' ? scaleHistogram(total, 1 / histograms.length) : total);
+          if (total !== undefined) setHistogram(result, i, op === 'avg' ? averageHistograms(total, histograms) : total);
           continue;
         }
         annotations.info(`ignored histogram in ${op} aggregation`, expr.pos);

@@ -4,6 +4,7 @@
 
 import type { FloatHistogram, HistogramSpan } from '../../tsdb/types.ts';
 import { formatGoFloat } from '../../logql/syntax/numbers.ts';
+import { kahanMean } from './range-functions.ts';
 
 export const CUSTOM_BUCKETS_SCHEMA = -53;
 
@@ -181,6 +182,31 @@ export function combine(a: NativeHistogram, b: NativeHistogram, factor: number):
   for (const [index, count] of right.negative) result.negative.set(index, (result.negative.get(index) ?? 0) + factor * count);
   result.counterResetHint = 'unknown';
   return { result, problem };
+}
+
+/**
+ * The mean of histograms from their sum; when the sum overflows (counts near 1e308), the incremental
+ * mean instead (mean += h/n - mean/n), as upstream does for floats and histograms alike.
+ */
+export function averageHistograms(total: NativeHistogram, histograms: NativeHistogram[]): NativeHistogram {
+  if (finiteHistogram(total) || !histograms.every(finiteHistogram)) return scaleHistogram(total, 1 / histograms.length);
+  let mean = histograms[0]!;
+  for (let k = 1; k < histograms.length; k++) {
+    const n = k + 1;
+    const delta = combine(scaleHistogram(histograms[k]!, 1 / n), scaleHistogram(mean, 1 / n), -1).result;
+    const next = delta === undefined ? undefined : combine(mean, delta, 1).result;
+    if (next === undefined) return scaleHistogram(total, 1 / histograms.length);
+    mean = next;
+  }
+  // The sum field by the floats' compensated mean: the incremental one loses large values that cancel.
+  return { ...mean, sum: kahanMean(histograms.map((h) => h.sum), 0, histograms.length), counterResetHint: total.counterResetHint };
+}
+
+function finiteHistogram(h: NativeHistogram): boolean {
+  if (!Number.isFinite(h.count) || !Number.isFinite(h.zeroCount)) return false;
+  for (const count of h.positive.values()) if (!Number.isFinite(count)) return false;
+  for (const count of h.negative.values()) if (!Number.isFinite(count)) return false;
+  return true;
 }
 
 /**
