@@ -56,6 +56,8 @@ export function compareQueries(startMs: number, endMs: number): QuerySpec[] {
     ['histogram_quantile of sum', 'histogram_quantile(0.9, sum by (le) (rate(request_duration_seconds_bucket[5m])))'],
     ['histogram_quantile per series', 'histogram_quantile(0.5, rate(request_duration_seconds_bucket[10m]))'],
     ['histogram_quantile by job', 'histogram_quantile(0.99, sum by (job, le) (increase(request_duration_seconds_bucket[30m])))'],
+    ['mean from _sum and _count', 'rate(request_duration_seconds_sum[5m]) / rate(request_duration_seconds_count[5m])'],
+    ['summary quantile', 'max by (quantile) (step_time_seconds)'],
     ['offset', 'rate(http_requests_total[5m] offset 10m)'],
     ['negative offset', 'DCGM_FI_DEV_GPU_TEMP offset -5m', 30],
     ['@ timestamp', `http_requests_total @ ${atSeconds}`],
@@ -113,6 +115,7 @@ export function compareQueries(startMs: number, endMs: number): QuerySpec[] {
     ['range: staleness', 'batch_job_progress'],
     ['range: absent_over_time', 'absent_over_time(batch_job_progress{instance="host-0000:9100"}[5m])'],
     ['range: time()', 'time() - vector(1)', 300],
+    ['range: mean from _sum and _count', 'sum by (job) (rate(request_duration_seconds_sum[5m])) / sum by (job) (rate(request_duration_seconds_count[5m]))'],
     ['range: offset', 'increase(http_requests_total{method="POST"}[10m] offset 30m)'],
     ['range: a range vector is refused', 'http_requests_total[5m]'],
   ];

@@ -77,6 +77,8 @@ function hostSeries(host: number, random: () => number, steps: number): Generate
   let previous: GeneratedSeries | undefined;
   for (const le of LATENCY_BUCKETS) previous = add({ __name__: 'request_duration_seconds_bucket', job, instance, le }, 'bucket', 0, previous === undefined ? {} : { below: previous });
   add({ __name__: 'request_duration_seconds_count', job, instance }, 'bucket', 0, { below: previous });
+  add({ __name__: 'request_duration_seconds_sum', job, instance }, 'counter', Math.floor(random() * 100));
+  for (const quantile of ['0.5', '0.9', '0.99']) add({ __name__: 'step_time_seconds', job, instance, quantile }, 'gauge', Number(quantile));
   // A batch job that ends halfway: on even hosts with a staleness marker (as a scrape that lost the
   // series writes it), on odd ones without (it then fades after the 5 m lookback).
   add({ __name__: 'batch_job_progress', job, instance }, 'gauge', 0, { endStep: Math.floor(steps / 2), staleAtEnd: host % 2 === 0 });
