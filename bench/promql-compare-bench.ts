@@ -4,10 +4,10 @@
 // and HTTP-server-like series every 15 s), then the issue's queries (rate, sum by, histogram_quantile,
 // topk, plus an avg over 1 h and a group_left join) run against both, instant at the end of the data
 // and as range queries over all of it at a 1 m step. Per query: the median wall time of --repeat runs
-// after one warm-up, each server's CPU time, rankscope/Prometheus ratios, and whether the answers
+// after --warmup untimed ones, each server's CPU time, rankscope/Prometheus ratios, and whether the answers
 // agree (bench/promql-compare-peers.ts compareAnswers).
 //
-//   node_modules/node/bin/node bench/promql-compare-bench.ts [--series 10000] [--hours 2] [--repeat 5] [--seed 7]
+//   node_modules/node/bin/node bench/promql-compare-bench.ts [--series 10000] [--hours 2] [--repeat 5] [--warmup 1] [--seed 7]
 //
 // Prints a table, then the figures as one JSON line (bench/run.ts reads it).
 
@@ -29,12 +29,15 @@ const { values: args } = parseArgs({
     series: { type: 'string', default: '10000' },
     hours: { type: 'string', default: '2' },
     repeat: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
     seed: { type: 'string', default: '7' },
   },
 });
 const seriesTarget = Number(args.series);
 const hours = Number(args.hours);
 const repeat = Math.max(1, Math.round(Number(args.repeat)));
+/** Untimed runs first: a server runs for weeks, so its steady state is what counts, not V8's first optimisations. */
+const warmup = Math.max(1, Math.round(Number(args.warmup)));
 if (!(seriesTarget > 0) || !(hours > 0)) throw new Error('--series and --hours must be positive numbers');
 
 export interface QueryFigures {
@@ -58,10 +61,12 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-/** Runs the query `repeat` times after a warm-up; median wall ms and mean CPU ms of the server. */
+/** Runs the query `repeat` times after `warmup` untimed runs; median wall ms and mean CPU ms of the server. */
 async function timeQuery(baseUrl: string, pid: number, spec: QuerySpec): Promise<{ wallMs: number; cpuMs: number }> {
-  const warmUp = await runQuery(baseUrl, spec);
-  if (warmUp.status !== 'success') throw new Error(`${spec.id} failed on ${baseUrl}: ${warmUp.error}`);
+  for (let run = 0; run < warmup; run++) {
+    const warmUp = await runQuery(baseUrl, spec);
+    if (warmUp.status !== 'success') throw new Error(`${spec.id} failed on ${baseUrl}: ${warmUp.error}`);
+  }
   const walls: number[] = [];
   const cpuBefore = readProcessUsage(pid)?.cpuSeconds ?? 0;
   for (let run = 0; run < repeat; run++) {
@@ -114,7 +119,7 @@ async function main(): Promise<void> {
       console.error(`  ${spec.id}: ${mine.wallMs.toFixed(1)} ms vs ${theirs.wallMs.toFixed(1)} ms`);
     }
 
-    console.log(`\nPromQL latency, rankscope vs Prometheus 2.42 (same run, same data: ${workload.seriesCount} series × ${hours} h at 15 s; median of ${repeat})`);
+    console.log(`\nPromQL latency, rankscope vs Prometheus 2.42 (same run, same data: ${workload.seriesCount} series × ${hours} h at 15 s; median of ${repeat} after ${warmup} untimed)`);
     console.log(`${'query'.padEnd(32)} ${'rankscope'.padStart(10)} ${'prometheus'.padStart(11)} ${'ratio'.padStart(7)} ${'CPU ratio'.padStart(10)}  answers`);
     for (const row of figures) {
       const cpuRatio = row.prometheusCpuMs > 0 ? (row.oursCpuMs / row.prometheusCpuMs).toFixed(2) : 'n/a';
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
     }
     const geometricMean = Math.exp(figures.reduce((sum, row) => sum + Math.log(row.latencyRatio), 0) / figures.length);
     console.log(`geometric mean of the latency ratios: ${geometricMean.toFixed(2)}× (below 1: rankscope is faster)`);
-    console.log(JSON.stringify({ command: `node bench/promql-compare-bench.ts --series ${seriesTarget} --hours ${hours} --repeat ${repeat} --seed ${args.seed}`, series: workload.seriesCount, hours, samples, repeat, geometricMeanLatencyRatio: geometricMean, queries: figures }));
+    console.log(JSON.stringify({ command: `node bench/promql-compare-bench.ts --series ${seriesTarget} --hours ${hours} --repeat ${repeat} --warmup ${warmup} --seed ${args.seed}`, series: workload.seriesCount, hours, samples, repeat, geometricMeanLatencyRatio: geometricMean, queries: figures }));
   } finally {
     await Promise.all([ours?.stop(), prometheus?.stop()]);
     rmSync(work, { recursive: true, force: true });
