@@ -321,6 +321,18 @@ async function main(): Promise<void> {
     }
   }
 
+  // 8. PromQL query latency against Debian's Prometheus in the same run (bench/promql-compare-bench.ts).
+  if (existsSync('/usr/bin/prometheus')) {
+    try {
+      log('running bench/promql-compare-bench.ts…');
+      const figures = await runJsonBench(join(repoRoot, 'bench', 'promql-compare-bench.ts'), options.quick ? ['--series', '2000', '--repeat', '3'] : []);
+      results.promqlCompare = figures;
+      addPromqlCompareRows(report, figures);
+    } catch (error) {
+      report.notAvailable('promql', 'bench/promql-compare-bench.ts', errorMessage(error));
+    }
+  } else report.notAvailable('promql', 'bench/promql-compare-bench.ts', '/usr/bin/prometheus is not installed');
+
   results.table = report.rows;
   results.finishedAt = new Date().toISOString();
   const resultsPath = join(options.outDir, 'results.json');
@@ -380,6 +392,18 @@ function addIngestFlushRows(report: Report, figures: Record<string, number | str
   report.atMost('ingest 244 MB', `peak server RSS for ${formatBytes(rawBytes)} of log`, number('peakRssBytes') / MB, 'MB', 150);
   const references = ['zstd -3', 'zstd -19 --long=27'].filter((name) => typeof figures[name] === 'number');
   report.atMost('ingest 244 MB', 'stored after POST /flush, % of raw', (100 * number('storedBytes')) / rawBytes, '%', 100 * TARGET_STORED_FRACTION, references.map((name) => `${name}: ${formatNumber((100 * number(name)) / rawBytes)}%`).join(', '));
+}
+
+/** One row per query: rankscope's median latency over Prometheus' in the same run (target ≤ 1, answers equal). */
+function addPromqlCompareRows(report: Report, figures: Record<string, unknown>): void {
+  const queries = Array.isArray(figures.queries) ? (figures.queries as Array<{ id: string; oursMs: number; prometheusMs: number; latencyRatio: number; agree: boolean; difference?: string }>) : [];
+  const workload = `${String(figures.series)} series × ${String(figures.hours)} h`;
+  for (const query of queries) {
+    const note = `${formatNumber(query.oursMs)} ms vs Prometheus ${formatNumber(query.prometheusMs)} ms; ${workload}`;
+    if (query.agree) report.atMost('promql', `${query.id}: time / Prometheus`, query.latencyRatio, '×', 1, note);
+    else report.add('promql', `${query.id}: time / Prometheus`, `${formatNumber(query.latencyRatio)}×`, '≤ 1 ×', 'WRONG', `answers differ: ${query.difference ?? ''}`);
+  }
+  if (typeof figures.geometricMeanLatencyRatio === 'number') report.add('promql', 'geometric mean of the ratios', `${formatNumber(figures.geometricMeanLatencyRatio)}×`, '', '', String(figures.command));
 }
 
 /** The agent bench's JSON figures, where present (it owns their names; absent ones are skipped). */

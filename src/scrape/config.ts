@@ -88,6 +88,71 @@ export const basicAuthSchema = z
   })
   .strict();
 
+/** Prometheus' tls_config: how a job's https targets are verified and which client certificate it shows. */
+export const tlsConfigSchema = z
+  .object({
+    /** CA certificates (PEM) that verify the target's certificate, inline or from a file; default: the system's. */
+    ca: z.string().default(''),
+    ca_file: z.string().default(''),
+    /** Client certificate and key (PEM) for targets that ask for one, inline or from files. */
+    cert: z.string().default(''),
+    cert_file: z.string().default(''),
+    key: z.string().default(''),
+    key_file: z.string().default(''),
+    /** Name sent as SNI and checked against the certificate instead of the target's host. */
+    server_name: z.string().default(''),
+    insecure_skip_verify: z.boolean().default(false),
+    min_version: z.enum(['', 'TLS10', 'TLS11', 'TLS12', 'TLS13']).default(''),
+    max_version: z.enum(['', 'TLS10', 'TLS11', 'TLS12', 'TLS13']).default(''),
+  })
+  .strict()
+  .superRefine((tls, context) => {
+    // Prometheus' own checks (common/config TLSConfig.Validate), with its wording.
+    for (const [inline, file] of [['ca', 'ca_file'], ['cert', 'cert_file'], ['key', 'key_file']] as const) {
+      if (tls[inline] !== '' && tls[file] !== '') context.addIssue({ code: 'custom', message: `at most one of ${inline} and ${file} must be configured`, path: [file] });
+    }
+    const hasCert = tls.cert !== '' || tls.cert_file !== '';
+    const hasKey = tls.key !== '' || tls.key_file !== '';
+    if (hasCert && !hasKey) context.addIssue({ code: 'custom', message: 'exactly one of key or key_file must be configured when a client certificate is configured', path: ['key_file'] });
+    if (hasKey && !hasCert) context.addIssue({ code: 'custom', message: 'exactly one of cert or cert_file must be configured when a client key is configured', path: ['cert_file'] });
+  });
+
+export type TlsConfig = z.output<typeof tlsConfigSchema>;
+
+/** Prometheus' authorization: an `Authorization: <type> <credentials>` header on every scrape. */
+export const authorizationSchema = z
+  .object({
+    type: z.string().default('Bearer'),
+    credentials: z.string().default(''),
+    /** Read at each scrape, so a rotated token is picked up. */
+    credentials_file: z.string().default(''),
+  })
+  .strict()
+  .superRefine((authorization, context) => {
+    if (authorization.type.toLowerCase() === 'basic') context.addIssue({ code: 'custom', message: 'authorization type cannot be set to "basic", use "basic_auth" instead', path: ['type'] });
+    if (authorization.credentials !== '' && authorization.credentials_file !== '') context.addIssue({ code: 'custom', message: 'at most one of authorization credentials & credentials_file must be configured', path: ['credentials_file'] });
+  });
+
+/** Prometheus' oauth2: a token from the client-credentials grant, sent as the scrape's Authorization. */
+export const oauth2Schema = z
+  .object({
+    client_id: z.string().min(1),
+    client_secret: z.string().default(''),
+    /** Read at each token request. */
+    client_secret_file: z.string().default(''),
+    scopes: z.array(z.string()).default([]),
+    token_url: z.string().url(),
+    endpoint_params: z.record(z.string(), z.string()).default({}),
+    /** For the token endpoint (the targets' is the job's tls_config). */
+    tls_config: tlsConfigSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((oauth2, context) => {
+    if (oauth2.client_secret !== '' && oauth2.client_secret_file !== '') context.addIssue({ code: 'custom', message: 'at most one of oauth2 client_secret & client_secret_file must be configured', path: ['client_secret_file'] });
+  });
+
+export type OAuth2Config = z.output<typeof oauth2Schema>;
+
 export const scrapeConfigSchema = z
   .object({
     job_name: z.string().min(1),
@@ -100,6 +165,9 @@ export const scrapeConfigSchema = z
     basic_auth: basicAuthSchema.optional(),
     bearer_token: z.string().default(''),
     bearer_token_file: z.string().default(''),
+    authorization: authorizationSchema.optional(),
+    oauth2: oauth2Schema.optional(),
+    tls_config: tlsConfigSchema.prefault({}),
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
     /** More samples than this (after metric_relabel_configs) fail the scrape; 0 = no limit. */
@@ -123,6 +191,12 @@ export const scrapeConfigSchema = z
     }
     if (config.bearer_token !== '' && config.basic_auth !== undefined) {
       context.addIssue({ code: 'custom', message: 'at most one of basic_auth and bearer_token may be set', path: ['bearer_token'] });
+      return z.NEVER;
+    }
+    const bearer = config.bearer_token !== '' || config.bearer_token_file !== '';
+    const schemes = [config.basic_auth !== undefined, config.authorization !== undefined, config.oauth2 !== undefined, bearer].filter(Boolean).length;
+    if (schemes > 1) {
+      context.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization, oauth2 and bearer_token & bearer_token_file must be configured', path: [config.oauth2 !== undefined ? 'oauth2' : 'authorization'] });
       return z.NEVER;
     }
     return { ...config, scrape_timeout: scrapeTimeoutMs };

@@ -6,13 +6,13 @@
 // A series the previous scrape had and this one has not gets a staleness marker; a failed scrape marks
 // every series stale; a stopped loop (its target gone) marks all its series, the report ones too.
 
-import { readFileSync } from 'node:fs';
 import { expositionFormatOf, parseExposition, type ParsedExposition } from '../push/exposition-parse.ts';
 import type { Labels } from '../push/types.ts';
 import type { AppendSeries, MetricsStore } from '../tsdb/types.ts';
 import type { ScrapeConfig } from './config.ts';
 import { relabel } from './relabel.ts';
 import type { ScrapeTarget } from './target.ts';
+import { TargetClient } from './target-client.ts';
 
 /** Where scrapes go: the samples, and the families' type, help and unit (for /api/v1/metadata). */
 export interface MetricsAppender extends Pick<MetricsStore, 'append'> {
@@ -47,6 +47,8 @@ export class ScrapeLoop {
   readonly target: ScrapeTarget;
   private readonly options: ScrapeLoopOptions;
   private readonly now: () => number;
+  /** HTTP(S) with the job's tls_config and credentials. */
+  private readonly client: TargetClient;
   /** Series of the last scrape (without explicit timestamps), by key, for staleness markers. */
   private previous = new Map<string, Labels>();
   private timer: NodeJS.Timeout | undefined;
@@ -58,6 +60,7 @@ export class ScrapeLoop {
     this.options = options;
     this.target = options.target;
     this.now = options.now ?? Date.now;
+    this.client = new TargetClient(options.config);
   }
 
   start(): void {
@@ -69,6 +72,7 @@ export class ScrapeLoop {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    this.client.close();
     const series: AppendSeries[] = [];
     const nowMs = this.now();
     for (const labels of this.previous.values()) series.push({ labels, samples: [{ timestampMs: nowMs, value: NaN, stale: true }] });
@@ -145,18 +149,10 @@ export class ScrapeLoop {
       'user-agent': 'rankscope-scrape',
       'x-prometheus-scrape-timeout-seconds': String(config.scrape_timeout / 1000),
     };
-    const authorization = authorizationOf(config);
-    if (authorization !== undefined) headers.authorization = authorization;
-    const response = await fetch(target.url, { headers, signal: AbortSignal.timeout(config.scrape_timeout), redirect: 'follow' }).catch((error: unknown) => {
-      const cause = error as Error;
-      throw new Error(cause.name === 'TimeoutError' ? `context deadline exceeded (scrape_timeout ${config.scrape_timeout / 1000}s)` : `Get "${target.url}": ${cause.message}${cause.cause instanceof Error ? `: ${cause.cause.message}` : ''}`);
-    });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Error(`server returned HTTP status ${response.status} ${response.statusText}`);
-    }
-    const text = await response.text();
-    return parseExposition(text, expositionFormatOf(response.headers.get('content-type') ?? undefined));
+    const response = await this.client.get(target.url, headers, config.scrape_timeout);
+    if (response.status < 200 || response.status >= 300) throw new Error(`server returned HTTP status ${response.status} ${response.statusText}`);
+    const text = response.body;
+    return parseExposition(text, expositionFormatOf(response.contentType));
   }
 
   private schedule(): void {
@@ -206,13 +202,4 @@ function seriesKey(labels: Labels): string {
     .sort()
     .map((name) => `${name}\u0000${labels[name]}`)
     .join('\u0001');
-}
-
-function authorizationOf(config: ScrapeConfig): string | undefined {
-  if (config.basic_auth !== undefined) {
-    const password = config.basic_auth.password_file !== '' ? readFileSync(config.basic_auth.password_file, 'utf8').trim() : config.basic_auth.password;
-    return `Basic ${Buffer.from(`${config.basic_auth.username}:${password}`).toString('base64')}`;
-  }
-  const token = config.bearer_token_file !== '' ? readFileSync(config.bearer_token_file, 'utf8').trim() : config.bearer_token;
-  return token === '' ? undefined : `Bearer ${token}`;
 }

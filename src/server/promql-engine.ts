@@ -24,6 +24,7 @@ function tag(error: unknown): unknown {
   if (error instanceof PromQLQueryError) {
     if (error.kind === 'timeout') return new TaggedError('timeout', error.message);
     if (error.kind === 'canceled') return new TaggedError('canceled', error.message);
+    if (error.kind === 'bad_data') return new TaggedError('bad_data', error.message);
     return new TaggedError('execution', error.message);
   }
   return error;

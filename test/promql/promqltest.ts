@@ -348,7 +348,6 @@ function classicToNhcb(loaded: Array<{ labels: Labels; values: SeriesValue[] }>)
   const out: Array<{ labels: Labels; values: SeriesValue[] }> = [];
   for (const group of groups.values()) {
     group.buckets.sort((a, b) => a.le - b.le);
-    if (group.buckets[group.buckets.length - 1]?.le !== Infinity) continue;
     const length = Math.max(...group.buckets.map((b) => b.values.length));
     const values: SeriesValue[] = [];
     for (let k = 0; k < length; k++) {
@@ -373,7 +372,8 @@ function classicToNhcb(loaded: Array<{ labels: Labels; values: SeriesValue[] }>)
           positiveBuckets: buckets,
           negativeSpans: [],
           negativeBuckets: [],
-          customValues: group.buckets.slice(0, -1).map((b) => b.le),
+          // Without a +Inf bucket every bound is a custom value (upstream converts such a group too).
+          customValues: group.buckets.filter((b) => b.le !== Infinity).map((b) => b.le),
         },
       });
     }

@@ -23,7 +23,8 @@ test('Prometheus defaults: 15s interval, 10s timeout capped by the interval, /me
 });
 
 test('every scrape_configs key is documented, and every documented one exists', () => {
-  const keys = Object.keys(scrapeConfigSchema.parse({ job_name: 'j', basic_auth: { username: 'u' } }));
+  // Optional keys show up only when set; basic_auth and authorization exclude each other.
+  const keys = [...new Set([...Object.keys(scrapeConfigSchema.parse({ job_name: 'j', basic_auth: { username: 'u' } })), ...Object.keys(scrapeConfigSchema.parse({ job_name: 'j', authorization: {} })), ...Object.keys(scrapeConfigSchema.parse({ job_name: 'j', oauth2: { client_id: 'c', token_url: 'http://127.0.0.1/token' } }))])];
   for (const key of keys) assert.ok(docs.includes(`\`scrape_configs[].${key}\``), `docs/config.md does not document scrape_configs[].${key}`);
   for (const [, documented] of docs.matchAll(/`scrape_configs\[\]\.([a-z_]+)`/g)) assert.ok(keys.includes(documented!), `docs/config.md documents scrape_configs[].${documented}, which the schema does not have`);
   for (const key of Object.keys(relabelConfigSchema.parse({ target_label: 'x' }))) assert.ok(docs.includes(`\`${key}\``), `docs/config.md does not mention the relabel key ${key}`);
@@ -49,4 +50,29 @@ test('a bad scrape config names the file, the line and the job', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('tls_config and authorization: the combinations Prometheus refuses, with its wording and the key', () => {
+  const cases: Array<[config: Record<string, unknown>, error: RegExp]> = [
+    [{ tls_config: { cert_file: 'c.crt' } }, /tls_config\.key_file: exactly one of key or key_file must be configured when a client certificate is configured/],
+    [{ tls_config: { key_file: 'c.key' } }, /tls_config\.cert_file: exactly one of cert or cert_file must be configured when a client key is configured/],
+    [{ tls_config: { ca: 'PEM', ca_file: 'ca.crt' } }, /tls_config\.ca_file: at most one of ca and ca_file must be configured/],
+    [{ tls_config: { min_version: 'TLS14' } }, /tls_config\.min_version/],
+    [{ tls_config: { bogus: true } }, /tls_config: Unrecognized key/],
+    [{ authorization: { type: 'Basic', credentials: 'x' } }, /authorization\.type: authorization type cannot be set to "basic", use "basic_auth" instead/],
+    [{ authorization: { credentials: 'x', credentials_file: 'f' } }, /authorization\.credentials_file: at most one of authorization credentials & credentials_file must be configured/],
+    [{ authorization: { credentials: 'x' }, bearer_token: 'y' }, /authorization: at most one of basic_auth, authorization, oauth2 and bearer_token & bearer_token_file must be configured/],
+    [{ oauth2: { client_id: 'c', token_url: 'http://127.0.0.1/token' }, basic_auth: { username: 'u' } }, /oauth2: at most one of basic_auth, authorization, oauth2 and bearer_token/],
+    [{ oauth2: { client_id: 'c', client_secret: 's', client_secret_file: 'f', token_url: 'http://127.0.0.1/token' } }, /oauth2\.client_secret_file: at most one of oauth2 client_secret & client_secret_file must be configured/],
+    [{ oauth2: { client_id: 'c', token_url: 'not a url' } }, /oauth2\.token_url/],
+  ];
+  for (const [config, error] of cases) {
+    const result = scrapeConfigSchema.safeParse({ job_name: 'j', ...config });
+    assert.equal(result.success, false, JSON.stringify(config));
+    const messages = result.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n');
+    assert.match(messages, error, JSON.stringify(config));
+  }
+  const valid = scrapeConfigSchema.parse({ job_name: 'j', scheme: 'https', tls_config: { ca_file: 'ca.crt', cert_file: 'c.crt', key_file: 'c.key', server_name: 'gpu-node', insecure_skip_verify: true }, authorization: { credentials_file: 't' } });
+  assert.deepEqual(valid.tls_config, { ca: '', ca_file: 'ca.crt', cert: '', cert_file: 'c.crt', key: '', key_file: 'c.key', server_name: 'gpu-node', insecure_skip_verify: true, min_version: '', max_version: '' });
+  assert.deepEqual(valid.authorization, { type: 'Bearer', credentials: '', credentials_file: 't' });
 });

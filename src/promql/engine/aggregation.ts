@@ -6,7 +6,8 @@ import type { AggregateExpr } from '../syntax/ast.ts';
 import { Annotations, PromQLQueryError } from './errors.ts';
 import { kahanSumInc, quantileOfSorted, sortFloatsNaNFirst } from './float-math.ts';
 import { kahanMean } from './range-functions.ts';
-import { combine, compensateScalarSums, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { averageHistograms, combine, compensateScalarSums, histogramText, type NativeHistogram } from './native-histogram.ts';
+import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import { compareLabels, copyPoint, hasAnyPoint, histogramAt, labelsKey, setHistogram, newVectorSeries, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 import { limitRatioHash } from './label-hash.ts';
 
@@ -96,7 +97,7 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
             continue;
           }
           const total = sumHistograms(histograms, annotations, expr, metricName);
-          if (total !== undefined) setHistogram(result, i, op === 'avg' ? scaleHistogram(total, 1 / histograms.length) : total);
+          if (total !== undefined) setHistogram(result, i, op === 'avg' ? averageHistograms(total, histograms) : total);
           continue;
         }
         annotations.info(`ignored histogram in ${op} aggregation`, expr.pos);
@@ -186,8 +187,10 @@ function countValues(expr: AggregateExpr, input: StepVectorSeries[], label: stri
   for (const s of input) {
     const base = groupLabels(s.labels, expr.grouping, expr.without);
     for (let i = 0; i < count; i++) {
-      if (!s.present[i] || histogramAt(s, i) !== undefined) continue;
-      const labels = { ...base, [label]: formatValueLabel(s.values[i]!) };
+      if (!s.present[i]) continue;
+      // A histogram counts under its text form, as upstream's FloatHistogram.String() writes it.
+      const histogram = histogramAt(s, i);
+      const labels = { ...base, [label]: histogram !== undefined ? histogramText(histogram) : formatPlainFloat(s.values[i]!) };
       const key = labelsKey(labels);
       let out = outputs.get(key);
       if (out === undefined) {
@@ -201,34 +204,42 @@ function countValues(expr: AggregateExpr, input: StepVectorSeries[], label: stri
   return [...outputs.values()];
 }
 
-/** Go strconv.FormatFloat(v, 'f', -1, 64). */
-function formatValueLabel(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  if (Math.abs(value) < 1e21 && !String(value).includes('e')) return String(value);
-  return value.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
-}
+/** Beyond this k, a full sort per step is cheaper than keeping the k best by insertion. */
+const INSERTION_SELECT_MAX_K = 64;
 
 function selectK(groups: Group[], kValues: Float64Array, top: boolean, count: number): StepVectorSeries[] {
   const outputs = new Map<StepVectorSeries, StepVectorSeries>();
   // Order for instant results: Prometheus returns each group's heap sorted, groups in input order.
   const order: StepVectorSeries[] = [];
+  // Negative when `a` ranks before `b`; NaN always ranks last (it is never "top" nor "bottom").
+  const rank = (a: number, b: number): number => {
+    if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
+    if (Number.isNaN(b)) return -1;
+    return a === b ? 0 : top ? b - a : a - b;
+  };
+  const best: StepVectorSeries[] = [];
   for (const group of groups) {
     for (let i = 0; i < count; i++) {
       const k = Math.trunc(Math.min(kValues[i]!, 2 ** 53));
       if (k < 1) continue;
-      const candidates = group.members.filter((m) => m.present[i] && histogramAt(m, i) === undefined);
-      candidates.sort((a, b) => {
-        const va = a.values[i]!;
-        const vb = b.values[i]!;
-        // NaN always sorts last (it is never "top" nor "bottom").
-        if (Number.isNaN(va)) return Number.isNaN(vb) ? 0 : 1;
-        if (Number.isNaN(vb)) return -1;
-        if (va !== vb) return top ? vb - va : va - vb;
-        return 0;
-      });
-      for (const chosen of candidates.slice(0, k)) {
+      best.length = 0;
+      if (k <= INSERTION_SELECT_MAX_K) {
+        // The k best so far, best first; ties keep input order (as the stable sort below does).
+        for (const m of group.members) {
+          if (!m.present[i] || histogramAt(m, i) !== undefined) continue;
+          const value = m.values[i]!;
+          if (best.length === k && rank(value, best[k - 1]!.values[i]!) >= 0) continue;
+          let at = best.length;
+          while (at > 0 && rank(value, best[at - 1]!.values[i]!) < 0) at--;
+          best.splice(at, 0, m);
+          if (best.length > k) best.pop();
+        }
+      } else {
+        for (const m of group.members) if (m.present[i] && histogramAt(m, i) === undefined) best.push(m);
+        best.sort((a, b) => rank(a.values[i]!, b.values[i]!));
+        if (best.length > k) best.length = k;
+      }
+      for (const chosen of best) {
         let out = outputs.get(chosen);
         if (out === undefined) {
           out = newVectorSeries(chosen.labels, count, chosen.dropName);

@@ -9,6 +9,7 @@ import { formatPlainFloat } from '../../logql/syntax/numbers.ts';
 import type { DurationExpr, Expr } from '../syntax/ast.ts';
 import { evaluateDuration } from '../syntax/duration-expr.ts';
 import { parseExpr } from '../syntax/parser.ts';
+import { typeOf } from '../syntax/types.ts';
 import { PromQLQueryError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
 import { DuplicateLabelsetError, sortByLabels, histogramAt, mergeSameLabels, sortedLabels, withoutName, type EvalValue, type StepVectorSeries } from './series.ts';
@@ -95,6 +96,11 @@ export class PromQLEngine {
     const parsed = typeof query === 'string' ? parseExpr(query) : query;
     const expr = resolveDurations(parsed, { stepMs, rangeMs: endMs - startMs });
     const isRange = stepMs > 0;
+    if (isRange) {
+      // Checked before evaluating, as Prometheus does when it creates the query: its API answers 400.
+      const type = typeOf(expr);
+      if (type === 'string' || type === 'matrix') throw new PromQLQueryError(rangeTypeMessage(type), 'bad_data');
+    }
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const evaluator = new Evaluator({
@@ -165,11 +171,12 @@ function instantResult(value: EvalValue, timeMs: number): QueryValue {
   }
 }
 
+function rangeTypeMessage(type: 'string' | 'matrix'): string {
+  return `invalid expression type "${type === 'string' ? 'string' : 'range vector'}" for range query, must be Scalar or instant Vector`;
+}
+
 function rangeResult(value: EvalValue, grid: { startMs: number; stepMs: number; count: number }): QueryValue {
-  if (value.kind === 'string' || value.kind === 'matrix') {
-    const type = value.kind === 'string' ? 'string' : 'range vector';
-    throw new PromQLQueryError(`invalid expression type "${type}" for range query, must be Scalar or instant Vector`);
-  }
+  if (value.kind === 'string' || value.kind === 'matrix') throw new PromQLQueryError(rangeTypeMessage(value.kind), 'bad_data');
   const series: StepVectorSeries[] = value.kind === 'scalar'
     ? [{ labels: {}, values: value.values, present: new Uint8Array(grid.count).fill(1), dropName: false }]
     : finalizeVector(value.series, grid.count);

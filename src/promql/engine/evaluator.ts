@@ -272,10 +272,17 @@ export class Evaluator {
       const values = new Float64Array(n);
       const histograms = s.histograms ? new Array<NativeHistogram | undefined>(n) : undefined;
       let k = 0;
+      let previous: NativeHistogram | undefined;
       for (let i = 0; i < count; i++) {
         if (!s.present[i]) continue;
         timestampsMs[k] = startMs + i * stepMs;
-        if (histograms) histograms[k] = s.histograms![i];
+        if (histograms) {
+          const h = s.histograms![i];
+          // A sample that the inner steps repeat (the same stored histogram, seen again through the
+          // lookback) carries its reset hint once, or a range function would count the reset again.
+          histograms[k] = h !== undefined && previous !== undefined && h.counterResetHint === 'reset' && sameHistogram(h, previous) ? { ...h, counterResetHint: 'not_reset' } : h;
+          previous = h;
+        }
         values[k++] = s.values[i]!;
       }
       series.push({ labels: s.labels, timestampsMs, values, dropName: s.dropName, ...(histograms ? { histograms } : {}) });
@@ -567,3 +574,13 @@ function formatNumberForMessage(value: number): string {
 }
 
 export { mergeSameLabels };
+
+/** Equal counts, sum and buckets: one stored sample repeated by a subquery's steps. */
+function sameHistogram(a: NativeHistogram, b: NativeHistogram): boolean {
+  if (a.count !== b.count || a.sum !== b.sum || a.zeroCount !== b.zeroCount || a.schema !== b.schema || a.zeroThreshold !== b.zeroThreshold) return false;
+  if (a.positive.size !== b.positive.size || a.negative.size !== b.negative.size) return false;
+  if ((a.customValues ?? []).join() !== (b.customValues ?? []).join()) return false;
+  for (const [index, count] of a.positive) if (b.positive.get(index) !== count) return false;
+  for (const [index, count] of a.negative) if (b.negative.get(index) !== count) return false;
+  return true;
+}

@@ -93,7 +93,10 @@ export function bucketFraction(lower: number, upper: number, input: Bucket[]): n
       if (i > 0) previousBound = buckets[i - 1]!.upperBound;
       if (v <= previousBound) return previousCount;
       if (v < b.upperBound) {
-        if (previousBound === -Infinity || b.upperBound === Infinity) return previousCount;
+        // No interpolation in a bucket of infinite width: a first bucket (-Inf, ≤ 0] counts as wholly
+        // below the value, the +Inf bucket as wholly above it (as for custom-bucket native histograms).
+        if (previousBound === -Infinity) return b.count;
+        if (b.upperBound === Infinity) return previousCount;
         return previousCount + ((b.count - previousCount) * (v - previousBound)) / (b.upperBound - previousBound);
       }
       previousCount = b.count;

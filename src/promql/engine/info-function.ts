@@ -123,11 +123,16 @@ export async function evaluateInfo(
         continue;
       }
       const labels: Labels = { ...s.labels };
+      // Two info metrics that give one data label different values are an error, as upstream.
+      const fromInfo = new Set<string>();
       for (const best of bestByName.values()) {
         for (const [labelName, value] of Object.entries(info.series[best]!.labels)) {
-          if (labelName === '__name__' || IDENTIFYING_LABELS.includes(labelName) || labels[labelName] !== undefined) continue;
+          if (labelName === '__name__' || IDENTIFYING_LABELS.includes(labelName)) continue;
           if (dataMatchers.length > 0 && !dataMatchers.some((m) => m.name === labelName)) continue;
+          if (fromInfo.has(labelName) && labels[labelName] !== value) throw new PromQLQueryError(`conflicting label: ${labelName}`);
+          if (labels[labelName] !== undefined) continue;
           labels[labelName] = value;
+          fromInfo.add(labelName);
         }
       }
       emit(labels, s, i);

@@ -3,6 +3,8 @@
 // Addition brings both sides to the coarser schema and the wider zero bucket, as Prometheus does.
 
 import type { FloatHistogram, HistogramSpan } from '../../tsdb/types.ts';
+import { formatGoFloat } from '../../logql/syntax/numbers.ts';
+import { kahanMean } from './range-functions.ts';
 
 export const CUSTOM_BUCKETS_SCHEMA = -53;
 
@@ -183,6 +185,31 @@ export function combine(a: NativeHistogram, b: NativeHistogram, factor: number):
 }
 
 /**
+ * The mean of histograms from their sum; when the sum overflows (counts near 1e308), the incremental
+ * mean instead (mean += h/n - mean/n), as upstream does for floats and histograms alike.
+ */
+export function averageHistograms(total: NativeHistogram, histograms: NativeHistogram[]): NativeHistogram {
+  if (finiteHistogram(total) || !histograms.every(finiteHistogram)) return scaleHistogram(total, 1 / histograms.length);
+  let mean = histograms[0]!;
+  for (let k = 1; k < histograms.length; k++) {
+    const n = k + 1;
+    const delta = combine(scaleHistogram(histograms[k]!, 1 / n), scaleHistogram(mean, 1 / n), -1).result;
+    const next = delta === undefined ? undefined : combine(mean, delta, 1).result;
+    if (next === undefined) return scaleHistogram(total, 1 / histograms.length);
+    mean = next;
+  }
+  // The sum field by the floats' compensated mean: the incremental one loses large values that cancel.
+  return { ...mean, sum: kahanMean(histograms.map((h) => h.sum), 0, histograms.length), counterResetHint: total.counterResetHint };
+}
+
+function finiteHistogram(h: NativeHistogram): boolean {
+  if (!Number.isFinite(h.count) || !Number.isFinite(h.zeroCount)) return false;
+  for (const count of h.positive.values()) if (!Number.isFinite(count)) return false;
+  for (const count of h.negative.values()) if (!Number.isFinite(count)) return false;
+  return true;
+}
+
+/**
  * Re-adds the scalar fields of a sum of histograms with Kahan compensation, so that large values
  * that cancel (1e100 + 3.1 - 1e100) keep the small ones, as Prometheus' compensated histogram sums do.
  */
@@ -233,6 +260,21 @@ export function allBuckets(h: NativeHistogram): HistogramBucket[] {
   return out;
 }
 
+/**
+ * The histogram as upstream's FloatHistogram.String() prints it (count_values uses it as a label
+ * value): `{count:20, sum:10, [-2,-1):2, [-0.001,0.001]:2, (0.5,1]:1}`, Go %g numbers, negative
+ * buckets from the most negative, empty buckets left out.
+ */
+export function histogramText(h: NativeHistogram): string {
+  const parts = [`count:${formatGoFloat(h.count)}`, `sum:${formatGoFloat(h.sum)}`];
+  for (const bucket of allBuckets(h)) {
+    if (bucket.count === 0) continue;
+    const [open, close] = bucket.isZero ? ['[', ']'] : bucket.upper <= 0 && !usesCustomBuckets(h) ? ['[', ')'] : ['(', ']'];
+    parts.push(`${open}${formatGoFloat(bucket.lower)},${formatGoFloat(bucket.upper)}${close}:${formatGoFloat(bucket.count)}`);
+  }
+  return `{${parts.join(', ')}}`;
+}
+
 /** Whether `current` starts over relative to `previous` (a counter reset). */
 export function detectReset(current: NativeHistogram, previous: NativeHistogram): boolean {
   if (current.counterResetHint === 'reset') return true;
@@ -242,9 +284,14 @@ export function detectReset(current: NativeHistogram, previous: NativeHistogram)
   if (current.schema > previous.schema) return true;
   if (current.zeroThreshold < previous.zeroThreshold) return true;
   const schema = Math.min(current.schema, previous.schema);
-  if (usesCustomBuckets(current) && !sameBounds(current.customValues, previous.customValues)) return true;
-  const cur = usesCustomBuckets(current) ? current : atSchema(current, schema);
-  const prev = usesCustomBuckets(previous) ? previous : atSchema(previous, schema);
+  let cur = usesCustomBuckets(current) ? current : atSchema(current, schema);
+  let prev = usesCustomBuckets(previous) ? previous : atSchema(previous, schema);
+  if (usesCustomBuckets(current) && !sameBounds(current.customValues, previous.customValues)) {
+    // Changed custom bounds are no reset by themselves: both are compared on the bounds they share.
+    const common = (current.customValues ?? []).filter((v) => (previous.customValues ?? []).includes(v));
+    cur = remapCustom(current, common);
+    prev = remapCustom(previous, common);
+  }
   if (cur.zeroCount < prev.zeroCount) return true;
   for (const [side, prevSide] of [[cur.positive, prev.positive], [cur.negative, prev.negative]] as const) {
     for (const [index, count] of prevSide) if ((side.get(index) ?? 0) < count) return true;

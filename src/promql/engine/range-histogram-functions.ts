@@ -4,7 +4,7 @@
 // through `report` so the evaluator can attach the position.
 
 import type { WindowContext } from './range-functions.ts';
-import { combine, compensateScalarSums, detectReset, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { averageHistograms, combine, compensateScalarSums, detectReset, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
 
 export type HistogramProblem = 'mixed-schemas' | 'not-counter' | 'not-gauge' | 'reconciled';
 
@@ -182,7 +182,7 @@ export const HISTOGRAM_KERNELS: Record<string, HistogramKernel> = {
   avg_over_time: (_ts, hs, lo, hi, _ctx, report) => {
     if (hi === lo) return undefined;
     const sum = histogramSum(hs, lo, hi, report);
-    return sum === undefined ? undefined : scaleHistogram(sum, 1 / (hi - lo));
+    return sum === undefined ? undefined : { ...averageHistograms(sum, hs.slice(lo, hi)), counterResetHint: 'gauge' };
   },
   changes: (_ts, hs, lo, hi) => {
     if (hi === lo) return undefined;
