@@ -22,7 +22,7 @@ import { blockReaderOver, type BlockReader } from './block-reader.ts';
 import { mergeBlockData } from './block-merge.ts';
 import { Partition } from './partition.ts';
 import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
-import { labelsKey, streamId } from './stream-id.ts';
+import { streamId, streamKey } from './stream-id.ts';
 import { mayContain } from './token-filter.ts';
 import type {
   AppendStream,
@@ -87,7 +87,7 @@ export class DiskLogStore implements LogStore {
   private wal!: Wal;
   /** tenant → day → partition. */
   private readonly partitions = new Map<string, Map<number, Partition>>();
-  /** `tenant \0 labelsKey` → stream info, so the 128-bit hash is computed once per stream. */
+  /** streamKey → stream info, so the 128-bit hash is computed once per stream. */
   private readonly streamInfos = new Map<string, StreamInfo>();
   private heads = new Map<string, StreamHead>();
   private headBytes = 0;
@@ -250,7 +250,7 @@ export class DiskLogStore implements LogStore {
     for (let s = 0; s < record.streams.length; s++) {
       const stream = record.streams[s]!;
       if (stream.entries.length === 0) continue;
-      const key = record.tenant + '\u0000' + labelsKey(stream.labels);
+      const key = streamKey(record.tenant, stream.labels);
       let info = this.streamInfos.get(key);
       if (info === undefined) {
         const labels = { ...stream.labels };
@@ -431,6 +431,8 @@ export class DiskLogStore implements LogStore {
     // never sees an entry both in a part and in a head (nor in neither).
     for (const part of written) this.partition(part.tenant, part.day).addPart(part);
     this.cutting.splice(this.cutting.indexOf(heads), 1);
+    // Queries copied what they took from these heads, so their line chunks can serve new heads.
+    for (const head of heads) head.release();
     // Late entries for already-expired days were dropped; forget partitions that only they created.
     for (const partition of expired) if (partition.parts.length === 0) this.partitions.get(partition.tenant)?.delete(partition.day);
   }
