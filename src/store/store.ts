@@ -54,6 +54,13 @@ const MAX_MERGE_BYTES = 1024 * 1024 * 1024;
 const DELETE_GRACE_MS = 30_000;
 /** Backpressure: appends wait for the running cut when the head exceeds this many cut sizes. */
 const HEAD_BACKPRESSURE_FACTOR = 2;
+/**
+ * Streams with fewer raw bytes than this in a cut are encoded on the main thread: below it, posting
+ * to the encoder thread and back costs more than the encoding (tiny blocks skip zstd).
+ */
+const INLINE_ENCODE_MAX_BYTES = 64 * 1024;
+/** Cuts working on the main thread give the event loop back this often. */
+const CUT_YIELD_INTERVAL_MS = 10;
 /** How many part indexes open() loads at once. */
 const OPEN_CONCURRENCY = 8;
 const FSYNC_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -398,6 +405,7 @@ export class DiskLogStore implements LogStore {
     const cutoffNs = retentionCutoffNs(Date.now(), this.options.retentionPeriodMs);
     const builders = new Map<string, PartBuilder>();
     const expired = new Set<Partition>();
+    let lastYieldMs = performance.now();
     for (const head of heads) {
       const columns = head.columns();
       const timestamps = columns.timestampsNs;
@@ -417,10 +425,17 @@ export class DiskLogStore implements LogStore {
             builder = new PartBuilder(head.tenant, day, this.options.blockTargetBytes);
             builders.set(builderKey, builder);
           }
-          // Encoding runs on a worker thread when there is one; otherwise yield between streams so
+          // Large streams are encoded on a worker thread when there is one. Small ones inline: a
+          // round trip to the worker per stream made a SIGTERM flush of 100k one-line heads overrun the
+          // 30 s shutdown timeout. Inline work gives the event loop back every few milliseconds so
           // acknowledgements and queries get through.
-          await builder.addStream(head.info, head.maxSeq, sliceColumns(columns, first, last), this.encoder);
-          await yieldToEventLoop();
+          const slice = sliceColumns(columns, first, last);
+          if (slice.lines.length >= INLINE_ENCODE_MAX_BYTES) await builder.addStream(head.info, head.maxSeq, slice, this.encoder);
+          else await builder.addStream(head.info, head.maxSeq, slice);
+          if (performance.now() - lastYieldMs >= CUT_YIELD_INTERVAL_MS) {
+            await yieldToEventLoop();
+            lastYieldMs = performance.now();
+          }
         }
         first = last;
       }
