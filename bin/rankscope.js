@@ -28,7 +28,7 @@ if (major < 24) {
     }
     process.exit(code ?? 1);
   });
-} else if (process.argv[2] === 'server' && process.env.RANKSCOPE_SERVER_TUNED === undefined && typeof process.execve === 'function') {
+} else if (process.argv[2] === 'server' && process.env.RANKSCOPE_SERVER_TUNED === undefined && typeof process.execve === 'function' && process.platform !== 'win32') {
   // The server re-executes itself (same pid, so supervisors and signals see one process) with
   // settings measured on bench/ingest-flush-bench.ts (244 MB log, 4 pushes in flight), where they
   // took peak RSS from ~640 MB to ~430 MB:
