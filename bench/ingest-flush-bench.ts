@@ -8,6 +8,9 @@
 //
 //   node bench/ingest-flush-bench.ts [--size-mb 244] [--pushers 4] [--batch-kb 1000] [--no-zstd19]
 //                                     [--config extra.yaml] [--out DIR] [--keep-data]
+//                                     [--before-repo DIR] [--rounds N]
+// --before-repo runs a checkout of the previous version the same way in the same run (a reference
+// for every figure); --rounds alternates the two N times and reports medians.
 // The last stdout line is the figures as JSON (bench/run.ts and scripts read it).
 
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND } from './dataset.ts';
 import { runIngest } from './ingest-bench.ts';
-import { timeCommand } from './process-usage.ts';
+import { median, timeCommand } from './process-usage.ts';
 import { errorMessage, formatBytes, formatNumber, Report } from './report.ts';
 import { startServerChild } from './server-child.ts';
 
@@ -35,6 +38,26 @@ limits:
   ingestion_rate_mb: 100000
   ingestion_burst_size_mb: 100000
 `;
+
+interface ServerFigures {
+  rawBytes: number;
+  mbPerServerCpuSecond: number;
+  serverCpuSeconds: number;
+  peakRssBytes: number;
+  peakRssBytesBeforeFlush: number;
+  flushSeconds: number;
+  ingestWallSeconds: number;
+  throttled: number;
+  storedBytes: number;
+  walBytesAfterFlush: number;
+}
+
+/** Per figure, the median over rounds. */
+function medianFigures(rounds: ServerFigures[]): ServerFigures {
+  const result = { ...rounds[0]! };
+  for (const key of Object.keys(result) as Array<keyof ServerFigures>) result[key] = median(rounds.map((round) => round[key]));
+  return result;
+}
 
 async function directoryBytes(path: string): Promise<number> {
   let sum = 0;
@@ -65,6 +88,9 @@ async function main(): Promise<void> {
       config: { type: 'string' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'out', 'ingest-flush') },
       'keep-data': { type: 'boolean', default: false },
+      /** A checkout of the previous version: measured the same way in the same run, as the reference. */
+      'before-repo': { type: 'string' },
+      rounds: { type: 'string', default: '1' },
       /** Print a timeline of the server's RSS and head bytes, sampled this often. */
       'sample-ms': { type: 'string' },
     },
@@ -83,7 +109,7 @@ async function main(): Promise<void> {
   await writeFile(configPath, BASE_CONFIG_YAML + extra);
   const log = (message: string): void => console.error(`[ingest-flush ${new Date().toISOString().slice(11, 19)}] ${message}`);
   const report = new Report();
-  const figures: Record<string, number | string> = { command: `node bench/ingest-flush-bench.ts ${process.argv.slice(2).join(' ')}`.trim() };
+  const figures: Record<string, number | string | Record<string, number | string>> = { command: `node bench/ingest-flush-bench.ts ${process.argv.slice(2).join(' ')}`.trim() };
 
   const spanSeconds = sizeBytes / GENERATED_BYTES_PER_SIMULATED_SECOND;
   const startTimeNs = BigInt(Math.floor(Date.now() / 1000 - spanSeconds - 3600)) * 1_000_000_000n;
@@ -109,61 +135,100 @@ async function main(): Promise<void> {
     }
   }
 
-  log('starting the server…');
-  const server = await startServerChild(repoRoot, dataDir, configPath);
-  try {
-    log(`pushing ${dataset.batches.length} batches…`);
-    const sampleMs = values['sample-ms'] === undefined ? 0 : Number(values['sample-ms']);
-    const timeline: string[] = [];
-    const sampleStartedMs = performance.now();
-    const sampler =
-      sampleMs > 0
-        ? setInterval(() => {
-            const rssMb = server.usage().rssBytes / MB;
-            void fetch(`${server.url}/metrics`)
-              .then((response) => response.text())
-              .then((text) => {
-                const headMb = Number(/^rankscope_head_bytes (\S+)$/m.exec(text)?.[1] ?? 0) / MB;
-                timeline.push(`${((performance.now() - sampleStartedMs) / 1000).toFixed(1)} s: RSS ${rssMb.toFixed(0)} MB, heads ${headMb.toFixed(1)} MB`);
-              })
-              .catch(() => undefined);
-          }, sampleMs)
-        : undefined;
-    const startCpu = server.usage().cpuSeconds;
-    const ingest = await runIngest(server, dataset.batches, pushers);
-    dataset.batches.length = 0;
-    const peakBeforeFlush = server.usage().peakRssBytes;
-    log('POST /flush…');
-    const flushStartedMs = performance.now();
-    const response = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(FLUSH_TIMEOUT_MS) });
-    if (response.status !== 204) throw new Error(`POST /flush answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
-    const flushSeconds = (performance.now() - flushStartedMs) / 1000;
-    if (sampler !== undefined) {
-      clearInterval(sampler);
-      console.error(timeline.join('\n'));
+  const serverFigures = async (repo: string, label: string): Promise<ServerFigures> => {
+    await rm(dataDir, { recursive: true, force: true });
+    log(`${label}: starting the server…`);
+    const server = await startServerChild(repo, dataDir, configPath);
+    try {
+      log(`${label}: pushing ${dataset.batches.length} batches…`);
+      const sampleMs = values['sample-ms'] === undefined ? 0 : Number(values['sample-ms']);
+      const timeline: string[] = [];
+      const sampleStartedMs = performance.now();
+      const sampler =
+        sampleMs > 0
+          ? setInterval(() => {
+              const rssMb = server.usage().rssBytes / MB;
+              void fetch(`${server.url}/metrics`)
+                .then((response) => response.text())
+                .then((text) => {
+                  const headMb = Number(/^rankscope_head_bytes (\S+)$/m.exec(text)?.[1] ?? 0) / MB;
+                  timeline.push(`${((performance.now() - sampleStartedMs) / 1000).toFixed(1)} s: RSS ${rssMb.toFixed(0)} MB, heads ${headMb.toFixed(1)} MB`);
+                })
+                .catch(() => undefined);
+            }, sampleMs)
+          : undefined;
+      const startCpu = server.usage().cpuSeconds;
+      const ingest = await runIngest(server, dataset.batches, pushers);
+      const peakBeforeFlush = server.usage().peakRssBytes;
+      log(`${label}: POST /flush…`);
+      const flushStartedMs = performance.now();
+      const response = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(FLUSH_TIMEOUT_MS) });
+      if (response.status !== 204) throw new Error(`POST /flush answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+      const flushSeconds = (performance.now() - flushStartedMs) / 1000;
+      if (sampler !== undefined) {
+        clearInterval(sampler);
+        console.error(timeline.join('\n'));
+      }
+      const usage = server.usage();
+      const cpuSeconds = usage.cpuSeconds - startCpu;
+      const storedBytes = await directoryBytes(dataDir);
+      const walBytes = await directoryBytes(join(dataDir, 'wal')).catch(() => 0);
+      return {
+        rawBytes: ingest.rawBytes,
+        mbPerServerCpuSecond: ingest.rawBytes / MB / cpuSeconds,
+        serverCpuSeconds: cpuSeconds,
+        peakRssBytes: usage.peakRssBytes,
+        peakRssBytesBeforeFlush: peakBeforeFlush,
+        flushSeconds,
+        ingestWallSeconds: ingest.wallSeconds,
+        throttled: ingest.throttled,
+        storedBytes,
+        walBytesAfterFlush: walBytes,
+      };
+    } finally {
+      await server.stop();
     }
-    const usage = server.usage();
-    const cpuSeconds = usage.cpuSeconds - startCpu;
-    const rawMb = ingest.rawBytes / MB;
-    figures.mbPerServerCpuSecond = rawMb / cpuSeconds;
-    figures.serverCpuSeconds = cpuSeconds;
-    figures.peakRssBytes = usage.peakRssBytes;
-    figures.peakRssBytesBeforeFlush = peakBeforeFlush;
-    figures.flushSeconds = flushSeconds;
-    figures.ingestWallSeconds = ingest.wallSeconds;
-    report.atLeast('ingest', 'raw MB per server CPU-second, pushes + flush', rawMb / cpuSeconds, 'MB', TARGET_MB_PER_CPU_SECOND, `${formatNumber(cpuSeconds)} CPU-s for ${formatNumber(rawMb)} MB of lines; pushes ${formatNumber(ingest.wallSeconds)} s wall, /flush ${formatNumber(flushSeconds)} s; ${ingest.throttled} throttled`);
-    report.atMost('ingest', `peak server RSS for ${formatBytes(dataset.rawBytes)} of log`, usage.peakRssBytes / MB, 'MB', TARGET_PEAK_RSS_MB, `${formatNumber(peakBeforeFlush / MB)} MB before the flush`);
+  };
 
-    const storedBytes = await directoryBytes(dataDir);
-    const walBytes = await directoryBytes(join(dataDir, 'wal')).catch(() => 0);
-    figures.storedBytes = storedBytes;
-    figures.walBytesAfterFlush = walBytes;
-    const notes = Object.entries(referenceBytes).map(([name, bytes]) => `${formatNumber(storedBytes / bytes)}× ${name}`);
-    report.atMost('storage', 'stored after POST /flush, % of raw', (100 * storedBytes) / dataset.rawBytes, '%', 100 * TARGET_STORED_FRACTION, `${formatBytes(storedBytes)} (WAL ${formatBytes(walBytes)}); ${notes.join(', ')}`);
+  // Rounds alternate the reference and this tree, so both see the same load on a shared machine;
+  // each figure is the median over the rounds.
+  const rounds = Math.max(1, Math.round(Number(values.rounds)));
+  const beforeRepo = values['before-repo'];
+  const ours: ServerFigures[] = [];
+  const before: ServerFigures[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      if (beforeRepo !== undefined) before.push(await serverFigures(beforeRepo, `before (${beforeRepo}), round ${round + 1}`));
+      ours.push(await serverFigures(repoRoot, `this tree, round ${round + 1}`));
+    }
   } finally {
-    await server.stop();
     if (!values['keep-data']) await rm(outDir, { recursive: true, force: true });
   }
+  const result = medianFigures(ours);
+  Object.assign(figures, result, { rounds });
+  const rawMb = result.rawBytes / MB;
+  const ratio = (value: number, reference: number | undefined): string => (reference === undefined ? '' : `; ${formatNumber(value / reference)}× before (${formatNumber(reference)})`);
+  const reference = before.length > 0 ? medianFigures(before) : undefined;
+  if (reference !== undefined) figures.before = { repo: beforeRepo!, ...reference };
+  report.atLeast(
+    'ingest',
+    'raw MB per server CPU-second, pushes + flush',
+    result.mbPerServerCpuSecond,
+    'MB',
+    TARGET_MB_PER_CPU_SECOND,
+    `${formatNumber(result.serverCpuSeconds)} CPU-s for ${formatNumber(rawMb)} MB of lines; pushes ${formatNumber(result.ingestWallSeconds)} s wall, /flush ${formatNumber(result.flushSeconds)} s; ${result.throttled} throttled${ratio(result.mbPerServerCpuSecond, reference?.mbPerServerCpuSecond)}`,
+  );
+  report.atMost(
+    'ingest',
+    `peak server RSS for ${formatBytes(dataset.rawBytes)} of log`,
+    result.peakRssBytes / MB,
+    'MB',
+    TARGET_PEAK_RSS_MB,
+    `${formatNumber(result.peakRssBytesBeforeFlush / MB)} MB before the flush${ratio(result.peakRssBytes / MB, reference === undefined ? undefined : reference.peakRssBytes / MB)}`,
+  );
+  const notes = Object.entries(referenceBytes).map(([name, bytes]) => `${formatNumber(result.storedBytes / bytes)}× ${name}`);
+  report.atMost('storage', 'stored after POST /flush, % of raw', (100 * result.storedBytes) / dataset.rawBytes, '%', 100 * TARGET_STORED_FRACTION, `${formatBytes(result.storedBytes)} (WAL ${formatBytes(result.walBytesAfterFlush)}); ${notes.join(', ')}`);
+  if (rounds > 1) report.add('ingest', 'rounds', String(rounds), '', '', 'medians; the reference and this tree alternate');
   console.log(report.format());
   console.log(JSON.stringify(figures));
 }

@@ -40,6 +40,8 @@ interface BenchOptions {
   keepData: boolean;
   agent: boolean;
   ingestFlush: boolean;
+  /** A checkout of the previous version, measured by the 244 MB ingest bench as its reference. */
+  beforeRepo: string | undefined;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -56,11 +58,12 @@ function parseOptions(argv: string[]): BenchOptions {
       'keep-data': { type: 'boolean', default: false },
       'no-agent': { type: 'boolean', default: false },
       'no-ingest-flush': { type: 'boolean', default: false },
+      'before-repo': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent] [--no-ingest-flush]');
+    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent] [--no-ingest-flush] [--before-repo DIR]');
     process.exit(0);
   }
   const positive = (name: string, text: string): number => {
@@ -79,6 +82,7 @@ function parseOptions(argv: string[]): BenchOptions {
     keepData: values['keep-data'],
     agent: !values['no-agent'],
     ingestFlush: !values['no-ingest-flush'],
+    beforeRepo: values['before-repo'],
   };
 }
 
@@ -270,6 +274,7 @@ async function main(): Promise<void> {
     try {
       log('running bench/ingest-flush-bench.ts…');
       const args = options.quick ? ['--size-mb', '50', '--no-zstd19'] : [];
+      if (options.beforeRepo !== undefined) args.push('--before-repo', options.beforeRepo);
       const figures = await runJsonBench(join(repoRoot, 'bench', 'ingest-flush-bench.ts'), [...args, '--out', join(options.outDir, 'ingest-flush')]);
       results.ingestFlush = figures;
       addIngestFlushRows(report, figures);
@@ -388,8 +393,11 @@ function addIngestFlushRows(report: Report, figures: Record<string, number | str
   const number = (name: string): number => (typeof figures[name] === 'number' ? (figures[name] as number) : Number.NaN);
   const rawBytes = number('rawBytes');
   const note = `${figures.command as string}; ${formatBytes(rawBytes)}, ${number('pushes')} pushes`;
-  report.atLeast('ingest 244 MB', 'per CPU-second, first push to end of POST /flush', number('mbPerServerCpuSecond'), 'MB/s', TARGET_INGEST_WITH_FLUSH_MB_PER_CPU_SECOND, note);
-  report.atMost('ingest 244 MB', `peak server RSS for ${formatBytes(rawBytes)} of log`, number('peakRssBytes') / MB, 'MB', 150);
+  // With --before-repo, the same figures of the previous version from the same run.
+  const before = (figures as Record<string, unknown>).before as { repo: string; mbPerServerCpuSecond: number; peakRssBytes: number } | undefined;
+  const versus = (value: number, reference: number | undefined): string => (reference === undefined ? '' : `; ${formatNumber(value / reference)}× ${before!.repo} (${formatNumber(reference)})`);
+  report.atLeast('ingest 244 MB', 'per CPU-second, first push to end of POST /flush', number('mbPerServerCpuSecond'), 'MB/s', TARGET_INGEST_WITH_FLUSH_MB_PER_CPU_SECOND, note + versus(number('mbPerServerCpuSecond'), before?.mbPerServerCpuSecond));
+  report.atMost('ingest 244 MB', `peak server RSS for ${formatBytes(rawBytes)} of log`, number('peakRssBytes') / MB, 'MB', 150, versus(number('peakRssBytes') / MB, before === undefined ? undefined : before.peakRssBytes / MB).replace(/^; /, '') || undefined);
   const references = ['zstd -3', 'zstd -19 --long=27'].filter((name) => typeof figures[name] === 'number');
   report.atMost('ingest 244 MB', 'stored after POST /flush, % of raw', (100 * number('storedBytes')) / rawBytes, '%', 100 * TARGET_STORED_FRACTION, references.map((name) => `${name}: ${formatNumber((100 * number(name)) / rawBytes)}%`).join(', '));
 }

@@ -8,11 +8,13 @@ import type { Labels, StreamInfo } from './types.ts';
 
 export class LabelIndex {
   /**
-   * name → value → the ids of streams with it: one id as a plain string, a Set from the second on.
-   * Most values (pod names, ranks of one job) belong to one stream, and a Set each made the index
-   * most of the memory and replay time of 100k-stream tenants.
+   * name → value → the ids of streams with it: one id as a plain string, an array from the second on
+   * (a stream is added once, so the array holds no repeats). Most values (pod names, ranks of one
+   * job) belong to one stream, and a Set each made the index most of the memory and replay time of
+   * 100k-stream tenants; values shared by every stream (a namespace) then held a 100k-entry Set,
+   * three times an array's memory and a fifth of WAL replay time (bench/store-streams-bench.ts).
    */
-  private readonly postings = new Map<string, Map<string, string | Set<string>>>();
+  private readonly postings = new Map<string, Map<string, string | string[]>>();
   readonly streams = new Map<string, StreamInfo>();
   /** Bumped on every new stream, so callers can tell whether to persist. */
   version = 0;
@@ -29,8 +31,8 @@ export class LabelIndex {
       const value = info.labels[name]!;
       const ids = values.get(value);
       if (ids === undefined) values.set(value, info.id);
-      else if (typeof ids === 'string') values.set(value, new Set([ids, info.id]));
-      else ids.add(info.id);
+      else if (typeof ids === 'string') values.set(value, [ids, info.id]);
+      else ids.push(info.id);
     }
     this.version++;
     return true;

@@ -22,7 +22,7 @@ import { blockReaderOver, type BlockReader } from './block-reader.ts';
 import { mergeBlockData } from './block-merge.ts';
 import { Partition } from './partition.ts';
 import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
-import { labelsKey, streamId } from './stream-id.ts';
+import { streamId, streamKey } from './stream-id.ts';
 import { mayContain } from './token-filter.ts';
 import type {
   AppendStream,
@@ -54,6 +54,13 @@ const MAX_MERGE_BYTES = 1024 * 1024 * 1024;
 const DELETE_GRACE_MS = 30_000;
 /** Backpressure: appends wait for the running cut when the head exceeds this many cut sizes. */
 const HEAD_BACKPRESSURE_FACTOR = 2;
+/**
+ * Streams with fewer raw bytes than this in a cut are encoded on the main thread: below it, posting
+ * to the encoder thread and back costs more than the encoding (tiny blocks skip zstd).
+ */
+const INLINE_ENCODE_MAX_BYTES = 64 * 1024;
+/** Cuts working on the main thread give the event loop back this often. */
+const CUT_YIELD_INTERVAL_MS = 10;
 /** How many part indexes open() loads at once. */
 const OPEN_CONCURRENCY = 8;
 const FSYNC_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -87,8 +94,12 @@ export class DiskLogStore implements LogStore {
   private wal!: Wal;
   /** tenant → day → partition. */
   private readonly partitions = new Map<string, Map<number, Partition>>();
-  /** `tenant \0 labelsKey` → stream info, so the 128-bit hash is computed once per stream. */
-  private readonly streamInfos = new Map<string, StreamInfo>();
+  /**
+   * streamKey → info of the streams cut by the last cuts, so a stream that keeps pushing across a
+   * cut is not hashed again. Replaced at every full cut: a map of every stream ever seen grew without
+   * bound with churning pods, and cost a map entry per stream (and WAL replay time) on top of `heads`.
+   */
+  private recentInfos = new Map<string, StreamInfo>();
   private heads = new Map<string, StreamHead>();
   private headBytes = 0;
   /** Head generations being written into parts; still visible to queries until registered. */
@@ -126,6 +137,7 @@ export class DiskLogStore implements LogStore {
         minimumNextSeq: maxPersistedSeq + 1n,
         onDurable: (record) => store.applyRecord(record, false),
         onFsync: (seconds) => store.observeFsync(seconds),
+        replayLinesAsSpans: true,
         ...(options.walBufferBytes === undefined ? {} : { framePoolBytes: options.walBufferBytes }),
       },
       (record: WalRecord) => store.applyRecord(record, true),
@@ -243,41 +255,67 @@ export class DiskLogStore implements LogStore {
     else if (this.headBytes > headBudgetBytes) this.scheduleCut(() => this.cutLargest(headBudgetBytes));
   }
 
-  /** Puts a durable WAL record into the head. During replay, skips what parts already hold. */
+  /**
+   * Puts a durable WAL record into the head. During replay, skips what parts already hold. When the
+   * record carries its frame and line spans (appends, and replayed records whose lines were left
+   * undecoded), line bytes are copied from the frame instead of encoding strings.
+   */
   private applyRecord(record: DurableRecord | WalRecord, skipPersisted: boolean): void {
     const nowMs = Date.now();
-    const durable = record as DurableRecord;
+    const frame = record.frame;
     for (let s = 0; s < record.streams.length; s++) {
       const stream = record.streams[s]!;
       if (stream.entries.length === 0) continue;
-      const key = record.tenant + '\u0000' + labelsKey(stream.labels);
-      let info = this.streamInfos.get(key);
+      const key = streamKey(record.tenant, stream.labels);
+      let head = this.heads.get(key);
+      let info = head?.info ?? this.recentInfos.get(key);
       if (info === undefined) {
-        const labels = { ...stream.labels };
+        // A replayed record's labels are its own; an append's belong to the caller, so copy them.
+        const labels = skipPersisted ? stream.labels : { ...stream.labels };
         info = { id: streamId(record.tenant, labels), labels };
-        this.streamInfos.set(key, info);
       }
       let entries: readonly PushEntry[] = stream.entries;
-      if (skipPersisted) {
-        entries = entries.filter((entry) => {
-          const partition = this.partitions.get(record.tenant)?.get(dayOfNs(entry.timestampNs));
-          return partition === undefined || !partition.isPersisted(info.id, record.seq);
-        });
+      let spans = record.lineSpans?.[s];
+      if (skipPersisted && this.anyPersisted(record.tenant, info.id, record.seq, entries)) {
+        entries = this.unpersisted(record.tenant, info.id, record.seq, entries, frame, spans);
+        spans = undefined;
         if (entries.length === 0) continue;
       }
-      let head = this.heads.get(key);
       if (head === undefined) {
         head = new StreamHead(record.tenant, info);
         this.heads.set(key, head);
       }
       const before = head.rawBytes;
-      const spans = durable.lineSpans?.[s];
-      const dropped = head.add(entries, record.seq, nowMs, !skipPersisted && durable.frame !== undefined && spans !== undefined ? { frame: durable.frame, spans } : undefined);
+      const dropped = head.add(entries, record.seq, nowMs, frame !== undefined && spans !== undefined ? { frame, spans } : undefined);
       // Replayed records were counted when they first arrived.
       if (dropped > 0 && !skipPersisted) this.duplicatesDropped.set(record.tenant, (this.duplicatesDropped.get(record.tenant) ?? 0) + dropped);
       this.headBytes += head.rawBytes - before;
       this.notePartitions(record.tenant, info, entries);
     }
+  }
+
+  /** Whether parts already hold some of these entries (replay of a WAL older than the last cut). */
+  private anyPersisted(tenant: string, id: string, seq: bigint, entries: readonly PushEntry[]): boolean {
+    const days = this.partitions.get(tenant);
+    if (days === undefined) return false;
+    for (let i = 0; i < entries.length; i++) {
+      const partition = days.get(dayOfNs(entries[i]!.timestampNs));
+      if (partition !== undefined && partition.isPersisted(id, seq)) return true;
+    }
+    return false;
+  }
+
+  /** The entries parts do not hold yet, with their lines as strings (taken from the frame when undecoded). */
+  private unpersisted(tenant: string, id: string, seq: bigint, entries: readonly PushEntry[], frame: Buffer | undefined, spans: Uint32Array | undefined): PushEntry[] {
+    const days = this.partitions.get(tenant);
+    const kept: PushEntry[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const partition = days?.get(dayOfNs(entry.timestampNs));
+      if (partition !== undefined && partition.isPersisted(id, seq)) continue;
+      kept.push(frame !== undefined && spans !== undefined ? { ...entry, line: frame.toString('utf8', spans[i * 2]!, spans[i * 2 + 1]!) } : entry);
+    }
+    return kept;
   }
 
   /** Registers the stream in each day partition its entries fall in (label index + time range). */
@@ -359,6 +397,9 @@ export class DiskLogStore implements LogStore {
       // Records after this point land in a new segment, so older segments can go once persisted.
       await this.wal.rotate();
       this.cutting.push([...this.heads.values()]);
+      const recent = new Map<string, StreamInfo>();
+      for (const [key, head] of this.heads) recent.set(key, head.info);
+      this.recentInfos = recent;
       this.heads = new Map();
       this.headBytes = 0;
     }
@@ -377,6 +418,7 @@ export class DiskLogStore implements LogStore {
     for (const [key, head] of largestFirst) {
       if (this.headBytes <= headBudgetBytes / 2) break;
       chosen.push(head);
+      this.recentInfos.set(key, head.info);
       this.heads.delete(key);
       this.headBytes -= head.rawBytes;
     }
@@ -398,6 +440,7 @@ export class DiskLogStore implements LogStore {
     const cutoffNs = retentionCutoffNs(Date.now(), this.options.retentionPeriodMs);
     const builders = new Map<string, PartBuilder>();
     const expired = new Set<Partition>();
+    let lastYieldMs = performance.now();
     for (const head of heads) {
       const columns = head.columns();
       const timestamps = columns.timestampsNs;
@@ -417,10 +460,17 @@ export class DiskLogStore implements LogStore {
             builder = new PartBuilder(head.tenant, day, this.options.blockTargetBytes);
             builders.set(builderKey, builder);
           }
-          // Encoding runs on a worker thread when there is one; otherwise yield between streams so
+          // Large streams are encoded on a worker thread when there is one. Small ones inline: a
+          // round trip to the worker per stream made a SIGTERM flush of 100k one-line heads overrun the
+          // 30 s shutdown timeout. Inline work gives the event loop back every few milliseconds so
           // acknowledgements and queries get through.
-          await builder.addStream(head.info, head.maxSeq, sliceColumns(columns, first, last), this.encoder);
-          await yieldToEventLoop();
+          const slice = sliceColumns(columns, first, last);
+          if (slice.lines.length >= INLINE_ENCODE_MAX_BYTES) await builder.addStream(head.info, head.maxSeq, slice, this.encoder);
+          else await builder.addStream(head.info, head.maxSeq, slice);
+          if (performance.now() - lastYieldMs >= CUT_YIELD_INTERVAL_MS) {
+            await yieldToEventLoop();
+            lastYieldMs = performance.now();
+          }
         }
         first = last;
       }
@@ -431,6 +481,8 @@ export class DiskLogStore implements LogStore {
     // never sees an entry both in a part and in a head (nor in neither).
     for (const part of written) this.partition(part.tenant, part.day).addPart(part);
     this.cutting.splice(this.cutting.indexOf(heads), 1);
+    // Queries copied what they took from these heads, so their line chunks can serve new heads.
+    for (const head of heads) head.release();
     // Late entries for already-expired days were dropped; forget partitions that only they created.
     for (const partition of expired) if (partition.parts.length === 0) this.partitions.get(partition.tenant)?.delete(partition.day);
   }

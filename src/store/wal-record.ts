@@ -10,6 +10,12 @@ export interface WalRecord {
   seq: bigint;
   tenant: string;
   streams: AppendStream[];
+  /**
+   * Set when decoded with `linesAsSpans`: the payload, and per stream each line's [start, end) in it.
+   * Entry lines are then empty strings; readers take the bytes from the payload.
+   */
+  frame?: Buffer;
+  lineSpans?: Uint32Array[];
 }
 
 export class WalRecordError extends Error {
@@ -138,7 +144,11 @@ export function encodeWalRecord(
   return out.buffer.subarray(0, out.offset);
 }
 
-export function decodeWalRecord(payload: Buffer): WalRecord {
+/**
+ * Decodes one record. With `linesAsSpans`, lines are not decoded into strings (WAL replay copies
+ * their bytes into heads straight from the payload): entries get '' and the record the spans.
+ */
+export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecord {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let offset = 0;
   const need = (bytes: number): void => {
@@ -162,6 +172,7 @@ export function decodeWalRecord(payload: Buffer): WalRecord {
   // Counts come from disk: each stream and entry takes bytes, so a count beyond them is corrupt.
   if (streamCount * MIN_STREAM_BYTES > payload.length - offset) throw new WalRecordError(`record says ${streamCount} streams, only ${payload.length - offset} bytes follow`);
   const streams: AppendStream[] = [];
+  const lineSpans: Uint32Array[] | undefined = linesAsSpans ? [] : undefined;
   for (let s = 0; s < streamCount; s++) {
     need(2);
     const labelCount = payload.readUInt16LE(offset);
@@ -176,11 +187,22 @@ export function decodeWalRecord(payload: Buffer): WalRecord {
     offset += 4;
     if (entryCount * MIN_ENTRY_BYTES > payload.length - offset) throw new WalRecordError(`record says ${entryCount} entries, only ${payload.length - offset} bytes follow`);
     const entries: PushEntry[] = new Array(entryCount);
+    const spans = lineSpans === undefined ? undefined : new Uint32Array(entryCount * 2);
+    if (spans !== undefined) lineSpans!.push(spans);
     for (let e = 0; e < entryCount; e++) {
       need(8);
       const timestampNs = view.getBigInt64(offset, true);
       offset += 8;
-      const line = readString();
+      let line = '';
+      if (spans === undefined) line = readString();
+      else {
+        need(4);
+        const length = payload.readUInt32LE(offset);
+        need(4 + length);
+        spans[e * 2] = offset + 4;
+        spans[e * 2 + 1] = offset + 4 + length;
+        offset += 4 + length;
+      }
       need(2);
       const metadataCount = payload.readUInt16LE(offset);
       offset += 2;
@@ -197,5 +219,5 @@ export function decodeWalRecord(payload: Buffer): WalRecord {
     }
     streams.push({ labels, entries });
   }
-  return { seq, tenant, streams };
+  return lineSpans === undefined ? { seq, tenant, streams } : { seq, tenant, streams, frame: payload, lineSpans };
 }

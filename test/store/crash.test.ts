@@ -96,3 +96,35 @@ test('WAL replay skips records already persisted in parts (crash between part wr
     await dir.remove();
   }
 });
+
+test('WAL replay of a record whose first day reached a part and whose second did not keeps the second day, once', async () => {
+  // A cut writes one part per day; a crash between them leaves a record half persisted. Replay must
+  // keep the entries of the day without a part (their lines read from the WAL bytes) and skip the rest.
+  const dir = await makeTempDir('store-replay-half');
+  try {
+    const options = testOptions(dir.path);
+    const store = await openStore(options);
+    const nextDayNs = DAY_START_NS + 86_400_000_000_000n;
+    const entries = [
+      { timestampNs: DAY_START_NS + 1n, line: 'day one ü' },
+      { timestampNs: nextDayNs + 1n, line: 'day two ü' },
+      { timestampNs: nextDayNs + 2n, line: 'day two, again' },
+    ];
+    await store.append('fake', [{ labels: { job: 'half' }, entries }]);
+    const walBackup = join(dir.path, 'wal-backup');
+    await cp(join(dir.path, 'wal'), walBackup, { recursive: true });
+    await store.close();
+    // Drop the second day's partition (its part and label index), as if the crash came before it was written.
+    const { dayOfNs, partitionPrefix } = await import('../../src/store/object-keys.ts');
+    await rm(join(dir.path, 'objects', partitionPrefix('fake', dayOfNs(nextDayNs))), { recursive: true });
+    await rm(join(dir.path, 'wal'), { recursive: true });
+    await cp(walBackup, join(dir.path, 'wal'), { recursive: true });
+
+    const reopened = await openStore(options);
+    assert.deepEqual(await readAll(reopened, 'fake'), entries.map((entry) => `${entry.timestampNs} ${entry.line}`).sort());
+    assert.equal(reopened.metrics().headStreams, 1, 'the second day replayed into a head');
+    await reopened.close();
+  } finally {
+    await dir.remove();
+  }
+});

@@ -71,3 +71,19 @@ test('head drops exact duplicates (same timestamp and line bytes) and keeps same
     }
   }
 });
+
+test('sortedOrder merges sorted runs into a stable order', async () => {
+  const { sortedOrder } = await import('../../src/store/head.ts');
+  const cases: Array<{ name: string; timestamps: bigint[] }> = [
+    { name: 'empty', timestamps: [] },
+    { name: 'sorted', timestamps: [1n, 2n, 2n, 3n] },
+    { name: 'two runs', timestamps: [5n, 6n, 7n, 1n, 6n, 9n] },
+    { name: 'three runs with ties across runs', timestamps: [3n, 3n, 1n, 3n, 2n, 3n] },
+    { name: 'descending', timestamps: [9n, 8n, 7n, 6n, 5n] },
+    { name: 'pseudo-random', timestamps: Array.from({ length: 200 }, (_, i) => BigInt((i * 7919) % 61)) },
+  ];
+  for (const { name, timestamps } of cases) {
+    const expected = timestamps.map((ns, i) => [ns, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])).map(([, i]) => i);
+    assert.deepEqual(Array.from(sortedOrder(BigInt64Array.from(timestamps), timestamps.length)), expected, name);
+  }
+});

@@ -43,3 +43,18 @@ test('label and metadata counts beyond the u16 fields are refused on append and 
   assert.throws(() => parseServerConfig({ limits: { max_label_names_per_series: 70_000 } }));
   assert.throws(() => parseServerConfig({ limits: { max_structured_metadata_entries_count: 70_000 } }));
 });
+
+test('WAL records decode with lines as spans into the payload (how replay reads them)', () => {
+  const streams = [
+    { labels: { job: 'a' }, entries: [{ timestampNs: 1n, line: 'first' }, { timestampNs: 2n, line: '' }, { timestampNs: 3n, line: 'ünï\nline', structuredMetadata: [{ name: 'k', value: 'v' }] }] },
+    { labels: { job: 'b' }, entries: [{ timestampNs: 4n, line: 'other' }] },
+  ];
+  const payload = encodeWalRecord(9n, 'fake', streams);
+  const record = decodeWalRecord(payload, true);
+  assert.equal(record.frame, payload);
+  const lines = record.streams.map((stream, s) => stream.entries.map((_, e) => record.frame!.toString('utf8', record.lineSpans![s]![e * 2], record.lineSpans![s]![e * 2 + 1])));
+  assert.deepEqual(lines, [['first', '', 'ünï\nline'], ['other']]);
+  assert.deepEqual(record.streams[0]!.entries[2]!.structuredMetadata, [{ name: 'k', value: 'v' }]);
+  assert.deepEqual(record.streams.map((stream) => stream.entries.map((entry) => [entry.timestampNs, entry.line])), [[[1n, ''], [2n, ''], [3n, '']], [[4n, '']]]);
+  assert.deepEqual(decodeWalRecord(payload).streams, streams);
+});

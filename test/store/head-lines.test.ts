@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HeadLines } from '../../src/store/head-lines.ts';
+
+test('head lines: bytes and strings read back whole across chunk boundaries, from 1 byte to 200 KB', () => {
+  // Sizes chosen to land lines on, before and across the growing chunks (128 B … 64 KiB) and the
+  // fixed 64 KiB ones, including lines longer than a chunk.
+  const sizes = [1, 126, 1, 128, 255, 3, 1000, 4096, 30_000, 65_536, 70_000, 200_000, 7, 0, 129_000];
+  const lines = new HeadLines();
+  const expected: Buffer[] = [];
+  const ends: number[] = [];
+  sizes.forEach((size, i) => {
+    const text = String.fromCharCode(97 + (i % 26)).repeat(size);
+    if (i % 2 === 0) lines.appendString(text);
+    else lines.appendBytes(Buffer.from(`xx${text}yy`), 2, 2 + size);
+    expected.push(Buffer.from(text));
+    ends.push(lines.length);
+  });
+  const whole = Buffer.concat(expected);
+  assert.equal(lines.length, whole.length);
+  assert.ok(lines.concat().equals(whole));
+  for (let i = 0; i < sizes.length; i++) {
+    const start = i === 0 ? 0 : ends[i - 1]!;
+    assert.ok(lines.view(start, ends[i]!).equals(expected[i]!), `line ${i} (${sizes[i]} bytes)`);
+  }
+  const target = Buffer.alloc(300_000);
+  lines.copyTo(target, 5, 65_000, 300_000);
+  assert.ok(target.subarray(5, 5 + 235_000).equals(whole.subarray(65_000, 300_000)));
+});
+
+test('head lines: multi-byte text that does not fit the chunk left goes through whole', () => {
+  const lines = new HeadLines();
+  // The first two chunks hold 128 + 256 bytes: 6 are left.
+  lines.appendBytes(Buffer.alloc(378, 0x41), 0, 378);
+  // 3 bytes per character: does not fit (for sure) in the 6 bytes left of the second chunk.
+  const written = lines.appendString('€€€€');
+  assert.equal(written, 12);
+  assert.equal(lines.view(378, 390).toString('utf8'), '€€€€');
+});
+
+test('head lines: equal compares ranges by bytes, truncate drops the tail, release empties', () => {
+  const lines = new HeadLines();
+  lines.appendString('a'.repeat(250));
+  lines.appendString('same line');
+  lines.appendString('same line');
+  lines.appendString('same lin!');
+  assert.ok(lines.equal(250, 259, 259, 268));
+  assert.ok(!lines.equal(250, 259, 268, 277));
+  assert.ok(!lines.equal(250, 259, 259, 267));
+  lines.truncate(268);
+  lines.appendString('tail');
+  assert.equal(lines.view(268, 272).toString(), 'tail');
+  assert.equal(lines.length, 272);
+  lines.release();
+  assert.equal(lines.length, 0);
+  assert.equal(lines.capacityBytes(), 0);
+});
