@@ -80,6 +80,7 @@ export function createLogQLEngine(source: LogSource, options: EngineOptions): Lo
     try {
       const result = await evaluateExpr(context, expr, params);
       context.stats.execTimeSeconds = (performance.now() - started) / 1000;
+      if (context.warnings.size > 0) result.warnings = [...context.warnings];
       return result;
     } catch (error) {
       if (error instanceof StageBuildError || error instanceof IpPatternError) throw new QueryError(error.message);
