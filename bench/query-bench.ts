@@ -206,6 +206,15 @@ export function querySpecs(dataset: Dataset, window: QueryWindow, needle: string
       verify: expectTotal(1),
     },
     {
+      id: 'last-lines-rank',
+      title: 'last 100 lines of one rank',
+      kind: 'log',
+      query: '{job="train", rank="3"}',
+      limit: 100,
+      grep: ['-c', '-F', '[rank3]:'],
+      verify: expectTotal(100),
+    },
+    {
       id: 'count-by-rank',
       title: 'sum by (rank) count_over_time |= "loss" [1m]',
       kind: 'range',

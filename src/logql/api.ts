@@ -57,11 +57,15 @@ export interface QueryStatistics {
   execTimeSeconds: number;
 }
 
-export type QueryResult =
+export type QueryResult = (
   | { resultType: 'streams'; streams: StreamResult[]; stats: QueryStatistics }
   | { resultType: 'matrix'; series: SeriesResult[]; stats: QueryStatistics }
   | { resultType: 'vector'; samples: SampleResult[]; stats: QueryStatistics }
-  | { resultType: 'scalar'; timestampMs: number; value: number; stats: QueryStatistics };
+  | { resultType: 'scalar'; timestampMs: number; value: number; stats: QueryStatistics }
+) & {
+  /** Loki's `warnings`: what the answer lacks, e.g. entries of a stored block that could not be read. */
+  warnings?: string[];
+};
 
 /** A query the user got wrong. Position is 1-based. The API answers 400 with `message`. */
 export class QueryError extends Error {

@@ -13,7 +13,7 @@ export interface EncodeOptions {
   direction: Direction;
 }
 
-export function encodeQueryResponse(result: QueryResult, options: EncodeOptions, warnings: string[] = []): string {
+export function encodeQueryResponse(result: QueryResult, options: EncodeOptions, warnings: string[] = result.warnings ?? []): string {
   let data = `{"resultType":"${result.resultType}",`;
   if (result.resultType === 'streams' && options.categorizeLabels) data += `"encodingFlags":["${CATEGORIZE_LABELS}"],`;
   data += '"result":';

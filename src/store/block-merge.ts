@@ -104,5 +104,9 @@ export function mergeBlocks(input: readonly BlockData[]): { columns: BlockColumn
 /** The merged, duplicate-free block of one stream, as a query reads it. */
 export function mergeBlockData(blocks: readonly BlockData[], stream: StreamInfo): BlockData {
   if (blocks.length === 1) return blocks[0]!;
-  return { stream, ...mergeBlocks(blocks).columns };
+  const merged: BlockData = { stream, ...mergeBlocks(blocks).columns };
+  // The readable blocks merge; the unreadable ones keep their warnings.
+  const unreadable = blocks.flatMap((block) => block.unreadable ?? []);
+  if (unreadable.length > 0) merged.unreadable = unreadable;
+  return merged;
 }

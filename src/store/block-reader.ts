@@ -2,12 +2,24 @@
 // the plain-data config the store hands out, so they need neither the store nor the object store.
 // A location with `mergeWith` stands for overlapping blocks of one stream; they are read and merged
 // without exact duplicates, as the store's own `load()` does.
+//
+// A block that fails its checksum or cannot be decoded is not an error for the query that reads it:
+// the reader returns it empty, with `unreadable` saying which part and why, so the query answers with
+// the readable blocks and a warning (Loki's `warnings`). Compaction reads through `readBlock`
+// instead, which throws: it must never rewrite a part without the entries it could not read.
 
 import { openObjectStore } from '../objstore/open-object-store.ts';
 import type { ObjectStore } from '../objstore/object-store.ts';
+import { formatLabels } from '../push/labels.ts';
+import { BlockDecodeError } from './block.ts';
 import { mergeBlockData } from './block-merge.ts';
+import { dayName, parseObjectKey } from './object-keys.ts';
 import { readBlock } from './part-reader.ts';
 import type { BlockData, BlockLocation, BlockReaderConfig, StreamInfo } from './types.ts';
+
+/** Unreadable blocks logged by this process; past this many, further ones are not logged again. */
+const MAX_LOGGED_UNREADABLE = 1024;
+const loggedUnreadable = new Set<string>();
 
 export interface BlockReader {
   read(location: BlockLocation, stream: StreamInfo): Promise<BlockData>;
@@ -18,11 +30,29 @@ export function openBlockReader(config: BlockReaderConfig): BlockReader {
 }
 
 export function blockReaderOver(objectStore: ObjectStore): BlockReader {
+  const readOne = (location: BlockLocation, stream: StreamInfo): Promise<BlockData> =>
+    readBlock(objectStore, location, stream).catch((error: unknown) => {
+      if (!(error instanceof BlockDecodeError)) throw error;
+      return unreadableBlock(location, stream, error);
+    });
   return {
     async read(location, stream) {
-      if (location.mergeWith === undefined || location.mergeWith.length === 0) return readBlock(objectStore, location, stream);
-      const blocks = await Promise.all([location, ...location.mergeWith].map((part) => readBlock(objectStore, part, stream)));
+      if (location.mergeWith === undefined || location.mergeWith.length === 0) return readOne(location, stream);
+      const blocks = await Promise.all([location, ...location.mergeWith].map((part) => readOne(part, stream)));
       return mergeBlockData(blocks, stream);
     },
   };
+}
+
+/** An empty block standing for one that could not be read, with the warning that says so. */
+export function unreadableBlock(location: BlockLocation, stream: StreamInfo, error: Error): BlockData {
+  const parsed = parseObjectKey(location.objectKey);
+  const part = parsed?.partId === undefined ? location.objectKey : `part ${parsed.partId} (tenant ${parsed.tenant}, ${dayName(parsed.day)})`;
+  const message = `${part}: the block of stream ${formatLabels(stream.labels)} at byte ${location.offset} is unreadable and its entries are missing from this answer: ${error.message}`;
+  const key = `${location.objectKey}@${location.offset}`;
+  if (!loggedUnreadable.has(key) && loggedUnreadable.size < MAX_LOGGED_UNREADABLE) {
+    loggedUnreadable.add(key);
+    console.error(`rankscope store: ${message}`);
+  }
+  return { stream, timestampsNs: new BigInt64Array(0), lines: Buffer.alloc(0), lineEnds: new Uint32Array(0), unreadable: [message] };
 }

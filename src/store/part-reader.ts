@@ -19,7 +19,7 @@ export function blockLocation(part: PartMeta, block: BlockMeta): BlockLocation {
 export async function readBlock(objectStore: ObjectStore, location: BlockLocation, stream: StreamInfo): Promise<BlockData> {
   const bytes = await objectStore.getRange(location.objectKey, location.offset, location.length);
   if (bytes.length !== location.length) {
-    throw new Error(`block ${location.objectKey}@${location.offset}: expected ${location.length} bytes, read ${bytes.length}`);
+    throw new BlockDecodeError(`block ${location.objectKey}@${location.offset}: expected ${location.length} bytes, read ${bytes.length}`);
   }
   try {
     return decodeBlock(bytes, stream);

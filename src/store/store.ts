@@ -508,7 +508,7 @@ export class DiskLogStore implements LogStore {
     return this.exclusive(async () => {
       await this.runPendingDeletes(Date.now());
       for (const partition of [...this.allPartitions()]) {
-        const plan = planCompaction(partition, Math.min(SMALL_PART_BYTES, this.options.headCutBytes / 2), MAX_MERGE_BYTES);
+        const plan = planCompaction(partition, Math.min(SMALL_PART_BYTES, this.options.headCutBytes / 2), MAX_MERGE_BYTES, this.options.blockTargetBytes);
         if (plan === undefined) continue;
         const { part, duplicatesDropped } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder);
         if (duplicatesDropped > 0) this.duplicatesDropped.set(partition.tenant, (this.duplicatesDropped.get(partition.tenant) ?? 0) + duplicatesDropped);

@@ -92,6 +92,11 @@ export interface BlockData {
   lineEnds: Uint32Array;
   /** Per-line structured metadata, or undefined when no entry in the block has any. */
   structuredMetadata?: Array<LabelPair[] | undefined>;
+  /**
+   * Set when stored blocks behind this one could not be read (checksum mismatch, truncation): their
+   * entries are missing and each message says which part and why, for the query's warnings.
+   */
+  unreadable?: string[];
 }
 
 export interface IndexStats {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { crc32 } from 'node:zlib';
 import { columnsFromEntries, decodeBlock, encodeBlock, BlockDecodeError } from '../../src/store/block.ts';
 import type { PushEntry } from '../../src/store/types.ts';
 import { DAY_START_NS, linesOf } from './store-fixture.ts';
+import { V3_RAW_BLOCK_HEX, V3_ZSTD_BLOCK_HEX, v3BlockEntries } from './fixtures/block-v3.ts';
 
 const stream = { id: '0'.repeat(32), labels: { job: 'train' } };
 
@@ -91,7 +93,7 @@ test('decodeBlock rejects truncated and foreign bytes with a clear error', () =>
   assert.throws(() => decodeBlock(Buffer.alloc(0), stream), /empty/);
 });
 
-/** The same block as a version 2 block (no checksum), so tests can corrupt fields unnoticed by a CRC. */
+/** A version 3 block as a version 2 block (no checksum), so tests can corrupt fields unnoticed by a CRC. */
 function withoutChecksum(block: Buffer): Buffer {
   const old = Buffer.concat([Buffer.from([2]), block.subarray(5)]);
   return old;
@@ -112,10 +114,49 @@ test('every byte of a block is covered by its checksum: any flipped bit is a cle
   }
 });
 
+test('blocks written by older versions still decode: version 3 (varint meta, checksum) and version 2 (no checksum)', () => {
+  const entries = v3BlockEntries();
+  const current = encodeBlock(columnsFromEntries(entries));
+  assert.equal(current[0], 4, 'new blocks are version 4');
+  for (const [name, hex, expected] of [
+    ['version 3, zstd columns', V3_ZSTD_BLOCK_HEX, entries],
+    ['version 3, raw columns', V3_RAW_BLOCK_HEX, entries.slice(0, 3)],
+    ['version 2', withoutChecksum(Buffer.from(V3_ZSTD_BLOCK_HEX, 'hex')).toString('hex'), entries],
+  ] as const) {
+    const block = decodeBlock(Buffer.from(hex, 'hex'), stream);
+    assert.deepEqual(Array.from(block.timestampsNs), expected.map((entry) => entry.timestampNs), name);
+    assert.deepEqual(linesOf(block), expected.map((entry) => entry.line), name);
+    assert.deepEqual(block.structuredMetadata?.[0], [{ name: 'trace_id', value: 't0' }], name);
+  }
+});
+
+/** A version 4 block edited after encoding, its checksum recomputed so that only the decoder's own checks stand. */
+function resealed(block: Buffer): Buffer {
+  block.writeUInt32LE(crc32(block.subarray(5)), 1);
+  return block;
+}
+
+test('a version 4 block whose count or meta widths lie (checksum recomputed) is an error, never a hang', () => {
+  const entries = Array.from({ length: 3 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i * 1000), line: `line ${i}` }));
+  const encoded = encodeBlock(columnsFromEntries(entries));
+  assert.equal(encoded[18]! & 0x80, 0x80, 'a tiny block: columns stored raw, so the meta bytes can be edited');
+  for (const count of [4, 2, 0xffffffff]) {
+    const corrupt = Buffer.from(encoded);
+    corrupt.writeUInt32LE(count, 5);
+    assert.throws(() => decodeBlock(resealed(corrupt), stream), BlockDecodeError, `count ${count}`);
+  }
+  const metaStart = 5 + 29;
+  for (const [byte, value] of [[0, 8], [1, 5], [0, 0], [1, 3]] as const) {
+    const corrupt = Buffer.from(encoded);
+    corrupt[metaStart + byte] = value;
+    assert.throws(() => decodeBlock(resealed(corrupt), stream), BlockDecodeError, `meta byte ${byte} = ${value}`);
+  }
+});
+
 test('a block without checksum whose counts or lengths lie is an error, never a hang or a huge allocation', () => {
   // Long enough to be zstd'd (version 2 blocks always were).
-  const entries = Array.from({ length: 100 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i * 1000), line: `line ${i} of a block that is compressed` }));
-  const old = withoutChecksum(encodeBlock(columnsFromEntries(entries)));
+  const entries = v3BlockEntries();
+  const old = withoutChecksum(Buffer.from(V3_ZSTD_BLOCK_HEX, 'hex'));
   assert.deepEqual(linesOf(decodeBlock(old, stream)), entries.map((entry) => entry.line), 'version 2 blocks still decode');
   // Entry count (u32 at byte 1) off by one either way, far too large, and zero.
   const cases: Array<[string, number]> = [

@@ -132,3 +132,37 @@ test('mergeBlocks keeps order, metadata and first copies; drops duplicates in lo
   assert.deepEqual(linesOf(data), ['a', ...Array.from({ length: 50 }, (_, i) => `same-${i}`), 'late', 'z']);
   assert.deepEqual(Array.from(data.timestampsNs), [1n, ...Array(50).fill(7n), 9n, 10n]);
 });
+
+test('compaction leaves packed parts alone and merges parts with small blocks or overlapping streams', async () => {
+  const dir = await makeTempDir('store-compact-policy');
+  try {
+    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 1024 }));
+    try {
+      // Two parts of full ~1 KB blocks, one after the other in time: nothing to gain by rewriting them.
+      await store.append('fake', batch(0, 400));
+      await store.flush();
+      await store.append('fake', batch(400, 800));
+      await store.flush();
+      await store.compact();
+      assert.equal(store.metrics().parts, 2, 'packed, disjoint parts stay');
+      // A third packed part that overlaps the first in time (late entries): it and the first merge.
+      await store.append('fake', batch(200, 600, 'train').map((stream) => ({ ...stream, entries: stream.entries.map((entry) => ({ ...entry, line: `${entry.line} again` })) })));
+      await store.flush();
+      await store.compact();
+      assert.equal(store.metrics().parts, 1, 'overlapping parts are merged (the middle part overlaps both)');
+      // Two parts of tiny blocks (other streams): merged, the packed part left alone.
+      await store.append('fake', batch(0, 5, 'eval'));
+      await store.flush();
+      await store.append('fake', batch(5, 10, 'eval'));
+      await store.flush();
+      assert.equal(store.metrics().parts, 3);
+      await store.compact();
+      assert.equal(store.metrics().parts, 2);
+      assert.equal((await readAll(store, 'fake')).length, 800 + 400 + 10);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+});

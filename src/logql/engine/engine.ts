@@ -47,6 +47,14 @@ export const ENGINE_DEFAULTS = {
   workerThreads: Math.max(1, os.availableParallelism()),
 };
 
+/** An answer lists at most this many warnings: a store with thousands of corrupt blocks stays readable. */
+const MAX_WARNINGS = 100;
+
+function boundedWarnings(warnings: string[]): string[] {
+  if (warnings.length <= MAX_WARNINGS) return warnings;
+  return [...warnings.slice(0, MAX_WARNINGS - 1), `… and ${warnings.length - MAX_WARNINGS + 1} more warnings like these`];
+}
+
 /** Step timestamps: start, start+step, … up to and including end (Loki does not align them). */
 export function stepTimestamps(params: QueryParams): bigint[] {
   if (params.instant || params.startNs === params.endNs) return [params.endNs];
@@ -80,6 +88,7 @@ export function createLogQLEngine(source: LogSource, options: EngineOptions): Lo
     try {
       const result = await evaluateExpr(context, expr, params);
       context.stats.execTimeSeconds = (performance.now() - started) / 1000;
+      if (context.warnings.size > 0) result.warnings = boundedWarnings([...context.warnings]);
       return result;
     } catch (error) {
       if (error instanceof StageBuildError || error instanceof IpPatternError) throw new QueryError(error.message);

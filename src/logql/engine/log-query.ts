@@ -79,6 +79,7 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
       if (batch.length === 0) return;
       const blocks = await Promise.all(batch.map((ref) => ref.load()));
       context.stats.blocksRead += blocks.length;
+      context.noteUnreadable(blocks);
       merge(scanLogBlocks(blocks, pipeline, options, context));
       await context.pause();
     }

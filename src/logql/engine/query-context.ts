@@ -2,7 +2,7 @@
 
 import type { QueryStatistics } from '../api.ts';
 import { QueryLimitError } from '../api.ts';
-import type { BlockRef, LogSource } from '../../store/types.ts';
+import type { BlockData, BlockRef, LogSource } from '../../store/types.ts';
 import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
 import type { Candidate, LogScanOptions, SampleSeries } from './scan-types.ts';
 
@@ -52,6 +52,8 @@ export class QueryContext {
   readonly deadlineMs: number;
   readonly signal: AbortSignal | undefined;
   readonly stats: QueryStatistics = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
+  /** The answer's warnings (Loki's `warnings`), in the order first seen. */
+  readonly warnings = new Set<string>();
 
   constructor(source: LogSource, tenant: string, limits: EngineLimits, signal?: AbortSignal) {
     this.source = source;
@@ -77,6 +79,11 @@ export class QueryContext {
     await new Promise<void>((resolve) => setImmediate(resolve));
     lastYieldMs = performance.now();
     this.checkDeadline();
+  }
+
+  /** Records the warnings of loaded blocks the store could not read (they load empty). */
+  noteUnreadable(blocks: readonly BlockData[]): void {
+    for (const block of blocks) if (block.unreadable !== undefined) for (const message of block.unreadable) this.warnings.add(message);
   }
 
   checkSeries(count: number): void {

@@ -237,6 +237,7 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
     context.checkDeadline();
     const blocks = await Promise.all(offloaded.remaining.slice(i, i + BLOCK_LOAD_CONCURRENCY).map((ref) => ref.load()));
     context.stats.blocksRead += blocks.length;
+    context.noteUnreadable(blocks);
     for (const block of blocks) {
       if (!collector.countBlock(block, options, context.stats)) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
       await context.pause();

@@ -133,10 +133,11 @@ function rethrow(error: { name: string; message: string }): never {
   throw failure;
 }
 
-function addStats(context: QueryContext, stats: QueryStatistics): void {
+function addStats(context: QueryContext, stats: QueryStatistics, warnings: readonly string[]): void {
   context.stats.blocksRead += stats.blocksRead;
   context.stats.linesProcessed += stats.linesProcessed;
   context.stats.bytesProcessed += stats.bytesProcessed;
+  for (const warning of warnings) context.warnings.add(warning);
 }
 
 /** An offload that sends persisted blocks of big scans to `threads` workers. */
@@ -160,7 +161,7 @@ export function workerOffload(blockReader: BlockReaderConfig, threads: number, m
     async logs(context, expr, options, refs): Promise<Candidate[]> {
       const reply = await poolOf(threads).run({ kind: 'logs', id: 0, blockReader, expr, options, blocks: describe(refs) });
       if ('error' in reply) rethrow(reply.error);
-      addStats(context, reply.stats);
+      addStats(context, reply.stats, reply.warnings);
       return 'candidates' in reply ? reply.candidates : [];
     },
     async samples(context: QueryContext, node: RangeAggregation, baseNs, stepsNs, options, refs: BlockRef[]) {
@@ -189,7 +190,7 @@ export function workerOffload(blockReader: BlockReaderConfig, threads: number, m
         const series: SampleSeries[] = [];
         for (const reply of await Promise.all(replies)) {
           if ('error' in reply) rethrow(reply.error);
-          addStats(context, reply.stats);
+          addStats(context, reply.stats, reply.warnings);
           if ('series' in reply) series.push(...reply.series);
         }
         context.checkDeadline();

@@ -47,9 +47,10 @@ export interface LogScanTask extends TaskBase {
 
 export type ScanTask = SampleScanTask | LogScanTask;
 
+/** `warnings`: the unreadable blocks' messages (see BlockData.unreadable). */
 export type ScanReply =
-  | { id: number; series: SampleSeries[]; stats: QueryStatistics }
-  | { id: number; candidates: Candidate[]; stats: QueryStatistics }
+  | { id: number; series: SampleSeries[]; stats: QueryStatistics; warnings: string[] }
+  | { id: number; candidates: Candidate[]; stats: QueryStatistics; warnings: string[] }
   | { id: number; error: { name: string; message: string } };
 
 const readers = new Map<string, BlockReader>();
@@ -65,7 +66,7 @@ function readerFor(config: BlockReaderConfig): BlockReader {
 }
 
 /** Loads the task's blocks in order, reading the next while the current one is scanned. */
-async function forEachBlock(task: ScanTask, stats: QueryStatistics, visit: (block: BlockData) => void): Promise<void> {
+async function forEachBlock(task: ScanTask, stats: QueryStatistics, warnings: string[], visit: (block: BlockData) => void): Promise<void> {
   const reader = readerFor(task.blockReader);
   const read = (i: number) => reader.read(task.blocks[i]!.location, task.blocks[i]!.stream);
   let pending = task.blocks.length > 0 ? read(0) : null;
@@ -73,27 +74,29 @@ async function forEachBlock(task: ScanTask, stats: QueryStatistics, visit: (bloc
     const block = await pending!;
     pending = i + 1 < task.blocks.length ? read(i + 1) : null;
     stats.blocksRead++;
+    if (block.unreadable !== undefined) warnings.push(...block.unreadable);
     visit(block);
   }
 }
 
 async function run(task: ScanTask): Promise<ScanReply> {
   const stats: QueryStatistics = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
+  const warnings: string[] = [];
   try {
     if (task.kind === 'logs') {
       const pipeline = selectPipeline(task.expr);
       const candidates: Candidate[] = [];
-      await forEachBlock(task, stats, (block) => {
+      await forEachBlock(task, stats, warnings, (block) => {
         for (const candidate of scanLogBlocks([block], pipeline, task.options, { stats })) candidates.push(candidate);
       });
-      return { id: task.id, candidates, stats };
+      return { id: task.id, candidates, stats, warnings };
     }
     const collector = createSampleCollector(task.node, task.baseNs, task.stepsNs);
     const options = { startNs: task.startNs, endNs: task.endNs };
-    await forEachBlock(task, stats, (block) => {
+    await forEachBlock(task, stats, warnings, (block) => {
       if (!collector.countBlock(block, options, stats)) scanBlock(block, collector.pipeline, options, { stats }, collector.visit, collector.needLine);
     });
-    return { id: task.id, series: [...collector.series.values()], stats };
+    return { id: task.id, series: [...collector.series.values()], stats, warnings };
   } catch (error) {
     const failure = error as Error;
     return { id: task.id, error: { name: failure.name, message: failure.message } };
