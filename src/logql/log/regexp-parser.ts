@@ -15,13 +15,15 @@ import { isNeeded, type NeededLabels } from './label-hints.ts';
 export function regexpParserStage(pattern: string, needed: NeededLabels = null): PipelineStage | null {
   const compiled = compileOrThrow(() => compileRegex(pattern));
   if (compiled.groupNames.length === 0) throw new StageBuildError('at least one named capture must be supplied');
+  const seen = new Set<string>();
   for (const name of compiled.groupNames) {
     if (!LABEL_NAME_PATTERN.test(name)) throw new StageBuildError(`invalid extracted label name '${name}'`);
+    if (seen.has(name)) throw new StageBuildError(`duplicate extracted label name '${name}'`);
+    seen.add(name);
   }
-  const names = [...new Set(compiled.groupNames.filter((name) => isNeeded(needed, name)))];
+  const names = compiled.groupNames.filter((name) => isNeeded(needed, name));
   if (names.length === 0) return null;
   const subset = compileOrThrow(() => compileCaptureSubset(pattern, names));
-  // Go takes the first group of a duplicated name; the subset keeps only that one.
   const groups = names.map((name) => subset.parsed.captureNames.indexOf(name));
   const regexp = subset.regexp;
   return {
