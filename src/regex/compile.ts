@@ -11,7 +11,7 @@
 // Measured with bench/regex.ts (figures in bench/README.md, "Regex engines").
 
 import v8 from 'node:v8';
-import type { ParsedRegex } from './ast.ts';
+import type { ParsedRegex, RegexNode } from './ast.ts';
 import { parseRegex } from './parse.ts';
 import { LazyDfa } from './lazy-dfa.ts';
 import { compileProgram, type Program } from './program.ts';
@@ -28,14 +28,23 @@ export interface RegexEngine {
   exec(text: string): RegExpExecArray | null;
 }
 
+/** Both backends: RegexEngine plus group values without a groups object. */
+export interface CapturingRegexEngine extends RegexEngine {
+  /**
+   * exec without `.groups`: the match's values by group number (0 the whole match, undefined for a
+   * group that did not take part). For callers that read a few groups by number: no object per match.
+   */
+  captures(text: string): ArrayLike<string | undefined> | null;
+}
+
 export interface CompiledRegex {
   /** The RE2 text as compiled (for anchored forms, the wrapped text). */
   source: string;
   parsed: ParsedRegex;
   /** Unanchored search, as RE2's `MatchString` / `FindStringSubmatch`. */
-  regexp: RegexEngine;
+  regexp: CapturingRegexEngine;
   /** A fresh global instance for find-all loops (replace, count). */
-  global(): RegexEngine;
+  global(): CapturingRegexEngine;
   engine: 'v8' | 'pike';
   /** Names of `(?P<name>…)` groups, in order of appearance. */
   groupNames: string[];
@@ -108,7 +117,7 @@ class LongTextGuard {
   }
 }
 
-class V8Engine implements RegexEngine {
+class V8Engine implements CapturingRegexEngine {
   private readonly regexp: RegExp;
   private readonly parsed: ParsedRegex;
   private readonly named: boolean;
@@ -137,18 +146,22 @@ class V8Engine implements RegexEngine {
     return this.regexp.test(text);
   }
 
-  exec(text: string): RegExpExecArray | null {
+  captures(text: string): RegExpExecArray | null {
     if ((!this.regexp.global || this.regexp.lastIndex === 0) && this.guard.matches(text) === false) {
       this.regexp.lastIndex = 0;
       return null;
     }
-    const match = this.regexp.exec(text);
+    return this.regexp.exec(text);
+  }
+
+  exec(text: string): RegExpExecArray | null {
+    const match = this.captures(text);
     if (match !== null && this.named) match.groups = groupsOf(this.parsed, match) as Record<string, string>;
     return match;
   }
 }
 
-class PikeEngine implements RegexEngine {
+class PikeEngine implements CapturingRegexEngine {
   lastIndex = 0;
   private readonly program: Program;
   private readonly parsed: ParsedRegex;
@@ -178,6 +191,12 @@ class PikeEngine implements RegexEngine {
   }
 
   exec(text: string): RegExpExecArray | null {
+    const match = this.captures(text);
+    if (match !== null) match.groups = groupsOf(this.parsed, match) as Record<string, string>;
+    return match;
+  }
+
+  captures(text: string): RegExpExecArray | null {
     const start = this.startOf(text);
     if (start < 0) return null;
     if (start === 0 && this.dfa.matches(text) === false) {
@@ -198,14 +217,12 @@ class PikeEngine implements RegexEngine {
     const match = values as unknown as RegExpExecArray;
     match.index = slots[0]!;
     match.input = text;
-    match.groups = groupsOf(this.parsed, values) as Record<string, string>;
     if (this.isGlobal) this.lastIndex = slots[1]!;
     return match;
   }
 }
 
-function build(source: string): CompiledRegex {
-  const parsed = parseRegex(source);
+function build(source: string, parsed: ParsedRegex): CompiledRegex {
   const base = {
     source,
     parsed,
@@ -257,19 +274,65 @@ const cache = new Map<string, CompiledRegex>();
 /** Compiles RE2 text (cached, least recently used evicted). Throws RegexSyntaxError on bad syntax. */
 export function compileRegex(source: string, mode: RegexMode = 'search'): CompiledRegex {
   const text = wrapForMode(source, mode);
-  const cached = cache.get(text);
-  if (cached !== undefined) {
-    cache.delete(text);
-    cache.set(text, cached);
-    return cached;
+  // Plain keys start with a NUL, keys of capture subsets with `[`: they never collide.
+  return cached(`\u0000${text}`, () => build(text, parseRegex(text)));
+}
+
+/**
+ * The unanchored search of `source`, with only the first group of each of `names` capturing: the
+ * others compile as plain groups, so a match slices no string for them, and a capture that kept the
+ * regex off V8 (one in a loop that may skip it) no longer does. Which text matches is unchanged,
+ * and so is each kept group's value. Groups are renumbered in order of appearance: a name's number
+ * is `parsed.captureNames.indexOf(name)` (-1 when the source has no such group). Cached as
+ * compileRegex is; throws RegexSyntaxError on bad syntax.
+ */
+export function compileCaptureSubset(source: string, names: readonly string[]): CompiledRegex {
+  return cached(`${JSON.stringify(names)}\u0000${source}`, () => build(source, keepCaptures(parseRegex(source), names)));
+}
+
+/** The tree with every capture but the first of each name turned into a plain group. */
+function keepCaptures(parsed: ParsedRegex, names: readonly string[]): ParsedRegex {
+  const kept = new Set<number>();
+  for (const name of names) {
+    const index = parsed.captureNames.indexOf(name);
+    if (index > 0) kept.add(index);
   }
-  const compiled = build(text);
+  const captureNames: (string | undefined)[] = [undefined];
+  const strip = (node: RegexNode): RegexNode => {
+    switch (node.kind) {
+      case 'capture': {
+        if (!kept.has(node.index)) return strip(node.sub);
+        // Numbered before its body: an outer group's `(` comes first.
+        const index = captureNames.push(node.name) - 1;
+        return { kind: 'capture', index, name: node.name, sub: strip(node.sub) };
+      }
+      case 'repeat':
+        return { ...node, sub: strip(node.sub) };
+      case 'concat':
+      case 'alternate':
+        return { ...node, subs: node.subs.map(strip) };
+      default:
+        return node;
+    }
+  };
+  const root = strip(parsed.root);
+  return { source: parsed.source, root, captureCount: captureNames.length - 1, captureNames };
+}
+
+function cached(key: string, compile: () => CompiledRegex): CompiledRegex {
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const compiled = compile();
   if (cache.size >= MAX_CACHED_REGEXES) {
     const [oldestKey, oldest] = cache.entries().next().value!;
     cache.delete(oldestKey);
     oldest.release?.();
   }
-  cache.set(text, compiled);
+  cache.set(key, compiled);
   return compiled;
 }
 

@@ -3,7 +3,7 @@
 // the two can never drift apart.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { analyzeRegexLiterals, cachedRegexCount, compileRegex, MAX_CACHED_REGEXES, parseRegex, replaceAll, countMatches } from '../../src/regex/index.ts';
+import { analyzeRegexLiterals, cachedRegexCount, compileCaptureSubset, compileRegex, MAX_CACHED_REGEXES, parseRegex, replaceAll, countMatches } from '../../src/regex/index.ts';
 import { compileProgram } from '../../src/regex/program.ts';
 import { pikeSearch } from '../../src/regex/pike-vm.ts';
 import { LazyDfa } from '../../src/regex/lazy-dfa.ts';
@@ -141,4 +141,57 @@ test('a capture inside a loop runs on V8 only when every iteration sets it', () 
     ['(?:(a)+b)*', 'v8'],
   ];
   for (const [pattern, engine] of table) assert.equal(compileRegex(pattern).engine, engine, pattern);
+});
+
+test('a capture subset matches as the full regex does and gives each kept group the same value', () => {
+  /** pattern, the names kept (in any order), texts. */
+  const table: Array<[string, string[], string[]]> = [
+    ['step (?P<step>[0-9]+)/(?P<total>[0-9]+)', ['step'], ['step 12/100 loss', 'step /100', 'x step 1/2 step 3/4', '']],
+    ['step (?P<step>[0-9]+)/(?P<total>[0-9]+)', ['total', 'step'], ['step 12/100', 'step 12/']],
+    ['(?P<a>x)?(?P<b>y)', ['a', 'b'], ['y', 'xy', 'zz']],
+    ['(?:(?P<a>a)|b)+', ['a'], ['ab', 'ba', 'bbb', 'c']], // RE2 keeps the last value a loop set: Pike VM
+    ['(?:(?P<a>a)|(?P<b>b))+', ['b'], ['ab', 'ba', 'aaa']], // without `a` V8 may run it
+    ['(?P<outer>(?P<inner>[0-9]+)-(x))', ['inner'], ['12-x', '1-y']],
+    ['(?P<outer>(?P<inner>[0-9]+)-(x))', ['outer', 'inner'], ['12-x']],
+    ['(?i)(?P<w>ΣΑΣ)(.)', ['w'], ['σας!', 'ςας😀']],
+    ['(?P<l>\\pL+)(\\d)', ['l'], ['ab1', 'Ωmega2', '12']],
+    ['(?m)^(?P<k>\\w+)=(?P<v>.*)$', ['v'], ['a\nk=v1\nz', 'nope']],
+    ['(?P<hex>[0-9a-f]{32})', ['hex'], [`x${'ab'.repeat(16)}y`, 'abc']],
+    ['(?P<tail>z+)$', ['tail'], [`${'a'.repeat(5000)}zz`, 'a'.repeat(5000)]], // long texts see the DFA first
+    ['(?P<a>x)', ['missing'], ['x']],
+  ];
+  for (const [pattern, names, texts] of table) {
+    const full = compileRegex(pattern);
+    const subset = compileCaptureSubset(pattern, names);
+    assert.ok(subset.groupNames.length <= names.length, pattern);
+    for (const text of texts) {
+      const want = full.regexp.exec(text);
+      const got = subset.regexp.captures(text);
+      const where = `${pattern} on ${JSON.stringify(text)}`;
+      assert.equal(got === null, want === null, where);
+      if (want === null || got === null) continue;
+      assert.equal(got[0], want[0], where);
+      for (const name of names) {
+        const index = subset.parsed.captureNames.indexOf(name);
+        assert.equal(index < 0 ? undefined : got[index], want.groups?.[name], `${where}, group ${name}`);
+      }
+    }
+  }
+});
+
+test('a capture subset drops the unread groups, and with them what kept a regex off V8', () => {
+  assert.equal(compileRegex('(?:(?P<a>a)|(?P<b>b))+').engine, 'pike');
+  const subset = compileCaptureSubset('(?:(?P<a>a)|(?P<b>b))+', []);
+  assert.equal(subset.engine, 'v8');
+  assert.equal(subset.groupCount, 0);
+  assert.deepEqual(compileCaptureSubset('(a)(?P<y>b)(?P<z>c)', ['z']).parsed.captureNames, [undefined, 'z']);
+  // A repeated name keeps its first group only (Loki refuses such a regexp parser anyway).
+  const dup = compileCaptureSubset('(?P<dup>a)|(?P<dup>b)', ['dup']);
+  assert.deepEqual(dup.parsed.captureNames, [undefined, 'dup']);
+  assert.deepEqual(Array.from(dup.regexp.captures('b') ?? []), ['b', undefined]);
+  // Subsets and plain regexes of the same text are cached apart.
+  assert.equal(compileRegex('(?P<y>b)(?P<z>c)').groupCount, 2);
+  assert.equal(compileCaptureSubset('(?P<y>b)(?P<z>c)', ['y']).groupCount, 1);
+  assert.equal(compileCaptureSubset('(?P<y>b)(?P<z>c)', ['z', 'y']).groupCount, 2);
+  assert.notEqual(compileCaptureSubset('(?P<y>b)(?P<z>c)', ['y']), compileRegex('(?P<y>b)(?P<z>c)'));
 });
