@@ -48,7 +48,7 @@ function cpuMs(stage: PipelineStage): { ms: number; kept: number } {
   let start = 0;
   for (const end of lineEnds) {
     labels.reset({ job: 'train' });
-    entry.line = bytes.utf8Slice(start, end);
+    entry.line = bytes.toString('utf8', start, end);
     start = end;
     stage.process(entry);
     if ((labels.get('step') ?? '') !== '') kept++;
