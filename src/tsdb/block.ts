@@ -12,7 +12,7 @@
 // str = u32 byte length + UTF-8. Every count read is bounded by the bytes present.
 
 import { crc32 } from 'node:zlib';
-import { SeriesIndex } from './series-index.ts';
+import { compareLabels, SeriesIndex } from './series-index.ts';
 import type { StoredChunk } from './head.ts';
 import type { Labels } from './types.ts';
 
@@ -59,20 +59,6 @@ export class BlockFormatError extends Error {
     super(message);
     this.name = 'BlockFormatError';
   }
-}
-
-function compareLabels(a: Labels, b: Labels): number {
-  const aNames = Object.keys(a).sort();
-  const bNames = Object.keys(b).sort();
-  for (let i = 0; i < Math.min(aNames.length, bNames.length); i++) {
-    const an = aNames[i]!;
-    const bn = bNames[i]!;
-    if (an !== bn) return an < bn ? -1 : 1;
-    const av = a[an]!;
-    const bv = b[bn]!;
-    if (av !== bv) return av < bv ? -1 : 1;
-  }
-  return aNames.length - bNames.length;
 }
 
 /** Encodes a block's data object; returns it with the meta fields it determines. */

@@ -198,7 +198,7 @@ export function labelsHash(labels: Labels): number {
   return (h1 >>> 0) * 2097152 + ((h2 >>> 0) >>> 11);
 }
 
-function sameLabels(a: Labels, b: Labels): boolean {
+export function sameLabels(a: Labels, b: Labels): boolean {
   if (a === b) return true;
   let count = 0;
   for (const name in a) {
@@ -207,6 +207,21 @@ function sameLabels(a: Labels, b: Labels): boolean {
   }
   for (const _ in b) count--;
   return count === 0;
+}
+
+/** Prometheus' labels.Compare: by sorted names, then values; a prefix sorts first. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const aNames = Object.keys(a).sort();
+  const bNames = Object.keys(b).sort();
+  for (let i = 0; i < Math.min(aNames.length, bNames.length); i++) {
+    const an = aNames[i]!;
+    const bn = bNames[i]!;
+    if (an !== bn) return an < bn ? -1 : 1;
+    const av = a[an]!;
+    const bv = b[bn]!;
+    if (av !== bv) return av < bv ? -1 : 1;
+  }
+  return aNames.length - bNames.length;
 }
 
 /**
