@@ -288,7 +288,8 @@ export class Tsdb implements MetricsStore {
     const written: BlockReader[] = [];
     for (const [tenant, series] of cut) {
       for (const group of splitByRange(series, this.options.blockRangeMs)) {
-        const block = this.buildBlock(tenant, group, walSeqEnd, 1);
+        // The head's 120-sample chunks become block-sized ones (compaction.ts).
+        const block = this.buildBlock(tenant, mergeSeries([group], this.options.blockRangeMs), walSeqEnd, 1);
         if (block !== undefined) written.push(block);
       }
     }
