@@ -40,6 +40,7 @@ interface BenchOptions {
   keepData: boolean;
   agent: boolean;
   ingestFlush: boolean;
+  tsdb: boolean;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -56,11 +57,12 @@ function parseOptions(argv: string[]): BenchOptions {
       'keep-data': { type: 'boolean', default: false },
       'no-agent': { type: 'boolean', default: false },
       'no-ingest-flush': { type: 'boolean', default: false },
+      'no-tsdb': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent] [--no-ingest-flush]');
+    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent] [--no-ingest-flush] [--no-tsdb]');
     process.exit(0);
   }
   const positive = (name: string, text: string): number => {
@@ -79,6 +81,7 @@ function parseOptions(argv: string[]): BenchOptions {
     keepData: values['keep-data'],
     agent: !values['no-agent'],
     ingestFlush: !values['no-ingest-flush'],
+    tsdb: !values['no-tsdb'],
   };
 }
 
@@ -321,6 +324,22 @@ async function main(): Promise<void> {
     }
   }
 
+  // 8. Metrics (issue 12): the TSDB beside Debian's Prometheus, fed the same remote write in the
+  // same run (bench/tsdb-bench.ts): RSS, bytes per sample in blocks, ingest CPU.
+  if (options.tsdb) {
+    try {
+      log('running bench/tsdb-bench.ts…');
+      const args = ['--series', options.quick ? '20000' : '100000', '--hours', '2', '--out', join(options.outDir, 'tsdb')];
+      const figures = await runJsonBench(join(repoRoot, 'bench', 'tsdb-bench.ts'), args);
+      results.tsdb = figures;
+      addTsdbRows(report, figures);
+    } catch (error) {
+      report.notAvailable('metrics', 'bench/tsdb-bench.ts', errorMessage(error));
+    }
+  } else {
+    report.notAvailable('metrics', 'bench/tsdb-bench.ts', 'skipped (--no-tsdb)');
+  }
+
   results.table = report.rows;
   results.finishedAt = new Date().toISOString();
   const resultsPath = join(options.outDir, 'results.json');
@@ -380,6 +399,14 @@ function addIngestFlushRows(report: Report, figures: Record<string, number | str
   report.atMost('ingest 244 MB', `peak server RSS for ${formatBytes(rawBytes)} of log`, number('peakRssBytes') / MB, 'MB', 150);
   const references = ['zstd -3', 'zstd -19 --long=27'].filter((name) => typeof figures[name] === 'number');
   report.atMost('ingest 244 MB', 'stored after POST /flush, % of raw', (100 * number('storedBytes')) / rawBytes, '%', 100 * TARGET_STORED_FRACTION, references.map((name) => `${name}: ${formatNumber((100 * number(name)) / rawBytes)}%`).join(', '));
+}
+
+function addTsdbRows(report: Report, figures: Record<string, number | string>): void {
+  const number = (name: string): number => (typeof figures[name] === 'number' ? (figures[name] as number) : Number.NaN);
+  const workload = `${formatCount(number('series'))} series × ${number('steps')} scrapes (${figures.workload as string}); ${figures.command as string}`;
+  report.atMost('metrics', 'RSS at end of ingest vs Prometheus', number('rssRatio'), '×', 0.5, `${formatBytes(number('oursRssPerSeriesBytes'))} vs ${formatBytes(number('prometheusRssPerSeriesBytes'))} per series; ${workload}`);
+  report.atMost('metrics', 'bytes per sample in blocks', number('oursBytesPerSample'), 'B', 1.0, `Prometheus: ${formatNumber(number('prometheusBytesPerSample'))} B (its blocks and head snapshot, same run)`);
+  report.atLeast('metrics', 'ingest samples per CPU-second vs Prometheus', number('ingestRatio'), '×', 2, `${formatCount(number('oursSamplesPerCpuSecond'))} vs ${formatCount(number('prometheusSamplesPerCpuSecond'))}`);
 }
 
 /** The agent bench's JSON figures, where present (it owns their names; absent ones are skipped). */
