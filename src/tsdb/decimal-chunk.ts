@@ -107,12 +107,14 @@ function fits(value: number, bits: number): boolean {
   return value >= -(2 ** (bits - 1)) + 1 && value <= 2 ** (bits - 1);
 }
 
-function residualBits(residual: number, widths: readonly number[]): number {
-  if (residual === 0) return 1;
-  if (fits(residual, widths[0]!)) return 2 + widths[0]!;
-  if (fits(residual, widths[1]!)) return 3 + widths[1]!;
-  if (fits(residual, widths[2]!)) return 4 + widths[2]!;
-  return 4 + 64;
+/** The fewest bits holding a non-zero residual in the buckets' signed range (see fits). */
+function widthNeeded(residual: number): number {
+  const magnitude = residual > 0 ? residual - 1 : -residual;
+  if (magnitude < 2 ** 31) return 33 - Math.clz32(magnitude);
+  let bits = 31;
+  // Bounded: a safe integer has at most 53 bits.
+  while (2 ** bits <= magnitude) bits++;
+  return bits + 1;
 }
 
 function writeResidual(writer: BitWriter, residual: number, widths: readonly number[]): void {
@@ -156,25 +158,40 @@ export function encodeDecimalChunk(timestampsMs: Float64Array, values: Float64Ar
   const scale = 10 ** exponent;
   const scaled = new Float64Array(count);
   for (let i = 0; i < count; i++) scaled[i] = Math.round(values[i]! * scale);
-  // The cheapest mode and k, by counting bits.
+  // The cheapest mode and k, by counting bits: per mode, how many residuals need each width, then
+  // the cost of each k from those counts (O(n + k·w) rather than O(n·k)).
   const candidate = new Float64Array(count);
   const best = new Float64Array(count);
+  const needing = new Float64Array(MAX_WIDTH + 2);
   let bestMode = -1;
   let bestK = 0;
   let bestBits = Infinity;
   for (let mode = 0; mode < MODES; mode++) {
     if (!residuals(scaled, count, mode, candidate)) continue;
+    needing.fill(0);
+    let zeros = 0;
+    for (let i = 1; i < count; i++) {
+      const residual = candidate[i]!;
+      if (residual === 0) zeros++;
+      else needing[Math.min(MAX_WIDTH + 1, widthNeeded(residual))]!++;
+    }
+    let improved = false;
     for (let k = 1; k <= MAX_K; k++) {
       const widths = bucketWidths(k);
-      let bits = 0;
-      for (let i = 1; i < count && bits < bestBits; i++) bits += residualBits(candidate[i]!, widths);
+      let bits = zeros;
+      for (let width = 1; width <= MAX_WIDTH + 1; width++) {
+        const n = needing[width]!;
+        if (n === 0) continue;
+        bits += n * (width <= widths[0] ? 2 + widths[0] : width <= widths[1] ? 3 + widths[1] : width <= widths[2] ? 4 + widths[2] : 4 + 64);
+      }
       if (bits < bestBits) {
         bestBits = bits;
         bestMode = mode;
         bestK = k;
-        best.set(candidate);
+        improved = true;
       }
     }
+    if (improved) best.set(candidate);
   }
   if (bestMode < 0) return undefined;
   const widths = bucketWidths(bestK);
