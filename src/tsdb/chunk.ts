@@ -216,14 +216,21 @@ export function chunkSampleCount(bytes: Uint8Array): number {
  */
 export function sealChunk(encoder: ChunkEncoder): Uint8Array {
   const xor = encoder.bytes();
-  if (encoder.count < 2) return xor;
-  const decoded = decodeChunk(xor);
-  if (decoded.stale !== undefined) return xor;
-  const exponent = decimalExponent(decoded.values, encoder.count);
+  const count = encoder.count;
+  if (count < 2) return xor;
+  // Decoded into arrays reused across seals: a head seals a chunk per series every 30 min, and
+  // fresh arrays per seal were steady off-heap churn.
+  if (sealScratch.timestampsMs.length < count) sealScratch = { timestampsMs: new Float64Array(count), values: new Float64Array(count), stale: new Uint8Array(count) };
+  const { timestampsMs, values, stale } = sealScratch;
+  decodeChunkInto(xor, timestampsMs, values, stale, 0);
+  if (stale.subarray(0, count).includes(1)) return xor;
+  const exponent = decimalExponent(values, count);
   if (exponent < 0) return xor;
-  const decimal = encodeDecimalChunk(decoded.timestampsMs, decoded.values, encoder.count, exponent);
+  const decimal = encodeDecimalChunk(timestampsMs, values, count, exponent);
   return decimal !== undefined && decimal.length < xor.length ? decimal : xor;
 }
+
+let sealScratch = { timestampsMs: new Float64Array(BLOCK_SAMPLES_PER_CHUNK), values: new Float64Array(BLOCK_SAMPLES_PER_CHUNK), stale: new Uint8Array(BLOCK_SAMPLES_PER_CHUNK) };
 
 /**
  * Decodes a chunk into the arrays at `at`, keeping only samples in [minTimeMs, maxTimeMs]; returns

@@ -86,6 +86,8 @@ function readSigned(reader: BitReader, bits: number): number {
 }
 
 /** Residuals of the scaled values for a mode (index 0 unused: the first value is written whole). */
+let scratch = { scaled: new Float64Array(512), candidate: new Float64Array(512), best: new Float64Array(512), needing: new Float64Array(MAX_WIDTH + 2) };
+
 function residuals(scaled: Float64Array, count: number, mode: number, out: Float64Array): boolean {
   for (let i = 1; i < count; i++) {
     const delta = scaled[i]! - scaled[i - 1]!;
@@ -156,13 +158,13 @@ function readLow(reader: BitReader, bits: number): number {
 /** Encodes ascending samples (no stale marker, all finite) with exponent e; undefined if unsafe. */
 export function encodeDecimalChunk(timestampsMs: Float64Array, values: Float64Array, count: number, exponent: number): Uint8Array | undefined {
   const scale = 10 ** exponent;
-  const scaled = new Float64Array(count);
+  // Scratch arrays reused across calls (chunks are sealed one at a time).
+  if (scratch.scaled.length < count) scratch = { scaled: new Float64Array(count), candidate: new Float64Array(count), best: new Float64Array(count), needing: scratch.needing };
+  const { scaled, candidate, best } = scratch;
   for (let i = 0; i < count; i++) scaled[i] = Math.round(values[i]! * scale);
   // The cheapest mode and k, by counting bits: per mode, how many residuals need each width, then
   // the cost of each k from those counts (O(n + k·w) rather than O(n·k)).
-  const candidate = new Float64Array(count);
-  const best = new Float64Array(count);
-  const needing = new Float64Array(MAX_WIDTH + 2);
+  const needing = scratch.needing;
   let bestMode = -1;
   let bestK = 0;
   let bestBits = Infinity;
