@@ -42,6 +42,7 @@ interface BenchOptions {
   ingestFlush: boolean;
   /** A checkout of the previous version, measured by the 244 MB ingest bench as its reference. */
   beforeRepo: string | undefined;
+  tsdb: boolean;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -59,11 +60,12 @@ function parseOptions(argv: string[]): BenchOptions {
       'no-agent': { type: 'boolean', default: false },
       'no-ingest-flush': { type: 'boolean', default: false },
       'before-repo': { type: 'string' },
+      'no-tsdb': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent] [--no-ingest-flush] [--before-repo DIR]');
+    console.log('usage: npm run bench -- [--quick] [--size-mb N] [--pushers N] [--batch-kb N] [--repeat N] [--seed N] [--out DIR] [--keep-data] [--no-agent] [--no-ingest-flush] [--before-repo DIR] [--no-tsdb]');
     process.exit(0);
   }
   const positive = (name: string, text: string): number => {
@@ -83,6 +85,7 @@ function parseOptions(argv: string[]): BenchOptions {
     agent: !values['no-agent'],
     ingestFlush: !values['no-ingest-flush'],
     beforeRepo: values['before-repo'],
+    tsdb: !values['no-tsdb'],
   };
 }
 
@@ -337,6 +340,21 @@ async function main(): Promise<void> {
       report.notAvailable('promql', 'bench/promql-compare-bench.ts', errorMessage(error));
     }
   } else report.notAvailable('promql', 'bench/promql-compare-bench.ts', '/usr/bin/prometheus is not installed');
+  // 9. Metrics (issue 12): the TSDB beside Debian's Prometheus, fed the same remote write in the
+  // same run (bench/tsdb-bench.ts): RSS, bytes per sample in blocks, ingest CPU.
+  if (options.tsdb) {
+    try {
+      log('running bench/tsdb-bench.ts…');
+      const args = ['--series', options.quick ? '20000' : '100000', '--hours', '2', '--out', join(options.outDir, 'tsdb')];
+      const figures = await runJsonBench(join(repoRoot, 'bench', 'tsdb-bench.ts'), args);
+      results.tsdb = figures;
+      addTsdbRows(report, figures);
+    } catch (error) {
+      report.notAvailable('metrics', 'bench/tsdb-bench.ts', errorMessage(error));
+    }
+  } else {
+    report.notAvailable('metrics', 'bench/tsdb-bench.ts', 'skipped (--no-tsdb)');
+  }
 
   results.table = report.rows;
   results.finishedAt = new Date().toISOString();
@@ -412,6 +430,15 @@ function addPromqlCompareRows(report: Report, figures: Record<string, unknown>):
     else report.add('promql', `${query.id}: time / Prometheus`, `${formatNumber(query.latencyRatio)}×`, '≤ 1 ×', 'WRONG', `answers differ: ${query.difference ?? ''}`);
   }
   if (typeof figures.geometricMeanLatencyRatio === 'number') report.add('promql', 'geometric mean of the ratios', `${formatNumber(figures.geometricMeanLatencyRatio)}×`, '', '', String(figures.command));
+}
+
+/** The TSDB beside Prometheus: RSS, bytes per sample in blocks and ingest CPU, same run. */
+function addTsdbRows(report: Report, figures: Record<string, number | string>): void {
+  const number = (name: string): number => (typeof figures[name] === 'number' ? (figures[name] as number) : Number.NaN);
+  const workload = `${formatCount(number('series'))} series × ${number('steps')} scrapes (${figures.workload as string}); ${figures.command as string}`;
+  report.atMost('metrics', 'RSS at end of ingest vs Prometheus', number('rssRatio'), '×', 0.5, `${formatBytes(number('oursRssPerSeriesBytes'))} vs ${formatBytes(number('prometheusRssPerSeriesBytes'))} per series; ${workload}`);
+  report.atMost('metrics', 'bytes per sample in blocks', number('oursBytesPerSample'), 'B', 1.0, `Prometheus: ${formatNumber(number('prometheusBytesPerSample'))} B (its blocks and head snapshot, same run)`);
+  report.atLeast('metrics', 'ingest samples per CPU-second vs Prometheus', number('ingestRatio'), '×', 2, `${formatCount(number('oursSamplesPerCpuSecond'))} vs ${formatCount(number('prometheusSamplesPerCpuSecond'))}`);
 }
 
 /** The agent bench's JSON figures, where present (it owns their names; absent ones are skipped). */

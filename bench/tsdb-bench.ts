@@ -1,15 +1,16 @@
-// Metrics ingest benchmark: a DCGM- and node_exporter-like workload (fixed seed) sent by remote write
-// 1.0 to rankscope and to Debian's Prometheus (--web.enable-remote-write-receiver) in the same run,
-// each request to both at once. Measures, per server: samples ingested per server CPU-second, bytes
-// per sample in blocks after compaction, and RSS per active series; prints rankscope/Prometheus ratios.
+// Metrics benchmark: a DCGM- and node_exporter-like workload (bench/metrics-workload.ts, fixed seed)
+// sent by remote write 1.0 to rankscope and to Debian's Prometheus (--web.enable-remote-write-receiver)
+// in the same run, each request to both at once. Measures, per server: samples ingested per server
+// CPU-second, RSS per active series at the end of ingest, and bytes per sample in blocks: ours after
+// POST /flush and compaction, Prometheus' in its blocks plus a snapshot of its head
+// (POST /api/v1/admin/tsdb/snapshot writes the head as a block, so no 3 h wait for its first cut).
+// Prints rankscope/Prometheus ratios and, last, the figures as one JSON line (bench/run.ts reads it).
 //
-//   node bench/tsdb-bench.ts [--series 100000] [--hours 4] [--seed 42] [--batch 2000] [--concurrency 4]
-//
-// Prometheus cuts its first 2 h block once its head spans 3 h, so --hours must be ≥ 3.5 for its
-// bytes-per-sample figure (that of its compacted blocks); with fewer hours only the totals are shown.
+//   node bench/tsdb-bench.ts [--series 100000] [--hours 2] [--workload realistic|noisy] [--seed 42]
+//                            [--batch 2000] [--concurrency 4] [--out bench/out]
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +20,7 @@ import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } fro
 import { readProcessUsage, type ProcessUsage } from './process-usage.ts';
 import { startServerChild } from './server-child.ts';
 import { seededRandom } from '../src/demo/torch-output.ts';
+import { buildWorkload, type WorkloadModel } from './metrics-workload.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const INTERVAL_MS = 15_000;
@@ -28,7 +30,9 @@ const PROMETHEUS = '/usr/bin/prometheus';
 const { values: args } = parseArgs({
   options: {
     series: { type: 'string', default: '100000' },
-    hours: { type: 'string', default: '4' },
+    hours: { type: 'string', default: '2' },
+    workload: { type: 'string', default: 'realistic' },
+    out: { type: 'string', default: join(repoRoot, 'bench', 'out') },
     seed: { type: 'string', default: '42' },
     batch: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '4' },
@@ -38,64 +42,9 @@ const targetSeries = Number(args.series);
 const hours = Number(args.hours);
 const batchSize = Number(args.batch);
 const concurrency = Number(args.concurrency);
-
-const prng = seededRandom;
-
-type Kind = 'counter' | 'gauge_int' | 'gauge_float' | 'percent';
-interface WorkloadSeries {
-  labels: Record<string, string>;
-  kind: Kind;
-  value: number;
-}
-
-const DCGM_METRICS: Array<[string, Kind]> = [
-  ['DCGM_FI_DEV_GPU_UTIL', 'percent'], ['DCGM_FI_DEV_MEM_COPY_UTIL', 'percent'], ['DCGM_FI_DEV_GPU_TEMP', 'gauge_int'],
-  ['DCGM_FI_DEV_MEMORY_TEMP', 'gauge_int'], ['DCGM_FI_DEV_POWER_USAGE', 'gauge_float'], ['DCGM_FI_DEV_SM_CLOCK', 'gauge_int'],
-  ['DCGM_FI_DEV_MEM_CLOCK', 'gauge_int'], ['DCGM_FI_DEV_FB_USED', 'gauge_int'], ['DCGM_FI_DEV_FB_FREE', 'gauge_int'],
-  ['DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION', 'counter'], ['DCGM_FI_DEV_PCIE_REPLAY_COUNTER', 'counter'], ['DCGM_FI_DEV_XID_ERRORS', 'gauge_int'],
-  ['DCGM_FI_PROF_GR_ENGINE_ACTIVE', 'gauge_float'], ['DCGM_FI_PROF_PIPE_TENSOR_ACTIVE', 'gauge_float'], ['DCGM_FI_PROF_DRAM_ACTIVE', 'gauge_float'],
-  ['DCGM_FI_PROF_NVLINK_TX_BYTES', 'counter'], ['DCGM_FI_PROF_NVLINK_RX_BYTES', 'counter'], ['DCGM_FI_PROF_PCIE_TX_BYTES', 'counter'],
-  ['DCGM_FI_PROF_PCIE_RX_BYTES', 'counter'], ['DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL', 'counter'],
-];
-const CPU_MODES = ['idle', 'user', 'system', 'iowait', 'irq', 'softirq', 'nice', 'steal'];
-
-/** One node: 8 GPUs × 20 DCGM fields, 48 CPUs × 8 modes, and ~100 other node_exporter series. */
-function nodeSeries(node: number, random: () => number): WorkloadSeries[] {
-  const hostname = `gpu-node-${String(node).padStart(4, '0')}`;
-  const out: WorkloadSeries[] = [];
-  for (let gpu = 0; gpu < 8; gpu++) {
-    for (const [name, kind] of DCGM_METRICS) {
-      out.push({ labels: { __name__: name, gpu: String(gpu), UUID: `GPU-${node.toString(16)}-${gpu}`, device: `nvidia${gpu}`, modelName: 'NVIDIA H100 80GB HBM3', Hostname: hostname, job: 'dcgm', instance: `${hostname}:9400` }, kind, value: kind === 'percent' ? Math.floor(random() * 100) : Math.floor(random() * 1000) });
-    }
-  }
-  for (let cpu = 0; cpu < 48; cpu++) {
-    for (const mode of CPU_MODES) out.push({ labels: { __name__: 'node_cpu_seconds_total', cpu: String(cpu), mode, job: 'node', instance: `${hostname}:9100` }, kind: 'counter', value: Math.floor(random() * 1e6) / 100 });
-  }
-  for (let i = 0; i < 100; i++) {
-    const kind: Kind = i % 3 === 0 ? 'counter' : i % 3 === 1 ? 'gauge_int' : 'gauge_float';
-    out.push({ labels: { __name__: `node_misc_metric_${i % 25}`, device: `dev${i >> 2}`, job: 'node', instance: `${hostname}:9100` }, kind, value: Math.floor(random() * 1e6) });
-  }
-  return out;
-}
-
-function step(series: WorkloadSeries, random: () => number): number {
-  switch (series.kind) {
-    case 'counter':
-      // Counters move by a few units per scrape, in hundredths (node_cpu_seconds_total).
-      series.value = Math.round((series.value + random() * 15) * 100) / 100;
-      break;
-    case 'gauge_int':
-      if (random() < 0.3) series.value = Math.max(0, series.value + Math.floor(random() * 5) - 2);
-      break;
-    case 'gauge_float':
-      series.value = Math.round(Math.max(0, series.value + (random() - 0.5) * 10) * 1000) / 1000;
-      break;
-    case 'percent':
-      if (random() < 0.5) series.value = Math.min(100, Math.max(0, series.value + Math.floor(random() * 11) - 5));
-      break;
-  }
-  return series.value;
-}
+const model = args.workload as WorkloadModel;
+if (model !== 'realistic' && model !== 'noisy') throw new Error(`--workload must be realistic or noisy, got ${JSON.stringify(args.workload)}`);
+if (!(targetSeries > 0 && hours > 0 && batchSize > 0 && concurrency > 0)) throw new Error('--series, --hours, --batch and --concurrency must be positive numbers');
 
 async function freePort(): Promise<number> {
   const probe = createServer();
@@ -145,14 +94,12 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
 }
 
 async function main(): Promise<void> {
-  const random = prng(Number(args.seed));
-  const workload: WorkloadSeries[] = [];
-  for (let node = 0; workload.length < targetSeries; node++) workload.push(...nodeSeries(node, random));
-  workload.length = targetSeries;
+  const random = seededRandom(Number(args.seed));
+  const workload = buildWorkload(targetSeries, model, random);
   const steps = Math.floor((hours * 3_600_000) / INTERVAL_MS);
   const nowMs = Date.now();
   const startMs = Math.floor((nowMs - hours * 3_600_000) / BLOCK_RANGE_MS) * BLOCK_RANGE_MS;
-  console.log(`workload: ${workload.length} series, ${steps} scrapes of ${INTERVAL_MS / 1000} s (${hours} h from ${new Date(startMs).toISOString()}), ${workload.length * steps} samples, seed ${args.seed}`);
+  console.log(`workload: ${workload.length} series, ${steps} scrapes of ${INTERVAL_MS / 1000} s (${hours} h from ${new Date(startMs).toISOString()}), ${workload.length * steps} samples, ${model} values, seed ${args.seed}`);
 
   const work = mkdtempSync(join(tmpdir(), 'rankscope-tsdb-bench-'));
   const oursDir = join(work, 'rankscope');
@@ -162,7 +109,7 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
   const ours = await startServerChild(repoRoot, oursDir, configPath);
   const promPort = await freePort();
-  const prometheus: ChildProcess = spawn(PROMETHEUS, [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${promDir}`, `--web.listen-address=127.0.0.1:${promPort}`, '--web.enable-remote-write-receiver', '--storage.tsdb.retention.time=3650d'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const prometheus: ChildProcess = spawn(PROMETHEUS, [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${promDir}`, `--web.listen-address=127.0.0.1:${promPort}`, '--web.enable-remote-write-receiver', '--web.enable-admin-api', '--storage.tsdb.retention.time=3650d'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let promLog = '';
   prometheus.stderr!.on('data', (chunk: Buffer) => (promLog = (promLog + chunk.toString()).slice(-5000)));
   const promUrl = `http://127.0.0.1:${promPort}`;
@@ -184,7 +131,7 @@ async function main(): Promise<void> {
         const batch: RemoteWriteSeriesInput[] = [];
         for (let i = from; i < Math.min(from + batchSize, workload.length); i++) {
           const series = workload[i]!;
-          batch.push({ labels: series.labels, samples: [{ timestampMs, value: step(series, random) }] });
+          batch.push({ labels: series.labels, samples: [{ timestampMs, value: series.step(random) }] });
         }
         const body = snappyCompress(encodeWriteRequestV1(batch));
         sent += batch.length;
@@ -212,8 +159,8 @@ async function main(): Promise<void> {
     const promAfter = promUsage();
     for (const target of targets) if (target.errors > 0) console.log(`${target.name}: ${target.errors} failed requests, first: ${target.firstError}`);
 
-    // Blocks after compaction: ours on POST /flush then the maintenance pass; Prometheus on its own
-    // schedule (its first block once the head spans 3 h).
+    // Blocks: ours after POST /flush and the maintenance pass (compaction); Prometheus' persisted
+    // blocks plus its head written as a block by a snapshot.
     await fetch(`${ours.url}/flush`, { method: 'POST' });
     const blockCount = async (): Promise<number> => Number(/^rankscope_tsdb_blocks (\d+)/m.exec(await (await fetch(`${ours.url}/metrics`)).text())?.[1] ?? -1);
     let previous = -1;
@@ -223,11 +170,12 @@ async function main(): Promise<void> {
       previous = count;
       return stable;
     });
-    if (hours >= 3.5) await waitFor('Prometheus to write its first block', 180_000, () => prometheusBlocks(promDir).blocks > 0);
+    const snapshot = await fetch(`${promUrl}/api/v1/admin/tsdb/snapshot`, { method: 'POST' });
+    const snapshotName = ((await snapshot.json()) as { data?: { name?: string } }).data?.name;
+    if (snapshotName === undefined) throw new Error(`Prometheus snapshot failed: HTTP ${snapshot.status}`);
     const oursObjects = directoryBytes(join(oursDir, 'objects', 'tsdb'));
     const oursWal = directoryBytes(join(oursDir, 'tsdb-wal'));
-    const promBlocks = prometheusBlocks(promDir);
-    const promTotal = directoryBytes(promDir);
+    const promBlocks = prometheusBlocks(join(promDir, 'snapshots', snapshotName));
 
     const samples = workload.length * steps;
     const oursCpu = oursAfter.cpuSeconds - oursBefore.cpuSeconds;
@@ -235,6 +183,8 @@ async function main(): Promise<void> {
     const row = (label: string, oursValue: number, promValue: number, unit: string, digits = 2): void => {
       console.log(`${label.padEnd(40)} ${oursValue.toFixed(digits).padStart(12)} ${promValue.toFixed(digits).padStart(12)}  ${(oursValue / promValue).toFixed(2).padStart(6)}x  ${unit}`);
     };
+    const oursBytesPerSample = oursObjects / samples;
+    const promBytesPerSample = promBlocks.bytes / promBlocks.samples;
     console.log(`\nsent ${samples} samples in ${wallSeconds.toFixed(0)} s wall (both servers at once, 2-core machine shared)`);
     console.log(`${''.padEnd(40)} ${'rankscope'.padStart(12)} ${'prometheus'.padStart(12)}  ratio`);
     row('ingest: samples per server CPU-second', samples / oursCpu, samples / promCpu, 'higher is better', 0);
@@ -242,12 +192,31 @@ async function main(): Promise<void> {
     row('RSS at end of ingest, MB', oursAfter.rssBytes / 1e6, promAfter.rssBytes / 1e6, '');
     row('RSS per active series, bytes', oursAfter.rssBytes / workload.length, promAfter.rssBytes / workload.length, 'lower is better', 0);
     row('RSS above idle per active series, bytes', (oursAfter.rssBytes - oursBefore.rssBytes) / workload.length, (promAfter.rssBytes - promBefore.rssBytes) / workload.length, 'lower is better', 0);
-    if (promBlocks.samples > 0) row('bytes per sample in compacted blocks', oursObjects / samples, promBlocks.bytes / promBlocks.samples, `lower is better (Prometheus: its ${promBlocks.blocks} block(s), ${promBlocks.samples} samples)`, 3);
-    else console.log(`${'bytes per sample in blocks (rankscope)'.padEnd(40)} ${(oursObjects / samples).toFixed(3).padStart(12)}  (Prometheus cut no block yet: it needs a head spanning 3 h)`);
+    row('bytes per sample in blocks', oursBytesPerSample, promBytesPerSample, `lower is better (Prometheus: ${promBlocks.blocks} block(s) incl. its head snapshot, ${promBlocks.samples} samples)`, 3);
     console.log(`${'rankscope WAL left after the flush, bytes'.padEnd(40)} ${String(oursWal).padStart(12)}`);
-    row('bytes per sample, whole data dir', (oursObjects + oursWal) / samples, promTotal / samples, 'Prometheus keeps its head in WAL + chunks_head', 3);
-    const results = { series: workload.length, steps, samples, seed: Number(args.seed), wallSeconds, ours: { cpuSeconds: oursCpu, rssBytes: oursAfter.rssBytes, idleRssBytes: oursBefore.rssBytes, blockBytes: oursObjects, walBytes: oursWal }, prometheus: { cpuSeconds: promCpu, rssBytes: promAfter.rssBytes, idleRssBytes: promBefore.rssBytes, blocks: promBlocks, totalBytes: promTotal }, errors: Object.fromEntries(targets.map((target) => [target.name, target.errors])) };
-    writeFileSync(join(repoRoot, 'bench', 'out', 'tsdb-results.json'), JSON.stringify(results, null, 2));
+    const figures = {
+      command: `node bench/tsdb-bench.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      workload: model,
+      series: workload.length,
+      steps,
+      samples,
+      seed: Number(args.seed),
+      wallSeconds,
+      rssRatio: oursAfter.rssBytes / promAfter.rssBytes,
+      oursRssPerSeriesBytes: oursAfter.rssBytes / workload.length,
+      prometheusRssPerSeriesBytes: promAfter.rssBytes / workload.length,
+      oursBytesPerSample,
+      prometheusBytesPerSample: promBytesPerSample,
+      ingestRatio: promCpu / oursCpu,
+      oursSamplesPerCpuSecond: samples / oursCpu,
+      prometheusSamplesPerCpuSecond: samples / promCpu,
+      oursWalBytes: oursWal,
+      prometheusBlocks: promBlocks.blocks,
+      failedRequests: targets.reduce((sum, target) => sum + target.errors, 0),
+    };
+    mkdirSync(args.out, { recursive: true });
+    writeFileSync(join(args.out, 'tsdb-results.json'), JSON.stringify(figures, null, 2));
+    console.log(JSON.stringify(figures));
   } finally {
     await ours.stop();
     prometheus.kill('SIGTERM');

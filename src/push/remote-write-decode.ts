@@ -36,6 +36,14 @@ export interface RemoteWriteSeries {
   /** Native histogram samples (not stored yet; the receiver refuses them). */
   histograms: number;
   exemplars: number;
+  /** The exemplars themselves, when there are any. */
+  exemplarList?: RemoteWriteExemplar[];
+}
+
+export interface RemoteWriteExemplar {
+  labels: Labels;
+  value: number;
+  timestampMs: number;
 }
 
 export interface RemoteWriteMetadata {
@@ -81,6 +89,53 @@ function decodeSample(reader: Reader, end: number): RemoteWriteSample {
     else reader.skip(key & 7, end);
   }
   return stale ? { timestampMs, value, stale } : { timestampMs, value };
+}
+
+/** prometheus.Exemplar: labels = 1 (Label), value = 2 (double), timestamp = 3 (int64 ms). */
+function decodeExemplarV1(reader: Reader, end: number): RemoteWriteExemplar {
+  const labels: Labels = {};
+  let value = 0;
+  let timestampMs = 0;
+  while (reader.offset < end) {
+    const key = reader.varint();
+    if (key === 0x0a) {
+      const labelEnd = reader.lengthEnd(end);
+      let name = '';
+      let labelValue = '';
+      while (reader.offset < labelEnd) {
+        const labelKey = reader.varint();
+        if (labelKey === 0x0a) name = reader.string(labelEnd);
+        else if (labelKey === 0x12) labelValue = reader.string(labelEnd);
+        else reader.skip(labelKey & 7, labelEnd);
+      }
+      addLabel(reader, labels, name, labelValue);
+    } else if (key === 0x11) value = reader.double(end);
+    else if (key === 0x18) timestampMs = reader.int64();
+    else reader.skip(key & 7, end);
+  }
+  return { labels, value, timestampMs };
+}
+
+/** io.prometheus.write.v2.Exemplar: labels_refs = 1 (packed uint32 pairs), value = 2, timestamp = 3. */
+function decodeExemplarV2(reader: Reader, end: number, symbol: (ref: number, what: string) => string): RemoteWriteExemplar {
+  const refs: number[] = [];
+  let value = 0;
+  let timestampMs = 0;
+  while (reader.offset < end) {
+    const key = reader.varint();
+    if (key === 0x0a) {
+      const refsEnd = reader.lengthEnd(end);
+      while (reader.offset < refsEnd) refs.push(reader.varint());
+      if (reader.offset !== refsEnd) reader.fail('packed exemplar labels_refs overrun');
+    } else if (key === 0x08) refs.push(reader.varint());
+    else if (key === 0x11) value = reader.double(end);
+    else if (key === 0x18) timestampMs = reader.int64();
+    else reader.skip(key & 7, end);
+  }
+  if (refs.length % 2 !== 0) reader.fail(`exemplar labels_refs has an odd length ${refs.length}`);
+  const labels: Labels = {};
+  for (let i = 0; i < refs.length; i += 2) addLabel(reader, labels, symbol(refs[i]!, 'exemplar labels_refs'), symbol(refs[i + 1]!, 'exemplar labels_refs'));
+  return { labels, value, timestampMs };
 }
 
 function labelsText(labels: Labels): string {
@@ -223,7 +278,9 @@ export function decodeWriteRequestV1(body: Buffer, labelCache?: LabelCache): Rem
           entry.samples.push(decodeSample(reader, sampleEnd));
           reader.offset = sampleEnd;
         } else if (fieldKey === 0x1a) {
-          reader.offset = reader.lengthEnd(end);
+          const exemplarEnd = reader.lengthEnd(end);
+          (entry.exemplarList ??= []).push(decodeExemplarV1(reader, exemplarEnd));
+          reader.offset = exemplarEnd;
           entry.exemplars++;
         } else if (fieldKey === 0x22) {
           reader.offset = reader.lengthEnd(end);
@@ -280,6 +337,7 @@ export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
     const refs: number[] = [];
     const entry: RemoteWriteSeries = { labels: {}, samples: [], histograms: 0, exemplars: 0 };
     let meta: { type: string; helpRef: number; unitRef: number } | undefined;
+    let exemplarSpans: number[] | undefined;
     while (reader.offset < end) {
       const fieldKey = reader.varint();
       if (fieldKey === 0x0a) {
@@ -295,7 +353,9 @@ export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
         reader.offset = reader.lengthEnd(end);
         entry.histograms++;
       } else if (fieldKey === 0x22) {
-        reader.offset = reader.lengthEnd(end);
+        const exemplarEnd = reader.lengthEnd(end);
+        (exemplarSpans ??= []).push(reader.offset, exemplarEnd);
+        reader.offset = exemplarEnd;
         entry.exemplars++;
       } else if (fieldKey === 0x2a) {
         const metaEnd = reader.lengthEnd(end);
@@ -311,6 +371,13 @@ export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
     }
     if (refs.length % 2 !== 0) reader.fail(`labels_refs has an odd length ${refs.length}`);
     for (let i = 0; i < refs.length; i += 2) addLabel(reader, entry.labels, symbol(refs[i]!, 'labels_refs'), symbol(refs[i + 1]!, 'labels_refs'));
+    if (exemplarSpans !== undefined) {
+      entry.exemplarList = [];
+      for (let i = 0; i < exemplarSpans.length; i += 2) {
+        reader.offset = exemplarSpans[i]!;
+        entry.exemplarList.push(decodeExemplarV2(reader, exemplarSpans[i + 1]!, symbol));
+      }
+    }
     if (meta !== undefined && entry.labels.__name__ !== undefined && (meta.type !== 'unknown' || meta.helpRef !== 0 || meta.unitRef !== 0)) {
       metadata.push({ family: familyOf(entry.labels.__name__, meta.type), type: meta.type, help: symbol(meta.helpRef, 'help_ref'), unit: symbol(meta.unitRef, 'unit_ref') });
     }

@@ -114,7 +114,11 @@ export class ScrapeLoop {
         const explicit = config.honor_timestamps && sample.timestampMs !== undefined;
         if (!explicit) current.set(key, labels);
         if (!this.previous.has(key)) added++;
-        series.push({ labels, samples: [{ timestampMs: explicit ? sample.timestampMs! : scrapeMs, value: sample.value }] });
+        const timestampMs = explicit ? sample.timestampMs! : scrapeMs;
+        const entry: AppendSeries = { labels, samples: [{ timestampMs, value: sample.value }] };
+        // An exemplar without its own timestamp takes the sample's, as Prometheus does.
+        if (sample.exemplar !== undefined) entry.exemplars = [{ labels: sample.exemplar.labels, value: sample.exemplar.value, timestampMs: sample.exemplar.timestampMs ?? timestampMs }];
+        series.push(entry);
       }
       if (config.sample_limit > 0 && series.length > config.sample_limit) {
         error = `sample limit exceeded: ${series.length} samples after metric_relabel_configs, sample_limit is ${config.sample_limit}`;

@@ -9,9 +9,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseRfc3339Ns } from '../push/json.ts';
 import { PromQLParseError } from '../promql/syntax/errors.ts';
-import { parseMetricSelector } from '../promql/syntax/parser.ts';
+import { parseExpr, parseMetricSelector } from '../promql/syntax/parser.ts';
+import type { SeriesExemplars } from '../tsdb/exemplar-storage.ts';
 import type { Labels, MetricLabelMatcher, MetricsSource } from '../tsdb/types.ts';
 import type { MetricMetadata } from '../tsdb/tsdb.ts';
+import { formatSampleValue, formatUnixSeconds } from './loki-json.ts';
 import { BadRequestError, parseStepMs, RequestParams } from './query-params.ts';
 import { TooManyOutstandingRequestsError, type QueryScheduler } from './query-scheduler.ts';
 import { resolveTenant } from './tenant.ts';
@@ -59,6 +61,8 @@ export interface PromqlEngine {
 /** The TSDB as these routes read it. */
 export interface PrometheusReadStore extends MetricsSource {
   getMetadata(tenant: string): Map<string, MetricMetadata>;
+  /** Stored exemplars; when present, query_exemplars answers from it without the engine. */
+  exemplars?(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): SeriesExemplars[];
 }
 
 export interface PrometheusRoutesOptions {
@@ -137,6 +141,47 @@ function parseRange(params: RequestParams): { startMs: number; endMs: number } {
   const endMs = parsePrometheusTimeMs(params.get('end'), 'end', MAX_TIME_MS);
   if (endMs < startMs) throw badData('invalid parameter "end": end timestamp must not be before start time');
   return { startMs, endMs };
+}
+
+/**
+ * Prometheus' queryExemplars: the exemplars of the series every vector selector of the query selects
+ * (its matchers only: functions, offsets and `@` do not apply), in [start, end]; undefined for a
+ * query without selectors. Grafana's start-up probe sends milliseconds: any
+ * number is accepted as seconds.
+ */
+function queryExemplars(select: NonNullable<PrometheusReadStore['exemplars']>, tenant: string, params: RequestParams): unknown[] | undefined {
+  const startMs = parsePrometheusTimeMs(params.get('start'), 'start', MIN_TIME_MS);
+  const endMs = parsePrometheusTimeMs(params.get('end'), 'end', MAX_TIME_MS);
+  if (endMs < startMs) throw badData('end timestamp must not be before start timestamp');
+  let expr: unknown;
+  try {
+    expr = parseExpr(params.get('query') ?? '');
+  } catch (error) {
+    if (error instanceof PromQLParseError) throw badData(error.message);
+    throw error;
+  }
+  const matcherSets: MetricLabelMatcher[][] = [];
+  collectSelectors(expr, matcherSets);
+  if (matcherSets.length === 0) return undefined;
+  return select(tenant, matcherSets, startMs, endMs).map(({ seriesLabels, exemplars }) => ({
+    seriesLabels,
+    exemplars: exemplars.map((exemplar) => ({ labels: exemplar.labels, value: formatSampleValue(exemplar.value), timestamp: Number(formatUnixSeconds(exemplar.timestampMs)) })),
+  }));
+}
+
+/** Every vector selector's matchers, walking the plain-data AST (Prometheus' ExtractSelectors). */
+function collectSelectors(node: unknown, into: MetricLabelMatcher[][]): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const child of node) collectSelectors(child, into);
+    return;
+  }
+  const record = node as Record<string, unknown>;
+  if (record.type === 'VectorSelector') {
+    into.push(record.matchers as MetricLabelMatcher[]);
+    return;
+  }
+  for (const key in record) if (key !== 'pos') collectSelectors(record[key], into);
 }
 
 function parseTimeoutMs(params: RequestParams, fallbackMs: number): number {
@@ -287,6 +332,12 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
     return success(reply, engine.formatQuery(requireQuery(params)));
   });
   endpoint('/query_exemplars', ['GET', 'POST'], async ({ reply, params, tenant }) => {
+    const select = options.tsdb.exemplars?.bind(options.tsdb);
+    if (select !== undefined) {
+      const data = queryExemplars(select, tenant, params);
+      // A query without selectors: Prometheus answers 204 with no body.
+      return data === undefined ? reply.code(204).send() : success(reply, data);
+    }
     const engine = engineOrUnavailable();
     const query = requireQuery(params);
     // Grafana's start-up probe sends milliseconds: any number is accepted as seconds.

@@ -101,10 +101,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     }
     if (rejectedBySeries.size > MAX_NAMED_REJECTIONS) problems.push(`… and ${rejectedBySeries.size - MAX_NAMED_REJECTIONS} more series with rejected samples`);
     if (version === 2) {
-      // Exemplars are not stored yet, so none is reported written.
       void reply.header('X-Prometheus-Remote-Write-Samples-Written', String(result.accepted));
       void reply.header('X-Prometheus-Remote-Write-Histograms-Written', '0');
-      void reply.header('X-Prometheus-Remote-Write-Exemplars-Written', '0');
+      void reply.header('X-Prometheus-Remote-Write-Exemplars-Written', String(result.exemplarsAccepted ?? 0));
     }
     if (problems.length > 0) return text(reply, 400, problems.join('\n'));
     return reply.code(204).send();
@@ -118,8 +117,10 @@ function startAppend(tsdb: RemoteWriteTarget, tenant: string, decoded: RemoteWri
   const series: AppendSeries[] = [];
   for (const entry of decoded.series) {
     if (entry.histograms > 0) problems.push(`native histogram samples are not supported yet (series ${formatLabels(entry.labels)})`);
-    if (entry.samples.length === 0) continue;
-    series.push(entry.interned === true ? { labels: entry.labels, samples: entry.samples, labelsInterned: true } : { labels: entry.labels, samples: entry.samples });
+    if (entry.samples.length === 0 && entry.exemplarList === undefined) continue;
+    const appended: AppendSeries = entry.interned === true ? { labels: entry.labels, samples: entry.samples, labelsInterned: true } : { labels: entry.labels, samples: entry.samples };
+    if (entry.exemplarList !== undefined) appended.exemplars = entry.exemplarList;
+    series.push(appended);
   }
   return { pending: tsdb.append(tenant, series), problems };
 }

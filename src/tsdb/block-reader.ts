@@ -3,7 +3,7 @@
 // memory until its objects are durable.
 
 import type { ObjectStore } from '../objstore/object-store.ts';
-import { chunkAt, decodeBlockIndex, type BlockIndex, type BlockMeta, type ChunkRef } from './block.ts';
+import { chunkAt, decodeBlockIndex, decodePage, type BlockIndex, type BlockMeta, type ChunkRef } from './block.ts';
 import { chunkSampleCount, decodeChunkInto } from './chunk.ts';
 import type { StoredChunk } from './head.ts';
 import type { Labels, MetricLabelMatcher, SeriesSamples } from './types.ts';
@@ -56,7 +56,7 @@ export class BlockReader {
     this.loading ??= (async () => {
       const bytes = this.memoryData?.subarray(this.meta.indexOffset, this.meta.indexOffset + this.meta.indexLength)
         ?? (await store.getRange(this.dataKey, this.meta.indexOffset, this.meta.indexLength));
-      this.index = decodeBlockIndex(bytes, this.meta.indexCrc32, this.meta.indexOffset);
+      this.index = decodeBlockIndex(bytes, this.meta);
       return this.index;
     })().finally(() => {
       this.loading = undefined;
@@ -64,16 +64,33 @@ export class BlockReader {
     return this.loading;
   }
 
-  private async readChunkSpan(store: ObjectStore, refs: ChunkRef[]): Promise<{ buffer: Buffer; base: number }> {
+  /**
+   * Returns a function giving each wanted chunk's bytes, after one ranged read spanning them all
+   * (version 2: the pages holding them, each decompressed once; version 1: the chunks themselves).
+   */
+  private async chunkSource(store: ObjectStore, index: BlockIndex, refs: ChunkRef[]): Promise<(ref: ChunkRef) => Uint8Array> {
+    if (refs.length === 0) return () => new Uint8Array(0);
+    const pages = index.pages;
     let start = Infinity;
     let end = 0;
     for (const ref of refs) {
-      if (ref.offset < start) start = ref.offset;
-      if (ref.offset + ref.length + 8 > end) end = ref.offset + ref.length + 8;
+      const from = pages === undefined ? ref.offset : pages[ref.page]!.offset;
+      const to = pages === undefined ? ref.offset + ref.length + 8 : pages[ref.page]!.offset + pages[ref.page]!.compressedLength;
+      if (from < start) start = from;
+      if (to > end) end = to;
     }
-    if (refs.length === 0) return { buffer: Buffer.alloc(0), base: 0 };
-    if (this.memoryData !== undefined) return { buffer: this.memoryData.subarray(start, end), base: start };
-    return { buffer: await store.getRange(this.dataKey, start, end - start), base: start };
+    const buffer = this.memoryData !== undefined ? this.memoryData.subarray(start, end) : await store.getRange(this.dataKey, start, end - start);
+    if (pages === undefined) return (ref) => chunkAt(buffer, start, ref);
+    const decoded = new Map<number, Buffer>();
+    return (ref) => {
+      let raw = decoded.get(ref.page);
+      if (raw === undefined) {
+        const page = pages[ref.page]!;
+        raw = decodePage(buffer.subarray(page.offset - start, page.offset - start + page.compressedLength), page, ref.page);
+        decoded.set(ref.page, raw);
+      }
+      return raw.subarray(ref.offset, ref.offset + ref.length);
+    };
   }
 
   /** Matching series with their samples in [startMs, endMs]. */
@@ -88,7 +105,7 @@ export class BlockReader {
       wanted.push({ id, refs });
       all.push(...refs);
     }
-    const { buffer, base } = await this.readChunkSpan(store, all);
+    const chunkBytes = await this.chunkSource(store, index, all);
     const out: SeriesSamples[] = [];
     for (const { id, refs } of wanted) {
       let capacity = 0;
@@ -98,7 +115,7 @@ export class BlockReader {
       const stale = new Uint8Array(capacity);
       let count = 0;
       for (const ref of refs) {
-        const bytes = chunkAt(buffer, base, ref);
+        const bytes = chunkBytes(ref);
         if (chunkSampleCount(bytes) > ref.count) throw new Error(`block ${this.meta.id}: chunk at ${ref.offset} holds more samples than its index says`);
         count = decodeChunkInto(bytes, timestampsMs, values, stale, count, startMs, endMs);
       }
@@ -125,10 +142,10 @@ export class BlockReader {
   /** Every series with all its chunks (for compaction). */
   async readAll(store: ObjectStore): Promise<Array<{ labels: Labels; chunks: StoredChunk[] }>> {
     const index = await this.loadIndex(store);
-    const buffer = this.memoryData ?? (await store.get(this.dataKey));
+    const chunkBytes = await this.chunkSource(store, index, index.chunks.flat());
     return index.labels.map((labels, id) => ({
       labels,
-      chunks: index.chunks[id]!.map((ref) => ({ minTimeMs: ref.minTimeMs, maxTimeMs: ref.maxTimeMs, count: ref.count, bytes: chunkAt(buffer, 0, ref) })),
+      chunks: index.chunks[id]!.map((ref) => ({ minTimeMs: ref.minTimeMs, maxTimeMs: ref.maxTimeMs, count: ref.count, bytes: chunkBytes(ref) })),
     }));
   }
 }

@@ -1,10 +1,11 @@
 // Merging blocks: the series of several blocks of one tenant become one block. A series whose chunks
-// from different blocks overlap in time, or that ended up in many small chunks (head cuts land at
-// arbitrary times), is decoded, deduplicated by timestamp and re-encoded into full chunks; otherwise
-// its chunks are copied as they are. Also the planner: which blocks to merge.
+// from different blocks overlap in time, or that is in more chunks than BLOCK_SAMPLES_PER_CHUNK
+// needs (the head's 120-sample chunks, head cuts at arbitrary times), is decoded, deduplicated by
+// timestamp and re-encoded into full chunks; otherwise its chunks are copied as they are. A head cut
+// goes through the same step. Also the planner: which blocks to merge.
 
 import type { BlockMeta, BlockSeriesInput } from './block.ts';
-import { decodeChunkInto, SAMPLES_PER_CHUNK } from './chunk.ts';
+import { BLOCK_SAMPLES_PER_CHUNK, decodeChunkInto } from './chunk.ts';
 import { encodeChunks, type StoredChunk } from './head.ts';
 import { seriesKey } from './series-index.ts';
 import type { Labels } from './types.ts';
@@ -58,7 +59,7 @@ export function mergeSeries(inputs: ReadonlyArray<ReadonlyArray<BlockSeriesInput
       samples += chunks[i]!.count;
       if (i > 0 && chunks[i]!.minTimeMs <= chunks[i - 1]!.maxTimeMs) overlapping = true;
     }
-    const fullChunks = Math.ceil(samples / SAMPLES_PER_CHUNK);
+    const fullChunks = Math.ceil(samples / BLOCK_SAMPLES_PER_CHUNK);
     if (!overlapping && chunks.length <= fullChunks + 1) {
       out.push({ labels, chunks });
       continue;
@@ -82,7 +83,7 @@ export function mergeSeries(inputs: ReadonlyArray<ReadonlyArray<BlockSeriesInput
       s[kept] = stale[i]!;
       kept++;
     }
-    out.push({ labels, chunks: encodeChunks(t.subarray(0, kept), v.subarray(0, kept), s.subarray(0, kept), blockRangeMs) });
+    out.push({ labels, chunks: encodeChunks(t.subarray(0, kept), v.subarray(0, kept), s.subarray(0, kept), blockRangeMs, BLOCK_SAMPLES_PER_CHUNK) });
   }
   return out;
 }

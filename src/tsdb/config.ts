@@ -25,6 +25,8 @@ export const tsdbConfigSchema = z
     head_max_samples: z.number().int().min(1000).default(50_000_000),
     /** Delete blocks older than this; 0 keeps everything. Prometheus' default is 15d. */
     retention_period: durationMs.prefault('15d'),
+    /** Exemplars kept (one ring shared by every series, oldest overwritten first; Prometheus' storage.exemplars.max_exemplars); 0 keeps none. */
+    max_exemplars: z.number().int().min(0).max(10_000_000).default(100_000),
     /** How often the head cut, compaction and retention run. */
     maintenance_interval: durationMs.prefault('1m'),
   })
@@ -45,5 +47,6 @@ export function tsdbOptionsFromConfig(config: TsdbConfig, dataDir: string, objec
     headMaxSamples: config.head_max_samples,
     retentionMs: config.retention_period,
     maintenanceIntervalMs: config.maintenance_interval,
+    maxExemplars: config.max_exemplars,
   };
 }

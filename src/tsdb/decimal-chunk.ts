@@ -10,10 +10,24 @@
 //   values as integers v·10^e: the first as 64 bits, the second as a delta and the rest as a
 //   delta-of-delta, each in a bucket: '0' = 0 | '10' + 7 bits | '110' + 14 | '1110' + 21 | '1111' + 64.
 // No stale marker, NaN or ±Inf: such chunks stay XOR.
+//
+// Adaptive layout (count flag 0x4000 as well; what encodeDecimalChunk writes now; the layout above
+// is still read): u16 count | u8 e | u8 mode << 5 | k | the same timestamps | values: the first as 64
+// bits, then per sample a residual in buckets '0' = 0 | '10' + k bits | '110' + k+6 | '1110' + k+14
+// (at most 52) | '1111' + 64, where the residual is, by mode, 0: the delta-of-delta (the second
+// sample: its delta), 1: the delta minus the first delta (counters with steady increments: half the
+// spread of a delta-of-delta), 2: the value minus the first (gauges read around a level). Mode and
+// k are chosen per chunk for the fewest bits (counted, not encoded, for each choice).
 
 import { BitReader, BitWriter } from './bit-stream.ts';
 
 export const DECIMAL_CHUNK_FLAG = 0x8000;
+/** With DECIMAL_CHUNK_FLAG: the adaptive layout. */
+export const ADAPTIVE_CHUNK_FLAG = 0x4000;
+const MODES = 3;
+const MAX_K = 31;
+/** Widest bucket: residuals stay exact safe integers. */
+const MAX_WIDTH = 52;
 /** Largest exponent tried: 10^6 covers microsecond-precision readings. */
 const MAX_EXPONENT = 6;
 const TWO_POW_32 = 4294967296;
@@ -66,61 +80,146 @@ function writeTimestampDelta(writer: BitWriter, dod: number): void {
   }
 }
 
-function writeValueDelta(writer: BitWriter, delta: number): void {
-  if (delta === 0) writer.writeBit(0);
-  else if (delta >= -63 && delta <= 64) {
+function readSigned(reader: BitReader, bits: number): number {
+  const raw = reader.read(bits);
+  return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
+}
+
+/** Residuals of the scaled values for a mode (index 0 unused: the first value is written whole). */
+let scratch = { scaled: new Float64Array(512), candidate: new Float64Array(512), best: new Float64Array(512), needing: new Float64Array(MAX_WIDTH + 2) };
+
+function residuals(scaled: Float64Array, count: number, mode: number, out: Float64Array): boolean {
+  for (let i = 1; i < count; i++) {
+    const delta = scaled[i]! - scaled[i - 1]!;
+    let residual: number;
+    if (mode === 0) residual = i === 1 ? delta : delta - (scaled[i - 1]! - scaled[i - 2]!);
+    else if (mode === 1) residual = i === 1 ? delta : delta - (scaled[1]! - scaled[0]!);
+    else residual = scaled[i]! - scaled[0]!;
+    if (!Number.isSafeInteger(residual)) return false;
+    out[i] = residual;
+  }
+  return true;
+}
+
+function bucketWidths(k: number): [number, number, number] {
+  return [k, Math.min(MAX_WIDTH, k + 6), Math.min(MAX_WIDTH, k + 14)];
+}
+
+function fits(value: number, bits: number): boolean {
+  return value >= -(2 ** (bits - 1)) + 1 && value <= 2 ** (bits - 1);
+}
+
+/** The fewest bits holding a non-zero residual in the buckets' signed range (see fits). */
+function widthNeeded(residual: number): number {
+  const magnitude = residual > 0 ? residual - 1 : -residual;
+  if (magnitude < 2 ** 31) return 33 - Math.clz32(magnitude);
+  let bits = 31;
+  // Bounded: a safe integer has at most 53 bits.
+  while (2 ** bits <= magnitude) bits++;
+  return bits + 1;
+}
+
+function writeResidual(writer: BitWriter, residual: number, widths: readonly number[]): void {
+  if (residual === 0) writer.writeBit(0);
+  else if (fits(residual, widths[0]!)) {
     writer.write(0b10, 2);
-    writer.write(delta & 0x7f, 7);
-  } else if (delta >= -8191 && delta <= 8192) {
+    writeLow(writer, residual, widths[0]!);
+  } else if (fits(residual, widths[1]!)) {
     writer.write(0b110, 3);
-    writer.write(delta & 0x3fff, 14);
-  } else if (delta >= -1048575 && delta <= 1048576) {
+    writeLow(writer, residual, widths[1]!);
+  } else if (fits(residual, widths[2]!)) {
     writer.write(0b1110, 4);
-    writer.write(delta & 0x1fffff, 21);
+    writeLow(writer, residual, widths[2]!);
   } else {
     writer.write(0b1111, 4);
-    writeWord64(writer, delta);
+    writeWord64(writer, residual);
   }
 }
 
-function readSigned(reader: BitReader, bits: number): number {
-  const raw = reader.read(bits);
+/** The low `bits` (≤ 52) bits of a (possibly negative) integer, two's complement. */
+function writeLow(writer: BitWriter, value: number, bits: number): void {
+  const unsigned = value < 0 ? value + 2 ** bits : value;
+  if (bits <= 32) {
+    writer.write(unsigned >>> 0, bits);
+    return;
+  }
+  const hi = Math.floor(unsigned / TWO_POW_32);
+  writer.write(hi, bits - 32);
+  writer.write((unsigned - hi * TWO_POW_32) >>> 0, 32);
+}
+
+/** Reads what writeLow wrote. */
+function readLow(reader: BitReader, bits: number): number {
+  if (bits <= 32) return readSigned(reader, bits);
+  const raw = reader.read(bits - 32) * TWO_POW_32 + reader.read(32);
   return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
 }
 
 /** Encodes ascending samples (no stale marker, all finite) with exponent e; undefined if unsafe. */
 export function encodeDecimalChunk(timestampsMs: Float64Array, values: Float64Array, count: number, exponent: number): Uint8Array | undefined {
   const scale = 10 ** exponent;
+  // Scratch arrays reused across calls (chunks are sealed one at a time).
+  if (scratch.scaled.length < count) scratch = { scaled: new Float64Array(count), candidate: new Float64Array(count), best: new Float64Array(count), needing: scratch.needing };
+  const { scaled, candidate, best } = scratch;
+  for (let i = 0; i < count; i++) scaled[i] = Math.round(values[i]! * scale);
+  // The cheapest mode and k, by counting bits: per mode, how many residuals need each width, then
+  // the cost of each k from those counts (O(n + k·w) rather than O(n·k)).
+  const needing = scratch.needing;
+  let bestMode = -1;
+  let bestK = 0;
+  let bestBits = Infinity;
+  for (let mode = 0; mode < MODES; mode++) {
+    if (!residuals(scaled, count, mode, candidate)) continue;
+    needing.fill(0);
+    let zeros = 0;
+    for (let i = 1; i < count; i++) {
+      const residual = candidate[i]!;
+      if (residual === 0) zeros++;
+      else needing[Math.min(MAX_WIDTH + 1, widthNeeded(residual))]!++;
+    }
+    let improved = false;
+    for (let k = 1; k <= MAX_K; k++) {
+      const widths = bucketWidths(k);
+      let bits = zeros;
+      for (let width = 1; width <= MAX_WIDTH + 1; width++) {
+        const n = needing[width]!;
+        if (n === 0) continue;
+        bits += n * (width <= widths[0] ? 2 + widths[0] : width <= widths[1] ? 3 + widths[1] : width <= widths[2] ? 4 + widths[2] : 4 + 64);
+      }
+      if (bits < bestBits) {
+        bestBits = bits;
+        bestMode = mode;
+        bestK = k;
+        improved = true;
+      }
+    }
+    if (improved) best.set(candidate);
+  }
+  if (bestMode < 0) return undefined;
+  const widths = bucketWidths(bestK);
   const writer = new BitWriter(16 + count);
   let previousT = 0;
   let previousDeltaT = 0;
-  let previousV = 0;
-  let previousDeltaV = 0;
   for (let i = 0; i < count; i++) {
     const t = timestampsMs[i]!;
-    const v = Math.round(values[i]! * scale);
     if (i === 0) {
       writeWord64(writer, t);
-      writeWord64(writer, v);
+      writeWord64(writer, scaled[0]!);
     } else {
       const deltaT = t - previousT;
       writeTimestampDelta(writer, deltaT - previousDeltaT);
       previousDeltaT = deltaT;
-      const deltaV = v - previousV;
-      const dod = i === 1 ? deltaV : deltaV - previousDeltaV;
-      if (!Number.isSafeInteger(dod)) return undefined;
-      writeValueDelta(writer, dod);
-      previousDeltaV = deltaV;
+      writeResidual(writer, best[i]!, widths);
     }
     previousT = t;
-    previousV = v;
   }
   // From Node's shared buffer pool, as ChunkEncoder.bytes() does.
-  const out = Buffer.allocUnsafe(3 + writer.byteLength());
-  out[0] = ((count | DECIMAL_CHUNK_FLAG) >>> 8) & 0xff;
+  const out = Buffer.allocUnsafe(4 + writer.byteLength());
+  out[0] = ((count | DECIMAL_CHUNK_FLAG | ADAPTIVE_CHUNK_FLAG) >>> 8) & 0xff;
   out[1] = count & 0xff;
   out[2] = exponent;
-  writer.copyInto(out, 3);
+  out[3] = (bestMode << 5) | bestK;
+  writer.copyInto(out, 4);
   return out;
 }
 
@@ -129,16 +228,25 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
   if (bytes.length < 3) throw new RangeError('decimal chunk without its exponent byte');
   const exponent = bytes[2]!;
   if (exponent > MAX_EXPONENT) throw new RangeError(`decimal chunk exponent ${exponent} out of range`);
+  const adaptive = (bytes[0]! & (ADAPTIVE_CHUNK_FLAG >>> 8)) !== 0;
+  if (adaptive && bytes.length < 4) throw new RangeError('adaptive decimal chunk without its mode byte');
+  const mode = adaptive ? bytes[3]! >>> 5 : 0;
+  const k = adaptive ? bytes[3]! & 31 : 7;
+  if (mode >= MODES || k < 1 || k > MAX_K) throw new RangeError(`decimal chunk mode ${mode}/${k} out of range`);
+  const widths = adaptive ? bucketWidths(k) : [7, 14, 21];
   const scale = 10 ** exponent;
-  const reader = new BitReader(bytes, 3);
+  const reader = new BitReader(bytes, adaptive ? 4 : 3);
   let t = 0;
   let deltaT = 0;
   let v = 0;
+  let first = 0;
+  let firstDelta = 0;
   let deltaV = 0;
   for (let i = 0; i < count; i++) {
     if (i === 0) {
       t = readWord64(reader);
       v = readWord64(reader);
+      first = v;
     } else {
       let dod: number;
       if (reader.readBit() === 0) dod = 0;
@@ -148,14 +256,18 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
       else dod = readWord64(reader);
       deltaT += dod;
       t += deltaT;
-      let valueDod: number;
-      if (reader.readBit() === 0) valueDod = 0;
-      else if (reader.readBit() === 0) valueDod = readSigned(reader, 7);
-      else if (reader.readBit() === 0) valueDod = readSigned(reader, 14);
-      else if (reader.readBit() === 0) valueDod = readSigned(reader, 21);
-      else valueDod = readWord64(reader);
-      deltaV = i === 1 ? valueDod : deltaV + valueDod;
-      v += deltaV;
+      let residual: number;
+      if (reader.readBit() === 0) residual = 0;
+      else if (reader.readBit() === 0) residual = readLow(reader, widths[0]!);
+      else if (reader.readBit() === 0) residual = readLow(reader, widths[1]!);
+      else if (reader.readBit() === 0) residual = readLow(reader, widths[2]!);
+      else residual = readWord64(reader);
+      if (mode === 2) v = first + residual;
+      else {
+        if (i === 1) firstDelta = residual;
+        deltaV = i === 1 ? residual : mode === 0 ? deltaV + residual : firstDelta + residual;
+        v += deltaV;
+      }
     }
     if (t < minTimeMs || t > maxTimeMs) continue;
     timestampsMs[at] = t;

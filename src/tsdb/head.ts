@@ -436,14 +436,14 @@ function mergeSorted(run: DecodedRun, times: number[], vals: number[], flags: bo
   return out;
 }
 
-/** Encodes ascending samples into chunks of up to SAMPLES_PER_CHUNK that do not cross a range boundary. */
-export function encodeChunks(timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, blockRangeMs: number): StoredChunk[] {
+/** Encodes ascending samples into chunks of up to `samplesPerChunk` that do not cross a range boundary. */
+export function encodeChunks(timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, blockRangeMs: number, samplesPerChunk = SAMPLES_PER_CHUNK): StoredChunk[] {
   const chunks: StoredChunk[] = [];
   let encoder: ChunkEncoder | undefined;
   let rangeEndMs = 0;
   for (let i = 0; i < timestampsMs.length; i++) {
     const t = timestampsMs[i]!;
-    if (encoder !== undefined && (encoder.count >= SAMPLES_PER_CHUNK || t >= rangeEndMs)) {
+    if (encoder !== undefined && (encoder.count >= samplesPerChunk || t >= rangeEndMs)) {
       chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: sealChunk(encoder) });
       encoder = undefined;
     }

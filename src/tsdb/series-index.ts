@@ -6,9 +6,63 @@
 import { compileMatcher, type CompiledMatcher } from '../store/label-matcher.ts';
 import type { Labels, MetricLabelMatcher } from './types.ts';
 
+/**
+ * One label pair's series ids, ascending, in a typed array grown by half (4 bytes an id, where a
+ * JavaScript array of small integers takes 8 and grows by more).
+ */
+class Postings {
+  ids = new Uint32Array(4);
+  length = 0;
+
+  view(): Uint32Array {
+    return this.ids.subarray(0, this.length);
+  }
+
+  add(id: number): void {
+    if (this.length > 0 && this.ids[this.length - 1]! >= id) {
+      this.insert(id);
+      return;
+    }
+    if (this.length === this.ids.length) this.grow();
+    this.ids[this.length++] = id;
+  }
+
+  private grow(): void {
+    const grown = new Uint32Array(Math.max(4, Math.ceil(this.ids.length * 1.5)));
+    grown.set(this.ids.subarray(0, this.length));
+    this.ids = grown;
+  }
+
+  private insert(id: number): void {
+    let low = 0;
+    let high = this.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.ids[mid]! < id) low = mid + 1;
+      else high = mid;
+    }
+    if (low < this.length && this.ids[low] === id) return;
+    if (this.length === this.ids.length) this.grow();
+    this.ids.copyWithin(low + 1, low, this.length);
+    this.ids[low] = id;
+    this.length++;
+  }
+
+  /** Removes the ids in the set; returns how many are left. */
+  removeAll(ids: ReadonlySet<number>): number {
+    let write = 0;
+    for (let read = 0; read < this.length; read++) {
+      const id = this.ids[read]!;
+      if (!ids.has(id)) this.ids[write++] = id;
+    }
+    this.length = write;
+    return write;
+  }
+}
+
 export class SeriesIndex {
   /** name → value → ascending ids. */
-  private readonly postings = new Map<string, Map<string, number[]>>();
+  private readonly postings = new Map<string, Map<string, Postings>>();
   private readonly labelsById = new Map<number, Labels>();
   private allIdsCache: number[] | undefined;
 
@@ -20,7 +74,7 @@ export class SeriesIndex {
     return this.labelsById.get(id);
   }
 
-  /** Ids must be added in ascending order (the head's counter, a block's series order). */
+  /** Ids are normally added in ascending order (the head's counter, a block's series order). */
   add(id: number, labels: Labels): void {
     this.labelsById.set(id, labels);
     this.allIdsCache = undefined;
@@ -31,28 +85,30 @@ export class SeriesIndex {
         this.postings.set(name, values);
       }
       const value = labels[name]!;
-      const list = values.get(value);
-      if (list === undefined) values.set(value, [id]);
-      else if (list[list.length - 1]! < id) list.push(id);
-      else insertSorted(list, id);
+      let list = values.get(value);
+      if (list === undefined) values.set(value, (list = new Postings()));
+      list.add(id);
     }
   }
 
   /** Removes series (the head's garbage collection after a cut). */
   remove(ids: ReadonlySet<number>): void {
     if (ids.size === 0) return;
+    const touched = new Map<string, Set<string>>();
     for (const id of ids) {
       const labels = this.labelsById.get(id);
       if (labels === undefined) continue;
       this.labelsById.delete(id);
       for (const name in labels) {
-        const values = this.postings.get(name)!;
-        const list = values.get(labels[name]!)!;
-        const at = list.indexOf(id);
-        if (at >= 0) list.splice(at, 1);
-        if (list.length === 0) values.delete(labels[name]!);
-        if (values.size === 0) this.postings.delete(name);
+        let values = touched.get(name);
+        if (values === undefined) touched.set(name, (values = new Set()));
+        values.add(labels[name]!);
       }
+    }
+    for (const [name, values] of touched) {
+      const lists = this.postings.get(name)!;
+      for (const value of values) if (lists.get(value)!.removeAll(ids) === 0) lists.delete(value);
+      if (lists.size === 0) this.postings.delete(name);
     }
     this.allIdsCache = undefined;
   }
@@ -87,8 +143,8 @@ export class SeriesIndex {
   private unionOf(matcher: CompiledMatcher, wanted: boolean): number[] {
     const values = this.postings.get(matcher.name);
     if (values === undefined) return [];
-    const lists: number[][] = [];
-    for (const [value, list] of values) if (matcher.matches(value) === wanted) lists.push(list);
+    const lists: Uint32Array[] = [];
+    for (const [value, list] of values) if (matcher.matches(value) === wanted) lists.push(list.view());
     return unionAll(lists);
   }
 
@@ -109,11 +165,11 @@ export class SeriesIndex {
     return [...values].sort();
   }
 
-  /** Every (name, value, ids) triple, names and values ascending: what a block stores. */
-  *postingEntries(): Generator<[string, string, readonly number[]]> {
+  /** Every (name, value, ids) triple, names and values ascending. */
+  *postingEntries(): Generator<[string, string, ArrayLike<number>]> {
     for (const name of [...this.postings.keys()].sort()) {
       const values = this.postings.get(name)!;
-      for (const value of [...values.keys()].sort()) yield [name, value, values.get(value)!];
+      for (const value of [...values.keys()].sort()) yield [name, value, values.get(value)!.view()];
     }
   }
 }
@@ -123,18 +179,7 @@ function rank(source: readonly MetricLabelMatcher[], matcher: CompiledMatcher): 
   return type === '=' ? 0 : 1;
 }
 
-function insertSorted(list: number[], id: number): void {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (list[mid]! < id) low = mid + 1;
-    else high = mid;
-  }
-  if (list[low] !== id) list.splice(low, 0, id);
-}
-
-export function intersect(a: readonly number[], b: readonly number[]): number[] {
+export function intersect(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
   const out: number[] = [];
   let i = 0;
   let j = 0;
@@ -151,21 +196,22 @@ export function intersect(a: readonly number[], b: readonly number[]): number[] 
   return out;
 }
 
-export function subtract(a: readonly number[], b: readonly number[]): number[] {
+export function subtract(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
   const out: number[] = [];
   let j = 0;
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
     while (j < b.length && b[j]! < x) j++;
     if (j >= b.length || b[j] !== x) out.push(x);
   }
   return out;
 }
 
-export function unionAll(lists: readonly (readonly number[])[]): number[] {
+export function unionAll(lists: ReadonlyArray<ArrayLike<number>>): number[] {
   if (lists.length === 0) return [];
-  if (lists.length === 1) return lists[0]!.slice();
+  if (lists.length === 1) return Array.from(lists[0]!);
   const merged: number[] = [];
-  for (const list of lists) for (const id of list) merged.push(id);
+  for (const list of lists) for (let i = 0; i < list.length; i++) merged.push(list[i]!);
   merged.sort((a, b) => a - b);
   let write = 0;
   for (let i = 0; i < merged.length; i++) if (i === 0 || merged[i] !== merged[i - 1]) merged[write++] = merged[i]!;
@@ -198,7 +244,7 @@ export function labelsHash(labels: Labels): number {
   return (h1 >>> 0) * 2097152 + ((h2 >>> 0) >>> 11);
 }
 
-function sameLabels(a: Labels, b: Labels): boolean {
+export function sameLabels(a: Labels, b: Labels): boolean {
   if (a === b) return true;
   let count = 0;
   for (const name in a) {
@@ -207,6 +253,21 @@ function sameLabels(a: Labels, b: Labels): boolean {
   }
   for (const _ in b) count--;
   return count === 0;
+}
+
+/** Prometheus' labels.Compare: by sorted names, then values; a prefix sorts first. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const aNames = Object.keys(a).sort();
+  const bNames = Object.keys(b).sort();
+  for (let i = 0; i < Math.min(aNames.length, bNames.length); i++) {
+    const an = aNames[i]!;
+    const bn = bNames[i]!;
+    if (an !== bn) return an < bn ? -1 : 1;
+    const av = a[an]!;
+    const bv = b[bn]!;
+    if (av !== bv) return av < bv ? -1 : 1;
+  }
+  return aNames.length - bNames.length;
 }
 
 /**

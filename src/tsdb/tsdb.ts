@@ -15,10 +15,12 @@ import { ObjectNotFoundError, type ObjectStore } from '../objstore/object-store.
 import { BLOCK_FORMAT_VERSION, encodeBlock, type BlockMeta, type BlockSeriesInput } from './block.ts';
 import { BlockReader } from './block-reader.ts';
 import { compactionRangesMs, mergeSeries, planCompaction } from './compaction.ts';
+import { ExemplarStorage, type SeriesExemplars } from './exemplar-storage.ts';
 import { Head, type CutSeries } from './head.ts';
 import { seriesKey } from './series-index.ts';
 import type { AppendSeries, Labels, MetricLabelMatcher, MetricsStore, RejectedSample, SeriesSamples, SeriesSelectQuery } from './types.ts';
 import { TsdbWal } from './wal.ts';
+import type { WalExemplar } from './wal-record.ts';
 
 export interface TsdbOptions {
   /** Local directory for the WAL. */
@@ -37,6 +39,8 @@ export interface TsdbOptions {
   retentionMs?: number;
   /** How often the maintenance pass (cut, compaction, retention) runs; 0 = only when called. */
   maintenanceIntervalMs?: number;
+  /** Exemplars kept in the ring (exemplar-storage.ts); 0 keeps none. */
+  maxExemplars?: number;
   now?: () => number;
   /** Close the object store on close() (the server opens one for the TSDB alone). */
   ownsObjectStore?: boolean;
@@ -65,6 +69,7 @@ const POINTER_NAME = 'flushed.json';
 export class Tsdb implements MetricsStore {
   private readonly options: Required<Omit<TsdbOptions, 'onError'>> & Pick<TsdbOptions, 'onError'>;
   private readonly head: Head;
+  private readonly exemplarStorage: ExemplarStorage;
   private wal!: TsdbWal;
   private blocks: BlockReader[] = [];
   private readonly metadata = new Map<string, Map<string, MetricMetadata>>();
@@ -84,11 +89,13 @@ export class Tsdb implements MetricsStore {
       headMaxSamples: 50_000_000,
       retentionMs: 0,
       maintenanceIntervalMs: 60_000,
+      maxExemplars: 100_000,
       now: Date.now,
       ownsObjectStore: false,
       ...options,
     };
     this.head = new Head({ blockRangeMs: this.options.blockRangeMs, outOfOrderWindowMs: this.options.outOfOrderWindowMs });
+    this.exemplarStorage = new ExemplarStorage(this.options.maxExemplars);
     this.lastCutAtMs = this.options.now();
   }
 
@@ -135,6 +142,7 @@ export class Tsdb implements MetricsStore {
         fsync: this.options.fsync,
         minimumNextSeq: flushedSeq,
         liveSeries: () => this.head.liveSeries(),
+        liveExemplars: () => [...this.exemplarStorage.entries()].map(({ tenant, seriesLabels, exemplar }) => ({ tenant, seriesLabels, ...exemplar })),
         onFsync: (seconds) => {
           if (this.fsyncSeconds.length >= 1024) this.fsyncSeconds.shift();
           this.fsyncSeconds.push(seconds);
@@ -144,6 +152,9 @@ export class Tsdb implements MetricsStore {
         series: (entries) => this.head.replaySeries(entries),
         samples: (seq, samples) => {
           if (seq >= flushedSeq) missing += this.head.replaySamples(samples);
+        },
+        exemplars: (entries) => {
+          for (const entry of entries) this.exemplarStorage.add(entry.tenant, entry.seriesLabels, entry);
         },
       },
     );
@@ -162,13 +173,41 @@ export class Tsdb implements MetricsStore {
    * only the outcome waits for the fsync, so the caller's decoded request is garbage at once instead
    * of being kept (and promoted to the old generation) across the fsync.
    */
-  append(tenant: string, series: AppendSeries[]): Promise<{ accepted: number; rejected: RejectedSample[] }> {
+  append(tenant: string, series: AppendSeries[]): Promise<{ accepted: number; rejected: RejectedSample[]; exemplarsAccepted: number }> {
     if (this.closed) return Promise.reject(new Error('TSDB is closed'));
     const result = this.head.append(tenant, series);
-    const outcome = { accepted: result.accepted, rejected: result.rejected };
+    const exemplars = this.appendExemplars(tenant, series, result.rejected);
+    const outcome = { accepted: result.accepted, rejected: result.rejected, exemplarsAccepted: exemplars.length };
     if (this.head.sampleCount >= this.options.headMaxSamples) this.maintain().catch((error: unknown) => this.options.onError?.(error as Error));
-    if (result.samples.count === 0 && result.newSeries.length === 0) return Promise.resolve(outcome);
-    return this.wal.append({ series: result.newSeries, samples: result.samples }).then(() => outcome);
+    if (result.samples.count === 0 && result.newSeries.length === 0 && exemplars.length === 0) return Promise.resolve(outcome);
+    return this.wal.append({ series: result.newSeries, samples: result.samples, exemplars }).then(() => outcome);
+  }
+
+  /**
+   * Stores the exemplars of series whose labels are valid; those refused (out of order, duplicate,
+   * labels too long) are dropped silently, as Prometheus' appender drops them.
+   */
+  private appendExemplars(tenant: string, series: readonly AppendSeries[], rejected: readonly RejectedSample[]): WalExemplar[] {
+    const added: WalExemplar[] = [];
+    let invalid: Set<AppendSeries['labels']> | undefined;
+    for (const entry of series) {
+      if (entry.exemplars === undefined || entry.exemplars.length === 0) continue;
+      invalid ??= new Set(rejected.filter((sample) => sample.reason === 'invalid_labels').map((sample) => sample.labels));
+      if (invalid.has(entry.labels)) continue;
+      const seriesLabels = withoutEmptyValues(entry.labels);
+      for (const exemplar of entry.exemplars) {
+        if (!Number.isSafeInteger(exemplar.timestampMs)) continue;
+        const exemplarLabels = withoutEmptyValues(exemplar.labels);
+        const stored = { labels: exemplarLabels, value: exemplar.value, timestampMs: exemplar.timestampMs };
+        if (this.exemplarStorage.add(tenant, seriesLabels, stored) === 'added') added.push({ tenant, seriesLabels, ...stored });
+      }
+    }
+    return added;
+  }
+
+  /** Exemplars in [startMs, endMs] of series matching any of the matcher sets (Prometheus' query_exemplars). */
+  exemplars(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): SeriesExemplars[] {
+    return this.exemplarStorage.select(tenant, matcherSets, startMs, endMs);
   }
 
   /** Remembers remote_write metadata (type, help, unit) per metric family. */
@@ -249,7 +288,8 @@ export class Tsdb implements MetricsStore {
     const written: BlockReader[] = [];
     for (const [tenant, series] of cut) {
       for (const group of splitByRange(series, this.options.blockRangeMs)) {
-        const block = this.buildBlock(tenant, group, walSeqEnd, 1);
+        // The head's 120-sample chunks become block-sized ones (compaction.ts).
+        const block = this.buildBlock(tenant, mergeSeries([group], this.options.blockRangeMs), walSeqEnd, 1);
         if (block !== undefined) written.push(block);
       }
     }
@@ -354,6 +394,16 @@ export class Tsdb implements MetricsStore {
       if (this.options.ownsObjectStore) await this.store.close();
     }
   }
+}
+
+function withoutEmptyValues(labels: Labels): Labels {
+  for (const name in labels) {
+    if (labels[name] !== '') continue;
+    const clean: Labels = {};
+    for (const other in labels) if (labels[other] !== '') clean[other] = labels[other]!;
+    return clean;
+  }
+  return labels;
 }
 
 /** Splits cut series by block range (each head chunk lies in one range). */

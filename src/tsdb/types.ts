@@ -81,9 +81,18 @@ export interface MetricSample {
   stale?: boolean;
 }
 
+/** An exemplar (OpenMetrics, remote write): a labelled sample, e.g. a trace id, beside a series. */
+export interface MetricExemplar {
+  labels: Labels;
+  value: number;
+  timestampMs: number;
+}
+
 export interface AppendSeries {
   labels: Labels;
   samples: MetricSample[];
+  /** Exemplars of the series, ascending by time; kept in bounded storage (not in blocks). */
+  exemplars?: MetricExemplar[];
   /**
    * Optional: the `labels` object is interned (one shared object per label set, never mutated, e.g.
    * from remote_write's label cache), so the store may find the series by object identity instead of
@@ -104,7 +113,7 @@ export interface MetricsStore extends MetricsSource {
    * Resolves only after the accepted samples are in the WAL and fsync'd (group commit). Samples a
    * Prometheus head would refuse are not stored and are listed in the result.
    */
-  append(tenant: string, series: AppendSeries[]): Promise<{ accepted: number; rejected: RejectedSample[] }>;
+  append(tenant: string, series: AppendSeries[]): Promise<{ accepted: number; rejected: RejectedSample[]; exemplarsAccepted?: number }>;
   /** Cuts the head into a block and makes it durable. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,10 @@
 //   u8 version (1) | f64 seq | u32 seriesCount | per new series:
 //     u32 id | str tenant | u16 labelCount | (str name, str value)*
 //   u32 sampleCount | per sample: u32 series id | f64 timestampMs | f64 value | u8 flags (1 = stale)
+//   [u32 exemplarCount | per exemplar: str tenant | labels (series) | labels (exemplar) |
+//    f64 timestampMs | f64 value]   optional: records without exemplars end after the samples
+// labels = u16 labelCount | (str name, str value)*. Exemplars name their series by labels, not by id,
+// so a segment preamble can carry the stored exemplars of series the head has already dropped.
 // str = u32 byte length + UTF-8. A series appears once, in the record of the append that created it
 // (and again at the start of each new segment, so truncating old segments never orphans a sample).
 // Framing (length + CRC-32) is wal.ts's business; every read here is bounded by the payload.
@@ -25,10 +29,19 @@ export interface WalSamples {
   count: number;
 }
 
+export interface WalExemplar {
+  tenant: string;
+  seriesLabels: Labels;
+  labels: Labels;
+  timestampMs: number;
+  value: number;
+}
+
 export interface TsdbWalRecord {
   seq: number;
   series: WalSeriesEntry[];
   samples: WalSamples;
+  exemplars?: WalExemplar[];
 }
 
 export class TsdbWalRecordError extends Error {
@@ -45,6 +58,13 @@ export function encodeTsdbWalRecord(record: TsdbWalRecord, headroomBytes: number
     estimate += 4 + 4 + entry.tenant.length * 3 + 2;
     for (const name in entry.labels) estimate += 8 + (name.length + entry.labels[name]!.length) * 3;
   }
+  const exemplars = record.exemplars ?? [];
+  if (exemplars.length > 0) estimate += 4;
+  for (const exemplar of exemplars) {
+    estimate += 4 + exemplar.tenant.length * 3 + 4 + 16;
+    for (const name in exemplar.seriesLabels) estimate += 8 + (name.length + exemplar.seriesLabels[name]!.length) * 3;
+    for (const name in exemplar.labels) estimate += 8 + (name.length + exemplar.labels[name]!.length) * 3;
+  }
   const buffer = Buffer.allocUnsafe(estimate);
   let offset = headroomBytes;
   buffer.writeUInt8(VERSION, offset);
@@ -56,17 +76,20 @@ export function encodeTsdbWalRecord(record: TsdbWalRecord, headroomBytes: number
     buffer.writeUInt32LE(written, offset);
     offset += 4 + written;
   };
-  for (const entry of record.series) {
-    buffer.writeUInt32LE(entry.id, offset);
-    offset += 4;
-    writeString(entry.tenant);
-    const names = Object.keys(entry.labels);
+  const writeLabels = (labels: Labels): void => {
+    const names = Object.keys(labels);
     buffer.writeUInt16LE(names.length, offset);
     offset += 2;
     for (const name of names) {
       writeString(name);
-      writeString(entry.labels[name]!);
+      writeString(labels[name]!);
     }
+  };
+  for (const entry of record.series) {
+    buffer.writeUInt32LE(entry.id, offset);
+    offset += 4;
+    writeString(entry.tenant);
+    writeLabels(entry.labels);
   }
   const { ids, timestampsMs, values, stale, count } = record.samples;
   buffer.writeUInt32LE(count, offset);
@@ -77,6 +100,18 @@ export function encodeTsdbWalRecord(record: TsdbWalRecord, headroomBytes: number
     buffer.writeDoubleLE(values[i]!, offset + 12);
     buffer.writeUInt8(stale[i]!, offset + 20);
     offset += SAMPLE_BYTES;
+  }
+  if (exemplars.length > 0) {
+    buffer.writeUInt32LE(exemplars.length, offset);
+    offset += 4;
+    for (const exemplar of exemplars) {
+      writeString(exemplar.tenant);
+      writeLabels(exemplar.seriesLabels);
+      writeLabels(exemplar.labels);
+      buffer.writeDoubleLE(exemplar.timestampMs, offset);
+      buffer.writeDoubleLE(exemplar.value, offset + 8);
+      offset += 16;
+    }
   }
   return buffer.subarray(0, offset);
 }
@@ -102,11 +137,7 @@ export function decodeTsdbWalRecord(payload: Buffer, withSamples = true): TsdbWa
   const seriesCount = payload.readUInt32LE(9);
   offset = 13;
   const series: WalSeriesEntry[] = [];
-  for (let s = 0; s < seriesCount; s++) {
-    need(4);
-    const id = payload.readUInt32LE(offset);
-    offset += 4;
-    const tenant = readString();
+  const readLabels = (): Labels => {
     need(2);
     const labelCount = payload.readUInt16LE(offset);
     offset += 2;
@@ -115,7 +146,14 @@ export function decodeTsdbWalRecord(payload: Buffer, withSamples = true): TsdbWa
       const name = readString();
       labels[name] = readString();
     }
-    series.push({ id, tenant, labels });
+    return labels;
+  };
+  for (let s = 0; s < seriesCount; s++) {
+    need(4);
+    const id = payload.readUInt32LE(offset);
+    offset += 4;
+    const tenant = readString();
+    series.push({ id, tenant, labels: readLabels() });
   }
   need(4);
   const count = payload.readUInt32LE(offset);
@@ -136,5 +174,19 @@ export function decodeTsdbWalRecord(payload: Buffer, withSamples = true): TsdbWa
     samples.stale[i] = payload.readUInt8(offset + 20);
     offset += SAMPLE_BYTES;
   }
-  return { seq, series, samples };
+  if (offset === payload.length) return { seq, series, samples };
+  need(4);
+  const exemplarCount = payload.readUInt32LE(offset);
+  offset += 4;
+  need(exemplarCount * 24);
+  const exemplars: WalExemplar[] = [];
+  for (let e = 0; e < exemplarCount; e++) {
+    const tenant = readString();
+    const seriesLabels = readLabels();
+    const labels = readLabels();
+    need(16);
+    exemplars.push({ tenant, seriesLabels, labels, timestampMs: payload.readDoubleLE(offset), value: payload.readDoubleLE(offset + 8) });
+    offset += 16;
+  }
+  return { seq, series, samples, exemplars };
 }

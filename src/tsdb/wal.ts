@@ -10,7 +10,7 @@ import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/pro
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { syncDirectory } from '../objstore/filesystem-store.ts';
-import { decodeTsdbWalRecord, encodeTsdbWalRecord, type TsdbWalRecord, type WalSamples, type WalSeriesEntry } from './wal-record.ts';
+import { decodeTsdbWalRecord, encodeTsdbWalRecord, type TsdbWalRecord, type WalExemplar, type WalSamples, type WalSeriesEntry } from './wal-record.ts';
 
 const SEGMENT_SUFFIX = '.wal';
 const FRAME_HEADER_BYTES = 8;
@@ -26,12 +26,15 @@ export interface TsdbWalOptions {
   minimumNextSeq: number;
   /** The live series, written at the start of every new segment so older segments can go. */
   liveSeries: () => WalSeriesEntry[];
+  /** The stored exemplars, written with the live series so they outlive older segments. */
+  liveExemplars?: () => WalExemplar[];
   onFsync?: (seconds: number) => void;
 }
 
 export interface TsdbWalReplayHandlers {
   series(entries: WalSeriesEntry[]): void;
   samples(seq: number, samples: WalSamples): void;
+  exemplars?(entries: WalExemplar[]): void;
 }
 
 export interface TsdbWalReplay {
@@ -109,28 +112,29 @@ export class TsdbWal {
             if (record.seq > maxSeq) maxSeq = record.seq;
             if (record.series.length > 0) replay.series(record.series);
             result.records++;
-          } else if (record.samples.count > 0) {
-            replay.samples(record.seq, record.samples);
+          } else {
+            if (record.samples.count > 0) replay.samples(record.seq, record.samples);
+            if (record.exemplars !== undefined && record.exemplars.length > 0) replay.exemplars?.(record.exemplars);
           }
           offset = end;
         }
       }
     }
     wal.nextSeqValue = maxSeq + 1;
-    await wal.startSegment([]);
+    await wal.startSegment([], []);
     return { wal, replayed: result };
   }
 
-  private async startSegment(preamble: WalSeriesEntry[]): Promise<void> {
+  private async startSegment(preamble: WalSeriesEntry[], exemplars: WalExemplar[]): Promise<void> {
     if (this.file !== undefined) await this.file.close();
     const path = join(this.options.directory, String(this.segmentCounter++).padStart(12, '0') + SEGMENT_SUFFIX);
     this.file = await open(path, 'a');
     this.segmentBytes = 0;
     this.segments.push({ path, maxSeq: -1 });
     await syncDirectory(this.options.directory);
-    if (preamble.length > 0) {
+    if (preamble.length > 0 || exemplars.length > 0) {
       // The live series, so that samples in this segment resolve after older segments are deleted.
-      const frame = frameOf({ seq: -1, series: preamble, samples: EMPTY_SAMPLES });
+      const frame = frameOf({ seq: -1, series: preamble, samples: EMPTY_SAMPLES, exemplars });
       await this.file.write(frame);
       if (this.options.fsync) await this.file.datasync();
       this.segmentBytes += frame.length;
@@ -169,7 +173,7 @@ export class TsdbWal {
       for (;;) {
         if (this.rotations.length > 0) {
           const rotations = this.rotations.splice(0);
-          if (this.failure === undefined) await this.startSegment(this.options.liveSeries());
+          if (this.failure === undefined) await this.startSegment(this.options.liveSeries(), this.options.liveExemplars?.() ?? []);
           for (const wake of rotations) wake();
           continue;
         }

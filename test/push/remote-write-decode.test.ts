@@ -49,7 +49,7 @@ const RequestV2 = root.lookupType('v2.Request');
 
 const T = 1_767_225_600_000;
 
-test('1.0: protobufjs-encoded WriteRequest decodes to the same series, samples, exemplar counts and metadata', () => {
+test('1.0: protobufjs-encoded WriteRequest decodes to the same series, samples, exemplars and metadata', () => {
   const message = WriteRequest.create({
     timeseries: [
       {
@@ -69,6 +69,7 @@ test('1.0: protobufjs-encoded WriteRequest decodes to the same series, samples, 
         samples: [{ timestampMs: T, value: 1 }, { timestampMs: T + 15_000, value: 2.5 }, { timestampMs: T + 30_000, value: -Infinity }],
         histograms: 0,
         exemplars: 1,
+        exemplarList: [{ labels: { trace_id: 'abc' }, value: 1, timestampMs: T }],
       },
       { labels: { __name__: 'negative_ts' }, samples: [{ timestampMs: -1000, value: 0 }], histograms: 0, exemplars: 0 },
     ],
@@ -86,22 +87,22 @@ test('1.0: our encoder is read back by protobufjs, and the stale NaN keeps its b
   assert.deepEqual(decoded.series[0]!.samples[1], { timestampMs: T + 1, value: Number.NaN, stale: true });
 });
 
-test('2.0: protobufjs-encoded Request resolves symbols, metadata and exemplar counts', () => {
-  const symbols = ['', '__name__', 'rpc_duration_seconds_bucket', 'le', '0.5', 'job', 'api', 'Latency.', 'seconds'];
+test('2.0: protobufjs-encoded Request resolves symbols, metadata and exemplars', () => {
+  const symbols = ['', '__name__', 'rpc_duration_seconds_bucket', 'le', '0.5', 'job', 'api', 'Latency.', 'seconds', 'trace_id', 'xyz'];
   const message = RequestV2.create({
     symbols,
     timeseries: [
       {
         labelsRefs: [1, 2, 5, 6, 3, 4],
         samples: [{ value: 12, timestamp: T }],
-        exemplars: [{ labelsRefs: [], value: 0.3, timestamp: T }],
+        exemplars: [{ labelsRefs: [9, 10], value: 0.3, timestamp: T }],
         metadata: { type: 3, helpRef: 7, unitRef: 8 },
       },
     ],
   });
   const decoded = decodeWriteRequestV2(Buffer.from(RequestV2.encode(message).finish()));
   assert.deepEqual(decoded, {
-    series: [{ labels: { __name__: 'rpc_duration_seconds_bucket', job: 'api', le: '0.5' }, samples: [{ timestampMs: T, value: 12 }], histograms: 0, exemplars: 1 }],
+    series: [{ labels: { __name__: 'rpc_duration_seconds_bucket', job: 'api', le: '0.5' }, samples: [{ timestampMs: T, value: 12 }], histograms: 0, exemplars: 1, exemplarList: [{ labels: { trace_id: 'xyz' }, value: 0.3, timestampMs: T }] }],
     metadata: [{ family: 'rpc_duration_seconds', type: 'histogram', help: 'Latency.', unit: 'seconds' }],
   });
   const ours = encodeWriteRequestV2([{ labels: { __name__: 'up', job: 'api' }, samples: [{ timestampMs: T, value: 1 }], metadata: { type: 'gauge', help: 'Up.', unit: '' } }]);

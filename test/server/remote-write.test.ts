@@ -126,7 +126,7 @@ for (const [name, path, status, errorType] of apiErrors) {
   });
 }
 
-test("Grafana's exemplar probe (times in milliseconds) is answered, with no exemplars kept yet", async () => {
+test("Grafana's exemplar probe (times in milliseconds) is answered: success with no exemplars", async () => {
   const { status, body } = await api('/prometheus/api/v1/query_exemplars?query=test&start=1700000000000&end=1700000001000');
   assert.equal(status, 200);
   assert.deepEqual(body, { status: 'success', data: [] });

@@ -60,6 +60,11 @@ const decimalCases: Array<{ name: string; values: number[]; decimal: boolean; ma
   { name: 'integer gauge, mostly flat', values: Array.from({ length: 120 }, (_, i) => 60 + (i % 17 === 0 ? 1 : 0)), decimal: true, maxFractionOfXor: 0.8 },
   { name: 'three decimals random walk', values: Array.from({ length: 120 }, (_, i) => Math.round((300 + Math.sin(i) * 5) * 1000) / 1000), decimal: true, maxFractionOfXor: 0.6 },
   { name: 'huge integers', values: Array.from({ length: 50 }, (_, i) => 2 ** 52 + i * 1_000_003), decimal: true },
+  // The adaptive layout's modes: each case is cheapest in one of them.
+  { name: 'counter with steady increments (delta minus the first delta)', values: Array.from({ length: 120 }, (_, i) => 5000 + i * 1234 + ((i * 7919) % 13) - 6), decimal: true, maxFractionOfXor: 0.5 },
+  { name: 'readings around a level (value minus the first)', values: Array.from({ length: 120 }, (_, i) => Math.round((0.6 + (((i * 7919) % 101) - 50) / 1000) * 1e6) / 1e6), decimal: true, maxFractionOfXor: 0.8 },
+  { name: 'large integer readings, residuals past 32 bits', values: Array.from({ length: 120 }, (_, i) => 5e10 + ((i * 2654435761) % 9_999_999_967) - 5e9), decimal: true },
+  { name: 'alternating jumps of 40 bits both ways', values: Array.from({ length: 120 }, (_, i) => (i % 2 === 0 ? 1e12 + i * 3 : 7 + i)), decimal: true },
   { name: 'full-precision floats stay XOR', values: Array.from({ length: 120 }, (_, i) => Math.sin(i) / 3), decimal: false },
   { name: '0.1 + 0.2 stays XOR', values: [0.1, 0.1 + 0.2, 0.5], decimal: false },
   { name: '-0 keeps its sign (XOR)', values: [1, -0, 2], decimal: false },
