@@ -131,19 +131,81 @@ function tokenValue(line: string, index: number): number {
   const first = sign === 45 || sign === 43 ? line.charCodeAt(start + 1) : sign;
   if (first === 110 || first === 78) return Number.NaN;
   if (first === 105 || first === 73) return sign === 45 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  const text = line.slice(start, tokenEnds[index]);
+  const end = tokenEnds[index]!;
+  const fast = decimalValue(line, start, end);
+  if (!Number.isNaN(fast)) return fast;
+  const text = line.slice(start, end);
   return Number(text.indexOf(',') === -1 ? text : text.replace(/,/g, ''));
+}
+
+/** Exact powers of ten (every one up to 1e22 is a double exactly). */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * The value of a number token without building a string: digits (with `,` thousands), a fraction and
+ * an exponent. When the digits form an integer below 2^53 and the power of ten is at most 22, one
+ * multiplication or division of two exact doubles is correctly rounded, so this equals `Number(text)`
+ * (Clinger's fast path); otherwise it answers NaN and the caller parses the text.
+ */
+export function decimalValue(line: string, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  const sign = line.charCodeAt(i);
+  if (sign === 45 || sign === 43) {
+    negative = sign === 45;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let code = 0;
+  for (; i < end; i++) {
+    code = line.charCodeAt(i);
+    if (code >= 48 && code <= 57) {
+      mantissa = mantissa * 10 + (code - 48);
+      digits++;
+    } else if (code !== 44) break;
+  }
+  if (i < end && code === 46) {
+    for (i++; i < end; i++) {
+      code = line.charCodeAt(i);
+      if (code < 48 || code > 57) break;
+      mantissa = mantissa * 10 + (code - 48);
+      digits++;
+      scale--;
+    }
+  }
+  if (i < end) {
+    // Exponent: `e`/`E`, an optional sign, digits (the tokenizer guarantees the shape).
+    i++;
+    const expSign = line.charCodeAt(i);
+    let exponentNegative = false;
+    if (expSign === 45 || expSign === 43) {
+      exponentNegative = expSign === 45;
+      i++;
+    }
+    let exponent = 0;
+    for (; i < end && exponent < 1000; i++) exponent = exponent * 10 + (line.charCodeAt(i) - 48);
+    scale += exponentNegative ? -exponent : exponent;
+  }
+  if (digits === 0 || digits > 15 || scale > 22 || scale < -22) return Number.NaN;
+  const magnitude = scale >= 0 ? mantissa * POWERS_OF_TEN[scale]! : mantissa / POWERS_OF_TEN[-scale]!;
+  return negative ? -magnitude : magnitude;
 }
 
 function sameValue(a: number, b: number): boolean {
   return a === b || (Number.isNaN(a) && Number.isNaN(b)) || (Number.isFinite(a) && Math.abs(a - b) <= Math.abs(b) * 1e-12);
 }
 
-interface Plan {
+export interface Plan {
   /** Token index of the step, or -1. */
   stepToken: number;
   tokens: number[];
   names: string[];
+  /** Whether a line of the plan is progress (a value other than loss_scale/overflow). */
+  progress: boolean;
+  /** The caller's per-rank cache of the series the names go to (run-state.ts), so a line costs no map lookups. */
+  seriesByRank: Map<number, unknown[]>;
 }
 
 interface TemplateInfo {
@@ -205,13 +267,7 @@ function planFor(line: string, count: number, found: ExtractedMetrics): Plan | '
     tokens.push(index);
     names.push(name);
   }
-  return ambiguous ? 'ambiguous' : { stepToken, tokens, names };
-}
-
-function readPlan(line: string, plan: Plan): ExtractedMetrics {
-  const values: Array<[string, number]> = [];
-  for (let i = 0; i < plan.tokens.length; i++) values.push([plan.names[i]!, tokenValue(line, plan.tokens[i]!)]);
-  return { step: plan.stepToken === -1 ? undefined : tokenValue(line, plan.stepToken), values };
+  return ambiguous ? 'ambiguous' : { stepToken, tokens, names, progress: names.some((name) => name !== 'loss_scale' && name !== 'overflow'), seriesByRank: new Map() };
 }
 
 function samePlan(a: Plan, b: Plan): boolean {
@@ -222,26 +278,64 @@ function samePlan(a: Plan, b: Plan): boolean {
 export class LineTemplates {
   /** Template hash → info; the second hash and token count stored in the info make a collision negligible. */
   private readonly templates = new Map<number, TemplateInfo>();
+  /**
+   * Results of the last scan(), kept in fields so a line allocates nothing: either `plan` (the values
+   * are `planValues[0 … plan.tokens.length)` and the step `planStep`, NaN when the plan has none) or
+   * `metrics` (the extractors' answer), or neither (no metrics).
+   */
+  plan: Plan | undefined;
+  planStep = Number.NaN;
+  planValues = new Float64Array(16);
+  metrics: ExtractedMetrics | undefined;
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
-    if (line.indexOf('\r') !== -1 || line.length > 2048) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-    if (!tokenize(line)) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+    const mayMatch = this.scan(line);
+    if (this.plan === undefined) return { metrics: this.metrics, mayMatchSignature: mayMatch };
+    const values: Array<[string, number]> = [];
+    for (let i = 0; i < this.plan.tokens.length; i++) values.push([this.plan.names[i]!, this.planValues[i]!]);
+    return { metrics: { step: this.plan.stepToken === -1 ? undefined : this.planStep, values }, mayMatchSignature: mayMatch };
+  }
+
+  /** Reads `line` into `plan`/`planValues` or `metrics` (see there); returns whether a failure signature may match it. */
+  scan(line: string): boolean {
+    this.plan = undefined;
+    this.metrics = undefined;
+    if (line.indexOf('\r') !== -1 || line.length > 2048 || !tokenize(line)) {
+      this.metrics = extractMetrics(line);
+      return mayMatchSignature(line);
+    }
     const count = tokenCount;
     let info = this.templates.get(tokenKey);
     if (info === undefined) {
-      if (this.templates.size >= MAX_TEMPLATES) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+      if (this.templates.size >= MAX_TEMPLATES) {
+        this.metrics = extractMetrics(line);
+        return mayMatchSignature(line);
+      }
       info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(line, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
       this.templates.set(tokenKey, info);
     }
-    if (info.tokens !== count || info.check !== tokenCheck) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+    if (info.tokens !== count || info.check !== tokenCheck) {
+      this.metrics = extractMetrics(line);
+      return mayMatchSignature(line);
+    }
     info.seen++;
     if (info.confirmed) {
-      if (info.plan === undefined) return { metrics: undefined, mayMatchSignature: info.mayMatch };
-      if (info.plan === 'slow') return { metrics: extractMetrics(line), mayMatchSignature: info.mayMatch };
-      return { metrics: readPlan(line, info.plan), mayMatchSignature: info.mayMatch };
+      const plan = info.plan;
+      if (plan === undefined) return info.mayMatch;
+      if (plan === 'slow') {
+        this.metrics = extractMetrics(line);
+        return info.mayMatch;
+      }
+      const tokens = plan.tokens;
+      if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
+      for (let i = 0; i < tokens.length; i++) this.planValues[i] = tokenValue(line, tokens[i]!);
+      this.planStep = plan.stepToken === -1 ? Number.NaN : tokenValue(line, plan.stepToken);
+      this.plan = plan;
+      return info.mayMatch;
     }
     const found = extractMetrics(line);
+    this.metrics = found;
     const plan = found === undefined ? undefined : planFor(line, count, found);
     if (plan === 'ambiguous') {
       info.seen--;
@@ -249,7 +343,7 @@ export class LineTemplates {
         info.plan = 'slow';
         info.confirmed = true;
       }
-      return { metrics: found, mayMatchSignature: info.mayMatch };
+      return info.mayMatch;
     }
     if (info.seen === 1) info.plan = plan;
     else if (plan === undefined && info.plan === undefined) info.confirmed = info.seen >= EMPTY_CHECKS;
@@ -259,6 +353,6 @@ export class LineTemplates {
       info.plan = 'slow';
       info.confirmed = true;
     }
-    return { metrics: found, mayMatchSignature: info.mayMatch };
+    return info.mayMatch;
   }
 }

@@ -7,7 +7,7 @@ import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
 import { LineTemplates } from './line-templates.ts';
 import { globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
-import { RunSeries } from './series-store.ts';
+import { RunSeries, type PointSeries } from './series-store.ts';
 
 export interface Hit {
   signature: FailureSignature;
@@ -236,8 +236,30 @@ export class RunState {
         this.addresses.set(state.address!, nccl.host);
       }
     }
-    const reading = this.templates.read(line);
-    const metrics = reading.metrics;
+    const templates = this.templates;
+    const mayMatch = templates.scan(line);
+    const plan = templates.plan;
+    if (plan !== undefined) {
+      // A known line shape: its values were read from their number tokens; the series are cached per plan and rank.
+      let series = plan.seriesByRank.get(rank) as Array<PointSeries | undefined> | undefined;
+      const hasStep = plan.stepToken !== -1;
+      if (series === undefined) {
+        series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
+        plan.seriesByRank.set(rank, series);
+      }
+      const step = hasStep ? templates.planStep : undefined;
+      const timeNumber = Number(timeNs);
+      const values = templates.planValues;
+      for (let i = 0; i < series.length; i++) {
+        const value = values[i]!;
+        series[i]?.addPoint(step, timeNumber, value);
+        if (!Number.isFinite(value) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
+          this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(step !== undefined ? { step: String(step) } : {}) } }, rank, state.host, timeNs, line, labels);
+        }
+      }
+      if (plan.progress) state.noteProgress(timeNs, step);
+    }
+    const metrics = templates.metrics;
     if (metrics !== undefined) {
       const timeNumber = Number(timeNs);
       let progressed = false;
@@ -250,7 +272,7 @@ export class RunState {
       }
       if (progressed) state.noteProgress(timeNs, metrics.step);
     }
-    if (!reading.mayMatchSignature) return;
+    if (!mayMatch) return;
     for (const hit of matchSignatures(line, true)) {
       if (hit.signature.role === 'exit' && (hit.signature.id === 'wrapper-exit-code' || hit.signature.id === 'wrapper-signal')) {
         state.exitCode = hit.fields.exitcode !== undefined ? Number(hit.fields.exitcode) : null;
