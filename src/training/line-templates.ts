@@ -29,9 +29,9 @@ function isLetter(code: number): boolean {
 }
 
 /** The template text of the line last tokenized (only built for a template not seen before). */
-function templateText(line: string, count: number): string {
+function templateText(line: string, from: number, count: number): string {
   let template = '';
-  let last = 0;
+  let last = from;
   for (let index = 0; index < count; index++) {
     template += line.slice(last, tokenStarts[index]) + PLACEHOLDER;
     last = tokenEnds[index]!;
@@ -49,13 +49,13 @@ let tokenKey = 0;
 let tokenCheck = 0;
 let tokenCount = 0;
 
-function tokenize(line: string): boolean {
+function tokenize(line: string, from: number): boolean {
   let count = 0;
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   const length = line.length;
   let previous = 32;
-  for (let i = 0; i < length; i++) {
+  for (let i = from; i < length; i++) {
     const code = line.charCodeAt(i);
     // Fast path: plain text (not a digit, '.', '/', 'n', 'N', 'i', 'I') is hashed and passed.
     if (!(code <= 57 && code >= 46) && code !== 110 && code !== 78 && code !== 105 && code !== 73) {
@@ -75,7 +75,7 @@ function tokenize(line: string): boolean {
         continue;
       }
       start = i;
-      if ((previous === 45 || previous === 43) && i >= 1 && (i === 1 || !isDigit(line.charCodeAt(i - 2)) && !isLetter(line.charCodeAt(i - 2)))) start = i - 1;
+      if ((previous === 45 || previous === 43) && i > from && (i === from + 1 || !isDigit(line.charCodeAt(i - 2)) && !isLetter(line.charCodeAt(i - 2)))) start = i - 1;
       while (end < length && isDigit(line.charCodeAt(end))) end++;
       // Thousands: `7,034` (exactly three digits after the comma).
       while (end + 3 < length + 0 && line.charCodeAt(end) === 44 && isDigit(line.charCodeAt(end + 1)) && isDigit(line.charCodeAt(end + 2)) && isDigit(line.charCodeAt(end + 3)) && !isDigit(line.charCodeAt(end + 4))) end += 4;
@@ -100,7 +100,7 @@ function tokenize(line: string): boolean {
       if ((word === 'nan' || word === 'inf') && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
         start = i;
         end = i + 3;
-        if ((previous === 45 || previous === 43) && i >= 1) start = i - 1;
+        if ((previous === 45 || previous === 43) && i > from) start = i - 1;
       }
     }
     if (start === -1) {
@@ -290,53 +290,48 @@ export class LineTemplates {
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
-    const mayMatch = this.scan(line);
+    const mayMatch = this.scan(line, 0);
     if (this.plan === undefined) return { metrics: this.metrics, mayMatchSignature: mayMatch };
     const values: Array<[string, number]> = [];
     for (let i = 0; i < this.plan.tokens.length; i++) values.push([this.plan.names[i]!, this.planValues[i]!]);
     return { metrics: { step: this.plan.stepToken === -1 ? undefined : this.planStep, values }, mayMatchSignature: mayMatch };
   }
 
-  /** Reads `line` into `plan`/`planValues` or `metrics` (see there); returns whether a failure signature may match it. */
-  scan(line: string): boolean {
+  /**
+   * Reads `rawLine` from `from` on (past a `[rankN]: ` prefix, with no substring built for it) into
+   * `plan`/`planValues` or `metrics` (see there); returns whether a failure signature may match it.
+   */
+  scan(rawLine: string, from: number): boolean {
     this.plan = undefined;
     this.metrics = undefined;
-    if (line.indexOf('\r') !== -1 || line.length > 2048 || !tokenize(line)) {
-      this.metrics = extractMetrics(line);
-      return mayMatchSignature(line);
-    }
+    if (rawLine.indexOf('\r', from) !== -1 || rawLine.length - from > 2048 || !tokenize(rawLine, from)) return this.extractAll(rawLine, from);
     const count = tokenCount;
     let info = this.templates.get(tokenKey);
     if (info === undefined) {
-      if (this.templates.size >= MAX_TEMPLATES) {
-        this.metrics = extractMetrics(line);
-        return mayMatchSignature(line);
-      }
-      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(line, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
+      if (this.templates.size >= MAX_TEMPLATES) return this.extractAll(rawLine, from);
+      const line = from === 0 ? rawLine : rawLine.slice(from);
+      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(rawLine, from, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
       this.templates.set(tokenKey, info);
     }
-    if (info.tokens !== count || info.check !== tokenCheck) {
-      this.metrics = extractMetrics(line);
-      return mayMatchSignature(line);
-    }
+    if (info.tokens !== count || info.check !== tokenCheck) return this.extractAll(rawLine, from);
     info.seen++;
     if (info.confirmed) {
       const plan = info.plan;
       if (plan === undefined) return info.mayMatch;
       if (plan === 'slow') {
-        this.metrics = extractMetrics(line);
+        this.metrics = extractMetrics(from === 0 ? rawLine : rawLine.slice(from));
         return info.mayMatch;
       }
       const tokens = plan.tokens;
       if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
-      for (let i = 0; i < tokens.length; i++) this.planValues[i] = tokenValue(line, tokens[i]!);
-      this.planStep = plan.stepToken === -1 ? Number.NaN : tokenValue(line, plan.stepToken);
+      for (let i = 0; i < tokens.length; i++) this.planValues[i] = tokenValue(rawLine, tokens[i]!);
+      this.planStep = plan.stepToken === -1 ? Number.NaN : tokenValue(rawLine, plan.stepToken);
       this.plan = plan;
       return info.mayMatch;
     }
-    const found = extractMetrics(line);
+    const found = extractMetrics(from === 0 ? rawLine : rawLine.slice(from));
     this.metrics = found;
-    const plan = found === undefined ? undefined : planFor(line, count, found);
+    const plan = found === undefined ? undefined : planFor(rawLine, count, found);
     if (plan === 'ambiguous') {
       info.seen--;
       if (++info.ambiguous >= MAX_AMBIGUOUS) {
@@ -354,5 +349,12 @@ export class LineTemplates {
       info.confirmed = true;
     }
     return info.mayMatch;
+  }
+
+  /** The slow path: the extractors and the signature gate on the whole line. */
+  private extractAll(rawLine: string, from: number): boolean {
+    const line = from === 0 ? rawLine : rawLine.slice(from);
+    this.metrics = extractMetrics(line);
+    return mayMatchSignature(line);
   }
 }
