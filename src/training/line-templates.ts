@@ -48,9 +48,12 @@ function templateText(line: string, from: number, count: number): string {
 let tokenKey = 0;
 let tokenCheck = 0;
 let tokenCount = 0;
+/** Whether the last tokenize() masked a `nan`/`inf` word: the signature gate can match those, so such a line is gated itself. */
+let tokenNonFinite = false;
 
 function tokenize(line: string, from: number): boolean {
   let count = 0;
+  tokenNonFinite = false;
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   const length = line.length;
@@ -100,6 +103,7 @@ function tokenize(line: string, from: number): boolean {
       if ((word === 'nan' || word === 'inf') && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
         start = i;
         end = i + 3;
+        tokenNonFinite = true;
         if ((previous === 45 || previous === 43) && i > from) start = i - 1;
       }
     }
@@ -217,7 +221,7 @@ interface TemplateInfo {
   seen: number;
   /** Lines whose values matched several tokens; past MAX_AMBIGUOUS the template stays on the extractors. */
   ambiguous: number;
-  /** Whether the template's words can match a failure signature (numbers play no part in the gate). */
+  /** Whether the template's words can match a failure signature (numbers play no part in the gate; `nan`/`inf` words do, and are gated per line). */
   mayMatch: boolean;
   /** Number tokens of the template and its second hash (guards against a collision of the first). */
   tokens: number;
@@ -315,19 +319,20 @@ export class LineTemplates {
     }
     if (info.tokens !== count || info.check !== tokenCheck) return this.extractAll(rawLine, from);
     info.seen++;
+    const mayMatch = info.mayMatch || (tokenNonFinite && mayMatchSignature(from === 0 ? rawLine : rawLine.slice(from)));
     if (info.confirmed) {
       const plan = info.plan;
-      if (plan === undefined) return info.mayMatch;
+      if (plan === undefined) return mayMatch;
       if (plan === 'slow') {
         this.metrics = extractMetrics(from === 0 ? rawLine : rawLine.slice(from));
-        return info.mayMatch;
+        return mayMatch;
       }
       const tokens = plan.tokens;
       if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
       for (let i = 0; i < tokens.length; i++) this.planValues[i] = tokenValue(rawLine, tokens[i]!);
       this.planStep = plan.stepToken === -1 ? Number.NaN : tokenValue(rawLine, plan.stepToken);
       this.plan = plan;
-      return info.mayMatch;
+      return mayMatch;
     }
     const found = extractMetrics(from === 0 ? rawLine : rawLine.slice(from));
     this.metrics = found;
@@ -338,7 +343,7 @@ export class LineTemplates {
         info.plan = 'slow';
         info.confirmed = true;
       }
-      return info.mayMatch;
+      return mayMatch;
     }
     if (info.seen === 1) info.plan = plan;
     else if (plan === undefined && info.plan === undefined) info.confirmed = info.seen >= EMPTY_CHECKS;
@@ -348,7 +353,7 @@ export class LineTemplates {
       info.plan = 'slow';
       info.confirmed = true;
     }
-    return info.mayMatch;
+    return mayMatch;
   }
 
   /** The slow path: the extractors and the signature gate on the whole line. */
