@@ -29,7 +29,8 @@ export function buildPushes(lines: number, seed = 5): PushStream[][] {
       stream = { labels: syntheticLabels(entry), entries: [] };
       current.set(key, stream);
     }
-    stream.entries.push({ timestampNs: entry.timestampNs, line: entry.line });
+    // Decoded from bytes, as the push decoder hands lines over (flat strings, not the generator's concatenations).
+    stream.entries.push({ timestampNs: entry.timestampNs, line: Buffer.from(entry.line, 'utf8').toString('utf8') });
     count++;
     if (count % BATCH_ENTRIES === 0) {
       pushes.push([...current.values()]);
