@@ -50,14 +50,21 @@ let tokenCheck = 0;
 let tokenCount = 0;
 /** Whether the last tokenize() masked a `nan`/`inf` word: the signature gate can match those, so such a line is gated itself. */
 let tokenNonFinite = false;
+/** Whether the last tokenize() saw a `\r` (tqdm redraws: the extractors read those), and a ` NCCL ` word. */
+let tokenSawReturn = false;
+let tokenSawNccl = false;
 
 /** ASCII codes that may start a number token (digits, '.', '/') or a nan/inf word: one load instead of five comparisons per character. */
 const MAY_START_TOKEN = new Uint8Array(128);
 for (const code of [46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 110, 78, 105, 73]) MAY_START_TOKEN[code] = 1;
+// Not token starts, but noted on the way (one pass over the line): `\r`.
+MAY_START_TOKEN[13] = 1;
 
 function tokenize(line: string, from: number): boolean {
   let count = 0;
   tokenNonFinite = false;
+  tokenSawReturn = false;
+  tokenSawNccl = false;
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   const length = line.length;
@@ -102,9 +109,11 @@ function tokenize(line: string, from: number): boolean {
         }
       }
     } else if ((code === 110 || code === 78 || code === 105 || code === 73) && !isLetter(previous)) {
-      // nan / inf as whole words.
-      const word = line.slice(i, i + 3).toLowerCase();
-      if ((word === 'nan' || word === 'inf') && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
+      // nan / inf as whole words, any case (`| 0x20` lower-cases exactly these ASCII letters and no other code).
+      const c0 = code | 0x20;
+      const c1 = i + 2 < length ? line.charCodeAt(i + 1) | 0x20 : 0;
+      const c2 = i + 2 < length ? line.charCodeAt(i + 2) | 0x20 : 0;
+      if (((c0 === 110 && c1 === 97 && c2 === 110) || (c0 === 105 && c1 === 110 && c2 === 102)) && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
         start = i;
         end = i + 3;
         tokenNonFinite = true;
@@ -112,6 +121,8 @@ function tokenize(line: string, from: number): boolean {
       }
     }
     if (start === -1) {
+      if (code === 13) tokenSawReturn = true;
+      else if (code === 78 && previous === 32 && i > from && line.startsWith('NCCL ', i)) tokenSawNccl = true;
       h1 = Math.imul(h1 ^ code, 16777619);
       h2 = (Math.imul(h2, 31) + code) | 0;
       previous = code;
@@ -295,6 +306,8 @@ export class LineTemplates {
   planStep = Number.NaN;
   planValues = new Float64Array(16);
   metrics: ExtractedMetrics | undefined;
+  /** False when the last scanned line has no ` NCCL ` (true: it may have one; ask the line). */
+  mayHaveNccl = true;
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
@@ -312,7 +325,10 @@ export class LineTemplates {
   scan(rawLine: string, from: number): boolean {
     this.plan = undefined;
     this.metrics = undefined;
-    if (rawLine.indexOf('\r', from) !== -1 || rawLine.length - from > 2048 || !tokenize(rawLine, from)) return this.extractAll(rawLine, from);
+    this.mayHaveNccl = true;
+    if (rawLine.length - from > 2048 || !tokenize(rawLine, from)) return this.extractAll(rawLine, from);
+    this.mayHaveNccl = tokenSawNccl;
+    if (tokenSawReturn) return this.extractAll(rawLine, from);
     const count = tokenCount;
     let info = this.templates.get(tokenKey);
     if (info === undefined) {

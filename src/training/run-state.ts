@@ -242,7 +242,10 @@ export class RunState {
     }
     const level = labels.level ?? labels.detected_level;
     state.noteLine(timeNs, base, from, level === 'error' || level === 'critical');
-    const nccl = base.indexOf(' NCCL ', from) === -1 ? undefined : ncclProcessPrefix(restOf(base, from));
+    const templates = this.templates;
+    const mayMatch = templates.scan(base, from);
+    // The scan noted whether the line can hold ` NCCL ` (most lines are ruled out without another pass).
+    const nccl = !templates.mayHaveNccl || base.indexOf(' NCCL ', from) === -1 ? undefined : ncclProcessPrefix(restOf(base, from));
     if (nccl !== undefined) {
       state.pid = nccl.pid;
       this.pids.set(`${nccl.host}:${nccl.pid}`, rank);
@@ -253,8 +256,6 @@ export class RunState {
         this.addresses.set(state.address!, nccl.host);
       }
     }
-    const templates = this.templates;
-    const mayMatch = templates.scan(base, from);
     const plan = templates.plan;
     if (plan !== undefined) {
       // A known line shape: its values were read from their number tokens; the series are cached per plan and rank.
