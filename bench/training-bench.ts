@@ -116,7 +116,8 @@ export async function runTrainingBench(options: { lines: number; ingestMb: numbe
       stream = { labels: { ...syntheticLabels(entry), run_id: runId }, entries: [] };
       current.set(key, stream);
     }
-    stream.entries.push({ timestampNs: entry.timestampNs, line: entry.line });
+    // Decoded from bytes, as the push decoder hands lines over (flat strings, not the generator's concatenations).
+    stream.entries.push({ timestampNs: entry.timestampNs, line: Buffer.from(entry.line, 'utf8').toString('utf8') });
     seriesLines++;
     if (seriesLines % BATCH_ENTRIES === 0) {
       ingestTimed([...current.values()]);
