@@ -308,6 +308,7 @@ async function main(): Promise<void> {
     const training = await runTrainingBench({ lines: options.quick ? 1_000_000 : 10_000_000, ingestMb: options.quick ? 30 : 200 });
     results.training = training;
     report.add('training', 'ingest CPU with run tracking', `+${formatNumber(training.trackerCpuRatio * 100)}%`, '≤ 15%', training.trackerCpuRatio <= 0.15 ? '' : 'MISS', `server CPU ${formatNumber(training.ingestCpuSecondsWithout)} s → ${formatNumber(training.ingestCpuSecondsWith)} s over ${formatCount(training.ingestLines)} lines`);
+    report.add('training', 'run tracker CPU per line, in process', `${formatNumber(training.trackerUsPerLine)} µs`, '', '', `${formatCount(training.seriesLines)} lines; node bench/training-tracker-cpu.ts --base DIR compares two trackers`);
     report.add('training', `series API, ${formatCount(training.seriesLines)}-line run, all ranks`, `${formatNumber(training.seriesAllRanksMs)} ms`, '< 200 ms', training.seriesAllRanksMs < 200 ? '' : 'MISS', `${formatCount(training.seriesPoints)} points`);
     report.add('training', 'series API, one rank', `${formatNumber(training.seriesOneRankMs)} ms`, '< 200 ms', training.seriesOneRankMs < 200 ? '' : 'MISS');
   } catch (error) {

@@ -2,13 +2,18 @@
 // 1. Ingest cost: the same protobuf+snappy push batches (bench/dataset.ts) into two real servers
 //    (child processes, the real CLI), one with `training.enabled: false` and one with it on; the
 //    ratio of their CPU seconds over the pushes is what run tracking (identity, extractors,
-//    signatures, run state) adds to ingest. Each configuration runs twice, alternating, and the lower
-//    CPU of each is kept (other processes share the machine). Target ≤ 15% more.
+//    signatures, run state) adds to ingest. Each configuration runs `--rounds` times (default 2),
+//    alternating, and the lower CPU of each is kept (other processes share the machine). Target ≤ 15%
+//    more. `--before-repo DIR` (a checkout of the previous version, with node_modules) adds its server
+//    with tracking on to every round, so the before/after figures come from the same run.
 // 2. The series API on a run of N lines (default 10M): a real Fastify server with the training routes
 //    over a tracker that ingested them; the latency of `GET …/series?name=loss` (all ranks, and one
 //    rank) and of `GET /api/v1/runs/{id}`, best of 5. Target < 200 ms.
 //
-// Usage: node bench/training-bench.ts [--lines N] [--ingest-mb N]
+// 3. The tracker alone in process: CPU µs per line over the series run's lines (bench/training-tracker-cpu.ts
+//    compares two trackers in process, line for line).
+//
+// Usage: node bench/training-bench.ts [--lines N] [--ingest-mb N] [--rounds N] [--before-repo DIR]
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +48,11 @@ export interface TrainingBenchResult {
   ingestCpuSecondsWith: number;
   /** With / without − 1. */
   trackerCpuRatio: number;
+  /** The previous version's server with tracking on (`beforeRepo`), and its ratio to this version's without. */
+  ingestCpuSecondsWithBefore?: number;
+  beforeTrackerCpuRatio?: number;
+  /** The tracker's own CPU per line, in process. */
+  trackerUsPerLine: number;
   seriesLines: number;
   trackerLinesPerSecond: number;
   seriesAllRanksMs: number;
@@ -51,11 +61,11 @@ export interface TrainingBenchResult {
   seriesPoints: number;
 }
 
-async function serverIngestCpu(dir: string, batches: Awaited<ReturnType<typeof buildDataset>>['batches'], trainingEnabled: boolean): Promise<number> {
+async function serverIngestCpu(dir: string, batches: Awaited<ReturnType<typeof buildDataset>>['batches'], trainingEnabled: boolean, root = repoRoot): Promise<number> {
   const dataDir = mkdtempSync(join(dir, trainingEnabled ? 'with-' : 'without-'));
   const configPath = join(dataDir, 'server.yaml');
   writeFileSync(configPath, `limits:\n  ingestion_rate_mb: 100000\n  ingestion_burst_size_mb: 100000\ntraining:\n  enabled: ${trainingEnabled}\n`);
-  const server = await startServerChild(repoRoot, join(dataDir, 'data'), configPath);
+  const server = await startServerChild(root, join(dataDir, 'data'), configPath);
   try {
     const result = await runIngest(server, batches, 4);
     return result.serverCpuSeconds;
@@ -65,21 +75,23 @@ async function serverIngestCpu(dir: string, batches: Awaited<ReturnType<typeof b
   }
 }
 
-export async function runTrainingBench(options: { lines: number; ingestMb: number }): Promise<TrainingBenchResult> {
+export async function runTrainingBench(options: { lines: number; ingestMb: number; rounds?: number; beforeRepo?: string }): Promise<TrainingBenchResult> {
   const config = trainingConfigSchema.parse({});
   // 1. Ingest cost through real servers, tracking off and on, alternating.
   const dir = mkdtempSync(join(tmpdir(), 'rankscope-training-bench-'));
   let without = Infinity;
   let withTracking = Infinity;
+  let withBefore = Infinity;
   let ingestLines = 0;
   try {
     const sizeBytes = Math.round(options.ingestMb * MB);
     const startTimeNs = BigInt(Math.floor(Date.now() / 1000 - sizeBytes / GENERATED_BYTES_PER_SIMULATED_SECOND - 3600)) * 1_000_000_000n;
     const dataset = await buildDataset({ dir, sizeBytes, seed: 5, batchBytes: 1024 * 1024, startTimeNs });
     ingestLines = dataset.entries;
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < (options.rounds ?? 2); round++) {
       without = Math.min(without, await serverIngestCpu(dir, dataset.batches, false));
       withTracking = Math.min(withTracking, await serverIngestCpu(dir, dataset.batches, true));
+      if (options.beforeRepo !== undefined) withBefore = Math.min(withBefore, await serverIngestCpu(dir, dataset.batches, true, options.beforeRepo));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -89,7 +101,13 @@ export async function runTrainingBench(options: { lines: number; ingestMb: numbe
   const big = new RunTracker({ config });
   const runId = 'bench-series';
   let seriesLines = 0;
-  const started = cpuSeconds();
+  // Only the tracker's calls are timed (the generator's string building is not the tracker's cost).
+  let ingestAllSeconds = 0;
+  const ingestTimed = (streams: PushStream[]): void => {
+    const started = cpuSeconds();
+    big.ingest('fake', streams);
+    ingestAllSeconds += cpuSeconds() - started;
+  };
   let current = new Map<string, PushStream>();
   for (const entry of generateTrainingLog({ seed: 11, hosts: 4, ranksPerHost: 8 })) {
     const key = `${entry.host}/${entry.rank}`;
@@ -98,16 +116,16 @@ export async function runTrainingBench(options: { lines: number; ingestMb: numbe
       stream = { labels: { ...syntheticLabels(entry), run_id: runId }, entries: [] };
       current.set(key, stream);
     }
-    stream.entries.push({ timestampNs: entry.timestampNs, line: entry.line });
+    // Decoded from bytes, as the push decoder hands lines over (flat strings, not the generator's concatenations).
+    stream.entries.push({ timestampNs: entry.timestampNs, line: Buffer.from(entry.line, 'utf8').toString('utf8') });
     seriesLines++;
     if (seriesLines % BATCH_ENTRIES === 0) {
-      big.ingest('fake', [...current.values()]);
+      ingestTimed([...current.values()]);
       current = new Map();
     }
     if (seriesLines >= options.lines) break;
   }
-  big.ingest('fake', [...current.values()]);
-  const ingestAllSeconds = cpuSeconds() - started;
+  ingestTimed([...current.values()]);
 
   const app = Fastify();
   await app.register(trainingRoutes, { tracker: big, authEnabled: false });
@@ -136,6 +154,8 @@ export async function runTrainingBench(options: { lines: number; ingestMb: numbe
     ingestCpuSecondsWithout: without,
     ingestCpuSecondsWith: withTracking,
     trackerCpuRatio: withTracking / without - 1,
+    ...(options.beforeRepo !== undefined ? { ingestCpuSecondsWithBefore: withBefore, beforeTrackerCpuRatio: withBefore / without - 1 } : {}),
+    trackerUsPerLine: (ingestAllSeconds / seriesLines) * 1e6,
     seriesLines,
     trackerLinesPerSecond: seriesLines / ingestAllSeconds,
     seriesAllRanksMs: all.ms,
@@ -146,11 +166,12 @@ export async function runTrainingBench(options: { lines: number; ingestMb: numbe
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '10000000' }, 'ingest-mb': { type: 'string', default: '200' } } });
-  const result = await runTrainingBench({ lines: Number(values.lines), ingestMb: Number(values['ingest-mb']) });
+  const { values } = parseArgs({ options: { lines: { type: 'string', default: '10000000' }, 'ingest-mb': { type: 'string', default: '200' }, rounds: { type: 'string', default: '2' }, 'before-repo': { type: 'string' } } });
+  const result = await runTrainingBench({ lines: Number(values.lines), ingestMb: Number(values['ingest-mb']), rounds: Number(values.rounds), ...(values['before-repo'] !== undefined ? { beforeRepo: values['before-repo'] } : {}) });
   const pct = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
   console.log(`server ingest CPU, ${result.ingestLines} lines: ${result.ingestCpuSecondsWithout.toFixed(2)} s without run tracking, ${result.ingestCpuSecondsWith.toFixed(2)} s with → +${pct(result.trackerCpuRatio)} (target ≤ 15%)`);
-  console.log(`series run: ${result.seriesLines} lines tracked at ${Math.round(result.trackerLinesPerSecond)} lines/CPU s`);
+  if (result.ingestCpuSecondsWithBefore !== undefined) console.log(`  before (${values['before-repo']}) with run tracking: ${result.ingestCpuSecondsWithBefore.toFixed(2)} s → +${pct(result.beforeTrackerCpuRatio!)}`);
+  console.log(`series run: ${result.seriesLines} lines tracked at ${Math.round(result.trackerLinesPerSecond)} lines/CPU s (${result.trackerUsPerLine.toFixed(2)} µs CPU/line in process)`);
   console.log(`GET /api/v1/runs/{id}: ${result.runDetailMs.toFixed(1)} ms`);
   console.log(`GET …/series?name=loss (all ranks, ${result.seriesPoints} points): ${result.seriesAllRanksMs.toFixed(1)} ms (target < 200 ms)`);
   console.log(`GET …/series?name=loss&rank=0: ${result.seriesOneRankMs.toFixed(1)} ms (target < 200 ms)`);

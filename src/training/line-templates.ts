@@ -29,9 +29,9 @@ function isLetter(code: number): boolean {
 }
 
 /** The template text of the line last tokenized (only built for a template not seen before). */
-function templateText(line: string, count: number): string {
+function templateText(line: string, from: number, count: number): string {
   let template = '';
-  let last = 0;
+  let last = from;
   for (let index = 0; index < count; index++) {
     template += line.slice(last, tokenStarts[index]) + PLACEHOLDER;
     last = tokenEnds[index]!;
@@ -48,17 +48,31 @@ function templateText(line: string, count: number): string {
 let tokenKey = 0;
 let tokenCheck = 0;
 let tokenCount = 0;
+/** Whether the last tokenize() masked a `nan`/`inf` word: the signature gate can match those, so such a line is gated itself. */
+let tokenNonFinite = false;
+/** Whether the last tokenize() saw a `\r` (tqdm redraws: the extractors read those), and a ` NCCL ` word. */
+let tokenSawReturn = false;
+let tokenSawNccl = false;
 
-function tokenize(line: string): boolean {
+/** ASCII codes that may start a number token (digits, '.', '/') or a nan/inf word: one load instead of five comparisons per character. */
+const MAY_START_TOKEN = new Uint8Array(128);
+for (const code of [46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 110, 78, 105, 73]) MAY_START_TOKEN[code] = 1;
+// Not token starts, but noted on the way (one pass over the line): `\r`.
+MAY_START_TOKEN[13] = 1;
+
+function tokenize(line: string, from: number): boolean {
   let count = 0;
+  tokenNonFinite = false;
+  tokenSawReturn = false;
+  tokenSawNccl = false;
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   const length = line.length;
   let previous = 32;
-  for (let i = 0; i < length; i++) {
+  for (let i = from; i < length; i++) {
     const code = line.charCodeAt(i);
     // Fast path: plain text (not a digit, '.', '/', 'n', 'N', 'i', 'I') is hashed and passed.
-    if (!(code <= 57 && code >= 46) && code !== 110 && code !== 78 && code !== 105 && code !== 73) {
+    if (code >= 128 || MAY_START_TOKEN[code] === 0) {
       h1 = Math.imul(h1 ^ code, 16777619);
       h2 = (Math.imul(h2, 31) + code) | 0;
       previous = code;
@@ -75,7 +89,7 @@ function tokenize(line: string): boolean {
         continue;
       }
       start = i;
-      if ((previous === 45 || previous === 43) && i >= 1 && (i === 1 || !isDigit(line.charCodeAt(i - 2)) && !isLetter(line.charCodeAt(i - 2)))) start = i - 1;
+      if ((previous === 45 || previous === 43) && i > from && (i === from + 1 || !isDigit(line.charCodeAt(i - 2)) && !isLetter(line.charCodeAt(i - 2)))) start = i - 1;
       while (end < length && isDigit(line.charCodeAt(end))) end++;
       // Thousands: `7,034` (exactly three digits after the comma).
       while (end + 3 < length + 0 && line.charCodeAt(end) === 44 && isDigit(line.charCodeAt(end + 1)) && isDigit(line.charCodeAt(end + 2)) && isDigit(line.charCodeAt(end + 3)) && !isDigit(line.charCodeAt(end + 4))) end += 4;
@@ -95,15 +109,20 @@ function tokenize(line: string): boolean {
         }
       }
     } else if ((code === 110 || code === 78 || code === 105 || code === 73) && !isLetter(previous)) {
-      // nan / inf as whole words.
-      const word = line.slice(i, i + 3).toLowerCase();
-      if ((word === 'nan' || word === 'inf') && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
+      // nan / inf as whole words, any case (`| 0x20` lower-cases exactly these ASCII letters and no other code).
+      const c0 = code | 0x20;
+      const c1 = i + 2 < length ? line.charCodeAt(i + 1) | 0x20 : 0;
+      const c2 = i + 2 < length ? line.charCodeAt(i + 2) | 0x20 : 0;
+      if (((c0 === 110 && c1 === 97 && c2 === 110) || (c0 === 105 && c1 === 110 && c2 === 102)) && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
         start = i;
         end = i + 3;
-        if ((previous === 45 || previous === 43) && i >= 1) start = i - 1;
+        tokenNonFinite = true;
+        if ((previous === 45 || previous === 43) && i > from) start = i - 1;
       }
     }
     if (start === -1) {
+      if (code === 13) tokenSawReturn = true;
+      else if (code === 78 && previous === 32 && i > from && line.startsWith('NCCL ', i)) tokenSawNccl = true;
       h1 = Math.imul(h1 ^ code, 16777619);
       h2 = (Math.imul(h2, 31) + code) | 0;
       previous = code;
@@ -131,19 +150,81 @@ function tokenValue(line: string, index: number): number {
   const first = sign === 45 || sign === 43 ? line.charCodeAt(start + 1) : sign;
   if (first === 110 || first === 78) return Number.NaN;
   if (first === 105 || first === 73) return sign === 45 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  const text = line.slice(start, tokenEnds[index]);
+  const end = tokenEnds[index]!;
+  const fast = decimalValue(line, start, end);
+  if (!Number.isNaN(fast)) return fast;
+  const text = line.slice(start, end);
   return Number(text.indexOf(',') === -1 ? text : text.replace(/,/g, ''));
+}
+
+/** Exact powers of ten (every one up to 1e22 is a double exactly). */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * The value of a number token without building a string: digits (with `,` thousands), a fraction and
+ * an exponent. When the digits form an integer below 2^53 and the power of ten is at most 22, one
+ * multiplication or division of two exact doubles is correctly rounded, so this equals `Number(text)`
+ * (Clinger's fast path); otherwise it answers NaN and the caller parses the text.
+ */
+export function decimalValue(line: string, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  const sign = line.charCodeAt(i);
+  if (sign === 45 || sign === 43) {
+    negative = sign === 45;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let code = 0;
+  for (; i < end; i++) {
+    code = line.charCodeAt(i);
+    if (code >= 48 && code <= 57) {
+      mantissa = mantissa * 10 + (code - 48);
+      digits++;
+    } else if (code !== 44) break;
+  }
+  if (i < end && code === 46) {
+    for (i++; i < end; i++) {
+      code = line.charCodeAt(i);
+      if (code < 48 || code > 57) break;
+      mantissa = mantissa * 10 + (code - 48);
+      digits++;
+      scale--;
+    }
+  }
+  if (i < end) {
+    // Exponent: `e`/`E`, an optional sign, digits (the tokenizer guarantees the shape).
+    i++;
+    const expSign = line.charCodeAt(i);
+    let exponentNegative = false;
+    if (expSign === 45 || expSign === 43) {
+      exponentNegative = expSign === 45;
+      i++;
+    }
+    let exponent = 0;
+    for (; i < end && exponent < 1000; i++) exponent = exponent * 10 + (line.charCodeAt(i) - 48);
+    scale += exponentNegative ? -exponent : exponent;
+  }
+  if (digits === 0 || digits > 15 || scale > 22 || scale < -22) return Number.NaN;
+  const magnitude = scale >= 0 ? mantissa * POWERS_OF_TEN[scale]! : mantissa / POWERS_OF_TEN[-scale]!;
+  return negative ? -magnitude : magnitude;
 }
 
 function sameValue(a: number, b: number): boolean {
   return a === b || (Number.isNaN(a) && Number.isNaN(b)) || (Number.isFinite(a) && Math.abs(a - b) <= Math.abs(b) * 1e-12);
 }
 
-interface Plan {
+export interface Plan {
   /** Token index of the step, or -1. */
   stepToken: number;
   tokens: number[];
   names: string[];
+  /** Whether a line of the plan is progress (a value other than loss_scale/overflow). */
+  progress: boolean;
+  /** The caller's per-rank cache of the series the names go to (run-state.ts), so a line costs no map lookups. */
+  seriesByRank: Map<number, unknown[]>;
 }
 
 interface TemplateInfo {
@@ -155,7 +236,7 @@ interface TemplateInfo {
   seen: number;
   /** Lines whose values matched several tokens; past MAX_AMBIGUOUS the template stays on the extractors. */
   ambiguous: number;
-  /** Whether the template's words can match a failure signature (numbers play no part in the gate). */
+  /** Whether the template's words can match a failure signature (numbers play no part in the gate; `nan`/`inf` words do, and are gated per line). */
   mayMatch: boolean;
   /** Number tokens of the template and its second hash (guards against a collision of the first). */
   tokens: number;
@@ -205,13 +286,7 @@ function planFor(line: string, count: number, found: ExtractedMetrics): Plan | '
     tokens.push(index);
     names.push(name);
   }
-  return ambiguous ? 'ambiguous' : { stepToken, tokens, names };
-}
-
-function readPlan(line: string, plan: Plan): ExtractedMetrics {
-  const values: Array<[string, number]> = [];
-  for (let i = 0; i < plan.tokens.length; i++) values.push([plan.names[i]!, tokenValue(line, plan.tokens[i]!)]);
-  return { step: plan.stepToken === -1 ? undefined : tokenValue(line, plan.stepToken), values };
+  return ambiguous ? 'ambiguous' : { stepToken, tokens, names, progress: names.some((name) => name !== 'loss_scale' && name !== 'overflow'), seriesByRank: new Map() };
 }
 
 function samePlan(a: Plan, b: Plan): boolean {
@@ -222,34 +297,73 @@ function samePlan(a: Plan, b: Plan): boolean {
 export class LineTemplates {
   /** Template hash → info; the second hash and token count stored in the info make a collision negligible. */
   private readonly templates = new Map<number, TemplateInfo>();
+  /**
+   * Results of the last scan(), kept in fields so a line allocates nothing: either `plan` (the values
+   * are `planValues[0 … plan.tokens.length)` and the step `planStep`, NaN when the plan has none) or
+   * `metrics` (the extractors' answer), or neither (no metrics).
+   */
+  plan: Plan | undefined;
+  planStep = Number.NaN;
+  planValues = new Float64Array(16);
+  metrics: ExtractedMetrics | undefined;
+  /** False when the last scanned line has no ` NCCL ` (true: it may have one; ask the line). */
+  mayHaveNccl = true;
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
-    if (line.indexOf('\r') !== -1 || line.length > 2048) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-    if (!tokenize(line)) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+    const mayMatch = this.scan(line, 0);
+    if (this.plan === undefined) return { metrics: this.metrics, mayMatchSignature: mayMatch };
+    const values: Array<[string, number]> = [];
+    for (let i = 0; i < this.plan.tokens.length; i++) values.push([this.plan.names[i]!, this.planValues[i]!]);
+    return { metrics: { step: this.plan.stepToken === -1 ? undefined : this.planStep, values }, mayMatchSignature: mayMatch };
+  }
+
+  /**
+   * Reads `rawLine` from `from` on (past a `[rankN]: ` prefix, with no substring built for it) into
+   * `plan`/`planValues` or `metrics` (see there); returns whether a failure signature may match it.
+   */
+  scan(rawLine: string, from: number): boolean {
+    this.plan = undefined;
+    this.metrics = undefined;
+    this.mayHaveNccl = true;
+    if (rawLine.length - from > 2048 || !tokenize(rawLine, from)) return this.extractAll(rawLine, from);
+    this.mayHaveNccl = tokenSawNccl;
+    if (tokenSawReturn) return this.extractAll(rawLine, from);
     const count = tokenCount;
     let info = this.templates.get(tokenKey);
     if (info === undefined) {
-      if (this.templates.size >= MAX_TEMPLATES) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
-      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(line, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
+      if (this.templates.size >= MAX_TEMPLATES) return this.extractAll(rawLine, from);
+      const line = from === 0 ? rawLine : rawLine.slice(from);
+      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(rawLine, from, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
       this.templates.set(tokenKey, info);
     }
-    if (info.tokens !== count || info.check !== tokenCheck) return { metrics: extractMetrics(line), mayMatchSignature: mayMatchSignature(line) };
+    if (info.tokens !== count || info.check !== tokenCheck) return this.extractAll(rawLine, from);
     info.seen++;
+    const mayMatch = info.mayMatch || (tokenNonFinite && mayMatchSignature(from === 0 ? rawLine : rawLine.slice(from)));
     if (info.confirmed) {
-      if (info.plan === undefined) return { metrics: undefined, mayMatchSignature: info.mayMatch };
-      if (info.plan === 'slow') return { metrics: extractMetrics(line), mayMatchSignature: info.mayMatch };
-      return { metrics: readPlan(line, info.plan), mayMatchSignature: info.mayMatch };
+      const plan = info.plan;
+      if (plan === undefined) return mayMatch;
+      if (plan === 'slow') {
+        this.metrics = extractMetrics(from === 0 ? rawLine : rawLine.slice(from));
+        return mayMatch;
+      }
+      const tokens = plan.tokens;
+      if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
+      for (let i = 0; i < tokens.length; i++) this.planValues[i] = tokenValue(rawLine, tokens[i]!);
+      this.planStep = plan.stepToken === -1 ? Number.NaN : tokenValue(rawLine, plan.stepToken);
+      this.plan = plan;
+      return mayMatch;
     }
-    const found = extractMetrics(line);
-    const plan = found === undefined ? undefined : planFor(line, count, found);
+    const found = extractMetrics(from === 0 ? rawLine : rawLine.slice(from));
+    this.metrics = found;
+    const plan = found === undefined ? undefined : planFor(rawLine, count, found);
     if (plan === 'ambiguous') {
       info.seen--;
       if (++info.ambiguous >= MAX_AMBIGUOUS) {
         info.plan = 'slow';
         info.confirmed = true;
       }
-      return { metrics: found, mayMatchSignature: info.mayMatch };
+      return mayMatch;
     }
     if (info.seen === 1) info.plan = plan;
     else if (plan === undefined && info.plan === undefined) info.confirmed = info.seen >= EMPTY_CHECKS;
@@ -259,6 +373,13 @@ export class LineTemplates {
       info.plan = 'slow';
       info.confirmed = true;
     }
-    return { metrics: found, mayMatchSignature: info.mayMatch };
+    return mayMatch;
+  }
+
+  /** The slow path: the extractors and the signature gate on the whole line. */
+  private extractAll(rawLine: string, from: number): boolean {
+    const line = from === 0 ? rawLine : rawLine.slice(from);
+    this.metrics = extractMetrics(line);
+    return mayMatchSignature(line);
   }
 }

@@ -40,22 +40,38 @@ export interface LinePrefix {
 const GLOBAL_PREFIX = /^\[rank(\d{1,6})\]: ?/;
 const LOCAL_PREFIX = /^\[([A-Za-z_][A-Za-z_-]*?)(\d{1,4})\]:/;
 
+/**
+ * The length of a leading `[rankN]:` or `[rankN]: ` (PyTorch's global prefix), 0 when there is none.
+ * Read by hand: it prefixes most lines of a torchrun job, so the ingest path takes its rank
+ * (globalPrefixRank) and reads the rest in place, with no match array, object or substring per line.
+ */
+export function globalPrefixLength(line: string): number {
+  if (line.charCodeAt(0) !== 91 /* [ */ || !line.startsWith('[rank')) return 0;
+  let i = 5;
+  while (i < line.length && i < 12) {
+    const code = line.charCodeAt(i);
+    if (code < 48 || code > 57) break;
+    i++;
+  }
+  if (i > 5 && line.charCodeAt(i) === 93 /* ] */ && line.charCodeAt(i + 1) === 58 /* : */) return line.charCodeAt(i + 2) === 32 ? i + 3 : i + 2;
+  return 0;
+}
+
+/** The rank of a prefix that globalPrefixLength measured (`length` > 0). */
+export function globalPrefixRank(line: string, length: number): number {
+  let rank = 0;
+  for (let i = 5; i < length; i++) {
+    const code = line.charCodeAt(i);
+    if (code < 48 || code > 57) break;
+    rank = rank * 10 + code - 48;
+  }
+  return rank;
+}
+
 export function splitLinePrefix(line: string): LinePrefix | undefined {
   if (line.charCodeAt(0) !== 91 /* [ */) return undefined;
-  // `[rankN]:` by hand: it prefixes most lines of a torchrun job, so no regex match array per line.
-  if (line.startsWith('[rank')) {
-    let i = 5;
-    let rank = 0;
-    while (i < line.length && i < 12) {
-      const code = line.charCodeAt(i);
-      if (code < 48 || code > 57) break;
-      rank = rank * 10 + code - 48;
-      i++;
-    }
-    if (i > 5 && line.charCodeAt(i) === 93 /* ] */ && line.charCodeAt(i + 1) === 58 /* : */) {
-      return { kind: 'global', rank, rest: line.slice(line.charCodeAt(i + 2) === 32 ? i + 3 : i + 2) };
-    }
-  }
+  const length = globalPrefixLength(line);
+  if (length > 0) return { kind: 'global', rank: globalPrefixRank(line, length), rest: line.slice(length) };
   let match = GLOBAL_PREFIX.exec(line);
   if (match !== null) return { kind: 'global', rank: Number(match[1]), rest: line.slice(match[0].length) };
   match = LOCAL_PREFIX.exec(line);

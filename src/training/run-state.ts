@@ -6,8 +6,8 @@
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
 import { LineTemplates } from './line-templates.ts';
-import { globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
-import { RunSeries } from './series-store.ts';
+import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
+import { RunSeries, type PointSeries } from './series-store.ts';
 
 export interface Hit {
   signature: FailureSignature;
@@ -39,7 +39,9 @@ export class RankState {
   nodeRank: number | undefined;
   firstNs = 0n;
   lastNs = 0n;
-  lastLine = '';
+  /** The newest line is `lastBase` from `lastFrom` on (kept unsliced: most lines are never asked for). */
+  private lastBase = '';
+  private lastFrom = 0;
   lines = 0;
   errorLines = 0;
   readonly intervalsMs = new Float64Array(INTERVAL_SAMPLES);
@@ -61,16 +63,24 @@ export class RankState {
     this.rank = rank;
   }
 
-  noteLine(timeNs: bigint, line: string, isError: boolean): void {
+  /** The newest line (by log time) of the rank, without its `[rankN]:` prefix. */
+  get lastLine(): string {
+    return restOf(this.lastBase, this.lastFrom);
+  }
+
+  /** A line of the rank: `base` from `from` on. */
+  noteLine(timeNs: bigint, base: string, from: number, isError: boolean): void {
     if (this.lines === 0) {
       this.firstNs = timeNs;
       this.lastNs = timeNs;
-      this.lastLine = line;
+      this.lastBase = base;
+      this.lastFrom = from;
     } else {
       if (timeNs < this.firstNs) this.firstNs = timeNs;
       if (timeNs >= this.lastNs) {
         this.lastNs = timeNs;
-        this.lastLine = line;
+        this.lastBase = base;
+        this.lastFrom = from;
       }
     }
     // Every 4th interval is enough for a median, and spares a BigInt subtraction on the others.
@@ -191,53 +201,83 @@ export class RunState {
     if (this.firstNs === undefined || timeNs < this.firstNs) this.firstNs = timeNs;
     if (this.lastNs === undefined || timeNs > this.lastNs) this.lastNs = timeNs;
     let rank = labelRank;
-    let line = rawLine;
-    // The agent turns torchrun's `[defaultN]:` into a `local_rank` label when it can't tell the global
-    // rank; such a line is a local prefix already split off.
-    const localLabel = labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined;
-    const prefix = splitLinePrefix(rawLine) ?? (localLabel !== undefined ? { kind: 'local' as const, rank: localLabel, rest: rawLine } : undefined);
-    if (prefix !== undefined) {
-      line = prefix.rest;
-      if (rank === undefined) {
-        if (prefix.kind === 'global') rank = prefix.rank;
-        else if (nodeRank !== undefined && nodeRank > 0 && this.processesPerNode === undefined) {
-          if (this.pendingLocal.length < MAX_PENDING_LOCAL_LINES) {
-            this.pendingLocal.push({ labels, streamKey, host, nodeRank, timeNs, line: rawLine });
-            return;
-          }
-          this.resolvePendingLocal();
-          rank = globalRank(prefix.rank, nodeRank, this.processesPerNode);
-        } else rank = globalRank(prefix.rank, nodeRank, this.processesPerNode) ?? prefix.rank;
+    // The line is `base` from `from` on: past a `[rankN]: ` prefix it is read in place, and the
+    // substring is built only for what keeps it (a hit, the slow extractors).
+    let base = rawLine;
+    const from = globalPrefixLength(rawLine);
+    if (from > 0) {
+      rank ??= globalPrefixRank(rawLine, from);
+    } else {
+      // The agent turns torchrun's `[defaultN]:` into a `local_rank` label when it can't tell the global
+      // rank; such a line is a local prefix already split off.
+      const localLabel = labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined;
+      const prefix = splitLinePrefix(rawLine) ?? (localLabel !== undefined ? { kind: 'local' as const, rank: localLabel, rest: rawLine } : undefined);
+      if (prefix !== undefined) {
+        base = prefix.rest;
+        if (rank === undefined) {
+          if (prefix.kind === 'global') rank = prefix.rank;
+          else if (nodeRank !== undefined && nodeRank > 0 && this.processesPerNode === undefined) {
+            if (this.pendingLocal.length < MAX_PENDING_LOCAL_LINES) {
+              this.pendingLocal.push({ labels, streamKey, host, nodeRank, timeNs, line: rawLine });
+              return;
+            }
+            this.resolvePendingLocal();
+            rank = globalRank(prefix.rank, nodeRank, this.processesPerNode);
+          } else rank = globalRank(prefix.rank, nodeRank, this.processesPerNode) ?? prefix.rank;
+        }
       }
     }
     if (rank === undefined) {
-      this.addLauncherLine(labels, streamKey, host, nodeRank, timeNs, line);
+      this.addLauncherLine(labels, streamKey, host, nodeRank, timeNs, base);
       return;
     }
     const state = this.rankState(rank);
     if (host !== undefined) state.host = host;
     if (nodeRank !== undefined) state.nodeRank = nodeRank;
     // A rank that already exited and logs again was relaunched: a new attempt of the same run.
-    if (state.wrapperExitNs !== undefined && timeNs > state.wrapperExitNs + 1_000_000_000n && !line.startsWith('rankscope run:')) {
+    if (state.wrapperExitNs !== undefined && timeNs > state.wrapperExitNs + 1_000_000_000n && !base.startsWith('rankscope run:', from)) {
       // Unless an attempt (an elastic restart the launcher announced) already began around that exit.
       if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
       state.wrapperExitNs = undefined;
     }
     const level = labels.level ?? labels.detected_level;
-    state.noteLine(timeNs, line, level === 'error' || level === 'critical');
-    const nccl = line.indexOf(' NCCL ') === -1 ? undefined : ncclProcessPrefix(line);
+    state.noteLine(timeNs, base, from, level === 'error' || level === 'critical');
+    const templates = this.templates;
+    const mayMatch = templates.scan(base, from);
+    // The scan noted whether the line can hold ` NCCL ` (most lines are ruled out without another pass).
+    const nccl = !templates.mayHaveNccl || base.indexOf(' NCCL ', from) === -1 ? undefined : ncclProcessPrefix(restOf(base, from));
     if (nccl !== undefined) {
       state.pid = nccl.pid;
       this.pids.set(`${nccl.host}:${nccl.pid}`, rank);
       state.host ??= nccl.host;
-      const address = /Bootstrap : Using \w+:([\d.]+)|NET\/Socket : Using \[\d+\]\w+:([\d.]+)/.exec(line);
+      const address = /Bootstrap : Using \w+:([\d.]+)|NET\/Socket : Using \[\d+\]\w+:([\d.]+)/.exec(restOf(base, from));
       if (address !== null) {
         state.address = address[1] ?? address[2];
         this.addresses.set(state.address!, nccl.host);
       }
     }
-    const reading = this.templates.read(line);
-    const metrics = reading.metrics;
+    const plan = templates.plan;
+    if (plan !== undefined) {
+      // A known line shape: its values were read from their number tokens; the series are cached per plan and rank.
+      let series = plan.seriesByRank.get(rank) as Array<PointSeries | undefined> | undefined;
+      const hasStep = plan.stepToken !== -1;
+      if (series === undefined) {
+        series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
+        plan.seriesByRank.set(rank, series);
+      }
+      const step = hasStep ? templates.planStep : undefined;
+      const timeNumber = Number(timeNs);
+      const values = templates.planValues;
+      for (let i = 0; i < series.length; i++) {
+        const value = values[i]!;
+        series[i]?.addPoint(step, timeNumber, value);
+        if (!Number.isFinite(value) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
+          this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(step !== undefined ? { step: String(step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
+        }
+      }
+      if (plan.progress) state.noteProgress(timeNs, step);
+    }
+    const metrics = templates.metrics;
     if (metrics !== undefined) {
       const timeNumber = Number(timeNs);
       let progressed = false;
@@ -245,12 +285,13 @@ export class RunState {
         this.series.add(name, rank, metrics.step, timeNumber, value);
         if (name !== 'loss_scale' && name !== 'overflow') progressed = true;
         if ((name === 'loss' || name === 'eval_loss') && !Number.isFinite(value)) {
-          this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(metrics.step !== undefined ? { step: String(metrics.step) } : {}) } }, rank, state.host, timeNs, line, labels);
+          this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(metrics.step !== undefined ? { step: String(metrics.step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
         }
       }
       if (progressed) state.noteProgress(timeNs, metrics.step);
     }
-    if (!reading.mayMatchSignature) return;
+    if (!mayMatch) return;
+    const line = restOf(base, from);
     for (const hit of matchSignatures(line, true)) {
       if (hit.signature.role === 'exit' && (hit.signature.id === 'wrapper-exit-code' || hit.signature.id === 'wrapper-signal')) {
         state.exitCode = hit.fields.exitcode !== undefined ? Number(hit.fields.exitcode) : null;
@@ -409,6 +450,11 @@ export class RunState {
   currentAttempt(): Attempt {
     return this.attempts[this.attempts.length - 1] ?? { number: 1, startNs: this.firstNs ?? 0n, host: undefined };
   }
+}
+
+/** The text of a line read in place: `base` from `from` on. */
+function restOf(base: string, from: number): string {
+  return from === 0 ? base : base.slice(from);
 }
 
 /** A loss value that is NaN or infinite, read by the extractors. */

@@ -47,6 +47,15 @@ export class PointSeries {
     this.count++;
   }
 
+  /** A point of a line: on a step series only when the line had a step, else at its time. */
+  addPoint(step: number | undefined, timeNs: number, value: number): void {
+    if (this.axis === 'step') {
+      if (step !== undefined) this.add(step, value);
+    } else {
+      this.add(timeNs, value);
+    }
+  }
+
   /** Drops every other point (in x order, first kept) and keeps one new point in twice as many from now on. */
   private halve(): void {
     this.sort();
@@ -121,21 +130,25 @@ export class RunSeries {
 
   /** Adds a point; the series' axis is fixed by its first point (a step series ignores stepless points). */
   add(name: string, rank: number, step: number | undefined, timeNs: number, value: number): void {
+    this.seriesFor(name, rank, step !== undefined)?.addPoint(step, timeNs, value);
+  }
+
+  /**
+   * The series of `name` for `rank`, created (on the step axis when `hasStep`) if it is new; undefined
+   * past MAX_SERIES_NAMES_PER_RUN. Names are never removed, so a caller may keep the answer.
+   */
+  seriesFor(name: string, rank: number, hasStep: boolean): PointSeries | undefined {
     let ranks = this.byName.get(name);
     if (ranks === undefined) {
-      if (this.byName.size >= MAX_SERIES_NAMES_PER_RUN) return;
+      if (this.byName.size >= MAX_SERIES_NAMES_PER_RUN) return undefined;
       ranks = new Map();
       this.byName.set(name, ranks);
     }
     let series = ranks.get(rank);
     if (series === undefined) {
-      series = new PointSeries(step === undefined ? 'time' : 'step');
+      series = new PointSeries(hasStep ? 'step' : 'time');
       ranks.set(rank, series);
     }
-    if (series.axis === 'step') {
-      if (step !== undefined) series.add(step, value);
-    } else {
-      series.add(timeNs, value);
-    }
+    return series;
   }
 }

@@ -1,0 +1,122 @@
+// The run tracker's own CPU per ingested line, in process (no server): the generated 8-rank run
+// (bench/synthetic-log.ts) grouped into pushes of 5000 entries as the distributor hands them over,
+// fed to `RunTracker.ingest`. With `--base DIR` (a copy of an earlier `src/`, e.g.
+// `git archive <commit> src | tar -x -C DIR`) the two trackers run alternately on the same pushes,
+// the median of each is reported, and a digest of what each kept (series points, hits, ranks) must
+// agree: a faster tracker that answers differently is a regression, not a speed-up.
+//
+// Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--profile]
+
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { PushStream } from '../src/push/types.ts';
+import { trainingConfigSchema } from '../src/training/config.ts';
+import { RunTracker } from '../src/training/run-tracker.ts';
+import { generateTrainingLog, syntheticLabels } from './synthetic-log.ts';
+
+const BATCH_ENTRIES = 5000;
+
+type TrackerClass = typeof RunTracker;
+
+export function buildPushes(lines: number, seed = 5): PushStream[][] {
+  const pushes: PushStream[][] = [];
+  let current = new Map<string, PushStream>();
+  let count = 0;
+  for (const entry of generateTrainingLog({ seed, hosts: 2, ranksPerHost: 4, rareLineScale: 20, incidentEverySteps: 3000 })) {
+    const key = `${entry.host}/${entry.rank}`;
+    let stream = current.get(key);
+    if (stream === undefined) {
+      stream = { labels: syntheticLabels(entry), entries: [] };
+      current.set(key, stream);
+    }
+    // Decoded from bytes, as the push decoder hands lines over (flat strings, not the generator's concatenations).
+    stream.entries.push({ timestampNs: entry.timestampNs, line: Buffer.from(entry.line, 'utf8').toString('utf8') });
+    count++;
+    if (count % BATCH_ENTRIES === 0) {
+      pushes.push([...current.values()]);
+      current = new Map();
+    }
+    if (count >= lines) break;
+  }
+  if (current.size > 0) pushes.push([...current.values()]);
+  return pushes;
+}
+
+function cpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+/** Ingests every push into a fresh tracker; returns CPU seconds and a digest of the tracker's state. */
+export function measureTracker(Tracker: TrackerClass, pushes: PushStream[][]): { cpuSeconds: number; digest: string } {
+  const config = trainingConfigSchema.parse({});
+  const tracker = new Tracker({ config, now: () => 0 });
+  const started = cpuSeconds();
+  for (const push of pushes) tracker.ingest('bench', push, 0);
+  const cpu = cpuSeconds() - started;
+  const run = tracker.run('bench', 'train');
+  if (run === undefined) return { cpuSeconds: cpu, digest: 'no run' };
+  const parts: string[] = [];
+  for (const name of run.series.names()) {
+    for (const rank of run.series.ranksOf(name)) {
+      const points = run.series.get(name, rank)!.points(1e9);
+      let sum = 0;
+      for (const [x, value] of points) sum += x * 1e-6 + (Number.isFinite(value) ? value : 7);
+      parts.push(`${name}/${rank}:${points.length}:${sum.toPrecision(12)}`);
+    }
+  }
+  const hits = run.hits.map((hit) => `${hit.signature.id}@${hit.rank}@${hit.timeNs}@${JSON.stringify(hit.fields)}`).join('|');
+  const ranks = [...run.ranks.values()].map((rank) => `${rank.rank}:${rank.lines}:${rank.maxStep}:${rank.pid}:${rank.exitCode}`).join(',');
+  parts.push(`hits=${run.hits.length}:${hashText(hits)}`, `finishes=${run.finishes.length}`, `ranks=${ranks}`, `attempts=${run.attempts.length}`, `pids=${run.pids.size}`);
+  return { cpuSeconds: cpu, digest: parts.join('\n') };
+}
+
+function hashText(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return (hash >>> 0).toString(16);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { lines: { type: 'string', default: '400000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' } } });
+  const lines = Number(values.lines);
+  const pushes = buildPushes(lines);
+  const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + stream.entries.length, 0), 0);
+  const base = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/training/run-tracker.ts'))) as { RunTracker: TrackerClass }).RunTracker;
+  const current: number[] = [];
+  const before: number[] = [];
+  let digestNew = '';
+  let digestBase = '';
+  // One unmeasured round of each first: the JIT warms up on the same lines.
+  if (base !== undefined) measureTracker(base, pushes);
+  measureTracker(RunTracker, pushes);
+  for (let round = 0; round < Number(values.rounds); round++) {
+    if (base !== undefined) {
+      const measured = measureTracker(base, pushes);
+      before.push(measured.cpuSeconds);
+      digestBase = measured.digest;
+    }
+    const measured = measureTracker(RunTracker, pushes);
+    current.push(measured.cpuSeconds);
+    digestNew = measured.digest;
+  }
+  const perLineUs = (seconds: number) => ((seconds / total) * 1e6).toFixed(3);
+  console.log(`lines ${total}, pushes ${pushes.length}, rounds ${values.rounds}`);
+  console.log(`tracker: ${perLineUs(median(current))} µs CPU/line (runs: ${current.map((s) => s.toFixed(3)).join(', ')} s)`);
+  if (base !== undefined) {
+    console.log(`base:    ${perLineUs(median(before))} µs CPU/line (runs: ${before.map((s) => s.toFixed(3)).join(', ')} s)`);
+    console.log(`ratio new/base: ${(median(current) / median(before)).toFixed(3)}`);
+    console.log(`same state as base: ${digestNew === digestBase ? 'yes' : 'NO'}`);
+    if (digestNew !== digestBase) {
+      const a = digestBase.split('\n');
+      const b = digestNew.split('\n');
+      for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) console.log(`  base ${a[i]}\n  new  ${b[i]}`);
+      process.exitCode = 1;
+    }
+  }
+}
