@@ -68,6 +68,8 @@ export interface AppDependencies {
   promqlEngine?: PromqlEngine;
   /** Registers extra routes (the ruler's) and returns a hook to stop them on close. */
   plugins?: Array<(app: FastifyInstance) => Promise<(() => Promise<void>) | void>>;
+  /** Cluster mode: feeds pushes made durable on other replicas into the local tail hub; returns the detach. */
+  attachTail?: (publish: (tenant: string, streams: PushStream[]) => void) => () => void;
 }
 
 /** Listens and serves; on failure or close it closes the store it was given. */
@@ -78,6 +80,10 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
   const hub = new TailHub();
   const stopHooks: Array<() => Promise<void>> = [];
   try {
+    if (deps.attachTail !== undefined) {
+      const detach = deps.attachTail((tenant, streams) => hub.publish(tenant, streams));
+      stopHooks.push(async () => detach());
+    }
     const limits = config.limits;
 
     const metrics = new MetricsRegistry();

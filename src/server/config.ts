@@ -13,6 +13,7 @@ import { tsdbConfigSchema } from '../tsdb/config.ts';
 import { pushgatewayConfigSchema } from '../pushgateway/config.ts';
 import { scrapeConfigsSchema } from '../scrape/config.ts';
 import { byteSizeSchema, durationMsSchema } from '../config/config-values.ts';
+import { clusterConfigSchema } from '../cluster/config.ts';
 
 const durationMs = durationMsSchema;
 const sizeBytes = byteSizeSchema;
@@ -187,6 +188,8 @@ export const serverConfigSchema = z
     pushgateway: pushgatewayConfigSchema.prefault({}),
     /** Prometheus' scrape_configs (docs/config.md); scraped series go to the TSDB. */
     scrape_configs: scrapeConfigsSchema.default([]),
+    /** Cluster mode (docs/cluster.md): replicas over NATS JetStream and a shared object store. Off by default. */
+    cluster: clusterConfigSchema.prefault({}),
   })
   .strict()
   .refine((config) => config.auth.tokens_file === '' || config.auth_enabled, {

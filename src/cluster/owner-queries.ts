@@ -1,0 +1,115 @@
+// The owner's side of query-protocol.ts: answers requests for its partitions from the partition's
+// store. Part blocks go back as locations, head data inline, packed into frames that fit one NATS
+// payload; a head larger than a frame goes as several slices of its entries.
+
+import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { BlockRef, LogStore } from '../store/types.ts';
+import { encodeFrame, encodeInlineBlock, inlineBodyBytes, sliceBlockData, type PartitionRequest, type ReplyHeader, type WireBlockRef } from './query-protocol.ts';
+
+/** Room kept in each frame for the JSON header's framing and the NATS headers. */
+const FRAME_SLACK_BYTES = 16 * 1024;
+/** A ref's JSON beyond its stream labels (times, counts, location). */
+const REF_JSON_BYTES = 256;
+
+export const OWNER_HEADER = 'Rankscope-Owner';
+
+export function queryRequestSubject(subjectPrefix: string, partition: number): string {
+  return `${subjectPrefix}.${partition}`;
+}
+
+/** Serves one partition's queries until the returned subscription is unsubscribed. */
+export function serveOwnerQueries(connection: NatsConnection, subject: string, replicaId: string, store: LogStore, onError: (error: Error) => void): Subscription {
+  const frameBudgetBytes = Math.max(64 * 1024, (connection.info?.max_payload ?? 1024 * 1024) - FRAME_SLACK_BYTES);
+  return connection.subscribe(subject, {
+    callback: (error, message) => {
+      if (error !== null) return onError(error);
+      void answer(message, store, replicaId, frameBudgetBytes).catch((answerError: unknown) => onError(answerError as Error));
+    },
+  });
+}
+
+async function answer(message: Msg, store: LogStore, replicaId: string, frameBudgetBytes: number): Promise<void> {
+  const replyHeaders = headers();
+  replyHeaders.set(OWNER_HEADER, replicaId);
+  const send = (data: Uint8Array): void => {
+    message.respond(data, { headers: replyHeaders });
+  };
+  try {
+    const request = JSON.parse(message.string()) as PartitionRequest;
+    const startNs = BigInt(request.startNs);
+    const endNs = BigInt(request.endNs);
+    switch (request.op) {
+      case 'series':
+        send(encodeFrame({ kind: 'series', streams: await store.series(request.tenant, request.matchers, startNs, endNs) }));
+        break;
+      case 'labelNames':
+        send(encodeFrame({ kind: 'names', names: await store.labelNames(request.tenant, startNs, endNs, request.matchers) }));
+        break;
+      case 'labelValues':
+        send(encodeFrame({ kind: 'names', names: await store.labelValues(request.tenant, request.name, startNs, endNs, request.matchers) }));
+        break;
+      case 'stats':
+        send(encodeFrame({ kind: 'stats', stats: await store.stats(request.tenant, request.matchers, startNs, endNs) }));
+        break;
+      case 'selectBlocks': {
+        const refs = await store.selectBlocks({ tenant: request.tenant, matchers: request.matchers, startNs, endNs, ...(request.requiredLiterals === undefined ? {} : { requiredLiterals: request.requiredLiterals }) });
+        await sendBlocks(refs, frameBudgetBytes, send);
+        break;
+      }
+      default:
+        send(encodeFrame({ kind: 'error', message: `unknown request ${JSON.stringify((request as { op?: unknown }).op)}` }));
+    }
+  } catch (error) {
+    send(encodeFrame({ kind: 'error', message: (error as Error).message } satisfies ReplyHeader));
+  }
+  send(new Uint8Array(0));
+}
+
+async function sendBlocks(refs: BlockRef[], frameBudgetBytes: number, send: (data: Uint8Array) => void): Promise<void> {
+  let wireRefs: WireBlockRef[] = [];
+  let bodies: Buffer[] = [];
+  let frameBytes = 0;
+  const flush = (): void => {
+    if (wireRefs.length === 0) return;
+    send(encodeFrame({ kind: 'blocks', refs: wireRefs }, bodies));
+    wireRefs = [];
+    bodies = [];
+    frameBytes = 0;
+  };
+  const add = (ref: WireBlockRef, body: Buffer[], bodyBytes: number): void => {
+    const cost = REF_JSON_BYTES + JSON.stringify(ref.stream.labels).length + bodyBytes;
+    if (frameBytes + cost > frameBudgetBytes) flush();
+    wireRefs.push(ref);
+    bodies.push(...body);
+    frameBytes += cost;
+  };
+  for (const ref of refs) {
+    const meta = { stream: ref.stream, minTimeNs: String(ref.minTimeNs), maxTimeNs: String(ref.maxTimeNs), entryCount: ref.entryCount, rawBytes: ref.rawBytes };
+    if (ref.location !== undefined) {
+      add({ ...meta, location: ref.location }, [], 0);
+      continue;
+    }
+    const data = await ref.load();
+    const entries = data.timestampsNs.length;
+    if (entries === 0) continue;
+    const whole = encodeInlineBlock(data);
+    const bodyBytes = inlineBodyBytes(whole.inline);
+    const pieces = Math.ceil((bodyBytes + REF_JSON_BYTES) / (frameBudgetBytes / 2));
+    if (pieces <= 1) {
+      add({ ...meta, inline: whole.inline }, whole.body, bodyBytes);
+      continue;
+    }
+    const perPiece = Math.ceil(entries / pieces);
+    for (let from = 0; from < entries; from += perPiece) {
+      const slice = sliceBlockData(data, from, Math.min(entries, from + perPiece));
+      const encoded = encodeInlineBlock(slice);
+      const count = slice.timestampsNs.length;
+      add(
+        { stream: ref.stream, minTimeNs: String(slice.timestampsNs[0]!), maxTimeNs: String(slice.timestampsNs[count - 1]!), entryCount: count, rawBytes: slice.lines.length, inline: encoded.inline },
+        encoded.body,
+        inlineBodyBytes(encoded.inline),
+      );
+    }
+  }
+  flush();
+}
