@@ -18,6 +18,8 @@ export interface JetStreamWalOptions {
 }
 
 const NS_PER_MS = 1_000_000;
+/** Pull expiry; the idle heartbeat is half of it (the client's rule). 30 s, the default, took a minute to fail over. */
+const CONSUMER_EXPIRES_MS = 2000;
 
 export class JetStreamWal implements Wal {
   readonly maxPayloadBytes: number;
@@ -85,7 +87,9 @@ export class JetStreamWal implements Wal {
         opt_start_seq: Math.max(1, fromSeq),
       });
       if (stopped) return;
-      messages = await consumer.consume();
+      // Short pulls: a NATS node that dies under the consumer is noticed after two missed heartbeats
+      // (half the expiry each), and the ordered consumer recreates itself elsewhere.
+      messages = await consumer.consume({ expires: CONSUMER_EXPIRES_MS });
       if (stopped) messages.stop();
       for await (const message of messages) {
         if (stopped) break;
