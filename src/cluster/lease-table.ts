@@ -73,9 +73,10 @@ export class LeaseTable {
 
   /** Keys with a live entry under `prefix` (e.g. `member.`). */
   async liveKeys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(`${prefix}>`)) keys.push(key);
-    return keys;
+    // The listing may name a key twice when it is written while being listed.
+    const keys = new Set<string>();
+    for await (const key of await this.kv.keys(`${prefix}>`)) keys.add(key);
+    return [...keys];
   }
 
   /** Removes `key` whatever its state. */
