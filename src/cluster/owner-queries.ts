@@ -3,7 +3,7 @@
 // payload; a head larger than a frame goes as several slices of its entries.
 
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import type { BlockRef, LogStore } from '../store/types.ts';
+import type { BlockData, BlockRef, LogStore, RequiredLiteral } from '../store/types.ts';
 import { encodeFrame, encodeInlineBlock, inlineBodyBytes, sliceBlockData, type PartitionRequest, type ReplyHeader, type WireBlockRef } from './query-protocol.ts';
 
 /** Room kept in each frame for the JSON header's framing and the NATS headers. */
@@ -53,7 +53,7 @@ async function answer(message: Msg, store: LogStore, replicaId: string, frameBud
         break;
       case 'selectBlocks': {
         const refs = await store.selectBlocks({ tenant: request.tenant, matchers: request.matchers, startNs, endNs, ...(request.requiredLiterals === undefined ? {} : { requiredLiterals: request.requiredLiterals }) });
-        await sendBlocks(refs, frameBudgetBytes, send);
+        await sendBlocks(refs, request.requiredLiterals ?? [], frameBudgetBytes, send);
         break;
       }
       default:
@@ -65,7 +65,7 @@ async function answer(message: Msg, store: LogStore, replicaId: string, frameBud
   send(new Uint8Array(0));
 }
 
-async function sendBlocks(refs: BlockRef[], frameBudgetBytes: number, send: (data: Uint8Array) => void): Promise<void> {
+async function sendBlocks(refs: BlockRef[], literals: RequiredLiteral[], frameBudgetBytes: number, send: (data: Uint8Array) => void): Promise<void> {
   let wireRefs: WireBlockRef[] = [];
   let bodies: Buffer[] = [];
   let frameBytes = 0;
@@ -89,14 +89,15 @@ async function sendBlocks(refs: BlockRef[], frameBudgetBytes: number, send: (dat
       add({ ...meta, location: ref.location }, [], 0);
       continue;
     }
-    const data = await ref.load();
+    // Head data has no token filter to skip it by: ship only the lines that can match instead.
+    const data = keepLinesWith(await ref.load(), literals);
     const entries = data.timestampsNs.length;
     if (entries === 0) continue;
     const whole = encodeInlineBlock(data);
     const bodyBytes = inlineBodyBytes(whole.inline);
     const pieces = Math.ceil((bodyBytes + REF_JSON_BYTES) / (frameBudgetBytes / 2));
     if (pieces <= 1) {
-      add({ ...meta, inline: whole.inline }, whole.body, bodyBytes);
+      add({ ...meta, entryCount: entries, rawBytes: data.lines.length, inline: whole.inline }, whole.body, bodyBytes);
       continue;
     }
     const perPiece = Math.ceil(entries / pieces);
@@ -112,4 +113,44 @@ async function sendBlocks(refs: BlockRef[], frameBudgetBytes: number, send: (dat
     }
   }
   flush();
+}
+
+/**
+ * The entries whose line holds every required literal (the query drops the others anyway). Measured
+ * on a needle query over 6 MB of heads: the inline answer shrank to the matching lines.
+ */
+export function keepLinesWith(data: BlockData, literals: readonly RequiredLiteral[]): BlockData {
+  const needles = literals.filter((literal) => literal.literal.length > 0);
+  if (needles.length === 0) return data;
+  const sensitive = needles.filter((literal) => !literal.caseInsensitive).map((literal) => Buffer.from(literal.literal, 'utf8'));
+  const insensitive = needles.filter((literal) => literal.caseInsensitive).map((literal) => literal.literal.toLowerCase());
+  const kept: number[] = [];
+  let start = 0;
+  for (let i = 0; i < data.lineEnds.length; i++) {
+    const end = data.lineEnds[i]!;
+    const line = data.lines.subarray(start, end);
+    let matches = sensitive.every((needle) => line.indexOf(needle) >= 0);
+    if (matches && insensitive.length > 0) {
+      const lower = line.toString('utf8').toLowerCase();
+      matches = insensitive.every((needle) => lower.includes(needle));
+    }
+    if (matches) kept.push(i);
+    start = end;
+  }
+  if (kept.length === data.lineEnds.length) return data;
+  const lineEnds = new Uint32Array(kept.length);
+  const timestampsNs = new BigInt64Array(kept.length);
+  const pieces: Buffer[] = [];
+  let offset = 0;
+  kept.forEach((index, k) => {
+    const lineStart = index === 0 ? 0 : data.lineEnds[index - 1]!;
+    const piece = data.lines.subarray(lineStart, data.lineEnds[index]!);
+    pieces.push(piece);
+    offset += piece.length;
+    lineEnds[k] = offset;
+    timestampsNs[k] = data.timestampsNs[index]!;
+  });
+  const filtered: BlockData = { stream: data.stream, timestampsNs, lines: Buffer.concat(pieces, offset), lineEnds };
+  if (data.structuredMetadata !== undefined) filtered.structuredMetadata = kept.map((index) => data.structuredMetadata![index]);
+  return filtered;
 }
