@@ -58,7 +58,13 @@ export class ClusterLogStore implements LogStore {
     if (this.closed) throw new ClusterUnavailableError('replica is shutting down');
     const { wal, connection } = this.options;
     const batches = encodePushBatches(tenant, streams, this.options.partitions, wal.maxPayloadBytes);
-    await Promise.all(batches.map((batch) => wal.append(batch.partition, batch.messageId, batch.payload)));
+    try {
+      await Promise.all(batches.map((batch) => wal.append(batch.partition, batch.messageId, batch.payload)));
+    } catch (error) {
+      // Some batches may be stored: a retry of the same push has the same message ids, so JetStream
+      // stores each batch once.
+      throw new ClusterUnavailableError(`the cluster WAL did not acknowledge the push (${(error as Error).message}); retry it`);
+    }
     // Durable now: other replicas' live tails get it over core NATS (best effort, like a local tail).
     const origin = headers();
     origin.set(OWNER_HEADER, this.options.replicaId);
