@@ -239,6 +239,11 @@ export class ClusterNode {
         commitIntervalMs: config.commit_interval,
         holdsLease: () => this.holds(owned),
         onError: (error) => log.error(`cluster: partition ${partition}: ${error.message}`),
+        onReadFailed: (error) => {
+          // Give the partition up (its lease too, so another replica retries from the manifest).
+          log.error(`cluster: partition ${partition}: reading the WAL failed, giving the partition up: ${error.message}`);
+          void this.stopPartition(partition, false).then(() => this.leases.release(owned.lease).catch(() => undefined));
+        },
       });
       owned.owner = owner;
       await owner.caughtUp();

@@ -29,6 +29,8 @@ export interface PartitionOwnerOptions {
   /** Whether the lease is still ours; a manifest is written only while it is. */
   holdsLease(): boolean;
   onError(error: Error): void;
+  /** The WAL reader stopped on an error (the head no longer follows the WAL): the partition must be given up. */
+  onReadFailed(error: Error): void;
 }
 
 export class PartitionOwner {
@@ -71,7 +73,7 @@ export class PartitionOwner {
     });
     const owner = new PartitionOwner(options, store, manifest?.committedSeq ?? 0);
     owner.catchUpToSeq = await options.wal.lastSeq(options.partition);
-    owner.reader = options.wal.read(options.partition, owner.committedSeq + 1, (batch) => owner.apply(batch), options.onError);
+    owner.reader = options.wal.read(options.partition, owner.committedSeq + 1, (batch) => owner.apply(batch), options.onReadFailed);
     owner.timers.push(setInterval(() => void owner.commit().catch((error: unknown) => options.onError(error as Error)), options.commitIntervalMs).unref());
     return owner;
   }
