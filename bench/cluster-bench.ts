@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import { encodePushBody } from '../src/agent/push-encoder.ts';
 import type { PushStream } from '../src/push/types.ts';
 import { JetStreamWal } from '../src/cluster/jetstream-wal.ts';
@@ -120,6 +121,28 @@ interface ModeResult {
   cpuSeconds: number;
   needleMs: number;
   metricMs: number;
+  /** The same queries after POST /flush: the data read from parts in the object store. */
+  partsNeedleMs: number;
+  partsMetricMs: number;
+}
+
+const PARTITIONS = 6;
+
+/** Waits until every partition has an owner and every replica owns some, so ingest does not race the start-up hand-overs. */
+async function waitForBalance(natsUrls: string[], name: string, replicaCount: number): Promise<void> {
+  const connection = await connect({ servers: natsUrls });
+  try {
+    const kv = await new Kvm(connection).open(`${name}-leases`);
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+      const holders = await Promise.all(Array.from({ length: PARTITIONS }, async (_, p) => (await kv.get(`partition.${p}`))?.string() ?? ''));
+      const distinct = new Set(holders.filter((holder) => holder !== ''));
+      if (holders.every((holder) => holder !== '') && distinct.size === replicaCount) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`${name}: partitions not spread over ${replicaCount} replicas`);
+  } finally {
+    await connection.close();
+  }
 }
 
 async function runMode(mode: string, replicaCount: number, data: Dataset, natsUrls: string[] | undefined, natsPid: number | undefined): Promise<ModeResult> {
@@ -130,12 +153,13 @@ async function runMode(mode: string, replicaCount: number, data: Dataset, natsUr
       const config = join(dir, `replica-${i}.yaml`);
       const lines = ['ui: { enabled: false }', 'training: { enabled: false }', 'ruler: { enabled: false }', 'tsdb: { enabled: false }', 'limits: { ingestion_rate_mb: 10000, ingestion_burst_size_mb: 10000 }'];
       if (natsUrls !== undefined) {
-        lines.push('cluster:', '  enabled: true', `  nats_urls: ${JSON.stringify(natsUrls)}`, `  name: bench${replicaCount}`, `  replica_id: replica-${i}`, '  partitions: 6', `  shared_directory: ${JSON.stringify(join(dir, 'shared'))}`);
+        lines.push('cluster:', '  enabled: true', `  nats_urls: ${JSON.stringify(natsUrls)}`, `  name: bench${replicaCount}`, `  replica_id: replica-${i}`, `  partitions: ${PARTITIONS}`, `  shared_directory: ${JSON.stringify(join(dir, 'shared'))}`);
       }
       writeFileSync(config, lines.join('\n') + '\n');
       servers.push(await startServerChild(repoRoot, join(dir, `replica-${i}`), config));
     }
     const urls = servers.map((server) => server.url);
+    if (natsUrls !== undefined) await waitForBalance(natsUrls, `bench${replicaCount}`, replicaCount);
     const pids = [...servers.map((server) => server.pid), ...(natsPid === undefined ? [] : [natsPid])];
     const cpu = (): number => pids.reduce((sum, pid) => sum + (readProcessUsage(pid)?.cpuSeconds ?? 0), 0);
     const cpuBefore = cpu();
@@ -151,8 +175,11 @@ async function runMode(mode: string, replicaCount: number, data: Dataset, natsUr
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const visibleSeconds = (performance.now() - started) / 1000;
+    console.error(`${mode}: ingest ${ingestSeconds.toFixed(1)} s, all visible after ${visibleSeconds.toFixed(1)} s; querying`);
     const { needleMs, metricMs } = await queryLatencies(urls, data);
-    return { mode, ingestSeconds, visibleSeconds, cpuSeconds, needleMs, metricMs };
+    await Promise.all(urls.map(async (url) => (await fetch(`${url}/flush`, { method: 'POST' })).arrayBuffer()));
+    const parts = await queryLatencies(urls, data);
+    return { mode, ingestSeconds, visibleSeconds, cpuSeconds, needleMs, metricMs, partsNeedleMs: parts.needleMs, partsMetricMs: parts.metricMs };
   } finally {
     for (const server of servers) await server.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -217,11 +244,11 @@ try {
 }
 const reference = results[0]!;
 const rawMb = data.rawBytes / MB;
-console.log('\n| mode | ingest MB/s (ack) | ratio | MB per CPU-second | ratio | all visible after | needle query | metric query |');
+console.log('\n| mode | ingest MB/s (ack) | ratio | MB per CPU-second | ratio | all visible after | needle query (heads / parts) | metric query (heads / parts) |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const result of results) {
   console.log(
-    `| ${result.mode} | ${(rawMb / result.ingestSeconds).toFixed(1)} | ${(reference.ingestSeconds / result.ingestSeconds).toFixed(2)}x | ${(rawMb / result.cpuSeconds).toFixed(1)} | ${(reference.cpuSeconds / result.cpuSeconds).toFixed(2)}x | ${result.visibleSeconds.toFixed(1)} s | ${result.needleMs.toFixed(0)} ms | ${result.metricMs.toFixed(0)} ms |`,
+    `| ${result.mode} | ${(rawMb / result.ingestSeconds).toFixed(1)} | ${(reference.ingestSeconds / result.ingestSeconds).toFixed(2)}x | ${(rawMb / result.cpuSeconds).toFixed(1)} | ${(reference.cpuSeconds / result.cpuSeconds).toFixed(2)}x | ${result.visibleSeconds.toFixed(1)} s | ${result.needleMs.toFixed(0)} / ${result.partsNeedleMs.toFixed(0)} ms | ${result.metricMs.toFixed(0)} / ${result.partsMetricMs.toFixed(0)} ms |`,
   );
 }
 console.log('\n| max_payload | batch | publish latency (sequential, median) | throughput (8 in flight) | batches/s |');
