@@ -68,8 +68,10 @@ export interface AppDependencies {
   promqlEngine?: PromqlEngine;
   /** Registers extra routes (the ruler's) and returns a hook to stop them on close. */
   plugins?: Array<(app: FastifyInstance) => Promise<(() => Promise<void>) | void>>;
-  /** Cluster mode: feeds pushes made durable on other replicas into the local tail hub; returns the detach. */
+  /** Cluster mode: feeds pushes made durable on other replicas into the local tail hub and run tracker; returns the detach. */
   attachTail?: (publish: (tenant: string, streams: PushStream[]) => void) => () => void;
+  /** Cluster mode: whether this replica writes the run tracker's hang events (one replica per cluster does). */
+  writesTrainingEvents?: () => boolean;
 }
 
 /** Listens and serves; on failure or close it closes the store it was given. */
@@ -80,10 +82,6 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
   const hub = new TailHub();
   const stopHooks: Array<() => Promise<void>> = [];
   try {
-    if (deps.attachTail !== undefined) {
-      const detach = deps.attachTail((tenant, streams) => hub.publish(tenant, streams));
-      stopHooks.push(async () => detach());
-    }
     const limits = config.limits;
 
     const metrics = new MetricsRegistry();
@@ -132,8 +130,21 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     // Training runs are tracked as pushes become durable, rebuilt from the store on start, and write
     // hang events back into the store for the ruler (src/training/run-tracker.ts).
     const tracker = config.training.enabled
-      ? new RunTracker({ config: config.training, emit: (tenant, streams) => store.append(tenant, streams), tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json') })
+      ? new RunTracker({
+          config: config.training,
+          emit: async (tenant, streams) => {
+            if (deps.writesTrainingEvents?.() ?? true) await store.append(tenant, streams);
+          },
+          tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json'),
+        })
       : undefined;
+    if (deps.attachTail !== undefined) {
+      const detach = deps.attachTail((tenant, streams) => {
+        hub.publish(tenant, streams);
+        tracker?.ingest(tenant, streams, Date.now());
+      });
+      stopHooks.push(async () => detach());
+    }
     if (tracker !== undefined) {
       await tracker.rebuild(store);
       tracker.start();

@@ -59,6 +59,8 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     }
   }
   let ruler: Ruler | undefined;
+  // Every replica tracks runs from all pushes (its own and the tail fan-out); one writes hang events.
+  if (cluster !== undefined && config.training.enabled) cluster.runUnderLease('training-events', async () => async () => undefined);
   return startApp(config, {
     store,
     ...(tsdb === undefined ? {} : { tsdb, promqlEngine: createPromqlApiEngine(tsdb, { timeoutMs: config.limits.query_timeout }) }),
@@ -67,7 +69,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     formatQuery: (text: string) => formatQuery(text),
     compileTailFilter,
     extraMetrics: () => ruler?.metricsText() ?? '',
-    ...(cluster === undefined ? {} : { attachTail: (publish) => cluster.attachTail(publish) }),
+    ...(cluster === undefined ? {} : { attachTail: (publish) => cluster.attachTail(publish), writesTrainingEvents: () => cluster.runsSingleton('training-events') }),
     plugins: [
       async (app) => {
         const rulerOptions = () => ({

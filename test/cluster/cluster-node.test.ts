@@ -42,7 +42,6 @@ describe('cluster mode, three replicas in one process', () => {
       server: { listen: '127.0.0.1:0' },
       store: { data_dir: join(dir, `replica-${index}`) },
       ui: { enabled: false },
-      training: { enabled: false },
       ruler: { rules_dir: join(dir, 'rules'), evaluation_interval: '1s', resend_delay: '1s', alertmanager_url: `http://127.0.0.1:${port}`, external_labels: { replica: String(index) } },
       cluster: { enabled: true, nats_urls: nats.urls, replica_id: `replica-${index}`, partitions: 4, lease_ttl: '2s', commit_interval: '1s', shared_directory: join(dir, 'shared') },
     });
@@ -105,6 +104,16 @@ describe('cluster mode, three replicas in one process', () => {
       assert.deepEqual(received, ['pushed to C'], 'the line arrives once');
     } finally {
       socket.close();
+    }
+  });
+
+  test('every replica tracks a training run whose lines were pushed to another replica', async () => {
+    await push(replicas[2]!.url, { job: 'train', run_id: 'cluster-run', rank: '0' }, ['step 1/100 loss 2.5', 'step 2/100 loss 2.4']);
+    for (const replica of replicas) {
+      await pollUntil('the run on every replica', async () => {
+        const body = (await (await fetch(`${replica.url}/api/v1/runs`)).json()) as { runs: Array<{ id: string }> };
+        return body.runs.some((run) => run.id === 'cluster-run') ? true : undefined;
+      }, { timeoutMs: 5000 });
     }
   });
 
