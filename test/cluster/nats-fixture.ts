@@ -15,6 +15,8 @@ export interface NatsNode {
   child: ChildProcess;
   log(): string;
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** Starts the node again (same config, ports and store directory) after a kill. */
+  restart(): Promise<void>;
 }
 
 export interface NatsCluster {
@@ -43,24 +45,35 @@ export async function startNats(directory: string, nodeCount: 1 | 3, maxPayloadB
     }
     const configFile = join(directory, `${name}.conf`);
     writeFileSync(configFile, lines.join('\n') + '\n');
-    const child = spawn(NATS_SERVER, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const append = (chunk: Buffer): void => {
       log = (log + chunk.toString()).slice(-20_000);
     };
-    child.stdout!.on('data', append);
-    child.stderr!.on('data', append);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    nodes.push({
+    const launch = (): { child: ChildProcess; exited: Promise<void> } => {
+      const child = spawn(NATS_SERVER, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', append);
+      child.stderr!.on('data', append);
+      return { child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
+    };
+    let running = launch();
+    const monitorPort = ports[i]!.monitor;
+    const node: NatsNode = {
       name,
       url: `nats://127.0.0.1:${ports[i]!.client}`,
-      child,
+      child: running.child,
       log: () => log,
       kill: async (signal) => {
+        const { child, exited } = running;
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
         await exited;
       },
-    });
+      restart: async () => {
+        running = launch();
+        node.child = running.child;
+        await waitHealthy(monitorPort, () => log);
+      },
+    };
+    nodes.push(node);
   }
   const cluster: NatsCluster = {
     nodes,
@@ -71,18 +84,22 @@ export async function startNats(directory: string, nodeCount: 1 | 3, maxPayloadB
   };
   try {
     for (let i = 0; i < nodeCount; i++) {
-      await pollUntil(
-        `nats-server ${nodes[i]!.name} with JetStream`,
-        async () => {
-          const response = await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`);
-          return response.ok ? true : undefined;
-        },
-        { timeoutMs: 20_000, intervalMs: 100, context: () => nodes[i]!.log() },
-      );
+      await waitHealthy(ports[i]!.monitor, () => nodes[i]!.log());
     }
   } catch (error) {
     await cluster.stop();
     throw error;
   }
   return cluster;
+}
+
+async function waitHealthy(monitorPort: number, log: () => string): Promise<void> {
+  await pollUntil(
+    `nats-server on monitor port ${monitorPort} with JetStream`,
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${monitorPort}/healthz`);
+      return response.ok ? true : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, context: log },
+  );
 }
