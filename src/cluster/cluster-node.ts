@@ -248,7 +248,8 @@ export class ClusterNode {
       owned.owner = owner;
       await owner.caughtUp();
       if (owned.releasing) return;
-      owned.subscription = serveOwnerQueries(this.connection, queryRequestSubject(this.querySubjectPrefix, partition), this.replicaId, owner.store, (error) =>
+      const readBarrier = (): Promise<void> => owner.readBarrier(Date.now() + config.request_timeout / 2);
+      owned.subscription = serveOwnerQueries(this.connection, queryRequestSubject(this.querySubjectPrefix, partition), this.replicaId, owner.store, readBarrier, (error) =>
         log.error(`cluster: partition ${partition} query: ${error.message}`),
       );
       log.info(`cluster: owning partition ${partition} from sequence ${owner.appliedSequence}`);

@@ -5,7 +5,7 @@
 // node serving them goes away.
 
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Wal, WalAck, WalBatch, WalReader } from './wal.ts';
 
 export interface JetStreamWalOptions {
@@ -80,8 +80,11 @@ export class JetStreamWal implements Wal {
   read(partition: number, fromSeq: number, handle: (batch: WalBatch) => Promise<void>, onError: (error: Error) => void): WalReader {
     let messages: ConsumerMessages | undefined;
     let stopped = false;
+    let consumer: Consumer | undefined;
+    // The last batch the handler finished, by the consumer that delivered it and its delivery count.
+    let handled = { consumer: '', deliverySeq: 0 };
     const running = (async () => {
-      const consumer = await this.js.consumers.get(this.options.streamName, {
+      consumer = await this.js.consumers.get(this.options.streamName, {
         filter_subjects: this.subject(partition),
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: Math.max(1, fromSeq),
@@ -94,6 +97,7 @@ export class JetStreamWal implements Wal {
       for await (const message of messages) {
         if (stopped) break;
         await handle({ seq: message.seq, partition, payload: message.data });
+        handled = { consumer: message.info.consumer, deliverySeq: message.info.deliverySequence };
       }
     })().catch((error: unknown) => {
       if (!stopped) onError(error instanceof Error ? error : new Error(String(error)));
@@ -103,6 +107,16 @@ export class JetStreamWal implements Wal {
         stopped = true;
         messages?.stop();
         await running;
+      },
+      caughtUp: async () => {
+        // The ordered consumer's info is the consumer it runs on now (it is recreated after a
+        // failure, counting deliveries from 1 again). A filtered consumer's delivered stream
+        // sequence also moves over other partitions' batches, so deliveries are compared instead.
+        if (consumer === undefined) return false;
+        const info = await consumer.info();
+        if (info.num_pending > 0) return false;
+        if (info.delivered.consumer_seq === 0) return true;
+        return handled.consumer === info.name && handled.deliverySeq >= info.delivered.consumer_seq;
       },
     };
   }

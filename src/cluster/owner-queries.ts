@@ -18,17 +18,17 @@ export function queryRequestSubject(subjectPrefix: string, partition: number): s
 }
 
 /** Serves one partition's queries until the returned subscription is unsubscribed. */
-export function serveOwnerQueries(connection: NatsConnection, subject: string, replicaId: string, store: LogStore, onError: (error: Error) => void): Subscription {
+export function serveOwnerQueries(connection: NatsConnection, subject: string, replicaId: string, store: LogStore, readBarrier: () => Promise<void>, onError: (error: Error) => void): Subscription {
   const frameBudgetBytes = Math.max(64 * 1024, (connection.info?.max_payload ?? 1024 * 1024) - FRAME_SLACK_BYTES);
   return connection.subscribe(subject, {
     callback: (error, message) => {
       if (error !== null) return onError(error);
-      void answer(message, store, replicaId, frameBudgetBytes).catch((answerError: unknown) => onError(answerError as Error));
+      void answer(message, store, replicaId, frameBudgetBytes, readBarrier).catch((answerError: unknown) => onError(answerError as Error));
     },
   });
 }
 
-async function answer(message: Msg, store: LogStore, replicaId: string, frameBudgetBytes: number): Promise<void> {
+async function answer(message: Msg, store: LogStore, replicaId: string, frameBudgetBytes: number, readBarrier: () => Promise<void>): Promise<void> {
   const replyHeaders = headers();
   replyHeaders.set(OWNER_HEADER, replicaId);
   const send = (data: Uint8Array): void => {
@@ -36,6 +36,8 @@ async function answer(message: Msg, store: LogStore, replicaId: string, frameBud
   };
   try {
     const request = JSON.parse(message.string()) as PartitionRequest;
+    // Every push acknowledged before this query is applied before it is answered.
+    await readBarrier();
     const startNs = BigInt(request.startNs);
     const endNs = BigInt(request.endNs);
     switch (request.op) {

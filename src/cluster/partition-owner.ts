@@ -33,6 +33,9 @@ export interface PartitionOwnerOptions {
   onReadFailed(error: Error): void;
 }
 
+/** How often a read barrier looks again while the owner applies what it was handed. */
+const BARRIER_POLL_MS = 2;
+
 export class PartitionOwner {
   readonly partition: number;
   private appliedSeq: number;
@@ -89,6 +92,24 @@ export class PartitionOwner {
     await this.store.append(tenant, streams);
     this.appliedSeq = batch.seq;
     if (this.appliedSeq >= this.catchUpToSeq) for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Resolves once every batch the WAL acknowledged before this call is applied (a read barrier: a
+   * query answered after it sees every push acknowledged before the query). Throws at the deadline.
+   */
+  async readBarrier(deadlineMs: number): Promise<void> {
+    let lastError: Error | undefined;
+    for (;;) {
+      try {
+        if (await this.reader!.caughtUp()) return;
+      } catch (error) {
+        lastError = error as Error;
+      }
+      if (this.stopped) throw new Error(`partition ${this.partition} is being handed over`);
+      if (Date.now() >= deadlineMs) throw new Error(`partition ${this.partition} did not catch up with the WAL in time${lastError === undefined ? '' : ` (${lastError.message})`}`);
+      await new Promise((resolve) => setTimeout(resolve, BARRIER_POLL_MS));
+    }
   }
 
   /** Resolves once the owner holds everything the WAL held for the partition when it took over. */

@@ -19,6 +19,11 @@ export interface WalBatch {
 export interface WalReader {
   /** Stops delivering; resolves when no handler call is running any more. */
   stop(): Promise<void>;
+  /**
+   * Whether the handler has finished every batch of the partition the log holds now. A read barrier
+   * asks until it is true: then every batch acknowledged before the question is applied.
+   */
+  caughtUp(): Promise<boolean>;
 }
 
 export interface Wal {

@@ -87,6 +87,14 @@ describe('cluster mode, three replicas in one process', () => {
     assert.deepEqual((labels as { data: string[] }).data, ['0', '1', '2', '3', '4', '5', '6'].filter((rank) => [0, 10, 20, 30, 40].some((i) => String(i % 7) === rank)));
   });
 
+  test('a push acknowledged by one replica is in the next query on another, without waiting (read barrier)', async () => {
+    for (let i = 0; i < 30; i++) {
+      await push(replicas[i % 3]!.url, { job: 'ryw', rank: String(i % 5) }, [`ryw line ${i}`]);
+      const lines = await queryLines(replicas[(i + 1) % 3]!.url, `{job="ryw"} |= "ryw line ${i}"`);
+      assert.deepEqual(lines, [`ryw line ${i}`], `line ${i} pushed to replica ${i % 3}, read on replica ${(i + 1) % 3}`);
+    }
+  });
+
   test('a live tail on replica A sees a line pushed to replica C within 1 s', async () => {
     const socket = new WebSocket(`${replicas[0]!.url.replace(/^http/, 'ws')}/loki/api/v1/tail?${new URLSearchParams({ query: '{job="tail"}' })}`);
     const received: string[] = [];

@@ -63,6 +63,32 @@ test('a reader gets one partition from a sequence on, in order, one batch at a t
   assert.equal(overlapped, false);
 });
 
+test('caughtUp is false while a batch is pending or in the handler, true once every batch is handled (the read barrier)', async () => {
+  let release: (() => void) | undefined;
+  let handled = 0;
+  const reader = wal.read(5, 1, async () => {
+    await new Promise<void>((resolve) => (release = resolve));
+    handled++;
+  }, (error) => assert.fail(error));
+  try {
+    await pollUntil('the reader consuming', async () => ((await reader.caughtUp()) ? true : undefined), { timeoutMs: 10_000 });
+    await wal.append(5, 'barrier-1', bytes('held in the handler'));
+    // Delivered (or about to be) but not handled: not caught up, however often we ask.
+    for (let i = 0; i < 5; i++) assert.equal(await reader.caughtUp(), false);
+    await pollUntil('the batch in the handler', async () => (release !== undefined ? true : undefined), { timeoutMs: 10_000 });
+    assert.equal(await reader.caughtUp(), false);
+    release!();
+    await pollUntil('caught up after the handler finished', async () => ((await reader.caughtUp()) ? true : undefined), { timeoutMs: 10_000 });
+    assert.equal(handled, 1);
+    // A batch of another partition does not hold this reader back.
+    await wal.append(6, 'barrier-other', bytes('other partition'));
+    assert.equal(await reader.caughtUp(), true);
+  } finally {
+    release?.();
+    await reader.stop();
+  }
+});
+
 test('the payload limit is the servers\' max_payload', () => {
   assert.equal(wal.maxPayloadBytes, 1024 * 1024);
 });
