@@ -118,6 +118,9 @@ export class ClusterNode {
       await Promise.all([...node.owned.values()].map((owned) => owned.transition));
       const roundMs = Math.max(100, Math.floor(config.lease_ttl / ROUNDS_PER_TTL));
       node.timer = setInterval(() => {
+        // Checked here too, not only when a round fails: a round stuck on an unanswered request
+        // must not keep this replica acting on leases the servers are about to expire.
+        node.fenceIfStale();
         node.round = node.round.then(() => node.runRound());
       }, roundMs).unref();
       return node;
@@ -215,12 +218,17 @@ export class ClusterNode {
       }
     } catch (error) {
       log.warn(`cluster: lease round failed: ${(error as Error).message}`);
-      if (Date.now() - this.lastRenewedMs >= config.lease_ttl * SELF_FENCE_TTL_SHARE) {
-        // Our leases are about to expire on the servers: stop acting on them before another replica does.
-        for (const partition of [...this.owned.keys()]) this.stopPartition(partition, false);
-        for (const name of this.singletons.keys()) this.stopSingleton(name);
-      }
+      this.fenceIfStale();
     }
+  }
+
+  /** Our leases are about to expire on the servers: stop acting on them before another replica does. */
+  private fenceIfStale(): void {
+    if (Date.now() - this.lastRenewedMs < this.options.config.lease_ttl * SELF_FENCE_TTL_SHARE) return;
+    const held = [...this.owned.entries()].filter(([, owned]) => !owned.releasing).map(([partition]) => partition);
+    if (held.length > 0) this.options.log.warn(`cluster: no lease renewal for ${Date.now() - this.lastRenewedMs} ms; stopping partitions ${held.join(', ')}`);
+    for (const partition of held) void this.stopPartition(partition, false);
+    for (const [name, singleton] of this.singletons) if (singleton.lease !== undefined) void this.stopSingleton(name);
   }
 
   private startPartition(partition: number, lease: HeldLease): void {
