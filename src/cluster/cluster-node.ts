@@ -1,6 +1,6 @@
 // One replica in cluster mode: connects to NATS, opens the WAL stream and the lease bucket, and keeps
 // its leases: a membership heartbeat, the partitions it owns (claimed when free, one handed back per
-// round while it holds more than its share and another replica holds less), and the cluster-wide
+// round while another replica holds at least two fewer), and the cluster-wide
 // singletons (the ruler). Owning a partition means running a PartitionOwner and answering its
 // queries. A replica that cannot renew for most of a TTL stops acting on its leases before they expire.
 
@@ -44,6 +44,8 @@ interface OwnedPartition {
   subscription?: Subscription;
   /** Starting or stopping; the next transition waits for it. */
   transition: Promise<void>;
+  /** Resolves when the owner answers queries (caught up), or gave up; not part of the transition, so a stop never waits for a catch-up. */
+  serving: Promise<void>;
   releasing: boolean;
 }
 
@@ -115,12 +117,9 @@ export class ClusterNode {
       const leases = await LeaseTable.open(connection, { bucket: `${config.name}-leases`, replicas: config.replicas, ttlMs: config.lease_ttl });
       const node = new ClusterNode(options, connection, wal, leases, openObjectStore(objectStoreConfig), objectStoreConfig);
       await node.runRound();
-      await Promise.all([...node.owned.values()].map((owned) => owned.transition));
+      await Promise.all([...node.owned.values()].map((owned) => owned.transition.then(() => owned.serving)));
       const roundMs = Math.max(100, Math.floor(config.lease_ttl / ROUNDS_PER_TTL));
       node.timer = setInterval(() => {
-        // Checked here too, not only when a round fails: a round stuck on an unanswered request
-        // must not keep this replica acting on leases the servers are about to expire.
-        node.fenceIfStale();
         node.round = node.round.then(() => node.runRound());
       }, roundMs).unref();
       return node;
@@ -186,6 +185,14 @@ export class ClusterNode {
         else singleton.lease = renewed;
       }
       this.lastRenewedMs = startedMs;
+      // An owner that cannot serve (a catch-up without progress, read barriers that keep failing:
+      // a reader stuck after the NATS node under it went away) gives the partition up, lease
+      // included, so a fresh owner retries from the manifest.
+      for (const [partition, owned] of this.owned) {
+        if (owned.releasing || owned.owner === undefined || owned.owner.unhealthyForMs(startedMs) < config.request_timeout) continue;
+        log.warn(`cluster: partition ${partition} could not serve for ${config.request_timeout} ms; giving it up`);
+        void this.stopPartition(partition, false).then(() => this.leases.release(owned.lease).catch(() => undefined));
+      }
 
       const members = (await this.leases.liveKeys('member.')).length;
       const share = Math.ceil(config.partitions / Math.max(1, members));
@@ -203,8 +210,10 @@ export class ClusterNode {
         if (lease !== undefined) this.startPartition(partition, lease);
       }
       const mine = [...this.owned.values()].filter((owned) => !owned.releasing).length;
-      const someoneUnderShare = holders.size + 1 < members || [...holders.values()].some((count) => count < share);
-      if (mine > share && someoneUnderShare) {
+      // Hand one over while another replica holds at least two fewer (a live member holding none
+      // counts as 0): rounds converge to counts that differ by at most one.
+      const fewestElsewhere = holders.size + 1 < members ? 0 : Math.min(...holders.values());
+      if (mine - fewestElsewhere >= 2) {
         const partition = Math.max(...[...this.owned.entries()].filter(([, owned]) => !owned.releasing && owned.subscription !== undefined).map(([p]) => p));
         if (Number.isFinite(partition)) {
           log.info(`cluster: handing partition ${partition} over (holding ${mine}, share ${share} of ${members} replicas)`);
@@ -233,7 +242,7 @@ export class ClusterNode {
 
   private startPartition(partition: number, lease: HeldLease): void {
     const { config, storeOptions, log } = this.options;
-    const owned: OwnedPartition = { lease, transition: Promise.resolve(), releasing: false };
+    const owned: OwnedPartition = { lease, transition: Promise.resolve(), serving: Promise.resolve(), releasing: false };
     this.owned.set(partition, owned);
     owned.transition = (async () => {
       const owner = await PartitionOwner.start({
@@ -254,13 +263,14 @@ export class ClusterNode {
         },
       });
       owned.owner = owner;
-      await owner.caughtUp();
-      if (owned.releasing) return;
-      const readBarrier = (): Promise<void> => owner.readBarrier(Date.now() + config.request_timeout / 2);
-      owned.subscription = serveOwnerQueries(this.connection, queryRequestSubject(this.querySubjectPrefix, partition), this.replicaId, owner.store, readBarrier, (error) =>
-        log.error(`cluster: partition ${partition} query: ${error.message}`),
-      );
-      log.info(`cluster: owning partition ${partition} from sequence ${owner.appliedSequence}`);
+      owned.serving = owner.caughtUp().then(() => {
+        if (owned.releasing) return;
+        const readBarrier = (): Promise<void> => owner.readBarrier(Date.now() + config.request_timeout / 2);
+        owned.subscription = serveOwnerQueries(this.connection, queryRequestSubject(this.querySubjectPrefix, partition), this.replicaId, owner.store, readBarrier, (error) =>
+          log.error(`cluster: partition ${partition} query: ${error.message}`),
+        );
+        log.info(`cluster: owning partition ${partition} from sequence ${owner.appliedSequence}`);
+      });
     })().catch((error: unknown) => {
       log.error(`cluster: taking partition ${partition} failed: ${(error as Error).message}`);
       this.stopPartition(partition, false);

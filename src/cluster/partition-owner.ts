@@ -35,6 +35,17 @@ export interface PartitionOwnerOptions {
 
 /** How often a read barrier looks again while the owner applies what it was handed. */
 const BARRIER_POLL_MS = 2;
+/** How long a stop waits for the WAL reader to finish its batch and leave. */
+const READER_STOP_TIMEOUT_MS = 10_000;
+
+/** The promise's value, or an error once `deadlineMs` passes. */
+function withDeadline<T>(promise: Promise<T>, deadlineMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('deadline passed')), Math.max(0, deadlineMs - Date.now()));
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
 
 export class PartitionOwner {
   readonly partition: number;
@@ -47,6 +58,10 @@ export class PartitionOwner {
   private lastMaintenanceMs = Date.now();
   /** The partition's newest sequence when this ownership began: queries wait until it is applied. */
   private catchUpToSeq = 0;
+  /** When the last batch was applied (or the ownership began): a catch-up without progress is stuck. */
+  private lastProgressMs = Date.now();
+  /** Since when read barriers fail without a success in between (undefined while they succeed). */
+  private barrierFailingSinceMs: number | undefined;
   private readonly caughtUpWaiters: Array<() => void> = [];
 
   private readonly options: PartitionOwnerOptions;
@@ -81,6 +96,16 @@ export class PartitionOwner {
     return owner;
   }
 
+  /**
+   * How long this owner has been unable to serve: a catch-up after a takeover that applies nothing,
+   * or read barriers that keep failing (its WAL reader lost its consumer). 0 while healthy.
+   */
+  unhealthyForMs(nowMs: number): number {
+    const stalledMs = this.appliedSeq >= this.catchUpToSeq ? 0 : nowMs - this.lastProgressMs;
+    const barrierMs = this.barrierFailingSinceMs === undefined ? 0 : nowMs - this.barrierFailingSinceMs;
+    return Math.max(stalledMs, barrierMs);
+  }
+
   /** The last WAL sequence applied to the head; queries see everything up to it. */
   get appliedSequence(): number {
     return this.appliedSeq;
@@ -91,6 +116,7 @@ export class PartitionOwner {
     const { tenant, streams } = decodePushBatch(batch.payload);
     await this.store.append(tenant, streams);
     this.appliedSeq = batch.seq;
+    this.lastProgressMs = Date.now();
     if (this.appliedSeq >= this.catchUpToSeq) for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
   }
 
@@ -102,11 +128,16 @@ export class PartitionOwner {
     let lastError: Error | undefined;
     for (;;) {
       try {
-        if (await this.reader!.caughtUp()) return;
+        // Bounded: the question is a NATS request, which waits out a NATS node that just died.
+        if (await withDeadline(this.reader!.caughtUp(), deadlineMs)) {
+          this.barrierFailingSinceMs = undefined;
+          return;
+        }
       } catch (error) {
         lastError = error as Error;
       }
       if (this.stopped) throw new Error(`partition ${this.partition} is being handed over`);
+      if (Date.now() >= deadlineMs) this.barrierFailingSinceMs ??= Date.now();
       if (Date.now() >= deadlineMs) throw new Error(`partition ${this.partition} did not catch up with the WAL in time${lastError === undefined ? '' : ` (${lastError.message})`}`);
       await new Promise((resolve) => setTimeout(resolve, BARRIER_POLL_MS));
     }
@@ -150,7 +181,10 @@ export class PartitionOwner {
     this.stopped = true;
     for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
     for (const timer of this.timers) clearInterval(timer);
-    await this.reader?.stop();
+    // A reader stuck on an unreachable NATS node must not hold the hand-over up forever.
+    if (this.reader !== undefined && !(await withDeadline(this.reader.stop().then(() => true), Date.now() + READER_STOP_TIMEOUT_MS).catch(() => false))) {
+      this.options.onError(new Error(`partition ${this.partition}: the WAL reader did not stop within ${READER_STOP_TIMEOUT_MS} ms; closing anyway`));
+    }
     if (this.committing !== undefined) await this.committing.catch(() => undefined);
     if (commit) await this.commit();
     await this.store.close();

@@ -9,6 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { pollUntil } from '../support/peers.ts';
 import { startNats, type NatsCluster } from './nats-fixture.ts';
@@ -43,7 +45,7 @@ describe('cluster mode, three replicas in one process', () => {
       store: { data_dir: join(dir, `replica-${index}`) },
       ui: { enabled: false },
       ruler: { rules_dir: join(dir, 'rules'), evaluation_interval: '1s', resend_delay: '1s', alertmanager_url: `http://127.0.0.1:${port}`, external_labels: { replica: String(index) } },
-      cluster: { enabled: true, nats_urls: nats.urls, replica_id: `replica-${index}`, partitions: 4, lease_ttl: '2s', commit_interval: '1s', shared_directory: join(dir, 'shared') },
+      cluster: { enabled: true, nats_urls: nats.urls, replica_id: `replica-${index}`, partitions: 4, lease_ttl: '4s', commit_interval: '1s', shared_directory: join(dir, 'shared') },
     });
   };
 
@@ -62,6 +64,17 @@ describe('cluster mode, three replicas in one process', () => {
     await new Promise<void>((resolve) => alertmanager.listen(0, '127.0.0.1', resolve));
     nats = await startNats(join(dir, 'nats'), 1);
     for (let i = 0; i < 3; i++) replicas.push(await startReplica(i));
+    // Start from a settled cluster: the start-up hand-overs done, every replica owning a partition.
+    const connection = await connect({ servers: nats.urls });
+    try {
+      const leases = await new Kvm(connection).open('rankscope-leases');
+      await pollUntil('partitions spread over the three replicas', async () => {
+        const holders = await Promise.all([0, 1, 2, 3].map(async (p) => (await leases.get(`partition.${p}`))?.string() ?? ''));
+        return holders.every((holder) => holder !== '') && new Set(holders).size === 3 ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+    } finally {
+      await connection.close();
+    }
   });
 
   after(async () => {

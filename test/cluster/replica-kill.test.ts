@@ -16,7 +16,9 @@ import { pollUntil } from '../support/peers.ts';
 import { startNats } from './nats-fixture.ts';
 
 const PARTITIONS = 6;
-const LEASE_TTL_MS = 3000;
+// Above the NATS failover time: a lease round stalls up to the 5 s request timeout while the killed
+// node's streams elect new leaders, and a replica self-fences after 3/4 of the TTL without renewal.
+const LEASE_TTL_MS = 8000;
 const PUSHERS = 8;
 const LINES_PER_PUSH = 10;
 
