@@ -73,6 +73,10 @@ export interface AppDependencies {
   promqlEngine?: PromqlEngine;
   /** Registers extra routes (the ruler's) and returns a hook to stop them on close. */
   plugins?: Array<(app: FastifyInstance) => Promise<(() => Promise<void>) | void>>;
+  /** Cluster mode: feeds pushes made durable on other replicas into the local tail hub and run tracker; returns the detach. */
+  attachTail?: (publish: (tenant: string, streams: PushStream[]) => void) => () => void;
+  /** Cluster mode: whether this replica writes the run tracker's hang events (one replica per cluster does). */
+  writesTrainingEvents?: () => boolean;
 }
 
 /** Listens and serves; on failure or close it closes the store it was given. */
@@ -133,12 +137,21 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     const tracker = config.training.enabled
       ? new RunTracker({
           config: config.training,
-          emit: (tenant, streams) => store.append(tenant, streams),
+          emit: async (tenant, streams) => {
+            if (deps.writesTrainingEvents?.() ?? true) await store.append(tenant, streams);
+          },
           // The ranks' silent/logging state as a metric, for PromQL rules over GPU series (rules/training-gpu.yaml).
           ...(tsdb !== undefined ? { emitSamples: async (tenant: string, series: AppendSeries[]) => void (await tsdb.append(tenant, series)) } : {}),
           tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json'),
         })
       : undefined;
+    if (deps.attachTail !== undefined) {
+      const detach = deps.attachTail((tenant, streams) => {
+        hub.publish(tenant, streams);
+        tracker?.ingest(tenant, streams, Date.now());
+      });
+      stopHooks.push(async () => detach());
+    }
     if (tracker !== undefined) {
       await tracker.rebuild(store);
       tracker.start();

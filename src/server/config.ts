@@ -14,6 +14,7 @@ import { pushgatewayConfigSchema } from '../pushgateway/config.ts';
 import { scrapeConfigsSchema } from '../scrape/config.ts';
 import { kubernetesMonitorsConfigSchema } from './kubernetes-monitors.ts';
 import { byteSizeSchema, durationMsSchema } from '../config/config-values.ts';
+import { clusterConfigSchema } from '../cluster/config.ts';
 
 const durationMs = durationMsSchema;
 const sizeBytes = byteSizeSchema;
@@ -190,6 +191,8 @@ export const serverConfigSchema = z
     scrape_configs: scrapeConfigsSchema.default([]),
     /** ServiceMonitor, PodMonitor and PrometheusRule objects from the Kubernetes API (docs/deploy.md). */
     kubernetes_monitors: kubernetesMonitorsConfigSchema.prefault({}),
+    /** Cluster mode (docs/cluster.md): replicas over NATS JetStream and a shared object store. Off by default. */
+    cluster: clusterConfigSchema.prefault({}),
   })
   .strict()
   .refine((config) => config.auth.tokens_file === '' || config.auth_enabled, {

@@ -16,6 +16,7 @@ import { WalWriteError } from '../store/wal.ts';
 import type { Counter } from './metrics.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
+import { ClusterUnavailableError } from '../cluster/cluster-store.ts';
 
 export interface PushRoutesOptions {
   distributor: Distributor;
@@ -67,6 +68,11 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
         status = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 507 : 503;
         request.log.error({ err: error }, 'push not stored');
         return sendText(reply, status, `${error.message}; nothing from this push was stored, retry once the server has disk space again`);
+      }
+      if (error instanceof ClusterUnavailableError) {
+        status = 503;
+        request.log.warn({ err: error }, 'push not acknowledged by the cluster WAL');
+        return sendText(reply, 503, error.message);
       }
       if (error instanceof PushTooLargeError) {
         status = error.statusCode;

@@ -2,7 +2,7 @@
 // (src/server/app.ts). This is what the CLI, tests, the demo and the bench use; `close()` stops
 // accepting, stops the ruler, finishes in-flight requests and flushes the store.
 
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { compileTailFilter, createEngine, formatQuery, parseSelector } from '../logql/index.ts';
 import { promqlRuleEngine, startRuler, type RecordedSample, type Ruler } from '../ruler/index.ts';
 import { PromQLEngine } from '../promql/engine/engine.ts';
@@ -17,12 +17,16 @@ import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './
 import { MultiTenantStore } from './multi-tenant-store.ts';
 import { rulerRoutes } from './ruler-routes.ts';
 import { resolveTenant } from './tenant.ts';
+import { ClusterNode } from '../cluster/cluster-node.ts';
+import type { LogStore } from '../store/types.ts';
 
 export type { RunningServer } from './app.ts';
 
 export async function startServer(input: ServerConfigInput | ServerConfig = {}): Promise<RunningServer> {
   const config = parseServerConfig(input);
-  const store = await openStore(storeOptionsFromConfig(config.store));
+  // Cluster mode: the store is the cluster's (writes to the JetStream WAL, reads from partition owners).
+  const cluster = config.cluster.enabled ? await ClusterNode.start({ config: config.cluster, storeOptions: storeOptionsFromConfig(config.store), log: clusterLog }) : undefined;
+  const store: LogStore = cluster?.store ?? (await openStore(storeOptionsFromConfig(config.store)));
   let engine;
   try {
     // Multi-tenant reads (`a|b`) go through the wrapper; single tenants pass straight through it.
@@ -39,7 +43,9 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
   let tsdb: Tsdb | undefined;
   if (config.tsdb.enabled) {
     const storeOptions = storeOptionsFromConfig(config.store);
-    const objectStore = openObjectStore(storeOptions.objectStore!);
+    // Metrics are not clustered yet: in cluster mode each replica keeps its TSDB on its own disk, out
+    // of the bucket the replicas share.
+    const objectStore = openObjectStore(cluster === undefined ? storeOptions.objectStore! : { backend: 'filesystem', directory: join(storeOptions.dataDir, 'objects') });
     try {
       tsdb = await openTsdb({
         ...tsdbOptionsFromConfig(config.tsdb, storeOptions.dataDir, objectStore),
@@ -53,6 +59,8 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     }
   }
   let ruler: Ruler | undefined;
+  // Every replica tracks runs from all pushes (its own and the tail fan-out); one writes hang events.
+  if (cluster !== undefined && config.training.enabled) cluster.runUnderLease('training-events', async () => async () => undefined);
   return startApp(config, {
     store,
     ...(tsdb === undefined ? {} : { tsdb, promqlEngine: createPromqlApiEngine(tsdb, { timeoutMs: config.limits.query_timeout }) }),
@@ -61,23 +69,38 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     formatQuery: (text: string) => formatQuery(text),
     compileTailFilter,
     extraMetrics: () => ruler?.metricsText() ?? '',
+    ...(cluster === undefined ? {} : { attachTail: (publish) => cluster.attachTail(publish), writesTrainingEvents: () => cluster.runsSingleton('training-events') }),
     plugins: [
       async (app) => {
-        if (config.ruler.enabled) {
-          ruler = startRuler({
-            engine,
-            ...(tsdb === undefined
-              ? {}
-              : {
-                  promqlEngine: promqlRuleEngine(new PromQLEngine(tsdb, { timeoutMs: config.limits.query_timeout })),
-                  appendSamples: (tenant: string, timestampMs: number, samples: RecordedSample[]) => appendRecorded(tsdb, tenant, timestampMs, samples),
-                }),
-            config: config.ruler,
-            dataDir: resolve(config.store.data_dir),
-            logger: app.log,
+        const rulerOptions = () => ({
+          engine,
+          ...(tsdb === undefined
+            ? {}
+            : {
+                promqlEngine: promqlRuleEngine(new PromQLEngine(tsdb, { timeoutMs: config.limits.query_timeout })),
+                appendSamples: (tenant: string, timestampMs: number, samples: RecordedSample[]) => appendRecorded(tsdb, tenant, timestampMs, samples),
+              }),
+          config: config.ruler,
+          dataDir: resolve(config.store.data_dir),
+          logger: app.log,
+        });
+        if (config.ruler.enabled && cluster !== undefined) {
+          // Once per cluster: the holder of the ruler lease evaluates; the others serve no rules.
+          cluster.runUnderLease('ruler', async () => {
+            const running = startRuler(rulerOptions());
+            ruler = running;
+            return async () => {
+              ruler = undefined;
+              await running.stop();
+            };
           });
-        }
-        await app.register(rulerRoutes, { ruler, tenantOf: (request) => resolveTenant(request, config.auth_enabled) });
+        } else if (config.ruler.enabled) ruler = startRuler(rulerOptions());
+        await app.register(rulerRoutes, {
+          get ruler() {
+            return ruler;
+          },
+          tenantOf: (request) => resolveTenant(request, config.auth_enabled),
+        });
         return async () => {
           await ruler?.stop();
         };
@@ -97,3 +120,9 @@ async function appendRecorded(tsdb: Tsdb, tenant: string, timestampMs: number, s
     throw new Error(`${rejected.length} of ${samples.length} samples refused by the metrics store (first: ${first.reason} for ${JSON.stringify(first.labels)} at ${first.timestampMs})`);
   }
 }
+
+const clusterLog = {
+  info: (message: string) => console.error(`rankscope ${message}`),
+  warn: (message: string) => console.error(`rankscope ${message}`),
+  error: (message: string) => console.error(`rankscope ${message}`),
+};

@@ -1,0 +1,192 @@
+// One partition, on the replica that holds its lease: a store over the partition's prefix of the
+// shared object store (local disk holds only its scratch WAL, wiped on takeover), fed from the
+// cluster WAL from the manifest's committed sequence on. Every commit interval the heads are cut into
+// parts and the manifest records the sequence they cover; a new owner replays from there, and the
+// entries it replays twice are exact duplicates the store drops. Queries for the partition are
+// answered here (owner-queries.ts).
+
+import { rm } from 'node:fs/promises';
+import type { ObjectStore, ObjectStoreConfig } from '../objstore/object-store.ts';
+import type { StoreOptions } from '../store/config.ts';
+import { openStore } from '../store/store.ts';
+import type { LogStore } from '../store/types.ts';
+import { decodePushBatch } from './push-batch.ts';
+import { partitionObjectStoreConfig, readManifest, writeManifest } from './partition-store.ts';
+import type { Wal, WalBatch, WalReader } from './wal.ts';
+
+export interface PartitionOwnerOptions {
+  partition: number;
+  replicaId: string;
+  wal: Wal;
+  /** The shared object store (manifests) and its config (the partition's store opens a prefix of it). */
+  objectStore: ObjectStore;
+  objectStoreConfig: ObjectStoreConfig;
+  /** Local scratch directory for the partition's store; emptied on start. */
+  localDir: string;
+  /** Head, block and retention settings from the server config. */
+  storeOptions: StoreOptions;
+  commitIntervalMs: number;
+  /** Whether the lease is still ours; a manifest is written only while it is. */
+  holdsLease(): boolean;
+  onError(error: Error): void;
+  /** The WAL reader stopped on an error (the head no longer follows the WAL): the partition must be given up. */
+  onReadFailed(error: Error): void;
+}
+
+/** How often a read barrier looks again while the owner applies what it was handed. */
+const BARRIER_POLL_MS = 2;
+/** How long a stop waits for the WAL reader to finish its batch and leave. */
+const READER_STOP_TIMEOUT_MS = 10_000;
+
+/** The promise's value, or an error once `deadlineMs` passes. */
+function withDeadline<T>(promise: Promise<T>, deadlineMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('deadline passed')), Math.max(0, deadlineMs - Date.now()));
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+export class PartitionOwner {
+  readonly partition: number;
+  private appliedSeq: number;
+  private committedSeq: number;
+  private reader: WalReader | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private committing: Promise<void> | undefined;
+  private stopped = false;
+  private lastMaintenanceMs = Date.now();
+  /** The partition's newest sequence when this ownership began: queries wait until it is applied. */
+  private catchUpToSeq = 0;
+  /** When the last batch was applied (or the ownership began): a catch-up without progress is stuck. */
+  private lastProgressMs = Date.now();
+  /** Since when read barriers fail without a success in between (undefined while they succeed). */
+  private barrierFailingSinceMs: number | undefined;
+  private readonly caughtUpWaiters: Array<() => void> = [];
+
+  private readonly options: PartitionOwnerOptions;
+  readonly store: LogStore;
+
+  private constructor(options: PartitionOwnerOptions, store: LogStore, committedSeq: number) {
+    this.options = options;
+    this.store = store;
+    this.partition = options.partition;
+    this.appliedSeq = committedSeq;
+    this.committedSeq = committedSeq;
+  }
+
+  static async start(options: PartitionOwnerOptions): Promise<PartitionOwner> {
+    // The scratch WAL of an earlier ownership is stale: the cluster WAL is the truth.
+    await rm(options.localDir, { recursive: true, force: true });
+    const manifest = await readManifest(options.objectStore, options.partition);
+    const store = await openStore({
+      ...options.storeOptions,
+      dataDir: options.localDir,
+      walFsync: false,
+      objectStore: partitionObjectStoreConfig(options.objectStoreConfig, options.partition),
+      // Compaction runs from the commit loop, under this partition's lease; retention runs on the
+      // store's own timer, which only the owner's store has.
+      compactionIntervalMs: 0,
+      encoderThreads: 0,
+    });
+    const owner = new PartitionOwner(options, store, manifest?.committedSeq ?? 0);
+    owner.catchUpToSeq = await options.wal.lastSeq(options.partition);
+    owner.reader = options.wal.read(options.partition, owner.committedSeq + 1, (batch) => owner.apply(batch), options.onReadFailed);
+    owner.timers.push(setInterval(() => void owner.commit().catch((error: unknown) => options.onError(error as Error)), options.commitIntervalMs).unref());
+    return owner;
+  }
+
+  /**
+   * How long this owner has been unable to serve: a catch-up after a takeover that applies nothing,
+   * or read barriers that keep failing (its WAL reader lost its consumer). 0 while healthy.
+   */
+  unhealthyForMs(nowMs: number): number {
+    const stalledMs = this.appliedSeq >= this.catchUpToSeq ? 0 : nowMs - this.lastProgressMs;
+    const barrierMs = this.barrierFailingSinceMs === undefined ? 0 : nowMs - this.barrierFailingSinceMs;
+    return Math.max(stalledMs, barrierMs);
+  }
+
+  /** The last WAL sequence applied to the head; queries see everything up to it. */
+  get appliedSequence(): number {
+    return this.appliedSeq;
+  }
+
+  private async apply(batch: WalBatch): Promise<void> {
+    if (batch.seq <= this.appliedSeq) return;
+    const { tenant, streams } = decodePushBatch(batch.payload);
+    await this.store.append(tenant, streams);
+    this.appliedSeq = batch.seq;
+    this.lastProgressMs = Date.now();
+    if (this.appliedSeq >= this.catchUpToSeq) for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Resolves once every batch the WAL acknowledged before this call is applied (a read barrier: a
+   * query answered after it sees every push acknowledged before the query). Throws at the deadline.
+   */
+  async readBarrier(deadlineMs: number): Promise<void> {
+    let lastError: Error | undefined;
+    for (;;) {
+      try {
+        // Bounded: the question is a NATS request, which waits out a NATS node that just died.
+        if (await withDeadline(this.reader!.caughtUp(), deadlineMs)) {
+          this.barrierFailingSinceMs = undefined;
+          return;
+        }
+      } catch (error) {
+        lastError = error as Error;
+      }
+      if (this.stopped) throw new Error(`partition ${this.partition} is being handed over`);
+      if (Date.now() >= deadlineMs) this.barrierFailingSinceMs ??= Date.now();
+      if (Date.now() >= deadlineMs) throw new Error(`partition ${this.partition} did not catch up with the WAL in time${lastError === undefined ? '' : ` (${lastError.message})`}`);
+      await new Promise((resolve) => setTimeout(resolve, BARRIER_POLL_MS));
+    }
+  }
+
+  /** Resolves once the owner holds everything the WAL held for the partition when it took over. */
+  caughtUp(): Promise<void> {
+    if (this.appliedSeq >= this.catchUpToSeq) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  }
+
+  /** Cuts the heads into parts and records the sequence they cover. One commit runs at a time. */
+  commit(): Promise<void> {
+    this.committing ??= this.runCommit().finally(() => {
+      this.committing = undefined;
+    });
+    return this.committing;
+  }
+
+  private async runCommit(): Promise<void> {
+    const seq = this.appliedSeq;
+    if (seq > this.committedSeq) {
+      await this.store.flush();
+      if (!this.options.holdsLease()) return;
+      await writeManifest(this.options.objectStore, { partition: this.partition, committedSeq: seq, owner: this.options.replicaId, committedAtMs: Date.now() });
+      this.committedSeq = seq;
+    }
+    const maintenanceMs = this.options.storeOptions.compactionIntervalMs;
+    if (!this.stopped && maintenanceMs > 0 && Date.now() - this.lastMaintenanceMs >= maintenanceMs && this.options.holdsLease()) {
+      this.lastMaintenanceMs = Date.now();
+      await this.store.compact();
+    }
+  }
+
+  /**
+   * Stops reading. With `commit`, cuts and records what was read first (a graceful hand-over: the
+   * next owner starts at once from the manifest). Closing the store writes its heads either way.
+   */
+  async stop(commit: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+    for (const timer of this.timers) clearInterval(timer);
+    // A reader stuck on an unreachable NATS node must not hold the hand-over up forever.
+    if (this.reader !== undefined && !(await withDeadline(this.reader.stop().then(() => true), Date.now() + READER_STOP_TIMEOUT_MS).catch(() => false))) {
+      this.options.onError(new Error(`partition ${this.partition}: the WAL reader did not stop within ${READER_STOP_TIMEOUT_MS} ms; closing anyway`));
+    }
+    if (this.committing !== undefined) await this.committing.catch(() => undefined);
+    if (commit) await this.commit();
+    await this.store.close();
+  }
+}
