@@ -129,8 +129,16 @@ export class Wal {
     // Own memory (not a slice of Node's shared pool), rounded up so later frames of a similar size fit.
     let capacity = MIN_POOLED_FRAME_BYTES;
     while (capacity < bytes) capacity *= 2;
-    return Buffer.allocUnsafeSlow(capacity);
+    const buffer = Buffer.allocUnsafeSlow(capacity);
+    this.ownFrameMemory.add(buffer.buffer);
+    return buffer;
   };
+  /**
+   * The memory this WAL allocated for frames itself: only that may go back to the pool. A small frame
+   * comes from Node's shared allocation slab (Buffer.allocUnsafe), which other buffers share; pooling
+   * that slab (it can be 64 KiB, offset 0) let the next frame overwrite other buffers' bytes.
+   */
+  private readonly ownFrameMemory = new WeakSet<ArrayBufferLike>();
 
   private constructor(options: WalOptions) {
     this.options = options;
@@ -346,7 +354,7 @@ export class Wal {
     const whole = pending.frame.buffer;
     pending.record.frame = undefined;
     pending.record.lineSpans = undefined;
-    if (pending.frame.byteOffset !== 0 || whole.byteLength < MIN_POOLED_FRAME_BYTES || whole.byteLength > MAX_POOLED_FRAME_BYTES) return;
+    if (!this.ownFrameMemory.has(whole) || pending.frame.byteOffset !== 0 || whole.byteLength < MIN_POOLED_FRAME_BYTES || whole.byteLength > MAX_POOLED_FRAME_BYTES) return;
     if (this.framePoolHeldBytes + whole.byteLength > (this.options.framePoolBytes ?? DEFAULT_FRAME_POOL_BYTES)) return;
     this.framePoolHeldBytes += whole.byteLength;
     this.framePool.push(Buffer.from(whole, 0, whole.byteLength));

@@ -12,7 +12,7 @@ import { parseExpr as parsePromql } from '../../src/promql/index.ts';
 import { parseExpr as parseLogql } from '../../src/logql/index.ts';
 
 function variable(name: string, options: Partial<VariableView> = {}): VariableView {
-  return { name, label: name, kind: 'query', query: '', options: [], multi: false, includeAll: false, current: [], regex: '', sort: 0, hidden: false, ...options };
+  return { name, label: name, kind: 'query', datasource: undefined, allValue: undefined, query: '', options: [], multi: false, includeAll: false, current: [], regex: '', sort: 0, hidden: false, ...options };
 }
 
 const states = new Map<string, VariableState>([
@@ -149,7 +149,7 @@ test('steps: about one point per 25 px, rounded, never under the min interval', 
 });
 
 function panel(id: number, y: number, h = 4, x = 0): PanelView {
-  return { id, kind: 'stat', type: 'stat', title: `p${id}`, description: '', gridPos: { x, y, w: 12, h }, targets: [], display: { unit: '', thresholds: [], reducer: 'lastNotNull', orientation: 'auto', stacked: false }, problems: [] };
+  return { id, kind: 'stat', type: 'stat', title: `p${id}`, description: '', gridPos: { x, y, w: 12, h }, targets: [], display: { unit: '', min: undefined, max: undefined, decimals: undefined, thresholds: [], reducer: 'lastNotNull', orientation: 'auto', stacked: false }, problems: [] };
 }
 function row(id: number, y: number, collapsed: boolean, panels: PanelView[] = []): PanelView {
   return { id, kind: 'row', type: 'row', title: `r${id}`, description: '', gridPos: { x: 0, y, w: 24, h: 1 }, collapsed, panels };
