@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { syncDirectory } from '../objstore/filesystem-store.ts';
 import { decodeWalRecord, encodeWalRecord, type WalRecord } from './wal-record.ts';
+import { takeGroup, writeGroup } from './group-commit.ts';
 import type { AppendStream } from './types.ts';
 
 const SEGMENT_SUFFIX = '.wal';
@@ -21,7 +22,6 @@ const FRAME_HEADER_BYTES = 8;
 /** Rotate segments at this size so truncation can free space in steps. */
 const SEGMENT_TARGET_BYTES = 64 * 1024 * 1024;
 /** Cap one group-commit write so a huge queue does not build one giant iovec. */
-const MAX_GROUP_BYTES = 64 * 1024 * 1024;
 /**
  * Frame buffers are reused once their record is durable and copied into the head: a 1 MB push
  * otherwise allocates a fresh 1 MB off-heap buffer, and that external memory is what drives V8 into
@@ -287,33 +287,14 @@ export class Wal {
   }
 
   private async writeGroup(): Promise<void> {
-    let groupBytes = 0;
-    let take = 0;
-    while (take < this.queue.length && (take === 0 || groupBytes + this.queue[take]!.frame.length <= MAX_GROUP_BYTES)) {
-      groupBytes += this.queue[take]!.frame.length;
-      take++;
-    }
-    const group = this.queue.splice(0, take);
+    const { group, bytes: groupBytes } = takeGroup(this.queue);
     if (this.damaged !== undefined) await this.tryStartSegment();
     if (this.damaged !== undefined) {
       for (const pending of group) pending.reject(this.damaged);
       return;
     }
     try {
-      const file = this.file!;
-      const frames = group.map((pending) => pending.frame);
-      let written = 0;
-      // writev may write partially; loop until all bytes are written (bounded by groupBytes).
-      while (written < groupBytes) {
-        const { bytesWritten } = await file.writev(remainingFrames(frames, written));
-        if (bytesWritten <= 0) throw new Error('WAL write made no progress');
-        written += bytesWritten;
-      }
-      if (this.options.fsync) {
-        const startedAt = performance.now();
-        await file.datasync();
-        this.options.onFsync?.((performance.now() - startedAt) / 1000);
-      }
+      await writeGroup(this.file!, group.map((pending) => pending.frame), groupBytes, this.options.fsync, this.options.onFsync);
       this.segmentBytes += groupBytes;
       this.failure = undefined;
     } catch (error) {
@@ -400,16 +381,3 @@ export class Wal {
   }
 }
 
-function remainingFrames(frames: Buffer[], skipBytes: number): Buffer[] {
-  if (skipBytes === 0) return frames;
-  const rest: Buffer[] = [];
-  for (const frame of frames) {
-    if (skipBytes >= frame.length) {
-      skipBytes -= frame.length;
-      continue;
-    }
-    rest.push(skipBytes > 0 ? frame.subarray(skipBytes) : frame);
-    skipBytes = 0;
-  }
-  return rest;
-}

@@ -10,6 +10,7 @@ import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/pro
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { syncDirectory } from '../objstore/filesystem-store.ts';
+import { takeGroup, writeGroup } from '../store/group-commit.ts';
 import { decodeTsdbWalRecord, encodeTsdbWalRecord, type TsdbWalRecord, type WalExemplar, type WalSamples, type WalSeriesEntry } from './wal-record.ts';
 
 const SEGMENT_SUFFIX = '.wal';
@@ -17,7 +18,6 @@ const FRAME_HEADER_BYTES = 8;
 /** Rotate at this size so a flush can free space in steps. */
 const SEGMENT_TARGET_BYTES = 128 * 1024 * 1024;
 /** Cap one group-commit write so a huge queue does not build one giant iovec. */
-const MAX_GROUP_BYTES = 64 * 1024 * 1024;
 
 export interface TsdbWalOptions {
   directory: string;
@@ -186,29 +186,10 @@ export class TsdbWal {
   }
 
   private async writeGroup(): Promise<void> {
-    let groupBytes = 0;
-    let take = 0;
-    while (take < this.queue.length && (take === 0 || groupBytes + this.queue[take]!.frame.length <= MAX_GROUP_BYTES)) {
-      groupBytes += this.queue[take]!.frame.length;
-      take++;
-    }
-    const group = this.queue.splice(0, take);
+    const { group, bytes: groupBytes } = takeGroup(this.queue);
     const segment = this.segments[this.segments.length - 1]!;
     try {
-      let frames = group.map((pending) => pending.frame);
-      let written = 0;
-      // writev may write partially; bounded by groupBytes.
-      while (written < groupBytes) {
-        const { bytesWritten } = await this.file!.writev(frames);
-        if (bytesWritten <= 0) throw new Error('WAL write made no progress');
-        written += bytesWritten;
-        frames = skipBytes(frames, bytesWritten);
-      }
-      if (this.options.fsync) {
-        const startedAt = performance.now();
-        await this.file!.datasync();
-        this.options.onFsync?.((performance.now() - startedAt) / 1000);
-      }
+      await writeGroup(this.file!, group.map((pending) => pending.frame), groupBytes, this.options.fsync, this.options.onFsync);
       this.segmentBytes += groupBytes;
       for (const pending of group) if (pending.seq > segment.maxSeq) segment.maxSeq = pending.seq;
     } catch (error) {
@@ -260,15 +241,3 @@ function frameOf(record: TsdbWalRecord): Buffer {
   return frame;
 }
 
-function skipBytes(frames: Buffer[], bytes: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const frame of frames) {
-    if (bytes >= frame.length) {
-      bytes -= frame.length;
-      continue;
-    }
-    rest.push(bytes > 0 ? frame.subarray(bytes) : frame);
-    bytes = 0;
-  }
-  return rest;
-}
