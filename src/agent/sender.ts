@@ -3,12 +3,11 @@
 // exponential backoff and jitter (the batch stays on disk meanwhile); other 4xx mean the server will
 // never accept the batch, so it is logged and dropped.
 
-import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { ReadStream } from 'node:fs';
 import { authorizationHeader, type ClientAuth, type TlsConnectOptions } from './client-credentials.ts';
 import type { DiskQueue } from './disk-queue.ts';
-import { http } from './node-http.ts';
+import { KeepAliveClient, retryBackoffMs } from './node-http.ts';
 import type { AgentMetrics } from './metrics.ts';
 
 export interface SenderOptions {
@@ -45,10 +44,12 @@ export class Sender {
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
   consecutiveFailures = 0;
+  private readonly connection: KeepAliveClient;
 
   constructor(queue: DiskQueue, options: SenderOptions, metrics: AgentMetrics) {
     this.queue = queue;
     this.options = options;
+    this.connection = new KeepAliveClient(options.pushUrl, options.tls);
     this.countSentEntries = metrics.counter('rankscope_agent_sent_entries_total', 'Entries accepted by the server.');
     this.countSentBytes = metrics.counter('rankscope_agent_sent_bytes_total', 'Compressed push bytes accepted by the server.');
     this.countRetries = metrics.counter('rankscope_agent_retries_total', 'Push attempts that failed and will be retried, by reason.');
@@ -120,29 +121,9 @@ export class Sender {
 
   /** Full-range jitter around an exponentially growing ceiling, so many agents do not retry in step. */
   backoffMs(failures: number): number {
-    const ceilingMs = Math.min(this.options.maxBackoffMs, this.options.minBackoffMs * 2 ** Math.min(failures - 1, 30));
-    return ceilingMs / 2 + Math.random() * (ceilingMs / 2);
+    return retryBackoffMs(failures, this.options.minBackoffMs, this.options.maxBackoffMs);
   }
 
-  // node:http rather than fetch: fetch's client (undici) and its buffers made up ~30 MB of the
-  // agent's RSS. One keep-alive connection, since batches are sent one at a time.
-  private httpAgent: HttpAgent | HttpsAgent | undefined;
-  private requestFn: typeof http.request | undefined;
-
-  private async client(): Promise<{ agent: HttpAgent | HttpsAgent; request: typeof http.request }> {
-    if (this.httpAgent === undefined || this.requestFn === undefined) {
-      if (new URL(this.options.pushUrl).protocol === 'https:') {
-        // Loaded only for https servers: TLS costs memory an http-only agent need not pay.
-        const https = await import('node:https');
-        this.httpAgent = new https.Agent({ keepAlive: true, maxSockets: 1, ...this.options.tls });
-        this.requestFn = https.request as unknown as typeof http.request;
-      } else {
-        this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        this.requestFn = http.request;
-      }
-    }
-    return { agent: this.httpAgent, request: this.requestFn };
-  }
 
   /** One POST of the body; resolves with the status and (for failures) the start of the reply. */
   private async post(body: { sizeBytes: number; stream: () => ReadStream }): Promise<{ status: number; text: string }> {
@@ -154,7 +135,7 @@ export class Sender {
     if (this.options.tenant !== undefined) headers['x-scope-orgid'] = this.options.tenant;
     const authorization = this.options.auth === undefined ? undefined : authorizationHeader(this.options.auth);
     if (authorization !== undefined) headers.authorization = authorization;
-    const { agent, request } = await this.client();
+    const { agent, request } = await this.connection.get();
     const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abort.signal]);
     return new Promise((resolve, reject) => {
       const req = request(this.options.pushUrl, { method: 'POST', headers, agent, signal }, (response: IncomingMessage) => {
@@ -238,6 +219,6 @@ export class Sender {
     this.abort.abort();
     this.wake?.();
     await this.loop;
-    this.httpAgent?.destroy();
+    this.connection.destroy();
   }
 }

@@ -3,12 +3,11 @@
 // what could not be sent yet, and under a long outage the oldest samples are dropped and counted
 // (rankscope_agent_metrics_dropped_samples_total) rather than growing without bound.
 
-import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } from '../../push/remote-write-encode.ts';
 import { authorizationHeader, type ClientAuth, type TlsConnectOptions } from '../client-credentials.ts';
 import type { AgentMetrics } from '../metrics.ts';
-import { http } from '../node-http.ts';
+import { KeepAliveClient, retryBackoffMs } from '../node-http.ts';
 import type { MetricSample } from './metric-sample.ts';
 
 const REJECTION_LOG_INTERVAL_MS = 60_000;
@@ -44,14 +43,15 @@ export class RemoteWriteSender {
   private retryAtMs = 0;
   private consecutiveFailures = 0;
   private lastRejectionLogAtMs = Number.NEGATIVE_INFINITY;
-  private httpAgent: HttpAgent | HttpsAgent | undefined;
-  private requestFn: typeof http.request | undefined;
   private readonly countSent: (by?: number) => void;
   private readonly countDropped: (by: number, labels: Record<string, string>) => void;
   private readonly countFailures: (by: number, labels: Record<string, string>) => void;
 
+  private readonly connection: KeepAliveClient;
+
   constructor(options: RemoteWriteSenderOptions, metrics: AgentMetrics) {
     this.options = options;
+    this.connection = new KeepAliveClient(options.writeUrl, options.tls);
     this.countSent = metrics.counter('rankscope_agent_metrics_sent_samples_total', 'GPU and node metric samples accepted by the server.');
     this.countDropped = metrics.counter('rankscope_agent_metrics_dropped_samples_total', 'GPU and node metric samples dropped, by reason (buffer_full during an outage, rejected by the server).');
     this.countFailures = metrics.counter('rankscope_agent_metrics_send_failures_total', 'Remote write requests that failed and will be retried, by reason.');
@@ -87,8 +87,7 @@ export class RemoteWriteSender {
       const outcome = await this.post(batch);
       if (outcome === 'retry') {
         this.consecutiveFailures++;
-        const ceilingMs = Math.min(this.options.maxBackoffMs, this.options.minBackoffMs * 2 ** Math.min(this.consecutiveFailures - 1, 30));
-        this.retryAtMs = Date.now() + ceilingMs / 2 + Math.random() * (ceilingMs / 2);
+        this.retryAtMs = Date.now() + retryBackoffMs(this.consecutiveFailures, this.options.minBackoffMs, this.options.maxBackoffMs);
         return;
       }
       // The buffer may have dropped its head meanwhile; remove exactly the samples that were sent.
@@ -99,19 +98,6 @@ export class RemoteWriteSender {
     }
   }
 
-  private async client(): Promise<{ agent: HttpAgent | HttpsAgent; request: typeof http.request }> {
-    if (this.httpAgent === undefined || this.requestFn === undefined) {
-      if (new URL(this.options.writeUrl).protocol === 'https:') {
-        const https = await import('node:https');
-        this.httpAgent = new https.Agent({ keepAlive: true, maxSockets: 1, ...this.options.tls });
-        this.requestFn = https.request as unknown as typeof http.request;
-      } else {
-        this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        this.requestFn = http.request;
-      }
-    }
-    return { agent: this.httpAgent, request: this.requestFn };
-  }
 
   private async post(batch: MetricSample[]): Promise<'sent' | 'rejected' | 'retry'> {
     const bySeries = new Map<string, RemoteWriteSeriesInput>();
@@ -137,7 +123,7 @@ export class RemoteWriteSender {
       if (this.options.tenant !== undefined) headers['x-scope-orgid'] = this.options.tenant;
       const authorization = this.options.auth === undefined ? undefined : authorizationHeader(this.options.auth);
       if (authorization !== undefined) headers.authorization = authorization;
-      const { agent, request } = await this.client();
+      const { agent, request } = await this.connection.get();
       ({ status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
         const req = request(this.options.writeUrl, { method: 'POST', headers, agent, signal: AbortSignal.timeout(this.options.timeoutMs) }, (response: IncomingMessage) => {
           let reply = '';
@@ -187,6 +173,6 @@ export class RemoteWriteSender {
       clearTimeout(timer);
       if (this.buffer.length >= before) break;
     }
-    this.httpAgent?.destroy();
+    this.connection.destroy();
   }
 }
