@@ -16,6 +16,7 @@ import { tsdbOptionsFromConfig, type TsdbConfig } from '../tsdb/config.ts';
 import type { TsdbOptions } from '../tsdb/tsdb.ts';
 import type { ClusterConfig } from './config.ts';
 import { ClusterMetricsStore } from './cluster-metrics.ts';
+import { ClusterPushgateway } from './cluster-pushgateway.ts';
 import { ClusterLogStore } from './cluster-store.ts';
 import { ClusterUnavailableError, OwnerClient } from './owner-client.ts';
 import { JetStreamWal } from './jetstream-wal.ts';
@@ -195,6 +196,27 @@ export class ClusterNode {
       },
     });
     return () => subscription.unsubscribe();
+  }
+
+  /**
+   * The Pushgateway for this cluster (cluster-pushgateway.ts): pushes to any replica, group state in
+   * a KV bucket, run by the holder of the `pushgateway` lease. Needs the cluster's metrics store.
+   */
+  openPushgateway(settings: { sampleIntervalMs: number; defaultTtlMs: number }): Promise<ClusterPushgateway> {
+    const { config, storeOptions, log } = this.options;
+    if (this.metrics === undefined) throw new Error('the cluster Pushgateway needs metrics (tsdb.enabled)');
+    return ClusterPushgateway.open({
+      connection: this.connection,
+      subject: `${config.name}.pushgateway`,
+      bucket: `${config.name}-pushgateway`,
+      replicas: config.replicas,
+      requestTimeoutMs: config.request_timeout,
+      localDir: join(storeOptions.dataDir, 'cluster', 'pushgateway'),
+      metrics: this.metrics,
+      ...settings,
+      runUnderLease: (name, start) => this.runUnderLease(name, start),
+      onError: (error) => log.error(`cluster pushgateway: ${error.message}`),
+    });
   }
 
   /** Runs `start`'s task on one replica of the cluster at a time (the holder of lease `name`). */

@@ -23,7 +23,7 @@ import { prometheusRoutes, type PromqlEngine } from './prometheus-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { remoteWriteRoutes } from './remote-write-routes.ts';
 import { Pushgateway } from '../pushgateway/pushgateway.ts';
-import { pushgatewayRoutes } from './pushgateway-routes.ts';
+import { pushgatewayRoutes, type PushgatewayApi } from './pushgateway-routes.ts';
 import { ScrapeManager } from '../scrape/scrape-manager.ts';
 import { promqlRulesDirOf } from '../ruler/index.ts';
 import { KubernetesMonitors } from './kubernetes-monitors.ts';
@@ -72,6 +72,8 @@ export interface AppDependencies {
   extraMetrics?: () => string;
   /** The metrics store (remote_write, Prometheus API); closed (flushed) after the HTTP server. */
   tsdb?: ServerMetricsStore;
+  /** Cluster mode: the cluster's Pushgateway (used when pushgateway.enabled) instead of one on this server's disk. */
+  pushgateway?: PushgatewayApi;
   /** Cluster mode: POST /flush commits every partition of the cluster (logs and metrics in one step). */
   flush?: () => Promise<void>;
   /** The PromQL engine behind /api/v1/query…; without it those routes answer 503. */
@@ -272,7 +274,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
       });
       if (config.pushgateway.enabled) {
-        const pushgateway = await Pushgateway.open({
+        const pushgateway = deps.pushgateway ?? await Pushgateway.open({
           dataDir: resolve(config.store.data_dir),
           metrics: tsdb,
           sampleIntervalMs: config.pushgateway.sample_interval,

@@ -60,6 +60,8 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
       throw error;
     }
   }
+  // Cluster mode: one Pushgateway for the cluster, run under a lease, its groups in a KV bucket.
+  const clusterPushgateway = cluster?.metrics !== undefined && config.pushgateway.enabled ? await cluster.openPushgateway({ sampleIntervalMs: config.pushgateway.sample_interval, defaultTtlMs: config.pushgateway.default_ttl }) : undefined;
   let ruler: Ruler | undefined;
   // Every replica tracks runs from all pushes (its own and the tail fan-out); one writes hang events.
   if (cluster !== undefined && config.training.enabled) cluster.runUnderLease('training-events', async () => async () => undefined);
@@ -72,6 +74,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     compileTailFilter,
     extraMetrics: () => ruler?.metricsText() ?? '',
     ...(cluster === undefined ? {} : { attachTail: (publish) => cluster.attachTail(publish), writesTrainingEvents: () => cluster.runsSingleton('training-events'), flush: () => cluster.flushCluster() }),
+    ...(clusterPushgateway === undefined ? {} : { pushgateway: clusterPushgateway }),
     plugins: [
       async (app) => {
         const rulerOptions = () => ({

@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import { Kvm } from '@nats-io/kv';
-import { startServer, type RunningServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/server.ts';
 import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } from '../../src/push/remote-write-encode.ts';
 import type { RemoteWriteMetadata } from '../../src/push/remote-write-decode.ts';
 import { pollUntil } from '../support/peers.ts';
 import { startNats, type NatsCluster } from './nats-fixture.ts';
+import { startReplicas } from './replicas-fixture.ts';
 
 const PARTITIONS = 4;
 
@@ -59,29 +58,7 @@ describe('cluster mode metrics, three replicas in one process', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rankscope-cluster-metrics-'));
     nats = await startNats(join(dir, 'nats'), 1);
-    for (let i = 0; i < 3; i++) {
-      replicas.push(
-        await startServer({
-          server: { listen: '127.0.0.1:0' },
-          store: { data_dir: join(dir, `replica-${i}`) },
-          ui: { enabled: false },
-          ruler: { enabled: false },
-          training: { enabled: false },
-          // Commits only when the test asks (POST /flush), so it knows what is in heads and in blocks.
-          cluster: { enabled: true, nats_urls: nats.urls, replica_id: `replica-${i}`, partitions: PARTITIONS, lease_ttl: '4s', commit_interval: '1h', shared_directory: join(dir, 'shared') },
-        }),
-      );
-    }
-    const connection = await connect({ servers: nats.urls });
-    try {
-      const leases = await new Kvm(connection).open('rankscope-leases');
-      await pollUntil('partitions spread over the three replicas', async () => {
-        const holders = await Promise.all(Array.from({ length: PARTITIONS }, async (_, p) => (await leases.get(`partition.${p}`))?.string() ?? ''));
-        return holders.every((holder) => holder !== '') && new Set(holders).size === 3 ? true : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
-    } finally {
-      await connection.close();
-    }
+    replicas.push(...(await startReplicas(dir, nats, 3, PARTITIONS)));
   });
 
   after(async () => {
