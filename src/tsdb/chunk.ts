@@ -199,11 +199,6 @@ function readWord64(reader: BitReader): number {
   return (hi | 0) * TWO_POW_32 + lo;
 }
 
-function readSigned(reader: BitReader, bits: number): number {
-  const raw = reader.read(bits);
-  return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
-}
-
 /** Number of samples a chunk declares (bounded by its bytes when decoded). */
 export function chunkSampleCount(bytes: Uint8Array): number {
   if (bytes.length < 2) throw new ChunkDecodeError(`chunk of ${bytes.length} bytes has no header`);
@@ -235,7 +230,8 @@ let sealScratch = { timestampsMs: new Float64Array(BLOCK_SAMPLES_PER_CHUNK), val
 /**
  * Decodes a chunk into the arrays at `at`, keeping only samples in [minTimeMs, maxTimeMs]; returns
  * the new fill position. The arrays must have room for the chunk's declared count. A count larger
- * than the bits present fails with ChunkDecodeError rather than reading past the end.
+ * than the bits present fails with ChunkDecodeError rather than reading past the end. Decoding stops
+ * at the first sample past maxTimeMs (samples ascend).
  */
 export function decodeChunkInto(
   bytes: Uint8Array,
@@ -254,7 +250,16 @@ export function decodeChunkInto(
       throw new ChunkDecodeError(`corrupt decimal chunk: ${(error as Error).message}`);
     }
   }
-  const reader = new BitReader(bytes, 2);
+  return decodeXorInto(new BitReader(bytes, 2), count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs);
+}
+
+/** Delta-of-delta timestamp prefix codes: the bits a '10', '110' and '1110' code take with their payload. */
+const DOD_14_BITS = 2 + 14;
+const DOD_17_BITS = 3 + 17;
+const DOD_20_BITS = 4 + 20;
+
+/** The XOR layout's samples from the reader's position (after the count header). */
+function decodeXorInto(reader: BitReader, count: number, timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, at: number, minTimeMs: number, maxTimeMs: number): number {
   let timestampMs = 0;
   let deltaMs = 0;
   let hi = 0;
@@ -268,18 +273,39 @@ export function decodeChunkInto(
         hi = reader.read(32);
         lo = reader.read(32);
       } else {
+        // The prefix and its payload sit in one 32-bit window (at most 4 + 20 bits).
+        const window = reader.peek32();
         let dod: number;
-        if (reader.readBit() === 0) dod = 0;
-        else if (reader.readBit() === 0) dod = readSigned(reader, 14);
-        else if (reader.readBit() === 0) dod = readSigned(reader, 17);
-        else if (reader.readBit() === 0) dod = readSigned(reader, 20);
-        else dod = readWord64(reader);
+        if ((window & 0x80000000) === 0) {
+          dod = 0;
+          reader.skip(1);
+        } else if ((window & 0x40000000) === 0) {
+          const raw = (window >>> (32 - DOD_14_BITS)) & 0x3fff;
+          dod = raw > 0x2000 ? raw - 0x4000 : raw;
+          reader.skip(DOD_14_BITS);
+        } else if ((window & 0x20000000) === 0) {
+          const raw = (window >>> (32 - DOD_17_BITS)) & 0x1ffff;
+          dod = raw > 0x10000 ? raw - 0x20000 : raw;
+          reader.skip(DOD_17_BITS);
+        } else if ((window & 0x10000000) === 0) {
+          const raw = (window >>> (32 - DOD_20_BITS)) & 0xfffff;
+          dod = raw > 0x80000 ? raw - 0x100000 : raw;
+          reader.skip(DOD_20_BITS);
+        } else {
+          reader.skip(4);
+          dod = readWord64(reader);
+        }
         deltaMs += dod;
         timestampMs += deltaMs;
-        if (reader.readBit() === 1) {
-          if (reader.readBit() === 1) {
-            leading = reader.read(5);
-            const meaningful = reader.read(6);
+        const control = reader.peek32();
+        if ((control & 0x80000000) === 0) reader.skip(1);
+        else {
+          if ((control & 0x40000000) === 0) reader.skip(2);
+          else {
+            // '11' + 5 bits leading zeros + 6 bits meaningful length.
+            leading = (control >>> 25) & 31;
+            const meaningful = (control >>> 19) & 63;
+            reader.skip(13);
             trailing = 64 - leading - (meaningful === 0 ? 64 : meaningful);
             if (trailing < 0) throw new ChunkDecodeError(`invalid XOR window at sample ${i}`);
           }
@@ -304,7 +330,8 @@ export function decodeChunkInto(
           lo = (lo ^ xorLo) >>> 0;
         }
       }
-      if (timestampMs < minTimeMs || timestampMs > maxTimeMs) continue;
+      if (timestampMs < minTimeMs) continue;
+      if (timestampMs > maxTimeMs) break;
       timestampsMs[at] = timestampMs;
       if (hi === STALE_HI && lo === STALE_LO) {
         values[at] = Number.NaN;

@@ -80,9 +80,17 @@ function writeTimestampDelta(writer: BitWriter, dod: number): void {
   }
 }
 
+/** A `bits`-wide two's complement field (bits ≤ 32) as read unsigned; 2^(bits-1) itself is positive. */
+function signed(raw: number, bits: number): number {
+  const half = SIGNED_HALF[bits]!;
+  return raw > half ? raw - 2 * half : raw;
+}
+
+/** 2^(bits-1) for bits 0..32 (a table: `2 **` in the decode loop showed in profiles). */
+const SIGNED_HALF = Float64Array.from({ length: 33 }, (_, bits) => (bits === 0 ? 0 : 2 ** (bits - 1)));
+
 function readSigned(reader: BitReader, bits: number): number {
-  const raw = reader.read(bits);
-  return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
+  return signed(reader.read(bits), bits);
 }
 
 /** Residuals of the scaled values for a mode (index 0 unused: the first value is written whole). */
@@ -248,20 +256,45 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
       v = readWord64(reader);
       first = v;
     } else {
+      // Each prefix code with its payload (up to 4 + 20 bits) sits in one 32-bit window.
+      const window = reader.peek32();
       let dod: number;
-      if (reader.readBit() === 0) dod = 0;
-      else if (reader.readBit() === 0) dod = readSigned(reader, 7);
-      else if (reader.readBit() === 0) dod = readSigned(reader, 14);
-      else if (reader.readBit() === 0) dod = readSigned(reader, 20);
-      else dod = readWord64(reader);
+      if ((window & 0x80000000) === 0) {
+        dod = 0;
+        reader.skip(1);
+      } else if ((window & 0x40000000) === 0) {
+        dod = signed((window >>> 23) & 0x7f, 7);
+        reader.skip(9);
+      } else if ((window & 0x20000000) === 0) {
+        dod = signed((window >>> 15) & 0x3fff, 14);
+        reader.skip(17);
+      } else if ((window & 0x10000000) === 0) {
+        dod = signed((window >>> 8) & 0xfffff, 20);
+        reader.skip(24);
+      } else {
+        reader.skip(4);
+        dod = readWord64(reader);
+      }
       deltaT += dod;
       t += deltaT;
+      const control = reader.peek32();
       let residual: number;
-      if (reader.readBit() === 0) residual = 0;
-      else if (reader.readBit() === 0) residual = readLow(reader, widths[0]!);
-      else if (reader.readBit() === 0) residual = readLow(reader, widths[1]!);
-      else if (reader.readBit() === 0) residual = readLow(reader, widths[2]!);
-      else residual = readWord64(reader);
+      if ((control & 0x80000000) === 0) {
+        residual = 0;
+        reader.skip(1);
+      } else if ((control & 0x40000000) === 0) {
+        reader.skip(2);
+        residual = readLow(reader, widths[0]!);
+      } else if ((control & 0x20000000) === 0) {
+        reader.skip(3);
+        residual = readLow(reader, widths[1]!);
+      } else if ((control & 0x10000000) === 0) {
+        reader.skip(4);
+        residual = readLow(reader, widths[2]!);
+      } else {
+        reader.skip(4);
+        residual = readWord64(reader);
+      }
       if (mode === 2) v = first + residual;
       else {
         if (i === 1) firstDelta = residual;
@@ -269,7 +302,8 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
         v += deltaV;
       }
     }
-    if (t < minTimeMs || t > maxTimeMs) continue;
+    if (t < minTimeMs) continue;
+    if (t > maxTimeMs) break;
     timestampsMs[at] = t;
     values[at] = v / scale;
     stale[at] = 0;
