@@ -59,6 +59,19 @@ export class BitWriter {
     if (this.pendingBits > 0) target[offset + this.length] = this.current;
   }
 
+  /**
+   * The bytes written so far, the last one zero-padded, without a copy: valid until the next write
+   * (the read path decodes a head's open chunk through it).
+   */
+  view(): Uint8Array {
+    if (this.pendingBits > 0) {
+      if (this.length === this.bytes.length) this.grow();
+      // Beyond `length`: overwritten when the byte is complete.
+      this.bytes[this.length] = this.current;
+    }
+    return this.bytes.subarray(0, this.byteLength());
+  }
+
   /** A copy of the bytes written, the last one zero-padded. */
   finish(): Uint8Array {
     const out = new Uint8Array(this.byteLength());
@@ -131,4 +144,25 @@ export class BitReader {
   get position(): number {
     return this.bitOffset;
   }
+}
+
+/**
+ * The 32 bits of `bytes` from bit `pos`, most significant first, as a signed 32-bit integer (int32
+ * stays unboxed in the decode loop where a uint32 above 2^31 would not); zeros past the end.
+ */
+export function bitsAt(bytes: Uint8Array, pos: number): number {
+  const index = pos >>> 3;
+  const shift = pos & 7;
+  if (index + 4 < bytes.length) {
+    const word = (bytes[index]! << 24) | (bytes[index + 1]! << 16) | (bytes[index + 2]! << 8) | bytes[index + 3]!;
+    return shift === 0 ? word : (word << shift) | (bytes[index + 4]! >>> (8 - shift));
+  }
+  return bitsNearEnd(bytes, index, shift);
+}
+
+function bitsNearEnd(bytes: Uint8Array, index: number, shift: number): number {
+  let word = 0;
+  for (let k = 0; k < 4; k++) word = (word << 8) | (index + k < bytes.length ? bytes[index + k]! : 0);
+  const fifth = index + 4 < bytes.length ? bytes[index + 4]! : 0;
+  return shift === 0 ? word : (word << shift) | (fifth >>> (8 - shift));
 }

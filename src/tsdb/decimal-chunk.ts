@@ -19,7 +19,7 @@
 // spread of a delta-of-delta), 2: the value minus the first (gauges read around a level). Mode and
 // k are chosen per chunk for the fewest bits (counted, not encoded, for each choice).
 
-import { BitReader, BitWriter } from './bit-stream.ts';
+import { bitsAt, BitWriter } from './bit-stream.ts';
 
 export const DECIMAL_CHUNK_FLAG = 0x8000;
 /** With DECIMAL_CHUNK_FLAG: the adaptive layout. */
@@ -57,12 +57,6 @@ function writeWord64(writer: BitWriter, integer: number): void {
   writer.write((integer - hi * TWO_POW_32) >>> 0, 32);
 }
 
-function readWord64(reader: BitReader): number {
-  const hi = reader.read(32);
-  const lo = reader.read(32);
-  return (hi | 0) * TWO_POW_32 + lo;
-}
-
 function writeTimestampDelta(writer: BitWriter, dod: number): void {
   if (dod === 0) writer.writeBit(0);
   else if (dod >= -63 && dod <= 64) {
@@ -88,10 +82,6 @@ function signed(raw: number, bits: number): number {
 
 /** 2^(bits-1) for bits 0..32 (a table: `2 **` in the decode loop showed in profiles). */
 const SIGNED_HALF = Float64Array.from({ length: 33 }, (_, bits) => (bits === 0 ? 0 : 2 ** (bits - 1)));
-
-function readSigned(reader: BitReader, bits: number): number {
-  return signed(reader.read(bits), bits);
-}
 
 /** Residuals of the scaled values for a mode (index 0 unused: the first value is written whole). */
 let scratch = { scaled: new Float64Array(512), candidate: new Float64Array(512), best: new Float64Array(512), needing: new Float64Array(MAX_WIDTH + 2) };
@@ -156,10 +146,9 @@ function writeLow(writer: BitWriter, value: number, bits: number): void {
   writer.write((unsigned - hi * TWO_POW_32) >>> 0, 32);
 }
 
-/** Reads what writeLow wrote. */
-function readLow(reader: BitReader, bits: number): number {
-  if (bits <= 32) return readSigned(reader, bits);
-  const raw = reader.read(bits - 32) * TWO_POW_32 + reader.read(32);
+/** Reads what writeLow wrote for 32 < bits ≤ 52, at bit `pos`. */
+function signedWide(bytes: Uint8Array, pos: number, bits: number): number {
+  const raw = (bitsAt(bytes, pos) >>> (64 - bits)) * TWO_POW_32 + (bitsAt(bytes, pos + bits - 32) >>> 0);
   return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
 }
 
@@ -243,7 +232,10 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
   if (mode >= MODES || k < 1 || k > MAX_K) throw new RangeError(`decimal chunk mode ${mode}/${k} out of range`);
   const widths = adaptive ? bucketWidths(k) : [7, 14, 21];
   const scale = 10 ** exponent;
-  const reader = new BitReader(bytes, adaptive ? 4 : 3);
+  const limit = bytes.length * 8;
+  // The bit position is a local and fields are read through bitsAt's 32-bit window, as in chunk.ts'
+  // XOR decoder; the end of the bytes is checked once a sample (reads past it see zeros until then).
+  let pos = (adaptive ? 4 : 3) * 8;
   let t = 0;
   let deltaT = 0;
   let v = 0;
@@ -252,48 +244,58 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
   let deltaV = 0;
   for (let i = 0; i < count; i++) {
     if (i === 0) {
-      t = readWord64(reader);
-      v = readWord64(reader);
+      t = bitsAt(bytes, pos) * TWO_POW_32 + (bitsAt(bytes, pos + 32) >>> 0);
+      v = bitsAt(bytes, pos + 64) * TWO_POW_32 + (bitsAt(bytes, pos + 96) >>> 0);
+      pos += 128;
       first = v;
     } else {
       // Each prefix code with its payload (up to 4 + 20 bits) sits in one 32-bit window.
-      const window = reader.peek32();
+      const window = bitsAt(bytes, pos);
       let dod: number;
       if ((window & 0x80000000) === 0) {
         dod = 0;
-        reader.skip(1);
+        pos += 1;
       } else if ((window & 0x40000000) === 0) {
-        dod = signed((window >>> 23) & 0x7f, 7);
-        reader.skip(9);
+        const raw = (window >>> 23) & 0x7f;
+        dod = raw > 0x40 ? raw - 0x80 : raw;
+        pos += 9;
       } else if ((window & 0x20000000) === 0) {
-        dod = signed((window >>> 15) & 0x3fff, 14);
-        reader.skip(17);
+        const raw = (window >>> 15) & 0x3fff;
+        dod = raw > 0x2000 ? raw - 0x4000 : raw;
+        pos += 17;
       } else if ((window & 0x10000000) === 0) {
-        dod = signed((window >>> 8) & 0xfffff, 20);
-        reader.skip(24);
+        const raw = (window >>> 8) & 0xfffff;
+        dod = raw > 0x80000 ? raw - 0x100000 : raw;
+        pos += 24;
       } else {
-        reader.skip(4);
-        dod = readWord64(reader);
+        dod = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
+        pos += 68;
       }
       deltaT += dod;
       t += deltaT;
-      const control = reader.peek32();
-      let residual: number;
+      const control = bitsAt(bytes, pos);
+      let residual = 0;
+      let width: number;
       if ((control & 0x80000000) === 0) {
-        residual = 0;
-        reader.skip(1);
+        width = 0;
+        pos += 1;
       } else if ((control & 0x40000000) === 0) {
-        reader.skip(2);
-        residual = readLow(reader, widths[0]!);
+        width = widths[0]!;
+        pos += 2;
       } else if ((control & 0x20000000) === 0) {
-        reader.skip(3);
-        residual = readLow(reader, widths[1]!);
+        width = widths[1]!;
+        pos += 3;
       } else if ((control & 0x10000000) === 0) {
-        reader.skip(4);
-        residual = readLow(reader, widths[2]!);
+        width = widths[2]!;
+        pos += 4;
       } else {
-        reader.skip(4);
-        residual = readWord64(reader);
+        residual = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
+        width = 0;
+        pos += 68;
+      }
+      if (width > 0) {
+        residual = width <= 32 ? signed(bitsAt(bytes, pos) >>> (32 - width), width) : signedWide(bytes, pos, width);
+        pos += width;
       }
       if (mode === 2) v = first + residual;
       else {
@@ -302,6 +304,7 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
         v += deltaV;
       }
     }
+    if (pos > limit) throw new RangeError(`truncated at sample ${i} of ${count} (bit ${pos} of ${limit})`);
     if (t < minTimeMs) continue;
     if (t > maxTimeMs) break;
     timestampsMs[at] = t;
