@@ -298,28 +298,31 @@ function decodeXorInto(bytes: Uint8Array, startBit: number, count: number, times
     } else {
       const window = bitsAt(bytes, pos);
       let dod: number;
+      let used: number;
       if ((window & 0x80000000) === 0) {
         dod = 0;
-        pos += 1;
+        used = 1;
       } else if ((window & 0x40000000) === 0) {
         const raw = (window >>> (32 - DOD_14_BITS)) & 0x3fff;
         dod = raw > 0x2000 ? raw - 0x4000 : raw;
-        pos += DOD_14_BITS;
+        used = DOD_14_BITS;
       } else if ((window & 0x20000000) === 0) {
         const raw = (window >>> (32 - DOD_17_BITS)) & 0x1ffff;
         dod = raw > 0x10000 ? raw - 0x20000 : raw;
-        pos += DOD_17_BITS;
+        used = DOD_17_BITS;
       } else if ((window & 0x10000000) === 0) {
         const raw = (window >>> (32 - DOD_20_BITS)) & 0xfffff;
         dod = raw > 0x80000 ? raw - 0x100000 : raw;
-        pos += DOD_20_BITS;
+        used = DOD_20_BITS;
       } else {
         dod = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
-        pos += 68;
+        used = 68;
       }
+      pos += used;
       deltaMs += dod;
       timestampMs += deltaMs;
-      const control = bitsAt(bytes, pos);
+      // The value's control bits (at most 13) from what the timestamp's code left of the window.
+      const control = used <= 32 - 13 ? window << used : bitsAt(bytes, pos);
       if ((control & 0x80000000) === 0) pos += 1;
       else {
         if ((control & 0x40000000) === 0) pos += 2;
@@ -344,11 +347,11 @@ function decodeXorInto(bytes: Uint8Array, startBit: number, count: number, times
         }
         pos += meaningful;
         if (trailing >= 32) {
-          xorHi = (xorLo << (trailing - 32)) >>> 0;
+          xorHi = xorLo << (trailing - 32);
           xorLo = 0;
         } else if (trailing > 0) {
-          xorHi = ((xorHi << trailing) | (xorLo >>> (32 - trailing))) >>> 0;
-          xorLo = (xorLo << trailing) >>> 0;
+          xorHi = (xorHi << trailing) | (xorLo >>> (32 - trailing));
+          xorLo = xorLo << trailing;
         }
         hi ^= xorHi;
         lo ^= xorLo;

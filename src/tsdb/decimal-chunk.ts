@@ -252,51 +252,56 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
       // Each prefix code with its payload (up to 4 + 20 bits) sits in one 32-bit window.
       const window = bitsAt(bytes, pos);
       let dod: number;
+      let used: number;
       if ((window & 0x80000000) === 0) {
         dod = 0;
-        pos += 1;
+        used = 1;
       } else if ((window & 0x40000000) === 0) {
         const raw = (window >>> 23) & 0x7f;
         dod = raw > 0x40 ? raw - 0x80 : raw;
-        pos += 9;
+        used = 9;
       } else if ((window & 0x20000000) === 0) {
         const raw = (window >>> 15) & 0x3fff;
         dod = raw > 0x2000 ? raw - 0x4000 : raw;
-        pos += 17;
+        used = 17;
       } else if ((window & 0x10000000) === 0) {
         const raw = (window >>> 8) & 0xfffff;
         dod = raw > 0x80000 ? raw - 0x100000 : raw;
-        pos += 24;
+        used = 24;
       } else {
         dod = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
-        pos += 68;
+        used = 68;
       }
+      pos += used;
       deltaT += dod;
       t += deltaT;
-      const control = bitsAt(bytes, pos);
+      // The value's code from what the timestamp's code left of the window (usually all of it fits),
+      // else from a fresh window: `valid` bits of `control` are stream bits.
+      const reuse = used <= 16;
+      const control = reuse ? window << used : bitsAt(bytes, pos);
+      const valid = reuse ? 32 - used : 32;
       let residual = 0;
-      let width: number;
-      if ((control & 0x80000000) === 0) {
-        width = 0;
-        pos += 1;
-      } else if ((control & 0x40000000) === 0) {
+      let width = 0;
+      let prefix: number;
+      if ((control & 0x80000000) === 0) prefix = 1;
+      else if ((control & 0x40000000) === 0) {
         width = widths[0]!;
-        pos += 2;
+        prefix = 2;
       } else if ((control & 0x20000000) === 0) {
         width = widths[1]!;
-        pos += 3;
+        prefix = 3;
       } else if ((control & 0x10000000) === 0) {
         width = widths[2]!;
-        pos += 4;
+        prefix = 4;
       } else {
         residual = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
-        width = 0;
-        pos += 68;
+        prefix = 68;
       }
       if (width > 0) {
-        residual = width <= 32 ? signed(bitsAt(bytes, pos) >>> (32 - width), width) : signedWide(bytes, pos, width);
-        pos += width;
+        if (prefix + width <= valid) residual = signed((control << prefix) >>> (32 - width), width);
+        else residual = width <= 32 ? signed(bitsAt(bytes, pos + prefix) >>> (32 - width), width) : signedWide(bytes, pos + prefix, width);
       }
+      pos += prefix + width;
       if (mode === 2) v = first + residual;
       else {
         if (i === 1) firstDelta = residual;
