@@ -22,7 +22,8 @@ import { blockReaderOver, type BlockReader } from './block-reader.ts';
 import { mergeBlockData } from './block-merge.ts';
 import { Partition } from './partition.ts';
 import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
-import { streamId, streamKey } from './stream-id.ts';
+import { streamFingerprint, streamId } from './stream-id.ts';
+import { LabelInterner, StreamTable, type TableItem } from './stream-table.ts';
 import { mayContain } from './token-filter.ts';
 import type {
   AppendStream,
@@ -95,12 +96,15 @@ export class DiskLogStore implements LogStore {
   /** tenant → day → partition. */
   private readonly partitions = new Map<string, Map<number, Partition>>();
   /**
-   * streamKey → info of the streams cut by the last cuts, so a stream that keeps pushing across a
-   * cut is not hashed again. Replaced at every full cut: a map of every stream ever seen grew without
-   * bound with churning pods, and cost a map entry per stream (and WAL replay time) on top of `heads`.
+   * The streams cut by the last cuts, so a stream that keeps pushing across a cut is not hashed
+   * again. Replaced at every full cut: a map of every stream ever seen grew without bound with
+   * churning pods, and cost a map entry per stream (and WAL replay time) on top of `heads`.
    */
-  private recentInfos = new Map<string, StreamInfo>();
-  private heads = new Map<string, StreamHead>();
+  private recentStreams = new StreamTable<TableItem>();
+  private heads = new StreamTable<StreamHead>();
+  private readonly interner = new LabelInterner();
+  /** The highest WAL seq any part held at open: replayed records above it skip the persisted check. */
+  private maxPersistedSeq = -1n;
   private headBytes = 0;
   /** Head generations being written into parts; still visible to queries until registered. */
   private readonly cutting: StreamHead[][] = [];
@@ -130,6 +134,7 @@ export class DiskLogStore implements LogStore {
     for (const partition of store.allPartitions()) {
       for (const seq of partition.persistedSeq.values()) if (seq > maxPersistedSeq) maxPersistedSeq = seq;
     }
+    store.maxPersistedSeq = maxPersistedSeq;
     const { wal, replayed } = await Wal.open(
       {
         directory: join(options.dataDir, 'wal'),
@@ -266,24 +271,24 @@ export class DiskLogStore implements LogStore {
     for (let s = 0; s < record.streams.length; s++) {
       const stream = record.streams[s]!;
       if (stream.entries.length === 0) continue;
-      const key = streamKey(record.tenant, stream.labels);
-      let head = this.heads.get(key);
-      let info = head?.info ?? this.recentInfos.get(key);
+      const fingerprint = streamFingerprint(record.tenant, stream.labels);
+      let head = this.heads.get(fingerprint, record.tenant, stream.labels);
+      let info = head?.info ?? this.recentStreams.get(fingerprint, record.tenant, stream.labels)?.info;
       if (info === undefined) {
-        // A replayed record's labels are its own; an append's belong to the caller, so copy them.
-        const labels = skipPersisted ? stream.labels : { ...stream.labels };
+        // A copy (an append's labels belong to the caller) whose strings are shared with other streams.
+        const labels = this.interner.labels(stream.labels);
         info = { id: streamId(record.tenant, labels), labels };
       }
       let entries: readonly PushEntry[] = stream.entries;
       let spans = record.lineSpans?.[s];
-      if (skipPersisted && this.anyPersisted(record.tenant, info.id, record.seq, entries)) {
+      if (skipPersisted && record.seq <= this.maxPersistedSeq && this.anyPersisted(record.tenant, info.id, record.seq, entries)) {
         entries = this.unpersisted(record.tenant, info.id, record.seq, entries, frame, spans);
         spans = undefined;
         if (entries.length === 0) continue;
       }
       if (head === undefined) {
-        head = new StreamHead(record.tenant, info);
-        this.heads.set(key, head);
+        head = new StreamHead(record.tenant, info, fingerprint);
+        this.heads.add(fingerprint, head);
       }
       const before = head.rawBytes;
       const dropped = head.add(entries, record.seq, nowMs, frame !== undefined && spans !== undefined ? { frame, spans } : undefined);
@@ -397,10 +402,10 @@ export class DiskLogStore implements LogStore {
       // Records after this point land in a new segment, so older segments can go once persisted.
       await this.wal.rotate();
       this.cutting.push([...this.heads.values()]);
-      const recent = new Map<string, StreamInfo>();
-      for (const [key, head] of this.heads) recent.set(key, head.info);
-      this.recentInfos = recent;
-      this.heads = new Map();
+      const recent = new StreamTable<TableItem>();
+      for (const head of this.heads.values()) recent.add(head.fingerprint, { tenant: head.tenant, info: head.info });
+      this.recentStreams = recent;
+      this.heads = new StreamTable();
       this.headBytes = 0;
     }
     await this.persistCutting();
@@ -413,13 +418,13 @@ export class DiskLogStore implements LogStore {
   private async cutLargest(headBudgetBytes: number): Promise<void> {
     if (this.headBytes <= headBudgetBytes) return;
     await this.wal.rotate();
-    const largestFirst = [...this.heads.entries()].sort((a, b) => b[1].rawBytes - a[1].rawBytes);
+    const largestFirst = [...this.heads.values()].sort((a, b) => b.rawBytes - a.rawBytes);
     const chosen: StreamHead[] = [];
-    for (const [key, head] of largestFirst) {
+    for (const head of largestFirst) {
       if (this.headBytes <= headBudgetBytes / 2) break;
       chosen.push(head);
-      this.recentInfos.set(key, head.info);
-      this.heads.delete(key);
+      if (this.recentStreams.get(head.fingerprint, head.tenant, head.info.labels) === undefined) this.recentStreams.add(head.fingerprint, { tenant: head.tenant, info: head.info });
+      this.heads.delete(head.fingerprint, head);
       this.headBytes -= head.rawBytes;
     }
     this.cutting.push(chosen);
