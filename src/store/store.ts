@@ -567,9 +567,9 @@ export class DiskLogStore implements LogStore {
     for (const partition of this.partitionsInRange(tenant, startNs, endNs)) {
       for (const id of partition.labelIndex.match(compiled)) {
         if (found.has(id)) continue;
-        const range = partition.streamTimes.get(id);
+        const range = partition.labelIndex.timeRange(id);
         if (range === undefined || range.maxTimeNs < startNs || range.minTimeNs >= endNs) continue;
-        found.set(id, partition.labelIndex.streams.get(id)!);
+        found.set(id, partition.labelIndex.info(id)!);
       }
     }
     return [...found.values()];

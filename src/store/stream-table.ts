@@ -65,25 +65,47 @@ export class StreamTable<T extends TableItem> {
 /**
  * Shares label name and value strings among streams: each push decodes its own copies, and a head
  * keeps its stream's labels, so 100k streams held 100k copies of `namespace` and `training`.
- * Bounded: past MAX_INTERNED_STRINGS the table starts over (later streams share less; nothing breaks).
+ * Names are always shared. Values are shared per name until the name has shown
+ * MAX_VALUES_PER_NAME distinct values: past that it is a per-stream label (a pod name, an id),
+ * where sharing saves nothing and a map entry per value cost replay time and memory.
  */
-const MAX_INTERNED_STRINGS = 65_536;
+const MAX_VALUES_PER_NAME = 1024;
+/** Bounded: past this many names the table starts over (later streams share less; nothing breaks). */
+const MAX_NAMES = 4096;
+
+interface InternedName {
+  name: string;
+  /** Undefined once the name has too many distinct values to be worth sharing. */
+  values: Map<string, string> | undefined;
+}
 
 export class LabelInterner {
-  private strings = new Map<string, string>();
+  private names = new Map<string, InternedName>();
 
-  intern(text: string): string {
-    const known = this.strings.get(text);
-    if (known !== undefined) return known;
-    if (this.strings.size >= MAX_INTERNED_STRINGS) this.strings = new Map();
-    this.strings.set(text, text);
-    return text;
-  }
-
-  /** A copy of `labels` whose names and values are the shared strings. */
+  /** A copy of `labels` whose names, and values of low-cardinality names, are shared strings. */
   labels(labels: Labels): Labels {
     const copy: Labels = {};
-    for (const name in labels) copy[this.intern(name)] = this.intern(labels[name]!);
+    for (const name in labels) {
+      let interned = this.names.get(name);
+      if (interned === undefined) {
+        if (this.names.size >= MAX_NAMES) this.names = new Map();
+        interned = { name, values: new Map() };
+        this.names.set(name, interned);
+      }
+      const value = labels[name]!;
+      const values = interned.values;
+      if (values === undefined) {
+        copy[interned.name] = value;
+        continue;
+      }
+      let shared = values.get(value);
+      if (shared === undefined) {
+        shared = value;
+        if (values.size >= MAX_VALUES_PER_NAME) interned.values = undefined;
+        else values.set(value, value);
+      }
+      copy[interned.name] = shared;
+    }
     return copy;
   }
 }
