@@ -255,9 +255,25 @@ export class DiskLogStore implements LogStore {
     while (this.headBytes >= Math.min(this.options.headCutBytes, headBudgetBytes) * HEAD_BACKPRESSURE_FACTOR && this.flushInFlight !== undefined) {
       await this.flushInFlight;
     }
-    await this.wal.append(tenant, nonEmpty);
+    await this.wal.append(tenant, nonEmpty, this.streamIds(tenant, nonEmpty));
     if (this.headBytes >= this.options.headCutBytes) this.scheduleFlush();
     else if (this.headBytes > headBudgetBytes) this.scheduleCut(() => this.cutLargest(headBudgetBytes));
+  }
+
+  /**
+   * Each stream's id, written into the WAL record so that replay need not hash the labels again:
+   * from the head or the last cut when the stream has one, else hashed (once per new stream:
+   * applyRecord takes it from the record).
+   */
+  private streamIds(tenant: string, streams: readonly AppendStream[]): string[] {
+    const ids = new Array<string>(streams.length);
+    for (let s = 0; s < streams.length; s++) {
+      const labels = streams[s]!.labels;
+      const fingerprint = streamFingerprint(tenant, labels);
+      const known = this.heads.get(fingerprint, tenant, labels) ?? this.recentStreams.get(fingerprint, tenant, labels);
+      ids[s] = known?.info.id ?? streamId(tenant, labels);
+    }
+    return ids;
   }
 
   /**
@@ -268,21 +284,26 @@ export class DiskLogStore implements LogStore {
   private applyRecord(record: DurableRecord | WalRecord, skipPersisted: boolean): void {
     const nowMs = Date.now();
     const frame = record.frame;
+    // The index of each stream's first entry in the record's line spans (all streams' entries in order).
+    let firstEntry = 0;
     for (let s = 0; s < record.streams.length; s++) {
       const stream = record.streams[s]!;
+      const firstSpan = firstEntry;
+      firstEntry += stream.entries.length;
       if (stream.entries.length === 0) continue;
       const fingerprint = streamFingerprint(record.tenant, stream.labels);
       let head = this.heads.get(fingerprint, record.tenant, stream.labels);
       let info = head?.info ?? this.recentStreams.get(fingerprint, record.tenant, stream.labels)?.info;
       if (info === undefined) {
-        // A copy (an append's labels belong to the caller) whose strings are shared with other streams.
+        // A copy (an append's labels belong to the caller) whose strings are shared with other
+        // streams; the id from the record when it has one (version 2), else hashed.
         const labels = this.interner.labels(stream.labels);
-        info = { id: streamId(record.tenant, labels), labels };
+        info = { id: record.ids?.[s] ?? streamId(record.tenant, labels), labels };
       }
       let entries: readonly PushEntry[] = stream.entries;
-      let spans = record.lineSpans?.[s];
+      let spans = record.lineSpans;
       if (skipPersisted && record.seq <= this.maxPersistedSeq && this.anyPersisted(record.tenant, info.id, record.seq, entries)) {
-        entries = this.unpersisted(record.tenant, info.id, record.seq, entries, frame, spans);
+        entries = this.unpersisted(record.tenant, info.id, record.seq, entries, frame, spans, firstSpan);
         spans = undefined;
         if (entries.length === 0) continue;
       }
@@ -291,7 +312,7 @@ export class DiskLogStore implements LogStore {
         this.heads.add(fingerprint, head);
       }
       const before = head.rawBytes;
-      const dropped = head.add(entries, record.seq, nowMs, frame !== undefined && spans !== undefined ? { frame, spans } : undefined);
+      const dropped = head.add(entries, record.seq, nowMs, frame !== undefined && spans !== undefined ? { frame, spans, firstSpan } : undefined);
       // Replayed records were counted when they first arrived.
       if (dropped > 0 && !skipPersisted) this.duplicatesDropped.set(record.tenant, (this.duplicatesDropped.get(record.tenant) ?? 0) + dropped);
       this.headBytes += head.rawBytes - before;
@@ -311,14 +332,15 @@ export class DiskLogStore implements LogStore {
   }
 
   /** The entries parts do not hold yet, with their lines as strings (taken from the frame when undecoded). */
-  private unpersisted(tenant: string, id: string, seq: bigint, entries: readonly PushEntry[], frame: Buffer | undefined, spans: Uint32Array | undefined): PushEntry[] {
+  private unpersisted(tenant: string, id: string, seq: bigint, entries: readonly PushEntry[], frame: Buffer | undefined, spans: Uint32Array | undefined, firstSpan: number): PushEntry[] {
     const days = this.partitions.get(tenant);
     const kept: PushEntry[] = [];
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const partition = days?.get(dayOfNs(entry.timestampNs));
       if (partition !== undefined && partition.isPersisted(id, seq)) continue;
-      kept.push(frame !== undefined && spans !== undefined ? { ...entry, line: frame.toString('utf8', spans[i * 2]!, spans[i * 2 + 1]!) } : entry);
+      const span = (firstSpan + i) * 2;
+      kept.push(frame !== undefined && spans !== undefined ? { ...entry, line: frame.toString('utf8', spans[span]!, spans[span + 1]!) } : entry);
     }
     return kept;
   }
