@@ -6,11 +6,6 @@ import { NS_PER_DAY } from './object-keys.ts';
 import type { PartMeta } from './part-index.ts';
 import type { StreamInfo } from './types.ts';
 
-export interface StreamTimeRange {
-  minTimeNs: bigint;
-  maxTimeNs: bigint;
-}
-
 export class Partition {
   readonly tenant: string;
   readonly day: number;
@@ -18,7 +13,6 @@ export class Partition {
   /** Exclusive. */
   readonly endNs: bigint;
   readonly labelIndex = new LabelIndex();
-  readonly streamTimes = new Map<string, StreamTimeRange>();
   readonly persistedSeq = new Map<string, bigint>();
   parts: PartMeta[] = [];
   /** labelIndex.version last written to the object store. */
@@ -32,14 +26,7 @@ export class Partition {
   }
 
   noteStream(info: StreamInfo, minTimeNs: bigint, maxTimeNs: bigint): void {
-    this.labelIndex.add(info);
-    const range = this.streamTimes.get(info.id);
-    if (range === undefined) {
-      this.streamTimes.set(info.id, { minTimeNs, maxTimeNs });
-      return;
-    }
-    if (minTimeNs < range.minTimeNs) range.minTimeNs = minTimeNs;
-    if (maxTimeNs > range.maxTimeNs) range.maxTimeNs = maxTimeNs;
+    this.labelIndex.note(info, minTimeNs, maxTimeNs);
   }
 
   addPart(part: PartMeta): void {
