@@ -24,6 +24,7 @@ import { Partition } from './partition.ts';
 import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
 import { streamId, streamKey } from './stream-id.ts';
 import { mayContain } from './token-filter.ts';
+import { releaseOwnedMemory } from './owned-buffer.ts';
 import type {
   AppendStream,
   BlockQuery,
@@ -474,6 +475,9 @@ export class DiskLogStore implements LogStore {
         }
         first = last;
       }
+      // The sorted copy of the head's lines is spent: every block was encoded from it (or copied
+      // for the encoder thread).
+      releaseOwnedMemory(columns.lines);
     }
     const written: PartMeta[] = [];
     for (const builder of builders.values()) written.push(await builder.write(this.objectStore));
