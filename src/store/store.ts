@@ -25,6 +25,7 @@ import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './
 import { streamFingerprint, streamId } from './stream-id.ts';
 import { LabelInterner, StreamTable, type TableItem } from './stream-table.ts';
 import { mayContain } from './token-filter.ts';
+import { releaseOwnedMemory } from './owned-buffer.ts';
 import type {
   AppendStream,
   BlockQuery,
@@ -501,6 +502,9 @@ export class DiskLogStore implements LogStore {
         }
         first = last;
       }
+      // The sorted copy of the head's lines is spent: every block was encoded from it (or copied
+      // for the encoder thread).
+      releaseOwnedMemory(columns.lines);
     }
     const written: PartMeta[] = [];
     for (const builder of builders.values()) written.push(await builder.write(this.objectStore));

@@ -5,11 +5,13 @@
 export type SeriesAxis = 'step' | 'time';
 
 /**
- * Points kept per series of one rank before it is thinned by half (16 bytes a point: 4 MB). The API
- * thins to a few thousand points anyway; a 10M-step run keeps every 32nd or so, non-finite values
- * always.
+ * Points kept per series of one rank before it is thinned by half (16 bytes a point: 256 KB). The API
+ * answers 5,000 points per rank by default, which a thinned series still holds (8,192 to 16,384
+ * points); a 10M-step run keeps every 1,024th or so, non-finite values always. At 262,144 (4 MB per
+ * series and rank) the tracker held ~130 MB of the server's 470 MB peak RSS on the 244 MB, 8-rank
+ * bench log (bench/ingest-flush-bench.ts, heap snapshot).
  */
-export const MAX_POINTS_PER_SERIES = 262_144;
+export const MAX_POINTS_PER_SERIES = 16_384;
 
 /** One series of one rank. Time x values are nanoseconds since the epoch (as a double: ns precision is kept to ~256 ns, enough for a chart). */
 export class PointSeries {
@@ -56,9 +58,12 @@ export class PointSeries {
     }
   }
 
-  /** Drops every other point (in x order, first kept) and keeps one new point in twice as many from now on. */
+  /**
+   * Drops every other point (in arrival order, first kept) and keeps one new point in twice as many
+   * from now on. Not in x order: sorting first made halving most of the tracker's series cost when
+   * points arrive slightly out of order (pushes in flight).
+   */
   private halve(): void {
-    this.sort();
     let kept = 0;
     for (let i = 0; i < this.count; i += 2) {
       this.xs[kept] = this.xs[i]!;

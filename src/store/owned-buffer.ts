@@ -1,0 +1,17 @@
+// Freeing a spent buffer's memory at once instead of when the garbage collector gets to its
+// wrapper. V8 frees an ArrayBuffer's backing store only when the object dies; a buffer that
+// outlived two young-generation collections (a cut's column copy, a WAL frame) waits for a full
+// collection, which on the ingest path comes every ~60 MB of heap growth, or past 64 MB of external
+// memory. Detaching it (`transfer(0)`) frees it now. Measured on bench/ingest-flush-bench.ts
+// (244 MB log): spent cut columns and encoder messages held ~35 MB of the peak RSS.
+
+/**
+ * Frees the memory behind `view` now, when the view spans all of it (never a slice of Node's shared
+ * allocation pool, which other buffers use). The caller must hold the only reference: every view of
+ * that memory reads as empty afterwards.
+ */
+export function releaseOwnedMemory(view: ArrayBufferView): void {
+  const memory = view.buffer;
+  if (!(memory instanceof ArrayBuffer) || memory.detached || view.byteOffset !== 0 || view.byteLength !== memory.byteLength) return;
+  memory.transfer(0);
+}
