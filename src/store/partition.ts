@@ -1,5 +1,6 @@
-// One UTC day of one tenant: its parts, its label index, each stream's time range within the day, and
-// the highest WAL seq per stream already persisted in its parts (for idempotent WAL replay).
+// One UTC day of one tenant: its parts, its label index, each stream's time range within the day, the
+// highest WAL seq per stream already persisted in its parts (for idempotent WAL replay), and the parts
+// whose index could not be read (left out, and named in the warnings of every query over the day).
 
 import { LabelIndex } from './label-index.ts';
 import { NS_PER_DAY } from './object-keys.ts';
@@ -15,6 +16,11 @@ export class Partition {
   readonly labelIndex = new LabelIndex();
   readonly persistedSeq = new Map<string, bigint>();
   parts: PartMeta[] = [];
+  /**
+   * Parts left out because their index is unreadable: part id → why. Which streams and times they
+   * held is unknown, so every query over this day answers with a warning naming them.
+   */
+  readonly unreadableParts = new Map<string, string>();
   /** labelIndex.version last written to the object store. */
   persistedLabelVersion = 0;
 

@@ -18,7 +18,7 @@ import { dayOfNs, labelIndexKey, parseObjectKey, partDataKey, partIndexKey, TENA
 import { PartIndexError, type BlockMeta, type PartMeta } from './part-index.ts';
 import { PartBuilder } from './part-writer.ts';
 import { blockLocation, readPartIndex } from './part-reader.ts';
-import { blockReaderOver, type BlockReader } from './block-reader.ts';
+import { blockReaderOver, unreadablePartBlock, type BlockReader } from './block-reader.ts';
 import { mergeBlockData } from './block-merge.ts';
 import { Partition } from './partition.ts';
 import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
@@ -179,8 +179,10 @@ export class DiskLogStore implements LogStore {
           readPartIndex(this.objectStore, parsed.tenant, parsed.day, parsed.partId!).catch((error: unknown) => {
             if (!(error instanceof PartIndexError)) throw error;
             // A corrupt index: its part is left out (and its data object kept) rather than refusing
-            // to start; entries still in the WAL are replayed, and the operator has the files.
+            // to start; entries still in the WAL are replayed, the operator has the files, and every
+            // query over its day says so in its warnings.
             console.error(`rankscope store: part ${parsed.partId} of tenant ${parsed.tenant} skipped: ${error.message}`);
+            this.partition(parsed.tenant, parsed.day).unreadableParts.set(parsed.partId!, error.message);
             dataKeys.delete(partDataKey(parsed.tenant, parsed.day, parsed.partId!));
             return undefined;
           }),
@@ -602,6 +604,15 @@ export class DiskLogStore implements LogStore {
   }
 
   async selectBlocks(query: BlockQuery): Promise<BlockRef[]> {
+    const refs = this.readableBlocks(query);
+    // Parts whose index is unreadable: an empty ref each, whose load carries the warning.
+    for (const partition of this.partitionsInRange(query.tenant, query.startNs, query.endNs)) {
+      for (const [partId, reason] of partition.unreadableParts) refs.push(unreadablePartRef(partition, partId, reason, query.startNs, query.endNs));
+    }
+    return refs;
+  }
+
+  private readableBlocks(query: BlockQuery): BlockRef[] {
     const { tenant, startNs, endNs } = query;
     const compiled = query.matchers.map(compileMatcher);
     const literals: PreparedLiteral[] = [];
@@ -690,7 +701,7 @@ export class DiskLogStore implements LogStore {
 
   async stats(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<IndexStats> {
     const streams = this.matchStreams(tenant, matchers.map(compileMatcher), startNs, endNs);
-    const blocks = await this.selectBlocks({ tenant, matchers, startNs, endNs });
+    const blocks = this.readableBlocks({ tenant, matchers, startNs, endNs });
     let entries = 0;
     let bytes = 0;
     for (const block of blocks) {
@@ -799,6 +810,19 @@ export function mergeOverlapping(candidates: Candidate[]): BlockRef[] {
     emit();
   }
   return refs;
+}
+
+/** Stands for a part left out because its index is unreadable, over the query's part of its day. */
+function unreadablePartRef(partition: Partition, partId: string, reason: string, startNs: bigint, endNs: bigint): BlockRef {
+  const data = unreadablePartBlock(partition.tenant, partition.day, partId, reason);
+  return {
+    stream: data.stream,
+    minTimeNs: startNs > partition.startNs ? startNs : partition.startNs,
+    maxTimeNs: endNs < partition.endNs ? endNs - 1n : partition.endNs - 1n,
+    entryCount: 0,
+    rawBytes: 0,
+    load: () => Promise.resolve(data),
+  };
 }
 
 function mergedRef(members: BlockRef[]): BlockRef {
