@@ -2,10 +2,15 @@
 // iterating on the pipeline stages without the full `npm run bench`. The store and the raw file are
 // kept in --dir and reused when present.
 //   node_modules/node/bin/node bench/parser-profile.ts [--size-mb 128] [--dir /tmp/parser-profile] [--repeat 3] [--threads 1]
+// --base DIR also loads another checkout's store and engine (DIR/src, e.g. /work/main) into this
+// process, on a copy of the store (--dir/store-base), and runs each query on the two in turn: on a
+// shared machine only CPU time measured side by side says which is faster. Its figures are printed
+// as `base` lines, with this checkout's CPU over the base's (sums over all rounds).
 
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateTrainingLog, syntheticLabels } from './synthetic-log.ts';
 import { openStore } from '../src/store/store.ts';
@@ -20,6 +25,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '3' },
     threads: { type: 'string', default: '1' },
     only: { type: 'string' },
+    base: { type: 'string' },
   },
 });
 const dir = values.dir;
@@ -71,6 +77,16 @@ console.log(`${(rawBytes / 1e6).toFixed(0)} MB raw over ${(Number(lastNs - first
 
 const allSeconds = Number((lastNs - firstNs) / 1_000_000_000n) + 2;
 const engine = createEngine(store, { workerThreads: Number(values.threads) });
+type Engine = typeof engine;
+let base: { engine: Engine; close(): Promise<void> } | undefined;
+if (values.base !== undefined) {
+  const baseStoreDir = join(dir, 'store-base');
+  if (!existsSync(baseStoreDir)) cpSync(storeDir, baseStoreDir, { recursive: true });
+  const baseStoreModule = (await import(pathToFileURL(join(values.base, 'src/store/store.ts')).href)) as { openStore: typeof openStore };
+  const baseEngineModule = (await import(pathToFileURL(join(values.base, 'src/logql/index.ts')).href)) as { createEngine: typeof createEngine };
+  const baseStore = await baseStoreModule.openStore({ dataDir: baseStoreDir, walFsync: false, headCutBytes: 64 * 1024 * 1024, headCutAgeMs: 3_600_000, blockTargetBytes: 2 * 1024 * 1024, compactionIntervalMs: 0, retentionPeriodMs: 0 });
+  base = { engine: baseEngineModule.createEngine(baseStore, { workerThreads: Number(values.threads) }), close: () => baseStore.close() };
+}
 await new Promise((resolve) => setTimeout(resolve, 1000));
 try {
   // The floor: a literal count reads and decompresses every block as the parser queries do.
@@ -84,21 +100,32 @@ try {
     const instant = shape.kind === 'instant';
     const params = { tenant: 'fake', query, startNs: instant ? lastNs + 1_000_000_000n : ((firstNs / 60_000_000_000n) + 1n) * 60_000_000_000n, endNs: lastNs + 60_000_000_000n, stepMs: 60_000, intervalMs: 0, limit: 100, direction: 'backward' as const, instant };
     const times: string[] = [];
-    for (let round = 0; round < Number(values.repeat); round++) {
+    const cpuSums = { this: 0, base: 0 };
+    const measure = async (which: 'this' | 'base', target: Engine): Promise<void> => {
       const cpu = process.cpuUsage();
       const start = performance.now();
-      const result = await engine.query(params);
+      const result = await target.query(params);
       const wallMs = performance.now() - start;
       const used = process.cpuUsage(cpu);
       const cpuS = (used.user + used.system) / 1e6;
+      cpuSums[which] += cpuS;
       let total = 0;
       let series = 0;
       if (result.resultType === 'matrix') for (const s of result.series) { series++; for (const [, v] of s.samples) total += v; }
       if (result.resultType === 'vector') for (const s of result.samples) { series++; total += s.value; }
-      times.push(`${wallMs.toFixed(0)} ms wall (${(wallMs / grepMs).toFixed(2)}× grep), ${(rawBytes / cpuS / 1e9).toFixed(3)} GB/s/core, ${series} series, total ${total.toFixed(2)}`);
+      const label = base === undefined ? '' : `${which} `;
+      times.push(`${label}${wallMs.toFixed(0)} ms wall (${(wallMs / grepMs).toFixed(2)}× grep), ${(cpuS * 1000).toFixed(0)} ms CPU, ${(rawBytes / cpuS / 1e9).toFixed(3)} GB/s/core, ${series} series, total ${total.toFixed(2)}`);
+    };
+    for (let round = 0; round < Number(values.repeat); round++) {
+      // The two in turn, each first every other round: neither always finds what the other warmed.
+      if (base !== undefined && round % 2 === 1) await measure('base', base.engine);
+      await measure('this', engine);
+      if (base !== undefined && round % 2 === 0) await measure('base', base.engine);
     }
+    if (base !== undefined) times.push(`this / base CPU: ${(cpuSums.this / cpuSums.base).toFixed(3)} (${(cpuSums.this * 1000).toFixed(0)} / ${(cpuSums.base * 1000).toFixed(0)} ms over ${values.repeat} rounds)`);
     console.log(`${shape.id}: ${query}\n  grep ${grepMs.toFixed(0)} ms → ${grepCount}\n  ${times.join('\n  ')}`);
   }
 } finally {
   await store.close();
+  await base?.close();
 }

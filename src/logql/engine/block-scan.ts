@@ -156,8 +156,14 @@ function markCaseInsensitive(block: BlockData, from: number, startByte: number, 
 
 const KELVIN_SIGN = Buffer.from('\u212A', 'utf8');
 const LONG_S = Buffer.from('\u017F', 'utf8');
+/**
+ * Buffer#utf8Slice: what toString('utf8', …) calls after normalising its arguments, which cost about
+ * a fifth of a ~100-byte line's decode (185k lines: 15-17 ms against 19-21 ms). Not in @types/node.
+ */
+type Utf8Sliceable = Buffer & { utf8Slice(start: number, end: number): string };
+
 export function decodeLine(block: BlockData, index: number): string {
-  return block.lines.toString('utf8', lineStart(block, index), block.lineEnds[index]);
+  return (block.lines as Utf8Sliceable).utf8Slice(lineStart(block, index), block.lineEnds[index]!);
 }
 
 export function lineBytes(block: BlockData, index: number): number {

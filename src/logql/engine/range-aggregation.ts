@@ -94,7 +94,10 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
   // `by (…)`: the series key straight from the builder's values, in labelsKey's format, without
   // copying the entry's labels (most entries land in an existing series).
   const byNames = grouping && !grouping.without ? [...new Set(grouping.labels)].sort() : null;
+  // `by ()` (a pushed-down `sum(…)`): every entry lands in the one series with no labels.
+  let onlyGroup: SampleSeries | null = null;
   const seriesForGroup = (builder: LabelsBuilder): SampleSeries => {
+    if (onlyGroup !== null) return onlyGroup;
     let key = '';
     for (const name of byNames!) {
       const value = builder.get(name);
@@ -110,6 +113,7 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
       entry = { labels, key, times: [], values: [], sorted: true };
       series.set(key, entry);
     }
+    if (byNames!.length === 0) onlyGroup = entry;
     return entry;
   };
   // Additive aggregations count straight into the intervals between window edges, whole blocks at a

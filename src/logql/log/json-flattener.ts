@@ -4,6 +4,7 @@
 // scan hands it a block's bytes: only the keys and values a query keeps become strings.
 
 import { sanitizeLabelKey } from './labels-builder.ts';
+import { latin1Text } from './latin1-text.ts';
 
 export const MALFORMED_OBJECT = "Value looks like object, but can't find closing '}' symbol";
 const UNTERMINATED_STRING = 'Value is string, but can\'t find closing \'"\' symbol';
@@ -94,7 +95,7 @@ export class JsonFlattener {
     }
     if (i >= this.n) return null;
     this.pos = i + 1;
-    if (!escaped) return skip ? '' : b.toString(high ? 'utf8' : 'latin1', start, i);
+    if (!escaped) return skip ? '' : high ? b.toString('utf8', start, i) : latin1Text(b, start, i);
     try {
       const quoted = b.toString('utf8', start - 1, i + 1);
       return JSON.parse(quoted.replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)) as string;
@@ -192,7 +193,7 @@ export class JsonFlattener {
           this.pos++;
         }
         if (!isScalarAt(this.b, start, this.pos)) return this.pos === start ? 'Unexpected end of JSON input' : `Unknown value type at offset ${this.charOffset(start)}`;
-        if (name !== null) this.out.push(name, this.pos - start === 4 && this.b[start] === 110 ? '' : this.b.toString('latin1', start, this.pos));
+        if (name !== null) this.out.push(name, this.pos - start === 4 && this.b[start] === 110 ? '' : latin1Text(this.b, start, this.pos));
       }
       this.skipSpace();
       const next = this.code(this.pos);
