@@ -20,6 +20,8 @@ export interface JetStreamWalOptions {
 const NS_PER_MS = 1_000_000;
 /** Pull expiry; the idle heartbeat is half of it (the client's rule). 30 s, the default, took a minute to fail over. */
 const CONSUMER_EXPIRES_MS = 2000;
+/** Attempts to create a partition's consumer when creation times out. */
+const CONSUMER_START_ATTEMPTS = 4;
 
 export class JetStreamWal implements Wal {
   readonly maxPayloadBytes: number;
@@ -84,15 +86,25 @@ export class JetStreamWal implements Wal {
     // The last batch the handler finished, by the consumer that delivered it and its delivery count.
     let handled = { consumer: '', deliverySeq: 0 };
     const running = (async () => {
-      consumer = await this.js.consumers.get(this.options.streamName, {
-        filter_subjects: this.subject(partition),
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: Math.max(1, fromSeq),
-      });
-      if (stopped) return;
-      // Short pulls: a NATS node that dies under the consumer is noticed after two missed heartbeats
-      // (half the expiry each), and the ordered consumer recreates itself elsewhere.
-      messages = await consumer.consume({ expires: CONSUMER_EXPIRES_MS });
+      // With a NATS node of three down, creating a consumer timed out in about half the attempts
+      // (placed on the dead peer), so a timeout is retried before the reader gives up.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          consumer = await this.js.consumers.get(this.options.streamName, {
+            filter_subjects: this.subject(partition),
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: Math.max(1, fromSeq),
+          });
+          if (stopped) return;
+          // Short pulls: a NATS node that dies under the consumer is noticed after two missed heartbeats
+          // (half the expiry each), and the ordered consumer recreates itself elsewhere.
+          messages = await consumer.consume({ expires: CONSUMER_EXPIRES_MS });
+          break;
+        } catch (error) {
+          if (stopped) return;
+          if (attempt >= CONSUMER_START_ATTEMPTS || !/timeout/i.test((error as Error).message)) throw error;
+        }
+      }
       if (stopped) messages.stop();
       for await (const message of messages) {
         if (stopped) break;
