@@ -1,8 +1,9 @@
 // One replica in cluster mode: connects to NATS, opens the WAL stream and the lease bucket, and keeps
-// its leases: a membership heartbeat, the partitions it owns (claimed when free, one handed back per
-// round while another replica holds at least two fewer), and the cluster-wide
-// singletons (the ruler). Owning a partition means running a PartitionOwner and answering its
-// queries. A replica that cannot renew for most of a TTL stops acting on its leases before they expire.
+// its leases: the partitions it owns (claimed when free, one handed back per round while another
+// replica holds at least two fewer), and the cluster-wide singletons (ruler, Pushgateway, scrape
+// writer). Owning a partition means running a PartitionOwner (logs and metrics) and answering its
+// queries. It also answers membership (`<name>.members`) and cluster flush (`<name>.flush`)
+// requests. A replica that cannot renew for most of a TTL stops acting on its leases before they expire.
 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -134,7 +135,7 @@ export class ClusterNode {
       objectStoreConfig,
       requestTimeoutMs: config.request_timeout,
       localMetrics: () => [...this.owned.values()].flatMap((owned) => (owned.owner === undefined ? [] : [owned.owner.store.metrics()])),
-      flushOwned: () => this.flushCluster(),
+      flushCluster: () => this.flushCluster(),
       compactOwned: async () => {
         for (const owned of this.owned.values()) if (owned.owner !== undefined && this.holds(owned)) await owned.owner.store.compact();
       },
