@@ -190,20 +190,28 @@ export class PartitionOwner {
    * query answered after it sees every push acknowledged before the query). Throws at the deadline.
    */
   async readBarrier(deadlineMs: number): Promise<void> {
+    // The partition's newest sequence, asked once (the stream's leader answers; a NATS node that just
+    // died is waited out up to the deadline), then the wait is local: no question per poll, and none
+    // to the consumer, which may sit on the dead node while the reader recreates it.
+    let targetSeq: number | undefined;
     let lastError: Error | undefined;
     for (;;) {
-      try {
-        // Bounded: the question is a NATS request, which waits out a NATS node that just died.
-        if (await withDeadline(this.reader!.caughtUp(), deadlineMs)) {
-          this.barrierFailingSinceMs = undefined;
-          return;
+      if (targetSeq === undefined) {
+        try {
+          targetSeq = await withDeadline(this.options.wal.lastSeq(this.partition), deadlineMs);
+        } catch (error) {
+          lastError = error as Error;
         }
-      } catch (error) {
-        lastError = error as Error;
+      }
+      if (targetSeq !== undefined && this.appliedSeq >= targetSeq) {
+        this.barrierFailingSinceMs = undefined;
+        return;
       }
       if (this.stopped) throw new Error(`partition ${this.partition} is being handed over`);
-      if (Date.now() >= deadlineMs) this.barrierFailingSinceMs ??= Date.now();
-      if (Date.now() >= deadlineMs) throw new Error(`partition ${this.partition} did not catch up with the WAL in time${lastError === undefined ? '' : ` (${lastError.message})`}`);
+      if (Date.now() >= deadlineMs) {
+        this.barrierFailingSinceMs ??= Date.now();
+        throw new Error(`partition ${this.partition} did not catch up with the WAL in time${lastError === undefined ? ` (applied ${this.appliedSeq} of ${targetSeq})` : ` (${lastError.message})`}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, BARRIER_POLL_MS));
     }
   }
