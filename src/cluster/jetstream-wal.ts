@@ -83,8 +83,6 @@ export class JetStreamWal implements Wal {
     let messages: ConsumerMessages | undefined;
     let stopped = false;
     let consumer: Consumer | undefined;
-    // The last batch the handler finished, by the consumer that delivered it and its delivery count.
-    let handled = { consumer: '', deliverySeq: 0 };
     const running = (async () => {
       // With a NATS node of three down, creating a consumer timed out in about half the attempts
       // (placed on the dead peer), so a timeout is retried before the reader gives up.
@@ -109,7 +107,6 @@ export class JetStreamWal implements Wal {
       for await (const message of messages) {
         if (stopped) break;
         await handle({ seq: message.seq, partition, payload: message.data });
-        handled = { consumer: message.info.consumer, deliverySeq: message.info.deliverySequence };
       }
     })().catch((error: unknown) => {
       if (!stopped) onError(error instanceof Error ? error : new Error(String(error)));
@@ -119,16 +116,6 @@ export class JetStreamWal implements Wal {
         stopped = true;
         messages?.stop();
         await running;
-      },
-      caughtUp: async () => {
-        // The ordered consumer's info is the consumer it runs on now (it is recreated after a
-        // failure, counting deliveries from 1 again). A filtered consumer's delivered stream
-        // sequence also moves over other partitions' batches, so deliveries are compared instead.
-        if (consumer === undefined) return false;
-        const info = await consumer.info();
-        if (info.num_pending > 0) return false;
-        if (info.delivered.consumer_seq === 0) return true;
-        return handled.consumer === info.name && handled.deliverySeq >= info.delivered.consumer_seq;
       },
     };
   }
