@@ -213,6 +213,20 @@ export class ClusterMetricsStore {
   }
 }
 
+/**
+ * An appender that writes only while `active()` holds (the replica holding the `scrape` lease):
+ * every replica runs the scrape loops, one writes their samples, so a target is stored once per
+ * interval instead of once per replica.
+ */
+export function appenderWhile(store: ClusterMetricsStore, active: () => boolean): Pick<ClusterMetricsStore, 'append' | 'setMetadata'> {
+  return {
+    append: async (tenant, series) => (active() ? store.append(tenant, series) : { accepted: 0, rejected: [], exemplarsAccepted: 0 }),
+    setMetadata: (tenant, family, metadata) => {
+      if (active()) store.setMetadata(tenant, family, metadata);
+    },
+  };
+}
+
 function readerKey(partition: number, meta: BlockMeta): string {
   return `${partition}/${meta.tenant}/${meta.id}`;
 }

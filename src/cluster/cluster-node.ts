@@ -1,8 +1,9 @@
 // One replica in cluster mode: connects to NATS, opens the WAL stream and the lease bucket, and keeps
-// its leases: a membership heartbeat, the partitions it owns (claimed when free, one handed back per
-// round while another replica holds at least two fewer), and the cluster-wide
-// singletons (the ruler). Owning a partition means running a PartitionOwner and answering its
-// queries. A replica that cannot renew for most of a TTL stops acting on its leases before they expire.
+// its leases: the partitions it owns (claimed when free, one handed back per round while another
+// replica holds at least two fewer), and the cluster-wide singletons (ruler, Pushgateway, scrape
+// writer). Owning a partition means running a PartitionOwner (logs and metrics) and answering its
+// queries. It also answers membership (`<name>.members`) and cluster flush (`<name>.flush`)
+// requests. A replica that cannot renew for most of a TTL stops acting on its leases before they expire.
 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,10 @@ interface FlushReply {
 const SELF_FENCE_TTL_SHARE = 0.75;
 /** Lease rounds per TTL: renewals happen this often, so a slow round or two does not lose a lease. */
 const ROUNDS_PER_TTL = 4;
+/** Membership answers: collected until none came for this long (each replica answers at once)… */
+const MEMBER_REPLY_STALL_MS = 200;
+/** …or for at most this long. */
+const MEMBER_REPLY_MAX_WAIT_MS = 1000;
 
 interface OwnedPartition {
   lease: HeldLease;
@@ -86,6 +91,8 @@ export class ClusterNode {
   private readonly tailSubject: string;
   private readonly querySubjectPrefix: string;
   private readonly flushSubject: string;
+  private readonly membersSubject: string;
+  private membersSubscription: Subscription | undefined;
   private flushSubscription: Subscription | undefined;
   private flushRunning: Promise<void> | undefined;
   private flushNext: Promise<void> | undefined;
@@ -111,6 +118,7 @@ export class ClusterNode {
     this.tailSubject = `${config.name}.tail`;
     this.querySubjectPrefix = `${config.name}.query`;
     this.flushSubject = `${config.name}.flush`;
+    this.membersSubject = `${config.name}.members`;
     this.owners = new OwnerClient(connection, this.querySubjectPrefix, config.request_timeout);
     if (options.tsdbConfig !== undefined) {
       const { walDirectory: _walDirectory, objectStore: _objectStore, ...tsdbOptions } = tsdbOptionsFromConfig(options.tsdbConfig, options.storeOptions.dataDir, objectStore);
@@ -127,7 +135,7 @@ export class ClusterNode {
       objectStoreConfig,
       requestTimeoutMs: config.request_timeout,
       localMetrics: () => [...this.owned.values()].flatMap((owned) => (owned.owner === undefined ? [] : [owned.owner.store.metrics()])),
-      flushOwned: () => this.flushCluster(),
+      flushCluster: () => this.flushCluster(),
       compactOwned: async () => {
         for (const owned of this.owned.values()) if (owned.owner !== undefined && this.holds(owned)) await owned.owner.store.compact();
       },
@@ -144,6 +152,7 @@ export class ClusterNode {
       const wal = await JetStreamWal.open(connection, { streamName: `${config.name}-wal`, subjectPrefix: `${config.name}.wal`, replicas: config.replicas, maxAgeMs: config.wal_max_age, appendTimeoutMs: config.request_timeout });
       const leases = await LeaseTable.open(connection, { bucket: `${config.name}-leases`, replicas: config.replicas, ttlMs: config.lease_ttl });
       const node = new ClusterNode(options, connection, wal, leases, openObjectStore(objectStoreConfig), objectStoreConfig);
+      node.membersSubscription = connection.subscribe(node.membersSubject, { callback: (error, message) => void (error === null && !node.closing ? message.respond(Buffer.from(node.replicaId, 'utf8')) : undefined) });
       node.flushSubscription = connection.subscribe(node.flushSubject, { callback: (error, message) => void (error === null ? node.answerFlush(message) : undefined) });
       if (options.tsdbConfig !== undefined) {
         node.metrics = await ClusterMetricsStore.open({
@@ -235,69 +244,102 @@ export class ClusterNode {
 
   private async runRound(): Promise<void> {
     if (this.closing) return;
-    const { config, log } = this.options;
+    const startedMs = Date.now();
     try {
-      const startedMs = Date.now();
-      await this.leases.put(`member.${this.replicaId}`, String(startedMs));
-      for (const [partition, owned] of this.owned) {
-        if (owned.releasing) continue;
-        const renewed = await this.leases.renew(owned.lease, this.replicaId);
-        if (renewed === undefined) {
-          log.warn(`cluster: lease of partition ${partition} lost; stopping its owner`);
-          this.stopPartition(partition, false);
-        } else owned.lease = renewed;
-      }
-      for (const [name, singleton] of this.singletons) {
-        if (singleton.lease === undefined) continue;
-        const renewed = await this.leases.renew(singleton.lease, this.replicaId);
-        if (renewed === undefined) this.stopSingleton(name);
-        else singleton.lease = renewed;
-      }
+      await this.renewLeases();
       this.lastRenewedMs = startedMs;
-      // An owner that cannot serve (a catch-up without progress, read barriers that keep failing:
-      // a reader stuck after the NATS node under it went away) gives the partition up, lease
-      // included, so a fresh owner retries from the manifest.
-      for (const [partition, owned] of this.owned) {
-        if (owned.releasing || owned.owner === undefined || owned.owner.unhealthyForMs(startedMs) < config.request_timeout) continue;
-        log.warn(`cluster: partition ${partition} could not serve for ${config.request_timeout} ms; giving it up`);
-        void this.stopPartition(partition, false).then(() => this.leases.release(owned.lease).catch(() => undefined));
-      }
-
-      const members = (await this.leases.liveKeys('member.')).length;
-      const share = Math.ceil(config.partitions / Math.max(1, members));
-      const holders = new Map<string, number>();
-      const free: number[] = [];
-      for (let partition = 0; partition < config.partitions; partition++) {
-        if (this.owned.has(partition)) continue;
-        const holder = await this.leases.holder(`partition.${partition}`);
-        if (holder === undefined) free.push(partition);
-        else holders.set(holder, (holders.get(holder) ?? 0) + 1);
-      }
-      // Free partitions are claimed whatever the share: an owner now beats balance.
-      for (const partition of free) {
-        const lease = await this.leases.tryAcquire(`partition.${partition}`, this.replicaId);
-        if (lease !== undefined) this.startPartition(partition, lease);
-      }
-      const mine = [...this.owned.values()].filter((owned) => !owned.releasing).length;
-      // Hand one over while another replica holds at least two fewer (a live member holding none
-      // counts as 0): rounds converge to counts that differ by at most one.
-      const fewestElsewhere = holders.size + 1 < members ? 0 : Math.min(...holders.values());
-      if (mine - fewestElsewhere >= 2) {
-        const partition = Math.max(...[...this.owned.entries()].filter(([, owned]) => !owned.releasing && owned.subscription !== undefined).map(([p]) => p));
-        if (Number.isFinite(partition)) {
-          log.info(`cluster: handing partition ${partition} over (holding ${mine}, share ${share} of ${members} replicas)`);
-          this.stopPartition(partition, true);
-        }
-      }
-      for (const [name, singleton] of this.singletons) {
-        if (singleton.lease !== undefined) continue;
-        const lease = await this.leases.tryAcquire(`singleton.${name}`, this.replicaId);
-        if (lease !== undefined) this.startSingleton(name, singleton, lease);
-      }
     } catch (error) {
-      log.warn(`cluster: lease round failed: ${(error as Error).message}`);
+      this.options.log.warn(`cluster: lease renewal failed: ${(error as Error).message}`);
       this.fenceIfStale();
+      return;
     }
+    // Claims and balance may fail on their own (a NATS node just died) without touching what we
+    // hold: our leases were renewed above, so no self-fencing for that.
+    try {
+      this.giveUpUnhealthy(startedMs);
+      await this.claimAndBalance();
+    } catch (error) {
+      this.options.log.warn(`cluster: lease round failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    for (const [partition, owned] of this.owned) {
+      if (owned.releasing) continue;
+      const renewed = await this.leases.renew(owned.lease, this.replicaId);
+      if (renewed === undefined) {
+        this.options.log.warn(`cluster: lease of partition ${partition} lost; stopping its owner`);
+        this.stopPartition(partition, false);
+      } else owned.lease = renewed;
+    }
+    for (const [name, singleton] of this.singletons) {
+      if (singleton.lease === undefined) continue;
+      const renewed = await this.leases.renew(singleton.lease, this.replicaId);
+      if (renewed === undefined) this.stopSingleton(name);
+      else singleton.lease = renewed;
+    }
+  }
+
+  /**
+   * An owner that cannot serve (a catch-up without progress, read barriers that keep failing: a
+   * reader stuck after the NATS node under it went away) gives the partition up, lease included, so
+   * a fresh owner retries from the manifest.
+   */
+  private giveUpUnhealthy(nowMs: number): void {
+    const { config, log } = this.options;
+    for (const [partition, owned] of this.owned) {
+      if (owned.releasing || owned.owner === undefined || owned.owner.unhealthyForMs(nowMs) < config.request_timeout) continue;
+      log.warn(`cluster: partition ${partition} could not serve for ${config.request_timeout} ms; giving it up`);
+      void this.stopPartition(partition, false).then(() => this.leases.release(owned.lease).catch(() => undefined));
+    }
+  }
+
+  private async claimAndBalance(): Promise<void> {
+    const { config, log } = this.options;
+    const members = (await this.liveMembers()).length;
+    const share = Math.ceil(config.partitions / Math.max(1, members));
+    const holders = new Map<string, number>();
+    const free: number[] = [];
+    for (let partition = 0; partition < config.partitions; partition++) {
+      if (this.owned.has(partition)) continue;
+      const holder = await this.leases.holder(`partition.${partition}`);
+      if (holder === undefined) free.push(partition);
+      else holders.set(holder, (holders.get(holder) ?? 0) + 1);
+    }
+    // Free partitions are claimed whatever the share: an owner now beats balance.
+    for (const partition of free) {
+      const lease = await this.leases.tryAcquire(`partition.${partition}`, this.replicaId);
+      if (lease !== undefined) this.startPartition(partition, lease);
+    }
+    const mine = [...this.owned.values()].filter((owned) => !owned.releasing).length;
+    // Hand one over while another replica holds at least two fewer (a live member holding none
+    // counts as 0): rounds converge to counts that differ by at most one.
+    const fewestElsewhere = holders.size + 1 < members ? 0 : Math.min(...holders.values());
+    if (mine - fewestElsewhere >= 2) {
+      const partition = Math.max(...[...this.owned.entries()].filter(([, owned]) => !owned.releasing && owned.subscription !== undefined).map(([p]) => p));
+      if (Number.isFinite(partition)) {
+        log.info(`cluster: handing partition ${partition} over (holding ${mine}, share ${share} of ${members} replicas)`);
+        this.stopPartition(partition, true);
+      }
+    }
+    for (const [name, singleton] of this.singletons) {
+      if (singleton.lease !== undefined) continue;
+      const lease = await this.leases.tryAcquire(`singleton.${name}`, this.replicaId);
+      if (lease !== undefined) this.startSingleton(name, singleton, lease);
+    }
+  }
+
+  /**
+   * The replicas connected now: each answers `<name>.members` with its id (core NATS, no JetStream).
+   * Listing KV keys for this timed out in about half the calls for as long as a NATS node of three
+   * was down (the listing's ephemeral consumer is placed on the dead peer; measured with 2.9.10),
+   * which failed every lease round and, with lease_ttl below ~8 s, fenced every replica.
+   */
+  private async liveMembers(): Promise<string[]> {
+    const members = new Set<string>([this.replicaId]);
+    const replies = await this.connection.requestMany(this.membersSubject, new Uint8Array(0), { strategy: 'stall', stall: MEMBER_REPLY_STALL_MS, maxWait: MEMBER_REPLY_MAX_WAIT_MS });
+    for await (const reply of replies) if (reply.data.length > 0) members.add(reply.string());
+    return [...members];
   }
 
   /** Our leases are about to expire on the servers: stop acting on them before another replica does. */
@@ -425,7 +467,7 @@ export class ClusterNode {
     const committed = new Set<number>();
     const problems: string[] = [];
     while (committed.size < config.partitions) {
-      const members = (await this.leases.liveKeys('member.')).length;
+      const members = (await this.liveMembers()).length;
       const replies = await this.connection.requestMany(this.flushSubject, new Uint8Array(0), { strategy: 'count', maxMessages: Math.max(1, members), maxWait: Math.max(100, deadlineMs - Date.now()) });
       for await (const message of replies) {
         const reply = JSON.parse(message.string()) as FlushReply;
@@ -469,11 +511,11 @@ export class ClusterNode {
     this.closing = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.flushSubscription?.unsubscribe();
+    this.membersSubscription?.unsubscribe();
     await this.metrics?.close();
     await this.round;
     await Promise.all([...this.owned.keys()].map((partition) => this.stopPartition(partition, true)));
     await Promise.all([...this.singletons.keys()].map((name) => this.stopSingleton(name, true)));
-    await this.leases.remove(`member.${this.replicaId}`).catch(() => undefined);
     await this.objectStore.close();
     await this.connection.drain().catch(() => undefined);
   }

@@ -29,8 +29,8 @@ export interface ClusterStoreOptions {
   requestTimeoutMs: number;
   /** Store figures of the partitions this replica owns, for /metrics. */
   localMetrics(): StoreMetrics[];
-  /** Cuts every owned partition's heads into parts and records their manifests. */
-  flushOwned(): Promise<void>;
+  /** POST /flush: every owner in the cluster cuts its heads into parts and records its manifest. */
+  flushCluster(): Promise<void>;
   compactOwned(): Promise<void>;
   close(): Promise<void>;
 }
@@ -134,7 +134,7 @@ export class ClusterLogStore implements LogStore {
   }
 
   flush(): Promise<void> {
-    return this.options.flushOwned();
+    return this.options.flushCluster();
   }
 
   compact(): Promise<void> {

@@ -20,6 +20,8 @@ export interface JetStreamWalOptions {
 const NS_PER_MS = 1_000_000;
 /** Pull expiry; the idle heartbeat is half of it (the client's rule). 30 s, the default, took a minute to fail over. */
 const CONSUMER_EXPIRES_MS = 2000;
+/** Attempts to create a partition's consumer when creation times out. */
+const CONSUMER_START_ATTEMPTS = 4;
 
 export class JetStreamWal implements Wal {
   readonly maxPayloadBytes: number;
@@ -81,23 +83,30 @@ export class JetStreamWal implements Wal {
     let messages: ConsumerMessages | undefined;
     let stopped = false;
     let consumer: Consumer | undefined;
-    // The last batch the handler finished, by the consumer that delivered it and its delivery count.
-    let handled = { consumer: '', deliverySeq: 0 };
     const running = (async () => {
-      consumer = await this.js.consumers.get(this.options.streamName, {
-        filter_subjects: this.subject(partition),
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: Math.max(1, fromSeq),
-      });
-      if (stopped) return;
-      // Short pulls: a NATS node that dies under the consumer is noticed after two missed heartbeats
-      // (half the expiry each), and the ordered consumer recreates itself elsewhere.
-      messages = await consumer.consume({ expires: CONSUMER_EXPIRES_MS });
+      // With a NATS node of three down, creating a consumer timed out in about half the attempts
+      // (placed on the dead peer), so a timeout is retried before the reader gives up.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          consumer = await this.js.consumers.get(this.options.streamName, {
+            filter_subjects: this.subject(partition),
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: Math.max(1, fromSeq),
+          });
+          if (stopped) return;
+          // Short pulls: a NATS node that dies under the consumer is noticed after two missed heartbeats
+          // (half the expiry each), and the ordered consumer recreates itself elsewhere.
+          messages = await consumer.consume({ expires: CONSUMER_EXPIRES_MS });
+          break;
+        } catch (error) {
+          if (stopped) return;
+          if (attempt >= CONSUMER_START_ATTEMPTS || !/timeout/i.test((error as Error).message)) throw error;
+        }
+      }
       if (stopped) messages.stop();
       for await (const message of messages) {
         if (stopped) break;
         await handle({ seq: message.seq, partition, payload: message.data });
-        handled = { consumer: message.info.consumer, deliverySeq: message.info.deliverySequence };
       }
     })().catch((error: unknown) => {
       if (!stopped) onError(error instanceof Error ? error : new Error(String(error)));
@@ -107,16 +116,6 @@ export class JetStreamWal implements Wal {
         stopped = true;
         messages?.stop();
         await running;
-      },
-      caughtUp: async () => {
-        // The ordered consumer's info is the consumer it runs on now (it is recreated after a
-        // failure, counting deliveries from 1 again). A filtered consumer's delivered stream
-        // sequence also moves over other partitions' batches, so deliveries are compared instead.
-        if (consumer === undefined) return false;
-        const info = await consumer.info();
-        if (info.num_pending > 0) return false;
-        if (info.delivered.consumer_seq === 0) return true;
-        return handled.consumer === info.name && handled.deliverySeq >= info.delivered.consumer_seq;
       },
     };
   }

@@ -70,24 +70,6 @@ export class LeaseTable {
     const entry = await this.kv.get(key);
     return entry === null || entry.operation !== 'PUT' ? undefined : entry.string();
   }
-
-  /** Keys with a live entry under `prefix` (e.g. `member.`). */
-  async liveKeys(prefix: string): Promise<string[]> {
-    // The listing may name a key twice when it is written while being listed.
-    const keys = new Set<string>();
-    for await (const key of await this.kv.keys(`${prefix}>`)) keys.add(key);
-    return [...keys];
-  }
-
-  /** Removes `key` whatever its state. */
-  async remove(key: string): Promise<void> {
-    await this.kv.delete(key);
-  }
-
-  /** Writes `key` whatever its state (membership heartbeats, which nobody competes for). */
-  async put(key: string, value: string): Promise<void> {
-    await this.kv.put(key, value);
-  }
 }
 
 function isConflict(error: unknown): boolean {

@@ -19,11 +19,6 @@ export interface WalBatch {
 export interface WalReader {
   /** Stops delivering; resolves when no handler call is running any more. */
   stop(): Promise<void>;
-  /**
-   * Whether the handler has finished every batch of the partition the log holds now. A read barrier
-   * asks until it is true: then every batch acknowledged before the question is applied.
-   */
-  caughtUp(): Promise<boolean>;
 }
 
 export interface Wal {
@@ -34,7 +29,10 @@ export interface Wal {
    * the same messageId inside the log's deduplication window is acknowledged without being stored.
    */
   append(partition: number, messageId: string, payload: Uint8Array): Promise<WalAck>;
-  /** Sequence of the partition's newest batch, 0 when it has none (a new owner reads up to it before answering queries). */
+  /**
+   * Sequence of the partition's newest batch, 0 when it has none: a new owner reads up to it before
+   * answering queries, and a read barrier waits until it is applied.
+   */
   lastSeq(partition: number): Promise<number>;
   /**
    * Delivers the partition's batches with seq >= fromSeq, in order, one handler call at a time (the

@@ -74,6 +74,8 @@ export interface AppDependencies {
   tsdb?: ServerMetricsStore;
   /** Cluster mode: the cluster's Pushgateway (used when pushgateway.enabled) instead of one on this server's disk. */
   pushgateway?: PushgatewayApi;
+  /** Cluster mode: where scraped samples go (written by one replica of the cluster). */
+  scrapeAppender?: Pick<ServerMetricsStore, 'append' | 'setMetadata'>;
   /** Cluster mode: POST /flush commits every partition of the cluster (logs and metrics in one step). */
   flush?: () => Promise<void>;
   /** The PromQL engine behind /api/v1/query…; without it those routes answer 503. */
@@ -287,7 +289,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       // Scraped series go to the tenant every request has with auth off (docs/config.md, scrape_configs).
       const monitorsConfig = config.kubernetes_monitors;
       const scrapeManager =
-        config.scrape_configs.length > 0 || monitorsConfig.enabled ? new ScrapeManager({ configs: config.scrape_configs, appender: tsdb, tenant: NO_AUTH_TENANT, log: (message) => app?.log.warn(message) }) : undefined;
+        config.scrape_configs.length > 0 || monitorsConfig.enabled ? new ScrapeManager({ configs: config.scrape_configs, appender: deps.scrapeAppender ?? tsdb, tenant: NO_AUTH_TENANT, log: (message) => app?.log.warn(message) }) : undefined;
       if (scrapeManager !== undefined) {
         scrapeManager.start();
         if (monitorsConfig.enabled) {

@@ -18,6 +18,7 @@ import { MultiTenantStore } from './multi-tenant-store.ts';
 import { rulerRoutes } from './ruler-routes.ts';
 import { resolveTenant } from './tenant.ts';
 import { ClusterNode } from '../cluster/cluster-node.ts';
+import { appenderWhile } from '../cluster/cluster-metrics.ts';
 import type { LogStore } from '../store/types.ts';
 
 export type { RunningServer } from './app.ts';
@@ -62,6 +63,12 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
   }
   // Cluster mode: one Pushgateway for the cluster, run under a lease, its groups in a KV bucket.
   const clusterPushgateway = cluster?.metrics !== undefined && config.pushgateway.enabled ? await cluster.openPushgateway({ sampleIntervalMs: config.pushgateway.sample_interval, defaultTtlMs: config.pushgateway.default_ttl }) : undefined;
+  // Cluster mode: every replica scrapes, the holder of the scrape lease writes the samples.
+  let scrapeAppender;
+  if (cluster?.metrics !== undefined) {
+    cluster.runUnderLease('scrape', async () => async () => undefined);
+    scrapeAppender = appenderWhile(cluster.metrics, () => cluster.runsSingleton('scrape'));
+  }
   let ruler: Ruler | undefined;
   // Every replica tracks runs from all pushes (its own and the tail fan-out); one writes hang events.
   if (cluster !== undefined && config.training.enabled) cluster.runUnderLease('training-events', async () => async () => undefined);
@@ -75,6 +82,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     extraMetrics: () => ruler?.metricsText() ?? '',
     ...(cluster === undefined ? {} : { attachTail: (publish) => cluster.attachTail(publish), writesTrainingEvents: () => cluster.runsSingleton('training-events'), flush: () => cluster.flushCluster() }),
     ...(clusterPushgateway === undefined ? {} : { pushgateway: clusterPushgateway }),
+    ...(scrapeAppender === undefined ? {} : { scrapeAppender }),
     plugins: [
       async (app) => {
         const rulerOptions = () => ({

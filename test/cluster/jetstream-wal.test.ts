@@ -63,30 +63,13 @@ test('a reader gets one partition from a sequence on, in order, one batch at a t
   assert.equal(overlapped, false);
 });
 
-test('caughtUp is false while a batch is pending or in the handler, true once every batch is handled (the read barrier)', async () => {
-  let release: (() => void) | undefined;
-  let handled = 0;
-  const reader = wal.read(5, 1, async () => {
-    await new Promise<void>((resolve) => (release = resolve));
-    handled++;
-  }, (error) => assert.fail(error));
-  try {
-    await pollUntil('the reader consuming', async () => ((await reader.caughtUp()) ? true : undefined), { timeoutMs: 10_000 });
-    await wal.append(5, 'barrier-1', bytes('held in the handler'));
-    // Delivered (or about to be) but not handled: not caught up, however often we ask.
-    for (let i = 0; i < 5; i++) assert.equal(await reader.caughtUp(), false);
-    await pollUntil('the batch in the handler', async () => (release !== undefined ? true : undefined), { timeoutMs: 10_000 });
-    assert.equal(await reader.caughtUp(), false);
-    release!();
-    await pollUntil('caught up after the handler finished', async () => ((await reader.caughtUp()) ? true : undefined), { timeoutMs: 10_000 });
-    assert.equal(handled, 1);
-    // A batch of another partition does not hold this reader back.
-    await wal.append(6, 'barrier-other', bytes('other partition'));
-    assert.equal(await reader.caughtUp(), true);
-  } finally {
-    release?.();
-    await reader.stop();
-  }
+test('lastSeq is the partition\'s newest sequence (the read barrier\'s target), 0 for a partition never written', async () => {
+  assert.equal(await wal.lastSeq(7), 0);
+  const first = await wal.append(7, 'last-1', bytes('one'));
+  const second = await wal.append(7, 'last-2', bytes('two'));
+  await wal.append(8, 'last-other', bytes('another partition'));
+  assert.ok(second.seq > first.seq);
+  assert.equal(await wal.lastSeq(7), second.seq);
 });
 
 test('the payload limit is the servers\' max_payload', () => {

@@ -66,12 +66,3 @@ test('renewals keep a lease past its TTL', async () => {
     await new Promise((resolve) => setTimeout(resolve, TTL_MS / 4));
   }
 });
-
-test('live keys list each member once', async () => {
-  await leases.put('member.x', '1');
-  await leases.put('member.y', '1');
-  await leases.put('member.x', '2');
-  assert.deepEqual((await leases.liveKeys('member.')).sort(), ['member.x', 'member.y']);
-  await leases.remove('member.y');
-  assert.deepEqual(await leases.liveKeys('member.'), ['member.x']);
-});
