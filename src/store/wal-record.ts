@@ -4,6 +4,7 @@
 //       i64 timestampNs | str line | u16 metadataCount | (str name, str value)*
 // str = u32 byte length + UTF-8 bytes. Framing (length + CRC) is wal.ts's business.
 
+import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { AppendStream, LabelPair, PushEntry } from './types.ts';
 
 export interface WalRecord {
@@ -64,6 +65,16 @@ class RecordWriter {
     return written;
   }
 
+  /** Writes length-prefixed bytes copied from `source` [start, end); returns their length. */
+  bytes(source: Buffer, start: number, end: number): number {
+    const length = end - start;
+    this.ensure(4 + length);
+    this.view.setUint32(this.offset, length, true);
+    source.copy(this.buffer, this.offset + 4, start, end);
+    this.offset += 4 + length;
+    return length;
+  }
+
   u16(value: number): void {
     this.ensure(2);
     this.view.setUint16(this.offset, value, true);
@@ -102,7 +113,10 @@ export function encodeWalRecord(
     estimate += 64;
     for (const name in stream.labels) estimate += 8 + name.length + stream.labels[name]!.length;
     const entries = stream.entries;
-    for (let i = 0; i < entries.length; i++) estimate += 16 + entries[i]!.line.length;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      estimate += 16 + (entry instanceof RawLineEntry ? entry.lineBytes : entry.line.length);
+    }
   }
   const out = new RecordWriter(estimate + (estimate >> 4), headroomBytes, allocate);
   out.ensure(8);
@@ -125,7 +139,8 @@ export function encodeWalRecord(
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       out.i64(entry.timestampNs);
-      const lineBytes = out.string(entry.line);
+      // A line still in its push body's bytes is copied, not decoded and encoded again.
+      const lineBytes = entry instanceof RawLineEntry ? out.bytes(entry.lineSource, entry.lineStart, entry.lineEnd) : out.string(entry.line);
       if (spans !== undefined) {
         spans[i * 2] = out.offset - lineBytes;
         spans[i * 2 + 1] = out.offset;
