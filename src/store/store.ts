@@ -121,7 +121,9 @@ export class DiskLogStore implements LogStore {
     this.options = options;
     this.objectStore = objectStore;
     this.blockReader = blockReaderOver(objectStore);
-    this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 1 ? 1 : 0), options.encoderBudgetBytes);
+    // On one or two cores the thread only adds copies and its own heap: on the 244 MB bench log (2
+    // cores) encoding inline took 9.4 instead of 9.9 CPU-s and 320 instead of 355 MB peak RSS.
+    this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 2 ? 1 : 0), options.encoderBudgetBytes);
   }
 
   static async open(options: StoreOptions): Promise<DiskLogStore> {
