@@ -6,7 +6,6 @@
 //    a fraction of one core) and RSS are sampled over the steady part. Targets: < 5% and < 100 MB.
 // Prints a human summary, then one JSON line with every figure.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { writeSyntheticLogs, generateTrainingLog } from './synthetic-log.ts';
 import { readProcessUsage } from './process-usage.ts';
 import { startServerChild } from './server-child.ts';
+import { startAgentChild } from './agent-child.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
@@ -21,41 +21,6 @@ const STEADY_LINES_PER_SECOND = 10_000;
 const WRITER_TICK_MS = 100;
 const TARGET_STEADY_CPU_FRACTION = 0.05;
 const TARGET_STEADY_RSS_BYTES = 100 * 1024 * 1024;
-
-interface AgentChild {
-  child: ChildProcess;
-  metricsUrl: string;
-  stop(): Promise<number | null>;
-}
-
-async function startAgentChild(configPath: string): Promise<AgentChild> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'rankscope.js'), 'agent', '--config', configPath], { stdio: ['ignore', 'inherit', 'pipe'] });
-  let stderr = '';
-  const metricsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent not ready after 30 s: ${stderr}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-10_000);
-      const match = /metrics at (http:\/\/\S+)/.exec(stderr);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    metricsUrl,
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
 
 async function scrape(metricsUrl: string): Promise<Map<string, number>> {
   const text = await (await fetch(metricsUrl)).text();
@@ -136,7 +101,7 @@ async function main(): Promise<void> {
     }
     console.log(`agent bench: ${(written.bytes / MB).toFixed(1)} MB, ${physicalLines} lines in ${written.files.length} files`);
     const startedAt = Date.now();
-    const agent = await startAgentChild(agentConfig(throughputDir, server.url, logDir));
+    const agent = await startAgentChild(agentConfig(throughputDir, server.url, logDir), { inheritStdout: true });
     let sentEntries = 0;
     let rejectedEntries = 0;
     await waitUntil(
@@ -188,7 +153,7 @@ async function main(): Promise<void> {
       if (pool.length >= 50_000) break;
     }
     for (const file of new Set(pool.map((line) => line.file))) writeFileSync(file, '');
-    const steadyAgent = await startAgentChild(agentConfig(steadyDir, server.url, steadyLogDir));
+    const steadyAgent = await startAgentChild(agentConfig(steadyDir, server.url, steadyLogDir), { inheritStdout: true });
     const steadySeconds = quick ? 10 : 30;
     const warmupSeconds = 3;
     let next = 0;

@@ -8,7 +8,7 @@
 // it says nothing about nvidia-smi's cost on a GPU host (which is nvidia-smi's, not the agent's).
 // Prints a summary, then one JSON line with every figure.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,45 +16,12 @@ import { parseArgs } from 'node:util';
 import { writeComputeApps, writeStandInNvidiaSmi } from '../test/agent/host-metrics/stand-in-nvidia-smi.ts';
 import { readProcessUsage } from './process-usage.ts';
 import { startServerChild } from './server-child.ts';
+import { startAgentChild, type AgentChild } from './agent-child.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GPU_COUNT = 8;
 const TARGET_EXTRA_CPU_FRACTION = 0.01;
 const WARMUP_MS = 5000;
-
-interface AgentChild {
-  child: ChildProcess;
-  metricsUrl: string;
-  stop(): Promise<void>;
-}
-
-async function startAgentChild(configPath: string, env: NodeJS.ProcessEnv): Promise<AgentChild> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'rankscope.js'), 'agent', '--config', configPath], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const metricsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent not ready after 30 s: ${stderr}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-10_000);
-      const match = /metrics at (http:\/\/\S+)/.exec(stderr);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)));
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    metricsUrl,
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
 
 async function metricValue(metricsUrl: string, name: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
@@ -132,9 +99,9 @@ async function main(): Promise<void> {
   const env = { ...process.env, PATH: `${binDir}${delimiter}${process.env.PATH}` };
   const agents: AgentChild[] = [];
   try {
-    const without = await startAgentChild(agentConfig(join(outDir, 'without'), server.url, false), env);
+    const without = await startAgentChild(agentConfig(join(outDir, 'without'), server.url, false), { env });
     agents.push(without);
-    const withCollection = await startAgentChild(agentConfig(join(outDir, 'with'), server.url, true), env);
+    const withCollection = await startAgentChild(agentConfig(join(outDir, 'with'), server.url, true), { env });
     agents.push(withCollection);
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
     const sentBefore = await metricValue(withCollection.metricsUrl, 'rankscope_agent_metrics_sent_samples_total');

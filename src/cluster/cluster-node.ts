@@ -12,8 +12,13 @@ import { openObjectStore } from '../objstore/open-object-store.ts';
 import type { ObjectStore, ObjectStoreConfig } from '../objstore/object-store.ts';
 import type { StoreOptions } from '../store/config.ts';
 import type { AppendStream } from '../store/types.ts';
+import { tsdbOptionsFromConfig, type TsdbConfig } from '../tsdb/config.ts';
+import type { TsdbOptions } from '../tsdb/tsdb.ts';
 import type { ClusterConfig } from './config.ts';
+import { ClusterMetricsStore } from './cluster-metrics.ts';
+import { ClusterPushgateway } from './cluster-pushgateway.ts';
 import { ClusterLogStore } from './cluster-store.ts';
+import { ClusterUnavailableError, OwnerClient } from './owner-client.ts';
 import { JetStreamWal } from './jetstream-wal.ts';
 import { LeaseTable, type HeldLease } from './lease-table.ts';
 import { OWNER_HEADER, queryRequestSubject, serveOwnerQueries } from './owner-queries.ts';
@@ -30,7 +35,16 @@ export interface ClusterNodeOptions {
   config: ClusterConfig;
   /** The server's store settings; the object store must be the shared one. */
   storeOptions: StoreOptions;
+  /** The server's metrics settings when it keeps metrics (tsdb.enabled): owners keep a TSDB per partition. */
+  tsdbConfig?: TsdbConfig;
   log: ClusterLog;
+}
+
+/** What a replica answers a cluster flush with: the partitions it committed. */
+interface FlushReply {
+  replica: string;
+  partitions: number[];
+  error?: string;
 }
 
 /** A replica that has not renewed for this share of the TTL stops acting on its leases (they expire at 1). */
@@ -47,6 +61,8 @@ interface OwnedPartition {
   /** Resolves when the owner answers queries (caught up), or gave up; not part of the transition, so a stop never waits for a catch-up. */
   serving: Promise<void>;
   releasing: boolean;
+  /** Lost, fenced or given up (not a hand-over): the owner may write nothing more to the object store. */
+  leaseLost: boolean;
 }
 
 interface Singleton {
@@ -59,6 +75,8 @@ interface Singleton {
 export class ClusterNode {
   readonly replicaId: string;
   readonly store: ClusterLogStore;
+  /** The cluster's metrics store, when the server keeps metrics. */
+  metrics: ClusterMetricsStore | undefined;
   private readonly owned = new Map<number, OwnedPartition>();
   private readonly singletons = new Map<string, Singleton>();
   private lastRenewedMs = Date.now();
@@ -67,6 +85,12 @@ export class ClusterNode {
   private closing = false;
   private readonly tailSubject: string;
   private readonly querySubjectPrefix: string;
+  private readonly flushSubject: string;
+  private flushSubscription: Subscription | undefined;
+  private flushRunning: Promise<void> | undefined;
+  private flushNext: Promise<void> | undefined;
+  private readonly tsdbOptions: Omit<TsdbOptions, 'walDirectory' | 'objectStore'> | undefined;
+  readonly owners: OwnerClient;
 
   private readonly options: ClusterNodeOptions;
   private readonly connection: NatsConnection;
@@ -86,6 +110,12 @@ export class ClusterNode {
     this.replicaId = config.replica_id !== '' ? config.replica_id : `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9_-]/g, '_');
     this.tailSubject = `${config.name}.tail`;
     this.querySubjectPrefix = `${config.name}.query`;
+    this.flushSubject = `${config.name}.flush`;
+    this.owners = new OwnerClient(connection, this.querySubjectPrefix, config.request_timeout);
+    if (options.tsdbConfig !== undefined) {
+      const { walDirectory: _walDirectory, objectStore: _objectStore, ...tsdbOptions } = tsdbOptionsFromConfig(options.tsdbConfig, options.storeOptions.dataDir, objectStore);
+      this.tsdbOptions = tsdbOptions;
+    }
     this.store = new ClusterLogStore({
       connection,
       wal,
@@ -97,9 +127,7 @@ export class ClusterNode {
       objectStoreConfig,
       requestTimeoutMs: config.request_timeout,
       localMetrics: () => [...this.owned.values()].flatMap((owned) => (owned.owner === undefined ? [] : [owned.owner.store.metrics()])),
-      flushOwned: async () => {
-        await Promise.all([...this.owned.values()].map((owned) => owned.owner?.commit()));
-      },
+      flushOwned: () => this.flushCluster(),
       compactOwned: async () => {
         for (const owned of this.owned.values()) if (owned.owner !== undefined && this.holds(owned)) await owned.owner.store.compact();
       },
@@ -116,6 +144,21 @@ export class ClusterNode {
       const wal = await JetStreamWal.open(connection, { streamName: `${config.name}-wal`, subjectPrefix: `${config.name}.wal`, replicas: config.replicas, maxAgeMs: config.wal_max_age, appendTimeoutMs: config.request_timeout });
       const leases = await LeaseTable.open(connection, { bucket: `${config.name}-leases`, replicas: config.replicas, ttlMs: config.lease_ttl });
       const node = new ClusterNode(options, connection, wal, leases, openObjectStore(objectStoreConfig), objectStoreConfig);
+      node.flushSubscription = connection.subscribe(node.flushSubject, { callback: (error, message) => void (error === null ? node.answerFlush(message) : undefined) });
+      if (options.tsdbConfig !== undefined) {
+        node.metrics = await ClusterMetricsStore.open({
+          connection,
+          wal,
+          owners: node.owners,
+          partitions: config.partitions,
+          objectStore: node.objectStore,
+          metadataBucket: `${config.name}-metric-metadata`,
+          replicas: config.replicas,
+          localStats: () => [...node.owned.values()].flatMap((owned) => (owned.owner?.tsdb === undefined ? [] : [owned.owner.tsdb.stats()])),
+          flushCluster: () => node.flushCluster(),
+          onError: (error) => options.log.error(error.message),
+        });
+      }
       await node.runRound();
       await Promise.all([...node.owned.values()].map((owned) => owned.transition.then(() => owned.serving)));
       const roundMs = Math.max(100, Math.floor(config.lease_ttl / ROUNDS_PER_TTL));
@@ -155,13 +198,39 @@ export class ClusterNode {
     return () => subscription.unsubscribe();
   }
 
+  /**
+   * The Pushgateway for this cluster (cluster-pushgateway.ts): pushes to any replica, group state in
+   * a KV bucket, run by the holder of the `pushgateway` lease. Needs the cluster's metrics store.
+   */
+  openPushgateway(settings: { sampleIntervalMs: number; defaultTtlMs: number }): Promise<ClusterPushgateway> {
+    const { config, storeOptions, log } = this.options;
+    if (this.metrics === undefined) throw new Error('the cluster Pushgateway needs metrics (tsdb.enabled)');
+    return ClusterPushgateway.open({
+      connection: this.connection,
+      subject: `${config.name}.pushgateway`,
+      bucket: `${config.name}-pushgateway`,
+      replicas: config.replicas,
+      requestTimeoutMs: config.request_timeout,
+      localDir: join(storeOptions.dataDir, 'cluster', 'pushgateway'),
+      metrics: this.metrics,
+      ...settings,
+      runUnderLease: (name, start) => this.runUnderLease(name, start),
+      onError: (error) => log.error(`cluster pushgateway: ${error.message}`),
+    });
+  }
+
   /** Runs `start`'s task on one replica of the cluster at a time (the holder of lease `name`). */
   runUnderLease(name: string, start: () => Promise<() => Promise<void>>): void {
     this.singletons.set(name, { start, transition: Promise.resolve() });
   }
 
   private holds(owned: OwnedPartition): boolean {
-    return !owned.releasing && Date.now() - this.lastRenewedMs < this.options.config.lease_ttl * SELF_FENCE_TTL_SHARE;
+    return !owned.releasing && this.leaseValid(owned);
+  }
+
+  /** The lease is ours still (a hand-over in progress included: its commit and final cut may write). */
+  private leaseValid(owned: OwnedPartition): boolean {
+    return !owned.leaseLost && Date.now() - this.lastRenewedMs < this.options.config.lease_ttl * SELF_FENCE_TTL_SHARE;
   }
 
   private async runRound(): Promise<void> {
@@ -242,7 +311,7 @@ export class ClusterNode {
 
   private startPartition(partition: number, lease: HeldLease): void {
     const { config, storeOptions, log } = this.options;
-    const owned: OwnedPartition = { lease, transition: Promise.resolve(), serving: Promise.resolve(), releasing: false };
+    const owned: OwnedPartition = { lease, transition: Promise.resolve(), serving: Promise.resolve(), releasing: false, leaseLost: false };
     this.owned.set(partition, owned);
     owned.transition = (async () => {
       const owner = await PartitionOwner.start({
@@ -254,7 +323,9 @@ export class ClusterNode {
         localDir: join(storeOptions.dataDir, 'cluster', `partition-${partition}`),
         storeOptions,
         commitIntervalMs: config.commit_interval,
-        holdsLease: () => this.holds(owned),
+        ...(this.tsdbOptions === undefined ? {} : { tsdbOptions: this.tsdbOptions }),
+        onSamplesRejected: (count) => log.warn(`cluster: partition ${partition}: ${count} acknowledged samples refused by its TSDB (out of order, too old or duplicate timestamps)`),
+        holdsLease: () => this.leaseValid(owned),
         onError: (error) => log.error(`cluster: partition ${partition}: ${error.message}`),
         onReadFailed: (error) => {
           // Give the partition up (its lease too, so another replica retries from the manifest).
@@ -266,8 +337,14 @@ export class ClusterNode {
       owned.serving = owner.caughtUp().then(() => {
         if (owned.releasing) return;
         const readBarrier = (): Promise<void> => owner.readBarrier(Date.now() + config.request_timeout / 2);
-        owned.subscription = serveOwnerQueries(this.connection, queryRequestSubject(this.querySubjectPrefix, partition), this.replicaId, owner.store, readBarrier, (error) =>
-          log.error(`cluster: partition ${partition} query: ${error.message}`),
+        owned.subscription = serveOwnerQueries(
+          this.connection,
+          queryRequestSubject(this.querySubjectPrefix, partition),
+          this.replicaId,
+          owner.store,
+          readBarrier,
+          (error) => log.error(`cluster: partition ${partition} query: ${error.message}`),
+          owner.metrics(),
         );
         log.info(`cluster: owning partition ${partition} from sequence ${owner.appliedSequence}`);
       });
@@ -280,7 +357,9 @@ export class ClusterNode {
   /** Stops serving and owning; with `handOver`, commits first and releases the lease so the next owner starts at once. */
   private stopPartition(partition: number, handOver: boolean): Promise<void> {
     const owned = this.owned.get(partition);
-    if (owned === undefined || owned.releasing) return owned?.transition ?? Promise.resolve();
+    if (owned === undefined) return Promise.resolve();
+    if (!handOver) owned.leaseLost = true;
+    if (owned.releasing) return owned.transition;
     owned.releasing = true;
     owned.transition = owned.transition
       .then(async () => {
@@ -322,11 +401,75 @@ export class ClusterNode {
     return singleton.transition;
   }
 
+  /**
+   * POST /flush for the whole cluster: every replica commits the partitions it serves (read barrier,
+   * heads cut into parts and blocks, manifest). Resolves when every partition was committed by its
+   * owner after this call; partitions in a takeover are asked again until request_timeout.
+   */
+  flushCluster(): Promise<void> {
+    if (this.flushRunning === undefined) {
+      this.flushRunning = this.runClusterFlush().finally(() => {
+        this.flushRunning = this.flushNext;
+        this.flushNext = undefined;
+      });
+      return this.flushRunning;
+    }
+    // One flush is running and may have read the WAL positions before this call: run one more after it.
+    this.flushNext ??= this.flushRunning.catch(() => undefined).then(() => this.runClusterFlush());
+    return this.flushNext;
+  }
+
+  private async runClusterFlush(): Promise<void> {
+    const { config } = this.options;
+    const deadlineMs = Date.now() + config.request_timeout;
+    const committed = new Set<number>();
+    const problems: string[] = [];
+    while (committed.size < config.partitions) {
+      const members = (await this.leases.liveKeys('member.')).length;
+      const replies = await this.connection.requestMany(this.flushSubject, new Uint8Array(0), { strategy: 'count', maxMessages: Math.max(1, members), maxWait: Math.max(100, deadlineMs - Date.now()) });
+      for await (const message of replies) {
+        const reply = JSON.parse(message.string()) as FlushReply;
+        for (const partition of reply.partitions) committed.add(partition);
+        if (reply.error !== undefined) problems.push(`${reply.replica}: ${reply.error}`);
+      }
+      if (committed.size >= config.partitions) break;
+      if (Date.now() >= deadlineMs) {
+        const missing = Array.from({ length: config.partitions }, (_, p) => p).filter((p) => !committed.has(p));
+        throw new ClusterUnavailableError(`flush: partitions ${missing.join(', ')} were not committed within ${config.request_timeout} ms${problems.length > 0 ? ` (${problems.join('; ')})` : ' (no owner serving them: a takeover may be in progress)'}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** A replica's part of a cluster flush: commit every partition it serves, answer which. */
+  private async answerFlush(message: { respond(data: Uint8Array): boolean }): Promise<void> {
+    const reply: FlushReply = { replica: this.replicaId, partitions: [] };
+    const deadlineMs = Date.now() + this.options.config.request_timeout / 2;
+    const errors: string[] = [];
+    await Promise.all(
+      [...this.owned.entries()].map(async ([partition, owned]) => {
+        const owner = owned.owner;
+        if (owner === undefined || owned.subscription === undefined || !this.holds(owned)) return;
+        try {
+          await owner.readBarrier(deadlineMs);
+          await owner.commit();
+          if (this.holds(owned)) reply.partitions.push(partition);
+        } catch (error) {
+          errors.push(`partition ${partition}: ${(error as Error).message}`);
+        }
+      }),
+    );
+    if (errors.length > 0) reply.error = errors.join('; ');
+    message.respond(Buffer.from(JSON.stringify(reply), 'utf8'));
+  }
+
   /** Hands every partition and singleton over (committed, leases released) and disconnects. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    this.flushSubscription?.unsubscribe();
+    await this.metrics?.close();
     await this.round;
     await Promise.all([...this.owned.keys()].map((partition) => this.stopPartition(partition, true)));
     await Promise.all([...this.singletons.keys()].map((name) => this.stopSingleton(name, true)));

@@ -3,23 +3,18 @@
 // each partition's owner (NATS request-reply, owner-queries.ts) and load part blocks straight from
 // the shared object store; recent head data comes inline in the owner's answer.
 
-import { headers, NoRespondersError, type NatsConnection } from '@nats-io/transport-node';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { ObjectStore, ObjectStoreConfig } from '../objstore/object-store.ts';
 import { blockReaderOver, type BlockReader } from '../store/block-reader.ts';
 import type { AppendStream, BlockQuery, BlockReaderConfig, BlockRef, IndexStats, LabelMatcher, LogStore, StoreMetrics, StreamInfo } from '../store/types.ts';
-import { OWNER_HEADER, queryRequestSubject } from './owner-queries.ts';
+import { OWNER_HEADER } from './owner-queries.ts';
+import { ClusterUnavailableError, OwnerClient } from './owner-client.ts';
 import { encodePushBatches } from './push-batch.ts';
 import { sharedLocation } from './partition-store.ts';
-import { decodeFrame, decodeInlineBlock, inlineBodyBytes, type PartitionRequest, type ReplyFrame } from './query-protocol.ts';
+import { decodeInlineBlock, inlineBodyBytes, type PartitionRequest, type ReplyFrame } from './query-protocol.ts';
 import type { Wal } from './wal.ts';
 
-export class ClusterUnavailableError extends Error {
-  readonly statusCode = 503;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ClusterUnavailableError';
-  }
-}
+export { ClusterUnavailableError } from './owner-client.ts';
 
 export interface ClusterStoreOptions {
   connection: NatsConnection;
@@ -40,11 +35,9 @@ export interface ClusterStoreOptions {
   close(): Promise<void>;
 }
 
-/** Pause between asks while a partition has no owner. */
-const NO_OWNER_RETRY_MS = 100;
-
 export class ClusterLogStore implements LogStore {
   private readonly blockReader: BlockReader;
+  private readonly owners: OwnerClient;
   private closed = false;
 
   private readonly options: ClusterStoreOptions;
@@ -52,6 +45,7 @@ export class ClusterLogStore implements LogStore {
   constructor(options: ClusterStoreOptions) {
     this.options = options;
     this.blockReader = blockReaderOver(options.objectStore);
+    this.owners = new OwnerClient(options.connection, options.querySubjectPrefix, options.requestTimeoutMs);
   }
 
   async append(tenant: string, streams: AppendStream[]): Promise<void> {
@@ -71,51 +65,8 @@ export class ClusterLogStore implements LogStore {
     for (const batch of batches) connection.publish(this.options.tailSubject, batch.payload, { headers: origin });
   }
 
-  /** Every partition's answer to one request, each from one owner. */
-  private async askAll(request: PartitionRequest): Promise<ReplyFrame[][]> {
-    const asks: Array<Promise<ReplyFrame[]>> = [];
-    for (let partition = 0; partition < this.options.partitions; partition++) asks.push(this.ask(partition, request));
-    return Promise.all(asks);
-  }
-
-  private async ask(partition: number, request: PartitionRequest): Promise<ReplyFrame[]> {
-    const deadlineMs = Date.now() + this.options.requestTimeoutMs;
-    const data = Buffer.from(JSON.stringify(request), 'utf8');
-    for (;;) {
-      try {
-        return await this.askOnce(partition, data, Math.max(100, deadlineMs - Date.now()));
-      } catch (error) {
-        const noOwner = error instanceof NoRespondersError || (error instanceof Error && (error.cause instanceof NoRespondersError || /no responders/i.test(error.message)));
-        if (!noOwner && !(error instanceof IncompleteReplyError)) throw error;
-        if (Date.now() + NO_OWNER_RETRY_MS >= deadlineMs) throw new ClusterUnavailableError(`partition ${partition} has no owner answering within ${this.options.requestTimeoutMs} ms (a takeover may be in progress): ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, NO_OWNER_RETRY_MS));
-      }
-    }
-  }
-
-  private async askOnce(partition: number, data: Buffer, maxWaitMs: number): Promise<ReplyFrame[]> {
-    const replies = await this.options.connection.requestMany(queryRequestSubject(this.options.querySubjectPrefix, partition), data, { strategy: 'sentinel', maxWait: maxWaitMs });
-    const frames: ReplyFrame[] = [];
-    // Two replicas may both answer for a moment during a takeover: keep the first one's frames.
-    let owner: string | undefined;
-    let complete = false;
-    for await (const message of replies) {
-      if (message.data.length === 0) {
-        if (message.headers?.get(OWNER_HEADER) === owner || owner === undefined) {
-          complete = true;
-          break;
-        }
-        continue;
-      }
-      const from = message.headers?.get(OWNER_HEADER) ?? '';
-      owner ??= from;
-      if (from !== owner) continue;
-      const frame = decodeFrame(message.data);
-      if (frame.header.kind === 'error') throw new Error(`partition ${partition} (owner ${owner}): ${frame.header.message}`);
-      frames.push(frame);
-    }
-    if (!complete) throw new IncompleteReplyError(`partition ${partition}: the owner's answer ended before its last frame`);
-    return frames;
+  private askAll(request: PartitionRequest): Promise<ReplyFrame[][]> {
+    return this.owners.askAll(this.options.partitions, request);
   }
 
   async series(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<StreamInfo[]> {
@@ -212,12 +163,5 @@ export class ClusterLogStore implements LogStore {
     if (this.closed) return;
     this.closed = true;
     await this.options.close();
-  }
-}
-
-class IncompleteReplyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IncompleteReplyError';
   }
 }

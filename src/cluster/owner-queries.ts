@@ -4,6 +4,7 @@
 
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { BlockData, BlockRef, LogStore, RequiredLiteral } from '../store/types.ts';
+import { answerMetricRequest, type PartitionMetrics } from './metric-queries.ts';
 import { encodeFrame, encodeInlineBlock, inlineBodyBytes, sliceBlockData, type PartitionRequest, type ReplyHeader, type WireBlockRef } from './query-protocol.ts';
 
 /** Room kept in each frame for the JSON header's framing and the NATS headers. */
@@ -17,18 +18,26 @@ export function queryRequestSubject(subjectPrefix: string, partition: number): s
   return `${subjectPrefix}.${partition}`;
 }
 
-/** Serves one partition's queries until the returned subscription is unsubscribed. */
-export function serveOwnerQueries(connection: NatsConnection, subject: string, replicaId: string, store: LogStore, readBarrier: () => Promise<void>, onError: (error: Error) => void): Subscription {
+/** Serves one partition's queries (log, and metrics when it keeps them) until the returned subscription is unsubscribed. */
+export function serveOwnerQueries(
+  connection: NatsConnection,
+  subject: string,
+  replicaId: string,
+  store: LogStore,
+  readBarrier: () => Promise<void>,
+  onError: (error: Error) => void,
+  metrics?: PartitionMetrics,
+): Subscription {
   const frameBudgetBytes = Math.max(64 * 1024, (connection.info?.max_payload ?? 1024 * 1024) - FRAME_SLACK_BYTES);
   return connection.subscribe(subject, {
     callback: (error, message) => {
       if (error !== null) return onError(error);
-      void answer(message, store, replicaId, frameBudgetBytes, readBarrier).catch((answerError: unknown) => onError(answerError as Error));
+      void answer(message, store, replicaId, frameBudgetBytes, readBarrier, metrics).catch((answerError: unknown) => onError(answerError as Error));
     },
   });
 }
 
-async function answer(message: Msg, store: LogStore, replicaId: string, frameBudgetBytes: number, readBarrier: () => Promise<void>): Promise<void> {
+async function answer(message: Msg, store: LogStore, replicaId: string, frameBudgetBytes: number, readBarrier: () => Promise<void>, metrics: PartitionMetrics | undefined): Promise<void> {
   const replyHeaders = headers();
   replyHeaders.set(OWNER_HEADER, replicaId);
   const send = (data: Uint8Array): void => {
@@ -38,6 +47,12 @@ async function answer(message: Msg, store: LogStore, replicaId: string, frameBud
     const request = JSON.parse(message.string()) as PartitionRequest;
     // Every push acknowledged before this query is applied before it is answered.
     await readBarrier();
+    if (request.op === 'metricSelect' || request.op === 'metricSeries') {
+      if (metrics === undefined) throw new Error('this replica keeps no metrics (tsdb.enabled: false)');
+      await answerMetricRequest(request, metrics, frameBudgetBytes, send);
+      send(new Uint8Array(0));
+      return;
+    }
     const startNs = BigInt(request.startNs);
     const endNs = BigInt(request.endNs);
     switch (request.op) {

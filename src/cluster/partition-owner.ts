@@ -6,10 +6,16 @@
 // answered here (owner-queries.ts).
 
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ObjectStore, ObjectStoreConfig } from '../objstore/object-store.ts';
+import { openObjectStore } from '../objstore/open-object-store.ts';
 import type { StoreOptions } from '../store/config.ts';
 import { openStore } from '../store/store.ts';
 import type { LogStore } from '../store/types.ts';
+import { openTsdb, type Tsdb, type TsdbOptions } from '../tsdb/tsdb.ts';
+import { fencedObjectStore } from './fenced-object-store.ts';
+import { decodeMetricBatch, isMetricBatch } from './metric-batch.ts';
+import type { PartitionMetrics } from './metric-queries.ts';
 import { decodePushBatch } from './push-batch.ts';
 import { partitionObjectStoreConfig, readManifest, writeManifest } from './partition-store.ts';
 import type { Wal, WalBatch, WalReader } from './wal.ts';
@@ -26,6 +32,10 @@ export interface PartitionOwnerOptions {
   /** Head, block and retention settings from the server config. */
   storeOptions: StoreOptions;
   commitIntervalMs: number;
+  /** Metrics settings from the server config (tsdb.enabled); the WAL directory and object store are the owner's. */
+  tsdbOptions?: Omit<TsdbOptions, 'walDirectory' | 'objectStore'>;
+  /** Samples the partition's TSDB refused (out of order, too old, duplicate), counted: the push was acknowledged before. */
+  onSamplesRejected?(count: number): void;
   /** Whether the lease is still ours; a manifest is written only while it is. */
   holdsLease(): boolean;
   onError(error: Error): void;
@@ -35,6 +45,8 @@ export interface PartitionOwnerOptions {
 
 /** How often a read barrier looks again while the owner applies what it was handed. */
 const BARRIER_POLL_MS = 2;
+/** A head cut interval no owner reaches: heads are cut by commit() (or the head's sample limit). */
+const HEAD_CUT_AT_COMMITS_ONLY_MS = 365 * 24 * 3_600_000;
 /** How long a stop waits for the WAL reader to finish its batch and leave. */
 const READER_STOP_TIMEOUT_MS = 10_000;
 
@@ -66,10 +78,17 @@ export class PartitionOwner {
 
   private readonly options: PartitionOwnerOptions;
   readonly store: LogStore;
+  /** The partition's metrics, when the server keeps metrics. */
+  readonly tsdb: Tsdb | undefined;
+  /** Smallest sample timestamp applied since the running (or last) head cut began. */
+  private pendingMinMs = Infinity;
+  /** Smallest sample timestamp of the head cut in progress, until its blocks are durable. */
+  private flushingMinMs = Infinity;
 
-  private constructor(options: PartitionOwnerOptions, store: LogStore, committedSeq: number) {
+  private constructor(options: PartitionOwnerOptions, store: LogStore, tsdb: Tsdb | undefined, committedSeq: number) {
     this.options = options;
     this.store = store;
+    this.tsdb = tsdb;
     this.partition = options.partition;
     this.appliedSeq = committedSeq;
     this.committedSeq = committedSeq;
@@ -89,7 +108,27 @@ export class PartitionOwner {
       compactionIntervalMs: 0,
       encoderThreads: 0,
     });
-    const owner = new PartitionOwner(options, store, manifest?.committedSeq ?? 0);
+    let tsdb: Tsdb | undefined;
+    if (options.tsdbOptions !== undefined) {
+      const partitionStore = openObjectStore(partitionObjectStoreConfig(options.objectStoreConfig, options.partition));
+      try {
+        tsdb = await openTsdb({
+          ...options.tsdbOptions,
+          walDirectory: join(options.localDir, 'tsdb-wal'),
+          objectStore: fencedObjectStore(partitionStore, () => options.holdsLease(), `partition ${options.partition} metrics`),
+          ownsObjectStore: true,
+          fsync: false,
+          // The head is cut at commits only, so the owner knows which samples blocks hold (coverFromMs).
+          headCutIntervalMs: HEAD_CUT_AT_COMMITS_ONLY_MS,
+          onError: options.onError,
+        });
+      } catch (error) {
+        await partitionStore.close();
+        await store.close();
+        throw error;
+      }
+    }
+    const owner = new PartitionOwner(options, store, tsdb, manifest?.committedSeq ?? 0);
     owner.catchUpToSeq = await options.wal.lastSeq(options.partition);
     owner.reader = options.wal.read(options.partition, owner.committedSeq + 1, (batch) => owner.apply(batch), options.onReadFailed);
     owner.timers.push(setInterval(() => void owner.commit().catch((error: unknown) => options.onError(error as Error)), options.commitIntervalMs).unref());
@@ -113,11 +152,37 @@ export class PartitionOwner {
 
   private async apply(batch: WalBatch): Promise<void> {
     if (batch.seq <= this.appliedSeq) return;
-    const { tenant, streams } = decodePushBatch(batch.payload);
-    await this.store.append(tenant, streams);
+    if (isMetricBatch(batch.payload)) await this.applyMetrics(batch.payload);
+    else {
+      const { tenant, streams } = decodePushBatch(batch.payload);
+      await this.store.append(tenant, streams);
+    }
     this.appliedSeq = batch.seq;
     this.lastProgressMs = Date.now();
     if (this.appliedSeq >= this.catchUpToSeq) for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+  }
+
+  private async applyMetrics(payload: Uint8Array): Promise<void> {
+    const { tenant, series } = decodeMetricBatch(payload);
+    if (this.tsdb === undefined) {
+      this.options.onError(new Error(`partition ${this.partition}: a metrics batch arrived but this replica keeps no metrics (tsdb.enabled: false); dropped`));
+      return;
+    }
+    for (const entry of series) for (const sample of entry.samples) if (sample.timestampMs < this.pendingMinMs) this.pendingMinMs = sample.timestampMs;
+    const { rejected } = await this.tsdb.append(tenant, series);
+    if (rejected.length > 0) this.options.onSamplesRejected?.(rejected.length);
+  }
+
+  /** The partition's metrics as owner queries read them (metric-queries.ts). */
+  metrics(): PartitionMetrics | undefined {
+    const tsdb = this.tsdb;
+    if (tsdb === undefined) return undefined;
+    return {
+      select: (tenant, query) => tsdb.select(tenant, query),
+      series: (tenant, matcherSets, startMs, endMs) => tsdb.series(tenant, matcherSets, startMs, endMs),
+      blockMetas: () => tsdb.blockMetas(),
+      coverFromMs: () => Math.min(this.pendingMinMs, this.flushingMinMs),
+    };
   }
 
   /**
@@ -161,6 +226,7 @@ export class PartitionOwner {
     const seq = this.appliedSeq;
     if (seq > this.committedSeq) {
       await this.store.flush();
+      if (this.tsdb !== undefined) await this.flushMetrics();
       if (!this.options.holdsLease()) return;
       await writeManifest(this.options.objectStore, { partition: this.partition, committedSeq: seq, owner: this.options.replicaId, committedAtMs: Date.now() });
       this.committedSeq = seq;
@@ -169,6 +235,21 @@ export class PartitionOwner {
     if (!this.stopped && maintenanceMs > 0 && Date.now() - this.lastMaintenanceMs >= maintenanceMs && this.options.holdsLease()) {
       this.lastMaintenanceMs = Date.now();
       await this.store.compact();
+    }
+  }
+
+  private async flushMetrics(): Promise<void> {
+    // Samples applied from here on are the next cut's; until this cut's blocks are durable, its
+    // samples are still the owner's to answer.
+    this.flushingMinMs = Math.min(this.flushingMinMs, this.pendingMinMs);
+    this.pendingMinMs = Infinity;
+    try {
+      await this.tsdb!.flush();
+    } catch (error) {
+      this.pendingMinMs = Math.min(this.pendingMinMs, this.flushingMinMs);
+      throw error;
+    } finally {
+      this.flushingMinMs = Infinity;
     }
   }
 
@@ -187,6 +268,11 @@ export class PartitionOwner {
     }
     if (this.committing !== undefined) await this.committing.catch(() => undefined);
     if (commit) await this.commit();
-    await this.store.close();
+    try {
+      // After a lost lease the fenced object store refuses the final cut's writes; the WAL has them.
+      await this.tsdb?.close().catch((error: unknown) => this.options.onError(error as Error));
+    } finally {
+      await this.store.close();
+    }
   }
 }

@@ -4,13 +4,28 @@
 // location (the asker reads them from the object store itself); head data goes inline.
 
 import type { BlockData, BlockLocation, BlockQuery, IndexStats, LabelMatcher, LabelPair, StreamInfo } from '../store/types.ts';
+import type { BlockMeta } from '../tsdb/block.ts';
+import type { Labels, MetricLabelMatcher } from '../tsdb/types.ts';
 
 export type PartitionRequest =
   | { op: 'series'; tenant: string; matchers: LabelMatcher[]; startNs: string; endNs: string }
   | { op: 'labelNames'; tenant: string; matchers: LabelMatcher[]; startNs: string; endNs: string }
   | { op: 'labelValues'; tenant: string; name: string; matchers: LabelMatcher[]; startNs: string; endNs: string }
   | { op: 'stats'; tenant: string; matchers: LabelMatcher[]; startNs: string; endNs: string }
-  | { op: 'selectBlocks'; tenant: string; matchers: LabelMatcher[]; startNs: string; endNs: string; requiredLiterals: BlockQuery['requiredLiterals'] };
+  | { op: 'selectBlocks'; tenant: string; matchers: LabelMatcher[]; startNs: string; endNs: string; requiredLiterals: BlockQuery['requiredLiterals'] }
+  | MetricRequest;
+
+/** Metrics: samples of matching series (split by time, see metric-queries.ts), and label sets. */
+export type MetricRequest =
+  | { op: 'metricSelect'; tenant: string; matchers: MetricLabelMatcher[]; startMs: number; endMs: number }
+  | { op: 'metricSeries'; tenant: string; matcherSets: MetricLabelMatcher[][]; startMs: number; endMs: number };
+
+/** A series in a samples frame; its body is f64 timestamps, f64 values, then u8 stale flags when `stale`. */
+export interface WireSeries {
+  labels: Labels;
+  count: number;
+  stale: boolean;
+}
 
 /** A block as it travels: metadata, and either where it is stored or (for head data) its bytes in the frame body. */
 export interface WireBlockRef {
@@ -28,6 +43,12 @@ export type ReplyHeader =
   | { kind: 'names'; names: string[] }
   | { kind: 'stats'; stats: IndexStats }
   | { kind: 'blocks'; refs: WireBlockRef[] }
+  /**
+   * The owner's samples from `coverFromMs` on (null: it holds nothing uncommitted and sends none),
+   * and the durable blocks whose samples before `coverFromMs` the asker reads from the object store.
+   */
+  | { kind: 'samples'; coverFromMs: number | null; blocks: BlockMeta[]; series: WireSeries[] }
+  | { kind: 'labelSets'; series: Labels[] }
   | { kind: 'error'; message: string };
 
 export interface ReplyFrame {

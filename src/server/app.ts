@@ -17,13 +17,13 @@ import { parseListenAddress, type ServerConfig } from './config.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
 import { flushRoutes } from './flush-routes.ts';
-import type { Tsdb } from '../tsdb/tsdb.ts';
+import { Tsdb } from '../tsdb/tsdb.ts';
 import type { AppendSeries } from '../tsdb/types.ts';
 import { prometheusRoutes, type PromqlEngine } from './prometheus-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { remoteWriteRoutes } from './remote-write-routes.ts';
 import { Pushgateway } from '../pushgateway/pushgateway.ts';
-import { pushgatewayRoutes } from './pushgateway-routes.ts';
+import { pushgatewayRoutes, type PushgatewayApi } from './pushgateway-routes.ts';
 import { ScrapeManager } from '../scrape/scrape-manager.ts';
 import { promqlRulesDirOf } from '../ruler/index.ts';
 import { KubernetesMonitors } from './kubernetes-monitors.ts';
@@ -58,6 +58,9 @@ const QUERY_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** The metrics store as the server uses it: the TSDB, or in cluster mode the cluster's (src/cluster/cluster-metrics.ts). */
+export type ServerMetricsStore = Pick<Tsdb, 'append' | 'flush' | 'close' | 'select' | 'series' | 'labelNames' | 'labelValues' | 'setMetadata' | 'getMetadata' | 'stats'> & Partial<Pick<Tsdb, 'exemplars'>>;
+
 /** What the HTTP layer needs from the domain modules. */
 export interface AppDependencies {
   store: LogStore;
@@ -68,7 +71,11 @@ export interface AppDependencies {
   /** More Prometheus text appended to /metrics (the ruler's). */
   extraMetrics?: () => string;
   /** The metrics store (remote_write, Prometheus API); closed (flushed) after the HTTP server. */
-  tsdb?: Tsdb;
+  tsdb?: ServerMetricsStore;
+  /** Cluster mode: the cluster's Pushgateway (used when pushgateway.enabled) instead of one on this server's disk. */
+  pushgateway?: PushgatewayApi;
+  /** Cluster mode: POST /flush commits every partition of the cluster (logs and metrics in one step). */
+  flush?: () => Promise<void>;
   /** The PromQL engine behind /api/v1/query…; without it those routes answer 503. */
   promqlEngine?: PromqlEngine;
   /** Registers extra routes (the ruler's) and returns a hook to stop them on close. */
@@ -251,7 +258,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       tailMaxDurationMs: limits.tail_max_duration,
       scheduler,
     });
-    await app.register(flushRoutes, { stores: deps.tsdb === undefined ? [store] : [store, deps.tsdb] });
+    await app.register(flushRoutes, { stores: deps.flush !== undefined ? [{ flush: deps.flush }] : deps.tsdb === undefined ? [store] : [store, deps.tsdb] });
     app.get('/ready', async (_request, reply) => {
       if (shuttingDown) return reply.code(503).type('text/plain; charset=utf-8').send('shutting down');
       // Not ready while writes fail (a full disk): a load balancer should send pushes elsewhere.
@@ -267,7 +274,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
         maxDecompressedBodyBytes: config.server.max_decompressed_body_size,
       });
       if (config.pushgateway.enabled) {
-        const pushgateway = await Pushgateway.open({
+        const pushgateway = deps.pushgateway ?? await Pushgateway.open({
           dataDir: resolve(config.store.data_dir),
           metrics: tsdb,
           sampleIntervalMs: config.pushgateway.sample_interval,
@@ -332,7 +339,7 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       port,
       config,
       store,
-      ...(deps.tsdb === undefined ? {} : { tsdb: deps.tsdb }),
+      ...(deps.tsdb instanceof Tsdb ? { tsdb: deps.tsdb } : {}),
       close: () => {
         closing ??= (async () => {
           shuttingDown = true;

@@ -7,15 +7,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseDurationMs } from '../duration/duration.ts';
 import { GroupingKeyError, parseGroupingKeyPath } from '../pushgateway/grouping-key.ts';
-import { PushRejectedError } from '../pushgateway/group-store.ts';
+import { PushRejectedError, type PushGroup } from '../pushgateway/group-store.ts';
 import { groupJson } from '../pushgateway/metrics-json.ts';
 import { PushBodyError, type Pushgateway } from '../pushgateway/pushgateway.ts';
 import type { Labels } from '../push/types.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
 
+/** The embedded Pushgateway, or in cluster mode the one forwarding to the cluster's (src/cluster/cluster-pushgateway.ts). */
+export type PushgatewayApi = Pick<Pushgateway, 'push' | 'delete' | 'sampleIntervalMs' | 'startTimeMs' | 'stop'> & { groups(tenant: string): PushGroup[] | Promise<PushGroup[]> };
+
 export interface PushgatewayRoutesOptions {
-  gateway: Pushgateway;
+  gateway: PushgatewayApi;
   authEnabled: boolean;
   maxRequestBodyBytes: number;
   version: string;
@@ -67,7 +70,7 @@ export async function pushgatewayRoutes(app: FastifyInstance, options: Pushgatew
       if (error instanceof BadRequestError) return text(reply, error.statusCode, error.message);
       throw error;
     }
-    return reply.send({ status: 'success', data: gateway.groups(tenant).map(groupJson) });
+    return reply.send({ status: 'success', data: (await gateway.groups(tenant)).map(groupJson) });
   });
 
   app.get('/api/v1/status', async (_request, reply) =>

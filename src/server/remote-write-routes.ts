@@ -88,7 +88,14 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
       throw error;
     }
     const { pending, problems } = started;
-    const result = await pending;
+    let result: Awaited<typeof pending>;
+    try {
+      result = await pending;
+    } catch (error) {
+      // Cluster mode: the replicated WAL did not acknowledge (src/cluster/cluster-metrics.ts); Prometheus retries a 503.
+      if ((error as { statusCode?: unknown }).statusCode === 503) return text(reply, 503, (error as Error).message);
+      throw error;
+    }
     const rejectedBySeries = new Map<string, { reason: RejectedSample['reason']; timestampMs: number; count: number }>();
     for (const rejected of result.rejected) {
       const key = formatLabels(rejected.labels);

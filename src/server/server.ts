@@ -2,7 +2,7 @@
 // (src/server/app.ts). This is what the CLI, tests, the demo and the bench use; `close()` stops
 // accepting, stops the ruler, finishes in-flight requests and flushes the store.
 
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { compileTailFilter, createEngine, formatQuery, parseSelector } from '../logql/index.ts';
 import { promqlRuleEngine, startRuler, type RecordedSample, type Ruler } from '../ruler/index.ts';
 import { PromQLEngine } from '../promql/engine/engine.ts';
@@ -10,9 +10,9 @@ import { storeOptionsFromConfig } from '../store/config.ts';
 import { openStore } from '../store/store.ts';
 import { openObjectStore } from '../objstore/open-object-store.ts';
 import { tsdbOptionsFromConfig } from '../tsdb/config.ts';
-import { openTsdb, type Tsdb } from '../tsdb/tsdb.ts';
+import { openTsdb } from '../tsdb/tsdb.ts';
 import { createPromqlApiEngine } from './promql-engine.ts';
-import { startApp, type RunningServer } from './app.ts';
+import { startApp, type RunningServer, type ServerMetricsStore } from './app.ts';
 import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './config.ts';
 import { MultiTenantStore } from './multi-tenant-store.ts';
 import { rulerRoutes } from './ruler-routes.ts';
@@ -25,7 +25,9 @@ export type { RunningServer } from './app.ts';
 export async function startServer(input: ServerConfigInput | ServerConfig = {}): Promise<RunningServer> {
   const config = parseServerConfig(input);
   // Cluster mode: the store is the cluster's (writes to the JetStream WAL, reads from partition owners).
-  const cluster = config.cluster.enabled ? await ClusterNode.start({ config: config.cluster, storeOptions: storeOptionsFromConfig(config.store), log: clusterLog }) : undefined;
+  const cluster = config.cluster.enabled
+    ? await ClusterNode.start({ config: config.cluster, storeOptions: storeOptionsFromConfig(config.store), ...(config.tsdb.enabled ? { tsdbConfig: config.tsdb } : {}), log: clusterLog })
+    : undefined;
   const store: LogStore = cluster?.store ?? (await openStore(storeOptionsFromConfig(config.store)));
   let engine;
   try {
@@ -40,12 +42,12 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     await store.close();
     throw error;
   }
-  let tsdb: Tsdb | undefined;
-  if (config.tsdb.enabled) {
+  let tsdb: ServerMetricsStore | undefined;
+  // Cluster mode: metrics go through the cluster WAL to partition owners (src/cluster/cluster-metrics.ts).
+  if (cluster?.metrics !== undefined) tsdb = cluster.metrics;
+  else if (config.tsdb.enabled) {
     const storeOptions = storeOptionsFromConfig(config.store);
-    // Metrics are not clustered yet: in cluster mode each replica keeps its TSDB on its own disk, out
-    // of the bucket the replicas share.
-    const objectStore = openObjectStore(cluster === undefined ? storeOptions.objectStore! : { backend: 'filesystem', directory: join(storeOptions.dataDir, 'objects') });
+    const objectStore = openObjectStore(storeOptions.objectStore!);
     try {
       tsdb = await openTsdb({
         ...tsdbOptionsFromConfig(config.tsdb, storeOptions.dataDir, objectStore),
@@ -58,6 +60,8 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
       throw error;
     }
   }
+  // Cluster mode: one Pushgateway for the cluster, run under a lease, its groups in a KV bucket.
+  const clusterPushgateway = cluster?.metrics !== undefined && config.pushgateway.enabled ? await cluster.openPushgateway({ sampleIntervalMs: config.pushgateway.sample_interval, defaultTtlMs: config.pushgateway.default_ttl }) : undefined;
   let ruler: Ruler | undefined;
   // Every replica tracks runs from all pushes (its own and the tail fan-out); one writes hang events.
   if (cluster !== undefined && config.training.enabled) cluster.runUnderLease('training-events', async () => async () => undefined);
@@ -69,7 +73,8 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
     formatQuery: (text: string) => formatQuery(text),
     compileTailFilter,
     extraMetrics: () => ruler?.metricsText() ?? '',
-    ...(cluster === undefined ? {} : { attachTail: (publish) => cluster.attachTail(publish), writesTrainingEvents: () => cluster.runsSingleton('training-events') }),
+    ...(cluster === undefined ? {} : { attachTail: (publish) => cluster.attachTail(publish), writesTrainingEvents: () => cluster.runsSingleton('training-events'), flush: () => cluster.flushCluster() }),
+    ...(clusterPushgateway === undefined ? {} : { pushgateway: clusterPushgateway }),
     plugins: [
       async (app) => {
         const rulerOptions = () => ({
@@ -110,7 +115,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
 }
 
 /** Recording-rule output and ALERTS series into the TSDB; a refused sample fails the rule with the reason. */
-async function appendRecorded(tsdb: Tsdb, tenant: string, timestampMs: number, samples: RecordedSample[]): Promise<void> {
+async function appendRecorded(tsdb: Pick<ServerMetricsStore, 'append'>, tenant: string, timestampMs: number, samples: RecordedSample[]): Promise<void> {
   const { rejected } = await tsdb.append(
     tenant,
     samples.map((sample) => ({ labels: sample.labels, samples: [{ timestampMs, value: sample.value, ...(sample.stale === true ? { stale: true } : {}) }] })),

@@ -5,11 +5,12 @@
 //
 // A block that fails its checksum or cannot be decoded is not an error for the query that reads it:
 // the reader returns it empty, with `unreadable` saying which part and why, so the query answers with
-// the readable blocks and a warning (Loki's `warnings`). Compaction reads through `readBlock`
-// instead, which throws: it must never rewrite a part without the entries it could not read.
+// the readable blocks and a warning (Loki's `warnings`). A data object that is gone (deleted by hand,
+// an S3 lifecycle rule) is the same kind of loss. Compaction reads through `readBlock` instead, which
+// throws: it must never rewrite a part without the entries it could not read.
 
 import { openObjectStore } from '../objstore/open-object-store.ts';
-import type { ObjectStore } from '../objstore/object-store.ts';
+import { ObjectNotFoundError, type ObjectStore } from '../objstore/object-store.ts';
 import { formatLabels } from '../push/labels.ts';
 import { BlockDecodeError } from './block.ts';
 import { mergeBlockData } from './block-merge.ts';
@@ -32,7 +33,7 @@ export function openBlockReader(config: BlockReaderConfig): BlockReader {
 export function blockReaderOver(objectStore: ObjectStore): BlockReader {
   const readOne = (location: BlockLocation, stream: StreamInfo): Promise<BlockData> =>
     readBlock(objectStore, location, stream).catch((error: unknown) => {
-      if (!(error instanceof BlockDecodeError)) throw error;
+      if (!(error instanceof BlockDecodeError) && !(error instanceof ObjectNotFoundError)) throw error;
       return unreadableBlock(location, stream, error);
     });
   return {
@@ -49,10 +50,26 @@ export function unreadableBlock(location: BlockLocation, stream: StreamInfo, err
   const parsed = parseObjectKey(location.objectKey);
   const part = parsed?.partId === undefined ? location.objectKey : `part ${parsed.partId} (tenant ${parsed.tenant}, ${dayName(parsed.day)})`;
   const message = `${part}: the block of stream ${formatLabels(stream.labels)} at byte ${location.offset} is unreadable and its entries are missing from this answer: ${error.message}`;
-  const key = `${location.objectKey}@${location.offset}`;
-  if (!loggedUnreadable.has(key) && loggedUnreadable.size < MAX_LOGGED_UNREADABLE) {
-    loggedUnreadable.add(key);
-    console.error(`rankscope store: ${message}`);
-  }
-  return { stream, timestampsNs: new BigInt64Array(0), lines: Buffer.alloc(0), lineEnds: new Uint32Array(0), unreadable: [message] };
+  logOnce(`${location.objectKey}@${location.offset}`, message);
+  return emptyBlock(stream, message);
+}
+
+/**
+ * An empty block standing for a whole part whose index could not be read: which streams it held is
+ * unknown, so it carries no stream's labels, only the warning for the query over its day.
+ */
+export function unreadablePartBlock(tenant: string, day: number, partId: string, reason: string): BlockData {
+  const message = `part ${partId} (tenant ${tenant}, ${dayName(day)}): its index is unreadable, so the entries it holds are missing from this answer: ${reason}`;
+  logOnce(`${tenant}/${day}/${partId}`, message);
+  return emptyBlock({ id: `unreadable-part-${partId}`, labels: {} }, message);
+}
+
+function emptyBlock(stream: StreamInfo, warning: string): BlockData {
+  return { stream, timestampsNs: new BigInt64Array(0), lines: Buffer.alloc(0), lineEnds: new Uint32Array(0), unreadable: [warning] };
+}
+
+function logOnce(key: string, message: string): void {
+  if (loggedUnreadable.has(key) || loggedUnreadable.size >= MAX_LOGGED_UNREADABLE) return;
+  loggedUnreadable.add(key);
+  console.error(`rankscope store: ${message}`);
 }

@@ -26,13 +26,20 @@
 // timestamp column is decoded with plain number arithmetic and written into the BigInt64Array
 // through a Uint32Array view: no BigInt is allocated per entry.
 //
-// Why one stream per block, measured on 48 MB of the 8-rank bench log (lines column, % of raw):
-// one-stream 2 MB blocks 12.1%; the same entries interleaved across ranks in time order 8.05% (ranks
-// print the same step, timestamp and throughput text, and zstd finds it one line back); a one-stream
-// block with the same window of rank 0 as a zstd dictionary 12.3% at level 1 and 11.1% at level 5
-// (the match sits 2 MB back at a drifting offset); btultra2 on one stream 10.3% at ~4 MB/s. Only the
-// interleaved layout would bring a flushed store under 10% of raw, and it would make a one-rank
-// query (the loss curve of rank 0) decompress every rank's lines: about twice its CPU today.
+// Why one stream per block, measured on the 8-rank bench log (lines column, % of raw; reproduce with
+// `node bench/store-codec.ts --layouts`): one-stream 2 MB blocks 12.3% at level 1 (9.7% at level 19,
+// ~1 MB/s); ranks interleaved in time order 10.8% (2 ranks a block), 9.1% (4), 8.1% (8): ranks print
+// the same step, timestamp and throughput text and zstd finds it one line back, but a one-rank query
+// (the loss curve of rank 0) then decompresses 2, 4 or 8 times its own bytes (8: about twice its CPU).
+// Rank 0's block over the same time as a zstd dictionary for the other ranks' blocks: 12.2% at level
+// 1, 9.2% with a lazy2 search (~50 MB/s), 7.8% at level 9 (~37 MB/s), and reads of ranks 1–7 decode
+// rank 0's block too: the match sits a whole block back, which only a deep search reaches, too slow
+// for a head cut (issue 9 wants 62 MB of raw log per server CPU-second through the flush).
+// Where a flushed store's bytes go on that log (bench/ingest-flush-bench.ts, 244 MB): lines 12.1%,
+// timestamps 1.3% (µs jitter: about 15 random bits an entry), line lengths 0.1%, part indexes 0.55%
+// (token filters, 0.4% of it the token bloom at its 1-in-8 false-positive fill): 13.8%, against zstd -3
+// of the whole (time-interleaved) file 9.8%. Even the 8-rank interleaved layout only reaches about
+// 10% (8.1 + 1.4 + 0.55), with the one-rank read cost above.
 
 import { constants as zlibConstants, crc32, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { endianness } from 'node:os';
@@ -410,12 +417,15 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo): BlockData {
 /**
  * Decompresses one column. `expectedBytes` is exact for the lines column (the lengths column gives
  * it: one output chunk instead of zlib's 16 KiB chunks concatenated, ~2x faster on 2 MB blocks) and
- * an upper bound for the others; a column that would exceed it is corrupt.
+ * an upper bound for the others; a column that would exceed it is corrupt. The chunk is one byte
+ * larger than the output: a chunk the output fills exactly makes zlib's sync loop allocate a second
+ * chunk of the same size before it sees the frame's end, doubling the external memory per block that
+ * V8 answers with full GCs (the literal-count scan used 11% less CPU with the spare byte).
  */
 function decompressColumn(column: Buffer, expectedBytes: number, name: string): Buffer {
   try {
     const exact = name === 'lines';
-    return zstdDecompressSync(column, exact ? { chunkSize: Math.max(MIN_DECOMPRESS_CHUNK_BYTES, expectedBytes), maxOutputLength: Math.max(1, expectedBytes) } : { maxOutputLength: Math.max(1, expectedBytes) });
+    return zstdDecompressSync(column, exact ? { chunkSize: Math.max(MIN_DECOMPRESS_CHUNK_BYTES, expectedBytes + 1), maxOutputLength: Math.max(1, expectedBytes) } : { maxOutputLength: Math.max(1, expectedBytes) });
   } catch (error) {
     throw new BlockDecodeError(`block ${name} column does not decompress: ${(error as Error).message}`);
   }

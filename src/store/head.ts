@@ -35,9 +35,92 @@ function firstArrays(): { timestampsNs: BigInt64Array; lineEnds: Uint32Array } {
   return { timestampsNs, lineEnds };
 }
 
+/**
+ * A head's first line bytes go into a shared arena (a bump-allocated 64 KiB buffer) rather than a
+ * HeadLines of its own: a stream with one short line then costs its bytes (rounded up) and three
+ * fields, where a HeadLines cost a Buffer object, a chunk array and a 128-byte chunk, ~300 bytes
+ * (bench/store-streams-bench.ts: 100k streams of one line). A head that outgrows its reservation
+ * moves to a HeadLines. An arena is freed once every head using it was cut.
+ */
+const ARENA_BYTES = 64 * 1024;
+/** Reservations are rounded up to this, so a second short line often fits without a move. */
+const ARENA_ALIGN_BYTES = 16;
+/** Heads whose first lines need more than this start with a HeadLines (they are not the many small ones). */
+const ARENA_MAX_RESERVATION_BYTES = 1024;
+let arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+let arenaOffset = 0;
+
+class ArenaLines {
+  length = 0;
+  private readonly buffer: Buffer;
+  private readonly start: number;
+  private readonly capacity: number;
+
+  constructor(capacityBytes: number) {
+    const capacity = Math.ceil(capacityBytes / ARENA_ALIGN_BYTES) * ARENA_ALIGN_BYTES;
+    if (arenaOffset + capacity > ARENA_BYTES) {
+      arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+      arenaOffset = 0;
+    }
+    this.buffer = arena;
+    this.start = arenaOffset;
+    this.capacity = capacity;
+    arenaOffset += capacity;
+  }
+
+  fits(bytes: number): boolean {
+    return this.length + bytes <= this.capacity;
+  }
+
+  appendBytes(source: Buffer, start: number, end: number): void {
+    source.copy(this.buffer, this.start + this.length, start, end);
+    this.length += end - start;
+  }
+
+  /** Appends the UTF-8 bytes of `text` (the caller made sure they fit); returns how many. */
+  appendString(text: string): number {
+    const written = this.buffer.write(text, this.start + this.length, 'utf8');
+    this.length += written;
+    return written;
+  }
+
+  truncate(length: number): void {
+    this.length = length;
+  }
+
+  view(start: number, end: number): Buffer {
+    return this.buffer.subarray(this.start + start, this.start + end);
+  }
+
+  equal(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+    if (aEnd - aStart !== bEnd - bStart) return false;
+    const base = this.start;
+    return this.buffer.compare(this.buffer, base + aStart, base + aEnd, base + bStart, base + bEnd) === 0;
+  }
+
+  copyTo(target: Buffer, targetStart: number, start: number, end: number): void {
+    this.buffer.copy(target, targetStart, this.start + start, this.start + end);
+  }
+
+  concat(): Buffer {
+    const whole = Buffer.allocUnsafe(this.length);
+    this.copyTo(whole, 0, 0, this.length);
+    return whole;
+  }
+
+  release(): void {
+    this.length = 0;
+  }
+}
+
+const EMPTY_TIMESTAMPS = new BigInt64Array(0);
+const EMPTY_LINE_ENDS = new Uint32Array(0);
+
 export class StreamHead {
   readonly tenant: string;
   readonly info: StreamInfo;
+  /** streamFingerprint(tenant, labels): where the store's stream table files this head. */
+  readonly fingerprint: number;
   count = 0;
   /** Bytes of line text held (UTF-8). */
   rawBytes = 0;
@@ -49,17 +132,47 @@ export class StreamHead {
   maxSeq = -1n;
   /** When the first entry of this head arrived (wall clock), for the age-based cut. */
   firstAppendMs = 0;
-  private timestampsNs: BigInt64Array;
-  private lineEnds: Uint32Array;
-  private lines = new HeadLines();
+  /**
+   * Allocated from the second entry on: a head of one entry is described by its fields (its
+   * timestamp is minTimeNs, its line ends at rawBytes), and most heads of a many-stream tenant hold
+   * one line between cuts.
+   */
+  private timestampsNs: BigInt64Array | undefined;
+  private lineEnds: Uint32Array | undefined;
+  private lines: HeadLines | ArenaLines | undefined;
   private structuredMetadata: Array<LabelPair[] | undefined> | undefined;
 
-  constructor(tenant: string, info: StreamInfo) {
+  constructor(tenant: string, info: StreamInfo, fingerprint = 0) {
     this.tenant = tenant;
     this.info = info;
-    const { timestampsNs, lineEnds } = firstArrays();
-    this.timestampsNs = timestampsNs;
-    this.lineEnds = lineEnds;
+    this.fingerprint = fingerprint;
+  }
+
+  /** Room for `bytes` more line bytes, moving the lines out of the arena when they outgrow it. */
+  private linesFor(bytes: number): HeadLines | ArenaLines {
+    const lines = this.lines;
+    if (lines === undefined) {
+      this.lines = bytes <= ARENA_MAX_RESERVATION_BYTES ? new ArenaLines(bytes) : new HeadLines();
+      return this.lines;
+    }
+    if (!(lines instanceof ArenaLines) || lines.fits(bytes)) return lines;
+    const grown = new HeadLines();
+    const held = lines.view(0, lines.length);
+    grown.appendBytes(held, 0, held.length);
+    this.lines = grown;
+    return grown;
+  }
+
+  /** Bytes of all entries' lines of a batch, for the first reservation. */
+  private static batchBytes(entries: readonly PushEntry[], encoded: { spans: Uint32Array; firstSpan?: number } | undefined): number {
+    let bytes = 0;
+    if (encoded !== undefined) {
+      const base = (encoded.firstSpan ?? 0) * 2;
+      for (let i = 0; i < entries.length; i++) bytes += encoded.spans[base + i * 2 + 1]! - encoded.spans[base + i * 2]!;
+    } else {
+      for (let i = 0; i < entries.length; i++) bytes += Buffer.byteLength(entries[i]!.line);
+    }
+    return bytes;
   }
 
   /**
@@ -68,7 +181,7 @@ export class StreamHead {
    * With `encoded`, line bytes are copied from the WAL frame (spans give each line's [start, end))
    * instead of encoding the strings again.
    */
-  add(entries: readonly PushEntry[], seq: bigint, nowMs: number, encoded?: { frame: Buffer; spans: Uint32Array }): number {
+  add(entries: readonly PushEntry[], seq: bigint, nowMs: number, encoded?: { frame: Buffer; spans: Uint32Array; firstSpan?: number }): number {
     if (entries.length === 0) return 0;
     if (this.count === 0) {
       this.minTimeNs = entries[0]!.timestampNs;
@@ -92,10 +205,13 @@ export class StreamHead {
     this.reserve(this.count + entries.length);
     const timestamps = this.timestampsNs;
     const lineEnds = this.lineEnds;
-    const lines = this.lines;
+    const lines = this.lines instanceof HeadLines ? this.lines : this.linesFor(StreamHead.batchBytes(entries, encoded));
+    const spans = encoded?.spans;
+    const spanBase = (encoded?.firstSpan ?? 0) * 2;
     let count = this.count;
     let offset = this.rawBytes;
-    let last = count > 0 ? timestamps[count - 1]! : entries[0]!.timestampNs;
+    let last = count > 0 ? this.maxTimeNs : entries[0]!.timestampNs;
+    if (count > 0 && !this.sorted) last = timestamps![count - 1]!;
     let sorted = this.sorted;
     let minTimeNs = this.minTimeNs;
     let maxTimeNs = this.maxTimeNs;
@@ -108,11 +224,11 @@ export class StreamHead {
       const entry = entries[i]!;
       const timestampNs = entry.timestampNs;
       const lineStart = offset;
-      if (encoded !== undefined) lines.appendBytes(encoded.frame, encoded.spans[i * 2]!, encoded.spans[i * 2 + 1]!);
+      if (spans !== undefined) lines.appendBytes(encoded!.frame, spans[spanBase + i * 2]!, spans[spanBase + i * 2 + 1]!);
       else lines.appendString(entry.line);
       offset = lines.length;
       if (count > 0 && timestampNs <= maxTimeNs) {
-        let duplicate = lookupStart < sortedEnd && timestampNs <= timestamps[sortedEnd - 1]! && this.holds(lookupStart, sortedEnd, timestampNs, lines, lineStart, offset);
+        let duplicate = lookupStart < sortedEnd && timestampNs <= timestamps![sortedEnd - 1]! && this.holds(lookupStart, sortedEnd, timestampNs, lines, lineStart, offset);
         if (!duplicate && unsortedKeys !== undefined) duplicate = unsortedKeys.has(entryKey(timestampNs, lines, lineStart, offset));
         if (duplicate) {
           lines.truncate(lineStart);
@@ -130,8 +246,11 @@ export class StreamHead {
       last = timestampNs;
       if (timestampNs < minTimeNs) minTimeNs = timestampNs;
       if (timestampNs > maxTimeNs) maxTimeNs = timestampNs;
-      timestamps[count] = timestampNs;
-      lineEnds[count] = offset;
+      // Without arrays (a head of one entry) the fields below describe the entry.
+      if (timestamps !== undefined) {
+        timestamps[count] = timestampNs;
+        lineEnds![count] = offset;
+      }
       const metadata = entry.structuredMetadata;
       if (metadata !== undefined && metadata.length > 0) {
         this.structuredMetadata ??= [];
@@ -149,8 +268,8 @@ export class StreamHead {
   }
 
   /** Whether sorted entries [from, to) hold one with this timestamp and the bytes lines[start, end). */
-  private holds(from: number, to: number, timestampNs: bigint, lines: HeadLines, start: number, end: number): boolean {
-    const timestamps = this.timestampsNs;
+  private holds(from: number, to: number, timestampNs: bigint, lines: HeadLines | ArenaLines, start: number, end: number): boolean {
+    const timestamps = this.timestampsNs!;
     let low = from;
     let high = to;
     while (low < high) {
@@ -158,7 +277,7 @@ export class StreamHead {
       if (timestamps[middle]! < timestampNs) low = middle + 1;
       else high = middle;
     }
-    const lineEnds = this.lineEnds;
+    const lineEnds = this.lineEnds!;
     const length = end - start;
     for (let i = low; i < to && timestamps[i] === timestampNs; i++) {
       const heldStart = i === 0 ? 0 : lineEnds[i - 1]!;
@@ -167,14 +286,30 @@ export class StreamHead {
     return false;
   }
 
+  /** Room for `entries` entries in the arrays; a head that will hold one entry gets none. */
   private reserve(entries: number): void {
+    if (entries <= 1) return;
+    if (this.timestampsNs === undefined) {
+      if (entries <= INITIAL_ENTRIES) {
+        const { timestampsNs, lineEnds } = firstArrays();
+        this.timestampsNs = timestampsNs;
+        this.lineEnds = lineEnds;
+      } else {
+        this.timestampsNs = new BigInt64Array(capacityFor(entries));
+        this.lineEnds = new Uint32Array(this.timestampsNs.length);
+      }
+      if (this.count === 1) {
+        this.timestampsNs[0] = this.minTimeNs;
+        this.lineEnds![0] = this.rawBytes;
+      }
+      return;
+    }
     if (entries <= this.timestampsNs.length) return;
-    let capacity = this.timestampsNs.length * 2;
-    while (capacity < entries) capacity *= 2;
+    const capacity = capacityFor(entries, this.timestampsNs.length * 2);
     const timestamps = new BigInt64Array(capacity);
     timestamps.set(this.timestampsNs.subarray(0, this.count));
     const lineEnds = new Uint32Array(capacity);
-    lineEnds.set(this.lineEnds.subarray(0, this.count));
+    lineEnds.set(this.lineEnds!.subarray(0, this.count));
     this.timestampsNs = timestamps;
     this.lineEnds = lineEnds;
   }
@@ -186,11 +321,19 @@ export class StreamHead {
    */
   columns(): BlockColumns {
     if (!this.sorted) this.sortInPlace();
-    const columns: BlockColumns = {
-      timestampsNs: this.timestampsNs.subarray(0, this.count),
-      lines: this.lines.concat(),
-      lineEnds: this.lineEnds.subarray(0, this.count),
-    };
+    const columns: BlockColumns =
+      this.timestampsNs === undefined
+        ? {
+            // No arrays: at most one entry, described by the fields.
+            timestampsNs: this.count === 0 ? EMPTY_TIMESTAMPS : BigInt64Array.of(this.minTimeNs),
+            lines: this.lines === undefined ? Buffer.alloc(0) : this.lines.concat(),
+            lineEnds: this.count === 0 ? EMPTY_LINE_ENDS : Uint32Array.of(this.rawBytes),
+          }
+        : {
+            timestampsNs: this.timestampsNs.subarray(0, this.count),
+            lines: this.lines!.concat(),
+            lineEnds: this.lineEnds!.subarray(0, this.count),
+          };
     if (this.structuredMetadata !== undefined) {
       // A dense copy: the sparse array has holes where entries carry no metadata.
       const metadata = new Array<LabelPair[] | undefined>(this.count);
@@ -202,7 +345,8 @@ export class StreamHead {
 
   /** Hands the line chunks back for reuse, once the head was cut into a part. */
   release(): void {
-    this.lines.release();
+    this.lines?.release();
+    this.lines = undefined;
   }
 
   toBlockData(): BlockData {
@@ -210,11 +354,14 @@ export class StreamHead {
   }
 
   private sortInPlace(): void {
+    // Out of order needs two entries, so the arrays exist.
     const count = this.count;
-    const timestamps = this.timestampsNs;
+    const timestamps = this.timestampsNs!;
+    const lineEnds = this.lineEnds!;
+    const lines = this.lines!;
     const order = sortedOrder(timestamps, count);
-    const sortedTimestamps = new BigInt64Array(this.timestampsNs.length);
-    const sortedEnds = new Uint32Array(this.lineEnds.length);
+    const sortedTimestamps = new BigInt64Array(timestamps.length);
+    const sortedEnds = new Uint32Array(lineEnds.length);
     const sortedLines = new HeadLines();
     const metadata = this.structuredMetadata;
     const sortedMetadata: Array<LabelPair[] | undefined> | undefined = metadata === undefined ? undefined : [];
@@ -222,8 +369,8 @@ export class StreamHead {
     for (let i = 0; i < count; i++) {
       const from = order[i]!;
       sortedTimestamps[i] = timestamps[from]!;
-      const start = from === 0 ? 0 : this.lineEnds[from - 1]!;
-      const line = this.lines.view(start, this.lineEnds[from]!);
+      const start = from === 0 ? 0 : lineEnds[from - 1]!;
+      const line = lines.view(start, lineEnds[from]!);
       sortedLines.appendBytes(line, 0, line.length);
       offset += line.length;
       sortedEnds[i] = offset;
@@ -231,7 +378,7 @@ export class StreamHead {
     }
     this.timestampsNs = sortedTimestamps;
     this.lineEnds = sortedEnds;
-    this.lines.release();
+    lines.release();
     this.lines = sortedLines;
     this.structuredMetadata = sortedMetadata;
     this.sorted = true;
@@ -277,7 +424,14 @@ export function sortedOrder(timestamps: BigInt64Array, count: number): Uint32Arr
   return order;
 }
 
+/** Array capacity for `entries`: a power of two, at least `minimum`. */
+function capacityFor(entries: number, minimum = INITIAL_ENTRIES): number {
+  let capacity = minimum;
+  while (capacity < entries) capacity *= 2;
+  return capacity;
+}
+
 /** A set key for one entry: its timestamp and its line bytes (latin1 keeps every byte distinct). */
-function entryKey(timestampNs: bigint, lines: HeadLines, start: number, end: number): string {
+function entryKey(timestampNs: bigint, lines: HeadLines | ArenaLines, start: number, end: number): string {
   return `${timestampNs}\u0000${lines.view(start, end).toString('latin1')}`;
 }

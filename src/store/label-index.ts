@@ -1,10 +1,26 @@
-// Per-partition inverted index: label name → value → stream ids, plus each stream's labels.
-// Persisted per partition as JSON (the stream list; the inverted maps are rebuilt on load), sealed
-// with a checksum.
+// Per-partition inverted index: label name → value → stream ids, plus each stream's labels and its
+// time range within the partition. Persisted per partition as JSON (the stream list; the inverted
+// maps are rebuilt on load, the time ranges come from the parts' blocks), sealed with a checksum.
 
 import { openSealedObject, sealObject } from './checksum.ts';
 import type { CompiledMatcher } from './label-matcher.ts';
 import type { Labels, StreamInfo } from './types.ts';
+
+/** A stream of the index: one object and one map entry per stream (its time range lived in a second map). */
+interface IndexedStream {
+  readonly info: StreamInfo;
+  /** minTimeNs > maxTimeNs until a block or head entry of the stream is noted (streams read from a persisted index). */
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
+}
+
+const NO_MIN_NS = 0x7fffffffffffffffn;
+const NO_MAX_NS = -0x8000000000000000n;
+
+export interface StreamTimeRange {
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
+}
 
 export class LabelIndex {
   /**
@@ -15,13 +31,42 @@ export class LabelIndex {
    * three times an array's memory and a fifth of WAL replay time (bench/store-streams-bench.ts).
    */
   private readonly postings = new Map<string, Map<string, string | string[]>>();
-  readonly streams = new Map<string, StreamInfo>();
+  private readonly streams = new Map<string, IndexedStream>();
   /** Bumped on every new stream, so callers can tell whether to persist. */
   version = 0;
 
+  /** Adds a stream (no time range yet); false when it was there. */
   add(info: StreamInfo): boolean {
     if (this.streams.has(info.id)) return false;
-    this.streams.set(info.id, info);
+    this.addStream(info);
+    return true;
+  }
+
+  /** Adds the stream if new and widens its time range to take [minTimeNs, maxTimeNs]. */
+  note(info: StreamInfo, minTimeNs: bigint, maxTimeNs: bigint): void {
+    const stream = this.streams.get(info.id) ?? this.addStream(info);
+    if (minTimeNs < stream.minTimeNs) stream.minTimeNs = minTimeNs;
+    if (maxTimeNs > stream.maxTimeNs) stream.maxTimeNs = maxTimeNs;
+  }
+
+  info(id: string): StreamInfo | undefined {
+    return this.streams.get(id)?.info;
+  }
+
+  /** The stream's time range in this partition, once any of its entries was noted. */
+  timeRange(id: string): StreamTimeRange | undefined {
+    const stream = this.streams.get(id);
+    return stream === undefined || stream.minTimeNs > stream.maxTimeNs ? undefined : stream;
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** Adds a stream that is not in the index. */
+  private addStream(info: StreamInfo): IndexedStream {
+    const stream: IndexedStream = { info, minTimeNs: NO_MIN_NS, maxTimeNs: NO_MAX_NS };
+    this.streams.set(info.id, stream);
     for (const name in info.labels) {
       let values = this.postings.get(name);
       if (values === undefined) {
@@ -35,7 +80,7 @@ export class LabelIndex {
       else ids.push(info.id);
     }
     this.version++;
-    return true;
+    return stream;
   }
 
   /** Ids of streams matching every matcher. No matchers: every stream. */
@@ -58,7 +103,7 @@ export class LabelIndex {
       // Streams without the label match too: start from the candidates and drop non-matching values.
       const candidates = within ?? new Set(this.streams.keys());
       for (const id of candidates) {
-        const value = this.streams.get(id)!.labels[matcher.name];
+        const value = this.streams.get(id)!.info.labels[matcher.name];
         if (value === undefined || matcher.matches(value)) matched.add(id);
       }
       return matched;
@@ -77,7 +122,7 @@ export class LabelIndex {
 
   serialize(): Buffer {
     const streams: Array<[string, Labels]> = [];
-    for (const info of this.streams.values()) streams.push([info.id, info.labels]);
+    for (const { info } of this.streams.values()) streams.push([info.id, info.labels]);
     return sealObject(Buffer.from(JSON.stringify({ version: 1, streams })));
   }
 

@@ -1,15 +1,11 @@
-// One UTC day of one tenant: its parts, its label index, each stream's time range within the day, and
-// the highest WAL seq per stream already persisted in its parts (for idempotent WAL replay).
+// One UTC day of one tenant: its parts, its label index, each stream's time range within the day, the
+// highest WAL seq per stream already persisted in its parts (for idempotent WAL replay), and the parts
+// whose index could not be read (left out, and named in the warnings of every query over the day).
 
 import { LabelIndex } from './label-index.ts';
 import { NS_PER_DAY } from './object-keys.ts';
 import type { PartMeta } from './part-index.ts';
 import type { StreamInfo } from './types.ts';
-
-export interface StreamTimeRange {
-  minTimeNs: bigint;
-  maxTimeNs: bigint;
-}
 
 export class Partition {
   readonly tenant: string;
@@ -18,9 +14,13 @@ export class Partition {
   /** Exclusive. */
   readonly endNs: bigint;
   readonly labelIndex = new LabelIndex();
-  readonly streamTimes = new Map<string, StreamTimeRange>();
   readonly persistedSeq = new Map<string, bigint>();
   parts: PartMeta[] = [];
+  /**
+   * Parts left out because their index is unreadable: part id → why. Which streams and times they
+   * held is unknown, so every query over this day answers with a warning naming them.
+   */
+  readonly unreadableParts = new Map<string, string>();
   /** labelIndex.version last written to the object store. */
   persistedLabelVersion = 0;
 
@@ -32,14 +32,7 @@ export class Partition {
   }
 
   noteStream(info: StreamInfo, minTimeNs: bigint, maxTimeNs: bigint): void {
-    this.labelIndex.add(info);
-    const range = this.streamTimes.get(info.id);
-    if (range === undefined) {
-      this.streamTimes.set(info.id, { minTimeNs, maxTimeNs });
-      return;
-    }
-    if (minTimeNs < range.minTimeNs) range.minTimeNs = minTimeNs;
-    if (maxTimeNs > range.maxTimeNs) range.maxTimeNs = maxTimeNs;
+    this.labelIndex.note(info, minTimeNs, maxTimeNs);
   }
 
   addPart(part: PartMeta): void {

@@ -19,11 +19,12 @@ import { dayOfNs, labelIndexKey, parseObjectKey, partDataKey, partIndexKey, TENA
 import { PartIndexError, type BlockMeta, type PartMeta } from './part-index.ts';
 import { PartBuilder } from './part-writer.ts';
 import { blockLocation, readPartIndex } from './part-reader.ts';
-import { blockReaderOver, type BlockReader } from './block-reader.ts';
+import { blockReaderOver, unreadablePartBlock, type BlockReader } from './block-reader.ts';
 import { mergeBlockData } from './block-merge.ts';
 import { Partition } from './partition.ts';
 import { deletePartitionObjects, expiredPartitions, retentionCutoffNs } from './retention.ts';
-import { streamId, streamKey } from './stream-id.ts';
+import { streamFingerprint, streamId } from './stream-id.ts';
+import { LabelInterner, StreamTable, type TableItem } from './stream-table.ts';
 import { mayContain } from './token-filter.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
 import type {
@@ -97,12 +98,15 @@ export class DiskLogStore implements LogStore {
   /** tenant → day → partition. */
   private readonly partitions = new Map<string, Map<number, Partition>>();
   /**
-   * streamKey → info of the streams cut by the last cuts, so a stream that keeps pushing across a
-   * cut is not hashed again. Replaced at every full cut: a map of every stream ever seen grew without
-   * bound with churning pods, and cost a map entry per stream (and WAL replay time) on top of `heads`.
+   * The streams cut by the last cuts, so a stream that keeps pushing across a cut is not hashed
+   * again. Replaced at every full cut: a map of every stream ever seen grew without bound with
+   * churning pods, and cost a map entry per stream (and WAL replay time) on top of `heads`.
    */
-  private recentInfos = new Map<string, StreamInfo>();
-  private heads = new Map<string, StreamHead>();
+  private recentStreams = new StreamTable<TableItem>();
+  private heads = new StreamTable<StreamHead>();
+  private readonly interner = new LabelInterner();
+  /** The highest WAL seq any part held at open: replayed records above it skip the persisted check. */
+  private maxPersistedSeq = -1n;
   private headBytes = 0;
   /** Head generations being written into parts; still visible to queries until registered. */
   private readonly cutting: StreamHead[][] = [];
@@ -134,6 +138,7 @@ export class DiskLogStore implements LogStore {
     for (const partition of store.allPartitions()) {
       for (const seq of partition.persistedSeq.values()) if (seq > maxPersistedSeq) maxPersistedSeq = seq;
     }
+    store.maxPersistedSeq = maxPersistedSeq;
     const { wal, replayed } = await Wal.open(
       {
         directory: join(options.dataDir, 'wal'),
@@ -177,8 +182,10 @@ export class DiskLogStore implements LogStore {
           readPartIndex(this.objectStore, parsed.tenant, parsed.day, parsed.partId!).catch((error: unknown) => {
             if (!(error instanceof PartIndexError)) throw error;
             // A corrupt index: its part is left out (and its data object kept) rather than refusing
-            // to start; entries still in the WAL are replayed, and the operator has the files.
+            // to start; entries still in the WAL are replayed, the operator has the files, and every
+            // query over its day says so in its warnings.
             console.error(`rankscope store: part ${parsed.partId} of tenant ${parsed.tenant} skipped: ${error.message}`);
+            this.partition(parsed.tenant, parsed.day).unreadableParts.set(parsed.partId!, error.message);
             dataKeys.delete(partDataKey(parsed.tenant, parsed.day, parsed.partId!));
             return undefined;
           }),
@@ -255,9 +262,25 @@ export class DiskLogStore implements LogStore {
     while (this.headBytes >= Math.min(this.options.headCutBytes, headBudgetBytes) * HEAD_BACKPRESSURE_FACTOR && this.flushInFlight !== undefined) {
       await this.flushInFlight;
     }
-    await this.wal.append(tenant, nonEmpty);
+    await this.wal.append(tenant, nonEmpty, this.streamIds(tenant, nonEmpty));
     if (this.headBytes >= this.options.headCutBytes) this.scheduleFlush();
     else if (this.headBytes > headBudgetBytes) this.scheduleCut(() => this.cutLargest(headBudgetBytes));
+  }
+
+  /**
+   * Each stream's id, written into the WAL record so that replay need not hash the labels again:
+   * from the head or the last cut when the stream has one, else hashed (once per new stream:
+   * applyRecord takes it from the record).
+   */
+  private streamIds(tenant: string, streams: readonly AppendStream[]): string[] {
+    const ids = new Array<string>(streams.length);
+    for (let s = 0; s < streams.length; s++) {
+      const labels = streams[s]!.labels;
+      const fingerprint = streamFingerprint(tenant, labels);
+      const known = this.heads.get(fingerprint, tenant, labels) ?? this.recentStreams.get(fingerprint, tenant, labels);
+      ids[s] = known?.info.id ?? streamId(tenant, labels);
+    }
+    return ids;
   }
 
   /**
@@ -268,30 +291,35 @@ export class DiskLogStore implements LogStore {
   private applyRecord(record: DurableRecord | WalRecord, skipPersisted: boolean): void {
     const nowMs = Date.now();
     const frame = record.frame;
+    // The index of each stream's first entry in the record's line spans (all streams' entries in order).
+    let firstEntry = 0;
     for (let s = 0; s < record.streams.length; s++) {
       const stream = record.streams[s]!;
+      const firstSpan = firstEntry;
+      firstEntry += stream.entries.length;
       if (stream.entries.length === 0) continue;
-      const key = streamKey(record.tenant, stream.labels);
-      let head = this.heads.get(key);
-      let info = head?.info ?? this.recentInfos.get(key);
+      const fingerprint = streamFingerprint(record.tenant, stream.labels);
+      let head = this.heads.get(fingerprint, record.tenant, stream.labels);
+      let info = head?.info ?? this.recentStreams.get(fingerprint, record.tenant, stream.labels)?.info;
       if (info === undefined) {
-        // A replayed record's labels are its own; an append's belong to the caller, so copy them.
-        const labels = skipPersisted ? stream.labels : { ...stream.labels };
-        info = { id: streamId(record.tenant, labels), labels };
+        // A copy (an append's labels belong to the caller) whose strings are shared with other
+        // streams; the id from the record when it has one (version 2), else hashed.
+        const labels = this.interner.labels(stream.labels);
+        info = { id: record.ids?.[s] ?? streamId(record.tenant, labels), labels };
       }
       let entries: readonly PushEntry[] = stream.entries;
-      let spans = record.lineSpans?.[s];
-      if (skipPersisted && this.anyPersisted(record.tenant, info.id, record.seq, entries)) {
-        entries = this.unpersisted(record.tenant, info.id, record.seq, entries, frame, spans);
+      let spans = record.lineSpans;
+      if (skipPersisted && record.seq <= this.maxPersistedSeq && this.anyPersisted(record.tenant, info.id, record.seq, entries)) {
+        entries = this.unpersisted(record.tenant, info.id, record.seq, entries, frame, spans, firstSpan);
         spans = undefined;
         if (entries.length === 0) continue;
       }
       if (head === undefined) {
-        head = new StreamHead(record.tenant, info);
-        this.heads.set(key, head);
+        head = new StreamHead(record.tenant, info, fingerprint);
+        this.heads.add(fingerprint, head);
       }
       const before = head.rawBytes;
-      const dropped = head.add(entries, record.seq, nowMs, frame !== undefined && spans !== undefined ? { frame, spans } : undefined);
+      const dropped = head.add(entries, record.seq, nowMs, frame !== undefined && spans !== undefined ? { frame, spans, firstSpan } : undefined);
       // Replayed records were counted when they first arrived.
       if (dropped > 0 && !skipPersisted) this.duplicatesDropped.set(record.tenant, (this.duplicatesDropped.get(record.tenant) ?? 0) + dropped);
       this.headBytes += head.rawBytes - before;
@@ -311,14 +339,15 @@ export class DiskLogStore implements LogStore {
   }
 
   /** The entries parts do not hold yet, with their lines as strings (taken from the frame when undecoded). */
-  private unpersisted(tenant: string, id: string, seq: bigint, entries: readonly PushEntry[], frame: Buffer | undefined, spans: Uint32Array | undefined): PushEntry[] {
+  private unpersisted(tenant: string, id: string, seq: bigint, entries: readonly PushEntry[], frame: Buffer | undefined, spans: Uint32Array | undefined, firstSpan: number): PushEntry[] {
     const days = this.partitions.get(tenant);
     const kept: PushEntry[] = [];
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const partition = days?.get(dayOfNs(entry.timestampNs));
       if (partition !== undefined && partition.isPersisted(id, seq)) continue;
-      kept.push(frame !== undefined && spans !== undefined ? { ...entry, line: frame.toString('utf8', spans[i * 2]!, spans[i * 2 + 1]!) } : entry);
+      const span = (firstSpan + i) * 2;
+      kept.push(frame !== undefined && spans !== undefined ? { ...entry, line: frame.toString('utf8', spans[span]!, spans[span + 1]!) } : entry);
     }
     return kept;
   }
@@ -402,10 +431,10 @@ export class DiskLogStore implements LogStore {
       // Records after this point land in a new segment, so older segments can go once persisted.
       await this.wal.rotate();
       this.cutting.push([...this.heads.values()]);
-      const recent = new Map<string, StreamInfo>();
-      for (const [key, head] of this.heads) recent.set(key, head.info);
-      this.recentInfos = recent;
-      this.heads = new Map();
+      const recent = new StreamTable<TableItem>();
+      for (const head of this.heads.values()) recent.add(head.fingerprint, { tenant: head.tenant, info: head.info });
+      this.recentStreams = recent;
+      this.heads = new StreamTable();
       this.headBytes = 0;
     }
     await this.persistCutting();
@@ -418,13 +447,13 @@ export class DiskLogStore implements LogStore {
   private async cutLargest(headBudgetBytes: number): Promise<void> {
     if (this.headBytes <= headBudgetBytes) return;
     await this.wal.rotate();
-    const largestFirst = [...this.heads.entries()].sort((a, b) => b[1].rawBytes - a[1].rawBytes);
+    const largestFirst = [...this.heads.values()].sort((a, b) => b.rawBytes - a.rawBytes);
     const chosen: StreamHead[] = [];
-    for (const [key, head] of largestFirst) {
+    for (const head of largestFirst) {
       if (this.headBytes <= headBudgetBytes / 2) break;
       chosen.push(head);
-      this.recentInfos.set(key, head.info);
-      this.heads.delete(key);
+      if (this.recentStreams.get(head.fingerprint, head.tenant, head.info.labels) === undefined) this.recentStreams.add(head.fingerprint, { tenant: head.tenant, info: head.info });
+      this.heads.delete(head.fingerprint, head);
       this.headBytes -= head.rawBytes;
     }
     this.cutting.push(chosen);
@@ -570,15 +599,24 @@ export class DiskLogStore implements LogStore {
     for (const partition of this.partitionsInRange(tenant, startNs, endNs)) {
       for (const id of partition.labelIndex.match(compiled)) {
         if (found.has(id)) continue;
-        const range = partition.streamTimes.get(id);
+        const range = partition.labelIndex.timeRange(id);
         if (range === undefined || range.maxTimeNs < startNs || range.minTimeNs >= endNs) continue;
-        found.set(id, partition.labelIndex.streams.get(id)!);
+        found.set(id, partition.labelIndex.info(id)!);
       }
     }
     return [...found.values()];
   }
 
   async selectBlocks(query: BlockQuery): Promise<BlockRef[]> {
+    const refs = this.readableBlocks(query);
+    // Parts whose index is unreadable: an empty ref each, whose load carries the warning.
+    for (const partition of this.partitionsInRange(query.tenant, query.startNs, query.endNs)) {
+      for (const [partId, reason] of partition.unreadableParts) refs.push(unreadablePartRef(partition, partId, reason, query.startNs, query.endNs));
+    }
+    return refs;
+  }
+
+  private readableBlocks(query: BlockQuery): BlockRef[] {
     const { tenant, startNs, endNs } = query;
     const compiled = query.matchers.map(compileMatcher);
     const literals: PreparedLiteral[] = [];
@@ -667,7 +705,7 @@ export class DiskLogStore implements LogStore {
 
   async stats(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<IndexStats> {
     const streams = this.matchStreams(tenant, matchers.map(compileMatcher), startNs, endNs);
-    const blocks = await this.selectBlocks({ tenant, matchers, startNs, endNs });
+    const blocks = this.readableBlocks({ tenant, matchers, startNs, endNs });
     let entries = 0;
     let bytes = 0;
     for (const block of blocks) {
@@ -776,6 +814,19 @@ export function mergeOverlapping(candidates: Candidate[]): BlockRef[] {
     emit();
   }
   return refs;
+}
+
+/** Stands for a part left out because its index is unreadable, over the query's part of its day. */
+function unreadablePartRef(partition: Partition, partId: string, reason: string, startNs: bigint, endNs: bigint): BlockRef {
+  const data = unreadablePartBlock(partition.tenant, partition.day, partId, reason);
+  return {
+    stream: data.stream,
+    minTimeNs: startNs > partition.startNs ? startNs : partition.startNs,
+    maxTimeNs: endNs < partition.endNs ? endNs - 1n : partition.endNs - 1n,
+    entryCount: 0,
+    rawBytes: 0,
+    load: () => Promise.resolve(data),
+  };
 }
 
 function mergedRef(members: BlockRef[]): BlockRef {

@@ -32,3 +32,30 @@ export function streamKey(tenant: string, labels: Labels): string {
   }
   return parts.join('\u0001');
 }
+
+/** FNV-1a over UTF-16 code units. */
+function stringHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
+/** Murmur3's finalizer: spreads every input bit over the output. */
+function mix(hash: number): number {
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return hash ^ (hash >>> 16);
+}
+
+/**
+ * A 30-bit in-process fingerprint of a tenant's stream, for finding its head without building a key
+ * string (a flat key per stream was ~100 bytes held per head) or hashing SHA-256 on every append.
+ * Order-independent (a sum over label pairs), so it needs no sorted copy of the names. Distinct
+ * streams can share one: the stream table compares the labels on a hit. Never persisted.
+ */
+export function streamFingerprint(tenant: string, labels: Labels): number {
+  let sum = stringHash(tenant);
+  for (const name in labels) sum = (sum + mix(stringHash(name) ^ Math.imul(stringHash(labels[name]!), 0x9e3779b1))) | 0;
+  // Small integers are stored unboxed as map keys.
+  return mix(sum) & 0x3fffffff;
+}

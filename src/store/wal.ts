@@ -71,10 +71,12 @@ export interface DurableRecord {
   seq: bigint;
   tenant: string;
   streams: readonly AppendStream[];
-  /** The encoded frame and, per stream, each line's [start, end) bytes in it: the head copies
-   * these bytes instead of encoding the strings a second time. */
+  /** Each stream's id, when the append gave them (then the record is written as version 2). */
+  ids?: readonly string[];
+  /** The encoded frame and each line's [start, end) bytes in it (all streams' entries in order): the
+   * head copies these bytes instead of encoding the strings a second time. */
   frame?: Buffer;
-  lineSpans?: Uint32Array[];
+  lineSpans?: Uint32Array;
 }
 
 interface PendingAppend {
@@ -248,17 +250,20 @@ export class Wal {
     return this.nextSeq;
   }
 
-  append(tenant: string, streams: readonly AppendStream[]): Promise<void> {
+  /** Appends a record; with `ids` (each stream's streamId()), replay need not hash the labels again. */
+  append(tenant: string, streams: readonly AppendStream[], ids?: readonly string[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     if (this.damaged !== undefined) return Promise.reject(this.damaged);
     const seq = this.nextSeq++;
-    const lineSpans: Uint32Array[] = [];
-    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame);
+    const lineSpans: { spans?: Uint32Array } = {};
+    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame, ids);
     const payload = frame.subarray(FRAME_HEADER_BYTES);
     frame.writeUInt32LE(payload.length, 0);
     frame.writeUInt32LE(crc32(payload), 4);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ frame, record: { seq, tenant, streams, frame, lineSpans }, resolve, reject });
+      const record: DurableRecord = { seq, tenant, streams, frame, lineSpans: lineSpans.spans! };
+      if (ids !== undefined) record.ids = ids;
+      this.queue.push({ frame, record, resolve, reject });
       if (this.writing === undefined) this.writing = this.drain();
     });
   }

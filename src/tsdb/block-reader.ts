@@ -6,6 +6,7 @@ import type { ObjectStore } from '../objstore/object-store.ts';
 import { chunkAt, decodeBlockIndex, decodePage, type BlockIndex, type BlockMeta, type ChunkRef } from './block.ts';
 import { chunkSampleCount, decodeChunkInto } from './chunk.ts';
 import type { StoredChunk } from './head.ts';
+import { SampleArena } from './series-select.ts';
 import type { Labels, MetricLabelMatcher, SeriesSamples } from './types.ts';
 
 export function blockDirectory(prefix: string, tenant: string, id: string): string {
@@ -93,37 +94,36 @@ export class BlockReader {
     };
   }
 
-  /** Matching series with their samples in [startMs, endMs]. */
-  async select(store: ObjectStore, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number): Promise<SeriesSamples[]> {
+  /** Matching series with their samples in [startMs, endMs] (with `newestOnly`, the newest one). */
+  async select(store: ObjectStore, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number, newestOnly = false): Promise<SeriesSamples[]> {
     const index = await this.loadIndex(store);
     const ids = index.postings.select(matchers);
     const wanted: Array<{ id: number; refs: ChunkRef[] }> = [];
     const all: ChunkRef[] = [];
     for (const id of ids) {
-      const refs = index.chunks[id]!.filter((ref) => ref.maxTimeMs >= startMs && ref.minTimeMs <= endMs);
+      let refs = index.chunks[id]!.filter((ref) => ref.maxTimeMs >= startMs && ref.minTimeMs <= endMs);
       if (refs.length === 0) continue;
+      // Chunks ascend: the newest sample in range is in the last chunk overlapping it.
+      if (newestOnly) refs = refs.slice(-1);
       wanted.push({ id, refs });
       all.push(...refs);
     }
     const chunkBytes = await this.chunkSource(store, index, all);
+    let capacity = 0;
+    for (const ref of all) capacity += ref.count;
+    const arena = new SampleArena(capacity);
     const out: SeriesSamples[] = [];
     for (const { id, refs } of wanted) {
-      let capacity = 0;
-      for (const ref of refs) capacity += ref.count;
-      const timestampsMs = new Float64Array(capacity);
-      const values = new Float64Array(capacity);
-      const stale = new Uint8Array(capacity);
-      let count = 0;
+      const from = arena.length;
       for (const ref of refs) {
         const bytes = chunkBytes(ref);
         if (chunkSampleCount(bytes) > ref.count) throw new Error(`block ${this.meta.id}: chunk at ${ref.offset} holds more samples than its index says`);
-        count = decodeChunkInto(bytes, timestampsMs, values, stale, count, startMs, endMs);
+        arena.reserve(ref.count);
+        arena.length = decodeChunkInto(bytes, arena.timestampsMs, arena.values, arena.stale, arena.length, startMs, endMs);
       }
-      if (count === 0) continue;
-      const samples: SeriesSamples = { labels: index.labels[id]!, timestampsMs: timestampsMs.subarray(0, count), values: values.subarray(0, count) };
-      const staleView = stale.subarray(0, count);
-      if (staleView.includes(1)) samples.stale = staleView;
-      out.push(samples);
+      if (newestOnly) arena.keepNewest(from);
+      const samples = arena.take(index.labels[id]!, from);
+      if (samples !== undefined) out.push(samples);
     }
     return out;
   }

@@ -10,7 +10,7 @@
 // other NaN as 0x7ff8000000000000, so the marker survives a round trip distinctly (the contract in
 // types.ts carries it as a flag, because JavaScript does not promise to keep NaN payloads).
 
-import { BitReader, BitWriter } from './bit-stream.ts';
+import { bitsAt, BitWriter } from './bit-stream.ts';
 import { ADAPTIVE_CHUNK_FLAG, DECIMAL_CHUNK_FLAG, decimalExponent, decodeDecimalChunkInto, encodeDecimalChunk } from './decimal-chunk.ts';
 
 /**
@@ -136,6 +136,29 @@ export class ChunkEncoder {
   }
 
   /**
+   * Decodes the samples appended so far in [minTimeMs, maxTimeMs] into the arrays at `at` (room for
+   * `count` needed), reading the encoder's bits in place: a query does not copy a head's open chunk.
+   */
+  decodeInto(timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, at: number, minTimeMs = -Infinity, maxTimeMs = Infinity): number {
+    if (this.count === 0) return at;
+    return decodeXorInto(this.writer.view(), 0, this.count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs);
+  }
+
+  /** Writes the newest sample appended (count > 0) at `at`: an instant selector's answer, with no decoding. */
+  newestInto(timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, at: number): void {
+    timestampsMs[at] = this.maxTimeMs;
+    if (this.previousHi === STALE_HI && this.previousLo === STALE_LO) {
+      values[at] = Number.NaN;
+      stale[at] = 1;
+      return;
+    }
+    wordScratch[HI] = this.previousHi;
+    wordScratch[LO] = this.previousLo;
+    values[at] = floatScratch[0]!;
+    stale[at] = 0;
+  }
+
+  /**
    * The chunk so far (the encoder stays usable). Small chunks are carved from Node's shared buffer
    * pool: a separate ArrayBuffer per chunk costs ~200 bytes of bookkeeping, more than a chunk's data.
    */
@@ -193,17 +216,6 @@ function writeMeaningful(writer: BitWriter, hi: number, lo: number, shift: numbe
   }
 }
 
-function readWord64(reader: BitReader): number {
-  const hi = reader.read(32);
-  const lo = reader.read(32);
-  return (hi | 0) * TWO_POW_32 + lo;
-}
-
-function readSigned(reader: BitReader, bits: number): number {
-  const raw = reader.read(bits);
-  return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
-}
-
 /** Number of samples a chunk declares (bounded by its bytes when decoded). */
 export function chunkSampleCount(bytes: Uint8Array): number {
   if (bytes.length < 2) throw new ChunkDecodeError(`chunk of ${bytes.length} bytes has no header`);
@@ -235,7 +247,8 @@ let sealScratch = { timestampsMs: new Float64Array(BLOCK_SAMPLES_PER_CHUNK), val
 /**
  * Decodes a chunk into the arrays at `at`, keeping only samples in [minTimeMs, maxTimeMs]; returns
  * the new fill position. The arrays must have room for the chunk's declared count. A count larger
- * than the bits present fails with ChunkDecodeError rather than reading past the end.
+ * than the bits present fails with ChunkDecodeError rather than reading past the end. Decoding stops
+ * at the first sample past maxTimeMs (samples ascend).
  */
 export function decodeChunkInto(
   bytes: Uint8Array,
@@ -254,72 +267,110 @@ export function decodeChunkInto(
       throw new ChunkDecodeError(`corrupt decimal chunk: ${(error as Error).message}`);
     }
   }
-  const reader = new BitReader(bytes, 2);
+  return decodeXorInto(bytes, 16, count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs);
+}
+
+/** Delta-of-delta timestamp prefix codes: the bits a '10', '110' and '1110' code take with their payload. */
+const DOD_14_BITS = 2 + 14;
+const DOD_17_BITS = 3 + 17;
+const DOD_20_BITS = 4 + 20;
+
+/**
+ * The XOR layout's samples from bit `startBit` of `bytes` (after the count header). The bit position
+ * is a local and fields are read through bitsAt's 32-bit window (a prefix code with its payload is one
+ * read); the end of the bytes is checked once a sample, and reads past it see zeros until then.
+ */
+function decodeXorInto(bytes: Uint8Array, startBit: number, count: number, timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, at: number, minTimeMs: number, maxTimeMs: number): number {
+  const limit = bytes.length * 8;
+  let pos = startBit;
   let timestampMs = 0;
   let deltaMs = 0;
   let hi = 0;
   let lo = 0;
   let leading = 0;
   let trailing = 0;
-  try {
-    for (let i = 0; i < count; i++) {
-      if (i === 0) {
-        timestampMs = readWord64(reader);
-        hi = reader.read(32);
-        lo = reader.read(32);
+  for (let i = 0; i < count; i++) {
+    if (i === 0) {
+      timestampMs = bitsAt(bytes, pos) * TWO_POW_32 + (bitsAt(bytes, pos + 32) >>> 0);
+      hi = bitsAt(bytes, pos + 64);
+      lo = bitsAt(bytes, pos + 96);
+      pos += 128;
+    } else {
+      const window = bitsAt(bytes, pos);
+      let dod: number;
+      let used: number;
+      if ((window & 0x80000000) === 0) {
+        dod = 0;
+        used = 1;
+      } else if ((window & 0x40000000) === 0) {
+        const raw = (window >>> (32 - DOD_14_BITS)) & 0x3fff;
+        dod = raw > 0x2000 ? raw - 0x4000 : raw;
+        used = DOD_14_BITS;
+      } else if ((window & 0x20000000) === 0) {
+        const raw = (window >>> (32 - DOD_17_BITS)) & 0x1ffff;
+        dod = raw > 0x10000 ? raw - 0x20000 : raw;
+        used = DOD_17_BITS;
+      } else if ((window & 0x10000000) === 0) {
+        const raw = (window >>> (32 - DOD_20_BITS)) & 0xfffff;
+        dod = raw > 0x80000 ? raw - 0x100000 : raw;
+        used = DOD_20_BITS;
       } else {
-        let dod: number;
-        if (reader.readBit() === 0) dod = 0;
-        else if (reader.readBit() === 0) dod = readSigned(reader, 14);
-        else if (reader.readBit() === 0) dod = readSigned(reader, 17);
-        else if (reader.readBit() === 0) dod = readSigned(reader, 20);
-        else dod = readWord64(reader);
-        deltaMs += dod;
-        timestampMs += deltaMs;
-        if (reader.readBit() === 1) {
-          if (reader.readBit() === 1) {
-            leading = reader.read(5);
-            const meaningful = reader.read(6);
-            trailing = 64 - leading - (meaningful === 0 ? 64 : meaningful);
-            if (trailing < 0) throw new ChunkDecodeError(`invalid XOR window at sample ${i}`);
-          }
-          const meaningful = 64 - leading - trailing;
-          let xorHi: number;
-          let xorLo: number;
-          if (meaningful > 32) {
-            xorHi = reader.read(meaningful - 32);
-            xorLo = reader.read(32);
-          } else {
-            xorHi = 0;
-            xorLo = reader.read(meaningful);
-          }
-          if (trailing >= 32) {
-            xorHi = (xorLo << (trailing - 32)) >>> 0;
-            xorLo = 0;
-          } else if (trailing > 0) {
-            xorHi = ((xorHi << trailing) | (xorLo >>> (32 - trailing))) >>> 0;
-            xorLo = (xorLo << trailing) >>> 0;
-          }
-          hi = (hi ^ xorHi) >>> 0;
-          lo = (lo ^ xorLo) >>> 0;
+        dod = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
+        used = 68;
+      }
+      pos += used;
+      deltaMs += dod;
+      timestampMs += deltaMs;
+      // The value's control bits (at most 13) from what the timestamp's code left of the window.
+      const control = used <= 32 - 13 ? window << used : bitsAt(bytes, pos);
+      if ((control & 0x80000000) === 0) pos += 1;
+      else {
+        if ((control & 0x40000000) === 0) pos += 2;
+        else {
+          // '11' + 5 bits leading zeros + 6 bits meaningful length.
+          leading = (control >>> 25) & 31;
+          const length = (control >>> 19) & 63;
+          pos += 13;
+          trailing = 64 - leading - (length === 0 ? 64 : length);
+          if (trailing < 0) throw new ChunkDecodeError(`corrupt chunk: invalid XOR window at sample ${i}`);
         }
+        const meaningful = 64 - leading - trailing;
+        let xorHi: number;
+        let xorLo: number;
+        if (meaningful > 32) {
+          // A shift by 0 would turn the int32 into a uint32 (boxed above 2^31).
+          xorHi = meaningful === 64 ? bitsAt(bytes, pos) : bitsAt(bytes, pos) >>> (64 - meaningful);
+          xorLo = bitsAt(bytes, pos + meaningful - 32);
+        } else {
+          xorHi = 0;
+          xorLo = meaningful === 32 ? bitsAt(bytes, pos) : bitsAt(bytes, pos) >>> (32 - meaningful);
+        }
+        pos += meaningful;
+        if (trailing >= 32) {
+          xorHi = xorLo << (trailing - 32);
+          xorLo = 0;
+        } else if (trailing > 0) {
+          xorHi = (xorHi << trailing) | (xorLo >>> (32 - trailing));
+          xorLo = xorLo << trailing;
+        }
+        hi ^= xorHi;
+        lo ^= xorLo;
       }
-      if (timestampMs < minTimeMs || timestampMs > maxTimeMs) continue;
-      timestampsMs[at] = timestampMs;
-      if (hi === STALE_HI && lo === STALE_LO) {
-        values[at] = Number.NaN;
-        stale[at] = 1;
-      } else {
-        wordScratch[HI] = hi;
-        wordScratch[LO] = lo;
-        values[at] = floatScratch[0]!;
-        stale[at] = 0;
-      }
-      at++;
     }
-  } catch (error) {
-    if (error instanceof ChunkDecodeError) throw error;
-    throw new ChunkDecodeError(`corrupt chunk: ${(error as Error).message}`);
+    if (pos > limit) throw new ChunkDecodeError(`corrupt chunk: truncated at sample ${i} of ${count} (bit ${pos} of ${limit})`);
+    if (timestampMs < minTimeMs) continue;
+    if (timestampMs > maxTimeMs) break;
+    timestampsMs[at] = timestampMs;
+    if (hi === STALE_HI && lo === STALE_LO) {
+      values[at] = Number.NaN;
+      stale[at] = 1;
+    } else {
+      wordScratch[HI] = hi;
+      wordScratch[LO] = lo;
+      values[at] = floatScratch[0]!;
+      stale[at] = 0;
+    }
+    at++;
   }
   return at;
 }

@@ -19,7 +19,7 @@
 // spread of a delta-of-delta), 2: the value minus the first (gauges read around a level). Mode and
 // k are chosen per chunk for the fewest bits (counted, not encoded, for each choice).
 
-import { BitReader, BitWriter } from './bit-stream.ts';
+import { bitsAt, BitWriter } from './bit-stream.ts';
 
 export const DECIMAL_CHUNK_FLAG = 0x8000;
 /** With DECIMAL_CHUNK_FLAG: the adaptive layout. */
@@ -57,12 +57,6 @@ function writeWord64(writer: BitWriter, integer: number): void {
   writer.write((integer - hi * TWO_POW_32) >>> 0, 32);
 }
 
-function readWord64(reader: BitReader): number {
-  const hi = reader.read(32);
-  const lo = reader.read(32);
-  return (hi | 0) * TWO_POW_32 + lo;
-}
-
 function writeTimestampDelta(writer: BitWriter, dod: number): void {
   if (dod === 0) writer.writeBit(0);
   else if (dod >= -63 && dod <= 64) {
@@ -80,10 +74,14 @@ function writeTimestampDelta(writer: BitWriter, dod: number): void {
   }
 }
 
-function readSigned(reader: BitReader, bits: number): number {
-  const raw = reader.read(bits);
-  return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
+/** A `bits`-wide two's complement field (bits ≤ 32) as read unsigned; 2^(bits-1) itself is positive. */
+function signed(raw: number, bits: number): number {
+  const half = SIGNED_HALF[bits]!;
+  return raw > half ? raw - 2 * half : raw;
 }
+
+/** 2^(bits-1) for bits 0..32 (a table: `2 **` in the decode loop showed in profiles). */
+const SIGNED_HALF = Float64Array.from({ length: 33 }, (_, bits) => (bits === 0 ? 0 : 2 ** (bits - 1)));
 
 /** Residuals of the scaled values for a mode (index 0 unused: the first value is written whole). */
 let scratch = { scaled: new Float64Array(512), candidate: new Float64Array(512), best: new Float64Array(512), needing: new Float64Array(MAX_WIDTH + 2) };
@@ -148,10 +146,9 @@ function writeLow(writer: BitWriter, value: number, bits: number): void {
   writer.write((unsigned - hi * TWO_POW_32) >>> 0, 32);
 }
 
-/** Reads what writeLow wrote. */
-function readLow(reader: BitReader, bits: number): number {
-  if (bits <= 32) return readSigned(reader, bits);
-  const raw = reader.read(bits - 32) * TWO_POW_32 + reader.read(32);
+/** Reads what writeLow wrote for 32 < bits ≤ 52, at bit `pos`. */
+function signedWide(bytes: Uint8Array, pos: number, bits: number): number {
+  const raw = (bitsAt(bytes, pos) >>> (64 - bits)) * TWO_POW_32 + (bitsAt(bytes, pos + bits - 32) >>> 0);
   return raw > 2 ** (bits - 1) ? raw - 2 ** bits : raw;
 }
 
@@ -235,7 +232,10 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
   if (mode >= MODES || k < 1 || k > MAX_K) throw new RangeError(`decimal chunk mode ${mode}/${k} out of range`);
   const widths = adaptive ? bucketWidths(k) : [7, 14, 21];
   const scale = 10 ** exponent;
-  const reader = new BitReader(bytes, adaptive ? 4 : 3);
+  const limit = bytes.length * 8;
+  // The bit position is a local and fields are read through bitsAt's 32-bit window, as in chunk.ts'
+  // XOR decoder; the end of the bytes is checked once a sample (reads past it see zeros until then).
+  let pos = (adaptive ? 4 : 3) * 8;
   let t = 0;
   let deltaT = 0;
   let v = 0;
@@ -244,24 +244,64 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
   let deltaV = 0;
   for (let i = 0; i < count; i++) {
     if (i === 0) {
-      t = readWord64(reader);
-      v = readWord64(reader);
+      t = bitsAt(bytes, pos) * TWO_POW_32 + (bitsAt(bytes, pos + 32) >>> 0);
+      v = bitsAt(bytes, pos + 64) * TWO_POW_32 + (bitsAt(bytes, pos + 96) >>> 0);
+      pos += 128;
       first = v;
     } else {
+      // Each prefix code with its payload (up to 4 + 20 bits) sits in one 32-bit window.
+      const window = bitsAt(bytes, pos);
       let dod: number;
-      if (reader.readBit() === 0) dod = 0;
-      else if (reader.readBit() === 0) dod = readSigned(reader, 7);
-      else if (reader.readBit() === 0) dod = readSigned(reader, 14);
-      else if (reader.readBit() === 0) dod = readSigned(reader, 20);
-      else dod = readWord64(reader);
+      let used: number;
+      if ((window & 0x80000000) === 0) {
+        dod = 0;
+        used = 1;
+      } else if ((window & 0x40000000) === 0) {
+        const raw = (window >>> 23) & 0x7f;
+        dod = raw > 0x40 ? raw - 0x80 : raw;
+        used = 9;
+      } else if ((window & 0x20000000) === 0) {
+        const raw = (window >>> 15) & 0x3fff;
+        dod = raw > 0x2000 ? raw - 0x4000 : raw;
+        used = 17;
+      } else if ((window & 0x10000000) === 0) {
+        const raw = (window >>> 8) & 0xfffff;
+        dod = raw > 0x80000 ? raw - 0x100000 : raw;
+        used = 24;
+      } else {
+        dod = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
+        used = 68;
+      }
+      pos += used;
       deltaT += dod;
       t += deltaT;
-      let residual: number;
-      if (reader.readBit() === 0) residual = 0;
-      else if (reader.readBit() === 0) residual = readLow(reader, widths[0]!);
-      else if (reader.readBit() === 0) residual = readLow(reader, widths[1]!);
-      else if (reader.readBit() === 0) residual = readLow(reader, widths[2]!);
-      else residual = readWord64(reader);
+      // The value's code from what the timestamp's code left of the window (usually all of it fits),
+      // else from a fresh window: `valid` bits of `control` are stream bits.
+      const reuse = used <= 16;
+      const control = reuse ? window << used : bitsAt(bytes, pos);
+      const valid = reuse ? 32 - used : 32;
+      let residual = 0;
+      let width = 0;
+      let prefix: number;
+      if ((control & 0x80000000) === 0) prefix = 1;
+      else if ((control & 0x40000000) === 0) {
+        width = widths[0]!;
+        prefix = 2;
+      } else if ((control & 0x20000000) === 0) {
+        width = widths[1]!;
+        prefix = 3;
+      } else if ((control & 0x10000000) === 0) {
+        width = widths[2]!;
+        prefix = 4;
+      } else {
+        residual = bitsAt(bytes, pos + 4) * TWO_POW_32 + (bitsAt(bytes, pos + 36) >>> 0);
+        prefix = 68;
+      }
+      if (width > 0) {
+        if (prefix + width <= valid) residual = signed((control << prefix) >>> (32 - width), width);
+        else residual = width <= 32 ? signed(bitsAt(bytes, pos + prefix) >>> (32 - width), width) : signedWide(bytes, pos + prefix, width);
+      }
+      pos += prefix + width;
       if (mode === 2) v = first + residual;
       else {
         if (i === 1) firstDelta = residual;
@@ -269,7 +309,9 @@ export function decodeDecimalChunkInto(bytes: Uint8Array, count: number, timesta
         v += deltaV;
       }
     }
-    if (t < minTimeMs || t > maxTimeMs) continue;
+    if (pos > limit) throw new RangeError(`truncated at sample ${i} of ${count} (bit ${pos} of ${limit})`);
+    if (t < minTimeMs) continue;
+    if (t > maxTimeMs) break;
     timestampsMs[at] = t;
     values[at] = v / scale;
     stale[at] = 0;

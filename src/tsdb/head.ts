@@ -18,6 +18,19 @@ export interface StoredChunk {
   bytes: Uint8Array;
 }
 
+/**
+ * What the read path (tsdb.ts' select, series-select.ts) sees of a head series. Read-only, and read
+ * synchronously: the open chunk and the out-of-order buffer change with the next append.
+ */
+export interface HeadSeriesView {
+  readonly labels: Labels;
+  readonly chunks: readonly StoredChunk[];
+  readonly open: ChunkEncoder | undefined;
+  readonly oooTimesMs: readonly number[] | undefined;
+  readonly oooValues: readonly number[] | undefined;
+  readonly oooStale: readonly boolean[] | undefined;
+}
+
 interface MemSeries {
   id: number;
   tenant: string;
@@ -270,6 +283,13 @@ export class Head {
       out.push(samples);
     }
     return out;
+  }
+
+  /** The read path's entry point: the tenant's series matching the matchers, decoded by the caller. */
+  matchingSeries(tenantName: string, matchers: readonly MetricLabelMatcher[]): HeadSeriesView[] {
+    const tenant = this.tenants.get(tenantName);
+    if (tenant === undefined) return [];
+    return tenant.index.select(matchers).map((id) => this.byId.get(id)!);
   }
 
   /** Label sets of series with head samples overlapping [startMs, endMs] (matched by the index). */

@@ -18,6 +18,7 @@ import { compactionRangesMs, mergeSeries, planCompaction } from './compaction.ts
 import { ExemplarStorage, type SeriesExemplars } from './exemplar-storage.ts';
 import { Head, type CutSeries } from './head.ts';
 import { seriesKey } from './series-index.ts';
+import { selectHeadSamples } from './series-select.ts';
 import type { AppendSeries, Labels, MetricLabelMatcher, MetricsStore, RejectedSample, SeriesSamples, SeriesSelectQuery } from './types.ts';
 import { TsdbWal } from './wal.ts';
 import type { WalExemplar } from './wal-record.ts';
@@ -227,9 +228,12 @@ export class Tsdb implements MetricsStore {
 
   async select(tenant: string, query: SeriesSelectQuery): Promise<SeriesSamples[]> {
     const { matchers, startMs, endMs } = query;
-    const parts: SeriesSamples[][] = [this.head.select(tenant, matchers, startMs, endMs)];
-    for (const block of this.tenantBlocks(tenant, startMs, endMs)) parts.push(await block.select(this.store, matchers, startMs, endMs));
-    return mergeSelections(parts);
+    const newestOnly = query.newestOnly === true;
+    // Decoded before the first await: the head's open chunks change with the next append.
+    const parts: SeriesSamples[][] = [selectHeadSamples(this.head.matchingSeries(tenant, matchers), startMs, endMs, newestOnly)];
+    for (const block of this.tenantBlocks(tenant, startMs, endMs)) parts.push(await block.select(this.store, matchers, startMs, endMs, newestOnly));
+    const merged = mergeSelections(parts);
+    return newestOnly && parts.length > 1 ? merged.map(newestSample) : merged;
   }
 
   async series(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): Promise<Labels[]> {
@@ -443,6 +447,15 @@ export function mergeSelections(parts: SeriesSamples[][]): SeriesSamples[] {
   const out: SeriesSamples[] = [];
   for (const list of byKey.values()) out.push(list.length === 1 ? list[0]! : mergeSamples(list));
   return out;
+}
+
+/** A series' last sample alone (head and blocks each gave their newest). */
+function newestSample(series: SeriesSamples): SeriesSamples {
+  const count = series.timestampsMs.length;
+  if (count <= 1) return series;
+  const newest: SeriesSamples = { labels: series.labels, timestampsMs: series.timestampsMs.subarray(count - 1), values: series.values.subarray(count - 1) };
+  if (series.stale?.[count - 1] === 1) newest.stale = series.stale.subarray(count - 1);
+  return newest;
 }
 
 function mergeSamples(list: SeriesSamples[]): SeriesSamples {

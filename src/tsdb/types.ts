@@ -63,6 +63,11 @@ export interface SeriesSelectQuery {
   startMs: number;
   /** Inclusive. */
   endMs: number;
+  /**
+   * Only the newest sample in [startMs, endMs] of each series is needed (an instant selector at one
+   * time): a source may return just that one, and skip decoding the rest.
+   */
+  newestOnly?: boolean;
 }
 
 /** The read side, as the PromQL engine sees it. Tests may implement it in memory. */

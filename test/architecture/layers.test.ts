@@ -32,7 +32,7 @@ const ALLOWED: Record<string, string[]> = {
   training: ['push', 'store', 'regex', 'duration', 'logql', 'config'],
   ruler: ['push', 'store', 'tsdb', 'regex', 'duration', 'logql', 'promql', 'training', 'config', 'gotemplate'],
   dashboards: [],
-  cluster: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'config'],
+  cluster: ['push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'pushgateway', 'config'],
   server: ['kubernetes', 'push', 'store', 'tsdb', 'objstore', 'regex', 'duration', 'ingest', 'logql', 'promql', 'scrape', 'pushgateway', 'ruler', 'training', 'cluster', 'config', 'dashboards'],
   agent: ['push', 'regex', 'duration', 'config', 'kubernetes'],
   demo: ['agent', 'server', 'push', 'training', 'duration', 'config'],

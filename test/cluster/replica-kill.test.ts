@@ -2,7 +2,8 @@
 // 3-node NATS cluster with R3 streams and a shared object store directory; 8 pushers spread over the
 // replicas; one replica and then one NATS node are SIGKILLed mid-ingest. Every acknowledged line must
 // be queryable exactly once from every surviving replica, and the dead replica's partition leases
-// must move to others within the lease TTL (plus one lease round).
+// must move to others within the lease TTL (plus one lease round). Two remote_write pushers run
+// beside them: every acknowledged sample must be returned by PromQL on every surviving replica.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { startServerProcess, type ServerProcess } from '../cli/server-process.ts';
+import { encodeWriteRequestV1, snappyCompress } from '../../src/push/remote-write-encode.ts';
 import { pollUntil } from '../support/peers.ts';
 import { startNats } from './nats-fixture.ts';
 
@@ -21,6 +23,8 @@ const PARTITIONS = 6;
 const LEASE_TTL_MS = 8000;
 const PUSHERS = 8;
 const LINES_PER_PUSH = 10;
+const METRIC_PUSHERS = 2;
+const SERIES_PER_METRIC_PUSH = 6;
 
 function replicaConfig(dir: string, index: number, natsUrls: string[]): string {
   const file = join(dir, `replica-${index}.yaml`);
@@ -30,7 +34,6 @@ function replicaConfig(dir: string, index: number, natsUrls: string[]): string {
       'ui: { enabled: false }',
       'training: { enabled: false }',
       'ruler: { enabled: false }',
-      'tsdb: { enabled: false }',
       `store: { data_dir: ${JSON.stringify(join(dir, `replica-${index}`))} }`,
       'limits: { max_entries_limit_per_query: 1000000, ingestion_rate_mb: 1000, ingestion_burst_size_mb: 1000 }',
       'cluster:',
@@ -58,7 +61,18 @@ async function countLines(url: string, startNs: bigint): Promise<Map<string, num
   return counts;
 }
 
-test('SIGKILL of a replica and of a NATS node mid-ingest loses no acknowledged line and duplicates none', { timeout: 180_000 }, async () => {
+/** Every `pusher/series/timestamp=value` of kill_metric PromQL returns (a range selector: each stored sample once). */
+async function querySamples(url: string): Promise<Set<string>> {
+  const params = new URLSearchParams({ query: 'kill_metric[2h]', time: String(Date.now() / 1000) });
+  const response = await fetch(`${url}/api/v1/query?${params}`, { signal: AbortSignal.timeout(20_000) });
+  if (response.status !== 200) throw new Error(`PromQL on ${url}: ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
+  const found = new Set<string>();
+  for (const series of body.data.result) for (const [seconds, value] of series.values) found.add(`${series.metric.pusher}/${series.metric.series}/${Math.round(seconds * 1000)}=${value}`);
+  return found;
+}
+
+test('SIGKILL of a replica and of a NATS node mid-ingest loses no acknowledged line or sample and duplicates no line', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rankscope-cluster-kill-'));
   const nats = await startNats(join(dir, 'nats'), 3);
   const replicas: ServerProcess[] = [];
@@ -104,7 +118,29 @@ test('SIGKILL of a replica and of a NATS node mid-ingest loses no acknowledged l
         for (const line of lines) acknowledged.add(line);
       }
     };
-    const running = Array.from({ length: PUSHERS }, (_, id) => pusher(id));
+    // Samples an hour back, 10 ms apart per batch: in order per series, inside one block range.
+    const metricsBaseMs = Date.now() - 3_600_000;
+    const acknowledgedSamples = new Set<string>();
+    let metricRetries = 0;
+    const metricPusher = async (id: number): Promise<void> => {
+      for (let batch = 0; !stop; batch++) {
+        const timestampMs = metricsBaseMs + batch * 10;
+        const series = Array.from({ length: SERIES_PER_METRIC_PUSH }, (_, k) => ({ labels: { __name__: 'kill_metric', pusher: String(id), series: String(k) }, samples: [{ timestampMs, value: batch }] }));
+        const body = snappyCompress(encodeWriteRequestV1(series));
+        for (let attempt = 0; ; attempt++) {
+          const targets = [...alive];
+          const target = replicas[targets[(id + batch + attempt) % targets.length]!]!;
+          const response = await fetch(`${target.url}/api/v1/write`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' }, body, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+          if (response?.status === 204) break;
+          const text = await response?.text().catch(() => '');
+          assert.ok(response === undefined || response.status >= 500, `remote_write refused with ${response?.status}: ${text}`);
+          metricRetries++;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        for (let k = 0; k < SERIES_PER_METRIC_PUSH; k++) acknowledgedSamples.add(`${id}/${k}/${timestampMs}=${batch}`);
+      }
+    };
+    const running = [...Array.from({ length: PUSHERS }, (_, id) => pusher(id)), ...Array.from({ length: METRIC_PUSHERS }, (_, id) => metricPusher(id))];
 
     await pollUntil('some ingest before the replica kill', async () => (acknowledged.size >= 400 ? true : undefined), { timeoutMs: 30_000 });
     const victimPartitions = (await holders()).flatMap((owner, p) => (owner === 'replica-2' ? [p] : []));
@@ -127,7 +163,7 @@ test('SIGKILL of a replica and of a NATS node mid-ingest loses no acknowledged l
     await pollUntil('ingest after the NATS node kill', async () => (acknowledged.size >= beforeStop + 400 ? true : undefined), { timeoutMs: 60_000 });
     stop = true;
     await Promise.all(running);
-    console.log(`cluster kill test: ${acknowledged.size} lines acknowledged in ${pushes} pushes (${retries} retried attempts)`);
+    console.log(`cluster kill test: ${acknowledged.size} lines acknowledged in ${pushes} pushes (${retries} retried attempts); ${acknowledgedSamples.size} samples acknowledged (${metricRetries} retried remote writes)`);
 
     for (const index of [0, 1]) {
       const counts = await pollUntil(`every acknowledged line on replica ${index}`, async () => {
@@ -139,6 +175,13 @@ test('SIGKILL of a replica and of a NATS node mid-ingest loses no acknowledged l
       assert.deepEqual(duplicated.slice(0, 5), [], `replica ${index} returns lines more than once`);
       // Lines acknowledged are all there; lines never acknowledged (a push cut off mid-kill) may be too.
       assert.ok(counts.size >= acknowledged.size);
+
+      const samples = await pollUntil(`every acknowledged sample on replica ${index}`, async () => {
+        const found = await querySamples(replicas[index]!.url);
+        for (const sample of acknowledgedSamples) if (!found.has(sample)) return undefined;
+        return found;
+      }, { timeoutMs: 60_000, intervalMs: 250, context: () => replicas[index]!.stderr().slice(-3000) });
+      assert.ok(samples.size >= acknowledgedSamples.size);
     }
   } finally {
     await leaseWatch.close().catch(() => undefined);

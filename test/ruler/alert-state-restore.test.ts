@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
 import { defaultRulerConfig, startRuler, type Ruler } from '../../src/ruler/index.ts';
 import { startListener } from './support/http-listener.ts';
+import { until } from '../support/until.ts';
 
 const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
 const root = mkdtempSync(join(tmpdir(), 'rankscope-restore-'));
@@ -21,16 +22,6 @@ class ScriptedEngine {
     const timestampMs = Number(params.endNs / 1_000_000n);
     return { resultType: 'vector', samples: this.firing || params.query.includes('Slow') ? [{ labels: { rank: '2' }, value: 1, timestampMs }] : [], stats };
   }
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
 }
 
 type AlertJson = { labels: Record<string, string>; state: string; activeAt: string };

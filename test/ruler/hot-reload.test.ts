@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
 import { defaultRulerConfig, startRuler, type Ruler } from '../../src/ruler/index.ts';
 import type { RulerLogger } from '../../src/ruler/notifier-hub.ts';
+import { until } from '../support/until.ts';
 
 const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
 const root = mkdtempSync(join(tmpdir(), 'rankscope-reload-'));
@@ -24,16 +25,6 @@ class ScriptedEngine {
 function collectingLogger(): RulerLogger & { errors: string[] } {
   const errors: string[] = [];
   return { errors, info: () => undefined, warn: () => undefined, error: (_fields, message) => errors.push(message) };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
 }
 
 type RulesData = { groups: Array<{ name: string; file: string; rules: Array<{ name: string; state?: string; health: string; alerts?: Array<{ state: string; activeAt: string }> }> }> };

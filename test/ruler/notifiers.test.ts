@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
 import { defaultRulerConfig, startRuler, type Ruler } from '../../src/ruler/index.ts';
 import type { RulerLogger } from '../../src/ruler/notifier-hub.ts';
-import { ALERTMANAGER_BIN, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
+import { ALERTMANAGER_BIN, fastRouteConfig, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
 import { startListener, type Listener } from './support/http-listener.ts';
+import { until } from '../support/until.ts';
 
 const quietLogger: RulerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
@@ -47,18 +48,7 @@ before(async () => {
   listener = await startListener();
   dir = mkdtempSync(join(tmpdir(), 'rankscope-ruler-'));
   if (skip === false) {
-    am = await startAlertmanager(`route:
-  receiver: hook
-  group_by: ['alertname']
-  group_wait: 100ms
-  group_interval: 500ms
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: ${listener.url}/from-alertmanager
-        send_resolved: true
-`);
+    am = await startAlertmanager(fastRouteConfig(`${listener.url}/from-alertmanager`, true));
   }
 });
 
@@ -72,16 +62,6 @@ async function amAlerts(url: string): Promise<Array<{ labels: Record<string, str
   const response = await fetch(`${url}/api/v2/alerts`);
   assert.equal(response.status, 200);
   return (await response.json()) as Array<{ labels: Record<string, string>; annotations: Record<string, string>; status: { state: string }; endsAt: string }>;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
 }
 
 function shape(value: unknown): unknown {

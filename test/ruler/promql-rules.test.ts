@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { encodeWriteRequestV1, snappyCompress, type RemoteWriteSeriesInput } from '../../src/push/remote-write-encode.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { ALERTMANAGER_BIN, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
+import { ALERTMANAGER_BIN, fastRouteConfig, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
 import { startListener, type Listener } from './support/http-listener.ts';
+import { until } from '../support/until.ts';
 
 const PROMTOOL_BIN = '/usr/bin/promtool';
 const skip = existsSync(ALERTMANAGER_BIN) ? false : `${ALERTMANAGER_BIN} is not installed (apt-get install prometheus-alertmanager)`;
@@ -50,17 +51,7 @@ before(async () => {
   if (skip !== false) return;
   root = mkdtempSync(join(tmpdir(), 'rankscope-promql-rules-'));
   listener = await startListener();
-  am = await startAlertmanager(`route:
-  receiver: hook
-  group_by: ['alertname']
-  group_wait: 100ms
-  group_interval: 500ms
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: ${listener.url}/am
-`);
+  am = await startAlertmanager(fastRouteConfig(`${listener.url}/am`));
   promqlDir = join(root, 'prometheus-rules');
   mkdirSync(join(root, 'rules'));
   mkdirSync(promqlDir);
@@ -80,16 +71,6 @@ after(async () => {
   await listener?.close();
   if (root !== undefined) rmSync(root, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-}
 
 async function remoteWrite(series: RemoteWriteSeriesInput[]): Promise<void> {
   const response = await fetch(`${server!.url}/api/v1/write`, {

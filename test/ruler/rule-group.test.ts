@@ -11,6 +11,23 @@ import { RuleGroup, type RuleGroupContext } from '../../src/ruler/rule-group.ts'
 
 const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
 
+/** A group context that records nothing and sends nothing, with `overrides` for what a test checks. */
+function testContext(overrides: Partial<RuleGroupContext> & Pick<RuleGroupContext, 'engine'>): RuleGroupContext {
+  return {
+    record: () => undefined,
+    notify: () => undefined,
+    onEvaluation: () => undefined,
+    onError: () => undefined,
+    resendDelayMs: 60_000,
+    generatorURL: () => '',
+    externalLabels: {},
+    externalURL: '',
+    resolvedRetentionMs: 900_000,
+    queryTimeoutMs: 5000,
+    ...overrides,
+  };
+}
+
 const [definition] = parseRuleFile(
   `groups:
   - name: g
@@ -37,7 +54,7 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
   const notified: NotifiedAlert[] = [];
   const errors: string[] = [];
   let evaluations = 0;
-  const context: RuleGroupContext = {
+  const context = testContext({
     engine: {
       async query(params: QueryParams): Promise<QueryResult> {
         queries.push(params);
@@ -51,13 +68,9 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
     notify: (alerts) => notified.push(...alerts),
     onEvaluation: () => evaluations++,
     onError: (_group, rule, message) => errors.push(`${rule?.definition.name ?? '(group)'}: ${message}`),
-    resendDelayMs: 60_000,
     generatorURL: (expr) => `http://r/explore?query=${encodeURIComponent(expr)}`,
-    externalLabels: {},
     externalURL: 'http://r',
-    resolvedRetentionMs: 900_000,
-    queryTimeoutMs: 5000,
-  };
+  });
   const group = new RuleGroup('tenant-a', 'ns', definition!, 60_000, context);
   assert.equal(group.intervalMs, 10_000);
   const nowMs = 1_800_000_000_000;
@@ -93,19 +106,10 @@ test('a group evaluation queries, records, alerts and isolates failures', async 
 test('a log query result is a rule error that says what to write instead', async () => {
   const errors: string[] = [];
   const [logGroup] = parseRuleFile('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n', 'g.yaml');
-  const group = new RuleGroup('t', 'ns', logGroup!, 60_000, {
+  const group = new RuleGroup('t', 'ns', logGroup!, 60_000, testContext({
     engine: { query: async () => ({ resultType: 'streams', streams: [], stats }) },
-    record: () => undefined,
-    notify: () => undefined,
-    onEvaluation: () => undefined,
     onError: (_group, _rule, message) => errors.push(message),
-    resendDelayMs: 60_000,
-    generatorURL: () => '',
-    externalLabels: {},
-    externalURL: '',
-    resolvedRetentionMs: 900_000,
-    queryTimeoutMs: 5000,
-  });
+  }));
   await group.evaluate(Date.now());
   assert.match(errors[0]!, /rules need a metric query such as count_over_time/);
 });
@@ -117,21 +121,12 @@ test('series a rule wrote last time and not now get staleness markers (recorded,
   );
   let jobs = ['a', 'b'];
   const written: Array<{ timestampMs: number; samples: RecordedSample[] }> = [];
-  const group = new RuleGroup('t', 'ns', staleGroup!, 60_000, {
+  const group = new RuleGroup('t', 'ns', staleGroup!, 60_000, testContext({
     engine: { query: async () => ({ resultType: 'vector', samples: jobs.map((job) => ({ labels: { job }, value: 1, timestampMs: 0 })), stats }) },
     record: (_tenant, timestampMs, samples) => {
       written.push({ timestampMs, samples });
     },
-    notify: () => undefined,
-    onEvaluation: () => undefined,
-    onError: () => undefined,
-    resendDelayMs: 60_000,
-    generatorURL: () => '',
-    externalLabels: {},
-    externalURL: '',
-    resolvedRetentionMs: 900_000,
-    queryTimeoutMs: 5000,
-  });
+  }));
   await group.evaluate(1_000_000);
   assert.ok(written.every((w) => w.samples.every((sample) => sample.stale === undefined)), 'nothing is stale on the first evaluation');
   written.length = 0;
@@ -150,21 +145,12 @@ test('a removed or replaced group marks stale what its rules wrote, except what 
   const file = (exprB: string) =>
     `groups:\n  - name: g\n    rules:\n      - record: job:a\n        expr: sum by (job) (count_over_time({job="a"}[1m]))\n      - record: job:b\n        expr: ${exprB}\n`;
   const written: RecordedSample[] = [];
-  const context: RuleGroupContext = {
+  const context = testContext({
     engine: { query: async () => ({ resultType: 'vector', samples: [{ labels: { job: 'x' }, value: 1, timestampMs: 0 }], stats }) },
     record: (_tenant, _timestampMs, samples) => {
       written.push(...samples);
     },
-    notify: () => undefined,
-    onEvaluation: () => undefined,
-    onError: () => undefined,
-    resendDelayMs: 60_000,
-    generatorURL: () => '',
-    externalLabels: {},
-    externalURL: '',
-    resolvedRetentionMs: 900_000,
-    queryTimeoutMs: 5000,
-  };
+  });
   const old = new RuleGroup('t', 'ns', parseRuleFile(file('sum by (job) (count_over_time({job="b"}[1m]))'), 'g.yaml')[0]!, 60_000, context);
   await old.evaluate(1_000_000);
   const replacement = new RuleGroup('t', 'ns', parseRuleFile(file('sum by (job) (count_over_time({job="c"}[1m]))'), 'g.yaml')[0]!, 60_000, context);

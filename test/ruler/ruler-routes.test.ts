@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import type { QueryParams, QueryResult } from '../../src/logql/api.ts';
 import { defaultRulerConfig, startRuler, type RecordedSample, type Ruler } from '../../src/ruler/index.ts';
 import { rulerRoutes } from '../../src/server/ruler-routes.ts';
+import { until } from '../support/until.ts';
 
 const stats = { bytesProcessed: 0, linesProcessed: 0, blocksRead: 0, blocksSkipped: 0, execTimeSeconds: 0 };
 const root = mkdtempSync(join(tmpdir(), 'rankscope-routes-'));
@@ -77,16 +78,6 @@ rules:
     annotations:
       summary: "{{ $labels.pod }} has {{ $value }} tracebacks"
 `;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-}
 
 test('rule groups are set, listed, fetched and deleted per namespace (Loki API)', async () => {
   let response = await fetch(`${base}/loki/api/v1/rules`, { headers });

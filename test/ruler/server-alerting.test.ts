@@ -8,8 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { ALERTMANAGER_BIN, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
+import { ALERTMANAGER_BIN, fastRouteConfig, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
 import { startListener, type Listener } from './support/http-listener.ts';
+import { until } from '../support/until.ts';
 
 const skip = existsSync(ALERTMANAGER_BIN) ? false : `${ALERTMANAGER_BIN} is not installed (apt-get install prometheus-alertmanager)`;
 let root: string;
@@ -35,18 +36,7 @@ before(async () => {
   if (skip !== false) return;
   root = mkdtempSync(join(tmpdir(), 'rankscope-e2e-alerting-'));
   listener = await startListener();
-  am = await startAlertmanager(`route:
-  receiver: hook
-  group_by: ['alertname']
-  group_wait: 100ms
-  group_interval: 500ms
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: ${listener.url}/am
-        send_resolved: true
-`);
+  am = await startAlertmanager(fastRouteConfig(`${listener.url}/am`, true));
   mkdirSync(join(root, 'rules'));
   writeFileSync(join(root, 'rules', 'oom.yaml'), RULES);
   server = await startServer({
@@ -63,16 +53,6 @@ after(async () => {
   await listener?.close();
   if (root !== undefined) rmSync(root, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-}
 
 async function push(lines: Array<{ rank: string; line: string }>): Promise<void> {
   const nowNs = BigInt(Date.now()) * 1_000_000n;

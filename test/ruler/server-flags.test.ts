@@ -8,18 +8,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startListener } from './support/http-listener.ts';
+import { until } from '../support/until.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'rankscope.js');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-}
 
 test('--rules-dir and repeated --alertmanager-url configure the ruler', async () => {
   const root = mkdtempSync(join(tmpdir(), 'rankscope-flags-'));

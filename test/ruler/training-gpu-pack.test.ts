@@ -19,7 +19,7 @@ import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { pollUntil } from '../support/peers.ts';
 import { startTestServer } from '../server/test-server.ts';
 import { rank, startLiveRuns, type LiveRuns } from '../training/live-gpu-runs.ts';
-import { ALERTMANAGER_BIN, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
+import { ALERTMANAGER_BIN, fastRouteConfig, startAlertmanager, type RunningAlertmanager } from './support/alertmanager-process.ts';
 import { fastGpuPack } from './support/gpu-pack.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
@@ -47,15 +47,7 @@ interface AmAlert {
 before(async () => {
   if (skip !== false) return;
   root = mkdtempSync(join(tmpdir(), 'rankscope-gpu-pack-'));
-  am = await startAlertmanager(`route:
-  receiver: none
-  group_by: ['alertname']
-  group_wait: 100ms
-  group_interval: 500ms
-  repeat_interval: 1h
-receivers:
-  - name: none
-`);
+  am = await startAlertmanager(fastRouteConfig(undefined));
   mkdirSync(join(root, 'prometheus-rules'));
   writeFileSync(join(root, 'prometheus-rules', 'gpu-fast.yaml'), fastGpuPack());
   server = await startServer({

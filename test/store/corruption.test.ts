@@ -1,15 +1,17 @@
 // Corrupt stored bytes, written by the test: a damaged block is an error for that block only (named
 // by its object and offset), a damaged part index leaves its part out instead of stopping the store,
-// and a query over a damaged block answers 200 with every readable block's data and a warning that
-// names the part (Loki's `warnings`), on the main thread and in scan workers alike.
+// and a query over a damaged block, a damaged part index or a vanished data object answers 200 with
+// every readable block's data and a warning that names the part (Loki's `warnings`), on the main
+// thread and in scan workers alike.
 
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createEngine } from '../../src/logql/index.ts';
 import { openStore } from '../../src/store/store.ts';
 import type { LogStore } from '../../src/store/types.ts';
+import { startServer } from '../../src/server/server.ts';
 import { startTestServer } from '../server/test-server.ts';
 import { DAY_START_NS, makeTempDir, readAll, testOptions } from './store-fixture.ts';
 
@@ -150,6 +152,80 @@ test('scans in worker threads report a corrupt block as a warning too', async ()
       const logs = await engine.query({ ...base, query: '{job=~".+"}', startNs: DAY_START_NS, instant: false });
       assert.deepEqual(logs.resultType === 'streams' && logs.streams.map((stream) => [stream.labels.job, stream.entries.length]), [['good', 300]]);
       assert.deepEqual(logs.warnings, metric.warnings);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a part index found corrupt answers queries over its day with 200, the data of the other parts and a warning naming the part', async () => {
+  const dir = await makeTempDir('store-corrupt-index-query');
+  try {
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const firstNs = nowNs - 60_000_000_000n;
+    const day = new Date(Number(firstNs / 1_000_000n)).toISOString().slice(0, 10);
+    const partsDir = join(dir.path, 'objects', 'tenants', 'fake', day, 'parts');
+    // Two parts: 'good' in the first, 'bad' in the second, whose index the test then damages.
+    const store = await openStore(testOptions(dir.path));
+    let badPartId = '';
+    for (const job of ['good', 'bad']) {
+      await store.append('fake', [{ labels: { job }, entries: Array.from({ length: 200 }, (_, i) => ({ timestampNs: firstNs + BigInt(i), line: `${job} line ${i}` })) }]);
+      const before = new Set(await readdir(partsDir).catch(() => []));
+      await store.flush();
+      badPartId = (await readdir(partsDir)).find((name) => !before.has(name) && name.endsWith('.index'))!.slice(0, -'.index'.length);
+    }
+    await store.close();
+    await flipByte(join(partsDir, `${badPartId}.index`), 20);
+
+    const server = await startServer({ server: { listen: '127.0.0.1:0', log_level: 'error' }, store: { data_dir: dir.path }, ruler: { enabled: false }, ui: { enabled: false } });
+    try {
+      const isWarning = (warnings: unknown): boolean =>
+        Array.isArray(warnings) && warnings.length === 1 && String(warnings[0]).includes(`part ${badPartId}`) && /index is unreadable/.test(String(warnings[0]));
+      const logParams = new URLSearchParams({ query: '{job=~"good|bad"}', start: String(firstNs - 1n), end: String(nowNs), limit: '1000' });
+      const logs = await fetch(`${server.url}/loki/api/v1/query_range?${logParams}`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(logs.status, 200);
+      const logBody = (await logs.json()) as { warnings?: string[]; data: { result: Array<{ stream: Record<string, string>; values: string[][] }> } };
+      assert.ok(isWarning(logBody.warnings), `warning names the part: ${JSON.stringify(logBody.warnings)}`);
+      assert.deepEqual(logBody.data.result.map((stream) => [stream.stream.job, stream.values.length]), [['good', 200]]);
+
+      const metricParams = new URLSearchParams({ query: 'sum by (job) (count_over_time({job=~"good|bad"}[1h]))', time: String(nowNs) });
+      const metric = await fetch(`${server.url}/loki/api/v1/query?${metricParams}`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(metric.status, 200);
+      const metricBody = (await metric.json()) as { warnings?: string[]; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      assert.ok(isWarning(metricBody.warnings), `warning names the part: ${JSON.stringify(metricBody.warnings)}`);
+      assert.deepEqual(metricBody.data.result.map((sample) => [sample.metric.job, sample.value[1]]), [['good', '200']]);
+
+      // Scan workers see the same warning; a query over another day sees none.
+      const engine = createEngine(server.store, { workerThreads: 2, parallelScanMinRawBytes: 0 });
+      const base = { tenant: 'fake', startNs: nowNs, endNs: nowNs, stepMs: 0, intervalMs: 0, limit: 1000, direction: 'backward' as const, instant: true };
+      const offloaded = await engine.query({ ...base, query: 'sum by (job) (count_over_time({job=~".+"}[1h]))' });
+      assert.deepEqual(offloaded.resultType === 'vector' && offloaded.samples.map((sample) => [sample.labels.job, sample.value]), [['good', 200]]);
+      assert.ok(isWarning(offloaded.warnings), JSON.stringify(offloaded.warnings));
+      const threeDaysAgoNs = nowNs - 3n * 86_400_000_000_000n;
+      const otherDay = await engine.query({ ...base, startNs: threeDaysAgoNs, endNs: threeDaysAgoNs, query: 'count_over_time({job=~".+"}[1h])' });
+      assert.equal(otherDay.warnings, undefined);
+      assert.equal((await fetch(`${server.url}/ready`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a data object gone from the object store loads as an unreadable block with a warning, not an error', async () => {
+  const dir = await makeTempDir('store-missing-data');
+  try {
+    const options = testOptions(dir.path);
+    const store = await openStore(options);
+    try {
+      await fill(store);
+      await rm(await partFile(dir.path, '.data'));
+      const refs = await store.selectBlocks({ tenant: 'fake', matchers: [{ name: 'job', type: '=~', value: '.+' }], ...ALL_TIME });
+      const loaded = await Promise.all(refs.map((ref) => ref.load()));
+      assert.ok(loaded.length > 0 && loaded.every((block) => block.timestampsNs.length === 0 && /object not found/.test(block.unreadable?.[0] ?? '')), JSON.stringify(loaded.map((block) => block.unreadable)));
     } finally {
       await store.close();
     }

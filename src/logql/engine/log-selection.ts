@@ -23,13 +23,68 @@ export interface SelectOptions {
 
 /** What the visitor gets for an entry that passed the whole pipeline. */
 export interface SelectedLine {
-  timestampNs: bigint;
+  /** Read from the block when asked for: a BigInt per line costs an allocation a count never needs. */
+  readonly timestampNs: bigint;
   streamLabels: Labels;
   /** The pipeline's result; null when the pipeline has no label stages and no metadata was involved. */
   entry: PipelineEntry | null;
   metadata: LabelPair[] | undefined;
   block: BlockData;
   index: number;
+  /** The block's timestamps as [low, high] 32-bit words, for timestampAfter. */
+  timestampWords: Uint32Array;
+}
+
+/** The scan's one SelectedLine (and PipelineEntry) per block: the timestamp is read only when asked for. */
+class BlockLine implements SelectedLine, PipelineEntry {
+  entry: PipelineEntry | null = null;
+  metadata: LabelPair[] | undefined = undefined;
+  index = 0;
+  line = '';
+  readonly timestampWords: Uint32Array;
+  readonly streamLabels: Labels;
+  readonly block: BlockData;
+  private labelsBuilder: LabelsBuilder | null = null;
+
+  constructor(block: BlockData) {
+    this.block = block;
+    this.streamLabels = block.stream.labels;
+    const timestamps = block.timestampsNs;
+    this.timestampWords = new Uint32Array(timestamps.buffer, timestamps.byteOffset, timestamps.length * 2);
+  }
+
+  get timestampNs(): bigint {
+    return this.block.timestampsNs[this.index]!;
+  }
+
+  /** The entry's labels, started over from the stream's and the line's metadata. */
+  get labels(): LabelsBuilder {
+    return this.labelsBuilder!;
+  }
+
+  resetLabels(metadata: LabelPair[] | undefined): void {
+    if (this.labelsBuilder === null) this.labelsBuilder = new LabelsBuilder(this.streamLabels, metadata);
+    else this.labelsBuilder.reset(this.streamLabels, metadata);
+  }
+}
+
+/** A time as the two 32-bit words of its 64-bit value: the high one signed, the low one not. */
+export interface SplitNs {
+  high: number;
+  low: number;
+}
+
+export function splitNs(ns: bigint): SplitNs {
+  return { high: Number(BigInt.asIntN(64, ns) >> 32n), low: Number(BigInt.asUintN(32, ns)) };
+}
+
+/**
+ * Entry `index`'s timestamp minus `base`, as `Number(timestamp - base)` gives it (the high words'
+ * difference times 2^32 is exact, so the sum rounds once, as the conversion does), without the two
+ * BigInts that expression allocates per line.
+ */
+export function timestampAfter(words: Uint32Array, index: number, base: SplitNs): number {
+  return ((words[index * 2 + 1]! | 0) - base.high) * 4294967296 + (words[index * 2]! - base.low);
 }
 
 export function selectPipeline(expr: LogExpr, options?: PipelineOptions): CompiledPipeline {
@@ -68,7 +123,6 @@ export function scanBlock(
   const mask = rawFilterMask(block, from, to, pipeline.rawFilters);
   const hasStages = pipeline.stages.length > 0 || pipeline.linePredicates.length > 0;
   const metadataColumn = block.structuredMetadata;
-  const streamLabels = block.stream.labels;
   const predicates = pipeline.linePredicates;
   const stages = pipeline.stages;
   // Stages from the first one on that can run on the line's bytes: the line is decoded only when a
@@ -80,12 +134,12 @@ export function scanBlock(
   let accepted = 0;
   const limit = options.perBlockLimit ?? Infinity;
   const step = options.backward ? -1 : 1;
-  const selected: SelectedLine = { timestampNs: 0n, streamLabels, entry: null, metadata: undefined, block, index: 0 };
-  let entry: PipelineEntry | null = null;
+  // One object is both the visitor's SelectedLine and the stages' PipelineEntry.
+  const selected = new BlockLine(block);
+  const entry: BlockLine = selected;
   lines: for (let i = options.backward ? to - 1 : from; options.backward ? i >= from : i < to; i += step) {
     if (mask !== null && mask[i - from] === 0) continue;
     const metadata = metadataColumn?.[i];
-    selected.timestampNs = block.timestampsNs[i]!;
     selected.metadata = metadata;
     selected.index = i;
     selected.entry = null;
@@ -97,12 +151,8 @@ export function scanBlock(
       if (stages.length === 0 && !metadata) {
         visit(selected, line);
       } else {
-        if (entry === null) entry = { timestampNs: selected.timestampNs, line, labels: new LabelsBuilder(streamLabels, metadata) };
-        else {
-          entry.timestampNs = selected.timestampNs;
-          entry.line = line;
-          entry.labels.reset(streamLabels, metadata);
-        }
+        entry.line = line;
+        entry.resetLabels(metadata);
         if (rawStages > 0) {
           const start = i === 0 ? 0 : lineEnds[i - 1]!;
           const end = lineEnds[i]!;

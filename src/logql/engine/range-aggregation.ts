@@ -11,7 +11,7 @@ import { ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorType, LabelsBuilder } from '../l
 import { formatLabels } from '../../push/labels.ts';
 import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from '../log/units.ts';
 import { hasMetadata, lineBytes } from './block-scan.ts';
-import { scanBlock, selectBlocks, selectPipeline, type SelectedLine } from './log-selection.ts';
+import { scanBlock, selectBlocks, selectPipeline, splitNs, timestampAfter, type SelectedLine } from './log-selection.ts';
 import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryContext } from './query-context.ts';
 import { groupLabels, labelsKey } from './series-labels.ts';
@@ -115,17 +115,16 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
   // Additive aggregations count straight into the intervals between window edges, whole blocks at a
   // time when only raw filters run (countBlock), else line by line: no sample arrays to grow and sort.
   const edges = stepsNs && stepsNs.length > 0 && additiveWithoutUnwrap(node) ? stepEdges(node, stepsNs, baseNs) : null;
-  const pushSample = (entry: SampleSeries, timestampNs: bigint, value: number) => {
-    const t = Number(timestampNs - baseNs);
+  const base = splitNs(baseNs);
+  const pushSample = (entry: SampleSeries, t: number, value: number) => {
     if (entry.sorted && entry.times.length > 0 && entry.times[entry.times.length - 1]! > t) entry.sorted = false;
     entry.times.push(t);
     entry.values.push(value);
   };
   /** The interval the previous line fell in: lines come in time order within a block. */
   let lastInterval = 0;
-  const countSample = (entry: SampleSeries, timestampNs: bigint, value: number) => {
+  const countSample = (entry: SampleSeries, t: number, value: number) => {
     const relative = edges!.relative;
-    const t = Number(timestampNs - baseNs);
     let k = lastInterval;
     if (!(k < relative.length && relative[k]! >= t && (k === 0 || relative[k - 1]! < t))) k = lastInterval = bucketOf(edges!, t);
     // Past the last window's end: in no window.
@@ -137,7 +136,7 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
 
   const visit = (selected: SelectedLine) => {
     if (!unwrap && !selected.entry && !selected.metadata) {
-      push(seriesFor(selected.streamLabels, true), selected.timestampNs, wantBytes ? lineBytes(selected.block, selected.index) : 1);
+      push(seriesFor(selected.streamLabels, true), timestampAfter(selected.timestampWords, selected.index, base), wantBytes ? lineBytes(selected.block, selected.index) : 1);
       return;
     }
     const builder = selected.entry?.labels ?? new LabelsBuilder(selected.streamLabels, selected.metadata);
@@ -166,7 +165,7 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
     if (builder.isStreamOnly()) target = seriesFor(selected.streamLabels, true);
     else if (byNames !== null) target = seriesForGroup(builder);
     else target = seriesFor(builder.toLabels(), false);
-    push(target, selected.timestampNs, value);
+    push(target, timestampAfter(selected.timestampWords, selected.index, base), value);
   };
 
   const needLine = wantBytes && (pipeline.stages.length > 0 || pipeline.linePredicates.length > 0);

@@ -6,7 +6,8 @@
 import type { LogfmtParserStage } from '../syntax/ast.ts';
 import { ErrorType, sanitizeLabelKey, type PipelineEntry, type PipelineStage } from './labels-builder.ts';
 import { StageBuildError } from './line-filter.ts';
-import { isNeeded, type NeededLabels } from './label-hints.ts';
+import type { NeededLabels } from './label-hints.ts';
+import { latin1Text } from './latin1-text.ts';
 
 export interface LogfmtPair {
   key: string;
@@ -60,7 +61,7 @@ class LogfmtScanner {
   /** A quoted value's text when it had escapes. */
   unquoted: string | undefined = undefined;
   /** The value has bytes outside ASCII (it is then decoded as UTF-8). */
-  private valueHigh = false;
+  valueHigh = false;
   error: string | undefined = undefined;
   /**
    * Non-strict only: pairs the caller would drop are passed over inside next() (no return per pair).
@@ -203,7 +204,7 @@ class LogfmtScanner {
   value(): string {
     if (this.valueStart < 0) return '';
     if (this.unquoted !== undefined) return this.unquoted;
-    return this.bytes.toString(this.valueHigh ? 'utf8' : 'latin1', this.valueStart, this.valueEnd);
+    return this.valueHigh ? this.bytes.toString('utf8', this.valueStart, this.valueEnd) : latin1Text(this.bytes, this.valueStart, this.valueEnd);
   }
 
   private found(keyStart: number, keyEnd: number, keyPlain: boolean, valueStart: number, valueEnd: number, unquoted: string | undefined, pos: number): true {
@@ -285,19 +286,28 @@ export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels
   const wanted = stage.params.length > 0 ? new Map(stage.params.map((p) => [p.expression, p.label])) : null;
   // Needed names by length: most keys of a line are skipped on their length alone, inside the scanner.
   let neededByLength: Array<NeededName[] | undefined> | null = null;
+  let neededByName: Map<string, NeededName> | null = null;
   let keyLengths: Uint8Array | null = null;
   if (needed !== null && !wanted) {
     neededByLength = [];
-    for (const name of needed) (neededByLength[name.length] ??= []).push({ name, bytes: Buffer.from(name, 'latin1') });
+    neededByName = new Map();
+    for (const name of needed) {
+      const entry: NeededName = { name, bytes: Buffer.from(name, 'latin1'), foundInLine: -1 };
+      (neededByLength[name.length] ??= []).push(entry);
+      neededByName.set(name, entry);
+    }
     keyLengths = new Uint8Array(neededByLength.length);
     for (let length = 0; length < neededByLength.length; length++) keyLengths[length] = neededByLength[length] === undefined ? 0 : 1;
   }
-  // One scanner and one set for every line, not one per line.
+  // One scanner and one set for every line, not one per line. With hints, a needed name records the
+  // last line it was found in instead (clearing a Set allocates a fresh table on every line).
   const scanner = new LogfmtScanner();
   const done = new Set<string>();
+  let line = 0;
   const parse = (entry: PipelineEntry, bytes: Buffer, start: number, end: number): boolean => {
     scanner.reset(bytes, start, end, stage.strict, keyLengths, !wanted && !stage.keepEmpty);
-    done.clear();
+    if (neededByName === null) done.clear();
+    line++;
     const labels = entry.labels;
     while (scanner.next()) {
       let name: string;
@@ -305,25 +315,27 @@ export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels
         const label = wanted.get(scanner.key());
         if (label === undefined || done.has(label)) continue;
         name = label;
+        done.add(name);
       } else {
         if (scanner.valueStart < 0 && !stage.keepEmpty) continue;
-        if (neededByLength !== null && scanner.keyPlain) {
+        if (neededByLength !== null) {
           // A plain key is its own label name: compare it in place instead of decoding every key.
-          const candidates = neededByLength[scanner.keyEnd - scanner.keyStart];
-          if (candidates === undefined) continue;
-          const found = plainKeyName(bytes, scanner.keyStart, candidates);
-          if (found === undefined) continue;
-          name = found;
+          const found = scanner.keyPlain
+            ? neededByLength[scanner.keyEnd - scanner.keyStart] && plainKeyName(bytes, scanner.keyStart, neededByLength[scanner.keyEnd - scanner.keyStart]!)
+            : neededByName!.get(sanitizeLabelKey(scanner.key(), true));
+          // The first occurrence of a key in the line wins.
+          if (found === undefined || found.foundInLine === line) continue;
+          found.foundInLine = line;
+          name = found.name;
         } else {
           name = sanitizeLabelKey(scanner.key(), true);
-          if (name === '' || !isNeeded(needed, name)) continue;
+          if (name === '' || done.has(name)) continue;
+          done.add(name);
         }
-        // The first occurrence of a key in the line wins.
-        if (done.has(name)) continue;
       }
-      done.add(name);
       const raw = scanner.value();
-      labels.setExtracted(name, raw.includes(REPLACEMENT) ? raw.replaceAll(REPLACEMENT, ' ') : raw);
+      // U+FFFD comes from invalid UTF-8 or from an escape: never in a plain ASCII value.
+      labels.setExtracted(name, (scanner.valueHigh || scanner.unquoted !== undefined) && raw.includes(REPLACEMENT) ? raw.replaceAll(REPLACEMENT, ' ') : raw);
     }
     if (wanted && stage.keepEmpty) {
       for (const label of wanted.values()) if (!done.has(label)) labels.setExtracted(label, '');
@@ -343,14 +355,16 @@ export function logfmtParserStage(stage: LogfmtParserStage, needed: NeededLabels
 interface NeededName {
   name: string;
   bytes: Buffer;
+  /** The parse's line counter when this name was last stored: later keys of that line are ignored. */
+  foundInLine: number;
 }
 
 /** The needed name (of the key's length) that bytes at keyStart spell, if any. */
-function plainKeyName(bytes: Buffer, keyStart: number, names: NeededName[]): string | undefined {
+function plainKeyName(bytes: Buffer, keyStart: number, names: NeededName[]): NeededName | undefined {
   names: for (let k = 0; k < names.length; k++) {
     const nameBytes = names[k]!.bytes;
     for (let i = 0; i < nameBytes.length; i++) if (bytes[keyStart + i] !== nameBytes[i]) continue names;
-    return names[k]!.name;
+    return names[k]!;
   }
   return undefined;
 }

@@ -150,8 +150,8 @@ export class Evaluator {
     return refs;
   }
 
-  private async fetch(selector: VectorSelector, startMs: number, endMs: number): Promise<SeriesSamples[]> {
-    const data = await this.options.source.select(this.options.tenant, { matchers: selector.matchers, startMs, endMs });
+  private async fetch(selector: VectorSelector, startMs: number, endMs: number, newestOnly = false): Promise<SeriesSamples[]> {
+    const data = await this.options.source.select(this.options.tenant, { matchers: selector.matchers, startMs, endMs, ...(newestOnly ? { newestOnly } : {}) });
     this.checkAbort('query preparation');
     let total = 0;
     for (const s of data) total += s.timestampsMs.length;
@@ -171,7 +171,9 @@ export class Evaluator {
     if (grid.count === 0) return { series: [], timestamps: [] };
     const lookback = this.options.lookbackDeltaMs;
     const [minRef, maxRef] = minMax(refs);
-    const data = await this.fetch(selector, minRef - lookback + 1, maxRef + (selector.smoothed ? lookback : 0));
+    // One reference time (an instant query, or `@`): each series' newest sample in the lookback is all it takes.
+    const newestOnly = minRef === maxRef && selector.smoothed !== true;
+    const data = await this.fetch(selector, minRef - lookback + 1, maxRef + (selector.smoothed ? lookback : 0), newestOnly);
     const series: StepVectorSeries[] = [];
     const timestamps: Float64Array[] = [];
     for (const s of data) {

@@ -67,14 +67,36 @@ const SEPARATOR = '\xff';
 
 /** A string identifying a label set (names sorted). */
 export function labelsKey(labels: Labels): string {
+  // Stored label sets come with sorted names: build the key in one pass and sort only when not.
+  let key = '';
+  let previous = '';
+  for (const name in labels) {
+    if (name < previous) return sortedKey(labels);
+    previous = name;
+    key += name + SEPARATOR + labels[name] + SEPARATOR;
+  }
+  return key;
+}
+
+function sortedKey(labels: Labels): string {
   const names = Object.keys(labels).sort();
   let key = '';
   for (const name of names) key += name + SEPARATOR + labels[name] + SEPARATOR;
   return key;
 }
 
-/** Labels with names in sorted order (so printing and JSON are stable). */
+/** Labels with names in sorted order (so printing and JSON are stable); the same object when they are. */
 export function sortedLabels(labels: Labels): Labels {
+  let previous = '';
+  let sorted = true;
+  for (const name in labels) {
+    if (name < previous) {
+      sorted = false;
+      break;
+    }
+    previous = name;
+  }
+  if (sorted) return labels;
   const out: Labels = {};
   for (const name of Object.keys(labels).sort()) out[name] = labels[name]!;
   return out;
@@ -83,10 +105,9 @@ export function sortedLabels(labels: Labels): Labels {
 /** Drops the metric name, and with it the type and unit labels that describe it (`__type__`, `__unit__`). */
 export function withoutName(labels: Labels): Labels {
   if (!('__name__' in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;
-  const out: Labels = { ...labels };
-  delete out.__name__;
-  delete out.__type__;
-  delete out.__unit__;
+  // Copied without them rather than deleted from a copy: `delete` leaves a slow dictionary-mode object.
+  const out: Labels = {};
+  for (const name in labels) if (name !== '__name__' && name !== '__type__' && name !== '__unit__') out[name] = labels[name]!;
   return out;
 }
 

@@ -64,10 +64,20 @@ const LINES = [
   'level=info job=from-line job_extracted=again',
   'x="\\u00zz" level=debug',
   'a=1\tb=2\nc=3',
+  // Where a query that reads one label starts its scan: quotes, keys that sanitize to __error__, keys
+  // that end in the label's run, the run in values, a tqdm line.
+  'msg="level=x y" level=z',
+  'a=1 ..error..=boom level=2 status=3',
+  'xlevel=1 level_=2 level\u00a0=3 level=4',
+  'msg=level=3 level level= level=5',
+  'grad_norm grad_norm= xgrad_norm=1 grad-norm=0 grad_norm=2.19]',
+  '[rank1]:Training:   0%|   | 1/1000000 [00:45<103:58:41,  2.67it/s, loss=8.851, grad_norm=2.19]',
+  'status=1 error=x status=2 terror=3',
+  'nolabel here at all',
 ];
 
 const CONFIGS = ['| logfmt', '| logfmt --strict', '| logfmt --keep-empty', '| logfmt --strict --keep-empty', '| logfmt lvl="level", s="status", gn="grad_norm"', '| logfmt --keep-empty lvl="level", missing="nope"'];
-const NEEDED_SETS = [['level'], ['status', 'grad_norm'], ['job', 'job_extracted'], ['_9lives', 'k_y', 'emoji'], ['msg', 'x', 'y', 'a', 'b', 'c', 'd']];
+const NEEDED_SETS = [['level'], ['status', 'grad_norm'], ['job', 'job_extracted'], ['_9lives', 'k_y', 'emoji'], ['msg', 'x', 'y', 'a', 'b', 'c', 'd'], ['grad_norm'], ['status'], ['x_'], ['loss'], ['job']];
 
 function run(text: string, needed: Set<string> | null, line: string, raw: boolean): Array<[string, string]> {
   const stage = logfmtParserStage(stageOf(text), needed);

@@ -16,6 +16,15 @@ export interface RunningAlertmanager {
   stop(): Promise<void>;
 }
 
+/**
+ * Alertmanager config for tests: one route grouping by alertname with short waits (100 ms group
+ * wait, 500 ms group interval), to a webhook at `webhookUrl` (or to a receiver with none).
+ */
+export function fastRouteConfig(webhookUrl: string | undefined, sendResolved = false): string {
+  const receiver = webhookUrl === undefined ? '  - name: hook\n' : `  - name: hook\n    webhook_configs:\n      - url: ${webhookUrl}\n${sendResolved ? '        send_resolved: true\n' : ''}`;
+  return `route:\n  receiver: hook\n  group_by: ['alertname']\n  group_wait: 100ms\n  group_interval: 500ms\n  repeat_interval: 1h\nreceivers:\n${receiver}`;
+}
+
 /** `configYaml` is Alertmanager's own config (route, receivers). */
 export async function startAlertmanager(configYaml: string, readyTimeoutMs = 15_000): Promise<RunningAlertmanager> {
   const dir = mkdtempSync(join(tmpdir(), 'rankscope-am-'));

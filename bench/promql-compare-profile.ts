@@ -1,0 +1,76 @@
+// The benchmark queries of promql-compare-bench.ts in one process, without HTTP or a Prometheus beside
+// it: the same workload appended straight into an embedded TSDB, then each query evaluated and
+// rendered to Prometheus' JSON --repeat times. For profiling the engine and the select path
+// (`node --cpu-prof bench/promql-compare-profile.ts --only range`); the figures that count are the
+// side-by-side ones of promql-compare-bench.ts.
+//
+//   node_modules/node/bin/node bench/promql-compare-profile.ts [--series 2000] [--hours 2] [--repeat 20] [--only substring] [--cpu-profile out.cpuprofile]
+//
+// --cpu-profile writes a V8 CPU profile of the queries alone (not of the ingest before them).
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FilesystemObjectStore } from '../src/objstore/filesystem-store.ts';
+import { PromQLEngine, toPrometheusData } from '../src/promql/engine/engine.ts';
+import { openTsdb } from '../src/tsdb/tsdb.ts';
+import { benchQueries } from './promql-compare-queries.ts';
+import { compareWorkload } from './promql-compare-workload.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    series: { type: 'string', default: '2000' },
+    hours: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '7' },
+    only: { type: 'string', default: '' },
+    'cpu-profile': { type: 'string' },
+  },
+});
+
+const work = mkdtempSync(join(tmpdir(), 'rankscope-promql-profile-'));
+const objectStore = new FilesystemObjectStore(join(work, 'objects'));
+const tsdb = await openTsdb({ walDirectory: join(work, 'wal'), objectStore, fsync: false, maintenanceIntervalMs: 0 });
+try {
+  const endMs = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  const hours = Number(args.hours);
+  const workload = compareWorkload({ series: Number(args.series), hours, seed: Number(args.seed), startMs: endMs - Math.round(hours * 60) * 60_000 });
+  for (const batch of workload.batches(2000)) await tsdb.append('fake', batch.series);
+  console.log(`${workload.seriesCount} series × ${workload.steps} scrapes in the head`);
+  const engine = new PromQLEngine(tsdb);
+  const repeat = Math.max(1, Number(args.repeat));
+  const profiler = args['cpu-profile'] === undefined ? undefined : new Session();
+  if (profiler !== undefined) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  for (const spec of benchQueries(workload.startMs, workload.endMs)) {
+    if (!spec.id.includes(args.only)) continue;
+    const run = async (): Promise<number> => {
+      const result = spec.range === undefined
+        ? await engine.instantQuery('fake', spec.query, spec.timeMs!)
+        : await engine.rangeQuery('fake', spec.query, spec.range.startMs, spec.range.endMs, spec.range.stepMs);
+      return JSON.stringify(toPrometheusData(result.value)).length;
+    };
+    await run();
+    const times: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const startedMs = performance.now();
+      await run();
+      times.push(performance.now() - startedMs);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`${spec.id.padEnd(32)} median ${times[times.length >> 1]!.toFixed(2)} ms  min ${times[0]!.toFixed(2)} ms`);
+  }
+  if (profiler !== undefined) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(args['cpu-profile']!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
+} finally {
+  await tsdb.close();
+  rmSync(work, { recursive: true, force: true });
+}
