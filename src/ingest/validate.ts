@@ -5,6 +5,7 @@
 // One pass, no per-entry allocation beyond the output arrays: this sits on the ingest hot path.
 
 import { clipText, formatLabels, LABEL_NAME_PATTERN, quoteClipped } from '../push/labels.ts';
+import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from '../push/types.ts';
 
 export interface ValidationLimits {
@@ -81,12 +82,15 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
     const entries = stream.entries;
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index]!;
-      let line = entry.line;
-      let lineBytes = line.length <= certainlyShortChars ? -1 : Buffer.byteLength(line);
+      // A RawLineEntry's line stays bytes: its size is known without decoding it.
+      const raw = entry instanceof RawLineEntry ? entry : undefined;
+      const line = raw === undefined ? entry.line : '';
+      let lineBytes = raw !== undefined ? raw.lineBytes : line.length <= certainlyShortChars ? -1 : Buffer.byteLength(line);
+      let truncated: PushEntry | undefined;
       if (lineBytes > maxLineBytes && maxLineBytes > 0) {
         if (limits.maxLineSizeTruncate) {
-          line = truncateUtf8(line, maxLineBytes);
-          lineBytes = Buffer.byteLength(line);
+          truncated = truncatedEntry(entry, raw, line, maxLineBytes);
+          lineBytes = raw !== undefined ? (truncated as RawLineEntry).lineBytes : Buffer.byteLength(truncated.line);
           result.truncatedLines++;
         } else {
           streamText ??= streamTextOf(stream.labels);
@@ -124,9 +128,9 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
         metadataBytes = problem;
       }
       result.acceptedBytes += (lineBytes < 0 ? Buffer.byteLength(line) : lineBytes) + metadataBytes;
-      if (line !== entry.line) {
+      if (truncated !== undefined) {
         accepted ??= entries.slice(0, index);
-        accepted.push({ ...entry, line });
+        accepted.push(truncated);
       } else if (accepted !== undefined) accepted.push(entry);
     }
     if (accepted === undefined) {
@@ -240,8 +244,19 @@ function discard(result: ValidationResult, reason: DiscardReason, lines: number,
 
 function sumLineBytes(entries: PushEntry[]): number {
   let bytes = 0;
-  for (const entry of entries) bytes += Buffer.byteLength(entry.line);
+  for (const entry of entries) bytes += entry instanceof RawLineEntry ? entry.lineBytes : Buffer.byteLength(entry.line);
   return bytes;
+}
+
+/** The entry with its line cut to at most maxBytes of UTF-8; a raw line is cut in its bytes. */
+function truncatedEntry(entry: PushEntry, raw: RawLineEntry | undefined, line: string, maxBytes: number): PushEntry {
+  if (raw === undefined) return { ...entry, line: truncateUtf8(line, maxBytes) };
+  let end = raw.lineStart + maxBytes;
+  // Step back over continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+  while (end > raw.lineStart && (raw.lineSource[end]! & 0xc0) === 0x80) end--;
+  const cut = new RawLineEntry(raw.timestampNs, raw.lineSource, raw.lineStart, end);
+  if (raw.structuredMetadata !== undefined) cut.structuredMetadata = raw.structuredMetadata;
+  return cut;
 }
 
 /** Cuts to at most maxBytes of UTF-8 without splitting a character. */

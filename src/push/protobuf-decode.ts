@@ -11,6 +11,7 @@ import { DecodeBudget, MAX_LABEL_SET_CHARS, PushTooLargeError, UNLIMITED_DECODE,
 import { clipText, LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
 import { ProtobufReader, WIRE_LEN } from './protobuf-reader.ts';
+import { RawLineEntry } from './raw-line-entry.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
 const NS_PER_SECOND = 1_000_000_000n;
@@ -69,9 +70,11 @@ function checkCounts(body: Buffer, limits: PushDecodeLimits): void {
 
 /**
  * Decodes an uncompressed PushRequest. Throws PushDecodeError with the byte offset of the problem, or
- * PushTooLargeError when a count passes `limits` (checked before anything is built).
+ * PushTooLargeError when a count passes `limits` (checked before anything is built). With
+ * `rawLines`, entries are RawLineEntry objects whose lines stay bytes in `body` (the server's ingest
+ * path); otherwise plain entries with string lines.
  */
-export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE): PushStream[] {
+export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE, rawLines = false): PushStream[] {
   // Entries and pairs take at least 2 bytes each, so a small body cannot pass those limits; streams are
   // few enough per byte that the decoder's own count (before it builds each) suffices.
   if (body.length >= 2 * Math.min(limits.maxEntries, limits.maxPairs)) checkCounts(body, limits);
@@ -84,7 +87,7 @@ export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = U
     if (key >>> 3 === 1 && (key & 7) === WIRE_LEN) {
       const end = reader.lengthEnd(limit);
       budget.addStream();
-      streams.push(decodeStream(reader, end, streams.length, budget));
+      streams.push(decodeStream(reader, end, streams.length, budget, rawLines));
       reader.offset = end;
     } else {
       reader.skip(key & 7, limit);
@@ -93,7 +96,7 @@ export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = U
   return streams;
 }
 
-function decodeStream(reader: Reader, end: number, index: number, budget: DecodeBudget): PushStream {
+function decodeStream(reader: Reader, end: number, index: number, budget: DecodeBudget, rawLines: boolean): PushStream {
   let labelText = '';
   const entries: PushEntry[] = [];
   // Consecutive entries usually share a second; reuse its bigint instead of rebuilding it.
@@ -106,7 +109,7 @@ function decodeStream(reader: Reader, end: number, index: number, budget: Decode
     else if (field === 2 && wireType === WIRE_LEN) {
       const entryEnd = reader.lengthEnd(end);
       budget.addEntries(1);
-      entries.push(decodeEntry(reader, entryEnd, secondsCache, budget));
+      entries.push(decodeEntry(reader, entryEnd, secondsCache, budget, rawLines));
       reader.offset = entryEnd;
     } else reader.skip(wireType, end);
   }
@@ -125,11 +128,12 @@ function decodeStream(reader: Reader, end: number, index: number, budget: Decode
   return { labels, entries };
 }
 
-function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: number; ns: bigint }, budget: DecodeBudget): PushEntry {
+function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: number; ns: bigint }, budget: DecodeBudget, rawLines: boolean): PushEntry {
   let seconds = 0;
   let secondsBig: bigint | undefined;
   let nanos = 0;
-  let line = '';
+  let lineStart = 0;
+  let lineEnd = 0;
   let metadata: LabelPair[] | undefined;
   while (reader.offset < end) {
     const key = reader.varint();
@@ -151,7 +155,9 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
       }
       reader.offset = timestampEnd;
     } else if (field === 2 && wireType === WIRE_LEN) {
-      line = reader.string(end);
+      lineEnd = reader.lengthEnd(end);
+      lineStart = reader.offset;
+      reader.offset = lineEnd;
     } else if (field === 3 && wireType === WIRE_LEN) {
       const pairEnd = reader.lengthEnd(end);
       budget.addPairs(1);
@@ -181,32 +187,33 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
     secondsCache.seconds = seconds;
     secondsCache.ns = secondsNs;
   }
-  const entry: PushEntry = { timestampNs: nanos === 0 ? secondsNs : secondsNs + BigInt(nanos), line };
+  const timestampNs = nanos === 0 ? secondsNs : secondsNs + BigInt(nanos);
+  const entry: PushEntry = rawLines ? new RawLineEntry(timestampNs, reader.buffer, lineStart, lineEnd) : { timestampNs, line: reader.buffer.toString('utf8', lineStart, lineEnd) };
   if (metadata !== undefined) entry.structuredMetadata = metadata;
   return entry;
 }
 
-/** Decodes a snappy block-compressed PushRequest body with the fast decoder. */
-export function decodeSnappyPushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE): PushStream[] {
+/** Decodes a snappy block-compressed PushRequest body with the fast decoder (`rawLines` as there). */
+export function decodeSnappyPushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE, rawLines = false): PushStream[] {
   let raw: Buffer;
   try {
     raw = snappy.uncompressSync(body) as Buffer;
   } catch (error) {
     throw new PushDecodeError(`malformed snappy body: ${(error as Error).message}`);
   }
-  return decodePushRequestFast(raw, limits);
+  return decodePushRequestFast(raw, limits, rawLines);
 }
 
 /**
  * The same, decompressing on libuv's thread pool: a 64 MB body takes ~50 ms to uncompress, which
  * the event loop (other pushes, /ready) should not wait for.
  */
-export async function decodeSnappyPushRequestAsync(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE): Promise<PushStream[]> {
+export async function decodeSnappyPushRequestAsync(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE, rawLines = false): Promise<PushStream[]> {
   let raw: Buffer;
   try {
     raw = (await snappy.uncompress(body)) as Buffer;
   } catch (error) {
     throw new PushDecodeError(`malformed snappy body: ${(error as Error).message}`);
   }
-  return decodePushRequestFast(raw, limits);
+  return decodePushRequestFast(raw, limits, rawLines);
 }

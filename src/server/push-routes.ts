@@ -181,8 +181,9 @@ async function decode(request: FastifyRequest, body: Buffer, legacy: boolean, ma
   if (uncompressedBytes > maxDecompressedBytes) {
     throw new BadRequestError(`request body too large: ${uncompressedBytes} bytes after snappy decompression, limit ${maxDecompressedBytes}`, 413);
   }
-  if (uncompressedBytes >= ASYNC_SNAPPY_MIN_UNCOMPRESSED_BYTES) return decodeSnappyPushRequestAsync(body, limits);
-  return decodeSnappyPushRequestFast(body, limits);
+  // Lines stay bytes in the decoded body (RawLineEntry): the WAL and head copy them as they are.
+  if (uncompressedBytes >= ASYNC_SNAPPY_MIN_UNCOMPRESSED_BYTES) return decodeSnappyPushRequestAsync(body, limits, true);
+  return decodeSnappyPushRequestFast(body, limits, true);
 }
 
 /** Snappy block format starts with the uncompressed length as a little-endian base-128 varint. */

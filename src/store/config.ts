@@ -67,6 +67,11 @@ export const storeConfigSchema = z
       .strict()
       .default({ cut_size: 64 * 1024 * 1024, cut_age: 300_000 }),
     memory: memorySchema.default(MEMORY_DEFAULTS),
+    /**
+     * Threads that encode blocks during head cuts and compaction; 0 encodes on the main thread.
+     * `auto`: 1 on a machine with more than two cores, else 0 (measured in docs/config.md).
+     */
+    encoder_threads: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
     block_target_size: byteSizeSchema.default(2 * 1024 * 1024),
     compaction_interval: durationSchema.default(60_000),
     retention_period: durationSchema.default(0),
@@ -89,7 +94,7 @@ export interface StoreOptions {
   retentionPeriodMs: number;
   /** Default: the filesystem backend under dataDir/objects. */
   objectStore?: ObjectStoreConfig;
-  /** Worker threads that encode blocks during head cuts and compaction; 0 encodes inline. Default: 1 when the machine has more than one core. */
+  /** Worker threads that encode blocks during head cuts and compaction; 0 encodes inline. Default: 1 when the machine has more than two cores. */
   encoderThreads?: number;
   /** Raw bytes all heads may hold before the largest are cut early. Default: no budget (cuts by headCutBytes only). */
   headBudgetBytes?: number;
@@ -127,5 +132,6 @@ export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
     headBudgetBytes: config.memory.head_bytes,
     walBufferBytes: config.memory.wal_buffer_bytes,
     encoderBudgetBytes: config.memory.encoder_bytes,
+    ...(config.encoder_threads === 'auto' ? {} : { encoderThreads: config.encoder_threads }),
   };
 }

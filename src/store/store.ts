@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openObjectStore } from '../objstore/open-object-store.ts';
+import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { ObjectStore } from '../objstore/object-store.ts';
 import { sliceColumns } from './block-slice.ts';
 import { BlockEncoderPool } from './block-encoder-pool.ts';
@@ -124,7 +125,9 @@ export class DiskLogStore implements LogStore {
     this.options = options;
     this.objectStore = objectStore;
     this.blockReader = blockReaderOver(objectStore);
-    this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 1 ? 1 : 0), options.encoderBudgetBytes);
+    // On one or two cores the thread only adds copies and its own heap: on the 244 MB bench log (2
+    // cores) encoding inline took the same CPU (9.7 vs 9.6 s) and 324 instead of 375 MB peak RSS.
+    this.encoder = new BlockEncoderPool(options.encoderThreads ?? (availableParallelism() > 2 ? 1 : 0), options.encoderBudgetBytes);
   }
 
   static async open(options: StoreOptions): Promise<DiskLogStore> {
@@ -245,7 +248,8 @@ export class DiskLogStore implements LogStore {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         if (typeof entry.timestampNs !== 'bigint') throw new StoreError(`append: stream ${s} entry ${i}: timestampNs must be a bigint`);
-        if (typeof entry.line !== 'string') throw new StoreError(`append: stream ${s} entry ${i}: line must be a string`);
+        // A RawLineEntry's line is bytes until read: checking it would decode it.
+        if (!(entry instanceof RawLineEntry) && typeof entry.line !== 'string') throw new StoreError(`append: stream ${s} entry ${i}: line must be a string`);
         if (entry.structuredMetadata !== undefined && entry.structuredMetadata.length > MAX_WAL_PAIRS) {
           throw new StoreError(`append: stream ${s} entry ${i} has more than ${MAX_WAL_PAIRS} structured metadata pairs`);
         }

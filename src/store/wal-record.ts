@@ -9,6 +9,7 @@
 //   stream's labels again: SHA-256 per stream was an eighth of the replay time of 600k streams.
 // str = u32 byte length + UTF-8 bytes. Framing (length + CRC) is wal.ts's business.
 
+import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { AppendStream, LabelPair, PushEntry } from './types.ts';
 
 export interface WalRecord {
@@ -75,6 +76,16 @@ class RecordWriter {
     return written;
   }
 
+  /** Writes length-prefixed bytes copied from `source` [start, end); returns their length. */
+  bytes(source: Buffer, start: number, end: number): number {
+    const length = end - start;
+    this.ensure(4 + length);
+    this.view.setUint32(this.offset, length, true);
+    source.copy(this.buffer, this.offset + 4, start, end);
+    this.offset += 4 + length;
+    return length;
+  }
+
   u16(value: number): void {
     this.ensure(2);
     this.view.setUint16(this.offset, value, true);
@@ -117,7 +128,10 @@ export function encodeWalRecord(
     entryCount += stream.entries.length;
     for (const name in stream.labels) estimate += 8 + name.length + stream.labels[name]!.length;
     const entries = stream.entries;
-    for (let i = 0; i < entries.length; i++) estimate += 16 + entries[i]!.line.length;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      estimate += 16 + (entry instanceof RawLineEntry ? entry.lineBytes : entry.line.length);
+    }
   }
   const out = new RecordWriter(estimate + (estimate >> 4), headroomBytes, allocate);
   out.ensure(8);
@@ -148,7 +162,8 @@ export function encodeWalRecord(
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       out.i64(entry.timestampNs);
-      const lineBytes = out.string(entry.line);
+      // A line still in its push body's bytes is copied, not decoded and encoded again.
+      const lineBytes = entry instanceof RawLineEntry ? out.bytes(entry.lineSource, entry.lineStart, entry.lineEnd) : out.string(entry.line);
       if (spans !== undefined) {
         spans[span++] = out.offset - lineBytes;
         spans[span++] = out.offset;

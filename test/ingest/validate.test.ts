@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_REPORTED_ERRORS, validatePush, type ValidationLimits } from '../../src/ingest/validate.ts';
+import { RawLineEntry } from '../../src/push/raw-line-entry.ts';
 
 const limits: ValidationLimits = {
   maxLabelNamesPerSeries: 3,
@@ -93,4 +94,18 @@ test('rejections are listed up to MAX_REPORTED_ERRORS, then counted by reason in
 test('a timestamp past what Date can print is reported in nanoseconds, not thrown', () => {
   const result = validatePush([{ labels: { job: 'a' }, entries: [{ timestampNs: 10n ** 30n, line: 'far' }] }], limits, nowMs);
   assert.deepEqual(result.errors, [`entry for stream '{job="a"}' has timestamp too new: ${10n ** 30n}ns`]);
+});
+
+test('raw-line entries are measured and truncated in their sent bytes, without decoding the rest', () => {
+  const body = Buffer.from('xxéééééééééé');
+  const entry = new RawLineEntry(now, body, 2, body.length);
+  const rejected = validatePush([{ labels: { a: 'b' }, entries: [entry] }], limits, nowMs);
+  assert.match(rejected.errors[0]!, /while adding an entry with length '20' bytes$/);
+  const result = validatePush([{ labels: { a: 'b' }, entries: [entry, new RawLineEntry(now, body, 0, 2)] }], { ...limits, maxLineSizeTruncate: true }, nowMs);
+  assert.equal(result.truncatedLines, 1);
+  const [cut, short] = result.streams[0]!.entries;
+  assert.ok(cut instanceof RawLineEntry && short instanceof RawLineEntry);
+  assert.equal(cut.line, 'éééééééé');
+  assert.equal(short.line, 'xx');
+  assert.equal(result.acceptedBytes, 16 + 2);
 });

@@ -37,3 +37,23 @@ test('blocks encoded on a worker thread equal those encoded inline, split at the
     await inline.close();
   }
 });
+
+test('an idle encoder thread is stopped, and the next encode starts a fresh one', async () => {
+  const entries = Array.from({ length: 500 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i), line: `line ${i} ${'x'.repeat(i % 50)}` }));
+  const columns = columnsFromEntries(entries);
+  const pool = new BlockEncoderPool(1, 1024 * 1024, 50);
+  const inline = new BlockEncoderPool(0);
+  try {
+    const expected = (await inline.encode(columns, 16 * 1024)).map((block) => Buffer.from(block.bytes));
+    assert.deepEqual((await pool.encode(columns, 16 * 1024)).map((block) => Buffer.from(block.bytes)), expected);
+    assert.equal(pool.threads, 1);
+    // Bounded wait for the idle stop (50 ms): poll, don't sleep for the interval.
+    for (let i = 0; i < 400 && pool.threads > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(pool.threads, 0, 'the idle thread was stopped');
+    assert.deepEqual((await pool.encode(columns, 16 * 1024)).map((block) => Buffer.from(block.bytes)), expected);
+    assert.equal(pool.threads, 1);
+  } finally {
+    await pool.close();
+    await inline.close();
+  }
+});
