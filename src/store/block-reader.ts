@@ -59,7 +59,7 @@ export function unreadableBlock(location: BlockLocation, stream: StreamInfo, err
  * unknown, so it carries no stream's labels, only the warning for the query over its day.
  */
 export function unreadablePartBlock(tenant: string, day: number, partId: string, reason: string): BlockData {
-  const message = `part ${partId} (tenant ${tenant}, ${dayName(day)}): its index is unreadable, so the entries it holds are missing from this answer: ${reason}`;
+  const message = `part ${partId} (tenant ${tenant}, ${dayName(day)}): its index is unreadable, so entries it holds may be missing from this answer (those still in the WAL were replayed): ${reason}`;
   logOnce(`${tenant}/${day}/${partId}`, message);
   return emptyBlock({ id: `unreadable-part-${partId}`, labels: {} }, message);
 }

@@ -103,10 +103,53 @@ export class PartIndexError extends Error {
   }
 }
 
+/**
+ * No part index comes near this once decompressed (100,000 one-line streams make about 20 MB): a
+ * larger one is corrupt, and is refused before it takes the memory.
+ */
+const MAX_PART_INDEX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Decodes a part index. Whatever the bytes hold, the only error is a PartIndexError naming the object:
+ * indexes written before checksums have no envelope, so their JSON is checked field by field.
+ */
 export function decodePartIndex(bytes: Buffer, indexKey: string): PartMeta {
+  try {
+    return decodeCheckedPartIndex(bytes, indexKey);
+  } catch (error) {
+    if (error instanceof PartIndexError) throw error;
+    throw new PartIndexError(indexKey, (error as Error).message);
+  }
+}
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isNsText = (value: unknown): value is string => typeof value === 'string' && /^-?\d{1,20}$/.test(value);
+
+function checkJson(json: PartIndexJson, indexKey: string): void {
+  if (typeof json !== 'object' || json === null) throw new PartIndexError(indexKey, 'not a JSON object');
+  if (json.version !== PART_INDEX_VERSION) throw new PartIndexError(indexKey, `unknown version ${json.version}`);
+  if (!Array.isArray(json.streams) || !Array.isArray(json.blocks)) throw new PartIndexError(indexKey, 'streams or blocks missing');
+  if (typeof json.partId !== 'string' || typeof json.tenant !== 'string' || !Number.isSafeInteger(json.day) || !isCount(json.dataBytes)) {
+    throw new PartIndexError(indexKey, 'partId, tenant, day or dataBytes missing or of the wrong type');
+  }
+  if (!Array.isArray(json.replaces) || !json.replaces.every((id) => typeof id === 'string')) throw new PartIndexError(indexKey, 'replaces is not a list of part ids');
+  for (const [index, stream] of json.streams.entries()) {
+    const labels: unknown = stream?.labels;
+    const labelsOk = typeof labels === 'object' && labels !== null && !Array.isArray(labels) && Object.values(labels).every((value) => typeof value === 'string');
+    if (typeof stream?.id !== 'string' || !labelsOk || !isNsText(stream.walSeq)) throw new PartIndexError(indexKey, `stream ${index} is malformed`);
+  }
+  for (const [index, block] of json.blocks.entries()) {
+    const fieldsOk =
+      isCount(block?.stream) && isNsText(block.minTimeNs) && isNsText(block.maxTimeNs) && isCount(block.entryCount) && isCount(block.rawBytes) && isCount(block.offset) && isCount(block.length) && isCount(block.filterLength);
+    if (!fieldsOk) throw new PartIndexError(indexKey, `block ${index} is malformed`);
+    if (BigInt(block.minTimeNs) > BigInt(block.maxTimeNs)) throw new PartIndexError(indexKey, `block ${index} ends before it starts`);
+  }
+}
+
+function decodeCheckedPartIndex(bytes: Buffer, indexKey: string): PartMeta {
   let payload: Buffer;
   try {
-    payload = zstdDecompressSync(openSealedObject(bytes));
+    payload = zstdDecompressSync(openSealedObject(bytes), { maxOutputLength: MAX_PART_INDEX_BYTES });
   } catch (error) {
     throw new PartIndexError(indexKey, `cannot read: ${(error as Error).message}`);
   }
@@ -119,8 +162,7 @@ export function decodePartIndex(bytes: Buffer, indexKey: string): PartMeta {
   } catch (error) {
     throw new PartIndexError(indexKey, `not JSON: ${(error as Error).message}`);
   }
-  if (json.version !== PART_INDEX_VERSION) throw new PartIndexError(indexKey, `unknown version ${json.version}`);
-  if (!Array.isArray(json.streams) || !Array.isArray(json.blocks)) throw new PartIndexError(indexKey, 'streams or blocks missing');
+  checkJson(json, indexKey);
   const streams = new Map<string, PartStreamMeta>();
   const streamIds: string[] = [];
   for (const stream of json.streams) {

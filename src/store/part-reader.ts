@@ -4,12 +4,18 @@
 import type { ObjectStore } from '../objstore/object-store.ts';
 import { BlockDecodeError, decodeBlock } from './block.ts';
 import { partDataKey, partIndexKey } from './object-keys.ts';
-import { decodePartIndex, type BlockMeta, type PartMeta } from './part-index.ts';
+import { decodePartIndex, PartIndexError, type BlockMeta, type PartMeta } from './part-index.ts';
 import type { BlockData, BlockLocation, StreamInfo } from './types.ts';
 
+/** Loads a part index; one that names another tenant, day or part than its key is a PartIndexError. */
 export async function readPartIndex(objectStore: ObjectStore, tenant: string, day: number, partId: string): Promise<PartMeta> {
   const key = partIndexKey(tenant, day, partId);
-  return decodePartIndex(await objectStore.get(key), key);
+  const meta = decodePartIndex(await objectStore.get(key), key);
+  // The store files a part under the tenant and day its index names: a mismatch must not move it.
+  if (meta.tenant !== tenant || meta.day !== day || meta.partId !== partId) {
+    throw new PartIndexError(key, `names tenant ${JSON.stringify(meta.tenant)}, day ${meta.day}, part ${meta.partId}, not the ones of its key`);
+  }
+  return meta;
 }
 
 export function blockLocation(part: PartMeta, block: BlockMeta): BlockLocation {

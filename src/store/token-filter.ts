@@ -189,6 +189,9 @@ export function encodeTokenFilter(filter: TokenFilter): Buffer {
 export function decodeTokenFilter(bytes: Uint8Array): TokenFilter {
   if (bytes.length === FILTER_HEADER_BYTES && (bytes[0]! & FLAG_UNFILTERED) !== 0) return unfilteredTokenFilter();
   if (bytes.length < FILTER_HEADER_BYTES + TRIGRAM_BITMAP_BYTES + 8) throw new Error(`token filter too short: ${bytes.length} bytes`);
+  // mayContain masks bit positions with the bloom's size: any other size would read past it.
+  const bloomBytes = bytes.length - FILTER_HEADER_BYTES - TRIGRAM_BITMAP_BYTES;
+  if ((bloomBytes & (bloomBytes - 1)) !== 0) throw new Error(`token filter bloom of ${bloomBytes} bytes is not a power of two`);
   return {
     flags: bytes[0]!,
     bloomHashes: bytes[1]!,
