@@ -113,6 +113,7 @@ class ArenaLines {
   }
 }
 
+const CLOCK_BASE_MS = Date.now();
 const EMPTY_TIMESTAMPS = new BigInt64Array(0);
 const EMPTY_LINE_ENDS = new Uint32Array(0);
 
@@ -130,8 +131,11 @@ export class StreamHead {
   /** Lowest and highest WAL sequence numbers whose entries this head holds. */
   minSeq = -1n;
   maxSeq = -1n;
-  /** When the first entry of this head arrived (wall clock), for the age-based cut. */
-  firstAppendMs = 0;
+  /**
+   * When the first entry of this head arrived, as ms after CLOCK_BASE_MS: a small integer for weeks
+   * after start, stored in the object, where an epoch ms value needs a 16-byte number object per head.
+   */
+  private firstAppendSinceBaseMs = 0;
   /**
    * Allocated from the second entry on: a head of one entry is described by its fields (its
    * timestamp is minTimeNs, its line ends at rawBytes), and most heads of a many-stream tenant hold
@@ -146,6 +150,11 @@ export class StreamHead {
     this.tenant = tenant;
     this.info = info;
     this.fingerprint = fingerprint;
+  }
+
+  /** When the first entry of this head arrived (wall clock), for the age-based cut. */
+  get firstAppendMs(): number {
+    return this.firstAppendSinceBaseMs + CLOCK_BASE_MS;
   }
 
   /** Room for `bytes` more line bytes, moving the lines out of the arena when they outgrow it. */
@@ -187,7 +196,7 @@ export class StreamHead {
       this.minTimeNs = entries[0]!.timestampNs;
       this.maxTimeNs = entries[0]!.timestampNs;
       this.minSeq = seq;
-      this.firstAppendMs = nowMs;
+      this.firstAppendSinceBaseMs = nowMs - CLOCK_BASE_MS;
     }
     // An entry after everything held cannot be a duplicate (the common, in-order case). One at or
     // before the newest held entry is looked up by binary search, so the held entries must be sorted.
