@@ -301,9 +301,10 @@ export class DiskLogStore implements LogStore {
       let head = this.heads.get(fingerprint, record.tenant, stream.labels);
       let info = head?.info ?? this.recentStreams.get(fingerprint, record.tenant, stream.labels)?.info;
       if (info === undefined) {
-        // A copy (an append's labels belong to the caller) whose strings are shared with other
-        // streams; the id from the record when it has one (version 2), else hashed.
-        const labels = this.interner.labels(stream.labels);
+        // Strings shared with other streams, in a copy for an append (its labels belong to the
+        // caller), in place for a replayed record; the id from the record when it has one
+        // (version 2), else hashed.
+        const labels = this.interner.labels(stream.labels, skipPersisted);
         info = { id: record.ids?.[s] ?? streamId(record.tenant, labels), labels };
       }
       let entries: readonly PushEntry[] = stream.entries;
