@@ -50,69 +50,18 @@ const ARENA_MAX_RESERVATION_BYTES = 1024;
 let arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
 let arenaOffset = 0;
 
-class ArenaLines {
-  length = 0;
-  private readonly buffer: Buffer;
-  private readonly start: number;
-  private readonly capacity: number;
-
-  constructor(capacityBytes: number) {
-    const capacity = Math.ceil(capacityBytes / ARENA_ALIGN_BYTES) * ARENA_ALIGN_BYTES;
-    if (arenaOffset + capacity > ARENA_BYTES) {
-      arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-      arenaOffset = 0;
-    }
-    this.buffer = arena;
-    this.start = arenaOffset;
-    this.capacity = capacity;
-    arenaOffset += capacity;
+/** Reserves `bytes` (rounded up) in the current arena: returns the arena and where the reservation starts. */
+function reserveArena(bytes: number): number {
+  if (arenaOffset + bytes > ARENA_BYTES) {
+    arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+    arenaOffset = 0;
   }
-
-  fits(bytes: number): boolean {
-    return this.length + bytes <= this.capacity;
-  }
-
-  appendBytes(source: Buffer, start: number, end: number): void {
-    source.copy(this.buffer, this.start + this.length, start, end);
-    this.length += end - start;
-  }
-
-  /** Appends the UTF-8 bytes of `text` (the caller made sure they fit); returns how many. */
-  appendString(text: string): number {
-    const written = this.buffer.write(text, this.start + this.length, 'utf8');
-    this.length += written;
-    return written;
-  }
-
-  truncate(length: number): void {
-    this.length = length;
-  }
-
-  view(start: number, end: number): Buffer {
-    return this.buffer.subarray(this.start + start, this.start + end);
-  }
-
-  equal(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
-    if (aEnd - aStart !== bEnd - bStart) return false;
-    const base = this.start;
-    return this.buffer.compare(this.buffer, base + aStart, base + aEnd, base + bStart, base + bEnd) === 0;
-  }
-
-  copyTo(target: Buffer, targetStart: number, start: number, end: number): void {
-    this.buffer.copy(target, targetStart, this.start + start, this.start + end);
-  }
-
-  concat(): Buffer {
-    const whole = Buffer.allocUnsafe(this.length);
-    this.copyTo(whole, 0, 0, this.length);
-    return whole;
-  }
-
-  release(): void {
-    this.length = 0;
-  }
+  const start = arenaOffset;
+  arenaOffset += bytes;
+  return start;
 }
 
+const CLOCK_BASE_MS = Date.now();
 const EMPTY_TIMESTAMPS = new BigInt64Array(0);
 const EMPTY_LINE_ENDS = new Uint32Array(0);
 
@@ -130,8 +79,11 @@ export class StreamHead {
   /** Lowest and highest WAL sequence numbers whose entries this head holds. */
   minSeq = -1n;
   maxSeq = -1n;
-  /** When the first entry of this head arrived (wall clock), for the age-based cut. */
-  firstAppendMs = 0;
+  /**
+   * When the first entry of this head arrived, as ms after CLOCK_BASE_MS: a small integer for weeks
+   * after start, stored in the object, where an epoch ms value needs a 16-byte number object per head.
+   */
+  private firstAppendSinceBaseMs = 0;
   /**
    * Allocated from the second entry on: a head of one entry is described by its fields (its
    * timestamp is minTimeNs, its line ends at rawBytes), and most heads of a many-stream tenant hold
@@ -139,7 +91,15 @@ export class StreamHead {
    */
   private timestampsNs: BigInt64Array | undefined;
   private lineEnds: Uint32Array | undefined;
-  private lines: HeadLines | ArenaLines | undefined;
+  /** The line bytes once they outgrew the arena reservation (or never fit one). */
+  private lines: HeadLines | undefined;
+  /**
+   * Until then: the shared arena holding them from arenaStart, rawBytes of arenaCapacity used
+   * (fields of the head rather than an object of their own: one object less per stream).
+   */
+  private arena: Buffer | undefined;
+  private arenaStart = 0;
+  private arenaCapacity = 0;
   private structuredMetadata: Array<LabelPair[] | undefined> | undefined;
 
   constructor(tenant: string, info: StreamInfo, fingerprint = 0) {
@@ -148,19 +108,46 @@ export class StreamHead {
     this.fingerprint = fingerprint;
   }
 
-  /** Room for `bytes` more line bytes, moving the lines out of the arena when they outgrow it. */
-  private linesFor(bytes: number): HeadLines | ArenaLines {
-    const lines = this.lines;
-    if (lines === undefined) {
-      this.lines = bytes <= ARENA_MAX_RESERVATION_BYTES ? new ArenaLines(bytes) : new HeadLines();
-      return this.lines;
+  /** When the first entry of this head arrived (wall clock), for the age-based cut. */
+  get firstAppendMs(): number {
+    return this.firstAppendSinceBaseMs + CLOCK_BASE_MS;
+  }
+
+  /**
+   * Room for `bytes` more line bytes (rawBytes are held): a reservation in the arena for a new head
+   * of short lines, else a HeadLines (the arena's bytes moved into it when they outgrow it).
+   */
+  private makeRoom(bytes: number): void {
+    if (this.arena === undefined) {
+      if (bytes > ARENA_MAX_RESERVATION_BYTES) {
+        this.lines = new HeadLines();
+        return;
+      }
+      const capacity = Math.ceil(bytes / ARENA_ALIGN_BYTES) * ARENA_ALIGN_BYTES;
+      this.arenaStart = reserveArena(capacity);
+      this.arena = arena;
+      this.arenaCapacity = capacity;
+      return;
     }
-    if (!(lines instanceof ArenaLines) || lines.fits(bytes)) return lines;
+    if (this.rawBytes + bytes <= this.arenaCapacity) return;
     const grown = new HeadLines();
-    const held = lines.view(0, lines.length);
-    grown.appendBytes(held, 0, held.length);
+    grown.appendBytes(this.arena, this.arenaStart, this.arenaStart + this.rawBytes);
     this.lines = grown;
-    return grown;
+    this.arena = undefined;
+  }
+
+  /** Whether line bytes [aStart, aEnd) and [bStart, bEnd) are equal. */
+  private linesEqual(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+    if (this.lines !== undefined) return this.lines.equal(aStart, aEnd, bStart, bEnd);
+    if (aEnd - aStart !== bEnd - bStart) return false;
+    const base = this.arenaStart;
+    return this.arena!.compare(this.arena!, base + aStart, base + aEnd, base + bStart, base + bEnd) === 0;
+  }
+
+  /** Line bytes [start, end): a view, or a copy when they span two chunks. */
+  private lineView(start: number, end: number): Buffer {
+    if (this.lines !== undefined) return this.lines.view(start, end);
+    return this.arena!.subarray(this.arenaStart + start, this.arenaStart + end);
   }
 
   /** Bytes of all entries' lines of a batch, for the first reservation. */
@@ -187,7 +174,7 @@ export class StreamHead {
       this.minTimeNs = entries[0]!.timestampNs;
       this.maxTimeNs = entries[0]!.timestampNs;
       this.minSeq = seq;
-      this.firstAppendMs = nowMs;
+      this.firstAppendSinceBaseMs = nowMs - CLOCK_BASE_MS;
     }
     // An entry after everything held cannot be a duplicate (the common, in-order case). One at or
     // before the newest held entry is looked up by binary search, so the held entries must be sorted.
@@ -205,7 +192,11 @@ export class StreamHead {
     this.reserve(this.count + entries.length);
     const timestamps = this.timestampsNs;
     const lineEnds = this.lineEnds;
-    const lines = this.lines instanceof HeadLines ? this.lines : this.linesFor(StreamHead.batchBytes(entries, encoded));
+    if (this.lines === undefined) this.makeRoom(StreamHead.batchBytes(entries, encoded));
+    // Either lines, or the arena from base (the reservation has room for the whole batch).
+    const lines = this.lines;
+    const arenaBuffer = this.arena;
+    const base = this.arenaStart;
     const spans = encoded?.spans;
     const spanBase = (encoded?.firstSpan ?? 0) * 2;
     let count = this.count;
@@ -224,14 +215,23 @@ export class StreamHead {
       const entry = entries[i]!;
       const timestampNs = entry.timestampNs;
       const lineStart = offset;
-      if (spans !== undefined) lines.appendBytes(encoded!.frame, spans[spanBase + i * 2]!, spans[spanBase + i * 2 + 1]!);
-      else lines.appendString(entry.line);
-      offset = lines.length;
+      if (lines !== undefined) {
+        if (spans !== undefined) lines.appendBytes(encoded!.frame, spans[spanBase + i * 2]!, spans[spanBase + i * 2 + 1]!);
+        else lines.appendString(entry.line);
+        offset = lines.length;
+      } else if (spans !== undefined) {
+        const lineEnd = spans[spanBase + i * 2 + 1]!;
+        const lineBegin = spans[spanBase + i * 2]!;
+        encoded!.frame.copy(arenaBuffer!, base + offset, lineBegin, lineEnd);
+        offset += lineEnd - lineBegin;
+      } else {
+        offset += arenaBuffer!.write(entry.line, base + offset, 'utf8');
+      }
       if (count > 0 && timestampNs <= maxTimeNs) {
-        let duplicate = lookupStart < sortedEnd && timestampNs <= timestamps![sortedEnd - 1]! && this.holds(lookupStart, sortedEnd, timestampNs, lines, lineStart, offset);
-        if (!duplicate && unsortedKeys !== undefined) duplicate = unsortedKeys.has(entryKey(timestampNs, lines, lineStart, offset));
+        let duplicate = lookupStart < sortedEnd && timestampNs <= timestamps![sortedEnd - 1]! && this.holds(lookupStart, sortedEnd, timestampNs, lineStart, offset);
+        if (!duplicate && unsortedKeys !== undefined) duplicate = unsortedKeys.has(entryKey(timestampNs, this.lineView(lineStart, offset)));
         if (duplicate) {
-          lines.truncate(lineStart);
+          lines?.truncate(lineStart);
           offset = lineStart;
           dropped++;
           continue;
@@ -241,7 +241,7 @@ export class StreamHead {
         sorted = false;
         unsortedKeys ??= new Set();
       }
-      if (unsortedKeys !== undefined) unsortedKeys.add(entryKey(timestampNs, lines, lineStart, offset));
+      if (unsortedKeys !== undefined) unsortedKeys.add(entryKey(timestampNs, this.lineView(lineStart, offset)));
       else sortedEnd = count + 1;
       last = timestampNs;
       if (timestampNs < minTimeNs) minTimeNs = timestampNs;
@@ -268,7 +268,7 @@ export class StreamHead {
   }
 
   /** Whether sorted entries [from, to) hold one with this timestamp and the bytes lines[start, end). */
-  private holds(from: number, to: number, timestampNs: bigint, lines: HeadLines | ArenaLines, start: number, end: number): boolean {
+  private holds(from: number, to: number, timestampNs: bigint, start: number, end: number): boolean {
     const timestamps = this.timestampsNs!;
     let low = from;
     let high = to;
@@ -281,7 +281,7 @@ export class StreamHead {
     const length = end - start;
     for (let i = low; i < to && timestamps[i] === timestampNs; i++) {
       const heldStart = i === 0 ? 0 : lineEnds[i - 1]!;
-      if (lineEnds[i]! - heldStart === length && lines.equal(start, end, heldStart, lineEnds[i]!)) return true;
+      if (lineEnds[i]! - heldStart === length && this.linesEqual(start, end, heldStart, lineEnds[i]!)) return true;
     }
     return false;
   }
@@ -326,12 +326,12 @@ export class StreamHead {
         ? {
             // No arrays: at most one entry, described by the fields.
             timestampsNs: this.count === 0 ? EMPTY_TIMESTAMPS : BigInt64Array.of(this.minTimeNs),
-            lines: this.lines === undefined ? Buffer.alloc(0) : this.lines.concat(),
+            lines: this.concatLines(),
             lineEnds: this.count === 0 ? EMPTY_LINE_ENDS : Uint32Array.of(this.rawBytes),
           }
         : {
             timestampsNs: this.timestampsNs.subarray(0, this.count),
-            lines: this.lines!.concat(),
+            lines: this.concatLines(),
             lineEnds: this.lineEnds!.subarray(0, this.count),
           };
     if (this.structuredMetadata !== undefined) {
@@ -347,6 +347,16 @@ export class StreamHead {
   release(): void {
     this.lines?.release();
     this.lines = undefined;
+    this.arena = undefined;
+  }
+
+  /** All line bytes in one new buffer. */
+  private concatLines(): Buffer {
+    if (this.lines !== undefined) return this.lines.concat();
+    if (this.arena === undefined) return Buffer.alloc(0);
+    const whole = Buffer.allocUnsafe(this.rawBytes);
+    this.arena.copy(whole, 0, this.arenaStart, this.arenaStart + this.rawBytes);
+    return whole;
   }
 
   toBlockData(): BlockData {
@@ -358,7 +368,6 @@ export class StreamHead {
     const count = this.count;
     const timestamps = this.timestampsNs!;
     const lineEnds = this.lineEnds!;
-    const lines = this.lines!;
     const order = sortedOrder(timestamps, count);
     const sortedTimestamps = new BigInt64Array(timestamps.length);
     const sortedEnds = new Uint32Array(lineEnds.length);
@@ -370,7 +379,7 @@ export class StreamHead {
       const from = order[i]!;
       sortedTimestamps[i] = timestamps[from]!;
       const start = from === 0 ? 0 : lineEnds[from - 1]!;
-      const line = lines.view(start, lineEnds[from]!);
+      const line = this.lineView(start, lineEnds[from]!);
       sortedLines.appendBytes(line, 0, line.length);
       offset += line.length;
       sortedEnds[i] = offset;
@@ -378,8 +387,9 @@ export class StreamHead {
     }
     this.timestampsNs = sortedTimestamps;
     this.lineEnds = sortedEnds;
-    lines.release();
+    this.lines?.release();
     this.lines = sortedLines;
+    this.arena = undefined;
     this.structuredMetadata = sortedMetadata;
     this.sorted = true;
   }
@@ -432,6 +442,6 @@ function capacityFor(entries: number, minimum = INITIAL_ENTRIES): number {
 }
 
 /** A set key for one entry: its timestamp and its line bytes (latin1 keeps every byte distinct). */
-function entryKey(timestampNs: bigint, lines: HeadLines | ArenaLines, start: number, end: number): string {
-  return `${timestampNs}\u0000${lines.view(start, end).toString('latin1')}`;
+function entryKey(timestampNs: bigint, line: Buffer): string {
+  return `${timestampNs}\u0000${line.toString('latin1')}`;
 }

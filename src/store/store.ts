@@ -105,6 +105,12 @@ export class DiskLogStore implements LogStore {
   private recentStreams = new StreamTable<TableItem>();
   private heads = new StreamTable<StreamHead>();
   private readonly interner = new LabelInterner();
+  /**
+   * The partition the last noted entries fell in: the streams of one push (and of a replay) mostly
+   * share one day, and finding it costs a BigInt division and two map lookups per stream. Forgotten
+   * when a partition is dropped.
+   */
+  private lastNotedPartition: Partition | undefined;
   /** The highest WAL seq any part held at open: replayed records above it skip the persisted check. */
   private maxPersistedSeq = -1n;
   private headBytes = 0;
@@ -302,9 +308,10 @@ export class DiskLogStore implements LogStore {
       let head = this.heads.get(fingerprint, record.tenant, stream.labels);
       let info = head?.info ?? this.recentStreams.get(fingerprint, record.tenant, stream.labels)?.info;
       if (info === undefined) {
-        // A copy (an append's labels belong to the caller) whose strings are shared with other
-        // streams; the id from the record when it has one (version 2), else hashed.
-        const labels = this.interner.labels(stream.labels);
+        // Strings shared with other streams, in a copy for an append (its labels belong to the
+        // caller), in place for a replayed record; the id from the record when it has one
+        // (version 2), else hashed.
+        const labels = this.interner.labels(stream.labels, skipPersisted);
         info = { id: record.ids?.[s] ?? streamId(record.tenant, labels), labels };
       }
       let entries: readonly PushEntry[] = stream.entries;
@@ -361,7 +368,9 @@ export class DiskLogStore implements LogStore {
       const timestampNs = entries[i]!.timestampNs;
       if (partition === undefined || timestampNs < partition.startNs || timestampNs >= partition.endNs) {
         if (partition !== undefined) partition.noteStream(info, minTimeNs, maxTimeNs);
-        partition = this.partition(tenant, dayOfNs(timestampNs));
+        const last = this.lastNotedPartition;
+        partition = last !== undefined && last.tenant === tenant && timestampNs >= last.startNs && timestampNs < last.endNs ? last : this.partition(tenant, dayOfNs(timestampNs));
+        this.lastNotedPartition = partition;
         minTimeNs = timestampNs;
         maxTimeNs = timestampNs;
         continue;
@@ -521,7 +530,11 @@ export class DiskLogStore implements LogStore {
     // Queries copied what they took from these heads, so their line chunks can serve new heads.
     for (const head of heads) head.release();
     // Late entries for already-expired days were dropped; forget partitions that only they created.
-    for (const partition of expired) if (partition.parts.length === 0) this.partitions.get(partition.tenant)?.delete(partition.day);
+    for (const partition of expired) {
+      if (partition.parts.length > 0) continue;
+      this.partitions.get(partition.tenant)?.delete(partition.day);
+      if (this.lastNotedPartition === partition) this.lastNotedPartition = undefined;
+    }
   }
 
   private async persistLabelIndexes(): Promise<void> {
@@ -574,6 +587,7 @@ export class DiskLogStore implements LogStore {
       if (cutoffNs === undefined) return;
       for (const partition of expiredPartitions([...this.allPartitions()], cutoffNs)) {
         this.partitions.get(partition.tenant)?.delete(partition.day);
+        if (this.lastNotedPartition === partition) this.lastNotedPartition = undefined;
         await deletePartitionObjects(this.objectStore, partition.tenant, partition.day);
       }
       // Expired entries still in a head are dropped at the next cut (see writeGeneration).

@@ -16,11 +16,12 @@ const STREAMS_PER_PUSH = 1_000;
 const PUSHES_IN_FLIGHT = 4;
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 /**
- * Peak RSS allowed for the whole server (an idle one is ~120 MB, V8 and the code): ~2.5 KB per stream
- * measured with bench/store-streams-bench.ts plus the limiter, the decoder and the pushes in flight,
- * with room for a loaded machine (355 MB measured at load ~15; issue 10 measured 755 MB).
+ * Peak RSS allowed for the whole server (an idle one is ~120 MB, V8 and the code): under 1 KB per
+ * stream in the store (bench/store-streams-bench.ts) plus the limiter, the decoder and the pushes in
+ * flight, with room for a loaded machine (284 MB measured at load ~25; 355 MB before the store's
+ * per-stream structures were slimmed; issue 10 measured 755 MB).
  */
-const PEAK_RSS_BOUND_BYTES = 512 * 1024 * 1024;
+const PEAK_RSS_BOUND_BYTES = 400 * 1024 * 1024;
 
 const root = mkdtempSync(join(tmpdir(), 'rankscope-hostile-streams-'));
 const configPath = join(root, 'rankscope.yaml');

@@ -47,6 +47,9 @@ test('head drops exact duplicates (same timestamp and line bytes) and keeps same
     { name: 'retry into an unsorted head', batches: [[[5n, 'e'], [1n, 'a']], [[9n, 'i']], [[1n, 'a'], [5n, 'e'], [9n, 'i'], [7n, 'g']]], lines: ['a', 'e', 'g', 'i'], dropped: [0, 0, 3] },
     { name: 'multi-byte lines compare as bytes', batches: [[[1n, 'ü€'], [1n, 'ü€x']], [[1n, 'ü€'], [1n, 'ü€x']]], lines: ['ü€', 'ü€x'], dropped: [0, 2] },
     { name: 'a later entry is never a duplicate', batches: [[[1n, 'a']], [[2n, 'a']]], lines: ['a', 'a'], dropped: [0, 0] },
+    // A head starts in the shared arena and moves to chunks when a batch does not fit its reservation.
+    { name: 'retry while the lines outgrow the arena', batches: [[[1n, 'a']], [[1n, 'a'], [2n, 'x'.repeat(40)]], [[2n, 'x'.repeat(40)], [0n, 'b'.repeat(2000)]]], lines: ['a', 'b'.repeat(2000), 'x'.repeat(40)], dropped: [0, 1, 1] },
+    { name: 'a first batch too large for the arena', batches: [[[1n, 'c'.repeat(1500)], [1n, 'c'.repeat(1500)]], [[1n, 'c'.repeat(1500)]]], lines: ['c'.repeat(1500)], dropped: [1, 1] },
   ];
   for (const { name, batches, lines, dropped } of cases) {
     for (const encoded of [false, true]) {

@@ -133,3 +133,24 @@ test('a store replays WAL segments of version 1 records (the previous format) an
     await dir.remove();
   }
 });
+
+test('label strings decode exactly when the previous stream had similar ones (decoded strings are reused by position)', () => {
+  // Decoded in this order: each stream's labels must come back exactly, whatever came before.
+  const labelSets: Array<Record<string, string>> = [
+    { job: 'a', value: 'é' },
+    { job: 'a', value: 'ab' },
+    { job: 'a', value: 'ab' },
+    { job: 'a', value: 'aé' },
+    { job: 'a', value: 'a\u00c3' },
+    { job: 'ab', value: '' },
+    { value: 'ab', job: 'a' },
+    { job: 'a', value: '\u{1f600}' },
+    { job: 'a', value: 'ab', extra: 'x' },
+  ];
+  for (const grouping of ['one record', 'a record each']) {
+    const records = grouping === 'one record' ? [labelSets] : labelSets.map((labels) => [labels]);
+    const decoded = records.flatMap((group) => decodeWalRecord(encodeWalRecord(1n, 'fake', group.map((labels) => ({ labels, entries: [{ timestampNs: 1n, line: 'x' }] })))).streams.map((stream) => stream.labels));
+    assert.deepEqual(decoded, labelSets, grouping);
+    for (let i = 0; i < decoded.length; i++) assert.deepEqual(Object.keys(decoded[i]!), Object.keys(labelSets[i]!), `${grouping}: label order of stream ${i}`);
+  }
+});
