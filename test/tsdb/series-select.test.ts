@@ -78,3 +78,36 @@ test('select with newestOnly returns the newest sample of the full selection, fr
     await temp.cleanup();
   }
 });
+
+test('selects with a query scratch decode into a reused arena and give the same samples as without one', async () => {
+  const temp = await tempTsdb('scratch');
+  try {
+    const tsdb = await temp.open();
+    await populate(tsdb);
+    const queries = [
+      { matchers: [{ name: 'series', type: '=' as const, value: 'a' }], startMs: T0, endMs: T0 + 3 * HOUR_MS },
+      { matchers: ALL, startMs: T0 + HOUR_MS - 60_000, endMs: T0 + 2 * HOUR_MS + 60_000 },
+      { matchers: ALL, startMs: T0 + 3 * HOUR_MS - 5 * 60_000, endMs: T0 + 3 * HOUR_MS, newestOnly: true },
+    ];
+    const expected = await Promise.all(queries.map(async (query) => flatten(await tsdb.select('fake', query))));
+    // Twice over, each query with its own scratch, and the three in one scratch (one query, three selects).
+    for (let round = 0; round < 2; round++) {
+      for (const [i, query] of queries.entries()) {
+        const scratch = tsdb.createScratch();
+        assert.deepEqual(flatten(await tsdb.select('fake', { ...query, scratch })), expected[i], `round ${round}, query ${i}`);
+        scratch.release();
+      }
+      const shared = tsdb.createScratch();
+      const results = [];
+      for (const query of queries) results.push(await tsdb.select('fake', { ...query, scratch: shared }));
+      // Earlier selects' samples stay intact while later ones append to the same arena.
+      assert.deepEqual(results.map(flatten), expected, `round ${round}, shared scratch`);
+      shared.release();
+      shared.release();
+      await assert.rejects(tsdb.select('fake', { ...queries[0]!, scratch: shared }), /used after release/);
+    }
+    await tsdb.close();
+  } finally {
+    await temp.cleanup();
+  }
+});

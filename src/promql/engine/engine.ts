@@ -103,22 +103,29 @@ export class PromQLEngine {
     }
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const evaluator = new Evaluator({
-      source: this.source,
-      tenant,
-      queryStartMs: startMs,
-      queryEndMs: endMs,
-      queryStepMs: stepMs,
-      lookbackDeltaMs: options.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
-      defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
-      maxSamples: this.options.maxSamples,
-      signal,
-    }, typeof query === 'string' ? query : undefined);
-    const count = isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1;
-    const grid = { startMs, stepMs: isRange ? stepMs : 1, count };
-    const evaluated = await evaluator.evaluate(expr, grid);
-    const value = isRange ? rangeResult(evaluated, grid) : instantResult(evaluated, startMs);
-    return { value, warnings: [...evaluator.annotations.warnings], infos: [...evaluator.annotations.infos] };
+    // Released once the result below holds its own copies of every value it needs.
+    const scratch = this.source.createScratch?.();
+    try {
+      const evaluator = new Evaluator({
+        source: this.source,
+        tenant,
+        queryStartMs: startMs,
+        queryEndMs: endMs,
+        queryStepMs: stepMs,
+        lookbackDeltaMs: options.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
+        defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
+        maxSamples: this.options.maxSamples,
+        signal,
+        ...(scratch ? { scratch } : {}),
+      }, typeof query === 'string' ? query : undefined);
+      const count = isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1;
+      const grid = { startMs, stepMs: isRange ? stepMs : 1, count };
+      const evaluated = await evaluator.evaluate(expr, grid);
+      const value = isRange ? rangeResult(evaluated, grid) : instantResult(evaluated, startMs);
+      return { value, warnings: [...evaluator.annotations.warnings], infos: [...evaluator.annotations.infos] };
+    } finally {
+      scratch?.release();
+    }
   }
 }
 
