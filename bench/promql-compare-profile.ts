@@ -4,9 +4,11 @@
 // (`node --cpu-prof bench/promql-compare-profile.ts --only range`); the figures that count are the
 // side-by-side ones of promql-compare-bench.ts.
 //
-//   node_modules/node/bin/node bench/promql-compare-profile.ts [--series 2000] [--hours 2] [--repeat 20] [--only substring] [--cpu-profile out.cpuprofile]
+//   node_modules/node/bin/node bench/promql-compare-profile.ts [--series 2000] [--hours 2] [--repeat 20] [--only substring] [--cpu-profile out.cpuprofile] [--object-json]
 //
-// --cpu-profile writes a V8 CPU profile of the queries alone (not of the ingest before them).
+// --cpu-profile writes a V8 CPU profile of the queries alone (not of the ingest before them); answers are
+// written as the HTTP API writes them (prometheusDataJson), or with --object-json as JSON.stringify of
+// toPrometheusData.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FilesystemObjectStore } from '../src/objstore/filesystem-store.ts';
-import { PromQLEngine, toPrometheusData } from '../src/promql/engine/engine.ts';
+import { PromQLEngine, prometheusDataJson, toPrometheusData } from '../src/promql/engine/engine.ts';
 import { openTsdb } from '../src/tsdb/tsdb.ts';
 import { benchQueries } from './promql-compare-queries.ts';
 import { compareWorkload } from './promql-compare-workload.ts';
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '7' },
     only: { type: 'string', default: '' },
     'cpu-profile': { type: 'string' },
+    'object-json': { type: 'boolean', default: false },
   },
 });
 
@@ -53,17 +56,23 @@ try {
       const result = spec.range === undefined
         ? await engine.instantQuery('fake', spec.query, spec.timeMs!)
         : await engine.rangeQuery('fake', spec.query, spec.range.startMs, spec.range.endMs, spec.range.stepMs);
-      return JSON.stringify(toPrometheusData(result.value)).length;
+      return (args['object-json'] ? JSON.stringify(toPrometheusData(result.value)) : prometheusDataJson(result.value)).length;
     };
     await run();
     const times: number[] = [];
+    const cpuTimes: number[] = [];
     for (let i = 0; i < repeat; i++) {
       const startedMs = performance.now();
+      const cpuBefore = process.cpuUsage();
       await run();
+      const cpu = process.cpuUsage(cpuBefore);
       times.push(performance.now() - startedMs);
+      cpuTimes.push((cpu.user + cpu.system) / 1000);
     }
     times.sort((a, b) => a - b);
-    console.log(`${spec.id.padEnd(32)} median ${times[times.length >> 1]!.toFixed(2)} ms  min ${times[0]!.toFixed(2)} ms`);
+    cpuTimes.sort((a, b) => a - b);
+    // CPU time (this process, all threads) is the steadier figure on a shared machine.
+    console.log(`${spec.id.padEnd(32)} wall median ${times[times.length >> 1]!.toFixed(2)} ms, min ${times[0]!.toFixed(2)} ms; CPU median ${cpuTimes[cpuTimes.length >> 1]!.toFixed(2)} ms`);
   }
   if (profiler !== undefined) {
     const { profile } = await profiler.post('Profiler.stop');

@@ -11,6 +11,7 @@ export { PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE, type QueryErrorKind } from 
 export {
   PromQLEngine,
   toPrometheusData,
+  prometheusDataJson,
   DEFAULT_LOOKBACK_DELTA_MS,
   DEFAULT_MAX_SAMPLES,
   DEFAULT_SUBQUERY_STEP_MS,

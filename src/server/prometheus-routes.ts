@@ -36,6 +36,8 @@ export interface PromqlQueryOptions {
 
 export interface PromqlAnswer {
   data: PromqlResult;
+  /** `data` as JSON text, written without an object per sample; sent instead of `data` when present. */
+  dataJson?: () => string;
   warnings?: string[];
   infos?: string[];
 }
@@ -209,6 +211,16 @@ function paramsOf(request: FastifyRequest): RequestParams {
   return RequestParams.from(request.url, typeof request.body === 'string' ? request.body : undefined);
 }
 
+/** A query's answer: its data's JSON text when the engine writes one, else the data object. */
+function answered(reply: FastifyReply, answer: PromqlAnswer): FastifyReply {
+  if (answer.dataJson === undefined) return success(reply, answer.data, answer.warnings, answer.infos);
+  // The same text as success()'s object, key order included.
+  let body = `{"status":"success","data":${answer.dataJson()}`;
+  if (answer.warnings !== undefined && answer.warnings.length > 0) body += `,"warnings":${JSON.stringify(answer.warnings)}`;
+  if (answer.infos !== undefined && answer.infos.length > 0) body += `,"infos":${JSON.stringify(answer.infos)}`;
+  return reply.type('application/json').send(`${body}}`);
+}
+
 function success(reply: FastifyReply, data: unknown, warnings?: string[], infos?: string[]): FastifyReply {
   const body: Record<string, unknown> = { status: 'success', data };
   if (warnings !== undefined && warnings.length > 0) body.warnings = warnings;
@@ -304,7 +316,7 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
     const query = requireQuery(params);
     const timeMs = parsePrometheusTimeMs(params.get('time'), 'time', Date.now());
     const answer = await scheduled(request, tenant, params, (queryOptions) => engine.instantQuery(tenant, query, timeMs, queryOptions));
-    return success(reply, answer.data, answer.warnings, answer.infos);
+    return answered(reply, answer);
   });
   endpoint('/query_range', ['GET', 'POST'], async ({ request, reply, params, tenant }) => {
     const engine = engineOrUnavailable();
@@ -325,7 +337,7 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
     if (stepMs <= 0) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
     if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
     const answer = await scheduled(request, tenant, params, (queryOptions) => engine.rangeQuery(tenant, query, startMs, endMs, stepMs, queryOptions));
-    return success(reply, answer.data, answer.warnings, answer.infos);
+    return answered(reply, answer);
   });
   endpoint('/format_query', ['GET', 'POST'], async ({ reply, params }) => {
     const engine = engineOrUnavailable();

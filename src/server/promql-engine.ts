@@ -2,7 +2,7 @@
 // (samples as [seconds, "value"]), and errors tagged with the API's error types (a parse error is
 // bad_data → 400, an evaluation error execution → 422, timeout and cancellation → 503).
 
-import { PromQLEngine, toPrometheusData, type PromQLEngineOptions } from '../promql/engine/engine.ts';
+import { PromQLEngine, prometheusDataJson, toPrometheusData, type PromQLEngineOptions } from '../promql/engine/engine.ts';
 import { PromQLQueryError } from '../promql/engine/errors.ts';
 import { PromQLParseError } from '../promql/syntax/errors.ts';
 import { parseExpr } from '../promql/syntax/parser.ts';
@@ -33,7 +33,11 @@ function tag(error: unknown): unknown {
 export function createPromqlApiEngine(source: MetricsSource, options: PromQLEngineOptions = {}): PromqlEngine {
   const engine = new PromQLEngine(source, options);
   const answer = (result: Awaited<ReturnType<PromQLEngine['instantQuery']>>): PromqlAnswer => ({
-    data: toPrometheusData(result.value) as PromqlResult,
+    // Built only if a caller reads it: the HTTP routes send dataJson's text.
+    get data() {
+      return toPrometheusData(result.value) as PromqlResult;
+    },
+    dataJson: () => prometheusDataJson(result.value),
     ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     ...(result.infos.length > 0 ? { infos: result.infos } : {}),
   });

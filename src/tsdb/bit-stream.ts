@@ -1,6 +1,9 @@
-// Bit-level writer and reader for Gorilla chunks. Bits are packed most-significant first into bytes,
+// Bit-level writing and reading for Gorilla chunks. Bits are packed most-significant first into bytes,
 // as in the Gorilla paper and Prometheus' XOR chunks. Values of up to 32 bits go in one call; 64-bit
-// words are written as two 32-bit halves (JavaScript bit operators work on 32 bits).
+// words are written as two 32-bit halves (JavaScript bit operators work on 32 bits). Decoders read
+// through bitsAt's 32-bit window, keeping the bit position in a local (chunk.ts, decimal-chunk.ts):
+// a prefix code with its payload is one read there, where a reader object with a loop per byte cost
+// twice the time a sample.
 
 export class BitWriter {
   private bytes: Uint8Array;
@@ -80,75 +83,10 @@ export class BitWriter {
   }
 }
 
-export class BitStreamError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BitStreamError';
-  }
-}
-
-/**
- * Reads bits through a 32-bit window (peek32) assembled from five bytes, so a field of up to 32 bits
- * and a prefix code are one read each instead of a loop per byte or per bit: on the PromQL compare
- * bench's head this made chunk decoding about twice as fast as a loop per byte.
- */
-export class BitReader {
-  private readonly bytes: Uint8Array;
-  private bitOffset: number;
-  private readonly bitLimit: number;
-
-  constructor(bytes: Uint8Array, byteOffset = 0) {
-    this.bytes = bytes;
-    this.bitOffset = byteOffset * 8;
-    this.bitLimit = bytes.length * 8;
-  }
-
-  /** The next 32 bits, most significant first, without consuming them; zeros past the end. */
-  peek32(): number {
-    const bytes = this.bytes;
-    const at = this.bitOffset >>> 3;
-    const shift = this.bitOffset & 7;
-    if (at + 4 < bytes.length) {
-      const word = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-      return (shift === 0 ? word : (word << shift) | (bytes[at + 4]! >>> (8 - shift))) >>> 0;
-    }
-    let word = 0;
-    for (let k = 0; k < 4; k++) word = (word << 8) | (at + k < bytes.length ? bytes[at + k]! : 0);
-    const fifth = at + 4 < bytes.length ? bytes[at + 4]! : 0;
-    return (shift === 0 ? word : (word << shift) | (fifth >>> (8 - shift))) >>> 0;
-  }
-
-  /** Consumes `count` bits already looked at with peek32. Throws past the end of the bytes. */
-  skip(count: number): void {
-    if (this.bitOffset + count > this.bitLimit) throw new BitStreamError(`chunk truncated: need ${count} bits at bit ${this.bitOffset} of ${this.bitLimit}`);
-    this.bitOffset += count;
-  }
-
-  /** Reads `count` bits (0..32) as an unsigned number. Throws past the end of the bytes. */
-  read(count: number): number {
-    if (count === 0) return 0;
-    if (this.bitOffset + count > this.bitLimit) throw new BitStreamError(`chunk truncated: need ${count} bits at bit ${this.bitOffset} of ${this.bitLimit}`);
-    const word = this.peek32();
-    this.bitOffset += count;
-    return word >>> (32 - count);
-  }
-
-  readBit(): number {
-    if (this.bitOffset >= this.bitLimit) throw new BitStreamError(`chunk truncated at bit ${this.bitOffset}`);
-    const bit = (this.bytes[this.bitOffset >>> 3]! >>> (7 - (this.bitOffset & 7))) & 1;
-    this.bitOffset++;
-    return bit;
-  }
-
-  /** Byte offset of the next whole byte (for reading byte-aligned headers). */
-  get position(): number {
-    return this.bitOffset;
-  }
-}
-
 /**
  * The 32 bits of `bytes` from bit `pos`, most significant first, as a signed 32-bit integer (int32
- * stays unboxed in the decode loop where a uint32 above 2^31 would not); zeros past the end.
+ * stays unboxed in the decode loop where a uint32 above 2^31 would not); zeros past the end (callers
+ * check the position against the length once a sample).
  */
 export function bitsAt(bytes: Uint8Array, pos: number): number {
   const index = pos >>> 3;

@@ -6,8 +6,8 @@ import type { ObjectStore } from '../objstore/object-store.ts';
 import { chunkAt, decodeBlockIndex, decodePage, type BlockIndex, type BlockMeta, type ChunkRef } from './block.ts';
 import { chunkSampleCount, decodeChunkInto } from './chunk.ts';
 import type { StoredChunk } from './head.ts';
-import { SampleArena } from './series-select.ts';
-import type { Labels, MetricLabelMatcher, SeriesSamples } from './types.ts';
+import { selectArena } from './series-select.ts';
+import type { Labels, MetricLabelMatcher, SelectScratch, SeriesSamples } from './types.ts';
 
 export function blockDirectory(prefix: string, tenant: string, id: string): string {
   return `${prefix}/${encodeURIComponent(tenant)}/${id}`;
@@ -95,7 +95,7 @@ export class BlockReader {
   }
 
   /** Matching series with their samples in [startMs, endMs] (with `newestOnly`, the newest one). */
-  async select(store: ObjectStore, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number, newestOnly = false): Promise<SeriesSamples[]> {
+  async select(store: ObjectStore, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number, newestOnly = false, scratch?: SelectScratch): Promise<SeriesSamples[]> {
     const index = await this.loadIndex(store);
     const ids = index.postings.select(matchers);
     const wanted: Array<{ id: number; refs: ChunkRef[] }> = [];
@@ -111,7 +111,8 @@ export class BlockReader {
     const chunkBytes = await this.chunkSource(store, index, all);
     let capacity = 0;
     for (const ref of all) capacity += ref.count;
-    const arena = new SampleArena(capacity);
+    // Decoded after the last await: the query's arena is not shared with another select meanwhile.
+    const arena = selectArena(scratch, capacity);
     const out: SeriesSamples[] = [];
     for (const { id, refs } of wanted) {
       const from = arena.length;

@@ -64,6 +64,26 @@ function ctz64(hi: number, lo: number): number {
   return lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
 }
 
+/** The decoder's state after a sample: decoding can resume from it instead of from the chunk's start. */
+interface XorCheckpoint {
+  /** Samples before the resume point (the state is that after sample `samples - 1`). */
+  samples: number;
+  bit: number;
+  timestampMs: number;
+  deltaMs: number;
+  hi: number;
+  lo: number;
+  leading: number;
+  trailing: number;
+}
+
+/**
+ * The open chunk remembers the decoder state halfway (one object a series): a query whose window
+ * starts after that sample (an instant rate(x[5m]) at the head's end) decodes the second half only,
+ * half the samples on average.
+ */
+const CHECKPOINT_SAMPLE = SAMPLES_PER_CHUNK / 2;
+
 /** Appends samples in timestamp order and produces the chunk bytes. */
 export class ChunkEncoder {
   private readonly writer = new BitWriter(32);
@@ -75,6 +95,7 @@ export class ChunkEncoder {
   private previousLo = 0;
   private leading = 0xff;
   private trailing = 0;
+  private checkpoint: XorCheckpoint | undefined;
 
   /** Timestamps must increase; the head checks that before appending. */
   append(timestampMs: number, value: number, stale = false): void {
@@ -107,6 +128,19 @@ export class ChunkEncoder {
     this.previousHi = hi;
     this.previousLo = lo;
     this.count++;
+    if (this.count === CHECKPOINT_SAMPLE) {
+      this.checkpoint = {
+        samples: this.count,
+        bit: writer.bitLength(),
+        timestampMs,
+        deltaMs: this.previousDeltaMs,
+        hi: hi | 0,
+        lo: lo | 0,
+        // 0xff: no window yet, so no '10' code can follow; any state decodes the same.
+        leading: this.leading === 0xff ? 0 : this.leading,
+        trailing: this.trailing,
+      };
+    }
   }
 
   private writeValue(hi: number, lo: number): void {
@@ -141,7 +175,12 @@ export class ChunkEncoder {
    */
   decodeInto(timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, at: number, minTimeMs = -Infinity, maxTimeMs = Infinity): number {
     if (this.count === 0) return at;
-    return decodeXorInto(this.writer.view(), 0, this.count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs);
+    const bytes = this.writer.view();
+    const from = this.checkpoint;
+    if (from !== undefined && from.timestampMs < minTimeMs) {
+      return decodeXorInto(bytes, from.bit, this.count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs, from.samples, from.timestampMs, from.deltaMs, from.hi, from.lo, from.leading, from.trailing);
+    }
+    return decodeXorInto(bytes, 0, this.count, timestampsMs, values, stale, at, minTimeMs, maxTimeMs);
   }
 
   /** Writes the newest sample appended (count > 0) at `at`: an instant selector's answer, with no decoding. */
@@ -276,20 +315,32 @@ const DOD_17_BITS = 3 + 17;
 const DOD_20_BITS = 4 + 20;
 
 /**
- * The XOR layout's samples from bit `startBit` of `bytes` (after the count header). The bit position
+ * The XOR layout's samples from bit `startBit` of `bytes` (after the count header), or from a
+ * checkpoint: sample `fromSample` on, with the decoder state after the sample before it. The bit position
  * is a local and fields are read through bitsAt's 32-bit window (a prefix code with its payload is one
  * read); the end of the bytes is checked once a sample, and reads past it see zeros until then.
  */
-function decodeXorInto(bytes: Uint8Array, startBit: number, count: number, timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, at: number, minTimeMs: number, maxTimeMs: number): number {
+function decodeXorInto(
+  bytes: Uint8Array,
+  startBit: number,
+  count: number,
+  timestampsMs: Float64Array,
+  values: Float64Array,
+  stale: Uint8Array,
+  at: number,
+  minTimeMs: number,
+  maxTimeMs: number,
+  fromSample = 0,
+  timestampMs = 0,
+  deltaMs = 0,
+  hi = 0,
+  lo = 0,
+  leading = 0,
+  trailing = 0,
+): number {
   const limit = bytes.length * 8;
   let pos = startBit;
-  let timestampMs = 0;
-  let deltaMs = 0;
-  let hi = 0;
-  let lo = 0;
-  let leading = 0;
-  let trailing = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = fromSample; i < count; i++) {
     if (i === 0) {
       timestampMs = bitsAt(bytes, pos) * TWO_POW_32 + (bitsAt(bytes, pos + 32) >>> 0);
       hi = bitsAt(bytes, pos + 64);

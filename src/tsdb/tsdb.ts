@@ -18,8 +18,8 @@ import { compactionRangesMs, mergeSeries, planCompaction } from './compaction.ts
 import { ExemplarStorage, type SeriesExemplars } from './exemplar-storage.ts';
 import { Head, type CutSeries } from './head.ts';
 import { seriesKey } from './series-index.ts';
-import { selectHeadSamples } from './series-select.ts';
-import type { AppendSeries, Labels, MetricLabelMatcher, MetricsStore, RejectedSample, SeriesSamples, SeriesSelectQuery } from './types.ts';
+import { QueryScratch, selectHeadSamples } from './series-select.ts';
+import type { AppendSeries, Labels, MetricLabelMatcher, MetricsStore, RejectedSample, SelectScratch, SeriesSamples, SeriesSelectQuery } from './types.ts';
 import { TsdbWal } from './wal.ts';
 import type { WalExemplar } from './wal-record.ts';
 
@@ -230,10 +230,14 @@ export class Tsdb implements MetricsStore {
     const { matchers, startMs, endMs } = query;
     const newestOnly = query.newestOnly === true;
     // Decoded before the first await: the head's open chunks change with the next append.
-    const parts: SeriesSamples[][] = [selectHeadSamples(this.head.matchingSeries(tenant, matchers), startMs, endMs, newestOnly)];
-    for (const block of this.tenantBlocks(tenant, startMs, endMs)) parts.push(await block.select(this.store, matchers, startMs, endMs, newestOnly));
+    const parts: SeriesSamples[][] = [selectHeadSamples(this.head.matchingSeries(tenant, matchers), startMs, endMs, newestOnly, query.scratch)];
+    for (const block of this.tenantBlocks(tenant, startMs, endMs)) parts.push(await block.select(this.store, matchers, startMs, endMs, newestOnly, query.scratch));
     const merged = mergeSelections(parts);
     return newestOnly && parts.length > 1 ? merged.map(newestSample) : merged;
+  }
+
+  createScratch(): SelectScratch {
+    return new QueryScratch();
   }
 
   async series(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): Promise<Labels[]> {

@@ -68,11 +68,24 @@ export interface SeriesSelectQuery {
    * time): a source may return just that one, and skip decoding the rest.
    */
   newestOnly?: boolean;
+  /**
+   * Memory the source may decode this select's samples into (from createScratch): the caller holds it
+   * for one query and releases it once nothing refers to the samples selected with it.
+   */
+  scratch?: SelectScratch;
+}
+
+/** A source's reusable decoding memory for one query's selects (see SeriesSelectQuery.scratch). */
+export interface SelectScratch {
+  /** The query is done with every sample selected with this scratch: its memory may be reused. */
+  release(): void;
 }
 
 /** The read side, as the PromQL engine sees it. Tests may implement it in memory. */
 export interface MetricsSource {
   select(tenant: string, query: SeriesSelectQuery): Promise<SeriesSamples[]>;
+  /** Optional: scratch memory for one query's selects, so that repeated queries reuse it. */
+  createScratch?(): SelectScratch;
   /** Label sets of series with samples in [startMs, endMs] matching any of the matcher sets. */
   series(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): Promise<Labels[]>;
   labelNames(tenant: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]>;

@@ -6,10 +6,10 @@ import { ALL, flatten, HOUR_MS, T0, tempTsdb } from './tsdb-fixture.ts';
 
 test('an encoder decodes its open chunk in place and gives its newest sample (stale marker included)', () => {
   const encoder = new ChunkEncoder();
-  const samples: Array<[number, number, boolean]> = Array.from({ length: 50 }, (_, i) => [T0 + i * 15_000 + (i % 3), Math.round(Math.sin(i) * 1e5) / 100, i === 49]);
-  const timestampsMs = new Float64Array(60);
-  const values = new Float64Array(60);
-  const stale = new Uint8Array(60);
+  const samples: Array<[number, number, boolean]> = Array.from({ length: 120 }, (_, i) => [T0 + i * 15_000 + (i % 3), i % 7 === 0 ? 5 : Math.round(Math.sin(i) * 1e5) / 100, i === 49 || i === 119]);
+  const timestampsMs = new Float64Array(120);
+  const values = new Float64Array(120);
+  const stale = new Uint8Array(120);
   for (const [i, [t, v, marker]] of samples.entries()) {
     encoder.append(t, v, marker);
     // Every length, including a partly written last byte.
@@ -22,9 +22,15 @@ test('an encoder decodes its open chunk in place and gives its newest sample (st
     assert.equal(stale[0], marker ? 1 : 0);
     if (!marker) assert.equal(values[0], v);
   }
-  // A window inside the chunk: only its samples, in order.
-  const count = encoder.decodeInto(timestampsMs, values, stale, 0, T0 + 10 * 15_000, T0 + 20 * 15_000);
-  assert.deepEqual([...timestampsMs.subarray(0, count)], samples.slice(10, 20).map(([t]) => t));
+  // Windows inside the chunk, before, around and after the halfway sample it resumes from: only their
+  // samples, in order, with their values.
+  const whole = decodeChunk(encoder.bytes());
+  for (const [from, to] of [[10, 20], [58, 62], [59, 70], [60, 61], [61, 120], [100, 119], [0, 120]] as const) {
+    const count = encoder.decodeInto(timestampsMs, values, stale, 0, samples[from]![0], samples[to - 1]![0]);
+    assert.deepEqual([...timestampsMs.subarray(0, count)], samples.slice(from, to).map(([t]) => t), `[${from}, ${to})`);
+    assert.deepEqual([...values.subarray(0, count)], [...whole.values.subarray(from, to)], `[${from}, ${to}) values`);
+    assert.deepEqual([...stale.subarray(0, count)], samples.slice(from, to).map(([, , marker]) => (marker ? 1 : 0)), `[${from}, ${to}) markers`);
+  }
 });
 
 /**
@@ -66,6 +72,39 @@ test('select with newestOnly returns the newest sample of the full selection, fr
       const newest = flatten(await tsdb.select('fake', { ...query, newestOnly: true }));
       const expected = Object.fromEntries(Object.entries(full).map(([key, samples]) => [key, samples.slice(-1)]));
       assert.deepEqual(newest, expected, name);
+    }
+    await tsdb.close();
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+test('selects with a query scratch decode into a reused arena and give the same samples as without one', async () => {
+  const temp = await tempTsdb('scratch');
+  try {
+    const tsdb = await temp.open();
+    await populate(tsdb);
+    const queries = [
+      { matchers: [{ name: 'series', type: '=' as const, value: 'a' }], startMs: T0, endMs: T0 + 3 * HOUR_MS },
+      { matchers: ALL, startMs: T0 + HOUR_MS - 60_000, endMs: T0 + 2 * HOUR_MS + 60_000 },
+      { matchers: ALL, startMs: T0 + 3 * HOUR_MS - 5 * 60_000, endMs: T0 + 3 * HOUR_MS, newestOnly: true },
+    ];
+    const expected = await Promise.all(queries.map(async (query) => flatten(await tsdb.select('fake', query))));
+    // Twice over, each query with its own scratch, and the three in one scratch (one query, three selects).
+    for (let round = 0; round < 2; round++) {
+      for (const [i, query] of queries.entries()) {
+        const scratch = tsdb.createScratch();
+        assert.deepEqual(flatten(await tsdb.select('fake', { ...query, scratch })), expected[i], `round ${round}, query ${i}`);
+        scratch.release();
+      }
+      const shared = tsdb.createScratch();
+      const results = [];
+      for (const query of queries) results.push(await tsdb.select('fake', { ...query, scratch: shared }));
+      // Earlier selects' samples stay intact while later ones append to the same arena.
+      assert.deepEqual(results.map(flatten), expected, `round ${round}, shared scratch`);
+      shared.release();
+      shared.release();
+      await assert.rejects(tsdb.select('fake', { ...queries[0]!, scratch: shared }), /used after release/);
     }
     await tsdb.close();
   } finally {

@@ -103,22 +103,29 @@ export class PromQLEngine {
     }
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const evaluator = new Evaluator({
-      source: this.source,
-      tenant,
-      queryStartMs: startMs,
-      queryEndMs: endMs,
-      queryStepMs: stepMs,
-      lookbackDeltaMs: options.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
-      defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
-      maxSamples: this.options.maxSamples,
-      signal,
-    }, typeof query === 'string' ? query : undefined);
-    const count = isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1;
-    const grid = { startMs, stepMs: isRange ? stepMs : 1, count };
-    const evaluated = await evaluator.evaluate(expr, grid);
-    const value = isRange ? rangeResult(evaluated, grid) : instantResult(evaluated, startMs);
-    return { value, warnings: [...evaluator.annotations.warnings], infos: [...evaluator.annotations.infos] };
+    // Released once the result below holds its own copies of every value it needs.
+    const scratch = this.source.createScratch?.();
+    try {
+      const evaluator = new Evaluator({
+        source: this.source,
+        tenant,
+        queryStartMs: startMs,
+        queryEndMs: endMs,
+        queryStepMs: stepMs,
+        lookbackDeltaMs: options.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
+        defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
+        maxSamples: this.options.maxSamples,
+        signal,
+        ...(scratch ? { scratch } : {}),
+      }, typeof query === 'string' ? query : undefined);
+      const count = isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1;
+      const grid = { startMs, stepMs: isRange ? stepMs : 1, count };
+      const evaluated = await evaluator.evaluate(expr, grid);
+      const value = isRange ? rangeResult(evaluated, grid) : instantResult(evaluated, startMs);
+      return { value, warnings: [...evaluator.annotations.warnings], infos: [...evaluator.annotations.infos] };
+    } finally {
+      scratch?.release();
+    }
   }
 }
 
@@ -266,6 +273,57 @@ export function toPrometheusData(value: QueryValue): { resultType: string; resul
       return { resultType: 'scalar', result: pair(value.result.timestampMs, value.result.value) };
     case 'string':
       return { resultType: 'string', result: [value.result.timestampMs / 1000, value.result.value] };
+  }
+}
+
+/**
+ * `JSON.stringify(toPrometheusData(value))`, written as text directly: no array and string object per
+ * sample (a range query's answer holds one per point, and they were most of the young-generation
+ * garbage, and so of the scavenges, behind the compare bench's range queries).
+ */
+export function prometheusDataJson(value: QueryValue): string {
+  switch (value.resultType) {
+    case 'scalar':
+    case 'string':
+      return JSON.stringify(toPrometheusData(value));
+    case 'vector': {
+      let out = '{"resultType":"vector","result":[';
+      for (let k = 0; k < value.result.length; k++) {
+        const s = value.result[k]!;
+        if (k > 0) out += ',';
+        // Samples are rare enough as histograms to go through the object form.
+        if (s.histogram) out += JSON.stringify({ metric: s.labels, histogram: [s.timestampMs / 1000, histogramJson(s.histogram)] });
+        else out += `{"metric":${JSON.stringify(s.labels)},"value":[${JSON.stringify(s.timestampMs / 1000)},"${formatPlainFloat(s.value)}"]}`;
+      }
+      return `${out}]}`;
+    }
+    case 'matrix': {
+      let out = '{"resultType":"matrix","result":[';
+      // A range query's series share its steps: each step's time is formatted once, not per series.
+      const stepTimes: number[] = [];
+      const stepTexts: string[] = [];
+      for (let k = 0; k < value.result.length; k++) {
+        const s = value.result[k]!;
+        if (k > 0) out += ',';
+        if (s.histograms?.some((h) => h !== undefined)) {
+          const data = toPrometheusData({ resultType: 'matrix', result: [s] }) as { result: unknown[] };
+          out += JSON.stringify(data.result[0]);
+          continue;
+        }
+        out += `{"metric":${JSON.stringify(s.labels)},"values":[`;
+        for (let i = 0; i < s.timestampsMs.length; i++) {
+          if (i > 0) out += ',';
+          const t = s.timestampsMs[i]!;
+          if (stepTimes[i] !== t) {
+            stepTimes[i] = t;
+            stepTexts[i] = JSON.stringify(t / 1000);
+          }
+          out += `[${stepTexts[i]!},"${formatPlainFloat(s.values[i]!)}"]`;
+        }
+        out += ']}';
+      }
+      return `${out}]}`;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 // samples with a moving pointer, range functions slide a window over Float64Arrays, and subqueries
 // evaluate their inner expression on their own aligned grid and feed it back as samples.
 
-import type { MetricsSource, SeriesSamples } from '../../tsdb/types.ts';
+import type { MetricsSource, SelectScratch, SeriesSamples } from '../../tsdb/types.ts';
 import type { AtModifier, Call, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../syntax/ast.ts';
 import { KEEPS_METRIC_NAME } from '../syntax/functions.ts';
 import { aggregate } from './aggregation.ts';
@@ -40,6 +40,8 @@ export interface EvaluatorOptions {
   defaultSubqueryStepMs: number;
   maxSamples: number;
   signal: AbortSignal | undefined;
+  /** The source's decoding memory for this query's selects, released by the engine when it is done. */
+  scratch?: SelectScratch;
 }
 
 /** Functions the experimental range modifiers apply to (Prometheus' lists, in its message order). */
@@ -151,7 +153,8 @@ export class Evaluator {
   }
 
   private async fetch(selector: VectorSelector, startMs: number, endMs: number, newestOnly = false): Promise<SeriesSamples[]> {
-    const data = await this.options.source.select(this.options.tenant, { matchers: selector.matchers, startMs, endMs, ...(newestOnly ? { newestOnly } : {}) });
+    const scratch = this.options.scratch;
+    const data = await this.options.source.select(this.options.tenant, { matchers: selector.matchers, startMs, endMs, ...(newestOnly ? { newestOnly } : {}), ...(scratch ? { scratch } : {}) });
     this.checkAbort('query preparation');
     let total = 0;
     for (const s of data) total += s.timestampsMs.length;

@@ -56,7 +56,41 @@ export type EvalValue =
   | { kind: 'string'; value: string };
 
 export function newVectorSeries(labels: Labels, count: number, dropName = false): StepVectorSeries {
-  return { labels, values: new Float64Array(count), present: new Uint8Array(count), dropName };
+  return { labels, values: slabFloats(count), present: slabFlags(count), dropName };
+}
+
+/**
+ * Step arrays are carved from shared slabs (views, zeroed, never handed out twice) instead of one
+ * ArrayBuffer each: a range query makes two per series per stage, and every ArrayBuffer is off-heap
+ * memory the garbage collector tracks one by one. A slab lives as long as any view into it.
+ */
+const SLAB_ELEMENTS = 1 << 16;
+let floatSlab = new Float64Array(SLAB_ELEMENTS);
+let floatSlabUsed = 0;
+let flagSlab = new Uint8Array(SLAB_ELEMENTS);
+let flagSlabUsed = 0;
+
+function slabFloats(count: number): Float64Array {
+  // Long grids get arrays of their own (the slab would mostly hold one of them).
+  if (count > SLAB_ELEMENTS >> 4) return new Float64Array(count);
+  if (floatSlabUsed + count > SLAB_ELEMENTS) {
+    floatSlab = new Float64Array(SLAB_ELEMENTS);
+    floatSlabUsed = 0;
+  }
+  const view = floatSlab.subarray(floatSlabUsed, floatSlabUsed + count);
+  floatSlabUsed += count;
+  return view;
+}
+
+function slabFlags(count: number): Uint8Array {
+  if (count > SLAB_ELEMENTS >> 4) return new Uint8Array(count);
+  if (flagSlabUsed + count > SLAB_ELEMENTS) {
+    flagSlab = new Uint8Array(SLAB_ELEMENTS);
+    flagSlabUsed = 0;
+  }
+  const view = flagSlab.subarray(flagSlabUsed, flagSlabUsed + count);
+  flagSlabUsed += count;
+  return view;
 }
 
 export function stepTime(grid: StepGrid, index: number): number {

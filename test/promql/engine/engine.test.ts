@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PromQLEngine, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE, toPrometheusData } from '../../../src/promql/index.ts';
+import { PromQLEngine, PromQLQueryError, prometheusDataJson, TOO_MANY_SAMPLES_MESSAGE, toPrometheusData } from '../../../src/promql/index.ts';
 import { MemorySource } from '../memory-source.ts';
 
 function source(): MemorySource {
@@ -27,6 +27,24 @@ test('instant vector, scalar and string results have Prometheus JSON shapes', as
   assert.deepEqual(toPrometheusData(text.value), { resultType: 'string', result: [0, 'hi'] });
   const inf = await engine.instantQuery('t', '-1/0', 0);
   assert.deepEqual(toPrometheusData(inf.value), { resultType: 'scalar', result: [0, '-Inf'] });
+});
+
+test('the JSON text writer gives exactly the JSON of the data object, for every result type', async () => {
+  const engine = new PromQLEngine(source());
+  const cases: Array<[string, () => ReturnType<PromQLEngine['instantQuery']>]> = [
+    ['vector', () => engine.instantQuery('t', 'up', 60_000)],
+    ['empty vector', () => engine.instantQuery('t', 'nothing', 60_000)],
+    ['NaN, ±Inf, tiny and huge values', () => engine.instantQuery('t', 'up / 0 or (requests_total - 1) * 1e-9 or requests_total * 1e300 or -up{job="b"} / 0', 30_250)],
+    ['scalar', () => engine.instantQuery('t', '1 / 3', 1_500)],
+    ['string', () => engine.instantQuery('t', '"a \\"quoted\\" string"', 0)],
+    ['range vector', () => engine.instantQuery('t', 'up[1m]', 60_000)],
+    ['matrix', () => engine.rangeQuery('t', 'rate(requests_total[1m]) or up', 0, 300_000, 17_000)],
+    ['empty matrix', () => engine.rangeQuery('t', 'nothing', 0, 300_000, 60_000)],
+  ];
+  for (const [name, run] of cases) {
+    const { value } = await run();
+    assert.equal(prometheusDataJson(value), JSON.stringify(toPrometheusData(value)), name);
+  }
 });
 
 test('a range selector at the top of an instant query returns its samples, left-open', async () => {
