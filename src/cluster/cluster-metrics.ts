@@ -17,7 +17,8 @@ import { seriesKey } from '../tsdb/series-index.ts';
 import { mergeSelections, type MetricMetadata, type TsdbStats } from '../tsdb/tsdb.ts';
 import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples, SeriesSelectQuery } from '../tsdb/types.ts';
 import { encodeMetricBatches } from './metric-batch.ts';
-import { decodeSampleFrames } from './metric-queries.ts';
+import type { SeriesExemplars } from '../tsdb/exemplar-storage.ts';
+import { decodeExemplarFrames, decodeSampleFrames } from './metric-queries.ts';
 import { ClusterUnavailableError, type OwnerClient } from './owner-client.ts';
 import { partitionKeyPrefix } from './partition-store.ts';
 import type { Wal } from './wal.ts';
@@ -172,6 +173,15 @@ export class ClusterMetricsStore {
       for (const frame of frames) if (frame.header.kind === 'labelSets') for (const labels of frame.header.series) byKey.set(seriesKey(labels), labels);
     }
     return [...byKey.values()];
+  }
+
+  /**
+   * query_exemplars: every partition's owner answers from its TSDB's exemplar ring (exemplars are
+   * kept in memory and replayed from the WAL, never written to blocks, so no block is read).
+   */
+  async exemplars(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): Promise<SeriesExemplars[]> {
+    const frames = await this.options.owners.askAll(this.options.partitions, { op: 'metricExemplars', tenant, matcherSets, startMs, endMs });
+    return decodeExemplarFrames(frames.flat());
   }
 
   async labelNames(tenant: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]> {
