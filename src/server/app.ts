@@ -84,7 +84,7 @@ export interface AppDependencies {
   plugins?: Array<(app: FastifyInstance) => Promise<(() => Promise<void>) | void>>;
   /** Cluster mode: feeds pushes made durable on other replicas into the local tail hub and run tracker; returns the detach. */
   attachTail?: (publish: (tenant: string, streams: PushStream[]) => void) => () => void;
-  /** Cluster mode: whether this replica writes the run tracker's hang events (one replica per cluster does). */
+  /** Cluster mode: whether this replica writes the run tracker's hang events and rank-state samples (one replica per cluster does). */
   writesTrainingEvents?: () => boolean;
 }
 
@@ -150,7 +150,14 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
             if (deps.writesTrainingEvents?.() ?? true) await store.append(tenant, streams);
           },
           // The ranks' silent/logging state as a metric, for PromQL rules over GPU series (rules/training-gpu.yaml).
-          ...(tsdb !== undefined ? { emitSamples: async (tenant: string, series: AppendSeries[]) => void (await tsdb.append(tenant, series)) } : {}),
+          // Cluster mode: written by the replica that writes the hang events (every replica tracks every run).
+          ...(tsdb !== undefined
+            ? {
+                emitSamples: async (tenant: string, series: AppendSeries[]) => {
+                  if (deps.writesTrainingEvents?.() ?? true) await tsdb.append(tenant, series);
+                },
+              }
+            : {}),
           tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json'),
         })
       : undefined;
