@@ -19,6 +19,7 @@ import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSa
 import { encodeMetricBatches } from './metric-batch.ts';
 import type { SeriesExemplars } from '../tsdb/exemplar-storage.ts';
 import { decodeExemplarFrames, decodeSampleFrames } from './metric-queries.ts';
+import { restartingWatch, type RestartingWatch } from './kv-watch.ts';
 import { ClusterUnavailableError, type OwnerClient } from './owner-client.ts';
 import { partitionKeyPrefix } from './partition-store.ts';
 import type { Wal } from './wal.ts';
@@ -50,6 +51,7 @@ export class ClusterMetricsStore {
   private readonly kv: KV;
   private readonly metadata = new Map<string, Map<string, MetricMetadata>>();
   private readonly readers = new Map<string, BlockReader>();
+  private metadataWatch: RestartingWatch | undefined;
   private closed = false;
 
   private constructor(options: ClusterMetricsOptions, kv: KV) {
@@ -68,19 +70,21 @@ export class ClusterMetricsStore {
     return store;
   }
 
+  /** Follows the metadata bucket; a watch that stops is started again with backoff (kv-watch.ts). */
   private async watchMetadata(): Promise<void> {
-    const entries = await this.kv.watch();
-    void (async () => {
-      for await (const entry of entries) {
+    this.metadataWatch = restartingWatch(await this.kv.watch(), {
+      start: () => this.kv.watch(),
+      apply: (entry) => {
         const [tenant, family] = entry.key.split('.').map((part) => Buffer.from(part, 'base64url').toString('utf8'));
-        if (tenant === undefined || family === undefined) continue;
+        if (tenant === undefined || family === undefined) return;
         let families = this.metadata.get(tenant);
         if (families === undefined) this.metadata.set(tenant, (families = new Map()));
         if (entry.operation !== 'PUT') families.delete(family);
         else families.set(family, JSON.parse(entry.string()) as MetricMetadata);
-      }
-    })().catch((error: unknown) => {
-      if (!this.closed) this.options.onError(new Error(`cluster metrics metadata watch stopped: ${(error as Error).message}`));
+      },
+      onError: (error) => {
+        if (!this.closed) this.options.onError(new Error(`cluster metrics metadata: ${error.message}`));
+      },
     });
   }
 
@@ -220,6 +224,7 @@ export class ClusterMetricsStore {
   /** The partitions' TSDBs close with their owners (ClusterNode.close). */
   async close(): Promise<void> {
     this.closed = true;
+    this.metadataWatch?.stop();
   }
 }
 
