@@ -115,10 +115,10 @@ function sendExemplars(found: SeriesExemplars[], frameBudgetBytes: number, send:
   let series: WireSeriesExemplars[] = [];
   let frameBytes = 0;
   for (const { seriesLabels, exemplars } of found) {
-    const seriesBytes = SERIES_JSON_BYTES + JSON.stringify(seriesLabels).length;
+    const seriesBytes = SERIES_JSON_BYTES + Buffer.byteLength(JSON.stringify(seriesLabels));
     let piece: WireSeriesExemplars | undefined;
     for (const exemplar of exemplars) {
-      const cost = EXEMPLAR_JSON_BYTES + JSON.stringify(exemplar.labels).length;
+      const cost = EXEMPLAR_JSON_BYTES + Buffer.byteLength(JSON.stringify(exemplar.labels));
       if (frameBytes + cost + (piece === undefined ? seriesBytes : 0) > frameBudgetBytes && series.length > 0) {
         send(encodeFrame({ kind: 'exemplars', series }));
         series = [];
