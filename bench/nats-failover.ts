@@ -1,7 +1,8 @@
 // What a NATS node failure does to the JetStream calls cluster mode makes: a 3-node nats-server
 // cluster, a replicated (R3) KV bucket and stream as the cluster creates them; one node is SIGKILLed
 // and, every half second for --observe-s seconds, each call is timed: KV put and get (lease renewal
-// and holder lookups), KV keys() (the listing membership used before), and starting an ordered
+// and holder lookups), KV keys() (the listing membership used before), the bucket's keys listed by
+// its stream (kv-listing.ts, the Pushgateway takeover) and by a KV watch, and starting an ordered
 // consumer (a partition's WAL reader). Failed calls before and after the kill are the figure.
 //   node_modules/.bin/node bench/nats-failover.ts [--observe-s 40]
 // Figures: docs/cluster.md ("NATS node failover").
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { listKvKeys } from '../src/cluster/kv-listing.ts';
 import { startNats } from '../test/cluster/nats-fixture.ts';
 
 const { values } = parseArgs({ options: { 'observe-s': { type: 'string', default: '40' } } });
@@ -33,6 +35,21 @@ try {
     'kv get': () => kv.get('member.m1'),
     'kv keys': async () => {
       for await (const _key of await kv.keys('member.>'));
+    },
+    'kv listing by stream info (listKvKeys, the Pushgateway takeover)': async () => {
+      // member.m0 is renewed by 'kv put'; the others expire with the bucket's TTL.
+      if (!(await listKvKeys(manager, 'bench-leases')).includes('member.m0')) throw new Error('member.m0 not listed');
+    },
+    'kv watch (initial values)': async () => {
+      // A watch whose consumer landed on the dead peer delivers nothing and never ends: 5 s, as the client's request timeout.
+      const watch = await kv.watch({ key: 'member.>' });
+      const timer = setTimeout(() => watch.stop(new Error('timeout (no initial values in 5 s)')), 5000);
+      try {
+        for await (const entry of watch) if (entry.delta === 0) break;
+      } finally {
+        clearTimeout(timer);
+        watch.stop();
+      }
     },
     'ordered consumer start': async () => {
       const consumer = await js.consumers.get('bench-wal', { filter_subjects: 'bench.wal.0', deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });

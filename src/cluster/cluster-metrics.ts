@@ -17,7 +17,9 @@ import { seriesKey } from '../tsdb/series-index.ts';
 import { mergeSelections, type MetricMetadata, type TsdbStats } from '../tsdb/tsdb.ts';
 import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples, SeriesSelectQuery } from '../tsdb/types.ts';
 import { encodeMetricBatches } from './metric-batch.ts';
-import { decodeSampleFrames } from './metric-queries.ts';
+import type { SeriesExemplars } from '../tsdb/exemplar-storage.ts';
+import { decodeExemplarFrames, decodeSampleFrames } from './metric-queries.ts';
+import { restartingWatch, type RestartingWatch } from './kv-watch.ts';
 import { ClusterUnavailableError, type OwnerClient } from './owner-client.ts';
 import { partitionKeyPrefix } from './partition-store.ts';
 import type { Wal } from './wal.ts';
@@ -49,6 +51,7 @@ export class ClusterMetricsStore {
   private readonly kv: KV;
   private readonly metadata = new Map<string, Map<string, MetricMetadata>>();
   private readonly readers = new Map<string, BlockReader>();
+  private metadataWatch: RestartingWatch | undefined;
   private closed = false;
 
   private constructor(options: ClusterMetricsOptions, kv: KV) {
@@ -67,19 +70,21 @@ export class ClusterMetricsStore {
     return store;
   }
 
+  /** Follows the metadata bucket; a watch that stops is started again with backoff (kv-watch.ts). */
   private async watchMetadata(): Promise<void> {
-    const entries = await this.kv.watch();
-    void (async () => {
-      for await (const entry of entries) {
+    this.metadataWatch = restartingWatch(await this.kv.watch(), {
+      start: () => this.kv.watch(),
+      apply: (entry) => {
         const [tenant, family] = entry.key.split('.').map((part) => Buffer.from(part, 'base64url').toString('utf8'));
-        if (tenant === undefined || family === undefined) continue;
+        if (tenant === undefined || family === undefined) return;
         let families = this.metadata.get(tenant);
         if (families === undefined) this.metadata.set(tenant, (families = new Map()));
         if (entry.operation !== 'PUT') families.delete(family);
         else families.set(family, JSON.parse(entry.string()) as MetricMetadata);
-      }
-    })().catch((error: unknown) => {
-      if (!this.closed) this.options.onError(new Error(`cluster metrics metadata watch stopped: ${(error as Error).message}`));
+      },
+      onError: (error) => {
+        if (!this.closed) this.options.onError(new Error(`cluster metrics metadata: ${error.message}`));
+      },
     });
   }
 
@@ -174,6 +179,15 @@ export class ClusterMetricsStore {
     return [...byKey.values()];
   }
 
+  /**
+   * query_exemplars: every partition's owner answers from its TSDB's exemplar ring (exemplars are
+   * kept in memory and replayed from the WAL, never written to blocks, so no block is read).
+   */
+  async exemplars(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): Promise<SeriesExemplars[]> {
+    const frames = await this.options.owners.askAll(this.options.partitions, { op: 'metricExemplars', tenant, matcherSets, startMs, endMs });
+    return decodeExemplarFrames(frames.flat());
+  }
+
   async labelNames(tenant: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]> {
     const names = new Set<string>();
     for (const labels of await this.series(tenant, matcherSets ?? [[{ name: '__name__', type: '=~', value: '.+' }]], startMs, endMs)) for (const name in labels) names.add(name);
@@ -210,6 +224,7 @@ export class ClusterMetricsStore {
   /** The partitions' TSDBs close with their owners (ClusterNode.close). */
   async close(): Promise<void> {
     this.closed = true;
+    this.metadataWatch?.stop();
   }
 }
 

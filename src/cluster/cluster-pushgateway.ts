@@ -12,12 +12,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NoRespondersError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { groupingKeyId } from '../pushgateway/grouping-key.ts';
 import { PushRejectedError, type PushGroup, type PushMethod } from '../pushgateway/group-store.ts';
 import { PushBodyError, Pushgateway, type PushBodyHeaders } from '../pushgateway/pushgateway.ts';
 import type { MetricsAppender } from '../pushgateway/sampler.ts';
 import type { Labels } from '../push/types.ts';
+import { listKvKeys } from './kv-listing.ts';
 import { ClusterUnavailableError } from './owner-client.ts';
 
 export interface ClusterPushgatewayOptions {
@@ -50,10 +52,12 @@ export class ClusterPushgateway {
   readonly startTimeMs = Date.now();
   private readonly options: ClusterPushgatewayOptions;
   private readonly kv: KV;
+  private readonly manager: JetStreamManager;
 
-  private constructor(options: ClusterPushgatewayOptions, kv: KV) {
+  private constructor(options: ClusterPushgatewayOptions, kv: KV, manager: JetStreamManager) {
     this.options = options;
     this.kv = kv;
+    this.manager = manager;
   }
 
   static async open(options: ClusterPushgatewayOptions): Promise<ClusterPushgateway> {
@@ -62,7 +66,7 @@ export class ClusterPushgateway {
       if (!/already in use|exists/i.test((error as Error).message)) throw error;
       return manager.open(options.bucket);
     });
-    const gateway = new ClusterPushgateway(options, kv);
+    const gateway = new ClusterPushgateway(options, kv, await jetstreamManager(options.connection));
     options.runUnderLease('pushgateway', () => gateway.startHolder());
     return gateway;
   }
@@ -124,7 +128,9 @@ export class ClusterPushgateway {
     await rm(localDir, { recursive: true, force: true });
     await mkdir(groupsDir, { recursive: true });
     const stored = new Set<string>();
-    for await (const key of await this.kv.keys()) {
+    // Listed by the bucket's stream, not keys(): see kv-listing.ts (keys() times out a third of the
+    // time while a NATS node is down, and each failed takeover costs a lease round).
+    for (const key of await listKvKeys(this.manager, this.options.bucket)) {
       const entry = await this.kv.get(key);
       if (entry === null || entry.operation !== 'PUT') continue;
       await writeFile(join(groupsDir, `${key}.json`), entry.value);

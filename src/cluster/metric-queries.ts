@@ -6,8 +6,10 @@
 // store itself. No sample is counted twice and none is missed, whatever the owner flushed meanwhile.
 
 import type { BlockMeta } from '../tsdb/block.ts';
+import type { SeriesExemplars } from '../tsdb/exemplar-storage.ts';
+import { seriesKey } from '../tsdb/series-index.ts';
 import type { Labels, SeriesSamples, SeriesSelectQuery } from '../tsdb/types.ts';
-import { encodeFrame, ProtocolError, type MetricRequest, type ReplyFrame, type WireSeries } from './query-protocol.ts';
+import { encodeFrame, ProtocolError, type MetricRequest, type ReplyFrame, type WireSeries, type WireSeriesExemplars } from './query-protocol.ts';
 
 /** What an owner answers metrics queries from: its partition's TSDB and the time its blocks cover. */
 export interface PartitionMetrics {
@@ -16,6 +18,8 @@ export interface PartitionMetrics {
   blockMetas(): BlockMeta[];
   /** Samples before this time are all in durable blocks; Infinity when nothing is uncommitted. */
   coverFromMs(): number;
+  /** The exemplars the owner's TSDB keeps (in memory, as Prometheus keeps them; blocks hold none). */
+  exemplars(tenant: string, matcherSets: SeriesSelectQuery['matchers'][], startMs: number, endMs: number): SeriesExemplars[];
 }
 
 /** JSON bytes of a series beyond its labels in a frame header. */
@@ -24,6 +28,10 @@ const SERIES_JSON_BYTES = 48;
 export async function answerMetricRequest(request: MetricRequest, metrics: PartitionMetrics, frameBudgetBytes: number, send: (data: Uint8Array) => void): Promise<void> {
   if (request.op === 'metricSeries') {
     send(encodeFrame({ kind: 'labelSets', series: await metrics.series(request.tenant, request.matcherSets, request.startMs, request.endMs) }));
+    return;
+  }
+  if (request.op === 'metricExemplars') {
+    sendExemplars(metrics.exemplars(request.tenant, request.matcherSets, request.startMs, request.endMs), frameBudgetBytes, send);
     return;
   }
   const { tenant, matchers, startMs, endMs } = request;
@@ -97,4 +105,48 @@ export function decodeSampleFrames(frames: readonly ReplyFrame[]): OwnerSamples 
     }
   }
   return answer;
+}
+
+/** One exemplar's JSON beyond its labels (value, timestamp, punctuation). */
+const EXEMPLAR_JSON_BYTES = 64;
+
+/** Exemplars packed into frames of at most about `frameBudgetBytes` of JSON; a long series spans frames. */
+function sendExemplars(found: SeriesExemplars[], frameBudgetBytes: number, send: (data: Uint8Array) => void): void {
+  let series: WireSeriesExemplars[] = [];
+  let frameBytes = 0;
+  for (const { seriesLabels, exemplars } of found) {
+    const seriesBytes = SERIES_JSON_BYTES + Buffer.byteLength(JSON.stringify(seriesLabels));
+    let piece: WireSeriesExemplars | undefined;
+    for (const exemplar of exemplars) {
+      const cost = EXEMPLAR_JSON_BYTES + Buffer.byteLength(JSON.stringify(exemplar.labels));
+      if (frameBytes + cost + (piece === undefined ? seriesBytes : 0) > frameBudgetBytes && series.length > 0) {
+        send(encodeFrame({ kind: 'exemplars', series }));
+        series = [];
+        frameBytes = 0;
+        piece = undefined;
+      }
+      if (piece === undefined) {
+        series.push((piece = { seriesLabels, exemplars: [] }));
+        frameBytes += seriesBytes;
+      }
+      piece.exemplars.push({ labels: exemplar.labels, value: String(exemplar.value), timestampMs: exemplar.timestampMs });
+      frameBytes += cost;
+    }
+  }
+  send(encodeFrame({ kind: 'exemplars', series }));
+}
+
+/** The exemplars of owners' answers, a series' pieces joined (a series lives in one partition). */
+export function decodeExemplarFrames(frames: readonly ReplyFrame[]): SeriesExemplars[] {
+  const byKey = new Map<string, SeriesExemplars>();
+  for (const frame of frames) {
+    if (frame.header.kind !== 'exemplars') continue;
+    for (const wire of frame.header.series) {
+      const key = seriesKey(wire.seriesLabels);
+      let series = byKey.get(key);
+      if (series === undefined) byKey.set(key, (series = { seriesLabels: wire.seriesLabels, exemplars: [] }));
+      for (const exemplar of wire.exemplars) series.exemplars.push({ labels: exemplar.labels, value: Number(exemplar.value), timestampMs: exemplar.timestampMs });
+    }
+  }
+  return [...byKey.values()];
 }

@@ -47,7 +47,7 @@ async function answer(message: Msg, store: LogStore, replicaId: string, frameBud
     const request = JSON.parse(message.string()) as PartitionRequest;
     // Every push acknowledged before this query is applied before it is answered.
     await readBarrier();
-    if (request.op === 'metricSelect' || request.op === 'metricSeries') {
+    if (request.op === 'metricSelect' || request.op === 'metricSeries' || request.op === 'metricExemplars') {
       if (metrics === undefined) throw new Error('this replica keeps no metrics (tsdb.enabled: false)');
       await answerMetricRequest(request, metrics, frameBudgetBytes, send);
       send(new Uint8Array(0));

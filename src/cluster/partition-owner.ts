@@ -228,6 +228,7 @@ export class PartitionOwner {
       series: (tenant, matcherSets, startMs, endMs) => tsdb.series(tenant, matcherSets, startMs, endMs),
       blockMetas: () => tsdb.blockMetas(),
       coverFromMs: () => Math.min(this.pendingMinMs, this.flushingMinMs),
+      exemplars: (tenant, matcherSets, startMs, endMs) => tsdb.exemplars(tenant, matcherSets, startMs, endMs),
     };
   }
 

@@ -18,7 +18,14 @@ export type PartitionRequest =
 /** Metrics: samples of matching series (split by time, see metric-queries.ts), and label sets. */
 export type MetricRequest =
   | { op: 'metricSelect'; tenant: string; matchers: MetricLabelMatcher[]; startMs: number; endMs: number }
-  | { op: 'metricSeries'; tenant: string; matcherSets: MetricLabelMatcher[][]; startMs: number; endMs: number };
+  | { op: 'metricSeries'; tenant: string; matcherSets: MetricLabelMatcher[][]; startMs: number; endMs: number }
+  | { op: 'metricExemplars'; tenant: string; matcherSets: MetricLabelMatcher[][]; startMs: number; endMs: number };
+
+/** Exemplars of one series; values as strings so NaN and ±Inf survive JSON. */
+export interface WireSeriesExemplars {
+  seriesLabels: Labels;
+  exemplars: Array<{ labels: Labels; value: string; timestampMs: number }>;
+}
 
 /** A series in a samples frame; its body is f64 timestamps, f64 values, then u8 stale flags when `stale`. */
 export interface WireSeries {
@@ -49,6 +56,7 @@ export type ReplyHeader =
    */
   | { kind: 'samples'; coverFromMs: number | null; blocks: BlockMeta[]; series: WireSeries[] }
   | { kind: 'labelSets'; series: Labels[] }
+  | { kind: 'exemplars'; series: WireSeriesExemplars[] }
   | { kind: 'error'; message: string };
 
 export interface ReplyFrame {

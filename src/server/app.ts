@@ -19,7 +19,7 @@ import { MultiTenantStore } from './multi-tenant-store.ts';
 import { flushRoutes } from './flush-routes.ts';
 import { Tsdb } from '../tsdb/tsdb.ts';
 import type { AppendSeries } from '../tsdb/types.ts';
-import { prometheusRoutes, type PromqlEngine } from './prometheus-routes.ts';
+import { prometheusRoutes, type PrometheusReadStore, type PromqlEngine } from './prometheus-routes.ts';
 import { pushRoutes } from './push-routes.ts';
 import { remoteWriteRoutes } from './remote-write-routes.ts';
 import { Pushgateway } from '../pushgateway/pushgateway.ts';
@@ -59,7 +59,7 @@ const QUERY_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The metrics store as the server uses it: the TSDB, or in cluster mode the cluster's (src/cluster/cluster-metrics.ts). */
-export type ServerMetricsStore = Pick<Tsdb, 'append' | 'flush' | 'close' | 'select' | 'series' | 'labelNames' | 'labelValues' | 'setMetadata' | 'getMetadata' | 'stats'> & Partial<Pick<Tsdb, 'exemplars'>>;
+export type ServerMetricsStore = Pick<Tsdb, 'append' | 'flush' | 'close' | 'select' | 'series' | 'labelNames' | 'labelValues' | 'setMetadata' | 'getMetadata' | 'stats'> & Pick<PrometheusReadStore, 'exemplars'>;
 
 /** What the HTTP layer needs from the domain modules. */
 export interface AppDependencies {
@@ -84,7 +84,7 @@ export interface AppDependencies {
   plugins?: Array<(app: FastifyInstance) => Promise<(() => Promise<void>) | void>>;
   /** Cluster mode: feeds pushes made durable on other replicas into the local tail hub and run tracker; returns the detach. */
   attachTail?: (publish: (tenant: string, streams: PushStream[]) => void) => () => void;
-  /** Cluster mode: whether this replica writes the run tracker's hang events (one replica per cluster does). */
+  /** Cluster mode: whether this replica writes the run tracker's hang events and rank-state samples (one replica per cluster does). */
   writesTrainingEvents?: () => boolean;
 }
 
@@ -150,7 +150,14 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
             if (deps.writesTrainingEvents?.() ?? true) await store.append(tenant, streams);
           },
           // The ranks' silent/logging state as a metric, for PromQL rules over GPU series (rules/training-gpu.yaml).
-          ...(tsdb !== undefined ? { emitSamples: async (tenant: string, series: AppendSeries[]) => void (await tsdb.append(tenant, series)) } : {}),
+          // Cluster mode: written by the replica that writes the hang events (every replica tracks every run).
+          ...(tsdb !== undefined
+            ? {
+                emitSamples: async (tenant: string, series: AppendSeries[]) => {
+                  if (deps.writesTrainingEvents?.() ?? true) await tsdb.append(tenant, series);
+                },
+              }
+            : {}),
           tenantsFile: join(resolve(config.store.data_dir), 'training', 'tenants.json'),
         })
       : undefined;

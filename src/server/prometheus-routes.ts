@@ -63,8 +63,8 @@ export interface PromqlEngine {
 /** The TSDB as these routes read it. */
 export interface PrometheusReadStore extends MetricsSource {
   getMetadata(tenant: string): Map<string, MetricMetadata>;
-  /** Stored exemplars; when present, query_exemplars answers from it without the engine. */
-  exemplars?(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): SeriesExemplars[];
+  /** Stored exemplars; when present, query_exemplars answers from it without the engine (cluster mode: asynchronously). */
+  exemplars?(tenant: string, matcherSets: MetricLabelMatcher[][], startMs: number, endMs: number): SeriesExemplars[] | Promise<SeriesExemplars[]>;
 }
 
 export interface PrometheusRoutesOptions {
@@ -151,7 +151,7 @@ function parseRange(params: RequestParams): { startMs: number; endMs: number } {
  * query without selectors. Grafana's start-up probe sends milliseconds: any
  * number is accepted as seconds.
  */
-function queryExemplars(select: NonNullable<PrometheusReadStore['exemplars']>, tenant: string, params: RequestParams): unknown[] | undefined {
+async function queryExemplars(select: NonNullable<PrometheusReadStore['exemplars']>, tenant: string, params: RequestParams): Promise<unknown[] | undefined> {
   const startMs = parsePrometheusTimeMs(params.get('start'), 'start', MIN_TIME_MS);
   const endMs = parsePrometheusTimeMs(params.get('end'), 'end', MAX_TIME_MS);
   if (endMs < startMs) throw badData('end timestamp must not be before start timestamp');
@@ -165,7 +165,7 @@ function queryExemplars(select: NonNullable<PrometheusReadStore['exemplars']>, t
   const matcherSets: MetricLabelMatcher[][] = [];
   collectSelectors(expr, matcherSets);
   if (matcherSets.length === 0) return undefined;
-  return select(tenant, matcherSets, startMs, endMs).map(({ seriesLabels, exemplars }) => ({
+  return (await select(tenant, matcherSets, startMs, endMs)).map(({ seriesLabels, exemplars }) => ({
     seriesLabels,
     exemplars: exemplars.map((exemplar) => ({ labels: exemplar.labels, value: formatSampleValue(exemplar.value), timestamp: Number(formatUnixSeconds(exemplar.timestampMs)) })),
   }));
@@ -346,7 +346,7 @@ export async function prometheusRoutes(app: FastifyInstance, options: Prometheus
   endpoint('/query_exemplars', ['GET', 'POST'], async ({ reply, params, tenant }) => {
     const select = options.tsdb.exemplars?.bind(options.tsdb);
     if (select !== undefined) {
-      const data = queryExemplars(select, tenant, params);
+      const data = await queryExemplars(select, tenant, params);
       // A query without selectors: Prometheus answers 204 with no body.
       return data === undefined ? reply.code(204).send() : success(reply, data);
     }

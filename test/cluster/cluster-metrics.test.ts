@@ -28,6 +28,25 @@ async function remoteWrite(url: string, series: RemoteWriteSeriesInput[], metada
   assert.equal(response.status, 204, await response.text());
 }
 
+/** protobuf bytes of a remote write 1.0 TimeSeries holding only exemplars (remote-write-encode.ts writes samples only). */
+function exemplarSeries(labels: Record<string, string>, exemplars: Array<{ traceId: string; value: number; timestampMs: number }>): Buffer {
+  const field = (key: number, body: Buffer): Buffer => Buffer.concat([varint(key), varint(body.length), body]);
+  const label = (name: string, value: string): Buffer => field(0x0a, Buffer.concat([field(0x0a, Buffer.from(name)), field(0x12, Buffer.from(value))]));
+  const exemplar = ({ traceId, value, timestampMs }: { traceId: string; value: number; timestampMs: number }): Buffer => {
+    const double = Buffer.alloc(8);
+    double.writeDoubleLE(value);
+    return field(0x1a, Buffer.concat([label('trace_id', traceId), Buffer.from([0x11]), double, Buffer.from([0x18]), varint(timestampMs)]));
+  };
+  return field(0x0a, Buffer.concat([...Object.entries(labels).map(([name, value]) => label(name, value)), ...exemplars.map(exemplar)]));
+}
+
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  for (; value >= 0x80; value = Math.floor(value / 128)) bytes.push((value % 128) | 0x80);
+  bytes.push(value);
+  return Buffer.from(bytes);
+}
+
 async function promql<T>(url: string, query: string, timeMs: number): Promise<T> {
   const response = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query, time: String(timeMs / 1000) })}`);
   const body = (await response.json()) as { status: string; data: { result: T } };
@@ -132,6 +151,28 @@ describe('cluster mode metrics, three replicas in one process', () => {
       const body = (await (await fetch(`${replicas[0]!.url}/api/v1/metadata`)).json()) as { data: Record<string, Array<{ type: string; help: string }>> };
       return body.data.meta_requests_total?.[0]?.type === 'counter' ? true : undefined;
     }, { timeoutMs: 5000, intervalMs: 20 });
+  });
+
+  test('exemplars remote-written to any replica are answered by query_exemplars on every replica', async () => {
+    // 8 series spread over the partitions, 3 exemplars each, pushed to replica A; asked on every replica (read barrier: no polling).
+    const body = Buffer.concat(
+      Array.from({ length: 8 }, (_, s) => exemplarSeries({ __name__: 'traced_seconds', job: 'traced', series: String(s) }, [0, 1, 2].map((k) => ({ traceId: `t${s}-${k}`, value: s + k / 4, timestampMs: baseMs + k * 1000 })))),
+    );
+    const response = await fetch(`${replicas[0]!.url}/api/v1/write`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }, body: snappyCompress(body) });
+    assert.equal(response.status, 204, await response.text());
+    type Answer = { status: string; data: Array<{ seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }> }> };
+    for (const replica of replicas) {
+      const query = new URLSearchParams({ query: 'sum(rate(traced_seconds{job="traced"}[5m]))', start: String(baseMs / 1000 - 60), end: String(baseMs / 1000 + 1.5) });
+      const answer = (await (await fetch(`${replica.url}/api/v1/query_exemplars?${query}`)).json()) as Answer;
+      assert.equal(answer.status, 'success', JSON.stringify(answer));
+      const found = Object.fromEntries(answer.data.map((entry) => [entry.seriesLabels.series, entry.exemplars.map((exemplar) => [exemplar.labels.trace_id, exemplar.value, exemplar.timestamp])]));
+      const expected = Object.fromEntries(Array.from({ length: 8 }, (_, s) => [String(s), [0, 1].map((k) => [`t${s}-${k}`, String(s + k / 4), baseMs / 1000 + k])]));
+      assert.deepEqual(found, expected, `${replica.url}: every series' exemplars in [start, end], from every partition's owner`);
+    }
+    // Exemplars are kept by the owners' TSDBs in memory: a cluster-wide flush keeps them.
+    assert.equal((await fetch(`${replicas[1]!.url}/flush`, { method: 'POST' })).status, 204);
+    const after = (await (await fetch(`${replicas[2]!.url}/api/v1/query_exemplars?${new URLSearchParams({ query: 'traced_seconds', start: String(baseMs / 1000 - 60), end: String(baseMs / 1000 + 60) })}`)).json()) as Answer;
+    assert.equal(after.data.reduce((sum, entry) => sum + entry.exemplars.length, 0), 24);
   });
 
   test('invalid series are refused with 400 before anything is published', async () => {

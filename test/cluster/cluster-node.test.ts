@@ -15,6 +15,9 @@ import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { pollUntil } from '../support/peers.ts';
 import { startNats, type NatsCluster } from './nats-fixture.ts';
 
+/** The run tracker's check (and GPU-state sample) interval. */
+const TRAINING_CHECK_MS = 200;
+
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 async function push(url: string, labels: Record<string, string>, lines: string[], atNs = nowNs()): Promise<void> {
@@ -45,6 +48,7 @@ describe('cluster mode, three replicas in one process', () => {
       store: { data_dir: join(dir, `replica-${index}`) },
       ui: { enabled: false },
       ruler: { rules_dir: join(dir, 'rules'), evaluation_interval: '1s', resend_delay: '1s', alertmanager_url: `http://127.0.0.1:${port}`, external_labels: { replica: String(index) } },
+      training: { check_interval: `${TRAINING_CHECK_MS}ms` },
       cluster: { enabled: true, nats_urls: nats.urls, replica_id: `replica-${index}`, partitions: 4, lease_ttl: '4s', commit_interval: '1s', shared_directory: join(dir, 'shared') },
     });
   };
@@ -136,6 +140,22 @@ describe('cluster mode, three replicas in one process', () => {
         return body.runs.some((run) => run.id === 'cluster-run') ? true : undefined;
       }, { timeoutMs: 5000 });
     }
+  });
+
+  test('the rank-state samples of a run are written by one replica per check, not by every replica', async () => {
+    const samplesMs = async (): Promise<number[]> => {
+      const params = new URLSearchParams({ query: 'rankscope_training_rank_silent{run_id="cluster-run",rank="0"}[1h]', time: String(Date.now() / 1000) });
+      const body = (await (await fetch(`${replicas[0]!.url}/api/v1/query?${params}`)).json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
+      return (body.data.result[0]?.values ?? []).map(([seconds]) => Math.round(seconds * 1000));
+    };
+    const found = await pollUntil('15 rank-state samples', async () => {
+      const timestamps = await samplesMs();
+      return timestamps.length >= 15 ? timestamps : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    // One writer: one sample per check interval (timer jitter only makes gaps longer). Three writers
+    // with their own timers would put about three samples in each interval.
+    const spanMs = found.at(-1)! - found[0]!;
+    assert.ok(found.length <= spanMs / TRAINING_CHECK_MS + 2, `${found.length} samples over ${spanMs} ms with a ${TRAINING_CHECK_MS} ms check interval`);
   });
 
   test('the ruler evaluates on one replica only, and alerts fire once, not three times', async () => {

@@ -1,15 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerMetricRequest, decodeSampleFrames, type PartitionMetrics } from '../../src/cluster/metric-queries.ts';
+import { answerMetricRequest, decodeExemplarFrames, decodeSampleFrames, type PartitionMetrics } from '../../src/cluster/metric-queries.ts';
 import { decodeFrame, type MetricRequest } from '../../src/cluster/query-protocol.ts';
 import type { BlockMeta } from '../../src/tsdb/block.ts';
+import type { SeriesExemplars } from '../../src/tsdb/exemplar-storage.ts';
 import type { SeriesSamples, SeriesSelectQuery } from '../../src/tsdb/types.ts';
 
 function meta(id: string, tenant: string, minTimeMs: number, maxTimeMs: number): BlockMeta {
   return { id, tenant, minTimeMs, maxTimeMs } as BlockMeta;
 }
 
-function owner(cover: number, series: SeriesSamples[], blocks: BlockMeta[], selects: SeriesSelectQuery[]): PartitionMetrics {
+function owner(cover: number, series: SeriesSamples[], blocks: BlockMeta[], selects: SeriesSelectQuery[], exemplars: SeriesExemplars[] = []): PartitionMetrics {
   return {
     coverFromMs: () => cover,
     blockMetas: () => blocks,
@@ -18,6 +19,7 @@ function owner(cover: number, series: SeriesSamples[], blocks: BlockMeta[], sele
       return series;
     },
     series: async () => series.map((entry) => entry.labels),
+    exemplars: () => exemplars,
   };
 }
 
@@ -72,4 +74,17 @@ test('a long series is split over frames within the budget and joins back whole'
 
 test('a frame whose body is shorter than its series say is refused', () => {
   assert.throws(() => decodeSampleFrames([{ header: { kind: 'samples', coverFromMs: 0, blocks: [], series: [{ labels: {}, count: 10, stale: false }] }, body: Buffer.alloc(100) }]), /needs 160 bytes, 100 left/);
+});
+
+test('exemplars travel in frames within the budget, a long series split and joined, NaN and ±Inf kept', async () => {
+  const many: SeriesExemplars = { seriesLabels: { __name__: 'm', s: 'long' }, exemplars: Array.from({ length: 3000 }, (_, i) => ({ labels: { trace_id: `trace-${i}` }, value: i / 4, timestampMs: 1000 + i })) };
+  const odd: SeriesExemplars = { seriesLabels: { __name__: 'm', s: 'odd' }, exemplars: [NaN, Infinity, -Infinity].map((value, i) => ({ labels: { trace_id: `odd-${i}` }, value, timestampMs: i })) };
+  const budgetBytes = 16 * 1024;
+  const sent: Uint8Array[] = [];
+  const request: MetricRequest = { op: 'metricExemplars', tenant: 't', matcherSets: [[{ name: '__name__', type: '=', value: 'm' }]], startMs: 0, endMs: 1e9 };
+  await answerMetricRequest(request, owner(0, [], [], [], [many, odd]), budgetBytes, (data) => sent.push(data));
+  assert.ok(sent.length > 4, `${sent.length} frames`);
+  for (const data of sent) assert.ok(data.length <= budgetBytes + 1024, `frame of ${data.length} bytes`);
+  const decoded = decodeExemplarFrames(sent.map((data) => decodeFrame(data)));
+  assert.deepEqual(decoded, [many, odd]);
 });
