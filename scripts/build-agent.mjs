@@ -4,7 +4,7 @@
 // costs the agent ~18 MB of RSS (plus the stripped sources). Next to the bundle, inputs.json lists
 // every source file it was built from with its size and mtime: src/cli/prebuilt.mjs uses the
 // bundle only while all of them are unchanged, and otherwise the agent runs from the .ts sources.
-// Usage: node scripts/build-agent.mjs
+// Usage: node scripts/build-agent.mjs [--out-dir DIR]
 import { buildCommandBundle } from './command-bundle.mjs';
 
-await buildCommandBundle('agent', 'src/cli/agent-command.ts');
+await buildCommandBundle('agent', 'src/cli/agent-command.ts', process.argv.slice(2));

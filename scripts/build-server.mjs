@@ -8,7 +8,7 @@
 // `new URL('../../web/dist', import.meta.url)` still finds the package's files. inputs.json lists
 // every source the bundle was built from with its size and mtime: src/cli/prebuilt.mjs uses the
 // bundle only while all of them are unchanged, and otherwise the server runs from the .ts sources.
-// Usage: node scripts/build-server.mjs
+// Usage: node scripts/build-server.mjs [--out-dir DIR]
 import { buildCommandBundle } from './command-bundle.mjs';
 
-await buildCommandBundle('server', 'src/cli/server-command.ts');
+await buildCommandBundle('server', 'src/cli/server-command.ts', process.argv.slice(2));

@@ -9,6 +9,7 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'vite';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,9 +41,13 @@ function workerEntries() {
 /**
  * @param {string} name the command: output goes to dist/<name>/<name>-command.js
  * @param {string} entryPath the command module, relative to the package root
+ * @param {string[]} argv the build script's arguments: `--out-dir DIR` builds elsewhere (tests);
+ *   DIR must sit two folders below the package root too
  */
-export async function buildCommandBundle(name, entryPath) {
-  const outDir = join(root, 'dist', name);
+export async function buildCommandBundle(name, entryPath, argv = []) {
+  const { values } = parseArgs({ args: argv, options: { 'out-dir': { type: 'string' } } });
+  const outDir = values['out-dir'] === undefined ? join(root, 'dist', name) : resolve(values['out-dir']);
+  if (relative(root, dirname(dirname(outDir))) !== '') throw new Error(`build-${name}: --out-dir ${outDir} is not two folders below ${root}`);
   const entry = join(root, entryPath);
   rmSync(outDir, { recursive: true, force: true });
   const output = await build({
@@ -83,7 +88,7 @@ export async function buildCommandBundle(name, entryPath) {
   writeFileSync(join(outDir, 'inputs.json'), JSON.stringify({ files }, null, 1) + '\n');
   const workers = chunks.filter((chunk) => chunk.type === 'chunk' && chunk.isEntry && chunk.fileName !== `${name}-command.js`);
   console.log(
-    `build-${name}: dist/${name}/${name}-command.js from ${files.length} inputs` +
+    `build-${name}: ${relative(root, outDir)}/${name}-command.js from ${files.length} inputs` +
       (workers.length > 0 ? `; workers ${workers.map((chunk) => chunk.fileName).join(', ')}` : ''),
   );
 }
