@@ -106,7 +106,8 @@ test('the server bundle serves a push and a query, with its workers started from
     const loadLog = join(dir, 'loads.log');
     writeFileSync(join(dir, 'load-logger.mjs'), LOAD_LOGGER);
     const config = join(dir, 'server.yaml');
-    writeFileSync(config, ['store:', '  encoder_threads: 1', 'query:', '  worker_threads: 2', ''].join('\n'));
+    // The training rules are read from the package (rules/), which the bundle must still find.
+    writeFileSync(config, ['store:', '  encoder_threads: 1', 'query:', '  worker_threads: 2', 'ruler:', '  enable_training_rules: true', ''].join('\n'));
     // Not `node -e`: worker threads inherit the command line, and `--input-type` fails them.
     const launcher = join(dir, 'launch.mjs');
     writeFileSync(launcher, 'const m = await import(process.argv[2]);\nprocess.exitCode = await m.run(process.argv.slice(3));\n');
