@@ -1,8 +1,10 @@
 // `rankscope server` from its prebuilt bundle (dist/server/, scripts/build-server.mjs) against the
 // same tree's .ts sources (RANKSCOPE_PREBUILT=0), alternating, in the same run: time from spawn to
-// GET /ready answering 200, and RSS of the idle server once ready.
+// GET /ready answering 200, RSS of the idle server once ready, then RSS with worker threads running
+// (one block encoder, two LogQL scan workers; each loads its own copy of the code): after 20 MB of
+// pushes and POST /flush, and after a metric query big enough for a parallel scan.
 // Usage: node bench/server-start-bench.ts [--rounds N]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,21 +24,52 @@ if ((await loadPrebuiltCommand(root, 'server')) === undefined) {
 interface Sample {
   startSeconds: number;
   idleRssBytes: number;
+  flushedRssBytes: number;
+  queriedRssBytes: number;
+}
+
+async function expectOk(response: Response): Promise<string> {
+  const body = await response.text();
+  if (!response.ok) throw new Error(`${response.url}: ${response.status} ${body}`);
+  return body;
+}
+
+/** 20 MB of lines in 1 MB pushes (a parallel scan needs 16 MiB of persisted blocks), then a flush. */
+async function pushAndFlush(url: string, nowNs: bigint): Promise<void> {
+  for (let push = 0; push < 20; push++) {
+    const values: [string, string][] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const index = push * 10_000 + i;
+      values.push([String(nowNs - 60_000_000_000n + BigInt(index) * 1000n), `step ${index} loss ${(index % 97) / 10} ${'x'.repeat(70)}`]);
+    }
+    const body = JSON.stringify({ streams: [{ stream: { job: 'start-bench' }, values }] });
+    await expectOk(await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+  }
+  await expectOk(await fetch(`${url}/flush`, { method: 'POST' }));
 }
 
 async function startOnce(prebuilt: boolean): Promise<Sample> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rankscope-start-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), 'rankscope-start-bench-'));
+  const config = join(dir, 'server.yaml');
+  writeFileSync(config, 'store:\n  encoder_threads: 1\nquery:\n  worker_threads: 2\n');
   process.env.RANKSCOPE_PREBUILT = prebuilt ? '1' : '0';
   try {
     const startedMs = performance.now();
-    const server = await startServerChild(root, dataDir, undefined);
+    const server = await startServerChild(root, join(dir, 'data'), config);
     const startSeconds = (performance.now() - startedMs) / 1000;
     const idleRssBytes = server.usage().rssBytes;
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    await pushAndFlush(server.url, nowNs);
+    const flushedRssBytes = server.usage().rssBytes;
+    const query = new URLSearchParams({ query: 'sum(count_over_time({job="start-bench"} |= "loss" [10m]))', time: String(nowNs) });
+    const answer = JSON.parse(await expectOk(await fetch(`${server.url}/loki/api/v1/query?${query}`))) as { data: { result: { value: [number, string] }[] } };
+    if (answer.data.result[0]?.value[1] !== '200000') throw new Error(`the query counted ${JSON.stringify(answer.data.result)}, not 200000 lines`);
+    const queriedRssBytes = server.usage().rssBytes;
     const { exitCode } = await server.stop();
     if (exitCode !== 0) throw new Error(`server exited with ${exitCode}: ${server.output()}`);
-    return { startSeconds, idleRssBytes };
+    return { startSeconds, idleRssBytes, flushedRssBytes, queriedRssBytes };
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -54,11 +87,20 @@ for (let round = 0; round < rounds; round++) {
 const summary = Object.fromEntries(
   Object.entries(samples).map(([kind, list]) => [
     kind,
-    { startSeconds: median(list.map((sample) => sample.startSeconds)), idleRssMb: median(list.map((sample) => sample.idleRssBytes)) / MB },
+    {
+      startSeconds: median(list.map((sample) => sample.startSeconds)),
+      idleRssMb: median(list.map((sample) => sample.idleRssBytes)) / MB,
+      flushedRssMb: median(list.map((sample) => sample.flushedRssBytes)) / MB,
+      queriedRssMb: median(list.map((sample) => sample.queriedRssBytes)) / MB,
+    },
   ]),
-) as Record<'sources' | 'bundle', { startSeconds: number; idleRssMb: number }>;
+) as Record<'sources' | 'bundle', { startSeconds: number; idleRssMb: number; flushedRssMb: number; queriedRssMb: number }>;
 const { sources, bundle } = summary;
 console.log(`server start-up, median of ${rounds} alternating rounds (node bench/server-start-bench.ts --rounds ${rounds}):`);
-console.log(`  to /ready: bundle ${bundle.startSeconds.toFixed(2)} s, sources ${sources.startSeconds.toFixed(2)} s (${(bundle.startSeconds / sources.startSeconds).toFixed(2)}×)`);
-console.log(`  idle RSS:  bundle ${bundle.idleRssMb.toFixed(1)} MB, sources ${sources.idleRssMb.toFixed(1)} MB (${(bundle.idleRssMb / sources.idleRssMb).toFixed(2)}×)`);
+console.log(`  ${'to /ready:'.padEnd(40)} bundle ${bundle.startSeconds.toFixed(2)} s, sources ${sources.startSeconds.toFixed(2)} s (${(bundle.startSeconds / sources.startSeconds).toFixed(2)}×)`);
+const rss = (label: string, key: 'idleRssMb' | 'flushedRssMb' | 'queriedRssMb'): void =>
+  console.log(`  ${label.padEnd(40)} bundle ${bundle[key].toFixed(1)} MB, sources ${sources[key].toFixed(1)} MB (${(bundle[key] / sources[key]).toFixed(2)}×)`);
+rss('RSS idle:', 'idleRssMb');
+rss('RSS after 20 MB + /flush (1 encoder):', 'flushedRssMb');
+rss('RSS after a parallel scan (+2 workers):', 'queriedRssMb');
 console.log(JSON.stringify({ command: `node bench/server-start-bench.ts --rounds ${rounds}`, rounds, ...summary }));
