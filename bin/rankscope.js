@@ -45,10 +45,13 @@ if (major < 24) {
   process.execve(process.execPath, [process.execPath, ...tuningFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], env);
 } else {
   const argv = process.argv.slice(2);
-  // `rankscope agent` runs from its prebuilt plain-JS bundle while that matches the sources, so the
-  // long-running collector carries no type-stripping machinery (about 18 MB of RSS).
+  // `rankscope agent` and `rankscope server` run from their prebuilt plain-JS bundles while those
+  // match the sources, so the long-running processes (and the server's worker threads) carry no
+  // type-stripping machinery (about 18 MB of RSS in the agent). RANKSCOPE_PREBUILT=0 runs the sources.
   const prebuilt =
-    argv[0] === 'agent' ? await (await import('../src/agent/prebuilt.mjs')).loadPrebuiltAgentCommand(root) : undefined;
+    process.env.RANKSCOPE_PREBUILT !== '0' && (argv[0] === 'agent' || argv[0] === 'server')
+      ? await (await import('../src/cli/prebuilt.mjs')).loadPrebuiltCommand(root, argv[0])
+      : undefined;
   if (prebuilt !== undefined) {
     const code = await prebuilt.run(argv.slice(1));
     if (code !== 0) process.exitCode = code;

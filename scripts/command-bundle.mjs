@@ -1,0 +1,94 @@
+// Builds one command's plain-JS bundle into dist/<name>/ (scripts/build-agent.mjs,
+// scripts/build-server.mjs): the command module and everything it imports, dependencies included,
+// except native addons (snappy). Worker threads started as
+// `new Worker(new URL('./x.ts', import.meta.url))` become bundle entries of their own, and the URL
+// points at the built worker. Every output file sits directly in dist/<name>/, two folders below the
+// package root like the sources, so their `new URL('../../…', import.meta.url)` paths still hold.
+// Next to the bundle, inputs.json lists every source file it was built from with its size and
+// mtime; src/cli/prebuilt.mjs uses the bundle only while all of them are unchanged.
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'vite';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const NATIVE = ['snappy'];
+const WORKER_URL = /new Worker\(new URL\((['"])(\.\.?\/[^'"]+\.ts)\1, import\.meta\.url\)/g;
+
+/** Turns each worker URL into a reference to the worker's own emitted entry chunk. */
+function workerEntries() {
+  return {
+    name: 'rankscope-worker-entries',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!code.includes('new Worker(')) return undefined;
+      const path = id.split('?')[0];
+      let found = false;
+      const out = code.replace(WORKER_URL, (_match, _quote, relativePath) => {
+        found = true;
+        const file = resolve(dirname(path), relativePath);
+        const fileName = `${basename(file, '.ts')}.js`;
+        this.emitFile({ type: 'chunk', id: file, fileName });
+        // Every output file sits in the same folder, so the worker is next to whichever chunk this is.
+        return `new Worker(new URL(${JSON.stringify(`./${fileName}`)}, import.meta.url)`;
+      });
+      return found ? { code: out, map: null } : undefined;
+    },
+  };
+}
+
+/**
+ * @param {string} name the command: output goes to dist/<name>/<name>-command.js
+ * @param {string} entryPath the command module, relative to the package root
+ * @param {string[]} argv the build script's arguments: `--out-dir DIR` builds elsewhere (tests);
+ *   DIR must sit two folders below the package root too
+ */
+export async function buildCommandBundle(name, entryPath, argv = []) {
+  const { values } = parseArgs({ args: argv, options: { 'out-dir': { type: 'string' } } });
+  const outDir = values['out-dir'] === undefined ? join(root, 'dist', name) : resolve(values['out-dir']);
+  if (relative(root, dirname(dirname(outDir))) !== '') throw new Error(`build-${name}: --out-dir ${outDir} is not two folders below ${root}`);
+  const entry = join(root, entryPath);
+  rmSync(outDir, { recursive: true, force: true });
+  const output = await build({
+    configFile: false,
+    logLevel: 'warn',
+    root,
+    plugins: [workerEntries()],
+    build: {
+      ssr: entry,
+      outDir,
+      emptyOutDir: true,
+      minify: false,
+      target: 'node24',
+      rollupOptions: {
+        output: { format: 'es', entryFileNames: `${name}-command.js`, chunkFileNames: '[name]-[hash].js' },
+        external: [/^node:/, ...NATIVE],
+      },
+    },
+    ssr: { noExternal: true, external: NATIVE },
+  });
+  const chunks = (Array.isArray(output) ? output : [output]).flatMap((result) => result.output ?? []);
+  const sources = new Set();
+  for (const chunk of chunks) {
+    for (const id of Object.keys(chunk.modules ?? {})) {
+      const path = id.split('?')[0];
+      if (!isAbsolute(path) || path.includes('/node_modules/') || path.startsWith('\0')) continue;
+      sources.add(path);
+    }
+  }
+  if (!sources.has(entry)) throw new Error(`build-${name}: the bundle does not contain ${entry}`);
+  // Dependency versions change the bundle too.
+  sources.add(join(root, 'package-lock.json'));
+  const files = [...sources].sort().map((path) => {
+    const stat = statSync(path);
+    return { path: relative(root, path), sizeBytes: stat.size, mtimeMs: stat.mtimeMs };
+  });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'inputs.json'), JSON.stringify({ files }, null, 1) + '\n');
+  const workers = chunks.filter((chunk) => chunk.type === 'chunk' && chunk.isEntry && chunk.fileName !== `${name}-command.js`);
+  console.log(
+    `build-${name}: ${relative(root, outDir)}/${name}-command.js from ${files.length} inputs` +
+      (workers.length > 0 ? `; workers ${workers.map((chunk) => chunk.fileName).join(', ')}` : ''),
+  );
+}
