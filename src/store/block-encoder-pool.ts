@@ -22,7 +22,12 @@ const DEFAULT_IDLE_STOP_MS = 30_000;
 interface PendingTask {
   resolve: (blocks: EncodedBlock[]) => void;
   reject: (error: Error) => void;
+  /** Encodes the task on the calling thread: what a task does when its worker dies under it. */
+  encodeInline: () => void;
 }
+
+/** Worker deaths in a row (no reply in between) after which the pool encodes inline for good. */
+const MAX_CONSECUTIVE_WORKER_DEATHS = 3;
 
 interface PoolWorker {
   worker: Worker;
@@ -40,10 +45,16 @@ export class BlockEncoderPool {
   private nextId = 0;
   private nextWorker = 0;
   private closed = false;
+  private consecutiveWorkerDeaths = 0;
+  private readonly workerUrl: URL | undefined;
 
-  /** size 0 encodes inline on the calling thread. Threads idle for `idleStopMs` are stopped (started again when needed). */
-  constructor(size: number, budgetBytes = DEFAULT_BUDGET_BYTES, idleStopMs = DEFAULT_IDLE_STOP_MS) {
+  /**
+   * size 0 encodes inline on the calling thread. Threads idle for `idleStopMs` are stopped (started
+   * again when needed). `workerUrl` replaces the encoder worker's module (tests start one that dies).
+   */
+  constructor(size: number, budgetBytes = DEFAULT_BUDGET_BYTES, idleStopMs = DEFAULT_IDLE_STOP_MS, workerUrl?: URL) {
     this.size = size;
+    this.workerUrl = workerUrl;
     this.budgetBytes = budgetBytes;
     this.idleStopMs = idleStopMs;
   }
@@ -55,7 +66,7 @@ export class BlockEncoderPool {
 
   /** Encodes one stream's columns into blocks, sending at most the budget's worth at a time. */
   async encode(columns: BlockColumns, blockTargetBytes: number): Promise<EncodedBlock[]> {
-    if (this.size === 0 || this.closed) return encodeStreamBlocks(columns, blockTargetBytes);
+    if (this.size === 0 || this.closed || this.consecutiveWorkerDeaths >= MAX_CONSECUTIVE_WORKER_DEATHS) return encodeStreamBlocks(columns, blockTargetBytes);
     const encoded: EncodedBlock[] = [];
     const ranges = blockRanges(columns, blockTargetBytes);
     // Bounded: every pass sends at least one block.
@@ -81,7 +92,14 @@ export class BlockEncoderPool {
       this.idleTimer = undefined;
     }
     return new Promise<EncodedBlock[]>((resolve, reject) => {
-      poolWorker.pending.set(id, { resolve, reject });
+      const encodeInline = (): void => {
+        try {
+          resolve(encodeStreamBlocks(columns, blockTargetBytes));
+        } catch (error) {
+          reject(error as Error);
+        }
+      };
+      poolWorker.pending.set(id, { resolve, reject, encodeInline });
       poolWorker.worker.ref();
       // A structured clone copies a view's whole ArrayBuffer (here the head's, many blocks long), so
       // copy each column into its own exact-size buffer and move those to the worker instead.
@@ -108,13 +126,15 @@ export class BlockEncoderPool {
   }
 
   private startWorker(): PoolWorker {
-    const worker = new Worker(new URL('./block-encoder-worker.ts', import.meta.url));
+    // The default spelled out as `new Worker(new URL(...))`: scripts/command-bundle.mjs bundles workers by that form.
+    const worker = this.workerUrl === undefined ? new Worker(new URL('./block-encoder-worker.ts', import.meta.url)) : new Worker(this.workerUrl);
     worker.unref();
     const poolWorker: PoolWorker = { worker, pending: new Map() };
     worker.on('message', (reply: WorkerReply) => {
       const task = poolWorker.pending.get(reply.id);
       if (task === undefined) return;
       poolWorker.pending.delete(reply.id);
+      this.consecutiveWorkerDeaths = 0;
       if (poolWorker.pending.size === 0) {
         worker.unref();
         this.stopWhenIdle();
@@ -122,14 +142,20 @@ export class BlockEncoderPool {
       if ('error' in reply) task.reject(new Error(`block encoder worker: ${reply.error}`));
       else task.resolve(reply.blocks.map((block) => ({ ...block, bytes: Buffer.from(block.bytes.buffer, block.bytes.byteOffset, block.bytes.byteLength) })));
     });
-    const failAll = (error: Error): void => {
-      for (const task of poolWorker.pending.values()) task.reject(error);
-      poolWorker.pending.clear();
+    // A worker that dies (crash, out of memory, a module that fails to load) takes no data with it:
+    // the main thread still holds each pending task's columns and encodes them itself, so a cut (and
+    // POST /flush) completes. After a few deaths in a row the pool stops starting workers.
+    const workerDied = (): void => {
       const index = this.workers.indexOf(poolWorker);
-      if (index >= 0) this.workers.splice(index, 1); // a fresh worker starts on the next encode
+      if (index < 0) return; // stopped on purpose (idle or close): nothing was pending
+      this.workers.splice(index, 1); // a fresh worker starts on the next encode
+      this.consecutiveWorkerDeaths++;
+      const tasks = [...poolWorker.pending.values()];
+      poolWorker.pending.clear();
+      for (const task of tasks) task.encodeInline();
     };
-    worker.on('error', (error) => failAll(error));
-    worker.on('exit', (code) => failAll(new Error(`block encoder worker exited with code ${code}`)));
+    worker.on('error', workerDied);
+    worker.on('exit', workerDied);
     return poolWorker;
   }
 

@@ -57,3 +57,22 @@ test('an idle encoder thread is stopped, and the next encode starts a fresh one'
     await inline.close();
   }
 });
+
+test('a worker that dies under its tasks loses none: they are encoded inline, and after repeated deaths the pool stops starting workers', async () => {
+  const entries = Array.from({ length: 2000 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i), line: `step=${i} loss=${(1 / (i + 1)).toFixed(6)}` }));
+  const columns = columnsFromEntries(entries);
+  const dying = new BlockEncoderPool(1, 8 * 1024, 30_000, new URL('./fixtures/dying-encoder-worker.ts', import.meta.url));
+  const inline = new BlockEncoderPool(0);
+  try {
+    const expected = (await inline.encode(columns, 4 * 1024)).map((block) => Buffer.from(block.bytes));
+    assert.ok(expected.length > 3);
+    for (let round = 0; round < 4; round++) {
+      const blocks = await dying.encode(columns, 4 * 1024);
+      assert.deepEqual(blocks.map((block) => Buffer.from(block.bytes)), expected, `round ${round}: every block encoded despite the dead worker`);
+    }
+    assert.equal(dying.threads, 0, 'no worker is started again after three deaths in a row');
+  } finally {
+    await dying.close();
+    await inline.close();
+  }
+});
