@@ -5,14 +5,9 @@
 import { NoRespondersError, type NatsConnection } from '@nats-io/transport-node';
 import { OWNER_HEADER, queryRequestSubject } from './owner-queries.ts';
 import { decodeFrame, type PartitionRequest, type ReplyFrame } from './query-protocol.ts';
+import { ClusterUnavailableError } from './errors.ts';
 
-export class ClusterUnavailableError extends Error {
-  readonly statusCode = 503;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ClusterUnavailableError';
-  }
-}
+export { ClusterUnavailableError };
 
 /** Pause between asks while a partition has no owner. */
 const NO_OWNER_RETRY_MS = 100;

@@ -16,7 +16,7 @@ import { WalWriteError } from '../store/wal.ts';
 import type { Counter } from './metrics.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
-import { ClusterUnavailableError } from '../cluster/cluster-store.ts';
+import { ClusterUnavailableError } from '../cluster/errors.ts';
 
 export interface PushRoutesOptions {
   distributor: Distributor;

@@ -17,8 +17,6 @@ import { parseServerConfig, type ServerConfig, type ServerConfigInput } from './
 import { MultiTenantStore } from './multi-tenant-store.ts';
 import { rulerRoutes } from './ruler-routes.ts';
 import { resolveTenant } from './tenant.ts';
-import { ClusterNode } from '../cluster/cluster-node.ts';
-import { appenderWhile } from '../cluster/cluster-metrics.ts';
 import type { LogStore } from '../store/types.ts';
 
 export type { RunningServer } from './app.ts';
@@ -26,8 +24,9 @@ export type { RunningServer } from './app.ts';
 export async function startServer(input: ServerConfigInput | ServerConfig = {}): Promise<RunningServer> {
   const config = parseServerConfig(input);
   // Cluster mode: the store is the cluster's (writes to the JetStream WAL, reads from partition owners).
+  // The cluster code (and the NATS client) is loaded only in cluster mode: a single node does not pay its memory.
   const cluster = config.cluster.enabled
-    ? await ClusterNode.start({ config: config.cluster, storeOptions: storeOptionsFromConfig(config.store), ...(config.tsdb.enabled ? { tsdbConfig: config.tsdb } : {}), log: clusterLog })
+    ? await (await import('../cluster/cluster-node.ts')).ClusterNode.start({ config: config.cluster, storeOptions: storeOptionsFromConfig(config.store), ...(config.tsdb.enabled ? { tsdbConfig: config.tsdb } : {}), log: clusterLog })
     : undefined;
   const store: LogStore = cluster?.store ?? (await openStore(storeOptionsFromConfig(config.store)));
   let engine;
@@ -67,6 +66,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
   let scrapeAppender;
   if (cluster?.metrics !== undefined) {
     cluster.runUnderLease('scrape', async () => async () => undefined);
+    const { appenderWhile } = await import('../cluster/cluster-metrics.ts');
     scrapeAppender = appenderWhile(cluster.metrics, () => cluster.runsSingleton('scrape'));
   }
   let ruler: Ruler | undefined;
