@@ -8,7 +8,7 @@
 
 import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk } from './chunk.ts';
 import { LabelSetMap, SeriesIndex } from './series-index.ts';
-import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
+import type { AppendColumns, AppendSeries, Labels, MetricExemplar, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
 
 export interface StoredChunk {
@@ -50,7 +50,7 @@ export interface HeadOptions {
   outOfOrderWindowMs: number;
 }
 
-/** What append() accepted, to be written to the WAL before the caller is answered. */
+/** What append() accepted, to be written to the WAL before the caller is answered (and before the next append). */
 export interface HeadAppendResult {
   newSeries: WalSeriesEntry[];
   samples: WalSamples;
@@ -76,6 +76,7 @@ export class Head {
   private nextId = 1;
   sampleCount = 0;
   minTimeMs = Infinity;
+  private walSamples: WalSamples = { ids: new Uint32Array(256), timestampsMs: new Float64Array(256), values: new Float64Array(256), stale: new Uint8Array(256), count: 0 };
 
   constructor(options: HeadOptions) {
     this.options = options;
@@ -108,34 +109,49 @@ export class Head {
 
   /** Checks and applies samples; the caller writes the result to the WAL. */
   append(tenantName: string, input: readonly AppendSeries[]): HeadAppendResult {
+    return this.appendColumns(tenantName, seriesToColumns(input));
+  }
+
+  /**
+   * Checks and applies samples given as columns; the caller writes the result to the WAL before the
+   * next append (`samples` is scratch memory the next append reuses: a request's accepted samples
+   * then leave no garbage behind).
+   */
+  appendColumns(tenantName: string, columns: AppendColumns): HeadAppendResult {
     const tenant = this.tenant(tenantName);
     const newSeries: WalSeriesEntry[] = [];
-    let total = 0;
-    for (const entry of input) total += entry.samples.length;
-    const samples: WalSamples = { ids: new Uint32Array(total), timestampsMs: new Float64Array(total), values: new Float64Array(total), stale: new Uint8Array(total), count: 0 };
+    const seriesCount = columns.seriesCount;
+    const samples = this.walScratch(seriesCount === 0 ? 0 : columns.sampleEnd[seriesCount - 1]!);
     const rejected: RejectedSample[] = [];
-    for (const entry of input) {
-      const interned = entry.labelsInterned === true;
-      let series = interned ? tenant.byLabelsObject.get(entry.labels) : undefined;
+    const { timestampsMs: times, values, stale: staleFlags } = columns;
+    let from = 0;
+    for (let i = 0; i < seriesCount; i++) {
+      const to = columns.sampleEnd[i]!;
+      const entryLabels = columns.labels[i]!;
+      const interned = columns.interned[i] === 1;
+      const first = from;
+      from = to;
+      let series = interned ? tenant.byLabelsObject.get(entryLabels) : undefined;
       let labels: Labels;
       if (series !== undefined) labels = series.labels;
       else {
-        const clean = cleanLabels(entry.labels);
+        const clean = cleanLabels(entryLabels);
         if (clean === undefined) {
-          for (const sample of entry.samples) rejected.push({ labels: entry.labels, timestampMs: sample.timestampMs, reason: 'invalid_labels' });
+          for (let j = first; j < to; j++) rejected.push({ labels: entryLabels, timestampMs: times[j]!, reason: 'invalid_labels' });
           continue;
         }
         labels = clean;
         series = tenant.byLabels.get(labels);
-        if (series !== undefined && interned) tenant.byLabelsObject.set(entry.labels, series);
+        if (series !== undefined && interned) tenant.byLabelsObject.set(entryLabels, series);
       }
-      for (const sample of entry.samples) {
-        const timestampMs = sample.timestampMs;
+      for (let j = first; j < to; j++) {
+        const timestampMs = times[j]!;
         if (!Number.isSafeInteger(timestampMs)) {
           rejected.push({ labels, timestampMs, reason: 'too_old' });
           continue;
         }
-        const stale = sample.stale === true;
+        const stale = staleFlags[j] === 1;
+        const value = values[j]!;
         const floor = tenant.maxTimeMs - Math.max(this.options.outOfOrderWindowMs, series === undefined || series.maxTimeMs === -Infinity ? NEW_SERIES_GRACE_MS : 0);
         if (series === undefined) {
           if (timestampMs < floor) {
@@ -143,15 +159,15 @@ export class Head {
             continue;
           }
           series = this.createSeries(tenant, tenantName, labels);
-          if (interned) tenant.byLabelsObject.set(entry.labels, series);
+          if (interned) tenant.byLabelsObject.set(entryLabels, series);
           newSeries.push({ id: series.id, tenant: tenantName, labels });
         }
-        const outcome = this.place(tenant, series, timestampMs, sample.value, stale, floor);
+        const outcome = this.place(tenant, series, timestampMs, value, stale, floor);
         if (outcome === 'appended') {
           const at = samples.count++;
           samples.ids[at] = series.id;
           samples.timestampsMs[at] = timestampMs;
-          samples.values[at] = sample.value;
+          samples.values[at] = value;
           samples.stale[at] = stale ? 1 : 0;
         } else if (outcome !== 'ignored') {
           rejected.push({ labels, timestampMs, reason: outcome });
@@ -159,6 +175,17 @@ export class Head {
       }
     }
     return { newSeries, samples, accepted: samples.count, rejected };
+  }
+
+  /** The WAL sample scratch, emptied, with room for `count` samples. */
+  private walScratch(count: number): WalSamples {
+    let scratch = this.walSamples;
+    if (scratch.ids.length < count) {
+      const size = Math.max(count, scratch.ids.length * 2);
+      scratch = this.walSamples = { ids: new Uint32Array(size), timestampsMs: new Float64Array(size), values: new Float64Array(size), stale: new Uint8Array(size), count: 0 };
+    }
+    scratch.count = 0;
+    return scratch;
   }
 
   /** Replays WAL series definitions (ids kept, so later samples resolve). */
@@ -455,4 +482,33 @@ export function encodeChunks(timestampsMs: Float64Array, values: Float64Array, s
   }
   if (encoder !== undefined) chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: sealChunk(encoder) });
   return chunks;
+}
+
+/** AppendSeries as columns (the scrape, Pushgateway and ruler path; remote_write decodes into columns). */
+export function seriesToColumns(input: readonly AppendSeries[]): AppendColumns {
+  let total = 0;
+  for (const entry of input) total += entry.samples.length;
+  const columns: AppendColumns & { exemplars: Map<number, readonly MetricExemplar[]> } = {
+    seriesCount: input.length,
+    labels: input.map((entry) => entry.labels),
+    interned: new Uint8Array(input.length),
+    sampleEnd: new Uint32Array(input.length),
+    timestampsMs: new Float64Array(total),
+    values: new Float64Array(total),
+    stale: new Uint8Array(total),
+    exemplars: new Map<number, readonly MetricExemplar[]>(),
+  };
+  let at = 0;
+  input.forEach((entry, i) => {
+    if (entry.labelsInterned === true) columns.interned[i] = 1;
+    for (const sample of entry.samples) {
+      columns.timestampsMs[at] = sample.timestampMs;
+      columns.values[at] = sample.value;
+      columns.stale[at] = sample.stale === true ? 1 : 0;
+      at++;
+    }
+    columns.sampleEnd[i] = at;
+    if (entry.exemplars !== undefined && entry.exemplars.length > 0) columns.exemplars.set(i, entry.exemplars);
+  });
+  return columns;
 }
