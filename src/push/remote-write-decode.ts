@@ -132,7 +132,7 @@ export class RemoteWriteColumns {
   }
 }
 
-function grown<T extends Uint8Array | Uint32Array | Float64Array>(from: T, to: T): T {
+function grown<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(from: T, to: T): T {
   to.set(from);
   return to;
 }
@@ -240,7 +240,19 @@ function addLabel(reader: Reader, labels: Labels, name: string, value: string): 
  * Cleared whole when it reaches `maxEntries`.
  */
 export class LabelCache {
-  private readonly entries = new Map<number, LabelCacheEntry>();
+  /** Hash → index of the newest entry with that hash; older ones follow through `next`. */
+  private readonly byHash = new Map<number, number>();
+  /**
+   * The entries' raw label bytes, copied into large pages, and per entry its page, offset, length
+   * and labels: a Buffer and an object per entry cost ~200 bytes beside ~200 bytes of label bytes.
+   */
+  private pages: Buffer[] = [];
+  private pageUsedBytes = LABEL_PAGE_BYTES;
+  private page = new Uint32Array(1024);
+  private offset = new Uint32Array(1024);
+  private length = new Uint32Array(1024);
+  private next = new Int32Array(1024);
+  private labels: Labels[] = [];
   /**
    * One copy of each label name and value: a decoded string is a fresh copy, and values such as
    * `job="dcgm"` or a GPU model name repeat across every series of a node (~300 bytes a series).
@@ -253,9 +265,11 @@ export class LabelCache {
   }
 
   get(body: Buffer, start: number, end: number, hash: number): Labels | undefined {
+    const length = end - start;
     // Bounded: the chain holds only entries whose hashes collided.
-    for (let entry = this.entries.get(hash); entry !== undefined; entry = entry.next) {
-      if (entry.bytes.length === end - start && body.compare(entry.bytes, 0, entry.bytes.length, start, end) === 0) return entry.labels;
+    for (let at = this.byHash.get(hash) ?? -1; at >= 0; at = this.next[at]!) {
+      const offset = this.offset[at]!;
+      if (this.length[at] === length && body.compare(this.pages[this.page[at]!]!, offset, offset + length, start, end) === 0) return this.labels[at];
     }
     return undefined;
   }
@@ -268,19 +282,40 @@ export class LabelCache {
   }
 
   set(body: Buffer, start: number, end: number, hash: number, labels: Labels): void {
-    if (this.entries.size >= this.maxEntries) {
-      this.entries.clear();
-      this.strings.clear();
+    if (this.labels.length >= this.maxEntries) this.clear();
+    const length = end - start;
+    if (this.pageUsedBytes + length > LABEL_PAGE_BYTES) {
+      this.pages.push(Buffer.allocUnsafeSlow(Math.max(LABEL_PAGE_BYTES, length)));
+      this.pageUsedBytes = 0;
     }
-    this.entries.set(hash, { bytes: Buffer.from(body.subarray(start, end)), labels, next: this.entries.get(hash) });
+    const at = this.labels.length;
+    if (at === this.next.length) {
+      this.page = grown(this.page, new Uint32Array(at * 2));
+      this.offset = grown(this.offset, new Uint32Array(at * 2));
+      this.length = grown(this.length, new Uint32Array(at * 2));
+      this.next = grown(this.next, new Int32Array(at * 2));
+    }
+    body.copy(this.pages[this.pages.length - 1]!, this.pageUsedBytes, start, end);
+    this.page[at] = this.pages.length - 1;
+    this.offset[at] = this.pageUsedBytes;
+    this.length[at] = length;
+    this.next[at] = this.byHash.get(hash) ?? -1;
+    this.labels.push(labels);
+    this.pageUsedBytes += length;
+    this.byHash.set(hash, at);
+  }
+
+  private clear(): void {
+    this.byHash.clear();
+    this.strings.clear();
+    this.pages = [];
+    this.pageUsedBytes = LABEL_PAGE_BYTES;
+    this.labels = [];
   }
 }
 
-interface LabelCacheEntry {
-  bytes: Buffer;
-  labels: Labels;
-  next: LabelCacheEntry | undefined;
-}
+/** Label cache page size: a few thousand series' label bytes. */
+const LABEL_PAGE_BYTES = 256 * 1024;
 
 /** A 32-bit multiplicative hash of a byte range, four bytes a step (collisions are verified). */
 function hashBytes(bytes: Buffer, start: number, end: number): number {

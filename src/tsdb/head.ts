@@ -7,6 +7,7 @@
 // Chunks never cross a block-range boundary, so a cut hands whole chunks to the block writer.
 
 import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk } from './chunk.ts';
+import { HeadChunks } from './head-chunks.ts';
 import { LabelSetMap, SeriesIndex } from './series-index.ts';
 import type { AppendColumns, AppendSeries, Labels, MetricExemplar, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
@@ -22,7 +23,9 @@ interface MemSeries {
   id: number;
   tenant: string;
   labels: Labels;
-  chunks: StoredChunk[];
+  /** First and last of its sealed chunks in the head's HeadChunks (-1: none). */
+  firstChunk: number;
+  lastChunk: number;
   open: ChunkEncoder | undefined;
   /** End (exclusive) of the block range the open chunk lies in. */
   openRangeEndMs: number;
@@ -73,6 +76,7 @@ export class Head {
   private readonly options: HeadOptions;
   private readonly tenants = new Map<string, TenantHead>();
   private readonly byId = new Map<number, MemSeries>();
+  private readonly chunks = new HeadChunks();
   private nextId = 1;
   sampleCount = 0;
   minTimeMs = Infinity;
@@ -98,7 +102,7 @@ export class Head {
   private createSeries(tenant: TenantHead, tenantName: string, labels: Labels, id = this.nextId++): MemSeries {
     if (id >= this.nextId) this.nextId = id + 1;
     const series: MemSeries = {
-      id, tenant: tenantName, labels, chunks: [], open: undefined, openRangeEndMs: 0, maxTimeMs: -Infinity,
+      id, tenant: tenantName, labels, firstChunk: -1, lastChunk: -1, open: undefined, openRangeEndMs: 0, maxTimeMs: -Infinity,
       lastValue: 0, lastStale: false, oooTimesMs: undefined, oooValues: undefined, oooStale: undefined, touched: true,
     };
     tenant.byLabels.add(series);
@@ -241,7 +245,8 @@ export class Head {
   private appendInOrder(series: MemSeries, timestampMs: number, value: number, stale: boolean): void {
     let open = series.open;
     if (open !== undefined && (open.count >= SAMPLES_PER_CHUNK || timestampMs >= series.openRangeEndMs)) {
-      series.chunks.push({ minTimeMs: open.minTimeMs, maxTimeMs: open.maxTimeMs, count: open.count, bytes: sealChunk(open) });
+      series.lastChunk = this.chunks.add(sealChunk(open), open.minTimeMs, open.maxTimeMs, open.count, series.lastChunk);
+      if (series.firstChunk < 0) series.firstChunk = series.lastChunk;
       open = undefined;
     }
     if (open === undefined) {
@@ -277,7 +282,7 @@ export class Head {
       const at = times.indexOf(timestampMs);
       if (at >= 0) return { value: series.oooValues![at]!, stale: series.oooStale![at]! };
     }
-    const decoded = decodeSeries(series, timestampMs, timestampMs);
+    const decoded = decodeSeries(this.chunks, series, timestampMs, timestampMs);
     if (decoded.count === 0) return undefined;
     return { value: decoded.values[0]!, stale: decoded.stale[0] === 1 };
   }
@@ -289,7 +294,7 @@ export class Head {
     const out: SeriesSamples[] = [];
     for (const id of tenant.index.select(matchers)) {
       const series = this.byId.get(id)!;
-      const decoded = decodeSeries(series, startMs, endMs);
+      const decoded = decodeSeries(this.chunks, series, startMs, endMs);
       if (decoded.count === 0) continue;
       const stale = decoded.stale.subarray(0, decoded.count);
       const samples: SeriesSamples = { labels: series.labels, timestampsMs: decoded.timestampsMs.subarray(0, decoded.count), values: decoded.values.subarray(0, decoded.count) };
@@ -306,7 +311,7 @@ export class Head {
     const out: Labels[] = [];
     for (const id of tenant.index.select(matchers)) {
       const series = this.byId.get(id)!;
-      if (overlaps(series, startMs, endMs)) out.push(series.labels);
+      if (overlaps(this.chunks, series, startMs, endMs)) out.push(series.labels);
     }
     return out;
   }
@@ -338,7 +343,7 @@ export class Head {
           continue;
         }
         series.touched = false;
-        if (series.chunks.length === 0 && series.open === undefined && series.oooTimesMs === undefined) continue;
+        if (series.firstChunk < 0 && series.open === undefined && series.oooTimesMs === undefined) continue;
         cutSeries.push({ labels: series.labels, chunks: this.takeChunks(series) });
       }
       tenant.index.remove(dropped);
@@ -347,20 +352,24 @@ export class Head {
       if (cutSeries.length > 0) out.set(tenantName, cutSeries);
       if (tenant.byLabels.size === 0) this.tenants.delete(tenantName);
     }
+    this.chunks.clear();
     this.sampleCount = 0;
     this.minTimeMs = Infinity;
     return out;
   }
 
   private takeChunks(series: MemSeries): StoredChunk[] {
-    let chunks = series.chunks;
+    let chunks: StoredChunk[] = [];
+    const stored = this.chunks;
+    for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) chunks.push({ minTimeMs: stored.minTimeMs[at]!, maxTimeMs: stored.maxTimeMs[at]!, count: stored.count[at]!, bytes: stored.bytes(at) });
     if (series.open !== undefined) chunks.push({ minTimeMs: series.open.minTimeMs, maxTimeMs: series.open.maxTimeMs, count: series.open.count, bytes: sealChunk(series.open) });
     if (series.oooTimesMs !== undefined) {
       // Rare: merge the out-of-order samples in and re-encode, one chunk list per block range.
-      const decoded = decodeSeries(series, -Infinity, Infinity);
+      const decoded = decodeSeries(stored, series, -Infinity, Infinity);
       chunks = encodeChunks(decoded.timestampsMs.subarray(0, decoded.count), decoded.values.subarray(0, decoded.count), decoded.stale.subarray(0, decoded.count), this.options.blockRangeMs);
     }
-    series.chunks = [];
+    series.firstChunk = -1;
+    series.lastChunk = -1;
     series.open = undefined;
     series.oooTimesMs = undefined;
     series.oooValues = undefined;
@@ -369,8 +378,8 @@ export class Head {
   }
 }
 
-function overlaps(series: MemSeries, startMs: number, endMs: number): boolean {
-  for (const chunk of series.chunks) if (chunk.maxTimeMs >= startMs && chunk.minTimeMs <= endMs) return true;
+function overlaps(chunks: HeadChunks, series: MemSeries, startMs: number, endMs: number): boolean {
+  for (let at = series.firstChunk; at >= 0; at = chunks.next[at]!) if (chunks.maxTimeMs[at]! >= startMs && chunks.minTimeMs[at]! <= endMs) return true;
   if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) return true;
   return series.oooTimesMs?.some((t) => t >= startMs && t <= endMs) ?? false;
 }
@@ -409,13 +418,13 @@ interface DecodedRun {
   count: number;
 }
 
-function decodeSeries(series: MemSeries, startMs: number, endMs: number): DecodedRun {
+function decodeSeries(chunks: HeadChunks, series: MemSeries, startMs: number, endMs: number): DecodedRun {
   let capacity = series.oooTimesMs?.length ?? 0;
   const parts: Uint8Array[] = [];
-  for (const chunk of series.chunks) {
-    if (chunk.maxTimeMs < startMs || chunk.minTimeMs > endMs) continue;
-    parts.push(chunk.bytes);
-    capacity += chunk.count;
+  for (let at = series.firstChunk; at >= 0; at = chunks.next[at]!) {
+    if (chunks.maxTimeMs[at]! < startMs || chunks.minTimeMs[at]! > endMs) continue;
+    parts.push(chunks.bytes(at));
+    capacity += chunks.count[at]!;
   }
   if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) {
     parts.push(series.open.bytes());
