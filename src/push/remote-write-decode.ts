@@ -58,6 +58,85 @@ export interface RemoteWriteRequest {
   metadata: RemoteWriteMetadata[];
 }
 
+/**
+ * A decoded request as columns: per series its labels and where its samples end, the samples in
+ * flat typed arrays. One instance is reused request after request (decode*Into reset it), so a
+ * request leaves no per-series or per-sample objects behind: with objects, a 2,000-series request
+ * outgrew V8's young generation while it was decoded and ~390 bytes a sample were promoted to the
+ * old generation as garbage (bench/tsdb-bench.ts), which is what drove the server's RSS.
+ */
+export class RemoteWriteColumns {
+  seriesCount = 0;
+  /** Per series; shared with the label cache when `interned[i]` is 1: treat as immutable. */
+  readonly labels: Labels[] = [];
+  /** 1 where `labels[i]` came from (or went into) a LabelCache: the same object for the same bytes. */
+  interned = new Uint8Array(64);
+  /** Series i's samples are rows [sampleEnd[i - 1] (0 for the first), sampleEnd[i]). */
+  sampleEnd = new Uint32Array(64);
+  /** Native histogram samples per series (not stored yet; the receiver refuses them). */
+  histograms = new Uint32Array(64);
+  sampleCount = 0;
+  timestampsMs = new Float64Array(256);
+  values = new Float64Array(256);
+  /** 1 where the sample has the bits of Prometheus' staleness marker. */
+  stale = new Uint8Array(256);
+  /** Exemplars by series index (rare: only series that carry any). */
+  readonly exemplars = new Map<number, RemoteWriteExemplar[]>();
+  readonly metadata: RemoteWriteMetadata[] = [];
+
+  reset(): void {
+    this.labels.length = 0;
+    this.seriesCount = 0;
+    this.sampleCount = 0;
+    this.exemplars.clear();
+    this.metadata.length = 0;
+  }
+
+  /** Starts series number seriesCount; returns its index. */
+  startSeries(labels: Labels, interned: boolean): number {
+    const at = this.seriesCount++;
+    if (at === this.sampleEnd.length) {
+      this.interned = grown(this.interned, new Uint8Array(at * 2));
+      this.sampleEnd = grown(this.sampleEnd, new Uint32Array(at * 2));
+      this.histograms = grown(this.histograms, new Uint32Array(at * 2));
+    }
+    this.labels.push(labels);
+    this.interned[at] = interned ? 1 : 0;
+    this.histograms[at] = 0;
+    this.sampleEnd[at] = this.sampleCount;
+    return at;
+  }
+
+  growSamples(): void {
+    const size = this.timestampsMs.length * 2;
+    this.timestampsMs = grown(this.timestampsMs, new Float64Array(size));
+    this.values = grown(this.values, new Float64Array(size));
+    this.stale = grown(this.stale, new Uint8Array(size));
+  }
+
+  /** The request as objects (tests, and callers that are not on the ingest path). */
+  toRequest(): RemoteWriteRequest {
+    const series: RemoteWriteSeries[] = [];
+    for (let i = 0; i < this.seriesCount; i++) {
+      const samples: RemoteWriteSample[] = [];
+      for (let j = i === 0 ? 0 : this.sampleEnd[i - 1]!; j < this.sampleEnd[i]!; j++) {
+        samples.push(this.stale[j] === 1 ? { timestampMs: this.timestampsMs[j]!, value: this.values[j]!, stale: true } : { timestampMs: this.timestampsMs[j]!, value: this.values[j]! });
+      }
+      const exemplarList = this.exemplars.get(i);
+      const entry: RemoteWriteSeries = { labels: this.labels[i]!, samples, histograms: this.histograms[i]!, exemplars: exemplarList?.length ?? 0 };
+      if (this.interned[i] === 1) entry.interned = true;
+      if (exemplarList !== undefined) entry.exemplarList = exemplarList;
+      series.push(entry);
+    }
+    return { series, metadata: [...this.metadata] };
+  }
+}
+
+function grown<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
 /** Prometheus' metric type enum, shared by 1.0 and 2.0 (2.0 calls 0 "unspecified"). */
 const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
 
@@ -76,7 +155,8 @@ class Reader extends ProtobufReader {
   }
 }
 
-function decodeSample(reader: Reader, end: number): RemoteWriteSample {
+/** Decodes one Sample message into the next row of the sample columns. */
+function decodeSampleInto(reader: Reader, end: number, columns: RemoteWriteColumns): void {
   let value = 0;
   let stale = false;
   let timestampMs = 0;
@@ -88,7 +168,11 @@ function decodeSample(reader: Reader, end: number): RemoteWriteSample {
     } else if (key === 0x10) timestampMs = reader.int64();
     else reader.skip(key & 7, end);
   }
-  return stale ? { timestampMs, value, stale } : { timestampMs, value };
+  const at = columns.sampleCount++;
+  if (at === columns.timestampsMs.length) columns.growSamples();
+  columns.timestampsMs[at] = timestampMs;
+  columns.values[at] = value;
+  columns.stale[at] = stale ? 1 : 0;
 }
 
 /** prometheus.Exemplar: labels = 1 (Label), value = 2 (double), timestamp = 3 (int64 ms). */
@@ -156,7 +240,19 @@ function addLabel(reader: Reader, labels: Labels, name: string, value: string): 
  * Cleared whole when it reaches `maxEntries`.
  */
 export class LabelCache {
-  private readonly entries = new Map<number, LabelCacheEntry>();
+  /** Hash → index of the newest entry with that hash; older ones follow through `next`. */
+  private readonly byHash = new Map<number, number>();
+  /**
+   * The entries' raw label bytes, copied into large pages, and per entry its page, offset, length
+   * and labels: a Buffer and an object per entry cost ~200 bytes beside ~200 bytes of label bytes.
+   */
+  private pages: Buffer[] = [];
+  private pageUsedBytes = LABEL_PAGE_BYTES;
+  private page = new Uint32Array(1024);
+  private offset = new Uint32Array(1024);
+  private length = new Uint32Array(1024);
+  private next = new Int32Array(1024);
+  private labels: Labels[] = [];
   /**
    * One copy of each label name and value: a decoded string is a fresh copy, and values such as
    * `job="dcgm"` or a GPU model name repeat across every series of a node (~300 bytes a series).
@@ -169,9 +265,11 @@ export class LabelCache {
   }
 
   get(body: Buffer, start: number, end: number, hash: number): Labels | undefined {
+    const length = end - start;
     // Bounded: the chain holds only entries whose hashes collided.
-    for (let entry = this.entries.get(hash); entry !== undefined; entry = entry.next) {
-      if (entry.bytes.length === end - start && body.compare(entry.bytes, 0, entry.bytes.length, start, end) === 0) return entry.labels;
+    for (let at = this.byHash.get(hash) ?? -1; at >= 0; at = this.next[at]!) {
+      const offset = this.offset[at]!;
+      if (this.length[at] === length && body.compare(this.pages[this.page[at]!]!, offset, offset + length, start, end) === 0) return this.labels[at];
     }
     return undefined;
   }
@@ -184,19 +282,40 @@ export class LabelCache {
   }
 
   set(body: Buffer, start: number, end: number, hash: number, labels: Labels): void {
-    if (this.entries.size >= this.maxEntries) {
-      this.entries.clear();
-      this.strings.clear();
+    if (this.labels.length >= this.maxEntries) this.clear();
+    const length = end - start;
+    if (this.pageUsedBytes + length > LABEL_PAGE_BYTES) {
+      this.pages.push(Buffer.allocUnsafeSlow(Math.max(LABEL_PAGE_BYTES, length)));
+      this.pageUsedBytes = 0;
     }
-    this.entries.set(hash, { bytes: Buffer.from(body.subarray(start, end)), labels, next: this.entries.get(hash) });
+    const at = this.labels.length;
+    if (at === this.next.length) {
+      this.page = grown(this.page, new Uint32Array(at * 2));
+      this.offset = grown(this.offset, new Uint32Array(at * 2));
+      this.length = grown(this.length, new Uint32Array(at * 2));
+      this.next = grown(this.next, new Int32Array(at * 2));
+    }
+    body.copy(this.pages[this.pages.length - 1]!, this.pageUsedBytes, start, end);
+    this.page[at] = this.pages.length - 1;
+    this.offset[at] = this.pageUsedBytes;
+    this.length[at] = length;
+    this.next[at] = this.byHash.get(hash) ?? -1;
+    this.labels.push(labels);
+    this.pageUsedBytes += length;
+    this.byHash.set(hash, at);
+  }
+
+  private clear(): void {
+    this.byHash.clear();
+    this.strings.clear();
+    this.pages = [];
+    this.pageUsedBytes = LABEL_PAGE_BYTES;
+    this.labels = [];
   }
 }
 
-interface LabelCacheEntry {
-  bytes: Buffer;
-  labels: Labels;
-  next: LabelCacheEntry | undefined;
-}
+/** Label cache page size: a few thousand series' label bytes. */
+const LABEL_PAGE_BYTES = 256 * 1024;
 
 /** A 32-bit multiplicative hash of a byte range, four bytes a step (collisions are verified). */
 function hashBytes(bytes: Buffer, start: number, end: number): number {
@@ -234,9 +353,15 @@ function decodeLabelsV1(reader: Reader, start: number, end: number, into: Labels
 
 /** Decodes an uncompressed prometheus.WriteRequest (remote write 1.0). */
 export function decodeWriteRequestV1(body: Buffer, labelCache?: LabelCache): RemoteWriteRequest {
+  const columns = new RemoteWriteColumns();
+  decodeWriteRequestV1Into(body, columns, labelCache);
+  return columns.toRequest();
+}
+
+/** Decodes an uncompressed prometheus.WriteRequest (remote write 1.0) into `columns` (reset first). */
+export function decodeWriteRequestV1Into(body: Buffer, columns: RemoteWriteColumns, labelCache?: LabelCache): void {
+  columns.reset();
   const reader = new Reader(body, 'prometheus.WriteRequest');
-  const series: RemoteWriteSeries[] = [];
-  const metadata: RemoteWriteMetadata[] = [];
   const limit = body.length;
   while (reader.offset < limit) {
     const key = reader.varint();
@@ -257,37 +382,40 @@ export function decodeWriteRequestV1(body: Buffer, labelCache?: LabelCache): Rem
           labelsEnd = reader.offset;
         } else reader.skip(fieldKey & 7, end);
       }
-      const entry: RemoteWriteSeries = { labels: {}, samples: [], histograms: 0, exemplars: 0 };
+      let labels: Labels;
+      let interned = false;
       if (labelsStart >= 0 && contiguous && labelCache !== undefined) {
         const hash = hashBytes(body, labelsStart, labelsEnd);
         const cached = labelCache.get(body, labelsStart, labelsEnd, hash);
-        if (cached !== undefined) entry.labels = cached;
+        if (cached !== undefined) labels = cached;
         else {
-          decodeLabelsV1(reader, labelsStart, labelsEnd, entry.labels, labelCache);
-          labelCache.set(body, labelsStart, labelsEnd, hash, entry.labels);
+          labels = {};
+          decodeLabelsV1(reader, labelsStart, labelsEnd, labels, labelCache);
+          labelCache.set(body, labelsStart, labelsEnd, hash, labels);
         }
-        entry.interned = true;
-      } else if (labelsStart >= 0) {
-        decodeLabelsV1(reader, seriesStart, end, entry.labels);
+        interned = true;
+      } else {
+        labels = {};
+        if (labelsStart >= 0) decodeLabelsV1(reader, seriesStart, end, labels);
       }
+      const index = columns.startSeries(labels, interned);
       reader.offset = seriesStart;
       while (reader.offset < end) {
         const fieldKey = reader.varint();
         if (fieldKey === 0x12) {
           const sampleEnd = reader.lengthEnd(end);
-          entry.samples.push(decodeSample(reader, sampleEnd));
+          decodeSampleInto(reader, sampleEnd, columns);
           reader.offset = sampleEnd;
         } else if (fieldKey === 0x1a) {
           const exemplarEnd = reader.lengthEnd(end);
-          (entry.exemplarList ??= []).push(decodeExemplarV1(reader, exemplarEnd));
+          addExemplar(columns, index, decodeExemplarV1(reader, exemplarEnd));
           reader.offset = exemplarEnd;
-          entry.exemplars++;
         } else if (fieldKey === 0x22) {
           reader.offset = reader.lengthEnd(end);
-          entry.histograms++;
+          columns.histograms[index]!++;
         } else reader.skip(fieldKey & 7, end);
       }
-      series.push(entry);
+      columns.sampleEnd[index] = columns.sampleCount;
     } else if (key === 0x1a) {
       const end = reader.lengthEnd(limit);
       const entry: RemoteWriteMetadata = { family: '', type: 'unknown', help: '', unit: '' };
@@ -299,28 +427,41 @@ export function decodeWriteRequestV1(body: Buffer, labelCache?: LabelCache): Rem
         else if (fieldKey === 0x2a) entry.unit = reader.string(end);
         else reader.skip(fieldKey & 7, end);
       }
-      if (entry.family !== '') metadata.push(entry);
+      if (entry.family !== '') columns.metadata.push(entry);
     } else {
       reader.skip(key & 7, limit);
     }
   }
-  return { series, metadata };
+}
+
+function addExemplar(columns: RemoteWriteColumns, series: number, exemplar: RemoteWriteExemplar): void {
+  const list = columns.exemplars.get(series);
+  if (list === undefined) columns.exemplars.set(series, [exemplar]);
+  else list.push(exemplar);
 }
 
 /** Decodes an uncompressed io.prometheus.write.v2.Request (remote write 2.0). */
 export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
+  const columns = new RemoteWriteColumns();
+  decodeWriteRequestV2Into(body, columns);
+  return columns.toRequest();
+}
+
+/** Decodes an uncompressed io.prometheus.write.v2.Request (remote write 2.0) into `columns` (reset first). */
+export function decodeWriteRequestV2Into(body: Buffer, columns: RemoteWriteColumns): void {
+  columns.reset();
   const reader = new Reader(body, 'io.prometheus.write.v2.Request');
   const limit = body.length;
   // Symbols may come after the series on the wire: collect the series' spans, resolve afterwards.
   const symbols: string[] = [];
-  const seriesSpans: Array<[number, number]> = [];
+  const seriesSpans: number[] = [];
   while (reader.offset < limit) {
     const key = reader.varint();
     if (key === 0x22) symbols.push(reader.string(limit));
     else if (key === 0x2a) {
       const start = reader.offset;
       const end = reader.lengthEnd(limit);
-      seriesSpans.push([start, end]);
+      seriesSpans.push(start);
       reader.offset = end;
     } else reader.skip(key & 7, limit);
   }
@@ -329,15 +470,15 @@ export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
     if (ref >= symbols.length) reader.fail(`${what} refers to symbol ${ref} of ${symbols.length}`);
     return symbols[ref]!;
   };
-  const series: RemoteWriteSeries[] = [];
-  const metadata: RemoteWriteMetadata[] = [];
-  for (const [start] of seriesSpans) {
+  const refs: number[] = [];
+  for (const start of seriesSpans) {
     reader.offset = start;
     const end = reader.lengthEnd(limit);
-    const refs: number[] = [];
-    const entry: RemoteWriteSeries = { labels: {}, samples: [], histograms: 0, exemplars: 0 };
+    refs.length = 0;
+    let histograms = 0;
     let meta: { type: string; helpRef: number; unitRef: number } | undefined;
     let exemplarSpans: number[] | undefined;
+    // Samples go to the columns as they come; the series row is added once its labels are known.
     while (reader.offset < end) {
       const fieldKey = reader.varint();
       if (fieldKey === 0x0a) {
@@ -347,16 +488,15 @@ export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
       } else if (fieldKey === 0x08) refs.push(reader.varint());
       else if (fieldKey === 0x12) {
         const sampleEnd = reader.lengthEnd(end);
-        entry.samples.push(decodeSample(reader, sampleEnd));
+        decodeSampleInto(reader, sampleEnd, columns);
         reader.offset = sampleEnd;
       } else if (fieldKey === 0x1a) {
         reader.offset = reader.lengthEnd(end);
-        entry.histograms++;
+        histograms++;
       } else if (fieldKey === 0x22) {
         const exemplarEnd = reader.lengthEnd(end);
         (exemplarSpans ??= []).push(reader.offset, exemplarEnd);
         reader.offset = exemplarEnd;
-        entry.exemplars++;
       } else if (fieldKey === 0x2a) {
         const metaEnd = reader.lengthEnd(end);
         meta = { type: 'unknown', helpRef: 0, unitRef: 0 };
@@ -370,20 +510,22 @@ export function decodeWriteRequestV2(body: Buffer): RemoteWriteRequest {
       } else reader.skip(fieldKey & 7, end);
     }
     if (refs.length % 2 !== 0) reader.fail(`labels_refs has an odd length ${refs.length}`);
-    for (let i = 0; i < refs.length; i += 2) addLabel(reader, entry.labels, symbol(refs[i]!, 'labels_refs'), symbol(refs[i + 1]!, 'labels_refs'));
+    const labels: Labels = {};
+    for (let i = 0; i < refs.length; i += 2) addLabel(reader, labels, symbol(refs[i]!, 'labels_refs'), symbol(refs[i + 1]!, 'labels_refs'));
+    const sampleCount = columns.sampleCount;
+    const index = columns.startSeries(labels, false);
+    columns.sampleEnd[index] = sampleCount;
+    columns.histograms[index] = histograms;
     if (exemplarSpans !== undefined) {
-      entry.exemplarList = [];
       for (let i = 0; i < exemplarSpans.length; i += 2) {
         reader.offset = exemplarSpans[i]!;
-        entry.exemplarList.push(decodeExemplarV2(reader, exemplarSpans[i + 1]!, symbol));
+        addExemplar(columns, index, decodeExemplarV2(reader, exemplarSpans[i + 1]!, symbol));
       }
     }
-    if (meta !== undefined && entry.labels.__name__ !== undefined && (meta.type !== 'unknown' || meta.helpRef !== 0 || meta.unitRef !== 0)) {
-      metadata.push({ family: familyOf(entry.labels.__name__, meta.type), type: meta.type, help: symbol(meta.helpRef, 'help_ref'), unit: symbol(meta.unitRef, 'unit_ref') });
+    if (meta !== undefined && labels.__name__ !== undefined && (meta.type !== 'unknown' || meta.helpRef !== 0 || meta.unitRef !== 0)) {
+      columns.metadata.push({ family: familyOf(labels.__name__, meta.type), type: meta.type, help: symbol(meta.helpRef, 'help_ref'), unit: symbol(meta.unitRef, 'unit_ref') });
     }
-    series.push(entry);
   }
-  return { series, metadata };
 }
 
 /** The metric family of a series name: classic histogram and summary series share their base name. */

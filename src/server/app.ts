@@ -59,7 +59,9 @@ const QUERY_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The metrics store as the server uses it: the TSDB, or in cluster mode the cluster's (src/cluster/cluster-metrics.ts). */
-export type ServerMetricsStore = Pick<Tsdb, 'append' | 'flush' | 'close' | 'select' | 'series' | 'labelNames' | 'labelValues' | 'setMetadata' | 'getMetadata' | 'stats'> & Pick<PrometheusReadStore, 'exemplars'>;
+export type ServerMetricsStore = Pick<Tsdb, 'append' | 'flush' | 'close' | 'select' | 'series' | 'labelNames' | 'labelValues' | 'setMetadata' | 'getMetadata' | 'stats'> &
+  Partial<Pick<Tsdb, 'appendColumns'>> &
+  Pick<PrometheusReadStore, 'exemplars'>;
 
 /** What the HTTP layer needs from the domain modules. */
 export interface AppDependencies {

@@ -7,20 +7,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatLabels } from '../push/labels.ts';
 import {
-  decodeWriteRequestV1,
-  decodeWriteRequestV2,
+  decodeWriteRequestV1Into,
+  decodeWriteRequestV2Into,
   LabelCache,
+  RemoteWriteColumns,
   RemoteWriteDecodeError,
   uncompressRemoteWrite,
-  type RemoteWriteRequest,
 } from '../push/remote-write-decode.ts';
-import type { AppendSeries, MetricsStore, RejectedSample } from '../tsdb/types.ts';
+import type { AppendColumns, AppendSeries, MetricsStore, RejectedSample } from '../tsdb/types.ts';
 import type { MetricMetadata } from '../tsdb/tsdb.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
 
 /** What the receiver needs from the metrics store. */
 export interface RemoteWriteTarget extends Pick<MetricsStore, 'append' | 'flush'> {
+  /**
+   * As `append`, from columns; `columns` may be reused once this returns (see Tsdb.appendColumns).
+   * A store without it (cluster mode's, which batches series per partition) gets `append` with the
+   * request as series objects.
+   */
+  appendColumns?(tenant: string, columns: AppendColumns): ReturnType<MetricsStore['append']>;
   setMetadata(tenant: string, family: string, metadata: MetricMetadata): void;
 }
 
@@ -63,6 +69,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBodyBytes }, (_request, body, done) => done(null, body));
 
   const labelCache = new LabelCache();
+  // Every request is decoded into these and appended before the next one is decoded (both steps are
+  // synchronous), so a request leaves no per-sample garbage (see RemoteWriteColumns).
+  const columns = new RemoteWriteColumns();
   const write = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const version = remoteWriteVersion(request.headers['content-type']);
     if (version === undefined) {
@@ -82,7 +91,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     try {
       // Decoded objects live only in this synchronous step; just the outcome waits for the fsync.
       const raw = uncompressRemoteWrite(body, options.maxDecompressedBodyBytes);
-      started = startAppend(options.tsdb, tenant, version === 1 ? decodeWriteRequestV1(raw, labelCache) : decodeWriteRequestV2(raw));
+      if (version === 1) decodeWriteRequestV1Into(raw, columns, labelCache);
+      else decodeWriteRequestV2Into(raw, columns);
+      started = startAppend(options.tsdb, tenant, columns);
     } catch (error) {
       if (error instanceof RemoteWriteDecodeError) return text(reply, 400, error.message);
       throw error;
@@ -118,18 +129,27 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   for (const path of ['/api/v1/write', '/prometheus/api/v1/write']) app.post(path, write);
 }
 
-function startAppend(tsdb: RemoteWriteTarget, tenant: string, decoded: RemoteWriteRequest): { pending: ReturnType<RemoteWriteTarget['append']>; problems: string[] } {
-  for (const meta of decoded.metadata) tsdb.setMetadata(tenant, meta.family, { type: meta.type, help: meta.help, unit: meta.unit });
+function startAppend(tsdb: RemoteWriteTarget, tenant: string, columns: RemoteWriteColumns): { pending: ReturnType<RemoteWriteTarget['append']>; problems: string[] } {
+  for (const meta of columns.metadata) tsdb.setMetadata(tenant, meta.family, { type: meta.type, help: meta.help, unit: meta.unit });
   const problems: string[] = [];
+  for (let i = 0; i < columns.seriesCount; i++) {
+    if (columns.histograms[i]! > 0) problems.push(`native histogram samples are not supported yet (series ${formatLabels(columns.labels[i]!)})`);
+  }
+  const pending = tsdb.appendColumns !== undefined ? tsdb.appendColumns(tenant, columns) : tsdb.append(tenant, seriesOf(columns));
+  columns.reset();
+  return { pending, problems };
+}
+
+/** The decoded request as series objects (copies: `columns` is reused by the next request). */
+function seriesOf(columns: RemoteWriteColumns): AppendSeries[] {
   const series: AppendSeries[] = [];
-  for (const entry of decoded.series) {
-    if (entry.histograms > 0) problems.push(`native histogram samples are not supported yet (series ${formatLabels(entry.labels)})`);
+  for (const entry of columns.toRequest().series) {
     if (entry.samples.length === 0 && entry.exemplarList === undefined) continue;
     const appended: AppendSeries = entry.interned === true ? { labels: entry.labels, samples: entry.samples, labelsInterned: true } : { labels: entry.labels, samples: entry.samples };
     if (entry.exemplarList !== undefined) appended.exemplars = entry.exemplarList;
     series.push(appended);
   }
-  return { pending: tsdb.append(tenant, series), problems };
+  return series;
 }
 
 function text(reply: FastifyReply, status: number, message: string): FastifyReply {

@@ -7,8 +7,9 @@
 // Chunks never cross a block-range boundary, so a cut hands whole chunks to the block writer.
 
 import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk } from './chunk.ts';
+import { HeadChunks } from './head-chunks.ts';
 import { LabelSetMap, SeriesIndex } from './series-index.ts';
-import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
+import type { AppendColumns, AppendSeries, Labels, MetricExemplar, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
 
 export interface StoredChunk {
@@ -35,7 +36,9 @@ interface MemSeries {
   id: number;
   tenant: string;
   labels: Labels;
-  chunks: StoredChunk[];
+  /** First and last of its sealed chunks in the head's HeadChunks (-1: none). */
+  firstChunk: number;
+  lastChunk: number;
   open: ChunkEncoder | undefined;
   /** End (exclusive) of the block range the open chunk lies in. */
   openRangeEndMs: number;
@@ -63,7 +66,7 @@ export interface HeadOptions {
   outOfOrderWindowMs: number;
 }
 
-/** What append() accepted, to be written to the WAL before the caller is answered. */
+/** What append() accepted, to be written to the WAL before the caller is answered (and before the next append). */
 export interface HeadAppendResult {
   newSeries: WalSeriesEntry[];
   samples: WalSamples;
@@ -86,9 +89,11 @@ export class Head {
   private readonly options: HeadOptions;
   private readonly tenants = new Map<string, TenantHead>();
   private readonly byId = new Map<number, MemSeries>();
+  private readonly chunks = new HeadChunks();
   private nextId = 1;
   sampleCount = 0;
   minTimeMs = Infinity;
+  private walSamples: WalSamples = { ids: new Uint32Array(256), timestampsMs: new Float64Array(256), values: new Float64Array(256), stale: new Uint8Array(256), count: 0 };
 
   constructor(options: HeadOptions) {
     this.options = options;
@@ -110,7 +115,7 @@ export class Head {
   private createSeries(tenant: TenantHead, tenantName: string, labels: Labels, id = this.nextId++): MemSeries {
     if (id >= this.nextId) this.nextId = id + 1;
     const series: MemSeries = {
-      id, tenant: tenantName, labels, chunks: [], open: undefined, openRangeEndMs: 0, maxTimeMs: -Infinity,
+      id, tenant: tenantName, labels, firstChunk: -1, lastChunk: -1, open: undefined, openRangeEndMs: 0, maxTimeMs: -Infinity,
       lastValue: 0, lastStale: false, oooTimesMs: undefined, oooValues: undefined, oooStale: undefined, touched: true,
     };
     tenant.byLabels.add(series);
@@ -121,34 +126,49 @@ export class Head {
 
   /** Checks and applies samples; the caller writes the result to the WAL. */
   append(tenantName: string, input: readonly AppendSeries[]): HeadAppendResult {
+    return this.appendColumns(tenantName, seriesToColumns(input));
+  }
+
+  /**
+   * Checks and applies samples given as columns; the caller writes the result to the WAL before the
+   * next append (`samples` is scratch memory the next append reuses: a request's accepted samples
+   * then leave no garbage behind).
+   */
+  appendColumns(tenantName: string, columns: AppendColumns): HeadAppendResult {
     const tenant = this.tenant(tenantName);
     const newSeries: WalSeriesEntry[] = [];
-    let total = 0;
-    for (const entry of input) total += entry.samples.length;
-    const samples: WalSamples = { ids: new Uint32Array(total), timestampsMs: new Float64Array(total), values: new Float64Array(total), stale: new Uint8Array(total), count: 0 };
+    const seriesCount = columns.seriesCount;
+    const samples = this.walScratch(seriesCount === 0 ? 0 : columns.sampleEnd[seriesCount - 1]!);
     const rejected: RejectedSample[] = [];
-    for (const entry of input) {
-      const interned = entry.labelsInterned === true;
-      let series = interned ? tenant.byLabelsObject.get(entry.labels) : undefined;
+    const { timestampsMs: times, values, stale: staleFlags } = columns;
+    let from = 0;
+    for (let i = 0; i < seriesCount; i++) {
+      const to = columns.sampleEnd[i]!;
+      const entryLabels = columns.labels[i]!;
+      const interned = columns.interned[i] === 1;
+      const first = from;
+      from = to;
+      let series = interned ? tenant.byLabelsObject.get(entryLabels) : undefined;
       let labels: Labels;
       if (series !== undefined) labels = series.labels;
       else {
-        const clean = cleanLabels(entry.labels);
+        const clean = cleanLabels(entryLabels);
         if (clean === undefined) {
-          for (const sample of entry.samples) rejected.push({ labels: entry.labels, timestampMs: sample.timestampMs, reason: 'invalid_labels' });
+          for (let j = first; j < to; j++) rejected.push({ labels: entryLabels, timestampMs: times[j]!, reason: 'invalid_labels' });
           continue;
         }
         labels = clean;
         series = tenant.byLabels.get(labels);
-        if (series !== undefined && interned) tenant.byLabelsObject.set(entry.labels, series);
+        if (series !== undefined && interned) tenant.byLabelsObject.set(entryLabels, series);
       }
-      for (const sample of entry.samples) {
-        const timestampMs = sample.timestampMs;
+      for (let j = first; j < to; j++) {
+        const timestampMs = times[j]!;
         if (!Number.isSafeInteger(timestampMs)) {
           rejected.push({ labels, timestampMs, reason: 'too_old' });
           continue;
         }
-        const stale = sample.stale === true;
+        const stale = staleFlags[j] === 1;
+        const value = values[j]!;
         const floor = tenant.maxTimeMs - Math.max(this.options.outOfOrderWindowMs, series === undefined || series.maxTimeMs === -Infinity ? NEW_SERIES_GRACE_MS : 0);
         if (series === undefined) {
           if (timestampMs < floor) {
@@ -156,15 +176,15 @@ export class Head {
             continue;
           }
           series = this.createSeries(tenant, tenantName, labels);
-          if (interned) tenant.byLabelsObject.set(entry.labels, series);
+          if (interned) tenant.byLabelsObject.set(entryLabels, series);
           newSeries.push({ id: series.id, tenant: tenantName, labels });
         }
-        const outcome = this.place(tenant, series, timestampMs, sample.value, stale, floor);
+        const outcome = this.place(tenant, series, timestampMs, value, stale, floor);
         if (outcome === 'appended') {
           const at = samples.count++;
           samples.ids[at] = series.id;
           samples.timestampsMs[at] = timestampMs;
-          samples.values[at] = sample.value;
+          samples.values[at] = value;
           samples.stale[at] = stale ? 1 : 0;
         } else if (outcome !== 'ignored') {
           rejected.push({ labels, timestampMs, reason: outcome });
@@ -172,6 +192,17 @@ export class Head {
       }
     }
     return { newSeries, samples, accepted: samples.count, rejected };
+  }
+
+  /** The WAL sample scratch, emptied, with room for `count` samples. */
+  private walScratch(count: number): WalSamples {
+    let scratch = this.walSamples;
+    if (scratch.ids.length < count) {
+      const size = Math.max(count, scratch.ids.length * 2);
+      scratch = this.walSamples = { ids: new Uint32Array(size), timestampsMs: new Float64Array(size), values: new Float64Array(size), stale: new Uint8Array(size), count: 0 };
+    }
+    scratch.count = 0;
+    return scratch;
   }
 
   /** Replays WAL series definitions (ids kept, so later samples resolve). */
@@ -227,7 +258,8 @@ export class Head {
   private appendInOrder(series: MemSeries, timestampMs: number, value: number, stale: boolean): void {
     let open = series.open;
     if (open !== undefined && (open.count >= SAMPLES_PER_CHUNK || timestampMs >= series.openRangeEndMs)) {
-      series.chunks.push({ minTimeMs: open.minTimeMs, maxTimeMs: open.maxTimeMs, count: open.count, bytes: sealChunk(open) });
+      series.lastChunk = this.chunks.add(sealChunk(open), open.minTimeMs, open.maxTimeMs, open.count, series.lastChunk);
+      if (series.firstChunk < 0) series.firstChunk = series.lastChunk;
       open = undefined;
     }
     if (open === undefined) {
@@ -263,7 +295,7 @@ export class Head {
       const at = times.indexOf(timestampMs);
       if (at >= 0) return { value: series.oooValues![at]!, stale: series.oooStale![at]! };
     }
-    const decoded = decodeSeries(series, timestampMs, timestampMs);
+    const decoded = decodeSeries(this.chunks, series, timestampMs, timestampMs);
     if (decoded.count === 0) return undefined;
     return { value: decoded.values[0]!, stale: decoded.stale[0] === 1 };
   }
@@ -275,7 +307,7 @@ export class Head {
     const out: SeriesSamples[] = [];
     for (const id of tenant.index.select(matchers)) {
       const series = this.byId.get(id)!;
-      const decoded = decodeSeries(series, startMs, endMs);
+      const decoded = decodeSeries(this.chunks, series, startMs, endMs);
       if (decoded.count === 0) continue;
       const stale = decoded.stale.subarray(0, decoded.count);
       const samples: SeriesSamples = { labels: series.labels, timestampsMs: decoded.timestampsMs.subarray(0, decoded.count), values: decoded.values.subarray(0, decoded.count) };
@@ -289,7 +321,14 @@ export class Head {
   matchingSeries(tenantName: string, matchers: readonly MetricLabelMatcher[]): HeadSeriesView[] {
     const tenant = this.tenants.get(tenantName);
     if (tenant === undefined) return [];
-    return tenant.index.select(matchers).map((id) => this.byId.get(id)!);
+    const stored = this.chunks;
+    return tenant.index.select(matchers).map((id) => {
+      const series = this.byId.get(id)!;
+      // Sealed chunks live in the head's pages (HeadChunks); the view lists them as views into those.
+      const chunks: StoredChunk[] = [];
+      for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) chunks.push({ minTimeMs: stored.minTimeMs[at]!, maxTimeMs: stored.maxTimeMs[at]!, count: stored.count[at]!, bytes: stored.bytes(at) });
+      return { labels: series.labels, chunks, open: series.open, oooTimesMs: series.oooTimesMs, oooValues: series.oooValues, oooStale: series.oooStale };
+    });
   }
 
   /** Label sets of series with head samples overlapping [startMs, endMs] (matched by the index). */
@@ -299,7 +338,7 @@ export class Head {
     const out: Labels[] = [];
     for (const id of tenant.index.select(matchers)) {
       const series = this.byId.get(id)!;
-      if (overlaps(series, startMs, endMs)) out.push(series.labels);
+      if (overlaps(this.chunks, series, startMs, endMs)) out.push(series.labels);
     }
     return out;
   }
@@ -331,7 +370,7 @@ export class Head {
           continue;
         }
         series.touched = false;
-        if (series.chunks.length === 0 && series.open === undefined && series.oooTimesMs === undefined) continue;
+        if (series.firstChunk < 0 && series.open === undefined && series.oooTimesMs === undefined) continue;
         cutSeries.push({ labels: series.labels, chunks: this.takeChunks(series) });
       }
       tenant.index.remove(dropped);
@@ -340,20 +379,24 @@ export class Head {
       if (cutSeries.length > 0) out.set(tenantName, cutSeries);
       if (tenant.byLabels.size === 0) this.tenants.delete(tenantName);
     }
+    this.chunks.clear();
     this.sampleCount = 0;
     this.minTimeMs = Infinity;
     return out;
   }
 
   private takeChunks(series: MemSeries): StoredChunk[] {
-    let chunks = series.chunks;
+    let chunks: StoredChunk[] = [];
+    const stored = this.chunks;
+    for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) chunks.push({ minTimeMs: stored.minTimeMs[at]!, maxTimeMs: stored.maxTimeMs[at]!, count: stored.count[at]!, bytes: stored.bytes(at) });
     if (series.open !== undefined) chunks.push({ minTimeMs: series.open.minTimeMs, maxTimeMs: series.open.maxTimeMs, count: series.open.count, bytes: sealChunk(series.open) });
     if (series.oooTimesMs !== undefined) {
       // Rare: merge the out-of-order samples in and re-encode, one chunk list per block range.
-      const decoded = decodeSeries(series, -Infinity, Infinity);
+      const decoded = decodeSeries(stored, series, -Infinity, Infinity);
       chunks = encodeChunks(decoded.timestampsMs.subarray(0, decoded.count), decoded.values.subarray(0, decoded.count), decoded.stale.subarray(0, decoded.count), this.options.blockRangeMs);
     }
-    series.chunks = [];
+    series.firstChunk = -1;
+    series.lastChunk = -1;
     series.open = undefined;
     series.oooTimesMs = undefined;
     series.oooValues = undefined;
@@ -362,8 +405,8 @@ export class Head {
   }
 }
 
-function overlaps(series: MemSeries, startMs: number, endMs: number): boolean {
-  for (const chunk of series.chunks) if (chunk.maxTimeMs >= startMs && chunk.minTimeMs <= endMs) return true;
+function overlaps(chunks: HeadChunks, series: MemSeries, startMs: number, endMs: number): boolean {
+  for (let at = series.firstChunk; at >= 0; at = chunks.next[at]!) if (chunks.maxTimeMs[at]! >= startMs && chunks.minTimeMs[at]! <= endMs) return true;
   if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) return true;
   return series.oooTimesMs?.some((t) => t >= startMs && t <= endMs) ?? false;
 }
@@ -402,13 +445,13 @@ interface DecodedRun {
   count: number;
 }
 
-function decodeSeries(series: MemSeries, startMs: number, endMs: number): DecodedRun {
+function decodeSeries(chunks: HeadChunks, series: MemSeries, startMs: number, endMs: number): DecodedRun {
   let capacity = series.oooTimesMs?.length ?? 0;
   const parts: Uint8Array[] = [];
-  for (const chunk of series.chunks) {
-    if (chunk.maxTimeMs < startMs || chunk.minTimeMs > endMs) continue;
-    parts.push(chunk.bytes);
-    capacity += chunk.count;
+  for (let at = series.firstChunk; at >= 0; at = chunks.next[at]!) {
+    if (chunks.maxTimeMs[at]! < startMs || chunks.minTimeMs[at]! > endMs) continue;
+    parts.push(chunks.bytes(at));
+    capacity += chunks.count[at]!;
   }
   if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) {
     parts.push(series.open.bytes());
@@ -475,4 +518,33 @@ export function encodeChunks(timestampsMs: Float64Array, values: Float64Array, s
   }
   if (encoder !== undefined) chunks.push({ minTimeMs: encoder.minTimeMs, maxTimeMs: encoder.maxTimeMs, count: encoder.count, bytes: sealChunk(encoder) });
   return chunks;
+}
+
+/** AppendSeries as columns (the scrape, Pushgateway and ruler path; remote_write decodes into columns). */
+export function seriesToColumns(input: readonly AppendSeries[]): AppendColumns {
+  let total = 0;
+  for (const entry of input) total += entry.samples.length;
+  const columns: AppendColumns & { exemplars: Map<number, readonly MetricExemplar[]> } = {
+    seriesCount: input.length,
+    labels: input.map((entry) => entry.labels),
+    interned: new Uint8Array(input.length),
+    sampleEnd: new Uint32Array(input.length),
+    timestampsMs: new Float64Array(total),
+    values: new Float64Array(total),
+    stale: new Uint8Array(total),
+    exemplars: new Map<number, readonly MetricExemplar[]>(),
+  };
+  let at = 0;
+  input.forEach((entry, i) => {
+    if (entry.labelsInterned === true) columns.interned[i] = 1;
+    for (const sample of entry.samples) {
+      columns.timestampsMs[at] = sample.timestampMs;
+      columns.values[at] = sample.value;
+      columns.stale[at] = sample.stale === true ? 1 : 0;
+      at++;
+    }
+    columns.sampleEnd[i] = at;
+    if (entry.exemplars !== undefined && entry.exemplars.length > 0) columns.exemplars.set(i, entry.exemplars);
+  });
+  return columns;
 }

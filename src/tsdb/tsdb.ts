@@ -16,10 +16,10 @@ import { BLOCK_FORMAT_VERSION, encodeBlock, type BlockMeta, type BlockSeriesInpu
 import { BlockReader } from './block-reader.ts';
 import { compactionRangesMs, mergeSeries, planCompaction } from './compaction.ts';
 import { ExemplarStorage, type SeriesExemplars } from './exemplar-storage.ts';
-import { Head, type CutSeries } from './head.ts';
+import { Head, seriesToColumns, type CutSeries } from './head.ts';
 import { seriesKey } from './series-index.ts';
 import { QueryScratch, selectHeadSamples } from './series-select.ts';
-import type { AppendSeries, Labels, MetricLabelMatcher, MetricsStore, RejectedSample, SelectScratch, SeriesSamples, SeriesSelectQuery } from './types.ts';
+import type { AppendColumns, AppendSeries, Labels, MetricLabelMatcher, MetricsStore, RejectedSample, SelectScratch, SeriesSamples, SeriesSelectQuery } from './types.ts';
 import { TsdbWal } from './wal.ts';
 import type { WalExemplar } from './wal-record.ts';
 
@@ -169,15 +169,19 @@ export class Tsdb implements MetricsStore {
     }
   }
 
+  append(tenant: string, series: AppendSeries[]): Promise<{ accepted: number; rejected: RejectedSample[]; exemplarsAccepted: number }> {
+    return this.appendColumns(tenant, seriesToColumns(series));
+  }
+
   /**
    * Not `async` on purpose: the checks, the head update and the WAL frame encoding happen now, and
-   * only the outcome waits for the fsync, so the caller's decoded request is garbage at once instead
-   * of being kept (and promoted to the old generation) across the fsync.
+   * only the outcome waits for the fsync, so the caller may reuse `columns` (remote_write decodes
+   * every request into the same ones) as soon as this returns.
    */
-  append(tenant: string, series: AppendSeries[]): Promise<{ accepted: number; rejected: RejectedSample[]; exemplarsAccepted: number }> {
+  appendColumns(tenant: string, columns: AppendColumns): Promise<{ accepted: number; rejected: RejectedSample[]; exemplarsAccepted: number }> {
     if (this.closed) return Promise.reject(new Error('TSDB is closed'));
-    const result = this.head.append(tenant, series);
-    const exemplars = this.appendExemplars(tenant, series, result.rejected);
+    const result = this.head.appendColumns(tenant, columns);
+    const exemplars = columns.exemplars === undefined || columns.exemplars.size === 0 ? [] : this.appendExemplars(tenant, columns, result.rejected);
     const outcome = { accepted: result.accepted, rejected: result.rejected, exemplarsAccepted: exemplars.length };
     if (this.head.sampleCount >= this.options.headMaxSamples) this.maintain().catch((error: unknown) => this.options.onError?.(error as Error));
     if (result.samples.count === 0 && result.newSeries.length === 0 && exemplars.length === 0) return Promise.resolve(outcome);
@@ -188,15 +192,14 @@ export class Tsdb implements MetricsStore {
    * Stores the exemplars of series whose labels are valid; those refused (out of order, duplicate,
    * labels too long) are dropped silently, as Prometheus' appender drops them.
    */
-  private appendExemplars(tenant: string, series: readonly AppendSeries[], rejected: readonly RejectedSample[]): WalExemplar[] {
+  private appendExemplars(tenant: string, columns: AppendColumns, rejected: readonly RejectedSample[]): WalExemplar[] {
     const added: WalExemplar[] = [];
-    let invalid: Set<AppendSeries['labels']> | undefined;
-    for (const entry of series) {
-      if (entry.exemplars === undefined || entry.exemplars.length === 0) continue;
-      invalid ??= new Set(rejected.filter((sample) => sample.reason === 'invalid_labels').map((sample) => sample.labels));
-      if (invalid.has(entry.labels)) continue;
-      const seriesLabels = withoutEmptyValues(entry.labels);
-      for (const exemplar of entry.exemplars) {
+    const invalid = new Set(rejected.filter((sample) => sample.reason === 'invalid_labels').map((sample) => sample.labels));
+    for (const [index, list] of columns.exemplars ?? []) {
+      const labels = columns.labels[index]!;
+      if (list.length === 0 || invalid.has(labels)) continue;
+      const seriesLabels = withoutEmptyValues(labels);
+      for (const exemplar of list) {
         if (!Number.isSafeInteger(exemplar.timestampMs)) continue;
         const exemplarLabels = withoutEmptyValues(exemplar.labels);
         const stored = { labels: exemplarLabels, value: exemplar.value, timestampMs: exemplar.timestampMs };

@@ -119,6 +119,24 @@ export interface AppendSeries {
   labelsInterned?: boolean;
 }
 
+/**
+ * Many series' samples in flat arrays, the form remote_write decodes into (no object per sample or
+ * series). Series i's samples are rows [sampleEnd[i - 1] (0 for the first), sampleEnd[i]).
+ */
+export interface AppendColumns {
+  seriesCount: number;
+  labels: readonly Labels[];
+  /** 1 where `labels[i]` is interned (as AppendSeries.labelsInterned). */
+  interned: Uint8Array;
+  sampleEnd: Uint32Array;
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  /** 1 where the sample is a staleness marker. */
+  stale: Uint8Array;
+  /** Exemplars by series index, ascending by time within a series. */
+  exemplars?: ReadonlyMap<number, readonly MetricExemplar[]>;
+}
+
 /** Why a sample was not stored; the remote_write and Pushgateway handlers turn these into 400s. */
 export interface RejectedSample {
   labels: Labels;

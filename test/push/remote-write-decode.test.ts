@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeWriteRequestV1, decodeWriteRequestV2, LabelCache, RemoteWriteDecodeError, uncompressRemoteWrite } from '../../src/push/remote-write-decode.ts';
+import { decodeWriteRequestV1, decodeWriteRequestV1Into, decodeWriteRequestV2, decodeWriteRequestV2Into, LabelCache, RemoteWriteColumns, RemoteWriteDecodeError, uncompressRemoteWrite } from '../../src/push/remote-write-decode.ts';
 import { encodeWriteRequestV1, encodeWriteRequestV2, snappyCompress } from '../../src/push/remote-write-encode.ts';
 
 const root = protobuf.Root.fromJSON({
@@ -156,4 +156,25 @@ test('the label cache returns one shared object per label bytes, and verifies by
   assert.deepEqual(cache.get(bytes, 0, 4, 7), { l: 'aaaa' });
   assert.deepEqual(cache.get(bytes, 4, 8, 7), { l: 'bbbb' });
   assert.equal(cache.get(Buffer.from('cccc'), 0, 4, 7), undefined);
+});
+
+test('one columns object decodes request after request: each decode holds only its own request', () => {
+  const columns = new RemoteWriteColumns();
+  // More series and samples than the initial capacity, so the columns grow on the first request.
+  const big = Array.from({ length: 300 }, (_, i) => ({ labels: { __name__: 'm', i: String(i) }, samples: [{ timestampMs: T + i, value: i }, { timestampMs: T + i + 1, value: Number.NaN }] }));
+  const small = [{ labels: { __name__: 'n', job: 'x' }, samples: [{ timestampMs: T, value: 0.5 }] }];
+  for (const [encode, decodeInto, decode] of [
+    [encodeWriteRequestV1, (body: Buffer) => decodeWriteRequestV1Into(body, columns, new LabelCache()), decodeWriteRequestV1],
+    [encodeWriteRequestV2, (body: Buffer) => decodeWriteRequestV2Into(body, columns), decodeWriteRequestV2],
+  ] as const) {
+    for (const series of [big, small, big]) {
+      const body = encode(series);
+      decodeInto(body);
+      assert.equal(columns.seriesCount, series.length);
+      assert.equal(columns.sampleCount, series.length === 1 ? 1 : 600);
+      const viaColumns = columns.toRequest();
+      for (const entry of viaColumns.series) delete entry.interned;
+      assert.deepEqual(viaColumns, decode(body));
+    }
+  }
 });

@@ -1,0 +1,44 @@
+// The head's sealed-chunk store: bytes kept exactly across pages, per-series links, and clear()
+// leaving views handed out readable.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HeadChunks } from '../../src/tsdb/head-chunks.ts';
+
+test('chunks keep their bytes and times across many pages, linked per series, and views outlive clear()', () => {
+  const chunks = new HeadChunks();
+  const lasts = [-1, -1];
+  const firsts = [-1, -1];
+  const expected: Uint8Array[][] = [[], []];
+  // ~3,000 chunks of up to 700 bytes: several 256 KiB pages and several column growths.
+  for (let i = 0; i < 3000; i++) {
+    const series = i % 2;
+    const bytes = Uint8Array.from({ length: 1 + ((i * 37) % 700) }, (_, b) => (i + b) & 0xff);
+    const at = chunks.add(bytes, i * 10, i * 10 + 5, i % 120, lasts[series]!);
+    if (firsts[series]! < 0) firsts[series] = at;
+    lasts[series] = at;
+    expected[series]!.push(bytes);
+  }
+  // One chunk larger than a page gets a page of its own.
+  const huge = new Uint8Array(300 * 1024).fill(7);
+  const hugeAt = chunks.add(huge, 0, 1, 1, -1);
+  const views: Uint8Array[] = [];
+  for (const series of [0, 1]) {
+    let n = 0;
+    for (let at = firsts[series]!; at >= 0; at = chunks.next[at]!) {
+      const i = n * 2 + series;
+      assert.deepEqual(chunks.bytes(at), expected[series]![n], `series ${series} chunk ${n}`);
+      assert.equal(chunks.minTimeMs[at], i * 10);
+      assert.equal(chunks.maxTimeMs[at], i * 10 + 5);
+      assert.equal(chunks.count[at], i % 120);
+      views.push(chunks.bytes(at));
+      n++;
+    }
+    assert.equal(n, 1500);
+  }
+  assert.deepEqual(chunks.bytes(hugeAt), huge);
+  chunks.clear();
+  assert.equal(chunks.size, 0);
+  chunks.add(new Uint8Array([1, 2, 3]), 0, 0, 1, -1);
+  assert.deepEqual(views[0], expected[0]![0], 'a view taken before clear() still reads its chunk');
+});
