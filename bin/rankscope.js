@@ -38,8 +38,9 @@ if (major < 24) {
   //   rises after the first large buffer is freed and the heap fragments. At 128 KiB every block a
   //   scan decompresses was mmap'd, page-faulted and munmap'd: a literal count used 196 ms of CPU
   //   a query against 151 ms at 4 MiB (bench/parser-profile.ts, 67 MB log, 15 runs each,
-  //   interleaved), while ingest peak RSS stayed 330 MB against 331 MB at 128 KiB
-  //   (bench/ingest-flush-bench.ts --size-mb 244 --rounds 2, same run).
+  //   interleaved; server CPU a query 0.78–0.91× on three scans, bench/malloc-threshold-ab.ts), while
+  //   ingest peak RSS stayed 330 MB against 331 MB at 128 KiB (bench/ingest-flush-bench.ts
+  //   --size-mb 244 --rounds 2, same run).
   // Flags given by the user (node options, environment) come later and win. Set
   // RANKSCOPE_SERVER_TUNED=0 to skip this.
   // NODE_OPTIONS is read before the command line, so a young-generation size there must not be overridden.
