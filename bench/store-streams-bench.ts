@@ -116,7 +116,7 @@ function child(phase: string, repo: string, dir: string, streams: number): Promi
   return new Promise((resolvePhase, reject) => {
     // The V8 and glibc tuning `rankscope server` runs with (bin/rankscope.js), so the figures are the server's.
     const args = ['--expose-gc', '--max-semi-space-size=2', fileURLToPath(import.meta.url), '--phase', phase, '--repo', repo, '--dir', dir, '--streams', String(streams)];
-    const process_ = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' } });
+    const process_ = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '4194304' } });
     let stdout = '';
     process_.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     process_.on('error', reject);

@@ -34,14 +34,18 @@ if (major < 24) {
   // took peak RSS from ~640 MB to ~430 MB:
   // - a 2 MB young generation (V8's default grows to 16 MB per semi-space; decoded pushes make
   //   short-lived garbage that a large young generation holds on to);
-  // - glibc's mmap threshold fixed at 128 KiB: otherwise it rises after the first large buffer is
-  //   freed, and the many 1–4 MB push, frame and block buffers then fragment the heap instead of
-  //   going back to the kernel when freed.
+  // - glibc's mmap threshold fixed at 4 MiB, above a 2 MB block's decompressed lines: otherwise it
+  //   rises after the first large buffer is freed and the heap fragments. At 128 KiB every block a
+  //   scan decompresses was mmap'd, page-faulted and munmap'd: a literal count used 196 ms of CPU
+  //   a query against 151 ms at 4 MiB (bench/parser-profile.ts, 67 MB log, 15 runs each,
+  //   interleaved; server CPU a query 0.78–0.91× on three scans, bench/malloc-threshold-ab.ts), while
+  //   ingest peak RSS stayed 330 MB against 331 MB at 128 KiB (bench/ingest-flush-bench.ts
+  //   --size-mb 244 --rounds 2, same run).
   // Flags given by the user (node options, environment) come later and win. Set
   // RANKSCOPE_SERVER_TUNED=0 to skip this.
   // NODE_OPTIONS is read before the command line, so a young-generation size there must not be overridden.
   const tuningFlags = /semi-space/.test(process.env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2'];
-  const env = { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env, RANKSCOPE_SERVER_TUNED: '1' };
+  const env = { MALLOC_MMAP_THRESHOLD_: '4194304', ...process.env, RANKSCOPE_SERVER_TUNED: '1' };
   process.execve(process.execPath, [process.execPath, ...tuningFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], env);
 } else {
   const argv = process.argv.slice(2);
