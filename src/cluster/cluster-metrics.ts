@@ -13,7 +13,7 @@ import { ObjectNotFoundError, type ObjectStore } from '../objstore/object-store.
 import { LABEL_NAME_PATTERN } from '../push/labels.ts';
 import type { BlockMeta } from '../tsdb/block.ts';
 import { BlockReader } from '../tsdb/block-reader.ts';
-import { seriesKey } from '../tsdb/series-index.ts';
+import { labelNamesOf, labelValuesOf, seriesKey } from '../tsdb/series-index.ts';
 import { mergeSelections, type MetricMetadata, type TsdbStats } from '../tsdb/tsdb.ts';
 import type { AppendSeries, Labels, MetricLabelMatcher, RejectedSample, SeriesSamples, SeriesSelectQuery } from '../tsdb/types.ts';
 import { encodeMetricBatches } from './metric-batch.ts';
@@ -189,18 +189,11 @@ export class ClusterMetricsStore {
   }
 
   async labelNames(tenant: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]> {
-    const names = new Set<string>();
-    for (const labels of await this.series(tenant, matcherSets ?? [[{ name: '__name__', type: '=~', value: '.+' }]], startMs, endMs)) for (const name in labels) names.add(name);
-    return [...names].sort();
+    return labelNamesOf(await this.series(tenant, matcherSets ?? [[{ name: '__name__', type: '=~', value: '.+' }]], startMs, endMs));
   }
 
   async labelValues(tenant: string, name: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]> {
-    const values = new Set<string>();
-    for (const labels of await this.series(tenant, matcherSets ?? [[{ name, type: '=~', value: '.+' }]], startMs, endMs)) {
-      const value = labels[name];
-      if (value !== undefined) values.add(value);
-    }
-    return [...values].sort();
+    return labelValuesOf(await this.series(tenant, matcherSets ?? [[{ name, type: '=~', value: '.+' }]], startMs, endMs), name);
   }
 
   flush(): Promise<void> {

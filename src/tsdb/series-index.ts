@@ -312,3 +312,20 @@ export class LabelSetMap<T extends { labels: Labels }> {
     }
   }
 }
+
+/** Distinct label names of `series`, sorted: Prometheus' /labels answer over a selection. */
+export function labelNamesOf(series: Iterable<Labels>): string[] {
+  const names = new Set<string>();
+  for (const labels of series) for (const name in labels) names.add(name);
+  return [...names].sort();
+}
+
+/** Distinct values of label `name` in `series`, sorted: Prometheus' /label/<name>/values answer. */
+export function labelValuesOf(series: Iterable<Labels>, name: string): string[] {
+  const values = new Set<string>();
+  for (const labels of series) {
+    const value = labels[name];
+    if (value !== undefined) values.add(value);
+  }
+  return [...values].sort();
+}

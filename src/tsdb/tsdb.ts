@@ -17,7 +17,7 @@ import { BlockReader } from './block-reader.ts';
 import { compactionRangesMs, mergeSeries, planCompaction } from './compaction.ts';
 import { ExemplarStorage, type SeriesExemplars } from './exemplar-storage.ts';
 import { Head, seriesToColumns, type CutSeries } from './head.ts';
-import { seriesKey } from './series-index.ts';
+import { labelNamesOf, labelValuesOf, seriesKey } from './series-index.ts';
 import { QueryScratch, selectHeadSamples } from './series-select.ts';
 import type { AppendColumns, AppendSeries, Labels, MetricLabelMatcher, MetricsStore, RejectedSample, SelectScratch, SeriesSamples, SeriesSelectQuery } from './types.ts';
 import { TsdbWal } from './wal.ts';
@@ -254,19 +254,11 @@ export class Tsdb implements MetricsStore {
   }
 
   async labelNames(tenant: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]> {
-    const names = new Set<string>();
-    for (const labels of await this.series(tenant, matcherSets ?? [[{ name: '__name__', type: '=~', value: '.+' }]], startMs, endMs)) for (const name in labels) names.add(name);
-    return [...names].sort();
+    return labelNamesOf(await this.series(tenant, matcherSets ?? [[{ name: '__name__', type: '=~', value: '.+' }]], startMs, endMs));
   }
 
   async labelValues(tenant: string, name: string, startMs: number, endMs: number, matcherSets?: MetricLabelMatcher[][]): Promise<string[]> {
-    const values = new Set<string>();
-    const sets = matcherSets ?? [[{ name, type: '=~', value: '.+' }]];
-    for (const labels of await this.series(tenant, sets, startMs, endMs)) {
-      const value = labels[name];
-      if (value !== undefined) values.add(value);
-    }
-    return [...values].sort();
+    return labelValuesOf(await this.series(tenant, matcherSets ?? [[{ name, type: '=~', value: '.+' }]], startMs, endMs), name);
   }
 
   /** Runs `task` after every earlier flush/maintenance task (they change the block list). */

@@ -37,6 +37,26 @@ async function flipByte(path: string, position: number): Promise<void> {
   await writeFile(path, bytes);
 }
 
+/**
+ * A log query and a metric query over the streams `good` (200 readable lines) and `bad` (damaged):
+ * each answers 200 with only the good stream's data and the one warning `isWarning` accepts.
+ */
+async function assertGoodOnlyWithWarning(url: string, firstNs: bigint, nowNs: bigint, isWarning: (warnings: unknown) => boolean): Promise<void> {
+  const logParams = new URLSearchParams({ query: '{job=~"good|bad"}', start: String(firstNs - 1n), end: String(nowNs), limit: '1000' });
+  const logs = await fetch(`${url}/loki/api/v1/query_range?${logParams}`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(logs.status, 200);
+  const logBody = (await logs.json()) as { warnings?: string[]; data: { result: Array<{ stream: Record<string, string>; values: string[][] }> } };
+  assert.ok(isWarning(logBody.warnings), `warning names the part: ${JSON.stringify(logBody.warnings)}`);
+  assert.deepEqual(logBody.data.result.map((stream) => [stream.stream.job, stream.values.length]), [['good', 200]]);
+
+  const metricParams = new URLSearchParams({ query: 'sum by (job) (count_over_time({job=~"good|bad"}[1h]))', time: String(nowNs) });
+  const metric = await fetch(`${url}/loki/api/v1/query?${metricParams}`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(metric.status, 200);
+  const metricBody = (await metric.json()) as { warnings?: string[]; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+  assert.ok(isWarning(metricBody.warnings), `warning names the part: ${JSON.stringify(metricBody.warnings)}`);
+  assert.deepEqual(metricBody.data.result.map((sample) => [sample.metric.job, sample.value[1]]), [['good', '200']]);
+}
+
 test('a corrupt block loads empty with a warning naming its object and offset; other blocks still read; compaction refuses it', async () => {
   const dir = await makeTempDir('store-corrupt-block');
   try {
@@ -107,19 +127,7 @@ test('a query over a corrupt block answers 200 with the readable streams and a w
 
     const isWarning = (warnings: unknown): boolean =>
       Array.isArray(warnings) && warnings.length === 1 && String(warnings[0]).includes(`part ${partId}`) && String(warnings[0]).includes('{job="bad"}') && /checksum mismatch/.test(String(warnings[0]));
-    const logParams = new URLSearchParams({ query: '{job=~"good|bad"}', start: String(firstNs - 1n), end: String(nowNs), limit: '1000' });
-    const logs = await fetch(`${server.url}/loki/api/v1/query_range?${logParams}`, { signal: AbortSignal.timeout(10_000) });
-    assert.equal(logs.status, 200);
-    const logBody = (await logs.json()) as { warnings?: string[]; data: { result: Array<{ stream: Record<string, string>; values: string[][] }> } };
-    assert.ok(isWarning(logBody.warnings), `warning names the part: ${JSON.stringify(logBody.warnings)}`);
-    assert.deepEqual(logBody.data.result.map((stream) => [stream.stream.job, stream.values.length]), [['good', 200]]);
-
-    const metricParams = new URLSearchParams({ query: 'sum by (job) (count_over_time({job=~"good|bad"}[1h]))', time: String(nowNs) });
-    const metric = await fetch(`${server.url}/loki/api/v1/query?${metricParams}`, { signal: AbortSignal.timeout(10_000) });
-    assert.equal(metric.status, 200);
-    const metricBody = (await metric.json()) as { warnings?: string[]; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-    assert.ok(isWarning(metricBody.warnings), `warning names the part: ${JSON.stringify(metricBody.warnings)}`);
-    assert.deepEqual(metricBody.data.result.map((sample) => [sample.metric.job, sample.value[1]]), [['good', '200']]);
+    await assertGoodOnlyWithWarning(server.url, firstNs, nowNs, isWarning);
 
     // A query that reads only readable blocks carries no warning.
     const goodParams = new URLSearchParams({ query: 'count_over_time({job="good"}[1h])', time: String(nowNs) });
@@ -183,19 +191,7 @@ test('a part index found corrupt answers queries over its day with 200, the data
     try {
       const isWarning = (warnings: unknown): boolean =>
         Array.isArray(warnings) && warnings.length === 1 && String(warnings[0]).includes(`part ${badPartId}`) && /index is unreadable/.test(String(warnings[0]));
-      const logParams = new URLSearchParams({ query: '{job=~"good|bad"}', start: String(firstNs - 1n), end: String(nowNs), limit: '1000' });
-      const logs = await fetch(`${server.url}/loki/api/v1/query_range?${logParams}`, { signal: AbortSignal.timeout(10_000) });
-      assert.equal(logs.status, 200);
-      const logBody = (await logs.json()) as { warnings?: string[]; data: { result: Array<{ stream: Record<string, string>; values: string[][] }> } };
-      assert.ok(isWarning(logBody.warnings), `warning names the part: ${JSON.stringify(logBody.warnings)}`);
-      assert.deepEqual(logBody.data.result.map((stream) => [stream.stream.job, stream.values.length]), [['good', 200]]);
-
-      const metricParams = new URLSearchParams({ query: 'sum by (job) (count_over_time({job=~"good|bad"}[1h]))', time: String(nowNs) });
-      const metric = await fetch(`${server.url}/loki/api/v1/query?${metricParams}`, { signal: AbortSignal.timeout(10_000) });
-      assert.equal(metric.status, 200);
-      const metricBody = (await metric.json()) as { warnings?: string[]; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-      assert.ok(isWarning(metricBody.warnings), `warning names the part: ${JSON.stringify(metricBody.warnings)}`);
-      assert.deepEqual(metricBody.data.result.map((sample) => [sample.metric.job, sample.value[1]]), [['good', '200']]);
+      await assertGoodOnlyWithWarning(server.url, firstNs, nowNs, isWarning);
 
       // Scan workers see the same warning; a query over another day sees none.
       const engine = createEngine(server.store, { workerThreads: 2, parallelScanMinRawBytes: 0 });
