@@ -79,11 +79,17 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const promqlRulesDir = join(dataDir, 'prometheus-rules');
   mkdirSync(promqlRulesDir, { recursive: true });
   writeFileSync(join(promqlRulesDir, 'gpu.yaml'), DEMO_PROMQL_RULES);
+  // The server scrapes its own /metrics, as a Prometheus beside it would. Its address is known only
+  // once it listens (the port may be 0), so the target comes through a file_sd file written then.
+  const scrapeTargetsFile = join(dataDir, 'scrape-targets.json');
+  writeFileSync(scrapeTargetsFile, '[]');
   const server = await startServer({
     server: { listen: options.listen },
     store: { data_dir: join(dataDir, 'store') },
     ruler: { enable_training_rules: true, prometheus_rules_dir: promqlRulesDir },
+    scrape_configs: [{ job_name: 'rankscope', scrape_interval: '5s', file_sd_configs: [{ files: [scrapeTargetsFile], refresh_interval: '1s' }] }],
   });
+  writeFileSync(scrapeTargetsFile, JSON.stringify([{ targets: [new URL(server.url).host] }]));
   const logsDir = join(dataDir, 'demo-logs');
   const queueDir = join(dataDir, 'agent-queue');
   let agent: AgentHandle | undefined;

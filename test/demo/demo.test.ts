@@ -78,6 +78,19 @@ test('demo smoke test: starts, ships a multi-node run, answers queries, exits 0 
     const loss = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent('max(train_loss{job="demo-train"}) > 1')}`)).json()) as Vector;
     assert.equal(loss.data.result.length, 1, 'the loss the ranks print is also a metric');
 
+    // The server scrapes its own /metrics: `up` and its own series, as a Prometheus beside it would.
+    const self = new URL(url).host;
+    let up: Vector | undefined;
+    const scrapeDeadline = Date.now() + 30_000;
+    while (Date.now() < scrapeDeadline) {
+      up = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent('up{job="rankscope"}')}`)).json()) as Vector;
+      if (up.data.result.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.deepEqual(up!.data.result.map((sample) => [sample.metric.instance, sample.value[1]]), [[self, '1']], 'the demo scrapes its own /metrics');
+    const targets = (await (await fetch(`${url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ scrapeUrl: string; health: string }> } };
+    assert.deepEqual(targets.data.activeTargets.map((target) => [target.scrapeUrl, target.health]), [[`http://${self}/metrics`, 'up']]);
+
     // The demo's PromQL rule: the failing rank's GPU idles, and the alert names it.
     let idle: { labels: Record<string, string> } | undefined;
     const alertDeadline = Date.now() + 30_000;
