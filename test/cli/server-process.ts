@@ -47,7 +47,12 @@ export function startServerProcess(args: string[], timeoutMs = 20_000): Promise<
 
 /** Runs a rankscope command to completion. */
 export function runCommand(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(NODE, [BIN, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  return runNode([BIN, ...args], {}, timeoutMs);
+}
+
+/** Runs the pinned Node on `args` (a script and its arguments) from the repository root, to completion. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(NODE, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
