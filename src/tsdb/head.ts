@@ -9,7 +9,7 @@
 import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk } from './chunk.ts';
 import { HeadChunks } from './head-chunks.ts';
 import { LabelSetMap, SeriesIndex } from './series-index.ts';
-import type { AppendColumns, AppendSeries, Labels, MetricExemplar, MetricLabelMatcher, RejectedSample, SeriesSamples } from './types.ts';
+import type { AppendColumns, AppendSeries, Labels, MetricExemplar, MetricLabelMatcher, RejectedSample } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
 
 export interface StoredChunk {
@@ -298,23 +298,6 @@ export class Head {
     const decoded = decodeSeries(this.chunks, series, timestampMs, timestampMs);
     if (decoded.count === 0) return undefined;
     return { value: decoded.values[0]!, stale: decoded.stale[0] === 1 };
-  }
-
-  /** Series of the tenant matching the matchers, with their head samples in [startMs, endMs]. */
-  select(tenantName: string, matchers: readonly MetricLabelMatcher[], startMs: number, endMs: number): SeriesSamples[] {
-    const tenant = this.tenants.get(tenantName);
-    if (tenant === undefined) return [];
-    const out: SeriesSamples[] = [];
-    for (const id of tenant.index.select(matchers)) {
-      const series = this.byId.get(id)!;
-      const decoded = decodeSeries(this.chunks, series, startMs, endMs);
-      if (decoded.count === 0) continue;
-      const stale = decoded.stale.subarray(0, decoded.count);
-      const samples: SeriesSamples = { labels: series.labels, timestampsMs: decoded.timestampsMs.subarray(0, decoded.count), values: decoded.values.subarray(0, decoded.count) };
-      if (stale.includes(1)) samples.stale = stale;
-      out.push(samples);
-    }
-    return out;
   }
 
   /** The read path's entry point: the tenant's series matching the matchers, decoded by the caller. */
