@@ -5,26 +5,21 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningServer } from '../../src/server/server.ts';
-import { freePort, pollUntil } from '../support/peers.ts';
+import { PROMETHEUS_MISSING, startPrometheus, type PrometheusPeer } from '../support/prometheus-peer.ts';
 import { startNats, type NatsCluster } from './nats-fixture.ts';
 import { startReplicas } from './replicas-fixture.ts';
-
-const PROMETHEUS = '/usr/bin/prometheus';
 
 let dir: string;
 let nats: NatsCluster;
 let replicas: RunningServer[] = [];
 let target: Server;
-let prometheus: ChildProcess | undefined;
-let prometheusUrl: string;
-let prometheusLog = '';
+let prometheus: PrometheusPeer | undefined;
 let scrapes = 0;
 
 type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
@@ -52,8 +47,8 @@ before(async () => {
     response.end(['# TYPE gpu_util gauge', ...[0, 1, 2, 3, 4, 5, 6, 7].map((gpu) => `gpu_util{gpu="${gpu}"} ${(scrapes * (gpu + 1)) % 100}`), '# TYPE steps_total counter', `steps_total ${scrapes * 10}`, ''].join('\n'));
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
+  if (PROMETHEUS_MISSING !== false) return;
+  prometheus = await startPrometheus(
     [
       'global: { scrape_interval: 1s }',
       'scrape_configs:',
@@ -65,36 +60,26 @@ before(async () => {
       '',
     ].join('\n'),
   );
-  const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  if (existsSync(PROMETHEUS)) {
-    prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-5000)));
-  }
 });
 
 after(async () => {
-  if (prometheus !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   target?.close();
   for (const replica of replicas) await replica.close().catch(() => undefined);
   await nats?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-test('Prometheus remote_writes to replica A; PromQL on replica B returns the samples Prometheus holds', { timeout: 120_000, skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed` }, async () => {
-  const wait = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => pollUntil(what, probe, { timeoutMs: 60_000, intervalMs: 250, context: () => `Prometheus log:\n${prometheusLog}` });
+test('Prometheus remote_writes to replica A; PromQL on replica B returns the samples Prometheus holds', { timeout: 120_000, skip: PROMETHEUS_MISSING }, async () => {
+  const wait = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => prometheus!.waitFor(what, probe);
   // A window Prometheus has scraped at least 5 times, ending before now, so it is complete on both sides.
   const atSeconds = await wait('five scrapes in Prometheus', async () => {
-    const result = await matrix(prometheusUrl, 'steps_total[1h]', Date.now() / 1000);
+    const result = await matrix(prometheus!.url, 'steps_total[1h]', Date.now() / 1000);
     const values = result[0]?.values ?? [];
     return values.length >= 5 ? values[values.length - 1]![0] : undefined;
   });
   const query = '{job="target", __name__=~"gpu_util|steps_total|up"}[1h]';
-  const theirs = flatten(await matrix(prometheusUrl, query, atSeconds));
+  const theirs = flatten(await matrix(prometheus!.url, query, atSeconds));
   assert.equal(Object.keys(theirs).length, 10, 'eight GPUs, the counter and up');
   // Remote write lags the scrape by up to its batch deadline: wait until replica B has the window.
   await wait('the same samples on replica B', async () => (JSON.stringify(flatten(await matrix(replicas[1]!.url, query, atSeconds))) === JSON.stringify(theirs) ? true : undefined)).catch(() => undefined);

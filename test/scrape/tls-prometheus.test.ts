@@ -3,29 +3,24 @@
 // required), and must agree, job by job, on which targets are up and on the series scraped.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { startTestServer, type TestServer } from '../server/test-server.ts';
 import { makeTestCa, OPENSSL_MISSING, type TestCa } from '../server/tls-fixtures.ts';
-import { freePort, pollUntil } from '../support/peers.ts';
+import { pollUntil } from '../support/peers.ts';
+import { PROMETHEUS_MISSING, startPrometheus, type PrometheusPeer } from '../support/prometheus-peer.ts';
 
-const PROMETHEUS = '/usr/bin/prometheus';
-const skip = OPENSSL_MISSING ?? (existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed`);
+const skip = OPENSSL_MISSING ?? PROMETHEUS_MISSING;
 
 let ca: TestCa;
 let otherCa: TestCa;
 let target: Server;
 let server: TestServer | undefined;
-let prometheus: ChildProcess | undefined;
-let prometheusUrl: string;
-let prometheusLog = '';
-let dir: string | undefined;
+let prometheus: PrometheusPeer | undefined;
 
 /** [job, tls_config] over the same target: which of them can scrape it is what is compared. */
 function jobs(paths: { ca: string; otherCa: string; cert: string; key: string }): Array<[string, string]> {
@@ -54,25 +49,15 @@ before(async () => {
   const address = `127.0.0.1:${(target.address() as AddressInfo).port}`;
   const scrapeConfigs = `scrape_configs:\n${jobs(paths).map(([job, tls]) => `  - job_name: ${job}\n    scheme: https\n    scrape_interval: 1s\n    tls_config: ${tls}\n    static_configs: [{ targets: ['${address}'] }]`).join('\n')}\n`;
   server = await startTestServer(parseYaml(scrapeConfigs) as { scrape_configs: [] });
-  dir = mkdtempSync(join(tmpdir(), 'rankscope-tls-prometheus-'));
-  writeFileSync(join(dir, 'prometheus.yml'), scrapeConfigs);
-  const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-5000)));
+  prometheus = await startPrometheus(scrapeConfigs);
 });
 
 after(async () => {
-  if (prometheus !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   target?.close();
   await server?.dispose();
   ca?.dispose();
   otherCa?.dispose();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 /** `up` per job, once every job has been scraped at least once; undefined before. */
@@ -84,9 +69,8 @@ async function upByJob(baseUrl: string): Promise<Record<string, string> | undefi
 }
 
 test('Prometheus 2.42 and rankscope agree on which tls_config can scrape an https target', { timeout: 120_000, skip }, async () => {
-  const options = { timeoutMs: 60_000, intervalMs: 250, context: () => `Prometheus log:\n${prometheusLog}` };
-  const theirs = await pollUntil('Prometheus to scrape every job', () => upByJob(prometheusUrl), options);
-  const ours = await pollUntil('rankscope to scrape every job', () => upByJob(server!.url), options);
+  const theirs = await prometheus!.waitFor('Prometheus to scrape every job', () => upByJob(prometheus!.url));
+  const ours = await pollUntil('rankscope to scrape every job', () => upByJob(server!.url), { timeoutMs: 60_000, intervalMs: 250 });
   assert.deepEqual(ours, theirs);
   assert.deepEqual(theirs, { 'tls-verified': '1', 'tls-server-name': '1', 'tls-wrong-server-name': '0', 'tls-unknown-ca': '0', 'tls-insecure': '1', 'tls-no-client-cert': '0' });
   // The scraped series, too.
@@ -94,6 +78,6 @@ test('Prometheus 2.42 and rankscope agree on which tls_config can scrape an http
     const body = (await (await fetch(`${baseUrl}/api/v1/series?match[]=gpu_temp_celsius`)).json()) as { data: Array<Record<string, string>> };
     return body.data.map((labels) => JSON.stringify(Object.entries(labels).sort())).sort();
   };
-  assert.deepEqual(await series(server!.url), await series(prometheusUrl));
-  assert.equal((await series(prometheusUrl)).length, 6, 'two series from each of the three jobs that are up');
+  assert.deepEqual(await series(server!.url), await series(prometheus!.url));
+  assert.equal((await series(prometheus!.url)).length, 6, 'two series from each of the three jobs that are up');
 });

@@ -4,17 +4,11 @@
 // scraped and for the remote-written series.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort } from '../support/peers.ts';
+import { PROMETHEUS_MISSING as skip, startPrometheus, type PrometheusPeer } from '../support/prometheus-peer.ts';
 import { startTestServer, waitFor, type TestServer } from './test-server.ts';
 
-const PROMETHEUS = '/usr/bin/prometheus';
-const skip = existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed`;
 /** Exemplar timestamps are written in the exposition, so both scrapers store the same ones. */
 const EXEMPLAR_S = Math.floor(Date.now() / 1000) - 30;
 
@@ -32,10 +26,8 @@ jobs_total 3 # {trace_id="ccc"} 1 ${EXEMPLAR_S + 2}.5
 
 let target: Server;
 let server: TestServer;
-let prometheus: ChildProcess | undefined;
+let prometheus: PrometheusPeer | undefined;
 let prometheusUrl = '';
-let prometheusLog = '';
-let dir = '';
 
 before(async () => {
   target = createServer((_request, response) => {
@@ -47,9 +39,7 @@ before(async () => {
   const scrapeConfigs = [{ job_name: 'ex', scrape_interval: '1s', static_configs: [{ targets: [targetAddress] }] }];
   server = await startTestServer({ scrape_configs: scrapeConfigs } as never);
   if (skip !== false) return;
-  dir = mkdtempSync(join(tmpdir(), 'rankscope-exemplars-prometheus-'));
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
+  prometheus = await startPrometheus(
     `scrape_configs:
   - job_name: ex
     scrape_interval: 1s
@@ -60,22 +50,15 @@ remote_write:
     queue_config: { batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 500ms }
     write_relabel_configs: [{ target_label: via, replacement: prometheus }]
 `,
+    ['--enable-feature=exemplar-storage'],
   );
-  const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--enable-feature=exemplar-storage'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-5000)));
+  prometheusUrl = prometheus.url;
 });
 
 after(async () => {
-  if (prometheus !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   await server?.dispose();
   await new Promise((resolve) => target?.close(resolve));
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 /** null: a 204 with no body (a query without selectors). */
@@ -95,7 +78,7 @@ function seriesFound(url: string, query: string, count: number, who: string): Pr
   return waitFor(async () => {
     const { body } = await exemplars(url, query).catch(() => ({ body: undefined }));
     return body?.data.length === count ? body : undefined;
-  }, 60_000, `${who}: ${count} series with exemplars for ${query}\n${prometheusLog.slice(-1500)}`);
+  }, 60_000, `${who}: ${count} series with exemplars for ${query}\n${prometheus?.log().slice(-1500) ?? ''}`);
 }
 
 test('query_exemplars answers as Prometheus does, for scraped and remote-written exemplars', { timeout: 120_000, skip }, async () => {

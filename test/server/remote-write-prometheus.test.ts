@@ -2,25 +2,16 @@
 // rankscope; the series, label and metadata APIs then show what Prometheus itself holds.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from './test-server.ts';
-import { freePort, pollUntil } from '../support/peers.ts';
-
-const PROMETHEUS = '/usr/bin/prometheus';
-const WAIT_MS = 60_000;
+import { PROMETHEUS_MISSING, startPrometheus, type PrometheusPeer } from '../support/prometheus-peer.ts';
 
 let server: TestServer;
 let target: Server;
-let prometheus: ChildProcess;
+let prometheus: PrometheusPeer | undefined;
 let prometheusUrl: string;
-let prometheusLog = '';
-let dir: string;
 let scrapes = 0;
 
 function exposition(): string {
@@ -52,7 +43,7 @@ function exposition(): string {
 
 
 function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  return pollUntil(what, probe, { timeoutMs: WAIT_MS, intervalMs: 250, context: () => `Prometheus log:\n${prometheusLog.slice(-3000)}` });
+  return prometheus!.waitFor(what, probe);
 }
 
 async function data<T>(url: string): Promise<T> {
@@ -72,9 +63,8 @@ before(async () => {
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
   const targetPort = (target.address() as AddressInfo).port;
-  dir = mkdtempSync(join(tmpdir(), 'rankscope-prometheus-'));
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
+  if (PROMETHEUS_MISSING !== false) return;
+  prometheus = await startPrometheus(
     [
       'global:',
       '  scrape_interval: 1s',
@@ -93,24 +83,16 @@ before(async () => {
       '',
     ].join('\n'),
   );
-  const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog += chunk.toString()));
+  prometheusUrl = prometheus.url;
 });
 
 after(async () => {
-  if (prometheus !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   target?.close();
   await server?.dispose();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-test('Prometheus 2.42 remote_writes its scrapes; series, labels and metadata match its own API', { timeout: 120_000, skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed` }, async () => {
+test('Prometheus 2.42 remote_writes its scrapes; series, labels and metadata match its own API', { timeout: 120_000, skip: PROMETHEUS_MISSING }, async () => {
   const names = ['test_requests_total', 'test_temperature_celsius', 'test_latency_seconds_bucket', 'test_latency_seconds_sum', 'test_latency_seconds_count', 'test_step_seconds', 'test_step_seconds_sum', 'test_step_seconds_count', 'up', 'scrape_duration_seconds'];
   const match = names.map((name) => `match[]=${name}`).join('&');
   // Wait until every series Prometheus holds has arrived here.

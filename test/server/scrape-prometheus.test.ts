@@ -4,15 +4,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startTestServer, type TestServer } from './test-server.ts';
-import { freePort } from '../support/peers.ts';
+import { PROMETHEUS_MISSING, startPrometheus, type PrometheusPeer } from '../support/prometheus-peer.ts';
 
-const PROMETHEUS = '/usr/bin/prometheus';
 const WAIT_MS = 30_000;
 
 // Unreachable on purpose (nothing listens there): only target labels are compared, not scrapes.
@@ -40,31 +35,18 @@ const JOBS: Array<[job: string, rules: string]> = [
 const SCRAPE_CONFIGS = `scrape_configs:\n${JOBS.map(([job, rules]) => `  - job_name: ${job}\n    scrape_interval: 1m\n    relabel_configs: ${rules}${STATIC}`).join('\n')}\n`;
 
 let server: TestServer;
-let prometheus: ChildProcess | undefined;
-let prometheusUrl: string;
-let dir: string;
-let prometheusLog = '';
+let prometheus: PrometheusPeer | undefined;
 
 
 before(async () => {
   server = await startTestServer(parseYaml(SCRAPE_CONFIGS) as { scrape_configs: [] });
-  if (!existsSync(PROMETHEUS)) return;
-  dir = mkdtempSync(join(tmpdir(), 'rankscope-scrape-prometheus-'));
-  writeFileSync(join(dir, 'prometheus.yml'), SCRAPE_CONFIGS);
-  const port = await freePort();
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog += chunk.toString()));
+  if (PROMETHEUS_MISSING !== false) return;
+  prometheus = await startPrometheus(SCRAPE_CONFIGS);
 });
 
 after(async () => {
-  if (prometheus !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   await server?.dispose();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 interface TargetsAnswer {
@@ -86,17 +68,13 @@ function summary(answer: TargetsAnswer): Record<string, { active: string[]; drop
   return byJob;
 }
 
-test('every relabel action gives the same targets and labels as Prometheus 2.42', { timeout: 60_000, skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed` }, async () => {
+test('every relabel action gives the same targets and labels as Prometheus 2.42', { timeout: 60_000, skip: PROMETHEUS_MISSING }, async () => {
   const expectedTotal = JOBS.length * 3;
-  const deadline = Date.now() + WAIT_MS;
-  let theirs: TargetsAnswer | undefined;
-  // Bounded by the deadline: Prometheus lists its targets a moment after it starts.
-  while (theirs === undefined) {
-    const answer = await targets(prometheusUrl).catch(() => undefined);
-    if (answer !== undefined && answer.activeTargets.length + answer.droppedTargets.length === expectedTotal) theirs = answer;
-    else if (Date.now() > deadline) throw new Error(`timed out waiting for Prometheus' targets; log:\n${prometheusLog.slice(-2000)}`);
-    else await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // Prometheus lists its targets a moment after it starts.
+  const theirs = await prometheus!.waitFor("Prometheus' targets", async () => {
+    const answer = await targets(prometheus!.url);
+    return answer.activeTargets.length + answer.droppedTargets.length === expectedTotal ? answer : undefined;
+  }, WAIT_MS);
   const ours = await targets(server.url);
   assert.equal(ours.activeTargets.length + ours.droppedTargets.length, expectedTotal);
   const theirSummary = summary(theirs);

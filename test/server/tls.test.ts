@@ -6,8 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -18,23 +17,12 @@ import { parseAgentConfig } from '../../src/agent/config.ts';
 import { generateToken, hashToken } from '../../src/server/tokens-file.ts';
 import { REPO_ROOT } from '../web/server-process.ts';
 import { makeTestCa, httpsRequest, OPENSSL_MISSING, type TestCa } from './tls-fixtures.ts';
+import { PROMETHEUS_MISSING, startPrometheus } from '../support/prometheus-peer.ts';
 import { nowNs, startTestServer, waitFor, type TestServer } from './test-server.ts';
 
 const writer = generateToken();
 const reader = generateToken();
 const TENANT = 'train';
-const PROMETHEUS_BIN = '/usr/bin/prometheus';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe('HTTPS with tokens', { skip: OPENSSL_MISSING ?? false }, () => {
   let ca: TestCa;
@@ -230,14 +218,11 @@ describe('HTTPS with tokens', { skip: OPENSSL_MISSING ?? false }, () => {
     logger.close();
   });
 
-  test('Prometheus scrapes /metrics over HTTPS with basic_auth and tls_config.ca_file', { skip: existsSync(PROMETHEUS_BIN) ? false : `${PROMETHEUS_BIN} not installed` }, async () => {
-    const port = await freePort();
+  test('Prometheus scrapes /metrics over HTTPS with basic_auth and tls_config.ca_file', { skip: PROMETHEUS_MISSING }, async () => {
     const passwordFile = join(dir, 'prometheus-password');
     writeFileSync(passwordFile, reader);
     const target = new URL(server.url).host;
-    const configFile = join(dir, 'prometheus.yml');
-    writeFileSync(
-      configFile,
+    const prometheus = await startPrometheus(
       [
         'global: { scrape_interval: 1s, scrape_timeout: 1s }',
         'scrape_configs:',
@@ -252,22 +237,16 @@ describe('HTTPS with tokens', { skip: OPENSSL_MISSING ?? false }, () => {
         `    static_configs: [{ targets: ['${target}'] }]`,
       ].join('\n'),
     );
-    const prometheus = spawn(PROMETHEUS_BIN, [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
     try {
       const up = async (job: string) => {
-        try {
-          const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?${new URLSearchParams({ query: `up{job="${job}"}` })}`);
-          const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
-          return body.data.result[0]?.value[1];
-        } catch {
-          return undefined; // not listening yet
-        }
+        const response = await fetch(`${prometheus.url}/api/v1/query?${new URLSearchParams({ query: `up{job="${job}"}` })}`);
+        const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
+        return body.data.result[0]?.value[1];
       };
-      await waitFor(async () => ((await up('rankscope')) === '1' ? true : undefined), 20_000, 'Prometheus to scrape rankscope with its token');
-      assert.equal(await waitFor(() => up('rankscope-no-token'), 20_000, 'the tokenless scrape'), '0', 'without a token the scrape fails');
+      await prometheus.waitFor('Prometheus to scrape rankscope with its token', async () => ((await up('rankscope')) === '1' ? true : undefined), 20_000);
+      assert.equal(await prometheus.waitFor('the tokenless scrape', () => up('rankscope-no-token'), 20_000), '0', 'without a token the scrape fails');
     } finally {
-      prometheus.kill('SIGTERM');
-      await new Promise((resolve) => (prometheus.exitCode === null ? prometheus.once('exit', resolve) : resolve(undefined)));
+      await prometheus.stop();
     }
   });
 

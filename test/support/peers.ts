@@ -1,6 +1,7 @@
 // Helpers for tests that start real peers (Prometheus, the Pushgateway, Alertmanager) on 127.0.0.1:
 // a free port to give them, and a bounded poll for the state a test waits for.
 import { createServer } from 'node:net';
+import { until } from './until.ts';
 
 /** A port nothing listens on right now (the OS picks it; the peer binds it next). */
 export async function freePort(): Promise<number> {
@@ -26,12 +27,6 @@ export interface PollOptions {
  * Polls `probe` until it returns a value (a probe that throws counts as not yet), for at most
  * `timeoutMs`; the error names what was awaited.
  */
-export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, options: PollOptions): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${options.context ? `\n${options.context()}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
-  }
+export function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, options: PollOptions): Promise<T> {
+  return until(what, () => probe().catch(() => undefined), options.timeoutMs, options.intervalMs, options.context);
 }
