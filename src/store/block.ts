@@ -40,6 +40,14 @@
 // (token filters, 0.4% of it the token bloom at its 1-in-8 false-positive fill): 13.8%, against zstd -3
 // of the whole (time-interleaved) file 9.8%. Even the 8-rank interleaved layout only reaches about
 // 10% (8.1 + 1.4 + 0.55), with the one-rank read cost above.
+// What one-stream blocks can still gain (bench/store-ideas.ts, % of line bytes): level 3 15.3%, 9
+// 12.5%, a tuned lazy2 11.5% at a fifth of level 1's speed, level 19 9.9% at 1 MB/s (on 8 MB blocks
+// 9.8%); a 64 KB per-stream dictionary nothing (Node 24's zstd takes raw-content dictionaries, and
+// has no training API); lines grouped by template 12.1%; numbers apart from text 11.0%, but every read
+// then merges them back in JS at ~390 MB/s, 2.5x zstd's decode. The timestamp column is close to its
+// floor: level 19 takes it from 1.38% to 1.27% for 2 CPU-seconds. So one-stream blocks stay above
+// ~11.5% stored at any affordable level; bench/store-stream-grouping.ts shows the rest is the stream
+// split: the same log pushed one stream per node stores 10.7%, per rank 14.0%.
 
 import { constants as zlibConstants, crc32, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { endianness } from 'node:os';
