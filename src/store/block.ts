@@ -40,6 +40,14 @@
 // (token filters, 0.4% of it the token bloom at its 1-in-8 false-positive fill): 13.8%, against zstd -3
 // of the whole (time-interleaved) file 9.8%. Even the 8-rank interleaved layout only reaches about
 // 10% (8.1 + 1.4 + 0.55), with the one-rank read cost above.
+// What one-stream blocks can still gain (bench/store-ideas.ts, % of line bytes): level 3 15.3%, 9
+// 12.5%, a tuned lazy2 11.5% at a fifth of level 1's speed, level 19 9.9% at 1 MB/s (on 8 MB blocks
+// 9.8%); a 64 KB per-stream dictionary nothing (Node 24's zstd takes raw-content dictionaries, and
+// has no training API); lines grouped by template 12.1%; numbers apart from text 11.0%, but every read
+// then merges them back in JS at ~390 MB/s, 2.5x zstd's decode. The timestamp column is close to its
+// floor: level 19 takes it from 1.38% to 1.27% for 2 CPU-seconds. So one-stream blocks stay above
+// ~11.5% stored at any affordable level; bench/store-stream-grouping.ts shows the rest is the stream
+// split: the same log pushed one stream per node stores 10.7%, per rank 14.0%.
 
 import { constants as zlibConstants, crc32, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { endianness } from 'node:os';
@@ -137,12 +145,12 @@ export function columnsFromEntries(entries: readonly PushEntry[]): BlockColumns 
   return columns;
 }
 
+/** LEB128 length of a value below 2^53, by comparison (no division per 7 bits). */
 function varintBytes(value: number): number {
-  let bytes = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    bytes++;
-  }
+  if (value < 0x4000) return value < 0x80 ? 1 : 2;
+  if (value < 0x10000000) return value < 0x200000 ? 3 : 4;
+  let bytes = 5;
+  for (let limit = 0x800000000; value >= limit && bytes < MAX_VARINT_BYTES; limit *= 128) bytes++;
   return bytes;
 }
 
@@ -155,14 +163,20 @@ function greatestCommonDivisor(a: number, b: number): number {
   return a;
 }
 
-/** Picks the timestamp unit and coding that give the fewest varint bytes. */
+/**
+ * Picks the timestamp unit and coding that give the fewest varint bytes. The deltas come from the
+ * timestamps' 32-bit words (a block spans at most a day, so each is exact below 2^53): subtracting
+ * BigInts allocated one per entry, and its garbage collection was most of this function's time.
+ */
 function planTimestamps(timestampsNs: BigInt64Array): { deltas: Float64Array; unit: number; coding: number } {
   const count = timestampsNs.length;
   const deltas = new Float64Array(Math.max(0, count - 1));
+  const words = new Uint32Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 2);
   let unit = 0;
   for (let i = 1; i < count; i++) {
-    const delta = Number(timestampsNs[i]! - timestampsNs[i - 1]!);
+    const delta = ((words[i * 2 + 1]! | 0) - (words[i * 2 - 1]! | 0)) * TWO_POW_32 + (words[i * 2]! - words[i * 2 - 2]!);
     if (delta < 0) throw new Error('encodeBlock: timestamps must be sorted ascending');
+    if (delta > Number.MAX_SAFE_INTEGER) throw new Error('encodeBlock: a block must not span more than 2^53 ns');
     deltas[i - 1] = delta;
     if (unit !== 1) unit = greatestCommonDivisor(delta, unit);
   }
@@ -199,14 +213,20 @@ function planeWidth(maxValue: number): number {
   return width;
 }
 
-/** Writes `values` as `width` byte planes (low byte of every value first) at `offset`. */
+/**
+ * Writes `values` as `width` byte planes (low byte of every value first) at `offset`. Integer shifts
+ * on the low 32 bits (ToUint32 is exact modulo 2^32 below 2^53), one division for the rest.
+ */
 function writePlanes(target: Buffer, offset: number, values: Float64Array, width: number): void {
   const count = values.length;
+  const lowPlanes = Math.min(width, 4);
   for (let i = 0; i < count; i++) {
-    let value = values[i]!;
-    for (let plane = 0; plane < width; plane++) {
-      target[offset + plane * count + i] = value % 256;
-      value = Math.floor(value / 256);
+    const value = values[i]!;
+    let low = value >>> 0;
+    for (let plane = 0; plane < lowPlanes; plane++, low >>>= 8) target[offset + plane * count + i] = low & 0xff;
+    if (width > 4) {
+      let high = Math.floor(value / TWO_POW_32);
+      for (let plane = 4; plane < width; plane++, high >>>= 8) target[offset + plane * count + i] = high & 0xff;
     }
   }
 }

@@ -58,6 +58,19 @@ test('block handles timestamps before 1970 and an empty block', () => {
   assert.equal(roundTrip([]).timestampsNs.length, 0);
 });
 
+test('block timestamps from a slice of a larger column encode as a copy would; unsorted or over-long spans are refused', () => {
+  const entries = Array.from({ length: 300 }, (_, i) => ({ timestampNs: DAY_START_NS - 4_000_000_000n + BigInt(i) * 33_333_331n, line: `l${i}` }));
+  const whole = columnsFromEntries(entries);
+  // A view starting mid-column, as sliceColumns hands the encoder a head's columns.
+  const view = { timestampsNs: whole.timestampsNs.subarray(7, 207), lines: Buffer.from(entries.slice(7, 207).map((e) => e.line).join('')), lineEnds: columnsFromEntries(entries.slice(7, 207)).lineEnds };
+  const copy = columnsFromEntries(entries.slice(7, 207));
+  assert.ok(view.timestampsNs.byteOffset > 0);
+  assert.deepEqual(encodeBlock(view), encodeBlock(copy));
+  assert.deepEqual(Array.from(decodeBlock(encodeBlock(view), stream).timestampsNs), entries.slice(7, 207).map((e) => e.timestampNs));
+  assert.throws(() => encodeBlock(columnsFromEntries([{ timestampNs: 5n, line: 'a' }, { timestampNs: 4n, line: 'b' }])), /sorted ascending/);
+  assert.throws(() => encodeBlock(columnsFromEntries([{ timestampNs: 0n, line: 'a' }, { timestampNs: 2n ** 53n + 1n, line: 'b' }])), /2\^53/);
+});
+
 test('block stores regular timestamps in a few bits each (unit and delta coding chosen per block)', () => {
   // Millisecond clock with a steady 50 ms cadence: deltas of deltas are 0.
   const regular = Array.from({ length: 10000 }, (_, i) => ({ timestampNs: DAY_START_NS + BigInt(i) * 50_000_000n, line: '' }));
