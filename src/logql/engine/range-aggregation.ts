@@ -116,6 +116,27 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
     if (byNames!.length === 0) onlyGroup = entry;
     return entry;
   };
+  // `by (…)` naming only stream labels: a parser or structured metadata that finds a key of the same
+  // name stores it as `<key>_extracted`, so only stages that delete or rename labels (drop, keep,
+  // label_format, unpack) or an unwrap of a grouping label can make an entry's group differ from its
+  // stream's. Without those, a stream that has every grouping label has one series for all its
+  // entries, looked up once instead of keyed line by line.
+  const groupFollowsStream =
+    byNames !== null &&
+    byNames.length > 0 &&
+    !byNames.some((name) => name.startsWith('__') || name === unwrap?.label) &&
+    !range.log.pipeline.some((stage) => stage.kind === 'drop' || stage.kind === 'keep' || stage.kind === 'labelFormat' || stage.kind === 'unpack');
+  /** Per stream: its one series when the stream fixes the group, else null (keyed per entry). */
+  const streamGroups = new WeakMap<Labels, SampleSeries | null>();
+  const seriesOfEntry = (streamLabels: Labels, builder: LabelsBuilder): SampleSeries => {
+    if (!groupFollowsStream) return seriesForGroup(builder);
+    let entry = streamGroups.get(streamLabels);
+    if (entry === undefined) {
+      entry = byNames.every((name) => Object.hasOwn(streamLabels, name)) ? seriesForGroup(builder) : null;
+      streamGroups.set(streamLabels, entry);
+    }
+    return entry ?? seriesForGroup(builder);
+  };
   // Additive aggregations count straight into the intervals between window edges, whole blocks at a
   // time when only raw filters run (countBlock), else line by line: no sample arrays to grow and sort.
   const edges = stepsNs && stepsNs.length > 0 && additiveWithoutUnwrap(node) ? stepEdges(node, stepsNs, baseNs) : null;
@@ -167,7 +188,7 @@ export function createSampleCollector(node: RangeAggregation, baseNs: bigint, st
     }
     let target: SampleSeries;
     if (builder.isStreamOnly()) target = seriesFor(selected.streamLabels, true);
-    else if (byNames !== null) target = seriesForGroup(builder);
+    else if (byNames !== null) target = seriesOfEntry(selected.streamLabels, builder);
     else target = seriesFor(builder.toLabels(), false);
     push(target, timestampAfter(selected.timestampWords, selected.index, base), value);
   };

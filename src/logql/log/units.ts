@@ -12,6 +12,8 @@ export class ConversionError extends Error {
 
 /** Go `strconv.ParseFloat(s, 64)`. */
 export function parseGoFloat(text: string): number {
+  const plain = shortDecimalValue(text);
+  if (plain === plain) return plain;
   if (isPlainDecimal(text)) return Number(text);
   const body = text.replaceAll('_', '');
   if (/^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/.test(body)) return Number(body);
@@ -26,6 +28,51 @@ export function parseGoFloat(text: string): number {
   if (/^[+-]?(?:inf|infinity)$/i.test(body)) return body.startsWith('-') ? -Infinity : Infinity;
   if (/^nan$/i.test(body)) return NaN;
   throw new ConversionError(`strconv.ParseFloat: parsing ${goQuote(text)}: invalid syntax`);
+}
+
+/** Exact powers of ten as doubles (10^22 is the last one a double holds exactly). */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+/** Below 2^53: a mantissa of this many digits is an exact double. */
+const MAX_SHORT_DIGITS = 15;
+
+/**
+ * `[+-]digits[.digits]` with at most 15 digits, as Number() reads it; NaN for anything else. The
+ * digits form an exact integer and the power of ten is exact, so one division rounds once, to the
+ * double nearest the decimal (Clinger's fast path): Number()'s answer, without its string-to-double
+ * machinery. Unwrapped values and numeric label filters read numbers like `2.5431` on every line:
+ * 205k such values took about 200 ns each through Number(text) in the loss-curve profile.
+ */
+function shortDecimalValue(text: string): number {
+  const n = text.length;
+  let i = 0;
+  let negative = false;
+  if (n > 0) {
+    const sign = text.charCodeAt(0);
+    if (sign === 45) negative = true;
+    if (sign === 43 || sign === 45) i = 1;
+  }
+  const digitsStart = i;
+  let mantissa = 0;
+  let c = 0;
+  while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) {
+    mantissa = mantissa * 10 + (c - 48);
+    i++;
+  }
+  if (i === digitsStart) return NaN;
+  const integerDigits = i - digitsStart;
+  let fractionDigits = 0;
+  if (i < n && c === 46) {
+    i++;
+    const fractionStart = i;
+    while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      i++;
+    }
+    fractionDigits = i - fractionStart;
+  }
+  if (i !== n || integerDigits + fractionDigits > MAX_SHORT_DIGITS) return NaN;
+  const value = fractionDigits === 0 ? mantissa : mantissa / POWERS_OF_TEN[fractionDigits]!;
+  return negative ? -value : value;
 }
 
 /** `[+-]digits[.digits]`: what unwrapped values nearly always are, checked without a regex. */

@@ -38,21 +38,33 @@ test('chained raw filters mark exactly the lines the per-line pipeline keeps', (
   }
 });
 
-test('a needle with constrained next bytes marks the lines whose match is followed by one of them', () => {
+test('needles with constrained next bytes mark the lines whose match is followed by one of them', () => {
   const random = seededRandom(11);
-  const pieces = ['ab', 'ab=', 'ab\u00a0=', 'ab\u3000', 'ab\u00e9', 'b=', 'a', '=', ' ', 'xab'];
+  const pieces = ['ab', 'ab=', 'ab\u00a0=', 'ab\u3000', 'ab\u00e9', 'b=', 'a', '=', ' ', 'xab', 'ba\u3000', 'cd=', 'x'];
   const followedBy = new Uint8Array(256);
   for (const byte of [0x3d, 0xc2, 0xe3]) followedBy[byte] = 1;
-  const filter = { negated: false, needles: [Buffer.from('ab')], followedBy: [followedBy], texts: ['ab'], caseInsensitive: false };
-  for (let round = 0; round < 200; round++) {
+  const onlyEquals = new Uint8Array(256);
+  onlyEquals[0x3d] = 1;
+  for (let round = 0; round < 400; round++) {
+    // One needle, or two with different constraints; after a plain filter on `x` or alone.
+    const needles = round % 2 === 0 ? ['ab'] : ['ab', 'cd'];
+    const tables = round % 2 === 0 ? [followedBy] : [followedBy, onlyEquals];
+    const filter = { negated: false, needles: needles.map((n) => Buffer.from(n)), followedBy: tables, texts: needles, caseInsensitive: false };
+    const before = round % 4 >= 2 ? [{ negated: false, needles: [Buffer.from('x')], texts: ['x'], caseInsensitive: false }] : [];
     const lines = Array.from({ length: 1 + Math.floor(random() * 20) }, () => Array.from({ length: Math.floor(random() * 4) }, () => pieces[Math.floor(random() * pieces.length)]!).join(''));
     const block = encodeBlock({ id: 's', labels: { a: 'b' } }, lines.map((line, i) => ({ timestampNs: BigInt(i), line })));
-    const mask = rawFilterMask(block, 0, lines.length, [filter]);
-    const expected = lines.map((line) => {
+    const from = Math.floor(random() * lines.length);
+    const to = from + 1 + Math.floor(random() * (lines.length - from));
+    const mask = rawFilterMask(block, from, to, [...before, filter]);
+    const expected = lines.slice(from, to).map((line) => {
       const bytes = Buffer.from(line);
-      for (let at = bytes.indexOf('ab'); at >= 0; at = bytes.indexOf('ab', at + 1)) if (at + 2 < bytes.length && followedBy[bytes[at + 2]!] === 1) return 1;
+      if (before.length > 0 && !line.includes('x')) return 0;
+      for (let n = 0; n < needles.length; n++) {
+        const needle = needles[n]!;
+        for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) if (at + needle.length < bytes.length && tables[n]![bytes[at + needle.length]!] === 1) return 1;
+      }
       return 0;
     });
-    assert.deepEqual([...mask!], expected, JSON.stringify(lines));
+    assert.deepEqual([...mask!], expected, `${needles.join(',')}${before.length > 0 ? ' after x' : ''} on ${from}..${to} of ${JSON.stringify(lines)}`);
   }
 });

@@ -157,3 +157,32 @@ test('division and modulo by zero give NaN, as Loki evaluates them (not +Inf as 
   }
   assert.deepEqual((await vector('count_over_time({job="train"}[1m]) / 2')).map(([, v]) => v), [3, 1.5, 0.5]);
 });
+
+test('by (…) over parsed entries: stream labels fix the group unless a stage renames, drops or unwraps them', async () => {
+  // Parsed keys that shadow a stream label become <key>_extracted: the stream's rank stays the group.
+  const parsed = new MemorySource([
+    { labels: { job: 'p', rank: '0' }, entries: [1, 2, 3].map((s) => ({ timestampNs: BigInt(s * 10) * SECOND_NS, line: `rank=9 level=${s === 1 ? 'warn' : 'info'} n=${s}` })) },
+    { labels: { job: 'p' }, entries: [1, 2].map((s) => ({ timestampNs: BigInt(s * 10) * SECOND_NS, line: `rank=${s} level=info n=${s}` })) },
+  ]);
+  const parsedEngine = createEngine(parsed);
+  const at = 60n * SECOND_NS;
+  const run = async (query: string): Promise<Array<[Record<string, string>, number]>> => {
+    const result = await parsedEngine.query({ tenant: 'fake', query, startNs: at, endNs: at, stepMs: 0, intervalMs: 0, limit: 100, direction: 'backward', instant: true });
+    assert.equal(result.resultType, 'vector', query);
+    return result.resultType === 'vector' ? result.samples.map((s) => [s.labels, s.value] as [Record<string, string>, number]).sort((a, b) => JSON.stringify(a[0]).localeCompare(JSON.stringify(b[0]))) : [];
+  };
+  // The stream without rank takes it from each line.
+  assert.deepEqual(await run('sum by (rank) (count_over_time({job="p"} | logfmt | level="info" [1m]))'), [[{ rank: '0' }, 2], [{ rank: '1' }, 1], [{ rank: '2' }, 1]]);
+  assert.deepEqual(await run('sum by (rank, level) (count_over_time({job="p"} | logfmt [1m]))'), [
+    [{ level: 'info', rank: '0' }, 2],
+    [{ level: 'info', rank: '1' }, 1],
+    [{ level: 'info', rank: '2' }, 1],
+    [{ level: 'warn', rank: '0' }, 1],
+  ]);
+  // drop and label_format change the group line by line.
+  assert.deepEqual(await run('sum by (rank) (count_over_time({job="p"} | logfmt | drop rank [1m]))'), [[{}, 5]]);
+  assert.deepEqual(await run('sum by (rank) (count_over_time({job="p"} | logfmt | label_format rank="{{.level}}" [1m]))'), [[{ rank: 'info' }, 4], [{ rank: 'warn' }, 1]]);
+  // An unwrapped grouping label is gone from the sample's labels.
+  assert.deepEqual(await run('sum by (rank) (sum_over_time({job="p"} | logfmt | unwrap rank [1m]))'), [[{}, 3]]);
+  assert.deepEqual(await run('sum by (rank) (sum_over_time({job="p"} | logfmt | unwrap n [1m]))'), [[{ rank: '0' }, 6], [{ rank: '1' }, 1], [{ rank: '2' }, 2]]);
+});
