@@ -202,6 +202,8 @@ class LabelSlot {
   readonly strings: Array<string | undefined> = new Array<string | undefined>(SLOT_TABLE_SIZE).fill(undefined);
   readonly hashes = new Int32Array(SLOT_TABLE_SIZE);
   count = 0;
+  /** The string this slot gave last: checked first, as a name mostly follows itself. */
+  last: string | undefined;
   /** Set once the slot held MAX_SLOT_VALUES strings: its values are per stream, decode them. */
   saturated = false;
 }
@@ -220,7 +222,14 @@ function asciiEquals(bytes: Buffer, start: number, text: string): boolean {
 /** Bytes [start, end) as a string: a shared one from the slot when it holds the same bytes. */
 function sharedLabelString(payload: Buffer, start: number, end: number, slot: number): string {
   const table = slot < LABEL_SLOTS ? labelSlots[slot]! : undefined;
-  if (table === undefined || table.saturated || end - start > MAX_SHARED_BYTES) return payload.toString('utf8', start, end);
+  if (table === undefined || end - start > MAX_SHARED_BYTES) return payload.toString('utf8', start, end);
+  const length = end - start;
+  const last = table.last;
+  if (last !== undefined && last.length === length && asciiEquals(payload, start, last)) return last;
+  if (table.saturated) {
+    table.last = payload.toString('utf8', start, end);
+    return table.last;
+  }
   // FNV-1a over the bytes; a non-ASCII byte sends the string to the decoder (asciiEquals needs ASCII).
   let hash = 0x811c9dc5;
   for (let i = start; i < end; i++) {
@@ -228,15 +237,18 @@ function sharedLabelString(payload: Buffer, start: number, end: number, slot: nu
     if (byte >= 0x80) return payload.toString('utf8', start, end);
     hash = Math.imul(hash ^ byte, 0x01000193);
   }
-  const length = end - start;
   const mask = SLOT_TABLE_SIZE - 1;
   let index = (hash ^ (hash >>> 15)) & mask;
   // Bounded: the table is at most half full, so probing meets an empty entry.
   for (let held = table.strings[index]; held !== undefined; held = table.strings[index]) {
-    if (table.hashes[index] === hash && held.length === length && asciiEquals(payload, start, held)) return held;
+    if (table.hashes[index] === hash && held.length === length && asciiEquals(payload, start, held)) {
+      table.last = held;
+      return held;
+    }
     index = (index + 1) & mask;
   }
   const text = payload.toString('latin1', start, end);
+  table.last = text;
   table.strings[index] = text;
   table.hashes[index] = hash;
   if (++table.count >= MAX_SLOT_VALUES) {
