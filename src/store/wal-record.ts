@@ -270,7 +270,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
   };
   const readString = (): string => {
     need(4);
-    const length = payload.readUInt32LE(offset);
+    const length = view.getUint32(offset, true);
     need(4 + length);
     const text = payload.toString('utf8', offset + 4, offset + 4 + length);
     offset += 4 + length;
@@ -279,7 +279,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
   /** A label name or value: a string shared with earlier labels in this position when the bytes are the same. */
   const readLabelString = (slot: number): string => {
     need(4);
-    const length = payload.readUInt32LE(offset);
+    const length = view.getUint32(offset, true);
     need(4 + length);
     const start = offset + 4;
     offset = start + length;
@@ -292,7 +292,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
   offset = 8;
   const tenant = readString();
   need(4);
-  const streamCount = payload.readUInt32LE(offset);
+  const streamCount = view.getUint32(offset, true);
   offset += 4;
   // Counts come from disk: each stream and entry takes bytes, so a count beyond them is corrupt.
   const minStreamBytes = MIN_STREAM_BYTES + (version2 ? STREAM_ID_BYTES : 0);
@@ -309,7 +309,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
       offset += STREAM_ID_BYTES;
     }
     need(2);
-    const labelCount = payload.readUInt16LE(offset);
+    const labelCount = view.getUint16(offset, true);
     offset += 2;
     const labels: Record<string, string> = {};
     for (let l = 0; l < labelCount; l++) {
@@ -317,7 +317,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
       labels[name] = readLabelString(l * 2 + 1);
     }
     need(4);
-    const entryCount = payload.readUInt32LE(offset);
+    const entryCount = view.getUint32(offset, true);
     offset += 4;
     if (entryCount * MIN_ENTRY_BYTES > payload.length - offset) throw new WalRecordError(`record says ${entryCount} entries, only ${payload.length - offset} bytes follow`);
     const entries: PushEntry[] = new Array(entryCount);
@@ -334,14 +334,14 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
       if (spans === undefined) line = readString();
       else {
         need(4);
-        const length = payload.readUInt32LE(offset);
+        const length = view.getUint32(offset, true);
         need(4 + length);
         spans[span++] = offset + 4;
         spans[span++] = offset + 4 + length;
         offset += 4 + length;
       }
       need(2);
-      const metadataCount = payload.readUInt16LE(offset);
+      const metadataCount = view.getUint16(offset, true);
       offset += 2;
       if (metadataCount === 0) {
         entries[e] = { timestampNs, line };
