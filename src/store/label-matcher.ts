@@ -17,6 +17,8 @@ export interface CompiledMatcher {
   matches: (value: string) => boolean;
   /** True when a stream without the label (value "") matches. */
   matchesEmpty: boolean;
+  /** For `=`: the value, so an index can look it up rather than test every value. */
+  equals?: string;
 }
 
 /** A regex matcher's test: RE2 `^(?s:re)$`, linear-time whatever the pattern. */
@@ -51,5 +53,7 @@ export function compileMatcher(matcher: LabelMatcher): CompiledMatcher {
     default:
       throw new MatcherError(`unknown matcher type ${JSON.stringify((matcher as LabelMatcher).type)} for label ${matcher.name}`);
   }
-  return { name: matcher.name, matches, matchesEmpty: matches('') };
+  const compiled: CompiledMatcher = { name: matcher.name, matches, matchesEmpty: matches('') };
+  if (matcher.type === '=') compiled.equals = matcher.value;
+  return compiled;
 }

@@ -308,10 +308,10 @@ export class DiskLogStore implements LogStore {
       let head = this.heads.get(fingerprint, record.tenant, stream.labels);
       let info = head?.info ?? this.recentStreams.get(fingerprint, record.tenant, stream.labels)?.info;
       if (info === undefined) {
-        // Strings shared with other streams, in a copy for an append (its labels belong to the
-        // caller), in place for a replayed record; the id from the record when it has one
-        // (version 2), else hashed.
-        const labels = this.interner.labels(stream.labels, skipPersisted);
+        // Strings shared with other streams: a copy for an append (its labels belong to the
+        // caller); a replayed record's labels as decoded, whose strings the decoder already shares
+        // (wal-record.ts). The id from the record when it has one (version 2), else hashed.
+        const labels = skipPersisted ? stream.labels : this.interner.labels(stream.labels);
         info = { id: record.ids?.[s] ?? streamId(record.tenant, labels), labels };
       }
       let entries: readonly PushEntry[] = stream.entries;

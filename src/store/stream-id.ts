@@ -47,6 +47,11 @@ function mix(hash: number): number {
   return hash ^ (hash >>> 16);
 }
 
+/** A 32-bit in-process hash of a string (FNV-1a, then mixed so its low bits serve as a table index). Never persisted. */
+export function mixedStringHash(text: string): number {
+  return mix(stringHash(text));
+}
+
 /**
  * A 30-bit in-process fingerprint of a tenant's stream, for finding its head without building a key
  * string (a flat key per stream was ~100 bytes held per head) or hashing SHA-256 on every append.

@@ -183,14 +183,32 @@ export function encodeWalRecord(
 }
 
 /**
- * Label strings last decoded, by position (name and value of the first labels of a stream): the
- * streams of a record, and of consecutive records, mostly repeat the names and many values
- * (namespace, container, job), so a byte comparison reuses the string where a decode per label
- * was a sixth of WAL replay time (600k streams, bench/store-streams-bench.ts), and replayed streams
- * share those strings.
+ * Label strings already decoded, by position in the label list (name and value of the first labels
+ * of a stream): the streams of a record, and of consecutive records, mostly repeat the names and
+ * many values (namespace, container, node, job), so a lookup by the bytes' hash, confirmed by a byte
+ * comparison, reuses the string where a decode per label was a sixth of WAL replay time (600k
+ * streams, bench/store-streams-bench.ts), and replayed streams share those strings (the store
+ * need not intern them again). A position whose values keep changing (a pod name) stops looking
+ * after MAX_SLOT_VALUES distinct strings: there every lookup would miss.
  */
 const LABEL_SLOTS = 32;
-const labelSlots: Array<string | undefined> = new Array<string | undefined>(LABEL_SLOTS).fill(undefined);
+const MAX_SLOT_VALUES = 1024;
+/** Open-addressing capacity per slot: twice MAX_SLOT_VALUES, so probes stay short. */
+const SLOT_TABLE_SIZE = 2048;
+/** Strings longer than this are decoded, not looked up (hashing them costs what decoding does). */
+const MAX_SHARED_BYTES = 128;
+
+class LabelSlot {
+  readonly strings: Array<string | undefined> = new Array<string | undefined>(SLOT_TABLE_SIZE).fill(undefined);
+  readonly hashes = new Int32Array(SLOT_TABLE_SIZE);
+  count = 0;
+  /** The string this slot gave last: checked first, as a name mostly follows itself. */
+  last: string | undefined;
+  /** Set once the slot held MAX_SLOT_VALUES strings: its values are per stream, decode them. */
+  saturated = false;
+}
+
+const labelSlots: LabelSlot[] = Array.from({ length: LABEL_SLOTS }, () => new LabelSlot());
 
 /** Whether bytes [start, start + text.length) are ASCII and spell `text`. */
 function asciiEquals(bytes: Buffer, start: number, text: string): boolean {
@@ -199,6 +217,45 @@ function asciiEquals(bytes: Buffer, start: number, text: string): boolean {
     if (byte >= 0x80 || byte !== text.charCodeAt(i)) return false;
   }
   return true;
+}
+
+/** Bytes [start, end) as a string: a shared one from the slot when it holds the same bytes. */
+function sharedLabelString(payload: Buffer, start: number, end: number, slot: number): string {
+  const table = slot < LABEL_SLOTS ? labelSlots[slot]! : undefined;
+  if (table === undefined || end - start > MAX_SHARED_BYTES) return payload.toString('utf8', start, end);
+  const length = end - start;
+  const last = table.last;
+  if (last !== undefined && last.length === length && asciiEquals(payload, start, last)) return last;
+  if (table.saturated) {
+    table.last = payload.toString('utf8', start, end);
+    return table.last;
+  }
+  // FNV-1a over the bytes; a non-ASCII byte sends the string to the decoder (asciiEquals needs ASCII).
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    const byte = payload[i]!;
+    if (byte >= 0x80) return payload.toString('utf8', start, end);
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  const mask = SLOT_TABLE_SIZE - 1;
+  let index = (hash ^ (hash >>> 15)) & mask;
+  // Bounded: the table is at most half full, so probing meets an empty entry.
+  for (let held = table.strings[index]; held !== undefined; held = table.strings[index]) {
+    if (table.hashes[index] === hash && held.length === length && asciiEquals(payload, start, held)) {
+      table.last = held;
+      return held;
+    }
+    index = (index + 1) & mask;
+  }
+  const text = payload.toString('latin1', start, end);
+  table.last = text;
+  table.strings[index] = text;
+  table.hashes[index] = hash;
+  if (++table.count >= MAX_SLOT_VALUES) {
+    table.saturated = true;
+    table.strings.fill(undefined);
+  }
+  return text;
 }
 
 /**
@@ -213,24 +270,20 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
   };
   const readString = (): string => {
     need(4);
-    const length = payload.readUInt32LE(offset);
+    const length = view.getUint32(offset, true);
     need(4 + length);
     const text = payload.toString('utf8', offset + 4, offset + 4 + length);
     offset += 4 + length;
     return text;
   };
-  /** A label name or value: the string last read in this slot when the bytes are the same. */
+  /** A label name or value: a string shared with earlier labels in this position when the bytes are the same. */
   const readLabelString = (slot: number): string => {
     need(4);
-    const length = payload.readUInt32LE(offset);
+    const length = view.getUint32(offset, true);
     need(4 + length);
     const start = offset + 4;
     offset = start + length;
-    const previous = slot < LABEL_SLOTS ? labelSlots[slot] : undefined;
-    if (previous !== undefined && previous.length === length && asciiEquals(payload, start, previous)) return previous;
-    const text = payload.toString('utf8', start, start + length);
-    if (slot < LABEL_SLOTS) labelSlots[slot] = text;
-    return text;
+    return sharedLabelString(payload, start, offset, slot);
   };
   need(8);
   const first = payload.readBigUInt64LE(0);
@@ -239,7 +292,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
   offset = 8;
   const tenant = readString();
   need(4);
-  const streamCount = payload.readUInt32LE(offset);
+  const streamCount = view.getUint32(offset, true);
   offset += 4;
   // Counts come from disk: each stream and entry takes bytes, so a count beyond them is corrupt.
   const minStreamBytes = MIN_STREAM_BYTES + (version2 ? STREAM_ID_BYTES : 0);
@@ -256,7 +309,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
       offset += STREAM_ID_BYTES;
     }
     need(2);
-    const labelCount = payload.readUInt16LE(offset);
+    const labelCount = view.getUint16(offset, true);
     offset += 2;
     const labels: Record<string, string> = {};
     for (let l = 0; l < labelCount; l++) {
@@ -264,7 +317,7 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
       labels[name] = readLabelString(l * 2 + 1);
     }
     need(4);
-    const entryCount = payload.readUInt32LE(offset);
+    const entryCount = view.getUint32(offset, true);
     offset += 4;
     if (entryCount * MIN_ENTRY_BYTES > payload.length - offset) throw new WalRecordError(`record says ${entryCount} entries, only ${payload.length - offset} bytes follow`);
     const entries: PushEntry[] = new Array(entryCount);
@@ -281,14 +334,14 @@ export function decodeWalRecord(payload: Buffer, linesAsSpans = false): WalRecor
       if (spans === undefined) line = readString();
       else {
         need(4);
-        const length = payload.readUInt32LE(offset);
+        const length = view.getUint32(offset, true);
         need(4 + length);
         spans[span++] = offset + 4;
         spans[span++] = offset + 4 + length;
         offset += 4 + length;
       }
       need(2);
-      const metadataCount = payload.readUInt16LE(offset);
+      const metadataCount = view.getUint16(offset, true);
       offset += 2;
       if (metadataCount === 0) {
         entries[e] = { timestampNs, line };

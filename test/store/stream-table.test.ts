@@ -45,6 +45,36 @@ test('a stream table finds each stream by tenant and labels when fingerprints co
   assert.equal(table.size, 1);
 });
 
+test('a stream table holds many streams through growth and deletions in any order (against a Map)', () => {
+  const table = new StreamTable<ReturnType<typeof item>>();
+  const reference = new Map<string, { fingerprint: number; item: ReturnType<typeof item> }>();
+  // A fixed pseudo-random sequence; fingerprints from a small range so probe runs collide and wrap.
+  let seed = 12345;
+  const next = (bound: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % bound;
+  };
+  for (let step = 0; step < 20000; step++) {
+    const key = String(next(3000));
+    const known = reference.get(key);
+    if (known === undefined) {
+      const fingerprint = next(2) === 0 ? next(64) : next(1 << 30);
+      const added = item('t', { pod: key });
+      table.add(fingerprint, added);
+      reference.set(key, { fingerprint, item: added });
+    } else if (next(3) === 0) {
+      assert.ok(table.delete(known.fingerprint, known.item), `delete ${key}`);
+      reference.delete(key);
+    }
+  }
+  assert.equal(table.size, reference.size);
+  for (let key = 0; key < 3000; key++) {
+    const known = reference.get(String(key));
+    if (known !== undefined) assert.equal(table.get(known.fingerprint, 't', { pod: String(key) }), known.item, `pod ${key}`);
+  }
+  assert.deepEqual(new Set(table.values()), new Set([...reference.values()].map((entry) => entry.item)));
+});
+
 test('sameLabels compares label sets, whatever the order', () => {
   const cases: Array<[Record<string, string>, Record<string, string>, boolean]> = [
     [{}, {}, true],

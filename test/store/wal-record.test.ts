@@ -154,3 +154,23 @@ test('label strings decode exactly when the previous stream had similar ones (de
     for (let i = 0; i < decoded.length; i++) assert.deepEqual(Object.keys(decoded[i]!), Object.keys(labelSets[i]!), `${grouping}: label order of stream ${i}`);
   }
 });
+
+test('label strings decode exactly across many distinct values per position (shared while few, decoded once a position has many)', () => {
+  // Values cycle (shared from the second round on), then a position sees thousands of distinct values
+  // (it stops sharing), with look-alikes: same hash bucket candidates, prefixes, non-ASCII, long values.
+  const labelSets: Array<Record<string, string>> = [];
+  for (let s = 0; s < 3000; s++) {
+    labelSets.push({
+      namespace: 'training',
+      pod: `job-${s >> 3}-worker-${s & 7}`,
+      node: s % 3 === 0 ? `node-${s % 50}` : s % 3 === 1 ? `nöde-${s % 50}` : `node-${s % 50}-${'x'.repeat(200)}`,
+      rank: String(s % 8),
+    });
+  }
+  const decoded: Array<Record<string, string>> = [];
+  for (let first = 0; first < labelSets.length; first += 250) {
+    const group = labelSets.slice(first, first + 250).map((labels) => ({ labels, entries: [{ timestampNs: 1n, line: 'x' }] }));
+    for (const stream of decodeWalRecord(encodeWalRecord(1n, 'fake', group)).streams) decoded.push(stream.labels);
+  }
+  assert.deepEqual(decoded, labelSets);
+});
