@@ -149,8 +149,9 @@ export class ChunkEncoder {
       this.writeValue(hi, lo);
     }
     this.maxTimeMs = timestampMs;
-    this.previousHi = hi;
-    this.previousLo = lo;
+    // As int32: small integers in the object, where a uint32 above 2^31 would be a heap number each.
+    this.previousHi = hi | 0;
+    this.previousLo = lo | 0;
     this.count++;
     if (this.count === SIZE_PREDICTION_SAMPLE && this.predictSize) {
       // The first sample takes 16 bytes whole; the rest go at the rate seen so far.
