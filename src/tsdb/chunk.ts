@@ -84,9 +84,17 @@ interface XorCheckpoint {
  */
 const CHECKPOINT_SAMPLE = SAMPLES_PER_CHUNK / 2;
 
+/**
+ * After this many samples a head encoder with no previous chunk to go by sizes its buffer for a whole
+ * chunk at the rate so far (+15%): one copy where doubling from 32 bytes made four.
+ */
+const SIZE_PREDICTION_SAMPLE = 16;
+
 /** Appends samples in timestamp order and produces the chunk bytes. */
 export class ChunkEncoder {
-  private readonly writer = new BitWriter(32);
+  private readonly writer: BitWriter;
+  /** Whether to size the buffer after SIZE_PREDICTION_SAMPLE samples. */
+  private readonly predictSize: boolean;
   count = 0;
   minTimeMs = 0;
   maxTimeMs = 0;
@@ -96,6 +104,22 @@ export class ChunkEncoder {
   private leading = 0xff;
   private trailing = 0;
   private checkpoint: XorCheckpoint | undefined;
+
+  /**
+   * `expectedBytes` is for the head's open chunks, whose buffers come from a shared slab (see
+   * BitWriter): the size of the series' previous chunk, one allocation; 0 when there is none, and
+   * the buffer is sized after SIZE_PREDICTION_SAMPLE samples. Without it the buffer starts small
+   * and doubles (transient encoders).
+   */
+  constructor(expectedBytes?: number) {
+    this.predictSize = expectedBytes === 0;
+    this.writer = new BitWriter(expectedBytes === undefined || expectedBytes === 0 ? 32 : expectedBytes, expectedBytes !== undefined);
+  }
+
+  /** Bytes of encoded data so far (what sizes the series' next open chunk). */
+  get byteLength(): number {
+    return this.writer.byteLength();
+  }
 
   /** Timestamps must increase; the head checks that before appending. */
   append(timestampMs: number, value: number, stale = false): void {
@@ -125,9 +149,15 @@ export class ChunkEncoder {
       this.writeValue(hi, lo);
     }
     this.maxTimeMs = timestampMs;
-    this.previousHi = hi;
-    this.previousLo = lo;
+    // As int32: small integers in the object, where a uint32 above 2^31 would be a heap number each.
+    this.previousHi = hi | 0;
+    this.previousLo = lo | 0;
     this.count++;
+    if (this.count === SIZE_PREDICTION_SAMPLE && this.predictSize) {
+      // The first sample takes 16 bytes whole; the rest go at the rate seen so far.
+      const perSampleBytes = (writer.byteLength() - 16) / (SIZE_PREDICTION_SAMPLE - 1);
+      writer.reserve(Math.ceil(16 + perSampleBytes * (SAMPLES_PER_CHUNK - 1) * 1.15) + 8);
+    }
     if (this.count === CHECKPOINT_SAMPLE) {
       this.checkpoint = {
         samples: this.count,

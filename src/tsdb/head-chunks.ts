@@ -3,14 +3,39 @@
 // every chunk out at once, so nothing is freed one by one: clear() drops the pages and the columns
 // start over. A chunk as its own Buffer with a StoredChunk object cost ~200 bytes of objects and
 // pool slack beside ~250 bytes of data (bench/tsdb-bench.ts heap snapshot, 20,000 series).
+//
+// With a file (the TSDB's, in its WAL directory), a page that is full is written there and dropped
+// from memory, as Prometheus keeps its head chunks in memory-mapped files: sealed chunks were ~470
+// bytes a series of the head's ~2,240 at 2 h of the tsdb bench's workload (bench/tsdb-head-memory.ts).
+// Reads bring pages back into a small cache of recently read pages; the operating system's page cache
+// keeps the file itself warm. The file holds nothing the WAL does not: it is unlinked as soon as it is
+// opened (it disappears with the process, even after a crash) and truncated at every clear(). A write
+// that fails keeps that page, and every later one, in memory.
+
+import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 
 /** Page size: large enough that a chunk (at most a few KiB) rarely straddles the end of one. */
 const PAGE_BYTES = 256 * 1024;
 const INITIAL_CHUNKS = 1024;
+/**
+ * Pages read back from the file and kept: a query over every series of a 100,000-series head reads
+ * its chunks series by series, and one series' chunks lie in pages written at about the same time
+ * as other series' chunks (they are sealed together), so a few pages in turn serve most reads.
+ */
+const CACHED_PAGES = 16;
 
 export class HeadChunks {
-  private pages: Uint8Array[] = [];
+  /** Pages in memory (the page being filled, pages whose write failed, pages of a file-less store). */
+  private pages: (Uint8Array | undefined)[] = [];
+  /** Where each page starts in the file (-1: it was never written there). */
+  private pageFileOffset: number[] = [];
+  private pageBytes: number[] = [];
   private pageUsedBytes = PAGE_BYTES;
+  private fileBytes = 0;
+  private file: number | undefined;
+  private readonly filePath: string | undefined;
+  /** Pages read back from the file, least recently used first. */
+  private readonly cache = new Map<number, Uint8Array>();
   size = 0;
   minTimeMs = new Float64Array(INITIAL_CHUNKS);
   maxTimeMs = new Float64Array(INITIAL_CHUNKS);
@@ -22,12 +47,22 @@ export class HeadChunks {
   /** The series' next chunk, or -1. */
   next = new Int32Array(INITIAL_CHUNKS);
 
+  /** `filePath`: where full pages go (created on first use, unlinked at once); none keeps them in memory. */
+  constructor(filePath?: string) {
+    this.filePath = filePath;
+  }
+
+  /** Bytes of chunk data held in memory (pages being filled, cached or kept), for tests and stats. */
+  get memoryBytes(): number {
+    let total = 0;
+    for (const page of this.pages) total += page?.length ?? 0;
+    for (const page of this.cache.values()) total += page.length;
+    return total;
+  }
+
   /** Stores a chunk after `previous` (its series' last chunk, or -1); returns its index. */
   add(bytes: Uint8Array, minTimeMs: number, maxTimeMs: number, count: number, previous: number): number {
-    if (this.pageUsedBytes + bytes.length > PAGE_BYTES) {
-      this.pages.push(new Uint8Array(Math.max(PAGE_BYTES, bytes.length)));
-      this.pageUsedBytes = 0;
-    }
+    if (this.pageUsedBytes + bytes.length > PAGE_BYTES) this.startPage(bytes.length);
     const at = this.size++;
     if (at === this.next.length) this.grow();
     const pageIndex = this.pages.length - 1;
@@ -44,17 +79,28 @@ export class HeadChunks {
     return at;
   }
 
-  /** The chunk's bytes: a view valid until clear() (a cut hands these views to the block writer). */
+  /** The chunk's bytes: a view valid until clear() and after (a cut hands these views to the block writer). */
   bytes(index: number): Uint8Array {
     const start = this.offset[index]!;
-    return this.pages[this.page[index]!]!.subarray(start, start + this.length[index]!);
+    return this.pageData(this.page[index]!).subarray(start, start + this.length[index]!);
   }
 
   /** Forgets every chunk (after a cut took them all). Views handed out stay readable. */
   clear(): void {
     this.pages = [];
+    this.pageFileOffset = [];
+    this.pageBytes = [];
+    this.cache.clear();
     this.pageUsedBytes = PAGE_BYTES;
     this.size = 0;
+    if (this.file !== undefined && this.fileBytes > 0) {
+      try {
+        ftruncateSync(this.file, 0);
+      } catch {
+        // The space comes back when the file is closed; the next pages are written from offset 0.
+      }
+    }
+    this.fileBytes = 0;
     if (this.next.length > INITIAL_CHUNKS) {
       // The columns shrink back, so one large head does not pin its peak size for good.
       this.minTimeMs = new Float64Array(INITIAL_CHUNKS);
@@ -65,6 +111,75 @@ export class HeadChunks {
       this.length = new Uint32Array(INITIAL_CHUNKS);
       this.next = new Int32Array(INITIAL_CHUNKS);
     }
+  }
+
+  /** Closes the file (the store keeps working in memory). */
+  close(): void {
+    if (this.file === undefined) return;
+    // Pages still in the file are read back first, so views and chunks stay readable.
+    for (let index = 0; index < this.pages.length; index++) this.pages[index] ??= this.pageData(index);
+    closeSync(this.file);
+    this.file = undefined;
+    this.pageFileOffset.fill(-1);
+  }
+
+  /** Writes the full page out (when there is a file) and starts the next one. */
+  private startPage(atLeastBytes: number): void {
+    const last = this.pages.length - 1;
+    if (last >= 0) this.spill(last);
+    const bytes = Math.max(PAGE_BYTES, atLeastBytes);
+    this.pages.push(new Uint8Array(bytes));
+    this.pageFileOffset.push(-1);
+    this.pageBytes.push(bytes);
+    this.pageUsedBytes = 0;
+  }
+
+  private spill(index: number): void {
+    if (this.filePath === undefined) return;
+    const page = this.pages[index]!;
+    const used = this.pageUsedBytes;
+    try {
+      if (this.file === undefined) {
+        this.file = openSync(this.filePath, 'w+');
+        unlinkSync(this.filePath);
+      }
+      let written = 0;
+      // Bounded: each pass writes at least one byte or throws.
+      while (written < used) {
+        const wrote = writeSync(this.file, page, written, used - written, this.fileBytes + written);
+        if (wrote <= 0) throw new Error('short write');
+        written += wrote;
+      }
+    } catch {
+      // Disk full, say: this page stays in memory. Later pages try again.
+      return;
+    }
+    this.pageFileOffset[index] = this.fileBytes;
+    this.pageBytes[index] = used;
+    this.fileBytes += used;
+    this.pages[index] = undefined;
+  }
+
+  private pageData(index: number): Uint8Array {
+    const inMemory = this.pages[index];
+    if (inMemory !== undefined) return inMemory;
+    const cached = this.cache.get(index);
+    if (cached !== undefined) {
+      this.cache.delete(index);
+      this.cache.set(index, cached);
+      return cached;
+    }
+    const bytes = new Uint8Array(this.pageBytes[index]!);
+    let read = 0;
+    // Bounded: each pass reads at least one byte or throws.
+    while (read < bytes.length) {
+      const got = readSync(this.file!, bytes, read, bytes.length - read, this.pageFileOffset[index]! + read);
+      if (got <= 0) throw new Error(`head chunk file ended at page ${index} (offset ${this.pageFileOffset[index]! + read})`);
+      read += got;
+    }
+    if (this.cache.size >= CACHED_PAGES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(index, bytes);
+    return bytes;
   }
 
   private grow(): void {

@@ -11,6 +11,7 @@
 // deletion of its inputs.
 
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { ObjectNotFoundError, type ObjectStore } from '../objstore/object-store.ts';
 import { BLOCK_FORMAT_VERSION, encodeBlock, type BlockMeta, type BlockSeriesInput } from './block.ts';
 import { BlockReader } from './block-reader.ts';
@@ -66,6 +67,7 @@ export interface TsdbStats {
 
 const DEFAULT_BLOCK_RANGE_MS = 2 * 3_600_000;
 const POINTER_NAME = 'flushed.json';
+const HEAD_CHUNKS_FILE = 'head-chunks.tmp';
 
 export class Tsdb implements MetricsStore {
   private readonly options: Required<Omit<TsdbOptions, 'onError'>> & Pick<TsdbOptions, 'onError'>;
@@ -95,7 +97,8 @@ export class Tsdb implements MetricsStore {
       ownsObjectStore: false,
       ...options,
     };
-    this.head = new Head({ blockRangeMs: this.options.blockRangeMs, outOfOrderWindowMs: this.options.outOfOrderWindowMs });
+    // Beside the WAL segments (wal.ts lists only its own suffix); unlinked once open (head-chunks.ts).
+    this.head = new Head({ blockRangeMs: this.options.blockRangeMs, outOfOrderWindowMs: this.options.outOfOrderWindowMs, chunksFile: join(this.options.walDirectory, HEAD_CHUNKS_FILE) });
     this.exemplarStorage = new ExemplarStorage(this.options.maxExemplars);
     this.lastCutAtMs = this.options.now();
   }
@@ -394,6 +397,7 @@ export class Tsdb implements MetricsStore {
       await this.serialized(() => this.cutHead());
     } finally {
       await this.wal.close();
+      this.head.close();
       if (this.options.ownsObjectStore) await this.store.close();
     }
   }

@@ -1,7 +1,10 @@
-// The head's sealed-chunk store: bytes kept exactly across pages, per-series links, and clear()
-// leaving views handed out readable.
+// The head's sealed-chunk store: bytes kept exactly across pages (in memory or written to its file),
+// per-series links, and clear() leaving views handed out readable.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { HeadChunks } from '../../src/tsdb/head-chunks.ts';
 
@@ -41,4 +44,37 @@ test('chunks keep their bytes and times across many pages, linked per series, an
   assert.equal(chunks.size, 0);
   chunks.add(new Uint8Array([1, 2, 3]), 0, 0, 1, -1);
   assert.deepEqual(views[0], expected[0]![0], 'a view taken before clear() still reads its chunk');
+});
+
+test('with a file, full pages leave memory and read back exactly; the file is gone from the directory; clear() and close() keep chunks readable', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'head-chunks-'));
+  try {
+    const chunks = new HeadChunks(join(directory, 'head-chunks.tmp'));
+    const expected: Uint8Array[] = [];
+    let previous = -1;
+    // ~2 MB: eight pages written out.
+    for (let i = 0; i < 4000; i++) {
+      const bytes = Uint8Array.from({ length: 100 + ((i * 53) % 900) }, (_, b) => (i * 7 + b) & 0xff);
+      previous = chunks.add(bytes, i, i + 1, 120, previous);
+      expected.push(bytes);
+    }
+    assert.deepEqual(readdirSync(directory), [], 'the file is unlinked once open');
+    assert.ok(chunks.memoryBytes <= 256 * 1024, `only the page being filled is in memory (${chunks.memoryBytes} bytes)`);
+    // Read in an order that defeats the page cache (first, last, first…) and in sequence.
+    for (let k = 0; k < 4000; k++) {
+      const i = k % 2 === 0 ? k / 2 : 3999 - (k - 1) / 2;
+      assert.deepEqual(chunks.bytes(i), expected[i], `chunk ${i}`);
+    }
+    assert.ok(chunks.memoryBytes <= 17 * 256 * 1024, 'pages read back are cached, boundedly');
+    const early = chunks.bytes(0);
+    chunks.clear();
+    assert.deepEqual(early, expected[0], 'a view taken before clear() still reads its chunk');
+    for (let i = 0; i < 3000; i++) chunks.add(expected[i]!, i, i, 1, -1);
+    const view = chunks.bytes(5);
+    chunks.close();
+    assert.deepEqual(view, expected[5]);
+    for (const i of [0, 1500, 2999]) assert.deepEqual(chunks.bytes(i), expected[i], `chunk ${i} after close()`);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });
