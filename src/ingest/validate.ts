@@ -6,6 +6,7 @@
 
 import { clipText, formatLabels, LABEL_NAME_PATTERN, quoteClipped } from '../push/labels.ts';
 import { RawLineEntry } from '../push/raw-line-entry.ts';
+import { rawColumnsOf, RawPushStream, type RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from '../push/types.ts';
 
 export interface ValidationLimits {
@@ -75,6 +76,8 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
       discard(result, labelProblem.reason, stream.entries.length, sumLineBytes(stream.entries));
       continue;
     }
+    const columns = rawColumnsOf(stream);
+    if (columns !== undefined && acceptColumns(result, stream, columns, limits, oldestNs, newestNs)) continue;
     if (stream.entries.length === 0) continue;
     let streamText: string | undefined;
     // Built only once an entry is dropped or changed; until then the stream passes through as is.
@@ -146,6 +149,32 @@ export function validatePush(streams: PushStream[], limits: ValidationLimits, no
     result.errors.push(`... and ${result.rejected - result.errors.length} more rejected streams or entries not listed (discarded lines by reason: ${byReason})`);
   }
   return result;
+}
+
+/**
+ * Accepts a decoded stream whole when its columns' summaries show that every entry passes (the
+ * longest line, the time range, the metadata), with no object per entry; false when some entry
+ * needs the per-entry rules (then nothing was counted).
+ */
+function acceptColumns(result: ValidationResult, stream: PushStream, columns: RawStreamColumns, limits: ValidationLimits, oldestNs: bigint, newestNs: bigint): boolean {
+  if (columns.count === 0) return true;
+  if (columns.maxLineBytes > limits.maxLineSizeBytes && limits.maxLineSizeBytes > 0) return false;
+  if (columns.minTimestampNs < oldestNs || columns.maxTimestampNs > newestNs) return false;
+  let metadataBytes = 0;
+  const metadataColumn = columns.structuredMetadata;
+  if (metadataColumn !== undefined) {
+    for (let i = 0; i < columns.count; i++) {
+      const metadata = metadataColumn[i];
+      if (metadata === undefined || metadata.length === 0) continue;
+      const bytes = checkMetadata(metadata, limits);
+      if (typeof bytes !== 'number') return false;
+      metadataBytes += bytes;
+    }
+  }
+  result.acceptedLines += columns.count;
+  result.acceptedBytes += columns.lineBytes + metadataBytes;
+  result.streams.push(stream);
+  return true;
 }
 
 /** Counts a rejection; true while its message should still be listed. */
@@ -230,6 +259,9 @@ function withoutEmptyLabels(stream: PushStream): PushStream {
   if (!hasEmpty) return stream;
   const labels: Record<string, string> = {};
   for (const name in stream.labels) if (stream.labels[name] !== '') labels[name] = stream.labels[name]!;
+  // Columns stay columns (reading `entries` would build an object per entry).
+  const columns = rawColumnsOf(stream);
+  if (columns !== undefined) return new RawPushStream(labels, columns);
   return { labels, entries: stream.entries };
 }
 

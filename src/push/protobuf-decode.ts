@@ -12,6 +12,7 @@ import { clipText, LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
 import { ProtobufReader, WIRE_LEN } from './protobuf-reader.ts';
 import { RawLineEntry } from './raw-line-entry.ts';
+import { RawPushStream, type RawStreamColumns } from './raw-push-stream.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
 const NS_PER_SECOND = 1_000_000_000n;
@@ -71,13 +72,15 @@ function checkCounts(body: Buffer, limits: PushDecodeLimits): void {
 /**
  * Decodes an uncompressed PushRequest. Throws PushDecodeError with the byte offset of the problem, or
  * PushTooLargeError when a count passes `limits` (checked before anything is built). With
- * `rawLines`, entries are RawLineEntry objects whose lines stay bytes in `body` (the server's ingest
- * path); otherwise plain entries with string lines.
+ * `rawLines`, streams are RawPushStream columns whose lines stay bytes in `body` (the server's
+ * ingest path); otherwise plain entries with string lines.
  */
 export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE, rawLines = false): PushStream[] {
   // Entries and pairs take at least 2 bytes each, so a small body cannot pass those limits; streams are
-  // few enough per byte that the decoder's own count (before it builds each) suffices.
-  if (body.length >= 2 * Math.min(limits.maxEntries, limits.maxPairs)) checkCounts(body, limits);
+  // few enough per byte that the decoder's own count (before it builds each) suffices. Columns cost a
+  // few bytes of typed array per entry, so their decode is its own count: the walk before it cost
+  // as much as the decode of a 1 MB push (244 MB bench: every push is over 2 × 500k bytes).
+  if (!rawLines && body.length >= 2 * Math.min(limits.maxEntries, limits.maxPairs)) checkCounts(body, limits);
   const reader = new Reader(body, 0);
   const budget = new DecodeBudget(limits);
   const streams: PushStream[] = [];
@@ -97,6 +100,18 @@ export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = U
 }
 
 function decodeStream(reader: Reader, end: number, index: number, budget: DecodeBudget, rawLines: boolean): PushStream {
+  const start = reader.offset;
+  if (rawLines) {
+    const entriesBefore = budget.entries;
+    const pairsBefore = budget.pairs;
+    const decoded = decodeStreamColumns(reader, end, budget);
+    if (decoded !== undefined) return new RawPushStream(parseStreamLabels(decoded.labelText, index), decoded.columns);
+    // A timestamp the columns cannot hold (before 1970, past 2262): decode this stream again as
+    // entries, which carry any bigint (and count them again).
+    budget.entries = entriesBefore;
+    budget.pairs = pairsBefore;
+    reader.offset = start;
+  }
   let labelText = '';
   const entries: PushEntry[] = [];
   // Consecutive entries usually share a second; reuse its bigint instead of rebuilding it.
@@ -113,19 +128,172 @@ function decodeStream(reader: Reader, end: number, index: number, budget: Decode
       reader.offset = entryEnd;
     } else reader.skip(wireType, end);
   }
+  return { labels: parseStreamLabels(labelText, index), entries };
+}
+
+function parseStreamLabels(labelText: string, index: number): Labels {
   if (labelText.length > MAX_LABEL_SET_CHARS) {
     throw new PushDecodeError(`labels of stream ${index} are ${labelText.length} characters, more than ${MAX_LABEL_SET_CHARS}: '${clipText(labelText)}'`);
   }
-  let labels: Labels;
   try {
-    labels = parseLabels(labelText);
+    return parseLabels(labelText);
   } catch (error) {
     if (error instanceof LabelParseError) {
       throw new PushDecodeError(`error parsing labels '${clipText(labelText)}' of stream ${index} with error: ${error.message}`);
     }
     throw error;
   }
-  return { labels, entries };
+}
+
+/** Initial column capacity: entries take at least ~16 bytes of a training log's stream message. */
+const MIN_ENTRY_MESSAGE_BYTES = 64;
+const TWO_POW_32 = 2 ** 32;
+/** Timestamps are written as two u32 words (low first), which needs a little-endian BigInt64Array. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Decodes a stream's entries into columns (RawPushStream). Returns undefined when a timestamp falls
+ * outside [1970, 2262) (what a non-negative int64 of nanoseconds holds, and what the columns'
+ * number arithmetic covers): the caller decodes the stream as entries instead.
+ */
+function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget): { labelText: string; columns: RawStreamColumns } | undefined {
+  const body = reader.buffer;
+  let labelText = '';
+  let capacity = Math.max(8, Math.ceil((end - reader.offset) / MIN_ENTRY_MESSAGE_BYTES));
+  let timestampsNs = new BigInt64Array(capacity);
+  let words = new Uint32Array(timestampsNs.buffer);
+  let lineStarts = new Uint32Array(capacity);
+  let lineEnds = new Uint32Array(capacity);
+  let metadataColumn: Array<LabelPair[] | undefined> | undefined;
+  let count = 0;
+  let lineBytes = 0;
+  let maxLineBytes = 0;
+  // The oldest and newest entries, compared as (high, low) words.
+  let minIndex = 0;
+  let maxIndex = 0;
+  while (reader.offset < end) {
+    const key = reader.varint();
+    if (key === 0x0a) {
+      labelText = reader.string(end);
+      continue;
+    }
+    if (key !== 0x12) {
+      reader.skip(key & 7, end);
+      continue;
+    }
+    const entryEnd = reader.lengthEnd(end);
+    budget.addEntries(1);
+    if (count === capacity) {
+      capacity *= 2;
+      const grownTimestamps = new BigInt64Array(capacity);
+      grownTimestamps.set(timestampsNs);
+      timestampsNs = grownTimestamps;
+      words = new Uint32Array(grownTimestamps.buffer);
+      const grownStarts = new Uint32Array(capacity);
+      grownStarts.set(lineStarts);
+      lineStarts = grownStarts;
+      const grownEnds = new Uint32Array(capacity);
+      grownEnds.set(lineEnds);
+      lineEnds = grownEnds;
+    }
+    let seconds = 0;
+    let nanos = 0;
+    let lineStart = 0;
+    let lineEnd = 0;
+    let metadata: LabelPair[] | undefined;
+    while (reader.offset < entryEnd) {
+      const entryKey = reader.varint();
+      if (entryKey === 0x0a) {
+        const timestampEnd = reader.lengthEnd(entryEnd);
+        while (reader.offset < timestampEnd) {
+          const timestampKey = reader.varint();
+          if (timestampKey === 0x08) {
+            // Past 7 bytes a varint is negative or beyond 2262: not for the columns.
+            if (reader.nextVarintBytes() > 7) return undefined;
+            seconds = reader.varint();
+          } else if (timestampKey === 0x10) {
+            nanos = reader.nextVarintBytes() <= 7 ? reader.varint() | 0 : Number(BigInt.asIntN(64, reader.bigVarint()));
+          } else reader.skip(timestampKey & 7, timestampEnd);
+        }
+        reader.offset = timestampEnd;
+      } else if (entryKey === 0x12) {
+        lineEnd = reader.lengthEnd(entryEnd);
+        lineStart = reader.offset;
+        reader.offset = lineEnd;
+      } else if (entryKey === 0x1a) {
+        (metadata ??= []).push(decodePair(reader, budget, entryEnd));
+      } else {
+        reader.skip(entryKey & 7, entryEnd);
+      }
+    }
+    if (nanos < -MAX_NANOS || nanos > MAX_NANOS) reader.fail(`timestamp nanos ${nanos} outside ±999999999 in the entry ending`);
+    // seconds · 10^9 + nanos as two u32 words, exactly, in number arithmetic: seconds (< 2^49) is
+    // split at 2^16 so every product stays below 2^53.
+    const secondsLow = seconds % 65536;
+    const highProduct = ((seconds - secondsLow) / 65536) * 1e9;
+    const highProductLow = highProduct % 65536;
+    const low = highProductLow * 65536 + secondsLow * 1e9 + nanos;
+    const carry = Math.floor(low / TWO_POW_32);
+    const high = (highProduct - highProductLow) / 65536 + carry;
+    if (high < 0 || high >= 2 ** 31) return undefined;
+    if (LITTLE_ENDIAN) {
+      words[count * 2] = low - carry * TWO_POW_32;
+      words[count * 2 + 1] = high;
+    } else {
+      timestampsNs[count] = BigInt(seconds) * NS_PER_SECOND + BigInt(nanos);
+    }
+    if (count > 0) {
+      if (high < words[minIndex * 2 + 1]! || (high === words[minIndex * 2 + 1]! && words[count * 2]! < words[minIndex * 2]!)) minIndex = count;
+      if (high > words[maxIndex * 2 + 1]! || (high === words[maxIndex * 2 + 1]! && words[count * 2]! > words[maxIndex * 2]!)) maxIndex = count;
+    }
+    lineStarts[count] = lineStart;
+    lineEnds[count] = lineEnd;
+    const bytes = lineEnd - lineStart;
+    lineBytes += bytes;
+    if (bytes > maxLineBytes) maxLineBytes = bytes;
+    if (metadata !== undefined) (metadataColumn ??= [])[count] = metadata;
+    count++;
+    reader.offset = entryEnd;
+  }
+  if (!LITTLE_ENDIAN) {
+    // The words above were not written: find the range from the bigints.
+    for (let i = 1; i < count; i++) {
+      if (timestampsNs[i]! < timestampsNs[minIndex]!) minIndex = i;
+      if (timestampsNs[i]! > timestampsNs[maxIndex]!) maxIndex = i;
+    }
+  }
+  return {
+    labelText,
+    columns: {
+      count,
+      timestampsNs,
+      timestampWords: words,
+      source: body,
+      lineStarts,
+      lineEnds,
+      structuredMetadata: metadataColumn,
+      lineBytes,
+      maxLineBytes,
+      minTimestampNs: count === 0 ? 0n : timestampsNs[minIndex]!,
+      maxTimestampNs: count === 0 ? 0n : timestampsNs[maxIndex]!,
+    },
+  };
+}
+
+/** One structured-metadata pair (LabelPairAdapter: name 1, value 2) ending at the length read here. */
+function decodePair(reader: Reader, budget: DecodeBudget, limit: number): LabelPair {
+  const pairEnd = reader.lengthEnd(limit);
+  budget.addPairs(1);
+  let name = '';
+  let value = '';
+  while (reader.offset < pairEnd) {
+    const pairKey = reader.varint();
+    if (pairKey === 0x0a) name = reader.string(pairEnd);
+    else if (pairKey === 0x12) value = reader.string(pairEnd);
+    else reader.skip(pairKey & 7, pairEnd);
+  }
+  reader.offset = pairEnd;
+  return { name, value };
 }
 
 function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: number; ns: bigint }, budget: DecodeBudget, rawLines: boolean): PushEntry {
@@ -159,18 +327,7 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
       lineStart = reader.offset;
       reader.offset = lineEnd;
     } else if (field === 3 && wireType === WIRE_LEN) {
-      const pairEnd = reader.lengthEnd(end);
-      budget.addPairs(1);
-      let name = '';
-      let value = '';
-      while (reader.offset < pairEnd) {
-        const pairKey = reader.varint();
-        if (pairKey === 0x0a) name = reader.string(pairEnd);
-        else if (pairKey === 0x12) value = reader.string(pairEnd);
-        else reader.skip(pairKey & 7, pairEnd);
-      }
-      reader.offset = pairEnd;
-      (metadata ??= []).push({ name, value });
+      (metadata ??= []).push(decodePair(reader, budget, end));
     } else {
       reader.skip(wireType, end);
     }
@@ -193,11 +350,19 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
   return entry;
 }
 
+/**
+ * The uncompressed body in a buffer of Node's own (copied once) rather than the addon's external
+ * buffer: creating and finalizing an external buffer per push took ~3.5× the time of the
+ * decompression itself (100 MB of 1 MB training-log pushes: 0.55 CPU-s against 0.16, median of 5,
+ * bench/snappy-output.ts), so uncompressing was most of the decode.
+ */
+const SNAPPY_OUTPUT = { asBuffer: true, copyOutputData: true } as const;
+
 /** Decodes a snappy block-compressed PushRequest body with the fast decoder (`rawLines` as there). */
 export function decodeSnappyPushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE, rawLines = false): PushStream[] {
   let raw: Buffer;
   try {
-    raw = snappy.uncompressSync(body) as Buffer;
+    raw = snappy.uncompressSync(body, SNAPPY_OUTPUT) as Buffer;
   } catch (error) {
     throw new PushDecodeError(`malformed snappy body: ${(error as Error).message}`);
   }
@@ -211,7 +376,7 @@ export function decodeSnappyPushRequestFast(body: Buffer, limits: PushDecodeLimi
 export async function decodeSnappyPushRequestAsync(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE, rawLines = false): Promise<PushStream[]> {
   let raw: Buffer;
   try {
-    raw = (await snappy.uncompress(body)) as Buffer;
+    raw = (await snappy.uncompress(body, SNAPPY_OUTPUT)) as Buffer;
   } catch (error) {
     throw new PushDecodeError(`malformed snappy body: ${(error as Error).message}`);
   }

@@ -5,6 +5,7 @@
 // Entries may arrive in any order; the head remembers whether they are still sorted and sorts
 // (stably) only when read or cut.
 
+import type { RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { BlockColumns } from './block.ts';
 import { HeadLines } from './head-lines.ts';
 import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
@@ -151,13 +152,14 @@ export class StreamHead {
   }
 
   /** Bytes of all entries' lines of a batch, for the first reservation. */
-  private static batchBytes(entries: readonly PushEntry[], encoded: { spans: Uint32Array; firstSpan?: number } | undefined): number {
+  private static batchBytes(entries: readonly PushEntry[] | RawStreamColumns, encoded: { spans: Uint32Array; firstSpan?: number } | undefined): number {
     let bytes = 0;
+    if (!Array.isArray(entries)) return (entries as RawStreamColumns).lineBytes;
     if (encoded !== undefined) {
       const base = (encoded.firstSpan ?? 0) * 2;
       for (let i = 0; i < entries.length; i++) bytes += encoded.spans[base + i * 2 + 1]! - encoded.spans[base + i * 2]!;
     } else {
-      for (let i = 0; i < entries.length; i++) bytes += Buffer.byteLength(entries[i]!.line);
+      for (let i = 0; i < entries.length; i++) bytes += Buffer.byteLength((entries as readonly PushEntry[])[i]!.line);
     }
     return bytes;
   }
@@ -166,13 +168,19 @@ export class StreamHead {
    * Appends entries, dropping exact duplicates (same timestamp and line bytes as an entry already in
    * the head or earlier in the batch: Loki's rule for retried pushes). Returns how many were dropped.
    * With `encoded`, line bytes are copied from the WAL frame (spans give each line's [start, end))
-   * instead of encoding the strings again.
+   * instead of encoding the strings again. `batch` is entries, or a decoded push stream's columns.
    */
-  add(entries: readonly PushEntry[], seq: bigint, nowMs: number, encoded?: { frame: Buffer; spans: Uint32Array; firstSpan?: number }): number {
-    if (entries.length === 0) return 0;
+  add(batch: readonly PushEntry[] | RawStreamColumns, seq: bigint, nowMs: number, encoded?: { frame: Buffer; spans: Uint32Array; firstSpan?: number }): number {
+    // Either entries, or a decoded push's columns (no object per entry): read through these two.
+    const columns = Array.isArray(batch) ? undefined : (batch as RawStreamColumns);
+    const entries = columns === undefined ? (batch as readonly PushEntry[]) : undefined;
+    const batchCount = columns !== undefined ? columns.count : entries!.length;
+    const columnTimestamps = columns?.timestampsNs;
+    if (batchCount === 0) return 0;
+    const firstNs = columnTimestamps !== undefined ? columnTimestamps[0]! : entries![0]!.timestampNs;
     if (this.count === 0) {
-      this.minTimeNs = entries[0]!.timestampNs;
-      this.maxTimeNs = entries[0]!.timestampNs;
+      this.minTimeNs = firstNs;
+      this.maxTimeNs = firstNs;
       this.minSeq = seq;
       this.firstAppendSinceBaseMs = nowMs - CLOCK_BASE_MS;
     }
@@ -181,27 +189,33 @@ export class StreamHead {
     let lookupStart = this.count;
     if (this.count > 0) {
       const newestNs = this.maxTimeNs;
-      for (let i = 0; i < entries.length; i++) {
-        if (entries[i]!.timestampNs <= newestNs) {
-          if (!this.sorted) this.sortInPlace();
-          lookupStart = 0;
-          break;
-        }
+      const overlaps = columns !== undefined ? columns.minTimestampNs <= newestNs : entries!.some((entry) => entry.timestampNs <= newestNs);
+      if (overlaps) {
+        if (!this.sorted) this.sortInPlace();
+        lookupStart = 0;
       }
     }
-    this.reserve(this.count + entries.length);
+    this.reserve(this.count + batchCount);
     const timestamps = this.timestampsNs;
     const lineEnds = this.lineEnds;
-    if (this.lines === undefined) this.makeRoom(StreamHead.batchBytes(entries, encoded));
+    if (this.lines === undefined) this.makeRoom(StreamHead.batchBytes(batch, encoded));
     // Either lines, or the arena from base (the reservation has room for the whole batch).
     const lines = this.lines;
     const arenaBuffer = this.arena;
     const base = this.arenaStart;
-    const spans = encoded?.spans;
-    const spanBase = (encoded?.firstSpan ?? 0) * 2;
+    // Line bytes come from the WAL frame (spans), else from the columns' source, else the strings.
+    let lineSource = encoded?.frame;
+    let spans = encoded?.spans;
+    let spanBase = (encoded?.firstSpan ?? 0) * 2;
+    if (spans === undefined && columns !== undefined) {
+      lineSource = columns.source;
+      spans = interleave(columns.lineStarts, columns.lineEnds, batchCount);
+      spanBase = 0;
+    }
+    const metadataColumn = columns?.structuredMetadata;
     let count = this.count;
     let offset = this.rawBytes;
-    let last = count > 0 ? this.maxTimeNs : entries[0]!.timestampNs;
+    let last = count > 0 ? this.maxTimeNs : firstNs;
     if (count > 0 && !this.sorted) last = timestamps![count - 1]!;
     let sorted = this.sorted;
     let minTimeNs = this.minTimeNs;
@@ -211,21 +225,21 @@ export class StreamHead {
     let sortedEnd = count;
     let unsortedKeys: Set<string> | undefined;
     let dropped = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      const timestampNs = entry.timestampNs;
+    for (let i = 0; i < batchCount; i++) {
+      const entry = entries?.[i];
+      const timestampNs = columnTimestamps !== undefined ? columnTimestamps[i]! : entry!.timestampNs;
       const lineStart = offset;
       if (lines !== undefined) {
-        if (spans !== undefined) lines.appendBytes(encoded!.frame, spans[spanBase + i * 2]!, spans[spanBase + i * 2 + 1]!);
-        else lines.appendString(entry.line);
+        if (spans !== undefined) lines.appendBytes(lineSource!, spans[spanBase + i * 2]!, spans[spanBase + i * 2 + 1]!);
+        else lines.appendString(entry!.line);
         offset = lines.length;
       } else if (spans !== undefined) {
         const lineEnd = spans[spanBase + i * 2 + 1]!;
         const lineBegin = spans[spanBase + i * 2]!;
-        encoded!.frame.copy(arenaBuffer!, base + offset, lineBegin, lineEnd);
+        lineSource!.copy(arenaBuffer!, base + offset, lineBegin, lineEnd);
         offset += lineEnd - lineBegin;
       } else {
-        offset += arenaBuffer!.write(entry.line, base + offset, 'utf8');
+        offset += arenaBuffer!.write(entry!.line, base + offset, 'utf8');
       }
       if (count > 0 && timestampNs <= maxTimeNs) {
         let duplicate = lookupStart < sortedEnd && timestampNs <= timestamps![sortedEnd - 1]! && this.holds(lookupStart, sortedEnd, timestampNs, lineStart, offset);
@@ -251,7 +265,7 @@ export class StreamHead {
         timestamps[count] = timestampNs;
         lineEnds![count] = offset;
       }
-      const metadata = entry.structuredMetadata;
+      const metadata = metadataColumn !== undefined ? metadataColumn[i] : entry?.structuredMetadata;
       if (metadata !== undefined && metadata.length > 0) {
         this.structuredMetadata ??= [];
         this.structuredMetadata[count] = metadata;
@@ -439,6 +453,16 @@ function capacityFor(entries: number, minimum = INITIAL_ENTRIES): number {
   let capacity = minimum;
   while (capacity < entries) capacity *= 2;
   return capacity;
+}
+
+/** [start0, end0, start1, end1, …] of `count` lines: the spans form of a columns' line ranges. */
+function interleave(starts: Uint32Array, ends: Uint32Array, count: number): Uint32Array {
+  const spans = new Uint32Array(count * 2);
+  for (let i = 0; i < count; i++) {
+    spans[i * 2] = starts[i]!;
+    spans[i * 2 + 1] = ends[i]!;
+  }
+  return spans;
 }
 
 /** A set key for one entry: its timestamp and its line bytes (latin1 keeps every byte distinct). */

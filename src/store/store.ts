@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openObjectStore } from '../objstore/open-object-store.ts';
 import { RawLineEntry } from '../push/raw-line-entry.ts';
+import { rawColumnsOf, type RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { ObjectStore } from '../objstore/object-store.ts';
 import { sliceColumns } from './block-slice.ts';
 import { BlockEncoderPool } from './block-encoder-pool.ts';
@@ -249,8 +250,18 @@ export class DiskLogStore implements LogStore {
     const nonEmpty: AppendStream[] = [];
     for (let s = 0; s < streams.length; s++) {
       const stream = streams[s]!;
-      const entries = stream.entries;
       if (Object.keys(stream.labels).length > MAX_WAL_PAIRS) throw new StoreError(`append: stream ${s} has more than ${MAX_WAL_PAIRS} labels`);
+      // Decoded columns hold bigints and byte ranges by construction; only their metadata is checked.
+      const columns = rawColumnsOf(stream);
+      if (columns !== undefined) {
+        const metadataColumn = columns.structuredMetadata;
+        for (let i = 0; metadataColumn !== undefined && i < columns.count; i++) {
+          if ((metadataColumn[i]?.length ?? 0) > MAX_WAL_PAIRS) throw new StoreError(`append: stream ${s} entry ${i} has more than ${MAX_WAL_PAIRS} structured metadata pairs`);
+        }
+        if (columns.count > 0) nonEmpty.push(stream);
+        continue;
+      }
+      const entries = stream.entries;
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         if (typeof entry.timestampNs !== 'bigint') throw new StoreError(`append: stream ${s} entry ${i}: timestampNs must be a bigint`);
@@ -301,9 +312,12 @@ export class DiskLogStore implements LogStore {
     let firstEntry = 0;
     for (let s = 0; s < record.streams.length; s++) {
       const stream = record.streams[s]!;
+      // An append's decoded streams are read as columns (stream.entries would build an object per entry).
+      const columns = rawColumnsOf(stream);
+      const entryCount = columns !== undefined ? columns.count : stream.entries.length;
       const firstSpan = firstEntry;
-      firstEntry += stream.entries.length;
-      if (stream.entries.length === 0) continue;
+      firstEntry += entryCount;
+      if (entryCount === 0) continue;
       const fingerprint = streamFingerprint(record.tenant, stream.labels);
       let head = this.heads.get(fingerprint, record.tenant, stream.labels);
       let info = head?.info ?? this.recentStreams.get(fingerprint, record.tenant, stream.labels)?.info;
@@ -314,10 +328,10 @@ export class DiskLogStore implements LogStore {
         const labels = skipPersisted ? stream.labels : this.interner.labels(stream.labels);
         info = { id: record.ids?.[s] ?? streamId(record.tenant, labels), labels };
       }
-      let entries: readonly PushEntry[] = stream.entries;
+      let entries: readonly PushEntry[] | RawStreamColumns = columns ?? stream.entries;
       let spans = record.lineSpans;
-      if (skipPersisted && record.seq <= this.maxPersistedSeq && this.anyPersisted(record.tenant, info.id, record.seq, entries)) {
-        entries = this.unpersisted(record.tenant, info.id, record.seq, entries, frame, spans, firstSpan);
+      if (skipPersisted && record.seq <= this.maxPersistedSeq && this.anyPersisted(record.tenant, info.id, record.seq, stream.entries)) {
+        entries = this.unpersisted(record.tenant, info.id, record.seq, stream.entries, frame, spans, firstSpan);
         spans = undefined;
         if (entries.length === 0) continue;
       }
@@ -360,12 +374,27 @@ export class DiskLogStore implements LogStore {
   }
 
   /** Registers the stream in each day partition its entries fall in (label index + time range). */
-  private notePartitions(tenant: string, info: StreamInfo, entries: readonly PushEntry[]): void {
+  private notePartitions(tenant: string, info: StreamInfo, batch: readonly PushEntry[] | RawStreamColumns): void {
+    const columns = Array.isArray(batch) ? undefined : (batch as RawStreamColumns);
+    if (columns !== undefined && columns.count > 0) {
+      // Within one day (the usual push): the columns' range says it all.
+      const day = dayOfNs(columns.minTimestampNs);
+      if (day === dayOfNs(columns.maxTimestampNs)) {
+        const last = this.lastNotedPartition;
+        const partition = last !== undefined && last.tenant === tenant && last.day === day ? last : this.partition(tenant, day);
+        this.lastNotedPartition = partition;
+        partition.noteStream(info, columns.minTimestampNs, columns.maxTimestampNs);
+        return;
+      }
+    }
+    const entries = columns === undefined ? (batch as readonly PushEntry[]) : undefined;
+    const timestamps = columns?.timestampsNs;
+    const count = columns !== undefined ? columns.count : entries!.length;
     let partition: Partition | undefined;
     let minTimeNs = 0n;
     let maxTimeNs = 0n;
-    for (let i = 0; i < entries.length; i++) {
-      const timestampNs = entries[i]!.timestampNs;
+    for (let i = 0; i < count; i++) {
+      const timestampNs = timestamps !== undefined ? timestamps[i]! : entries![i]!.timestampNs;
       if (partition === undefined || timestampNs < partition.startNs || timestampNs >= partition.endNs) {
         if (partition !== undefined) partition.noteStream(info, minTimeNs, maxTimeNs);
         const last = this.lastNotedPartition;

@@ -10,6 +10,7 @@
 // str = u32 byte length + UTF-8 bytes. Framing (length + CRC) is wal.ts's business.
 
 import { RawLineEntry } from '../push/raw-line-entry.ts';
+import { rawColumnsOf, type RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { AppendStream, LabelPair, PushEntry } from './types.ts';
 
 export interface WalRecord {
@@ -125,8 +126,15 @@ export function encodeWalRecord(
   let entryCount = 0;
   for (const stream of streams) {
     estimate += 64 + STREAM_ID_BYTES;
-    entryCount += stream.entries.length;
     for (const name in stream.labels) estimate += 8 + name.length + stream.labels[name]!.length;
+    // A decoded push's columns are read as they are (stream.entries would build an object per entry).
+    const columns = rawColumnsOf(stream);
+    if (columns !== undefined) {
+      entryCount += columns.count;
+      estimate += 16 * columns.count + columns.lineBytes;
+      continue;
+    }
+    entryCount += stream.entries.length;
     const entries = stream.entries;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
@@ -157,6 +165,11 @@ export function encodeWalRecord(
       out.string(name);
       out.string(stream.labels[name]!);
     }
+    const columns = rawColumnsOf(stream);
+    if (columns !== undefined) {
+      span = writeColumns(out, columns, spans, span);
+      continue;
+    }
     const entries = stream.entries;
     out.u32(entries.length);
     for (let i = 0; i < entries.length; i++) {
@@ -180,6 +193,54 @@ export function encodeWalRecord(
     }
   }
   return out.buffer.subarray(0, out.offset);
+}
+
+/**
+ * Writes a decoded push stream's entries from its columns: the same bytes as its entries would give,
+ * with the timestamp copied as two words and each line copied from the request body. Returns the
+ * next index in `spans`.
+ */
+function writeColumns(out: RecordWriter, columns: RawStreamColumns, spans: Uint32Array | undefined, span: number): number {
+  const count = columns.count;
+  const words = columns.timestampWords;
+  const starts = columns.lineStarts;
+  const ends = columns.lineEnds;
+  const source = columns.source;
+  const metadataColumn = columns.structuredMetadata;
+  // Timestamp, line length, metadata count: 14 bytes per entry, plus the lines (metadata grows it).
+  out.ensure(4 + 14 * count + columns.lineBytes);
+  out.u32(count);
+  for (let i = 0; i < count; i++) {
+    const start = starts[i]!;
+    const length = ends[i]! - start;
+    out.ensure(14 + length);
+    const view = out.view;
+    let offset = out.offset;
+    view.setUint32(offset, words[i * 2]!, true);
+    view.setUint32(offset + 4, words[i * 2 + 1]!, true);
+    view.setUint32(offset + 8, length, true);
+    offset += 12;
+    source.copy(out.buffer, offset, start, start + length);
+    if (spans !== undefined) {
+      spans[span++] = offset;
+      spans[span++] = offset + length;
+    }
+    offset += length;
+    const metadata = metadataColumn?.[i];
+    if (metadata === undefined || metadata.length === 0) {
+      view.setUint16(offset, 0, true);
+      out.offset = offset + 2;
+      continue;
+    }
+    if (metadata.length > MAX_WAL_PAIRS) throw new WalRecordError(`an entry has ${metadata.length} structured metadata pairs; at most ${MAX_WAL_PAIRS} fit a WAL record`);
+    out.offset = offset;
+    out.u16(metadata.length);
+    for (const pair of metadata) {
+      out.string(pair.name);
+      out.string(pair.value);
+    }
+  }
+  return span;
 }
 
 /**

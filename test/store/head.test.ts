@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { decodeSnappyPushRequestFast } from '../../src/push/protobuf-decode.ts';
+import { encodePushRequest } from '../../src/push/protobuf.ts';
+import { rawColumnsOf } from '../../src/push/raw-push-stream.ts';
 import { StreamHead } from '../../src/store/head.ts';
 import { linesOf } from './store-fixture.ts';
 
@@ -52,12 +55,13 @@ test('head drops exact duplicates (same timestamp and line bytes) and keeps same
     { name: 'a first batch too large for the arena', batches: [[[1n, 'c'.repeat(1500)], [1n, 'c'.repeat(1500)]], [[1n, 'c'.repeat(1500)]]], lines: ['c'.repeat(1500)], dropped: [1, 1] },
   ];
   for (const { name, batches, lines, dropped } of cases) {
-    for (const encoded of [false, true]) {
+    // Entries or a decoded push's columns; lines from them or (the WAL path) from a frame with spans.
+    for (const [fromColumns, encoded] of [[false, false], [false, true], [true, false], [true, true]]) {
       const head = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
       const drops = batches.map((batch, seq) => {
         const entries = batch.map(([timestampNs, line]) => ({ timestampNs, line }));
-        if (!encoded) return head.add(entries, BigInt(seq), 1000);
-        // The WAL path: line bytes come from a frame with spans.
+        const pushed = fromColumns ? rawColumnsOf(decodeSnappyPushRequestFast(encodePushRequest([{ labels: { job: 'a' }, entries }]), undefined, true)[0]!)! : entries;
+        if (!encoded) return head.add(pushed, BigInt(seq), 1000);
         const frame = Buffer.from(batch.map(([, line]) => line).join(''), 'utf8');
         const spans = new Uint32Array(batch.length * 2);
         let offset = 0;
@@ -66,10 +70,10 @@ test('head drops exact duplicates (same timestamp and line bytes) and keeps same
           offset += Buffer.byteLength(line);
           spans[i * 2 + 1] = offset;
         });
-        return head.add(entries, BigInt(seq), 1000, { frame, spans });
+        return head.add(pushed, BigInt(seq), 1000, { frame, spans });
       });
-      assert.deepEqual(drops, dropped, `${name} (encoded ${encoded}): drops`);
-      assert.deepEqual(linesOf(head.toBlockData()).sort(), lines, `${name} (encoded ${encoded}): lines`);
+      assert.deepEqual(drops, dropped, `${name} (columns ${fromColumns}, encoded ${encoded}): drops`);
+      assert.deepEqual(linesOf(head.toBlockData()).sort(), lines, `${name} (columns ${fromColumns}, encoded ${encoded}): lines`);
       assert.equal(head.rawBytes, Buffer.byteLength(lines.join('')), `${name}: raw bytes`);
     }
   }
