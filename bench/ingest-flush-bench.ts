@@ -183,8 +183,10 @@ async function main(): Promise<void> {
               void fetch(`${server.url}/metrics`)
                 .then((response) => response.text())
                 .then((text) => {
-                  const headMb = Number(/^rankscope_head_bytes (\S+)$/m.exec(text)?.[1] ?? 0) / MB;
-                  timeline.push(`${((performance.now() - sampleStartedMs) / 1000).toFixed(1)} s: RSS ${rssMb.toFixed(0)} MB, heads ${headMb.toFixed(1)} MB`);
+                  const gaugeMb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / MB).toFixed(1);
+                  timeline.push(
+                    `${((performance.now() - sampleStartedMs) / 1000).toFixed(1)} s: RSS ${rssMb.toFixed(0)} MB, heads ${gaugeMb('rankscope_head_bytes')} MB, JS heap ${gaugeMb('nodejs_heap_size_used_bytes')}/${gaugeMb('nodejs_heap_size_total_bytes')} MB, external ${gaugeMb('nodejs_external_memory_bytes')} MB`,
+                  );
                 })
                 .catch(() => undefined);
             }, sampleMs)

@@ -62,7 +62,10 @@ export async function buildCommandBundle(name, entryPath, argv = []) {
       minify: false,
       target: 'node24',
       rollupOptions: {
-        output: { format: 'es', entryFileNames: `${name}-command.js`, chunkFileNames: '[name]-[hash].js' },
+        // ASCII only, and no comments but legal ones: V8 keeps each loaded module's source text for the
+        // life of the process, and one character above U+00FF (an arrow or a dash in a comment) makes
+        // it a two-byte string. The server's 4 MB bundle took 8.1 MB of memory that way.
+        output: { format: 'es', entryFileNames: `${name}-command.js`, chunkFileNames: '[name]-[hash].js', charset: 'ascii', comments: { legal: true, annotation: false, jsdoc: false } },
         external: [/^node:/, ...NATIVE],
       },
     },

@@ -123,6 +123,11 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
       metrics.gauge('rankscope_tsdb_blocks', 'TSDB blocks.', () => tsdb.stats().blocks);
       metrics.gauge('rankscope_tsdb_block_bytes', 'Bytes of TSDB blocks in the object store.', () => tsdb.stats().blockBytes);
     }
+    // Where the process's memory is, for the RSS budgets (docs/config.md, store.memory): names as Node's Prometheus clients use.
+    metrics.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss());
+    metrics.gauge('nodejs_heap_size_used_bytes', 'V8 heap in use by JS objects, in bytes (main thread).', () => process.memoryUsage().heapUsed);
+    metrics.gauge('nodejs_heap_size_total_bytes', 'V8 heap reserved, in bytes (main thread).', () => process.memoryUsage().heapTotal);
+    metrics.gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JS objects (Buffers among them), in bytes.', () => process.memoryUsage().external);
     metrics.gauge('rankscope_build_info', 'Always 1; labelled with the version.', () => [[{ version: VERSION }, 1]]);
 
     const scheduler = new QueryScheduler({

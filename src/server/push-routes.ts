@@ -11,7 +11,9 @@ import { PushTooLargeError, type PushDecodeLimits } from '../push/decode-limits.
 import { decodeJsonPush, decodeLegacyJsonPush } from '../push/json.ts';
 import { PushDecodeError } from '../push/protobuf.ts';
 import { decodeSnappyPushRequestAsync, decodeSnappyPushRequestFast } from '../push/protobuf-decode.ts';
+import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { PushStream } from '../push/types.ts';
+import { releaseOwnedMemory } from '../store/owned-buffer.ts';
 import { WalWriteError } from '../store/wal.ts';
 import type { Counter } from './metrics.ts';
 import { BadRequestError } from './query-params.ts';
@@ -39,14 +41,16 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
   const handle = (legacy: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     let status = 204;
     const reservation = inflight.reservation();
+    let body: Buffer | undefined;
+    let streams: PushStream[] | undefined;
     try {
       const tenant = resolveTenant(request, options.authEnabled);
       const compressed = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       // What decompression will produce, when the body says (snappy); else the bytes as they came.
       reservation.grow(isJson(request) ? compressed.length : Math.max(compressed.length, snappyDeclaredLength(compressed)));
-      const body = await decompress(request, options.maxDecompressedBodyBytes);
+      body = await decompress(request, options.maxDecompressedBodyBytes);
       reservation.grow(body.length);
-      const streams = await decode(request, body, legacy, options.maxDecompressedBodyBytes, options.decodeLimits);
+      streams = await decode(request, body, legacy, options.maxDecompressedBodyBytes, options.decodeLimits);
       const outcome = await options.distributor.push(tenant, streams);
       if (outcome.streamLimitMessage !== undefined) {
         status = 429;
@@ -86,11 +90,34 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
       throw error;
     } finally {
       reservation.release();
+      releasePushMemory(request.body, body, streams);
       options.pushRequests.inc({ status: String(status) });
     }
   };
   app.post('/loki/api/v1/push', handle(false));
   app.post('/api/prom/push', handle(true));
+}
+
+/**
+ * Frees a finished push's bodies (as sent, decompressed, and the snappy-decoded one its raw lines
+ * point into) now rather than at the next full garbage collection. They live through the WAL fsync,
+ * so they are promoted out of the young generation, and the old generation is collected only every
+ * ~64 MB of external memory: on the 244 MB bench log, ~1.4 MB a push piled up to tens of MB of RSS.
+ * Nothing keeps them past the push: the WAL and the head copy line bytes, the run tracker and live
+ * tail take strings.
+ */
+function releasePushMemory(received: unknown, decompressed: Buffer | undefined, streams: PushStream[] | undefined): void {
+  if (Buffer.isBuffer(received)) releaseOwnedMemory(received);
+  if (decompressed !== undefined && decompressed !== received) releaseOwnedMemory(decompressed);
+  let released: Buffer | undefined;
+  for (const stream of streams ?? []) {
+    for (const entry of stream.entries) {
+      // Every raw line of one push points into the same decoded body; the check is per entry all the same.
+      if (!(entry instanceof RawLineEntry) || entry.lineSource === released) continue;
+      released = entry.lineSource;
+      releaseOwnedMemory(released);
+    }
+  }
 }
 
 /**

@@ -126,6 +126,10 @@ describe('push API against the real store and engine', () => {
     assert.match(text, /rankscope_discarded_lines_total\{tenant="fake",reason="line_too_long"\} [1-9]/);
     assert.match(text, /rankscope_wal_fsync_duration_seconds_count \d+/);
     assert.match(text, /rankscope_query_duration_seconds_bucket\{endpoint="query_range",status="200",le="0.1"\} \d+/);
+    // The process's memory, as the RSS budgets are read (bench/ingest-flush-bench.ts --sample-ms).
+    for (const gauge of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes']) {
+      assert.ok(Number(new RegExp(`^${gauge} (\\d+)$`, 'm').exec(text)?.[1] ?? 0) > 0, `${gauge} in ${text}`);
+    }
   });
 });
 
