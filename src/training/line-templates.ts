@@ -60,6 +60,78 @@ for (const code of [46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 110, 78, 105
 // Not token starts, but noted on the way (one pass over the line): `\r`.
 MAY_START_TOKEN[13] = 1;
 
+/** Set by readToken: where the token it found starts (a sign before it included). */
+let readStart = 0;
+
+/**
+ * What begins at `i`, a character that may start a token (`previous` is the one before it, a space
+ * at the start): a number or a nan/inf word (returns its end, and readStart its start, a sign before
+ * it included), a run of digits inside a word (`mlx5_2`, `v100`: returns minus the run's end), or
+ * neither (0). A pure function of the line around `i`: both tokenize() and matchTemplate() ask it,
+ * so a line that matches a template's text is split exactly as tokenize() would split it.
+ */
+function readToken(line: string, i: number, from: number, previous: number): number {
+  const length = line.length;
+  const code = line.charCodeAt(i);
+  let end = i;
+  if (isDigit(code) || (code === 46 && i + 1 < length && isDigit(line.charCodeAt(i + 1)) && !isDigit(previous))) {
+    if (isLetter(previous) && previous !== 95 && !(previous === 101 || previous === 69)) {
+      // A digit inside a word (`mlx5_2`, `v100`) is part of the text, not a number.
+      while (end < length && (isDigit(line.charCodeAt(end)) || isLetter(line.charCodeAt(end)))) end++;
+      return -end;
+    }
+    let start = i;
+    if ((previous === 45 || previous === 43) && i > from && (i === from + 1 || (!isDigit(line.charCodeAt(i - 2)) && !isLetter(line.charCodeAt(i - 2))))) start = i - 1;
+    readStart = start;
+    return numberEnd(line, i);
+  }
+  if ((code === 110 || code === 78 || code === 105 || code === 73) && !isLetter(previous)) {
+    // nan / inf as whole words, any case (`| 0x20` lower-cases exactly these ASCII letters and no other code).
+    const c0 = code | 0x20;
+    const c1 = i + 2 < length ? line.charCodeAt(i + 1) | 0x20 : 0;
+    const c2 = i + 2 < length ? line.charCodeAt(i + 2) | 0x20 : 0;
+    if (((c0 === 110 && c1 === 97 && c2 === 110) || (c0 === 105 && c1 === 110 && c2 === 102)) && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
+      readStart = (previous === 45 || previous === 43) && i > from ? i - 1 : i;
+      return i + 3;
+    }
+  }
+  return 0;
+}
+
+/**
+ * The end of the number that starts at `i` (a digit, or '.' before a digit): digits, `,ddd`
+ * thousands, a fraction, an exponent, each taken whole (this greedy grammar is what TOKEN_PATTERNS
+ * spell as regular expressions).
+ */
+function numberEnd(line: string, i: number): number {
+  const length = line.length;
+  let end = i;
+  while (end < length && isDigit(line.charCodeAt(end))) end++;
+  // Thousands: `7,034` (exactly three digits after the comma).
+  while (end + 3 < length && line.charCodeAt(end) === 44 && isDigit(line.charCodeAt(end + 1)) && isDigit(line.charCodeAt(end + 2)) && isDigit(line.charCodeAt(end + 3)) && !isDigit(line.charCodeAt(end + 4))) end += 4;
+  if (end < length && line.charCodeAt(end) === 46 && end + 1 < length && isDigit(line.charCodeAt(end + 1))) {
+    end++;
+    while (end < length && isDigit(line.charCodeAt(end))) end++;
+  }
+  const e = end < length ? line.charCodeAt(end) : 0;
+  if ((e === 101 || e === 69) && end + 1 < length) {
+    let k = end + 1;
+    const sign = line.charCodeAt(k);
+    if (sign === 43 || sign === 45) k++;
+    if (k < length && isDigit(line.charCodeAt(k))) {
+      k++;
+      while (k < length && isDigit(line.charCodeAt(k))) k++;
+      end = k;
+    }
+  }
+  return end;
+}
+
+/** The class of a token's first character after its sign: 1 a digit, 2 '.', 3 a letter of nan/inf. */
+function tokenClass(code: number): number {
+  return isDigit(code) ? 1 : code === 46 ? 2 : code === 110 || code === 78 || code === 105 || code === 73 ? 3 : 0;
+}
+
 function tokenize(line: string, from: number): boolean {
   let count = 0;
   tokenNonFinite = false;
@@ -91,49 +163,13 @@ function tokenize(line: string, from: number): boolean {
       previous = code;
       continue;
     }
-    let start = -1;
-    let end = i;
-    if (isDigit(code) || (code === 46 && i + 1 < length && isDigit(line.charCodeAt(i + 1)) && !isDigit(previous))) {
-      if (isLetter(previous) && previous !== 95 && !(previous === 101 || previous === 69)) {
-        // A digit inside a word (`mlx5_2`, `v100`) is part of the text, not a number.
-        while (end < length && (isDigit(line.charCodeAt(end)) || isLetter(line.charCodeAt(end)))) end++;
-        i = end - 1;
-        previous = line.charCodeAt(i);
-        continue;
-      }
-      start = i;
-      if ((previous === 45 || previous === 43) && i > from && (i === from + 1 || !isDigit(line.charCodeAt(i - 2)) && !isLetter(line.charCodeAt(i - 2)))) start = i - 1;
-      while (end < length && isDigit(line.charCodeAt(end))) end++;
-      // Thousands: `7,034` (exactly three digits after the comma).
-      while (end + 3 < length + 0 && line.charCodeAt(end) === 44 && isDigit(line.charCodeAt(end + 1)) && isDigit(line.charCodeAt(end + 2)) && isDigit(line.charCodeAt(end + 3)) && !isDigit(line.charCodeAt(end + 4))) end += 4;
-      if (end < length && line.charCodeAt(end) === 46 && end + 1 < length && isDigit(line.charCodeAt(end + 1))) {
-        end++;
-        while (end < length && isDigit(line.charCodeAt(end))) end++;
-      }
-      const e = end < length ? line.charCodeAt(end) : 0;
-      if ((e === 101 || e === 69) && end + 1 < length) {
-        let k = end + 1;
-        const sign = line.charCodeAt(k);
-        if (sign === 43 || sign === 45) k++;
-        if (k < length && isDigit(line.charCodeAt(k))) {
-          k++;
-          while (k < length && isDigit(line.charCodeAt(k))) k++;
-          end = k;
-        }
-      }
-    } else if ((code === 110 || code === 78 || code === 105 || code === 73) && !isLetter(previous)) {
-      // nan / inf as whole words, any case (`| 0x20` lower-cases exactly these ASCII letters and no other code).
-      const c0 = code | 0x20;
-      const c1 = i + 2 < length ? line.charCodeAt(i + 1) | 0x20 : 0;
-      const c2 = i + 2 < length ? line.charCodeAt(i + 2) | 0x20 : 0;
-      if (((c0 === 110 && c1 === 97 && c2 === 110) || (c0 === 105 && c1 === 110 && c2 === 102)) && !isLetter(i + 3 < length ? line.charCodeAt(i + 3) : 32)) {
-        start = i;
-        end = i + 3;
-        tokenNonFinite = true;
-        if ((previous === 45 || previous === 43) && i > from) start = i - 1;
-      }
+    const end = readToken(line, i, from, previous);
+    if (end < 0) {
+      i = -end - 1;
+      previous = line.charCodeAt(i);
+      continue;
     }
-    if (start === -1) {
+    if (end === 0) {
       if (code === 13) tokenSawReturn = true;
       else if (code === 78 && previous === 32 && i > from && line.startsWith('NCCL ', i)) tokenSawNccl = true;
       h1 = Math.imul(h1 ^ code, 16777619);
@@ -142,9 +178,10 @@ function tokenize(line: string, from: number): boolean {
       continue;
     }
     if (count === MAX_TOKENS) return false;
+    if (tokenClass(code) === 3) tokenNonFinite = true;
     h1 = Math.imul(h1 ^ 1, 16777619);
     h2 = (Math.imul(h2, 31) + 1) | 0;
-    tokenStarts[count] = start;
+    tokenStarts[count] = readStart;
     tokenEnds[count] = end;
     count++;
     i = end - 1;
@@ -155,6 +192,83 @@ function tokenize(line: string, from: number): boolean {
   tokenCheck = h2;
   tokenCount = count;
   return true;
+}
+
+/**
+ * Each token kind's text as a regular expression: exactly what readToken()/numberEnd() take from
+ * that first character on, greedy at every step (the negative lookaheads keep a backtracking match
+ * from taking less): for a digit, digits then `,ddd` groups, a fraction, an exponent; for '.', a
+ * fraction then an exponent; for a letter, nan/inf as a whole word.
+ */
+const EXPONENT = String.raw`(?:[eE][-+]?\d+(?!\d)|(?![eE][-+]?\d))`;
+const TOKEN_PATTERNS: Record<number, string> = {
+  1: String.raw`\d+(?!\d)(?:,\d{3}(?!\d))*(?!,\d{3}(?!\d))(?:\.\d+(?!\d)|(?!\.\d))` + EXPONENT,
+  2: String.raw`\.\d+(?!\d)` + EXPONENT,
+  3: String.raw`(?:[nN][aA][nN]|[iI][nN][fF])(?![A-Za-z_])`,
+};
+/**
+ * The same for a token followed by a character that cannot continue a number (not a digit, ',',
+ * '.', 'e' or 'E'; or the end of the line): there every match of these is whole (its parts are told
+ * apart by their delimiters, and the next character ends it either way), so the lookaheads, most of
+ * a template's matching time, are left out.
+ */
+const TOKEN_PATTERNS_BEFORE_STOP: Record<number, string> = {
+  1: String.raw`\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?`,
+  2: String.raw`\.\d+(?:[eE][-+]?\d+)?`,
+  3: String.raw`(?:[nN][aA][nN]|[iI][nN][fF])`,
+};
+
+/**
+ * A template as one sticky regular expression: its text between the tokens, literally, and each
+ * token by its kind (sign, then TOKEN_PATTERNS). V8 compiles it to native code, which compares the
+ * text many times faster than a loop over charCodeAt (bench/training-tracker-cpu.ts).
+ *
+ * A line it matches is split by tokenize() exactly where the template's first line was: every
+ * decision tokenize() makes reads the character before (two for a sign) and those after, and
+ * around every position these are the same text or a token of the same kind. So the line would
+ * find this template by its hash too, and is read by the same plan.
+ */
+function templatePattern(info: TemplateInfo): RegExp {
+  let source = '';
+  for (let k = 0; k <= info.tokens; k++) {
+    let text = '';
+    for (let at = k === 0 ? 0 : info.textEnds[k - 1]!; at < info.textEnds[k]!; at++) text += String.fromCharCode(info.text[at]!);
+    source += text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+    if (k === info.tokens) break;
+    const kind = info.kinds[k]!;
+    if (kind >>> 8 !== 0) source += `\\${String.fromCharCode(kind >>> 8)}`;
+    const nextEnd = info.textEnds[k + 1]!;
+    const next = nextEnd > info.textEnds[k]! ? info.text[info.textEnds[k]!]! : k + 1 === info.tokens ? -1 : 48;
+    const stops = next === -1 || !(isDigit(next) || next === 44 || next === 46 || next === 101 || next === 69);
+    source += (stops ? TOKEN_PATTERNS_BEFORE_STOP : TOKEN_PATTERNS)[kind & 0xff];
+  }
+  return new RegExp(`${source}$`, 'y');
+}
+
+/** Whether `line` from `from` on is a line of `info`'s template (see templatePattern). */
+function matchTemplate(line: string, from: number, info: TemplateInfo): boolean {
+  const pattern = info.pattern;
+  if (pattern === undefined) return false;
+  pattern.lastIndex = from;
+  return pattern.test(line);
+}
+
+/**
+ * Where the tokens of a line that matched `info` (matchTemplate) are, up to token `last`, into
+ * tokenStarts/tokenEnds: the text between them has the template's lengths, so only the numbers are read.
+ */
+function locateTokens(line: string, from: number, info: TemplateInfo, last: number): void {
+  const textEnds = info.textEnds;
+  const kinds = info.kinds;
+  let pos = from + textEnds[0]!;
+  for (let k = 0; k <= last; k++) {
+    const kind = kinds[k]!;
+    const at = kind >>> 8 === 0 ? pos : pos + 1;
+    const end = (kind & 0xff) === 3 ? at + 3 : numberEnd(line, at);
+    tokenStarts[k] = pos;
+    tokenEnds[k] = end;
+    pos = end + textEnds[k + 1]! - textEnds[k]!;
+  }
 }
 
 function tokenValue(line: string, index: number): number {
@@ -254,6 +368,44 @@ interface TemplateInfo {
   /** Number tokens of the template and its second hash (guards against a collision of the first). */
   tokens: number;
   check: number;
+  /**
+   * The template's text without its tokens as character codes, where each of its `tokens + 1`
+   * pieces ends, and each token's kind (sign << 8 | tokenClass); its templatePattern() once a
+   * second line was of the template (one-off lines never compile one).
+   */
+  text: Uint16Array;
+  textEnds: Int32Array;
+  kinds: Int32Array;
+  pattern: RegExp | undefined;
+  /** The highest token index the plan reads (locateTokens stops there), -1 for none. */
+  lastPlanToken: number;
+  /** Whether lines of the template have a nan/inf token, and a ` NCCL ` word (what tokenize() notes on the way). */
+  nonFinite: boolean;
+  nccl: boolean;
+  /** The templates whose lines followed a line of this one last (the most recent first): what the next line is tried against. */
+  next: TemplateInfo | undefined;
+  nextBefore: TemplateInfo | undefined;
+}
+
+/** A new template's info from the line tokenize() just split (its text pieces and token kinds). */
+function newTemplate(line: string, from: number, count: number, mayMatch: boolean): TemplateInfo {
+  const kinds = new Int32Array(count);
+  const textEnds = new Int32Array(count + 1);
+  let textLength = line.length - from;
+  for (let index = 0; index < count; index++) textLength -= tokenEnds[index]! - tokenStarts[index]!;
+  const text = new Uint16Array(textLength);
+  let textAt = 0;
+  let last = from;
+  for (let index = 0; index <= count; index++) {
+    const start = index === count ? line.length : tokenStarts[index]!;
+    for (let i = last; i < start; i++) text[textAt++] = line.charCodeAt(i);
+    textEnds[index] = textAt;
+    if (index === count) break;
+    const first = line.charCodeAt(start);
+    kinds[index] = first === 45 || first === 43 ? (first << 8) | tokenClass(line.charCodeAt(start + 1)) : tokenClass(first);
+    last = tokenEnds[index]!;
+  }
+  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2 };
 }
 
 export interface LineReading {
@@ -321,6 +473,8 @@ export class LineTemplates {
   metrics: ExtractedMetrics | undefined;
   /** False when the last scanned line has no ` NCCL ` (true: it may have one; ask the line). */
   mayHaveNccl = true;
+  /** The template of the line scanned last (undefined after a line that had none). */
+  private previous: TemplateInfo | undefined;
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
@@ -339,19 +493,50 @@ export class LineTemplates {
     this.plan = undefined;
     this.metrics = undefined;
     this.mayHaveNccl = true;
-    if (rawLine.length - from > 2048 || !tokenize(rawLine, from)) return this.extractAll(rawLine, from);
-    this.mayHaveNccl = tokenSawNccl;
-    if (tokenSawReturn) return this.extractAll(rawLine, from);
-    const count = tokenCount;
-    let info = this.templates.get(tokenKey);
-    if (info === undefined) {
-      if (this.templates.size >= MAX_TEMPLATES) return this.extractAll(rawLine, from);
-      const line = from === 0 ? rawLine : rawLine.slice(from);
-      info = { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch: mayMatchSignature(templateText(rawLine, from, count)) || mayMatchSignature(line), tokens: count, check: tokenCheck };
-      this.templates.set(tokenKey, info);
+    const previous = this.previous;
+    this.previous = undefined;
+    if (rawLine.length - from > 2048) return this.extractAll(rawLine, from);
+    // Most lines are of the template that followed the previous line's last time (a training loop
+    // prints the same few lines in turn): checked by comparing text, with no hashing.
+    let info: TemplateInfo | undefined;
+    // Whether tokenStarts/tokenEnds hold this line's tokens (a matched line has them located on demand).
+    let located = true;
+    if (previous !== undefined) {
+      const guess = previous.next;
+      if (guess !== undefined && matchTemplate(rawLine, from, guess)) info = guess;
+      else {
+        const other = previous.nextBefore;
+        if (other !== undefined && matchTemplate(rawLine, from, other)) {
+          info = other;
+          previous.nextBefore = guess;
+          previous.next = other;
+        }
+      }
     }
-    if (info.tokens !== count || info.check !== tokenCheck) return this.extractAll(rawLine, from);
-    info.seen++;
+    if (info === undefined) {
+      if (!tokenize(rawLine, from)) return this.extractAll(rawLine, from);
+      this.mayHaveNccl = tokenSawNccl;
+      if (tokenSawReturn) return this.extractAll(rawLine, from);
+      info = this.templates.get(tokenKey);
+      if (info === undefined) {
+        if (this.templates.size >= MAX_TEMPLATES) return this.extractAll(rawLine, from);
+        const line = from === 0 ? rawLine : rawLine.slice(from);
+        info = newTemplate(rawLine, from, tokenCount, mayMatchSignature(templateText(rawLine, from, tokenCount)) || mayMatchSignature(line));
+        this.templates.set(tokenKey, info);
+      }
+      if (info.tokens !== tokenCount || info.check !== tokenCheck) return this.extractAll(rawLine, from);
+      if (previous !== undefined && previous.next !== info) {
+        previous.nextBefore = previous.next;
+        previous.next = info;
+      }
+    } else {
+      located = false;
+      tokenNonFinite = info.nonFinite;
+      this.mayHaveNccl = info.nccl;
+    }
+    this.previous = info;
+    const count = info.tokens;
+    if (++info.seen === 2 && info.pattern === undefined) info.pattern = templatePattern(info);
     const mayMatch = info.mayMatch || (tokenNonFinite && mayMatchSignature(from === 0 ? rawLine : rawLine.slice(from)));
     if (info.confirmed) {
       const plan = info.plan;
@@ -361,6 +546,10 @@ export class LineTemplates {
         return mayMatch;
       }
       const tokens = plan.tokens;
+      if (!located) {
+        if (info.lastPlanToken === -2) info.lastPlanToken = Math.max(plan.stepToken, ...tokens);
+        locateTokens(rawLine, from, info, info.lastPlanToken);
+      }
       if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
       for (let i = 0; i < tokens.length; i++) this.planValues[i] = tokenValue(rawLine, tokens[i]!);
       this.planStep = plan.stepToken === -1 ? Number.NaN : tokenValue(rawLine, plan.stepToken);
@@ -369,6 +558,7 @@ export class LineTemplates {
     }
     const found = extractMetrics(from === 0 ? rawLine : rawLine.slice(from));
     this.metrics = found;
+    if (!located && found !== undefined) locateTokens(rawLine, from, info, count - 1);
     const plan = found === undefined ? undefined : planFor(rawLine, count, found);
     if (plan === 'ambiguous') {
       info.seen--;

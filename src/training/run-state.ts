@@ -33,12 +33,41 @@ const RESTART_SKEW_NS = 10_000_000_000n;
 /** Evidence lines are cut to this many characters. */
 const MAX_EVIDENCE_CHARS = 4000;
 
+/**
+ * A log time as a double (to within 256 ns), as Number(timeNs) gives it but without its runtime
+ * call (~25 ns a line, as much as the rest of a line's bookkeeping): the int64 is stored into a
+ * scratch BigInt64Array and read back as two 32-bit halves, whose sum is rounded once, exactly as
+ * Number() rounds.
+ */
+const SCRATCH_NS = new BigInt64Array(1);
+const SCRATCH_HALVES = new Int32Array(SCRATCH_NS.buffer);
+const HIGH_HALF = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+export function timeNumber(timeNs: bigint): number {
+  if (timeNs < INT64_MIN || timeNs > INT64_MAX) return Number(timeNs);
+  SCRATCH_NS[0] = timeNs;
+  return SCRATCH_HALVES[HIGH_HALF]! * 4294967296 + (SCRATCH_HALVES[1 - HIGH_HALF]! >>> 0);
+}
+
+/** A line's step and time, for PointSeries.addLinePoint. */
+const LINE_X = new Float64Array(2);
+
 export class RankState {
   readonly rank: number;
   host: string | undefined;
   nodeRank: number | undefined;
   firstNs = 0n;
   lastNs = 0n;
+  /**
+   * firstNs, lastNs and lastProgressNs as doubles (to within 256 ns): a line is compared with these,
+   * and BigInt comparison (a runtime call, most of the per-line bookkeeping) is left for the ties.
+   * Rounding to double is monotonic, so a strict double comparison is exact.
+   */
+  private firstTime = 0;
+  private lastTime = 0;
+  private lastProgressTime = Number.NEGATIVE_INFINITY;
   /** The newest line is `lastBase` from `lastFrom` on (kept unsliced: most lines are never asked for). */
   private lastBase = '';
   private lastFrom = 0;
@@ -68,17 +97,23 @@ export class RankState {
     return restOf(this.lastBase, this.lastFrom);
   }
 
-  /** A line of the rank: `base` from `from` on. */
-  noteLine(timeNs: bigint, base: string, from: number, isError: boolean): void {
+  /** A line of the rank: `base` from `from` on, logged at `timeNs` (`time` is Number(timeNs)). */
+  noteLine(timeNs: bigint, time: number, base: string, from: number, isError: boolean): void {
     if (this.lines === 0) {
       this.firstNs = timeNs;
       this.lastNs = timeNs;
+      this.firstTime = time;
+      this.lastTime = time;
       this.lastBase = base;
       this.lastFrom = from;
     } else {
-      if (timeNs < this.firstNs) this.firstNs = timeNs;
-      if (timeNs >= this.lastNs) {
+      if (time <= this.firstTime && (time < this.firstTime || timeNs < this.firstNs)) {
+        this.firstNs = timeNs;
+        this.firstTime = time;
+      }
+      if (time >= this.lastTime && (time > this.lastTime || timeNs >= this.lastNs)) {
         this.lastNs = timeNs;
+        this.lastTime = time;
         this.lastBase = base;
         this.lastFrom = from;
       }
@@ -93,8 +128,11 @@ export class RankState {
     if (isError) this.errorLines++;
   }
 
-  noteProgress(timeNs: bigint, step: number | undefined): void {
-    if (this.lastProgressNs === undefined || timeNs > this.lastProgressNs) this.lastProgressNs = timeNs;
+  noteProgress(timeNs: bigint, time: number, step: number | undefined): void {
+    if (time >= this.lastProgressTime && (this.lastProgressNs === undefined || time > this.lastProgressTime || timeNs > this.lastProgressNs)) {
+      this.lastProgressNs = timeNs;
+      this.lastProgressTime = time;
+    }
     if (step === undefined) return;
     if (this.maxStep === undefined || step > this.maxStep || (step === this.maxStep && timeNs > this.maxStepNs!)) {
       this.maxStep = step;
@@ -133,6 +171,20 @@ interface ReportEntry {
   pid?: number;
 }
 
+/** What a push says about one stream, read once for all of its lines. */
+interface StreamContext {
+  labels: Labels;
+  /** The labels as JSON: the key of the stream's launcher report state. */
+  key: string;
+  host: string | undefined;
+  nodeRank: number | undefined;
+  /** The rank the labels give (`rank`, a file path), and else a `local_rank` label. */
+  labelRank: number | undefined;
+  localLabel: number | undefined;
+  /** Lines of the stream are errors (its `level` label). */
+  isError: boolean;
+}
+
 export class RunState {
   readonly tenant: string;
   readonly id: string;
@@ -161,7 +213,12 @@ export class RunState {
   /** torchrun's `failed (exitcode: …) local_rank: L (pid: P)` lines, resolved to ranks on demand. */
   readonly launcherExits: Array<{ host: string | undefined; nodeRank: number | undefined; localRank: number; pid: number; exitCode: number; timeNs: bigint }> = [];
   /** Lines with a local `[defaultN]:` prefix from a node > 0, held until the processes per node are known. */
-  private pendingLocal: Array<{ labels: Labels; streamKey: string; host: string | undefined; nodeRank: number; timeNs: bigint; line: string }> = [];
+  private pendingLocal: Array<{ stream: StreamContext; timeNs: bigint; line: string }> = [];
+  /** firstNs and lastNs as doubles (see RankState.firstTime). */
+  private firstTime = Number.POSITIVE_INFINITY;
+  private lastTime = Number.NEGATIVE_INFINITY;
+  /** The rank of the line before (lines of a stream are mostly one rank's): spares a map lookup a line. */
+  private lastRank: RankState | undefined;
   private readonly reports = new Map<string, ReportEntry | undefined>();
   private readonly reportSection = new Map<string, 'failures' | 'root' | undefined>();
 
@@ -193,14 +250,34 @@ export class RunState {
     const localWorld = parseRankNumber(labels.local_world_size);
     if (localWorld !== undefined && localWorld > 0) this.processesPerNode ??= localWorld;
     const labelRank = rankFromLabels(labels);
-    const streamKey = JSON.stringify(labels);
-    for (const entry of entries) this.addEntry(labels, streamKey, host, nodeRank, labelRank, entry.timestampNs, entry.line);
+    const level = labels.level ?? labels.detected_level;
+    const stream: StreamContext = {
+      labels,
+      key: JSON.stringify(labels),
+      host,
+      nodeRank,
+      labelRank,
+      localLabel: labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined,
+      isError: level === 'error' || level === 'critical',
+    };
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      this.addEntry(stream, entry.timestampNs, entry.line);
+    }
   }
 
-  private addEntry(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, labelRank: number | undefined, timeNs: bigint, rawLine: string): void {
-    if (this.firstNs === undefined || timeNs < this.firstNs) this.firstNs = timeNs;
-    if (this.lastNs === undefined || timeNs > this.lastNs) this.lastNs = timeNs;
-    let rank = labelRank;
+  private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
+    const time = timeNumber(timeNs);
+    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
+      this.firstNs = timeNs;
+      this.firstTime = time;
+    }
+    if (time >= this.lastTime && (time > this.lastTime || this.lastNs === undefined || timeNs > this.lastNs)) {
+      this.lastNs = timeNs;
+      this.lastTime = time;
+    }
+    const { labels, host, nodeRank } = stream;
+    let rank = stream.labelRank;
     // The line is `base` from `from` on: past a `[rankN]: ` prefix it is read in place, and the
     // substring is built only for what keeps it (a hit, the slow extractors).
     let base = rawLine;
@@ -210,7 +287,7 @@ export class RunState {
     } else {
       // The agent turns torchrun's `[defaultN]:` into a `local_rank` label when it can't tell the global
       // rank; such a line is a local prefix already split off.
-      const localLabel = labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined;
+      const localLabel = stream.localLabel;
       const prefix = splitLinePrefix(rawLine) ?? (localLabel !== undefined ? { kind: 'local' as const, rank: localLabel, rest: rawLine } : undefined);
       if (prefix !== undefined) {
         base = prefix.rest;
@@ -218,7 +295,7 @@ export class RunState {
           if (prefix.kind === 'global') rank = prefix.rank;
           else if (nodeRank !== undefined && nodeRank > 0 && this.processesPerNode === undefined) {
             if (this.pendingLocal.length < MAX_PENDING_LOCAL_LINES) {
-              this.pendingLocal.push({ labels, streamKey, host, nodeRank, timeNs, line: rawLine });
+              this.pendingLocal.push({ stream, timeNs, line: rawLine });
               return;
             }
             this.resolvePendingLocal();
@@ -228,10 +305,14 @@ export class RunState {
       }
     }
     if (rank === undefined) {
-      this.addLauncherLine(labels, streamKey, host, nodeRank, timeNs, base);
+      this.addLauncherLine(labels, stream.key, host, nodeRank, timeNs, base);
       return;
     }
-    const state = this.rankState(rank);
+    let state = this.lastRank;
+    if (state === undefined || state.rank !== rank) {
+      state = this.rankState(rank);
+      this.lastRank = state;
+    }
     if (host !== undefined) state.host = host;
     if (nodeRank !== undefined) state.nodeRank = nodeRank;
     // A rank that already exited and logs again was relaunched: a new attempt of the same run.
@@ -240,55 +321,23 @@ export class RunState {
       if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
       state.wrapperExitNs = undefined;
     }
-    const level = labels.level ?? labels.detected_level;
-    state.noteLine(timeNs, base, from, level === 'error' || level === 'critical');
+    state.noteLine(timeNs, time, base, from, stream.isError);
     const templates = this.templates;
     const mayMatch = templates.scan(base, from);
     // The scan noted whether the line can hold ` NCCL ` (most lines are ruled out without another pass).
-    const nccl = !templates.mayHaveNccl || base.indexOf(' NCCL ', from) === -1 ? undefined : ncclProcessPrefix(restOf(base, from));
-    if (nccl !== undefined) {
-      state.pid = nccl.pid;
-      this.pids.set(`${nccl.host}:${nccl.pid}`, rank);
-      state.host ??= nccl.host;
-      const address = /Bootstrap : Using \w+:([\d.]+)|NET\/Socket : Using \[\d+\]\w+:([\d.]+)/.exec(restOf(base, from));
-      if (address !== null) {
-        state.address = address[1] ?? address[2];
-        this.addresses.set(state.address!, nccl.host);
-      }
-    }
-    const plan = templates.plan;
-    if (plan !== undefined) {
-      // A known line shape: its values were read from their number tokens; the series are cached per plan and rank.
-      let series = plan.seriesByRank.get(rank) as Array<PointSeries | undefined> | undefined;
-      const hasStep = plan.stepToken !== -1;
-      if (series === undefined) {
-        series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
-        plan.seriesByRank.set(rank, series);
-      }
-      const step = hasStep ? templates.planStep : undefined;
-      const timeNumber = Number(timeNs);
-      const values = templates.planValues;
-      for (let i = 0; i < series.length; i++) {
-        const value = values[i]!;
-        series[i]?.addPoint(step, timeNumber, value);
-        if (!Number.isFinite(value) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
-          this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(step !== undefined ? { step: String(step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
-        }
-      }
-      if (plan.progress) state.noteProgress(timeNs, step);
-    }
+    if (templates.mayHaveNccl && base.indexOf(' NCCL ', from) !== -1) this.noteNcclPrefix(state, rank, restOf(base, from));
+    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, time, base, from, labels);
     const metrics = templates.metrics;
     if (metrics !== undefined) {
-      const timeNumber = Number(timeNs);
       let progressed = false;
       for (const [name, value] of metrics.values) {
-        this.series.add(name, rank, metrics.step, timeNumber, value);
+        this.series.add(name, rank, metrics.step, time, value);
         if (name !== 'loss_scale' && name !== 'overflow') progressed = true;
         if ((name === 'loss' || name === 'eval_loss') && !Number.isFinite(value)) {
           this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(metrics.step !== undefined ? { step: String(metrics.step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
         }
       }
-      if (progressed) state.noteProgress(timeNs, metrics.step);
+      if (progressed) state.noteProgress(timeNs, time, metrics.step);
     }
     if (!mayMatch) return;
     const line = restOf(base, from);
@@ -301,6 +350,50 @@ export class RunState {
       }
       this.addHit(hit, rank, state.host, timeNs, line, labels);
     }
+  }
+
+  /** NCCL's `host:pid:tid [localRank] NCCL …` prefix maps the pid (and the address of a bootstrap line) to the rank. */
+  private noteNcclPrefix(state: RankState, rank: number, line: string): void {
+    const nccl = ncclProcessPrefix(line);
+    if (nccl === undefined) return;
+    state.pid = nccl.pid;
+    this.pids.set(`${nccl.host}:${nccl.pid}`, rank);
+    state.host ??= nccl.host;
+    const address = /Bootstrap : Using \w+:([\d.]+)|NET\/Socket : Using \[\d+\]\w+:([\d.]+)/.exec(line);
+    if (address !== null) {
+      state.address = address[1] ?? address[2];
+      this.addresses.set(state.address!, nccl.host);
+    }
+  }
+
+  /**
+   * The values of a line of a known shape (read from its number tokens by the template scan) into
+   * the rank's series. Apart from addEntry so that the series appends are inlined here: called from
+   * addEntry's body they were not, and each value was boxed on its way (most of the tracker's garbage).
+   */
+  private addPlanPoints(state: RankState, timeNs: bigint, time: number, base: string, from: number, labels: Labels): void {
+    const templates = this.templates;
+    const plan = templates.plan!;
+    const rank = state.rank;
+    // The series are cached per plan and rank.
+    let series = plan.seriesByRank.get(rank) as Array<PointSeries | undefined> | undefined;
+    const hasStep = plan.stepToken !== -1;
+    if (series === undefined) {
+      series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
+      plan.seriesByRank.set(rank, series);
+    }
+    const step = hasStep ? templates.planStep : undefined;
+    const values = templates.planValues;
+    LINE_X[0] = templates.planStep;
+    LINE_X[1] = time;
+    for (let i = 0; i < series.length; i++) {
+      series[i]?.addLinePoint(hasStep, LINE_X, values, i);
+      const value = values[i]!;
+      if (!Number.isFinite(value) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
+        this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(step !== undefined ? { step: String(step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
+      }
+    }
+    if (plan.progress) state.noteProgress(timeNs, time, step);
   }
 
   private addLauncherLine(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, text: string): void {
@@ -406,7 +499,7 @@ export class RunState {
     }
     const pending = this.pendingLocal;
     this.pendingLocal = [];
-    for (const entry of pending) this.addEntry(entry.labels, entry.streamKey, entry.host, entry.nodeRank, undefined, entry.timeNs, entry.line);
+    for (const entry of pending) this.addEntry(entry.stream, entry.timeNs, entry.line);
   }
 
   private beginAttempt(timeNs: bigint, number: number | undefined, host: string | undefined): void {

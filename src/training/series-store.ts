@@ -13,6 +13,8 @@ export type SeriesAxis = 'step' | 'time';
  */
 export const MAX_POINTS_PER_SERIES = 16_384;
 
+const SCRATCH_POINT = new Float64Array(2);
+
 /** One series of one rank. Time x values are nanoseconds since the epoch (as a double: ns precision is kept to ~256 ns, enough for a chart). */
 export class PointSeries {
   readonly axis: SeriesAxis;
@@ -33,6 +35,18 @@ export class PointSeries {
   }
 
   add(x: number, value: number): void {
+    SCRATCH_POINT[0] = x;
+    SCRATCH_POINT[1] = value;
+    this.addAt(SCRATCH_POINT, 0, SCRATCH_POINT, 1);
+  }
+
+  /**
+   * Adds the point (`xs[xIndex]`, `values[valueIndex]`). The ingest path hands its numbers over in
+   * typed arrays: passed as arguments to a call that is not inlined, each double was boxed (most of
+   * the tracker's garbage per line, bench/training-tracker-cpu.ts).
+   */
+  addAt(xs: Float64Array, xIndex: number, values: Float64Array, valueIndex: number): void {
+    const value = values[valueIndex]!;
     if (this.stride > 1 && ++this.skipped % this.stride !== 0 && Number.isFinite(value)) return;
     if (this.count === MAX_POINTS_PER_SERIES) this.halve();
     if (this.count === this.xs.length) {
@@ -43,10 +57,23 @@ export class PointSeries {
       values.set(this.values);
       this.values = values;
     }
+    const x = xs[xIndex]!;
     if (this.count > 0 && x < this.xs[this.count - 1]!) this.sorted = false;
     this.xs[this.count] = x;
     this.values[this.count] = value;
     this.count++;
+  }
+
+  /**
+   * The point of a line's value `values[valueIndex]`: on a step series at the line's step `line[0]`
+   * (none when `hasStep` is false), else at its time `line[1]`.
+   */
+  addLinePoint(hasStep: boolean, line: Float64Array, values: Float64Array, valueIndex: number): void {
+    if (this.axis === 'step') {
+      if (hasStep) this.addAt(line, 0, values, valueIndex);
+    } else {
+      this.addAt(line, 1, values, valueIndex);
+    }
   }
 
   /** A point of a line: on a step series only when the line had a step, else at its time. */
