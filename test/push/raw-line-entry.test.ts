@@ -44,7 +44,8 @@ test('a WAL record of raw-line entries is byte for byte the record of their stri
   const plain = decodeSnappyPushRequestFast(encodePushRequest(streams));
   const rawSpans: { spans?: Uint32Array } = {};
   const fromRaw = encodeWalRecord(3n, 'fake', raw, 8, rawSpans);
-  assert.deepEqual(fromRaw, encodeWalRecord(3n, 'fake', plain, 8));
+  // The first 8 bytes are reserved for the caller's frame header and left unwritten (allocUnsafe).
+  assert.deepEqual(fromRaw.subarray(8), encodeWalRecord(3n, 'fake', plain, 8).subarray(8));
   assert.deepEqual(decodeWalRecord(fromRaw.subarray(8)).streams, plain);
   assert.equal(fromRaw.toString('utf8', rawSpans.spans![4]!, rawSpans.spans![5]!), 'ünïcødé ✓ and "quotes"');
 });
