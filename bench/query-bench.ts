@@ -68,6 +68,8 @@ export interface QueryMeasurement {
   correct: boolean;
   verifyMessage?: string;
   bytesProcessed?: number;
+  /** The same query on the --before-repo server in the same run (parser queries), or why it failed. */
+  before?: { repo: string; latencyMs?: number; serverCpuSeconds?: number; correct?: boolean; error?: string };
   /** The same query's figures in the previous run's results.json (same --out), when it had them. */
   previous?: { latencyMs: number; wallRatioVsGrep: number; rawGbPerCoreSecond: number; finishedAt?: string };
   /** Blocks the store considered and the ones it had to read (Loki's index.totalChunks / postFilterChunks). */

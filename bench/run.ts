@@ -4,7 +4,7 @@
 // See bench/README.md for the options and how to read the figures.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,7 @@ import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND, type Dataset } from
 import { runIngest } from './ingest-bench.ts';
 import { timeCommand } from './process-usage.ts';
 import { measureScanCeiling } from './scan-ceiling.ts';
-import { measureQuery, previousQueryFigures, queryWindow, querySpecs, type QueryMeasurement } from './query-bench.ts';
+import { measureQuery, previousQueryFigures, queryWindow, querySpecs, type QueryMeasurement, type QuerySpec } from './query-bench.ts';
 import { errorMessage, formatBytes, formatCount, formatNumber, Report } from './report.ts';
 import { startServerChild, type ServerChild } from './server-child.ts';
 import { runTrainingBench } from './training-bench.ts';
@@ -237,8 +237,21 @@ async function main(): Promise<void> {
   // 4. Queries against a restarted server: everything comes from parts on disk.
   const queries: QueryMeasurement[] = [];
   const queryErrors: Record<string, string> = {};
+  let before: { repo: string; server: ServerChild } | undefined;
   try {
     if (!existsSync(dataDir)) throw new Error('no data was ingested');
+    // --before-repo: the previous version answers the parser queries on a copy of the same store, in
+    // the same run (the loss curve has no other reference here).
+    if (options.beforeRepo !== undefined) {
+      const beforeDataDir = `${dataDir}-before`;
+      await rm(beforeDataDir, { recursive: true, force: true });
+      cpSync(dataDir, beforeDataDir, { recursive: true });
+      try {
+        before = { repo: options.beforeRepo, server: await startServerChild(options.beforeRepo, beforeDataDir, configPath) };
+      } catch (error) {
+        report.notAvailable('query', `previous version (${options.beforeRepo})`, errorMessage(error));
+      }
+    }
     const restartedMs = performance.now();
     server = await startServerChild(repoRoot, dataDir, configPath);
     report.add('query', 'restart until ready', `${formatNumber((performance.now() - restartedMs) / 1000)} s`);
@@ -246,10 +259,23 @@ async function main(): Promise<void> {
     const needle = dataset.uniqueTokens[Math.floor(dataset.uniqueTokens.length / 2)] ?? 'no-unique-token';
     const grepCache = new Map();
     const previous = await previousQueryFigures(join(options.outDir, 'results.json'));
+    const measureBefore = async (reference: { repo: string; server: ServerChild }, spec: QuerySpec): Promise<QueryMeasurement['before']> => {
+      try {
+        const m = await measureQuery(reference.server, spec, window, dataset, options.repeat, grepCache);
+        return { repo: reference.repo, latencyMs: m.latencyMs, serverCpuSeconds: m.serverCpuSeconds, correct: m.correct };
+      } catch (error) {
+        return { repo: reference.repo, error: errorMessage(error) };
+      }
+    };
     for (const spec of querySpecs(dataset, window, needle)) {
       log(`query ${spec.id}: ${spec.query}`);
       try {
+        // Each version first every other query, so neither always runs on the other's warm caches.
+        const beforeFirst = before !== undefined && spec.parser === true && queries.length % 2 === 1;
+        const reference = beforeFirst ? await measureBefore(before!, spec) : undefined;
         const measured = await measureQuery(server, spec, window, dataset, options.repeat, grepCache, spec.parser ? previous.get(spec.id) : undefined);
+        const sameRun = reference ?? (before !== undefined && spec.parser === true ? await measureBefore(before, spec) : undefined);
+        if (sameRun !== undefined) measured.before = sameRun;
         queries.push(measured);
         addQueryRows(report, measured);
       } catch (error) {
@@ -267,6 +293,8 @@ async function main(): Promise<void> {
     report.notAvailable('query', 'queries', errorMessage(error));
   } finally {
     if (server !== undefined) await server.stop().catch(() => undefined);
+    if (before !== undefined) await before.server.stop().catch(() => undefined);
+    if (options.beforeRepo !== undefined) await rm(`${dataDir}-before`, { recursive: true, force: true });
   }
   results.queries = queries;
   results.queryErrors = queryErrors;
@@ -383,6 +411,11 @@ function addQueryRows(report: Report, m: QueryMeasurement): void {
     report.atMost('query', `${m.title}: time vs grep`, m.wallRatioVsGrep, '×', m.target.grepRatio, `CPU vs grep ${formatNumber(m.cpuRatioVsGrep)}×`);
   } else if (m.target?.latencyMs === undefined) {
     report.add('query', `${m.title}: time vs grep`, `${formatNumber(m.wallRatioVsGrep)}×`, '', '', `CPU vs grep ${formatNumber(m.cpuRatioVsGrep)}×`);
+  }
+  if (m.before !== undefined) {
+    const b = m.before;
+    if (b.error !== undefined) report.notAvailable('query', `${m.title}: previous version, same run`, b.error);
+    else report.add('query', `${m.title}: previous version, same run`, `${formatNumber(b.latencyMs!)} ms`, '', b.correct ? '' : 'WRONG', `${b.repo}: server CPU ${formatNumber(b.serverCpuSeconds! * 1000)} ms; this version ${formatNumber(m.serverCpuSeconds / b.serverCpuSeconds!)}× its CPU, ${formatNumber(m.latencyMs / b.latencyMs!)}× its latency`);
   }
   if (m.previous !== undefined) {
     const p = m.previous;
