@@ -47,9 +47,14 @@ function mix(hash: number): number {
   return hash ^ (hash >>> 16);
 }
 
-/** A 32-bit in-process hash of a string (FNV-1a, then mixed so its low bits serve as a table index). Never persisted. */
-export function mixedStringHash(text: string): number {
-  return mix(stringHash(text));
+/**
+ * A 32-bit in-process hash of a string, or of its first `length` characters (FNV-1a, then mixed so
+ * its low bits serve as a table index). Never persisted.
+ */
+export function mixedStringHash(text: string, length = text.length): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return mix(hash);
 }
 
 /**
