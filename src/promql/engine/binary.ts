@@ -8,7 +8,7 @@ import { Annotations, PromQLQueryError } from './errors.ts';
 import { applyBinaryOp } from './float-math.ts';
 import { trimHistogram } from './native-histogram-stats.ts';
 import { combine, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
-import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVectorSeries, setHistogram, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVectorSeries, setHistogram, sortedNames, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
 const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
@@ -100,7 +100,7 @@ function signature(labels: Labels, matching: VectorMatching): string {
 
 function signatureLabels(labels: Labels, matching: VectorMatching): Labels {
   const picked: Labels = {};
-  for (const name of Object.keys(labels).sort()) {
+  for (const name of sortedNames(labels)) {
     const listed = matching.matchingLabels.includes(name);
     if (matching.on ? listed : !listed && name !== '__name__') picked[name] = labels[name]!;
   }
