@@ -101,8 +101,11 @@ export class PromQLEngine {
       const type = typeOf(expr);
       if (type === 'string' || type === 'matrix') throw new PromQLQueryError(rangeTypeMessage(type), 'bad_data');
     }
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // A deadline checked where the evaluator checks its signal, rather than AbortSignal.timeout joined
+    // to the caller's signal by AbortSignal.any: those hold a 2-minute timer and weak references per
+    // query, about 15 µs of CPU and garbage for the collector on every query (the compare bench's
+    // instant queries take 2–5 ms).
+    const deadlineMs = performance.now() + this.options.timeoutMs;
     // Released once the result below holds its own copies of every value it needs.
     const scratch = this.source.createScratch?.();
     try {
@@ -115,7 +118,8 @@ export class PromQLEngine {
         lookbackDeltaMs: options.lookbackDeltaMs ?? this.options.lookbackDeltaMs,
         defaultSubqueryStepMs: this.options.defaultSubqueryStepMs,
         maxSamples: this.options.maxSamples,
-        signal,
+        signal: options.signal,
+        deadlineMs,
         ...(scratch ? { scratch } : {}),
       }, typeof query === 'string' ? query : undefined);
       const count = isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1;
