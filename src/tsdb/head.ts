@@ -300,8 +300,12 @@ export class Head {
     return { value: decoded.values[0]!, stale: decoded.stale[0] === 1 };
   }
 
-  /** The read path's entry point: the tenant's series matching the matchers, decoded by the caller. */
-  matchingSeries(tenantName: string, matchers: readonly MetricLabelMatcher[]): HeadSeriesView[] {
+  /**
+   * The read path's entry point: the tenant's series matching the matchers, decoded by the caller,
+   * listing only the sealed chunks that overlap [startMs, endMs] (each listed chunk is a view made per
+   * query: an instant selector over 2 h of head data needs one of four).
+   */
+  matchingSeries(tenantName: string, matchers: readonly MetricLabelMatcher[], startMs = -Infinity, endMs = Infinity): HeadSeriesView[] {
     const tenant = this.tenants.get(tenantName);
     if (tenant === undefined) return [];
     const stored = this.chunks;
@@ -309,7 +313,10 @@ export class Head {
       const series = this.byId.get(id)!;
       // Sealed chunks live in the head's pages (HeadChunks); the view lists them as views into those.
       const chunks: StoredChunk[] = [];
-      for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) chunks.push({ minTimeMs: stored.minTimeMs[at]!, maxTimeMs: stored.maxTimeMs[at]!, count: stored.count[at]!, bytes: stored.bytes(at) });
+      for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) {
+        if (stored.maxTimeMs[at]! < startMs || stored.minTimeMs[at]! > endMs) continue;
+        chunks.push({ minTimeMs: stored.minTimeMs[at]!, maxTimeMs: stored.maxTimeMs[at]!, count: stored.count[at]!, bytes: stored.bytes(at) });
+      }
       return { labels: series.labels, chunks, open: series.open, oooTimesMs: series.oooTimesMs, oooValues: series.oooValues, oooStale: series.oooStale };
     });
   }
