@@ -84,16 +84,27 @@ function vectorScalar(
   return out;
 }
 
-/** The labels two series are matched on. */
+/** `on (…)` label names, sorted and without repeats, per matching (the AST node lives as long as its query). */
+const onNames = new WeakMap<VectorMatching, string[]>();
+
+/** The labels two series are matched on, as a string. */
 function signature(labels: Labels, matching: VectorMatching): string {
-  const picked: Labels = {};
   if (matching.on) {
-    for (const name of matching.matchingLabels) if (labels[name] !== undefined && labels[name] !== '') picked[name] = labels[name]!;
-  } else {
-    for (const name in labels) {
-      if (name === '__name__' || matching.matchingLabels.includes(name)) continue;
-      picked[name] = labels[name]!;
+    // The listed labels' values alone (a missing label and an empty value are the same), length-
+    // prefixed as any character may occur in a value: no label object and key built per series.
+    let names = onNames.get(matching);
+    if (names === undefined) onNames.set(matching, (names = [...new Set(matching.matchingLabels)].sort()));
+    let key = '';
+    for (const name of names) {
+      const value = labels[name] ?? '';
+      key += value.length + ':' + value;
     }
+    return key;
+  }
+  const picked: Labels = {};
+  for (const name in labels) {
+    if (name === '__name__' || matching.matchingLabels.includes(name)) continue;
+    picked[name] = labels[name]!;
   }
   return labelsKey(picked);
 }
