@@ -276,6 +276,9 @@ function vectorVector(
     return computed === 0 ? undefined : leftValue;
   };
 
+  // Reused by every match group (an instant join has one group per series: fresh ones cost more than the join).
+  const onePick = new Int32Array(count);
+  const labelCache = new Map<number, Labels>();
   for (const [sig, manys] of manyGroups) {
     const ones = oneGroups.get(sig);
     if (ones === undefined) {
@@ -285,7 +288,7 @@ function vectorVector(
       continue;
     }
     // Which "one" series is present at each step (-1: none); two at once is many-to-many.
-    const onePick = new Int32Array(count).fill(-1);
+    onePick.fill(-1);
     for (let k = 0; k < ones.length; k++) {
       const present = ones[k]!.present;
       for (let i = 0; i < count; i++) {
@@ -309,7 +312,6 @@ function vectorVector(
         }
       }
     }
-    const labelCache = new Map<number, Labels>();
     for (const many of manys) {
       labelCache.clear();
       for (let i = 0; i < count; i++) {
