@@ -292,12 +292,22 @@ export function prometheusDataJson(value: QueryValue): string {
       return JSON.stringify(toPrometheusData(value));
     case 'vector': {
       let out = '{"resultType":"vector","result":[';
+      // An instant vector's samples share one time: formatted once, not per series.
+      let timeMs = Number.NaN;
+      let timeText = '';
       for (let k = 0; k < value.result.length; k++) {
         const s = value.result[k]!;
         if (k > 0) out += ',';
         // Samples are rare enough as histograms to go through the object form.
-        if (s.histogram) out += JSON.stringify({ metric: s.labels, histogram: [s.timestampMs / 1000, histogramJson(s.histogram)] });
-        else out += `{"metric":${JSON.stringify(s.labels)},"value":[${JSON.stringify(s.timestampMs / 1000)},"${formatPlainFloat(s.value)}"]}`;
+        if (s.histogram) {
+          out += JSON.stringify({ metric: s.labels, histogram: [s.timestampMs / 1000, histogramJson(s.histogram)] });
+          continue;
+        }
+        if (s.timestampMs !== timeMs) {
+          timeMs = s.timestampMs;
+          timeText = JSON.stringify(timeMs / 1000);
+        }
+        out += `{"metric":${JSON.stringify(s.labels)},"value":[${timeText},"${formatPlainFloat(s.value)}"]}`;
       }
       return `${out}]}`;
     }
