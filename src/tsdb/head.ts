@@ -317,8 +317,12 @@ export class Head {
     return { value: decoded.values[0]!, stale: decoded.stale[0] === 1 };
   }
 
-  /** The read path's entry point: the tenant's series matching the matchers, decoded by the caller. */
-  matchingSeries(tenantName: string, matchers: readonly MetricLabelMatcher[]): HeadSeriesView[] {
+  /**
+   * The read path's entry point: the tenant's series matching the matchers, decoded by the caller,
+   * listing only the sealed chunks that overlap [startMs, endMs] (each listed chunk is a view made per
+   * query: an instant selector over 2 h of head data needs one of four).
+   */
+  matchingSeries(tenantName: string, matchers: readonly MetricLabelMatcher[], startMs = -Infinity, endMs = Infinity): HeadSeriesView[] {
     const tenant = this.tenants.get(tenantName);
     if (tenant === undefined) return [];
     const stored = this.chunks;
@@ -327,7 +331,10 @@ export class Head {
       // Sealed chunks live in the head's pages (HeadChunks), maybe in its file: their bytes are read
       // when the caller asks, so chunks outside the query's window stay where they are.
       const chunks: StoredChunk[] = [];
-      for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) chunks.push(new SealedChunkView(stored, at));
+      for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) {
+        if (stored.maxTimeMs[at]! < startMs || stored.minTimeMs[at]! > endMs) continue;
+        chunks.push(new SealedChunkView(stored, at));
+      }
       const ooo = series.ooo;
       return { labels: series.labels, chunks, open: series.open, oooTimesMs: ooo?.timesMs, oooValues: ooo?.values, oooStale: ooo?.stale };
     });

@@ -236,7 +236,7 @@ export class Tsdb implements MetricsStore {
     const { matchers, startMs, endMs } = query;
     const newestOnly = query.newestOnly === true;
     // Decoded before the first await: the head's open chunks change with the next append.
-    const parts: SeriesSamples[][] = [selectHeadSamples(this.head.matchingSeries(tenant, matchers), startMs, endMs, newestOnly, query.scratch)];
+    const parts: SeriesSamples[][] = [selectHeadSamples(this.head.matchingSeries(tenant, matchers, startMs, endMs), startMs, endMs, newestOnly, query.scratch)];
     for (const block of this.tenantBlocks(tenant, startMs, endMs)) parts.push(await block.select(this.store, matchers, startMs, endMs, newestOnly, query.scratch));
     const merged = mergeSelections(parts);
     return newestOnly && parts.length > 1 ? merged.map(newestSample) : merged;

@@ -52,12 +52,28 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
   }
   const groups = new Map<string, Group>();
   const order: Group[] = [];
+  // `by`: the key is the grouping labels' values alone (a missing label and an empty value are the
+  // same), and a group's label set is built once, when it is first seen: not an object and a
+  // label-set key per input series (on histogram_quantile over `sum by (job, le)` of 385 series,
+  // labelsKey was a fifth of the query's CPU).
+  const byNames = expr.without ? undefined : [...new Set(expr.grouping)];
   for (const s of input) {
-    const labels = groupLabels(s.labels, expr.grouping, expr.without);
-    const key = labelsKey(labels);
+    let key: string;
+    let labels: Labels | undefined;
+    if (byNames !== undefined) {
+      key = '';
+      // Length-prefixed: any character may occur in a value, so no separator alone is unambiguous.
+      for (const name of byNames) {
+        const value = s.labels[name] ?? '';
+        key += value.length + ':' + value;
+      }
+    } else {
+      labels = groupLabels(s.labels, expr.grouping, expr.without);
+      key = labelsKey(labels);
+    }
     let group = groups.get(key);
     if (group === undefined) {
-      group = { labels, members: [] };
+      group = { labels: labels ?? groupLabels(s.labels, expr.grouping, false), members: [] };
       groups.set(key, group);
       order.push(group);
     }

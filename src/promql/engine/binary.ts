@@ -8,7 +8,7 @@ import { Annotations, PromQLQueryError } from './errors.ts';
 import { applyBinaryOp } from './float-math.ts';
 import { trimHistogram } from './native-histogram-stats.ts';
 import { combine, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
-import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVectorSeries, setHistogram, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVectorSeries, setHistogram, sortedNames, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
 const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
@@ -84,23 +84,34 @@ function vectorScalar(
   return out;
 }
 
-/** The labels two series are matched on. */
+/** `on (…)` label names, sorted and without repeats, per matching (the AST node lives as long as its query). */
+const onNames = new WeakMap<VectorMatching, string[]>();
+
+/** The labels two series are matched on, as a string. */
 function signature(labels: Labels, matching: VectorMatching): string {
-  const picked: Labels = {};
   if (matching.on) {
-    for (const name of matching.matchingLabels) if (labels[name] !== undefined && labels[name] !== '') picked[name] = labels[name]!;
-  } else {
-    for (const name in labels) {
-      if (name === '__name__' || matching.matchingLabels.includes(name)) continue;
-      picked[name] = labels[name]!;
+    // The listed labels' values alone (a missing label and an empty value are the same), length-
+    // prefixed as any character may occur in a value: no label object and key built per series.
+    let names = onNames.get(matching);
+    if (names === undefined) onNames.set(matching, (names = [...new Set(matching.matchingLabels)].sort()));
+    let key = '';
+    for (const name of names) {
+      const value = labels[name] ?? '';
+      key += value.length + ':' + value;
     }
+    return key;
+  }
+  const picked: Labels = {};
+  for (const name in labels) {
+    if (name === '__name__' || matching.matchingLabels.includes(name)) continue;
+    picked[name] = labels[name]!;
   }
   return labelsKey(picked);
 }
 
 function signatureLabels(labels: Labels, matching: VectorMatching): Labels {
   const picked: Labels = {};
-  for (const name of Object.keys(labels).sort()) {
+  for (const name of sortedNames(labels)) {
     const listed = matching.matchingLabels.includes(name);
     if (matching.on ? listed : !listed && name !== '__name__') picked[name] = labels[name]!;
   }
@@ -265,6 +276,9 @@ function vectorVector(
     return computed === 0 ? undefined : leftValue;
   };
 
+  // Reused by every match group (an instant join has one group per series: fresh ones cost more than the join).
+  const onePick = new Int32Array(count);
+  const labelCache = new Map<number, Labels>();
   for (const [sig, manys] of manyGroups) {
     const ones = oneGroups.get(sig);
     if (ones === undefined) {
@@ -274,7 +288,7 @@ function vectorVector(
       continue;
     }
     // Which "one" series is present at each step (-1: none); two at once is many-to-many.
-    const onePick = new Int32Array(count).fill(-1);
+    onePick.fill(-1);
     for (let k = 0; k < ones.length; k++) {
       const present = ones[k]!.present;
       for (let i = 0; i < count; i++) {
@@ -298,7 +312,6 @@ function vectorVector(
         }
       }
     }
-    const labelCache = new Map<number, Labels>();
     for (const many of manys) {
       labelCache.clear();
       for (let i = 0; i < count; i++) {

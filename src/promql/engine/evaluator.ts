@@ -40,6 +40,8 @@ export interface EvaluatorOptions {
   defaultSubqueryStepMs: number;
   maxSamples: number;
   signal: AbortSignal | undefined;
+  /** performance.now() past which the query ends as timed out (the engine's timeout). */
+  deadlineMs?: number;
   /** The source's decoding memory for this query's selects, released by the engine when it is done. */
   scratch?: SelectScratch;
 }
@@ -69,6 +71,8 @@ export class Evaluator {
       if (reason?.name === 'TimeoutError') throw new PromQLQueryError(`query timed out in ${where}`, 'timeout');
       throw new PromQLQueryError(`query was canceled in ${where}`, 'canceled');
     }
+    const deadlineMs = this.options.deadlineMs;
+    if (deadlineMs !== undefined && performance.now() > deadlineMs) throw new PromQLQueryError(`query timed out in ${where}`, 'timeout');
   }
 
   /** Accounts for samples held at once; over the limit the query fails as Prometheus' does. */

@@ -99,6 +99,26 @@ export function stepTime(grid: StepGrid, index: number): number {
 
 const SEPARATOR = '\xff';
 
+/**
+ * The label names in ascending order. An insertion sort in place: a label set has a handful of names,
+ * and Array.prototype.sort allocates its work arrays on every call (on the compare bench's instant
+ * rate over 660 series with unsorted stored names, 1 MB of garbage a query, a scavenge every other query
+ * in the server's 2 MB young generation).
+ */
+export function sortedNames(labels: Labels): string[] {
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    while (j >= 0 && names[j]! > name) {
+      names[j + 1] = names[j]!;
+      j--;
+    }
+    names[j + 1] = name;
+  }
+  return names;
+}
+
 /** A string identifying a label set (names sorted). */
 export function labelsKey(labels: Labels): string {
   // Stored label sets come with sorted names: build the key in one pass and sort only when not.
@@ -113,7 +133,7 @@ export function labelsKey(labels: Labels): string {
 }
 
 function sortedKey(labels: Labels): string {
-  const names = Object.keys(labels).sort();
+  const names = sortedNames(labels);
   let key = '';
   for (const name of names) key += name + SEPARATOR + labels[name] + SEPARATOR;
   return key;
@@ -132,23 +152,24 @@ export function sortedLabels(labels: Labels): Labels {
   }
   if (sorted) return labels;
   const out: Labels = {};
-  for (const name of Object.keys(labels).sort()) out[name] = labels[name]!;
+  for (const name of sortedNames(labels)) out[name] = labels[name]!;
   return out;
 }
 
 /** Drops the metric name, and with it the type and unit labels that describe it (`__type__`, `__unit__`). */
 export function withoutName(labels: Labels): Labels {
   if (!('__name__' in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;
-  // Copied without them rather than deleted from a copy: `delete` leaves a slow dictionary-mode object.
+  // Copied without them rather than deleted from a copy (`delete` leaves a slow dictionary-mode
+  // object), names in sorted order so that the answer's sortedLabels has nothing left to do.
   const out: Labels = {};
-  for (const name in labels) if (name !== '__name__' && name !== '__type__' && name !== '__unit__') out[name] = labels[name]!;
+  for (const name of sortedNames(labels)) if (name !== '__name__' && name !== '__type__' && name !== '__unit__') out[name] = labels[name]!;
   return out;
 }
 
 /** Prometheus' labels.Compare: by sorted name/value pairs, shorter set first on a common prefix. */
 export function compareLabels(a: Labels, b: Labels): number {
-  const an = Object.keys(a).sort();
-  const bn = Object.keys(b).sort();
+  const an = sortedNames(a);
+  const bn = sortedNames(b);
   const n = Math.min(an.length, bn.length);
   for (let i = 0; i < n; i++) {
     if (an[i] !== bn[i]) return an[i]! < bn[i]! ? -1 : 1;
@@ -165,7 +186,7 @@ export function sortByLabels<T extends { labels: Labels }>(items: T[]): T[] {
   // sorts first, and a shorter set that is a prefix of a longer one sorts first.
   const keyed = items.map((item) => {
     let key = '';
-    for (const name of Object.keys(item.labels).sort()) key += `${name}\x00${item.labels[name]}\x00`;
+    for (const name of sortedNames(item.labels)) key += `${name}\x00${item.labels[name]}\x00`;
     return { key, item };
   });
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -174,7 +195,7 @@ export function sortByLabels<T extends { labels: Labels }>(items: T[]): T[] {
 
 /** Prometheus' text form of a label set: `{__name__="a", b="c"}`. */
 export function formatLabelSet(labels: Labels): string {
-  const names = Object.keys(labels).sort();
+  const names = sortedNames(labels);
   return `{${names.map((name) => `${name}=${JSON.stringify(labels[name])}`).join(', ')}}`;
 }
 
