@@ -11,6 +11,7 @@
 // the template path ~0.5 µs.
 
 import { mayMatchSignature } from './failure-signatures.ts';
+import { byteTokenEnds, byteTokenStarts, decimalValueBytes, matchTemplateBytes, type TemplateBytes } from './line-bytes.ts';
 import { extractMetrics, type ExtractedMetrics } from './metric-extractors.ts';
 
 /** Number tokens of the line being read; reused between lines (no allocation per line). */
@@ -377,8 +378,10 @@ interface TemplateInfo {
   textEnds: Int32Array;
   kinds: Int32Array;
   pattern: RegExp | undefined;
-  /** The highest token index the plan reads (locateTokens stops there), -1 for none. */
+  /** The highest token index the plan reads (locateTokens stops there), -1 for none; -2 until asked. */
   lastPlanToken: number;
+  /** The template's text as UTF-8, for lines still in bytes (line-bytes.ts); made on first use, null when it has surrogates. */
+  bytes: TemplateBytes | null | undefined;
   /** Whether lines of the template have a nan/inf token, and a ` NCCL ` word (what tokenize() notes on the way). */
   nonFinite: boolean;
   nccl: boolean;
@@ -405,7 +408,7 @@ function newTemplate(line: string, from: number, count: number, mayMatch: boolea
     kinds[index] = first === 45 || first === 43 ? (first << 8) | tokenClass(line.charCodeAt(start + 1)) : tokenClass(first);
     last = tokenEnds[index]!;
   }
-  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2 };
+  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2, bytes: undefined };
 }
 
 export interface LineReading {
@@ -456,6 +459,31 @@ function planFor(line: string, count: number, found: ExtractedMetrics): Plan | '
 
 function samePlan(a: Plan, b: Plan): boolean {
   return a.stepToken === b.stepToken && a.tokens.join() === b.tokens.join() && a.names.join() === b.names.join();
+}
+
+/** The template's text as UTF-8 pieces (null when it holds a surrogate: bytes could not say the same). */
+function templateBytes(info: TemplateInfo): TemplateBytes | null {
+  const pieces: Buffer[] = [];
+  const textEnds = new Int32Array(info.tokens + 1);
+  let bytes = 0;
+  for (let k = 0; k <= info.tokens; k++) {
+    let text = '';
+    for (let at = k === 0 ? 0 : info.textEnds[k - 1]!; at < info.textEnds[k]!; at++) {
+      const code = info.text[at]!;
+      if (code >= 0xd800 && code <= 0xdfff) return null;
+      text += String.fromCharCode(code);
+    }
+    const piece = Buffer.from(text, 'utf8');
+    pieces.push(piece);
+    bytes += piece.length;
+    textEnds[k] = bytes;
+  }
+  return { text: new Uint8Array(Buffer.concat(pieces)), textEnds, kinds: info.kinds, tokens: info.tokens };
+}
+
+function lastPlanToken(info: TemplateInfo, plan: Plan): number {
+  if (info.lastPlanToken === -2) info.lastPlanToken = Math.max(plan.stepToken, ...plan.tokens);
+  return info.lastPlanToken;
 }
 
 /** Per-run cache of line templates. */
@@ -546,10 +574,7 @@ export class LineTemplates {
         return mayMatch;
       }
       const tokens = plan.tokens;
-      if (!located) {
-        if (info.lastPlanToken === -2) info.lastPlanToken = Math.max(plan.stepToken, ...tokens);
-        locateTokens(rawLine, from, info, info.lastPlanToken);
-      }
+      if (!located) locateTokens(rawLine, from, info, lastPlanToken(info, plan));
       if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
       for (let i = 0; i < tokens.length; i++) this.planValues[i] = tokenValue(rawLine, tokens[i]!);
       this.planStep = plan.stepToken === -1 ? Number.NaN : tokenValue(rawLine, plan.stepToken);
@@ -577,6 +602,55 @@ export class LineTemplates {
       info.confirmed = true;
     }
     return mayMatch;
+  }
+
+  /**
+   * The fast path for a line still in UTF-8 bytes, `bytes[from, end)` past its `[rankN]:` prefix:
+   * when it is a line of a template predicted from the previous line (see scan), confirmed, whose
+   * lines no failure signature can match and that has no NCCL word or nan/inf, its values (if any)
+   * are read into `plan`/`planValues`/`planStep` and it answers true. Otherwise it answers false
+   * having changed nothing the caller sees, and the caller decodes the line and scans the string.
+   */
+  scanBytes(bytes: Uint8Array, from: number, end: number): boolean {
+    const previous = this.previous;
+    if (previous === undefined || end - from > 2048) return false;
+    let info = previous.next;
+    if (info === undefined || !this.matchBytes(info, bytes, from, end)) {
+      const other = previous.nextBefore;
+      if (other === undefined || !this.matchBytes(other, bytes, from, end)) return false;
+      previous.nextBefore = info;
+      previous.next = other;
+      info = other;
+    }
+    const plan = info.plan;
+    if (plan !== undefined && plan !== 'slow') {
+      const tokens = plan.tokens;
+      if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
+      for (let i = 0; i < tokens.length; i++) {
+        const value = decimalValueBytes(bytes, byteTokenStarts[tokens[i]!]!, byteTokenEnds[tokens[i]!]!);
+        // Past the exact fast parse (or non-finite): the string path reads it.
+        if (Number.isNaN(value)) return false;
+        this.planValues[i] = value;
+      }
+      if (plan.stepToken !== -1) {
+        this.planStep = decimalValueBytes(bytes, byteTokenStarts[plan.stepToken]!, byteTokenEnds[plan.stepToken]!);
+        if (Number.isNaN(this.planStep)) return false;
+      } else this.planStep = Number.NaN;
+      this.plan = plan;
+    } else this.plan = undefined;
+    this.metrics = undefined;
+    this.mayHaveNccl = false;
+    this.previous = info;
+    info.seen++;
+    return true;
+  }
+
+  /** Whether a line in bytes is of `info`'s template and takes the fast path (see scanBytes); locates the tokens its plan reads. */
+  private matchBytes(info: TemplateInfo, bytes: Uint8Array, from: number, end: number): boolean {
+    if (!info.confirmed || info.plan === 'slow' || info.mayMatch || info.nccl || info.nonFinite) return false;
+    if (info.bytes === undefined) info.bytes = templateBytes(info);
+    if (info.bytes === null) return false;
+    return matchTemplateBytes(bytes, from, end, info.bytes, info.plan === undefined ? -1 : lastPlanToken(info, info.plan));
   }
 
   /** The slow path: the extractors and the signature gate on the whole line. */

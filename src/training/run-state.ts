@@ -3,8 +3,10 @@
 // their evidence, finish markers, attempts and the metric series. Updating is O(1) per line apart
 // from the extractors and signature matching; the verdict is computed from this by run-analysis.ts.
 
+import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
+import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
 import { LineTemplates } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
 import { RunSeries, type PointSeries } from './series-store.ts';
@@ -51,7 +53,12 @@ export function timeNumber(timeNs: bigint): number {
   return SCRATCH_HALVES[HIGH_HALF]! * 4294967296 + (SCRATCH_HALVES[1 - HIGH_HALF]! >>> 0);
 }
 
-/** A line's step and time, for PointSeries.addLinePoint. */
+/**
+ * The step (NaN for none) and time (Number(timeNs)) of the line being added. Doubles handed between
+ * the tracker's methods through this array rather than as arguments: an argument to a call that is
+ * not inlined is boxed, and those boxes were most of the tracker's garbage (bench/training-tracker-cpu.ts,
+ * heap sampling; in the server every MB of it is young-generation GC next to the pushes in flight).
+ */
 const LINE_X = new Float64Array(2);
 
 export class RankState {
@@ -68,9 +75,15 @@ export class RankState {
   private firstTime = 0;
   private lastTime = 0;
   private lastProgressTime = Number.NEGATIVE_INFINITY;
-  /** The newest line is `lastBase` from `lastFrom` on (kept unsliced: most lines are never asked for). */
+  /**
+   * The newest line is `lastBase` from `lastFrom` on (kept unsliced: most lines are never asked for),
+   * or, when it came as bytes, `lastSource[lastStart, lastEnd)` until settleLastLine() decodes it.
+   */
   private lastBase = '';
   private lastFrom = 0;
+  private lastSource: Uint8Array | undefined;
+  private lastStart = 0;
+  private lastEnd = 0;
   lines = 0;
   errorLines = 0;
   readonly intervalsMs = new Float64Array(INTERVAL_SAMPLES);
@@ -94,11 +107,13 @@ export class RankState {
 
   /** The newest line (by log time) of the rank, without its `[rankN]:` prefix. */
   get lastLine(): string {
+    this.settleLastLine();
     return restOf(this.lastBase, this.lastFrom);
   }
 
-  /** A line of the rank: `base` from `from` on, logged at `timeNs` (`time` is Number(timeNs)). */
-  noteLine(timeNs: bigint, time: number, base: string, from: number, isError: boolean): void {
+  /** A line of the rank: `base` from `from` on, logged at `timeNs` (LINE_X[1] holds Number(timeNs)). */
+  noteLine(timeNs: bigint, base: string, from: number, isError: boolean): void {
+    const time = LINE_X[1]!;
     if (this.lines === 0) {
       this.firstNs = timeNs;
       this.lastNs = timeNs;
@@ -106,6 +121,7 @@ export class RankState {
       this.lastTime = time;
       this.lastBase = base;
       this.lastFrom = from;
+      this.lastSource = undefined;
     } else {
       if (time <= this.firstTime && (time < this.firstTime || timeNs < this.firstNs)) {
         this.firstNs = timeNs;
@@ -116,8 +132,39 @@ export class RankState {
         this.lastTime = time;
         this.lastBase = base;
         this.lastFrom = from;
+        this.lastSource = undefined;
       }
     }
+    this.countLine(timeNs, isError);
+  }
+
+  /** noteLine() for a line still in bytes, `source[start, end)`, its text from byte `start + from` on (`from` is its ASCII prefix). */
+  noteRawLine(timeNs: bigint, source: Uint8Array, start: number, end: number, from: number, isError: boolean): void {
+    const time = LINE_X[1]!;
+    const newest = this.lines === 0 || (time >= this.lastTime && (time > this.lastTime || timeNs >= this.lastNs));
+    if (this.lines === 0 || (time <= this.firstTime && (time < this.firstTime || timeNs < this.firstNs))) {
+      this.firstNs = timeNs;
+      this.firstTime = time;
+    }
+    if (newest) {
+      this.lastNs = timeNs;
+      this.lastTime = time;
+      this.lastSource = source;
+      this.lastStart = start;
+      this.lastEnd = end;
+      this.lastFrom = from;
+    }
+    this.countLine(timeNs, isError);
+  }
+
+  /** Decodes a newest line kept as bytes, so the rank holds no reference to a push body. */
+  settleLastLine(): void {
+    if (this.lastSource === undefined) return;
+    this.lastBase = Buffer.from(this.lastSource.buffer, this.lastSource.byteOffset, this.lastSource.byteLength).toString('utf8', this.lastStart, this.lastEnd);
+    this.lastSource = undefined;
+  }
+
+  private countLine(timeNs: bigint, isError: boolean): void {
     // Every 4th interval is enough for a median, and spares a BigInt subtraction on the others.
     if ((this.lines & 3) === 0 && this.previousNs !== undefined && timeNs > this.previousNs) {
       this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = Number(timeNs - this.previousNs) / 1e6;
@@ -128,12 +175,15 @@ export class RankState {
     if (isError) this.errorLines++;
   }
 
-  noteProgress(timeNs: bigint, time: number, step: number | undefined): void {
+  /** Progress at `timeNs` (LINE_X[1] holds Number(timeNs)), at step LINE_X[0] when `hasStep`. */
+  noteProgress(timeNs: bigint, hasStep: boolean): void {
+    const time = LINE_X[1]!;
     if (time >= this.lastProgressTime && (this.lastProgressNs === undefined || time > this.lastProgressTime || timeNs > this.lastProgressNs)) {
       this.lastProgressNs = timeNs;
       this.lastProgressTime = time;
     }
-    if (step === undefined) return;
+    if (!hasStep) return;
+    const step = LINE_X[0]!;
     if (this.maxStep === undefined || step > this.maxStep || (step === this.maxStep && timeNs > this.maxStepNs!)) {
       this.maxStep = step;
       this.maxStepNs = timeNs;
@@ -260,14 +310,66 @@ export class RunState {
       localLabel: labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined,
       isError: level === 'error' || level === 'critical',
     };
+    let rawLines = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
+      if (entry instanceof RawLineEntry && this.addRawEntry(stream, entry)) {
+        rawLines = true;
+        continue;
+      }
       this.addEntry(stream, entry.timestampNs, entry.line);
     }
+    // No rank keeps a reference to the push body past the push.
+    if (rawLines) for (const state of this.ranks.values()) state.settleLastLine();
+  }
+
+  /**
+   * The common case of a line the server hands over still in bytes (RawLineEntry): a `[rankN]:` or
+   * labelled rank's line of a known template with no signature, NCCL word or nan/inf to look at. Read
+   * from the bytes (line-bytes.ts) with no string built; answers false having changed nothing, and
+   * the caller decodes the line for addEntry.
+   */
+  private addRawEntry(stream: StreamContext, entry: RawLineEntry): boolean {
+    const source = entry.lineSource;
+    const start = entry.lineStart;
+    const end = entry.lineEnd;
+    let rank = stream.labelRank;
+    const prefixLength = globalPrefixLengthBytes(source, start, end);
+    if (prefixLength > 0) rank ??= globalPrefixRankBytes(source, start, prefixLength);
+    // Local `[defaultN]:` prefixes and the launcher's own lines take the string path.
+    else if (source[start] === 91 || stream.localLabel !== undefined) return false;
+    if (rank === undefined) return false;
+    let state = this.lastRank;
+    if (state === undefined || state.rank !== rank) {
+      state = this.ranks.get(rank);
+      if (state === undefined) return false;
+    }
+    if (state.wrapperExitNs !== undefined) return false;
+    const templates = this.templates;
+    if (!templates.scanBytes(source, start + prefixLength, end)) return false;
+    this.lastRank = state;
+    const timeNs = entry.timestampNs;
+    const time = timeNumber(timeNs);
+    LINE_X[1] = time;
+    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
+      this.firstNs = timeNs;
+      this.firstTime = time;
+    }
+    if (time >= this.lastTime && (time > this.lastTime || this.lastNs === undefined || timeNs > this.lastNs)) {
+      this.lastNs = timeNs;
+      this.lastTime = time;
+    }
+    if (stream.host !== undefined) state.host = stream.host;
+    if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;
+    state.noteRawLine(timeNs, source, start, end, prefixLength, stream.isError);
+    // Values read by scanBytes are finite, so no NaN hit (which would need the line's text) is made here.
+    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, '', 0, stream.labels);
+    return true;
   }
 
   private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
     const time = timeNumber(timeNs);
+    LINE_X[1] = time;
     if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
       this.firstNs = timeNs;
       this.firstTime = time;
@@ -321,12 +423,12 @@ export class RunState {
       if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
       state.wrapperExitNs = undefined;
     }
-    state.noteLine(timeNs, time, base, from, stream.isError);
+    state.noteLine(timeNs, base, from, stream.isError);
     const templates = this.templates;
     const mayMatch = templates.scan(base, from);
     // The scan noted whether the line can hold ` NCCL ` (most lines are ruled out without another pass).
     if (templates.mayHaveNccl && base.indexOf(' NCCL ', from) !== -1) this.noteNcclPrefix(state, rank, restOf(base, from));
-    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, time, base, from, labels);
+    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, base, from, labels);
     const metrics = templates.metrics;
     if (metrics !== undefined) {
       let progressed = false;
@@ -337,7 +439,10 @@ export class RunState {
           this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(metrics.step !== undefined ? { step: String(metrics.step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
         }
       }
-      if (progressed) state.noteProgress(timeNs, time, metrics.step);
+      if (progressed) {
+        LINE_X[0] = metrics.step ?? Number.NaN;
+        state.noteProgress(timeNs, metrics.step !== undefined);
+      }
     }
     if (!mayMatch) return;
     const line = restOf(base, from);
@@ -371,7 +476,7 @@ export class RunState {
    * the rank's series. Apart from addEntry so that the series appends are inlined here: called from
    * addEntry's body they were not, and each value was boxed on its way (most of the tracker's garbage).
    */
-  private addPlanPoints(state: RankState, timeNs: bigint, time: number, base: string, from: number, labels: Labels): void {
+  private addPlanPoints(state: RankState, timeNs: bigint, base: string, from: number, labels: Labels): void {
     const templates = this.templates;
     const plan = templates.plan!;
     const rank = state.rank;
@@ -385,7 +490,6 @@ export class RunState {
     const step = hasStep ? templates.planStep : undefined;
     const values = templates.planValues;
     LINE_X[0] = templates.planStep;
-    LINE_X[1] = time;
     for (let i = 0; i < series.length; i++) {
       series[i]?.addLinePoint(hasStep, LINE_X, values, i);
       const value = values[i]!;
@@ -393,7 +497,7 @@ export class RunState {
         this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(step !== undefined ? { step: String(step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
       }
     }
-    if (plan.progress) state.noteProgress(timeNs, time, step);
+    if (plan.progress) state.noteProgress(timeNs, hasStep);
   }
 
   private addLauncherLine(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, text: string): void {
