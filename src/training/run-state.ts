@@ -487,14 +487,14 @@ export class RunState {
       series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
       plan.seriesByRank.set(rank, series);
     }
-    const step = hasStep ? templates.planStep : undefined;
     const values = templates.planValues;
     LINE_X[0] = templates.planStep;
     for (let i = 0; i < series.length; i++) {
       series[i]?.addLinePoint(hasStep, LINE_X, values, i);
-      const value = values[i]!;
-      if (!Number.isFinite(value) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
-        this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(step !== undefined ? { step: String(step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
+      if (!Number.isFinite(values[i]!) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
+        const fields: Record<string, string> = { value: String(values[i]) };
+        if (hasStep) fields.step = String(LINE_X[0]);
+        this.addHit({ signature: NAN_VALUE_SIGNATURE, fields }, rank, state.host, timeNs, restOf(base, from), labels);
       }
     }
     if (plan.progress) state.noteProgress(timeNs, hasStep);
