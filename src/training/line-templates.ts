@@ -7,6 +7,12 @@
 // of the template gave the same answer both ways. Templates whose values are derived (ImageNet's
 // fractional epoch) or whose lines hold `\r` redraws keep using the extractors.
 //
+// Finding a line's template: a loop prints the same few shapes in turn, so a line is first tried
+// against the template(s) that followed the previous line's last time, by the template's compiled
+// regular expression (native text comparison, no hashing); only the others are tokenized and
+// hashed. On the server, lines still in bytes take the same prediction in line-bytes.ts and are
+// decoded only when it fails.
+//
 // Measured with bench/training-bench.ts: the extractors alone cost ~6 µs a line on the generated run;
 // the template path ~0.5 µs.
 
