@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decimalValueBytes, globalPrefixLengthBytes, globalPrefixRankBytes } from '../../src/training/line-bytes.ts';
-import { decimalValue } from '../../src/training/line-templates.ts';
+import { decimalValue } from '../../src/training/line-tokens.ts';
 import { globalPrefixLength, globalPrefixRank } from '../../src/training/run-identity.ts';
 
 /** `text` as bytes inside a body, with other bytes before and after it. */
