@@ -4,11 +4,16 @@
 // `git archive <commit> src | tar -x -C DIR`) the two trackers run alternately on the same pushes,
 // the median of each is reported, and a digest of what each kept (series points, hits, ranks) must
 // agree: a faster tracker that answers differently is a regression, not a speed-up.
+// `--entries raw` (the default) hands the lines over as the server does: each push encoded to
+// protobuf+snappy and decoded by the server's decoder, lines still UTF-8 bytes in the body
+// (RawLineEntry); `--entries strings` gives plain string entries.
 //
-// Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--profile]
+// Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings]
 
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { encodePushRequest } from '../src/push/protobuf.ts';
+import { decodeSnappyPushRequestFast } from '../src/push/protobuf-decode.ts';
 import type { PushStream } from '../src/push/types.ts';
 import { trainingConfigSchema } from '../src/training/config.ts';
 import { RunTracker } from '../src/training/run-tracker.ts';
@@ -18,7 +23,13 @@ const BATCH_ENTRIES = 5000;
 
 type TrackerClass = typeof RunTracker;
 
-export function buildPushes(lines: number, seed = 5): PushStream[][] {
+export function buildPushes(lines: number, seed = 5, entries: 'raw' | 'strings' = 'strings'): PushStream[][] {
+  const pushes = buildStringPushes(lines, seed);
+  // As the server's push route decodes a body: lines stay bytes (src/server/push-routes.ts).
+  return entries === 'raw' ? pushes.map((push) => decodeSnappyPushRequestFast(encodePushRequest(push), undefined, true)) : pushes;
+}
+
+function buildStringPushes(lines: number, seed: number): PushStream[][] {
   const pushes: PushStream[][] = [];
   let current = new Map<string, PushStream>();
   let count = 0;
@@ -83,9 +94,10 @@ function median(values: number[]): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '400000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' } } });
+  const { values } = parseArgs({ options: { lines: { type: 'string', default: '400000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' } } });
   const lines = Number(values.lines);
-  const pushes = buildPushes(lines);
+  if (values.entries !== 'raw' && values.entries !== 'strings') throw new Error(`--entries: expected raw or strings, got ${values.entries}`);
+  const pushes = buildPushes(lines, 5, values.entries);
   const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + stream.entries.length, 0), 0);
   const base = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/training/run-tracker.ts'))) as { RunTracker: TrackerClass }).RunTracker;
   const current: number[] = [];
@@ -106,7 +118,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     digestNew = measured.digest;
   }
   const perLineUs = (seconds: number) => ((seconds / total) * 1e6).toFixed(3);
-  console.log(`lines ${total}, pushes ${pushes.length}, rounds ${values.rounds}`);
+  console.log(`lines ${total} (entries: ${values.entries}), pushes ${pushes.length}, rounds ${values.rounds}`);
   console.log(`tracker: ${perLineUs(median(current))} µs CPU/line (runs: ${current.map((s) => s.toFixed(3)).join(', ')} s)`);
   if (base !== undefined) {
     console.log(`base:    ${perLineUs(median(before))} µs CPU/line (runs: ${before.map((s) => s.toFixed(3)).join(', ')} s)`);

@@ -13,7 +13,8 @@
 
 import type { FailureClass, Severity } from './failure-signatures.ts';
 import { globalRank } from './run-identity.ts';
-import type { Hit, RankState, RunState } from './run-state.ts';
+import type { RankState } from './rank-state.ts';
+import type { Hit, RunState } from './run-state.ts';
 
 export type RunStatus = 'running' | 'finished' | 'failed' | 'hung';
 

@@ -1,12 +1,15 @@
-// What the tracker keeps of one run as its lines arrive: ranks (first/last line, line intervals, last
+// What the tracker keeps of one run as its lines arrive: ranks (rank-state.ts: first/last line, line intervals, last
 // step, step → time samples for clock alignment, exit), hosts and nodes, pids, signature hits with
 // their evidence, finish markers, attempts and the metric series. Updating is O(1) per line apart
 // from the extractors and signature matching; the verdict is computed from this by run-analysis.ts.
 
+import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
+import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
 import { LineTemplates } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
+import { LINE_X, RankState, restOf, timeNumber } from './rank-state.ts';
 import { RunSeries, type PointSeries } from './series-store.ts';
 
 export interface Hit {
@@ -20,10 +23,6 @@ export interface Hit {
   labels: Labels;
 }
 
-/** Recent line intervals kept per rank for its median (a ring). */
-const INTERVAL_SAMPLES = 63;
-/** Step → time samples kept per rank for clock alignment across nodes. */
-const STEP_SAMPLES = 256;
 /** Hits kept per run; past this only causes, exits and scheduler hits are kept. */
 const MAX_HITS_PER_RUN = 5000;
 /** `[defaultN]:` lines of nodes > 0 held while the processes per node are unknown; past this, it is inferred. */
@@ -32,126 +31,6 @@ const MAX_PENDING_LOCAL_LINES = 200_000;
 const RESTART_SKEW_NS = 10_000_000_000n;
 /** Evidence lines are cut to this many characters. */
 const MAX_EVIDENCE_CHARS = 4000;
-
-/**
- * A log time as a double (to within 256 ns), as Number(timeNs) gives it but without its runtime
- * call (~25 ns a line, as much as the rest of a line's bookkeeping): the int64 is stored into a
- * scratch BigInt64Array and read back as two 32-bit halves, whose sum is rounded once, exactly as
- * Number() rounds.
- */
-const SCRATCH_NS = new BigInt64Array(1);
-const SCRATCH_HALVES = new Int32Array(SCRATCH_NS.buffer);
-const HIGH_HALF = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-export function timeNumber(timeNs: bigint): number {
-  if (timeNs < INT64_MIN || timeNs > INT64_MAX) return Number(timeNs);
-  SCRATCH_NS[0] = timeNs;
-  return SCRATCH_HALVES[HIGH_HALF]! * 4294967296 + (SCRATCH_HALVES[1 - HIGH_HALF]! >>> 0);
-}
-
-/** A line's step and time, for PointSeries.addLinePoint. */
-const LINE_X = new Float64Array(2);
-
-export class RankState {
-  readonly rank: number;
-  host: string | undefined;
-  nodeRank: number | undefined;
-  firstNs = 0n;
-  lastNs = 0n;
-  /**
-   * firstNs, lastNs and lastProgressNs as doubles (to within 256 ns): a line is compared with these,
-   * and BigInt comparison (a runtime call, most of the per-line bookkeeping) is left for the ties.
-   * Rounding to double is monotonic, so a strict double comparison is exact.
-   */
-  private firstTime = 0;
-  private lastTime = 0;
-  private lastProgressTime = Number.NEGATIVE_INFINITY;
-  /** The newest line is `lastBase` from `lastFrom` on (kept unsliced: most lines are never asked for). */
-  private lastBase = '';
-  private lastFrom = 0;
-  lines = 0;
-  errorLines = 0;
-  readonly intervalsMs = new Float64Array(INTERVAL_SAMPLES);
-  intervalCount = 0;
-  private previousNs: bigint | undefined;
-  lastProgressNs: bigint | undefined;
-  maxStep: number | undefined;
-  maxStepNs: bigint | undefined;
-  readonly stepTimes = new Map<number, bigint>();
-  exitCode: number | null | undefined;
-  exitSignal: string | null = null;
-  exitNs: bigint | undefined;
-  /** When `rankscope run`'s final entry for this rank was logged: a later line means a relaunch. */
-  wrapperExitNs: bigint | undefined;
-  pid: number | undefined;
-  address: string | undefined;
-
-  constructor(rank: number) {
-    this.rank = rank;
-  }
-
-  /** The newest line (by log time) of the rank, without its `[rankN]:` prefix. */
-  get lastLine(): string {
-    return restOf(this.lastBase, this.lastFrom);
-  }
-
-  /** A line of the rank: `base` from `from` on, logged at `timeNs` (`time` is Number(timeNs)). */
-  noteLine(timeNs: bigint, time: number, base: string, from: number, isError: boolean): void {
-    if (this.lines === 0) {
-      this.firstNs = timeNs;
-      this.lastNs = timeNs;
-      this.firstTime = time;
-      this.lastTime = time;
-      this.lastBase = base;
-      this.lastFrom = from;
-    } else {
-      if (time <= this.firstTime && (time < this.firstTime || timeNs < this.firstNs)) {
-        this.firstNs = timeNs;
-        this.firstTime = time;
-      }
-      if (time >= this.lastTime && (time > this.lastTime || timeNs >= this.lastNs)) {
-        this.lastNs = timeNs;
-        this.lastTime = time;
-        this.lastBase = base;
-        this.lastFrom = from;
-      }
-    }
-    // Every 4th interval is enough for a median, and spares a BigInt subtraction on the others.
-    if ((this.lines & 3) === 0 && this.previousNs !== undefined && timeNs > this.previousNs) {
-      this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = Number(timeNs - this.previousNs) / 1e6;
-      this.intervalCount++;
-    }
-    this.previousNs = timeNs;
-    this.lines++;
-    if (isError) this.errorLines++;
-  }
-
-  noteProgress(timeNs: bigint, time: number, step: number | undefined): void {
-    if (time >= this.lastProgressTime && (this.lastProgressNs === undefined || time > this.lastProgressTime || timeNs > this.lastProgressNs)) {
-      this.lastProgressNs = timeNs;
-      this.lastProgressTime = time;
-    }
-    if (step === undefined) return;
-    if (this.maxStep === undefined || step > this.maxStep || (step === this.maxStep && timeNs > this.maxStepNs!)) {
-      this.maxStep = step;
-      this.maxStepNs = timeNs;
-    }
-    // Every 8th step is enough to align node clocks (all ranks keep the same ones), at an eighth of the map work.
-    if ((step & 7) === 0 && !this.stepTimes.has(step)) {
-      if (this.stepTimes.size >= STEP_SAMPLES) this.stepTimes.delete(this.stepTimes.keys().next().value!);
-      this.stepTimes.set(step, timeNs);
-    }
-  }
-
-  medianIntervalMs(): number | undefined {
-    const count = Math.min(this.intervalCount, INTERVAL_SAMPLES);
-    if (count === 0) return undefined;
-    const sorted = Array.from(this.intervalsMs.subarray(0, count)).sort((a, b) => a - b);
-    return sorted[Math.floor(count / 2)];
-  }
-}
 
 export interface Attempt {
   /** 1-based. */
@@ -260,14 +139,66 @@ export class RunState {
       localLabel: labelRank === undefined ? parseRankNumber(labels.local_rank) : undefined,
       isError: level === 'error' || level === 'critical',
     };
+    let rawLines = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
+      if (entry instanceof RawLineEntry && this.addRawEntry(stream, entry)) {
+        rawLines = true;
+        continue;
+      }
       this.addEntry(stream, entry.timestampNs, entry.line);
     }
+    // No rank keeps a reference to the push body past the push.
+    if (rawLines) for (const state of this.ranks.values()) state.settleLastLine();
+  }
+
+  /**
+   * The common case of a line the server hands over still in bytes (RawLineEntry): a `[rankN]:` or
+   * labelled rank's line of a known template with no signature, NCCL word or nan/inf to look at. Read
+   * from the bytes (line-bytes.ts) with no string built; answers false having changed nothing, and
+   * the caller decodes the line for addEntry.
+   */
+  private addRawEntry(stream: StreamContext, entry: RawLineEntry): boolean {
+    const source = entry.lineSource;
+    const start = entry.lineStart;
+    const end = entry.lineEnd;
+    let rank = stream.labelRank;
+    const prefixLength = globalPrefixLengthBytes(source, start, end);
+    if (prefixLength > 0) rank ??= globalPrefixRankBytes(source, start, prefixLength);
+    // Local `[defaultN]:` prefixes and the launcher's own lines take the string path.
+    else if (source[start] === 91 || stream.localLabel !== undefined) return false;
+    if (rank === undefined) return false;
+    let state = this.lastRank;
+    if (state === undefined || state.rank !== rank) {
+      state = this.ranks.get(rank);
+      if (state === undefined) return false;
+    }
+    if (state.wrapperExitNs !== undefined) return false;
+    const templates = this.templates;
+    if (!templates.scanBytes(source, start + prefixLength, end)) return false;
+    this.lastRank = state;
+    const timeNs = entry.timestampNs;
+    const time = timeNumber(timeNs);
+    LINE_X[1] = time;
+    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
+      this.firstNs = timeNs;
+      this.firstTime = time;
+    }
+    if (time >= this.lastTime && (time > this.lastTime || this.lastNs === undefined || timeNs > this.lastNs)) {
+      this.lastNs = timeNs;
+      this.lastTime = time;
+    }
+    if (stream.host !== undefined) state.host = stream.host;
+    if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;
+    state.noteRawLine(timeNs, source, start, end, prefixLength, stream.isError);
+    // Values read by scanBytes are finite, so no NaN hit (which would need the line's text) is made here.
+    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, '', 0, stream.labels);
+    return true;
   }
 
   private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
     const time = timeNumber(timeNs);
+    LINE_X[1] = time;
     if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
       this.firstNs = timeNs;
       this.firstTime = time;
@@ -321,12 +252,12 @@ export class RunState {
       if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
       state.wrapperExitNs = undefined;
     }
-    state.noteLine(timeNs, time, base, from, stream.isError);
+    state.noteLine(timeNs, base, from, stream.isError);
     const templates = this.templates;
     const mayMatch = templates.scan(base, from);
     // The scan noted whether the line can hold ` NCCL ` (most lines are ruled out without another pass).
     if (templates.mayHaveNccl && base.indexOf(' NCCL ', from) !== -1) this.noteNcclPrefix(state, rank, restOf(base, from));
-    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, time, base, from, labels);
+    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, base, from, labels);
     const metrics = templates.metrics;
     if (metrics !== undefined) {
       let progressed = false;
@@ -337,7 +268,10 @@ export class RunState {
           this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(metrics.step !== undefined ? { step: String(metrics.step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
         }
       }
-      if (progressed) state.noteProgress(timeNs, time, metrics.step);
+      if (progressed) {
+        LINE_X[0] = metrics.step ?? Number.NaN;
+        state.noteProgress(timeNs, metrics.step !== undefined);
+      }
     }
     if (!mayMatch) return;
     const line = restOf(base, from);
@@ -371,7 +305,7 @@ export class RunState {
    * the rank's series. Apart from addEntry so that the series appends are inlined here: called from
    * addEntry's body they were not, and each value was boxed on its way (most of the tracker's garbage).
    */
-  private addPlanPoints(state: RankState, timeNs: bigint, time: number, base: string, from: number, labels: Labels): void {
+  private addPlanPoints(state: RankState, timeNs: bigint, base: string, from: number, labels: Labels): void {
     const templates = this.templates;
     const plan = templates.plan!;
     const rank = state.rank;
@@ -382,18 +316,17 @@ export class RunState {
       series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
       plan.seriesByRank.set(rank, series);
     }
-    const step = hasStep ? templates.planStep : undefined;
     const values = templates.planValues;
     LINE_X[0] = templates.planStep;
-    LINE_X[1] = time;
     for (let i = 0; i < series.length; i++) {
       series[i]?.addLinePoint(hasStep, LINE_X, values, i);
-      const value = values[i]!;
-      if (!Number.isFinite(value) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
-        this.addHit({ signature: NAN_VALUE_SIGNATURE, fields: { value: String(value), ...(step !== undefined ? { step: String(step) } : {}) } }, rank, state.host, timeNs, restOf(base, from), labels);
+      if (!Number.isFinite(values[i]!) && (plan.names[i] === 'loss' || plan.names[i] === 'eval_loss')) {
+        const fields: Record<string, string> = { value: String(values[i]) };
+        if (hasStep) fields.step = String(LINE_X[0]);
+        this.addHit({ signature: NAN_VALUE_SIGNATURE, fields }, rank, state.host, timeNs, restOf(base, from), labels);
       }
     }
-    if (plan.progress) state.noteProgress(timeNs, time, step);
+    if (plan.progress) state.noteProgress(timeNs, hasStep);
   }
 
   private addLauncherLine(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, text: string): void {
@@ -545,10 +478,6 @@ export class RunState {
   }
 }
 
-/** The text of a line read in place: `base` from `from` on. */
-function restOf(base: string, from: number): string {
-  return from === 0 ? base : base.slice(from);
-}
 
 /** A loss value that is NaN or infinite, read by the extractors. */
 export const NAN_VALUE_SIGNATURE: FailureSignature = {

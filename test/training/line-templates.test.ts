@@ -6,8 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RawLineEntry } from '../../src/push/raw-line-entry.ts';
 import { matchSignatures, mayMatchSignature } from '../../src/training/failure-signatures.ts';
-import { decimalValue, LineTemplates } from '../../src/training/line-templates.ts';
+import { LineTemplates } from '../../src/training/line-templates.ts';
+import { decimalValue } from '../../src/training/line-tokens.ts';
 import { extractMetrics } from '../../src/training/metric-extractors.ts';
 import { splitLinePrefix } from '../../src/training/run-identity.ts';
 import { RunState } from '../../src/training/run-state.ts';
@@ -75,8 +77,20 @@ function expected(lines: Array<{ timeNs: bigint; line: string }>): { series: Run
   return { series, hits, finishes };
 }
 
-for (const prefix of PREFIXES) {
-  test(`the fast path keeps what the extractors and signatures give, line prefix ${JSON.stringify(prefix)} (table)`, () => {
+/** Entries as the server's decoder hands them over: each line still UTF-8 bytes in one shared body. */
+function rawEntries(lines: Array<{ timeNs: bigint; line: string }>): RawLineEntry[] {
+  const body = Buffer.from(lines.map(({ line }) => line).join(''), 'utf8');
+  let start = 0;
+  return lines.map(({ timeNs, line }) => {
+    const end = start + Buffer.byteLength(line);
+    const entry = new RawLineEntry(timeNs, body, start, end);
+    start = end;
+    return entry;
+  });
+}
+
+for (const [prefix, entryKind] of PREFIXES.flatMap((prefix) => [[prefix, 'strings'] as const, [prefix, 'bytes'] as const])) {
+  test(`the fast path keeps what the extractors and signatures give, line prefix ${JSON.stringify(prefix)}, lines as ${entryKind} (table)`, () => {
     const run = new RunState('t', 'run');
     const lines: Array<{ timeNs: bigint; line: string }> = [];
     for (let i = 1; i <= 24; i++) {
@@ -84,7 +98,10 @@ for (const prefix of PREFIXES) {
     }
     // One push per 50 lines, the rank from the label when the line carries no prefix.
     const labels: Record<string, string> = prefix === '' ? { job: 't', rank: '3' } : { job: 't' };
-    for (let start = 0; start < lines.length; start += 50) run.addEntries(labels, lines.slice(start, start + 50).map(({ timeNs, line }) => ({ timestampNs: timeNs, line })), 0);
+    for (let start = 0; start < lines.length; start += 50) {
+      const push = lines.slice(start, start + 50);
+      run.addEntries(labels, entryKind === 'bytes' ? rawEntries(push) : push.map(({ timeNs, line }) => ({ timestampNs: timeNs, line })), 0);
+    }
     const want = expected(lines);
     assert.deepEqual(run.series.names(), want.series.names());
     for (const name of want.series.names()) {

@@ -1,0 +1,187 @@
+// Reading a line that is still UTF-8 bytes in the push body (the server's RawLineEntry): the byte
+// twins of line-templates.ts' template match, number grammar and number parse, and of
+// run-identity.ts' `[rankN]:` prefix. On the server most lines never become strings on the way in
+// (the WAL and head copy their bytes); decoding every one for the tracker was a string of ~150
+// bytes a line, most of what tracking added to the server's young-generation collections
+// (bench/training-bench.ts). A line that is not the common case here is decoded and read as a
+// string by the caller, so these only have to agree with the string code where they answer.
+//
+// Each function mirrors its string twin decision for decision: on ASCII a byte is the character's
+// code, and every byte of a multi-byte UTF-8 character is >= 0x80, which, like any code >= 128, is
+// no digit, letter, sign or '.' to either.
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/** Byte-offset results of the last matchTemplateBytes(): where each token of the line starts and ends. */
+export const byteTokenStarts = new Int32Array(128);
+export const byteTokenEnds = new Int32Array(128);
+
+/** globalPrefixLength() on `bytes[start, end)`: the length of a leading `[rankN]:` / `[rankN]: `, else 0. */
+export function globalPrefixLengthBytes(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 8 || bytes[start] !== 91 || bytes[start + 1] !== 114 || bytes[start + 2] !== 97 || bytes[start + 3] !== 110 || bytes[start + 4] !== 107) return 0;
+  let i = start + 5;
+  while (i < end && i < start + 12 && isDigit(bytes[i]!)) i++;
+  if (i > start + 5 && i + 1 < end && bytes[i] === 93 && bytes[i + 1] === 58) return (i + 2 < end && bytes[i + 2] === 32 ? i + 3 : i + 2) - start;
+  return 0;
+}
+
+/** The rank of a prefix globalPrefixLengthBytes() measured. */
+export function globalPrefixRankBytes(bytes: Uint8Array, start: number, length: number): number {
+  let rank = 0;
+  for (let i = start + 5; i < start + length && isDigit(bytes[i]!); i++) rank = rank * 10 + bytes[i]! - 48;
+  return rank;
+}
+
+/** numberEnd() on bytes: the end of the number starting at `i` (a digit, or '.' before a digit). */
+function numberEndBytes(bytes: Uint8Array, i: number, length: number): number {
+  let end = i;
+  while (end < length && isDigit(bytes[end]!)) end++;
+  while (end + 3 < length && bytes[end] === 44 && isDigit(bytes[end + 1]!) && isDigit(bytes[end + 2]!) && isDigit(bytes[end + 3]!) && !(end + 4 < length && isDigit(bytes[end + 4]!))) end += 4;
+  if (end + 1 < length && bytes[end] === 46 && isDigit(bytes[end + 1]!)) {
+    end++;
+    while (end < length && isDigit(bytes[end]!)) end++;
+  }
+  const e = end < length ? bytes[end]! : 0;
+  if ((e === 101 || e === 69) && end + 1 < length) {
+    let k = end + 1;
+    const sign = bytes[k]!;
+    if (sign === 43 || sign === 45) k++;
+    if (k < length && isDigit(bytes[k]!)) {
+      k++;
+      while (k < length && isDigit(bytes[k]!)) k++;
+      end = k;
+    }
+  }
+  return end;
+}
+
+/** Set by readTokenBytes: where its token starts. */
+let readStart = 0;
+
+/** readToken() on bytes (`length` is the line's end, `from` where its text starts). */
+function readTokenBytes(bytes: Uint8Array, i: number, from: number, length: number, previous: number): number {
+  const code = bytes[i]!;
+  if (isDigit(code) || (code === 46 && i + 1 < length && isDigit(bytes[i + 1]!) && !isDigit(previous))) {
+    if (isLetter(previous) && previous !== 95 && !(previous === 101 || previous === 69)) return 0;
+    let start = i;
+    if ((previous === 45 || previous === 43) && i > from && (i === from + 1 || (!isDigit(bytes[i - 2]!) && !isLetter(bytes[i - 2]!)))) start = i - 1;
+    readStart = start;
+    return numberEndBytes(bytes, i, length);
+  }
+  if ((code === 110 || code === 78 || code === 105 || code === 73) && !isLetter(previous) && i + 2 < length) {
+    const c0 = code | 0x20;
+    const c1 = bytes[i + 1]! | 0x20;
+    const c2 = bytes[i + 2]! | 0x20;
+    if (((c0 === 110 && c1 === 97 && c2 === 110) || (c0 === 105 && c1 === 110 && c2 === 102)) && !isLetter(i + 3 < length ? bytes[i + 3]! : 32)) {
+      readStart = (previous === 45 || previous === 43) && i > from ? i - 1 : i;
+      return i + 3;
+    }
+  }
+  return 0;
+}
+
+/** tokenClass() on a byte. */
+function tokenClass(code: number): number {
+  return isDigit(code) ? 1 : code === 46 ? 2 : code === 110 || code === 78 || code === 105 || code === 73 ? 3 : 0;
+}
+
+/** A template as bytes: the UTF-8 of its text between tokens, where each piece ends, each token's kind (sign << 8 | class). */
+export interface TemplateBytes {
+  text: Uint8Array;
+  textEnds: Int32Array;
+  kinds: Int32Array;
+  tokens: number;
+}
+
+/**
+ * Whether `bytes[from, end)` is a line of the template (its text between tokens equal, each token
+ * of the same kind and split where tokenize() splits it, as matchTemplate() asks of a string);
+ * fills byteTokenStarts/byteTokenEnds up to token `lastToken`.
+ */
+export function matchTemplateBytes(bytes: Uint8Array, from: number, end: number, template: TemplateBytes, lastToken: number): boolean {
+  const text = template.text;
+  const textEnds = template.textEnds;
+  const kinds = template.kinds;
+  const count = template.tokens;
+  let pos = from;
+  let textAt = 0;
+  for (let k = 0; ; k++) {
+    const textEnd = textEnds[k]!;
+    if (pos + textEnd - textAt > end) return false;
+    for (; textAt < textEnd; textAt++, pos++) if (bytes[pos] !== text[textAt]) return false;
+    if (k === count) return pos === end;
+    const kind = kinds[k]!;
+    const sign = kind >>> 8;
+    let at = pos;
+    if (sign !== 0) {
+      if (bytes[pos] !== sign) return false;
+      at++;
+    }
+    if (at >= end || tokenClass(bytes[at]!) !== (kind & 0xff)) return false;
+    const tokenEnd = readTokenBytes(bytes, at, from, end, at === from ? 32 : bytes[at - 1]!);
+    if (tokenEnd <= 0 || readStart !== pos) return false;
+    if (k <= lastToken) {
+      byteTokenStarts[k] = pos;
+      byteTokenEnds[k] = tokenEnd;
+    }
+    pos = tokenEnd;
+  }
+}
+
+/** Exact powers of ten (every one up to 1e22 is a double exactly). */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * decimalValue() on bytes: the value of a number token, or NaN when it takes more than the exact
+ * fast path (more than 15 digits, a power of ten past 22): the caller then reads the line as a string.
+ */
+export function decimalValueBytes(bytes: Uint8Array, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  const sign = bytes[i]!;
+  if (sign === 45 || sign === 43) {
+    negative = sign === 45;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let code = 0;
+  for (; i < end; i++) {
+    code = bytes[i]!;
+    if (code >= 48 && code <= 57) {
+      mantissa = mantissa * 10 + (code - 48);
+      digits++;
+    } else if (code !== 44) break;
+  }
+  if (i < end && code === 46) {
+    for (i++; i < end; i++) {
+      code = bytes[i]!;
+      if (code < 48 || code > 57) break;
+      mantissa = mantissa * 10 + (code - 48);
+      digits++;
+      scale--;
+    }
+  }
+  if (i < end) {
+    i++;
+    const expSign = bytes[i]!;
+    let exponentNegative = false;
+    if (expSign === 45 || expSign === 43) {
+      exponentNegative = expSign === 45;
+      i++;
+    }
+    let exponent = 0;
+    for (; i < end && exponent < 1000; i++) exponent = exponent * 10 + (bytes[i]! - 48);
+    scale += exponentNegative ? -exponent : exponent;
+  }
+  if (digits === 0 || digits > 15 || scale > 22 || scale < -22) return Number.NaN;
+  const magnitude = scale >= 0 ? mantissa * POWERS_OF_TEN[scale]! : mantissa / POWERS_OF_TEN[-scale]!;
+  return negative ? -magnitude : magnitude;
+}
