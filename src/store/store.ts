@@ -115,6 +115,8 @@ export class DiskLogStore implements LogStore {
   /** The highest WAL seq any part held at open: replayed records above it skip the persisted check. */
   private maxPersistedSeq = -1n;
   private headBytes = 0;
+  /** Raw bytes of the head generations being cut (still in memory until their parts are written). */
+  private cuttingBytes = 0;
   /** Head generations being written into parts; still visible to queries until registered. */
   private readonly cutting: StreamHead[][] = [];
   private structureChain: Promise<unknown> = Promise.resolve();
@@ -276,7 +278,12 @@ export class DiskLogStore implements LogStore {
     if (nonEmpty.length === 0) return;
     const headBudgetBytes = this.options.headBudgetBytes ?? Number.POSITIVE_INFINITY;
     // Bounded: each pass waits for a running cut, which empties heads; new appends wait their turn.
-    while (this.headBytes >= Math.min(this.options.headCutBytes, headBudgetBytes) * HEAD_BACKPRESSURE_FACTOR && this.flushInFlight !== undefined) {
+    // With a budget, heads and the generation being cut share it: appends wait for the cut once both
+    // together hold it, so head memory stays near the budget instead of twice it plus a generation.
+    while (
+      this.flushInFlight !== undefined &&
+      (this.headBytes >= Math.min(this.options.headCutBytes, headBudgetBytes) * HEAD_BACKPRESSURE_FACTOR || this.headBytes + this.cuttingBytes >= headBudgetBytes)
+    ) {
       await this.flushInFlight;
     }
     await this.wal.append(tenant, nonEmpty, this.streamIds(tenant, nonEmpty));
@@ -469,6 +476,7 @@ export class DiskLogStore implements LogStore {
       // Records after this point land in a new segment, so older segments can go once persisted.
       await this.wal.rotate();
       this.cutting.push([...this.heads.values()]);
+      this.cuttingBytes += this.headBytes;
       const recent = new StreamTable<TableItem>();
       for (const head of this.heads.values()) recent.add(head.fingerprint, { tenant: head.tenant, info: head.info });
       this.recentStreams = recent;
@@ -493,6 +501,7 @@ export class DiskLogStore implements LogStore {
       if (this.recentStreams.get(head.fingerprint, head.tenant, head.info.labels) === undefined) this.recentStreams.add(head.fingerprint, { tenant: head.tenant, info: head.info });
       this.heads.delete(head.fingerprint, head);
       this.headBytes -= head.rawBytes;
+      this.cuttingBytes += head.rawBytes;
     }
     this.cutting.push(chosen);
     await this.persistCutting();
@@ -556,6 +565,7 @@ export class DiskLogStore implements LogStore {
     // never sees an entry both in a part and in a head (nor in neither).
     for (const part of written) this.partition(part.tenant, part.day).addPart(part);
     this.cutting.splice(this.cutting.indexOf(heads), 1);
+    for (const head of heads) this.cuttingBytes -= head.rawBytes;
     // Queries copied what they took from these heads, so their line chunks can serve new heads.
     for (const head of heads) head.release();
     // Late entries for already-expired days were dropped; forget partitions that only they created.
@@ -780,6 +790,7 @@ export class DiskLogStore implements LogStore {
       parts,
       headStreams,
       headBytes: this.headBytes,
+      cuttingBytes: this.cuttingBytes,
       diskBytes,
       duplicateEntriesDiscarded: [...this.duplicatesDropped],
     };

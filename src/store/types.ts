@@ -147,6 +147,8 @@ export interface StoreMetrics {
   parts: number;
   headStreams: number;
   headBytes: number;
+  /** Raw bytes of heads being cut into parts (in memory until the parts are written). */
+  cuttingBytes?: number;
   diskBytes: number;
   /** Per tenant: entries dropped as exact duplicates (same stream, timestamp and line). */
   duplicateEntriesDiscarded: Array<[tenant: string, entries: number]>;

@@ -160,7 +160,10 @@ test('heads over the memory budget are cut early, largest first; every entry sta
         { labels: { job: 'big' }, entries: Array.from({ length: 10 }, (_, k) => ({ timestampNs: DAY_START_NS + BigInt(i * 10 + k), line })) },
         ...(i < 3 ? [0, 1, 2].map((n) => ({ labels: { job: `small${n}` }, entries: [{ timestampNs: DAY_START_NS + BigInt(i), line: `small ${n} ${i}` }] })) : []),
       ]);
-      assert.ok(store.metrics().headBytes <= 2 * 40_000 + 10 * 100, `heads stay within twice the budget (${store.metrics().headBytes})`);
+      // Heads and the generation being cut share the budget: an append waits for the cut once they
+      // hold it, so they pass it by one append at most.
+      const { headBytes, cuttingBytes = 0 } = store.metrics();
+      assert.ok(headBytes + cuttingBytes <= 40_000 + 10 * 100 + 3 * 20, `heads ${headBytes} + cutting ${cuttingBytes} stay within the budget and one append`);
     }
     const deadline = Date.now() + 10_000;
     while (store.metrics().parts === 0 && Date.now() < deadline) await sleep(20);
