@@ -6,7 +6,13 @@
 // twice the time a sample.
 
 export class BitWriter {
-  private bytes: Uint8Array;
+  /**
+   * The buffer, or the slab it lies in from `start` for `capacity` bytes (an offset, where a
+   * subarray view would be one more object a writer).
+   */
+  private bytes: Uint8Array = EMPTY;
+  private start = 0;
+  private capacity = 0;
   /** Whole bytes written. */
   private length = 0;
   /** Bits pending in `current` (0..7), filled from the most significant end. */
@@ -15,10 +21,26 @@ export class BitWriter {
 
   private readonly fromSlab: boolean;
 
-  /** `fromSlab`: the buffer is a slice of a shared slab (see allocateBytes), for long-lived writers. */
+  /** `fromSlab`: the buffer is a slice of a shared slab (see SLAB_BYTES), for long-lived writers. */
   constructor(initialBytes = 64, fromSlab = false) {
     this.fromSlab = fromSlab;
-    this.bytes = allocateBytes(initialBytes, fromSlab);
+    this.allocate(initialBytes);
+  }
+
+  private allocate(bytes: number): void {
+    this.capacity = bytes;
+    if (!this.fromSlab || bytes > SLAB_BYTES / 8) {
+      this.bytes = new Uint8Array(bytes);
+      this.start = 0;
+      return;
+    }
+    if (slabUsedBytes + bytes > slab.length) {
+      slab = new Uint8Array(SLAB_BYTES);
+      slabUsedBytes = 0;
+    }
+    this.bytes = slab;
+    this.start = slabUsedBytes;
+    slabUsedBytes += bytes;
   }
 
   /** Writes the low `count` bits of `value` (count 0..32), most significant first. */
@@ -33,8 +55,8 @@ export class BitWriter {
       this.pendingBits += take;
       count -= take;
       if (this.pendingBits === 8) {
-        if (this.length === this.bytes.length) this.grow();
-        this.bytes[this.length++] = this.current;
+        if (this.length === this.capacity) this.grow();
+        this.bytes[this.start + this.length++] = this.current;
         this.current = 0;
         this.pendingBits = 0;
       }
@@ -46,15 +68,15 @@ export class BitWriter {
   }
 
   private grow(): void {
-    this.reserve(this.bytes.length * 2);
+    this.reserve(this.capacity * 2);
   }
 
   /** Makes room for `bytes` in all (a writer that can predict its size grows once instead of doubling). */
   reserve(bytes: number): void {
-    if (bytes <= this.bytes.length) return;
-    const grown = allocateBytes(bytes, this.fromSlab);
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
+    if (bytes <= this.capacity) return;
+    const written = this.bytes.subarray(this.start, this.start + this.length);
+    this.allocate(bytes);
+    this.bytes.set(written, this.start);
   }
 
   bitLength(): number {
@@ -68,7 +90,7 @@ export class BitWriter {
 
   /** Copies the bytes written into `target` at `offset`. */
   copyInto(target: Uint8Array, offset: number): void {
-    target.set(this.bytes.subarray(0, this.length), offset);
+    target.set(this.bytes.subarray(this.start, this.start + this.length), offset);
     if (this.pendingBits > 0) target[offset + this.length] = this.current;
   }
 
@@ -78,11 +100,11 @@ export class BitWriter {
    */
   view(): Uint8Array {
     if (this.pendingBits > 0) {
-      if (this.length === this.bytes.length) this.grow();
+      if (this.length === this.capacity) this.grow();
       // Beyond `length`: overwritten when the byte is complete.
-      this.bytes[this.length] = this.current;
+      this.bytes[this.start + this.length] = this.current;
     }
-    return this.bytes.subarray(0, this.byteLength());
+    return this.bytes.subarray(this.start, this.start + this.byteLength());
   }
 
   /** A copy of the bytes written, the last one zero-padded. */
@@ -94,7 +116,7 @@ export class BitWriter {
 }
 
 /**
- * Buffers of writers made with `slab: true` (the head's open chunks) are slices of shared 64 KiB
+ * Buffers of writers made with `fromSlab` (the head's open chunks) are ranges of shared 64 KiB
  * slabs, bump-allocated: an ArrayBuffer of its own cost ~200 bytes of objects and allocator
  * bookkeeping beside ~400 bytes of data a series (bench/tsdb-head-memory.ts). A slab is freed when
  * its last slice is; the head's chunks are opened and sealed about together (a scrape's series
@@ -102,19 +124,10 @@ export class BitWriter {
  * worse here: transient buffers interleaved with open chunks' pinned sparse pools (2.3× the bytes).
  */
 const SLAB_BYTES = 64 * 1024;
-let slab = new Uint8Array(0);
+let slab: Uint8Array = new Uint8Array(0);
 let slabUsedBytes = 0;
 
-function allocateBytes(bytes: number, fromSlab: boolean): Uint8Array {
-  if (!fromSlab || bytes > SLAB_BYTES / 8) return new Uint8Array(bytes);
-  if (slabUsedBytes + bytes > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabUsedBytes = 0;
-  }
-  const out = slab.subarray(slabUsedBytes, slabUsedBytes + bytes);
-  slabUsedBytes += bytes;
-  return out;
-}
+const EMPTY = new Uint8Array(0);
 
 /**
  * The 32 bits of `bytes` from bit `pos`, most significant first, as a signed 32-bit integer (int32

@@ -270,16 +270,19 @@ export function compareLabels(a: Labels, b: Labels): number {
   return aNames.length - bNames.length;
 }
 
+const SMALL_HASH_RANGE = 2 ** 30;
+
 /**
  * Entries keyed by label set through labelsHash, verified by comparing labels: a canonical key
  * string per series (~250 bytes for 8 labels) would cost more memory than the rest of its index entry.
  */
 export class LabelSetMap<T extends { labels: Labels }> {
+  /** Keyed by the hash's low 30 bits: a small integer, where a 53-bit key is a 16-byte heap number an entry. */
   private readonly entries = new Map<number, T | T[]>();
   size = 0;
 
   get(labels: Labels, hash = labelsHash(labels)): T | undefined {
-    const found = this.entries.get(hash);
+    const found = this.entries.get(hash % SMALL_HASH_RANGE);
     if (found === undefined) return undefined;
     if (!Array.isArray(found)) return sameLabels(found.labels, labels) ? found : undefined;
     return found.find((entry) => sameLabels(entry.labels, labels));
@@ -287,20 +290,22 @@ export class LabelSetMap<T extends { labels: Labels }> {
 
   /** Adds an entry whose label set is not present yet. */
   add(entry: T, hash = labelsHash(entry.labels)): void {
-    const found = this.entries.get(hash);
-    if (found === undefined) this.entries.set(hash, entry);
+    const key = hash % SMALL_HASH_RANGE;
+    const found = this.entries.get(key);
+    if (found === undefined) this.entries.set(key, entry);
     else if (Array.isArray(found)) found.push(entry);
-    else this.entries.set(hash, [found, entry]);
+    else this.entries.set(key, [found, entry]);
     this.size++;
   }
 
   delete(entry: T, hash = labelsHash(entry.labels)): void {
-    const found = this.entries.get(hash);
-    if (found === entry) this.entries.delete(hash);
+    const key = hash % SMALL_HASH_RANGE;
+    const found = this.entries.get(key);
+    if (found === entry) this.entries.delete(key);
     else if (Array.isArray(found)) {
       const rest = found.filter((candidate) => candidate !== entry);
       if (rest.length === found.length) return;
-      this.entries.set(hash, rest.length === 1 ? rest[0]! : rest);
+      this.entries.set(key, rest.length === 1 ? rest[0]! : rest);
     } else return;
     this.size--;
   }
