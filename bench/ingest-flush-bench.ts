@@ -21,7 +21,7 @@ import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND } from './dataset.ts
 import { runIngest } from './ingest-bench.ts';
 import { median, timeCommand } from './process-usage.ts';
 import { errorMessage, formatBytes, formatNumber, Report } from './report.ts';
-import { startServerChild } from './server-child.ts';
+import { sampleServerMemory, startServerChild } from './server-child.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
@@ -174,23 +174,7 @@ async function main(): Promise<void> {
     try {
       log(`${label}: pushing ${dataset.batches.length} batches…`);
       const sampleMs = values['sample-ms'] === undefined ? 0 : Number(values['sample-ms']);
-      const timeline: string[] = [];
-      const sampleStartedMs = performance.now();
-      const sampler =
-        sampleMs > 0
-          ? setInterval(() => {
-              const rssMb = server.usage().rssBytes / MB;
-              void fetch(`${server.url}/metrics`)
-                .then((response) => response.text())
-                .then((text) => {
-                  const gaugeMb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / MB).toFixed(1);
-                  timeline.push(
-                    `${((performance.now() - sampleStartedMs) / 1000).toFixed(1)} s: RSS ${rssMb.toFixed(0)} MB, heads ${gaugeMb('rankscope_head_bytes')} MB, JS heap ${gaugeMb('nodejs_heap_size_used_bytes')}/${gaugeMb('nodejs_heap_size_total_bytes')} MB, external ${gaugeMb('nodejs_external_memory_bytes')} MB`,
-                  );
-                })
-                .catch(() => undefined);
-            }, sampleMs)
-          : undefined;
+      const sampler = sampleServerMemory(server, sampleMs);
       const startCpu = server.usage().cpuSeconds;
       const ingest = await runIngest(server, dataset.batches, pushers);
       const peakBeforeFlush = server.usage().peakRssBytes;
@@ -199,10 +183,8 @@ async function main(): Promise<void> {
       const response = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(FLUSH_TIMEOUT_MS) });
       if (response.status !== 204) throw new Error(`POST /flush answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
       const flushSeconds = (performance.now() - flushStartedMs) / 1000;
-      if (sampler !== undefined) {
-        clearInterval(sampler);
-        console.error(timeline.join('\n'));
-      }
+      const timeline = sampler.stop();
+      if (timeline.length > 0) console.error(timeline.join('\n'));
       const usage = server.usage();
       const cpuSeconds = usage.cpuSeconds - startCpu;
       const storedBytes = await directoryBytes(dataDir);

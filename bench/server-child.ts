@@ -99,3 +99,32 @@ function summarize(output: string): string {
   const lines = output.split('\n').map((line) => line.trim()).filter((line) => line !== '');
   return [...lines].reverse().find((line) => /error|cannot|invalid/i.test(line)) ?? lines.at(-1) ?? '(no output)';
 }
+
+/**
+ * Samples a server child's RSS and its memory gauges from /metrics every `sampleMs` (0: never);
+ * `stop` ends the sampling and returns one line per sample.
+ */
+export function sampleServerMemory(server: ServerChild, sampleMs: number): { stop(): string[] } {
+  const timeline: string[] = [];
+  if (sampleMs <= 0) return { stop: () => timeline };
+  const startedMs = performance.now();
+  const mb = (bytes: number): string => (bytes / 1_000_000).toFixed(1);
+  const timer = setInterval(() => {
+    const rssBytes = server.usage().rssBytes;
+    void fetch(`${server.url}/metrics`)
+      .then((response) => response.text())
+      .then((text) => {
+        const gauge = (name: string): string => mb(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0));
+        timeline.push(
+          `${((performance.now() - startedMs) / 1000).toFixed(1)} s: RSS ${(rssBytes / 1_000_000).toFixed(0)} MB, heads ${gauge('rankscope_head_bytes')} MB, JS heap ${gauge('nodejs_heap_size_used_bytes')}/${gauge('nodejs_heap_size_total_bytes')} MB, external ${gauge('nodejs_external_memory_bytes')} MB`,
+        );
+      })
+      .catch(() => undefined);
+  }, sampleMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return timeline;
+    },
+  };
+}

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND } from './dataset.ts';
 import { runIngest } from './ingest-bench.ts';
 import { median } from './process-usage.ts';
-import { startServerChild } from './server-child.ts';
+import { sampleServerMemory, startServerChild } from './server-child.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
@@ -128,32 +128,14 @@ for (let round = 0; round < rounds; round++) {
       }
     }
     try {
-      const timeline: string[] = [];
-      const startedMs = performance.now();
-      const sampler =
-        sampleMs > 0
-          ? setInterval(() => {
-              const rssMb = server.usage().rssBytes / MB;
-              void fetch(`${server.url}/metrics`)
-                .then((response) => response.text())
-                .then((text) => {
-                  const gaugeMb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / MB).toFixed(1);
-                  timeline.push(
-                    `${((performance.now() - startedMs) / 1000).toFixed(1)} s: RSS ${rssMb.toFixed(0)} MB, heads ${gaugeMb('rankscope_head_bytes')} MB, JS heap ${gaugeMb('nodejs_heap_size_used_bytes')}/${gaugeMb('nodejs_heap_size_total_bytes')} MB, external ${gaugeMb('nodejs_external_memory_bytes')} MB`,
-                  );
-                })
-                .catch(() => undefined);
-            }, sampleMs)
-          : undefined;
+      const sampler = sampleServerMemory(server, sampleMs);
       const startCpu = server.usage().cpuSeconds;
       const idleRssBytes = server.usage().rssBytes;
       await runIngest(server, dataset.batches, Number(values.pushers));
       const response = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(FLUSH_TIMEOUT_MS) });
       if (response.status !== 204) throw new Error(`${variant.name}: POST /flush answered ${response.status}`);
-      if (sampler !== undefined) {
-        clearInterval(sampler);
-        console.error(`${variant.name}, round ${round + 1}:\n${timeline.join('\n')}`);
-      }
+      const timeline = sampler.stop();
+      if (timeline.length > 0) console.error(`${variant.name}, round ${round + 1}:\n${timeline.join('\n')}`);
       const usage = server.usage();
       const figures = { idleRssBytes, peakRssBytes: usage.peakRssBytes, serverCpuSeconds: usage.cpuSeconds - startCpu };
       results.get(variant.name)!.push(figures);
