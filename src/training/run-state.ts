@@ -178,16 +178,7 @@ export class RunState {
     if (!templates.scanBytes(source, start + prefixLength, end)) return false;
     this.lastRank = state;
     const timeNs = entry.timestampNs;
-    const time = timeNumber(timeNs);
-    LINE_X[1] = time;
-    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
-      this.firstNs = timeNs;
-      this.firstTime = time;
-    }
-    if (time >= this.lastTime && (time > this.lastTime || this.lastNs === undefined || timeNs > this.lastNs)) {
-      this.lastNs = timeNs;
-      this.lastTime = time;
-    }
+    this.noteTime(timeNs);
     if (stream.host !== undefined) state.host = stream.host;
     if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;
     state.noteRawLine(timeNs, source, start, end, prefixLength, stream.isError);
@@ -196,7 +187,8 @@ export class RunState {
     return true;
   }
 
-  private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
+  /** Widens the run's time range to `timeNs` (doubles compared first, bigints only on a tie); returns its time as a double. */
+  private noteTime(timeNs: bigint): number {
     const time = timeNumber(timeNs);
     LINE_X[1] = time;
     if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
@@ -207,6 +199,11 @@ export class RunState {
       this.lastNs = timeNs;
       this.lastTime = time;
     }
+    return time;
+  }
+
+  private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
+    const time = this.noteTime(timeNs);
     const { labels, host, nodeRank } = stream;
     let rank = stream.labelRank;
     // The line is `base` from `from` on: past a `[rankN]: ` prefix it is read in place, and the
