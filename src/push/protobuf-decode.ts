@@ -84,13 +84,14 @@ export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = U
   const reader = new Reader(body, 0);
   const budget = new DecodeBudget(limits);
   const streams: PushStream[] = [];
+  const arena = rawLines ? new ColumnArena(body.length) : undefined;
   const limit = body.length;
   while (reader.offset < limit) {
     const key = reader.varint();
     if (key >>> 3 === 1 && (key & 7) === WIRE_LEN) {
       const end = reader.lengthEnd(limit);
       budget.addStream();
-      streams.push(decodeStream(reader, end, streams.length, budget, rawLines));
+      streams.push(decodeStream(reader, end, streams.length, budget, rawLines, arena));
       reader.offset = end;
     } else {
       reader.skip(key & 7, limit);
@@ -99,12 +100,12 @@ export function decodePushRequestFast(body: Buffer, limits: PushDecodeLimits = U
   return streams;
 }
 
-function decodeStream(reader: Reader, end: number, index: number, budget: DecodeBudget, rawLines: boolean): PushStream {
+function decodeStream(reader: Reader, end: number, index: number, budget: DecodeBudget, rawLines: boolean, arena: ColumnArena | undefined): PushStream {
   const start = reader.offset;
   if (rawLines) {
     const entriesBefore = budget.entries;
     const pairsBefore = budget.pairs;
-    const decoded = decodeStreamColumns(reader, end, budget);
+    const decoded = decodeStreamColumns(reader, end, budget, arena!);
     if (decoded !== undefined) return new RawPushStream(parseStreamLabels(decoded.labelText, index), decoded.columns);
     // A timestamp the columns cannot hold (before 1970, past 2262): decode this stream again as
     // entries, which carry any bigint (and count them again).
@@ -145,6 +146,34 @@ function parseStreamLabels(labelText: string, index: number): Labels {
   }
 }
 
+/**
+ * One ArrayBuffer per push for its streams' columns (16 bytes an entry: timestamp, line start and
+ * end), carved stream by stream; a stream that outgrows its share moves to buffers of its own. A
+ * buffer per column and stream (40 per push of 10 streams) were each a backing store for the GC to
+ * track and free.
+ */
+class ColumnArena {
+  readonly buffer: ArrayBuffer;
+  private offset = 0;
+
+  constructor(bodyBytes: number) {
+    this.buffer = new ArrayBuffer(Math.ceil(bodyBytes / MIN_ENTRY_MESSAGE_BYTES) * COLUMN_BYTES_PER_ENTRY + ARENA_SLACK_BYTES);
+  }
+
+  /** The byte offset of room for `capacity` entries, or -1 when the arena is full. */
+  take(capacity: number): number {
+    const bytes = capacity * COLUMN_BYTES_PER_ENTRY;
+    if (this.offset + bytes > this.buffer.byteLength) return -1;
+    const start = this.offset;
+    this.offset += bytes;
+    return start;
+  }
+}
+
+const COLUMN_BYTES_PER_ENTRY = 16;
+/** Room for the minimum capacity of a few small streams beyond the per-byte share. */
+const ARENA_SLACK_BYTES = 64 * COLUMN_BYTES_PER_ENTRY * 8;
+
 /** Initial column capacity: entries take at least ~16 bytes of a training log's stream message. */
 const MIN_ENTRY_MESSAGE_BYTES = 64;
 const TWO_POW_32 = 2 ** 32;
@@ -156,14 +185,15 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * outside [1970, 2262) (what a non-negative int64 of nanoseconds holds, and what the columns'
  * number arithmetic covers): the caller decodes the stream as entries instead.
  */
-function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget): { labelText: string; columns: RawStreamColumns } | undefined {
+function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, arena: ColumnArena): { labelText: string; columns: RawStreamColumns } | undefined {
   const body = reader.buffer;
   let labelText = '';
   let capacity = Math.max(8, Math.ceil((end - reader.offset) / MIN_ENTRY_MESSAGE_BYTES));
-  let timestampsNs = new BigInt64Array(capacity);
-  let words = new Uint32Array(timestampsNs.buffer);
-  let lineStarts = new Uint32Array(capacity);
-  let lineEnds = new Uint32Array(capacity);
+  const start = arena.take(capacity);
+  let timestampsNs = start < 0 ? new BigInt64Array(capacity) : new BigInt64Array(arena.buffer, start, capacity);
+  let words = new Uint32Array(timestampsNs.buffer, timestampsNs.byteOffset, capacity * 2);
+  let lineStarts = start < 0 ? new Uint32Array(capacity) : new Uint32Array(arena.buffer, start + capacity * 8, capacity);
+  let lineEnds = start < 0 ? new Uint32Array(capacity) : new Uint32Array(arena.buffer, start + capacity * 12, capacity);
   let metadataColumn: Array<LabelPair[] | undefined> | undefined;
   let count = 0;
   let lineBytes = 0;
@@ -188,7 +218,7 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget):
       const grownTimestamps = new BigInt64Array(capacity);
       grownTimestamps.set(timestampsNs);
       timestampsNs = grownTimestamps;
-      words = new Uint32Array(grownTimestamps.buffer);
+      words = new Uint32Array(grownTimestamps.buffer, 0, capacity * 2);
       const grownStarts = new Uint32Array(capacity);
       grownStarts.set(lineStarts);
       lineStarts = grownStarts;
@@ -257,6 +287,8 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget):
   }
   if (!LITTLE_ENDIAN) {
     // The words above were not written: find the range from the bigints.
+    minIndex = 0;
+    maxIndex = 0;
     for (let i = 1; i < count; i++) {
       if (timestampsNs[i]! < timestampsNs[minIndex]!) minIndex = i;
       if (timestampsNs[i]! > timestampsNs[maxIndex]!) maxIndex = i;

@@ -18,7 +18,7 @@ export interface RawStreamColumns {
   count: number;
   /** Entry i's timestamp at [i]; at least `count` long. */
   timestampsNs: BigInt64Array;
-  /** The same bytes as little-endian u32 pairs (low, high): copied without building a bigint. */
+  /** The same bytes as u32 pairs, (low, high) on a little-endian machine: copied without building a bigint. */
   timestampWords: Uint32Array;
   /** The request body holding the lines; never written to. */
   source: Buffer;

@@ -72,6 +72,19 @@ export class HeadLines {
     }
   }
 
+  /** Appends bytes [start, end) of `source`, chunk by chunk. */
+  appendRange(source: HeadLines, start: number, end: number): void {
+    // Bounded: each pass appends at least one byte (start < end and chunks cover [0, source.length)).
+    while (start < end) {
+      const index = chunkIndexOf(start);
+      const chunkStart = chunkStartOf(index);
+      const chunk = source.chunks[index]!;
+      const stop = Math.min(end, chunkStart + chunk.length);
+      this.appendBytes(chunk, start - chunkStart, stop - chunkStart);
+      start = stop;
+    }
+  }
+
   /** Appends the UTF-8 bytes of `text`; returns how many. */
   appendString(text: string): number {
     const index = chunkIndexOf(this.length);

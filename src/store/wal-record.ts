@@ -38,6 +38,9 @@ export class WalRecordError extends Error {
 const VERSION_2_FLAG = 1n << 63n;
 const STREAM_ID_BYTES = 16;
 
+/** The columns' timestamp words are (low, high) only where a BigInt64Array is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** Label and structured-metadata counts are u16 in the record. */
 export const MAX_WAL_PAIRS = 0xffff;
 /** The smallest encoded stream (label count + entry count) and entry (timestamp + line length + metadata count). */
@@ -216,8 +219,12 @@ function writeColumns(out: RecordWriter, columns: RawStreamColumns, spans: Uint3
     out.ensure(14 + length);
     const view = out.view;
     let offset = out.offset;
-    view.setUint32(offset, words[i * 2]!, true);
-    view.setUint32(offset + 4, words[i * 2 + 1]!, true);
+    if (LITTLE_ENDIAN) {
+      view.setUint32(offset, words[i * 2]!, true);
+      view.setUint32(offset + 4, words[i * 2 + 1]!, true);
+    } else {
+      view.setBigInt64(offset, columns.timestampsNs[i]!, true);
+    }
     view.setUint32(offset + 8, length, true);
     offset += 12;
     source.copy(out.buffer, offset, start, start + length);

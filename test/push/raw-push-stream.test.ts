@@ -121,3 +121,28 @@ test('validation of columns answers as validation of the entries: whole streams 
     );
   }
 });
+
+test('columns of streams that outgrow their share of the push, or find it used up, hold every entry', () => {
+  // Empty lines make entry messages far smaller than the share per byte assumes (growth past the
+  // share); hundreds of one-entry streams use up the push's column space (buffers of their own).
+  const streams: PushStream[] = [
+    { labels: { a: 'dense' }, entries: Array.from({ length: 2_000 }, (_, i) => ({ timestampNs: BigInt(i + 1), line: '' })) },
+    ...Array.from({ length: 500 }, (_, s) => ({ labels: { a: `one-${s}` }, entries: [{ timestampNs: BigInt(s) * NS, line: `only ${s}` }] })),
+    { labels: { a: 'last' }, entries: [{ timestampNs: 3n * NS, line: 'x' }, { timestampNs: 2n * NS, line: 'yy' }] },
+  ];
+  const raw = decodeSnappyPushRequestFast(encodePushRequest(streams), undefined, true);
+  assert.equal(raw.length, streams.length);
+  for (let s = 0; s < streams.length; s++) {
+    const columns = rawColumnsOf(raw[s]!)!;
+    const expected = streams[s]!.entries;
+    assert.equal(columns.count, expected.length);
+    assert.deepEqual([...columns.timestampsNs.subarray(0, columns.count)], expected.map((entry) => entry.timestampNs), `stream ${s}`);
+    assert.deepEqual(
+      Array.from({ length: columns.count }, (_, i) => columns.source.toString('utf8', columns.lineStarts[i], columns.lineEnds[i])),
+      expected.map((entry) => entry.line),
+      `stream ${s}`,
+    );
+  }
+  const last = rawColumnsOf(raw.at(-1)!)!;
+  assert.deepEqual([last.minTimestampNs, last.maxTimestampNs, last.lineBytes, last.maxLineBytes], [2n * NS, 3n * NS, 3, 2]);
+});

@@ -55,3 +55,20 @@ test('head lines: equal compares ranges by bytes, truncate drops the tail, relea
   assert.equal(lines.length, 0);
   assert.equal(lines.capacityBytes(), 0);
 });
+
+test('head lines: appendRange copies any range of other lines, across chunk boundaries on both sides', () => {
+  const source = new HeadLines();
+  const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
+  source.appendBytes(bytes, 0, bytes.length);
+  // Ranges inside one chunk, across the growing chunks, across fixed chunks, and empty.
+  const ranges: Array<[number, number]> = [[0, 1], [100, 500], [127, 129], [16_000, 90_000], [65_000, 300_000], [5, 5]];
+  const target = new HeadLines();
+  target.appendBytes(Buffer.from('head:'), 0, 5);
+  let expected = Buffer.from('head:');
+  for (const [start, end] of ranges) {
+    target.appendRange(source, start, end);
+    expected = Buffer.concat([expected, bytes.subarray(start, end)]);
+  }
+  assert.equal(target.length, expected.length);
+  assert.ok(target.concat().equals(expected));
+});
