@@ -2,20 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_REPORTED_ERRORS, validatePush, type ValidationLimits } from '../../src/ingest/validate.ts';
 import { RawLineEntry } from '../../src/push/raw-line-entry.ts';
+import { TIGHT_LIMITS } from './validation-limits-fixture.ts';
 
-const limits: ValidationLimits = {
-  maxLabelNamesPerSeries: 3,
-  maxLabelNameLength: 10,
-  maxLabelValueLength: 10,
-  maxLineSizeBytes: 16,
-  maxLineSizeTruncate: false,
-  rejectOldSamples: true,
-  rejectOldSamplesMaxAgeMs: 3_600_000,
-  creationGracePeriodMs: 600_000,
-  allowStructuredMetadata: true,
-  maxStructuredMetadataEntries: 2,
-  maxStructuredMetadataSizeBytes: 20,
-};
+const limits: ValidationLimits = TIGHT_LIMITS;
 const nowMs = 1_700_000_000_000;
 const now = BigInt(nowMs) * 1_000_000n;
 

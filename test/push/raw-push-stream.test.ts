@@ -6,6 +6,7 @@ import { encodePushRequest } from '../../src/push/protobuf.ts';
 import { rawColumnsOf, RawPushStream } from '../../src/push/raw-push-stream.ts';
 import type { PushStream } from '../../src/push/types.ts';
 import { decodeWalRecord, encodeWalRecord } from '../../src/store/wal-record.ts';
+import { TIGHT_LIMITS } from '../ingest/validation-limits-fixture.ts';
 
 const NS = 1_000_000_000n;
 
@@ -82,19 +83,7 @@ test('a stream with a timestamp the columns cannot hold is decoded as entries; t
   );
 });
 
-const limits: ValidationLimits = {
-  maxLabelNamesPerSeries: 3,
-  maxLabelNameLength: 10,
-  maxLabelValueLength: 10,
-  maxLineSizeBytes: 16,
-  maxLineSizeTruncate: false,
-  rejectOldSamples: true,
-  rejectOldSamplesMaxAgeMs: 3_600_000,
-  creationGracePeriodMs: 600_000,
-  allowStructuredMetadata: true,
-  maxStructuredMetadataEntries: 2,
-  maxStructuredMetadataSizeBytes: 20,
-};
+const limits: ValidationLimits = TIGHT_LIMITS;
 
 test('validation of columns answers as validation of the entries: whole streams pass, any rule falls back per entry', () => {
   const nowMs = 1_700_000_000_000;
