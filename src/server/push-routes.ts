@@ -11,6 +11,7 @@ import { PushTooLargeError, type PushDecodeLimits } from '../push/decode-limits.
 import { decodeJsonPush, decodeLegacyJsonPush } from '../push/json.ts';
 import { PushDecodeError } from '../push/protobuf.ts';
 import { decodeSnappyPushRequestAsync, decodeSnappyPushRequestFast } from '../push/protobuf-decode.ts';
+import { rawColumnsOf } from '../push/raw-push-stream.ts';
 import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { PushStream } from '../push/types.ts';
 import { releaseOwnedMemory } from '../store/owned-buffer.ts';
@@ -111,6 +112,12 @@ function releasePushMemory(received: unknown, decompressed: Buffer | undefined, 
   if (decompressed !== undefined && decompressed !== received) releaseOwnedMemory(decompressed);
   let released: Buffer | undefined;
   for (const stream of streams ?? []) {
+    // A push decoded into columns: its lines are in one body (reading `entries` would build an object per line).
+    const columns = rawColumnsOf(stream);
+    if (columns !== undefined) {
+      if (columns.source !== released) releaseOwnedMemory((released = columns.source));
+      continue;
+    }
     for (const entry of stream.entries) {
       // Every raw line of one push points into the same decoded body; the check is per entry all the same.
       if (!(entry instanceof RawLineEntry) || entry.lineSource === released) continue;

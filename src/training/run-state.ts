@@ -4,6 +4,7 @@
 // from the extractors and signature matching; the verdict is computed from this by run-analysis.ts.
 
 import { RawLineEntry } from '../push/raw-line-entry.ts';
+import type { RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
 import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
@@ -115,8 +116,11 @@ export class RunState {
     return state;
   }
 
-  /** Takes one stream's entries (one push). */
-  addEntries(labels: Labels, entries: ReadonlyArray<{ timestampNs: bigint; line: string }>, arrivalMs: number): void {
+  /**
+   * Takes one stream's entries (one push): from `columns` when the server decoded the push into
+   * columns (then `entries` is not read), else from `entries`.
+   */
+  addEntries(labels: Labels, entries: ReadonlyArray<{ timestampNs: bigint; line: string }>, arrivalMs: number, columns?: RawStreamColumns): void {
     this.version++;
     this.lastArrivalMs = Math.max(this.lastArrivalMs, arrivalMs);
     const host = labels.host ?? labels.hostname ?? labels.node ?? labels.nodename;
@@ -140,28 +144,40 @@ export class RunState {
       isError: level === 'error' || level === 'critical',
     };
     let rawLines = false;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      if (entry instanceof RawLineEntry && this.addRawEntry(stream, entry)) {
-        rawLines = true;
-        continue;
+    if (columns !== undefined) {
+      // The push's columns, read in place: no entry object per line.
+      const { source, lineStarts, lineEnds, timestampsNs } = columns;
+      for (let i = 0; i < columns.count; i++) {
+        const timeNs = timestampsNs[i]!;
+        const start = lineStarts[i]!;
+        const end = lineEnds[i]!;
+        if (this.addRawLine(stream, source, start, end, timeNs)) {
+          rawLines = true;
+          continue;
+        }
+        this.addEntry(stream, timeNs, source.toString('utf8', start, end));
       }
-      this.addEntry(stream, entry.timestampNs, entry.line);
+    } else {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        if (entry instanceof RawLineEntry && this.addRawLine(stream, entry.lineSource, entry.lineStart, entry.lineEnd, entry.timestampNs)) {
+          rawLines = true;
+          continue;
+        }
+        this.addEntry(stream, entry.timestampNs, entry.line);
+      }
     }
     // No rank keeps a reference to the push body past the push.
     if (rawLines) for (const state of this.ranks.values()) state.settleLastLine();
   }
 
   /**
-   * The common case of a line the server hands over still in bytes (RawLineEntry): a `[rankN]:` or
+   * The common case of a line the server hands over still in bytes (push columns or a RawLineEntry): a `[rankN]:` or
    * labelled rank's line of a known template with no signature, NCCL word or nan/inf to look at. Read
    * from the bytes (line-bytes.ts) with no string built; answers false having changed nothing, and
    * the caller decodes the line for addEntry.
    */
-  private addRawEntry(stream: StreamContext, entry: RawLineEntry): boolean {
-    const source = entry.lineSource;
-    const start = entry.lineStart;
-    const end = entry.lineEnd;
+  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number, timeNs: bigint): boolean {
     let rank = stream.labelRank;
     const prefixLength = globalPrefixLengthBytes(source, start, end);
     if (prefixLength > 0) rank ??= globalPrefixRankBytes(source, start, prefixLength);
@@ -177,7 +193,6 @@ export class RunState {
     const templates = this.templates;
     if (!templates.scanBytes(source, start + prefixLength, end)) return false;
     this.lastRank = state;
-    const timeNs = entry.timestampNs;
     this.noteTime(timeNs);
     if (stream.host !== undefined) state.host = stream.host;
     if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;

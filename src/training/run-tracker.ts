@@ -11,6 +11,7 @@
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { rawColumnsOf } from '../push/raw-push-stream.ts';
 import type { Labels } from '../push/types.ts';
 import type { AppendStream, LogSource } from '../store/types.ts';
 import type { TrainingConfig } from './config.ts';
@@ -136,7 +137,9 @@ export class RunTracker {
         run = new RunState(tenant, id);
         runs.set(id, run);
       }
-      run.addEntries(stream.labels, stream.entries, arrivalMs);
+      // Reading `entries` of a push decoded into columns would build an object per line.
+      const columns = rawColumnsOf(stream);
+      run.addEntries(stream.labels, columns === undefined ? stream.entries : [], arrivalMs, columns);
     }
   }
 

@@ -14,6 +14,9 @@ import { extractMetrics } from '../../src/training/metric-extractors.ts';
 import { splitLinePrefix } from '../../src/training/run-identity.ts';
 import { RunState } from '../../src/training/run-state.ts';
 import { RunSeries } from '../../src/training/series-store.ts';
+import { decodeSnappyPushRequestFast } from '../../src/push/protobuf-decode.ts';
+import { encodePushRequest } from '../../src/push/protobuf.ts';
+import { rawColumnsOf, type RawStreamColumns } from '../../src/push/raw-push-stream.ts';
 
 /** Line shapes, each a function of the line's index (numbers change, the shape does not). */
 const SHAPES: Array<{ name: string; line: (i: number) => string }> = [
@@ -89,7 +92,13 @@ function rawEntries(lines: Array<{ timeNs: bigint; line: string }>): RawLineEntr
   });
 }
 
-for (const [prefix, entryKind] of PREFIXES.flatMap((prefix) => [[prefix, 'strings'] as const, [prefix, 'bytes'] as const])) {
+/** The push decoded as the server decodes it: columns over the request body (no entry objects). */
+function pushColumns(lines: Array<{ timeNs: bigint; line: string }>): RawStreamColumns {
+  const body = encodePushRequest([{ labels: { job: 't' }, entries: lines.map(({ timeNs, line }) => ({ timestampNs: timeNs, line })) }]);
+  return rawColumnsOf(decodeSnappyPushRequestFast(body, undefined, true)[0]!)!;
+}
+
+for (const [prefix, entryKind] of PREFIXES.flatMap((prefix) => [[prefix, 'strings'] as const, [prefix, 'bytes'] as const, [prefix, 'columns'] as const])) {
   test(`the fast path keeps what the extractors and signatures give, line prefix ${JSON.stringify(prefix)}, lines as ${entryKind} (table)`, () => {
     const run = new RunState('t', 'run');
     const lines: Array<{ timeNs: bigint; line: string }> = [];
@@ -100,7 +109,8 @@ for (const [prefix, entryKind] of PREFIXES.flatMap((prefix) => [[prefix, 'string
     const labels: Record<string, string> = prefix === '' ? { job: 't', rank: '3' } : { job: 't' };
     for (let start = 0; start < lines.length; start += 50) {
       const push = lines.slice(start, start + 50);
-      run.addEntries(labels, entryKind === 'bytes' ? rawEntries(push) : push.map(({ timeNs, line }) => ({ timestampNs: timeNs, line })), 0);
+      if (entryKind === 'columns') run.addEntries(labels, [], 0, pushColumns(push));
+      else run.addEntries(labels, entryKind === 'bytes' ? rawEntries(push) : push.map(({ timeNs, line }) => ({ timestampNs: timeNs, line })), 0);
     }
     const want = expected(lines);
     assert.deepEqual(run.series.names(), want.series.names());
