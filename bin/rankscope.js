@@ -41,10 +41,14 @@ if (major < 24) {
   //   interleaved; server CPU a query 0.78–0.91× on three scans, bench/malloc-threshold-ab.ts), while
   //   ingest peak RSS stayed 330 MB against 331 MB at 128 KiB (bench/ingest-flush-bench.ts
   //   --size-mb 244 --rounds 2, same run).
+  // - an initial old generation of 64 MB: with pushes decoded into columns little survives a young
+  //   collection, so V8 sized the old generation to the ~20 MB live set and ran a full collection
+  //   every ~1 MB promoted. Server CPU 0.90× and 0.94× (two runs), peak RSS +3 and +5 MB
+  //   (node bench/server-rss-ab.ts --variant main --variant 'old64|repo=<this flag>' --rounds 3).
   // Flags given by the user (node options, environment) come later and win. Set
   // RANKSCOPE_SERVER_TUNED=0 to skip this.
   // NODE_OPTIONS is read before the command line, so a young-generation size there must not be overridden.
-  const tuningFlags = /semi-space/.test(process.env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2'];
+  const tuningFlags = /semi-space/.test(process.env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2', '--initial-old-space-size=64'];
   const env = { MALLOC_MMAP_THRESHOLD_: '4194304', ...process.env, RANKSCOPE_SERVER_TUNED: '1' };
   process.execve(process.execPath, [process.execPath, ...tuningFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], env);
 } else {
