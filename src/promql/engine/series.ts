@@ -56,7 +56,7 @@ export type EvalValue =
   | { kind: 'string'; value: string };
 
 export function newVectorSeries(labels: Labels, count: number, dropName = false): StepVectorSeries {
-  return { labels, values: slabFloats(count), present: slabFlags(count), dropName };
+  return { labels, values: floatSlab.take(count), present: flagSlab.take(count), dropName };
 }
 
 /**
@@ -65,33 +65,32 @@ export function newVectorSeries(labels: Labels, count: number, dropName = false)
  * memory the garbage collector tracks one by one. A slab lives as long as any view into it.
  */
 const SLAB_ELEMENTS = 1 << 16;
-let floatSlab = new Float64Array(SLAB_ELEMENTS);
-let floatSlabUsed = 0;
-let flagSlab = new Uint8Array(SLAB_ELEMENTS);
-let flagSlabUsed = 0;
 
-function slabFloats(count: number): Float64Array {
-  // Long grids get arrays of their own (the slab would mostly hold one of them).
-  if (count > SLAB_ELEMENTS >> 4) return new Float64Array(count);
-  if (floatSlabUsed + count > SLAB_ELEMENTS) {
-    floatSlab = new Float64Array(SLAB_ELEMENTS);
-    floatSlabUsed = 0;
+class StepSlab<A extends Float64Array | Uint8Array> {
+  private readonly allocate: (length: number) => A;
+  private slab: A;
+  private used = 0;
+
+  constructor(allocate: (length: number) => A) {
+    this.allocate = allocate;
+    this.slab = allocate(SLAB_ELEMENTS);
   }
-  const view = floatSlab.subarray(floatSlabUsed, floatSlabUsed + count);
-  floatSlabUsed += count;
-  return view;
+
+  take(count: number): A {
+    // Long grids get arrays of their own (the slab would mostly hold one of them).
+    if (count > SLAB_ELEMENTS >> 4) return this.allocate(count);
+    if (this.used + count > SLAB_ELEMENTS) {
+      this.slab = this.allocate(SLAB_ELEMENTS);
+      this.used = 0;
+    }
+    const view = this.slab.subarray(this.used, this.used + count) as A;
+    this.used += count;
+    return view;
+  }
 }
 
-function slabFlags(count: number): Uint8Array {
-  if (count > SLAB_ELEMENTS >> 4) return new Uint8Array(count);
-  if (flagSlabUsed + count > SLAB_ELEMENTS) {
-    flagSlab = new Uint8Array(SLAB_ELEMENTS);
-    flagSlabUsed = 0;
-  }
-  const view = flagSlab.subarray(flagSlabUsed, flagSlabUsed + count);
-  flagSlabUsed += count;
-  return view;
-}
+const floatSlab = new StepSlab((length) => new Float64Array(length));
+const flagSlab = new StepSlab((length) => new Uint8Array(length));
 
 export function stepTime(grid: StepGrid, index: number): number {
   return grid.startMs + index * grid.stepMs;
