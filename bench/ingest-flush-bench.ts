@@ -21,7 +21,7 @@ import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND } from './dataset.ts
 import { runIngest } from './ingest-bench.ts';
 import { median, timeCommand } from './process-usage.ts';
 import { errorMessage, formatBytes, formatNumber, Report } from './report.ts';
-import { sampleServerMemory, startServerChild } from './server-child.ts';
+import { FLUSH_TIMEOUT_MS, sampleServerMemory, startServerChild, unthrottledServerConfig } from './server-child.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
@@ -29,15 +29,8 @@ const MB = 1_000_000;
 const TARGET_MB_PER_CPU_SECOND = 62;
 const TARGET_PEAK_RSS_MB = 150;
 const TARGET_STORED_FRACTION = 0.1;
-const FLUSH_TIMEOUT_MS = 600_000;
 
-const BASE_CONFIG_YAML = `# written by bench/ingest-flush-bench.ts
-server:
-  shutdown_timeout: 10m
-limits:
-  ingestion_rate_mb: 100000
-  ingestion_burst_size_mb: 100000
-`;
+const BASE_CONFIG_YAML = unthrottledServerConfig('bench/ingest-flush-bench.ts');
 
 interface ServerFigures {
   rawBytes: number;

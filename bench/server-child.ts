@@ -128,3 +128,20 @@ export function sampleServerMemory(server: ServerChild, sampleMs: number): { sto
     },
   };
 }
+
+/** How long a benchmark waits for `POST /flush`. */
+export const FLUSH_TIMEOUT_MS = 600_000;
+
+/**
+ * The server config of the ingest benchmarks: shipped defaults except the ingestion rate limits
+ * (which would measure themselves instead of the server) and a SIGTERM shutdown timeout of 10 minutes.
+ */
+export function unthrottledServerConfig(writtenBy: string): string {
+  return `# written by ${writtenBy}
+server:
+  shutdown_timeout: 10m
+limits:
+  ingestion_rate_mb: 100000
+  ingestion_burst_size_mb: 100000
+`;
+}

@@ -19,18 +19,11 @@ import { parseArgs } from 'node:util';
 import { buildDataset, GENERATED_BYTES_PER_SIMULATED_SECOND } from './dataset.ts';
 import { runIngest } from './ingest-bench.ts';
 import { median } from './process-usage.ts';
-import { sampleServerMemory, startServerChild } from './server-child.ts';
+import { FLUSH_TIMEOUT_MS, sampleServerMemory, startServerChild, unthrottledServerConfig } from './server-child.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1_000_000;
-const FLUSH_TIMEOUT_MS = 600_000;
-const BASE_CONFIG_YAML = `# written by bench/server-rss-ab.ts
-server:
-  shutdown_timeout: 10m
-limits:
-  ingestion_rate_mb: 100000
-  ingestion_burst_size_mb: 100000
-`;
+const BASE_CONFIG_YAML = unthrottledServerConfig('bench/server-rss-ab.ts');
 
 interface Variant {
   name: string;
