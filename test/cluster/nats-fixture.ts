@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, pollUntil } from '../support/peers.ts';
+import { freePort } from '../support/peers.ts';
+import { until } from '../support/until.ts';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
 
@@ -25,7 +26,24 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
+/** Attempts at starting a cluster: ports come from `freePort`, which frees them before nats-server
+ * binds, so a concurrent test can take one in between; nats-server then exits at once and the cluster is
+ * started again on fresh ports. */
+const START_ATTEMPTS = 3;
+
 export async function startNats(directory: string, nodeCount: 1 | 3, maxPayloadBytes = 1024 * 1024): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsOnce(directory, nodeCount, maxPayloadBytes);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startNatsOnce(directory: string, nodeCount: 1 | 3, maxPayloadBytes: number): Promise<NatsCluster> {
   const ports = await Promise.all(Array.from({ length: nodeCount }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
   const nodes: NatsNode[] = [];
   for (let i = 0; i < nodeCount; i++) {
@@ -70,7 +88,7 @@ export async function startNats(directory: string, nodeCount: 1 | 3, maxPayloadB
       restart: async () => {
         running = launch();
         node.child = running.child;
-        await waitHealthy(monitorPort, () => log);
+        await waitHealthy(monitorPort, () => log, () => running.child);
       },
     };
     nodes.push(node);
@@ -84,7 +102,7 @@ export async function startNats(directory: string, nodeCount: 1 | 3, maxPayloadB
   };
   try {
     for (let i = 0; i < nodeCount; i++) {
-      await waitHealthy(ports[i]!.monitor, () => nodes[i]!.log());
+      await waitHealthy(ports[i]!.monitor, () => nodes[i]!.log(), () => nodes[i]!.child);
     }
   } catch (error) {
     await cluster.stop();
@@ -93,13 +111,21 @@ export async function startNats(directory: string, nodeCount: 1 | 3, maxPayloadB
   return cluster;
 }
 
-async function waitHealthy(monitorPort: number, log: () => string): Promise<void> {
-  await pollUntil(
+async function waitHealthy(monitorPort: number, log: () => string, child: () => ChildProcess): Promise<void> {
+  // `until`, not `pollUntil`: an exited process must end the wait, not count as not yet.
+  await until(
     `nats-server on monitor port ${monitorPort} with JetStream`,
     async () => {
-      const response = await fetch(`http://127.0.0.1:${monitorPort}/healthz`);
-      return response.ok ? true : undefined;
+      const process = child();
+      if (process.exitCode !== null || process.signalCode !== null) {
+        const message = `nats-server exited (${process.exitCode ?? process.signalCode}) before it was healthy:\n${log()}`;
+        throw /address already in use/.test(log()) ? new PortTakenError(message) : new Error(message);
+      }
+      const response = await fetch(`http://127.0.0.1:${monitorPort}/healthz`).catch(() => undefined);
+      return response?.ok ? true : undefined;
     },
-    { timeoutMs: 20_000, intervalMs: 100, context: log },
+    30_000,
+    100,
+    log,
   );
 }
