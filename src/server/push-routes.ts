@@ -11,7 +11,7 @@ import { PushTooLargeError, type PushDecodeLimits } from '../push/decode-limits.
 import { decodeJsonPush, decodeLegacyJsonPush } from '../push/json.ts';
 import { PushDecodeError } from '../push/protobuf.ts';
 import { decodeSnappyPushRequestAsync, decodeSnappyPushRequestFast } from '../push/protobuf-decode.ts';
-import { rawColumnsOf } from '../push/raw-push-stream.ts';
+import { rawColumnsOf, RawPushStream } from '../push/raw-push-stream.ts';
 import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { PushStream } from '../push/types.ts';
 import { releaseOwnedMemory } from '../store/owned-buffer.ts';
@@ -112,6 +112,7 @@ function releasePushMemory(received: unknown, decompressed: Buffer | undefined, 
   if (decompressed !== undefined && decompressed !== received) releaseOwnedMemory(decompressed);
   let released: Buffer | undefined;
   for (const stream of streams ?? []) {
+    if (stream instanceof RawPushStream) stream.releaseColumnMemory();
     // A push decoded into columns: its lines are in one body (reading `entries` would build an object per line).
     const columns = rawColumnsOf(stream);
     if (columns !== undefined) {

@@ -135,3 +135,21 @@ test('columns of streams that outgrow their share of the push, or find it used u
   const last = rawColumnsOf(raw.at(-1)!)!;
   assert.deepEqual([last.minTimestampNs, last.maxTimestampNs, last.lineBytes, last.maxLineBytes], [2n * NS, 3n * NS, 3, 2]);
 });
+
+test('releaseColumnMemory frees the push\'s column arena and grown columns; entries built before stay whole', () => {
+  // Stream 0 outgrows its share of the arena (many tiny entries), stream 1 stays in it.
+  const streams: PushStream[] = [
+    { labels: { job: 'a' }, entries: Array.from({ length: 3000 }, (_, i) => ({ timestampNs: 1_700_000_000n * NS + BigInt(i), line: '' })) },
+    { labels: { job: 'b' }, entries: [{ timestampNs: 5n * NS, line: 'kept' }] },
+  ];
+  const decoded = decodeSnappyPushRequestFast(encodePushRequest(streams), undefined, true) as RawPushStream[];
+  const entries = decoded[1]!.entries;
+  const buffers = decoded.map((stream) => rawColumnsOf(stream) ?? undefined);
+  const arenaOrGrown = [buffers[0]!.timestampsNs.buffer, buffers[0]!.lineStarts.buffer, buffers[0]!.lineEnds.buffer];
+  for (const stream of decoded) stream.releaseColumnMemory();
+  for (const memory of arenaOrGrown) assert.equal((memory as ArrayBuffer).detached, true);
+  assert.equal(entries[0]!.timestampNs, 5n * NS);
+  assert.equal(entries[0]!.line, 'kept');
+  // A second release (streams of one push share the arena) is a no-op.
+  decoded[0]!.releaseColumnMemory();
+});

@@ -94,3 +94,30 @@ test('sortedOrder merges sorted runs into a stable order', async () => {
     assert.deepEqual(Array.from(sortedOrder(BigInt64Array.from(timestamps), timestamps.length)), expected, name);
   }
 });
+
+test('head frees its replaced arrays while no snapshot holds them, and keeps them once one does', () => {
+  const head = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
+  const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ timestampNs: BigInt(from + i), line: `l${from + i}` }));
+  head.add(batch(0, 1000), 0n, 1000);
+  // Grown past 1000 entries (8 KB of timestamps): reach the arrays through a snapshot, then grow without one.
+  const first = head.toBlockData();
+  const sharedMemory = first.timestampsNs.buffer as ArrayBuffer;
+  head.add(batch(1000, 2000), 1n, 1000);
+  assert.equal(sharedMemory.detached, false, 'a snapshot\'s arrays are left to it');
+  assert.equal(first.timestampsNs.length, 1000);
+  assert.equal(linesOf(first)[999], 'l999');
+  const second = head.toBlockData();
+  const secondMemory = second.timestampsNs.buffer as ArrayBuffer;
+  assert.equal(second.timestampsNs.length, 3000);
+  // The arrays of `second` grow once more; then, unshared, again: that second growth frees its predecessor.
+  head.add(batch(3000, 2000), 2n, 1000);
+  assert.equal(secondMemory.detached, false);
+  const grownMemory = (head as unknown as { timestampsNs: BigInt64Array }).timestampsNs.buffer as ArrayBuffer;
+  head.add(batch(5000, 4000), 3n, 1000);
+  assert.equal(grownMemory.detached, true, 'arrays no snapshot saw are freed when replaced');
+  const all = head.toBlockData();
+  assert.equal(all.timestampsNs.length, 9000);
+  assert.equal(all.timestampsNs[8999], 8999n);
+  assert.equal(linesOf(all)[4321], 'l4321');
+  assert.equal(linesOf(second)[2999], 'l2999');
+});

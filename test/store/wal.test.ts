@@ -170,3 +170,49 @@ test('WAL records with multi-byte text far beyond the ASCII size estimate round-
     await dir.remove();
   }
 });
+
+test('WAL frames past the frame pool are freed once durable; frames reused from the pool never mix records', async () => {
+  const dir = await makeTempDir('wal-frames');
+  try {
+    const frames: Array<{ memory: ArrayBufferLike; spans: ArrayBufferLike | undefined; lines: string[] }> = [];
+    const { wal } = await Wal.open(
+      {
+        directory: dir.path,
+        fsync: true,
+        minimumNextSeq: 0n,
+        // Room for one ~300 KB frame: of two concurrent appends, one frame is pooled and the other freed.
+        framePoolBytes: 400 * 1024,
+        onDurable: (record) => {
+          // What the store's head does: copy the lines out of the frame, synchronously.
+          const lines: string[] = [];
+          for (let i = 0; i < record.lineSpans!.length; i += 2) lines.push(record.frame!.toString('utf8', record.lineSpans![i], record.lineSpans![i + 1]));
+          frames.push({ memory: record.frame!.buffer, spans: record.lineSpans!.buffer, lines });
+        },
+      },
+      () => undefined,
+    );
+    const batch = (round: number, writer: number) => [{ labels: { job: 'x' }, entries: Array.from({ length: 2000 }, (_, i) => ({ timestampNs: BigInt(i), line: `round ${round} writer ${writer} line ${i} ${'x'.repeat(100)}` })) }];
+    for (let round = 0; round < 3; round++) await Promise.all([wal.append('t', batch(round, 0)), wal.append('t', batch(round, 1))]);
+    assert.equal(frames.length, 6);
+    // Each record's lines were its own when it was handed over.
+    for (let f = 0; f < frames.length; f++) {
+      const [round, writer] = [Math.floor(f / 2), f % 2];
+      assert.equal(frames[f]!.lines.length, 2000);
+      assert.equal(frames[f]!.lines[1999], `round ${round} writer ${writer} line 1999 ${'x'.repeat(100)}`);
+    }
+    // Per group of two: one frame went back to the pool (reused by the next round), the other was freed,
+    // and so was every record's span array.
+    const detached = frames.filter((frame) => (frame.memory as ArrayBuffer).detached).length;
+    assert.ok(detached >= 2, `${detached} of 6 frames freed`);
+    assert.ok(frames.every((frame) => (frame.spans as ArrayBuffer).detached));
+    await wal.close();
+    const replayed: WalRecord[] = [];
+    await (await Wal.open({ directory: dir.path, fsync: true, minimumNextSeq: 0n, onDurable: () => undefined }, (record) => replayed.push(record))).wal.close();
+    assert.deepEqual(
+      replayed.map((record) => record.streams[0]!.entries[7]!.line),
+      [0, 0, 1, 1, 2, 2].map((round, f) => `round ${round} writer ${f % 2} line 7 ${'x'.repeat(100)}`),
+    );
+  } finally {
+    await dir.remove();
+  }
+});
