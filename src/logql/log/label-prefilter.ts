@@ -41,11 +41,18 @@ type Producer =
    * Any key of the line, sanitized. `valueAfterEquals`: a key gives a label only when '=' follows it
    * (logfmt without --keep-empty), so a name ending in a letter or digit needs `<last run>=`.
    */
-  | { kind: 'anyKey'; escapedKeys: boolean; valueAfterEquals: boolean }
+  | {
+      kind: 'anyKey';
+      escapedKeys: boolean;
+      valueAfterEquals: boolean;
+      /** `| json` without parameters: a line without '{' is a parse error and gives no key at all. */
+      objectOnly: boolean;
+    }
   | { kind: 'named'; names: Set<string>; required: Map<string, string | null> }
   | { kind: 'params'; names: Set<string> };
 
 const BACKSLASH = '\\';
+const OBJECT_START = '{';
 
 /** The characters a logfmt key may end in that trimming removes (ASCII spaces end the key instead). */
 const KEY_TRAILING_SPACES = [...GO_SPACE_CHARS].filter((c) => c.charCodeAt(0) > 127);
@@ -72,17 +79,26 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
     // json and logfmt values may be written with escapes; regexp and pattern captures are plain text.
     const escapes = producers.some((p) => p.kind !== 'named');
     out.push(prefilter([label], escapes ? [value, BACKSLASH] : [value]));
+    requireBrace(label);
   };
   const requireExisting = (label: string): void => {
     const needles = existenceNeedles(producers, label);
-    if (needles) out.push(needles);
+    if (needles) {
+      out.push(needles);
+      requireBrace(label);
+    }
+  };
+  // A label only `| json` can give needs a '{' in the line too: one byte, found by memchr, where the
+  // value's needle may take a full Boyer-Moore pass (the block scan runs the cheap filter first).
+  const requireBrace = (label: string): void => {
+    if (producers.every((p) => !canProduce(p, label) || (p.kind === 'anyKey' && p.objectOnly))) out.push(prefilter([label], [OBJECT_START]));
   };
   const visitFilter = (filter: LabelFilter): void => {
     switch (filter.kind) {
       case 'string': {
         const { matcher } = filter;
         if (matcher.name === ERROR_LABEL) {
-          if (jsonErrorsWithoutBrace && matcher.type === '=' && matcher.value === '') out.push(prefilter([ERROR_LABEL], ['{']));
+          if (jsonErrorsWithoutBrace && matcher.type === '=' && matcher.value === '') out.push(prefilter([ERROR_LABEL], [OBJECT_START]));
           return;
         }
         if (matcher.type === '=') requireValue(matcher.name, matcher.value);
@@ -129,12 +145,12 @@ export function labelPrefilters(stages: Stage[], unwrapLabel?: string): LabelPre
         continue;
       case 'json':
         if (stage.params.length === 0) jsonErrorsWithoutBrace = true;
-        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: true, valueAfterEquals: false } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
+        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: true, valueAfterEquals: false, objectOnly: true } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
         errorPossible = true;
         continue;
       case 'logfmt':
         // logfmt keys run to '=' unescaped; only quoted values have escapes.
-        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: false, valueAfterEquals: !stage.keepEmpty } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
+        producers.push(stage.params.length === 0 ? { kind: 'anyKey', escapedKeys: false, valueAfterEquals: !stage.keepEmpty, objectOnly: false } : { kind: 'params', names: new Set(stage.params.map((p) => p.label)) });
         if (stage.strict) errorPossible = true;
         continue;
       case 'regexp':

@@ -68,3 +68,27 @@ test('needles with constrained next bytes mark the lines whose match is followed
     assert.deepEqual([...mask!], expected, `${needles.join(',')}${before.length > 0 ? ' after x' : ''} on ${from}..${to} of ${JSON.stringify(lines)}`);
   }
 });
+
+test('the filters keep the same lines whichever order the probe of the block start picks', () => {
+  // The first ~8 KB: '{' on 1 line in 20 (a one-byte filter that goes first); after it, on every line.
+  const lines = Array.from({ length: 3000 }, (_, i) => {
+    const json = i < 200 ? i % 20 === 0 : true;
+    const event = i % 3 === 0 ? 'train_metrics' : 'eval';
+    return json ? `{"event": "${event}", "step": ${i}, "pad": "${'x'.repeat(40)}"}` : `step ${i} event=${event} ${'y'.repeat(40)}`;
+  });
+  const block = encodeBlock({ id: 's', labels: { a: 'b' } }, lines.map((line, i) => ({ timestampNs: BigInt(i), line })));
+  for (const query of ['{a="b"} | json | event="train_metrics"', '{a="b"} |= "pad" | json | event="train_metrics"', '{a="b"} |= "{" |= "train_metrics"', '{a="b"} |= "train_metrics" |= "{"']) {
+    const pipeline = compilePipeline((parseExpr(query) as LogExpr).pipeline);
+    for (const [from, to] of [[0, 3000], [0, 150], [150, 3000], [2999, 3000]] as const) {
+      const mask = rawFilterMask(block, from, to, pipeline.rawFilters);
+      const viaBytes: number[] = [];
+      const perLine: number[] = [];
+      for (let i = from; i < to; i++) {
+        if (mask === null || mask[i - from] === 1) viaBytes.push(i);
+        if (pipeline.rawFilters.every((f) => f.texts.some((t) => lines[i]!.includes(t)) !== f.negated)) perLine.push(i);
+      }
+      assert.deepEqual(viaBytes, perLine, `${query} on lines ${from}..${to}`);
+      assert.ok(viaBytes.length > 0 || to - from === 1, query);
+    }
+  }
+});

@@ -15,8 +15,11 @@ import { MemorySource } from '../engine/memory-source.ts';
 const keyEnd = (run: string) => [`${run}=`, ...[...'\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'].map((space) => `${run}${space}`)];
 
 const cases: Array<[query: string, unwrap: string | undefined, expected: Array<[labels: string[], needles: string[]]>]> = [
-  ['{a="b"} | json | event="train_metrics"', undefined, [[['event'], ['train_metrics', '\\']]]],
-  ['{a="b"} | json | event="train_metrics" and loss > 2.5', undefined, [[['event'], ['train_metrics', '\\']]]],
+  // A label only `| json` gives needs a '{' too: a line without one is a parse error and has no keys.
+  ['{a="b"} | json | event="train_metrics"', undefined, [[['event'], ['train_metrics', '\\']], [['event'], ['{']]]],
+  ['{a="b"} | json | event="train_metrics" and loss > 2.5', undefined, [[['event'], ['train_metrics', '\\']], [['event'], ['{']]]],
+  ['{a="b"} | json | logfmt | event="train_metrics"', undefined, [[['event'], ['train_metrics', '\\']]]],
+  ['{a="b"} | json | regexp "event=(?P<event>[a-z]+)" | event="train"', undefined, [[['event'], ['train', '\\']]]],
   ['{a="b"} | logfmt | grad_norm != ""', undefined, [[['grad_norm'], keyEnd('norm')]]],
   ['{a="b"} | logfmt --keep-empty | grad_norm != ""', undefined, [[['grad_norm'], ['grad']]]],
   ['{a="b"} | logfmt | grad_ != ""', undefined, [[['grad_'], ['grad']]]],
@@ -28,6 +31,7 @@ const cases: Array<[query: string, unwrap: string | undefined, expected: Array<[
   ['{a="b"} | pattern "<_> step <_>/<_> | loss <loss> | <_>"', 'loss', [[['loss'], [' | loss ']]]],
   ['{a="b"} | regexp "x=(?P<v>.*)" | v="yes"', undefined, [[['v'], ['yes']]]],
   ['{a="b"} | json | level="error" or level="fatal"', undefined, [[['level', 'level'], ['error', '\\', 'fatal', '\\']]]],
+  ['{a="b"} | json | level!=""', undefined, [[['level'], ['level', '\\']], [['level'], ['{']]]],
   // Labels that may not come from the line, and values a filter keeps when missing.
   ['{a="b"} | json | x=""', undefined, []],
   ['{a="b"} | json | x!="y"', undefined, []],
@@ -38,7 +42,7 @@ const cases: Array<[query: string, unwrap: string | undefined, expected: Array<[
   ['{a="b"} | logfmt | __error__=""', undefined, []],
   ['{a="b"} | json | x_extracted="y"', undefined, []],
   ['{a="b"} | json x="a.b" | x != ""', undefined, []],
-  ['{a="b"} | json', 'latency', [[['latency'], ['latency', '\\']]]],
+  ['{a="b"} | json', 'latency', [[['latency'], ['latency', '\\']], [['latency'], ['{']]]],
   ['{a="b"} | x="y"', undefined, []],
   // Rewritten lines or labels end the analysis.
   ['{a="b"} | line_format "{{.a}}" | json | x="y"', undefined, []],
