@@ -40,12 +40,12 @@ interface MemSeries {
   /** First and last of its sealed chunks in the head's HeadChunks (-1: none). */
   firstChunk: number;
   lastChunk: number;
-  /** Its open chunk's slot in the head's OpenChunks, or -1 (the end of the block range it lies in follows from its minTimeMs). */
-  open: number;
-  maxTimeMs: number;
-  lastValue: number;
-  lastStale: boolean;
-  /** Out-of-order samples (older than maxTimeMs), ascending by time; one field where three cost a series 16 bytes. */
+  /**
+   * Its slot in the head's OpenChunks: the open chunk (none when its count is 0; the end of the block
+   * range it lies in follows from its minTimeMs), and the newest sample's time and value.
+   */
+  slot: number;
+  /** Out-of-order samples (older than the newest sample), ascending by time; one field where three cost a series 16 bytes. */
   ooo: OutOfOrderSamples | undefined;
   /** Set when a sample arrived since the last cut; series without one are dropped at the cut. */
   touched: boolean;
@@ -133,8 +133,7 @@ export class Head {
   private createSeries(tenant: TenantHead, tenantName: string, labels: Labels, id = this.nextId++): MemSeries {
     if (id >= this.nextId) this.nextId = id + 1;
     const series: MemSeries = {
-      id, tenant: tenantName, labels, firstChunk: -1, lastChunk: -1, open: -1, maxTimeMs: -Infinity,
-      lastValue: 0, lastStale: false, ooo: undefined, touched: true,
+      id, tenant: tenantName, labels, firstChunk: -1, lastChunk: -1, slot: this.openChunks.create(), ooo: undefined, touched: true,
     };
     tenant.byLabels.add(series);
     tenant.index.add(id, labels);
@@ -187,7 +186,7 @@ export class Head {
         }
         const stale = staleFlags[j] === 1;
         const value = values[j]!;
-        const floor = tenant.maxTimeMs - Math.max(this.options.outOfOrderWindowMs, series === undefined || series.maxTimeMs === -Infinity ? NEW_SERIES_GRACE_MS : 0);
+        const floor = tenant.maxTimeMs - Math.max(this.options.outOfOrderWindowMs, series === undefined || this.openChunks.maxTimeMs[series.slot] === -Infinity ? NEW_SERIES_GRACE_MS : 0);
         if (series === undefined) {
           if (timestampMs < floor) {
             rejected.push({ labels, timestampMs, reason: 'too_old' });
@@ -257,13 +256,15 @@ export class Head {
 
   private place(tenant: TenantHead, series: MemSeries, timestampMs: number, value: number, stale: boolean, floorMs: number): 'appended' | 'ignored' | RejectedSample['reason'] {
     series.touched = true;
-    if (timestampMs > series.maxTimeMs) {
+    const openChunks = this.openChunks;
+    const maxTimeMs = openChunks.maxTimeMs[series.slot]!;
+    if (timestampMs > maxTimeMs) {
       this.appendInOrder(series, timestampMs, value, stale);
       if (timestampMs > tenant.maxTimeMs) tenant.maxTimeMs = timestampMs;
       return 'appended';
     }
-    if (timestampMs === series.maxTimeMs) {
-      return sameValue(series.lastValue, series.lastStale, value, stale) ? 'ignored' : 'duplicate_timestamp';
+    if (timestampMs === maxTimeMs) {
+      return sameValue(openChunks.lastValue(series.slot), openChunks.lastStale(series.slot), value, stale) ? 'ignored' : 'duplicate_timestamp';
     }
     if (this.options.outOfOrderWindowMs <= 0 && floorMs !== -Infinity) return 'out_of_order';
     if (timestampMs < floorMs) return 'too_old';
@@ -275,29 +276,23 @@ export class Head {
 
   private appendInOrder(series: MemSeries, timestampMs: number, value: number, stale: boolean): void {
     const openChunks = this.openChunks;
-    let open = series.open;
+    const open = series.slot;
     let expectedBytes = 0;
     const range = this.options.blockRangeMs;
-    if (open >= 0) {
-      const count = openChunks.count[open]!;
+    let count = openChunks.count[open]!;
+    if (count > 0) {
       const minTimeMs = openChunks.minTimeMs[open]!;
       if (count >= SAMPLES_PER_CHUNK || timestampMs >= (Math.floor(minTimeMs / range) + 1) * range) {
         series.lastChunk = this.chunks.add(sealChunkBytes(openChunks.bytes(open), count), minTimeMs, openChunks.maxTimeMs[open]!, count, series.lastChunk);
         if (series.firstChunk < 0) series.firstChunk = series.lastChunk;
         // The next chunk likely takes about as many bytes (a little more room: one allocation).
         if (count >= SAMPLES_PER_CHUNK) expectedBytes = Math.ceil(openChunks.byteLength(open) * OPEN_CHUNK_ROOM) + 8;
-        openChunks.release(open);
-        open = -1;
+        openChunks.endChunk(open);
+        count = 0;
       }
     }
-    if (open < 0) {
-      open = openChunks.open(expectedBytes);
-      series.open = open;
-    }
+    if (count === 0) openChunks.startChunk(open, expectedBytes);
     openChunks.append(open, timestampMs, value, stale);
-    series.maxTimeMs = timestampMs;
-    series.lastValue = value;
-    series.lastStale = stale;
     this.sampleCount++;
     if (timestampMs < this.minTimeMs) this.minTimeMs = timestampMs;
   }
@@ -344,7 +339,7 @@ export class Head {
         chunks.push(new SealedChunkView(stored, at));
       }
       const ooo = series.ooo;
-      const open = series.open >= 0 ? this.openChunks.view(series.open) : undefined;
+      const open = this.openChunks.count[series.slot]! > 0 ? this.openChunks.view(series.slot) : undefined;
       return { labels: series.labels, chunks, open, oooTimesMs: ooo?.timesMs, oooValues: ooo?.values, oooStale: ooo?.stale };
     });
   }
@@ -385,10 +380,11 @@ export class Head {
         if (!series.touched) {
           dropped.add(series.id);
           tenant.byLabels.delete(series);
+          this.openChunks.release(series.slot);
           continue;
         }
         series.touched = false;
-        if (series.firstChunk < 0 && series.open < 0 && series.ooo === undefined) continue;
+        if (series.firstChunk < 0 && this.openChunks.count[series.slot] === 0 && series.ooo === undefined) continue;
         cutSeries.push({ labels: series.labels, chunks: this.takeChunks(series) });
       }
       tenant.index.remove(dropped);
@@ -408,8 +404,8 @@ export class Head {
     const stored = this.chunks;
     for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) chunks.push({ minTimeMs: stored.minTimeMs[at]!, maxTimeMs: stored.maxTimeMs[at]!, count: stored.count[at]!, bytes: stored.bytes(at) });
     const openChunks = this.openChunks;
-    const open = series.open;
-    if (open >= 0) {
+    const open = series.slot;
+    if (openChunks.count[open]! > 0) {
       const count = openChunks.count[open]!;
       chunks.push({ minTimeMs: openChunks.minTimeMs[open]!, maxTimeMs: openChunks.maxTimeMs[open]!, count, bytes: sealChunkBytes(openChunks.bytes(open), count) });
     }
@@ -420,8 +416,7 @@ export class Head {
     }
     series.firstChunk = -1;
     series.lastChunk = -1;
-    if (open >= 0) openChunks.release(open);
-    series.open = -1;
+    openChunks.endChunk(open);
     series.ooo = undefined;
     return chunks;
   }
@@ -450,8 +445,8 @@ class SealedChunkView implements StoredChunk {
 
 function overlaps(chunks: HeadChunks, openChunks: OpenChunks, series: MemSeries, startMs: number, endMs: number): boolean {
   for (let at = series.firstChunk; at >= 0; at = chunks.next[at]!) if (chunks.maxTimeMs[at]! >= startMs && chunks.minTimeMs[at]! <= endMs) return true;
-  const open = series.open;
-  if (open >= 0 && openChunks.maxTimeMs[open]! >= startMs && openChunks.minTimeMs[open]! <= endMs) return true;
+  const open = series.slot;
+  if (openChunks.count[open]! > 0 && openChunks.maxTimeMs[open]! >= startMs && openChunks.minTimeMs[open]! <= endMs) return true;
   return series.ooo?.timesMs.some((t) => t >= startMs && t <= endMs) ?? false;
 }
 
@@ -497,8 +492,8 @@ function decodeSeries(chunks: HeadChunks, openChunks: OpenChunks, series: MemSer
     parts.push(chunks.bytes(at));
     capacity += chunks.count[at]!;
   }
-  const open = series.open;
-  if (open >= 0 && openChunks.maxTimeMs[open]! >= startMs && openChunks.minTimeMs[open]! <= endMs) {
+  const open = series.slot;
+  if (openChunks.count[open]! > 0 && openChunks.maxTimeMs[open]! >= startMs && openChunks.minTimeMs[open]! <= endMs) {
     parts.push(openChunks.bytes(open));
     capacity += openChunks.count[open]!;
   }

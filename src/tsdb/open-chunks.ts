@@ -1,5 +1,7 @@
-// The head's open chunks as columns: one slot a series with an open chunk, the XOR encoder's state
-// in typed arrays indexed by slot and the bits in ranges of shared slabs. The chunk layout is
+// The head's open chunks as columns: one slot a head series, the XOR encoder's state in typed arrays
+// indexed by slot and the bits in ranges of shared slabs. A slot outlives its chunks: its newest
+// sample's time and value bits stay when a chunk is sealed or cut (the head's ordering and duplicate
+// checks read them), so a series needs no numbers of its own in a JS object. The chunk layout is
 // chunk.ts' (ChunkEncoder, which transient encoders keep using; test/tsdb/open-chunks.test.ts holds
 // the two byte for byte). A ChunkEncoder, its BitWriter, checkpoint object and boxed doubles cost a
 // series ~400 bytes of JS heap, and the heap's own slack about as much again in RSS; a slot costs
@@ -64,8 +66,8 @@ export class OpenChunks {
   private checkpointLeading = new Uint8Array(INITIAL_SLOTS);
   private checkpointTrailing = new Uint8Array(INITIAL_SLOTS);
 
-  /** A new empty chunk; `expectedBytes` sizes its buffer (0: unknown, sized from its first samples). */
-  open(expectedBytes: number): number {
+  /** A slot for a new series: no chunk, no sample yet (maxTimeMs -Infinity). */
+  create(): number {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       if (this.slotCount === this.count.length) this.grow();
@@ -73,18 +75,49 @@ export class OpenChunks {
     }
     this.count[slot] = 0;
     this.bitLength[slot] = 0;
+    this.capacityBytes[slot] = 0;
+    this.maxTimeMs[slot] = -Infinity;
+    this.previousHi[slot] = 0;
+    this.previousLo[slot] = 0;
+    return slot;
+  }
+
+  /**
+   * Starts the slot's next chunk (no chunk open); `expectedBytes` sizes its buffer (0: unknown, sized
+   * from its first samples).
+   */
+  startChunk(slot: number, expectedBytes: number): void {
+    this.count[slot] = 0;
+    this.bitLength[slot] = 0;
     this.previousDeltaMs[slot] = 0;
     this.leading[slot] = NO_WINDOW;
     this.trailing[slot] = 0;
     this.predictSize[slot] = expectedBytes === 0 ? 1 : 0;
     this.allocate(slot, expectedBytes === 0 ? UNSIZED_BYTES : expectedBytes);
-    return slot;
   }
 
-  /** Frees the slot and its buffer. */
+  /** Ends the open chunk (its bytes were taken) and frees its buffer; the newest sample's time and value stay. */
+  endChunk(slot: number): void {
+    if (this.capacityBytes[slot]! > 0) this.releaseRange(this.slab[slot]!);
+    this.capacityBytes[slot] = 0;
+    this.count[slot] = 0;
+    this.bitLength[slot] = 0;
+  }
+
+  /** Frees the slot (its series is gone) and its buffer. */
   release(slot: number): void {
-    this.releaseRange(this.slab[slot]!);
+    this.endChunk(slot);
     this.freeSlots.push(slot);
+  }
+
+  /** The newest sample's value (NaN for a staleness marker; maxTimeMs > -Infinity). */
+  lastValue(slot: number): number {
+    return floatFromBits(this.previousHi[slot]!, this.previousLo[slot]!);
+  }
+
+  /** Whether the newest sample is a staleness marker. */
+  lastStale(slot: number): boolean {
+    return this.previousHi[slot] === (STALE_HI | 0) && this.previousLo[slot] === STALE_LO;
   }
 
   /** Bytes of encoded data so far (what sizes the series' next open chunk). */
@@ -92,7 +125,7 @@ export class OpenChunks {
     return (this.bitLength[slot]! + 7) >>> 3;
   }
 
-  /** Appends a sample; timestamps must increase (the head checks that first). */
+  /** Appends a sample to the chunk started last; timestamps must increase (the head checks that first). */
   append(slot: number, timestampMs: number, value: number, stale: boolean): void {
     let hi: number;
     let lo: number;

@@ -17,6 +17,13 @@ const cases: Array<{ name: string; samples: Sample[] }> = [
   { name: 'integer gauge, mostly flat', samples: Array.from({ length: 120 }, (_, i): Sample => [T0 + i * 15_000, 60 + (i % 17 === 0 ? 1 : 0)]) },
 ];
 
+/** A slot with a chunk started. */
+function openSlot(store: OpenChunks, expectedBytes: number): number {
+  const slot = store.create();
+  store.startChunk(slot, expectedBytes);
+  return slot;
+}
+
 function plainBytes(samples: readonly Sample[]): Uint8Array {
   const encoder = new ChunkEncoder();
   for (const [t, v, stale] of samples) encoder.append(t, v, stale === true);
@@ -27,7 +34,7 @@ test('open chunks write the same bytes as ChunkEncoder, every case side by side 
   const store = new OpenChunks();
   // 0: sized after 16 samples; 8: far too small (grows by copying); 20000: a slab of its own.
   const slots: Array<{ samples: Sample[]; slot: number; expectedBytes: number }> = [];
-  for (const expectedBytes of [0, 8, 200, 20_000]) for (const { samples } of cases) slots.push({ samples, slot: store.open(expectedBytes), expectedBytes });
+  for (const expectedBytes of [0, 8, 200, 20_000]) for (const { samples } of cases) slots.push({ samples, slot: openSlot(store, expectedBytes), expectedBytes });
   // Interleaved appends: neighbours in one slab must not write over each other.
   for (let i = 0; i < 120; i++) for (const { samples, slot } of slots) if (i < samples.length) store.append(slot, samples[i]![0], samples[i]![1], samples[i]![2] === true);
   for (const { samples, slot, expectedBytes } of slots) {
@@ -42,7 +49,7 @@ test('open chunks write the same bytes as ChunkEncoder, every case side by side 
 test('an open chunk decodes in place, whole, from a window (past its checkpoint) and its newest sample', () => {
   const store = new OpenChunks();
   for (const { name, samples } of cases) {
-    const slot = store.open(0);
+    const slot = openSlot(store, 0);
     for (const [t, v, stale] of samples) store.append(slot, t, v, stale === true);
     const view = store.view(slot);
     const n = samples.length;
@@ -77,7 +84,7 @@ test('released slots and slabs are reused, and a reused slot starts empty', () =
   const expected = new Uint8Array(plainBytes(samples));
   let highestSlot = -1;
   for (let round = 0; round < 3; round++) {
-    const slots = Array.from({ length: 2000 }, () => store.open(round === 0 ? 0 : 300));
+    const slots = Array.from({ length: 2000 }, () => openSlot(store, round === 0 ? 0 : 300));
     for (const [t, v] of samples) for (const slot of slots) store.append(slot, t, v, false);
     for (const slot of slots) {
       highestSlot = Math.max(highestSlot, slot);
@@ -86,4 +93,26 @@ test('released slots and slabs are reused, and a reused slot starts empty', () =
     }
   }
   assert.equal(highestSlot, 1999, 'slots are reused after release');
+});
+
+test('a slot keeps its newest sample across chunks: time and value bits (stale marker, NaN, -0) after the chunk ends', () => {
+  const store = new OpenChunks();
+  const slot = store.create();
+  assert.equal(store.maxTimeMs[slot], -Infinity, 'a new slot has no sample');
+  const table: Array<[number, boolean]> = [[1.5, false], [Number.NaN, true], [Number.NaN, false], [-0, false], [0, false]];
+  table.forEach(([value, stale], i) => {
+    store.startChunk(slot, 0);
+    store.append(slot, T0 + i * 1000, value, stale);
+    store.endChunk(slot);
+    assert.equal(store.count[slot], 0);
+    assert.equal(store.maxTimeMs[slot], T0 + i * 1000);
+    assert.equal(store.lastStale(slot), stale, `sample ${i}`);
+    if (stale) assert.ok(Number.isNaN(store.lastValue(slot)));
+    else assert.ok(Object.is(store.lastValue(slot), value), `sample ${i}: ${store.lastValue(slot)} vs ${value}`);
+  });
+  // The next chunk starts whole (its first sample's full time and value), as a plain encoder's.
+  store.startChunk(slot, 0);
+  store.append(slot, T0 + 10_000, 7, false);
+  store.append(slot, T0 + 25_000, 8, false);
+  assert.deepEqual(new Uint8Array(store.bytes(slot)), new Uint8Array(plainBytes([[T0 + 10_000, 7], [T0 + 25_000, 8]])));
 });
