@@ -6,41 +6,17 @@
 // twice the time a sample.
 
 export class BitWriter {
-  /**
-   * The buffer, or the slab it lies in from `start` for `capacity` bytes (an offset, where a
-   * subarray view would be one more object a writer).
-   */
-  private bytes: Uint8Array = EMPTY;
-  private start = 0;
-  private capacity = 0;
+  private bytes: Uint8Array;
+  private capacity: number;
   /** Whole bytes written. */
   private length = 0;
   /** Bits pending in `current` (0..7), filled from the most significant end. */
   private pendingBits = 0;
   private current = 0;
 
-  private readonly fromSlab: boolean;
-
-  /** `fromSlab`: the buffer is a slice of a shared slab (see SLAB_BYTES), for long-lived writers. */
-  constructor(initialBytes = 64, fromSlab = false) {
-    this.fromSlab = fromSlab;
-    this.allocate(initialBytes);
-  }
-
-  private allocate(bytes: number): void {
-    this.capacity = bytes;
-    if (!this.fromSlab || bytes > SLAB_BYTES / 8) {
-      this.bytes = new Uint8Array(bytes);
-      this.start = 0;
-      return;
-    }
-    if (slabUsedBytes + bytes > slab.length) {
-      slab = new Uint8Array(SLAB_BYTES);
-      slabUsedBytes = 0;
-    }
-    this.bytes = slab;
-    this.start = slabUsedBytes;
-    slabUsedBytes += bytes;
+  constructor(initialBytes = 64) {
+    this.bytes = new Uint8Array(initialBytes);
+    this.capacity = initialBytes;
   }
 
   /** Writes the low `count` bits of `value` (count 0..32), most significant first. */
@@ -56,7 +32,7 @@ export class BitWriter {
       count -= take;
       if (this.pendingBits === 8) {
         if (this.length === this.capacity) this.grow();
-        this.bytes[this.start + this.length++] = this.current;
+        this.bytes[this.length++] = this.current;
         this.current = 0;
         this.pendingBits = 0;
       }
@@ -68,15 +44,10 @@ export class BitWriter {
   }
 
   private grow(): void {
-    this.reserve(this.capacity * 2);
-  }
-
-  /** Makes room for `bytes` in all (a writer that can predict its size grows once instead of doubling). */
-  reserve(bytes: number): void {
-    if (bytes <= this.capacity) return;
-    const written = this.bytes.subarray(this.start, this.start + this.length);
-    this.allocate(bytes);
-    this.bytes.set(written, this.start);
+    const grown = new Uint8Array(this.capacity * 2);
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+    this.capacity = grown.length;
   }
 
   bitLength(): number {
@@ -90,7 +61,7 @@ export class BitWriter {
 
   /** Copies the bytes written into `target` at `offset`. */
   copyInto(target: Uint8Array, offset: number): void {
-    target.set(this.bytes.subarray(this.start, this.start + this.length), offset);
+    target.set(this.bytes.subarray(0, this.length), offset);
     if (this.pendingBits > 0) target[offset + this.length] = this.current;
   }
 
@@ -102,9 +73,9 @@ export class BitWriter {
     if (this.pendingBits > 0) {
       if (this.length === this.capacity) this.grow();
       // Beyond `length`: overwritten when the byte is complete.
-      this.bytes[this.start + this.length] = this.current;
+      this.bytes[this.length] = this.current;
     }
-    return this.bytes.subarray(this.start, this.start + this.byteLength());
+    return this.bytes.subarray(0, this.byteLength());
   }
 
   /** A copy of the bytes written, the last one zero-padded. */
@@ -114,20 +85,6 @@ export class BitWriter {
     return out;
   }
 }
-
-/**
- * Buffers of writers made with `fromSlab` (the head's open chunks) are ranges of shared 64 KiB
- * slabs, bump-allocated: an ArrayBuffer of its own cost ~200 bytes of objects and allocator
- * bookkeeping beside ~400 bytes of data a series (bench/tsdb-head-memory.ts). A slab is freed when
- * its last slice is; the head's chunks are opened and sealed about together (a scrape's series
- * advance in step), so the slices of a slab die about together too. Node's own buffer pool was
- * worse here: transient buffers interleaved with open chunks' pinned sparse pools (2.3× the bytes).
- */
-const SLAB_BYTES = 64 * 1024;
-let slab: Uint8Array = new Uint8Array(0);
-let slabUsedBytes = 0;
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * The 32 bits of `bytes` from bit `pos`, most significant first, as a signed 32-bit integer (int32

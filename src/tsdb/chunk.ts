@@ -27,16 +27,30 @@ export const SAMPLES_PER_CHUNK = 120;
  */
 export const BLOCK_SAMPLES_PER_CHUNK = 480;
 
-const STALE_HI = 0x7ff00000;
-const STALE_LO = 0x00000002;
-const NAN_HI = 0x7ff80000;
-const TWO_POW_32 = 4294967296;
+export const STALE_HI = 0x7ff00000;
+export const STALE_LO = 0x00000002;
+export const NAN_HI = 0x7ff80000;
+export const TWO_POW_32 = 4294967296;
 
 const floatScratch = new Float64Array(1);
 const wordScratch = new Uint32Array(floatScratch.buffer);
 /** Index of the high 32-bit word in `wordScratch` on this platform's byte order. */
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const LO = 1 - HI;
+
+/** Writes the float's bits as int32 words into `out`: [high, low]. */
+export function floatBitsInto(value: number, out: Int32Array): void {
+  floatScratch[0] = value;
+  out[0] = wordScratch[HI]!;
+  out[1] = wordScratch[LO]!;
+}
+
+/** The float with these bits (high and low words). */
+export function floatFromBits(hi: number, lo: number): number {
+  wordScratch[HI] = hi;
+  wordScratch[LO] = lo;
+  return floatScratch[0]!;
+}
 
 export class ChunkDecodeError extends Error {
   constructor(message: string) {
@@ -52,7 +66,7 @@ export interface DecodedSamples {
   stale?: Uint8Array;
 }
 
-function clz64(hi: number, lo: number): number {
+export function clz64(hi: number, lo: number): number {
   return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
 }
 
@@ -60,7 +74,7 @@ function ctz32(word: number): number {
   return word === 0 ? 32 : 31 - Math.clz32(word & -word);
 }
 
-function ctz64(hi: number, lo: number): number {
+export function ctz64(hi: number, lo: number): number {
   return lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
 }
 
@@ -82,19 +96,21 @@ interface XorCheckpoint {
  * starts after that sample (an instant rate(x[5m]) at the head's end) decodes the second half only,
  * half the samples on average.
  */
-const CHECKPOINT_SAMPLE = SAMPLES_PER_CHUNK / 2;
+export const CHECKPOINT_SAMPLE = SAMPLES_PER_CHUNK / 2;
 
 /**
- * After this many samples a head encoder with no previous chunk to go by sizes its buffer for a whole
- * chunk at the rate so far (+15%): one copy where doubling from 32 bytes made four.
+ * After this many samples a head open chunk (open-chunks.ts) with no previous chunk to go by sizes its
+ * buffer for a whole chunk at the rate so far (+15%): one copy where doubling from 32 bytes made four.
  */
-const SIZE_PREDICTION_SAMPLE = 16;
+export const SIZE_PREDICTION_SAMPLE = 16;
 
-/** Appends samples in timestamp order and produces the chunk bytes. */
+/**
+ * Appends samples in timestamp order and produces the chunk bytes: the transient encoder (blocks,
+ * compaction, tests). The head keeps its open chunks as columns in open-chunks.ts, which writes the
+ * same bytes (test/tsdb/open-chunks.test.ts).
+ */
 export class ChunkEncoder {
-  private readonly writer: BitWriter;
-  /** Whether to size the buffer after SIZE_PREDICTION_SAMPLE samples. */
-  private readonly predictSize: boolean;
+  private readonly writer = new BitWriter(32);
   count = 0;
   minTimeMs = 0;
   maxTimeMs = 0;
@@ -104,22 +120,6 @@ export class ChunkEncoder {
   private leading = 0xff;
   private trailing = 0;
   private checkpoint: XorCheckpoint | undefined;
-
-  /**
-   * `expectedBytes` is for the head's open chunks, whose buffers come from a shared slab (see
-   * BitWriter): the size of the series' previous chunk, one allocation; 0 when there is none, and
-   * the buffer is sized after SIZE_PREDICTION_SAMPLE samples. Without it the buffer starts small
-   * and doubles (transient encoders).
-   */
-  constructor(expectedBytes?: number) {
-    this.predictSize = expectedBytes === 0;
-    this.writer = new BitWriter(expectedBytes === undefined || expectedBytes === 0 ? 32 : expectedBytes, expectedBytes !== undefined);
-  }
-
-  /** Bytes of encoded data so far (what sizes the series' next open chunk). */
-  get byteLength(): number {
-    return this.writer.byteLength();
-  }
 
   /** Timestamps must increase; the head checks that before appending. */
   append(timestampMs: number, value: number, stale = false): void {
@@ -153,11 +153,6 @@ export class ChunkEncoder {
     this.previousHi = hi | 0;
     this.previousLo = lo | 0;
     this.count++;
-    if (this.count === SIZE_PREDICTION_SAMPLE && this.predictSize) {
-      // The first sample takes 16 bytes whole; the rest go at the rate seen so far.
-      const perSampleBytes = (writer.byteLength() - 16) / (SIZE_PREDICTION_SAMPLE - 1);
-      writer.reserve(Math.ceil(16 + perSampleBytes * (SAMPLES_PER_CHUNK - 1) * 1.15) + 8);
-    }
     if (this.count === CHECKPOINT_SAMPLE) {
       this.checkpoint = {
         samples: this.count,
@@ -296,8 +291,11 @@ export function chunkSampleCount(bytes: Uint8Array): number {
  * when every value is a short decimal and that comes out smaller.
  */
 export function sealChunk(encoder: ChunkEncoder): Uint8Array {
-  const xor = encoder.bytes();
-  const count = encoder.count;
+  return sealChunkBytes(encoder.bytes(), encoder.count);
+}
+
+/** sealChunk for a chunk's XOR bytes (with their count header) and sample count. */
+export function sealChunkBytes(xor: Uint8Array, count: number): Uint8Array {
   if (count < 2) return xor;
   // Decoded into arrays reused across seals: a head seals a chunk per series every 30 min, and
   // fresh arrays per seal were steady off-heap churn.
@@ -350,7 +348,7 @@ const DOD_20_BITS = 4 + 20;
  * is a local and fields are read through bitsAt's 32-bit window (a prefix code with its payload is one
  * read); the end of the bytes is checked once a sample, and reads past it see zeros until then.
  */
-function decodeXorInto(
+export function decodeXorInto(
   bytes: Uint8Array,
   startBit: number,
   count: number,

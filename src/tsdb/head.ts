@@ -6,8 +6,9 @@
 // (relative to the tenant's newest sample), else out_of_order (window 0) or too_old.
 // Chunks never cross a block-range boundary, so a cut hands whole chunks to the block writer.
 
-import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk } from './chunk.ts';
+import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk, sealChunkBytes } from './chunk.ts';
 import { HeadChunks } from './head-chunks.ts';
+import { OpenChunks, type OpenChunkReader } from './open-chunks.ts';
 import { LabelSetMap, SeriesIndex } from './series-index.ts';
 import type { AppendColumns, AppendSeries, Labels, MetricExemplar, MetricLabelMatcher, RejectedSample } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
@@ -26,7 +27,7 @@ export interface StoredChunk {
 export interface HeadSeriesView {
   readonly labels: Labels;
   readonly chunks: readonly StoredChunk[];
-  readonly open: ChunkEncoder | undefined;
+  readonly open: OpenChunkReader | undefined;
   readonly oooTimesMs: readonly number[] | undefined;
   readonly oooValues: readonly number[] | undefined;
   readonly oooStale: readonly boolean[] | undefined;
@@ -39,12 +40,12 @@ interface MemSeries {
   /** First and last of its sealed chunks in the head's HeadChunks (-1: none). */
   firstChunk: number;
   lastChunk: number;
-  /** (The end of the block range it lies in follows from its minTimeMs.) */
-  open: ChunkEncoder | undefined;
-  maxTimeMs: number;
-  lastValue: number;
-  lastStale: boolean;
-  /** Out-of-order samples (older than maxTimeMs), ascending by time; one field where three cost a series 16 bytes. */
+  /**
+   * Its slot in the head's OpenChunks: the open chunk (none when its count is 0; the end of the block
+   * range it lies in follows from its minTimeMs), and the newest sample's time and value.
+   */
+  slot: number;
+  /** Out-of-order samples (older than the newest sample), ascending by time; one field where three cost a series 16 bytes. */
   ooo: OutOfOrderSamples | undefined;
   /** Set when a sample arrived since the last cut; series without one are dropped at the cut. */
   touched: boolean;
@@ -100,6 +101,7 @@ export class Head {
   private readonly tenants = new Map<string, TenantHead>();
   private readonly byId = new Map<number, MemSeries>();
   private readonly chunks: HeadChunks;
+  private readonly openChunks = new OpenChunks();
   private nextId = 1;
   sampleCount = 0;
   minTimeMs = Infinity;
@@ -131,8 +133,7 @@ export class Head {
   private createSeries(tenant: TenantHead, tenantName: string, labels: Labels, id = this.nextId++): MemSeries {
     if (id >= this.nextId) this.nextId = id + 1;
     const series: MemSeries = {
-      id, tenant: tenantName, labels, firstChunk: -1, lastChunk: -1, open: undefined, maxTimeMs: -Infinity,
-      lastValue: 0, lastStale: false, ooo: undefined, touched: true,
+      id, tenant: tenantName, labels, firstChunk: -1, lastChunk: -1, slot: this.openChunks.create(), ooo: undefined, touched: true,
     };
     tenant.byLabels.add(series);
     tenant.index.add(id, labels);
@@ -185,7 +186,7 @@ export class Head {
         }
         const stale = staleFlags[j] === 1;
         const value = values[j]!;
-        const floor = tenant.maxTimeMs - Math.max(this.options.outOfOrderWindowMs, series === undefined || series.maxTimeMs === -Infinity ? NEW_SERIES_GRACE_MS : 0);
+        const floor = tenant.maxTimeMs - Math.max(this.options.outOfOrderWindowMs, series === undefined || this.openChunks.maxTimeMs[series.slot] === -Infinity ? NEW_SERIES_GRACE_MS : 0);
         if (series === undefined) {
           if (timestampMs < floor) {
             rejected.push({ labels, timestampMs, reason: 'too_old' });
@@ -255,13 +256,15 @@ export class Head {
 
   private place(tenant: TenantHead, series: MemSeries, timestampMs: number, value: number, stale: boolean, floorMs: number): 'appended' | 'ignored' | RejectedSample['reason'] {
     series.touched = true;
-    if (timestampMs > series.maxTimeMs) {
+    const openChunks = this.openChunks;
+    const maxTimeMs = openChunks.maxTimeMs[series.slot]!;
+    if (timestampMs > maxTimeMs) {
       this.appendInOrder(series, timestampMs, value, stale);
       if (timestampMs > tenant.maxTimeMs) tenant.maxTimeMs = timestampMs;
       return 'appended';
     }
-    if (timestampMs === series.maxTimeMs) {
-      return sameValue(series.lastValue, series.lastStale, value, stale) ? 'ignored' : 'duplicate_timestamp';
+    if (timestampMs === maxTimeMs) {
+      return sameValue(openChunks.lastValue(series.slot), openChunks.lastStale(series.slot), value, stale) ? 'ignored' : 'duplicate_timestamp';
     }
     if (this.options.outOfOrderWindowMs <= 0 && floorMs !== -Infinity) return 'out_of_order';
     if (timestampMs < floorMs) return 'too_old';
@@ -272,24 +275,24 @@ export class Head {
   }
 
   private appendInOrder(series: MemSeries, timestampMs: number, value: number, stale: boolean): void {
-    let open = series.open;
+    const openChunks = this.openChunks;
+    const open = series.slot;
     let expectedBytes = 0;
     const range = this.options.blockRangeMs;
-    if (open !== undefined && (open.count >= SAMPLES_PER_CHUNK || timestampMs >= (Math.floor(open.minTimeMs / range) + 1) * range)) {
-      series.lastChunk = this.chunks.add(sealChunk(open), open.minTimeMs, open.maxTimeMs, open.count, series.lastChunk);
-      if (series.firstChunk < 0) series.firstChunk = series.lastChunk;
-      // The next chunk likely takes about as many bytes (a little more room: one allocation).
-      if (open.count >= SAMPLES_PER_CHUNK) expectedBytes = Math.ceil(open.byteLength * OPEN_CHUNK_ROOM) + 8;
-      open = undefined;
+    let count = openChunks.count[open]!;
+    if (count > 0) {
+      const minTimeMs = openChunks.minTimeMs[open]!;
+      if (count >= SAMPLES_PER_CHUNK || timestampMs >= (Math.floor(minTimeMs / range) + 1) * range) {
+        series.lastChunk = this.chunks.add(sealChunkBytes(openChunks.bytes(open), count), minTimeMs, openChunks.maxTimeMs[open]!, count, series.lastChunk);
+        if (series.firstChunk < 0) series.firstChunk = series.lastChunk;
+        // The next chunk likely takes about as many bytes (a little more room: one allocation).
+        if (count >= SAMPLES_PER_CHUNK) expectedBytes = Math.ceil(openChunks.byteLength(open) * OPEN_CHUNK_ROOM) + 8;
+        openChunks.endChunk(open);
+        count = 0;
+      }
     }
-    if (open === undefined) {
-      open = new ChunkEncoder(expectedBytes);
-      series.open = open;
-    }
-    open.append(timestampMs, value, stale);
-    series.maxTimeMs = timestampMs;
-    series.lastValue = value;
-    series.lastStale = stale;
+    if (count === 0) openChunks.startChunk(open, expectedBytes);
+    openChunks.append(open, timestampMs, value, stale);
     this.sampleCount++;
     if (timestampMs < this.minTimeMs) this.minTimeMs = timestampMs;
   }
@@ -312,7 +315,7 @@ export class Head {
       const at = ooo.timesMs.indexOf(timestampMs);
       if (at >= 0) return { value: ooo.values[at]!, stale: ooo.stale[at]! };
     }
-    const decoded = decodeSeries(this.chunks, series, timestampMs, timestampMs);
+    const decoded = decodeSeries(this.chunks, this.openChunks, series, timestampMs, timestampMs);
     if (decoded.count === 0) return undefined;
     return { value: decoded.values[0]!, stale: decoded.stale[0] === 1 };
   }
@@ -336,7 +339,8 @@ export class Head {
         chunks.push(new SealedChunkView(stored, at));
       }
       const ooo = series.ooo;
-      return { labels: series.labels, chunks, open: series.open, oooTimesMs: ooo?.timesMs, oooValues: ooo?.values, oooStale: ooo?.stale };
+      const open = this.openChunks.count[series.slot]! > 0 ? this.openChunks.view(series.slot) : undefined;
+      return { labels: series.labels, chunks, open, oooTimesMs: ooo?.timesMs, oooValues: ooo?.values, oooStale: ooo?.stale };
     });
   }
 
@@ -347,7 +351,7 @@ export class Head {
     const out: Labels[] = [];
     for (const id of tenant.index.select(matchers)) {
       const series = this.byId.get(id)!;
-      if (overlaps(this.chunks, series, startMs, endMs)) out.push(series.labels);
+      if (overlaps(this.chunks, this.openChunks, series, startMs, endMs)) out.push(series.labels);
     }
     return out;
   }
@@ -376,10 +380,11 @@ export class Head {
         if (!series.touched) {
           dropped.add(series.id);
           tenant.byLabels.delete(series);
+          this.openChunks.release(series.slot);
           continue;
         }
         series.touched = false;
-        if (series.firstChunk < 0 && series.open === undefined && series.ooo === undefined) continue;
+        if (series.firstChunk < 0 && this.openChunks.count[series.slot] === 0 && series.ooo === undefined) continue;
         cutSeries.push({ labels: series.labels, chunks: this.takeChunks(series) });
       }
       tenant.index.remove(dropped);
@@ -398,15 +403,20 @@ export class Head {
     let chunks: StoredChunk[] = [];
     const stored = this.chunks;
     for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) chunks.push({ minTimeMs: stored.minTimeMs[at]!, maxTimeMs: stored.maxTimeMs[at]!, count: stored.count[at]!, bytes: stored.bytes(at) });
-    if (series.open !== undefined) chunks.push({ minTimeMs: series.open.minTimeMs, maxTimeMs: series.open.maxTimeMs, count: series.open.count, bytes: sealChunk(series.open) });
+    const openChunks = this.openChunks;
+    const open = series.slot;
+    if (openChunks.count[open]! > 0) {
+      const count = openChunks.count[open]!;
+      chunks.push({ minTimeMs: openChunks.minTimeMs[open]!, maxTimeMs: openChunks.maxTimeMs[open]!, count, bytes: sealChunkBytes(openChunks.bytes(open), count) });
+    }
     if (series.ooo !== undefined) {
       // Rare: merge the out-of-order samples in and re-encode, one chunk list per block range.
-      const decoded = decodeSeries(stored, series, -Infinity, Infinity);
+      const decoded = decodeSeries(stored, openChunks, series, -Infinity, Infinity);
       chunks = encodeChunks(decoded.timestampsMs.subarray(0, decoded.count), decoded.values.subarray(0, decoded.count), decoded.stale.subarray(0, decoded.count), this.options.blockRangeMs);
     }
     series.firstChunk = -1;
     series.lastChunk = -1;
-    series.open = undefined;
+    openChunks.endChunk(open);
     series.ooo = undefined;
     return chunks;
   }
@@ -433,9 +443,10 @@ class SealedChunkView implements StoredChunk {
   }
 }
 
-function overlaps(chunks: HeadChunks, series: MemSeries, startMs: number, endMs: number): boolean {
+function overlaps(chunks: HeadChunks, openChunks: OpenChunks, series: MemSeries, startMs: number, endMs: number): boolean {
   for (let at = series.firstChunk; at >= 0; at = chunks.next[at]!) if (chunks.maxTimeMs[at]! >= startMs && chunks.minTimeMs[at]! <= endMs) return true;
-  if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) return true;
+  const open = series.slot;
+  if (openChunks.count[open]! > 0 && openChunks.maxTimeMs[open]! >= startMs && openChunks.minTimeMs[open]! <= endMs) return true;
   return series.ooo?.timesMs.some((t) => t >= startMs && t <= endMs) ?? false;
 }
 
@@ -473,7 +484,7 @@ interface DecodedRun {
   count: number;
 }
 
-function decodeSeries(chunks: HeadChunks, series: MemSeries, startMs: number, endMs: number): DecodedRun {
+function decodeSeries(chunks: HeadChunks, openChunks: OpenChunks, series: MemSeries, startMs: number, endMs: number): DecodedRun {
   let capacity = series.ooo?.timesMs.length ?? 0;
   const parts: Uint8Array[] = [];
   for (let at = series.firstChunk; at >= 0; at = chunks.next[at]!) {
@@ -481,9 +492,10 @@ function decodeSeries(chunks: HeadChunks, series: MemSeries, startMs: number, en
     parts.push(chunks.bytes(at));
     capacity += chunks.count[at]!;
   }
-  if (series.open !== undefined && series.open.maxTimeMs >= startMs && series.open.minTimeMs <= endMs) {
-    parts.push(series.open.bytes());
-    capacity += series.open.count;
+  const open = series.slot;
+  if (openChunks.count[open]! > 0 && openChunks.maxTimeMs[open]! >= startMs && openChunks.minTimeMs[open]! <= endMs) {
+    parts.push(openChunks.bytes(open));
+    capacity += openChunks.count[open]!;
   }
   let timestampsMs: Float64Array = new Float64Array(capacity);
   let values: Float64Array = new Float64Array(capacity);

@@ -60,24 +60,23 @@ class Postings {
   }
 }
 
+/**
+ * The index keeps ids only (the series' labels are its owner's: the head's series, a block's series
+ * table): a map from id to labels beside the postings cost the head ~40 bytes a series.
+ */
 export class SeriesIndex {
   /** name → value → ascending ids. */
   private readonly postings = new Map<string, Map<string, Postings>>();
-  private readonly labelsById = new Map<number, Labels>();
-  private allIdsCache: number[] | undefined;
+  /** Every id, ascending. */
+  private readonly all = new Postings();
 
   get size(): number {
-    return this.labelsById.size;
-  }
-
-  labelsOf(id: number): Labels | undefined {
-    return this.labelsById.get(id);
+    return this.all.length;
   }
 
   /** Ids are normally added in ascending order (the head's counter, a block's series order). */
   add(id: number, labels: Labels): void {
-    this.labelsById.set(id, labels);
-    this.allIdsCache = undefined;
+    this.all.add(id);
     for (const name in labels) {
       let values = this.postings.get(name);
       if (values === undefined) {
@@ -91,31 +90,18 @@ export class SeriesIndex {
     }
   }
 
-  /** Removes series (the head's garbage collection after a cut). */
+  /** Removes series (the head's garbage collection after a cut): one pass over every posting list. */
   remove(ids: ReadonlySet<number>): void {
     if (ids.size === 0) return;
-    const touched = new Map<string, Set<string>>();
-    for (const id of ids) {
-      const labels = this.labelsById.get(id);
-      if (labels === undefined) continue;
-      this.labelsById.delete(id);
-      for (const name in labels) {
-        let values = touched.get(name);
-        if (values === undefined) touched.set(name, (values = new Set()));
-        values.add(labels[name]!);
-      }
-    }
-    for (const [name, values] of touched) {
-      const lists = this.postings.get(name)!;
-      for (const value of values) if (lists.get(value)!.removeAll(ids) === 0) lists.delete(value);
+    this.all.removeAll(ids);
+    for (const [name, lists] of this.postings) {
+      for (const [value, list] of lists) if (list.removeAll(ids) === 0) lists.delete(value);
       if (lists.size === 0) this.postings.delete(name);
     }
-    this.allIdsCache = undefined;
   }
 
   allIds(): number[] {
-    this.allIdsCache ??= [...this.labelsById.keys()].sort((a, b) => a - b);
-    return this.allIdsCache;
+    return Array.from(this.all.view());
   }
 
   /** Ascending ids of the series matching every matcher. Throws MatcherError on a bad regex. */
@@ -148,21 +134,24 @@ export class SeriesIndex {
     return unionAll(lists);
   }
 
+  /** Label names, sorted; with `ids` (ascending), those of any of these series. */
   labelNames(ids?: readonly number[]): string[] {
-    if (ids === undefined) return [...this.postings.keys()].sort();
-    const names = new Set<string>();
-    for (const id of ids) for (const name in this.labelsById.get(id)) names.add(name);
-    return [...names].sort();
+    const names: string[] = [];
+    for (const [name, values] of this.postings) {
+      if (ids === undefined) names.push(name);
+      else for (const list of values.values()) if (overlap(list.view(), ids)) {
+        names.push(name);
+        break;
+      }
+    }
+    return names.sort();
   }
 
+  /** The label's values, sorted; with `ids` (ascending), those of any of these series. */
   labelValues(name: string, ids?: readonly number[]): string[] {
-    if (ids === undefined) return [...(this.postings.get(name)?.keys() ?? [])].sort();
-    const values = new Set<string>();
-    for (const id of ids) {
-      const value = this.labelsById.get(id)?.[name];
-      if (value !== undefined) values.add(value);
-    }
-    return [...values].sort();
+    const values: string[] = [];
+    for (const [value, list] of this.postings.get(name) ?? []) if (ids === undefined || overlap(list.view(), ids)) values.push(value);
+    return values.sort();
   }
 
   /** Every (name, value, ids) triple, names and values ascending. */
@@ -177,6 +166,20 @@ export class SeriesIndex {
 function rank(source: readonly MetricLabelMatcher[], matcher: CompiledMatcher): number {
   const type = source.find((candidate) => candidate.name === matcher.name)?.type;
   return type === '=' ? 0 : 1;
+}
+
+/** Whether two ascending id lists share an id. */
+function overlap(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) return true;
+    if (x < y) i++;
+    else j++;
+  }
+  return false;
 }
 
 export function intersect(a: ArrayLike<number>, b: ArrayLike<number>): number[] {

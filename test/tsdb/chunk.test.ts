@@ -94,19 +94,3 @@ test('a truncated decimal chunk fails with ChunkDecodeError', () => {
   for (const cut of [2, 3, 10, bytes.length - 2]) assert.throws(() => decodeChunk(bytes.subarray(0, cut)), ChunkDecodeError);
 });
 
-test('head encoders (buffers in shared slabs, sized ahead) write the same bytes as plain ones, past their size and side by side', () => {
-  const samples = cases.find((entry) => entry.name === 'random floats')!.samples;
-  const plain = new ChunkEncoder();
-  for (const [t, v] of samples) plain.append(t, v);
-  const expected = plain.bytes();
-  // 0: sized after 16 samples; 8: far too small (grows by copying); 4096: more than a slab's share (own buffer).
-  const sizes = [0, 8, 200, 4096];
-  // Interleaved appends: neighbours in one slab must not write over each other.
-  const encoders = sizes.map((size) => new ChunkEncoder(size));
-  for (const [t, v] of samples) for (const encoder of encoders) encoder.append(t, v);
-  encoders.forEach((encoder, i) => {
-    assert.deepEqual(encoder.bytes(), expected, `expectedBytes ${sizes[i]}`);
-    const decoded = decodeChunk(encoder.bytes());
-    assert.deepEqual([...decoded.values], samples.map(([, v]) => v));
-  });
-});
