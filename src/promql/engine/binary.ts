@@ -8,7 +8,8 @@ import { Annotations, PromQLQueryError } from './errors.ts';
 import { applyBinaryOp } from './float-math.ts';
 import { trimHistogram } from './native-histogram-stats.ts';
 import { combine, histogramsEqual, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
-import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, labelsKey, newVectorSeries, setHistogram, sortedNames, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
+import { hashWithout, LabelSetTable, sameValues, sameWithout, valuesHash } from './label-set-table.ts';
+import { copyPoint, formatLabelSet, hasAnyPoint, histogramAt, newVectorSeries, setHistogram, sortedNames, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
 const COMPARISONS = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
@@ -86,27 +87,27 @@ function vectorScalar(
 
 /** `on (…)` label names, sorted and without repeats, per matching (the AST node lives as long as its query). */
 const onNames = new WeakMap<VectorMatching, string[]>();
+/** `ignoring (…)` label names plus `__name__`: the labels a signature leaves out. */
+const ignoredNames = new WeakMap<VectorMatching, string[]>();
 
-/** The labels two series are matched on, as a string. */
-function signature(labels: Labels, matching: VectorMatching): string {
+/**
+ * Series grouped by the labels they are matched on, with no key string per series: `on (…)` compares
+ * the listed labels' values (a missing label and an empty value are the same), `ignoring (…)` every
+ * other label but `__name__`.
+ */
+type SignatureGroups = LabelSetTable<StepVectorSeries[]>;
+
+function signatureTable<V>(matching: VectorMatching): LabelSetTable<V> {
   if (matching.on) {
-    // The listed labels' values alone (a missing label and an empty value are the same), length-
-    // prefixed as any character may occur in a value: no label object and key built per series.
     let names = onNames.get(matching);
     if (names === undefined) onNames.set(matching, (names = [...new Set(matching.matchingLabels)].sort()));
-    let key = '';
-    for (const name of names) {
-      const value = labels[name] ?? '';
-      key += value.length + ':' + value;
-    }
-    return key;
+    const listed = names;
+    return new LabelSetTable<V>((labels) => valuesHash(labels, listed), (a, b) => sameValues(a, b, listed));
   }
-  const picked: Labels = {};
-  for (const name in labels) {
-    if (name === '__name__' || matching.matchingLabels.includes(name)) continue;
-    picked[name] = labels[name]!;
-  }
-  return labelsKey(picked);
+  let excluded = ignoredNames.get(matching);
+  if (excluded === undefined) ignoredNames.set(matching, (excluded = ['__name__', ...matching.matchingLabels]));
+  const left = excluded;
+  return new LabelSetTable<V>((labels) => hashWithout(labels, left), (a, b) => sameWithout(a, b, left));
 }
 
 function signatureLabels(labels: Labels, matching: VectorMatching): Labels {
@@ -118,23 +119,20 @@ function signatureLabels(labels: Labels, matching: VectorMatching): Labels {
   return picked;
 }
 
-function groupBySignature(series: StepVectorSeries[], matching: VectorMatching): Map<string, StepVectorSeries[]> {
-  const groups = new Map<string, StepVectorSeries[]>();
-  for (const s of series) {
-    const sig = signature(s.labels, matching);
-    const group = groups.get(sig);
-    if (group) group.push(s);
-    else groups.set(sig, [s]);
-  }
+const newGroup = (): StepVectorSeries[] => [];
+
+function groupBySignature(series: StepVectorSeries[], matching: VectorMatching): SignatureGroups {
+  const groups: SignatureGroups = signatureTable(matching);
+  for (const s of series) groups.getOrAdd(s.labels, newGroup).push(s);
   return groups;
 }
 
-function presenceBySignature(groups: Map<string, StepVectorSeries[]>, count: number): Map<string, Uint8Array> {
-  const masks = new Map<string, Uint8Array>();
-  for (const [sig, members] of groups) {
+function presenceBySignature(groups: SignatureGroups, matching: VectorMatching, count: number): LabelSetTable<Uint8Array> {
+  const masks = signatureTable<Uint8Array>(matching);
+  for (const [labels, members] of groups) {
     const mask = new Uint8Array(count);
     for (const s of members) for (let i = 0; i < count; i++) mask[i] ||= s.present[i]!;
-    masks.set(sig, mask);
+    masks.getOrAdd(labels, () => mask);
   }
   return masks;
 }
@@ -143,10 +141,10 @@ function setOperation(op: 'and' | 'or' | 'unless', lhs: StepVectorSeries[], rhs:
   const count = grid.count;
   const out: StepVectorSeries[] = [];
   if (op === 'or') {
-    const lhsMasks = presenceBySignature(groupBySignature(lhs, matching), count);
+    const lhsMasks = presenceBySignature(groupBySignature(lhs, matching), matching, count);
     out.push(...lhs);
     for (const s of rhs) {
-      const mask = lhsMasks.get(signature(s.labels, matching));
+      const mask = lhsMasks.get(s.labels);
       if (mask === undefined) {
         out.push(s);
         continue;
@@ -160,9 +158,9 @@ function setOperation(op: 'and' | 'or' | 'unless', lhs: StepVectorSeries[], rhs:
     }
     return out;
   }
-  const rhsMasks = presenceBySignature(groupBySignature(rhs, matching), count);
+  const rhsMasks = presenceBySignature(groupBySignature(rhs, matching), matching, count);
   for (const s of lhs) {
-    const mask = rhsMasks.get(signature(s.labels, matching));
+    const mask = rhsMasks.get(s.labels);
     const result = newVectorSeries(s.labels, count, s.dropName);
     for (let i = 0; i < count; i++) {
       if (!s.present[i]) continue;
@@ -211,7 +209,7 @@ function vectorVector(
   const oneSide = swapped ? lhs : rhs;
   const oneGroups = groupBySignature(oneSide, matching);
   const manyGroups = groupBySignature(manySide, matching);
-  const outputs = new Map<string, StepVectorSeries>();
+  const outputs = new LabelSetTable<StepVectorSeries>();
   const grouped = matching.card === 'many-to-one' || matching.card === 'one-to-many';
 
   // Output series by the identity of the label object passed in (the loop below reuses one per
@@ -221,12 +219,7 @@ function vectorVector(
   const emit = (labels: Labels, dropName: boolean, i: number, value: number | NativeHistogram): void => {
     let series = byLabelsObject.get(labels);
     if (series === undefined) {
-      const key = labelsKey(labels);
-      series = outputs.get(key);
-      if (series === undefined) {
-        series = newVectorSeries(labels, count, dropName);
-        outputs.set(key, series);
-      }
+      series = outputs.getOrAdd(labels, (first) => newVectorSeries(first, count, dropName));
       byLabelsObject.set(labels, series);
     }
     if (series.present[i]) {
@@ -369,5 +362,5 @@ function vectorVector(
     }
   }
 
-  return [...outputs.values()];
+  return outputs.values();
 }

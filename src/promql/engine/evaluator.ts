@@ -11,7 +11,7 @@ import { evaluateBinary } from './binary.ts';
 import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
 import { evaluateInfo } from './info-function.ts';
 import { combine, fromFloatHistogram, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
-import { advance, minMax, mixedTransitions, splitSamples, upperBound, withoutStaleMarkers, type HistogramView } from './sample-windows.ts';
+import { advance, hasHistogramSamples, minMax, mixedTransitions, splitSamples, upperBound, withoutStaleMarkers, type HistogramView } from './sample-windows.ts';
 import { evaluateInstantFunction } from './instant-functions.ts';
 import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
 import { HISTOGRAM_KERNELS, type HistogramKernel, type HistogramProblem } from './range-histogram-functions.ts';
@@ -53,6 +53,9 @@ const MODIFIER_FUNCTIONS = {
 };
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 const RATE_FUNCTIONS = new Set(['rate', 'increase', 'irate']);
+
+/** The histogram problem reporter of a series with no histogram samples (never called). */
+const ignoreProblem = (): void => {};
 
 export class Evaluator {
   readonly annotations: Annotations;
@@ -478,10 +481,13 @@ export class Evaluator {
     const checkCounterName = RATE_FUNCTIONS.has(call.func);
     const histogramKernel = HISTOGRAM_KERNELS[call.func];
     for (const s of input.series) {
-      const result = newVectorSeries(s.labels, grid.count, keepName ? s.dropName : true);
-      const { floats, histograms } = splitSamples(s);
+      const result = newVectorSeries(s.labels, grid.count, keepName ? s.dropName === true : true);
+      // Float samples only (the common case): the series is its own float view, with no split objects.
+      const split = hasHistogramSamples(s) ? splitSamples(s) : undefined;
+      const floats = split === undefined ? s : split.floats;
+      const histograms = split?.histograms;
       const name = s.labels.__name__ ?? '';
-      const report = (problem: HistogramProblem): void => this.reportHistogramProblem(problem, name, call, rangeArg);
+      const report = histograms === undefined ? ignoreProblem : (problem: HistogramProblem): void => this.reportHistogramProblem(problem, name, call, rangeArg);
       let lo = 0;
       let hi = 0;
       let hLo = 0;

@@ -84,11 +84,14 @@ export interface HistogramView {
   values: NativeHistogram[];
 }
 
+/** Whether a range series holds any native histogram sample (else its float samples are all of it). */
+export function hasHistogramSamples(s: RangeSeries): boolean {
+  return s.histograms !== undefined && s.histograms.some((h) => h !== undefined);
+}
+
 /** A range series' float samples and histogram samples as two time-ordered views. */
 export function splitSamples(s: RangeSeries): { floats: { timestampsMs: Float64Array; values: Float64Array }; histograms: HistogramView | undefined } {
-  if (s.histograms === undefined || !s.histograms.some((h) => h !== undefined)) {
-    return { floats: { timestampsMs: s.timestampsMs, values: s.values }, histograms: undefined };
-  }
+  if (s.histograms === undefined || !hasHistogramSamples(s)) return { floats: s, histograms: undefined };
   const floatIndexes: number[] = [];
   const histogramIndexes: number[] = [];
   s.histograms.forEach((h, i) => (h === undefined ? floatIndexes : histogramIndexes).push(i));
@@ -99,12 +102,20 @@ export function splitSamples(s: RangeSeries): { floats: { timestampsMs: Float64A
 }
 
 export function withoutStaleMarkers(s: SeriesSamples): RangeSeries {
+  const stale = s.stale;
+  const clean = stale === undefined || !stale.includes(1);
+  if (clean && s.histograms === undefined) {
+    // Float samples with no marker: the TSDB's series itself (a RangeSeries in all but dropName,
+    // absent meaning false), not a copy of it per series per query.
+    const floatsOnly: Omit<SeriesSamples, 'histograms'> = s;
+    return floatsOnly;
+  }
   const histograms = s.histograms?.map((h) => h && fromFloatHistogram(h));
-  if (s.stale === undefined || !s.stale.includes(1)) {
+  if (clean) {
     return { labels: s.labels, timestampsMs: s.timestampsMs, values: s.values, dropName: false, ...(histograms ? { histograms } : {}) };
   }
   const keep: number[] = [];
-  for (let i = 0; i < s.timestampsMs.length; i++) if (!s.stale[i]) keep.push(i);
+  for (let i = 0; i < s.timestampsMs.length; i++) if (!stale![i]) keep.push(i);
   return {
     labels: s.labels,
     timestampsMs: Float64Array.from(keep, (i) => s.timestampsMs[i]!),

@@ -5,6 +5,7 @@
 
 import type { Labels } from '../../push/types.ts';
 import type { NativeHistogram } from './native-histogram.ts';
+import { LabelSetTable } from './label-set-table.ts';
 
 export interface StepVectorSeries {
   labels: Labels;
@@ -19,7 +20,8 @@ export interface RangeSeries {
   labels: Labels;
   timestampsMs: Float64Array;
   values: Float64Array;
-  dropName: boolean;
+  /** Absent (false) on a selector's samples passed on as they came from the TSDB. */
+  dropName?: boolean;
   histograms?: Array<NativeHistogram | undefined>;
 }
 
@@ -206,28 +208,32 @@ export class DuplicateLabelsetError extends Error {}
  */
 export function mergeSameLabels(series: StepVectorSeries[], count: number): StepVectorSeries[] {
   if (series.length < 2) return series;
-  const byKey = new Map<string, StepVectorSeries>();
+  // Each label set's place in `out`.
+  const places = new LabelSetTable<number>();
   const out: StepVectorSeries[] = [];
+  const copied: boolean[] = [];
+  const nextPlace = (): number => out.length;
   for (const s of series) {
-    const key = labelsKey(s.labels);
-    const existing = byKey.get(key);
-    if (existing === undefined) {
-      byKey.set(key, s);
+    const place = places.getOrAdd(s.labels, nextPlace);
+    if (place === out.length) {
       out.push(s);
       continue;
     }
+    const existing = out[place]!;
+    if (existing === s) continue;
     let merged = existing;
-    if (out.includes(existing) && existing === s) continue;
-    // Copy before writing: `existing` may be shared with another expression's value.
-    merged = {
-      labels: existing.labels,
-      values: existing.values.slice(),
-      present: existing.present.slice(),
-      dropName: existing.dropName,
-      ...(existing.histograms ? { histograms: existing.histograms.slice() } : {}),
-    };
-    out[out.indexOf(existing)] = merged;
-    byKey.set(key, merged);
+    if (!copied[place]) {
+      // Copy before writing: `existing` may be shared with another expression's value.
+      copied[place] = true;
+      merged = {
+        labels: existing.labels,
+        values: existing.values.slice(),
+        present: existing.present.slice(),
+        dropName: existing.dropName,
+        ...(existing.histograms ? { histograms: existing.histograms.slice() } : {}),
+      };
+      out[place] = merged;
+    }
     for (let i = 0; i < count; i++) {
       if (!s.present[i]) continue;
       if (merged.present[i]) throw new DuplicateLabelsetError('vector cannot contain metrics with the same labelset');
