@@ -5,12 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { zstdCompressSync } from 'node:zlib';
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { openObjectStore } from '../../src/objstore/open-object-store.ts';
 import { partIndexKey } from '../../src/store/object-keys.ts';
 import { decodePartIndex, encodePartIndex, finishPartMeta, PartIndexError, type BlockMeta, type PartStreamMeta } from '../../src/store/part-index.ts';
 import { readPartIndex } from '../../src/store/part-reader.ts';
 import { buildTokenFilter, encodeTokenFilter, unfilteredTokenFilter } from '../../src/store/token-filter.ts';
+import { V1_FILTER_ZSTD_BASE64 } from './fixtures/token-filter-v1.ts';
 import { makeTempDir } from './store-fixture.ts';
 
 const KEY = 'tenants/fake/2025-11-21/parts/p1.index';
@@ -57,7 +58,7 @@ test('a part index round-trips, sealed and in the older unsealed form', () => {
     assert.equal(meta.blocks.length, 2);
     assert.deepEqual(meta.streams.get('s1')?.info.labels, { job: 'train' });
     assert.equal(meta.blocks[1]!.maxTimeNs, 30n);
-    assert.deepEqual(Uint8Array.from(meta.blocks[0]!.filter.bloom), Uint8Array.from(filter.bloom));
+    assert.deepEqual(encodeTokenFilter(meta.blocks[0]!.filter), encodeTokenFilter(filter));
   }
 });
 
@@ -87,10 +88,20 @@ const damaged: Array<[string, () => Buffer, RegExp]> = [
     /token filter too short: 10 bytes/,
   ],
   [
-    'a bloom whose size is not a power of two',
+    'a format 2 token filter of the wrong length',
     () => {
       const json = validJson();
       const bytes = Buffer.concat([encodeTokenFilter(filter), Buffer.alloc(3)]);
+      json.blocks[0]!.filterLength = bytes.length;
+      return legacyIndex(json, [bytes, encodeTokenFilter(unfilteredTokenFilter())]);
+    },
+    /token filter has 8621 bytes, not 8618/,
+  ],
+  [
+    'a format 1 bloom whose size is not a power of two',
+    () => {
+      const json = validJson();
+      const bytes = Buffer.concat([zstdDecompressSync(Buffer.from(V1_FILTER_ZSTD_BASE64, 'base64')), Buffer.alloc(3)]);
       json.blocks[0]!.filterLength = bytes.length;
       return legacyIndex(json, [bytes, encodeTokenFilter(unfilteredTokenFilter())]);
     },
