@@ -23,10 +23,17 @@ const BATCH_ENTRIES = 5000;
 
 type TrackerClass = typeof RunTracker;
 
-export function buildPushes(lines: number, seed = 5, entries: 'raw' | 'strings' = 'strings'): PushStream[][] {
+type Decode = typeof decodeSnappyPushRequestFast;
+
+/**
+ * The pushes as the tracker of a checkout gets them. `decode` is that checkout's decoder: its tracker
+ * knows lines still in bytes by its own classes (`instanceof`), so a base tracker fed this checkout's
+ * decoded pushes would take its slow path and measure something the server never runs.
+ */
+export function buildPushes(lines: number, seed = 5, entries: 'raw' | 'strings' = 'strings', decode: Decode = decodeSnappyPushRequestFast): PushStream[][] {
   const pushes = buildStringPushes(lines, seed);
   // As the server's push route decodes a body: lines stay bytes (src/server/push-routes.ts).
-  return entries === 'raw' ? pushes.map((push) => decodeSnappyPushRequestFast(encodePushRequest(push), undefined, true)) : pushes;
+  return entries === 'raw' ? pushes.map((push) => decode(encodePushRequest(push), undefined, true)) : pushes;
 }
 
 function buildStringPushes(lines: number, seed: number): PushStream[][] {
@@ -100,16 +107,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const pushes = buildPushes(lines, 5, values.entries);
   const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + stream.entries.length, 0), 0);
   const base = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/training/run-tracker.ts'))) as { RunTracker: TrackerClass }).RunTracker;
+  const baseDecode = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/push/protobuf-decode.ts'))) as { decodeSnappyPushRequestFast: Decode }).decodeSnappyPushRequestFast;
+  const basePushes = baseDecode === undefined ? pushes : buildPushes(lines, 5, values.entries, baseDecode);
   const current: number[] = [];
   const before: number[] = [];
   let digestNew = '';
   let digestBase = '';
   // One unmeasured round of each first: the JIT warms up on the same lines.
-  if (base !== undefined) measureTracker(base, pushes);
+  if (base !== undefined) measureTracker(base, basePushes);
   measureTracker(RunTracker, pushes);
   for (let round = 0; round < Number(values.rounds); round++) {
     if (base !== undefined) {
-      const measured = measureTracker(base, pushes);
+      const measured = measureTracker(base, basePushes);
       before.push(measured.cpuSeconds);
       digestBase = measured.digest;
     }

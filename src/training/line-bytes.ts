@@ -97,6 +97,85 @@ export interface TemplateBytes {
   textEnds: Int32Array;
   kinds: Int32Array;
   tokens: number;
+  /**
+   * Per token, 1 when it is a plain number (a digit first, no sign) after a non-empty text piece
+   * whose last byte is no letter, sign or '.': then every check readTokenBytes() makes before the
+   * number is decided by the template's own text and held on its first line, and only the number's
+   * end is left to read (matchTemplateBytes' fast path).
+   */
+  plainNumber: Uint8Array;
+  /**
+   * Word runs in the text (tokenize() skips a run of letters and digits that starts with a digit
+   * after a letter, `T09` in `2026-01-05T09:02`, `mlx5_2`, and hashes none of it, so lines that
+   * differ only there are one template): at a run's first index its length, else 0; and whether the
+   * run ends in `_`, `e` or `E` (after those a `.5` is a number; after a digit or another letter it
+   * is text). Undefined when there are none.
+   */
+  runLengths: Int32Array | undefined;
+  runEndsBeforeNumber: Uint8Array | undefined;
+}
+
+/** Whether tokenize() takes a digit after `code` as the start of a word run rather than a number. */
+function startsWordRun(code: number): boolean {
+  return isLetter(code) && code !== 95 && code !== 101 && code !== 69;
+}
+
+/** 1 when a word run ending in `code` leaves a `.5` after it a number (readToken() on '.'), else 0. */
+function endsBeforeNumber(code: number): number {
+  return isDigit(code) || startsWordRun(code) ? 0 : 1;
+}
+
+/** A template's bytes with plainNumber and its word runs worked out (see TemplateBytes). */
+export function templateBytesOf(text: Uint8Array, textEnds: Int32Array, kinds: Int32Array, tokens: number): TemplateBytes {
+  const plainNumber = new Uint8Array(tokens);
+  for (let k = 0; k < tokens; k++) {
+    const pieceStart = k === 0 ? 0 : textEnds[k - 1]!;
+    if (kinds[k] !== 1 || textEnds[k]! === pieceStart) continue;
+    const before = text[textEnds[k]! - 1]!;
+    if (!isLetter(before) && before !== 45 && before !== 43 && before !== 46 && !isDigit(before)) plainNumber[k] = 1;
+  }
+  let runLengths: Int32Array | undefined;
+  let runEndsBeforeNumber: Uint8Array | undefined;
+  for (let k = 0; k <= tokens; k++) {
+    const pieceEnd = textEnds[k]!;
+    // A run at a piece's start follows a token (nan/inf): such text is compared as it is.
+    for (let i = (k === 0 ? 0 : textEnds[k - 1]!) + 1; i < pieceEnd; i++) {
+      if (!isDigit(text[i]!) || !startsWordRun(text[i - 1]!)) continue;
+      let runEnd = i + 1;
+      while (runEnd < pieceEnd && (isDigit(text[runEnd]!) || isLetter(text[runEnd]!))) runEnd++;
+      runLengths ??= new Int32Array(text.length);
+      runEndsBeforeNumber ??= new Uint8Array(text.length);
+      runLengths[i] = runEnd - i;
+      runEndsBeforeNumber[i] = endsBeforeNumber(text[runEnd - 1]!);
+      i = runEnd - 1;
+    }
+  }
+  return { text, textEnds, kinds, tokens, plainNumber, runLengths, runEndsBeforeNumber };
+}
+
+/**
+ * The text `text[textAt, textEnd)` of a template with word runs against the line from `pos` (see
+ * TemplateBytes.runLengths): equal outside runs, any run where the template has one (that ends
+ * alike, see runEndsBeforeNumber). Returns where the line's text ends, or -1 when it differs.
+ */
+function matchTextWithRuns(bytes: Uint8Array, pos: number, end: number, template: TemplateBytes, textAt: number, textEnd: number): number {
+  const text = template.text;
+  const runLengths = template.runLengths!;
+  while (textAt < textEnd) {
+    const run = runLengths[textAt]!;
+    if (run !== 0) {
+      if (pos >= end || !isDigit(bytes[pos]!)) return -1;
+      pos++;
+      while (pos < end && (isDigit(bytes[pos]!) || isLetter(bytes[pos]!))) pos++;
+      if (endsBeforeNumber(bytes[pos - 1]!) !== template.runEndsBeforeNumber![textAt]) return -1;
+      textAt += run;
+      continue;
+    }
+    if (pos >= end || bytes[pos] !== text[textAt]) return -1;
+    pos++;
+    textAt++;
+  }
+  return pos;
 }
 
 /**
@@ -109,13 +188,36 @@ export function matchTemplateBytes(bytes: Uint8Array, from: number, end: number,
   const textEnds = template.textEnds;
   const kinds = template.kinds;
   const count = template.tokens;
+  const withRuns = template.runLengths !== undefined;
   let pos = from;
   let textAt = 0;
   for (let k = 0; ; k++) {
     const textEnd = textEnds[k]!;
-    if (pos + textEnd - textAt > end) return false;
-    for (; textAt < textEnd; textAt++, pos++) if (bytes[pos] !== text[textAt]) return false;
+    if (withRuns) {
+      pos = matchTextWithRuns(bytes, pos, end, template, textAt, textEnd);
+      if (pos < 0) return false;
+      textAt = textEnd;
+    } else {
+      if (pos + textEnd - textAt > end) return false;
+      for (; textAt < textEnd; textAt++, pos++) if (bytes[pos] !== text[textAt]) return false;
+    }
     if (k === count) return pos === end;
+    if (template.plainNumber[k] === 1) {
+      // Digits, and the full grammar only when a `,`, `.` or exponent follows them.
+      let tokenEnd = pos;
+      while (tokenEnd < end && isDigit(bytes[tokenEnd]!)) tokenEnd++;
+      if (tokenEnd === pos) return false;
+      if (tokenEnd < end) {
+        const next = bytes[tokenEnd]!;
+        if (next === 44 || next === 46 || next === 101 || next === 69) tokenEnd = numberEndBytes(bytes, pos, end);
+      }
+      if (k <= lastToken) {
+        byteTokenStarts[k] = pos;
+        byteTokenEnds[k] = tokenEnd;
+      }
+      pos = tokenEnd;
+      continue;
+    }
     const kind = kinds[k]!;
     const sign = kind >>> 8;
     let at = pos;

@@ -17,7 +17,7 @@
 // the template path ~0.5 µs.
 
 import { mayMatchSignature } from './failure-signatures.ts';
-import { byteTokenEnds, byteTokenStarts, decimalValueBytes, matchTemplateBytes, type TemplateBytes } from './line-bytes.ts';
+import { byteTokenEnds, byteTokenStarts, decimalValueBytes, matchTemplateBytes, templateBytesOf, type TemplateBytes } from './line-bytes.ts';
 import { locateTokens, matchTemplate, templatePattern, templateText, tokenCheck, tokenClass, tokenCount, tokenEnds, tokenize, tokenKey, tokenNonFinite, tokenSawNccl, tokenSawReturn, tokenStarts, tokenValue } from './line-tokens.ts';
 import { extractMetrics, type ExtractedMetrics } from './metric-extractors.ts';
 
@@ -159,12 +159,26 @@ function templateBytes(info: TemplateInfo): TemplateBytes | null {
     bytes += piece.length;
     textEnds[k] = bytes;
   }
-  return { text: new Uint8Array(Buffer.concat(pieces)), textEnds, kinds: info.kinds, tokens: info.tokens };
+  return templateBytesOf(new Uint8Array(Buffer.concat(pieces)), textEnds, info.kinds, info.tokens);
 }
 
 function lastPlanToken(info: TemplateInfo, plan: Plan): number {
   if (info.lastPlanToken === -2) info.lastPlanToken = Math.max(plan.stepToken, ...plan.tokens);
   return info.lastPlanToken;
+}
+
+/** Whether lines of a template may be read in bytes (scanBytes): confirmed, read by a plan or holding no metrics, and nothing that asks for the line's text. */
+function takesBytesPath(info: TemplateInfo): boolean {
+  return info.confirmed && info.plan !== 'slow' && !info.mayMatch && !info.nccl && !info.nonFinite;
+}
+
+/** Distinct line starts filed per run, and templates tried per start, when the prediction from the previous line misses. */
+const MAX_HEADS = 1024;
+const TEMPLATES_PER_HEAD = 4;
+
+/** The key of a line's first two bytes, digits as one ('0'): lines of a template that start with a number share it. */
+function headKey(first: number, second: number): number {
+  return ((first >= 48 && first <= 57 ? 48 : first) << 8) | (second >= 48 && second <= 57 ? 48 : second);
 }
 
 /** Per-run cache of line templates. */
@@ -184,6 +198,12 @@ export class LineTemplates {
   mayHaveNccl = true;
   /** The template of the line scanned last (undefined after a line that had none). */
   private previous: TemplateInfo | undefined;
+  /**
+   * Templates of the bytes path by the key of their lines' first two bytes (headKey), most recently
+   * matched first: what a line in bytes is tried against when the prediction misses (a JSON metric
+   * line every few hundred step lines), so that it is not decoded and tokenized.
+   */
+  private readonly byHead = new Map<number, TemplateInfo[]>();
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
@@ -251,6 +271,7 @@ export class LineTemplates {
     if (++info.seen === 2 && info.pattern === undefined) info.pattern = templatePattern(info);
     const mayMatch = info.mayMatch || (nonFinite && mayMatchSignature(from === 0 ? rawLine : rawLine.slice(from)));
     if (info.confirmed) {
+      this.noteHead(rawLine, from, info);
       const plan = info.plan;
       if (plan === undefined) return mayMatch;
       if (plan === 'slow') {
@@ -296,15 +317,24 @@ export class LineTemplates {
    * having changed nothing the caller sees, and the caller decodes the line and scans the string.
    */
   scanBytes(bytes: Uint8Array, from: number, end: number): boolean {
+    if (end - from > 2048) return false;
     const previous = this.previous;
-    if (previous === undefined || end - from > 2048) return false;
-    let info = previous.next;
+    let info = previous?.next;
     if (info === undefined || !this.matchBytes(info, bytes, from, end)) {
-      const other = previous.nextBefore;
-      if (other === undefined || !this.matchBytes(other, bytes, from, end)) return false;
-      previous.nextBefore = info;
-      previous.next = other;
-      info = other;
+      const other = previous?.nextBefore;
+      if (other !== undefined && this.matchBytes(other, bytes, from, end)) {
+        previous!.nextBefore = info;
+        previous!.next = other;
+        info = other;
+      } else {
+        const found = this.matchByHead(bytes, from, end, info, other);
+        if (found === undefined) return false;
+        if (previous !== undefined) {
+          previous.nextBefore = info;
+          previous.next = found;
+        }
+        info = found;
+      }
     }
     const plan = info.plan;
     if (plan !== undefined && plan !== 'slow') {
@@ -329,12 +359,51 @@ export class LineTemplates {
     return true;
   }
 
+  /**
+   * A template of the bytes path whose lines start as this one does (see byHead), other than the two
+   * the prediction tried; undefined when none matches.
+   */
+  private matchByHead(bytes: Uint8Array, from: number, end: number, tried: TemplateInfo | undefined, triedToo: TemplateInfo | undefined): TemplateInfo | undefined {
+    const candidates = this.byHead.get(headKey(from < end ? bytes[from]! : 0, from + 1 < end ? bytes[from + 1]! : 0));
+    if (candidates === undefined) return undefined;
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i]!;
+      if (candidate === tried || candidate === triedToo || !this.matchBytes(candidate, bytes, from, end)) continue;
+      if (i > 0) {
+        // Most recently matched first.
+        candidates.copyWithin(1, 0, i);
+        candidates[0] = candidate;
+      }
+      return candidate;
+    }
+    return undefined;
+  }
+
+  /** Files a template of the bytes path under the start of a line of it that the string path read (only ASCII starts: there a character is its byte). */
+  private noteHead(line: string, from: number, info: TemplateInfo): void {
+    if (!takesBytesPath(info)) return;
+    const first = from < line.length ? line.charCodeAt(from) : 0;
+    const second = from + 1 < line.length ? line.charCodeAt(from + 1) : 0;
+    if (first >= 128 || second >= 128) return;
+    const key = headKey(first, second);
+    let candidates = this.byHead.get(key);
+    if (candidates === undefined) {
+      if (this.byHead.size >= MAX_HEADS) return;
+      candidates = [];
+      this.byHead.set(key, candidates);
+    }
+    if (candidates.includes(info)) return;
+    if (candidates.length >= TEMPLATES_PER_HEAD) candidates.pop();
+    candidates.unshift(info);
+  }
+
   /** Whether a line in bytes is of `info`'s template and takes the fast path (see scanBytes); locates the tokens its plan reads. */
   private matchBytes(info: TemplateInfo, bytes: Uint8Array, from: number, end: number): boolean {
-    if (!info.confirmed || info.plan === 'slow' || info.mayMatch || info.nccl || info.nonFinite) return false;
+    if (!takesBytesPath(info)) return false;
     if (info.bytes === undefined) info.bytes = templateBytes(info);
     if (info.bytes === null) return false;
-    return matchTemplateBytes(bytes, from, end, info.bytes, info.plan === undefined ? -1 : lastPlanToken(info, info.plan));
+    const plan = info.plan;
+    return matchTemplateBytes(bytes, from, end, info.bytes, plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan));
   }
 
   /** The slow path: the extractors and the signature gate on the whole line. */

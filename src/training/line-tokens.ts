@@ -78,6 +78,9 @@ function readToken(line: string, i: number, from: number, previous: number): num
   let end = i;
   if (isDigit(code) || (code === 46 && i + 1 < length && isDigit(line.charCodeAt(i + 1)) && !isDigit(previous))) {
     if (isLetter(previous) && previous !== 95 && !(previous === 101 || previous === 69)) {
+      // A '.' after a word (`model.0.weight`) is text, and the number after it is read on its own
+      // (taken as a word run of no length, it sent tokenize() back to the same '.' forever).
+      if (code === 46) return 0;
       // A digit inside a word (`mlx5_2`, `v100`) is part of the text, not a number.
       while (end < length && (isDigit(line.charCodeAt(end)) || isLetter(line.charCodeAt(end)))) end++;
       return -end;

@@ -38,6 +38,13 @@ const SHAPES: Array<{ name: string; line: (i: number) => string }> = [
       ` iteration      ${i}/  500000 | consumed samples: ${i * 256} | elapsed time per iteration (ms): 1234.${i} | learning rate: 1.000E-04 | global batch size:   256 | lm loss: 2.${504220 + i}E+00 | loss scale: 1.0 | grad norm: 1.234 | number of skipped iterations:   0 | number of nan iterations:   0 |`,
   },
   { name: 'torchtitan', line: (i) => `step: ${i}  loss:  9.${6421 + i}  memory: 30.12GiB(38.06%)  tps: 7,${String(i).padStart(3, '0')}  tflops: 325.47  mfu: 41.19%` },
+  // Word runs (`T09`, `mlx5_2`): tokenize() hashes none of their text, so lines differing there are one template.
+  { name: 'ISO time in JSON', line: (i) => `{"ts": "2026-01-05T${String(8 + (i % 3)).padStart(2, '0')}:02:${10 + i}.666Z", "rank": 1, "step": ${7410 + i}, "loss": 2.${5755 + i}}` },
+  { name: 'word run before a fraction', line: (i) => `model${i % 2 === 0 ? '7' : '7b'}.5.5 step ${i} loss 0.${i}` },
+  { name: 'word run ending in e before a fraction', line: (i) => `model${i % 2 === 0 ? '7' : '7e'}.5.5 step ${i} loss 0.${i}` },
+  // A '.' and digits after a word once sent the tokenizer into an endless loop.
+  { name: 'dotted module names', line: (i) => `Loading model.${i}.weight from layers.${i % 3}.attn (step ${i}, loss=0.${i})` },
+  { name: 'word runs of any length', line: (i) => `dev mlx${i}_${'x'.repeat(i % 4)} step=${i} loss=1.${i}` },
   { name: 'JSON line', line: (i) => `{"step": ${i}, "loss": ${(2 - i / 1e3).toFixed(3)}, "lr": 0.0003, "tokens_per_second": 12${i}.5}` },
   { name: 'generic', line: (i) => `step ${i}/500000 | loss ${(2.35 - i / 1e4).toFixed(4)} | lr 3.0e-04 | tokens/s 12,${String(100 + i)} | mfu 41.${i}%` },
   { name: 'ambiguous values', line: (i) => `step ${i} loss ${i}.0 acc ${i}` },
@@ -98,12 +105,25 @@ function pushColumns(lines: Array<{ timeNs: bigint; line: string }>): RawStreamC
   return rawColumnsOf(decodeSnappyPushRequestFast(body, undefined, true)[0]!)!;
 }
 
-for (const [prefix, entryKind] of PREFIXES.flatMap((prefix) => [[prefix, 'strings'] as const, [prefix, 'bytes'] as const, [prefix, 'columns'] as const])) {
-  test(`the fast path keeps what the extractors and signatures give, line prefix ${JSON.stringify(prefix)}, lines as ${entryKind} (table)`, () => {
+/** The shapes in a different order each round (seeded): a line's template is then mostly not the one that followed the line before. */
+function shuffledShapes(round: number): typeof SHAPES {
+  let seed = round * 2654435761;
+  return SHAPES.map((shape) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return { shape, key: seed };
+  })
+    .sort((a, b) => a.key - b.key)
+    .map(({ shape }) => shape);
+}
+
+const CASES = PREFIXES.flatMap((prefix) => [[prefix, 'strings', 'in turn'] as const, [prefix, 'bytes', 'in turn'] as const, [prefix, 'columns', 'in turn'] as const, [prefix, 'columns', 'shuffled'] as const]);
+
+for (const [prefix, entryKind, order] of CASES) {
+  test(`the fast path keeps what the extractors and signatures give, line prefix ${JSON.stringify(prefix)}, lines as ${entryKind}, shapes ${order} (table)`, () => {
     const run = new RunState('t', 'run');
     const lines: Array<{ timeNs: bigint; line: string }> = [];
     for (let i = 1; i <= 24; i++) {
-      for (const shape of SHAPES) lines.push({ timeNs: BigInt(1_700_000_000_000 + lines.length) * 1_000_000n, line: prefix + shape.line(i) });
+      for (const shape of order === 'shuffled' ? shuffledShapes(i) : SHAPES) lines.push({ timeNs: BigInt(1_700_000_000_000 + lines.length) * 1_000_000n, line: prefix + shape.line(i) });
     }
     // One push per 50 lines, the rank from the label when the line carries no prefix.
     const labels: Record<string, string> = prefix === '' ? { job: 't', rank: '3' } : { job: 't' };
@@ -151,4 +171,46 @@ test('number tokens parse to exactly what Number() gives, or defer to it', () =>
     if (!Number.isNaN(fast)) assert.ok(Object.is(fast, Number(text.replace(/,/g, ''))), `${text}: ${fast}`);
   }
   assert.ok(Number.isNaN(decimalValue('1234567890123456', 0, 16)), 'past 15 digits the text is parsed');
+});
+
+/** A LineTemplates that has confirmed the template of `line(i)` from string lines, and the bytes of a later line. */
+function confirmed(line: (i: number) => string, later: string): { templates: LineTemplates; bytes: Buffer; from: number } {
+  const templates = new LineTemplates();
+  for (let i = 1; i <= 3; i++) templates.scan(line(i), 0);
+  const bytes = Buffer.from(`[rank1]: ${later}`, 'utf8');
+  return { templates, bytes, from: 9 };
+}
+
+test('lines in bytes that differ from their template only in a word run take the bytes path, reading the same values (table)', () => {
+  const iso = (hour: string, i: number) => `{"ts": "2026-01-05T${hour}:02:${10 + i}.666Z", "rank": 1, "step": ${7410 + i}, "loss": 2.${5755 + i}}`;
+  const cases: Array<{ name: string; line: (i: number) => string; later: string; bytesPath: boolean; step?: number; values?: number[] }> = [
+    { name: 'same hour', line: (i) => iso('08', i), later: iso('08', 9), bytesPath: true, step: 7419, values: [2.5764] },
+    { name: 'next hour (`T09` for `T08`)', line: (i) => iso('08', i), later: iso('09', 9), bytesPath: true, step: 7419, values: [2.5764] },
+    { name: 'longer run', line: (i) => `dev mlx5_0 step=${i} loss=1.${i}`, later: 'dev mlx12_a0 step=7 loss=1.5', bytesPath: true, step: 7, values: [1.5] },
+    { name: 'run ending in a letter before `.5`', line: (i) => `model7.5 step ${i} loss 0.${i}`, later: 'model7b.5 step 4 loss 0.4', bytesPath: true, step: 4, values: [0.4] },
+    { name: 'run ending in `e` before `.5`: another template', line: (i) => `model7.5 step ${i} loss 0.${i}`, later: 'model7e.5 step 4 loss 0.4', bytesPath: false },
+    { name: 'other text', line: (i) => iso('08', i), later: iso('08', 9).replace('rank', 'Rank'), bytesPath: false },
+  ];
+  for (const { name, line, later, bytesPath, step, values } of cases) {
+    const { templates, bytes, from } = confirmed(line, later);
+    assert.equal(templates.scanBytes(bytes, from, bytes.length), bytesPath, name);
+    if (!bytesPath) continue;
+    const reading = new LineTemplates().read(later);
+    assert.equal(reading.metrics?.step, step, `${name}: step as the extractors read it`);
+    assert.equal(templates.planStep, step, `${name}: step`);
+    assert.deepEqual([...templates.planValues.subarray(0, values!.length)], values, `${name}: values`);
+    assert.deepEqual(reading.metrics?.values.map(([, value]) => value), values, `${name}: values as the extractors read them`);
+  }
+});
+
+test('a line in bytes whose template did not follow the line before is found by how it starts', () => {
+  const templates = new LineTemplates();
+  const shapes = [(i: number) => `{"step": ${i}, "loss": 0.${i}}`, (i: number) => `step ${i} | loss 1.${i}`, (i: number) => `Epoch ${i}: loss=2.${i}`];
+  for (let i = 1; i <= 4; i++) for (const shape of shapes) templates.scan(shape(i), 0);
+  // In turn the prediction finds each; out of turn (the JSON line after the JSON line) only the index of line starts does.
+  templates.scan(shapes[0]!(5), 0);
+  const bytes = Buffer.from(shapes[0]!(6));
+  assert.equal(templates.scanBytes(bytes, 0, bytes.length), true);
+  assert.equal(templates.planStep, 6);
+  assert.equal(templates.planValues[0], 0.6);
 });
