@@ -8,6 +8,8 @@
 // its chunk in O(1) and a stream holding one short line costs 128 bytes. A line may span two
 // chunks; readers that need it whole (duplicate checks, snapshots) copy it.
 
+import { releaseOwnedMemory } from './owned-buffer.ts';
+
 const MIN_CHUNK_BYTES = 128;
 const MAX_CHUNK_BYTES = 64 * 1024;
 /** Chunks of growing size before the fixed ones: 128 · 2^i for i < GROWING_CHUNKS. */
@@ -15,10 +17,12 @@ const GROWING_CHUNKS = Math.log2(MAX_CHUNK_BYTES / MIN_CHUNK_BYTES) + 1;
 /** Bytes held by the growing chunks together (where the fixed-size chunks start). */
 const GROWING_BYTES = MIN_CHUNK_BYTES * (2 ** GROWING_CHUNKS - 1);
 /**
- * Released 64 KiB chunks kept for the next heads. A cut releases a whole generation at once and the
- * heads refill at the same pace, so the pool holds about one head budget (16 MB by default) at most.
+ * Released 64 KiB chunks kept for the next heads. Over the head budget, a cut releases the largest
+ * heads (half the budget) and the heads left refill at the same pace; what the pool cannot keep is
+ * freed at once and malloc hands the same memory to the next chunks, so the pool only saves
+ * allocator calls, and every byte in it is resident memory no head uses.
  */
-const POOL_MAX_BYTES = 16 * 1024 * 1024;
+const POOL_MAX_BYTES = 4 * 1024 * 1024;
 
 const pool: Buffer[] = [];
 let scratch = Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES);
@@ -147,11 +151,20 @@ export class HeadLines {
     return whole;
   }
 
-  /** Hands the large chunks back to the pool. The lines must not be used afterwards. */
+  /**
+   * Hands the large chunks back to the pool, and frees those the pool has no room for at once (they
+   * were promoted with their head: left to the garbage collector, a flush's worth of them waited
+   * for its next full collection). The lines must not be used afterwards.
+   */
   release(): void {
     let pooledBytes = pool.length * MAX_CHUNK_BYTES;
     for (const chunk of this.chunks) {
-      if (chunk.length !== MAX_CHUNK_BYTES || pooledBytes >= POOL_MAX_BYTES) continue;
+      // Smaller chunks are slices of Node's shared slabs: only the garbage collector may free those.
+      if (chunk.length !== MAX_CHUNK_BYTES) continue;
+      if (pooledBytes >= POOL_MAX_BYTES) {
+        releaseOwnedMemory(chunk);
+        continue;
+      }
       pool.push(chunk);
       pooledBytes += MAX_CHUNK_BYTES;
     }

@@ -72,3 +72,21 @@ test('head lines: appendRange copies any range of other lines, across chunk boun
   assert.equal(target.length, expected.length);
   assert.ok(target.concat().equals(expected));
 });
+
+test('head lines: released 64 KiB chunks fill the pool, the rest are freed at once, and pooled ones serve new lines', () => {
+  // 12 MB of lines: three times what the pool keeps.
+  const big = new HeadLines();
+  const line = Buffer.alloc(1000, 'x');
+  for (let i = 0; i < 12_000; i++) big.appendBytes(line, 0, line.length);
+  const chunks = (big as unknown as { chunks: Buffer[] }).chunks.filter((chunk) => chunk.length === 64 * 1024);
+  const memories = chunks.map((chunk) => chunk.buffer as ArrayBuffer);
+  big.release();
+  const freed = memories.filter((memory) => memory.detached).length;
+  // The pool keeps at most 4 MB (64 chunks), some of it maybe filled by earlier tests.
+  assert.ok(freed >= memories.length - 64 && freed > 0, `${freed} of ${memories.length} chunks freed`);
+  // The next lines take pooled chunks: whole and unharmed by what the chunks held before.
+  const next = new HeadLines();
+  const text = 'yz'.repeat(300_000);
+  next.appendString(text);
+  assert.equal(next.concat().toString('utf8'), text);
+});
