@@ -64,9 +64,17 @@ export const DEFAULT_MAX_SAMPLES = 50_000_000;
 export const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 export const MAX_POINTS_PER_SERIES = 11_000;
 
+/**
+ * Parsed queries kept by their text. Dashboards and rules send the same few queries again and again,
+ * and a parse runs once per query, mostly before V8 optimises the parser: 0.05–0.2 ms of CPU on the
+ * compare bench's 1–3 ms instant queries. The AST is plain data the evaluation only reads.
+ */
+const PARSE_CACHE_ENTRIES = 256;
+
 export class PromQLEngine {
   private readonly source: MetricsSource;
   private readonly options: Required<PromQLEngineOptions>;
+  private readonly parsed = new Map<string, Expr>();
 
   constructor(source: MetricsSource, options: PromQLEngineOptions = {}) {
     this.source = source;
@@ -92,8 +100,21 @@ export class PromQLEngine {
     return this.run(tenant, query, startMs, endMs, stepMs, options);
   }
 
+  /** parseExpr through a least-recently-used cache (a parse error is thrown again each time). */
+  private parse(query: string): Expr {
+    let expr = this.parsed.get(query);
+    if (expr !== undefined) {
+      this.parsed.delete(query);
+    } else {
+      expr = parseExpr(query);
+      if (this.parsed.size >= PARSE_CACHE_ENTRIES) this.parsed.delete(this.parsed.keys().next().value!);
+    }
+    this.parsed.set(query, expr);
+    return expr;
+  }
+
   private async run(tenant: string, query: string | Expr, startMs: number, endMs: number, stepMs: number, options: QueryOptions): Promise<QueryResult> {
-    const parsed = typeof query === 'string' ? parseExpr(query) : query;
+    const parsed = typeof query === 'string' ? this.parse(query) : query;
     const expr = resolveDurations(parsed, { stepMs, rangeMs: endMs - startMs });
     const isRange = stepMs > 0;
     if (isRange) {
@@ -135,7 +156,14 @@ export class PromQLEngine {
 
 /** Removes `__name__` where an operation asked for it (delayed removal), then rejects collisions. */
 function finalizeVector(series: StepVectorSeries[], count: number): StepVectorSeries[] {
-  const cleaned = series.map((s) => (s.dropName ? { ...s, labels: withoutName(s.labels), dropName: false } : s));
+  // In place: the query is over, nothing reads these series but the result built from them (a copy
+  // of each was an object per series per query). The same series listed twice is renamed once.
+  for (const s of series) {
+    if (!s.dropName) continue;
+    s.labels = withoutName(s.labels);
+    s.dropName = false;
+  }
+  const cleaned = series;
   try {
     return mergeSameLabels(cleaned, count);
   } catch (error) {
@@ -150,16 +178,17 @@ function instantResult(value: EvalValue, timeMs: number): QueryValue {
       return { resultType: 'scalar', result: { timestampMs: timeMs, value: value.values[0]! } };
     case 'string':
       return { resultType: 'string', result: { timestampMs: timeMs, value: value.value } };
-    case 'vector':
-      return {
-        resultType: 'vector',
-        result: finalizeVector(value.series, 1)
-          .filter((s) => s.present[0])
-          .map((s) => {
-            const histogram = histogramAt(s, 0);
-            return { labels: sortedLabels(s.labels), timestampMs: timeMs, value: s.values[0]!, ...(histogram ? { histogram: toFloatHistogram(histogram) } : {}) };
-          }),
-      };
+    case 'vector': {
+      const result: InstantSample[] = [];
+      for (const s of finalizeVector(value.series, 1)) {
+        if (!s.present[0]) continue;
+        const histogram = histogramAt(s, 0);
+        result.push(histogram === undefined
+          ? { labels: sortedLabels(s.labels), timestampMs: timeMs, value: s.values[0]! }
+          : { labels: sortedLabels(s.labels), timestampMs: timeMs, value: s.values[0]!, histogram: toFloatHistogram(histogram) });
+      }
+      return { resultType: 'vector', result };
+    }
     case 'matrix': {
       const series = value.series.map((s) => ({ ...s, labels: s.dropName ? withoutName(s.labels) : s.labels }));
       const seen = new Set<string>();

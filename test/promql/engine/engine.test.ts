@@ -142,3 +142,26 @@ test('range queries refuse bad steps and too many points; huge subquery grids hi
   await assert.rejects(engine.rangeQuery('t', 'up', 0, 12_000_000, 1_000), /exceeded maximum resolution of 11,000 points per timeseries/);
   await assert.rejects(engine.instantQuery('t', 'max_over_time(up[1y:1ms])', 600_000), (error: unknown) => error instanceof PromQLQueryError && error.kind === 'too_many_samples');
 });
+
+test('a query text seen before answers from its cached parse: the same answers, per-query durations resolved anew, parse errors every time', async () => {
+  const engine = new PromQLEngine(source());
+  const rangeOf = async (query: string, stepMs: number, on = engine) => toPrometheusData((await on.rangeQuery('t', query, 120_000, 240_000, stepMs)).value);
+  // `step()` resolves per query: a cached AST must not keep the first query's value. Each answer is
+  // held against a fresh engine's (no cache behind it).
+  const query = 'count_over_time(up{job="a"}[step()])';
+  const first = await rangeOf(query, 60_000, new PromQLEngine(source()));
+  const other = await rangeOf(query, 30_000, new PromQLEngine(source()));
+  assert.deepEqual(await rangeOf(query, 60_000), first);
+  assert.deepEqual(await rangeOf(query, 30_000), other);
+  assert.deepEqual(await rangeOf(query, 60_000), first);
+  assert.notDeepEqual(first.result, []);
+  // Renaming in the result (name dropped by rate) must not alter what the next evaluation of the same text sees.
+  const instant = (await engine.instantQuery('t', 'rate(requests_total[1m]) or up', 60_000)).value;
+  assert.deepEqual((await engine.instantQuery('t', 'rate(requests_total[1m]) or up', 60_000)).value, instant);
+  for (let round = 0; round < 2; round++) {
+    await assert.rejects(engine.instantQuery('t', 'rate(up[5m]', 0), /unclosed left parenthesis|expected/);
+  }
+  // More texts than the cache holds: old ones are parsed again and still answer the same.
+  for (let k = 0; k < 300; k++) await engine.instantQuery('t', `up + ${k}`, 60_000);
+  assert.deepEqual(await rangeOf(query, 60_000), first);
+});
