@@ -33,7 +33,7 @@ export interface Plan {
   /** Whether a line of the plan is progress (a value other than loss_scale/overflow). */
   progress: boolean;
   /** The caller's per-rank cache of the series the names go to (run-state.ts), so a line costs no map lookups. */
-  seriesByRank: Map<number, unknown[]>;
+  seriesByRank: Map<number, unknown>;
 }
 
 interface TemplateInfo {
@@ -181,6 +181,22 @@ function headKey(first: number, second: number): number {
   return ((first >= 48 && first <= 57 ? 48 : first) << 8) | (second >= 48 && second <= 57 ? 48 : second);
 }
 
+/**
+ * What a caller of scanBytes does with each value of a plan (its `uses` answer): nothing (no series
+ * takes it), keeps it as a point, or skips it (a thinned series). Only kept values are parsed; the
+ * others only have to be finite, which surelyFinite() tells from the token's length and letters.
+ */
+export const VALUE_UNUSED = 0;
+export const VALUE_KEPT = 1;
+export const VALUE_SKIPPED = 2;
+
+/** Whether a number token is finite whatever its digits: at most 15 bytes and no exponent (so no overflow to Infinity). */
+function surelyFinite(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end - start > 15) return false;
+  for (let i = start; i < end; i++) if ((bytes[i]! | 0x20) === 101) return false;
+  return true;
+}
+
 /** Per-run cache of line templates. */
 export class LineTemplates {
   /** Template hash → info; the second hash and token count stored in the info make a collision negligible. */
@@ -316,7 +332,7 @@ export class LineTemplates {
    * are read into `plan`/`planValues`/`planStep` and it answers true. Otherwise it answers false
    * having changed nothing the caller sees, and the caller decodes the line and scans the string.
    */
-  scanBytes(bytes: Uint8Array, from: number, end: number): boolean {
+  scanBytes(bytes: Uint8Array, from: number, end: number, uses?: (plan: Plan) => Uint8Array | undefined): boolean {
     if (end - from > 2048) return false;
     const previous = this.previous;
     let info = previous?.next;
@@ -340,8 +356,16 @@ export class LineTemplates {
     if (plan !== undefined && plan !== 'slow') {
       const tokens = plan.tokens;
       if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
+      const valueUses = uses?.(plan);
       for (let i = 0; i < tokens.length; i++) {
-        const value = decimalValueBytes(bytes, byteTokenStarts[tokens[i]!]!, byteTokenEnds[tokens[i]!]!);
+        const start = byteTokenStarts[tokens[i]!]!;
+        const tokenEnd = byteTokenEnds[tokens[i]!]!;
+        if (valueUses !== undefined && valueUses[i] !== VALUE_KEPT && surelyFinite(bytes, start, tokenEnd)) {
+          // Not kept (a thinned series skips it): only its finiteness matters, and it is finite.
+          this.planValues[i] = 0;
+          continue;
+        }
+        const value = decimalValueBytes(bytes, start, tokenEnd);
         // Past the exact fast parse (or non-finite): the string path reads it.
         if (Number.isNaN(value)) return false;
         this.planValues[i] = value;

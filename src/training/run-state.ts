@@ -8,7 +8,7 @@ import type { RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
 import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
-import { LineTemplates } from './line-templates.ts';
+import { LineTemplates, VALUE_KEPT, VALUE_SKIPPED, VALUE_UNUSED, type Plan } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
 import { LINE_X, RankState, restOf, timeNumber } from './rank-state.ts';
 import { RunSeries, type PointSeries } from './series-store.ts';
@@ -49,6 +49,13 @@ interface ReportEntry {
   localRank?: number;
   exitCode?: number;
   pid?: number;
+}
+
+/** The series one plan's values go to for one rank (cached on the plan), and whether they are distinct series. */
+interface PlanSeries {
+  series: Array<PointSeries | undefined>;
+  hasStep: boolean;
+  distinct: boolean;
 }
 
 /** What a push says about one stream, read once for all of its lines. */
@@ -97,6 +104,9 @@ export class RunState {
   /** firstNs and lastNs as doubles (see RankState.firstTime). */
   private firstTime = Number.POSITIVE_INFINITY;
   private lastTime = Number.NEGATIVE_INFINITY;
+  /** The rank of the line scanBytes reads (for planValueUses), and the answer it fills. */
+  private scanRank = 0;
+  private valueUses = new Uint8Array(16);
   /** The rank of the line before (lines of a stream are mostly one rank's): spares a map lookup a line. */
   private lastRank: RankState | undefined;
   private readonly reports = new Map<string, ReportEntry | undefined>();
@@ -191,15 +201,63 @@ export class RunState {
     }
     if (state.wrapperExitNs !== undefined) return false;
     const templates = this.templates;
-    if (!templates.scanBytes(source, start + prefixLength, end)) return false;
+    this.scanRank = rank;
+    if (!templates.scanBytes(source, start + prefixLength, end, this.planValueUses)) return false;
     this.lastRank = state;
     this.noteTime(timeNs);
     if (stream.host !== undefined) state.host = stream.host;
     if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;
     state.noteRawLine(timeNs, source, start, end, prefixLength, stream.isError);
     // Values read by scanBytes are finite, so no NaN hit (which would need the line's text) is made here.
-    if (templates.plan !== undefined) this.addPlanPoints(state, timeNs, '', 0, stream.labels);
+    if (templates.plan !== undefined) this.addRawPlanPoints(state, timeNs, stream.labels);
     return true;
+  }
+
+  /** The series of `plan`'s values for `rank` (cached on the plan), and what each does with a line's value. */
+  private planSeries(plan: Plan, rank: number): PlanSeries {
+    let cached = plan.seriesByRank.get(rank) as PlanSeries | undefined;
+    if (cached === undefined) {
+      const hasStep = plan.stepToken !== -1;
+      const series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
+      // A series twice in one plan would be asked twice before either point is taken: such plans read every value.
+      const distinct = new Set(series.filter((one) => one !== undefined)).size === series.filter((one) => one !== undefined).length;
+      cached = { series, hasStep, distinct };
+      plan.seriesByRank.set(rank, cached);
+    }
+    return cached;
+  }
+
+  /** scanBytes' `uses` for the line's rank (scanRank): which values of the plan a series keeps, skips or does not take. */
+  private readonly planValueUses = (plan: Plan): Uint8Array | undefined => {
+    const { series, hasStep, distinct } = this.planSeries(plan, this.scanRank);
+    if (!distinct) return undefined;
+    if (this.valueUses.length < series.length) this.valueUses = new Uint8Array(series.length * 2);
+    const uses = this.valueUses;
+    for (let i = 0; i < series.length; i++) {
+      const one = series[i];
+      uses[i] = one === undefined || (one.axis === 'step' && !hasStep) ? VALUE_UNUSED : one.keepsNextFinite() ? VALUE_KEPT : VALUE_SKIPPED;
+    }
+    return uses;
+  };
+
+  /** addPlanPoints() for a line scanBytes read: values it did not parse are skipped points of thinned series (see planValueUses). */
+  private addRawPlanPoints(state: RankState, timeNs: bigint, labels: Labels): void {
+    const templates = this.templates;
+    const plan = templates.plan!;
+    const { series, hasStep, distinct } = this.planSeries(plan, state.rank);
+    if (!distinct) {
+      this.addPlanPoints(state, timeNs, '', 0, labels);
+      return;
+    }
+    const uses = this.valueUses;
+    const values = templates.planValues;
+    LINE_X[0] = templates.planStep;
+    for (let i = 0; i < series.length; i++) {
+      const use = uses[i];
+      if (use === VALUE_KEPT) series[i]!.addLinePoint(hasStep, LINE_X, values, i);
+      else if (use === VALUE_SKIPPED) series[i]!.skipFinite();
+    }
+    if (plan.progress) state.noteProgress(timeNs, hasStep);
   }
 
   /** Widens the run's time range to `timeNs` (doubles compared first, bigints only on a tie); returns its time as a double. */
@@ -322,12 +380,7 @@ export class RunState {
     const plan = templates.plan!;
     const rank = state.rank;
     // The series are cached per plan and rank.
-    let series = plan.seriesByRank.get(rank) as Array<PointSeries | undefined> | undefined;
-    const hasStep = plan.stepToken !== -1;
-    if (series === undefined) {
-      series = plan.names.map((name) => this.series.seriesFor(name, rank, hasStep));
-      plan.seriesByRank.set(rank, series);
-    }
+    const { series, hasStep } = this.planSeries(plan, rank);
     const values = templates.planValues;
     LINE_X[0] = templates.planStep;
     for (let i = 0; i < series.length; i++) {

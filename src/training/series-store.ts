@@ -5,13 +5,13 @@
 export type SeriesAxis = 'step' | 'time';
 
 /**
- * Points kept per series of one rank before it is thinned by half (16 bytes a point: 256 KB). The API
- * answers 5,000 points per rank by default, which a thinned series still holds (8,192 to 16,384
- * points); a 10M-step run keeps every 1,024th or so, non-finite values always. At 262,144 (4 MB per
+ * Points kept per series of one rank before it is thinned by half (16 bytes a point: 160 KB). The API
+ * answers 5,000 points per rank by default, which a thinned series still holds (5,120 to 10,240
+ * points); a 10M-step run keeps every 2,048th or so, non-finite values always. At 262,144 (4 MB per
  * series and rank) the tracker held ~130 MB of the server's 470 MB peak RSS on the 244 MB, 8-rank
- * bench log (bench/ingest-flush-bench.ts, heap snapshot).
+ * bench log (bench/ingest-flush-bench.ts, heap snapshot); at 16,384 (arrays of 256 KB) ~13 MB.
  */
-export const MAX_POINTS_PER_SERIES = 16_384;
+export const MAX_POINTS_PER_SERIES = 10_240;
 
 const SCRATCH_POINT = new Float64Array(2);
 
@@ -50,10 +50,12 @@ export class PointSeries {
     if (this.stride > 1 && ++this.skipped % this.stride !== 0 && Number.isFinite(value)) return;
     if (this.count === MAX_POINTS_PER_SERIES) this.halve();
     if (this.count === this.xs.length) {
-      const xs = new Float64Array(this.count * 2);
+      // Doubling, but never past the cap (10,240 points would otherwise sit in arrays of 16,384).
+      const capacity = Math.min(this.count * 2, MAX_POINTS_PER_SERIES);
+      const xs = new Float64Array(capacity);
       xs.set(this.xs);
       this.xs = xs;
-      const values = new Float64Array(this.count * 2);
+      const values = new Float64Array(capacity);
       values.set(this.values);
       this.values = values;
     }
@@ -62,6 +64,19 @@ export class PointSeries {
     this.xs[this.count] = x;
     this.values[this.count] = value;
     this.count++;
+  }
+
+  /**
+   * Whether the next finite point would be kept (the thinning stride), without taking it: a caller
+   * that knows a value is finite and would be skipped need not read it (see skipFinite).
+   */
+  keepsNextFinite(): boolean {
+    return this.stride === 1 || (this.skipped + 1) % this.stride === 0;
+  }
+
+  /** Takes a finite point that keepsNextFinite() said is skipped: what addAt() does with it, without its value. */
+  skipFinite(): void {
+    this.skipped++;
   }
 
   /**

@@ -36,3 +36,17 @@ test('a series is keyed by step or by time from its first point', () => {
   assert.deepEqual(run.names(), ['loss', 'lr']);
   assert.deepEqual(run.ranksOf('loss'), [0]);
 });
+
+test('a thinned series still answers the API default of 5,000 points per rank, and holds no more than the cap', () => {
+  const series = new PointSeries('step');
+  for (let step = 0; step < 1_000_000; step++) {
+    series.add(step, step / 1e6);
+    if (step === MAX_POINTS_PER_SERIES * 4 || step === 999_999) {
+      assert.ok(series.length >= 5000 && series.length <= MAX_POINTS_PER_SERIES, `${series.length} points kept after ${step + 1}`);
+      const points = series.points(5000);
+      assert.equal(points.length, 5000);
+      assert.deepEqual(points[0], [0, 0]);
+      assert.ok(points.every(([x, value], i) => value === x / 1e6 && (i === 0 || x > points[i - 1]![0])), 'in step order, each value at its step');
+    }
+  }
+});
