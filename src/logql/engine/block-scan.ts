@@ -202,6 +202,30 @@ function markCaseInsensitive(block: BlockData, from: number, startByte: number, 
   }
 }
 
+/** Smaller line buffers are not worth it (and may sit in Node's shared 8 KiB allocation pool). */
+const RELEASE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Frees a scanned block's decompressed lines at once (detaching their ArrayBuffer) instead of at the
+ * next full GC. Only for a block the scan read from a part itself and keeps nothing of: after this its
+ * lines read as empty. V8 answers each ~60 MB of such garbage with a full GC, and the allocator meets
+ * every new 2 MB block with fresh pages: 500 decompressions of a 2 MB block took 95-136 ms CPU with
+ * each released against 323-335 ms without, and no full GC against 14 (Node 24, one thread).
+ */
+export function releaseLines(block: BlockData): void {
+  const lines = block.lines;
+  const buffer = lines.buffer;
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached || buffer.byteLength < RELEASE_MIN_BYTES) return;
+  // Only a buffer that holds these lines alone (zlib's output chunk is one byte larger than its
+  // output): one shared with other columns or blocks stays as it is.
+  if (lines.byteOffset !== 0 || buffer.byteLength > lines.length + 1) return;
+  try {
+    buffer.transfer(0);
+  } catch {
+    // Not detachable (memory Node or V8 manage otherwise): left to the GC.
+  }
+}
+
 const KELVIN_SIGN = Buffer.from('\u212A', 'utf8');
 const LONG_S = Buffer.from('\u017F', 'utf8');
 /**
