@@ -10,7 +10,7 @@ import { neededLabels } from '../log/label-hints.ts';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorType, LabelsBuilder } from '../log/labels-builder.ts';
 import { formatLabels } from '../../push/labels.ts';
 import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from '../log/units.ts';
-import { hasMetadata, lineBytes, releaseLines } from './block-scan.ts';
+import { hasMetadata, lineBytes, releaseBlockColumns } from './block-scan.ts';
 import { scanBlock, selectBlocks, selectPipeline, splitNs, timestampAfter, type SelectedLine } from './log-selection.ts';
 import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryContext } from './query-context.ts';
@@ -267,7 +267,7 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
       const block = blocks[k]!;
       if (!collector.countBlock(block, options, context.stats)) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
       // A ref with a location was read from its part for this scan alone (a head's ref shares the head's data).
-      if (batch[k]!.location !== undefined) releaseLines(block);
+      if (batch[k]!.location !== undefined) releaseBlockColumns(block);
       await context.pause();
     }
   }

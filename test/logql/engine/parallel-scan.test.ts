@@ -86,7 +86,7 @@ test('parallel scans over persisted blocks match the single-threaded answer', as
 
 test('scans free the lines of part blocks they read, and a head block stays readable for the next query', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rankscope-release-'));
-  // Blocks above releaseLines' 64 KiB floor, in parts and in a head.
+  // Blocks above releaseBlockColumns' 64 KiB floor, in parts and in a head.
   const store = await openStore({ dataDir, walFsync: false, headCutBytes: 64 * 1024 * 1024, headCutAgeMs: 3_600_000, blockTargetBytes: 256 * 1024, compactionIntervalMs: 0, retentionPeriodMs: 0 });
   try {
     const entries = (rank: number, count: number) =>
