@@ -37,8 +37,10 @@ function cachedSource(store: LogStore): LogSource {
       const refs = await store.selectBlocks(query);
       return refs.map((ref) => {
         const key = `${ref.stream.id}:${ref.minTimeNs}:${ref.maxTimeNs}:${ref.entryCount}`;
+        // Without a location: the engine treats the block as shared (as a head's) and never releases it.
+        const { location: _location, ...shared } = ref;
         return {
-          ...ref,
+          ...shared,
           load() {
             let loaded = cache.get(key);
             if (loaded === undefined) cache.set(key, (loaded = ref.load()));

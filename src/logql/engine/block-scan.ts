@@ -202,6 +202,39 @@ function markCaseInsensitive(block: BlockData, from: number, startByte: number, 
   }
 }
 
+/** Smaller buffers are not worth it (and may sit in Node's shared allocation pool). */
+const RELEASE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Frees a scanned block's decompressed lines (and its timestamp and line-end columns) at once,
+ * detaching their ArrayBuffers, instead of at the next full GC. Only for a block the scan read from a
+ * part itself and keeps nothing of: after this the block reads as empty. V8 answers each ~60 MB of such garbage with a full GC, and the allocator meets
+ * every new 2 MB block with fresh pages: 500 decompressions of a 2 MB block took 95-136 ms CPU with
+ * each released against 323-335 ms without, and no full GC against 14 (Node 24, one thread).
+ */
+export function releaseBlockColumns(block: BlockData): void {
+  release(block.lines, 1);
+  // The timestamp and line-end columns (~12 bytes an entry) go the same way.
+  release(block.timestampsNs, 0);
+  release(block.lineEnds, 0);
+}
+
+/**
+ * Detaches the array's buffer when the array alone fills it (`spare` bytes allowed past its end:
+ * zlib's output chunk is one byte larger than its output): one shared with other columns or blocks
+ * stays as it is.
+ */
+function release(array: Uint8Array | BigInt64Array | Uint32Array, spare: number): void {
+  const buffer = array.buffer;
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached || buffer.byteLength < RELEASE_MIN_BYTES) return;
+  if (array.byteOffset !== 0 || buffer.byteLength > array.byteLength + spare) return;
+  try {
+    buffer.transfer(0);
+  } catch {
+    // Not detachable (memory Node or V8 manage otherwise): left to the GC.
+  }
+}
+
 const KELVIN_SIGN = Buffer.from('\u212A', 'utf8');
 const LONG_S = Buffer.from('\u017F', 'utf8');
 /**

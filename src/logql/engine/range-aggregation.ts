@@ -10,7 +10,7 @@ import { neededLabels } from '../log/label-hints.ts';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorType, LabelsBuilder } from '../log/labels-builder.ts';
 import { formatLabels } from '../../push/labels.ts';
 import { ConversionError, parseGoDurationNs, parseGoFloat, parseHumanBytes } from '../log/units.ts';
-import { hasMetadata, lineBytes } from './block-scan.ts';
+import { hasMetadata, lineBytes, releaseBlockColumns } from './block-scan.ts';
 import { scanBlock, selectBlocks, selectPipeline, splitNs, timestampAfter, type SelectedLine } from './log-selection.ts';
 import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryContext } from './query-context.ts';
@@ -259,11 +259,15 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
   const offloaded = context.offload ? await context.offload.samples(context, node, baseNs, stepsNs, options, refs) : { remaining: refs, done: Promise.resolve([]) };
   for (let i = 0; i < offloaded.remaining.length; i += BLOCK_LOAD_CONCURRENCY) {
     context.checkDeadline();
-    const blocks = await Promise.all(offloaded.remaining.slice(i, i + BLOCK_LOAD_CONCURRENCY).map((ref) => ref.load()));
+    const batch = offloaded.remaining.slice(i, i + BLOCK_LOAD_CONCURRENCY);
+    const blocks = await Promise.all(batch.map((ref) => ref.load()));
     context.stats.blocksRead += blocks.length;
     context.noteUnreadable(blocks);
-    for (const block of blocks) {
+    for (let k = 0; k < blocks.length; k++) {
+      const block = blocks[k]!;
       if (!collector.countBlock(block, options, context.stats)) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
+      // A ref with a location was read from its part for this scan alone (a head's ref shares the head's data).
+      if (batch[k]!.location !== undefined) releaseBlockColumns(block);
       await context.pause();
     }
   }

@@ -9,6 +9,7 @@ import type { BlockData, BlockLocation, BlockReaderConfig, StreamInfo } from '..
 import type { QueryStatistics } from '../api.ts';
 import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
 import { scanBlock, selectPipeline } from './log-selection.ts';
+import { releaseBlockColumns } from './block-scan.ts';
 import { scanLogBlocks, type Candidate, type LogScanOptions } from './log-query.ts';
 import { createSampleCollector, type SampleSeries } from './range-aggregation.ts';
 
@@ -95,6 +96,8 @@ async function run(task: ScanTask): Promise<ScanReply> {
     const options = { startNs: task.startNs, endNs: task.endNs };
     await forEachBlock(task, stats, warnings, (block) => {
       if (!collector.countBlock(block, options, stats)) scanBlock(block, collector.pipeline, options, { stats }, collector.visit, collector.needLine);
+      // Read from its part for this task alone: nothing else holds it.
+      releaseBlockColumns(block);
     });
     return { id: task.id, series: [...collector.series.values()], stats, warnings };
   } catch (error) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { parseExpr } from '../../../src/logql/syntax/index.ts';
 import type { LogExpr } from '../../../src/logql/syntax/ast.ts';
 import { compilePipeline, runWholePipeline } from '../../../src/logql/log/pipeline.ts';
-import { rawFilterMask } from '../../../src/logql/engine/block-scan.ts';
+import { rawFilterMask, releaseBlockColumns } from '../../../src/logql/engine/block-scan.ts';
 import { seededRandom } from '../../../src/demo/torch-output.ts';
 import { encodeBlock } from './memory-source.ts';
 
@@ -91,4 +91,19 @@ test('the filters keep the same lines whichever order the probe of the block sta
       assert.ok(viaBytes.length > 0 || to - from === 1, query);
     }
   }
+});
+
+test('releaseBlockColumns frees only buffers the block holds alone', () => {
+  const lines = (bytes: Buffer) => ({ stream: { id: 's', labels: {} }, timestampsNs: new BigInt64Array(1), lines: bytes, lineEnds: Uint32Array.of(bytes.length) });
+  const own = lines(Buffer.alloc(128 * 1024, 'a'));
+  releaseBlockColumns(own);
+  assert.equal(own.lines.length, 0, 'a buffer of its own is detached');
+  const shared = Buffer.alloc(256 * 1024, 'b');
+  const part = lines(shared.subarray(0, 128 * 1024));
+  releaseBlockColumns(part);
+  assert.equal(part.lines.length, 128 * 1024, 'a view of a larger buffer is left alone');
+  assert.equal(shared.length, 256 * 1024);
+  const small = lines(Buffer.from('c'.repeat(100)));
+  releaseBlockColumns(small);
+  assert.equal(small.lines.toString(), 'c'.repeat(100), 'a small (possibly pooled) buffer is left alone');
 });

@@ -83,3 +83,29 @@ test('parallel scans over persisted blocks match the single-threaded answer', as
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('scans free the lines of part blocks they read, and a head block stays readable for the next query', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rankscope-release-'));
+  // Blocks above releaseBlockColumns' 64 KiB floor, in parts and in a head.
+  const store = await openStore({ dataDir, walFsync: false, headCutBytes: 64 * 1024 * 1024, headCutAgeMs: 3_600_000, blockTargetBytes: 256 * 1024, compactionIntervalMs: 0, retentionPeriodMs: 0 });
+  try {
+    const entries = (rank: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ timestampNs: T0 + BigInt(i) * 10_000_000n + BigInt(rank), line: `step ${i} loss=${(i % 7) / 10} rank=${rank} ${'x'.repeat(60)}` }));
+    await store.append('fake', [0, 1].map((rank) => ({ labels: { job: 'train', rank: String(rank) }, entries: entries(rank, 20_000) })));
+    await store.flush();
+    await store.append('fake', [{ labels: { job: 'train', rank: '9' }, entries: entries(9, 5_000) }]);
+    const at = T0 + 400n * SECOND_NS;
+    const query = 'sum by (rank) (count_over_time({job="train"} | logfmt | loss > 0.3 [10m]))';
+    const params: QueryParams = { tenant: 'fake', query, startNs: at, endNs: at, stepMs: 1000, intervalMs: 0, limit: 100, direction: 'backward', instant: true };
+    // Lines with loss 0.4, 0.5 or 0.6: i % 7 in 4..6.
+    const expected = (count: number) => Array.from({ length: count }, (_, i) => i % 7).filter((r) => r >= 4).length;
+    for (const engine of [createEngine(store, { workerThreads: 1 }), createEngine(store, { workerThreads: 2, parallelScanMinRawBytes: 0 })]) {
+      for (let round = 0; round < 3; round++) {
+        assert.deepEqual(vectorValues(await engine.query(params)), [['{"rank":"0"}', expected(20_000)], ['{"rank":"1"}', expected(20_000)], ['{"rank":"9"}', expected(5_000)]], `round ${round}`);
+      }
+    }
+  } finally {
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
