@@ -132,9 +132,13 @@ export class LabelSetTable<V> {
     return false;
   }
 
-  /** [first labels stored, value] pairs in insertion order. */
-  *[Symbol.iterator](): IterableIterator<[Labels, V]> {
-    for (const entry of this.entries) yield [entry.labels, entry.value];
+  /** The first label set stored for the `index`-th entry, in insertion order (no iterator objects). */
+  labelsAt(index: number): Labels {
+    return this.entries[index]!.labels;
+  }
+
+  valueAt(index: number): V {
+    return this.entries[index]!.value;
   }
 
   values(): V[] {
