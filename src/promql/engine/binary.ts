@@ -134,7 +134,7 @@ function presenceBySignature(groups: SignatureGroups, matching: VectorMatching, 
     const members = groups.valueAt(g);
     const mask = new Uint8Array(count);
     for (const s of members) for (let i = 0; i < count; i++) mask[i] ||= s.present[i]!;
-    masks.getOrAdd(labels, () => mask);
+    masks.add(labels, mask);
   }
   return masks;
 }
@@ -221,7 +221,8 @@ function vectorVector(
   const emit = (labels: Labels, dropName: boolean, i: number, value: number | NativeHistogram): void => {
     let series = byLabelsObject.get(labels);
     if (series === undefined) {
-      series = outputs.getOrAdd(labels, (first) => newVectorSeries(first, count, dropName));
+      series = outputs.get(labels);
+      if (series === undefined) outputs.add(labels, (series = newVectorSeries(labels, count, dropName)));
       byLabelsObject.set(labels, series);
     }
     if (series.present[i]) {
