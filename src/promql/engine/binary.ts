@@ -129,10 +129,12 @@ function groupBySignature(series: StepVectorSeries[], matching: VectorMatching):
 
 function presenceBySignature(groups: SignatureGroups, matching: VectorMatching, count: number): LabelSetTable<Uint8Array> {
   const masks = signatureTable<Uint8Array>(matching);
-  for (const [labels, members] of groups) {
+  for (let g = 0; g < groups.size; g++) {
+    const labels = groups.labelsAt(g);
+    const members = groups.valueAt(g);
     const mask = new Uint8Array(count);
     for (const s of members) for (let i = 0; i < count; i++) mask[i] ||= s.present[i]!;
-    masks.getOrAdd(labels, () => mask);
+    masks.add(labels, mask);
   }
   return masks;
 }
@@ -219,7 +221,8 @@ function vectorVector(
   const emit = (labels: Labels, dropName: boolean, i: number, value: number | NativeHistogram): void => {
     let series = byLabelsObject.get(labels);
     if (series === undefined) {
-      series = outputs.getOrAdd(labels, (first) => newVectorSeries(first, count, dropName));
+      series = outputs.get(labels);
+      if (series === undefined) outputs.add(labels, (series = newVectorSeries(labels, count, dropName)));
       byLabelsObject.set(labels, series);
     }
     if (series.present[i]) {
@@ -272,7 +275,9 @@ function vectorVector(
   // Reused by every match group (an instant join has one group per series: fresh ones cost more than the join).
   const onePick = new Int32Array(count);
   const labelCache = new Map<number, Labels>();
-  for (const [sig, manys] of manyGroups) {
+  for (let g = 0; g < manyGroups.size; g++) {
+    const sig = manyGroups.labelsAt(g);
+    const manys = manyGroups.valueAt(g);
     const ones = oneGroups.get(sig);
     if (ones === undefined) {
       // As in Prometheus, group_right swaps the sides before matching, and the fill values with them:
@@ -339,7 +344,9 @@ function vectorVector(
   // The "one" side's series with no partner at some steps, when the missing side is filled.
   const oneFill = matching.fillLeft;
   if (oneFill !== undefined) {
-    for (const [sig, ones] of oneGroups) {
+    for (let g = 0; g < oneGroups.size; g++) {
+      const sig = oneGroups.labelsAt(g);
+      const ones = oneGroups.valueAt(g);
       const manys = manyGroups.get(sig) ?? [];
       for (const one of ones) {
         for (let i = 0; i < count; i++) {

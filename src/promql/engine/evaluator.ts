@@ -486,6 +486,9 @@ export class Evaluator {
       const split = hasHistogramSamples(s) ? splitSamples(s) : undefined;
       const floats = split === undefined ? s : split.floats;
       const histograms = split?.histograms;
+      // Read once, not per step: `floats` is the TSDB's series object or a split view (several shapes).
+      const floatTimesMs = floats.timestampsMs;
+      const floatValues = floats.values;
       const name = s.labels.__name__ ?? '';
       const report = histograms === undefined ? ignoreProblem : (problem: HistogramProblem): void => this.reportHistogramProblem(problem, name, call, rangeArg);
       let lo = 0;
@@ -501,8 +504,8 @@ export class Evaluator {
           lo = hi = hLo = hHi = 0;
         }
         previousRef = ref;
-        lo = advance(floats.timestampsMs, lo, ref - input.rangeMs);
-        hi = advance(floats.timestampsMs, hi, ref);
+        lo = advance(floatTimesMs, lo, ref - input.rangeMs);
+        hi = advance(floatTimesMs, hi, ref);
         ctx.refMs = ref;
         ctx.stepMs = stepTime(grid, i);
         for (let p = 0; p < scalarArgs.length; p++) ctx.params[p] = scalarArgs[p]![i]!;
@@ -529,7 +532,7 @@ export class Evaluator {
         }
         // A smoothed window may interpolate between samples on both sides of it.
         if (hi === lo && modifier !== 'smoothed') continue;
-        const value = kernel(floats.timestampsMs, floats.values, lo, hi, ctx);
+        const value = kernel(floatTimesMs, floatValues, lo, hi, ctx);
         if (value === undefined) continue;
         result.values[i] = value;
         result.present[i] = 1;

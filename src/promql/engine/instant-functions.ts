@@ -10,6 +10,7 @@ import { Annotations, PromQLQueryError } from './errors.ts';
 import { bucketFraction, bucketQuantile, type Bucket } from './histogram-buckets.ts';
 import { nativeHistogramFraction, nativeHistogramQuantile, nativeHistogramVariance } from './native-histogram-stats.ts';
 import type { NativeHistogram } from './native-histogram.ts';
+import { hashWithout, LabelSetTable, sameWithout } from './label-set-table.ts';
 import { compareLabels, hasAnyPoint, histogramAt, labelsKey, mergeSameLabels, newVectorSeries, stepTime, type EvalValue, type StepGrid, type StepVectorSeries } from './series.ts';
 
 type MathFunction = (value: number) => number;
@@ -361,26 +362,32 @@ interface BucketGroup {
   members: Array<{ upperBound: number; series: StepVectorSeries }>;
 }
 
+const LE_ONLY = ['le'];
+
+/**
+ * Classic bucket series grouped by their labels but `le`, compared in place (a label copy with `le`
+ * deleted, a dictionary-mode object, and a key string per series before); each distinct `le` text
+ * parsed once per call.
+ */
 function bucketGroups(series: StepVectorSeries[], annotations: Annotations, pos: PositionRange | undefined): BucketGroup[] {
-  const groups = new Map<string, BucketGroup>();
+  const groups = new LabelSetTable<BucketGroup>((labels) => hashWithout(labels, LE_ONLY), (a, b) => sameWithout(a, b, LE_ONLY));
+  const bounds = new Map<string, number>();
+  const newGroup = (labels: Labels): BucketGroup => {
+    const kept: Labels = {};
+    for (const name in labels) if (name !== 'le') kept[name] = labels[name]!;
+    return { labels: kept, members: [] };
+  };
   for (const s of series) {
     const le = s.labels.le;
-    const upperBound = le === undefined ? NaN : parseBound(le);
+    let upperBound = le === undefined ? NaN : bounds.get(le);
+    if (upperBound === undefined) bounds.set(le!, (upperBound = parseBound(le!)));
     if (Number.isNaN(upperBound)) {
       annotations.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le ?? '')} for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`, pos);
       continue;
     }
-    const labels: Labels = { ...s.labels };
-    delete labels.le;
-    const key = labelsKey(labels);
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = { labels, members: [] };
-      groups.set(key, group);
-    }
-    group.members.push({ upperBound, series: s });
+    groups.getOrAdd(s.labels, newGroup).members.push({ upperBound, series: s });
   }
-  return [...groups.values()];
+  return groups.values();
 }
 
 function parseBound(text: string): number {

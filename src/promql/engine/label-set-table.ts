@@ -121,20 +121,21 @@ export class LabelSetTable<V> {
     return entry.value;
   }
 
-  /** Replaces the value of an equivalent label set already in the table; false if there is none. */
-  replace(labels: Labels, value: V): boolean {
-    for (let entry = this.buckets.get(this.hash(labels)); entry !== undefined; entry = entry.next) {
-      if (this.same(entry.labels, labels)) {
-        entry.value = value;
-        return true;
-      }
-    }
-    return false;
+  /** Stores `value` under `labels`, which must have no equivalent in the table yet. */
+  add(labels: Labels, value: V): void {
+    const hash = this.hash(labels);
+    const entry: Entry<V> = { labels, value, next: this.buckets.get(hash) };
+    this.buckets.set(hash, entry);
+    this.entries.push(entry);
   }
 
-  /** [first labels stored, value] pairs in insertion order. */
-  *[Symbol.iterator](): IterableIterator<[Labels, V]> {
-    for (const entry of this.entries) yield [entry.labels, entry.value];
+  /** The first label set stored for the `index`-th entry, in insertion order (no iterator objects). */
+  labelsAt(index: number): Labels {
+    return this.entries[index]!.labels;
+  }
+
+  valueAt(index: number): V {
+    return this.entries[index]!.value;
   }
 
   values(): V[] {

@@ -162,10 +162,26 @@ export function withoutName(labels: Labels): Labels {
   if (!('__name__' in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;
   // Copied without them rather than deleted from a copy (`delete` leaves a slow dictionary-mode
   // object), names in sorted order so that the answer's sortedLabels has nothing left to do.
+  // The kept names sorted in a reused array (an instant query renames every result series: an
+  // Object.keys array and its iterator each were garbage per series).
+  const names = keptNames;
+  names.length = 0;
+  for (const name in labels) {
+    if (name === '__name__' || name === '__type__' || name === '__unit__') continue;
+    let j = names.length - 1;
+    while (j >= 0 && names[j]! > name) {
+      names[j + 1] = names[j]!;
+      j--;
+    }
+    names[j + 1] = name;
+  }
   const out: Labels = {};
-  for (const name of sortedNames(labels)) if (name !== '__name__' && name !== '__type__' && name !== '__unit__') out[name] = labels[name]!;
+  for (let i = 0; i < names.length; i++) out[names[i]!] = labels[names[i]!]!;
+  names.length = 0;
   return out;
 }
+
+const keptNames: string[] = [];
 
 /** Prometheus' labels.Compare: by sorted name/value pairs, shorter set first on a common prefix. */
 export function compareLabels(a: Labels, b: Labels): number {
