@@ -36,10 +36,10 @@
 // rank 0's block too: the match sits a whole block back, which only a deep search reaches, too slow
 // for a head cut (issue 9 wants 62 MB of raw log per server CPU-second through the flush).
 // Where a flushed store's bytes go on that log (bench/ingest-flush-bench.ts, 244 MB): lines 12.1%,
-// timestamps 1.3% (µs jitter: about 15 random bits an entry), line lengths 0.1%, part indexes 0.55%
-// (token filters, 0.4% of it the token bloom at its 1-in-8 false-positive fill): 13.8%, against zstd -3
-// of the whole (time-interleaved) file 9.8%. Even the 8-rank interleaved layout only reaches about
-// 10% (8.1 + 1.4 + 0.55), with the one-rank read cost above.
+// timestamps 1.3% (µs jitter: about 15 random bits an entry), line lengths 0.1%, part indexes 0.05%
+// (token filters; 0.55% with format 1's whole-token bloom): 13.3%, against zstd -3 of the whole
+// (time-interleaved) file 9.8%. Even the 8-rank interleaved layout only reaches about 9.6%
+// (8.1 + 1.4 + 0.05), with the one-rank read cost above.
 // What one-stream blocks can still gain (bench/store-ideas.ts, % of line bytes): level 3 15.3%, 9
 // 12.5%, a tuned lazy2 11.5% at a fifth of level 1's speed, level 19 9.9% at 1 MB/s (on 8 MB blocks
 // 9.8%); a 64 KB per-stream dictionary nothing (Node 24's zstd takes raw-content dictionaries, and

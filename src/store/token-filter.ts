@@ -44,6 +44,15 @@ const FLAG_UNFILTERED = 2;
 /** Format 2 (41-symbol trigrams, no bloom). Filters without it are format 1. */
 const FLAG_SEPARATOR_TRIGRAMS = 4;
 /**
+ * Format 2, sparse: `trigrams` lists the set bits as ascending 3-byte little-endian numbers instead
+ * of holding the bitmap. Small blocks set few bits (a 2 KB block a few hundred), and part indexes stay
+ * in memory: their filters shrink from 8.6 KB to about 1-4 KB each, below format 1's 6 KB minimum.
+ */
+const FLAG_SPARSE = 8;
+const SPARSE_ENTRY_BYTES = 3;
+/** A list at most half the bitmap's size: binary searches over more entries gain too little. */
+const MAX_SPARSE_ENTRIES = Math.floor(TRIGRAM_BITMAP_BYTES / 2 / SPARSE_ENTRY_BYTES);
+/**
  * Blocks with less line text than this get no filter: with 100,000 one-line streams, filters were
  * most of a cut's time and of its part index, for blocks that cost less to read than their filter.
  */
@@ -97,7 +106,7 @@ export interface TokenFilter {
   flags: number;
   /** Format 1: hash functions used by the bloom. 0 in format 2. */
   bloomHashes: number;
-  /** Format 2: TRIGRAM_BITMAP_BYTES over 41 symbols; format 1: 5,832 bytes over 36. */
+  /** Format 2: TRIGRAM_BITMAP_BYTES over 41 symbols, or (FLAG_SPARSE) the set bits as u24 LE; format 1: 5,832 bytes over 36. */
   trigrams: Uint8Array;
   /** Format 1: bit count is bloom.length * 8 (a power of two). Empty in format 2. */
   bloom: Uint8Array;
@@ -106,10 +115,57 @@ export interface TokenFilter {
 /** Builds the filter over a block's concatenated line bytes (up to the last line's end). */
 export function buildTokenFilter(lines: Buffer, lineEnds: Uint32Array): TokenFilter {
   const text = lineEnds.length === 0 ? lines.subarray(0, 0) : lines.subarray(0, lineEnds[lineEnds.length - 1]!);
-  const trigrams = text.length <= DIRECT_SCAN_MAX_BYTES ? scanDirect(text) : scanMarked(text);
+  let trigrams = text.length <= DIRECT_SCAN_MAX_BYTES ? scanDirect(text) : scanMarked(text);
   // Both characters are absent from nearly every block; a native search finds that at memchr speed.
   const folding = text.indexOf(KELVIN_SIGN_UTF8) >= 0 || text.indexOf(LONG_S_UTF8) >= 0;
-  return { flags: FLAG_SEPARATOR_TRIGRAMS | (folding ? FLAG_HAS_FOLDING_CHARS : 0), bloomHashes: 0, trigrams, bloom: new Uint8Array(0) };
+  let flags = FLAG_SEPARATOR_TRIGRAMS | (folding ? FLAG_HAS_FOLDING_CHARS : 0);
+  // A block sets at most one bit per byte: only small ones can have a short enough list.
+  if (text.length <= DIRECT_SCAN_MAX_BYTES) {
+    const sparse = sparseList(trigrams);
+    if (sparse !== undefined) {
+      trigrams = sparse;
+      flags |= FLAG_SPARSE;
+    }
+  }
+  return { flags, bloomHashes: 0, trigrams, bloom: new Uint8Array(0) };
+}
+
+/** The bitmap's set bits as ascending u24 LE numbers, or undefined when there are too many. */
+function sparseList(bitmap: Uint8Array): Uint8Array | undefined {
+  let count = 0;
+  for (let i = 0; i < bitmap.length && count <= MAX_SPARSE_ENTRIES; i++) {
+    for (let byte = bitmap[i]!; byte !== 0; byte &= byte - 1) count++;
+  }
+  if (count > MAX_SPARSE_ENTRIES) return undefined;
+  const list = new Uint8Array(count * SPARSE_ENTRY_BYTES);
+  let at = 0;
+  for (let i = 0; i < bitmap.length; i++) {
+    const byte = bitmap[i]!;
+    if (byte === 0) continue;
+    for (let b = 0; b < 8; b++) {
+      if ((byte & (1 << b)) === 0) continue;
+      const bit = i * 8 + b;
+      list[at] = bit & 0xff;
+      list[at + 1] = (bit >>> 8) & 0xff;
+      list[at + 2] = bit >>> 16;
+      at += SPARSE_ENTRY_BYTES;
+    }
+  }
+  return list;
+}
+
+function sparseHas(list: Uint8Array, bit: number): boolean {
+  let low = 0;
+  let high = list.length / SPARSE_ENTRY_BYTES - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const at = middle * SPARSE_ENTRY_BYTES;
+    const value = list[at]! | (list[at + 1]! << 8) | (list[at + 2]! << 16);
+    if (value === bit) return true;
+    if (value < bit) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }
 
 function scanDirect(text: Buffer): Uint8Array {
@@ -182,13 +238,14 @@ export function mayContain(filter: TokenFilter, literal: Buffer, caseInsensitive
     return legacyMayContain(filter, literal);
   }
   const trigrams = filter.trigrams;
+  const sparse = (filter.flags & FLAG_SPARSE) !== 0;
   for (let i = 2; i < literal.length; i++) {
     const first = literal[i - 2]!;
     const second = literal[i - 1]!;
     const third = literal[i]!;
     if (caseInsensitive && (first | second | third) >= 0x80) continue;
     const bit = (SYMBOL[first]! * SYMBOLS + SYMBOL[second]!) * SYMBOLS + SYMBOL[third]!;
-    if ((trigrams[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
+    if (sparse ? !sparseHas(trigrams, bit) : (trigrams[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
   }
   return true;
 }
@@ -244,7 +301,7 @@ function mixHash(hash: number): number {
   return (hash ^ (hash >>> 16)) >>> 0;
 }
 
-// Serialized: u8 flags | u8 bloom hash count (0 in format 2) | trigram bitmap | bloom bits (format 1).
+// Serialized: u8 flags | u8 bloom hash count (0 in format 2) | trigram bitmap or list | bloom bits (format 1).
 const FILTER_HEADER_BYTES = 2;
 
 export function encodeTokenFilter(filter: TokenFilter): Buffer {
@@ -260,8 +317,20 @@ export function encodeTokenFilter(filter: TokenFilter): Buffer {
 export function decodeTokenFilter(bytes: Uint8Array): TokenFilter {
   if (bytes.length === FILTER_HEADER_BYTES && (bytes[0]! & FLAG_UNFILTERED) !== 0) return unfilteredTokenFilter();
   if (bytes.length >= 1 && (bytes[0]! & FLAG_SEPARATOR_TRIGRAMS) !== 0) {
-    if (bytes.length !== FILTER_HEADER_BYTES + TRIGRAM_BITMAP_BYTES) throw new Error(`token filter has ${bytes.length} bytes, not ${FILTER_HEADER_BYTES + TRIGRAM_BITMAP_BYTES}`);
-    return { flags: bytes[0]!, bloomHashes: 0, trigrams: bytes.slice(FILTER_HEADER_BYTES), bloom: new Uint8Array(0) };
+    const trigrams = bytes.slice(FILTER_HEADER_BYTES);
+    if ((bytes[0]! & FLAG_SPARSE) !== 0) {
+      // The binary search needs ascending entries, each a bit of the bitmap.
+      if (trigrams.length % SPARSE_ENTRY_BYTES !== 0) throw new Error(`sparse token filter of ${trigrams.length} bytes is not a list of ${SPARSE_ENTRY_BYTES}-byte entries`);
+      let previous = -1;
+      for (let at = 0; at < trigrams.length; at += SPARSE_ENTRY_BYTES) {
+        const value = trigrams[at]! | (trigrams[at + 1]! << 8) | (trigrams[at + 2]! << 16);
+        if (value <= previous || value >= TRIGRAM_COUNT) throw new Error(`sparse token filter entry ${at / SPARSE_ENTRY_BYTES} (${value}) is out of order or range`);
+        previous = value;
+      }
+    } else if (bytes.length !== FILTER_HEADER_BYTES + TRIGRAM_BITMAP_BYTES) {
+      throw new Error(`token filter has ${bytes.length} bytes, not ${FILTER_HEADER_BYTES + TRIGRAM_BITMAP_BYTES}`);
+    }
+    return { flags: bytes[0]!, bloomHashes: 0, trigrams, bloom: new Uint8Array(0) };
   }
   if (bytes.length < FILTER_HEADER_BYTES + LEGACY_TRIGRAM_BITMAP_BYTES + 8) throw new Error(`token filter too short: ${bytes.length} bytes`);
   // legacyMayContain masks bit positions with the bloom's size: any other size would read past it.

@@ -88,10 +88,22 @@ const damaged: Array<[string, () => Buffer, RegExp]> = [
     /token filter too short: 10 bytes/,
   ],
   [
-    'a format 2 token filter of the wrong length',
+    'a format 2 token filter whose list of set bits is damaged',
     () => {
       const json = validJson();
       const bytes = Buffer.concat([encodeTokenFilter(filter), Buffer.alloc(3)]);
+      json.blocks[0]!.filterLength = bytes.length;
+      return legacyIndex(json, [bytes, encodeTokenFilter(unfilteredTokenFilter())]);
+    },
+    /out of order or range/,
+  ],
+  [
+    'a format 2 token filter bitmap of the wrong length',
+    () => {
+      const json = validJson();
+      // 100 KB of varied text: too many trigrams for a list, so the filter is a bitmap.
+      const text = Buffer.from(Array.from({ length: 5000 }, (_, i) => `w${(i * 7919) % 100000} `).join('').repeat(4));
+      const bytes = Buffer.concat([encodeTokenFilter(buildTokenFilter(text, Uint32Array.from([text.length]))), Buffer.alloc(3)]);
       json.blocks[0]!.filterLength = bytes.length;
       return legacyIndex(json, [bytes, encodeTokenFilter(unfilteredTokenFilter())]);
     },

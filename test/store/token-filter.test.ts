@@ -125,6 +125,17 @@ function referenceBitmap(text: Buffer): Uint8Array {
   return bitmap;
 }
 
+/** The filter's bits as a bitmap, whichever form it has (small blocks list their set bits, 3 bytes each). */
+function bitmapOf(filter: TokenFilter): Uint8Array {
+  if ((filter.flags & 8) === 0) return Uint8Array.from(filter.trigrams);
+  const bitmap = new Uint8Array(TRIGRAM_BITMAP_BYTES);
+  for (let at = 0; at < filter.trigrams.length; at += 3) {
+    const bit = filter.trigrams[at]! | (filter.trigrams[at + 1]! << 8) | (filter.trigrams[at + 2]! << 16);
+    bitmap[bit >>> 3]! |= 1 << (bit & 7);
+  }
+  return bitmap;
+}
+
 test('the bitmap holds exactly the 3-byte windows of the text, at any size and memory alignment', () => {
   const random = seededRandom(7);
   // Sizes straddle the switch from setting bits directly to marking a table (64 KiB), and the word
@@ -135,7 +146,8 @@ test('the bitmap holds exactly the 3-byte windows of the text, at any size and m
       for (let i = 0; i < backing.length; i++) backing[i] = random() < 0.7 ? 32 + Math.floor(random() * 95) : Math.floor(random() * 256);
       const text = backing.subarray(offset, offset + size);
       const filter = buildTokenFilter(text, Uint32Array.from([size]));
-      assert.deepEqual(filter.trigrams, referenceBitmap(text), `size ${size}, offset ${offset}`);
+      assert.deepEqual(bitmapOf(filter), referenceBitmap(text), `size ${size}, offset ${offset}`);
+      assert.deepEqual(bitmapOf(decodeTokenFilter(encodeTokenFilter(filter))), referenceBitmap(text), `size ${size}, offset ${offset}, decoded`);
     }
   }
 });
@@ -189,4 +201,26 @@ test('filters written by format 1 (36-symbol trigrams and a whole-token bloom) s
   }
   // Format 1 read a literal's non-ASCII bytes as token bounds: "-\u212abusy" bounds nothing it may prune on.
   assert.ok(mayContain(filter, Buffer.from('=\u212aidle w', 'utf8'), true));
+});
+
+test('small blocks list their set bits instead of the 8.6 KB bitmap, and prune the same', () => {
+  const lines = Array.from({ length: 20 }, (_, i) => `[rank${i % 8}] step ${i} loss ${(2 - i / 20).toFixed(3)}`);
+  const filter = filterFor(lines);
+  const encoded = encodeTokenFilter(filter);
+  assert.equal(filter.flags & 8, 8, 'a 20-line block is listed');
+  assert.ok(encoded.length < 2000, `${encoded.length} bytes`);
+  const text = Buffer.from(lines.join(''));
+  const bitmap = referenceBitmap(text);
+  const asBitmap: TokenFilter = { ...filter, flags: filter.flags & ~8, trigrams: bitmap };
+  for (const literal of ['step 1', 'loss 1.9', 'rank7] step', 'NCCL', ' rank', 'step 99', 'oss 2.000', 'CUDA']) {
+    const bytes = Buffer.from(literal);
+    assert.equal(mayContain(filter, bytes, false), mayContain(asBitmap, bytes, false), literal);
+    assert.equal(mayContain(filter, bytes, true), mayContain(asBitmap, bytes, true), literal);
+  }
+  assert.equal(mayContain(filter, Buffer.from('NCCL'), false), false);
+  // A damaged list (entries out of order, or not whole entries) is refused when the index is read.
+  const swapped = Buffer.from(encoded);
+  swapped.copy(swapped, 2, 5, 8);
+  assert.throws(() => decodeTokenFilter(swapped), /out of order/);
+  assert.throws(() => decodeTokenFilter(encoded.subarray(0, encoded.length - 1)), /3-byte entries/);
 });
