@@ -116,6 +116,8 @@ export interface TemplateBytes {
    */
   runLengths: Int32Array | undefined;
   runEndsBeforeNumber: Uint8Array | undefined;
+  /** At each text index, where the next run starts (the text's length past the last): literal stretches are compared in one loop. */
+  nextRun: Int32Array | undefined;
 }
 
 /** Whether tokenize() takes a digit after `code` as the start of a word run rather than a number. */
@@ -169,7 +171,16 @@ export function templateBytesOf(text: Uint8Array, textEnds: Int32Array, kinds: I
       i = runEnd - 1;
     }
   }
-  return { text, textEnds, kinds, tokens, plainNumber, runLengths, runEndsBeforeNumber };
+  let nextRun: Int32Array | undefined;
+  if (runLengths !== undefined) {
+    nextRun = new Int32Array(text.length + 1);
+    let next = text.length;
+    for (let i = text.length; i >= 0; i--) {
+      if (i < text.length && runLengths[i] !== 0) next = i;
+      nextRun[i] = next;
+    }
+  }
+  return { text, textEnds, kinds, tokens, plainNumber, runLengths, runEndsBeforeNumber, nextRun };
 }
 
 /**
@@ -180,19 +191,22 @@ export function templateBytesOf(text: Uint8Array, textEnds: Int32Array, kinds: I
 function matchTextWithRuns(bytes: Uint8Array, pos: number, end: number, template: TemplateBytes, textAt: number, textEnd: number): number {
   const text = template.text;
   const runLengths = template.runLengths!;
+  const nextRun = template.nextRun!;
   while (textAt < textEnd) {
-    const run = runLengths[textAt]!;
-    if (run !== 0) {
-      if (pos >= end || !isDigit(bytes[pos]!)) return -1;
+    // The literal stretch up to the next run (runs end inside their piece), then the run.
+    const stretchEnd = Math.min(nextRun[textAt]!, textEnd);
+    if (pos + stretchEnd - textAt > end) return -1;
+    while (textAt < stretchEnd) {
+      if (bytes[pos] !== text[textAt]) return -1;
       pos++;
-      while (pos < end && (isDigit(bytes[pos]!) || isLetter(bytes[pos]!))) pos++;
-      if (endsBeforeNumber(bytes[pos - 1]!) !== template.runEndsBeforeNumber![textAt]) return -1;
-      textAt += run;
-      continue;
+      textAt++;
     }
-    if (pos >= end || bytes[pos] !== text[textAt]) return -1;
+    if (textAt === textEnd) break;
+    if (pos >= end || !isDigit(bytes[pos]!)) return -1;
     pos++;
-    textAt++;
+    while (pos < end && (isDigit(bytes[pos]!) || isLetter(bytes[pos]!))) pos++;
+    if (endsBeforeNumber(bytes[pos - 1]!) !== template.runEndsBeforeNumber![textAt]) return -1;
+    textAt += runLengths[textAt]!;
   }
   return pos;
 }
