@@ -98,10 +98,13 @@ export interface TemplateBytes {
   kinds: Int32Array;
   tokens: number;
   /**
-   * Per token, 1 when it is a plain number (a digit first, no sign) after a non-empty text piece
-   * whose last byte is no letter, sign or '.': then every check readTokenBytes() makes before the
-   * number is decided by the template's own text and held on its first line, and only the number's
-   * end is left to read (matchTemplateBytes' fast path).
+   * Per token, 1 when it is a plain number (a digit first, no sign) at the line's start or after a
+   * non-empty text piece: then every check readTokenBytes() makes before the number is decided as
+   * it was on the template's first line, and only the number's end is left to read
+   * (matchTemplateBytes' fast path). The byte before is the template's own text (or a space at the
+   * start); a letter there can only be `_`, `e` or `E` (after another a digit starts a word run);
+   * and a `-`/`+` there was not taken as the number's sign, which hangs on the byte before it: the
+   * template's text again, or the end of the token before, a digit or a letter either way.
    */
   plainNumber: Uint8Array;
   /**
@@ -113,11 +116,29 @@ export interface TemplateBytes {
    */
   runLengths: Int32Array | undefined;
   runEndsBeforeNumber: Uint8Array | undefined;
+  /** At each text index, where the next run starts (the text's length past the last): literal stretches are compared in one loop. */
+  nextRun: Int32Array | undefined;
 }
 
 /** Whether tokenize() takes a digit after `code` as the start of a word run rather than a number. */
 function startsWordRun(code: number): boolean {
   return isLetter(code) && code !== 95 && code !== 101 && code !== 69;
+}
+
+/**
+ * Where the token of kind `kind` (sign << 8 | class) that starts at `pos` ends, split as tokenize()
+ * splits it, or -1 when there is none there (`from` is where the line's text starts).
+ */
+function tokenEndBytes(bytes: Uint8Array, from: number, pos: number, end: number, kind: number): number {
+  const sign = kind >>> 8;
+  let at = pos;
+  if (sign !== 0) {
+    if (bytes[pos] !== sign) return -1;
+    at++;
+  }
+  if (at >= end || tokenClass(bytes[at]!) !== (kind & 0xff)) return -1;
+  const tokenEnd = readTokenBytes(bytes, at, from, end, at === from ? 32 : bytes[at - 1]!);
+  return tokenEnd <= 0 || readStart !== pos ? -1 : tokenEnd;
 }
 
 /** 1 when a word run ending in `code` leaves a `.5` after it a number (readToken() on '.'), else 0. */
@@ -130,9 +151,9 @@ export function templateBytesOf(text: Uint8Array, textEnds: Int32Array, kinds: I
   const plainNumber = new Uint8Array(tokens);
   for (let k = 0; k < tokens; k++) {
     const pieceStart = k === 0 ? 0 : textEnds[k - 1]!;
-    if (kinds[k] !== 1 || textEnds[k]! === pieceStart) continue;
-    const before = text[textEnds[k]! - 1]!;
-    if (!isLetter(before) && before !== 45 && before !== 43 && before !== 46 && !isDigit(before)) plainNumber[k] = 1;
+    const pieceEmpty = textEnds[k]! === pieceStart;
+    if (kinds[k] !== 1 || (pieceEmpty && k > 0) || (!pieceEmpty && isDigit(text[textEnds[k]! - 1]!))) continue;
+    plainNumber[k] = 1;
   }
   let runLengths: Int32Array | undefined;
   let runEndsBeforeNumber: Uint8Array | undefined;
@@ -150,7 +171,16 @@ export function templateBytesOf(text: Uint8Array, textEnds: Int32Array, kinds: I
       i = runEnd - 1;
     }
   }
-  return { text, textEnds, kinds, tokens, plainNumber, runLengths, runEndsBeforeNumber };
+  let nextRun: Int32Array | undefined;
+  if (runLengths !== undefined) {
+    nextRun = new Int32Array(text.length + 1);
+    let next = text.length;
+    for (let i = text.length; i >= 0; i--) {
+      if (i < text.length && runLengths[i] !== 0) next = i;
+      nextRun[i] = next;
+    }
+  }
+  return { text, textEnds, kinds, tokens, plainNumber, runLengths, runEndsBeforeNumber, nextRun };
 }
 
 /**
@@ -161,19 +191,22 @@ export function templateBytesOf(text: Uint8Array, textEnds: Int32Array, kinds: I
 function matchTextWithRuns(bytes: Uint8Array, pos: number, end: number, template: TemplateBytes, textAt: number, textEnd: number): number {
   const text = template.text;
   const runLengths = template.runLengths!;
+  const nextRun = template.nextRun!;
   while (textAt < textEnd) {
-    const run = runLengths[textAt]!;
-    if (run !== 0) {
-      if (pos >= end || !isDigit(bytes[pos]!)) return -1;
+    // The literal stretch up to the next run (runs end inside their piece), then the run.
+    const stretchEnd = Math.min(nextRun[textAt]!, textEnd);
+    if (pos + stretchEnd - textAt > end) return -1;
+    while (textAt < stretchEnd) {
+      if (bytes[pos] !== text[textAt]) return -1;
       pos++;
-      while (pos < end && (isDigit(bytes[pos]!) || isLetter(bytes[pos]!))) pos++;
-      if (endsBeforeNumber(bytes[pos - 1]!) !== template.runEndsBeforeNumber![textAt]) return -1;
-      textAt += run;
-      continue;
+      textAt++;
     }
-    if (pos >= end || bytes[pos] !== text[textAt]) return -1;
+    if (textAt === textEnd) break;
+    if (pos >= end || !isDigit(bytes[pos]!)) return -1;
     pos++;
-    textAt++;
+    while (pos < end && (isDigit(bytes[pos]!) || isLetter(bytes[pos]!))) pos++;
+    if (endsBeforeNumber(bytes[pos - 1]!) !== template.runEndsBeforeNumber![textAt]) return -1;
+    textAt += runLengths[textAt]!;
   }
   return pos;
 }
@@ -184,23 +217,60 @@ function matchTextWithRuns(bytes: Uint8Array, pos: number, end: number, template
  * fills byteTokenStarts/byteTokenEnds up to token `lastToken`.
  */
 export function matchTemplateBytes(bytes: Uint8Array, from: number, end: number, template: TemplateBytes, lastToken: number): boolean {
+  if (template.runLengths !== undefined) return matchTemplateWithRuns(bytes, from, end, template, lastToken);
+  // The common case, kept apart so its loop is small: every array in a local (stores into the
+  // token arrays would otherwise reload them), and a plain number read by one digit loop.
+  // bench/training-tracker-cpu.ts' step and tqdm lines: ~320 -> ~230 ns a line.
   const text = template.text;
   const textEnds = template.textEnds;
   const kinds = template.kinds;
+  const plainNumber = template.plainNumber;
   const count = template.tokens;
-  const withRuns = template.runLengths !== undefined;
+  const starts = byteTokenStarts;
+  const ends = byteTokenEnds;
   let pos = from;
   let textAt = 0;
   for (let k = 0; ; k++) {
     const textEnd = textEnds[k]!;
-    if (withRuns) {
-      pos = matchTextWithRuns(bytes, pos, end, template, textAt, textEnd);
-      if (pos < 0) return false;
-      textAt = textEnd;
-    } else {
-      if (pos + textEnd - textAt > end) return false;
-      for (; textAt < textEnd; textAt++, pos++) if (bytes[pos] !== text[textAt]) return false;
+    if (pos + textEnd - textAt > end) return false;
+    while (textAt < textEnd) {
+      if (bytes[pos] !== text[textAt]) return false;
+      textAt++;
+      pos++;
     }
+    if (k === count) return pos === end;
+    let tokenEnd = pos;
+    if (plainNumber[k] === 1) {
+      // Digits, and the full grammar only when a `,`, `.` or exponent follows them (`code` is the
+      // byte after the digits, or the last digit at the line's end).
+      let code = 0;
+      while (tokenEnd < end && (code = bytes[tokenEnd]!) >= 48 && code <= 57) tokenEnd++;
+      if (tokenEnd === pos) return false;
+      if (code === 44 || code === 46 || code === 101 || code === 69) tokenEnd = numberEndBytes(bytes, pos, end);
+    } else {
+      tokenEnd = tokenEndBytes(bytes, from, pos, end, kinds[k]!);
+      if (tokenEnd < 0) return false;
+    }
+    if (k <= lastToken) {
+      starts[k] = pos;
+      ends[k] = tokenEnd;
+    }
+    pos = tokenEnd;
+  }
+}
+
+/** matchTemplateBytes() for a template with word runs. */
+function matchTemplateWithRuns(bytes: Uint8Array, from: number, end: number, template: TemplateBytes, lastToken: number): boolean {
+  const textEnds = template.textEnds;
+  const kinds = template.kinds;
+  const count = template.tokens;
+  let pos = from;
+  let textAt = 0;
+  for (let k = 0; ; k++) {
+    const textEnd = textEnds[k]!;
+    pos = matchTextWithRuns(bytes, pos, end, template, textAt, textEnd);
+    if (pos < 0) return false;
+    textAt = textEnd;
     if (k === count) return pos === end;
     if (template.plainNumber[k] === 1) {
       // Digits, and the full grammar only when a `,`, `.` or exponent follows them.
@@ -218,16 +288,8 @@ export function matchTemplateBytes(bytes: Uint8Array, from: number, end: number,
       pos = tokenEnd;
       continue;
     }
-    const kind = kinds[k]!;
-    const sign = kind >>> 8;
-    let at = pos;
-    if (sign !== 0) {
-      if (bytes[pos] !== sign) return false;
-      at++;
-    }
-    if (at >= end || tokenClass(bytes[at]!) !== (kind & 0xff)) return false;
-    const tokenEnd = readTokenBytes(bytes, at, from, end, at === from ? 32 : bytes[at - 1]!);
-    if (tokenEnd <= 0 || readStart !== pos) return false;
+    const tokenEnd = tokenEndBytes(bytes, from, pos, end, kinds[k]!);
+    if (tokenEnd < 0) return false;
     if (k <= lastToken) {
       byteTokenStarts[k] = pos;
       byteTokenEnds[k] = tokenEnd;
