@@ -359,6 +359,18 @@ export class StreamHead {
    * (growing and sorting swap in new arrays), so a returned snapshot stays valid.
    */
   columns(): BlockColumns {
+    return this.sortedColumns(true);
+  }
+
+  /**
+   * columns() for the cut that encodes this head and then releases it: its views do not keep
+   * release() from freeing the arrays (the cut is done with them by then), a query's snapshot does.
+   */
+  columnsForCut(): BlockColumns {
+    return this.sortedColumns(false);
+  }
+
+  private sortedColumns(share: boolean): BlockColumns {
     if (!this.sorted) this.sortInPlace();
     const columns: BlockColumns =
       this.timestampsNs === undefined
@@ -370,7 +382,7 @@ export class StreamHead {
           }
         : {
             // Views: the arrays may no longer be freed when they are replaced (see replaceArrays).
-            timestampsNs: this.shareArrays().subarray(0, this.count),
+            timestampsNs: (share ? this.shareArrays() : this.timestampsNs).subarray(0, this.count),
             lines: this.concatLines(),
             lineEnds: this.lineEnds!.subarray(0, this.count),
           };
@@ -388,11 +400,22 @@ export class StreamHead {
     return this.timestampsNs!;
   }
 
-  /** Hands the line chunks back for reuse, once the head was cut into a part. */
+  /**
+   * Hands the line chunks back for reuse, once the head was cut into a part, and frees its arrays
+   * unless a query's snapshot holds them. The head must not be used afterwards.
+   */
   release(): void {
     this.lines?.release();
     this.lines = undefined;
     this.arena = undefined;
+    if (!this.arraysShared && this.timestampsNs !== undefined) {
+      const timestampsNs = this.timestampsNs;
+      const lineEnds = this.lineEnds!;
+      this.timestampsNs = EMPTY_TIMESTAMPS;
+      this.lineEnds = EMPTY_LINE_ENDS;
+      if (timestampsNs.byteLength >= MIN_RELEASED_ARRAY_BYTES) releaseOwnedMemory(timestampsNs);
+      if (lineEnds.byteLength >= MIN_RELEASED_ARRAY_BYTES) releaseOwnedMemory(lineEnds);
+    }
   }
 
   /** All line bytes in one new buffer. */

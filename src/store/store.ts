@@ -523,7 +523,7 @@ export class DiskLogStore implements LogStore {
     const expired = new Set<Partition>();
     let lastYieldMs = performance.now();
     for (const head of heads) {
-      const columns = head.columns();
+      const columns = head.columnsForCut();
       const timestamps = columns.timestampsNs;
       let first = 0;
       // Split the stream by UTC day: a block never spans two partitions.

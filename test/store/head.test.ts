@@ -121,3 +121,22 @@ test('head frees its replaced arrays while no snapshot holds them, and keeps the
   assert.equal(linesOf(all)[4321], 'l4321');
   assert.equal(linesOf(second)[2999], 'l2999');
 });
+
+test('head release frees the arrays a cut read, not those a query snapshot holds', () => {
+  const batch = Array.from({ length: 2000 }, (_, i) => ({ timestampNs: BigInt(i), line: `l${i}` }));
+  const cutOnly = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
+  cutOnly.add(batch, 0n, 1000);
+  const cut = cutOnly.columnsForCut();
+  assert.equal(cut.timestampsNs[1999], 1999n);
+  const cutMemory = cut.timestampsNs.buffer as ArrayBuffer;
+  cutOnly.release();
+  assert.equal(cutMemory.detached, true);
+
+  const queried = new StreamHead('fake', { id: 'y', labels: { job: 'b' } });
+  queried.add(batch, 0n, 1000);
+  const snapshot = queried.toBlockData();
+  queried.columnsForCut();
+  queried.release();
+  assert.equal(snapshot.timestampsNs[1999], 1999n, 'a query snapshot outlives the cut');
+  assert.equal(snapshot.lineEnds.length, 2000);
+});
