@@ -27,10 +27,28 @@ export async function readBlock(objectStore: ObjectStore, location: BlockLocatio
   if (bytes.length !== location.length) {
     throw new BlockDecodeError(`block ${location.objectKey}@${location.offset}: expected ${location.length} bytes, read ${bytes.length}`);
   }
+  let data: BlockData;
   try {
-    return decodeBlock(bytes, stream);
+    data = decodeBlock(bytes, stream);
   } catch (error) {
     if (error instanceof BlockDecodeError) error.message = `block ${location.objectKey}@${location.offset}: ${error.message}`;
     throw error;
+  }
+  releaseReadBuffer(bytes);
+  return data;
+}
+
+/**
+ * The decoded block keeps nothing of the bytes read (its columns are decompressed or copied out), so
+ * a read buffer of its own is freed now rather than at the next full GC (see releaseBlockColumns in
+ * logql/engine/block-scan.ts for what that saves a scan).
+ */
+function releaseReadBuffer(bytes: Buffer): void {
+  const buffer = bytes.buffer;
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached || bytes.byteOffset !== 0 || buffer.byteLength !== bytes.length || bytes.length < 64 * 1024) return;
+  try {
+    buffer.transfer(0);
+  } catch {
+    // Not detachable: left to the GC.
   }
 }

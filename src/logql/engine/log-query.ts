@@ -7,6 +7,7 @@ import type { LogEntryResult, QueryParams, StreamResult } from '../api.ts';
 import { QueryLimitError } from '../api.ts';
 import type { LogExpr } from '../syntax/ast.ts';
 import { scanBlock, selectBlocks, selectPipeline, type SelectedLine } from './log-selection.ts';
+import { releaseBlockColumns } from './block-scan.ts';
 import type { BlockData, BlockRef } from '../../store/types.ts';
 import type { CompiledPipeline } from '../log/pipeline.ts';
 import type { QueryStatistics } from '../api.ts';
@@ -81,6 +82,8 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
       context.stats.blocksRead += blocks.length;
       context.noteUnreadable(blocks);
       merge(scanLogBlocks(blocks, pipeline, options, context));
+      // Candidates hold strings: a block read from its part for this query is done with.
+      for (let k = 0; k < blocks.length; k++) if (batch[k]!.location !== undefined) releaseBlockColumns(blocks[k]!);
       await context.pause();
     }
   };

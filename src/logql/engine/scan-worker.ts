@@ -89,6 +89,7 @@ async function run(task: ScanTask): Promise<ScanReply> {
       const candidates: Candidate[] = [];
       await forEachBlock(task, stats, warnings, (block) => {
         for (const candidate of scanLogBlocks([block], pipeline, task.options, { stats })) candidates.push(candidate);
+        releaseBlockColumns(block);
       });
       return { id: task.id, candidates, stats, warnings };
     }

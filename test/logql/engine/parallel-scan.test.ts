@@ -102,6 +102,11 @@ test('scans free the lines of part blocks they read, and a head block stays read
     for (const engine of [createEngine(store, { workerThreads: 1 }), createEngine(store, { workerThreads: 2, parallelScanMinRawBytes: 0 })]) {
       for (let round = 0; round < 3; round++) {
         assert.deepEqual(vectorValues(await engine.query(params)), [['{"rank":"0"}', expected(20_000)], ['{"rank":"1"}', expected(20_000)], ['{"rank":"9"}', expected(5_000)]], `round ${round}`);
+        // A log query reads (and frees) the same blocks: its lines come out whole every time.
+        const logs = await engine.query({ ...params, query: '{job="train"} |= "step 1999 "', startNs: T0, endNs: at, instant: false, direction: 'forward' });
+        assert.equal(logs.resultType, 'streams');
+        const lines = logs.resultType === 'streams' ? logs.streams.flatMap((s) => s.entries.map((e) => e.line)).sort() : [];
+        assert.deepEqual(lines, [0, 1, 9].map((rank) => `step 1999 loss=0.4 rank=${rank} ${'x'.repeat(60)}`), `round ${round}`);
       }
     }
   } finally {
