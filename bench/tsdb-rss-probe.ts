@@ -6,10 +6,11 @@
 // reserved and external memory (from /metrics), and server CPU seconds, beside the first checkout's
 // as a ratio.
 //
-//   node_modules/node/bin/node bench/tsdb-rss-probe.ts [--repo /work/base-6899ce7] [--repo .] \
+//   node_modules/node/bin/node bench/tsdb-rss-probe.ts [--repo /work/base-6899ce7] [--repo '.|MALLOC_ARENA_MAX=2'] \
 //     [--series 100000] [--hours 2] [--seed 42] [--batch 2000] [--concurrency 4]
 //
-// Each --repo needs its server bundle built (scripts/build-server.mjs). Default: this checkout only.
+// Each --repo needs its server bundle built (scripts/build-server.mjs); `|NAME=value` after a path sets
+// an environment variable for that server. Default: this checkout only.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,10 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '4' },
   },
 });
-const repos = args.repo.map((path) => resolve(path));
+const variants = args.repo.map((spec) => {
+  const [path, ...env] = spec.split('|');
+  return { label: spec, repo: resolve(path!), env: env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const) };
+});
 const hours = Number(args.hours);
 const batchSize = Number(args.batch);
 const concurrency = Number(args.concurrency);
@@ -74,9 +78,21 @@ const configPath = join(work, 'rankscope.yaml');
 writeFileSync(configPath, 'ruler:\n  enabled: false\nui:\n  enabled: false\ntsdb:\n  maintenance_interval: 1s\n  retention_period: 0\n');
 const servers: ServerChild[] = [];
 try {
-  for (const [i, repo] of repos.entries()) servers.push(await startServerChild(repo, join(work, `server-${i}`), configPath));
+  for (const [i, variant] of variants.entries()) {
+    // The child inherits the environment at spawn: set the variant's variables for that moment only.
+    const saved = variant.env.map(([name]) => [name, process.env[name]] as const);
+    for (const [name, value] of variant.env) process.env[name] = value;
+    try {
+      servers.push(await startServerChild(variant.repo, join(work, `server-${i}`), configPath));
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }
   const idle = await Promise.all(servers.map(async (server) => ({ usage: server.usage(), mapping: rssByMapping(server.pid), js: await gauges(server) })));
-  console.log(`workload: ${workload.length} series × ${steps} scrapes; servers: ${repos.join(', ')}`);
+  console.log(`workload: ${workload.length} series × ${steps} scrapes; servers: ${variants.map((variant) => variant.label).join(', ')}`);
   const inFlight = new Set<Promise<void>>();
   let failures = 0;
   for (let s = 0; s < steps; s++) {
@@ -112,7 +128,7 @@ try {
     const before = idle[i]!;
     const mb = (bytes: number, idleBytes: number): string => `${(bytes / MB).toFixed(1)} (+${((bytes - idleBytes) / MB).toFixed(1)})`;
     rows.push([
-      repos[i]!, mb(usage.rssBytes, before.usage.rssBytes), mb(mapping.mallocHeap, before.mapping.mallocHeap), mb(mapping.anonymous, before.mapping.anonymous),
+      variants[i]!.label, mb(usage.rssBytes, before.usage.rssBytes), mb(mapping.mallocHeap, before.mapping.mallocHeap), mb(mapping.anonymous, before.mapping.anonymous),
       mb(mapping.nodeBinary, before.mapping.nodeBinary), mb(mapping.otherFiles, before.mapping.otherFiles), mb(js.heapUsed!, before.js.heapUsed!),
       mb(js.heapTotal!, before.js.heapTotal!), mb(js.external!, before.js.external!), cpu.toFixed(1), (usage.rssBytes / first.rss).toFixed(3), (cpu / first.cpu).toFixed(3),
     ]);
