@@ -4,7 +4,7 @@
 // (`node --cpu-prof bench/promql-compare-profile.ts --only range`); the figures that count are the
 // side-by-side ones of promql-compare-bench.ts.
 //
-//   node_modules/node/bin/node bench/promql-compare-profile.ts [--series 2000] [--hours 2] [--repeat 20] [--only substring] [--cpu-profile out.cpuprofile] [--object-json]
+//   node_modules/node/bin/node [--max-semi-space-size=2] bench/promql-compare-profile.ts [--series 2000] [--hours 2] [--repeat 20] [--only substring] [--cpu-profile out.cpuprofile] [--object-json]
 //
 // --cpu-profile writes a V8 CPU profile of the queries alone (not of the ingest before them); answers are
 // written as the HTTP API writes them (prometheusDataJson), or with --object-json as JSON.stringify of
@@ -12,6 +12,7 @@
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -61,6 +62,14 @@ try {
     await run();
     const times: number[] = [];
     const cpuTimes: number[] = [];
+    // Young-generation collections during the timed runs: in the server's 2 MB semi-space (run this
+    // with --max-semi-space-size=2 to match it) their count tracks the garbage a query leaves, a
+    // steadier figure than CPU time on a shared machine.
+    let scavenges = 0;
+    const collections = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (((entry as { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+    });
+    collections.observe({ entryTypes: ['gc'] });
     for (let i = 0; i < repeat; i++) {
       const startedMs = performance.now();
       const cpuBefore = process.cpuUsage();
@@ -69,10 +78,13 @@ try {
       times.push(performance.now() - startedMs);
       cpuTimes.push((cpu.user + cpu.system) / 1000);
     }
+    // GC entries are delivered asynchronously: let the last ones arrive before counting.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    collections.disconnect();
     times.sort((a, b) => a - b);
     cpuTimes.sort((a, b) => a - b);
     // CPU time (this process, all threads) is the steadier figure on a shared machine.
-    console.log(`${spec.id.padEnd(32)} wall median ${times[times.length >> 1]!.toFixed(2)} ms, min ${times[0]!.toFixed(2)} ms; CPU median ${cpuTimes[cpuTimes.length >> 1]!.toFixed(2)} ms`);
+    console.log(`${spec.id.padEnd(32)} wall median ${times[times.length >> 1]!.toFixed(2)} ms, min ${times[0]!.toFixed(2)} ms; CPU median ${cpuTimes[cpuTimes.length >> 1]!.toFixed(2)} ms; ${(scavenges / repeat).toFixed(2)} scavenges a query`);
   }
   if (profiler !== undefined) {
     const { profile } = await profiler.post('Profiler.stop');
