@@ -54,8 +54,7 @@ const MODIFIER_FUNCTIONS = {
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 const RATE_FUNCTIONS = new Set(['rate', 'increase', 'irate']);
 
-/** The histogram problem reporter of a series with no histogram samples (never called). */
-const ignoreProblem = (): void => {};
+const ignoreProblem = (): void => {}; // The reporter for a series with no histogram samples (never called).
 
 export class Evaluator {
   readonly annotations: Annotations;
@@ -482,13 +481,12 @@ export class Evaluator {
     const histogramKernel = HISTOGRAM_KERNELS[call.func];
     for (const s of input.series) {
       const result = newVectorSeries(s.labels, grid.count, keepName ? s.dropName === true : true);
-      // Float samples only (the common case): the series is its own float view, with no split objects.
+      // Float samples only (the common case): the series is its own float view, no split objects; its
+      // arrays read once, not per step (the TSDB's series object or a split view: several shapes).
       const split = hasHistogramSamples(s) ? splitSamples(s) : undefined;
       const floats = split === undefined ? s : split.floats;
+      const { timestampsMs: floatTimesMs, values: floatValues } = floats;
       const histograms = split?.histograms;
-      // Read once, not per step: `floats` is the TSDB's series object or a split view (several shapes).
-      const floatTimesMs = floats.timestampsMs;
-      const floatValues = floats.values;
       const name = s.labels.__name__ ?? '';
       const report = histograms === undefined ? ignoreProblem : (problem: HistogramProblem): void => this.reportHistogramProblem(problem, name, call, rangeArg);
       let lo = 0;
