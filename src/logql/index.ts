@@ -15,6 +15,7 @@ export { parseExpr, parseSelector, formatQuery } from './syntax/index.ts';
 export { QueryError, QueryLimitError } from './api.ts';
 export type { QueryParams, QueryResult, StreamResult, SeriesResult, SampleResult, LogEntryResult, QueryStatistics } from './api.ts';
 export type { LogQLEngine };
+export type { ScanBudgetStats } from './engine/scan-budget.ts';
 export { ENGINE_DEFAULTS };
 
 /** The engine's options as callers give them; the parser is supplied here. Documented in engine/engine.ts. */

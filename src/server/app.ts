@@ -114,6 +114,12 @@ export async function startApp(config: ServerConfig, deps: AppDependencies): Pro
     metrics.gauge('rankscope_head_bytes', 'Raw bytes held in the in-memory head.', () => store.metrics().headBytes);
     metrics.externalCounter('rankscope_duplicate_entries_discarded_total', 'Entries dropped as exact duplicates (same stream, timestamp and line) of stored ones, per tenant.', () => store.metrics().duplicateEntriesDiscarded.map(([tenant, entries]) => [{ tenant }, entries]));
     metrics.gauge('rankscope_store_disk_bytes', 'Bytes of parts in the object store.', () => store.metrics().diskBytes);
+    if (engine.scanBudget?.() !== undefined) {
+      metrics.gauge('rankscope_scan_budget_bytes', 'Raw bytes of blocks that queries may hold decoded at once (store.memory.scan_bytes).', () => engine.scanBudget?.()?.capacityBytes ?? 0);
+      metrics.gauge('rankscope_scan_budget_in_use_bytes', 'Raw bytes of blocks that queries hold decoded now.', () => engine.scanBudget?.()?.inUseBytes ?? 0);
+      metrics.gauge('rankscope_scan_budget_peak_bytes', 'The most raw bytes of blocks queries held decoded at once since start.', () => engine.scanBudget?.()?.peakBytes ?? 0);
+      metrics.externalCounter('rankscope_scan_budget_waits_total', 'Block loads that waited for other queries to give scan budget back.', () => [[{}, engine.scanBudget?.()?.waits ?? 0]]);
+    }
     metrics.gauge('rankscope_tail_subscribers', 'Open live-tail connections.', () => hub.subscriberCount);
     metrics.gauge('rankscope_tail_dropped_entries', 'Entries dropped for tail subscribers that fell behind.', () => hub.droppedEntries);
     const { tsdb } = deps;

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QueryError, QueryLimitError, type QueryParams, type QueryResult } from '../logql/api.ts';
+import type { ScanBudgetStats } from '../logql/index.ts';
 import type { Labels } from '../push/types.ts';
 import type { ServerConfig } from './config.ts';
 import { drilldownRoutes } from './drilldown-routes.ts';
@@ -31,6 +32,8 @@ import { resolveTenant } from './tenant.ts';
 
 export interface QueryEngine {
   query(params: QueryParams): Promise<QueryResult>;
+  /** The scan byte budget's figures (store.memory.scan_bytes), when the engine has one. */
+  scanBudget?(): ScanBudgetStats | undefined;
 }
 
 export interface QueryRoutesOptions {

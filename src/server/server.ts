@@ -36,6 +36,7 @@ export async function startServer(input: ServerConfigInput | ServerConfig = {}):
       timeoutMs: config.limits.query_timeout,
       maxEntriesLimitPerQuery: config.limits.max_entries_limit_per_query,
       maxQuerySeries: config.limits.max_query_series,
+      scanBudgetBytes: config.store.memory.scan_bytes,
       ...(config.query.worker_threads > 0 ? { workerThreads: config.query.worker_threads } : {}),
     });
   } catch (error) {

@@ -41,7 +41,12 @@ export const objectStoreConfigSchema = z
  * (medians 6.4 against 6.3 s; per-run ratios 0.93x-1.12x). More cuts, each of smaller blocks:
  * stored size the same (13.7% of raw against 13.8%), 34 parts against 22 before compaction.
  */
-const MEMORY_DEFAULTS = { head_bytes: 8 * 1024 * 1024, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024 };
+/**
+ * scan_bytes: 16 blocks of the 2 MB target. Two queries of a tenant (limits.max_concurrent_queries)
+ * load 4 blocks at a time each and the scan workers one each, so one tenant's queries never wait; many
+ * tenants querying at once share it instead of holding 4 decoded blocks per query.
+ */
+const MEMORY_DEFAULTS = { head_bytes: 8 * 1024 * 1024, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
 
 const memorySchema = z
   .object({
@@ -51,6 +56,8 @@ const memorySchema = z
     wal_buffer_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.wal_buffer_bytes),
     /** Raw bytes in flight to the block encoder thread during a cut. */
     encoder_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.encoder_bytes),
+    /** Raw bytes of blocks all queries together hold decoded at once; past it scans wait their turn. */
+    scan_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.scan_bytes),
   })
   .strict();
 

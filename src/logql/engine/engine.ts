@@ -13,6 +13,7 @@ import { QueryContext } from './query-context.ts';
 import { workerOffload } from './scan-pool.ts';
 import { compareLabels } from './series-labels.ts';
 import { sortByValue } from './vector-aggregation.ts';
+import { ScanBudget, type ScanBudgetStats } from './scan-budget.ts';
 
 export interface EngineOptions {
   /** Loki's `query_timeout` (default 1m). */
@@ -23,6 +24,8 @@ export interface EngineOptions {
   maxQuerySeries?: number;
   /** Threads for big scans (default: cores). */
   workerThreads?: number;
+  /** Raw bytes of blocks all queries of this engine hold decoded at once (store.memory.scan_bytes); unbounded without it. */
+  scanBudgetBytes?: number;
   /**
    * How worker threads read persisted blocks. Defaults to the source's `blockReaderConfig()` when it
    * has one (the disk store does); without it scans stay on one thread.
@@ -38,6 +41,8 @@ export interface LogQLEngine {
   query(params: QueryParams): Promise<QueryResult>;
   /** Evaluates an already parsed expression. */
   evaluate(expr: Expr, params: QueryParams): Promise<QueryResult>;
+  /** The scan byte budget's figures, when the engine has one. */
+  scanBudget(): ScanBudgetStats | undefined;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -81,10 +86,12 @@ export function createLogQLEngine(source: LogSource, options: EngineOptions): Lo
   const threads = options.workerThreads ?? ENGINE_DEFAULTS.workerThreads;
   const blockReader = options.blockReader ?? source.blockReaderConfig?.();
   const offload = blockReader && threads > 1 ? workerOffload(blockReader, threads, options.parallelScanMinRawBytes) : undefined;
+  const scanBudget = options.scanBudgetBytes === undefined ? undefined : new ScanBudget(options.scanBudgetBytes);
   const evaluate = async (expr: Expr, params: QueryParams): Promise<QueryResult> => {
     const started = performance.now();
     const context = new QueryContext(source, params.tenant, limits, params.signal);
     context.offload = offload;
+    context.scanBudget = scanBudget;
     try {
       const result = await evaluateExpr(context, expr, params);
       context.stats.execTimeSeconds = (performance.now() - started) / 1000;
@@ -97,6 +104,7 @@ export function createLogQLEngine(source: LogSource, options: EngineOptions): Lo
   };
   return {
     evaluate,
+    scanBudget: () => scanBudget?.stats(),
     async query(params) {
       return evaluate(options.parse(params.query), params);
     },

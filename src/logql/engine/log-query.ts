@@ -14,6 +14,7 @@ import type { QueryStatistics } from '../api.ts';
 import type { QueryContext } from './query-context.ts';
 import { labelsKey } from './series-labels.ts';
 import type { Candidate, LogScanOptions } from './scan-types.ts';
+import { rawBytesOf } from './scan-budget.ts';
 
 export type { Candidate, LogScanOptions };
 
@@ -78,12 +79,17 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
       context.checkDeadline();
       const batch = chunk.slice(i, i + BLOCK_LOAD_CONCURRENCY).filter((ref) => !beyondCutoff(ref));
       if (batch.length === 0) return;
-      const blocks = await Promise.all(batch.map((ref) => ref.load()));
-      context.stats.blocksRead += blocks.length;
-      context.noteUnreadable(blocks);
-      merge(scanLogBlocks(blocks, pipeline, options, context));
-      // Candidates hold strings: a block read from its part for this query is done with.
-      for (let k = 0; k < blocks.length; k++) if (batch[k]!.location !== undefined) releaseBlockColumns(blocks[k]!);
+      const release = await context.holdScanBytes(rawBytesOf(batch));
+      try {
+        const blocks = await Promise.all(batch.map((ref) => ref.load()));
+        context.stats.blocksRead += blocks.length;
+        context.noteUnreadable(blocks);
+        merge(scanLogBlocks(blocks, pipeline, options, context));
+        // Candidates hold strings: a block read from its part for this query is done with.
+        for (let k = 0; k < blocks.length; k++) if (batch[k]!.location !== undefined) releaseBlockColumns(blocks[k]!);
+      } finally {
+        release();
+      }
       await context.pause();
     }
   };

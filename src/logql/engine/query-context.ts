@@ -5,6 +5,7 @@ import { QueryLimitError } from '../api.ts';
 import type { BlockData, BlockRef, LogSource } from '../../store/types.ts';
 import type { LogExpr, RangeAggregation } from '../syntax/ast.ts';
 import type { Candidate, LogScanOptions, SampleSeries } from './scan-types.ts';
+import type { ScanBudget } from './scan-budget.ts';
 
 /** Loki's answer to a query that ran past query_timeout. */
 export const QUERY_TIMEOUT_MESSAGE =
@@ -43,9 +44,13 @@ export interface ScanOffload {
   ): Promise<{ remaining: BlockRef[]; done: Promise<SampleSeries[]> }>;
 }
 
+function releaseNothing(): void {}
+
 export class QueryContext {
   /** Set when big scans may use worker threads. */
   offload: ScanOffload | undefined;
+  /** The process's byte budget for decoded blocks (store.memory.scan_bytes), shared by all queries. */
+  scanBudget: ScanBudget | undefined;
   readonly source: LogSource;
   readonly tenant: string;
   readonly limits: EngineLimits;
@@ -79,6 +84,15 @@ export class QueryContext {
     await new Promise<void>((resolve) => setImmediate(resolve));
     lastYieldMs = performance.now();
     this.checkDeadline();
+  }
+
+  /**
+   * Holds `bytes` of the scan budget while blocks of that raw size are loaded and scanned; the result
+   * gives them back. Without a budget it returns at once.
+   */
+  async holdScanBytes(bytes: number): Promise<() => void> {
+    if (this.scanBudget === undefined) return releaseNothing;
+    return this.scanBudget.acquire(bytes, this);
   }
 
   /** Records the warnings of loaded blocks the store could not read (they load empty). */

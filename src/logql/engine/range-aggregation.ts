@@ -18,6 +18,7 @@ import { groupLabels, labelsKey } from './series-labels.ts';
 import { newSeries, type StepSeries } from './step-series.ts';
 import { additiveWithoutUnwrap, bucketOf, countBlockIntoBuckets, stepEdges, type StepEdges } from './step-buckets.ts';
 import type { BlockData } from '../../store/types.ts';
+import { rawBytesOf } from './scan-budget.ts';
 import type { QueryStatistics } from '../api.ts';
 import type { SampleSeries } from './scan-types.ts';
 
@@ -260,15 +261,20 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
   for (let i = 0; i < offloaded.remaining.length; i += BLOCK_LOAD_CONCURRENCY) {
     context.checkDeadline();
     const batch = offloaded.remaining.slice(i, i + BLOCK_LOAD_CONCURRENCY);
-    const blocks = await Promise.all(batch.map((ref) => ref.load()));
-    context.stats.blocksRead += blocks.length;
-    context.noteUnreadable(blocks);
-    for (let k = 0; k < blocks.length; k++) {
-      const block = blocks[k]!;
-      if (!collector.countBlock(block, options, context.stats)) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
-      // A ref with a location was read from its part for this scan alone (a head's ref shares the head's data).
-      if (batch[k]!.location !== undefined) releaseBlockColumns(block);
-      await context.pause();
+    const release = await context.holdScanBytes(rawBytesOf(batch));
+    try {
+      const blocks = await Promise.all(batch.map((ref) => ref.load()));
+      context.stats.blocksRead += blocks.length;
+      context.noteUnreadable(blocks);
+      for (let k = 0; k < blocks.length; k++) {
+        const block = blocks[k]!;
+        if (!collector.countBlock(block, options, context.stats)) scanBlock(block, collector.pipeline, options, context, collector.visit, collector.needLine);
+        // A ref with a location was read from its part for this scan alone (a head's ref shares the head's data).
+        if (batch[k]!.location !== undefined) releaseBlockColumns(block);
+        await context.pause();
+      }
+    } finally {
+      release();
     }
   }
   mergeSampleSeries(series, await offloaded.done);

@@ -9,6 +9,7 @@ import type { RangeAggregation } from '../syntax/ast.ts';
 import type { QueryContext, ScanOffload } from './query-context.ts';
 import type { SampleSeries } from './range-aggregation.ts';
 import type { ScanReply, ScanTask } from './scan-worker.ts';
+import { largestBlockBytes } from './scan-budget.ts';
 import type { Candidate } from './log-query.ts';
 
 /**
@@ -159,7 +160,10 @@ export function workerOffload(blockReader: BlockReaderConfig, threads: number, m
     threads,
     worthIt,
     async logs(context, expr, options, refs): Promise<Candidate[]> {
-      const reply = await poolOf(threads).run({ kind: 'logs', id: 0, blockReader, expr, options, blocks: describe(refs) });
+      const release = await context.holdScanBytes(largestBlockBytes(refs));
+      const reply = await poolOf(threads)
+        .run({ kind: 'logs', id: 0, blockReader, expr, options, blocks: describe(refs) })
+        .finally(release);
       if ('error' in reply) rethrow(reply.error);
       addStats(context, reply.stats, reply.warnings);
       return 'candidates' in reply ? reply.candidates : [];
@@ -183,9 +187,10 @@ export function workerOffload(blockReader: BlockReaderConfig, threads: number, m
         }
       }
       if (chunk.length > 0) chunks.push(chunk);
-      const replies = chunks.map((blocks) =>
-        pool.run({ kind: 'samples', id: 0, blockReader, node, baseNs, stepsNs, startNs: options.startNs, endNs: options.endNs, blocks: describe(blocks) }),
-      );
+      const replies = chunks.map(async (blocks) => {
+        const release = await context.holdScanBytes(largestBlockBytes(blocks));
+        return pool.run({ kind: 'samples', id: 0, blockReader, node, baseNs, stepsNs, startNs: options.startNs, endNs: options.endNs, blocks: describe(blocks) }).finally(release);
+      });
       const done = (async () => {
         const series: SampleSeries[] = [];
         for (const reply of await Promise.all(replies)) {
