@@ -8,6 +8,10 @@
 // protobuf+snappy and decoded by the server's decoder, lines still UTF-8 bytes in the body
 // (RawLineEntry); `--entries strings` gives plain string entries.
 //
+// The digest holds every kept series point, so two trackers whose MAX_POINTS_PER_SERIES differ
+// (16,384 before 2026-12-07, 10,240 since) agree only while no series is thinned: the default of
+// 300,000 lines stays below both (~8,400 points per series and rank).
+//
 // Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings]
 
 import { join, resolve } from 'node:path';
@@ -101,7 +105,7 @@ function median(values: number[]): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '400000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' } } });
+  const { values } = parseArgs({ options: { lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' } } });
   const lines = Number(values.lines);
   if (values.entries !== 'raw' && values.entries !== 'strings') throw new Error(`--entries: expected raw or strings, got ${values.entries}`);
   const pushes = buildPushes(lines, 5, values.entries);

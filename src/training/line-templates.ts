@@ -34,6 +34,9 @@ export interface Plan {
   progress: boolean;
   /** The caller's per-rank cache of the series the names go to (run-state.ts), so a line costs no map lookups. */
   seriesByRank: Map<number, unknown>;
+  /** The rank asked last and its entry (a stream's lines are one rank's, and a line asks twice): spares the map lookup. */
+  lastRank: number;
+  lastSeries: unknown;
 }
 
 interface TemplateInfo {
@@ -135,7 +138,7 @@ function planFor(line: string, count: number, found: ExtractedMetrics): Plan | '
     tokens.push(index);
     names.push(name);
   }
-  return ambiguous ? 'ambiguous' : { stepToken, tokens, names, progress: names.some((name) => name !== 'loss_scale' && name !== 'overflow'), seriesByRank: new Map() };
+  return ambiguous ? 'ambiguous' : { stepToken, tokens, names, progress: names.some((name) => name !== 'loss_scale' && name !== 'overflow'), seriesByRank: new Map(), lastRank: -1, lastSeries: undefined };
 }
 
 function samePlan(a: Plan, b: Plan): boolean {

@@ -215,6 +215,7 @@ export class RunState {
 
   /** The series of `plan`'s values for `rank` (cached on the plan), and what each does with a line's value. */
   private planSeries(plan: Plan, rank: number): PlanSeries {
+    if (plan.lastRank === rank) return plan.lastSeries as PlanSeries;
     let cached = plan.seriesByRank.get(rank) as PlanSeries | undefined;
     if (cached === undefined) {
       const hasStep = plan.stepToken !== -1;
@@ -224,6 +225,8 @@ export class RunState {
       cached = { series, hasStep, distinct };
       plan.seriesByRank.set(rank, cached);
     }
+    plan.lastRank = rank;
+    plan.lastSeries = cached;
     return cached;
   }
 

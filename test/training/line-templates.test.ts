@@ -214,3 +214,22 @@ test('a line in bytes whose template did not follow the line before is found by 
   assert.equal(templates.planStep, 6);
   assert.equal(templates.planValues[0], 0.6);
 });
+
+test('values of thinned series are skipped unread in bytes and kept where the plain path keeps them', () => {
+  // Past MAX_POINTS_PER_SERIES points a series keeps one point in 2, 4, …: a line read in bytes then
+  // parses only the values a series keeps (exponents and long tokens are read either way).
+  const shapes = [SHAPES.find((shape) => shape.name === 'generic')!, SHAPES.find((shape) => shape.name === 'HF trainer dict')!, SHAPES.find((shape) => shape.name === 'JSON line')!];
+  const lines: Array<{ timeNs: bigint; line: string }> = [];
+  for (let i = 1; i <= 12_000; i++) for (const shape of shapes) lines.push({ timeNs: BigInt(1_700_000_000_000 + lines.length) * 1_000_000n, line: `[rank3]: ${shape.line(i)}` });
+  const run = new RunState('t', 'run');
+  for (let start = 0; start < lines.length; start += 1000) run.addEntries({ job: 't' }, [], 0, pushColumns(lines.slice(start, start + 1000)));
+  const want = expected(lines);
+  assert.deepEqual(run.series.names(), want.series.names());
+  for (const name of want.series.names()) {
+    const got = run.series.get(name, 3)!;
+    const wanted = want.series.get(name, 3)!;
+    assert.ok(wanted.length < 12_000, `${name}: thinned (${wanted.length} points)`);
+    assert.deepEqual(got.points(1e6), wanted.points(1e6), `${name}: points`);
+  }
+  assert.equal(run.ranks.get(3)?.maxStep, 12_000);
+});
