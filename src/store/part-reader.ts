@@ -41,7 +41,9 @@ export async function readBlock(objectStore: ObjectStore, location: BlockLocatio
 /**
  * The decoded block keeps nothing of the bytes read (its columns are decompressed or copied out), so
  * a read buffer of its own is freed now rather than at the next full GC (see releaseBlockColumns in
- * logql/engine/block-scan.ts for what that saves a scan).
+ * logql/engine/block-scan.ts for what that saves a scan). getRange hands the caller a buffer nothing
+ * else holds (the filesystem store allocates it per read, S3 per response); an object store that
+ * served ranges out of a cache would have to return copies.
  */
 function releaseReadBuffer(bytes: Buffer): void {
   const buffer = bytes.buffer;
