@@ -217,6 +217,10 @@ async function main(): Promise<void> {
     mkdirSync(args.out, { recursive: true });
     writeFileSync(join(args.out, 'tsdb-results.json'), JSON.stringify(figures, null, 2));
     console.log(JSON.stringify(figures));
+  } catch (error) {
+    // Whatever failed, the server's own words say whether it was still there and why not.
+    console.error(`rankscope server output (tail):\n${ours.output().slice(-3000)}`);
+    throw error;
   } finally {
     await ours.stop();
     prometheus.kill('SIGTERM');
