@@ -258,25 +258,24 @@ function writeDeltaOfDelta(writer: BitWriter, dod: number): void {
   }
 }
 
+/** High 32 bits of the 64-bit word (hi, lo) shifted right by `shift` (0..63). */
+export function shiftedHigh(hi: number, shift: number): number {
+  return shift === 0 ? hi : shift < 32 ? hi >>> shift : 0;
+}
+
+/** Low 32 bits (unsigned) of the 64-bit word (hi, lo) shifted right by `shift` (0..63). */
+export function shiftedLow(hi: number, lo: number, shift: number): number {
+  return shift === 0 ? lo >>> 0 : shift < 32 ? ((lo >>> shift) | (hi << (32 - shift))) >>> 0 : hi >>> (shift - 32);
+}
+
 /** Writes `count` bits of the 64-bit word (hi, lo) shifted right by `shift`. */
 function writeMeaningful(writer: BitWriter, hi: number, lo: number, shift: number, count: number): void {
-  let shiftedHi: number;
-  let shiftedLo: number;
-  if (shift === 0) {
-    shiftedHi = hi;
-    shiftedLo = lo;
-  } else if (shift < 32) {
-    shiftedLo = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
-    shiftedHi = hi >>> shift;
-  } else {
-    shiftedLo = hi >>> (shift - 32);
-    shiftedHi = 0;
-  }
+  const low = shiftedLow(hi, lo, shift);
   if (count > 32) {
-    writer.write(shiftedHi, count - 32);
-    writer.write(shiftedLo, 32);
+    writer.write(shiftedHigh(hi, shift), count - 32);
+    writer.write(low, 32);
   } else {
-    writer.write(shiftedLo, count);
+    writer.write(low, count);
   }
 }
 

@@ -15,7 +15,7 @@
 // 230 of buffers); with free lists, slabs hold what the busiest moment needed. A buffer larger than
 // the largest class (not one the head makes) is a slab of its own, dropped when released.
 
-import { CHECKPOINT_SAMPLE, clz64, ctz64, decodeXorInto, floatBitsInto, floatFromBits, NAN_HI, SAMPLES_PER_CHUNK, SIZE_PREDICTION_SAMPLE, STALE_HI, STALE_LO, TWO_POW_32 } from './chunk.ts';
+import { CHECKPOINT_SAMPLE, clz64, ctz64, decodeXorInto, floatBitsInto, floatFromBits, NAN_HI, SAMPLES_PER_CHUNK, shiftedHigh, shiftedLow, SIZE_PREDICTION_SAMPLE, STALE_HI, STALE_LO, TWO_POW_32 } from './chunk.ts';
 
 const SLAB_BYTES = 64 * 1024;
 /**
@@ -294,22 +294,11 @@ export class OpenChunks {
 
   /** Writes `count` bits of the 64-bit word (hi, lo) shifted right by `shift`. */
   private writeMeaningful(slot: number, hi: number, lo: number, shift: number, count: number): void {
-    let shiftedHi: number;
-    let shiftedLo: number;
-    if (shift === 0) {
-      shiftedHi = hi;
-      shiftedLo = lo;
-    } else if (shift < 32) {
-      shiftedLo = (lo >>> shift) | (hi << (32 - shift));
-      shiftedHi = hi >>> shift;
-    } else {
-      shiftedLo = hi >>> (shift - 32);
-      shiftedHi = 0;
-    }
+    const low = shiftedLow(hi, lo, shift);
     if (count > 32) {
-      this.write(slot, shiftedHi, count - 32);
-      this.write(slot, shiftedLo, 32);
-    } else this.write(slot, shiftedLo, count);
+      this.write(slot, shiftedHigh(hi, shift), count - 32);
+      this.write(slot, low, 32);
+    } else this.write(slot, low, count);
   }
 
   /** Writes the low `count` bits of `value` (count 1..32), most significant first, ORed into zeroed bytes. */
