@@ -8,7 +8,7 @@
 
 import { ChunkEncoder, decodeChunkInto, SAMPLES_PER_CHUNK, sealChunk, sealChunkBytes } from './chunk.ts';
 import { HeadChunks } from './head-chunks.ts';
-import { MAX_SAMPLE_BYTES, OPEN_CHUNK_MAX_BYTES, OpenChunks, type OpenChunkReader } from './open-chunks.ts';
+import { OpenChunks, type OpenChunkReader } from './open-chunks.ts';
 import { LabelSetMap, SeriesIndex } from './series-index.ts';
 import type { AppendColumns, AppendSeries, Labels, MetricExemplar, MetricLabelMatcher, RejectedSample } from './types.ts';
 import type { WalSamples, WalSeriesEntry } from './wal-record.ts';
@@ -282,13 +282,11 @@ export class Head {
     let count = openChunks.count[open]!;
     if (count > 0) {
       const minTimeMs = openChunks.minTimeMs[open]!;
-      const bytes = openChunks.byteLength(open);
-      if (count >= SAMPLES_PER_CHUNK || bytes >= OPEN_CHUNK_MAX_BYTES || timestampMs >= (Math.floor(minTimeMs / range) + 1) * range) {
+      if (count >= SAMPLES_PER_CHUNK || timestampMs >= (Math.floor(minTimeMs / range) + 1) * range) {
         series.lastChunk = this.chunks.add(sealChunkBytes(openChunks.bytes(open), count), minTimeMs, openChunks.maxTimeMs[open]!, count, series.lastChunk);
         if (series.firstChunk < 0) series.firstChunk = series.lastChunk;
-        // The next chunk likely takes about as many bytes (a little more room: one allocation), and
-        // never more than the cap and one sample.
-        if (count >= SAMPLES_PER_CHUNK || bytes >= OPEN_CHUNK_MAX_BYTES) expectedBytes = Math.min(Math.ceil(bytes * OPEN_CHUNK_ROOM) + 8, OPEN_CHUNK_MAX_BYTES + MAX_SAMPLE_BYTES);
+        // The next chunk likely takes about as many bytes (a little more room: one allocation).
+        if (count >= SAMPLES_PER_CHUNK) expectedBytes = Math.ceil(openChunks.byteLength(open) * OPEN_CHUNK_ROOM) + 8;
         openChunks.endChunk(open);
         count = 0;
       }

@@ -7,32 +7,15 @@
 // series ~400 bytes of JS heap, and the heap's own slack about as much again in RSS; a slot costs
 // ~100 bytes of columns (bench/tsdb-rss-probe.ts).
 //
-// Buffers: a slot's buffer is a range of a 64 KiB slab in one of a few size classes, taken from the
-// class's free list (zeroed again) or cut from the slab being filled (fresh, so zeroed); bits are ORed
-// in place. A released or outgrown buffer goes back to its class's free list. The head caps an open
-// chunk at OPEN_CHUNK_MAX_BYTES, so its series seal chunks at different times: with slabs freed only
-// once all their ranges were, a slab held ~1.6x its live bytes (bench: 360 bytes of slabs a series for
-// 230 of buffers); with free lists, slabs hold what the busiest moment needed. A buffer larger than
-// the largest class (not one the head makes) is a slab of its own, dropped when released.
+// Slabs: a slot's buffer is a range of a 64 KiB slab, bump-allocated (a fresh slab is zeroed, and bits
+// are ORed in place, so no byte needs clearing); a buffer larger than 8 KiB is a slab of its own. A
+// slab counts its live ranges and is dropped when the last one is released or outgrown: a scrape's
+// series open and seal their chunks together, so a slab's ranges die about together too.
 
 import { CHECKPOINT_SAMPLE, clz64, ctz64, decodeXorInto, floatBitsInto, floatFromBits, NAN_HI, SAMPLES_PER_CHUNK, shiftedHigh, shiftedLow, SIZE_PREDICTION_SAMPLE, STALE_HI, STALE_LO, TWO_POW_32 } from './chunk.ts';
 
 const SLAB_BYTES = 64 * 1024;
-/**
- * The head seals an open chunk once it holds this many bytes, before SAMPLES_PER_CHUNK samples (as
- * Prometheus caps its head chunks' bytes): sealed chunks go to the head's chunk file in their compact
- * layout, while open chunks stay in memory as XOR bits. On the tsdb bench's workload a 120-sample open
- * chunk took 385 bytes on average (median 442, p90 780: 6-decimal ratios and large throughput
- * readings); capped at 320, an open chunk holds ~127 bytes on average for 0.55 more sealed chunks a
- * series per 120 samples (36 bytes of head-chunk columns each). Blocks re-encode chunks to
- * BLOCK_SAMPLES_PER_CHUNK, so the cap changes no block byte.
- */
-export const OPEN_CHUNK_MAX_BYTES = 320;
-/** The most one sample adds to a chunk (a 68-bit delta-of-delta and a 77-bit value code), rounded up. */
-export const MAX_SAMPLE_BYTES = 19;
-/** Buffer sizes; the largest holds a capped open chunk and one more sample (OPEN_CHUNK_MAX_BYTES + MAX_SAMPLE_BYTES, rounded to 8). */
-const SIZE_CLASS_BYTES = [32, 64, 96, 128, 192, 256, 344];
-const LARGEST_CLASS_BYTES = SIZE_CLASS_BYTES.at(-1)!;
+const OWN_SLAB_BYTES = SLAB_BYTES / 8;
 const INITIAL_SLOTS = 1024;
 /** A buffer's size when no size is expected (it is sized again after SIZE_PREDICTION_SAMPLE samples). */
 const UNSIZED_BYTES = 32;
@@ -52,12 +35,8 @@ const bits = new Int32Array(2);
 
 export class OpenChunks {
   private slabs: (Uint8Array | undefined)[] = [];
-  /** Buffers in use per slab: a slab with none (other than the one being cut) is dropped. */
-  private slabLiveBuffers: number[] = [];
-  /** Indexes of dropped slabs, for reuse. */
+  private slabLiveRanges: number[] = [];
   private freeSlabs: number[] = [];
-  /** Per size class, released buffers as slab index × SLAB_BYTES + start. */
-  private readonly freeBuffers: number[][] = SIZE_CLASS_BYTES.map(() => []);
   private currentSlab = -1;
   private currentSlabUsedBytes = SLAB_BYTES;
   private freeSlots: number[] = [];
@@ -86,13 +65,6 @@ export class OpenChunks {
   private checkpointLo = new Int32Array(INITIAL_SLOTS);
   private checkpointLeading = new Uint8Array(INITIAL_SLOTS);
   private checkpointTrailing = new Uint8Array(INITIAL_SLOTS);
-
-  /** Bytes of slabs held (buffers in use, free ones and the slab being cut), for tests and stats. */
-  get slabBytes(): number {
-    let total = 0;
-    for (const slab of this.slabs) total += slab?.length ?? 0;
-    return total;
-  }
 
   /** A slot for a new series: no chunk, no sample yet (maxTimeMs -Infinity). */
   create(): number {
@@ -126,8 +98,7 @@ export class OpenChunks {
 
   /** Ends the open chunk (its bytes were taken) and frees its buffer; the newest sample's time and value stay. */
   endChunk(slot: number): void {
-    const capacity = this.capacityBytes[slot]!;
-    if (capacity > 0) this.releaseBuffer(this.slab[slot]!, this.start[slot]!, capacity);
+    if (this.capacityBytes[slot]! > 0) this.releaseRange(this.slab[slot]!);
     this.capacityBytes[slot] = 0;
     this.count[slot] = 0;
     this.bitLength[slot] = 0;
@@ -188,8 +159,7 @@ export class OpenChunks {
     if (count + 1 === SIZE_PREDICTION_SAMPLE && this.predictSize[slot] === 1) {
       // The first sample takes 16 bytes whole; the rest go at the rate seen so far.
       const perSampleBytes = (this.byteLength(slot) - 16) / (SIZE_PREDICTION_SAMPLE - 1);
-      // No larger than the largest size class: the head seals its chunks before they outgrow it.
-      this.reserve(slot, Math.min(Math.ceil(16 + perSampleBytes * (SAMPLES_PER_CHUNK - 1) * 1.15) + 8, LARGEST_CLASS_BYTES));
+      this.reserve(slot, Math.ceil(16 + perSampleBytes * (SAMPLES_PER_CHUNK - 1) * 1.15) + 8);
     }
     if (count + 1 === CHECKPOINT_SAMPLE) {
       this.checkpointBit[slot] = this.bitLength[slot]!;
@@ -304,9 +274,7 @@ export class OpenChunks {
   /** Writes the low `count` bits of `value` (count 1..32), most significant first, ORed into zeroed bytes. */
   private write(slot: number, value: number, count: number): void {
     let pos = this.bitLength[slot]!;
-    const capacity = this.capacityBytes[slot]!;
-    // The next size class up (beyond the largest, double).
-    if (pos + count > capacity * 8) this.reserve(slot, Math.max(capacity >= LARGEST_CLASS_BYTES ? capacity * 2 : capacity + 1, (pos + count + 7) >>> 3));
+    if (pos + count > this.capacityBytes[slot]! * 8) this.reserve(slot, Math.max(this.capacityBytes[slot]! * 2, (pos + count + 7) >>> 3));
     const bytes = this.slabs[this.slab[slot]!]!;
     const base = this.start[slot]!;
     let left = count;
@@ -322,100 +290,52 @@ export class OpenChunks {
     this.bitLength[slot] = pos;
   }
 
-  /** Moves the slot's bits to a buffer of at least `bytes` (when larger than its own). */
+  /** Moves the slot's bits to a buffer of `bytes` (when larger than its own). */
   private reserve(slot: number, bytes: number): void {
-    const capacity = this.capacityBytes[slot]!;
-    if (bytes <= capacity) return;
+    if (bytes <= this.capacityBytes[slot]!) return;
     const oldSlab = this.slab[slot]!;
     const oldStart = this.start[slot]!;
     const used = this.byteLength(slot);
     this.allocate(slot, bytes);
     this.slabs[this.slab[slot]!]!.set(this.slabs[oldSlab]!.subarray(oldStart, oldStart + used), this.start[slot]!);
-    this.releaseBuffer(oldSlab, oldStart, capacity);
+    this.releaseRange(oldSlab);
   }
 
-  /** A zeroed buffer of the smallest size class holding `bytes` (beyond the largest: a slab of its own). */
   private allocate(slot: number, bytes: number): void {
-    let sizeClass = sizeClassOf(bytes);
-    if (sizeClass < 0) {
-      const index = this.newSlab(bytes);
-      this.slab[slot] = index;
+    this.capacityBytes[slot] = bytes;
+    if (bytes > OWN_SLAB_BYTES) {
+      this.slab[slot] = this.newSlab(bytes, false);
       this.start[slot] = 0;
-      this.capacityBytes[slot] = bytes;
-      this.slabLiveBuffers[index] = 1;
-      return;
+    } else {
+      if (this.currentSlabUsedBytes + bytes > SLAB_BYTES) {
+        const previous = this.currentSlab;
+        this.currentSlab = this.newSlab(SLAB_BYTES, true);
+        this.currentSlabUsedBytes = 0;
+        // The slab being filled held one range of its own, so it outlives its ranges until it is full.
+        if (previous >= 0) this.releaseRange(previous);
+      }
+      this.slab[slot] = this.currentSlab;
+      this.start[slot] = this.currentSlabUsedBytes;
+      this.currentSlabUsedBytes += bytes;
     }
-    // A free buffer of this class, else of a larger one (memory that is there anyway: buffers left
-    // by chunks that outgrew them would otherwise wait for a request of their own size).
-    let free: number | undefined;
-    for (let k = sizeClass; k < SIZE_CLASS_BYTES.length && free === undefined; k++) {
-      free = this.freeBuffers[k]!.pop();
-      if (free !== undefined) sizeClass = k;
-    }
-    const size = SIZE_CLASS_BYTES[sizeClass]!;
-    this.capacityBytes[slot] = size;
-    if (free !== undefined) {
-      const index = Math.floor(free / SLAB_BYTES);
-      const start = free - index * SLAB_BYTES;
-      this.slabs[index]!.fill(0, start, start + size);
-      this.slab[slot] = index;
-      this.start[slot] = start;
-      this.slabLiveBuffers[index] = this.slabLiveBuffers[index]! + 1;
-      return;
-    }
-    if (this.currentSlabUsedBytes + size > SLAB_BYTES) {
-      // The rest of the full slab (less than the largest class) stays unused.
-      const previous = this.currentSlab;
-      this.currentSlab = this.newSlab(SLAB_BYTES);
-      this.currentSlabUsedBytes = 0;
-      if (previous >= 0 && this.slabLiveBuffers[previous] === 0) this.dropSlab(previous);
-    }
-    this.slab[slot] = this.currentSlab;
-    this.start[slot] = this.currentSlabUsedBytes;
-    this.currentSlabUsedBytes += size;
-    this.slabLiveBuffers[this.currentSlab] = this.slabLiveBuffers[this.currentSlab]! + 1;
+    const index = this.slab[slot]!;
+    this.slabLiveRanges[index] = this.slabLiveRanges[index]! + 1;
   }
 
-  private newSlab(bytes: number): number {
+  /** `shared`: the slab ranges are cut from; it holds a range of its own until it is full. */
+  private newSlab(bytes: number, shared: boolean): number {
     const index = this.freeSlabs.pop() ?? this.slabs.length;
     this.slabs[index] = new Uint8Array(bytes);
-    this.slabLiveBuffers[index] = 0;
+    this.slabLiveRanges[index] = shared ? 1 : 0;
     return index;
   }
 
-  /**
-   * Drops a slab none of whose buffers is in use, with its buffers in the free lists: first chunks
-   * grow through the small classes once (32 bytes, then the size predicted after 16 samples), and
-   * those buffers would otherwise wait in their lists for good (~120 bytes a series on the bench).
-   */
-  private dropSlab(index: number): void {
+  private releaseRange(index: number): void {
+    const left = this.slabLiveRanges[index]! - 1;
+    this.slabLiveRanges[index] = left;
+    if (left > 0) return;
     this.slabs[index] = undefined;
     this.freeSlabs.push(index);
-    const low = index * SLAB_BYTES;
-    const high = low + SLAB_BYTES;
-    for (let k = 0; k < this.freeBuffers.length; k++) {
-      const list = this.freeBuffers[k]!;
-      let write = 0;
-      for (let read = 0; read < list.length; read++) {
-        const entry = list[read]!;
-        if (entry < low || entry >= high) list[write++] = entry;
-      }
-      list.length = write;
-    }
-  }
-
-  /** A size class's buffer goes to its free list (its slab is dropped when none is in use); a slab of its own is dropped. */
-  private releaseBuffer(index: number, start: number, capacity: number): void {
-    const left = this.slabLiveBuffers[index]! - 1;
-    this.slabLiveBuffers[index] = left;
-    const sizeClass = sizeClassOf(capacity);
-    if (sizeClass < 0 || SIZE_CLASS_BYTES[sizeClass] !== capacity) {
-      this.slabs[index] = undefined;
-      this.freeSlabs.push(index);
-      return;
-    }
-    this.freeBuffers[sizeClass]!.push(index * SLAB_BYTES + start);
-    if (left === 0 && index !== this.currentSlab) this.dropSlab(index);
   }
 
   private grow(): void {
@@ -469,10 +389,4 @@ class OpenChunkView implements OpenChunkReader {
   newestInto(timestampsMs: Float64Array, values: Float64Array, stale: Uint8Array, at: number): void {
     this.store.newestInto(this.slot, timestampsMs, values, stale, at);
   }
-}
-
-/** The smallest size class holding `bytes`, or -1 beyond the largest. */
-function sizeClassOf(bytes: number): number {
-  for (let i = 0; i < SIZE_CLASS_BYTES.length; i++) if (SIZE_CLASS_BYTES[i]! >= bytes) return i;
-  return -1;
 }

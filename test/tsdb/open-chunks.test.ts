@@ -116,20 +116,3 @@ test('a slot keeps its newest sample across chunks: time and value bits (stale m
   store.append(slot, T0 + 25_000, 8, false);
   assert.deepEqual(new Uint8Array(store.bytes(slot)), new Uint8Array(plainBytes([[T0 + 10_000, 7], [T0 + 25_000, 8]])));
 });
-
-test('slabs whose buffers are all free are dropped: first chunks outgrowing small buffers leave no slabs behind', () => {
-  const store = new OpenChunks();
-  const samples = cases.find((entry) => entry.name === 'random floats')!.samples;
-  const slots = Array.from({ length: 4000 }, () => openSlot(store, 0));
-  // 32-byte buffers for all, then each grows (sized after 16 samples, then by class): the small
-  // buffers' slabs empty out.
-  for (const [t, v] of samples.slice(0, 40)) for (const slot of slots) store.append(slot, t, v, false);
-  const inUse = slots.reduce((sum, slot) => sum + store.byteLength(slot), 0);
-  assert.ok(store.slabBytes < inUse * 2, `slabs ${store.slabBytes} bytes for ${inUse} bytes of chunks`);
-  for (const slot of slots) store.release(slot);
-  assert.ok(store.slabBytes <= 64 * 1024, `after releasing every slot, ${store.slabBytes} bytes of slabs (the one being cut at most)`);
-  // And the store still encodes exactly after all that reuse.
-  const again = openSlot(store, 100);
-  for (const [t, v] of samples) store.append(again, t, v, false);
-  assert.deepEqual(new Uint8Array(store.bytes(again)), new Uint8Array(plainBytes(samples)));
-});
