@@ -6,6 +6,7 @@
 // the compare bench's instant queries.
 
 import type { Labels } from '../../push/types.ts';
+import { sameLabels } from '../../tsdb/series-index.ts';
 
 /** FNV-1a over UTF-16 code units, continuing from `hash`. */
 export function hashText(text: string, hash: number): number {
@@ -25,17 +26,6 @@ export function labelSetHash(labels: Labels): number {
   let sum = 0;
   for (const name in labels) sum = (sum + hashText(labels[name]!, hashText(name, HASH_SEED))) | 0;
   return sum & SMI_MASK;
-}
-
-/** The same names with the same values. */
-export function sameLabelSet(a: Labels, b: Labels): boolean {
-  let count = 0;
-  for (const name in a) {
-    if (b[name] !== a[name]) return false;
-    count++;
-  }
-  for (const _name in b) count--;
-  return count === 0;
 }
 
 /** The hash of the values of `names` (a missing label counts as an empty value), in that order. */
@@ -92,7 +82,7 @@ export class LabelSetTable<V> {
   private readonly hash: (labels: Labels) => number;
   private readonly same: (a: Labels, b: Labels) => boolean;
 
-  constructor(hash: (labels: Labels) => number = labelSetHash, same: (a: Labels, b: Labels) => boolean = sameLabelSet) {
+  constructor(hash: (labels: Labels) => number = labelSetHash, same: (a: Labels, b: Labels) => boolean = sameLabels) {
     this.hash = hash;
     this.same = same;
   }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Labels } from '../../../src/push/types.ts';
-import { hashWithout, LabelSetTable, labelSetHash, sameLabelSet, sameValues, sameWithout, valuesHash } from '../../../src/promql/engine/label-set-table.ts';
+import { hashWithout, LabelSetTable, labelSetHash, sameValues, sameWithout, valuesHash } from '../../../src/promql/engine/label-set-table.ts';
+import { sameLabels } from '../../../src/tsdb/series-index.ts';
 
 const cases: Array<{ name: string; a: Labels; b: Labels; same: boolean; on?: string[]; without?: string[] }> = [
   { name: 'equal sets, names in another order', a: { job: 'a', instance: 'x' }, b: { instance: 'x', job: 'a' }, same: true },
@@ -19,11 +20,11 @@ const cases: Array<{ name: string; a: Labels; b: Labels; same: boolean; on?: str
 for (const { name, a, b, same, on, without } of cases) {
   test(`label set equivalence: ${name}`, () => {
     const hash = on ? (l: Labels) => valuesHash(l, on) : without ? (l: Labels) => hashWithout(l, without) : labelSetHash;
-    const equal = on ? sameValues(a, b, on) : without ? sameWithout(a, b, without) : sameLabelSet(a, b);
+    const equal = on ? sameValues(a, b, on) : without ? sameWithout(a, b, without) : sameLabels(a, b);
     assert.equal(equal, same);
-    assert.equal(on ? sameValues(b, a, on) : without ? sameWithout(b, a, without) : sameLabelSet(b, a), same);
+    assert.equal(on ? sameValues(b, a, on) : without ? sameWithout(b, a, without) : sameLabels(b, a), same);
     if (same) assert.equal(hash(a), hash(b));
-    const table = new LabelSetTable<string>(hash, on ? (x, y) => sameValues(x, y, on) : without ? (x, y) => sameWithout(x, y, without) : sameLabelSet);
+    const table = new LabelSetTable<string>(hash, on ? (x, y) => sameValues(x, y, on) : without ? (x, y) => sameWithout(x, y, without) : sameLabels);
     table.getOrAdd(a, () => 'a');
     assert.equal(table.getOrAdd(b, () => 'b'), same ? 'a' : 'b');
     assert.equal(table.size, same ? 1 : 2);
@@ -31,7 +32,7 @@ for (const { name, a, b, same, on, without } of cases) {
 }
 
 test('label set table: every entry found under colliding hashes, in insertion order', () => {
-  const table = new LabelSetTable<number>(() => 7, sameLabelSet);
+  const table = new LabelSetTable<number>(() => 7, sameLabels);
   const sets: Labels[] = [{ job: 'a' }, { job: 'b' }, { job: 'a', instance: 'x' }, {}];
   sets.forEach((labels, i) => table.add(labels, i));
   sets.forEach((labels, i) => assert.equal(table.get({ ...labels }), i));
