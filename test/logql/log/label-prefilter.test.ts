@@ -82,6 +82,13 @@ const lines = [
   // Values of other JSON types, and a string with an escaped quote: what quoted needles must not miss.
   '{"code": 200, "ok" : true, "event" :"train\\"metrics", "list": [1]}',
   '{ "event"  :  "train_metrics" , "code":"200"}',
+  // Keys that contain the name or sit inside it, a key without a value before the one with it.
+  'xgrad_norm=1 grad_norm_x=2 grad_norm event=x',
+  'grad_norm= grad_norm=7 event=train_metrics event=eval',
+  // The value under another (nested) key, a duplicate key (the last one wins), a truncated object.
+  '{"nested": {"event": "train_metrics"}, "event2": "train_metrics", "loss": 9}',
+  '{"event": "eval", "event": "train_metrics"}',
+  '{"event": "train_metrics", "loss": 3',
 ];
 const source = new MemorySource([
   { labels: { job: 'x' }, entries: lines.map((line, i) => ({ timestampNs: at(i + 1), line })) },
@@ -100,25 +107,36 @@ async function count(query: string): Promise<Record<string, number>> {
 
 test('queries count the same lines with the prefilters as the stages alone would', async () => {
   const table: Array<[string, Record<string, number>]> = [
-    ['sum by (job) (count_over_time({job=~".+"} | json | event="train_metrics" | __error__="" [1m]))', { x: 4, y: 6, z: 4 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json | event="train_metrics" | __error__="" [1m]))', { x: 5, y: 8, z: 5 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json | event="eval" | __error__="" [1m]))', { x: 1, z: 1 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json | nested_event="train_metrics" | __error__="" [1m]))', { x: 1, y: 1, z: 1 }],
     // On job y the stream's own `event` label is the one filtered (the parsed one is event_extracted).
     ['sum by (job) (count_over_time({job=~".+"} | json | event="train\\"metrics" | __error__="" [1m]))', { x: 1, z: 1 }],
-    ['sum by (job) (count_over_time({job=~".+"} | json event="event" | event="train_metrics" | __error__="" [1m]))', { x: 4, y: 6, z: 4 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json event="event" | event="train_metrics" | __error__="" [1m]))', { x: 5, y: 9, z: 5 }],
     ['sum by (job) (count_over_time({job=~".+"} | json | code="200" | __error__="" [1m]))', { x: 2, y: 2, z: 2 }],
     ['sum by (job) (count_over_time({job=~".+"} | json | ok="true" | __error__="" [1m]))', { x: 1, y: 1, z: 1 }],
     ['sum by (job) (count_over_time({job=~".+"} | json l="list" | l="[1]" | __error__="" [1m]))', { x: 1, y: 1, z: 1 }],
-    ['sum by (job) (count_over_time({job=~".+"} | logfmt | event="train_metrics" [1m]))', { x: 2, y: 13, z: 2 }],
-    ['sum by (job) (count_over_time({job=~".+"} | logfmt | level="error" [1m]))', { x: 2, y: 13, z: 13 }],
-    ['sum by (job) (count_over_time({job=~".+"} | logfmt | grad_norm != "" [1m]))', { x: 4, y: 4, z: 4 }],
-    ['sum by (job) (sum_over_time({job=~".+"} | logfmt | unwrap grad_norm [1m]))', { x: 10.5, y: 10.5, z: 10.5 }],
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | event="train_metrics" [1m]))', { x: 3, y: 18, z: 3 }],
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | event="eval" [1m]))', {}],
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | level="error" [1m]))', { x: 2, y: 18, z: 18 }],
+    ['sum by (job) (count_over_time({job=~".+"} | logfmt | grad_norm != "" [1m]))', { x: 5, y: 5, z: 5 }],
+    ['sum by (job) (sum_over_time({job=~".+"} | logfmt | unwrap grad_norm [1m]))', { x: 17.5, y: 17.5, z: 17.5 }],
     // status=abc is a conversion error: the numeric filter keeps the line (with __error__).
     ['sum by (job) (count_over_time({job=~".+"} | logfmt | status > 500 | __error__="" [1m]))', { x: 1, y: 1, z: 1 }],
     ['sum by (job) (count_over_time({job=~".+"} | regexp "loss=(?P<loss>[0-9]+)" | loss != "" [1m]))', { x: 2, y: 2, z: 2 }],
-    ['sum by (job) (sum_over_time({job=~".+"} | json | __error__="" | unwrap loss [1m]))', { x: 18, y: 18, z: 18 }],
-    ['sum by (job) (count_over_time({job=~".+"} | json | __error__="" [1m]))', { x: 6, y: 6, z: 6 }],
-    ['sum by (job) (count_over_time({job=~".+"} | json | drop __error__, __error_details__ | __error__="" [1m]))', { x: 13, y: 13, z: 13 }],
+    ['sum by (job) (sum_over_time({job=~".+"} | json | __error__="" | unwrap loss [1m]))', { x: 27, y: 27, z: 27 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json | __error__="" [1m]))', { x: 8, y: 8, z: 8 }],
+    ['sum by (job) (count_over_time({job=~".+"} | json | drop __error__, __error_details__ | __error__="" [1m]))', { x: 18, y: 18, z: 18 }],
   ];
   for (const [query, expected] of table) assert.deepEqual(await count(query), expected, query);
+});
+
+test('a malformed JSON line the quoted value needle keeps is parsed and dropped or reported as without it', async () => {
+  // The truncated object holds "train_metrics": a failed parse extracts nothing, so the event filter
+  // drops it; where the stream itself has event="train_metrics" the filter keeps it with __error__
+  // and the metric query reports that.
+  assert.deepEqual(await count('sum by (job) (count_over_time({job=~"x|z"} | json | event="train_metrics" [1m]))'), { x: 5, z: 5 });
+  await assert.rejects(count('sum by (job) (count_over_time({job="y"} | json | event="train_metrics" [1m]))'), /pipeline error: 'JSONParserErr'/);
 });
 
 test('a line a numeric filter keeps for its conversion error is not skipped for its bytes', async () => {
