@@ -143,63 +143,94 @@ export class JsonFlattener {
     return isScalarAt(this.b, start, this.pos);
   }
 
+  // The walk keeps its position in a local and hands it to `this.pos` only around calls that move it:
+  // a field read and written on every byte cost a third of the walk (bench log, 181-byte JSON lines).
   private readObject(prefix: string, depth: number): string | null {
     if (depth > MAX_DEPTH) return 'Value is too deeply nested';
-    this.pos++; // '{'
-    this.skipSpace();
-    if (this.code(this.pos) === 125) {
-      this.pos++;
+    const b = this.b;
+    const n = this.n;
+    let pos = skipJsonSpace(b, this.pos + 1, n); // past '{'
+    if (pos < n && b[pos] === 125) {
+      this.pos = pos + 1;
       return null;
     }
     for (;;) {
-      this.skipSpace();
-      if (this.code(this.pos) !== 34) return MALFORMED_OBJECT;
+      pos = skipJsonSpace(b, pos, n);
+      if (pos >= n || b[pos] !== 34) return MALFORMED_OBJECT;
       // name: the label this key's scalar or string value becomes; null when no query reads it.
       let name: string | null;
-      const keyStart = this.pos + 1;
+      const keyStart = pos + 1;
       /** Where a plain top-level key's text ends (its closing quote), or -1. */
       const plainEnd = this.needed !== null && prefix === '' ? this.plainKeyEnd(keyStart) : -1;
       if (plainEnd > 0) {
         // A plain key is its own label name: compare it in place instead of decoding every key.
         name = this.neededName(keyStart, plainEnd);
-        this.pos = plainEnd + 1;
+        pos = plainEnd + 1;
       } else {
+        this.pos = pos;
         const key = this.readString();
         if (key === null) return UNTERMINATED_STRING;
+        pos = this.pos;
         const sanitized = sanitizeLabelKey(key, prefix === '');
         // A key of only spaces sanitizes to "", and Loki then uses the other part alone (or "").
         name = prefix && sanitized ? `${prefix}_${sanitized}` : prefix || sanitized;
       }
-      this.skipSpace();
-      if (this.code(this.pos) !== 58) return MALFORMED_OBJECT;
-      this.pos++;
-      this.skipSpace();
-      const c = this.code(this.pos);
+      pos = skipJsonSpace(b, pos, n);
+      if (pos >= n || b[pos] !== 58) return MALFORMED_OBJECT;
+      pos = skipJsonSpace(b, pos + 1, n);
+      const c = pos < n ? b[pos]! : -1;
       if (c === 123) {
         // Nested keys are named after this one, needed or not.
-        const error = this.readObject(name ?? this.b.toString('latin1', keyStart, plainEnd), depth + 1);
+        this.pos = pos;
+        const error = this.readObject(name ?? b.toString('latin1', keyStart, plainEnd), depth + 1);
         if (error !== null) return error;
+        pos = this.pos;
       } else if (c === 91) {
+        this.pos = pos;
         if (!this.skipValue(depth + 1)) return "Value is array, but can't find closing ']' symbol";
+        pos = this.pos;
       } else if (c === 34) {
-        const value = this.readString(name === null);
-        if (value === null) return UNTERMINATED_STRING;
-        if (name !== null) this.out.push(name, value);
-      } else {
-        const start = this.pos;
-        while (this.pos < this.n) {
-          const d = this.b[this.pos]!;
-          if (d === 44 || d === 125 || d === 32 || d === 9 || d === 10 || d === 13) break;
-          this.pos++;
+        let close = pos + 1;
+        let escaped = false;
+        while (close < n) {
+          const d = b[close]!;
+          if (d === 34) break;
+          if (d === 92) {
+            escaped = true;
+            close += 2;
+            continue;
+          }
+          close++;
         }
-        if (!isScalarAt(this.b, start, this.pos)) return this.pos === start ? 'Unexpected end of JSON input' : `Unknown value type at offset ${this.charOffset(start)}`;
-        if (name !== null) this.out.push(name, this.pos - start === 4 && this.b[start] === 110 ? '' : latin1Text(this.b, start, this.pos));
+        if (close >= n) return UNTERMINATED_STRING;
+        if (name === null && !escaped) {
+          pos = close + 1;
+        } else {
+          // Escapes are checked (and a needed value built) by readString.
+          this.pos = pos;
+          const value = this.readString(name === null);
+          if (value === null) return UNTERMINATED_STRING;
+          if (name !== null) this.out.push(name, value);
+          pos = this.pos;
+        }
+      } else {
+        const start = pos;
+        while (pos < n) {
+          const d = b[pos]!;
+          if (d === 44 || d === 125 || d === 32 || d === 9 || d === 10 || d === 13) break;
+          pos++;
+        }
+        if (!isScalarAt(b, start, pos)) return pos === start ? 'Unexpected end of JSON input' : `Unknown value type at offset ${this.charOffset(start)}`;
+        if (name !== null) this.out.push(name, pos - start === 4 && b[start] === 110 ? '' : latin1Text(b, start, pos));
       }
-      this.skipSpace();
-      const next = this.code(this.pos);
-      this.pos++;
+      pos = skipJsonSpace(b, pos, n);
+      const next = pos < n ? b[pos]! : -1;
+      pos++;
       if (next === 44) continue;
-      if (next === 125) return null;
+      if (next === 125) {
+        this.pos = pos;
+        return null;
+      }
       return MALFORMED_OBJECT;
     }
   }
@@ -236,6 +267,16 @@ export class JsonFlattener {
     }
     return null;
   }
+}
+
+/** The first position from `pos` on (before `end`) that is not JSON whitespace. */
+function skipJsonSpace(b: Buffer, pos: number, end: number): number {
+  while (pos < end) {
+    const c = b[pos]!;
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+    pos++;
+  }
+  return pos;
 }
 
 /** Whether bytes[start, end) is a JSON scalar: true, false, null or a number. */

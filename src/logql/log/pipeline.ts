@@ -39,10 +39,11 @@ export interface RawLineFilter {
   texts: string[];
   caseInsensitive: boolean;
   /**
-   * Per needle (case-sensitive filters only): the bytes that may follow a match in the same line, as a
-   * 256-entry table; null or absent: any. Lets one pass for `norm` stand for `norm=` and `norm\u00a0`.
+   * Per needle (case-sensitive filters only): true when it is a logfmt key's last run, which counts
+   * only where it ends a key (see isKeyEnd in label-prefilter.ts). Lets one pass for `norm` stand for
+   * `norm=` and `norm\u00a0=`, and not be taken for `norm` in `grad_norm 2.1`.
    */
-  followedBy?: Array<Uint8Array | null>;
+  keyEnd?: boolean[];
   /**
    * Set on prefilters implied by label filters (see label-prefilter.ts): they hold only for lines
    * whose stream has none of these labels and that carry no structured metadata.
@@ -143,7 +144,7 @@ export function compilePipeline(stages: Stage[], options: PipelineOptions = {}):
     rawFilters.push({
       negated: false,
       needles: needles.map((needle) => needle.bytes),
-      ...(needles.some((needle) => needle.followedBy !== null) ? { followedBy: needles.map((needle) => needle.followedBy) } : {}),
+      ...(needles.some((needle) => needle.keyEnd) ? { keyEnd: needles.map((needle) => needle.keyEnd) } : {}),
       texts: prefilter.needles,
       caseInsensitive: false,
       unlessLabels: prefilter.labels,

@@ -38,34 +38,44 @@ test('chained raw filters mark exactly the lines the per-line pipeline keeps', (
   }
 });
 
-test('needles with constrained next bytes mark the lines whose match is followed by one of them', () => {
+/** Go's non-ASCII spaces, which trimming removes from the end of a logfmt key. */
+const TRAILING_SPACES = '\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
+
+test('logfmt key-end needles mark the lines where the run is followed by "=", directly or after trailing spaces', () => {
   const random = seededRandom(11);
-  const pieces = ['ab', 'ab=', 'ab\u00a0=', 'ab\u3000', 'ab\u00e9', 'b=', 'a', '=', ' ', 'xab', 'ba\u3000', 'cd=', 'x'];
-  const followedBy = new Uint8Array(256);
-  for (const byte of [0x3d, 0xc2, 0xe3]) followedBy[byte] = 1;
-  const onlyEquals = new Uint8Array(256);
-  onlyEquals[0x3d] = 1;
-  for (let round = 0; round < 400; round++) {
-    // One needle, or two with different constraints; after a plain filter on `x` or alone.
+  // Runs as keys and as plain text, '=' far from a run, spaces that are not Go's (U+00E9 shares a lead
+  // byte with U+00A0; U+2026 with U+2000), a space between run and '=' that ends the key instead.
+  const pieces = ['ab', 'ab=', 'ab\u00a0=', 'ab\u3000', 'ab\u00a0\u2003=', 'ab\u00e9=', 'ab\u2026=', 'ab =', 'b=', 'a', '=', ' ', 'xab', 'ba\u3000=', 'cd=', 'cd\u205f=', 'x', '\u00a0', '\u2003='];
+  const pattern = (run: string) => new RegExp(`${run}[${TRAILING_SPACES}]*=`);
+  for (let round = 0; round < 600; round++) {
+    // One needle, or two; after a plain filter on `x` or alone; lines mostly keys ('=' walk) or mostly
+    // text (run search): the probe at the block start picks between the two.
     const needles = round % 2 === 0 ? ['ab'] : ['ab', 'cd'];
-    const tables = round % 2 === 0 ? [followedBy] : [followedBy, onlyEquals];
-    const filter = { negated: false, needles: needles.map((n) => Buffer.from(n)), followedBy: tables, texts: needles, caseInsensitive: false };
+    const filter = { negated: false, needles: needles.map((n) => Buffer.from(n)), keyEnd: needles.map(() => true), texts: needles, caseInsensitive: false };
     const before = round % 4 >= 2 ? [{ negated: false, needles: [Buffer.from('x')], texts: ['x'], caseInsensitive: false }] : [];
-    const lines = Array.from({ length: 1 + Math.floor(random() * 20) }, () => Array.from({ length: Math.floor(random() * 4) }, () => pieces[Math.floor(random() * pieces.length)]!).join(''));
+    const weights = round % 3 === 0 ? pieces.map((p) => (p.includes('=') ? 6 : 1)) : pieces.map((p) => (p.includes('=') ? 1 : 6));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const pick = () => {
+      let r = random() * total;
+      for (let i = 0; i < pieces.length; i++) if ((r -= weights[i]!) < 0) return pieces[i]!;
+      return pieces[0]!;
+    };
+    const lines = Array.from({ length: 1 + Math.floor(random() * 40) }, () => Array.from({ length: Math.floor(random() * 5) }, pick).join(''));
     const block = encodeBlock({ id: 's', labels: { a: 'b' } }, lines.map((line, i) => ({ timestampNs: BigInt(i), line })));
     const from = Math.floor(random() * lines.length);
     const to = from + 1 + Math.floor(random() * (lines.length - from));
     const mask = rawFilterMask(block, from, to, [...before, filter]);
-    const expected = lines.slice(from, to).map((line) => {
-      const bytes = Buffer.from(line);
-      if (before.length > 0 && !line.includes('x')) return 0;
-      for (let n = 0; n < needles.length; n++) {
-        const needle = needles[n]!;
-        for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) if (at + needle.length < bytes.length && tables[n]![bytes[at + needle.length]!] === 1) return 1;
-      }
-      return 0;
-    });
+    const expected = lines.slice(from, to).map((line) => (before.length > 0 && !line.includes('x') ? 0 : needles.some((run) => pattern(run).test(line)) ? 1 : 0));
     assert.deepEqual([...mask!], expected, `${needles.join(',')}${before.length > 0 ? ' after x' : ''} on ${from}..${to} of ${JSON.stringify(lines)}`);
+  }
+});
+
+test('a key-end match does not reach across lines', () => {
+  // Lines sit back to back in a block: `ab` at one line's end and '=' at the next one's start.
+  for (const lines of [['xab', '=1'], ['ab\u00a0', '='], ['x', 'a', 'b=']]) {
+    const block = encodeBlock({ id: 's', labels: { a: 'b' } }, lines.map((line, i) => ({ timestampNs: BigInt(i), line })));
+    const filter = { negated: false, needles: [Buffer.from('ab')], keyEnd: [true], texts: ['ab'], caseInsensitive: false };
+    assert.deepEqual([...rawFilterMask(block, 0, lines.length, [filter])!], lines.map(() => 0), JSON.stringify(lines));
   }
 });
 
