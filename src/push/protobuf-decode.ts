@@ -201,6 +201,8 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
   // The oldest and newest entries, compared as (high, low) words.
   let minIndex = 0;
   let maxIndex = 0;
+  // Whether each entry is later than the one before (the common case: a shipper's batch in log order).
+  let increasing = LITTLE_ENDIAN;
   while (reader.offset < end) {
     const key = reader.varint();
     if (key === 0x0a) {
@@ -273,6 +275,8 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
       timestampsNs[count] = BigInt(seconds) * NS_PER_SECOND + BigInt(nanos);
     }
     if (count > 0) {
+      const previousHigh = words[count * 2 - 1]!;
+      if (high < previousHigh || (high === previousHigh && words[count * 2]! <= words[count * 2 - 2]!)) increasing = false;
       if (high < words[minIndex * 2 + 1]! || (high === words[minIndex * 2 + 1]! && words[count * 2]! < words[minIndex * 2]!)) minIndex = count;
       if (high > words[maxIndex * 2 + 1]! || (high === words[maxIndex * 2 + 1]! && words[count * 2]! > words[maxIndex * 2]!)) maxIndex = count;
     }
@@ -308,6 +312,7 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
       maxLineBytes,
       minTimestampNs: count === 0 ? 0n : timestampsNs[minIndex]!,
       maxTimestampNs: count === 0 ? 0n : timestampsNs[maxIndex]!,
+      increasing,
     },
   };
 }
