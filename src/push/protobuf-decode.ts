@@ -180,6 +180,74 @@ const TWO_POW_32 = 2 ** 32;
 /** Timestamps are written as two u32 words (low first), which needs a little-endian BigInt64Array. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** Results of readPlainEntry(). */
+let plainSeconds = 0;
+let plainNanos = 0;
+let plainLineStart = 0;
+/** Set by plainVarint(): where the varint it read ends. */
+let plainVarintEnd = 0;
+
+/**
+ * A varint of at most `maxBytes` bytes starting at `at`, ending by `limit`; -1 when it is longer or
+ * runs past `limit` (the caller then leaves the entry to the general reader, which says what is wrong).
+ */
+function plainVarint(body: Buffer, at: number, limit: number, maxBytes: number): number {
+  let result = 0;
+  let multiplier = 1;
+  const stop = Math.min(limit, at + maxBytes);
+  for (let i = at; i < stop; i++) {
+    const byte = body[i]!;
+    result += (byte & 0x7f) * multiplier;
+    if (byte < 0x80) {
+      plainVarintEnd = i + 1;
+      return result;
+    }
+    multiplier *= 128;
+  }
+  return -1;
+}
+
+/**
+ * The common Entry message, read with the offset in a local rather than through the reader (a
+ * field store per byte): an optional timestamp (seconds of at most 7 varint bytes, nanos within
+ * ±999999999 and not negative) then the line, in field order, and nothing else. Sets plainSeconds,
+ * plainNanos and plainLineStart (the line ends at `entryEnd`) and answers true; answers false for
+ * any other entry (metadata, other field order, unknown fields, anything malformed), which the
+ * general loop reads, and reports, as before. decodeStreamColumns was ~7% of the server's CPU on
+ * the 244 MB bench log (perf); with this path the columns decode of its pushes takes 0.59x the
+ * CPU (in process, 50 MB of them, median of 9).
+ */
+function readPlainEntry(body: Buffer, at: number, entryEnd: number): boolean {
+  let seconds = 0;
+  let nanos = 0;
+  if (at < entryEnd && body[at] === 0x0a) {
+    const timestampLength = plainVarint(body, at + 1, entryEnd, 2);
+    if (timestampLength < 0) return false;
+    let field = plainVarintEnd;
+    const timestampEnd = field + timestampLength;
+    if (timestampEnd > entryEnd) return false;
+    if (field < timestampEnd && body[field] === 0x08) {
+      seconds = plainVarint(body, field + 1, timestampEnd, 7);
+      if (seconds < 0) return false;
+      field = plainVarintEnd;
+    }
+    if (field < timestampEnd && body[field] === 0x10) {
+      nanos = plainVarint(body, field + 1, timestampEnd, 5);
+      if (nanos < 0 || nanos > MAX_NANOS) return false;
+      field = plainVarintEnd;
+    }
+    if (field !== timestampEnd) return false;
+    at = timestampEnd;
+  }
+  if (at >= entryEnd || body[at] !== 0x12) return false;
+  const lineLength = plainVarint(body, at + 1, entryEnd, 5);
+  if (lineLength < 0 || plainVarintEnd + lineLength !== entryEnd) return false;
+  plainSeconds = seconds;
+  plainNanos = nanos;
+  plainLineStart = plainVarintEnd;
+  return true;
+}
+
 /**
  * Decodes a stream's entries into columns (RawPushStream). Returns undefined when a timestamp falls
  * outside [1970, 2262) (what a non-negative int64 of nanoseconds holds, and what the columns'
@@ -233,6 +301,13 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
     let lineStart = 0;
     let lineEnd = 0;
     let metadata: LabelPair[] | undefined;
+    if (readPlainEntry(body, reader.offset, entryEnd)) {
+      seconds = plainSeconds;
+      nanos = plainNanos;
+      lineStart = plainLineStart;
+      lineEnd = entryEnd;
+      reader.offset = entryEnd;
+    }
     while (reader.offset < entryEnd) {
       const entryKey = reader.varint();
       if (entryKey === 0x0a) {
