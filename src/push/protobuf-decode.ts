@@ -335,13 +335,15 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
     }
     if (nanos < -MAX_NANOS || nanos > MAX_NANOS) reader.fail(`timestamp nanos ${nanos} outside ±999999999 in the entry ending`);
     // seconds · 10^9 + nanos as two u32 words, exactly, in number arithmetic: seconds (< 2^49) is
-    // split at 2^16 so every product stays below 2^53.
-    const secondsLow = seconds % 65536;
-    const highProduct = ((seconds - secondsLow) / 65536) * 1e9;
-    const highProductLow = highProduct % 65536;
-    const low = highProductLow * 65536 + secondsLow * 1e9 + nanos;
+    // split at 2^16 so every product stays below 2^53. Splits by floor and multiply, exact for
+    // these non-negative values: `%` on doubles is a call to fmod (two an entry).
+    const secondsHigh = Math.floor(seconds / 65536);
+    const secondsLow = seconds - secondsHigh * 65536;
+    const highProduct = secondsHigh * 1e9;
+    const highProductHigh = Math.floor(highProduct / 65536);
+    const low = (highProduct - highProductHigh * 65536) * 65536 + secondsLow * 1e9 + nanos;
     const carry = Math.floor(low / TWO_POW_32);
-    const high = (highProduct - highProductLow) / 65536 + carry;
+    const high = highProductHigh + carry;
     if (high < 0 || high >= 2 ** 31) return undefined;
     if (LITTLE_ENDIAN) {
       words[count * 2] = low - carry * TWO_POW_32;

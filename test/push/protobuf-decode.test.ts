@@ -103,3 +103,11 @@ test('truncated messages fail the same way when decoded into columns', () => {
     assert.equal(problem(true), problem(false), `cut at ${cut}`);
   }
 });
+
+test('timestamps decode into columns exactly, at the edges of the word arithmetic (table)', () => {
+  const NS = 1_000_000_000n;
+  const cases: bigint[] = [0n, 1n, 999_999_999n, NS, 65_535n * NS + 999_999_999n, 65_536n * NS, 65_537n * NS + 1n, (2n ** 31n - 1n) * NS + 999_999_999n, 2n ** 31n * NS, 1_767_600_000n * NS + 123_456_789n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 33n * NS, 9_223_372_035n * NS + 854_775_807n];
+  const streams: PushStream[] = [{ labels: { job: 'a' }, entries: cases.map((timestampNs, i) => ({ timestampNs, line: `l${i}` })) }];
+  const columns = decodeSnappyPushRequestFast(encodePushRequest(streams), undefined, true)[0]!;
+  assert.deepEqual(columns.entries.map((entry) => entry.timestampNs), cases);
+});
