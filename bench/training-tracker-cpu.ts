@@ -12,8 +12,14 @@
 // (16,384 before 2026-12-07, 10,240 since) agree only while no series is thinned: the default of
 // 300,000 lines stays below both (~8,400 points per series and rank).
 //
-// Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings]
+// `--dataset-mb N` feeds instead the pushes of bench/dataset.ts (what bench/ingest-flush-bench.ts and
+// `npm run bench` push: default generator options, ~1 MB protobuf+snappy batches), decoded as the
+// server decodes them, so the line mix is the one the ingest figures are measured on.
+//
+// Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings] [--dataset-mb N]
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodePushRequest } from '../src/push/protobuf.ts';
@@ -21,6 +27,7 @@ import { decodeSnappyPushRequestFast } from '../src/push/protobuf-decode.ts';
 import type { PushStream } from '../src/push/types.ts';
 import { trainingConfigSchema } from '../src/training/config.ts';
 import { RunTracker } from '../src/training/run-tracker.ts';
+import { buildDataset, type PushBatch } from './dataset.ts';
 import { generateTrainingLog, syntheticLabels } from './synthetic-log.ts';
 
 const BATCH_ENTRIES = 5000;
@@ -64,6 +71,17 @@ function buildStringPushes(lines: number, seed: number): PushStream[][] {
   return pushes;
 }
 
+/** bench/dataset.ts' push batches of `sizeMb` MB (the ingest benches' data); the text file it writes is removed. */
+export async function buildDatasetBatches(sizeMb: number): Promise<PushBatch[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'training-tracker-cpu-'));
+  try {
+    const dataset = await buildDataset({ dir, sizeBytes: Math.round(sizeMb * 1_000_000), seed: 42, batchBytes: 1_000_000, startTimeNs: 1_767_600_000_000_000_000n });
+    return dataset.batches;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 function cpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
@@ -105,14 +123,17 @@ function median(values: number[]): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' } } });
+  const { values } = parseArgs({ options: { lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' }, 'dataset-mb': { type: 'string' } } });
   const lines = Number(values.lines);
   if (values.entries !== 'raw' && values.entries !== 'strings') throw new Error(`--entries: expected raw or strings, got ${values.entries}`);
-  const pushes = buildPushes(lines, 5, values.entries);
+  const datasetBatches = values['dataset-mb'] === undefined ? undefined : await buildDatasetBatches(Number(values['dataset-mb']));
+  const build = (decode: Decode = decodeSnappyPushRequestFast): PushStream[][] =>
+    datasetBatches === undefined ? buildPushes(lines, 5, values.entries as 'raw' | 'strings', decode) : datasetBatches.map((batch) => decode(batch.body, undefined, values.entries === 'raw'));
+  const pushes = build();
   const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + stream.entries.length, 0), 0);
   const base = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/training/run-tracker.ts'))) as { RunTracker: TrackerClass }).RunTracker;
   const baseDecode = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/push/protobuf-decode.ts'))) as { decodeSnappyPushRequestFast: Decode }).decodeSnappyPushRequestFast;
-  const basePushes = baseDecode === undefined ? pushes : buildPushes(lines, 5, values.entries, baseDecode);
+  const basePushes = baseDecode === undefined ? pushes : build(baseDecode);
   const current: number[] = [];
   const before: number[] = [];
   let digestNew = '';

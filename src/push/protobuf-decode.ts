@@ -180,6 +180,74 @@ const TWO_POW_32 = 2 ** 32;
 /** Timestamps are written as two u32 words (low first), which needs a little-endian BigInt64Array. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** Results of readPlainEntry(). */
+let plainSeconds = 0;
+let plainNanos = 0;
+let plainLineStart = 0;
+/** Set by plainVarint(): where the varint it read ends. */
+let plainVarintEnd = 0;
+
+/**
+ * A varint of at most `maxBytes` bytes starting at `at`, ending by `limit`; -1 when it is longer or
+ * runs past `limit` (the caller then leaves the entry to the general reader, which says what is wrong).
+ */
+function plainVarint(body: Buffer, at: number, limit: number, maxBytes: number): number {
+  let result = 0;
+  let multiplier = 1;
+  const stop = Math.min(limit, at + maxBytes);
+  for (let i = at; i < stop; i++) {
+    const byte = body[i]!;
+    result += (byte & 0x7f) * multiplier;
+    if (byte < 0x80) {
+      plainVarintEnd = i + 1;
+      return result;
+    }
+    multiplier *= 128;
+  }
+  return -1;
+}
+
+/**
+ * The common Entry message, read with the offset in a local rather than through the reader (a
+ * field store per byte): an optional timestamp (seconds of at most 7 varint bytes, nanos within
+ * ±999999999 and not negative) then the line, in field order, and nothing else. Sets plainSeconds,
+ * plainNanos and plainLineStart (the line ends at `entryEnd`) and answers true; answers false for
+ * any other entry (metadata, other field order, unknown fields, anything malformed), which the
+ * general loop reads, and reports, as before. decodeStreamColumns was ~7% of the server's CPU on
+ * the 244 MB bench log (perf); with this path the columns decode of its pushes takes 0.59x the
+ * CPU (in process, 50 MB of them, median of 9).
+ */
+function readPlainEntry(body: Buffer, at: number, entryEnd: number): boolean {
+  let seconds = 0;
+  let nanos = 0;
+  if (at < entryEnd && body[at] === 0x0a) {
+    const timestampLength = plainVarint(body, at + 1, entryEnd, 2);
+    if (timestampLength < 0) return false;
+    let field = plainVarintEnd;
+    const timestampEnd = field + timestampLength;
+    if (timestampEnd > entryEnd) return false;
+    if (field < timestampEnd && body[field] === 0x08) {
+      seconds = plainVarint(body, field + 1, timestampEnd, 7);
+      if (seconds < 0) return false;
+      field = plainVarintEnd;
+    }
+    if (field < timestampEnd && body[field] === 0x10) {
+      nanos = plainVarint(body, field + 1, timestampEnd, 5);
+      if (nanos < 0 || nanos > MAX_NANOS) return false;
+      field = plainVarintEnd;
+    }
+    if (field !== timestampEnd) return false;
+    at = timestampEnd;
+  }
+  if (at >= entryEnd || body[at] !== 0x12) return false;
+  const lineLength = plainVarint(body, at + 1, entryEnd, 5);
+  if (lineLength < 0 || plainVarintEnd + lineLength !== entryEnd) return false;
+  plainSeconds = seconds;
+  plainNanos = nanos;
+  plainLineStart = plainVarintEnd;
+  return true;
+}
+
 /**
  * Decodes a stream's entries into columns (RawPushStream). Returns undefined when a timestamp falls
  * outside [1970, 2262) (what a non-negative int64 of nanoseconds holds, and what the columns'
@@ -201,6 +269,8 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
   // The oldest and newest entries, compared as (high, low) words.
   let minIndex = 0;
   let maxIndex = 0;
+  // Whether each entry is later than the one before (the common case: a shipper's batch in log order).
+  let increasing = LITTLE_ENDIAN;
   while (reader.offset < end) {
     const key = reader.varint();
     if (key === 0x0a) {
@@ -231,6 +301,13 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
     let lineStart = 0;
     let lineEnd = 0;
     let metadata: LabelPair[] | undefined;
+    if (readPlainEntry(body, reader.offset, entryEnd)) {
+      seconds = plainSeconds;
+      nanos = plainNanos;
+      lineStart = plainLineStart;
+      lineEnd = entryEnd;
+      reader.offset = entryEnd;
+    }
     while (reader.offset < entryEnd) {
       const entryKey = reader.varint();
       if (entryKey === 0x0a) {
@@ -258,13 +335,15 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
     }
     if (nanos < -MAX_NANOS || nanos > MAX_NANOS) reader.fail(`timestamp nanos ${nanos} outside ±999999999 in the entry ending`);
     // seconds · 10^9 + nanos as two u32 words, exactly, in number arithmetic: seconds (< 2^49) is
-    // split at 2^16 so every product stays below 2^53.
-    const secondsLow = seconds % 65536;
-    const highProduct = ((seconds - secondsLow) / 65536) * 1e9;
-    const highProductLow = highProduct % 65536;
-    const low = highProductLow * 65536 + secondsLow * 1e9 + nanos;
+    // split at 2^16 so every product stays below 2^53. Splits by floor and multiply, exact for
+    // these non-negative values: `%` on doubles is a call to fmod (two an entry).
+    const secondsHigh = Math.floor(seconds / 65536);
+    const secondsLow = seconds - secondsHigh * 65536;
+    const highProduct = secondsHigh * 1e9;
+    const highProductHigh = Math.floor(highProduct / 65536);
+    const low = (highProduct - highProductHigh * 65536) * 65536 + secondsLow * 1e9 + nanos;
     const carry = Math.floor(low / TWO_POW_32);
-    const high = (highProduct - highProductLow) / 65536 + carry;
+    const high = highProductHigh + carry;
     if (high < 0 || high >= 2 ** 31) return undefined;
     if (LITTLE_ENDIAN) {
       words[count * 2] = low - carry * TWO_POW_32;
@@ -273,6 +352,8 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
       timestampsNs[count] = BigInt(seconds) * NS_PER_SECOND + BigInt(nanos);
     }
     if (count > 0) {
+      const previousHigh = words[count * 2 - 1]!;
+      if (high < previousHigh || (high === previousHigh && words[count * 2]! <= words[count * 2 - 2]!)) increasing = false;
       if (high < words[minIndex * 2 + 1]! || (high === words[minIndex * 2 + 1]! && words[count * 2]! < words[minIndex * 2]!)) minIndex = count;
       if (high > words[maxIndex * 2 + 1]! || (high === words[maxIndex * 2 + 1]! && words[count * 2]! > words[maxIndex * 2]!)) maxIndex = count;
     }
@@ -308,6 +389,7 @@ function decodeStreamColumns(reader: Reader, end: number, budget: DecodeBudget, 
       maxLineBytes,
       minTimestampNs: count === 0 ? 0n : timestampsNs[minIndex]!,
       maxTimestampNs: count === 0 ? 0n : timestampsNs[maxIndex]!,
+      increasing,
     },
   };
 }

@@ -31,6 +31,11 @@ export interface RawStreamColumns {
   maxLineBytes: number;
   minTimestampNs: bigint;
   maxTimestampNs: bigint;
+  /**
+   * Whether every timestamp is later than the one before (so none repeats, and the first is the
+   * oldest): a head appends such a batch after its newest entry with no per-entry check.
+   */
+  increasing: boolean;
 }
 
 export class RawPushStream implements PushStream {

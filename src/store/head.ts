@@ -219,6 +219,10 @@ export class StreamHead {
       spanBase = 0;
     }
     const metadataColumn = columns?.structuredMetadata;
+    if (columns !== undefined && columns.increasing && metadataColumn === undefined && timestamps !== undefined && (this.count === 0 || firstNs > this.maxTimeNs)) {
+      this.appendIncreasing(columns, lineSource!, spans!, spanBase, seq);
+      return 0;
+    }
     let count = this.count;
     let offset = this.rawBytes;
     let last = count > 0 ? this.maxTimeNs : firstNs;
@@ -285,6 +289,44 @@ export class StreamHead {
     this.maxTimeNs = maxTimeNs;
     this.maxSeq = seq;
     return dropped;
+  }
+
+  /**
+   * add() of columns whose timestamps increase and start after everything held (a shipper's batch
+   * in log order, the common case): no entry can be a duplicate, and the order stays as it was. The
+   * timestamps are copied in one go; add()'s loop handled each as a bigint, ~80 bytes of garbage
+   * an entry (bench/ingest-flush-bench.ts' 244 MB log: a third of the server's young collections).
+   * The arrays have room (add() reserved it). Line bytes come from `source` at `spans` (pairs from
+   * `spanBase`).
+   */
+  private appendIncreasing(columns: RawStreamColumns, source: Buffer, spans: Uint32Array, spanBase: number, seq: bigint): void {
+    const batchCount = columns.count;
+    const count = this.count;
+    this.timestampsNs!.set(columns.timestampsNs.subarray(0, batchCount), count);
+    const lineEnds = this.lineEnds!;
+    const lines = this.lines;
+    let offset = this.rawBytes;
+    if (lines !== undefined) {
+      for (let i = 0; i < batchCount; i++) {
+        lines.appendBytes(source, spans[spanBase + i * 2]!, spans[spanBase + i * 2 + 1]!);
+        lineEnds[count + i] = lines.length;
+      }
+      offset = lines.length;
+    } else {
+      const arena = this.arena!;
+      const base = this.arenaStart;
+      for (let i = 0; i < batchCount; i++) {
+        const lineBegin = spans[spanBase + i * 2]!;
+        const lineEnd = spans[spanBase + i * 2 + 1]!;
+        source.copy(arena, base + offset, lineBegin, lineEnd);
+        offset += lineEnd - lineBegin;
+        lineEnds[count + i] = offset;
+      }
+    }
+    this.count = count + batchCount;
+    this.rawBytes = offset;
+    this.maxTimeNs = columns.maxTimestampNs;
+    this.maxSeq = seq;
   }
 
   /** Whether sorted entries [from, to) hold one with this timestamp and the bytes lines[start, end). */

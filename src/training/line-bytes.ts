@@ -246,7 +246,13 @@ export function matchTemplateBytes(bytes: Uint8Array, from: number, end: number,
       let code = 0;
       while (tokenEnd < end && (code = bytes[tokenEnd]!) >= 48 && code <= 57) tokenEnd++;
       if (tokenEnd === pos) return false;
-      if (code === 44 || code === 46 || code === 101 || code === 69) tokenEnd = numberEndBytes(bytes, pos, end);
+      if (code === 46 && tokenEnd + 1 < end && (code = bytes[tokenEnd + 1]!) >= 48 && code <= 57) {
+        // A fraction (no `,ddd` group can come before it: the digits stopped at the '.'), read on
+        // from here; an exponent after it takes the full grammar.
+        tokenEnd += 2;
+        while (tokenEnd < end && (code = bytes[tokenEnd]!) >= 48 && code <= 57) tokenEnd++;
+        if ((code === 101 || code === 69) && tokenEnd < end) tokenEnd = numberEndBytes(bytes, pos, end);
+      } else if (code === 44 || code === 101 || code === 69) tokenEnd = numberEndBytes(bytes, pos, end);
     } else {
       tokenEnd = tokenEndBytes(bytes, from, pos, end, kinds[k]!);
       if (tokenEnd < 0) return false;

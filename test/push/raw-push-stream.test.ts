@@ -136,6 +136,23 @@ test('columns of streams that outgrow their share of the push, or find it used u
   assert.deepEqual([last.minTimestampNs, last.maxTimestampNs, last.lineBytes, last.maxLineBytes], [2n * NS, 3n * NS, 3, 2]);
 });
 
+test('columns say whether their timestamps increase entry by entry (table)', () => {
+  const cases: Array<[string, bigint[], boolean]> = [
+    ['one entry', [5n], true],
+    ['increasing', [1n, 2n, 3n * NS], true],
+    ['a repeated timestamp', [1n, 1n], false],
+    ['a step back', [2n * NS, 1n * NS, 3n * NS], false],
+    ['a step back at the end', [1n, 2n, 1n], false],
+    ['increasing across the 32-bit word boundary', [2n ** 32n - 1n, 2n ** 32n, 2n ** 32n + 1n], true],
+    ['a step back across the word boundary', [2n ** 32n + 5n, 5n], false],
+    ['equal high words, lower low word', [3n * 2n ** 32n + 9n, 3n * 2n ** 32n + 8n], false],
+  ];
+  for (const [name, timestamps, increasing] of cases) {
+    const raw = decodeSnappyPushRequestFast(encodePushRequest([{ labels: { job: 'a' }, entries: timestamps.map((timestampNs, i) => ({ timestampNs, line: `l${i}` })) }]), undefined, true);
+    assert.equal(rawColumnsOf(raw[0]!)!.increasing, increasing, name);
+  }
+});
+
 test('releaseColumnMemory frees the push\'s column arena and grown columns; entries built before stay whole', () => {
   // Stream 0 outgrows its share of the arena (many tiny entries), stream 1 stays in it.
   const streams: PushStream[] = [

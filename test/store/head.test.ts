@@ -79,6 +79,39 @@ test('head drops exact duplicates (same timestamp and line bytes) and keeps same
   }
 });
 
+test('a decoded push whose timestamps increase is appended as entries would be (table)', () => {
+  // Columns that increase and start after the head's newest entry are appended in one go; the
+  // others take the entry loop. Either way the head must hold what the entries give it.
+  const cases: Array<{ name: string; batches: Array<Array<[bigint, string]>> }> = [
+    { name: 'increasing batches in turn', batches: [[[1n, 'a'], [2n, 'b']], [[3n, 'c'], [4n, 'd']], [[5n, 'e']]] },
+    { name: 'one entry, then increasing', batches: [[[1n, 'a']], [[2n, 'b'], [3n, 'c']]] },
+    { name: 'increasing, outgrowing the arena', batches: [[[1n, 'a'], [2n, 'b']], [[3n, 'c'], [4n, 'x'.repeat(1500)]], [[5n, 'e'], [6n, 'f']]] },
+    { name: 'increasing after an unsorted batch', batches: [[[5n, 'e'], [1n, 'a']], [[9n, 'i'], [10n, 'j']]] },
+    { name: 'increasing but overlapping the head', batches: [[[1n, 'a'], [5n, 'e']], [[3n, 'c'], [7n, 'g']]] },
+    { name: 'equal timestamps (not increasing)', batches: [[[1n, 'a'], [1n, 'b'], [2n, 'c']], [[3n, 'd'], [3n, 'd']]] },
+    { name: 'starting at the newest held timestamp', batches: [[[1n, 'a'], [2n, 'b']], [[2n, 'b2'], [3n, 'c']]] },
+    { name: 'many increasing batches growing the arrays', batches: Array.from({ length: 20 }, (_, b) => Array.from({ length: 50 }, (_, i): [bigint, string] => [BigInt(b * 50 + i) * 1_000_000_000n + 7n, `line ${b}/${i} ü`])) },
+  ];
+  for (const { name, batches } of cases) {
+    const fromEntries = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
+    const fromColumns = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
+    batches.forEach((batch, seq) => {
+      const entries = batch.map(([timestampNs, line]) => ({ timestampNs, line }));
+      fromEntries.add(entries, BigInt(seq), 1000);
+      fromColumns.add(rawColumnsOf(decodeSnappyPushRequestFast(encodePushRequest([{ labels: { job: 'a' }, entries }]), undefined, true)[0]!)!, BigInt(seq), 1000);
+    });
+    const want = fromEntries.toBlockData();
+    const got = fromColumns.toBlockData();
+    assert.deepEqual(Array.from(got.timestampsNs), Array.from(want.timestampsNs), `${name}: timestamps`);
+    assert.deepEqual(linesOf(got), linesOf(want), `${name}: lines`);
+    assert.deepEqual(
+      [fromColumns.count, fromColumns.rawBytes, fromColumns.sorted, fromColumns.minTimeNs, fromColumns.maxTimeNs, fromColumns.minSeq, fromColumns.maxSeq],
+      [fromEntries.count, fromEntries.rawBytes, fromEntries.sorted, fromEntries.minTimeNs, fromEntries.maxTimeNs, fromEntries.minSeq, fromEntries.maxSeq],
+      `${name}: fields`,
+    );
+  }
+});
+
 test('sortedOrder merges sorted runs into a stable order', async () => {
   const { sortedOrder } = await import('../../src/store/head.ts');
   const cases: Array<{ name: string; timestamps: bigint[] }> = [

@@ -233,3 +233,28 @@ test('values of thinned series are skipped unread in bytes and kept where the pl
   }
   assert.equal(run.ranks.get(3)?.maxStep, 12_000);
 });
+
+test('number tokens of lines in bytes end where the string tokenizer ends them: fractions, exponents, thousands (table)', () => {
+  // Each case: a shape whose first lines confirm its template from strings, and a later line read in
+  // bytes; its values must be those the extractors read from the string.
+  const cases: Array<{ name: string; line: (i: number) => string; later: string }> = [
+    { name: 'fraction', line: (i) => `step ${i} | loss 2.${i}5 | lr 0.1`, later: 'step 9 | loss 2.75 | lr 0.1' },
+    { name: 'fraction at the end of the line', line: (i) => `step ${i} loss 0.${i}`, later: 'step 9 loss 0.125' },
+    { name: 'fraction then exponent', line: (i) => `step ${i} | loss 1.5 | lr ${i}.5e-05`, later: 'step 9 | loss 1.5 | lr 3.25e-05' },
+    { name: 'fraction then capital exponent with sign', line: (i) => `step ${i} | loss ${i}.25E+00 | lr 1`, later: 'step 9 | loss 2.504220E+00 | lr 1' },
+    { name: 'thousands then fraction', line: (i) => `step ${i} | tokens/s ${i},234.5 | loss 2.5`, later: 'step 9 | tokens/s 7,034.25 | loss 2.5' },
+    { name: 'a dot not followed by a digit', line: (i) => `step ${i}. loss 2.${i}`, later: 'step 9. loss 2.5' },
+    { name: 'a dot then a letter', line: (i) => `step ${i}.x loss 2.${i}`, later: 'step 9.x loss 2.5' },
+    { name: 'a dot then e', line: (i) => `step ${i}.e5 loss 2.${i}`, later: 'step 9.e5 loss 2.5' },
+  ];
+  for (const { name, line, later } of cases) {
+    const { templates, bytes, from } = confirmed(line, later);
+    const reading = new LineTemplates().read(later);
+    const bytesPath = templates.scanBytes(bytes, from, bytes.length);
+    assert.equal(bytesPath, true, `${name}: bytes path`);
+    const plan = templates.plan;
+    const got = plan === undefined ? undefined : { step: plan.stepToken === -1 ? undefined : templates.planStep, values: plan.names.map((key, k): [string, number] => [key, templates.planValues[k]!]) };
+    assert.deepEqual(got, reading.metrics, `${name}: values`);
+    assert.deepEqual(reading.metrics, extractMetrics(later), `${name}: the string path reads what the extractors read`);
+  }
+});
