@@ -12,7 +12,7 @@
 // --baseline DIR starts a second rankscope from another checkout (e.g. the previous commit's) beside
 // them, given the same data and the same rounds: a before/after comparison from the same run.
 //
-//   node_modules/node/bin/node bench/promql-compare-bench.ts [--series 10000] [--hours 2] [--repeat 5] [--warmup 1] [--seed 7] [--baseline DIR]
+//   node_modules/node/bin/node bench/promql-compare-bench.ts [--series 10000] [--hours 2] [--repeat 5] [--warmup 1] [--seed 7] [--baseline DIR] [--only substring]
 //
 // Prints a table, then the figures as one JSON line (bench/run.ts reads it).
 
@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     seed: { type: 'string', default: '7' },
     baseline: { type: 'string' },
+    /** Only the queries whose id contains this (for a focused rerun; the full table is what counts). */
+    only: { type: 'string', default: '' },
   },
 });
 const seriesTarget = Number(args.series);
@@ -144,11 +146,14 @@ async function main(): Promise<void> {
       args.baseline === undefined ? undefined : startServerChild(args.baseline, join(work, 'baseline-data'), configPath),
     ]);
     const writeStartedMs = performance.now();
-    await remoteWriteToAll([ours.url, prometheus.url, ...(baseline ? [baseline.url] : [])], workload, { batchSeries: 2000, concurrency: 4 });
+    // About 10,000 samples a request at most: a small workload sends several scrapes in each.
+    const stepsPerBatch = Math.max(1, Math.floor(10_000 / workload.seriesCount));
+    await remoteWriteToAll([ours.url, prometheus.url, ...(baseline ? [baseline.url] : [])], workload, { batchSeries: 2000, concurrency: 4, stepsPerBatch });
     console.error(`  written to both in ${((performance.now() - writeStartedMs) / 1000).toFixed(1)} s`);
 
     const figures: QueryFigures[] = [];
     for (const spec of benchQueries(workload.startMs, workload.endMs)) {
+      if (!spec.id.includes(args.only)) continue;
       const [ourAnswer, theirAnswer] = await Promise.all([runQuery(ours.url, spec), runQuery(prometheus.url, spec)]);
       const differences = compareAnswers(spec, ourAnswer, theirAnswer);
       const baselineDifferences = baseline === undefined ? [] : compareAnswers(spec, await runQuery(baseline.url, spec), theirAnswer);
@@ -189,7 +194,7 @@ async function main(): Promise<void> {
       const baselineMean = Math.exp(figures.reduce((sum, row) => sum + Math.log(row.baselineMs! / row.prometheusMs), 0) / figures.length);
       console.log(`baseline (${args.baseline}) geometric mean: ${baselineMean.toFixed(2)}×`);
     }
-    console.log(JSON.stringify({ command: `node bench/promql-compare-bench.ts --series ${seriesTarget} --hours ${hours} --repeat ${repeat} --warmup ${warmup} --seed ${args.seed}${args.baseline ? ` --baseline ${args.baseline}` : ''}`, series: workload.seriesCount, hours, samples, repeat, geometricMeanLatencyRatio: geometricMean, queries: figures }));
+    console.log(JSON.stringify({ command: `node bench/promql-compare-bench.ts --series ${seriesTarget} --hours ${hours} --repeat ${repeat} --warmup ${warmup} --seed ${args.seed}${args.baseline ? ` --baseline ${args.baseline}` : ''}${args.only ? ` --only '${args.only}'` : ''}`, series: workload.seriesCount, hours, samples, repeat, geometricMeanLatencyRatio: geometricMean, queries: figures }));
   } finally {
     await Promise.all([ours?.stop(), prometheus?.stop(), baseline?.stop()]);
     rmSync(work, { recursive: true, force: true });

@@ -4,7 +4,7 @@
 // (`node --cpu-prof bench/promql-compare-profile.ts --only range`); the figures that count are the
 // side-by-side ones of promql-compare-bench.ts.
 //
-//   node_modules/node/bin/node [--max-semi-space-size=2] bench/promql-compare-profile.ts [--series 2000] [--hours 2] [--repeat 20] [--only substring] [--cpu-profile out.cpuprofile] [--object-json]
+//   node_modules/node/bin/node [--max-semi-space-size=2] bench/promql-compare-profile.ts [--series 2000] [--hours 2] [--repeat 20] [--only substring] [--cpu-profile out.cpuprofile] [--heap-profile out.heapprofile] [--object-json]
 //
 // --cpu-profile writes a V8 CPU profile of the queries alone (not of the ingest before them); answers are
 // written as the HTTP API writes them (prometheusDataJson), or with --object-json as JSON.stringify of
@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '7' },
     only: { type: 'string', default: '' },
     'cpu-profile': { type: 'string' },
+    /** A V8 sampling heap profile of the queries' allocations (kept and collected alike), as .heapprofile. */
+    'heap-profile': { type: 'string' },
     'object-json': { type: 'boolean', default: false },
   },
 });
@@ -51,6 +53,12 @@ try {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  const heapProfiler = args['heap-profile'] === undefined ? undefined : new Session();
+  if (heapProfiler !== undefined) {
+    heapProfiler.connect();
+    await heapProfiler.post('HeapProfiler.enable');
+    await heapProfiler.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   for (const spec of benchQueries(workload.startMs, workload.endMs)) {
     if (!spec.id.includes(args.only)) continue;
     const run = async (): Promise<number> => {
@@ -66,8 +74,15 @@ try {
     // with --max-semi-space-size=2 to match it) their count tracks the garbage a query leaves, a
     // steadier figure than CPU time on a shared machine.
     let scavenges = 0;
+    // Full collections (incremental marking's steps and the final mark-compact): what an answer's
+    // promoted garbage costs later, often inside the next query.
+    let fullCollectionMs = 0;
     const collections = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) if (((entry as { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+      for (const entry of list.getEntries()) {
+        const kind = ((entry as { detail?: { kind?: number } }).detail)?.kind;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+        else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR || kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL) fullCollectionMs += entry.duration;
+      }
     });
     collections.observe({ entryTypes: ['gc'] });
     for (let i = 0; i < repeat; i++) {
@@ -84,7 +99,12 @@ try {
     times.sort((a, b) => a - b);
     cpuTimes.sort((a, b) => a - b);
     // CPU time (this process, all threads) is the steadier figure on a shared machine.
-    console.log(`${spec.id.padEnd(32)} wall median ${times[times.length >> 1]!.toFixed(2)} ms, min ${times[0]!.toFixed(2)} ms; CPU median ${cpuTimes[cpuTimes.length >> 1]!.toFixed(2)} ms; ${(scavenges / repeat).toFixed(2)} scavenges a query`);
+    console.log(`${spec.id.padEnd(32)} wall median ${times[times.length >> 1]!.toFixed(2)} ms, min ${times[0]!.toFixed(2)} ms; CPU median ${cpuTimes[cpuTimes.length >> 1]!.toFixed(2)} ms; ${(scavenges / repeat).toFixed(2)} scavenges and ${(fullCollectionMs / repeat).toFixed(2)} ms of full collections a query`);
+  }
+  if (heapProfiler !== undefined) {
+    const { profile } = await heapProfiler.post('HeapProfiler.stopSampling');
+    writeFileSync(args['heap-profile']!, JSON.stringify(profile));
+    heapProfiler.disconnect();
   }
   if (profiler !== undefined) {
     const { profile } = await profiler.post('Profiler.stop');

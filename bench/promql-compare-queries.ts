@@ -127,10 +127,18 @@ export function compareQueries(startMs: number, endMs: number): QuerySpec[] {
   return specs;
 }
 
-/** The benchmark's queries (the issue's list: rate, sum by, histogram_quantile, topk), instant and range over the whole workload. */
+/** Days of data from which the benchmark runs its 24 h queries (one hour more: see dayQueries). */
+export const DAY_WORKLOAD_HOURS = 25;
+
+/**
+ * The benchmark's queries (the issue's list: rate, sum by, histogram_quantile, topk, over 1 h and
+ * 24 h). Over a workload of DAY_WORKLOAD_HOURS or more, the 24 h set (dayQueries); else instant and
+ * range over the whole workload.
+ */
 export function benchQueries(startMs: number, endMs: number): QuerySpec[] {
   const spanMinutes = Math.floor((endMs - startMs) / MINUTE_MS);
   const timeMs = startMs + (spanMinutes - 1) * MINUTE_MS + 30_000;
+  if (spanMinutes >= DAY_WORKLOAD_HOURS * 60) return dayQueries(timeMs);
   // From 10 minutes in: no counter window starts before the data (see the extrapolation note above).
   const range = { startMs: startMs + 10 * MINUTE_MS + 30_000, endMs: timeMs, stepMs: 60_000 };
   const cases: Array<[string, string]> = [
@@ -147,4 +155,31 @@ export function benchQueries(startMs: number, endMs: number): QuerySpec[] {
     specs.push({ id: `range ${id}`, query, range });
   }
   return specs;
+}
+
+/**
+ * The 24 h queries, evaluated at `timeMs` (the end of the data): range queries over the last 24 h at
+ * a 5 m step (288 steps, as a dashboard's 24 h panel asks), and instant ones whose windows are 24 h.
+ * The data begins an hour before those 24 h, so that no counter window starts before the first sample
+ * (where 2.42 and 3.x extrapolate differently).
+ */
+function dayQueries(timeMs: number): QuerySpec[] {
+  const range = { startMs: timeMs - 24 * 60 * MINUTE_MS, endMs: timeMs, stepMs: 5 * MINUTE_MS };
+  const ranges: Array<[string, string]> = [
+    ['rate', 'rate(node_cpu_seconds_total[5m])'],
+    ['sum by rate', 'sum by (instance) (rate(http_requests_total[5m]))'],
+    ['histogram_quantile', 'histogram_quantile(0.9, sum by (job, le) (rate(request_duration_seconds_bucket[5m])))'],
+    ['topk', 'topk(10, rate(node_cpu_seconds_total[5m]))'],
+    ['avg by over 1h', 'avg by (job) (avg_over_time(DCGM_FI_DEV_GPU_TEMP[1h]))'],
+  ];
+  const instants: Array<[string, string]> = [
+    ['sum by rate[24h]', 'sum by (instance) (rate(http_requests_total[24h]))'],
+    ['histogram_quantile rate[24h]', 'histogram_quantile(0.9, sum by (job, le) (rate(request_duration_seconds_bucket[24h])))'],
+    ['topk increase[24h]', 'topk(10, increase(node_cpu_seconds_total[24h]))'],
+    ['avg by over 24h', 'avg by (job) (avg_over_time(DCGM_FI_DEV_GPU_TEMP[24h]))'],
+  ];
+  return [
+    ...ranges.map(([id, query]): QuerySpec => ({ id: `24h range ${id}`, query, range })),
+    ...instants.map(([id, query]): QuerySpec => ({ id: `instant ${id}`, query, timeMs })),
+  ];
 }

@@ -43,8 +43,11 @@ export interface CompareWorkload {
   endMs: number;
   steps: number;
   seriesCount: number;
-  /** Remote-write batches in time order, each one scrape (`step`) of a slice of the series. */
-  batches(batchSeries: number): Generator<{ step: number; series: RemoteWriteSeriesInput[] }>;
+  /**
+   * Remote-write batches in time order, each a slice of the series with their samples of
+   * `stepsPerBatch` scrapes (default 1) from scrape `step` on.
+   */
+  batches(batchSeries: number, stepsPerBatch?: number): Generator<{ step: number; series: RemoteWriteSeriesInput[] }>;
 }
 
 const HTTP_METHODS = ['GET', 'POST'];
@@ -114,23 +117,34 @@ export function compareWorkload(options: CompareWorkloadOptions): CompareWorkloa
     endMs: options.startMs + steps * SCRAPE_INTERVAL_MS,
     steps,
     seriesCount: all.length,
-    *batches(batchSeries: number) {
-      // One generator state: replaying the batches twice would give different values.
-      for (let step = 0; step < steps; step++) {
-        const scrapeMs = options.startMs + step * SCRAPE_INTERVAL_MS;
-        let batch: RemoteWriteSeriesInput[] = [];
-        for (const series of all) {
-          if (step < series.endStep) {
-            batch.push({ labels: series.labels, samples: [{ timestampMs: scrapeMs + series.jitterMs, value: advance(series, random) }] });
-          } else if (step === series.endStep && series.staleAtEnd) {
-            batch.push({ labels: series.labels, samples: [{ timestampMs: scrapeMs + series.jitterMs, value: Number.NaN, stale: true }] });
+    *batches(batchSeries: number, stepsPerBatch = 1) {
+      // One generator state: replaying the batches twice would give different values. Samples are
+      // drawn scrape by scrape in the same order whatever the grouping, so the data never depends on it.
+      const perBatch = Math.max(1, Math.floor(stepsPerBatch));
+      for (let first = 0; first < steps; first += perBatch) {
+        const last = Math.min(steps, first + perBatch);
+        const pending = new Map<GeneratedSeries, RemoteWriteSeriesInput>();
+        for (let step = first; step < last; step++) {
+          const scrapeMs = options.startMs + step * SCRAPE_INTERVAL_MS;
+          for (const series of all) {
+            let sample: RemoteWriteSeriesInput['samples'][number];
+            if (step < series.endStep) sample = { timestampMs: scrapeMs + series.jitterMs, value: advance(series, random) };
+            else if (step === series.endStep && series.staleAtEnd) sample = { timestampMs: scrapeMs + series.jitterMs, value: Number.NaN, stale: true };
+            else continue;
+            const entry = pending.get(series);
+            if (entry === undefined) pending.set(series, { labels: series.labels, samples: [sample] });
+            else entry.samples.push(sample);
           }
+        }
+        let batch: RemoteWriteSeriesInput[] = [];
+        for (const entry of pending.values()) {
+          batch.push(entry);
           if (batch.length >= batchSeries) {
-            yield { step, series: batch };
+            yield { step: first, series: batch };
             batch = [];
           }
         }
-        if (batch.length > 0) yield { step, series: batch };
+        if (batch.length > 0) yield { step: first, series: batch };
       }
     },
   };

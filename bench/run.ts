@@ -368,6 +368,15 @@ async function main(): Promise<void> {
     } catch (error) {
       report.notAvailable('promql', 'bench/promql-compare-bench.ts', errorMessage(error));
     }
+    // The issue's 24 h windows: a day and an hour of fewer series (about 2 minutes to write to both).
+    try {
+      log('running bench/promql-compare-bench.ts over 25 h…');
+      const figures = await runJsonBench(join(repoRoot, 'bench', 'promql-compare-bench.ts'), ['--series', options.quick ? '300' : '1000', '--hours', '25', '--repeat', '3']);
+      results.promqlCompareDay = figures;
+      addPromqlCompareRows(report, figures);
+    } catch (error) {
+      report.notAvailable('promql', 'bench/promql-compare-bench.ts --hours 25', errorMessage(error));
+    }
   } else report.notAvailable('promql', 'bench/promql-compare-bench.ts', '/usr/bin/prometheus is not installed');
   // 9. Metrics (issue 12): the TSDB beside Debian's Prometheus, fed the same remote write in the
   // same run (bench/tsdb-bench.ts): RSS, bytes per sample in blocks, ingest CPU.

@@ -23,6 +23,8 @@ const INITIAL_CHUNKS = 1024;
  * as other series' chunks (they are sealed together), so a few pages in turn serve most reads.
  */
 const CACHED_PAGES = 16;
+/** bytesInPageOrder's sort key: page * POSITIONS + position in the request (pages < 2^27 keep it exact). */
+const POSITIONS = 2 ** 26;
 
 export class HeadChunks {
   /** Pages in memory (the page being filled, pages whose write failed, pages of a file-less store). */
@@ -83,6 +85,31 @@ export class HeadChunks {
   bytes(index: number): Uint8Array {
     const start = this.offset[index]!;
     return this.pageData(this.page[index]!).subarray(start, start + this.length[index]!);
+  }
+
+  /** Whether some pages live only in the file (reads of their chunks go through the page cache). */
+  get spilled(): boolean {
+    return this.fileBytes > 0;
+  }
+
+  /**
+   * The bytes of many chunks (as bytes()), read page by page. A query reads its chunks series by
+   * series, and one series' chunks lie in different pages (every series seals at about the same
+   * time), so in that order a query over more pages than the cache holds read a whole page from the
+   * file for nearly every chunk: on the PromQL compare bench's 24 h workload (1,036 series, ~32
+   * pages) 70% of a range query's CPU, 7-20x Prometheus' time. Page by page each is read once.
+   */
+  bytesInPageOrder(indexes: readonly number[]): Uint8Array[] {
+    // Sort keys page * 2^26 + position: a plain numeric sort of a typed array, no comparator.
+    const order = new Float64Array(indexes.length);
+    for (let k = 0; k < indexes.length; k++) order[k] = this.page[indexes[k]!]! * POSITIONS + k;
+    order.sort();
+    const out = new Array<Uint8Array>(indexes.length);
+    for (let j = 0; j < order.length; j++) {
+      const k = order[j]! % POSITIONS;
+      out[k] = this.bytes(indexes[k]!);
+    }
+    return out;
   }
 
   /** Forgets every chunk (after a cut took them all). Views handed out stay readable. */

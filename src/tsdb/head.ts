@@ -329,19 +329,28 @@ export class Head {
     const tenant = this.tenants.get(tenantName);
     if (tenant === undefined) return [];
     const stored = this.chunks;
-    return tenant.index.select(matchers).map((id) => {
+    // With pages in the file, every listed chunk's bytes are read up front in page order (HeadChunks.bytesInPageOrder).
+    const listed: SealedChunkView[] | undefined = stored.spilled ? [] : undefined;
+    const views = tenant.index.select(matchers).map((id) => {
       const series = this.byId.get(id)!;
       // Sealed chunks live in the head's pages (HeadChunks), maybe in its file: their bytes are read
       // when the caller asks, so chunks outside the query's window stay where they are.
       const chunks: StoredChunk[] = [];
       for (let at = series.firstChunk; at >= 0; at = stored.next[at]!) {
         if (stored.maxTimeMs[at]! < startMs || stored.minTimeMs[at]! > endMs) continue;
-        chunks.push(new SealedChunkView(stored, at));
+        const view = new SealedChunkView(stored, at);
+        chunks.push(view);
+        listed?.push(view);
       }
       const ooo = series.ooo;
       const open = this.openChunks.count[series.slot]! > 0 ? this.openChunks.view(series.slot) : undefined;
       return { labels: series.labels, chunks, open, oooTimesMs: ooo?.timesMs, oooValues: ooo?.values, oooStale: ooo?.stale };
     });
+    if (listed !== undefined && listed.length > 1) {
+      const read = stored.bytesInPageOrder(listed.map((view) => view.index));
+      for (let k = 0; k < listed.length; k++) listed[k]!.read = read[k];
+    }
+    return views;
   }
 
   /** Label sets of series with head samples overlapping [startMs, endMs] (matched by the index). */
@@ -427,8 +436,10 @@ class SealedChunkView implements StoredChunk {
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
   readonly count: number;
+  readonly index: number;
+  /** The bytes when read ahead (matchingSeries, in page order). */
+  read: Uint8Array | undefined;
   private readonly store: HeadChunks;
-  private readonly index: number;
 
   constructor(store: HeadChunks, index: number) {
     this.store = store;
@@ -436,10 +447,11 @@ class SealedChunkView implements StoredChunk {
     this.minTimeMs = store.minTimeMs[index]!;
     this.maxTimeMs = store.maxTimeMs[index]!;
     this.count = store.count[index]!;
+    this.read = undefined;
   }
 
   get bytes(): Uint8Array {
-    return this.store.bytes(this.index);
+    return this.read ?? this.store.bytes(this.index);
   }
 }
 

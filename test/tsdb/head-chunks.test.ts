@@ -78,3 +78,36 @@ test('with a file, full pages leave memory and read back exactly; the file is go
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test('bytesInPageOrder returns each chunk\'s bytes in the order asked, read page by page from the file', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'head-chunks-'));
+  try {
+    const chunks = new HeadChunks(join(directory, 'head-chunks.tmp'));
+    assert.equal(chunks.spilled, false, 'nothing in the file yet');
+    // 200 series sealing 60 chunks each in turn, as a head does: one series' chunks lie in many
+    // pages (~12 MB: more pages than the cache holds).
+    const seriesCount = 200;
+    const expected = new Map<number, Uint8Array>();
+    const lasts = new Array<number>(seriesCount).fill(-1);
+    const firsts = new Array<number>(seriesCount).fill(-1);
+    for (let generation = 0; generation < 60; generation++) {
+      for (let series = 0; series < seriesCount; series++) {
+        const bytes = Uint8Array.from({ length: 900 + ((series * 31 + generation) % 200) }, (_, b) => (series * 13 + generation * 7 + b) & 0xff);
+        const at = chunks.add(bytes, generation, generation, 120, lasts[series]!);
+        if (firsts[series]! < 0) firsts[series] = at;
+        lasts[series] = at;
+        expected.set(at, bytes);
+      }
+    }
+    assert.equal(chunks.spilled, true);
+    // Series by series, as a query lists them.
+    const asked: number[] = [];
+    for (let series = 0; series < seriesCount; series++) for (let at = firsts[series]!; at >= 0; at = chunks.next[at]!) asked.push(at);
+    const read = chunks.bytesInPageOrder(asked);
+    assert.equal(read.length, asked.length);
+    for (let k = 0; k < asked.length; k++) assert.deepEqual(read[k], expected.get(asked[k]!), `chunk ${asked[k]} (position ${k})`);
+    assert.deepEqual(chunks.bytesInPageOrder([]), []);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});

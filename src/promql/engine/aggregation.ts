@@ -71,15 +71,20 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
   if (op === 'limitk') return limitK(order, scalarParam!, count);
   if (op === 'limit_ratio') return limitRatio(input, scalarParam!, count);
   const out: StepVectorSeries[] = [];
-  const values: number[] = [];
+  // A step's float values in one reused array, `n` of them: `values.length = 0` on a JS array
+  // dropped its backing store, so every step grew a new one (about 3.6 MB of garbage a query on the
+  // compare bench's range histogram_quantile, sum by (job, le) over 1,848 series × 110 steps).
+  let largestGroup = 0;
+  for (const group of order) largestGroup = Math.max(largestGroup, group.members.length);
+  const values = new Float64Array(largestGroup);
   const histograms: NativeHistogram[] = [];
   for (const group of order) {
     const dropName = group.members.some((m) => m.dropName) && group.labels.__name__ !== undefined;
     const result = newVectorSeries(group.labels, count, dropName);
     const metricName = group.members[0]?.labels.__name__ ?? '';
     for (let i = 0; i < count; i++) {
-      values.length = 0;
-      histograms.length = 0;
+      let n = 0;
+      if (histograms.length > 0) histograms.length = 0;
       // Indexed loops here and in reduce(): an instant query runs each once per group, often before
       // V8 optimises them, and an unoptimised for-of allocates an iterator result per element.
       const members = group.members;
@@ -88,16 +93,16 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
         if (!m.present[i]) continue;
         const h = m.histograms === undefined ? undefined : m.histograms[i];
         if (h !== undefined) histograms.push(h);
-        else values.push(m.values[i]!);
+        else values[n++] = m.values[i]!;
       }
       if (histograms.length > 0) {
         if (op === 'count' || op === 'group') {
-          result.values[i] = op === 'count' ? values.length + histograms.length : 1;
+          result.values[i] = op === 'count' ? n + histograms.length : 1;
           result.present[i] = 1;
           continue;
         }
         if (op === 'sum' || op === 'avg') {
-          if (values.length > 0) {
+          if (n > 0) {
             annotations.warn(`encountered a mix of histograms and floats for metric name ${JSON.stringify(metricName)}`, expr.pos);
             continue;
           }
@@ -107,8 +112,8 @@ export function aggregate(expr: AggregateExpr, input: StepVectorSeries[], param:
         }
         annotations.info(`ignored histogram in ${op} aggregation`, expr.pos);
       }
-      if (values.length === 0) continue;
-      result.values[i] = reduce(op, values, scalarParam?.[i] ?? NaN);
+      if (n === 0) continue;
+      result.values[i] = reduce(op, values, n, scalarParam?.[i] ?? NaN);
       result.present[i] = 1;
     }
     if (hasAnyPoint(result)) out.push(result);
@@ -137,13 +142,14 @@ function isValidUtf8Name(name: string): boolean {
   return name.length > 0 && !name.includes('\uFFFD');
 }
 
-function reduce(op: AggregateExpr['op'], values: number[], param: number): number {
+/** Reduces the first `n` of `values`. */
+function reduce(op: AggregateExpr['op'], values: Float64Array, n: number, param: number): number {
   switch (op) {
     case 'sum': {
       // Neumaier summation inlined (this is the hottest reduction; no tuple per addition).
       let sum = 0;
       let c = 0;
-      for (let k = 0; k < values.length; k++) {
+      for (let k = 0; k < n; k++) {
         const v = values[k]!;
         const t = sum + v;
         if (!Number.isFinite(t)) c = 0;
@@ -154,35 +160,36 @@ function reduce(op: AggregateExpr['op'], values: number[], param: number): numbe
       return Number.isFinite(sum) ? sum + c : sum;
     }
     case 'avg':
-      return kahanMean(values, 0, values.length);
+      return kahanMean(values, 0, n);
     case 'count':
-      return values.length;
+      return n;
     case 'group':
       return 1;
     case 'min': {
       let min = values[0]!;
-      for (const v of values) if (v < min || Number.isNaN(min)) min = v;
+      for (let k = 0; k < n; k++) if (values[k]! < min || Number.isNaN(min)) min = values[k]!;
       return min;
     }
     case 'max': {
       let max = values[0]!;
-      for (const v of values) if (v > max || Number.isNaN(max)) max = v;
+      for (let k = 0; k < n; k++) if (values[k]! > max || Number.isNaN(max)) max = values[k]!;
       return max;
     }
     case 'stddev':
     case 'stdvar': {
-      let n = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
-      for (const v of values) {
-        n++;
+      let seen = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+      for (let k = 0; k < n; k++) {
+        const v = values[k]!;
+        seen++;
         const delta = v - (mean + cMean);
-        [mean, cMean] = kahanSumInc(delta / n, mean, cMean);
+        [mean, cMean] = kahanSumInc(delta / seen, mean, cMean);
         [aux, cAux] = kahanSumInc(delta * (v - (mean + cMean)), aux, cAux);
       }
-      const variance = (aux + cAux) / n;
+      const variance = (aux + cAux) / seen;
       return op === 'stdvar' ? variance : Math.sqrt(variance);
     }
     case 'quantile':
-      return quantileOfSorted(param, sortFloatsNaNFirst(values.slice()));
+      return quantileOfSorted(param, sortFloatsNaNFirst(Array.from(values.subarray(0, n))));
     default:
       return NaN;
   }

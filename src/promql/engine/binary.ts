@@ -259,7 +259,10 @@ function vectorVector(
       }
       return undefined;
     }
-    if (lh && typeof right === 'number') return op === '*' ? scaleHistogram(lh, right) : op === '/' ? divideHistogram(lh, right) : undefined;
+    if (lh && typeof right === 'number') {
+      if (op === '</' || op === '>/') return trimHistogram(lh, right, op === '</');
+      return op === '*' ? scaleHistogram(lh, right) : op === '/' ? divideHistogram(lh, right) : undefined;
+    }
     if (rh && typeof left === 'number') return op === '*' ? scaleHistogram(rh, left) : undefined;
     return undefined;
   };

@@ -12,6 +12,7 @@ import { parseExpr } from '../syntax/parser.ts';
 import { typeOf } from '../syntax/types.ts';
 import { PromQLQueryError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
+import { borrowJsonBytes, releaseJsonBytes } from './json-bytes.ts';
 import { DuplicateLabelsetError, sortByLabels, histogramAt, mergeSameLabels, sortedLabels, withoutName, type EvalValue, type StepVectorSeries } from './series.ts';
 
 export interface PromQLEngineOptions {
@@ -341,31 +342,42 @@ export function prometheusDataJson(value: QueryValue): string {
       return `${out}]}`;
     }
     case 'matrix': {
-      let out = '{"resultType":"matrix","result":[';
-      // A range query's series share its steps: each step's time is formatted once, not per series.
-      const stepTimes: number[] = [];
-      const stepTexts: string[] = [];
-      for (let k = 0; k < value.result.length; k++) {
-        const s = value.result[k]!;
-        if (k > 0) out += ',';
-        if (s.histograms?.some((h) => h !== undefined)) {
-          const data = toPrometheusData({ resultType: 'matrix', result: [s] }) as { result: unknown[] };
-          out += JSON.stringify(data.result[0]);
-          continue;
-        }
-        out += `{"metric":${JSON.stringify(s.labels)},"values":[`;
-        for (let i = 0; i < s.timestampsMs.length; i++) {
-          if (i > 0) out += ',';
-          const t = s.timestampsMs[i]!;
-          if (stepTimes[i] !== t) {
-            stepTimes[i] = t;
-            stepTexts[i] = JSON.stringify(t / 1000);
+      const out = borrowJsonBytes();
+      try {
+        out.ascii('{"resultType":"matrix","result":[');
+        // A range query's series share its steps: each step's time is formatted once, not per series.
+        const stepTimes: number[] = [];
+        const stepTexts: string[] = [];
+        for (let k = 0; k < value.result.length; k++) {
+          const s = value.result[k]!;
+          if (k > 0) out.ascii(',');
+          if (s.histograms?.some((h) => h !== undefined)) {
+            const data = toPrometheusData({ resultType: 'matrix', result: [s] }) as { result: unknown[] };
+            out.utf8(JSON.stringify(data.result[0]));
+            continue;
           }
-          out += `[${stepTexts[i]!},"${formatPlainFloat(s.values[i]!)}"]`;
+          out.ascii('{"metric":');
+          out.utf8(JSON.stringify(s.labels));
+          out.ascii(',"values":[');
+          for (let i = 0; i < s.timestampsMs.length; i++) {
+            const t = s.timestampsMs[i]!;
+            if (stepTimes[i] !== t) {
+              stepTimes[i] = t;
+              stepTexts[i] = JSON.stringify(t / 1000);
+            }
+            out.ascii(i > 0 ? ',[' : '[');
+            out.ascii(stepTexts[i]!);
+            out.ascii(',"');
+            out.ascii(formatPlainFloat(s.values[i]!));
+            out.ascii('"]');
+          }
+          out.ascii(']}');
         }
-        out += ']}';
+        out.ascii(']}');
+        return out.take();
+      } finally {
+        releaseJsonBytes(out);
       }
-      return `${out}]}`;
     }
   }
 }

@@ -10,7 +10,7 @@ import { aggregate } from './aggregation.ts';
 import { evaluateBinary } from './binary.ts';
 import { Annotations, PromQLQueryError, TOO_MANY_SAMPLES_MESSAGE } from './errors.ts';
 import { evaluateInfo } from './info-function.ts';
-import { combine, fromFloatHistogram, scaleHistogram, type NativeHistogram } from './native-histogram.ts';
+import { combine, detectReset, fromFloatHistogram, scaleHistogram, usesCustomBuckets, type NativeHistogram } from './native-histogram.ts';
 import { advance, hasHistogramSamples, minMax, mixedTransitions, splitSamples, upperBound, withoutStaleMarkers, type HistogramView } from './sample-windows.ts';
 import { evaluateInstantFunction } from './instant-functions.ts';
 import { WINDOW_KERNELS, type WindowContext } from './range-functions.ts';
@@ -209,8 +209,14 @@ export class Evaluator {
           let value: NativeHistogram | undefined = fromFloatHistogram(histogram);
           if (interpolateNext) {
             const next = fromFloatHistogram(s.histograms![j + 1]!);
-            const step = combine(next, value, -1).result;
-            value = step === undefined ? undefined : combine(value, scaleHistogram(step, (ref - ts[j]!) / (ts[j + 1]! - ts[j]!)), 1).result;
+            const fraction = (ref - ts[j]!) / (ts[j + 1]! - ts[j]!);
+            if (next.counterResetHint !== 'gauge' && usesCustomBuckets(next) === usesCustomBuckets(value) && detectReset(next, value)) {
+              // A counter that reset between the two samples restarts from zero (as Prometheus interpolates it).
+              value = scaleHistogram(next, fraction);
+            } else {
+              const step = combine(next, value, -1).result;
+              value = step === undefined ? undefined : combine(value, scaleHistogram(step, fraction), 1).result;
+            }
             if (value === undefined) {
               this.annotations.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(s.labels.__name__ ?? '')}`, selector.pos);
               continue;

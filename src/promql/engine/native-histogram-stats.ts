@@ -126,9 +126,13 @@ export function trimHistogram(h: NativeHistogram, cutoff: number, keepBelow: boo
   const custom = usesCustomBuckets(h);
   let count = 0;
   let sum = 0;
+  // Whether any observation was dropped or moved: a trim that keeps everything as it was leaves the
+  // histogram as it came, its stored sum included (not one re-estimated from the buckets).
+  let trimmed = false;
   const keep = (bucket: HistogramBucket, exponential: boolean): number => {
     const below = fractionBelow(bucket, cutoff, !exponential);
     const share = keepBelow ? below : 1 - below;
+    if (share < 1 && bucket.count !== 0) trimmed = true;
     if (share <= 0) return 0;
     const lower = keepBelow ? bucket.lower : Math.max(bucket.lower, cutoff);
     const upper = keepBelow ? Math.min(bucket.upper, cutoff) : bucket.upper;
@@ -137,14 +141,36 @@ export function trimHistogram(h: NativeHistogram, cutoff: number, keepBelow: boo
     if (kept > 0) sum += kept * bucketMidpoint(lower, upper, exponential);
     return kept;
   };
+  /** A bucket open at one end: whole or nothing, each kept observation counted at its closed bound or the cutoff, whichever is nearer the cutoff's side. */
+  const keepWhole = (observations: number, at: number, moved: boolean): number => {
+    if (moved && observations !== 0) trimmed = true;
+    count += observations;
+    sum += observations * at;
+    return observations;
+  };
+  const drop = (observations: number): number => {
+    if (observations !== 0) trimmed = true;
+    return 0;
+  };
   if (custom) {
     const cv = h.customValues ?? [];
     for (const [index, c] of h.positive) {
       const upper = index < cv.length ? cv[index]! : Infinity;
-      // The first custom bucket starts at zero when its bound is positive (as for quantiles).
-      const lower = index === 0 ? (upper > 0 ? 0 : -Infinity) : cv[index - 1]!;
-      const bucket = { lower, upper, count: c, isZero: false };
-      out.positive.set(index, keep(bucket, false));
+      const lower = index === 0 ? -Infinity : cv[index - 1]!;
+      let kept: number;
+      if (lower === -Infinity && upper === Infinity) kept = drop(c);
+      else if (upper === Infinity) {
+        // (lower, +Inf]: only a trim from below keeps it, whole.
+        kept = keepBelow || cutoff === Infinity ? drop(c) : keepWhole(c, Math.max(lower, cutoff), cutoff > lower);
+      } else if (lower === -Infinity && upper <= 0) {
+        // (-Inf, upper]: only a trim from above keeps it, whole.
+        kept = keepBelow ? keepWhole(c, Math.min(upper, cutoff), cutoff < upper) : drop(c);
+      } else if (lower === -Infinity) {
+        // The first bucket with a positive bound is taken to start at zero (as for quantiles), unless
+        // the cutoff lies below zero, where its open lower end can't be split.
+        kept = !keepBelow && cutoff < 0 ? drop(c) : keep({ lower: 0, upper, count: c, isZero: false }, false);
+      } else kept = keep({ lower, upper, count: c, isZero: false }, false);
+      out.positive.set(index, kept);
     }
   } else {
     for (const [index, c] of h.negative) {
@@ -158,6 +184,7 @@ export function trimHistogram(h: NativeHistogram, cutoff: number, keepBelow: boo
       out.positive.set(index, keep({ lower: exponentialBound(index - 1, h.schema), upper: exponentialBound(index, h.schema), count: c, isZero: false }, true));
     }
   }
+  if (!trimmed) return h;
   out.count = count;
   out.sum = sum;
   return out;

@@ -33,13 +33,19 @@ function histogramRate(ts: Float64Array, hs: NativeHistogram[], lo: number, hi: 
   if (count < 2) return undefined;
   const first = hs[lo]!;
   const last = hs[hi - 1]!;
-  let result = difference(last, first, report);
+  // A counter reset between the first two samples makes the first one's buckets irrelevant: it counts
+  // as an empty histogram in the second's layout, so a schema the window only starts with (custom
+  // buckets before exponential ones, say) is no mix (Prometheus' histogramRate; its count still
+  // bounds the extrapolation to zero).
+  const base = isCounter && detectReset(hs[lo + 1]!, first) ? emptyHistogramLike(hs[lo + 1]!) : first;
+  let result = difference(last, base, report);
   if (result === undefined) return undefined;
   if (isCounter) {
     if (hs.slice(lo, hi).some((h) => h.counterResetHint === 'gauge')) report('not-counter');
     for (let i = lo + 1; i < hi; i++) {
-      if (!detectReset(hs[i]!, hs[i - 1]!)) continue;
-      const added = combine(result, hs[i - 1]!, 1);
+      const previous = i === lo + 1 ? base : hs[i - 1]!;
+      if (!detectReset(hs[i]!, previous)) continue;
+      const added = combine(result, previous, 1);
       if (added.result === undefined) {
         report('mixed-schemas');
         return undefined;
@@ -52,6 +58,11 @@ function histogramRate(ts: Float64Array, hs: NativeHistogram[], lo: number, hi: 
     return isRate ? scaleHistogram(result, 1000 / ctx.rangeMs) : result;
   }
   return extrapolate(result, ts, hs, lo, hi, ctx, isCounter, isRate);
+}
+
+/** No observations, in `like`'s bucket layout (schema and custom bounds). */
+function emptyHistogramLike(like: NativeHistogram): NativeHistogram {
+  return { schema: like.schema, zeroThreshold: 0, zeroCount: 0, count: 0, sum: 0, positive: new Map(), negative: new Map(), customValues: like.customValues, counterResetHint: 'unknown' };
 }
 
 function add(a: NativeHistogram, b: NativeHistogram, factor: number, report: (problem: HistogramProblem) => void): NativeHistogram | undefined {

@@ -40,6 +40,9 @@ test('the JSON text writer gives exactly the JSON of the data object, for every 
     ['range vector', () => engine.instantQuery('t', 'up[1m]', 60_000)],
     ['matrix', () => engine.rangeQuery('t', 'rate(requests_total[1m]) or up', 0, 300_000, 17_000)],
     ['empty matrix', () => engine.rangeQuery('t', 'nothing', 0, 300_000, 60_000)],
+    // Non-ASCII and escaped label text, and an answer larger than the writer's first buffer (it grows, then is reused).
+    ['matrix with UTF-8 labels', () => engine.rangeQuery('t', 'label_replace(up, "host", "Zürich-東京 \\"q\\" \\\\ é", "", "")', 0, 600_000, 100)],
+    ['a matrix after it', () => engine.rangeQuery('t', 'up', 0, 120_000, 15_000)],
   ];
   for (const [name, run] of cases) {
     const { value } = await run();
