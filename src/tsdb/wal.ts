@@ -241,7 +241,7 @@ export class TsdbWal {
 const EMPTY_SAMPLES = { ids: new Uint32Array(0), timestampsMs: new Float64Array(0), values: new Float64Array(0), stale: new Uint8Array(0), count: 0 };
 
 /**
- * Frames of this size and more get memory of their own (never a slice of Node's shared 8 KiB pool),
+ * Frames of this size and more get memory of their own (never a slice of Node's shared allocation pool),
  * freed as soon as they are written (releaseFrame). A frame lives through its fsync, so it is promoted
  * out of V8's young generation, and promoted buffers wait for a full collection: every ~64 MB of
  * external memory, which on remote write ingest (a ~40 KB frame a 2,000-series request, ~20 MB a
