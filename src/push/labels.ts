@@ -25,6 +25,18 @@ export function formatLabels(labels: Labels): string {
   return ['{', pairs.join(', '), '}'].join('');
 }
 
+/** Whether two label sets hold the same pairs, in any order. */
+export function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  let count = 0;
+  for (const name in a) {
+    if (b[name] !== a[name]) return false;
+    count++;
+  }
+  for (const _ in b) count--;
+  return count === 0;
+}
+
 /** Text quoted in an error message is cut to this many characters: a hostile label set may be megabytes. */
 const QUOTED_TEXT_CHARS = 200;
 

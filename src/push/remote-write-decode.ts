@@ -12,6 +12,7 @@
 
 import snappy from 'snappy';
 import { ProtobufReader } from './protobuf-reader.ts';
+import { sameLabels } from './labels.ts';
 import type { Labels } from './types.ts';
 
 export class RemoteWriteDecodeError extends Error {
@@ -235,23 +236,16 @@ function addLabel(reader: Reader, labels: Labels, name: string, value: string): 
  * Caches decoded label sets by their raw bytes across requests: a sender repeats each series' labels
  * in every request, and decoding them (UTF-8 strings, a fresh object) was the largest share of
  * receive time. A hit returns the same (immutable) object, which the TSDB then finds by identity.
- * Keys are a hash of the bytes (a Map keyed by long strings probed slowly: ~2 µs a lookup for
- * 200-byte label blocks with long common prefixes), verified against a copy of the bytes.
- * Cleared whole when it reaches `maxEntries`.
+ * Entries are found by a hash of the bytes in an open-addressing table of entry numbers, and a hash
+ * match is verified by reading the bytes against the entry's labels in place (labelsMatchBytes):
+ * no copy of the bytes is kept. The copy, its offsets and a Map entry cost ~200 bytes a series
+ * beside the labels themselves (bench/tsdb-head-memory.ts). Cleared whole at `maxEntries`.
  */
 export class LabelCache {
-  /** Hash → index of the newest entry with that hash; older ones follow through `next`. */
-  private readonly byHash = new Map<number, number>();
-  /**
-   * The entries' raw label bytes, copied into large pages, and per entry its page, offset, length
-   * and labels: a Buffer and an object per entry cost ~200 bytes beside ~200 bytes of label bytes.
-   */
-  private pages: Buffer[] = [];
-  private pageUsedBytes = LABEL_PAGE_BYTES;
-  private page = new Uint32Array(1024);
-  private offset = new Uint32Array(1024);
-  private length = new Uint32Array(1024);
-  private next = new Int32Array(1024);
+  /** Entry number + 1 by hash slot (0: empty), linear probing; a power of two, at most half full. */
+  private table = new Int32Array(INITIAL_TABLE_SLOTS);
+  /** Per entry: its hash (a probe passes entries of other hashes without reading their labels). */
+  private hashes = new Uint32Array(INITIAL_TABLE_SLOTS / 2);
   private labels: Labels[] = [];
   /**
    * One copy of each label name and value: a decoded string is a fresh copy, and values such as
@@ -264,14 +258,20 @@ export class LabelCache {
     this.maxEntries = maxEntries;
   }
 
+  get size(): number {
+    return this.labels.length;
+  }
+
+  /** The labels cached for the Label fields in body[start, end) (a TimeSeries' labels), `hash` = hashBytes of that range. */
   get(body: Buffer, start: number, end: number, hash: number): Labels | undefined {
-    const length = end - start;
-    // Bounded: the chain holds only entries whose hashes collided.
-    for (let at = this.byHash.get(hash) ?? -1; at >= 0; at = this.next[at]!) {
-      const offset = this.offset[at]!;
-      if (this.length[at] === length && body.compare(this.pages[this.page[at]!]!, offset, offset + length, start, end) === 0) return this.labels[at];
+    const table = this.table;
+    const mask = table.length - 1;
+    // Bounded: the table always has empty slots.
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = table[slot]! - 1;
+      if (entry < 0) return undefined;
+      if (this.hashes[entry] === hash && labelsMatchBytes(body, start, end, this.labels[entry]!)) return this.labels[entry];
     }
-    return undefined;
   }
 
   intern(text: string): string {
@@ -281,41 +281,135 @@ export class LabelCache {
     return text;
   }
 
-  set(body: Buffer, start: number, end: number, hash: number, labels: Labels): void {
+  /**
+   * Caches `labels`, decoded from bytes get() did not find under `hash`; returns the object to use.
+   * That is an entry of the same hash with the same labels when there is one (bytes that spell
+   * them in a way labelsMatchBytes does not follow: one label set must stay one object), else `labels`.
+   */
+  set(hash: number, labels: Labels): Labels {
     if (this.labels.length >= this.maxEntries) this.clear();
-    const length = end - start;
-    if (this.pageUsedBytes + length > LABEL_PAGE_BYTES) {
-      this.pages.push(Buffer.allocUnsafeSlow(Math.max(LABEL_PAGE_BYTES, length)));
-      this.pageUsedBytes = 0;
+    let mask = this.table.length - 1;
+    let slot = hash & mask;
+    // Bounded: the table always has empty slots.
+    for (; this.table[slot] !== 0; slot = (slot + 1) & mask) {
+      const entry = this.table[slot]! - 1;
+      if (this.hashes[entry] === hash && sameLabels(this.labels[entry]!, labels)) return this.labels[entry]!;
     }
     const at = this.labels.length;
-    if (at === this.next.length) {
-      this.page = grown(this.page, new Uint32Array(at * 2));
-      this.offset = grown(this.offset, new Uint32Array(at * 2));
-      this.length = grown(this.length, new Uint32Array(at * 2));
-      this.next = grown(this.next, new Int32Array(at * 2));
+    if ((at + 1) * 2 > this.table.length) {
+      this.rehash(this.table.length * 2);
+      mask = this.table.length - 1;
+      for (slot = hash & mask; this.table[slot] !== 0; slot = (slot + 1) & mask);
     }
-    body.copy(this.pages[this.pages.length - 1]!, this.pageUsedBytes, start, end);
-    this.page[at] = this.pages.length - 1;
-    this.offset[at] = this.pageUsedBytes;
-    this.length[at] = length;
-    this.next[at] = this.byHash.get(hash) ?? -1;
+    if (at === this.hashes.length) this.hashes = grown(this.hashes, new Uint32Array(at * 2));
+    this.hashes[at] = hash;
     this.labels.push(labels);
-    this.pageUsedBytes += length;
-    this.byHash.set(hash, at);
+    this.table[slot] = at + 1;
+    return labels;
+  }
+
+  /** Moves every entry to a table of `slots` slots. */
+  private rehash(slots: number): void {
+    const table = new Int32Array(slots);
+    const mask = slots - 1;
+    for (let entry = 0; entry < this.labels.length; entry++) {
+      let slot = this.hashes[entry]! & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = entry + 1;
+    }
+    this.table = table;
   }
 
   private clear(): void {
-    this.byHash.clear();
-    this.strings.clear();
-    this.pages = [];
-    this.pageUsedBytes = LABEL_PAGE_BYTES;
+    this.table = new Int32Array(INITIAL_TABLE_SLOTS);
+    this.hashes = new Uint32Array(INITIAL_TABLE_SLOTS / 2);
     this.labels = [];
+    this.strings.clear();
   }
 }
 
-/** Label cache page size: a few thousand series' label bytes. */
-const LABEL_PAGE_BYTES = 256 * 1024;
+const INITIAL_TABLE_SLOTS = 2048;
+
+/**
+ * Whether decoding the Label fields in body[start, end) (as decodeLabelsV1 does) gives `labels`, read
+ * in place: the labels' names in their property order against the fields in wire order, each name and
+ * value against its bytes. False for whatever it does not follow (a Label with other fields, names
+ * that JavaScript orders apart from insertion, such as "1"): the caller then decodes.
+ */
+export function labelsMatchBytes(body: Buffer, start: number, end: number, labels: Labels): boolean {
+  let offset = start;
+  for (const name in labels) {
+    // The range holds only Label fields (key 0x0a), as decodeWriteRequestV1Into found it.
+    if (offset >= end || body[offset] !== 0x0a) return false;
+    const labelLength = varintAt(body, offset + 1, end);
+    if (labelLength < 0) return false;
+    offset = varintEnd;
+    const labelEnd = offset + labelLength;
+    if (labelEnd > end) return false;
+    // The last name and value fields count, as in decoding.
+    let nameStart = offset;
+    let nameEnd = offset;
+    let valueStart = offset;
+    let valueEnd = offset;
+    while (offset < labelEnd) {
+      const key = body[offset]!;
+      if (key !== 0x0a && key !== 0x12) return false;
+      const length = varintAt(body, offset + 1, labelEnd);
+      if (length < 0 || varintEnd + length > labelEnd) return false;
+      if (key === 0x0a) {
+        nameStart = varintEnd;
+        nameEnd = varintEnd + length;
+      } else {
+        valueStart = varintEnd;
+        valueEnd = varintEnd + length;
+      }
+      offset = varintEnd + length;
+    }
+    if (!textMatchesBytes(body, nameStart, nameEnd, name) || !textMatchesBytes(body, valueStart, valueEnd, labels[name]!)) return false;
+  }
+  return offset === end;
+}
+
+/** Where the last varintAt() ended. */
+let varintEnd = 0;
+
+/** The varint at `offset`, of at most 5 bytes (a length; senders may pad them), -1 when malformed; sets varintEnd. */
+function varintAt(body: Buffer, offset: number, end: number): number {
+  let value = 0;
+  let multiplier = 1;
+  for (let i = 0; i < 5; i++) {
+    if (offset >= end) return -1;
+    const byte = body[offset++]!;
+    value += (byte & 0x7f) * multiplier;
+    if (byte < 0x80) {
+      varintEnd = offset;
+      return value;
+    }
+    multiplier *= 128;
+  }
+  return -1;
+}
+
+/** Whether body[start, end) decodes (UTF-8) to `text`, compared in place when it is ASCII. */
+function textMatchesBytes(body: Buffer, start: number, end: number, text: string): boolean {
+  const length = text.length;
+  if (length !== end - start) return textMatchesUtf8(body, start, end, text);
+  for (let i = 0; i < length; i++) {
+    // Equal ASCII: one test (a byte of 0x80 or more is never a whole character).
+    const byte = body[start + i]!;
+    if (((byte ^ text.charCodeAt(i)) | (byte & 0x80)) !== 0) return textMatchesUtf8(body, start, end, text);
+  }
+  return true;
+}
+
+/** The same, decoding: for text that is not ASCII (or bytes that differ). */
+function textMatchesUtf8(body: Buffer, start: number, end: number, text: string): boolean {
+  // A UTF-16 code unit takes at least one UTF-8 byte; ASCII text is its bytes.
+  if (text.length > end - start) return false;
+  let ascii = true;
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
+  return !ascii && body.toString('utf8', start, end) === text;
+}
 
 /** A 32-bit multiplicative hash of a byte range, four bytes a step (collisions are verified). */
 function hashBytes(bytes: Buffer, start: number, end: number): number {
@@ -391,7 +485,7 @@ export function decodeWriteRequestV1Into(body: Buffer, columns: RemoteWriteColum
         else {
           labels = {};
           decodeLabelsV1(reader, labelsStart, labelsEnd, labels, labelCache);
-          labelCache.set(body, labelsStart, labelsEnd, hash, labels);
+          labels = labelCache.set(hash, labels);
         }
         interned = true;
       } else {

@@ -18,6 +18,7 @@ import type { AppendColumns, AppendSeries, MetricsStore, RejectedSample } from '
 import type { MetricMetadata } from '../tsdb/tsdb.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
+import { releaseOwnedMemory } from '../store/owned-buffer.ts';
 
 /** What the receiver needs from the metrics store. */
 export interface RemoteWriteTarget extends Pick<MetricsStore, 'append' | 'flush'> {
@@ -94,6 +95,11 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
       if (version === 1) decodeWriteRequestV1Into(raw, columns, labelCache);
       else decodeWriteRequestV2Into(raw, columns);
       started = startAppend(options.tsdb, tenant, columns);
+      // Decoded and appended (strings and columns are copies; the WAL frame is encoded): both bodies are
+      // freed now. The request lives through the WAL fsync, so they would be promoted and wait for V8's
+      // next full collection, every ~64 MB of external memory (as src/server/push-routes.ts does for logs).
+      releaseOwnedMemory(raw);
+      releaseOwnedMemory(body);
     } catch (error) {
       if (error instanceof RemoteWriteDecodeError) return text(reply, 400, error.message);
       throw error;

@@ -13,6 +13,7 @@
 // that fails keeps that page, and every later one, in memory.
 
 import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { releaseOwnedMemory } from '../store/owned-buffer.ts';
 
 /** Page size: large enough that a chunk (at most a few KiB) rarely straddles the end of one. */
 const PAGE_BYTES = 256 * 1024;
@@ -32,6 +33,8 @@ export class HeadChunks {
   /** Where each page starts in the file (-1: it was never written there). */
   private pageFileOffset: number[] = [];
   private pageBytes: number[] = [];
+  /** 1 where a view of the page in memory was handed out (bytes()): such a page is left to the garbage collector. */
+  private pageViewed: number[] = [];
   private pageUsedBytes = PAGE_BYTES;
   private fileBytes = 0;
   private file: number | undefined;
@@ -84,7 +87,9 @@ export class HeadChunks {
   /** The chunk's bytes: a view valid until clear() and after (a cut hands these views to the block writer). */
   bytes(index: number): Uint8Array {
     const start = this.offset[index]!;
-    return this.pageData(this.page[index]!).subarray(start, start + this.length[index]!);
+    const page = this.page[index]!;
+    if (this.pages[page] !== undefined) this.pageViewed[page] = 1;
+    return this.pageData(page).subarray(start, start + this.length[index]!);
   }
 
   /** Whether some pages live only in the file (reads of their chunks go through the page cache). */
@@ -117,6 +122,7 @@ export class HeadChunks {
     this.pages = [];
     this.pageFileOffset = [];
     this.pageBytes = [];
+    this.pageViewed = [];
     this.cache.clear();
     this.pageUsedBytes = PAGE_BYTES;
     this.size = 0;
@@ -129,7 +135,9 @@ export class HeadChunks {
     }
     this.fileBytes = 0;
     if (this.next.length > INITIAL_CHUNKS) {
-      // The columns shrink back, so one large head does not pin its peak size for good.
+      // The columns shrink back, so one large head does not pin its peak size for good; the cut has
+      // read them (views handed out are of pages, not columns), so they are freed now.
+      for (const column of [this.minTimeMs, this.maxTimeMs, this.count, this.page, this.offset, this.length, this.next]) releaseOwnedMemory(column);
       this.minTimeMs = new Float64Array(INITIAL_CHUNKS);
       this.maxTimeMs = new Float64Array(INITIAL_CHUNKS);
       this.count = new Uint32Array(INITIAL_CHUNKS);
@@ -158,6 +166,7 @@ export class HeadChunks {
     this.pages.push(new Uint8Array(bytes));
     this.pageFileOffset.push(-1);
     this.pageBytes.push(bytes);
+    this.pageViewed.push(0);
     this.pageUsedBytes = 0;
   }
 
@@ -184,6 +193,10 @@ export class HeadChunks {
     this.pageFileOffset[index] = this.fileBytes;
     this.pageBytes[index] = used;
     this.fileBytes += used;
+    // A page nothing has a view of (an ingest-only head's pages: chunks are read by queries and cuts) is
+    // freed now: a page lives for many scrapes, so it is promoted and would wait for V8's next full
+    // collection (a 100,000-series head writes a 256 KiB page every ~40 s).
+    if (this.pageViewed[index] === 0) releaseOwnedMemory(page);
     this.pages[index] = undefined;
   }
 
@@ -211,8 +224,10 @@ export class HeadChunks {
 
   private grow(): void {
     const size = this.next.length * 2;
+    // The old columns are freed now, not at V8's next full collection (the head reads its columns afresh each time).
     const grow = <T extends Float64Array | Uint32Array | Int32Array>(from: T, to: T): T => {
       to.set(from);
+      releaseOwnedMemory(from);
       return to;
     };
     this.minTimeMs = grow(this.minTimeMs, new Float64Array(size));

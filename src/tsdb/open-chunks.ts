@@ -13,6 +13,7 @@
 // series open and seal their chunks together, so a slab's ranges die about together too.
 
 import { CHECKPOINT_SAMPLE, clz64, ctz64, decodeXorInto, floatBitsInto, floatFromBits, NAN_HI, SAMPLES_PER_CHUNK, shiftedHigh, shiftedLow, SIZE_PREDICTION_SAMPLE, STALE_HI, STALE_LO, TWO_POW_32 } from './chunk.ts';
+import { releaseOwnedMemory } from '../store/owned-buffer.ts';
 
 const SLAB_BYTES = 64 * 1024;
 const OWN_SLAB_BYTES = SLAB_BYTES / 8;
@@ -334,14 +335,19 @@ export class OpenChunks {
     const left = this.slabLiveRanges[index]! - 1;
     this.slabLiveRanges[index] = left;
     if (left > 0) return;
+    // Freed now, not at V8's next full collection: a slab lives for many scrapes, so it is promoted
+    // (nothing outside reads a slab: bytes() copies, decodeInto reads synchronously).
+    releaseOwnedMemory(this.slabs[index]!);
     this.slabs[index] = undefined;
     this.freeSlabs.push(index);
   }
 
   private grow(): void {
     const size = this.count.length * 2;
+    // The old columns are freed now, not at V8's next full collection (readers index the store's fields afresh).
     const grown = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(from: T, to: T): T => {
       to.set(from);
+      releaseOwnedMemory(from);
       return to;
     };
     this.count = grown(this.count, new Uint32Array(size));

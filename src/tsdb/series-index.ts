@@ -3,6 +3,7 @@
 // intersects the postings of matchers that need the label and subtracts those of matchers that also
 // match series without it (`a!="x"`, `a=~".*"`, `a=""`), as Prometheus' PostingsForMatchers does.
 
+import { sameLabels } from '../push/labels.ts';
 import { compileMatcher, type CompiledMatcher } from '../store/label-matcher.ts';
 import type { Labels, MetricLabelMatcher } from './types.ts';
 
@@ -247,16 +248,8 @@ export function labelsHash(labels: Labels): number {
   return (h1 >>> 0) * 2097152 + ((h2 >>> 0) >>> 11);
 }
 
-export function sameLabels(a: Labels, b: Labels): boolean {
-  if (a === b) return true;
-  let count = 0;
-  for (const name in a) {
-    if (b[name] !== a[name]) return false;
-    count++;
-  }
-  for (const _ in b) count--;
-  return count === 0;
-}
+/** Whether two label sets hold the same pairs (in any order); push/labels.ts', re-exported for the TSDB's callers. */
+export { sameLabels };
 
 /** Prometheus' labels.Compare: by sorted names, then values; a prefix sorts first. */
 export function compareLabels(a: Labels, b: Labels): number {

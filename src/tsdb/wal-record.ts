@@ -52,7 +52,8 @@ export class TsdbWalRecordError extends Error {
 }
 
 /** Encodes after `headroomBytes` of space left for the frame header; returns the whole buffer. */
-export function encodeTsdbWalRecord(record: TsdbWalRecord, headroomBytes: number): Buffer {
+/** `allocate`: where the buffer comes from (the WAL gives large frames memory of their own, to free once written). */
+export function encodeTsdbWalRecord(record: TsdbWalRecord, headroomBytes: number, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
   let estimate = headroomBytes + 1 + 8 + 4 + 4 + record.samples.count * SAMPLE_BYTES;
   for (const entry of record.series) {
     estimate += 4 + 4 + entry.tenant.length * 3 + 2;
@@ -65,7 +66,7 @@ export function encodeTsdbWalRecord(record: TsdbWalRecord, headroomBytes: number
     for (const name in exemplar.seriesLabels) estimate += 8 + (name.length + exemplar.seriesLabels[name]!.length) * 3;
     for (const name in exemplar.labels) estimate += 8 + (name.length + exemplar.labels[name]!.length) * 3;
   }
-  const buffer = Buffer.allocUnsafe(estimate);
+  const buffer = allocate(estimate);
   let offset = headroomBytes;
   buffer.writeUInt8(VERSION, offset);
   buffer.writeDoubleLE(record.seq, offset + 1);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeWriteRequestV1, decodeWriteRequestV1Into, decodeWriteRequestV2, decodeWriteRequestV2Into, LabelCache, RemoteWriteColumns, RemoteWriteDecodeError, uncompressRemoteWrite } from '../../src/push/remote-write-decode.ts';
+import { decodeWriteRequestV1, decodeWriteRequestV1Into, decodeWriteRequestV2, decodeWriteRequestV2Into, LabelCache, labelsMatchBytes, RemoteWriteColumns, RemoteWriteDecodeError, uncompressRemoteWrite } from '../../src/push/remote-write-decode.ts';
 import { encodeWriteRequestV1, encodeWriteRequestV2, snappyCompress } from '../../src/push/remote-write-encode.ts';
 
 const root = protobuf.Root.fromJSON({
@@ -138,7 +138,17 @@ test('every truncation of a valid body fails cleanly or decodes a prefix, never 
   }
 });
 
-test('the label cache returns one shared object per label bytes, and verifies bytes on a hash collision', () => {
+/** A TimeSeries' Label fields, as bytes: [name, value] pairs in wire order. */
+function labelFields(pairs: [string, string][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of pairs) {
+    const label = Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(name)]), Buffer.from(name), Buffer.from([0x12, Buffer.byteLength(value)]), Buffer.from(value)]);
+    parts.push(Buffer.from([0x0a, label.length]), label);
+  }
+  return Buffer.concat(parts);
+}
+
+test('the label cache returns one shared object per label bytes, and verifies the bytes against the labels on a hash collision', () => {
   const cache = new LabelCache();
   const body = encodeWriteRequestV1([
     { labels: { __name__: 'a', job: 'x' }, samples: [{ timestampMs: T, value: 1 }] },
@@ -149,13 +159,73 @@ test('the label cache returns one shared object per label bytes, and verifies by
   assert.equal(first.series[0]!.labels, second.series[0]!.labels, 'same object for the same bytes');
   assert.equal(second.series[0]!.interned, true);
   assert.notEqual(first.series[0]!.labels, first.series[1]!.labels);
-  // Forced collision: two different byte ranges under one hash value.
-  const bytes = Buffer.from('aaaabbbb');
-  cache.set(bytes, 0, 4, 7, { l: 'aaaa' });
-  cache.set(bytes, 4, 8, 7, { l: 'bbbb' });
-  assert.deepEqual(cache.get(bytes, 0, 4, 7), { l: 'aaaa' });
-  assert.deepEqual(cache.get(bytes, 4, 8, 7), { l: 'bbbb' });
-  assert.equal(cache.get(Buffer.from('cccc'), 0, 4, 7), undefined);
+  assert.equal(cache.size, 2);
+  // Forced collision: two label sets under one hash value; each bytes range finds its own.
+  const aaaa = { l: 'aaaa' };
+  const bbbb = { l: 'bbbb' };
+  assert.equal(cache.set(7, aaaa), aaaa);
+  assert.equal(cache.set(7, bbbb), bbbb);
+  const aaaaBytes = labelFields([['l', 'aaaa']]);
+  const bbbbBytes = labelFields([['l', 'bbbb']]);
+  assert.equal(cache.get(aaaaBytes, 0, aaaaBytes.length, 7), aaaa);
+  assert.equal(cache.get(bbbbBytes, 0, bbbbBytes.length, 7), bbbb);
+  assert.equal(cache.get(aaaaBytes, 0, aaaaBytes.length, 8), undefined, 'another hash');
+  const cccc = labelFields([['l', 'cccc']]);
+  assert.equal(cache.get(cccc, 0, cccc.length, 7), undefined);
+  // The same labels again under that hash: the cached object, not a second entry.
+  assert.equal(cache.set(7, { l: 'aaaa' }), aaaa);
+  assert.equal(cache.size, 4);
+});
+
+test('label bytes are matched against labels in place: names, values, order and UTF-8', () => {
+  const cases: { name: string; bytes: Buffer; labels: Record<string, string>; match: boolean }[] = [
+    { name: 'same pairs, same order', bytes: labelFields([['__name__', 'up'], ['job', 'node']]), labels: { __name__: 'up', job: 'node' }, match: true },
+    { name: 'other order', bytes: labelFields([['job', 'node'], ['__name__', 'up']]), labels: { __name__: 'up', job: 'node' }, match: false },
+    { name: 'other value', bytes: labelFields([['__name__', 'up'], ['job', 'nodf']]), labels: { __name__: 'up', job: 'node' }, match: false },
+    { name: 'value a prefix', bytes: labelFields([['__name__', 'up'], ['job', 'nod']]), labels: { __name__: 'up', job: 'node' }, match: false },
+    { name: 'one label more in the bytes', bytes: labelFields([['__name__', 'up'], ['job', 'node'], ['a', 'b']]), labels: { __name__: 'up', job: 'node' }, match: false },
+    { name: 'one label fewer in the bytes', bytes: labelFields([['__name__', 'up']]), labels: { __name__: 'up', job: 'node' }, match: false },
+    { name: 'non-ASCII value', bytes: labelFields([['gpu', 'Grüße ✓']]), labels: { gpu: 'Grüße ✓' }, match: true },
+    { name: 'non-ASCII value differs', bytes: labelFields([['gpu', 'Grüße ✓']]), labels: { gpu: 'Grüsse ✓' }, match: false },
+    { name: 'ASCII text against non-ASCII bytes', bytes: labelFields([['a', 'é']]), labels: { a: 'xx' }, match: false },
+    { name: 'empty value written out', bytes: labelFields([['a', '']]), labels: { a: '' }, match: true },
+    { name: 'empty value left out', bytes: Buffer.from([0x0a, 0x03, 0x0a, 0x01, 0x61]), labels: { a: '' }, match: true },
+    { name: 'value before name', bytes: Buffer.from([0x0a, 0x06, 0x12, 0x01, 0x62, 0x0a, 0x01, 0x61]), labels: { a: 'b' }, match: true },
+    { name: 'an unknown field in the Label', bytes: Buffer.from([0x0a, 0x08, 0x0a, 0x01, 0x61, 0x12, 0x01, 0x62, 0x18, 0x01]), labels: { a: 'b' }, match: false },
+    { name: 'length past the end', bytes: Buffer.from([0x0a, 0x09, 0x0a, 0x01, 0x61, 0x12, 0x01, 0x62]), labels: { a: 'b' }, match: false },
+    { name: 'no labels', bytes: Buffer.alloc(0), labels: {}, match: true },
+  ];
+  for (const { name, bytes, labels, match } of cases) assert.equal(labelsMatchBytes(bytes, 0, bytes.length, labels), match, name);
+});
+
+test('label bytes the in-place match does not follow still give one object per label set', () => {
+  // Wire order a, 1: JavaScript orders the integer-like name "1" first, so the bytes never match in place.
+  const body = Buffer.from(WriteRequest.encode({ timeseries: [{ labels: [{ name: 'a', value: 'y' }, { name: '1', value: 'x' }], samples: [{ value: 1, timestamp: T }] }] }).finish());
+  const cache = new LabelCache();
+  const first = decodeWriteRequestV1(body, cache).series[0]!.labels;
+  const second = decodeWriteRequestV1(body, cache).series[0]!.labels;
+  assert.deepEqual(first, { a: 'y', 1: 'x' });
+  assert.equal(second, first);
+  assert.equal(cache.size, 1);
+});
+
+test('the label cache grows its table and keeps every entry, and starts over at its limit', () => {
+  const series = Array.from({ length: 5000 }, (_, i) => ({ labels: { __name__: 'm', i: String(i) }, samples: [{ timestampMs: T, value: i }] }));
+  const body = encodeWriteRequestV1(series);
+  const cache = new LabelCache();
+  const first = decodeWriteRequestV1(body, cache).series.map((entry) => entry.labels);
+  const second = decodeWriteRequestV1(body, cache).series.map((entry) => entry.labels);
+  assert.equal(cache.size, 5000);
+  for (let i = 0; i < series.length; i++) {
+    assert.equal(second[i], first[i], `series ${i}`);
+    assert.deepEqual(second[i], series[i]!.labels);
+  }
+  const small = new LabelCache(1000);
+  decodeWriteRequestV1(body, small);
+  // 5,000 entries through a cache of 1,000: cleared at every 1,000th, so the last 1,000 are left.
+  assert.equal(small.size, 1000);
+  const again = decodeWriteRequestV1(body, small).series.map((entry) => entry.labels);
+  for (let i = 0; i < series.length; i++) assert.deepEqual(again[i], series[i]!.labels);
 });
 
 test('one columns object decodes request after request: each decode holds only its own request', () => {

@@ -111,3 +111,26 @@ test('bytesInPageOrder returns each chunk\'s bytes in the order asked, read page
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test('with a file, a view of a page handed out before the page is written out still reads its chunk; pages nobody viewed are freed', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'head-chunks-'));
+  try {
+    const chunks = new HeadChunks(join(directory, 'head-chunks.tmp'));
+    const expected: Uint8Array[] = [];
+    const add = (i: number): void => {
+      const bytes = Uint8Array.from({ length: 500 }, (_, b) => (i * 11 + b) & 0xff);
+      chunks.add(bytes, i, i, 120, -1);
+      expected.push(bytes);
+    };
+    for (let i = 0; i < 10; i++) add(i);
+    const early = chunks.bytes(3);
+    // ~2.5 MB more: the first page and several unviewed ones are written out and leave memory.
+    for (let i = 10; i < 5000; i++) add(i);
+    assert.deepEqual(early, expected[3], 'a view taken before its page was written out');
+    assert.ok(chunks.memoryBytes <= 256 * 1024, `only the page being filled is in memory (${chunks.memoryBytes} bytes)`);
+    for (const i of [0, 3, 1000, 4999]) assert.deepEqual(chunks.bytes(i), expected[i], `chunk ${i}`);
+    chunks.close();
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
