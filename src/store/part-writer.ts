@@ -9,6 +9,7 @@ import type { BlockEncoderPool } from './block-encoder-pool.ts';
 import { encodeStreamBlocks } from './block-encoding.ts';
 import { partDataKey, partIndexKey } from './object-keys.ts';
 import { encodePartIndex, finishPartMeta, type BlockMeta, type PartMeta, type PartStreamMeta } from './part-index.ts';
+import type { EncodedBlock } from './block-encoding.ts';
 import type { StreamInfo } from './types.ts';
 
 /** Part ids sort by creation time. */
@@ -38,10 +39,19 @@ export class PartBuilder {
 
   /** Adds one stream's sorted entries; splits them into blocks of about blockTargetBytes raw. */
   async addStream(info: StreamInfo, walSeq: bigint, columns: BlockColumns, encoder?: BlockEncoderPool): Promise<void> {
-    const existing = this.streams.get(info.id);
-    this.streams.set(info.id, { info, walSeq: existing !== undefined && existing.walSeq > walSeq ? existing.walSeq : walSeq });
-    if (columns.timestampsNs.length === 0) return;
-    const blocks = encoder !== undefined ? await encoder.encode(columns, this.blockTargetBytes) : encodeStreamBlocks(columns, this.blockTargetBytes);
+    if (columns.timestampsNs.length === 0) {
+      this.noteStream(info, walSeq);
+      return;
+    }
+    this.addEncodedBlocks(info, walSeq, encoder !== undefined ? await encoder.encode(columns, this.blockTargetBytes) : encodeStreamBlocks(columns, this.blockTargetBytes));
+  }
+
+  /**
+   * Adds blocks already encoded, after any the stream has here: compaction copies a block whose
+   * entries no other block of the merge can overlap as it is, without decoding it.
+   */
+  addEncodedBlocks(info: StreamInfo, walSeq: bigint, blocks: readonly EncodedBlock[]): void {
+    this.noteStream(info, walSeq);
     for (const block of blocks) {
       this.blocks.push({
         streamId: info.id,
@@ -56,6 +66,11 @@ export class PartBuilder {
       this.chunks.push(block.bytes);
       this.dataBytes += block.bytes.length;
     }
+  }
+
+  private noteStream(info: StreamInfo, walSeq: bigint): void {
+    const existing = this.streams.get(info.id);
+    this.streams.set(info.id, { info, walSeq: existing !== undefined && existing.walSeq > walSeq ? existing.walSeq : walSeq });
   }
 
   /** Writes data then index. Returns the part's metadata, as a reader would load it. */

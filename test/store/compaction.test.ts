@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { openObjectStore } from '../../src/objstore/open-object-store.ts';
 import { mergeBlocks } from '../../src/store/block-merge.ts';
+import { parseObjectKey, partDataKey } from '../../src/store/object-keys.ts';
+import { decodePartIndex } from '../../src/store/part-index.ts';
 import { openStore } from '../../src/store/store.ts';
 import type { AppendStream } from '../../src/store/types.ts';
 import { DAY_START_NS, linesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
@@ -161,6 +163,64 @@ test('compaction leaves packed parts alone and merges parts with small blocks or
       assert.equal((await readAll(store, 'fake')).length, 800 + 400 + 10);
     } finally {
       await store.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
+/** Every part on disk: per stream (by its `job` label), the stored bytes of its blocks, hex. */
+async function storedBlocksByJob(dataDir: string): Promise<Map<string, string[]>> {
+  const store = openObjectStore({ backend: 'filesystem', directory: join(dataDir, 'objects') });
+  try {
+    const byJob = new Map<string, string[]>();
+    for (const key of await store.list('tenants/')) {
+      const parsed = parseObjectKey(key);
+      if (parsed?.kind !== 'part-index') continue;
+      const part = decodePartIndex(await store.get(key), key);
+      const data = await store.get(partDataKey(part.tenant, part.day, part.partId));
+      for (const [streamId, blocks] of part.blocksByStream) {
+        const job = part.streams.get(streamId)!.info.labels.job!;
+        const list = byJob.get(job) ?? [];
+        for (const block of blocks) list.push(data.subarray(block.offset, block.offset + block.length).toString('hex'));
+        byJob.set(job, list);
+      }
+    }
+    return byJob;
+  } finally {
+    await store.close();
+  }
+}
+
+test('compaction copies full blocks no other block touches as they are, and merges the rest', async () => {
+  const dir = await makeTempDir('store-compact-copy');
+  try {
+    const options = testOptions(dir.path, { blockTargetBytes: 1024 });
+    const store = await openStore(options);
+    // `train`: full blocks, disjoint in time across the two parts. `eval`: the same entries in both
+    // parts (a retry), which makes the parts worth merging, and must be merged entry by entry.
+    await store.append('fake', [...batch(0, 400), ...batch(0, 20, 'eval')]);
+    await store.flush();
+    await store.append('fake', [...batch(400, 800), ...batch(0, 20, 'eval')]);
+    await store.flush();
+    const before = await storedBlocksByJob(dir.path);
+    assert.ok(before.get('train')!.length >= 4, 'train spans several blocks');
+    assert.equal(before.get('eval')!.length, 2);
+    await store.compact();
+    assert.equal(store.metrics().parts, 1);
+    // Closing deletes the replaced parts: what is left is the merged part.
+    await store.close();
+    const after = await storedBlocksByJob(dir.path);
+    assert.deepEqual(after.get('train')!.sort(), before.get('train')!.sort(), 'train blocks copied byte for byte, none re-encoded');
+    assert.equal(after.get('eval')!.length, 1, 'the two eval blocks merged into one');
+    const reopened = await openStore(options);
+    try {
+      const lines = await readAll(reopened, 'fake');
+      assert.equal(lines.length, 800 + 20, 'eval retry dropped, every train line kept');
+      const evalLines = await readAll(reopened, 'fake', [{ name: 'job', type: '=', value: 'eval' }]);
+      assert.deepEqual(evalLines, batch(0, 20, 'eval')[0]!.entries.map((entry) => `${entry.timestampNs} ${entry.line}`).sort());
+    } finally {
+      await reopened.close();
     }
   } finally {
     await dir.remove();
