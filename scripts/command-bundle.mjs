@@ -111,13 +111,17 @@ export async function buildCommandBundle(name, entryPath, argv = []) {
       ssr: entry,
       outDir,
       emptyOutDir: true,
-      minify: false,
+      // Minified: V8 keeps each loaded module's source text for the life of the process (and in
+      // every worker thread), and whitespace and long local names were 40% of it. The server's
+      // bundle went from 3.7 to 2.2 MB, its idle RSS from 116.9 to 113.4 MB (bench/server-rss-ab.ts).
+      // keepNames: function and class names stay as written (stack traces, Fastify plugin names).
+      minify: 'oxc',
       target: 'node24',
       rollupOptions: {
         // ASCII only, and no comments but legal ones: V8 keeps each loaded module's source text for the
         // life of the process, and one character above U+00FF (an arrow or a dash in a comment) makes
         // it a two-byte string. The server's 4 MB bundle took 8.1 MB of memory that way.
-        output: { format: 'es', entryFileNames: `${name}-command.js`, chunkFileNames: '[name]-[hash].js', charset: 'ascii', comments: { legal: true, annotation: false, jsdoc: false } },
+        output: { keepNames: true, format: 'es', entryFileNames: `${name}-command.js`, chunkFileNames: '[name]-[hash].js', charset: 'ascii', comments: { legal: true, annotation: false, jsdoc: false } },
         external: [/^node:/, ...NATIVE],
       },
     },
