@@ -37,6 +37,35 @@ interface Round {
   idleRssBytes: number;
   peakRssBytes: number;
   serverCpuSeconds: number;
+  /** At the largest RSS sampled every 100 ms: anonymous memory (heaps, buffers) and file pages (the node binary, libraries). */
+  sampledPeakAnonBytes: number;
+  sampledPeakFileBytes: number;
+}
+
+const SPLIT_SAMPLE_MS = 100;
+
+/** Samples /proc/<pid>/status and keeps the anonymous/file split of the largest RSS seen. */
+function sampleRssSplit(pid: number): { stop(): { anonBytes: number; fileBytes: number } } {
+  let best = { anonBytes: 0, fileBytes: 0 };
+  const sample = (): void => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+      const anonBytes = kib('RssAnon');
+      const fileBytes = kib('RssFile') + kib('RssShmem');
+      if (anonBytes + fileBytes > best.anonBytes + best.fileBytes) best = { anonBytes, fileBytes };
+    } catch {
+      // the server exited: keep what was seen
+    }
+  };
+  const timer = setInterval(sample, SPLIT_SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return best;
+    },
+  };
 }
 
 /** Whether `repo`'s server bundle was built from its sources as they are (the check src/cli/prebuilt.mjs makes). */
@@ -122,6 +151,7 @@ for (let round = 0; round < rounds; round++) {
     }
     try {
       const sampler = sampleServerMemory(server, sampleMs);
+      const split = sampleRssSplit(server.pid);
       const startCpu = server.usage().cpuSeconds;
       const idleRssBytes = server.usage().rssBytes;
       await runIngest(server, dataset.batches, Number(values.pushers));
@@ -130,26 +160,45 @@ for (let round = 0; round < rounds; round++) {
       const timeline = sampler.stop();
       if (timeline.length > 0) console.error(`${variant.name}, round ${round + 1}:\n${timeline.join('\n')}`);
       const usage = server.usage();
-      const figures = { idleRssBytes, peakRssBytes: usage.peakRssBytes, serverCpuSeconds: usage.cpuSeconds - startCpu };
+      const peakSplit = split.stop();
+      const figures = {
+        idleRssBytes,
+        peakRssBytes: usage.peakRssBytes,
+        serverCpuSeconds: usage.cpuSeconds - startCpu,
+        sampledPeakAnonBytes: peakSplit.anonBytes,
+        sampledPeakFileBytes: peakSplit.fileBytes,
+      };
       results.get(variant.name)!.push(figures);
-      log(`${variant.name}, round ${round + 1}: idle RSS ${(idleRssBytes / MB).toFixed(0)} MB, peak RSS ${(figures.peakRssBytes / MB).toFixed(0)} MB, server CPU ${figures.serverCpuSeconds.toFixed(2)} s`);
+      log(
+        `${variant.name}, round ${round + 1}: idle RSS ${(idleRssBytes / MB).toFixed(0)} MB, peak RSS ${(figures.peakRssBytes / MB).toFixed(0)} MB ` +
+          `(sampled: ${(peakSplit.anonBytes / MB).toFixed(0)} MB anonymous + ${(peakSplit.fileBytes / MB).toFixed(0)} MB file pages), server CPU ${figures.serverCpuSeconds.toFixed(2)} s`,
+      );
     } finally {
       await server.stop();
     }
   }
 }
 
-const summary: Record<string, { idleRssMb: number; peakRssMb: number; serverCpuSeconds: number; peakRssRatio: number; cpuRatio: number }> = {};
+const summary: Record<string, { idleRssMb: number; peakRssMb: number; peakAnonMb: number; peakFileMb: number; serverCpuSeconds: number; peakRssRatio: number; cpuRatio: number }> = {};
 const first = variants[0]!.name;
 const medianOf = (name: string, key: keyof Round) => median(results.get(name)!.map((round) => round[key]));
 console.log(`${dataset.rawBytes / MB >= 1 ? (dataset.rawBytes / MB).toFixed(0) : dataset.rawBytes} MB raw, ${dataset.batches.length} pushes, ${rounds} rounds (medians)`);
 for (const variant of variants) {
   const peak = medianOf(variant.name, 'peakRssBytes');
   const cpu = medianOf(variant.name, 'serverCpuSeconds');
-  summary[variant.name] = { idleRssMb: medianOf(variant.name, 'idleRssBytes') / MB, peakRssMb: peak / MB, serverCpuSeconds: cpu, peakRssRatio: peak / medianOf(first, 'peakRssBytes'), cpuRatio: cpu / medianOf(first, 'serverCpuSeconds') };
+  summary[variant.name] = {
+    idleRssMb: medianOf(variant.name, 'idleRssBytes') / MB,
+    peakRssMb: peak / MB,
+    peakAnonMb: medianOf(variant.name, 'sampledPeakAnonBytes') / MB,
+    peakFileMb: medianOf(variant.name, 'sampledPeakFileBytes') / MB,
+    serverCpuSeconds: cpu,
+    peakRssRatio: peak / medianOf(first, 'peakRssBytes'),
+    cpuRatio: cpu / medianOf(first, 'serverCpuSeconds'),
+  };
   const all = results.get(variant.name)!.map((round) => `${(round.peakRssBytes / MB).toFixed(0)}/${round.serverCpuSeconds.toFixed(1)}`).join(' ');
   console.log(
-    `${variant.name.padEnd(24)} idle RSS ${summary[variant.name]!.idleRssMb.toFixed(0).padStart(4)} MB  peak RSS ${(peak / MB).toFixed(0).padStart(4)} MB (${summary[variant.name]!.peakRssRatio.toFixed(2)}×)  server CPU ${cpu.toFixed(2)} s (${summary[variant.name]!.cpuRatio.toFixed(2)}×)  rounds (peak MB/CPU-s): ${all}`,
+    `${variant.name.padEnd(24)} idle RSS ${summary[variant.name]!.idleRssMb.toFixed(0).padStart(4)} MB  peak RSS ${(peak / MB).toFixed(0).padStart(4)} MB (${summary[variant.name]!.peakRssRatio.toFixed(2)}×; ` +
+      `anon ${summary[variant.name]!.peakAnonMb.toFixed(0)} + file ${summary[variant.name]!.peakFileMb.toFixed(0)} MB)  server CPU ${cpu.toFixed(2)} s (${summary[variant.name]!.cpuRatio.toFixed(2)}×)  rounds (peak MB/CPU-s): ${all}`,
   );
 }
 console.log(JSON.stringify({ command: `node bench/server-rss-ab.ts ${process.argv.slice(2).join(' ')}`, rawBytes: dataset.rawBytes, rounds, summary }));

@@ -17,6 +17,7 @@ import type { PushStream } from '../push/types.ts';
 import { releaseOwnedMemory } from '../store/owned-buffer.ts';
 import { WalWriteError } from '../store/wal.ts';
 import type { Counter } from './metrics.ts';
+import { ownedBodyParser } from './owned-body.ts';
 import { BadRequestError } from './query-params.ts';
 import { resolveTenant } from './tenant.ts';
 import { ClusterUnavailableError } from '../cluster/errors.ts';
@@ -36,7 +37,7 @@ export interface PushRoutesOptions {
 export async function pushRoutes(app: FastifyInstance, options: PushRoutesOptions): Promise<void> {
   // Every content type arrives as the raw bytes; the route decides how to decode them.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBodyBytes }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { bodyLimit: options.maxRequestBodyBytes }, ownedBodyParser(options.maxRequestBodyBytes));
 
   const inflight = new InflightBytes(options.maxInflightBytes);
   const handle = (legacy: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {

@@ -5,6 +5,7 @@
 import type { ObjectStore } from '../objstore/object-store.ts';
 import type { BlockEncoderPool } from './block-encoder-pool.ts';
 import { mergeBlocks } from './block-merge.ts';
+import { releaseWholeMemory } from './owned-buffer.ts';
 import { PartBuilder } from './part-writer.ts';
 import { blockLocation, readBlock } from './part-reader.ts';
 import type { BlockMeta, PartMeta } from './part-index.ts';
@@ -34,9 +35,17 @@ const MAX_PACKED_PARTS = 64;
  * Picks parts to merge: among the partition's parts whose raw size is below `smallPartBytes`, those
  * worth rewriting (small blocks on average, or a stream whose time range touches the same stream's
  * range in another part, where duplicates and read-time merges live, or any once the partition holds
- * more than MAX_PACKED_PARTS parts), smallest first, as many as fit in `maxMergeBytes`. Needs two.
+ * more than MAX_PACKED_PARTS parts), smallest first, as many as fit in `maxMergeBytes` and keep every
+ * stream's raw bytes within `maxStreamMergeBytes` (a merge holds one stream's entries decoded at
+ * once, about three times its raw bytes). Needs two; the first two are taken whatever their size.
  */
-export function planCompaction(partition: Partition, smallPartBytes: number, maxMergeBytes: number, blockTargetBytes = Number.POSITIVE_INFINITY): CompactionPlan | undefined {
+export function planCompaction(
+  partition: Partition,
+  smallPartBytes: number,
+  maxMergeBytes: number,
+  blockTargetBytes = Number.POSITIVE_INFINITY,
+  maxStreamMergeBytes = Number.POSITIVE_INFINITY,
+): CompactionPlan | undefined {
   const overlapping = partsWithOverlappingStreams(partition.parts);
   const tooMany = partition.parts.length > MAX_PACKED_PARTS;
   const worthMerging = (part: PartMeta): boolean =>
@@ -44,12 +53,30 @@ export function planCompaction(partition: Partition, smallPartBytes: number, max
   const small = partition.parts.filter((part) => part.rawBytes < smallPartBytes && worthMerging(part)).sort((a, b) => a.rawBytes - b.rawBytes);
   const chosen: PartMeta[] = [];
   let totalBytes = 0;
+  const streamBytes = new Map<string, number>();
   for (const part of small) {
-    if (chosen.length >= 2 && totalBytes + part.rawBytes > maxMergeBytes) break;
+    const partStreamBytes = rawBytesByStream(part);
+    if (chosen.length >= 2) {
+      if (totalBytes + part.rawBytes > maxMergeBytes) break;
+      let streamOverBudget = false;
+      for (const [streamId, bytes] of partStreamBytes) if ((streamBytes.get(streamId) ?? 0) + bytes > maxStreamMergeBytes) streamOverBudget = true;
+      if (streamOverBudget) break;
+    }
     chosen.push(part);
     totalBytes += part.rawBytes;
+    for (const [streamId, bytes] of partStreamBytes) streamBytes.set(streamId, (streamBytes.get(streamId) ?? 0) + bytes);
   }
   return chosen.length >= 2 ? { partition, parts: chosen } : undefined;
+}
+
+function rawBytesByStream(part: PartMeta): Map<string, number> {
+  const bytes = new Map<string, number>();
+  for (const [streamId, blocks] of part.blocksByStream) {
+    let sum = 0;
+    for (const block of blocks) sum += block.rawBytes;
+    bytes.set(streamId, sum);
+  }
+  return bytes;
 }
 
 /** Parts holding a stream whose time range touches or overlaps that stream's range in another part. */
@@ -128,10 +155,19 @@ export async function runCompaction(plan: CompactionPlan, objectStore: ObjectSto
     // Runs of blocks to decode and merge, between blocks copied as they are.
     let pending: BlockData[] = [];
     const mergePending = async (): Promise<void> => {
-      const merged = mergeBlocks(pending);
+      const spent = pending;
+      const merged = mergeBlocks(spent);
       pending = [];
       duplicatesDropped += merged.duplicatesDropped;
       await builder.addStream(info, walSeq, merged.columns, encoder);
+      // The decoded blocks (read for this merge alone, no cache holds them) and the merged columns are
+      // spent once encoded: freed now, not at V8's next full collection, which a compaction of a few
+      // streams outran by hundreds of MB on the 1 GB bench log.
+      for (const columns of [...spent, merged.columns]) {
+        releaseWholeMemory(columns.lines);
+        releaseWholeMemory(columns.timestampsNs);
+        releaseWholeMemory(columns.lineEnds);
+      }
     };
     for (let i = 0; i < sources.length; i++) {
       const { part, block } = sources[i]!;

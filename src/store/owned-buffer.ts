@@ -15,3 +15,16 @@ export function releaseOwnedMemory(view: ArrayBufferView): void {
   if (!(memory instanceof ArrayBuffer) || memory.detached || view.byteOffset !== 0 || view.byteLength !== memory.byteLength) return;
   memory.transfer(0);
 }
+
+/**
+ * Frees all the memory behind `view`, which may span only part of it: for buffers whose producer
+ * hands out a slice of a fresh allocation (zlib's sync outputs are a slice of the engine's output
+ * chunk, which nothing else holds once the call returns). The caller must own the whole allocation.
+ * Memory no larger than Node's shared allocation pool (64 KiB in Node 24; zlib's small outputs are
+ * slices of it, and V8 refuses to detach it) is left alone.
+ */
+export function releaseWholeMemory(view: ArrayBufferView): void {
+  const memory = view.buffer;
+  if (!(memory instanceof ArrayBuffer) || memory.detached || memory.byteLength <= Buffer.poolSize) return;
+  memory.transfer(0);
+}

@@ -54,6 +54,13 @@ export type { StoreOptions } from './config.ts';
 const SMALL_PART_BYTES = 256 * 1024 * 1024;
 /** One compaction merges at most this much raw data (memory is bounded per stream, not by this). */
 const MAX_MERGE_BYTES = 1024 * 1024 * 1024;
+/**
+ * One compaction merges at most this many raw bytes of any one stream: it holds that stream's
+ * entries decoded, merged and re-encoded at once. Unbounded, the 1 GB bench log's first compaction
+ * merged ~60 MB per stream and took the server from ~205 to 540-610 MB RSS (bench/server-rss-ab.ts
+ * --size-mb 1024); 8 MB keeps that spike near 3 x 8 MB.
+ */
+const MAX_STREAM_MERGE_BYTES = 8 * 1024 * 1024;
 /** Replaced parts stay readable this long, so queries that already picked their blocks finish. */
 const DELETE_GRACE_MS = 30_000;
 /** Backpressure: appends wait for the running cut when the head exceeds this many cut sizes. */
@@ -597,7 +604,7 @@ export class DiskLogStore implements LogStore {
     return this.exclusive(async () => {
       await this.runPendingDeletes(Date.now());
       for (const partition of [...this.allPartitions()]) {
-        const plan = planCompaction(partition, Math.min(SMALL_PART_BYTES, this.options.headCutBytes / 2), MAX_MERGE_BYTES, this.options.blockTargetBytes);
+        const plan = planCompaction(partition, Math.min(SMALL_PART_BYTES, this.options.headCutBytes / 2), MAX_MERGE_BYTES, this.options.blockTargetBytes, MAX_STREAM_MERGE_BYTES);
         if (plan === undefined) continue;
         const { part, duplicatesDropped } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder);
         if (duplicatesDropped > 0) this.duplicatesDropped.set(partition.tenant, (this.duplicatesDropped.get(partition.tenant) ?? 0) + duplicatesDropped);

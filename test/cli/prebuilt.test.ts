@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -93,6 +93,10 @@ test('the server bundle serves a push and a query, with its workers started from
     const built = await run([join(root, 'scripts', 'build-server.mjs'), '--out-dir', outDir]);
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stdout, /workers block-encoder-worker\.js, scan-worker\.js/);
+    // node:http is loaded through require (scripts/command-bundle.mjs): an ESM import of it loads undici.
+    for (const file of readdirSync(outDir).filter((name) => name.endsWith('.js'))) {
+      assert.doesNotMatch(readFileSync(join(outDir, file), 'utf8'), /\bimport\b[^;(]*\bfrom\s*["'`]node:http["'`]/, file);
+    }
     const loadLog = join(dir, 'loads.log');
     writeFileSync(join(dir, 'load-logger.mjs'), LOAD_LOGGER);
     const config = join(dir, 'server.yaml');

@@ -6,6 +6,9 @@ import { openObjectStore } from '../../src/objstore/open-object-store.ts';
 import { mergeBlocks } from '../../src/store/block-merge.ts';
 import { parseObjectKey, partDataKey } from '../../src/store/object-keys.ts';
 import { decodePartIndex } from '../../src/store/part-index.ts';
+import { planCompaction } from '../../src/store/compaction.ts';
+import type { PartMeta } from '../../src/store/part-index.ts';
+import type { Partition } from '../../src/store/partition.ts';
 import { openStore } from '../../src/store/store.ts';
 import type { AppendStream } from '../../src/store/types.ts';
 import { DAY_START_NS, linesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
@@ -224,5 +227,30 @@ test('compaction copies full blocks no other block touches as they are, and merg
     }
   } finally {
     await dir.remove();
+  }
+});
+
+test('a compaction plan keeps each stream within the per-stream merge budget (it is held decoded at once)', () => {
+  const MB = 1024 * 1024;
+  // Four parts of small blocks (all worth merging), each with 3 MB of stream a and 1 MB of stream b.
+  const part = (index: number): PartMeta => {
+    const block = (rawBytes: number) => ({ rawBytes, minTimeNs: BigInt(index) * 10n, maxTimeNs: BigInt(index) * 10n + 5n });
+    const blocksByStream = new Map([
+      ['a', [block(1 * MB), block(1 * MB), block(1 * MB)]],
+      ['b', [block(1 * MB)]],
+    ]);
+    return { partId: `p${index}`, rawBytes: 4 * MB, blocks: [...blocksByStream.values()].flat(), blocksByStream } as unknown as PartMeta;
+  };
+  const partition = { parts: [0, 1, 2, 3].map(part) } as unknown as Partition;
+  const cases: Array<[maxStreamMergeBytes: number, parts: number]> = [
+    [Number.POSITIVE_INFINITY, 4],
+    [9 * MB, 3],
+    [8 * MB, 2],
+    // The first two are merged whatever the budget: a plan needs two parts.
+    [1 * MB, 2],
+  ];
+  for (const [maxStreamMergeBytes, parts] of cases) {
+    const plan = planCompaction(partition, 64 * MB, 1024 * MB, 64 * MB, maxStreamMergeBytes);
+    assert.equal(plan?.parts.length, parts, `budget ${maxStreamMergeBytes / MB} MB`);
   }
 });
