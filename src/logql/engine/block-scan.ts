@@ -149,13 +149,11 @@ function markCaseSensitive(block: BlockData, from: number, to: number, endByte: 
     let line = from;
     let at = lineStart(block, from);
     while (line < to) {
-      if (mask !== null || line > from) {
-        const next = nextUndecided(from, to, line, hits, mask);
-        if (next >= to) break;
-        if (next > line) {
-          line = next;
-          at = lineStart(block, next);
-        }
+      const next = mask !== null || line > from ? nextUndecided(from, to, line, hits, mask) : line;
+      if (next >= to) break;
+      if (next > line) {
+        line = next;
+        at = lineStart(block, next);
       }
       const found = byte >= 0 ? lines.indexOf(byte, at) : lines.indexOf(needle, at);
       if (found < 0 || found + needle.length > endByte) break;
@@ -203,13 +201,11 @@ function markKeyEnds(block: BlockData, from: number, to: number, endByte: number
   let line = from;
   let at = startByte;
   while (line < to) {
-    if (mask !== null || line > from) {
-      const next = nextUndecided(from, to, line, hits, mask);
-      if (next >= to) break;
-      if (next > line) {
-        line = next;
-        at = lineStart(block, next);
-      }
+    const next = mask !== null || line > from ? nextUndecided(from, to, line, hits, mask) : line;
+    if (next >= to) break;
+    if (next > line) {
+      line = next;
+      at = lineStart(block, next);
     }
     const found = fromEquals ? lines.indexOf(EQUALS, at) : lines.indexOf(run, at);
     if (found < 0 || found >= endByte) break;
