@@ -7,9 +7,8 @@ import type { BlockEncoderPool } from './block-encoder-pool.ts';
 import { mergeBlocks } from './block-merge.ts';
 import { releaseWholeMemory } from './owned-buffer.ts';
 import { PartBuilder } from './part-writer.ts';
-import { blockLocation, readBlock } from './part-reader.ts';
+import { blockLocation, readBlock, readBlockBytes } from './part-reader.ts';
 import type { BlockMeta, PartMeta } from './part-index.ts';
-import { BlockDecodeError } from './block.ts';
 import type { EncodedBlock } from './block-encoding.ts';
 import type { Partition } from './partition.ts';
 import type { BlockData, StreamInfo } from './types.ts';
@@ -188,10 +187,6 @@ export async function runCompaction(plan: CompactionPlan, objectStore: ObjectSto
 
 /** A block's bytes as stored, with the metadata the part index keeps for it. */
 async function readEncodedBlock(objectStore: ObjectStore, part: PartMeta, block: BlockMeta): Promise<EncodedBlock> {
-  const location = blockLocation(part, block);
-  const bytes = await objectStore.getRange(location.objectKey, location.offset, location.length);
-  if (bytes.length !== location.length) {
-    throw new BlockDecodeError(`block ${location.objectKey}@${location.offset}: expected ${location.length} bytes, read ${bytes.length}`);
-  }
+  const bytes = await readBlockBytes(objectStore, blockLocation(part, block));
   return { bytes, filter: block.filter, minTimeNs: block.minTimeNs, maxTimeNs: block.maxTimeNs, entryCount: block.entryCount, rawBytes: block.rawBytes };
 }

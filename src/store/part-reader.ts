@@ -22,11 +22,17 @@ export function blockLocation(part: PartMeta, block: BlockMeta): BlockLocation {
   return { objectKey: partDataKey(part.tenant, part.day, part.partId), offset: block.offset, length: block.length };
 }
 
-export async function readBlock(objectStore: ObjectStore, location: BlockLocation, stream: StreamInfo): Promise<BlockData> {
+/** A block's bytes as stored (compressed), checked for length. */
+export async function readBlockBytes(objectStore: ObjectStore, location: BlockLocation): Promise<Buffer> {
   const bytes = await objectStore.getRange(location.objectKey, location.offset, location.length);
   if (bytes.length !== location.length) {
     throw new BlockDecodeError(`block ${location.objectKey}@${location.offset}: expected ${location.length} bytes, read ${bytes.length}`);
   }
+  return bytes;
+}
+
+export async function readBlock(objectStore: ObjectStore, location: BlockLocation, stream: StreamInfo): Promise<BlockData> {
+  const bytes = await readBlockBytes(objectStore, location);
   let data: BlockData;
   try {
     data = decodeBlock(bytes, stream);
