@@ -36,15 +36,23 @@ interface ExemplarSeries {
 }
 
 const NONE = -1;
+/**
+ * Slots allocated before the first exemplar needs more; the ring then doubles up to its capacity. A
+ * server that receives no exemplars kept the default 100,000 slots (~2.8 MB: three typed arrays and
+ * two arrays of references) resident from its start (bench/server-rss-ab.ts, issue 9 item 3).
+ */
+const INITIAL_SLOTS = 1024;
 
 export class ExemplarStorage {
   readonly capacity: number;
-  private readonly timestampsMs: Float64Array;
-  private readonly values: Float64Array;
+  /** Slots allocated so far (≤ capacity): until the ring is this full it has not wrapped. */
+  private allocated: number;
+  private timestampsMs: Float64Array;
+  private values: Float64Array;
   /** The next newer slot of the same series, or NONE. */
-  private readonly next: Int32Array;
-  private readonly labels: Array<Labels | undefined>;
-  private readonly owners: Array<ExemplarSeries | undefined>;
+  private next: Int32Array;
+  private readonly labels: Array<Labels | undefined> = [];
+  private readonly owners: Array<ExemplarSeries | undefined> = [];
   /** Series by tenant and label-set hash (a collision chain is an array). */
   private readonly series = new Map<string, Map<number, ExemplarSeries | ExemplarSeries[]>>();
   private cursor = 0;
@@ -52,11 +60,25 @@ export class ExemplarStorage {
 
   constructor(maxExemplars: number) {
     this.capacity = Math.max(0, Math.floor(maxExemplars));
-    this.timestampsMs = new Float64Array(this.capacity);
-    this.values = new Float64Array(this.capacity);
-    this.next = new Int32Array(this.capacity).fill(NONE);
-    this.labels = new Array<Labels | undefined>(this.capacity);
-    this.owners = new Array<ExemplarSeries | undefined>(this.capacity);
+    this.allocated = Math.min(this.capacity, INITIAL_SLOTS);
+    this.timestampsMs = new Float64Array(this.allocated);
+    this.values = new Float64Array(this.allocated);
+    this.next = new Int32Array(this.allocated).fill(NONE);
+  }
+
+  /** Doubles the slots (up to the capacity); only called before the ring first wraps, so slots keep their places. */
+  private grow(): void {
+    const allocated = Math.min(this.capacity, this.allocated * 2);
+    const timestampsMs = new Float64Array(allocated);
+    timestampsMs.set(this.timestampsMs);
+    const values = new Float64Array(allocated);
+    values.set(this.values);
+    const next = new Int32Array(allocated).fill(NONE);
+    next.set(this.next);
+    this.timestampsMs = timestampsMs;
+    this.values = values;
+    this.next = next;
+    this.allocated = allocated;
   }
 
   /** Exemplars held now (at most the capacity). */
@@ -82,6 +104,7 @@ export class ExemplarStorage {
     if (outcome !== 'added') return outcome;
     const hash = labelsHash(seriesLabels);
     let series = this.find(tenant, seriesLabels, hash);
+    if (this.cursor === this.allocated) this.grow();
     const slot = this.cursor;
     this.evict(slot);
     if (series === undefined) {
@@ -167,8 +190,9 @@ export class ExemplarStorage {
 
   /** Every stored exemplar with its tenant and series, oldest first (for the WAL segment preamble). */
   *entries(): Generator<{ tenant: string; seriesLabels: Labels; exemplar: Exemplar }> {
-    for (let i = 0; i < this.capacity; i++) {
-      const slot = (this.cursor + i) % this.capacity;
+    // Until the ring is fully allocated it has not wrapped: the slots from the cursor on are empty.
+    for (let i = 0; i < this.allocated; i++) {
+      const slot = (this.cursor + i) % this.allocated;
       const owner = this.owners[slot];
       if (owner === undefined) continue;
       yield { tenant: owner.tenant, seriesLabels: owner.labels, exemplar: { labels: this.labels[slot]!, value: this.values[slot]!, timestampMs: this.timestampsMs[slot]! } };

@@ -38,6 +38,28 @@ test('the ring is bounded: the oldest exemplar of all is overwritten and unlinke
   assert.deepEqual(storage.select('t', [[{ name: 'le', type: '=', value: '0.5' }]], 0, Infinity), []);
 });
 
+test('a ring larger than its first allocation grows as exemplars arrive, then wraps at its capacity', () => {
+  // 1,024 slots are allocated first; these capacities make the ring grow (twice, or to a capacity that is not a power of two) before it wraps.
+  for (const [capacity, added] of [[2500, 1800], [2500, 6000], [5000, 5000]] as const) {
+    const storage = new ExemplarStorage(capacity);
+    const seriesOf = [latency, other, { ...latency, le: '2' }];
+    for (let i = 0; i < added; i++) {
+      assert.equal(storage.add('t', seriesOf[i % 3]!, { labels: { trace_id: `${i}` }, value: i, timestampMs: T0 + i }), 'added');
+    }
+    const kept = Math.min(capacity, added);
+    assert.equal(storage.size, kept, `capacity ${capacity}, ${added} added`);
+    const oldestKept = added - kept;
+    const entries = [...storage.entries()].map((entry) => entry.exemplar.value);
+    assert.deepEqual(entries, Array.from({ length: kept }, (_, i) => oldestKept + i), `entries oldest first (capacity ${capacity}, ${added} added)`);
+    const selected = storage.select('t', [[{ name: 'job', type: '=', value: 'api' }]], 0, Infinity);
+    for (const series of selected) {
+      const values = series.exemplars.map((exemplar) => exemplar.value);
+      const offset = seriesOf.findIndex((labels) => labels.le === series.seriesLabels.le);
+      assert.deepEqual(values, Array.from({ length: kept }, (_, i) => oldestKept + i).filter((value) => value % 3 === offset), `series le=${series.seriesLabels.le}`);
+    }
+  }
+});
+
 test('select: matcher sets are ORed, the time range is inclusive, tenants are apart, series sorted by labels', () => {
   const storage = new ExemplarStorage(100);
   for (let i = 0; i < 5; i++) {
