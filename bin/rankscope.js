@@ -45,11 +45,18 @@ if (major < 24) {
   //   collection, so V8 sized the old generation to the ~20 MB live set and ran a full collection
   //   every ~1 MB promoted. Server CPU 0.90× and 0.94× (two runs), peak RSS +3 and +5 MB
   //   (node bench/server-rss-ab.ts --variant main --variant 'old64|repo=<this flag>' --rounds 3).
+  // - one glibc malloc arena (MALLOC_ARENA_MAX=1) for every thread: V8's compiler and GC threads
+  //   otherwise each get an arena of their own, whose freed pages (a compile's zone, a few MB at a
+  //   time) stay resident and cannot serve the main thread's buffers. malloc_stats() at the 244 MB
+  //   bench's peak: ~9 MB in the other arenas, ~2 MB of it in use. bench/server-rss-ab.ts, 6
+  //   alternating rounds: idle RSS 113 -> 107 MB, peak RSS (training off) 159 -> 149 and 156 -> 155
+  //   (two runs), with training 189 -> 180 and 183 -> 178 MB; server CPU 0.97-1.00x. LogQL queries
+  //   on 67 MB (bench/query-ab.ts, 8 rounds, scan workers on): server CPU 0.93-1.04x a query.
   // Flags given by the user (node options, environment) come later and win. Set
   // RANKSCOPE_SERVER_TUNED=0 to skip this.
   // NODE_OPTIONS is read before the command line, so a young-generation size there must not be overridden.
   const tuningFlags = /semi-space/.test(process.env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2', '--initial-old-space-size=64'];
-  const env = { MALLOC_MMAP_THRESHOLD_: '4194304', ...process.env, RANKSCOPE_SERVER_TUNED: '1' };
+  const env = { MALLOC_MMAP_THRESHOLD_: '4194304', MALLOC_ARENA_MAX: '1', ...process.env, RANKSCOPE_SERVER_TUNED: '1' };
   process.execve(process.execPath, [process.execPath, ...tuningFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], env);
 } else {
   const argv = process.argv.slice(2);
