@@ -40,17 +40,17 @@ export const objectStoreConfigSchema = z
  * 200 against 210 MB (single rounds 197-227 against 206-229), server CPU within the runs' noise
  * (medians 6.4 against 6.3 s; per-run ratios 0.93x-1.12x). More cuts, each of smaller blocks:
  * stored size the same (13.7% of raw against 13.8%), 34 parts against 22 before compaction.
- * Then 6 MB against 8 MB (with one malloc arena, bin/rankscope.js), 6 alternating rounds each:
- * peak RSS 141 against 147 MB with training off, 175 against 187 MB with it, server CPU 0.99x and
- * 1.01x; 4 MB peaked the same as 6 MB (141, 174 MB). Stored 32.55 against 32.42 MB after
- * POST /flush (13.34% of raw against 13.28%), 131 part files against 71 before compaction.
+ * 6 MB was tried against 8 MB (with one malloc arena, bin/rankscope.js), 6 alternating rounds
+ * each: peak RSS 141 against 147 MB with training off, 175 against 187 MB with it, server CPU
+ * 0.99x and 1.01x, stored 13.34% of raw against 13.28%; but on the 1 GB log (2 rounds each) server
+ * CPU 10.2 against 8.8 s with training off and 14.8 against 13.6 s with it, so 8 MB stays.
  */
 /**
  * scan_bytes: 16 blocks of the 2 MB target. Two queries of a tenant (limits.max_concurrent_queries)
  * load 4 blocks at a time each and the scan workers one each, so one tenant's queries never wait; many
  * tenants querying at once share it instead of holding 4 decoded blocks per query.
  */
-const MEMORY_DEFAULTS = { head_bytes: 6 * 1024 * 1024, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
+const MEMORY_DEFAULTS = { head_bytes: 8 * 1024 * 1024, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
 
 const memorySchema = z
   .object({
