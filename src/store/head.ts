@@ -405,25 +405,28 @@ export class StreamHead {
   /**
    * columns() for the cut that encodes this head and then releases it: its views do not keep
    * release() from freeing the arrays (the cut is done with them by then), a query's snapshot does.
+   * With `linesInto` (at least rawBytes long), the lines are copied there and the columns' lines are
+   * a view of it, so a cut can reuse one buffer for every head it encodes.
    */
-  columnsForCut(): BlockColumns {
-    return this.sortedColumns(false);
+  columnsForCut(linesInto?: Buffer): BlockColumns {
+    return this.sortedColumns(false, linesInto);
   }
 
-  private sortedColumns(share: boolean): BlockColumns {
+  private sortedColumns(share: boolean, linesInto?: Buffer): BlockColumns {
     if (!this.sorted) this.sortInPlace();
+    const lines = linesInto !== undefined && linesInto.length >= this.rawBytes ? this.copyLinesInto(linesInto) : this.concatLines();
     const columns: BlockColumns =
       this.timestampsNs === undefined
         ? {
             // No arrays: at most one entry, described by the fields.
             timestampsNs: this.count === 0 ? EMPTY_TIMESTAMPS : BigInt64Array.of(this.minTimeNs),
-            lines: this.concatLines(),
+            lines,
             lineEnds: this.count === 0 ? EMPTY_LINE_ENDS : Uint32Array.of(this.rawBytes),
           }
         : {
             // Views: the arrays may no longer be freed when they are replaced (see replaceArrays).
             timestampsNs: (share ? this.shareArrays() : this.timestampsNs).subarray(0, this.count),
-            lines: this.concatLines(),
+            lines,
             lineEnds: this.lineEnds!.subarray(0, this.count),
           };
     if (this.structuredMetadata !== undefined) {
@@ -456,6 +459,13 @@ export class StreamHead {
       if (timestampsNs.byteLength >= MIN_RELEASED_ARRAY_BYTES) releaseOwnedMemory(timestampsNs);
       if (lineEnds.byteLength >= MIN_RELEASED_ARRAY_BYTES) releaseOwnedMemory(lineEnds);
     }
+  }
+
+  /** All line bytes copied to the start of `target` (at least rawBytes long): a view of them there. */
+  private copyLinesInto(target: Buffer): Buffer {
+    if (this.lines !== undefined) this.lines.copyTo(target, 0, 0, this.rawBytes);
+    else if (this.arena !== undefined) this.arena.copy(target, 0, this.arenaStart, this.arenaStart + this.rawBytes);
+    return target.subarray(0, this.rawBytes);
   }
 
   /** All line bytes in one new buffer. */

@@ -199,3 +199,30 @@ test('head release frees the arrays a cut read, not those a query snapshot holds
   assert.equal(snapshot.timestampsNs[1999], 1999n, 'a query snapshot outlives the cut');
   assert.equal(snapshot.lineEnds.length, 2000);
 });
+
+test('a cut reading lines into a reused buffer gets the columns a fresh copy gives (table)', () => {
+  // Heads of every shape: one entry, lines in the shared arena, in chunks, out of order (sorted on read).
+  const cases: Array<{ name: string; batches: Array<Array<[bigint, string]>> }> = [
+    { name: 'one entry', batches: [[[1n, 'only']]] },
+    { name: 'arena', batches: [[[1n, 'a'], [2n, 'bb']], [[3n, 'ccc']]] },
+    { name: 'chunks', batches: [Array.from({ length: 300 }, (_, i): [bigint, string] => [BigInt(i), `line ${i} `.padEnd(400, 'ü')])] },
+    { name: 'out of order', batches: [[[5n, 'e'], [1n, 'a']], [[3n, 'c'], [2n, 'b']]] },
+    { name: 'empty lines', batches: [[[1n, ''], [2n, '']]] },
+  ];
+  for (const { name, batches } of cases) {
+    const heads = [0, 1].map(() => new StreamHead('fake', { id: 'x', labels: { job: 'a' } }));
+    for (const head of heads) batches.forEach((batch, seq) => head.add(batch.map(([timestampNs, line]) => ({ timestampNs, line })), BigInt(seq), 1000));
+    const want = heads[0]!.columnsForCut();
+    // Larger than the lines, holding old bytes past them: the columns must end where the lines do.
+    const reused = Buffer.alloc(heads[1]!.rawBytes + 100, '#');
+    const got = heads[1]!.columnsForCut(reused);
+    assert.equal(got.lines.buffer, reused.buffer, `${name}: lines in the reused buffer`);
+    assert.deepEqual([Array.from(got.timestampsNs), Array.from(got.lineEnds), got.lines.toString('utf8')], [Array.from(want.timestampsNs), Array.from(want.lineEnds), want.lines.toString('utf8')], name);
+    // Too small a buffer is not used.
+    if (heads[1]!.rawBytes > 0) {
+      const small = Buffer.alloc(heads[1]!.rawBytes - 1);
+      const own = heads[1]!.columnsForCut(small).lines;
+      assert.deepEqual([own.buffer === small.buffer, own.toString('utf8')], [false, want.lines.toString('utf8')], `${name}: too small a buffer`);
+    }
+  }
+});
