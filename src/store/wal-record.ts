@@ -302,8 +302,10 @@ function writeColumnsAsColumns(out: RecordWriter, columns: RawStreamColumns, spa
   if (LITTLE_ENDIAN) out.buffer.set(new Uint8Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 8), out.offset);
   else for (let i = 0; i < count; i++) out.view.setBigInt64(out.offset + i * 8, timestampsNs[i]!, true);
   const view = out.view;
-  const buffer = out.buffer;
-  const source = columns.source;
+  // Plain Uint8Array views: TypedArray#set of a subarray is a V8 builtin, where Buffer#copy is a
+  // call into Node's C++ (~46 against ~61 ns for a 120-byte line, 2M lines on the 244 MB bench log).
+  const target = new Uint8Array(out.buffer.buffer, out.buffer.byteOffset, out.buffer.byteLength);
+  const source = new Uint8Array(columns.source.buffer, columns.source.byteOffset, columns.source.byteLength);
   const starts = columns.lineStarts;
   const ends = columns.lineEnds;
   const lengthsAt = out.offset + count * 8;
@@ -312,7 +314,7 @@ function writeColumnsAsColumns(out: RecordWriter, columns: RawStreamColumns, spa
     const start = starts[i]!;
     const length = ends[i]! - start;
     view.setUint32(lengthsAt + i * 4, length, true);
-    source.copy(buffer, lineAt, start, start + length);
+    target.set(source.subarray(start, start + length), lineAt);
     if (spans !== undefined) {
       spans[span++] = lineAt;
       spans[span++] = lineAt + length;
