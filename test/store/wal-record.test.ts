@@ -121,6 +121,9 @@ test('version 3 records: what columns hold decodes exactly, and every cut-off or
   ];
   // Table: streams as written (strings, bytes of a body, columns of a decoded push) → read back.
   const body = Buffer.from('..one..two....three');
+  // 200 lines of 1000 bytes, 3 bytes of framing before each (as a protobuf body has).
+  const longLines = Array.from({ length: 200 }, (_, i) => `${i}:`.padEnd(1000, String.fromCharCode(97 + (i % 26))));
+  const longBody = Buffer.from(longLines.map((line) => `##${String.fromCharCode(65 + (line.length % 26))}${line}`).join(''));
   const cases: Array<{ name: string; streams: AppendStream[]; expected: Array<Array<[bigint, string, unknown]>> }> = [
     { name: 'string lines, some metadata', streams: [{ labels: { job: 'a' }, entries }], expected: [entries.map((e) => [e.timestampNs, e.line, e.structuredMetadata])] },
     { name: 'no entries', streams: [{ labels: { job: 'a' }, entries: [] }, { labels: { job: 'b' }, entries: [{ timestampNs: 1n, line: 'b' }] }], expected: [[], [[1n, 'b', undefined]]] },
@@ -133,6 +136,36 @@ test('version 3 records: what columns hold decodes exactly, and every cut-off or
       name: 'columns of a decoded push',
       streams: [rawStream({ job: 'a' }, body, [[11n, 2, 5], [12n, 7, 10], [13n, 14, 19]], [undefined, [{ name: 'k', value: 'v' }], undefined])],
       expected: [[[11n, 'one', undefined], [12n, 'two', [{ name: 'k', value: 'v' }]], [13n, 'three', undefined]]],
+    },
+    {
+      name: 'lines as bytes of two bodies and as strings, some going backwards',
+      streams: [
+        {
+          labels: { job: 'a' },
+          entries: [
+            new RawLineEntry(1n, body, 2, 5),
+            new RawLineEntry(2n, body, 14, 19),
+            { timestampNs: 3n, line: 'a string' },
+            new RawLineEntry(4n, body, 7, 10),
+            new RawLineEntry(5n, longBody, 3, 1003),
+            new RawLineEntry(6n, longBody, 1006, 2006),
+            new RawLineEntry(7n, body, 2, 5),
+            ...longLines.map((_, i) => new RawLineEntry(BigInt(8 + i), longBody, i * 1003 + 3, i * 1003 + 1003)),
+          ],
+        },
+      ],
+      expected: [[[1n, 'one', undefined], [2n, 'three', undefined], [3n, 'a string', undefined], [4n, 'two', undefined], [5n, longLines[0]!, undefined], [6n, longLines[1]!, undefined], [7n, 'one', undefined], ...longLines.map((line, i): [bigint, string, unknown] => [BigInt(8 + i), line, undefined])]],
+    },
+    {
+      // Not how the decoder lays them out, but columns allow it: each line must still come out whole.
+      name: 'columns whose lines go backwards and overlap in the body',
+      streams: [rawStream({ job: 'a' }, body, [[11n, 14, 19], [12n, 2, 5], [13n, 2, 10], [14n, 7, 10], [15n, 8, 8]], [])],
+      expected: [[[11n, 'three', undefined], [12n, 'one', undefined], [13n, 'one..two', undefined], [14n, 'two', undefined], [15n, '', undefined]]],
+    },
+    {
+      name: 'columns over more than one run of body (64 KB)',
+      streams: [rawStream({ job: 'a' }, longBody, longLines.map((_, i): [bigint, number, number] => [BigInt(i), i * 1003 + 3, i * 1003 + 1003]), [])],
+      expected: [longLines.map((line, i): [bigint, string, unknown] => [BigInt(i), line, undefined])],
     },
   ];
   for (const { name, streams, expected } of cases) {
