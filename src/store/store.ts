@@ -29,6 +29,7 @@ import { LabelInterner, StreamTable, type TableItem } from './stream-table.ts';
 import { mayContain } from './token-filter.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
 import type {
+  AppendOptions,
   AppendStream,
   BlockQuery,
   BlockReaderConfig,
@@ -265,7 +266,7 @@ export class DiskLogStore implements LogStore {
 
   // ---- write path ----------------------------------------------------------------------------
 
-  async append(tenant: string, streams: AppendStream[]): Promise<void> {
+  async append(tenant: string, streams: AppendStream[], options?: AppendOptions): Promise<void> {
     if (this.closed) throw new StoreError('store is closed');
     if (typeof tenant !== 'string' || tenant === '') throw new StoreError('append: tenant must be a non-empty string');
     const nonEmpty: AppendStream[] = [];
@@ -305,7 +306,9 @@ export class DiskLogStore implements LogStore {
     ) {
       await this.flushInFlight;
     }
-    await this.wal.append(tenant, nonEmpty, this.streamIds(tenant, nonEmpty));
+    // The body decodes to every stream given, empty ones too: logged as it is only when none was left out.
+    const pushBody = nonEmpty.length === streams.length ? options?.pushBody : undefined;
+    await this.wal.append(tenant, nonEmpty, this.streamIds(tenant, nonEmpty), pushBody);
     if (this.headBytes >= this.options.headCutBytes) this.scheduleFlush();
     else if (this.headBytes > headBudgetBytes) this.scheduleCut(() => this.cutLargest(headBudgetBytes));
   }

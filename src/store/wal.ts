@@ -13,7 +13,7 @@ import { mkdir, open, readdir, readFile, rm, statfs, type FileHandle } from 'nod
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { syncDirectory } from '../objstore/filesystem-store.ts';
-import { decodeWalRecord, encodeWalRecord, type WalRecord } from './wal-record.ts';
+import { decodeWalRecord, encodePushBodyRecordStart, encodeWalRecord, type WalRecord } from './wal-record.ts';
 import { takeGroup, writeGroup } from './group-commit.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
 import type { AppendStream } from './types.ts';
@@ -85,7 +85,12 @@ export interface DurableRecord {
 }
 
 interface PendingAppend {
+  /** The record as the head reads it (version 3), and unless `written` says otherwise, as written. */
   frame: Buffer;
+  /** What goes to disk instead of `frame`: a version 4 record's start and the push body. */
+  written?: Buffer[];
+  /** Bytes written for this append. */
+  bytes: number;
   record: DurableRecord;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -99,6 +104,10 @@ interface SegmentInfo {
 export interface ReplayResult {
   records: number;
   corruptTails: string[];
+}
+
+function writtenBytes(pending: PendingAppend): number {
+  return pending.bytes;
 }
 
 function segmentName(firstSeq: bigint): string {
@@ -255,20 +264,37 @@ export class Wal {
     return this.nextSeq;
   }
 
-  /** Appends a record; with `ids` (each stream's streamId()), replay need not hash the labels again. */
-  append(tenant: string, streams: readonly AppendStream[], ids?: readonly string[]): Promise<void> {
+  /**
+   * Appends a record; with `ids` (each stream's streamId()), replay need not hash the labels again.
+   * With `pushBody` (and ids), the streams are exactly what that snappy-compressed PushRequest body
+   * decodes to (in order, nothing dropped or changed): the body is written as it is (version 4).
+   */
+  append(tenant: string, streams: readonly AppendStream[], ids?: readonly string[], pushBody?: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     if (this.damaged !== undefined) return Promise.reject(this.damaged);
     const seq = this.nextSeq++;
     const lineSpans: { spans?: Uint32Array } = {};
     const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame, ids);
-    const payload = frame.subarray(FRAME_HEADER_BYTES);
-    frame.writeUInt32LE(payload.length, 0);
-    frame.writeUInt32LE(crc32(payload), 4);
+    let written: Buffer[] | undefined;
+    let bytes = frame.length;
+    if (pushBody !== undefined && ids !== undefined) {
+      const start = encodePushBodyRecordStart(seq, tenant, ids, FRAME_HEADER_BYTES);
+      const startPayload = start.subarray(FRAME_HEADER_BYTES);
+      start.writeUInt32LE(startPayload.length + pushBody.length, 0);
+      start.writeUInt32LE(crc32(pushBody, crc32(startPayload)), 4);
+      written = [start, pushBody];
+      bytes = start.length + pushBody.length;
+    } else {
+      const payload = frame.subarray(FRAME_HEADER_BYTES);
+      frame.writeUInt32LE(payload.length, 0);
+      frame.writeUInt32LE(crc32(payload), 4);
+    }
     return new Promise<void>((resolve, reject) => {
       const record: DurableRecord = { seq, tenant, streams, frame, lineSpans: lineSpans.spans! };
       if (ids !== undefined) record.ids = ids;
-      this.queue.push({ frame, record, resolve, reject });
+      const pending: PendingAppend = { frame, bytes, record, resolve, reject };
+      if (written !== undefined) pending.written = written;
+      this.queue.push(pending);
       if (this.writing === undefined) this.writing = this.drain();
     });
   }
@@ -297,14 +323,14 @@ export class Wal {
   }
 
   private async writeGroup(): Promise<void> {
-    const { group, bytes: groupBytes } = takeGroup(this.queue);
+    const { group, bytes: groupBytes } = takeGroup(this.queue, writtenBytes);
     if (this.damaged !== undefined) await this.tryStartSegment();
     if (this.damaged !== undefined) {
       for (const pending of group) pending.reject(this.damaged);
       return;
     }
     try {
-      await writeGroup(this.file!, group.map((pending) => pending.frame), groupBytes, this.options.fsync, this.options.onFsync);
+      await writeGroup(this.file!, group.flatMap((pending) => pending.written ?? [pending.frame]), groupBytes, this.options.fsync, this.options.onFsync);
       this.segmentBytes += groupBytes;
       this.failure = undefined;
     } catch (error) {

@@ -3,7 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseServerConfig } from '../../src/server/config.ts';
-import { decodeWalRecord, encodeWalRecord, MAX_WAL_PAIRS, WalRecordError } from '../../src/store/wal-record.ts';
+import { decodeWalRecord, encodePushBodyRecordStart, encodeWalRecord, MAX_WAL_PAIRS, WalRecordError } from '../../src/store/wal-record.ts';
+import { encodePushRequest } from '../../src/push/protobuf.ts';
+import type { PushStream } from '../../src/push/types.ts';
 import { openStore } from '../../src/store/store.ts';
 import { streamId } from '../../src/store/stream-id.ts';
 import { RawLineEntry } from '../../src/push/raw-line-entry.ts';
@@ -292,4 +294,30 @@ test('label strings decode exactly across many distinct values per position (sha
     for (const stream of decodeWalRecord(encodeWalRecord(1n, 'fake', group)).streams) decoded.push(stream.labels);
   }
   assert.deepEqual(decoded, labelSets);
+});
+
+test('version 4 records: the push body as it came decodes to its streams, with the ids written before it', () => {
+  const streams: PushStream[] = [
+    { labels: { job: 'a', rank: '0' }, entries: [{ timestampNs: 1n, line: 'one' }, { timestampNs: 2n, line: 'ünï', structuredMetadata: [{ name: 'k', value: 'v' }] }] },
+    { labels: { job: 'b' }, entries: [{ timestampNs: 3n, line: 'three' }] },
+  ];
+  const body = encodePushRequest(streams);
+  const ids = streams.map((stream) => streamId('fake', stream.labels));
+  const start = encodePushBodyRecordStart(12n, 'fake', ids, 8);
+  assert.equal(start.readBigUInt64LE(8), 12n | (7n << 61n));
+  const record = decodeWalRecord(Buffer.concat([start.subarray(8), body]));
+  assert.equal(record.seq, 12n);
+  assert.equal(record.tenant, 'fake');
+  assert.deepEqual(record.ids, ids);
+  assert.deepEqual(
+    record.streams.map((stream) => ({ labels: stream.labels, entries: stream.entries.map((entry) => ({ timestampNs: entry.timestampNs, line: entry.line, ...(entry.structuredMetadata ? { structuredMetadata: entry.structuredMetadata } : {}) })) })),
+    streams,
+  );
+  // A body that does not decode, or to another number of streams, is a corrupt record.
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['not snappy', Buffer.concat([start.subarray(8), Buffer.from('garbage')]), /push body does not decode/],
+    ['one stream short', Buffer.concat([start.subarray(8), encodePushRequest(streams.slice(0, 1))]), /holds 1 streams, the record says 2/],
+    ['ids cut off', start.subarray(8, start.length - 4), /streams, only/],
+  ];
+  for (const [name, payload, message] of cases) assert.throws(() => decodeWalRecord(payload), (error: Error) => error instanceof WalRecordError && message.test(error.message), name);
 });
