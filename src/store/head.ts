@@ -297,8 +297,9 @@ export class StreamHead {
    * timestamps are copied in one go; add()'s loop handled each as a bigint, ~80 bytes of garbage
    * an entry (bench/ingest-flush-bench.ts' 244 MB log: a third of the server's young collections).
    * The arrays have room (add() reserved it). Line bytes come from `source` at `spans` (pairs from
-   * `spanBase`); lines that lie back to back there (a version 3 WAL record's, all of a stream's) go
-   * in as one copy per run instead of a native call per line.
+   * `spanBase`); lines that lie back to back there (a version 3 WAL record's, all of a stream's), or
+   * nearly so (a request body's), go in as one copy per run instead of a native call per line
+   * (HeadLines.appendLines).
    */
   private appendIncreasing(columns: RawStreamColumns, source: Buffer, spans: Uint32Array, spanBase: number, seq: bigint): void {
     const batchCount = columns.count;
@@ -309,14 +310,17 @@ export class StreamHead {
     const arena = this.arena;
     const base = this.arenaStart;
     let offset = this.rawBytes;
+    if (lines !== undefined) {
+      lines.appendLines(source, spans, spanBase, batchCount, lineEnds, count);
+      offset = lines.length;
+    }
     // Bounded: each pass takes at least one line.
-    for (let first = 0; first < batchCount; ) {
+    for (let first = 0; lines === undefined && first < batchCount; ) {
       const runStart = spans[spanBase + first * 2]!;
       let last = first;
       while (last + 1 < batchCount && spans[spanBase + last * 2 + 1] === spans[spanBase + last * 2 + 2]) last++;
       const runEnd = spans[spanBase + last * 2 + 1]!;
-      if (lines !== undefined) lines.appendBytes(source, runStart, runEnd);
-      else source.copy(arena!, base + offset, runStart, runEnd);
+      source.copy(arena!, base + offset, runStart, runEnd);
       for (let i = first; i <= last; i++) lineEnds[count + i] = offset + (spans[spanBase + i * 2 + 1]! - runStart);
       offset += runEnd - runStart;
       first = last + 1;

@@ -16,7 +16,7 @@
 //     as it arrived (snappy-compressed protobuf), which decodes to exactly those streams.
 //   A version 4 record is about a fifth of the bytes of the same push as version 3 (the body is
 //   already compressed): the WAL's writes into the page cache and its CRC were ~15% of the server's
-//   CPU on the 244 MB bench log. The head still reads the push from its version 3 encoding in memory.
+//   CPU on the 244 MB bench log. The head reads such a push from its decoded columns.
 //   Columns put each stream's lines of a push next to each other, so the head copies them in one
 //   call instead of one per line (bench/ingest-flush-bench.ts' 244 MB log: 2M lines a run, each
 //   copy a native call of ~60 ns), and the timestamps go in as one copy of the decoded column.

@@ -85,9 +85,9 @@ export interface DurableRecord {
 }
 
 interface PendingAppend {
-  /** The record as the head reads it (version 3), and unless `written` says otherwise, as written. */
-  frame: Buffer;
-  /** What goes to disk instead of `frame`: a version 4 record's start and the push body. */
+  /** The record as written (version 3), which the head reads too; absent when `written` is set. */
+  frame?: Buffer;
+  /** What goes to disk instead: a version 4 record's start and the push body. */
   written?: Buffer[];
   /** Bytes written for this append. */
   bytes: number;
@@ -273,28 +273,26 @@ export class Wal {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     if (this.damaged !== undefined) return Promise.reject(this.damaged);
     const seq = this.nextSeq++;
-    const lineSpans: { spans?: Uint32Array } = {};
-    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame, ids);
-    let written: Buffer[] | undefined;
-    let bytes = frame.length;
+    let pending: Omit<PendingAppend, 'resolve' | 'reject'>;
     if (pushBody !== undefined && ids !== undefined) {
+      // The head reads the decoded streams' columns (HeadLines.appendLines copies their lines).
       const start = encodePushBodyRecordStart(seq, tenant, ids, FRAME_HEADER_BYTES);
       const startPayload = start.subarray(FRAME_HEADER_BYTES);
       start.writeUInt32LE(startPayload.length + pushBody.length, 0);
       start.writeUInt32LE(crc32(pushBody, crc32(startPayload)), 4);
-      written = [start, pushBody];
-      bytes = start.length + pushBody.length;
+      pending = { written: [start, pushBody], bytes: start.length + pushBody.length, record: { seq, tenant, streams, ids } };
     } else {
+      const lineSpans: { spans?: Uint32Array } = {};
+      const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame, ids);
       const payload = frame.subarray(FRAME_HEADER_BYTES);
       frame.writeUInt32LE(payload.length, 0);
       frame.writeUInt32LE(crc32(payload), 4);
-    }
-    return new Promise<void>((resolve, reject) => {
       const record: DurableRecord = { seq, tenant, streams, frame, lineSpans: lineSpans.spans! };
       if (ids !== undefined) record.ids = ids;
-      const pending: PendingAppend = { frame, bytes, record, resolve, reject };
-      if (written !== undefined) pending.written = written;
-      this.queue.push(pending);
+      pending = { frame, bytes: frame.length, record };
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...pending, resolve, reject });
       if (this.writing === undefined) this.writing = this.drain();
     });
   }
@@ -330,7 +328,7 @@ export class Wal {
       return;
     }
     try {
-      await writeGroup(this.file!, group.flatMap((pending) => pending.written ?? [pending.frame]), groupBytes, this.options.fsync, this.options.onFsync);
+      await writeGroup(this.file!, group.flatMap((pending) => pending.written ?? [pending.frame!]), groupBytes, this.options.fsync, this.options.onFsync);
       this.segmentBytes += groupBytes;
       this.failure = undefined;
     } catch (error) {
@@ -373,6 +371,7 @@ export class Wal {
    * (tens of MB of spent frames on the 244 MB bench log). The line spans go the same way.
    */
   private releaseFrame(pending: PendingAppend): void {
+    if (pending.frame === undefined) return;
     const whole = pending.frame.buffer;
     const spans = pending.record.lineSpans;
     pending.record.frame = undefined;
