@@ -2,6 +2,7 @@
 // tenant's rate bucket, append to the store (which resolves once the WAL is fsync'd), then hand the
 // entries to live tail. No HTTP here; the push route maps outcomes to status codes.
 
+import { rawColumnsOf } from '../push/raw-push-stream.ts';
 import type { PushStream } from '../push/types.ts';
 import type { LogStore } from '../store/types.ts';
 import { addDetectedLevels } from './level-detection.ts';
@@ -68,8 +69,14 @@ export class Distributor {
     this.onDurable = options.onDurable;
   }
 
-  /** Resolves once every accepted entry is durable. Throws IngestError when nothing may be ingested. */
-  async push(tenant: string, streams: PushStream[], nowMs = Date.now()): Promise<PushOutcome> {
+  /**
+   * Resolves once every accepted entry is durable. Throws IngestError when nothing may be ingested.
+   * `pushBody`: the snappy-compressed PushRequest body `streams` were decoded from (lines as bytes);
+   * when every stream is accepted as it came, the store may log that body instead of re-encoding.
+   */
+  async push(tenant: string, streams: PushStream[], nowMs = Date.now(), pushBody?: Buffer): Promise<PushOutcome> {
+    // What the decoder made, to tell afterwards whether anything here changed it.
+    const decodedLabels = pushBody === undefined ? undefined : streams.map((stream) => stream.labels);
     const validation = validatePush(streams, this.limits, nowMs);
     for (const [reason, counts] of validation.discarded) this.observer?.discarded(tenant, reason, counts.lines, counts.bytes);
     if (validation.truncatedLines > 0) this.observer?.truncated(tenant, validation.truncatedLines);
@@ -103,7 +110,8 @@ export class Distributor {
     }
     if (this.limits.discoverLogLevels === true) addDetectedLevels(validation.streams);
     if (this.limits.discoverServiceName !== undefined && this.limits.discoverServiceName.length > 0) addServiceNames(validation.streams, this.limits.discoverServiceName);
-    await this.store.append(tenant, validation.streams);
+    const asDecoded = decodedLabels !== undefined && acceptedAsDecoded(streams, decodedLabels, validation.streams);
+    await this.store.append(tenant, validation.streams, asDecoded ? { pushBody: pushBody! } : undefined);
     this.observer?.accepted(tenant, validation.acceptedLines, validation.acceptedBytes);
     this.onDurable?.(tenant, validation.streams, nowMs);
     this.tailHub?.publish(tenant, validation.streams);
@@ -114,4 +122,19 @@ export class Distributor {
       ...(admitted.message !== undefined ? { streamLimitMessage: admitted.message } : {}),
     };
   }
+}
+
+/**
+ * Whether ingest kept every decoded stream as the decoder made it: the same objects in the same
+ * order with the same label objects (a service_name is added by replacing them), their entries
+ * still the decoded columns (nothing dropped, cut or given metadata: any of those builds entries or
+ * a new stream).
+ */
+function acceptedAsDecoded(decoded: readonly PushStream[], decodedLabels: readonly PushStream['labels'][], accepted: readonly PushStream[]): boolean {
+  if (decoded.length !== accepted.length) return false;
+  for (let s = 0; s < decoded.length; s++) {
+    const stream = accepted[s]!;
+    if (stream !== decoded[s] || stream.labels !== decodedLabels[s] || rawColumnsOf(stream) === undefined) return false;
+  }
+  return true;
 }

@@ -465,12 +465,15 @@ function decodeEntry(reader: Reader, end: number, secondsCache: { seconds: numbe
 }
 
 /**
- * The uncompressed body in a buffer of Node's own (copied once) rather than the addon's external
- * buffer: creating and finalizing an external buffer per push took ~3.5× the time of the
- * decompression itself (100 MB of 1 MB training-log pushes: 0.55 CPU-s against 0.16, median of 5,
- * bench/snappy-output.ts), so uncompressing was most of the decode.
+ * The uncompressed body as the addon's own (external) buffer, not copied into one of Node's: the
+ * push route frees it at once when the push is done (releaseOwnedMemory detaches it, which frees the
+ * addon's memory), so no finalizer waits for a collection, and the copy was a second 1 MB allocation
+ * per push whose pages malloc returned to the kernel and faulted in again. bench/snappy-output.ts
+ * (60 MB of 1 MB pushes): 0.052 CPU-s against 0.071 with the copy; bench/server-rss-ab.ts on the
+ * 244 MB log (4 rounds, same run): server CPU 2.18 against 2.38 s, peak RSS 162 against 166 MB.
+ * (An earlier measurement, before pushes were freed eagerly, had the copy 3.5x cheaper.)
  */
-const SNAPPY_OUTPUT = { asBuffer: true, copyOutputData: true } as const;
+const SNAPPY_OUTPUT = { asBuffer: true } as const;
 
 /** Decodes a snappy block-compressed PushRequest body with the fast decoder (`rawLines` as there). */
 export function decodeSnappyPushRequestFast(body: Buffer, limits: PushDecodeLimits = UNLIMITED_DECODE, rawLines = false): PushStream[] {

@@ -4,7 +4,7 @@
 // tenant passes straight through. Writes never take several tenants.
 
 import { matchesWhole } from '../regex/index.ts';
-import type { BlockQuery, BlockReaderConfig, BlockRef, IndexStats, LabelMatcher, Labels, LogStore, StoreMetrics, StreamInfo, AppendStream } from '../store/types.ts';
+import type { BlockQuery, BlockReaderConfig, BlockRef, IndexStats, LabelMatcher, Labels, LogStore, StoreMetrics, StreamInfo, AppendStream, AppendOptions } from '../store/types.ts';
 
 export const TENANT_LABEL = '__tenant_id__';
 export const TENANT_SEPARATOR = '|';
@@ -129,9 +129,9 @@ export class MultiTenantStore implements LogStore {
     return total;
   }
 
-  append(tenant: string, streams: AppendStream[]): Promise<void> {
+  append(tenant: string, streams: AppendStream[], options?: AppendOptions): Promise<void> {
     if (tenantsOf(tenant) !== undefined) return Promise.reject(new Error('a push belongs to exactly one tenant'));
-    return this.inner.append(tenant, streams);
+    return this.inner.append(tenant, streams, options);
   }
 
   flush(): Promise<void> {

@@ -53,7 +53,8 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
       body = await decompress(request, options.maxDecompressedBodyBytes);
       reservation.grow(body.length);
       streams = await decode(request, body, legacy, options.maxDecompressedBodyBytes, options.decodeLimits);
-      const outcome = await options.distributor.push(tenant, streams);
+      // A protobuf push's body may go to the WAL as it came (see Distributor.push): it stays ours until the push is answered.
+      const outcome = await options.distributor.push(tenant, streams, Date.now(), isJson(request) ? undefined : body);
       if (outcome.streamLimitMessage !== undefined) {
         status = 429;
         return sendText(reply, 429, outcome.streamLimitMessage);

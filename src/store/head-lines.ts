@@ -76,6 +76,53 @@ export class HeadLines {
     }
   }
 
+  /**
+   * Appends `count` lines of `source` back to back, line i being bytes [spans[base + 2i],
+   * spans[base + 2i + 1]), and writes each one's end (this.length after it) to lineEnds[endsAt + i].
+   * Lines of a request body lie in order with a few bytes of framing between them: runs of them that
+   * fit the current chunk are copied with their framing in one call and then moved down over it
+   * (copyWithin), where a call per line cost ~145 ns from the decoder's buffer (2M lines on the
+   * 244 MB bench log). A line that does not fit the chunk goes in as appendBytes does.
+   */
+  appendLines(source: Buffer, spans: Uint32Array, base: number, count: number, lineEnds: Uint32Array, endsAt: number): void {
+    // Bounded: each pass appends at least one line.
+    for (let first = 0; first < count; ) {
+      const index = chunkIndexOf(this.length);
+      if (index === this.chunks.length) {
+        if (index === 0) this.chunks = [allocateChunk(0)];
+        else this.chunks.push(allocateChunk(index));
+      }
+      const chunk = this.chunks[index]!;
+      const local = this.length - chunkStartOf(index);
+      const runStart = spans[base + first * 2]!;
+      // A run: lines in source order, not overlapping, whose span of source fits the chunk's room.
+      let last = first - 1;
+      while (last + 1 < count) {
+        const next = base + (last + 1) * 2;
+        if ((last >= first && spans[next]! < spans[next - 1]!) || spans[next + 1]! - runStart > chunk.length - local) break;
+        last++;
+      }
+      if (last < first) {
+        this.appendBytes(source, runStart, spans[base + first * 2 + 1]!);
+        lineEnds[endsAt + first] = this.length;
+        first++;
+        continue;
+      }
+      source.copy(chunk, local, runStart, spans[base + last * 2 + 1]!);
+      const shift = local - runStart;
+      let at = local;
+      for (let i = first; i <= last; i++) {
+        const start = spans[base + i * 2]!;
+        const end = spans[base + i * 2 + 1]!;
+        if (start + shift !== at) chunk.copyWithin(at, start + shift, end + shift);
+        at += end - start;
+        lineEnds[endsAt + i] = this.length + (at - local);
+      }
+      this.length += at - local;
+      first = last + 1;
+    }
+  }
+
   /** Appends bytes [start, end) of `source`, chunk by chunk. */
   appendRange(source: HeadLines, start: number, end: number): void {
     // Bounded: each pass appends at least one byte (start < end and chunks cover [0, source.length)).

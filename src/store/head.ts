@@ -297,7 +297,9 @@ export class StreamHead {
    * timestamps are copied in one go; add()'s loop handled each as a bigint, ~80 bytes of garbage
    * an entry (bench/ingest-flush-bench.ts' 244 MB log: a third of the server's young collections).
    * The arrays have room (add() reserved it). Line bytes come from `source` at `spans` (pairs from
-   * `spanBase`).
+   * `spanBase`); lines that lie back to back there (a version 3 WAL record's, all of a stream's), or
+   * nearly so (a request body's), go in as one copy per run instead of a native call per line
+   * (HeadLines.appendLines).
    */
   private appendIncreasing(columns: RawStreamColumns, source: Buffer, spans: Uint32Array, spanBase: number, seq: bigint): void {
     const batchCount = columns.count;
@@ -305,23 +307,23 @@ export class StreamHead {
     this.timestampsNs!.set(columns.timestampsNs.subarray(0, batchCount), count);
     const lineEnds = this.lineEnds!;
     const lines = this.lines;
+    const arena = this.arena;
+    const base = this.arenaStart;
     let offset = this.rawBytes;
     if (lines !== undefined) {
-      for (let i = 0; i < batchCount; i++) {
-        lines.appendBytes(source, spans[spanBase + i * 2]!, spans[spanBase + i * 2 + 1]!);
-        lineEnds[count + i] = lines.length;
-      }
+      lines.appendLines(source, spans, spanBase, batchCount, lineEnds, count);
       offset = lines.length;
-    } else {
-      const arena = this.arena!;
-      const base = this.arenaStart;
-      for (let i = 0; i < batchCount; i++) {
-        const lineBegin = spans[spanBase + i * 2]!;
-        const lineEnd = spans[spanBase + i * 2 + 1]!;
-        source.copy(arena, base + offset, lineBegin, lineEnd);
-        offset += lineEnd - lineBegin;
-        lineEnds[count + i] = offset;
-      }
+    }
+    // Bounded: each pass takes at least one line.
+    for (let first = 0; lines === undefined && first < batchCount; ) {
+      const runStart = spans[spanBase + first * 2]!;
+      let last = first;
+      while (last + 1 < batchCount && spans[spanBase + last * 2 + 1] === spans[spanBase + last * 2 + 2]) last++;
+      const runEnd = spans[spanBase + last * 2 + 1]!;
+      source.copy(arena!, base + offset, runStart, runEnd);
+      for (let i = first; i <= last; i++) lineEnds[count + i] = offset + (spans[spanBase + i * 2 + 1]! - runStart);
+      offset += runEnd - runStart;
+      first = last + 1;
     }
     this.count = count + batchCount;
     this.rawBytes = offset;
@@ -407,25 +409,28 @@ export class StreamHead {
   /**
    * columns() for the cut that encodes this head and then releases it: its views do not keep
    * release() from freeing the arrays (the cut is done with them by then), a query's snapshot does.
+   * With `linesInto` (at least rawBytes long), the lines are copied there and the columns' lines are
+   * a view of it, so a cut can reuse one buffer for every head it encodes.
    */
-  columnsForCut(): BlockColumns {
-    return this.sortedColumns(false);
+  columnsForCut(linesInto?: Buffer): BlockColumns {
+    return this.sortedColumns(false, linesInto);
   }
 
-  private sortedColumns(share: boolean): BlockColumns {
+  private sortedColumns(share: boolean, linesInto?: Buffer): BlockColumns {
     if (!this.sorted) this.sortInPlace();
+    const lines = linesInto !== undefined && linesInto.length >= this.rawBytes ? this.copyLinesInto(linesInto) : this.concatLines();
     const columns: BlockColumns =
       this.timestampsNs === undefined
         ? {
             // No arrays: at most one entry, described by the fields.
             timestampsNs: this.count === 0 ? EMPTY_TIMESTAMPS : BigInt64Array.of(this.minTimeNs),
-            lines: this.concatLines(),
+            lines,
             lineEnds: this.count === 0 ? EMPTY_LINE_ENDS : Uint32Array.of(this.rawBytes),
           }
         : {
             // Views: the arrays may no longer be freed when they are replaced (see replaceArrays).
             timestampsNs: (share ? this.shareArrays() : this.timestampsNs).subarray(0, this.count),
-            lines: this.concatLines(),
+            lines,
             lineEnds: this.lineEnds!.subarray(0, this.count),
           };
     if (this.structuredMetadata !== undefined) {
@@ -458,6 +463,13 @@ export class StreamHead {
       if (timestampsNs.byteLength >= MIN_RELEASED_ARRAY_BYTES) releaseOwnedMemory(timestampsNs);
       if (lineEnds.byteLength >= MIN_RELEASED_ARRAY_BYTES) releaseOwnedMemory(lineEnds);
     }
+  }
+
+  /** All line bytes copied to the start of `target` (at least rawBytes long): a view of them there. */
+  private copyLinesInto(target: Buffer): Buffer {
+    if (this.lines !== undefined) this.lines.copyTo(target, 0, 0, this.rawBytes);
+    else if (this.arena !== undefined) this.arena.copy(target, 0, this.arenaStart, this.arenaStart + this.rawBytes);
+    return target.subarray(0, this.rawBytes);
   }
 
   /** All line bytes in one new buffer. */

@@ -122,9 +122,17 @@ export interface LogSource {
   blockReaderConfig?(): BlockReaderConfig | undefined;
 }
 
+export interface AppendOptions {
+  pushBody?: Buffer;
+}
+
 export interface LogStore extends LogSource {
-  /** Resolves only after the entries are in the WAL and fsync'd (group commit). */
-  append(tenant: string, streams: AppendStream[]): Promise<void>;
+  /**
+   * Resolves only after the entries are in the WAL and fsync'd (group commit). `pushBody`: the
+   * snappy-compressed PushRequest body that decodes (push/protobuf-decode.ts, lines as bytes) to
+   * exactly `streams`, in order, nothing dropped or changed: a store may log that body instead.
+   */
+  append(tenant: string, streams: AppendStream[], options?: AppendOptions): Promise<void>;
   labelNames(tenant: string, startNs: bigint, endNs: bigint, matchers?: LabelMatcher[]): Promise<string[]>;
   labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, matchers?: LabelMatcher[]): Promise<string[]>;
   stats(tenant: string, matchers: LabelMatcher[], startNs: bigint, endNs: bigint): Promise<IndexStats>;

@@ -13,7 +13,7 @@ import { mkdir, open, readdir, readFile, rm, statfs, type FileHandle } from 'nod
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { syncDirectory } from '../objstore/filesystem-store.ts';
-import { decodeWalRecord, encodeWalRecord, type WalRecord } from './wal-record.ts';
+import { decodeWalRecord, encodePushBodyRecordStart, encodeWalRecord, type WalRecord } from './wal-record.ts';
 import { takeGroup, writeGroup } from './group-commit.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
 import type { AppendStream } from './types.ts';
@@ -85,7 +85,12 @@ export interface DurableRecord {
 }
 
 interface PendingAppend {
-  frame: Buffer;
+  /** The record as written (version 3), which the head reads too; absent when `written` is set. */
+  frame?: Buffer;
+  /** What goes to disk instead: a version 4 record's start and the push body. */
+  written?: Buffer[];
+  /** Bytes written for this append. */
+  bytes: number;
   record: DurableRecord;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -99,6 +104,10 @@ interface SegmentInfo {
 export interface ReplayResult {
   records: number;
   corruptTails: string[];
+}
+
+function writtenBytes(pending: PendingAppend): number {
+  return pending.bytes;
 }
 
 function segmentName(firstSeq: bigint): string {
@@ -255,20 +264,35 @@ export class Wal {
     return this.nextSeq;
   }
 
-  /** Appends a record; with `ids` (each stream's streamId()), replay need not hash the labels again. */
-  append(tenant: string, streams: readonly AppendStream[], ids?: readonly string[]): Promise<void> {
+  /**
+   * Appends a record; with `ids` (each stream's streamId()), replay need not hash the labels again.
+   * With `pushBody` (and ids), the streams are exactly what that snappy-compressed PushRequest body
+   * decodes to (in order, nothing dropped or changed): the body is written as it is (version 4).
+   */
+  append(tenant: string, streams: readonly AppendStream[], ids?: readonly string[], pushBody?: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
     if (this.damaged !== undefined) return Promise.reject(this.damaged);
     const seq = this.nextSeq++;
-    const lineSpans: { spans?: Uint32Array } = {};
-    const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame, ids);
-    const payload = frame.subarray(FRAME_HEADER_BYTES);
-    frame.writeUInt32LE(payload.length, 0);
-    frame.writeUInt32LE(crc32(payload), 4);
-    return new Promise<void>((resolve, reject) => {
+    let pending: Omit<PendingAppend, 'resolve' | 'reject'>;
+    if (pushBody !== undefined && ids !== undefined) {
+      // The head reads the decoded streams' columns (HeadLines.appendLines copies their lines).
+      const start = encodePushBodyRecordStart(seq, tenant, ids, FRAME_HEADER_BYTES);
+      const startPayload = start.subarray(FRAME_HEADER_BYTES);
+      start.writeUInt32LE(startPayload.length + pushBody.length, 0);
+      start.writeUInt32LE(crc32(pushBody, crc32(startPayload)), 4);
+      pending = { written: [start, pushBody], bytes: start.length + pushBody.length, record: { seq, tenant, streams, ids } };
+    } else {
+      const lineSpans: { spans?: Uint32Array } = {};
+      const frame = encodeWalRecord(seq, tenant, streams, FRAME_HEADER_BYTES, lineSpans, this.allocateFrame, ids);
+      const payload = frame.subarray(FRAME_HEADER_BYTES);
+      frame.writeUInt32LE(payload.length, 0);
+      frame.writeUInt32LE(crc32(payload), 4);
       const record: DurableRecord = { seq, tenant, streams, frame, lineSpans: lineSpans.spans! };
       if (ids !== undefined) record.ids = ids;
-      this.queue.push({ frame, record, resolve, reject });
+      pending = { frame, bytes: frame.length, record };
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...pending, resolve, reject });
       if (this.writing === undefined) this.writing = this.drain();
     });
   }
@@ -297,14 +321,14 @@ export class Wal {
   }
 
   private async writeGroup(): Promise<void> {
-    const { group, bytes: groupBytes } = takeGroup(this.queue);
+    const { group, bytes: groupBytes } = takeGroup(this.queue, writtenBytes);
     if (this.damaged !== undefined) await this.tryStartSegment();
     if (this.damaged !== undefined) {
       for (const pending of group) pending.reject(this.damaged);
       return;
     }
     try {
-      await writeGroup(this.file!, group.map((pending) => pending.frame), groupBytes, this.options.fsync, this.options.onFsync);
+      await writeGroup(this.file!, group.flatMap((pending) => pending.written ?? [pending.frame!]), groupBytes, this.options.fsync, this.options.onFsync);
       this.segmentBytes += groupBytes;
       this.failure = undefined;
     } catch (error) {
@@ -347,6 +371,7 @@ export class Wal {
    * (tens of MB of spent frames on the 244 MB bench log). The line spans go the same way.
    */
   private releaseFrame(pending: PendingAppend): void {
+    if (pending.frame === undefined) return;
     const whole = pending.frame.buffer;
     const spans = pending.record.lineSpans;
     pending.record.frame = undefined;

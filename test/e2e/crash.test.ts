@@ -1,11 +1,14 @@
 // Durability: a server child process is SIGKILLed in the middle of concurrent pushes, then restarted
-// on the same data directory. Every push that was answered 204 must be present exactly once.
+// on the same data directory. Every push that was answered 204 must be present exactly once. JSON
+// pushes are logged re-encoded (WAL record version 3); protobuf ones accepted as they came are logged
+// as their body (version 4).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodePushRequest } from '../../src/push/protobuf.ts';
 import { startServerProcess } from '../cli/server-process.ts';
 
 const WORKERS = 8;
@@ -14,7 +17,11 @@ const LINES_PER_BATCH = 20;
 /** Kill once this many batches are acknowledged, while the rest are still in flight. */
 const KILL_AFTER_ACKED_BATCHES = 60;
 
-test('SIGKILL mid-push loses no acknowledged line and duplicates none', { timeout: 60_000 }, async () => {
+for (const format of ['json', 'protobuf'] as const) {
+  test(`SIGKILL mid-push loses no acknowledged line and duplicates none (${format} pushes)`, { timeout: 60_000 }, () => pushKillRestart(format));
+}
+
+async function pushKillRestart(format: 'json' | 'protobuf'): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rankscope-crash-'));
   try {
     const first = await startServerProcess(['--data-dir', dataDir]);
@@ -29,11 +36,12 @@ test('SIGKILL mid-push loses no acknowledged line and duplicates none', { timeou
           return [String(baseNs + BigInt(seq)), `w${w} b${b} l${i} payload ${'x'.repeat(50)}`];
         });
         try {
-          const response = await fetch(`${first.url}/loki/api/v1/push`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ streams: [{ stream: { job: 'crash', worker: String(w) }, values }] }),
-          });
+          const labels = { job: 'crash', worker: String(w) };
+          const request =
+            format === 'json'
+              ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams: [{ stream: labels, values }] }) }
+              : { headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(encodePushRequest([{ labels, entries: values.map(([timestampNs, line]) => ({ timestampNs: BigInt(timestampNs!), line: line! })) }])) };
+          const response = await fetch(`${first.url}/loki/api/v1/push`, { method: 'POST', ...request });
           if (response.status === 204) {
             for (const [, line] of values) acked.add(line!);
             ackedBatches++;
@@ -85,4 +93,4 @@ test('SIGKILL mid-push loses no acknowledged line and duplicates none', { timeou
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}

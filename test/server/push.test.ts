@@ -2,7 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync, gzipSync } from 'node:zlib';
 import snappy from 'snappy';
+import { cp, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { encodePushRequest } from '../../src/push/protobuf.ts';
+import type { PushStream } from '../../src/push/types.ts';
+import { openStore } from '../../src/store/store.ts';
+import { makeTempDir, readAll, testOptions } from '../store/store-fixture.ts';
 import { getJson, nowNs, pushJson, queryLines, queryRangeUrl, startTestServer, type TestServer } from './test-server.ts';
 
 describe('push API against the real store and engine', () => {
@@ -187,4 +192,74 @@ function encodePushRequestWithLabelText(labelText: string): Buffer {
   const labels = Buffer.from(labelText);
   const stream = Buffer.concat([Buffer.from([0x0a, labels.length]), labels]);
   return snappy.compressSync(Buffer.concat([Buffer.from([0x0a, stream.length]), stream]));
+}
+
+describe('what the WAL holds for a push', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ limits: { max_line_size: '1KB' } });
+  });
+  after(async () => {
+    await server.dispose();
+  });
+
+  test('a protobuf push accepted as it came is logged as its body (version 4), any other as version 3; both replay', async () => {
+    const t = nowNs();
+    const entry = (i: number, line = `line ${i}`) => ({ timestampNs: t + BigInt(i), line });
+    // Each case: the push, and the WAL record version it must be logged as (other changes ingest
+    // makes, service_name and detected_level, in test/ingest/distributor.test.ts).
+    const cases: Array<{ name: string; push: () => Promise<Response>; version: number }> = [
+      { name: 'protobuf as it came', push: () => pushProtobuf([{ labels: { job: 'wal', case: 'as-is' }, entries: [entry(0), entry(1)] }, { labels: { job: 'wal', case: 'as-is-2' }, entries: [entry(2)] }]), version: 4 },
+      { name: 'protobuf, one line too long (dropped)', push: () => pushProtobuf([{ labels: { job: 'wal', case: 'long' }, entries: [entry(3), entry(4, 'x'.repeat(2000))] }]), version: 3 },
+      { name: 'protobuf, an empty label value (dropped from the stream)', push: () => pushProtobuf([{ labels: { job: 'wal', case: 'empty', gone: '' }, entries: [entry(5)] }]), version: 3 },
+      { name: 'protobuf, a stream without entries beside', push: () => pushProtobuf([{ labels: { job: 'wal', case: 'with-empty' }, entries: [entry(7)] }, { labels: { job: 'wal', case: 'none' }, entries: [] }]), version: 3 },
+      { name: 'JSON', push: () => pushJson(server.url, [{ stream: { job: 'wal', case: 'json' }, values: [[String(t + 8n), 'line 8']] }]), version: 3 },
+    ];
+    const versions: number[] = [];
+    for (const { name, push, version } of cases) {
+      const response = await push();
+      assert.ok(response.status === 204 || response.status === 400, `${name}: ${response.status} ${await response.text()}`);
+      versions.push(version);
+    }
+    // The WAL as it is now (nothing was cut yet): one record per push, in order.
+    const copy = await makeTempDir('wal-versions-copy');
+    try {
+      await cp(join(server.dataDir, 'wal'), join(copy.path, 'wal'), { recursive: true });
+      const written: number[] = [];
+      for (const name of (await readdir(join(copy.path, 'wal'))).sort()) {
+        const bytes = await readFile(join(copy.path, 'wal', name));
+        for (let offset = 0; offset < bytes.length; offset += 8 + bytes.readUInt32LE(offset)) written.push(recordVersion(bytes.readBigUInt64LE(offset + 8)));
+      }
+      assert.deepEqual(written, versions);
+      // Replayed on its own, the WAL gives every accepted line, with the labels ingest gave it.
+      const store = await openStore(testOptions(copy.path));
+      try {
+        const lines = await readAll(store, 'fake', [{ name: 'job', type: '=', value: 'wal' }]);
+        assert.deepEqual(lines, [0, 1, 2, 3, 5, 7, 8].map((i) => `${t + BigInt(i)} line ${i}`));
+        const series = (await store.series('fake', [{ name: 'job', type: '=', value: 'wal' }], 0n, 1n << 62n)).map((stream) => JSON.stringify(Object.entries(stream.labels).sort())).sort();
+        assert.deepEqual(series, [
+          { case: 'as-is', job: 'wal' },
+          { case: 'as-is-2', job: 'wal' },
+          { case: 'empty', job: 'wal' },
+          { case: 'json', job: 'wal' },
+          { case: 'long', job: 'wal' },
+          { case: 'with-empty', job: 'wal' },
+        ].map((labels) => JSON.stringify(Object.entries(labels).sort())).sort());
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await copy.remove();
+    }
+  });
+
+  function pushProtobuf(streams: PushStream[]): Promise<Response> {
+    return fetch(`${server.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(encodePushRequest(streams)) });
+  }
+});
+
+/** A WAL record's version from its first u64 (wal-record.ts): bits 63, 62 and 61. */
+function recordVersion(first: bigint): number {
+  if (first < 1n << 63n) return 1;
+  return (first & (1n << 62n)) === 0n ? 2 : (first & (1n << 61n)) === 0n ? 3 : 4;
 }

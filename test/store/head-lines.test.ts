@@ -90,3 +90,47 @@ test('head lines: released 64 KiB chunks fill the pool, the rest are freed at on
   next.appendString(text);
   assert.equal(next.concat().toString('utf8'), text);
 });
+
+test('head lines: appendLines of spans gives what appendBytes line by line gives (table)', () => {
+  // A source with framing between lines, as a request body has: line i is `len(i)` bytes after `gap(i)`.
+  const layout = (count: number, len: (i: number) => number, gap: (i: number) => number): { source: Buffer; spans: Uint32Array } => {
+    const spans = new Uint32Array(count * 2);
+    const parts: Buffer[] = [];
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      parts.push(Buffer.alloc(gap(i), 0xff), Buffer.alloc(len(i), 97 + (i % 26)));
+      spans[i * 2] = offset + gap(i);
+      offset += gap(i) + len(i);
+      spans[i * 2 + 1] = offset;
+    }
+    return { source: Buffer.concat(parts), spans };
+  };
+  const backwards = layout(4, () => 5, () => 2);
+  backwards.spans.set([14, 19, 2, 7, 2, 12, 9, 9]); // later lines before earlier ones, overlapping, one empty
+  const cases: Array<{ name: string; source: Buffer; spans: Uint32Array; before?: number }> = [
+    { name: 'short lines with framing', ...layout(2000, (i) => 20 + (i % 90), () => 14) },
+    { name: 'back to back', ...layout(500, (i) => 1 + (i % 300), () => 0) },
+    { name: 'lines larger than a chunk', ...layout(6, (i) => 70_000 + i * 1000, () => 3) },
+    { name: 'empty lines', ...layout(50, (i) => (i % 3 === 0 ? 0 : 7), () => 2) },
+    { name: 'after bytes already held, mid-chunk', ...layout(800, (i) => 100 + (i % 13), () => 9), before: 1000 },
+    { name: 'spans going backwards and overlapping', ...backwards },
+  ];
+  for (const { name, source, spans, before = 0 } of cases) {
+    const count = spans.length / 2;
+    const want = new HeadLines();
+    const got = new HeadLines();
+    const prefix = Buffer.alloc(before, 0x7a);
+    want.appendBytes(prefix, 0, before);
+    got.appendBytes(prefix, 0, before);
+    const wantEnds = new Uint32Array(count + 3);
+    const gotEnds = new Uint32Array(count + 3);
+    for (let i = 0; i < count; i++) {
+      want.appendBytes(source, spans[i * 2]!, spans[i * 2 + 1]!);
+      wantEnds[i + 3] = want.length;
+    }
+    got.appendLines(source, spans, 0, count, gotEnds, 3);
+    assert.equal(got.length, want.length, `${name}: length`);
+    assert.deepEqual(Array.from(gotEnds), Array.from(wantEnds), `${name}: line ends`);
+    assert.ok(got.concat().equals(want.concat()), `${name}: bytes`);
+  }
+});

@@ -81,7 +81,9 @@ test('head drops exact duplicates (same timestamp and line bytes) and keeps same
 
 test('a decoded push whose timestamps increase is appended as entries would be (table)', () => {
   // Columns that increase and start after the head's newest entry are appended in one go; the
-  // others take the entry loop. Either way the head must hold what the entries give it.
+  // others take the entry loop. Either way the head must hold what the entries give it, with line
+  // bytes from the push body, or from a WAL frame where they lie back to back (version 3 records:
+  // one copy per run of lines) or apart (versions 1 and 2: a few bytes between lines).
   const cases: Array<{ name: string; batches: Array<Array<[bigint, string]>> }> = [
     { name: 'increasing batches in turn', batches: [[[1n, 'a'], [2n, 'b']], [[3n, 'c'], [4n, 'd']], [[5n, 'e']]] },
     { name: 'one entry, then increasing', batches: [[[1n, 'a']], [[2n, 'b'], [3n, 'c']]] },
@@ -91,24 +93,48 @@ test('a decoded push whose timestamps increase is appended as entries would be (
     { name: 'equal timestamps (not increasing)', batches: [[[1n, 'a'], [1n, 'b'], [2n, 'c']], [[3n, 'd'], [3n, 'd']]] },
     { name: 'starting at the newest held timestamp', batches: [[[1n, 'a'], [2n, 'b']], [[2n, 'b2'], [3n, 'c']]] },
     { name: 'many increasing batches growing the arrays', batches: Array.from({ length: 20 }, (_, b) => Array.from({ length: 50 }, (_, i): [bigint, string] => [BigInt(b * 50 + i) * 1_000_000_000n + 7n, `line ${b}/${i} ü`])) },
+    { name: 'runs of lines over several chunks', batches: Array.from({ length: 3 }, (_, b) => Array.from({ length: 150 }, (_, i): [bigint, string] => [BigInt(b * 150 + i), `${b}:${i}:`.padEnd(997, 'z')])) },
+    { name: 'empty lines', batches: [[[1n, ''], [2n, 'b'], [3n, '']], [[4n, ''], [5n, '']]] },
   ];
+  // The frame a WAL record gives the head: the lines with `gap(i)` bytes before line i, and their spans.
+  const frameOf = (batch: Array<[bigint, string]>, gap: (i: number) => number): { frame: Buffer; spans: Uint32Array } => {
+    const spans = new Uint32Array(batch.length * 2);
+    const parts: Buffer[] = [];
+    let offset = 0;
+    batch.forEach(([, line], i) => {
+      parts.push(Buffer.alloc(gap(i), '#'), Buffer.from(line, 'utf8'));
+      spans[i * 2] = offset + gap(i);
+      offset += gap(i) + Buffer.byteLength(line);
+      spans[i * 2 + 1] = offset;
+    });
+    return { frame: Buffer.concat(parts), spans };
+  };
+  const sources = ['body', 'frame, lines back to back', 'frame, lines apart', 'frame, every other line apart'] as const;
   for (const { name, batches } of cases) {
     const fromEntries = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
-    const fromColumns = new StreamHead('fake', { id: 'x', labels: { job: 'a' } });
+    const heads = sources.map(() => new StreamHead('fake', { id: 'x', labels: { job: 'a' } }));
     batches.forEach((batch, seq) => {
       const entries = batch.map(([timestampNs, line]) => ({ timestampNs, line }));
       fromEntries.add(entries, BigInt(seq), 1000);
-      fromColumns.add(rawColumnsOf(decodeSnappyPushRequestFast(encodePushRequest([{ labels: { job: 'a' }, entries }]), undefined, true)[0]!)!, BigInt(seq), 1000);
+      const columns = () => rawColumnsOf(decodeSnappyPushRequestFast(encodePushRequest([{ labels: { job: 'a' }, entries }]), undefined, true)[0]!)!;
+      heads[0]!.add(columns(), BigInt(seq), 1000);
+      heads[1]!.add(columns(), BigInt(seq), 1000, frameOf(batch, () => 0));
+      heads[2]!.add(columns(), BigInt(seq), 1000, frameOf(batch, () => 14));
+      heads[3]!.add(columns(), BigInt(seq), 1000, frameOf(batch, (i) => (i % 2) * 3));
     });
     const want = fromEntries.toBlockData();
-    const got = fromColumns.toBlockData();
-    assert.deepEqual(Array.from(got.timestampsNs), Array.from(want.timestampsNs), `${name}: timestamps`);
-    assert.deepEqual(linesOf(got), linesOf(want), `${name}: lines`);
-    assert.deepEqual(
-      [fromColumns.count, fromColumns.rawBytes, fromColumns.sorted, fromColumns.minTimeNs, fromColumns.maxTimeNs, fromColumns.minSeq, fromColumns.maxSeq],
-      [fromEntries.count, fromEntries.rawBytes, fromEntries.sorted, fromEntries.minTimeNs, fromEntries.maxTimeNs, fromEntries.minSeq, fromEntries.maxSeq],
-      `${name}: fields`,
-    );
+    heads.forEach((fromColumns, h) => {
+      const got = fromColumns.toBlockData();
+      const label = `${name} (${sources[h]})`;
+      assert.deepEqual(Array.from(got.timestampsNs), Array.from(want.timestampsNs), `${label}: timestamps`);
+      assert.deepEqual(Array.from(got.lineEnds), Array.from(want.lineEnds), `${label}: line ends`);
+      assert.deepEqual(linesOf(got), linesOf(want), `${label}: lines`);
+      assert.deepEqual(
+        [fromColumns.count, fromColumns.rawBytes, fromColumns.sorted, fromColumns.minTimeNs, fromColumns.maxTimeNs, fromColumns.minSeq, fromColumns.maxSeq],
+        [fromEntries.count, fromEntries.rawBytes, fromEntries.sorted, fromEntries.minTimeNs, fromEntries.maxTimeNs, fromEntries.minSeq, fromEntries.maxSeq],
+        `${label}: fields`,
+      );
+    });
   }
 });
 
@@ -172,4 +198,31 @@ test('head release frees the arrays a cut read, not those a query snapshot holds
   queried.release();
   assert.equal(snapshot.timestampsNs[1999], 1999n, 'a query snapshot outlives the cut');
   assert.equal(snapshot.lineEnds.length, 2000);
+});
+
+test('a cut reading lines into a reused buffer gets the columns a fresh copy gives (table)', () => {
+  // Heads of every shape: one entry, lines in the shared arena, in chunks, out of order (sorted on read).
+  const cases: Array<{ name: string; batches: Array<Array<[bigint, string]>> }> = [
+    { name: 'one entry', batches: [[[1n, 'only']]] },
+    { name: 'arena', batches: [[[1n, 'a'], [2n, 'bb']], [[3n, 'ccc']]] },
+    { name: 'chunks', batches: [Array.from({ length: 300 }, (_, i): [bigint, string] => [BigInt(i), `line ${i} `.padEnd(400, 'ü')])] },
+    { name: 'out of order', batches: [[[5n, 'e'], [1n, 'a']], [[3n, 'c'], [2n, 'b']]] },
+    { name: 'empty lines', batches: [[[1n, ''], [2n, '']]] },
+  ];
+  for (const { name, batches } of cases) {
+    const heads = [0, 1].map(() => new StreamHead('fake', { id: 'x', labels: { job: 'a' } }));
+    for (const head of heads) batches.forEach((batch, seq) => head.add(batch.map(([timestampNs, line]) => ({ timestampNs, line })), BigInt(seq), 1000));
+    const want = heads[0]!.columnsForCut();
+    // Larger than the lines, holding old bytes past them: the columns must end where the lines do.
+    const reused = Buffer.alloc(heads[1]!.rawBytes + 100, '#');
+    const got = heads[1]!.columnsForCut(reused);
+    assert.equal(got.lines.buffer, reused.buffer, `${name}: lines in the reused buffer`);
+    assert.deepEqual([Array.from(got.timestampsNs), Array.from(got.lineEnds), got.lines.toString('utf8')], [Array.from(want.timestampsNs), Array.from(want.lineEnds), want.lines.toString('utf8')], name);
+    // Too small a buffer is not used.
+    if (heads[1]!.rawBytes > 0) {
+      const small = Buffer.alloc(heads[1]!.rawBytes - 1);
+      const own = heads[1]!.columnsForCut(small).lines;
+      assert.deepEqual([own.buffer === small.buffer, own.toString('utf8')], [false, want.lines.toString('utf8')], `${name}: too small a buffer`);
+    }
+  }
 });
