@@ -107,7 +107,11 @@ export function measureTracker(Tracker: TrackerClass, pushes: PushStream[][]): {
   }
   const hits = run.hits.map((hit) => `${hit.signature.id}@${hit.rank}@${hit.timeNs}@${JSON.stringify(hit.fields)}`).join('|');
   const ranks = [...run.ranks.values()].map((rank) => `${rank.rank}:${rank.lines}:${rank.maxStep}:${rank.pid}:${rank.exitCode}`).join(',');
-  parts.push(`hits=${run.hits.length}:${hashText(hits)}`, `finishes=${run.finishes.length}`, `ranks=${ranks}`, `attempts=${run.attempts.length}`, `pids=${run.pids.size}`);
+  // The times and lines the runs API and the hang check read (rank-state.ts, log-time.ts).
+  const rankTimes = [...run.ranks.values()]
+    .map((rank) => `${rank.rank}:${rank.firstNs}:${rank.lastNs}:${rank.lastProgressNs}:${rank.maxStepNs}:${rank.medianIntervalMs()}:${rank.errorLines}:${hashText([...rank.stepTimes].join())}:${hashText(rank.lastLine)}`)
+    .join(',');
+  parts.push(`hits=${run.hits.length}:${hashText(hits)}`, `finishes=${run.finishes.length}`, `ranks=${ranks}`, `rankTimes=${rankTimes}`, `run=${run.firstNs}:${run.lastNs}`, `attempts=${run.attempts.length}`, `pids=${run.pids.size}`);
   return { cpuSeconds: cpu, digest: parts.join('\n') };
 }
 

@@ -10,7 +10,8 @@ import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature 
 import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
 import { LineTemplates, VALUE_KEPT, VALUE_SKIPPED, VALUE_UNUSED, type Plan } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
-import { LINE_X, RankState, restOf, timeNumber } from './rank-state.ts';
+import { HIGH_HALF, LINE_TIME, LogTime, timeNumber, wordsTime } from './log-time.ts';
+import { LINE_X, RankState, restOf } from './rank-state.ts';
 import { RunSeries, type PointSeries } from './series-store.ts';
 
 export interface Hit {
@@ -92,7 +93,6 @@ export class RunState {
   worldSize: number | undefined;
   processesPerNode: number | undefined;
   firstNs: bigint | undefined;
-  lastNs: bigint | undefined;
   /** Wall-clock ms of the newest arrival. */
   lastArrivalMs = 0;
   /** Bumped on every change; the analysis is cached per version. */
@@ -101,9 +101,10 @@ export class RunState {
   readonly launcherExits: Array<{ host: string | undefined; nodeRank: number | undefined; localRank: number; pid: number; exitCode: number; timeNs: bigint }> = [];
   /** Lines with a local `[defaultN]:` prefix from a node > 0, held until the processes per node are known. */
   private pendingLocal: Array<{ stream: StreamContext; timeNs: bigint; line: string }> = [];
-  /** firstNs and lastNs as doubles (see RankState.firstTime). */
+  /** firstNs as a double (see RankState.firstTime), and the newest log time (a LogTime: set on most lines). */
   private firstTime = Number.POSITIVE_INFINITY;
-  private lastTime = Number.NEGATIVE_INFINITY;
+  private readonly last = new LogTime();
+  private hasLast = false;
   /** The rank of the line scanBytes reads (for planValueUses), and the answer it fills. */
   private scanRank = 0;
   private valueUses = new Uint8Array(16);
@@ -115,6 +116,11 @@ export class RunState {
   constructor(tenant: string, id: string) {
     this.tenant = tenant;
     this.id = id;
+  }
+
+  /** The newest log time of the run's lines. */
+  get lastNs(): bigint | undefined {
+    return this.hasLast ? this.last.ns : undefined;
   }
 
   private rankState(rank: number): RankState {
@@ -156,21 +162,26 @@ export class RunState {
     let rawLines = false;
     if (columns !== undefined) {
       // The push's columns, read in place: no entry object per line.
-      const { source, lineStarts, lineEnds, timestampsNs } = columns;
+      // Timestamps are read as their two halves (timestampWords): a bigint read from the column
+      // allocated one a line, a fifth of the tracker's CPU in the server (log-time.ts).
+      const { source, lineStarts, lineEnds, timestampsNs, timestampWords } = columns;
       for (let i = 0; i < columns.count; i++) {
-        const timeNs = timestampsNs[i]!;
         const start = lineStarts[i]!;
         const end = lineEnds[i]!;
-        if (this.addRawLine(stream, source, start, end, timeNs)) {
+        const high = timestampWords[2 * i + HIGH_HALF]! | 0;
+        const low = timestampWords[2 * i + 1 - HIGH_HALF]!;
+        LINE_TIME.setWords(wordsTime(high, low), high, low);
+        if (this.addRawLine(stream, source, start, end)) {
           rawLines = true;
           continue;
         }
-        this.addEntry(stream, timeNs, source.toString('utf8', start, end));
+        this.addEntry(stream, timestampsNs[i]!, source.toString('utf8', start, end));
       }
     } else {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        if (entry instanceof RawLineEntry && this.addRawLine(stream, entry.lineSource, entry.lineStart, entry.lineEnd, entry.timestampNs)) {
+        if (entry instanceof RawLineEntry) LINE_TIME.set(entry.timestampNs, timeNumber(entry.timestampNs));
+        if (entry instanceof RawLineEntry && this.addRawLine(stream, entry.lineSource, entry.lineStart, entry.lineEnd)) {
           rawLines = true;
           continue;
         }
@@ -185,9 +196,9 @@ export class RunState {
    * The common case of a line the server hands over still in bytes (push columns or a RawLineEntry): a `[rankN]:` or
    * labelled rank's line of a known template with no signature, NCCL word or nan/inf to look at. Read
    * from the bytes (line-bytes.ts) with no string built; answers false having changed nothing, and
-   * the caller decodes the line for addEntry.
+   * the caller decodes the line for addEntry. The line's time is in LINE_TIME.
    */
-  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number, timeNs: bigint): boolean {
+  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number): boolean {
     let rank = stream.labelRank;
     const prefixLength = globalPrefixLengthBytes(source, start, end);
     if (prefixLength > 0) rank ??= globalPrefixRankBytes(source, start, prefixLength);
@@ -204,12 +215,12 @@ export class RunState {
     this.scanRank = rank;
     if (!templates.scanBytes(source, start + prefixLength, end, this.planValueUses)) return false;
     this.lastRank = state;
-    this.noteTime(timeNs);
+    this.noteLineTime();
     if (stream.host !== undefined) state.host = stream.host;
     if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;
-    state.noteRawLine(timeNs, source, start, end, prefixLength, stream.isError);
+    state.noteRawLine(source, start, end, prefixLength, stream.isError);
     // Values read by scanBytes are finite, so no NaN hit (which would need the line's text) is made here.
-    if (templates.plan !== undefined) this.addRawPlanPoints(state, timeNs, stream.labels);
+    if (templates.plan !== undefined) this.addRawPlanPoints(state, stream.labels);
     return true;
   }
 
@@ -254,12 +265,12 @@ export class RunState {
   };
 
   /** addPlanPoints() for a line scanBytes read: values it did not parse are skipped points of thinned series (see planValueUses). */
-  private addRawPlanPoints(state: RankState, timeNs: bigint, labels: Labels): void {
+  private addRawPlanPoints(state: RankState, labels: Labels): void {
     const templates = this.templates;
     const plan = templates.plan!;
     const { series, hasStep, distinct } = this.planSeries(plan, state.rank);
     if (!distinct) {
-      this.addPlanPoints(state, timeNs, '', 0, labels);
+      this.addPlanPoints(state, LINE_TIME.ns, '', 0, labels);
       return;
     }
     const uses = this.valueUses;
@@ -270,26 +281,28 @@ export class RunState {
       if (use === VALUE_KEPT) series[i]!.addLinePoint(hasStep, LINE_X, values, i);
       else if (use === VALUE_SKIPPED) series[i]!.skipFinite();
     }
-    if (plan.progress) state.noteProgress(timeNs, hasStep);
+    if (plan.progress) state.noteProgress(hasStep);
   }
 
-  /** Widens the run's time range to `timeNs` (doubles compared first, bigints only on a tie); returns its time as a double. */
-  private noteTime(timeNs: bigint): number {
-    const time = timeNumber(timeNs);
+  /** Widens the run's time range to the line's (LINE_TIME; doubles compared first, exact times only on a tie), and puts its double in LINE_X[1]. */
+  private noteLineTime(): void {
+    const line = LINE_TIME;
+    const time = line.time;
     LINE_X[1] = time;
-    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
-      this.firstNs = timeNs;
+    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || line.ns < this.firstNs)) {
+      this.firstNs = line.ns;
       this.firstTime = time;
     }
-    if (time >= this.lastTime && (time > this.lastTime || this.lastNs === undefined || timeNs > this.lastNs)) {
-      this.lastNs = timeNs;
-      this.lastTime = time;
+    if (!this.hasLast || line.compareTo(this.last) > 0) {
+      this.last.copy(line);
+      this.hasLast = true;
     }
-    return time;
   }
 
   private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
-    const time = this.noteTime(timeNs);
+    const time = timeNumber(timeNs);
+    LINE_TIME.set(timeNs, time);
+    this.noteLineTime();
     const { labels, host, nodeRank } = stream;
     let rank = stream.labelRank;
     // The line is `base` from `from` on: past a `[rankN]: ` prefix it is read in place, and the
@@ -335,7 +348,10 @@ export class RunState {
       if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
       state.wrapperExitNs = undefined;
     }
-    state.noteLine(timeNs, base, from, stream.isError);
+    // Again: replaying held lines (resolvePendingLocal) above set them to those lines' times.
+    LINE_TIME.set(timeNs, time);
+    LINE_X[1] = time;
+    state.noteLine(base, from, stream.isError);
     const templates = this.templates;
     const mayMatch = templates.scan(base, from);
     // The scan noted whether the line can hold ` NCCL ` (most lines are ruled out without another pass).
@@ -353,7 +369,7 @@ export class RunState {
       }
       if (progressed) {
         LINE_X[0] = metrics.step ?? Number.NaN;
-        state.noteProgress(timeNs, metrics.step !== undefined);
+        state.noteProgress(metrics.step !== undefined);
       }
     }
     if (!mayMatch) return;
@@ -404,7 +420,7 @@ export class RunState {
         this.addHit({ signature: NAN_VALUE_SIGNATURE, fields }, rank, state.host, timeNs, restOf(base, from), labels);
       }
     }
-    if (plan.progress) state.noteProgress(timeNs, hasStep);
+    if (plan.progress) state.noteProgress(hasStep);
   }
 
   private addLauncherLine(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, text: string): void {
