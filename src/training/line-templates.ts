@@ -185,15 +185,11 @@ function headKey(first: number, second: number): number {
 }
 
 /**
- * What a caller of scanBytes does with each value of a plan (its `uses` answer): nothing (no series
- * takes it), keeps it as a point, or skips it (a thinned series). Only kept values are parsed; the
- * others only have to be finite, which surelyFinite() tells from the token's length and letters.
+ * Whether a number token is finite whatever its digits, and decimalValueBytes() reads it: at most
+ * 15 bytes and no exponent (so no overflow to Infinity, and at most 15 digits). scanBytes leaves
+ * such values unread (NaN in planValues) for planValueBytes(): a thinned series skips most values,
+ * and those only have to be finite.
  */
-export const VALUE_UNUSED = 0;
-export const VALUE_KEPT = 1;
-export const VALUE_SKIPPED = 2;
-
-/** Whether a number token is finite whatever its digits: at most 15 bytes and no exponent (so no overflow to Infinity). */
 function surelyFinite(bytes: Uint8Array, start: number, end: number): boolean {
   if (end - start > 15) return false;
   for (let i = start; i < end; i++) if ((bytes[i]! | 0x20) === 101) return false;
@@ -332,10 +328,11 @@ export class LineTemplates {
    * The fast path for a line still in UTF-8 bytes, `bytes[from, end)` past its `[rankN]:` prefix:
    * when it is a line of a template predicted from the previous line (see scan), confirmed, whose
    * lines no failure signature can match and that has no NCCL word or nan/inf, its values (if any)
-   * are read into `plan`/`planValues`/`planStep` and it answers true. Otherwise it answers false
+   * are read into `plan`/`planValues`/`planStep` (values left NaN are read by planValueBytes) and
+   * it answers true. Otherwise it answers false
    * having changed nothing the caller sees, and the caller decodes the line and scans the string.
    */
-  scanBytes(bytes: Uint8Array, from: number, end: number, uses?: (plan: Plan) => Uint8Array | undefined): boolean {
+  scanBytes(bytes: Uint8Array, from: number, end: number): boolean {
     if (end - from > 2048) return false;
     const previous = this.previous;
     let info = previous?.next;
@@ -359,13 +356,12 @@ export class LineTemplates {
     if (plan !== undefined && plan !== 'slow') {
       const tokens = plan.tokens;
       if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
-      const valueUses = uses?.(plan);
       for (let i = 0; i < tokens.length; i++) {
         const start = byteTokenStarts[tokens[i]!]!;
         const tokenEnd = byteTokenEnds[tokens[i]!]!;
-        if (valueUses !== undefined && valueUses[i] !== VALUE_KEPT && surelyFinite(bytes, start, tokenEnd)) {
-          // Not kept (a thinned series skips it): only its finiteness matters, and it is finite.
-          this.planValues[i] = 0;
+        if (surelyFinite(bytes, start, tokenEnd)) {
+          // Finite and readable: read when asked (planValueBytes).
+          this.planValues[i] = Number.NaN;
           continue;
         }
         const value = decimalValueBytes(bytes, start, tokenEnd);
@@ -384,6 +380,23 @@ export class LineTemplates {
     this.previous = info;
     info.seen++;
     return true;
+  }
+
+  /**
+   * Value `index` of the plan of the line scanBytes() just read from `bytes` (before any other
+   * scan): those it left unread are read now, and kept in planValues.
+   */
+  planValueBytes(index: number, bytes: Uint8Array): number {
+    const value = this.planValues[index]!;
+    if (value === value) return value;
+    const token = this.plan!.tokens[index]!;
+    return (this.planValues[index] = decimalValueBytes(bytes, byteTokenStarts[token]!, byteTokenEnds[token]!));
+  }
+
+  /** Every value of the plan of the line scanBytes() just read from `bytes` into planValues (see planValueBytes). */
+  readPlanValuesBytes(bytes: Uint8Array): void {
+    const plan = this.plan;
+    if (plan !== undefined) for (let i = 0; i < plan.tokens.length; i++) this.planValueBytes(i, bytes);
   }
 
   /**

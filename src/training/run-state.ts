@@ -8,7 +8,7 @@ import type { RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
 import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
-import { LineTemplates, VALUE_KEPT, VALUE_SKIPPED, VALUE_UNUSED, type Plan } from './line-templates.ts';
+import { LineTemplates, type Plan } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
 import { HIGH_HALF, LINE_TIME, LogTime, timeNumber, wordsTime } from './log-time.ts';
 import { LINE_X, RankState, restOf } from './rank-state.ts';
@@ -105,9 +105,6 @@ export class RunState {
   private firstTime = Number.POSITIVE_INFINITY;
   private readonly last = new LogTime();
   private hasLast = false;
-  /** The rank of the line scanBytes reads (for planValueUses), and the answer it fills. */
-  private scanRank = 0;
-  private valueUses = new Uint8Array(16);
   /** The rank of the line before (lines of a stream are mostly one rank's): spares a map lookup a line. */
   private lastRank: RankState | undefined;
   private readonly reports = new Map<string, ReportEntry | undefined>();
@@ -212,15 +209,14 @@ export class RunState {
     }
     if (state.wrapperExitNs !== undefined) return false;
     const templates = this.templates;
-    this.scanRank = rank;
-    if (!templates.scanBytes(source, start + prefixLength, end, this.planValueUses)) return false;
+    if (!templates.scanBytes(source, start + prefixLength, end)) return false;
     this.lastRank = state;
     this.noteLineTime();
     if (stream.host !== undefined) state.host = stream.host;
     if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;
     state.noteRawLine(source, start, end, prefixLength, stream.isError);
     // Values read by scanBytes are finite, so no NaN hit (which would need the line's text) is made here.
-    if (templates.plan !== undefined) this.addRawPlanPoints(state, stream.labels);
+    if (templates.plan !== undefined) this.addRawPlanPoints(state, stream.labels, source);
     return true;
   }
 
@@ -251,35 +247,28 @@ export class RunState {
     return cached;
   }
 
-  /** scanBytes' `uses` for the line's rank (scanRank): which values of the plan a series keeps, skips or does not take. */
-  private readonly planValueUses = (plan: Plan): Uint8Array | undefined => {
-    const { series, hasStep, distinct } = this.planSeries(plan, this.scanRank);
-    if (!distinct) return undefined;
-    if (this.valueUses.length < series.length) this.valueUses = new Uint8Array(series.length * 2);
-    const uses = this.valueUses;
-    for (let i = 0; i < series.length; i++) {
-      const one = series[i];
-      uses[i] = one === undefined || (one.axis === 'step' && !hasStep) ? VALUE_UNUSED : one.keepsNextFinite() ? VALUE_KEPT : VALUE_SKIPPED;
-    }
-    return uses;
-  };
-
-  /** addPlanPoints() for a line scanBytes read: values it did not parse are skipped points of thinned series (see planValueUses). */
-  private addRawPlanPoints(state: RankState, labels: Labels): void {
+  /**
+   * addPlanPoints() for a line scanBytes read from `source`: a value is read only for a series that
+   * keeps it (a thinned series skips most, and a value scanBytes left unread is finite).
+   */
+  private addRawPlanPoints(state: RankState, labels: Labels, source: Buffer): void {
     const templates = this.templates;
     const plan = templates.plan!;
     const { series, hasStep, distinct } = this.planSeries(plan, state.rank);
     if (!distinct) {
+      templates.readPlanValuesBytes(source);
       this.addPlanPoints(state, LINE_TIME.ns, '', 0, labels);
       return;
     }
-    const uses = this.valueUses;
     const values = templates.planValues;
     LINE_X[0] = templates.planStep;
     for (let i = 0; i < series.length; i++) {
-      const use = uses[i];
-      if (use === VALUE_KEPT) series[i]!.addLinePoint(hasStep, LINE_X, values, i);
-      else if (use === VALUE_SKIPPED) series[i]!.skipFinite();
+      const one = series[i];
+      if (one === undefined || (one.axis === 'step' && !hasStep)) continue;
+      if (one.keepsNextFinite()) {
+        templates.planValueBytes(i, source);
+        one.addLinePoint(hasStep, LINE_X, values, i);
+      } else one.skipFinite();
     }
     if (plan.progress) state.noteProgress(hasStep);
   }
