@@ -39,7 +39,7 @@ export function globalPrefixRankBytes(bytes: Uint8Array, start: number, length: 
 }
 
 /** numberEnd() on bytes: the end of the number starting at `i` (a digit, or '.' before a digit). */
-export function numberEndBytes(bytes: Uint8Array, i: number, length: number): number {
+function numberEndBytes(bytes: Uint8Array, i: number, length: number): number {
   let end = i;
   while (end < length && isDigit(bytes[end]!)) end++;
   while (end + 3 < length && bytes[end] === 44 && isDigit(bytes[end + 1]!) && isDigit(bytes[end + 2]!) && isDigit(bytes[end + 3]!) && !(end + 4 < length && isDigit(bytes[end + 4]!))) end += 4;
@@ -129,7 +129,7 @@ function startsWordRun(code: number): boolean {
  * Where the token of kind `kind` (sign << 8 | class) that starts at `pos` ends, split as tokenize()
  * splits it, or -1 when there is none there (`from` is where the line's text starts).
  */
-export function tokenEndBytes(bytes: Uint8Array, from: number, pos: number, end: number, kind: number): number {
+function tokenEndBytes(bytes: Uint8Array, from: number, pos: number, end: number, kind: number): number {
   const sign = kind >>> 8;
   let at = pos;
   if (sign !== 0) {

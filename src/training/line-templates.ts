@@ -18,7 +18,6 @@
 
 import { mayMatchSignature } from './failure-signatures.ts';
 import { byteTokenEnds, byteTokenStarts, decimalValueBytes, matchTemplateBytes, templateBytesOf, type TemplateBytes } from './line-bytes.ts';
-import { bytesView, compileTemplateMatcher, type TemplateMatcher } from './template-code.ts';
 import { locateTokens, matchTemplate, templatePattern, templateText, tokenCheck, tokenClass, tokenCount, tokenEnds, tokenize, tokenKey, tokenNonFinite, tokenSawNccl, tokenSawReturn, tokenStarts, tokenValue } from './line-tokens.ts';
 import { extractMetrics, type ExtractedMetrics } from './metric-extractors.ts';
 
@@ -67,9 +66,6 @@ interface TemplateInfo {
   lastPlanToken: number;
   /** The template's text as UTF-8, for lines still in bytes (line-bytes.ts); made on first use, null when it has surrogates. */
   bytes: TemplateBytes | null | undefined;
-  /** Lines in bytes the template matched, and its compiled matcher once that passed COMPILE_AFTER_MATCHES (null: it has none, see template-code.ts). */
-  bytesMatches: number;
-  matcher: TemplateMatcher | null | undefined;
   /** Whether lines of the template have a nan/inf token, and a ` NCCL ` word (what tokenize() notes on the way). */
   nonFinite: boolean;
   nccl: boolean;
@@ -96,7 +92,7 @@ function newTemplate(line: string, from: number, count: number, mayMatch: boolea
     kinds[index] = first === 45 || first === 43 ? (first << 8) | tokenClass(line.charCodeAt(start + 1)) : tokenClass(first);
     last = tokenEnds[index]!;
   }
-  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2, bytes: undefined, bytesMatches: 0, matcher: undefined };
+  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2, bytes: undefined };
 }
 
 export interface LineReading {
@@ -179,14 +175,6 @@ function takesBytesPath(info: TemplateInfo): boolean {
   return info.confirmed && info.plan !== 'slow' && !info.mayMatch && !info.nccl && !info.nonFinite;
 }
 
-/**
- * Lines in bytes a template matches through matchTemplateBytes before its matcher is compiled
- * (template-code.ts): V8 spends tens of milliseconds optimizing one, which pays for itself only
- * over many lines (~130 ns saved a line). On the 244 MB bench log this compiles the step and tqdm
- * lines of each run (~775k lines each) and none of the rest (~80k and fewer).
- */
-const COMPILE_AFTER_MATCHES = 100_000;
-
 /** Distinct line starts filed per run, and templates tried per start, when the prediction from the previous line misses. */
 const MAX_HEADS = 1024;
 const TEMPLATES_PER_HEAD = 4;
@@ -231,8 +219,6 @@ export class LineTemplates {
    * line every few hundred step lines), so that it is not decoded and tokenized.
    */
   private readonly byHead = new Map<number, TemplateInfo[]>();
-  /** A DataView over the bytes scanBytes reads (its caller's, one a push body, or made on demand), for compiled matchers. */
-  private view: DataView | undefined;
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
@@ -346,15 +332,7 @@ export class LineTemplates {
    * it answers true. Otherwise it answers false
    * having changed nothing the caller sees, and the caller decodes the line and scans the string.
    */
-  scanBytes(bytes: Uint8Array, from: number, end: number, view?: DataView): boolean {
-    this.view = view;
-    const taken = this.scanBytesWithView(bytes, from, end);
-    // No push body is held past its scan.
-    this.view = undefined;
-    return taken;
-  }
-
-  private scanBytesWithView(bytes: Uint8Array, from: number, end: number): boolean {
+  scanBytes(bytes: Uint8Array, from: number, end: number): boolean {
     if (end - from > 2048) return false;
     const previous = this.previous;
     let info = previous?.next;
@@ -461,17 +439,11 @@ export class LineTemplates {
 
   /** Whether a line in bytes is of `info`'s template and takes the fast path (see scanBytes); locates the tokens its plan reads. */
   private matchBytes(info: TemplateInfo, bytes: Uint8Array, from: number, end: number): boolean {
-    const matcher = info.matcher;
-    // A template takes the bytes path for good once it did (confirmed: its plan and gates are fixed).
-    if (matcher != null) return matcher(bytes, this.view ??= bytesView(bytes), from, end);
     if (!takesBytesPath(info)) return false;
     if (info.bytes === undefined) info.bytes = templateBytes(info);
     if (info.bytes === null) return false;
     const plan = info.plan;
-    const lastToken = plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan);
-    if (!matchTemplateBytes(bytes, from, end, info.bytes, lastToken)) return false;
-    if (matcher === undefined && ++info.bytesMatches >= COMPILE_AFTER_MATCHES) info.matcher = compileTemplateMatcher(info.bytes, lastToken) ?? null;
-    return true;
+    return matchTemplateBytes(bytes, from, end, info.bytes, plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan));
   }
 
   /** The slow path: the extractors and the signature gate on the whole line. */

@@ -13,7 +13,6 @@ import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rank
 import { HIGH_HALF, LINE_TIME, LogTime, timeNumber, wordsTime } from './log-time.ts';
 import { LINE_X, RankState, restOf } from './rank-state.ts';
 import { RunSeries, type PointSeries } from './series-store.ts';
-import { bytesView } from './template-code.ts';
 
 export interface Hit {
   signature: FailureSignature;
@@ -163,14 +162,13 @@ export class RunState {
       // Timestamps are read as their two halves (timestampWords): a bigint read from the column
       // allocated one a line, a fifth of the tracker's CPU in the server (log-time.ts).
       const { source, lineStarts, lineEnds, timestampsNs, timestampWords } = columns;
-      const view = bytesView(source);
       for (let i = 0; i < columns.count; i++) {
         const start = lineStarts[i]!;
         const end = lineEnds[i]!;
         const high = timestampWords[2 * i + HIGH_HALF]! | 0;
         const low = timestampWords[2 * i + 1 - HIGH_HALF]!;
         LINE_TIME.setWords(wordsTime(high, low), high, low);
-        if (this.addRawLine(stream, source, start, end, view)) {
+        if (this.addRawLine(stream, source, start, end)) {
           rawLines = true;
           continue;
         }
@@ -197,7 +195,7 @@ export class RunState {
    * from the bytes (line-bytes.ts) with no string built; answers false having changed nothing, and
    * the caller decodes the line for addEntry. The line's time is in LINE_TIME.
    */
-  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number, view?: DataView): boolean {
+  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number): boolean {
     let rank = stream.labelRank;
     const prefixLength = globalPrefixLengthBytes(source, start, end);
     if (prefixLength > 0) rank ??= globalPrefixRankBytes(source, start, prefixLength);
@@ -211,7 +209,7 @@ export class RunState {
     }
     if (state.wrapperExitNs !== undefined) return false;
     const templates = this.templates;
-    if (!templates.scanBytes(source, start + prefixLength, end, view)) return false;
+    if (!templates.scanBytes(source, start + prefixLength, end)) return false;
     this.lastRank = state;
     this.noteLineTime();
     if (stream.host !== undefined) state.host = stream.host;
