@@ -16,7 +16,10 @@
 // `npm run bench` push: default generator options, ~1 MB protobuf+snappy batches), decoded as the
 // server decodes them, so the line mix is the one the ingest figures are measured on.
 //
-// Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings] [--dataset-mb N]
+// `--memory` (needs `node --expose-gc`) prints what a tracker holds once every push is in: the heap
+// and array-buffer growth from before it was made to after, collected, with its pushes released.
+//
+// Usage: node [--expose-gc] bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings] [--dataset-mb N] [--memory]
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -115,6 +118,27 @@ export function measureTracker(Tracker: TrackerClass, pushes: PushStream[][]): {
   return { cpuSeconds: cpu, digest: parts.join('\n') };
 }
 
+/** Bytes a tracker of `Tracker` holds after ingesting `pushes` (built by `build`, dropped before measuring): heap and array buffers, collected. */
+async function retainedBytes(Tracker: TrackerClass, build: () => PushStream[][]): Promise<{ heapBytes: number; arrayBufferBytes: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('--memory: run node with --expose-gc');
+  const collect = async (): Promise<NodeJS.MemoryUsage> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    gc();
+    return process.memoryUsage();
+  };
+  const before = await collect();
+  let pushes: PushStream[][] | undefined = build();
+  const tracker = new Tracker({ config: trainingConfigSchema.parse({}), now: () => 0 });
+  for (const push of pushes) tracker.ingest('bench', push, 0);
+  pushes = undefined;
+  const after = await collect();
+  if (tracker.run('bench', 'train') === undefined) throw new Error('no run');
+  // The decoded pushes' bodies and columns are gone by now; what is left is the tracker's.
+  return { heapBytes: after.heapUsed - before.heapUsed, arrayBufferBytes: after.arrayBuffers - before.arrayBuffers };
+}
+
 function hashText(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
@@ -127,7 +151,7 @@ function median(values: number[]): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' }, 'dataset-mb': { type: 'string' } } });
+  const { values } = parseArgs({ options: { lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' }, 'dataset-mb': { type: 'string' }, memory: { type: 'boolean', default: false } } });
   const lines = Number(values.lines);
   if (values.entries !== 'raw' && values.entries !== 'strings') throw new Error(`--entries: expected raw or strings, got ${values.entries}`);
   const datasetBatches = values['dataset-mb'] === undefined ? undefined : await buildDatasetBatches(Number(values['dataset-mb']));
@@ -167,6 +191,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const b = digestNew.split('\n');
       for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) console.log(`  base ${a[i]}\n  new  ${b[i]}`);
       process.exitCode = 1;
+    }
+  }
+  if (values.memory) {
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
+    const held = await retainedBytes(RunTracker, build);
+    console.log(`tracker holds: heap ${mb(held.heapBytes)} MB + array buffers ${mb(held.arrayBufferBytes)} MB`);
+    if (base !== undefined && baseDecode !== undefined) {
+      const baseHeld = await retainedBytes(base, () => build(baseDecode));
+      console.log(`base holds:    heap ${mb(baseHeld.heapBytes)} MB + array buffers ${mb(baseHeld.arrayBufferBytes)} MB`);
     }
   }
 }

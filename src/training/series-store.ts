@@ -16,21 +16,142 @@ export const MAX_POINTS_PER_SERIES = 10_240;
 const SCRATCH_POINT = new Float64Array(2);
 
 /**
- * A series' points live in chunks of this many (16 KB of xs and values), filled in turn and kept
- * once made (a halved series refills the same chunks); only the first grows to it, from 64 points,
- * so a short series stays small. Growing one array by doubling up to the cap left ~260 KB of
- * garbage backing stores per long series (64 long series on the 244 MB bench log: ~17 MB, freed
- * only by full collections), most of what tracking added to the server's peak RSS.
+ * A series' points live in chunks of this many, filled in turn and kept once made (a halved series
+ * refills the same chunks); only the first grows to it, from 64 points, so a short series stays
+ * small. Growing one array by doubling up to the cap left ~260 KB of garbage backing stores per
+ * long series (64 long series on the 244 MB bench log: ~17 MB, freed only by full collections).
  */
 const CHUNK_SHIFT = 10;
 const CHUNK_POINTS = 1 << CHUNK_SHIFT;
 const FIRST_CHUNK_POINTS = 64;
 
+/** Powers of ten a packed decimal divides by (each exact as a double). */
+const DECIMAL_SCALES = Array.from({ length: 16 }, (_, k) => 10 ** k);
+/** Mantissas of packed decimals stay below this, so mantissa × 16 + scale fits an int32. */
+const MAX_MANTISSA = 2 ** 27;
+
+/**
+ * A value as an int32 `m × 16 + k` that gives it back exactly as m / 10^k (k ≤ 15), or NaN when
+ * there is none (too many digits, non-finite, -0). Values parsed from log text are mostly short
+ * decimals (8.7983, 1.5e-7, 43770): packed they take 4 bytes instead of 8.
+ */
+export function packDecimal(value: number): number {
+  if (!(Math.abs(value) < MAX_MANTISSA) || (value === 0 && 1 / value < 0)) return Number.NaN;
+  for (let k = 0; k < DECIMAL_SCALES.length; k++) {
+    const scaled = value * DECIMAL_SCALES[k]!;
+    if (!(Math.abs(scaled) < MAX_MANTISSA)) return Number.NaN;
+    const mantissa = Math.round(scaled);
+    if ((k === 0 ? mantissa : mantissa / DECIMAL_SCALES[k]!) === value) return mantissa * 16 + k;
+  }
+  return Number.NaN;
+}
+
+export function unpackDecimal(packed: number): number {
+  const scale = packed & 15;
+  const mantissa = packed >> 4;
+  return scale === 0 ? mantissa : mantissa / DECIMAL_SCALES[scale]!;
+}
+
+/**
+ * One coordinate of a series' points (x or value), in chunks: narrow (an int32 a point: an integer
+ * x such as a step, or a packed decimal value) until a point does not fit, then wide (a double a
+ * point) for good. Narrow halves the memory of most series: on the 244 MB bench log, the tracker's
+ * series went from ~8.5 to ~5 MB (bench/training-tracker-cpu.ts --memory).
+ */
+class PointColumn {
+  /** Chunks while narrow (undefined once wide), and once wide. */
+  private narrow: Int32Array[] | undefined = [new Int32Array(FIRST_CHUNK_POINTS)];
+  private wide: Float64Array[] | undefined;
+  private readonly decimal: boolean;
+
+  /** `decimal`: narrow points are packed decimals, else integers. */
+  constructor(decimal: boolean, wide: boolean) {
+    this.decimal = decimal;
+    if (wide) this.widen();
+  }
+
+  get(index: number): number {
+    const chunk = index >>> CHUNK_SHIFT;
+    const at = index & (CHUNK_POINTS - 1);
+    const narrow = this.narrow;
+    if (narrow === undefined) return this.wide![chunk]![at]!;
+    const raw = narrow[chunk]![at]!;
+    return this.decimal ? unpackDecimal(raw) : raw;
+  }
+
+  set(index: number, value: number): void {
+    const chunk = index >>> CHUNK_SHIFT;
+    const at = index & (CHUNK_POINTS - 1);
+    const narrow = this.narrow;
+    if (narrow !== undefined) {
+      const raw = this.decimal ? packDecimal(value) : (value | 0) === value && (value !== 0 || 1 / value > 0) ? value : Number.NaN;
+      if (raw === raw) {
+        narrow[chunk]![at] = raw;
+        return;
+      }
+      this.widen();
+    }
+    this.wide![chunk]![at] = value;
+  }
+
+  /** Point `from`'s stored form copied to `to` (no decoding). */
+  move(from: number, to: number): void {
+    const chunks = this.narrow ?? this.wide!;
+    chunks[to >>> CHUNK_SHIFT]![to & (CHUNK_POINTS - 1)] = chunks[from >>> CHUNK_SHIFT]![from & (CHUNK_POINTS - 1)]!;
+  }
+
+  /** The stored forms of points [0, count), and back (see sort). */
+  copyOut(count: number): Int32Array | Float64Array {
+    const out = this.narrow !== undefined ? new Int32Array(count) : new Float64Array(count);
+    const chunks = this.narrow ?? this.wide!;
+    for (let i = 0; i < count; i++) out[i] = chunks[i >>> CHUNK_SHIFT]![i & (CHUNK_POINTS - 1)]!;
+    return out;
+  }
+
+  copyIn(stored: Int32Array | Float64Array, order: number[]): void {
+    const chunks = this.narrow ?? this.wide!;
+    for (let i = 0; i < order.length; i++) chunks[i >>> CHUNK_SHIFT]![i & (CHUNK_POINTS - 1)] = stored[order[i]!]!;
+  }
+
+  /** Makes point `index` storable: its chunk made, or the first one grown (doubling up to CHUNK_POINTS). */
+  reserve(index: number): void {
+    const chunk = index >>> CHUNK_SHIFT;
+    const at = index & (CHUNK_POINTS - 1);
+    const narrow = this.narrow;
+    if (narrow !== undefined) {
+      const old = narrow[chunk];
+      if (old !== undefined && at < old.length) return;
+      const grown = new Int32Array(old === undefined ? CHUNK_POINTS : Math.min(old.length * 2, CHUNK_POINTS));
+      if (old !== undefined) grown.set(old);
+      narrow[chunk] = grown;
+      return;
+    }
+    const wide = this.wide!;
+    const old = wide[chunk];
+    if (old !== undefined && at < old.length) return;
+    const grown = new Float64Array(old === undefined ? CHUNK_POINTS : Math.min(old.length * 2, CHUNK_POINTS));
+    if (old !== undefined) grown.set(old);
+    wide[chunk] = grown;
+  }
+
+  /** From narrow to wide: every chunk as doubles, same lengths. */
+  private widen(): void {
+    const narrow = this.narrow!;
+    this.wide = narrow.map((chunk) => {
+      const wide = new Float64Array(chunk.length);
+      for (let i = 0; i < chunk.length; i++) wide[i] = this.decimal ? unpackDecimal(chunk[i]!) : chunk[i]!;
+      return wide;
+    });
+    this.narrow = undefined;
+  }
+}
+
 /** One series of one rank. Time x values are nanoseconds since the epoch (as a double: ns precision is kept to ~256 ns, enough for a chart). */
 export class PointSeries {
   readonly axis: SeriesAxis;
-  private xChunks: Float64Array[] = [new Float64Array(FIRST_CHUNK_POINTS)];
-  private valueChunks: Float64Array[] = [new Float64Array(FIRST_CHUNK_POINTS)];
+  /** Steps are integers (narrow until one is not); times are not. */
+  private readonly xs: PointColumn;
+  private readonly values = new PointColumn(true, false);
   private count = 0;
   /** The x of the newest point (index count - 1): a point below it unsorts the series. */
   private lastX = 0;
@@ -41,6 +162,7 @@ export class PointSeries {
 
   constructor(axis: SeriesAxis) {
     this.axis = axis;
+    this.xs = new PointColumn(false, axis === 'time');
   }
 
   get length(): number {
@@ -63,44 +185,22 @@ export class PointSeries {
     if (this.stride > 1 && ++this.skipped % this.stride !== 0 && Number.isFinite(value)) return;
     if (this.count === MAX_POINTS_PER_SERIES) this.halve();
     const count = this.count;
-    const chunk = count >>> CHUNK_SHIFT;
-    const at = count & (CHUNK_POINTS - 1);
-    let chunkXs = this.xChunks[chunk];
-    if (chunkXs === undefined || at === chunkXs.length) chunkXs = this.grow(chunk);
+    this.xs.reserve(count);
+    this.values.reserve(count);
     const x = xs[xIndex]!;
     if (count > 0 && x < this.lastX) this.sorted = false;
-    chunkXs[at] = x;
-    this.valueChunks[chunk]![at] = value;
+    this.xs.set(count, x);
+    this.values.set(count, value);
     this.lastX = x;
     this.count = count + 1;
   }
 
-  /** The chunk `chunk` made or, the first, grown (doubling up to CHUNK_POINTS). */
-  private grow(chunk: number): Float64Array {
-    const old = this.xChunks[chunk];
-    const capacity = old === undefined ? CHUNK_POINTS : Math.min(old.length * 2, CHUNK_POINTS);
-    const xs = new Float64Array(capacity);
-    const values = new Float64Array(capacity);
-    if (old !== undefined) {
-      xs.set(old);
-      values.set(this.valueChunks[chunk]!);
-    }
-    this.xChunks[chunk] = xs;
-    this.valueChunks[chunk] = values;
-    return xs;
-  }
-
   private xAt(index: number): number {
-    return this.xChunks[index >>> CHUNK_SHIFT]![index & (CHUNK_POINTS - 1)]!;
+    return this.xs.get(index);
   }
 
   private valueAt(index: number): number {
-    return this.valueChunks[index >>> CHUNK_SHIFT]![index & (CHUNK_POINTS - 1)]!;
-  }
-
-  private setPoint(index: number, x: number, value: number): void {
-    this.xChunks[index >>> CHUNK_SHIFT]![index & (CHUNK_POINTS - 1)] = x;
-    this.valueChunks[index >>> CHUNK_SHIFT]![index & (CHUNK_POINTS - 1)] = value;
+    return this.values.get(index);
   }
 
   /**
@@ -145,7 +245,8 @@ export class PointSeries {
   private halve(): void {
     let kept = 0;
     for (let i = 0; i < this.count; i += 2) {
-      this.setPoint(kept, this.xAt(i), this.valueAt(i));
+      this.xs.move(i, kept);
+      this.values.move(i, kept);
       kept++;
     }
     this.count = kept;
@@ -156,10 +257,10 @@ export class PointSeries {
   private sort(): void {
     if (this.sorted) return;
     const xs = Float64Array.from({ length: this.count }, (_, i) => this.xAt(i));
-    const values = Float64Array.from({ length: this.count }, (_, i) => this.valueAt(i));
     const order = Array.from({ length: this.count }, (_, i) => i);
     order.sort((a, b) => xs[a]! - xs[b]! || a - b);
-    for (let i = 0; i < this.count; i++) this.setPoint(i, xs[order[i]!]!, values[order[i]!]!);
+    this.xs.copyIn(this.xs.copyOut(this.count), order);
+    this.values.copyIn(this.values.copyOut(this.count), order);
     this.lastX = xs[order[this.count - 1]!]!;
     this.sorted = true;
   }
