@@ -17,7 +17,7 @@
 // the template path ~0.5 µs.
 
 import { mayMatchSignature } from './failure-signatures.ts';
-import { byteTokenEnds, byteTokenStarts, decimalValueBytes, matchTemplateBytes, templateBytesOf, type TemplateBytes } from './line-bytes.ts';
+import { byteTokenEnds, byteTokenStarts, bytesView, decimalValueBytes, matchTemplateBytes, templateBytesOf, type TemplateBytes } from './line-bytes.ts';
 import { locateTokens, matchTemplate, templatePattern, templateText, tokenCheck, tokenClass, tokenCount, tokenEnds, tokenize, tokenKey, tokenNonFinite, tokenSawNccl, tokenSawReturn, tokenStarts, tokenValue } from './line-tokens.ts';
 import { extractMetrics, type ExtractedMetrics } from './metric-extractors.ts';
 
@@ -219,6 +219,8 @@ export class LineTemplates {
    * line every few hundred step lines), so that it is not decoded and tokenized.
    */
   private readonly byHead = new Map<number, TemplateInfo[]>();
+  /** A DataView over the bytes scanBytes reads, while it reads them. */
+  private view: DataView | undefined;
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
@@ -332,7 +334,15 @@ export class LineTemplates {
    * it answers true. Otherwise it answers false
    * having changed nothing the caller sees, and the caller decodes the line and scans the string.
    */
-  scanBytes(bytes: Uint8Array, from: number, end: number): boolean {
+  scanBytes(bytes: Uint8Array, from: number, end: number, view: DataView = bytesView(bytes)): boolean {
+    this.view = view;
+    const taken = this.scanBytesInView(bytes, from, end);
+    // No push body is held past its lines.
+    this.view = undefined;
+    return taken;
+  }
+
+  private scanBytesInView(bytes: Uint8Array, from: number, end: number): boolean {
     if (end - from > 2048) return false;
     const previous = this.previous;
     let info = previous?.next;
@@ -443,7 +453,7 @@ export class LineTemplates {
     if (info.bytes === undefined) info.bytes = templateBytes(info);
     if (info.bytes === null) return false;
     const plan = info.plan;
-    return matchTemplateBytes(bytes, from, end, info.bytes, plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan));
+    return matchTemplateBytes(bytes, from, end, info.bytes, plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan), this.view);
   }
 
   /** The slow path: the extractors and the signature gate on the whole line. */

@@ -7,7 +7,7 @@ import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
-import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
+import { bytesView, globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
 import { LineTemplates, type Plan } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
 import { HIGH_HALF, LINE_TIME, LogTime, timeNumber, wordsTime } from './log-time.ts';
@@ -162,13 +162,14 @@ export class RunState {
       // Timestamps are read as their two halves (timestampWords): a bigint read from the column
       // allocated one a line, a fifth of the tracker's CPU in the server (log-time.ts).
       const { source, lineStarts, lineEnds, timestampsNs, timestampWords } = columns;
+      const view = bytesView(source);
       for (let i = 0; i < columns.count; i++) {
         const start = lineStarts[i]!;
         const end = lineEnds[i]!;
         const high = timestampWords[2 * i + HIGH_HALF]! | 0;
         const low = timestampWords[2 * i + 1 - HIGH_HALF]!;
         LINE_TIME.setWords(wordsTime(high, low), high, low);
-        if (this.addRawLine(stream, source, start, end)) {
+        if (this.addRawLine(stream, source, start, end, view)) {
           rawLines = true;
           continue;
         }
@@ -195,7 +196,7 @@ export class RunState {
    * from the bytes (line-bytes.ts) with no string built; answers false having changed nothing, and
    * the caller decodes the line for addEntry. The line's time is in LINE_TIME.
    */
-  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number): boolean {
+  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number, view?: DataView): boolean {
     let rank = stream.labelRank;
     const prefixLength = globalPrefixLengthBytes(source, start, end);
     if (prefixLength > 0) rank ??= globalPrefixRankBytes(source, start, prefixLength);
@@ -209,7 +210,7 @@ export class RunState {
     }
     if (state.wrapperExitNs !== undefined) return false;
     const templates = this.templates;
-    if (!templates.scanBytes(source, start + prefixLength, end)) return false;
+    if (!templates.scanBytes(source, start + prefixLength, end, view)) return false;
     this.lastRank = state;
     this.noteLineTime();
     if (stream.host !== undefined) state.host = stream.host;
