@@ -66,6 +66,8 @@ interface TemplateInfo {
   lastPlanToken: number;
   /** The template's text as UTF-8, for lines still in bytes (line-bytes.ts); made on first use, null when it has surrogates. */
   bytes: TemplateBytes | null | undefined;
+  /** The last token the bytes path locates: lastPlanToken(), or -1 without a plan (set with `bytes`). */
+  bytesLastToken: number;
   /** Whether lines of the template have a nan/inf token, and a ` NCCL ` word (what tokenize() notes on the way). */
   nonFinite: boolean;
   nccl: boolean;
@@ -92,7 +94,7 @@ function newTemplate(line: string, from: number, count: number, mayMatch: boolea
     kinds[index] = first === 45 || first === 43 ? (first << 8) | tokenClass(line.charCodeAt(start + 1)) : tokenClass(first);
     last = tokenEnds[index]!;
   }
-  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2, bytes: undefined };
+  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2, bytes: undefined, bytesLastToken: -1 };
 }
 
 export interface LineReading {
@@ -449,11 +451,14 @@ export class LineTemplates {
 
   /** Whether a line in bytes is of `info`'s template and takes the fast path (see scanBytes); locates the tokens its plan reads. */
   private matchBytes(info: TemplateInfo, bytes: Uint8Array, from: number, end: number): boolean {
-    if (!takesBytesPath(info)) return false;
-    if (info.bytes === undefined) info.bytes = templateBytes(info);
-    if (info.bytes === null) return false;
+    const template = info.bytes;
+    // Made once the template takes the bytes path, which it then does for good (confirmed: its plan and gates are fixed).
+    if (template != null) return matchTemplateBytes(bytes, from, end, template, info.bytesLastToken, this.view);
+    if (template === null || !takesBytesPath(info)) return false;
     const plan = info.plan;
-    return matchTemplateBytes(bytes, from, end, info.bytes, plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan), this.view);
+    info.bytesLastToken = plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan);
+    info.bytes = templateBytes(info);
+    return info.bytes !== null && matchTemplateBytes(bytes, from, end, info.bytes, info.bytesLastToken, this.view);
   }
 
   /** The slow path: the extractors and the signature gate on the whole line. */

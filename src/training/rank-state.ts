@@ -130,7 +130,8 @@ export class RankState {
       this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = LINE_TIME.msSince(this.previous);
       this.intervalCount++;
     }
-    this.previous.copy(LINE_TIME);
+    // Only the line before an interval's is asked for.
+    if ((this.lines & 3) === 3) this.previous.copy(LINE_TIME);
     this.lines++;
     if (isError) this.errorLines++;
   }
