@@ -27,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodePushRequest } from '../src/push/protobuf.ts';
 import { decodeSnappyPushRequestFast } from '../src/push/protobuf-decode.ts';
+import { rawColumnsOf } from '../src/push/raw-push-stream.ts';
 import type { PushStream } from '../src/push/types.ts';
 import { trainingConfigSchema } from '../src/training/config.ts';
 import { RunTracker } from '../src/training/run-tracker.ts';
@@ -158,7 +159,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const build = (decode: Decode = decodeSnappyPushRequestFast): PushStream[][] =>
     datasetBatches === undefined ? buildPushes(lines, 5, values.entries as 'raw' | 'strings', decode) : datasetBatches.map((batch) => decode(batch.body, undefined, values.entries === 'raw'));
   const pushes = build();
-  const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + stream.entries.length, 0), 0);
+  // Counted from the columns: reading `entries` would turn a push's columns into entry objects, and the tracker would then take the entries path the server seldom takes.
+  const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + (rawColumnsOf(stream)?.count ?? stream.entries.length), 0), 0);
   const base = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/training/run-tracker.ts'))) as { RunTracker: TrackerClass }).RunTracker;
   const baseDecode = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/push/protobuf-decode.ts'))) as { decodeSnappyPushRequestFast: Decode }).decodeSnappyPushRequestFast;
   const basePushes = baseDecode === undefined ? pushes : build(baseDecode);

@@ -52,16 +52,19 @@ export class LogTime {
     return this.big;
   }
 
-  set(timeNs: bigint, time: number): void {
-    this.time = time;
+  /** Sets the time to `timeNs`; returns its double (timeNumber()), worked out on the way (a bigint comparison is a runtime call: two a line are enough). */
+  set(timeNs: bigint): number {
     this.big = timeNs;
     if (timeNs < INT64_MIN || timeNs > INT64_MAX) {
       this.high = Number.NaN;
-      return;
+      return (this.time = Number(timeNs));
     }
     SCRATCH_NS[0] = timeNs;
-    this.high = SCRATCH_HALVES[HIGH_HALF]!;
-    this.low = SCRATCH_HALVES[1 - HIGH_HALF]! >>> 0;
+    const high = SCRATCH_HALVES[HIGH_HALF]!;
+    const low = SCRATCH_HALVES[1 - HIGH_HALF]! >>> 0;
+    this.high = high;
+    this.low = low;
+    return (this.time = wordsTime(high, low));
   }
 
   setWords(time: number, high: number, low: number): void {

@@ -10,7 +10,7 @@ import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature 
 import { bytesView, globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
 import { LineTemplates, type Plan } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
-import { HIGH_HALF, LINE_TIME, LogTime, timeNumber, wordsTime } from './log-time.ts';
+import { HIGH_HALF, LINE_TIME, LogTime, wordsTime } from './log-time.ts';
 import { LINE_X, RankState, restOf } from './rank-state.ts';
 import { RunSeries, type PointSeries } from './series-store.ts';
 
@@ -178,7 +178,7 @@ export class RunState {
     } else {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        if (entry instanceof RawLineEntry) LINE_TIME.set(entry.timestampNs, timeNumber(entry.timestampNs));
+        if (entry instanceof RawLineEntry) LINE_TIME.set(entry.timestampNs);
         if (entry instanceof RawLineEntry && this.addRawLine(stream, entry.lineSource, entry.lineStart, entry.lineEnd)) {
           rawLines = true;
           continue;
@@ -290,8 +290,7 @@ export class RunState {
   }
 
   private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
-    const time = timeNumber(timeNs);
-    LINE_TIME.set(timeNs, time);
+    const time = LINE_TIME.set(timeNs);
     this.noteLineTime();
     const { labels, host, nodeRank } = stream;
     let rank = stream.labelRank;
@@ -339,7 +338,7 @@ export class RunState {
       state.wrapperExitNs = undefined;
     }
     // Again: replaying held lines (resolvePendingLocal) above set them to those lines' times.
-    LINE_TIME.set(timeNs, time);
+    LINE_TIME.set(timeNs);
     LINE_X[1] = time;
     state.noteLine(base, from, stream.isError);
     const templates = this.templates;

@@ -158,6 +158,8 @@ export class PointSeries {
   private sorted = true;
   /** Keep one point in `stride` once the series has been halved (memory stays bounded on long runs). */
   private stride = 1;
+  /** stride − 1: the stride is a power of two, and a mask spares the division of `%` (two a value on thinned series). */
+  private strideMask = 0;
   private skipped = 0;
 
   constructor(axis: SeriesAxis) {
@@ -182,7 +184,7 @@ export class PointSeries {
    */
   addAt(xs: Float64Array, xIndex: number, values: Float64Array, valueIndex: number): void {
     const value = values[valueIndex]!;
-    if (this.stride > 1 && ++this.skipped % this.stride !== 0 && Number.isFinite(value)) return;
+    if (this.stride > 1 && (++this.skipped & this.strideMask) !== 0 && Number.isFinite(value)) return;
     if (this.count === MAX_POINTS_PER_SERIES) this.halve();
     const count = this.count;
     this.xs.reserve(count);
@@ -208,7 +210,7 @@ export class PointSeries {
    * that knows a value is finite and would be skipped need not read it (see skipFinite).
    */
   keepsNextFinite(): boolean {
-    return this.stride === 1 || (this.skipped + 1) % this.stride === 0;
+    return ((this.skipped + 1) & this.strideMask) === 0;
   }
 
   /** Takes a finite point that keepsNextFinite() said is skipped: what addAt() does with it, without its value. */
@@ -252,6 +254,7 @@ export class PointSeries {
     this.count = kept;
     this.lastX = this.xAt(kept - 1);
     this.stride *= 2;
+    this.strideMask = this.stride - 1;
   }
 
   private sort(): void {
