@@ -187,8 +187,11 @@ export class PointSeries {
     if (this.stride > 1 && (++this.skipped & this.strideMask) !== 0 && Number.isFinite(value)) return;
     if (this.count === MAX_POINTS_PER_SERIES) this.halve();
     const count = this.count;
-    this.xs.reserve(count);
-    this.values.reserve(count);
+    // Storage grows within the first chunk and at each chunk's first point; elsewhere it is there.
+    if (count < CHUNK_POINTS || (count & (CHUNK_POINTS - 1)) === 0) {
+      this.xs.reserve(count);
+      this.values.reserve(count);
+    }
     const x = xs[xIndex]!;
     if (count > 0 && x < this.lastX) this.sorted = false;
     this.xs.set(count, x);
