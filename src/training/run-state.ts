@@ -107,6 +107,8 @@ export class RunState {
   private hasLast = false;
   /** The rank of the line before (lines of a stream are mostly one rank's): spares a map lookup a line. */
   private lastRank: RankState | undefined;
+  /** Bumped when held lines are replayed (resolvePendingLocal): the line being added then sets LINE_TIME again. */
+  private replays = 0;
   private readonly reports = new Map<string, ReportEntry | undefined>();
   private readonly reportSection = new Map<string, 'failures' | 'root' | undefined>();
 
@@ -291,6 +293,7 @@ export class RunState {
 
   private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
     const time = LINE_TIME.set(timeNs);
+    const replays = this.replays;
     this.noteLineTime();
     const { labels, host, nodeRank } = stream;
     let rank = stream.labelRank;
@@ -337,9 +340,11 @@ export class RunState {
       if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
       state.wrapperExitNs = undefined;
     }
-    // Again: replaying held lines (resolvePendingLocal) above set them to those lines' times.
-    LINE_TIME.set(timeNs);
-    LINE_X[1] = time;
+    if (this.replays !== replays) {
+      // Replaying held lines (resolvePendingLocal) above set them to those lines' times.
+      LINE_TIME.set(timeNs);
+      LINE_X[1] = time;
+    }
     state.noteLine(base, from, stream.isError);
     const templates = this.templates;
     const mayMatch = templates.scan(base, from);
@@ -513,6 +518,7 @@ export class RunState {
       for (const state of this.ranks.values()) if (state.nodeRank === 0) maxLocal = Math.max(maxLocal, state.rank);
       this.processesPerNode = maxLocal + 1;
     }
+    this.replays++;
     const pending = this.pendingLocal;
     this.pendingLocal = [];
     for (const entry of pending) this.addEntry(entry.stream, entry.timeNs, entry.line);
