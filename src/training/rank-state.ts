@@ -10,8 +10,6 @@ const INTERVAL_SAMPLES = 63;
 /** Step → time samples kept per rank for clock alignment across nodes. */
 const STEP_SAMPLES = 256;
 
-export { timeNumber } from './log-time.ts';
-
 /**
  * The step (NaN for none) and time (Number(timeNs)) of the line being added. Doubles handed between
  * the tracker's methods through this array rather than as arguments: an argument to a call that is
