@@ -16,7 +16,10 @@
 // `npm run bench` push: default generator options, ~1 MB protobuf+snappy batches), decoded as the
 // server decodes them, so the line mix is the one the ingest figures are measured on.
 //
-// Usage: node bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings] [--dataset-mb N]
+// `--memory` (needs `node --expose-gc`) prints what a tracker holds once every push is in: the heap
+// and array-buffer growth from before it was made to after, collected, with its pushes released.
+//
+// Usage: node [--expose-gc] bench/training-tracker-cpu.ts [--lines N] [--rounds N] [--base DIR] [--entries raw|strings] [--dataset-mb N] [--memory]
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodePushRequest } from '../src/push/protobuf.ts';
 import { decodeSnappyPushRequestFast } from '../src/push/protobuf-decode.ts';
+import { rawColumnsOf } from '../src/push/raw-push-stream.ts';
 import type { PushStream } from '../src/push/types.ts';
 import { trainingConfigSchema } from '../src/training/config.ts';
 import { RunTracker } from '../src/training/run-tracker.ts';
@@ -107,8 +111,33 @@ export function measureTracker(Tracker: TrackerClass, pushes: PushStream[][]): {
   }
   const hits = run.hits.map((hit) => `${hit.signature.id}@${hit.rank}@${hit.timeNs}@${JSON.stringify(hit.fields)}`).join('|');
   const ranks = [...run.ranks.values()].map((rank) => `${rank.rank}:${rank.lines}:${rank.maxStep}:${rank.pid}:${rank.exitCode}`).join(',');
-  parts.push(`hits=${run.hits.length}:${hashText(hits)}`, `finishes=${run.finishes.length}`, `ranks=${ranks}`, `attempts=${run.attempts.length}`, `pids=${run.pids.size}`);
+  // The times and lines the runs API and the hang check read (rank-state.ts, log-time.ts).
+  const rankTimes = [...run.ranks.values()]
+    .map((rank) => `${rank.rank}:${rank.firstNs}:${rank.lastNs}:${rank.lastProgressNs}:${rank.maxStepNs}:${rank.medianIntervalMs()}:${rank.errorLines}:${hashText([...rank.stepTimes].join())}:${hashText(rank.lastLine)}`)
+    .join(',');
+  parts.push(`hits=${run.hits.length}:${hashText(hits)}`, `finishes=${run.finishes.length}`, `ranks=${ranks}`, `rankTimes=${rankTimes}`, `run=${run.firstNs}:${run.lastNs}`, `attempts=${run.attempts.length}`, `pids=${run.pids.size}`);
   return { cpuSeconds: cpu, digest: parts.join('\n') };
+}
+
+/** Bytes a tracker of `Tracker` holds after ingesting `pushes` (built by `build`, dropped before measuring): heap and array buffers, collected. */
+async function retainedBytes(Tracker: TrackerClass, build: () => PushStream[][]): Promise<{ heapBytes: number; arrayBufferBytes: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('--memory: run node with --expose-gc');
+  const collect = async (): Promise<NodeJS.MemoryUsage> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    gc();
+    return process.memoryUsage();
+  };
+  const before = await collect();
+  let pushes: PushStream[][] | undefined = build();
+  const tracker = new Tracker({ config: trainingConfigSchema.parse({}), now: () => 0 });
+  for (const push of pushes) tracker.ingest('bench', push, 0);
+  pushes = undefined;
+  const after = await collect();
+  if (tracker.run('bench', 'train') === undefined) throw new Error('no run');
+  // The decoded pushes' bodies and columns are gone by now; what is left is the tracker's.
+  return { heapBytes: after.heapUsed - before.heapUsed, arrayBufferBytes: after.arrayBuffers - before.arrayBuffers };
 }
 
 function hashText(text: string): string {
@@ -123,14 +152,15 @@ function median(values: number[]): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' }, 'dataset-mb': { type: 'string' } } });
+  const { values } = parseArgs({ options: { lines: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, base: { type: 'string' }, entries: { type: 'string', default: 'raw' }, 'dataset-mb': { type: 'string' }, memory: { type: 'boolean', default: false } } });
   const lines = Number(values.lines);
   if (values.entries !== 'raw' && values.entries !== 'strings') throw new Error(`--entries: expected raw or strings, got ${values.entries}`);
   const datasetBatches = values['dataset-mb'] === undefined ? undefined : await buildDatasetBatches(Number(values['dataset-mb']));
   const build = (decode: Decode = decodeSnappyPushRequestFast): PushStream[][] =>
     datasetBatches === undefined ? buildPushes(lines, 5, values.entries as 'raw' | 'strings', decode) : datasetBatches.map((batch) => decode(batch.body, undefined, values.entries === 'raw'));
   const pushes = build();
-  const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + stream.entries.length, 0), 0);
+  // Counted from the columns: reading `entries` would turn a push's columns into entry objects, and the tracker would then take the entries path the server seldom takes.
+  const total = pushes.reduce((sum, push) => sum + push.reduce((s, stream) => s + (rawColumnsOf(stream)?.count ?? stream.entries.length), 0), 0);
   const base = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/training/run-tracker.ts'))) as { RunTracker: TrackerClass }).RunTracker;
   const baseDecode = values.base === undefined ? undefined : ((await import(join(resolve(values.base), 'src/push/protobuf-decode.ts'))) as { decodeSnappyPushRequestFast: Decode }).decodeSnappyPushRequestFast;
   const basePushes = baseDecode === undefined ? pushes : build(baseDecode);
@@ -163,6 +193,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const b = digestNew.split('\n');
       for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) console.log(`  base ${a[i]}\n  new  ${b[i]}`);
       process.exitCode = 1;
+    }
+  }
+  if (values.memory) {
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
+    const held = await retainedBytes(RunTracker, build);
+    console.log(`tracker holds: heap ${mb(held.heapBytes)} MB + array buffers ${mb(held.arrayBufferBytes)} MB`);
+    if (base !== undefined && baseDecode !== undefined) {
+      const baseHeld = await retainedBytes(base, () => build(baseDecode));
+      console.log(`base holds:    heap ${mb(baseHeld.heapBytes)} MB + array buffers ${mb(baseHeld.arrayBufferBytes)} MB`);
     }
   }
 }

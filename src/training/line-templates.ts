@@ -17,7 +17,7 @@
 // the template path ~0.5 µs.
 
 import { mayMatchSignature } from './failure-signatures.ts';
-import { byteTokenEnds, byteTokenStarts, decimalValueBytes, matchTemplateBytes, templateBytesOf, type TemplateBytes } from './line-bytes.ts';
+import { byteTokenEnds, byteTokenStarts, bytesView, decimalValueBytes, matchTemplateBytes, templateBytesOf, type TemplateBytes } from './line-bytes.ts';
 import { locateTokens, matchTemplate, templatePattern, templateText, tokenCheck, tokenClass, tokenCount, tokenEnds, tokenize, tokenKey, tokenNonFinite, tokenSawNccl, tokenSawReturn, tokenStarts, tokenValue } from './line-tokens.ts';
 import { extractMetrics, type ExtractedMetrics } from './metric-extractors.ts';
 
@@ -66,6 +66,8 @@ interface TemplateInfo {
   lastPlanToken: number;
   /** The template's text as UTF-8, for lines still in bytes (line-bytes.ts); made on first use, null when it has surrogates. */
   bytes: TemplateBytes | null | undefined;
+  /** The last token the bytes path locates: lastPlanToken(), or -1 without a plan (set with `bytes`). */
+  bytesLastToken: number;
   /** Whether lines of the template have a nan/inf token, and a ` NCCL ` word (what tokenize() notes on the way). */
   nonFinite: boolean;
   nccl: boolean;
@@ -92,7 +94,7 @@ function newTemplate(line: string, from: number, count: number, mayMatch: boolea
     kinds[index] = first === 45 || first === 43 ? (first << 8) | tokenClass(line.charCodeAt(start + 1)) : tokenClass(first);
     last = tokenEnds[index]!;
   }
-  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2, bytes: undefined };
+  return { plan: undefined, confirmed: false, seen: 0, ambiguous: 0, mayMatch, tokens: count, check: tokenCheck, text, textEnds, kinds, nonFinite: tokenNonFinite, nccl: tokenSawNccl, next: undefined, nextBefore: undefined, pattern: undefined, lastPlanToken: -2, bytes: undefined, bytesLastToken: -1 };
 }
 
 export interface LineReading {
@@ -185,15 +187,11 @@ function headKey(first: number, second: number): number {
 }
 
 /**
- * What a caller of scanBytes does with each value of a plan (its `uses` answer): nothing (no series
- * takes it), keeps it as a point, or skips it (a thinned series). Only kept values are parsed; the
- * others only have to be finite, which surelyFinite() tells from the token's length and letters.
+ * Whether a number token is finite whatever its digits, and decimalValueBytes() reads it: at most
+ * 15 bytes and no exponent (so no overflow to Infinity, and at most 15 digits). scanBytes leaves
+ * such values unread (NaN in planValues) for planValueBytes(): a thinned series skips most values,
+ * and those only have to be finite.
  */
-export const VALUE_UNUSED = 0;
-export const VALUE_KEPT = 1;
-export const VALUE_SKIPPED = 2;
-
-/** Whether a number token is finite whatever its digits: at most 15 bytes and no exponent (so no overflow to Infinity). */
 function surelyFinite(bytes: Uint8Array, start: number, end: number): boolean {
   if (end - start > 15) return false;
   for (let i = start; i < end; i++) if ((bytes[i]! | 0x20) === 101) return false;
@@ -223,6 +221,8 @@ export class LineTemplates {
    * line every few hundred step lines), so that it is not decoded and tokenized.
    */
   private readonly byHead = new Map<number, TemplateInfo[]>();
+  /** A DataView over the bytes scanBytes reads, while it reads them. */
+  private view: DataView | undefined;
 
   /** The metrics of a line (the same answer as `extractMetrics(line)`, mostly without running it) and the signature gate. */
   read(line: string): LineReading {
@@ -332,10 +332,19 @@ export class LineTemplates {
    * The fast path for a line still in UTF-8 bytes, `bytes[from, end)` past its `[rankN]:` prefix:
    * when it is a line of a template predicted from the previous line (see scan), confirmed, whose
    * lines no failure signature can match and that has no NCCL word or nan/inf, its values (if any)
-   * are read into `plan`/`planValues`/`planStep` and it answers true. Otherwise it answers false
+   * are read into `plan`/`planValues`/`planStep` (values left NaN are read by planValueBytes) and
+   * it answers true. Otherwise it answers false
    * having changed nothing the caller sees, and the caller decodes the line and scans the string.
    */
-  scanBytes(bytes: Uint8Array, from: number, end: number, uses?: (plan: Plan) => Uint8Array | undefined): boolean {
+  scanBytes(bytes: Uint8Array, from: number, end: number, view: DataView = bytesView(bytes)): boolean {
+    this.view = view;
+    const taken = this.scanBytesInView(bytes, from, end);
+    // No push body is held past its lines.
+    this.view = undefined;
+    return taken;
+  }
+
+  private scanBytesInView(bytes: Uint8Array, from: number, end: number): boolean {
     if (end - from > 2048) return false;
     const previous = this.previous;
     let info = previous?.next;
@@ -359,13 +368,12 @@ export class LineTemplates {
     if (plan !== undefined && plan !== 'slow') {
       const tokens = plan.tokens;
       if (tokens.length > this.planValues.length) this.planValues = new Float64Array(tokens.length * 2);
-      const valueUses = uses?.(plan);
       for (let i = 0; i < tokens.length; i++) {
         const start = byteTokenStarts[tokens[i]!]!;
         const tokenEnd = byteTokenEnds[tokens[i]!]!;
-        if (valueUses !== undefined && valueUses[i] !== VALUE_KEPT && surelyFinite(bytes, start, tokenEnd)) {
-          // Not kept (a thinned series skips it): only its finiteness matters, and it is finite.
-          this.planValues[i] = 0;
+        if (surelyFinite(bytes, start, tokenEnd)) {
+          // Finite and readable: read when asked (planValueBytes).
+          this.planValues[i] = Number.NaN;
           continue;
         }
         const value = decimalValueBytes(bytes, start, tokenEnd);
@@ -384,6 +392,23 @@ export class LineTemplates {
     this.previous = info;
     info.seen++;
     return true;
+  }
+
+  /**
+   * Value `index` of the plan of the line scanBytes() just read from `bytes` (before any other
+   * scan): those it left unread are read now, and kept in planValues.
+   */
+  planValueBytes(index: number, bytes: Uint8Array): number {
+    const value = this.planValues[index]!;
+    if (value === value) return value;
+    const token = this.plan!.tokens[index]!;
+    return (this.planValues[index] = decimalValueBytes(bytes, byteTokenStarts[token]!, byteTokenEnds[token]!));
+  }
+
+  /** Every value of the plan of the line scanBytes() just read from `bytes` into planValues (see planValueBytes). */
+  readPlanValuesBytes(bytes: Uint8Array): void {
+    const plan = this.plan;
+    if (plan !== undefined) for (let i = 0; i < plan.tokens.length; i++) this.planValueBytes(i, bytes);
   }
 
   /**
@@ -426,11 +451,14 @@ export class LineTemplates {
 
   /** Whether a line in bytes is of `info`'s template and takes the fast path (see scanBytes); locates the tokens its plan reads. */
   private matchBytes(info: TemplateInfo, bytes: Uint8Array, from: number, end: number): boolean {
-    if (!takesBytesPath(info)) return false;
-    if (info.bytes === undefined) info.bytes = templateBytes(info);
-    if (info.bytes === null) return false;
+    const template = info.bytes;
+    // Made once the template takes the bytes path, which it then does for good (confirmed: its plan and gates are fixed).
+    if (template != null) return matchTemplateBytes(bytes, from, end, template, info.bytesLastToken, this.view);
+    if (template === null || !takesBytesPath(info)) return false;
     const plan = info.plan;
-    return matchTemplateBytes(bytes, from, end, info.bytes, plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan));
+    info.bytesLastToken = plan === undefined || plan === 'slow' ? -1 : lastPlanToken(info, plan);
+    info.bytes = templateBytes(info);
+    return info.bytes !== null && matchTemplateBytes(bytes, from, end, info.bytes, info.bytesLastToken, this.view);
   }
 
   /** The slow path: the extractors and the signature gate on the whole line. */

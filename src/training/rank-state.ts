@@ -3,28 +3,12 @@
 // the last step, step → time samples for clock alignment across nodes, and its exit. Updated in O(1)
 // a line; run-state.ts feeds it, run-analysis.ts reads it.
 
+import { LINE_TIME, LogTime } from './log-time.ts';
+
 /** Recent line intervals kept per rank for its median (a ring). */
 const INTERVAL_SAMPLES = 63;
 /** Step → time samples kept per rank for clock alignment across nodes. */
 const STEP_SAMPLES = 256;
-
-/**
- * A log time as a double (to within 256 ns), as Number(timeNs) gives it but without its runtime
- * call (~25 ns a line, as much as the rest of a line's bookkeeping): the int64 is stored into a
- * scratch BigInt64Array and read back as two 32-bit halves, whose sum is rounded once, exactly as
- * Number() rounds.
- */
-const SCRATCH_NS = new BigInt64Array(1);
-const SCRATCH_HALVES = new Int32Array(SCRATCH_NS.buffer);
-const HIGH_HALF = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-export function timeNumber(timeNs: bigint): number {
-  if (timeNs < INT64_MIN || timeNs > INT64_MAX) return Number(timeNs);
-  SCRATCH_NS[0] = timeNs;
-  return SCRATCH_HALVES[HIGH_HALF]! * 4294967296 + (SCRATCH_HALVES[1 - HIGH_HALF]! >>> 0);
-}
 
 /**
  * The step (NaN for none) and time (Number(timeNs)) of the line being added. Doubles handed between
@@ -39,15 +23,16 @@ export class RankState {
   host: string | undefined;
   nodeRank: number | undefined;
   firstNs = 0n;
-  lastNs = 0n;
   /**
-   * firstNs, lastNs and lastProgressNs as doubles (to within 256 ns): a line is compared with these,
-   * and BigInt comparison (a runtime call, most of the per-line bookkeeping) is left for the ties.
-   * Rounding to double is monotonic, so a strict double comparison is exact.
+   * firstNs as a double (to within 256 ns): a line is compared with it, and BigInt comparison (a
+   * runtime call) is left for the ties. Rounding to double is monotonic, so a strict double
+   * comparison is exact. The times set on most lines are LogTimes (no bigint a line).
    */
   private firstTime = 0;
-  private lastTime = 0;
-  private lastProgressTime = Number.NEGATIVE_INFINITY;
+  private readonly last = new LogTime();
+  private readonly lastProgress = new LogTime();
+  private hasProgress = false;
+  private readonly maxStepTime = new LogTime();
   /**
    * The newest line is `lastBase` from `lastFrom` on (kept unsliced: most lines are never asked for),
    * or, when it came as bytes, `lastSource[lastStart, lastEnd)` until settleLastLine() decodes it.
@@ -61,10 +46,8 @@ export class RankState {
   errorLines = 0;
   readonly intervalsMs = new Float64Array(INTERVAL_SAMPLES);
   intervalCount = 0;
-  private previousNs: bigint | undefined;
-  lastProgressNs: bigint | undefined;
+  private readonly previous = new LogTime();
   maxStep: number | undefined;
-  maxStepNs: bigint | undefined;
   readonly stepTimes = new Map<number, bigint>();
   exitCode: number | null | undefined;
   exitSignal: string | null = null;
@@ -78,56 +61,58 @@ export class RankState {
     this.rank = rank;
   }
 
+  /** The newest line's log time. */
+  get lastNs(): bigint {
+    return this.last.ns;
+  }
+
+  /** When the rank last made progress (a metric other than loss_scale/overflow), if it did. */
+  get lastProgressNs(): bigint | undefined {
+    return this.hasProgress ? this.lastProgress.ns : undefined;
+  }
+
+  /** When the rank logged maxStep. */
+  get maxStepNs(): bigint | undefined {
+    return this.maxStep === undefined ? undefined : this.maxStepTime.ns;
+  }
+
   /** The newest line (by log time) of the rank, without its `[rankN]:` prefix. */
   get lastLine(): string {
     this.settleLastLine();
     return restOf(this.lastBase, this.lastFrom);
   }
 
-  /** A line of the rank: `base` from `from` on, logged at `timeNs` (LINE_X[1] holds Number(timeNs)). */
-  noteLine(timeNs: bigint, base: string, from: number, isError: boolean): void {
-    const time = LINE_X[1]!;
-    if (this.lines === 0) {
-      this.firstNs = timeNs;
-      this.lastNs = timeNs;
-      this.firstTime = time;
-      this.lastTime = time;
+  /** Takes the line's time (LINE_TIME) as first and last where it is; answers whether it is the newest. */
+  private noteTimes(): boolean {
+    const line = LINE_TIME;
+    if (this.lines === 0 || (line.time <= this.firstTime && (line.time < this.firstTime || line.ns < this.firstNs))) {
+      this.firstNs = line.ns;
+      this.firstTime = line.time;
+    }
+    if (this.lines !== 0 && line.compareTo(this.last) < 0) return false;
+    this.last.copy(line);
+    return true;
+  }
+
+  /** A line of the rank at LINE_TIME: `base` from `from` on. */
+  noteLine(base: string, from: number, isError: boolean): void {
+    if (this.noteTimes()) {
       this.lastBase = base;
       this.lastFrom = from;
       this.lastSource = undefined;
-    } else {
-      if (time <= this.firstTime && (time < this.firstTime || timeNs < this.firstNs)) {
-        this.firstNs = timeNs;
-        this.firstTime = time;
-      }
-      if (time >= this.lastTime && (time > this.lastTime || timeNs >= this.lastNs)) {
-        this.lastNs = timeNs;
-        this.lastTime = time;
-        this.lastBase = base;
-        this.lastFrom = from;
-        this.lastSource = undefined;
-      }
     }
-    this.countLine(timeNs, isError);
+    this.countLine(isError);
   }
 
   /** noteLine() for a line still in bytes, `source[start, end)`, its text from byte `start + from` on (`from` is its ASCII prefix). */
-  noteRawLine(timeNs: bigint, source: Uint8Array, start: number, end: number, from: number, isError: boolean): void {
-    const time = LINE_X[1]!;
-    const newest = this.lines === 0 || (time >= this.lastTime && (time > this.lastTime || timeNs >= this.lastNs));
-    if (this.lines === 0 || (time <= this.firstTime && (time < this.firstTime || timeNs < this.firstNs))) {
-      this.firstNs = timeNs;
-      this.firstTime = time;
-    }
-    if (newest) {
-      this.lastNs = timeNs;
-      this.lastTime = time;
+  noteRawLine(source: Uint8Array, start: number, end: number, from: number, isError: boolean): void {
+    if (this.noteTimes()) {
       this.lastSource = source;
       this.lastStart = start;
       this.lastEnd = end;
       this.lastFrom = from;
     }
-    this.countLine(timeNs, isError);
+    this.countLine(isError);
   }
 
   /** Decodes a newest line kept as bytes, so the rank holds no reference to a push body. */
@@ -137,34 +122,35 @@ export class RankState {
     this.lastSource = undefined;
   }
 
-  private countLine(timeNs: bigint, isError: boolean): void {
-    // Every 4th interval is enough for a median, and spares a BigInt subtraction on the others.
-    if ((this.lines & 3) === 0 && this.previousNs !== undefined && timeNs > this.previousNs) {
-      this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = Number(timeNs - this.previousNs) / 1e6;
+  private countLine(isError: boolean): void {
+    // Every 4th interval is enough for a median.
+    if ((this.lines & 3) === 0 && this.lines > 0 && LINE_TIME.compareTo(this.previous) > 0) {
+      this.intervalsMs[this.intervalCount % INTERVAL_SAMPLES] = LINE_TIME.msSince(this.previous);
       this.intervalCount++;
     }
-    this.previousNs = timeNs;
+    // Only the line before an interval's is asked for.
+    if ((this.lines & 3) === 3) this.previous.copy(LINE_TIME);
     this.lines++;
     if (isError) this.errorLines++;
   }
 
-  /** Progress at `timeNs` (LINE_X[1] holds Number(timeNs)), at step LINE_X[0] when `hasStep`. */
-  noteProgress(timeNs: bigint, hasStep: boolean): void {
-    const time = LINE_X[1]!;
-    if (time >= this.lastProgressTime && (this.lastProgressNs === undefined || time > this.lastProgressTime || timeNs > this.lastProgressNs)) {
-      this.lastProgressNs = timeNs;
-      this.lastProgressTime = time;
+  /** Progress at LINE_TIME, at step LINE_X[0] when `hasStep`. */
+  noteProgress(hasStep: boolean): void {
+    const line = LINE_TIME;
+    if (!this.hasProgress || line.compareTo(this.lastProgress) > 0) {
+      this.lastProgress.copy(line);
+      this.hasProgress = true;
     }
     if (!hasStep) return;
     const step = LINE_X[0]!;
-    if (this.maxStep === undefined || step > this.maxStep || (step === this.maxStep && timeNs > this.maxStepNs!)) {
+    if (this.maxStep === undefined || step > this.maxStep || (step === this.maxStep && line.compareTo(this.maxStepTime) > 0)) {
       this.maxStep = step;
-      this.maxStepNs = timeNs;
+      this.maxStepTime.copy(line);
     }
     // Every 8th step is enough to align node clocks (all ranks keep the same ones), at an eighth of the map work.
     if ((step & 7) === 0 && !this.stepTimes.has(step)) {
       if (this.stepTimes.size >= STEP_SAMPLES) this.stepTimes.delete(this.stepTimes.keys().next().value!);
-      this.stepTimes.set(step, timeNs);
+      this.stepTimes.set(step, line.ns);
     }
   }
 

@@ -7,10 +7,11 @@ import { RawLineEntry } from '../push/raw-line-entry.ts';
 import type { RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { Labels } from '../push/types.ts';
 import { launchFacts, matchSignatures, ncclProcessPrefix, type FailureSignature } from './failure-signatures.ts';
-import { globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
-import { LineTemplates, VALUE_KEPT, VALUE_SKIPPED, VALUE_UNUSED, type Plan } from './line-templates.ts';
+import { bytesView, globalPrefixLengthBytes, globalPrefixRankBytes } from './line-bytes.ts';
+import { LineTemplates, type Plan } from './line-templates.ts';
 import { globalPrefixLength, globalPrefixRank, globalRank, parseRankNumber, rankFromLabels, splitLinePrefix } from './run-identity.ts';
-import { LINE_X, RankState, restOf, timeNumber } from './rank-state.ts';
+import { HIGH_HALF, LINE_TIME, LogTime, wordsTime } from './log-time.ts';
+import { LINE_X, RankState, restOf } from './rank-state.ts';
 import { RunSeries, type PointSeries } from './series-store.ts';
 
 export interface Hit {
@@ -92,7 +93,6 @@ export class RunState {
   worldSize: number | undefined;
   processesPerNode: number | undefined;
   firstNs: bigint | undefined;
-  lastNs: bigint | undefined;
   /** Wall-clock ms of the newest arrival. */
   lastArrivalMs = 0;
   /** Bumped on every change; the analysis is cached per version. */
@@ -101,20 +101,25 @@ export class RunState {
   readonly launcherExits: Array<{ host: string | undefined; nodeRank: number | undefined; localRank: number; pid: number; exitCode: number; timeNs: bigint }> = [];
   /** Lines with a local `[defaultN]:` prefix from a node > 0, held until the processes per node are known. */
   private pendingLocal: Array<{ stream: StreamContext; timeNs: bigint; line: string }> = [];
-  /** firstNs and lastNs as doubles (see RankState.firstTime). */
+  /** firstNs as a double (see RankState.firstTime), and the newest log time (a LogTime: set on most lines). */
   private firstTime = Number.POSITIVE_INFINITY;
-  private lastTime = Number.NEGATIVE_INFINITY;
-  /** The rank of the line scanBytes reads (for planValueUses), and the answer it fills. */
-  private scanRank = 0;
-  private valueUses = new Uint8Array(16);
+  private readonly last = new LogTime();
+  private hasLast = false;
   /** The rank of the line before (lines of a stream are mostly one rank's): spares a map lookup a line. */
   private lastRank: RankState | undefined;
+  /** Bumped when held lines are replayed (resolvePendingLocal): the line being added then sets LINE_TIME again. */
+  private replays = 0;
   private readonly reports = new Map<string, ReportEntry | undefined>();
   private readonly reportSection = new Map<string, 'failures' | 'root' | undefined>();
 
   constructor(tenant: string, id: string) {
     this.tenant = tenant;
     this.id = id;
+  }
+
+  /** The newest log time of the run's lines. */
+  get lastNs(): bigint | undefined {
+    return this.hasLast ? this.last.ns : undefined;
   }
 
   private rankState(rank: number): RankState {
@@ -156,21 +161,27 @@ export class RunState {
     let rawLines = false;
     if (columns !== undefined) {
       // The push's columns, read in place: no entry object per line.
-      const { source, lineStarts, lineEnds, timestampsNs } = columns;
+      // Timestamps are read as their two halves (timestampWords): a bigint read from the column
+      // allocated one a line, a fifth of the tracker's CPU in the server (log-time.ts).
+      const { source, lineStarts, lineEnds, timestampsNs, timestampWords } = columns;
+      const view = bytesView(source);
       for (let i = 0; i < columns.count; i++) {
-        const timeNs = timestampsNs[i]!;
         const start = lineStarts[i]!;
         const end = lineEnds[i]!;
-        if (this.addRawLine(stream, source, start, end, timeNs)) {
+        const high = timestampWords[2 * i + HIGH_HALF]! | 0;
+        const low = timestampWords[2 * i + 1 - HIGH_HALF]!;
+        LINE_TIME.setWords(wordsTime(high, low), high, low);
+        if (this.addRawLine(stream, source, start, end, view)) {
           rawLines = true;
           continue;
         }
-        this.addEntry(stream, timeNs, source.toString('utf8', start, end));
+        this.addEntry(stream, timestampsNs[i]!, source.toString('utf8', start, end));
       }
     } else {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        if (entry instanceof RawLineEntry && this.addRawLine(stream, entry.lineSource, entry.lineStart, entry.lineEnd, entry.timestampNs)) {
+        if (entry instanceof RawLineEntry) LINE_TIME.set(entry.timestampNs);
+        if (entry instanceof RawLineEntry && this.addRawLine(stream, entry.lineSource, entry.lineStart, entry.lineEnd)) {
           rawLines = true;
           continue;
         }
@@ -185,9 +196,9 @@ export class RunState {
    * The common case of a line the server hands over still in bytes (push columns or a RawLineEntry): a `[rankN]:` or
    * labelled rank's line of a known template with no signature, NCCL word or nan/inf to look at. Read
    * from the bytes (line-bytes.ts) with no string built; answers false having changed nothing, and
-   * the caller decodes the line for addEntry.
+   * the caller decodes the line for addEntry. The line's time is in LINE_TIME.
    */
-  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number, timeNs: bigint): boolean {
+  private addRawLine(stream: StreamContext, source: Buffer, start: number, end: number, view?: DataView): boolean {
     let rank = stream.labelRank;
     const prefixLength = globalPrefixLengthBytes(source, start, end);
     if (prefixLength > 0) rank ??= globalPrefixRankBytes(source, start, prefixLength);
@@ -201,15 +212,14 @@ export class RunState {
     }
     if (state.wrapperExitNs !== undefined) return false;
     const templates = this.templates;
-    this.scanRank = rank;
-    if (!templates.scanBytes(source, start + prefixLength, end, this.planValueUses)) return false;
+    if (!templates.scanBytes(source, start + prefixLength, end, view)) return false;
     this.lastRank = state;
-    this.noteTime(timeNs);
+    this.noteLineTime();
     if (stream.host !== undefined) state.host = stream.host;
     if (stream.nodeRank !== undefined) state.nodeRank = stream.nodeRank;
-    state.noteRawLine(timeNs, source, start, end, prefixLength, stream.isError);
+    state.noteRawLine(source, start, end, prefixLength, stream.isError);
     // Values read by scanBytes are finite, so no NaN hit (which would need the line's text) is made here.
-    if (templates.plan !== undefined) this.addRawPlanPoints(state, timeNs, stream.labels);
+    if (templates.plan !== undefined) this.addRawPlanPoints(state, stream.labels, source);
     return true;
   }
 
@@ -240,56 +250,51 @@ export class RunState {
     return cached;
   }
 
-  /** scanBytes' `uses` for the line's rank (scanRank): which values of the plan a series keeps, skips or does not take. */
-  private readonly planValueUses = (plan: Plan): Uint8Array | undefined => {
-    const { series, hasStep, distinct } = this.planSeries(plan, this.scanRank);
-    if (!distinct) return undefined;
-    if (this.valueUses.length < series.length) this.valueUses = new Uint8Array(series.length * 2);
-    const uses = this.valueUses;
-    for (let i = 0; i < series.length; i++) {
-      const one = series[i];
-      uses[i] = one === undefined || (one.axis === 'step' && !hasStep) ? VALUE_UNUSED : one.keepsNextFinite() ? VALUE_KEPT : VALUE_SKIPPED;
-    }
-    return uses;
-  };
-
-  /** addPlanPoints() for a line scanBytes read: values it did not parse are skipped points of thinned series (see planValueUses). */
-  private addRawPlanPoints(state: RankState, timeNs: bigint, labels: Labels): void {
+  /**
+   * addPlanPoints() for a line scanBytes read from `source`: a value is read only for a series that
+   * keeps it (a thinned series skips most, and a value scanBytes left unread is finite).
+   */
+  private addRawPlanPoints(state: RankState, labels: Labels, source: Buffer): void {
     const templates = this.templates;
     const plan = templates.plan!;
     const { series, hasStep, distinct } = this.planSeries(plan, state.rank);
     if (!distinct) {
-      this.addPlanPoints(state, timeNs, '', 0, labels);
+      templates.readPlanValuesBytes(source);
+      this.addPlanPoints(state, LINE_TIME.ns, '', 0, labels);
       return;
     }
-    const uses = this.valueUses;
     const values = templates.planValues;
     LINE_X[0] = templates.planStep;
     for (let i = 0; i < series.length; i++) {
-      const use = uses[i];
-      if (use === VALUE_KEPT) series[i]!.addLinePoint(hasStep, LINE_X, values, i);
-      else if (use === VALUE_SKIPPED) series[i]!.skipFinite();
+      const one = series[i];
+      if (one === undefined || (one.axis === 'step' && !hasStep)) continue;
+      if (one.keepsNextFinite()) {
+        templates.planValueBytes(i, source);
+        one.addLinePoint(hasStep, LINE_X, values, i);
+      } else one.skipFinite();
     }
-    if (plan.progress) state.noteProgress(timeNs, hasStep);
+    if (plan.progress) state.noteProgress(hasStep);
   }
 
-  /** Widens the run's time range to `timeNs` (doubles compared first, bigints only on a tie); returns its time as a double. */
-  private noteTime(timeNs: bigint): number {
-    const time = timeNumber(timeNs);
+  /** Widens the run's time range to the line's (LINE_TIME; doubles compared first, exact times only on a tie), and puts its double in LINE_X[1]. */
+  private noteLineTime(): void {
+    const line = LINE_TIME;
+    const time = line.time;
     LINE_X[1] = time;
-    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || timeNs < this.firstNs)) {
-      this.firstNs = timeNs;
+    if (time <= this.firstTime && (time < this.firstTime || this.firstNs === undefined || line.ns < this.firstNs)) {
+      this.firstNs = line.ns;
       this.firstTime = time;
     }
-    if (time >= this.lastTime && (time > this.lastTime || this.lastNs === undefined || timeNs > this.lastNs)) {
-      this.lastNs = timeNs;
-      this.lastTime = time;
+    if (!this.hasLast || line.compareTo(this.last) > 0) {
+      this.last.copy(line);
+      this.hasLast = true;
     }
-    return time;
   }
 
   private addEntry(stream: StreamContext, timeNs: bigint, rawLine: string): void {
-    const time = this.noteTime(timeNs);
+    const time = LINE_TIME.set(timeNs);
+    const replays = this.replays;
+    this.noteLineTime();
     const { labels, host, nodeRank } = stream;
     let rank = stream.labelRank;
     // The line is `base` from `from` on: past a `[rankN]: ` prefix it is read in place, and the
@@ -335,7 +340,12 @@ export class RunState {
       if (this.currentAttempt().startNs < state.wrapperExitNs - RESTART_SKEW_NS) this.beginAttempt(timeNs, undefined, state.host);
       state.wrapperExitNs = undefined;
     }
-    state.noteLine(timeNs, base, from, stream.isError);
+    if (this.replays !== replays) {
+      // Replaying held lines (resolvePendingLocal) above set them to those lines' times.
+      LINE_TIME.set(timeNs);
+      LINE_X[1] = time;
+    }
+    state.noteLine(base, from, stream.isError);
     const templates = this.templates;
     const mayMatch = templates.scan(base, from);
     // The scan noted whether the line can hold ` NCCL ` (most lines are ruled out without another pass).
@@ -353,7 +363,7 @@ export class RunState {
       }
       if (progressed) {
         LINE_X[0] = metrics.step ?? Number.NaN;
-        state.noteProgress(timeNs, metrics.step !== undefined);
+        state.noteProgress(metrics.step !== undefined);
       }
     }
     if (!mayMatch) return;
@@ -404,7 +414,7 @@ export class RunState {
         this.addHit({ signature: NAN_VALUE_SIGNATURE, fields }, rank, state.host, timeNs, restOf(base, from), labels);
       }
     }
-    if (plan.progress) state.noteProgress(timeNs, hasStep);
+    if (plan.progress) state.noteProgress(hasStep);
   }
 
   private addLauncherLine(labels: Labels, streamKey: string, host: string | undefined, nodeRank: number | undefined, timeNs: bigint, text: string): void {
@@ -508,6 +518,7 @@ export class RunState {
       for (const state of this.ranks.values()) if (state.nodeRank === 0) maxLocal = Math.max(maxLocal, state.rank);
       this.processesPerNode = maxLocal + 1;
     }
+    this.replays++;
     const pending = this.pendingLocal;
     this.pendingLocal = [];
     for (const entry of pending) this.addEntry(entry.stream, entry.timeNs, entry.line);

@@ -195,6 +195,7 @@ test('lines in bytes that differ from their template only in a word run take the
     const { templates, bytes, from } = confirmed(line, later);
     assert.equal(templates.scanBytes(bytes, from, bytes.length), bytesPath, name);
     if (!bytesPath) continue;
+    templates.readPlanValuesBytes(bytes);
     const reading = new LineTemplates().read(later);
     assert.equal(reading.metrics?.step, step, `${name}: step as the extractors read it`);
     assert.equal(templates.planStep, step, `${name}: step`);
@@ -211,6 +212,7 @@ test('a line in bytes whose template did not follow the line before is found by 
   templates.scan(shapes[0]!(5), 0);
   const bytes = Buffer.from(shapes[0]!(6));
   assert.equal(templates.scanBytes(bytes, 0, bytes.length), true);
+  templates.readPlanValuesBytes(bytes);
   assert.equal(templates.planStep, 6);
   assert.equal(templates.planValues[0], 0.6);
 });
@@ -252,6 +254,7 @@ test('number tokens of lines in bytes end where the string tokenizer ends them: 
     const reading = new LineTemplates().read(later);
     const bytesPath = templates.scanBytes(bytes, from, bytes.length);
     assert.equal(bytesPath, true, `${name}: bytes path`);
+    templates.readPlanValuesBytes(bytes);
     const plan = templates.plan;
     const got = plan === undefined ? undefined : { step: plan.stepToken === -1 ? undefined : templates.planStep, values: plan.names.map((key, k): [string, number] => [key, templates.planValues[k]!]) };
     assert.deepEqual(got, reading.metrics, `${name}: values`);

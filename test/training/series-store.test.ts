@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_POINTS_PER_SERIES, PointSeries, RunSeries } from '../../src/training/series-store.ts';
+import { MAX_POINTS_PER_SERIES, packDecimal, PointSeries, RunSeries, unpackDecimal } from '../../src/training/series-store.ts';
 
 test('points come back in x order and thinned evenly to the budget, first and last kept', () => {
   const series = new PointSeries('step');
@@ -47,6 +47,30 @@ test('a thinned series still answers the API default of 5,000 points per rank, a
       assert.equal(points.length, 5000);
       assert.deepEqual(points[0], [0, 0]);
       assert.ok(points.every(([x, value], i) => value === x / 1e6 && (i === 0 || x > points[i - 1]![0])), 'in step order, each value at its step');
+    }
+  }
+});
+
+test('values and steps stored narrow come back exactly; a point that does not fit widens its series, keeping the others (table)', () => {
+  const values = [0, 1, -1, 8.7983, 1.5e-7, 1.50e-07, 43770, 63.35, 2.09543922808, 0.1 + 0.2, -0, 1e-20, 123456789.5, 2 ** 27, -(2 ** 27) + 1, 3.14159, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 5e-324, 1e300];
+  for (const value of values) {
+    const packed = packDecimal(value);
+    if (packed === packed) assert.ok(Object.is(unpackDecimal(packed), value), `${value} packs to ${packed}`);
+  }
+  assert.equal(unpackDecimal(packDecimal(8.7983)), 8.7983);
+  assert.ok(Number.isNaN(packDecimal(2.09543922808)), 'too many digits: wide');
+  assert.ok(Number.isNaN(packDecimal(-0)), '-0 is kept wide');
+  for (const axis of ['step', 'time'] as const) {
+    for (const widenAt of [-1, 0, 5, 70, 2000]) {
+      const series = new PointSeries(axis);
+      const want: Array<[number, number]> = [];
+      for (let i = 0; i < 3000; i++) {
+        const x = axis === 'time' ? 1.7676e18 + i * 256 : i === widenAt ? i + 0.5 : i;
+        const value = i === widenAt ? values[i % values.length]! * 1.0000001 : values[i % values.length]!;
+        series.add(x, value);
+        want.push([x, value]);
+      }
+      assert.deepEqual(series.points(1e6), want, `${axis}, widened at ${widenAt}`);
     }
   }
 });
