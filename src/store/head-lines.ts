@@ -59,16 +59,21 @@ export class HeadLines {
     return this.chunks.length === 0 ? 0 : chunkStartOf(this.chunks.length);
   }
 
+  /** Chunk `index`, allocated when it is the next one (appends fill chunks in order). */
+  private chunkAt(index: number): Buffer {
+    if (index === this.chunks.length) {
+      // The first chunk goes into an array of its own size: an empty array's first push reserves 17 slots.
+      if (index === 0) this.chunks = [allocateChunk(0)];
+      else this.chunks.push(allocateChunk(index));
+    }
+    return this.chunks[index]!;
+  }
+
   appendBytes(source: Buffer, start: number, end: number): void {
     // Bounded: each pass copies at least one byte into a chunk.
     while (start < end) {
       const index = chunkIndexOf(this.length);
-      // The first chunk goes into an array of its own size: an empty array's first push reserves 17 slots.
-      if (index === this.chunks.length) {
-        if (index === 0) this.chunks = [allocateChunk(0)];
-        else this.chunks.push(allocateChunk(index));
-      }
-      const chunk = this.chunks[index]!;
+      const chunk = this.chunkAt(index);
       const local = this.length - chunkStartOf(index);
       const copied = source.copy(chunk, local, start, Math.min(end, start + chunk.length - local));
       start += copied;
@@ -88,11 +93,7 @@ export class HeadLines {
     // Bounded: each pass appends at least one line.
     for (let first = 0; first < count; ) {
       const index = chunkIndexOf(this.length);
-      if (index === this.chunks.length) {
-        if (index === 0) this.chunks = [allocateChunk(0)];
-        else this.chunks.push(allocateChunk(index));
-      }
-      const chunk = this.chunks[index]!;
+      const chunk = this.chunkAt(index);
       const local = this.length - chunkStartOf(index);
       const runStart = spans[base + first * 2]!;
       // A run: lines in source order, not overlapping, whose span of source fits the chunk's room.
