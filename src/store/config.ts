@@ -43,14 +43,19 @@ export const objectStoreConfigSchema = z
  * 6 MB was tried against 8 MB (with one malloc arena, bin/rankscope.js), 6 alternating rounds
  * each: peak RSS 141 against 147 MB with training off, 175 against 187 MB with it, server CPU
  * 0.99x and 1.01x, stored 13.34% of raw against 13.28%; but on the 1 GB log (2 rounds each) server
- * CPU 10.2 against 8.8 s with training off and 14.8 against 13.6 s with it, so 8 MB stays.
+ * CPU 10.2 against 8.8 s with training off and 14.8 against 13.6 s with it, so 8 MB stayed then.
+ * 5 MB since the WAL logs protobuf pushes as their body and cuts reuse one lines buffer (ingest got
+ * ~25% cheaper): against 8 MB, 3 alternating rounds each, peak RSS 147 (146-148) against 160 MB on
+ * the 244 MB log at 0.97x the server CPU (6 MB: 152 MB, 4 MB: 147 MB at 1.01x), and on the 1 GB log
+ * (2 rounds) 1.05x the server CPU (11.1 against 10.5 s, 92 MB of log per CPU-second) at the same
+ * peak (173 against 172 MB).
  */
 /**
  * scan_bytes: 16 blocks of the 2 MB target. Two queries of a tenant (limits.max_concurrent_queries)
  * load 4 blocks at a time each and the scan workers one each, so one tenant's queries never wait; many
  * tenants querying at once share it instead of holding 4 decoded blocks per query.
  */
-const MEMORY_DEFAULTS = { head_bytes: 8 * 1024 * 1024, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
+const MEMORY_DEFAULTS = { head_bytes: 5 * 1024 * 1024, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
 
 const memorySchema = z
   .object({

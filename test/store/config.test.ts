@@ -14,7 +14,7 @@ test('store config: every key has a default', () => {
   assert.equal(options.retentionPeriodMs, 0);
   assert.deepEqual(options.objectStore, { backend: 'filesystem', directory: resolve('./rankscope-data/objects') });
   assert.ok(options.headCutBytes > 0 && options.blockTargetBytes > 0 && options.headCutAgeMs > 0);
-  assert.deepEqual([options.headBudgetBytes, options.walBufferBytes, options.encoderBudgetBytes], [8 * 1024 * 1024, 8 * 1024 * 1024, 4 * 1024 * 1024]);
+  assert.deepEqual([options.headBudgetBytes, options.walBufferBytes, options.encoderBudgetBytes], [5 * 1024 * 1024, 8 * 1024 * 1024, 4 * 1024 * 1024]);
   assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ memory: { head_bytes: '1MB' } })).headBudgetBytes, 1024 * 1024);
   assert.throws(() => storeConfigSchema.parse({ memory: { head_bytes: 0 } }));
 });
