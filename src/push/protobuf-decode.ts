@@ -12,7 +12,7 @@ import { clipText, LabelParseError, parseLabels } from './labels.ts';
 import { PushDecodeError } from './protobuf.ts';
 import { ProtobufReader, WIRE_LEN } from './protobuf-reader.ts';
 import { RawLineEntry } from './raw-line-entry.ts';
-import { RawPushStream, type RawStreamColumns } from './raw-push-stream.ts';
+import { LITTLE_ENDIAN, RawPushStream, type RawStreamColumns } from './raw-push-stream.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
 const NS_PER_SECOND = 1_000_000_000n;
@@ -178,7 +178,6 @@ const ARENA_SLACK_BYTES = 64 * COLUMN_BYTES_PER_ENTRY * 8;
 const MIN_ENTRY_MESSAGE_BYTES = 64;
 const TWO_POW_32 = 2 ** 32;
 /** Timestamps are written as two u32 words (low first), which needs a little-endian BigInt64Array. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Results of readPlainEntry(). */
 let plainSeconds = 0;

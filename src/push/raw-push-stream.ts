@@ -14,6 +14,9 @@
 import { RawLineEntry } from './raw-line-entry.ts';
 import type { LabelPair, Labels, PushEntry, PushStream } from './types.ts';
 
+/** Whether this machine is little-endian: the word order of the timestamp column's int64s when read as 32-bit halves. */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export interface RawStreamColumns {
   count: number;
   /** Entry i's timestamp at [i]; at least `count` long. */

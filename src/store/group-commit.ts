@@ -8,11 +8,8 @@ import type { FileHandle } from 'node:fs/promises';
 /** A group never exceeds this (one larger frame still goes alone). */
 export const MAX_GROUP_BYTES = 64 * 1024 * 1024;
 
-/**
- * Removes and returns the queue's first appends up to MAX_GROUP_BYTES (at least one); `bytesOf` says
- * what an append writes (its frame's length unless told).
- */
-export function takeGroup<T extends { frame?: Buffer }>(queue: T[], bytesOf: (append: T) => number = (append) => append.frame!.length): { group: T[]; bytes: number } {
+/** Removes and returns the queue's first appends up to MAX_GROUP_BYTES (at least one); `bytesOf` says what an append writes. */
+export function takeGroup<T>(queue: T[], bytesOf: (append: T) => number): { group: T[]; bytes: number } {
   let bytes = 0;
   let take = 0;
   while (take < queue.length && (take === 0 || bytes + bytesOf(queue[take]!) <= MAX_GROUP_BYTES)) {

@@ -24,7 +24,7 @@
 
 import { decodeSnappyPushRequestFast } from '../push/protobuf-decode.ts';
 import { RawLineEntry } from '../push/raw-line-entry.ts';
-import { rawColumnsOf, type RawStreamColumns } from '../push/raw-push-stream.ts';
+import { LITTLE_ENDIAN, rawColumnsOf, type RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { AppendStream, LabelPair, PushEntry } from './types.ts';
 import { sharedLabelString } from './wal-label-strings.ts';
 
@@ -59,9 +59,6 @@ const SEQ_MASK = VERSION_4_FLAG - 1n;
 /** Version 3 stream flags: entries carry structured metadata (a section after the lines). */
 const COLUMNS_HAVE_METADATA = 1;
 const STREAM_ID_BYTES = 16;
-
-/** The columns' timestamp words are (low, high) only where a BigInt64Array is little-endian. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Label and structured-metadata counts are u16 in the record. */
 export const MAX_WAL_PAIRS = 0xffff;

@@ -7,10 +7,12 @@
 // A time is compared by its double first (rounding to double is monotonic, so a strict double
 // comparison is exact) and by its halves, or bigints, only on a tie.
 
+import { LITTLE_ENDIAN } from '../push/raw-push-stream.ts';
+
 const SCRATCH_NS = new BigInt64Array(1);
 const SCRATCH_HALVES = new Int32Array(SCRATCH_NS.buffer);
 /** Index of the high half of an int64 in SCRATCH_HALVES (and in the columns' timestampWords pairs). */
-export const HIGH_HALF = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+export const HIGH_HALF = LITTLE_ENDIAN ? 1 : 0;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 

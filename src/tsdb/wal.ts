@@ -191,7 +191,7 @@ export class TsdbWal {
   }
 
   private async writeGroup(): Promise<void> {
-    const { group, bytes: groupBytes } = takeGroup(this.queue);
+    const { group, bytes: groupBytes } = takeGroup(this.queue, (pending) => pending.frame.length);
     const segment = this.segments[this.segments.length - 1]!;
     try {
       await writeGroup(this.file!, group.map((pending) => pending.frame), groupBytes, this.options.fsync, this.options.onFsync);
