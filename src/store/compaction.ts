@@ -6,7 +6,8 @@ import type { ObjectStore } from '../objstore/object-store.ts';
 import type { BlockEncoderPool } from './block-encoder-pool.ts';
 import { mergeBlocks } from './block-merge.ts';
 import { releaseWholeMemory } from './owned-buffer.ts';
-import { PartBuilder } from './part-writer.ts';
+import { PartBuilder, type PartStreamInput } from './part-writer.ts';
+import { groupItems, streamGroupKey, type StreamGrouping } from './stream-group.ts';
 import { blockLocation, readBlock, readBlockBytes } from './part-reader.ts';
 import type { BlockMeta, PartMeta } from './part-index.ts';
 import type { EncodedBlock } from './block-encoding.ts';
@@ -48,7 +49,7 @@ export function planCompaction(
   const overlapping = partsWithOverlappingStreams(partition.parts);
   const tooMany = partition.parts.length > MAX_PACKED_PARTS;
   const worthMerging = (part: PartMeta): boolean =>
-    tooMany || overlapping.has(part) || part.blocks.length === 0 || part.rawBytes / part.blocks.length < blockTargetBytes * PACKED_BLOCK_FRACTION;
+    tooMany || overlapping.has(part) || part.blocks.length === 0 || part.rawBytes / storageUnits(part) < blockTargetBytes * PACKED_BLOCK_FRACTION;
   const small = partition.parts.filter((part) => part.rawBytes < smallPartBytes && worthMerging(part)).sort((a, b) => a.rawBytes - b.rawBytes);
   const chosen: PartMeta[] = [];
   let totalBytes = 0;
@@ -66,6 +67,17 @@ export function planCompaction(
     for (const [streamId, bytes] of partStreamBytes) streamBytes.set(streamId, (streamBytes.get(streamId) ?? 0) + bytes);
   }
   return chosen.length >= 2 ? { partition, parts: chosen } : undefined;
+}
+
+/** Blocks that stand alone plus shared frames: a frame and its members' blocks count once. */
+function storageUnits(part: PartMeta): number {
+  const frames = new Set<number>();
+  let units = 0;
+  for (const block of part.blocks) {
+    if (block.frameOffset === undefined) units++;
+    else frames.add(block.frameOffset);
+  }
+  return units + frames.size;
 }
 
 function rawBytesByStream(part: PartMeta): Map<string, number> {
@@ -132,57 +144,134 @@ interface StreamSource {
   block: BlockMeta;
 }
 
-export async function runCompaction(plan: CompactionPlan, objectStore: ObjectStore, blockTargetBytes: number, encoder?: BlockEncoderPool): Promise<CompactionResult> {
+/** How compaction writes stream groups (see stream-group.ts); without it every stream stays apart. */
+export interface CompactionGrouping {
+  grouping: StreamGrouping;
+  frameTargetBytes: number;
+}
+
+interface MergedStream {
+  info: StreamInfo;
+  walSeq: bigint;
+  sources: StreamSource[];
+}
+
+interface FrameUnitSources {
+  part: PartMeta;
+  frameOffset: number;
+  frameLength: number;
+  members: Array<{ stream: MergedStream; block: BlockMeta }>;
+}
+
+export async function runCompaction(plan: CompactionPlan, objectStore: ObjectStore, blockTargetBytes: number, encoder?: BlockEncoderPool, grouping?: CompactionGrouping): Promise<CompactionResult> {
   const { partition, parts } = plan;
   const builder = new PartBuilder(partition.tenant, partition.day, blockTargetBytes);
-  const streamIds = new Set<string>();
-  for (const part of parts) for (const id of part.streams.keys()) streamIds.add(id);
-  let duplicatesDropped = 0;
-  for (const streamId of [...streamIds].sort()) {
-    let info: StreamInfo | undefined;
-    let walSeq = -1n;
-    const sources: StreamSource[] = [];
-    for (const part of parts) {
-      const stream = part.streams.get(streamId);
-      if (stream === undefined) continue;
-      info = stream.info;
-      if (stream.walSeq > walSeq) walSeq = stream.walSeq;
-      for (const block of part.blocksByStream.get(streamId) ?? []) sources.push({ part, block });
+  const streams = new Map<string, MergedStream>();
+  for (const part of parts) {
+    for (const [streamId, stream] of part.streams) {
+      let merged = streams.get(streamId);
+      if (merged === undefined) streams.set(streamId, (merged = { info: stream.info, walSeq: -1n, sources: [] }));
+      if (stream.walSeq > merged.walSeq) merged.walSeq = stream.walSeq;
+      for (const block of part.blocksByStream.get(streamId) ?? []) merged.sources.push({ part, block });
     }
-    if (info === undefined) continue;
-    sources.sort((a, b) => (a.block.minTimeNs < b.block.minTimeNs ? -1 : a.block.minTimeNs > b.block.minTimeNs ? 1 : 0));
-    // Runs of blocks to decode and merge, between blocks copied as they are.
-    let pending: BlockData[] = [];
-    const mergePending = async (): Promise<void> => {
-      const spent = pending;
-      const merged = mergeBlocks(spent);
-      pending = [];
-      duplicatesDropped += merged.duplicatesDropped;
-      await builder.addStream(info, walSeq, merged.columns, encoder);
-      // The decoded blocks (read for this merge alone, no cache holds them) and the merged columns are
-      // spent once encoded: freed now, not at V8's next full collection, which a compaction of a few
-      // streams outran by hundreds of MB on the 1 GB bench log.
-      for (const columns of [...spent, merged.columns]) {
-        releaseWholeMemory(columns.lines);
-        releaseWholeMemory(columns.timestampsNs);
-        releaseWholeMemory(columns.lineEnds);
-      }
-    };
+  }
+  // Which blocks no other block of their stream in the merge touches (touching counts, as in
+  // mergeBlocks: a duplicate shares its timestamp).
+  const apart = new Set<BlockMeta>();
+  for (const stream of streams.values()) {
+    const sources = stream.sources.sort((a, b) => (a.block.minTimeNs < b.block.minTimeNs ? -1 : a.block.minTimeNs > b.block.minTimeNs ? 1 : 0));
+    // Against the latest end of every block before it, not only the one just before: a retried push
+    // stored as one long block can span several blocks of another part.
+    let reachNs: bigint | undefined;
     for (let i = 0; i < sources.length; i++) {
-      const { part, block } = sources[i]!;
-      // Touching counts, as in mergeBlocks: a duplicate shares its timestamp.
-      const apart = (i === 0 || sources[i - 1]!.block.maxTimeNs < block.minTimeNs) && (i + 1 === sources.length || block.maxTimeNs < sources[i + 1]!.block.minTimeNs);
-      if (apart && block.rawBytes >= blockTargetBytes * COPIED_BLOCK_FRACTION) {
-        if (pending.length > 0) await mergePending();
-        builder.addEncodedBlocks(info, walSeq, [await readEncodedBlock(objectStore, part, block)]);
-      } else {
-        pending.push(await readBlock(objectStore, blockLocation(part, block), info));
-      }
+      const { block } = sources[i]!;
+      if ((reachNs === undefined || reachNs < block.minTimeNs) && (i + 1 === sources.length || block.maxTimeNs < sources[i + 1]!.block.minTimeNs)) apart.add(block);
+      if (reachNs === undefined || block.maxTimeNs > reachNs) reachNs = block.maxTimeNs;
     }
-    if (pending.length > 0 || sources.length === 0) await mergePending();
+  }
+  // Shared frames whose every member block is apart and that are full enough are copied as they are,
+  // frame and member blocks, without decoding: what a cut wrote is already as small as a merge makes it.
+  const units = new Map<string, FrameUnitSources>();
+  for (const stream of streams.values()) {
+    for (const { part, block } of stream.sources) {
+      if (block.frameOffset === undefined) continue;
+      const key = `${part.partId}@${block.frameOffset}`;
+      let unit = units.get(key);
+      if (unit === undefined) units.set(key, (unit = { part, frameOffset: block.frameOffset, frameLength: block.frameLength!, members: [] }));
+      unit.members.push({ stream, block });
+    }
+  }
+  const copied = new Set<BlockMeta>();
+  for (const unit of units.values()) {
+    let rawBytes = 0;
+    for (const { block } of unit.members) rawBytes += block.rawBytes;
+    if (rawBytes < blockTargetBytes * COPIED_BLOCK_FRACTION || !unit.members.every(({ block }) => apart.has(block))) continue;
+    const frame = await readBlockBytes(objectStore, { objectKey: blockLocation(unit.part, unit.members[0]!.block).objectKey, offset: unit.frameOffset, length: unit.frameLength });
+    const blocks = [];
+    for (const { stream, block } of unit.members) {
+      blocks.push({ info: stream.info, walSeq: stream.walSeq, block: await readEncodedBlock(objectStore, unit.part, block) });
+      copied.add(block);
+    }
+    builder.addFrameUnit({ frame, blocks });
+  }
+  let duplicatesDropped = 0;
+  const ordered = [...streams.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, stream]) => stream);
+  const groups =
+    grouping === undefined
+      ? ordered.map((stream) => [stream])
+      : groupItems(ordered, (stream) => streamGroupKey(stream.info.labels, grouping.grouping), grouping.grouping.maxMembers);
+  for (const group of groups) {
+    // A group of several streams: every block not copied is decoded, merged run by run (between
+    // copied frames) and written as new shared frames with the group's other runs.
+    const grouped = group.length > 1;
+    const runs: PartStreamInput[] = [];
+    for (const stream of group) {
+      const { info, walSeq, sources } = stream;
+      // Runs of blocks to decode and merge, between blocks copied as they are.
+      let pending: BlockData[] = [];
+      const mergePending = async (): Promise<void> => {
+        const spent = pending;
+        const merged = mergeBlocks(spent);
+        pending = [];
+        duplicatesDropped += merged.duplicatesDropped;
+        releaseColumns(spent);
+        if (grouped) {
+          runs.push({ info, walSeq, columns: merged.columns });
+          return;
+        }
+        await builder.addStream(info, walSeq, merged.columns, encoder);
+        // The decoded blocks (read for this merge alone, no cache holds them) and the merged columns are
+        // spent once encoded: freed now, not at V8's next full collection, which a compaction of a few
+        // streams outran by hundreds of MB on the 1 GB bench log.
+        releaseColumns([merged.columns]);
+      };
+      for (const { part, block } of sources) {
+        if (copied.has(block)) {
+          if (pending.length > 0) await mergePending();
+        } else if (!grouped && block.frameOffset === undefined && apart.has(block) && block.rawBytes >= blockTargetBytes * COPIED_BLOCK_FRACTION) {
+          if (pending.length > 0) await mergePending();
+          builder.addEncodedBlocks(info, walSeq, [await readEncodedBlock(objectStore, part, block)]);
+        } else {
+          pending.push(await readBlock(objectStore, blockLocation(part, block), info));
+        }
+      }
+      if (pending.length > 0 || sources.length === 0) await mergePending();
+    }
+    if (grouped) {
+      builder.addGroup(runs, grouping!.frameTargetBytes);
+      releaseColumns(runs.map((run) => run.columns));
+    }
   }
   const part = await builder.write(objectStore, parts.map((p) => p.partId));
   return { part, duplicatesDropped };
+}
+
+function releaseColumns(columns: ReadonlyArray<{ lines: Buffer; timestampsNs: BigInt64Array; lineEnds: Uint32Array }>): void {
+  for (const column of columns) {
+    releaseWholeMemory(column.lines);
+    releaseWholeMemory(column.timestampsNs);
+    releaseWholeMemory(column.lineEnds);
+  }
 }
 
 /** A block's bytes as stored, with the metadata the part index keeps for it. */

@@ -5,6 +5,7 @@ import { resolve, join } from 'node:path';
 import { z } from 'zod';
 import type { ObjectStoreConfig } from '../objstore/object-store.ts';
 import { byteSizeSchema as anyByteSizeSchema, durationMsSchema } from '../config/config-values.ts';
+import { DEFAULT_STREAM_GROUPING, NO_STREAM_GROUPING, type StreamGrouping } from './stream-group.ts';
 
 const durationSchema = durationMsSchema;
 /** Store sizes (blocks, budgets) must be positive. */
@@ -93,6 +94,19 @@ export const storeConfigSchema = z
      */
     encoder_threads: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
     block_target_size: byteSizeSchema.default(2 * 1024 * 1024),
+    /**
+     * Streams whose labels are equal once `without` labels are left out (the ranks of one job)
+     * share compressed frames, at most max_members streams each (src/store/stream-group.ts): less
+     * disk (9.3% of raw instead of 13.4% on the 8-rank bench log) for more memory while cutting.
+     */
+    stream_groups: z
+      .object({
+        enabled: z.boolean().default(false),
+        without: z.array(z.string().min(1)).default(() => [...DEFAULT_STREAM_GROUPING.without]),
+        max_members: z.number().int().min(2).max(256).default(DEFAULT_STREAM_GROUPING.maxMembers),
+      })
+      .strict()
+      .default(() => ({ enabled: false, without: [...DEFAULT_STREAM_GROUPING.without], max_members: DEFAULT_STREAM_GROUPING.maxMembers })),
     compaction_interval: durationSchema.default(60_000),
     retention_period: durationSchema.default(0),
     object_store: objectStoreConfigSchema.default(() => objectStoreConfigSchema.parse({})),
@@ -122,6 +136,8 @@ export interface StoreOptions {
   walBufferBytes?: number;
   /** Raw bytes in flight to the encoder threads. Default: block-encoder-pool.ts's own. */
   encoderBudgetBytes?: number;
+  /** Which streams share compressed frames. Default: none (NO_STREAM_GROUPING, stream-group.ts). */
+  streamGrouping?: StreamGrouping;
 }
 
 export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
@@ -152,6 +168,7 @@ export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
     headBudgetBytes: config.memory.head_bytes,
     walBufferBytes: config.memory.wal_buffer_bytes,
     encoderBudgetBytes: config.memory.encoder_bytes,
+    streamGrouping: config.stream_groups.enabled ? { without: new Set(config.stream_groups.without), maxMembers: config.stream_groups.max_members } : NO_STREAM_GROUPING,
     ...(config.encoder_threads === 'auto' ? {} : { encoderThreads: config.encoder_threads }),
   };
 }

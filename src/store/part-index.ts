@@ -23,6 +23,9 @@ export interface BlockMeta {
   offset: number;
   length: number;
   filter: TokenFilter;
+  /** A stream group member's block: its shared frame's byte range in the data object. */
+  frameOffset?: number;
+  frameLength?: number;
 }
 
 export interface PartStreamMeta {
@@ -56,7 +59,7 @@ interface PartIndexJson {
   replaces: string[];
   dataBytes: number;
   streams: Array<{ id: string; labels: Labels; walSeq: string }>;
-  blocks: Array<{ stream: number; minTimeNs: string; maxTimeNs: string; entryCount: number; rawBytes: number; offset: number; length: number; filterLength: number }>;
+  blocks: Array<{ stream: number; minTimeNs: string; maxTimeNs: string; entryCount: number; rawBytes: number; offset: number; length: number; filterLength: number; frameOffset?: number; frameLength?: number }>;
 }
 
 export function encodePartIndex(meta: Omit<PartMeta, 'blocksByStream' | 'indexBytes'>): Buffer {
@@ -88,6 +91,7 @@ export function encodePartIndex(meta: Omit<PartMeta, 'blocksByStream' | 'indexBy
       offset: block.offset,
       length: block.length,
       filterLength: filter.length,
+      ...(block.frameOffset === undefined ? {} : { frameOffset: block.frameOffset, frameLength: block.frameLength }),
     });
   }
   const jsonBytes = Buffer.from(JSON.stringify(json));
@@ -143,6 +147,9 @@ function checkJson(json: PartIndexJson, indexKey: string): void {
       isCount(block?.stream) && isNsText(block.minTimeNs) && isNsText(block.maxTimeNs) && isCount(block.entryCount) && isCount(block.rawBytes) && isCount(block.offset) && isCount(block.length) && isCount(block.filterLength);
     if (!fieldsOk) throw new PartIndexError(indexKey, `block ${index} is malformed`);
     if (BigInt(block.minTimeNs) > BigInt(block.maxTimeNs)) throw new PartIndexError(indexKey, `block ${index} ends before it starts`);
+    if ((block.frameOffset !== undefined || block.frameLength !== undefined) && !(isCount(block.frameOffset) && isCount(block.frameLength) && block.frameOffset + block.frameLength <= json.dataBytes)) {
+      throw new PartIndexError(indexKey, `block ${index}'s frame is malformed or lies outside the ${json.dataBytes} data bytes`);
+    }
   }
 }
 
@@ -187,6 +194,7 @@ function decodeCheckedPartIndex(bytes: Buffer, indexKey: string): PartMeta {
       offset: block.offset,
       length: block.length,
       filter,
+      ...(block.frameOffset === undefined ? {} : { frameOffset: block.frameOffset, frameLength: block.frameLength! }),
     });
   }
   return finishPartMeta({

@@ -3,6 +3,7 @@
 
 import type { ObjectStore } from '../objstore/object-store.ts';
 import { BlockDecodeError, decodeBlock } from './block.ts';
+import { decodeFrame } from './stream-group.ts';
 import { partDataKey, partIndexKey } from './object-keys.ts';
 import { decodePartIndex, PartIndexError, type BlockMeta, type PartMeta } from './part-index.ts';
 import type { BlockData, BlockLocation, StreamInfo } from './types.ts';
@@ -19,7 +20,9 @@ export async function readPartIndex(objectStore: ObjectStore, tenant: string, da
 }
 
 export function blockLocation(part: PartMeta, block: BlockMeta): BlockLocation {
-  return { objectKey: partDataKey(part.tenant, part.day, part.partId), offset: block.offset, length: block.length };
+  const location: BlockLocation = { objectKey: partDataKey(part.tenant, part.day, part.partId), offset: block.offset, length: block.length };
+  if (block.frameOffset !== undefined) location.frame = { offset: block.frameOffset, length: block.frameLength! };
+  return location;
 }
 
 /** A block's bytes as stored (compressed), checked for length. */
@@ -32,10 +35,10 @@ export async function readBlockBytes(objectStore: ObjectStore, location: BlockLo
 }
 
 export async function readBlock(objectStore: ObjectStore, location: BlockLocation, stream: StreamInfo): Promise<BlockData> {
-  const bytes = await readBlockBytes(objectStore, location);
+  const [bytes, frameLines] = await Promise.all([readBlockBytes(objectStore, location), location.frame === undefined ? undefined : frameLinesOf(objectStore, location.objectKey, location.frame)]);
   let data: BlockData;
   try {
-    data = decodeBlock(bytes, stream);
+    data = decodeBlock(bytes, stream, frameLines);
   } catch (error) {
     if (error instanceof BlockDecodeError) error.message = `block ${location.objectKey}@${location.offset}: ${error.message}`;
     throw error;
@@ -59,4 +62,46 @@ function releaseReadBuffer(bytes: Buffer): void {
   } catch {
     // Not detachable: left to the GC.
   }
+}
+
+/**
+ * Shared frames decoded lately in this thread (the main thread and each scan worker have their own):
+ * the members of one frame are read one after another (a part lists a frame's blocks together, and
+ * scan chunks keep them together, see scan-pool.ts), so each frame is decompressed once per scan
+ * rather than once per member. At most FRAME_CACHE_ENTRIES frames, dropped FRAME_CACHE_IDLE_MS after
+ * the last read so an idle server holds none.
+ */
+const FRAME_CACHE_ENTRIES = 4;
+const FRAME_CACHE_IDLE_MS = 2000;
+const frameCache = new Map<string, { objectStore: ObjectStore; lines: Promise<Buffer> }>();
+let frameCacheTimer: NodeJS.Timeout | undefined;
+
+function frameLinesOf(objectStore: ObjectStore, objectKey: string, frame: { offset: number; length: number }): Promise<Buffer> {
+  const key = `${objectKey}@${frame.offset}+${frame.length}`;
+  const cached = frameCache.get(key);
+  if (frameCacheTimer === undefined) {
+    frameCacheTimer = setTimeout(() => frameCache.clear(), FRAME_CACHE_IDLE_MS);
+    frameCacheTimer.unref();
+  } else frameCacheTimer.refresh();
+  if (cached !== undefined && cached.objectStore === objectStore) {
+    // Most recent last.
+    frameCache.delete(key);
+    frameCache.set(key, cached);
+    return cached.lines;
+  }
+  const lines = readBlockBytes(objectStore, { objectKey, offset: frame.offset, length: frame.length }).then((bytes) => {
+    try {
+      return decodeFrame(bytes);
+    } catch (error) {
+      if (error instanceof BlockDecodeError) error.message = `frame ${objectKey}@${frame.offset}: ${error.message}`;
+      throw error;
+    }
+  });
+  frameCache.set(key, { objectStore, lines });
+  // A failed read is not kept: the next member tries again (and reports its own error).
+  lines.catch(() => {
+    if (frameCache.get(key)?.lines === lines) frameCache.delete(key);
+  });
+  while (frameCache.size > FRAME_CACHE_ENTRIES) frameCache.delete(frameCache.keys().next().value!);
+  return lines;
 }

@@ -11,7 +11,24 @@ import { partDataKey, partIndexKey } from './object-keys.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
 import { encodePartIndex, finishPartMeta, type BlockMeta, type PartMeta, type PartStreamMeta } from './part-index.ts';
 import type { EncodedBlock } from './block-encoding.ts';
+import { encodeGroupFrames, MIN_GROUP_BYTES } from './stream-group.ts';
 import type { StreamInfo } from './types.ts';
+
+/** One stream's sorted entries for a part, with the highest WAL seq they come from. */
+export interface PartStreamInput {
+  info: StreamInfo;
+  walSeq: bigint;
+  columns: BlockColumns;
+}
+
+/**
+ * A shared frame to copy into a part as it is (compaction), with its members' blocks: `offset` of
+ * each block is relative to the frame's first byte in the source, as is the frame's own (0).
+ */
+export interface FrameUnit {
+  frame: Uint8Array;
+  blocks: Array<{ info: StreamInfo; walSeq: bigint; block: EncodedBlock }>;
+}
 
 /** Part ids sort by creation time. */
 export function newPartId(): string {
@@ -48,25 +65,63 @@ export class PartBuilder {
   }
 
   /**
+   * Adds the streams of one group (stream-group.ts): their lines as shared frames of about
+   * `frameTargetBytes` raw, each member with a block per frame. A group too small to gain from a
+   * frame, or of one stream, is added stream by stream. A stream may appear more than once, with
+   * entries of disjoint time ranges (compaction's merged runs).
+   */
+  addGroup(members: readonly PartStreamInput[], frameTargetBytes: number, scratch?: (bytes: number) => Buffer | undefined): void {
+    const nonEmpty = members.filter((member) => member.columns.timestampsNs.length > 0);
+    for (const member of members) this.noteStream(member.info, member.walSeq);
+    let rawBytes = 0;
+    for (const member of nonEmpty) rawBytes += member.columns.lines.length;
+    if (nonEmpty.length < 2 || rawBytes < MIN_GROUP_BYTES) {
+      for (const member of nonEmpty) this.addEncodedBlocks(member.info, member.walSeq, encodeStreamBlocks(member.columns, this.blockTargetBytes));
+      return;
+    }
+    for (const frame of encodeGroupFrames(
+      nonEmpty.map((member) => member.columns),
+      frameTargetBytes,
+      scratch,
+    )) {
+      this.addFrameUnit({ frame: frame.bytes, blocks: frame.blocks.map(({ member, block }) => ({ info: nonEmpty[member]!.info, walSeq: nonEmpty[member]!.walSeq, block })) });
+    }
+  }
+
+  /** Adds a shared frame and its members' blocks (already encoded), frame first. */
+  addFrameUnit(unit: FrameUnit): void {
+    const frameOffset = this.dataBytes;
+    this.chunks.push(unit.frame);
+    this.dataBytes += unit.frame.length;
+    for (const { info, walSeq, block } of unit.blocks) {
+      this.noteStream(info, walSeq);
+      this.pushBlock(info, block, { frameOffset, frameLength: unit.frame.length });
+    }
+  }
+
+  /**
    * Adds blocks already encoded, after any the stream has here: compaction copies a block whose
    * entries no other block of the merge can overlap as it is, without decoding it.
    */
   addEncodedBlocks(info: StreamInfo, walSeq: bigint, blocks: readonly EncodedBlock[]): void {
     this.noteStream(info, walSeq);
-    for (const block of blocks) {
-      this.blocks.push({
-        streamId: info.id,
-        minTimeNs: block.minTimeNs,
-        maxTimeNs: block.maxTimeNs,
-        entryCount: block.entryCount,
-        rawBytes: block.rawBytes,
-        offset: this.dataBytes,
-        length: block.bytes.length,
-        filter: block.filter,
-      });
-      this.chunks.push(block.bytes);
-      this.dataBytes += block.bytes.length;
-    }
+    for (const block of blocks) this.pushBlock(info, block);
+  }
+
+  private pushBlock(info: StreamInfo, block: EncodedBlock, frame?: { frameOffset: number; frameLength: number }): void {
+    this.blocks.push({
+      streamId: info.id,
+      minTimeNs: block.minTimeNs,
+      maxTimeNs: block.maxTimeNs,
+      entryCount: block.entryCount,
+      rawBytes: block.rawBytes,
+      offset: this.dataBytes,
+      length: block.bytes.length,
+      filter: block.filter,
+      ...frame,
+    });
+    this.chunks.push(block.bytes);
+    this.dataBytes += block.bytes.length;
   }
 
   private noteStream(info: StreamInfo, walSeq: bigint): void {

@@ -55,6 +55,11 @@ export interface BlockLocation {
    * all by timestamp and drops exact duplicates (see `openBlockReader`).
    */
   mergeWith?: BlockLocation[];
+  /**
+   * A stream group member's block (src/store/stream-group.ts): the byte range of the shared frame,
+   * in the same object, that holds its lines.
+   */
+  frame?: { offset: number; length: number };
 }
 
 /** Plain data (structured-cloneable) from which a worker thread opens its own block reader. */

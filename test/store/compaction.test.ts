@@ -254,3 +254,24 @@ test('a compaction plan keeps each stream within the per-stream merge budget (it
     assert.equal(plan?.parts.length, parts, `budget ${maxStreamMergeBytes / MB} MB`);
   }
 });
+
+test('compaction drops the copy of a retried push whose one block spans several blocks of another part', async () => {
+  const dir = await makeTempDir('store-compact-span');
+  try {
+    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 1024 }));
+    await store.append('fake', batch(0, 1000));
+    await store.flush();
+    // One block from entry 5 to entry 999: it overlaps the first block of the part before and its
+    // last, with blocks in between that touch neither of its neighbours in time order.
+    const [stream] = batch(0, 1000);
+    await store.append('fake', [{ labels: stream!.labels, entries: [stream!.entries[5]!, stream!.entries[999]!] }]);
+    await store.flush();
+    await store.compact();
+    assert.equal(store.metrics().parts, 1);
+    assert.deepEqual(await readAll(store, 'fake'), Array.from({ length: 1000 }, (_, i) => `${DAY_START_NS + BigInt(i) * 1000n} step ${i}`).sort());
+    assert.deepEqual(store.metrics().duplicateEntriesDiscarded, [['fake', 2]]);
+    await store.close();
+  } finally {
+    await dir.remove();
+  }
+});

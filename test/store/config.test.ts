@@ -60,3 +60,12 @@ test('store config: bad keys and values are reported with their path', () => {
   assert.match(issues({ wal: { fsync: 'yes' } }).join(), /wal\.fsync/);
   assert.match(issues({ retention: '7d' }).join(), /retention/, 'unknown keys are errors');
 });
+
+test('store config: stream groups are off by default, and on with the labels and member limit given', () => {
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({})).streamGrouping?.maxMembers, 0);
+  const on = storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true, without: ['rank', 'pod'], max_members: 8 } })).streamGrouping!;
+  assert.deepEqual([...on.without].sort(), ['pod', 'rank']);
+  assert.equal(on.maxMembers, 8);
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true } })).streamGrouping!.without.has('rank'), true);
+  assert.throws(() => storeConfigSchema.parse({ stream_groups: { enabled: true, max_members: 1 } }), /max_members/);
+});

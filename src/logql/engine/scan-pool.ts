@@ -177,10 +177,15 @@ export function workerOffload(blockReader: BlockReaderConfig, threads: number, m
       const chunks: BlockRef[][] = [];
       let chunk: BlockRef[] = [];
       let chunkBytes = 0;
-      for (const ref of located) {
+      // A stream group's shared frame is decompressed once per worker that reads one of its members
+      // (store/part-reader.ts), so a chunk never ends between members of one frame.
+      const frameOf = (ref: BlockRef | undefined): string | undefined => (ref?.location?.frame === undefined ? undefined : `${ref.location.objectKey}@${ref.location.frame.offset}`);
+      for (let i = 0; i < located.length; i++) {
+        const ref = located[i]!;
         chunk.push(ref);
         chunkBytes += ref.rawBytes;
-        if (chunkBytes >= chunkTargetBytes) {
+        const frame = frameOf(ref);
+        if (chunkBytes >= chunkTargetBytes && (frame === undefined || frame !== frameOf(located[i + 1]))) {
           chunks.push(chunk);
           chunk = [];
           chunkBytes = 0;

@@ -1,0 +1,227 @@
+// Stream groups: the ranks of one training job print the same text (step, time, throughput,
+// learning rate, the progress bar), once per rank. One stream per rank, each compressed alone, stores
+// that text once per rank; lines of all ranks compressed together store it about once. On issue 9's
+// 244 MB 8-rank log the lines column goes from 12.3% of raw to 7.8% (bench/store-codec.ts --layouts
+// and bench/store-group-frames.ts), at the same encode speed.
+//
+// Streams whose labels are equal once the labels that tell ranks, hosts and pods apart are left out
+// (`store.stream_groups.without`) form a group of at most `max_members` streams. A cut (and a
+// compaction) writes each group's lines as shared frames: one zstd frame of about `frameTargetBytes`
+// raw that holds every member's lines over one time range, in slices of about SLICE_BYTES per member
+// in time order, so a line sits a few KB after the other ranks' lines of the same moment, within
+// reach of level 1's small match table. Each member still has a block of its own (timestamps, line
+// lengths, token filter, structured metadata) in the part index, whose lines column records which
+// runs of the frame are its lines (block version 5).
+//
+// The cost is on reads of one member alone: its block needs the whole frame decompressed, i.e. every
+// member's lines of that time range (at most `max_members` times its own). Queries over all members
+// decompress each frame once (part-reader.ts keeps the last frames decoded per thread).
+//
+// Frame layout: u8 version (1) | u32 CRC-32 of the bytes after it | u32 raw length | zstd(lines).
+
+import { crc32, zstdDecompressSync } from 'node:zlib';
+import { BlockDecodeError, encodeBlock, ZSTD_BLOCK_HASH_LOG, ZSTD_LEVEL, zstdCompress, type BlockColumns } from './block.ts';
+import type { EncodedBlock } from './block-encoding.ts';
+import { sliceColumns } from './block-slice.ts';
+import { releaseWholeMemory } from './owned-buffer.ts';
+import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter } from './token-filter.ts';
+import type { Labels } from './types.ts';
+
+const FRAME_VERSION = 1;
+const FRAME_HEADER_BYTES = 1 + 4 + 4;
+/**
+ * Bytes of one member's lines per slice. Measured on 48 MB of the 8-rank log, 16 MB frames, level 1
+ * hash log 11 (lines column, % of raw): line by line 8.61%, 4 KB 7.77%, 16 KB 7.86%, 64 KB 9.17%.
+ * Smaller slices mean more runs per block (a read copies run by run).
+ */
+export const SLICE_BYTES = 4096;
+/** Groups whose lines total less than this are stored one stream per block: a frame buys nothing. */
+export const MIN_GROUP_BYTES = 64 * 1024;
+/** A frame (and so a whole-frame read) never holds more raw bytes than this. */
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+export interface StreamGrouping {
+  /** Labels left out of the group key; none of them: streams are never grouped. */
+  without: ReadonlySet<string>;
+  /** At most this many streams share a frame; below 2, streams are never grouped. */
+  maxMembers: number;
+}
+
+/**
+ * The grouping `store.stream_groups.enabled` turns on: the labels agents set per rank, host and pod
+ * (`rankscope run` sets rank, Promtail and Alloy host or node, Kubernetes discovery pod and
+ * instance) are left out, so the ranks and pods of one job share frames; 16 members bound what a
+ * one-stream read decompresses to 16 times its own lines.
+ */
+export const DEFAULT_STREAM_GROUPING: StreamGrouping = {
+  without: new Set(['rank', 'local_rank', 'node_rank', 'host', 'hostname', 'node', 'node_name', 'pod', 'instance']),
+  maxMembers: 16,
+};
+
+/**
+ * Off unless configured. Measured on the 244 MB 8-rank log (bench/ingest-flush-bench.ts and
+ * bench/server-rss-ab.ts, against the same tree with groups off, alternating rounds): stored 9.3%
+ * of raw instead of 13.4%, but peak server RSS 186-197 MB instead of 143-146 MB (issue 9 asks for
+ * at most 150), with server CPU 0.9-1.1x. The memory comes with the frames, not with cutting a
+ * group's heads together: the same cuts written one stream per block peaked at 160-172 MB.
+ */
+export const NO_STREAM_GROUPING: StreamGrouping = { without: new Set(), maxMembers: 0 };
+
+/** The key streams of one group share, or undefined when the labels have none of the grouping's labels. */
+export function streamGroupKey(labels: Labels, grouping: StreamGrouping): string | undefined {
+  if (grouping.maxMembers < 2 || grouping.without.size === 0) return undefined;
+  let grouped = false;
+  const kept: string[] = [];
+  for (const name of Object.keys(labels).sort()) {
+    if (grouping.without.has(name)) grouped = true;
+    else kept.push(`${name}\u0000${labels[name]}`);
+  }
+  return grouped ? kept.join('\u0001') : undefined;
+}
+
+/**
+ * Splits items into groups: items with the same key (`keyOf`, e.g. tenant and streamGroupKey), at
+ * most `maxMembers` each (in the order given), and every item without a key alone.
+ */
+export function groupItems<T>(items: readonly T[], keyOf: (item: T) => string | undefined, maxMembers: number): T[][] {
+  const groups: T[][] = [];
+  const open = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (key === undefined) {
+      groups.push([item]);
+      continue;
+    }
+    let group = open.get(key);
+    if (group === undefined || group.length >= maxMembers) {
+      group = [];
+      open.set(key, group);
+      groups.push(group);
+    }
+    group.push(item);
+  }
+  return groups;
+}
+
+export interface EncodedFrame {
+  /** The frame object's bytes (header and zstd'd lines). */
+  bytes: Buffer;
+  rawBytes: number;
+  /** One block per member with lines in this frame; `member` indexes the members given. */
+  blocks: Array<{ member: number; block: EncodedBlock }>;
+}
+
+/** Approximate timestamps as doubles (~256 ns apart at today's epoch): enough to slice by time. */
+function approximateTimes(timestampsNs: BigInt64Array): Float64Array {
+  const count = timestampsNs.length;
+  const words = new Uint32Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 2);
+  const highs = new Int32Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 2);
+  const times = new Float64Array(count);
+  for (let i = 0; i < count; i++) times[i] = highs[i * 2 + 1]! * 4294967296 + words[i * 2]!;
+  return times;
+}
+
+/**
+ * Encodes several streams' sorted columns (one day's, one tenant's) as shared frames of about
+ * `frameTargetBytes` raw each, with each member's block per frame. The members' line bytes are copied
+ * into each frame in time slices (see SLICE_BYTES); nothing is kept of the inputs. `scratch` may lend
+ * a buffer of at least the given size for a frame's lines while it is compressed (a cut reuses one).
+ */
+export function encodeGroupFrames(members: readonly BlockColumns[], frameTargetBytes: number, scratch?: (bytes: number) => Buffer | undefined): EncodedFrame[] {
+  const frameTarget = Math.min(MAX_FRAME_BYTES, Math.max(SLICE_BYTES, frameTargetBytes));
+  const times = members.map((columns) => approximateTimes(columns.timestampsNs));
+  const positions = members.map(() => 0);
+  const lineStart = (columns: BlockColumns, index: number): number => (index === 0 ? 0 : columns.lineEnds[index - 1]!);
+  const frames: EncodedFrame[] = [];
+  const remaining = (): boolean => positions.some((position, m) => position < members[m]!.timestampsNs.length);
+  while (remaining()) {
+    const frameFirst = positions.slice();
+    // Runs [start, end) of the frame, per member, and the slices' order in the frame.
+    const runs = members.map((): number[] => []);
+    const order: Array<[member: number, from: number, to: number]> = [];
+    let frameBytes = 0;
+    while (frameBytes < frameTarget && remaining()) {
+      // The slice ends at the earliest time by which some member has printed SLICE_BYTES (at least one line).
+      let sliceEnd = Number.POSITIVE_INFINITY;
+      for (let m = 0; m < members.length; m++) {
+        const columns = members[m]!;
+        const count = columns.timestampsNs.length;
+        let index = positions[m]!;
+        if (index >= count) continue;
+        const from = lineStart(columns, index);
+        while (index + 1 < count && columns.lineEnds[index]! - from < SLICE_BYTES) index++;
+        const time = times[m]![index]!;
+        if (time < sliceEnd) sliceEnd = time;
+      }
+      for (let m = 0; m < members.length; m++) {
+        const columns = members[m]!;
+        const count = columns.timestampsNs.length;
+        const first = positions[m]!;
+        let last = first;
+        while (last < count && times[m]![last]! <= sliceEnd) last++;
+        if (last === first) continue;
+        const from = lineStart(columns, first);
+        const to = columns.lineEnds[last - 1]!;
+        const memberRuns = runs[m]!;
+        // One run with the member's previous slice when no other member's slice came between.
+        if (memberRuns.length > 0 && memberRuns[memberRuns.length - 1] === frameBytes) memberRuns[memberRuns.length - 1] = frameBytes + (to - from);
+        else memberRuns.push(frameBytes, frameBytes + (to - from));
+        order.push([m, from, to]);
+        frameBytes += to - from;
+        positions[m] = last;
+      }
+    }
+    const lent = scratch?.(frameBytes);
+    const lines = lent === undefined ? Buffer.allocUnsafe(frameBytes) : lent.subarray(0, frameBytes);
+    let at = 0;
+    for (const [m, from, to] of order) at += members[m]!.lines.copy(lines, at, from, to);
+    const compressed = zstdCompress(lines, ZSTD_LEVEL, ZSTD_BLOCK_HASH_LOG);
+    if (lent === undefined) releaseWholeMemory(lines);
+    const bytes = Buffer.allocUnsafe(FRAME_HEADER_BYTES + compressed.length);
+    bytes[0] = FRAME_VERSION;
+    bytes.writeUInt32LE(frameBytes, 5);
+    compressed.copy(bytes, FRAME_HEADER_BYTES);
+    releaseWholeMemory(compressed);
+    bytes.writeUInt32LE(crc32(bytes.subarray(5)), 1);
+    const blocks: EncodedFrame['blocks'] = [];
+    for (let m = 0; m < members.length; m++) {
+      const first = frameFirst[m]!;
+      const last = positions[m]!;
+      if (last === first) continue;
+      const slice = sliceColumns(members[m]!, first, last);
+      blocks.push({
+        member: m,
+        block: {
+          bytes: encodeBlock(slice, ZSTD_LEVEL, runs[m]!),
+          filter: slice.lines.length < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(slice.lines, slice.lineEnds),
+          minTimeNs: slice.timestampsNs[0]!,
+          maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
+          entryCount: last - first,
+          rawBytes: slice.lines.length,
+        },
+      });
+    }
+    frames.push({ bytes, rawBytes: frameBytes, blocks });
+  }
+  return frames;
+}
+
+/** A frame's lines, decompressed; any damage is a BlockDecodeError. */
+export function decodeFrame(bytes: Buffer): Buffer {
+  if (bytes.length < FRAME_HEADER_BYTES) throw new BlockDecodeError(`stream group frame too short: ${bytes.length} bytes`);
+  if (bytes[0] !== FRAME_VERSION) throw new BlockDecodeError(`unknown stream group frame version ${bytes[0]}`);
+  const stored = bytes.readUInt32LE(1);
+  const computed = crc32(bytes.subarray(5));
+  if (stored !== computed) throw new BlockDecodeError(`stream group frame checksum mismatch (stored ${stored.toString(16)}, computed ${computed.toString(16)}): the frame is corrupt`);
+  const rawBytes = bytes.readUInt32LE(5);
+  if (rawBytes > MAX_FRAME_BYTES) throw new BlockDecodeError(`stream group frame says ${rawBytes} raw bytes, more than any frame holds`);
+  if (rawBytes === 0) return Buffer.alloc(0);
+  let lines: Buffer;
+  try {
+    lines = zstdDecompressSync(bytes.subarray(FRAME_HEADER_BYTES), { chunkSize: rawBytes + 1, maxOutputLength: rawBytes });
+  } catch (error) {
+    throw new BlockDecodeError(`stream group frame does not decompress: ${(error as Error).message}`);
+  }
+  if (lines.length !== rawBytes) throw new BlockDecodeError(`stream group frame holds ${lines.length} bytes, its header says ${rawBytes}`);
+  return lines;
+}

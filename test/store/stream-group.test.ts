@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openObjectStore } from '../../src/objstore/open-object-store.ts';
+import { BlockDecodeError, decodeBlock, isMemberBlock, type BlockColumns } from '../../src/store/block.ts';
+import { sliceColumns } from '../../src/store/block-slice.ts';
+import { decodePartIndex } from '../../src/store/part-index.ts';
+import { openStore } from '../../src/store/store.ts';
+import { decodeFrame, encodeGroupFrames, groupItems, streamGroupKey, DEFAULT_STREAM_GROUPING } from '../../src/store/stream-group.ts';
+import type { AppendStream, Labels } from '../../src/store/types.ts';
+import { generateTrainingLog, syntheticLabels } from '../../bench/synthetic-log.ts';
+import { DAY_START_NS, linesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
+
+/** The first `bytes` of the benchmarks' 8-rank training log, one stream per rank and launcher. */
+function trainingStreams(bytes: number): AppendStream[] {
+  const streams = new Map<string, AppendStream>();
+  let total = 0;
+  for (const entry of generateTrainingLog({ seed: 7 })) {
+    const labels = syntheticLabels(entry);
+    const key = JSON.stringify(labels);
+    let stream = streams.get(key);
+    if (stream === undefined) streams.set(key, (stream = { labels, entries: [] }));
+    stream.entries.push({ timestampNs: entry.timestampNs, line: entry.line });
+    total += entry.line.length;
+    if (total >= bytes) break;
+  }
+  return [...streams.values()];
+}
+
+/** A deterministic generator, so every run checks the same data. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+/**
+ * Rank-like lines: every rank prints step i at about the same moment with the same step, time and
+ * learning rate text and numbers of its own (loss, throughput), as ranks of one job do; now and then
+ * a multi-byte line or an empty one.
+ */
+function rankLines(rank: number, count: number, seed: number): Array<{ timestampNs: bigint; line: string }> {
+  const next = random(seed * 31 + rank);
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    // Ranks print each step within 1 ms of each other; some lines share a timestamp (coarse clocks).
+    const timeNs = DAY_START_NS + BigInt(i) * 5_000_000n + (next() < 0.1 ? 0n : BigInt(Math.floor(next() * 1_000_000)));
+    const kind = next();
+    const line =
+      kind < 0.02
+        ? ''
+        : kind < 0.05
+          ? `[rank${rank}] ünïcödé ✓ step ${i} ${'x'.repeat(Math.floor(next() * 600))}`
+          : `[rank${rank}]:2025-11-21 08:${String(Math.floor(i / 1200) % 60).padStart(2, '0')}:${String(Math.floor(i / 20) % 60).padStart(2, '0')} - INFO - train.py:214 - step ${i}/100000 | loss ${(2 + next()).toFixed(4)} | lr 3.00e-04 | grad_norm ${(0.3 + next() / 4).toFixed(3)} | tokens/s ${Math.floor(40000 + next() * 9999)}`;
+    entries.push({ timestampNs: timeNs, line });
+  }
+  return entries;
+}
+
+function columnsOf(entries: ReadonlyArray<{ timestampNs: bigint; line: string }>): BlockColumns {
+  const timestampsNs = BigInt64Array.from(entries.map((entry) => entry.timestampNs));
+  const parts = entries.map((entry) => Buffer.from(entry.line, 'utf8'));
+  const lineEnds = new Uint32Array(entries.length);
+  let end = 0;
+  parts.forEach((part, i) => (lineEnds[i] = end += part.length));
+  return { timestampsNs, lines: Buffer.concat(parts), lineEnds };
+}
+
+test('stream group keys leave out the rank, host and pod labels; other streams are never grouped', () => {
+  const grouping = DEFAULT_STREAM_GROUPING;
+  assert.equal(streamGroupKey({ job: 'train', host: 'node-0', rank: '0' }, grouping), streamGroupKey({ rank: '7', job: 'train', host: 'node-1' }, grouping));
+  assert.notEqual(streamGroupKey({ job: 'train', rank: '0' }, grouping), streamGroupKey({ job: 'eval', rank: '0' }, grouping));
+  assert.equal(streamGroupKey({ job: 'train', app: 'x' }, grouping), undefined);
+  assert.equal(streamGroupKey({ job: 'train', rank: '0' }, { without: grouping.without, maxMembers: 1 }), undefined);
+  const labels: Labels[] = Array.from({ length: 20 }, (_, rank) => ({ job: 'train', rank: String(rank) }));
+  labels.push({ job: 'other' });
+  const groups = groupItems(labels, (item) => streamGroupKey(item, grouping), 8);
+  assert.deepEqual(
+    groups.map((group) => group.length),
+    [8, 8, 4, 1],
+  );
+});
+
+test('shared frames give every member back exactly its entries, frame by frame', () => {
+  const members = Array.from({ length: 8 }, (_, rank) => columnsOf(rankLines(rank, 3000 + rank * 100, 11)));
+  // A small target makes several frames, so members' blocks split at frame boundaries.
+  const frames = encodeGroupFrames(members, 200 * 1024);
+  assert.ok(frames.length >= 3, `${frames.length} frames`);
+  const seen = members.map(() => ({ entries: 0, lines: [] as Buffer[], times: [] as bigint[] }));
+  for (const frame of frames) {
+    const lines = decodeFrame(frame.bytes);
+    assert.equal(lines.length, frame.rawBytes);
+    for (const { member, block } of frame.blocks) {
+      assert.ok(isMemberBlock(block.bytes));
+      const data = decodeBlock(block.bytes, { id: `m${member}`, labels: {} }, lines);
+      assert.equal(data.timestampsNs.length, block.entryCount);
+      assert.equal(data.lines.length, block.rawBytes);
+      assert.equal(data.timestampsNs[0], block.minTimeNs);
+      assert.equal(data.timestampsNs[data.timestampsNs.length - 1], block.maxTimeNs);
+      seen[member]!.entries += data.timestampsNs.length;
+      seen[member]!.lines.push(data.lines);
+      seen[member]!.times.push(...data.timestampsNs);
+      // The member's lines are whole lines: its own lengths column splits them.
+      assert.equal(linesOf(data).join(''), data.lines.toString('utf8'));
+    }
+  }
+  members.forEach((columns, m) => {
+    assert.equal(seen[m]!.entries, columns.timestampsNs.length);
+    assert.ok(Buffer.concat(seen[m]!.lines).equals(columns.lines), `member ${m} lines`);
+    assert.deepEqual(seen[m]!.times, [...columns.timestampsNs]);
+  });
+  // The frames hold what the ranks share once: smaller than the members' own blocks would be.
+  const grouped = frames.reduce((sum, frame) => sum + frame.bytes.length + frame.blocks.reduce((s, b) => s + b.block.bytes.length, 0), 0);
+  const raw = members.reduce((sum, columns) => sum + columns.lines.length, 0);
+  assert.ok(grouped < raw / 3, `${grouped} stored of ${raw}`);
+});
+
+test('a damaged frame, a member block read without its frame, or runs outside the frame are decode errors', () => {
+  const members = Array.from({ length: 3 }, (_, rank) => columnsOf(rankLines(rank, 800, 5)));
+  const [frame] = encodeGroupFrames(members, 64 * 1024 * 1024);
+  const lines = decodeFrame(frame!.bytes);
+  const damaged = Buffer.from(frame!.bytes);
+  damaged[damaged.length - 3]! ^= 0xff;
+  assert.throws(() => decodeFrame(damaged), (error: unknown) => error instanceof BlockDecodeError && /checksum/.test(error.message));
+  assert.throws(() => decodeFrame(frame!.bytes.subarray(0, 6)), BlockDecodeError);
+  const block = frame!.blocks[1]!.block.bytes;
+  assert.throws(() => decodeBlock(block, { id: 'x', labels: {} }), (error: unknown) => error instanceof BlockDecodeError && /frame was not given/.test(error.message));
+  // A frame too short for the member's runs (another frame, say) is refused, not read past.
+  assert.throws(() => decodeBlock(block, { id: 'x', labels: {} }, lines.subarray(0, lines.length >> 1)), BlockDecodeError);
+  // Slicing keeps working on the decoded member (what queries do with blocks).
+  const data = decodeBlock(block, { id: 'x', labels: {} }, lines);
+  assert.equal(sliceColumns(data, 1, 3).timestampsNs.length, 2);
+});
+
+function rankBatch(ranks: number, count: number, seed: number): AppendStream[] {
+  return Array.from({ length: ranks }, (_, rank) => ({ labels: { job: 'train', host: `node-${rank >> 2}`, rank: String(rank) }, entries: rankLines(rank, count, seed) }));
+}
+
+async function dataObjectsBytes(dataDir: string): Promise<{ data: number; frames: number; members: number }> {
+  const objects = openObjectStore({ backend: 'filesystem', directory: join(dataDir, 'objects') });
+  let data = 0;
+  let frames = 0;
+  let members = 0;
+  for (const key of await objects.list('tenants/')) {
+    if (!key.includes('/parts/')) continue;
+    if (key.endsWith('.data')) data += (await objects.get(key)).length;
+    if (key.endsWith('.index')) {
+      const meta = decodePartIndex(await objects.get(key), key);
+      frames += new Set(meta.blocks.filter((block) => block.frameOffset !== undefined).map((block) => block.frameOffset)).size;
+      members += meta.blocks.filter((block) => block.frameOffset !== undefined).length;
+    }
+  }
+  await objects.close();
+  return { data, frames, members };
+}
+
+test('a store writes rank streams as shared frames, reads each stream exactly, and stores less than one stream per block', async () => {
+  const grouped = await makeTempDir('store-groups');
+  const apart = await makeTempDir('store-groups-apart');
+  try {
+    const batches = trainingStreams(3_000_000);
+    const expected = batches.flatMap((stream) => stream.entries.map((entry) => `${entry.timestampNs} ${entry.line}`)).sort();
+    const stores = {
+      grouped: await openStore(testOptions(grouped.path, { blockTargetBytes: 256 * 1024, streamGrouping: DEFAULT_STREAM_GROUPING })),
+      // The default: every stream apart.
+      apart: await openStore(testOptions(apart.path, { blockTargetBytes: 256 * 1024 })),
+    };
+    for (const store of Object.values(stores)) {
+      await store.append('fake', batches);
+      await store.flush();
+      assert.deepEqual(await readAll(store, 'fake'), expected);
+    }
+    // One rank alone reads its own entries and nothing else.
+    const rank3 = batches.find((stream) => stream.labels.rank === '3')!.entries.map((entry) => `${entry.timestampNs} ${entry.line}`).sort();
+    assert.deepEqual(await readAll(stores.grouped, 'fake', [{ name: 'rank', type: '=', value: '3' }]), rank3);
+    const groupedBytes = await dataObjectsBytes(grouped.path);
+    const apartBytes = await dataObjectsBytes(apart.path);
+    assert.ok(groupedBytes.frames >= 1 && groupedBytes.members >= 8, `${groupedBytes.frames} frames, ${groupedBytes.members} member blocks`);
+    assert.equal(apartBytes.frames, 0);
+    assert.ok(groupedBytes.data < apartBytes.data * 0.85, `grouped ${groupedBytes.data} bytes against ${apartBytes.data} apart`);
+    await stores.apart.close();
+
+    // A retried push after the cut is counted once, and so is its copy once compacted; a restart
+    // reads the frames again from disk.
+    const retried = batches.filter((stream) => ['0', '5'].includes(stream.labels.rank ?? ''));
+    await stores.grouped.append('fake', retried);
+    await stores.grouped.flush();
+    assert.deepEqual(await readAll(stores.grouped, 'fake'), expected);
+    await stores.grouped.compact();
+    assert.deepEqual(await readAll(stores.grouped, 'fake'), expected);
+    assert.deepEqual(stores.grouped.metrics().duplicateEntriesDiscarded, [['fake', retried.reduce((sum, stream) => sum + stream.entries.length, 0)]]);
+    assert.ok((await dataObjectsBytes(grouped.path)).frames >= 1, 'frames survive compaction');
+    await stores.grouped.close();
+    // Reading frames does not depend on the setting: a store reopened with groups off reads them.
+    const reopened = await openStore(testOptions(grouped.path, { blockTargetBytes: 256 * 1024 }));
+    assert.deepEqual(await readAll(reopened, 'fake'), expected);
+    assert.deepEqual(await readAll(reopened, 'fake', [{ name: 'rank', type: '=', value: '3' }]), rank3);
+    await reopened.close();
+  } finally {
+    await grouped.remove();
+    await apart.remove();
+  }
+});
+
+const HOUR_NS = 3_600_000_000_000n;
+
+function shifted(streams: AppendStream[], byNs: bigint): AppendStream[] {
+  return streams.map((stream) => ({ ...stream, entries: stream.entries.map((entry) => ({ ...entry, timestampNs: entry.timestampNs + byNs })) }));
+}
+
+async function frameBytesOf(dataDir: string): Promise<Buffer[]> {
+  const objects = openObjectStore({ backend: 'filesystem', directory: join(dataDir, 'objects') });
+  const frames: Buffer[] = [];
+  for (const key of await objects.list('tenants/')) {
+    if (!key.includes('/parts/') || !key.endsWith('.index')) continue;
+    const meta = decodePartIndex(await objects.get(key), key);
+    const data = await objects.get(key.replace(/\.index$/, '.data'));
+    for (const offset of new Set(meta.blocks.flatMap((block) => (block.frameOffset === undefined ? [] : [block.frameOffset])))) {
+      const block = meta.blocks.find((b) => b.frameOffset === offset)!;
+      frames.push(data.subarray(offset, offset + block.frameLength!));
+    }
+  }
+  await objects.close();
+  return frames;
+}
+
+test('compaction copies a shared frame no retry touches as it is, and regroups the members a retry overlaps', async () => {
+  const dir = await makeTempDir('store-groups-compact');
+  try {
+    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 1024 * 1024, streamGrouping: DEFAULT_STREAM_GROUPING }));
+    const hour0 = rankBatch(6, 800, 3);
+    const hour1 = shifted(rankBatch(6, 800, 4), HOUR_NS);
+    const solo: AppendStream = { labels: { job: 'solo' }, entries: [0, 1, 2].map((i) => ({ timestampNs: DAY_START_NS + BigInt(i), line: `solo ${i}` })) };
+    const all = [...hour0, ...hour1, solo];
+    const expected = all.flatMap((stream) => stream.entries.map((entry) => `${entry.timestampNs} ${entry.line}`)).sort();
+    await store.append('fake', [...hour0, solo]);
+    await store.flush();
+    await store.append('fake', hour1);
+    await store.flush();
+    const framesBefore = await frameBytesOf(dir.path);
+    assert.equal(framesBefore.length, 2);
+    // A retry of the solo stream overlaps the first part only: that part is merged, its frame untouched.
+    await store.append('fake', [solo]);
+    await store.flush();
+    assert.equal(store.metrics().parts, 3);
+    await store.compact();
+    assert.equal(store.metrics().parts, 2);
+    assert.deepEqual(await readAll(store, 'fake'), expected);
+    const framesAfter = await frameBytesOf(dir.path);
+    // The old parts stay until their grace period ends: the copied frame is there twice, byte for byte.
+    assert.equal(framesAfter.filter((frame) => frame.equals(framesBefore.find((before) => before.equals(frame))!)).length, framesAfter.length);
+    // A retry of two ranks of hour 1 overlaps members of the second part's frame: decoded, merged
+    // without the copies, and written as a new frame.
+    await store.append('fake', hour1.slice(0, 2));
+    await store.flush();
+    await store.compact();
+    assert.deepEqual(await readAll(store, 'fake'), expected);
+    assert.deepEqual(await readAll(store, 'fake', [{ name: 'rank', type: '=', value: '1' }]), hour0[1]!.entries.concat(hour1[1]!.entries).map((entry) => `${entry.timestampNs} ${entry.line}`).sort());
+    assert.deepEqual(store.metrics().duplicateEntriesDiscarded, [['fake', 3 + 2 * 800]]);
+    const regrouped = (await frameBytesOf(dir.path)).filter((frame) => !framesBefore.some((before) => before.equals(frame)));
+    assert.ok(regrouped.length >= 1, 'the merged members were written as a new frame');
+    await store.close();
+  } finally {
+    await dir.remove();
+  }
+});
