@@ -7,7 +7,7 @@ import type { BlockEncoderPool } from './block-encoder-pool.ts';
 import { mergeBlocks } from './block-merge.ts';
 import { releaseWholeMemory } from './owned-buffer.ts';
 import { PartBuilder, type PartStreamInput } from './part-writer.ts';
-import { groupItems, streamGroupKey, type StreamGrouping } from './stream-group.ts';
+import { groupItems, memberOfColumns, streamGroupKey, type StreamGrouping } from './stream-group.ts';
 import { blockLocation, readBlock, readBlockBytes } from './part-reader.ts';
 import type { BlockMeta, PartMeta } from './part-index.ts';
 import type { EncodedBlock } from './block-encoding.ts';
@@ -258,7 +258,10 @@ export async function runCompaction(plan: CompactionPlan, objectStore: ObjectSto
       if (pending.length > 0 || sources.length === 0) await mergePending();
     }
     if (grouped) {
-      builder.addGroup(runs, grouping!.frameTargetBytes);
+      builder.addGroup(
+        runs.map((run) => ({ info: run.info, walSeq: run.walSeq, member: memberOfColumns(run.columns) })),
+        grouping!.frameTargetBytes,
+      );
       releaseColumns(runs.map((run) => run.columns));
     }
   }

@@ -9,6 +9,7 @@ import type { RawStreamColumns } from '../push/raw-push-stream.ts';
 import type { BlockColumns } from './block.ts';
 import { HeadLines } from './head-lines.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
+import type { GroupMember } from './stream-group.ts';
 import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
 
 /**
@@ -69,6 +70,7 @@ const MIN_RELEASED_ARRAY_BYTES = 4096;
 const CLOCK_BASE_MS = Date.now();
 const EMPTY_TIMESTAMPS = new BigInt64Array(0);
 const EMPTY_LINE_ENDS = new Uint32Array(0);
+const EMPTY_LINES = Buffer.alloc(0);
 
 export class StreamHead {
   readonly tenant: string;
@@ -416,9 +418,28 @@ export class StreamHead {
     return this.sortedColumns(false, linesInto);
   }
 
+  /**
+   * columnsForCut without copying the lines: the sorted timestamps and line ends, and a copy of any
+   * byte range of the sorted lines on demand. A stream group's cut (stream-group.ts) copies its
+   * members' lines straight into each shared frame, instead of into a buffer per head first.
+   */
+  cutSource(): GroupMember {
+    const columns = this.sortedColumns(false, EMPTY_LINES);
+    return {
+      timestampsNs: columns.timestampsNs,
+      lineEnds: columns.lineEnds,
+      ...(columns.structuredMetadata === undefined ? {} : { structuredMetadata: columns.structuredMetadata }),
+      copyLines: (target, targetStart, start, end) => {
+        if (this.lines !== undefined) this.lines.copyTo(target, targetStart, start, end);
+        else if (this.arena !== undefined) this.arena.copy(target, targetStart, this.arenaStart + start, this.arenaStart + end);
+      },
+    };
+  }
+
   private sortedColumns(share: boolean, linesInto?: Buffer): BlockColumns {
     if (!this.sorted) this.sortInPlace();
-    const lines = linesInto !== undefined && linesInto.length >= this.rawBytes ? this.copyLinesInto(linesInto) : this.concatLines();
+    // EMPTY_LINES: the caller copies the lines itself (cutSource).
+    const lines = linesInto === EMPTY_LINES ? EMPTY_LINES : linesInto !== undefined && linesInto.length >= this.rawBytes ? this.copyLinesInto(linesInto) : this.concatLines();
     const columns: BlockColumns =
       this.timestampsNs === undefined
         ? {

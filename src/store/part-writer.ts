@@ -11,7 +11,7 @@ import { partDataKey, partIndexKey } from './object-keys.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
 import { encodePartIndex, finishPartMeta, type BlockMeta, type PartMeta, type PartStreamMeta } from './part-index.ts';
 import type { EncodedBlock } from './block-encoding.ts';
-import { encodeGroupFrames, MIN_GROUP_BYTES } from './stream-group.ts';
+import { encodeGroupFrames, memberColumns, MIN_GROUP_BYTES, type GroupMember } from './stream-group.ts';
 import type { StreamInfo } from './types.ts';
 
 /** One stream's sorted entries for a part, with the highest WAL seq they come from. */
@@ -19,6 +19,13 @@ export interface PartStreamInput {
   info: StreamInfo;
   walSeq: bigint;
   columns: BlockColumns;
+}
+
+/** One stream group member's sorted entries for a part (see addGroup). */
+export interface PartGroupMember {
+  info: StreamInfo;
+  walSeq: bigint;
+  member: GroupMember;
 }
 
 /**
@@ -70,19 +77,18 @@ export class PartBuilder {
    * frame, or of one stream, is added stream by stream. A stream may appear more than once, with
    * entries of disjoint time ranges (compaction's merged runs).
    */
-  addGroup(members: readonly PartStreamInput[], frameTargetBytes: number, scratch?: (bytes: number) => Buffer | undefined): void {
-    const nonEmpty = members.filter((member) => member.columns.timestampsNs.length > 0);
-    for (const member of members) this.noteStream(member.info, member.walSeq);
+  addGroup(members: readonly PartGroupMember[], frameTargetBytes: number): void {
+    const nonEmpty = members.filter(({ member }) => member.timestampsNs.length > 0);
+    for (const { info, walSeq } of members) this.noteStream(info, walSeq);
     let rawBytes = 0;
-    for (const member of nonEmpty) rawBytes += member.columns.lines.length;
+    for (const { member } of nonEmpty) rawBytes += member.lineEnds[member.lineEnds.length - 1]!;
     if (nonEmpty.length < 2 || rawBytes < MIN_GROUP_BYTES) {
-      for (const member of nonEmpty) this.addEncodedBlocks(member.info, member.walSeq, encodeStreamBlocks(member.columns, this.blockTargetBytes));
+      for (const { info, walSeq, member } of nonEmpty) this.addEncodedBlocks(info, walSeq, encodeStreamBlocks(memberColumns(member), this.blockTargetBytes));
       return;
     }
     for (const frame of encodeGroupFrames(
-      nonEmpty.map((member) => member.columns),
+      nonEmpty.map(({ member }) => member),
       frameTargetBytes,
-      scratch,
     )) {
       this.addFrameUnit({ frame: frame.bytes, blocks: frame.blocks.map(({ member, block }) => ({ info: nonEmpty[member]!.info, walSeq: nonEmpty[member]!.walSeq, block })) });
     }

@@ -18,8 +18,8 @@ import { compileMatcher, type CompiledMatcher } from './label-matcher.ts';
 import { LabelIndex } from './label-index.ts';
 import { dayOfNs, NS_PER_DAY, labelIndexKey, parseObjectKey, partDataKey, partIndexKey, TENANTS_PREFIX, type ParsedKey } from './object-keys.ts';
 import { PartIndexError, type BlockMeta, type PartMeta } from './part-index.ts';
-import { PartBuilder, type PartStreamInput } from './part-writer.ts';
-import { groupItems, NO_STREAM_GROUPING, streamGroupKey, type StreamGrouping } from './stream-group.ts';
+import { PartBuilder, type PartGroupMember } from './part-writer.ts';
+import { groupItems, NO_STREAM_GROUPING, sliceMember, streamGroupKey, type StreamGrouping } from './stream-group.ts';
 import { blockLocation, readPartIndex } from './part-reader.ts';
 import { blockReaderOver, unreadablePartBlock, type BlockReader } from './block-reader.ts';
 import { mergeBlockData } from './block-merge.ts';
@@ -147,8 +147,6 @@ export class DiskLogStore implements LogStore {
   private readonly cutting: StreamHead[][] = [];
   /** The buffer cuts copy heads' lines into (MAX_CUT_LINES_BUFFER_BYTES). */
   private cutLines: Buffer | undefined;
-  /** The buffer a cut builds stream groups' shared frames in (stream-group.ts), reused the same way. */
-  private cutFrame: Buffer | undefined;
   private structureChain: Promise<unknown> = Promise.resolve();
   private flushInFlight: Promise<void> | undefined;
   private readonly pendingDeletes: PendingDelete[] = [];
@@ -521,19 +519,7 @@ export class DiskLogStore implements LogStore {
     } finally {
       if (this.cutLines !== undefined) releaseOwnedMemory(this.cutLines);
       this.cutLines = undefined;
-      if (this.cutFrame !== undefined) releaseOwnedMemory(this.cutFrame);
-      this.cutFrame = undefined;
     }
-  }
-
-  /** A buffer of at least `bytes` for a shared frame's lines during a cut, reused like cutLinesBuffer's. */
-  private cutFrameBuffer(bytes: number): Buffer | undefined {
-    if (bytes > MAX_CUT_LINES_BUFFER_BYTES) return undefined;
-    if (this.cutFrame === undefined || this.cutFrame.length < bytes) {
-      if (this.cutFrame !== undefined) releaseOwnedMemory(this.cutFrame);
-      this.cutFrame = Buffer.allocUnsafeSlow(Math.min(MAX_CUT_LINES_BUFFER_BYTES, Math.ceil(bytes / CUT_LINES_BUFFER_STEP_BYTES) * CUT_LINES_BUFFER_STEP_BYTES));
-    }
-    return this.cutFrame;
   }
 
   /** A buffer of at least `bytes` for a head's lines during a cut, or undefined past the reuse limit. */
@@ -662,31 +648,23 @@ export class DiskLogStore implements LogStore {
     );
   }
 
-  /** Writes one stream group's heads as shared frames, day by day (a frame never spans two days). */
+  /**
+   * Writes one stream group's heads as shared frames, day by day (a frame never spans two days). The
+   * lines go from each head's chunks straight into the frame being built (StreamHead.cutSource): a
+   * copy of the whole group first, then the frame, held twice the group's bytes at the cut's peak.
+   */
   private async writeGroup(heads: readonly StreamHead[], builderFor: (tenant: string, day: number) => PartBuilder | undefined): Promise<void> {
-    // Every member's sorted lines live until the group is encoded: side by side in the reused cut
-    // buffer when they fit (fresh buffers past a few MB made the heap's high-water mark, and the peak
-    // RSS, grow by ~30 MB on the 244 MB bench log), else each in one of its own.
-    let groupBytes = 0;
-    for (const head of heads) groupBytes += head.rawBytes;
-    const shared = this.cutLinesBuffer(groupBytes);
-    let sharedAt = 0;
-    const all = heads.map((head) => {
-      const columns = head.columnsForCut(shared?.subarray(sharedAt));
-      if (shared !== undefined) sharedAt += head.rawBytes;
-      return { head, columns };
-    });
-    const byDay = new Map<number, PartStreamInput[]>();
-    for (const { head, columns } of all) {
-      for (const [first, last] of dayRanges(columns.timestampsNs)) {
-        const day = dayOfNs(columns.timestampsNs[first]!);
+    const byDay = new Map<number, PartGroupMember[]>();
+    for (const head of heads) {
+      const member = head.cutSource();
+      for (const [first, last] of dayRanges(member.timestampsNs)) {
+        const day = dayOfNs(member.timestampsNs[first]!);
         let members = byDay.get(day);
         if (members === undefined) byDay.set(day, (members = []));
-        members.push({ info: head.info, walSeq: head.maxSeq, columns: sliceColumns(columns, first, last) });
+        members.push({ info: head.info, walSeq: head.maxSeq, member: sliceMember(member, first, last) });
       }
     }
-    for (const [day, members] of byDay) builderFor(heads[0]!.tenant, day)?.addGroup(members, this.options.blockTargetBytes * FRAME_BLOCKS, (bytes) => this.cutFrameBuffer(bytes));
-    for (const { columns } of all) if (columns.lines.buffer !== this.cutLines?.buffer) releaseOwnedMemory(columns.lines);
+    for (const [day, members] of byDay) builderFor(heads[0]!.tenant, day)?.addGroup(members, this.options.blockTargetBytes * FRAME_BLOCKS);
   }
 
   private async persistLabelIndexes(): Promise<void> {

@@ -22,10 +22,9 @@
 import { crc32, zstdDecompressSync } from 'node:zlib';
 import { BlockDecodeError, encodeBlock, ZSTD_BLOCK_HASH_LOG, ZSTD_LEVEL, zstdCompress, type BlockColumns } from './block.ts';
 import type { EncodedBlock } from './block-encoding.ts';
-import { sliceColumns } from './block-slice.ts';
-import { releaseWholeMemory } from './owned-buffer.ts';
+import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
 import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter } from './token-filter.ts';
-import type { Labels } from './types.ts';
+import type { LabelPair, Labels } from './types.ts';
 
 const FRAME_VERSION = 1;
 const FRAME_HEADER_BYTES = 1 + 4 + 4;
@@ -60,10 +59,11 @@ export const DEFAULT_STREAM_GROUPING: StreamGrouping = {
 
 /**
  * Off unless configured. Measured on the 244 MB 8-rank log (bench/ingest-flush-bench.ts and
- * bench/server-rss-ab.ts, against the same tree with groups off, alternating rounds): stored 9.3%
- * of raw instead of 13.4%, but peak server RSS 186-197 MB instead of 143-146 MB (issue 9 asks for
- * at most 150), with server CPU 0.9-1.1x. The memory comes with the frames, not with cutting a
- * group's heads together: the same cuts written one stream per block peaked at 160-172 MB.
+ * bench/server-rss-ab.ts, alternating rounds against the same tree with groups off): stored 9.3%
+ * of raw instead of 13.4%, server CPU 1.05-1.15x, but peak server RSS 173-184 MB with 5 MB of heads
+ * and 159-166 MB with 3 MB, against 142-147 MB (issue 9 asks for at most 150). The RSS grows through
+ * the whole run in both modes, faster with frames; neither a frame buffer reused across cuts, nor
+ * smaller frames, nor fixed malloc thresholds changed it.
  */
 export const NO_STREAM_GROUPING: StreamGrouping = { without: new Set(), maxMembers: 0 };
 
@@ -103,6 +103,53 @@ export function groupItems<T>(items: readonly T[], keyOf: (item: T) => string | 
   return groups;
 }
 
+/**
+ * One member's sorted entries for encodeGroupFrames: timestamps and line ends as in BlockColumns,
+ * with the lines read through `copyLines` (a head copies them from its own chunks, so a cut never
+ * holds a second copy of a group's lines).
+ */
+export interface GroupMember {
+  timestampsNs: BigInt64Array;
+  lineEnds: Uint32Array;
+  structuredMetadata?: Array<LabelPair[] | undefined>;
+  /** Copies the lines' bytes [start, end) to `target` at `targetStart`. */
+  copyLines(target: Buffer, targetStart: number, start: number, end: number): void;
+}
+
+/** A member over columns whose lines are already in one buffer (compaction's merged runs). */
+export function memberOfColumns(columns: BlockColumns): GroupMember {
+  return {
+    timestampsNs: columns.timestampsNs,
+    lineEnds: columns.lineEnds,
+    ...(columns.structuredMetadata === undefined ? {} : { structuredMetadata: columns.structuredMetadata }),
+    copyLines: (target, targetStart, start, end) => void columns.lines.copy(target, targetStart, start, end),
+  };
+}
+
+/** Entries [first, last) of a member, as a member of their own (line ends from 0). */
+export function sliceMember(member: GroupMember, first: number, last: number): GroupMember {
+  if (first === 0 && last === member.timestampsNs.length) return member;
+  const base = first === 0 ? 0 : member.lineEnds[first - 1]!;
+  const lineEnds = new Uint32Array(last - first);
+  for (let i = first; i < last; i++) lineEnds[i - first] = member.lineEnds[i]! - base;
+  return {
+    timestampsNs: member.timestampsNs.subarray(first, last),
+    lineEnds,
+    ...(member.structuredMetadata === undefined ? {} : { structuredMetadata: member.structuredMetadata.slice(first, last) }),
+    copyLines: (target, targetStart, start, end) => member.copyLines(target, targetStart, base + start, base + end),
+  };
+}
+
+/** A member's entries as columns with their own copy of the lines. */
+export function memberColumns(member: GroupMember): BlockColumns {
+  const bytes = member.lineEnds.length === 0 ? 0 : member.lineEnds[member.lineEnds.length - 1]!;
+  const lines = Buffer.allocUnsafe(bytes);
+  member.copyLines(lines, 0, 0, bytes);
+  const columns: BlockColumns = { timestampsNs: member.timestampsNs, lines, lineEnds: member.lineEnds };
+  if (member.structuredMetadata !== undefined) columns.structuredMetadata = member.structuredMetadata;
+  return columns;
+}
+
 export interface EncodedFrame {
   /** The frame object's bytes (header and zstd'd lines). */
   bytes: Buffer;
@@ -122,16 +169,16 @@ function approximateTimes(timestampsNs: BigInt64Array): Float64Array {
 }
 
 /**
- * Encodes several streams' sorted columns (one day's, one tenant's) as shared frames of about
+ * Encodes several streams' sorted entries (one day's, one tenant's) as shared frames of about
  * `frameTargetBytes` raw each, with each member's block per frame. The members' line bytes are copied
- * into each frame in time slices (see SLICE_BYTES); nothing is kept of the inputs. `scratch` may lend
- * a buffer of at least the given size for a frame's lines while it is compressed (a cut reuses one).
+ * into each frame in time slices (see SLICE_BYTES); nothing is kept of the inputs. (A buffer reused
+ * across cuts for the frame's lines made no difference to the server's peak RSS.)
  */
-export function encodeGroupFrames(members: readonly BlockColumns[], frameTargetBytes: number, scratch?: (bytes: number) => Buffer | undefined): EncodedFrame[] {
+export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBytes: number): EncodedFrame[] {
   const frameTarget = Math.min(MAX_FRAME_BYTES, Math.max(SLICE_BYTES, frameTargetBytes));
-  const times = members.map((columns) => approximateTimes(columns.timestampsNs));
+  const times = members.map((member) => approximateTimes(member.timestampsNs));
   const positions = members.map(() => 0);
-  const lineStart = (columns: BlockColumns, index: number): number => (index === 0 ? 0 : columns.lineEnds[index - 1]!);
+  const lineStart = (member: GroupMember, index: number): number => (index === 0 ? 0 : member.lineEnds[index - 1]!);
   const frames: EncodedFrame[] = [];
   const remaining = (): boolean => positions.some((position, m) => position < members[m]!.timestampsNs.length);
   while (remaining()) {
@@ -144,24 +191,26 @@ export function encodeGroupFrames(members: readonly BlockColumns[], frameTargetB
       // The slice ends at the earliest time by which some member has printed SLICE_BYTES (at least one line).
       let sliceEnd = Number.POSITIVE_INFINITY;
       for (let m = 0; m < members.length; m++) {
-        const columns = members[m]!;
-        const count = columns.timestampsNs.length;
+        const member = members[m]!;
+        const count = member.timestampsNs.length;
         let index = positions[m]!;
         if (index >= count) continue;
-        const from = lineStart(columns, index);
-        while (index + 1 < count && columns.lineEnds[index]! - from < SLICE_BYTES) index++;
+        const from = lineStart(member, index);
+        const lineEnds = member.lineEnds;
+        while (index + 1 < count && lineEnds[index]! - from < SLICE_BYTES) index++;
         const time = times[m]![index]!;
         if (time < sliceEnd) sliceEnd = time;
       }
       for (let m = 0; m < members.length; m++) {
-        const columns = members[m]!;
-        const count = columns.timestampsNs.length;
+        const member = members[m]!;
+        const count = member.timestampsNs.length;
+        const memberTimes = times[m]!;
         const first = positions[m]!;
         let last = first;
-        while (last < count && times[m]![last]! <= sliceEnd) last++;
+        while (last < count && memberTimes[last]! <= sliceEnd) last++;
         if (last === first) continue;
-        const from = lineStart(columns, first);
-        const to = columns.lineEnds[last - 1]!;
+        const from = lineStart(member, first);
+        const to = member.lineEnds[last - 1]!;
         const memberRuns = runs[m]!;
         // One run with the member's previous slice when no other member's slice came between.
         if (memberRuns.length > 0 && memberRuns[memberRuns.length - 1] === frameBytes) memberRuns[memberRuns.length - 1] = frameBytes + (to - from);
@@ -171,12 +220,23 @@ export function encodeGroupFrames(members: readonly BlockColumns[], frameTargetB
         positions[m] = last;
       }
     }
-    const lent = scratch?.(frameBytes);
-    const lines = lent === undefined ? Buffer.allocUnsafe(frameBytes) : lent.subarray(0, frameBytes);
+    // The frame's lines, then room for the largest member's lines of this frame (its token filter
+    // reads them back to back), in one buffer, freed once the frame is encoded.
+    let largestMember = 0;
+    for (let m = 0; m < members.length; m++) {
+      const first = frameFirst[m]!;
+      const last = positions[m]!;
+      if (last > first) largestMember = Math.max(largestMember, members[m]!.lineEnds[last - 1]! - lineStart(members[m]!, first));
+    }
+    const work = Buffer.allocUnsafeSlow(frameBytes + largestMember);
+    const lines = work.subarray(0, frameBytes);
+    const memberLines = work.subarray(frameBytes);
     let at = 0;
-    for (const [m, from, to] of order) at += members[m]!.lines.copy(lines, at, from, to);
+    for (const [m, from, to] of order) {
+      members[m]!.copyLines(lines, at, from, to);
+      at += to - from;
+    }
     const compressed = zstdCompress(lines, ZSTD_LEVEL, ZSTD_BLOCK_HASH_LOG);
-    if (lent === undefined) releaseWholeMemory(lines);
     const bytes = Buffer.allocUnsafe(FRAME_HEADER_BYTES + compressed.length);
     bytes[0] = FRAME_VERSION;
     bytes.writeUInt32LE(frameBytes, 5);
@@ -188,19 +248,30 @@ export function encodeGroupFrames(members: readonly BlockColumns[], frameTargetB
       const first = frameFirst[m]!;
       const last = positions[m]!;
       if (last === first) continue;
-      const slice = sliceColumns(members[m]!, first, last);
+      const member = members[m]!;
+      const memberRuns = runs[m]!;
+      // The member's lines of this frame, gathered from its runs for the token filter.
+      const base = lineStart(member, first);
+      const memberBytes = member.lineEnds[last - 1]! - base;
+      let gathered = 0;
+      for (let r = 0; r < memberRuns.length; r += 2) gathered += lines.copy(memberLines, gathered, memberRuns[r]!, memberRuns[r + 1]!);
+      const lineEnds = new Uint32Array(last - first);
+      for (let i = first; i < last; i++) lineEnds[i - first] = member.lineEnds[i]! - base;
+      const slice: BlockColumns = { timestampsNs: member.timestampsNs.subarray(first, last), lines: memberLines.subarray(0, memberBytes), lineEnds };
+      if (member.structuredMetadata !== undefined) slice.structuredMetadata = member.structuredMetadata.slice(first, last);
       blocks.push({
         member: m,
         block: {
-          bytes: encodeBlock(slice, ZSTD_LEVEL, runs[m]!),
-          filter: slice.lines.length < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(slice.lines, slice.lineEnds),
+          bytes: encodeBlock(slice, ZSTD_LEVEL, memberRuns),
+          filter: memberBytes < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(slice.lines, lineEnds),
           minTimeNs: slice.timestampsNs[0]!,
           maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
           entryCount: last - first,
-          rawBytes: slice.lines.length,
+          rawBytes: memberBytes,
         },
       });
     }
+    releaseOwnedMemory(work);
     frames.push({ bytes, rawBytes: frameBytes, blocks });
   }
   return frames;

@@ -6,7 +6,7 @@ import { BlockDecodeError, decodeBlock, isMemberBlock, type BlockColumns } from 
 import { sliceColumns } from '../../src/store/block-slice.ts';
 import { decodePartIndex } from '../../src/store/part-index.ts';
 import { openStore } from '../../src/store/store.ts';
-import { decodeFrame, encodeGroupFrames, groupItems, streamGroupKey, DEFAULT_STREAM_GROUPING } from '../../src/store/stream-group.ts';
+import { decodeFrame, encodeGroupFrames, groupItems, memberOfColumns, streamGroupKey, DEFAULT_STREAM_GROUPING } from '../../src/store/stream-group.ts';
 import type { AppendStream, Labels } from '../../src/store/types.ts';
 import { generateTrainingLog, syntheticLabels } from '../../bench/synthetic-log.ts';
 import { DAY_START_NS, linesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
@@ -86,7 +86,7 @@ test('stream group keys leave out the rank, host and pod labels; other streams a
 test('shared frames give every member back exactly its entries, frame by frame', () => {
   const members = Array.from({ length: 8 }, (_, rank) => columnsOf(rankLines(rank, 3000 + rank * 100, 11)));
   // A small target makes several frames, so members' blocks split at frame boundaries.
-  const frames = encodeGroupFrames(members, 200 * 1024);
+  const frames = encodeGroupFrames(members.map(memberOfColumns), 200 * 1024);
   assert.ok(frames.length >= 3, `${frames.length} frames`);
   const seen = members.map(() => ({ entries: 0, lines: [] as Buffer[], times: [] as bigint[] }));
   for (const frame of frames) {
@@ -119,7 +119,7 @@ test('shared frames give every member back exactly its entries, frame by frame',
 
 test('a damaged frame, a member block read without its frame, or runs outside the frame are decode errors', () => {
   const members = Array.from({ length: 3 }, (_, rank) => columnsOf(rankLines(rank, 800, 5)));
-  const [frame] = encodeGroupFrames(members, 64 * 1024 * 1024);
+  const [frame] = encodeGroupFrames(members.map(memberOfColumns), 64 * 1024 * 1024);
   const lines = decodeFrame(frame!.bytes);
   const damaged = Buffer.from(frame!.bytes);
   damaged[damaged.length - 3]! ^= 0xff;
