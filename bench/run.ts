@@ -312,6 +312,20 @@ async function main(): Promise<void> {
     } catch (error) {
       report.notAvailable('ingest 244 MB', 'bench/ingest-flush-bench.ts', errorMessage(error));
     }
+    // The same log with stream groups on (store.stream_groups, off by default): what they save on
+    // disk beside what they cost in memory and CPU, against the run above.
+    try {
+      log('running bench/ingest-flush-bench.ts with store.stream_groups.enabled…');
+      const groupsConfig = join(options.outDir, 'stream-groups.yaml');
+      await mkdir(options.outDir, { recursive: true });
+      await writeFile(groupsConfig, 'store:\n  stream_groups:\n    enabled: true\n');
+      const args = options.quick ? ['--size-mb', '50'] : [];
+      const figures = await runJsonBench(join(repoRoot, 'bench', 'ingest-flush-bench.ts'), [...args, '--no-zstd19', '--config', groupsConfig, '--out', join(options.outDir, 'ingest-flush-groups')]);
+      results.ingestFlushStreamGroups = figures;
+      addStreamGroupRows(report, figures, results.ingestFlush as Record<string, number | string> | undefined);
+    } catch (error) {
+      report.notAvailable('stream groups', 'bench/ingest-flush-bench.ts --config (stream_groups.enabled)', errorMessage(error));
+    }
   }
 
   // 6. The agent's own benchmark, when it exists.
@@ -461,6 +475,17 @@ function addIngestFlushRows(report: Report, figures: Record<string, number | str
   report.atMost('ingest 244 MB', `peak server RSS for ${formatBytes(rawBytes)} of log`, number('peakRssBytes') / MB, 'MB', 150, versus(number('peakRssBytes') / MB, before === undefined ? undefined : before.peakRssBytes / MB).replace(/^; /, '') || undefined);
   const references = ['zstd -3', 'zstd -19 --long=27'].filter((name) => typeof figures[name] === 'number');
   report.atMost('ingest 244 MB', 'stored after POST /flush, % of raw', (100 * number('storedBytes')) / rawBytes, '%', 100 * TARGET_STORED_FRACTION, references.map((name) => `${name}: ${formatNumber((100 * number(name)) / rawBytes)}%`).join(', '));
+}
+
+/** The 244 MB ingest with store.stream_groups.enabled, beside the default run's figures. */
+function addStreamGroupRows(report: Report, figures: Record<string, number | string>, defaults: Record<string, number | string> | undefined): void {
+  const number = (from: Record<string, number | string> | undefined, name: string): number => (typeof from?.[name] === 'number' ? (from[name] as number) : Number.NaN);
+  const rawBytes = number(figures, 'rawBytes');
+  const beside = (name: string, scale: number, unit: string): string => (defaults === undefined ? '' : `groups off (the run above): ${formatNumber(number(defaults, name) * scale)} ${unit}`);
+  const note = `${figures.command as string}`;
+  report.atMost('stream groups', 'stored after POST /flush, % of raw', (100 * number(figures, 'storedBytes')) / rawBytes, '%', 100 * TARGET_STORED_FRACTION, `${beside('storedBytes', 100 / number(defaults, 'rawBytes'), '%')}; ${note}`);
+  report.atMost('stream groups', `peak server RSS for ${formatBytes(rawBytes)} of log`, number(figures, 'peakRssBytes') / MB, 'MB', 150, beside('peakRssBytes', 1 / MB, 'MB'));
+  report.atLeast('stream groups', 'per CPU-second, first push to end of POST /flush', number(figures, 'mbPerServerCpuSecond'), 'MB/s', TARGET_INGEST_WITH_FLUSH_MB_PER_CPU_SECOND, beside('mbPerServerCpuSecond', 1, 'MB/s'));
 }
 
 /** One row per query: rankscope's median latency over Prometheus' in the same run (target ≤ 1, answers equal). */
