@@ -77,7 +77,7 @@ export class PartBuilder {
    * frame, or of one stream, is added stream by stream. A stream may appear more than once, with
    * entries of disjoint time ranges (compaction's merged runs).
    */
-  addGroup(members: readonly PartGroupMember[], frameTargetBytes: number): void {
+  addGroup(members: readonly PartGroupMember[], frameTargetBytes: number, scratch?: (bytes: number) => Buffer | undefined): void {
     const nonEmpty = members.filter(({ member }) => member.timestampsNs.length > 0);
     for (const { info, walSeq } of members) this.noteStream(info, walSeq);
     let rawBytes = 0;
@@ -89,6 +89,7 @@ export class PartBuilder {
     for (const frame of encodeGroupFrames(
       nonEmpty.map(({ member }) => member),
       frameTargetBytes,
+      scratch,
     )) {
       this.addFrameUnit({ frame: frame.bytes, blocks: frame.blocks.map(({ member, block }) => ({ info: nonEmpty[member]!.info, walSeq: nonEmpty[member]!.walSeq, block })) });
     }

@@ -60,10 +60,10 @@ export const DEFAULT_STREAM_GROUPING: StreamGrouping = {
 /**
  * Off unless configured. Measured on the 244 MB 8-rank log (bench/ingest-flush-bench.ts and
  * bench/server-rss-ab.ts, alternating rounds against the same tree with groups off): stored 9.3%
- * of raw instead of 13.4%, server CPU 1.05-1.15x, but peak server RSS 173-184 MB with 5 MB of heads
- * and 159-166 MB with 3 MB, against 142-147 MB (issue 9 asks for at most 150). The RSS grows through
- * the whole run in both modes, faster with frames; neither a frame buffer reused across cuts, nor
- * smaller frames, nor fixed malloc thresholds changed it.
+ * of raw instead of 13.4%, server CPU 1.05-1.09x, but peak server RSS 165-167 MB with 5 MB of heads
+ * and 160-162 MB with 3 MB, against 143-147 MB (issue 9 asks for at most 150). About 8 MB of that
+ * comes with cutting every member of a group at once (the same cuts written one stream per block
+ * peaked at 155 MB), the rest with the frames; see bench/README.md "Stream groups".
  */
 export const NO_STREAM_GROUPING: StreamGrouping = { without: new Set(), maxMembers: 0 };
 
@@ -171,10 +171,11 @@ function approximateTimes(timestampsNs: BigInt64Array): Float64Array {
 /**
  * Encodes several streams' sorted entries (one day's, one tenant's) as shared frames of about
  * `frameTargetBytes` raw each, with each member's block per frame. The members' line bytes are copied
- * into each frame in time slices (see SLICE_BYTES); nothing is kept of the inputs. (A buffer reused
- * across cuts for the frame's lines made no difference to the server's peak RSS.)
+ * into each frame in time slices (see SLICE_BYTES); nothing is kept of the inputs. `scratch` may lend
+ * a buffer of at least the given size to build each frame in: a fresh one per frame cost the 244 MB
+ * bench log's cuts ~0.2 CPU-s of page faults (its pages mapped, zeroed and unmapped every time).
  */
-export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBytes: number): EncodedFrame[] {
+export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBytes: number, scratch?: (bytes: number) => Buffer | undefined): EncodedFrame[] {
   const frameTarget = Math.min(MAX_FRAME_BYTES, Math.max(SLICE_BYTES, frameTargetBytes));
   const times = members.map((member) => approximateTimes(member.timestampsNs));
   const positions = members.map(() => 0);
@@ -221,14 +222,15 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
       }
     }
     // The frame's lines, then room for the largest member's lines of this frame (its token filter
-    // reads them back to back), in one buffer, freed once the frame is encoded.
+    // reads them back to back), in one buffer: lent by the caller, or freed once the frame is encoded.
     let largestMember = 0;
     for (let m = 0; m < members.length; m++) {
       const first = frameFirst[m]!;
       const last = positions[m]!;
       if (last > first) largestMember = Math.max(largestMember, members[m]!.lineEnds[last - 1]! - lineStart(members[m]!, first));
     }
-    const work = Buffer.allocUnsafeSlow(frameBytes + largestMember);
+    const lent = scratch?.(frameBytes + largestMember);
+    const work = lent ?? Buffer.allocUnsafeSlow(frameBytes + largestMember);
     const lines = work.subarray(0, frameBytes);
     const memberLines = work.subarray(frameBytes);
     let at = 0;
@@ -271,7 +273,7 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
         },
       });
     }
-    releaseOwnedMemory(work);
+    if (lent === undefined) releaseOwnedMemory(work);
     frames.push({ bytes, rawBytes: frameBytes, blocks });
   }
   return frames;
