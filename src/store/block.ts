@@ -1,7 +1,7 @@
 // A block: one stream's entries, time-sorted, stored as separate columns.
 //
 // Layout (little-endian):
-//   u8  version (4; versions 2 and 3 are still read)
+//   u8  version (4, or 5 for a stream group member, see MEMBER_BLOCK_VERSION; versions 2 and 3 are still read)
 //   u32 CRC-32 of every byte after this field (versions 3 and 4; version 2 has no checksum)
 //   u32 entry count
 //   i64 first timestamp (ns)
