@@ -2,7 +2,7 @@
 //
 // Layout (little-endian):
 //   u8  version (4, or 5 for a stream group member, see MEMBER_BLOCK_VERSION; versions 2 and 3 are still read)
-//   u32 CRC-32 of every byte after this field (versions 3 and 4; version 2 has no checksum)
+//   u32 CRC-32 of every byte after this field (versions 3, 4 and 5; version 2 has no checksum)
 //   u32 entry count
 //   i64 first timestamp (ns)
 //   u8  timestamp coding: 0 = deltas, 1 = deltas of deltas (whichever is smaller for this block);
