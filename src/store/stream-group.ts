@@ -23,6 +23,7 @@ import { crc32, zstdDecompressSync } from 'node:zlib';
 import { BlockDecodeError, encodeBlock, ZSTD_BLOCK_HASH_LOG, ZSTD_LEVEL, zstdCompress, type BlockColumns } from './block.ts';
 import type { EncodedBlock } from './block-encoding.ts';
 import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
+import { rebasedLineEnds } from './block-slice.ts';
 import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter } from './token-filter.ts';
 import type { LabelPair, Labels } from './types.ts';
 
@@ -130,11 +131,9 @@ export function memberOfColumns(columns: BlockColumns): GroupMember {
 export function sliceMember(member: GroupMember, first: number, last: number): GroupMember {
   if (first === 0 && last === member.timestampsNs.length) return member;
   const base = first === 0 ? 0 : member.lineEnds[first - 1]!;
-  const lineEnds = new Uint32Array(last - first);
-  for (let i = first; i < last; i++) lineEnds[i - first] = member.lineEnds[i]! - base;
   return {
     timestampsNs: member.timestampsNs.subarray(first, last),
-    lineEnds,
+    lineEnds: rebasedLineEnds(member.lineEnds, first, last),
     ...(member.structuredMetadata === undefined ? {} : { structuredMetadata: member.structuredMetadata.slice(first, last) }),
     copyLines: (target, targetStart, start, end) => member.copyLines(target, targetStart, base + start, base + end),
   };
@@ -257,10 +256,10 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
       const memberBytes = member.lineEnds[last - 1]! - base;
       let gathered = 0;
       for (let r = 0; r < memberRuns.length; r += 2) gathered += lines.copy(memberLines, gathered, memberRuns[r]!, memberRuns[r + 1]!);
-      const lineEnds = new Uint32Array(last - first);
-      for (let i = first; i < last; i++) lineEnds[i - first] = member.lineEnds[i]! - base;
-      const slice: BlockColumns = { timestampsNs: member.timestampsNs.subarray(first, last), lines: memberLines.subarray(0, memberBytes), lineEnds };
-      if (member.structuredMetadata !== undefined) slice.structuredMetadata = member.structuredMetadata.slice(first, last);
+      const entries = sliceMember(member, first, last);
+      const lineEnds = entries.lineEnds;
+      const slice: BlockColumns = { timestampsNs: entries.timestampsNs, lines: memberLines.subarray(0, memberBytes), lineEnds };
+      if (entries.structuredMetadata !== undefined) slice.structuredMetadata = entries.structuredMetadata;
       blocks.push({
         member: m,
         block: {
