@@ -55,7 +55,7 @@
 
 import { constants as zlibConstants, crc32, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { endianness } from 'node:os';
-import { releaseWholeMemory } from './owned-buffer.ts';
+import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
 import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
 import { unzigzag, zigzag } from './varint.ts';
 
@@ -124,23 +124,33 @@ export class BlockDecodeError extends Error {
  * output (a quarter of the input, before) it copied the input into its own window buffer block by
  * block and matched across that buffer's seam in its slower external-dictionary loop: on the 244 MB
  * bench log's cuts those were ~3% and ~4% of the server's CPU (perf). Only the written pages of the
- * chunk become resident; the frame is a view of it. Small inputs keep zlib's default.
+ * chunk become resident; the frame is a view of it.
+ * Small inputs too: zlib's default chunk is a 64 KiB buffer of its own per call that V8 refuses to
+ * detach, so every small column (a block's timestamps, a stream group member's runs) left 64 KiB
+ * for the next full collection, ~2 MB per stream group cut on the 244 MB bench log. A chunk of the
+ * bound is a slice of Node's shared pool below 32 KiB, and a buffer releaseWholeMemory frees above.
  */
-function compressChunkBytes(bytes: number): number | undefined {
-  return bytes >= COMPRESS_CHUNK_MIN_INPUT_BYTES ? zstdCompressBound(bytes) : undefined;
+function compressChunkBytes(bytes: number): number {
+  return Math.max(MIN_COMPRESS_CHUNK_BYTES, zstdCompressBound(bytes));
 }
-const COMPRESS_CHUNK_MIN_INPUT_BYTES = 256 * 1024;
+/** Encoded blocks at least this large get memory of their own (see encodeBlock). */
+const OWN_BLOCK_BUFFER_BYTES = 4096;
+/** zlib refuses chunks below 64 bytes. */
+const MIN_COMPRESS_CHUNK_BYTES = 64;
 
-/** ZSTD_COMPRESSBOUND: the largest frame zstd can make of `bytes` (inputs of 128 KiB and more). */
+/**
+ * ZSTD_COMPRESSBOUND: the largest frame zstd can make of `bytes`. Small inputs get the margin zstd
+ * adds below 128 KiB, plus a frame header's worth.
+ */
 function zstdCompressBound(bytes: number): number {
-  return bytes + (bytes >>> 8);
+  const smallMargin = bytes < 128 * 1024 ? (128 * 1024 - bytes) >>> 11 : 0;
+  return bytes + (bytes >>> 8) + smallMargin + 32;
 }
 
 export function zstdCompress(data: Uint8Array, level = ZSTD_LEVEL, hashLog?: number): Buffer {
   const params: Record<number, number> = { [zlibConstants.ZSTD_c_compressionLevel]: level };
   if (hashLog !== undefined) params[zlibConstants.ZSTD_c_hashLog] = hashLog;
-  const chunkSize = compressChunkBytes(data.length);
-  return zstdCompressSync(data, chunkSize === undefined ? { params } : { params, chunkSize });
+  return zstdCompressSync(data, { params, chunkSize: compressChunkBytes(data.length) });
 }
 
 /** Columns ready to encode: timestamps sorted ascending. */
@@ -307,7 +317,12 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, frame
       ? Buffer.alloc(0)
       : pack(Buffer.from(JSON.stringify(columns.structuredMetadata.map((pairs) => (pairs === undefined ? null : pairs.map((p) => [p.name, p.value]))))));
   const headerBytes = 1 + CHECKSUM_BYTES + FIELDS_BYTES;
-  const block = Buffer.allocUnsafe(headerBytes + metaColumn.length + linesColumn.length + metadataColumn.length);
+  const blockBytes = headerBytes + metaColumn.length + linesColumn.length + metadataColumn.length;
+  // A block waits in its part builder until the part is written, then is freed (PartBuilder.write).
+  // A slice of Node's shared pool could not be: it kept its whole 64 KiB pool alive, promoted with
+  // the builder, until V8's next full collection (a stream group's member blocks are 5-20 KB, ~2 MB
+  // of pools per cut of the 244 MB bench log). One-line streams' tiny blocks stay in the pool.
+  const block = blockBytes >= OWN_BLOCK_BUFFER_BYTES ? Buffer.allocUnsafeSlow(blockBytes) : Buffer.allocUnsafe(blockBytes);
   let offset = block.writeUInt8(frameRuns === undefined ? BLOCK_VERSION : MEMBER_BLOCK_VERSION, 0) + CHECKSUM_BYTES;
   offset = block.writeUInt32LE(count, offset);
   offset = block.writeBigInt64LE(firstTimestampNs, offset);
@@ -322,7 +337,9 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, frame
   block.writeUInt32LE(crc32(block.subarray(1 + CHECKSUM_BYTES)), 1);
   // Spent scratch, freed now rather than at V8's next full collection (src/store/owned-buffer.ts):
   // ~95 MB over the 244 MB bench log's cuts, zstd's output chunks most of it.
-  for (const scratch of raw ? [deltas, lengths] : [deltas, lengths, meta, metaColumn, linesColumn, metadataColumn]) releaseWholeMemory(scratch);
+  // The planes are ours whatever their size; zstd's outputs may be slices of Node's shared pool.
+  for (const scratch of [deltas, lengths, meta]) releaseOwnedMemory(scratch);
+  if (!raw) for (const output of [metaColumn, linesColumn, metadataColumn]) releaseWholeMemory(output);
   return block;
 }
 

@@ -207,9 +207,9 @@ export class HeadLines {
   release(): void {
     let pooledBytes = pool.length * MAX_CHUNK_BYTES;
     for (const chunk of this.chunks) {
-      // Smaller chunks are slices of Node's shared slabs: only the garbage collector may free those.
-      if (chunk.length !== MAX_CHUNK_BYTES) continue;
-      if (pooledBytes >= POOL_MAX_BYTES) {
+      // Smaller chunks below half of Node's pool are slices of its shared slabs, which only the
+      // garbage collector may free (releaseOwnedMemory leaves them); the 32 KiB ones are whole.
+      if (pooledBytes >= POOL_MAX_BYTES || chunk.length !== MAX_CHUNK_BYTES) {
         releaseOwnedMemory(chunk);
         continue;
       }

@@ -20,11 +20,12 @@ export function releaseOwnedMemory(view: ArrayBufferView): void {
  * Frees all the memory behind `view`, which may span only part of it: for buffers whose producer
  * hands out a slice of a fresh allocation (zlib's sync outputs are a slice of the engine's output
  * chunk, which nothing else holds once the call returns). The caller must own the whole allocation.
- * Memory no larger than Node's shared allocation pool (64 KiB in Node 24; zlib's small outputs are
- * slices of it, and V8 refuses to detach it) is left alone.
+ * Left alone: memory the size of Node's shared allocation pool (64 KiB in Node 24), which may be the
+ * pool (V8 refuses to detach it, and so zlib's default 64 KiB output chunk), and anything smaller
+ * than half of it, which Node allocates from the pool.
  */
 export function releaseWholeMemory(view: ArrayBufferView): void {
   const memory = view.buffer;
-  if (!(memory instanceof ArrayBuffer) || memory.detached || memory.byteLength <= Buffer.poolSize) return;
+  if (!(memory instanceof ArrayBuffer) || memory.detached || memory.byteLength === Buffer.poolSize || memory.byteLength < Buffer.poolSize >>> 1) return;
   memory.transfer(0);
 }

@@ -8,6 +8,7 @@
 
 import { zstdDecompressSync } from 'node:zlib';
 import { zstdCompress } from './block.ts';
+import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
 import { openSealedObject, sealObject } from './checksum.ts';
 import { decodeTokenFilter, encodeTokenFilter, type TokenFilter } from './token-filter.ts';
 import type { Labels, StreamInfo } from './types.ts';
@@ -79,8 +80,11 @@ export function encodePartIndex(meta: Omit<PartMeta, 'blocksByStream' | 'indexBy
     json.streams.push({ id: stream.info.id, labels: stream.info.labels, walSeq: stream.walSeq.toString() });
   }
   const filters: Buffer[] = [];
+  // A stream group frame's blocks share one filter object (stream-group.ts): encoded once.
+  const encoded = new Map<TokenFilter, Buffer>();
   for (const block of meta.blocks) {
-    const filter = encodeTokenFilter(block.filter);
+    let filter = encoded.get(block.filter);
+    if (filter === undefined) encoded.set(block.filter, (filter = encodeTokenFilter(block.filter)));
     filters.push(filter);
     json.blocks.push({
       stream: streamNumbers.get(block.streamId)!,
@@ -97,7 +101,13 @@ export function encodePartIndex(meta: Omit<PartMeta, 'blocksByStream' | 'indexBy
   const jsonBytes = Buffer.from(JSON.stringify(json));
   const lengthPrefix = Buffer.allocUnsafe(4);
   lengthPrefix.writeUInt32LE(jsonBytes.length, 0);
-  return sealObject(zstdCompress(Buffer.concat([lengthPrefix, jsonBytes, ...filters])));
+  const payload = Buffer.concat([lengthPrefix, jsonBytes, ...filters]);
+  const compressed = zstdCompress(payload);
+  // Spent at once (owned-buffer.ts): a cut's index of a few hundred filters is a few hundred KB.
+  releaseOwnedMemory(payload);
+  const sealed = sealObject(compressed);
+  releaseWholeMemory(compressed);
+  return sealed;
 }
 
 export class PartIndexError extends Error {
@@ -178,13 +188,22 @@ function decodeCheckedPartIndex(bytes: Buffer, indexKey: string): PartMeta {
   }
   let filterOffset = 4 + jsonLength;
   const blocks: BlockMeta[] = [];
+  const frameFilters = new Map<number, { bytes: Buffer; filter: TokenFilter }>();
   for (const [index, block] of json.blocks.entries()) {
     const streamId = streamIds[block.stream];
     if (streamId === undefined) throw new PartIndexError(indexKey, `block ${index} names stream ${block.stream} of ${streamIds.length}`);
     if (!(block.filterLength >= 0) || filterOffset + block.filterLength > payload.length) throw new PartIndexError(indexKey, `block ${index}'s token filter runs past the ${payload.length} bytes present`);
     if (!(block.offset >= 0 && block.length >= 0 && block.offset + block.length <= json.dataBytes)) throw new PartIndexError(indexKey, `block ${index} lies outside the ${json.dataBytes} data bytes`);
-    const filter = decodeTokenFilter(payload.subarray(filterOffset, filterOffset + block.filterLength));
+    const filterBytes = payload.subarray(filterOffset, filterOffset + block.filterLength);
     filterOffset += block.filterLength;
+    // The blocks of one stream group frame carry the same filter (stream-group.ts): decoded once.
+    let filter: TokenFilter;
+    const previous = block.frameOffset === undefined ? undefined : frameFilters.get(block.frameOffset);
+    if (previous !== undefined && previous.bytes.equals(filterBytes)) filter = previous.filter;
+    else {
+      filter = decodeTokenFilter(filterBytes);
+      if (block.frameOffset !== undefined) frameFilters.set(block.frameOffset, { bytes: filterBytes, filter });
+    }
     blocks.push({
       streamId,
       minTimeNs: BigInt(block.minTimeNs),

@@ -10,8 +10,13 @@
 // raw that holds every member's lines over one time range, in slices of about SLICE_BYTES per member
 // in time order, so a line sits a few KB after the other ranks' lines of the same moment, within
 // reach of level 1's small match table. Each member still has a block of its own (timestamps, line
-// lengths, token filter, structured metadata) in the part index, whose lines column records which
-// runs of the frame are its lines (block version 5).
+// lengths, structured metadata) in the part index, whose lines column records which runs of the
+// frame are its lines (block version 5).
+//
+// The members' blocks of one frame share one token filter, built over the whole frame: a literal any
+// member has admits them all. Reading one of them decompresses the whole frame anyway, and the ranks
+// of a job print the same words, so per-member filters pruned little; they cost a filter per member
+// block in memory (part indexes stay loaded), 5.4 MB against 2.2 MB without groups on the 244 MB log.
 //
 // The cost is on reads of one member alone: its block needs the whole frame decompressed, i.e. every
 // member's lines of that time range (at most `max_members` times its own). Queries over all members
@@ -39,6 +44,7 @@ export const SLICE_BYTES = 4096;
 export const MIN_GROUP_BYTES = 64 * 1024;
 /** A frame (and so a whole-frame read) never holds more raw bytes than this. */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+const EMPTY_LINES = Buffer.alloc(0);
 
 export interface StreamGrouping {
   /** Labels left out of the group key; none of them: streams are never grouped. */
@@ -220,23 +226,17 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
         positions[m] = last;
       }
     }
-    // The frame's lines, then room for the largest member's lines of this frame (its token filter
-    // reads them back to back), in one buffer: lent by the caller, or freed once the frame is encoded.
-    let largestMember = 0;
-    for (let m = 0; m < members.length; m++) {
-      const first = frameFirst[m]!;
-      const last = positions[m]!;
-      if (last > first) largestMember = Math.max(largestMember, members[m]!.lineEnds[last - 1]! - lineStart(members[m]!, first));
-    }
-    const lent = scratch?.(frameBytes + largestMember);
-    const work = lent ?? Buffer.allocUnsafeSlow(frameBytes + largestMember);
+    // The frame's lines in one buffer: lent by the caller, or freed once the frame is encoded.
+    const lent = scratch?.(frameBytes);
+    const work = lent ?? Buffer.allocUnsafeSlow(frameBytes);
     const lines = work.subarray(0, frameBytes);
-    const memberLines = work.subarray(frameBytes);
     let at = 0;
     for (const [m, from, to] of order) {
       members[m]!.copyLines(lines, at, from, to);
       at += to - from;
     }
+    // One token filter for the whole frame, shared by its members' blocks (see the file comment).
+    const filter = frameBytes < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(lines, Uint32Array.of(frameBytes));
     const compressed = zstdCompress(lines, ZSTD_LEVEL, ZSTD_BLOCK_HASH_LOG);
     const bytes = Buffer.allocUnsafe(FRAME_HEADER_BYTES + compressed.length);
     bytes[0] = FRAME_VERSION;
@@ -244,37 +244,34 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
     compressed.copy(bytes, FRAME_HEADER_BYTES);
     releaseWholeMemory(compressed);
     bytes.writeUInt32LE(crc32(bytes.subarray(5)), 1);
+    if (lent === undefined) releaseOwnedMemory(work);
     const blocks: EncodedFrame['blocks'] = [];
     for (let m = 0; m < members.length; m++) {
       const first = frameFirst[m]!;
       const last = positions[m]!;
       if (last === first) continue;
-      const member = members[m]!;
-      const memberRuns = runs[m]!;
-      // The member's lines of this frame, gathered from its runs for the token filter.
-      const base = lineStart(member, first);
-      const memberBytes = member.lineEnds[last - 1]! - base;
-      let gathered = 0;
-      for (let r = 0; r < memberRuns.length; r += 2) gathered += lines.copy(memberLines, gathered, memberRuns[r]!, memberRuns[r + 1]!);
-      const entries = sliceMember(member, first, last);
+      const entries = sliceMember(members[m]!, first, last);
       const lineEnds = entries.lineEnds;
-      const slice: BlockColumns = { timestampsNs: entries.timestampsNs, lines: memberLines.subarray(0, memberBytes), lineEnds };
+      const memberBytes = lineEnds[lineEnds.length - 1]!;
+      // The block holds no lines: encodeBlock reads only the timestamps, the line ends and the runs.
+      const slice: BlockColumns = { timestampsNs: entries.timestampsNs, lines: EMPTY_LINES, lineEnds };
       if (entries.structuredMetadata !== undefined) slice.structuredMetadata = entries.structuredMetadata;
       blocks.push({
         member: m,
         block: {
-          bytes: encodeBlock(slice, ZSTD_LEVEL, memberRuns),
-          filter: memberBytes < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(slice.lines, lineEnds),
+          bytes: encodeBlock(slice, ZSTD_LEVEL, runs[m]!),
+          filter,
           minTimeNs: slice.timestampsNs[0]!,
           maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
           entryCount: last - first,
           rawBytes: memberBytes,
         },
       });
+      if (entries !== members[m]) releaseOwnedMemory(lineEnds);
     }
-    if (lent === undefined) releaseOwnedMemory(work);
     frames.push({ bytes, rawBytes: frameBytes, blocks });
   }
+  for (const memberTimes of times) releaseOwnedMemory(memberTimes);
   return frames;
 }
 

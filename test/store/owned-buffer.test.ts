@@ -29,6 +29,16 @@ test('releaseWholeMemory frees zstd output chunks but never the shared pool', ()
   const pool = small.buffer as ArrayBuffer;
   releaseWholeMemory(small);
   assert.equal(pool.detached, false, 'small outputs live in the pool other buffers use');
+  // An output chunk between half the pool's size and the pool's is memory of its own: freed.
+  const middle = zstdCompressSync(Buffer.alloc(45_000, 97), { chunkSize: 45_500 });
+  assert.ok(middle.buffer.byteLength > Buffer.poolSize >>> 1 && middle.buffer.byteLength < Buffer.poolSize);
+  releaseWholeMemory(middle);
+  assert.equal((middle.buffer as ArrayBuffer).detached, true);
+  // zlib's default 64 KiB chunk: the pool's size, which V8 refuses to detach: left alone, no throw.
+  const defaultChunk = zstdCompressSync(Buffer.alloc(45_000, 97));
+  assert.equal(defaultChunk.buffer.byteLength, Buffer.poolSize);
+  releaseWholeMemory(defaultChunk);
+  assert.equal((defaultChunk.buffer as ArrayBuffer).detached, false);
   const neighbour = Buffer.from('still readable');
   releaseWholeMemory(neighbour);
   assert.equal(neighbour.toString(), 'still readable');

@@ -5,6 +5,7 @@ import { openObjectStore } from '../../src/objstore/open-object-store.ts';
 import { BlockDecodeError, decodeBlock, isMemberBlock, type BlockColumns } from '../../src/store/block.ts';
 import { sliceColumns } from '../../src/store/block-slice.ts';
 import { decodePartIndex } from '../../src/store/part-index.ts';
+import { mayContain } from '../../src/store/token-filter.ts';
 import { openStore } from '../../src/store/store.ts';
 import { decodeFrame, encodeGroupFrames, groupItems, memberOfColumns, streamGroupKey, DEFAULT_STREAM_GROUPING } from '../../src/store/stream-group.ts';
 import type { AppendStream, Labels } from '../../src/store/types.ts';
@@ -201,6 +202,45 @@ test('a store writes rank streams as shared frames, reads each stream exactly, a
   } finally {
     await grouped.remove();
     await apart.remove();
+  }
+});
+
+test('the member blocks of a frame share one token filter: a word one rank printed admits them all, and each rank still reads only its own lines', async () => {
+  const dir = await makeTempDir('store-groups-filter');
+  try {
+    const streams = trainingStreams(1_500_000);
+    const rank3 = streams.find((stream) => stream.labels.rank === '3')!;
+    const needleLine = 'NCCL watchdog caught collective operation timeout on rank3only';
+    rank3.entries.push({ timestampNs: rank3.entries[rank3.entries.length >> 1]!.timestampNs, line: needleLine });
+    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 256 * 1024, streamGrouping: DEFAULT_STREAM_GROUPING }));
+    await store.append('fake', streams);
+    await store.flush();
+    const objects = openObjectStore({ backend: 'filesystem', directory: join(dir.path, 'objects') });
+    const needle = Buffer.from('rank3only');
+    let framesWithNeedle = 0;
+    for (const key of await objects.list('tenants/')) {
+      if (!key.includes('/parts/') || !key.endsWith('.index')) continue;
+      const meta = decodePartIndex(await objects.get(key), key);
+      const byFrame = new Map<number, typeof meta.blocks>();
+      for (const block of meta.blocks) {
+        if (block.frameOffset === undefined) continue;
+        byFrame.set(block.frameOffset, [...(byFrame.get(block.frameOffset) ?? []), block]);
+      }
+      for (const blocks of byFrame.values()) {
+        assert.ok(blocks.length >= 8, `${blocks.length} members in a frame`);
+        // One filter object per frame once decoded, not one per member.
+        assert.equal(new Set(blocks.map((block) => block.filter)).size, 1);
+        if (mayContain(blocks[0]!.filter, needle, false)) framesWithNeedle++;
+      }
+    }
+    await objects.close();
+    assert.equal(framesWithNeedle, 1, 'exactly the frame that holds the line admits its word');
+    const linesOfRank = async (rank: string): Promise<string[]> => (await readAll(store, 'fake', [{ name: 'rank', type: '=', value: rank }])).filter((line) => line.endsWith(needleLine));
+    assert.equal((await linesOfRank('3')).length, 1);
+    assert.deepEqual(await linesOfRank('5'), []);
+    await store.close();
+  } finally {
+    await dir.remove();
   }
 });
 
