@@ -68,4 +68,7 @@ test('store config: stream groups are off by default, and on with the labels and
   assert.equal(on.maxMembers, 8);
   assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true } })).streamGrouping!.without.has('rank'), true);
   assert.throws(() => storeConfigSchema.parse({ stream_groups: { enabled: true, max_members: 1 } }), /max_members/);
+  // Groups cut every member at once: a smaller head budget unless one is set.
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true } })).headBudgetBytes, 3 * 1024 * 1024);
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true }, memory: { head_bytes: '6MB' } })).headBudgetBytes, 6 * 1024 * 1024);
 });

@@ -19,6 +19,7 @@ import { newSeries, type StepSeries } from './step-series.ts';
 import { additiveWithoutUnwrap, bucketOf, countBlockIntoBuckets, stepEdges, type StepEdges } from './step-buckets.ts';
 import type { BlockData } from '../../store/types.ts';
 import { rawBytesOf } from './scan-budget.ts';
+import { framesTogether } from './frame-order.ts';
 import type { QueryStatistics } from '../api.ts';
 import type { SampleSeries } from './scan-types.ts';
 
@@ -255,7 +256,7 @@ export async function evaluateRangeAggregation(context: QueryContext, node: Rang
   const { baseNs, startNs, endNs } = windowBounds(node, stepsNs);
   const options = { startNs, endNs };
   const collector = createSampleCollector(node, baseNs, stepsNs);
-  const refs = await selectBlocks(context, node.range.log, collector.pipeline, options);
+  const refs = framesTogether(await selectBlocks(context, node.range.log, collector.pipeline, options));
   const series = collector.series;
   const offloaded = context.offload ? await context.offload.samples(context, node, baseNs, stepsNs, options, refs) : { remaining: refs, done: Promise.resolve([]) };
   for (let i = 0; i < offloaded.remaining.length; i += BLOCK_LOAD_CONCURRENCY) {
