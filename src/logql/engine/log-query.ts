@@ -32,6 +32,13 @@ export function checkEntriesLimit(context: QueryContext, limit: number): void {
  * in query order: small enough that the limit's cutoff is known early and later chunks are skipped.
  */
 const CHUNK_RAW_BYTES = 8 * 1024 * 1024;
+/**
+ * With a limit, the first chunk holds about this much and each next one twice the one before, up to
+ * CHUNK_RAW_BYTES: "the last 100 lines of a stream" is in its newest block, and two 8 MB chunks in
+ * flight decoded 16 MB for it, 8 times that when the stream's blocks share stream group frames
+ * (each member block decompresses its whole frame).
+ */
+const FIRST_CHUNK_RAW_BYTES = 256 * 1024;
 
 /** Scans loaded blocks and returns their candidates (at most perBlockLimit per block). */
 export function scanLogBlocks(blocks: BlockData[], pipeline: CompiledPipeline, options: LogScanOptions, context: { stats: QueryStatistics }): Candidate[] {
@@ -95,7 +102,7 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
   };
   const offload = context.offload;
   const parallel = offload !== undefined && offload.threads > 1 && offload.worthIt(refs);
-  const chunks = parallel ? chunkRefs(refs) : [refs];
+  const chunks = parallel ? chunkRefs(refs, options.perBlockLimit === undefined ? CHUNK_RAW_BYTES : FIRST_CHUNK_RAW_BYTES) : [refs];
   const window = parallel ? offload!.threads : 1;
   const inflight = new Set<Promise<void>>();
   let next = 0;
@@ -121,17 +128,22 @@ export async function evaluateLogQuery(context: QueryContext, expr: LogExpr, par
   return groupStreams(candidates);
 }
 
-/** Consecutive refs (in query order) grouped to about CHUNK_RAW_BYTES; head blocks get their own chunks. */
-function chunkRefs(refs: BlockRef[]): BlockRef[][] {
+/**
+ * Consecutive refs (in query order) grouped into chunks of about `firstChunkBytes`, doubling up to
+ * CHUNK_RAW_BYTES; head blocks get their own chunks.
+ */
+export function chunkRefs(refs: BlockRef[], firstChunkBytes = CHUNK_RAW_BYTES): BlockRef[][] {
   const chunks: BlockRef[][] = [];
   let chunk: BlockRef[] = [];
   let bytes = 0;
+  let target = Math.min(firstChunkBytes, CHUNK_RAW_BYTES);
   for (const ref of refs) {
     const located = ref.location !== undefined;
-    if (chunk.length > 0 && (located !== (chunk[0]!.location !== undefined) || bytes + ref.rawBytes > CHUNK_RAW_BYTES)) {
+    if (chunk.length > 0 && (located !== (chunk[0]!.location !== undefined) || bytes + ref.rawBytes > target)) {
       chunks.push(chunk);
       chunk = [];
       bytes = 0;
+      target = Math.min(CHUNK_RAW_BYTES, target * 2);
     }
     chunk.push(ref);
     bytes += ref.rawBytes;

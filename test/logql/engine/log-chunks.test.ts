@@ -1,0 +1,32 @@
+// src/logql/engine/log-query.ts chunkRefs: how a log query's blocks are split between scan workers.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chunkRefs } from '../../../src/logql/engine/log-query.ts';
+import type { BlockRef } from '../../../src/store/types.ts';
+
+const KB = 1024;
+
+function ref(rawBytes: number, located = true): BlockRef {
+  return {
+    stream: { id: 's', labels: {} },
+    minTimeNs: 0n,
+    maxTimeNs: 0n,
+    entryCount: 1,
+    rawBytes,
+    ...(located ? { location: { objectKey: 'p', offset: 0, length: 1 } } : {}),
+    load: () => Promise.reject(new Error('not read here')),
+  };
+}
+
+test('with a limit, chunks start small and double up to 8 MB, so the newest blocks answer before the rest is read', () => {
+  const refs = Array.from({ length: 63 }, () => ref(256 * KB));
+  const sizes = chunkRefs(refs, 256 * KB).map((chunk) => chunk.length * 256);
+  // 256 KB, 512 KB, 1, 2, 4 MB, then 8 MB chunks until the end (15.75 MB here).
+  assert.deepEqual(sizes, [256, 512, 1024, 2048, 4096, 8192]);
+  // Without one, every chunk is 8 MB from the start.
+  assert.deepEqual(chunkRefs(refs).map((chunk) => chunk.length * 256), [8192, 7936]);
+  // A block larger than the target is a chunk of its own; head blocks never share a chunk with part blocks.
+  assert.deepEqual(chunkRefs([ref(3000 * KB), ref(100 * KB, false), ref(100 * KB)], 256 * KB).map((chunk) => chunk.map((r) => r.rawBytes / KB)), [[3000], [100], [100]]);
+  // Every block is in exactly one chunk, in order.
+  assert.equal(chunkRefs(refs, 256 * KB).flat().length, refs.length);
+});
