@@ -65,12 +65,13 @@ export const DEFAULT_STREAM_GROUPING: StreamGrouping = {
 };
 
 /**
- * Off unless configured. Measured on the 244 MB 8-rank log (bench/ingest-flush-bench.ts and
- * bench/server-rss-ab.ts, alternating rounds against the same tree with groups off): stored 9.3%
- * of raw instead of 13.4%, server CPU 1.05-1.09x, but peak server RSS 165-167 MB with 5 MB of heads
- * and 160-162 MB with 3 MB, against 143-147 MB (issue 9 asks for at most 150). About 8 MB of that
- * comes with cutting every member of a group at once (the same cuts written one stream per block
- * peaked at 155 MB), the rest with the frames; see bench/README.md "Stream groups".
+ * Off unless configured: memory and ingest now allow groups (244 MB 8-rank log, bench/server-rss-ab.ts,
+ * 5 alternating rounds: peak server RSS 147 MB (144-150) with the 3 MB heads groups get by default,
+ * against 139 MB off; server CPU 1.03x; stored 9.25% of raw against 13.4%), but reads of one member
+ * decompress every member's lines of its frames: on the 1 GB bench store written with groups the
+ * loss curve of rank 0 took 881 ms, and a needle's frame filters (4 MB of every rank's text each)
+ * admitted 332 of 2,280 blocks (60 ms), where one stream per block took 274 ms and admitted 3 of 991
+ * blocks (7 ms) in the previous full run; see bench/README.md "Stream groups".
  */
 export const NO_STREAM_GROUPING: StreamGrouping = { without: new Set(), maxMembers: 0 };
 
