@@ -14,9 +14,10 @@
 // frame are its lines (block version 5).
 //
 // The members' blocks of one frame share one token filter, built over the whole frame: a literal any
-// member has admits them all. Reading one of them decompresses the whole frame anyway, and the ranks
-// of a job print the same words, so per-member filters pruned little; they cost a filter per member
-// block in memory (part indexes stay loaded), 5.4 MB against 2.2 MB without groups on the 244 MB log.
+// member has admits them all (reading one of them decompresses the whole frame anyway). Per-member
+// filters would prune needles better (a frame's 4 MB of every rank's text sets more trigrams), but
+// part indexes stay loaded: a filter per member block held 5.4 MB after the 244 MB log against
+// 2.2 MB without groups, and a second buffer to gather each member's lines for its filter.
 //
 // The cost is on reads of one member alone: its block needs the whole frame decompressed, i.e. every
 // member's lines of that time range (at most `max_members` times its own). Queries over all members
