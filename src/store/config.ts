@@ -56,10 +56,10 @@ export const objectStoreConfigSchema = z
  * load 4 blocks at a time each and the scan workers one each, so one tenant's queries never wait; many
  * tenants querying at once share it instead of holding 4 decoded blocks per query.
  */
-const MEMORY_DEFAULTS = { wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
+const MEMORY_DEFAULTS = { head_bytes: 'auto' as const, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
 const HEAD_BYTES_DEFAULT = 5 * 1024 * 1024;
 /**
- * The head budget when stream groups are on and `head_bytes` is not set. A group's heads are cut
+ * The head budget when stream groups are on and `head_bytes` is `auto` (the default). A group's heads are cut
  * together (every rank of a job at once, where the largest heads alone were cut before), so heads and
  * the generation being cut hold up to twice the budget. bench/server-rss-ab.ts on the 244 MB log, 5
  * alternating rounds: peak RSS 147 MB (144-150) with 3 MB heads, 147 (143-149) with 2 MB, 159-163
@@ -69,8 +69,8 @@ const HEAD_BYTES_STREAM_GROUPS = 3 * 1024 * 1024;
 
 const memorySchema = z
   .object({
-    /** Raw bytes all heads may hold; past it the largest heads are cut into parts early. Default 5 MB, 3 MB with stream groups. */
-    head_bytes: byteSizeSchema.optional(),
+    /** Raw bytes all heads may hold; past it the largest heads are cut into parts early. `auto`: 5 MB, 3 MB with stream groups. */
+    head_bytes: z.union([z.literal('auto'), byteSizeSchema]).default('auto'),
     /** WAL frame buffers kept for reuse between group commits. */
     wal_buffer_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.wal_buffer_bytes),
     /** Raw bytes in flight to the block encoder thread during a cut. */
@@ -174,7 +174,7 @@ export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
     compactionIntervalMs: config.compaction_interval,
     retentionPeriodMs: config.retention_period,
     objectStore,
-    headBudgetBytes: config.memory.head_bytes ?? (config.stream_groups.enabled ? HEAD_BYTES_STREAM_GROUPS : HEAD_BYTES_DEFAULT),
+    headBudgetBytes: config.memory.head_bytes !== 'auto' ? config.memory.head_bytes : config.stream_groups.enabled ? HEAD_BYTES_STREAM_GROUPS : HEAD_BYTES_DEFAULT,
     walBufferBytes: config.memory.wal_buffer_bytes,
     encoderBudgetBytes: config.memory.encoder_bytes,
     streamGrouping: config.stream_groups.enabled ? { without: new Set(config.stream_groups.without), maxMembers: config.stream_groups.max_members } : NO_STREAM_GROUPING,
