@@ -57,7 +57,7 @@ import { constants as zlibConstants, crc32, zstdCompressSync, zstdDecompressSync
 import { endianness } from 'node:os';
 import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
 import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
-import { unzigzag, zigzag } from './varint.ts';
+import { unzigzag, VarintWriter, zigzag } from './varint.ts';
 
 const BLOCK_VERSION = 4;
 /**
@@ -346,29 +346,24 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, frame
 /** Runs [start, end) pairs as the version 5 lines column; they must cover exactly `lineBytes`. */
 function encodeRuns(runs: ArrayLike<number>, lineBytes: number): Buffer {
   const count = runs.length / 2;
-  const out = Buffer.allocUnsafe(4 + count * 2 * MAX_VARINT_BYTES);
-  out.writeUInt32LE(count, 0);
-  let offset = 4;
+  // The u32 count first, then the varints; room for all of them (and the writer's 10-byte margin),
+  // so the buffer never grows.
+  const out = new VarintWriter(4 + count * 2 * MAX_VARINT_BYTES + 10);
+  out.length = 4;
   let previousEnd = 0;
   let covered = 0;
-  const put = (value: number): void => {
-    while (value >= 128) {
-      out[offset++] = (value % 128) | 128;
-      value = Math.floor(value / 128);
-    }
-    out[offset++] = value;
-  };
   for (let i = 0; i < runs.length; i += 2) {
     const start = runs[i]!;
     const end = runs[i + 1]!;
     if (start < previousEnd || end < start) throw new Error(`frame runs must ascend: [${start}, ${end}) after ${previousEnd}`);
-    put(start - previousEnd);
-    put(end - start);
+    out.write(start - previousEnd);
+    out.write(end - start);
     covered += end - start;
     previousEnd = end;
   }
   if (covered !== lineBytes) throw new Error(`frame runs cover ${covered} bytes, the lines ${lineBytes}`);
-  return out.subarray(0, offset);
+  out.buffer.writeUInt32LE(count, 0);
+  return out.bytes();
 }
 
 /** Copies a member's runs out of its group's frame into one buffer of `lineBytes`, checking every bound. */

@@ -527,12 +527,17 @@ export class DiskLogStore implements LogStore {
     }
   }
 
+  /** Raw bytes of lines a stream group's shared frame holds (FRAME_BLOCKS block targets). */
+  private get frameTargetBytes(): number {
+    return this.options.blockTargetBytes * FRAME_BLOCKS;
+  }
+
   /**
-   * A buffer of at least `bytes` to build a stream group's frame in during a cut (its lines, then one
-   * member's), reused like cutLinesBuffer's, up to twice a frame's target size.
+   * A buffer of at least `bytes` to build a stream group's frame's lines in during a cut, reused like
+   * cutLinesBuffer's, up to twice a frame's target size.
    */
   private cutFrameBuffer(bytes: number): Buffer | undefined {
-    const limit = 2 * this.options.blockTargetBytes * FRAME_BLOCKS;
+    const limit = 2 * this.frameTargetBytes;
     if (bytes > limit) return undefined;
     if (this.cutFrame === undefined || this.cutFrame.length < bytes) {
       if (this.cutFrame !== undefined) releaseOwnedMemory(this.cutFrame);
@@ -683,7 +688,7 @@ export class DiskLogStore implements LogStore {
         members.push({ info: head.info, walSeq: head.maxSeq, member: sliceMember(member, first, last) });
       }
     }
-    for (const [day, members] of byDay) builderFor(heads[0]!.tenant, day)?.addGroup(members, this.options.blockTargetBytes * FRAME_BLOCKS, (bytes) => this.cutFrameBuffer(bytes));
+    for (const [day, members] of byDay) builderFor(heads[0]!.tenant, day)?.addGroup(members, this.frameTargetBytes, (bytes) => this.cutFrameBuffer(bytes));
   }
 
   private async persistLabelIndexes(): Promise<void> {
@@ -709,7 +714,7 @@ export class DiskLogStore implements LogStore {
       for (const partition of [...this.allPartitions()]) {
         const plan = planCompaction(partition, Math.min(SMALL_PART_BYTES, this.options.headCutBytes / 2), MAX_MERGE_BYTES, this.options.blockTargetBytes, MAX_STREAM_MERGE_BYTES);
         if (plan === undefined) continue;
-        const { part, duplicatesDropped } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder, { grouping: this.streamGrouping, frameTargetBytes: this.options.blockTargetBytes * FRAME_BLOCKS });
+        const { part, duplicatesDropped } = await runCompaction(plan, this.objectStore, this.options.blockTargetBytes, this.encoder, { grouping: this.streamGrouping, frameTargetBytes: this.frameTargetBytes });
         if (duplicatesDropped > 0) this.duplicatesDropped.set(partition.tenant, (this.duplicatesDropped.get(partition.tenant) ?? 0) + duplicatesDropped);
         const replacedIds = new Set(plan.parts.map((p) => p.partId));
         partition.removeParts(replacedIds);

@@ -7,28 +7,26 @@
 
 import type { BlockRef } from '../../store/types.ts';
 
+/** The frame a ref's block shares (objectKey@offset), or undefined for a block of its own. */
+export function frameKeyOf(ref: BlockRef | undefined): string | undefined {
+  const location = ref?.location;
+  return location?.frame === undefined ? undefined : `${location.objectKey}@${location.frame.offset}`;
+}
+
 /**
  * The refs with the members of each frame together, at the place of the frame's first member; the
  * other refs, and each stream's own blocks relative to each other within a frame, keep their order.
  */
 export function framesTogether(refs: readonly BlockRef[]): BlockRef[] {
-  let framed = false;
-  for (const ref of refs) {
-    if (ref.location?.frame !== undefined) {
-      framed = true;
-      break;
-    }
-  }
-  if (!framed) return refs as BlockRef[];
+  if (!refs.some((ref) => ref.location?.frame !== undefined)) return refs as BlockRef[];
   const byFrame = new Map<string, BlockRef[]>();
   const slots: Array<BlockRef | BlockRef[]> = [];
   for (const ref of refs) {
-    const frame = ref.location?.frame;
-    if (frame === undefined) {
+    const key = frameKeyOf(ref);
+    if (key === undefined) {
       slots.push(ref);
       continue;
     }
-    const key = `${ref.location!.objectKey}@${frame.offset}`;
     const members = byFrame.get(key);
     if (members !== undefined) members.push(ref);
     else {

@@ -10,6 +10,7 @@ import type { QueryContext, ScanOffload } from './query-context.ts';
 import type { SampleSeries } from './range-aggregation.ts';
 import type { ScanReply, ScanTask } from './scan-worker.ts';
 import { largestBlockBytes } from './scan-budget.ts';
+import { frameKeyOf } from './frame-order.ts';
 import type { Candidate } from './log-query.ts';
 
 /**
@@ -179,13 +180,12 @@ export function workerOffload(blockReader: BlockReaderConfig, threads: number, m
       let chunkBytes = 0;
       // A stream group's shared frame is decompressed once per worker that reads one of its members
       // (store/part-reader.ts), so a chunk never ends between members of one frame.
-      const frameOf = (ref: BlockRef | undefined): string | undefined => (ref?.location?.frame === undefined ? undefined : `${ref.location.objectKey}@${ref.location.frame.offset}`);
       for (let i = 0; i < located.length; i++) {
         const ref = located[i]!;
         chunk.push(ref);
         chunkBytes += ref.rawBytes;
-        const frame = frameOf(ref);
-        if (chunkBytes >= chunkTargetBytes && (frame === undefined || frame !== frameOf(located[i + 1]))) {
+        const frame = frameKeyOf(ref);
+        if (chunkBytes >= chunkTargetBytes && (frame === undefined || frame !== frameKeyOf(located[i + 1]))) {
           chunks.push(chunk);
           chunk = [];
           chunkBytes = 0;
