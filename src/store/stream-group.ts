@@ -32,7 +32,7 @@ import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
 import { rebasedLineEnds } from './block-slice.ts';
 import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter } from './token-filter.ts';
 import type { LabelPair, Labels } from './types.ts';
-import { HIGH_HALF, wordsTime } from '../training/log-time.ts';
+import { LITTLE_ENDIAN } from '../push/raw-push-stream.ts';
 
 const FRAME_VERSION = 1;
 const FRAME_HEADER_BYTES = 1 + 4 + 4;
@@ -172,7 +172,9 @@ function approximateTimes(timestampsNs: BigInt64Array): Float64Array {
   const words = new Uint32Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 2);
   const highs = new Int32Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 2);
   const times = new Float64Array(count);
-  for (let i = 0; i < count; i++) times[i] = wordsTime(highs[i * 2 + HIGH_HALF]!, words[i * 2 + 1 - HIGH_HALF]!);
+  // The int64's halves in memory order (the same test as wal-record.ts and log-time.ts).
+  const high = LITTLE_ENDIAN ? 1 : 0;
+  for (let i = 0; i < count; i++) times[i] = highs[i * 2 + high]! * 4294967296 + words[i * 2 + 1 - high]!;
   return times;
 }
 
