@@ -1,6 +1,6 @@
 // Builds one command's plain-JS bundle into dist/<name>/ (scripts/build-agent.mjs,
 // scripts/build-server.mjs): the command module and everything it imports, dependencies included,
-// except native addons (snappy). Worker threads started as
+// except native addons (snappy, zstd-napi). Worker threads started as
 // `new Worker(new URL('./x.ts', import.meta.url))` become bundle entries of their own, and the URL
 // points at the built worker. Every output file sits directly in dist/<name>/, two folders below the
 // package root like the sources, so their `new URL('../../…', import.meta.url)` paths still hold.
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'vite';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const NATIVE = ['snappy'];
+const NATIVE = ['snappy', 'zstd-napi'];
 const WORKER_URL = /new Worker\(new URL\((['"])(\.\.?\/[^'"]+\.ts)\1, import\.meta\.url\)/g;
 
 /** Turns each worker URL into a reference to the worker's own emitted entry chunk. */

@@ -1,7 +1,8 @@
 // A block: one stream's entries, time-sorted, stored as separate columns.
 //
 // Layout (little-endian):
-//   u8  version (4, or 5 for a stream group member, see MEMBER_BLOCK_VERSION; versions 2 and 3 are still read)
+//   u8  version (4; 5 or 6 for a stream group member, see MEMBER_BLOCK_VERSION and
+//       REFERENCED_BLOCK_VERSION; versions 2 and 3 are still read)
 //   u32 CRC-32 of every byte after this field (versions 3, 4 and 5; version 2 has no checksum)
 //   u32 entry count
 //   i64 first timestamp (ns)
@@ -58,6 +59,7 @@ import { endianness } from 'node:os';
 import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
 import type { BlockData, LabelPair, PushEntry, StreamInfo } from './types.ts';
 import { unzigzag, VarintWriter, zigzag } from './varint.ts';
+import { compressBound, compressWithDictionary, decompressWithDictionary } from './zstd-dictionary.ts';
 
 const BLOCK_VERSION = 4;
 /**
@@ -67,6 +69,16 @@ const BLOCK_VERSION = 4;
  * varints. Decoding needs the frame's decompressed lines.
  */
 const MEMBER_BLOCK_VERSION = 5;
+/**
+ * Version 6: a member of a stream group coded against a reference member (stream-group.ts, layout
+ * `reference`). The layout is version 4's, but the lines column, never zstd'd as a whole, holds the
+ * lines as zstd frames of about 16 KB each, every one compressed with a range of the group frame's
+ * decompressed lines (the reference member's) as a raw-content dictionary: u32 chunk count, then per
+ * chunk four LEB128 varints (its line bytes, the dictionary's start as a zigzag delta from the
+ * previous chunk's, the dictionary's length, the frame's length), then the frames back to back.
+ * Decoding needs the group frame's decompressed lines, as version 5 does.
+ */
+const REFERENCED_BLOCK_VERSION = 6;
 /** Version 3: checksummed, meta column in varints. */
 const VARINT_META_BLOCK_VERSION = 3;
 /** Version 2: no checksum, meta column in varints. */
@@ -276,10 +288,17 @@ function writePlanes(target: Buffer, offset: number, values: Float64Array, width
 }
 
 /**
- * Encodes one stream's columns. With `frameRuns` (a stream group member, version 5) the lines are not
- * stored here: the block records the runs [start, end) of the shared frame that hold them, in order.
+ * Where a stream group member's lines are (see stream-group.ts): `runs`, the runs [start, end) of
+ * the shared frame that hold them, in order (version 5); or `chunks`, a version 6 lines column made
+ * by encodeReferencedLines.
  */
-export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, frameRuns?: ArrayLike<number>): Buffer {
+export type MemberLines = { runs: ArrayLike<number> } | { chunks: Buffer };
+
+/**
+ * Encodes one stream's columns. With `memberLines` (a stream group member) the lines given are not
+ * stored here, but where the member's lines are (version 5 or 6).
+ */
+export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, memberLines?: MemberLines): Buffer {
   const count = columns.timestampsNs.length;
   const firstTimestampNs = count > 0 ? columns.timestampsNs[0]! : 0n;
   const { deltas, unit, coding } = planTimestamps(columns.timestampsNs);
@@ -311,7 +330,8 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, frame
   const raw = lineStart + meta.length < MIN_COMPRESSED_BYTES;
   const pack = (column: Buffer, columnHashLog?: number): Buffer => (raw ? column : zstdCompress(column, zstdLevel, columnHashLog));
   const metaColumn = pack(meta);
-  const linesColumn = frameRuns === undefined ? pack(columns.lines.subarray(0, lineStart), hashLog) : pack(encodeRuns(frameRuns, lineStart));
+  const linesColumn =
+    memberLines === undefined ? pack(columns.lines.subarray(0, lineStart), hashLog) : 'runs' in memberLines ? pack(encodeRuns(memberLines.runs, lineStart)) : memberLines.chunks;
   const metadataColumn =
     columns.structuredMetadata === undefined
       ? Buffer.alloc(0)
@@ -323,7 +343,8 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, frame
   // the builder, until V8's next full collection (a stream group's member blocks are 5-20 KB, ~2 MB
   // of pools per cut of the 244 MB bench log). One-line streams' tiny blocks stay in the pool.
   const block = blockBytes >= OWN_BLOCK_BUFFER_BYTES ? Buffer.allocUnsafeSlow(blockBytes) : Buffer.allocUnsafe(blockBytes);
-  let offset = block.writeUInt8(frameRuns === undefined ? BLOCK_VERSION : MEMBER_BLOCK_VERSION, 0) + CHECKSUM_BYTES;
+  const version = memberLines === undefined ? BLOCK_VERSION : 'runs' in memberLines ? MEMBER_BLOCK_VERSION : REFERENCED_BLOCK_VERSION;
+  let offset = block.writeUInt8(version, 0) + CHECKSUM_BYTES;
   offset = block.writeUInt32LE(count, offset);
   offset = block.writeBigInt64LE(firstTimestampNs, offset);
   offset = block.writeUInt8(coding | (raw ? COLUMNS_RAW : 0), offset);
@@ -339,7 +360,7 @@ export function encodeBlock(columns: BlockColumns, zstdLevel = ZSTD_LEVEL, frame
   // ~95 MB over the 244 MB bench log's cuts, zstd's output chunks most of it.
   // The planes are ours whatever their size; zstd's outputs may be slices of Node's shared pool.
   for (const scratch of [deltas, lengths, meta]) releaseOwnedMemory(scratch);
-  if (!raw) for (const output of [metaColumn, linesColumn, metadataColumn]) releaseWholeMemory(output);
+  if (!raw) for (const output of [metaColumn, linesColumn, metadataColumn]) if (output !== (memberLines as { chunks?: Buffer } | undefined)?.chunks) releaseWholeMemory(output);
   return block;
 }
 
@@ -366,30 +387,44 @@ function encodeRuns(runs: ArrayLike<number>, lineBytes: number): Buffer {
   return out.bytes();
 }
 
+/** LEB128 varints of a member block's lines column, every read bounded by the bytes present. */
+class ColumnVarints {
+  position: number;
+  private readonly column: Buffer;
+  private readonly what: string;
+  constructor(column: Buffer, start: number, what: string) {
+    this.column = column;
+    this.position = start;
+    this.what = what;
+  }
+
+  next(): number {
+    const column = this.column;
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (this.position >= column.length) throw new BlockDecodeError(`block ${this.what} column ends inside a value`);
+      const byte = column[this.position++]!;
+      value += (byte & 127) * scale;
+      if (byte < 128) return value;
+      scale *= 128;
+      if (scale > 2 ** 49) throw new BlockDecodeError(`block ${this.what} value is out of range`);
+    }
+  }
+}
+
 /** Copies a member's runs out of its group's frame into one buffer of `lineBytes`, checking every bound. */
 function gatherRuns(column: Buffer, frameLines: Buffer, lineBytes: number): Buffer {
   if (column.length < 4) throw new BlockDecodeError('block frame runs column is too short');
   const count = column.readUInt32LE(0);
   if (count > column.length) throw new BlockDecodeError(`block says ${count} frame runs in ${column.length} bytes`);
   const lines = Buffer.allocUnsafe(lineBytes);
-  let position = 4;
+  const varints = new ColumnVarints(column, 4, 'frame runs');
   let frameAt = 0;
   let written = 0;
-  const next = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      if (position >= column.length) throw new BlockDecodeError('block frame runs column ends inside a run');
-      const byte = column[position++]!;
-      value += (byte & 127) * scale;
-      if (byte < 128) return value;
-      scale *= 128;
-      if (scale > 2 ** 49) throw new BlockDecodeError('block frame run is out of range');
-    }
-  };
   for (let run = 0; run < count; run++) {
-    frameAt += next();
-    const length = next();
+    frameAt += varints.next();
+    const length = varints.next();
     if (frameAt + length > frameLines.length || written + length > lineBytes) {
       throw new BlockDecodeError(`block frame run [${frameAt}, ${frameAt + length}) lies outside the ${frameLines.length}-byte frame or past the block's ${lineBytes} line bytes`);
     }
@@ -401,9 +436,93 @@ function gatherRuns(column: Buffer, frameLines: Buffer, lineBytes: number): Buff
   return lines;
 }
 
-/** Whether a block's bytes are a stream group member's (version 5), whose lines live in a frame. */
+/** One chunk of a version 6 lines column: its line bytes, and its dictionary's range of the frame's lines. */
+export interface ReferencedChunk {
+  lineBytes: number;
+  dictionaryStart: number;
+  dictionaryLength: number;
+}
+
+/**
+ * The version 6 lines column of `lines`: cut into `chunks` (their line bytes sum to the lines'), each
+ * zstd'd at `level` with its range of `reference` (the group frame's lines) as dictionary.
+ */
+export function encodeReferencedLines(lines: Buffer, chunks: readonly ReferencedChunk[], reference: Buffer, level = ZSTD_LEVEL): Buffer {
+  const header = new VarintWriter(4 + chunks.length * 4 * MAX_VARINT_BYTES + 10);
+  header.length = 4;
+  let bound = 0;
+  for (const chunk of chunks) bound += compressBound(chunk.lineBytes);
+  const frames = Buffer.allocUnsafeSlow(bound);
+  let framesBytes = 0;
+  let lineAt = 0;
+  let previousStart = 0;
+  for (const chunk of chunks) {
+    const { lineBytes, dictionaryStart, dictionaryLength } = chunk;
+    if (lineAt + lineBytes > lines.length || dictionaryStart < 0 || dictionaryStart + dictionaryLength > reference.length) {
+      throw new Error(`referenced chunk [${lineAt}, ${lineAt + lineBytes}) with dictionary [${dictionaryStart}, ${dictionaryStart + dictionaryLength}) lies outside ${lines.length} line or ${reference.length} reference bytes`);
+    }
+    const frameBytes = compressWithDictionary(frames.subarray(framesBytes), lines.subarray(lineAt, lineAt + lineBytes), reference.subarray(dictionaryStart, dictionaryStart + dictionaryLength), level);
+    header.write(lineBytes);
+    header.write(zigzag(dictionaryStart - previousStart));
+    header.write(dictionaryLength);
+    header.write(frameBytes);
+    framesBytes += frameBytes;
+    lineAt += lineBytes;
+    previousStart = dictionaryStart;
+  }
+  if (lineAt !== lines.length) throw new Error(`referenced chunks cover ${lineAt} bytes, the lines ${lines.length}`);
+  header.buffer.writeUInt32LE(chunks.length, 0);
+  const headerBytes = header.bytes();
+  const column = Buffer.allocUnsafeSlow(headerBytes.length + framesBytes);
+  headerBytes.copy(column, 0);
+  frames.copy(column, headerBytes.length, 0, framesBytes);
+  releaseOwnedMemory(frames);
+  return column;
+}
+
+/** A version 6 lines column's lines, decoded with the group frame's lines; checks every bound. */
+function decodeReferencedLines(column: Buffer, frameLines: Buffer, lineBytes: number): Buffer {
+  if (column.length < 4) throw new BlockDecodeError('block referenced chunks column is too short');
+  const count = column.readUInt32LE(0);
+  if (count * 4 > column.length) throw new BlockDecodeError(`block says ${count} referenced chunks in ${column.length} bytes`);
+  const varints = new ColumnVarints(column, 4, 'referenced chunks');
+  const table = new Float64Array(count * 4);
+  let dictionaryStart = 0;
+  for (let i = 0; i < count; i++) {
+    table[i * 4] = varints.next();
+    dictionaryStart += unzigzag(varints.next());
+    table[i * 4 + 1] = dictionaryStart;
+    table[i * 4 + 2] = varints.next();
+    table[i * 4 + 3] = varints.next();
+  }
+  const lines = Buffer.allocUnsafe(lineBytes);
+  let frameAt = varints.position;
+  let written = 0;
+  for (let i = 0; i < count; i++) {
+    const chunkBytes = table[i * 4]!;
+    const start = table[i * 4 + 1]!;
+    const length = table[i * 4 + 2]!;
+    const frameBytes = table[i * 4 + 3]!;
+    if (written + chunkBytes > lineBytes || start < 0 || start + length > frameLines.length || frameAt + frameBytes > column.length) {
+      throw new BlockDecodeError(
+        `block referenced chunk ${i} (${chunkBytes} bytes at ${written}, dictionary [${start}, ${start + length}), frame of ${frameBytes} bytes at ${frameAt}) lies outside the block's ${lineBytes} line bytes, the ${frameLines.length}-byte group frame or the ${column.length}-byte column`,
+      );
+    }
+    try {
+      decompressWithDictionary(lines.subarray(written, written + chunkBytes), column.subarray(frameAt, frameAt + frameBytes), frameLines.subarray(start, start + length));
+    } catch (error) {
+      throw new BlockDecodeError(`block referenced chunk ${i} does not decompress: ${(error as Error).message}`);
+    }
+    written += chunkBytes;
+    frameAt += frameBytes;
+  }
+  if (written !== lineBytes || frameAt !== column.length) throw new BlockDecodeError(`block columns disagree: lengths sum to ${lineBytes}, referenced chunks hold ${written} bytes in ${frameAt} of ${column.length} column bytes`);
+  return lines;
+}
+
+/** Whether a block's bytes are a stream group member's (version 5 or 6), whose lines need a frame. */
 export function isMemberBlock(bytes: Uint8Array): boolean {
-  return bytes.length > 0 && bytes[0] === MEMBER_BLOCK_VERSION;
+  return bytes.length > 0 && (bytes[0] === MEMBER_BLOCK_VERSION || bytes[0] === REFERENCED_BLOCK_VERSION);
 }
 
 /**
@@ -414,8 +533,11 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo, frameLines?: 
   const block = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (block.length < 1) throw new BlockDecodeError('block is empty');
   const version = block[0]!;
-  if (version !== BLOCK_VERSION && version !== MEMBER_BLOCK_VERSION && version !== VARINT_META_BLOCK_VERSION && version !== UNCHECKED_BLOCK_VERSION) throw new BlockDecodeError(`unknown block version ${version}`);
-  const member = version === MEMBER_BLOCK_VERSION;
+  if (version !== BLOCK_VERSION && version !== MEMBER_BLOCK_VERSION && version !== REFERENCED_BLOCK_VERSION && version !== VARINT_META_BLOCK_VERSION && version !== UNCHECKED_BLOCK_VERSION) {
+    throw new BlockDecodeError(`unknown block version ${version}`);
+  }
+  const referenced = version === REFERENCED_BLOCK_VERSION;
+  const member = version === MEMBER_BLOCK_VERSION || referenced;
   if (member && frameLines === undefined) throw new BlockDecodeError('block belongs to a stream group, and its frame was not given');
   const checksummed = version !== UNCHECKED_BLOCK_VERSION;
   const fieldsStart = checksummed ? 1 + CHECKSUM_BYTES : 1;
@@ -540,7 +662,9 @@ export function decodeBlock(bytes: Uint8Array, stream: StreamInfo, frameLines?: 
   // The lengths column gives the exact output size: one output chunk instead of zlib's default
   // 16 KiB chunks concatenated afterwards (measured ~2x faster on 2 MB blocks).
   const linesColumn = block.subarray(linesStart, linesStart + linesLength);
-  const lines = member
+  const lines = referenced
+    ? decodeReferencedLines(linesColumn, frameLines!, lineEnd)
+    : member
     ? gatherRuns(raw ? linesColumn : decompressColumn(linesColumn, 4 + 2 * MAX_VARINT_BYTES * (count + 1), 'frame runs'), frameLines!, lineEnd)
     : linesLength === 0
       ? Buffer.alloc(0)

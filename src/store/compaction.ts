@@ -261,6 +261,7 @@ export async function runCompaction(plan: CompactionPlan, objectStore: ObjectSto
       builder.addGroup(
         runs.map((run) => ({ info: run.info, walSeq: run.walSeq, member: memberOfColumns(run.columns) })),
         grouping!.frameTargetBytes,
+        grouping!.grouping.layout,
       );
       releaseColumns(runs.map((run) => run.columns));
     }

@@ -59,7 +59,8 @@ export const objectStoreConfigSchema = z
 const MEMORY_DEFAULTS = { head_bytes: 'auto' as const, wal_buffer_bytes: 8 * 1024 * 1024, encoder_bytes: 4 * 1024 * 1024, scan_bytes: 32 * 1024 * 1024 };
 const HEAD_BYTES_DEFAULT = 5 * 1024 * 1024;
 /**
- * The head budget when stream groups are on and `head_bytes` is `auto` (the default). A group's heads are cut
+ * The head budget when stream groups with the `shared` layout are on and `head_bytes` is `auto` (the
+ * default; the `reference` layout keeps HEAD_BYTES_DEFAULT). A group's heads are cut
  * together (every rank of a job at once, where the largest heads alone were cut before), so heads and
  * the generation being cut hold up to twice the budget. bench/server-rss-ab.ts on the 244 MB log, 5
  * alternating rounds: peak RSS 147 MB (144-150) with 3 MB heads, 147 (143-149) with 2 MB, 159-163
@@ -69,7 +70,7 @@ const HEAD_BYTES_STREAM_GROUPS = 3 * 1024 * 1024;
 
 const memorySchema = z
   .object({
-    /** Raw bytes all heads may hold; past it the largest heads are cut into parts early. `auto`: 5 MB, 3 MB with stream groups. */
+    /** Raw bytes all heads may hold; past it the largest heads are cut into parts early. `auto`: 5 MB, 3 MB with `shared` stream groups. */
     head_bytes: z.union([z.literal('auto'), byteSizeSchema]).default('auto'),
     /** WAL frame buffers kept for reuse between group commits. */
     wal_buffer_bytes: byteSizeSchema.default(MEMORY_DEFAULTS.wal_buffer_bytes),
@@ -104,18 +105,20 @@ export const storeConfigSchema = z
     encoder_threads: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
     block_target_size: byteSizeSchema.default(2 * 1024 * 1024),
     /**
-     * Streams whose labels are equal once `without` labels are left out (the ranks of one job)
-     * share compressed frames, at most max_members streams each (src/store/stream-group.ts): less
-     * disk (9.3% of raw instead of 13.4% on the 8-rank bench log) for more memory while cutting.
+     * Streams whose labels are equal once `without` labels are left out (the ranks of one job) are
+     * stored as a group, at most max_members streams each (src/store/stream-group.ts): the `reference`
+     * layout codes every member's lines against one member's (reference-frames.ts), 9.3% of raw
+     * instead of 13.4% on the 8-rank bench log; `shared` puts all members' lines in one frame.
      */
     stream_groups: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         without: z.array(z.string().min(1)).default(() => [...DEFAULT_STREAM_GROUPING.without]),
         max_members: z.number().int().min(2).max(256).default(DEFAULT_STREAM_GROUPING.maxMembers),
+        layout: z.enum(['reference', 'shared']).default(DEFAULT_STREAM_GROUPING.layout),
       })
       .strict()
-      .default(() => ({ enabled: false, without: [...DEFAULT_STREAM_GROUPING.without], max_members: DEFAULT_STREAM_GROUPING.maxMembers })),
+      .default(() => ({ enabled: true, without: [...DEFAULT_STREAM_GROUPING.without], max_members: DEFAULT_STREAM_GROUPING.maxMembers, layout: DEFAULT_STREAM_GROUPING.layout })),
     compaction_interval: durationSchema.default(60_000),
     retention_period: durationSchema.default(0),
     object_store: objectStoreConfigSchema.default(() => objectStoreConfigSchema.parse({})),
@@ -174,10 +177,10 @@ export function storeOptionsFromConfig(config: StoreConfig): StoreOptions {
     compactionIntervalMs: config.compaction_interval,
     retentionPeriodMs: config.retention_period,
     objectStore,
-    headBudgetBytes: config.memory.head_bytes !== 'auto' ? config.memory.head_bytes : config.stream_groups.enabled ? HEAD_BYTES_STREAM_GROUPS : HEAD_BYTES_DEFAULT,
+    headBudgetBytes: config.memory.head_bytes !== 'auto' ? config.memory.head_bytes : config.stream_groups.enabled && config.stream_groups.layout === 'shared' ? HEAD_BYTES_STREAM_GROUPS : HEAD_BYTES_DEFAULT,
     walBufferBytes: config.memory.wal_buffer_bytes,
     encoderBudgetBytes: config.memory.encoder_bytes,
-    streamGrouping: config.stream_groups.enabled ? { without: new Set(config.stream_groups.without), maxMembers: config.stream_groups.max_members } : NO_STREAM_GROUPING,
+    streamGrouping: config.stream_groups.enabled ? { without: new Set(config.stream_groups.without), maxMembers: config.stream_groups.max_members, layout: config.stream_groups.layout } : NO_STREAM_GROUPING,
     ...(config.encoder_threads === 'auto' ? {} : { encoderThreads: config.encoder_threads }),
   };
 }

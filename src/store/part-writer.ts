@@ -11,14 +11,55 @@ import { partDataKey, partIndexKey } from './object-keys.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
 import { encodePartIndex, finishPartMeta, type BlockMeta, type PartMeta, type PartStreamMeta } from './part-index.ts';
 import type { EncodedBlock } from './block-encoding.ts';
-import { encodeGroupFrames, memberColumns, MIN_GROUP_BYTES, type GroupMember } from './stream-group.ts';
-import type { StreamInfo } from './types.ts';
+import { encodeReferenceFrames } from './reference-frames.ts';
+import { encodeGroupFrames, memberColumns, MIN_GROUP_BYTES, type GroupLayout, type GroupMember } from './stream-group.ts';
+import type { Labels, StreamInfo } from './types.ts';
 
 /** One stream's sorted entries for a part, with the highest WAL seq they come from. */
 export interface PartStreamInput {
   info: StreamInfo;
   walSeq: bigint;
   columns: BlockColumns;
+}
+
+/** Labels as one string, names sorted: `name=value,…`. */
+function labelOrderKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((name) => `${name}=${labels[name]}`)
+    .join(',');
+}
+
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+
+/**
+ * Orders strings with runs of digits compared by value (rank=2 before rank=10). Not
+ * String.localeCompare's `numeric` option: its ICU collator maps ~3 MB of locale data into the
+ * server at the first cut (peak RSS on the 244 MB bench log 148 MB against 145 MB).
+ */
+export function naturalCompare(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(j);
+    if (isDigit(x) && isDigit(y)) {
+      let iEnd = i;
+      let jEnd = j;
+      while (iEnd < a.length && isDigit(a.charCodeAt(iEnd))) iEnd++;
+      while (jEnd < b.length && isDigit(b.charCodeAt(jEnd))) jEnd++;
+      // Leading zeros aside, the longer run is the larger number; equal lengths compare as text.
+      while (i < iEnd - 1 && a.charCodeAt(i) === 48) i++;
+      while (j < jEnd - 1 && b.charCodeAt(j) === 48) j++;
+      if (iEnd - i !== jEnd - j) return iEnd - i - (jEnd - j);
+      for (; i < iEnd; i++, j++) if (a.charCodeAt(i) !== b.charCodeAt(j)) return a.charCodeAt(i) - b.charCodeAt(j);
+      continue;
+    }
+    if (x !== y) return x - y;
+    i++;
+    j++;
+  }
+  return a.length - i - (b.length - j);
 }
 
 /** One stream group member's sorted entries for a part (see addGroup). */
@@ -77,7 +118,7 @@ export class PartBuilder {
    * frame, or of one stream, is added stream by stream. A stream may appear more than once, with
    * entries of disjoint time ranges (compaction's merged runs).
    */
-  addGroup(members: readonly PartGroupMember[], frameTargetBytes: number, scratch?: (bytes: number) => Buffer | undefined): void {
+  addGroup(members: readonly PartGroupMember[], frameTargetBytes: number, layout: GroupLayout, scratch?: (bytes: number) => Buffer | undefined): void {
     const nonEmpty = members.filter(({ member }) => member.timestampsNs.length > 0);
     for (const { info, walSeq } of members) this.noteStream(info, walSeq);
     let rawBytes = 0;
@@ -86,11 +127,14 @@ export class PartBuilder {
       for (const { info, walSeq, member } of nonEmpty) this.addEncodedBlocks(info, walSeq, encodeStreamBlocks(memberColumns(member), this.blockTargetBytes));
       return;
     }
-    for (const frame of encodeGroupFrames(
-      nonEmpty.map(({ member }) => member),
-      frameTargetBytes,
-      scratch,
-    )) {
+    if (layout === 'reference') {
+      // Label order (numbers by value), so the same stream (rank 0 of a job, the one that prints the
+      // most and is read the most) is the reference in every cut; see encodeReferenceFrames.
+      const keys = new Map(nonEmpty.map((entry) => [entry, labelOrderKey(entry.info.labels)]));
+      nonEmpty.sort((a, b) => naturalCompare(keys.get(a)!, keys.get(b)!));
+    }
+    const groupMembers = nonEmpty.map(({ member }) => member);
+    for (const frame of layout === 'reference' ? encodeReferenceFrames(groupMembers, frameTargetBytes) : encodeGroupFrames(groupMembers, frameTargetBytes, scratch)) {
       this.addFrameUnit({ frame: frame.bytes, blocks: frame.blocks.map(({ member, block }) => ({ info: nonEmpty[member]!.info, walSeq: nonEmpty[member]!.walSeq, block })) });
     }
   }

@@ -688,7 +688,7 @@ export class DiskLogStore implements LogStore {
         members.push({ info: head.info, walSeq: head.maxSeq, member: sliceMember(member, first, last) });
       }
     }
-    for (const [day, members] of byDay) builderFor(heads[0]!.tenant, day)?.addGroup(members, this.frameTargetBytes, (bytes) => this.cutFrameBuffer(bytes));
+    for (const [day, members] of byDay) builderFor(heads[0]!.tenant, day)?.addGroup(members, this.frameTargetBytes, this.streamGrouping.layout, (bytes) => this.cutFrameBuffer(bytes));
   }
 
   private async persistLabelIndexes(): Promise<void> {

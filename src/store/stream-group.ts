@@ -5,7 +5,9 @@
 // and bench/store-group-frames.ts), at the same encode speed.
 //
 // Streams whose labels are equal once the labels that tell ranks, hosts and pods apart are left out
-// (`store.stream_groups.without`) form a group of at most `max_members` streams. A cut (and a
+// (`store.stream_groups.without`) form a group of at most `max_members` streams. Two layouts: the
+// default, `reference`, keeps only one member's lines in the group frame and codes the others against
+// them (reference-frames.ts). The rest of this comment is the `shared` layout, where a cut (and a
 // compaction) writes each group's lines as shared frames: one zstd frame of about `frameTargetBytes`
 // raw that holds every member's lines over one time range, in slices of about SLICE_BYTES per member
 // in time order, so a line sits a few KB after the other ranks' lines of the same moment, within
@@ -48,34 +50,41 @@ export const MIN_GROUP_BYTES = 64 * 1024;
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const EMPTY_LINES = Buffer.alloc(0);
 
+/**
+ * How a group's lines are stored: `shared`, every member's lines in one frame (above); `reference`,
+ * the frame holds only the reference member's lines and the others' blocks are coded against them
+ * (reference-frames.ts).
+ */
+export type GroupLayout = 'shared' | 'reference';
+
 export interface StreamGrouping {
   /** Labels left out of the group key; none of them: streams are never grouped. */
   without: ReadonlySet<string>;
   /** At most this many streams share a frame; below 2, streams are never grouped. */
   maxMembers: number;
+  layout: GroupLayout;
 }
 
 /**
- * The grouping `store.stream_groups.enabled` turns on: the labels agents set per rank, host and pod
- * (`rankscope run` sets rank, Promtail and Alloy host or node, Kubernetes discovery pod and
- * instance) are left out, so the ranks and pods of one job share frames; 16 members bound what a
- * one-stream read decompresses to 16 times its own lines.
+ * The grouping `store.stream_groups` (on by default) uses: the labels agents set per rank, host and
+ * pod (`rankscope run` sets rank, Promtail and Alloy host or node, Kubernetes discovery pod and
+ * instance) are left out, so the ranks and pods of one job form a group; 16 members bound what a
+ * one-stream read of the `shared` layout decompresses to 16 times its own lines. The `reference`
+ * layout (reference-frames.ts) is the default: stored 9.3% of raw on the 244 MB 8-rank log against
+ * 13.4% without groups (`shared`: 9.3% too), while a read of one member decompresses at most its own
+ * lines and the reference's over the same time.
  */
 export const DEFAULT_STREAM_GROUPING: StreamGrouping = {
   without: new Set(['rank', 'local_rank', 'node_rank', 'host', 'hostname', 'node', 'node_name', 'pod', 'instance']),
   maxMembers: 16,
+  layout: 'reference',
 };
 
 /**
- * Off unless configured: memory and ingest now allow groups (244 MB 8-rank log, bench/server-rss-ab.ts,
- * 5 alternating rounds: peak server RSS 147 MB (144-150) with the 3 MB heads groups get by default,
- * against 139 MB off; server CPU 1.03x; stored 9.25% of raw against 13.4%), but reads of one member
- * decompress every member's lines of its frames: on the 1 GB bench store written with groups the
- * loss curve of rank 0 took 881 ms, and a needle's frame filters (4 MB of every rank's text each)
- * admitted 332 of 2,280 blocks (60 ms), where one stream per block took 274 ms and admitted 3 of 991
- * blocks (7 ms) in the previous full run; see bench/README.md "Stream groups".
+ * No groups: every stream's blocks stand alone (what a store opened without options does; the
+ * server's config turns DEFAULT_STREAM_GROUPING on, store.stream_groups).
  */
-export const NO_STREAM_GROUPING: StreamGrouping = { without: new Set(), maxMembers: 0 };
+export const NO_STREAM_GROUPING: StreamGrouping = { without: new Set(), maxMembers: 0, layout: 'reference' };
 
 /** The key streams of one group share, or undefined when the labels have none of the grouping's labels. */
 export function streamGroupKey(labels: Labels, grouping: StreamGrouping): string | undefined {
@@ -167,7 +176,7 @@ export interface EncodedFrame {
 }
 
 /** Approximate timestamps as doubles (~256 ns apart at today's epoch): enough to slice by time. */
-function approximateTimes(timestampsNs: BigInt64Array): Float64Array {
+export function approximateTimes(timestampsNs: BigInt64Array): Float64Array {
   const count = timestampsNs.length;
   const words = new Uint32Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 2);
   const highs = new Int32Array(timestampsNs.buffer, timestampsNs.byteOffset, count * 2);
@@ -242,13 +251,7 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
     }
     // One token filter for the whole frame, shared by its members' blocks (see the file comment).
     const filter = frameBytes < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(lines, Uint32Array.of(frameBytes));
-    const compressed = zstdCompress(lines, ZSTD_LEVEL, ZSTD_BLOCK_HASH_LOG);
-    const bytes = Buffer.allocUnsafe(FRAME_HEADER_BYTES + compressed.length);
-    bytes[0] = FRAME_VERSION;
-    bytes.writeUInt32LE(frameBytes, 5);
-    compressed.copy(bytes, FRAME_HEADER_BYTES);
-    releaseWholeMemory(compressed);
-    bytes.writeUInt32LE(crc32(bytes.subarray(5)), 1);
+    const bytes = encodeFrameBytes(lines);
     if (lent === undefined) releaseOwnedMemory(work);
     const blocks: EncodedFrame['blocks'] = [];
     for (let m = 0; m < members.length; m++) {
@@ -264,7 +267,7 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
       blocks.push({
         member: m,
         block: {
-          bytes: encodeBlock(slice, ZSTD_LEVEL, runs[m]!),
+          bytes: encodeBlock(slice, ZSTD_LEVEL, { runs: runs[m]! }),
           filter,
           minTimeNs: slice.timestampsNs[0]!,
           maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
@@ -278,6 +281,18 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
   }
   for (const memberTimes of times) releaseOwnedMemory(memberTimes);
   return frames;
+}
+
+/** A frame object of `lines`: header, then the lines zstd'd as a block's lines column is. */
+export function encodeFrameBytes(lines: Buffer): Buffer {
+  const compressed = zstdCompress(lines, ZSTD_LEVEL, ZSTD_BLOCK_HASH_LOG);
+  const bytes = Buffer.allocUnsafe(FRAME_HEADER_BYTES + compressed.length);
+  bytes[0] = FRAME_VERSION;
+  bytes.writeUInt32LE(lines.length, 5);
+  compressed.copy(bytes, FRAME_HEADER_BYTES);
+  releaseWholeMemory(compressed);
+  bytes.writeUInt32LE(crc32(bytes.subarray(5)), 1);
+  return bytes;
 }
 
 /** A frame's lines, decompressed; any damage is a BlockDecodeError. */

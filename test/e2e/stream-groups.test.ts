@@ -1,7 +1,7 @@
 // Stream groups end to end (store.stream_groups, src/store/stream-group.ts): the same 8-rank
-// training log pushed to a server with groups on and one with them off answers every query the same,
-// through the scan workers (more than 16 MB of lines is scanned in parallel), and the one with
-// groups stores less.
+// training log pushed to a server with the default groups (the reference layout), one with shared
+// frames and one with groups off answers every query the same, through the scan workers (more than
+// 16 MB of lines is scanned in parallel), and both with groups store less.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,15 +33,20 @@ async function query(url: string, path: string, params: Record<string, string>):
   return body.data.result.sort((a, b) => key(a).localeCompare(key(b)));
 }
 
-test('a server with stream groups answers like one without, through the scan workers, and stores less', { timeout: 180_000 }, async () => {
+test('servers with stream groups (reference and shared layouts) answer like one without, through the scan workers, and store less', { timeout: 180_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'rankscope-stream-groups-'));
-  const config = join(root, 'groups.yaml');
-  writeFileSync(config, 'store:\n  stream_groups:\n    enabled: true\n');
+  const sharedConfig = join(root, 'shared.yaml');
+  writeFileSync(sharedConfig, 'store:\n  stream_groups:\n    layout: shared\n');
+  const offConfig = join(root, 'off.yaml');
+  writeFileSync(offConfig, 'store:\n  stream_groups:\n    enabled: false\n');
   const servers: ServerProcess[] = [];
   try {
-    const grouped = await startServerProcess(['--data-dir', join(root, 'grouped'), '--config', config]);
+    // The default configuration: groups on, reference layout.
+    const grouped = await startServerProcess(['--data-dir', join(root, 'grouped')]);
     servers.push(grouped);
-    const apart = await startServerProcess(['--data-dir', join(root, 'apart')]);
+    const shared = await startServerProcess(['--data-dir', join(root, 'shared'), '--config', sharedConfig]);
+    servers.push(shared);
+    const apart = await startServerProcess(['--data-dir', join(root, 'apart'), '--config', offConfig]);
     servers.push(apart);
     // The log as an agent would push it: one stream per rank and launcher, about 1 MB a push.
     let batch = new Map<string, { labels: Record<string, string>; entries: Array<{ timestampNs: bigint; line: string }> }>();
@@ -88,7 +93,9 @@ test('a server with stream groups answers like one without, through the scan wor
       ['/loki/api/v1/query_range', { query: '{job="train"} |= "step 100/"', start, end, limit: '5000', direction: 'forward' }],
     ];
     for (const [path, params] of queries) {
-      assert.deepEqual(await query(grouped.url, path, params), await query(apart.url, path, params), `${params.query}`);
+      const expected = await query(apart.url, path, params);
+      assert.deepEqual(await query(grouped.url, path, params), expected, `${params.query}`);
+      assert.deepEqual(await query(shared.url, path, params), expected, `${params.query} (shared)`);
     }
     // And against the log itself: the lines each rank printed with "loss".
     const counts = (await query(grouped.url, queries[0]![0], queries[0]![1])) as Array<{ metric: { rank: string }; value: [number, string] }>;
@@ -104,8 +111,10 @@ test('a server with stream groups answers like one without, through the scan wor
       assert.equal(await server.exited, 0);
     }
     const groupedBytes = bytesUnder(join(root, 'grouped', 'objects'));
+    const sharedBytes = bytesUnder(join(root, 'shared', 'objects'));
     const apartBytes = bytesUnder(join(root, 'apart', 'objects'));
-    assert.ok(groupedBytes < apartBytes * 0.85, `stored ${groupedBytes} bytes with groups, ${apartBytes} without`);
+    assert.ok(groupedBytes < apartBytes * 0.85, `stored ${groupedBytes} bytes with reference groups, ${apartBytes} without`);
+    assert.ok(sharedBytes < apartBytes * 0.85, `stored ${sharedBytes} bytes with shared groups, ${apartBytes} without`);
   } finally {
     for (const server of servers) {
       server.kill('SIGKILL');

@@ -61,14 +61,22 @@ test('store config: bad keys and values are reported with their path', () => {
   assert.match(issues({ retention: '7d' }).join(), /retention/, 'unknown keys are errors');
 });
 
-test('store config: stream groups are off by default, and on with the labels and member limit given', () => {
-  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({})).streamGrouping?.maxMembers, 0);
-  const on = storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true, without: ['rank', 'pod'], max_members: 8 } })).streamGrouping!;
+test('store config: stream groups are on by default in the reference layout, off when disabled, with the labels and member limit given', () => {
+  const defaults = storeOptionsFromConfig(storeConfigSchema.parse({}));
+  assert.equal(defaults.streamGrouping?.maxMembers, 16);
+  assert.equal(defaults.streamGrouping?.layout, 'reference');
+  assert.equal(defaults.streamGrouping?.without.has('rank'), true);
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: false } })).streamGrouping?.maxMembers, 0);
+  const on = storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true, without: ['rank', 'pod'], max_members: 8, layout: 'shared' } })).streamGrouping!;
   assert.deepEqual([...on.without].sort(), ['pod', 'rank']);
   assert.equal(on.maxMembers, 8);
-  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true } })).streamGrouping!.without.has('rank'), true);
+  assert.equal(on.layout, 'shared');
   assert.throws(() => storeConfigSchema.parse({ stream_groups: { enabled: true, max_members: 1 } }), /max_members/);
-  // Groups cut every member at once: a smaller head budget unless one is set.
-  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true } })).headBudgetBytes, 3 * 1024 * 1024);
-  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: true }, memory: { head_bytes: '6MB' } })).headBudgetBytes, 6 * 1024 * 1024);
+  assert.throws(() => storeConfigSchema.parse({ stream_groups: { layout: 'interleaved' } }), /layout/);
+  // Shared frames cut every member at once into one frame buffer: a smaller head budget unless one
+  // is set. The reference layout and no groups keep the default.
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { layout: 'shared' } })).headBudgetBytes, 3 * 1024 * 1024);
+  assert.equal(defaults.headBudgetBytes, 5 * 1024 * 1024);
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { enabled: false } })).headBudgetBytes, 5 * 1024 * 1024);
+  assert.equal(storeOptionsFromConfig(storeConfigSchema.parse({ stream_groups: { layout: 'shared' }, memory: { head_bytes: '6MB' } })).headBudgetBytes, 6 * 1024 * 1024);
 });

@@ -7,7 +7,8 @@ import { sliceColumns } from '../../src/store/block-slice.ts';
 import { decodePartIndex } from '../../src/store/part-index.ts';
 import { mayContain } from '../../src/store/token-filter.ts';
 import { openStore } from '../../src/store/store.ts';
-import { decodeFrame, encodeGroupFrames, groupItems, memberOfColumns, streamGroupKey, DEFAULT_STREAM_GROUPING } from '../../src/store/stream-group.ts';
+import { encodeReferenceFrames } from '../../src/store/reference-frames.ts';
+import { decodeFrame, encodeGroupFrames, groupItems, memberOfColumns, streamGroupKey, DEFAULT_STREAM_GROUPING, type GroupMember } from '../../src/store/stream-group.ts';
 import type { AppendStream, Labels } from '../../src/store/types.ts';
 import { generateTrainingLog, syntheticLabels } from '../../bench/synthetic-log.ts';
 import { DAY_START_NS, linesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
@@ -74,7 +75,7 @@ test('stream group keys leave out the rank, host and pod labels; other streams a
   assert.equal(streamGroupKey({ job: 'train', host: 'node-0', rank: '0' }, grouping), streamGroupKey({ rank: '7', job: 'train', host: 'node-1' }, grouping));
   assert.notEqual(streamGroupKey({ job: 'train', rank: '0' }, grouping), streamGroupKey({ job: 'eval', rank: '0' }, grouping));
   assert.equal(streamGroupKey({ job: 'train', app: 'x' }, grouping), undefined);
-  assert.equal(streamGroupKey({ job: 'train', rank: '0' }, { without: grouping.without, maxMembers: 1 }), undefined);
+  assert.equal(streamGroupKey({ job: 'train', rank: '0' }, { ...grouping, maxMembers: 1 }), undefined);
   const labels: Labels[] = Array.from({ length: 20 }, (_, rank) => ({ job: 'train', rank: String(rank) }));
   labels.push({ job: 'other' });
   const groups = groupItems(labels, (item) => streamGroupKey(item, grouping), 8);
@@ -84,38 +85,74 @@ test('stream group keys leave out the rank, host and pod labels; other streams a
   );
 });
 
-test('shared frames give every member back exactly its entries, frame by frame', () => {
-  const members = Array.from({ length: 8 }, (_, rank) => columnsOf(rankLines(rank, 3000 + rank * 100, 11)));
-  // A small target makes several frames, so members' blocks split at frame boundaries.
-  const frames = encodeGroupFrames(members.map(memberOfColumns), 200 * 1024);
-  assert.ok(frames.length >= 3, `${frames.length} frames`);
-  const seen = members.map(() => ({ entries: 0, lines: [] as Buffer[], times: [] as bigint[] }));
+const LAYOUTS = {
+  shared: (members: readonly GroupMember[], frameTargetBytes: number) => encodeGroupFrames(members, frameTargetBytes),
+  reference: encodeReferenceFrames,
+};
+
+for (const [layout, encodeFrames] of Object.entries(LAYOUTS)) {
+  test(`${layout} frames give every member back exactly its entries, frame by frame`, () => {
+    const members = Array.from({ length: 8 }, (_, rank) => columnsOf(rankLines(rank, 3000 + rank * 100, 11)));
+    // A small target makes several frames, so members' blocks split at frame boundaries.
+    const frames = encodeFrames(members.map(memberOfColumns), 200 * 1024);
+    assert.ok(frames.length >= 3, `${frames.length} frames`);
+    const seen = members.map(() => ({ entries: 0, lines: [] as Buffer[], times: [] as bigint[] }));
+    for (const frame of frames) {
+      const lines = decodeFrame(frame.bytes);
+      if (layout === 'shared') assert.equal(lines.length, frame.rawBytes);
+      for (const { member, block } of frame.blocks) {
+        assert.ok(isMemberBlock(block.bytes));
+        const data = decodeBlock(block.bytes, { id: `m${member}`, labels: {} }, lines);
+        assert.equal(data.timestampsNs.length, block.entryCount);
+        assert.equal(data.lines.length, block.rawBytes);
+        assert.equal(data.timestampsNs[0], block.minTimeNs);
+        assert.equal(data.timestampsNs[data.timestampsNs.length - 1], block.maxTimeNs);
+        seen[member]!.entries += data.timestampsNs.length;
+        seen[member]!.lines.push(data.lines);
+        seen[member]!.times.push(...data.timestampsNs);
+        // The member's lines are whole lines: its own lengths column splits them.
+        assert.equal(linesOf(data).join(''), data.lines.toString('utf8'));
+      }
+    }
+    members.forEach((columns, m) => {
+      assert.equal(seen[m]!.entries, columns.timestampsNs.length);
+      assert.ok(Buffer.concat(seen[m]!.lines).equals(columns.lines), `member ${m} lines`);
+      assert.deepEqual(seen[m]!.times, [...columns.timestampsNs]);
+    });
+    // The frames hold what the ranks share once: smaller than the members' own blocks would be.
+    const grouped = frames.reduce((sum, frame) => sum + frame.bytes.length + frame.blocks.reduce((s, b) => s + b.block.bytes.length, 0), 0);
+    const raw = members.reduce((sum, columns) => sum + columns.lines.length, 0);
+    assert.ok(grouped < raw / 3, `${grouped} stored of ${raw}`);
+    if (layout === 'reference') {
+      // The reference is the first member (it printed more than half of the largest): the frame
+      // holds its lines only, and its block is the frame's lines as they are.
+      for (const frame of frames) {
+        const reference = frame.blocks.find(({ member }) => member === 0)!;
+        assert.equal(decodeFrame(frame.bytes).length, reference.block.rawBytes);
+      }
+    }
+  });
+}
+
+test('a reference frame gives a member that prints far more than the reference, or only before or after it, its entries', () => {
+  const chatty = columnsOf(rankLines(1, 6000, 9));
+  // The first member printed less than half of what the second did, which becomes the reference: it
+  // prints the most bytes overall, but in long lines over the first tenth of the time only.
+  const reference = columnsOf(rankLines(0, 600, 9).map((entry) => ({ ...entry, line: entry.line.repeat(40) })));
+  const late = columnsOf(rankLines(2, 300, 9).map((entry) => ({ ...entry, timestampNs: entry.timestampNs + 40_000_000_000n })));
+  const members = [chatty, reference, late];
+  const frames = encodeReferenceFrames(members.map(memberOfColumns), 256 * 1024);
+  const seen = members.map(() => [] as Buffer[]);
   for (const frame of frames) {
     const lines = decodeFrame(frame.bytes);
-    assert.equal(lines.length, frame.rawBytes);
-    for (const { member, block } of frame.blocks) {
-      assert.ok(isMemberBlock(block.bytes));
-      const data = decodeBlock(block.bytes, { id: `m${member}`, labels: {} }, lines);
-      assert.equal(data.timestampsNs.length, block.entryCount);
-      assert.equal(data.lines.length, block.rawBytes);
-      assert.equal(data.timestampsNs[0], block.minTimeNs);
-      assert.equal(data.timestampsNs[data.timestampsNs.length - 1], block.maxTimeNs);
-      seen[member]!.entries += data.timestampsNs.length;
-      seen[member]!.lines.push(data.lines);
-      seen[member]!.times.push(...data.timestampsNs);
-      // The member's lines are whole lines: its own lengths column splits them.
-      assert.equal(linesOf(data).join(''), data.lines.toString('utf8'));
-    }
+    for (const { member, block } of frame.blocks) seen[member]!.push(decodeBlock(block.bytes, { id: 'm', labels: {} }, lines).lines);
+    // The chatty member ends frames at its own cap where the reference has stopped printing.
+    for (const { block } of frame.blocks) assert.ok(block.rawBytes <= 256 * 1024 + 4096, `${block.rawBytes} bytes in one block`);
   }
-  members.forEach((columns, m) => {
-    assert.equal(seen[m]!.entries, columns.timestampsNs.length);
-    assert.ok(Buffer.concat(seen[m]!.lines).equals(columns.lines), `member ${m} lines`);
-    assert.deepEqual(seen[m]!.times, [...columns.timestampsNs]);
-  });
-  // The frames hold what the ranks share once: smaller than the members' own blocks would be.
-  const grouped = frames.reduce((sum, frame) => sum + frame.bytes.length + frame.blocks.reduce((s, b) => s + b.block.bytes.length, 0), 0);
-  const raw = members.reduce((sum, columns) => sum + columns.lines.length, 0);
-  assert.ok(grouped < raw / 3, `${grouped} stored of ${raw}`);
+  members.forEach((columns, m) => assert.ok(Buffer.concat(seen[m]!).equals(columns.lines), `member ${m}`));
+  assert.ok(frames.some((frame) => decodeFrame(frame.bytes).length === 0), 'frames past the reference hold no reference lines');
+  // The reference's blocks are plain runs of their frame (version 5), the others coded against it (6).
+  for (const frame of frames) for (const { member, block } of frame.blocks) assert.equal(block.bytes[0], member === 1 ? 5 : 6);
 });
 
 test('a damaged frame, a member block read without its frame, or runs outside the frame are decode errors', () => {
@@ -133,6 +170,30 @@ test('a damaged frame, a member block read without its frame, or runs outside th
   // Slicing keeps working on the decoded member (what queries do with blocks).
   const data = decodeBlock(block, { id: 'x', labels: {} }, lines);
   assert.equal(sliceColumns(data, 1, 3).timestampsNs.length, 2);
+});
+
+test('a referenced block read without its frame or with a truncated frame is a decode error, and with another frame never its lines', () => {
+  const members = Array.from({ length: 3 }, (_, rank) => columnsOf(rankLines(rank, 1500, 5)));
+  const frames = encodeReferenceFrames(members.map(memberOfColumns), 128 * 1024);
+  assert.ok(frames.length >= 2);
+  const lines = decodeFrame(frames[0]!.bytes);
+  const other = frames[0]!.blocks.find(({ block }) => block.bytes[0] === 6)!.block.bytes;
+  assert.throws(() => decodeBlock(other, { id: 'x', labels: {} }), (error: unknown) => error instanceof BlockDecodeError && /frame was not given/.test(error.message));
+  // Dictionaries past the end of a shorter frame are refused, not read past.
+  assert.throws(() => decodeBlock(other, { id: 'x', labels: {} }, lines.subarray(0, 100)), (error: unknown) => error instanceof BlockDecodeError && /referenced chunk/.test(error.message));
+  // Another frame of the same size or larger gives different dictionaries: zstd's checks or the
+  // sizes catch most of it; what decodes must not come back as the member's lines.
+  const wrong = Buffer.from(lines);
+  wrong.fill(0x41);
+  let decoded: Buffer | undefined;
+  try {
+    decoded = decodeBlock(other, { id: 'x', labels: {} }, wrong).lines;
+  } catch (error) {
+    assert.ok(error instanceof BlockDecodeError, String(error));
+  }
+  if (decoded !== undefined) assert.ok(!decoded.equals(decodeBlock(other, { id: 'x', labels: {} }, lines).lines));
+  const correct = decodeBlock(other, { id: 'x', labels: {} }, lines);
+  assert.ok(correct.lines.length > 0);
 });
 
 function rankBatch(ranks: number, count: number, seed: number): AppendStream[] {
@@ -157,7 +218,7 @@ async function dataObjectsBytes(dataDir: string): Promise<{ data: number; frames
   return { data, frames, members };
 }
 
-test('a store writes rank streams as shared frames, reads each stream exactly, and stores less than one stream per block', async () => {
+test('a store writes rank streams as stream group frames, reads each stream exactly, and stores less than one stream per block', async () => {
   const grouped = await makeTempDir('store-groups');
   const apart = await makeTempDir('store-groups-apart');
   try {
@@ -205,14 +266,14 @@ test('a store writes rank streams as shared frames, reads each stream exactly, a
   }
 });
 
-test('the member blocks of a frame share one token filter: a word one rank printed admits them all, and each rank still reads only its own lines', async () => {
+test('the member blocks of a shared frame share one token filter: a word one rank printed admits them all, and each rank still reads only its own lines', async () => {
   const dir = await makeTempDir('store-groups-filter');
   try {
     const streams = trainingStreams(1_500_000);
     const rank3 = streams.find((stream) => stream.labels.rank === '3')!;
     const needleLine = 'NCCL watchdog caught collective operation timeout on rank3only';
     rank3.entries.push({ timestampNs: rank3.entries[rank3.entries.length >> 1]!.timestampNs, line: needleLine });
-    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 256 * 1024, streamGrouping: DEFAULT_STREAM_GROUPING }));
+    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 256 * 1024, streamGrouping: { ...DEFAULT_STREAM_GROUPING, layout: 'shared' } }));
     await store.append('fake', streams);
     await store.flush();
     const objects = openObjectStore({ backend: 'filesystem', directory: join(dir.path, 'objects') });
@@ -244,6 +305,41 @@ test('the member blocks of a frame share one token filter: a word one rank print
   }
 });
 
+test("with reference frames each member block has its own token filter: a word one rank printed admits only that rank's block", async () => {
+  const dir = await makeTempDir('store-groups-reference-filter');
+  try {
+    const streams = trainingStreams(1_500_000);
+    const rank3 = streams.find((stream) => stream.labels.rank === '3')!;
+    const needleLine = 'NCCL watchdog caught collective operation timeout on rank3only';
+    rank3.entries.push({ timestampNs: rank3.entries[rank3.entries.length >> 1]!.timestampNs, line: needleLine });
+    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 256 * 1024, streamGrouping: DEFAULT_STREAM_GROUPING }));
+    await store.append('fake', streams);
+    await store.flush();
+    const objects = openObjectStore({ backend: 'filesystem', directory: join(dir.path, 'objects') });
+    const needle = Buffer.from('rank3only');
+    let blocksAdmitting = 0;
+    let memberBlocks = 0;
+    for (const key of await objects.list('tenants/')) {
+      if (!key.includes('/parts/') || !key.endsWith('.index')) continue;
+      const meta = decodePartIndex(await objects.get(key), key);
+      for (const block of meta.blocks) {
+        if (block.frameOffset === undefined) continue;
+        memberBlocks++;
+        if (mayContain(block.filter, needle, false)) blocksAdmitting++;
+      }
+    }
+    await objects.close();
+    assert.ok(memberBlocks >= 8, `${memberBlocks} member blocks`);
+    assert.equal(blocksAdmitting, 1, "only rank 3's block that holds the line admits its word");
+    const linesOfRank = async (rank: string): Promise<string[]> => (await readAll(store, 'fake', [{ name: 'rank', type: '=', value: rank }])).filter((line) => line.endsWith(needleLine));
+    assert.equal((await linesOfRank('3')).length, 1);
+    assert.deepEqual(await linesOfRank('5'), []);
+    await store.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
 const HOUR_NS = 3_600_000_000_000n;
 
 function shifted(streams: AppendStream[], byNs: bigint): AppendStream[] {
@@ -266,43 +362,70 @@ async function frameBytesOf(dataDir: string): Promise<Buffer[]> {
   return frames;
 }
 
-test('compaction copies a shared frame no retry touches as it is, and regroups the members a retry overlaps', async () => {
-  const dir = await makeTempDir('store-groups-compact');
+test('the reference of a group is its first stream in label order, numbers by value, whatever order the streams were pushed in', async () => {
+  const dir = await makeTempDir('store-groups-reference-order');
   try {
     const store = await openStore(testOptions(dir.path, { blockTargetBytes: 1024 * 1024, streamGrouping: DEFAULT_STREAM_GROUPING }));
-    const hour0 = rankBatch(6, 800, 3);
-    const hour1 = shifted(rankBatch(6, 800, 4), HOUR_NS);
-    const solo: AppendStream = { labels: { job: 'solo' }, entries: [0, 1, 2].map((i) => ({ timestampNs: DAY_START_NS + BigInt(i), line: `solo ${i}` })) };
-    const all = [...hour0, ...hour1, solo];
-    const expected = all.flatMap((stream) => stream.entries.map((entry) => `${entry.timestampNs} ${entry.line}`)).sort();
-    await store.append('fake', [...hour0, solo]);
+    const ranks = [10, 2, 0, 1, 9];
+    const streams: AppendStream[] = ranks.map((rank) => ({ labels: { job: 'train', rank: String(rank) }, entries: rankLines(rank, 400, 8) }));
+    await store.append('fake', streams);
     await store.flush();
-    await store.append('fake', hour1);
-    await store.flush();
-    const framesBefore = await frameBytesOf(dir.path);
-    assert.equal(framesBefore.length, 2);
-    // A retry of the solo stream overlaps the first part only: that part is merged, its frame untouched.
-    await store.append('fake', [solo]);
-    await store.flush();
-    assert.equal(store.metrics().parts, 3);
-    await store.compact();
-    assert.equal(store.metrics().parts, 2);
-    assert.deepEqual(await readAll(store, 'fake'), expected);
-    const framesAfter = await frameBytesOf(dir.path);
-    // The old parts stay until their grace period ends: the copied frame is there twice, byte for byte.
-    assert.equal(framesAfter.filter((frame) => frame.equals(framesBefore.find((before) => before.equals(frame))!)).length, framesAfter.length);
-    // A retry of two ranks of hour 1 overlaps members of the second part's frame: decoded, merged
-    // without the copies, and written as a new frame.
-    await store.append('fake', hour1.slice(0, 2));
-    await store.flush();
-    await store.compact();
-    assert.deepEqual(await readAll(store, 'fake'), expected);
-    assert.deepEqual(await readAll(store, 'fake', [{ name: 'rank', type: '=', value: '1' }]), hour0[1]!.entries.concat(hour1[1]!.entries).map((entry) => `${entry.timestampNs} ${entry.line}`).sort());
-    assert.deepEqual(store.metrics().duplicateEntriesDiscarded, [['fake', 3 + 2 * 800]]);
-    const regrouped = (await frameBytesOf(dir.path)).filter((frame) => !framesBefore.some((before) => before.equals(frame)));
-    assert.ok(regrouped.length >= 1, 'the merged members were written as a new frame');
+    const frames = await frameBytesOf(dir.path);
+    assert.equal(frames.length, 1);
+    const rank0 = streams[2]!.entries.map((entry) => entry.line).join('');
+    assert.equal(decodeFrame(frames[0]!).toString('utf8'), rank0);
+    for (const rank of ranks) {
+      const own = streams[ranks.indexOf(rank)]!.entries.map((entry) => `${entry.timestampNs} ${entry.line}`).sort();
+      assert.deepEqual(await readAll(store, 'fake', [{ name: 'rank', type: '=', value: String(rank) }]), own);
+    }
     await store.close();
   } finally {
     await dir.remove();
   }
 });
+
+for (const layout of ['shared', 'reference'] as const) {
+  test(`compaction copies a ${layout} frame no retry touches as it is, and regroups the members a retry overlaps`, async () => {
+    const dir = await makeTempDir('store-groups-compact');
+    try {
+      const store = await openStore(testOptions(dir.path, { blockTargetBytes: 1024 * 1024, streamGrouping: { ...DEFAULT_STREAM_GROUPING, layout } }));
+      const hour0 = rankBatch(6, 800, 3);
+      const hour1 = shifted(rankBatch(6, 800, 4), HOUR_NS);
+      const solo: AppendStream = { labels: { job: 'solo' }, entries: [0, 1, 2].map((i) => ({ timestampNs: DAY_START_NS + BigInt(i), line: `solo ${i}` })) };
+      const all = [...hour0, ...hour1, solo];
+      const expected = all.flatMap((stream) => stream.entries.map((entry) => `${entry.timestampNs} ${entry.line}`)).sort();
+      await store.append('fake', [...hour0, solo]);
+      await store.flush();
+      await store.append('fake', hour1);
+      await store.flush();
+      const framesBefore = await frameBytesOf(dir.path);
+      assert.equal(framesBefore.length, 2);
+      // A retry of the solo stream overlaps the first part only: that part is merged, its frame untouched.
+      await store.append('fake', [solo]);
+      await store.flush();
+      assert.equal(store.metrics().parts, 3);
+      await store.compact();
+      assert.equal(store.metrics().parts, 2);
+      assert.deepEqual(await readAll(store, 'fake'), expected);
+      const framesAfter = await frameBytesOf(dir.path);
+      // The old parts stay until their grace period ends: the copied frame is there twice, byte for byte.
+      assert.equal(framesAfter.filter((frame) => frame.equals(framesBefore.find((before) => before.equals(frame))!)).length, framesAfter.length);
+      // A retry of two ranks of hour 1 overlaps members of the second part's frame: decoded, merged
+      // without the copies, and written as a new frame.
+      await store.append('fake', hour1.slice(0, 2));
+      await store.flush();
+      await store.compact();
+      assert.deepEqual(await readAll(store, 'fake'), expected);
+      assert.deepEqual(await readAll(store, 'fake', [{ name: 'rank', type: '=', value: '1' }]), hour0[1]!.entries.concat(hour1[1]!.entries).map((entry) => `${entry.timestampNs} ${entry.line}`).sort());
+      assert.deepEqual(store.metrics().duplicateEntriesDiscarded, [['fake', 3 + 2 * 800]]);
+      const regrouped = (await frameBytesOf(dir.path)).filter((frame) => !framesBefore.some((before) => before.equals(frame)));
+      // A shared frame holds both ranks' lines, so the merged one differs; a reference frame holds rank
+      // 0's lines only, the same bytes again, and the retried rank 1's block is written anew against it.
+      if (layout === 'shared') assert.ok(regrouped.length >= 1, 'the merged members were written as a new frame');
+      else assert.ok((await dataObjectsBytes(dir.path)).members >= 12, 'the merged members are still frame members');
+      await store.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+}

@@ -1,0 +1,166 @@
+// Stream groups, layout `reference` (the default; stream-group.ts has the `shared` layout and what
+// groups are). One member of the group is the reference: the first in label order (part-writer.ts
+// sorts them, so rank 0 of a training job, whose reads then cost what they cost without groups),
+// unless it printed less than half of the largest member in the cut. Its lines over one time range form the group frame, a zstd frame like any block's lines
+// column. Every other member's lines over the same range are cut into chunks of about CHUNK_BYTES, and
+// each chunk is zstd'd with the reference's lines printed within LAG_NS of it as a raw-content
+// dictionary (block version 6, block.ts): the text the ranks share (time, step, throughput, learning
+// rate, the progress bar) is then a match a few KB back, which level 1's small table still finds.
+//
+// Against the `shared` layout, which stores each member's lines interleaved in one frame: reading
+// one member decompresses its own lines and the reference's over the same time (two streams' worth,
+// the reference alone for itself) instead of every member's, and each block keeps a token filter of
+// its own, so needles prune as without groups. Measured on 48 MB of the 8-rank bench log
+// (bench/store-reference.ts): lines column 8.0% of raw (one stream per block 12.1%, `shared` 7.8%),
+// encode ~2.2x the CPU of one stream per block, a read of a non-reference member ~2.6x its decode
+// CPU, all members together ~1.4x.
+
+import { encodeBlock, encodeReferencedLines, type BlockColumns, type MemberLines, type ReferencedChunk } from './block.ts';
+import type { EncodedBlock } from './block-encoding.ts';
+import { releaseOwnedMemory } from './owned-buffer.ts';
+import { approximateTimes, encodeFrameBytes, sliceMember, type EncodedFrame, type GroupMember } from './stream-group.ts';
+import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter } from './token-filter.ts';
+
+/**
+ * A chunk's line bytes. On 48 MB of the 8-rank log (lines column, % of raw): 8 KB 8.35%, 16 KB
+ * 8.01%, 32 KB 8.08%, 64 KB 8.32%; decode speed is within noise of each other from 16 KB up.
+ */
+export const CHUNK_BYTES = 16 * 1024;
+/** The reference's lines printed this long before a chunk's first line to after its last (ns) make its dictionary. */
+export const LAG_NS = 200e6;
+/** At most this much of the reference is a chunk's dictionary (a chatty reference prints MBs in 400 ms). */
+export const MAX_DICTIONARY_BYTES = 64 * 1024;
+const EMPTY_LINES = Buffer.alloc(0);
+
+const totalBytes = (member: GroupMember): number => (member.lineEnds.length === 0 ? 0 : member.lineEnds[member.lineEnds.length - 1]!);
+
+/** First index in [from, to) of `times` whose time is ≥ `time` (times ascending), or `to`. */
+function firstAtOrAfter(times: Float64Array, from: number, to: number, time: number): number {
+  let low = from;
+  let high = to;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (times[middle]! < time) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** A member's block of one frame: timestamps and line lengths, and where its lines are. */
+function memberBlock(entries: GroupMember, lines: Buffer, memberLines: MemberLines): EncodedBlock {
+  const lineEnds = entries.lineEnds;
+  const slice: BlockColumns = { timestampsNs: entries.timestampsNs, lines: EMPTY_LINES, lineEnds };
+  if (entries.structuredMetadata !== undefined) slice.structuredMetadata = entries.structuredMetadata;
+  return {
+    bytes: encodeBlock(slice, undefined, memberLines),
+    filter: lines.length < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(lines, lineEnds),
+    minTimeNs: slice.timestampsNs[0]!,
+    maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
+    entryCount: lineEnds.length,
+    rawBytes: lines.length,
+  };
+}
+
+/**
+ * Encodes several streams' sorted entries (one day's, one tenant's) in the `reference` layout: frames
+ * of up to `frameTargetBytes / 2` of the reference member's lines (a one-stream block's worth), each
+ * with every member's block over the frame's time range. A member printing much faster than the
+ * reference ends a frame at `frameTargetBytes` of its own lines.
+ */
+export function encodeReferenceFrames(members: readonly GroupMember[], frameTargetBytes: number, chunkBytes = CHUNK_BYTES): EncodedFrame[] {
+  // The first member, unless it printed less than half of what the largest did: a reference with
+  // little text gives the others little to match.
+  let largest = 0;
+  for (let m = 1; m < members.length; m++) if (totalBytes(members[m]!) > totalBytes(members[largest]!)) largest = m;
+  const reference = totalBytes(members[0]!) * 2 >= totalBytes(members[largest]!) ? 0 : largest;
+  const referenceCap = Math.max(CHUNK_BYTES, frameTargetBytes / 2);
+  const memberCap = Math.max(CHUNK_BYTES, frameTargetBytes);
+  const times = members.map((member) => approximateTimes(member.timestampsNs));
+  const positions = members.map(() => 0);
+  const frames: EncodedFrame[] = [];
+  for (;;) {
+    // The frame ends at the earliest time by which the reference has printed its cap, or another
+    // member its own; without such a time it takes everything left.
+    let boundary = Number.POSITIVE_INFINITY;
+    let remaining = false;
+    for (let m = 0; m < members.length; m++) {
+      const { lineEnds } = members[m]!;
+      const count = lineEnds.length;
+      let index = positions[m]!;
+      if (index >= count) continue;
+      remaining = true;
+      const from = index === 0 ? 0 : lineEnds[index - 1]!;
+      const cap = m === reference ? referenceCap : memberCap;
+      while (index + 1 < count && lineEnds[index]! - from < cap) index++;
+      if (lineEnds[index]! - from >= cap && times[m]![index]! < boundary) boundary = times[m]![index]!;
+    }
+    if (!remaining) break;
+    const firsts = positions.slice();
+    for (let m = 0; m < members.length; m++) {
+      const memberTimes = times[m]!;
+      const count = memberTimes.length;
+      let last = positions[m]!;
+      while (last < count && memberTimes[last]! <= boundary) last++;
+      positions[m] = last;
+    }
+    frames.push(encodeFrame(members, times, reference, firsts, positions, chunkBytes));
+  }
+  for (const memberTimes of times) releaseOwnedMemory(memberTimes);
+  return frames;
+}
+
+/** One frame: the reference's entries [firsts, lasts) as its lines, every member's block over them. */
+function encodeFrame(members: readonly GroupMember[], times: readonly Float64Array[], reference: number, firsts: readonly number[], lasts: readonly number[], chunkBytes: number): EncodedFrame {
+  const referenceFirst = firsts[reference]!;
+  const referenceLast = lasts[reference]!;
+  const referenceEntries = sliceMember(members[reference]!, referenceFirst, referenceLast);
+  const referenceBytes = totalBytes(referenceEntries);
+  const referenceLines = Buffer.allocUnsafeSlow(referenceBytes);
+  referenceEntries.copyLines(referenceLines, 0, 0, referenceBytes);
+  const referenceTimes = times[reference]!;
+  const referenceStart = (index: number): number => (index === referenceFirst ? 0 : members[reference]!.lineEnds[index - 1]! - (referenceFirst === 0 ? 0 : members[reference]!.lineEnds[referenceFirst - 1]!));
+  const blocks: EncodedFrame['blocks'] = [];
+  let rawBytes = referenceBytes;
+  for (let m = 0; m < members.length; m++) {
+    const first = firsts[m]!;
+    const last = lasts[m]!;
+    if (last === first) continue;
+    if (m === reference) {
+      blocks.push({ member: m, block: memberBlock(referenceEntries, referenceLines, { runs: [0, referenceBytes] }) });
+      continue;
+    }
+    const entries = sliceMember(members[m]!, first, last);
+    const lineEnds = entries.lineEnds;
+    const bytes = totalBytes(entries);
+    const lines = Buffer.allocUnsafeSlow(bytes);
+    entries.copyLines(lines, 0, 0, bytes);
+    const memberTimes = times[m]!;
+    const chunks: ReferencedChunk[] = [];
+    let chunkFirst = 0;
+    while (chunkFirst < lineEnds.length) {
+      const from = chunkFirst === 0 ? 0 : lineEnds[chunkFirst - 1]!;
+      let chunkLast = chunkFirst + 1;
+      while (chunkLast < lineEnds.length && lineEnds[chunkLast - 1]! - from < chunkBytes) chunkLast++;
+      const firstTime = memberTimes[first + chunkFirst]!;
+      const lastTime = memberTimes[first + chunkLast - 1]!;
+      let start = referenceStart(firstAtOrAfter(referenceTimes, referenceFirst, referenceLast, firstTime - LAG_NS));
+      let end = referenceStart(firstAtOrAfter(referenceTimes, referenceFirst, referenceLast, lastTime + LAG_NS + 1));
+      if (end - start > MAX_DICTIONARY_BYTES) {
+        // Around the chunk's own time: a little of what came before, the rest after its first line.
+        start = Math.max(start, referenceStart(firstAtOrAfter(referenceTimes, referenceFirst, referenceLast, firstTime)) - MAX_DICTIONARY_BYTES / 4);
+        end = Math.min(end, start + MAX_DICTIONARY_BYTES);
+      }
+      chunks.push({ lineBytes: lineEnds[chunkLast - 1]! - from, dictionaryStart: start, dictionaryLength: end - start });
+      chunkFirst = chunkLast;
+    }
+    blocks.push({ member: m, block: memberBlock(entries, lines, { chunks: encodeReferencedLines(lines, chunks, referenceLines) }) });
+    rawBytes += bytes;
+    releaseOwnedMemory(lines);
+    if (entries !== members[m]) releaseOwnedMemory(lineEnds);
+  }
+  const bytes = encodeFrameBytes(referenceLines);
+  releaseOwnedMemory(referenceLines);
+  if (referenceEntries !== members[reference]) releaseOwnedMemory(referenceEntries.lineEnds);
+  return { bytes, rawBytes, blocks };
+}
+
