@@ -37,9 +37,11 @@
 // rank 0's block too: the match sits a whole block back, which only a deep search reaches, too slow
 // for a head cut (issue 9 wants 62 MB of raw log per server CPU-second through the flush). Cut into
 // 16 KB chunks, each with rank 0's lines of the same ±200 ms as its own dictionary, level 1 does find
-// them (lines 7.9%, about 9.3% stored on the 244 MB log), but every chunk is then a zstd call with a
-// dictionary of its own: 2.8x the encode CPU, and a read of ranks 1-7 5.7x the decode CPU
-// (bench/store-ideas.ts --only reference; table in bench/README.md).
+// them (lines 7.9%, about 9.3% stored on the 244 MB log). Through node:zlib every chunk was a zstd
+// call that built a context and copied its dictionary: 2.8x the encode CPU, and a read of ranks 1-7
+// 5.7x the decode CPU (bench/store-ideas.ts --only reference; table in bench/README.md). With one
+// reusable context per thread (zstd-dictionary.ts) the chunks cost little more than one big frame,
+// and that is the stream groups' default layout, version 6 below (reference-frames.ts).
 // Where a flushed store's bytes go on that log (bench/ingest-flush-bench.ts, 244 MB): lines 12.1%,
 // timestamps 1.3% (µs jitter: about 15 random bits an entry), line lengths 0.1%, part indexes 0.05%
 // (token filters; 0.55% with format 1's whole-token bloom): 13.3%, against zstd -3 of the whole
