@@ -4,7 +4,7 @@
 // See bench/README.md for the options and how to read the figures.
 
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -199,8 +199,6 @@ async function main(): Promise<void> {
     server = await startServerChild(repoRoot, dataDir, configPath);
     log(`pushing ${dataset.batches.length} batches with ${options.pushers} concurrent pushers to ${server.url}…`);
     const ingest = await runIngest(server, dataset.batches, options.pushers);
-    // The encoded requests (a third of the raw size) are not needed any more.
-    dataset.batches.length = 0;
     // POST /flush cuts every head into parts, so this figure includes the cuts and the encoding.
     const flushStartedMs = performance.now();
     const flushed = await fetch(`${server.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(30 * 60_000) });
@@ -221,6 +219,24 @@ async function main(): Promise<void> {
     report.add('ingest', 'SIGTERM flush to parts', `${formatNumber(stopped.stopSeconds)} s`, '', stopped.exitCode === 0 ? '' : 'MISS', `exit code ${stopped.exitCode}; server CPU over its whole life ${formatNumber(stopped.usage.cpuSeconds)} s (≥ ${formatNumber(flushCpuSeconds)} s after the pushes)`);
     report.add('ingest', 'per core incl. start-up and flush', `${formatNumber(rawMb / stopped.usage.cpuSeconds)} MB/s`);
 
+    if (options.beforeRepo !== undefined) {
+      // The previous version writes its own store from the same pushes: it may not read this version's
+      // format (a copy of this store made it answer wrongly, or fail while this version's queries ran).
+      const beforeDataDir = `${dataDir}-before`;
+      await rm(beforeDataDir, { recursive: true, force: true });
+      log(`pushing the same batches to the previous version (${options.beforeRepo})…`);
+      const beforeServer = await startServerChild(options.beforeRepo, beforeDataDir, configPath);
+      try {
+        await runIngest(beforeServer, dataset.batches, options.pushers);
+        const beforeFlushed = await fetch(`${beforeServer.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(30 * 60_000) });
+        if (beforeFlushed.status !== 204) throw new Error(`previous version: POST /flush answered ${beforeFlushed.status}`);
+      } finally {
+        await beforeServer.stop();
+      }
+    }
+    // The encoded requests (a third of the raw size) are not needed any more.
+    dataset.batches.length = 0;
+
     const disk = await directoryBytes(dataDir);
     results.storage = { diskBytes: disk.total, byEntry: disk.byEntry, rawOverDisk: dataset.rawBytes / disk.total, zstdBytes };
     report.atMost('storage', 'bytes on disk / raw', disk.total / dataset.rawBytes, '', TARGET_STORED_FRACTION, `${formatBytes(disk.total)} on disk (${Object.entries(disk.byEntry).map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ')})`);
@@ -240,12 +256,10 @@ async function main(): Promise<void> {
   let before: { repo: string; server: ServerChild } | undefined;
   try {
     if (!existsSync(dataDir)) throw new Error('no data was ingested');
-    // --before-repo: the previous version answers the parser queries on a copy of the same store, in
-    // the same run (the loss curve has no other reference here).
+    // --before-repo: the previous version answers the parser queries on the store it wrote from the
+    // same pushes (above), in the same run (the loss curve has no other reference here).
     if (options.beforeRepo !== undefined) {
       const beforeDataDir = `${dataDir}-before`;
-      await rm(beforeDataDir, { recursive: true, force: true });
-      cpSync(dataDir, beforeDataDir, { recursive: true });
       try {
         before = { repo: options.beforeRepo, server: await startServerChild(options.beforeRepo, beforeDataDir, configPath) };
       } catch (error) {
