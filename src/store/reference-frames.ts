@@ -1,7 +1,7 @@
 // Stream groups, layout `reference` (the default; stream-group.ts has the `shared` layout and what
 // groups are). One member of the group is the reference: the first in label order (part-writer.ts
 // sorts them, so rank 0 of a training job, whose reads then cost what they cost without groups),
-// unless it printed less than half of the largest member in the cut. Its lines over one time range form the group frame, a zstd frame like any block's lines
+// unless it printed less than half of the busiest member over that time. Its lines over one time range form the group frame, a zstd frame like any block's lines
 // column. Every other member's lines over the same range are cut into chunks of about CHUNK_BYTES, and
 // each chunk is zstd'd with the reference's lines printed within LAG_NS of it as a raw-content
 // dictionary (block version 6, block.ts): the text the ranks share (time, step, throughput, learning
@@ -66,43 +66,59 @@ function memberBlock(entries: GroupMember, lines: Buffer, memberLines: MemberLin
  * of up to `frameTargetBytes / 2` of the reference member's lines (a one-stream block's worth), each
  * with every member's block over the frame's time range. A member printing much faster than the
  * reference ends a frame at `frameTargetBytes` of its own lines.
+ *
+ * Each frame's reference is the first member, in the order given, with lines in the frame's time
+ * range and at least half the bytes there of the member with the most (a reference with little text
+ * gives the others little to match). A cut gives every stream once, so rank 0 of a job is the
+ * reference of all its frames; compaction may give a stream as several runs of disjoint time ranges,
+ * and then each frame's reference is the run of the first stream that covers it.
  */
 export function encodeReferenceFrames(members: readonly GroupMember[], frameTargetBytes: number, chunkBytes = CHUNK_BYTES): EncodedFrame[] {
-  // The first member, unless it printed less than half of what the largest did: a reference with
-  // little text gives the others little to match.
-  let largest = 0;
-  for (let m = 1; m < members.length; m++) if (totalBytes(members[m]!) > totalBytes(members[largest]!)) largest = m;
-  const reference = totalBytes(members[0]!) * 2 >= totalBytes(members[largest]!) ? 0 : largest;
   const referenceCap = Math.max(CHUNK_BYTES, frameTargetBytes / 2);
   const memberCap = Math.max(CHUNK_BYTES, frameTargetBytes);
   const times = members.map((member) => approximateTimes(member.timestampsNs));
   const positions = members.map(() => 0);
+  /** The time of a member's entry at which its lines since its position reach `cap`, or +Infinity. */
+  const capTime = (m: number, cap: number): number => {
+    const { lineEnds } = members[m]!;
+    const count = lineEnds.length;
+    let index = positions[m]!;
+    if (index >= count) return Number.POSITIVE_INFINITY;
+    const from = index === 0 ? 0 : lineEnds[index - 1]!;
+    while (index + 1 < count && lineEnds[index]! - from < cap) index++;
+    return lineEnds[index]! - from >= cap ? times[m]![index]! : Number.POSITIVE_INFINITY;
+  };
+  /** The index after a member's last entry at or before `time`, from its position. */
+  const endAt = (m: number, time: number): number => {
+    const memberTimes = times[m]!;
+    let last = positions[m]!;
+    while (last < memberTimes.length && memberTimes[last]! <= time) last++;
+    return last;
+  };
+  const bytesUntil = (m: number, last: number): number => {
+    const { lineEnds } = members[m]!;
+    const first = positions[m]!;
+    return last === first ? 0 : lineEnds[last - 1]! - (first === 0 ? 0 : lineEnds[first - 1]!);
+  };
   const frames: EncodedFrame[] = [];
   for (;;) {
-    // The frame ends at the earliest time by which the reference has printed its cap, or another
-    // member its own; without such a time it takes everything left.
-    let boundary = Number.POSITIVE_INFINITY;
+    // Where the frame would end without a reference: when some member has printed its cap, or,
+    // without such a time, when everything left is in.
+    let widest = Number.POSITIVE_INFINITY;
     let remaining = false;
     for (let m = 0; m < members.length; m++) {
-      const { lineEnds } = members[m]!;
-      const count = lineEnds.length;
-      let index = positions[m]!;
-      if (index >= count) continue;
+      if (positions[m]! >= members[m]!.lineEnds.length) continue;
       remaining = true;
-      const from = index === 0 ? 0 : lineEnds[index - 1]!;
-      const cap = m === reference ? referenceCap : memberCap;
-      while (index + 1 < count && lineEnds[index]! - from < cap) index++;
-      if (lineEnds[index]! - from >= cap && times[m]![index]! < boundary) boundary = times[m]![index]!;
+      widest = Math.min(widest, capTime(m, memberCap));
     }
     if (!remaining) break;
+    const bytes = members.map((_, m) => bytesUntil(m, endAt(m, widest)));
+    const most = Math.max(...bytes);
+    const reference = bytes.findIndex((memberBytes) => memberBytes > 0 && memberBytes * 2 >= most);
+    // The reference's own cap ends the frame sooner; it keeps at least its first entry.
+    const boundary = Math.min(widest, capTime(reference, referenceCap));
     const firsts = positions.slice();
-    for (let m = 0; m < members.length; m++) {
-      const memberTimes = times[m]!;
-      const count = memberTimes.length;
-      let last = positions[m]!;
-      while (last < count && memberTimes[last]! <= boundary) last++;
-      positions[m] = last;
-    }
+    for (let m = 0; m < members.length; m++) positions[m] = endAt(m, boundary);
     frames.push(encodeFrame(members, times, reference, firsts, positions, chunkBytes));
   }
   for (const memberTimes of times) releaseOwnedMemory(memberTimes);

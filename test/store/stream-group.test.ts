@@ -124,35 +124,52 @@ for (const [layout, encodeFrames] of Object.entries(LAYOUTS)) {
     const raw = members.reduce((sum, columns) => sum + columns.lines.length, 0);
     assert.ok(grouped < raw / 3, `${grouped} stored of ${raw}`);
     if (layout === 'reference') {
-      // The reference is the first member (it printed more than half of the largest): the frame
-      // holds its lines only, and its block is the frame's lines as they are.
-      for (const frame of frames) {
-        const reference = frame.blocks.find(({ member }) => member === 0)!;
-        assert.equal(decodeFrame(frame.bytes).length, reference.block.rawBytes);
-      }
+      // Each frame holds one member's lines only, the reference's, whose block (version 5) is the
+      // frame's lines as they are. It is the first member while that one prints; the ranks that go on
+      // printing after it stopped (they have more entries) take over in the last frames.
+      const references = frames.map((frame) => {
+        const plain = frame.blocks.filter(({ block }) => block.bytes[0] === 5);
+        assert.equal(plain.length, 1);
+        assert.equal(decodeFrame(frame.bytes).length, plain[0]!.block.rawBytes);
+        return plain[0]!.member;
+      });
+      const lastOfMember0 = frames.findLastIndex((frame) => frame.blocks.some(({ member }) => member === 0));
+      assert.deepEqual(references.slice(0, lastOfMember0), new Array(lastOfMember0).fill(0), references.join(','));
+      assert.ok(references.slice(lastOfMember0 + 1).every((member) => member > 0), references.join(','));
     }
   });
 }
 
-test('a reference frame gives a member that prints far more than the reference, or only before or after it, its entries', () => {
+test('each reference frame takes as reference the first member that prints there, unless another prints over twice as much, and gives every member its entries', () => {
   const chatty = columnsOf(rankLines(1, 6000, 9));
-  // The first member printed less than half of what the second did, which becomes the reference: it
-  // prints the most bytes overall, but in long lines over the first tenth of the time only.
-  const reference = columnsOf(rankLines(0, 600, 9).map((entry) => ({ ...entry, line: entry.line.repeat(40) })));
+  // Long lines over the first tenth of the time only: over twice what the first member prints there.
+  const verbose = columnsOf(rankLines(0, 600, 9).map((entry) => ({ ...entry, line: entry.line.repeat(40) })));
+  // Only after the others stopped, and less.
   const late = columnsOf(rankLines(2, 300, 9).map((entry) => ({ ...entry, timestampNs: entry.timestampNs + 40_000_000_000n })));
-  const members = [chatty, reference, late];
+  const members = [chatty, verbose, late];
   const frames = encodeReferenceFrames(members.map(memberOfColumns), 256 * 1024);
   const seen = members.map(() => [] as Buffer[]);
+  const references: number[] = [];
   for (const frame of frames) {
     const lines = decodeFrame(frame.bytes);
     for (const { member, block } of frame.blocks) seen[member]!.push(decodeBlock(block.bytes, { id: 'm', labels: {} }, lines).lines);
-    // The chatty member ends frames at its own cap where the reference has stopped printing.
+    // No member's block passes its cap (a frame's target), whoever is the reference.
     for (const { block } of frame.blocks) assert.ok(block.rawBytes <= 256 * 1024 + 4096, `${block.rawBytes} bytes in one block`);
+    // One plain block (version 5), the reference's, is the frame's lines; the others are coded against it (6).
+    const plain = frame.blocks.filter(({ block }) => block.bytes[0] === 5);
+    assert.equal(plain.length, 1);
+    assert.equal(lines.length, plain[0]!.block.rawBytes);
+    assert.equal(frame.blocks.filter(({ block }) => block.bytes[0] === 6).length, frame.blocks.length - 1);
+    references.push(plain[0]!.member);
   }
   members.forEach((columns, m) => assert.ok(Buffer.concat(seen[m]!).equals(columns.lines), `member ${m}`));
-  assert.ok(frames.some((frame) => decodeFrame(frame.bytes).length === 0), 'frames past the reference hold no reference lines');
-  // The reference's blocks are plain runs of their frame (version 5), the others coded against it (6).
-  for (const frame of frames) for (const { member, block } of frame.blocks) assert.equal(block.bytes[0], member === 1 ? 5 : 6);
+  // The verbose member while it prints, then the chatty one (whose last frame, with everything left,
+  // also holds the late member's lines: the late member printed less there).
+  assert.deepEqual(
+    references.filter((member, i) => i === 0 || references[i - 1] !== member),
+    [1, 0],
+    references.join(','),
+  );
 });
 
 test('a damaged frame, a member block read without its frame, or runs outside the frame are decode errors', () => {
