@@ -275,3 +275,49 @@ test('compaction drops the copy of a retried push whose one block spans several 
     await dir.remove();
   }
 });
+
+test("compaction does not merge a stream's blocks across a gap that another part of the stream fills", async () => {
+  const dir = await makeTempDir('store-compact-gap');
+  try {
+    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 1024 }));
+    try {
+      // Two parts with a few entries each (worth merging), and between them in time a part of full
+      // blocks of the same stream (packed: left as it is).
+      await store.append('fake', batch(0, 10));
+      await store.flush();
+      await store.append('fake', batch(100, 500));
+      await store.flush();
+      await store.append('fake', batch(600, 610));
+      await store.flush();
+      assert.equal(store.metrics().parts, 3);
+      await store.compact();
+      assert.equal(store.metrics().parts, 2, 'the two small parts merged, the packed one left');
+      assert.equal((await readAll(store, 'fake')).length, 10 + 400 + 10);
+    } finally {
+      await store.close();
+    }
+    // The merged part keeps two blocks, one per side of the packed part: a block from entry 0 to 609
+    // would overlap every block between, and reads merge overlapping blocks into one.
+    const objects = openObjectStore({ backend: 'filesystem', directory: join(dir.path, 'objects') });
+    try {
+      const ranges: Array<[bigint, bigint]> = [];
+      for (const key of await objects.list('tenants/')) {
+        if (parseObjectKey(key)?.kind !== 'part-index') continue;
+        const part = decodePartIndex(await objects.get(key), key);
+        if (part.replaces.length === 0) continue;
+        for (const block of part.blocks) ranges.push([(block.minTimeNs - DAY_START_NS) / 1000n, (block.maxTimeNs - DAY_START_NS) / 1000n]);
+      }
+      assert.deepEqual(
+        ranges.sort((a, b) => Number(a[0] - b[0])),
+        [
+          [0n, 9n],
+          [600n, 609n],
+        ],
+      );
+    } finally {
+      await objects.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
