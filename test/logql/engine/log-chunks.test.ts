@@ -30,3 +30,21 @@ test('with a limit, chunks start small and double up to 8 MB, so the newest bloc
   // Every block is in exactly one chunk, in order.
   assert.equal(chunkRefs(refs, 256 * KB).flat().length, refs.length);
 });
+
+test('a log query with a limit reads its newest block alone first, and none behind it once that block holds the limit', async () => {
+  const { createEngine } = await import('../../../src/logql/index.ts');
+  const { MemorySource } = await import('./memory-source.ts');
+  // One stream, blocks of 50 entries: the newest block holds the 10 lines asked for.
+  const source = new MemorySource([{ labels: { job: 'train' }, entries: Array.from({ length: 400 }, (_, i) => ({ timestampNs: BigInt(i + 1) * 1_000_000n, line: `step ${i}` })) }], { blockSize: 50 });
+  const engine = createEngine(source, { workerThreads: 1 });
+  const result = await engine.query({ tenant: 'fake', query: '{job="train"}', startNs: 0n, endNs: 1_000_000_000n, stepMs: 0, intervalMs: 0, limit: 10, direction: 'backward', instant: false });
+  assert.equal(result.stats.blocksRead, 1);
+  assert.equal(result.resultType, 'streams');
+  assert.deepEqual(
+    (result.resultType === 'streams' ? result.streams : []).flatMap((stream) => stream.entries.map((entry) => entry.line)),
+    Array.from({ length: 10 }, (_, i) => `step ${399 - i}`),
+  );
+  // Without a limit's cutoff (fewer lines match than asked for) every block is read.
+  const rare = await engine.query({ tenant: 'fake', query: '{job="train"} |= "step 1"', startNs: 0n, endNs: 1_000_000_000n, stepMs: 0, intervalMs: 0, limit: 1000, direction: 'backward', instant: false });
+  assert.equal(rare.stats.blocksRead, 8);
+});
