@@ -8,7 +8,7 @@ import { decodePartIndex } from '../../src/store/part-index.ts';
 import { mayContain } from '../../src/store/token-filter.ts';
 import { openStore } from '../../src/store/store.ts';
 import { encodeReferenceFrames } from '../../src/store/reference-frames.ts';
-import { decodeFrame, encodeGroupFrames, groupItems, memberOfColumns, streamGroupKey, DEFAULT_STREAM_GROUPING, type GroupMember } from '../../src/store/stream-group.ts';
+import { decodeFrame, encodeGroupFrames, groupItems, memberOfColumns, streamGroupKey, DEFAULT_STREAM_GROUPING, type GroupMember, type StreamGrouping } from '../../src/store/stream-group.ts';
 import type { AppendStream, Labels } from '../../src/store/types.ts';
 import { generateTrainingLog, syntheticLabels } from '../../bench/synthetic-log.ts';
 import { DAY_START_NS, linesOf, makeTempDir, readAll, testOptions } from './store-fixture.ts';
@@ -283,16 +283,30 @@ test('a store writes rank streams as stream group frames, reads each stream exac
   }
 });
 
+const NEEDLE_LINE = 'NCCL watchdog caught collective operation timeout on rank3only';
+
+/** A flushed store of 1.5 MB of the training log, grouped, with NEEDLE_LINE printed by rank 3 alone. */
+async function storeWithNeedle(dataDir: string, streamGrouping: StreamGrouping): Promise<Awaited<ReturnType<typeof openStore>>> {
+  const streams = trainingStreams(1_500_000);
+  const rank3 = streams.find((stream) => stream.labels.rank === '3')!;
+  rank3.entries.push({ timestampNs: rank3.entries[rank3.entries.length >> 1]!.timestampNs, line: NEEDLE_LINE });
+  const store = await openStore(testOptions(dataDir, { blockTargetBytes: 256 * 1024, streamGrouping }));
+  await store.append('fake', streams);
+  await store.flush();
+  return store;
+}
+
+/** Rank 3 reads NEEDLE_LINE once, rank 5 never. */
+async function assertOnlyRank3ReadsNeedle(store: Awaited<ReturnType<typeof openStore>>): Promise<void> {
+  const linesOfRank = async (rank: string): Promise<string[]> => (await readAll(store, 'fake', [{ name: 'rank', type: '=', value: rank }])).filter((line) => line.endsWith(NEEDLE_LINE));
+  assert.equal((await linesOfRank('3')).length, 1);
+  assert.deepEqual(await linesOfRank('5'), []);
+}
+
 test('the member blocks of a shared frame share one token filter: a word one rank printed admits them all, and each rank still reads only its own lines', async () => {
   const dir = await makeTempDir('store-groups-filter');
   try {
-    const streams = trainingStreams(1_500_000);
-    const rank3 = streams.find((stream) => stream.labels.rank === '3')!;
-    const needleLine = 'NCCL watchdog caught collective operation timeout on rank3only';
-    rank3.entries.push({ timestampNs: rank3.entries[rank3.entries.length >> 1]!.timestampNs, line: needleLine });
-    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 256 * 1024, streamGrouping: { ...DEFAULT_STREAM_GROUPING, layout: 'shared' } }));
-    await store.append('fake', streams);
-    await store.flush();
+    const store = await storeWithNeedle(dir.path, { ...DEFAULT_STREAM_GROUPING, layout: 'shared' });
     const objects = openObjectStore({ backend: 'filesystem', directory: join(dir.path, 'objects') });
     const needle = Buffer.from('rank3only');
     let framesWithNeedle = 0;
@@ -313,9 +327,7 @@ test('the member blocks of a shared frame share one token filter: a word one ran
     }
     await objects.close();
     assert.equal(framesWithNeedle, 1, 'exactly the frame that holds the line admits its word');
-    const linesOfRank = async (rank: string): Promise<string[]> => (await readAll(store, 'fake', [{ name: 'rank', type: '=', value: rank }])).filter((line) => line.endsWith(needleLine));
-    assert.equal((await linesOfRank('3')).length, 1);
-    assert.deepEqual(await linesOfRank('5'), []);
+    await assertOnlyRank3ReadsNeedle(store);
     await store.close();
   } finally {
     await dir.remove();
@@ -325,13 +337,7 @@ test('the member blocks of a shared frame share one token filter: a word one ran
 test("with reference frames each member block has its own token filter: a word one rank printed admits only that rank's block", async () => {
   const dir = await makeTempDir('store-groups-reference-filter');
   try {
-    const streams = trainingStreams(1_500_000);
-    const rank3 = streams.find((stream) => stream.labels.rank === '3')!;
-    const needleLine = 'NCCL watchdog caught collective operation timeout on rank3only';
-    rank3.entries.push({ timestampNs: rank3.entries[rank3.entries.length >> 1]!.timestampNs, line: needleLine });
-    const store = await openStore(testOptions(dir.path, { blockTargetBytes: 256 * 1024, streamGrouping: DEFAULT_STREAM_GROUPING }));
-    await store.append('fake', streams);
-    await store.flush();
+    const store = await storeWithNeedle(dir.path, DEFAULT_STREAM_GROUPING);
     const objects = openObjectStore({ backend: 'filesystem', directory: join(dir.path, 'objects') });
     const needle = Buffer.from('rank3only');
     let blocksAdmitting = 0;
@@ -348,9 +354,7 @@ test("with reference frames each member block has its own token filter: a word o
     await objects.close();
     assert.ok(memberBlocks >= 8, `${memberBlocks} member blocks`);
     assert.equal(blocksAdmitting, 1, "only rank 3's block that holds the line admits its word");
-    const linesOfRank = async (rank: string): Promise<string[]> => (await readAll(store, 'fake', [{ name: 'rank', type: '=', value: rank }])).filter((line) => line.endsWith(needleLine));
-    assert.equal((await linesOfRank('3')).length, 1);
-    assert.deepEqual(await linesOfRank('5'), []);
+    await assertOnlyRank3ReadsNeedle(store);
     await store.close();
   } finally {
     await dir.remove();
