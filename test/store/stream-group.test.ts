@@ -7,6 +7,7 @@ import { sliceColumns } from '../../src/store/block-slice.ts';
 import { decodePartIndex } from '../../src/store/part-index.ts';
 import { mayContain } from '../../src/store/token-filter.ts';
 import { openStore } from '../../src/store/store.ts';
+import { naturalCompare } from '../../src/store/part-writer.ts';
 import { encodeReferenceFrames } from '../../src/store/reference-frames.ts';
 import { decodeFrame, encodeGroupFrames, groupItems, memberOfColumns, streamGroupKey, DEFAULT_STREAM_GROUPING, type GroupMember, type StreamGrouping } from '../../src/store/stream-group.ts';
 import type { AppendStream, Labels } from '../../src/store/types.ts';
@@ -382,6 +383,20 @@ async function frameBytesOf(dataDir: string): Promise<Buffer[]> {
   await objects.close();
   return frames;
 }
+
+test('label order compares runs of digits by value', () => {
+  assert.deepEqual(['job=t,rank=10', 'job=t,rank=2', 'job=t,rank=0', 'job=t,rank=1,x=1', 'job=t', 'job=t,rank=1', 'host=a,job=t'].sort(naturalCompare), [
+    'host=a,job=t',
+    'job=t',
+    'job=t,rank=0',
+    'job=t,rank=1',
+    'job=t,rank=1,x=1',
+    'job=t,rank=2',
+    'job=t,rank=10',
+  ]);
+  assert.equal(naturalCompare('rank=007', 'rank=7'), 0);
+  assert.ok(naturalCompare('node-9', 'node-10') < 0);
+});
 
 test('the reference of a group is its first stream in label order, numbers by value, whatever order the streams were pushed in', async () => {
   const dir = await makeTempDir('store-groups-reference-order');
