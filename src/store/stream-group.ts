@@ -75,7 +75,7 @@ export interface StreamGrouping {
  * lines and the reference's over the same time.
  */
 export const DEFAULT_STREAM_GROUPING: StreamGrouping = {
-  without: new Set(['rank', 'local_rank', 'node_rank', 'host', 'hostname', 'node', 'node_name', 'pod', 'instance']),
+  without: new Set(['rank', 'local_rank', 'node_rank', 'group_rank', 'host', 'hostname', 'node', 'node_name', 'pod', 'instance']),
   maxMembers: 16,
   layout: 'reference',
 };

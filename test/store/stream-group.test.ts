@@ -74,6 +74,9 @@ function columnsOf(entries: ReadonlyArray<{ timestampNs: bigint; line: string }>
 test('stream group keys leave out the rank, host and pod labels; other streams are never grouped', () => {
   const grouping = DEFAULT_STREAM_GROUPING;
   assert.equal(streamGroupKey({ job: 'train', host: 'node-0', rank: '0' }, grouping), streamGroupKey({ rank: '7', job: 'train', host: 'node-1' }, grouping));
+  // What `rankscope run` labels a torchrun rank with: the node index comes as group_rank too.
+  const torchrun = (node: number, local: number) => ({ job: 'train', run_id: 'r1', world_size: '8', host: `node-${node}`, group_rank: String(node), node_rank: String(node), local_rank: String(local), rank: String(node * 4 + local) });
+  assert.equal(streamGroupKey(torchrun(0, 0), grouping), streamGroupKey(torchrun(1, 3), grouping));
   assert.notEqual(streamGroupKey({ job: 'train', rank: '0' }, grouping), streamGroupKey({ job: 'eval', rank: '0' }, grouping));
   assert.equal(streamGroupKey({ job: 'train', app: 'x' }, grouping), undefined);
   assert.equal(streamGroupKey({ job: 'train', rank: '0' }, { ...grouping, maxMembers: 1 }), undefined);
