@@ -10,14 +10,29 @@
 import { createRequire } from 'node:module';
 import type * as ZstdBinding from 'zstd-napi/binding.d.ts';
 
-const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof ZstdBinding;
-
+let loaded: typeof ZstdBinding | undefined;
 let compressor: ZstdBinding.CCtx | undefined;
 let decompressor: ZstdBinding.DCtx | undefined;
 
+/**
+ * The addon, loaded at first use: a machine where it did not build (node-gyp needs python3, make and
+ * g++ at `npm ci`) still runs everything but the `reference` group layout, and says why.
+ */
+function binding(): typeof ZstdBinding {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('zstd-napi/binding') as typeof ZstdBinding;
+  } catch (error) {
+    throw new Error(
+      `zstd-napi, which the stream group layout "reference" needs, did not load (${(error as Error).message}); rebuild it with \`npm rebuild zstd-napi\` (python3, make and g++), or set store.stream_groups.layout: shared`,
+    );
+  }
+  return loaded;
+}
+
 /** The most bytes zstd makes of `sourceBytes`. */
 export function compressBound(sourceBytes: number): number {
-  return binding.compressBound(sourceBytes);
+  return binding().compressBound(sourceBytes);
 }
 
 /**
@@ -25,7 +40,7 @@ export function compressBound(sourceBytes: number): number {
  * content; may be empty) as history; returns the frame's length.
  */
 export function compressWithDictionary(target: Uint8Array, source: Uint8Array, dictionary: Uint8Array, level: number): number {
-  compressor ??= new binding.CCtx();
+  compressor ??= new (binding().CCtx)();
   return compressor.compressUsingDict(target, source, dictionary, level);
 }
 
@@ -34,7 +49,7 @@ export function compressWithDictionary(target: Uint8Array, source: Uint8Array, d
  * dictionary it was compressed with. Throws when the frame is damaged or its size differs.
  */
 export function decompressWithDictionary(target: Uint8Array, frame: Uint8Array, dictionary: Uint8Array): void {
-  decompressor ??= new binding.DCtx();
+  decompressor ??= new (binding().DCtx)();
   const written = decompressor.decompressUsingDict(target, frame, dictionary);
   if (written !== target.length) throw new Error(`holds ${written} bytes where ${target.length} were expected`);
 }
