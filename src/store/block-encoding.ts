@@ -3,7 +3,7 @@
 
 import { encodeBlock, type BlockColumns } from './block.ts';
 import { sliceColumns } from './block-slice.ts';
-import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter, type TokenFilter } from './token-filter.ts';
+import { blockTokenFilter, type TokenFilter } from './token-filter.ts';
 
 export interface EncodedBlock {
   bytes: Uint8Array;
@@ -14,9 +14,12 @@ export interface EncodedBlock {
   rawBytes: number;
 }
 
-/** Entry ranges [first, last) of the blocks the columns split into, about `blockTargetBytes` raw each. */
-export function blockRanges(columns: BlockColumns, blockTargetBytes: number): Array<[first: number, last: number]> {
-  const count = columns.timestampsNs.length;
+/**
+ * Entry ranges [first, last) of the blocks the columns split into, about `blockTargetBytes` raw each
+ * (at least one entry each; only the line ends count).
+ */
+export function blockRanges(columns: Pick<BlockColumns, 'lineEnds'>, blockTargetBytes: number): Array<[first: number, last: number]> {
+  const count = columns.lineEnds.length;
   const ranges: Array<[number, number]> = [];
   let first = 0;
   while (first < count) {
@@ -35,7 +38,7 @@ export function encodeStreamBlocks(columns: BlockColumns, blockTargetBytes: numb
     const slice = sliceColumns(columns, first, last);
     return {
       bytes: encodeBlock(slice),
-      filter: slice.lines.length < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(slice.lines, slice.lineEnds),
+      filter: blockTokenFilter(slice.lines, slice.lineEnds),
       minTimeNs: slice.timestampsNs[0]!,
       maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
       entryCount: last - first,

@@ -15,11 +15,11 @@
 // encode ~2.2x the CPU of one stream per block, a read of a non-reference member ~2.6x its decode
 // CPU, all members together ~1.4x.
 
-import { encodeBlock, encodeReferencedLines, type BlockColumns, type MemberLines, type ReferencedChunk } from './block.ts';
-import type { EncodedBlock } from './block-encoding.ts';
+import { encodeReferencedLines, type ReferencedChunk } from './block.ts';
+import { blockRanges } from './block-encoding.ts';
 import { releaseOwnedMemory } from './owned-buffer.ts';
-import { approximateTimes, encodeFrameBytes, sliceMember, type EncodedFrame, type GroupMember } from './stream-group.ts';
-import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter } from './token-filter.ts';
+import { approximateTimes, encodeFrameBytes, memberBlock, sliceMember, type EncodedFrame, type GroupMember } from './stream-group.ts';
+import { blockTokenFilter } from './token-filter.ts';
 
 /**
  * A chunk's line bytes. On 48 MB of the 8-rank log (lines column, % of raw): 8 KB 8.35%, 16 KB
@@ -30,7 +30,6 @@ export const CHUNK_BYTES = 16 * 1024;
 export const LAG_NS = 200e6;
 /** At most this much of the reference is a chunk's dictionary (a chatty reference prints MBs in 400 ms). */
 export const MAX_DICTIONARY_BYTES = 64 * 1024;
-const EMPTY_LINES = Buffer.alloc(0);
 
 const totalBytes = (member: GroupMember): number => (member.lineEnds.length === 0 ? 0 : member.lineEnds[member.lineEnds.length - 1]!);
 
@@ -44,21 +43,6 @@ function firstAtOrAfter(times: Float64Array, from: number, to: number, time: num
     else high = middle;
   }
   return low;
-}
-
-/** A member's block of one frame: timestamps and line lengths, and where its lines are. */
-function memberBlock(entries: GroupMember, lines: Buffer, memberLines: MemberLines): EncodedBlock {
-  const lineEnds = entries.lineEnds;
-  const slice: BlockColumns = { timestampsNs: entries.timestampsNs, lines: EMPTY_LINES, lineEnds };
-  if (entries.structuredMetadata !== undefined) slice.structuredMetadata = entries.structuredMetadata;
-  return {
-    bytes: encodeBlock(slice, undefined, memberLines),
-    filter: lines.length < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(lines, lineEnds),
-    minTimeNs: slice.timestampsNs[0]!,
-    maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
-    entryCount: lineEnds.length,
-    rawBytes: lines.length,
-  };
 }
 
 /**
@@ -134,7 +118,8 @@ function encodeFrame(members: readonly GroupMember[], times: readonly Float64Arr
   const referenceLines = Buffer.allocUnsafeSlow(referenceBytes);
   referenceEntries.copyLines(referenceLines, 0, 0, referenceBytes);
   const referenceTimes = times[reference]!;
-  const referenceStart = (index: number): number => (index === referenceFirst ? 0 : members[reference]!.lineEnds[index - 1]! - (referenceFirst === 0 ? 0 : members[reference]!.lineEnds[referenceFirst - 1]!));
+  /** Where the reference's entry `index` (of the whole member) starts in the frame's lines. */
+  const referenceStart = (index: number): number => (index === referenceFirst ? 0 : referenceEntries.lineEnds[index - referenceFirst - 1]!);
   const blocks: EncodedFrame['blocks'] = [];
   let rawBytes = referenceBytes;
   for (let m = 0; m < members.length; m++) {
@@ -142,7 +127,7 @@ function encodeFrame(members: readonly GroupMember[], times: readonly Float64Arr
     const last = lasts[m]!;
     if (last === first) continue;
     if (m === reference) {
-      blocks.push({ member: m, block: memberBlock(referenceEntries, referenceLines, { runs: [0, referenceBytes] }) });
+      blocks.push({ member: m, block: memberBlock(referenceEntries, { runs: [0, referenceBytes] }, blockTokenFilter(referenceLines, referenceEntries.lineEnds)) });
       continue;
     }
     const entries = sliceMember(members[m]!, first, last);
@@ -152,11 +137,8 @@ function encodeFrame(members: readonly GroupMember[], times: readonly Float64Arr
     entries.copyLines(lines, 0, 0, bytes);
     const memberTimes = times[m]!;
     const chunks: ReferencedChunk[] = [];
-    let chunkFirst = 0;
-    while (chunkFirst < lineEnds.length) {
+    for (const [chunkFirst, chunkLast] of blockRanges(entries, chunkBytes)) {
       const from = chunkFirst === 0 ? 0 : lineEnds[chunkFirst - 1]!;
-      let chunkLast = chunkFirst + 1;
-      while (chunkLast < lineEnds.length && lineEnds[chunkLast - 1]! - from < chunkBytes) chunkLast++;
       const firstTime = memberTimes[first + chunkFirst]!;
       const lastTime = memberTimes[first + chunkLast - 1]!;
       let start = referenceStart(firstAtOrAfter(referenceTimes, referenceFirst, referenceLast, firstTime - LAG_NS));
@@ -167,9 +149,8 @@ function encodeFrame(members: readonly GroupMember[], times: readonly Float64Arr
         end = Math.min(end, start + MAX_DICTIONARY_BYTES);
       }
       chunks.push({ lineBytes: lineEnds[chunkLast - 1]! - from, dictionaryStart: start, dictionaryLength: end - start });
-      chunkFirst = chunkLast;
     }
-    blocks.push({ member: m, block: memberBlock(entries, lines, { chunks: encodeReferencedLines(lines, chunks, referenceLines) }) });
+    blocks.push({ member: m, block: memberBlock(entries, { chunks: encodeReferencedLines(lines, chunks, referenceLines) }, blockTokenFilter(lines, lineEnds)) });
     rawBytes += bytes;
     releaseOwnedMemory(lines);
     if (entries !== members[m]) releaseOwnedMemory(lineEnds);

@@ -28,11 +28,11 @@
 // Frame layout: u8 version (1) | u32 CRC-32 of the bytes after it | u32 raw length | zstd(lines).
 
 import { crc32, zstdDecompressSync } from 'node:zlib';
-import { BlockDecodeError, encodeBlock, ZSTD_BLOCK_HASH_LOG, ZSTD_LEVEL, zstdCompress, type BlockColumns } from './block.ts';
+import { BlockDecodeError, encodeBlock, ZSTD_BLOCK_HASH_LOG, ZSTD_LEVEL, zstdCompress, type BlockColumns, type MemberLines } from './block.ts';
 import type { EncodedBlock } from './block-encoding.ts';
 import { releaseOwnedMemory, releaseWholeMemory } from './owned-buffer.ts';
 import { rebasedLineEnds } from './block-slice.ts';
-import { buildTokenFilter, MIN_FILTERED_BLOCK_BYTES, unfilteredTokenFilter } from './token-filter.ts';
+import { blockTokenFilter, type TokenFilter } from './token-filter.ts';
 import type { LabelPair, Labels } from './types.ts';
 import { LITTLE_ENDIAN } from '../push/raw-push-stream.ts';
 
@@ -250,7 +250,7 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
       at += to - from;
     }
     // One token filter for the whole frame, shared by its members' blocks (see the file comment).
-    const filter = frameBytes < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(lines, Uint32Array.of(frameBytes));
+    const filter = blockTokenFilter(lines, Uint32Array.of(frameBytes));
     const bytes = encodeFrameBytes(lines);
     if (lent === undefined) releaseOwnedMemory(work);
     const blocks: EncodedFrame['blocks'] = [];
@@ -259,28 +259,32 @@ export function encodeGroupFrames(members: readonly GroupMember[], frameTargetBy
       const last = positions[m]!;
       if (last === first) continue;
       const entries = sliceMember(members[m]!, first, last);
-      const lineEnds = entries.lineEnds;
-      const memberBytes = lineEnds[lineEnds.length - 1]!;
-      // The block holds no lines: encodeBlock reads only the timestamps, the line ends and the runs.
-      const slice: BlockColumns = { timestampsNs: entries.timestampsNs, lines: EMPTY_LINES, lineEnds };
-      if (entries.structuredMetadata !== undefined) slice.structuredMetadata = entries.structuredMetadata;
-      blocks.push({
-        member: m,
-        block: {
-          bytes: encodeBlock(slice, ZSTD_LEVEL, { runs: runs[m]! }),
-          filter,
-          minTimeNs: slice.timestampsNs[0]!,
-          maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
-          entryCount: last - first,
-          rawBytes: memberBytes,
-        },
-      });
-      if (entries !== members[m]) releaseOwnedMemory(lineEnds);
+      blocks.push({ member: m, block: memberBlock(entries, { runs: runs[m]! }, filter) });
+      if (entries !== members[m]) releaseOwnedMemory(entries.lineEnds);
     }
     frames.push({ bytes, rawBytes: frameBytes, blocks });
   }
   for (const memberTimes of times) releaseOwnedMemory(memberTimes);
   return frames;
+}
+
+/**
+ * A member's block of one frame (versions 5 and 6): its timestamps, line lengths and structured
+ * metadata, where its lines are (`memberLines`), and `filter` over them.
+ */
+export function memberBlock(entries: GroupMember, memberLines: MemberLines, filter: TokenFilter): EncodedBlock {
+  const lineEnds = entries.lineEnds;
+  // The block holds no lines: encodeBlock reads only the timestamps, the line ends and where the lines are.
+  const slice: BlockColumns = { timestampsNs: entries.timestampsNs, lines: EMPTY_LINES, lineEnds };
+  if (entries.structuredMetadata !== undefined) slice.structuredMetadata = entries.structuredMetadata;
+  return {
+    bytes: encodeBlock(slice, ZSTD_LEVEL, memberLines),
+    filter,
+    minTimeNs: slice.timestampsNs[0]!,
+    maxTimeNs: slice.timestampsNs[slice.timestampsNs.length - 1]!,
+    entryCount: lineEnds.length,
+    rawBytes: lineEnds[lineEnds.length - 1]!,
+  };
 }
 
 /** A frame object of `lines`: header, then the lines zstd'd as a block's lines column is. */

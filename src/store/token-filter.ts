@@ -64,6 +64,11 @@ export const MIN_FILTERED_BLOCK_BYTES = 1024;
  */
 const DIRECT_SCAN_MAX_BYTES = 64 * 1024;
 
+/** A block's filter: built over its lines, or, below MIN_FILTERED_BLOCK_BYTES of them, none (unfilteredTokenFilter). */
+export function blockTokenFilter(lines: Buffer, lineEnds: Uint32Array): TokenFilter {
+  return lines.length < MIN_FILTERED_BLOCK_BYTES ? unfilteredTokenFilter() : buildTokenFilter(lines, lineEnds);
+}
+
 /** The filter of a block too small to filter: mayContain always says yes. */
 export function unfilteredTokenFilter(): TokenFilter {
   return { flags: FLAG_UNFILTERED, bloomHashes: 0, trigrams: new Uint8Array(0), bloom: new Uint8Array(0) };
