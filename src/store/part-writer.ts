@@ -13,21 +13,14 @@ import { encodePartIndex, finishPartMeta, type BlockMeta, type PartMeta, type Pa
 import type { EncodedBlock } from './block-encoding.ts';
 import { encodeReferenceFrames } from './reference-frames.ts';
 import { encodeGroupFrames, memberColumns, MIN_GROUP_BYTES, type GroupLayout, type GroupMember } from './stream-group.ts';
-import type { Labels, StreamInfo } from './types.ts';
+import type { StreamInfo } from './types.ts';
+import { formatLabels } from '../push/labels.ts';
 
 /** One stream's sorted entries for a part, with the highest WAL seq they come from. */
 export interface PartStreamInput {
   info: StreamInfo;
   walSeq: bigint;
   columns: BlockColumns;
-}
-
-/** Labels as one string, names sorted: `name=value,…`. */
-function labelOrderKey(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((name) => `${name}=${labels[name]}`)
-    .join(',');
 }
 
 const isDigit = (code: number): boolean => code >= 48 && code <= 57;
@@ -130,7 +123,7 @@ export class PartBuilder {
     if (layout === 'reference') {
       // Label order (numbers by value), so the same stream (rank 0 of a job, the one that prints the
       // most and is read the most) is the reference in every cut; see encodeReferenceFrames.
-      const keys = new Map(nonEmpty.map((entry) => [entry, labelOrderKey(entry.info.labels)]));
+      const keys = new Map(nonEmpty.map((entry) => [entry, formatLabels(entry.info.labels)]));
       nonEmpty.sort((a, b) => naturalCompare(keys.get(a)!, keys.get(b)!));
     }
     const groupMembers = nonEmpty.map(({ member }) => member);
